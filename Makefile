@@ -1,0 +1,44 @@
+# Two entry points (see README): `make run` and `make test`. Only python3 and make are assumed.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+SHELL := /bin/bash
+
+.PHONY: install run check-examples test lint typecheck unit bench clean test-deps
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+## The main job: the daemon on the bundled example corpus, SQLite under ./data
+run: install
+	$(BIN)/article-monitor run examples/articles --data-dir data
+
+## One-shot report on the examples, without the network
+check-examples: install
+	$(BIN)/article-monitor check examples/articles --offline --format table
+
+## Test-only tools: the AMP-cache oracle (npm), promtool (Debian), PostgreSQL (started by the tests' script)
+test-deps: install
+	bash scripts/test-deps.sh
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy
+
+## The whole suite: lint, types, tests (PostgreSQL is started and stopped around pytest)
+test: install test-deps lint typecheck
+	bash scripts/with-postgres.sh $(BIN)/pytest -q -n 2 $(PYTEST_ARGS)
+
+unit: install
+	$(BIN)/pytest -q tests/unit
+
+clean:
+	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,118 @@
+"""The typed Article record (CONTRACT section 1) and the document wrapper.
+
+Pydantic models with `extra="allow"`: unknown fields are kept, never
+rejected. The raw mapping as parsed is kept beside the model because the
+`secured` field signs the record as written, not as our model sees it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from pydantic import BaseModel, ConfigDict, field_validator
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+
+class Image(_Record):
+    url: str
+    width: int | None = None
+    height: int | None = None
+    title: str | None = None
+
+
+class Provider(_Record):
+    name: str | None = None
+    domain: str | None = None
+    images: list[Image] = []
+
+
+def _as_utc(value: datetime | None) -> datetime | None:
+    """Timestamps compare as instants; a naive one is taken as UTC."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+class RelatedArticle(_Record):
+    webUrl: str | None = None
+    ampWebUrl: str | None = None
+    cdnAmpWebUrl: str | None = None
+    title: str | None = None
+    images: list[Image] = []
+    provider: Provider | None = None
+    publishedDateTime: datetime | None = None
+    updatedDateTime: datetime | None = None
+
+    @field_validator("publishedDateTime", "updatedDateTime")
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        return _as_utc(value)
+
+
+class Article(RelatedArticle):
+    webUrl: str
+    secured: str | None = None
+    related: list[RelatedArticle] = []
+
+
+def normalize_url(url: str) -> str:
+    """A comparison form: scheme and host lower-cased, default port and fragment dropped.
+
+    Used for identity and duplicate detection, never for fetching (we fetch
+    exactly what the document says).
+    """
+    try:
+        parts = urlsplit(url.strip())
+        host = (parts.hostname or "").lower()
+        port = parts.port
+    except ValueError:
+        return url.strip()
+    scheme = parts.scheme.lower()
+    if port is not None and not (
+        (scheme == "http" and port == 80) or (scheme == "https" and port == 443)
+    ):
+        host = f"{host}:{port}"
+    if ":" in (parts.hostname or "") and not host.startswith("["):
+        host = f"[{host}]" if port is None else host
+    path = parts.path or "/"
+    return urlunsplit((scheme, host, path, parts.query, ""))
+
+
+def article_id(web_url: str) -> str:
+    """Stable id: 16 hex digits of SHA-256 over the normalised webUrl."""
+    return hashlib.sha256(normalize_url(web_url).encode("utf-8")).hexdigest()[:16]
+
+
+@dataclass(slots=True)
+class Document:
+    """One valid record and where it came from."""
+
+    source: str
+    line: int
+    raw: dict[str, Any]
+    article: Article
+
+    @property
+    def id(self) -> str:
+        return article_id(self.article.webUrl)
+
+
+@dataclass(frozen=True, slots=True)
+class InvalidDocument:
+    """A record that could not be used, with what to fix."""
+
+    source: str
+    line: int | None
+    error: str
+
+    def to_json(self) -> dict[str, object]:
+        return {"source": self.source, "line": self.line, "error": self.error}

@@ -1,0 +1,133 @@
+"""Option bundles shared by commands, as decorators (the sqlite-utils way)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from monitor.config import ConfigError, Settings, load_settings
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+FORMATS = ("table", "json", "junit", "markdown")
+
+
+def _apply(func: F, options: list[Callable[[F], F]]) -> F:
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def config_option(func: F) -> F:
+    return click.option(
+        "--config",
+        "config_file",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="TOML configuration file (lowest precedence: env vars and flags override it).",
+    )(func)
+
+
+def db_options(func: F) -> F:
+    return _apply(
+        func,
+        [
+            click.option("--db", help="SQLAlchemy URL; default: a SQLite file under --data-dir."),
+            click.option(
+                "--data-dir",
+                type=click.Path(file_okay=False, path_type=Path),
+                help="Directory for the default SQLite database and state [default: data].",
+            ),
+        ],
+    )
+
+
+def key_options(func: F) -> F:
+    return _apply(
+        func,
+        [
+            click.option(
+                "--key-file",
+                multiple=True,
+                type=click.Path(dir_okay=False, path_type=Path),
+                help="Key for `secured` (raw/hex/base64 AES key or Ed25519 PEM). "
+                "Repeat for rotation. Also ARTICLE_MONITOR_KEY_FILE.",
+            ),
+            click.option(
+                "--allow-insecure-key-permissions",
+                is_flag=True,
+                default=None,
+                help="Accept secret key files that group or others can read.",
+            ),
+        ],
+    )
+
+
+def check_options(func: F) -> F:
+    """Options shared by `check` and `run` (and the config file and env vars)."""
+    return _apply(
+        func,
+        [
+            config_option,
+            db_options,
+            click.option("--concurrency", type=int, help="Global limit of requests in flight."),
+            click.option("--per-host", type=int, help="Limit of requests in flight to one host."),
+            click.option(
+                "--timeout",
+                type=float,
+                help="Total seconds for one request, redirects included.",
+            ),
+            click.option(
+                "--retries",
+                type=int,
+                help="Retries of transient failures (timeouts, 429, 502, 503, 504, resets).",
+            ),
+            click.option(
+                "--connect-to",
+                multiple=True,
+                metavar="HOST1:PORT1:HOST2:PORT2",
+                help="Connect there instead, keeping Host and SNI (curl's semantics; "
+                "empty HOST1 or PORT1 matches any). Repeatable.",
+            ),
+            click.option(
+                "--ca-bundle",
+                type=click.Path(dir_okay=False, path_type=Path),
+                help="Extra trusted CA certificates (PEM).",
+            ),
+            click.option(
+                "--allow-network",
+                multiple=True,
+                metavar="CIDR",
+                help="Exempt a network from the private-address block. Repeatable.",
+            ),
+            key_options,
+            click.option(
+                "--kinds",
+                metavar="web,amp,cdn,image",
+                help="Which target kinds to check [default: all].",
+            ),
+            click.option(
+                "--no-related",
+                "related",
+                flag_value=False,
+                default=None,
+                help="Skip the targets of related[].",
+            ),
+        ],
+    )
+
+
+def settings_from(
+    config_file: Path | None, flags: dict[str, Any], paths: tuple[Path, ...] = ()
+) -> Settings:
+    """Build Settings from a command's kwargs, turning ConfigError into exit code 2."""
+    if paths:
+        flags = {**flags, "paths": list(paths)}
+    try:
+        return load_settings(config_file, flags)
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from None
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
