@@ -1,0 +1,196 @@
+"""JSON and JSON Lines records, streamed one element at a time.
+
+A large `.json` list is never built as a whole: `JSONDecoder.raw_decode`
+reads one element from the text at a time, and line numbers advance by
+counting newlines between consecutive offsets only. A syntax error ends the
+file (there is no reliable way to resynchronise inside JSON); a bad element
+or JSONL line is reported and the rest go on.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from monitor.article import Document, InvalidDocument
+from monitor.corpus.records import describe, to_document
+
+WRAPPER_KEYS = ("news", "articles")
+
+_WS = re.compile(r"[ \t\n\r]*")
+_DECODER = json.JSONDecoder()
+
+
+class _Stop(Exception):
+    """A syntax error that ends the file."""
+
+    def __init__(self, line: int, message: str) -> None:
+        super().__init__(message)
+        self.line = line
+        self.message = message
+
+
+class _Cursor:
+    """A position in the text and its 1-based line, advanced incrementally."""
+
+    __slots__ = ("line", "pos", "text")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.pos = 0
+        self.line = 1
+
+    def move(self, pos: int) -> None:
+        self.line += self.text.count("\n", self.pos, pos)
+        self.pos = pos
+
+    def skip_ws(self) -> str:
+        """Skip whitespace; the next character, or '' at the end."""
+        end = _WS.match(self.text, self.pos)
+        assert end is not None  # the pattern matches the empty string
+        self.move(end.end())
+        return self.text[self.pos : self.pos + 1]
+
+    def value(self) -> Any:
+        self.skip_ws()
+        try:
+            value, end = _DECODER.raw_decode(self.text, self.pos)
+        except json.JSONDecodeError as exc:
+            raise _Stop(exc.lineno, _syntax(exc)) from None
+        except RecursionError:
+            raise _Stop(self.line, "invalid JSON: nested too deeply") from None
+        self.move(end)
+        return value
+
+    def expect(self, chars: str, after: str) -> str:
+        ch = self.skip_ws()
+        if not ch or ch not in chars:
+            found = repr(ch) if ch else "the end of the file"
+            wanted = " or ".join(repr(c) for c in chars)
+            column = self.pos - self.text.rfind("\n", 0, self.pos)
+            raise _Stop(
+                self.line,
+                f"invalid JSON: expected {wanted} {after}, found {found} "
+                f"(line {self.line}, column {column})",
+            )
+        self.move(self.pos + 1)
+        return ch
+
+
+def _syntax(exc: json.JSONDecodeError) -> str:
+    return f"invalid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
+
+
+def _array(source: str, cur: _Cursor, label: str) -> Iterator[Document | InvalidDocument]:
+    cur.expect("[", "to open the list")
+    if cur.skip_ws() == "]":
+        cur.move(cur.pos + 1)
+        return
+    index = 0
+    while True:
+        cur.skip_ws()
+        line = cur.line
+        value = cur.value()
+        yield to_document(source, line, value, what=f"{label} element {index}")
+        index += 1
+        if cur.expect(",]", f"after {label} element {index - 1}") == "]":
+            return
+
+
+def _object(source: str, cur: _Cursor) -> Iterator[Document | InvalidDocument]:
+    """A top-level object: one article, or a wrapper whose `news`/`articles` list is streamed."""
+    start_line = cur.line
+    cur.expect("{", "to open the object")
+    members: dict[str, Any] = {}
+    wrapper = False
+    if cur.skip_ws() == "}":
+        cur.move(cur.pos + 1)
+    else:
+        while True:
+            if cur.skip_ws() != '"':
+                cur.expect('"', "to start a member name")
+            key = cur.value()
+            cur.expect(":", f"after member name {key!r}")
+            if key in WRAPPER_KEYS and cur.skip_ws() == "[":
+                wrapper = True
+                yield from _array(source, cur, f"{key!r} list")
+            else:
+                members[key] = cur.value()
+            if cur.expect(",}", f"after member {key!r}") == "}":
+                break
+    if not wrapper:
+        yield to_document(source, start_line, members, what="the JSON object")
+
+
+def parse_json(source: str, text: str) -> Iterator[Document | InvalidDocument]:
+    """A `.json` file: an article object, a list of them, or `{"news": [...]}`."""
+    cur = _Cursor(text)
+    first = cur.skip_ws()
+    try:
+        if not first:
+            yield InvalidDocument(
+                source,
+                1,
+                'empty file: expected an article object, a list of them, or {"news": [...]}',
+            )
+            return
+        if first == "[":
+            yield from _array(source, cur, "list")
+        elif first == "{":
+            yield from _object(source, cur)
+        else:
+            line = cur.line
+            value = cur.value()
+            yield InvalidDocument(
+                source,
+                line,
+                f"the JSON document is {describe(value)}: expected an article object, "
+                'a list of them, or {"news": [...]}',
+            )
+            return
+        if cur.skip_ws():
+            yield InvalidDocument(
+                source,
+                cur.line,
+                f"invalid JSON: extra data after the top-level value (line {cur.line}): "
+                "a .json file holds one value; use .jsonl for one article per line",
+            )
+    except _Stop as stop:
+        yield InvalidDocument(source, stop.line, stop.message)
+
+
+def parse_json_line(source: str, line_no: int, line: str) -> Document | InvalidDocument | None:
+    """One JSONL line; None for a blank line."""
+    if not line.strip():
+        return None
+    try:
+        value = json.loads(line)
+    except json.JSONDecodeError as exc:
+        return InvalidDocument(
+            source, line_no, f"invalid JSON on this line: {exc.msg} (column {exc.colno})"
+        )
+    except RecursionError:
+        return InvalidDocument(source, line_no, "invalid JSON on this line: nested too deeply")
+    return to_document(source, line_no, value, what="the JSONL line")
+
+
+def parse_json_lines(source: str, lines: Iterable[str]) -> Iterator[Document | InvalidDocument]:
+    """JSONL/NDJSON text: one article object per line, blank lines skipped."""
+    for line_no, line in enumerate(lines, start=1):
+        item = parse_json_line(source, line_no, line)
+        if item is not None:
+            yield item
+
+
+def split_lines(text: str) -> Iterator[str]:
+    """`text` split on '\\n' lazily (no list of every line)."""
+    start = 0
+    while start < len(text):
+        end = text.find("\n", start)
+        if end < 0:
+            yield text[start:]
+            return
+        yield text[start:end]
+        start = end + 1

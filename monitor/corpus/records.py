@@ -1,0 +1,153 @@
+"""Parsed mapping → Document or InvalidDocument, with messages that say what to fix.
+
+Every format ends here, so a missing `webUrl` or a width that is not a
+number reads the same whether it came from front matter, JSON or JSONL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+from urllib.parse import urlsplit
+
+from pydantic import ValidationError
+
+from monitor.article import Article, Document, InvalidDocument
+
+# A path into the record (as pydantic reports it) → the 1-based line of that
+# field, or None when the format cannot tell cheaply.
+LineOf = Callable[[Sequence[str | int]], int | None]
+
+MAX_ERRORS_SHOWN = 5
+_REPR_LIMIT = 80
+
+_EXPECTED: dict[str, str] = {
+    "int_type": "an integer",
+    "int_parsing": "an integer",
+    "int_from_float": "a whole number",
+    "float_type": "a number",
+    "float_parsing": "a number",
+    "bool_type": "true or false",
+    "bool_parsing": "true or false",
+    "string_type": "a string",
+    "list_type": "a list",
+    "tuple_type": "a list",
+    "dict_type": "a mapping",
+    "model_type": "a mapping",
+    "model_attributes_type": "a mapping",
+    "datetime_type": "an RFC 3339 timestamp",
+    "datetime_parsing": "an RFC 3339 timestamp",
+    "datetime_from_date_parsing": "an RFC 3339 timestamp",
+    "datetime_object_invalid": "an RFC 3339 timestamp",
+}
+
+
+def describe(value: object) -> str:
+    """A short, human name for a value's JSON type ("a list", "null")."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list | tuple):
+        return "a list"
+    return f"a {type(value).__name__}"
+
+
+def _shown(value: object) -> str:
+    if isinstance(value, str | int | float) and not isinstance(value, bool):
+        text = repr(value)
+        if len(text) > _REPR_LIMIT:
+            text = text[: _REPR_LIMIT - 4] + "...'"
+        return text
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return describe(value)
+
+
+def dotted(loc: Sequence[str | int]) -> str:
+    return ".".join(str(part) for part in loc)
+
+
+def format_validation_error(exc: ValidationError) -> tuple[str, tuple[str | int, ...] | None]:
+    """One readable line per field ("field images.0.width: expected an integer, got 'abc'").
+
+    Returns the message and the location of the first error, so the caller can
+    point at its line.
+    """
+    parts: list[str] = []
+    errors = exc.errors(include_url=False)
+    first: tuple[str | int, ...] | None = None
+    for err in errors[:MAX_ERRORS_SHOWN]:
+        loc = tuple(err["loc"])
+        if first is None:
+            first = loc
+        where = dotted(loc) or "record"
+        if err["type"] == "missing":
+            parts.append(f"missing required field {where}")
+            continue
+        expected = _EXPECTED.get(err["type"])
+        if expected is None:
+            parts.append(f"field {where}: {err['msg']}")
+        else:
+            parts.append(f"field {where}: expected {expected}, got {_shown(err['input'])}")
+    if len(errors) > MAX_ERRORS_SHOWN:
+        parts.append(f"and {len(errors) - MAX_ERRORS_SHOWN} more")
+    return "; ".join(parts), first
+
+
+def web_url_problem(url: str) -> str | None:
+    """Why `url` is not an absolute http(s) URL with a host, or None if it is."""
+    shown = url if len(url) <= 200 else url[:197] + "..."
+    if not url.strip():
+        return "webUrl is empty: give the article's absolute http(s) URL"
+    if any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in url):
+        return f"webUrl {shown!r} contains whitespace or control characters: percent-encode them"
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+        _ = parts.port
+    except ValueError as exc:
+        return f"webUrl {shown!r} cannot be parsed ({exc}): fix the host or port"
+    if parts.scheme not in ("http", "https"):
+        scheme = f"scheme {parts.scheme!r}" if parts.scheme else "no scheme"
+        return f"webUrl {shown!r} has {scheme}: it must be an absolute http(s) URL"
+    if not host:
+        return f"webUrl {shown!r} has no host: it must be an absolute http(s) URL"
+    return None
+
+
+def to_document(
+    source: str,
+    line: int | None,
+    raw: object,
+    *,
+    what: str = "record",
+    line_of: LineOf | None = None,
+) -> Document | InvalidDocument:
+    """Validate one parsed record; never raises for any JSON- or YAML-shaped input."""
+    if not isinstance(raw, dict):
+        return InvalidDocument(
+            source, line, f"{what} is {describe(raw)}: expected a mapping of article fields"
+        )
+    record: dict[str, Any] = raw
+    try:
+        article = Article.model_validate(record)
+    except ValidationError as exc:
+        message, loc = format_validation_error(exc)
+        at = line_of(loc) if (line_of is not None and loc) else None
+        return InvalidDocument(source, at or line, message)
+    except RecursionError:
+        return InvalidDocument(source, line, f"{what} is nested too deeply")
+    problem = web_url_problem(article.webUrl)
+    if problem is not None:
+        at = line_of(("webUrl",)) if line_of is not None else None
+        return InvalidDocument(source, at or line, problem)
+    return Document(source, line if line is not None else 1, record, article)

@@ -1,0 +1,192 @@
+"""Bounded, safe YAML: JSON-shaped mappings only, no object construction, no alias bombs.
+
+PyYAML's safe loader shares aliased nodes instead of copying them, so a
+"billion laughs" document loads quickly into a small, heavily shared object
+graph; it is everything downstream (validation, canonical JSON, signing) that
+would walk all 10^9 leaves. So the composed node graph is measured first —
+its size *with aliases expanded*, computed once per distinct node — and a
+document over the limits is refused before anything is constructed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+MAX_ALIASES = 1_000
+MAX_NODES = 1_000_000
+
+_TAG = "tag:yaml.org,2002:"
+# JSON's types plus timestamps (the article format uses bare RFC 3339 values).
+ALLOWED_TAGS = frozenset(
+    _TAG + name for name in ("str", "int", "float", "bool", "null", "timestamp", "seq", "map")
+)
+_STR = _TAG + "str"
+_MERGE = _TAG + "merge"
+
+
+class YamlError(Exception):
+    """A YAML document we refuse, with the 0-based line (within the YAML text) to blame."""
+
+    def __init__(self, message: str, line: int | None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.line = line
+
+
+@dataclass(slots=True)
+class Loaded:
+    root: Node | None
+    data: Any
+
+
+def _children(node: Node) -> list[Node]:
+    if isinstance(node, SequenceNode):
+        return list(node.value)
+    if isinstance(node, MappingNode):
+        out: list[Node] = []
+        for key, value in node.value:
+            out.append(key)
+            out.append(value)
+        return out
+    return []
+
+
+def _check_key(key: Node) -> None:
+    if isinstance(key, ScalarNode) and key.tag in (_STR, _MERGE):
+        return
+    line = key.start_mark.line
+    if isinstance(key, ScalarNode):
+        kind = key.tag.removeprefix(_TAG)
+        raise YamlError(
+            f"key {key.value!r} on line {{line}} is read as {kind}, not a string: quote it",
+            line,
+        )
+    raise YamlError("complex (non-scalar) mapping key on line {line}: keys must be strings", line)
+
+
+def check_graph(root: Node, *, max_aliases: int = MAX_ALIASES, max_nodes: int = MAX_NODES) -> None:
+    """Refuse alias bombs, recursive aliases, non-string keys and non-JSON tags.
+
+    Iterative depth-first walk; a node reached again after it is finished is
+    an alias, and its expanded size is reused, so the cost is linear in the
+    number of distinct nodes however large the expansion.
+    """
+    size: dict[int, int] = {}
+    entered: set[int] = set()
+    aliases = 0
+    stack: list[tuple[Node, bool]] = [(root, False)]
+    while stack:
+        node, leaving = stack.pop()
+        nid = id(node)
+        if leaving:
+            total = 1 + sum(size[id(child)] for child in _children(node))
+            if total > max_nodes:
+                raise YamlError(
+                    f"document expands to more than {max_nodes:,} nodes through aliases "
+                    "(a 'billion laughs' document?): refusing it",
+                    node.start_mark.line,
+                )
+            size[nid] = total
+            entered.discard(nid)
+            continue
+        if nid in size:
+            aliases += 1
+            if aliases > max_aliases:
+                raise YamlError(
+                    f"more than {max_aliases:,} alias references: refusing the document",
+                    node.start_mark.line,
+                )
+            continue
+        if nid in entered:
+            raise YamlError(
+                "recursive alias (a node that contains itself) on line {line}: not allowed",
+                node.start_mark.line,
+            )
+        if node.tag not in ALLOWED_TAGS and node.tag != _MERGE:
+            tag = node.tag.replace(_TAG, "!!")
+            raise YamlError(
+                f"unsupported tag {tag} on line {{line}}: only plain JSON-like values "
+                "and timestamps are allowed",
+                node.start_mark.line,
+            )
+        if isinstance(node, MappingNode):
+            for key, _value in node.value:
+                _check_key(key)
+        entered.add(nid)
+        stack.append((node, True))
+        stack.extend((child, False) for child in reversed(_children(node)))
+
+
+def load(text: str) -> Loaded:
+    """Compose one document, check it, then construct it (datetimes stay datetimes)."""
+    loader = SafeLoader(text)
+    try:
+        try:
+            root = loader.get_single_node()
+        except yaml.MarkedYAMLError as exc:
+            raise _marked(exc) from None
+        except yaml.YAMLError as exc:  # ReaderError: a character YAML does not accept
+            raise YamlError(f"invalid YAML: {exc}", _reader_line(exc, text)) from None
+        if root is None:
+            return Loaded(None, None)
+        check_graph(root)
+        try:
+            data = loader.construct_document(root)
+        except yaml.MarkedYAMLError as exc:
+            raise _marked(exc) from None
+        except (ValueError, OverflowError) as exc:  # e.g. a timestamp like 2020-13-45
+            raise YamlError(f"invalid YAML value: {exc}", None) from None
+        return Loaded(root, data)
+    except RecursionError:
+        raise YamlError("YAML is nested too deeply", None) from None
+    finally:
+        loader.dispose()
+
+
+def _marked(exc: yaml.MarkedYAMLError) -> YamlError:
+    mark = exc.problem_mark or exc.context_mark
+    parts = [p for p in (exc.context, exc.problem) if p]
+    what = ", ".join(parts) or "syntax error"
+    where = f" (line {{line}}, column {mark.column + 1})" if mark is not None else ""
+    hint = ""
+    if exc.problem and (
+        "mapping values" in exc.problem or "could not find expected" in exc.problem
+    ):
+        hint = ": check the indentation, and quote values that contain ': ' or ' #'"
+    return YamlError(f"invalid YAML: {what}{where}{hint}", mark.line if mark else None)
+
+
+def _reader_line(exc: yaml.YAMLError, text: str) -> int | None:
+    position = getattr(exc, "position", None)
+    if isinstance(position, int):
+        return text.count("\n", 0, position)
+    return None
+
+
+def node_line(root: Node, loc: Sequence[str | int]) -> int | None:
+    """0-based line of the field at `loc` (a pydantic location), best effort."""
+    node: Node = root
+    line: int | None = root.start_mark.line
+    for part in loc:
+        if isinstance(node, MappingNode) and isinstance(part, str):
+            for key, value in node.value:
+                if isinstance(key, ScalarNode) and key.value == part:
+                    line, node = key.start_mark.line, value
+                    break
+            else:
+                return line
+        elif isinstance(node, SequenceNode) and isinstance(part, int):
+            if not 0 <= part < len(node.value):
+                return line
+            node = node.value[part]
+            line = node.start_mark.line
+        else:
+            return line
+    return line
