@@ -1,0 +1,219 @@
+"""Pure: the AMP Cache URL an AMP page is served at, and URL equivalence.
+
+`cdnAmpWebUrl` must be the Google AMP Cache URL of `ampWebUrl` (CONTRACT
+section 1). The derivation follows the published "AMP Cache URL Format"
+(amp.dev, guides-and-tutorials/learn/amp-caches-and-cors/amp-cache-urls);
+docs/amp-cache.md records where we read the format more strictly than its
+reference implementation (@ampproject/toolbox-cache-url) and why.
+
+`same_url` is the comparison used for the mismatch check: it ignores the
+differences that do not change which resource is meant (host case, IDN
+spelling, default port, percent-encoding case, fragment, one trailing slash),
+so equivalent spellings are never reported.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import ipaddress
+import re
+import unicodedata
+from urllib.parse import SplitResult, urlsplit
+
+__all__ = [
+    "DEFAULT_CACHE_DOMAIN",
+    "amp_cache_url",
+    "ascii_host",
+    "cache_subdomain",
+    "comparison_form",
+    "same_url",
+]
+
+DEFAULT_CACHE_DOMAIN = "cdn.ampproject.org"
+MAX_LABEL = 63
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+_LDH_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?")
+_RTL = frozenset({"R", "AL", "AN"})
+
+
+def ascii_host(host: str) -> str:
+    """The lower-case ASCII (punycode) spelling of a host name.
+
+    Plain RFC 3492 punycode per label, as the format and its reference
+    implementation use; no IDNA2008 table check, since emoji hosts such as
+    `xn--57hw060o.com` (the format's own example) would be refused by one.
+    Raises ValueError for a label that cannot be encoded or an `xn--` label
+    that is not valid punycode.
+    """
+    labels = unicodedata.normalize("NFC", host).lower().split(".")
+    out: list[str] = []
+    for label in labels:
+        if label.isascii():
+            if label.startswith("xn--"):
+                _decode_label(label)  # validate
+            out.append(label)
+        else:
+            out.append("xn--" + label.encode("punycode").decode("ascii"))
+    return ".".join(out)
+
+
+def _decode_label(label: str) -> str:
+    if not label.startswith("xn--"):
+        return label
+    try:
+        return label[4:].encode("ascii").decode("punycode").lower()
+    except (UnicodeError, ValueError) as exc:
+        raise ValueError(f"host label {label!r} is not valid punycode") from exc
+
+
+def _unicode_host(host: str) -> str:
+    return ".".join(_decode_label(label) for label in host.split("."))
+
+
+def _encode_label(text: str) -> str:
+    if text.isascii():
+        return text
+    return "xn--" + text.encode("punycode").decode("ascii")
+
+
+def _mixed_direction(text: str) -> bool:
+    """Left-to-right and right-to-left letters together: not a valid label (RFC 5893)."""
+    classes = {unicodedata.bidirectional(ch) for ch in text}
+    return "L" in classes and not classes.isdisjoint(_RTL)
+
+
+def _valid_label(label: str) -> bool:
+    """A DNS host label: 1-63 letters, digits and hyphens, no hyphen at either end,
+    and `--` at positions 3-4 only as the punycode `xn--` prefix."""
+    if not 0 < len(label) <= MAX_LABEL or not _LDH_LABEL.fullmatch(label):
+        return False
+    return label[2:4] != "--" or label.startswith("xn--")
+
+
+def _fallback_label(name: str) -> str:
+    """Base32 of the SHA-256 of the ASCII host name, lower case, padding dropped (52 chars)."""
+    digest = hashlib.sha256(name.encode("ascii")).digest()
+    return base64.b32encode(digest).decode("ascii").rstrip("=").lower()
+
+
+def cache_subdomain(host: str) -> str:
+    """The domain prefix of `host` on an AMP cache (`www.example.com` → `www-example-com`).
+
+    Basic algorithm: punycode-decode, `-` → `--`, `.` → `-`, wrap in `0-…-0`
+    when positions 3-4 hold `--`, punycode-encode. When that is not a valid
+    DNS label (over 63 characters, mixed writing direction, not letters,
+    digits and hyphens) or the host has no dot, the hashed fallback is used.
+    A trailing root dot (`example.com.`) names the same host and is ignored.
+    """
+    name = ascii_host(host)
+    if name.endswith("."):
+        name = name[:-1]
+    if not name:
+        raise ValueError("empty host")
+    text = _unicode_host(name)
+    if "." not in name or _mixed_direction(text):
+        return _fallback_label(name)
+    basic = text.replace("-", "--").replace(".", "-")
+    if basic[2:4] == "--":
+        basic = f"0-{basic}-0"
+    label = _encode_label(basic).lower()
+    return label if _valid_label(label) else _fallback_label(name)
+
+
+def _split_http(url: str) -> tuple[SplitResult, str, str]:
+    """(parts, scheme, host) of an absolute http(s) URL; ValueError saying what is wrong."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port  # validates the port
+    except ValueError as exc:
+        raise ValueError(f"not a valid URL: {url!r} ({exc})") from exc
+    scheme = parts.scheme.lower()
+    if scheme not in _DEFAULT_PORTS:
+        raise ValueError(f"not an http(s) URL: {url!r}")
+    host = parts.hostname
+    if not host:
+        raise ValueError(f"URL has no host: {url!r}")
+    del port
+    return parts, scheme, host
+
+
+def amp_cache_url(url: str, *, cache_domain: str = DEFAULT_CACHE_DOMAIN) -> str:
+    """The AMP Cache URL (content, `/c/`) at which the AMP page `url` is served.
+
+    `https://<prefix>.<cache_domain>/c/` + `s/` for https + host, path and
+    query of `url`; the fragment is dropped, an empty path becomes `/`, a
+    default port is dropped and the host is written in lower-case ASCII.
+    Raises ValueError for what no AMP cache can serve: a non-http(s) or
+    hostless URL, a non-default port, credentials in the URL, an IPv6 host.
+    """
+    parts, scheme, host = _split_http(url)
+    if parts.username is not None or parts.password is not None:
+        raise ValueError(f"URL carries credentials, which an AMP cache never forwards: {url!r}")
+    port = parts.port
+    if port is not None and port != _DEFAULT_PORTS[scheme]:
+        raise ValueError(
+            f"URL uses port {port}; AMP caches fetch only from the default port: {url!r}"
+        )
+    if ":" in host:
+        raise ValueError(f"IPv6 address hosts have no AMP cache subdomain: {url!r}")
+    name = ascii_host(host)
+    prefix = cache_subdomain(name)
+    domain = cache_domain.strip().strip(".").lower()
+    path = parts.path or "/"
+    query = f"?{parts.query}" if parts.query else ""
+    secure = "s/" if scheme == "https" else ""
+    return f"https://{prefix}.{domain}/c/{secure}{name}{path}{query}"
+
+
+_PERCENT = re.compile(r"%([0-9A-Fa-f]{2})")
+_UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+
+
+def _normalize_percent(text: str) -> str:
+    """RFC 3986 6.2.2: upper-case escapes, decode the ones for unreserved characters."""
+
+    def fix(match: re.Match[str]) -> str:
+        char = chr(int(match.group(1), 16))
+        return char if char in _UNRESERVED else f"%{match.group(1).upper()}"
+
+    return _PERCENT.sub(fix, text)
+
+
+def comparison_form(url: str) -> str:
+    """The spelling two equivalent URLs share; ValueError for a non-http(s) URL.
+
+    Scheme and host lower case, host in ASCII (an IDN written in Unicode or
+    punycode compares equal), default port dropped, percent-escapes
+    normalised (RFC 3986 6.2.2.2), fragment dropped, an empty query dropped,
+    and one trailing `/` at the end of the path dropped (so `/amp/?x=1` and
+    `/amp?x=1`, `/amp/` and `/amp`, `https://a.com` and `https://a.com/` are
+    the same). Everything else, query order included, is significant.
+    """
+    parts, scheme, host = _split_http(url)
+    name = host if ":" in host else ascii_host(host)
+    if ":" in name:
+        name = f"[{ipaddress.ip_address(name.split('%')[0]).compressed}]"
+    port = parts.port
+    netloc = name if port in (None, _DEFAULT_PORTS[scheme]) else f"{name}:{port}"
+    if parts.username is not None:
+        userinfo = parts.username + (f":{parts.password}" if parts.password is not None else "")
+        netloc = f"{userinfo}@{netloc}"
+    path = _normalize_percent(parts.path)
+    if path.endswith("/"):
+        path = path[:-1]
+    query = f"?{_normalize_percent(parts.query)}" if parts.query else ""
+    return f"{scheme}://{netloc}{path}{query}"
+
+
+def same_url(a: str, b: str) -> bool:
+    """Whether two http(s) URLs name the same resource under `comparison_form`.
+
+    A URL that cannot be parsed is equal only to the identical string.
+    """
+    if a == b:
+        return True
+    try:
+        return comparison_form(a) == comparison_form(b)
+    except ValueError:
+        return False
