@@ -124,7 +124,7 @@ def read_lines(path: Path) -> Iterator[tuple[int, str | DecodeError]]:
     with path.open("rb") as fh:
         for line_no, raw in enumerate(fh, start=1):
             try:
-                yield line_no, decode(raw, base_offset=offset, base_line=line_no)
+                yield line_no, decode(raw.rstrip(b"\r\n"), base_offset=offset, base_line=line_no)
             except DecodeError as exc:
                 yield line_no, exc
                 if b"\0" in raw or (exc.line == 1 and raw.startswith(_UTF16_BOMS)):

@@ -80,7 +80,16 @@ class _Cursor:
 
 
 def _syntax(exc: json.JSONDecodeError) -> str:
-    return f"invalid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
+    message = f"invalid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
+    return message + _trailing_comma_hint(exc)
+
+
+def _trailing_comma_hint(exc: json.JSONDecodeError) -> str:
+    """JSON has no trailing commas; Python's message does not say so."""
+    text, pos = exc.doc, exc.pos
+    if text[pos : pos + 1] in ("}", "]") and text[:pos].rstrip().endswith(","):
+        return f": remove the trailing comma before {text[pos]!r}"
+    return ""
 
 
 def _array(source: str, cur: _Cursor, label: str) -> Iterator[Document | InvalidDocument]:
@@ -169,7 +178,9 @@ def parse_json_line(source: str, line_no: int, line: str) -> Document | InvalidD
         value = json.loads(line)
     except json.JSONDecodeError as exc:
         return InvalidDocument(
-            source, line_no, f"invalid JSON on this line: {exc.msg} (column {exc.colno})"
+            source,
+            line_no,
+            f"invalid JSON on this line: {exc.msg} (column {exc.colno}){_trailing_comma_hint(exc)}",
         )
     except RecursionError:
         return InvalidDocument(source, line_no, "invalid JSON on this line: nested too deeply")
