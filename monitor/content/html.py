@@ -1,0 +1,322 @@
+"""Pure: what a page's <head> says about it, from a prefix of its bytes.
+
+The engine reads a capped prefix of each page; the facts needed (the AMP
+marker on <html>, <link rel=canonical>, <link rel=amphtml>, <title>) live in
+the head, so parsing stops where the head ends, as a browser's does: at
+</head>, <body>, or the first element that cannot be in a head (an <img> or
+<div> in the head closes it, and Google then ignores later canonical links).
+Content of <noscript> and <template> is skipped, as a scripting browser
+does. The one look past the head is the first <h1>, for the soft-404 check;
+the parser stops when that heading closes.
+
+Soft 404 (a 2xx page that says it is not found) is deliberately
+conservative: the title, split at site-name separators (" | ", " - ", " – ",
+" — ", " · ", " :: ", " » "), must have a part that is *entirely* a
+not-found phrase ("Page not found", "404", "Error 404", "404 Not Found",
+"This page doesn't exist", "Content no longer available", and the same in
+German, French, Spanish, Italian, Portuguese, Dutch and Polish); or the first
+<h1> must be entirely such a phrase. A headline that merely contains "404"
+or "no longer available" ("Apple Music no longer available in Russia", "The
+404 page is dead") is not a soft 404.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from urllib.parse import urljoin
+
+__all__ = [
+    "HtmlFacts",
+    "head_facts",
+    "is_html_content_type",
+    "is_image_content_type",
+    "is_soft_404_text",
+    "media_type",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class HtmlFacts:
+    canonical: str | None = None  # absolute
+    amphtml: str | None = None  # absolute
+    is_amp: bool = False
+    title: str | None = None
+    soft_404: bool = False
+
+
+def media_type(value: str | None) -> str | None:
+    """The lower-cased type/subtype of a Content-Type value, parameters dropped."""
+    if value is None:
+        return None
+    mtype = value.split(";", 1)[0].strip().lower()
+    return mtype or None
+
+
+def is_html_content_type(value: str | None) -> bool:
+    return media_type(value) in ("text/html", "application/xhtml+xml")
+
+
+def is_image_content_type(value: str | None) -> bool:
+    mtype = media_type(value)
+    return mtype is not None and mtype.startswith("image/") and len(mtype) > len("image/")
+
+
+# --- soft 404 ------------------------------------------------------------
+
+_P404 = r"(?:(?:http|error) )?404(?: error)?"
+_SUBJECT = (
+    r"(?:(?:the|this|that) )?(?:requested )?"
+    r"(?:page|file|article|content|story|resource|document|url|post)"
+)
+_NOT_FOUND = r"(?:(?:was|is|could not be|cannot be|can't be|can not be) )?not found"
+_GONE = (
+    r"(?:(?:you are|you're|you were) looking for )?"
+    r"(?:does not exist|doesn't exist|no longer exists|is no longer available"
+    r"|isn't available|is not available|is unavailable|could not be found|cannot be found"
+    r"|can't be found|was not found|has been removed|has been deleted)"
+)
+_ENGLISH = (
+    rf"{_P404}"
+    rf"|(?:{_P404} )?(?:(?:oops|sorry|error) )?(?:{_SUBJECT} )?{_NOT_FOUND}"
+    rf"|(?:{_P404} )?(?:(?:oops|sorry|error) )?{_SUBJECT} {_GONE}"
+    rf"|(?:(?:oops|sorry) )?(?:{_SUBJECT} )?(?:is )?no longer available"
+    r"|(?:(?:oops|sorry) )?we (?:couldn't|could not|can't|cannot) find (?:that|this|the) page"
+    r"|nothing found"
+)
+_OTHER_LANGUAGES = (
+    r"(?:fehler|erreur|error|errore|erro|fout|błąd) 404"
+    r"|(?:die )?seite (?:wurde )?nicht gefunden|nicht gefunden"  # de
+    r"|(?:la )?page (?:non trouvée|introuvable)|la page (?:demandée )?n'existe pas"  # fr
+    r"|(?:la )?página no encontrada|no se encontró la página|la página no existe"  # es
+    r"|(?:la )?pagina non trovata|la pagina non esiste"  # it
+    r"|(?:a )?página não encontrada|a página não existe"  # pt
+    r"|(?:de )?pagina niet gevonden|deze pagina bestaat niet"  # nl
+    r"|nie znaleziono strony|strona nie została znaleziona|nie znaleziono"  # pl
+)
+_SOFT_404 = re.compile(rf"(?:{_ENGLISH}|{_OTHER_LANGUAGES})")
+_SEPARATORS = re.compile(r"\s+(?:\||-|–|—|·|::|»|«|/)\s+")
+_PUNCTUATION = re.compile(r"[\s.,:;!?¡¿…\"«»()\[\]*~_-]+")
+
+
+def is_soft_404_text(text: str | None) -> bool:
+    """Whether a title or heading is, in one of its parts, only a not-found phrase."""
+    if not text:
+        return False
+    normal = " ".join(text.replace("’", "'").lower().split())
+    for part in _SEPARATORS.split(normal):
+        words = _PUNCTUATION.sub(" ", part).strip()
+        if words and _SOFT_404.fullmatch(words):
+            return True
+    return False
+
+
+# --- charset ---------------------------------------------------------------
+
+_META_CHARSET = re.compile(
+    rb"""<meta[^>]*?charset\s*=\s*["']?\s*([A-Za-z0-9._:-]+)""", re.IGNORECASE
+)
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+
+
+def _codec(name: str | None) -> str | None:
+    if not name:
+        return None
+    try:
+        codec = codecs.lookup(name.strip().strip("\"'")).name
+    except (LookupError, ValueError):
+        return None
+    # HTML: a page declaring UTF-16 in ASCII-compatible bytes is really UTF-8
+    if codec.startswith("utf-16") or codec.startswith("utf-32"):
+        return "utf-8"
+    return codec
+
+
+def decode(prefix: bytes, charset: str | None = None) -> str:
+    """Text of a page prefix: BOM, else the transport charset, else <meta charset>,
+    else UTF-8; undecodable bytes (a character cut by the prefix) are replaced."""
+    for bom, name in _BOMS:
+        if prefix.startswith(bom):
+            return prefix[len(bom) :].decode(name, "replace")
+    codec = _codec(charset)
+    if codec is None:
+        found = _META_CHARSET.search(prefix[:4096])
+        codec = _codec(found.group(1).decode("ascii")) if found else None
+    try:
+        return prefix.decode(codec or "utf-8", "replace")
+    except LookupError:  # pragma: no cover - _codec validated it
+        return prefix.decode("utf-8", "replace")
+
+
+# --- the parser --------------------------------------------------------------
+
+_HEAD_ELEMENTS = frozenset(
+    {"html", "head", "title", "base", "link", "meta", "style", "script", "noscript", "template"}
+)
+_SKIP_CONTENT = frozenset({"noscript", "template"})
+_CHUNK = 8192
+_H1_WINDOW = 64 * 1024  # characters of body searched for the first <h1>
+
+
+class _Stop(Exception):
+    pass
+
+
+class _HeadParser(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.in_head = True
+        self.is_amp = False
+        self.base: str | None = None
+        self.canonical: str | None = None
+        self.amphtml: str | None = None
+        self.title: str | None = None
+        self.h1: str | None = None
+        self.complete_title = False  # closed within the prefix
+        self.complete_h1 = False
+        self._title_parts: list[str] | None = None
+        self._h1_parts: list[str] | None = None
+        self._skip_depth = 0
+
+    # HTMLParser calls these; the names are fixed by the stdlib.
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if self._title_parts is not None:  # title is raw text: no tags inside
+            self._title_parts.append(self.get_starttag_text() or "")
+            return
+        if self._skip_depth:
+            if tag in _SKIP_CONTENT:
+                self._skip_depth += 1
+            return
+        if tag == "html":
+            names = {name for name, _ in attrs}
+            self.is_amp = self.is_amp or "amp" in names or "⚡" in names
+            return
+        if self.in_head:
+            if tag in _SKIP_CONTENT:
+                self._skip_depth = 1
+                return
+            if tag not in _HEAD_ELEMENTS:
+                self._end_head()
+            else:
+                self._head_tag(tag, attrs)
+                return
+        if tag == "h1" and self.h1 is None and self._h1_parts is None:
+            self._h1_parts = []
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.handle_starttag(tag, attrs)
+        if tag in _SKIP_CONTENT and self._skip_depth:
+            self._skip_depth -= 1
+
+    def _head_tag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(reversed(attrs))  # first occurrence of a duplicate attribute wins
+        if tag == "title" and self.title is None:
+            self._title_parts = []
+        elif tag == "base" and self.base is None and values.get("href"):
+            self.base = (values["href"] or "").strip()
+        elif tag == "link":
+            href = (values.get("href") or "").strip()
+            rels = (values.get("rel") or "").lower().split()
+            if href and "canonical" in rels and self.canonical is None:
+                self.canonical = href
+            if href and "amphtml" in rels and self.amphtml is None:
+                self.amphtml = href
+
+    def handle_endtag(self, tag: str) -> None:
+        if self._title_parts is not None and tag != "title":
+            self._title_parts.append(f"</{tag}>")
+            return
+        if self._skip_depth:
+            if tag in _SKIP_CONTENT:
+                self._skip_depth -= 1
+            return
+        if tag == "title" and self._title_parts is not None:
+            self.title = _text(self._title_parts)
+            self.complete_title = True
+            self._title_parts = None
+        elif tag == "head" and self.in_head:
+            self._end_head()
+        elif tag == "h1" and self._h1_parts is not None:
+            self.h1 = _text(self._h1_parts)
+            self.complete_h1 = True
+            self._h1_parts = None
+            raise _Stop
+
+    def handle_data(self, data: str) -> None:
+        if self._skip_depth:
+            return
+        if self._title_parts is not None:
+            self._title_parts.append(data)
+        if self._h1_parts is not None:
+            self._h1_parts.append(data)
+
+    def _end_head(self) -> None:
+        self.in_head = False
+
+    def finish(self) -> None:
+        """The prefix ended: keep what an unclosed <title> or <h1> held so far."""
+        if self._title_parts is not None and self.title is None:
+            self.title = _text(self._title_parts) or None
+        if self._h1_parts is not None and self.h1 is None:
+            self.h1 = _text(self._h1_parts) or None
+
+
+def _text(parts: list[str]) -> str:
+    return " ".join("".join(parts).split())
+
+
+def _absolute(href: str | None, base: str) -> str | None:
+    if href is None:
+        return None
+    try:
+        return urljoin(base, href)
+    except ValueError:
+        return href
+
+
+def head_facts(prefix: bytes, *, base_url: str, charset: str | None = None) -> HtmlFacts:
+    """Canonical and amphtml links (absolute), AMP marker, title, soft-404 flag.
+
+    `base_url` is the URL the page was finally served from (after
+    redirects); a <base href> in the head takes precedence over it, as in a
+    browser. `charset` is the Content-Type charset, if any. Never raises.
+    """
+    text = decode(prefix, charset)
+    parser = _HeadParser()
+    head_end: int | None = None
+    try:
+        for start in range(0, len(text), _CHUNK):
+            if not parser.in_head:
+                head_end = start if head_end is None else head_end
+                if start - head_end >= _H1_WINDOW:
+                    break  # no <h1> near the top of the body: stop reading
+            parser.feed(text[start : start + _CHUNK])
+        else:
+            parser.close()
+    except _Stop:
+        pass
+    except (AssertionError, ValueError, IndexError):  # pragma: no cover - stdlib parser edge
+        pass
+    parser.finish()
+    base = base_url
+    if parser.base:
+        base = _absolute(parser.base, base_url) or base_url
+    title = parser.title or None
+    # A title or heading cut by the end of the prefix ("Page not found" of
+    # "Page not found for decades, ...") is shown but never judged.
+    soft = (parser.complete_title and is_soft_404_text(title)) or (
+        parser.complete_h1 and is_soft_404_text(parser.h1)
+    )
+    return HtmlFacts(
+        canonical=_absolute(parser.canonical, base),
+        amphtml=_absolute(parser.amphtml, base),
+        is_amp=parser.is_amp,
+        title=title,
+        soft_404=soft,
+    )
