@@ -76,31 +76,35 @@ def dotted(loc: Sequence[str | int]) -> str:
     return ".".join(str(part) for part in loc)
 
 
-def format_validation_error(exc: ValidationError) -> tuple[str, tuple[str | int, ...] | None]:
-    """One readable line per field ("field images.0.width: expected an integer, got 'abc'").
+def _error_text(err: Any) -> str:
+    where = dotted(err["loc"]) or "record"
+    if err["type"] == "missing":
+        return f"missing required field {where}"
+    expected = _EXPECTED.get(err["type"])
+    if expected is None:
+        return f"field {where}: {err['msg']}"
+    return f"field {where}: expected {expected}, got {_shown(err['input'])}"
 
-    Returns the message and the location of the first error, so the caller can
-    point at its line.
+
+def format_validation_error(
+    exc: ValidationError, line_of: LineOf | None = None
+) -> tuple[str, int | None]:
+    """One readable clause per field ("field images.0.width: expected an integer, got 'abc'").
+
+    With `line_of`, errors are listed in document order and the line of the
+    first one is returned, so the report points where the reader should look.
     """
-    parts: list[str] = []
     errors = exc.errors(include_url=False)
-    first: tuple[str | int, ...] | None = None
-    for err in errors[:MAX_ERRORS_SHOWN]:
-        loc = tuple(err["loc"])
-        if first is None:
-            first = loc
-        where = dotted(loc) or "record"
-        if err["type"] == "missing":
-            parts.append(f"missing required field {where}")
-            continue
-        expected = _EXPECTED.get(err["type"])
-        if expected is None:
-            parts.append(f"field {where}: {err['msg']}")
-        else:
-            parts.append(f"field {where}: expected {expected}, got {_shown(err['input'])}")
-    if len(errors) > MAX_ERRORS_SHOWN:
-        parts.append(f"and {len(errors) - MAX_ERRORS_SHOWN} more")
-    return "; ".join(parts), first
+    located: list[tuple[int | None, str]] = [
+        (line_of(tuple(err["loc"])) if line_of is not None else None, _error_text(err))
+        for err in errors
+    ]
+    if line_of is not None:
+        located.sort(key=lambda pair: pair[0] if pair[0] is not None else 0)
+    parts = [text for _line, text in located[:MAX_ERRORS_SHOWN]]
+    if len(located) > MAX_ERRORS_SHOWN:
+        parts.append(f"and {len(located) - MAX_ERRORS_SHOWN} more")
+    return "; ".join(parts), located[0][0] if located else None
 
 
 def web_url_problem(url: str) -> str | None:
@@ -141,8 +145,7 @@ def to_document(
     try:
         article = Article.model_validate(record)
     except ValidationError as exc:
-        message, loc = format_validation_error(exc)
-        at = line_of(loc) if (line_of is not None and loc) else None
+        message, at = format_validation_error(exc, line_of)
         return InvalidDocument(source, at or line, message)
     except RecursionError:
         return InvalidDocument(source, line, f"{what} is nested too deeply")
