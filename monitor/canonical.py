@@ -1,0 +1,276 @@
+"""The canonical form of an article: what v2 digests and Ed25519 signatures cover.
+
+The same record must give the same bytes whether it was read from YAML front
+matter (where PyYAML turns unquoted timestamps into datetime/date objects),
+from JSON (where they are strings), or rewritten with its keys reordered. So
+values are first *normalised*, then serialised as RFC 8785 (JCS) JSON:
+
+- datetimes become UTC `YYYY-MM-DDTHH:MM:SS[.ffffff]Z` (fraction without
+  trailing zeros, omitted when zero; a naive datetime is taken as UTC);
+- dates become `YYYY-MM-DD`;
+- a string counts as a timestamp exactly when YAML 1.1 would resolve the same
+  text, unquoted, as one (PyYAML's implicit timestamp rule), and is then
+  normalised as the value PyYAML would build from it (fraction truncated to
+  microseconds); any other string is kept byte for byte;
+- tuples become lists; mapping keys that are not strings become their JSON
+  text (`1` -> "1", `true` -> "true").
+
+Pure: no I/O. docs/signatures.md is the user-facing statement of these rules.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from datetime import UTC, date, datetime
+from typing import Any, Final
+
+import rfc8785
+import yaml
+
+SECURED: Final = "secured"
+MAX_SAFE_INT: Final = 2**53 - 1
+
+# PyYAML's implicit resolver for tag:yaml.org,2002:timestamp, as full match
+# (its own `$` would also accept a trailing newline).
+_YAML_TIMESTAMP: Final = re.compile(
+    r"""[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]
+    |[0-9][0-9][0-9][0-9]-[0-9][0-9]?-[0-9][0-9]?
+     (?:[Tt]|[\ \t]+)[0-9][0-9]?
+     :[0-9][0-9]:[0-9][0-9](?:\.[0-9]*)?
+     (?:[\ \t]*(?:Z|[-+][0-9][0-9]?(?::[0-9][0-9])?))?""",
+    re.X,
+)
+_CONSTRUCTOR: Final = yaml.constructor.SafeConstructor()
+_TIMESTAMP_TAG: Final = "tag:yaml.org,2002:timestamp"
+
+
+class CanonicalFormError(ValueError):
+    """The record holds a value that has no canonical JSON form; `path` says where."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"{path or '(top level)'}: {reason}")
+        self.path = path
+        self.reason = reason
+
+
+def format_instant(value: datetime) -> str:
+    """UTC `Z` form with the shortest exact fraction."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    value = value.astimezone(UTC)
+    out = (
+        f"{value.year:04d}-{value.month:02d}-{value.day:02d}"
+        f"T{value.hour:02d}:{value.minute:02d}:{value.second:02d}"
+    )
+    if value.microsecond:
+        out += f".{value.microsecond:06d}".rstrip("0")
+    return out + "Z"
+
+
+def format_date(value: date) -> str:
+    return f"{value.year:04d}-{value.month:02d}-{value.day:02d}"
+
+
+def parse_timestamp(text: str) -> datetime | date | None:
+    """The datetime/date PyYAML would build from `text` unquoted, or None if not a timestamp."""
+    if len(text) > 64 or not _YAML_TIMESTAMP.fullmatch(text):
+        return None
+    try:
+        value = _CONSTRUCTOR.construct_yaml_timestamp(yaml.ScalarNode(_TIMESTAMP_TAG, text))
+    except (ValueError, OverflowError):
+        return None  # e.g. month 13: YAML would not load it; here it stays a string
+    assert isinstance(value, date)
+    return value
+
+
+def normalise_scalar_text(text: str) -> str:
+    """A string, or the canonical text of the timestamp it denotes."""
+    value = parse_timestamp(text)
+    if value is None:
+        return text
+    try:
+        return format_instant(value) if isinstance(value, datetime) else format_date(value)
+    except OverflowError:  # an offset that pushes year 1 or 9999 out of range
+        return text
+
+
+def _key_text(key: object, path: str) -> str:
+    if isinstance(key, str):
+        return key
+    if key is None or isinstance(key, bool | int | float):
+        try:
+            return str(rfc8785.dumps(key).decode("ascii"))
+        except rfc8785.CanonicalizationError as exc:
+            raise CanonicalFormError(path, f"mapping key {key!r} has no JSON form") from exc
+    if isinstance(key, datetime):
+        return format_instant(key)
+    if isinstance(key, date):
+        return format_date(key)
+    raise CanonicalFormError(path, f"mapping key of type {type(key).__name__}")
+
+
+def _join(path: str, segment: str | int) -> str:
+    return f"{path}.{segment}" if path else str(segment)
+
+
+def normalise(value: Any, path: str = "") -> Any:
+    """The JSON-shaped value with timestamps in canonical text (see module docstring)."""
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    if isinstance(value, str):
+        return normalise_scalar_text(value)
+    if isinstance(value, datetime):
+        try:
+            return format_instant(value)
+        except OverflowError as exc:
+            raise CanonicalFormError(path, "timestamp out of range in UTC") from exc
+    if isinstance(value, date):
+        return format_date(value)
+    if isinstance(value, Mapping):
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            text = _key_text(key, path)
+            if text in out:
+                raise CanonicalFormError(path, f"two keys both read as {text!r}")
+            out[text] = normalise(item, _join(path, text))
+        return out
+    if isinstance(value, list | tuple):
+        return [normalise(item, _join(path, i)) for i, item in enumerate(value)]
+    raise CanonicalFormError(path, f"value of type {type(value).__name__} has no JSON form")
+
+
+def _check_domain(value: Any, path: str) -> None:
+    """RFC 8785 covers I-JSON numbers only: say where a number falls outside."""
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return
+    if isinstance(value, int):
+        if abs(value) > MAX_SAFE_INT:
+            raise CanonicalFormError(path, "integer outside ±(2**53-1), not exact in JSON")
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise CanonicalFormError(path, f"{value} is not a JSON number")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_domain(item, _join(path, key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _check_domain(item, _join(path, i))
+
+
+def split_path(path: str) -> list[str]:
+    return path.split(".") if path else []
+
+
+ABSENT: Final = object()  # no value at that path
+UNSUPPORTED: Final = object()  # a value there, but with no JSON form
+
+
+def lookup(raw: Mapping[str, Any], path: str) -> Any:
+    """The normalised value at a dotted path, ABSENT if there is none."""
+    node: Any = raw
+    for segment in split_path(path):
+        if isinstance(node, Mapping):
+            if segment in node:
+                node = node[segment]
+                continue
+            matches = [k for k in node if not isinstance(k, str) and _key_matches(k, segment)]
+            if not matches:
+                return ABSENT
+            node = node[matches[0]]
+        elif isinstance(node, list | tuple):
+            if not segment.isdigit() or (len(segment) > 1 and segment[0] == "0"):
+                return ABSENT
+            index = int(segment)
+            if index >= len(node):
+                return ABSENT
+            node = node[index]
+        else:
+            return ABSENT
+    try:
+        return normalise(node, path)
+    except CanonicalFormError:
+        return UNSUPPORTED
+
+
+def _key_matches(key: object, segment: str) -> bool:
+    try:
+        normalised = normalise({key: None})
+    except CanonicalFormError:
+        return False
+    return segment in normalised
+
+
+def _drop(value: Any, segments: list[str]) -> None:
+    head, rest = segments[0], segments[1:]
+    if isinstance(value, dict):
+        keys = list(value) if head == "*" else [head] if head in value else []
+        for key in keys:
+            if rest:
+                _drop(value[key], rest)
+            else:
+                del value[key]
+    elif isinstance(value, list):
+        if head == "*":
+            indices = list(range(len(value)))
+        elif head.isdigit() and int(head) < len(value):
+            indices = [int(head)]
+        else:
+            indices = []
+        if rest:
+            for i in indices:
+                _drop(value[i], rest)
+        else:
+            for i in reversed(indices):
+                del value[i]
+
+
+def without(value: dict[str, Any], exclude: Sequence[str]) -> dict[str, Any]:
+    """The normalised record minus top-level `secured` and the excluded dotted paths.
+
+    A `*` segment matches every key or index (`images.*.title`). Mutates and
+    returns `value`, which must be a fresh result of `normalise`.
+    """
+    value.pop(SECURED, None)
+    for path in exclude:
+        if path:
+            _drop(value, split_path(path))
+    return value
+
+
+def canonical_bytes(raw: Mapping[str, Any], *, exclude: Sequence[str] = ()) -> bytes:
+    """RFC 8785 bytes of the article without `secured` and the excluded paths.
+
+    Raises CanonicalFormError for values JSON cannot carry exactly (bytes,
+    integers beyond ±(2**53-1), NaN, infinities, nesting deeper than Python's
+    recursion limit).
+    """
+    try:
+        value = normalise(raw)
+        if not isinstance(value, dict):
+            raise CanonicalFormError("", "an article is a mapping")
+        value = without(value, exclude)
+        _check_domain(value, "")
+        return bytes(rfc8785.dumps(value))
+    except RecursionError:
+        raise CanonicalFormError("", "nested too deeply") from None
+    except rfc8785.CanonicalizationError as exc:
+        raise CanonicalFormError("", str(exc)) from None
+
+
+def same_value(a: Any, b: Any) -> bool:
+    """Equality of two normalised values: strings exactly, numbers numerically, bool apart."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return isinstance(a, bool) and isinstance(b, bool) and a == b
+    if isinstance(a, int | float) and isinstance(b, int | float):
+        return a == b
+    if isinstance(a, str) and isinstance(b, str):
+        return a == b
+    if a is None or b is None:
+        return a is None and b is None
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(same_value(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(same_value(x, y) for x, y in zip(a, b, strict=True))
+    return False

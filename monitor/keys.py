@@ -1,0 +1,318 @@
+"""Keys for `secured`: loading, permission checks, kids, rotation (CONTRACT section 4).
+
+All key-file I/O of the signature feature lives here, so the verifier and the
+signer stay pure. Key material is held only inside the key objects, whose
+repr names the kid and the file, never the bytes; every error message names
+the file and what to do, never the content.
+
+Kid rule: `KID=PATH` names the key explicitly; otherwise the kid is the file
+name up to its first dot (`publisher.key` -> `publisher`, and the public half
+written by `keygen --out signer.key`, `signer.key.pub`, is `signer` too). The
+key from the environment variable ARTICLE_MONITOR_KEY has the kid `env`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+import re
+import stat
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Final
+
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from monitor.config import ConfigError
+
+ENV_KEY: Final = "ARTICLE_MONITOR_KEY"
+ENV_KID: Final = "env"
+KEY_BYTES: Final = 32
+KID_RE: Final = re.compile(r"[A-Za-z0-9_-]{1,64}")
+# `KID=PATH`, possibly behind a directory the config loader prefixed
+# (`/etc/monitor/new=keys/a.key` from `key_file = ["new=keys/a.key"]`).
+_KID_SPEC_RE: Final = re.compile(r"(?P<dir>.*/)?(?P<kid>[A-Za-z0-9_-]{1,64})=(?P<rest>.+)", re.S)
+_HEX_RE: Final = re.compile(r"[0-9A-Fa-f]{64}")
+_B64_RE: Final = re.compile(r"[A-Za-z0-9+/_-]{43}=?")
+_MAX_KEY_FILE: Final = 64 * 1024
+
+
+class SymmetricKey:
+    """A 32-byte AES-256 key (legacy CBC and v2 GCM envelopes)."""
+
+    __slots__ = ("_secret", "kid", "source")
+
+    def __init__(self, kid: str, secret: bytes, source: str) -> None:
+        if len(secret) != KEY_BYTES:
+            raise ValueError(f"an AES-256 key has {KEY_BYTES} bytes, not {len(secret)}")
+        self.kid = kid
+        self.source = source
+        self._secret = secret
+
+    @property
+    def secret(self) -> bytes:
+        """The key bytes; for the cipher only, never for printing."""
+        return self._secret
+
+    @property
+    def type(self) -> str:
+        return "aes256"
+
+    def __repr__(self) -> str:
+        return f"SymmetricKey(kid={self.kid!r}, source={self.source!r})"
+
+    __str__ = __repr__
+
+
+class Ed25519Key:
+    """An Ed25519 key: the public half always, the private half when signing."""
+
+    __slots__ = ("_private", "kid", "public", "source")
+
+    def __init__(
+        self,
+        kid: str,
+        public: Ed25519PublicKey,
+        source: str,
+        private: Ed25519PrivateKey | None = None,
+    ) -> None:
+        self.kid = kid
+        self.public = public
+        self.source = source
+        self._private = private
+
+    @property
+    def private(self) -> Ed25519PrivateKey | None:
+        return self._private
+
+    @property
+    def type(self) -> str:
+        return "ed25519-private" if self._private is not None else "ed25519-public"
+
+    def public_raw(self) -> bytes:
+        return self.public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+    def __repr__(self) -> str:
+        return f"Ed25519Key(kid={self.kid!r}, type={self.type!r}, source={self.source!r})"
+
+    __str__ = __repr__
+
+
+Key = SymmetricKey | Ed25519Key
+
+
+class KeyRing:
+    """The configured keys, by kid, in the order given (files first, then the env key).
+
+    Several keys at once is how rotation works: v2 and ed25519 envelopes name
+    their kid; a legacy envelope names none, so every AES key is tried.
+    """
+
+    __slots__ = ("_keys",)
+
+    def __init__(self, keys: Sequence[Key] = ()) -> None:
+        by_kid: dict[str, Key] = {}
+        for key in keys:
+            if key.kid in by_kid:
+                raise ConfigError(
+                    f"two keys have the kid {key.kid!r} ({by_kid[key.kid].source} and "
+                    f"{key.source}): name one explicitly with --key-file KID=PATH"
+                )
+            by_kid[key.kid] = key
+        self._keys = by_kid
+
+    @classmethod
+    def empty(cls) -> KeyRing:
+        return cls(())
+
+    @classmethod
+    def load(
+        cls,
+        paths: Sequence[Path],
+        *,
+        environ: Mapping[str, str] | None = None,
+        allow_insecure: bool = False,
+    ) -> KeyRing:
+        """Read every key file and the ARTICLE_MONITOR_KEY variable; ConfigError says how to fix."""
+        env = os.environ if environ is None else environ
+        keys: list[Key] = []
+        for spec in paths:
+            kid, path = parse_key_spec(spec)
+            keys.append(load_key_file(path, kid=kid, allow_insecure=allow_insecure))
+        env_value = env.get(ENV_KEY)
+        if env_value is not None and env_value.strip():
+            secret = parse_symmetric_text(env_value.encode("utf-8", "replace"))
+            if secret is None:
+                raise ConfigError(
+                    f"{ENV_KEY} is not a key: expected 64 hex digits or the base64 of "
+                    f"{KEY_BYTES} bytes (make one with `article-monitor keygen`)"
+                )
+            keys.append(SymmetricKey(ENV_KID, secret, f"${ENV_KEY}"))
+        return _merge_pairs(keys)
+
+    def __bool__(self) -> bool:
+        return bool(self._keys)
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def __iter__(self) -> Iterator[Key]:
+        return iter(self._keys.values())
+
+    def __contains__(self, kid: object) -> bool:
+        return kid in self._keys
+
+    def get(self, kid: str) -> Key | None:
+        return self._keys.get(kid)
+
+    @property
+    def kids(self) -> tuple[str, ...]:
+        return tuple(self._keys)
+
+    def symmetric(self) -> list[SymmetricKey]:
+        return [k for k in self._keys.values() if isinstance(k, SymmetricKey)]
+
+    def ed25519(self) -> list[Ed25519Key]:
+        return [k for k in self._keys.values() if isinstance(k, Ed25519Key)]
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{k.kid}:{k.type}" for k in self._keys.values())
+        return f"KeyRing([{inner}])"
+
+    __str__ = __repr__
+
+
+def _merge_pairs(keys: list[Key]) -> KeyRing:
+    """A private key and its own `.pub` given together are one key, not a kid clash."""
+    merged: list[Key] = []
+    for key in keys:
+        twin = next((m for m in merged if m.kid == key.kid), None)
+        if (
+            isinstance(twin, Ed25519Key)
+            and isinstance(key, Ed25519Key)
+            and twin.public_raw() == key.public_raw()
+        ):
+            if twin.private is None and key.private is not None:
+                merged[merged.index(twin)] = key
+            continue
+        merged.append(key)
+    return KeyRing(merged)
+
+
+def kid_for_path(path: Path) -> str:
+    """The default kid: the file name up to its first dot."""
+    return path.name.split(".", 1)[0]
+
+
+def parse_key_spec(spec: Path | str) -> tuple[str, Path]:
+    """`PATH` or `KID=PATH` -> (kid, path). A file that exists by the literal name wins."""
+    text = str(spec)
+    path = Path(text)
+    match = _KID_SPEC_RE.fullmatch(text)
+    if match is not None and not path.exists():
+        rest = match["rest"]
+        path = Path(rest) if os.path.isabs(rest) or not match["dir"] else Path(match["dir"]) / rest
+        return match["kid"], path
+    kid = kid_for_path(path)
+    if not KID_RE.fullmatch(kid):
+        raise ConfigError(
+            f"{path}: cannot take a kid from the file name ({kid!r}: a kid is 1-64 letters, "
+            "digits, '-' or '_'); name it with --key-file KID=PATH"
+        )
+    return kid, path
+
+
+def parse_symmetric_text(data: bytes) -> bytes | None:
+    """64 hex digits, or base64/base64url of 32 bytes, whitespace around ignored."""
+    text = data.strip()
+    try:
+        ascii_text = text.decode("ascii")
+    except UnicodeDecodeError:
+        return None
+    if _HEX_RE.fullmatch(ascii_text):
+        return bytes.fromhex(ascii_text)
+    if _B64_RE.fullmatch(ascii_text):
+        body = ascii_text.rstrip("=").replace("-", "+").replace("_", "/")
+        try:
+            decoded = base64.b64decode(body + "=", validate=True)
+        except (binascii.Error, ValueError):
+            return None
+        return decoded if len(decoded) == KEY_BYTES else None
+    return None
+
+
+def _too_open(mode: int) -> bool:
+    return os.name == "posix" and bool(mode & (stat.S_IRGRP | stat.S_IROTH))
+
+
+def load_key_file(path: Path, *, kid: str, allow_insecure: bool = False) -> Key:
+    """One key file -> a key. Secret keys that group or others can read are refused."""
+    if not KID_RE.fullmatch(kid):
+        raise ConfigError(f"{path}: invalid kid {kid!r} (1-64 letters, digits, '-' or '_')")
+    try:
+        st = path.stat()
+        if not stat.S_ISREG(st.st_mode):
+            raise ConfigError(f"key file {path} is not a regular file")
+        if st.st_size > _MAX_KEY_FILE:
+            raise ConfigError(f"key file {path} is too large to be a key")
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"key file not found: {path}") from None
+    except PermissionError:
+        raise ConfigError(
+            f"cannot read key file {path}: permission denied "
+            "(run the monitor as the file's owner, or give it read access)"
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read key file {path}: {exc.strerror}") from None
+
+    source = str(path)
+    key = _parse_key(data, kid, source)
+    secret = isinstance(key, SymmetricKey) or key.private is not None
+    if secret and _too_open(st.st_mode) and not allow_insecure:
+        raise ConfigError(
+            f"permissions {stat.S_IMODE(st.st_mode):04o} for key file {path} are too open: "
+            f"a secret key must not be readable by group or others. Fix: chmod 600 {path} "
+            "(or pass --allow-insecure-key-permissions)"
+        )
+    return key
+
+
+def _parse_key(data: bytes, kid: str, source: str) -> Key:
+    if data.lstrip().startswith(b"-----BEGIN"):
+        return _parse_pem(data.strip(), kid, source)
+    if len(data) == KEY_BYTES:
+        return SymmetricKey(kid, data, source)
+    secret = parse_symmetric_text(data)
+    if secret is None:
+        raise ConfigError(
+            f"{source} is not a key: expected {KEY_BYTES} raw bytes, 64 hex digits, the base64 "
+            f"of {KEY_BYTES} bytes, or an Ed25519 PEM (make one with `article-monitor keygen`)"
+        )
+    return SymmetricKey(kid, secret, source)
+
+
+def _parse_pem(data: bytes, kid: str, source: str) -> Key:
+    if b"PRIVATE KEY" in data.split(b"\n", 1)[0]:
+        try:
+            private = serialization.load_pem_private_key(data, password=None)
+        except TypeError:
+            raise ConfigError(
+                f"{source}: encrypted private keys are not supported; "
+                "export it without a passphrase and keep it at mode 0600"
+            ) from None
+        except (ValueError, UnsupportedAlgorithm):
+            raise ConfigError(f"{source}: not a readable PEM private key") from None
+        if not isinstance(private, Ed25519PrivateKey):
+            raise ConfigError(f"{source}: only Ed25519 PEM keys are supported")
+        return Ed25519Key(kid, private.public_key(), source, private)
+    try:
+        public = serialization.load_pem_public_key(data)
+    except (ValueError, UnsupportedAlgorithm):
+        raise ConfigError(f"{source}: not a readable PEM public key") from None
+    if not isinstance(public, Ed25519PublicKey):
+        raise ConfigError(f"{source}: only Ed25519 PEM keys are supported")
+    return Ed25519Key(kid, public, source)

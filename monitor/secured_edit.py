@@ -1,0 +1,255 @@
+"""Rewrite only the `secured` value of a document's text (`sign --in-place`).
+
+Pure text surgery, so every other byte of the file stays as the author wrote
+it: front matter gets its top-level `secured:` line replaced (or one inserted
+before the closing `---`); JSON and JSONL get only the value of the article
+object's `secured` member replaced (or the member appended to the object).
+Which objects are articles follows the corpus rules: a top-level object, the
+elements of a top-level list, or the elements of a top-level `news` /
+`articles` list; in JSONL, each line.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, Final
+
+WRAPPER_KEYS: Final = ("news", "articles")
+_OPEN: Final = re.compile(r"---[ \t]*\r?(?:\n|$)")
+_CLOSE: Final = re.compile(r"^---[ \t]*\r?$", re.MULTILINE)
+_SECURED_LINE: Final = re.compile(r"""^(?:secured|"secured"|'secured')[ \t]*:(?:[ \t]|$)""")
+_WS: Final = re.compile(r"[ \t\n\r]*")
+_DECODER: Final = json.JSONDecoder()
+_scanstring: Final[Callable[[str, int], tuple[str, int]]] = json.decoder.scanstring  # type: ignore[attr-defined]
+BOM: Final = "\ufeff"
+
+# Gets each article object as parsed; returns its new `secured` value, or None to leave it.
+Signer = Callable[[Any], str | None]
+
+
+class EditError(ValueError):
+    """The text cannot be rewritten safely; the file is left alone."""
+
+
+def yaml_line(value: str) -> str:
+    """`secured: "…"`: a JSON string is a valid YAML double-quoted scalar."""
+    return f"secured: {json.dumps(value)}"
+
+
+# ---------------------------------------------------------------- front matter
+
+
+def _lines(text: str) -> list[str]:
+    """Lines with their endings, split on '\\n' only (not on U+2028 and friends)."""
+    parts = text.split("\n")
+    out = [part + "\n" for part in parts[:-1]]
+    if parts[-1]:
+        out.append(parts[-1])
+    return out
+
+
+def _newline(text: str) -> str:
+    end = text.find("\n")
+    return "\r\n" if end > 0 and text[end - 1] == "\r" else "\n"
+
+
+def _secured_block(lines: list[str]) -> tuple[int, int] | None:
+    """[first, last) line indices of the last top-level `secured:` entry, continuation included."""
+    found = None
+    for i, line in enumerate(lines):
+        if _SECURED_LINE.match(line):
+            end = i + 1
+            j = i + 1
+            while j < len(lines):
+                current = lines[j]
+                if current[:1] in (" ", "\t"):
+                    if current.strip():
+                        end = j + 1
+                elif current.strip("\r\n"):
+                    break
+                j += 1
+            found = (i, end)
+    return found
+
+
+def rewrite_yaml_region(region: str, value: str, newline: str) -> str:
+    """A YAML mapping's text with its top-level `secured` entry set to `value`."""
+    lines = _lines(region)
+    block = _secured_block(lines)
+    if block is None:
+        if lines and not lines[-1].endswith("\n"):
+            lines[-1] += newline
+        lines.append(yaml_line(value) + newline)
+        return "".join(lines)
+    first, end = block
+    last = lines[end - 1]
+    ending = last[len(last.rstrip("\r\n")) :]
+    lines[first:end] = [yaml_line(value) + ending]
+    return "".join(lines)
+
+
+def rewrite_front_matter(text: str, value: str, *, plain_yaml: bool = False) -> str:
+    """Front matter (or, when `plain_yaml`, a fence-less YAML file) with a new `secured`."""
+    bom = BOM if text.startswith(BOM) else ""
+    body = text.removeprefix(BOM)
+    newline = _newline(body)
+    opening = _OPEN.match(body)
+    closing = _CLOSE.search(body, opening.end()) if opening else None
+    if opening and closing:
+        region = body[opening.end() : closing.start()]
+        new = rewrite_yaml_region(region, value, newline)
+        return bom + body[: opening.end()] + new + body[closing.start() :]
+    if plain_yaml:
+        return bom + rewrite_yaml_region(body, value, newline)
+    raise EditError("no front matter: expected a '---' line, the fields, a closing '---' line")
+
+
+# ---------------------------------------------------------------- JSON
+
+
+@dataclass(slots=True)
+class _Member:
+    key: str
+    value_start: int
+    value_end: int
+
+
+@dataclass(slots=True)
+class _Object:
+    start: int
+    end: int  # just after the closing brace
+    members: list[_Member]
+
+
+def _skip(text: str, pos: int) -> int:
+    match = _WS.match(text, pos)
+    assert match is not None
+    return match.end()
+
+
+def _expect(text: str, pos: int, chars: str) -> str:
+    if pos >= len(text) or text[pos] not in chars:
+        raise EditError(f"invalid JSON at offset {pos}: expected one of {chars!r}")
+    return text[pos]
+
+
+def _value_end(text: str, pos: int) -> int:
+    try:
+        return _DECODER.raw_decode(text, pos)[1]
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise EditError(f"invalid JSON at offset {pos}") from exc
+
+
+def _scan_object(text: str, pos: int) -> _Object:
+    _expect(text, pos, "{")
+    members: list[_Member] = []
+    i = _skip(text, pos + 1)
+    if _expect(text, i, '"}') == "}":
+        return _Object(pos, i + 1, members)
+    while True:
+        _expect(text, i, '"')
+        try:
+            key, i = _scanstring(text, i + 1)
+        except json.JSONDecodeError as exc:
+            raise EditError(f"invalid JSON at offset {i}") from exc
+        i = _skip(text, i)
+        _expect(text, i, ":")
+        start = _skip(text, i + 1)
+        end = _value_end(text, start)
+        members.append(_Member(key, start, end))
+        i = _skip(text, end)
+        if _expect(text, i, ",}") == "}":
+            return _Object(pos, i + 1, members)
+        i = _skip(text, i + 1)
+
+
+def _array_items(text: str, pos: int) -> Iterator[int]:
+    """Start offsets of the elements of the array at `pos`."""
+    _expect(text, pos, "[")
+    i = _skip(text, pos + 1)
+    if i < len(text) and text[i] == "]":
+        return
+    while True:
+        yield i
+        i = _skip(text, _value_end(text, i))
+        if _expect(text, i, ",]") == "]":
+            return
+        i = _skip(text, i + 1)
+
+
+def _articles(text: str) -> Iterator[_Object]:
+    """The article objects of a `.json` text, in document order."""
+    start = _skip(text, 0)
+    if start >= len(text):
+        return
+    if text[start] == "[":
+        for item in _array_items(text, start):
+            if text[item] == "{":
+                yield _scan_object(text, item)
+        return
+    top = _scan_object(text, start)
+    wrappers = [m for m in top.members if m.key in WRAPPER_KEYS and text[m.value_start] == "["]
+    if not wrappers:
+        yield top
+        return
+    for member in wrappers:
+        for item in _array_items(text, member.value_start):
+            if text[item] == "{":
+                yield _scan_object(text, item)
+
+
+def _edit_object(text: str, obj: _Object, value: str) -> tuple[int, int, str]:
+    """(start, end, replacement) that sets `secured` in this object."""
+    quoted = json.dumps(value)
+    secured = [m for m in obj.members if m.key == "secured"]
+    if secured:
+        last = secured[-1]  # JSON parsers keep the last duplicate
+        return last.value_start, last.value_end, quoted
+    close = obj.end - 1
+    if not obj.members:
+        return obj.start + 1, close, f'"secured": {quoted}'
+    last_end = obj.members[-1].value_end
+    opening_gap = text[obj.start + 1 : _skip(text, obj.start + 1)]
+    if "\n" in opening_gap:
+        newline = "\r\n" if "\r\n" in opening_gap else "\n"
+        indent = opening_gap.rsplit("\n", 1)[1]
+        return last_end, last_end, f',{newline}{indent}"secured": {quoted}'
+    return last_end, last_end, f', "secured": {quoted}'
+
+
+def _apply(text: str, objects: Iterator[_Object], signer: Signer) -> str:
+    edits: list[tuple[int, int, str]] = []
+    for obj in objects:
+        parsed = json.loads(text[obj.start : obj.end])
+        value = signer(parsed)
+        if value is not None:
+            edits.append(_edit_object(text, obj, value))
+    for start, end, replacement in sorted(edits, reverse=True):
+        text = text[:start] + replacement + text[end:]
+    return text
+
+
+def rewrite_json(text: str, signer: Signer) -> str:
+    """A `.json` text with `secured` set in each article object the signer returns a value for."""
+    bom = BOM if text.startswith(BOM) else ""
+    body = text.removeprefix(BOM)
+    return bom + _apply(body, _articles(body), signer)
+
+
+def rewrite_jsonl(text: str, signer: Signer) -> str:
+    """A JSONL text, line by line; lines that are not objects are left alone."""
+    bom = BOM if text.startswith(BOM) else ""
+    out = []
+    for line in _lines(text.removeprefix(BOM)):
+        start = _skip(line, 0)
+        if start < len(line) and line[start] == "{":
+            try:
+                objects = iter([_scan_object(line, start)])
+                line = _apply(line, objects, signer)
+            except EditError:
+                pass  # an invalid line: the corpus reports it; leave it as it is
+        out.append(line)
+    return bom + "".join(out)

@@ -1,0 +1,419 @@
+"""Verify and make `secured` envelopes (CONTRACT section 4). Pure: keys come in a KeyRing.
+
+`verify_document` is total: whatever the record and its `secured` hold, it
+returns one of the seven statuses and never raises. The comparison of signed
+values with the article follows the canonical module's normalisation, so a
+timestamp written `+02:00` in YAML and signed as UTC `Z` is the same instant.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import os
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any, Final, Literal
+
+import rfc8785
+from cryptography.exceptions import InvalidSignature, InvalidTag
+from cryptography.hazmat.primitives import padding
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from monitor.canonical import (
+    ABSENT,
+    SECURED,
+    UNSUPPORTED,
+    CanonicalFormError,
+    canonical_bytes,
+    lookup,
+    normalise,
+    same_value,
+)
+from monitor.config import ConfigError
+from monitor.envelopes import (
+    AES_BLOCK,
+    GCM_NONCE_BYTES,
+    LEGACY_IV_BYTES,
+    V2,
+    Ed25519,
+    Legacy,
+    Malformed,
+    b64url_encode,
+    parse_envelope,
+)
+from monitor.keys import Ed25519Key, Key, KeyRing, SymmetricKey
+from monitor.model import SignatureResult, SignatureStatus
+
+log = logging.getLogger(__name__)
+
+EnvelopeName = Literal["v2", "legacy", "ed25519"]
+IAT: Final = "iat"
+DIGEST: Final = "sha256"
+RESERVED: Final = frozenset({IAT, DIGEST})
+# Signed by default, whichever are present; images.N.{url,width,height} for every image.
+DEFAULT_PATHS: Final = (
+    "webUrl",
+    "ampWebUrl",
+    "cdnAmpWebUrl",
+    "title",
+    "publishedDateTime",
+    "updatedDateTime",
+    "provider.domain",
+)
+IMAGE_FIELDS: Final = ("url", "width", "height")
+_INTERNAL: Final = "internal error"
+
+S = SignatureStatus
+
+
+# ---------------------------------------------------------------- paths
+
+
+def default_paths(raw: Mapping[str, Any]) -> list[str]:
+    """The paths `sign` puts in the plaintext by default: those present in the record."""
+    paths = [p for p in DEFAULT_PATHS if lookup(raw, p) is not ABSENT]
+    images = raw.get("images")
+    if isinstance(images, list | tuple):
+        for i, image in enumerate(images):
+            if isinstance(image, Mapping):
+                paths.extend(f"images.{i}.{f}" for f in IMAGE_FIELDS if f in image)
+    return paths
+
+
+# ---------------------------------------------------------------- verify
+
+
+def verify_document(
+    raw: Mapping[str, Any], keyring: KeyRing, *, exclude: Sequence[str] = ()
+) -> SignatureResult:
+    """The status of the record's `secured` field against the configured keys. Never raises."""
+    try:
+        return _verify(raw, keyring, exclude)
+    except RecursionError:
+        return SignatureResult(S.MALFORMED, detail="the record is nested too deeply to verify")
+    except Exception as exc:  # a bug, not the input's fault; the daemon must go on
+        log.error("signature verification failed unexpectedly: %s", type(exc).__name__)
+        return SignatureResult(S.MALFORMED, detail=f"{_INTERNAL} ({type(exc).__name__})")
+
+
+def _verify(raw: Mapping[str, Any], keyring: KeyRing, exclude: Sequence[str]) -> SignatureResult:
+    secured = raw.get(SECURED) if isinstance(raw, Mapping) else None
+    if secured is None:
+        return SignatureResult(S.MISSING, detail="no `secured` field")
+    if not keyring:
+        return SignatureResult(
+            S.UNVERIFIED,
+            detail="no key configured: pass --key-file or set ARTICLE_MONITOR_KEY",
+        )
+    envelope = parse_envelope(secured)
+    if isinstance(envelope, Malformed):
+        return SignatureResult(S.MALFORMED, detail=envelope.reason, envelope=envelope.envelope)
+    if isinstance(envelope, Legacy):
+        return _verify_legacy(raw, keyring, envelope)
+    if isinstance(envelope, V2):
+        return _verify_v2(raw, keyring, envelope, exclude)
+    return _verify_ed25519(raw, keyring, envelope, exclude)
+
+
+def _load_claims(plaintext: bytes) -> dict[str, Any] | None:
+    try:
+        claims = json.loads(plaintext.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return None
+    return claims if isinstance(claims, dict) else None
+
+
+def _decrypt_cbc(key: SymmetricKey, envelope: Legacy) -> dict[str, Any] | None:
+    decryptor = Cipher(algorithms.AES(key.secret), modes.CBC(envelope.iv)).decryptor()
+    padded = decryptor.update(envelope.ciphertext) + decryptor.finalize()
+    unpadder = padding.PKCS7(AES_BLOCK * 8).unpadder()
+    try:
+        plaintext = unpadder.update(padded) + unpadder.finalize()
+    except ValueError:
+        return None
+    return _load_claims(plaintext)
+
+
+def _differing_paths(raw: Mapping[str, Any], claims: Mapping[str, Any]) -> list[str]:
+    differ = []
+    for path, signed in claims.items():
+        if path in RESERVED:
+            continue
+        actual = lookup(raw, path)
+        if actual is ABSENT or actual is UNSUPPORTED:
+            differ.append(path)
+            continue
+        try:
+            expected = normalise(signed)
+        except CanonicalFormError:
+            differ.append(path)
+            continue
+        if not same_value(expected, actual):
+            differ.append(path)
+    return differ
+
+
+def _signed_paths(claims: Mapping[str, Any]) -> list[str]:
+    return [p for p in claims if p not in RESERVED]
+
+
+def _issued(claims: Mapping[str, Any]) -> str:
+    iat = claims.get(IAT)
+    if isinstance(iat, bool) or not isinstance(iat, int | float):
+        return ""
+    try:
+        return f", issued {datetime.fromtimestamp(iat, UTC).strftime('%Y-%m-%dT%H:%M:%SZ')}"
+    except (OverflowError, OSError, ValueError):
+        return ""
+
+
+def _tampered(paths: list[str], envelope: str, kid: str | None) -> SignatureResult:
+    return SignatureResult(
+        S.TAMPERED,
+        fields=tuple(paths),
+        detail=f"signed field(s) differ from the article: {', '.join(paths)}",
+        kid=kid,
+        envelope=envelope,
+    )
+
+
+def _verify_legacy(raw: Mapping[str, Any], keyring: KeyRing, envelope: Legacy) -> SignatureResult:
+    keys = keyring.symmetric()
+    if not keys:
+        return SignatureResult(
+            S.UNKNOWN_KEY,
+            detail="legacy envelope needs an AES-256 key, and only Ed25519 keys are configured",
+            envelope="legacy",
+        )
+    for key in keys:
+        claims = _decrypt_cbc(key, envelope)
+        if claims is None:
+            continue
+        differ = _differing_paths(raw, claims)
+        if differ:
+            return _tampered(differ, "legacy", key.kid)
+        signed = _signed_paths(claims)
+        return SignatureResult(
+            S.VALID,
+            detail=f"legacy envelope, key {key.kid!r}: {len(signed)} field(s) match"
+            + _issued(claims),
+            kid=key.kid,
+            envelope="legacy",
+        )
+    kids = ", ".join(repr(k.kid) for k in keys)
+    return SignatureResult(
+        S.UNDECRYPTABLE,
+        detail=f"legacy envelope: no configured AES key ({kids}) decrypts it to a JSON object; "
+        "wrong key, or corrupted ciphertext",
+        envelope="legacy",
+    )
+
+
+def _key_for(keyring: KeyRing, kid: str, want: type[Key], envelope: str) -> Key | SignatureResult:
+    key = keyring.get(kid)
+    if key is None:
+        have = ", ".join(repr(k) for k in keyring.kids)
+        return SignatureResult(
+            S.UNKNOWN_KEY,
+            detail=f"{envelope} envelope names kid {kid!r}, and no key has it (configured: {have})",
+            kid=kid,
+            envelope=envelope,
+        )
+    if not isinstance(key, want):
+        need = "an AES-256" if want is SymmetricKey else "an Ed25519"
+        return SignatureResult(
+            S.UNKNOWN_KEY,
+            detail=f"kid {kid!r} is a {key.type} key; a {envelope} envelope needs {need} key",
+            kid=kid,
+            envelope=envelope,
+        )
+    return key
+
+
+def _digest(canonical: bytes) -> str:
+    return b64url_encode(hashlib.sha256(canonical).digest())
+
+
+def _verify_v2(
+    raw: Mapping[str, Any], keyring: KeyRing, envelope: V2, exclude: Sequence[str]
+) -> SignatureResult:
+    key = _key_for(keyring, envelope.kid, SymmetricKey, "v2")
+    if isinstance(key, SignatureResult):
+        return key
+    assert isinstance(key, SymmetricKey)
+    try:
+        plaintext = AESGCM(key.secret).decrypt(
+            envelope.nonce, envelope.ciphertext, envelope.kid.encode("ascii")
+        )
+    except InvalidTag:
+        return SignatureResult(
+            S.UNDECRYPTABLE,
+            detail=f"v2 envelope does not authenticate under key {envelope.kid!r}: "
+            "wrong key for this kid, or the envelope was altered",
+            kid=envelope.kid,
+            envelope="v2",
+        )
+    claims = _load_claims(plaintext)
+    if claims is None or not isinstance(claims.get(DIGEST), str):
+        return SignatureResult(
+            S.MALFORMED,
+            detail="v2 envelope authenticates, but its plaintext is not a JSON object "
+            "with a `sha256` member (a signer bug)",
+            kid=envelope.kid,
+            envelope="v2",
+        )
+    differ = _differing_paths(raw, claims)
+    if differ:
+        return _tampered(differ, "v2", envelope.kid)
+    try:
+        actual = _digest(canonical_bytes(raw, exclude=exclude))
+    except CanonicalFormError as exc:
+        return _unrepresentable(exc, "v2", envelope.kid)
+    if not hmac.compare_digest(actual.encode("utf-8"), str(claims[DIGEST]).encode("utf-8")):
+        return SignatureResult(
+            S.TAMPERED,
+            detail="the signed fields match, but a field outside them changed "
+            "(the canonical SHA-256 differs; check exclude_fields if the signer used others)",
+            kid=envelope.kid,
+            envelope="v2",
+        )
+    return SignatureResult(
+        S.VALID,
+        detail=f"v2 envelope, key {envelope.kid!r}: {len(_signed_paths(claims))} field(s) "
+        "and the canonical digest match" + _issued(claims),
+        kid=envelope.kid,
+        envelope="v2",
+    )
+
+
+def _unrepresentable(exc: CanonicalFormError, envelope: str, kid: str) -> SignatureResult:
+    return SignatureResult(
+        S.TAMPERED,
+        fields=(exc.path,) if exc.path else (),
+        detail=f"the article has no canonical form ({exc}), so it cannot be what was signed",
+        kid=kid,
+        envelope=envelope,
+    )
+
+
+def _verify_ed25519(
+    raw: Mapping[str, Any], keyring: KeyRing, envelope: Ed25519, exclude: Sequence[str]
+) -> SignatureResult:
+    key = _key_for(keyring, envelope.kid, Ed25519Key, "ed25519")
+    if isinstance(key, SignatureResult):
+        return key
+    assert isinstance(key, Ed25519Key)
+    try:
+        canonical = canonical_bytes(raw, exclude=exclude)
+    except CanonicalFormError as exc:
+        return _unrepresentable(exc, "ed25519", envelope.kid)
+    try:
+        key.public.verify(envelope.signature, canonical)
+    except InvalidSignature:
+        return SignatureResult(
+            S.TAMPERED,
+            detail="the Ed25519 signature does not match the article's canonical form: "
+            "some field changed (this format cannot tell which), or another key signed it",
+            kid=envelope.kid,
+            envelope="ed25519",
+        )
+    return SignatureResult(
+        S.VALID,
+        detail=f"ed25519 signature by {envelope.kid!r} matches the canonical form",
+        kid=envelope.kid,
+        envelope="ed25519",
+    )
+
+
+# ---------------------------------------------------------------- sign
+
+
+def pick_key(keyring: KeyRing, envelope: EnvelopeName, kid: str | None) -> Key:
+    want: type[Key] = Ed25519Key if envelope == "ed25519" else SymmetricKey
+    need = "an Ed25519 private key (PEM)" if want is Ed25519Key else "an AES-256 key"
+    if kid is not None:
+        key = keyring.get(kid)
+        if key is None:
+            have = ", ".join(repr(k) for k in keyring.kids) or "none"
+            raise ConfigError(f"no key has the kid {kid!r} (configured: {have})")
+        if not isinstance(key, want):
+            raise ConfigError(
+                f"kid {kid!r} is a {key.type} key; --envelope {envelope} needs {need}"
+            )
+    else:
+        candidates = [k for k in keyring if isinstance(k, want)]
+        if not candidates:
+            raise ConfigError(
+                f"--envelope {envelope} needs {need}: pass --key-file "
+                f"(make one with `article-monitor keygen --type "
+                f"{'ed25519' if want is Ed25519Key else 'aes256'}`)"
+            )
+        key = candidates[0]
+    if isinstance(key, Ed25519Key) and key.private is None:
+        raise ConfigError(
+            f"kid {key.kid!r} is only a public key ({key.source}); signing needs the private PEM"
+        )
+    return key
+
+
+def signed_claims(raw: Mapping[str, Any], paths: Sequence[str] | None = None) -> dict[str, Any]:
+    """Path -> normalised value, for the given paths (default: `default_paths`)."""
+    chosen = default_paths(raw) if paths is None else list(paths)
+    claims: dict[str, Any] = {}
+    for path in chosen:
+        if path in RESERVED:
+            raise ValueError(f"{path!r} is reserved in the envelope plaintext; it cannot be signed")
+        value = lookup(raw, path)
+        if value is ABSENT:
+            raise ValueError(f"{path}: no such field in the article")
+        if value is UNSUPPORTED:
+            raise CanonicalFormError(path, "value has no JSON form")
+        claims[path] = value
+    return claims
+
+
+def _plaintext(claims: Mapping[str, Any]) -> bytes:
+    try:
+        return bytes(rfc8785.dumps(dict(claims)))
+    except rfc8785.CanonicalizationError as exc:
+        raise CanonicalFormError("", str(exc)) from None
+
+
+def sign_document(
+    raw: Mapping[str, Any],
+    keyring: KeyRing,
+    *,
+    envelope: EnvelopeName = "v2",
+    kid: str | None = None,
+    exclude: Sequence[str] = (),
+    now: datetime | None = None,
+    paths: Sequence[str] | None = None,
+) -> str:
+    """The `secured` value for this record.
+
+    Raises ConfigError when no suitable key is configured (exit 2 in the CLI)
+    and ValueError (CanonicalFormError) when the record cannot be signed.
+    """
+    key = pick_key(keyring, envelope, kid)
+    issued = int((now or datetime.now(UTC)).timestamp())
+    if envelope == "ed25519":
+        assert isinstance(key, Ed25519Key) and key.private is not None
+        signature = key.private.sign(canonical_bytes(raw, exclude=exclude))
+        return Ed25519(key.kid, signature).format()
+    assert isinstance(key, SymmetricKey)
+    claims = signed_claims(raw, paths)
+    claims[IAT] = issued
+    if envelope == "legacy":
+        padder = padding.PKCS7(AES_BLOCK * 8).padder()
+        padded = padder.update(_plaintext(claims)) + padder.finalize()
+        iv = os.urandom(LEGACY_IV_BYTES)
+        encryptor = Cipher(algorithms.AES(key.secret), modes.CBC(iv)).encryptor()
+        return Legacy(encryptor.update(padded) + encryptor.finalize(), iv).format()
+    claims[DIGEST] = _digest(canonical_bytes(raw, exclude=exclude))
+    nonce = os.urandom(GCM_NONCE_BYTES)
+    sealed = AESGCM(key.secret).encrypt(nonce, _plaintext(claims), key.kid.encode("ascii"))
+    return V2(key.kid, nonce, sealed).format()
