@@ -1,0 +1,47 @@
+"""The only SQL that differs between SQLite and PostgreSQL.
+
+Everything else in the repository is dialect-neutral SQLAlchemy Core.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Select, Table
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.dml import Insert
+
+
+def insert_ignore(dialect_name: str, table: Table) -> Insert:
+    """INSERT that skips rows whose primary or unique key already exists."""
+    if dialect_name == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing()
+    if dialect_name == "sqlite":
+        return sqlite.insert(table).on_conflict_do_nothing()
+    raise NotImplementedError(f"unsupported database dialect: {dialect_name}")
+
+
+def upsert(dialect_name: str, table: Table, keys: list[str], update: list[str]) -> Insert:
+    """INSERT ... ON CONFLICT (keys) DO UPDATE SET the `update` columns."""
+    stmt: Any
+    if dialect_name == "postgresql":
+        stmt = postgresql.insert(table)
+    elif dialect_name == "sqlite":
+        stmt = sqlite.insert(table)
+    else:
+        raise NotImplementedError(f"unsupported database dialect: {dialect_name}")
+    result: Insert = stmt.on_conflict_do_update(
+        index_elements=keys, set_={c: stmt.excluded[c] for c in update}
+    )
+    return result
+
+
+def lock_candidates(dialect_name: str, candidates: Select[Any]) -> Select[Any]:
+    """Claim candidates without waiting for or double-taking another claimer's rows.
+
+    PostgreSQL: FOR UPDATE SKIP LOCKED (procrastinate's shape). SQLite has one
+    writer at a time, so the UPDATE ... WHERE id IN (SELECT ...) is atomic as is.
+    """
+    if dialect_name == "postgresql":
+        return candidates.with_for_update(skip_locked=True)
+    return candidates

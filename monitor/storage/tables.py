@@ -1,0 +1,174 @@
+"""The schema, as SQLModel tables. Alembic migrations (migrations/versions) create it.
+
+Times are integer milliseconds since the Unix epoch: compact (6 bytes in
+SQLite), exact, and the same on SQLite and PostgreSQL. Enumerations (kind,
+state, outcome, signature status) are stored as their contract strings
+except in `check_results`, the one table that grows with time, where the
+outcome is a small integer (OUTCOME_CODES) and the table has no rowid: its
+primary key (target_id, checked_at) is the only index it needs.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Index, SmallInteger, Text
+from sqlmodel import Field, SQLModel
+
+from monitor.model import Outcome
+
+# Stable integer codes of outcomes in check_results and rollups. Append only.
+OUTCOME_CODES: dict[Outcome, int] = {
+    Outcome.OK: 0,
+    Outcome.MOVED: 1,
+    Outcome.NOT_FOUND: 2,
+    Outcome.HTTP_ERROR: 3,
+    Outcome.RATE_LIMITED: 4,
+    Outcome.TIMEOUT: 5,
+    Outcome.DNS_ERROR: 6,
+    Outcome.CONNECTION_ERROR: 7,
+    Outcome.TLS_ERROR: 8,
+    Outcome.TOO_MANY_REDIRECTS: 9,
+    Outcome.BLOCKED: 10,
+    Outcome.INVALID_URL: 11,
+}
+OUTCOME_BY_CODE: dict[int, Outcome] = {v: k for k, v in OUTCOME_CODES.items()}
+
+
+class DocumentRow(SQLModel, table=True):
+    """One corpus file as last read: the rescan compares path, mtime and size."""
+
+    __tablename__ = "documents"
+
+    path: str = Field(sa_type=Text, primary_key=True)
+    mtime_ns: int = Field(sa_type=BigInteger)
+    size: int = Field(sa_type=BigInteger)
+    sha256: str = Field(max_length=64)
+    articles: int = 0
+    invalid: int = 0
+    scanned_at: int = Field(sa_type=BigInteger)
+
+
+class ArticleRow(SQLModel, table=True):
+    __tablename__ = "articles"
+
+    id: str = Field(max_length=16, primary_key=True)
+    source: str = Field(sa_type=Text, index=True)
+    line: int = 0
+    web_url: str = Field(sa_type=Text)
+    provider: str | None = Field(default=None, max_length=255)
+    # sha256 of the record as parsed: a change means re-verify `secured`
+    content_hash: str = Field(max_length=64)
+    # space-separated article-level problem codes (static checks, signature)
+    problems: str = ""
+    signature_status: str = Field(max_length=16)
+    signature_fields: str = Field(default="", sa_type=Text)
+    updated_at: int = Field(sa_type=BigInteger)
+
+
+class TargetRow(SQLModel, table=True):
+    """One distinct URL and its schedule.
+
+    `next_due` is the claim key: a claim moves it to the end of the lease, so
+    a target whose checker died becomes due again when the lease runs out.
+    `lease_until` names the claim; the result is written only by its holder.
+    A target no article references any more keeps its history but has no
+    `next_due`.
+    """
+
+    __tablename__ = "targets"
+    __table_args__ = (Index("ix_targets_next_due", "next_due"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    url: str = Field(sa_type=Text, unique=True)
+    kind: str = Field(max_length=8)
+    provider: str | None = Field(default=None, max_length=255)
+    state: str = Field(default="unknown", max_length=8)
+    fails: int = 0
+    succs: int = 0
+    next_due: int | None = Field(default=None, sa_type=BigInteger)
+    lease_until: int | None = Field(default=None, sa_type=BigInteger)
+    last_checked_at: int | None = Field(default=None, sa_type=BigInteger)
+    last_outcome: str | None = Field(default=None, max_length=24)
+    last_status: int | None = Field(default=None, sa_type=SmallInteger)
+    last_problems: str = ""
+
+
+class ArticleTargetRow(SQLModel, table=True):
+    """An article's reference to a target, with what the article claims about it."""
+
+    __tablename__ = "article_targets"
+    __table_args__ = (Index("ix_article_targets_target", "target_id"),)
+
+    article_id: str = Field(max_length=16, primary_key=True, foreign_key="articles.id")
+    path: str = Field(sa_type=Text, primary_key=True)
+    target_id: int = Field(foreign_key="targets.id")
+    kind: str = Field(max_length=8)
+    origin: str = Field(max_length=8)
+    exp_canonical: str | None = Field(default=None, sa_type=Text)
+    exp_amphtml: str | None = Field(default=None, sa_type=Text)
+    exp_width: int | None = None
+    exp_height: int | None = None
+
+
+class CheckResultRow(SQLModel, table=True):
+    """One check, compactly: ~24 bytes a row in SQLite (see bench/daemon_claims.py)."""
+
+    __tablename__ = "check_results"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    target_id: int = Field(primary_key=True)
+    checked_at: int = Field(sa_type=BigInteger, primary_key=True)
+    outcome: int = Field(sa_type=SmallInteger)
+    http_status: int | None = Field(default=None, sa_type=SmallInteger)
+    latency_ms: int | None = None
+    problems: str | None = Field(default=None, sa_type=Text)
+
+
+class TransitionRow(SQLModel, table=True):
+    __tablename__ = "transitions"
+    __table_args__ = (Index("ix_transitions_target_at", "target_id", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    target_id: int
+    at: int = Field(sa_type=BigInteger, index=True)
+    from_state: str = Field(max_length=8)
+    to_state: str = Field(max_length=8)
+    outcome: str = Field(max_length=24)
+    problems: str = ""
+
+
+class SignatureRow(SQLModel, table=True):
+    __tablename__ = "signature_verifications"
+    __table_args__ = (Index("ix_signature_verifications_article_at", "article_id", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    article_id: str = Field(max_length=16)
+    at: int = Field(sa_type=BigInteger)
+    status: str = Field(max_length=16)
+    fields: str = Field(default="", sa_type=Text)
+    kid: str | None = Field(default=None, max_length=64)
+    envelope: str | None = Field(default=None, max_length=16)
+
+
+class RollupRow(SQLModel, table=True):
+    """One target's day: counts by outcome code ("0:23 3:1") and latency percentiles."""
+
+    __tablename__ = "rollups"
+
+    target_id: int = Field(primary_key=True)
+    day: int = Field(primary_key=True)  # days since the epoch (UTC)
+    checks: int
+    counts: str
+    p50_ms: int | None = None
+    p95_ms: int | None = None
+
+
+class MetaRow(SQLModel, table=True):
+    """Small daemon bookkeeping (e.g. the last day rolled up)."""
+
+    __tablename__ = "meta"
+
+    key: str = Field(max_length=64, primary_key=True)
+    value: str = Field(sa_type=Text)
+
+
+metadata = SQLModel.metadata

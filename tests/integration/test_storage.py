@@ -1,0 +1,267 @@
+"""The repository against real databases: SQLite files, and PostgreSQL when available."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import Engine, text
+
+from monitor.article import Article, Document
+from monitor.model import Outcome, SignatureResult, SignatureStatus
+from monitor.state import State, TargetState
+from monitor.storage.engine import make_engine
+from monitor.storage.migrate import current_revision, head_revision, upgrade
+from monitor.storage.repository import (
+    DAY_MS,
+    ArticleRecord,
+    CheckRecord,
+    Fingerprint,
+    Repository,
+)
+from monitor.storage.tables import OUTCOME_CODES, metadata
+from monitor.targets import document_refs
+
+PG_URL = os.environ.get("ARTICLE_MONITOR_TEST_PG_URL")
+T0 = 1_700_000_000_000
+
+
+def pg_engine() -> Iterator[Engine]:
+    """A fresh schema per test on the shared server, so xdist workers do not collide."""
+    if not PG_URL:
+        pytest.skip("ARTICLE_MONITOR_TEST_PG_URL not set")
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    sep = "&" if "?" in PG_URL else "?"
+    engine = make_engine(f"{PG_URL}{sep}options=-csearch_path%3D{schema}")
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        with admin.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    if request.param == "sqlite":
+        eng = make_engine(f"sqlite:///{tmp_path / 'db' / 'am.db'}")
+        yield eng
+        eng.dispose()
+    else:
+        yield from pg_engine()
+
+
+@pytest.fixture
+def repo(engine: Engine) -> Repository:
+    upgrade(engine)
+    return Repository(engine)
+
+
+def record(
+    web: str, *, source: str = "a.txt", images: int = 1, provider: str = "p.com"
+) -> ArticleRecord:
+    art = Article.model_validate(
+        {
+            "webUrl": web,
+            "ampWebUrl": web + "amp/",
+            "images": [
+                {"url": f"{web}img{i}.jpg", "width": 10, "height": 10} for i in range(images)
+            ],
+        }
+    )
+    doc = Document(source=source, line=1, raw={}, article=art)
+    return ArticleRecord(
+        id=doc.id,
+        source=source,
+        line=1,
+        web_url=web,
+        provider=provider,
+        content_hash=f"h-{web}-{images}",
+        problems=[],
+        signature=SignatureResult(SignatureStatus.UNVERIFIED),
+        refs=document_refs(doc),
+    )
+
+
+FP = Fingerprint(1, 2, "x")
+
+
+def done(
+    claim_id: int, lease: int, at: int, outcome: Outcome, before: TargetState, after: TargetState
+) -> CheckRecord:
+    return CheckRecord(
+        target_id=claim_id,
+        lease=lease,
+        checked_at=at,
+        outcome=OUTCOME_CODES[outcome],
+        outcome_name=outcome.value,
+        http_status=200 if outcome is Outcome.OK else 500,
+        latency_ms=12,
+        problems=() if outcome is Outcome.OK else ("slow_response",),
+        before=before,
+        after=after,
+        next_due=at + 60_000,
+    )
+
+
+def test_migrations_match_the_models_and_are_idempotent(engine: Engine) -> None:
+    upgrade(engine)
+    upgrade(engine)
+    assert current_revision(engine) == head_revision() == "0001"
+    with engine.connect() as conn:
+        diff = compare_metadata(
+            MigrationContext.configure(conn, opts={"compare_type": True}), metadata
+        )
+    assert diff == []
+
+
+def test_storing_a_document_creates_due_targets_once(repo: Repository) -> None:
+    rec = record("https://n.test/a/", images=2)
+    repo.store_document("a.txt", FP, [rec], 0, T0)
+    repo.store_document("a.txt", FP, [rec], 0, T0)  # idempotent
+    claimed = repo.claim_due(T0, 100, 30_000)
+    assert sorted(c.url for c in claimed) == sorted(
+        [
+            "https://n.test/a/",
+            "https://n.test/a/amp/",
+            "https://n.test/a/img0.jpg",
+            "https://n.test/a/img1.jpg",
+        ]
+    )
+    web = next(c for c in claimed if c.url == "https://n.test/a/")
+    assert [r.path for r in web.refs] == ["webUrl"]
+    assert web.refs[0].expectation.amphtml == "https://n.test/a/amp/"
+    assert web.state == TargetState()
+    assert repo.documents() == {"a.txt": FP}
+    snap = repo.snapshot()
+    assert snap.articles == 1 and snap.signatures == {"unverified": 1}
+    assert sum(snap.targets.values()) == 4
+
+
+def test_claims_respect_due_time_limit_and_lease(repo: Repository) -> None:
+    repo.store_document(
+        "a.txt", FP, [record(f"https://n.test/{i}/", images=0) for i in range(5)], 0, T0
+    )
+    assert repo.claim_due(T0 - 1, 100, 30_000) == []  # nothing due yet
+    first = repo.claim_due(T0, 3, 30_000)
+    assert len(first) == 3
+    rest = repo.claim_due(T0 + 1000, 100, 30_000)
+    assert len(rest) == 7  # 10 targets: leased ones are not handed out twice
+    assert not {c.id for c in first} & {c.id for c in rest}
+    assert repo.claim_due(T0 + 29_000, 100, 30_000) == []
+    # the first checker died: its lease runs out and the targets come back
+    again = repo.claim_due(T0 + 30_001, 100, 30_000)
+    assert {c.id for c in again} == {c.id for c in first}
+
+
+def test_recording_results_moves_state_schedule_and_transitions(repo: Repository) -> None:
+    repo.store_document("a.txt", FP, [record("https://n.test/a/", images=0)], 0, T0)
+    c = next(c for c in repo.claim_due(T0, 10, 30_000) if c.url == "https://n.test/a/")
+    up = TargetState(State.UP, 0, 1)
+    repo.record([done(c.id, c.lease, T0 + 5, Outcome.OK, c.state, up)])
+    assert all(x.id != c.id for x in repo.claim_due(T0 + 59_000, 10, 30_000))
+    again = next(x for x in repo.claim_due(T0 + 60_005, 10, 30_000) if x.id == c.id)
+    assert again.state == up
+    down = TargetState(State.DOWN, 3, 0)
+    repo.record([done(c.id, again.lease, T0 + 60_010, Outcome.HTTP_ERROR, up, down)])
+    trans, results = repo.target_history(c.id)
+    assert [(t["from_state"], t["to_state"]) for t in trans] == [("up", "down"), ("unknown", "up")]
+    assert [r["outcome"] for r in results] == ["http_error", "ok"]
+    assert results[0]["problems"] == "slow_response"
+    snap = repo.snapshot()
+    assert snap.targets[("web", "down")] == 1
+    assert snap.provider_down == {"p.com": 1}
+    assert snap.problems == {"slow_response": 1}
+    assert snap.last_check_ms == T0 + 60_010
+
+
+def test_a_stale_claim_cannot_overwrite_the_new_holder(repo: Repository) -> None:
+    repo.store_document("a.txt", FP, [record("https://n.test/a/", images=0)], 0, T0)
+    old = {c.id: c for c in repo.claim_due(T0, 10, 1000)}
+    new = {c.id: c for c in repo.claim_due(T0 + 2000, 10, 1000)}
+    tid = next(iter(old))
+    repo.record(
+        [
+            done(
+                tid,
+                old[tid].lease,
+                T0 + 2500,
+                Outcome.OK,
+                TargetState(),
+                TargetState(State.UP, 0, 1),
+            )
+        ]
+    )
+    _, results = repo.target_history(tid)
+    assert len(results) == 1  # the result itself is kept: it happened
+    # but the schedule still belongs to the new lease: nothing due before it ends
+    assert repo.claim_due(T0 + 2900, 10, 1000) == []
+    assert {c.id for c in repo.claim_due(T0 + 3001, 10, 1000)} == set(new)
+
+
+def test_release_makes_claims_due_again(repo: Repository) -> None:
+    repo.store_document("a.txt", FP, [record("https://n.test/a/", images=0)], 0, T0)
+    claims = repo.claim_due(T0, 10, 600_000)
+    repo.release([(c.id, c.lease) for c in claims], T0 + 10)
+    assert len(repo.claim_due(T0 + 10, 10, 600_000)) == len(claims)
+
+
+def test_removed_documents_retire_their_targets_but_keep_history(repo: Repository) -> None:
+    a = record("https://n.test/a/", images=1)
+    b = record("https://n.test/b/", source="b.txt", images=0)
+    # both articles share the provider logo-like image of a
+    b.refs.append(a.refs[-1])
+    repo.store_document("a.txt", FP, [a], 0, T0)
+    repo.store_document("b.txt", FP, [b], 0, T0)
+    claims = repo.claim_due(T0, 100, 1000)
+    img = next(c for c in claims if c.url.endswith("img0.jpg"))
+    repo.record(
+        [done(img.id, img.lease, T0 + 1, Outcome.OK, img.state, TargetState(State.UP, 0, 1))]
+    )
+    repo.remove_document("a.txt")
+    assert repo.documents() == {"b.txt": FP}
+    due = {c.url for c in repo.claim_due(T0 + 10**9, 100, 1000)}
+    assert due == {"https://n.test/b/", "https://n.test/b/amp/", "https://n.test/a/img0.jpg"}
+    repo.remove_document("b.txt")
+    assert repo.claim_due(T0 + 10**10, 100, 1000) == []
+    _, results = repo.target_history(img.id)
+    assert len(results) == 1
+    assert repo.snapshot().articles == 0
+
+
+def test_changed_document_updates_links_and_records_signature_changes(repo: Repository) -> None:
+    rec = record("https://n.test/a/", images=2)
+    repo.store_document("a.txt", FP, [rec], 0, T0)
+    smaller = record("https://n.test/a/", images=1)
+    smaller.signature = SignatureResult(SignatureStatus.TAMPERED, ("webUrl",))
+    smaller.problems = ["signature_invalid"]
+    repo.store_document("a.txt", Fingerprint(2, 3, "y"), [smaller], 1, T0 + 5)
+    due = {c.url for c in repo.claim_due(T0 + 10, 100, 1000)}
+    assert "https://n.test/a/img1.jpg" not in due and "https://n.test/a/img0.jpg" in due
+    probs = repo.signature_problems()
+    assert [(p["status"], p["fields"]) for p in probs] == [("tampered", ["webUrl"])]
+    snap = repo.snapshot()
+    assert snap.invalid_documents == 1 and snap.problems == {"signature_invalid": 1}
+
+
+def test_purge_removes_only_old_results(repo: Repository) -> None:
+    repo.store_document("a.txt", FP, [record("https://n.test/a/", images=0)], 0, T0)
+    c = repo.claim_due(T0, 1, 1000)[0]
+    recs = [
+        done(c.id, c.lease, T0 + i * DAY_MS, Outcome.OK, TargetState(), TargetState())
+        for i in range(5)
+    ]
+    repo.record(recs)
+    assert repo.purge_results(T0 + 2 * DAY_MS) == 2
+    _, results = repo.target_history(c.id)
+    assert len(results) == 3
+    assert repo.oldest_result_ms() == T0 + 2 * DAY_MS
