@@ -1,0 +1,9 @@
+"""The network edge: one session, per-host politeness, SSRF guard, capped reads.
+
+`Checker(settings)` is the only entry point the rest of the package needs.
+"""
+
+from monitor.http.engine import Checker
+from monitor.http.session import user_agent
+
+__all__ = ["Checker", "user_agent"]

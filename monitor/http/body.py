@@ -1,0 +1,138 @@
+"""Reading only what is needed from a response body, never more than a cap.
+
+aiohttp's own decompression is switched off (`auto_decompress=False`): it
+would inflate a gzip bomb into memory before we could count. Here the raw
+bytes are counted against the cap as they come off the stream, and the
+decoded bytes are produced with `max_length`, so neither side can exceed
+the cap whatever Content-Length or the compression ratio says.
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from aiohttp import ClientResponse
+
+# What we advertise is what we can decode with the standard library.
+ACCEPT_ENCODING = "gzip, deflate"
+# After we have what we need, finish reading a body this small so the
+# connection can go back to the pool (cheaper than a new TCP/TLS handshake);
+# anything larger is cut off by closing the connection.
+DRAIN_MAX = 64 * 1024
+_READ = 16 * 1024
+
+_HEAD_END = re.compile(rb"</head\s*>|<body[\s>]", re.IGNORECASE)
+
+
+class Decoder:
+    """Content-Encoding decoder with an output limit per call."""
+
+    def __init__(self, encoding: str) -> None:
+        self.encoding = encoding
+        self._raw_fallback = encoding == "deflate"
+        wbits = 16 + zlib.MAX_WBITS if encoding in ("gzip", "x-gzip") else zlib.MAX_WBITS
+        self._z = zlib.decompressobj(wbits)
+
+    def feed(self, data: bytes, limit: int) -> bytes:
+        """Decode `data`, returning at most `limit` bytes (the rest is dropped)."""
+        if limit <= 0:
+            return b""
+        try:
+            return self._z.decompress(data, limit)
+        except zlib.error:
+            if not self._raw_fallback:
+                raise
+            # "deflate" is often sent raw, without the zlib wrapper
+            self._raw_fallback = False
+            self._z = zlib.decompressobj(-zlib.MAX_WBITS)
+            return self._z.decompress(data, limit)
+
+
+class UnsupportedEncodingError(ValueError):
+    """A Content-Encoding we did not advertise and cannot decode."""
+
+
+def decoder_for(content_encoding: str | None) -> Decoder | None:
+    """A Decoder, or None for identity; raises for an encoding we cannot decode."""
+    enc = (content_encoding or "").strip().lower()
+    if enc in ("", "identity"):
+        return None
+    if enc in ("gzip", "x-gzip", "deflate"):
+        return Decoder(enc)
+    raise UnsupportedEncodingError(enc)
+
+
+def head_complete(buf: bytes | bytearray, start: int = 0) -> bool:
+    """Whether the HTML prefix holds the whole `<head>` (closed or a body began)."""
+    return _HEAD_END.search(buf, max(0, start - 8)) is not None
+
+
+@dataclass(slots=True)
+class Prefix:
+    data: bytes
+    wire_bytes: int  # bytes taken off the connection (before decoding)
+    eof: bool  # the whole body was read
+    error: str | None = None  # undecodable content
+
+
+async def read_prefix(
+    resp: ClientResponse,
+    cap: int,
+    enough: Callable[[bytes | bytearray, int], bool],
+) -> Prefix:
+    """Read the body until `enough(buf, previous_len)` or `cap` bytes, raw or decoded."""
+    try:
+        decoder = decoder_for(resp.headers.get("Content-Encoding"))
+    except UnsupportedEncodingError:
+        return Prefix(b"", 0, False, "unsupported Content-Encoding")
+    buf = bytearray()
+    wire = 0
+    eof = False
+    while wire < cap and len(buf) < cap:
+        chunk = await resp.content.read(min(_READ, cap - wire))
+        if not chunk:
+            eof = True
+            break
+        wire += len(chunk)
+        before = len(buf)
+        if decoder is None:
+            buf += chunk
+        else:
+            try:
+                buf += decoder.feed(chunk, cap - len(buf))
+            except zlib.error:
+                return Prefix(bytes(buf), wire, False, "corrupt compressed body")
+        if enough(buf, before):
+            break
+    if not eof and resp.content.at_eof():
+        eof = True
+    return Prefix(bytes(buf), wire, eof)
+
+
+async def finish(resp: ClientResponse, cap: int, wire_so_far: int) -> int:
+    """Release the connection for reuse if the rest is small, else close it.
+
+    Returns the extra bytes read. Never reads past `cap` in total.
+    """
+    if resp.content.at_eof():
+        resp.release()
+        return 0
+    length = resp.content_length
+    remaining = None if length is None else length - wire_so_far
+    if remaining is not None and 0 <= remaining <= DRAIN_MAX and wire_so_far + remaining <= cap:
+        extra = 0
+        while extra <= remaining:
+            chunk = await resp.content.read(_READ)
+            if not chunk:
+                break
+            extra += len(chunk)
+        if resp.content.at_eof():
+            resp.release()
+        else:
+            resp.close()
+        return extra
+    resp.close()
+    return 0

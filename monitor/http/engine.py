@@ -1,0 +1,342 @@
+"""The checker: one URL in, one CheckResult out, politely, safely, cheaply.
+
+Per check: up to `retries + 1` attempts; each attempt follows redirects hop
+by hop (each hop vetted by the SSRF guard, recorded, counted, loop-checked)
+and reads only the bytes the kind needs. Retry *decisions* are pure
+(`monitor.retry`), outcomes and problems too (`monitor.classify`); this
+module is the loop and the I/O.
+
+Timing decisions:
+- `settings.timeout` bounds one attempt on the wire: every hop's request,
+  headers and capped body read. Time spent queueing for a host slot (per-host
+  limit, minimum interval, 429/503 backoff) does not count, so a busy host
+  does not turn politeness into timeouts. Each retry gets a fresh budget.
+- `latency_ms` is the wire time of the last attempt, all hops included;
+  queueing and retry sleeps are excluded (they measure us, not the server).
+
+Why no HEAD: every kind needs body bytes (pages: `<head>` for canonical,
+amphtml, the AMP marker and soft-404 title; images: the header bytes that
+hold the dimensions), so a HEAD would only add a round trip. Images use a
+ranged GET instead, which is as cheap as HEAD plus a few KiB.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Self
+
+import aiohttp
+from yarl import URL
+
+from monitor.classify import ErrorKind, outcome_for, result_problems
+from monitor.config import Settings
+from monitor.content.html import head_facts, is_html_content_type, media_type
+from monitor.content.image import MIN_SNIFF_BYTES, ImageInfo, sniff_image
+from monitor.http.body import ACCEPT_ENCODING, DRAIN_MAX, finish, head_complete, read_prefix
+from monitor.http.errors import classify_exception
+from monitor.http.guard import AddressPolicy, literal_ip
+from monitor.http.hostpool import HostPool
+from monitor.http.session import CheckResponse, make_session
+from monitor.model import CheckResult, ContentFacts, Kind, Outcome, Redirect
+from monitor.retry import backoff_delay, parse_retry_after, should_retry
+
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+PERMANENT_REDIRECTS = frozenset({301, 308})
+BACKOFF_STATUSES = frozenset({429, 503})
+
+PAGE_HEADERS = {
+    "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+    "Accept-Encoding": ACCEPT_ENCODING,
+}
+IMAGE_ACCEPT = "image/avif,image/webp,image/apng,image/*,*/*;q=0.8"
+
+# Exceptions a request can end with that are the network's fault, not ours.
+_NETWORK_ERRORS = (aiohttp.ClientError, OSError, TimeoutError, ValueError)
+
+
+@dataclass(slots=True)
+class _Attempt:
+    """What one attempt (one redirect chain) produced."""
+
+    status: int | None = None
+    error: ErrorKind | None = None
+    error_text: str | None = None
+    final_url: str | None = None
+    redirects: list[Redirect] = field(default_factory=list)
+    permanent: bool = False
+    facts: ContentFacts = field(default_factory=ContentFacts)
+    cert_not_after: datetime | None = None
+    wire_s: float = 0.0
+
+    def fail(self, kind: ErrorKind, text: str) -> _Attempt:
+        self.error, self.error_text = kind, text
+        return self
+
+
+def public_url(url: URL) -> str:
+    """The URL without userinfo, fit for a report."""
+    return str(url.with_user(None)) if url.user or url.password else str(url)
+
+
+def parse_target(url: str) -> URL | None:
+    """The URL when it can be requested (http/https with a host), else None."""
+    try:
+        parsed = URL(url)
+        _ = parsed.port
+    except (ValueError, TypeError):
+        return None
+    if parsed.scheme not in ("http", "https") or not parsed.raw_host:
+        return None
+    return parsed
+
+
+class _ImageSniffer:
+    """Decides when an image prefix is long enough, sniffing only when useful."""
+
+    def __init__(self) -> None:
+        self.info: ImageInfo | None = None
+        self._wait_for = MIN_SNIFF_BYTES
+
+    def enough(self, buf: bytes | bytearray, before: int) -> bool:
+        if len(buf) < self._wait_for:
+            return False
+        self.info = info = sniff_image(bytes(buf))
+        if info is None:
+            # only a text (SVG/XML) prefix may still become recognisable
+            head = bytes(buf[:4]).lstrip()
+            textual = head[:1] in (b"<", b"\xef") or not head
+            self._wait_for = len(buf) + 1
+            return not textual or len(buf) >= 4096
+        if info.complete or info.needed is None:
+            return True
+        self._wait_for = max(info.needed, len(buf) + 1)
+        return False
+
+
+class Checker:
+    """Checks URLs over one shared session. Use as `async with Checker(s) as c`."""
+
+    def __init__(self, settings: Settings, *, rng: random.Random | None = None) -> None:
+        self.settings = settings
+        self.policy = AddressPolicy.from_networks(settings.networks)
+        self.hosts = HostPool(
+            settings.per_host,
+            settings.host_min_interval,
+            backoff_base=settings.backoff_base,
+            backoff_max=settings.backoff_max,
+        )
+        self._rng = rng or random.Random()
+        self._session: aiohttp.ClientSession | None = None
+
+    async def __aenter__(self) -> Self:
+        self._session = make_session(self.settings, self.policy)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            raise RuntimeError("Checker used outside `async with`")
+        return self._session
+
+    async def check(self, url: str, kind: Kind) -> CheckResult:
+        """Check one URL. Network failures become outcomes; never raises for them."""
+        checked_at = datetime.now(UTC)
+        target = parse_target(url)
+        if target is None:
+            return CheckResult(
+                url=url,
+                kind=kind,
+                outcome=Outcome.INVALID_URL,
+                checked_at=checked_at,
+                error="not an http(s) URL with a host",
+            )
+        attempts = 0
+        while True:
+            attempts += 1
+            att = await self._attempt(target, kind)
+            if not should_retry(
+                attempt=attempts, retries=self.settings.retries, status=att.status, error=att.error
+            ):
+                break
+            if att.error is None and att.status in BACKOFF_STATUSES:
+                continue  # the host's gate holds the (Retry-After) backoff
+            await asyncio.sleep(
+                backoff_delay(
+                    attempts,
+                    base=self.settings.backoff_base,
+                    cap=self.settings.backoff_max,
+                    retry_after=None,
+                    retry_after_cap=self.settings.retry_after_max,
+                    rng=self._rng,
+                )
+            )
+        outcome = outcome_for(
+            status=att.status, error=att.error, permanent_redirect_seen=att.permanent
+        )
+        latency_ms = round(att.wire_s * 1000.0, 1)
+        return CheckResult(
+            url=url,
+            kind=kind,
+            outcome=outcome,
+            checked_at=checked_at,
+            http_status=att.status,
+            final_url=att.final_url,
+            redirects=att.redirects,
+            latency_ms=latency_ms,
+            attempts=attempts,
+            error=att.error_text,
+            facts=att.facts,
+            cert_not_after=att.cert_not_after,
+            problems=result_problems(
+                kind=kind,
+                facts=att.facts,
+                latency_ms=latency_ms,
+                cert_not_after=att.cert_not_after,
+                now=datetime.now(UTC),
+                cert_warning_days=self.settings.cert_warning_days,
+                latency_budget_ms=self.settings.latency_budget_ms,
+                outcome=outcome,
+            ),
+        )
+
+    def _headers(self, kind: Kind, ranged: bool) -> dict[str, str]:
+        if kind.is_page:
+            return PAGE_HEADERS
+        headers = {"Accept": IMAGE_ACCEPT, "Accept-Encoding": "identity"}
+        if ranged:
+            headers["Range"] = f"bytes=0-{self.settings.image_cap_bytes - 1}"
+        return headers
+
+    async def _attempt(self, target: URL, kind: Kind) -> _Attempt:
+        """One redirect chain, each hop vetted, within one timeout budget."""
+        att = _Attempt()
+        current = target
+        visited = {str(target)}
+        budget = self.settings.timeout
+        ranged = True
+        while True:
+            if current.scheme not in ("http", "https") or not current.raw_host:
+                return att.fail(ErrorKind.INVALID_URL, "redirect to a URL that is not http(s)")
+            host = current.raw_host
+            ip = literal_ip(host)
+            if ip is not None:
+                why = self.policy.refusal(ip)
+                if why is not None:
+                    return att.fail(ErrorKind.BLOCKED, f"blocked: {ip} ({why})")
+            async with self.hosts.slot(host):
+                started = time.monotonic()
+                try:
+                    async with asyncio.timeout(budget):
+                        nxt = await self._hop(att, current, kind, ranged)
+                except _NETWORK_ERRORS as exc:
+                    err, text = classify_exception(exc)
+                    return att.fail(err, text)
+                finally:
+                    spent = time.monotonic() - started
+                    att.wire_s += spent
+                    budget = max(0.0, budget - spent)
+            if nxt is None:
+                return att
+            if nxt is current:  # 416 to a ranged request: once more without Range
+                ranged = False
+                continue
+            att.redirects.append(Redirect(att.status or 0, public_url(nxt)))
+            if len(att.redirects) > self.settings.max_redirects:
+                return att.fail(
+                    ErrorKind.TOO_MANY_REDIRECTS,
+                    f"more than {self.settings.max_redirects} redirects",
+                )
+            if str(nxt) in visited:
+                return att.fail(ErrorKind.TOO_MANY_REDIRECTS, "redirect loop")
+            visited.add(str(nxt))
+            current = nxt
+
+    async def _hop(self, att: _Attempt, url: URL, kind: Kind, ranged: bool) -> URL | None:
+        """One request. Returns the next URL to follow, or None when final."""
+        resp = await self.session.get(
+            url, headers=self._headers(kind, ranged), allow_redirects=False
+        )
+        try:
+            att.status = resp.status
+            if att.cert_not_after is None and isinstance(resp, CheckResponse):
+                att.cert_not_after = resp.cert_not_after
+            location = resp.headers.get("Location")
+            if resp.status in REDIRECT_STATUSES and location:
+                await finish(resp, DRAIN_MAX, 0)
+                if resp.status in PERMANENT_REDIRECTS:
+                    att.permanent = True
+                try:
+                    return url.join(URL(location))
+                except ValueError:
+                    att.fail(ErrorKind.INVALID_URL, "redirect Location is not a valid URL")
+                    return None
+            if resp.status == 416 and ranged and kind is Kind.IMAGE:
+                await finish(resp, DRAIN_MAX, 0)
+                return url
+            att.final_url = public_url(url)
+            self._record_host(url, resp)
+            if 200 <= resp.status < 300:
+                await self._read_content(att, resp, kind, url)
+            else:
+                att.facts.bytes_read = await finish(resp, DRAIN_MAX, 0)
+            return None
+        except BaseException:
+            resp.close()
+            raise
+
+    def _record_host(self, url: URL, resp: aiohttp.ClientResponse) -> None:
+        retry_after = None
+        if resp.status in BACKOFF_STATUSES:
+            retry_after = parse_retry_after(resp.headers.get("Retry-After"), now=datetime.now(UTC))
+            if retry_after is not None:
+                retry_after = min(retry_after, self.settings.retry_after_max)
+        self.hosts.record(url.raw_host or "", resp.status, retry_after)
+
+    async def _read_content(
+        self, att: _Attempt, resp: aiohttp.ClientResponse, kind: Kind, url: URL
+    ) -> None:
+        facts = att.facts
+        ctype = resp.headers.get("Content-Type")
+        facts.content_type = ctype.strip() if ctype else None
+        if kind.is_page:
+            mtype = media_type(ctype)
+            cap = self.settings.page_cap_bytes
+            if mtype is not None and not is_html_content_type(mtype):
+                facts.bytes_read = await finish(resp, DRAIN_MAX, 0)
+                return
+            prefix = await read_prefix(resp, cap, lambda buf, before: head_complete(buf, before))
+            facts.bytes_read = prefix.wire_bytes + await finish(resp, cap, prefix.wire_bytes)
+            page = head_facts(prefix.data, base_url=str(url), charset=resp.charset)
+            facts.canonical = page.canonical
+            facts.amphtml = page.amphtml
+            facts.is_amp = page.is_amp
+            facts.soft_404 = page.soft_404
+            return
+        cap = self.settings.image_cap_bytes
+        sniffer = _ImageSniffer()
+        prefix = await read_prefix(resp, cap, sniffer.enough)
+        facts.bytes_read = prefix.wire_bytes
+        if prefix.eof:
+            resp.release()
+        else:
+            resp.close()  # never let the rest of a 60 MB image be read
+        info = sniff_image(prefix.data) if prefix.data else None
+        if info is not None:
+            facts.image_format = info.format
+            facts.width = info.width
+            facts.height = info.height

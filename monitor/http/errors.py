@@ -1,0 +1,101 @@
+"""aiohttp and OS exceptions → `ErrorKind` plus a short text, with no secrets.
+
+The text names what failed (a host, an errno string), never a URL: URLs may
+carry credentials in their userinfo or tokens in their query.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import ssl
+
+import aiohttp
+from aiohttp import http_exceptions
+
+from monitor.classify import ErrorKind
+from monitor.http.guard import BlockedAddressError
+from monitor.http.resolver import NameNotResolvedError
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    """The exception, the OSError aiohttp wrapped, and their causes."""
+    seen: list[BaseException] = []
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        cur = todo.pop()
+        if cur is None or any(cur is s for s in seen):
+            continue
+        seen.append(cur)
+        todo.append(cur.__cause__)
+        todo.append(cur.__context__)
+        if isinstance(cur, aiohttp.ClientConnectorError):
+            todo.append(cur.os_error)
+    return seen
+
+
+def _first(chain: list[BaseException], kind: type[BaseException]) -> BaseException | None:
+    return next((e for e in chain if isinstance(e, kind)), None)
+
+
+def classify_exception(exc: BaseException) -> tuple[ErrorKind, str]:
+    """The error kind of a failed request and a one-line description."""
+    chain = _chain(exc)
+    blocked = _first(chain, BlockedAddressError)
+    if isinstance(blocked, BlockedAddressError):
+        return ErrorKind.BLOCKED, f"blocked: {blocked.address} ({blocked.reason})"
+    if _first(chain, NameNotResolvedError) or isinstance(exc, aiohttp.ClientConnectorDNSError):
+        host = exc.host if isinstance(exc, aiohttp.ClientConnectorError) else ""
+        return ErrorKind.DNS, f"name does not resolve: {host}".rstrip(": ")
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
+        return ErrorKind.TLS, f"certificate rejected: {_ssl_reason(exc.certificate_error)}"
+    ssl_err = _first(chain, ssl.SSLError) or _first(chain, ssl.CertificateError)
+    if ssl_err is not None or isinstance(exc, aiohttp.ClientSSLError):
+        return ErrorKind.TLS, f"TLS failed: {_ssl_reason(ssl_err or exc)}"
+    if isinstance(exc, TimeoutError | asyncio.TimeoutError):
+        if isinstance(exc, aiohttp.ConnectionTimeoutError):
+            return ErrorKind.TIMEOUT, "timed out connecting"
+        return ErrorKind.TIMEOUT, "timed out"
+    if isinstance(exc, aiohttp.InvalidURL):
+        return ErrorKind.INVALID_URL, "invalid URL"
+    if isinstance(exc, aiohttp.ServerDisconnectedError):
+        return ErrorKind.CLOSED, "server closed the connection without a response"
+    if isinstance(exc, aiohttp.ClientPayloadError):
+        return _payload_error(chain)
+    parse = _first(chain, http_exceptions.HttpProcessingError)
+    if isinstance(exc, aiohttp.ClientResponseError) or parse is not None:
+        detail = getattr(parse or exc, "message", "") or type(parse or exc).__name__
+        return ErrorKind.PROTOCOL, f"not a valid HTTP response: {_short(str(detail))}"
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        os_err = exc.os_error
+        if isinstance(os_err, ConnectionRefusedError) or os_err.errno == errno.ECONNREFUSED:
+            return ErrorKind.REFUSED, "connection refused"
+        return ErrorKind.REFUSED, f"cannot connect: {_short(os_err.strerror or str(os_err))}"
+    reset = _first(chain, ConnectionResetError) or _first(chain, BrokenPipeError)
+    if reset is not None:
+        return ErrorKind.RESET, "connection reset by peer"
+    if isinstance(exc, aiohttp.ClientOSError):
+        return ErrorKind.RESET, f"connection failed: {_short(exc.strerror or type(exc).__name__)}"
+    if isinstance(exc, aiohttp.ClientConnectionError):
+        return ErrorKind.CLOSED, "connection closed"
+    return ErrorKind.PROTOCOL, f"request failed: {type(exc).__name__}"
+
+
+def _payload_error(chain: list[BaseException]) -> tuple[ErrorKind, str]:
+    if _first(chain, ConnectionResetError) is not None:
+        return ErrorKind.RESET, "connection reset while reading the body"
+    if _first(chain, TimeoutError) is not None:
+        return ErrorKind.TIMEOUT, "timed out reading the body"
+    return ErrorKind.CLOSED, "connection closed before the body was complete"
+
+
+def _ssl_reason(exc: BaseException) -> str:
+    reason = getattr(exc, "verify_message", None) or getattr(exc, "reason", None)
+    if not reason:
+        reason = str(exc)
+    return _short(str(reason))
+
+
+def _short(text: str, limit: int = 160) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"

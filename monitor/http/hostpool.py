@@ -1,0 +1,120 @@
+"""Per-host politeness: one object per host owns every rule about that host.
+
+In the spirit of lychee's `ratelimit/host`: a concurrency limit, a minimum
+interval between request starts, and an adaptive backoff after 429 and 503
+that honours `Retry-After`. The engine asks the pool for a slot before each
+request and tells it how the request went; the decision whether to retry
+lives elsewhere (`monitor.retry`), so backoffs never stack: a 429 pushes the
+host's next slot into the future, and the retry simply waits for that slot.
+
+Gates are dropped when idle and unconstrained, so memory follows the number
+of hosts in flight, not the number of hosts ever seen.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+
+class HostGate:
+    """The politeness state of one host."""
+
+    __slots__ = ("_sem", "backoff_until", "next_start", "penalty", "users")
+
+    def __init__(self, per_host: int) -> None:
+        self._sem = asyncio.Semaphore(per_host)
+        self.next_start = 0.0  # monotonic time the next request may start
+        self.backoff_until = 0.0  # set by 429/503
+        self.penalty = 0.0  # current adaptive backoff (seconds), 0 when healthy
+        self.users = 0  # waiting + active, for eviction
+
+    def constrained(self, now: float) -> bool:
+        return self.users > 0 or now < max(self.next_start, self.backoff_until)
+
+
+class HostPool:
+    """Hands out per-host slots: `async with pool.slot(host): ...`."""
+
+    def __init__(
+        self,
+        per_host: int,
+        min_interval: float = 0.0,
+        *,
+        backoff_base: float = 0.5,
+        backoff_max: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.per_host = per_host
+        self.min_interval = min_interval
+        self.backoff_base = backoff_base
+        self.backoff_max = backoff_max
+        self._clock = clock
+        self._gates: dict[str, HostGate] = {}
+        self._created = 0
+
+    def __len__(self) -> int:
+        return len(self._gates)
+
+    def _gate(self, host: str) -> HostGate:
+        gate = self._gates.get(host)
+        if gate is None:
+            self._created += 1
+            if self._created % 1024 == 0:
+                self._sweep()
+            gate = self._gates[host] = HostGate(self.per_host)
+        return gate
+
+    def _sweep(self) -> None:
+        """Forget hosts whose backoff has run out since they were last used."""
+        now = self._clock()
+        for host in [h for h, g in self._gates.items() if not g.constrained(now)]:
+            del self._gates[host]
+
+    @asynccontextmanager
+    async def slot(self, host: str) -> AsyncIterator[None]:
+        """Wait for a free slot of `host`, its minimum interval and any backoff."""
+        gate = self._gate(host)
+        gate.users += 1
+        try:
+            async with gate._sem:
+                while True:
+                    now = self._clock()
+                    start = max(gate.next_start, gate.backoff_until)
+                    if now >= start:
+                        break
+                    await asyncio.sleep(start - now)
+                gate.next_start = self._clock() + self.min_interval
+                yield
+        finally:
+            gate.users -= 1
+            if not gate.constrained(self._clock()):
+                self._gates.pop(host, None)
+
+    def record(self, host: str, status: int | None, retry_after: float | None = None) -> None:
+        """Adapt to the answer: 429/503 back off (Retry-After wins), success resets.
+
+        `retry_after` is already capped by the caller. Without one, the
+        backoff doubles on each consecutive 429/503, from `backoff_base` up to
+        `backoff_max`.
+        """
+        gate = self._gates.get(host)
+        if gate is None:
+            return
+        if status in (429, 503):
+            if retry_after is not None:
+                delay = retry_after
+            else:
+                delay = min(self.backoff_max, max(self.backoff_base, gate.penalty * 2))
+            gate.penalty = delay
+            gate.backoff_until = max(gate.backoff_until, self._clock() + delay)
+        elif status is not None and status < 500:
+            gate.penalty = 0.0
+
+    def backoff_remaining(self, host: str) -> float:
+        gate = self._gates.get(host)
+        if gate is None:
+            return 0.0
+        return max(0.0, gate.backoff_until - self._clock())

@@ -1,0 +1,74 @@
+"""The one aiohttp ClientSession of a run, configured for checking, not browsing.
+
+- limit = `concurrency`, no per-host limit here: the HostPool enforces
+  `per_host` (with its interval and backoff), one place for that rule;
+- our resolver (connect-to, RFC 6761, SSRF vetting) and a socket factory
+  that re-vets every address dialled;
+- `auto_decompress=False`: bodies are decoded by `body.py` under a cap;
+- no cookies, no proxies from the environment, no automatic redirects;
+- timeouts: connect is `connect_timeout`, a read stall is `timeout`; the
+  whole request (redirects included) is bounded by the engine.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aiohttp
+from aiohttp.connector import Connection
+
+from monitor import __version__
+from monitor.config import Settings
+from monitor.http.guard import AddressPolicy
+from monitor.http.resolver import GuardedResolver, guarded_socket_factory
+from monitor.http.tls import make_ssl_context, transport_not_after
+
+PROJECT_URL = "https://pypi.org/project/article-monitor/"
+
+
+def user_agent(contact: str | None) -> str:
+    """`article-monitor/<version> (+<contact>)`: who we are and how to reach us."""
+    return f"article-monitor/{__version__} (+{contact or PROJECT_URL})"
+
+
+class CheckResponse(aiohttp.ClientResponse):
+    """Captures the peer certificate's expiry as soon as the response starts.
+
+    Later the connection may already be back in the pool (an empty body is
+    released at once), so the transport is read here, while it is ours.
+    """
+
+    cert_not_after: Any = None
+
+    async def start(self, connection: Connection) -> aiohttp.ClientResponse:
+        if self.url.scheme == "https":
+            self.cert_not_after = transport_not_after(connection.transport)
+        return await super().start(connection)
+
+
+def make_session(settings: Settings, policy: AddressPolicy) -> aiohttp.ClientSession:
+    connector = aiohttp.TCPConnector(
+        limit=settings.concurrency,
+        limit_per_host=0,
+        resolver=GuardedResolver(policy, settings.connect_to),
+        ssl=make_ssl_context(settings.ca_bundle),
+        socket_factory=guarded_socket_factory(policy),
+        ttl_dns_cache=60,
+        enable_cleanup_closed=False,
+    )
+    timeout = aiohttp.ClientTimeout(
+        total=None,
+        connect=None,
+        sock_connect=settings.connect_timeout,
+        sock_read=settings.timeout,
+    )
+    return aiohttp.ClientSession(
+        connector=connector,
+        timeout=timeout,
+        auto_decompress=False,
+        trust_env=False,
+        cookie_jar=aiohttp.DummyCookieJar(),
+        headers={"User-Agent": user_agent(settings.user_agent_contact)},
+        response_class=CheckResponse,
+        raise_for_status=False,
+    )

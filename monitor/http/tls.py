@@ -1,0 +1,50 @@
+"""TLS: one verifying context per run, and the peer certificate's expiry.
+
+Verification uses the system store plus `--ca-bundle`; it is never turned
+off. The expiry is read from the live connection's SSL object, so it is the
+certificate the server really presented (after SNI), recorded for every
+https target whatever its outcome downstream.
+"""
+
+from __future__ import annotations
+
+import ssl
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+
+def make_ssl_context(ca_bundle: Path | None = None) -> ssl.SSLContext:
+    """System trust store, plus the extra CAs of `ca_bundle` when given."""
+    ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH)
+    if ca_bundle is not None:
+        ctx.load_verify_locations(cafile=str(ca_bundle))
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    return ctx
+
+
+def not_after(peercert: dict[str, Any] | None) -> datetime | None:
+    """`notAfter` of a `getpeercert()` dict as an aware UTC datetime."""
+    if not peercert:
+        return None
+    value = peercert.get("notAfter")
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromtimestamp(ssl.cert_time_to_seconds(value), UTC)
+    except (ValueError, OverflowError):
+        return None
+
+
+def transport_not_after(transport: Any) -> datetime | None:
+    """The expiry of the certificate on an aiohttp connection's transport."""
+    if transport is None:
+        return None
+    sslobj = transport.get_extra_info("ssl_object")
+    if sslobj is None:
+        return None
+    try:
+        cert = sslobj.getpeercert()
+    except (ValueError, ssl.SSLError):
+        return None
+    return not_after(cert)

@@ -1,0 +1,44 @@
+"""Shared fixtures, kept generic: test PKI. Helpers live in tests/support/."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from support.certs import CertAuthority, Leaf
+
+
+@dataclass(frozen=True)
+class Pki:
+    """A trusted CA (give `ca_file` as --ca-bundle) and certificates for tests."""
+
+    ca_file: Path
+    valid: Leaf  # news.example, img.example, localhost, 127.0.0.1
+    expired: Leaf
+    wrong_host: Leaf  # for other.example only
+    untrusted: Leaf  # issued by a CA nobody trusts
+    expiring_soon: Leaf  # valid for 3 more days
+
+
+@pytest.fixture(scope="session")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
+    directory = tmp_path_factory.mktemp("pki")
+    ca = CertAuthority(directory, "article-monitor test CA")
+    rogue = CertAuthority(directory / "rogue", "untrusted test CA")
+    now = dt.datetime.now(dt.UTC)
+    names = ["news.example", "img.example", "localhost", "127.0.0.1"]
+    return Pki(
+        ca_file=ca.cert_file,
+        valid=ca.issue(names, label="valid"),
+        expired=ca.issue(
+            names,
+            not_before=now - dt.timedelta(days=60),
+            not_after=now - dt.timedelta(days=1),
+            label="expired",
+        ),
+        wrong_host=ca.issue(["other.example"], label="wrong-host"),
+        untrusted=rogue.issue(names, label="untrusted"),
+        expiring_soon=ca.issue(names, not_after=now + dt.timedelta(days=3), label="soon"),
+    )
