@@ -1,0 +1,397 @@
+"""head_facts: canonical/amphtml/AMP marker/title/soft 404 from a page prefix."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from monitor.content.html import (
+    HtmlFacts,
+    head_facts,
+    is_html_content_type,
+    is_image_content_type,
+    is_soft_404_text,
+)
+
+BASE = "https://news.example/2024/story/"
+
+
+def facts(html: str | bytes, *, base: str = BASE, charset: str | None = None) -> HtmlFacts:
+    data = html.encode("utf-8") if isinstance(html, str) else html
+    return head_facts(data, base_url=base, charset=charset)
+
+
+def test_typical_amp_page() -> None:
+    page = """<!doctype html>
+<html ⚡ lang="en">
+<head>
+  <meta charset="utf-8">
+  <title>Big news &amp; more | News</title>
+  <link rel="canonical" href="https://news.example/2024/story/">
+  <script async src="https://cdn.ampproject.org/v0.js"></script>
+</head>
+<body><h1>Big news</h1></body></html>"""
+    assert facts(page) == HtmlFacts(
+        canonical="https://news.example/2024/story/",
+        amphtml=None,
+        is_amp=True,
+        title="Big news & more | News",
+        soft_404=False,
+    )
+
+
+def test_typical_web_page_with_relative_amphtml() -> None:
+    page = '<html><head><link rel=amphtml href="amp/"><link rel=canonical href=/2024/story/>'
+    got = facts(page)
+    assert got.amphtml == "https://news.example/2024/story/amp/"
+    assert got.canonical == "https://news.example/2024/story/"
+    assert got.is_amp is False
+
+
+@pytest.mark.parametrize(
+    "html_tag",
+    [
+        "<html amp>",
+        "<html AMP>",
+        "<html ⚡>",
+        "<HTML lang=en ⚡>",
+        "<html amp=''>",
+        "<html\namp\n>",
+    ],
+)
+def test_amp_marker_any_case(html_tag: str) -> None:
+    assert facts(html_tag + "<head></head>").is_amp is True
+
+
+@pytest.mark.parametrize(
+    "html_tag",
+    ["<html>", "<html ⚡4email>", "<html amp4email>", "<html lang=amp>", "<html data-amp>"],
+)
+def test_not_amp(html_tag: str) -> None:
+    assert facts(html_tag + "<head></head>").is_amp is False
+
+
+def test_amp_attribute_on_another_element_is_not_the_marker() -> None:
+    assert facts("<html><head></head><body amp>").is_amp is False
+
+
+@pytest.mark.parametrize(
+    "rel", ["canonical", "Canonical", "CANONICAL foo", "foo  canonical\tbar", " canonical "]
+)
+def test_rel_is_a_case_insensitive_token_list(rel: str) -> None:
+    got = facts(f'<head><link rel="{rel}" href="https://a.example/x">')
+    assert got.canonical == "https://a.example/x"
+
+
+@pytest.mark.parametrize("rel", ["canonicalx", "non-canonical", "alternate"])
+def test_other_rels_are_not_canonical(rel: str) -> None:
+    assert facts(f'<head><link rel="{rel}" href="https://a.example/x">').canonical is None
+
+
+def test_first_canonical_wins_and_empty_href_is_skipped() -> None:
+    page = (
+        '<head><link rel=canonical href=""><link rel=canonical href="/one">'
+        '<link rel=canonical href="/two">'
+    )
+    assert facts(page).canonical == "https://news.example/one"
+
+
+def test_base_href_resolves_links_wherever_it_appears() -> None:
+    page = '<head><link rel=canonical href="a"><base href="https://other.example/dir/">'
+    assert facts(page).canonical == "https://other.example/dir/a"
+
+
+def test_relative_base_href_is_resolved_against_the_page_url() -> None:
+    page = '<head><base href="/sub/"><link rel=amphtml href="../amp/x">'
+    assert facts(page).amphtml == "https://news.example/amp/x"
+
+
+def test_entities_in_href_are_decoded() -> None:
+    page = '<head><link rel=canonical href="/a?x=1&amp;y=2">'
+    assert facts(page).canonical == "https://news.example/a?x=1&y=2"
+
+
+def test_links_after_the_head_are_ignored() -> None:
+    page = "<head><title>t</title></head><body><link rel=canonical href=/late>"
+    assert facts(page).canonical is None
+
+
+def test_body_start_ends_an_unclosed_head() -> None:
+    page = "<html><title>t</title><body><link rel=canonical href=/late>"
+    assert facts(page).canonical is None
+
+
+def test_an_image_in_the_head_ends_it_like_a_browser_does() -> None:
+    page = "<head><img src=x.gif><link rel=canonical href=/late>"
+    assert facts(page).canonical is None
+
+
+def test_noscript_and_template_content_does_not_end_the_head() -> None:
+    page = (
+        "<head><noscript><img src=pixel.gif><iframe></iframe></noscript>"
+        "<template><div>x</div></template>"
+        "<link rel=canonical href=/kept></head>"
+    )
+    assert facts(page).canonical == "https://news.example/kept"
+
+
+def test_links_inside_noscript_are_not_taken() -> None:
+    page = "<head><noscript><link rel=canonical href=/hidden></noscript></head>"
+    assert facts(page).canonical is None
+
+
+def test_links_inside_scripts_and_comments_are_not_taken() -> None:
+    page = (
+        "<head><script>document.write('<link rel=canonical href=/js>')</script>"
+        "<!-- <link rel=canonical href=/comment> --></head>"
+    )
+    assert facts(page).canonical is None
+
+
+def test_title_is_raw_text_and_whitespace_is_collapsed() -> None:
+    page = (
+        "<head><title>\n  A <b>bold</b>\n  claim &mdash; News </title><link rel=canonical href=/c>"
+    )
+    got = facts(page)
+    assert got.title == "A <b>bold</b> claim — News"
+    assert got.canonical == "https://news.example/c"
+
+
+def test_svg_title_in_the_body_is_not_the_page_title() -> None:
+    page = "<head></head><body><svg><title>Not found</title></svg>"
+    got = facts(page)
+    assert got.title is None and got.soft_404 is False
+
+
+# --- charsets ---------------------------------------------------------------------
+
+
+def test_meta_charset_decodes_the_title() -> None:
+    page = '<head><meta charset="windows-1252"><title>Caf\xe9 \x93news\x94</title>'.encode(
+        "latin-1"
+    )
+    assert facts(page).title == "Café “news”"
+
+
+def test_http_equiv_charset() -> None:
+    page = (
+        '<head><meta http-equiv="Content-Type" content="text/html; charset=iso-8859-1">'
+        "<title>Gr\xfc\xdfe</title>"
+    ).encode("latin-1")
+    assert facts(page).title == "Grüße"
+
+
+def test_transport_charset_wins_over_meta() -> None:
+    page = '<head><meta charset="utf-8"><title>Caf\xe9</title>'.encode("latin-1")
+    assert facts(page, charset="ISO-8859-1").title == "Café"
+
+
+def test_bom_wins_over_everything() -> None:
+    page = "\ufeff<head><title>Café</title>".encode("utf-16-le")
+    assert facts(page, charset="iso-8859-1").title == "Café"
+
+
+def test_unknown_charset_falls_back_to_utf8_with_replacement() -> None:
+    page = b"<head><meta charset=klingon><title>Caf\xc3\xa9 \xff</title>"
+    assert facts(page).title == "Café \ufffd"
+
+
+def test_declared_utf16_in_ascii_bytes_is_read_as_utf8() -> None:
+    page = b'<head><meta charset="utf-16"><title>Caf\xc3\xa9</title>'
+    assert facts(page).title == "Café"
+
+
+def test_a_character_cut_by_the_prefix_is_replaced() -> None:
+    page = "<head><title>Café</title><link rel=canonical href=/é>".encode()
+    got = facts(page[:-3])
+    assert got.title == "Café"
+
+
+# --- soft 404 --------------------------------------------------------------------
+
+SOFT_404_TITLES = [
+    "404 Not Found",
+    "404",
+    "Error 404",
+    "404 Error",
+    "Not Found",
+    "Page not found | The Verge",
+    "Page Not Found – TechCrunch",
+    "Error 404 - Page Not Found - Site",
+    "404: Page not found",
+    "Oops! That page can’t be found. – Blog",
+    "Sorry, this page does not exist",
+    "The page you are looking for doesn't exist",
+    "This content is no longer available",
+    "Article no longer available",
+    "We couldn't find that page",
+    "Seite nicht gefunden - Spiegel",
+    "Fehler 404",
+    "Page introuvable | Le Monde",
+    "Página no encontrada",
+    "Pagina non trovata - Corriere",
+    "Página não encontrada",
+    "Pagina niet gevonden",
+    "Nie znaleziono strony",
+    "News » 404 Not Found",
+]
+
+NOT_SOFT_404_TITLES = [
+    "The 404 page is dead",
+    "Why 404 errors matter for SEO",
+    "HTTP 404 explained - Wikipedia",
+    "Apple Music no longer available in Russia - Reuters",
+    "Tesla Model S no longer available in Europe",
+    "Page not found: the web is rotting away",
+    "Lost and found: the story of a missing page",
+    "Nothing found for “xyz”",
+    "Not found yet: the search for MH370 continues",
+    "Route 404 reopens after floods",
+    "",
+]
+
+
+@pytest.mark.parametrize("title", SOFT_404_TITLES)
+def test_soft_404_titles(title: str) -> None:
+    assert is_soft_404_text(title)
+    page = f"<html><head><title>{title}</title></head><body><p>x</p>"
+    assert facts(page).soft_404 is True
+
+
+@pytest.mark.parametrize("title", NOT_SOFT_404_TITLES)
+def test_headlines_about_404_are_not_soft_404(title: str) -> None:
+    assert not is_soft_404_text(title)
+    page = f"<html><head><title>{title}</title></head><body><h1>{title}</h1>"
+    assert facts(page).soft_404 is False
+
+
+def test_first_h1_can_flag_a_soft_404() -> None:
+    page = "<head><title>News Site</title></head><body><nav>x</nav><h1>Page not found</h1>"
+    assert facts(page).soft_404 is True
+
+
+def test_only_the_first_h1_counts() -> None:
+    page = "<head><title>Site</title></head><body><h1>Real story</h1><h1>Not found</h1>"
+    assert facts(page).soft_404 is False
+
+
+def test_a_title_cut_by_the_prefix_is_not_judged() -> None:
+    page = b"<head><title>Page not found"
+    got = facts(page)
+    assert got.title == "Page not found"
+    assert got.soft_404 is False
+
+
+def test_the_first_h1_anywhere_in_the_prefix_counts() -> None:
+    filler = "<p>" + "lorem ipsum " * 20_000 + "</p>"
+    page = f"<head><title>Site</title></head><body>{filler}<h1 class=x>Page <em>not</em> found</h1>"
+    assert facts(page).soft_404 is True
+
+
+@pytest.mark.parametrize(
+    "hidden",
+    [
+        "<script>var t = '<h1>Page not found</h1>';</script>",
+        "<!-- <h1>Page not found</h1> -->",
+        "<template><h1>Page not found</h1></template>",
+        "<textarea><h1>Page not found</h1></textarea>",
+    ],
+)
+def test_an_h1_in_scripts_or_comments_is_not_the_heading(hidden: str) -> None:
+    page = f"<head><title>Site</title></head><body>{hidden}<h1>Real story</h1>"
+    assert facts(page).soft_404 is False
+
+
+def test_an_h1_cut_by_the_prefix_is_not_judged() -> None:
+    page = "<head><title>Site</title></head><body><h1>Not found"
+    assert facts(page).soft_404 is False
+
+
+def test_an_h1_without_head_or_body_tags_is_found() -> None:
+    assert facts("<!doctype html><h1>404 Not Found</h1>").soft_404 is True
+
+
+def test_a_prefix_without_a_head_end_is_fine() -> None:
+    page = "<html amp><head><link rel=canonical href=/c><title>T</title>" + "<meta x=y>" * 10
+    got = facts(page)
+    assert (got.canonical, got.is_amp, got.title) == ("https://news.example/c", True, "T")
+
+
+# --- content types -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "html", "image"),
+    [
+        ("text/html", True, False),
+        ("Text/HTML; charset=UTF-8", True, False),
+        ("application/xhtml+xml", True, False),
+        (" text/html ;charset=x", True, False),
+        ("text/plain", False, False),
+        ("image/jpeg", False, True),
+        ("IMAGE/WEBP", False, True),
+        ("image/svg+xml; charset=utf-8", False, True),
+        ("image/", False, False),
+        ("application/octet-stream", False, False),
+        ("", False, False),
+        (None, False, False),
+    ],
+)
+def test_content_types(value: str | None, html: bool, image: bool) -> None:
+    assert is_html_content_type(value) is html
+    assert is_image_content_type(value) is image
+
+
+# --- never raises ---------------------------------------------------------------
+
+
+@settings(max_examples=300)
+@given(st.binary(max_size=2048))
+def test_arbitrary_bytes_never_raise(data: bytes) -> None:
+    assert isinstance(head_facts(data, base_url=BASE), HtmlFacts)
+
+
+TAGS = st.sampled_from(
+    [
+        "<html amp>",
+        "<head>",
+        "</head>",
+        "<body>",
+        "<title>",
+        "</title>",
+        "<noscript>",
+        "</noscript>",
+        "<template>",
+        "</template>",
+        "<h1>",
+        "</h1>",
+        "<link rel=canonical href=/c>",
+        "<link rel=amphtml href='http://[::1'>",
+        "<base href='http://[bad'>",
+        "<base href=//x/>",
+        "<script>",
+        "</script>",
+        "<!--",
+        "-->",
+        "<![CDATA[",
+        "&#x110000;",
+        "&amp",
+        "<",
+        "Page not found",
+        "<meta charset=utf-16>",
+    ]
+)
+
+
+@settings(max_examples=300)
+@given(st.lists(TAGS, max_size=30), st.sampled_from([BASE, "", "not a url", "http://[::1"]))
+def test_tag_soup_never_raises(parts: list[str], base: str) -> None:
+    got = head_facts("".join(parts).encode(), base_url=base)
+    assert isinstance(got, HtmlFacts)
+
+
+@settings(max_examples=200)
+@given(st.text(max_size=80))
+def test_soft_404_text_never_raises(text: str) -> None:
+    assert is_soft_404_text(text) in (True, False)
