@@ -137,6 +137,17 @@ class Settings(BaseModel):
     log_format: Literal["text", "json"] = "text"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     metrics_token_file: Path | None = None
+    # daemon (`run`): schedule, leases, shutdown, endpoint TLS
+    retry_interval: float = Field(
+        60.0, gt=0, description="first re-check of a failing target; doubles up to the interval"
+    )
+    rescan_interval: float = Field(60.0, gt=0, description="seconds between corpus rescans")
+    lease_seconds: float = Field(
+        300.0, gt=0, description="a claimed target is re-claimed after this if its check died"
+    )
+    shutdown_grace: float = Field(10.0, ge=0, description="in-flight checks finish within this")
+    tls_cert_file: Path | None = None
+    tls_key_file: Path | None = None
     exclude_fields: list[str] = Field(default_factory=list)
 
     @field_validator("allow_network")
@@ -237,7 +248,7 @@ def load_settings(
         for key in ("paths", "key_file"):
             if key in merged and isinstance(merged[key], list):
                 merged[key] = [str(base / p) for p in merged[key]]
-        for key in ("data_dir", "ca_bundle", "metrics_token_file"):
+        for key in ("data_dir", "ca_bundle", "metrics_token_file", "tls_cert_file", "tls_key_file"):
             if isinstance(merged.get(key), str):
                 merged[key] = str(base / merged[key])
     merged.update(_env_overrides(env))
