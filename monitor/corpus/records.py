@@ -6,6 +6,7 @@ number reads the same whether it came from front matter, JSON or JSONL.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import urlsplit
@@ -20,6 +21,7 @@ LineOf = Callable[[Sequence[str | int]], int | None]
 
 MAX_ERRORS_SHOWN = 5
 _REPR_LIMIT = 80
+_SPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f\x7f]")
 
 _EXPECTED: dict[str, str] = {
     "int_type": "an integer",
@@ -112,7 +114,7 @@ def web_url_problem(url: str) -> str | None:
     shown = url if len(url) <= 200 else url[:197] + "..."
     if not url.strip():
         return "webUrl is empty: give the article's absolute http(s) URL"
-    if any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in url):
+    if _SPACE_OR_CONTROL.search(url):
         return f"webUrl {shown!r} contains whitespace or control characters: percent-encode them"
     try:
         parts = urlsplit(url)
