@@ -1,9 +1,28 @@
-"""Placeholder: filled in by the issue that owns this command."""
+"""`article-monitor config show`: the effective settings, secrets redacted."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
 
 import click
 
+from monitor.cli.options import check_options, settings_from
 
-@click.command(name="config")
+
+@click.group()
 def config() -> None:
-    """Not built yet."""
-    raise click.ClickException("not implemented yet")
+    """Inspect the configuration (TOML file < ARTICLE_MONITOR_* env < flags)."""
+
+
+@config.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@check_options
+def show(paths: tuple[Path, ...], config_file: Path | None, **flags: Any) -> None:
+    """Print the effective settings as JSON, after the file, the environment
+    and these flags are merged and validated. Key files appear as paths,
+    never as their content; a password in the database URL is masked.
+    """
+    settings = settings_from(config_file, flags, paths)
+    click.echo(json.dumps(settings.redacted(), indent=2, sort_keys=True))

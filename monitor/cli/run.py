@@ -1,9 +1,101 @@
-"""Placeholder: filled in by the issue that owns this command."""
+"""`article-monitor run`: the daemon (scheduler, history in the database, /metrics)."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import sys
+from pathlib import Path
+from typing import Any
 
 import click
 
+from monitor.cli.options import check_options, settings_from
+from monitor.config import ConfigError, Settings, load_settings
 
-@click.command(name="run")
-def run() -> None:
-    """Not built yet."""
-    raise click.ClickException("not implemented yet")
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+class Duration(click.ParamType[float]):
+    """Seconds, optionally with a unit: 0.2, 0.2s, 500ms, 5m, 1h."""
+
+    name = "seconds"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
+        if isinstance(value, int | float):
+            return float(value)
+        m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*(ms|s|m|h|d)?\s*", str(value))
+        if not m:
+            self.fail(f"{value!r} is not a duration (e.g. 30, 0.5s, 5m, 1h)", param, ctx)
+        return float(m.group(1)) * _UNITS[m.group(2) or "s"]
+
+
+@click.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@check_options
+@click.option(
+    "--listen",
+    metavar="HOST:PORT",
+    help="Address of /metrics, /healthz, /readyz [default: 127.0.0.1:9464].",
+)
+@click.option(
+    "--interval",
+    type=Duration(),
+    help="One re-check interval for every kind (overrides `intervals`).",
+)
+@click.option(
+    "--once", is_flag=True, default=None, help="Check everything due once, record it, exit."
+)
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    help="Log lines as text or JSON [default: text].",
+)
+@click.option(
+    "--log-level", type=click.Choice(["debug", "info", "warning", "error"]), help="[default: info]"
+)
+def run(paths: tuple[Path, ...], config_file: Path | None, **flags: Any) -> None:
+    """Watch the corpus at PATH... (or the configured `paths`): check every
+    target on its schedule, keep the history in the database, serve metrics.
+
+    \b
+    The database is SQLite under --data-dir unless --db names another
+    (postgresql+psycopg://...); it is migrated on start. Logs go to stderr.
+    SIGTERM/SIGINT: finish the checks in flight, flush, exit 0.
+    SIGHUP: reload the configuration and re-read the corpus.
+
+    \b
+    Examples:
+      article-monitor run examples/articles
+      article-monitor run corpus/ --config monitor.toml --listen 0.0.0.0:9464
+      article-monitor run corpus/ --once --data-dir /var/lib/article-monitor
+      curl -s 127.0.0.1:9464/metrics | grep article_monitor_targets
+    """
+    from monitor.daemon.service import Daemon
+    from monitor.keys import KeyRing
+    from monitor.logs import setup_logging
+
+    settings = settings_from(config_file, flags, paths)
+    if not settings.paths:
+        raise click.UsageError("no PATH given (and no `paths` in the config file)")
+    try:
+        keyring = KeyRing.load(
+            settings.key_file, allow_insecure=settings.allow_insecure_key_permissions
+        )
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from None
+    setup_logging(settings.log_format, settings.log_level)
+    flag_values = {**flags, "paths": list(paths)} if paths else dict(flags)
+
+    def reload() -> tuple[Settings, KeyRing]:
+        new = load_settings(config_file, flag_values)
+        return new, KeyRing.load(new.key_file, allow_insecure=new.allow_insecure_key_permissions)
+
+    try:
+        daemon = Daemon(settings, keyring, reload=reload)
+        code = asyncio.run(daemon.run())
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from None
+    sys.exit(code)

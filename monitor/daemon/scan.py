@@ -1,0 +1,165 @@
+"""Keep the database in step with the corpus files: new, changed, deleted.
+
+A file is re-read only when its mtime or size moved, and re-parsed only when
+its SHA-256 changed too; a changed record gets its `secured` field verified
+again. A configured path that has vanished (an unmounted volume) is
+reported, and its documents are kept: deleting a corpus because a mount
+blinked would throw away the schedule of every target in it. A file that
+cannot be read is reported and retried at the next rescan.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from monitor.article import Document, InvalidDocument
+from monitor.config import Settings
+from monitor.corpus import iter_files, parse_bytes
+from monitor.integrity import document_problems
+from monitor.keys import KeyRing
+from monitor.logs import redact_url
+from monitor.model import ProblemCode
+from monitor.signature import verify_document
+from monitor.storage.repository import ArticleRecord, Fingerprint, Repository, now_ms
+from monitor.targets import document_refs
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class ScanReport:
+    files: int = 0
+    changed: int = 0
+    removed: int = 0
+    invalid: int = 0
+    unreadable: list[str] = field(default_factory=list)
+    missing_roots: list[str] = field(default_factory=list)
+
+    @property
+    def problems(self) -> list[str]:
+        out = [f"corpus path missing: {p}" for p in self.missing_roots]
+        out += [f"unreadable document: {p}" for p in self.unreadable[:20]]
+        return out
+
+
+def provider_of(doc: Document) -> str | None:
+    """A bounded label for `provider_targets_down`: the provider's domain, else the host."""
+    prov = doc.article.provider
+    if prov is not None and prov.domain:
+        return prov.domain.strip().lower()[:255] or None
+    try:
+        return (urlsplit(doc.article.webUrl).hostname or "")[:255] or None
+    except ValueError:
+        return None
+
+
+def content_hash(raw: object) -> str:
+    data = json.dumps(raw, sort_keys=True, default=str, ensure_ascii=False)
+    return hashlib.sha256(data.encode("utf-8")).hexdigest()
+
+
+class CorpusScanner:
+    def __init__(self, repo: Repository, settings: Settings, keyring: KeyRing) -> None:
+        self.repo = repo
+        self.settings = settings
+        self.keyring = keyring
+
+    def records(self, items: list[Document | InvalidDocument]) -> tuple[list[ArticleRecord], int]:
+        now = datetime.now(UTC)
+        kinds = set(self.settings.kinds)
+        out: list[ArticleRecord] = []
+        invalid = 0
+        for item in items:
+            if isinstance(item, InvalidDocument):
+                invalid += 1
+                where = f"{item.source}:{item.line}" if item.line else item.source
+                log.warning("invalid document %s: %s", where, item.error)
+                continue
+            problems = [p.code.value for p in document_problems(item, now=now)]
+            sig = verify_document(item.raw, self.keyring, exclude=self.settings.exclude_fields)
+            if sig.status.is_problem:
+                problems.append(ProblemCode.SIGNATURE_INVALID.value)
+                log.warning(
+                    "secured is %s",
+                    sig.status.value,
+                    extra={"ctx": {"article": item.id, "source": item.source}},
+                )
+            out.append(
+                ArticleRecord(
+                    id=item.id,
+                    source=item.source,
+                    line=item.line,
+                    web_url=redact_url(item.article.webUrl),
+                    provider=provider_of(item),
+                    content_hash=content_hash(item.raw),
+                    problems=problems,
+                    signature=sig,
+                    refs=document_refs(item, related=self.settings.related, kinds=kinds),
+                )
+            )
+        return out, invalid
+
+    def scan(self, *, force: bool = False) -> ScanReport:
+        """One pass over the corpus. `force` re-reads every file (SIGHUP: new keys)."""
+        report = ScanReport()
+        known = self.repo.documents()
+        roots = [Path(p) for p in self.settings.paths]
+        present = []
+        for root in roots:
+            if root.exists():
+                present.append(root)
+            else:
+                report.missing_roots.append(str(root))
+                log.error("corpus path %s is missing; keeping its documents until it returns", root)
+        seen: set[str] = set()
+        for path in iter_files(present):
+            key = str(path)
+            seen.add(key)
+            report.files += 1
+            try:
+                st = path.stat()
+                prev = known.get(key)
+                if (
+                    not force
+                    and prev is not None
+                    and (prev.mtime_ns, prev.size) == (st.st_mtime_ns, st.st_size)
+                ):
+                    continue
+                data = path.read_bytes()
+            except OSError as exc:
+                report.unreadable.append(key)
+                log.error("cannot read %s: %s; will retry", key, exc.strerror or exc)
+                continue
+            fp = Fingerprint(st.st_mtime_ns, st.st_size, hashlib.sha256(data).hexdigest())
+            if not force and prev is not None and prev.sha256 == fp.sha256:
+                self.repo.touch_document(key, fp)
+                continue
+            records, invalid = self.records(list(parse_bytes(key, data, path.suffix)))
+            report.invalid += invalid
+            self.repo.store_document(key, fp, records, invalid, now_ms())
+            report.changed += 1
+            log.info(
+                "%s document %s: %d articles, %d invalid",
+                "updated" if prev else "new",
+                key,
+                len(records),
+                invalid,
+            )
+        for key in sorted(set(known) - seen):
+            if any(_under(key, Path(r)) for r in report.missing_roots):
+                continue
+            self.repo.remove_document(key)
+            report.removed += 1
+            log.info("document %s is gone: its targets are retired", key)
+        return report
+
+
+def _under(path: str, root: Path) -> bool:
+    p = Path(path)
+    return p == root or root in p.parents

@@ -1,0 +1,408 @@
+"""The daemon: APScheduler jobs around one checker, one writer and the database.
+
+Jobs (AsyncIOScheduler): a dispatch tick that claims due targets and starts
+their checks; a corpus rescan; maintenance (rollups and retention). The
+schedule itself is in the database (each target's next due time), so a
+restart, or a second daemon on the same PostgreSQL, carries on from there.
+
+Signals: SIGTERM/SIGINT stop claiming, let in-flight checks finish within
+`shutdown_grace`, give back the claims of those that did not, flush the
+writer and exit 0. SIGHUP reloads the configuration and re-reads the corpus.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from typing import Any, TypeVar
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy.exc import SQLAlchemyError
+
+from monitor.classify import findings
+from monitor.config import ConfigError, Settings
+from monitor.daemon.maintenance import run_maintenance
+from monitor.daemon.scan import CorpusScanner, ScanReport
+from monitor.daemon.writer import ResultWriter
+from monitor.http import Checker
+from monitor.keys import KeyRing
+from monitor.logs import redact_url
+from monitor.metrics import DaemonMetrics
+from monitor.model import CheckResult, Kind
+from monitor.server import MetricsServer, read_token, ssl_context
+from monitor.state import State, check_delay, is_success, step
+from monitor.storage.engine import make_engine
+from monitor.storage.migrate import upgrade
+from monitor.storage.repository import CheckRecord, Claimed, Repository, now_ms
+from monitor.storage.tables import OUTCOME_CODES
+
+log = logging.getLogger("monitor.daemon")
+
+T = TypeVar("T")
+
+CLAIM_BATCH = 1000
+MAINTENANCE_INTERVAL = 3600.0
+
+
+def dispatch_tick(settings: Settings) -> float:
+    """How often to look for due targets: often enough for the shortest interval."""
+    shortest = min(settings.interval_for(k) for k in Kind)
+    return min(1.0, max(0.05, shortest / 4))
+
+
+class Daemon:
+    def __init__(
+        self,
+        settings: Settings,
+        keyring: KeyRing,
+        *,
+        reload: Callable[[], tuple[Settings, KeyRing]] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.keyring = keyring
+        self._reload = reload
+        self.engine = make_engine(settings.database_url())
+        self.repo = Repository(self.engine)
+        self.metrics = DaemonMetrics(self.repo.snapshot)
+        self.scanner = CorpusScanner(self.repo, settings, keyring)
+        self._db_pool = ThreadPoolExecutor(1, thread_name_prefix="db-writer")
+        self.writer = ResultWriter(partial(self._db, self.repo.record))
+        self._inflight: dict[int, tuple[asyncio.Task[None], Claimed]] = {}
+        self._stop = asyncio.Event()
+        self._stopping = False
+        self._checker: Checker | None = None
+        self.scheduler: AsyncIOScheduler | None = None
+        self.server: MetricsServer | None = None
+        self.last_scan: ScanReport | None = None
+        self.claim_error: str | None = None
+        self._scan_lock = asyncio.Lock()
+        self._bg: set[asyncio.Task[Any]] = set()
+
+    # -- plumbing
+
+    async def _db(self, fn: Callable[..., T], *args: Any) -> T:
+        """Claims and writes run on one thread: one writer per process."""
+        return await asyncio.get_running_loop().run_in_executor(self._db_pool, fn, *args)
+
+    @property
+    def lease_ms(self) -> int:
+        return int(self.settings.lease_seconds * 1000)
+
+    # -- lifecycle
+
+    async def run(self) -> int:
+        """Run until stopped (or, with `once`, until everything due was checked)."""
+        s = self.settings
+        log.info("database %s", _safe_db(s.database_url()))
+        await asyncio.to_thread(upgrade, self.engine)
+        if not s.once:
+            self.server = MetricsServer(
+                self.metrics,
+                self.readiness,
+                listen=s.listen,
+                token=read_token(s.metrics_token_file),
+                tls=ssl_context(s),
+            )
+            await self.server.start()
+        self._install_signals()
+        self.writer.start()
+        try:
+            await self.rescan()
+            async with Checker(s) as checker:
+                self._checker = checker
+                if s.once:
+                    await self._run_once()
+                else:
+                    self._start_scheduler()
+                    await self._stop.wait()
+                await self._shutdown()
+        finally:
+            self._remove_signals()
+            await self.writer.stop()
+            if self.server is not None:
+                await self.server.stop()
+            self._db_pool.shutdown(wait=True)
+            self.engine.dispose()
+        log.info("stopped")
+        return 0
+
+    def stop(self) -> None:
+        if not self._stop.is_set():
+            log.info("stopping: no new claims; waiting for checks in flight")
+        self._stopping = True
+        self._stop.set()
+
+    def _install_signals(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.stop)
+        loop.add_signal_handler(signal.SIGHUP, self._on_hup)
+
+    def _remove_signals(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            loop.remove_signal_handler(sig)
+
+    def _on_hup(self) -> None:
+        task = asyncio.create_task(self.reload())
+        self._bg.add(task)
+        task.add_done_callback(self._bg.discard)
+
+    def _start_scheduler(self) -> None:
+        sched = AsyncIOScheduler()
+        common: dict[str, Any] = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
+        sched.add_job(
+            self.dispatch, "interval", seconds=dispatch_tick(self.settings), id="dispatch", **common
+        )
+        sched.add_job(
+            self.rescan, "interval", seconds=self.settings.rescan_interval, id="rescan", **common
+        )
+        sched.add_job(
+            self.maintenance, "interval", seconds=MAINTENANCE_INTERVAL, id="maintenance", **common
+        )
+        sched.start()
+        self.scheduler = sched
+        log.info(
+            "scheduler running: %d checks in flight at most, down after %d failures",
+            self.settings.concurrency,
+            self.settings.down_after,
+        )
+
+    async def _shutdown(self) -> None:
+        self._stopping = True
+        if self.scheduler is not None:
+            self.scheduler.shutdown(wait=False)
+            self.scheduler = None
+        tasks = [t for t, _ in self._inflight.values()]
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=self.settings.shutdown_grace)
+            if pending:
+                log.warning("%d checks did not finish in time; they will be redone", len(pending))
+                claims = [c for t, c in self._inflight.values() if t in pending]
+                for t in pending:
+                    t.cancel()
+                await asyncio.gather(*pending, return_exceptions=True)
+                await self._release(claims)
+        try:
+            async with asyncio.timeout(max(self.settings.shutdown_grace, 1.0)):
+                await self.writer.drain()
+        except TimeoutError:
+            log.error("%d results could not be written before exit", self.writer.backlog)
+
+    async def _release(self, claims: list[Claimed]) -> None:
+        try:
+            await self._db(self.repo.release, [(c.id, c.lease) for c in claims], now_ms())
+        except SQLAlchemyError as exc:
+            log.warning(
+                "could not give back %d claims (%s); their leases will expire", len(claims), exc
+            )
+
+    # -- jobs
+
+    async def dispatch(self, *, cutoff: int | None = None) -> int:
+        """Claim due targets up to the free capacity and start their checks."""
+        claimed = 0
+        while not self._stopping:
+            free = self.settings.concurrency - len(self._inflight)
+            if free <= 0 or self.writer.backlog > 5 * CLAIM_BATCH:
+                break
+            want = min(free, CLAIM_BATCH)
+            try:
+                claims = await self._db(
+                    self.repo.claim_due,
+                    cutoff if cutoff is not None else now_ms(),
+                    want,
+                    self.lease_ms,
+                )
+            except SQLAlchemyError as exc:
+                if self.claim_error is None:
+                    log.error("cannot claim due targets: %s; retrying", _first_line(exc))
+                self.claim_error = _first_line(exc)
+                break
+            if self.claim_error is not None:
+                log.info("claiming works again")
+                self.claim_error = None
+            for claim in claims:
+                task = asyncio.create_task(self._check(claim), name=f"check-{claim.id}")
+                self._inflight[claim.id] = (task, claim)
+            claimed += len(claims)
+            if len(claims) < want:
+                break
+        return claimed
+
+    async def _check(self, claim: Claimed) -> None:
+        try:
+            assert self._checker is not None
+            result = await self._checker.check(claim.url, claim.kind)
+            self._finish(claim, result)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("check failed unexpectedly", extra={"ctx": {"target": claim.id}})
+        finally:
+            self._inflight.pop(claim.id, None)
+
+    def _finish(self, claim: Claimed, result: CheckResult) -> None:
+        s = self.settings
+        codes = {p.code.value for p in result.problems}
+        for ref in claim.refs:
+            codes.update(p.code.value for p in findings(result, ref))
+        moved = step(
+            claim.state, is_success(result.outcome), down_after=s.down_after, up_after=s.up_after
+        )
+        delay = check_delay(
+            s.interval_for(claim.kind),
+            fails=moved.after.fails,
+            retry_interval=s.retry_interval,
+            jitter=s.interval_jitter,
+        )
+        checked_at = int(result.checked_at.timestamp() * 1000)
+        latency = None if result.latency_ms is None else round(result.latency_ms)
+        self.writer.put(
+            CheckRecord(
+                target_id=claim.id,
+                lease=claim.lease,
+                checked_at=checked_at,
+                outcome=OUTCOME_CODES[result.outcome],
+                outcome_name=result.outcome.value,
+                http_status=result.http_status,
+                latency_ms=latency,
+                problems=tuple(sorted(codes)),
+                before=moved.before,
+                after=moved.after,
+                next_due=now_ms() + int(delay * 1000),
+            )
+        )
+        seconds = None if result.latency_ms is None else result.latency_ms / 1000
+        self.metrics.observe(claim.kind, result.outcome, seconds)
+        ctx = {
+            "target": claim.id,
+            "url": redact_url(claim.url),
+            "kind": claim.kind.value,
+            "outcome": result.outcome.value,
+            "status": result.http_status,
+            "latency_ms": latency,
+        }
+        if moved.changed:
+            level = logging.WARNING if moved.after.state is State.DOWN else logging.INFO
+            log.log(
+                level,
+                "target %s → %s",
+                moved.before.state.value,
+                moved.after.state.value,
+                extra={"ctx": {**ctx, "problems": " ".join(sorted(codes))}},
+            )
+        else:
+            log.debug("checked", extra={"ctx": ctx})
+
+    async def rescan(self, *, force: bool = False) -> None:
+        async with self._scan_lock:
+            started = time.monotonic()
+            try:
+                report = await asyncio.to_thread(self.scanner.scan, force=force)
+            except SQLAlchemyError as exc:
+                log.error(
+                    "corpus rescan could not write to the database: %s; will retry",
+                    _first_line(exc),
+                )
+                return
+            except Exception:
+                log.exception("corpus rescan failed; will retry")
+                return
+            self.last_scan = report
+            if report.changed or report.removed or force:
+                log.info(
+                    "corpus scanned in %.2fs: %d files, %d changed, %d removed, %d invalid records",
+                    time.monotonic() - started,
+                    report.files,
+                    report.changed,
+                    report.removed,
+                    report.invalid,
+                )
+
+    async def maintenance(self) -> None:
+        s = self.settings
+        try:
+            await asyncio.to_thread(
+                run_maintenance,
+                self.repo,
+                now_ms(),
+                retention_days=s.retention_days,
+                rollup_retention_days=s.rollup_retention_days,
+            )
+        except SQLAlchemyError as exc:
+            log.error("maintenance could not use the database: %s; will retry", _first_line(exc))
+
+    async def reload(self) -> None:
+        """SIGHUP: new settings and keys, then every document read again."""
+        if self._reload is not None:
+            try:
+                settings, keyring = self._reload()
+            except ConfigError as exc:
+                log.error("reload refused, keeping the running configuration: %s", exc)
+                return
+            self.settings = settings
+            self.keyring = keyring
+            self.scanner.settings = settings
+            self.scanner.keyring = keyring
+            log.info(
+                "configuration reloaded (network, listen and database settings apply on restart)"
+            )
+        await self.rescan(force=True)
+
+    async def _run_once(self) -> None:
+        """Check every target due now, once, and return when all are recorded."""
+        cutoff = now_ms()
+        while not self._stopping:
+            claimed = await self.dispatch(cutoff=cutoff)
+            if not claimed and not self._inflight:
+                break
+            if self._inflight:
+                await asyncio.wait(
+                    [t for t, _ in self._inflight.values()], return_when=asyncio.FIRST_COMPLETED
+                )
+
+    # -- readiness
+
+    async def readiness(self) -> tuple[bool, dict[str, Any]]:
+        detail: dict[str, Any] = {}
+        ready = True
+        try:
+            async with asyncio.timeout(2.0):
+                await asyncio.to_thread(self.repo.ping)
+            detail["database"] = "ok"
+        except (TimeoutError, SQLAlchemyError) as exc:
+            ready = False
+            detail["database"] = f"unreachable: {_first_line(exc) or 'timeout'}"
+        running = self.scheduler is not None and self.scheduler.running and not self._stopping
+        detail["scheduler"] = "running" if running else "stopped"
+        ready = ready and running
+        if not self.writer.healthy:
+            ready = False
+            detail["writer"] = f"failing: {self.writer.error}"
+        else:
+            detail["writer"] = "ok"
+        if self.claim_error:
+            ready = False
+            detail["claims"] = f"failing: {self.claim_error}"
+        detail["backlog"] = self.writer.backlog
+        detail["in_flight"] = len(self._inflight)
+        detail["corpus"] = self.last_scan.problems if self.last_scan else ["not scanned yet"]
+        return ready, detail
+
+
+def _first_line(exc: BaseException) -> str:
+    orig = getattr(exc, "orig", None)
+    text = str(orig if orig is not None else exc)
+    return text.splitlines()[0][:200] if text else type(exc).__name__
+
+
+def _safe_db(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)

@@ -1,0 +1,122 @@
+"""The one writer: finished checks are queued and committed in batches.
+
+Batching turns thousands of small transactions a minute into a few (SQLite
+has one writer at a time). A commit that fails (database locked beyond the
+busy timeout, disk full, server gone) is logged and retried with backoff;
+the batch is kept, the daemon stays up, and `healthy`/`error` tell /readyz.
+Results not yet committed when the process is killed are lost, and so are
+only those: their targets' leases run out and they are checked again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from monitor.storage.repository import CheckRecord
+
+log = logging.getLogger(__name__)
+
+Commit = Callable[[Sequence[CheckRecord]], Awaitable[None]]
+
+
+class ResultWriter:
+    def __init__(
+        self,
+        commit: Commit,
+        *,
+        batch_size: int = 500,
+        flush_interval: float = 0.25,
+        retry_max: float = 5.0,
+    ) -> None:
+        self._commit = commit
+        self.batch_size = batch_size
+        self.flush_interval = flush_interval
+        self.retry_max = retry_max
+        self._queue: asyncio.Queue[CheckRecord] = asyncio.Queue()
+        self._pending: list[CheckRecord] = []
+        self._task: asyncio.Task[None] | None = None
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self.healthy = True
+        self.error: str | None = None
+        self.committed = 0
+
+    @property
+    def backlog(self) -> int:
+        return self._queue.qsize() + len(self._pending)
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="result-writer")
+
+    def put(self, record: CheckRecord) -> None:
+        self._idle.clear()
+        self._queue.put_nowait(record)
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            if not self._pending:
+                self._pending.append(await self._queue.get())
+            deadline = loop.time() + self.flush_interval
+            while len(self._pending) < self.batch_size:
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    break
+                try:
+                    self._pending.append(await asyncio.wait_for(self._queue.get(), remaining))
+                except TimeoutError:
+                    break
+            while len(self._pending) < self.batch_size and not self._queue.empty():
+                self._pending.append(self._queue.get_nowait())
+            await self._flush_pending()
+
+    async def _flush_pending(self) -> None:
+        delay = 0.2
+        while self._pending:
+            try:
+                await self._commit(self._pending)
+            except SQLAlchemyError as exc:
+                self.healthy = False
+                self.error = _describe(exc)
+                log.error(
+                    "cannot write %d results: %s; retrying in %.1fs",
+                    len(self._pending),
+                    self.error,
+                    delay,
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.retry_max)
+                continue
+            if not self.healthy:
+                log.info("database writes work again")
+            self.healthy, self.error = True, None
+            self.committed += len(self._pending)
+            self._pending = []
+        if self._queue.empty():
+            self._idle.set()
+
+    async def drain(self) -> None:
+        """Wait until everything queued is committed (bound it with asyncio.timeout)."""
+        while self._queue.qsize() or self._pending:
+            await self._idle.wait()
+            if self._queue.qsize() or self._pending:
+                await asyncio.sleep(0.01)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+            self._task = None
+
+
+def _describe(exc: SQLAlchemyError) -> str:
+    orig = getattr(exc, "orig", None)
+    text = str(orig) if orig is not None else type(exc).__name__
+    return text.splitlines()[0][:200] if text else type(exc).__name__
