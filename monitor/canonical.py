@@ -141,22 +141,27 @@ def normalise(value: Any, path: str = "") -> Any:
     raise CanonicalFormError(path, f"value of type {type(value).__name__} has no JSON form")
 
 
-def _check_domain(value: Any, path: str) -> None:
-    """RFC 8785 covers I-JSON numbers only: say where a number falls outside."""
+def _ijson(value: Any, path: str) -> Any:
+    """RFC 8785 numbers are IEEE doubles: an integer beyond ±(2**53-1) becomes the
+    nearest double, as a JSON parser (or JavaScript) reading the canonical text would."""
     if isinstance(value, bool) or value is None or isinstance(value, str):
-        return
+        return value
     if isinstance(value, int):
-        if abs(value) > MAX_SAFE_INT:
-            raise CanonicalFormError(path, "integer outside ±(2**53-1), not exact in JSON")
-    elif isinstance(value, float):
+        if abs(value) <= MAX_SAFE_INT:
+            return value
+        try:
+            return float(value)
+        except OverflowError:
+            raise CanonicalFormError(path, "integer too large for a JSON number") from None
+    if isinstance(value, float):
         if not math.isfinite(value):
             raise CanonicalFormError(path, f"{value} is not a JSON number")
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            _check_domain(item, _join(path, key))
-    elif isinstance(value, list):
-        for i, item in enumerate(value):
-            _check_domain(item, _join(path, i))
+        return value
+    if isinstance(value, dict):
+        return {key: _ijson(item, _join(path, key)) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_ijson(item, _join(path, i)) for i, item in enumerate(value)]
+    return value
 
 
 def split_path(path: str) -> list[str]:
@@ -243,15 +248,14 @@ def canonical_bytes(raw: Mapping[str, Any], *, exclude: Sequence[str] = ()) -> b
     """RFC 8785 bytes of the article without `secured` and the excluded paths.
 
     Raises CanonicalFormError for values JSON cannot carry exactly (bytes,
-    integers beyond ±(2**53-1), NaN, infinities, nesting deeper than Python's
+    integers beyond a double's range, NaN, infinities, nesting deeper than Python's
     recursion limit).
     """
     try:
         value = normalise(raw)
         if not isinstance(value, dict):
             raise CanonicalFormError("", "an article is a mapping")
-        value = without(value, exclude)
-        _check_domain(value, "")
+        value = _ijson(without(value, exclude), "")
         return bytes(rfc8785.dumps(value))
     except RecursionError:
         raise CanonicalFormError("", "nested too deeply") from None

@@ -34,7 +34,7 @@ KEY_BYTES: Final = 32
 KID_RE: Final = re.compile(r"[A-Za-z0-9_-]{1,64}")
 # `KID=PATH`, possibly behind a directory the config loader prefixed
 # (`/etc/monitor/new=keys/a.key` from `key_file = ["new=keys/a.key"]`).
-_KID_SPEC_RE: Final = re.compile(r"(?P<dir>.*/)?(?P<kid>[A-Za-z0-9_-]{1,64})=(?P<rest>.+)", re.S)
+_KID_SPEC_RE: Final = re.compile(r"(?P<dir>[^=]*/)?(?P<kid>[A-Za-z0-9_-]{1,64})=(?P<rest>.+)", re.S)
 _HEX_RE: Final = re.compile(r"[0-9A-Fa-f]{64}")
 _B64_RE: Final = re.compile(r"[A-Za-z0-9+/_-]{43}=?")
 _MAX_KEY_FILE: Final = 64 * 1024
