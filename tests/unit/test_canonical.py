@@ -105,7 +105,12 @@ def test_which_strings_are_timestamps(text: str, canonical: str) -> None:
 
 
 def test_every_text_yaml_reads_as_a_timestamp_normalises_like_the_object() -> None:
-    for text in ["2020-04-16T19:08:00Z", "2020-4-6 9:08:00.1 +05", "2020-04-16", "1999-12-31t23:59:59"]:
+    for text in [
+        "2020-04-16T19:08:00Z",
+        "2020-4-6 9:08:00.1 +05",
+        "2020-04-16",
+        "1999-12-31t23:59:59",
+    ]:
         value = yaml.safe_load(f"v: {text}")["v"]
         assert normalise(value) == normalise_scalar_text(text)
 
@@ -130,7 +135,9 @@ scalars = st.one_of(
 )
 values = st.recursive(
     scalars,
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(text, max_size=8), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(text, max_size=8), inner, max_size=4)
+    ),
     max_leaves=20,
 )
 records = st.dictionaries(st.text(text, min_size=1, max_size=10), values, max_size=8)
@@ -220,10 +227,10 @@ def test_excluded_unrepresentable_values_are_fine() -> None:
 
 
 def test_non_string_keys_read_as_their_json_text() -> None:
-    assert canonical_bytes({1: "a", None: "c", 1.5: "d"}) == canonical_bytes(
+    assert canonical_bytes({1: "a", None: "c", 1.5: "d"}) == canonical_bytes(  # type: ignore[dict-item]  # type: ignore[dict-item]  # type: ignore[dict-item]
         {"1": "a", "null": "c", "1.5": "d"}
     )
-    assert canonical_bytes({True: "b"}) == canonical_bytes({"true": "b"})
+    assert canonical_bytes({True: "b"}) == canonical_bytes({"true": "b"})  # type: ignore[dict-item]
 
 
 def test_large_integers_are_the_nearest_double_as_in_rfc_8785() -> None:
@@ -247,7 +254,7 @@ def test_lookup_follows_dotted_paths() -> None:
     assert lookup(raw, "publishedDateTime") == "2020-04-16T19:08:00Z"
     for missing in ["images.1.url", "images.00.url", "images.-1.url", "title.x", "nope"]:
         assert lookup(raw, missing) is ABSENT
-    assert lookup({1: {"x": 2}}, "1.x") == 2
+    assert lookup({1: {"x": 2}}, "1.x") == 2  # type: ignore[dict-item]
 
 
 @pytest.mark.parametrize(

@@ -264,7 +264,7 @@ def test_empty_ring() -> None:
 
 
 def test_no_key_material_in_repr_or_str(tmp_path: Path) -> None:
-    priv, pub, private = ed25519_pems(9)
+    priv, _pub, private = ed25519_pems(9)
     private_raw = private.private_bytes(
         serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
     )
