@@ -1,9 +1,116 @@
-"""Placeholder."""
+"""`article-monitor check`: one-shot load, verify, check every target, report."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+from typing import Any
 
 import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from monitor.cli.options import FORMATS, check_options, settings_from
+from monitor.config import ConfigError, Settings
+from monitor.report import JsonWriter, JunitWriter, MarkdownWriter, ReportWriter, TableWriter
+
+EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def make_writer(fmt: str, out: Any) -> ReportWriter:
+    if fmt == "json":
+        return JsonWriter(out)
+    if fmt == "junit":
+        return JunitWriter(out)
+    if fmt == "markdown":
+        return MarkdownWriter(out)
+    tty = getattr(out, "isatty", lambda: False)()
+    return TableWriter(Console(file=out, width=None if tty else 160))
+
+
+def resolve_format(settings: Settings, out: Any) -> str:
+    if settings.format:
+        return settings.format
+    return "table" if getattr(out, "isatty", lambda: False)() else "json"
 
 
 @click.command()
-def check() -> None:
-    """Not built yet."""
-    raise click.ClickException("not implemented yet")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@check_options
+@click.option(
+    "--format",
+    "format",
+    type=click.Choice(FORMATS),
+    help="Report format [default: table on a terminal, json otherwise].",
+)
+@click.option(
+    "--offline", is_flag=True, default=None, help="No network: static checks and signatures only."
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the report to FILE instead of stdout.",
+)
+def check(
+    paths: tuple[Path, ...], config_file: Path | None, output: Path | None, **flags: Any
+) -> None:
+    """Check PATH... now: load every document, run the static checks, verify
+    `secured`, fetch every web, AMP, CDN and image URL, and print a report.
+
+    \b
+    PATH is a file or a directory (searched for *.txt *.md *.yaml *.yml *.json
+    *.jsonl *.ndjson). Nothing but the report goes to stdout; a progress bar
+    goes to stderr when it is a terminal.
+
+    \b
+    Examples:
+      article-monitor check examples/articles --offline
+      article-monitor check corpus/ --format junit -o report.xml
+      article-monitor check a.txt --connect-to ::127.0.0.1:8443 --allow-network 127.0.0.0/8
+
+    \b
+    Exit codes: 0 everything healthy; 1 at least one problem (an invalid
+    document counts); 2 usage or configuration error (nothing checked);
+    130 interrupted (a partial report marked "incomplete" is still printed).
+    """
+    from monitor.keys import KeyRing
+    from monitor.oneshot import run_check
+
+    settings = settings_from(config_file, flags, paths)
+    if not settings.paths:
+        raise click.UsageError("no PATH given (and no `paths` in the config file)")
+    try:
+        keyring = KeyRing.load(
+            settings.key_file, allow_insecure=settings.allow_insecure_key_permissions
+        )
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from None
+
+    out = output.open("w", encoding="utf-8") if output else sys.stdout
+    fmt = resolve_format(settings, out)
+    writer = make_writer(fmt, out)
+    err = Console(stderr=True)
+    show_progress = sys.stderr.isatty() and not settings.offline
+    progress = Progress(
+        TextColumn("checking"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=not show_progress,
+    )
+    task = progress.add_task("check", total=None)
+
+    def on_progress(done: int, total: int) -> None:
+        progress.update(task, completed=done, total=total)
+
+    with progress:
+        tally = asyncio.run(run_check(settings, keyring, writer, progress=on_progress))
+    if output:
+        out.close()
+    if tally.incomplete:
+        sys.exit(EXIT_INTERRUPTED)
+    sys.exit(EXIT_PROBLEMS if tally.problems else EXIT_OK)

@@ -1,0 +1,200 @@
+"""One-shot check: corpus → static checks → signatures → network → report.
+
+Results are kept only until every article that references them has been
+written, and articles are written in input order as soon as they are
+complete, so memory stays bounded by the run's concurrency window rather
+than by the corpus size.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from urllib.parse import urlsplit
+
+from monitor.article import Document, InvalidDocument
+from monitor.config import Settings
+from monitor.corpus import iter_documents
+from monitor.integrity import DuplicateDetector, document_problems
+from monitor.keys import KeyRing
+from monitor.model import CheckResult, Kind, Outcome, Problem, ProblemCode
+from monitor.report import ArticleEntry, ReportWriter, Tally, target_rows
+from monitor.signature import verify_document
+from monitor.targets import Target, TargetIndex, document_refs
+
+ProgressFn = Callable[[int, int], None]
+
+
+def static_result(url: str, kind: Kind, now: datetime) -> CheckResult | None:
+    """The outcome that needs no network: a URL that cannot be requested."""
+    try:
+        parts = urlsplit(url)
+        ok = parts.scheme in ("http", "https") and bool(parts.hostname)
+        _ = parts.port
+    except ValueError:
+        ok = False
+    if ok:
+        return None
+    return CheckResult(
+        url=url,
+        kind=kind,
+        outcome=Outcome.INVALID_URL,
+        checked_at=now,
+        error="not an http(s) URL with a host",
+    )
+
+
+def signature_problem(entry: ArticleEntry) -> Problem | None:
+    sig = entry.signature
+    if sig is None or not sig.status.is_problem:
+        return None
+    where = f" ({', '.join(sig.fields)})" if sig.fields else ""
+    return Problem(
+        ProblemCode.SIGNATURE_INVALID,
+        f"secured is {sig.status.value}{where}: {sig.detail}".rstrip(": "),
+        "secured",
+    )
+
+
+@dataclass(slots=True)
+class Corpus:
+    entries: list[ArticleEntry] = field(default_factory=list)
+    invalid: list[InvalidDocument] = field(default_factory=list)
+    index: TargetIndex = field(default_factory=TargetIndex)
+
+
+def load_corpus(settings: Settings, keyring: KeyRing, *, now: datetime) -> Corpus:
+    """Read every document, run the static checks and verify signatures."""
+    corpus = Corpus()
+    dups = DuplicateDetector()
+    docs: list[Document] = []
+    kinds = set(settings.kinds)
+    for item in iter_documents(settings.paths):
+        if isinstance(item, InvalidDocument):
+            corpus.invalid.append(item)
+            continue
+        dups.add(item)
+        docs.append(item)
+        refs = document_refs(item, related=settings.related, kinds=kinds)
+        for url, ref in refs:
+            corpus.index.add(url, ref)
+        entry = ArticleEntry(
+            id=item.id,
+            source=item.source,
+            line=item.line,
+            web_url=item.article.webUrl,
+            signature=verify_document(item.raw, keyring, exclude=settings.exclude_fields),
+            problems=document_problems(item, now=now),
+            refs=refs,
+        )
+        sig = signature_problem(entry)
+        if sig is not None:
+            entry.problems.append(sig)
+        corpus.entries.append(entry)
+    for doc, entry in zip(docs, corpus.entries, strict=True):
+        entry.problems.extend(dups.problems_for(doc))
+    return corpus
+
+
+class _Assembler:
+    """Writes articles in input order as their targets complete; frees results."""
+
+    def __init__(self, corpus: Corpus, writer: ReportWriter, tally: Tally) -> None:
+        self.entries = corpus.entries
+        self.writer = writer
+        self.tally = tally
+        self.results: dict[str, CheckResult | None] = {}
+        self.pending = [len({url for url, _ in e.refs}) for e in self.entries]
+        self.readers: dict[str, list[int]] = {}
+        for i, entry in enumerate(self.entries):
+            for url in {url for url, _ in entry.refs}:
+                self.readers.setdefault(url, []).append(i)
+        self.refcount = {url: len(ix) for url, ix in self.readers.items()}
+        self.next = 0
+
+    def add(self, url: str, result: CheckResult | None) -> None:
+        self.results[url] = result
+        for i in self.readers.get(url, ()):
+            self.pending[i] -= 1
+        self.flush()
+
+    def flush(self, *, force: bool = False) -> None:
+        while self.next < len(self.entries) and (force or self.pending[self.next] <= 0):
+            entry = self.entries[self.next]
+            rows = target_rows(entry, self.results)
+            self.tally.add_article(entry, rows)
+            self.writer.article(entry, rows)
+            for url in {url for url, _ in entry.refs}:
+                self.refcount[url] -= 1
+                if self.refcount[url] == 0:
+                    self.results.pop(url, None)
+            self.next += 1
+
+
+async def _network(
+    settings: Settings, targets: list[Target], asm: _Assembler, progress: ProgressFn | None
+) -> None:
+    from monitor.http import Checker
+    from monitor.runner import check_targets
+
+    done = 0
+    now = datetime.now(UTC)
+    fetch: list[Target] = []
+    for target in targets:
+        result = static_result(target.url, target.kind, now)
+        if result is None:
+            fetch.append(target)
+            continue
+        asm.add(target.url, result)
+        done += 1
+    if progress:
+        progress(done, len(targets))
+    async with Checker(settings) as checker:
+        results = check_targets(fetch, checker, concurrency=settings.concurrency)
+        try:
+            async for target, result in results:
+                asm.add(target.url, result)
+                done += 1
+                if progress:
+                    progress(done, len(targets))
+        finally:
+            await results.aclose()  # type: ignore[attr-defined]
+
+
+def _iter_offline(targets: list[Target], now: datetime) -> Iterator[tuple[str, CheckResult | None]]:
+    for target in targets:
+        yield target.url, static_result(target.url, target.kind, now)
+
+
+async def run_check(
+    settings: Settings,
+    keyring: KeyRing,
+    writer: ReportWriter,
+    *,
+    progress: ProgressFn | None = None,
+) -> Tally:
+    """The whole `check` run. A cancellation (Ctrl-C) still produces a valid,
+    partial report marked incomplete."""
+    started = time.monotonic()
+    now = datetime.now(UTC)
+    corpus = load_corpus(settings, keyring, now=now)
+    tally = Tally()
+    tally.add_invalid(len(corpus.invalid))
+    writer.begin(corpus.invalid)
+    asm = _Assembler(corpus, writer, tally)
+    targets = list(corpus.index)
+    try:
+        if settings.offline:
+            for url, result in _iter_offline(targets, now):
+                asm.add(url, result)
+        else:
+            await _network(settings, targets, asm, progress)
+    except asyncio.CancelledError:
+        tally.incomplete = True
+    finally:
+        asm.flush(force=True)
+        writer.finish(tally, time.monotonic() - started)
+    return tally

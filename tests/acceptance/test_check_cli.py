@@ -1,0 +1,324 @@
+"""`article-monitor check` end to end: the installed CLI against files and a loopback server."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import struct
+import sys
+import time
+import zlib
+from collections import Counter
+from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+from support.certs import CertAuthority
+
+ROOT = Path(__file__).resolve().parents[2]
+CLI = [sys.executable, "-m", "monitor"]
+
+
+def png(width: int, height: int) -> bytes:
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    chunk = b"IHDR" + ihdr
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + struct.pack(">I", len(ihdr))
+        + chunk
+        + struct.pack(">I", zlib.crc32(chunk))
+        + b"\x00" * 64
+    )
+
+
+def page(*, amp: bool = False, canonical: str | None = None, amphtml: str | None = None) -> str:
+    links = ""
+    if canonical:
+        links += f'<link rel="canonical" href="{canonical}">'
+    if amphtml:
+        links += f'<link rel="amphtml" href="{amphtml}">'
+    marker = " ⚡" if amp else ""
+    return (
+        f"<!doctype html><html{marker}><head><meta charset=utf-8><title>A story</title>"
+        f"{links}</head><body><h1>A story</h1><p>text</p></body></html>"
+    )
+
+
+def front_matter(fields: dict[str, Any]) -> str:
+    return "---\n" + json.dumps(fields, indent=1) + "\n---\nbody ignored\n"
+
+
+def article(n: int, **extra: Any) -> dict[str, Any]:
+    base = {
+        "title": f"Story {n}",
+        "publishedDateTime": "2020-04-16T19:08:00Z",
+        "webUrl": f"http://news.example/a{n}",
+        "ampWebUrl": f"http://news.example/a{n}/amp",
+        "cdnAmpWebUrl": f"https://news-example.cdn.ampproject.org/c/news.example/a{n}/amp",
+        "provider": {"name": "News", "domain": "news.example"},
+        "images": [{"url": "http://img.example/logo.png", "width": 40, "height": 30}],
+    }
+    base.update(extra)
+    return base
+
+
+class Site:
+    """A loopback site that every host name is connected to (--connect-to ::IP:PORT)."""
+
+    def __init__(self) -> None:
+        self.hits: Counter[str] = Counter()
+        self.slow = False
+        self.reached = asyncio.Event()
+
+    def app(self) -> web.Application:
+        async def handler(request: web.Request) -> web.StreamResponse:
+            path = request.path
+            self.hits[f"{request.host.split(':')[0]}{path}"] += 1
+            self.reached.set()
+            if self.slow:
+                await asyncio.sleep(30)
+            if path.startswith("/gone"):
+                return web.Response(status=404, text="gone")
+            if path.endswith(".png"):
+                return web.Response(body=png(40, 30), content_type="image/png")
+            if path.startswith("/c/news.example/"):  # the AMP cache copy
+                original = path.removeprefix("/c/news.example").removesuffix("/amp")
+                return web.Response(
+                    text=page(amp=True, canonical=f"http://news.example{original}"),
+                    content_type="text/html",
+                )
+            if path.endswith("/amp"):
+                web_url = f"http://news.example{path.removesuffix('/amp')}"
+                return web.Response(
+                    text=page(amp=True, canonical=web_url), content_type="text/html"
+                )
+            return web.Response(
+                text=page(amphtml=f"http://news.example{path}/amp"), content_type="text/html"
+            )
+
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", handler)
+        return app
+
+
+CDN_HOST = "news-example.cdn.ampproject.org"
+
+
+@pytest.fixture
+async def site(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The same app over plain HTTP (every host) and over TLS (the AMP cache host)."""
+    s = Site()
+    ca = CertAuthority(tmp_path_factory.mktemp("ca"))
+    leaf = ca.issue([CDN_HOST], label="cdn")
+    server = TestServer(s.app(), host="127.0.0.1")
+    tls = TestServer(s.app(), host="127.0.0.1")
+    await server.start_server()
+    await tls.start_server(ssl=leaf.server_context())
+    s.args = [  # type: ignore[attr-defined]
+        "--ca-bundle",
+        str(ca.cert_file),
+        "--connect-to",
+        f"{CDN_HOST}:443:127.0.0.1:{tls.port}",  # first match wins
+        "--connect-to",
+        f"::127.0.0.1:{server.port}",
+        "--allow-network",
+        "127.0.0.0/8",
+        "--timeout",
+        "5",
+        "--retries",
+        "0",
+    ]
+    yield s
+    await server.close()
+    await tls.close()
+
+
+async def run_cli(*args: str, limit: float = 60) -> tuple[int, str, str]:
+    proc = await asyncio.create_subprocess_exec(
+        *CLI, *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, cwd=ROOT
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), limit)
+    assert proc.returncode is not None
+    return proc.returncode, out.decode(), err.decode()
+
+
+def net_args(site: Site) -> list[str]:
+    return list(site.args)  # type: ignore[attr-defined]
+
+
+# --- offline -------------------------------------------------------------------------
+
+
+def run_sync(*args: str) -> tuple[int, str, str]:
+    import subprocess
+
+    p = subprocess.run([*CLI, *args], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    return p.returncode, p.stdout, p.stderr
+
+
+def test_offline_examples_are_clean_and_report_has_contract_shape() -> None:
+    code, out, err = run_sync("check", "examples/articles", "--offline", "--format", "json")
+    report = json.loads(out)
+    assert code == 0, (report["summary"], err)
+    assert report["version"] == 1
+    s = report["summary"]
+    assert s["articles"] >= 13 and s["problems"] == 0 and s["invalid_documents"] == 0
+    assert s["targets"] == sum(len(a["targets"]) for a in report["articles"])
+    seed = next(a for a in report["articles"] if a["source"].endswith("000_6c3b12078d9965ad.txt"))
+    assert seed["webUrl"] == "https://techcrunch.com/2020/04/16/clearview-source-code-lapse/"
+    assert seed["signature"]["status"] == "unverified"  # no key configured
+    kinds = Counter((t["kind"], t["origin"]) for t in seed["targets"])
+    assert kinds == {
+        ("web", "article"): 1,
+        ("amp", "article"): 1,
+        ("cdn", "article"): 1,
+        ("image", "article"): 1,
+        ("image", "provider"): 1,
+        ("web", "related"): 1,
+        ("amp", "related"): 1,
+        ("cdn", "related"): 1,
+        ("image", "related"): 1,
+    }
+    t = seed["targets"][0]
+    assert set(t) >= {
+        "url",
+        "kind",
+        "origin",
+        "outcome",
+        "http_status",
+        "final_url",
+        "redirects",
+        "latency_ms",
+        "attempts",
+        "error",
+        "problems",
+    }
+    assert t["outcome"] is None and t["http_status"] is None  # network fields empty offline
+
+
+def test_offline_broken_corpus_reports_file_line_and_codes(tmp_path: Path) -> None:
+    (tmp_path / "bad.txt").write_text("---\ntitle: [unclosed\nwebUrl: x\n---\n")
+    (tmp_path / "nourl.json").write_text('{"title": "no webUrl"}')
+    (tmp_path / "ok.txt").write_text(
+        front_matter(
+            article(1, images=[{"url": "ftp://img.example/x.png", "width": 1, "height": 1}])
+        )
+    )
+    (tmp_path / "future.jsonl").write_text(
+        json.dumps(article(2, publishedDateTime="2999-01-01T00:00:00Z"))
+        + "\n"
+        + json.dumps(article(3, provider={"name": "X", "domain": "other.example"}))
+        + "\n"
+    )
+    code, out, _ = run_sync("check", str(tmp_path), "--offline", "--format", "json")
+    assert code == 1
+    report = json.loads(out)
+    invalid = {Path(d["source"]).name: d for d in report["invalid_documents"]}
+    assert set(invalid) == {"bad.txt", "nourl.json"}
+    assert invalid["bad.txt"]["line"] in (2, 3)
+    assert "webUrl" in invalid["nourl.json"]["error"]
+    by_url = {a["webUrl"]: a for a in report["articles"]}
+    ftp = [t for t in by_url["http://news.example/a1"]["targets"] if t["url"].startswith("ftp:")]
+    assert ftp and ftp[0]["outcome"] == "invalid_url"  # a target, not an invalid document
+    assert "published_in_future" in {
+        p["code"] for p in by_url["http://news.example/a2"]["problems"]
+    }
+    assert "provider_domain_mismatch" in {
+        p["code"] for p in by_url["http://news.example/a3"]["problems"]
+    }
+    assert report["summary"]["invalid_documents"] == 2
+
+
+def test_formats_junit_markdown_table(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text(front_matter(article(1, cdnAmpWebUrl="https://x.example/")))
+    code, out, _ = run_sync("check", str(tmp_path), "--offline", "--format", "junit")
+    assert code == 1
+    root = ElementTree.fromstring(out)
+    assert root.tag == "testsuites" and int(root.get("failures", "0")) >= 1
+    failure_texts = [f.get("message", "") for f in root.iter("failure")]
+    assert any("cdn_url_mismatch" in t for t in failure_texts)
+    code, out, _ = run_sync("check", str(tmp_path), "--offline", "--format", "markdown")
+    assert code == 1 and "| cdn_url_mismatch |" in out.replace("  ", " ")
+    code, out, _ = run_sync("check", str(tmp_path), "--offline", "--format", "table")
+    assert code == 1 and "cdn_url_mismatch" in out and "1 articles" in out
+
+
+def test_usage_errors_exit_2(tmp_path: Path) -> None:
+    assert run_sync("check")[0] == 2
+    assert run_sync("check", "x", "--concurrency", "0")[0] == 2
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("no_such_key = 1\n")
+    code, _, err = run_sync("check", "x", "--config", str(cfg))
+    assert code == 2 and "no_such_key" in err
+    key = tmp_path / "k.key"
+    key.write_bytes(os.urandom(32))
+    key.chmod(0o644)
+    code, out, err = run_sync("check", "examples/articles", "--offline", "--key-file", str(key))
+    assert code == 2 and out == "" and "chmod" in err
+
+
+# --- network -------------------------------------------------------------------------
+
+
+async def test_network_outcomes_and_shared_url_fetched_once(site: Site, tmp_path: Path) -> None:
+    (tmp_path / "one.jsonl").write_text(
+        json.dumps(article(1))
+        + "\n"
+        + json.dumps(
+            article(
+                2,
+                images=[
+                    {"url": "http://img.example/logo.png", "width": 40, "height": 30},
+                    {"url": "http://img.example/gone.png", "width": 1, "height": 1},
+                    {"url": "http://img.example/big.png", "width": 99, "height": 30},
+                ],
+            )
+        )
+        + "\n"
+    )
+    code, out, err = await run_cli("check", str(tmp_path), "--format", "json", *net_args(site))
+    report = json.loads(out)
+    assert code == 1, err
+    assert site.hits["img.example/logo.png"] == 1  # shared by both articles, fetched once
+    a1, a2 = report["articles"]
+    assert all(t["outcome"] == "ok" and not t["problems"] for t in a1["targets"]), a1
+    by_url = {t["url"]: t for t in a2["targets"]}
+    assert by_url["http://img.example/logo.png"]["outcome"] == "ok"  # reported under each
+    assert by_url["http://img.example/gone.png"]["outcome"] == "not_found"
+    assert by_url["http://img.example/gone.png"]["http_status"] == 404
+    big = by_url["http://img.example/big.png"]
+    assert [p["code"] for p in big["problems"]] == ["image_dimensions_mismatch"]
+    s = report["summary"]
+    assert s["by_outcome"] == {"ok": 9, "not_found": 1}
+    assert s["targets"] == 10 and s["problems"] == 2
+
+
+async def test_ctrl_c_gives_partial_report_within_a_second(site: Site, tmp_path: Path) -> None:
+    site.slow = True
+    (tmp_path / "a.txt").write_text(front_matter(article(1)))
+    proc = await asyncio.create_subprocess_exec(
+        *CLI,
+        "check",
+        str(tmp_path),
+        "--format",
+        "json",
+        *net_args(site),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        cwd=ROOT,
+    )
+    await asyncio.wait_for(site.reached.wait(), 20)  # the run has reached the server
+    sent = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    out, _ = await asyncio.wait_for(proc.communicate(), 10)
+    assert time.monotonic() - sent < 1.5
+    assert proc.returncode == 130
+    report = json.loads(out)
+    assert report["summary"]["incomplete"] is True
+    # unfinished targets are left out: only the one that cannot be fetched is reported
+    assert [t["outcome"] for t in report["articles"][0]["targets"]] == []
