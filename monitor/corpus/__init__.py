@@ -8,6 +8,7 @@ and the others go on; nothing here raises for bad input.
 
 from __future__ import annotations
 
+import stat
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -76,17 +77,20 @@ def _jsonl_file(source: str, path: Path) -> Iterator[Item]:
             yield InvalidDocument(source, line.line, line.message)
             continue
         if line_no == 1:
-            line = line.removeprefix("\ufeff")
+            line = line.removeprefix("\ufeff")  # a BOM encoded twice
         item = parse_json_line(source, line_no, line)
         if item is not None:
             yield item
 
 
-def load_file(path: Path) -> Iterator[Item]:
-    """Records of one file; read failures become an InvalidDocument."""
-    source = str(path)
+def _load(source: str, path: Path) -> Iterator[Item]:
     suffix = path.suffix.lower()
     try:
+        mode = path.stat().st_mode
+        if not stat.S_ISREG(mode):
+            kind = "a directory" if stat.S_ISDIR(mode) else "not a regular file (a FIFO or device?)"
+            yield InvalidDocument(source, None, f"is {kind}: give a corpus file or directory")
+            return
         if suffix in LINE_SUFFIXES:
             yield from _jsonl_file(source, path)
             return
@@ -98,6 +102,22 @@ def load_file(path: Path) -> Iterator[Item]:
         yield InvalidDocument(source, exc.line, exc.message)
         return
     yield from parse_text(source, text, suffix)
+
+
+def load_file(path: Path) -> Iterator[Item]:
+    """Records of one file; read failures become an InvalidDocument.
+
+    Last line of defence for the daemon: an unexpected exception while
+    parsing (a bug here) ends this file with an InvalidDocument naming it,
+    instead of ending the process.
+    """
+    source = str(path)
+    try:
+        yield from _load(source, path)
+    except Exception as exc:  # never let one document stop the others
+        yield InvalidDocument(
+            source, None, f"internal error while reading this file ({type(exc).__name__}: {exc})"
+        )
 
 
 def iter_documents(paths: Sequence[Path | str]) -> Iterator[Item]:

@@ -129,8 +129,18 @@ def _object(source: str, cur: _Cursor) -> Iterator[Document | InvalidDocument]:
                 members[key] = cur.value()
             if cur.expect(",}", f"after member {key!r}") == "}":
                 break
-    if not wrapper:
-        yield to_document(source, start_line, members, what="the JSON object")
+    if wrapper:
+        return
+    misplaced = [k for k in WRAPPER_KEYS if k in members and "webUrl" not in members]
+    if misplaced:
+        value = members[misplaced[0]]
+        yield InvalidDocument(
+            source,
+            start_line,
+            f"{misplaced[0]!r} is {describe(value)}: expected a list of article objects",
+        )
+        return
+    yield to_document(source, start_line, members, what="the JSON object")
 
 
 def parse_json(source: str, text: str) -> Iterator[Document | InvalidDocument]:

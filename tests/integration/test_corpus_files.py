@@ -199,6 +199,15 @@ def test_unreadable_file(tmp_path: Path) -> None:
     assert "permission denied" in item.error
 
 
+def test_fifo_is_reported_not_read(tmp_path: Path) -> None:
+    fifo = tmp_path / "stuck.txt"
+    os.mkfifo(fifo)
+    write(tmp_path / "ok.txt", article(1))
+    items = list(iter_documents([tmp_path]))  # reading the FIFO would block forever
+    assert [type(i) for i in items] == [Document, InvalidDocument]
+    assert items[1].source == str(fifo) and "not a regular file" in items[1].error
+
+
 def test_jsonl_decoding_errors_are_per_line(tmp_path: Path) -> None:
     path = tmp_path / "x.jsonl"
     path.write_bytes(

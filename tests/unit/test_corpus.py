@@ -324,6 +324,17 @@ def test_json_wrapper_object(key: str) -> None:
     assert items[0].line == 4
 
 
+def test_json_wrapper_whose_list_is_not_a_list() -> None:
+    bad = invalid('{"status": "ok",\n "news": {"webUrl": "https://a.example.com/"}}', ".json")
+    assert bad.line == 1
+    assert bad.error == "'news' is a mapping: expected a list of article objects"
+
+
+def test_article_with_a_news_field_is_an_article() -> None:
+    doc = valid('{"webUrl": "https://a.example.com/", "news": "yes"}', ".json")
+    assert doc.raw["news"] == "yes"
+
+
 def test_json_wrapper_with_empty_list_gives_nothing() -> None:
     assert parse('{"news": []}', ".json") == []
 
