@@ -1,0 +1,250 @@
+"""`verify`, `sign`, `keygen` through the command line, on copies of the example corpus."""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+import shutil
+import stat
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+from monitor.cli import cli
+
+ROOT = Path(__file__).resolve().parents[2]
+SEED = ROOT / "examples" / "articles" / "000_6c3b12078d9965ad.txt"
+CLEAN_ENV: dict[str, str | None] = {
+    name: None for name in os.environ if name.startswith("ARTICLE_MONITOR_")
+}
+
+
+def run(*args: str | Path, env: dict[str, str] | None = None) -> Result:
+    runner = CliRunner()
+    return runner.invoke(cli, [str(a) for a in args], env={**CLEAN_ENV, **(env or {})})
+
+
+def report(result: Result) -> dict[str, Any]:
+    data = json.loads(result.stdout)
+    assert isinstance(data, dict)
+    return data
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    target = tmp_path / "corpus"
+    shutil.copytree(ROOT / "examples" / "articles", target)
+    return target
+
+
+@pytest.fixture
+def aes_key(tmp_path: Path) -> Path:
+    path = tmp_path / "publisher.key"
+    assert run("keygen", "--type", "aes256", "--out", path).exit_code == 0
+    return path
+
+
+def changed_lines(before: str, after: str) -> list[str]:
+    return [
+        line
+        for line in difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm="", n=0)
+        if line[:1] in "+-" and not line.startswith(("+++", "---"))
+    ]
+
+
+# ---------------------------------------------------------------- keygen
+
+
+def test_keygen_aes256_file_mode_and_refusal_to_overwrite(tmp_path: Path) -> None:
+    path = tmp_path / "k.key"
+    result = run("keygen", "--out", path)
+    assert result.exit_code == 0, result.output
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert len(bytes.fromhex(path.read_text().strip())) == 32
+    before = path.read_bytes()
+    again = run("keygen", "--out", path)
+    assert again.exit_code == 2 and "--force" in again.output
+    assert path.read_bytes() == before
+    path.chmod(0o644)
+    assert run("keygen", "--out", path, "--force").exit_code == 0
+    assert path.read_bytes() != before and stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_keygen_aes256_without_out_prints_hex() -> None:
+    result = run("keygen")
+    assert result.exit_code == 0
+    assert len(bytes.fromhex(result.stdout.strip())) == 32
+
+
+def test_keygen_ed25519_pair(tmp_path: Path) -> None:
+    path = tmp_path / "signer.key"
+    assert run("keygen", "--type", "ed25519").exit_code == 2
+    result = run("keygen", "--type", "ed25519", "--out", path)
+    assert result.exit_code == 0, result.output
+    pub = tmp_path / "signer.key.pub"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(pub.stat().st_mode) == 0o644
+    assert b"PRIVATE KEY" in path.read_bytes() and b"PUBLIC KEY" in pub.read_bytes()
+    assert "signer" in result.stderr
+
+
+# ---------------------------------------------------------------- verify
+
+
+def test_seed_is_undecryptable_with_a_key_that_is_not_the_publishers(
+    tmp_path: Path, aes_key: Path
+) -> None:
+    result = run("verify", SEED, "--key-file", aes_key, "--format", "json")
+    assert result.exit_code == 1
+    data = report(result)
+    (entry,) = data["articles"]
+    assert entry["signature"]["status"] == "undecryptable"
+    assert entry["webUrl"].startswith("https://techcrunch.com/")
+    assert data["summary"]["by_status"] == {"undecryptable": 1}
+
+
+def test_without_keys_everything_is_unverified_or_missing_and_that_is_no_problem(
+    corpus: Path,
+) -> None:
+    result = run("verify", corpus, "--format", "json")
+    assert result.exit_code == 0, result.output
+    statuses = {a["signature"]["status"] for a in report(result)["articles"]}
+    assert statuses == {"unverified", "missing"}
+
+
+def test_sign_in_place_then_verify_then_tamper(corpus: Path, aes_key: Path) -> None:
+    before = {p.name: p.read_text(encoding="utf-8") for p in corpus.iterdir()}
+    signed = run("sign", corpus, "--key-file", aes_key, "--in-place")
+    assert signed.exit_code == 0, signed.output
+    for path in corpus.iterdir():
+        after = path.read_text(encoding="utf-8")
+        if path.suffix == ".jsonl":  # each line keeps its bytes and gains the member
+            for old_line, new_line in zip(
+                before[path.name].splitlines(), after.splitlines(), strict=True
+            ):
+                assert new_line.startswith(old_line.rstrip()[:-1] + ', "secured": "v2.')
+            continue
+        lines = changed_lines(before[path.name], after)
+        assert lines, path.name
+        assert all(
+            "secured" in line or line[1:].strip() in ("}", "},", "]", "],") for line in lines
+        ), (path.name, lines)
+        if path.suffix != ".json":
+            assert len([ln for ln in lines if ln.startswith("+")]) == 1
+
+    ok = run("verify", corpus, "--key-file", aes_key, "--format", "json")
+    assert ok.exit_code == 0, ok.output
+    assert {a["signature"]["status"] for a in report(ok)["articles"]} == {"valid"}
+
+    story = corpus / "003_bbc_suez_canal.txt"
+    text = story.read_text(encoding="utf-8")
+    story.write_text(text.replace("refloated", "sunk", 1), encoding="utf-8")
+    bad = run("verify", corpus, "--key-file", aes_key, "--format", "json")
+    assert bad.exit_code == 1
+    (hit,) = [a for a in report(bad)["articles"] if a["signature"]["status"] != "valid"]
+    assert hit["signature"] == {
+        "status": "tampered",
+        "fields": ["title"],
+        "detail": hit["signature"]["detail"],
+    }
+    table = run("verify", story, "--key-file", aes_key, "--format", "table")
+    assert table.exit_code == 1 and "tampered" in table.stdout and "title" in table.stdout
+
+
+def test_sign_prints_values_and_rotation_by_kid(tmp_path: Path, corpus: Path) -> None:
+    old, new = tmp_path / "old.key", tmp_path / "new.key"
+    for path in (old, new):
+        assert run("keygen", "--out", path).exit_code == 0
+    one = run("sign", SEED, "--key-file", old, "--key-file", new, "--kid", "new")
+    assert one.exit_code == 0, one.output
+    value = one.stdout.strip()
+    assert value.startswith("v2.new.") and "\t" not in value
+    several = run("sign", corpus / "012_stream.jsonl", "--key-file", old, "--envelope", "legacy")
+    lines = several.stdout.strip().splitlines()
+    assert len(lines) == 4 and all(
+        line.split("\t")[0].endswith(f".jsonl:{i}") for i, line in enumerate(lines, 1)
+    )
+    assert ";" in lines[0].split("\t")[1]
+
+
+def test_ed25519_verifies_with_only_the_public_key(tmp_path: Path, corpus: Path) -> None:
+    key = tmp_path / "signer.key"
+    assert run("keygen", "--type", "ed25519", "--out", key).exit_code == 0
+    result = run("sign", corpus, "--key-file", key, "--envelope", "ed25519", "--in-place")
+    assert result.exit_code == 0, result.output
+    pub = Path(f"{key}.pub")
+    ok = run("verify", corpus, "--key-file", pub, "--format", "json")
+    assert ok.exit_code == 0, ok.output
+    assert {a["signature"]["status"] for a in report(ok)["articles"]} == {"valid"}
+
+
+def test_key_from_the_environment(tmp_path: Path, corpus: Path) -> None:
+    hex_key = run("keygen").stdout.strip()
+    env = {"ARTICLE_MONITOR_KEY": hex_key}
+    assert run("sign", corpus, "--in-place", env=env).exit_code == 0
+    result = run("verify", corpus, "--format", "json", env=env)
+    assert result.exit_code == 0
+    assert "env" in result.stdout or report(result)["summary"]["by_status"] == {"valid": 18}
+
+
+def test_readable_secret_key_is_a_usage_error(aes_key: Path, corpus: Path) -> None:
+    aes_key.chmod(0o644)
+    result = run("verify", corpus, "--key-file", aes_key)
+    assert result.exit_code == 2
+    assert f"chmod 600 {aes_key}" in result.output
+    secret = aes_key.read_text().strip()
+    assert secret not in result.output
+    allowed = run("verify", SEED, "--key-file", aes_key, "--allow-insecure-key-permissions")
+    assert allowed.exit_code == 1 and "undecryptable" in allowed.stdout  # checked, not refused
+
+
+def test_invalid_documents_count_as_problems(tmp_path: Path, aes_key: Path) -> None:
+    (tmp_path / "bad.txt").write_text("---\ntitle: [unclosed\n---\n", encoding="utf-8")
+    shutil.copy(SEED, tmp_path / "seed.txt")
+    result = run("verify", tmp_path, "--key-file", aes_key, "--format", "json")
+    assert result.exit_code == 1
+    data = report(result)
+    assert data["summary"]["invalid_documents"] == 1
+    assert data["invalid_documents"][0]["source"].endswith("bad.txt")
+    signing = run("sign", tmp_path, "--key-file", aes_key, "--in-place")
+    assert signing.exit_code == 1 and "invalid document" in signing.stderr
+
+
+def test_usage_errors() -> None:
+    assert run("verify").exit_code == 2
+    assert run("sign", SEED).exit_code == 2  # no key at all
+    assert run("verify", SEED, "--key-file", "/nonexistent/k.key").exit_code == 2
+
+
+@pytest.mark.parametrize("command", ["verify", "sign", "keygen"])
+def test_help_teaches(command: str) -> None:
+    result = run(command, "--help")
+    assert result.exit_code == 0
+    assert "Example" in result.output and "kid" in result.output
+
+
+def test_installed_console_script(tmp_path: Path) -> None:
+    out = tmp_path / "k.key"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ARTICLE_MONITOR_")}
+    done = subprocess.run(
+        [sys.executable, "-m", "monitor", "keygen", "--out", str(out)],
+        capture_output=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    verify = subprocess.run(
+        [sys.executable, "-m", "monitor", "verify", str(SEED), "--key-file", str(out)],
+        capture_output=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert verify.returncode == 1
+    assert json.loads(verify.stdout)["articles"][0]["signature"]["status"] == "undecryptable"
