@@ -15,7 +15,12 @@ from datetime import UTC, datetime
 from typing import IO, Any
 from urllib.parse import urlsplit, urlunsplit
 
-_NOISY = ("apscheduler", "aiohttp.access", "alembic")
+# apscheduler warns about every skipped tick of a job still running: expected here
+_QUIET = {
+    "apscheduler": logging.ERROR,
+    "aiohttp.access": logging.WARNING,
+    "alembic": logging.WARNING,
+}
 
 
 def redact_url(url: str) -> str:
@@ -75,5 +80,5 @@ def setup_logging(fmt: str = "text", level: str = "info", stream: IO[str] | None
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level.upper())
-    for name in _NOISY:
-        logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
+    for name, floor in _QUIET.items():
+        logging.getLogger(name).setLevel(max(floor, root.level))

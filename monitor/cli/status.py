@@ -1,15 +1,247 @@
-"""Placeholder: filled in by the issue that owns this command."""
+"""`article-monitor status` and `history`: read the daemon's database."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
+from rich.console import Console
+from rich.table import Table
+
+from monitor.cli.options import config_option, db_options, settings_from
+from monitor.model import Kind
+from monitor.state import State
+
+if TYPE_CHECKING:
+    from monitor.storage.repository import Repository
 
 
-@click.command(name="status")
-def status() -> None:
-    """Not built yet."""
-    raise click.ClickException("not implemented yet")
+def _format_option(func: Any) -> Any:
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(["table", "json"]),
+        help="Output format [default: table on a terminal, json otherwise].",
+    )(func)
 
 
-@click.command(name="history")
-def history() -> None:
-    """Not built yet."""
-    raise click.ClickException("not implemented yet")
+def _fmt(fmt: str | None) -> str:
+    return fmt or ("table" if sys.stdout.isatty() else "json")
+
+
+@contextmanager
+def _repo(config_file: Path | None, flags: dict[str, Any]) -> Iterator[Repository]:
+    from sqlalchemy import inspect
+
+    from monitor.storage.engine import make_engine
+    from monitor.storage.repository import Repository
+
+    settings = settings_from(config_file, flags)
+    url = settings.database_url()
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+        raise click.UsageError(
+            f"no database at {url.removeprefix('sqlite:///')} (run the daemon first)"
+        )
+    engine = make_engine(url)
+    try:
+        if not inspect(engine).has_table("targets"):
+            raise click.UsageError(
+                "the database has no schema yet: run `article-monitor db upgrade`"
+            )
+        yield Repository(engine)
+    finally:
+        engine.dispose()
+
+
+def _when(ms: int | None) -> str | None:
+    if ms is None:
+        return None
+    return (
+        datetime.fromtimestamp(ms / 1000, UTC)
+        .isoformat(timespec="milliseconds")
+        .replace("+00:00", "Z")
+    )
+
+
+def _emit(data: dict[str, Any]) -> None:
+    click.echo(json.dumps(data, indent=2, default=str))
+
+
+@click.command()
+@config_option
+@db_options
+@_format_option
+@click.option("--limit", type=int, default=20, show_default=True, help="Rows per section.")
+def status(config_file: Path | None, fmt: str | None, limit: int, **flags: Any) -> None:
+    """Targets by state, the providers with most targets down, recent
+    transitions and articles whose `secured` field does not verify.
+
+    \b
+    Examples:
+      article-monitor status --data-dir data
+      article-monitor status --db postgresql+psycopg://monitor@db/monitor --format json
+    """
+    with _repo(config_file, flags) as repo:
+        snap = repo.snapshot()
+        data: dict[str, Any] = {
+            "articles": snap.articles,
+            "invalid_documents": snap.invalid_documents,
+            "targets": {
+                k.value: {s.value: snap.targets.get((k.value, s.value), 0) for s in State}
+                for k in Kind
+            },
+            "last_check": _when(snap.last_check_ms),
+            "worst_providers": repo.worst_providers(limit),
+            "recent_transitions": [
+                {
+                    "at": _when(t["at"]),
+                    "target": t["target_id"],
+                    "url": t["url"],
+                    "kind": t["kind"],
+                    "from": t["from_state"],
+                    "to": t["to_state"],
+                    "outcome": t["outcome"],
+                    "problems": t["problems"].split(),
+                }
+                for t in repo.recent_transitions(limit)
+            ],
+            "signatures": snap.signatures,
+            "signature_problems": repo.signature_problems(limit),
+            "problems": snap.problems,
+        }
+    if _fmt(fmt) == "json":
+        _emit(data)
+        return
+    console = Console(soft_wrap=False)
+    t = Table(
+        title=f"Targets ({data['articles']} articles, last check {data['last_check'] or 'never'})"
+    )
+    t.add_column("kind")
+    for s in State:
+        t.add_column(s.value, justify="right")
+    for kind, row in data["targets"].items():
+        t.add_row(kind, *(str(row[s.value]) for s in State))
+    console.print(t)
+    if data["worst_providers"]:
+        p = Table(title="Providers with targets down")
+        for col in ("provider", "down", "targets"):
+            p.add_column(col)
+        for r in data["worst_providers"]:
+            p.add_row(r["provider"], str(r["down"]), str(r["targets"]))
+        console.print(p)
+    if data["recent_transitions"]:
+        tr = Table(title="Recent transitions")
+        for col in ("at", "from → to", "outcome", "kind", "url"):
+            tr.add_column(col, overflow="fold")
+        for r in data["recent_transitions"]:
+            tr.add_row(r["at"], f"{r['from']} → {r['to']}", r["outcome"], r["kind"], r["url"])
+        console.print(tr)
+    if data["signature_problems"]:
+        sp = Table(title="Signature problems")
+        for col in ("status", "fields", "source", "webUrl"):
+            sp.add_column(col, overflow="fold")
+        for r in data["signature_problems"]:
+            sp.add_row(r["status"], ", ".join(r["fields"]), r["source"], r["webUrl"])
+        console.print(sp)
+    if data["invalid_documents"]:
+        console.print(f"[yellow]{data['invalid_documents']} invalid documents in the corpus[/]")
+
+
+@click.command()
+@click.argument("query", metavar="TARGET-OR-ARTICLE")
+@config_option
+@db_options
+@_format_option
+@click.option("--limit", type=int, default=20, show_default=True, help="Recent results per target.")
+def history(
+    query: str, config_file: Path | None, fmt: str | None, limit: int, **flags: Any
+) -> None:
+    """The timeline of one target (its URL or numeric id) or of every target
+    of one article (its id or webUrl): transitions and recent results.
+
+    \b
+    Examples:
+      article-monitor history https://example.com/story/
+      article-monitor history 6c3b12078d9965ad --format json
+    """
+    with _repo(config_file, flags) as repo:
+        article, targets = repo.find_targets(query)
+        if not targets and article is None:
+            raise click.UsageError(f"no target or article matches {query!r}")
+        out_targets = []
+        for t in targets:
+            trans, results = repo.target_history(t["id"], results=limit)
+            out_targets.append(
+                {
+                    "id": t["id"],
+                    "url": t["url"],
+                    "kind": t["kind"],
+                    "field": t.get("path"),
+                    "state": t["state"],
+                    "next_due": _when(t["next_due"]),
+                    "transitions": [
+                        {
+                            "at": _when(x["at"]),
+                            "from": x["from_state"],
+                            "to": x["to_state"],
+                            "outcome": x["outcome"],
+                            "problems": x["problems"].split(),
+                        }
+                        for x in trans
+                    ],
+                    "results": [
+                        {
+                            "at": _when(r["checked_at"]),
+                            "outcome": r["outcome"],
+                            "http_status": r["http_status"],
+                            "latency_ms": r["latency_ms"],
+                            "problems": (r["problems"] or "").split(),
+                        }
+                        for r in results
+                    ],
+                }
+            )
+    data: dict[str, Any] = {"targets": out_targets}
+    if article is not None:
+        data["article"] = {
+            "id": article["id"],
+            "webUrl": article["web_url"],
+            "source": article["source"],
+            "signature": article["signature_status"],
+            "problems": article["problems"].split(),
+        }
+    if _fmt(fmt) == "json":
+        _emit(data)
+        return
+    console = Console(soft_wrap=False)
+    if article is not None:
+        console.print(f"[bold]{article['web_url']}[/] ({article['id']}, {article['source']})")
+    for t in out_targets:
+        console.print(f"\n[bold]{t['url']}[/] [{t['kind']}] state [bold]{t['state']}[/]")
+        if t["transitions"]:
+            tt = Table(title="Transitions")
+            for col in ("at", "from → to", "outcome", "problems"):
+                tt.add_column(col)
+            for x in t["transitions"]:
+                tt.add_row(
+                    x["at"], f"{x['from']} → {x['to']}", x["outcome"], " ".join(x["problems"])
+                )
+            console.print(tt)
+        rt = Table(title="Recent results")
+        for col in ("at", "outcome", "status", "latency ms", "problems"):
+            rt.add_column(col)
+        for r in t["results"]:
+            rt.add_row(
+                r["at"],
+                r["outcome"],
+                str(r["http_status"] or ""),
+                str(r["latency_ms"] if r["latency_ms"] is not None else ""),
+                " ".join(r["problems"]),
+            )
+        console.print(rt)

@@ -18,6 +18,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 BUSY_TIMEOUT_MS = 5000
+WRITE_OPTION = "monitor_write"  # execution option: this transaction will write
 
 
 def is_sqlite(url: str) -> bool:
@@ -46,6 +47,10 @@ def make_engine(url: str, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN")
+        # A write transaction takes the write lock up front: a deferred one that
+        # reads first fails at once with "database is locked" (SQLITE_BUSY_SNAPSHOT)
+        # if another connection committed meanwhile; the busy timeout cannot help.
+        immediate = conn.get_execution_options().get(WRITE_OPTION)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +19,7 @@ from sqlalchemy import Connection, Engine, Table, bindparam, delete, func, selec
 from monitor.model import Expectation, Kind, Origin, SignatureResult, SignatureStatus
 from monitor.state import State, TargetState
 from monitor.storage import dialect
+from monitor.storage.engine import WRITE_OPTION
 from monitor.storage.tables import OUTCOME_BY_CODE, metadata
 from monitor.targets import TargetRef
 
@@ -126,6 +128,14 @@ class Repository:
         self.engine = engine
         self.dialect = engine.dialect.name
 
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        """A write transaction (on SQLite: BEGIN IMMEDIATE, so waits use the busy timeout)."""
+        with self.engine.connect() as conn:
+            conn.execution_options(**{WRITE_OPTION: True})
+            with conn.begin():
+                yield conn
+
     # -- health
 
     def ping(self) -> None:
@@ -159,7 +169,7 @@ class Repository:
                 TARGETS.c.succs,
             )
         )
-        with self.engine.begin() as conn:
+        with self._write() as conn:
             rows = conn.execute(stmt).all()
             refs = self._refs(conn, [r.id for r in rows])
         return [
@@ -251,7 +261,7 @@ class Repository:
                 last_problems=bindparam("last_problems"),
             )
         )
-        with self.engine.begin() as conn:
+        with self._write() as conn:
             conn.execute(dialect.insert_ignore(self.dialect, RESULTS), results)
             conn.execute(target_update, updates)
             if transitions:
@@ -266,7 +276,7 @@ class Repository:
             .where(TARGETS.c.id == bindparam("b_id"), TARGETS.c.lease_until == bindparam("b_lease"))
             .values(next_due=now, lease_until=None)
         )
-        with self.engine.begin() as conn:
+        with self._write() as conn:
             conn.execute(stmt, [{"b_id": i, "b_lease": lease} for i, lease in claims])
 
     # -- corpus
@@ -285,7 +295,7 @@ class Repository:
         now: int,
     ) -> None:
         """Replace what the database knows of one corpus file, in one transaction."""
-        with self.engine.begin() as conn:
+        with self._write() as conn:
             row = {
                 "path": path,
                 "mtime_ns": fingerprint.mtime_ns,
@@ -309,7 +319,7 @@ class Repository:
 
     def touch_document(self, path: str, fingerprint: Fingerprint) -> None:
         """Same content, new mtime: remember the mtime so the file is not re-hashed."""
-        with self.engine.begin() as conn:
+        with self._write() as conn:
             conn.execute(
                 update(DOCUMENTS)
                 .where(DOCUMENTS.c.path == path)
@@ -317,7 +327,7 @@ class Repository:
             )
 
     def remove_document(self, path: str) -> None:
-        with self.engine.begin() as conn:
+        with self._write() as conn:
             ids: list[str] = list(
                 conn.scalars(select(ARTICLES.c.id).where(ARTICLES.c.source == path))
             )
@@ -489,7 +499,7 @@ class Repository:
         deleted = 0
         top = self.max_target_id()
         for lo in range(0, top + 1, chunk):
-            with self.engine.begin() as conn:
+            with self._write() as conn:
                 res = conn.execute(
                     delete(RESULTS).where(
                         RESULTS.c.target_id >= lo,
@@ -501,7 +511,7 @@ class Repository:
         return deleted
 
     def purge_rollups(self, cutoff_day: int) -> int:
-        with self.engine.begin() as conn:
+        with self._write() as conn:
             return max(conn.execute(delete(ROLLUPS).where(ROLLUPS.c.day < cutoff_day)).rowcount, 0)
 
     def get_meta(self, key: str) -> str | None:
@@ -510,7 +520,7 @@ class Repository:
             return None if value is None else str(value)
 
     def set_meta(self, key: str, value: str) -> None:
-        with self.engine.begin() as conn:
+        with self._write() as conn:
             conn.execute(
                 dialect.upsert(self.dialect, META, ["key"], ["value"]),
                 {"key": key, "value": value},
@@ -538,7 +548,7 @@ class Repository:
 
     def store_rollups(self, rows: Sequence[dict[str, Any]]) -> None:
         if rows:
-            with self.engine.begin() as conn:
+            with self._write() as conn:
                 conn.execute(
                     dialect.upsert(
                         self.dialect,

@@ -265,3 +265,39 @@ def test_purge_removes_only_old_results(repo: Repository) -> None:
     _, results = repo.target_history(c.id)
     assert len(results) == 3
     assert repo.oldest_result_ms() == T0 + 2 * DAY_MS
+
+
+def test_concurrent_rescans_and_writes_wait_instead_of_failing(repo: Repository) -> None:
+    """A rescan reads before it writes; with another writer committing meanwhile,
+    SQLite would fail at once with "database is locked" unless write
+    transactions take the lock up front (BEGIN IMMEDIATE)."""
+    import threading
+
+    repo.store_document(
+        "a.txt", FP, [record(f"https://n.test/{i}/", images=0) for i in range(20)], 0, T0
+    )
+    errors: list[BaseException] = []
+    other = Repository(repo.engine)
+
+    def rescans() -> None:
+        try:
+            for i in range(30):
+                other.store_document(
+                    "b.txt", FP, [record(f"https://m.test/{i}/", source="b.txt")], 0, T0
+                )
+                other.remove_document("b.txt")
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    t = threading.Thread(target=rescans)
+    t.start()
+    for step_ in range(30):
+        claims = repo.claim_due(T0 + step_ * 100_000, 5, 1000)
+        repo.record(
+            [
+                done(c.id, c.lease, T0 + step_ * 100_000 + 1, Outcome.OK, c.state, c.state)
+                for c in claims
+            ]
+        )
+    t.join(60)
+    assert errors == []
