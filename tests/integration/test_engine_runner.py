@@ -1,0 +1,111 @@
+"""The worker pool: bounded, lazy, completion-ordered, promptly cancellable."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+from support.servers import RawConn, raw_server
+from support.settings import settings
+
+from monitor.http import Checker
+from monitor.model import CheckResult, Kind, Outcome
+from monitor.runner import check_targets
+from monitor.targets import Target
+
+
+class CountingChecker:
+    """A stand-in checker (the pool under test, not HTTP): records concurrency."""
+
+    def __init__(self, delay: float = 0.001, fail_on: str | None = None) -> None:
+        self.delay = delay
+        self.fail_on = fail_on
+        self.now = 0
+        self.peak = 0
+
+    async def check(self, url: str, kind: Kind) -> CheckResult:
+        self.now += 1
+        self.peak = max(self.peak, self.now)
+        try:
+            await asyncio.sleep(self.delay)
+            if url == self.fail_on:
+                raise RuntimeError("bug in a check")
+            return CheckResult(url, kind, Outcome.OK, datetime.now(UTC))
+        finally:
+            self.now -= 1
+
+
+def lazy_targets(n: int, pulled: list[int]) -> Iterator[Target]:
+    for i in range(n):
+        pulled[0] += 1
+        yield Target(f"http://h{i % 50}.example/{i}", Kind.WEB)
+
+
+async def test_every_target_once_with_bounded_concurrency() -> None:
+    checker = CountingChecker()
+    pulled = [0]
+    seen = [
+        t.url async for t, _ in check_targets(lazy_targets(2000, pulled), checker, concurrency=8)
+    ]
+    assert sorted(seen) == sorted(f"http://h{i % 50}.example/{i}" for i in range(2000))
+    assert checker.peak == 8
+
+
+async def test_targets_are_pulled_lazily() -> None:
+    checker = CountingChecker(delay=0.01)
+    pulled = [0]
+    results = check_targets(lazy_targets(50_000, pulled), checker, concurrency=8)
+    first = await anext(results)
+    assert first is not None
+    # in flight + queued for the consumer, never the whole iterable
+    assert pulled[0] <= 8 + 8 + 8
+    tasks_now = len(asyncio.all_tasks())
+    assert tasks_now <= 8 + 2
+    await results.aclose()  # type: ignore[attr-defined]
+
+
+async def test_a_bug_in_a_check_is_raised_not_swallowed() -> None:
+    checker = CountingChecker(fail_on="http://h3.example/3")
+    with pytest.raises(RuntimeError, match="bug in a check"):
+        async for _ in check_targets(lazy_targets(100, [0]), checker, concurrency=4):
+            pass
+    await asyncio.sleep(0)
+    assert checker.now == 0  # the other workers were cancelled
+
+
+async def test_cancelling_the_consumer_stops_real_checks_within_a_second() -> None:
+    open_now = [0]
+    started = asyncio.Event()
+
+    async def hang(conn: RawConn) -> None:
+        await conn.read_request()
+        open_now[0] += 1
+        started.set()
+        try:
+            await conn.reader.read()  # returns when the client goes away
+        finally:
+            open_now[0] -= 1
+
+    async with raw_server(hang) as srv:
+        s = settings({"news.example": srv.port}, timeout=30, per_host=8)
+        targets = [Target(f"http://news.example/{i}", Kind.WEB) for i in range(100)]
+        async with Checker(s) as checker:
+
+            async def consume() -> int:
+                return len([r async for r in check_targets(targets, checker, concurrency=8)])
+
+            task = asyncio.create_task(consume())
+            await asyncio.wait_for(started.wait(), 5)
+            await asyncio.sleep(0.1)
+            assert open_now[0] == 8
+            t0 = time.monotonic()
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            assert time.monotonic() - t0 < 1.0
+            await asyncio.sleep(0.1)
+            assert open_now[0] == 0  # every in-flight request was abandoned
+        assert srv.stats.connections == 8
