@@ -247,3 +247,32 @@ def test_metrics_behind_a_bearer_token(tmp_path: Path) -> None:
         finally:
             daemon.kill()
     assert "s3cret-token" not in daemon.text()
+
+
+def test_the_example_config_loads_and_config_show_hides_secrets(tmp_path: Path) -> None:
+    example = Path(__file__).resolve().parents[2] / "examples" / "config.toml"
+    out = CliRunner().invoke(
+        cli,
+        [
+            "config",
+            "show",
+            "--config",
+            str(example),
+            "--db",
+            "postgresql+psycopg://u:hunter2@db/am",
+        ],
+    )
+    assert out.exit_code == 0, out.output
+    shown = json.loads(out.output)
+    assert shown["down_after"] == 3 and shown["intervals"]["image"] == 21600
+    assert "hunter2" not in out.output and shown["db"] == "postgresql+psycopg://***@db/am"
+
+
+def test_db_upgrade_creates_the_schema_once(tmp_path: Path) -> None:
+    runner = CliRunner()
+    first = runner.invoke(cli, ["db", "upgrade", "--data-dir", str(tmp_path)])
+    assert first.exit_code == 0 and "upgraded from empty to 0001" in first.output
+    again = runner.invoke(cli, ["db", "upgrade", "--data-dir", str(tmp_path)])
+    assert again.exit_code == 0 and "already at revision 0001" in again.output
+    status = runner.invoke(cli, ["status", "--data-dir", str(tmp_path), "--format", "json"])
+    assert status.exit_code == 0 and json.loads(status.output)["articles"] == 0

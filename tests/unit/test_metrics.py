@@ -1,0 +1,105 @@
+"""The metric set is exactly the contract's: names, types, labels, bounded values."""
+
+from __future__ import annotations
+
+import time
+
+from prometheus_client.parser import text_string_to_metric_families
+
+from monitor.metrics import MAX_PROVIDERS, DaemonMetrics
+from monitor.model import Kind, Outcome, ProblemCode, SignatureStatus
+from monitor.storage.repository import Snapshot
+
+CONTRACT = {
+    "article_monitor_checks": ("counter", {"kind", "outcome"}),
+    "article_monitor_check_duration_seconds": ("histogram", {"kind"}),
+    "article_monitor_targets": ("gauge", {"kind", "state"}),
+    "article_monitor_problems": ("gauge", {"code"}),
+    "article_monitor_signatures": ("gauge", {"status"}),
+    "article_monitor_articles": ("gauge", set()),
+    "article_monitor_provider_targets_down": ("gauge", {"provider"}),
+    "article_monitor_cycle_lag_seconds": ("gauge", set()),
+    "article_monitor_last_check_timestamp_seconds": ("gauge", set()),
+    "article_monitor_invalid_documents": ("gauge", set()),
+    "article_monitor_build_info": ("gauge", {"version"}),
+}
+
+
+def families(metrics: DaemonMetrics) -> dict[str, object]:
+    return {f.name: f for f in text_string_to_metric_families(metrics.render().decode())}
+
+
+def snapshot() -> Snapshot:
+    return Snapshot(
+        targets={("web", "up"): 5, ("image", "down"): 2},
+        problems={"soft_404": 3},
+        signatures={"valid": 4, "tampered": 1},
+        articles=5,
+        provider_down={f"p{i}.test": i + 1 for i in range(MAX_PROVIDERS + 50)},
+        oldest_due_ms=int((time.time() - 120) * 1000),
+        last_check_ms=1_700_000_000_000,
+        invalid_documents=2,
+    )
+
+
+def test_exactly_the_contract_metrics_with_their_labels() -> None:
+    m = DaemonMetrics(snapshot)
+    m.observe(Kind.WEB, Outcome.OK, 0.2)
+    fams = families(m)
+    assert set(fams) == set(CONTRACT)
+    for name, (mtype, labels) in CONTRACT.items():
+        fam = fams[name]
+        assert fam.type == mtype, name  # type: ignore[attr-defined]
+        for sample in fam.samples:  # type: ignore[attr-defined]
+            assert set(sample.labels) - {"le"} == labels, (name, sample)
+
+
+def test_gauges_come_from_the_snapshot_and_closed_sets_are_zero_filled() -> None:
+    fams = families(DaemonMetrics(snapshot))
+    values = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for f in fams.values()
+        for s in f.samples  # type: ignore[attr-defined]
+    }
+    assert values[("article_monitor_targets", (("kind", "web"), ("state", "up")))] == 5
+    assert values[("article_monitor_targets", (("kind", "amp"), ("state", "unknown")))] == 0
+    assert values[("article_monitor_problems", (("code", "soft_404"),))] == 3
+    assert sum(1 for k in values if k[0] == "article_monitor_problems") == len(ProblemCode)
+    assert sum(1 for k in values if k[0] == "article_monitor_signatures") == len(SignatureStatus)
+    assert values[("article_monitor_signatures", (("status", "tampered"),))] == 1
+    assert values[("article_monitor_articles", ())] == 5
+    assert values[("article_monitor_invalid_documents", ())] == 2
+    assert values[("article_monitor_last_check_timestamp_seconds", ())] == 1_700_000_000
+    assert 119 <= values[("article_monitor_cycle_lag_seconds", ())] < 200
+    assert values[("article_monitor_build_info", (("version", "0.1.0"),))] == 1
+    checks = [k for k in values if k[0] == "article_monitor_checks_total"]
+    assert len(checks) == len(Kind) * len(Outcome)  # pre-initialised: rate() works from zero
+
+
+def test_provider_label_is_capped_to_the_worst() -> None:
+    fams = families(DaemonMetrics(snapshot))
+    down = fams["article_monitor_provider_targets_down"].samples  # type: ignore[attr-defined]
+    assert len(down) == MAX_PROVIDERS
+    assert min(s.value for s in down) == 51  # the 50 least-affected providers are left out
+
+
+def test_an_unreadable_database_drops_the_gauges_but_not_the_counters() -> None:
+    def broken() -> Snapshot:
+        raise OSError("disk gone")
+
+    fams = families(DaemonMetrics(broken))
+    assert "article_monitor_targets" not in fams
+    assert "article_monitor_checks" in fams and "article_monitor_build_info" in fams
+
+
+def test_snapshot_is_cached_between_close_scrapes() -> None:
+    calls = []
+
+    def source() -> Snapshot:
+        calls.append(1)
+        return Snapshot()
+
+    m = DaemonMetrics(source, ttl=60)
+    m.render()
+    m.render()
+    assert len(calls) == 1
