@@ -118,7 +118,7 @@ class DaemonMetrics:
 
     def __init__(self, source: Callable[[], Snapshot], *, ttl: float = 2.0) -> None:
         # `*_created` series are not in the contract (and double the series count)
-        disable_created_metrics()
+        disable_created_metrics()  # type: ignore[no-untyped-call]
         self.registry = CollectorRegistry(auto_describe=False)
         self.checks = Counter(
             PREFIX + "checks",
