@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import struct
 import zlib
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
@@ -369,3 +370,81 @@ def test_corrupted_real_images_never_raise(name: str, data: st.DataObject) -> No
     cut = data.draw(st.integers(0, len(raw)))
     result = sniff_image(bytes(raw[:cut]))
     assert result is None or isinstance(result, ImageInfo)
+
+
+# --- any size, every format's bit packing ------------------------------------------
+
+
+def webp_vp8(w: int, h: int) -> bytes:
+    frame = b"\x10\x02\x00" + b"\x9d\x01\x2a" + struct.pack("<HH", w, h) + b"\x00" * 10
+    return (
+        b"RIFF"
+        + struct.pack("<I", 4 + 8 + len(frame))
+        + b"WEBPVP8 "
+        + struct.pack("<I", len(frame))
+        + frame
+    )
+
+
+def webp_vp8l(w: int, h: int) -> bytes:
+    bits = (w - 1) | ((h - 1) << 14) | (1 << 28)
+    data = b"\x2f" + struct.pack("<I", bits) + b"\x00" * 8
+    return (
+        b"RIFF"
+        + struct.pack("<I", 4 + 8 + len(data))
+        + b"WEBPVP8L"
+        + struct.pack("<I", len(data))
+        + data
+    )
+
+
+def webp_vp8x(w: int, h: int) -> bytes:
+    data = b"\x10\x00\x00\x00" + (w - 1).to_bytes(3, "little") + (h - 1).to_bytes(3, "little")
+    return (
+        b"RIFF"
+        + struct.pack("<I", 4 + 8 + len(data))
+        + b"WEBPVP8X"
+        + struct.pack("<I", len(data))
+        + data
+    )
+
+
+BUILDERS: dict[str, tuple[Callable[[int, int], bytes], int, int]] = {
+    # name: (builder, max width, max height)
+    "png": (lambda w, h: png(w, h) if w * h < 10_000 else _png_header(w, h), 2**31 - 1, 2**31 - 1),
+    "gif": (gif, 65535, 65535),
+    "bmp": (
+        lambda w, h: bmp(w, h)[:64] if w * h < 10_000 else _bmp_header(w, h),
+        2**31 - 1,
+        2**31 - 1,
+    ),
+    "jpeg": (lambda w, h: jpeg_segments(app(0, b"JFIF\x00"), sof=sof(0xC0, w, h)), 65535, 65535),
+    "webp": (webp_vp8, 16383, 16383),
+    "webp-vp8l": (webp_vp8l, 16384, 16384),
+    "webp-vp8x": (webp_vp8x, 2**24, 2**24),
+}
+
+
+def _png_header(w: int, h: int) -> bytes:
+    ihdr = struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + b"IHDR" + ihdr + b"\x00" * 4
+
+
+def _bmp_header(w: int, h: int) -> bytes:
+    dib = struct.pack("<IiiHHIIiiII", 40, w, h, 1, 24, 0, 0, 0, 0, 0, 0)
+    return b"BM" + struct.pack("<IHHI", 0, 0, 0, 54) + dib
+
+
+@settings(max_examples=400)
+@given(st.sampled_from(sorted(BUILDERS)), st.data())
+def test_any_size_round_trips_and_no_prefix_lies(name: str, data: st.DataObject) -> None:
+    build, max_w, max_h = BUILDERS[name]
+    w = data.draw(st.integers(1, max_w), label="width")
+    h = data.draw(st.integers(1, max_h), label="height")
+    raw = build(w, h)
+    fmt = name.split("-")[0]
+    assert sniff_image(raw) == ImageInfo(fmt, w, h, complete=True)
+    cut = data.draw(st.integers(0, len(raw)), label="cut")
+    info = sniff_image(raw[:cut])
+    if info is not None and info.complete:
+        assert (info.width, info.height) == (w, h)
