@@ -28,6 +28,7 @@ import json
 import random
 import resource
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -288,14 +289,18 @@ def child_monitor(root: Path, full: bool) -> dict[str, Any]:
     return out
 
 
-def run_child(mode: str, root: Path) -> dict[str, Any]:
-    proc = subprocess.run(
-        [sys.executable, __file__, "--child", mode, str(root)],
-        capture_output=True,
-        text=True,
-        timeout=3600,
-        check=False,
-    )
+def run_child(mode: str, root: Path, timeout: float) -> dict[str, Any] | None:
+    """One measured run in a fresh interpreter; None if it ran out of time."""
+    try:
+        proc = subprocess.run(
+            [sys.executable, __file__, "--child", mode, str(root)],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return None
     if proc.returncode != 0:
         raise SystemExit(f"{mode} run failed:\n{proc.stderr}")
     result: dict[str, Any] = json.loads(proc.stdout)
@@ -325,8 +330,15 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=3, help="runs of each mode, interleaved")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--keep", type=Path, help="generate here and keep the data")
+    ap.add_argument(
+        "--modes", default="peer,load,full", help="comma-separated subset of peer,load,full"
+    )
+    ap.add_argument(
+        "--child-timeout", type=float, default=900, help="seconds allowed for one measured run"
+    )
     ap.add_argument("--child", nargs=2, metavar=("MODE", "DIR"), help=argparse.SUPPRESS)
     args = ap.parse_args()
+    signal.signal(signal.SIGTERM, _terminate)
 
     if args.child:
         mode, root = args.child[0], Path(args.child[1])
@@ -350,23 +362,36 @@ def main() -> int:
             f"JSONL files, {info['fm_files']:,} front-matter files), "
             f"{info['bytes'] / 1e6:.1f} MB, generated in {time.perf_counter() - start:.1f} s"
         )
-        runs: dict[str, list[dict[str, Any]]] = {mode: [] for mode in MODES}
+        modes = [m for m in MODES if m in args.modes.split(",")]
+        runs: dict[str, list[dict[str, Any]]] = {mode: [] for mode in modes}
+        timed_out: set[str] = set()
         for _ in range(args.repeat):
-            for mode in MODES:
-                runs[mode].append(run_child(mode, root))
-        return report(runs, args.records)
+            for mode in modes:
+                if mode in timed_out:
+                    continue
+                result = run_child(mode, root, args.child_timeout)
+                if result is None:
+                    timed_out.add(mode)
+                else:
+                    runs[mode].append(result)
+        return report(runs, args.records, timed_out, args.child_timeout)
     finally:
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
 
 
-def report(runs: dict[str, list[dict[str, Any]]], expected: int) -> int:
+def report(
+    runs: dict[str, list[dict[str, Any]]], expected: int, timed_out: set[str], timeout: float
+) -> int:
     rates: dict[str, float] = {}
     head = ("run", "records", "wall s", "records/s", "peak RSS MB", "growth MB")
     print(f"{head[0]:<40} {head[1]:>9} {head[2]:>8} {head[3]:>10} {head[4]:>12} {head[5]:>10}")
-    ok = True
-    for mode, label in MODES.items():
-        results = runs[mode]
+    ok = not timed_out
+    for mode, results in runs.items():
+        label = MODES[mode]
+        if mode in timed_out:
+            print(f"{label:<40} timed out after {timeout:.0f} s (see --child-timeout)")
+            continue
         wall = statistics.median(r["wall_s"] for r in results)
         peak = max(r["peak_rss"] for r in results)
         growth = max(r["peak_rss"] - r["baseline_rss"] for r in results)
@@ -380,17 +405,21 @@ def report(runs: dict[str, list[dict[str, Any]]], expected: int) -> int:
             ok = False
             bad = results[0]["invalid"]
             print(f"  ERROR: {mode}: {records:,} records, {bad} invalid; expected {expected:,}")
-    full = runs["full"][0]
-    print(
-        f"targets: {full['targets']:,}; static checks: {full['static']}"
-        + (f" ({full['problems']} problems)" if "integrity" not in full["static"] else "")
-    )
-    print(
-        f"ratio load/peer: {rates['load'] / rates['peer']:.2f}x; "
-        f"full/peer: {rates['full'] / rates['peer']:.2f}x "
-        f"(records/s, medians of {len(runs['peer'])} runs)"
-    )
+    if runs.get("full"):
+        full = runs["full"][0]
+        problems = "" if "not available" in full["static"] else f" ({full['problems']} problems)"
+        print(f"targets: {full['targets']:,}; static checks: {full['static']}{problems}")
+    if "peer" in rates:
+        ratios = [
+            f"{m}/peer: {rates[m] / rates['peer']:.2f}x" for m in ("load", "full") if m in rates
+        ]
+        if ratios:
+            print(f"ratio {'; '.join(ratios)} (records/s, medians of {len(runs['peer'])} runs)")
     return 0 if ok else 1
+
+
+def _terminate(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)  # so the temporary corpus is still removed
 
 
 if __name__ == "__main__":

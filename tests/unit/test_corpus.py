@@ -243,6 +243,23 @@ def test_non_json_tags_are_refused(value: str) -> None:
     assert "unsupported tag" in bad.error
 
 
+def test_impossible_timestamp() -> None:
+    bad = invalid("---\nwebUrl: https://a.example.com/\npublishedDateTime: 2021-02-30\n---\n")
+    assert bad.line == 2
+    assert "day is out of range" in bad.error
+
+
+@pytest.mark.parametrize("suffix", [".txt", ".json"])
+def test_deep_nesting_is_refused_not_crashing(suffix: str) -> None:
+    deep = "[" * 50_000 + "]" * 50_000
+    if suffix == ".json":
+        text = '{"webUrl": "https://a.example.com/", "x": ' + deep + "}"
+    else:
+        text = "---\nwebUrl: https://a.example.com/\nx: " + deep + "\n---\n"
+    bad = invalid(text, suffix)
+    assert "nest" in bad.error
+
+
 # --- YAML aliases ----------------------------------------------------------------------
 
 
