@@ -265,10 +265,13 @@ def _text(parts: list[str]) -> str:
 
 
 def _offset(text: str, line: int, column: int) -> int:
+    """Index in `text` of html.parser's (line, column) position; 0 if out of range."""
     pos = 0
     for _ in range(line - 1):
-        pos = text.index("\n", pos) + 1
-    return pos + column
+        pos = text.find("\n", pos) + 1
+        if pos == 0:
+            return 0
+    return min(pos + column, len(text))
 
 
 def first_h1(text: str) -> str | None:

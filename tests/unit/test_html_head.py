@@ -395,3 +395,12 @@ def test_tag_soup_never_raises(parts: list[str], base: str) -> None:
 @given(st.text(max_size=80))
 def test_soft_404_text_never_raises(text: str) -> None:
     assert is_soft_404_text(text) in (True, False)
+
+
+def test_head_end_position_survives_newlines_and_chunk_boundaries() -> None:
+    head = "<head>\n" + "<meta name=a content=b>\r\n" * 2000 + "<title>Site</title>\n</head>\n"
+    page = head + "<body>\n<h1>\nPage not found\n</h1>"
+    assert len(page) > 3 * 8192
+    assert facts(page).soft_404 is True
+    # the <h1> is searched after the head only: one inside <title> is just text
+    assert facts("<head><title>Site <h1>Not found</h1></title></head><body>").soft_404 is False
