@@ -1,0 +1,157 @@
+"""What the engine reads and learns: pages, images, encodings, headers."""
+
+from __future__ import annotations
+
+import gzip
+
+from aiohttp import web
+from support.servers import app_server
+from support.settings import settings
+
+from monitor import __version__
+from monitor.http import Checker
+from monitor.model import CheckResult, Kind, Outcome, ProblemCode
+
+HEAD = (
+    b'<!doctype html><html><head><title>Story</title><link rel="amphtml" href="/amp/story"></head>'
+)
+BIG_PAGE = HEAD + b"<body>" + b"<p>words</p>" * 50_000 + b"</body></html>"  # 600 KB
+PNG = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR"
+    + (1200).to_bytes(4, "big")
+    + (675).to_bytes(4, "big")
+    + b"\x08\x02\x00\x00\x00\x00\x00\x00\x00"
+    + bytes(200_000)
+)
+
+routes = web.RouteTableDef()
+seen_headers: dict[str, dict[str, str]] = {}
+
+
+@routes.get("/big")
+async def big(request: web.Request) -> web.Response:
+    return web.Response(body=BIG_PAGE, content_type="text/html")
+
+
+@routes.get("/gz")
+async def gz(request: web.Request) -> web.Response:
+    seen_headers["/gz"] = dict(request.headers)
+    return web.Response(
+        body=gzip.compress(BIG_PAGE),
+        headers={"Content-Type": "text/html; charset=utf-8", "Content-Encoding": "gzip"},
+    )
+
+
+@routes.get("/soft404")
+async def soft404(_: web.Request) -> web.Response:
+    body = "<html><head><title>Page not found</title></head><body>Sorry</body></html>"
+    return web.Response(text=body, content_type="text/html")
+
+
+@routes.get("/pdf")
+async def pdf(_: web.Request) -> web.Response:
+    return web.Response(body=b"%PDF-1.7" + bytes(100_000), content_type="application/pdf")
+
+
+@routes.get("/img.png")
+async def image(request: web.Request) -> web.StreamResponse:
+    """Honours Range, as a real static file server does."""
+    seen_headers["/img.png"] = dict(request.headers)
+    resp = web.StreamResponse(headers={"Content-Type": "image/png"})
+    rng = request.http_range
+    if rng.start is not None or rng.stop is not None:
+        part = PNG[rng]
+        resp.set_status(206)
+        resp.headers["Content-Range"] = f"bytes {rng.start or 0}-{len(part) - 1}/{len(PNG)}"
+        resp.content_length = len(part)
+        await resp.prepare(request)
+        await resp.write(part)
+        return resp
+    resp.content_length = len(PNG)
+    await resp.prepare(request)
+    await resp.write(PNG)
+    return resp
+
+
+@routes.get("/no-range.png")
+async def no_range(request: web.Request) -> web.Response:
+    if request.headers.get("Range"):
+        raise web.HTTPRequestRangeNotSatisfiable()
+    return web.Response(body=PNG[:1000], content_type="image/png")
+
+
+@routes.get("/html-as-image.png")
+async def html_as_image(_: web.Request) -> web.Response:
+    return web.Response(text="<html><body>login</body></html>", content_type="text/html")
+
+
+async def check(path: str, kind: Kind, **overrides: object) -> CheckResult:
+    async with app_server(routes) as srv:
+        s = settings({"news.example": srv.port}, **overrides)  # type: ignore[arg-type]
+        async with Checker(s) as checker:
+            return await checker.check(f"http://news.example{path}", kind)
+
+
+async def test_page_read_stops_after_the_head() -> None:
+    result = await check("/big", Kind.WEB)
+    assert result.outcome is Outcome.OK
+    assert result.facts.amphtml == "http://news.example/amp/story"
+    assert result.facts.bytes_read < 64 * 1024  # not the 600 KB body
+
+
+async def test_gzip_page_is_decoded_and_we_ask_only_for_what_we_decode() -> None:
+    result = await check("/gz", Kind.WEB)
+    assert result.outcome is Outcome.OK
+    assert result.facts.amphtml == "http://news.example/amp/story"
+    assert seen_headers["/gz"]["Accept-Encoding"] == "gzip, deflate"
+
+
+async def test_user_agent_names_project_version_and_contact() -> None:
+    await check("/gz", Kind.WEB, user_agent_contact="mailto:ops@news.example")
+    ua = seen_headers["/gz"]["User-Agent"]
+    assert ua == f"article-monitor/{__version__} (+mailto:ops@news.example)"
+
+
+async def test_soft_404_is_a_problem_of_an_ok_page() -> None:
+    result = await check("/soft404", Kind.WEB)
+    assert result.outcome is Outcome.OK
+    assert result.facts.soft_404 is True
+    assert [p.code for p in result.problems] == [ProblemCode.SOFT_404]
+
+
+async def test_a_page_that_is_not_html_is_not_read() -> None:
+    result = await check("/pdf", Kind.AMP)
+    assert [p.code for p in result.problems] == [ProblemCode.CONTENT_TYPE_MISMATCH]
+    assert result.facts.bytes_read == 0
+
+
+async def test_image_by_range_request() -> None:
+    result = await check("/img.png", Kind.IMAGE, image_cap_bytes=4096)
+    assert (result.outcome, result.http_status) == (Outcome.OK, 206)
+    assert (result.facts.image_format, result.facts.width, result.facts.height) == (
+        "png",
+        1200,
+        675,
+    )
+    assert seen_headers["/img.png"]["Range"] == "bytes=0-4095"
+    assert result.facts.bytes_read <= 4096
+    assert seen_headers["/img.png"]["Accept-Encoding"] == "identity"
+
+
+async def test_image_server_refusing_ranges_gets_a_plain_get() -> None:
+    result = await check("/no-range.png", Kind.IMAGE)
+    assert (result.outcome, result.http_status) == (Outcome.OK, 200)
+    assert result.facts.width == 1200
+    assert result.attempts == 1
+
+
+async def test_html_served_as_an_image_is_a_content_type_mismatch() -> None:
+    result = await check("/html-as-image.png", Kind.IMAGE)
+    assert result.outcome is Outcome.OK
+    assert result.facts.image_format is None
+    assert [p.code for p in result.problems] == [ProblemCode.CONTENT_TYPE_MISMATCH]
+
+
+async def test_slow_response_is_a_problem() -> None:
+    result = await check("/big", Kind.WEB, latency_budget_ms=0.001)
+    assert ProblemCode.SLOW_RESPONSE in [p.code for p in result.problems]

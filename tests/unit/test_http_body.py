@@ -1,0 +1,58 @@
+"""Body decoding under a cap: bombs stay small, deflate variants decode."""
+
+from __future__ import annotations
+
+import gzip
+import zlib
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from monitor.http.body import Decoder, UnsupportedEncodingError, decoder_for, head_complete
+
+
+def test_gzip_bomb_output_is_bounded_per_call() -> None:
+    bomb = gzip.compress(bytes(8 << 20))
+    dec = Decoder("gzip")
+    out = dec.feed(bomb, 1000)
+    assert len(out) == 1000
+
+
+@pytest.mark.parametrize(
+    "encode",
+    [
+        zlib.compress,  # deflate as the RFC says (zlib wrapper)
+        lambda b: zlib.compress(b)[2:-4],  # deflate as many servers send it (raw)
+    ],
+)
+def test_both_deflate_flavours(encode: object) -> None:
+    text = b"<html><head></head></html>" * 10
+    assert Decoder("deflate").feed(encode(text), 10_000) == text  # type: ignore[operator]
+
+
+def test_identity_and_unsupported() -> None:
+    assert decoder_for(None) is None
+    assert decoder_for("identity") is None
+    assert isinstance(decoder_for("GZIP"), Decoder)
+    with pytest.raises(UnsupportedEncodingError):
+        decoder_for("br")
+
+
+@given(st.binary(max_size=2000), st.integers(min_value=1, max_value=5000))
+def test_gzip_roundtrip_prefix(data: bytes, limit: int) -> None:
+    assert Decoder("gzip").feed(gzip.compress(data), limit) == data[:limit]
+
+
+@pytest.mark.parametrize(
+    ("html", "done"),
+    [
+        (b"<html><head><title>x</title></head>", True),
+        (b"<HTML><HEAD></HEAD >", True),
+        (b"<html><head><title>x</title><body class=a>", True),
+        (b"<html><head><title>x</title>", False),
+        (b"<html><head><link rel=canonical href=/a><bodyguard>", False),
+    ],
+)
+def test_head_complete(html: bytes, done: bool) -> None:
+    assert head_complete(html) is done
