@@ -369,11 +369,11 @@ def main() -> int:
             for mode in modes:
                 if mode in timed_out:
                     continue
-                result = run_child(mode, root, args.child_timeout)
-                if result is None:
+                measured = run_child(mode, root, args.child_timeout)
+                if measured is None:
                     timed_out.add(mode)
                 else:
-                    runs[mode].append(result)
+                    runs[mode].append(measured)
         return report(runs, args.records, timed_out, args.child_timeout)
     finally:
         if tmp is not None:
