@@ -96,12 +96,16 @@ class TargetIndex:
 
     def __init__(self) -> None:
         self._targets: dict[str, Target] = {}
+        # (url, ref) pairs already added: a set, because a URL shared by every
+        # article (a provider logo) would make a list scan quadratic
+        self._seen: set[tuple[str, TargetRef]] = set()
 
     def add(self, url: str, ref: TargetRef) -> Target:
         target = self._targets.get(url)
         if target is None:
             target = self._targets[url] = Target(url, ref.kind)
-        if ref not in target.refs:
+        if (url, ref) not in self._seen:
+            self._seen.add((url, ref))
             target.refs.append(ref)
         return target
 

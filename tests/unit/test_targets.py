@@ -4,7 +4,7 @@ from typing import Any
 
 from monitor.article import Article, Document, article_id, normalize_url
 from monitor.model import Expectation, Kind, Origin
-from monitor.targets import TargetIndex, document_refs
+from monitor.targets import TargetIndex, TargetRef, document_refs
 
 
 def doc(raw: dict[str, Any], source: str = "a.txt") -> Document:
@@ -95,3 +95,13 @@ def test_article_id_is_stable_across_equivalent_forms() -> None:
 def test_normalize_url_keeps_non_default_port_and_query() -> None:
     assert normalize_url("http://X.example:8080?q=1") == "http://x.example:8080/?q=1"
     assert normalize_url("https://x.example:443/p") == "https://x.example/p"
+
+
+def test_a_url_shared_by_many_articles_is_added_in_linear_time() -> None:
+    """20,000 references to one logo: a list scan per add would take minutes."""
+    index = TargetIndex()
+    logo = "https://logo.example/x.png"
+    for i in range(20_000):
+        index.add(logo, TargetRef(f"{i:016x}", Kind.IMAGE, Origin.PROVIDER))
+    target = index.get(logo)
+    assert target is not None and len(target.refs) == 20_000 and len(index) == 1
