@@ -38,9 +38,11 @@ from monitor.config import Settings
 from monitor.content.html import head_facts, is_html_content_type, media_type
 from monitor.content.image import MIN_SNIFF_BYTES, ImageInfo, sniff_image
 from monitor.http.body import ACCEPT_ENCODING, DRAIN_MAX, finish, head_complete, read_prefix
+from monitor.http.connect_to import route
 from monitor.http.errors import classify_exception
 from monitor.http.guard import AddressPolicy, literal_ip
 from monitor.http.hostpool import HostPool
+from monitor.http.resolver import ip_alias
 from monitor.http.session import CheckResponse, make_session
 from monitor.model import CheckResult, ContentFacts, Kind, Outcome, Redirect
 from monitor.retry import backoff_delay, parse_retry_after, should_retry
@@ -234,7 +236,7 @@ class Checker:
                 return att.fail(ErrorKind.INVALID_URL, "redirect to a URL that is not http(s)")
             host = current.raw_host
             ip = literal_ip(host)
-            if ip is not None:
+            if ip is not None and not self._rerouted(current):
                 why = self.policy.refusal(ip)
                 if why is not None:
                     return att.fail(ErrorKind.BLOCKED, f"blocked: {ip} ({why})")
@@ -266,10 +268,33 @@ class Checker:
             visited.add(str(nxt))
             current = nxt
 
+    def _rerouted(self, url: URL) -> bool:
+        port = url.port or 0
+        return route(self.settings.connect_to, url.raw_host or "", port) != (url.raw_host, port)
+
+    def _request_target(self, url: URL, headers: dict[str, str]) -> tuple[URL, str | None]:
+        """The URL to hand aiohttp, and the TLS name when it differs from its host.
+
+        aiohttp dials IP literals directly, past any resolver; when a
+        connect-to rule reroutes one, the request goes to an alias name
+        (which our resolver maps back and reroutes) with the real Host
+        header and the IP as the name the certificate must carry.
+        """
+        ip = literal_ip(url.raw_host or "")
+        if ip is None or not self._rerouted(url):
+            return url, None
+        headers["Host"] = url.raw_authority.rpartition("@")[2]
+        return url.with_host(ip_alias(ip)), str(ip)
+
     async def _hop(self, att: _Attempt, url: URL, kind: Kind, ranged: bool) -> URL | None:
         """One request. Returns the next URL to follow, or None when final."""
+        headers = dict(self._headers(kind, ranged))
+        request_url, tls_name = self._request_target(url, headers)
         resp = await self.session.get(
-            url, headers=self._headers(kind, ranged), allow_redirects=False
+            request_url,
+            headers=headers,
+            allow_redirects=False,
+            server_hostname=tls_name if url.scheme == "https" else None,
         )
         try:
             att.status = resp.status
