@@ -161,7 +161,7 @@ async def _network(
                 if progress:
                     progress(done, len(targets))
         finally:
-            await results.aclose()  # type: ignore[attr-defined]
+            await results.aclose()
 
 
 def _iter_offline(targets: list[Target], now: datetime) -> Iterator[tuple[str, CheckResult | None]]:

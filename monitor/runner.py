@@ -10,7 +10,7 @@ consumer cancels the checks in flight at once (Ctrl-C ends a run promptly).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncGenerator, Iterable, Iterator
 from typing import Protocol, cast
 
 from monitor.model import CheckResult, Kind
@@ -26,7 +26,7 @@ _DONE = object()
 
 async def check_targets(
     targets: Iterable[Target], checker: SupportsCheck, *, concurrency: int
-) -> AsyncIterator[tuple[Target, CheckResult]]:
+) -> AsyncGenerator[tuple[Target, CheckResult], None]:
     """Yield `(target, result)` in completion order, at most `concurrency` in flight.
 
     An exception from a check (a bug: network failures are results) stops
