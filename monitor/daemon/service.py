@@ -47,6 +47,7 @@ T = TypeVar("T")
 
 CLAIM_BATCH = 1000
 MAINTENANCE_INTERVAL = 3600.0
+CHECKPOINT_INTERVAL = 5.0
 
 
 def dispatch_tick(settings: Settings) -> float:
@@ -164,6 +165,9 @@ class Daemon:
         )
         sched.add_job(
             self.maintenance, "interval", seconds=MAINTENANCE_INTERVAL, id="maintenance", **common
+        )
+        sched.add_job(
+            self.checkpoint, "interval", seconds=CHECKPOINT_INTERVAL, id="checkpoint", **common
         )
         sched.start()
         self.scheduler = sched
@@ -337,6 +341,13 @@ class Daemon:
             )
         except SQLAlchemyError as exc:
             log.error("maintenance could not use the database: %s; will retry", _first_line(exc))
+
+    async def checkpoint(self) -> None:
+        """Keep the SQLite WAL short, on a thread of its own (not the writer's)."""
+        try:
+            await asyncio.to_thread(self.repo.checkpoint)
+        except SQLAlchemyError as exc:
+            log.warning("WAL checkpoint failed: %s", _first_line(exc))
 
     async def reload(self) -> None:
         """SIGHUP: new settings and keys, then every document read again."""

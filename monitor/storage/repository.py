@@ -142,6 +142,12 @@ class Repository:
         with self.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
 
+    def checkpoint(self) -> None:
+        """SQLite: copy the WAL back into the database file without blocking anyone."""
+        if self.dialect == "sqlite":
+            with self.engine.connect() as conn:
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+
     # -- claims and results
 
     def claim_due(self, now: int, limit: int, lease_ms: int) -> list[Claimed]:
