@@ -35,13 +35,27 @@ def _hidden(name: str) -> bool:
     return name.startswith(".")
 
 
-def _walk(root: Path) -> Iterator[Path]:
+def _resolved(path: Path) -> Path:
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):
+        return path.absolute()
+
+
+def _walk(root: Path, skip: Sequence[Path]) -> Iterator[Path]:
+    """Corpus files under `root`, sorted; directories whose resolved path is in `skip` pruned."""
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = sorted(d for d in dirnames if not _hidden(d))
         base = Path(dirpath)
+        if skip:
+            dirnames[:] = [d for d in dirnames if _resolved(base / d) not in skip]
         for name in sorted(filenames):
             if not _hidden(name) and Path(name).suffix.lower() in SUFFIXES:
                 yield base / name
+
+
+def _within(path: Path, roots: Iterable[Path]) -> bool:
+    return any(path == root or root in path.parents for root in roots)
 
 
 def iter_files(paths: Sequence[Path | str]) -> Iterator[Path]:
@@ -52,19 +66,27 @@ def iter_files(paths: Sequence[Path | str]) -> Iterator[Path]:
     and directories skipped; symlinked directories not followed). A path
     that is a file is yielded whatever its suffix. A path that does not exist
     is yielded unchanged, so the reader reports it.
+
+    Overlapping arguments (`a/` and `a/b/`, or `a/x.txt` and `a/`) yield each
+    file once. That bookkeeping is per argument, never per file found, so
+    memory does not grow with the size of the corpus.
     """
-    seen: set[Path] = set()
+    walked: list[Path] = []  # resolved directories already searched
+    explicit: set[Path] = set()  # resolved files given by name
     for given in paths:
         path = Path(given)
-        found: Iterable[Path] = _walk(path) if path.is_dir() else (path,)
-        for file in found:
-            try:
-                key = file.resolve()
-            except (OSError, RuntimeError):
-                key = file
-            if key not in seen:
-                seen.add(key)
-                yield file
+        resolved = _resolved(path)
+        if _within(resolved, walked) or resolved in explicit:
+            continue
+        if path.is_dir():
+            inner = [d for d in walked if resolved in d.parents]
+            for file in _walk(path, inner):
+                if not explicit or _resolved(file) not in explicit:
+                    yield file
+            walked.append(resolved)
+        else:
+            explicit.add(resolved)
+            yield path
 
 
 def _line_at(data: bytes, offset: int) -> int:

@@ -179,6 +179,20 @@ def test_explicit_files_are_read_whatever_their_suffix_and_only_once(tmp_path: P
     assert [type(i) for i in iter_documents(paths)] == [Document, Document]
 
 
+def test_overlapping_arguments_yield_each_file_once(tmp_path: Path) -> None:
+    write(tmp_path / "a.txt", article(1))
+    write(tmp_path / "sub" / "b.txt", article(2))
+    write(tmp_path / "sub" / "deeper" / "c.txt", article(3))
+    got = iter_files(
+        [tmp_path / "sub", tmp_path / "sub" / "deeper" / "c.txt", tmp_path, tmp_path / "sub"]
+    )
+    names = [p.relative_to(tmp_path).as_posix() for p in got]
+    assert names == ["sub/b.txt", "sub/deeper/c.txt", "a.txt"]
+    explicit_first = iter_files([tmp_path / "a.txt", tmp_path])
+    names = [p.relative_to(tmp_path).as_posix() for p in explicit_first]
+    assert names == ["a.txt", "sub/b.txt", "sub/deeper/c.txt"]
+
+
 def test_missing_path_is_an_invalid_document_and_the_rest_go_on(tmp_path: Path) -> None:
     good = write(tmp_path / "x.txt", article(1))
     items = list(iter_documents([tmp_path / "nope", good, "also-missing.json"]))
