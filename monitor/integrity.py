@@ -18,6 +18,7 @@ docs/amp-cache.md:
 from __future__ import annotations
 
 import hashlib
+import re
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -36,7 +37,10 @@ __all__ = [
 ]
 
 DEFAULT_SKEW = timedelta(minutes=5)
-_BAD_URL_CHARS = frozenset(' <>"{}|\\^`')
+# one regex pass each instead of a per-character Python loop: url_error runs
+# on every URL of every record, and the loop dominated a 100,000-record load
+_SPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f\x7f]")
+_MUST_ESCAPE = re.compile(r'[<>"{}|\\^`]')
 
 
 def url_error(url: object) -> str | None:
@@ -45,7 +49,7 @@ def url_error(url: object) -> str | None:
         return f"expected a URL string, found {type(url).__name__}"
     if not url.strip():
         return "is empty"
-    if any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in url):
+    if _SPACE_OR_CONTROL.search(url):
         return "contains whitespace or control characters (percent-encode them, e.g. %20)"
     try:
         parts = urlsplit(url)
@@ -60,7 +64,7 @@ def url_error(url: object) -> str | None:
     host = parts.hostname
     if not host:
         return "has no host"
-    if any(ch in _BAD_URL_CHARS for ch in url):
+    if _MUST_ESCAPE.search(url):
         return "contains characters that must be percent-encoded"
     if ":" not in host:  # not an IP-literal: host name labels
         try:
