@@ -1,0 +1,66 @@
+"""Rollups and retention against a real SQLite database."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from test_storage import FP, T0, done, record
+
+from monitor.daemon.maintenance import ROLLED_THROUGH, run_maintenance
+from monitor.daemon.rollup import percentile, rollup_row
+from monitor.model import Outcome
+from monitor.state import TargetState
+from monitor.storage.engine import make_engine
+from monitor.storage.migrate import upgrade
+from monitor.storage.repository import DAY_MS, ROLLUPS, Repository
+
+
+def test_percentiles_are_nearest_rank() -> None:
+    values = list(range(1, 101))
+    assert percentile(values, 0.5) == 50 and percentile(values, 0.95) == 95
+    assert percentile([7], 0.95) == 7 and percentile([], 0.5) is None
+    row = rollup_row(3, 19000, [(0, 10), (0, 30), (3, None), (0, 20)])
+    assert row == {
+        "target_id": 3,
+        "day": 19000,
+        "checks": 4,
+        "counts": "0:3 3:1",
+        "p50_ms": 20,
+        "p95_ms": 30,
+    }
+
+
+def test_finished_days_are_rolled_up_once_then_raw_results_expire(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'am.db'}")
+    upgrade(engine)
+    repo = Repository(engine)
+    repo.store_document("a.txt", FP, [record("https://n.test/a/", images=0)], 0, T0)
+    day0 = T0 // DAY_MS * DAY_MS
+    claim = repo.claim_due(T0, 1, 1000)[0]
+    at = [day0 + d * DAY_MS + h * 3_600_000 for d in range(3) for h in (1, 2, 3)]
+    repo.record(
+        [
+            done(
+                claim.id,
+                claim.lease,
+                t,
+                Outcome.OK if i % 3 else Outcome.HTTP_ERROR,
+                TargetState(),
+                TargetState(),
+            )
+            for i, t in enumerate(at)
+        ]
+    )
+    now = day0 + 3 * DAY_MS + 1000  # days 0, 1 and 2 are complete
+    report = run_maintenance(repo, now, retention_days=1, rollup_retention_days=365)
+    assert report.days_rolled == 3 and report.rollups == 3
+    assert report.results_deleted == 6  # older than one day: days 0 and 1
+    with engine.connect() as conn:
+        rows = conn.execute(ROLLUPS.select().order_by(ROLLUPS.c.day)).all()
+    assert [(r.checks, r.counts) for r in rows] == [(3, "0:2 3:1")] * 3
+    assert repo.get_meta(ROLLED_THROUGH) == str(day0 // DAY_MS + 2)
+    again = run_maintenance(repo, now, retention_days=1, rollup_retention_days=365)
+    assert again.days_rolled == 0 and again.results_deleted == 0
+    later = run_maintenance(repo, now + 400 * DAY_MS, retention_days=1, rollup_retention_days=365)
+    assert later.rollups_deleted == 3
+    engine.dispose()
