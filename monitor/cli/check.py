@@ -11,8 +11,8 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from monitor.cli.options import FORMATS, check_options, settings_from
-from monitor.config import ConfigError, Settings
+from monitor.cli.options import FORMATS, check_options, keyring_from, settings_from
+from monitor.config import Settings
 from monitor.report import JsonWriter, JunitWriter, MarkdownWriter, ReportWriter, TableWriter
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -75,18 +75,12 @@ def check(
     document counts); 2 usage or configuration error (nothing checked);
     130 interrupted (a partial report marked "incomplete" is still printed).
     """
-    from monitor.keys import KeyRing
     from monitor.oneshot import run_check
 
     settings = settings_from(config_file, flags, paths)
     if not settings.paths:
         raise click.UsageError("no PATH given (and no `paths` in the config file)")
-    try:
-        keyring = KeyRing.load(
-            settings.key_file, allow_insecure=settings.allow_insecure_key_permissions
-        )
-    except ConfigError as exc:
-        raise click.UsageError(str(exc)) from None
+    keyring = keyring_from(settings)
 
     out = output.open("w", encoding="utf-8") if output else sys.stdout
     fmt = resolve_format(settings, out)

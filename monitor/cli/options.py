@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from monitor.config import ConfigError, Settings, load_settings
+
+if TYPE_CHECKING:
+    from monitor.keys import KeyRing
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -130,4 +133,16 @@ def settings_from(
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from None
     except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+def keyring_from(settings: Settings) -> KeyRing:
+    """The configured keys; a bad or insecure key file is a usage error (exit 2)."""
+    from monitor.keys import KeyRing
+
+    try:
+        return KeyRing.load(
+            settings.key_file, allow_insecure=settings.allow_insecure_key_permissions
+        )
+    except ConfigError as exc:
         raise click.UsageError(str(exc)) from None

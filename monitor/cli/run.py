@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from monitor.cli.options import check_options, settings_from
+from monitor.cli.options import check_options, keyring_from, settings_from
 from monitor.config import ConfigError, Settings, load_settings
 
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
@@ -80,12 +80,7 @@ def run(paths: tuple[Path, ...], config_file: Path | None, **flags: Any) -> None
     settings = settings_from(config_file, flags, paths)
     if not settings.paths:
         raise click.UsageError("no PATH given (and no `paths` in the config file)")
-    try:
-        keyring = KeyRing.load(
-            settings.key_file, allow_insecure=settings.allow_insecure_key_permissions
-        )
-    except ConfigError as exc:
-        raise click.UsageError(str(exc)) from None
+    keyring = keyring_from(settings)
     setup_logging(settings.log_format, settings.log_level)
     flag_values = {**flags, "paths": list(paths)} if paths else dict(flags)
 

@@ -20,9 +20,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from monitor.article import Document, InvalidDocument
-from monitor.cli.options import config_option, key_options, settings_from
-from monitor.config import ConfigError, Settings
-from monitor.keys import KeyRing, kid_for_path
+from monitor.cli.options import config_option, key_options, keyring_from, settings_from
+from monitor.config import ConfigError
+from monitor.keys import kid_for_path
 from monitor.model import SignatureResult, SignatureStatus
 
 EXIT_OK, EXIT_PROBLEMS = 0, 1
@@ -44,15 +44,6 @@ def _exclude_option(func: Any) -> Any:
         "`heat` or `images.*.title`; must match what the signer used. Repeatable; "
         "also `exclude_fields` in the config file.",
     )(func)
-
-
-def _load_keyring(settings: Settings) -> KeyRing:
-    try:
-        return KeyRing.load(
-            settings.key_file, allow_insecure=settings.allow_insecure_key_permissions
-        )
-    except ConfigError as exc:
-        raise click.UsageError(str(exc)) from None
 
 
 def _documents(paths: list[Path]) -> Iterator[Document | InvalidDocument]:
@@ -174,7 +165,7 @@ def verify(
     settings = settings_from(config_file, flags, paths)
     if not settings.paths:
         raise click.UsageError("no PATH given (and no `paths` in the config file)")
-    keyring = _load_keyring(settings)
+    keyring = keyring_from(settings)
     fmt = output_format
     if fmt is None:
         fmt = settings.format if settings.format in ("table", "json") else None
@@ -364,7 +355,7 @@ def sign(
     settings = settings_from(config_file, flags, paths)
     if not settings.paths:
         raise click.UsageError("no PATH given (and no `paths` in the config file)")
-    keyring = _load_keyring(settings)
+    keyring = keyring_from(settings)
     chosen = cast(EnvelopeName, envelope)
     try:
         pick_key(keyring, chosen, kid)
