@@ -137,6 +137,10 @@ class Settings(BaseModel):
     log_format: Literal["text", "json"] = "text"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     metrics_token_file: Path | None = None
+    # `user:password` in a file (never in the config file itself); see monitor/server.py
+    metrics_basic_auth_file: Path | None = None
+    # serve /metrics beyond loopback without a token or basic auth (off: refused)
+    metrics_allow_unauthenticated: bool = False
     # daemon (`run`): schedule, leases, shutdown, endpoint TLS
     retry_interval: float = Field(
         60.0, gt=0, description="first re-check of a failing target; doubles up to the interval"
@@ -248,7 +252,14 @@ def load_settings(
         for key in ("paths", "key_file"):
             if key in merged and isinstance(merged[key], list):
                 merged[key] = [str(base / p) for p in merged[key]]
-        for key in ("data_dir", "ca_bundle", "metrics_token_file", "tls_cert_file", "tls_key_file"):
+        for key in (
+            "data_dir",
+            "ca_bundle",
+            "metrics_token_file",
+            "metrics_basic_auth_file",
+            "tls_cert_file",
+            "tls_key_file",
+        ):
             if isinstance(merged.get(key), str):
                 merged[key] = str(base / merged[key])
     merged.update(_env_overrides(env))

@@ -34,7 +34,7 @@ from monitor.keys import KeyRing
 from monitor.logs import redact_url
 from monitor.metrics import DaemonMetrics
 from monitor.model import CheckResult, Kind
-from monitor.server import MetricsServer, read_token, ssl_context
+from monitor.server import MetricsServer
 from monitor.state import State, check_delay, is_success, step
 from monitor.storage.engine import make_engine
 from monitor.storage.migrate import upgrade
@@ -102,13 +102,7 @@ class Daemon:
         log.info("database %s", _safe_db(s.database_url()))
         await asyncio.to_thread(upgrade, self.engine)
         if not s.once:
-            self.server = MetricsServer(
-                self.metrics,
-                self.readiness,
-                listen=s.listen,
-                token=read_token(s.metrics_token_file),
-                tls=ssl_context(s),
-            )
+            self.server = MetricsServer.for_settings(self.metrics, self.readiness, s)
             await self.server.start()
         self._install_signals()
         self.writer.start()
