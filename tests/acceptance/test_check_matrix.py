@@ -225,12 +225,8 @@ def case(
 
 
 STORY, CANON, PLAIN, AMPHTML = (f"{NEWS}/{p}" for p in ("story", "canon", "plain", "amphtml-off"))
-JSON_PAGE, SOFT, SLOW, PRIVATE = (
-    f"{NEWS}/json",
-    f"{NEWS}/soft",
-    "http://slow.example/slow",
-    (f"{NEWS}/to-private"),
-)
+JSON_PAGE, SOFT, PRIVATE = f"{NEWS}/json", f"{NEWS}/soft", f"{NEWS}/to-private"
+SLOW = "http://slow.example/slow"
 DIRECT_PRIVATE = "http://127.0.0.3:9/direct.png"
 FTP_IMAGE = "ftp://img.example/x.png"
 
