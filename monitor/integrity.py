@@ -22,6 +22,7 @@ import re
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from monitor.ampcache import DEFAULT_CACHE_DOMAIN, amp_cache_url, ascii_host, same_url
@@ -259,6 +260,22 @@ def document_problems(
 
 
 _Entry = tuple[str, int, bytes]  # (source, line, digest of the normalised webUrl)
+
+
+class DocIdentity(NamedTuple):
+    """What duplicate detection needs of a document, so callers can drop the
+    document itself (its raw record and model) long before the corpus ends."""
+
+    source: str
+    line: int
+    web_url: str
+    amp_url: str | None
+
+    @classmethod
+    def of(cls, doc: Document) -> DocIdentity:
+        return cls(doc.source, doc.line, doc.article.webUrl, doc.article.ampWebUrl)
+
+
 _SHOWN = 5
 
 
@@ -283,10 +300,10 @@ class DuplicateDetector:
         self._seen: dict[bytes, _Entry | list[_Entry]] = {}
 
     @staticmethod
-    def _keys(doc: Document) -> tuple[bytes, list[tuple[str, bytes]]]:
-        web = _digest("w", doc.article.webUrl)
+    def _keys(doc: DocIdentity) -> tuple[bytes, list[tuple[str, bytes]]]:
+        web = _digest("w", doc.web_url)
         keys = [("webUrl", web)]
-        amp = doc.article.ampWebUrl
+        amp = doc.amp_url
         if amp is not None and amp.strip():
             keys.append(("ampWebUrl", _digest("a", amp)))
         return web, keys
@@ -297,7 +314,8 @@ class DuplicateDetector:
             return []
         return found if isinstance(found, list) else [found]
 
-    def add(self, doc: Document) -> None:
+    def add(self, item: Document | DocIdentity) -> None:
+        doc = item if isinstance(item, DocIdentity) else DocIdentity.of(item)
         web, keys = self._keys(doc)
         entry: _Entry = (sys.intern(doc.source), doc.line, web)
         for _, key in keys:
@@ -310,7 +328,8 @@ class DuplicateDetector:
             elif found != entry:
                 self._seen[key] = [found, entry]
 
-    def problems_for(self, doc: Document) -> list[Problem]:
+    def problems_for(self, item: Document | DocIdentity) -> list[Problem]:
+        doc = item if isinstance(item, DocIdentity) else DocIdentity.of(item)
         web, keys = self._keys(doc)
         me: _Entry = (doc.source, doc.line, web)
         problems: list[Problem] = []
@@ -325,12 +344,12 @@ class DuplicateDetector:
                 where += f" and {len(others) - _SHOWN} more"
             if field == "webUrl":
                 message = (
-                    f"webUrl {doc.article.webUrl} is also the webUrl of {where}; "
+                    f"webUrl {doc.web_url} is also the webUrl of {where}; "
                     "keep one record per article"
                 )
             else:
                 message = (
-                    f"ampWebUrl {doc.article.ampWebUrl} is also the ampWebUrl of a different "
+                    f"ampWebUrl {doc.amp_url} is also the ampWebUrl of a different "
                     f"article at {where}; an AMP page belongs to one article"
                 )
             problems.append(Problem(ProblemCode.DUPLICATE_URL, message, field))

@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
-from monitor.article import Document, InvalidDocument
+from monitor.article import InvalidDocument
 from monitor.config import Settings
 from monitor.corpus import iter_documents
-from monitor.integrity import DuplicateDetector, document_problems
+from monitor.integrity import DocIdentity, DuplicateDetector, document_problems
 from monitor.keys import KeyRing
 from monitor.model import CheckResult, Kind, Outcome, Problem, ProblemCode
 from monitor.report import ArticleEntry, ReportWriter, Tally, target_rows
@@ -70,14 +70,15 @@ def load_corpus(settings: Settings, keyring: KeyRing, *, now: datetime) -> Corpu
     """Read every document, run the static checks and verify signatures."""
     corpus = Corpus()
     dups = DuplicateDetector()
-    docs: list[Document] = []
+    identities: list[DocIdentity] = []  # not the documents: they are dropped as we go
     kinds = set(settings.kinds)
     for item in iter_documents(settings.paths):
         if isinstance(item, InvalidDocument):
             corpus.invalid.append(item)
             continue
-        dups.add(item)
-        docs.append(item)
+        identity = DocIdentity.of(item)
+        dups.add(identity)
+        identities.append(identity)
         refs = document_refs(item, related=settings.related, kinds=kinds)
         for url, ref in refs:
             corpus.index.add(url, ref)
@@ -94,8 +95,8 @@ def load_corpus(settings: Settings, keyring: KeyRing, *, now: datetime) -> Corpu
         if sig is not None:
             entry.problems.append(sig)
         corpus.entries.append(entry)
-    for doc, entry in zip(docs, corpus.entries, strict=True):
-        entry.problems.extend(dups.problems_for(doc))
+    for identity, entry in zip(identities, corpus.entries, strict=True):
+        entry.problems.extend(dups.problems_for(identity))
     return corpus
 
 
