@@ -6,6 +6,12 @@ again. A configured path that has vanished (an unmounted volume) is
 reported, and its documents are kept: deleting a corpus because a mount
 blinked would throw away the schedule of every target in it. A file that
 cannot be read is reported and retried at the next rescan.
+
+After each pass, `duplicate_url` is worked out across documents from the
+store (monitor.storage.duplicates): only the documents whose articles are
+owned by another document are re-read, and a document whose shared article
+lost its row (the other copy was deleted) is stored again, so the article
+stays watched.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,6 +33,7 @@ from monitor.keys import KeyRing
 from monitor.logs import redact_url
 from monitor.model import ProblemCode
 from monitor.signature import verify_document
+from monitor.storage import duplicates
 from monitor.storage.repository import ArticleRecord, Fingerprint, Repository, now_ms
 from monitor.targets import document_refs
 
@@ -40,6 +48,7 @@ class ScanReport:
     invalid: int = 0
     unreadable: list[str] = field(default_factory=list)
     missing_roots: list[str] = field(default_factory=list)
+    duplicates: int = 0
 
     @property
     def problems(self) -> list[str]:
@@ -69,6 +78,8 @@ class CorpusScanner:
         self.repo = repo
         self.settings = settings
         self.keyring = keyring
+        # ids (and lines) of shadowed documents, by path, as of a sha256: not re-read each pass
+        self._ids: dict[str, tuple[str, list[tuple[str, int]]]] = {}
 
     def records(self, items: list[Document | InvalidDocument]) -> tuple[list[ArticleRecord], int]:
         now = datetime.now(UTC)
@@ -157,7 +168,81 @@ class CorpusScanner:
             self.repo.remove_document(key)
             report.removed += 1
             log.info("document %s is gone: its targets are retired", key)
+        self.duplicates(report)
         return report
+
+    def _read(self, path: str) -> tuple[Fingerprint, bytes] | None:
+        try:
+            st = Path(path).stat()
+            data = Path(path).read_bytes()
+        except OSError:
+            return None  # reported by the pass itself; retried at the next one
+        return Fingerprint(st.st_mtime_ns, st.st_size, hashlib.sha256(data).hexdigest()), data
+
+    def _doc_ids(self, doc: duplicates.Shadowed) -> list[tuple[str, int]] | None:
+        cached = self._ids.get(doc.path)
+        if cached is not None and cached[0] == doc.sha256:
+            return cached[1]
+        read = self._read(doc.path)
+        if read is None:
+            return cached[1] if cached else None
+        fp, data = read
+        ids = [
+            (d.id, d.line)
+            for d in parse_bytes(doc.path, data, Path(doc.path).suffix)
+            if isinstance(d, Document)
+        ]
+        self._ids[doc.path] = (fp.sha256, ids)
+        return ids
+
+    def _adopt(self, path: str, report: ScanReport) -> bool:
+        """Store a document again: an article it shares lost its row with the other copy."""
+        read = self._read(path)
+        if read is None:
+            return False
+        fp, data = read
+        records, invalid = self.records(list(parse_bytes(path, data, Path(path).suffix)))
+        self.repo.store_document(path, fp, records, invalid, now_ms())
+        report.changed += 1
+        log.info("document %s stored again: another copy of its article was removed", path)
+        return True
+
+    def duplicates(self, report: ScanReport) -> None:
+        """Mark `duplicate_url` on exactly the articles held twice; log the new ones."""
+        engine = self.repo.engine
+        shadowed = duplicates.shadowed_documents(engine)
+        self._ids = {k: v for k, v in self._ids.items() if k in {d.path for d in shadowed}}
+        held: dict[str, list[tuple[str, int]]] = {}
+        for doc in shadowed:
+            ids = self._doc_ids(doc)
+            if ids is not None:
+                held[doc.path] = ids
+        owners = duplicates.article_sources(engine, (i for ids in held.values() for i, _ in ids))
+        for path, ids in held.items():
+            if any(i not in owners for i, _ in ids) and self._adopt(path, report):
+                owners.update(duplicates.article_sources(engine, (i for i, _ in ids)))
+        dups: dict[str, list[str]] = {}
+        for path, ids in held.items():
+            counts = Counter(i for i, _ in ids)
+            for i, line in ids:
+                owner, owner_line = owners.get(i, (path, line))
+                if counts[i] > 1 or owner != path:
+                    dups.setdefault(i, [f"{owner}:{owner_line}"]).append(f"{path}:{line}")
+        amp = duplicates.shared_amp_articles(engine)
+        for i in amp:
+            dups.setdefault(i, [])
+        added, cleared = duplicates.mark_duplicates(engine, dups)
+        report.duplicates = len(dups)
+        for i in sorted(added):
+            where = ", ".join(dict.fromkeys(dups[i]))
+            if where:
+                log.warning("duplicate_url: article %s is in several documents: %s", i, where)
+            else:
+                log.warning(
+                    "duplicate_url: article %s shares its ampWebUrl with another article", i
+                )
+        if cleared:
+            log.info("duplicate_url cleared for %d articles", len(cleared))
 
 
 def _under(path: str, root: Path) -> bool:
