@@ -16,9 +16,11 @@ stays watched.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import logging
+import stat
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -38,6 +40,8 @@ from monitor.storage.repository import ArticleRecord, Fingerprint, Repository, n
 from monitor.targets import document_refs
 
 log = logging.getLogger(__name__)
+
+UNREAD = -1  # the mtime_ns stored for a file that could not be read: never equal to a real one
 
 
 @dataclass(slots=True)
@@ -78,6 +82,7 @@ class CorpusScanner:
         self.repo = repo
         self.settings = settings
         self.keyring = keyring
+        self._failing: dict[str, str] = {}  # unreadable files → why (logged once per cause)
         # ids (and lines) of shadowed documents, by path, as of a sha256: not re-read each pass
         self._ids: dict[str, tuple[str, list[tuple[str, int]]]] = {}
 
@@ -133,20 +138,24 @@ class CorpusScanner:
             key = str(path)
             seen.add(key)
             report.files += 1
+            prev = known.get(key)
             try:
                 st = path.stat()
-                prev = known.get(key)
                 if (
                     not force
                     and prev is not None
                     and (prev.mtime_ns, prev.size) == (st.st_mtime_ns, st.st_size)
                 ):
                     continue
+                if not stat.S_ISREG(st.st_mode):
+                    # a FIFO would block the read forever, a device could be endless
+                    raise OSError(errno.EINVAL, "not a regular file")
                 data = path.read_bytes()
             except OSError as exc:
-                report.unreadable.append(key)
-                log.error("cannot read %s: %s; will retry", key, exc.strerror or exc)
+                self._unreadable(key, prev, exc, report)
                 continue
+            if self._failing.pop(key, None) is not None:
+                log.info("%s can be read again", key)
             fp = Fingerprint(st.st_mtime_ns, st.st_size, hashlib.sha256(data).hexdigest())
             if not force and prev is not None and prev.sha256 == fp.sha256:
                 self.repo.touch_document(key, fp)
@@ -171,9 +180,31 @@ class CorpusScanner:
         self.duplicates(report)
         return report
 
+    def _unreadable(
+        self, key: str, prev: Fingerprint | None, exc: OSError, report: ScanReport
+    ) -> None:
+        """Report a file that cannot be read; retried at every pass, logged once per cause.
+
+        A file never read before is stored as one invalid record (so the
+        `invalid_documents` gauge counts it) with a fingerprint no file has,
+        so the next pass tries it again. One read before keeps its articles,
+        as a vanished corpus path does.
+        """
+        report.unreadable.append(key)
+        why = exc.strerror or str(exc)
+        if self._failing.get(key) != why:
+            log.error("cannot read %s: %s; will retry at every rescan", key, why)
+        else:
+            log.debug("still cannot read %s: %s", key, why)
+        self._failing[key] = why
+        if prev is None or prev.mtime_ns == UNREAD:
+            self.repo.store_document(key, Fingerprint(UNREAD, -1, ""), [], 1, now_ms())
+
     def _read(self, path: str) -> tuple[Fingerprint, bytes] | None:
         try:
             st = Path(path).stat()
+            if not stat.S_ISREG(st.st_mode):
+                return None
             data = Path(path).read_bytes()
         except OSError:
             return None  # reported by the pass itself; retried at the next one
