@@ -103,6 +103,9 @@ class Settings(BaseModel):
     db: str | None = None
     data_dir: Path = Path("data")
     concurrency: int = Field(64, ge=1, le=10000)
+    workers: int = Field(
+        0, ge=0, le=64, description="check: processes; 0 = one per core for big runs"
+    )
     per_host: int = Field(4, ge=1, le=1000)
     host_min_interval: float = Field(0.0, ge=0, description="seconds between requests to a host")
     timeout: float = Field(10.0, gt=0)

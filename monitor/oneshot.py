@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncGenerator, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
@@ -135,12 +135,37 @@ class _Assembler:
             self.next += 1
 
 
-async def _network(
-    settings: Settings, targets: list[Target], asm: _Assembler, progress: ProgressFn | None
-) -> None:
+async def _results(
+    settings: Settings, fetch: list[Target]
+) -> AsyncGenerator[tuple[Target, CheckResult], None]:
+    """Results from this process, or from worker processes for a big run."""
+    from monitor.parallel import auto_workers, check_parallel
+
+    workers = auto_workers(settings.workers, len(fetch))
+    if workers > 1:
+        results = check_parallel(fetch, settings, workers)
+        try:
+            async for item in results:
+                yield item
+        finally:
+            await results.aclose()
+        return
+
     from monitor.http import Checker
     from monitor.runner import check_targets
 
+    async with Checker(settings) as checker:
+        inner = check_targets(fetch, checker, concurrency=settings.concurrency)
+        try:
+            async for item in inner:
+                yield item
+        finally:
+            await inner.aclose()
+
+
+async def _network(
+    settings: Settings, targets: list[Target], asm: _Assembler, progress: ProgressFn | None
+) -> None:
     done = 0
     now = datetime.now(UTC)
     fetch: list[Target] = []
@@ -153,16 +178,15 @@ async def _network(
         done += 1
     if progress:
         progress(done, len(targets))
-    async with Checker(settings) as checker:
-        results = check_targets(fetch, checker, concurrency=settings.concurrency)
-        try:
-            async for target, result in results:
-                asm.add(target.url, result)
-                done += 1
-                if progress:
-                    progress(done, len(targets))
-        finally:
-            await results.aclose()
+    results = _results(settings, fetch)
+    try:
+        async for target, result in results:
+            asm.add(target.url, result)
+            done += 1
+            if progress:
+                progress(done, len(targets))
+    finally:
+        await results.aclose()
 
 
 def _iter_offline(targets: list[Target], now: datetime) -> Iterator[tuple[str, CheckResult | None]]:

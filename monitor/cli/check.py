@@ -48,6 +48,13 @@ def resolve_format(settings: Settings, out: Any) -> str:
     "--offline", is_flag=True, default=None, help="No network: static checks and signatures only."
 )
 @click.option(
+    "--workers",
+    type=int,
+    help="Checker processes [default: 0 = one per core (at most 4) for runs of "
+    "2,000 targets or more, else 1]. Targets are split by host, so each host's "
+    "politeness stays in one process.",
+)
+@click.option(
     "-o",
     "--output",
     type=click.Path(dir_okay=False, path_type=Path),

@@ -322,3 +322,71 @@ async def test_ctrl_c_gives_partial_report_within_a_second(site: Site, tmp_path:
     assert report["summary"]["incomplete"] is True
     # unfinished targets are left out: only the one that cannot be fetched is reported
     assert [t["outcome"] for t in report["articles"][0]["targets"]] == []
+
+
+async def test_workers_give_the_same_report_as_one_process(site: Site, tmp_path: Path) -> None:
+    lines = [
+        json.dumps(
+            article(
+                n,
+                images=[
+                    {"url": f"http://img{n % 5}.example/{n}.png", "width": 40, "height": 30},
+                    {"url": f"http://img{n % 5}.example/gone{n}.png", "width": 1, "height": 1},
+                ],
+            )
+        )
+        for n in range(30)
+    ]
+    (tmp_path / "many.jsonl").write_text("\n".join(lines) + "\n")
+    reports = []
+    for workers in ("1", "2"):
+        code, out, err = await run_cli(
+            "check", str(tmp_path), "--format", "json", "--workers", workers, *net_args(site)
+        )
+        assert code == 1, err
+        reports.append(json.loads(out))
+
+    def essence(report: dict[str, Any]) -> list[Any]:
+        return [
+            (
+                a["webUrl"],
+                [
+                    (t["url"], t["outcome"], t["http_status"], [p["code"] for p in t["problems"]])
+                    for t in a["targets"]
+                ],
+            )
+            for a in report["articles"]
+        ]
+
+    assert essence(reports[0]) == essence(reports[1])
+    assert reports[1]["summary"]["by_outcome"] == {"ok": 120, "not_found": 30}
+    # every URL fetched once per run, also when split across processes
+    assert max(site.hits.values()) == 2
+
+
+async def test_ctrl_c_with_workers_stops_them(site: Site, tmp_path: Path) -> None:
+    site.slow = True
+    (tmp_path / "a.txt").write_text(front_matter(article(1)))
+    proc = await asyncio.create_subprocess_exec(
+        *CLI,
+        "check",
+        str(tmp_path),
+        "--format",
+        "json",
+        "--workers",
+        "2",
+        *net_args(site),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        cwd=ROOT,
+        start_new_session=True,  # a process group of its own, as a terminal's job would be
+    )
+    await asyncio.wait_for(site.reached.wait(), 30)
+    os.killpg(proc.pid, signal.SIGINT)  # the terminal signals the whole group
+    out, _ = await asyncio.wait_for(proc.communicate(), 10)
+    assert proc.returncode == 130
+    report = json.loads(out)
+    assert report["summary"]["incomplete"] is True
+    await asyncio.sleep(0.2)
+    with pytest.raises(ProcessLookupError):  # no worker left behind
+        os.killpg(proc.pid, 0)
