@@ -96,17 +96,21 @@ class TargetIndex:
 
     def __init__(self) -> None:
         self._targets: dict[str, Target] = {}
-        # (url, ref) pairs already added: a set, because a URL shared by every
-        # article (a provider logo) would make a list scan quadratic
-        self._seen: set[tuple[str, TargetRef]] = set()
 
     def add(self, url: str, ref: TargetRef) -> Target:
         target = self._targets.get(url)
         if target is None:
             target = self._targets[url] = Target(url, ref.kind)
-        if (url, ref) not in self._seen:
-            self._seen.add((url, ref))
-            target.refs.append(ref)
+        # A document's references arrive together, so a repeat can only be in
+        # the tail of this article's references: scanning the whole list would
+        # make a URL shared by every article (a provider logo) quadratic, and a
+        # set of every (url, ref) pair would cost memory on a big corpus.
+        for existing in reversed(target.refs):
+            if existing.article_id != ref.article_id:
+                break
+            if existing == ref:
+                return target
+        target.refs.append(ref)
         return target
 
     def add_document(
