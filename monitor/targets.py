@@ -96,20 +96,29 @@ class TargetIndex:
 
     def __init__(self) -> None:
         self._targets: dict[str, Target] = {}
+        self._current = ""  # the article whose references are arriving now
+        self._earlier: set[str] = set()  # articles whose references came before
 
     def add(self, url: str, ref: TargetRef) -> Target:
         target = self._targets.get(url)
         if target is None:
             target = self._targets[url] = Target(url, ref.kind)
-        # A document's references arrive together, so a repeat can only be in
-        # the tail of this article's references: scanning the whole list would
-        # make a URL shared by every article (a provider logo) quadratic, and a
-        # set of every (url, ref) pair would cost memory on a big corpus.
-        for existing in reversed(target.refs):
-            if existing.article_id != ref.article_id:
-                break
-            if existing == ref:
+        if ref.article_id != self._current:
+            self._earlier.add(self._current)
+            self._current = ref.article_id
+        # A document's references arrive together, so a repeat is in the tail
+        # of the list, unless the same article comes back later (a duplicate
+        # record): only then is the whole list scanned. Scanning it always
+        # made a URL shared by every article (a provider logo) quadratic.
+        if ref.article_id in self._earlier:
+            if ref in target.refs:
                 return target
+        else:
+            for existing in reversed(target.refs):
+                if existing.article_id != ref.article_id:
+                    break
+                if existing == ref:
+                    return target
         target.refs.append(ref)
         return target
 
