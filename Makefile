@@ -35,7 +35,7 @@ typecheck: install
 
 ## The whole suite: lint, types, tests (PostgreSQL is started and stopped around pytest)
 test: install test-deps lint typecheck
-	bash scripts/with-postgres.sh $(BIN)/pytest -q -n 2 $(PYTEST_ARGS)
+	bash scripts/with-postgres.sh $(BIN)/pytest -q -n 2 --dist loadfile $(PYTEST_ARGS)
 
 unit: install
 	$(BIN)/pytest -q tests/unit
