@@ -45,3 +45,10 @@ def lock_candidates(dialect_name: str, candidates: Select[Any]) -> Select[Any]:
     if dialect_name == "postgresql":
         return candidates.with_for_update(skip_locked=True)
     return candidates
+
+
+def lock_rows(dialect_name: str, rows: Select[Any]) -> Select[Any]:
+    """Read rows that this transaction is about to change (PostgreSQL: FOR UPDATE)."""
+    if dialect_name == "postgresql":
+        return rows.with_for_update()
+    return rows

@@ -271,8 +271,8 @@ def test_the_example_config_loads_and_config_show_hides_secrets(tmp_path: Path) 
 def test_db_upgrade_creates_the_schema_once(tmp_path: Path) -> None:
     runner = CliRunner()
     first = runner.invoke(cli, ["db", "upgrade", "--data-dir", str(tmp_path)])
-    assert first.exit_code == 0 and "upgraded from empty to 0001" in first.output
+    assert first.exit_code == 0 and "upgraded from empty to 0002" in first.output
     again = runner.invoke(cli, ["db", "upgrade", "--data-dir", str(tmp_path)])
-    assert again.exit_code == 0 and "already at revision 0001" in again.output
+    assert again.exit_code == 0 and "already at revision 0002" in again.output
     status = runner.invoke(cli, ["status", "--data-dir", str(tmp_path), "--format", "json"])
     assert status.exit_code == 0 and json.loads(status.output)["articles"] == 0

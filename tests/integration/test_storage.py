@@ -116,7 +116,7 @@ def done(
 def test_migrations_match_the_models_and_are_idempotent(engine: Engine) -> None:
     upgrade(engine)
     upgrade(engine)
-    assert current_revision(engine) == head_revision() == "0001"
+    assert current_revision(engine) == head_revision() == "0002"
     with engine.connect() as conn:
         diff = compare_metadata(
             MigrationContext.configure(conn, opts={"compare_type": True}), metadata
@@ -301,3 +301,83 @@ def test_concurrent_rescans_and_writes_wait_instead_of_failing(repo: Repository)
         )
     t.join(60)
     assert errors == []
+
+
+def queue_rows(engine: Engine) -> list[tuple[str, int]]:
+    """Every row of the claim queue, as (table, target_id)."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT 'due', target_id FROM due_queue UNION ALL "
+                "SELECT 'lease', target_id FROM leases"
+            )
+        )
+        return sorted((r[0], r[1]) for r in rows)
+
+
+def active_ids(engine: Engine) -> list[int]:
+    with engine.connect() as conn:
+        return sorted(conn.scalars(text("SELECT id FROM targets WHERE next_due IS NOT NULL")))
+
+
+def test_databases_of_the_first_schema_upgrade_with_their_schedule(engine: Engine) -> None:
+    upgrade(engine, "0001")
+    rows = [  # queued, leased under 0001 (next_due = lease_until), retired
+        (1, "https://n.test/q", T0, None, T0 - 5),
+        (2, "https://n.test/l", T0 + 30_000, T0 + 30_000, None),
+        (3, "https://n.test/r", None, None, T0 - 9),
+    ]
+    with engine.begin() as conn:
+        for tid, url, due, lease, checked in rows:
+            conn.execute(
+                text(
+                    "INSERT INTO targets (id, url, kind, state, fails, succs, next_due,"
+                    " lease_until, last_checked_at, last_problems)"
+                    " VALUES (:id, :url, 'web', 'up', 0, 1, :due, :lease, :checked, '')"
+                ),
+                {"id": tid, "url": url, "due": due, "lease": lease, "checked": checked},
+            )
+    upgrade(engine)
+    assert queue_rows(engine) == [("due", 1), ("lease", 2)]
+    repo = Repository(engine)
+    snap = repo.snapshot()
+    assert snap.last_check_ms == T0 - 5 and snap.oldest_due_ms == T0
+    assert [c.id for c in repo.claim_due(T0, 10, 100_000)] == [1]
+    assert [c.id for c in repo.claim_due(T0 + 30_000, 10, 1000)] == [2]  # its lease ran out
+    with engine.connect() as conn:
+        assert conn.scalar(text("SELECT count(*) FROM targets WHERE lease_until IS NOT NULL")) == 0
+
+
+def test_each_active_target_has_exactly_one_queue_row(repo: Repository) -> None:
+    """Claims, results, releases, retiring a leased target and bringing it back."""
+    engine = repo.engine
+    a = record("https://n.test/a/", images=2)
+    repo.store_document("a.txt", FP, [a], 0, T0)
+    ids = active_ids(engine)
+    assert queue_rows(engine) == [("due", i) for i in ids]
+    claims = {c.id: c for c in repo.claim_due(T0, 2, 1000)}
+    assert len(claims) == 2
+    assert queue_rows(engine) == sorted(
+        [("lease", i) for i in claims] + [("due", i) for i in ids if i not in claims]
+    )
+    # retired while leased, then referenced again: the old lease must not come back
+    repo.remove_document("a.txt")
+    assert active_ids(engine) == [] and queue_rows(engine) == []
+    repo.store_document("a.txt", FP, [a], 0, T0 + 10)
+    assert active_ids(engine) == ids
+    first = claims[min(claims)]
+    up = TargetState(State.UP, 0, 1)
+    repo.record([done(first.id, first.lease, T0 + 20, Outcome.OK, first.state, up)])
+    repo.release([(c.id, c.lease) for c in claims.values()], T0 + 30)
+    assert queue_rows(engine) == [("due", i) for i in ids]
+    # the stale holder's result is kept, but it moved neither state nor schedule
+    assert len(repo.target_history(first.id)[1]) == 1
+    assert repo.target_history(first.id)[0] == []
+    taken = repo.claim_due(T0 + 10, 100, 1000)
+    assert sorted(c.id for c in taken) == ids
+    later = taken[0]
+    repo.record([done(later.id, later.lease, T0 + 50, Outcome.OK, later.state, up)])
+    assert queue_rows(engine) == sorted([("due", later.id)] + [("lease", c.id) for c in taken[1:]])
+    snap = repo.snapshot()
+    assert snap.last_check_ms == T0 + 50
+    assert snap.oldest_due_ms == min(c.lease for c in taken)  # leases end before later is due
