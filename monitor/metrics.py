@@ -1,15 +1,23 @@
 """Prometheus metrics (CONTRACT section 5) on the application's own registry.
 
 Counters and the duration histogram are updated as checks finish; every
-gauge is computed at scrape time from the database (a custom Collector), so
-the numbers are those of the store, shared by every daemon writing to it,
-and nothing has to be kept in step by hand. Label values come from closed
+gauge comes from a Snapshot of the database (a custom Collector), so the
+numbers are those of the store, shared by every daemon writing to it, and
+nothing has to be kept in step by hand. The snapshot is taken in the
+background (`keep_fresh`, in a worker thread) and a scrape only formats the
+last one: at 1M targets a snapshot takes a fraction of a second, and a
+scrape must neither wait for it nor block the event loop. While snapshots
+are cheap (a small store: under FRESH_BELOW seconds), a scrape (in the
+server's worker thread) takes a fresh one, so the gauges are exact there. The cycle lag is
+computed at scrape time from the snapshot's oldest due time, so it keeps
+growing between snapshots as it should. Label values come from closed
 sets (kinds, states, outcomes, problem codes, signature statuses) except
 `provider`, which is capped to the providers with the most targets down.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
@@ -36,29 +44,53 @@ log = logging.getLogger(__name__)
 PREFIX = "article_monitor_"
 MAX_PROVIDERS = 100
 DURATION_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+SNAPSHOT_MIN_INTERVAL = 2.0
+SNAPSHOT_MAX_INTERVAL = 15.0
+FRESH_BELOW = 0.05  # a snapshot this cheap is taken per scrape
+SNAPSHOT_DUTY = 10  # wait at least 10x what a snapshot took: <10% of a core on it
+
+
+def snapshot_wait(took: float) -> float:
+    """Seconds until the next snapshot: fresh on small stores, cheap on big ones."""
+    return min(SNAPSHOT_MAX_INTERVAL, max(SNAPSHOT_MIN_INTERVAL, SNAPSHOT_DUTY * took))
 
 
 class StateCollector(Collector):
-    """Gauges read from a Snapshot at scrape time (cached briefly: scrapes are cheap)."""
+    """Gauges from the last Snapshot; `refresh` (blocking, in a worker thread) takes one.
 
-    def __init__(self, source: Callable[[], Snapshot], *, ttl: float = 2.0) -> None:
+    A scrape reads the database only when no snapshot was attempted yet, or
+    when the last one took under `fresh_below` seconds (a small store).
+    """
+
+    def __init__(self, source: Callable[[], Snapshot], *, fresh_below: float = FRESH_BELOW) -> None:
         self._source = source
-        self._ttl = ttl
+        self._fresh_below = fresh_below
         self._lock = threading.Lock()
-        self._cached: tuple[float, Snapshot] | None = None
+        self._snap: Snapshot | None = None
+        self._tried = False
+        self._cost = float("inf")
+
+    def refresh(self) -> bool:
+        """Take a snapshot now; on failure drop the gauges (they would be stale)."""
+        started = time.monotonic()
+        try:
+            snap: Snapshot | None = self._source()
+        except Exception as exc:  # the DB is down: say so in /readyz, omit these gauges
+            log.warning("metrics: cannot read the database: %s", type(exc).__name__)
+            snap = None
+        with self._lock:
+            self._snap = snap
+            self._tried = True
+            self._cost = time.monotonic() - started if snap is not None else float("inf")
+        return snap is not None
 
     def snapshot(self) -> Snapshot | None:
         with self._lock:
-            now = time.monotonic()
-            if self._cached is not None and now - self._cached[0] < self._ttl:
-                return self._cached[1]
-            try:
-                snap = self._source()
-            except Exception as exc:  # the DB is down: say so in /readyz, omit these gauges
-                log.warning("metrics: cannot read the database: %s", type(exc).__name__)
-                return None
-            self._cached = (now, snap)
-            return snap
+            if self._tried and self._cost >= self._fresh_below:
+                return self._snap
+        self.refresh()
+        with self._lock:
+            return self._snap
 
     def collect(self) -> Iterator[Metric]:
         snap = self.snapshot()
@@ -114,9 +146,9 @@ class StateCollector(Collector):
 
 
 class DaemonMetrics:
-    """The daemon's registry: counters fed by the checks, gauges read at scrape time."""
+    """The daemon's registry: counters fed by the checks, gauges from the last snapshot."""
 
-    def __init__(self, source: Callable[[], Snapshot], *, ttl: float = 2.0) -> None:
+    def __init__(self, source: Callable[[], Snapshot], *, fresh_below: float = FRESH_BELOW) -> None:
         # `*_created` series are not in the contract (and double the series count)
         disable_created_metrics()  # type: ignore[no-untyped-call]
         self.registry = CollectorRegistry(auto_describe=False)
@@ -141,7 +173,7 @@ class DaemonMetrics:
             self.duration.labels(kind.value)
             for outcome in Outcome:
                 self.checks.labels(kind.value, outcome.value)
-        self.state = StateCollector(source, ttl=ttl)
+        self.state = StateCollector(source, fresh_below=fresh_below)
         self.registry.register(self.state)
 
     def observe(self, kind: Kind, outcome: Outcome, seconds: float | None) -> None:
@@ -151,3 +183,10 @@ class DaemonMetrics:
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+    async def keep_fresh(self) -> None:
+        """Until cancelled: snapshot in a worker thread, wait (`snapshot_wait`), again."""
+        while True:
+            started = time.monotonic()
+            await asyncio.to_thread(self.state.refresh)
+            await asyncio.sleep(snapshot_wait(time.monotonic() - started))

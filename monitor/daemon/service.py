@@ -83,6 +83,7 @@ class Daemon:
         self.claim_error: str | None = None
         self._scan_lock = asyncio.Lock()
         self._bg: set[asyncio.Task[Any]] = set()
+        self._snapshots: asyncio.Task[None] | None = None
 
     # -- plumbing
 
@@ -102,6 +103,8 @@ class Daemon:
         log.info("database %s", _safe_db(s.database_url()))
         await asyncio.to_thread(upgrade, self.engine)
         if not s.once:
+            # gauges: a snapshot in the background; scrapes read the last one
+            self._snapshots = asyncio.create_task(self.metrics.keep_fresh(), name="snapshots")
             self.server = MetricsServer.for_settings(self.metrics, self.readiness, s)
             await self.server.start()
         self._install_signals()
@@ -121,6 +124,9 @@ class Daemon:
             await self.writer.stop()
             if self.server is not None:
                 await self.server.stop()
+            if self._snapshots is not None:
+                self._snapshots.cancel()
+                await asyncio.gather(self._snapshots, return_exceptions=True)
             self._db_pool.shutdown(wait=True)
             self.engine.dispose()
         log.info("stopped")

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 import time
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from monitor.metrics import MAX_PROVIDERS, DaemonMetrics
+from monitor.metrics import (
+    MAX_PROVIDERS,
+    SNAPSHOT_MAX_INTERVAL,
+    SNAPSHOT_MIN_INTERVAL,
+    DaemonMetrics,
+    snapshot_wait,
+)
 from monitor.model import Kind, Outcome, ProblemCode, SignatureStatus
 from monitor.storage.repository import Snapshot
 
@@ -92,14 +100,71 @@ def test_an_unreadable_database_drops_the_gauges_but_not_the_counters() -> None:
     assert "article_monitor_checks" in fams and "article_monitor_build_info" in fams
 
 
-def test_snapshot_is_cached_between_close_scrapes() -> None:
+def test_scrapes_of_a_small_store_are_exact() -> None:
     calls = []
 
     def source() -> Snapshot:
         calls.append(1)
+        return Snapshot(articles=len(calls))
+
+    m = DaemonMetrics(source)  # snapshots here take microseconds: one per scrape
+    values = [families(m)["article_monitor_articles"].samples[0].value for _ in range(3)]  # type: ignore[attr-defined]
+    assert values == [1, 2, 3]
+
+
+def test_scrapes_of_a_big_store_read_the_last_snapshot_only() -> None:
+    calls = []
+
+    def source() -> Snapshot:
+        calls.append(1)
+        return Snapshot(articles=len(calls))
+
+    m = DaemonMetrics(source, fresh_below=0.0)  # as if every snapshot were expensive
+    assert m.state.refresh()
+    for _ in range(3):
+        assert families(m)["article_monitor_articles"].samples[0].value == 1  # type: ignore[attr-defined]
+    assert len(calls) == 1
+    m.state.refresh()
+    assert families(m)["article_monitor_articles"].samples[0].value == 2  # type: ignore[attr-defined]
+
+
+def test_a_failed_refresh_drops_the_gauges_until_one_succeeds() -> None:
+    ok = [True]
+
+    def source() -> Snapshot:
+        if not ok[0]:
+            raise OSError("disk gone")
+        return snapshot()
+
+    m = DaemonMetrics(source)
+    assert "article_monitor_targets" in families(m)
+    ok[0] = False
+    assert not m.state.refresh()
+    assert "article_monitor_targets" not in families(m)
+    ok[0] = True
+    assert m.state.refresh() and "article_monitor_targets" in families(m)
+
+
+def test_snapshot_cadence_follows_its_cost() -> None:
+    assert snapshot_wait(0.001) == SNAPSHOT_MIN_INTERVAL
+    assert snapshot_wait(0.5) == 5.0
+    assert snapshot_wait(30.0) == SNAPSHOT_MAX_INTERVAL
+
+
+async def test_keep_fresh_snapshots_in_a_worker_thread_until_cancelled() -> None:
+    threads = []
+
+    def source() -> Snapshot:
+        threads.append(threading.get_ident())
         return Snapshot()
 
-    m = DaemonMetrics(source, ttl=60)
-    m.render()
-    m.render()
-    assert len(calls) == 1
+    m = DaemonMetrics(source)
+    task = asyncio.create_task(m.keep_fresh())
+    for _ in range(100):
+        if threads:
+            break
+        await asyncio.sleep(0.01)
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    assert task.cancelled()
+    assert threads and threading.get_ident() not in threads
