@@ -2,7 +2,10 @@
 
   .venv/bin/python bench/daemon_claims.py [--targets 1000000] [--daemon-seconds 20]
 
-1. claim latency: batches of 1,000 due targets out of --targets (goal < 50 ms);
+1. claim latency: batches of 1,000 due targets out of --targets (goal < 50 ms),
+   median and p95, with a peer measured alternately in the same run (a plain
+   `SELECT ... LIMIT 1000` of the same columns from `targets`) and the ratio,
+   since the machine is shared; and the metrics snapshot's time;
 2. batched result inserts per second through Repository.record;
 3. peak RSS of a real `article-monitor run` holding that database (goal < 300 MB):
    its targets are loopback URLs that the SSRF guard answers `blocked`
@@ -27,12 +30,21 @@ import urllib.request
 from pathlib import Path
 
 import psutil
+from sqlalchemy import text
 
 from monitor.daemon.rollup import rollup_row
 from monitor.state import State, TargetState
 from monitor.storage.engine import make_engine
 from monitor.storage.migrate import upgrade
-from monitor.storage.repository import RESULTS, TARGETS, CheckRecord, Repository, now_ms
+from monitor.storage.repository import (
+    DUE,
+    RESULTS,
+    TARGETS,
+    CheckRecord,
+    Claimed,
+    Repository,
+    now_ms,
+)
 
 CLI = str(Path(sys.executable).with_name("article-monitor"))
 
@@ -42,38 +54,52 @@ def fill_targets(repo: Repository, n: int, due: int) -> float:
     chunk = 50_000
     with repo.engine.begin() as conn:
         for lo in range(0, n, chunk):
-            conn.execute(
-                TARGETS.insert(),
-                [
-                    {
-                        "url": f"http://127.0.0.1:9/{i}",
-                        "kind": "web" if i % 4 else "image",
-                        "provider": f"p{i % 500}.test",
-                        "state": "up",
-                        "fails": 0,
-                        "succs": 1,
-                        "next_due": due - random.randrange(3_600_000),
-                        "last_problems": "",
-                    }
-                    for i in range(lo, min(n, lo + chunk))
-                ],
-            )
+            rows = [
+                {
+                    "id": i + 1,
+                    "url": f"http://127.0.0.1:9/{i}",
+                    "kind": "web" if i % 4 else "image",
+                    "provider": f"p{i % 500}.test",
+                    "state": "up" if i % 50 else "down",
+                    "fails": 0,
+                    "succs": 1,
+                    "next_due": due - random.randrange(3_600_000),
+                    "last_problems": "" if i % 20 else "slow_response",
+                }
+                for i in range(lo, min(n, lo + chunk))
+            ]
+            conn.execute(TARGETS.insert(), rows)
+            conn.execute(DUE.insert(), [{"due": r["next_due"], "target_id": r["id"]} for r in rows])
     return time.perf_counter() - started
 
 
-def bench_claims(repo: Repository, rounds: int = 30) -> list[float]:
-    times = []
+PEER = text("SELECT id, url, kind, state, fails, succs FROM targets WHERE id > :lo LIMIT 1000")
+
+
+def bench_claims(repo: Repository, rounds: int = 30) -> tuple[list[float], list[float]]:
+    """Claim times and, alternately, the peer's (a plain read of as many rows)."""
+    times, peer = [], []
+    top = repo.max_target_id()
     for _ in range(rounds):
         repo.checkpoint()  # the daemon's checkpoint job, off the claim path
         t = time.perf_counter()
         got = repo.claim_due(now_ms(), 1000, 300_000)
         times.append((time.perf_counter() - t) * 1000)
         assert len(got) == 1000
-    return times
+        with repo.engine.connect() as conn:
+            t = time.perf_counter()
+            n = len(conn.execute(PEER, {"lo": random.randrange(top - 1000)}).all())
+            peer.append((time.perf_counter() - t) * 1000)
+        assert n == 1000
+    return times, peer
+
+
+def p95(xs: list[float]) -> float:
+    return sorted(xs)[max(0, round(0.95 * len(xs)) - 1)]
 
 
 def bench_inserts(repo: Repository, batches: int = 40, size: int = 500) -> float:
-    claims = []
+    claims: list[Claimed] = []
     while len(claims) < batches * size:
         claims.extend(repo.claim_due(now_ms(), 1000, 300_000))
     up = TargetState(State.UP, 0, 2)
@@ -122,10 +148,13 @@ def daemon_rss(db_url: str, tmp: Path, seconds: float) -> tuple[float, int, floa
         text = (tmp / "daemon.log").read_text(errors="replace")
         url = next((w for w in text.split() if w.startswith("http://127.0.0.1:")), None)
         if url:
-            t = time.perf_counter()
-            with urllib.request.urlopen(url + "/metrics", timeout=30) as resp:
-                resp.read()
-            scrape_ms = (time.perf_counter() - t) * 1000
+            scrapes = []
+            for _ in range(5):
+                t = time.perf_counter()
+                with urllib.request.urlopen(url + "/metrics", timeout=30) as resp:
+                    resp.read()
+                scrapes.append((time.perf_counter() - t) * 1000)
+            scrape_ms = statistics.median(scrapes)
             peak = max(peak, ps.memory_info().rss)
     finally:
         proc.terminate()
@@ -213,10 +242,26 @@ def main() -> None:
         repo = Repository(engine)
         fill_s = fill_targets(repo, args.targets, now_ms())
         print(f"targets in SQLite:           {args.targets:,} (filled in {fill_s:.1f} s)")
-        claims = bench_claims(repo)
+        load = os.getloadavg()
+        claims, peer = bench_claims(repo)
+        med, peer_med = statistics.median(claims), statistics.median(peer)
         print(
-            f"claim 1,000 due targets:     median {statistics.median(claims):.1f} ms, "
+            f"claim 1,000 due targets:     median {med:.1f} ms, p95 {p95(claims):.1f} ms, "
             f"max {max(claims):.1f} ms over {len(claims)} claims (goal < 50 ms)"
+        )
+        print(
+            f"peer (SELECT 1,000 rows):    median {peer_med:.1f} ms, p95 {p95(peer):.1f} ms; "
+            f"claim/peer = {med / peer_med:.1f}x; load average {load[0]:.2f} {load[1]:.2f} "
+            f"on {os.cpu_count()} cores"
+        )
+        snaps = []
+        for _ in range(5):
+            t = time.perf_counter()
+            repo.snapshot()
+            snaps.append((time.perf_counter() - t) * 1000)
+        print(
+            f"metrics snapshot (all gauges): median {statistics.median(snaps):.0f} ms "
+            f"over {len(snaps)} (taken in the background, not per scrape)"
         )
         rate = bench_inserts(repo)
         print(
@@ -231,7 +276,7 @@ def main() -> None:
             f"daemon peak RSS:             {rss:,.0f} MiB over {args.daemon_seconds:.0f} s, "
             f"{checked:,} checks recorded (goal < 300 MB)"
         )
-        print(f"/metrics scrape over all:    {scrape_ms:,.0f} ms")
+        print(f"/metrics scrape (median of 5): {scrape_ms:,.1f} ms")
         per_row, per_rollup = bytes_per_result(tmp)
     rows = 100_000 * 24 * 30
     raw = rows * per_row

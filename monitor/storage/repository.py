@@ -350,23 +350,27 @@ class Repository:
         """Delete these leases; the ids of those still held (not expired and re-claimed)
         whose target is still active. Leases before targets: the lock order everywhere."""
         held: set[int] = set()
-        ident = tuple_(LEASES.c.until, LEASES.c.target_id)
-        for chunk in _chunks(list(claims)):
-            held.update(
-                conn.scalars(
-                    delete(LEASES)
-                    .where(ident.in_([(lease, i) for i, lease in chunk]))
-                    .returning(LEASES.c.target_id)
+        by_lease: dict[int, list[int]] = defaultdict(list)
+        for i, lease in claims:
+            by_lease[lease].append(i)
+        # one lease end per claim, so few groups, each a primary-key range
+        for lease, ids in by_lease.items():
+            for chunk in _chunks(sorted(ids)):
+                held.update(
+                    conn.scalars(
+                        delete(LEASES)
+                        .where(LEASES.c.until == lease, LEASES.c.target_id.in_(chunk))
+                        .returning(LEASES.c.target_id)
+                    )
                 )
-            )
         active: set[int] = set()
-        for ids in _chunks(sorted(held)):
+        for some in _chunks(sorted(held)):
             active.update(
                 conn.scalars(
                     dialect.lock_rows(
                         self.dialect,
                         select(TARGETS.c.id).where(
-                            TARGETS.c.id.in_(ids), TARGETS.c.next_due.is_not(None)
+                            TARGETS.c.id.in_(some), TARGETS.c.next_due.is_not(None)
                         ),
                     )
                 )
