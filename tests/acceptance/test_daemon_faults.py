@@ -42,11 +42,16 @@ def readyz(daemon: DaemonProcess) -> tuple[int, dict[str, object]]:
 class SlowServer(LinkServer):
     """Answers after `delay`: checks are still in flight when the test locks the database."""
 
-    delay = 0.6
+    delay = 1.0
+    inflight = 0
 
     async def _handle(self, request: web.Request) -> web.Response:
-        await asyncio.sleep(self.delay)
-        return await super()._handle(request)  # counts the hit
+        self.inflight += 1
+        try:
+            await asyncio.sleep(self.delay)
+            return await super()._handle(request)  # counts the hit
+        finally:
+            self.inflight -= 1
 
 
 def stop(daemon: DaemonProcess) -> None:
@@ -65,6 +70,7 @@ def test_a_locked_database_is_reported_and_nothing_is_lost(tmp_path: Path) -> No
         try:
             daemon.wait_listening()
             wait_for(lambda: results(db) >= 4, what=daemon.text)
+            wait_for(lambda: site.inflight > 0, what=daemon.text)  # their results will queue
             holder = sqlite3.connect(db, timeout=10, isolation_level=None)
             holder.execute("BEGIN EXCLUSIVE")  # beyond the daemon's 5 s busy timeout
             try:
