@@ -69,7 +69,7 @@ def run(paths: tuple[Path, ...], config_file: Path | None, **flags: Any) -> None
     \b
     Examples:
       article-monitor run examples/articles
-      article-monitor run corpus/ --config monitor.toml --listen 0.0.0.0:9464
+      article-monitor run corpus/ --config monitor.toml   # auth set there for --listen 0.0.0.0:9464
       article-monitor run corpus/ --once --data-dir /var/lib/article-monitor
       curl -s 127.0.0.1:9464/metrics | grep article_monitor_targets
     """
