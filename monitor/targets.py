@@ -7,6 +7,7 @@ reference, so it is fetched once per run and reported under each article.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -32,6 +33,11 @@ class Target:
     refs: list[TargetRef] = field(default_factory=list)
 
 
+def _path(dotted: str) -> str:
+    """Field paths repeat in every record ("images.0.url"): share one string."""
+    return sys.intern(dotted)
+
+
 def _image_refs(
     images: Iterable[Image], aid: str, origin: Origin, prefix: str
 ) -> Iterator[tuple[str, TargetRef]]:
@@ -44,7 +50,7 @@ def _image_refs(
                     Kind.IMAGE,
                     origin,
                     Expectation(width=img.width, height=img.height),
-                    f"{prefix}{i}.url",
+                    _path(f"{prefix}{i}.url"),
                 ),
             )
 
@@ -54,16 +60,23 @@ def _page_refs(
 ) -> Iterator[tuple[str, TargetRef]]:
     web, amp, cdn = rec.webUrl, rec.ampWebUrl, rec.cdnAmpWebUrl
     if web:
-        yield web, TargetRef(aid, Kind.WEB, origin, Expectation(amphtml=amp), f"{prefix}webUrl")
+        yield (
+            web,
+            TargetRef(aid, Kind.WEB, origin, Expectation(amphtml=amp), _path(f"{prefix}webUrl")),
+        )
     if amp:
         yield (
             amp,
-            TargetRef(aid, Kind.AMP, origin, Expectation(canonical=web), f"{prefix}ampWebUrl"),
+            TargetRef(
+                aid, Kind.AMP, origin, Expectation(canonical=web), _path(f"{prefix}ampWebUrl")
+            ),
         )
     if cdn:
         yield (
             cdn,
-            TargetRef(aid, Kind.CDN, origin, Expectation(canonical=web), f"{prefix}cdnAmpWebUrl"),
+            TargetRef(
+                aid, Kind.CDN, origin, Expectation(canonical=web), _path(f"{prefix}cdnAmpWebUrl")
+            ),
         )
     yield from _image_refs(rec.images, aid, origin, f"{prefix}images.")
 
