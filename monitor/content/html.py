@@ -103,11 +103,24 @@ _SEPARATORS = re.compile(r"\s+(?:\||-|–|—|·|::|»|«|/)\s+")
 _PUNCTUATION = re.compile(r"[\s.,:;!?¡¿…\"«»()\[\]*~_-]+")
 
 
+# Every phrase above holds one of these words: most titles hold none, and are
+# answered without the splitting and the long pattern.
+_KEYWORDS = re.compile(
+    r"404|found|exist|esiste|availab|find|gefunden|trouv|encontr|trovat|gevonden|bestaat"
+    r"|znalezion|removed|deleted"
+)
+
+
 def is_soft_404_text(text: str | None) -> bool:
     """Whether a title or heading is, in one of its parts, only a not-found phrase."""
     if not text:
         return False
-    normal = " ".join(text.replace("’", "'").lower().split())
+    lowered = text.lower()
+    return _KEYWORDS.search(lowered) is not None and _has_404_part(lowered)
+
+
+def _has_404_part(lowered: str) -> bool:
+    normal = " ".join(lowered.replace("’", "'").split())
     for part in _SEPARATORS.split(normal):
         words = _PUNCTUATION.sub(" ", part).strip()
         if words and _SOFT_404.fullmatch(words):
@@ -180,15 +193,36 @@ class _Stop(Exception):
     """The head ended: nothing more to learn from the parser."""
 
 
+@dataclass(slots=True)
+class _Head:
+    """What the head says so far; filled by the fast scanner or by the parser."""
+
+    is_amp: bool = False
+    base: str | None = None
+    canonical: str | None = None
+    amphtml: str | None = None
+    title: str | None = None
+    title_closed: bool = False  # closed within the prefix, so fit to judge
+    head_end: int | None = None  # index in the text where the body starts
+
+    def head_tag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        """<base> and <link>: the first of each kind with a non-empty href wins."""
+        values = dict(reversed(attrs))  # first occurrence of a duplicate attribute wins
+        if tag == "base" and self.base is None and values.get("href"):
+            self.base = (values["href"] or "").strip()
+        elif tag == "link":
+            href = (values.get("href") or "").strip()
+            rels = (values.get("rel") or "").lower().split()
+            if href and "canonical" in rels and self.canonical is None:
+                self.canonical = href
+            if href and "amphtml" in rels and self.amphtml is None:
+                self.amphtml = href
+
+
 class _HeadParser(HTMLParser):
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
-        self.is_amp = False
-        self.base: str | None = None
-        self.canonical: str | None = None
-        self.amphtml: str | None = None
-        self.title: str | None = None
-        self.title_closed = False  # closed within the prefix, so fit to judge
+        self.got = _Head()
         self.head_end: tuple[int, int] | None = None  # (line, column) where the body starts
         self._title_parts: list[str] | None = None
         self._skip_depth = 0
@@ -204,11 +238,14 @@ class _HeadParser(HTMLParser):
             return
         if tag == "html":
             names = {name for name, _ in attrs}
-            self.is_amp = self.is_amp or "amp" in names or "⚡" in names
+            self.got.is_amp = self.got.is_amp or "amp" in names or "⚡" in names
         elif tag in _SKIP_CONTENT:
             self._skip_depth = 1
+        elif tag == "title":
+            if self.got.title is None:
+                self._title_parts = []
         elif tag in _HEAD_ELEMENTS:
-            self._head_tag(tag, attrs)
+            self.got.head_tag(tag, attrs)
         else:
             self._end_head()
 
@@ -216,20 +253,6 @@ class _HeadParser(HTMLParser):
         self.handle_starttag(tag, attrs)
         if tag in _SKIP_CONTENT and self._skip_depth:
             self._skip_depth -= 1
-
-    def _head_tag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        values = dict(reversed(attrs))  # first occurrence of a duplicate attribute wins
-        if tag == "title" and self.title is None:
-            self._title_parts = []
-        elif tag == "base" and self.base is None and values.get("href"):
-            self.base = (values["href"] or "").strip()
-        elif tag == "link":
-            href = (values.get("href") or "").strip()
-            rels = (values.get("rel") or "").lower().split()
-            if href and "canonical" in rels and self.canonical is None:
-                self.canonical = href
-            if href and "amphtml" in rels and self.amphtml is None:
-                self.amphtml = href
 
     def handle_endtag(self, tag: str) -> None:
         if self._title_parts is not None and tag != "title":
@@ -240,8 +263,8 @@ class _HeadParser(HTMLParser):
                 self._skip_depth -= 1
             return
         if tag == "title" and self._title_parts is not None:
-            self.title = _text(self._title_parts)
-            self.title_closed = True
+            self.got.title = _text(self._title_parts)
+            self.got.title_closed = True
             self._title_parts = None
         elif tag in ("head", "html"):
             self._end_head()
@@ -256,8 +279,8 @@ class _HeadParser(HTMLParser):
 
     def finish(self) -> None:
         """The prefix ended inside the head: keep what an unclosed <title> held."""
-        if self._title_parts is not None and self.title is None:
-            self.title = _text(self._title_parts) or None
+        if self._title_parts is not None and self.got.title is None:
+            self.got.title = _text(self._title_parts) or None
 
 
 def _text(parts: list[str]) -> str:
@@ -274,9 +297,9 @@ def _offset(text: str, line: int, column: int) -> int:
     return min(pos + column, len(text))
 
 
-def first_h1(text: str) -> str | None:
-    """Text of the first complete <h1> in `text`, outside scripts and comments."""
-    for match in _BODY_SCAN.finditer(text):
+def first_h1(text: str, start: int = 0) -> str | None:
+    """Text of the first complete <h1> in `text[start:]`, outside scripts and comments."""
+    for match in _BODY_SCAN.finditer(text, start):
         inner = match.group(2)
         if inner is not None:
             return " ".join(html.unescape(_TAG.sub(" ", inner)).split())
@@ -292,14 +315,120 @@ def _absolute(href: str | None, base: str) -> str | None:
         return href
 
 
-def head_facts(prefix: bytes, *, base_url: str, charset: str | None = None) -> HtmlFacts:
-    """Canonical and amphtml links (absolute), AMP marker, title, soft-404 flag.
+# --- the fast path -------------------------------------------------------------
+#
+# Most heads are well-formed: tags with quoted or plain attribute values,
+# comments, a doctype, scripts and styles. For those a regex scanner gives the
+# same answers as the parser above at a fraction of the cost; it gives up
+# (returns None, and the parser runs) on anything it is not sure the parser
+# reads the same way: a `<` that starts no tag it knows, odd attribute
+# syntax, markup inside <title>, a self-closing <title>/<script>/<style>/
+# <noscript>/<template>, a comment holding "--", a prefix ending mid-element.
 
-    `base_url` is the URL the page was finally served from (after
-    redirects); a <base href> in the head takes precedence over it, as in a
-    browser. `charset` is the Content-Type charset, if any. Never raises.
-    """
-    text = decode(prefix, charset)
+_WS = "[ \t\n\r\f]"
+_VALUE = "(?:\"[^\"]*+\"|'[^']*+'|[^\\s\"'=<>`]++)"
+_ATTRS = rf"(?:{_WS}++[^\s/>\"'=<]++(?:{_WS}*+={_WS}*+{_VALUE})?+)*+"
+_TOKEN = re.compile(
+    rf"<(?:([a-zA-Z][-.a-zA-Z0-9:_]*+)({_ATTRS}){_WS}*+(/?)>"  # start tag
+    rf"|/([a-zA-Z][-.a-zA-Z0-9:_]*+){_WS}*+>"  # end tag
+    r"|(!--)"  # comment: its end is checked by hand
+    r"|![dD][oO][cC][tT][yY][pP][eE][^>]*+>|\?[^>]*+>)"  # doctype, processing instruction
+)
+_ATTR = re.compile(rf"{_WS}+([^\s/>\"'=<]+)(?:{_WS}*={_WS}*({_VALUE}))?")
+_TITLE_END = re.compile(rf"</[tT][iI][tT][lL][eE]{_WS}*+>")
+_CDATA_END = {
+    "script": re.compile(r"</\s*script\s*>", re.IGNORECASE),
+    "style": re.compile(r"</\s*style\s*>", re.IGNORECASE),
+}
+_SELF_CLOSING_GIVES_UP = frozenset({"title", "script", "style", "noscript", "template"})
+
+
+def _attributes(raw: str) -> list[tuple[str, str | None]]:
+    """Attributes as html.parser reports them: names lower-cased, values unquoted
+    and unescaped, None for an attribute without a value."""
+    attrs: list[tuple[str, str | None]] = []
+    for name, value in _ATTR.findall(raw):
+        if not value:
+            attrs.append((name.lower(), None))
+            continue
+        if value[0] in "\"'":
+            value = value[1:-1]
+        attrs.append((name.lower(), html.unescape(value) if "&" in value else value))
+    return attrs
+
+
+def _fast_head(text: str) -> _Head | None:
+    """The head facts of a well-formed head, or None when the parser must decide."""
+    got = _Head()
+    skip = 0
+    title_at = -1  # where the text of an open <title> starts
+    pos = 0
+    find, match = text.find, _TOKEN.match
+    while True:
+        lt = find("<", pos)
+        if lt < 0:
+            if title_at >= 0 or skip:
+                return None  # cut inside <title>, <noscript> or <template>
+            return got
+        if title_at >= 0:
+            end = _TITLE_END.match(text, lt)
+            if end is None:
+                return None  # markup inside <title>: the parser's business
+            got.title = _text([html.unescape(text[title_at:lt])])
+            got.title_closed = True
+            title_at = -1
+            pos = end.end()
+            continue
+        token = match(text, lt)
+        if token is None:
+            return None
+        pos = token.end()
+        name, attrs, slash, end_name, comment = token.groups()
+        if name is not None:
+            tag = name.lower()
+            if slash and tag in _SELF_CLOSING_GIVES_UP:
+                return None
+            if skip:
+                if tag in _SKIP_CONTENT:
+                    skip += 1
+            elif tag == "html":
+                names = {n for n, _ in _attributes(attrs)}
+                got.is_amp = got.is_amp or "amp" in names or "⚡" in names
+            elif tag in _SKIP_CONTENT:
+                skip = 1
+            elif tag == "title":
+                if got.title is None:
+                    title_at = pos
+            elif tag in _HEAD_ELEMENTS:
+                if tag == "base" or tag == "link":
+                    got.head_tag(tag, _attributes(attrs))
+            else:
+                got.head_end = lt
+                return got
+            if tag in _CDATA_END and not slash:
+                close = _CDATA_END[tag].search(text, pos)
+                if close is None:
+                    return None
+                pos = close.end()
+        elif end_name is not None:
+            tag = end_name.lower()
+            if skip:
+                if tag in _SKIP_CONTENT:
+                    skip -= 1
+            elif tag in ("head", "html"):
+                got.head_end = lt
+                return got
+        elif comment is not None:
+            close_at = find("--", lt + 4)
+            if close_at < 0 or text[close_at + 2 : close_at + 3] != ">":
+                return None
+            if text[lt + 4 : lt + 5] == ">" or text[lt + 4 : lt + 6] == "->":
+                return None
+            pos = close_at + 3
+
+
+def _slow_head(text: str) -> _Head:
+    """The head facts by html.parser, which copes with anything."""
     parser = _HeadParser()
     try:
         for start in range(0, len(text), _CHUNK):
@@ -310,20 +439,38 @@ def head_facts(prefix: bytes, *, base_url: str, charset: str | None = None) -> H
     except (AssertionError, ValueError, IndexError):  # pragma: no cover - stdlib parser edge
         pass
     parser.finish()
+    got = parser.got
+    if parser.head_end is not None:
+        got.head_end = _offset(text, *parser.head_end)
+    return got
+
+
+def head_facts(prefix: bytes, *, base_url: str, charset: str | None = None) -> HtmlFacts:
+    """Canonical and amphtml links (absolute), AMP marker, title, soft-404 flag.
+
+    `base_url` is the URL the page was finally served from (after
+    redirects); a <base href> in the head takes precedence over it, as in a
+    browser. `charset` is the Content-Type charset, if any. Never raises.
+    """
+    text = decode(prefix, charset)
+    got = _fast_head(text) or _slow_head(text)
+    return _facts(text, got, base_url)
+
+
+def _facts(text: str, got: _Head, base_url: str) -> HtmlFacts:
     base = base_url
-    if parser.base:
-        base = _absolute(parser.base, base_url) or base_url
-    title = parser.title or None
+    if got.base:
+        base = _absolute(got.base, base_url) or base_url
+    title = got.title or None
     # A title or heading cut by the end of the prefix ("Page not found" of
     # "Page not found for decades, ...") is shown but never judged.
-    soft = parser.title_closed and is_soft_404_text(title)
-    if not soft and parser.head_end is not None:
-        body = text[_offset(text, *parser.head_end) :]
-        soft = is_soft_404_text(first_h1(body))
+    soft = got.title_closed and is_soft_404_text(title)
+    if not soft and got.head_end is not None:
+        soft = is_soft_404_text(first_h1(text, got.head_end))
     return HtmlFacts(
-        canonical=_absolute(parser.canonical, base),
-        amphtml=_absolute(parser.amphtml, base),
-        is_amp=parser.is_amp,
+        canonical=_absolute(got.canonical, base),
+        amphtml=_absolute(got.amphtml, base),
+        is_amp=got.is_amp,
         title=title,
         soft_404=soft,
     )

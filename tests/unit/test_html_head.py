@@ -404,3 +404,166 @@ def test_head_end_position_survives_newlines_and_chunk_boundaries() -> None:
     assert facts(page).soft_404 is True
     # the <h1> is searched after the head only: one inside <title> is just text
     assert facts("<head><title>Site <h1>Not found</h1></title></head><body>").soft_404 is False
+
+
+# --- the fast scanner agrees with the parser -------------------------------------
+
+from monitor.content.html import _fast_head, _slow_head  # noqa: E402
+
+PIECES = st.sampled_from(
+    [
+        "<!doctype html>",
+        "<!DOCTYPE html PUBLIC '-//W3C//DTD XHTML 1.0//EN'>",
+        "<?xml version='1.0'?>",
+        "<html amp>",
+        "<HTML lang=en ⚡>",
+        "<html\nAMP\n/>",
+        "<html data-amp>",
+        "<head>",
+        "<HEAD >",
+        "</head>",
+        "</HEAD\n>",
+        "</html>",
+        "<body>",
+        "<body class=x>",
+        "<div>",
+        "<img src=x.gif/>",
+        "<br/>",
+        "<h1>",
+        "</h1>",
+        "<title>",
+        "<TITLE >",
+        "<title/>",
+        "</title>",
+        "</Title >",
+        "<title>Page not found</title>",
+        "<title>News &amp; more &mdash; Site</title>",
+        "<title>a <b>bold</b> claim</title>",
+        "<noscript>",
+        "</noscript>",
+        "<noscript/>",
+        "<template/>",
+        "<template>",
+        "</template>",
+        "<script>",
+        "</script>",
+        "<script src=/a.js></script>",
+        "<script>var s = '<link rel=canonical href=/js>'</script>",
+        "<script>a</scripty></script >",
+        "<script/>",
+        "<style>a{}</style>",
+        "<style/>",
+        "<!-- c -->",
+        "<!-- <link rel=canonical href=/comment> -->",
+        "<!-- a -- b -->",
+        "<!-->",
+        "<!--->",
+        "<!-- x --->",
+        "<!-- x -- >",
+        "<!--",
+        "-->",
+        "<![CDATA[x]]>",
+        "<!x>",
+        "<meta charset=utf-8>",
+        '<meta name="viewport" content="width=device-width">',
+        "<meta property=og:url content='http://a.example/?a=1&amp;b=2'>",
+        '<link rel="canonical" href="https://a.example/x">',
+        "<link rel=canonical href=/c>",
+        "<link rel=canonical href=/c/>",
+        "<link rel='Canonical amphtml' href='/both'>",
+        "<link REL=AMPHTML HREF=amp/>",
+        "<link rel=canonical href=''>",
+        "<link rel=canonical href>",
+        "<link rel=canonical href=/a href=/b>",
+        "<link href=/x?a=1&amp;b=2 rel=canonical>",
+        "<link rel=canonical href=/&copy>",
+        '<link rel=canonical href="/a"/>',
+        "<link rel=canonical href=a=b>",
+        '<link rel=canonical href="/a"rel=x>',
+        "<link rel=canonical\xa0href=/nbsp>",
+        "<link / rel=canonical href=/slash>",
+        "<link rel = canonical href = /spaced >",
+        "<link rel=amphtml href='http://[::1'>",
+        "<base href=/sub/>",
+        "<base href='https://other.example/dir/'>",
+        "<base>",
+        "<a:b>",
+        "<o:p>",
+        "<x-y z>",
+        "< link>",
+        "</ head>",
+        "</>",
+        "a < b",
+        "&amp;",
+        "&#x110000;",
+        "text",
+        "Page not found",
+        " ",
+        "\n",
+        "\r\n",
+        "\t",
+        "<",
+        ">",
+        "&",
+        "'",
+        '"',
+    ]
+)
+TAG_SOUP = st.text(alphabet="<>/!-=\"' \nablehmrst&⚡", max_size=40)
+
+
+@settings(max_examples=400)
+@given(st.lists(st.one_of(PIECES, PIECES, TAG_SOUP), max_size=25))
+def test_fast_scanner_agrees_with_the_parser(parts: list[str]) -> None:
+    text = "".join(parts)
+    fast = _fast_head(text)
+    if fast is not None:
+        assert fast == _slow_head(text)
+
+
+def test_fast_scanner_takes_well_formed_pages() -> None:
+    head = (
+        '<!doctype html>\n<html ⚡ lang="en">\n<head>\n<meta charset="utf-8">\n'
+        "<title>Big &amp; news | Site</title>\n"
+        '<meta name="viewport" content="width=device-width,minimum-scale=1">\n'
+        '<link rel="canonical" href="http://a.example/news/x.html">\n'
+        "<!-- analytics -->\n"
+        '<script async src="https://cdn.ampproject.org/v0.js"></script>\n'
+        "<style amp-boilerplate>body{-webkit-animation:-amp-start 8s}</style>\n"
+        "<noscript><style amp-boilerplate>body{animation:none}</style></noscript>\n"
+        '<script type="application/ld+json">{"headline": "<b>x</b>"}</script>\n'
+        "<link rel=icon href=/favicon.ico />\n"
+        "</head>\n<body>\n<article><h1>Big news</h1>"
+    )
+    fast = _fast_head(head)
+    assert fast is not None
+    assert fast == _slow_head(head)
+    assert (fast.is_amp, fast.title, fast.canonical) == (
+        True,
+        "Big & news | Site",
+        "http://a.example/news/x.html",
+    )
+    assert head[fast.head_end :].startswith("</head>")
+
+
+from monitor.content.html import _has_404_part  # noqa: E402
+
+WORDS = st.sampled_from(
+    "page not found 404 error http the this requested article content is no longer "
+    "available unavailable exist exists doesn't does could be cannot can't removed "
+    "deleted oops sorry we couldn't find that nothing fehler seite nicht gefunden "
+    "erreur introuvable n'existe pas página encontrada existe pagina non trovata esiste "
+    "não niet gevonden deze bestaat nie znaleziono strony została znaleziona | - – : ! "
+    "News Site Story ’ . ,".split(" ")
+)
+
+
+@settings(max_examples=500)
+@given(st.lists(WORDS, max_size=8).map(" ".join))
+def test_keyword_shortcut_never_changes_the_soft_404_answer(text: str) -> None:
+    assert is_soft_404_text(text) is (bool(text) and _has_404_part(text.lower()))
+
+
+@pytest.mark.parametrize("title", SOFT_404_TITLES)
+def test_every_soft_404_title_passes_the_keyword_shortcut(title: str) -> None:
+    assert _has_404_part(title.lower())
