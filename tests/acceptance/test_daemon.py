@@ -81,7 +81,11 @@ def test_a_target_goes_down_and_up_and_everything_shows_it(tmp_path: Path) -> No
             daemon.kill()
     assert "target up → down" in daemon.text()
     # no claim left dangling: a graceful stop gives back or finishes everything
-    assert query(db, "select count(*) from targets where lease_until is not null") == [(0,)]
+    assert query(db, "select count(*) from leases") == [(0,)]
+    # ...and every active target is queued again, exactly once
+    assert query(db, "select count(*) from due_queue") == query(
+        db, "select count(*) from targets where next_due is not null"
+    )
     runner = CliRunner()
     out = runner.invoke(
         cli, ["history", URL, "--data-dir", str(tmp_path / "data"), "--format", "json"]
@@ -219,9 +223,8 @@ def test_run_once_checks_what_is_due_records_and_exits(tmp_path: Path) -> None:
         assert site.hits == 4
     db = db_of(tmp_path)
     assert results(db) == 4
-    assert query(db, "select count(*) from targets where state = 'up' and lease_until is null") == [
-        (4,)
-    ]
+    assert query(db, "select count(*) from targets where state = 'up'") == [(4,)]
+    assert query(db, "select count(*) from leases") == [(0,)]
 
 
 def test_metrics_behind_a_bearer_token(tmp_path: Path) -> None:
