@@ -1,0 +1,86 @@
+"""The report assembler: input order, each article once, results freed."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from monitor.article import InvalidDocument
+from monitor.model import CheckResult, Kind, Origin, Outcome
+from monitor.oneshot import Corpus, _Assembler, static_result
+from monitor.report import ArticleEntry, Tally, TargetRow
+from monitor.targets import TargetIndex, TargetRef
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.written: list[tuple[str, list[str]]] = []
+
+    def begin(self, invalid: list[InvalidDocument]) -> None:
+        pass
+
+    def article(self, entry: ArticleEntry, rows: list[TargetRow]) -> None:
+        self.written.append((entry.id, [r.url for r in rows]))
+
+    def finish(self, tally: Tally, elapsed_s: float) -> None:
+        pass
+
+
+def corpus_of(url_sets: list[list[int]]) -> Corpus:
+    corpus = Corpus(index=TargetIndex())
+    for n, urls in enumerate(url_sets):
+        refs = [
+            (f"https://h.example/{u}", TargetRef(f"{n:016x}", Kind.IMAGE, Origin.ARTICLE))
+            for u in urls
+        ]
+        for url, ref in refs:
+            corpus.index.add(url, ref)
+        corpus.entries.append(
+            ArticleEntry(f"{n:016x}", "s", n + 1, f"https://a/{n}", None, [], refs)
+        )
+    return corpus
+
+
+@given(
+    st.lists(st.lists(st.integers(0, 12), max_size=4), min_size=1, max_size=12),
+    st.randoms(use_true_random=False),
+)
+def test_any_completion_order_writes_every_article_once_in_order(
+    url_sets: list[list[int]], rnd: object
+) -> None:
+    corpus = corpus_of(url_sets)
+    writer = Recorder()
+    asm = _Assembler(corpus, writer, Tally())
+    urls = [t.url for t in corpus.index]
+    rnd.shuffle(urls)  # type: ignore[attr-defined]
+    for url in urls:
+        asm.add(url, CheckResult(url, Kind.IMAGE, Outcome.OK, NOW))
+    asm.flush(force=True)
+    assert [aid for aid, _ in writer.written] == [e.id for e in corpus.entries]
+    for (_, rows), entry in zip(writer.written, corpus.entries, strict=True):
+        assert rows == [url for url, _ in entry.refs]  # every target, none left out
+    assert asm.results == {}  # nothing held once every article is written
+
+
+def test_cut_short_run_writes_finished_targets_only() -> None:
+    corpus = corpus_of([[1, 2], [2, 3]])
+    writer = Recorder()
+    asm = _Assembler(corpus, writer, Tally())
+    asm.add("https://h.example/2", CheckResult("https://h.example/2", Kind.IMAGE, Outcome.OK, NOW))
+    assert writer.written == []  # the first article still waits for /1
+    asm.flush(force=True)
+    assert writer.written == [
+        ("0000000000000000", ["https://h.example/2"]),
+        ("0000000000000001", ["https://h.example/2"]),
+    ]
+
+
+def test_static_result_only_for_urls_that_cannot_be_requested() -> None:
+    assert static_result("https://a.example/x", Kind.WEB, NOW) is None
+    for bad in ("ftp://a.example/x", "https:///nohost", "http://a.example:99999/", "mailto:x@y"):
+        r = static_result(bad, Kind.IMAGE, NOW)
+        assert r is not None and r.outcome is Outcome.INVALID_URL, bad
