@@ -11,6 +11,7 @@ judged against each article's claims:
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime
 from enum import StrEnum
 
@@ -194,8 +195,14 @@ def _certificate_problem(not_after: datetime, now: datetime, warning_days: float
     )
 
 
+# findings() compares the same few URLs over and over (a target shared by
+# articles, the page's canonical against each claim); a small cache local to
+# this module, so it does not grow other modules' memory.
+_normalized = functools.lru_cache(maxsize=2048)(normalize_url)
+
+
 def _same_url(a: str, b: str) -> bool:
-    return normalize_url(a) == normalize_url(b)
+    return a == b or _normalized(a) == _normalized(b)
 
 
 def findings(result: CheckResult, ref: TargetRef) -> list[Problem]:

@@ -124,8 +124,8 @@ async def finish(resp: ClientResponse, cap: int, wire_so_far: int) -> int:
     remaining = None if length is None else length - wire_so_far
     if remaining is not None and 0 <= remaining <= DRAIN_MAX and wire_so_far + remaining <= cap:
         extra = 0
-        while extra <= remaining:
-            chunk = await resp.content.read(_READ)
+        while extra <= remaining:  # one read when the rest is already buffered
+            chunk = await resp.content.read(remaining - extra + 1)
             if not chunk:
                 break
             extra += len(chunk)

@@ -37,7 +37,14 @@ from monitor.classify import ErrorKind, outcome_for, result_problems
 from monitor.config import Settings
 from monitor.content.html import head_facts, is_html_content_type, media_type
 from monitor.content.image import MIN_SNIFF_BYTES, ImageInfo, sniff_image
-from monitor.http.body import ACCEPT_ENCODING, DRAIN_MAX, finish, head_complete, read_prefix
+from monitor.http.body import (
+    ACCEPT_ENCODING,
+    DRAIN_MAX,
+    Prefix,
+    finish,
+    head_complete,
+    read_prefix,
+)
 from monitor.http.connect_to import route
 from monitor.http.errors import classify_exception
 from monitor.http.guard import AddressPolicy, literal_ip
@@ -56,6 +63,10 @@ PAGE_HEADERS = {
     "Accept-Encoding": ACCEPT_ENCODING,
 }
 IMAGE_ACCEPT = "image/avif,image/webp,image/apng,image/*,*/*;q=0.8"
+# An image's first request asks for this much: enough for the header of
+# almost every image, so the whole (small) answer is read and the connection
+# is reused; only when the sniffer needs more is the rest, up to the cap, asked for.
+IMAGE_FIRST_RANGE = 16 * 1024
 
 # Exceptions a request can end with that are the network's fault, not ours.
 _NETWORK_ERRORS = (aiohttp.ClientError, OSError, TimeoutError, ValueError)
@@ -119,6 +130,11 @@ class _ImageSniffer:
         self._wait_for = max(info.needed, len(buf) + 1)
         return False
 
+    def wants_more(self) -> bool:
+        """Whether the image was recognised but its size lies past what was read."""
+        info = self.info
+        return info is not None and not info.complete and info.needed is not None
+
 
 class Checker:
     """Checks URLs over one shared session. Use as `async with Checker(s) as c`."""
@@ -134,6 +150,9 @@ class Checker:
         )
         self._rng = rng or random.Random()
         self._session: aiohttp.ClientSession | None = None
+        self._image_whole = {"Accept": IMAGE_ACCEPT, "Accept-Encoding": "identity"}
+        self._first_range = min(IMAGE_FIRST_RANGE, settings.image_cap_bytes)
+        self._image_ranged = {**self._image_whole, "Range": f"bytes=0-{self._first_range - 1}"}
 
     async def __aenter__(self) -> Self:
         self._session = make_session(self.settings, self.policy)
@@ -217,12 +236,10 @@ class Checker:
         )
 
     def _headers(self, kind: Kind, ranged: bool) -> dict[str, str]:
+        """The request headers (shared, never modified: copy before changing)."""
         if kind.is_page:
             return PAGE_HEADERS
-        headers = {"Accept": IMAGE_ACCEPT, "Accept-Encoding": "identity"}
-        if ranged:
-            headers["Range"] = f"bytes=0-{self.settings.image_cap_bytes - 1}"
-        return headers
+        return self._image_ranged if ranged else self._image_whole
 
     async def _attempt(self, target: URL, kind: Kind) -> _Attempt:
         """One redirect chain, each hop vetted, within one timeout budget."""
@@ -269,6 +286,8 @@ class Checker:
             current = nxt
 
     def _rerouted(self, url: URL) -> bool:
+        if not self.settings.connect_to:
+            return False
         port = url.port or 0
         return route(self.settings.connect_to, url.raw_host or "", port) != (url.raw_host, port)
 
@@ -286,16 +305,28 @@ class Checker:
         headers["Host"] = url.raw_authority.rpartition("@")[2]
         return url.with_host(ip_alias(ip)), str(ip)
 
-    async def _hop(self, att: _Attempt, url: URL, kind: Kind, ranged: bool) -> URL | None:
-        """One request. Returns the next URL to follow, or None when final."""
-        headers = dict(self._headers(kind, ranged))
-        request_url, tls_name = self._request_target(url, headers)
-        resp = await self.session.get(
+    async def _get(
+        self, url: URL, headers: dict[str, str], range_: str | None = None
+    ) -> aiohttp.ClientResponse:
+        """One GET of `url` (rerouted by connect-to when a rule says so)."""
+        if range_ is not None:
+            headers = {**headers, "Range": range_}
+        if self.settings.connect_to:
+            headers = dict(headers)
+            request_url, tls_name = self._request_target(url, headers)
+        else:
+            request_url, tls_name = url, None
+        return await self.session.get(
             request_url,
             headers=headers,
             allow_redirects=False,
             server_hostname=tls_name if url.scheme == "https" else None,
         )
+
+    async def _hop(self, att: _Attempt, url: URL, kind: Kind, ranged: bool) -> URL | None:
+        """One request. Returns the next URL to follow, or None when final."""
+        headers = self._headers(kind, ranged)
+        resp = await self._get(url, headers)
         try:
             att.status = resp.status
             if att.cert_not_after is None and isinstance(resp, CheckResponse):
@@ -316,7 +347,7 @@ class Checker:
             att.final_url = public_url(url)
             self._record_host(url, resp)
             if 200 <= resp.status < 300:
-                await self._read_content(att, resp, kind, url)
+                await self._read_content(att, resp, kind, url, ranged)
             else:
                 att.facts.bytes_read = await finish(resp, DRAIN_MAX, 0)
             return None
@@ -333,7 +364,7 @@ class Checker:
         self.hosts.record(url.raw_host or "", resp.status, retry_after)
 
     async def _read_content(
-        self, att: _Attempt, resp: aiohttp.ClientResponse, kind: Kind, url: URL
+        self, att: _Attempt, resp: aiohttp.ClientResponse, kind: Kind, url: URL, ranged: bool
     ) -> None:
         facts = att.facts
         ctype = resp.headers.get("Content-Type")
@@ -355,13 +386,54 @@ class Checker:
         cap = self.settings.image_cap_bytes
         sniffer = _ImageSniffer()
         prefix = await read_prefix(resp, cap, sniffer.enough)
-        facts.bytes_read = prefix.wire_bytes
-        if prefix.eof:
-            resp.release()
-        else:
-            resp.close()  # never let the rest of a 60 MB image be read
-        info = sniff_image(prefix.data) if prefix.data else None
+        _let_go(resp, prefix)
+        data, wire = prefix.data, prefix.wire_bytes
+        if (
+            ranged
+            and resp.status == 206
+            and prefix.eof
+            and len(data) == self._first_range < cap
+            and sniffer.wants_more()
+        ):
+            data, wire = await self._rest_of_image(url, data, wire, cap, sniffer)
+        facts.bytes_read = wire
+        info = sniff_image(data) if data else None
         if info is not None:
             facts.image_format = info.format
             facts.width = info.width
             facts.height = info.height
+
+    async def _rest_of_image(
+        self, url: URL, data: bytes, wire: int, cap: int, sniffer: _ImageSniffer
+    ) -> tuple[bytes, int]:
+        """The first range held only part of the header: ask for the rest, up to the cap.
+
+        Only a 206 that continues where the first range ended is used; the
+        bytes read over both requests never exceed the cap.
+        """
+        start = len(data)
+        resp = await self._get(url, self._image_whole, f"bytes={start}-{cap - 1}")
+        try:
+            follows = resp.status == 206 and (resp.headers.get("Content-Range") or "").startswith(
+                f"bytes {start}-"
+            )
+            if not follows:
+                resp.close()
+                return data, wire
+            more = await read_prefix(
+                resp, cap - wire, lambda buf, before: sniffer.enough(data + buf, before + start)
+            )
+            _let_go(resp, more)
+        except BaseException:
+            resp.close()
+            raise
+        return data + more.data, wire + more.wire_bytes
+
+
+def _let_go(resp: aiohttp.ClientResponse, prefix: Prefix) -> None:
+    """Back to the pool when the body was read whole; else close the connection,
+    never letting the rest of a 60 MB image be read."""
+    if prefix.eof:
+        resp.release()
+    else:
+        resp.close()

@@ -10,6 +10,7 @@ cannot slip through: the checker connects only to the address it vetted.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -106,6 +107,9 @@ class AddressPolicy:
     def refusal(self, address: str | IPAddress) -> str | None:
         """None when the checker may connect to `address`; else the reason."""
         ip = ip_strip(ipaddress.ip_address(address) if isinstance(address, str) else address)
+        return _refusal(self, ip)
+
+    def _judge(self, ip: IPAddress) -> str | None:
         if self._covered(ip):
             return None
         inner = embedded_ipv4(ip)
@@ -120,6 +124,16 @@ class AddressPolicy:
             raise BlockedAddressError(host, address, why)
 
 
+# The checker asks about the same few addresses for every request: remember
+# the answers (a policy and an address are immutable, so the answer is too).
+_CACHE_SIZE = 4096
+
+
+@functools.lru_cache(maxsize=_CACHE_SIZE)
+def _refusal(policy: AddressPolicy, ip: IPAddress) -> str | None:
+    return policy._judge(ip)
+
+
 def ip_strip(ip: IPAddress) -> IPAddress:
     """Drop an IPv6 zone id (fe80::1%eth0): it does not change the policy."""
     if isinstance(ip, ipaddress.IPv6Address) and ip.scope_id:
@@ -127,8 +141,12 @@ def ip_strip(ip: IPAddress) -> IPAddress:
     return ip
 
 
+@functools.lru_cache(maxsize=_CACHE_SIZE)
 def literal_ip(host: str) -> IPAddress | None:
-    """The address when `host` is an IP literal (brackets allowed), else None."""
+    """The address when `host` is an IP literal (brackets allowed), else None.
+
+    Cached: it runs for every request, and hosts repeat.
+    """
     try:
         return ipaddress.ip_address(host.strip("[]"))
     except ValueError:

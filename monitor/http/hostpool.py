@@ -15,8 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 
 
 class HostGate:
@@ -73,25 +72,44 @@ class HostPool:
         for host in [h for h, g in self._gates.items() if not g.constrained(now)]:
             del self._gates[host]
 
-    @asynccontextmanager
-    async def slot(self, host: str) -> AsyncIterator[None]:
-        """Wait for a free slot of `host`, its minimum interval and any backoff."""
+    def slot(self, host: str) -> _Slot:
+        """Wait for a free slot of `host`, its minimum interval and any backoff.
+
+        A small class, not an @asynccontextmanager: it is entered for every
+        request, and a generator-based manager costs several times more.
+        """
+        return _Slot(self, host)
+
+    async def _enter(self, host: str) -> HostGate:
         gate = self._gate(host)
         gate.users += 1
         try:
-            async with gate._sem:
-                while True:
-                    now = self._clock()
-                    start = max(gate.next_start, gate.backoff_until)
-                    if now >= start:
-                        break
-                    await asyncio.sleep(start - now)
-                gate.next_start = self._clock() + self.min_interval
-                yield
-        finally:
-            gate.users -= 1
-            if not gate.constrained(self._clock()):
-                self._gates.pop(host, None)
+            await gate._sem.acquire()
+        except BaseException:
+            self._leave(host, gate)
+            raise
+        try:
+            while True:
+                now = self._clock()
+                start = max(gate.next_start, gate.backoff_until)
+                if now >= start:
+                    break
+                await asyncio.sleep(start - now)
+        except BaseException:
+            gate._sem.release()
+            self._leave(host, gate)
+            raise
+        gate.next_start = (self._clock() + self.min_interval) if self.min_interval else now
+        return gate
+
+    def _exit(self, host: str, gate: HostGate) -> None:
+        gate._sem.release()
+        self._leave(host, gate)
+
+    def _leave(self, host: str, gate: HostGate) -> None:
+        gate.users -= 1
+        if not gate.constrained(self._clock()):
+            self._gates.pop(host, None)
 
     def record(self, host: str, status: int | None, retry_after: float | None = None) -> None:
         """Adapt to the answer: 429/503 back off (Retry-After wins), success resets.
@@ -118,3 +136,22 @@ class HostPool:
         if gate is None:
             return 0.0
         return max(0.0, gate.backoff_until - self._clock())
+
+
+class _Slot:
+    """`async with pool.slot(host)`: one request's hold on a host."""
+
+    __slots__ = ("_gate", "_host", "_pool")
+
+    def __init__(self, pool: HostPool, host: str) -> None:
+        self._pool = pool
+        self._host = host
+        self._gate: HostGate | None = None
+
+    async def __aenter__(self) -> None:
+        self._gate = await self._pool._enter(self._host)
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        if self._gate is not None:
+            self._pool._exit(self._host, self._gate)
+            self._gate = None

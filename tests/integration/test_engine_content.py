@@ -24,8 +24,53 @@ PNG = (
     + bytes(200_000)
 )
 
+# A JPEG whose size (the SOF0 segment) comes after 20 KB of metadata: past the
+# first range the engine asks for.
+LATE_JPEG = (
+    b"\xff\xd8"
+    + b"\xff\xe1"
+    + (20_000).to_bytes(2, "big")
+    + bytes(19_998)
+    + b"\xff\xc0\x00\x11\x08"
+    + (480).to_bytes(2, "big")
+    + (640).to_bytes(2, "big")
+    + b"\x03\x01\x22\x00\x02\x11\x01\x03\x11\x01"
+    + bytes(200_000)
+)
+
 routes = web.RouteTableDef()
 seen_headers: dict[str, dict[str, str]] = {}
+seen_ranges: dict[str, list[str | None]] = {}
+
+
+async def ranged(request: web.Request, body: bytes, ctype: str) -> web.StreamResponse:
+    """Honours a single Range, as a real static file server does."""
+    seen_ranges.setdefault(request.path, []).append(request.headers.get("Range"))
+    resp = web.StreamResponse(headers={"Content-Type": ctype})
+    rng = request.http_range
+    if rng.start is not None or rng.stop is not None:
+        part = body[rng]
+        start = rng.start or 0
+        resp.set_status(206)
+        resp.headers["Content-Range"] = f"bytes {start}-{start + len(part) - 1}/{len(body)}"
+        resp.content_length = len(part)
+        await resp.prepare(request)
+        await resp.write(part)
+        return resp
+    resp.content_length = len(body)
+    await resp.prepare(request)
+    await resp.write(body)
+    return resp
+
+
+@routes.get("/late.jpg")
+async def late_jpeg(request: web.Request) -> web.StreamResponse:
+    return await ranged(request, LATE_JPEG, "image/jpeg")
+
+
+@routes.get("/big.png")
+async def big_png(request: web.Request) -> web.StreamResponse:
+    return await ranged(request, PNG, "image/png")
 
 
 @routes.get("/big")
@@ -155,3 +200,37 @@ async def test_html_served_as_an_image_is_a_content_type_mismatch() -> None:
 async def test_slow_response_is_a_problem() -> None:
     result = await check("/big", Kind.WEB, latency_budget_ms=0.001)
     assert ProblemCode.SLOW_RESPONSE in [p.code for p in result.problems]
+
+
+async def test_image_first_asks_for_a_small_range_and_reads_it_whole() -> None:
+    seen_ranges.clear()
+    result = await check("/big.png", Kind.IMAGE)  # default cap: 64 KiB
+    assert (result.facts.image_format, result.facts.width, result.facts.height) == (
+        "png",
+        1200,
+        675,
+    )
+    assert seen_ranges["/big.png"] == ["bytes=0-16383"]
+    assert result.facts.bytes_read == 16384
+
+
+async def test_image_header_past_the_first_range_is_fetched_with_a_second_range() -> None:
+    seen_ranges.clear()
+    result = await check("/late.jpg", Kind.IMAGE)
+    assert (result.outcome, result.http_status) == (Outcome.OK, 206)
+    assert (result.facts.image_format, result.facts.width, result.facts.height) == (
+        "jpeg",
+        640,
+        480,
+    )
+    assert seen_ranges["/late.jpg"] == ["bytes=0-16383", "bytes=16384-65535"]
+    assert 20_000 < result.facts.bytes_read <= 64 * 1024
+
+
+async def test_image_second_range_stays_within_the_cap() -> None:
+    seen_ranges.clear()
+    result = await check("/late.jpg", Kind.IMAGE, image_cap_bytes=18 * 1024)
+    assert seen_ranges["/late.jpg"] == ["bytes=0-16383", "bytes=16384-18431"]
+    assert result.facts.bytes_read <= 18 * 1024
+    assert result.facts.image_format == "jpeg"
+    assert result.facts.width is None  # the size lies past the cap: unknown, not guessed
