@@ -29,6 +29,7 @@ fail() { echo "with-postgres: $*" >&2; [ -f "$dir/log" ] && tail -20 "$dir/log" 
 export ARTICLE_MONITOR_TEST_PG_URL="postgresql+psycopg://am@127.0.0.1:$port/am_test"
 "$@"
 rc=$?
+cd / || true  # the postgres user may not enter the caller's directory
 "${runas[@]}" "$bindir/pg_ctl" -D "$dir/data" -m fast stop >/dev/null
 rm -rf "$dir"
 exit $rc
