@@ -113,6 +113,8 @@ class Tally:
     incomplete: bool = False
 
     def add_invalid(self, count: int = 1) -> None:
+        if not count:
+            return
         self.invalid_documents += count
         self.problems += count
         self.by_problem["invalid_document"] += count

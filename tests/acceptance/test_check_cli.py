@@ -19,6 +19,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 from support.certs import CertAuthority
+from support.report_schema import assert_valid_report
 
 ROOT = Path(__file__).resolve().parents[2]
 CLI = [sys.executable, "-m", "monitor"]
@@ -164,6 +165,7 @@ def run_sync(*args: str) -> tuple[int, str, str]:
 def test_offline_examples_are_clean_and_report_has_contract_shape() -> None:
     code, out, err = run_sync("check", "examples/articles", "--offline", "--format", "json")
     report = json.loads(out)
+    assert_valid_report(report)
     assert code == 0, (report["summary"], err)
     assert report["version"] == 1
     s = report["summary"]
@@ -218,6 +220,7 @@ def test_offline_broken_corpus_reports_file_line_and_codes(tmp_path: Path) -> No
     code, out, _ = run_sync("check", str(tmp_path), "--offline", "--format", "json")
     assert code == 1
     report = json.loads(out)
+    assert_valid_report(report)
     invalid = {Path(d["source"]).name: d for d in report["invalid_documents"]}
     assert set(invalid) == {"bad.txt", "nourl.json"}
     assert invalid["bad.txt"]["line"] in (2, 3)
@@ -283,6 +286,7 @@ async def test_network_outcomes_and_shared_url_fetched_once(site: Site, tmp_path
     )
     code, out, err = await run_cli("check", str(tmp_path), "--format", "json", *net_args(site))
     report = json.loads(out)
+    assert_valid_report(report)
     assert code == 1, err
     assert site.hits["img.example/logo.png"] == 1  # shared by both articles, fetched once
     a1, a2 = report["articles"]

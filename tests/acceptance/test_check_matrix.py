@@ -31,6 +31,7 @@ import pytest
 import yaml
 from aiohttp import web
 from support.certs import CertAuthority
+from support.report_schema import assert_valid_report
 from support.servers import RawConn, app_server, raw_server, refusing_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -689,6 +690,11 @@ def test_summary_problem_count(run: Run) -> None:
 
 def test_stdout_is_only_the_report(run: Run) -> None:
     assert run.report["version"] == 1  # json.loads of the whole stdout already succeeded
+
+
+def test_reports_match_the_published_schema(run: Run, offline: Offline) -> None:
+    assert_valid_report(run.report)  # every outcome and problem code in one report
+    assert_valid_report(offline.report)
 
 
 # --------------------------------------------------------------------------- JUnit
