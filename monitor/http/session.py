@@ -12,6 +12,8 @@
 
 from __future__ import annotations
 
+import weakref
+from datetime import datetime
 from typing import Any
 
 import aiohttp
@@ -42,8 +44,28 @@ class CheckResponse(aiohttp.ClientResponse):
 
     async def start(self, connection: Connection) -> aiohttp.ClientResponse:
         if self.url.scheme == "https":
-            self.cert_not_after = transport_not_after(connection.transport)
+            self.cert_not_after = connection_not_after(connection)
         return await super().start(connection)
+
+
+# The certificate of a TLS connection does not change while it lives, so its
+# expiry is read (getpeercert and a date parse) once per connection, not once
+# per request; the entry goes when the connection's protocol object does.
+_NOT_AFTER: weakref.WeakKeyDictionary[object, datetime | None] = weakref.WeakKeyDictionary()
+
+
+def connection_not_after(connection: Connection) -> datetime | None:
+    """The peer certificate's expiry on `connection`, read once per connection."""
+    proto = connection.protocol
+    if proto is None:
+        return transport_not_after(connection.transport)
+    try:
+        return _NOT_AFTER[proto]
+    except KeyError:
+        pass
+    value = transport_not_after(connection.transport)
+    _NOT_AFTER[proto] = value
+    return value
 
 
 def make_session(settings: Settings, policy: AddressPolicy) -> aiohttp.ClientSession:

@@ -106,3 +106,16 @@ async def test_certificate_recorded_after_redirect_from_http(pki: Pki) -> None:
     assert result.outcome is Outcome.OK, result.error
     assert result.final_url == "https://news.example/"
     assert result.cert_not_after is not None
+
+
+async def test_expiry_recorded_for_every_request_over_a_reused_connection(pki: Pki) -> None:
+    async with app_server(routes, ssl_context=pki.valid.server_context()) as srv:
+        s = settings({"news.example": srv.port}, ca_bundle=pki.ca_file)
+        async with Checker(s) as checker:
+            results = [
+                await checker.check(f"https://news.example/?{i}", Kind.WEB) for i in range(3)
+            ]
+    for result in results:
+        assert result.outcome is Outcome.OK
+        assert result.cert_not_after is not None
+        assert abs(result.cert_not_after - pki.valid.not_after) < dt.timedelta(seconds=1)
