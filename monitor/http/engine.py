@@ -50,7 +50,7 @@ from monitor.http.errors import classify_exception
 from monitor.http.guard import AddressPolicy, literal_ip
 from monitor.http.hostpool import HostPool
 from monitor.http.resolver import ip_alias
-from monitor.http.session import CheckResponse, make_session
+from monitor.http.session import CheckResponse, ReuseProbe, make_session
 from monitor.model import CheckResult, ContentFacts, Kind, Outcome, Redirect
 from monitor.retry import backoff_delay, parse_retry_after, should_retry
 
@@ -85,6 +85,7 @@ class _Attempt:
     facts: ContentFacts = field(default_factory=ContentFacts)
     cert_not_after: datetime | None = None
     wire_s: float = 0.0
+    resends: int = 0  # requests sent again after a kept-alive connection closed
 
     def fail(self, kind: ErrorKind, text: str) -> _Attempt:
         self.error, self.error_text = kind, text
@@ -209,7 +210,10 @@ class Checker:
         outcome = outcome_for(
             status=att.status, error=att.error, permanent_redirect_seen=att.permanent
         )
-        latency_ms = round(att.wire_s * 1000.0, 1)
+        attempts += att.resends
+        latency_ms: float | None = round(att.wire_s * 1000.0, 1)
+        if att.error is ErrorKind.BLOCKED and not att.redirects:
+            attempts, latency_ms = 0, None  # refused before anything was sent
         return CheckResult(
             url=url,
             kind=kind,
@@ -226,7 +230,8 @@ class Checker:
             problems=result_problems(
                 kind=kind,
                 facts=att.facts,
-                latency_ms=latency_ms,
+                # only an answer can be slow: a timeout is its own outcome
+                latency_ms=latency_ms if att.error is None else None,
                 cert_not_after=att.cert_not_after,
                 now=datetime.now(UTC),
                 cert_warning_days=self.settings.cert_warning_days,
@@ -306,9 +311,30 @@ class Checker:
         return url.with_host(ip_alias(ip)), str(ip)
 
     async def _get(
-        self, url: URL, headers: dict[str, str], range_: str | None = None
+        self,
+        url: URL,
+        headers: dict[str, str],
+        range_: str | None = None,
+        att: _Attempt | None = None,
     ) -> aiohttp.ClientResponse:
-        """One GET of `url` (rerouted by connect-to when a rule says so)."""
+        """One GET of `url` (rerouted by connect-to when a rule says so).
+
+        Sent once more, and counted in `att.resends`, when a kept-alive
+        connection closed before the response: that says nothing about the
+        target. A fresh connection closing is the target's answer.
+        """
+        try:
+            return await self._get_once(url, headers, range_, probe := ReuseProbe())
+        except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError):
+            if not probe.reused:
+                raise
+        if att is not None:
+            att.resends += 1
+        return await self._get_once(url, headers, range_, ReuseProbe())
+
+    async def _get_once(
+        self, url: URL, headers: dict[str, str], range_: str | None, probe: ReuseProbe
+    ) -> aiohttp.ClientResponse:
         if range_ is not None:
             headers = {**headers, "Range": range_}
         if self.settings.connect_to:
@@ -321,12 +347,13 @@ class Checker:
             headers=headers,
             allow_redirects=False,
             server_hostname=tls_name if url.scheme == "https" else None,
+            trace_request_ctx=probe,
         )
 
     async def _hop(self, att: _Attempt, url: URL, kind: Kind, ranged: bool) -> URL | None:
         """One request. Returns the next URL to follow, or None when final."""
         headers = self._headers(kind, ranged)
-        resp = await self._get(url, headers)
+        resp = await self._get(url, headers, att=att)
         try:
             att.status = resp.status
             if att.cert_not_after is None and isinstance(resp, CheckResponse):

@@ -68,6 +68,25 @@ def connection_not_after(connection: Connection) -> datetime | None:
     return value
 
 
+class ReuseProbe:
+    """Passed as a request's trace context: learns whether the request went out
+    on a pooled (kept-alive) connection, the one case where a close before the
+    response says nothing about the target (RFC 9112 section 9.3.1)."""
+
+    __slots__ = ("reused",)
+
+    def __init__(self) -> None:
+        self.reused = False
+
+
+async def _on_reuse(
+    session: aiohttp.ClientSession, ctx: Any, params: aiohttp.TraceConnectionReuseconnParams
+) -> None:
+    probe = ctx.trace_request_ctx
+    if isinstance(probe, ReuseProbe):
+        probe.reused = True
+
+
 def make_session(settings: Settings, policy: AddressPolicy) -> aiohttp.ClientSession:
     connector = aiohttp.TCPConnector(
         limit=settings.concurrency,
@@ -84,7 +103,9 @@ def make_session(settings: Settings, policy: AddressPolicy) -> aiohttp.ClientSes
         sock_connect=settings.connect_timeout,
         sock_read=settings.timeout,
     )
-    return aiohttp.ClientSession(
+    tracing = aiohttp.TraceConfig()
+    tracing.on_connection_reuseconn.append(_on_reuse)
+    session = aiohttp.ClientSession(
         connector=connector,
         timeout=timeout,
         auto_decompress=False,
@@ -93,4 +114,11 @@ def make_session(settings: Settings, policy: AddressPolicy) -> aiohttp.ClientSes
         headers={"User-Agent": user_agent(settings.user_agent_contact)},
         response_class=CheckResponse,
         raise_for_status=False,
+        trace_configs=[tracing],
     )
+    # aiohttp resends an idempotent request once after *any* disconnect, unseen
+    # by us, so `attempts` undercounted and a server closing fresh connections
+    # got twice the requests --retries allows. The engine resends itself, only
+    # on a reused connection, and counts it (private attribute: aiohttp < 4).
+    session._retry_connection = False
+    return session

@@ -340,22 +340,12 @@ TARGET_CODES = {
 }
 
 
-# Deviations from the contract found by this matrix, for the engine's owners to fix
-# (strict: the test starts failing the day the behaviour is fixed, so the mark goes).
+# Deviations from the contract found by this matrix, as strict xfails (the test
+# starts failing the day the behaviour is fixed, so the mark goes). All fixed:
+# slow_response on a timeout, attempts == 1 for a target refused before any
+# request, and aiohttp's hidden resend after a disconnect.
 TIMED_OUT = "http://timeout.example/sleep"
-SLOW_ON_TIMEOUT = (
-    "engine reports slow_response on a timeout: Checker.check passes the timed-out "
-    "attempt's wire time to classify.result_problems, which flags any latency over the "
-    "budget, so a target that never answered 'answered in 2000 ms'"
-)
-KNOWN_BUGS: dict[tuple[str, str], str] = {
-    ("codes", f"web:{TIMED_OUT}"): SLOW_ON_TIMEOUT,
-    ("attempts", f"image:{DIRECT_PRIVATE}@{PRIVATE}"): (
-        "a target whose own address is blocked is never fetched, yet attempts == 1: "
-        "CONTRACT: attempts counts the requests made, so 0 (Checker.check counts the "
-        "refused attempt)"
-    ),
-}
+KNOWN_BUGS: dict[tuple[str, str], str] = {}
 
 
 def params(test: str, cases: list[Case]) -> list[Any]:
@@ -621,16 +611,7 @@ def test_slow_response_latency_is_over_the_budget(run: Run) -> None:
         ("news.example/unavailable", 2),
         ("news.example/limited", 2),
         ("timeout.example/sleep", 2),
-        pytest.param(
-            "closes.example/",
-            2,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="4 requests for attempts == 2: aiohttp's ClientSession silently resends "
-                "an idempotent request once on ServerDisconnectedError (_retry_connection, "
-                "aiohttp client.py), and monitor/http/session.py make_session leaves it on",
-            ),
-        ),
+        ("closes.example/", 2),  # no hidden resend on a fresh connection
         ("news.example/new", 3),  # the target of the 301, the 308 and the 302
         ("news.example/to-private", 1),
         (f"news.example:{TLS_PORTS['soon']}/", 1),
@@ -678,7 +659,6 @@ def test_exit_code_and_summary(run: Run) -> None:
     assert s["invalid_documents"] == 0 and run.report["invalid_documents"] == []
 
 
-@pytest.mark.xfail(strict=True, reason=SLOW_ON_TIMEOUT)
 def test_summary_problem_count(run: Run) -> None:
     s = run.report["summary"]
     # findings: every down target, every target problem, every article problem

@@ -191,13 +191,12 @@ async def test_timeout_is_retried_with_a_fresh_budget() -> None:
 
 
 async def test_reset_is_retried() -> None:
-    """aiohttp itself re-sends an idempotent request once when the connection
-    dies before the response (meant for stale keep-alive connections), so
-    one attempt of ours is two connections here: reset both, answer the third."""
+    """A reset on a fresh connection is the target's answer: one attempt, one
+    connection (no hidden resend by aiohttp); the retry gets the page."""
 
     async def reset_first(conn: RawConn) -> None:
         await conn.read_request()
-        if conn.stats.connections <= 2:
+        if conn.stats.connections <= 1:
             conn.reset()
             return
         body = PAGE.encode()
@@ -210,4 +209,30 @@ async def test_reset_is_retried() -> None:
         async with Checker(settings({"a.example": srv.port}, retries=1)) as checker:
             result = await checker.check("http://a.example/", Kind.WEB)
     assert (result.outcome, result.attempts) == (Outcome.OK, 2), result.error
-    assert srv.stats.connections == 3
+    assert srv.stats.connections == 2
+
+
+async def test_stale_keep_alive_connection_is_resent_and_counted() -> None:
+    """The server answers once, keeps the connection, then drops it on the next
+    request: that says nothing about the target, so the request goes out again
+    on a fresh connection, even with no retries, and `attempts` counts it."""
+
+    async def keep_then_drop(conn: RawConn) -> None:
+        body = PAGE.encode()
+        response = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: %d\r\n\r\n%s" % (
+            len(body),
+            body,
+        )
+        await conn.read_request()
+        await conn.send(response)
+        if conn.stats.connections == 1:
+            await conn.read_request()  # the second request on the kept-alive connection
+            conn.reset()
+
+    async with raw_server(keep_then_drop) as srv:
+        async with Checker(settings({"a.example": srv.port}, retries=0)) as checker:
+            first = await checker.check("http://a.example/one", Kind.WEB)
+            second = await checker.check("http://a.example/two", Kind.WEB)
+    assert (first.outcome, first.attempts) == (Outcome.OK, 1)
+    assert (second.outcome, second.attempts) == (Outcome.OK, 2), second.error
+    assert srv.stats.connections == 2
