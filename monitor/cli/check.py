@@ -15,7 +15,7 @@ from monitor.cli.options import FORMATS, check_options, keyring_from, settings_f
 from monitor.config import Settings
 from monitor.report import JsonWriter, JunitWriter, MarkdownWriter, ReportWriter, TableWriter
 
-EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2  # CONTRACT section 2: no others
 
 
 def make_writer(fmt: str, out: Any) -> ReportWriter:
@@ -79,8 +79,9 @@ def check(
 
     \b
     Exit codes: 0 everything healthy; 1 at least one problem (an invalid
-    document counts); 2 usage or configuration error (nothing checked);
-    130 interrupted (a partial report marked "incomplete" is still printed).
+    document counts), or the run was interrupted (Ctrl-C still prints a valid
+    partial report marked "incomplete": not everything is known to be
+    healthy); 2 usage or configuration error (nothing checked).
     """
     from monitor.oneshot import run_check
 
@@ -113,5 +114,5 @@ def check(
     if output:
         out.close()
     if tally.incomplete:
-        sys.exit(EXIT_INTERRUPTED)
+        sys.exit(EXIT_PROBLEMS)
     sys.exit(EXIT_PROBLEMS if tally.problems else EXIT_OK)
