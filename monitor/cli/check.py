@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -106,11 +107,20 @@ def check(
     )
     task = progress.add_task("check", total=None)
 
+    last = 0.0
+
     def on_progress(done: int, total: int) -> None:
-        progress.update(task, completed=done, total=total)
+        # rich redraws ~10 times a second; telling it more often is wasted CPU
+        nonlocal last
+        now = time.monotonic()
+        if now - last >= 0.05 or done == total:
+            last = now
+            progress.update(task, completed=done, total=total)
 
     with progress:
-        tally = asyncio.run(run_check(settings, keyring, writer, progress=on_progress))
+        tally = asyncio.run(
+            run_check(settings, keyring, writer, progress=on_progress if show_progress else None)
+        )
     if output:
         out.close()
     if tally.incomplete:
