@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncGenerator, Callable, Iterator
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
@@ -66,8 +66,14 @@ class Corpus:
     index: TargetIndex = field(default_factory=TargetIndex)
 
 
-def load_corpus(settings: Settings, keyring: KeyRing, *, now: datetime) -> Corpus:
-    """Read every document, run the static checks and verify signatures."""
+def load_corpus(
+    settings: Settings, keyring: KeyRing, *, now: datetime, index: bool = True
+) -> Corpus:
+    """Read every document, run the static checks and verify signatures.
+
+    `index=False` skips the corpus-wide target index, which only a run that
+    fetches needs (to fetch each distinct URL once).
+    """
     corpus = Corpus()
     dups = DuplicateDetector()
     identities: list[DocIdentity] = []  # not the documents: they are dropped as we go
@@ -80,8 +86,9 @@ def load_corpus(settings: Settings, keyring: KeyRing, *, now: datetime) -> Corpu
         dups.add(identity)
         identities.append(identity)
         refs = document_refs(item, related=settings.related, kinds=kinds)
-        for url, ref in refs:
-            corpus.index.add(url, ref)
+        if index:
+            for url, ref in refs:
+                corpus.index.add(url, ref)
         entry = ArticleEntry(
             id=item.id,
             source=item.source,
@@ -189,9 +196,14 @@ async def _network(
         await results.aclose()
 
 
-def _iter_offline(targets: list[Target], now: datetime) -> Iterator[tuple[str, CheckResult | None]]:
-    for target in targets:
-        yield target.url, static_result(target.url, target.kind, now)
+def _write_offline(corpus: Corpus, writer: ReportWriter, tally: Tally, now: datetime) -> None:
+    """Offline every result is a pure function of its URL: each article is
+    written as it comes, with no index, no shared results and no waiting."""
+    for entry in corpus.entries:
+        results = {url: static_result(url, ref.kind, now) for url, ref in entry.refs}
+        rows = target_rows(entry, results)
+        tally.add_article(entry, rows)
+        writer.article(entry, rows)
 
 
 async def run_check(
@@ -205,18 +217,17 @@ async def run_check(
     partial report marked incomplete."""
     started = time.monotonic()
     now = datetime.now(UTC)
-    corpus = load_corpus(settings, keyring, now=now)
+    corpus = load_corpus(settings, keyring, now=now, index=not settings.offline)
     tally = Tally()
     tally.add_invalid(len(corpus.invalid))
     writer.begin(corpus.invalid)
+    if settings.offline:
+        _write_offline(corpus, writer, tally, now)
+        writer.finish(tally, time.monotonic() - started)
+        return tally
     asm = _Assembler(corpus, writer, tally)
-    targets = list(corpus.index)
     try:
-        if settings.offline:
-            for url, result in _iter_offline(targets, now):
-                asm.add(url, result)
-        else:
-            await _network(settings, targets, asm, progress)
+        await _network(settings, list(corpus.index), asm, progress)
     except asyncio.CancelledError:
         tally.incomplete = True
     finally:
