@@ -9,6 +9,7 @@ than by the corpus size.
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass, field
@@ -28,15 +29,26 @@ from monitor.targets import Target, TargetIndex, document_refs
 ProgressFn = Callable[[int, int], None]
 
 
-def static_result(url: str, kind: Kind, now: datetime) -> CheckResult | None:
-    """The outcome that needs no network: a URL that cannot be requested."""
+# the ordinary shape: http(s), a plain host, no port or userinfo; anything
+# else goes through urlsplit (a full parse per URL was 13% of an offline run)
+_PLAIN_HTTP_URL = re.compile(r"https?://[A-Za-z0-9.-]+(?:[/?#]|\Z)")
+
+
+def requestable(url: str) -> bool:
+    """Whether `url` is an http(s) URL with a host (and a valid port, if any)."""
+    if _PLAIN_HTTP_URL.match(url):
+        return True
     try:
         parts = urlsplit(url)
-        ok = parts.scheme in ("http", "https") and bool(parts.hostname)
         _ = parts.port
     except ValueError:
-        ok = False
-    if ok:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
+def static_result(url: str, kind: Kind, now: datetime) -> CheckResult | None:
+    """The outcome that needs no network: a URL that cannot be requested."""
+    if requestable(url):
         return None
     return CheckResult(
         url=url,

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from monitor.article import InvalidDocument
 from monitor.model import CheckResult, Kind, Origin, Outcome
-from monitor.oneshot import Corpus, _Assembler, static_result
+from monitor.oneshot import Corpus, _Assembler, requestable, static_result
 from monitor.report import ArticleEntry, Tally, TargetRow
 from monitor.targets import TargetIndex, TargetRef
 
@@ -84,3 +84,27 @@ def test_static_result_only_for_urls_that_cannot_be_requested() -> None:
     for bad in ("ftp://a.example/x", "https:///nohost", "http://a.example:99999/", "mailto:x@y"):
         r = static_result(bad, Kind.IMAGE, NOW)
         assert r is not None and r.outcome is Outcome.INVALID_URL, bad
+
+
+def _slow_requestable(url: str) -> bool:
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        _ = parts.port
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
+url_like = st.builds(
+    lambda scheme, host, rest: f"{scheme}{host}{rest}",
+    st.sampled_from(["http://", "https://", "HTTP://", "ftp://", "http:/", "", "https://u:p@"]),
+    st.text(alphabet="abc.-_:[]0123456789@", max_size=12),
+    st.text(alphabet="/?#:x%20 ", max_size=8),
+)
+
+
+@given(url_like | st.text(max_size=30))
+def test_requestable_fast_path_agrees_with_a_full_parse(url: str) -> None:
+    assert requestable(url) == _slow_requestable(url)
