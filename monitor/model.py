@@ -173,3 +173,14 @@ class CheckResult:
     # problems that do not depend on any article's claims (content type,
     # soft 404, certificate expiry, slow response)
     problems: list[Problem] = field(default_factory=list)
+
+
+def invalid_url_result(url: str, kind: Kind, checked_at: datetime) -> CheckResult:
+    """The result of a target that cannot be requested: never fetched."""
+    return CheckResult(
+        url=url,
+        kind=kind,
+        outcome=Outcome.INVALID_URL,
+        checked_at=checked_at,
+        error="not an http(s) URL with a host",
+    )

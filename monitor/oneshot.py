@@ -21,7 +21,7 @@ from monitor.config import Settings
 from monitor.corpus import iter_documents
 from monitor.integrity import DocIdentity, DuplicateDetector, document_problems
 from monitor.keys import KeyRing
-from monitor.model import CheckResult, Kind, Outcome, Problem, ProblemCode
+from monitor.model import CheckResult, Kind, Problem, ProblemCode, invalid_url_result
 from monitor.report import ArticleEntry, ReportWriter, Tally, target_rows
 from monitor.signature import verify_document
 from monitor.targets import Target, TargetIndex, document_refs
@@ -48,15 +48,7 @@ def requestable(url: str) -> bool:
 
 def static_result(url: str, kind: Kind, now: datetime) -> CheckResult | None:
     """The outcome that needs no network: a URL that cannot be requested."""
-    if requestable(url):
-        return None
-    return CheckResult(
-        url=url,
-        kind=kind,
-        outcome=Outcome.INVALID_URL,
-        checked_at=now,
-        error="not an http(s) URL with a host",
-    )
+    return None if requestable(url) else invalid_url_result(url, kind, now)
 
 
 def signature_problem(entry: ArticleEntry) -> Problem | None:

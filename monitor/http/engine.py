@@ -51,7 +51,13 @@ from monitor.http.guard import AddressPolicy, literal_ip
 from monitor.http.hostpool import HostPool
 from monitor.http.resolver import ip_alias
 from monitor.http.session import CheckResponse, ReuseProbe, make_session
-from monitor.model import CheckResult, ContentFacts, Kind, Outcome, Redirect
+from monitor.model import (
+    CheckResult,
+    ContentFacts,
+    Kind,
+    Redirect,
+    invalid_url_result,
+)
 from monitor.retry import backoff_delay, parse_retry_after, should_retry
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
@@ -180,13 +186,7 @@ class Checker:
         checked_at = datetime.now(UTC)
         target = parse_target(url)
         if target is None:
-            return CheckResult(
-                url=url,
-                kind=kind,
-                outcome=Outcome.INVALID_URL,
-                checked_at=checked_at,
-                error="not an http(s) URL with a host",
-            )
+            return invalid_url_result(url, kind, checked_at)
         attempts = 0
         while True:
             attempts += 1

@@ -6,10 +6,8 @@ import asyncio
 import json
 import os
 import signal
-import struct
 import sys
 import time
-import zlib
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -19,22 +17,11 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 from support.certs import CertAuthority
+from support.images import png
 from support.report_schema import assert_valid_report
 
 ROOT = Path(__file__).resolve().parents[2]
 CLI = [sys.executable, "-m", "monitor"]
-
-
-def png(width: int, height: int) -> bytes:
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    chunk = b"IHDR" + ihdr
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + struct.pack(">I", len(ihdr))
-        + chunk
-        + struct.pack(">I", zlib.crc32(chunk))
-        + b"\x00" * 64
-    )
 
 
 def page(*, amp: bool = False, canonical: str | None = None, amphtml: str | None = None) -> str:

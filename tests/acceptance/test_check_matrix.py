@@ -16,10 +16,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import struct
 import sys
 import time
-import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +29,7 @@ import pytest
 import yaml
 from aiohttp import web
 from support.certs import CertAuthority
+from support.images import png
 from support.report_schema import assert_valid_report
 from support.servers import RawConn, app_server, raw_server, refusing_port
 
@@ -52,18 +51,6 @@ TLS_PORTS = {"expired": 8441, "wrong_host": 8442, "untrusted": 8443, "soon": 844
 
 
 # --------------------------------------------------------------------------- content
-
-
-def png(width: int, height: int) -> bytes:
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    chunk = b"IHDR" + ihdr
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + struct.pack(">I", len(ihdr))
-        + chunk
-        + struct.pack(">I", zlib.crc32(chunk))
-        + b"\x00" * 64
-    )
 
 
 def page(
