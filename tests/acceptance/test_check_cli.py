@@ -18,23 +18,11 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from support.certs import CertAuthority
 from support.images import png
+from support.pages import page
 from support.report_schema import assert_valid_report
 
 ROOT = Path(__file__).resolve().parents[2]
 CLI = [sys.executable, "-m", "monitor"]
-
-
-def page(*, amp: bool = False, canonical: str | None = None, amphtml: str | None = None) -> str:
-    links = ""
-    if canonical:
-        links += f'<link rel="canonical" href="{canonical}">'
-    if amphtml:
-        links += f'<link rel="amphtml" href="{amphtml}">'
-    marker = " ⚡" if amp else ""
-    return (
-        f"<!doctype html><html{marker}><head><meta charset=utf-8><title>A story</title>"
-        f"{links}</head><body><h1>A story</h1><p>text</p></body></html>"
-    )
 
 
 def front_matter(fields: dict[str, Any]) -> str:

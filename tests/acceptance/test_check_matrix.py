@@ -30,6 +30,7 @@ import yaml
 from aiohttp import web
 from support.certs import CertAuthority
 from support.images import png
+from support.pages import page
 from support.report_schema import assert_valid_report
 from support.servers import RawConn, app_server, raw_server, refusing_port
 
@@ -51,25 +52,6 @@ TLS_PORTS = {"expired": 8441, "wrong_host": 8442, "untrusted": 8443, "soon": 844
 
 
 # --------------------------------------------------------------------------- content
-
-
-def page(
-    *,
-    amp: bool = False,
-    canonical: str | None = None,
-    amphtml: str | None = None,
-    title: str = "A story",
-) -> str:
-    links = ""
-    if canonical:
-        links += f'<link rel="canonical" href="{canonical}">'
-    if amphtml:
-        links += f'<link rel="amphtml" href="{amphtml}">'
-    marker = " ⚡" if amp else ""
-    return (
-        f"<!doctype html><html{marker}><head><meta charset=utf-8><title>{title}</title>"
-        f"{links}</head><body><h1>{title}</h1><p>text</p></body></html>"
-    )
 
 
 def html(text: str, status: int = 200) -> web.Response:
