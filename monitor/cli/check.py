@@ -16,7 +16,8 @@ from monitor.cli.options import FORMATS, check_options, keyring_from, settings_f
 from monitor.config import Settings
 from monitor.report import JsonWriter, JunitWriter, MarkdownWriter, ReportWriter, TableWriter
 
-EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2  # CONTRACT section 2: no others
+# CONTRACT section 2: 0 healthy, 1 problems, 2 usage (click raises UsageError with 2)
+EXIT_OK, EXIT_PROBLEMS = 0, 1
 
 
 def make_writer(fmt: str, out: Any) -> ReportWriter:
