@@ -22,6 +22,7 @@ from monitor.corpus import iter_documents
 from monitor.integrity import DocIdentity, DuplicateDetector, document_problems
 from monitor.keys import KeyRing
 from monitor.model import CheckResult, Kind, Problem, ProblemCode, invalid_url_result
+from monitor.parallel import WorkerFailed
 from monitor.report import ArticleEntry, ReportWriter, Tally, target_rows
 from monitor.signature import verify_document
 from monitor.targets import Target, TargetIndex, document_refs
@@ -234,6 +235,9 @@ async def run_check(
         await _network(settings, list(corpus.index), asm, progress)
     except asyncio.CancelledError:
         tally.incomplete = True
+    except WorkerFailed as exc:
+        tally.incomplete = True
+        tally.failure = str(exc)
     finally:
         asm.flush(force=True)
         writer.finish(tally, time.monotonic() - started)

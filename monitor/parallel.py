@@ -22,6 +22,11 @@ from monitor.model import CheckResult
 from monitor.targets import Target
 from monitor.wire import result_from_line
 
+
+class WorkerFailed(Exception):
+    """A checker process died: the run cannot be complete."""
+
+
 AUTO_MIN_TARGETS = 2000  # below this, starting processes costs more than it saves
 AUTO_MAX_WORKERS = 4
 
@@ -111,7 +116,10 @@ async def check_parallel(
             yield targets[int(index)], result_from_line(body)
         for proc in procs:
             if await proc.wait() != 0:
-                raise RuntimeError(f"a checker worker process failed (exit {proc.returncode})")
+                raise WorkerFailed(
+                    f"a checker worker process (pid {proc.pid}) ended with exit status "
+                    f"{proc.returncode}; its unfinished targets are left out of the report"
+                )
     finally:
         for task in tasks:
             task.cancel()

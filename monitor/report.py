@@ -111,6 +111,7 @@ class Tally:
     by_problem: Counter[str] = field(default_factory=Counter)
     invalid_documents: int = 0
     incomplete: bool = False
+    failure: str | None = None  # why the run could not finish, when it was not Ctrl-C
 
     def add_invalid(self, count: int = 1) -> None:
         if not count:

@@ -124,6 +124,8 @@ def check(
         )
     if output:
         out.close()
+    if tally.failure:
+        err.print(f"[bold red]error:[/] {tally.failure}", highlight=False)
     if tally.incomplete:
         sys.exit(EXIT_PROBLEMS)
     sys.exit(EXIT_PROBLEMS if tally.problems else EXIT_OK)

@@ -369,3 +369,50 @@ async def test_ctrl_c_with_workers_stops_them(site: Site, tmp_path: Path) -> Non
     await asyncio.sleep(0.2)
     with pytest.raises(ProcessLookupError):  # no worker left behind
         os.killpg(proc.pid, 0)
+
+
+async def test_a_killed_worker_gives_an_incomplete_report_not_a_crash(
+    site: Site, tmp_path: Path
+) -> None:
+    import psutil
+
+    site.slow = True
+    # images on img0..img7.example: those hosts fall in both workers' buckets
+    lines = [
+        json.dumps(
+            article(
+                n, images=[{"url": f"http://img{n}.example/{n}.png", "width": 40, "height": 30}]
+            )
+        )
+        for n in range(8)
+    ]
+    (tmp_path / "a.jsonl").write_text("\n".join(lines) + "\n")
+    proc = await asyncio.create_subprocess_exec(
+        *CLI,
+        "check",
+        str(tmp_path),
+        "--format",
+        "json",
+        "--workers",
+        "2",
+        *net_args(site),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        cwd=ROOT,
+    )
+    try:
+        await asyncio.wait_for(site.reached.wait(), 30)
+        workers = psutil.Process(proc.pid).children()
+        assert len(workers) == 2
+        workers[0].kill()  # as the OOM killer would
+        site.slow = False  # the other worker finishes its targets
+        out, err = await asyncio.wait_for(proc.communicate(), 40)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    assert proc.returncode == 1
+    report = json.loads(out)
+    assert_valid_report(report)
+    assert report["summary"]["incomplete"] is True
+    assert "worker process" in err.decode() and "Traceback" not in err.decode()
