@@ -82,6 +82,8 @@ class Daemon:
         self.last_scan: ScanReport | None = None
         self.claim_error: str | None = None
         self._scan_lock = asyncio.Lock()
+        # held while claiming, so a stop can wait for a claim in progress
+        self._dispatching = asyncio.Lock()
         self._bg: set[asyncio.Task[Any]] = set()
         self._snapshots: asyncio.Task[None] | None = None
 
@@ -182,6 +184,8 @@ class Daemon:
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=False)
             self.scheduler = None
+        async with self._dispatching:
+            pass  # a claim in progress has finished (and given back what came too late)
         tasks = [t for t, _ in self._inflight.values()]
         if tasks:
             _, pending = await asyncio.wait(tasks, timeout=self.settings.shutdown_grace)
@@ -210,6 +214,10 @@ class Daemon:
 
     async def dispatch(self, *, cutoff: int | None = None) -> int:
         """Claim due targets up to the free capacity and start their checks."""
+        async with self._dispatching:
+            return await self._dispatch(cutoff)
+
+    async def _dispatch(self, cutoff: int | None) -> int:
         claimed = 0
         while not self._stopping:
             free = self.settings.concurrency - len(self._inflight)
@@ -231,6 +239,10 @@ class Daemon:
             if self.claim_error is not None:
                 log.info("claiming works again")
                 self.claim_error = None
+            if self._stopping:  # the stop came while claiming: give them back
+                if claims:
+                    await self._release(claims)
+                break
             for claim in claims:
                 task = asyncio.create_task(self._check(claim), name=f"check-{claim.id}")
                 self._inflight[claim.id] = (task, claim)
