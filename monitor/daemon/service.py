@@ -244,6 +244,11 @@ class Daemon:
                     await self._release(claims)
                 break
             for claim in claims:
+                running = self._inflight.get(claim.id)
+                if running is not None:
+                    # its lease ran out mid-check and it was claimed again: the
+                    # old check's result would be refused (lease gone), so stop it
+                    running[0].cancel()
                 task = asyncio.create_task(self._check(claim), name=f"check-{claim.id}")
                 self._inflight[claim.id] = (task, claim)
             claimed += len(claims)
@@ -261,7 +266,9 @@ class Daemon:
         except Exception:
             log.exception("check failed unexpectedly", extra={"ctx": {"target": claim.id}})
         finally:
-            self._inflight.pop(claim.id, None)
+            current = self._inflight.get(claim.id)
+            if current is not None and current[1] is claim:  # not a newer claim's entry
+                del self._inflight[claim.id]
 
     def _finish(self, claim: Claimed, result: CheckResult) -> None:
         s = self.settings

@@ -81,7 +81,8 @@ def test_a_target_goes_down_and_up_and_everything_shows_it(tmp_path: Path) -> No
             daemon.kill()
     assert "target up → down" in daemon.text()
     # no claim left dangling: a graceful stop gives back or finishes everything
-    assert query(db, "select count(*) from leases") == [(0,)]
+    leases = query(db, "select target_id, until from leases")
+    assert leases == [], (leases, query(db, "select * from targets"), daemon.text()[-4000:])
     # ...and every active target is queued again, exactly once
     assert query(db, "select count(*) from due_queue") == query(
         db, "select count(*) from targets where next_due is not null"
