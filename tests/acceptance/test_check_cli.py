@@ -114,10 +114,20 @@ async def site(tmp_path_factory: pytest.TempPathFactory) -> Any:
     await tls.close()
 
 
-async def run_cli(*args: str, limit: float = 60) -> tuple[int, str, str]:
-    proc = await asyncio.create_subprocess_exec(
-        *CLI, *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, cwd=ROOT
+async def spawn(*args: str, **popen: Any) -> asyncio.subprocess.Process:
+    """The CLI as a child process, stdout and stderr piped."""
+    return await asyncio.create_subprocess_exec(
+        *CLI,
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        cwd=ROOT,
+        **popen,
     )
+
+
+async def run_cli(*args: str, limit: float = 60) -> tuple[int, str, str]:
+    proc = await spawn(*args)
     out, err = await asyncio.wait_for(proc.communicate(), limit)
     assert proc.returncode is not None
     return proc.returncode, out.decode(), err.decode()
@@ -280,17 +290,7 @@ async def test_network_outcomes_and_shared_url_fetched_once(site: Site, tmp_path
 async def test_ctrl_c_gives_partial_report_within_a_second(site: Site, tmp_path: Path) -> None:
     site.slow = True
     (tmp_path / "a.txt").write_text(front_matter(article(1)))
-    proc = await asyncio.create_subprocess_exec(
-        *CLI,
-        "check",
-        str(tmp_path),
-        "--format",
-        "json",
-        *net_args(site),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        cwd=ROOT,
-    )
+    proc = await spawn("check", str(tmp_path), "--format", "json", *net_args(site))
     await asyncio.wait_for(site.reached.wait(), 20)  # the run has reached the server
     sent = time.monotonic()
     proc.send_signal(signal.SIGINT)
@@ -346,8 +346,8 @@ async def test_workers_give_the_same_report_as_one_process(site: Site, tmp_path:
 async def test_ctrl_c_with_workers_stops_them(site: Site, tmp_path: Path) -> None:
     site.slow = True
     (tmp_path / "a.txt").write_text(front_matter(article(1)))
-    proc = await asyncio.create_subprocess_exec(
-        *CLI,
+    # a process group of its own, as a terminal's job would be
+    proc = await spawn(
         "check",
         str(tmp_path),
         "--format",
@@ -355,10 +355,7 @@ async def test_ctrl_c_with_workers_stops_them(site: Site, tmp_path: Path) -> Non
         "--workers",
         "2",
         *net_args(site),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        cwd=ROOT,
-        start_new_session=True,  # a process group of its own, as a terminal's job would be
+        start_new_session=True,
     )
     await asyncio.wait_for(site.reached.wait(), 30)
     os.killpg(proc.pid, signal.SIGINT)  # the terminal signals the whole group
@@ -387,18 +384,8 @@ async def test_a_killed_worker_gives_an_incomplete_report_not_a_crash(
         for n in range(8)
     ]
     (tmp_path / "a.jsonl").write_text("\n".join(lines) + "\n")
-    proc = await asyncio.create_subprocess_exec(
-        *CLI,
-        "check",
-        str(tmp_path),
-        "--format",
-        "json",
-        "--workers",
-        "2",
-        *net_args(site),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        cwd=ROOT,
+    proc = await spawn(
+        "check", str(tmp_path), "--format", "json", "--workers", "2", *net_args(site)
     )
     try:
         await asyncio.wait_for(site.reached.wait(), 30)
