@@ -50,7 +50,7 @@ from monitor.http.errors import classify_exception
 from monitor.http.guard import AddressPolicy, literal_ip
 from monitor.http.hostpool import HostPool
 from monitor.http.resolver import ip_alias
-from monitor.http.session import CheckResponse, ReuseProbe, make_session
+from monitor.http.session import CheckResponse, ReuseProbe, make_session, probing
 from monitor.model import (
     CheckResult,
     ContentFacts,
@@ -321,34 +321,40 @@ class Checker:
 
         Sent once more, and counted in `att.resends`, when a kept-alive
         connection closed before the response: that says nothing about the
-        target. A fresh connection closing is the target's answer.
+        target. A fresh connection closing is the target's answer. (The
+        request is awaited here, not in a helper: every coroutine level is
+        paid again on each resumption of a request.)
         """
+        request_url, headers, tls_name = self._request_args(url, headers, range_)
+        probe = ReuseProbe()
         try:
-            return await self._get_once(url, headers, range_, probe := ReuseProbe())
+            with probing(probe):
+                return await self.session.get(
+                    request_url,
+                    headers=headers,
+                    allow_redirects=False,
+                    server_hostname=tls_name,
+                )
         except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError):
             if not probe.reused:
                 raise
         if att is not None:
             att.resends += 1
-        return await self._get_once(url, headers, range_, ReuseProbe())
+        return await self.session.get(
+            request_url, headers=headers, allow_redirects=False, server_hostname=tls_name
+        )
 
-    async def _get_once(
-        self, url: URL, headers: dict[str, str], range_: str | None, probe: ReuseProbe
-    ) -> aiohttp.ClientResponse:
+    def _request_args(
+        self, url: URL, headers: dict[str, str], range_: str | None
+    ) -> tuple[URL, dict[str, str], str | None]:
+        """The URL to hand aiohttp, the headers, and the TLS name if it must differ."""
         if range_ is not None:
             headers = {**headers, "Range": range_}
-        if self.settings.connect_to:
-            headers = dict(headers)
-            request_url, tls_name = self._request_target(url, headers)
-        else:
-            request_url, tls_name = url, None
-        return await self.session.get(
-            request_url,
-            headers=headers,
-            allow_redirects=False,
-            server_hostname=tls_name if url.scheme == "https" else None,
-            trace_request_ctx=probe,
-        )
+        if not self.settings.connect_to:
+            return url, headers, None
+        headers = dict(headers)
+        request_url, tls_name = self._request_target(url, headers)
+        return request_url, headers, tls_name if url.scheme == "https" else None
 
     async def _hop(self, att: _Attempt, url: URL, kind: Kind, ranged: bool) -> URL | None:
         """One request. Returns the next URL to follow, or None when final."""

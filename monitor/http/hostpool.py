@@ -15,23 +15,30 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 from collections.abc import Callable
 
 
 class HostGate:
-    """The politeness state of one host."""
+    """The politeness state of one host.
 
-    __slots__ = ("_sem", "backoff_until", "next_start", "penalty", "users")
+    A counter and a FIFO of waiters rather than an asyncio.Semaphore: a free
+    slot is taken without awaiting anything, the common case on every request.
+    """
 
-    def __init__(self, per_host: int) -> None:
-        self._sem = asyncio.Semaphore(per_host)
+    __slots__ = ("active", "backoff_until", "next_start", "penalty", "waiters")
+
+    def __init__(self) -> None:
+        self.active = 0  # requests holding a slot
+        self.waiters: deque[asyncio.Future[None]] = deque()  # FIFO, each woken with a slot
         self.next_start = 0.0  # monotonic time the next request may start
         self.backoff_until = 0.0  # set by 429/503
         self.penalty = 0.0  # current adaptive backoff (seconds), 0 when healthy
-        self.users = 0  # waiting + active, for eviction
 
     def constrained(self, now: float) -> bool:
-        return self.users > 0 or now < max(self.next_start, self.backoff_until)
+        return (
+            self.active > 0 or bool(self.waiters) or now < max(self.next_start, self.backoff_until)
+        )
 
 
 class HostPool:
@@ -63,7 +70,7 @@ class HostPool:
             self._created += 1
             if self._created % 1024 == 0:
                 self._sweep()
-            gate = self._gates[host] = HostGate(self.per_host)
+            gate = self._gates[host] = HostGate()
         return gate
 
     def _sweep(self) -> None:
@@ -80,14 +87,33 @@ class HostPool:
         """
         return _Slot(self, host)
 
-    async def _enter(self, host: str) -> HostGate:
-        gate = self._gate(host)
-        gate.users += 1
-        try:
-            await gate._sem.acquire()
-        except BaseException:
-            self._leave(host, gate)
-            raise
+    def _try_enter(self, gate: HostGate) -> bool:
+        """Take a slot at once if one is free, no one queues and no wait applies."""
+        if gate.active >= self.per_host or gate.waiters:
+            return False
+        now = self._clock()
+        if now < gate.next_start or now < gate.backoff_until:
+            return False
+        gate.active += 1
+        gate.next_start = now + self.min_interval if self.min_interval else now
+        return True
+
+    async def _enter(self, host: str, gate: HostGate) -> None:
+        """The slow path: queue for a slot, then wait out the interval and backoff."""
+        if gate.active >= self.per_host or gate.waiters:
+            waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            gate.waiters.append(waiter)
+            try:
+                await waiter  # resolved by _exit, which hands its slot over
+            except BaseException:
+                if waiter.done() and not waiter.cancelled():
+                    self._exit(host, gate)  # the slot was handed over: give it on
+                else:
+                    gate.waiters.remove(waiter)
+                    self._forget_if_idle(host, gate)
+                raise
+        else:
+            gate.active += 1
         try:
             while True:
                 now = self._clock()
@@ -96,18 +122,21 @@ class HostPool:
                     break
                 await asyncio.sleep(start - now)
         except BaseException:
-            gate._sem.release()
-            self._leave(host, gate)
+            self._exit(host, gate)
             raise
         gate.next_start = (self._clock() + self.min_interval) if self.min_interval else now
-        return gate
 
     def _exit(self, host: str, gate: HostGate) -> None:
-        gate._sem.release()
-        self._leave(host, gate)
+        """Give the slot back: to the first waiter still waiting, else to the pool."""
+        while gate.waiters:
+            waiter = gate.waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)  # the slot passes on; `active` is unchanged
+                return
+        gate.active -= 1
+        self._forget_if_idle(host, gate)
 
-    def _leave(self, host: str, gate: HostGate) -> None:
-        gate.users -= 1
+    def _forget_if_idle(self, host: str, gate: HostGate) -> None:
         if not gate.constrained(self._clock()):
             self._gates.pop(host, None)
 
@@ -149,7 +178,11 @@ class _Slot:
         self._gate: HostGate | None = None
 
     async def __aenter__(self) -> None:
-        self._gate = await self._pool._enter(self._host)
+        pool = self._pool
+        gate = pool._gate(self._host)
+        if not pool._try_enter(gate):
+            await pool._enter(self._host, gate)
+        self._gate = gate
 
     async def __aexit__(self, *exc_info: object) -> None:
         if self._gate is not None:

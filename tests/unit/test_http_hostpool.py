@@ -64,3 +64,70 @@ async def test_adaptive_backoff_doubles_without_retry_after() -> None:
     assert delays[0] <= 0.01
     assert 0.015 < delays[1] <= 0.02
     assert all(d <= 0.03 for d in delays)
+
+
+async def test_waiters_get_slots_in_arrival_order() -> None:
+    pool = HostPool(per_host=1)
+    order: list[int] = []
+    release = asyncio.Event()
+
+    async def use(n: int) -> None:
+        async with pool.slot("a"):
+            order.append(n)
+            if n == 0:
+                await release.wait()
+
+    tasks = [asyncio.create_task(use(n)) for n in range(5)]
+    await asyncio.sleep(0.01)
+    assert order == [0]  # the other four queue behind the one slot
+    release.set()
+    await asyncio.gather(*tasks)
+    assert order == [0, 1, 2, 3, 4]
+    assert len(pool) == 0
+
+
+async def test_a_cancelled_waiter_neither_takes_nor_loses_a_slot() -> None:
+    pool = HostPool(per_host=1)
+    release = asyncio.Event()
+    entered: list[str] = []
+
+    async def use(name: str, hold: bool) -> None:
+        async with pool.slot("a"):
+            entered.append(name)
+            if hold:
+                await release.wait()
+
+    holder = asyncio.create_task(use("holder", True))
+    await asyncio.sleep(0)
+    quitter = asyncio.create_task(use("quitter", False))
+    later = asyncio.create_task(use("later", False))
+    await asyncio.sleep(0.01)
+    quitter.cancel()
+    release.set()
+    await asyncio.gather(holder, later)
+    assert quitter.cancelled()
+    assert entered == ["holder", "later"]
+    async with asyncio.timeout(1):  # the slot came back: a new user gets it at once
+        async with pool.slot("a"):
+            pass
+    assert len(pool) == 0
+
+
+async def test_a_waiter_cancelled_after_the_handover_passes_the_slot_on() -> None:
+    pool = HostPool(per_host=1)
+    entered: list[str] = []
+
+    async def use(name: str) -> None:
+        async with pool.slot("a"):
+            entered.append(name)
+
+    first = pool.slot("a")
+    await first.__aenter__()
+    second = asyncio.create_task(use("second"))
+    third = asyncio.create_task(use("third"))
+    await asyncio.sleep(0.01)
+    await first.__aexit__(None, None, None)  # hands the slot to `second`...
+    second.cancel()  # ...which is cancelled before it runs
+    await asyncio.gather(second, third, return_exceptions=True)
+    assert entered == ["third"]
+    assert len(pool) == 0
