@@ -50,7 +50,7 @@ from monitor.http.errors import classify_exception
 from monitor.http.guard import AddressPolicy, literal_ip
 from monitor.http.hostpool import HostPool
 from monitor.http.resolver import ip_alias
-from monitor.http.session import CheckResponse, ReuseProbe, make_session, probing
+from monitor.http.session import RequestProbe, make_session, probing
 from monitor.model import (
     CheckResult,
     ContentFacts,
@@ -326,23 +326,24 @@ class Checker:
         paid again on each resumption of a request.)
         """
         request_url, headers, tls_name = self._request_args(url, headers, range_)
-        probe = ReuseProbe()
+        probe = RequestProbe()
         try:
             with probing(probe):
-                return await self.session.get(
-                    request_url,
-                    headers=headers,
-                    allow_redirects=False,
-                    server_hostname=tls_name,
+                resp = await self.session.get(
+                    request_url, headers=headers, allow_redirects=False, server_hostname=tls_name
                 )
         except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError):
             if not probe.reused:
                 raise
-        if att is not None:
-            att.resends += 1
-        return await self.session.get(
-            request_url, headers=headers, allow_redirects=False, server_hostname=tls_name
-        )
+            if att is not None:
+                att.resends += 1
+            with probing(probe := RequestProbe()):
+                resp = await self.session.get(
+                    request_url, headers=headers, allow_redirects=False, server_hostname=tls_name
+                )
+        if att is not None and att.cert_not_after is None:
+            att.cert_not_after = probe.cert_not_after
+        return resp
 
     def _request_args(
         self, url: URL, headers: dict[str, str], range_: str | None
@@ -362,8 +363,6 @@ class Checker:
         resp = await self._get(url, headers, att=att)
         try:
             att.status = resp.status
-            if att.cert_not_after is None and isinstance(resp, CheckResponse):
-                att.cert_not_after = resp.cert_not_after
             location = resp.headers.get("Location")
             if resp.status in REDIRECT_STATUSES and location:
                 await finish(resp, DRAIN_MAX, 0)

@@ -37,21 +37,6 @@ def user_agent(contact: str | None) -> str:
     return f"article-monitor/{__version__} (+{contact or PROJECT_URL})"
 
 
-class CheckResponse(aiohttp.ClientResponse):
-    """Captures the peer certificate's expiry as soon as the response starts.
-
-    Later the connection may already be back in the pool (an empty body is
-    released at once), so the transport is read here, while it is ours.
-    """
-
-    cert_not_after: Any = None
-
-    async def start(self, connection: Connection) -> aiohttp.ClientResponse:
-        if self.url.scheme == "https":
-            self.cert_not_after = connection_not_after(connection)
-        return await super().start(connection)
-
-
 # The certificate of a TLS connection does not change while it lives, so its
 # expiry is read (getpeercert and a date parse) once per connection, not once
 # per request; the entry goes when the connection's protocol object does.
@@ -72,25 +57,28 @@ def connection_not_after(connection: Connection) -> datetime | None:
     return value
 
 
-class ReuseProbe:
-    """Learns whether a request went out on a pooled (kept-alive) connection,
-    the one case where a close before the response says nothing about the
-    target (RFC 9112 section 9.3.1). Set it with `probing()` around the request."""
+class RequestProbe:
+    """What the connector learns about a request's connection: whether it was
+    pooled (kept alive), the one case where a close before the response says
+    nothing about the target (RFC 9112 section 9.3.1); and the peer
+    certificate's expiry, read while the connection is the request's (an
+    empty body hands it back to the pool at once). Set it with `probing()`."""
 
-    __slots__ = ("reused",)
+    __slots__ = ("cert_not_after", "reused")
 
     def __init__(self) -> None:
         self.reused = False
+        self.cert_not_after: datetime | None = None
 
 
 # The probe of the request being sent in this task. A context variable rather
 # than an aiohttp TraceConfig: tracing costs every request a Trace object and
 # a dozen awaited signals (~5% of a check's CPU) to learn one bit.
-_PROBE: ContextVar[ReuseProbe | None] = ContextVar("article_monitor_reuse_probe", default=None)
+_PROBE: ContextVar[RequestProbe | None] = ContextVar("article_monitor_reuse_probe", default=None)
 
 
 @contextmanager
-def probing(probe: ReuseProbe) -> Iterator[ReuseProbe]:
+def probing(probe: RequestProbe) -> Iterator[RequestProbe]:
     token = _PROBE.set(probe)
     try:
         yield probe
@@ -99,9 +87,10 @@ def probing(probe: ReuseProbe) -> Iterator[ReuseProbe]:
 
 
 class _Connector(aiohttp.TCPConnector):
-    """A TCPConnector that tells the current probe whether the connection it
-    hands out has served a request before (a protocol object lives as long as
-    its connection, so "seen before" is "kept alive")."""
+    """A TCPConnector that fills in the current request's probe: whether the
+    connection it hands out has served a request before (a protocol object
+    lives as long as its connection, so "seen before" is "kept alive"), and
+    the certificate's expiry of a TLS connection."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -114,14 +103,15 @@ class _Connector(aiohttp.TCPConnector):
         timeout: aiohttp.ClientTimeout,  # noqa: ASYNC109 - aiohttp's signature
     ) -> Connection:
         conn = await super().connect(req, traces, timeout)
+        probe = _PROBE.get()
         proto = conn.protocol
         if proto is not None:
-            probe = _PROBE.get()
-            if proto in self._seen:
-                if probe is not None:
-                    probe.reused = True
-            else:
+            if proto not in self._seen:
                 self._seen.add(proto)
+            elif probe is not None:
+                probe.reused = True
+        if probe is not None and req.url.scheme == "https":
+            probe.cert_not_after = connection_not_after(conn)
         return conn
 
 
@@ -148,7 +138,6 @@ def make_session(settings: Settings, policy: AddressPolicy) -> aiohttp.ClientSes
         trust_env=False,
         cookie_jar=aiohttp.DummyCookieJar(),
         headers={"User-Agent": user_agent(settings.user_agent_contact)},
-        response_class=CheckResponse,
         raise_for_status=False,
     )
     # aiohttp resends an idempotent request once after *any* disconnect, unseen
