@@ -66,8 +66,20 @@ def decoder_for(content_encoding: str | None) -> Decoder | None:
 
 
 def head_complete(buf: bytes | bytearray, start: int = 0) -> bool:
-    """Whether the HTML prefix holds the whole `<head>` (closed or a body began)."""
-    return _HEAD_END.search(buf, max(0, start - 8)) is not None
+    """Whether the HTML prefix holds the whole `<head>` (closed or a body began).
+
+    `start` is how much of `buf` an earlier call already answered False for
+    (read_prefix passes the length before the last read), so only a match
+    that ends past it is new. A match holds one "<", its first byte, so a new
+    one starts at the last "<" before `start` or later: the search begins
+    there, and never rescans the rest (a "</head" and spaces cut by a read
+    are still found, however many spaces).
+    """
+    if start > 0:
+        lt = buf.rfind(b"<", 0, start)
+        if lt >= 0:
+            start = lt
+    return _HEAD_END.search(buf, start) is not None
 
 
 @dataclass(slots=True)

@@ -6,10 +6,16 @@ import gzip
 import zlib
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitor.http.body import Decoder, UnsupportedEncodingError, decoder_for, head_complete
+from monitor.http.body import (
+    _HEAD_END,
+    Decoder,
+    UnsupportedEncodingError,
+    decoder_for,
+    head_complete,
+)
 
 
 def test_gzip_bomb_output_is_bounded_per_call() -> None:
@@ -56,3 +62,56 @@ def test_gzip_roundtrip_prefix(data: bytes, limit: int) -> None:
 )
 def test_head_complete(html: bytes, done: bool) -> None:
     assert head_complete(html) is done
+
+
+HEAD_PIECES = st.sampled_from(
+    [
+        b"<",
+        b"</",
+        b"</head",
+        b"</HEAD",
+        b"</heads>",
+        b" ",
+        b"\n",
+        b"\t" * 20,
+        b">",
+        b"<body",
+        b"<BODY ",
+        b"<bodyguard>",
+        b"<head>",
+        b"x",
+        b"<title>a</title>",
+        b"/",
+        b"</he",
+    ]
+)
+
+
+@settings(max_examples=400)
+@given(st.lists(HEAD_PIECES, max_size=30), st.lists(st.integers(1, 40), max_size=20))
+def test_head_complete_read_by_read_answers_as_for_the_whole_prefix(
+    pieces: list[bytes], cuts: list[int]
+) -> None:
+    """read_prefix's protocol: one call per read with the length before it; the
+    first read after which the answer is True is the first whose prefix holds a
+    head end, wherever the reads cut it."""
+    data = b"".join(pieces)
+    buf = bytearray()
+    pos = 0
+    for size in [*cuts, len(data)]:
+        chunk = data[pos : pos + size]
+        pos += len(chunk)
+        before = len(buf)
+        buf += chunk
+        expected = _HEAD_END.search(bytes(buf)) is not None
+        assert head_complete(buf, before) is expected
+        if expected:
+            break
+
+
+def test_a_head_end_cut_after_many_spaces_is_found() -> None:
+    first = b"<html><head><title>x</title></head" + b" " * 40
+    buf = bytearray(first)
+    assert head_complete(buf, 0) is False
+    buf += b">"
+    assert head_complete(buf, len(first)) is True
