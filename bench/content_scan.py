@@ -23,16 +23,23 @@ Run::
     .venv/bin/python bench/content_scan.py --save /tmp/after.json
     .venv/bin/python bench/content_scan.py --baseline /tmp/before.json
 
-To time another version of the package (e.g. the last commit) unpack it and
-put it first on the path; the editable install yields to PYTHONPATH::
+Before/after: the machine's load swings timings by 2-4x within minutes, so
+compare in one process: unpack another version of the package (e.g. a
+commit before the change) and time it round by round against the current
+code with ``--against``; the "x" column is the median of the per-round
+ratios::
 
-    mkdir -p /tmp/content_before && git archive HEAD monitor | tar -x -C /tmp/content_before
-    PYTHONPATH=/tmp/content_before .venv/bin/python bench/content_scan.py --save /tmp/before.json
+    mkdir -p /tmp/content_before
+    git archive 76a315e monitor | tar -x -C /tmp/content_before
+    .venv/bin/python bench/content_scan.py --against /tmp/content_before
+
+(Saved figures from another run: ``--save FILE`` then ``--baseline FILE``.)
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import random
 import statistics
@@ -41,6 +48,8 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -215,30 +224,68 @@ def image_cases(count: int) -> dict[str, list[bytes]]:
 # --- timing ---------------------------------------------------------------------
 
 
-def per_item_us(run: Callable[[], object], items: int, rounds: int, min_s: float) -> float:
-    """Median over `rounds` of the CPU microseconds per item of `run` (repeated to `min_s`)."""
+@dataclass(frozen=True, slots=True)
+class Impl:
+    """One version of the three functions under test."""
+
+    head_facts: Callable[..., Any]
+    head_complete: Callable[[bytes | bytearray, int], bool]
+    sniff_image: Callable[[bytes], Any]
+
+
+CURRENT = Impl(head_facts, head_complete, sniff_image)
+
+
+def _load(path: Path, name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+def load_impl(root: Path) -> Impl:
+    """The functions of another copy of the package (the three modules stand alone)."""
+    html = _load(root / "monitor/content/html.py", "_other_html")
+    image = _load(root / "monitor/content/image.py", "_other_image")
+    body = _load(root / "monitor/http/body.py", "_other_body")
+    return Impl(html.head_facts, body.head_complete, image.sniff_image)
+
+
+def calibrate(run: Callable[[], object], min_s: float) -> int:
+    """Repetitions of `run` that take at least `min_s` of CPU time."""
     reps = 1
     while True:
         t0 = time.process_time()
         for _ in range(reps):
             run()
-        spent = time.process_time() - t0
-        if spent >= min_s:
-            break
+        if time.process_time() - t0 >= min_s:
+            return reps
         reps *= 2
-    samples = []
+
+
+def measure(
+    runs: dict[str, Callable[[], object]], items: int, rounds: int, min_s: float
+) -> dict[str, list[float]]:
+    """CPU microseconds per item of each run, `rounds` samples each, interleaved."""
+    reps = {key: calibrate(run, min_s) for key, run in runs.items()}
+    samples: dict[str, list[float]] = {key: [] for key in runs}
     for _ in range(rounds):
-        t0 = time.process_time()
-        for _ in range(reps):
-            run()
-        samples.append((time.process_time() - t0) / (reps * items) * 1e6)
-    return statistics.median(samples)
+        for key, run in runs.items():
+            t0 = time.process_time()
+            for _ in range(reps[key]):
+                run()
+            samples[key].append((time.process_time() - t0) / (reps[key] * items) * 1e6)
+    return samples
 
 
-def time_pages(pages: list[Page], rounds: int, min_s: float) -> dict[str, float]:
+def page_runs(impl: Impl, pages: list[Page]) -> dict[str, Callable[[], object]]:
+    facts_of, complete_of = impl.head_facts, impl.head_complete
+
     def facts() -> None:
         for p in pages:
-            head_facts(p.prefix, base_url=p.url, charset="utf-8")
+            facts_of(p.prefix, base_url=p.url, charset="utf-8")
 
     def complete() -> None:
         for p in pages:
@@ -246,89 +293,140 @@ def time_pages(pages: list[Page], rounds: int, min_s: float) -> dict[str, float]
             for chunk in p.chunks:
                 before = len(buf)
                 buf += chunk
-                head_complete(buf, before)
+                complete_of(buf, before)
 
-    def copies() -> None:  # the buffer handling alone, to subtract
+    return {"head_facts": facts, "head_complete": complete}
+
+
+def buffer_run(pages: list[Page]) -> Callable[[], object]:
+    """The buffer handling of the head_complete run alone, to subtract."""
+
+    def copies() -> None:
         for p in pages:
             buf = bytearray()
             for chunk in p.chunks:
                 buf += chunk
 
-    n = len(pages)
-    base = per_item_us(copies, n, rounds, min_s)
-    return {
-        "head_facts": per_item_us(facts, n, rounds, min_s),
-        "head_complete": max(0.0, per_item_us(complete, n, rounds, min_s) - base),
-    }
+    return copies
 
 
-def time_images(images: list[bytes], rounds: int, min_s: float) -> dict[str, float]:
-    def sniff() -> None:
+def image_runs(impl: Impl, images: list[bytes]) -> dict[str, Callable[[], object]]:
+    sniff = impl.sniff_image
+
+    def run() -> None:
         for b in images:
-            sniff_image(b)
+            sniff(b)
 
-    return {"sniff_image": per_item_us(sniff, len(images), rounds, min_s)}
+    return {"sniff_image": run}
+
+
+Row = dict[str, float]
+
+
+def time_case(
+    runs: dict[str, Callable[[], object]],
+    other: dict[str, Callable[[], object]],
+    buffers: Callable[[], object] | None,
+    items: int,
+    rounds: int,
+    min_s: float,
+) -> tuple[Row, Row, Row]:
+    """(current figures, other version's figures, per-round ratios other/current)."""
+    everything = dict(runs) | {f"other {k}": v for k, v in other.items()}
+    if buffers is not None:
+        everything["buffers"] = buffers
+    samples = measure(everything, items, rounds, min_s)
+    offset = samples.pop("buffers", [0.0] * rounds)
+    now: Row = {}
+    was: Row = {}
+    ratio: Row = {}
+    for key in runs:
+        cur = samples[key]
+        if key == "head_complete":
+            cur = [max(0.0, c - o) for c, o in zip(cur, offset, strict=True)]
+        now[key] = statistics.median(cur)
+        if key in other:
+            old = samples[f"other {key}"]
+            if key == "head_complete":
+                old = [max(0.0, c - o) for c, o in zip(old, offset, strict=True)]
+            was[key] = statistics.median(old)
+            ratio[key] = statistics.median(o / c for o, c in zip(old, cur, strict=True) if c > 0)
+    return now, was, ratio
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--pages", type=int, default=60, help="pages per websim case")
     ap.add_argument("--rounds", type=int, default=7, help="timed rounds; the median is shown")
-    ap.add_argument("--min-seconds", type=float, default=0.05, help="CPU time per round")
+    ap.add_argument("--min-seconds", type=float, default=0.03, help="CPU time per round")
+    ap.add_argument("--against", type=Path, help="root of another copy of the package to compare")
     ap.add_argument("--save", type=Path, help="write the figures as JSON")
     ap.add_argument("--baseline", type=Path, help="JSON from --save to compare against")
     args = ap.parse_args(argv)
 
-    print(f"# monitor from {Path(monitor.__file__).parent}", file=sys.stderr)
-    results: dict[str, dict[str, float]] = {}
+    print(f"# current: monitor from {Path(monitor.__file__).parent}", file=sys.stderr)
+    other = load_impl(args.against) if args.against else None
+    if args.against:
+        print(f"# before: {args.against}/monitor", file=sys.stderr)
+    results: dict[str, Row] = {}
+    before: dict[str, Row] = {}
+    ratios: dict[str, Row] = {}
     for name, pages in page_cases(args.pages).items():
-        row: dict[str, float] = {
-            "prefix_kb": statistics.mean(len(p.prefix) for p in pages) / 1024,
-            "reads": statistics.mean(len(p.chunks) for p in pages),
-        }
-        row.update(time_pages(pages, args.rounds, args.min_seconds))
-        results[name] = row
+        runs = page_runs(CURRENT, pages)
+        others = page_runs(other, pages) if other else {}
+        now, was, ratio = time_case(
+            runs, others, buffer_run(pages), len(pages), args.rounds, args.min_seconds
+        )
+        now["prefix_kb"] = statistics.mean(len(p.prefix) for p in pages) / 1024
+        now["reads"] = statistics.mean(len(p.chunks) for p in pages)
+        results[name], before[name], ratios[name] = now, was, ratio
     for name, images in image_cases(args.pages).items():
-        results[name] = time_images(images, args.rounds, args.min_seconds)
+        runs = image_runs(CURRENT, images)
+        others = image_runs(other, images) if other else {}
+        now, was, ratio = time_case(runs, others, None, len(images), args.rounds, args.min_seconds)
+        results[name], before[name], ratios[name] = now, was, ratio
 
-    base: dict[str, dict[str, float]] = (
-        json.loads(args.baseline.read_text()) if args.baseline else {}
-    )
-    print(render(results, base), flush=True)
+    if args.baseline:
+        before = json.loads(args.baseline.read_text())
+        ratios = {
+            name: {k: was / row[k] for k, was in before.get(name, {}).items() if row.get(k)}
+            for name, row in results.items()
+        }
+    print(render(results, before, ratios), flush=True)
     if args.save:
         args.save.write_text(json.dumps(results, indent=1) + "\n")
     return 0
 
 
-def render(results: dict[str, dict[str, float]], base: dict[str, dict[str, float]]) -> str:
-    funcs = ("head_facts", "head_complete", "sniff_image")
-    header = f"{'case':<22} {'prefix KB':>9} {'reads':>5}"
-    for f in funcs:
-        header += f" {f + ' µs':>18}"
-        if base:
-            header += f" {'before':>8} {'x':>5}"
+FUNCS = ("head_facts", "head_complete", "sniff_image")
+
+
+def render(results: dict[str, Row], before: dict[str, Row], ratios: dict[str, Row]) -> str:
+    compare = any(before.values())
+    header = f"{'case':<20} {'KB':>5} {'reads':>5}"
+    for f in FUNCS:
+        header += f" {f + ' µs':>17}" + (f" {'before':>8} {'x':>5}" if compare else "")
     lines = [header]
     for name, row in results.items():
-        line = f"{name:<22} {row.get('prefix_kb', 0):>9.1f} {row.get('reads', 1):>5.1f}"
-        for f in funcs:
+        line = f"{name:<20} {row.get('prefix_kb', 0):>5.1f} {row.get('reads', 1):>5.1f}"
+        for f in FUNCS:
             if f not in row:
-                line += f" {'':>18}" + (f" {'':>8} {'':>5}" if base else "")
+                line += f" {'':>17}" + (f" {'':>8} {'':>5}" if compare else "")
                 continue
-            line += f" {row[f]:>18.2f}"
-            if base:
-                was = base.get(name, {}).get(f)
-                ratio = f"{was / row[f]:.1f}" if was and row[f] > 0 else "-"
-                line += f" {was if was is not None else float('nan'):>8.2f} {ratio:>5}"
+            line += f" {row[f]:>17.2f}"
+            if compare:
+                was = before.get(name, {}).get(f)
+                x = ratios.get(name, {}).get(f)
+                line += f" {was:>8.2f}" if was is not None else f" {'-':>8}"
+                line += f" {x:>5.1f}" if x is not None else f" {'-':>5}"
         lines.append(line)
-    pages = [r for n, r in results.items() if "head_facts" in r]
-    mean_facts = statistics.mean(r["head_facts"] for r in pages)
-    summary = f"mean head_facts over the page cases: {mean_facts:.1f} µs"
-    if base:
-        before = [
-            base[n]["head_facts"] for n, r in results.items() if "head_facts" in r and n in base
-        ]
-        if len(before) == len(pages):
-            summary += f" (before {statistics.mean(before):.1f} µs)"
+    pages = [name for name, row in results.items() if "head_facts" in row]
+    mean_now = statistics.mean(results[n]["head_facts"] for n in pages)
+    summary = f"head_facts, mean over the {len(pages)} page cases: {mean_now:.1f} µs"
+    was_all = [before.get(n, {}).get("head_facts") for n in pages]
+    if compare and all(w is not None for w in was_all):
+        mean_was = statistics.mean(w for w in was_all if w is not None)
+        summary += f"; before {mean_was:.1f} µs ({mean_was / mean_now:.1f}x)"
     lines.append(summary)
     return "\n".join(lines)
 

@@ -24,6 +24,7 @@ or "no longer available" ("Apple Music no longer available in Russia", "The
 from __future__ import annotations
 
 import codecs
+import functools
 import html
 import re
 from dataclasses import dataclass
@@ -140,6 +141,7 @@ _BOMS = (
 )
 
 
+@functools.lru_cache(maxsize=64)  # pure, and pages name a handful of charsets
 def _codec(name: str | None) -> str | None:
     if not name:
         return None
@@ -186,6 +188,11 @@ _BODY_SCAN = re.compile(
     r"|<h1\b[^>]*>(.*?)</h1\s*>",
     re.IGNORECASE | re.DOTALL,
 )
+# Where a _BODY_SCAN match can start: "<" and the first letters of each
+# alternative in every case _BODY_SCAN's IGNORECASE accepts ("ſ" is an "s"). A
+# search for these skips the other tags at C speed; _BODY_SCAN then decides
+# at each hit, so first_h1 answers as _BODY_SCAN.finditer would.
+_BODY_OPEN = re.compile(r"<(?:[sS\u017f](?:[cC]|[tT][yY])|[tT][eE]|[nN][oO]|!--|[hH]1)")
 _TAG = re.compile(r"<[^>]*>")
 
 
@@ -298,17 +305,44 @@ def _offset(text: str, line: int, column: int) -> int:
 
 
 def first_h1(text: str, start: int = 0) -> str | None:
-    """Text of the first complete <h1> in `text[start:]`, outside scripts and comments."""
-    for match in _BODY_SCAN.finditer(text, start):
-        inner = match.group(2)
+    """Text of the first complete <h1> in `text[start:]`, outside scripts and comments.
+
+    The same answer as the first <h1> of `_BODY_SCAN.finditer(text, start)`,
+    trying _BODY_SCAN only where _BODY_OPEN says a match can start.
+    """
+    search, match = _BODY_OPEN.search, _BODY_SCAN.match
+    pos = start
+    while (candidate := search(text, pos)) is not None:
+        at = candidate.start()
+        found = match(text, at)
+        if found is None:
+            pos = at + 1
+            continue
+        inner = found.group(2)
         if inner is not None:
-            return " ".join(html.unescape(_TAG.sub(" ", inner)).split())
+            if "<" in inner or "&" in inner:
+                inner = html.unescape(_TAG.sub(" ", inner))
+            return " ".join(inner.split())
+        pos = found.end()
     return None
+
+
+# An absolute http(s) URL that urljoin returns unchanged whatever the base:
+# lower-case scheme, a non-empty host of plain characters (no brackets),
+# a path without dot segments, a non-empty query if any; no ";" (urljoin
+# drops an empty parameter), "#", whitespace, backslash or non-ASCII.
+# Tested against urljoin with hypothesis.
+_PLAIN = r"A-Za-z0-9\-._~%!$&'()*+,=:@"
+_PLAIN_ABSOLUTE = re.compile(
+    rf"https?://[{_PLAIN}]+(?:/(?!\.)[{_PLAIN}]*)*(?:\?[{_PLAIN}/?]+)?",
+)
 
 
 def _absolute(href: str | None, base: str) -> str | None:
     if href is None:
         return None
+    if _PLAIN_ABSOLUTE.fullmatch(href):
+        return href
     try:
         return urljoin(base, href)
     except ValueError:
@@ -335,11 +369,63 @@ _TOKEN = re.compile(
     r"|![dD][oO][cC][tT][yY][pP][eE][^>]*+>|\?[^>]*+>)"  # doctype, processing instruction
 )
 _ATTR = re.compile(rf"{_WS}+([^\s/>\"'=<]+)(?:{_WS}*={_WS}*({_VALUE}))?")
-_TITLE_END = re.compile(rf"</[tT][iI][tT][lL][eE]{_WS}*+>")
+
+
+def _any_case(name: str) -> str:
+    """`name` in any ASCII case (html.parser's tag names are ASCII: "ſcript" is
+    no "script", though re.IGNORECASE says it is)."""
+    return "".join(f"[{c}{c.upper()}]" if c.isalpha() else c for c in name)
+
+
+# The end of a script or style, as html.parser finds it.
 _CDATA_END = {
-    "script": re.compile(r"</\s*script\s*>", re.IGNORECASE),
-    "style": re.compile(r"</\s*style\s*>", re.IGNORECASE),
+    "script": re.compile(rf"</\s*{_any_case('script')}\s*>"),
+    "style": re.compile(rf"</\s*{_any_case('style')}\s*>"),
 }
+_NAME_END = "(?![-.a-zA-Z0-9:_])"  # a tag name ends here: _TOKEN's names are possessive
+
+
+def _cdata(name: str) -> str:
+    """A non-self-closing <script>/<style> start tag and its content up to the first
+    match of _CDATA_END[name] (the same pattern, unrolled to scan at C speed)."""
+    case = _any_case(name)
+    end = rf"/\s*{case}\s*>"
+    return rf"<{case}{_NAME_END}{_ATTRS}{_WS}*+>[^<]*+(?:<(?!{end})[^<]*+)*+<{end}"
+
+
+# What _fast_head skips without a look, outside <title>, <noscript> and
+# <template>: text, well-formed comments, doctypes and processing
+# instructions, end tags other than </head> and </html>, <meta> and <head>
+# start tags, and complete scripts and styles. Each alternative takes
+# exactly what the token loop would take for that token, and the loop would
+# change nothing else; so one match of this replaces many turns of the loop.
+_SKIP_RUN = (
+    "(?:"
+    r"[^<]++"
+    r"|<!--(?!-?>)(?:[^-]++|-(?!-))*+-->"
+    r"|<![dD][oO][cC][tT][yY][pP][eE][^>]*+>|<\?[^>]*+>"
+    rf"|</(?!(?:[hH][eE][aA][dD]|[hH][tT][mM][lL]){_NAME_END})[a-zA-Z][-.a-zA-Z0-9:_]*+{_WS}*+>"
+    rf"|<(?:[mM][eE][tT][aA]|[hH][eE][aA][dD]){_NAME_END}{_ATTRS}{_WS}*+/?>"
+    rf"|{_cdata('script')}|{_cdata('style')}"
+    ")*+"
+)
+# One step of _fast_head outside <title>, <noscript> and <template>: the skip
+# run (group 1), then, if one follows, a start tag (name, attributes, slash;
+# and when the text after it runs to a </title> without markup, that text and
+# the end tag, for a <title>) or an end tag (name). Anything else is left to
+# _TOKEN.
+_STEP = re.compile(
+    rf"({_SKIP_RUN})"
+    rf"(?:<([a-zA-Z][-.a-zA-Z0-9:_]*+)({_ATTRS}){_WS}*+(/?)>"
+    rf"(?=([^<]*+)(</[tT][iI][tT][lL][eE]{_WS}*+>))?"
+    rf"|</([a-zA-Z][-.a-zA-Z0-9:_]*+){_WS}*+>)?"
+)
+# An <html> whose attributes hold neither cannot carry the AMP marker.
+_AMP_WORDS = re.compile("amp|⚡", re.IGNORECASE)
+# A <link> whose attributes hold neither of these cannot be canonical or amphtml.
+_LINK_WORDS = re.compile("canonical|amphtml|&", re.IGNORECASE)
+_TITLE_END = re.compile(rf"</[tT][iI][tT][lL][eE]{_WS}*+>")
+
 _SELF_CLOSING_GIVES_UP = frozenset({"title", "script", "style", "noscript", "template"})
 
 
@@ -363,27 +449,42 @@ def _fast_head(text: str) -> _Head | None:
     skip = 0
     title_at = -1  # where the text of an open <title> starts
     pos = 0
-    find, match = text.find, _TOKEN.match
+    find, match, step_at = text.find, _TOKEN.match, _STEP.match
     while True:
-        lt = find("<", pos)
-        if lt < 0:
-            if title_at >= 0 or skip:
-                return None  # cut inside <title>, <noscript> or <template>
-            return got
-        if title_at >= 0:
-            end = _TITLE_END.match(text, lt)
-            if end is None:
-                return None  # markup inside <title>: the parser's business
-            got.title = _text([html.unescape(text[title_at:lt])])
-            got.title_closed = True
-            title_at = -1
-            pos = end.end()
-            continue
-        token = match(text, lt)
-        if token is None:
-            return None
-        pos = token.end()
-        name, attrs, slash, end_name, comment = token.groups()
+        stepped = False
+        if not skip and title_at < 0:
+            # the usual case: skip what does not matter, then take the next tag
+            step = step_at(text, pos)
+            if step is None:  # pragma: no cover - every part of _STEP is optional
+                return None
+            name, attrs, slash, title_text, _, end_name = step.groups()[1:]
+            if name is not None or end_name is not None:
+                stepped = True
+                lt, pos, comment = step.end(1), step.end(), None
+                title_end = step.end(5)
+            else:
+                pos = step.end(1)  # not a tag: the general path below decides
+        if not stepped:
+            lt = find("<", pos)
+            if lt < 0:
+                if title_at >= 0 or skip:
+                    return None  # cut inside <title>, <noscript> or <template>
+                return got
+            if title_at >= 0:
+                end = _TITLE_END.match(text, lt)
+                if end is None:
+                    return None  # markup inside <title>: the parser's business
+                got.title = _text([html.unescape(text[title_at:lt])])
+                got.title_closed = True
+                title_at = -1
+                pos = end.end()
+                continue
+            token = match(text, lt)
+            if token is None:
+                return None
+            name, attrs, slash, end_name, comment = token.groups()
+            title_text = None
+            pos = token.end()
         if name is not None:
             tag = name.lower()
             if slash and tag in _SELF_CLOSING_GIVES_UP:
@@ -392,15 +493,21 @@ def _fast_head(text: str) -> _Head | None:
                 if tag in _SKIP_CONTENT:
                     skip += 1
             elif tag == "html":
-                names = {n for n, _ in _attributes(attrs)}
-                got.is_amp = got.is_amp or "amp" in names or "⚡" in names
+                if _AMP_WORDS.search(attrs):
+                    names = {n for n, _ in _attributes(attrs)}
+                    got.is_amp = got.is_amp or "amp" in names or "⚡" in names
             elif tag in _SKIP_CONTENT:
                 skip = 1
             elif tag == "title":
                 if got.title is None:
-                    title_at = pos
+                    if title_text is not None:  # the text and end tag, seen by _STEP
+                        got.title = _text([html.unescape(title_text)])
+                        got.title_closed = True
+                        pos = title_end
+                    else:
+                        title_at = pos
             elif tag in _HEAD_ELEMENTS:
-                if tag == "base" or tag == "link":
+                if tag == "base" or (tag == "link" and _LINK_WORDS.search(attrs)):
                     got.head_tag(tag, _attributes(attrs))
             else:
                 got.head_end = lt
@@ -466,7 +573,10 @@ def _facts(text: str, got: _Head, base_url: str) -> HtmlFacts:
     # "Page not found for decades, ...") is shown but never judged.
     soft = got.title_closed and is_soft_404_text(title)
     if not soft and got.head_end is not None:
-        soft = is_soft_404_text(first_h1(text, got.head_end))
+        heading = first_h1(text, got.head_end)
+        # a heading that repeats a judged title has its answer already
+        if not (got.title_closed and heading == title):
+            soft = is_soft_404_text(heading)
     return HtmlFacts(
         canonical=_absolute(got.canonical, base),
         amphtml=_absolute(got.amphtml, base),

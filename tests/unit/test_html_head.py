@@ -567,3 +567,215 @@ def test_keyword_shortcut_never_changes_the_soft_404_answer(text: str) -> None:
 @pytest.mark.parametrize("title", SOFT_404_TITLES)
 def test_every_soft_404_title_passes_the_keyword_shortcut(title: str) -> None:
     assert _has_404_part(title.lower())
+
+
+# --- fast paths agree with their general forms -------------------------------------
+
+import re  # noqa: E402
+import sys  # noqa: E402
+from urllib.parse import urljoin  # noqa: E402
+
+from monitor.content.html import (  # noqa: E402
+    _BODY_OPEN,
+    _BODY_SCAN,
+    _TAG,
+    _absolute,
+    first_h1,
+)
+
+
+def _urljoin_or_href(href: str, base: str) -> str:
+    try:
+        return urljoin(base, href)
+    except ValueError:
+        return href
+
+
+HREF_START = st.sampled_from(
+    ["http://", "https://", "HTTP://", "Https://", "http:", "http:/", "ftp://", "//", "/", "", " "]
+)
+HREF_CHARS = st.text(alphabet="aZ09-._~%!$&'()*+,=:@/?#;[]\\ \t\n.é⚡", max_size=30)
+BASES = st.sampled_from(
+    [BASE, "http://a.example/x/y", "https://h:8443/", "", "not a url", "http://[::1", "ftp://f/"]
+)
+
+
+@settings(max_examples=1000)
+@given(
+    HREF_START,
+    st.sampled_from(["a.example", "127.0.0.1:8080", "[::1]", "u@h", ""]),
+    HREF_CHARS,
+    BASES,
+)
+def test_absolute_fast_path_equals_urljoin(start: str, host: str, rest: str, base: str) -> None:
+    href = start + host + rest
+    assert _absolute(href, base) == _urljoin_or_href(href, base)
+
+
+@pytest.mark.parametrize(
+    "href",
+    [
+        "http://a.example/news/x.html",
+        "https://127.0.0.1:8080/amp/news/x.html?utm=1&b=2",
+        "http://a.example",
+        "http://a.example/a/./b/../c",
+        "http://a.example/d;",
+        "http://a.example/d?",
+        "http://a.example/d#",
+        "http://[::1/x",
+    ],
+)
+@pytest.mark.parametrize("base", ["http://b.example/", "https://b.example/", "", "x"])
+def test_absolute_fast_path_examples(href: str, base: str) -> None:
+    assert _absolute(href, base) == _urljoin_or_href(href, base)
+
+
+def _first_h1_reference(text: str, start: int) -> str | None:
+    """first_h1 as it was: every match of _BODY_SCAN, in order."""
+    for match in _BODY_SCAN.finditer(text, start):
+        inner = match.group(2)
+        if inner is not None:
+            return " ".join(html.unescape(_TAG.sub(" ", inner)).split())
+    return None
+
+
+import html  # noqa: E402
+
+BODY_PIECES = st.sampled_from(
+    [
+        "<h1>",
+        "</h1>",
+        "<H1 class=x>",
+        "</H1 >",
+        "<h1",
+        "<h10>",
+        "<h2>",
+        "<script>",
+        "</script>",
+        "<SCRIPT src=x>",
+        "<ſcript>",
+        "</ſcript>",
+        "<style>",
+        "</style >",
+        "<textarea>",
+        "</textarea>",
+        "<template>",
+        "</template>",
+        "<noscript>",
+        "</noscript>",
+        "<!--",
+        "-->",
+        "<!-- <h1>x</h1> -->",
+        "<strong>",
+        "<section>",
+        "<sc",
+        "<st",
+        "<te",
+        "<no",
+        "<nav>",
+        "<s",
+        "<t",
+        "<n",
+        "<h",
+        "<",
+        ">",
+        "Page not found",
+        "&amp;",
+        "&lt;b&gt;",
+        "<b>",
+        "</b>",
+        " ",
+        "\n",
+        "x",
+        "404",
+    ]
+)
+
+
+@settings(max_examples=600)
+@given(st.lists(BODY_PIECES, max_size=25), st.integers(0, 20))
+def test_first_h1_equals_the_plain_body_scan(parts: list[str], start: int) -> None:
+    text = "".join(parts)
+    assert first_h1(text, start) == _first_h1_reference(text, start)
+
+
+def test_body_open_covers_every_case_variant_of_the_first_letters() -> None:
+    """_BODY_OPEN must match wherever _BODY_SCAN can: every character that the
+    IGNORECASE scan takes for the first letters (and "c", "y", "e", "o" after them)."""
+    everything = "".join(chr(i) for i in range(sys.maxunicode + 1) if not 0xD800 <= i < 0xE000)
+    for word in ("sc", "sty", "te", "no", "h1"):
+        variants = [re.compile(f"(?i){c}").findall(everything) for c in word]
+        for combo in _product(variants):
+            assert _BODY_OPEN.match("<" + "".join(combo)), combo
+    assert _BODY_OPEN.match("<!--")
+
+
+def _product(lists: list[list[str]]) -> list[tuple[str, ...]]:
+    import itertools
+
+    return list(itertools.product(*lists))
+
+
+SKIP_PIECES = st.sampled_from(
+    [
+        "<meta charset=utf-8/>",
+        "<meta:x>",
+        "<metadata>",
+        "<META NAME=a CONTENT='b'>",
+        "<header>",
+        "</header>",
+        "</headx>",
+        "<head/>",
+        "<head lang=en>",
+        "</Title>",
+        "<script type=x>a<b</script >",
+        "<script>x</ſcript>",
+        "<script></script\n>",
+        "<style>a<b</style>",
+        "<style>x</STYLE>",
+        "<!---->",
+        "<!-- a- -->",
+        "<!---x-->",
+        "<link rel=stylesheet href=/a.css>",
+        "<link rel=&#99;anonical href=/e>",
+        "<link rel=CANONİCAL href=/x>",
+        "<link rel=preload href=/f.woff2 as=font crossorigin>",
+        "<html lang=en>",
+        "<html AmP>",
+        "<html ⚡4email amp>",
+        "<html lang=amp>",
+        "<title>x</title >",
+        "<TITLE>a &amp; b</TITLE>",
+        "<title>a</title><title>b</title>",
+        "<title></title>",
+        "<title>a<</title>",
+        "<base href=/b/>",
+    ]
+)
+
+
+@settings(max_examples=600)
+@given(st.lists(st.one_of(SKIP_PIECES, PIECES), max_size=25))
+def test_fast_scanner_with_its_skip_runs_agrees_with_the_parser(parts: list[str]) -> None:
+    text = "".join(parts)
+    fast = _fast_head(text)
+    if fast is not None:
+        assert fast == _slow_head(text)
+
+
+def test_fast_scanner_takes_real_world_shaped_heads() -> None:
+    """Long heads full of meta, link, script, JSON-LD and CSS stay on the fast path."""
+    sys.path.insert(0, "bench")
+    try:
+        import content_scan
+    finally:
+        sys.path.remove("bench")
+    cases = content_scan.page_cases(4)
+    for name, pages in cases.items():
+        if name.startswith("real-odd"):
+            continue
+        for page in pages:
+            text = page.prefix.decode("utf-8", "replace")
+            fast = _fast_head(text)
+            assert fast is not None, name
+            assert fast == _slow_head(text), name
