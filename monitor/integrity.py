@@ -22,11 +22,12 @@ import re
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from monitor.ampcache import DEFAULT_CACHE_DOMAIN, amp_cache_url, ascii_host, same_url
-from monitor.article import Document, Image, RelatedArticle, normalize_url
+from monitor.article import Document, Image, RelatedArticle, normalize_url, plain_http_url
 from monitor.model import Problem, ProblemCode
 
 __all__ = [
@@ -48,6 +49,15 @@ def url_error(url: object) -> str | None:
     """Why `url` is not an absolute http(s) URL that can be requested, or None."""
     if not isinstance(url, str):
         return f"expected a URL string, found {type(url).__name__}"
+    if plain_http_url(url):
+        return None
+    return _url_error(url)
+
+
+# Each URL of a document is checked by several rules in a row (well formed,
+# AMP cache derivable, provider host): parse it once.
+@lru_cache(maxsize=1024)
+def _url_error(url: str) -> str | None:
     if not url.strip():
         return "is empty"
     if _SPACE_OR_CONTROL.search(url):
@@ -77,6 +87,12 @@ def url_error(url: object) -> str | None:
     return None
 
 
+@lru_cache(maxsize=1024)
+def _hostname(url: str) -> str:
+    """The host of `url` as urlsplit reads it, lower-cased; "" when it has none."""
+    return urlsplit(url.strip()).hostname or ""
+
+
 def _host_name(host: str) -> str:
     """Lower-case ASCII form without a trailing root dot, for domain comparison."""
     return ascii_host(host.strip().rstrip(".")) if host.strip() else ""
@@ -89,7 +105,7 @@ def domain_matches(domain: str, url: str) -> bool:
     `notheverge.com`; case-insensitive; Unicode and punycode spellings of an
     IDN are the same name.
     """
-    host = urlsplit(url.strip()).hostname or ""
+    host = _hostname(url)
     try:
         want, have = _host_name(domain), _host_name(host)
     except ValueError:
@@ -201,7 +217,7 @@ def _provider_mismatch(prefix: str, item: RelatedArticle) -> Iterator[Problem]:
     if url_error(web) is not None:
         return
     field = f"{prefix}provider.domain"
-    host = urlsplit(web.strip()).hostname or ""
+    host = _hostname(web)
     domain = provider.domain.strip()
     if "/" in domain or ":" in domain:
         why = "should be a bare domain name (no scheme, port or path)"
@@ -264,16 +280,22 @@ _Entry = tuple[str, int, bytes]  # (source, line, digest of the normalised webUr
 
 class DocIdentity(NamedTuple):
     """What duplicate detection needs of a document, so callers can drop the
-    document itself (its raw record and model) long before the corpus ends."""
+    document itself (its raw record and model) long before the corpus ends.
+
+    The digests are taken once here: `add` and `problems_for` both need them."""
 
     source: str
     line: int
     web_url: str
     amp_url: str | None
+    web_key: bytes
+    amp_key: bytes | None
 
     @classmethod
     def of(cls, doc: Document) -> DocIdentity:
-        return cls(doc.source, doc.line, doc.article.webUrl, doc.article.ampWebUrl)
+        web, amp = doc.article.webUrl, doc.article.ampWebUrl
+        amp_key = _digest("a", amp) if amp is not None and amp.strip() else None
+        return cls(doc.source, doc.line, web, amp, _digest("w", web), amp_key)
 
 
 _SHOWN = 5
@@ -301,11 +323,10 @@ class DuplicateDetector:
 
     @staticmethod
     def _keys(doc: DocIdentity) -> tuple[bytes, list[tuple[str, bytes]]]:
-        web = _digest("w", doc.web_url)
+        web = doc.web_key
         keys = [("webUrl", web)]
-        amp = doc.amp_url
-        if amp is not None and amp.strip():
-            keys.append(("ampWebUrl", _digest("a", amp)))
+        if doc.amp_key is not None:
+            keys.append(("ampWebUrl", doc.amp_key))
         return web, keys
 
     def _entries(self, key: bytes) -> list[_Entry]:

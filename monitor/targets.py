@@ -10,9 +10,12 @@ from __future__ import annotations
 import sys
 from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from monitor.article import Document, Image, Provider, RelatedArticle
 from monitor.model import Expectation, Kind, Origin
+
+_Kinds = Collection[Kind]
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,54 +41,51 @@ def _path(dotted: str) -> str:
     return sys.intern(dotted)
 
 
+@lru_cache(maxsize=512)
+def _image_expectation(width: int | None, height: int | None) -> Expectation:
+    """Declared sizes repeat across a corpus (1200x675, ...): one immutable
+    Expectation per size, shared by every reference that declares it."""
+    return Expectation(width=width, height=height)
+
+
+_Refs = list[tuple[str, TargetRef]]
+
+
 def _image_refs(
-    images: Iterable[Image], aid: str, origin: Origin, prefix: str
-) -> Iterator[tuple[str, TargetRef]]:
+    out: _Refs, images: Iterable[Image], aid: str, origin: Origin, prefix: str, kinds: _Kinds
+) -> None:
+    if Kind.IMAGE not in kinds:
+        return
     for i, img in enumerate(images):
         if img.url:
-            yield (
-                img.url,
-                TargetRef(
-                    aid,
-                    Kind.IMAGE,
-                    origin,
-                    Expectation(width=img.width, height=img.height),
-                    _path(f"{prefix}{i}.url"),
-                ),
+            expect = _image_expectation(img.width, img.height)
+            out.append(
+                (img.url, TargetRef(aid, Kind.IMAGE, origin, expect, _path(f"{prefix}{i}.url")))
             )
 
 
 def _page_refs(
-    rec: RelatedArticle, aid: str, origin: Origin, prefix: str
-) -> Iterator[tuple[str, TargetRef]]:
+    out: _Refs, rec: RelatedArticle, aid: str, origin: Origin, prefix: str, kinds: _Kinds
+) -> None:
     web, amp, cdn = rec.webUrl, rec.ampWebUrl, rec.cdnAmpWebUrl
-    if web:
-        yield (
-            web,
-            TargetRef(aid, Kind.WEB, origin, Expectation(amphtml=amp), _path(f"{prefix}webUrl")),
+    if web and Kind.WEB in kinds:
+        ref = TargetRef(aid, Kind.WEB, origin, Expectation(amphtml=amp), _path(f"{prefix}webUrl"))
+        out.append((web, ref))
+    canonical = Expectation(canonical=web)  # the same claim for the AMP page and its cache
+    if amp and Kind.AMP in kinds:
+        out.append((amp, TargetRef(aid, Kind.AMP, origin, canonical, _path(f"{prefix}ampWebUrl"))))
+    if cdn and Kind.CDN in kinds:
+        out.append(
+            (cdn, TargetRef(aid, Kind.CDN, origin, canonical, _path(f"{prefix}cdnAmpWebUrl")))
         )
-    if amp:
-        yield (
-            amp,
-            TargetRef(
-                aid, Kind.AMP, origin, Expectation(canonical=web), _path(f"{prefix}ampWebUrl")
-            ),
-        )
-    if cdn:
-        yield (
-            cdn,
-            TargetRef(
-                aid, Kind.CDN, origin, Expectation(canonical=web), _path(f"{prefix}cdnAmpWebUrl")
-            ),
-        )
-    yield from _image_refs(rec.images, aid, origin, f"{prefix}images.")
+    _image_refs(out, rec.images, aid, origin, f"{prefix}images.", kinds)
 
 
 def _provider_refs(
-    provider: Provider | None, aid: str, prefix: str
-) -> Iterator[tuple[str, TargetRef]]:
-    if provider is not None:
-        yield from _image_refs(provider.images, aid, Origin.PROVIDER, f"{prefix}provider.images.")
+    out: _Refs, provider: Provider | None, aid: str, prefix: str, kinds: _Kinds
+) -> None:
+    if provider is not None and provider.images:
+        _image_refs(out, provider.images, aid, Origin.PROVIDER, f"{prefix}provider.images.", kinds)
 
 
 def document_refs(
@@ -94,14 +94,15 @@ def document_refs(
     """Every (url, reference) of one document, in document order, filtered by kind."""
     aid = doc.id
     art = doc.article
-    refs = list(_page_refs(art, aid, Origin.ARTICLE, ""))
-    refs.extend(_provider_refs(art.provider, aid, ""))
+    refs: _Refs = []
+    _page_refs(refs, art, aid, Origin.ARTICLE, "", kinds)
+    _provider_refs(refs, art.provider, aid, "", kinds)
     if related:
         for i, rel in enumerate(art.related):
             prefix = f"related.{i}."
-            refs.extend(_page_refs(rel, aid, Origin.RELATED, prefix))
-            refs.extend(_provider_refs(rel.provider, aid, prefix))
-    return [(url, ref) for url, ref in refs if ref.kind in kinds]
+            _page_refs(refs, rel, aid, Origin.RELATED, prefix, kinds)
+            _provider_refs(refs, rel.provider, aid, prefix, kinds)
+    return refs
 
 
 class TargetIndex:
@@ -113,12 +114,13 @@ class TargetIndex:
         self._earlier: set[str] = set()  # articles whose references came before
 
     def add(self, url: str, ref: TargetRef) -> Target:
-        target = self._targets.get(url)
-        if target is None:
-            target = self._targets[url] = Target(url, ref.kind)
         if ref.article_id != self._current:
             self._earlier.add(self._current)
             self._current = ref.article_id
+        target = self._targets.get(url)
+        if target is None:  # the common case: a URL seen for the first time
+            target = self._targets[url] = Target(url, ref.kind, [ref])
+            return target
         # A document's references arrive together, so a repeat is in the tail
         # of the list, unless the same article comes back later (a duplicate
         # record): only then is the whole list scanned. Scanning it always

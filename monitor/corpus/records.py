@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
-from monitor.article import Article, Document, InvalidDocument
+from monitor.article import Article, Document, InvalidDocument, plain_http_url
 
 # A path into the record (as pydantic reports it) → the 1-based line of that
 # field, or None when the format cannot tell cheaply.
@@ -111,6 +111,12 @@ def format_validation_error(
 
 def web_url_problem(url: str) -> str | None:
     """Why `url` is not an absolute http(s) URL with a host, or None if it is."""
+    if plain_http_url(url):
+        return None
+    return _parsed_web_url_problem(url)
+
+
+def _parsed_web_url_problem(url: str) -> str | None:
     shown = url if len(url) <= 200 else url[:197] + "..."
     if not url.strip():
         return "webUrl is empty: give the article's absolute http(s) URL"
