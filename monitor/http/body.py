@@ -25,6 +25,7 @@ DRAIN_MAX = 64 * 1024
 _READ = 16 * 1024
 
 _HEAD_END = re.compile(rb"</head\s*>|<body[\s>]", re.IGNORECASE)
+_SPACES = b" \t\n\r\x0b\x0c"  # what `\s` matches in a bytes pattern
 
 
 class Decoder:
@@ -70,16 +71,27 @@ def head_complete(buf: bytes | bytearray, start: int = 0) -> bool:
 
     `start` is how much of `buf` an earlier call already answered False for
     (read_prefix passes the length before the last read), so only a match
-    that ends past it is new. A match holds one "<", its first byte, so a new
-    one starts at the last "<" before `start` or later: the search begins
-    there, and never rescans the rest (a "</head" and spaces cut by a read
-    are still found, however many spaces).
+    that ends past it is new. Such a match starts at most 6 bytes before the
+    run of spaces that ends at `start` ("</head" and spaces, cut before its
+    ">"); the search begins there and rescans nothing else.
     """
     if start > 0:
-        lt = buf.rfind(b"<", 0, start)
-        if lt >= 0:
-            start = lt
+        back = start - 8
+        if buf[start - 1] in _SPACES:
+            back = min(back, _space_run_start(buf, start) - 6)
+        start = max(0, back)
     return _HEAD_END.search(buf, start) is not None
+
+
+def _space_run_start(buf: bytes | bytearray, end: int) -> int:
+    """Where the run of whitespace (bytes that `\\s` matches) ending at `end` begins."""
+    size = 16
+    while True:
+        low = max(0, end - size)
+        kept = len(buf[low:end].rstrip())  # strips the same six bytes
+        if kept or low == 0:
+            return low + kept
+        size *= 8  # a long run: look further back, each step 8 times as far
 
 
 @dataclass(slots=True)

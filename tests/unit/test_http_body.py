@@ -115,3 +115,13 @@ def test_a_head_end_cut_after_many_spaces_is_found() -> None:
     assert head_complete(buf, 0) is False
     buf += b">"
     assert head_complete(buf, len(first)) is True
+
+
+@pytest.mark.parametrize("spaces", [0, 3, 9, 200, 70_000])
+def test_a_head_end_cut_anywhere_in_a_long_run_of_spaces_is_found(spaces: int) -> None:
+    data = b"<head><style>" + b"a{}" * 3000 + b"</style></head" + b" \n" * spaces + b">"
+    for cut in (len(data) - 1, len(data) - 1 - spaces, len(data) - 3):
+        buf = bytearray(data[:cut])
+        assert head_complete(buf, 0) is False
+        buf += data[cut:]
+        assert head_complete(buf, cut) is True
