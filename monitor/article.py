@@ -76,12 +76,24 @@ class Article(RelatedArticle):
 # per load, a quarter of its CPU. tests/unit/test_plain_urls.py holds the
 # general paths to this.
 _PLAIN_HTTP_URL = re.compile(
-    r"https?://"
-    r"(?![Xx][Nn]--)[A-Za-z0-9-]+(?:\.(?![Xx][Nn]--)[A-Za-z0-9-]+)*"
+    r"(?P<scheme>https?)://"
+    r"(?P<host>(?![Xx][Nn]--)[A-Za-z0-9-]+(?:\.(?![Xx][Nn]--)[A-Za-z0-9-]+)*)"
     r"(?::(?P<port>[0-9]{1,5}))?"
-    r"(?:[/?#][!#-;=?-\[\]_a-z~]*)?"
+    # printable ASCII but for what must be percent-encoded (space "<>\^`{|}),
+    # split as urlsplit splits it: path, ?query, #fragment
+    r"(?P<path>/[!$-;=@-\[\]_a-z~]*)?"
+    r"(?:\?(?P<query>[!$-;=?-\[\]_a-z~]*))?"
+    r"(?:#[!#-;=?-\[\]_a-z~]*)?"
 )
 _MAX_PORT = 65535
+
+
+def _plain(url: str) -> re.Match[str] | None:
+    match = _PLAIN_HTTP_URL.fullmatch(url)
+    if match is None:
+        return None
+    port = match["port"]
+    return match if port is None or int(port) <= _MAX_PORT else None
 
 
 def plain_http_url(url: str) -> bool:
@@ -90,11 +102,7 @@ def plain_http_url(url: str) -> bool:
     True guarantees a well-formed, requestable http(s) URL; False only means
     the general (slower) checks must decide.
     """
-    match = _PLAIN_HTTP_URL.fullmatch(url)
-    if match is None:
-        return False
-    port = match["port"]
-    return port is None or int(port) <= _MAX_PORT
+    return _plain(url) is not None
 
 
 # The same URL is normalised several times in a row while one document is
@@ -110,6 +118,23 @@ def normalize_url(url: str) -> str:
     Used for identity and duplicate detection, never for fetching (we fetch
     exactly what the document says).
     """
+    plain = _plain(url)
+    if plain is not None:
+        return _normalize_plain(plain)
+    return _normalize_parsed(url)
+
+
+def _normalize_plain(match: re.Match[str]) -> str:
+    scheme, host, port = match["scheme"], match["host"].lower(), match["port"]
+    if port is not None:
+        number = int(port)
+        if not ((scheme == "http" and number == 80) or (scheme == "https" and number == 443)):
+            host = f"{host}:{number}"
+    path, query = match["path"] or "/", match["query"]
+    return f"{scheme}://{host}{path}?{query}" if query else f"{scheme}://{host}{path}"
+
+
+def _normalize_parsed(url: str) -> str:
     try:
         parts = urlsplit(url.strip())
         host = (parts.hostname or "").lower()

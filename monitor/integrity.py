@@ -117,11 +117,6 @@ def _present(value: object) -> bool:
     return value is not None and not (isinstance(value, str) and not value.strip())
 
 
-def _images(images: list[Image], prefix: str) -> Iterator[tuple[str, Image]]:
-    for i, image in enumerate(images):
-        yield f"{prefix}{i}", image
-
-
 def _items(doc: Document) -> Iterator[tuple[str, RelatedArticle, bool]]:
     """(field prefix, item, is the article itself) for the article and each related item."""
     yield "", doc.article, True
@@ -129,7 +124,9 @@ def _items(doc: Document) -> Iterator[tuple[str, RelatedArticle, bool]]:
         yield f"related.{i}.", rel, False
 
 
-def _missing(prefix: str, item: RelatedArticle, top: bool) -> Iterator[Problem]:
+def _missing(
+    prefix: str, item: RelatedArticle, top: bool, images: list[tuple[str, Image]]
+) -> Iterator[Problem]:
     def problem(name: str, why: str) -> Problem:
         path = name if name.startswith(prefix) and prefix else prefix + name
         return Problem(ProblemCode.MISSING_FIELD, f"{path} is missing: {why}", path)
@@ -148,7 +145,7 @@ def _missing(prefix: str, item: RelatedArticle, top: bool) -> Iterator[Problem]:
         yield problem("cdnAmpWebUrl", f"ampWebUrl is set, so its AMP cache URL is expected{hint}")
     if _present(item.cdnAmpWebUrl) and not _present(item.ampWebUrl):
         yield problem("ampWebUrl", "cdnAmpWebUrl is set, so the AMP page it caches is expected")
-    for path, image in _all_images(prefix, item):
+    for path, image in images:
         for dim in ("width", "height"):
             if getattr(image, dim) is None:
                 yield problem(
@@ -157,10 +154,14 @@ def _missing(prefix: str, item: RelatedArticle, top: bool) -> Iterator[Problem]:
                 )
 
 
-def _all_images(prefix: str, item: RelatedArticle) -> Iterator[tuple[str, Image]]:
-    yield from _images(item.images, f"{prefix}images.")
-    if item.provider is not None:
-        yield from _images(item.provider.images, f"{prefix}provider.images.")
+def _all_images(prefix: str, item: RelatedArticle) -> list[tuple[str, Image]]:
+    """(dotted path, image) of the item's own images and its provider's."""
+    images = [(f"{prefix}images.{i}", image) for i, image in enumerate(item.images)]
+    if item.provider is not None and item.provider.images:
+        images.extend(
+            (f"{prefix}provider.images.{i}", image) for i, image in enumerate(item.provider.images)
+        )
+    return images
 
 
 def _derive(amp: str | None, cache_domain: str = DEFAULT_CACHE_DOMAIN) -> str | None:
@@ -172,11 +173,15 @@ def _derive(amp: str | None, cache_domain: str = DEFAULT_CACHE_DOMAIN) -> str | 
         return None
 
 
-def _invalid_urls(prefix: str, item: RelatedArticle) -> Iterator[Problem]:
+def _invalid_urls(
+    prefix: str, item: RelatedArticle, images: list[tuple[str, Image]]
+) -> Iterator[Problem]:
     fields: list[tuple[str, object]] = [
-        (f"{prefix}{name}", getattr(item, name)) for name in ("webUrl", "ampWebUrl", "cdnAmpWebUrl")
+        (f"{prefix}webUrl", item.webUrl),
+        (f"{prefix}ampWebUrl", item.ampWebUrl),
+        (f"{prefix}cdnAmpWebUrl", item.cdnAmpWebUrl),
     ]
-    fields.extend((f"{path}.url", image.url) for path, image in _all_images(prefix, item))
+    fields.extend((f"{path}.url", image.url) for path, image in images)
     for path, value in fields:
         if value is None:
             continue  # absence is a missing_field question, not a malformed URL
@@ -267,8 +272,9 @@ def document_problems(
     """Every article-level static problem of `doc` (duplicates excepted), in document order."""
     problems: list[Problem] = []
     for prefix, item, top in _items(doc):
-        problems.extend(_missing(prefix, item, top))
-        problems.extend(_invalid_urls(prefix, item))
+        images = _all_images(prefix, item)
+        problems.extend(_missing(prefix, item, top, images))
+        problems.extend(_invalid_urls(prefix, item, images))
         problems.extend(_cdn_mismatch(prefix, item, cache_domain))
         problems.extend(_provider_mismatch(prefix, item))
         problems.extend(_future(prefix, item, now, skew))

@@ -100,15 +100,20 @@ def verify_document(
         return SignatureResult(S.MALFORMED, detail=f"{_INTERNAL} ({type(exc).__name__})")
 
 
+# The two answers most articles of a run share: one immutable object each,
+# rather than one per article held until the report is written.
+_MISSING: Final = SignatureResult(S.MISSING, detail="no `secured` field")
+_UNVERIFIED: Final = SignatureResult(
+    S.UNVERIFIED, detail="no key configured: pass --key-file or set ARTICLE_MONITOR_KEY"
+)
+
+
 def _verify(raw: Mapping[str, Any], keyring: KeyRing, exclude: Sequence[str]) -> SignatureResult:
     secured = raw.get(SECURED) if isinstance(raw, Mapping) else None
     if secured is None:
-        return SignatureResult(S.MISSING, detail="no `secured` field")
+        return _MISSING
     if not keyring:
-        return SignatureResult(
-            S.UNVERIFIED,
-            detail="no key configured: pass --key-file or set ARTICLE_MONITOR_KEY",
-        )
+        return _UNVERIFIED
     envelope = parse_envelope(secured)
     if isinstance(envelope, Malformed):
         return SignatureResult(S.MALFORMED, detail=envelope.reason, envelope=envelope.envelope)

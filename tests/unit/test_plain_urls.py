@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from monitor.article import _PLAIN_HTTP_URL, plain_http_url
+from monitor.article import _PLAIN_HTTP_URL, _normalize_parsed, normalize_url, plain_http_url
 from monitor.corpus import records
 from monitor.integrity import _url_error, url_error
 
@@ -47,15 +47,21 @@ urlish = st.one_of(
 @example("http://a.xn--b/")
 @example("http://-/")
 @example("https://h.example/p?q=1#f")
+@example("HTTP://H.example:80?#")
+@example("http://H.example:080#?x")
+@example("https://h.example:0443/p?")
+@example("http://h.example/?a?b#c#d")
 def test_a_plain_url_passes_every_general_check(url: str) -> None:
     if plain_http_url(url):
         assert general_url_error(url) is None
         assert general_web_url_problem(url) is None
+    assert normalize_url(url) == _normalize_parsed(url)
 
 
 @settings(max_examples=200)
 @given(plain)
 def test_every_url_of_the_plain_shape_is_well_formed(url: str) -> None:
+    assert normalize_url(url) == _normalize_parsed(url)
     if plain_http_url(url):  # the port can still be out of range
         assert general_url_error(url) is None
         assert general_web_url_problem(url) is None
