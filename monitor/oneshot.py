@@ -9,9 +9,10 @@ than by the corpus size.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import time
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
@@ -22,10 +23,10 @@ from monitor.corpus import iter_documents
 from monitor.integrity import DocIdentity, DuplicateDetector, document_problems
 from monitor.keys import KeyRing
 from monitor.model import CheckResult, Kind, Problem, ProblemCode, invalid_url_result
-from monitor.parallel import WorkerFailed
+from monitor.parallel import AUTO_MIN_TARGETS, WorkerFailed, WorkerPool, auto_workers
 from monitor.report import ArticleEntry, ReportWriter, Tally, target_rows
 from monitor.signature import verify_document
-from monitor.targets import Target, TargetIndex, document_refs
+from monitor.targets import Target, document_refs
 
 ProgressFn = Callable[[int, int], None]
 
@@ -68,32 +69,37 @@ def signature_problem(entry: ArticleEntry) -> Problem | None:
 class Corpus:
     entries: list[ArticleEntry] = field(default_factory=list)
     invalid: list[InvalidDocument] = field(default_factory=list)
-    index: TargetIndex = field(default_factory=TargetIndex)
 
 
-def load_corpus(
-    settings: Settings, keyring: KeyRing, *, now: datetime, index: bool = True
-) -> Corpus:
+LoadStep = Callable[[ArticleEntry], Awaitable[None]]
+
+
+async def _load(
+    settings: Settings,
+    keyring: KeyRing,
+    *,
+    now: datetime,
+    invalid: list[InvalidDocument],
+    step: LoadStep | None = None,
+) -> list[ArticleEntry]:
     """Read every document, run the static checks and verify signatures.
 
-    `index=False` skips the corpus-wide target index, which only a run that
-    fetches needs (to fetch each distinct URL once).
+    `step` sees each entry as soon as it is read (a run that fetches starts
+    checking its targets then); its article-level problems are complete only
+    once every document is read (duplicates are corpus-wide), which is when
+    this returns.
     """
-    corpus = Corpus()
+    entries: list[ArticleEntry] = []
     dups = DuplicateDetector()
     identities: list[DocIdentity] = []  # not the documents: they are dropped as we go
     kinds = set(settings.kinds)
     for item in iter_documents(settings.paths):
         if isinstance(item, InvalidDocument):
-            corpus.invalid.append(item)
+            invalid.append(item)
             continue
         identity = DocIdentity.of(item)
         dups.add(identity)
         identities.append(identity)
-        refs = document_refs(item, related=settings.related, kinds=kinds)
-        if index:
-            for url, ref in refs:
-                corpus.index.add(url, ref)
         entry = ArticleEntry(
             id=item.id,
             source=item.source,
@@ -101,104 +107,154 @@ def load_corpus(
             web_url=item.article.webUrl,
             signature=verify_document(item.raw, keyring, exclude=settings.exclude_fields),
             problems=document_problems(item, now=now),
-            refs=refs,
+            refs=document_refs(item, related=settings.related, kinds=kinds),
         )
         sig = signature_problem(entry)
         if sig is not None:
             entry.problems.append(sig)
-        corpus.entries.append(entry)
-    for identity, entry in zip(identities, corpus.entries, strict=True):
+        entries.append(entry)
+        if step is not None:
+            await step(entry)
+    for identity, entry in zip(identities, entries, strict=True):
         entry.problems.extend(dups.problems_for(identity))
+    return entries
+
+
+def load_corpus(settings: Settings, keyring: KeyRing, *, now: datetime) -> Corpus:
+    """The whole corpus at once (the offline run, benchmarks)."""
+    corpus = Corpus()
+    coro = _load(settings, keyring, now=now, invalid=corpus.invalid)
+    try:
+        coro.send(None)  # no step: runs to the end without suspending
+    except StopIteration as done:
+        corpus.entries = done.value
     return corpus
 
 
 class _Assembler:
-    """Writes articles in input order as their targets complete; frees results."""
+    """Writes articles in input order as their targets complete; frees results.
 
-    def __init__(self, corpus: Corpus, writer: ReportWriter, tally: Tally) -> None:
-        self.entries = corpus.entries
+    Articles are learnt as the corpus is read and results may arrive before
+    their articles are complete; nothing is written until `complete` is
+    set (duplicates are known only once every document is read). A result
+    is dropped once the last article that references it is written.
+    """
+
+    def __init__(self, writer: ReportWriter, tally: Tally) -> None:
+        self.entries: list[ArticleEntry | None] = []
         self.writer = writer
         self.tally = tally
         self.results: dict[str, CheckResult | None] = {}
-        self.pending = [len({url for url, _ in e.refs}) for e in self.entries]
-        self.readers: dict[str, list[int]] = {}
-        for i, entry in enumerate(self.entries):
-            for url in {url for url, _ in entry.refs}:
-                self.readers.setdefault(url, []).append(i)
-        self.refcount = {url: len(ix) for url, ix in self.readers.items()}
+        self.last: dict[str, int] = {}  # url -> the last article that references it
         self.next = 0
+        self.complete = False
+
+    def learn(self, entry: ArticleEntry) -> list[tuple[str, Kind]]:
+        """Take one more article; returns its URLs not seen before (with the
+        kind of their first reference: it decides how they are fetched)."""
+        n = len(self.entries)
+        self.entries.append(entry)
+        new = []
+        last = self.last
+        for url, ref in entry.refs:
+            if url not in last:
+                new.append((url, ref.kind))
+            last[url] = n
+        return new
 
     def add(self, url: str, result: CheckResult | None) -> None:
         self.results[url] = result
-        for i in self.readers.get(url, ()):
-            self.pending[i] -= 1
-        self.flush()
+        if self.complete:
+            self.flush()
 
     def flush(self, *, force: bool = False) -> None:
-        while self.next < len(self.entries) and (force or self.pending[self.next] <= 0):
-            entry = self.entries[self.next]
-            rows = target_rows(entry, self.results)
+        if not (self.complete or force):
+            return
+        entries, results, last = self.entries, self.results, self.last
+        while self.next < len(entries):
+            entry = entries[self.next]
+            assert entry is not None
+            if not force and not all(url in results for url, _ in entry.refs):
+                break
+            rows = target_rows(entry, results)
             self.tally.add_article(entry, rows)
             self.writer.article(entry, rows)
-            for url in {url for url, _ in entry.refs}:
-                self.refcount[url] -= 1
-                if self.refcount[url] == 0:
-                    self.results.pop(url, None)
+            for url, _ in entry.refs:
+                if last.get(url) == self.next:
+                    del last[url]
+                    results.pop(url, None)
+            entries[self.next] = None  # written: nothing of it is needed again
             self.next += 1
 
 
-async def _results(
-    settings: Settings, fetch: list[Target]
-) -> AsyncGenerator[tuple[Target, CheckResult], None]:
-    """Results from this process, or from worker processes for a big run."""
-    from monitor.parallel import auto_workers, check_parallel
+class _Fetcher:
+    """Where the targets to fetch go: worker processes, or this process.
 
-    workers = auto_workers(settings.workers, len(fetch))
-    if workers > 1:
-        results = check_parallel(fetch, settings, workers)
-        try:
-            async for item in results:
-                yield item
-        finally:
-            await results.aclose()
-        return
+    `--workers 1` checks here once the corpus is read; `--workers N` starts
+    the pool before reading and submits targets as they are found; auto
+    (`0`) decides as soon as AUTO_MIN_TARGETS targets are found (or the
+    corpus ends), so a small run never starts a process.
+    """
 
-    from monitor.http import Checker
-    from monitor.runner import check_targets
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.requested = settings.workers
+        self.held: list[tuple[Kind, str]] = []
+        self.pool: WorkerPool | None = None
+        self.stack = contextlib.AsyncExitStack()
+        self.decided = self.requested > 0
 
-    async with Checker(settings) as checker:
-        inner = check_targets(fetch, checker, concurrency=settings.concurrency)
-        try:
-            async for item in inner:
-                yield item
-        finally:
-            await inner.aclose()
+    async def __aenter__(self) -> _Fetcher:
+        if self.requested > 1:
+            await self._start(self.requested)
+        return self
 
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stack.aclose()
 
-async def _network(
-    settings: Settings, targets: list[Target], asm: _Assembler, progress: ProgressFn | None
-) -> None:
-    done = 0
-    now = datetime.now(UTC)
-    fetch: list[Target] = []
-    for target in targets:
-        result = static_result(target.url, target.kind, now)
-        if result is None:
-            fetch.append(target)
-            continue
-        asm.add(target.url, result)
-        done += 1
-    if progress:
-        progress(done, len(targets))
-    results = _results(settings, fetch)
-    try:
-        async for target, result in results:
-            asm.add(target.url, result)
-            done += 1
-            if progress:
-                progress(done, len(targets))
-    finally:
-        await results.aclose()
+    async def _start(self, workers: int) -> None:
+        self.pool = await self.stack.enter_async_context(WorkerPool(self.settings, workers))
+
+    async def add(self, kind: Kind, url: str) -> None:
+        if self.pool is not None:
+            self.pool.submit(kind, url)
+            return
+        self.held.append((kind, url))
+        if not self.decided and len(self.held) >= AUTO_MIN_TARGETS:
+            await self.decide()
+
+    async def decide(self) -> None:
+        """Auto: one process or several, by the number of targets so far."""
+        if self.decided:
+            return
+        self.decided = True
+        workers = auto_workers(self.requested, len(self.held))
+        if workers > 1:
+            await self._start(workers)
+            assert self.pool is not None
+            for kind, url in self.held:
+                self.pool.submit(kind, url)
+            self.held = []
+
+    async def results(self) -> AsyncGenerator[list[tuple[str, CheckResult]], None]:
+        """Batches of (url, result). For a pool, call after `close_input`."""
+        if self.pool is not None:
+            async for batch in self.pool.batches():
+                yield batch
+            return
+
+        from monitor.http import Checker
+        from monitor.runner import check_targets
+
+        held, self.held = self.held, []
+        async with Checker(self.settings) as checker:
+            targets = (Target(url, kind) for kind, url in held)
+            inner = check_targets(targets, checker, concurrency=self.settings.concurrency)
+            try:
+                async for target, result in inner:
+                    yield [(target.url, result)]
+            finally:
+                await inner.aclose()
 
 
 def _write_offline(corpus: Corpus, writer: ReportWriter, tally: Tally, now: datetime) -> None:
@@ -209,6 +265,86 @@ def _write_offline(corpus: Corpus, writer: ReportWriter, tally: Tally, now: date
         rows = target_rows(entry, results)
         tally.add_article(entry, rows)
         writer.article(entry, rows)
+
+
+YIELD_EVERY = 32  # documents read between turns of the event loop (pipes, results)
+
+
+class _Run:
+    """One networked run: reading, dispatching, collecting, in that overlap."""
+
+    def __init__(
+        self, settings: Settings, writer: ReportWriter, tally: Tally, progress: ProgressFn | None
+    ) -> None:
+        self.settings = settings
+        self.writer = writer
+        self.tally = tally
+        self.progress = progress
+        self.asm = _Assembler(writer, tally)
+        self.invalid: list[InvalidDocument] = []
+        self.begun = False
+        self.done = 0
+        self.total = 0
+        self.read = 0
+
+    def _tick(self) -> None:
+        if self.progress:
+            self.progress(self.done, self.total)
+
+    async def _consume(self, fetcher: _Fetcher) -> None:
+        async for batch in fetcher.results():
+            for url, result in batch:
+                self.asm.add(url, result)
+            self.done += len(batch)
+            self._tick()
+
+    async def run(self, keyring: KeyRing, now: datetime) -> None:
+        asm = self.asm
+        async with _Fetcher(self.settings) as fetcher:
+            consumer: asyncio.Task[None] | None = None
+
+            async def step(entry: ArticleEntry) -> None:
+                nonlocal consumer
+                for url, kind in asm.learn(entry):
+                    self.total += 1
+                    result = static_result(url, kind, now)
+                    if result is None:
+                        await fetcher.add(kind, url)
+                    else:
+                        asm.add(url, result)
+                        self.done += 1
+                if fetcher.pool is not None and consumer is None:
+                    consumer = asyncio.create_task(self._consume(fetcher))
+                self.read += 1
+                if self.read % YIELD_EVERY == 0:
+                    self._tick()
+                    await asyncio.sleep(0)
+
+            try:
+                await _load(self.settings, keyring, now=now, invalid=self.invalid, step=step)
+                self._begin()
+                asm.complete = True
+                asm.flush()
+                await fetcher.decide()
+                if fetcher.pool is not None:
+                    fetcher.pool.close_input()
+                    if consumer is None:
+                        consumer = asyncio.create_task(self._consume(fetcher))
+                    await consumer
+                else:
+                    self._tick()
+                    await self._consume(fetcher)
+            finally:
+                if consumer is not None:
+                    consumer.cancel()
+                    if consumer.done() and not consumer.cancelled():
+                        consumer.exception()  # seen (a failure during reading is moot now)
+
+    def _begin(self) -> None:
+        if not self.begun:
+            self.begun = True
+            self.tally.add_invalid(len(self.invalid))
+            self.writer.begin(self.invalid)
 
 
 async def run_check(
@@ -222,23 +358,24 @@ async def run_check(
     partial report marked incomplete."""
     started = time.monotonic()
     now = datetime.now(UTC)
-    corpus = load_corpus(settings, keyring, now=now, index=not settings.offline)
     tally = Tally()
-    tally.add_invalid(len(corpus.invalid))
-    writer.begin(corpus.invalid)
     if settings.offline:
+        corpus = load_corpus(settings, keyring, now=now)
+        tally.add_invalid(len(corpus.invalid))
+        writer.begin(corpus.invalid)
         _write_offline(corpus, writer, tally, now)
         writer.finish(tally, time.monotonic() - started)
         return tally
-    asm = _Assembler(corpus, writer, tally)
+    run = _Run(settings, writer, tally, progress)
     try:
-        await _network(settings, list(corpus.index), asm, progress)
+        await run.run(keyring, now)
     except asyncio.CancelledError:
         tally.incomplete = True
     except WorkerFailed as exc:
         tally.incomplete = True
         tally.failure = str(exc)
     finally:
-        asm.flush(force=True)
+        run._begin()
+        run.asm.flush(force=True)
         writer.finish(tally, time.monotonic() - started)
     return tally

@@ -1,53 +1,133 @@
 """`python -m monitor.worker`: one checker process of `check --workers N`.
 
-Reads the settings (one JSON line) and then its targets (`[index, kind, url]`
-JSON lines) from stdin, checks them with the ordinary engine, and writes
-`index<TAB>result` lines to stdout (monitor.wire). The parent owns the run:
-the worker ignores SIGINT (the terminal sends it to the whole process group)
-and is stopped by the parent, which writes the partial report.
+Reads the settings (one JSON line) and then lines of targets from stdin as
+the parent finds them (monitor.wire), checks them with the ordinary engine
+while more arrive, and writes lines of results to stdout: a batch every
+FLUSH_S or FLUSH_ROWS results rather than a write per result. The parent
+owns the run: the worker ignores SIGINT (the terminal sends it to the whole
+process group) and is stopped by the parent, which writes the partial report.
+
+Only what checking needs is imported (the engine, the settings model, the
+wire format): no corpus, report or CLI modules.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
+import os
 import signal
+import stat
 import sys
+from typing import Any, BinaryIO
 
 from monitor.config import Settings
+from monitor.http import Checker
 from monitor.model import Kind
-from monitor.targets import Target
-from monitor.wire import result_to_line
+from monitor.wire import result_row, results_line, targets_from_line
+
+FLUSH_S = 0.02  # results wait at most this long for company
+FLUSH_ROWS = 512
 
 
-async def _run(settings: Settings, targets: list[Target], index: dict[int, int]) -> None:
-    from monitor.http import Checker
-    from monitor.runner import check_targets
+class _Targets(asyncio.Protocol):
+    """stdin → the settings (its first line), then a queue of targets.
 
-    out = sys.stdout
+    One `None` per checker marks the end. Read through the event loop, not
+    a buffered file, so targets are checked while more are arriving.
+    """
+
+    def __init__(self) -> None:
+        self.settings: asyncio.Future[Settings | None] = asyncio.get_running_loop().create_future()
+        self.queue: asyncio.Queue[tuple[Kind, str] | None] = asyncio.Queue()
+        self.checkers = 0  # known once the settings are
+        self.tail = b""
+
+    def data_received(self, data: bytes) -> None:
+        lines = (self.tail + data).split(b"\n")
+        self.tail = lines.pop()
+        for line in lines:
+            if not self.settings.done():
+                settings = Settings.model_validate_json(line)
+                self.checkers = max(1, settings.concurrency)
+                self.settings.set_result(settings)
+                continue
+            for target in targets_from_line(line):
+                self.queue.put_nowait(target)
+
+    def eof_received(self) -> None:
+        self._end()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._end()  # after eof_received, or instead of it on an error
+
+    def _end(self) -> None:
+        if not self.settings.done():
+            self.settings.set_result(None)
+        for _ in range(self.checkers):
+            self.queue.put_nowait(None)
+        self.checkers = 0  # once
+
+
+class _Results:
+    """Rows collected and written as one line per batch."""
+
+    def __init__(self, out: BinaryIO) -> None:
+        self.out = out
+        self.rows: list[list[Any]] = []
+        self.timer: asyncio.TimerHandle | None = None
+
+    def add(self, row: list[Any]) -> None:
+        self.rows.append(row)
+        if len(self.rows) >= FLUSH_ROWS:
+            self.flush()
+        elif self.timer is None:
+            self.timer = asyncio.get_running_loop().call_later(FLUSH_S, self.flush)
+
+    def flush(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        if self.rows:
+            self.out.write(results_line(self.rows))
+            self.out.flush()
+            self.rows = []
+
+
+async def serve(stdin: Any, out: BinaryIO) -> None:
+    """Check the targets arriving on `stdin` until its end; results to `out`."""
+    transport: asyncio.BaseTransport | None = None
+    if stat.S_ISFIFO(os.fstat(stdin.fileno()).st_mode):
+        transport, source = await asyncio.get_running_loop().connect_read_pipe(_Targets, stdin)
+    else:  # a file or /dev/null (a manual run): everything is there already
+        source = _Targets()
+        source.data_received(stdin.read())
+        source.eof_received()
+    settings = await source.settings
+    if settings is None:  # no settings: nothing to do
+        if transport is not None:
+            transport.close()
+        return
+    queue = source.queue
+    results = _Results(out)
     async with Checker(settings) as checker:
-        results = check_targets(targets, checker, concurrency=settings.concurrency)
+
+        async def check() -> None:
+            while (target := await queue.get()) is not None:
+                kind, url = target
+                results.add(result_row(url, await checker.check(url, kind)))
+
         try:
-            async for target, result in results:
-                out.write(f"{index[id(target)]}\t{result_to_line(result)}\n")
-                out.flush()
+            await asyncio.gather(*(check() for _ in range(source.checkers)))
         finally:
-            await results.aclose()
+            if transport is not None:
+                transport.close()
+    results.flush()
 
 
 def main() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    lines = iter(sys.stdin)
-    settings = Settings.model_validate_json(next(lines))
-    targets: list[Target] = []
-    index: dict[int, int] = {}
-    for line in lines:
-        i, kind, url = json.loads(line)
-        target = Target(url, Kind(kind))
-        index[id(target)] = i
-        targets.append(target)
     try:
-        asyncio.run(_run(settings, targets, index))
+        asyncio.run(serve(sys.stdin.buffer, sys.stdout.buffer))
     except BrokenPipeError:  # the parent is gone: nobody to report to
         sys.exit(0)
 

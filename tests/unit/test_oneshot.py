@@ -9,9 +9,9 @@ from hypothesis import strategies as st
 
 from monitor.article import InvalidDocument
 from monitor.model import CheckResult, Kind, Origin, Outcome
-from monitor.oneshot import Corpus, _Assembler, requestable, static_result
+from monitor.oneshot import _Assembler, requestable, static_result
 from monitor.report import ArticleEntry, Tally, TargetRow
-from monitor.targets import TargetIndex, TargetRef
+from monitor.targets import TargetRef
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -30,51 +30,104 @@ class Recorder:
         pass
 
 
-def corpus_of(url_sets: list[list[int]]) -> Corpus:
-    corpus = Corpus(index=TargetIndex())
+def entries_of(url_sets: list[list[int]]) -> list[ArticleEntry]:
+    entries = []
     for n, urls in enumerate(url_sets):
         refs = [
             (f"https://h.example/{u}", TargetRef(f"{n:016x}", Kind.IMAGE, Origin.ARTICLE))
             for u in urls
         ]
-        for url, ref in refs:
-            corpus.index.add(url, ref)
-        corpus.entries.append(
-            ArticleEntry(f"{n:016x}", "s", n + 1, f"https://a/{n}", None, [], refs)
-        )
-    return corpus
+        entries.append(ArticleEntry(f"{n:016x}", "s", n + 1, f"https://a/{n}", None, [], refs))
+    return entries
+
+
+def result(url: str) -> CheckResult:
+    return CheckResult(url, Kind.IMAGE, Outcome.OK, NOW)
 
 
 @given(
     st.lists(st.lists(st.integers(0, 12), max_size=4), min_size=1, max_size=12),
     st.randoms(use_true_random=False),
+    st.integers(0, 100),
 )
 def test_any_completion_order_writes_every_article_once_in_order(
-    url_sets: list[list[int]], rnd: object
+    url_sets: list[list[int]], rnd: object, early_percent: int
 ) -> None:
-    corpus = corpus_of(url_sets)
+    """Results may arrive while articles are still being learnt (workers
+    check while the corpus loads): nothing is written until it is complete."""
+    entries = entries_of(url_sets)
     writer = Recorder()
-    asm = _Assembler(corpus, writer, Tally())
-    urls = [t.url for t in corpus.index]
+    asm = _Assembler(writer, Tally())
+    urls: list[str] = []
+    for entry in entries:
+        urls.extend(url for url, _ in asm.learn(entry))
+    assert sorted(urls) == sorted({url for e in entries for url, _ in e.refs})  # each once
     rnd.shuffle(urls)  # type: ignore[attr-defined]
-    for url in urls:
-        asm.add(url, CheckResult(url, Kind.IMAGE, Outcome.OK, NOW))
+    early = len(urls) * early_percent // 100
+    for url in urls[:early]:
+        asm.add(url, result(url))
+    assert writer.written == []  # the corpus is not complete yet
+    asm.complete = True
+    asm.flush()
+    for url in urls[early:]:
+        asm.add(url, result(url))
     asm.flush(force=True)
-    assert [aid for aid, _ in writer.written] == [e.id for e in corpus.entries]
-    for (_, rows), entry in zip(writer.written, corpus.entries, strict=True):
+    assert [aid for aid, _ in writer.written] == [e.id for e in entries]
+    for (_, rows), entry in zip(writer.written, entries, strict=True):
         assert rows == [url for url, _ in entry.refs]  # every target, none left out
-    assert asm.results == {}  # nothing held once every article is written
+    assert asm.results == {} and asm.last == {}  # nothing held once every article is written
+
+
+def test_learn_reports_a_url_once_with_its_first_kind() -> None:
+    asm = _Assembler(Recorder(), Tally())
+    first = ArticleEntry(
+        "a",
+        "s",
+        1,
+        "https://a/",
+        None,
+        [],
+        [("https://x/", TargetRef("a", Kind.WEB, Origin.ARTICLE))],
+    )
+    second = ArticleEntry(
+        "b",
+        "s",
+        2,
+        "https://b/",
+        None,
+        [],
+        [("https://x/", TargetRef("b", Kind.AMP, Origin.RELATED))],
+    )
+    assert asm.learn(first) == [("https://x/", Kind.WEB)]
+    assert asm.learn(second) == []
 
 
 def test_cut_short_run_writes_finished_targets_only() -> None:
-    corpus = corpus_of([[1, 2], [2, 3]])
     writer = Recorder()
-    asm = _Assembler(corpus, writer, Tally())
-    asm.add("https://h.example/2", CheckResult("https://h.example/2", Kind.IMAGE, Outcome.OK, NOW))
+    asm = _Assembler(writer, Tally())
+    for entry in entries_of([[1, 2], [2, 3]]):
+        asm.learn(entry)
+    asm.complete = True
+    asm.add("https://h.example/2", result("https://h.example/2"))
     assert writer.written == []  # the first article still waits for /1
     asm.flush(force=True)
     assert writer.written == [
         ("0000000000000000", ["https://h.example/2"]),
+        ("0000000000000001", ["https://h.example/2"]),
+    ]
+
+
+def test_a_run_cut_short_while_loading_writes_what_was_read() -> None:
+    writer = Recorder()
+    asm = _Assembler(writer, Tally())
+    for entry in entries_of([[1], [2]]):
+        asm.learn(entry)
+    asm.add("https://h.example/2", result("https://h.example/2"))
+    asm.flush()
+    assert writer.written == []
+    asm.flush(force=True)  # Ctrl-C before the corpus was read to the end
+    assert writer.written == [
+        ("0000000000000000", []),
         ("0000000000000001", ["https://h.example/2"]),
     ]
 

@@ -14,9 +14,16 @@ from monitor.model import (
     ProblemCode,
     Redirect,
 )
-from monitor.parallel import auto_workers, host_bucket, partition
-from monitor.targets import Target
-from monitor.wire import result_from_line, result_to_line
+from monitor.parallel import auto_workers, host_bucket
+from monitor.wire import (
+    result_from_line,
+    result_row,
+    result_to_line,
+    results_from_line,
+    results_line,
+    targets_from_line,
+    targets_line,
+)
 
 text = st.text(min_size=0, max_size=40)
 opt_text = st.none() | text
@@ -62,6 +69,21 @@ def test_round_trip(result: CheckResult) -> None:
     assert result_from_line(line) == result
 
 
+@given(st.lists(st.tuples(text, results), max_size=5))
+def test_a_batch_round_trips_with_its_keys(batch: list[tuple[str, CheckResult]]) -> None:
+    """The key is the URL the parent sent; the result's own URL may differ."""
+    line = results_line([result_row(key, r) for key, r in batch])
+    assert line.endswith(b"\n") and line.count(b"\n") == 1
+    assert results_from_line(line) == batch
+
+
+@given(st.lists(st.tuples(st.sampled_from(Kind), st.text(max_size=40)), max_size=20))
+def test_targets_round_trip(batch: list[tuple[Kind, str]]) -> None:
+    line = targets_line(batch)
+    assert line.endswith(b"\n") and line.count(b"\n") == 1  # a newline in a URL is escaped
+    assert targets_from_line(line) == batch
+
+
 def test_line_is_compact() -> None:
     r = CheckResult(
         "https://a.example/",
@@ -75,16 +97,15 @@ def test_line_is_compact() -> None:
     assert len(result_to_line(r)) < 120
 
 
-def test_partition_keeps_each_host_in_one_worker() -> None:
-    targets = [Target(f"https://h{i % 7}.example/p{i}", Kind.WEB) for i in range(200)]
-    parts = partition(targets, 3)
-    assert sorted(i for p in parts for i in p) == list(range(200))
-    for part in parts:
-        hosts = {targets[i].url.split("/")[2] for i in part}
-        for other in parts:
-            if other is not part:
-                assert hosts.isdisjoint({targets[i].url.split("/")[2] for i in other})
+def test_host_bucket_keeps_each_host_in_one_worker() -> None:
+    urls = [f"https://h{i % 7}.example/p{i}" for i in range(200)]
+    owner: dict[str, int] = {}
+    for url in urls:
+        host = url.split("/")[2]
+        assert owner.setdefault(host, host_bucket(url, 3)) == host_bucket(url, 3)
+    assert len(set(owner.values())) > 1  # and the hosts are spread
     assert host_bucket("https://H0.example/x", 3) == host_bucket("https://h0.example/y", 3)
+    assert host_bucket("http://[::1/", 3) in range(3)  # unparseable: still a bucket
 
 
 def test_auto_workers() -> None:
