@@ -188,12 +188,13 @@ class _Assembler:
 
 
 class _Fetcher:
-    """Where the targets to fetch go: worker processes, or this process.
+    """Where the targets to fetch go: this process alone, or a pool.
 
     `--workers 1` checks here once the corpus is read; `--workers N` starts
-    the pool before reading and submits targets as they are found; auto
-    (`0`) decides as soon as AUTO_MIN_TARGETS targets are found (or the
-    corpus ends), so a small run never starts a process.
+    the pool (this process and N-1 workers) before reading and submits
+    targets as they are found; auto (`0`) decides as soon as
+    AUTO_MIN_TARGETS targets are found (or the corpus ends), so a small run
+    never starts a process.
     """
 
     def __init__(self, settings: Settings) -> None:

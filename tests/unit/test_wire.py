@@ -14,7 +14,7 @@ from monitor.model import (
     ProblemCode,
     Redirect,
 )
-from monitor.parallel import auto_workers, host_bucket
+from monitor.parallel import auto_workers, host_bucket, host_owner
 from monitor.wire import (
     result_from_line,
     result_row,
@@ -106,6 +106,17 @@ def test_host_bucket_keeps_each_host_in_one_worker() -> None:
     assert len(set(owner.values())) > 1  # and the hosts are spread
     assert host_bucket("https://H0.example/x", 3) == host_bucket("https://h0.example/y", 3)
     assert host_bucket("http://[::1/", 3) in range(3)  # unparseable: still a bucket
+
+
+def test_host_owner_gives_each_host_to_one_checker_by_weight() -> None:
+    urls = [f"https://h{i}.example/p{j}" for i in range(400) for j in range(2)]
+    owners = [host_owner(url, 2, parent_weight=0.5) for url in urls]
+    assert owners[0::2] == owners[1::2]  # both URLs of a host: the same checker
+    counts = {o: owners.count(o) / len(owners) for o in (-1, 0, 1)}
+    assert set(owners) == {-1, 0, 1}
+    assert 0.1 < counts[-1] < 0.3 and 0.3 < counts[0] < 0.5  # weights 0.5 : 1 : 1
+    assert {host_owner(url, 0) for url in urls} == {-1}  # no children: the parent
+    assert {host_owner(url, 1, parent_weight=0.0) for url in urls} == {0}
 
 
 def test_auto_workers() -> None:
