@@ -65,9 +65,10 @@ def host_bucket(url: str, buckets: int) -> int:
     return _host_hash(url) % buckets
 
 
-# The parent also reads the corpus, assembles and writes the report (about
-# a fifth of a run's CPU), so its share of the hosts is smaller than a
-# worker's: with --workers 2 it checks ~0.6/1.6 of the hosts, the worker 1/1.6.
+# The parent also reads the corpus (before it starts checking), assembles
+# and writes the report (about a fifth of a run's CPU), so its share of the
+# hosts is smaller than a worker's: with --workers 2 it checks ~0.6/1.6 of
+# the hosts, the worker 1/1.6.
 PARENT_WEIGHT = 0.6
 
 
@@ -137,7 +138,12 @@ class _Channel(asyncio.SubprocessProtocol):
 
 
 class _Local:
-    """The parent's own share, checked on its event loop: no pipe, no copy."""
+    """The parent's own share, checked on its event loop: no pipe, no copy.
+
+    It starts once every target is submitted (`close_input`): checking while
+    the corpus is read would slow the reading down, and no article can be
+    written, nor its results freed, until the corpus is read to the end.
+    """
 
     def __init__(self, settings: Settings, inbox: deque[Batch | None], wake: asyncio.Event) -> None:
         self.settings = settings
@@ -208,8 +214,6 @@ class WorkerPool:
 
     async def __aenter__(self) -> WorkerPool:
         loop = asyncio.get_running_loop()
-        if self.local is not None:
-            self.local.start()
         for _ in range(self.size):
             _, channel = await loop.subprocess_exec(
                 lambda: _Channel(self.inbox, self.wake),
@@ -254,6 +258,7 @@ class WorkerPool:
         """No more targets: send what is queued and let the workers finish."""
         if self.local is not None:
             self.local.close_input()
+            self.local.start()
         for channel, part in zip(self.channels, self.pending, strict=True):
             if part:
                 channel.send(targets_line(part))
