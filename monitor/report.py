@@ -10,6 +10,7 @@ only known at the end.
 from __future__ import annotations
 
 import json
+import math
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ from rich.text import Text
 
 from monitor.article import InvalidDocument
 from monitor.classify import findings
-from monitor.model import CheckResult, Problem, SignatureResult
+from monitor.model import CheckResult, Problem, Redirect, SignatureResult
 from monitor.targets import TargetRef
 
 REPORT_VERSION = 1
@@ -98,6 +99,84 @@ def article_json(entry: ArticleEntry, rows: list[TargetRow]) -> dict[str, Any]:
     }
 
 
+# The JSON report writes the text of `article_json` directly: building a dict
+# per target and encoding it was most of the report's CPU (a 50,000-target
+# report). tests/unit/test_report_json.py holds the text to
+# `json.dumps(article_json(...), ensure_ascii=False)`, byte for byte.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, check_circular=False)
+_encode = _ENCODER.encode
+_string = json.encoder.encode_basestring  # a str as json.dumps(ensure_ascii=False) writes it
+
+
+def _str_or_null(value: str | None) -> str:
+    return "null" if value is None else _string(value)
+
+
+def _int_or_null(value: int | None) -> str:
+    if value is None:
+        return "null"
+    return int.__repr__(value) if type(value) is int else _encode(value)
+
+
+def _number_or_null(value: float | None) -> str:
+    if value is None:
+        return "null"
+    if type(value) is float and math.isfinite(value):
+        return float.__repr__(value)
+    return _encode(value)  # NaN, infinities: as json.dumps spells them
+
+
+def _redirects_text(redirects: list[Redirect]) -> str:
+    return (
+        "["
+        + ", ".join(
+            f'{{"status": {_int_or_null(h.status)}, "location": {_string(h.location)}}}'
+            for h in redirects
+        )
+        + "]"
+    )
+
+
+def _problems_text(problems: list[Problem]) -> str:
+    return _encode([p.to_json() for p in problems]) if problems else "[]"
+
+
+def target_text(row: TargetRow) -> str:
+    """`target_json(row)` as JSON text."""
+    r, ref = row.result, row.ref
+    head = (
+        f'{{"url": {_string(row.url)}, "kind": {_string(ref.kind)}, '
+        f'"origin": {_string(ref.origin)}, "field": {_string(ref.path)}, '
+    )
+    problems = _problems_text(row.problems)
+    if r is None:
+        return (
+            f'{head}"outcome": null, "http_status": null, "final_url": null, "redirects": [], '
+            f'"latency_ms": null, "attempts": 0, "error": null, "problems": {problems}}}'
+        )
+    latency = round(r.latency_ms, 1) if r.latency_ms is not None else None
+    return (
+        f'{head}"outcome": {_string(r.outcome)}, "http_status": {_int_or_null(r.http_status)}, '
+        f'"final_url": {_str_or_null(r.final_url)}, "redirects": {_redirects_text(r.redirects)}, '
+        f'"latency_ms": {_number_or_null(latency)}, "attempts": {_int_or_null(r.attempts)}, '
+        f'"error": {_str_or_null(r.error)}, "problems": {problems}}}'
+    )
+
+
+def article_text(entry: ArticleEntry, rows: list[TargetRow]) -> str:
+    """`article_json(entry, rows)` as JSON text."""
+    head = _encode(
+        {
+            "id": entry.id,
+            "source": entry.source,
+            "webUrl": entry.web_url,
+            "signature": entry.signature.to_json() if entry.signature else None,
+            "problems": [p.to_json() for p in entry.problems],
+        }
+    )
+    return f'{head[:-1]}, "targets": [{", ".join(target_text(row) for row in rows)}]}}'
+
+
 @dataclass(slots=True)
 class Tally:
     """Summary counts. `problems` counts findings: failed targets, problem entries
@@ -122,18 +201,24 @@ class Tally:
 
     def add_article(self, entry: ArticleEntry, rows: list[TargetRow]) -> None:
         self.articles += 1
-        self.problems += len(entry.problems)
-        self.by_problem.update(p.code.value for p in entry.problems)
+        self.targets += len(rows)
+        self._add_problems(entry.problems)
+        by_outcome = self.by_outcome
         for row in rows:
-            self.targets += 1
-            if row.result is not None:
-                self.by_outcome[row.result.outcome.value] += 1
-                if not row.result.outcome.is_up:
-                    self.problems += 1
-            self.problems += len(row.problems)
-            self.by_problem.update(p.code.value for p in row.problems)
-            if row.healthy and row.result is not None:
+            if row.problems:
+                self._add_problems(row.problems)
+            result = row.result
+            if result is None:
+                continue
+            by_outcome[result.outcome.value] += 1
+            if not result.outcome.is_up:
+                self.problems += 1
+            elif not row.problems:  # healthy
                 self.ok += 1
+
+    def _add_problems(self, problems: list[Problem]) -> None:
+        self.problems += len(problems)
+        self.by_problem.update(p.code.value for p in problems)
 
     def to_json(self, elapsed_s: float) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -171,7 +256,7 @@ class JsonWriter:
     def article(self, entry: ArticleEntry, rows: list[TargetRow]) -> None:
         self.out.write("\n" if self._first else ",\n")
         self._first = False
-        self.out.write(json.dumps(article_json(entry, rows), ensure_ascii=False))
+        self.out.write(article_text(entry, rows))
 
     def finish(self, tally: Tally, elapsed_s: float) -> None:
         summary = json.dumps(tally.to_json(elapsed_s), ensure_ascii=False)
