@@ -27,6 +27,7 @@ from monitor.wire import result_row, results_line, targets_from_line
 
 FLUSH_S = 0.02  # results wait at most this long for company
 FLUSH_ROWS = 512
+QUEUED_ROUNDS = 4  # targets queued per checker before stdin is paused
 
 
 class _Targets(asyncio.Protocol):
@@ -41,6 +42,12 @@ class _Targets(asyncio.Protocol):
         self.queue: asyncio.Queue[tuple[Kind, str] | None] = asyncio.Queue()
         self.checkers = 0  # known once the settings are
         self.tail = b""
+        self.transport: asyncio.ReadTransport | None = None
+        self.paused = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.ReadTransport)
+        self.transport = transport
 
     def data_received(self, data: bytes) -> None:
         lines = (self.tail + data).split(b"\n")
@@ -53,6 +60,18 @@ class _Targets(asyncio.Protocol):
                 continue
             for target in targets_from_line(line):
                 self.queue.put_nowait(target)
+        # a few rounds of work queued here is enough: the rest waits in the
+        # pipe and in the parent as compact bytes, not as objects here
+        if self.transport is not None and self.queue.qsize() > QUEUED_ROUNDS * self.checkers:
+            self.transport.pause_reading()
+            self.paused = True
+
+    def taken(self) -> None:
+        """A checker took a target: read on once the queue runs low."""
+        if self.paused and self.transport is not None:
+            if self.queue.qsize() < self.checkers:
+                self.paused = False
+                self.transport.resume_reading()
 
     def eof_received(self) -> None:
         self._end()
@@ -113,6 +132,7 @@ async def serve(stdin: Any, out: BinaryIO) -> None:
 
         async def check() -> None:
             while (target := await queue.get()) is not None:
+                source.taken()
                 kind, url = target
                 results.add(result_row(url, await checker.check(url, kind)))
 

@@ -1,0 +1,63 @@
+"""`python -m monitor.worker` over real pipes: targets in as they come, results out in batches."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import sys
+
+from support.settings import settings
+
+from monitor.model import Kind, Outcome
+from monitor.wire import results_from_line, targets_line
+
+
+def closed_port() -> int:
+    """A loopback port nobody listens on: every check is refused at once."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def test_worker_checks_targets_arriving_in_parts_and_pauses_its_input() -> None:
+    port = closed_port()
+    urls = [f"http://127.0.0.1:{port}/{n}" for n in range(300)]
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "monitor.worker",
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    assert proc.stdin is not None and proc.stdout is not None
+    # concurrency 2: 300 targets are far more than the worker queues before pausing stdin
+    proc.stdin.write(settings(concurrency=2).model_dump_json().encode() + b"\n")
+    proc.stdin.write(targets_line([(Kind.WEB, u) for u in urls[:100]]))
+    await proc.stdin.drain()
+    first = await asyncio.wait_for(proc.stdout.readline(), 20)  # checked before the rest came
+    for start in range(100, 300, 50):
+        proc.stdin.write(targets_line([(Kind.IMAGE, u) for u in urls[start : start + 50]]))
+    await proc.stdin.drain()
+    proc.stdin.close()
+    rest, _ = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 0
+    lines = [first, *rest.splitlines()]
+    assert len(lines) < len(urls)  # batched, not a line per result
+    got = [pair for line in lines for pair in results_from_line(line)]
+    assert sorted(key for key, _ in got) == sorted(urls)  # each target once
+    for key, result in got:
+        assert result.url == key
+        assert result.outcome is Outcome.CONNECTION_ERROR
+        assert result.kind is (Kind.WEB if int(key.rsplit("/", 1)[1]) < 100 else Kind.IMAGE)
+
+
+async def test_worker_without_settings_exits_cleanly() -> None:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "monitor.worker",
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    out, _ = await asyncio.wait_for(proc.communicate(b""), 20)
+    assert (proc.returncode, out) == (0, b"")
