@@ -77,7 +77,7 @@ class Article(RelatedArticle):
 # general paths to this.
 _PLAIN_HTTP_URL = re.compile(
     r"(?P<scheme>https?)://"
-    r"(?P<host>(?![Xx][Nn]--)[A-Za-z0-9-]+(?:\.(?![Xx][Nn]--)[A-Za-z0-9-]+)*)"
+    r"(?P<host>[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*)"
     r"(?::(?P<port>[0-9]{1,5}))?"
     # printable ASCII but for what must be percent-encoded (space "<>\^`{|}),
     # split as urlsplit splits it: path, ?query, #fragment
@@ -88,11 +88,16 @@ _PLAIN_HTTP_URL = re.compile(
 _MAX_PORT = 65535
 
 
+# Each URL of a document is looked at by several checks in a row: the cache
+# answers all but the first.
+@lru_cache(maxsize=1024)
 def _plain(url: str) -> re.Match[str] | None:
     match = _PLAIN_HTTP_URL.fullmatch(url)
     if match is None:
         return None
-    port = match["port"]
+    host, port = match.group("host", "port")
+    if "xn--" in host.lower():  # punycode: only the general checks validate it
+        return None
     return match if port is None or int(port) <= _MAX_PORT else None
 
 
