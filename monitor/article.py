@@ -88,9 +88,13 @@ _PLAIN_HTTP_URL = re.compile(
 _MAX_PORT = 65535
 
 
-# Each URL of a document is looked at by several checks in a row: the cache
-# answers all but the first.
-@lru_cache(maxsize=1024)
+# The URLs of one document are looked at by several checks in a row, and
+# never again once the next documents are read: a small cache answers all
+# but the first look, and stays a few tens of kilobytes.
+RECENT_URLS = 256
+
+
+@lru_cache(maxsize=RECENT_URLS)
 def _plain(url: str) -> re.Match[str] | None:
     match = _PLAIN_HTTP_URL.fullmatch(url)
     if match is None:
@@ -111,12 +115,9 @@ def plain_http_url(url: str) -> bool:
 
 
 # The same URL is normalised several times in a row while one document is
-# loaded (its id, its duplicate keys): a small cache parses it once, and makes
+# loaded (its id, its duplicate keys): the cache parses it once, and makes
 # the id one shared string rather than a copy per holder.
-_RECENT = 1024
-
-
-@lru_cache(maxsize=_RECENT)
+@lru_cache(maxsize=RECENT_URLS)
 def normalize_url(url: str) -> str:
     """A comparison form: scheme and host lower-cased, default port and fragment dropped.
 
@@ -157,7 +158,7 @@ def _normalize_parsed(url: str) -> str:
     return urlunsplit((scheme, host, path, parts.query, ""))
 
 
-@lru_cache(maxsize=_RECENT)
+@lru_cache(maxsize=RECENT_URLS)
 def article_id(web_url: str) -> str:
     """Stable id: 16 hex digits of SHA-256 over the normalised webUrl."""
     return hashlib.sha256(normalize_url(web_url).encode("utf-8")).hexdigest()[:16]

@@ -27,7 +27,14 @@ from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from monitor.ampcache import DEFAULT_CACHE_DOMAIN, amp_cache_url, ascii_host, same_url
-from monitor.article import Document, Image, RelatedArticle, normalize_url, plain_http_url
+from monitor.article import (
+    RECENT_URLS,
+    Document,
+    Image,
+    RelatedArticle,
+    normalize_url,
+    plain_http_url,
+)
 from monitor.model import Problem, ProblemCode
 
 __all__ = [
@@ -56,7 +63,7 @@ def url_error(url: object) -> str | None:
 
 # Each URL of a document is checked by several rules in a row (well formed,
 # AMP cache derivable, provider host): parse it once.
-@lru_cache(maxsize=1024)
+@lru_cache(maxsize=RECENT_URLS)
 def _url_error(url: str) -> str | None:
     if not url.strip():
         return "is empty"
@@ -87,7 +94,7 @@ def _url_error(url: str) -> str | None:
     return None
 
 
-@lru_cache(maxsize=1024)
+@lru_cache(maxsize=RECENT_URLS)
 def _hostname(url: str) -> str:
     """The host of `url` as urlsplit reads it, lower-cased; "" when it has none."""
     return urlsplit(url.strip()).hostname or ""
