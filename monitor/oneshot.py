@@ -238,7 +238,8 @@ class _Fetcher:
             self.held = []
 
     async def results(self) -> AsyncGenerator[list[tuple[str, CheckResult]], None]:
-        """Batches of (url, result). For a pool, call after `close_input`."""
+        """Batches of (url, result). A pool's arrive from the start; this
+        process checks only once every target is added (after `decide`)."""
         if self.pool is not None:
             async for batch in self.pool.batches():
                 yield batch
