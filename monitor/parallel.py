@@ -98,6 +98,8 @@ class _Channel(asyncio.SubprocessProtocol):
         self.transport: asyncio.SubprocessTransport | None = None
         self.stdin: asyncio.WriteTransport | None = None
         self.exited = asyncio.Event()
+        self.sent = 0  # targets handed to the worker
+        self.received = 0  # results it sent back
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.SubprocessTransport)
@@ -110,7 +112,9 @@ class _Channel(asyncio.SubprocessProtocol):
         lines = (self.tail + data).split(b"\n")
         self.tail = lines.pop()
         for line in lines:
-            self.inbox.append(results_from_line(line))
+            batch = results_from_line(line)
+            self.received += len(batch)
+            self.inbox.append(batch)
         self.wake.set()
 
     def pipe_connection_lost(self, fd: int, exc: Exception | None) -> None:
@@ -123,7 +127,10 @@ class _Channel(asyncio.SubprocessProtocol):
     def process_exited(self) -> None:
         self.exited.set()
 
-    def send(self, data: bytes) -> None:
+    def send(self, data: bytes, targets: int = 0) -> None:
+        """Write to the worker; `targets` counts as assigned even if the pipe is
+        gone, so targets that never reached it show up as missing results."""
+        self.sent += targets
         if self.stdin is not None and not self.stdin.is_closing():
             self.stdin.write(data)
 
@@ -199,6 +206,8 @@ class WorkerPool:
     running.
     """
 
+    worker_args: tuple[str, ...] = ("-m", "monitor.worker")  # after the interpreter
+
     def __init__(self, settings: Settings, workers: int, *, local: bool = True) -> None:
         share = settings.model_copy(
             update={"concurrency": max(1, settings.concurrency // max(1, workers))}
@@ -218,8 +227,7 @@ class WorkerPool:
             _, channel = await loop.subprocess_exec(
                 lambda: _Channel(self.inbox, self.wake),
                 sys.executable,
-                "-m",
-                "monitor.worker",
+                *self.worker_args,
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=None,
@@ -251,7 +259,7 @@ class WorkerPool:
         part = self.pending[b]
         part.append((kind, url))
         if len(part) >= TARGET_BATCH:
-            self.channels[b].send(targets_line(part))
+            self.channels[b].send(targets_line(part), len(part))
             part.clear()
 
     def close_input(self) -> None:
@@ -261,7 +269,7 @@ class WorkerPool:
             self.local.start()
         for channel, part in zip(self.channels, self.pending, strict=True):
             if part:
-                channel.send(targets_line(part))
+                channel.send(targets_line(part), len(part))
                 part.clear()
             channel.close_input()
 
@@ -286,9 +294,16 @@ class WorkerPool:
             self.local.task.result()  # a bug in a check is raised, not swallowed
         for channel in self.channels:
             code = await channel.wait()
+            pid = channel.transport.get_pid() if channel.transport else None
             if code != 0:
-                pid = channel.transport.get_pid() if channel.transport else None
                 raise WorkerFailed(
                     f"a checker worker process (pid {pid}) ended with exit status "
                     f"{code}; its unfinished targets are left out of the report"
+                )
+            if channel.received != channel.sent:
+                # a clean exit must have answered every target it was given
+                raise WorkerFailed(
+                    f"a checker worker process (pid {pid}) returned {channel.received} "
+                    f"results for {channel.sent} targets; the missing ones are left "
+                    "out of the report"
                 )

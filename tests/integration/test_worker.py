@@ -6,9 +6,11 @@ import asyncio
 import socket
 import sys
 
+import pytest
 from support.settings import settings
 
 from monitor.model import Kind, Outcome
+from monitor.parallel import WorkerFailed, WorkerPool
 from monitor.wire import results_from_line, targets_line
 
 
@@ -61,3 +63,20 @@ async def test_worker_without_settings_exits_cleanly() -> None:
     )
     out, _ = await asyncio.wait_for(proc.communicate(b""), 20)
     assert (proc.returncode, out) == (0, b"")
+
+
+class _SilentPool(WorkerPool):
+    # a worker that reads everything it is given, answers nothing and exits 0
+    worker_args = ("-c", "import sys; sys.stdin.buffer.read()")
+
+
+async def test_a_worker_that_exits_cleanly_without_every_result_fails_the_run() -> None:
+    """Exit status 0 is not enough: a missing result must never pass silently."""
+    port = closed_port()
+    async with _SilentPool(settings(concurrency=2), 2, local=False) as pool:
+        for n in range(10):
+            pool.submit(Kind.WEB, f"http://127.0.0.1:{port}/{n}")
+        pool.close_input()
+        with pytest.raises(WorkerFailed, match=r"returned 0 results for \d+ targets"):
+            async for _ in pool.batches():
+                pass
