@@ -26,6 +26,7 @@ import sys
 import zlib
 from collections import deque
 from collections.abc import AsyncIterator
+from typing import cast
 from urllib.parse import urlsplit
 
 from monitor.config import Settings
@@ -100,13 +101,22 @@ class _Channel(asyncio.SubprocessProtocol):
         self.exited = asyncio.Event()
         self.sent = 0  # targets handed to the worker
         self.received = 0  # results it sent back
+        self.early: list[bytes] = []  # written before the pipe was connected
+        self.early_close = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.SubprocessTransport)
-        self.transport = transport
-        stdin = transport.get_pipe_transport(0)
-        assert isinstance(stdin, asyncio.WriteTransport)
+        # duck-typed: uvloop's transports do not derive from asyncio's classes
+        self.transport = cast(asyncio.SubprocessTransport, transport)
+        stdin = cast(asyncio.WriteTransport | None, self.transport.get_pipe_transport(0))
         self.stdin = stdin
+        if stdin is None:
+            return
+        # some loops (uvloop) connect only after subprocess_exec has returned
+        for data in self.early:
+            stdin.write(data)
+        self.early.clear()
+        if self.early_close:
+            stdin.close()
 
     def pipe_data_received(self, fd: int, data: bytes) -> None:
         lines = (self.tail + data).split(b"\n")
@@ -131,7 +141,9 @@ class _Channel(asyncio.SubprocessProtocol):
         """Write to the worker; `targets` counts as assigned even if the pipe is
         gone, so targets that never reached it show up as missing results."""
         self.sent += targets
-        if self.stdin is not None and not self.stdin.is_closing():
+        if self.transport is None:
+            self.early.append(data)
+        elif self.stdin is not None and not self.stdin.is_closing():
             self.stdin.write(data)
 
     async def wait(self) -> int | None:
@@ -140,7 +152,9 @@ class _Channel(asyncio.SubprocessProtocol):
         return self.transport.get_returncode() if self.transport else None
 
     def close_input(self) -> None:
-        if self.stdin is not None and not self.stdin.is_closing():
+        if self.transport is None:
+            self.early_close = True
+        elif self.stdin is not None and not self.stdin.is_closing():
             self.stdin.close()
 
 

@@ -41,6 +41,7 @@ class _Targets(asyncio.Protocol):
         self.settings: asyncio.Future[Settings | None] = asyncio.get_running_loop().create_future()
         self.queue: asyncio.Queue[tuple[Kind, str] | None] = asyncio.Queue()
         self.checkers = 0  # known once the settings are
+        self.ended = False
         self.tail = b""
         self.transport: asyncio.ReadTransport | None = None
         self.paused = False
@@ -82,9 +83,10 @@ class _Targets(asyncio.Protocol):
     def _end(self) -> None:
         if not self.settings.done():
             self.settings.set_result(None)
-        for _ in range(self.checkers):
-            self.queue.put_nowait(None)
-        self.checkers = 0  # once
+        if not self.ended:  # once
+            self.ended = True
+            for _ in range(self.checkers):
+                self.queue.put_nowait(None)
 
 
 class _Results:
@@ -115,7 +117,8 @@ class _Results:
 async def serve(stdin: Any, out: BinaryIO) -> None:
     """Check the targets arriving on `stdin` until its end; results to `out`."""
     transport: asyncio.BaseTransport | None = None
-    if stat.S_ISFIFO(os.fstat(stdin.fileno()).st_mode):
+    mode = os.fstat(stdin.fileno()).st_mode
+    if stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode):  # a socket under uvloop's subprocesses
         transport, source = await asyncio.get_running_loop().connect_read_pipe(_Targets, stdin)
     else:  # a file or /dev/null (a manual run): everything is there already
         source = _Targets()

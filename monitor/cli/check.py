@@ -52,9 +52,10 @@ def resolve_format(settings: Settings, out: Any) -> str:
 @click.option(
     "--workers",
     type=int,
-    help="Checker processes [default: 0 = one per core (at most 4) for runs of "
-    "2,000 targets or more, else 1]. Targets are split by host, so each host's "
-    "politeness stays in one process.",
+    help="Checker processes, this one included [default: 0 = one per core (at "
+    "most 4) for runs of 2,000 targets or more, else 1]. Targets are split by "
+    "host, so each host's politeness stays in one process; N-1 worker processes "
+    "start while the corpus loads and get targets as they are found.",
 )
 @click.option(
     "-o",

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from support.settings import settings
@@ -80,3 +82,30 @@ async def test_a_worker_that_exits_cleanly_without_every_result_fails_the_run() 
         with pytest.raises(WorkerFailed, match=r"returned 0 results for \d+ targets"):
             async for _ in pool.batches():
                 pass
+
+
+@pytest.mark.parametrize("source", ["file", "socket"])
+def test_worker_reads_targets_from_a_file_or_a_socket(source: str, tmp_path: Path) -> None:
+    """A manual run (`< targets`) and a socket stdin (uvloop's subprocess pipes)
+    check every target, like a pipe does."""
+    port = closed_port()
+    urls = [f"http://127.0.0.1:{port}/{n}" for n in range(5)]
+    data = settings(concurrency=2).model_dump_json().encode() + b"\n"
+    data += targets_line([(Kind.WEB, u) for u in urls])
+    cmd = [sys.executable, "-m", "monitor.worker"]
+    if source == "file":
+        (tmp_path / "in").write_bytes(data)
+        with (tmp_path / "in").open("rb") as stdin:
+            out = subprocess.run(cmd, stdin=stdin, capture_output=True, timeout=60, check=True)
+    else:
+        ours, theirs = socket.socketpair()
+        with ours, theirs:
+            proc = subprocess.Popen(cmd, stdin=theirs, stdout=subprocess.PIPE)
+            theirs.close()
+            ours.sendall(data)
+            ours.shutdown(socket.SHUT_WR)
+            stdout, _ = proc.communicate(timeout=60)
+            out = subprocess.CompletedProcess(cmd, proc.returncode, stdout)
+    assert out.returncode == 0
+    got = [key for line in out.stdout.splitlines() for key, _ in results_from_line(line)]
+    assert sorted(got) == sorted(urls)
