@@ -521,7 +521,7 @@ _urls = st.builds(
 _images = st.lists(
     st.fixed_dictionaries(
         {"url": _urls, "width": st.integers(1, 5000), "height": st.integers(1, 5000)},
-        optional={"title": st.text(max_size=20)},
+        optional={"title": st.text(_chars, max_size=20)},
     ),
     max_size=3,
 )
