@@ -26,6 +26,7 @@ import sys
 import zlib
 from collections import deque
 from collections.abc import AsyncIterator
+from functools import lru_cache
 from typing import cast
 from urllib.parse import urlsplit
 
@@ -54,8 +55,16 @@ def auto_workers(requested: int, targets: int, cpus: int | None = None) -> int:
 
 
 def _host_hash(url: str) -> int:
+    scheme, sep, rest = url.partition("://")
+    if sep and scheme.lower() in ("http", "https"):  # one parse per authority, cached
+        return _authority_hash(rest.partition("/")[0].partition("?")[0].partition("#")[0])
+    return _authority_hash(None, url)
+
+
+@lru_cache(maxsize=4096)
+def _authority_hash(authority: str | None, url: str = "") -> int:
     try:
-        host = (urlsplit(url).hostname or "").lower()
+        host = (urlsplit(url if authority is None else "//" + authority).hostname or "").lower()
     except ValueError:
         host = ""
     return zlib.crc32(host.encode("utf-8", "surrogatepass"))

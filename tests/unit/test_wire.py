@@ -1,6 +1,8 @@
 """Results survive the trip through a worker's pipe unchanged."""
 
+import zlib
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -14,7 +16,7 @@ from monitor.model import (
     ProblemCode,
     Redirect,
 )
-from monitor.parallel import auto_workers, host_bucket, host_owner
+from monitor.parallel import _host_hash, auto_workers, host_bucket, host_owner
 from monitor.wire import (
     result_from_line,
     result_row,
@@ -124,3 +126,27 @@ def test_auto_workers() -> None:
     assert auto_workers(0, 100, cpus=8) == 1  # small runs stay in one process
     assert auto_workers(0, 50_000, cpus=2) == 2
     assert auto_workers(0, 50_000, cpus=64) == 4
+
+
+def _host_hash_by_full_parse(url: str) -> int:
+    try:
+        host = (urlsplit(url).hostname or "").lower()
+    except ValueError:
+        host = ""
+    return zlib.crc32(host.encode("utf-8", "surrogatepass"))
+
+
+@given(
+    st.one_of(
+        st.text(max_size=40),
+        st.builds(
+            lambda scheme, auth, rest: f"{scheme}://{auth}{rest}",
+            st.sampled_from(["http", "https", "HTTP", "ftp", "a/b", "ht tp", "1http"]),
+            st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=25),
+            st.sampled_from(["", "/", "/p?q#f", "?x", "#y", "/a/b"]),
+        ),
+    )
+)
+def test_host_hash_by_authority_equals_a_full_parse(url: str) -> None:
+    """The per-authority cache gives every URL the bucket a full parse would."""
+    assert _host_hash(url) == _host_hash_by_full_parse(url)
