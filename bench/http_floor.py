@@ -1,0 +1,256 @@
+"""The CPU floor of one HTTP request: aiohttp's ClientSession against a bare protocol.
+
+Where does a check's CPU go, and how much of it is the HTTP client itself?
+This starts bench/websim.py on loopback, takes N of the benchmark's URLs
+(pages and images, as check_vs_lychee.py generates them), and fetches them
+the way the checker does (pages read whole, images by a 16 KiB Range
+request, keep-alive, concurrency C), three ways, each in its own process:
+
+- ``session``: one aiohttp ``ClientSession.get`` per URL, the body read;
+- ``protocol``: a keep-alive HTTP/1.1 client on a raw ``asyncio.Protocol``
+  that parses responses with aiohttp's C parser (``aiohttp.http_parser``),
+  no request or response objects: what a leaner path could cost;
+- ``engine``: article-monitor's own checker (``Checker.check``), content
+  checks included.
+
+It prints the CPU microseconds per request of each (process CPU time, the
+median of ``--repeat`` rounds, run alternately). Only 127.0.0.0/8 is
+contacted; the simulator stops with the script.
+
+    .venv/bin/python bench/http_floor.py --urls 20000 --repeat 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import resource
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, cast
+from urllib.parse import urlsplit
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import websim  # noqa: E402
+
+RANGE = "bytes=0-16383"
+
+
+def urls_for(port: int, count: int) -> list[str]:
+    """The benchmark's URL mix: per record a web page, an AMP page, an AMP-cache
+    copy and two images, spread over the simulator's hosts."""
+    hosts = [f"127.0.0.{n}" for n in range(1, 51)]
+    out: list[str] = []
+    i = 0
+    while len(out) < count:
+        site, cdn, img = hosts[i % 50], hosts[(i + 3) % 50], hosts[(i + 5) % 50]
+        slug = f"story-{i:06d}"
+        out += [
+            websim.page_url(site, port, slug),
+            websim.page_url(site, port, slug, amp=True),
+            websim.cdn_url(cdn, site, port, slug),
+        ]
+        for j in range(2):
+            w, h = websim.IMAGE_SIZES[(i + j) % len(websim.IMAGE_SIZES)]
+            ext = websim.IMAGE_EXTS[(i * 3 + j) % len(websim.IMAGE_EXTS)]
+            out.append(websim.image_url(img, port, f"{slug}-{j}", w, h, ext))
+        i += 1
+    return out[:count]
+
+
+def cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+async def with_session(urls: list[str], concurrency: int) -> None:
+    import aiohttp
+
+    it = iter(urls)
+    connector = aiohttp.TCPConnector(limit=concurrency, limit_per_host=0)
+    async with aiohttp.ClientSession(connector=connector, auto_decompress=False) as session:
+
+        async def worker() -> None:
+            for url in it:
+                headers = {"Range": RANGE} if "/img/" in url else {"Accept": "text/html"}
+                async with session.get(url, headers=headers, allow_redirects=False) as resp:
+                    while await resp.content.read(65536):
+                        pass
+
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+
+
+class _Conn(asyncio.Protocol):
+    """One keep-alive connection; aiohttp's C parser frames the responses."""
+
+    def __init__(self) -> None:
+        from aiohttp.http_parser import HttpResponseParser
+
+        loop = asyncio.get_running_loop()
+        self.parser = HttpResponseParser(
+            cast(Any, self),  # duck-typed: the parser only calls the flow-control hooks below
+            loop,
+            2**16,
+            max_line_size=8190,
+            max_field_size=8190,
+            auto_decompress=False,
+        )
+        self.transport: asyncio.Transport | None = None
+        self.done: asyncio.Future[int] | None = None
+        self.status = 0
+        self.payload: Any = None
+        self._reading_paused = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+
+    # flow control hooks the parser's payload streams call
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self, resume_parser: bool = True) -> None:
+        pass
+
+    def data_received(self, data: bytes) -> None:
+        messages, _, _ = self.parser.feed_data(data)
+        for message, payload in messages:
+            self.status = message.code
+            self.payload = payload
+        payload = self.payload
+        if payload is not None and payload.is_eof() and self.done and not self.done.done():
+            self.done.set_result(self.status)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.done is not None and not self.done.done():
+            self.done.set_exception(ConnectionError("closed"))
+
+    async def get(self, path: str, host: str, extra: str) -> int:
+        self.payload = None
+        self.done = asyncio.get_running_loop().create_future()
+        assert self.transport is not None
+        self.transport.write(
+            f"GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: http-floor\r\n{extra}\r\n".encode()
+        )
+        return await self.done
+
+
+async def with_protocol(urls: list[str], concurrency: int) -> None:
+    loop = asyncio.get_running_loop()
+    idle: dict[tuple[str, int], list[_Conn]] = {}
+    it = iter(urls)
+
+    async def worker() -> None:
+        for url in it:
+            parts = urlsplit(url)
+            key = (parts.hostname or "", parts.port or 80)
+            pool = idle.setdefault(key, [])
+            if pool:
+                conn = pool.pop()
+            else:
+                _, conn = await loop.create_connection(_Conn, *key)
+            extra = f"Range: {RANGE}\r\n" if "/img/" in url else "Accept: text/html\r\n"
+            await conn.get(parts.path or "/", parts.netloc, extra)
+            pool.append(conn)
+
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    for pool in idle.values():
+        for conn in pool:
+            if conn.transport is not None:
+                conn.transport.close()
+
+
+async def with_engine(urls: list[str], concurrency: int) -> None:
+    from monitor.config import Settings
+    from monitor.http import Checker
+    from monitor.model import Kind
+    from monitor.runner import check_targets
+    from monitor.targets import Target
+
+    def kind(url: str) -> Kind:
+        if "/img/" in url:
+            return Kind.IMAGE
+        if "/c/" in url:
+            return Kind.CDN
+        return Kind.AMP if "/amp/" in url else Kind.WEB
+
+    settings = Settings(
+        allow_network=["127.0.0.0/8"],
+        concurrency=concurrency,
+        per_host=concurrency,
+        retries=0,
+        timeout=20,
+    )
+    async with Checker(settings) as checker:
+        targets = [Target(url, kind(url)) for url in urls]
+        async for _ in check_targets(targets, checker, concurrency=concurrency):
+            pass
+
+
+CLIENTS = {"session": with_session, "protocol": with_protocol, "engine": with_engine}
+
+
+def one_round(client: str, urls_file: str, concurrency: int) -> float:
+    """Child process: fetch every URL with `client`, print CPU µs per request."""
+    urls = Path(urls_file).read_text().split()
+    start = cpu_s()
+    asyncio.run(CLIENTS[client](urls, concurrency))
+    return (cpu_s() - start) / len(urls) * 1e6
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--urls", type=int, default=20_000, help="URLs per round [20000]")
+    parser.add_argument("--concurrency", type=int, default=128)
+    parser.add_argument("--repeat", type=int, default=3, help="rounds of each client [3]")
+    parser.add_argument("--child", nargs=2, metavar=("CLIENT", "URLS_FILE"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(one_round(args.child[0], args.child[1], args.concurrency)))
+        return 0
+
+    import tempfile
+
+    sim = subprocess.Popen(
+        [sys.executable, str(HERE / "websim.py"), "--hosts", "50", "--max-seconds", "900"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert sim.stdout is not None
+        port = json.loads(sim.stdout.readline())["port"]
+        with tempfile.TemporaryDirectory() as work:
+            urls_file = Path(work) / "urls.txt"
+            urls_file.write_text("\n".join(urls_for(port, args.urls)))
+            figures: dict[str, list[float]] = {name: [] for name in CLIENTS}
+            for _ in range(args.repeat):
+                for name in CLIENTS:
+                    child = ["--child", name, str(urls_file)]
+                    out = subprocess.run(
+                        [sys.executable, __file__, "--concurrency", str(args.concurrency), *child],
+                        capture_output=True,
+                        text=True,
+                        timeout=600,
+                        check=True,
+                    )
+                    figures[name].append(json.loads(out.stdout))
+        print(f"{args.urls} URLs per round, concurrency {args.concurrency}, {args.repeat} rounds")
+        session = statistics.median(figures["session"])
+        for name, values in figures.items():
+            med = statistics.median(values)
+            runs = ", ".join(f"{v:.0f}" for v in values)
+            ratio = med / session
+            print(f"{name:<9} {med:6.0f} µs CPU per request  ({ratio:.2f}x session; {runs})")
+    finally:
+        sim.terminate()
+        sim.wait(timeout=10)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
