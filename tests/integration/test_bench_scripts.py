@@ -1,0 +1,63 @@
+"""The benchmark scripts still run, end to end, on a tiny workload (loopback only).
+
+Their figures are never asserted (a test is not a benchmark); what is
+asserted is that each script runs to completion, checks what it says it
+checks, and reports the measures its README promises.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+BENCH = ROOT / "bench"
+
+
+def run(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout
+    )
+
+
+def test_tree_rss_counts_the_children_of_the_command() -> None:
+    """A parent holding little and a child holding 64 MiB: the tree's peak has both."""
+    child = "import time; b = bytearray(64 << 20); b[::4096] = b'x' * len(b[::4096]); time.sleep(1)"
+    parent = f"import subprocess, sys; subprocess.run([sys.executable, '-c', {child!r}])"
+    out = run(str(BENCH / "tree_rss.py"), "--json", "--", sys.executable, "-c", parent)
+    assert out.returncode == 0, out.stderr
+    figures = json.loads(out.stderr.strip().splitlines()[-1])
+    assert figures["peak_tree_rss_mib"] >= 64
+    assert figures["most_processes"] >= 2
+    assert figures["peak_tree_rss_mib"] > figures["max_single_rss_mib"]
+
+
+def test_check_vs_lychee_runs_and_verifies_each_tool() -> None:
+    out = run(
+        str(BENCH / "check_vs_lychee.py"),
+        "--records",
+        "20",
+        "--repeat",
+        "1",
+        "--skip-lychee",
+        "--only",
+        "article-monitor,bare aiohttp",
+    )
+    assert out.returncode == 0, out.stderr
+    # every run checked all 100 URLs, each answered once by the simulator
+    runs = [line for line in out.stdout.splitlines() if line.startswith("  run ")]
+    assert len(runs) == 2
+    for line in runs:
+        assert "checked 100 " in line, line
+        assert " 100 req " in line, line
+    assert "peak RSS MB" in out.stdout
+
+
+def test_http_floor_reports_each_client() -> None:
+    out = run(str(BENCH / "http_floor.py"), "--urls", "200", "--repeat", "1")
+    assert out.returncode == 0, out.stderr
+    for name in ("session", "protocol", "engine"):
+        assert re.search(rf"^{name}\s+\d+ µs CPU per request", out.stdout, re.MULTILINE), out.stdout
