@@ -32,6 +32,7 @@ from urllib.parse import urlsplit
 
 from monitor.config import Settings
 from monitor.model import CheckResult, Kind
+from monitor.runner import TargetQueue, check_queue
 from monitor.wire import results_from_line, targets_line
 
 
@@ -179,7 +180,7 @@ class _Local:
         self.settings = settings
         self.inbox = inbox
         self.wake = wake
-        self.queue: asyncio.Queue[tuple[Kind, str] | None] = asyncio.Queue()
+        self.queue: TargetQueue = asyncio.Queue()
         self.out: Batch = []
         self.task: asyncio.Task[None] | None = None
 
@@ -199,20 +200,17 @@ class _Local:
         from monitor.http import Checker  # only a run that checks here needs the engine
 
         loop = asyncio.get_running_loop()
+
+        def on_result(url: str, result: CheckResult) -> None:
+            if not self.out:  # the first of a batch: deliver once this turn of the loop ends
+                loop.call_soon(self._deliver)
+            self.out.append((url, result))
+
         try:
             async with Checker(self.settings) as checker:
-
-                async def check() -> None:
-                    while (target := await self.queue.get()) is not None:
-                        kind, url = target
-                        result = await checker.check(url, kind)
-                        if not self.out:
-                            loop.call_soon(self._deliver)
-                        self.out.append((url, result))
-
-                async with asyncio.TaskGroup() as group:
-                    for _ in range(self.settings.concurrency):
-                        group.create_task(check())
+                await check_queue(
+                    self.queue, checker, concurrency=self.settings.concurrency, on_result=on_result
+                )
         finally:
             if self.out:
                 self._deliver()

@@ -10,7 +10,7 @@ consumer cancels the checks in flight at once (Ctrl-C ends a run promptly).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, Iterable, Iterator
+from collections.abc import AsyncGenerator, Callable, Iterable, Iterator
 from typing import Protocol, cast
 
 from monitor.model import CheckResult, Kind
@@ -62,3 +62,34 @@ async def check_targets(
         for task in workers:
             task.cancel()
         await asyncio.gather(*workers, return_exceptions=True)
+
+
+TargetQueue = asyncio.Queue[tuple[Kind, str] | None]
+
+
+async def check_queue(
+    queue: TargetQueue,
+    checker: SupportsCheck,
+    *,
+    concurrency: int,
+    on_result: Callable[[str, CheckResult], None],
+    on_take: Callable[[], None] | None = None,
+) -> None:
+    """`concurrency` checkers take `(kind, url)` from `queue`, each until it
+    gets a None, and hand every result to `on_result` as it completes.
+
+    For targets that arrive while checking runs (a worker's pipe) and for
+    callers that batch results themselves; `check_targets` is the iterator
+    form. A check that raises (a bug) cancels the others and is raised here.
+    """
+
+    async def checker_loop() -> None:
+        while (target := await queue.get()) is not None:
+            if on_take is not None:
+                on_take()
+            kind, url = target
+            on_result(url, await checker.check(url, kind))
+
+    async with asyncio.TaskGroup() as group:
+        for _ in range(max(1, concurrency)):
+            group.create_task(checker_loop())

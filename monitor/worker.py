@@ -22,7 +22,7 @@ from typing import Any, BinaryIO
 
 from monitor.config import Settings
 from monitor.http import Checker
-from monitor.model import Kind
+from monitor.runner import TargetQueue, check_queue
 from monitor.wire import result_row, results_line, targets_from_line
 
 FLUSH_S = 0.02  # results wait at most this long for company
@@ -39,7 +39,7 @@ class _Targets(asyncio.Protocol):
 
     def __init__(self) -> None:
         self.settings: asyncio.Future[Settings | None] = asyncio.get_running_loop().create_future()
-        self.queue: asyncio.Queue[tuple[Kind, str] | None] = asyncio.Queue()
+        self.queue: TargetQueue = asyncio.Queue()
         self.checkers = 0  # known once the settings are
         self.ended = False
         self.tail = b""
@@ -129,18 +129,16 @@ async def serve(stdin: Any, out: BinaryIO) -> None:
         if transport is not None:
             transport.close()
         return
-    queue = source.queue
     results = _Results(out)
     async with Checker(settings) as checker:
-
-        async def check() -> None:
-            while (target := await queue.get()) is not None:
-                source.taken()
-                kind, url = target
-                results.add(result_row(url, await checker.check(url, kind)))
-
         try:
-            await asyncio.gather(*(check() for _ in range(source.checkers)))
+            await check_queue(
+                source.queue,
+                checker,
+                concurrency=source.checkers,
+                on_result=lambda url, result: results.add(result_row(url, result)),
+                on_take=source.taken,
+            )
         finally:
             if transport is not None:
                 transport.close()

@@ -13,7 +13,7 @@ from support.settings import settings
 
 from monitor.http import Checker
 from monitor.model import CheckResult, Kind, Outcome
-from monitor.runner import check_targets
+from monitor.runner import TargetQueue, check_queue, check_targets
 from monitor.targets import Target
 
 
@@ -109,3 +109,45 @@ async def test_cancelling_the_consumer_stops_real_checks_within_a_second() -> No
             await asyncio.sleep(0.1)
             assert open_now[0] == 0  # every in-flight request was abandoned
         assert srv.stats.connections == 8
+
+
+async def test_check_queue_checks_arrivals_until_each_checker_gets_its_end() -> None:
+    checker = CountingChecker()
+    queue: TargetQueue = asyncio.Queue()
+    seen: list[str] = []
+    taken = 0
+
+    def take() -> None:
+        nonlocal taken
+        taken += 1
+
+    async def feed() -> None:  # targets keep arriving while checking runs
+        for n in range(50):
+            queue.put_nowait((Kind.WEB, f"http://x.example/{n}"))
+            if n % 10 == 0:
+                await asyncio.sleep(0.005)
+        for _ in range(4):
+            queue.put_nowait(None)
+
+    await asyncio.gather(
+        feed(),
+        check_queue(
+            queue,
+            checker,
+            concurrency=4,
+            on_result=lambda url, result: seen.append(result.url),
+            on_take=take,
+        ),
+    )
+    assert sorted(seen) == sorted(f"http://x.example/{n}" for n in range(50))
+    assert taken == 50
+    assert checker.peak == 4
+
+
+async def test_check_queue_raises_a_bug_in_a_check() -> None:
+    queue: TargetQueue = asyncio.Queue()
+    for n in range(10):
+        queue.put_nowait((Kind.WEB, f"u{n}"))
+    with pytest.raises(ExceptionGroup) as caught:
+        await check_queue(queue, CountingChecker(fail_on="u3"), concurrency=2, on_result=print)
+    assert caught.group_contains(RuntimeError, match="bug in a check")
