@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import gc
 import time
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
@@ -69,23 +69,16 @@ class Corpus:
     invalid: list[InvalidDocument] = field(default_factory=list)
 
 
-LoadStep = Callable[[ArticleEntry], Awaitable[None]]
-
-
-async def _load(
-    settings: Settings,
-    keyring: KeyRing,
-    *,
-    now: datetime,
-    invalid: list[InvalidDocument],
-    step: LoadStep | None = None,
-) -> list[ArticleEntry]:
+def _read_entries(
+    settings: Settings, keyring: KeyRing, *, now: datetime, invalid: list[InvalidDocument]
+) -> Iterator[ArticleEntry]:
     """Read every document, run the static checks and verify signatures.
 
-    `step` sees each entry as soon as it is read (a run that fetches starts
+    Each entry is yielded as soon as it is read (a run that fetches starts
     checking its targets then); its article-level problems are complete only
-    once every document is read (duplicates are corpus-wide), which is when
-    this returns.
+    once the generator is exhausted (duplicates are corpus-wide), when the
+    duplicate findings are added to every entry it yielded. Invalid documents
+    go to `invalid`.
     """
     entries: list[ArticleEntry] = []
     dups = DuplicateDetector()
@@ -111,21 +104,15 @@ async def _load(
         if sig is not None:
             entry.problems.append(sig)
         entries.append(entry)
-        if step is not None:
-            await step(entry)
+        yield entry
     for identity, entry in zip(identities, entries, strict=True):
         entry.problems.extend(dups.problems_for(identity))
-    return entries
 
 
 def load_corpus(settings: Settings, keyring: KeyRing, *, now: datetime) -> Corpus:
     """The whole corpus at once (the offline run, benchmarks)."""
     corpus = Corpus()
-    coro = _load(settings, keyring, now=now, invalid=corpus.invalid)
-    try:
-        coro.send(None)  # no step: runs to the end without suspending
-    except StopIteration as done:
-        corpus.entries = done.value
+    corpus.entries = list(_read_entries(settings, keyring, now=now, invalid=corpus.invalid))
     return corpus
 
 
@@ -321,7 +308,9 @@ class _Run:
                     await asyncio.sleep(0)
 
             try:
-                await _load(self.settings, keyring, now=now, invalid=self.invalid, step=step)
+                reading = _read_entries(self.settings, keyring, now=now, invalid=self.invalid)
+                for entry in reading:
+                    await step(entry)
                 _freeze_loaded()
                 self._begin()
                 asm.complete = True
