@@ -8,7 +8,7 @@ reference, so it is fetched once per run and reported under each article.
 from __future__ import annotations
 
 import sys
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -31,9 +31,10 @@ class TargetRef:
 
 @dataclass(slots=True)
 class Target:
+    """One URL to fetch once per run, however many articles reference it."""
+
     url: str
     kind: Kind  # the kind of the first reference: decides how it is fetched
-    refs: list[TargetRef] = field(default_factory=list)
 
 
 def _path(dotted: str) -> str:
@@ -103,53 +104,3 @@ def document_refs(
             _page_refs(refs, rel, aid, Origin.RELATED, prefix, kinds)
             _provider_refs(refs, rel.provider, aid, prefix, kinds)
     return refs
-
-
-class TargetIndex:
-    """Accumulates targets across the corpus; one Target per distinct URL string."""
-
-    def __init__(self) -> None:
-        self._targets: dict[str, Target] = {}
-        self._current = ""  # the article whose references are arriving now
-        self._earlier: set[str] = set()  # articles whose references came before
-
-    def add(self, url: str, ref: TargetRef) -> Target:
-        if ref.article_id != self._current:
-            self._earlier.add(self._current)
-            self._current = ref.article_id
-        target = self._targets.get(url)
-        if target is None:  # the common case: a URL seen for the first time
-            target = self._targets[url] = Target(url, ref.kind, [ref])
-            return target
-        # A document's references arrive together, so a repeat is in the tail
-        # of the list, unless the same article comes back later (a duplicate
-        # record): only then is the whole list scanned. Scanning it always
-        # made a URL shared by every article (a provider logo) quadratic.
-        if ref.article_id in self._earlier:
-            if ref in target.refs:
-                return target
-        else:
-            for existing in reversed(target.refs):
-                if existing.article_id != ref.article_id:
-                    break
-                if existing == ref:
-                    return target
-        target.refs.append(ref)
-        return target
-
-    def add_document(
-        self, doc: Document, *, related: bool = True, kinds: Collection[Kind] = tuple(Kind)
-    ) -> list[tuple[str, TargetRef]]:
-        refs = document_refs(doc, related=related, kinds=kinds)
-        for url, ref in refs:
-            self.add(url, ref)
-        return refs
-
-    def __len__(self) -> int:
-        return len(self._targets)
-
-    def __iter__(self) -> Iterator[Target]:
-        return iter(self._targets.values())
-
-    def get(self, url: str) -> Target | None:
-        return self._targets.get(url)

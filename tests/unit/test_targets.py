@@ -4,7 +4,7 @@ from typing import Any
 
 from monitor.article import Article, Document, article_id, normalize_url
 from monitor.model import Expectation, Kind, Origin
-from monitor.targets import TargetIndex, TargetRef, document_refs
+from monitor.targets import document_refs
 
 
 def doc(raw: dict[str, Any], source: str = "a.txt") -> Document:
@@ -67,23 +67,6 @@ def test_filters_related_and_kinds() -> None:
     assert {r.kind for _, r in document_refs(d, kinds={Kind.IMAGE})} == {Kind.IMAGE}
 
 
-def test_shared_url_is_one_target_knowing_every_article() -> None:
-    other = dict(SEEDLIKE, webUrl="https://tc.example/b/", related=[])
-    index = TargetIndex()
-    a, b = doc(SEEDLIKE), doc(other, "b.txt")
-    index.add_document(a)
-    index.add_document(b)
-    logo = index.get("https://logo.example/tc.jpg")
-    assert logo is not None
-    assert {r.article_id for r in logo.refs} == {a.id, b.id}
-    urls = [t.url for t in index]
-    assert len(urls) == len(set(urls))
-    # adding the same document twice adds no duplicate references
-    before = sum(len(t.refs) for t in index)
-    index.add_document(a)
-    assert sum(len(t.refs) for t in index) == before
-
-
 def test_article_id_is_stable_across_equivalent_forms() -> None:
     base = article_id("https://tc.example/a/")
     assert article_id("HTTPS://TC.example:443/a/") == base
@@ -95,13 +78,3 @@ def test_article_id_is_stable_across_equivalent_forms() -> None:
 def test_normalize_url_keeps_non_default_port_and_query() -> None:
     assert normalize_url("http://X.example:8080?q=1") == "http://x.example:8080/?q=1"
     assert normalize_url("https://x.example:443/p") == "https://x.example/p"
-
-
-def test_a_url_shared_by_many_articles_is_added_in_linear_time() -> None:
-    """20,000 references to one logo: a list scan per add would take minutes."""
-    index = TargetIndex()
-    logo = "https://logo.example/x.png"
-    for i in range(20_000):
-        index.add(logo, TargetRef(f"{i:016x}", Kind.IMAGE, Origin.PROVIDER))
-    target = index.get(logo)
-    assert target is not None and len(target.refs) == 20_000 and len(index) == 1
