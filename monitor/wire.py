@@ -118,12 +118,3 @@ def row_result(row: list[Any]) -> tuple[str, CheckResult]:
 
 def results_from_line(line: str | bytes) -> list[tuple[str, CheckResult]]:
     return [row_result(row) for row in json.loads(line)]
-
-
-def result_to_line(r: CheckResult) -> str:
-    """A single result as one line (tests, debugging); the batch format above."""
-    return results_line([result_row(r.url, r)]).decode("ascii").rstrip("\n")
-
-
-def result_from_line(line: str | bytes) -> CheckResult:
-    return results_from_line(line)[0][1]

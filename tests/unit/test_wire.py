@@ -18,9 +18,7 @@ from monitor.model import (
 )
 from monitor.parallel import _host_hash, auto_workers, host_bucket, host_owner
 from monitor.wire import (
-    result_from_line,
     result_row,
-    result_to_line,
     results_from_line,
     results_line,
     targets_from_line,
@@ -66,9 +64,9 @@ results = st.builds(
 
 @given(results)
 def test_round_trip(result: CheckResult) -> None:
-    line = result_to_line(result)
-    assert "\n" not in line  # one result, one line
-    assert result_from_line(line) == result
+    line = results_line([result_row(result.url, result)])
+    assert line.count(b"\n") == 1  # one result, one line
+    assert results_from_line(line) == [(result.url, result)]
 
 
 @given(st.lists(st.tuples(text, results), max_size=5))
@@ -96,7 +94,7 @@ def test_line_is_compact() -> None:
         attempts=1,
         latency_ms=12.5,
     )
-    assert len(result_to_line(r)) < 120
+    assert len(results_line([result_row(r.url, r)]).rstrip(b"\n")) < 120
 
 
 def test_host_bucket_keeps_each_host_in_one_worker() -> None:
