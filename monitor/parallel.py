@@ -56,6 +56,7 @@ def auto_workers(requested: int, targets: int, cpus: int | None = None) -> int:
 
 
 def _host_hash(url: str) -> int:
+    """A stable number for `url`'s host (crc32, not hash(): the same in every process)."""
     scheme, sep, rest = url.partition("://")
     if sep and scheme.lower() in ("http", "https"):  # one parse per authority, cached
         return _authority_hash(rest.partition("/")[0].partition("?")[0].partition("#")[0])
@@ -69,11 +70,6 @@ def _authority_hash(authority: str | None, url: str = "") -> int:
     except ValueError:
         host = ""
     return zlib.crc32(host.encode("utf-8", "surrogatepass"))
-
-
-def host_bucket(url: str, buckets: int) -> int:
-    """Stable host → worker assignment (crc32: the same in every process)."""
-    return _host_hash(url) % buckets
 
 
 # The parent also reads the corpus (before it starts checking), assembles

@@ -16,7 +16,7 @@ from monitor.model import (
     ProblemCode,
     Redirect,
 )
-from monitor.parallel import _host_hash, auto_workers, host_bucket, host_owner
+from monitor.parallel import _host_hash, auto_workers, host_owner
 from monitor.wire import (
     result_row,
     results_from_line,
@@ -97,15 +97,18 @@ def test_line_is_compact() -> None:
     assert len(results_line([result_row(r.url, r)]).rstrip(b"\n")) < 120
 
 
-def test_host_bucket_keeps_each_host_in_one_worker() -> None:
+def test_each_host_stays_with_one_worker() -> None:
+    def owner_of(url: str) -> int:
+        return host_owner(url, 3, parent_weight=0.0)  # three workers, no parent share
+
     urls = [f"https://h{i % 7}.example/p{i}" for i in range(200)]
     owner: dict[str, int] = {}
     for url in urls:
         host = url.split("/")[2]
-        assert owner.setdefault(host, host_bucket(url, 3)) == host_bucket(url, 3)
+        assert owner.setdefault(host, owner_of(url)) == owner_of(url)
     assert len(set(owner.values())) > 1  # and the hosts are spread
-    assert host_bucket("https://H0.example/x", 3) == host_bucket("https://h0.example/y", 3)
-    assert host_bucket("http://[::1/", 3) in range(3)  # unparseable: still a bucket
+    assert owner_of("https://H0.example/x") == owner_of("https://h0.example/y")
+    assert owner_of("http://[::1/") in range(3)  # unparseable: still a worker
 
 
 def test_host_owner_gives_each_host_to_one_checker_by_weight() -> None:
