@@ -3,7 +3,7 @@
 `Checker(settings)` is the only entry point the rest of the package needs.
 """
 
+from monitor.http.client import user_agent
 from monitor.http.engine import Checker
-from monitor.http.session import user_agent
 
 __all__ = ["Checker", "user_agent"]

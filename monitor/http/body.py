@@ -1,7 +1,7 @@
 """Reading only what is needed from a response body, never more than a cap.
 
-aiohttp's own decompression is switched off (`auto_decompress=False`): it
-would inflate a gzip bomb into memory before we could count. Here the raw
+The client never decompresses (a library's decompression would inflate a
+gzip bomb into memory before we could count). Here the raw
 bytes are counted against the cap as they come off the stream, and the
 decoded bytes are produced with `max_length`, so neither side can exceed
 the cap whatever Content-Length or the compression ratio says.
@@ -14,7 +14,7 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from aiohttp import ClientResponse
+from monitor.http.client import Response
 
 # What we advertise is what we can decode with the standard library.
 ACCEPT_ENCODING = "gzip, deflate"
@@ -103,7 +103,7 @@ class Prefix:
 
 
 async def read_prefix(
-    resp: ClientResponse,
+    resp: Response,
     cap: int,
     enough: Callable[[bytes | bytearray, int], bool],
 ) -> Prefix:
@@ -136,7 +136,7 @@ async def read_prefix(
     return Prefix(bytes(buf), wire, eof)
 
 
-async def finish(resp: ClientResponse, cap: int, wire_so_far: int) -> int:
+async def finish(resp: Response, cap: int, wire_so_far: int) -> int:
     """Release the connection for reuse if the rest is small, else close it.
 
     Returns the extra bytes read. Never reads past `cap` in total.

@@ -31,6 +31,7 @@ from types import TracebackType
 from typing import Self
 
 import aiohttp
+from aiohttp.http_exceptions import HttpProcessingError
 from yarl import URL
 
 from monitor.classify import ErrorKind, outcome_for, result_problems
@@ -45,12 +46,13 @@ from monitor.http.body import (
     head_complete,
     read_prefix,
 )
+from monitor.http.client import Client, Response, StaleConnectionError, user_agent
 from monitor.http.connect_to import route
 from monitor.http.errors import classify_exception
 from monitor.http.guard import AddressPolicy, literal_ip
 from monitor.http.hostpool import HostPool
-from monitor.http.resolver import ip_alias
-from monitor.http.session import RequestProbe, make_session, probing
+from monitor.http.resolver import GuardedResolver, guarded_socket_factory
+from monitor.http.tls import make_ssl_context
 from monitor.model import (
     CheckResult,
     ContentFacts,
@@ -75,7 +77,7 @@ IMAGE_ACCEPT = "image/avif,image/webp,image/apng,image/*,*/*;q=0.8"
 IMAGE_FIRST_RANGE = 16 * 1024
 
 # Exceptions a request can end with that are the network's fault, not ours.
-_NETWORK_ERRORS = (aiohttp.ClientError, OSError, TimeoutError, ValueError)
+_NETWORK_ERRORS = (aiohttp.ClientError, HttpProcessingError, OSError, TimeoutError, ValueError)
 
 
 @dataclass(slots=True)
@@ -144,7 +146,7 @@ class _ImageSniffer:
 
 
 class Checker:
-    """Checks URLs over one shared session. Use as `async with Checker(s) as c`."""
+    """Checks URLs over one shared client. Use as `async with Checker(s) as c`."""
 
     def __init__(self, settings: Settings, *, rng: random.Random | None = None) -> None:
         self.settings = settings
@@ -156,13 +158,22 @@ class Checker:
             backoff_max=settings.backoff_max,
         )
         self._rng = rng or random.Random()
-        self._session: aiohttp.ClientSession | None = None
+        self._client: Client | None = None
         self._image_whole = {"Accept": IMAGE_ACCEPT, "Accept-Encoding": "identity"}
         self._first_range = min(IMAGE_FIRST_RANGE, settings.image_cap_bytes)
         self._image_ranged = {**self._image_whole, "Range": f"bytes=0-{self._first_range - 1}"}
 
     async def __aenter__(self) -> Self:
-        self._session = make_session(self.settings, self.policy)
+        settings = self.settings
+        self._client = Client(
+            GuardedResolver(self.policy, settings.connect_to),
+            make_ssl_context(settings.ca_bundle),
+            guarded_socket_factory(self.policy),
+            connect_timeout=settings.connect_timeout,
+            user_agent=user_agent(settings.user_agent_contact),
+            limit=settings.concurrency,
+            max_idle=max(256, 4 * settings.concurrency),
+        )
         return self
 
     async def __aexit__(
@@ -171,15 +182,15 @@ class Checker:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        if self._client is not None:
+            await self._client.close()
+            self._client = None
 
     @property
-    def session(self) -> aiohttp.ClientSession:
-        if self._session is None:
+    def client(self) -> Client:
+        if self._client is None:
             raise RuntimeError("Checker used outside `async with`")
-        return self._session
+        return self._client
 
     async def check(self, url: str, kind: Kind) -> CheckResult:
         """Check one URL. Network failures become outcomes; never raises for them."""
@@ -296,66 +307,31 @@ class Checker:
         port = url.port or 0
         return route(self.settings.connect_to, url.raw_host or "", port) != (url.raw_host, port)
 
-    def _request_target(self, url: URL, headers: dict[str, str]) -> tuple[URL, str | None]:
-        """The URL to hand aiohttp, and the TLS name when it differs from its host.
-
-        aiohttp dials IP literals directly, past any resolver; when a
-        connect-to rule reroutes one, the request goes to an alias name
-        (which our resolver maps back and reroutes) with the real Host
-        header and the IP as the name the certificate must carry.
-        """
-        ip = literal_ip(url.raw_host or "")
-        if ip is None or not self._rerouted(url):
-            return url, None
-        headers["Host"] = url.raw_authority.rpartition("@")[2]
-        return url.with_host(ip_alias(ip)), str(ip)
-
     async def _get(
         self,
         url: URL,
         headers: dict[str, str],
         range_: str | None = None,
         att: _Attempt | None = None,
-    ) -> aiohttp.ClientResponse:
-        """One GET of `url` (rerouted by connect-to when a rule says so).
+    ) -> Response:
+        """One GET of `url`.
 
-        Sent once more, and counted in `att.resends`, when a kept-alive
-        connection closed before the response: that says nothing about the
-        target. A fresh connection closing is the target's answer. (The
-        request is awaited here, not in a helper: every coroutine level is
-        paid again on each resumption of a request.)
+        Sent once more, on a fresh connection, and counted in `att.resends`,
+        when a kept-alive connection closed before the response: that says
+        nothing about the target. A fresh connection closing is the target's
+        answer.
         """
-        request_url, headers, tls_name = self._request_args(url, headers, range_)
-        probe = RequestProbe()
-        try:
-            with probing(probe):
-                resp = await self.session.get(
-                    request_url, headers=headers, allow_redirects=False, server_hostname=tls_name
-                )
-        except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError):
-            if not probe.reused:
-                raise
-            if att is not None:
-                att.resends += 1
-            with probing(probe := RequestProbe()):
-                resp = await self.session.get(
-                    request_url, headers=headers, allow_redirects=False, server_hostname=tls_name
-                )
-        if att is not None and att.cert_not_after is None:
-            att.cert_not_after = probe.cert_not_after
-        return resp
-
-    def _request_args(
-        self, url: URL, headers: dict[str, str], range_: str | None
-    ) -> tuple[URL, dict[str, str], str | None]:
-        """The URL to hand aiohttp, the headers, and the TLS name if it must differ."""
         if range_ is not None:
             headers = {**headers, "Range": range_}
-        if not self.settings.connect_to:
-            return url, headers, None
-        headers = dict(headers)
-        request_url, tls_name = self._request_target(url, headers)
-        return request_url, headers, tls_name if url.scheme == "https" else None
+        try:
+            resp = await self.client.get(url, headers)
+        except StaleConnectionError:
+            if att is not None:
+                att.resends += 1
+            resp = await self.client.get(url, headers, fresh=True)
+        if att is not None and att.cert_not_after is None and url.scheme == "https":
+            att.cert_not_after = resp.not_after
+        return resp
 
     async def _hop(self, att: _Attempt, url: URL, kind: Kind, ranged: bool) -> URL | None:
         """One request. Returns the next URL to follow, or None when final."""
@@ -387,7 +363,7 @@ class Checker:
             resp.close()
             raise
 
-    def _record_host(self, url: URL, resp: aiohttp.ClientResponse) -> None:
+    def _record_host(self, url: URL, resp: Response) -> None:
         retry_after = None
         if resp.status in BACKOFF_STATUSES:
             retry_after = parse_retry_after(resp.headers.get("Retry-After"), now=datetime.now(UTC))
@@ -396,7 +372,7 @@ class Checker:
         self.hosts.record(url.raw_host or "", resp.status, retry_after)
 
     async def _read_content(
-        self, att: _Attempt, resp: aiohttp.ClientResponse, kind: Kind, url: URL, ranged: bool
+        self, att: _Attempt, resp: Response, kind: Kind, url: URL, ranged: bool
     ) -> None:
         facts = att.facts
         ctype = resp.headers.get("Content-Type")
@@ -462,7 +438,7 @@ class Checker:
         return data + more.data, wire + more.wire_bytes
 
 
-def _let_go(resp: aiohttp.ClientResponse, prefix: Prefix) -> None:
+def _let_go(resp: Response, prefix: Prefix) -> None:
     """Back to the pool when the body was read whole; else close the connection,
     never letting the rest of a 60 MB image be read."""
     if prefix.eof:

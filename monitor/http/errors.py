@@ -1,4 +1,4 @@
-"""aiohttp and OS exceptions → `ErrorKind` plus a short text, with no secrets.
+"""Client, aiohttp and OS exceptions → `ErrorKind` plus a short text, with no secrets.
 
 The text names what failed (a host, an errno string), never a URL: URLs may
 carry credentials in their userinfo or tokens in their query.
@@ -14,6 +14,7 @@ import aiohttp
 from aiohttp import http_exceptions
 
 from monitor.classify import ErrorKind
+from monitor.http.client import ConnectFailedError, DNSFailedError
 from monitor.http.guard import BlockedAddressError
 from monitor.http.resolver import NameNotResolvedError
 
@@ -44,11 +45,16 @@ def classify_exception(exc: BaseException) -> tuple[ErrorKind, str]:
     blocked = _first(chain, BlockedAddressError)
     if isinstance(blocked, BlockedAddressError):
         return ErrorKind.BLOCKED, f"blocked: {blocked.address} ({blocked.reason})"
+    if isinstance(exc, DNSFailedError):
+        return ErrorKind.DNS, f"name does not resolve: {exc.host}"
     if _first(chain, NameNotResolvedError) or isinstance(exc, aiohttp.ClientConnectorDNSError):
         host = exc.host if isinstance(exc, aiohttp.ClientConnectorError) else ""
         return ErrorKind.DNS, f"name does not resolve: {host}".rstrip(": ")
     if isinstance(exc, aiohttp.ClientConnectorCertificateError):
         return ErrorKind.TLS, f"certificate rejected: {_ssl_reason(exc.certificate_error)}"
+    cert_err = _first(chain, ssl.CertificateError)
+    if cert_err is not None:
+        return ErrorKind.TLS, f"certificate rejected: {_ssl_reason(cert_err)}"
     ssl_err = _first(chain, ssl.SSLError) or _first(chain, ssl.CertificateError)
     if ssl_err is not None or isinstance(exc, aiohttp.ClientSSLError):
         return ErrorKind.TLS, f"TLS failed: {_ssl_reason(ssl_err or exc)}"
@@ -66,7 +72,7 @@ def classify_exception(exc: BaseException) -> tuple[ErrorKind, str]:
     if isinstance(exc, aiohttp.ClientResponseError) or parse is not None:
         detail = getattr(parse or exc, "message", "") or type(parse or exc).__name__
         return ErrorKind.PROTOCOL, f"not a valid HTTP response: {_short(str(detail))}"
-    if isinstance(exc, aiohttp.ClientConnectorError):
+    if isinstance(exc, aiohttp.ClientConnectorError | ConnectFailedError):
         os_err = exc.os_error
         if isinstance(os_err, ConnectionRefusedError) or os_err.errno == errno.ECONNREFUSED:
             return ErrorKind.REFUSED, "connection refused"

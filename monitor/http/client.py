@@ -1,0 +1,550 @@
+"""A lean HTTP/1.1 client for checking: keep-alive pool, guarded dialling, raw reads.
+
+Why not `aiohttp.ClientSession`: a check sends one GET and reads a few KiB,
+and the session's request/response machinery (request object, header
+merging, connector bookkeeping, timers, response object, trace hooks) cost
+about 150 µs of CPU per request here, more than half of the client's share
+of a check (`bench/http_floor.py`). This client keeps aiohttp's parts that
+matter and drops the rest:
+
+- responses are framed by aiohttp's (C) `HttpResponseParser` with the same
+  limits the session uses (line 8190 bytes, field 8190, 128 headers), and
+  bodies stream through aiohttp's `StreamReader`, whose flow control pauses
+  the socket past 2 x 64 KiB buffered, so a hostile body cannot fill memory;
+- names resolve through `GuardedResolver` (connect-to rules, RFC 6761, the
+  SSRF vetting) with a 60 s cache, IP literals included, so one path vets
+  every address; the socket factory vets the address once more right before
+  `connect()`; aiohappyeyeballs dials, as in aiohttp;
+- TLS is verified with the run's context; the certificate's expiry is read
+  once per connection;
+- connections are pooled per (scheme, host, port, TLS name) and reused while
+  the server keeps them alive; idle ones close after `KEEPALIVE_S`.
+
+What it does not do (the checker needs none of it): request bodies, methods
+other than GET, cookies, proxies, automatic redirects, decompression (the
+engine decodes under a cap, see `body.py`), HTTP/2.
+
+Errors keep aiohttp's public exception types where one fits (so
+`errors.classify_exception` reads both), plus three of ours for the
+connect phase: `DNSFailedError`, `ConnectFailedError`, and the TLS errors
+as raised by `ssl`, chained.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import ssl
+import time
+import weakref
+from collections import deque
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any, cast
+
+import aiohappyeyeballs
+from aiohttp import (
+    ClientOSError,
+    ClientPayloadError,
+    ConnectionTimeoutError,
+    ServerDisconnectedError,
+)
+from aiohttp.abc import ResolveResult
+from aiohttp.helpers import parse_mimetype
+from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.http_parser import HttpResponseParser, RawResponseMessage
+from aiohttp.streams import EMPTY_PAYLOAD, StreamReader
+from multidict import CIMultiDictProxy
+from yarl import URL
+
+from monitor import __version__
+from monitor.http.resolver import GuardedResolver
+from monitor.http.tls import transport_not_after
+
+PROJECT_URL = "https://pypi.org/project/article-monitor/"
+KEEPALIVE_S = 15.0  # aiohttp's default: an idle connection older than this is closed
+DNS_TTL_S = 60.0
+READ_LIMIT = 2**16  # the StreamReader pauses the socket past twice this, buffered
+MAX_LINE = 8190
+MAX_FIELD = 8190
+MAX_HEADERS = 128
+HAPPY_EYEBALLS_DELAY = 0.25
+_EMPTY_BODY = frozenset((204, 304, *range(100, 200)))
+
+
+def user_agent(contact: str | None) -> str:
+    """`article-monitor/<version> (+<contact>)`: who we are and how to reach us."""
+    return f"article-monitor/{__version__} (+{contact or PROJECT_URL})"
+
+
+class DNSFailedError(OSError):
+    """The URL's host did not resolve (the resolver's error is the cause)."""
+
+    def __init__(self, host: str) -> None:
+        super().__init__(f"{host}: name does not resolve")
+        self.host = host
+
+
+class ConnectFailedError(OSError):
+    """No TCP (or TLS) connection to the host; `os_error` says why."""
+
+    def __init__(self, host: str, os_error: OSError) -> None:
+        super().__init__(os_error.errno, os_error.strerror or str(os_error))
+        self.host = host
+        self.os_error = os_error
+
+
+class StaleConnectionError(Exception):
+    """A kept-alive connection closed before answering. That says nothing
+    about the target (RFC 9112 section 9.3.1): send again, on a fresh one."""
+
+
+class _Flow:
+    """Flow control between the transport, the parser and the body's StreamReader.
+
+    The StreamReader calls `pause_reading` when more than twice the read
+    limit is buffered (the parser stops mid-data, keeping the rest, and the
+    socket stops being read) and `resume_reading` as the engine reads it
+    down; the same contract aiohttp's own protocol keeps.
+    """
+
+    __slots__ = ("_reading_paused", "conn")
+
+    def __init__(self, conn: _Connection) -> None:
+        self.conn = conn
+        self._reading_paused = False  # read by aiohttp's StreamReader
+
+    @property
+    def connected(self) -> bool:
+        return self.conn.transport is not None
+
+    def pause_reading(self) -> None:
+        if self._reading_paused:
+            return
+        self._reading_paused = True
+        conn = self.conn
+        with contextlib.suppress(AssertionError):  # no body in progress: nothing to hold
+            conn.parser.pause_reading()
+        if conn.transport is not None:
+            conn.transport.pause_reading()
+
+    def resume_reading(self, resume_parser: bool = True) -> None:
+        if not self._reading_paused:
+            return  # the common case: StreamReader calls this on most reads
+        self._reading_paused = False
+        conn = self.conn
+        if resume_parser:
+            conn.data_received(b"")  # the parser goes on with what it kept
+        transport = conn.transport
+        if not self._reading_paused and transport is not None and not transport.is_closing():
+            transport.resume_reading()
+
+
+class _Connection(asyncio.Protocol):
+    """One keep-alive connection: at most one request in flight."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.transport: asyncio.Transport | None = None
+        self.parser = HttpResponseParser(
+            cast(Any, _Flow(self)),
+            loop,
+            READ_LIMIT,
+            payload_exception=ClientPayloadError,
+            response_with_body=True,
+            read_until_eof=True,
+            auto_decompress=False,
+            max_line_size=MAX_LINE,
+            max_field_size=MAX_FIELD,
+            max_headers=MAX_HEADERS,
+        )
+        self.waiter: asyncio.Future[tuple[RawResponseMessage, StreamReader]] | None = None
+        self.payload: StreamReader | None = None  # the parser's, for keep-alive decisions
+        self.should_close = False
+        self.closed = False
+        self.requests = 0  # requests sent on this connection
+        self.idle_since = 0.0
+        self.not_after: datetime | None = None
+
+    # -- asyncio.Protocol ---------------------------------------------------
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)
+
+    def data_received(self, data: bytes) -> None:
+        waiter = self.waiter
+        if waiter is None and (self.payload is None or self.payload.is_eof()):
+            # bytes nobody asked for: the connection's framing is lost
+            self.close()
+            return
+        try:
+            messages, _, _ = self.parser.feed_data(data)
+        except Exception as exc:
+            self.close()
+            err = exc if isinstance(exc, HttpProcessingError) else HttpProcessingError()
+            self._fail(err, exc)
+            return
+        for message, payload in messages:
+            if message.should_close:
+                self.should_close = True
+            self.payload = payload
+            code = message.code
+            if 100 <= code < 200 and code != 101:
+                continue  # informational: the real answer follows
+            if waiter is not None and not waiter.done():
+                body = EMPTY_PAYLOAD if code in _EMPTY_BODY else payload
+                waiter.set_result((message, body))
+                waiter = None
+            else:  # a second response to one request
+                self.should_close = True
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        self.should_close = True
+        self.transport = None
+        uncompleted = None
+        try:
+            uncompleted = self.parser.feed_eof()
+        except Exception as underlying:
+            payload = self.payload
+            if payload is not None and not payload.is_eof():
+                text = f"Response payload is not completed: {underlying!r}"
+                if exc is not None:
+                    text = f"{text}. {exc!r}"
+                payload.set_exception(ClientPayloadError(text), underlying)
+        waiter = self.waiter
+        if waiter is not None and not waiter.done():
+            if isinstance(exc, OSError):
+                waiter.set_exception(ClientOSError(*exc.args))
+            elif exc is None:
+                waiter.set_exception(ServerDisconnectedError(uncompleted))
+            else:
+                err = ServerDisconnectedError()
+                err.__cause__ = exc
+                waiter.set_exception(err)
+
+    def pause_writing(self) -> None:  # requests are a few hundred bytes
+        pass
+
+    def resume_writing(self) -> None:
+        pass
+
+    # -- ours ---------------------------------------------------------------
+    def _fail(self, exc: BaseException, cause: BaseException) -> None:
+        waiter = self.waiter
+        if waiter is not None and not waiter.done():
+            exc.__cause__ = cause
+            waiter.set_exception(exc)
+        payload = self.payload
+        if payload is not None and not payload.is_eof():
+            payload.set_exception(exc, cause)
+
+    def usable(self) -> bool:
+        transport = self.transport
+        return not self.should_close and transport is not None and not transport.is_closing()
+
+    def close(self) -> None:
+        self.should_close = True
+        transport = self.transport
+        if transport is not None:
+            transport.close()
+
+    async def send(self, request: bytes) -> tuple[RawResponseMessage, StreamReader]:
+        transport = self.transport
+        if transport is None or transport.is_closing():
+            raise ServerDisconnectedError()
+        self.requests += 1
+        waiter: asyncio.Future[tuple[RawResponseMessage, StreamReader]]
+        self.waiter = waiter = self.loop.create_future()
+        transport.write(request)
+        try:
+            return await waiter
+        finally:
+            self.waiter = None
+
+
+PoolKey = tuple[str, str, int, str | None]
+
+
+class _Limit:
+    """The global limit of requests in flight (`--concurrency`), held from the
+    request until its response is released. A counter and a FIFO of waiters:
+    a free slot is taken without awaiting anything."""
+
+    __slots__ = ("free", "waiters")
+
+    def __init__(self, size: int) -> None:
+        self.free = max(1, size)
+        self.waiters: deque[asyncio.Future[None]] = deque()
+
+    async def acquire(self) -> None:
+        if self.free > 0 and not self.waiters:
+            self.free -= 1
+            return
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.waiters.append(waiter)
+        try:
+            await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                self.release()  # handed a slot, then cancelled: pass it on
+            else:
+                with contextlib.suppress(ValueError):
+                    self.waiters.remove(waiter)
+            raise
+
+    def release(self) -> None:
+        while self.waiters:
+            waiter = self.waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+        self.free += 1
+
+
+class Response:
+    """A response whose body is read on demand; release() or close() it."""
+
+    __slots__ = ("_conn", "_key", "_pool", "content", "headers", "reused", "status")
+
+    def __init__(
+        self,
+        pool: Client,
+        key: PoolKey,
+        conn: _Connection,
+        message: RawResponseMessage,
+        content: StreamReader,
+        reused: bool,
+    ) -> None:
+        self._pool: Client | None = pool
+        self._key = key
+        self._conn = conn
+        self.status: int = message.code
+        self.headers: CIMultiDictProxy[str] = message.headers
+        self.content = content
+        self.reused = reused
+
+    @property
+    def content_length(self) -> int | None:
+        value = self.headers.get("Content-Length")
+        return None if value is None else int(value)
+
+    @property
+    def charset(self) -> str | None:
+        ctype = self.headers.get("Content-Type")
+        if ctype is None:
+            return None
+        return parse_mimetype(ctype).parameters.get("charset")
+
+    @property
+    def not_after(self) -> datetime | None:
+        """The expiry of the server's certificate (https only)."""
+        return self._conn.not_after
+
+    def release(self) -> None:
+        """Back to the pool when the body was read whole and the server keeps
+        the connection alive; else close it."""
+        pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        pool._limit.release()
+        conn = self._conn
+        payload = conn.payload
+        if self.content.at_eof() and (payload is None or payload.is_eof()) and conn.usable():
+            pool._put(self._key, conn)
+        else:
+            conn.close()
+
+    def close(self) -> None:
+        """Close the connection, whatever is left unread."""
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool._limit.release()
+        self._conn.close()
+
+
+class Client:
+    """GETs over pooled keep-alive connections. Close with `await close()`."""
+
+    def __init__(
+        self,
+        resolver: GuardedResolver,
+        ssl_context: ssl.SSLContext,
+        socket_factory: aiohappyeyeballs.SocketFactoryType,
+        *,
+        connect_timeout: float,
+        user_agent: str,
+        limit: int,
+        max_idle: int = 512,
+    ) -> None:
+        self._resolver = resolver
+        self._ssl = ssl_context
+        self._connect_timeout = connect_timeout
+        self._ua = user_agent
+        self._max_idle = max_idle
+        self._limit = _Limit(limit)
+        self._idle: dict[PoolKey, list[_Connection]] = {}
+        self._idle_order: dict[_Connection, PoolKey] = {}  # oldest first
+        # every open connection, to close them all at the end; weak, so a
+        # connection the server closed is forgotten with its transport
+        self._live: weakref.WeakSet[_Connection] = weakref.WeakSet()
+        self._dns: dict[tuple[str, int], tuple[float, list[ResolveResult]]] = {}
+        self._dns_pending: dict[tuple[str, int], asyncio.Future[list[ResolveResult]]] = {}
+        self._factory = socket_factory
+        self._closed = False
+
+    async def get(
+        self,
+        url: URL,
+        headers: Mapping[str, str],
+        *,
+        server_hostname: str | None = None,
+        fresh: bool = False,
+    ) -> Response:
+        """Send `GET url` and return once the response's head has arrived.
+
+        `server_hostname` overrides the TLS name (default: the URL's host).
+        Raises StaleConnectionError when a reused connection closed without
+        an answer; `fresh=True` then dials a new one for the resend.
+        """
+        host = url.raw_host or ""
+        https = url.scheme == "https"
+        port = url.port or (443 if https else 80)
+        tls_name = (server_hostname or host.rstrip(".")) if https else None
+        key: PoolKey = (url.scheme, host, port, tls_name)
+        await self._limit.acquire()
+        try:
+            conn = None if fresh else self._take(key)
+            if conn is None:
+                conn = await self._dial(host, port, tls_name)
+        except BaseException:
+            self._limit.release()
+            raise
+        reused = conn.requests > 0
+        # yarl has percent-encoded the path and IDNA-encoded the host: the
+        # request line and Host header are ASCII without CR or LF
+        authority = url.host_subcomponent or host
+        if not url.is_default_port():
+            authority = f"{authority}:{port}"
+        lines = [f"GET {url.raw_path_qs} HTTP/1.1\r\nHost: {authority}\r\nUser-Agent: {self._ua}"]
+        for name, value in headers.items():
+            lines.append(f"\r\n{name}: {value}")
+        lines.append("\r\n\r\n")
+        try:
+            message, content = await conn.send("".join(lines).encode("latin-1"))
+        except (ServerDisconnectedError, ClientOSError) as exc:
+            conn.close()
+            self._limit.release()
+            if reused:
+                raise StaleConnectionError() from exc
+            raise
+        except BaseException:
+            conn.close()
+            self._limit.release()
+            raise
+        return Response(self, key, conn, message, content, reused)
+
+    def _take(self, key: PoolKey) -> _Connection | None:
+        idle = self._idle.get(key)
+        if not idle:
+            return None
+        horizon = time.monotonic() - KEEPALIVE_S
+        while idle:
+            conn = idle.pop()  # the most recently used: the likeliest still open
+            del self._idle_order[conn]
+            if conn.usable() and conn.idle_since >= horizon:
+                return conn
+            conn.close()
+        return None
+
+    def _put(self, key: PoolKey, conn: _Connection) -> None:
+        if self._closed:
+            conn.close()
+            return
+        if len(self._idle_order) >= self._max_idle:
+            # full: the connection idle the longest goes, whichever host it is for
+            oldest, oldest_key = next(iter(self._idle_order.items()))
+            del self._idle_order[oldest]
+            self._idle[oldest_key].remove(oldest)
+            oldest.close()
+        conn.idle_since = time.monotonic()
+        self._idle.setdefault(key, []).append(conn)
+        self._idle_order[conn] = key
+
+    async def _dial(self, host: str, port: int, tls_name: str | None) -> _Connection:
+        found = await self._resolve(host, port)
+        infos = [_addr_info(r) for r in found]
+        loop = asyncio.get_running_loop()
+        try:
+            async with asyncio.timeout(self._connect_timeout):
+                sock = await aiohappyeyeballs.start_connection(
+                    infos,
+                    happy_eyeballs_delay=HAPPY_EYEBALLS_DELAY,
+                    loop=loop,
+                    socket_factory=self._factory,
+                )
+                _, conn = await loop.create_connection(
+                    lambda: _Connection(loop),
+                    sock=sock,
+                    ssl=self._ssl if tls_name is not None else None,
+                    server_hostname=tls_name,
+                )
+        except TimeoutError as exc:
+            raise ConnectionTimeoutError("timed out connecting") from exc
+        except ssl.SSLError:  # as is: `classify_exception` reads the TLS reason
+            raise
+        except OSError as exc:
+            raise ConnectFailedError(host, exc) from exc
+        if tls_name is not None:
+            conn.not_after = transport_not_after(conn.transport)
+        self._live.add(conn)
+        return conn
+
+    async def _resolve(self, host: str, port: int) -> list[ResolveResult]:
+        """The vetted addresses of host:port, cached for DNS_TTL_S; concurrent
+        dials of one name share one lookup."""
+        key = (host, port)
+        cached = self._dns.get(key)
+        if cached is not None and cached[0] > time.monotonic():
+            return cached[1]
+        task = self._dns_pending.get(key)
+        if task is None:
+            task = asyncio.ensure_future(self._lookup(key))
+            self._dns_pending[key] = task
+            task.add_done_callback(lambda t: self._looked_up(key, t))
+        try:
+            return await asyncio.shield(task)
+        except OSError as exc:
+            if isinstance(exc, TimeoutError) and exc.errno is None:
+                raise
+            raise DNSFailedError(host) from exc
+
+    async def _lookup(self, key: tuple[str, int]) -> list[ResolveResult]:
+        found = await self._resolver.resolve(key[0], key[1], socket.AF_UNSPEC)
+        self._dns[key] = (time.monotonic() + DNS_TTL_S, found)
+        return found
+
+    def _looked_up(self, key: tuple[str, int], task: asyncio.Future[Any]) -> None:
+        self._dns_pending.pop(key, None)
+        if not task.cancelled():
+            task.exception()  # retrieved, even when every caller has gone
+
+    async def close(self) -> None:
+        """Close every connection, idle or busy."""
+        self._closed = True
+        for idle in self._idle.values():
+            for conn in idle:
+                conn.close()
+        self._idle.clear()
+        self._idle_order.clear()
+        for conn in list(self._live):
+            conn.close()
+        self._live.clear()
+        await self._resolver.close()
+
+
+def _addr_info(found: ResolveResult) -> aiohappyeyeballs.AddrInfoType:
+    host, port = found["host"], found["port"]
+    if ":" in host:
+        return (socket.AF_INET6, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (host, port, 0, 0))
+    return (socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (host, port))
