@@ -14,8 +14,10 @@ result it checks crosses a pipe twice; measured on 50,000 URLs with
 The pool is started before the corpus is read, so the workers' interpreter
 start and imports overlap the parent's loading, and targets are submitted
 as they are found, so checking starts while the corpus is still loading.
-Both directions batch: many targets or results per line, one write per
-line (monitor.wire).
+Both directions batch: many targets or results per frame, one write per
+frame (monitor.wire). A worker whose output stops inside a frame, or is not
+a frame of the format at all, fails the run like one that died: its
+unfinished targets are missing, and the report says it is incomplete.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from urllib.parse import urlsplit
 from monitor.config import Settings
 from monitor.model import CheckResult, Kind
 from monitor.runner import TargetQueue, check_queue
-from monitor.wire import results_from_line, targets_line
+from monitor.wire import Frames, frame, results_from_frame, targets_frame
 
 
 class WorkerFailed(Exception):
@@ -42,7 +44,7 @@ class WorkerFailed(Exception):
 
 AUTO_MIN_TARGETS = 2000  # below this, starting processes costs more than it saves
 AUTO_MAX_WORKERS = 4
-TARGET_BATCH = 256  # targets per line to a worker
+TARGET_BATCH = 256  # targets per frame to a worker
 
 
 def auto_workers(requested: int, targets: int, cpus: int | None = None) -> int:
@@ -96,12 +98,14 @@ Batch = list[tuple[str, CheckResult]]
 
 
 class _Channel(asyncio.SubprocessProtocol):
-    """One worker's pipes: splits its stdout into lines and decodes them."""
+    """One worker's pipes: splits its stdout into frames and decodes them."""
 
     def __init__(self, inbox: deque[Batch | None], wake: asyncio.Event) -> None:
         self.inbox = inbox
         self.wake = wake
-        self.tail = b""
+        self.frames = Frames()
+        self.error: str | None = None  # why its output cannot be trusted
+        self.torn = 0  # bytes of an unfinished frame when its output ended
         self.transport: asyncio.SubprocessTransport | None = None
         self.stdin: asyncio.WriteTransport | None = None
         self.exited = asyncio.Event()
@@ -125,18 +129,24 @@ class _Channel(asyncio.SubprocessProtocol):
             stdin.close()
 
     def pipe_data_received(self, fd: int, data: bytes) -> None:
-        lines = (self.tail + data).split(b"\n")
-        self.tail = lines.pop()
-        for line in lines:
-            batch = results_from_line(line)
-            self.received += len(batch)
-            self.inbox.append(batch)
+        if self.error is not None:
+            return  # nothing after garbage is believed
+        try:
+            for payload in self.frames.feed(data):
+                batch = results_from_frame(payload)
+                self.received += len(batch)
+                self.inbox.append(batch)
+        except Exception as exc:  # CorruptFrame, or a row the model rejects
+            self.error = f"sent output that is not results ({type(exc).__name__}: {exc})"[:500]
+            if self.transport is not None and self.transport.get_returncode() is None:
+                self.transport.kill()  # it cannot be talked to any more
         self.wake.set()
 
     def pipe_connection_lost(self, fd: int, exc: Exception | None) -> None:
         if fd == 0:
             self.stdin = None  # the worker is gone: nothing more to send it
         elif fd == 1:
+            self.torn = self.frames.pending  # a frame it did not finish
             self.inbox.append(None)  # end of this worker's results
             self.wake.set()
 
@@ -230,7 +240,7 @@ class WorkerPool:
             update={"concurrency": max(1, settings.concurrency // max(1, workers))}
         )
         self.size = workers - 1 if local else workers
-        self.settings_line = (share.model_dump_json() + "\n").encode()
+        self.settings_frame = frame(share.model_dump_json().encode())
         self.channels: list[_Channel] = []
         self.pending: list[list[tuple[Kind, str]]] = [[] for _ in range(self.size)]
         self.inbox: deque[Batch | None] = deque()
@@ -249,7 +259,7 @@ class WorkerPool:
                 stdout=asyncio.subprocess.PIPE,
                 stderr=None,
             )
-            channel.send(self.settings_line)
+            channel.send(self.settings_frame)
             self.channels.append(channel)
         return self
 
@@ -276,7 +286,7 @@ class WorkerPool:
         part = self.pending[b]
         part.append((kind, url))
         if len(part) >= TARGET_BATCH:
-            self.channels[b].send(targets_line(part), len(part))
+            self.channels[b].send(targets_frame(part), len(part))
             part.clear()
 
     def close_input(self) -> None:
@@ -286,7 +296,7 @@ class WorkerPool:
             self.local.start()
         for channel, part in zip(self.channels, self.pending, strict=True):
             if part:
-                channel.send(targets_line(part), len(part))
+                channel.send(targets_frame(part), len(part))
                 part.clear()
             channel.close_input()
 
@@ -312,10 +322,21 @@ class WorkerPool:
         for channel in self.channels:
             code = await channel.wait()
             pid = channel.transport.get_pid() if channel.transport else None
+            if channel.error is not None:
+                raise WorkerFailed(
+                    f"a checker worker process (pid {pid}) {channel.error}; "
+                    "its unfinished targets are left out of the report"
+                )
             if code != 0:
                 raise WorkerFailed(
                     f"a checker worker process (pid {pid}) ended with exit status "
                     f"{code}; its unfinished targets are left out of the report"
+                )
+            if channel.torn:
+                raise WorkerFailed(
+                    f"a checker worker process (pid {pid}) exited with its last frame of "
+                    f"results unfinished ({channel.torn} bytes); its unfinished targets "
+                    "are left out of the report"
                 )
             if channel.received != channel.sent:
                 # a clean exit must have answered every target it was given

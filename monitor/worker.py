@@ -1,9 +1,11 @@
 """`python -m monitor.worker`: one checker process of `check --workers N`.
 
-Reads the settings (one JSON line) and then lines of targets from stdin as
-the parent finds them (monitor.wire), checks them with the ordinary engine
-while more arrive, and writes lines of results to stdout: a batch every
-FLUSH_S or FLUSH_ROWS results rather than a write per result. The parent
+Reads frames from stdin (monitor.wire): the settings, then batches of
+targets as the parent finds them; checks them with the ordinary engine
+while more arrive, and writes frames of results to stdout: a batch every
+FLUSH_S or FLUSH_ROWS results rather than a write per result. Input that is
+not a frame of the format ends the worker with status 1 once the targets it
+could read are checked (the parent then reports an incomplete run). The parent
 owns the run: the worker ignores SIGINT (the terminal sends it to the whole
 process group) and is stopped by the parent, which writes the partial report.
 
@@ -23,7 +25,7 @@ from typing import Any, BinaryIO
 from monitor.config import Settings
 from monitor.http import Checker
 from monitor.runner import TargetQueue, check_queue
-from monitor.wire import result_row, results_line, targets_from_line
+from monitor.wire import CorruptFrame, Frames, Row, result_row, results_frame, targets_from_frame
 
 FLUSH_S = 0.02  # results wait at most this long for company
 FLUSH_ROWS = 512
@@ -31,7 +33,7 @@ QUEUED_ROUNDS = 4  # targets queued per checker before stdin is paused
 
 
 class _Targets(asyncio.Protocol):
-    """stdin → the settings (its first line), then a queue of targets.
+    """stdin → the settings (its first frame), then a queue of targets.
 
     One `None` per checker marks the end. Read through the event loop, not
     a buffered file, so targets are checked while more are arriving.
@@ -42,7 +44,8 @@ class _Targets(asyncio.Protocol):
         self.queue: TargetQueue = asyncio.Queue()
         self.checkers = 0  # known once the settings are
         self.ended = False
-        self.tail = b""
+        self.frames = Frames()
+        self.error: str | None = None  # input that is not our format
         self.transport: asyncio.ReadTransport | None = None
         self.paused = False
 
@@ -51,16 +54,23 @@ class _Targets(asyncio.Protocol):
         self.transport = transport
 
     def data_received(self, data: bytes) -> None:
-        lines = (self.tail + data).split(b"\n")
-        self.tail = lines.pop()
-        for line in lines:
-            if not self.settings.done():
-                settings = Settings.model_validate_json(line)
-                self.checkers = max(1, settings.concurrency)
-                self.settings.set_result(settings)
-                continue
-            for target in targets_from_line(line):
-                self.queue.put_nowait(target)
+        if self.ended:
+            return
+        try:
+            for payload in self.frames.feed(data):
+                if not self.settings.done():
+                    settings = Settings.model_validate_json(payload)
+                    self.checkers = max(1, settings.concurrency)
+                    self.settings.set_result(settings)
+                    continue
+                for target in targets_from_frame(payload):
+                    self.queue.put_nowait(target)
+        except (CorruptFrame, ValueError) as exc:  # ValueError: pydantic's on bad settings
+            self.error = f"unreadable input from the parent: {type(exc).__name__}: {exc}"[:500]
+            if self.transport is not None:
+                self.transport.close()  # connection_lost ends the queue
+            self._end()
+            return
         # a few rounds of work queued here is enough: the rest waits in the
         # pipe and in the parent as compact bytes, not as objects here
         if self.transport is not None and self.queue.qsize() > QUEUED_ROUNDS * self.checkers:
@@ -75,6 +85,8 @@ class _Targets(asyncio.Protocol):
                 self.transport.resume_reading()
 
     def eof_received(self) -> None:
+        if self.frames.pending and self.error is None:
+            self.error = f"input ended inside a frame ({self.frames.pending} bytes)"
         self._end()
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -90,14 +102,14 @@ class _Targets(asyncio.Protocol):
 
 
 class _Results:
-    """Rows collected and written as one line per batch."""
+    """Rows collected and written as one frame per batch."""
 
     def __init__(self, out: BinaryIO) -> None:
         self.out = out
-        self.rows: list[list[Any]] = []
+        self.rows: list[Row] = []
         self.timer: asyncio.TimerHandle | None = None
 
-    def add(self, row: list[Any]) -> None:
+    def add(self, row: Row) -> None:
         self.rows.append(row)
         if len(self.rows) >= FLUSH_ROWS:
             self.flush()
@@ -109,7 +121,7 @@ class _Results:
             self.timer.cancel()
             self.timer = None
         if self.rows:
-            self.out.write(results_line(self.rows))
+            self.out.write(results_frame(self.rows))
             self.out.flush()
             self.rows = []
 
@@ -128,6 +140,7 @@ async def serve(stdin: Any, out: BinaryIO) -> None:
     if settings is None:  # no settings: nothing to do
         if transport is not None:
             transport.close()
+        _fail_on(source.error)
         return
     results = _Results(out)
     async with Checker(settings) as checker:
@@ -143,6 +156,12 @@ async def serve(stdin: Any, out: BinaryIO) -> None:
             if transport is not None:
                 transport.close()
     results.flush()
+    _fail_on(source.error)
+
+
+def _fail_on(error: str | None) -> None:
+    if error is not None:
+        raise SystemExit(f"monitor.worker: {error}")  # status 1, the reason on stderr
 
 
 def main() -> None:

@@ -1,4 +1,5 @@
-"""`python -m monitor.worker` over real pipes: targets in as they come, results out in batches."""
+"""`python -m monitor.worker` over real pipes: targets in as they come, results out in batches;
+a worker whose output is torn or garbage fails the run instead of passing silently."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from support.settings import settings
 
 from monitor.model import Kind, Outcome
 from monitor.parallel import WorkerFailed, WorkerPool
-from monitor.wire import results_from_line, targets_line
+from monitor.wire import Frames, frame, results_frame, results_from_frame, targets_frame
 
 
 def closed_port() -> int:
@@ -21,6 +22,23 @@ def closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def settings_frame(**overrides: object) -> bytes:
+    return frame(settings(**overrides).model_dump_json().encode())
+
+
+def worker_output(data: bytes) -> list[bytes]:
+    """The frames a worker wrote: all of them whole."""
+    reader = Frames()
+    payloads = list(reader.feed(data))
+    assert reader.pending == 0
+    return payloads
+
+
+async def read_frame(stream: asyncio.StreamReader) -> bytes:
+    header = await stream.readexactly(4)
+    return await stream.readexactly(int.from_bytes(header, "little"))
 
 
 async def test_worker_checks_targets_arriving_in_parts_and_pauses_its_input() -> None:
@@ -35,19 +53,22 @@ async def test_worker_checks_targets_arriving_in_parts_and_pauses_its_input() ->
     )
     assert proc.stdin is not None and proc.stdout is not None
     # concurrency 2: 300 targets are far more than the worker queues before pausing stdin
-    proc.stdin.write(settings(concurrency=2).model_dump_json().encode() + b"\n")
-    proc.stdin.write(targets_line([(Kind.WEB, u) for u in urls[:100]]))
+    proc.stdin.write(settings_frame(concurrency=2))
+    proc.stdin.write(targets_frame([(Kind.WEB, u) for u in urls[:100]]))
     await proc.stdin.drain()
-    first = await asyncio.wait_for(proc.stdout.readline(), 20)  # checked before the rest came
+    first = await asyncio.wait_for(read_frame(proc.stdout), 20)  # checked before the rest came
     for start in range(100, 300, 50):
-        proc.stdin.write(targets_line([(Kind.IMAGE, u) for u in urls[start : start + 50]]))
+        batch = targets_frame([(Kind.IMAGE, u) for u in urls[start : start + 50]])
+        proc.stdin.write(batch[:7])  # a frame may arrive in pieces
+        await proc.stdin.drain()
+        proc.stdin.write(batch[7:])
     await proc.stdin.drain()
     proc.stdin.close()
     rest, _ = await asyncio.wait_for(proc.communicate(), 30)
     assert proc.returncode == 0
-    lines = [first, *rest.splitlines()]
-    assert len(lines) < len(urls)  # batched, not a line per result
-    got = [pair for line in lines for pair in results_from_line(line)]
+    frames = [first, *worker_output(rest)]
+    assert len(frames) < len(urls)  # batched, not a frame per result
+    got = [pair for payload in frames for pair in results_from_frame(payload)]
     assert sorted(key for key, _ in got) == sorted(urls)  # each target once
     for key, result in got:
         assert result.url == key
@@ -90,8 +111,7 @@ def test_worker_reads_targets_from_a_file_or_a_socket(source: str, tmp_path: Pat
     check every target, like a pipe does."""
     port = closed_port()
     urls = [f"http://127.0.0.1:{port}/{n}" for n in range(5)]
-    data = settings(concurrency=2).model_dump_json().encode() + b"\n"
-    data += targets_line([(Kind.WEB, u) for u in urls])
+    data = settings_frame(concurrency=2) + targets_frame([(Kind.WEB, u) for u in urls])
     cmd = [sys.executable, "-m", "monitor.worker"]
     if source == "file":
         (tmp_path / "in").write_bytes(data)
@@ -107,5 +127,68 @@ def test_worker_reads_targets_from_a_file_or_a_socket(source: str, tmp_path: Pat
             stdout, _ = proc.communicate(timeout=60)
             out = subprocess.CompletedProcess(cmd, proc.returncode, stdout)
     assert out.returncode == 0
-    got = [key for line in out.stdout.splitlines() for key, _ in results_from_line(line)]
+    got = [key for p in worker_output(out.stdout) for key, _ in results_from_frame(p)]
     assert sorted(got) == sorted(urls)
+
+
+@pytest.mark.parametrize(
+    ("tail", "reason"),
+    [
+        (b"\x40\x00\x00\x00abc", b"input ended inside a frame"),  # the parent died mid-write
+        (b"GET / HTTP/1.1\r\n\r\n", b"unreadable input"),  # not our format at all
+        (frame(b"\x00garbage"), b"unreadable input"),  # a frame, but not of targets
+    ],
+)
+def test_a_worker_checks_what_it_could_read_and_fails_on_broken_input(
+    tail: bytes, reason: bytes
+) -> None:
+    port = closed_port()
+    urls = [f"http://127.0.0.1:{port}/{n}" for n in range(3)]
+    data = settings_frame(concurrency=2) + targets_frame([(Kind.WEB, u) for u in urls]) + tail
+    out = subprocess.run(
+        [sys.executable, "-m", "monitor.worker"], input=data, capture_output=True, timeout=60
+    )
+    assert out.returncode == 1 and reason in out.stderr and b"Traceback" not in out.stderr
+    got = [key for p in worker_output(out.stdout) for key, _ in results_from_frame(p)]
+    assert sorted(got) == sorted(urls)
+
+
+class _TornPool(WorkerPool):
+    # answers one whole frame of no results, then half a frame, and exits 0
+    torn = results_frame([]) + b"\x10\x00\x00\x00ab"
+    worker_args = ("-c", f"import sys; sys.stdin.buffer.read(); sys.stdout.buffer.write({torn!r})")
+
+
+class _ChattyPool(WorkerPool):
+    # prints text to stdout, as a stray print() would, and keeps running
+    worker_args = (
+        "-c",
+        "import sys, time; print('hello from the worker', flush=True); time.sleep(60)",
+    )
+
+
+class _DyingPool(WorkerPool):
+    # half a frame, then a crash
+    worker_args = ("-c", "import os, sys; sys.stdout.buffer.write(b'\\x10\\x00'); os._exit(3)")
+
+
+@pytest.mark.parametrize(
+    ("pool_class", "message"),
+    [
+        (_TornPool, r"last frame of results unfinished \(6 bytes\)"),
+        (_ChattyPool, r"sent output that is not results \(CorruptFrame"),
+        (_DyingPool, r"exit status 3"),
+    ],
+)
+async def test_a_worker_with_torn_or_garbage_output_fails_the_run(
+    pool_class: type[WorkerPool], message: str
+) -> None:
+    port = closed_port()
+    async with pool_class(settings(concurrency=2), 2, local=False) as pool:
+        for n in range(10):
+            pool.submit(Kind.WEB, f"http://127.0.0.1:{port}/{n}")
+        pool.close_input()
+        with pytest.raises(WorkerFailed, match=message):
+            async with asyncio.timeout(30):  # the chatty worker is killed, not waited for
+                async for batch in pool.batches():
+                    assert batch == []  # the torn worker's one whole (empty) frame

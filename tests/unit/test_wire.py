@@ -1,9 +1,12 @@
 """Results survive the trip through a worker's pipe unchanged."""
 
+import marshal
 import zlib
-from datetime import UTC, datetime
+from dataclasses import fields
+from datetime import UTC, datetime, timedelta, timezone
 from urllib.parse import urlsplit
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -18,18 +21,37 @@ from monitor.model import (
 )
 from monitor.parallel import _host_hash, auto_workers, host_owner
 from monitor.wire import (
+    FACTS_FIELDS,
+    HEADER,
+    MAX_FRAME,
+    RESULT_FIELDS,
+    CorruptFrame,
+    Frames,
+    frame,
     result_row,
-    results_from_line,
-    results_line,
-    targets_from_line,
-    targets_line,
+    results_frame,
+    results_from_frame,
+    targets_frame,
+    targets_from_frame,
 )
 
 text = st.text(min_size=0, max_size=40)
 opt_text = st.none() | text
 opt_int = st.none() | st.integers(min_value=0, max_value=1 << 40)
-instants = st.datetimes(
-    min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)
+utc_instants = st.datetimes(
+    min_value=datetime(1, 1, 1), max_value=datetime(9999, 12, 31), timezones=st.just(UTC)
+)
+# what the engine makes (UTC, any microsecond, either fold), and the general
+# path for what it does not: other offsets and naive datetimes
+instants = st.one_of(
+    utc_instants,
+    st.builds(lambda d, fold: d.replace(fold=fold), utc_instants, st.sampled_from([0, 1])),
+    st.datetimes(
+        min_value=datetime(2, 1, 1),
+        max_value=datetime(9998, 1, 1),
+        timezones=st.none()
+        | st.builds(timezone, st.timedeltas(timedelta(hours=-23), timedelta(hours=23))),
+    ),
 )
 
 facts = st.builds(
@@ -62,39 +84,135 @@ results = st.builds(
 )
 
 
+def payloads(data: bytes) -> list[bytes]:
+    """The payloads of a stream of whole frames."""
+    reader = Frames()
+    out = list(reader.feed(data))
+    assert reader.pending == 0
+    return out
+
+
+def assert_same(got: list[tuple[str, CheckResult]], sent: list[tuple[str, CheckResult]]) -> None:
+    assert got == sent
+    # == compares datetimes by instant: the repr also holds zone, offset and fold
+    assert repr(got) == repr(sent)
+
+
 @given(results)
 def test_round_trip(result: CheckResult) -> None:
-    line = results_line([result_row(result.url, result)])
-    assert line.count(b"\n") == 1  # one result, one line
-    assert results_from_line(line) == [(result.url, result)]
+    data = results_frame([result_row(result.url, result)])
+    [payload] = payloads(data)
+    assert_same(results_from_frame(payload), [(result.url, result)])
 
 
 @given(st.lists(st.tuples(text, results), max_size=5))
 def test_a_batch_round_trips_with_its_keys(batch: list[tuple[str, CheckResult]]) -> None:
     """The key is the URL the parent sent; the result's own URL may differ."""
-    line = results_line([result_row(key, r) for key, r in batch])
-    assert line.endswith(b"\n") and line.count(b"\n") == 1
-    assert results_from_line(line) == batch
+    [payload] = payloads(results_frame([result_row(key, r) for key, r in batch]))
+    assert_same(results_from_frame(payload), batch)
+
+
+def test_the_fast_datetime_path_keeps_the_utc_singleton_and_microseconds() -> None:
+    at = datetime(2026, 11, 26, 12, 57, 51, 22132, tzinfo=UTC)
+    r = CheckResult("u", Kind.WEB, Outcome.OK, at, cert_not_after=at + timedelta(days=90))
+    row = result_row("u", r)
+    assert isinstance(row[4], bytes) and isinstance(row[12], bytes)  # not the ISO fallback
+    [(_, got)] = results_from_frame(payloads(results_frame([row]))[0])
+    assert got.checked_at.tzinfo is UTC and got.cert_not_after is not None
+    assert got.checked_at.isoformat() == "2026-11-26T12:57:51.022132+00:00"
+    assert got.cert_not_after.isoformat() == "2027-02-24T12:57:51.022132+00:00"
+
+
+def test_the_row_order_is_the_models_field_order() -> None:
+    """Results and facts are rebuilt positionally: a new or moved field must show here."""
+    assert RESULT_FIELDS == tuple(f.name for f in fields(CheckResult))
+    assert FACTS_FIELDS == tuple(f.name for f in fields(ContentFacts))
+    assert len(result_row("k", CheckResult("k", Kind.WEB, Outcome.OK, datetime.now(UTC)))) == (
+        1 + len(RESULT_FIELDS)
+    )
 
 
 @given(st.lists(st.tuples(st.sampled_from(Kind), st.text(max_size=40)), max_size=20))
 def test_targets_round_trip(batch: list[tuple[Kind, str]]) -> None:
-    line = targets_line(batch)
-    assert line.endswith(b"\n") and line.count(b"\n") == 1  # a newline in a URL is escaped
-    assert targets_from_line(line) == batch
+    [payload] = payloads(targets_frame(batch))
+    assert targets_from_frame(payload) == batch
 
 
-def test_line_is_compact() -> None:
+def test_a_lone_surrogate_in_a_url_survives() -> None:
+    batch = [(Kind.WEB, "http://a.example/\ud800"), (Kind.IMAGE, "x\ny")]
+    assert targets_from_frame(payloads(targets_frame(batch))[0]) == batch
+
+
+@given(
+    st.lists(st.binary(max_size=300), max_size=8),
+    st.lists(st.integers(min_value=1, max_value=200), min_size=1, max_size=20),
+)
+def test_frames_split_the_same_however_the_stream_is_cut(
+    messages: list[bytes], cuts: list[int]
+) -> None:
+    stream = b"".join(frame(m) for m in messages)
+    reader = Frames()
+    got: list[bytes] = []
+    pos = 0
+    for size in cuts * (len(stream) // sum(cuts) + 1):  # the pipe hands over any pieces
+        if pos >= len(stream):
+            break
+        got += list(reader.feed(stream[pos : pos + size]))
+        pos += size
+    assert got == messages and reader.pending == 0
+
+
+@given(st.binary(min_size=1, max_size=300), st.data())
+def test_a_stream_that_ends_inside_a_frame_leaves_it_pending(
+    message: bytes, data: st.DataObject
+) -> None:
+    whole = frame(message)
+    cut = data.draw(st.integers(min_value=1, max_value=len(whole) - 1))
+    reader = Frames()
+    assert list(reader.feed(frame(b"first") + whole[:cut])) == [b"first"]
+    assert reader.pending == cut  # never decoded, never mistaken for a batch
+
+
+def test_text_on_the_pipe_is_a_corrupt_frame_at_once() -> None:
+    reader = Frames()
+    got = []
+    with pytest.raises(CorruptFrame):
+        for payload in reader.feed(frame(b"ok") + b"Traceback (most recent call last):\n"):
+            got.append(payload)
+    assert got == [b"ok"]  # what came whole before the garbage is still delivered
+    assert int.from_bytes(b"    ", "little") > MAX_FRAME  # the lowest "length" text can make
+    assert len(frame(b"x")) == HEADER + 1
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        b"",  # marshal: EOF
+        b"garbage",  # marshal: bad data
+        marshal.dumps([("web",)]),  # the wrong shape
+        marshal.dumps([("no-such-kind", "u")]),  # an unknown kind
+        marshal.dumps(42),
+    ],
+)
+def test_a_payload_that_is_not_a_batch_is_corrupt(payload: bytes) -> None:
+    with pytest.raises(CorruptFrame):
+        targets_from_frame(payload)
+    with pytest.raises(CorruptFrame):
+        results_from_frame(payload)
+
+
+def test_frame_is_compact() -> None:
     r = CheckResult(
         "https://a.example/",
         Kind.WEB,
         Outcome.OK,
         datetime(2026, 1, 1, tzinfo=UTC),
         http_status=200,
+        final_url="https://a.example/",
         attempts=1,
         latency_ms=12.5,
     )
-    assert len(results_line([result_row(r.url, r)]).rstrip(b"\n")) < 120
+    assert len(results_frame([result_row(r.url, r)])) < 120
 
 
 def test_each_host_stays_with_one_worker() -> None:
