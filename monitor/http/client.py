@@ -39,7 +39,7 @@ import ssl
 import time
 import weakref
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, cast
 
@@ -369,7 +369,7 @@ class Client:
     def __init__(
         self,
         resolver: GuardedResolver,
-        ssl_context: ssl.SSLContext,
+        ssl_context: Callable[[], ssl.SSLContext],
         socket_factory: aiohappyeyeballs.SocketFactoryType,
         *,
         connect_timeout: float,
@@ -378,7 +378,8 @@ class Client:
         max_idle: int = 512,
     ) -> None:
         self._resolver = resolver
-        self._ssl = ssl_context
+        self._make_ssl = ssl_context
+        self._ssl: ssl.SSLContext | None = None  # made at the first https dial
         self._connect_timeout = connect_timeout
         self._ua = user_agent
         self._max_idle = max_idle
@@ -486,7 +487,7 @@ class Client:
                 _, conn = await loop.create_connection(
                     lambda: _Connection(loop),
                     sock=sock,
-                    ssl=self._ssl if tls_name is not None else None,
+                    ssl=self._ssl_context() if tls_name is not None else None,
                     server_hostname=tls_name,
                 )
         except TimeoutError as exc:
@@ -499,6 +500,13 @@ class Client:
             conn.not_after = transport_not_after(conn.transport)
         self._live.add(conn)
         return conn
+
+    def _ssl_context(self) -> ssl.SSLContext:
+        """The run's TLS context, made once, when first needed (loading the
+        system trust store costs ~50 ms, and many runs have no https target)."""
+        if self._ssl is None:
+            self._ssl = self._make_ssl()
+        return self._ssl
 
     async def _resolve(self, host: str, port: int) -> list[ResolveResult]:
         """The vetted addresses of host:port, cached for DNS_TTL_S; concurrent

@@ -24,7 +24,10 @@ from __future__ import annotations
 
 import asyncio
 import random
+import re
+import ssl
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import TracebackType
@@ -105,10 +108,24 @@ def public_url(url: URL) -> str:
     return str(url.with_user(None)) if url.user or url.password else str(url)
 
 
+# A URL already in the form yarl would give it (lower-case ASCII host, a
+# path, nothing yarl escapes or normalises: no "%", no dot segment, no
+# fragment) is built without yarl's encoding pass, which was most of the cost
+# of parsing a target. tests/unit/test_http_urls.py holds it to the general path.
+_AS_IS = re.compile(
+    r"https?://[a-z0-9-]+(?:\.[a-z0-9-]+)*(?::[1-9][0-9]{0,4})?"
+    r"/[!$&-;=@-Z_a-z~]*"
+    r"(?:\?[!$&-;=?-Z_a-z~]*)?"
+)
+
+
 def parse_target(url: str) -> URL | None:
     """The URL when it can be requested (http/https with a host), else None."""
     try:
-        parsed = URL(url)
+        if _AS_IS.fullmatch(url) and "/." not in url:
+            parsed = URL(url, encoded=True)
+        else:
+            parsed = URL(url)
         _ = parsed.port
     except (ValueError, TypeError):
         return None
@@ -165,9 +182,13 @@ class Checker:
 
     async def __aenter__(self) -> Self:
         settings = self.settings
+        make_tls: Callable[[], ssl.SSLContext] = make_ssl_context
+        if settings.ca_bundle is not None:  # read now: a bad bundle fails the run at once
+            tls = make_ssl_context(settings.ca_bundle)
+            make_tls = lambda: tls  # noqa: E731
         self._client = Client(
             GuardedResolver(self.policy, settings.connect_to),
-            make_ssl_context(settings.ca_bundle),
+            make_tls,
             guarded_socket_factory(self.policy),
             connect_timeout=settings.connect_timeout,
             user_agent=user_agent(settings.user_agent_contact),

@@ -1,0 +1,61 @@
+"""The checker's URL fast path builds exactly the URL the general parse builds."""
+
+from __future__ import annotations
+
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+from yarl import URL
+
+from monitor.http.engine import _AS_IS, parse_target
+
+_ODD = st.sampled_from([*"/.%?#[]@:AZaz09-_~!$&'()*+,;= <>\"{}|\\^`", "é", "\x7f"])
+
+
+@st.composite
+def near_as_is(draw: st.DrawFn) -> str:
+    """An as-is-shaped URL, sometimes with an odd character put somewhere in it."""
+    url = draw(st.from_regex(_AS_IS, fullmatch=True))
+    if draw(st.booleans()):
+        at = draw(st.integers(0, len(url)))
+        url = url[:at] + draw(_ODD) + url[at:]
+    return url
+
+
+def general(url: str) -> URL | None:
+    try:
+        parsed = URL(url)
+        _ = parsed.port
+    except (ValueError, TypeError):
+        return None
+    if parsed.scheme not in ("http", "https") or not parsed.raw_host:
+        return None
+    return parsed
+
+
+@settings(max_examples=300)
+@given(near_as_is())
+@example("http://127.0.0.1:41889/news/story-000001.html")
+@example("http://a/./b")
+@example("http://a/b/../c?x")
+@example("http://a:80/b")
+@example("https://a:443/b")
+@example("http://a:65536/")
+@example("http://a:99999/")
+@example("http://a/b?[x]")
+@example("http://a/%7e")
+def test_the_fast_path_builds_the_general_url(url: str) -> None:
+    fast, slow = parse_target(url), general(url)
+    if slow is None:
+        assert fast is None
+        return
+    assert fast is not None
+    assert str(fast) == str(slow)
+    assert fast.raw_path_qs == slow.raw_path_qs
+    assert (fast.scheme, fast.raw_host, fast.port) == (slow.scheme, slow.raw_host, slow.port)
+    assert fast.host_subcomponent == slow.host_subcomponent
+    assert fast.is_default_port() == slow.is_default_port()
+    assert fast.join(URL("../x?y")) == slow.join(URL("../x?y"))
+
+
+def test_the_fast_path_is_taken_for_a_benchmark_url() -> None:
+    assert _AS_IS.fullmatch("http://127.0.0.7:41889/img/story-000001-0-1200x675.png")
