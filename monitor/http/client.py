@@ -96,8 +96,8 @@ class ConnectFailedError(OSError):
 
 
 class StaleConnectionError(Exception):
-    """A kept-alive connection closed before answering. That says nothing
-    about the target (RFC 9112 section 9.3.1): send again, on a fresh one."""
+    """A kept-alive connection closed (or garbled) before answering. That says
+    nothing about the target (RFC 9112 section 9.3.1): send again, on a fresh one."""
 
 
 class _Flow:
@@ -376,6 +376,7 @@ class Client:
         user_agent: str,
         limit: int,
         max_idle: int = 512,
+        keepalive_s: float = KEEPALIVE_S,
     ) -> None:
         self._resolver = resolver
         self._make_ssl = ssl_context
@@ -383,6 +384,7 @@ class Client:
         self._connect_timeout = connect_timeout
         self._ua = user_agent
         self._max_idle = max_idle
+        self._keepalive_s = keepalive_s
         self._limit = _Limit(limit)
         self._idle: dict[PoolKey, list[_Connection]] = {}
         self._idle_order: dict[_Connection, PoolKey] = {}  # oldest first
@@ -433,7 +435,9 @@ class Client:
         lines.append("\r\n\r\n")
         try:
             message, content = await conn.send("".join(lines).encode("latin-1"))
-        except (ServerDisconnectedError, ClientOSError) as exc:
+        except (ServerDisconnectedError, ClientOSError, HttpProcessingError) as exc:
+            # on a reused connection, a close or garbled framing (stray bytes
+            # left by the previous answer) says nothing about this target
             conn.close()
             self._limit.release()
             if reused:
@@ -449,7 +453,7 @@ class Client:
         idle = self._idle.get(key)
         if not idle:
             return None
-        horizon = time.monotonic() - KEEPALIVE_S
+        horizon = time.monotonic() - self._keepalive_s
         while idle:
             conn = idle.pop()  # the most recently used: the likeliest still open
             del self._idle_order[conn]
