@@ -148,7 +148,7 @@ def _load(payload: bytes) -> Any:
 
 def targets_frame(batch: Iterable[tuple[Kind, str]]) -> bytes:
     """One frame of targets for a worker's stdin."""
-    return frame(marshal.dumps([(kind.value, url) for kind, url in batch]))
+    return frame(marshal.dumps([(kind._value_, url) for kind, url in batch]))
 
 
 def targets_from_frame(payload: bytes) -> list[tuple[Kind, str]]:
@@ -173,8 +173,8 @@ def result_row(key: str, r: CheckResult) -> Row:
     return (
         key,
         0 if url == key else url,
-        r.kind.value,
-        r.outcome.value,
+        r.kind._value_,  # `.value` is a Python-level property: ~10x the cost
+        r.outcome._value_,
         at.__reduce_ex__(4)[1][0] if at.tzinfo is UTC else _instant(at),
         r.http_status,
         0 if r.final_url == url else r.final_url,
@@ -183,7 +183,7 @@ def result_row(key: str, r: CheckResult) -> Row:
         r.attempts,
         r.error,
         0
-        if facts == _NO_FACTS
+        if not facts.bytes_read and facts == _NO_FACTS  # dataclass == builds two tuples
         else (
             facts.content_type,
             facts.canonical,
@@ -196,7 +196,7 @@ def result_row(key: str, r: CheckResult) -> Row:
             facts.bytes_read,
         ),
         None if cert is None else _instant(cert),
-        tuple([(p.code.value, p.message, p.field) for p in r.problems]) if r.problems else 0,
+        tuple([(p.code._value_, p.message, p.field) for p in r.problems]) if r.problems else 0,
     )
 
 

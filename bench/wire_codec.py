@@ -1,0 +1,215 @@
+"""Benchmark: CPU per result of the worker pipe's format (monitor.wire).
+
+Encodes and decodes the results of a benchmark-shaped run (bench/check_vs_lychee.py's
+corpus: web, AMP, AMP-cache pages and two images per record, every check `ok`,
+the facts the engine finds on bench/websim.py's pages) the way a run does:
+the worker turns each result into a row and each batch into a frame; the
+parent splits the stream as the pipe hands it over (64 KiB reads) and
+rebuilds the results. Targets are timed the same way in the other direction.
+
+The baseline is monitor/wire.py as of a git revision (default: the JSON-lines
+format it replaced), loaded from `git show`, so both run on today's model.
+Runs are interleaved; CPU time (time.process_time), medians. No network.
+
+    .venv/bin/python bench/wire_codec.py                 # 50,000 results, batches of 32
+    .venv/bin/python bench/wire_codec.py --batch 512 --no-gc
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import statistics
+import subprocess
+import sys
+import time
+import types
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from monitor import wire
+from monitor.model import CheckResult, ContentFacts, Kind, Outcome
+
+BASELINE = "26e34d5"  # the last JSON-lines monitor/wire.py
+CHUNK = 64 * 1024  # what one read from the pipe hands over, at most
+SIZES = [(1200, 675), (1024, 568), (800, 600), (640, 480)]
+IMAGES = [("png", "image/png"), ("jpg", "image/jpeg"), ("gif", "image/gif"), ("webp", "image/webp")]
+
+Pairs = list[tuple[str, CheckResult]]
+
+
+def results(n: int, port: int = 33855, hosts: int = 50) -> Pairs:
+    """`n` results shaped like a benchmark run's (what the engine reports there)."""
+    start = datetime(2026, 11, 26, 12, 57, 51, 22132, tzinfo=UTC)
+    out: Pairs = []
+    i = 0
+    while len(out) < n:
+        site, cdn, img = (
+            f"127.0.0.{1 + (i * k + c) % hosts}" for k, c in ((1, 0), (7, 3), (13, 5))
+        )
+        web = f"http://{site}:{port}/news/story-{i:06d}.html"
+        amp = f"http://{site}:{port}/amp/news/story-{i:06d}.html"
+        cache = f"http://{cdn}:{port}/c/{site}:{port}/amp/news/story-{i:06d}.html"
+        html = "text/html; charset=utf-8"
+        facts = [
+            (Kind.WEB, web, ContentFacts(html, web, amp, False, False, None, None, None, 35233)),
+            (Kind.AMP, amp, ContentFacts(html, web, None, True, False, None, None, None, 35375)),
+            (Kind.CDN, cache, ContentFacts(html, web, None, True, False, None, None, None, 35375)),
+        ]
+        for j in range(2):
+            w, h = SIZES[(i + j) % len(SIZES)]
+            ext, ctype = IMAGES[(i * 3 + j) % len(IMAGES)]
+            url = f"http://{img}:{port}/img/story-{i:06d}-{j}-{w}x{h}.{ext}"
+            fmt = "jpeg" if ext == "jpg" else ext
+            facts.append(
+                (Kind.IMAGE, url, ContentFacts(ctype, None, None, None, False, fmt, w, h, 16384))
+            )
+        for kind, url, f in facts:
+            at = start + timedelta(microseconds=len(out) * 731)
+            final = "".join(url)  # equal, not the same object, as the engine's
+            status = 206 if kind is Kind.IMAGE else 200
+            latency = round(60 + len(out) % 400 / 10, 1)
+            out.append(
+                (
+                    url,
+                    CheckResult(url, kind, Outcome.OK, at, status, final, [], latency, 1, None, f),
+                )
+            )
+        i += 1
+    return out[:n]
+
+
+def load_baseline(rev: str) -> types.ModuleType:
+    root = Path(__file__).resolve().parent.parent
+    source = subprocess.run(
+        ["git", "show", f"{rev}:monitor/wire.py"],
+        cwd=root,
+        capture_output=True,
+        check=True,
+        text=True,
+    ).stdout
+    module = types.ModuleType(f"wire_{rev}")
+    module.__dict__["__name__"] = module.__name__
+    sys.modules[module.__name__] = module  # dataclasses and `from __future__` need it
+    exec(compile(source, f"{rev}:monitor/wire.py", "exec"), module.__dict__)
+    return module
+
+
+def chunks(stream: bytes) -> list[bytes]:
+    return [stream[i : i + CHUNK] for i in range(0, len(stream), CHUNK)]
+
+
+class Codec:
+    """One format's four steps, as the worker and the parent run them."""
+
+    def __init__(self, name: str, module: types.ModuleType, framed: bool) -> None:
+        self.name, self.m, self.framed = name, module, framed
+
+    def encode_results(self, batches: list[Pairs]) -> bytes:
+        row, m = self.m.result_row, self.m
+        pack = m.results_frame if self.framed else m.results_line
+        return b"".join([pack([row(k, r) for k, r in batch]) for batch in batches])
+
+    def decode_results(self, pieces: list[bytes]) -> Pairs:
+        out: Pairs = []
+        if self.framed:
+            reader = self.m.Frames()
+            for data in pieces:
+                for payload in reader.feed(data):
+                    out += self.m.results_from_frame(payload)
+            return out
+        tail = b""
+        for data in pieces:  # as the old _Channel split its input
+            lines = (tail + data).split(b"\n")
+            tail = lines.pop()
+            for line in lines:
+                out += self.m.results_from_line(line)
+        return out
+
+    def encode_targets(self, batches: list[list[tuple[Kind, str]]]) -> bytes:
+        pack = self.m.targets_frame if self.framed else self.m.targets_line
+        return b"".join([pack(batch) for batch in batches])
+
+    def decode_targets(self, pieces: list[bytes]) -> list[tuple[Kind, str]]:
+        out: list[tuple[Kind, str]] = []
+        if self.framed:
+            reader = self.m.Frames()
+            for data in pieces:
+                for payload in reader.feed(data):
+                    out += self.m.targets_from_frame(payload)
+            return out
+        tail = b""
+        for data in pieces:
+            lines = (tail + data).split(b"\n")
+            tail = lines.pop()
+            for line in lines:
+                out += self.m.targets_from_line(line)
+        return out
+
+
+def cpu(fn: Callable[[], Any]) -> tuple[float, Any]:
+    t0 = time.process_time()
+    value = fn()
+    return time.process_time() - t0, value
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--results", type=int, default=50_000)
+    parser.add_argument("--batch", type=int, default=32, help="results per frame [32: 20 ms]")
+    parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--baseline", default=BASELINE, help="git revision of monitor/wire.py")
+    parser.add_argument("--no-gc", action="store_true", help="codec cost alone, no collections")
+    args = parser.parse_args(argv)
+
+    pairs = results(args.results)
+    batches = [pairs[i : i + args.batch] for i in range(0, len(pairs), args.batch)]
+    targets = [(r.kind, key) for key, r in pairs]
+    target_batches = [targets[i : i + 256] for i in range(0, len(targets), 256)]
+    codecs = [
+        Codec(f"baseline {args.baseline}", load_baseline(args.baseline), framed=False),
+        Codec("current", wire, framed=True),
+    ]
+    for codec in codecs:  # both must be exact before either is timed
+        stream = codec.encode_results(batches)
+        got = codec.decode_results(chunks(stream))
+        assert got == pairs and repr(got) == repr(pairs), codec.name
+        assert codec.decode_targets(chunks(codec.encode_targets(target_batches))) == targets
+    if args.no_gc:
+        gc.disable()
+    steps = ("results enc", "results dec", "targets enc", "targets dec")
+    times: dict[str, dict[str, list[float]]] = {c.name: {s: [] for s in steps} for c in codecs}
+    size: dict[str, int] = {}
+    for rep in range(args.repeat):
+        for codec in codecs if rep % 2 == 0 else codecs[::-1]:  # interleaved, order alternating
+            t = times[codec.name]
+            dt, stream = cpu(lambda c=codec: c.encode_results(batches))
+            t["results enc"].append(dt)
+            pieces = chunks(stream)
+            size[codec.name] = len(stream)
+            dt, decoded = cpu(lambda c=codec, p=pieces: c.decode_results(p))
+            t["results dec"].append(dt)
+            del decoded
+            dt, stream = cpu(lambda c=codec: c.encode_targets(target_batches))
+            t["targets enc"].append(dt)
+            pieces = chunks(stream)
+            dt, _ = cpu(lambda c=codec, p=pieces: c.decode_targets(p))
+            t["targets dec"].append(dt)
+            gc.collect()
+    n = len(pairs)
+    print(
+        f"{n} results in batches of {args.batch}, targets in 256s; CPU µs per result, "
+        f"median of {args.repeat}; gc {'off' if args.no_gc else 'on'}"
+    )
+    print(f"{'format':<20}" + "".join(f"{s:>13}" for s in steps) + f"{'total':>9}{'B/result':>10}")
+    for codec in codecs:
+        med = [statistics.median(times[codec.name][s]) / n * 1e6 for s in steps]
+        cells = "".join(f"{v:13.2f}" for v in med)
+        print(f"{codec.name:<20}{cells}{sum(med):9.2f}{size[codec.name] / n:10.0f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
