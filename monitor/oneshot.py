@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from monitor.article import InvalidDocument, plain_http_url
+from monitor.collector import run_pace
 from monitor.config import Settings
 from monitor.corpus import iter_documents
 from monitor.integrity import DocIdentity, DuplicateDetector, document_problems
@@ -357,7 +358,8 @@ async def run_check(
     """The whole `check` run. A cancellation (Ctrl-C) still produces a valid,
     partial report marked incomplete."""
     try:
-        return await _run_check(settings, keyring, writer, progress)
+        with run_pace():
+            return await _run_check(settings, keyring, writer, progress)
     finally:
         gc.unfreeze()
 

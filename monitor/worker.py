@@ -22,6 +22,7 @@ import stat
 import sys
 from typing import Any, BinaryIO
 
+from monitor.collector import run_pace
 from monitor.config import Settings
 from monitor.http import Checker
 from monitor.runner import TargetQueue, check_queue
@@ -167,7 +168,8 @@ def _fail_on(error: str | None) -> None:
 def main() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
-        asyncio.run(serve(sys.stdin.buffer, sys.stdout.buffer))
+        with run_pace():
+            asyncio.run(serve(sys.stdin.buffer, sys.stdout.buffer))
     except BrokenPipeError:  # the parent is gone: nobody to report to
         sys.exit(0)
 
