@@ -51,6 +51,7 @@ from monitor.http.body import (
 )
 from monitor.http.client import Client, Response, StaleConnectionError, user_agent
 from monitor.http.connect_to import route
+from monitor.http.deadlines import Deadlines
 from monitor.http.errors import classify_exception
 from monitor.http.guard import AddressPolicy, literal_ip
 from monitor.http.hostpool import HostPool
@@ -176,6 +177,7 @@ class Checker:
         )
         self._rng = rng or random.Random()
         self._client: Client | None = None
+        self._deadlines = Deadlines()
         self._image_whole = {"Accept": IMAGE_ACCEPT, "Accept-Encoding": "identity"}
         self._first_range = min(IMAGE_FIRST_RANGE, settings.image_cap_bytes)
         self._image_ranged = {**self._image_whole, "Range": f"bytes=0-{self._first_range - 1}"}
@@ -203,6 +205,7 @@ class Checker:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        self._deadlines.close()
         if self._client is not None:
             await self._client.close()
             self._client = None
@@ -282,7 +285,7 @@ class Checker:
         """One redirect chain, each hop vetted, within one timeout budget."""
         att = _Attempt()
         current = target
-        visited = {str(target)}
+        visited: set[str] | None = None  # made at the first redirect: most chains have none
         budget = self.settings.timeout
         ranged = True
         while True:
@@ -297,7 +300,7 @@ class Checker:
             async with self.hosts.slot(host):
                 started = time.monotonic()
                 try:
-                    async with asyncio.timeout(budget):
+                    async with self._deadlines.within(budget):
                         nxt = await self._hop(att, current, kind, ranged)
                 except _NETWORK_ERRORS as exc:
                     err, text = classify_exception(exc)
@@ -317,6 +320,8 @@ class Checker:
                     ErrorKind.TOO_MANY_REDIRECTS,
                     f"more than {self.settings.max_redirects} redirects",
                 )
+            if visited is None:
+                visited = {str(target)}
             if str(nxt) in visited:
                 return att.fail(ErrorKind.TOO_MANY_REDIRECTS, "redirect loop")
             visited.add(str(nxt))

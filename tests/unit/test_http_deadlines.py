@@ -1,0 +1,86 @@
+"""One-timer deadlines behave as asyncio.timeout does, to within a tick."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from monitor.http.deadlines import Deadlines
+
+
+async def test_a_block_past_its_deadline_raises_timeout_error() -> None:
+    deadlines = Deadlines(tick=0.01)
+    started = time.monotonic()
+    with pytest.raises(TimeoutError):
+        async with deadlines.within(0.05):
+            await asyncio.sleep(5)
+    assert time.monotonic() - started < 1
+    task = asyncio.current_task()
+    assert task is not None and task.cancelling() == 0  # nothing left to cancel us later
+    await asyncio.sleep(0)  # and no stray cancellation arrives
+    deadlines.close()
+
+
+async def test_a_block_within_its_deadline_is_left_alone() -> None:
+    deadlines = Deadlines(tick=0.01)
+    async with deadlines.within(1):
+        await asyncio.sleep(0.03)
+    await asyncio.sleep(0.05)  # ticks after the block: nothing is cancelled
+    assert not deadlines._due and not deadlines._expired
+    assert deadlines._handle is None  # the tick stops when nothing is due
+
+
+async def test_an_outside_cancellation_stays_a_cancellation() -> None:
+    deadlines = Deadlines(tick=0.01)
+    outcome: list[str] = []
+
+    async def hop() -> None:
+        try:
+            async with deadlines.within(0.05):
+                await asyncio.sleep(5)
+        except TimeoutError:
+            outcome.append("timeout")
+            raise
+
+    task = asyncio.create_task(hop())
+    await asyncio.sleep(0.02)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert outcome == []
+    deadlines.close()
+
+
+async def test_a_cancellation_racing_the_deadline_is_not_swallowed() -> None:
+    deadlines = Deadlines(tick=60)  # the tick is fired by hand below
+
+    async def hop() -> None:
+        async with deadlines.within(0.01):
+            await asyncio.sleep(5)
+
+    task = asyncio.create_task(hop())
+    await asyncio.sleep(0.03)  # inside the block, past its deadline
+    deadlines._check(asyncio.get_running_loop())  # the tick cancels it...
+    task.cancel()  # ...and someone else does too, before it runs again
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    deadlines.close()
+
+
+async def test_many_blocks_share_one_tick() -> None:
+    deadlines = Deadlines(tick=0.01)
+    results: list[str] = []
+
+    async def hop(seconds: float, sleep: float) -> None:
+        try:
+            async with deadlines.within(seconds):
+                await asyncio.sleep(sleep)
+            results.append("done")
+        except TimeoutError:
+            results.append("timeout")
+
+    await asyncio.gather(*(hop(0.05, 0.01 if i % 2 else 1) for i in range(50)))
+    assert sorted(results) == ["done"] * 25 + ["timeout"] * 25
+    deadlines.close()
