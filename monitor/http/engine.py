@@ -178,6 +178,7 @@ class Checker:
         self._rng = rng or random.Random()
         self._client: Client | None = None
         self._deadlines = Deadlines()
+        self._refusals: dict[tuple[str, int | None], str | None] = {}
         self._image_whole = {"Accept": IMAGE_ACCEPT, "Accept-Encoding": "identity"}
         self._first_range = min(IMAGE_FIRST_RANGE, settings.image_cap_bytes)
         self._image_ranged = {**self._image_whole, "Range": f"bytes=0-{self._first_range - 1}"}
@@ -292,11 +293,9 @@ class Checker:
             if current.scheme not in ("http", "https") or not current.raw_host:
                 return att.fail(ErrorKind.INVALID_URL, "redirect to a URL that is not http(s)")
             host = current.raw_host
-            ip = literal_ip(host)
-            if ip is not None and not self._rerouted(current):
-                why = self.policy.refusal(ip)
-                if why is not None:
-                    return att.fail(ErrorKind.BLOCKED, f"blocked: {ip} ({why})")
+            why = self._literal_refusal(current)
+            if why is not None:
+                return att.fail(ErrorKind.BLOCKED, why)
             async with self.hosts.slot(host):
                 started = time.monotonic()
                 try:
@@ -326,6 +325,25 @@ class Checker:
                 return att.fail(ErrorKind.TOO_MANY_REDIRECTS, "redirect loop")
             visited.add(str(nxt))
             current = nxt
+
+    def _literal_refusal(self, url: URL) -> str | None:
+        """Why an IP-literal host may not be requested (None: it may, or it
+        is a name, vetted when resolved). Remembered per host and port: the
+        same few hosts come up for every request."""
+        key = (url.raw_host or "", url.port)
+        try:
+            return self._refusals[key]
+        except KeyError:
+            pass
+        ip = literal_ip(key[0])
+        why = None
+        if ip is not None and not self._rerouted(url):
+            reason = self.policy.refusal(ip)
+            why = None if reason is None else f"blocked: {ip} ({reason})"
+        if len(self._refusals) >= 4096:
+            self._refusals.clear()
+        self._refusals[key] = why
+        return why
 
     def _rerouted(self, url: URL) -> bool:
         if not self.settings.connect_to:
