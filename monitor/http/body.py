@@ -112,11 +112,15 @@ async def read_prefix(
         decoder = decoder_for(resp.headers.get("Content-Encoding"))
     except UnsupportedEncodingError:
         return Prefix(b"", 0, False, "unsupported Content-Encoding")
+    content = resp.content
     buf = bytearray()
     wire = 0
     eof = False
     while wire < cap and len(buf) < cap:
-        chunk = await resp.content.read(min(_READ, cap - wire))
+        size = min(_READ, cap - wire)
+        # once the whole body has arrived (the usual case for a page or an
+        # image's first range), it is taken without awaiting a read
+        chunk = content.read_nowait(size) if content.is_eof() else await content.read(size)
         if not chunk:
             eof = True
             break
@@ -131,7 +135,7 @@ async def read_prefix(
                 return Prefix(bytes(buf), wire, False, "corrupt compressed body")
         if enough(buf, before):
             break
-    if not eof and resp.content.at_eof():
+    if not eof and content.at_eof():
         eof = True
     return Prefix(bytes(buf), wire, eof)
 
@@ -141,7 +145,8 @@ async def finish(resp: Response, cap: int, wire_so_far: int) -> int:
 
     Returns the extra bytes read. Never reads past `cap` in total.
     """
-    if resp.content.at_eof():
+    content = resp.content
+    if content.at_eof():
         resp.release()
         return 0
     length = resp.content_length
@@ -149,11 +154,12 @@ async def finish(resp: Response, cap: int, wire_so_far: int) -> int:
     if remaining is not None and 0 <= remaining <= DRAIN_MAX and wire_so_far + remaining <= cap:
         extra = 0
         while extra <= remaining:  # one read when the rest is already buffered
-            chunk = await resp.content.read(remaining - extra + 1)
+            size = remaining - extra + 1
+            chunk = content.read_nowait(size) if content.is_eof() else await content.read(size)
             if not chunk:
                 break
             extra += len(chunk)
-        if resp.content.at_eof():
+        if content.at_eof():
             resp.release()
         else:
             resp.close()
