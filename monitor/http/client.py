@@ -65,6 +65,7 @@ from monitor.http.tls import transport_not_after
 PROJECT_URL = "https://pypi.org/project/article-monitor/"
 KEEPALIVE_S = 15.0  # aiohttp's default: an idle connection older than this is closed
 DNS_TTL_S = 60.0
+DNS_CACHE_MAX = 4096
 READ_LIMIT = 2**16  # the StreamReader pauses the socket past twice this, buffered
 MAX_LINE = 8190
 MAX_FIELD = 8190
@@ -451,16 +452,20 @@ class Client:
 
     def _take(self, key: PoolKey) -> _Connection | None:
         idle = self._idle.get(key)
-        if not idle:
+        if idle is None:
             return None
         horizon = time.monotonic() - self._keepalive_s
+        found = None
         while idle:
             conn = idle.pop()  # the most recently used: the likeliest still open
             del self._idle_order[conn]
             if conn.usable() and conn.idle_since >= horizon:
-                return conn
+                found = conn
+                break
             conn.close()
-        return None
+        if not idle:
+            del self._idle[key]  # no empty lists left behind, one per host ever seen
+        return found
 
     def _put(self, key: PoolKey, conn: _Connection) -> None:
         if self._closed:
@@ -470,7 +475,10 @@ class Client:
             # full: the connection idle the longest goes, whichever host it is for
             oldest, oldest_key = next(iter(self._idle_order.items()))
             del self._idle_order[oldest]
-            self._idle[oldest_key].remove(oldest)
+            others = self._idle[oldest_key]
+            others.remove(oldest)
+            if not others:
+                del self._idle[oldest_key]
             oldest.close()
         conn.idle_since = time.monotonic()
         self._idle.setdefault(key, []).append(conn)
@@ -533,7 +541,12 @@ class Client:
 
     async def _lookup(self, key: tuple[str, int]) -> list[ResolveResult]:
         found = await self._resolver.resolve(key[0], key[1], socket.AF_UNSPEC)
-        self._dns[key] = (time.monotonic() + DNS_TTL_S, found)
+        now = time.monotonic()
+        if len(self._dns) >= DNS_CACHE_MAX:  # a daemon meets hosts without end
+            self._dns = {k: v for k, v in self._dns.items() if v[0] > now}
+            if len(self._dns) >= DNS_CACHE_MAX:
+                self._dns.clear()
+        self._dns[key] = (now + DNS_TTL_S, found)
         return found
 
     def _looked_up(self, key: tuple[str, int], task: asyncio.Future[Any]) -> None:

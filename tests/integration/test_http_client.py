@@ -104,6 +104,8 @@ async def test_the_idle_pool_drops_the_longest_idle_connection_when_full() -> No
                 await fetch(c, f"http://127.0.0.1:{srv.port}/")
             await fetch(c, f"http://127.0.0.1:{c_.port}/")  # still pooled
             await fetch(c, f"http://127.0.0.1:{a.port}/")  # evicted: dials again
+            assert len(c._idle_order) == 2
+            assert all(c._idle.values())  # no empty per-host lists left behind
         finally:
             await c.close()
     assert (a.stats.connections, b.stats.connections, c_.stats.connections) == (2, 1, 1)
