@@ -1,21 +1,16 @@
-"""The resolver aiohttp dials through: connect-to, RFC 6761 names, SSRF vetting.
+"""The resolver the client dials through: connect-to, RFC 6761 names, SSRF vetting.
 
-aiohttp connects to exactly the addresses its resolver returns and keeps
-the URL's host for SNI and the Host header. So one resolver is enough to
-(1) apply `--connect-to` rules, (2) answer the special-use names of RFC 6761
-without asking the network, and (3) hand back only addresses the guard
-vetted, which makes DNS rebinding harmless: what was vetted is what is
-dialled. IP-literal hosts never reach a resolver (aiohttp short-cuts them),
-so the engine vets those itself, and the socket factory below vets every
-address once more right before `connect()`. An IP-literal host that a
-connect-to rule reroutes is requested under an alias name (`ip_alias`) so
-that it does reach this resolver; the alias lives under `.invalid`, so if
-it ever escaped it could not resolve anywhere.
+The client (`client.py`) connects to exactly the addresses this resolver
+returns, IP-literal hosts included, and keeps the URL's host for SNI and the
+Host header. So one resolver is enough to (1) apply `--connect-to` rules,
+(2) answer the special-use names of RFC 6761 without asking the network, and
+(3) hand back only addresses the guard vetted, which makes DNS rebinding
+harmless: what was vetted is what is dialled. The socket factory below vets
+every address once more right before `connect()`.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import socket
 from collections.abc import Sequence
 
@@ -25,9 +20,8 @@ from aiohttp.resolver import ThreadedResolver
 
 from monitor.config import ConnectTo
 from monitor.http.connect_to import route
-from monitor.http.guard import AddressPolicy, BlockedAddressError, IPAddress, literal_ip
+from monitor.http.guard import AddressPolicy, BlockedAddressError, literal_ip
 
-ALIAS_SUFFIX = ".connect-to.invalid"
 _LOOPBACK: tuple[tuple[str, int], ...] = (("127.0.0.1", socket.AF_INET), ("::1", socket.AF_INET6))
 
 
@@ -47,25 +41,6 @@ def special_use(name: str) -> str | None:
     if tld == "localhost":
         return "localhost"
     return None
-
-
-def ip_alias(ip: IPAddress) -> str:
-    """A host name standing for an IP literal, so the resolver sees the request."""
-    return f"ip{ip.version}-{ip.packed.hex()}{ALIAS_SUFFIX}"
-
-
-def ip_from_alias(name: str) -> IPAddress | None:
-    """The IP literal an `ip_alias` name stands for, else None."""
-    if not name.endswith(ALIAS_SUFFIX):
-        return None
-    label = name[: -len(ALIAS_SUFFIX)]
-    try:
-        version, packed = label.split("-", 1)
-        raw = bytes.fromhex(packed)
-        ip = ipaddress.ip_address(raw)
-    except ValueError:
-        return None
-    return ip if version == f"ip{ip.version}" else None
 
 
 def _result(hostname: str, host: str, port: int, family: int) -> ResolveResult:
@@ -95,8 +70,7 @@ class GuardedResolver(AbstractResolver):
     async def resolve(
         self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
     ) -> list[ResolveResult]:
-        aliased = ip_from_alias(host)
-        dial_host, dial_port = route(self._rules, str(aliased or host), port)
+        dial_host, dial_port = route(self._rules, host, port)
         special = special_use(dial_host)
         ip = literal_ip(dial_host)
         if special == "invalid":

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from monitor.config import ConnectTo
 from monitor.http.connect_to import route
 from monitor.http.guard import AddressPolicy, BlockedAddressError, embedded_ipv4, literal_ip
-from monitor.http.resolver import ip_alias, ip_from_alias, special_use
+from monitor.http.resolver import special_use
 
 REFUSED = [
     "127.0.0.1",
@@ -140,19 +140,3 @@ RULES = [
 )
 def test_connect_to_routes_like_curl(host: str, port: int, expected: tuple[str, int]) -> None:
     assert route(RULES, host, port) == expected
-
-
-@given(st.ip_addresses())
-def test_ip_alias_round_trips_and_never_resolves(
-    ip: ipaddress.IPv4Address | ipaddress.IPv6Address,
-) -> None:
-    name = ip_alias(ip)
-    assert ip_from_alias(name) == ip
-    assert special_use(name) == "invalid"  # if it ever escaped, it cannot resolve
-    assert all(len(label) <= 63 for label in name.split("."))
-
-
-def test_non_alias_names() -> None:
-    assert ip_from_alias("news.example") is None
-    assert ip_from_alias("ip4-zz.connect-to.invalid") is None
-    assert ip_from_alias("ip6-7f000001.connect-to.invalid") is None  # version mismatch
