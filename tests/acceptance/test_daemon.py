@@ -188,8 +188,11 @@ def test_a_vanished_corpus_keeps_the_daemon_up_and_readyz_says_why(tmp_path: Pat
         try:
             daemon.wait_listening()
             wait_for(lambda: results(db) >= 2, what=daemon.text)
-            _, body = daemon.get("/metrics")
-            assert metric(body, "article_monitor_invalid_documents") == 1
+            # gauges come from a background snapshot of the database: they follow shortly
+            wait_for(
+                lambda: metric(daemon.get("/metrics")[1], "article_monitor_invalid_documents") == 1,
+                what=daemon.text,
+            )
             (corpus / "a.txt").rename(tmp_path / "a.txt")
             (corpus / "bad.txt").unlink()
             corpus.rmdir()

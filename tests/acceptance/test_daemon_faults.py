@@ -194,9 +194,14 @@ def test_unreadable_documents_are_reported_by_path(tmp_path: Path) -> None:
                 return f"unreadable document: {fifo}" in corpus_problems
 
             wait_for(reported, what=daemon.text)
-            body = daemon.get("/metrics")[1]
-            assert metric(body, "article_monitor_invalid_documents") == 2  # the FIFO, the bytes
-            assert metric(body, "article_monitor_articles") == 1
+            # gauges come from a background snapshot of the database: they follow shortly
+            wait_for(
+                lambda: (
+                    metric(daemon.get("/metrics")[1], "article_monitor_invalid_documents") == 2
+                ),  # the FIFO, the bytes
+                what=daemon.text,
+            )
+            assert metric(daemon.get("/metrics")[1], "article_monitor_articles") == 1
             # later rescans keep going (the FIFO did not block them): a new file is picked up
             (corpus / "b.txt").write_text(article("http://news.test/b/"))
             wait_for(
