@@ -122,11 +122,19 @@ _AS_IS = re.compile(
 
 def parse_target(url: str) -> URL | None:
     """The URL when it can be requested (http/https with a host), else None."""
-    try:
-        if _AS_IS.fullmatch(url) and "/." not in url:
+    if _AS_IS.fullmatch(url) and "/." not in url:  # http(s) with a host, by the pattern
+        try:
             parsed = URL(url, encoded=True)
-        else:
-            parsed = URL(url)
+            _ = parsed.port
+        except ValueError:
+            return None
+        return parsed
+    return _parse_general(url)
+
+
+def _parse_general(url: str) -> URL | None:
+    try:
+        parsed = URL(url)
         _ = parsed.port
     except (ValueError, TypeError):
         return None

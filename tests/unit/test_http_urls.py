@@ -6,7 +6,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from yarl import URL
 
-from monitor.http.engine import _AS_IS, parse_target
+from monitor.http.engine import _AS_IS, _parse_general, parse_target
 
 _ODD = st.sampled_from([*"/.%?#[]@:AZaz09-_~!$&'()*+,;= <>\"{}|\\^`", "é", "\x7f"])
 
@@ -21,17 +21,6 @@ def near_as_is(draw: st.DrawFn) -> str:
     return url
 
 
-def general(url: str) -> URL | None:
-    try:
-        parsed = URL(url)
-        _ = parsed.port
-    except (ValueError, TypeError):
-        return None
-    if parsed.scheme not in ("http", "https") or not parsed.raw_host:
-        return None
-    return parsed
-
-
 @settings(max_examples=300)
 @given(near_as_is())
 @example("http://127.0.0.1:41889/news/story-000001.html")
@@ -44,7 +33,7 @@ def general(url: str) -> URL | None:
 @example("http://a/b?[x]")
 @example("http://a/%7e")
 def test_the_fast_path_builds_the_general_url(url: str) -> None:
-    fast, slow = parse_target(url), general(url)
+    fast, slow = parse_target(url), _parse_general(url)
     if slow is None:
         assert fast is None
         return
