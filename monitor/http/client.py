@@ -25,9 +25,10 @@ other than GET, cookies, proxies, automatic redirects, decompression (the
 engine decodes under a cap, see `body.py`), HTTP/2.
 
 Errors keep aiohttp's public exception types where one fits (so
-`errors.classify_exception` reads both), plus three of ours for the
-connect phase: `DNSFailedError`, `ConnectFailedError`, and the TLS errors
-as raised by `ssl`, chained.
+`errors.classify_exception` reads both); the connect phase raises
+`DNSFailedError`, `ConnectFailedError`, `ConnectionTimeoutError` or the
+`ssl` error itself; `StaleConnectionError` means a kept-alive connection
+failed before answering, which the engine resends on a fresh one.
 """
 
 from __future__ import annotations
@@ -163,7 +164,6 @@ class _Connection(asyncio.Protocol):
         self.waiter: asyncio.Future[tuple[RawResponseMessage, StreamReader]] | None = None
         self.payload: StreamReader | None = None  # the parser's, for keep-alive decisions
         self.should_close = False
-        self.closed = False
         self.requests = 0  # requests sent on this connection
         self.idle_since = 0.0
         self.not_after: datetime | None = None
@@ -200,7 +200,6 @@ class _Connection(asyncio.Protocol):
                 self.should_close = True
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self.closed = True
         self.should_close = True
         self.transport = None
         uncompleted = None
@@ -306,7 +305,7 @@ class _Limit:
 class Response:
     """A response whose body is read on demand; release() or close() it."""
 
-    __slots__ = ("_conn", "_key", "_pool", "content", "headers", "reused", "status")
+    __slots__ = ("_conn", "_key", "_pool", "content", "headers", "status")
 
     def __init__(
         self,
@@ -315,7 +314,6 @@ class Response:
         conn: _Connection,
         message: RawResponseMessage,
         content: StreamReader,
-        reused: bool,
     ) -> None:
         self._pool: Client | None = pool
         self._key = key
@@ -323,7 +321,6 @@ class Response:
         self.status: int = message.code
         self.headers: CIMultiDictProxy[str] = message.headers
         self.content = content
-        self.reused = reused
 
     @property
     def content_length(self) -> int | None:
@@ -448,7 +445,7 @@ class Client:
             conn.close()
             self._limit.release()
             raise
-        return Response(self, key, conn, message, content, reused)
+        return Response(self, key, conn, message, content)
 
     def _take(self, key: PoolKey) -> _Connection | None:
         idle = self._idle.get(key)
