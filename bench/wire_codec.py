@@ -113,39 +113,33 @@ class Codec:
         return b"".join([pack([row(k, r) for k, r in batch]) for batch in batches])
 
     def decode_results(self, pieces: list[bytes]) -> Pairs:
-        out: Pairs = []
-        if self.framed:
-            reader = self.m.Frames()
-            for data in pieces:
-                for payload in reader.feed(data):
-                    out += self.m.results_from_frame(payload)
-            return out
-        tail = b""
-        for data in pieces:  # as the old _Channel split its input
-            lines = (tail + data).split(b"\n")
-            tail = lines.pop()
-            for line in lines:
-                out += self.m.results_from_line(line)
-        return out
+        m = self.m
+        return self._decode(pieces, m.results_from_frame if self.framed else m.results_from_line)
 
     def encode_targets(self, batches: list[list[tuple[Kind, str]]]) -> bytes:
         pack = self.m.targets_frame if self.framed else self.m.targets_line
         return b"".join([pack(batch) for batch in batches])
 
     def decode_targets(self, pieces: list[bytes]) -> list[tuple[Kind, str]]:
-        out: list[tuple[Kind, str]] = []
+        m = self.m
+        return self._decode(pieces, m.targets_from_frame if self.framed else m.targets_from_line)
+
+    def _decode(self, pieces: list[bytes], unpack: Callable[[bytes], list[Any]]) -> list[Any]:
+        """Split the stream as the parent does (frames, or lines as the old
+        _Channel split its input) and unpack each piece."""
+        out: list[Any] = []
         if self.framed:
             reader = self.m.Frames()
             for data in pieces:
                 for payload in reader.feed(data):
-                    out += self.m.targets_from_frame(payload)
+                    out += unpack(payload)
             return out
         tail = b""
         for data in pieces:
             lines = (tail + data).split(b"\n")
             tail = lines.pop()
             for line in lines:
-                out += self.m.targets_from_line(line)
+                out += unpack(line)
         return out
 
 
