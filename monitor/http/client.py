@@ -393,6 +393,7 @@ class Client:
         self._dns_pending: dict[tuple[str, int], asyncio.Future[list[ResolveResult]]] = {}
         self._factory = socket_factory
         self._closed = False
+        self._sweeper: asyncio.TimerHandle | None = None
 
     async def get(
         self,
@@ -470,16 +471,31 @@ class Client:
             return
         if len(self._idle_order) >= self._max_idle:
             # full: the connection idle the longest goes, whichever host it is for
-            oldest, oldest_key = next(iter(self._idle_order.items()))
-            del self._idle_order[oldest]
-            others = self._idle[oldest_key]
-            others.remove(oldest)
-            if not others:
-                del self._idle[oldest_key]
-            oldest.close()
+            self._drop_idle(next(iter(self._idle_order)))
         conn.idle_since = time.monotonic()
         self._idle.setdefault(key, []).append(conn)
         self._idle_order[conn] = key
+        if self._sweeper is None:
+            loop = asyncio.get_running_loop()
+            self._sweeper = loop.call_later(self._keepalive_s, self._sweep, loop)
+
+    def _drop_idle(self, conn: _Connection) -> None:
+        key = self._idle_order.pop(conn)
+        others = self._idle[key]
+        others.remove(conn)
+        if not others:
+            del self._idle[key]
+        conn.close()
+
+    def _sweep(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Close the connections idle past the keep-alive horizon, so a
+        long-running daemon does not hold a socket per host it ever met."""
+        self._sweeper = None
+        horizon = time.monotonic() - self._keepalive_s
+        for conn in [c for c in self._idle_order if c.idle_since < horizon]:
+            self._drop_idle(conn)
+        if self._idle_order:
+            self._sweeper = loop.call_later(self._keepalive_s, self._sweep, loop)
 
     async def _dial(self, host: str, port: int, tls_name: str | None) -> _Connection:
         found = await self._resolve(host, port)
@@ -554,6 +570,9 @@ class Client:
     async def close(self) -> None:
         """Close every connection, idle or busy."""
         self._closed = True
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            self._sweeper = None
         for idle in self._idle.values():
             for conn in idle:
                 conn.close()

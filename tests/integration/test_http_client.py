@@ -123,6 +123,25 @@ async def test_a_connection_idle_past_the_keepalive_is_not_reused() -> None:
     assert srv.stats.connections == 2
 
 
+async def test_idle_connections_are_closed_after_the_keepalive() -> None:
+    """A daemon must not hold a socket for every host it ever met."""
+    ended = asyncio.Event()
+
+    async def once_then_wait(conn: RawConn) -> None:
+        await keep_alive(conn)  # returns when the client closes the connection
+        ended.set()
+
+    async with raw_server(once_then_wait) as srv:
+        c = client(keepalive_s=0.05)
+        try:
+            await fetch(c, f"http://127.0.0.1:{srv.port}/")
+            await asyncio.wait_for(ended.wait(), 2)  # closed by the sweep, not by a request
+            assert not c._idle_order and not c._idle
+            assert c._sweeper is None  # nothing idle: the sweep stops
+        finally:
+            await c.close()
+
+
 @pytest.mark.parametrize("later", [False, True], ids=["with-the-answer", "while-idle"])
 async def test_stray_bytes_after_an_answer_retire_the_connection(later: bool) -> None:
     """Bytes after a complete answer (the start of a second one) leave the
