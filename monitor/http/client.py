@@ -73,6 +73,9 @@ MAX_FIELD = 8190
 MAX_HEADERS = 128
 HAPPY_EYEBALLS_DELAY = 0.25
 _EMPTY_BODY = frozenset((204, 304, *range(100, 200)))
+# Real servers send one or two (100 Continue, 103 Early Hints); a stream of
+# them is a server stalling, with nothing in the body caps to stop it.
+MAX_INFORMATIONAL = 8
 
 
 def user_agent(contact: str | None) -> str:
@@ -165,6 +168,7 @@ class _Connection(asyncio.Protocol):
         self.payload: StreamReader | None = None  # the parser's, for keep-alive decisions
         self.should_close = False
         self.requests = 0  # requests sent on this connection
+        self.informational = 0  # 1xx answers to the request in flight
         self.idle_since = 0.0
         self.not_after: datetime | None = None
 
@@ -190,8 +194,13 @@ class _Connection(asyncio.Protocol):
                 self.should_close = True
             self.payload = payload
             code = message.code
-            if 100 <= code < 200 and code != 101:
-                continue  # informational: the real answer follows
+            if 100 <= code < 200 and code != 101:  # informational: the answer follows
+                self.informational += 1
+                if self.informational > MAX_INFORMATIONAL:  # a server stalling with them
+                    self.close()
+                    self._fail(HttpProcessingError(message="too many 1xx responses"))
+                    return
+                continue
             if waiter is not None and not waiter.done():
                 body = EMPTY_PAYLOAD if code in _EMPTY_BODY else payload
                 waiter.set_result((message, body))
@@ -230,14 +239,15 @@ class _Connection(asyncio.Protocol):
         pass
 
     # -- ours ---------------------------------------------------------------
-    def _fail(self, exc: BaseException, cause: BaseException) -> None:
+    def _fail(self, exc: BaseException, cause: BaseException | None = None) -> None:
+        if cause is not None:
+            exc.__cause__ = cause
         waiter = self.waiter
         if waiter is not None and not waiter.done():
-            exc.__cause__ = cause
             waiter.set_exception(exc)
         payload = self.payload
         if payload is not None and not payload.is_eof():
-            payload.set_exception(exc, cause)
+            payload.set_exception(exc)
 
     def usable(self) -> bool:
         transport = self.transport
@@ -254,6 +264,7 @@ class _Connection(asyncio.Protocol):
         if transport is None or transport.is_closing():
             raise ServerDisconnectedError()
         self.requests += 1
+        self.informational = 0
         waiter: asyncio.Future[tuple[RawResponseMessage, StreamReader]]
         self.waiter = waiter = self.loop.create_future()
         transport.write(request)

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 from aiohttp.abc import AbstractResolver, ResolveResult
+from aiohttp.http_exceptions import HttpProcessingError
 from support.servers import RawConn, RawServer, raw_server
 from support.settings import LOOPBACK
 from yarl import URL
@@ -191,6 +192,26 @@ async def test_informational_responses_are_skipped() -> None:
             resp.release()
         finally:
             await c.close()
+
+
+async def test_a_stream_of_informational_responses_is_cut_short() -> None:
+    """A server answering 100 Continue forever is refused at once, not read
+    until the deadline: nothing else caps what it sends."""
+
+    async def stalling(conn: RawConn) -> None:
+        if await conn.read_request():
+            for _ in range(100_000):
+                if not await conn.send(b"HTTP/1.1 100 Continue\r\n\r\n"):
+                    return
+
+    async with raw_server(stalling) as srv:
+        c = client()
+        try:
+            with pytest.raises(HttpProcessingError, match="1xx"):
+                await asyncio.wait_for(c.get(URL(f"http://127.0.0.1:{srv.port}/"), {}), 5)
+        finally:
+            await c.close()
+    assert srv.stats.bytes_sent < 256 * 1024  # a few of them, and the socket buffers
 
 
 async def test_concurrent_dials_to_one_name_share_one_lookup() -> None:
