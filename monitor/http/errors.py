@@ -1,4 +1,4 @@
-"""Client, aiohttp and OS exceptions → `ErrorKind` plus a short text, with no secrets.
+"""The client's exceptions (`client.py`) → `ErrorKind` plus a short text, with no secrets.
 
 The text names what failed (a host, an errno string), never a URL: URLs may
 carry credentials in their userinfo or tokens in their query.
@@ -20,7 +20,7 @@ from monitor.http.resolver import NameNotResolvedError
 
 
 def _chain(exc: BaseException) -> list[BaseException]:
-    """The exception, the OSError aiohttp wrapped, and their causes."""
+    """The exception and its causes and contexts."""
     seen: list[BaseException] = []
     todo: list[BaseException | None] = [exc]
     while todo:
@@ -30,8 +30,6 @@ def _chain(exc: BaseException) -> list[BaseException]:
         seen.append(cur)
         todo.append(cur.__cause__)
         todo.append(cur.__context__)
-        if isinstance(cur, aiohttp.ClientConnectorError):
-            todo.append(cur.os_error)
     return seen
 
 
@@ -47,32 +45,27 @@ def classify_exception(exc: BaseException) -> tuple[ErrorKind, str]:
         return ErrorKind.BLOCKED, f"blocked: {blocked.address} ({blocked.reason})"
     if isinstance(exc, DNSFailedError):
         return ErrorKind.DNS, f"name does not resolve: {exc.host}"
-    if _first(chain, NameNotResolvedError) or isinstance(exc, aiohttp.ClientConnectorDNSError):
-        host = exc.host if isinstance(exc, aiohttp.ClientConnectorError) else ""
-        return ErrorKind.DNS, f"name does not resolve: {host}".rstrip(": ")
-    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
-        return ErrorKind.TLS, f"certificate rejected: {_ssl_reason(exc.certificate_error)}"
+    if _first(chain, NameNotResolvedError):
+        return ErrorKind.DNS, "name does not resolve"
     cert_err = _first(chain, ssl.CertificateError)
     if cert_err is not None:
         return ErrorKind.TLS, f"certificate rejected: {_ssl_reason(cert_err)}"
-    ssl_err = _first(chain, ssl.SSLError) or _first(chain, ssl.CertificateError)
-    if ssl_err is not None or isinstance(exc, aiohttp.ClientSSLError):
-        return ErrorKind.TLS, f"TLS failed: {_ssl_reason(ssl_err or exc)}"
+    ssl_err = _first(chain, ssl.SSLError)
+    if ssl_err is not None:
+        return ErrorKind.TLS, f"TLS failed: {_ssl_reason(ssl_err)}"
     if isinstance(exc, TimeoutError | asyncio.TimeoutError):
         if isinstance(exc, aiohttp.ConnectionTimeoutError):
             return ErrorKind.TIMEOUT, "timed out connecting"
         return ErrorKind.TIMEOUT, "timed out"
-    if isinstance(exc, aiohttp.InvalidURL):
-        return ErrorKind.INVALID_URL, "invalid URL"
     if isinstance(exc, aiohttp.ServerDisconnectedError):
         return ErrorKind.CLOSED, "server closed the connection without a response"
     if isinstance(exc, aiohttp.ClientPayloadError):
         return _payload_error(chain)
     parse = _first(chain, http_exceptions.HttpProcessingError)
-    if isinstance(exc, aiohttp.ClientResponseError) or parse is not None:
-        detail = getattr(parse or exc, "message", "") or type(parse or exc).__name__
+    if parse is not None:
+        detail = getattr(parse, "message", "") or type(parse).__name__
         return ErrorKind.PROTOCOL, f"not a valid HTTP response: {_short(str(detail))}"
-    if isinstance(exc, aiohttp.ClientConnectorError | ConnectFailedError):
+    if isinstance(exc, ConnectFailedError):
         os_err = exc.os_error
         if isinstance(os_err, ConnectionRefusedError) or os_err.errno == errno.ECONNREFUSED:
             return ErrorKind.REFUSED, "connection refused"

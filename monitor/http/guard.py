@@ -26,8 +26,8 @@ _NAT64_LOCAL = ipaddress.IPv6Network("64:ff9b:1::/48")
 class BlockedAddressError(OSError):
     """Raised instead of connecting to an address the guard refused.
 
-    An OSError so that aiohttp passes it through its resolver error path
-    untouched (it arrives as the `os_error` of a ClientConnectorDNSError).
+    An OSError, like every resolver failure: the client chains it under the
+    DNSFailedError it raises, and `classify_exception` finds it there.
     """
 
     def __init__(self, host: str, address: str, reason: str) -> None:
