@@ -46,6 +46,7 @@ log = logging.getLogger("monitor.daemon")
 T = TypeVar("T")
 
 CLAIM_BATCH = 1000
+REFILL_DELAY = 0.02  # after a check ends, before claiming for the slots freed since
 MAINTENANCE_INTERVAL = 3600.0
 CHECKPOINT_INTERVAL = 5.0
 
@@ -85,6 +86,8 @@ class Daemon:
         # held while claiming, so a stop can wait for a claim in progress
         self._dispatching = asyncio.Lock()
         self._bg: set[asyncio.Task[Any]] = set()
+        self._more_due = False  # the last claim stopped at capacity: more may be due
+        self._refill_pending = False
         self._snapshots: asyncio.Task[None] | None = None
 
     # -- plumbing
@@ -222,6 +225,7 @@ class Daemon:
         while not self._stopping:
             free = self.settings.concurrency - len(self._inflight)
             if free <= 0 or self.writer.backlog > 5 * CLAIM_BATCH:
+                self._more_due = True  # capacity, not the queue, stopped this claim
                 break
             want = min(free, CLAIM_BATCH)
             try:
@@ -253,6 +257,7 @@ class Daemon:
                 self._inflight[claim.id] = (task, claim)
             claimed += len(claims)
             if len(claims) < want:
+                self._more_due = False
                 break
         return claimed
 
@@ -269,6 +274,28 @@ class Daemon:
             current = self._inflight.get(claim.id)
             if current is not None and current[1] is claim:  # not a newer claim's entry
                 del self._inflight[claim.id]
+                self._refill()
+
+    def _refill(self) -> None:
+        """Claim again soon after a check frees a slot, when the last claim was
+        cut short by capacity: waiting for the next dispatch tick capped the
+        daemon at `concurrency` checks per tick, however fast the checks were.
+        A short delay gathers the slots that free meanwhile into one claim."""
+        if self._more_due and not self._refill_pending and not self._stopping:
+            if self.settings.once:
+                return  # `_run_once` claims again as each check ends
+            self._refill_pending = True
+            task = asyncio.create_task(self._refill_soon(), name="refill")
+            self._bg.add(task)
+            task.add_done_callback(self._bg.discard)
+
+    async def _refill_soon(self) -> None:
+        try:
+            await asyncio.sleep(REFILL_DELAY)
+        finally:
+            self._refill_pending = False
+        if not self._stopping:
+            await self.dispatch()
 
     def _finish(self, claim: Claimed, result: CheckResult) -> None:
         s = self.settings
