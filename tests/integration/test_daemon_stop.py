@@ -1,16 +1,23 @@
-"""A stop that arrives while a claim is in progress gives the claimed targets back."""
+"""The daemon's dispatch, driven in process: claims given back on a stop, a
+check that outlives its lease, freed slots claimed again at once."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import threading
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
+from aiohttp import web
+from aiohttp.test_utils import TestServer
 from sqlalchemy import text
 
 from monitor.config import load_settings
 from monitor.daemon.service import Daemon
+from monitor.http import Checker
 from monitor.keys import KeyRing
 from monitor.storage.migrate import upgrade
 
@@ -54,51 +61,66 @@ async def test_claims_returning_after_stop_are_released(tmp_path: Path) -> None:
         daemon.engine.dispose()
 
 
-async def test_a_check_that_outlives_its_lease_is_replaced_and_tracked(tmp_path: Path) -> None:
-    """Re-claimed mid-check (lease ran out): the old check stops, the new one is
-    the one tracked, and once it is recorded no lease is left behind."""
-    from aiohttp import web
-    from aiohttp.test_utils import TestServer
-
-    from monitor.http import Checker
-
-    release = asyncio.Event()
-
-    async def handler(request: web.Request) -> web.Response:
-        await release.wait()
-        return web.Response(
-            text="<html><head><title>A</title></head></html>", content_type="text/html"
-        )
-
+@contextlib.asynccontextmanager
+async def _served_daemon(
+    tmp_path: Path,
+    handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
+    urls: list[str],
+    **settings: Any,
+) -> AsyncIterator[Daemon]:
+    """A daemon (not started: the test drives it) whose corpus holds `urls`,
+    each answered by `handler` on a loopback server, with a Checker in place."""
     app = web.Application()
     app.router.add_get("/{tail:.*}", handler)
     server = TestServer(app, host="127.0.0.1")
     await server.start_server()
     corpus = tmp_path / "corpus"
     corpus.mkdir()
-    (corpus / "a.jsonl").write_text(json.dumps({"webUrl": "http://news.test/a"}) + "\n")
+    (corpus / "a.jsonl").write_text("".join(json.dumps({"webUrl": u}) + "\n" for u in urls))
     (tmp_path / "data").mkdir()
-    settings = load_settings(
-        None,
-        {
-            "paths": [corpus],
-            "data_dir": tmp_path / "data",
-            "lease_seconds": 0.3,
-            "allow_network": ["127.0.0.0/8"],
-            "connect_to": [f"::127.0.0.1:{server.port}"],
-            "timeout": 10,
-            "retries": 0,
-        },
-        environ={},
-    )
-    daemon = Daemon(settings, KeyRing.load([]))
-    started: list[asyncio.Task[None]] = []
+    values = {
+        "paths": [corpus],
+        "data_dir": tmp_path / "data",
+        "allow_network": ["127.0.0.0/8"],
+        "connect_to": [f"::127.0.0.1:{server.port}"],
+        "timeout": 10,
+        "retries": 0,
+        **settings,
+    }
+    daemon = Daemon(load_settings(None, values, environ={}), KeyRing.load([]))
     try:
         await asyncio.to_thread(upgrade, daemon.engine)
         await daemon.rescan()
         daemon.writer.start()
-        async with Checker(settings) as checker:
+        async with Checker(daemon.settings) as checker:
             daemon._checker = checker
+            yield daemon
+    finally:
+        daemon.stop()
+        await asyncio.gather(*daemon._bg, return_exceptions=True)
+        await daemon.writer.stop()
+        daemon._db_pool.shutdown(wait=True)
+        daemon.engine.dispose()
+        await server.close()
+
+
+async def _page(request: web.Request) -> web.Response:
+    return web.Response(text="<html><head><title>A</title></head></html>", content_type="text/html")
+
+
+async def test_a_check_that_outlives_its_lease_is_replaced_and_tracked(tmp_path: Path) -> None:
+    """Re-claimed mid-check (lease ran out): the old check stops, the new one is
+    the one tracked, and once it is recorded no lease is left behind."""
+    release = asyncio.Event()
+
+    async def handler(request: web.Request) -> web.Response:
+        await release.wait()
+        return await _page(request)
+
+    try:
+        async with _served_daemon(
+            tmp_path, handler, ["http://news.test/a"], lease_seconds=0.3
+        ) as daemon:
             assert await daemon.dispatch() == 1
             ((first, _),) = daemon._inflight.values()
             await asyncio.sleep(0.5)  # the lease runs out while the check waits
@@ -111,14 +133,22 @@ async def test_a_check_that_outlives_its_lease_is_replaced_and_tracked(tmp_path:
             release.set()
             await asyncio.wait_for(second, 10)
             await asyncio.wait_for(daemon.writer.drain(), 10)
-        assert _count(daemon, "leases") == 0
-        assert _count(daemon, "check_results") == 1
+            assert _count(daemon, "leases") == 0
+            assert _count(daemon, "check_results") == 1
     finally:
         release.set()  # let a stalled handler go, so the server can close
-        for task in started:
-            task.cancel()
-        await asyncio.gather(*started, return_exceptions=True)
-        await daemon.writer.stop()
-        daemon._db_pool.shutdown(wait=True)
-        daemon.engine.dispose()
-        await server.close()
+
+
+async def test_slots_freed_by_finished_checks_are_claimed_again_at_once(tmp_path: Path) -> None:
+    """One dispatch (no scheduler ticks at all) with 2 slots and 12 due targets:
+    every target gets checked, because each finished check claims again.
+    Before, the rest waited for the next tick: `concurrency` checks per tick."""
+    urls = [f"http://news.test/{i}" for i in range(12)]
+    async with _served_daemon(tmp_path, _page, urls, concurrency=2) as daemon:
+        assert await daemon.dispatch() == 2  # capacity-bound
+        async with asyncio.timeout(20):
+            while _count(daemon, "check_results") < 12:
+                await daemon.writer.drain()
+                await asyncio.sleep(0.05)
+        assert not daemon._inflight
+        assert _count(daemon, "leases") == 0
