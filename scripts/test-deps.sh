@@ -4,6 +4,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # AMP-cache URL oracle: @ampproject/toolbox-cache-url under node (tests/oracle)
+if ! command -v npm >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >/dev/null || true
+  apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null \
+    || echo "warning: node/npm unavailable; oracle tests will skip" >&2
+fi
 if command -v npm >/dev/null 2>&1 && [ -f tests/oracle/package.json ] && [ ! -d tests/oracle/node_modules ]; then
   (cd tests/oracle && npm install --no-audit --no-fund --silent) || echo "warning: npm install of the oracle failed; oracle tests will skip" >&2
 fi
