@@ -1,7 +1,8 @@
 """The checker: one URL in, one CheckResult out, politely, safely, cheaply.
 
 Per check: up to `retries + 1` attempts; each attempt follows redirects hop
-by hop (each hop vetted by the SSRF guard, recorded, counted, loop-checked)
+by hop (each hop's address vetted by the SSRF guard when the client
+resolves it, IP literals too; recorded, counted, loop-checked)
 and reads only the bytes the kind needs. Retry *decisions* are pure
 (`monitor.retry`), outcomes and problems too (`monitor.classify`); this
 module is the loop and the I/O.
@@ -50,10 +51,9 @@ from monitor.http.body import (
     read_prefix,
 )
 from monitor.http.client import Client, Response, StaleConnectionError, user_agent
-from monitor.http.connect_to import route
 from monitor.http.deadlines import Deadlines
 from monitor.http.errors import classify_exception
-from monitor.http.guard import AddressPolicy, literal_ip
+from monitor.http.guard import AddressPolicy
 from monitor.http.hostpool import HostPool
 from monitor.http.resolver import GuardedResolver, guarded_socket_factory
 from monitor.http.tls import make_ssl_context
@@ -186,7 +186,6 @@ class Checker:
         self._rng = rng or random.Random()
         self._client: Client | None = None
         self._deadlines = Deadlines()
-        self._refusals: dict[tuple[str, int | None], str | None] = {}
         self._image_whole = {"Accept": IMAGE_ACCEPT, "Accept-Encoding": "identity"}
         self._first_range = min(IMAGE_FIRST_RANGE, settings.image_cap_bytes)
         self._image_ranged = {**self._image_whole, "Range": f"bytes=0-{self._first_range - 1}"}
@@ -300,11 +299,7 @@ class Checker:
         while True:
             if current.scheme not in ("http", "https") or not current.raw_host:
                 return att.fail(ErrorKind.INVALID_URL, "redirect to a URL that is not http(s)")
-            host = current.raw_host
-            why = self._literal_refusal(current)
-            if why is not None:
-                return att.fail(ErrorKind.BLOCKED, why)
-            async with self.hosts.slot(host):
+            async with self.hosts.slot(current.raw_host):
                 started = time.monotonic()
                 try:
                     async with self._deadlines.within(budget):
@@ -333,31 +328,6 @@ class Checker:
                 return att.fail(ErrorKind.TOO_MANY_REDIRECTS, "redirect loop")
             visited.add(str(nxt))
             current = nxt
-
-    def _literal_refusal(self, url: URL) -> str | None:
-        """Why an IP-literal host may not be requested (None: it may, or it
-        is a name, vetted when resolved). Remembered per host and port: the
-        same few hosts come up for every request."""
-        key = (url.raw_host or "", url.port)
-        try:
-            return self._refusals[key]
-        except KeyError:
-            pass
-        ip = literal_ip(key[0])
-        why = None
-        if ip is not None and not self._rerouted(url):
-            reason = self.policy.refusal(ip)
-            why = None if reason is None else f"blocked: {ip} ({reason})"
-        if len(self._refusals) >= 4096:
-            self._refusals.clear()
-        self._refusals[key] = why
-        return why
-
-    def _rerouted(self, url: URL) -> bool:
-        if not self.settings.connect_to:
-            return False
-        port = url.port or 0
-        return route(self.settings.connect_to, url.raw_host or "", port) != (url.raw_host, port)
 
     async def _get(
         self,

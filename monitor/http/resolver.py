@@ -98,11 +98,10 @@ class GuardedResolver(AbstractResolver):
 
 
 def guarded_socket_factory(policy: AddressPolicy) -> SocketFactoryType:
-    """A socket factory for TCPConnector that re-vets the address dialled.
+    """A socket factory for the client's dialler that re-vets the address dialled.
 
-    Defence in depth: whatever path produced the address (resolver, IP
-    literal, a future aiohttp change), no socket is opened towards a refused
-    address.
+    Defence in depth: whatever path produced the address, no socket is
+    opened towards a refused address.
     """
 
     def factory(addr_info: AddrInfoType) -> socket.socket:
