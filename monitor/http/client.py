@@ -39,7 +39,6 @@ import socket
 import ssl
 import time
 import weakref
-from collections import deque
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, cast
@@ -61,6 +60,7 @@ from yarl import URL
 
 from monitor import __version__
 from monitor.http.resolver import GuardedResolver
+from monitor.http.slots import Slots
 from monitor.http.tls import transport_not_after
 
 PROJECT_URL = "https://pypi.org/project/article-monitor/"
@@ -277,42 +277,6 @@ class _Connection(asyncio.Protocol):
 PoolKey = tuple[str, str, int, str | None]
 
 
-class _Limit:
-    """The global limit of requests in flight (`--concurrency`), held from the
-    request until its response is released. A counter and a FIFO of waiters:
-    a free slot is taken without awaiting anything."""
-
-    __slots__ = ("free", "waiters")
-
-    def __init__(self, size: int) -> None:
-        self.free = max(1, size)
-        self.waiters: deque[asyncio.Future[None]] = deque()
-
-    async def acquire(self) -> None:
-        if self.free > 0 and not self.waiters:
-            self.free -= 1
-            return
-        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self.waiters.append(waiter)
-        try:
-            await waiter
-        except asyncio.CancelledError:
-            if waiter.done() and not waiter.cancelled():
-                self.release()  # handed a slot, then cancelled: pass it on
-            else:
-                with contextlib.suppress(ValueError):
-                    self.waiters.remove(waiter)
-            raise
-
-    def release(self) -> None:
-        while self.waiters:
-            waiter = self.waiters.popleft()
-            if not waiter.done():
-                waiter.set_result(None)
-                return
-        self.free += 1
-
-
 class Response:
     """A response whose body is read on demand; release() or close() it."""
 
@@ -356,7 +320,7 @@ class Response:
         pool, self._pool = self._pool, None
         if pool is None:
             return
-        pool._limit.release()
+        pool._limit.give()
         conn = self._conn
         payload = conn.payload
         if self.content.at_eof() and (payload is None or payload.is_eof()) and conn.usable():
@@ -368,7 +332,7 @@ class Response:
         """Close the connection, whatever is left unread."""
         pool, self._pool = self._pool, None
         if pool is not None:
-            pool._limit.release()
+            pool._limit.give()
         self._conn.close()
 
 
@@ -394,7 +358,9 @@ class Client:
         self._ua = user_agent
         self._max_idle = max_idle
         self._keepalive_s = keepalive_s
-        self._limit = _Limit(limit)
+        # the global limit of requests in flight (`--concurrency`), held from the
+        # request until its response is released
+        self._limit = Slots(limit)
         self._idle: dict[PoolKey, list[_Connection]] = {}
         self._idle_order: dict[_Connection, PoolKey] = {}  # oldest first
         # every open connection, to close them all at the end; weak, so a
@@ -425,13 +391,13 @@ class Client:
         port = url.port or (443 if https else 80)
         tls_name = (server_hostname or host.rstrip(".")) if https else None
         key: PoolKey = (url.scheme, host, port, tls_name)
-        await self._limit.acquire()
+        await self._limit.take()
         try:
             conn = None if fresh else self._take(key)
             if conn is None:
                 conn = await self._dial(host, port, tls_name)
         except BaseException:
-            self._limit.release()
+            self._limit.give()
             raise
         reused = conn.requests > 0
         # yarl has percent-encoded the path and IDNA-encoded the host: the
@@ -449,13 +415,13 @@ class Client:
             # on a reused connection, a close or garbled framing (stray bytes
             # left by the previous answer) says nothing about this target
             conn.close()
-            self._limit.release()
+            self._limit.give()
             if reused:
                 raise StaleConnectionError() from exc
             raise
         except BaseException:
             conn.close()
-            self._limit.release()
+            self._limit.give()
             raise
         return Response(self, key, conn, message, content)
 

@@ -15,30 +15,24 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import deque
 from collections.abc import Callable
+
+from monitor.http.slots import Slots
 
 
 class HostGate:
-    """The politeness state of one host.
+    """The politeness state of one host."""
 
-    A counter and a FIFO of waiters rather than an asyncio.Semaphore: a free
-    slot is taken without awaiting anything, the common case on every request.
-    """
+    __slots__ = ("backoff_until", "next_start", "penalty", "slots")
 
-    __slots__ = ("active", "backoff_until", "next_start", "penalty", "waiters")
-
-    def __init__(self) -> None:
-        self.active = 0  # requests holding a slot
-        self.waiters: deque[asyncio.Future[None]] = deque()  # FIFO, each woken with a slot
+    def __init__(self, per_host: int) -> None:
+        self.slots = Slots(per_host)
         self.next_start = 0.0  # monotonic time the next request may start
         self.backoff_until = 0.0  # set by 429/503
         self.penalty = 0.0  # current adaptive backoff (seconds), 0 when healthy
 
     def constrained(self, now: float) -> bool:
-        return (
-            self.active > 0 or bool(self.waiters) or now < max(self.next_start, self.backoff_until)
-        )
+        return self.slots.in_use() or now < max(self.next_start, self.backoff_until)
 
 
 class HostPool:
@@ -70,7 +64,7 @@ class HostPool:
             self._created += 1
             if self._created % 1024 == 0:
                 self._sweep()
-            gate = self._gates[host] = HostGate()
+            gate = self._gates[host] = HostGate(self.per_host)
         return gate
 
     def _sweep(self) -> None:
@@ -89,31 +83,22 @@ class HostPool:
 
     def _try_enter(self, gate: HostGate) -> bool:
         """Take a slot at once if one is free, no one queues and no wait applies."""
-        if gate.active >= self.per_host or gate.waiters:
+        if not gate.slots.available():
             return False
         now = self._clock()
         if now < gate.next_start or now < gate.backoff_until:
             return False
-        gate.active += 1
+        gate.slots.try_take()
         gate.next_start = now + self.min_interval if self.min_interval else now
         return True
 
     async def _enter(self, host: str, gate: HostGate) -> None:
         """The slow path: queue for a slot, then wait out the interval and backoff."""
-        if gate.active >= self.per_host or gate.waiters:
-            waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-            gate.waiters.append(waiter)
-            try:
-                await waiter  # resolved by _exit, which hands its slot over
-            except BaseException:
-                if waiter.done() and not waiter.cancelled():
-                    self._exit(host, gate)  # the slot was handed over: give it on
-                else:
-                    gate.waiters.remove(waiter)
-                    self._forget_if_idle(host, gate)
-                raise
-        else:
-            gate.active += 1
+        try:
+            await gate.slots.take()
+        except BaseException:
+            self._forget_if_idle(host, gate)
+            raise
         try:
             while True:
                 now = self._clock()
@@ -127,13 +112,7 @@ class HostPool:
         gate.next_start = (self._clock() + self.min_interval) if self.min_interval else now
 
     def _exit(self, host: str, gate: HostGate) -> None:
-        """Give the slot back: to the first waiter still waiting, else to the pool."""
-        while gate.waiters:
-            waiter = gate.waiters.popleft()
-            if not waiter.done():
-                waiter.set_result(None)  # the slot passes on; `active` is unchanged
-                return
-        gate.active -= 1
+        gate.slots.give()
         self._forget_if_idle(host, gate)
 
     def _forget_if_idle(self, host: str, gate: HostGate) -> None:
