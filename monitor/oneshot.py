@@ -1,9 +1,10 @@
 """One-shot check: corpus → static checks → signatures → network → report.
 
-Results are kept only until every article that references them has been
-written, and articles are written in input order as soon as they are
-complete, so memory stays bounded by the run's concurrency window rather
-than by the corpus size.
+Articles are written in input order as soon as they are complete, and a
+result is kept only until every article that references it has been
+written. Nothing can be written before the whole corpus is read (duplicates
+are corpus-wide), so results that arrive while it loads are held until then;
+after that, memory follows the run's concurrency window, not the corpus.
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
-"""Pure: Article → check targets, deduplicated across the corpus.
+"""Pure: Article → its check targets (`document_refs`: URL, kind, origin, field).
 
 A URL referenced by several articles (a shared provider logo, a related
-article that is also a top-level article) becomes one Target that knows every
-reference, so it is fetched once per run and reported under each article.
+article that is also a top-level article) is fetched once per run and
+reported under each: the run keeps one result per URL (`oneshot._Assembler`)
+and the daemon one target row per URL.
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ from monitor.collector import run_pace
 from monitor.config import Settings
 from monitor.http import Checker
 from monitor.runner import TargetQueue, check_queue
-from monitor.wire import CorruptFrame, Frames, Row, result_row, results_frame, targets_from_frame
+from monitor.wire import Frames, Row, result_row, results_frame, targets_from_frame
 
 FLUSH_S = 0.02  # results wait at most this long for company
 FLUSH_ROWS = 512
@@ -66,7 +66,7 @@ class _Targets(asyncio.Protocol):
                     continue
                 for target in targets_from_frame(payload):
                     self.queue.put_nowait(target)
-        except (CorruptFrame, ValueError) as exc:  # ValueError: pydantic's on bad settings
+        except ValueError as exc:  # a CorruptFrame, or pydantic's on bad settings
             self.error = f"unreadable input from the parent: {type(exc).__name__}: {exc}"[:500]
             if self.transport is not None:
                 self.transport.close()  # connection_lost ends the queue

@@ -16,7 +16,7 @@ import asyncio
 import logging
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any, TypeVar
@@ -155,7 +155,11 @@ class Daemon:
             loop.remove_signal_handler(sig)
 
     def _on_hup(self) -> None:
-        task = asyncio.create_task(self.reload())
+        self._spawn(self.reload(), "reload")
+
+    def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
+        """Run `coro` in the background, kept alive (and awaited at stop) in `_bg`."""
+        task = asyncio.create_task(coro, name=name)
         self._bg.add(task)
         task.add_done_callback(self._bg.discard)
 
@@ -285,9 +289,7 @@ class Daemon:
             if self.settings.once:
                 return  # `_run_once` claims again as each check ends
             self._refill_pending = True
-            task = asyncio.create_task(self._refill_soon(), name="refill")
-            self._bg.add(task)
-            task.add_done_callback(self._bg.discard)
+            self._spawn(self._refill_soon(), "refill")
 
     async def _refill_soon(self) -> None:
         try:

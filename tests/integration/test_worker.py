@@ -41,7 +41,7 @@ async def read_frame(stream: asyncio.StreamReader) -> bytes:
     return await stream.readexactly(int.from_bytes(header, "little"))
 
 
-async def test_worker_checks_targets_arriving_in_parts_and_pauses_its_input() -> None:
+async def test_worker_checks_targets_arriving_in_parts() -> None:
     port = closed_port()
     urls = [f"http://127.0.0.1:{port}/{n}" for n in range(300)]
     proc = await asyncio.create_subprocess_exec(
@@ -192,3 +192,38 @@ async def test_a_worker_with_torn_or_garbage_output_fails_the_run(
             async with asyncio.timeout(30):  # the chatty worker is killed, not waited for
                 async for batch in pool.batches():
                     assert batch == []  # the torn worker's one whole (empty) frame
+
+
+class _Reading(asyncio.ReadTransport):
+    """Records pause/resume, as the worker's stdin transport would see them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[str] = []
+
+    def pause_reading(self) -> None:
+        self.calls.append("pause")
+
+    def resume_reading(self) -> None:
+        self.calls.append("resume")
+
+    def is_reading(self) -> bool:
+        return not self.calls or self.calls[-1] == "resume"
+
+
+async def test_worker_pauses_its_input_past_a_few_rounds_and_resumes_when_low() -> None:
+    from monitor.worker import QUEUED_ROUNDS, _Targets
+
+    reader = _Targets()
+    transport = _Reading()
+    reader.connection_made(transport)
+    reader.data_received(settings_frame(concurrency=2))
+    targets = [(Kind.WEB, f"http://127.0.0.1:1/{n}") for n in range(QUEUED_ROUNDS * 2)]
+    reader.data_received(targets_frame(targets))
+    assert transport.calls == []  # at the limit, not past it
+    reader.data_received(targets_frame([(Kind.WEB, "http://127.0.0.1:1/more")]))
+    assert transport.calls == ["pause"]
+    while reader.queue.qsize() >= 2:  # checkers take targets
+        reader.queue.get_nowait()
+        reader.taken()
+    assert transport.calls == ["pause", "resume"]
