@@ -7,9 +7,11 @@ import asyncio
 import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from support.servers import refusing_port
 from support.settings import settings
 
 from monitor.model import Kind, Outcome
@@ -17,11 +19,12 @@ from monitor.parallel import WorkerFailed, WorkerPool
 from monitor.wire import Frames, frame, results_frame, results_from_frame, targets_frame
 
 
-def closed_port() -> int:
-    """A loopback port nobody listens on: every check is refused at once."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+@pytest.fixture(scope="module")
+def port() -> Iterator[int]:
+    """A loopback port that refuses every connection at once, held for the
+    module so that no other test can take it meanwhile."""
+    with refusing_port() as held:
+        yield held
 
 
 def settings_frame(**overrides: object) -> bytes:
@@ -41,8 +44,7 @@ async def read_frame(stream: asyncio.StreamReader) -> bytes:
     return await stream.readexactly(int.from_bytes(header, "little"))
 
 
-async def test_worker_checks_targets_arriving_in_parts() -> None:
-    port = closed_port()
+async def test_worker_checks_targets_arriving_in_parts(port: int) -> None:
     urls = [f"http://127.0.0.1:{port}/{n}" for n in range(300)]
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -93,9 +95,8 @@ class _SilentPool(WorkerPool):
     worker_args = ("-c", "import sys; sys.stdin.buffer.read()")
 
 
-async def test_a_worker_that_exits_cleanly_without_every_result_fails_the_run() -> None:
+async def test_a_worker_that_exits_cleanly_without_every_result_fails_the_run(port: int) -> None:
     """Exit status 0 is not enough: a missing result must never pass silently."""
-    port = closed_port()
     async with _SilentPool(settings(concurrency=2), 2, local=False) as pool:
         for n in range(10):
             pool.submit(Kind.WEB, f"http://127.0.0.1:{port}/{n}")
@@ -106,10 +107,11 @@ async def test_a_worker_that_exits_cleanly_without_every_result_fails_the_run() 
 
 
 @pytest.mark.parametrize("source", ["file", "socket"])
-def test_worker_reads_targets_from_a_file_or_a_socket(source: str, tmp_path: Path) -> None:
+def test_worker_reads_targets_from_a_file_or_a_socket(
+    source: str, tmp_path: Path, port: int
+) -> None:
     """A manual run (`< targets`) and a socket stdin (uvloop's subprocess pipes)
     check every target, like a pipe does."""
-    port = closed_port()
     urls = [f"http://127.0.0.1:{port}/{n}" for n in range(5)]
     data = settings_frame(concurrency=2) + targets_frame([(Kind.WEB, u) for u in urls])
     cmd = [sys.executable, "-m", "monitor.worker"]
@@ -140,9 +142,8 @@ def test_worker_reads_targets_from_a_file_or_a_socket(source: str, tmp_path: Pat
     ],
 )
 def test_a_worker_checks_what_it_could_read_and_fails_on_broken_input(
-    tail: bytes, reason: bytes
+    tail: bytes, reason: bytes, port: int
 ) -> None:
-    port = closed_port()
     urls = [f"http://127.0.0.1:{port}/{n}" for n in range(3)]
     data = settings_frame(concurrency=2) + targets_frame([(Kind.WEB, u) for u in urls]) + tail
     out = subprocess.run(
@@ -181,9 +182,8 @@ class _DyingPool(WorkerPool):
     ],
 )
 async def test_a_worker_with_torn_or_garbage_output_fails_the_run(
-    pool_class: type[WorkerPool], message: str
+    pool_class: type[WorkerPool], message: str, port: int
 ) -> None:
-    port = closed_port()
     async with pool_class(settings(concurrency=2), 2, local=False) as pool:
         for n in range(10):
             pool.submit(Kind.WEB, f"http://127.0.0.1:{port}/{n}")
