@@ -392,7 +392,7 @@ async def test_a_killed_worker_gives_an_incomplete_report_not_a_crash(
         workers = psutil.Process(proc.pid).children()
         assert len(workers) == 1  # --workers 2: the parent checks a share itself
         workers[0].kill()  # as the OOM killer would
-        site.slow = False  # the other worker finishes its targets
+        site.slow = False  # the parent finishes its own share
         out, err = await asyncio.wait_for(proc.communicate(), 40)
     finally:
         if proc.returncode is None:

@@ -312,7 +312,7 @@ TARGET_CODES = {
 # Deviations from the contract found by this matrix, as strict xfails (the test
 # starts failing the day the behaviour is fixed, so the mark goes). All fixed:
 # slow_response on a timeout, attempts == 1 for a target refused before any
-# request, and aiohttp's hidden resend after a disconnect.
+# request, and the HTTP library's hidden resend after a disconnect.
 TIMED_OUT = "http://timeout.example/sleep"
 KNOWN_BUGS: dict[tuple[str, str], str] = {}
 

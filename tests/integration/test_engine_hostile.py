@@ -1,19 +1,19 @@
 """Hostile servers: every check ends within its timeouts, reads at most its cap,
 and memory stays bounded. Byte counts are what the server handed to the kernel.
 
-The allowance: after the checker has what it needs it closes the socket,
-but bytes already in flight were "sent" from the server's point of view.
-Those are at most the server's send buffer (SO_SNDBUF 32 KiB, doubled by
-Linux to 64 KiB), aiohttp's stream buffer (it pauses reading past 2 x 64
-KiB) and the client's kernel receive buffer, which starts at 128 KiB
-(tcp_rmem) and autotunes upwards while the reader keeps up. Measured on
-this 2-core machine (`pytest tests/integration/test_engine_hostile.py -s`
-prints them): idle, 170 KiB over the cap for the endless body, 115 KiB for
-the 60 MB image, 70 to 125 KiB in all for the header flood; with the suite
-running under `-n 2` beside other work, up to 480 KiB over for the endless
-body. ALLOWANCE = 1 MiB keeps the tests stable under load and is still 60
-times smaller than the 60 MB image the server wanted to send.
-"""
+The allowance: after the checker has what it needs it closes the socket, but
+bytes already in flight were "sent" from the server's point of view. Those
+are at most the server's send buffer (SO_SNDBUF 32 KiB, doubled by Linux to
+64 KiB), the client's body buffer (aiohttp's StreamReader in
+monitor/http/client.py pauses reading past 2 x 64 KiB) and the client's
+kernel receive buffer, which starts at 128 KiB (tcp_rmem) and autotunes
+upwards while the reader keeps up. Measured on this 2-core machine (`pytest
+tests/integration/test_engine_hostile.py -s` prints them): idle, 170 KiB
+over the cap for the endless body, 115 KiB for the 60 MB image, 70 to 125
+KiB in all for the header flood; with the suite running under `-n 2` beside
+other work, up to 480 KiB over for the endless body. ALLOWANCE = 1 MiB keeps
+the tests stable under load and is still 60 times smaller than the 60 MB
+image the server wanted to send."""
 
 from __future__ import annotations
 

@@ -192,7 +192,8 @@ async def test_timeout_is_retried_with_a_fresh_budget() -> None:
 
 async def test_reset_is_retried() -> None:
     """A reset on a fresh connection is the target's answer: one attempt, one
-    connection (no hidden resend by aiohttp); the retry gets the page."""
+    connection (the client resends only on a kept-alive connection); the
+    retry gets the page."""
 
     async def reset_first(conn: RawConn) -> None:
         await conn.read_request()

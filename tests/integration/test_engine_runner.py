@@ -148,6 +148,11 @@ async def test_check_queue_raises_a_bug_in_a_check() -> None:
     queue: TargetQueue = asyncio.Queue()
     for n in range(10):
         queue.put_nowait((Kind.WEB, f"u{n}"))
+    for _ in range(2):
+        queue.put_nowait(None)  # the end, so a missed bug ends the call instead of hanging it
     with pytest.raises(ExceptionGroup) as caught:
-        await check_queue(queue, CountingChecker(fail_on="u3"), concurrency=2, on_result=print)
+        async with asyncio.timeout(10):
+            await check_queue(
+                queue, CountingChecker(fail_on="u3"), concurrency=2, on_result=lambda *_: None
+            )
     assert caught.group_contains(RuntimeError, match="bug in a check")

@@ -573,6 +573,7 @@ def test_every_soft_404_title_passes_the_keyword_shortcut(title: str) -> None:
 
 import re  # noqa: E402
 import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
 from urllib.parse import urljoin  # noqa: E402
 
 from monitor.content.html import (  # noqa: E402
@@ -765,11 +766,12 @@ def test_fast_scanner_with_its_skip_runs_agrees_with_the_parser(parts: list[str]
 
 def test_fast_scanner_takes_real_world_shaped_heads() -> None:
     """Long heads full of meta, link, script, JSON-LD and CSS stay on the fast path."""
-    sys.path.insert(0, "bench")
+    bench = str(Path(__file__).resolve().parents[2] / "bench")  # wherever pytest runs from
+    sys.path.insert(0, bench)
     try:
         import content_scan
     finally:
-        sys.path.remove("bench")
+        sys.path.remove(bench)
     cases = content_scan.page_cases(4)
     for name, pages in cases.items():
         if name.startswith("real-odd"):
