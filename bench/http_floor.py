@@ -36,31 +36,20 @@ from urllib.parse import urlsplit
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-import websim  # noqa: E402
+from check_vs_lychee import corpus_urls, make_corpus, start_simulator  # noqa: E402
 
-RANGE = "bytes=0-16383"
+from monitor.http.engine import IMAGE_FIRST_RANGE  # noqa: E402
+
+RANGE = f"bytes=0-{IMAGE_FIRST_RANGE - 1}"  # the checker's first image range
+
+
+HOSTS = [f"127.0.0.{n}" for n in range(1, 51)]
 
 
 def urls_for(port: int, count: int) -> list[str]:
-    """The benchmark's URL mix: per record a web page, an AMP page, an AMP-cache
-    copy and two images, spread over the simulator's hosts."""
-    hosts = [f"127.0.0.{n}" for n in range(1, 51)]
-    out: list[str] = []
-    i = 0
-    while len(out) < count:
-        site, cdn, img = hosts[i % 50], hosts[(i + 3) % 50], hosts[(i + 5) % 50]
-        slug = f"story-{i:06d}"
-        out += [
-            websim.page_url(site, port, slug),
-            websim.page_url(site, port, slug, amp=True),
-            websim.cdn_url(cdn, site, port, slug),
-        ]
-        for j in range(2):
-            w, h = websim.IMAGE_SIZES[(i + j) % len(websim.IMAGE_SIZES)]
-            ext = websim.IMAGE_EXTS[(i * 3 + j) % len(websim.IMAGE_EXTS)]
-            out.append(websim.image_url(img, port, f"{slug}-{j}", w, h, ext))
-        i += 1
-    return out[:count]
+    """The first `count` URLs of check_vs_lychee.py's corpus: per record a web
+    page, an AMP page, an AMP-cache copy and two images, spread over the hosts."""
+    return corpus_urls(make_corpus(-(-count // 5), port, HOSTS))[:count]
 
 
 def cpu_s() -> float:
@@ -216,14 +205,9 @@ def main() -> int:
 
     import tempfile
 
-    sim = subprocess.Popen(
-        [sys.executable, str(HERE / "websim.py"), "--hosts", "50", "--max-seconds", "900"],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    sim, banner = start_simulator(1, 900, "auto")
     try:
-        assert sim.stdout is not None
-        port = json.loads(sim.stdout.readline())["port"]
+        port = banner["port"]
         with tempfile.TemporaryDirectory() as work:
             urls_file = Path(work) / "urls.txt"
             urls_file.write_text("\n".join(urls_for(port, args.urls)))
