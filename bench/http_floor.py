@@ -43,13 +43,10 @@ from monitor.http.engine import IMAGE_FIRST_RANGE  # noqa: E402
 RANGE = f"bytes=0-{IMAGE_FIRST_RANGE - 1}"  # the checker's first image range
 
 
-HOSTS = [f"127.0.0.{n}" for n in range(1, 51)]
-
-
-def urls_for(port: int, count: int) -> list[str]:
+def urls_for(port: int, count: int, hosts: list[str]) -> list[str]:
     """The first `count` URLs of check_vs_lychee.py's corpus: per record a web
     page, an AMP page, an AMP-cache copy and two images, spread over the hosts."""
-    return corpus_urls(make_corpus(-(-count // 5), port, HOSTS))[:count]
+    return corpus_urls(make_corpus(-(-count // 5), port, hosts))[:count]
 
 
 def cpu_s() -> float:
@@ -207,10 +204,10 @@ def main() -> int:
 
     sim, banner = start_simulator(1, 900, "auto")
     try:
-        port = banner["port"]
+        port = int(banner["port"])
         with tempfile.TemporaryDirectory() as work:
             urls_file = Path(work) / "urls.txt"
-            urls_file.write_text("\n".join(urls_for(port, args.urls)))
+            urls_file.write_text("\n".join(urls_for(port, args.urls, banner["hosts"])))
             figures: dict[str, list[float]] = {name: [] for name in CLIENTS}
             for _ in range(args.repeat):
                 for name in CLIENTS:
