@@ -28,7 +28,7 @@ from monitor.model import CheckResult, Kind, Problem, ProblemCode, invalid_url_r
 from monitor.parallel import AUTO_MIN_TARGETS, WorkerFailed, WorkerPool, auto_workers
 from monitor.report import ArticleEntry, ReportWriter, Tally, target_rows
 from monitor.signature import verify_document
-from monitor.targets import Target, document_refs
+from monitor.targets import document_refs
 
 ProgressFn = Callable[[int, int], None]
 
@@ -175,13 +175,13 @@ class _Assembler:
 
 
 class _Fetcher:
-    """Where the targets to fetch go: this process alone, or a pool.
+    """Where the targets to fetch go: a pool of this process and N-1 workers.
 
-    `--workers 1` checks here once the corpus is read; `--workers N` starts
-    the pool (this process and N-1 workers) before reading and submits
-    targets as they are found; auto (`0`) decides as soon as
-    AUTO_MIN_TARGETS targets are found (or the corpus ends), so a small run
-    never starts a process.
+    `--workers N` starts the pool before reading and submits targets as they
+    are found; auto (`0`) holds them until AUTO_MIN_TARGETS are found (or the
+    corpus ends) and then decides, so a small run never starts a process.
+    This process checks its share once the corpus is read (`--workers 1`:
+    all of it, with no process started).
     """
 
     def __init__(self, settings: Settings) -> None:
@@ -193,7 +193,7 @@ class _Fetcher:
         self.decided = self.requested > 0
 
     async def __aenter__(self) -> _Fetcher:
-        if self.requested > 1:
+        if self.requested > 0:
             await self._start(self.requested)
         return self
 
@@ -216,34 +216,17 @@ class _Fetcher:
         if self.decided:
             return
         self.decided = True
-        workers = auto_workers(self.requested, len(self.held))
-        if workers > 1:
-            await self._start(workers)
-            assert self.pool is not None
-            for kind, url in self.held:
-                self.pool.submit(kind, url)
-            self.held = []
+        await self._start(auto_workers(self.requested, len(self.held)))
+        assert self.pool is not None
+        for kind, url in self.held:
+            self.pool.submit(kind, url)
+        self.held = []
 
     async def results(self) -> AsyncGenerator[list[tuple[str, CheckResult]], None]:
-        """Batches of (url, result). A pool's arrive from the start; this
-        process checks only once every target is added (after `decide`)."""
-        if self.pool is not None:
-            async for batch in self.pool.batches():
-                yield batch
-            return
-
-        from monitor.http import Checker
-        from monitor.runner import check_targets
-
-        held, self.held = self.held, []
-        async with Checker(self.settings) as checker:
-            targets = (Target(url, kind) for kind, url in held)
-            inner = check_targets(targets, checker, concurrency=self.settings.concurrency)
-            try:
-                async for target, result in inner:
-                    yield [(target.url, result)]
-            finally:
-                await inner.aclose()
+        """Batches of (url, result) as the pool's checkers deliver them."""
+        assert self.pool is not None, "results before the pool is decided"
+        async for batch in self.pool.batches():
+            yield batch
 
 
 def _write_offline(corpus: Corpus, writer: ReportWriter, tally: Tally, now: datetime) -> None:
@@ -302,7 +285,7 @@ class _Run:
                     else:
                         asm.add(url, result)
                         self.done += 1
-                if fetcher.pool is not None and consumer is None:
+                if fetcher.pool is not None and consumer is None:  # workers check as we read
                     consumer = asyncio.create_task(self._consume(fetcher))
                 self.read += 1
                 if self.read % YIELD_EVERY == 0:
@@ -318,14 +301,12 @@ class _Run:
                 asm.complete = True
                 asm.flush()
                 await fetcher.decide()
-                if fetcher.pool is not None:
-                    fetcher.pool.close_input()
-                    if consumer is None:
-                        consumer = asyncio.create_task(self._consume(fetcher))
-                    await consumer
-                else:
+                assert fetcher.pool is not None
+                fetcher.pool.close_input()
+                if consumer is None:
                     self._tick()
-                    await self._consume(fetcher)
+                    consumer = asyncio.create_task(self._consume(fetcher))
+                await consumer
             finally:
                 if consumer is not None:
                     consumer.cancel()
