@@ -155,8 +155,7 @@ async def with_engine(urls: list[str], concurrency: int) -> None:
     from monitor.config import Settings
     from monitor.http import Checker
     from monitor.model import Kind
-    from monitor.runner import check_targets
-    from monitor.targets import Target
+    from monitor.runner import TargetQueue, check_queue
 
     def kind(url: str) -> Kind:
         if "/img/" in url:
@@ -172,10 +171,13 @@ async def with_engine(urls: list[str], concurrency: int) -> None:
         retries=0,
         timeout=20,
     )
+    queue: TargetQueue = asyncio.Queue()
+    for url in urls:
+        queue.put_nowait((kind(url), url))
+    for _ in range(concurrency):
+        queue.put_nowait(None)
     async with Checker(settings) as checker:
-        targets = [Target(url, kind(url)) for url in urls]
-        async for _ in check_targets(targets, checker, concurrency=concurrency):
-            pass
+        await check_queue(queue, checker, concurrency=concurrency, on_result=lambda *_: None)
 
 
 CLIENTS = {"session": with_session, "protocol": with_protocol, "engine": with_engine}

@@ -30,14 +30,6 @@ class TargetRef:
     path: str = ""  # dotted path in the article, e.g. "related.0.images.1.url"
 
 
-@dataclass(slots=True)
-class Target:
-    """One URL to fetch once per run, however many articles reference it."""
-
-    url: str
-    kind: Kind  # the kind of the first reference: decides how it is fetched
-
-
 def _path(dotted: str) -> str:
     """Field paths repeat in every record ("images.0.url"): share one string."""
     return sys.intern(dotted)

@@ -8,13 +8,12 @@ import time
 from collections import defaultdict
 
 from aiohttp import web
+from support.checks import check_all
 from support.servers import RawConn, app_server, raw_server
 from support.settings import settings
 
 from monitor.http import Checker
 from monitor.model import Kind, Outcome
-from monitor.runner import check_targets
-from monitor.targets import Target
 
 PAGE = "<html><head><title>t</title></head><body></body></html>"
 
@@ -66,12 +65,12 @@ async def test_per_host_limit_holds_while_hosts_run_in_parallel() -> None:
     async with app_server(routes) as srv:
         s = settings({"a.example": srv.port, "b.example": srv.port}, per_host=3, concurrency=16)
         targets = [
-            Target(f"http://{host}/slow/{i}", Kind.WEB)
+            (Kind.WEB, f"http://{host}/slow/{i}")
             for i in range(9)
             for host in ("a.example", "b.example")
         ]
         async with Checker(s) as checker:
-            results = [r async for _, r in check_targets(targets, checker, concurrency=16)]
+            results = await check_all(checker, targets, concurrency=16)
     assert all(r.outcome is Outcome.OK for r in results)
     assert dict(srv.concurrency.peak) == {"a.example": 3, "b.example": 3}
     assert srv.concurrency.total_peak == 6  # the global limit (16) was not the bound
@@ -82,10 +81,9 @@ async def test_global_limit_holds() -> None:
     hosts = {f"h{i}.example": 0 for i in range(6)}
     async with app_server(routes) as srv:
         s = settings(dict.fromkeys(hosts, srv.port), per_host=4, concurrency=3)
-        targets = [Target(f"http://{h}/slow/{i}", Kind.WEB) for i in range(2) for h in hosts]
+        targets = [(Kind.WEB, f"http://{h}/slow/{i}") for i in range(2) for h in hosts]
         async with Checker(s) as checker:
-            async for _ in check_targets(targets, checker, concurrency=8):
-                pass
+            await check_all(checker, targets, concurrency=8)
     assert srv.concurrency.total_peak == 3  # the connector's limit, below the runner's 8
 
 
@@ -93,10 +91,9 @@ async def test_minimum_interval_spaces_request_starts() -> None:
     routes, seen = flaky_routes()
     async with app_server(routes) as srv:
         s = settings({"a.example": srv.port}, per_host=4, host_min_interval=0.2)
-        targets = [Target(f"http://a.example/always/200?{i}", Kind.WEB) for i in range(4)]
+        targets = [(Kind.WEB, f"http://a.example/always/200?{i}") for i in range(4)]
         async with Checker(s) as checker:
-            async for _ in check_targets(targets, checker, concurrency=4):
-                pass
+            await check_all(checker, targets, concurrency=4)
     starts = seen["/always/200"]
     gaps = [b - a for a, b in itertools.pairwise(starts)]
     assert len(starts) == 4

@@ -1,20 +1,19 @@
-"""The worker pool: bounded, lazy, completion-ordered, promptly cancellable."""
+"""The checker pool (`runner.check_queue`): bounded, fed while it runs, promptly cancellable."""
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
+from support.checks import check_all
 from support.servers import RawConn, raw_server
 from support.settings import settings
 
 from monitor.http import Checker
 from monitor.model import CheckResult, Kind, Outcome
-from monitor.runner import TargetQueue, check_queue, check_targets
-from monitor.targets import Target
+from monitor.runner import TargetQueue, check_queue
 
 
 class CountingChecker:
@@ -38,45 +37,15 @@ class CountingChecker:
             self.now -= 1
 
 
-def lazy_targets(n: int, pulled: list[int]) -> Iterator[Target]:
-    for i in range(n):
-        pulled[0] += 1
-        yield Target(f"http://h{i % 50}.example/{i}", Kind.WEB)
-
-
 async def test_every_target_once_with_bounded_concurrency() -> None:
     checker = CountingChecker()
-    pulled = [0]
-    seen = [
-        t.url async for t, _ in check_targets(lazy_targets(2000, pulled), checker, concurrency=8)
-    ]
-    assert sorted(seen) == sorted(f"http://h{i % 50}.example/{i}" for i in range(2000))
+    urls = [f"http://h{i % 50}.example/{i}" for i in range(2000)]
+    results = await check_all(checker, ((Kind.WEB, u) for u in urls), concurrency=8)
+    assert sorted(r.url for r in results) == sorted(urls)
     assert checker.peak == 8
 
 
-async def test_targets_are_pulled_lazily() -> None:
-    checker = CountingChecker(delay=0.01)
-    pulled = [0]
-    results = check_targets(lazy_targets(50_000, pulled), checker, concurrency=8)
-    first = await anext(results)
-    assert first is not None
-    # in flight + queued for the consumer, never the whole iterable
-    assert pulled[0] <= 8 + 8 + 8
-    tasks_now = len(asyncio.all_tasks())
-    assert tasks_now <= 8 + 2
-    await results.aclose()  # type: ignore[attr-defined]
-
-
-async def test_a_bug_in_a_check_is_raised_not_swallowed() -> None:
-    checker = CountingChecker(fail_on="http://h3.example/3")
-    with pytest.raises(RuntimeError, match="bug in a check"):
-        async for _ in check_targets(lazy_targets(100, [0]), checker, concurrency=4):
-            pass
-    await asyncio.sleep(0)
-    assert checker.now == 0  # the other workers were cancelled
-
-
-async def test_cancelling_the_consumer_stops_real_checks_within_a_second() -> None:
+async def test_cancelling_a_run_stops_real_checks_within_a_second() -> None:
     open_now = [0]
     started = asyncio.Event()
 
@@ -91,13 +60,9 @@ async def test_cancelling_the_consumer_stops_real_checks_within_a_second() -> No
 
     async with raw_server(hang) as srv:
         s = settings({"news.example": srv.port}, timeout=30, per_host=8)
-        targets = [Target(f"http://news.example/{i}", Kind.WEB) for i in range(100)]
+        targets = [(Kind.WEB, f"http://news.example/{i}") for i in range(100)]
         async with Checker(s) as checker:
-
-            async def consume() -> int:
-                return len([r async for r in check_targets(targets, checker, concurrency=8)])
-
-            task = asyncio.create_task(consume())
+            task = asyncio.create_task(check_all(checker, targets, concurrency=8))
             await asyncio.wait_for(started.wait(), 5)
             await asyncio.sleep(0.1)
             assert open_now[0] == 8
