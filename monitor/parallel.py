@@ -324,26 +324,22 @@ class WorkerPool:
         for channel in self.channels:
             code = await channel.wait()
             pid = channel.transport.get_pid() if channel.transport else None
-            if channel.error is not None:
+            why = _failure(channel, code)
+            if why is not None:
                 raise WorkerFailed(
-                    f"a checker worker process (pid {pid}) {channel.error}; "
+                    f"a checker worker process (pid {pid}) {why}; "
                     "its unfinished targets are left out of the report"
                 )
-            if code != 0:
-                raise WorkerFailed(
-                    f"a checker worker process (pid {pid}) ended with exit status "
-                    f"{code}; its unfinished targets are left out of the report"
-                )
-            if channel.torn:
-                raise WorkerFailed(
-                    f"a checker worker process (pid {pid}) exited with its last frame of "
-                    f"results unfinished ({channel.torn} bytes); its unfinished targets "
-                    "are left out of the report"
-                )
-            if channel.received != channel.sent:
-                # a clean exit must have answered every target it was given
-                raise WorkerFailed(
-                    f"a checker worker process (pid {pid}) returned {channel.received} "
-                    f"results for {channel.sent} targets; the missing ones are left "
-                    "out of the report"
-                )
+
+
+def _failure(channel: _Channel, code: int | None) -> str | None:
+    """What went wrong with a finished worker, or None if it answered every target."""
+    if channel.error is not None:
+        return channel.error
+    if code != 0:
+        return f"ended with exit status {code}"
+    if channel.torn:
+        return f"exited with its last frame of results unfinished ({channel.torn} bytes)"
+    if channel.received != channel.sent:  # a clean exit must answer every target it got
+        return f"returned {channel.received} results for {channel.sent} targets"
+    return None
