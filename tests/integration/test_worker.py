@@ -27,6 +27,15 @@ def port() -> Iterator[int]:
         yield held
 
 
+WORKER = (sys.executable, "-m", "monitor.worker")
+
+
+async def start_worker() -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        *WORKER, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE
+    )
+
+
 def settings_frame(**overrides: object) -> bytes:
     return frame(settings(**overrides).model_dump_json().encode())
 
@@ -46,13 +55,7 @@ async def read_frame(stream: asyncio.StreamReader) -> bytes:
 
 async def test_worker_checks_targets_arriving_in_parts(port: int) -> None:
     urls = [f"http://127.0.0.1:{port}/{n}" for n in range(300)]
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "monitor.worker",
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-    )
+    proc = await start_worker()
     assert proc.stdin is not None and proc.stdout is not None
     # concurrency 2: 300 targets are far more than the worker queues before pausing stdin
     proc.stdin.write(settings_frame(concurrency=2))
@@ -79,13 +82,7 @@ async def test_worker_checks_targets_arriving_in_parts(port: int) -> None:
 
 
 async def test_worker_without_settings_exits_cleanly() -> None:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "monitor.worker",
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-    )
+    proc = await start_worker()
     out, _ = await asyncio.wait_for(proc.communicate(b""), 20)
     assert (proc.returncode, out) == (0, b"")
 
@@ -103,7 +100,7 @@ def test_worker_reads_targets_from_a_file_or_a_socket(
     check every target, like a pipe does."""
     urls = [f"http://127.0.0.1:{port}/{n}" for n in range(5)]
     data = settings_frame(concurrency=2) + targets_frame([(Kind.WEB, u) for u in urls])
-    cmd = [sys.executable, "-m", "monitor.worker"]
+    cmd = list(WORKER)
     if source == "file":
         (tmp_path / "in").write_bytes(data)
         with (tmp_path / "in").open("rb") as stdin:
@@ -135,9 +132,7 @@ def test_a_worker_checks_what_it_could_read_and_fails_on_broken_input(
 ) -> None:
     urls = [f"http://127.0.0.1:{port}/{n}" for n in range(3)]
     data = settings_frame(concurrency=2) + targets_frame([(Kind.WEB, u) for u in urls]) + tail
-    out = subprocess.run(
-        [sys.executable, "-m", "monitor.worker"], input=data, capture_output=True, timeout=60
-    )
+    out = subprocess.run(WORKER, input=data, capture_output=True, timeout=60)
     assert out.returncode == 1 and reason in out.stderr and b"Traceback" not in out.stderr
     got = [key for p in worker_output(out.stdout) for key, _ in results_from_frame(p)]
     assert sorted(got) == sorted(urls)
