@@ -33,7 +33,7 @@ import psutil
 from sqlalchemy import text
 
 from monitor.daemon.rollup import rollup_row
-from monitor.state import State, TargetState
+from monitor.daemon.state import State, TargetState
 from monitor.storage.engine import make_engine
 from monitor.storage.migrate import upgrade
 from monitor.storage.repository import (

@@ -152,10 +152,10 @@ async def with_protocol(urls: list[str], concurrency: int) -> None:
 
 
 async def with_engine(urls: list[str], concurrency: int) -> None:
+    from monitor.check.pool import TargetQueue, check_queue
     from monitor.config import Settings
     from monitor.http import Checker
-    from monitor.model import Kind
-    from monitor.runner import TargetQueue, check_queue
+    from monitor.vocabulary import Kind
 
     def kind(url: str) -> Kind:
         if "/img/" in url:

@@ -12,7 +12,7 @@ generator's memory does not count, and interleaved `--repeat` times:
 - load:  `iter_documents` (decode, parse, validate into Article models);
 - full:  load, plus each document's target references (`document_refs`;
          the distinct URLs kept in a set, as `check` keeps them) and the static
-         checks (`monitor.integrity.document_problems`, `DuplicateDetector.add`) when
+         checks (`monitor.rules.static.document_problems`, `DuplicateDetector.add`) when
          that module is present.
 
 It prints wall time, records/s (medians), peak RSS (ru_maxrss) and its growth
@@ -249,15 +249,15 @@ def child_peer(root: Path) -> dict[str, Any]:
 def child_monitor(root: Path, full: bool) -> dict[str, Any]:
     from datetime import UTC, datetime
 
-    from monitor.article import InvalidDocument
     from monitor.corpus import iter_documents
+    from monitor.corpus.article import InvalidDocument
     from monitor.targets import document_refs
 
     static = "skipped (integrity not available)"
     checks: Any = None
     if full:
         try:
-            from monitor.integrity import DuplicateDetector, document_problems
+            from monitor.rules.static import DuplicateDetector, document_problems
 
             checks = (DuplicateDetector(), document_problems)
             static = "document_problems + DuplicateDetector.add"

@@ -15,10 +15,10 @@ import functools
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from monitor.article import normalize_url
 from monitor.content.html import is_html_content_type, media_type
-from monitor.model import CheckResult, ContentFacts, Kind, Outcome, Problem, ProblemCode
+from monitor.corpus.article import normalize_url
 from monitor.targets import TargetRef
+from monitor.vocabulary import CheckResult, ContentFacts, Kind, Outcome, Problem, ProblemCode
 
 
 class ErrorKind(StrEnum):

@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from monitor.model import Kind
+from monitor.vocabulary import Kind
 
 ENV_PREFIX = "ARTICLE_MONITOR_"
 DEFAULT_LISTEN = "127.0.0.1:9464"
@@ -140,7 +140,7 @@ class Settings(BaseModel):
     log_format: Literal["text", "json"] = "text"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     metrics_token_file: Path | None = None
-    # `user:password` in a file (never in the config file itself); see monitor/server.py
+    # `user:password` in a file (never in the config file itself); see monitor/observe/endpoints.py
     metrics_basic_auth_file: Path | None = None
     # serve /metrics beyond loopback without a token or basic auth (off: refused)
     metrics_allow_unauthenticated: bool = False

@@ -13,8 +13,8 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from monitor.article import Document, Image, Provider, RelatedArticle
-from monitor.model import Expectation, Kind, Origin
+from monitor.corpus.article import Document, Image, Provider, RelatedArticle
+from monitor.vocabulary import Expectation, Kind, Origin
 
 _Kinds = Collection[Kind]
 

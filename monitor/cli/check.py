@@ -12,9 +12,9 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from monitor.check.report import JsonWriter, JunitWriter, MarkdownWriter, ReportWriter, TableWriter
 from monitor.cli.options import FORMATS, check_options, keyring_from, settings_from
 from monitor.config import Settings
-from monitor.report import JsonWriter, JunitWriter, MarkdownWriter, ReportWriter, TableWriter
 
 # CONTRACT section 2: 0 healthy, 1 problems, 2 usage (click raises UsageError with 2)
 EXIT_OK, EXIT_PROBLEMS = 0, 1
@@ -86,7 +86,7 @@ def check(
     partial report marked "incomplete": not everything is known to be
     healthy); 2 usage or configuration error (nothing checked).
     """
-    from monitor.oneshot import run_check
+    from monitor.check.oneshot import run_check
 
     settings = settings_from(config_file, flags, paths)
     if not settings.paths:

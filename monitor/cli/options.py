@@ -11,7 +11,7 @@ import click
 from monitor.config import ConfigError, Settings, load_settings
 
 if TYPE_CHECKING:
-    from monitor.keys import KeyRing
+    from monitor.secured.keys import KeyRing
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -138,7 +138,7 @@ def settings_from(
 
 def keyring_from(settings: Settings) -> KeyRing:
     """The configured keys; a bad or insecure key file is a usage error (exit 2)."""
-    from monitor.keys import KeyRing
+    from monitor.secured.keys import KeyRing
 
     try:
         return KeyRing.load(

@@ -74,8 +74,8 @@ def run(paths: tuple[Path, ...], config_file: Path | None, **flags: Any) -> None
       curl -s 127.0.0.1:9464/metrics | grep article_monitor_targets
     """
     from monitor.daemon.service import Daemon
-    from monitor.keys import KeyRing
-    from monitor.logs import setup_logging
+    from monitor.observe.logs import setup_logging
+    from monitor.secured.keys import KeyRing
 
     settings = settings_from(config_file, flags, paths)
     if not settings.paths:

@@ -1,6 +1,6 @@
 """`article-monitor verify`, `sign` and `keygen`: the `secured` field from the command line.
 
-Thin over monitor.keys, monitor.signature and monitor.secured_edit; no network.
+Thin over monitor.secured.keys, monitor.secured.signature and monitor.secured.edit; no network.
 """
 
 from __future__ import annotations
@@ -19,11 +19,11 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from monitor.article import Document, InvalidDocument
 from monitor.cli.options import config_option, key_options, keyring_from, settings_from
 from monitor.config import ConfigError
-from monitor.keys import kid_for_path
-from monitor.model import SignatureResult, SignatureStatus
+from monitor.corpus.article import Document, InvalidDocument
+from monitor.secured.keys import kid_for_path
+from monitor.vocabulary import SignatureResult, SignatureStatus
 
 EXIT_OK, EXIT_PROBLEMS = 0, 1
 ENVELOPES = ("v2", "legacy", "ed25519")
@@ -160,7 +160,7 @@ def verify(
     1 tampered, undecryptable, malformed or unknown_key, or an invalid
     document; 2 usage or configuration error (e.g. a key file others can read).
     """
-    from monitor.signature import verify_document
+    from monitor.secured.signature import verify_document
 
     settings = settings_from(config_file, flags, paths)
     if not settings.paths:
@@ -237,7 +237,7 @@ def _rewrite_file(
     """Sign the valid records of one file in place; (count signed, errors)."""
     from monitor.corpus import parse_text
     from monitor.corpus.files import LINE_SUFFIXES
-    from monitor.secured_edit import (
+    from monitor.secured.edit import (
         EditError,
         rewrite_front_matter,
         rewrite_json,
@@ -350,7 +350,7 @@ def sign(
     Exit codes: 0 every article signed; 1 an invalid document or an article
     that cannot be signed; 2 usage or configuration error (no suitable key).
     """
-    from monitor.signature import EnvelopeName, pick_key, sign_document
+    from monitor.secured.signature import EnvelopeName, pick_key, sign_document
 
     settings = settings_from(config_file, flags, paths)
     if not settings.paths:

@@ -15,8 +15,8 @@ from rich.console import Console
 from rich.table import Table
 
 from monitor.cli.options import config_option, db_options, settings_from
-from monitor.model import Kind
-from monitor.state import State
+from monitor.daemon.state import State
+from monitor.vocabulary import Kind
 
 if TYPE_CHECKING:
     from monitor.storage.repository import Repository

@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 
-from monitor.article import Document, InvalidDocument
 from monitor.corpus import yaml_safe
+from monitor.corpus.article import Document, InvalidDocument
 from monitor.corpus.records import to_document
 
 _OPEN = re.compile(r"---[ \t]*\r?(?:\n|$)")

@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from monitor.article import Document, InvalidDocument
+from monitor.corpus.article import Document, InvalidDocument
 from monitor.corpus.records import describe, to_document
 
 WRAPPER_KEYS = ("news", "articles")

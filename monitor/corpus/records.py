@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
-from monitor.article import Article, Document, InvalidDocument, plain_http_url
+from monitor.corpus.article import Article, Document, InvalidDocument, plain_http_url
 
 # A path into the record (as pydantic reports it) → the 1-based line of that
 # field, or None when the format cannot tell cheaply.

@@ -27,17 +27,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from monitor.article import Document, InvalidDocument
 from monitor.config import Settings
 from monitor.corpus import iter_files, parse_bytes
-from monitor.integrity import document_problems
-from monitor.keys import KeyRing
-from monitor.logs import redact_url
-from monitor.model import ProblemCode
-from monitor.signature import verify_document
+from monitor.corpus.article import Document, InvalidDocument
+from monitor.observe.logs import redact_url
+from monitor.rules.static import document_problems
+from monitor.secured.keys import KeyRing
+from monitor.secured.signature import verify_document
 from monitor.storage import duplicates
 from monitor.storage.repository import ArticleRecord, Fingerprint, Repository, now_ms
 from monitor.targets import document_refs
+from monitor.vocabulary import ProblemCode
 
 log = logging.getLogger(__name__)
 

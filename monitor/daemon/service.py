@@ -28,18 +28,18 @@ from monitor.classify import findings
 from monitor.config import ConfigError, Settings
 from monitor.daemon.maintenance import run_maintenance
 from monitor.daemon.scan import CorpusScanner, ScanReport
+from monitor.daemon.state import State, check_delay, is_success, step
 from monitor.daemon.writer import ResultWriter
 from monitor.http import Checker
-from monitor.keys import KeyRing
-from monitor.logs import redact_url
-from monitor.metrics import DaemonMetrics
-from monitor.model import CheckResult, Kind
-from monitor.server import MetricsServer
-from monitor.state import State, check_delay, is_success, step
+from monitor.observe.endpoints import MetricsServer
+from monitor.observe.logs import redact_url
+from monitor.observe.metrics import DaemonMetrics
+from monitor.secured.keys import KeyRing
 from monitor.storage.engine import make_engine
 from monitor.storage.migrate import upgrade
 from monitor.storage.repository import CheckRecord, Claimed, Repository, now_ms
 from monitor.storage.tables import OUTCOME_CODES
+from monitor.vocabulary import CheckResult, Kind
 
 log = logging.getLogger("monitor.daemon")
 

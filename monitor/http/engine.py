@@ -57,14 +57,14 @@ from monitor.http.guard import AddressPolicy
 from monitor.http.hostpool import HostPool
 from monitor.http.resolver import GuardedResolver, guarded_socket_factory
 from monitor.http.tls import make_ssl_context
-from monitor.model import (
+from monitor.retry import backoff_delay, parse_retry_after, should_retry
+from monitor.vocabulary import (
     CheckResult,
     ContentFacts,
     Kind,
     Redirect,
     invalid_url_result,
 )
-from monitor.retry import backoff_delay, parse_retry_after, should_retry
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 PERMANENT_REDIRECTS = frozenset({301, 308})

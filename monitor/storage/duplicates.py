@@ -20,9 +20,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine, Table, bindparam, func, select, update
 
-from monitor.model import ProblemCode
 from monitor.storage.engine import WRITE_OPTION
 from monitor.storage.tables import metadata
+from monitor.vocabulary import ProblemCode
 
 DOCUMENTS: Table = metadata.tables["documents"]
 ARTICLES: Table = metadata.tables["articles"]

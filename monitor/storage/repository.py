@@ -27,12 +27,12 @@ from sqlalchemy import (
     update,
 )
 
-from monitor.model import Expectation, Kind, Origin, SignatureResult, SignatureStatus
-from monitor.state import State, TargetState
+from monitor.daemon.state import State, TargetState
 from monitor.storage import dialect
 from monitor.storage.engine import WRITE_OPTION
 from monitor.storage.tables import OUTCOME_BY_CODE, metadata
 from monitor.targets import TargetRef
+from monitor.vocabulary import Expectation, Kind, Origin, SignatureResult, SignatureStatus
 
 DOCUMENTS: Table = metadata.tables["documents"]
 ARTICLES: Table = metadata.tables["articles"]

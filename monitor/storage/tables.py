@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Index, SmallInteger, Text, text
 from sqlmodel import Field, SQLModel
 
-from monitor.model import Outcome
+from monitor.vocabulary import Outcome
 
 # Stable integer codes of outcomes in check_results and rollups. Append only.
 OUTCOME_CODES: dict[Outcome, int] = {

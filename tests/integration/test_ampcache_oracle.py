@@ -1,4 +1,4 @@
-"""monitor.ampcache against the reference implementation, @ampproject/toolbox-cache-url.
+"""monitor.rules.ampcache against the reference implementation, @ampproject/toolbox-cache-url.
 
 A deterministic corpus of URLs (internationalised hosts in both spellings,
 hosts long enough to force the hashed fallback, hyphens at positions 3-4,
@@ -27,7 +27,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
-from monitor.ampcache import amp_cache_url, ascii_host, cache_subdomain, same_url
+from monitor.rules.ampcache import amp_cache_url, ascii_host, cache_subdomain, same_url
 
 pytestmark = pytest.mark.oracle
 

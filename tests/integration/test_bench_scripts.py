@@ -63,9 +63,9 @@ def test_http_floor_reports_each_client() -> None:
         assert re.search(rf"^{name}\s+\d+ µs CPU per request", out.stdout, re.MULTILINE), out.stdout
 
 
-def test_wire_codec_times_both_formats() -> None:
+def test_pipe_codec_times_both_formats() -> None:
     """Needs the git history (the baseline format is read with `git show`)."""
-    out = run(str(BENCH / "wire_codec.py"), "--results", "300", "--repeat", "1")
+    out = run(str(BENCH / "pipe_codec.py"), "--results", "300", "--repeat", "1")
     assert out.returncode == 0, out.stderr
     for name in ("baseline", "current"):
         assert re.search(rf"^{name}\b.*\d+\.\d+\s+\d+$", out.stdout, re.MULTILINE), out.stdout

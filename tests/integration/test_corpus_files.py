@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from monitor import corpus
-from monitor.ampcache import amp_cache_url
-from monitor.article import Document, InvalidDocument
 from monitor.corpus import files as corpus_files
 from monitor.corpus import iter_documents, iter_files
+from monitor.corpus.article import Document, InvalidDocument
+from monitor.rules.ampcache import amp_cache_url
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTICLES = ROOT / "examples" / "articles"

@@ -18,7 +18,7 @@ from sqlalchemy import text
 from monitor.config import load_settings
 from monitor.daemon.service import Daemon
 from monitor.http import Checker
-from monitor.keys import KeyRing
+from monitor.secured.keys import KeyRing
 from monitor.storage.migrate import upgrade
 
 

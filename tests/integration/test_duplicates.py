@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from monitor.config import Settings
 from monitor.daemon.scan import CorpusScanner
-from monitor.keys import KeyRing
+from monitor.secured.keys import KeyRing
 from monitor.storage.duplicates import ARTICLES, shadowed_documents
 from monitor.storage.engine import make_engine
 from monitor.storage.migrate import upgrade

@@ -9,7 +9,7 @@ from support.settings import settings
 
 from monitor.config import ConnectTo
 from monitor.http import Checker
-from monitor.model import Kind, Outcome
+from monitor.vocabulary import Kind, Outcome
 
 routes = web.RouteTableDef()
 hosts: list[str] = []

@@ -10,7 +10,7 @@ from support.settings import settings
 
 from monitor import __version__
 from monitor.http import Checker
-from monitor.model import CheckResult, Kind, Outcome, ProblemCode
+from monitor.vocabulary import CheckResult, Kind, Outcome, ProblemCode
 
 HEAD = (
     b'<!doctype html><html><head><title>Story</title><link rel="amphtml" href="/amp/story"></head>'

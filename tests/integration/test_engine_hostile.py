@@ -30,7 +30,7 @@ from support.servers import RawConn, RawHandler, RawServer, raw_server
 from support.settings import settings
 
 from monitor.http import Checker
-from monitor.model import CheckResult, Kind, Outcome
+from monitor.vocabulary import CheckResult, Kind, Outcome
 
 ALLOWANCE = 1024 * 1024
 PAGE_CAP = 128 * 1024

@@ -20,7 +20,7 @@ from support.settings import settings
 
 from monitor.config import ConnectTo
 from monitor.http import Checker
-from monitor.model import CheckResult, Kind, Outcome, Redirect
+from monitor.vocabulary import CheckResult, Kind, Outcome, Redirect
 
 PAGE = (
     "<!doctype html><html><head><title>Story</title>"

@@ -13,7 +13,7 @@ from support.servers import RawConn, app_server, raw_server
 from support.settings import settings
 
 from monitor.http import Checker
-from monitor.model import Kind, Outcome
+from monitor.vocabulary import Kind, Outcome
 
 PAGE = "<html><head><title>t</title></head><body></body></html>"
 

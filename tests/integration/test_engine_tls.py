@@ -13,7 +13,7 @@ from support.settings import settings
 
 from monitor.config import ConnectTo
 from monitor.http import Checker
-from monitor.model import CheckResult, Kind, Outcome, ProblemCode
+from monitor.vocabulary import CheckResult, Kind, Outcome, ProblemCode
 
 routes = web.RouteTableDef()
 

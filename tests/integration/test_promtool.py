@@ -12,12 +12,12 @@ from typing import Any
 import aiohttp
 import pytest
 
-from monitor.metrics import DaemonMetrics
-from monitor.model import Kind, Outcome
-from monitor.server import MetricsServer
+from monitor.observe.endpoints import MetricsServer
+from monitor.observe.metrics import DaemonMetrics
 from monitor.storage.engine import make_engine
 from monitor.storage.migrate import upgrade
 from monitor.storage.repository import Repository
+from monitor.vocabulary import Kind, Outcome
 
 PROMTOOL = shutil.which("promtool")
 RULES = Path(__file__).resolve().parents[2] / "examples" / "prometheus"

@@ -12,9 +12,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine, text
 
-from monitor.article import Article, Document
-from monitor.model import Outcome, SignatureResult, SignatureStatus
-from monitor.state import State, TargetState
+from monitor.corpus.article import Article, Document
+from monitor.daemon.state import State, TargetState
 from monitor.storage.engine import make_engine
 from monitor.storage.migrate import current_revision, head_revision, upgrade
 from monitor.storage.repository import (
@@ -26,6 +25,7 @@ from monitor.storage.repository import (
 )
 from monitor.storage.tables import OUTCOME_CODES, metadata
 from monitor.targets import document_refs
+from monitor.vocabulary import Outcome, SignatureResult, SignatureStatus
 
 PG_URL = os.environ.get("ARTICLE_MONITOR_TEST_PG_URL")
 T0 = 1_700_000_000_000

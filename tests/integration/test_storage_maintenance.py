@@ -8,11 +8,11 @@ from test_storage import FP, T0, done, record
 
 from monitor.daemon.maintenance import ROLLED_THROUGH, run_maintenance
 from monitor.daemon.rollup import percentile, rollup_row
-from monitor.model import Outcome
-from monitor.state import TargetState
+from monitor.daemon.state import TargetState
 from monitor.storage.engine import make_engine
 from monitor.storage.migrate import upgrade
 from monitor.storage.repository import DAY_MS, ROLLUPS, Repository
+from monitor.vocabulary import Outcome
 
 
 def test_percentiles_are_nearest_rank() -> None:

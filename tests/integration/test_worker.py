@@ -1,5 +1,6 @@
-"""`python -m monitor.worker` over real pipes: targets in as they come, results out in batches;
-a worker whose output is torn or garbage fails the run instead of passing silently."""
+"""`python -m monitor.check.worker` over real pipes: targets in as they come, results out
+in batches; a worker whose output is torn or garbage fails the run instead of passing
+silently."""
 
 from __future__ import annotations
 
@@ -14,9 +15,9 @@ import pytest
 from support.servers import refusing_port
 from support.settings import settings
 
-from monitor.model import Kind, Outcome
-from monitor.parallel import WorkerFailed, WorkerPool
-from monitor.wire import Frames, frame, results_frame, results_from_frame, targets_frame
+from monitor.check.pipe import Frames, frame, results_frame, results_from_frame, targets_frame
+from monitor.check.processes import WorkerFailed, WorkerPool
+from monitor.vocabulary import Kind, Outcome
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +28,7 @@ def port() -> Iterator[int]:
         yield held
 
 
-WORKER = (sys.executable, "-m", "monitor.worker")
+WORKER = (sys.executable, "-m", "monitor.check.worker")
 
 
 async def start_worker() -> asyncio.subprocess.Process:
@@ -198,7 +199,7 @@ class _Reading(asyncio.ReadTransport):
 
 
 async def test_worker_pauses_its_input_past_a_few_rounds_and_resumes_when_low() -> None:
-    from monitor.worker import QUEUED_ROUNDS, _Targets
+    from monitor.check.worker import QUEUED_ROUNDS, _Targets
 
     reader = _Targets()
     transport = _Reading()

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable
 
-from monitor.model import CheckResult, Kind
-from monitor.runner import SupportsCheck, TargetQueue, check_queue
+from monitor.check.pool import SupportsCheck, TargetQueue, check_queue
+from monitor.vocabulary import CheckResult, Kind
 
 
 async def check_all(

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from monitor.ampcache import (
+from monitor.rules.ampcache import (
     amp_cache_url,
     ascii_host,
     cache_subdomain,

@@ -13,7 +13,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitor.canonical import (
+from monitor.secured.canonical import (
     ABSENT,
     CanonicalFormError,
     canonical_bytes,

@@ -10,7 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from monitor.classify import ErrorKind, findings, outcome_for, result_problems
-from monitor.model import (
+from monitor.targets import TargetRef
+from monitor.vocabulary import (
     CheckResult,
     ContentFacts,
     Expectation,
@@ -20,7 +21,6 @@ from monitor.model import (
     Problem,
     ProblemCode,
 )
-from monitor.targets import TargetRef
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 WEB = "https://news.example/2024/story/"

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from monitor.config import ConfigError, ConnectTo, load_settings
-from monitor.model import Kind
+from monitor.vocabulary import Kind
 
 
 def write(tmp_path: Path, text: str) -> Path:

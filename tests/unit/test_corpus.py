@@ -15,8 +15,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from monitor.article import Document, InvalidDocument
 from monitor.corpus import parse_bytes, parse_text
+from monitor.corpus.article import Document, InvalidDocument
 from monitor.corpus.records import web_url_problem
 from monitor.corpus.yaml_safe import YamlError, check_graph
 

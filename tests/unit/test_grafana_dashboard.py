@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from monitor.metrics import DaemonMetrics
+from monitor.observe.metrics import DaemonMetrics
 from monitor.storage.repository import Snapshot
 
 DASHBOARD = Path(__file__).resolve().parents[2] / "examples" / "grafana" / "article-monitor.json"

@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from monitor.config import ConfigError
-from monitor.keys import (
+from monitor.secured.keys import (
     ENV_KEY,
     Ed25519Key,
     KeyRing,

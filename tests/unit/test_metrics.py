@@ -8,15 +8,15 @@ import time
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from monitor.metrics import (
+from monitor.observe.metrics import (
     MAX_PROVIDERS,
     SNAPSHOT_MAX_INTERVAL,
     SNAPSHOT_MIN_INTERVAL,
     DaemonMetrics,
     snapshot_wait,
 )
-from monitor.model import Kind, Outcome, ProblemCode, SignatureStatus
 from monitor.storage.repository import Snapshot
+from monitor.vocabulary import Kind, Outcome, ProblemCode, SignatureStatus
 
 CONTRACT = {
     "article_monitor_checks": ("counter", {"kind", "outcome"}),

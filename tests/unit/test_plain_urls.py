@@ -5,9 +5,9 @@ from __future__ import annotations
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from monitor.article import _PLAIN_HTTP_URL, _normalize_parsed, normalize_url, plain_http_url
 from monitor.corpus import records
-from monitor.integrity import _url_error, url_error
+from monitor.corpus.article import _PLAIN_HTTP_URL, _normalize_parsed, normalize_url, plain_http_url
+from monitor.rules.static import _url_error, url_error
 
 # what the general paths decide without the fast path
 general_url_error = _url_error.__wrapped__

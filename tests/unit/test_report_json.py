@@ -9,8 +9,19 @@ from datetime import UTC, datetime
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from monitor.article import InvalidDocument
-from monitor.model import (
+from monitor.check.report import (
+    ArticleEntry,
+    JsonWriter,
+    Tally,
+    TargetRow,
+    article_json,
+    article_text,
+    target_json,
+    target_text,
+)
+from monitor.corpus.article import InvalidDocument
+from monitor.targets import TargetRef
+from monitor.vocabulary import (
     CheckResult,
     Kind,
     Origin,
@@ -21,17 +32,6 @@ from monitor.model import (
     SignatureResult,
     SignatureStatus,
 )
-from monitor.report import (
-    ArticleEntry,
-    JsonWriter,
-    Tally,
-    TargetRow,
-    article_json,
-    article_text,
-    target_json,
-    target_text,
-)
-from monitor.targets import TargetRef
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 

@@ -11,7 +11,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitor.secured_edit import EditError, rewrite_front_matter, rewrite_json, rewrite_jsonl
+from monitor.secured.edit import EditError, rewrite_front_matter, rewrite_json, rewrite_jsonl
 
 V = "v2.k.AAAAAAAAAAAAAAAA.BBBB"
 

@@ -19,10 +19,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from monitor.config import ConfigError
-from monitor.envelopes import V2, Ed25519, Legacy, b64url_encode, parse_envelope
-from monitor.keys import Ed25519Key, KeyRing, SymmetricKey
-from monitor.model import SignatureStatus as S
-from monitor.signature import default_paths, sign_document, verify_document
+from monitor.secured.envelopes import V2, Ed25519, Legacy, b64url_encode, parse_envelope
+from monitor.secured.keys import Ed25519Key, KeyRing, SymmetricKey
+from monitor.secured.signature import default_paths, sign_document, verify_document
+from monitor.vocabulary import SignatureStatus as S
 
 # The seed article's own envelope (examples/articles/000_6c3b12078d9965ad.txt):
 # a legacy envelope under the publisher's key, which we do not have.
@@ -173,7 +173,7 @@ def test_legacy_plaintext_is_the_documented_json_object() -> None:
 
 
 def test_v2_plaintext_carries_the_canonical_digest() -> None:
-    from monitor.canonical import canonical_bytes
+    from monitor.secured.canonical import canonical_bytes
 
     raw = signed("v2")
     env = parse_envelope(raw["secured"])

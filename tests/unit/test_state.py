@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from monitor.model import Outcome
-from monitor.state import State, TargetState, check_delay, is_success, step
+from monitor.daemon.state import State, TargetState, check_delay, is_success, step
+from monitor.vocabulary import Outcome
 
 
 def run(seq: list[bool], down_after: int = 3, up_after: int = 1) -> list[State]:

@@ -2,9 +2,9 @@
 
 from typing import Any
 
-from monitor.article import Article, Document, article_id, normalize_url
-from monitor.model import Expectation, Kind, Origin
+from monitor.corpus.article import Article, Document, article_id, normalize_url
 from monitor.targets import document_refs
+from monitor.vocabulary import Expectation, Kind, Origin
 
 
 def doc(raw: dict[str, Any], source: str = "a.txt") -> Document:

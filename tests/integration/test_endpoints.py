@@ -16,8 +16,8 @@ from click.testing import CliRunner
 
 from monitor.cli import cli
 from monitor.config import ConfigError, Settings
-from monitor.metrics import DaemonMetrics
-from monitor.server import EndpointAuth, MetricsServer, is_loopback, read_basic_auth
+from monitor.observe.endpoints import EndpointAuth, MetricsServer, is_loopback, read_basic_auth
+from monitor.observe.metrics import DaemonMetrics
 from monitor.storage.repository import Snapshot
 
 PASSWORD = "pa:ss-w0rd-never-logged"

@@ -14,7 +14,7 @@ import random
 from dataclasses import dataclass
 from enum import StrEnum
 
-from monitor.model import Outcome
+from monitor.vocabulary import Outcome
 
 
 class State(StrEnum):

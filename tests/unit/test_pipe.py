@@ -10,17 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from monitor.model import (
-    CheckResult,
-    ContentFacts,
-    Kind,
-    Outcome,
-    Problem,
-    ProblemCode,
-    Redirect,
-)
-from monitor.parallel import _host_hash, auto_workers, host_owner
-from monitor.wire import (
+from monitor.check.pipe import (
     FACTS_FIELDS,
     HEADER,
     MAX_FRAME,
@@ -33,6 +23,16 @@ from monitor.wire import (
     results_from_frame,
     targets_frame,
     targets_from_frame,
+)
+from monitor.check.processes import _host_hash, auto_workers, host_owner
+from monitor.vocabulary import (
+    CheckResult,
+    ContentFacts,
+    Kind,
+    Outcome,
+    Problem,
+    ProblemCode,
+    Redirect,
 )
 
 text = st.text(min_size=0, max_size=40)

@@ -35,9 +35,9 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from monitor import __version__
-from monitor.model import Kind, Outcome, ProblemCode, SignatureStatus
-from monitor.state import State
+from monitor.daemon.state import State
 from monitor.storage.repository import Snapshot
+from monitor.vocabulary import Kind, Outcome, ProblemCode, SignatureStatus
 
 log = logging.getLogger(__name__)
 

@@ -21,10 +21,10 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from monitor.article import InvalidDocument
 from monitor.classify import findings
-from monitor.model import CheckResult, Problem, Redirect, SignatureResult
+from monitor.corpus.article import InvalidDocument
 from monitor.targets import TargetRef
+from monitor.vocabulary import CheckResult, Problem, Redirect, SignatureResult
 
 REPORT_VERSION = 1
 

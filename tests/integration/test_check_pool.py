@@ -11,9 +11,9 @@ from support.checks import check_all
 from support.servers import RawConn, raw_server
 from support.settings import settings
 
+from monitor.check.pool import TargetQueue, check_queue
 from monitor.http import Checker
-from monitor.model import CheckResult, Kind, Outcome
-from monitor.runner import TargetQueue, check_queue
+from monitor.vocabulary import CheckResult, Kind, Outcome
 
 
 class CountingChecker:

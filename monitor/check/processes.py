@@ -3,7 +3,7 @@
 One asyncio process saturates one core at a few thousand checks per second
 (parsing heads and image headers is CPU work). `check --workers N` splits the
 targets by host across N checkers, the parent itself and N-1
-`monitor.worker` processes, so each host's politeness (its concurrency
+`monitor.check.worker` processes, so each host's politeness (its concurrency
 limit, interval and backoff) still lives in one process, and merges their
 results as they arrive. The parent checks a share of its own because a
 worker is a whole interpreter (~50 MiB, ~0.6 CPU-s to start) and every
@@ -15,7 +15,7 @@ The pool is started before the corpus is read, so the workers' interpreter
 start and imports overlap the parent's loading, and targets are submitted
 as they are found, so checking starts while the corpus is still loading.
 Both directions batch: many targets or results per frame, one write per
-frame (monitor.wire). A worker whose output stops inside a frame, or is not
+frame (monitor.check.pipe). A worker whose output stops inside a frame, or is not
 a frame of the format at all, fails the run like one that died: its
 unfinished targets are missing, and the report says it is incomplete.
 """
@@ -32,10 +32,10 @@ from functools import lru_cache
 from typing import cast
 from urllib.parse import urlsplit
 
+from monitor.check.pipe import Frames, frame, results_from_frame, targets_frame
+from monitor.check.pool import TargetQueue, check_queue
 from monitor.config import Settings
-from monitor.model import CheckResult, Kind
-from monitor.runner import TargetQueue, check_queue
-from monitor.wire import Frames, frame, results_from_frame, targets_frame
+from monitor.vocabulary import CheckResult, Kind
 
 
 class WorkerFailed(Exception):
@@ -235,7 +235,7 @@ class WorkerPool:
     running.
     """
 
-    worker_args: tuple[str, ...] = ("-m", "monitor.worker")  # after the interpreter
+    worker_args: tuple[str, ...] = ("-m", "monitor.check.worker")  # after the interpreter
 
     def __init__(self, settings: Settings, workers: int, *, local: bool = True) -> None:
         share = settings.model_copy(

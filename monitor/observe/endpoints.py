@@ -37,7 +37,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from monitor.config import ConfigError, Settings
-from monitor.metrics import DaemonMetrics
+from monitor.observe.metrics import DaemonMetrics
 
 log = logging.getLogger(__name__)
 

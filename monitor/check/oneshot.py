@@ -18,17 +18,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
-from monitor.article import InvalidDocument, plain_http_url
-from monitor.collector import run_pace
+from monitor.check.gc_pace import run_pace
+from monitor.check.processes import AUTO_MIN_TARGETS, WorkerFailed, WorkerPool, auto_workers
+from monitor.check.report import ArticleEntry, ReportWriter, Tally, target_rows
 from monitor.config import Settings
 from monitor.corpus import iter_documents
-from monitor.integrity import DocIdentity, DuplicateDetector, document_problems
-from monitor.keys import KeyRing
-from monitor.model import CheckResult, Kind, Problem, ProblemCode, invalid_url_result
-from monitor.parallel import AUTO_MIN_TARGETS, WorkerFailed, WorkerPool, auto_workers
-from monitor.report import ArticleEntry, ReportWriter, Tally, target_rows
-from monitor.signature import verify_document
+from monitor.corpus.article import InvalidDocument, plain_http_url
+from monitor.rules.static import DocIdentity, DuplicateDetector, document_problems
+from monitor.secured.keys import KeyRing
+from monitor.secured.signature import verify_document
 from monitor.targets import document_refs
+from monitor.vocabulary import CheckResult, Kind, Problem, ProblemCode, invalid_url_result
 
 ProgressFn = Callable[[int, int], None]
 

@@ -7,11 +7,11 @@ from datetime import UTC, datetime
 from hypothesis import given
 from hypothesis import strategies as st
 
-from monitor.article import InvalidDocument
-from monitor.model import CheckResult, Kind, Origin, Outcome
-from monitor.oneshot import _Assembler, requestable, static_result
-from monitor.report import ArticleEntry, Tally, TargetRow
+from monitor.check.oneshot import _Assembler, requestable, static_result
+from monitor.check.report import ArticleEntry, Tally, TargetRow
+from monitor.corpus.article import InvalidDocument
 from monitor.targets import TargetRef
+from monitor.vocabulary import CheckResult, Kind, Origin, Outcome
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 

@@ -26,8 +26,7 @@ from functools import lru_cache
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
-from monitor.ampcache import DEFAULT_CACHE_DOMAIN, amp_cache_url, ascii_host, same_url
-from monitor.article import (
+from monitor.corpus.article import (
     RECENT_URLS,
     Document,
     Image,
@@ -35,7 +34,8 @@ from monitor.article import (
     normalize_url,
     plain_http_url,
 )
-from monitor.model import Problem, ProblemCode
+from monitor.rules.ampcache import DEFAULT_CACHE_DOMAIN, amp_cache_url, ascii_host, same_url
+from monitor.vocabulary import Problem, ProblemCode
 
 __all__ = [
     "DEFAULT_SKEW",

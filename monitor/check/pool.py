@@ -12,7 +12,7 @@ import asyncio
 from collections.abc import Callable
 from typing import Protocol
 
-from monitor.model import CheckResult, Kind
+from monitor.vocabulary import CheckResult, Kind
 
 
 class SupportsCheck(Protocol):

@@ -1,6 +1,6 @@
-"""`python -m monitor.worker`: one checker process of `check --workers N`.
+"""`python -m monitor.check.worker`: one checker process of `check --workers N`.
 
-Reads frames from stdin (monitor.wire): the settings, then batches of
+Reads frames from stdin (monitor.check.pipe): the settings, then batches of
 targets as the parent finds them; checks them with the ordinary engine
 while more arrive, and writes frames of results to stdout: a batch every
 FLUSH_S or FLUSH_ROWS results rather than a write per result. Input that is
@@ -10,7 +10,7 @@ owns the run: the worker ignores SIGINT (the terminal sends it to the whole
 process group) and is stopped by the parent, which writes the partial report.
 
 Only what checking needs is imported (the engine, the settings model, the
-wire format): no corpus, report or CLI modules.
+pipe format): no corpus, report or CLI modules.
 """
 
 from __future__ import annotations
@@ -22,11 +22,11 @@ import stat
 import sys
 from typing import Any, BinaryIO
 
-from monitor.collector import run_pace
+from monitor.check.gc_pace import run_pace
+from monitor.check.pipe import Frames, Row, result_row, results_frame, targets_from_frame
+from monitor.check.pool import TargetQueue, check_queue
 from monitor.config import Settings
 from monitor.http import Checker
-from monitor.runner import TargetQueue, check_queue
-from monitor.wire import Frames, Row, result_row, results_frame, targets_from_frame
 
 FLUSH_S = 0.02  # results wait at most this long for company
 FLUSH_ROWS = 512
@@ -162,7 +162,7 @@ async def serve(stdin: Any, out: BinaryIO) -> None:
 
 def _fail_on(error: str | None) -> None:
     if error is not None:
-        raise SystemExit(f"monitor.worker: {error}")  # status 1, the reason on stderr
+        raise SystemExit(f"monitor.check.worker: {error}")  # status 1, the reason on stderr
 
 
 def main() -> None:

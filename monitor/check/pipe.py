@@ -2,7 +2,7 @@
 
 A 50,000-target run sends every target and every result through a pipe
 once, so the format is built for cheap encoding and decoding rather than
-for reading (bench/wire_codec.py measures it; JSON lines with ISO dates cost
+for reading (bench/pipe_codec.py measures it; JSON lines with ISO dates cost
 ~2.5x the CPU):
 
 - a frame is a 4-byte little-endian length and a payload, so the reader
@@ -44,7 +44,7 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, tzinfo
 from typing import Any, cast
 
-from monitor.model import (
+from monitor.vocabulary import (
     CheckResult,
     ContentFacts,
     Kind,

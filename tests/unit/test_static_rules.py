@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from monitor.article import Article, Document
-from monitor.integrity import DuplicateDetector, document_problems, domain_matches, url_error
-from monitor.model import Problem, ProblemCode
+from monitor.corpus.article import Article, Document
+from monitor.rules.static import DuplicateDetector, document_problems, domain_matches, url_error
+from monitor.vocabulary import Problem, ProblemCode
 
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 

@@ -23,7 +23,8 @@ from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from monitor.canonical import (
+from monitor.config import ConfigError
+from monitor.secured.canonical import (
     ABSENT,
     SECURED,
     UNSUPPORTED,
@@ -33,8 +34,7 @@ from monitor.canonical import (
     normalise,
     same_value,
 )
-from monitor.config import ConfigError
-from monitor.envelopes import (
+from monitor.secured.envelopes import (
     AES_BLOCK,
     GCM_NONCE_BYTES,
     LEGACY_IV_BYTES,
@@ -45,8 +45,8 @@ from monitor.envelopes import (
     b64url_encode,
     parse_envelope,
 )
-from monitor.keys import Ed25519Key, Key, KeyRing, SymmetricKey
-from monitor.model import SignatureResult, SignatureStatus
+from monitor.secured.keys import Ed25519Key, Key, KeyRing, SymmetricKey
+from monitor.vocabulary import SignatureResult, SignatureStatus
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""Benchmark: CPU per result of the worker pipe's format (monitor.wire).
+"""Benchmark: CPU per result of the worker pipe's format (monitor.check.pipe).
 
 Encodes and decodes the results of a benchmark-shaped run (bench/check_vs_lychee.py's
 corpus: web, AMP, AMP-cache pages and two images per record, every check `ok`,
@@ -7,12 +7,12 @@ the worker turns each result into a row and each batch into a frame; the
 parent splits the stream as the pipe hands it over (64 KiB reads) and
 rebuilds the results. Targets are timed the same way in the other direction.
 
-The baseline is monitor/wire.py as of a git revision (default: the JSON-lines
+The baseline is monitor/check/pipe.py as of a git revision (default: the JSON-lines
 format it replaced), loaded from `git show`, so both run on today's model.
 Runs are interleaved; CPU time (time.process_time), medians. No network.
 
-    .venv/bin/python bench/wire_codec.py                 # 50,000 results, batches of 32
-    .venv/bin/python bench/wire_codec.py --batch 512 --no-gc
+    .venv/bin/python bench/pipe_codec.py                 # 50,000 results, batches of 32
+    .venv/bin/python bench/pipe_codec.py --batch 512 --no-gc
 """
 
 from __future__ import annotations
@@ -29,10 +29,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from monitor import wire
-from monitor.model import CheckResult, ContentFacts, Kind, Outcome
+from monitor.check import pipe
+from monitor.vocabulary import CheckResult, ContentFacts, Kind, Outcome
 
-BASELINE = "26e34d5"  # the last JSON-lines monitor/wire.py
+BASELINE = "26e34d5"  # the last JSON-lines monitor/check/pipe.py
 CHUNK = 64 * 1024  # what one read from the pipe hands over, at most
 SIZES = [(1200, 675), (1024, 568), (800, 600), (640, 480)]
 IMAGES = [("png", "image/png"), ("jpg", "image/jpeg"), ("gif", "image/gif"), ("webp", "image/webp")]
@@ -84,7 +84,7 @@ def results(n: int, port: int = 33855, hosts: int = 50) -> Pairs:
 def load_baseline(rev: str) -> types.ModuleType:
     root = Path(__file__).resolve().parent.parent
     source = subprocess.run(
-        ["git", "show", f"{rev}:monitor/wire.py"],
+        ["git", "show", f"{rev}:monitor/check/pipe.py"],
         cwd=root,
         capture_output=True,
         check=True,
@@ -93,7 +93,7 @@ def load_baseline(rev: str) -> types.ModuleType:
     module = types.ModuleType(f"wire_{rev}")
     module.__dict__["__name__"] = module.__name__
     sys.modules[module.__name__] = module  # dataclasses and `from __future__` need it
-    exec(compile(source, f"{rev}:monitor/wire.py", "exec"), module.__dict__)
+    exec(compile(source, f"{rev}:monitor/check/pipe.py", "exec"), module.__dict__)
     return module
 
 
@@ -154,7 +154,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--results", type=int, default=50_000)
     parser.add_argument("--batch", type=int, default=32, help="results per frame [32: 20 ms]")
     parser.add_argument("--repeat", type=int, default=7)
-    parser.add_argument("--baseline", default=BASELINE, help="git revision of monitor/wire.py")
+    parser.add_argument(
+        "--baseline", default=BASELINE, help="git revision of monitor/check/pipe.py"
+    )
     parser.add_argument("--no-gc", action="store_true", help="codec cost alone, no collections")
     args = parser.parse_args(argv)
 
@@ -164,7 +166,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     target_batches = [targets[i : i + 256] for i in range(0, len(targets), 256)]
     codecs = [
         Codec(f"baseline {args.baseline}", load_baseline(args.baseline), framed=False),
-        Codec("current", wire, framed=True),
+        Codec("current", pipe, framed=True),
     ]
     for codec in codecs:  # both must be exact before either is timed
         stream = codec.encode_results(batches)

@@ -6,7 +6,7 @@ import gc
 
 import pytest
 
-from monitor.collector import RUN_GEN0_THRESHOLD, run_pace
+from monitor.check.gc_pace import RUN_GEN0_THRESHOLD, run_pace
 
 
 def test_the_pace_is_slower_inside_and_restored_after() -> None:
