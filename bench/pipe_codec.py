@@ -7,8 +7,9 @@ the worker turns each result into a row and each batch into a frame; the
 parent splits the stream as the pipe hands it over (64 KiB reads) and
 rebuilds the results. Targets are timed the same way in the other direction.
 
-The baseline is monitor/check/pipe.py as of a git revision (default: the JSON-lines
-format it replaced), loaded from `git show`, so both run on today's model.
+The baseline is the pipe module as of a git revision (default: the JSON-lines
+format it replaced, then monitor/wire.py), loaded from `git show` with its
+imports of the old tree mapped onto today's, so both run on today's model.
 Runs are interleaved; CPU time (time.process_time), medians. No network.
 
     .venv/bin/python bench/pipe_codec.py                 # 50,000 results, batches of 32
@@ -32,7 +33,7 @@ from typing import Any
 from monitor.check import pipe
 from monitor.vocabulary import CheckResult, ContentFacts, Kind, Outcome
 
-BASELINE = "26e34d5"  # the last JSON-lines monitor/check/pipe.py
+BASELINE = "26e34d5"  # the last JSON-lines pipe format (then monitor/wire.py)
 CHUNK = 64 * 1024  # what one read from the pipe hands over, at most
 SIZES = [(1200, 675), (1024, 568), (800, 600), (640, 480)]
 IMAGES = [("png", "image/png"), ("jpg", "image/jpeg"), ("gif", "image/gif"), ("webp", "image/webp")]
@@ -81,19 +82,33 @@ def results(n: int, port: int = 33855, hosts: int = 50) -> Pairs:
     return out[:n]
 
 
-def load_baseline(rev: str) -> types.ModuleType:
-    root = Path(__file__).resolve().parent.parent
-    source = subprocess.run(
-        ["git", "show", f"{rev}:monitor/check/pipe.py"],
+def _pipe_path(rev: str, root: Path) -> str:
+    """Where the pipe module lived at `rev`: it was monitor/wire.py before the tree moved."""
+    listed = subprocess.run(
+        ["git", "ls-tree", "--name-only", rev, "monitor/check/pipe.py"],
         cwd=root,
         capture_output=True,
         check=True,
         text=True,
     ).stdout
+    return "monitor/check/pipe.py" if listed.strip() else "monitor/wire.py"
+
+
+def load_baseline(rev: str) -> types.ModuleType:
+    root = Path(__file__).resolve().parent.parent
+    path = _pipe_path(rev, root)
+    source = subprocess.run(
+        ["git", "show", f"{rev}:{path}"],
+        cwd=root,
+        capture_output=True,
+        check=True,
+        text=True,
+    ).stdout
+    source = source.replace("monitor.model", "monitor.vocabulary")  # the tree before issue 9
     module = types.ModuleType(f"wire_{rev}")
     module.__dict__["__name__"] = module.__name__
     sys.modules[module.__name__] = module  # dataclasses and `from __future__` need it
-    exec(compile(source, f"{rev}:monitor/check/pipe.py", "exec"), module.__dict__)
+    exec(compile(source, f"{rev}:{path}", "exec"), module.__dict__)
     return module
 
 
@@ -154,9 +169,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--results", type=int, default=50_000)
     parser.add_argument("--batch", type=int, default=32, help="results per frame [32: 20 ms]")
     parser.add_argument("--repeat", type=int, default=7)
-    parser.add_argument(
-        "--baseline", default=BASELINE, help="git revision of monitor/check/pipe.py"
-    )
+    parser.add_argument("--baseline", default=BASELINE, help="git revision of the pipe module")
     parser.add_argument("--no-gc", action="store_true", help="codec cost alone, no collections")
     args = parser.parse_args(argv)
 
