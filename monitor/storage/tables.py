@@ -88,7 +88,7 @@ class TargetRow(SQLModel, table=True):
     here but in `due_queue` and `leases`: a claim on this wide table rewrote
     ~1,000 scattered rows (see DueRow). `next_due` mirrors the target's
     `due_queue` key while it is queued, and keeps its last due time while it
-    is leased. `lease_until` is unused since migration 0002 (always NULL).
+    is leased.
     """
 
     __tablename__ = "targets"
@@ -106,7 +106,6 @@ class TargetRow(SQLModel, table=True):
     fails: int = 0
     succs: int = 0
     next_due: int | None = Field(default=None, sa_type=BigInteger)
-    lease_until: int | None = Field(default=None, sa_type=BigInteger)
     last_checked_at: int | None = Field(default=None, sa_type=BigInteger)
     last_outcome: str | None = Field(default=None, max_length=24)
     last_status: int | None = Field(default=None, sa_type=SmallInteger)

@@ -1,0 +1,223 @@
+"""The corpus as stored: documents, articles, their targets and links; orphans retired."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import (
+    Connection,
+    delete,
+    select,
+    tuple_,
+    update,
+)
+
+from monitor.daemon.state import State
+from monitor.storage import dialect
+from monitor.storage.store import (
+    ARTICLES,
+    DOCUMENTS,
+    DUE,
+    LEASES,
+    LINKS,
+    SIGNATURES,
+    TARGETS,
+    Store,
+    chunks,
+    joined_codes,
+)
+from monitor.storage.values import ArticleRecord, Fingerprint
+from monitor.targets import TargetRef
+
+
+class CorpusStore(Store):
+    """Documents in, articles and targets kept in step."""
+
+    def documents(self) -> dict[str, Fingerprint]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(DOCUMENTS))
+            return {r.path: Fingerprint(r.mtime_ns, r.size, r.sha256) for r in rows}
+
+    def store_document(
+        self,
+        path: str,
+        fingerprint: Fingerprint,
+        articles: Sequence[ArticleRecord],
+        invalid: int,
+        now: int,
+    ) -> None:
+        """Replace what the database knows of one corpus file, in one transaction."""
+        with self._write() as conn:
+            row = {
+                "path": path,
+                "mtime_ns": fingerprint.mtime_ns,
+                "size": fingerprint.size,
+                "sha256": fingerprint.sha256,
+                "articles": len(articles),
+                "invalid": invalid,
+                "scanned_at": now,
+            }
+            conn.execute(
+                dialect.upsert(self.dialect, DOCUMENTS, ["path"], [k for k in row if k != "path"]),
+                row,
+            )
+            keep = {a.id for a in articles}
+            old: set[str] = set(
+                conn.scalars(select(ARTICLES.c.id).where(ARTICLES.c.source == path))
+            )
+            self._drop_articles(conn, sorted(old - keep))
+            for art in articles:
+                self._store_article(conn, art, now)
+
+    def touch_document(self, path: str, fingerprint: Fingerprint) -> None:
+        """Same content, new mtime: remember the mtime so the file is not re-hashed."""
+        with self._write() as conn:
+            conn.execute(
+                update(DOCUMENTS)
+                .where(DOCUMENTS.c.path == path)
+                .values(mtime_ns=fingerprint.mtime_ns, size=fingerprint.size)
+            )
+
+    def remove_document(self, path: str) -> None:
+        with self._write() as conn:
+            ids: list[str] = list(
+                conn.scalars(select(ARTICLES.c.id).where(ARTICLES.c.source == path))
+            )
+            self._drop_articles(conn, ids)
+            conn.execute(delete(DOCUMENTS).where(DOCUMENTS.c.path == path))
+
+    def _drop_articles(self, conn: Connection, ids: Sequence[str]) -> None:
+        for chunk in chunks(ids):
+            targets: list[int] = list(
+                conn.scalars(select(LINKS.c.target_id).where(LINKS.c.article_id.in_(chunk)))
+            )
+            conn.execute(delete(LINKS).where(LINKS.c.article_id.in_(chunk)))
+            conn.execute(delete(ARTICLES).where(ARTICLES.c.id.in_(chunk)))
+            self._retire_orphans(conn, targets)
+
+    def _retire_orphans(self, conn: Connection, target_ids: Sequence[int]) -> None:
+        """Targets no article references any more: keep the history, stop checking."""
+        linked = select(LINKS.c.target_id).where(LINKS.c.target_id == TARGETS.c.id).exists()
+        for chunk in chunks(sorted(set(target_ids))):
+            orphans: list[int] = list(
+                conn.scalars(select(TARGETS.c.id).where(TARGETS.c.id.in_(chunk), ~linked))
+            )
+            if not orphans:
+                continue
+            conn.execute(delete(LEASES).where(LEASES.c.target_id.in_(orphans)))
+            queued = conn.execute(
+                dialect.lock_rows(
+                    self.dialect,
+                    select(TARGETS.c.next_due, TARGETS.c.id).where(
+                        TARGETS.c.id.in_(orphans), TARGETS.c.next_due.is_not(None)
+                    ),
+                )
+            ).all()
+            conn.execute(
+                update(TARGETS)
+                .where(TARGETS.c.id.in_(orphans))
+                .values(next_due=None)
+            )
+            if queued:
+                conn.execute(
+                    delete(DUE).where(
+                        tuple_(DUE.c.due, DUE.c.target_id).in_([tuple(r) for r in queued])
+                    )
+                )
+
+    def _store_article(self, conn: Connection, art: ArticleRecord, now: int) -> None:
+        prev = conn.execute(
+            select(ARTICLES.c.content_hash, ARTICLES.c.signature_status).where(
+                ARTICLES.c.id == art.id
+            )
+        ).first()
+        sig = art.signature
+        row = {
+            "id": art.id,
+            "source": art.source,
+            "line": art.line,
+            "web_url": art.web_url,
+            "provider": art.provider,
+            "content_hash": art.content_hash,
+            "problems": joined_codes(art.problems),
+            "signature_status": sig.status.value,
+            "signature_fields": " ".join(sig.fields),
+            "updated_at": now,
+        }
+        conn.execute(
+            dialect.upsert(self.dialect, ARTICLES, ["id"], [k for k in row if k != "id"]), row
+        )
+        if (
+            prev is None
+            or prev.content_hash != art.content_hash
+            or prev.signature_status != (sig.status.value)
+        ):
+            conn.execute(
+                SIGNATURES.insert(),
+                {
+                    "article_id": art.id,
+                    "at": now,
+                    "status": sig.status.value,
+                    "fields": " ".join(sig.fields),
+                    "kid": sig.kid,
+                    "envelope": sig.envelope,
+                },
+            )
+        # targets: create the new ones (due now), re-activate retired ones
+        urls: dict[str, TargetRef] = {}
+        for url, ref in art.refs:
+            urls.setdefault(url, ref)
+        if urls:
+            conn.execute(
+                dialect.insert_ignore(self.dialect, TARGETS),
+                [
+                    {
+                        "url": url,
+                        "kind": ref.kind.value,
+                        "provider": art.provider,
+                        "state": State.UNKNOWN.value,
+                        "fails": 0,
+                        "succs": 0,
+                        "next_due": None,  # activated below, with its queue row
+                        "last_problems": "",
+                    }
+                    for url, ref in urls.items()
+                ],
+            )
+        ids: dict[str, int] = {}
+        for chunk in chunks(list(urls)):
+            for r in conn.execute(
+                select(TARGETS.c.id, TARGETS.c.url).where(TARGETS.c.url.in_(chunk))
+            ):
+                ids[r.url] = r.id
+        for chunk in chunks(sorted(ids.values())):
+            activated = list(
+                conn.scalars(
+                    update(TARGETS)
+                    .where(TARGETS.c.id.in_(chunk), TARGETS.c.next_due.is_(None))
+                    .values(next_due=now)
+                    .returning(TARGETS.c.id)
+                )
+            )
+            if activated:
+                conn.execute(DUE.insert(), [{"due": now, "target_id": i} for i in activated])
+        old_targets: list[int] = list(
+            conn.scalars(select(LINKS.c.target_id).where(LINKS.c.article_id == art.id))
+        )
+        conn.execute(delete(LINKS).where(LINKS.c.article_id == art.id))
+        links = {}
+        for url, ref in art.refs:
+            links[ref.path] = {
+                "article_id": art.id,
+                "path": ref.path,
+                "target_id": ids[url],
+                "kind": ref.kind.value,
+                "origin": ref.origin.value,
+                "exp_canonical": ref.expectation.canonical,
+                "exp_amphtml": ref.expectation.amphtml,
+                "exp_width": ref.expectation.width,
+                "exp_height": ref.expectation.height,
+            }
+        if links:
+            conn.execute(LINKS.insert(), list(links.values()))
+        self._retire_orphans(conn, [t for t in old_targets if t not in set(ids.values())])

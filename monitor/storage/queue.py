@@ -1,0 +1,253 @@
+"""The due queue: claim due targets under a lease, record results, release claims."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import (
+    Connection,
+    Table,
+    bindparam,
+    delete,
+    select,
+    tuple_,
+    update,
+)
+
+from monitor.daemon.state import TargetState
+from monitor.storage import dialect
+from monitor.storage.store import (
+    DUE,
+    KIND_OF,
+    LAST_CHECK_KEY,
+    LEASES,
+    LINK_COLUMNS,
+    LINKS,
+    META,
+    ORIGIN_OF,
+    RESULTS,
+    STATE_OF,
+    TARGETS,
+    TRANSITIONS,
+    Store,
+    chunks,
+    joined_codes,
+)
+from monitor.storage.values import CheckRecord, Claimed
+from monitor.targets import TargetRef
+from monitor.vocabulary import Expectation
+
+
+class QueueStore(Store):
+    """Claims and results."""
+
+    def claim_due(self, now: int, limit: int, lease_ms: int) -> list[Claimed]:
+        """Take up to `limit` targets due at `now`; each stays ours until now+lease_ms.
+
+        Expired leases (a checker that died) first, then the front of the due
+        queue; each is select FOR UPDATE SKIP LOCKED (PostgreSQL) -> move to
+        `leases` at the lease end -> return. Only narrow queue rows are
+        written; `targets` is read.
+        """
+        if limit <= 0:
+            return []
+        lease = now + lease_ms
+        with self._write() as conn:
+            ids = self._take(conn, LEASES, LEASES.c.until, now, limit, lease)
+            if len(ids) < limit:
+                fresh = self._take(conn, DUE, DUE.c.due, now, limit - len(ids), lease)
+                if fresh:
+                    conn.execute(LEASES.insert(), [{"until": lease, "target_id": i} for i in fresh])
+                ids += fresh
+            taken = set(ids)
+            found: dict[int, tuple[Any, ...]] = {}
+            refs: dict[int, list[TargetRef]] = defaultdict(list)
+            # this claim's leases joined to their targets and links: no IN lists to expand
+            # (another claimer's leases with the same end are filtered out by `taken`)
+            rows: Any = conn.execute(
+                select(
+                    TARGETS.c.id,
+                    TARGETS.c.url,
+                    TARGETS.c.kind,
+                    TARGETS.c.state,
+                    TARGETS.c.fails,
+                    TARGETS.c.succs,
+                    *LINK_COLUMNS,
+                )
+                .select_from(
+                    LEASES.join(TARGETS, TARGETS.c.id == LEASES.c.target_id).outerjoin(
+                        LINKS, LINKS.c.target_id == LEASES.c.target_id
+                    )
+                )
+                .where(LEASES.c.until == lease, TARGETS.c.next_due.is_not(None))
+            )
+            for tid, *target, art, path, kind, origin, canon, amp, width, height in rows:
+                if tid not in taken:
+                    continue
+                found[tid] = tuple(target)
+                if art is not None:
+                    refs[tid].append(
+                        TargetRef(
+                            article_id=art,
+                            kind=KIND_OF[kind],
+                            origin=ORIGIN_OF[origin],
+                            expectation=Expectation(
+                                canonical=canon, amphtml=amp, width=width, height=height
+                            ),
+                            path=path,
+                        )
+                    )
+            # a lease of a target retired meanwhile (PostgreSQL race): drop it
+            stale = sorted(taken - found.keys())
+            for chunk in chunks(stale):
+                conn.execute(
+                    delete(LEASES).where(LEASES.c.until == lease, LEASES.c.target_id.in_(chunk))
+                )
+        return [
+            Claimed(
+                id=tid,
+                url=url,
+                kind=KIND_OF[kind],
+                state=TargetState(STATE_OF[state], fails, succs),
+                lease=lease,
+                refs=tuple(refs.get(tid, ())),
+            )
+            for tid, (url, kind, state, fails, succs) in found.items()
+        ]
+
+    def _take(
+        self, conn: Connection, table: Table, key: Any, now: int, limit: int, lease: int
+    ) -> list[int]:
+        """The front of a queue table up to `now`: leases are moved to `lease`, due rows
+        deleted (the caller leases them). One statement, procrastinate's shape."""
+        ident = tuple_(key, table.c.target_id)
+        candidates = dialect.lock_candidates(
+            self.dialect,
+            select(key, table.c.target_id)
+            .where(key <= now)
+            .order_by(key, table.c.target_id)
+            .limit(limit),
+        )
+        stmt: Any
+        if table is LEASES:
+            stmt = update(LEASES).where(ident.in_(candidates)).values(until=lease)
+        else:
+            stmt = delete(table).where(ident.in_(candidates))
+        return list(conn.scalars(stmt.returning(table.c.target_id)))
+
+    def record(self, records: Sequence[CheckRecord]) -> None:
+        """Store a batch of finished checks in one transaction."""
+        if not records:
+            return
+        results = [
+            {
+                "target_id": r.target_id,
+                "checked_at": r.checked_at,
+                "outcome": r.outcome,
+                "http_status": r.http_status,
+                "latency_ms": r.latency_ms,
+                "problems": joined_codes(r.problems) or None,
+            }
+            for r in records
+        ]
+        updates = [
+            {
+                "b_id": r.target_id,
+                "b_lease": r.lease,
+                "state": r.after.state.value,
+                "fails": r.after.fails,
+                "succs": r.after.succs,
+                "next_due": r.next_due,
+                "last_checked_at": r.checked_at,
+                "last_outcome": r.outcome_name,
+                "last_status": r.http_status,
+                "last_problems": joined_codes(r.problems),
+            }
+            for r in records
+        ]
+        transitions = [
+            {
+                "target_id": r.target_id,
+                "at": r.checked_at,
+                "from_state": r.before.state.value,
+                "to_state": r.after.state.value,
+                "outcome": r.outcome_name,
+                "problems": joined_codes(r.problems),
+            }
+            for r in records
+            if r.before.state is not r.after.state
+        ]
+        target_update = (
+            update(TARGETS)
+            .where(TARGETS.c.id == bindparam("b_id"))
+            .values(
+                state=bindparam("state"),
+                fails=bindparam("fails"),
+                succs=bindparam("succs"),
+                next_due=bindparam("next_due"),
+                last_checked_at=bindparam("last_checked_at"),
+                last_outcome=bindparam("last_outcome"),
+                last_status=bindparam("last_status"),
+                last_problems=bindparam("last_problems"),
+            )
+        )
+        with self._write() as conn:
+            conn.execute(dialect.insert_ignore(self.dialect, RESULTS), results)
+            held = self._end_leases(conn, [(r.target_id, r.lease) for r in records])
+            mine = [u for u in updates if u["b_id"] in held]
+            if mine:
+                conn.execute(target_update, mine)
+                conn.execute(
+                    DUE.insert(), [{"due": u["next_due"], "target_id": u["b_id"]} for u in mine]
+                )
+            trans = [t for t in transitions if t["target_id"] in held]
+            if trans:
+                conn.execute(TRANSITIONS.insert(), trans)
+            conn.execute(
+                dialect.upsert(self.dialect, META, ["key"], ["value"]),
+                {"key": LAST_CHECK_KEY, "value": str(max(r.checked_at for r in records))},
+            )
+
+    def _end_leases(self, conn: Connection, claims: Sequence[tuple[int, int]]) -> set[int]:
+        """Delete these leases; the ids of those still held (not expired and re-claimed)
+        whose target is still active. Leases before targets: the lock order everywhere."""
+        held: set[int] = set()
+        by_lease: dict[int, list[int]] = defaultdict(list)
+        for i, lease in claims:
+            by_lease[lease].append(i)
+        # one lease end per claim, so few groups, each a primary-key range
+        for lease, ids in by_lease.items():
+            for chunk in chunks(sorted(ids)):
+                held.update(
+                    conn.scalars(
+                        delete(LEASES)
+                        .where(LEASES.c.until == lease, LEASES.c.target_id.in_(chunk))
+                        .returning(LEASES.c.target_id)
+                    )
+                )
+        active: set[int] = set()
+        for some in chunks(sorted(held)):
+            active.update(
+                conn.scalars(
+                    dialect.lock_rows(
+                        self.dialect,
+                        select(TARGETS.c.id).where(
+                            TARGETS.c.id.in_(some), TARGETS.c.next_due.is_not(None)
+                        ),
+                    )
+                )
+            )
+        return active
+
+    def release(self, claims: Sequence[tuple[int, int]], now: int) -> None:
+        """Give back claimed targets that were not checked (shutdown): due again now."""
+        if not claims:
+            return
+        with self._write() as conn:
+            held = sorted(self._end_leases(conn, claims))
+            for chunk in chunks(held):
+                conn.execute(update(TARGETS).where(TARGETS.c.id.in_(chunk)).values(next_due=now))
+            if held:
+                conn.execute(DUE.insert(), [{"due": now, "target_id": i} for i in held])

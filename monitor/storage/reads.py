@@ -1,0 +1,183 @@
+"""Reads for the metrics snapshot, `status` and `history`."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from sqlalchemy import (
+    func,
+    select,
+)
+
+from monitor.daemon.state import State
+from monitor.storage.store import (
+    ARTICLES,
+    DOCUMENTS,
+    DUE,
+    LAST_CHECK_KEY,
+    LEASES,
+    LINKS,
+    META,
+    RESULTS,
+    TARGETS,
+    TRANSITIONS,
+    Store,
+)
+from monitor.storage.tables import OUTCOME_BY_CODE
+from monitor.storage.values import Snapshot
+from monitor.vocabulary import SignatureStatus
+
+
+class Reads(Store):
+    """Read-only queries."""
+
+    def snapshot(self) -> Snapshot:
+        """The gauges' numbers: every query an index-only scan or a seek (see tables.py),
+        ~0.2 s at 1M targets; the daemon takes it in the background, never per scrape."""
+        snap = Snapshot()
+        active = TARGETS.c.next_due.is_not(None)
+        with self.engine.connect() as conn:
+            row: Any
+            for row in conn.execute(
+                select(TARGETS.c.state, TARGETS.c.kind, func.count())
+                .where(active)
+                .group_by(TARGETS.c.state, TARGETS.c.kind)
+            ):
+                snap.targets[(row[1], row[0])] = row[2]
+            for row in conn.execute(
+                select(TARGETS.c.provider, func.count())
+                .where(active, TARGETS.c.state == State.DOWN.value)
+                .group_by(TARGETS.c.provider)
+            ):
+                snap.provider_down[row[0] or ""] = snap.provider_down.get(row[0] or "", 0) + row[1]
+            problems: Counter[str] = Counter()
+            for row in conn.execute(
+                select(TARGETS.c.last_problems, func.count())
+                .where(TARGETS.c.last_problems != "", active)
+                .group_by(TARGETS.c.last_problems)
+            ):
+                for code in row[0].split():
+                    problems[code] += row[1]
+            for row in conn.execute(
+                select(ARTICLES.c.problems, func.count())
+                .where(ARTICLES.c.problems != "")
+                .group_by(ARTICLES.c.problems)
+            ):
+                for code in row[0].split():
+                    problems[code] += row[1]
+            snap.problems = dict(problems)
+            for row in conn.execute(
+                select(ARTICLES.c.signature_status, func.count()).group_by(
+                    ARTICLES.c.signature_status
+                )
+            ):
+                snap.signatures[row[0]] = row[1]
+            snap.articles = sum(snap.signatures.values())
+            dues = [
+                conn.scalar(select(func.min(DUE.c.due))),
+                conn.scalar(select(func.min(LEASES.c.until))),
+            ]
+            snap.oldest_due_ms = min((d for d in dues if d is not None), default=None)
+            last = conn.scalar(select(META.c.value).where(META.c.key == LAST_CHECK_KEY))
+            snap.last_check_ms = None if last is None else int(last)
+            snap.invalid_documents = int(
+                conn.scalar(select(func.coalesce(func.sum(DOCUMENTS.c.invalid), 0))) or 0
+            )
+        return snap
+
+    def recent_transitions(self, limit: int = 20) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(TRANSITIONS, TARGETS.c.url, TARGETS.c.kind)
+                .join(TARGETS, TARGETS.c.id == TRANSITIONS.c.target_id)
+                .order_by(TRANSITIONS.c.at.desc(), TRANSITIONS.c.id.desc())
+                .limit(limit)
+            )
+            return [dict(r._mapping) for r in rows]
+
+    def worst_providers(self, limit: int = 10) -> list[dict[str, Any]]:
+        down = func.sum(func.cast(TARGETS.c.state == State.DOWN.value, TARGETS.c.fails.type))
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(TARGETS.c.provider, func.count().label("targets"), down.label("down"))
+                .where(TARGETS.c.next_due.is_not(None))
+                .group_by(TARGETS.c.provider)
+                .having(down > 0)
+                .order_by(down.desc(), TARGETS.c.provider)
+                .limit(limit)
+            )
+            return [
+                {"provider": r.provider or "", "targets": r.targets, "down": int(r.down)}
+                for r in rows
+            ]
+
+    def signature_problems(self, limit: int = 50) -> list[dict[str, Any]]:
+        bad = [s.value for s in SignatureStatus if s.is_problem]
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(
+                    ARTICLES.c.id,
+                    ARTICLES.c.web_url,
+                    ARTICLES.c.source,
+                    ARTICLES.c.signature_status,
+                    ARTICLES.c.signature_fields,
+                )
+                .where(ARTICLES.c.signature_status.in_(bad))
+                .order_by(ARTICLES.c.source, ARTICLES.c.line)
+                .limit(limit)
+            )
+            return [
+                {
+                    "article": r.id,
+                    "webUrl": r.web_url,
+                    "source": r.source,
+                    "status": r.signature_status,
+                    "fields": r.signature_fields.split(),
+                }
+                for r in rows
+            ]
+
+    def find_targets(self, query: str) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+        """Resolve a target URL, a target id, an article id or an article's webUrl."""
+        with self.engine.connect() as conn:
+            art = conn.execute(
+                select(ARTICLES).where((ARTICLES.c.id == query) | (ARTICLES.c.web_url == query))
+            ).first()
+            if art is not None:
+                rows = conn.execute(
+                    select(TARGETS, LINKS.c.path, LINKS.c.origin)
+                    .join(LINKS, LINKS.c.target_id == TARGETS.c.id)
+                    .where(LINKS.c.article_id == art.id)
+                    .order_by(LINKS.c.path)
+                )
+                return dict(art._mapping), [dict(r._mapping) for r in rows]
+            cond = TARGETS.c.url == query
+            if query.isdigit():
+                cond = cond | (TARGETS.c.id == int(query))
+            rows = conn.execute(select(TARGETS).where(cond))
+            return None, [dict(r._mapping) for r in rows]
+
+    def target_history(
+        self, target_id: int, *, transitions: int = 50, results: int = 20
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        with self.engine.connect() as conn:
+            trans = conn.execute(
+                select(TRANSITIONS)
+                .where(TRANSITIONS.c.target_id == target_id)
+                .order_by(TRANSITIONS.c.at.desc(), TRANSITIONS.c.id.desc())
+                .limit(transitions)
+            )
+            res = conn.execute(
+                select(RESULTS)
+                .where(RESULTS.c.target_id == target_id)
+                .order_by(RESULTS.c.checked_at.desc())
+                .limit(results)
+            )
+            trans_rows = [dict(r._mapping) for r in trans]
+            result_rows = []
+            for r in res:
+                row = dict(r._mapping)
+                row["outcome"] = OUTCOME_BY_CODE[row["outcome"]].value
+                result_rows.append(row)
+            return trans_rows, result_rows

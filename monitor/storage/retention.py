@@ -1,0 +1,97 @@
+"""Retention and rollups: purge old results, store daily rollups, small metadata."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import (
+    delete,
+    func,
+    select,
+)
+
+from monitor.storage import dialect
+from monitor.storage.store import (
+    DAY_MS,
+    META,
+    RESULTS,
+    ROLLUPS,
+    TARGETS,
+    Store,
+)
+
+
+class RetentionStore(Store):
+    """Maintenance writes and the reads they need."""
+
+    def max_target_id(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.scalar(select(func.max(TARGETS.c.id))) or 0)
+
+    def purge_results(self, cutoff_ms: int, *, chunk: int = 5000) -> int:
+        """Delete raw results older than the cutoff, a range of targets per transaction
+        so the writer is never held up for long."""
+        deleted = 0
+        top = self.max_target_id()
+        for lo in range(0, top + 1, chunk):
+            with self._write() as conn:
+                res = conn.execute(
+                    delete(RESULTS).where(
+                        RESULTS.c.target_id >= lo,
+                        RESULTS.c.target_id < lo + chunk,
+                        RESULTS.c.checked_at < cutoff_ms,
+                    )
+                )
+                deleted += max(res.rowcount, 0)
+        return deleted
+
+    def purge_rollups(self, cutoff_day: int) -> int:
+        with self._write() as conn:
+            return max(conn.execute(delete(ROLLUPS).where(ROLLUPS.c.day < cutoff_day)).rowcount, 0)
+
+    def get_meta(self, key: str) -> str | None:
+        with self.engine.connect() as conn:
+            value = conn.scalar(select(META.c.value).where(META.c.key == key))
+            return None if value is None else str(value)
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._write() as conn:
+            conn.execute(
+                dialect.upsert(self.dialect, META, ["key"], ["value"]),
+                {"key": key, "value": value},
+            )
+
+    def oldest_result_ms(self) -> int | None:
+        with self.engine.connect() as conn:
+            value = conn.scalar(select(func.min(RESULTS.c.checked_at)))
+            return None if value is None else int(value)
+
+    def day_results(self, day: int, lo: int, hi: int) -> dict[int, list[tuple[int, int | None]]]:
+        """(outcome code, latency) of each target in [lo, hi) on one UTC day."""
+        out: dict[int, list[tuple[int, int | None]]] = defaultdict(list)
+        with self.engine.connect() as conn:
+            for r in conn.execute(
+                select(RESULTS.c.target_id, RESULTS.c.outcome, RESULTS.c.latency_ms).where(
+                    RESULTS.c.target_id >= lo,
+                    RESULTS.c.target_id < hi,
+                    RESULTS.c.checked_at >= day * DAY_MS,
+                    RESULTS.c.checked_at < (day + 1) * DAY_MS,
+                )
+            ):
+                out[r.target_id].append((r.outcome, r.latency_ms))
+        return out
+
+    def store_rollups(self, rows: Sequence[dict[str, Any]]) -> None:
+        if rows:
+            with self._write() as conn:
+                conn.execute(
+                    dialect.upsert(
+                        self.dialect,
+                        ROLLUPS,
+                        ["target_id", "day"],
+                        ["checks", "counts", "p50_ms", "p95_ms"],
+                    ),
+                    list(rows),
+                )

@@ -1,0 +1,78 @@
+"""The values the repository takes and gives: plain dataclasses, no SQL."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from monitor.daemon.state import TargetState
+from monitor.targets import TargetRef
+from monitor.vocabulary import Kind, SignatureResult
+
+# ---------------------------------------------------------------- values
+
+
+@dataclass(frozen=True, slots=True)
+class Fingerprint:
+    """What the rescan compares to tell a changed file (sha256 only when mtime/size moved)."""
+
+    mtime_ns: int
+    size: int
+    sha256: str
+
+
+@dataclass(slots=True)
+class ArticleRecord:
+    """One valid document, ready to store: static findings and signature already known."""
+
+    id: str
+    source: str
+    line: int
+    web_url: str
+    provider: str | None
+    content_hash: str
+    problems: list[str]
+    signature: SignatureResult
+    refs: list[tuple[str, TargetRef]]
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """A target claimed for checking: the claim (`lease`) and what the check needs."""
+
+    id: int
+    url: str
+    kind: Kind
+    state: TargetState
+    lease: int
+    refs: tuple[TargetRef, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CheckRecord:
+    """A finished check, as the writer stores it."""
+
+    target_id: int
+    lease: int
+    checked_at: int
+    outcome: int  # OUTCOME_CODES
+    outcome_name: str
+    http_status: int | None
+    latency_ms: int | None
+    problems: tuple[str, ...]
+    before: TargetState
+    after: TargetState
+    next_due: int
+
+
+@dataclass(slots=True)
+class Snapshot:
+    """What the metrics gauges show; read at scrape time."""
+
+    targets: dict[tuple[str, str], int] = field(default_factory=dict)  # (kind, state) -> n
+    problems: dict[str, int] = field(default_factory=dict)
+    signatures: dict[str, int] = field(default_factory=dict)
+    articles: int = 0
+    provider_down: dict[str, int] = field(default_factory=dict)
+    oldest_due_ms: int | None = None
+    last_check_ms: int | None = None
+    invalid_documents: int = 0
