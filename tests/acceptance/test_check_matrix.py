@@ -309,22 +309,12 @@ TARGET_CODES = {
 }
 
 
-# Deviations from the contract found by this matrix, as strict xfails (the test
-# starts failing the day the behaviour is fixed, so the mark goes). All fixed:
-# slow_response on a timeout, attempts == 1 for a target refused before any
-# request, and the HTTP library's hidden resend after a disconnect.
 TIMED_OUT = "http://timeout.example/sleep"
-KNOWN_BUGS: dict[tuple[str, str], str] = {}
 
 
-def params(test: str, cases: list[Case]) -> list[Any]:
-    """`cases` as pytest params, with a strict xfail on the known deviations."""
-    out = []
-    for c in cases:
-        reason = KNOWN_BUGS.get((test, c.id))
-        marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
-        out.append(pytest.param(c, id=c.id, marks=marks))
-    return out
+def params(cases: list[Case]) -> list[Any]:
+    """`cases` as pytest params named by their ids."""
+    return [pytest.param(c, id=c.id) for c in cases]
 
 
 def test_the_matrix_covers_every_outcome_and_target_code() -> None:
@@ -500,7 +490,7 @@ def test_outcome(run: Run, c: Case) -> None:
     assert t["outcome"] == c.outcome, t
 
 
-@pytest.mark.parametrize("c", params("codes", CASES))
+@pytest.mark.parametrize("c", params(CASES))
 def test_problem_codes(run: Run, c: Case) -> None:
     t = target(run, c)
     assert {p["code"] for p in t["problems"]} == c.codes, t
@@ -512,7 +502,7 @@ def test_kind_and_origin(run: Run, c: Case) -> None:
     assert (t["kind"], t["origin"]) == (c.kind, "article")
 
 
-@pytest.mark.parametrize("c", params("attempts", [c for c in CASES if c.attempts is not None]))
+@pytest.mark.parametrize("c", params([c for c in CASES if c.attempts is not None]))
 def test_attempts(run: Run, c: Case) -> None:
     """1 for a success or a permanent failure; 2 (--retries 1) for a transient one."""
     assert target(run, c)["attempts"] == c.attempts
