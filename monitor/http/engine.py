@@ -24,6 +24,7 @@ ranged GET instead, which is as cheap as HEAD plus a few KiB.
 from __future__ import annotations
 
 import asyncio
+import enum
 import random
 import re
 import ssl
@@ -82,6 +83,21 @@ IMAGE_FIRST_RANGE = 16 * 1024
 
 # Exceptions a request can end with that are the network's fault, not ours.
 _NETWORK_ERRORS = (aiohttp.ClientError, HttpProcessingError, OSError, TimeoutError, ValueError)
+
+
+class _Then(enum.Enum):
+    """What a hop that is not a redirect leaves the chain to do (said outright:
+    never read from which URL object came back, as yarl caches and reuses them)."""
+
+    DONE = "done"  # the answer (or the failure) is recorded in the attempt
+    UNRANGED = "unranged"  # 416 to a ranged request: ask the same URL once more, whole
+
+
+def request_key(url: URL) -> tuple[str, str | None, int | None, str]:
+    """What a request to `url` asks for: two URLs with one key are the same request
+    (the fragment is never sent; a default port is the same port), so a chain
+    that comes back to a key is a loop."""
+    return url.scheme, url.raw_host, url.port, url.raw_path_qs
 
 
 @dataclass(slots=True)
@@ -293,7 +309,7 @@ class Checker:
         """One redirect chain, each hop vetted, within one timeout budget."""
         att = _Attempt()
         current = target
-        visited: set[str] | None = None  # made at the first redirect: most chains have none
+        visited: set[tuple[str, str | None, int | None, str]] | None = None  # at the first redirect
         budget = self.settings.timeout
         ranged = True
         while True:
@@ -311,9 +327,9 @@ class Checker:
                     spent = time.monotonic() - started
                     att.wire_s += spent
                     budget = max(0.0, budget - spent)
-            if nxt is None:
+            if nxt is _Then.DONE:
                 return att
-            if nxt is current:  # 416 to a ranged request: once more without Range
+            if nxt is _Then.UNRANGED:
                 ranged = False
                 continue
             att.redirects.append(Redirect(att.status or 0, public_url(nxt)))
@@ -323,10 +339,11 @@ class Checker:
                     f"more than {self.settings.max_redirects} redirects",
                 )
             if visited is None:
-                visited = {str(target)}
-            if str(nxt) in visited:
+                visited = {request_key(target)}
+            key = request_key(nxt)
+            if key in visited:
                 return att.fail(ErrorKind.TOO_MANY_REDIRECTS, "redirect loop")
-            visited.add(str(nxt))
+            visited.add(key)
             current = nxt
 
     async def _get(
@@ -355,8 +372,8 @@ class Checker:
             att.cert_not_after = resp.not_after
         return resp
 
-    async def _hop(self, att: _Attempt, url: URL, kind: Kind, ranged: bool) -> URL | None:
-        """One request. Returns the next URL to follow, or None when final."""
+    async def _hop(self, att: _Attempt, url: URL, kind: Kind, ranged: bool) -> URL | _Then:
+        """One request. Returns the redirect's URL to follow, or what to do instead."""
         headers = self._headers(kind, ranged)
         resp = await self._get(url, headers, att=att)
         try:
@@ -370,17 +387,17 @@ class Checker:
                     return url.join(URL(location))
                 except ValueError:
                     att.fail(ErrorKind.INVALID_URL, "redirect Location is not a valid URL")
-                    return None
+                    return _Then.DONE
             if resp.status == 416 and ranged and kind is Kind.IMAGE:
                 await finish(resp, DRAIN_MAX, 0)
-                return url
+                return _Then.UNRANGED
             att.final_url = public_url(url)
             self._record_host(url, resp)
             if 200 <= resp.status < 300:
                 await self._read_content(att, resp, kind, url, ranged)
             else:
                 att.facts.bytes_read = await finish(resp, DRAIN_MAX, 0)
-            return None
+            return _Then.DONE
         except BaseException:
             resp.close()
             raise

@@ -125,16 +125,43 @@ async def no_range(request: web.Request) -> web.Response:
     return web.Response(body=PNG[:1000], content_type="image/png")
 
 
+@routes.get("/416-then-moved.png")
+async def range_refused_then_moved(request: web.Request) -> web.Response:
+    if request.headers.get("Range"):
+        raise web.HTTPRequestRangeNotSatisfiable()
+    raise web.HTTPMovedPermanently("/no-range.png")
+
+
+@routes.get("/416-then-self.png")
+async def range_refused_then_self(request: web.Request) -> web.Response:
+    if request.headers.get("Range"):
+        raise web.HTTPRequestRangeNotSatisfiable()
+    raise web.HTTPFound("/416-then-self.png")
+
+
+@routes.get("/always-416.png")
+async def always_416(_: web.Request) -> web.Response:
+    raise web.HTTPRequestRangeNotSatisfiable()
+
+
 @routes.get("/html-as-image.png")
 async def html_as_image(_: web.Request) -> web.Response:
     return web.Response(text="<html><body>login</body></html>", content_type="text/html")
 
 
 async def check(path: str, kind: Kind, **overrides: object) -> CheckResult:
+    result, _ = await check_counted(path, kind, **overrides)
+    return result
+
+
+async def check_counted(
+    path: str, kind: Kind, **overrides: object
+) -> tuple[CheckResult, dict[str, int]]:
+    """The result and the requests the server received, per path."""
     async with app_server(routes) as srv:
         s = settings({"news.example": srv.port}, **overrides)  # type: ignore[arg-type]
         async with Checker(s) as checker:
-            return await checker.check(f"http://news.example{path}", kind)
+            return await checker.check(f"http://news.example{path}", kind), dict(srv.hits)
 
 
 async def test_page_read_stops_after_the_head() -> None:
@@ -184,10 +211,33 @@ async def test_image_by_range_request() -> None:
 
 
 async def test_image_server_refusing_ranges_gets_a_plain_get() -> None:
-    result = await check("/no-range.png", Kind.IMAGE)
+    result, hits = await check_counted("/no-range.png", Kind.IMAGE)
+    assert hits == {"/no-range.png": 2}  # ranged (416), then whole
     assert (result.outcome, result.http_status) == (Outcome.OK, 200)
     assert result.facts.width == 1200
     assert result.attempts == 1
+
+
+async def test_range_refused_then_a_redirect_is_followed_without_range() -> None:
+    result, hits = await check_counted("/416-then-moved.png", Kind.IMAGE)
+    assert hits == {"/416-then-moved.png": 2, "/no-range.png": 1}
+    assert (result.outcome, result.http_status) == (Outcome.MOVED, 200)
+    assert [r.status for r in result.redirects] == [301]
+    assert result.facts.width == 1200
+
+
+async def test_range_refused_then_a_redirect_to_itself_is_a_loop() -> None:
+    """The 416 retry asks the same URL again; that must not hide a redirect loop."""
+    result, hits = await check_counted("/416-then-self.png", Kind.IMAGE)
+    assert hits == {"/416-then-self.png": 2}
+    assert result.outcome is Outcome.TOO_MANY_REDIRECTS
+    assert result.error == "redirect loop"
+
+
+async def test_range_refused_without_range_too_is_asked_twice_only() -> None:
+    result, hits = await check_counted("/always-416.png", Kind.IMAGE)
+    assert hits == {"/always-416.png": 2}
+    assert (result.outcome, result.http_status) == (Outcome.HTTP_ERROR, 416)
 
 
 async def test_html_served_as_an_image_is_a_content_type_mismatch() -> None:

@@ -82,6 +82,28 @@ async def loop_b(_: web.Request) -> web.Response:
     raise web.HTTPMovedPermanently("/loop/a")
 
 
+@routes.get("/self")
+async def self_redirect(_: web.Request) -> web.Response:
+    raise web.HTTPMovedPermanently("/self")
+
+
+# /cycle/{n}/{i}/{form}: a cycle of n URLs, each hop written in `form`
+CYCLE_FORMS = {
+    "relative": "/cycle/{n}/{i}/relative",
+    "absolute": "http://news.example/cycle/{n}/{i}/absolute",
+    "fragment": "/cycle/{n}/{i}/fragment#part-{i}",
+    "dot": "../{i}/dot",
+    "default-port": "http://news.example:80/cycle/{n}/{i}/default-port",
+}
+
+
+@routes.get("/cycle/{n}/{i}/{form}")
+async def cycle(request: web.Request) -> web.Response:
+    n, i = int(request.match_info["n"]), int(request.match_info["i"])
+    form = request.match_info["form"]
+    raise web.HTTPFound(CYCLE_FORMS[form].format(n=n, i=(i + 1) % n))
+
+
 @routes.get("/to-private")
 async def to_private(_: web.Request) -> web.Response:
     raise web.HTTPFound("http://127.0.0.1:9/secret")
@@ -99,10 +121,18 @@ async def slow(_: web.Request) -> web.Response:
 
 
 async def check(url: str, kind: Kind = Kind.WEB, **overrides: Any) -> CheckResult:
+    result, _ = await check_counted(url, kind, **overrides)
+    return result
+
+
+async def check_counted(
+    url: str, kind: Kind = Kind.WEB, **overrides: Any
+) -> tuple[CheckResult, dict[str, int]]:
+    """The result and the requests the server received, per path."""
     async with app_server(routes) as srv:
         s = settings({"news.example": srv.port, "other.example": srv.port}, **overrides)
         async with Checker(s) as checker:
-            return await checker.check(url, kind)
+            return await checker.check(url, kind), dict(srv.hits)
 
 
 async def test_ok_records_status_final_url_and_facts() -> None:
@@ -118,14 +148,16 @@ async def test_ok_records_status_final_url_and_facts() -> None:
 
 
 async def test_permanent_redirect_is_moved_with_each_hop_recorded() -> None:
-    result = await check("http://news.example/moved")
+    result, hits = await check_counted("http://news.example/moved")
+    assert hits == {"/moved": 1, "/ok": 1}
     assert result.outcome is Outcome.MOVED
     assert result.redirects == [Redirect(308, "http://news.example/ok")]
     assert result.final_url == "http://news.example/ok"
 
 
 async def test_temporary_redirect_is_ok() -> None:
-    result = await check("http://news.example/temp")
+    result, hits = await check_counted("http://news.example/temp")
+    assert hits == {"/temp": 1, "/ok": 1}
     assert result.outcome is Outcome.OK
     assert [r.status for r in result.redirects] == [302]
 
@@ -145,7 +177,8 @@ async def test_error_statuses(path: str, outcome: Outcome, status: int) -> None:
 
 
 async def test_redirect_limit_gives_too_many_redirects() -> None:
-    result = await check("http://news.example/hop/0", max_redirects=3)
+    result, hits = await check_counted("http://news.example/hop/0", max_redirects=3)
+    assert hits == {"/hop/0": 1, "/hop/1": 1, "/hop/2": 1, "/hop/3": 1}
     assert result.outcome is Outcome.TOO_MANY_REDIRECTS
     assert len(result.redirects) == 4
     assert "more than 3" in result.error
@@ -162,13 +195,47 @@ async def test_redirect_within_limit_is_followed() -> None:
                 "http://news.example/hop/2",
                 "http://news.example/hop/3",
             ]
+        assert sum(srv.hits.values()) == 4  # the three hops allowed, and the one refused
 
 
 async def test_redirect_loop_is_detected_before_the_limit() -> None:
-    result = await check("http://news.example/loop/a")
+    result, hits = await check_counted("http://news.example/loop/a")
+    assert hits == {"/loop/a": 1, "/loop/b": 1}
     assert result.outcome is Outcome.TOO_MANY_REDIRECTS
     assert result.error == "redirect loop"
     assert len(result.redirects) == 2
+
+
+async def test_redirect_back_to_the_same_url_is_a_loop() -> None:
+    """Issue 10: `/self?x=1` → `/self` → `/self` looped until the timeout (yarl
+    hands back one cached URL for the same join, taken for the 416 retry)."""
+    result, hits = await check_counted("http://news.example/self?x=1")
+    assert hits == {"/self": 2}
+    assert result.outcome is Outcome.TOO_MANY_REDIRECTS
+    assert result.error == "redirect loop"
+    assert result.redirects == [
+        Redirect(301, "http://news.example/self"),
+        Redirect(301, "http://news.example/self"),
+    ]
+    assert result.attempts == 1
+
+
+@pytest.mark.parametrize("form", sorted(CYCLE_FORMS))
+@pytest.mark.parametrize("length", [1, 2, 3])
+async def test_redirect_cycles_end_once_round(length: int, form: str) -> None:
+    """A cycle of any length, in any spelling of its URLs (relative, absolute,
+    a fragment, dot segments, the default port), is seen as soon as it closes."""
+    result, hits = await check_counted(f"http://news.example/cycle/{length}/0/{form}")
+    assert result.outcome is Outcome.TOO_MANY_REDIRECTS
+    assert result.error == "redirect loop"
+    assert sum(hits.values()) == length  # each URL of the cycle asked for once
+    assert len(result.redirects) == length
+
+
+async def test_redirect_cycle_with_retries_is_asked_once_per_attempt() -> None:
+    result, hits = await check_counted("http://news.example/self?x=1", retries=2)
+    assert result.outcome is Outcome.TOO_MANY_REDIRECTS
+    assert hits == {"/self": 2}  # a loop is not transient: not retried
 
 
 async def test_loopback_literal_is_blocked_without_allow_network() -> None:
@@ -215,13 +282,15 @@ async def test_redirect_to_blocked_address_is_blocked_and_not_fetched() -> None:
         s = settings(allow_network=["127.0.0.2/32"], connect_to=[rule])
         async with Checker(s) as checker:
             result = await checker.check("http://news.example/to-private", Kind.WEB)
+        assert dict(srv.hits) == {"/to-private": 1}
     assert result.outcome is Outcome.BLOCKED
     assert result.redirects == [Redirect(302, "http://127.0.0.1:9/secret")]
     assert result.http_status == 302
 
 
 async def test_redirect_to_non_http_scheme_is_invalid_url() -> None:
-    result = await check("http://news.example/to-ftp")
+    result, hits = await check_counted("http://news.example/to-ftp")
+    assert hits == {"/to-ftp": 1}
     assert result.outcome is Outcome.INVALID_URL
 
 

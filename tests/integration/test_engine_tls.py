@@ -103,6 +103,7 @@ async def test_certificate_recorded_after_redirect_from_http(pki: Pki) -> None:
         s = settings(connect_to=rules, ca_bundle=pki.ca_file)
         async with Checker(s) as checker:
             result = await checker.check("http://news.example/to-https", Kind.WEB)
+        assert (dict(plain.hits), dict(tls.hits)) == ({"/to-https": 1}, {"/": 1})
     assert result.outcome is Outcome.OK, result.error
     assert result.final_url == "https://news.example/"
     assert result.cert_not_after is not None
