@@ -1,0 +1,93 @@
+"""The JUnit XML report, for CI systems."""
+
+from __future__ import annotations
+
+from typing import IO
+from xml.sax.saxutils import escape, quoteattr
+
+from monitor.check.report.rows import ArticleEntry, Tally, TargetRow
+from monitor.corpus.article import InvalidDocument
+
+
+class JunitWriter:
+    """JUnit XML for CI systems: one testsuite per article, one testcase per target,
+    plus testcases for the article's static checks and signature."""
+
+    def __init__(self, out: IO[str]) -> None:
+        self.out = out
+        self.suites: list[str] = []
+        self.invalid: list[InvalidDocument] = []
+
+    def begin(self, invalid: list[InvalidDocument]) -> None:
+        self.invalid = invalid
+
+    @staticmethod
+    def _case(classname: str, name: str, failure: str | None, kind: str = "") -> str:
+        head = f"<testcase classname={quoteattr(classname)} name={quoteattr(name)}"
+        if failure is None:
+            return head + "/>"
+        return (
+            f"{head}><failure message={quoteattr(failure[:500])} type={quoteattr(kind)}>"
+            f"{escape(failure)}</failure></testcase>"
+        )
+
+    def article(self, entry: ArticleEntry, rows: list[TargetRow]) -> None:
+        cases = []
+        static = "; ".join(f"{p.code}: {p.message}" for p in entry.problems)
+        cases.append(self._case(entry.web_url, "static checks", static or None, "problems"))
+        sig = entry.signature
+        if sig is not None:
+            bad = sig.status.is_problem
+            text = f"{sig.status.value}: {sig.detail}" if bad else None
+            cases.append(self._case(entry.web_url, "signature", text, sig.status.value))
+        for row in rows:
+            r = row.result
+            failure = None
+            outcome = r.outcome if r else None
+            if not row.healthy:
+                bits = [f"outcome {outcome.value}" if outcome else "no outcome"]
+                if r is not None and r.http_status:
+                    bits.append(f"HTTP {r.http_status}")
+                if r is not None and r.error:
+                    bits.append(r.error)
+                bits.extend(f"{p.code}: {p.message}" for p in row.problems)
+                failure = "; ".join(bits)
+            cases.append(
+                self._case(
+                    f"{entry.web_url}.{row.ref.kind.value}",
+                    row.url,
+                    failure,
+                    outcome.value if outcome else "problem",
+                )
+            )
+        failures = sum(1 for c in cases if "<failure" in c)
+        self.suites.append(
+            f"<testsuite name={quoteattr(f'{entry.source}:{entry.line}')} "
+            f'tests="{len(cases)}" failures="{failures}" errors="0">'
+            + "".join(cases)
+            + "</testsuite>"
+        )
+
+    def finish(self, tally: Tally, elapsed_s: float) -> None:
+        if self.invalid:
+            cases = "".join(
+                self._case(d.source, f"line {d.line or '?'}", d.error, "invalid_document")
+                for d in self.invalid
+            )
+            n = len(self.invalid)
+            self.suites.insert(
+                0,
+                f'<testsuite name="invalid documents" tests="{n}" failures="{n}" errors="0">'
+                f"{cases}</testsuite>",
+            )
+        tests = sum(s.count("<testcase") for s in self.suites)
+        failures = sum(s.count("<failure") for s in self.suites)
+        self.out.write('<?xml version="1.0" encoding="UTF-8"?>\n')
+        self.out.write(
+            f'<testsuites name="article-monitor" tests="{tests}" failures="{failures}" '
+            f'errors="0" time="{elapsed_s:.3f}">\n'
+        )
+        for s in self.suites:
+            self.out.write(s + "\n")
+        self.out.write("</testsuites>\n")
+        self.out.flush()

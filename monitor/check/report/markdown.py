@@ -1,0 +1,42 @@
+"""The Markdown report: the table report's findings as one Markdown document."""
+
+from __future__ import annotations
+
+from typing import IO
+
+from rich.console import Console
+
+from monitor.check.report.rows import Tally
+from monitor.check.report.table import TableWriter, summary_line
+
+
+class MarkdownWriter(TableWriter):
+    def __init__(self, out: IO[str]) -> None:
+        super().__init__(Console(file=out))
+        self.out = out
+
+    def finish(self, tally: Tally, elapsed_s: float) -> None:
+        def cell(text: str) -> str:
+            return text.replace("|", "\\|").replace("\n", " ")
+
+        w = self.out.write
+        w("# article-monitor report\n\n")
+        w(f"**{summary_line(tally, elapsed_s)}**\n\n")
+        if self.invalid:
+            w("## Invalid documents\n\n| source | line | error |\n|---|---:|---|\n")
+            for d in self.invalid:
+                w(f"| {cell(d.source)} | {d.line or ''} | {cell(d.error)} |\n")
+            w("\n")
+        if self.rows:
+            w("## Findings\n\n| article | kind | target / field | outcome | problem | detail |\n")
+            w("|---|---|---|---|---|---|\n")
+            for f in self.rows:
+                w(
+                    f"| {cell(f.source)} | {f.kind} | {cell(f.url)} | {f.outcome} | "
+                    f"{cell(f.codes)} | {cell(f.detail)} |\n"
+                )
+            w("\n")
+        if self.signatures:
+            sig = ", ".join(f"{k} {v}" for k, v in sorted(self.signatures.items()))
+            w(f"Signatures: {sig}\n")
+        self.out.flush()

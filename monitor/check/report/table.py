@@ -1,0 +1,120 @@
+"""The human report (`--format table`): findings only, grouped by article."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from monitor.check.report.rows import ArticleEntry, Tally, TargetRow
+from monitor.corpus.article import InvalidDocument
+
+
+@dataclass(slots=True)
+class _Finding:
+    source: str
+    web_url: str
+    kind: str
+    url: str
+    outcome: str
+    codes: str
+    detail: str
+
+
+def _findings_of(entry: ArticleEntry, rows: list[TargetRow]) -> list[_Finding]:
+    out = []
+    where = f"{entry.source}:{entry.line}"
+    for p in entry.problems:
+        out.append(_Finding(where, entry.web_url, "article", p.field or "", "", p.code, p.message))
+    for row in rows:
+        if row.healthy:
+            continue
+        r = row.result
+        detail = "; ".join(p.message for p in row.problems) or (r.error if r and r.error else "")
+        if r is not None and r.http_status and not r.outcome.is_up:
+            detail = f"HTTP {r.http_status}" + (f"; {detail}" if detail else "")
+        out.append(
+            _Finding(
+                where,
+                entry.web_url,
+                row.ref.kind.value,
+                row.url,
+                r.outcome.value if r else "",
+                ", ".join(p.code for p in row.problems),
+                detail,
+            )
+        )
+    return out
+
+
+def summary_line(tally: Tally, elapsed_s: float) -> str:
+    outcomes = ", ".join(f"{k} {v}" for k, v in sorted(tally.by_outcome.items()))
+    text = (
+        f"{tally.articles} articles, {tally.targets} targets, {tally.ok} ok, "
+        f"{tally.problems} problems"
+        + (f", {tally.invalid_documents} invalid documents" if tally.invalid_documents else "")
+        + (f" ({outcomes})" if outcomes else "")
+        + f" in {elapsed_s:.2f}s"
+    )
+    return text + (" — INCOMPLETE (interrupted)" if tally.incomplete else "")
+
+
+class TableWriter:
+    """Human report: findings only (healthy targets are counted, not listed),
+    grouped under the article they belong to."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.invalid: list[InvalidDocument] = []
+        self.rows: list[_Finding] = []
+        self.signatures: Counter[str] = Counter()
+
+    def begin(self, invalid: list[InvalidDocument]) -> None:
+        self.invalid = invalid
+
+    def article(self, entry: ArticleEntry, rows: list[TargetRow]) -> None:
+        if entry.signature is not None:
+            self.signatures[entry.signature.status.value] += 1
+        self.rows.extend(_findings_of(entry, rows))
+
+    def finish(self, tally: Tally, elapsed_s: float) -> None:
+        c = self.console
+        if self.invalid:
+            t = Table(title="Invalid documents", title_justify="left", title_style="bold")
+            t.add_column("source", overflow="fold")
+            t.add_column("line", justify="right")
+            t.add_column("error", overflow="fold", ratio=1)
+            for d in self.invalid:
+                t.add_row(d.source, str(d.line or ""), d.error)
+            c.print(t)
+        article = None
+        table: Table | None = None
+        for f in self.rows:
+            if f.source != article:
+                if table is not None:
+                    c.print(table)
+                article = f.source
+                table = Table(
+                    title=f"{f.source}  {f.web_url}",
+                    title_justify="left",
+                    title_style="bold",
+                    expand=True,
+                )
+                table.add_column("kind")
+                table.add_column("target / field", overflow="fold", ratio=3)
+                table.add_column("outcome", no_wrap=True)
+                table.add_column("problem", overflow="fold", ratio=1)
+                table.add_column("detail", overflow="fold", ratio=3)
+            assert table is not None
+            style = "red" if f.outcome and f.outcome not in ("ok", "moved") else "yellow"
+            table.add_row(f.kind, f.url, Text(f.outcome, style=style), f.codes, f.detail)
+        if table is not None:
+            c.print(table)
+        if self.signatures:
+            sig = ", ".join(f"{k} {v}" for k, v in sorted(self.signatures.items()))
+            c.print(f"signatures: {sig}")
+        style = "bold green" if tally.problems == 0 else "bold red"
+        c.print(Text(summary_line(tally, elapsed_s), style=style))
