@@ -26,7 +26,7 @@ from monitor.corpus import iter_documents
 from monitor.corpus.article import InvalidDocument, plain_http_url
 from monitor.rules.static import DocIdentity, DuplicateDetector, document_problems
 from monitor.secured.keys import KeyRing
-from monitor.secured.signature import verify_document
+from monitor.secured.verify import verify_document
 from monitor.targets import document_refs
 from monitor.vocabulary import CheckResult, Kind, Problem, ProblemCode, invalid_url_result
 

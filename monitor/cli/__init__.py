@@ -8,10 +8,15 @@ from __future__ import annotations
 
 import importlib
 import sys
+import traceback
+from typing import Any
 
 import click
 
 from monitor import __version__
+
+EXIT_USAGE = 2
+EXIT_BUG = 70  # sysexits' EX_SOFTWARE: neither "problems found" (1) nor "usage" (2)
 
 # command name -> "module:attribute"; one module per command
 COMMANDS: dict[str, str] = {
@@ -19,15 +24,74 @@ COMMANDS: dict[str, str] = {
     "run": "monitor.cli.run:run",
     "status": "monitor.cli.status:status",
     "history": "monitor.cli.status:history",
-    "verify": "monitor.cli.signing:verify",
-    "sign": "monitor.cli.signing:sign",
-    "keygen": "monitor.cli.signing:keygen",
+    "verify": "monitor.cli.verify:verify",
+    "sign": "monitor.cli.sign:sign",
+    "keygen": "monitor.cli.keygen:keygen",
     "db": "monitor.cli.db:db",
     "config": "monitor.cli.config_cmd:config",
 }
 
 
+class CliError(click.ClickException):
+    """A failure the user can act on: `Error: …` on stderr and exit 2, no traceback."""
+
+    exit_code = EXIT_USAGE
+
+
+def known_error(exc: BaseException) -> str | None:
+    """The user-facing message for an environmental failure, or None for a bug.
+
+    Files, sockets and databases fail for reasons outside the program (a path
+    that is not there, a port in use, a server down, a damaged file): those
+    get one line. Anything else is a bug and must not be dressed up as one.
+    """
+    from monitor.config import ConfigError
+
+    if isinstance(exc, ConfigError):
+        return str(exc)
+    if isinstance(exc, OSError):
+        where = exc.filename if exc.filename is not None else None
+        reason = exc.strerror or str(exc) or type(exc).__name__
+        return f"{where}: {reason}" if where else reason
+    if "sqlalchemy" in sys.modules:
+        from sqlalchemy.exc import SQLAlchemyError
+
+        if isinstance(exc, SQLAlchemyError):
+            from monitor.storage.opening import first_line
+
+            return f"database: {first_line(exc)}"
+    if "monitor.storage.opening" in sys.modules:
+        from monitor.storage.opening import DatabaseUnusable
+
+        if isinstance(exc, DatabaseUnusable):
+            return str(exc)
+    return None
+
+
+def report_bug(exc: BaseException) -> None:
+    """An unexpected exception: say it is a bug, and keep the traceback for the report."""
+    click.echo(
+        f"Error: internal error ({type(exc).__name__}: {exc}). This is a bug in "
+        f"article-monitor {__version__}; please report it with the traceback below.",
+        err=True,
+    )
+    click.echo("".join(traceback.format_exception(exc)).rstrip(), err=True)
+
+
 class LazyGroup(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        """One place that turns environmental failures into `Error: …` (exit 2)."""
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as exc:
+            message = known_error(exc)
+            if message is not None:
+                raise CliError(message) from None
+            report_bug(exc)
+            raise click.exceptions.Exit(EXIT_BUG) from None
+
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(COMMANDS)
 
@@ -56,7 +120,8 @@ def cli() -> None:
       article-monitor run examples/articles               # the daemon, /metrics on :9464
       article-monitor verify examples/articles --key-file k.key
 
-    Exit codes: 0 healthy, 1 problems found, 2 usage or configuration error.
+    Exit codes: 0 healthy, 1 problems found, 2 usage or configuration error
+    (or a file, port or database that cannot be used), 70 an internal error (a bug).
     """
 
 

@@ -68,6 +68,19 @@ def key_options(func: F) -> F:
     )
 
 
+def exclude_option(func: F) -> F:
+    """`--exclude-field`: shared by `verify` and `sign`, which must agree with each other."""
+    return click.option(
+        "--exclude-field",
+        "exclude_fields",
+        multiple=True,
+        metavar="PATH",
+        help="Dotted path left out of the canonical form (v2 digest, ed25519), e.g. "
+        "`heat` or `images.*.title`; must match what the signer used. Repeatable; "
+        "also `exclude_fields` in the config file.",
+    )(func)
+
+
 def check_options(func: F) -> F:
     """Options shared by `check` and `run` (and the config file and env vars)."""
     return _apply(

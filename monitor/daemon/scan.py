@@ -33,7 +33,7 @@ from monitor.corpus.article import Document, InvalidDocument
 from monitor.observe.logs import redact_url
 from monitor.rules.static import document_problems
 from monitor.secured.keys import KeyRing
-from monitor.secured.signature import verify_document
+from monitor.secured.verify import verify_document
 from monitor.storage import duplicates
 from monitor.storage.repository import ArticleRecord, Fingerprint, Repository, now_ms
 from monitor.targets import document_refs

@@ -1,13 +1,16 @@
 """The three `secured` envelope shapes (CONTRACT section 4): parse and format, no crypto.
 
 Parsing is strict and total: any string yields either an envelope or a
-`Malformed` that says what is wrong, never an exception.
+`Malformed` that says what is wrong, never an exception. The reserved members
+of the plaintext JSON (`iat`, `sha256`) are named here too, since the
+signer and the verifier must agree on them.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import re
 from dataclasses import dataclass
 from typing import Final
@@ -18,6 +21,10 @@ GCM_NONCE_BYTES: Final = 12
 GCM_TAG_BYTES: Final = 16
 ED25519_SIG_BYTES: Final = 64
 MAX_ENVELOPE_CHARS: Final = 1 << 20
+# Members of the plaintext JSON that are metadata, not signed paths.
+IAT: Final = "iat"  # issued-at, Unix seconds
+DIGEST: Final = "sha256"  # v2: base64url SHA-256 of the canonical form
+RESERVED: Final = frozenset({IAT, DIGEST})
 
 _B64: Final = r"[A-Za-z0-9+/]+={0,2}"
 _B64URL: Final = r"[A-Za-z0-9_-]+"
@@ -29,6 +36,11 @@ _ED_RE: Final = re.compile(rf"ed25519\.(?P<kid>{_KID})\.(?P<sig>{_B64URL})")
 
 def b64url_encode(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def digest(canonical: bytes) -> str:
+    """The `sha256` member of a v2 plaintext: base64url SHA-256 of the canonical bytes."""
+    return b64url_encode(hashlib.sha256(canonical).digest())
 
 
 def b64url_decode(text: str) -> bytes | None:

@@ -21,7 +21,8 @@ from hypothesis import strategies as st
 from monitor.config import ConfigError
 from monitor.secured.envelopes import V2, Ed25519, Legacy, b64url_encode, parse_envelope
 from monitor.secured.keys import Ed25519Key, KeyRing, SymmetricKey
-from monitor.secured.signature import default_paths, sign_document, verify_document
+from monitor.secured.sign import default_paths, sign_document
+from monitor.secured.verify import verify_document
 from monitor.vocabulary import SignatureStatus as S
 
 # The seed article's own envelope (examples/articles/000_6c3b12078d9965ad.txt):

@@ -1,29 +1,27 @@
-"""Verify and make `secured` envelopes (CONTRACT section 4). Pure: keys come in a KeyRing.
+"""Verify `secured` envelopes (CONTRACT section 4). Pure: keys come in a KeyRing.
 
 `verify_document` is total: whatever the record and its `secured` hold, it
 returns one of the seven statuses and never raises. The comparison of signed
 values with the article follows the canonical module's normalisation, so a
 timestamp written `+02:00` in YAML and signed as UTC `Z` is the same instant.
+Digests and tags are compared in constant time (`hmac.compare_digest`, and
+the AEAD and Ed25519 checks of `cryptography`).
 """
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
 import logging
-import os
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, Final, Literal
+from typing import Any, Final
 
-import rfc8785
 from cryptography.exceptions import InvalidSignature, InvalidTag
 from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from monitor.config import ConfigError
 from monitor.secured.canonical import (
     ABSENT,
     SECURED,
@@ -36,13 +34,14 @@ from monitor.secured.canonical import (
 )
 from monitor.secured.envelopes import (
     AES_BLOCK,
-    GCM_NONCE_BYTES,
-    LEGACY_IV_BYTES,
+    DIGEST,
+    IAT,
+    RESERVED,
     V2,
     Ed25519,
     Legacy,
     Malformed,
-    b64url_encode,
+    digest,
     parse_envelope,
 )
 from monitor.secured.keys import Ed25519Key, Key, KeyRing, SymmetricKey
@@ -50,41 +49,9 @@ from monitor.vocabulary import SignatureResult, SignatureStatus
 
 log = logging.getLogger(__name__)
 
-EnvelopeName = Literal["v2", "legacy", "ed25519"]
-IAT: Final = "iat"
-DIGEST: Final = "sha256"
-RESERVED: Final = frozenset({IAT, DIGEST})
-# Signed by default, whichever are present; images.N.{url,width,height} for every image.
-DEFAULT_PATHS: Final = (
-    "webUrl",
-    "ampWebUrl",
-    "cdnAmpWebUrl",
-    "title",
-    "publishedDateTime",
-    "updatedDateTime",
-    "provider.domain",
-)
-IMAGE_FIELDS: Final = ("url", "width", "height")
 _INTERNAL: Final = "internal error"
 
 S = SignatureStatus
-
-
-# ---------------------------------------------------------------- paths
-
-
-def default_paths(raw: Mapping[str, Any]) -> list[str]:
-    """The paths `sign` puts in the plaintext by default: those present in the record."""
-    paths = [p for p in DEFAULT_PATHS if lookup(raw, p) is not ABSENT]
-    images = raw.get("images")
-    if isinstance(images, list | tuple):
-        for i, image in enumerate(images):
-            if isinstance(image, Mapping):
-                paths.extend(f"images.{i}.{f}" for f in IMAGE_FIELDS if f in image)
-    return paths
-
-
-# ---------------------------------------------------------------- verify
 
 
 def verify_document(
@@ -239,10 +206,6 @@ def _key_for(keyring: KeyRing, kid: str, want: type[Key], envelope: str) -> Key 
     return key
 
 
-def _digest(canonical: bytes) -> str:
-    return b64url_encode(hashlib.sha256(canonical).digest())
-
-
 def _verify_v2(
     raw: Mapping[str, Any], keyring: KeyRing, envelope: V2, exclude: Sequence[str]
 ) -> SignatureResult:
@@ -275,7 +238,7 @@ def _verify_v2(
     if differ:
         return _tampered(differ, "v2", envelope.kid)
     try:
-        actual = _digest(canonical_bytes(raw, exclude=exclude))
+        actual = digest(canonical_bytes(raw, exclude=exclude))
     except CanonicalFormError as exc:
         return _unrepresentable(exc, "v2", envelope.kid)
     if not hmac.compare_digest(actual.encode("utf-8"), str(claims[DIGEST]).encode("utf-8")):
@@ -332,93 +295,3 @@ def _verify_ed25519(
         kid=envelope.kid,
         envelope="ed25519",
     )
-
-
-# ---------------------------------------------------------------- sign
-
-
-def pick_key(keyring: KeyRing, envelope: EnvelopeName, kid: str | None) -> Key:
-    want: type[Key] = Ed25519Key if envelope == "ed25519" else SymmetricKey
-    need = "an Ed25519 private key (PEM)" if want is Ed25519Key else "an AES-256 key"
-    if kid is not None:
-        key = keyring.get(kid)
-        if key is None:
-            have = ", ".join(repr(k) for k in keyring.kids) or "none"
-            raise ConfigError(f"no key has the kid {kid!r} (configured: {have})")
-        if not isinstance(key, want):
-            raise ConfigError(
-                f"kid {kid!r} is a {key.type} key; --envelope {envelope} needs {need}"
-            )
-    else:
-        candidates = [k for k in keyring if isinstance(k, want)]
-        if not candidates:
-            raise ConfigError(
-                f"--envelope {envelope} needs {need}: pass --key-file "
-                f"(make one with `article-monitor keygen --type "
-                f"{'ed25519' if want is Ed25519Key else 'aes256'}`)"
-            )
-        key = candidates[0]
-    if isinstance(key, Ed25519Key) and key.private is None:
-        raise ConfigError(
-            f"kid {key.kid!r} is only a public key ({key.source}); signing needs the private PEM"
-        )
-    return key
-
-
-def signed_claims(raw: Mapping[str, Any], paths: Sequence[str] | None = None) -> dict[str, Any]:
-    """Path -> normalised value, for the given paths (default: `default_paths`)."""
-    chosen = default_paths(raw) if paths is None else list(paths)
-    claims: dict[str, Any] = {}
-    for path in chosen:
-        if path in RESERVED:
-            raise ValueError(f"{path!r} is reserved in the envelope plaintext; it cannot be signed")
-        value = lookup(raw, path)
-        if value is ABSENT:
-            raise ValueError(f"{path}: no such field in the article")
-        if value is UNSUPPORTED:
-            raise CanonicalFormError(path, "value has no JSON form")
-        claims[path] = value
-    return claims
-
-
-def _plaintext(claims: Mapping[str, Any]) -> bytes:
-    try:
-        return bytes(rfc8785.dumps(dict(claims)))
-    except rfc8785.CanonicalizationError as exc:
-        raise CanonicalFormError("", str(exc)) from None
-
-
-def sign_document(
-    raw: Mapping[str, Any],
-    keyring: KeyRing,
-    *,
-    envelope: EnvelopeName = "v2",
-    kid: str | None = None,
-    exclude: Sequence[str] = (),
-    now: datetime | None = None,
-    paths: Sequence[str] | None = None,
-) -> str:
-    """The `secured` value for this record.
-
-    Raises ConfigError when no suitable key is configured (exit 2 in the CLI)
-    and ValueError (CanonicalFormError) when the record cannot be signed.
-    """
-    key = pick_key(keyring, envelope, kid)
-    issued = int((now or datetime.now(UTC)).timestamp())
-    if envelope == "ed25519":
-        assert isinstance(key, Ed25519Key) and key.private is not None
-        signature = key.private.sign(canonical_bytes(raw, exclude=exclude))
-        return Ed25519(key.kid, signature).format()
-    assert isinstance(key, SymmetricKey)
-    claims = signed_claims(raw, paths)
-    claims[IAT] = issued
-    if envelope == "legacy":
-        padder = padding.PKCS7(AES_BLOCK * 8).padder()
-        padded = padder.update(_plaintext(claims)) + padder.finalize()
-        iv = os.urandom(LEGACY_IV_BYTES)
-        encryptor = Cipher(algorithms.AES(key.secret), modes.CBC(iv)).encryptor()
-        return Legacy(encryptor.update(padded) + encryptor.finalize(), iv).format()
-    claims[DIGEST] = _digest(canonical_bytes(raw, exclude=exclude))
-    nonce = os.urandom(GCM_NONCE_BYTES)
-    sealed = AESGCM(key.secret).encrypt(nonce, _plaintext(claims), key.kid.encode("ascii"))
-    return V2(key.kid, nonce, sealed).format()

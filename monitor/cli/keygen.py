@@ -1,0 +1,73 @@
+"""`article-monitor keygen`: a new key for `sign` and `verify`.
+
+Thin over monitor.secured.keygen, which writes secret files 0600 from the first byte.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import click
+
+from monitor.config import ConfigError
+from monitor.secured.keys import kid_for_path
+
+
+@click.command()
+@click.option(
+    "--type",
+    "key_type",
+    type=click.Choice(["aes256", "ed25519"]),
+    default="aes256",
+    show_default=True,
+    help="aes256: a shared secret for v2 (and legacy) envelopes, written as 64 hex digits; "
+    "ed25519: a key pair, private PEM to FILE and public PEM to FILE.pub.",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the key to FILE (mode 0600). Required for ed25519; without it an aes256 key "
+    "is printed as hex on stdout.",
+)
+@click.option("--force", is_flag=True, help="Overwrite FILE (and FILE.pub) if they exist.")
+def keygen(key_type: Literal["aes256", "ed25519"], out: Path | None, force: bool) -> None:
+    """Make a new key for `sign` and `verify`.
+
+    \b
+    The kid of a key file is its name up to the first dot: `--out
+    publisher.key` makes kid `publisher`, and for ed25519 both
+    publisher.key and publisher.key.pub have that kid. Secret key files are
+    created with mode 0600; `verify` refuses secret keys that group or
+    others can read.
+
+    \b
+    Examples:
+      article-monitor keygen --type aes256 --out publisher.key
+      article-monitor keygen --type ed25519 --out signer.key    # + signer.key.pub
+      article-monitor keygen > key.hex && chmod 600 key.hex     # hex on stdout
+      ARTICLE_MONITOR_KEY=$(article-monitor keygen) article-monitor verify corpus/
+    """
+    from monitor.secured.keygen import aes256_hex, new_key_files, write_key_files
+
+    if out is None:
+        if key_type == "ed25519":
+            raise click.UsageError(
+                "--type ed25519 needs --out FILE (the public key goes to FILE.pub)"
+            )
+        click.echo(aes256_hex(), nl=False)
+        return
+    files = new_key_files(key_type, out)
+    try:
+        write_key_files(files, force=force)
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from None
+    kid = kid_for_path(out)
+    if key_type == "aes256":
+        click.echo(f"wrote {out} (AES-256, mode 0600, kid {kid!r})", err=True)
+    else:
+        click.echo(
+            f"wrote {out} (Ed25519 private, mode 0600) and {files[1].path} (public), "
+            f"kid {kid!r}; give verifiers only the .pub",
+            err=True,
+        )

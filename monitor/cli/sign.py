@@ -1,0 +1,136 @@
+"""`article-monitor sign`: make the `secured` value of every article, or write it in place.
+
+Thin over monitor.secured.sign (the envelopes) and monitor.secured.inplace
+(the safe rewrite of a file); no network.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any, cast
+
+import click
+
+from monitor.cli.options import (
+    config_option,
+    exclude_option,
+    key_options,
+    keyring_from,
+    settings_from,
+)
+from monitor.config import ConfigError
+from monitor.corpus.article import Document, InvalidDocument
+
+EXIT_OK, EXIT_PROBLEMS = 0, 1
+ENVELOPES = ("v2", "legacy", "ed25519")
+
+
+@click.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@config_option
+@key_options
+@exclude_option
+@click.option(
+    "--envelope",
+    type=click.Choice(ENVELOPES),
+    default="v2",
+    show_default=True,
+    help="v2: AES-256-GCM, authenticated, names the changed fields and covers the whole "
+    "article; legacy: the old AES-256-CBC shape (unauthenticated, only the signed fields); "
+    "ed25519: public-key signature of the whole article (verifiers need only the .pub).",
+)
+@click.option(
+    "--kid",
+    help="Which configured key to sign with [default: the first key of the needed type].",
+)
+@click.option(
+    "--in-place",
+    is_flag=True,
+    help="Rewrite the documents, changing only their `secured` line (or JSON member).",
+)
+def sign(
+    paths: tuple[Path, ...],
+    config_file: Path | None,
+    envelope: str,
+    kid: str | None,
+    in_place: bool,
+    **flags: Any,
+) -> None:
+    """Make the `secured` value for every article under PATH....
+
+    \b
+    Without --in-place, prints one value per article (prefixed by
+    SOURCE:LINE and a tab when there are several). With --in-place, rewrites
+    each file: front matter gets its `secured:` line replaced (or added before
+    the closing ---); JSON and JSONL get only the `secured` value replaced
+    (or the member appended). Every other byte stays as it was, and a file
+    whose rewrite would change anything else is left alone.
+
+    \b
+    v2 and legacy sign these fields, whichever are present: webUrl, ampWebUrl,
+    cdnAmpWebUrl, title, publishedDateTime, updatedDateTime, provider.domain,
+    images.N.url/width/height, plus the time of signing (iat). v2 and ed25519
+    also cover the whole article in canonical form (docs/signatures.md).
+
+    \b
+    Examples:
+      article-monitor keygen --type aes256 --out publisher.key
+      article-monitor sign article.txt --key-file publisher.key
+      article-monitor sign corpus/ --key-file signer.key --envelope ed25519 --in-place
+
+    \b
+    Exit codes: 0 every article signed; 1 an invalid document or an article
+    that cannot be signed; 2 usage or configuration error (no suitable key).
+    """
+    from monitor.corpus import iter_documents
+    from monitor.secured.inplace import rewrite_file
+    from monitor.secured.sign import EnvelopeName, pick_key, sign_document
+
+    settings = settings_from(config_file, flags, paths)
+    if not settings.paths:
+        raise click.UsageError("no PATH given (and no `paths` in the config file)")
+    keyring = keyring_from(settings)
+    chosen = cast(EnvelopeName, envelope)
+    try:
+        pick_key(keyring, chosen, kid)
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from None
+
+    failures = 0
+
+    def sign_one(doc: Document) -> str | None:
+        nonlocal failures
+        try:
+            return sign_document(
+                doc.raw, keyring, envelope=chosen, kid=kid, exclude=settings.exclude_fields
+            )
+        except ValueError as exc:
+            failures += 1
+            click.echo(f"{doc.source}:{doc.line}: cannot sign: {exc}", err=True)
+            return None
+
+    by_file: dict[str, list[Document | InvalidDocument]] = {}
+    for item in iter_documents(settings.paths):
+        if isinstance(item, InvalidDocument):
+            where = f"{item.source}:{item.line}" if item.line is not None else item.source
+            click.echo(f"{where}: invalid document: {item.error}", err=True)
+            failures += 1
+        by_file.setdefault(item.source, []).append(item)
+
+    if in_place:
+        for source, items in by_file.items():
+            count, errors = rewrite_file(Path(source), items, sign_one)
+            for error in errors:
+                click.echo(error, err=True)
+            failures += len(errors)
+            if count:
+                click.echo(f"{source}: signed {count} article(s) ({envelope})", err=True)
+    else:
+        docs = [d for items in by_file.values() for d in items if isinstance(d, Document)]
+        several = len(docs) > 1
+        for doc in docs:
+            value = sign_one(doc)
+            if value is not None:
+                click.echo(f"{doc.source}:{doc.line}\t{value}" if several else value)
+    sys.exit(EXIT_PROBLEMS if failures else EXIT_OK)

@@ -1,0 +1,167 @@
+"""`article-monitor verify`: the `secured` field of every article, checked; no network.
+
+Thin over monitor.secured.verify; the report is a table or JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from monitor.cli.options import (
+    config_option,
+    exclude_option,
+    key_options,
+    keyring_from,
+    settings_from,
+)
+from monitor.corpus.article import Document, InvalidDocument
+from monitor.vocabulary import SignatureResult, SignatureStatus
+
+EXIT_OK, EXIT_PROBLEMS = 0, 1
+_STATUS_STYLE = {
+    SignatureStatus.VALID: "green",
+    SignatureStatus.MISSING: "yellow",
+    SignatureStatus.UNVERIFIED: "yellow",
+}
+
+
+def _verify_json(
+    results: list[tuple[Document, SignatureResult]], invalid: list[InvalidDocument]
+) -> dict[str, Any]:
+    by_status: dict[str, int] = {}
+    for _, result in results:
+        by_status[result.status.value] = by_status.get(result.status.value, 0) + 1
+    problems = sum(1 for _, r in results if r.status.is_problem)
+    return {
+        "version": 1,
+        "summary": {
+            "articles": len(results),
+            "problems": problems + len(invalid),
+            "invalid_documents": len(invalid),
+            "by_status": dict(sorted(by_status.items())),
+        },
+        "invalid_documents": [doc.to_json() for doc in invalid],
+        "articles": [
+            {
+                "id": doc.id,
+                "source": doc.source,
+                "line": doc.line,
+                "webUrl": doc.article.webUrl,
+                "signature": result.to_json(),
+            }
+            for doc, result in results
+        ],
+    }
+
+
+def _verify_table(
+    console: Console,
+    results: list[tuple[Document, SignatureResult]],
+    invalid: list[InvalidDocument],
+) -> None:
+    table = Table(show_lines=False, expand=False)
+    table.add_column("status")
+    table.add_column("article", overflow="fold")
+    table.add_column("source", overflow="fold")
+    table.add_column("detail", overflow="fold")
+    for doc, result in results:
+        style = _STATUS_STYLE.get(result.status, "bold red")
+        detail = result.detail
+        if result.fields:
+            detail = f"fields: {', '.join(result.fields)}. {detail}"
+        table.add_row(
+            f"[{style}]{result.status.value}[/]",
+            escape(doc.article.webUrl),
+            escape(f"{doc.source}:{doc.line}"),
+            escape(detail),
+        )
+    if results:
+        console.print(table)
+    for bad in invalid:
+        where = f"{bad.source}:{bad.line}" if bad.line is not None else bad.source
+        console.print(f"[bold red]invalid document[/] {escape(where)}: {escape(bad.error)}")
+    counts: dict[str, int] = {}
+    for _, result in results:
+        counts[result.status.value] = counts.get(result.status.value, 0) + 1
+    summary = ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "none"
+    console.print(f"{len(results)} article(s): {summary}; {len(invalid)} invalid document(s)")
+
+
+@click.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@config_option
+@key_options
+@exclude_option
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["table", "json"]),
+    help="Report format [default: table on a terminal, json otherwise].",
+)
+def verify(
+    paths: tuple[Path, ...],
+    config_file: Path | None,
+    output_format: str | None,
+    **flags: Any,
+) -> None:
+    """Verify the `secured` field of every article under PATH...; no network.
+
+    \b
+    Keys: --key-file FILE (repeatable, for rotation), ARTICLE_MONITOR_KEY_FILE,
+    or the key itself, hex or base64, in ARTICLE_MONITOR_KEY. An AES-256 key
+    checks legacy and v2 envelopes; an Ed25519 public key (.pub, from keygen)
+    checks ed25519 envelopes. The kid of a key file is its name up to the
+    first dot; name it explicitly with --key-file KID=PATH.
+
+    \b
+    Status per article: valid, tampered (names the fields that differ where
+    the envelope can tell), undecryptable (wrong key or corrupted), malformed
+    (not an envelope), unknown_key (no key with that kid), missing (no
+    `secured`), unverified (no key configured). See docs/signatures.md.
+
+    \b
+    Examples:
+      article-monitor verify examples/articles --key-file publisher.key
+      article-monitor verify corpus/ --key-file old.key --key-file new.key --format json
+      article-monitor verify corpus/ --key-file signer.key.pub
+
+    \b
+    Exit codes: 0 no problem (missing and unverified are not problems);
+    1 tampered, undecryptable, malformed or unknown_key, or an invalid
+    document; 2 usage or configuration error (e.g. a key file others can read).
+    """
+    from monitor.corpus import iter_documents
+    from monitor.secured.verify import verify_document
+
+    settings = settings_from(config_file, flags, paths)
+    if not settings.paths:
+        raise click.UsageError("no PATH given (and no `paths` in the config file)")
+    keyring = keyring_from(settings)
+    fmt = output_format
+    if fmt is None:
+        fmt = settings.format if settings.format in ("table", "json") else None
+    if fmt is None:
+        fmt = "table" if sys.stdout.isatty() else "json"
+
+    results: list[tuple[Document, SignatureResult]] = []
+    invalid: list[InvalidDocument] = []
+    for item in iter_documents(settings.paths):
+        if isinstance(item, InvalidDocument):
+            invalid.append(item)
+            continue
+        results.append((item, verify_document(item.raw, keyring, exclude=settings.exclude_fields)))
+
+    if fmt == "json":
+        click.echo(json.dumps(_verify_json(results, invalid), indent=2, ensure_ascii=False))
+    else:
+        _verify_table(Console(file=sys.stdout, soft_wrap=False), results, invalid)
+    problems = invalid or any(r.status.is_problem for _, r in results)
+    sys.exit(EXIT_PROBLEMS if problems else EXIT_OK)
