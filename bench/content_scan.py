@@ -39,7 +39,7 @@ ratios::
 from __future__ import annotations
 
 import argparse
-import importlib.util
+import importlib
 import json
 import random
 import statistics
@@ -48,7 +48,6 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
@@ -236,21 +235,28 @@ class Impl:
 CURRENT = Impl(head_facts, head_complete, sniff_image)
 
 
-def _load(path: Path, name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
-
-
 def load_impl(root: Path) -> Impl:
-    """The functions of another copy of the package (the three modules stand alone)."""
-    html = _load(root / "monitor/content/html.py", "_other_html")
-    image = _load(root / "monitor/content/image.py", "_other_image")
-    body = _load(root / "monitor/http/body.py", "_other_body")
-    return Impl(html.head_facts, body.head_complete, image.sniff_image)
+    """The functions of another copy of the package at `root`.
+
+    Its `monitor` package is imported in place of this one for the time of
+    the import (the content modules import their siblings), then this one is
+    put back; the functions keep the other copy's modules as their globals.
+    """
+    ours = {k: v for k, v in sys.modules.items() if k == "monitor" or k.startswith("monitor.")}
+    for name in ours:
+        del sys.modules[name]
+    sys.path.insert(0, str(root))
+    try:
+        html = importlib.import_module("monitor.content.html")
+        image = importlib.import_module("monitor.content.image")
+        body = importlib.import_module("monitor.http.body")
+        assert Path(html.__file__ or "").is_relative_to(root.resolve()), html.__file__
+        return Impl(html.head_facts, body.head_complete, image.sniff_image)
+    finally:
+        sys.path.remove(str(root))
+        for name in [k for k in sys.modules if k == "monitor" or k.startswith("monitor.")]:
+            del sys.modules[name]
+        sys.modules.update(ours)
 
 
 def calibrate(run: Callable[[], object], min_s: float) -> int:

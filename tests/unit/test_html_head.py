@@ -408,7 +408,8 @@ def test_head_end_position_survives_newlines_and_chunk_boundaries() -> None:
 
 # --- the fast scanner agrees with the parser -------------------------------------
 
-from monitor.content.html import _fast_head, _slow_head  # noqa: E402
+from monitor.content.head_parser import slow_head  # noqa: E402
+from monitor.content.head_scan import fast_head  # noqa: E402
 
 PIECES = st.sampled_from(
     [
@@ -516,9 +517,9 @@ TAG_SOUP = st.text(alphabet="<>/!-=\"' \nablehmrst&⚡", max_size=40)
 @given(st.lists(st.one_of(PIECES, PIECES, TAG_SOUP), max_size=25))
 def test_fast_scanner_agrees_with_the_parser(parts: list[str]) -> None:
     text = "".join(parts)
-    fast = _fast_head(text)
+    fast = fast_head(text)
     if fast is not None:
-        assert fast == _slow_head(text)
+        assert fast == slow_head(text)
 
 
 def test_fast_scanner_takes_well_formed_pages() -> None:
@@ -535,9 +536,9 @@ def test_fast_scanner_takes_well_formed_pages() -> None:
         "<link rel=icon href=/favicon.ico />\n"
         "</head>\n<body>\n<article><h1>Big news</h1>"
     )
-    fast = _fast_head(head)
+    fast = fast_head(head)
     assert fast is not None
-    assert fast == _slow_head(head)
+    assert fast == slow_head(head)
     assert (fast.is_amp, fast.title, fast.canonical) == (
         True,
         "Big & news | Site",
@@ -546,7 +547,7 @@ def test_fast_scanner_takes_well_formed_pages() -> None:
     assert head[fast.head_end :].startswith("</head>")
 
 
-from monitor.content.html import _has_404_part  # noqa: E402
+from monitor.content.soft404 import has_404_part  # noqa: E402
 
 WORDS = st.sampled_from(
     "page not found 404 error http the this requested article content is no longer "
@@ -561,12 +562,12 @@ WORDS = st.sampled_from(
 @settings(max_examples=500)
 @given(st.lists(WORDS, max_size=8).map(" ".join))
 def test_keyword_shortcut_never_changes_the_soft_404_answer(text: str) -> None:
-    assert is_soft_404_text(text) is (bool(text) and _has_404_part(text.lower()))
+    assert is_soft_404_text(text) is (bool(text) and has_404_part(text.lower()))
 
 
 @pytest.mark.parametrize("title", SOFT_404_TITLES)
 def test_every_soft_404_title_passes_the_keyword_shortcut(title: str) -> None:
-    assert _has_404_part(title.lower())
+    assert has_404_part(title.lower())
 
 
 # --- fast paths agree with their general forms -------------------------------------
@@ -759,9 +760,9 @@ SKIP_PIECES = st.sampled_from(
 @given(st.lists(st.one_of(SKIP_PIECES, PIECES), max_size=25))
 def test_fast_scanner_with_its_skip_runs_agrees_with_the_parser(parts: list[str]) -> None:
     text = "".join(parts)
-    fast = _fast_head(text)
+    fast = fast_head(text)
     if fast is not None:
-        assert fast == _slow_head(text)
+        assert fast == slow_head(text)
 
 
 def test_fast_scanner_takes_real_world_shaped_heads() -> None:
@@ -778,6 +779,6 @@ def test_fast_scanner_takes_real_world_shaped_heads() -> None:
             continue
         for page in pages:
             text = page.prefix.decode("utf-8", "replace")
-            fast = _fast_head(text)
+            fast = fast_head(text)
             assert fast is not None, name
-            assert fast == _slow_head(text), name
+            assert fast == slow_head(text), name

@@ -1,0 +1,143 @@
+"""Pure: what a page's head says so far, and html.parser's reading of it.
+
+`Head` is filled by either reader: the fast scanner (head_scan.py) for the
+usual well-formed head, or `slow_head` here, html.parser, which copes with
+anything and is the reference the scanner is held to.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from html.parser import HTMLParser
+
+HEAD_ELEMENTS = frozenset(
+    {"html", "head", "title", "base", "link", "meta", "style", "script", "noscript", "template"}
+)
+SKIP_CONTENT = frozenset({"noscript", "template"})
+_CHUNK = 8192
+
+
+class _Stop(Exception):
+    """The head ended: nothing more to learn from the parser."""
+
+
+@dataclass(slots=True)
+class Head:
+    """What the head says so far; filled by the fast scanner or by the parser."""
+
+    is_amp: bool = False
+    base: str | None = None
+    canonical: str | None = None
+    amphtml: str | None = None
+    title: str | None = None
+    title_closed: bool = False  # closed within the prefix, so fit to judge
+    head_end: int | None = None  # index in the text where the body starts
+
+    def head_tag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        """<base> and <link>: the first of each kind with a non-empty href wins."""
+        values = dict(reversed(attrs))  # first occurrence of a duplicate attribute wins
+        if tag == "base" and self.base is None and values.get("href"):
+            self.base = (values["href"] or "").strip()
+        elif tag == "link":
+            href = (values.get("href") or "").strip()
+            rels = (values.get("rel") or "").lower().split()
+            if href and "canonical" in rels and self.canonical is None:
+                self.canonical = href
+            if href and "amphtml" in rels and self.amphtml is None:
+                self.amphtml = href
+
+
+class _HeadParser(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.got = Head()
+        self.head_end: tuple[int, int] | None = None  # (line, column) where the body starts
+        self._title_parts: list[str] | None = None
+        self._skip_depth = 0
+
+    # HTMLParser calls these; the names are fixed by the stdlib.
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if self._title_parts is not None:  # title is raw text: no tags inside
+            self._title_parts.append(self.get_starttag_text() or "")
+            return
+        if self._skip_depth:
+            if tag in SKIP_CONTENT:
+                self._skip_depth += 1
+            return
+        if tag == "html":
+            names = {name for name, _ in attrs}
+            self.got.is_amp = self.got.is_amp or "amp" in names or "⚡" in names
+        elif tag in SKIP_CONTENT:
+            self._skip_depth = 1
+        elif tag == "title":
+            if self.got.title is None:
+                self._title_parts = []
+        elif tag in HEAD_ELEMENTS:
+            self.got.head_tag(tag, attrs)
+        else:
+            self._end_head()
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.handle_starttag(tag, attrs)
+        if tag in SKIP_CONTENT and self._skip_depth:
+            self._skip_depth -= 1
+
+    def handle_endtag(self, tag: str) -> None:
+        if self._title_parts is not None and tag != "title":
+            self._title_parts.append(f"</{tag}>")
+            return
+        if self._skip_depth:
+            if tag in SKIP_CONTENT:
+                self._skip_depth -= 1
+            return
+        if tag == "title" and self._title_parts is not None:
+            self.got.title = collapse(self._title_parts)
+            self.got.title_closed = True
+            self._title_parts = None
+        elif tag in ("head", "html"):
+            self._end_head()
+
+    def handle_data(self, data: str) -> None:
+        if self._title_parts is not None and not self._skip_depth:
+            self._title_parts.append(data)
+
+    def _end_head(self) -> None:
+        self.head_end = self.getpos()
+        raise _Stop
+
+    def finish(self) -> None:
+        """The prefix ended inside the head: keep what an unclosed <title> held."""
+        if self._title_parts is not None and self.got.title is None:
+            self.got.title = collapse(self._title_parts) or None
+
+
+def collapse(parts: list[str]) -> str:
+    return " ".join("".join(parts).split())
+
+
+def _offset(text: str, line: int, column: int) -> int:
+    """Index in `text` of html.parser's (line, column) position; 0 if out of range."""
+    pos = 0
+    for _ in range(line - 1):
+        pos = text.find("\n", pos) + 1
+        if pos == 0:
+            return 0
+    return min(pos + column, len(text))
+
+
+def slow_head(text: str) -> Head:
+    """The head facts by html.parser, which copes with anything."""
+    parser = _HeadParser()
+    try:
+        for start in range(0, len(text), _CHUNK):
+            parser.feed(text[start : start + _CHUNK])
+        parser.close()
+    except _Stop:
+        pass
+    except (AssertionError, ValueError, IndexError):  # pragma: no cover - stdlib parser edge
+        pass
+    parser.finish()
+    got = parser.got
+    if parser.head_end is not None:
+        got.head_end = _offset(text, *parser.head_end)
+    return got

@@ -1,0 +1,74 @@
+"""Pure: whether a page's title or first heading says it is not found (soft 404).
+
+Deliberately conservative: the title, split at site-name separators (" | ",
+" - ", " – ", " — ", " · ", " :: ", " » "), must have a part that is
+*entirely* a not-found phrase ("Page not found", "404", "Error 404", "404 Not
+Found", "This page doesn't exist", "Content no longer available", and the
+same in German, French, Spanish, Italian, Portuguese, Dutch and Polish); or
+the first <h1> must be entirely such a phrase. A headline that merely
+contains "404" or "no longer available" ("Apple Music no longer available in
+Russia", "The 404 page is dead") is not a soft 404.
+"""
+
+from __future__ import annotations
+
+import re
+
+_P404 = r"(?:(?:http|error) )?404(?: error)?"
+_SUBJECT = (
+    r"(?:(?:the|this|that) )?(?:requested )?"
+    r"(?:page|file|article|content|story|resource|document|url|post)"
+)
+_NOT_FOUND = r"(?:(?:was|is|could not be|cannot be|can't be|can not be) )?not found"
+_GONE = (
+    r"(?:(?:you are|you're|you were) looking for )?"
+    r"(?:does not exist|doesn't exist|no longer exists|is no longer available"
+    r"|isn't available|is not available|is unavailable|could not be found|cannot be found"
+    r"|can't be found|was not found|has been removed|has been deleted)"
+)
+_ENGLISH = (
+    rf"{_P404}"
+    rf"|(?:{_P404} )?(?:(?:oops|sorry|error) )?(?:{_SUBJECT} )?{_NOT_FOUND}"
+    rf"|(?:{_P404} )?(?:(?:oops|sorry|error) )?{_SUBJECT} {_GONE}"
+    rf"|(?:(?:oops|sorry) )?(?:{_SUBJECT} )?(?:is )?no longer available"
+    r"|(?:(?:oops|sorry) )?we (?:couldn't|could not|can't|cannot) find (?:that|this|the) page"
+    r"|nothing found"
+)
+_OTHER_LANGUAGES = (
+    r"(?:fehler|erreur|error|errore|erro|fout|błąd) 404"
+    r"|(?:die )?seite (?:wurde )?nicht gefunden|nicht gefunden"  # de
+    r"|(?:la )?page (?:non trouvée|introuvable)|la page (?:demandée )?n'existe pas"  # fr
+    r"|(?:la )?página no encontrada|no se encontró la página|la página no existe"  # es
+    r"|(?:la )?pagina non trovata|la pagina non esiste"  # it
+    r"|(?:a )?página não encontrada|a página não existe"  # pt
+    r"|(?:de )?pagina niet gevonden|deze pagina bestaat niet"  # nl
+    r"|nie znaleziono strony|strona nie została znaleziona|nie znaleziono"  # pl
+)
+_SOFT_404 = re.compile(rf"(?:{_ENGLISH}|{_OTHER_LANGUAGES})")
+_SEPARATORS = re.compile(r"\s+(?:\||-|–|—|·|::|»|«|/)\s+")
+_PUNCTUATION = re.compile(r"[\s.,:;!?¡¿…\"«»()\[\]*~_-]+")
+
+
+# Every phrase above holds one of these words: most titles hold none, and are
+# answered without the splitting and the long pattern.
+_KEYWORDS = re.compile(
+    r"404|found|exist|esiste|availab|find|gefunden|trouv|encontr|trovat|gevonden|bestaat"
+    r"|znalezion|removed|deleted"
+)
+
+
+def is_soft_404_text(text: str | None) -> bool:
+    """Whether a title or heading is, in one of its parts, only a not-found phrase."""
+    if not text:
+        return False
+    lowered = text.lower()
+    return _KEYWORDS.search(lowered) is not None and has_404_part(lowered)
+
+
+def has_404_part(lowered: str) -> bool:
+    normal = " ".join(lowered.replace("’", "'").split())
+    for part in _SEPARATORS.split(normal):
+        words = _PUNCTUATION.sub(" ", part).strip()
+        if words and _SOFT_404.fullmatch(words):
+            return True
+    return False
