@@ -59,6 +59,7 @@ from multidict import CIMultiDictProxy
 from yarl import URL
 
 from monitor import __version__
+from monitor.http.headers import is_utf8
 from monitor.http.resolver import GuardedResolver
 from monitor.http.slots import Slots
 from monitor.http.tls import transport_not_after
@@ -307,7 +308,8 @@ class Response:
         ctype = self.headers.get("Content-Type")
         if ctype is None:
             return None
-        return parse_mimetype(ctype).parameters.get("charset")
+        charset = parse_mimetype(ctype).parameters.get("charset")
+        return charset if charset is not None and is_utf8(charset) else None
 
     @property
     def not_after(self) -> datetime | None:

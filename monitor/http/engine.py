@@ -55,6 +55,7 @@ from monitor.http.client import Client, Response, StaleConnectionError, user_age
 from monitor.http.deadlines import Deadlines
 from monitor.http.errors import classify_exception
 from monitor.http.guard import AddressPolicy
+from monitor.http.headers import ascii_token, is_utf8, shown
 from monitor.http.hostpool import HostPool
 from monitor.http.resolver import GuardedResolver, guarded_socket_factory
 from monitor.http.tls import make_ssl_context
@@ -383,6 +384,9 @@ class Checker:
                 await finish(resp, DRAIN_MAX, 0)
                 if resp.status in PERMANENT_REDIRECTS:
                     att.permanent = True
+                if not is_utf8(location):  # yarl would drop the bytes: another URL
+                    att.fail(ErrorKind.INVALID_URL, "redirect Location is not UTF-8 text")
+                    return _Then.DONE
                 try:
                     return url.join(URL(location))
                 except ValueError:
@@ -405,7 +409,8 @@ class Checker:
     def _record_host(self, url: URL, resp: Response) -> None:
         retry_after = None
         if resp.status in BACKOFF_STATUSES:
-            retry_after = parse_retry_after(resp.headers.get("Retry-After"), now=datetime.now(UTC))
+            value = ascii_token(resp.headers.get("Retry-After"))
+            retry_after = parse_retry_after(value, now=datetime.now(UTC))
             if retry_after is not None:
                 retry_after = min(retry_after, self.settings.retry_after_max)
         self.hosts.record(url.raw_host or "", resp.status, retry_after)
@@ -415,7 +420,7 @@ class Checker:
     ) -> None:
         facts = att.facts
         ctype = resp.headers.get("Content-Type")
-        facts.content_type = ctype.strip() if ctype else None
+        facts.content_type = shown(ctype.strip()) if ctype else None
         if kind.is_page:
             mtype = media_type(ctype)
             cap = self.settings.page_cap_bytes
