@@ -4,13 +4,26 @@ Per-check context travels as `extra={"ctx": {...}}` and is rendered as
 `key=value` pairs (text) or members (JSON). URLs are logged without their
 user-info part, and the database URL without its password: a log line never
 carries a secret.
+
+Log lines carry bytes that others chose (corpus file names, URLs, server
+answers), so a text line escapes every control and other non-printable
+character: a newline in a file name cannot forge a second line, an ANSI
+sequence cannot repaint the operator's terminal. A traceback keeps its lines,
+each indented, so a line that starts at column 0 is always a real record.
+JSON lines stay valid JSON (lone surrogates from undecodable file names are
+spelled out). A message repeated within `repeat_window` seconds is written
+once, then summarised with its count: a flood (an accept loop out of file
+descriptors, a storm of bad requests) cannot fill the disk.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import math
 import sys
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import IO, Any
 from urllib.parse import urlsplit, urlunsplit
@@ -21,6 +34,12 @@ _QUIET = {
     "aiohttp.access": logging.WARNING,
     "alembic": logging.WARNING,
 }
+
+REPEAT_WINDOW = 60.0
+_MAX_TRACKED = 512  # distinct recent messages remembered for the repeat summary
+_SUMMARY_EXCERPT = 160
+
+_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
 def redact_url(url: str) -> str:
@@ -35,6 +54,23 @@ def redact_url(url: str) -> str:
     return urlunsplit((parts.scheme, f"***@{host}", parts.path, parts.query, parts.fragment))
 
 
+def escape(text: str) -> str:
+    """`text` with every non-printable character (controls, ANSI ESC, bidi
+    overrides, lone surrogates) spelled as a Python-style escape."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else _escape_char(c) for c in text)
+
+
+def _escape_char(c: str) -> str:
+    if c in _ESCAPES:
+        return _ESCAPES[c]
+    n = ord(c)
+    if n < 0x100:
+        return f"\\x{n:02x}"
+    return f"\\u{n:04x}" if n < 0x10000 else f"\\U{n:08x}"
+
+
 def _context(record: logging.LogRecord) -> dict[str, Any]:
     ctx = getattr(record, "ctx", None)
     return dict(ctx) if isinstance(ctx, dict) else {}
@@ -45,16 +81,46 @@ class TextFormatter(logging.Formatter):
         super().__init__("%(asctime)s %(levelname)-7s %(name)s: %(message)s")
 
     def format(self, record: logging.LogRecord) -> str:
-        line = super().format(record)
+        record.message = record.getMessage()
+        record.asctime = self.formatTime(record, self.datefmt)
+        line = self.formatMessage(record)
         ctx = _context(record)
         if ctx:
             line += " " + " ".join(f"{k}={_text(v)}" for k, v in ctx.items())
+        line = escape(line)
+        extra = ""
+        if record.exc_info:
+            extra += self.formatException(record.exc_info)
+        if record.stack_info:
+            extra += ("\n" if extra else "") + self.formatStack(record.stack_info)
+        if extra:
+            line += "".join("\n    " + escape(part) for part in extra.splitlines())
         return line
 
 
 def _text(value: Any) -> str:
     s = str(value)
     return json.dumps(s) if (" " in s or not s) else s
+
+
+def _json_safe(value: Any) -> Any:
+    """Strings with lone surrogates (undecodable file names) spelled out, so
+    the line encodes as UTF-8 and parses as JSON anywhere."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return value.encode("utf-8", "backslashreplace").decode("utf-8")
+        return value
+    if isinstance(value, dict):
+        return {str(_json_safe(k)): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)  # NaN and Infinity are not JSON
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    return _json_safe(str(value))
 
 
 class JsonFormatter(logging.Formatter):
@@ -68,16 +134,97 @@ class JsonFormatter(logging.Formatter):
         out.update(_context(record))
         if record.exc_info:
             out["exc"] = self.formatException(record.exc_info)
-        return json.dumps(out, default=str, ensure_ascii=False)
+        return json.dumps(_json_safe(out), ensure_ascii=False)
 
 
-def setup_logging(fmt: str = "text", level: str = "info", stream: IO[str] | None = None) -> None:
+class RepeatLimitedHandler(logging.StreamHandler[IO[str]]):
+    """A stream handler that writes a repeated message once per window, then
+    one summary line with the number of repeats it held back."""
+
+    def __init__(
+        self,
+        stream: IO[str],
+        *,
+        window: float = REPEAT_WINDOW,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__(stream)
+        self.window = window
+        self._clock = clock
+        # (logger, level, message) → [first seen, repeats held back, the first record]
+        self._recent: dict[tuple[str, int, str], list[Any]] = {}
+
+    def emit(self, record: logging.LogRecord) -> None:
+        now = self._clock()
+        self._summarise(now)
+        try:
+            key = (record.name, record.levelno, record.getMessage())
+        except Exception:  # a bad format string: let the formatter report it
+            super().emit(record)
+            return
+        seen = self._recent.get(key)
+        if seen is not None:
+            seen[1] += 1
+            return
+        if len(self._recent) >= _MAX_TRACKED:
+            self._summarise(now, everything=True)
+        self._recent[key] = [now, 0, record]
+        super().emit(record)
+
+    def _summarise(self, now: float, *, everything: bool = False) -> None:
+        """Forget the messages whose window has passed, writing their counts."""
+        for key, (first, repeats, record) in list(self._recent.items()):
+            if not everything and now - first < self.window:
+                continue
+            del self._recent[key]
+            if repeats:
+                super().emit(_summary(record, repeats, now - first))
+
+    def flush_repeats(self) -> None:
+        """Write the pending summaries now (at shutdown, say); otherwise each is
+        written with the first line logged after its window."""
+        self.acquire()
+        try:
+            self._summarise(self._clock(), everything=True)
+        finally:
+            self.release()
+
+    def close(self) -> None:
+        self.flush_repeats()
+        super().close()
+
+
+def _summary(record: logging.LogRecord, repeats: int, span: float) -> logging.LogRecord:
+    message = record.getMessage()
+    excerpt = message.splitlines()[0] if message else ""
+    if len(excerpt) > _SUMMARY_EXCERPT:
+        excerpt = excerpt[:_SUMMARY_EXCERPT] + "…"
+    return logging.LogRecord(
+        record.name,
+        record.levelno,
+        record.pathname,
+        record.lineno,
+        "the last message was repeated %d more times in %.0f s: %s",
+        (repeats, span, excerpt),
+        None,
+    )
+
+
+def setup_logging(
+    fmt: str = "text",
+    level: str = "info",
+    stream: IO[str] | None = None,
+    *,
+    repeat_window: float = REPEAT_WINDOW,
+) -> None:
     """Configure the root logger once for a daemon process."""
-    handler = logging.StreamHandler(stream or sys.stderr)
+    handler = RepeatLimitedHandler(stream or sys.stderr, window=repeat_window)
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
+        if isinstance(old, RepeatLimitedHandler):
+            old.flush_repeats()
     root.addHandler(handler)
     root.setLevel(level.upper())
     for name, floor in _QUIET.items():

@@ -1,0 +1,164 @@
+"""The daemon's log lines: one record is one line whatever bytes it carries,
+JSON stays JSON, and a flood of one message is written once plus a count."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from collections.abc import Iterator
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from monitor.observe.logs import (
+    JsonFormatter,
+    RepeatLimitedHandler,
+    TextFormatter,
+    escape,
+)
+
+HOSTILE_NAME = (
+    "a\nb\r2026-12-04 00:00:00,000 ERROR   monitor.daemon: forged\x1b[2J\x1b[31mred\u202e.txt"
+)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+def _logger(
+    formatter: logging.Formatter, clock: Clock, window: float = 60.0
+) -> tuple[logging.Logger, io.StringIO, RepeatLimitedHandler]:
+    stream = io.StringIO()
+    handler = RepeatLimitedHandler(stream, window=window, clock=clock)
+    handler.setFormatter(formatter)
+    logger = logging.getLogger(f"test.logs.{id(stream)}")
+    logger.handlers[:] = [handler]
+    logger.propagate = False
+    logger.setLevel(logging.DEBUG)
+    return logger, stream, handler
+
+
+@pytest.fixture
+def text(clock: Clock) -> Iterator[tuple[logging.Logger, io.StringIO, RepeatLimitedHandler]]:
+    yield _logger(TextFormatter(), clock)
+
+
+def test_a_newline_in_a_file_name_cannot_forge_a_text_line(
+    text: tuple[logging.Logger, io.StringIO, RepeatLimitedHandler],
+) -> None:
+    logger, stream, _ = text
+    logger.info("document %s is gone", HOSTILE_NAME, extra={"ctx": {"path": HOSTILE_NAME}})
+    out = stream.getvalue()
+    assert out.count("\n") == 1 and out.endswith("\n")
+    assert "\r" not in out and "\x1b" not in out and "\u202e" not in out
+    assert "a\\nb\\r2026" in out and "\\x1b[2J" in out and "\\u202e" in out
+    assert out.count("forged") == 2  # in the message and in the context, both escaped
+
+
+def test_a_traceback_keeps_its_lines_indented_and_escaped(
+    text: tuple[logging.Logger, io.StringIO, RepeatLimitedHandler],
+) -> None:
+    logger, stream, _ = text
+    try:
+        raise FileNotFoundError(f"no such file {HOSTILE_NAME}")
+    except OSError:
+        logger.exception("scan failed")
+    lines = stream.getvalue().splitlines()
+    assert "scan failed" in lines[0]
+    assert len(lines) > 2 and all(line.startswith("    ") for line in lines[1:])
+    assert "\x1b" not in stream.getvalue() and "\r" not in stream.getvalue()
+
+
+def test_json_lines_stay_json_with_hostile_and_undecodable_names(clock: Clock) -> None:
+    logger, stream, _ = _logger(JsonFormatter(), clock)
+    undecodable = b"bad-\xff\xfe.txt".decode("utf-8", "surrogateescape")
+    logger.warning(
+        "document %s is gone",
+        HOSTILE_NAME,
+        extra={"ctx": {"path": undecodable, "ratio": float("nan"), "n": 3}},
+    )
+    try:
+        raise ValueError(HOSTILE_NAME)
+    except ValueError:
+        logger.exception("boom %s", undecodable)
+    raw = stream.getvalue()
+    raw.encode("utf-8")  # writable to any UTF-8 stream
+    lines = raw.splitlines()
+    assert len(lines) == 2
+    first, second = (json.loads(line) for line in lines)  # strict JSON: no NaN
+    assert first["msg"] == f"document {HOSTILE_NAME} is gone"
+    assert first["path"] == "bad-\\udcff\\udcfe.txt" and first["n"] == 3
+    assert first["ratio"] == "nan"
+    assert HOSTILE_NAME in second["exc"]
+
+
+def test_a_repeated_message_is_written_once_then_counted(
+    text: tuple[logging.Logger, io.StringIO, RepeatLimitedHandler], clock: Clock
+) -> None:
+    logger, stream, handler = text
+    for _ in range(1000):
+        logger.error("socket.accept() out of system resource")
+        clock.now += 0.001
+    logger.info("another message")  # a different message is not held back
+    assert stream.getvalue().count("out of system resource") == 1
+    assert "another message" in stream.getvalue()
+    clock.now += 61
+    logger.info("later")  # the window has passed: the summary comes first
+    lines = stream.getvalue().splitlines()
+    assert "repeated 999 more times" in lines[2] and "out of system resource" in lines[2]
+    assert "later" in lines[3]
+    logger.error("socket.accept() out of system resource")  # a new window: written again
+    assert stream.getvalue().count("accept() out of system resource") == 3
+    logger.error("socket.accept() out of system resource")
+    handler.close()  # a pending count is not lost at exit
+    assert "repeated 1 more times" in stream.getvalue().splitlines()[-1]
+
+
+def test_messages_differing_in_their_arguments_are_all_written(
+    text: tuple[logging.Logger, io.StringIO, RepeatLimitedHandler],
+) -> None:
+    logger, stream, _ = text
+    for i in range(5):
+        logger.info("document %s is gone", f"doc{i}.txt")
+    assert len(stream.getvalue().splitlines()) == 5
+
+
+def test_the_memory_of_recent_messages_is_bounded(
+    text: tuple[logging.Logger, io.StringIO, RepeatLimitedHandler],
+) -> None:
+    logger, stream, handler = text
+    for i in range(2000):
+        logger.info("distinct %d", i)
+        logger.info("distinct %d", i)
+    assert len(handler._recent) <= 512
+    assert stream.getvalue().count("distinct") >= 2000
+
+
+@given(st.text(alphabet=st.characters(codec=None, exclude_categories=())))
+def test_escape_leaves_one_printable_line(value: str) -> None:
+    out = escape(value)
+    assert out.isprintable()
+    if value.isprintable():
+        assert out == value
+
+
+@given(st.binary(max_size=64))
+def test_any_file_name_bytes_give_one_text_line(raw: bytes) -> None:
+    name = raw.decode("utf-8", "surrogateescape")
+    record = logging.LogRecord("t", logging.INFO, __file__, 1, "gone %s", (name,), None)
+    record.ctx = {"path": name}
+    line = TextFormatter().format(record)
+    assert "\n" not in line and "\r" not in line and line.isprintable()
+    json.loads(JsonFormatter().format(record))
