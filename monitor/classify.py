@@ -107,7 +107,7 @@ _SNIFFABLE = frozenset(
 )
 
 
-def _content_type_problem(kind: Kind, facts: ContentFacts) -> Problem | None:
+def _content_type_problem(kind: Kind, facts: ContentFacts, body_decoded: bool) -> Problem | None:
     ctype = media_type(facts.content_type)
     shown = facts.content_type.strip() if facts.content_type else "none"
     if kind.is_page:
@@ -123,7 +123,12 @@ def _content_type_problem(kind: Kind, facts: ContentFacts) -> Problem | None:
             ProblemCode.CONTENT_TYPE_MISMATCH,
             f"expected an image, got Content-Type {shown}{found}",
         )
-    if facts.image_format is None and facts.bytes_read > 0 and (ctype in _SNIFFABLE or not ctype):
+    if (
+        body_decoded
+        and facts.image_format is None
+        and facts.bytes_read > 0
+        and (ctype in _SNIFFABLE or not ctype)
+    ):
         return Problem(
             ProblemCode.CONTENT_TYPE_MISMATCH,
             f"expected an image, got Content-Type {shown} but the first "
@@ -142,17 +147,20 @@ def result_problems(
     cert_warning_days: float,
     latency_budget_ms: float,
     outcome: Outcome | None = None,
+    body_decoded: bool = True,
 ) -> list[Problem]:
     """Problems that depend only on the response, not on any article's claims.
 
     Content problems (content type, soft 404) are judged only for responses
     that delivered content: pass `outcome`, or call this only for 2xx
     responses. A page without a Content-Type is not flagged (browsers sniff
-    it). The certificate and latency checks apply to every response.
+    it). A body that could not be decoded (`body_decoded` False) is judged by
+    its Content-Type alone, never by its bytes. The certificate and latency
+    checks apply to every response.
     """
     problems: list[Problem] = []
     if outcome is None or outcome.is_up:
-        mismatch = _content_type_problem(kind, facts)
+        mismatch = _content_type_problem(kind, facts, body_decoded)
         if mismatch is not None:
             problems.append(mismatch)
         elif kind.is_page and facts.soft_404:

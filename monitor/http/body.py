@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from monitor.http.client import Response
+from monitor.http.headers import shown
 
 # What we advertise is what we can decode with the standard library.
 ACCEPT_ENCODING = "gzip, deflate"
@@ -99,7 +100,8 @@ class Prefix:
     data: bytes
     wire_bytes: int  # bytes taken off the connection (before decoding)
     eof: bool  # the whole body was read
-    error: str | None = None  # undecodable content
+    # why the body could not be decoded (then `data` is not to be judged)
+    error: str | None = None
 
 
 async def read_prefix(
@@ -110,8 +112,8 @@ async def read_prefix(
     """Read the body until `enough(buf, previous_len)` or `cap` bytes, raw or decoded."""
     try:
         decoder = decoder_for(resp.headers.get("Content-Encoding"))
-    except UnsupportedEncodingError:
-        return Prefix(b"", 0, False, "unsupported Content-Encoding")
+    except UnsupportedEncodingError as exc:
+        return Prefix(b"", 0, False, f"unsupported Content-Encoding {shown(str(exc))[:40]}")
     content = resp.content
     buf = bytearray()
     wire = 0
@@ -132,7 +134,7 @@ async def read_prefix(
             try:
                 buf += decoder.feed(chunk, cap - len(buf))
             except zlib.error:
-                return Prefix(bytes(buf), wire, False, "corrupt compressed body")
+                return Prefix(bytes(buf), wire, False, f"corrupt {decoder.encoding} data")
         if enough(buf, before):
             break
     if not eof and content.at_eof():

@@ -115,6 +115,9 @@ class _Attempt:
     cert_not_after: datetime | None = None
     wire_s: float = 0.0
     resends: int = 0  # requests sent again after a kept-alive connection closed
+    # the answer's body could not be decoded: said in the result's error, and
+    # nothing is learnt from it (no finding is judged on such bytes)
+    body_error: str | None = None
 
     def fail(self, kind: ErrorKind, text: str) -> _Attempt:
         self.error, self.error_text = kind, text
@@ -284,7 +287,7 @@ class Checker:
             redirects=att.redirects,
             latency_ms=latency_ms,
             attempts=attempts,
-            error=att.error_text,
+            error=att.error_text or att.body_error,
             facts=att.facts,
             cert_not_after=att.cert_not_after,
             problems=result_problems(
@@ -297,6 +300,7 @@ class Checker:
                 cert_warning_days=self.settings.cert_warning_days,
                 latency_budget_ms=self.settings.latency_budget_ms,
                 outcome=outcome,
+                body_decoded=att.body_error is None,
             ),
         )
 
@@ -429,6 +433,9 @@ class Checker:
                 return
             prefix = await read_prefix(resp, cap, lambda buf, before: head_complete(buf, before))
             facts.bytes_read = prefix.wire_bytes + await finish(resp, cap, prefix.wire_bytes)
+            if prefix.error is not None:
+                att.body_error = f"body could not be decoded: {prefix.error}"
+                return
             page = head_facts(prefix.data, base_url=str(url), charset=resp.charset)
             facts.canonical = page.canonical
             facts.amphtml = page.amphtml
@@ -440,6 +447,10 @@ class Checker:
         prefix = await read_prefix(resp, cap, sniffer.enough)
         _let_go(resp, prefix)
         data, wire = prefix.data, prefix.wire_bytes
+        if prefix.error is not None:
+            att.body_error = f"body could not be decoded: {prefix.error}"
+            facts.bytes_read = wire
+            return
         if (
             ranged
             and resp.status == 206
@@ -476,6 +487,8 @@ class Checker:
                 resp, cap - wire, lambda buf, before: sniffer.enough(data + buf, before + start)
             )
             _let_go(resp, more)
+            if more.error is not None:  # the part already read stands on its own
+                return data, wire + more.wire_bytes
         except BaseException:
             resp.close()
             raise

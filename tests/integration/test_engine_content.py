@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import gzip
 
+import pytest
 from aiohttp import web
 from support.servers import app_server
 from support.settings import settings
 
 from monitor import __version__
+from monitor.classify import findings
 from monitor.http import Checker
-from monitor.vocabulary import CheckResult, Kind, Outcome, ProblemCode
+from monitor.targets import TargetRef
+from monitor.vocabulary import CheckResult, Expectation, Kind, Origin, Outcome, ProblemCode
 
 HEAD = (
     b'<!doctype html><html><head><title>Story</title><link rel="amphtml" href="/amp/story"></head>'
@@ -142,6 +145,21 @@ async def range_refused_then_self(request: web.Request) -> web.Response:
 @routes.get("/always-416.png")
 async def always_416(_: web.Request) -> web.Response:
     raise web.HTTPRequestRangeNotSatisfiable()
+
+
+# Bodies whose Content-Encoding cannot be decoded: gzip that is not gzip, and
+# an encoding we never asked for. What is under them would be judged wrong.
+UNDECODABLE = {
+    "gzip-garbage": ("gzip", b"\x1f\x8bnot really gzip at all" * 20),
+    "unknown": ("br", b"\x8b\x03\x80<html><head></head></html>\x03"),
+}
+
+
+@routes.get("/undecodable/{how}/{what}")
+async def undecodable(request: web.Request) -> web.Response:
+    encoding, body = UNDECODABLE[request.match_info["how"]]
+    ctype = "image/png" if request.match_info["what"] == "image" else "text/html"
+    return web.Response(body=body, headers={"Content-Type": ctype, "Content-Encoding": encoding})
 
 
 @routes.get("/html-as-image.png")
@@ -284,3 +302,25 @@ async def test_image_second_range_stays_within_the_cap() -> None:
     assert result.facts.bytes_read <= 18 * 1024
     assert result.facts.image_format == "jpeg"
     assert result.facts.width is None  # the size lies past the cap: unknown, not guessed
+
+
+EXPECTING = {
+    Kind.AMP: Expectation(canonical="https://news.example/story"),
+    Kind.WEB: Expectation(amphtml="https://news.example/amp/story"),
+    Kind.IMAGE: Expectation(width=1200, height=675),
+}
+
+
+@pytest.mark.parametrize("how", sorted(UNDECODABLE))
+@pytest.mark.parametrize("kind", [Kind.AMP, Kind.WEB, Kind.IMAGE])
+async def test_undecodable_body_is_said_and_nothing_is_judged_on_it(kind: Kind, how: str) -> None:
+    """Issue 9: a broken Content-Encoding made an AMP page `amp_marker_missing`."""
+    what = "image" if kind is Kind.IMAGE else "page"
+    result, hits = await check_counted(f"/undecodable/{how}/{what}", kind)
+    assert hits == {f"/undecodable/{how}/{what}": 1}
+    assert (result.outcome, result.http_status) == (Outcome.OK, 200)  # the status says so
+    assert (result.error or "").startswith("body could not be decoded: ")
+    assert UNDECODABLE[how][0] in (result.error or "")
+    ref = TargetRef("a1", kind, Origin.ARTICLE, EXPECTING[kind])
+    assert findings(result, ref) == []
+    assert (result.facts.is_amp, result.facts.image_format) == (None, None)

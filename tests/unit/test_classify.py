@@ -104,6 +104,7 @@ def problems(
     latency_ms: float | None = 100.0,
     cert: datetime | None = None,
     outcome: Outcome | None = None,
+    body_decoded: bool = True,
 ) -> list[Problem]:
     return result_problems(
         kind=kind,
@@ -114,6 +115,7 @@ def problems(
         cert_warning_days=14.0,
         latency_budget_ms=5000.0,
         outcome=outcome,
+        body_decoded=body_decoded,
     )
 
 
@@ -173,6 +175,14 @@ def test_unsniffable_image_subtype_gets_the_benefit_of_the_doubt() -> None:
 def test_image_without_content_type_is_judged_by_its_bytes() -> None:
     assert problems(Kind.IMAGE, replace(JPEG, content_type=None)) == []
     found = problems(Kind.IMAGE, ContentFacts(content_type=None, bytes_read=300))
+    assert codes(found) == [ProblemCode.CONTENT_TYPE_MISMATCH]
+
+
+def test_undecodable_bytes_are_not_judged_but_the_content_type_is() -> None:
+    """A body whose Content-Encoding failed: its bytes say nothing either way."""
+    facts = ContentFacts(content_type="image/jpeg", bytes_read=512)
+    assert problems(Kind.IMAGE, facts, body_decoded=False) == []
+    found = problems(Kind.IMAGE, replace(facts, content_type="text/html"), body_decoded=False)
     assert codes(found) == [ProblemCode.CONTENT_TYPE_MISMATCH]
 
 
