@@ -1,24 +1,47 @@
 """Typed settings: TOML file < ARTICLE_MONITOR_* environment < command-line flags.
 
-Validated once at load, with messages that name the bad key, so nothing
-downstream has to second-guess a value. Key *material* never lives here: only
-paths to key files (CONTRACT section 4).
+The three layers are pydantic-settings sources over one model, so the model's
+fields are the only list of settings: what a key is called, how it is typed and
+parsed from the environment all follow from the field (no hand-kept lists to
+drift). Validated once at load, with messages that name the bad key and the
+layer it came from, so nothing downstream has to second-guess a value. Key
+*material* never lives here: only paths to key files (CONTRACT section 4).
+
+pydantic-settings is used through its public sources; the one internal hook
+(`EnvSettingsSource._load_env_vars`, to read a given mapping rather than
+`os.environ`) is overridden here and nowhere else, tested from 2.2.0 (the
+first release with the TOML source) to 2.16.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import tomllib
+import types
+import typing
 from collections.abc import Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
 
 from monitor.vocabulary import Kind
 
 ENV_PREFIX = "ARTICLE_MONITOR_"
+ENV_CONFIG = ENV_PREFIX + "CONFIG"
+ENV_NESTED = "__"  # ARTICLE_MONITOR_INTERVALS__WEB=60
 DEFAULT_LISTEN = "127.0.0.1:9464"
 
 
@@ -79,10 +102,20 @@ def _split_connect_to(spec: str) -> list[str]:
     return parts
 
 
+def _not_a_boolean(cls: type[BaseModel], value: Any, info: ValidationInfo) -> Any:
+    """`per_host = true` is a mistake, not 1: a number is never given as a boolean."""
+    spec = cls.model_fields.get(info.field_name or "")
+    if isinstance(value, bool) and spec is not None and _is_number(spec):
+        raise ValueError("expected a number, found a boolean")
+    return value
+
+
 class Intervals(BaseModel):
     """Re-check interval per kind, in seconds (daemon)."""
 
     model_config = ConfigDict(extra="forbid")
+
+    _no_booleans = field_validator("*", mode="before")(_not_a_boolean)
 
     web: float = Field(3600.0, gt=0)
     amp: float = Field(3600.0, gt=0)
@@ -93,10 +126,22 @@ class Intervals(BaseModel):
         return float(getattr(self, kind.value))
 
 
-class Settings(BaseModel):
-    """Every knob of `check` and `run`. Field names are the TOML keys."""
+class Settings(BaseSettings):
+    """Every knob of `check` and `run`. Field names are the TOML keys, the
+    environment names (upper case, prefixed) and the flags (`--per-host`).
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    `Settings(**values)` takes exactly `values`: the file and the environment
+    are read only by `load_settings`.
+    """
+
+    model_config = SettingsConfigDict(
+        extra="forbid",
+        validate_assignment=True,
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter=ENV_NESTED,
+        env_ignore_empty=True,
+        case_sensitive=False,
+    )
 
     paths: list[Path] = Field(default_factory=list)
     format: Literal["table", "json", "junit", "markdown"] | None = None
@@ -191,6 +236,26 @@ class Settings(BaseModel):
             return [v.strip() for v in value.split(",") if v.strip()]
         return value
 
+    _no_booleans = field_validator("*", mode="before")(_not_a_boolean)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Flags (init kwargs) over the environment over the file; only init outside a load."""
+        load = _LOADING.get()
+        if load is None:
+            return (init_settings,)
+        sources: list[PydanticBaseSettingsSource] = [init_settings, _EnvSource(settings_cls, load)]
+        if load.config_file is not None:
+            sources.append(_FileSource(settings_cls, load))
+        return tuple(sources)
+
     def interval_for(self, kind: Kind) -> float:
         return self.interval if self.interval is not None else self.intervals.for_kind(kind)
 
@@ -212,25 +277,148 @@ class Settings(BaseModel):
         return data
 
 
-_LIST_FIELDS = {"paths", "connect_to", "allow_network", "key_file", "exclude_fields"}
+# -- the layers -------------------------------------------------------------
+
+Layer = Literal["file", "env", "flag"]
 
 
-def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for name, value in environ.items():
-        if not name.startswith(ENV_PREFIX):
-            continue
-        key = name[len(ENV_PREFIX) :].lower()
-        if key not in Settings.model_fields:
-            continue  # e.g. ARTICLE_MONITOR_KEY (key material) is read by the key loader
-        if key in _LIST_FIELDS:
-            sep = os.pathsep if key in {"paths", "key_file"} else ","
-            out[key] = [v for v in value.split(sep) if v]
-        elif key in {"related", "offline", "once", "allow_insecure_key_permissions"}:
-            out[key] = value.strip().lower() in {"1", "true", "yes", "on"}
-        else:
-            out[key] = value
-    return out
+@dataclass(slots=True)
+class _Load:
+    """What one `load_settings` call reads, and what each layer gave (for messages)."""
+
+    config_file: Path | None
+    environ: Mapping[str, str]
+    file_keys: set[str] = field(default_factory=set)
+    flag_keys: set[str] = field(default_factory=set)
+
+
+_LOADING: ContextVar[_Load | None] = ContextVar("article_monitor_settings_load", default=None)
+
+
+def _annotation_args(annotation: Any) -> tuple[Any, ...]:
+    """The members of `X | None` / `list[X]`, flattened one level."""
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        return tuple(a for a in typing.get_args(annotation) if a is not type(None))
+    return (annotation,)
+
+
+def _is_number(info: FieldInfo) -> bool:
+    return any(a in (int, float) for a in _annotation_args(info.annotation))
+
+
+def _is_list(info: FieldInfo) -> bool:
+    return any(typing.get_origin(a) is list for a in _annotation_args(info.annotation))
+
+
+def _holds_paths(info: FieldInfo) -> bool:
+    """A `Path`, `Path | None` or `list[Path]` field: relative to the file that sets it."""
+    for arg in _annotation_args(info.annotation):
+        if arg is Path or (typing.get_origin(arg) is list and typing.get_args(arg) == (Path,)):
+            return True
+    return False
+
+
+class _FileSource(TomlConfigSettingsSource):
+    """The TOML file, with relative paths taken from the file's folder."""
+
+    def __init__(self, settings_cls: type[BaseSettings], load: _Load) -> None:
+        assert load.config_file is not None
+        self._load = load
+        super().__init__(settings_cls, toml_file=load.config_file)
+
+    def __call__(self) -> dict[str, Any]:
+        data = dict(super().__call__())
+        base = self._load.config_file.parent if self._load.config_file else Path()
+        for name, info in self.settings_cls.model_fields.items():
+            value = data.get(name)
+            if not _holds_paths(info):
+                continue
+            if isinstance(value, str):
+                data[name] = str(base / value)
+            elif isinstance(value, list):
+                data[name] = [str(base / v) if isinstance(v, str) else v for v in value]
+        self._load.file_keys = set(data)
+        return data
+
+
+class _EnvSource(EnvSettingsSource):
+    """ARTICLE_MONITOR_* from the given mapping; lists split, not JSON (unless they are JSON).
+
+    `paths` and `key_file` split on the path separator (`:`), other lists on
+    commas; a value that starts with `[` is read as a JSON list.
+    """
+
+    def __init__(self, settings_cls: type[BaseSettings], load: _Load) -> None:
+        self._environ = load.environ
+        super().__init__(settings_cls)
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        # surrounding whitespace is never meant (` true`, a pasted path)
+        return {
+            (name if self.case_sensitive else name.lower()): value.strip()
+            for name, value in self._environ.items()
+            if not (self.env_ignore_empty and not value.strip())
+        }
+
+    def prepare_field_value(
+        self, field_name: str, field: FieldInfo, value: Any, value_is_complex: bool
+    ) -> Any:
+        if isinstance(value, str) and _is_list(field) and not value.lstrip().startswith("["):
+            sep = os.pathsep if _holds_paths(field) else ","
+            return [v.strip() for v in value.split(sep) if v.strip()]
+        try:
+            return super().prepare_field_value(field_name, field, value, value_is_complex)
+        except ValueError as exc:  # JSON of a nested setting (intervals)
+            raise ConfigError(
+                f"invalid configuration:\n  {field_name} (from environment "
+                f"{env_name(field_name)}): not valid JSON ({exc})"
+            ) from None
+
+
+# -- loading ------------------------------------------------------------------
+
+# key material, were it ever written in the file (CONTRACT section 4)
+_SECRET_NAME = re.compile(r"(^|_)(key|keys|secret|password|passphrase|token|private)($|_)")
+
+
+def env_name(key: str) -> str:
+    return ENV_PREFIX + key.upper()
+
+
+def flag_name(key: str) -> str:
+    return "--" + key.replace("_", "-")
+
+
+def _origin(key: str, load: _Load) -> str:
+    """Which layer gave `key` (the highest that has it), for an error message."""
+    if key in load.flag_keys:
+        return f"flag {flag_name(key)}"
+    prefix = env_name(key)
+    names = [
+        n for n in load.environ if n.upper() == prefix or n.upper().startswith(prefix + ENV_NESTED)
+    ]
+    if names:
+        return f"environment {sorted(names)[0]}"
+    if key in load.file_keys:
+        return f"file {load.config_file}"
+    return "default"
+
+
+def _describe(err: Mapping[str, Any], load: _Load) -> str:
+    loc = [str(p) for p in err["loc"]]
+    key = loc[0] if loc else ""
+    where = ".".join(loc) or "(top level)"
+    if err["type"] == "extra_forbidden":
+        origin = _origin(key, load)
+        if key in load.file_keys and _SECRET_NAME.search(key.lower()):
+            return (
+                f"{where} (from {origin}): key material is never read from the config file; "
+                "put the key in a file and name it with key_file (or set ARTICLE_MONITOR_KEY)"
+            )
+        return f"{where} (from {origin}): unknown setting"
+    msg = str(err["msg"]).removeprefix("Value error, ")
+    return f"{where} (from {_origin(key, load)}): {msg}"
 
 
 def load_settings(
@@ -238,44 +426,28 @@ def load_settings(
     flags: Mapping[str, Any] | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> Settings:
-    """Merge the three layers and validate. Raises ConfigError naming the bad key."""
-    merged: dict[str, Any] = {}
+    """Merge the three layers and validate. Raises ConfigError naming the bad key and layer."""
     env = dict(os.environ if environ is None else environ)
-    if config_file is None and env.get(ENV_PREFIX + "CONFIG"):
-        config_file = Path(env[ENV_PREFIX + "CONFIG"])
-    if config_file is not None:
-        try:
-            with config_file.open("rb") as fh:
-                merged.update(tomllib.load(fh))
-        except FileNotFoundError as exc:
-            raise ConfigError(f"config file not found: {config_file}") from exc
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{config_file}: invalid TOML: {exc}") from exc
-        base = config_file.parent
-        for key in ("paths", "key_file"):
-            if key in merged and isinstance(merged[key], list):
-                merged[key] = [str(base / p) for p in merged[key]]
-        for key in (
-            "data_dir",
-            "ca_bundle",
-            "metrics_token_file",
-            "metrics_basic_auth_file",
-            "tls_cert_file",
-            "tls_key_file",
-        ):
-            if isinstance(merged.get(key), str):
-                merged[key] = str(base / merged[key])
-    merged.update(_env_overrides(env))
+    if config_file is None and env.get(ENV_CONFIG):
+        config_file = Path(env[ENV_CONFIG])
+    if config_file is not None and not config_file.is_file():
+        why = "is not a file" if config_file.exists() else "not found"
+        raise ConfigError(f"config file {why}: {config_file}")
+    given: dict[str, Any] = {}
     for key, value in (flags or {}).items():
         if value is None or (isinstance(value, list | tuple) and not value):
             continue
-        merged[key] = list(value) if isinstance(value, tuple) else value
+        given[key] = list(value) if isinstance(value, tuple) else value
+    load = _Load(config_file, env, flag_keys=set(given))
+    token = _LOADING.set(load)
     try:
-        return Settings.model_validate(merged)
+        return Settings(**given)
     except ValidationError as exc:
-        lines = []
-        for err in exc.errors():
-            loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
-            msg = err["msg"].removeprefix("Value error, ")
-            lines.append(f"{loc}: {msg}")
+        lines = [_describe(err, load) for err in exc.errors()]
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(lines)) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{config_file}: invalid TOML: {exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"config file {config_file}: cannot be read ({exc})") from None
+    finally:
+        _LOADING.reset(token)
