@@ -8,29 +8,43 @@ and the others go on; nothing here raises for bad input.
 
 from __future__ import annotations
 
-import stat
+import io
+import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import BinaryIO
 
 from monitor.corpus.article import Document, InvalidDocument
 from monitor.corpus.files import (
     LINE_SUFFIXES,
     SUFFIXES,
     DecodeError,
+    NotRegularFile,
+    Unreadable,
     decode,
     iter_files,
+    open_regular,
+    os_reason,
     read_lines,
-    read_text,
+    read_whole,
+    vanished,
 )
 from monitor.corpus.frontmatter import parse_front_matter
 from monitor.corpus.json_stream import parse_json, parse_json_line, parse_json_lines, split_lines
 
 __all__ = [
     "SUFFIXES",
+    "Unreadable",
+    "folder_error",
     "iter_documents",
     "iter_files",
+    "load_file",
+    "open_regular",
     "parse_bytes",
+    "parse_stream",
     "parse_text",
+    "read_error",
+    "vanished",
 ]
 
 Item = Document | InvalidDocument
@@ -51,8 +65,7 @@ def parse_text(source: str, text: str, suffix: str) -> Iterator[Item]:
         yield from parse_front_matter(source, text, plain_yaml=suffix in (".yaml", ".yml"))
 
 
-def parse_bytes(source: str, data: bytes, suffix: str) -> Iterator[Item]:
-    """Records of raw file content: decoding errors become an InvalidDocument."""
+def _whole(source: str, data: bytes, suffix: str) -> Iterator[Item]:
     try:
         text = decode(data)
     except DecodeError as exc:
@@ -61,18 +74,8 @@ def parse_bytes(source: str, data: bytes, suffix: str) -> Iterator[Item]:
     yield from parse_text(source, text, suffix)
 
 
-def _read_error(source: str, exc: OSError) -> InvalidDocument:
-    if isinstance(exc, FileNotFoundError):
-        return InvalidDocument(source, None, "no such file or directory")
-    if isinstance(exc, PermissionError):
-        return InvalidDocument(source, None, "cannot read the file: permission denied")
-    if isinstance(exc, IsADirectoryError):
-        return InvalidDocument(source, None, "is a directory")
-    return InvalidDocument(source, None, f"cannot read the file: {exc.strerror or exc}")
-
-
-def _jsonl_file(source: str, path: Path) -> Iterator[Item]:
-    for line_no, line in read_lines(path):
+def _jsonl(source: str, fh: BinaryIO) -> Iterator[Item]:
+    for line_no, line in read_lines(fh):
         if isinstance(line, DecodeError):
             yield InvalidDocument(source, line.line, line.message)
             continue
@@ -83,44 +86,85 @@ def _jsonl_file(source: str, path: Path) -> Iterator[Item]:
             yield item
 
 
-def _load(source: str, path: Path) -> Iterator[Item]:
-    suffix = path.suffix.lower()
-    try:
-        mode = path.stat().st_mode
-        if not stat.S_ISREG(mode):
-            kind = "a directory" if stat.S_ISDIR(mode) else "not a regular file (a FIFO or device?)"
-            yield InvalidDocument(source, None, f"is {kind}: give a corpus file or directory")
-            return
-        if suffix in LINE_SUFFIXES:
-            yield from _jsonl_file(source, path)
-            return
-        text = read_text(path)
-    except OSError as exc:
-        yield _read_error(source, exc)
-        return
-    except DecodeError as exc:
-        yield InvalidDocument(source, exc.line, exc.message)
-        return
-    yield from parse_text(source, text, suffix)
+def parse_stream(source: str, fh: BinaryIO, suffix: str) -> Iterator[Item]:
+    """The one reader of a corpus file's content, for `check` and the daemon alike.
 
-
-def load_file(path: Path) -> Iterator[Item]:
-    """Records of one file; read failures become an InvalidDocument.
-
-    Last line of defence for the daemon: an unexpected exception while
-    parsing (a bug here) ends this file with an InvalidDocument naming it,
-    instead of ending the process.
+    JSON Lines are read line by line (one bad line costs that line only);
+    other formats are read whole, up to the limit for their format. An OSError
+    while reading is raised: the caller decides what an unreadable file means
+    (`check` reports it; the daemon keeps what it knew). Any other exception
+    (a bug here) ends the file with an InvalidDocument naming it, so one
+    document never stops the others.
     """
-    source = str(path)
+    suffix = suffix.lower()
     try:
-        yield from _load(source, path)
+        if suffix in LINE_SUFFIXES:
+            yield from _jsonl(source, fh)
+            return
+        try:
+            data = read_whole(fh, suffix)
+        except DecodeError as exc:
+            yield InvalidDocument(source, exc.line, exc.message)
+            return
+        yield from _whole(source, data, suffix)
+    except OSError:
+        raise
     except Exception as exc:  # never let one document stop the others
         yield InvalidDocument(
             source, None, f"internal error while reading this file ({type(exc).__name__}: {exc})"
         )
 
 
+def parse_bytes(source: str, data: bytes, suffix: str) -> Iterator[Item]:
+    """Records of raw file content, read exactly as `load_file` reads the file."""
+    yield from parse_stream(source, io.BytesIO(data), suffix)
+
+
+def read_error(source: str, exc: OSError) -> InvalidDocument:
+    """An unreadable file as a record: why, in words, without a traceback."""
+    if isinstance(exc, FileNotFoundError):
+        if os.path.islink(source):
+            return InvalidDocument(source, None, "broken symbolic link: its target does not exist")
+        return InvalidDocument(source, None, "no such file or directory")
+    if isinstance(exc, NotRegularFile):
+        return InvalidDocument(source, None, f"{exc.strerror}: give a corpus file or directory")
+    return InvalidDocument(source, None, f"cannot read the file: {os_reason(exc)}")
+
+
+def folder_error(folder: Unreadable) -> InvalidDocument:
+    return InvalidDocument(
+        str(folder.path),
+        None,
+        f"cannot read the folder: {folder.reason}; the documents in it were not checked",
+    )
+
+
+def load_file(path: Path, *, listed: bool = False) -> Iterator[Item]:
+    """Records of one file; read failures become an InvalidDocument.
+
+    `listed`: the file was found by walking a folder, so if it has vanished
+    since, it is simply gone and gives nothing (a path given by name that
+    does not exist is an error).
+    """
+    source = str(path)
+    try:
+        with open_regular(path) as (_st, fh):
+            yield from parse_stream(source, fh, path.suffix)
+    except OSError as exc:
+        if listed and vanished(path, exc):
+            return
+        yield read_error(source, exc)
+
+
 def iter_documents(paths: Sequence[Path | str]) -> Iterator[Item]:
-    """Every record under `paths` (files or directories), in a deterministic order."""
-    for path in iter_files(paths):
-        yield from load_file(path)
+    """Every record under `paths` (files or directories), in a deterministic order.
+
+    A folder that cannot be listed is an InvalidDocument naming it, never an
+    empty folder.
+    """
+    given = {Path(p) for p in paths}
+    for found in iter_files(paths):
+        if isinstance(found, Unreadable):
+            yield folder_error(found)
+        else:
+            yield from load_file(found, listed=found not in given)

@@ -8,15 +8,27 @@ then streamed element by element from the text).
 
 from __future__ import annotations
 
+import errno
+import io
 import os
+import stat
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 SUFFIXES = frozenset({".txt", ".md", ".yaml", ".yml", ".json", ".jsonl", ".ndjson"})
 LINE_SUFFIXES = frozenset({".jsonl", ".ndjson"})
+YAML_SUFFIXES = frozenset({".yaml", ".yml"})
 
 # A whole-file format above this size is refused rather than read into memory.
 MAX_FILE_BYTES = 512 * 1024 * 1024
+# YAML peaks at ~5x its size in memory while parsing (1.09 GB for 200 MB): a
+# plain YAML file or a front matter above this is refused. JSON is streamed.
+MAX_YAML_BYTES = 16 * 1024 * 1024
+# One JSON Lines record above this is refused (and skipped without being held).
+MAX_LINE_BYTES = 64 * 1024 * 1024
 
 BOM = b"\xef\xbb\xbf"
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
@@ -31,6 +43,30 @@ class DecodeError(Exception):
         self.line = line
 
 
+@dataclass(frozen=True, slots=True)
+class Unreadable:
+    """A folder (or a given path) that could not be listed: its files are unknown.
+
+    Never "no files": `check` reports it as an invalid document, and the
+    daemon keeps the last known documents under it.
+    """
+
+    path: Path
+    error: OSError
+
+    @property
+    def reason(self) -> str:
+        return os_reason(self.error)
+
+
+def os_reason(exc: OSError) -> str:
+    """What went wrong, without the path (the caller names it)."""
+    if isinstance(exc, PermissionError):
+        return "permission denied"
+    why = exc.strerror or str(exc) or type(exc).__name__
+    return why[:1].lower() + why[1:]
+
+
 def _hidden(name: str) -> bool:
     return name.startswith(".")
 
@@ -42,30 +78,82 @@ def _resolved(path: Path) -> Path:
         return path.absolute()
 
 
-def _walk(root: Path, skip: Sequence[Path]) -> Iterator[Path]:
-    """Corpus files under `root`, sorted; directories whose resolved path is in `skip` pruned."""
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if not _hidden(d))
-        base = Path(dirpath)
+def _listing(top: Path) -> tuple[list[str], list[str]]:
+    """(files, subfolders) of `top`, sorted, hidden ones left out; OSError if it cannot be listed.
+
+    The whole listing is read before anything is yielded, so an error half-way
+    (EIO, EMFILE) fails the folder rather than hiding the rest of it.
+    Symlinked folders are neither followed nor taken as files; an entry whose
+    type cannot be told is taken as a file, and reading it says why.
+    """
+    files: list[str] = []
+    dirs: list[str] = []
+    with os.scandir(top) as entries:
+        for entry in entries:
+            if _hidden(entry.name):
+                continue
+            try:
+                is_dir = entry.is_dir()
+                if is_dir and entry.is_symlink():
+                    continue
+            except OSError:
+                is_dir = False
+            if is_dir:
+                dirs.append(entry.name)
+            elif Path(entry.name).suffix.lower() in SUFFIXES:
+                files.append(entry.name)
+    return sorted(files), sorted(dirs)
+
+
+def _walk(root: Path, skip: Sequence[Path]) -> Iterator[Path | Unreadable]:
+    """Corpus files under `root`, sorted; directories whose resolved path is in `skip` pruned.
+
+    Files of a folder come before its subfolders, depth first; a folder that
+    cannot be listed is yielded as Unreadable where its files would be.
+    """
+    stack = [root]
+    while stack:
+        top = stack.pop()
+        try:
+            files, dirs = _listing(top)
+        except OSError as exc:
+            yield Unreadable(top, exc)
+            continue
+        for name in files:
+            yield top / name
+        subdirs = [top / d for d in dirs]
         if skip:
-            dirnames[:] = [d for d in dirnames if _resolved(base / d) not in skip]
-        for name in sorted(filenames):
-            if not _hidden(name) and Path(name).suffix.lower() in SUFFIXES:
-                yield base / name
+            subdirs = [d for d in subdirs if _resolved(d) not in skip]
+        stack.extend(reversed(subdirs))
 
 
 def _within(path: Path, roots: Iterable[Path]) -> bool:
     return any(path == root or root in path.parents for root in roots)
 
 
-def iter_files(paths: Sequence[Path | str]) -> Iterator[Path]:
+def _given(path: Path, explicit: set[Path]) -> bool:
+    return bool(explicit) and _resolved(path) in explicit
+
+
+def _is_dir(path: Path) -> bool | OSError:
+    try:
+        return stat.S_ISDIR(path.stat().st_mode)
+    except (FileNotFoundError, NotADirectoryError):
+        return False  # yielded as a file: the reader says it does not exist
+    except OSError as exc:
+        return exc
+
+
+def iter_files(paths: Sequence[Path | str]) -> Iterator[Path | Unreadable]:
     """Every corpus file under `paths`, in a deterministic order, each once.
 
     A directory is searched recursively for the corpus suffixes (files of a
     directory before its subdirectories, both sorted by name; hidden files
     and directories skipped; symlinked directories not followed). A path
     that is a file is yielded whatever its suffix. A path that does not exist
-    is yielded unchanged, so the reader reports it.
+    is yielded unchanged, so the reader reports it. A folder that cannot be
+    listed (permissions, too many open files, I/O error) is yielded as
+    Unreadable: never taken as an empty folder.
 
     Overlapping arguments (`a/` and `a/b/`, or `a/x.txt` and `a/`) yield each
     file once. That bookkeeping is per argument, never per file found, so
@@ -78,11 +166,14 @@ def iter_files(paths: Sequence[Path | str]) -> Iterator[Path]:
         resolved = _resolved(path)
         if _within(resolved, walked) or resolved in explicit:
             continue
-        if path.is_dir():
+        is_dir = _is_dir(path)
+        if isinstance(is_dir, OSError):
+            yield Unreadable(path, is_dir)
+        elif is_dir:
             inner = [d for d in walked if resolved in d.parents]
-            for file in _walk(path, inner):
-                if not explicit or _resolved(file) not in explicit:
-                    yield file
+            for found in _walk(path, inner):
+                if isinstance(found, Unreadable) or not _given(found, explicit):
+                    yield found
             walked.append(resolved)
         else:
             explicit.add(resolved)
@@ -124,31 +215,107 @@ def decode(data: bytes, *, base_offset: int = 0, base_line: int = 1) -> str:
         ) from None
 
 
-def read_text(path: Path) -> str:
-    """The whole file as text; OSError or DecodeError on failure."""
-    size = path.stat().st_size
-    if size > MAX_FILE_BYTES:
+class NotRegularFile(OSError):
+    """A directory, FIFO or device where a corpus file was expected: never read."""
+
+
+@contextmanager
+def open_regular(path: Path) -> Iterator[tuple[os.stat_result, io.BufferedReader]]:
+    """The open file and its status; OSError if it cannot be opened or is not a regular file.
+
+    Opened without blocking (opening a FIFO would wait for a writer forever)
+    and checked with fstat after opening, so the file checked is the file
+    read, even if the path is swapped for a FIFO between listing and reading.
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            what = (
+                "is a directory"
+                if stat.S_ISDIR(st.st_mode)
+                else "not a regular file (a FIFO or device?)"
+            )
+            raise NotRegularFile(errno.EINVAL, what, str(path))
+        os.set_blocking(fd, True)
+        fh = os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+    with fh:
+        yield st, fh
+
+
+def vanished(path: Path, exc: OSError) -> bool:
+    """Whether a listed file is simply gone (deleted since it was listed).
+
+    A dangling symlink is not gone: the link is there, and it points nowhere.
+    """
+    if not isinstance(exc, FileNotFoundError | NotADirectoryError):
+        return False
+    return not os.path.lexists(path)
+
+
+def limit_for(suffix: str) -> int:
+    """Bytes a whole-file format may hold; YAML costs ~5x its size to parse."""
+    return MAX_YAML_BYTES if suffix.lower() in YAML_SUFFIXES else MAX_FILE_BYTES
+
+
+def read_whole(fh: BinaryIO, suffix: str) -> bytes:
+    """The file's bytes, or DecodeError past the limit for its format (nothing more is read)."""
+    limit = limit_for(suffix)
+    try:
+        size = os.fstat(fh.fileno()).st_size
+    except OSError:  # bytes in memory (io.UnsupportedOperation): read() allocates no more
+        size = limit
+    want = min(size, limit) + 1  # read(n) allocates n up front: ask for what is there
+    data = fh.read(want)
+    if len(data) == want <= limit:  # the file grew since: the rest, up to the limit
+        data += fh.read(limit + 1 - len(data))
+    if len(data) > limit:
+        if suffix.lower() in YAML_SUFFIXES:
+            hint = "split it, or use JSON or JSON Lines for large records"
+        else:
+            hint = "split it, or use JSON Lines (.jsonl), which is streamed"
         raise DecodeError(
-            f"file is {size:,} bytes, over the {MAX_FILE_BYTES:,}-byte limit for whole-file "
-            "formats: split it, or use JSON Lines (.jsonl), which is streamed",
+            f"file is over the {limit:,}-byte limit for {suffix.lower() or 'this'} files: {hint}",
             None,
         )
-    return decode(path.read_bytes())
+    return data
 
 
-def read_lines(path: Path) -> Iterator[tuple[int, str | DecodeError]]:
+def read_lines(fh: BinaryIO) -> Iterator[tuple[int, str | DecodeError]]:
     """(line number, text or DecodeError) for each line, read lazily.
 
     A NUL byte means the file is binary, not a line with a typo: that error
-    is yielded and reading stops.
+    is yielded and reading stops. A line over MAX_LINE_BYTES is reported and
+    skipped without being held in memory.
     """
     offset = 0
-    with path.open("rb") as fh:
-        for line_no, raw in enumerate(fh, start=1):
-            try:
-                yield line_no, decode(raw.rstrip(b"\r\n"), base_offset=offset, base_line=line_no)
-            except DecodeError as exc:
-                yield line_no, exc
-                if b"\0" in raw or (exc.line == 1 and raw.startswith(_UTF16_BOMS)):
-                    return
-            offset += len(raw)
+    line_no = 0
+    while True:
+        raw = fh.readline(MAX_LINE_BYTES + 1)
+        if not raw:
+            return
+        line_no += 1
+        if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
+            length = len(raw)
+            while raw and not raw.endswith(b"\n"):
+                raw = fh.readline(1 << 20)
+                length += len(raw)
+            yield (
+                line_no,
+                DecodeError(
+                    f"line is over the {MAX_LINE_BYTES:,}-byte limit for one JSON Lines record",
+                    line_no,
+                ),
+            )
+            offset += length
+            continue
+        try:
+            yield line_no, decode(raw.rstrip(b"\r\n"), base_offset=offset, base_line=line_no)
+        except DecodeError as exc:
+            yield line_no, exc
+            if b"\0" in raw or (exc.line == 1 and raw.startswith(_UTF16_BOMS)):
+                return
+        offset += len(raw)

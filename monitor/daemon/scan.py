@@ -16,11 +16,10 @@ stays watched.
 
 from __future__ import annotations
 
-import errno
 import hashlib
+import itertools
 import json
 import logging
-import stat
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -28,8 +27,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from monitor.config import Settings
-from monitor.corpus import iter_files, parse_bytes
+from monitor.corpus import Unreadable, iter_files, open_regular, parse_stream, vanished
 from monitor.corpus.article import Document, InvalidDocument
+from monitor.corpus.files import os_reason
 from monitor.observe.logs import redact_url
 from monitor.rules.static import document_problems
 from monitor.secured.keys import KeyRing
@@ -51,12 +51,14 @@ class ScanReport:
     removed: int = 0
     invalid: int = 0
     unreadable: list[str] = field(default_factory=list)
+    unreadable_folders: list[str] = field(default_factory=list)  # "path (why)"
     missing_roots: list[str] = field(default_factory=list)
     duplicates: int = 0
 
     @property
     def problems(self) -> list[str]:
         out = [f"corpus path missing: {p}" for p in self.missing_roots]
+        out += [f"unreadable folder: {p}" for p in self.unreadable_folders[:20]]
         out += [f"unreadable document: {p}" for p in self.unreadable[:20]]
         return out
 
@@ -121,64 +123,131 @@ class CorpusScanner:
             )
         return out, invalid
 
-    def scan(self, *, force: bool = False) -> ScanReport:
-        """One pass over the corpus. `force` re-reads every file (SIGHUP: new keys)."""
-        report = ScanReport()
-        known = self.repo.documents()
-        roots = [Path(p) for p in self.settings.paths]
-        present = []
-        for root in roots:
-            if root.exists():
-                present.append(root)
-            else:
+    def _roots(self, report: ScanReport) -> list[Path | Unreadable]:
+        """The configured paths that are there; a vanished one is reported and kept."""
+        out: list[Path | Unreadable] = []
+        for root in (Path(p) for p in self.settings.paths):
+            try:
+                root.stat()
+            except (FileNotFoundError, NotADirectoryError):
                 report.missing_roots.append(str(root))
                 log.error("corpus path %s is missing; keeping its documents until it returns", root)
+                continue
+            except OSError as exc:  # not "missing": it may be full of documents
+                out.append(Unreadable(root, exc))
+                continue
+            out.append(root)
+        return out
+
+    def scan(self, *, force: bool = False) -> ScanReport:
+        """One pass over the corpus. `force` re-reads every file (SIGHUP: new keys).
+
+        Only a file that is really not there any more is retired: under a
+        folder that could not be listed, or for a file that could not be
+        read, the last known documents are kept and the error reported.
+        """
+        report = ScanReport()
+        known = self.repo.documents()
+        roots = self._roots(report)
         seen: set[str] = set()
-        for path in iter_files(present):
-            key = str(path)
-            seen.add(key)
+        kept: list[Path] = [Path(r) for r in report.missing_roots]  # nothing under them retired
+        found: list[Path | Unreadable] = [r for r in roots if isinstance(r, Unreadable)]
+        found_iter = iter_files([r for r in roots if isinstance(r, Path)])
+        for item in itertools.chain(found, found_iter):
+            if isinstance(item, Unreadable):
+                self._unreadable_folder(item, known.get(str(item.path)), report)
+                seen.add(str(item.path))
+                kept.append(item.path)
+                continue
+            key = str(item)
             report.files += 1
-            prev = known.get(key)
-            try:
-                st = path.stat()
+            if self._read(item, known.get(key), report, force=force):
+                seen.add(key)
+        self._recovered(known, seen)
+        for key in sorted(set(known) - seen):
+            if any(_under(key, root) for root in kept):
+                continue
+            self.repo.remove_document(key)
+            if known[key].mtime_ns != UNREAD:  # not a placeholder for a read error
+                report.removed += 1
+                log.info("document %s is gone: its targets are retired", key)
+        self.duplicates(report)
+        return report
+
+    def _read(
+        self, path: Path, prev: Fingerprint | None, report: ScanReport, *, force: bool
+    ) -> bool:
+        """Read one listed file if it changed; False when it turned out to be gone."""
+        key = str(path)
+        try:
+            with open_regular(path) as (st, fh):
                 if (
                     not force
                     and prev is not None
                     and (prev.mtime_ns, prev.size) == (st.st_mtime_ns, st.st_size)
                 ):
-                    continue
-                if not stat.S_ISREG(st.st_mode):
-                    # a FIFO would block the read forever, a device could be endless
-                    raise OSError(errno.EINVAL, "not a regular file")
-                data = path.read_bytes()
-            except OSError as exc:
-                self._unreadable(key, prev, exc, report)
-                continue
-            if self._failing.pop(key, None) is not None:
-                log.info("%s can be read again", key)
-            fp = Fingerprint(st.st_mtime_ns, st.st_size, hashlib.sha256(data).hexdigest())
-            if not force and prev is not None and prev.sha256 == fp.sha256:
-                self.repo.touch_document(key, fp)
-                continue
-            records, invalid = self.records(list(parse_bytes(key, data, path.suffix)))
-            report.invalid += invalid
-            self.repo.store_document(key, fp, records, invalid, now_ms())
-            report.changed += 1
-            log.info(
-                "%s document %s: %d articles, %d invalid",
-                "updated" if prev else "new",
+                    return True
+                digest = hashlib.file_digest(fh, "sha256").hexdigest()
+                fp = Fingerprint(st.st_mtime_ns, st.st_size, digest)
+                if not force and prev is not None and prev.sha256 == fp.sha256:
+                    self.repo.touch_document(key, fp)
+                    self._readable_again(key)
+                    return True
+                fh.seek(0)
+                items = list(parse_stream(key, fh, path.suffix))
+        except OSError as exc:
+            if vanished(path, exc):
+                if prev is None:
+                    log.info("%s was deleted while the corpus was read: skipped", key)
+                self._failing.pop(key, None)
+                return False  # gone: retired below like any deleted file
+            self._unreadable(key, prev, exc, report)
+            return True
+        self._readable_again(key)
+        records, invalid = self.records(items)
+        report.invalid += invalid
+        self.repo.store_document(key, fp, records, invalid, now_ms())
+        report.changed += 1
+        log.info(
+            "%s document %s: %d articles, %d invalid",
+            "updated" if prev else "new",
+            key,
+            len(records),
+            invalid,
+        )
+        return True
+
+    def _readable_again(self, key: str) -> None:
+        if self._failing.pop(key, None) is not None:
+            log.info("%s can be read again", key)
+
+    def _recovered(self, known: dict[str, Fingerprint], seen: set[str]) -> None:
+        """Folders that failed before and were listed this time."""
+        for key in [k for k in self._failing if k not in seen and k in known]:
+            if known[key].mtime_ns == UNREAD and Path(key).is_dir():
+                self._readable_again(key)
+
+    def _unreadable_folder(
+        self, folder: Unreadable, prev: Fingerprint | None, report: ScanReport
+    ) -> None:
+        """A folder that could not be listed: reported, counted, its documents kept.
+
+        It is stored as one invalid record under its own path (so the
+        `invalid_documents` gauge counts it) until it can be listed again.
+        """
+        key = str(folder.path)
+        why = folder.reason
+        report.unreadable_folders.append(f"{key} ({why})")
+        if self._failing.get(key) != why:
+            log.error(
+                "cannot read the folder %s: %s; keeping the documents known under it, "
+                "will retry at every rescan",
                 key,
-                len(records),
-                invalid,
+                why,
             )
-        for key in sorted(set(known) - seen):
-            if any(_under(key, Path(r)) for r in report.missing_roots):
-                continue
-            self.repo.remove_document(key)
-            report.removed += 1
-            log.info("document %s is gone: its targets are retired", key)
-        self.duplicates(report)
-        return report
+        self._failing[key] = why
+        if prev is None:
+            self.repo.store_document(key, Fingerprint(UNREAD, -1, ""), [], 1, now_ms())
 
     def _unreadable(
         self, key: str, prev: Fingerprint | None, exc: OSError, report: ScanReport
@@ -191,7 +260,7 @@ class CorpusScanner:
         as a vanished corpus path does.
         """
         report.unreadable.append(key)
-        why = exc.strerror or str(exc)
+        why = os_reason(exc)
         if self._failing.get(key) != why:
             log.error("cannot read %s: %s; will retry at every rescan", key, why)
         else:
@@ -200,39 +269,36 @@ class CorpusScanner:
         if prev is None or prev.mtime_ns == UNREAD:
             self.repo.store_document(key, Fingerprint(UNREAD, -1, ""), [], 1, now_ms())
 
-    def _read(self, path: str) -> tuple[Fingerprint, bytes] | None:
+    def _fetch(self, path: str) -> tuple[Fingerprint, list[Document | InvalidDocument]] | None:
+        """A stored document read again (duplicates); None if it cannot be read now."""
         try:
-            st = Path(path).stat()
-            if not stat.S_ISREG(st.st_mode):
-                return None
-            data = Path(path).read_bytes()
+            with open_regular(Path(path)) as (st, fh):
+                digest = hashlib.file_digest(fh, "sha256").hexdigest()
+                fh.seek(0)
+                items = list(parse_stream(path, fh, Path(path).suffix))
         except OSError:
             return None  # reported by the pass itself; retried at the next one
-        return Fingerprint(st.st_mtime_ns, st.st_size, hashlib.sha256(data).hexdigest()), data
+        return Fingerprint(st.st_mtime_ns, st.st_size, digest), items
 
     def _doc_ids(self, doc: duplicates.Shadowed) -> list[tuple[str, int]] | None:
         cached = self._ids.get(doc.path)
         if cached is not None and cached[0] == doc.sha256:
             return cached[1]
-        read = self._read(doc.path)
+        read = self._fetch(doc.path)
         if read is None:
             return cached[1] if cached else None
-        fp, data = read
-        ids = [
-            (d.id, d.line)
-            for d in parse_bytes(doc.path, data, Path(doc.path).suffix)
-            if isinstance(d, Document)
-        ]
+        fp, items = read
+        ids = [(d.id, d.line) for d in items if isinstance(d, Document)]
         self._ids[doc.path] = (fp.sha256, ids)
         return ids
 
     def _adopt(self, path: str, report: ScanReport) -> bool:
         """Store a document again: an article it shares lost its row with the other copy."""
-        read = self._read(path)
+        read = self._fetch(path)
         if read is None:
             return False
-        fp, data = read
-        records, invalid = self.records(list(parse_bytes(path, data, Path(path).suffix)))
+        fp, items = read
+        records, invalid = self.records(items)
         self.repo.store_document(path, fp, records, invalid, now_ms())
         report.changed += 1
         log.info("document %s stored again: another copy of its article was removed", path)

@@ -1,0 +1,144 @@
+"""Corpus reading under faults: a folder that cannot be listed, a file that
+vanishes, an exhausted process, hostile files. An error is never "no files".
+
+Root reads any file, so the faults are injected at `os.scandir` (see
+tests/support/fsfaults.py); the permission-bit cases run for non-root users.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from monitor import corpus
+from monitor.cli import cli
+from monitor.corpus import iter_documents, load_file, parse_bytes
+from monitor.corpus.article import Document, InvalidDocument
+from support.fsfaults import EACCES, EMFILE, failing_listings
+
+
+def article(n: int) -> str:
+    return f'---\nwebUrl: "https://news{n}.example.com/a"\n---\n'
+
+
+def tree(root: Path) -> Path:
+    (root / "sub" / "deeper").mkdir(parents=True)
+    (root / "a.txt").write_text(article(1))
+    (root / "sub" / "b.txt").write_text(article(2))
+    (root / "sub" / "deeper" / "c.txt").write_text(article(3))
+    (root / "z.txt").write_text(article(4))
+    return root
+
+
+def kinds(items: list[Document | InvalidDocument]) -> list[tuple[str, str]]:
+    return [(type(i).__name__, Path(i.source).name) for i in items]
+
+
+def test_an_unlistable_folder_is_an_invalid_document_naming_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tree(tmp_path / "corpus")
+    with failing_listings(monkeypatch, {root / "sub": EACCES}):
+        items = list(iter_documents([root]))
+    assert kinds(items) == [
+        ("Document", "a.txt"),
+        ("Document", "z.txt"),
+        ("InvalidDocument", "sub"),
+    ]
+    bad = items[2]
+    assert isinstance(bad, InvalidDocument) and bad.source == str(root / "sub")
+    assert "cannot read the folder" in bad.error and "permission denied" in bad.error.lower()
+
+
+def test_running_out_of_file_handles_is_not_an_empty_corpus(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tree(tmp_path / "corpus")
+    with failing_listings(monkeypatch, {root: EMFILE}):
+        (bad,) = iter_documents([root])
+    assert isinstance(bad, InvalidDocument) and bad.source == str(root)
+    assert "too many open files" in bad.error.lower()
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads any file")
+def test_a_folder_without_permission(tmp_path: Path) -> None:
+    root = tree(tmp_path / "corpus")
+    (root / "sub").chmod(0)
+    try:
+        items = list(iter_documents([root]))
+    finally:
+        (root / "sub").chmod(0o700)
+    assert kinds(items)[-1] == ("InvalidDocument", "sub")
+
+
+def test_check_exits_1_when_a_folder_cannot_be_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tree(tmp_path / "corpus")
+    with failing_listings(monkeypatch, {root / "sub": EACCES}):
+        result = CliRunner().invoke(
+            cli, ["check", str(root), "--offline", "--format", "json"], catch_exceptions=False
+        )
+    report = json.loads(result.stdout)
+    assert result.exit_code == 1, result.output
+    assert report["summary"]["invalid_documents"] == 1
+    (bad,) = report["invalid_documents"]
+    assert bad["source"] == str(root / "sub") and "cannot read the folder" in bad["error"]
+    assert report["summary"]["articles"] == 2
+
+
+# --- one reader: the daemon's bytes and check's file give one result -----------------
+
+
+HOSTILE: dict[str, bytes] = {
+    "nul_on_line_4.jsonl": b"".join(
+        json.dumps({"webUrl": f"https://a.example.com/{i}"}).encode() + b"\n" for i in range(3)
+    )
+    + b'{"webUrl": "https://a.example.com/\x00"}\n',
+    "latin1_on_line_4.jsonl": b"".join(
+        json.dumps({"webUrl": f"https://b.example.com/{i}"}).encode() + b"\n" for i in range(3)
+    )
+    + b'{"webUrl": "https://b.example.com/caf\xe9"}\n',
+    "bom_twice.jsonl": b'\xef\xbb\xbf\xef\xbb\xbf{"webUrl": "https://c.example.com/"}\n',
+    "bom.json": b'\xef\xbb\xbf{"webUrl": "https://d.example.com/"}',
+    "crlf.ndjson": b'{"webUrl": "https://e.example.com/"}\r\n\r\n{"webUrl": 3}\r\n',
+    "utf16.jsonl": '{"webUrl": "https://f.example.com/"}\n'.encode("utf-16"),
+    "nul_in_body.txt": b'---\nwebUrl: "https://g.example.com/"\n---\nbody \x00\n',
+    "no_newline_at_end.jsonl": b'{"webUrl": "https://h.example.com/"}',
+}
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE))
+def test_the_daemons_bytes_and_checks_file_read_the_same(tmp_path: Path, name: str) -> None:
+    path = tmp_path / name
+    path.write_bytes(HOSTILE[name])
+    from_file = list(load_file(path))
+    from_bytes = list(parse_bytes(str(path), HOSTILE[name], path.suffix))
+    assert from_file == from_bytes
+    assert from_file, "every file gives at least one record or error"
+
+
+def test_one_bad_jsonl_line_costs_only_that_line(tmp_path: Path) -> None:
+    for name in ("nul_on_line_4.jsonl", "latin1_on_line_4.jsonl"):
+        data = HOSTILE[name]
+        items = list(parse_bytes(name, data, ".jsonl"))
+        assert [type(i) for i in items] == [Document, Document, Document, InvalidDocument]
+        assert items[3].line == 4
+
+
+def test_every_example_reads_the_same_from_bytes_and_from_the_file() -> None:
+    root = Path(__file__).resolve().parents[2] / "examples"
+    files = sorted(p for p in root.rglob("*") if p.is_file())
+    assert len(files) >= 30
+    for path in files:
+        assert list(load_file(path)) == list(
+            parse_bytes(str(path), path.read_bytes(), path.suffix)
+        ), path
+
+
+def test_module_exports() -> None:
+    assert callable(corpus.load_file)

@@ -1,0 +1,163 @@
+"""The daemon's corpus rescan against a real SQLite file and real corpus files:
+an error is never "the files are gone" (issue 10, items 2, 4 and 9).
+
+Faults are injected at `os.scandir` (root reads any file; see support/fsfaults.py).
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import logging
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from support.fsfaults import EACCES, EMFILE, failing_listings
+
+from monitor.config import Settings
+from monitor.corpus import files as corpus_files
+from monitor.daemon.scan import CorpusScanner
+from monitor.secured.keys import KeyRing
+from monitor.storage.engine import make_engine
+from monitor.storage.migrate import upgrade
+from monitor.storage.repository import ARTICLES, Repository
+
+
+def doc(n: int) -> str:
+    return f'---\nwebUrl: "https://news{n}.example.com/a"\ntitle: "t"\n---\n'
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    root = tmp_path / "corpus"
+    (root / "sub" / "deeper").mkdir(parents=True)
+    (root / "a.txt").write_text(doc(1))
+    (root / "sub" / "b.txt").write_text(doc(2))
+    (root / "sub" / "deeper" / "c.txt").write_text(doc(3))
+    return root
+
+
+@pytest.fixture
+def scanner(tmp_path: Path, corpus: Path) -> Iterator[CorpusScanner]:
+    engine = make_engine(f"sqlite:///{tmp_path / 'am.db'}")
+    upgrade(engine)
+    settings = Settings(paths=[corpus], data_dir=tmp_path)
+    yield CorpusScanner(Repository(engine), settings, KeyRing.empty())
+    engine.dispose()
+
+
+def sources(scanner: CorpusScanner) -> list[str]:
+    with scanner.repo.engine.connect() as conn:
+        return sorted(Path(r).name for r in conn.scalars(select(ARTICLES.c.source)))
+
+
+def invalid_gauge(scanner: CorpusScanner) -> int:
+    return scanner.repo.snapshot().invalid_documents
+
+
+def test_an_unlistable_folder_keeps_its_documents_and_is_reported(
+    scanner: CorpusScanner,
+    corpus: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    scanner.scan()
+    assert sources(scanner) == ["a.txt", "b.txt", "c.txt"]
+    caplog.set_level(logging.INFO)
+    with failing_listings(monkeypatch, {corpus / "sub": EACCES}) as failing:
+        report = scanner.scan()
+        assert report.removed == 0
+        assert sources(scanner) == ["a.txt", "b.txt", "c.txt"]  # nothing retired
+        assert f"unreadable folder: {corpus / 'sub'} (permission denied)" in report.problems
+        assert invalid_gauge(scanner) == 1
+        assert "is gone" not in caplog.text
+        assert caplog.text.count(f"cannot read the folder {corpus / 'sub'}") == 1
+        scanner.scan()  # logged once per cause, not at every rescan
+        assert caplog.text.count(f"cannot read the folder {corpus / 'sub'}") == 1
+        del failing[corpus / "sub"]
+        report = scanner.scan()
+    assert report.problems == [] and report.removed == 0
+    assert invalid_gauge(scanner) == 0
+    assert sources(scanner) == ["a.txt", "b.txt", "c.txt"]
+    assert f"{corpus / 'sub'} can be read again" in caplog.text
+
+
+def test_out_of_file_handles_retires_nothing(
+    scanner: CorpusScanner, corpus: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    scanner.scan()
+    with failing_listings(monkeypatch, {corpus: EMFILE}):
+        report = scanner.scan()
+    assert report.removed == 0 and report.files == 0
+    assert sources(scanner) == ["a.txt", "b.txt", "c.txt"]
+    assert any("too many open files" in p for p in report.problems), report.problems
+
+
+def test_a_deleted_folder_is_still_deleted(scanner: CorpusScanner, corpus: Path) -> None:
+    scanner.scan()
+    for path in (corpus / "sub" / "deeper" / "c.txt", corpus / "sub" / "b.txt"):
+        path.unlink()
+    (corpus / "sub" / "deeper").rmdir()
+    (corpus / "sub").rmdir()
+    report = scanner.scan()
+    assert report.removed == 2 and sources(scanner) == ["a.txt"]
+
+
+def test_a_file_that_fails_to_read_keeps_its_articles(
+    scanner: CorpusScanner, corpus: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    scanner.scan()
+    (corpus / "a.txt").write_text(doc(9))  # changed: it will be read again
+    real = corpus_files.os.open
+
+    def failing_open(path: object, *args: object, **kwargs: object) -> int:
+        if str(path).endswith("a.txt"):
+            raise OSError(errno.EMFILE, "Too many open files", str(path))
+        return real(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(corpus_files.os, "open", failing_open)
+    report = scanner.scan()
+    monkeypatch.undo()
+    assert report.removed == 0 and sources(scanner) == ["a.txt", "b.txt", "c.txt"]
+    assert any("a.txt" in p for p in report.problems)
+    report = scanner.scan()
+    assert report.problems == [] and report.changed == 1
+
+
+def test_one_bad_jsonl_line_costs_only_that_line_in_the_daemon_too(
+    scanner: CorpusScanner, corpus: Path
+) -> None:
+    lines = [json.dumps({"webUrl": f"https://j.example.com/{i}"}).encode() for i in range(3)]
+    for bad in (b'{"webUrl": "https://j.example.com/\x00"}', b'{"title": "caf\xe9"}'):
+        (corpus / "feed.jsonl").write_bytes(b"\n".join([*lines, bad]) + b"\n")
+        report = scanner.scan(force=True)
+        assert sources(scanner).count("feed.jsonl") == 3
+        assert report.invalid == 1
+
+
+def test_a_file_deleted_between_listing_and_reading_is_gone(
+    scanner: CorpusScanner,
+    corpus: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    scanner.scan()
+    caplog.set_level(logging.INFO)
+    (corpus / "a.txt").write_text(doc(7))
+    real = corpus_files.os.open
+
+    def deleting_open(path: object, *args: object, **kwargs: object) -> int:
+        if str(path).endswith("a.txt") and os.path.exists(str(path)):
+            os.unlink(str(path))  # deleted after the listing saw it
+        return real(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(corpus_files.os, "open", deleting_open)
+    report = scanner.scan()
+    monkeypatch.undo()
+    assert sources(scanner) == ["b.txt", "c.txt"] and report.removed == 1
+    assert report.problems == [] and invalid_gauge(scanner) == 0
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert errors == []
