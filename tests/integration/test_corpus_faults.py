@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from support.fsfaults import EACCES, EMFILE, failing_listings
 
 from monitor import corpus
 from monitor.cli import cli
 from monitor.corpus import iter_documents, load_file, parse_bytes
 from monitor.corpus.article import Document, InvalidDocument
-from support.fsfaults import EACCES, EMFILE, failing_listings
 
 
 def article(n: int) -> str:
