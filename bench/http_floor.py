@@ -75,7 +75,7 @@ class _Conn(asyncio.Protocol):
     """One keep-alive connection; aiohttp's C parser frames the responses."""
 
     def __init__(self) -> None:
-        from aiohttp.http_parser import HttpResponseParser
+        from monitor.http.aiohttp_parts import HttpResponseParser
 
         loop = asyncio.get_running_loop()
         self.parser = HttpResponseParser(

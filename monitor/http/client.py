@@ -51,14 +51,19 @@ from aiohttp import (
     ServerDisconnectedError,
 )
 from aiohttp.abc import ResolveResult
-from aiohttp.helpers import parse_mimetype
-from aiohttp.http_exceptions import HttpProcessingError
-from aiohttp.http_parser import HttpResponseParser, RawResponseMessage
-from aiohttp.streams import EMPTY_PAYLOAD, StreamReader
 from multidict import CIMultiDictProxy
 from yarl import URL
 
 from monitor import __version__
+from monitor.http.aiohttp_parts import (
+    EMPTY_PAYLOAD,
+    HttpProcessingError,
+    HttpResponseParser,
+    RawResponseMessage,
+    StreamReader,
+    parse_mimetype,
+    pause_parser,
+)
 from monitor.http.headers import is_utf8
 from monitor.http.resolver import GuardedResolver
 from monitor.http.slots import Slots
@@ -131,7 +136,7 @@ class _Flow:
         self._reading_paused = True
         conn = self.conn
         with contextlib.suppress(AssertionError):  # no body in progress: nothing to hold
-            conn.parser.pause_reading()
+            pause_parser(conn.parser)
         if conn.transport is not None:
             conn.transport.pause_reading()
 

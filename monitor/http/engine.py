@@ -36,13 +36,13 @@ from types import TracebackType
 from typing import Self
 
 import aiohttp
-from aiohttp.http_exceptions import HttpProcessingError
 from yarl import URL
 
 from monitor.classify import ErrorKind, outcome_for, result_problems
 from monitor.config import Settings
 from monitor.content.html import head_facts, is_html_content_type, media_type
 from monitor.content.image import MIN_SNIFF_BYTES, ImageInfo, sniff_image
+from monitor.http.aiohttp_parts import HttpProcessingError
 from monitor.http.body import (
     ACCEPT_ENCODING,
     DRAIN_MAX,

@@ -11,9 +11,9 @@ import errno
 import ssl
 
 import aiohttp
-from aiohttp import http_exceptions
 
 from monitor.classify import ErrorKind
+from monitor.http.aiohttp_parts import HttpProcessingError
 from monitor.http.client import ConnectFailedError, DNSFailedError
 from monitor.http.guard import BlockedAddressError
 from monitor.http.resolver import NameNotResolvedError
@@ -61,7 +61,7 @@ def classify_exception(exc: BaseException) -> tuple[ErrorKind, str]:
         return ErrorKind.CLOSED, "server closed the connection without a response"
     if isinstance(exc, aiohttp.ClientPayloadError):
         return _payload_error(chain)
-    parse = _first(chain, http_exceptions.HttpProcessingError)
+    parse = _first(chain, HttpProcessingError)
     if parse is not None:
         detail = getattr(parse, "message", "") or type(parse).__name__
         return ErrorKind.PROTOCOL, f"not a valid HTTP response: {_short(str(detail))}"

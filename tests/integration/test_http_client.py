@@ -10,11 +10,11 @@ from collections.abc import AsyncIterator
 
 import pytest
 from aiohttp.abc import AbstractResolver, ResolveResult
-from aiohttp.http_exceptions import HttpProcessingError
 from support.servers import RawConn, RawServer, raw_server
 from support.settings import LOOPBACK
 from yarl import URL
 
+from monitor.http.aiohttp_parts import HttpProcessingError
 from monitor.http.client import Client, StaleConnectionError
 from monitor.http.guard import AddressPolicy
 from monitor.http.resolver import GuardedResolver, guarded_socket_factory

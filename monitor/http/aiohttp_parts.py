@@ -1,0 +1,58 @@
+"""aiohttp's private parts, behind this one module.
+
+Why: the lean client (`client.py`) frames responses with aiohttp's C parser
+and streams bodies through its `StreamReader` (see client.py for why not
+`ClientSession`). Those are not aiohttp's public API: their names, arguments
+and the protocol they call back into change between minor releases. So they
+are imported here and nowhere else, and `pyproject.toml` pins aiohttp to the
+releases they were tested on: **aiohttp 3.14.0 to 3.14.5** (checked by
+`make test-lowest`, which installs the lowest versions the ranges allow, and
+by `tests/unit/test_http_aiohttp_parts.py`). 3.14.0 is the floor because
+`HttpResponseParser.pause_reading()` first exists there.
+
+What the client relies on:
+
+- `HttpResponseParser(protocol, loop, limit, *, payload_exception,
+  response_with_body, read_until_eof, auto_decompress, max_line_size,
+  max_field_size, max_headers)`; `feed_data(bytes) -> (messages, upgraded,
+  tail)` with messages of `(RawResponseMessage, StreamReader)`; `feed_eof()`;
+  `pause_reading()` (3.14+: stop mid-body, keep the rest);
+- the protocol object both call back: `_reading_paused`, `pause_reading()`,
+  `resume_reading(resume_parser=...)`, `connected` (client's `_Flow`);
+- `StreamReader.read`, `read_nowait`, `is_eof`, `at_eof`,
+  `set_exception(exc, cause)`, and `EMPTY_PAYLOAD`;
+- `RawResponseMessage.code`, `.headers` (a `CIMultiDictProxy`), `.should_close`;
+- `parse_mimetype(text).parameters`;
+- `HttpProcessingError` (the parser's errors), with `.message`.
+
+Public aiohttp names (`aiohttp.ClientOSError`, `aiohttp.abc.ResolveResult`,
+`aiohttp.resolver.ThreadedResolver`, `aiohttp.web`) are imported where used.
+"""
+
+from __future__ import annotations
+
+from aiohttp.helpers import parse_mimetype
+from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.http_parser import HttpResponseParser, RawResponseMessage
+from aiohttp.streams import EMPTY_PAYLOAD, StreamReader
+
+TESTED = ((3, 14, 0), (3, 14, 5))  # the aiohttp releases these parts were tested on
+
+__all__ = [
+    "EMPTY_PAYLOAD",
+    "TESTED",
+    "HttpProcessingError",
+    "HttpResponseParser",
+    "RawResponseMessage",
+    "StreamReader",
+    "parse_mimetype",
+    "pause_parser",
+]
+
+
+def pause_parser(parser: HttpResponseParser) -> None:
+    """Stop the parser mid-body, keeping the bytes it has not handed on.
+
+    Raises AssertionError when no body is in progress (nothing to hold).
+    """
+    parser.pause_reading()
