@@ -24,11 +24,10 @@ from monitor.check.report import ArticleEntry, ReportWriter, Tally, target_rows
 from monitor.config import Settings
 from monitor.corpus import iter_documents
 from monitor.corpus.article import InvalidDocument, plain_http_url
-from monitor.rules.static import DocIdentity, DuplicateDetector, document_problems
+from monitor.rules.audit import AuditRules, audit_document
+from monitor.rules.static import DocIdentity, DuplicateDetector
 from monitor.secured.keys import KeyRing
-from monitor.secured.verify import verify_document
-from monitor.targets import document_refs
-from monitor.vocabulary import CheckResult, Kind, Problem, ProblemCode, invalid_url_result
+from monitor.vocabulary import CheckResult, Kind, invalid_url_result
 
 ProgressFn = Callable[[int, int], None]
 
@@ -53,18 +52,6 @@ def static_result(url: str, kind: Kind, now: datetime) -> CheckResult | None:
     return None if requestable(url) else invalid_url_result(url, kind, now)
 
 
-def signature_problem(entry: ArticleEntry) -> Problem | None:
-    sig = entry.signature
-    if sig is None or not sig.status.is_problem:
-        return None
-    where = f" ({', '.join(sig.fields)})" if sig.fields else ""
-    return Problem(
-        ProblemCode.SIGNATURE_INVALID,
-        f"secured is {sig.status.value}{where}: {sig.detail}".rstrip(": "),
-        "secured",
-    )
-
-
 @dataclass(slots=True)
 class Corpus:
     entries: list[ArticleEntry] = field(default_factory=list)
@@ -85,7 +72,7 @@ def _read_entries(
     entries: list[ArticleEntry] = []
     dups = DuplicateDetector()
     identities: list[DocIdentity] = []  # not the documents: they are dropped as we go
-    kinds = set(settings.kinds)
+    rules = AuditRules.of(settings)
     for item in iter_documents(settings.paths):
         if isinstance(item, InvalidDocument):
             invalid.append(item)
@@ -93,18 +80,16 @@ def _read_entries(
         identity = DocIdentity.of(item)
         dups.add(identity)
         identities.append(identity)
+        audit = audit_document(item, keyring, now=now, rules=rules)
         entry = ArticleEntry(
             id=item.id,
             source=item.source,
             line=item.line,
             web_url=item.article.webUrl,
-            signature=verify_document(item.raw, keyring, exclude=settings.exclude_fields),
-            problems=document_problems(item, now=now),
-            refs=document_refs(item, related=settings.related, kinds=kinds),
+            signature=audit.signature,
+            problems=audit.problems,
+            refs=audit.refs,
         )
-        sig = signature_problem(entry)
-        if sig is not None:
-            entry.problems.append(sig)
         entries.append(entry)
         yield entry
     for identity, entry in zip(identities, entries, strict=True):
@@ -227,6 +212,23 @@ class _Fetcher:
         assert self.pool is not None, "results before the pool is decided"
         async for batch in self.pool.batches():
             yield batch
+
+
+async def _load_offline(
+    settings: Settings, keyring: KeyRing, now: datetime, tally: Tally
+) -> Corpus:
+    """The corpus, yielding to the loop now and then so a Ctrl-C lands while it
+    loads; cut short, the articles read so far are reported (marked incomplete)."""
+    corpus = Corpus()
+    try:
+        reading = _read_entries(settings, keyring, now=now, invalid=corpus.invalid)
+        for n, entry in enumerate(reading, 1):
+            corpus.entries.append(entry)
+            if n % YIELD_EVERY == 0:
+                await asyncio.sleep(0)
+    except asyncio.CancelledError:
+        tally.incomplete = True
+    return corpus
 
 
 def _write_offline(corpus: Corpus, writer: ReportWriter, tally: Tally, now: datetime) -> None:
@@ -353,7 +355,7 @@ async def _run_check(
     now = datetime.now(UTC)
     tally = Tally()
     if settings.offline:
-        corpus = load_corpus(settings, keyring, now=now)
+        corpus = await _load_offline(settings, keyring, now, tally)
         _freeze_loaded()
         tally.add_invalid(len(corpus.invalid))
         writer.begin(corpus.invalid)

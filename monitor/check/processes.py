@@ -252,17 +252,21 @@ class WorkerPool:
 
     async def __aenter__(self) -> WorkerPool:
         loop = asyncio.get_running_loop()
-        for _ in range(self.size):
-            _, channel = await loop.subprocess_exec(
-                lambda: _Channel(self.inbox, self.wake),
-                sys.executable,
-                *self.worker_args,
-                stdin=asyncio.subprocess.PIPE,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=None,
-            )
-            channel.send(self.settings_frame)
-            self.channels.append(channel)
+        try:
+            for _ in range(self.size):
+                _, channel = await loop.subprocess_exec(
+                    lambda: _Channel(self.inbox, self.wake),
+                    sys.executable,
+                    *self.worker_args,
+                    stdin=asyncio.subprocess.PIPE,
+                    stdout=asyncio.subprocess.PIPE,
+                    stderr=None,
+                )
+                channel.send(self.settings_frame)
+                self.channels.append(channel)
+        except BaseException:  # cancelled (Ctrl-C) while starting: stop those started
+            await self.__aexit__()
+            raise
         return self
 
     async def __aexit__(self, *exc: object) -> None:

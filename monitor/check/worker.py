@@ -6,8 +6,9 @@ while more arrive, and writes frames of results to stdout: a batch every
 FLUSH_S or FLUSH_ROWS results rather than a write per result. Input that is
 not a frame of the format ends the worker with status 1 once the targets it
 could read are checked (the parent then reports an incomplete run). The parent
-owns the run: the worker ignores SIGINT (the terminal sends it to the whole
-process group) and is stopped by the parent, which writes the partial report.
+owns the run: the worker passes SIGINT and SIGTERM on to it (a terminal or a
+service manager signals the whole process group) and is stopped by the
+parent, which writes the partial report; it dies with its parent.
 
 Only what checking needs is imported (the engine, the settings model, the
 pipe format): no corpus, report or CLI modules.
@@ -16,6 +17,7 @@ pipe format): no corpus, report or CLI modules.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import stat
@@ -165,8 +167,40 @@ def _fail_on(error: str | None) -> None:
         raise SystemExit(f"monitor.check.worker: {error}")  # status 1, the reason on stderr
 
 
+def _die_with_parent() -> int:
+    """Ask Linux to SIGKILL this worker when its parent dies (even by SIGKILL),
+    so no checker outlives the run; returns the parent's pid."""
+    parent = os.getppid()
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
+    if os.getppid() != parent:  # it died before the request took effect
+        os._exit(1)
+    return parent
+
+
+def _stop_the_run(parent: int) -> None:
+    """SIGINT and SIGTERM stop the run, and the parent owns the run: a stop
+    signal (to the whole process group from a terminal or a service manager,
+    or to this worker alone) is passed to the parent, which cancels, writes the
+    partial report and stops every worker. Orphaned, a worker just exits."""
+
+    def forward(signum: int, frame: object) -> None:
+        if os.getppid() == parent:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(parent, signum)
+        else:
+            os._exit(128 + signum)
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, forward)
+
+
 def main() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _stop_the_run(_die_with_parent())
     try:
         with run_pace():
             asyncio.run(serve(sys.stdin.buffer, sys.stdout.buffer))

@@ -12,11 +12,20 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from monitor.check.report import JsonWriter, JunitWriter, MarkdownWriter, ReportWriter, TableWriter
+from monitor.check.interrupt import EXIT_INTERRUPTED, Interrupted, StopSignals
+from monitor.check.report import (
+    JsonWriter,
+    JunitWriter,
+    MarkdownWriter,
+    ReportWriter,
+    TableWriter,
+    Tally,
+)
 from monitor.cli.options import FORMATS, check_options, keyring_from, settings_from
 from monitor.config import Settings
 
-# CONTRACT section 2: 0 healthy, 1 problems, 2 usage (click raises UsageError with 2)
+# CONTRACT section 2: 0 healthy, 1 problems, 2 usage (click raises UsageError with 2),
+# 130 interrupted (monitor.check.interrupt)
 EXIT_OK, EXIT_PROBLEMS = 0, 1
 
 
@@ -82,20 +91,30 @@ def check(
 
     \b
     Exit codes: 0 everything healthy; 1 at least one problem (an invalid
-    document counts), or the run was interrupted (Ctrl-C still prints a valid
-    partial report marked "incomplete": not everything is known to be
-    healthy); 2 usage or configuration error (nothing checked).
+    document counts), or a checker process failed; 2 usage or configuration
+    error (nothing checked); 130 cut short by Ctrl-C or SIGTERM (a valid
+    partial report, marked "incomplete", is still printed).
     """
-    from monitor.check.oneshot import run_check
+    stop = StopSignals()
+    stop.install()  # first thing: Ctrl-C or SIGTERM from here on ends in exit 130
+    try:
+        from monitor.check.oneshot import run_check
 
-    settings = settings_from(config_file, flags, paths)
-    if not settings.paths:
-        raise click.UsageError("no PATH given (and no `paths` in the config file)")
-    keyring = keyring_from(settings)
+        settings = settings_from(config_file, flags, paths)
+        if not settings.paths:
+            raise click.UsageError("no PATH given (and no `paths` in the config file)")
+        keyring = keyring_from(settings)
+        out = output.open("w", encoding="utf-8") if output else sys.stdout
+        fmt = resolve_format(settings, out)
+        writer = make_writer(fmt, out)
+    except Interrupted as exc:
+        Console(stderr=True).print(
+            f"interrupted ({exc}) before the run began: nothing was checked, no report",
+            highlight=False,
+        )
+        sys.exit(EXIT_INTERRUPTED)
+    stop.arm()  # a signal now cancels the run, which still writes its report
 
-    out = output.open("w", encoding="utf-8") if output else sys.stdout
-    fmt = resolve_format(settings, out)
-    writer = make_writer(fmt, out)
     err = Console(stderr=True)
     show_progress = sys.stderr.isatty() and not settings.offline
     progress = Progress(
@@ -119,14 +138,27 @@ def check(
             last = now
             progress.update(task, completed=done, total=total)
 
+    async def main() -> Tally:
+        stop.attach()
+        try:
+            return await run_check(
+                settings, keyring, writer, progress=on_progress if show_progress else None
+            )
+        finally:
+            stop.detach()
+
     with progress:
-        tally = asyncio.run(
-            run_check(settings, keyring, writer, progress=on_progress if show_progress else None)
-        )
+        tally = asyncio.run(main())
     if output:
         out.close()
     if tally.failure:
         err.print(f"[bold red]error:[/] {tally.failure}", highlight=False)
-    if tally.incomplete:
-        sys.exit(EXIT_PROBLEMS)
-    sys.exit(EXIT_PROBLEMS if tally.problems else EXIT_OK)
+    sys.exit(exit_code(tally, interrupted=stop.interrupted))
+
+
+def exit_code(tally: Tally, *, interrupted: bool) -> int:
+    """CONTRACT section 2: 130 when cut short by a signal (whatever was found
+    before), else 1 for any problem or an incomplete run, else 0."""
+    if interrupted:
+        return EXIT_INTERRUPTED
+    return EXIT_PROBLEMS if tally.problems or tally.incomplete else EXIT_OK

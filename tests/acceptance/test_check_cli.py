@@ -7,7 +7,6 @@ import json
 import os
 import signal
 import sys
-import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -287,22 +286,6 @@ async def test_network_outcomes_and_shared_url_fetched_once(site: Site, tmp_path
     assert s["targets"] == 10 and s["problems"] == 2
 
 
-async def test_ctrl_c_gives_partial_report_within_a_second(site: Site, tmp_path: Path) -> None:
-    site.slow = True
-    (tmp_path / "a.txt").write_text(front_matter(article(1)))
-    proc = await spawn("check", str(tmp_path), "--format", "json", *net_args(site))
-    await asyncio.wait_for(site.reached.wait(), 20)  # the run has reached the server
-    sent = time.monotonic()
-    proc.send_signal(signal.SIGINT)
-    out, _ = await asyncio.wait_for(proc.communicate(), 10)
-    assert time.monotonic() - sent < 1.5
-    assert proc.returncode == 1  # the contract's codes only: not known to be healthy
-    report = json.loads(out)
-    assert report["summary"]["incomplete"] is True
-    # unfinished targets are left out: only the one that cannot be fetched is reported
-    assert [t["outcome"] for t in report["articles"][0]["targets"]] == []
-
-
 async def test_workers_give_the_same_report_as_one_process(site: Site, tmp_path: Path) -> None:
     lines = [
         json.dumps(
@@ -343,29 +326,95 @@ async def test_workers_give_the_same_report_as_one_process(site: Site, tmp_path:
     assert max(site.hits.values()) == 2
 
 
-async def test_ctrl_c_with_workers_stops_them(site: Site, tmp_path: Path) -> None:
+# --- cut short: Ctrl-C and SIGTERM (CONTRACT section 2: exit 130, a valid partial report) ---
+
+
+def slow_args(site: Site) -> list[str]:
+    """No timeout the test could meet: only the signal can end the run early."""
+    args = net_args(site)
+    args[args.index("--timeout") + 1] = "600"
+    return args
+
+
+async def checking(site: Site, proc: asyncio.subprocess.Process) -> None:
+    """Until the run has reached the site; a run that ends first fails with its stderr."""
+    reached = asyncio.ensure_future(site.reached.wait())
+    exited = asyncio.ensure_future(proc.wait())
+    await asyncio.wait({reached, exited}, timeout=60, return_when=asyncio.FIRST_COMPLETED)
+    reached.cancel()
+    exited.cancel()
+    if not site.reached.is_set():
+        assert proc.stderr is not None
+        err = (await proc.stderr.read()).decode() if proc.returncode is not None else ""
+        pytest.fail(f"the run never reached the site (exit {proc.returncode}): {err}")
+
+
+async def interrupt(
+    site: Site, tmp_path: Path, signum: int, *, group: bool, extra: tuple[str, ...] = ()
+) -> tuple[int, bytes, str]:
+    """Start a run against the slow site, signal it once it is checking, collect it.
+
+    The run has a process group of its own, as a terminal's job or a service
+    has: `group` signals all of it (Ctrl-C, systemd), else the parent alone
+    (`kill PID`). After the run no process of the group may be left.
+    """
     site.slow = True
     (tmp_path / "a.txt").write_text(front_matter(article(1)))
-    # a process group of its own, as a terminal's job would be
-    proc = await spawn(
-        "check",
-        str(tmp_path),
-        "--format",
-        "json",
-        "--workers",
-        "2",
-        *net_args(site),
-        start_new_session=True,
-    )
-    await asyncio.wait_for(site.reached.wait(), 30)
-    os.killpg(proc.pid, signal.SIGINT)  # the terminal signals the whole group
-    out, _ = await asyncio.wait_for(proc.communicate(), 10)
-    assert proc.returncode == 1  # the contract's codes only: not known to be healthy
-    report = json.loads(out)
-    assert report["summary"]["incomplete"] is True
-    await asyncio.sleep(0.2)
+    proc = await spawn("check", str(tmp_path), *extra, *slow_args(site), start_new_session=True)
+    try:
+        await checking(site, proc)
+        if group:
+            os.killpg(proc.pid, signum)
+        else:
+            proc.send_signal(signum)
+        out, err = await asyncio.wait_for(proc.communicate(), 20)
+    finally:
+        if proc.returncode is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            await proc.wait()
     with pytest.raises(ProcessLookupError):  # no worker left behind
         os.killpg(proc.pid, 0)
+    assert proc.returncode is not None
+    return proc.returncode, out, err.decode()
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+@pytest.mark.parametrize(
+    ("signum", "group"),
+    [(signal.SIGINT, True), (signal.SIGTERM, False), (signal.SIGTERM, True)],
+    ids=["ctrl-c", "sigterm-parent", "sigterm-group"],
+)
+async def test_a_stop_signal_gives_a_valid_partial_report_and_exit_130(
+    site: Site, tmp_path: Path, signum: int, group: bool, workers: str
+) -> None:
+    code, out, err = await interrupt(
+        site, tmp_path, signum, group=group, extra=("--format", "json", "--workers", workers)
+    )
+    assert code == 130, err
+    assert "Traceback" not in err
+    report = json.loads(out)
+    assert_valid_report(report)
+    assert report["summary"]["incomplete"] is True
+    # unfinished targets are left out (every one waits on the slow site)
+    assert [t["outcome"] for t in report["articles"][0]["targets"]] == []
+
+
+@pytest.mark.parametrize(
+    ("fmt", "marker"),
+    [("table", "INCOMPLETE"), ("markdown", "INCOMPLETE"), ("junit", "incomplete")],
+)
+async def test_every_format_says_the_report_is_incomplete(
+    site: Site, tmp_path: Path, fmt: str, marker: str
+) -> None:
+    code, out, err = await interrupt(
+        site, tmp_path, signal.SIGTERM, group=False, extra=("--format", fmt)
+    )
+    assert code == 130, err
+    text = out.decode()
+    assert marker in text
+    if fmt == "junit":
+        root = ElementTree.fromstring(text)
+        assert root.tag == "testsuites"
 
 
 async def test_a_killed_worker_gives_an_incomplete_report_not_a_crash(

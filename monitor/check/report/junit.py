@@ -80,6 +80,17 @@ class JunitWriter:
                 f'<testsuite name="invalid documents" tests="{n}" failures="{n}" errors="0">'
                 f"{cases}</testsuite>",
             )
+        if tally.incomplete:  # CI must not read a cut-short run as a passing one
+            why = tally.failure or "the run was cut short (Ctrl-C or SIGTERM)"
+            case = self._case(
+                "article-monitor",
+                "run complete",
+                f"incomplete: {why}; unfinished targets are left out",
+                "incomplete",
+            )
+            self.suites.insert(
+                0, f'<testsuite name="run" tests="1" failures="1" errors="0">{case}</testsuite>'
+            )
         tests = sum(s.count("<testcase") for s in self.suites)
         failures = sum(s.count("<failure") for s in self.suites)
         self.out.write('<?xml version="1.0" encoding="UTF-8"?>\n')

@@ -59,7 +59,10 @@ def summary_line(tally: Tally, elapsed_s: float) -> str:
         + (f" ({outcomes})" if outcomes else "")
         + f" in {elapsed_s:.2f}s"
     )
-    return text + (" — INCOMPLETE (interrupted)" if tally.incomplete else "")
+    if not tally.incomplete:
+        return text
+    why = "a checker failed" if tally.failure else "interrupted"
+    return f"{text} — INCOMPLETE ({why})"
 
 
 class TableWriter:

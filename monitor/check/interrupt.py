@@ -1,0 +1,115 @@
+"""SIGINT and SIGTERM both mean "stop now and report what you have" (CONTRACT §2: exit 130).
+
+A terminal's Ctrl-C and a service manager's SIGTERM end a `check` run the
+same way: the run is cancelled at its next await, the report of what is
+known is written (marked incomplete), and the command exits 130. Three
+phases, because what a signal may safely do differs:
+
+- before the run (settings, keys): nothing is written yet, so the signal
+  raises `Interrupted` and the command says so and exits;
+- during the run: the handler only schedules one cancellation of the run's
+  task on its loop; it never raises in the middle of code, so a report being
+  written is never torn. Later signals are ignored: the report of what is
+  known is on its way, and every step of stopping is bounded;
+- after the run: the signal is only remembered (the exit code says so).
+
+Python-level handlers (not `loop.add_signal_handler`) so a signal is seen
+before the loop exists and after it is closed, and the handlers restore
+nothing to SIG_DFL behind our back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from types import FrameType
+from typing import Any
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+Handler = Callable[[int, FrameType | None], Any] | int | None
+EXIT_INTERRUPTED = 130  # the shell's 128 + SIGINT, for SIGTERM too (CONTRACT §2)
+
+
+class Interrupted(Exception):
+    """A stop signal arrived before the run began: there is nothing to report."""
+
+
+class StopSignals:
+    """Turns SIGINT and SIGTERM into one cancellation of the run's task."""
+
+    def __init__(self) -> None:
+        self.received: int | None = None  # the first stop signal, if any
+        self.armed = False  # the run has begun: cancel it, never raise
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.task: asyncio.Task[Any] | None = None
+        self.cancelled = False
+
+    @property
+    def interrupted(self) -> bool:
+        return self.received is not None
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        first = self.received is None
+        if first:
+            self.received = signum
+        if not self.armed:
+            raise Interrupted(signal.Signals(signum).name)
+        if first:
+            self._cancel_soon()
+
+    def _cancel_soon(self) -> None:
+        loop, task = self.loop, self.task
+        if loop is None or task is None or task.done() or loop.is_closed():
+            return  # not attached yet (attach cancels), or the run is over
+        try:
+            loop.call_soon_threadsafe(self._cancel)
+        except RuntimeError:  # the loop closed under us: the run is over
+            pass
+
+    def _cancel(self) -> None:
+        if self.task is not None and not self.task.done() and not self.cancelled:
+            self.cancelled = True
+            self.task.cancel()
+
+    def arm(self) -> None:
+        """From now on a signal cancels the run instead of raising."""
+        self.armed = True
+
+    def attach(self) -> None:
+        """Called first thing in the run's task: a signal cancels this task.
+
+        A signal that came between `arm` and here cancels it at once (at its
+        first await, inside the run, so the partial report is still written).
+        """
+        self.loop = asyncio.get_running_loop()
+        self.task = asyncio.current_task()
+        if self.received is not None:
+            self._cancel()
+
+    def detach(self) -> None:
+        """The run is over: signals from now on are only remembered."""
+        self.task = None
+        self.loop = None
+
+    def install(self) -> dict[int, Handler]:
+        """Handle both signals from now on; returns the handlers replaced.
+
+        The command never puts them back: a signal while the process exits
+        must not kill it with the default action (SIGTERM's exit 143)."""
+        previous: dict[int, Handler] = {}
+        for sig in STOP_SIGNALS:
+            previous[sig] = signal.getsignal(sig)
+            signal.signal(sig, self._on_signal)
+        return previous
+
+    @contextmanager
+    def installed(self) -> Iterator[StopSignals]:
+        """For an in-process caller: the previous handlers come back afterwards."""
+        previous = self.install()
+        try:
+            yield self
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
