@@ -31,13 +31,10 @@ from monitor.corpus import Unreadable, iter_files, open_regular, parse_stream, v
 from monitor.corpus.article import Document, InvalidDocument
 from monitor.corpus.files import os_reason
 from monitor.observe.logs import redact_url
-from monitor.rules.static import document_problems
+from monitor.rules.audit import AuditRules, audit_document
 from monitor.secured.keys import KeyRing
-from monitor.secured.verify import verify_document
 from monitor.storage import duplicates
 from monitor.storage.repository import ArticleRecord, Fingerprint, Repository, now_ms
-from monitor.targets import document_refs
-from monitor.vocabulary import ProblemCode
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +87,7 @@ class CorpusScanner:
 
     def records(self, items: list[Document | InvalidDocument]) -> tuple[list[ArticleRecord], int]:
         now = datetime.now(UTC)
-        kinds = set(self.settings.kinds)
+        rules = AuditRules.of(self.settings)
         out: list[ArticleRecord] = []
         invalid = 0
         for item in items:
@@ -99,10 +96,9 @@ class CorpusScanner:
                 where = f"{item.source}:{item.line}" if item.line else item.source
                 log.warning("invalid document %s: %s", where, item.error)
                 continue
-            problems = [p.code.value for p in document_problems(item, now=now)]
-            sig = verify_document(item.raw, self.keyring, exclude=self.settings.exclude_fields)
+            audit = audit_document(item, self.keyring, now=now, rules=rules)
+            sig = audit.signature
             if sig.status.is_problem:
-                problems.append(ProblemCode.SIGNATURE_INVALID.value)
                 log.warning(
                     "secured is %s",
                     sig.status.value,
@@ -116,9 +112,9 @@ class CorpusScanner:
                     web_url=redact_url(item.article.webUrl),
                     provider=provider_of(item),
                     content_hash=content_hash(item.raw),
-                    problems=problems,
+                    problems=audit.codes,
                     signature=sig,
-                    refs=document_refs(item, related=self.settings.related, kinds=kinds),
+                    refs=audit.refs,
                 )
             )
         return out, invalid
