@@ -49,12 +49,20 @@ ENVELOPES = ("v2", "legacy", "ed25519")
     is_flag=True,
     help="Rewrite the documents, changing only their `secured` line (or JSON member).",
 )
+@click.option(
+    "--force",
+    is_flag=True,
+    help="With --in-place: also rewrite read-only files, files with several hard links "
+    "(this name becomes a separate file) and files whose owner cannot be kept; each is "
+    "said on stderr.",
+)
 def sign(
     paths: tuple[Path, ...],
     config_file: Path | None,
     envelope: str,
     kid: str | None,
     in_place: bool,
+    force: bool,
     **flags: Any,
 ) -> None:
     """Make the `secured` value for every article under PATH....
@@ -66,6 +74,14 @@ def sign(
     the closing ---); JSON and JSONL get only the `secured` value replaced
     (or the member appended). Every other byte stays as it was, and a file
     whose rewrite would change anything else is left alone.
+
+    \b
+    --in-place replaces each file through a temporary file in its folder,
+    keeping its owner, group and mode. It refuses, naming the file and going
+    on with the others (exit 1): symbolic links (sign the target by its own
+    path), folders it cannot write in, files that change while being signed,
+    and, unless --force: read-only files, files with several hard links, and
+    files whose owner and group it cannot give back (not root, not the owner).
 
     \b
     v2 and legacy sign these fields, whichever are present: webUrl, ampWebUrl,
@@ -87,6 +103,8 @@ def sign(
     from monitor.secured.inplace import rewrite_file
     from monitor.secured.sign import EnvelopeName, pick_key, sign_document
 
+    if force and not in_place:
+        raise click.UsageError("--force only applies to --in-place")
     settings = settings_from(config_file, flags, paths)
     if not settings.paths:
         raise click.UsageError("no PATH given (and no `paths` in the config file)")
@@ -120,12 +138,12 @@ def sign(
 
     if in_place:
         for source, items in by_file.items():
-            count, errors = rewrite_file(Path(source), items, sign_one)
-            for error in errors:
-                click.echo(error, err=True)
-            failures += len(errors)
-            if count:
-                click.echo(f"{source}: signed {count} article(s) ({envelope})", err=True)
+            done = rewrite_file(Path(source), items, sign_one, force=force)
+            for line in (*done.notes, *done.errors):
+                click.echo(line, err=True)
+            failures += len(done.errors)
+            if done.signed:
+                click.echo(f"{source}: signed {done.signed} article(s) ({envelope})", err=True)
     else:
         docs = [d for items in by_file.values() for d in items if isinstance(d, Document)]
         several = len(docs) > 1

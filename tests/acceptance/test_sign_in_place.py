@@ -1,0 +1,223 @@
+"""`sign --in-place` on hostile files and folders, through the installed command line.
+
+The suite runs as root in CI, and root may write anywhere: the cases about
+what a user may not do run the command as `nobody` (uid 65534) with
+`setpriv` when the tests are root, and as the current user otherwise.
+Every case also checks that the key's bytes appear in no output.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+STORY = ROOT / "examples" / "articles" / "003_bbc_suez_canal.txt"
+NOBODY = 65534
+IS_ROOT = os.geteuid() == 0
+SETPRIV = shutil.which("setpriv")
+ENV = {k: v for k, v in os.environ.items() if not k.startswith("ARTICLE_MONITOR_")}
+
+needs_root = pytest.mark.skipif(not IS_ROOT, reason="giving a file to another user needs root")
+
+
+def _as_user() -> list[str]:
+    """The prefix that drops root to `nobody` (nothing when not root)."""
+    if not IS_ROOT:
+        return []
+    if SETPRIV is None:
+        pytest.skip("running as root without setpriv: cannot act as an unprivileged user")
+    return [SETPRIV, f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
+
+
+def _give(path: Path) -> None:
+    """Make `path` belong to the user the unprivileged cases run as."""
+    if IS_ROOT:
+        os.chown(path, NOBODY, NOBODY, follow_symlinks=False)
+
+
+class Signer:
+    def __init__(self, base: Path) -> None:
+        self.base = base
+        keys = base / "keys"
+        keys.mkdir()
+        self.key = keys / "publisher.key"
+        made = self.run("keygen", "--out", self.key)
+        assert made.returncode == 0, made.stderr
+        self.secret = self.key.read_text().strip()
+        _give(keys)
+        _give(self.key)
+
+    def run(
+        self, *args: str | Path, unprivileged: bool = False
+    ) -> subprocess.CompletedProcess[str]:
+        prefix = _as_user() if unprivileged else []
+        done = subprocess.run(
+            [*prefix, sys.executable, "-m", "monitor", *map(str, args)],
+            capture_output=True,
+            text=True,
+            env=ENV,
+            cwd=self.base,
+            timeout=60,
+            check=False,
+        )
+        output = done.stdout + done.stderr
+        assert "Traceback" not in output, output
+        assert self.__dict__.get("secret", "\0") not in output  # the key never shows
+        return done
+
+    def sign(
+        self, *paths: Path, force: bool = False, unprivileged: bool = False
+    ) -> subprocess.CompletedProcess[str]:
+        extra = ["--force"] if force else []
+        return self.run(
+            "sign", *paths, "--key-file", self.key, "--in-place", *extra, unprivileged=unprivileged
+        )
+
+    def story(self, folder: Path, name: str = "story.txt") -> Path:
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / name
+        shutil.copyfile(STORY, path)
+        return path
+
+
+@pytest.fixture
+def signer() -> Iterator[Signer]:
+    # Not tmp_path: its parents are 0700, and the unprivileged cases must reach it.
+    base = Path(tempfile.mkdtemp(prefix="sign-in-place-", dir="/tmp"))
+    base.chmod(0o755)
+    try:
+        yield Signer(base)
+    finally:
+        for folder, _, _ in os.walk(base):
+            Path(folder).chmod(0o755)
+        shutil.rmtree(base)
+
+
+def signed(path: Path) -> bool:
+    return 'secured: "v2.publisher.' in path.read_text(encoding="utf-8")
+
+
+@needs_root
+def test_owner_group_and_mode_are_kept(signer: Signer) -> None:
+    story = signer.story(signer.base / "corpus")
+    os.chown(story, NOBODY, NOBODY)
+    story.chmod(0o640)
+    done = signer.sign(story)
+    assert done.returncode == 0, done.stderr
+    assert signed(story)
+    after = story.stat()
+    assert (after.st_uid, after.st_gid) == (NOBODY, NOBODY)
+    assert stat.S_IMODE(after.st_mode) == 0o640
+    assert not [p for p in story.parent.iterdir() if p.name.startswith(".")]  # no temp left
+
+
+def test_a_folder_it_cannot_write_in_is_reported_and_the_others_are_signed(
+    signer: Signer,
+) -> None:
+    locked = signer.story(signer.base / "a-locked")
+    free = signer.story(signer.base / "b-free")
+    for path in (locked, free, locked.parent, free.parent):
+        _give(path)
+    locked.parent.chmod(0o555)
+    before = locked.read_bytes()
+    done = signer.sign(locked.parent, free.parent, unprivileged=True)
+    assert done.returncode == 1, done.stderr
+    assert f"{locked}: cannot write in its folder {locked.parent}" in done.stderr
+    assert "ermission denied" in done.stderr
+    assert locked.read_bytes() == before
+    assert signed(free)
+
+
+def test_a_read_only_file_is_refused_unless_forced(signer: Signer) -> None:
+    story = signer.story(signer.base / "corpus")
+    other = signer.story(signer.base / "corpus", "other.txt")
+    story.chmod(0o444)
+    before = story.read_bytes()
+    refused = signer.sign(story.parent)
+    assert refused.returncode == 1
+    assert f"{story}: is read-only (mode 0444); pass --force" in refused.stderr
+    assert story.read_bytes() == before and signed(other)
+
+    forced = signer.sign(story, force=True)
+    assert forced.returncode == 0, forced.stderr
+    assert signed(story) and stat.S_IMODE(story.stat().st_mode) == 0o444
+    assert f"{story}: was read-only (mode 0444)" in forced.stderr
+
+
+def test_a_file_the_user_may_not_write_is_read_only_to_them(signer: Signer) -> None:
+    story = signer.story(signer.base / "corpus")
+    _give(story.parent)
+    story.chmod(0o644)
+    if not IS_ROOT:
+        story.chmod(0o444)  # a file of one's own: the write bit is what makes it read-only
+    done = signer.sign(story, unprivileged=True)
+    assert done.returncode == 1
+    assert "is read-only" in done.stderr
+
+
+def test_a_hard_linked_file_is_refused_unless_forced(signer: Signer) -> None:
+    story = signer.story(signer.base / "corpus")
+    twin = signer.base / "elsewhere.txt"
+    os.link(story, twin)
+    before = story.read_bytes()
+    refused = signer.sign(story)
+    assert refused.returncode == 1
+    assert f"{story}: has 2 hard links" in refused.stderr and "--force" in refused.stderr
+    assert story.read_bytes() == before and story.stat().st_nlink == 2
+
+    forced = signer.sign(story, force=True)
+    assert forced.returncode == 0, forced.stderr
+    assert "had 2 hard links" in forced.stderr
+    assert signed(story) and twin.read_bytes() == before
+
+
+@needs_root
+def test_an_owner_it_cannot_give_back_is_refused_unless_forced(signer: Signer) -> None:
+    story = signer.story(signer.base / "corpus")
+    _give(story.parent)  # nobody may create files here, but the story stays root's
+    story.chmod(0o666)
+    before = story.read_bytes()
+    refused = signer.sign(story, unprivileged=True)
+    assert refused.returncode == 1
+    assert f"{story}: cannot keep its owner and group 0:0" in refused.stderr
+    assert story.read_bytes() == before and story.stat().st_uid == 0
+    assert not [p for p in story.parent.iterdir() if p.name.startswith(".")]
+
+    forced = signer.sign(story, force=True, unprivileged=True)
+    assert forced.returncode == 0, forced.stderr
+    assert "could not be kept" in forced.stderr
+    assert signed(story) and story.stat().st_uid == NOBODY
+
+
+def test_a_symlink_is_not_written_through(signer: Signer) -> None:
+    outside = signer.story(signer.base / "outside", "real.txt")
+    corpus = signer.base / "corpus"
+    corpus.mkdir()
+    (corpus / "link.txt").symlink_to(outside)
+    plain = signer.story(corpus, "plain.txt")
+    before = outside.read_bytes()
+    done = signer.sign(corpus)
+    assert done.returncode == 1
+    assert f"{corpus / 'link.txt'}: is a symbolic link (to {outside})" in done.stderr
+    assert outside.read_bytes() == before and (corpus / "link.txt").is_symlink()
+    assert signed(plain)
+
+
+def test_a_fifo_in_the_corpus_does_not_hang_the_signer(signer: Signer) -> None:
+    corpus = signer.base / "corpus"
+    corpus.mkdir()
+    os.mkfifo(corpus / "pipe.txt")
+    plain = signer.story(corpus, "plain.txt")
+    done = signer.sign(corpus)  # subprocess timeout: a hang fails the test
+    assert done.returncode == 1
+    assert "pipe.txt: invalid document" in done.stderr
+    assert signed(plain)
