@@ -26,6 +26,18 @@ if ! command -v promtool >/dev/null 2>&1; then
   fi
 fi
 
+# Alertmanager (Debian package prometheus-alertmanager) for the end-to-end alerting test
+if ! command -v prometheus-alertmanager >/dev/null 2>&1 && ! command -v alertmanager >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >/dev/null || true
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+    apt-get install -y -qq --no-install-recommends prometheus-alertmanager >/dev/null \
+      || echo "warning: Alertmanager unavailable; the alerting end-to-end test will skip" >&2
+    rm -f /usr/sbin/policy-rc.d
+  fi
+fi
+
 # PostgreSQL server binaries for the scale-out tests (scripts/with-postgres.sh starts one)
 if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then

@@ -29,6 +29,7 @@ COMMANDS: dict[str, str] = {
     "keygen": "monitor.cli.keygen:keygen",
     "db": "monitor.cli.db:db",
     "config": "monitor.cli.config_cmd:config",
+    "grafana": "monitor.cli.grafana:grafana",
 }
 
 

@@ -1,0 +1,208 @@
+"""`article-monitor grafana export|push`: the dashboards and alert rules (CONTRACT section 7)."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+from typing import Any
+
+import click
+
+from monitor.grafana.rules import Thresholds
+
+_DEFAULT = Thresholds()
+
+_SHARED = [
+    click.option(
+        "--down-share",
+        type=click.FloatRange(0, 1, min_open=True),
+        default=_DEFAULT.down_share,
+        show_default=True,
+        help="Share of a kind's checked targets down before ArticleTargetsDown fires.",
+    ),
+    click.option(
+        "--down-min",
+        type=click.IntRange(min=1),
+        default=_DEFAULT.down_min,
+        show_default=True,
+        help="...and at least this many targets down (a small corpus needs a real outage).",
+    ),
+    click.option(
+        "--provider-down-min",
+        type=click.IntRange(min=1),
+        default=_DEFAULT.provider_down_min,
+        show_default=True,
+        help="Targets down at one provider before ArticleProviderMostlyDown fires.",
+    ),
+    click.option(
+        "--stalled-after",
+        type=click.IntRange(min=1),
+        default=_DEFAULT.stalled_after_s,
+        show_default=True,
+        metavar="SECONDS",
+        help="No check recorded for this long: ArticleMonitorStalled.",
+    ),
+    click.option(
+        "--lag",
+        type=click.IntRange(min=1),
+        default=_DEFAULT.lag_s,
+        show_default=True,
+        metavar="SECONDS",
+        help="Cycle lag before ArticleMonitorFallingBehind.",
+    ),
+    click.option(
+        "--status-url",
+        default="http://127.0.0.1:9464",
+        show_default=True,
+        help="The daemon's status page as people reach it; alerts link to it.",
+    ),
+    click.option(
+        "--runbook-url",
+        default="docs/operations.md",
+        show_default=True,
+        help="Where docs/operations.md is served; each alert links to its section.",
+    ),
+    click.option(
+        "--datasource-uid",
+        default="prometheus",
+        show_default=True,
+        help="uid of the Prometheus data source in Grafana.",
+    ),
+]
+
+
+def shared_options(f: Any) -> Any:
+    for option in reversed(_SHARED):
+        f = option(f)
+    return f
+
+
+def export_settings(flags: dict[str, Any]) -> Any:
+    from monitor.grafana.export import ExportSettings
+    from monitor.grafana.prometheus import Links
+
+    return ExportSettings(
+        thresholds=Thresholds(
+            down_share=flags["down_share"],
+            down_min=flags["down_min"],
+            provider_down_min=flags["provider_down_min"],
+            stalled_after_s=flags["stalled_after"],
+            lag_s=flags["lag"],
+        ),
+        links=Links(runbook_base=flags["runbook_url"], status_base=flags["status_url"]),
+        datasource_uid=flags["datasource_uid"],
+        **({"webhook_url": flags["webhook_url"]} if flags.get("webhook_url") else {}),
+    )
+
+
+@click.group()
+def grafana() -> None:
+    """Dashboards and alert rules for Grafana, Prometheus and Kubernetes.
+
+    \b
+    article-monitor grafana export --out grafana/
+    article-monitor grafana push --url https://grafana.example.com --token-file token
+    """
+
+
+@grafana.command()
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Folder to write into (created if missing; files there are replaced).",
+)
+@click.option(
+    "--webhook-url",
+    default=None,
+    help="URL of the example contact point (a webhook).",
+)
+@shared_options
+def export(out: Path, **flags: Any) -> None:
+    """Write the dashboards (Grafana JSON), the Prometheus rule file, Grafana's
+    alerting provisioning files (rules, a contact point, a notification
+    policy), data source and dashboard providers, and a Kubernetes
+    PrometheusRule.
+
+    \b
+    Layout under --out:
+      dashboards/*.json                      import, or provision from a folder
+      prometheus/article-monitor.rules.yml   rule_files: for Prometheus
+      provisioning/alerting/*.yaml           Grafana-managed alerting
+      provisioning/{datasources,dashboards}/ Grafana file provisioning
+      kubernetes/prometheusrule.yaml         prometheus-operator
+    """
+    from monitor.grafana.export import write
+
+    for path in write(out, export_settings(flags)):
+        click.echo(str(path))
+
+
+def read_token(path: Path, allow_insecure: bool = False) -> str:
+    from monitor.cli import CliError
+
+    try:
+        mode = path.stat().st_mode
+        token = path.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+        raise CliError(f"{path}: cannot read the token file ({reason})") from None
+    if mode & (stat.S_IRWXG | stat.S_IRWXO) and not allow_insecure:
+        raise CliError(
+            f"{path}: group or others can read the token file; chmod 600 it "
+            "(or pass --allow-insecure-token-permissions)"
+        )
+    if not token or any(c.isspace() or not c.isprintable() for c in token):
+        raise CliError(
+            f"{path}: the file must hold one token: one line, no spaces or control characters"
+        )
+    return token
+
+
+@grafana.command()
+@click.option("--url", required=True, help="Grafana's root URL, e.g. https://grafana.example.com.")
+@click.option(
+    "--token-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="File holding a service account token (mode 0600).",
+)
+@click.option(
+    "--folder",
+    default="article-monitor",
+    show_default=True,
+    help="uid of the folder for the dashboards and rules (created if missing).",
+)
+@click.option(
+    "--allow-insecure-token-permissions",
+    is_flag=True,
+    help="Accept a token file that group or others can read.",
+)
+@shared_options
+def push(
+    url: str, token_file: Path, folder: str, allow_insecure_token_permissions: bool, **flags: Any
+) -> None:
+    """Upload the dashboards and alert rules to a Grafana (11 or later) over its
+    HTTP API. Only what differs is written: a second identical push changes
+    nothing. Exit 2 with the reason when Grafana refuses (token, permission,
+    conflict, version).
+    """
+    from monitor.cli import CliError
+    from monitor.grafana.push import PushError, client
+    from monitor.grafana.push import push as do_push
+
+    if not url.startswith(("http://", "https://")):
+        raise CliError(f"--url must be an http(s) URL, not {url[:60]!r}")
+    token = read_token(token_file, allow_insecure_token_permissions)
+    try:
+        with client(url, token) as http:
+            report = do_push(http, folder, export_settings(flags))
+    except PushError as exc:
+        raise CliError(str(exc)) from None
+    for label, items in (
+        ("created", report.created),
+        ("updated", report.updated),
+        ("unchanged", report.unchanged),
+    ):
+        for item in items:
+            click.echo(f"{label:9} {item}")

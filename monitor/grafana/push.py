@@ -1,0 +1,205 @@
+"""Upload the dashboards and alert rules to a Grafana over its HTTP API (`grafana push`).
+
+Idempotent: each object is read first and written only when what we would
+send differs from what is there (compared as a subset: Grafana adds ids,
+versions and defaults of its own), so a second identical push writes nothing
+and adds no dashboard version. The token is sent only in the Authorization
+header; no error message or log line quotes it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from monitor import __version__
+from monitor.grafana import dashboards, provisioning
+from monitor.grafana.export import ExportSettings
+from monitor.grafana.rules import alert_rules
+
+MIN_VERSION = (11, 0)  # dashboards are written in Grafana 11's schema (schemaVersion 41)
+MESSAGE = "article-monitor grafana push"
+
+
+class PushError(Exception):
+    """A push that cannot go on; the message says what to do, never the token."""
+
+
+@dataclass
+class PushReport:
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+
+
+def client(url: str, token: str, timeout: float = 30.0) -> httpx.Client:
+    return httpx.Client(
+        base_url=url.rstrip("/"),
+        headers={
+            "Authorization": f"Bearer {token}",
+            "Accept": "application/json",
+            "User-Agent": f"article-monitor/{__version__}",
+        },
+        timeout=timeout,
+        follow_redirects=False,
+    )
+
+
+def subset(want: Any, have: Any) -> bool:
+    """Is every member of `want` in `have` with the same value (recursively)?"""
+    if isinstance(want, dict):
+        return isinstance(have, dict) and all(
+            k in have and subset(v, have[k]) for k, v in want.items()
+        )
+    if isinstance(want, list):
+        return (
+            isinstance(have, list)
+            and len(want) == len(have)
+            and all(subset(w, h) for w, h in zip(want, have, strict=True))
+        )
+    return bool(want == have)
+
+
+def _detail(resp: httpx.Response) -> str:
+    """Grafana's own message, short and printable (it never holds our token)."""
+    try:
+        body = resp.json()
+        text = str(body.get("message", "")) if isinstance(body, dict) else ""
+    except ValueError:
+        text = ""
+    token = resp.request.headers.get("Authorization", "").partition(" ")[2]
+    if token:  # a proxy or an old Grafana may echo the request back
+        text = text.replace(token, "***")
+    text = re.sub(r"[^\x20-\x7e]", "?", text.strip())[:200]
+    return f": {text}" if text else ""
+
+
+def _raise_for(resp: httpx.Response, what: str) -> None:
+    status = resp.status_code
+    if status < 400:
+        return
+    hint = {
+        401: "Grafana refused the token; check --token-file (a service account token)",
+        403: (
+            "the token lacks permission; it needs the Editor role, or dashboards:write, "
+            "folders:write and alert.provisioning:write"
+        ),
+        404: "not found; is --url the root of the Grafana (e.g. https://grafana.example.com)?",
+        409: (
+            "conflict: an object with the same title or uid exists elsewhere; "
+            "pick another --folder or remove the other copy"
+        ),
+        412: "Grafana changed the object while we wrote it; push again",
+    }.get(status)
+    if hint is None:
+        hint = (
+            "Grafana failed; try again later" if status >= 500 else "Grafana rejected the request"
+        )
+    raise PushError(f"{what}: HTTP {status}{_detail(resp)} ({hint})")
+
+
+def _request(http: httpx.Client, method: str, path: str, what: str, **kw: Any) -> httpx.Response:
+    try:
+        return http.request(method, path, **kw)
+    except httpx.TimeoutException:
+        raise PushError(f"{what}: Grafana did not answer in time") from None
+    except httpx.HTTPError as exc:
+        raise PushError(f"{what}: cannot reach Grafana ({type(exc).__name__})") from None
+
+
+def _json(resp: httpx.Response, what: str) -> Any:
+    try:
+        return resp.json()
+    except ValueError:
+        raise PushError(f"{what}: Grafana's answer is not JSON; is --url a Grafana?") from None
+
+
+def check_version(http: httpx.Client) -> str:
+    resp = _request(http, "GET", "/api/health", "reading the Grafana version")
+    _raise_for(resp, "reading the Grafana version")
+    body = _json(resp, "reading the Grafana version")
+    version = str(body.get("version", "")) if isinstance(body, dict) else ""
+    numbers = tuple(int(n) for n in re.findall(r"\d+", version)[:2])
+    if len(numbers) < 2:
+        raise PushError(f"cannot tell the Grafana version from /api/health ({version!r:.40})")
+    if numbers < MIN_VERSION:
+        need = ".".join(map(str, MIN_VERSION))
+        raise PushError(f"Grafana {version} is too old: the dashboards need {need} or later")
+    return version
+
+
+def ensure_folder(http: httpx.Client, uid: str, report: PushReport) -> None:
+    what = f"folder {uid}"
+    resp = _request(http, "GET", f"/api/folders/{uid}", what)
+    if resp.status_code == 404:
+        resp = _request(
+            http,
+            "POST",
+            "/api/folders",
+            what,
+            json={"uid": uid, "title": provisioning.FOLDER_TITLE},
+        )
+        _raise_for(resp, f"creating {what}")
+        report.created.append(what)
+        return
+    _raise_for(resp, what)
+    report.unchanged.append(what)
+
+
+def push_dashboard(
+    http: httpx.Client, board: dict[str, Any], folder: str, report: PushReport
+) -> None:
+    uid = str(board["uid"])
+    what = f"dashboard {uid}"
+    resp = _request(http, "GET", f"/api/dashboards/uid/{uid}", what)
+    exists = resp.status_code != 404
+    if exists:
+        _raise_for(resp, what)
+        current = _json(resp, what)
+        same_folder = current.get("meta", {}).get("folderUid") == folder
+        if same_folder and subset(board, current.get("dashboard")):
+            report.unchanged.append(what)
+            return
+    body = {"dashboard": {**board, "id": None}, "folderUid": folder, "overwrite": True}
+    resp = _request(http, "POST", "/api/dashboards/db", what, json={**body, "message": MESSAGE})
+    _raise_for(resp, f"writing {what}")
+    (report.updated if exists else report.created).append(what)
+
+
+def push_rule(http: httpx.Client, rule: dict[str, Any], report: PushReport) -> None:
+    uid = str(rule["uid"])
+    what = f"alert rule {uid}"
+    path = f"/api/v1/provisioning/alert-rules/{uid}"
+    resp = _request(http, "GET", path, what)
+    if resp.status_code == 404:
+        resp = _request(http, "POST", "/api/v1/provisioning/alert-rules", what, json=rule)
+        _raise_for(resp, f"creating {what}")
+        report.created.append(what)
+        return
+    _raise_for(resp, what)
+    if subset(rule, _json(resp, what)):
+        report.unchanged.append(what)
+        return
+    resp = _request(http, "PUT", path, what, json=rule)
+    _raise_for(resp, f"updating {what}")
+    report.updated.append(what)
+
+
+def push(
+    http: httpx.Client,
+    folder: str = provisioning.FOLDER_UID,
+    settings: ExportSettings | None = None,
+) -> PushReport:
+    """Dashboards into `folder`, then the alert rules (one group) into the same folder."""
+    s = settings or ExportSettings()
+    report = PushReport()
+    check_version(http)
+    ensure_folder(http, folder, report)
+    for board in dashboards.all_dashboards().values():
+        push_dashboard(http, board, folder, report)
+    for rule in alert_rules(s.thresholds):
+        push_rule(http, provisioning.api_rule(rule, s.links, folder, s.datasource_uid), report)
+    return report

@@ -1,0 +1,198 @@
+"""Pure: the alert rules, one typed table every artefact is written from.
+
+Every expression uses only the metrics of CONTRACT section 5. Each rule's
+expression keeps only the series that should fire (a comparison filters
+them), so the same expression serves a Prometheus rule (`expr` + `for`) and
+a Grafana-managed rule (query → last value → `> 0`, no data meaning OK).
+
+Series are grouped by `job` with `max`, not summed over instances: the
+members of a cluster each export the gauges of the one shared database
+(CONTRACT section 8), so a sum would count every target once per member.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Severity(StrEnum):
+    CRITICAL = "critical"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    """What is sane depends on the corpus; these are the knobs (`grafana export` flags).
+
+    `for_factor` scales every `for` duration (tests compress time with it).
+    """
+
+    down_share: float = 0.05  # share of a kind's checked targets down before paging
+    down_min: int = 3  # and at least this many, so a tiny corpus needs a real outage
+    provider_down_min: int = 5  # targets down at one provider
+    stalled_after_s: int = 1800  # no check recorded for this long
+    lag_s: int = 900  # oldest due target overdue by this long
+    for_factor: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not 0 < self.down_share <= 1:
+            raise ValueError("down_share must be in (0, 1]")
+        for name in ("down_min", "provider_down_min", "stalled_after_s", "lag_s"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1")
+        if self.for_factor < 0:
+            raise ValueError("for_factor must not be negative")
+
+
+@dataclass(frozen=True, slots=True)
+class AlertRule:
+    """One alert: what fires it, for how long, and what a person reads when it does."""
+
+    name: str
+    expr: str
+    for_s: int
+    severity: Severity
+    summary: str  # Prometheus template text ({{ $labels.kind }}, {{ $value }})
+    description: str
+    runbook: str  # the section anchor in docs/operations.md
+    status_query: str  # the status page's /targets filter for what fired ("" for none)
+    no_data_fires: bool = False  # Grafana: an empty result means "firing" (absent())
+
+
+def duration(seconds: int) -> str:
+    """`90` → `1m30s`: the form Prometheus and Grafana both read."""
+    if seconds <= 0:
+        return "0s"
+    out = ""
+    for unit, size in (("h", 3600), ("m", 60), ("s", 1)):
+        n, seconds = divmod(seconds, size)
+        if n:
+            out += f"{n}{unit}"
+    return out
+
+
+def alert_rules(t: Thresholds | None = None) -> list[AlertRule]:
+    """The rules, in the order the docs list them."""
+    t = t or Thresholds()
+
+    def for_(seconds: int) -> int:
+        return round(seconds * t.for_factor)
+
+    down = 'max by (job, kind) (article_monitor_targets{state="down"})'
+    known = (  # up + down: a target never checked yet is no evidence either way
+        'sum by (job, kind) (max by (job, kind, state) (article_monitor_targets{state=~"up|down"}))'
+    )
+    bad_signatures = 'status=~"tampered|undecryptable|malformed|unknown_key|missing"'
+    return [
+        AlertRule(
+            name="ArticleMonitorAbsent",
+            expr="absent(article_monitor_build_info)",
+            for_s=for_(300),
+            severity=Severity.CRITICAL,
+            summary="article-monitor is not being scraped",
+            description=(
+                "No article_monitor_build_info series: the daemon is down, or Prometheus "
+                "cannot reach /metrics (address, token, network policy)."
+            ),
+            runbook="articlemonitorabsent",
+            status_query="",
+            no_data_fires=True,
+        ),
+        AlertRule(
+            name="ArticleMonitorStalled",
+            expr=(
+                "time() - article_monitor_last_check_timestamp_seconds"
+                f" > {t.stalled_after_s} and article_monitor_last_check_timestamp_seconds > 0"
+            ),
+            for_s=for_(300),
+            severity=Severity.CRITICAL,
+            summary=(
+                "{{ $labels.instance }} has recorded no check for {{ $value | humanizeDuration }}"
+            ),
+            description=(
+                "The daemon answers but records nothing: a database or writer error, a full "
+                "disk or a stopped scheduler. /readyz names the cause."
+            ),
+            runbook="articlemonitorstalled",
+            status_query="",
+        ),
+        AlertRule(
+            name="ArticleMonitorFallingBehind",
+            expr=f"max by (job, instance) (article_monitor_cycle_lag_seconds) > {t.lag_s}",
+            for_s=for_(900),
+            severity=Severity.WARNING,
+            summary="targets are checked {{ $value | humanizeDuration }} late",
+            description=(
+                "The oldest due target is overdue and stays so: raise --concurrency, lengthen "
+                "the intervals, or add a daemon on the shared PostgreSQL."
+            ),
+            runbook="articlemonitorfallingbehind",
+            status_query="",
+        ),
+        AlertRule(
+            name="ArticleTargetsDown",
+            expr=f"({down} / {known} > {t.down_share:g}) and {down} >= {t.down_min}",
+            for_s=for_(900),
+            severity=Severity.WARNING,
+            summary="{{ $value | humanizePercentage }} of {{ $labels.kind }} targets are down",
+            description=(
+                f"More than {t.down_share:.0%} (and at least {t.down_min}) of the checked "
+                "{{ $labels.kind }} targets are down. The status page lists them."
+            ),
+            runbook="articletargetsdown",
+            status_query="state=down&kind={{ $labels.kind }}",
+        ),
+        AlertRule(
+            name="ArticleProviderMostlyDown",
+            expr=(
+                "max by (job, provider) (article_monitor_provider_targets_down)"
+                f" >= {t.provider_down_min}"
+            ),
+            for_s=for_(900),
+            severity=Severity.WARNING,
+            summary="{{ $value }} targets of {{ $labels.provider }} are down",
+            description=(
+                "One publisher has many links down at once: its site, its CDN or its AMP "
+                "cache is failing, or it blocks the monitor."
+            ),
+            runbook="articleprovidermostlydown",
+            status_query="state=down&provider={{ $labels.provider }}",
+        ),
+        AlertRule(
+            name="ArticleSignaturesFailing",
+            expr=f"max by (job, status) (article_monitor_signatures{{{bad_signatures}}}) > 0",
+            for_s=for_(0),
+            severity=Severity.CRITICAL,
+            summary="{{ $value }} articles have `secured` status {{ $labels.status }}",
+            description=(
+                "Records were changed after signing, a key is missing or was rotated out: "
+                "`article-monitor status` lists the articles."
+            ),
+            runbook="articlesignaturesfailing",
+            status_query="",
+        ),
+        AlertRule(
+            name="ArticleCertificatesExpiring",
+            expr='max by (job) (article_monitor_problems{code="certificate_expiring"}) > 0',
+            for_s=for_(3600),
+            severity=Severity.WARNING,
+            summary="{{ $value }} targets serve a TLS certificate that expires soon",
+            description="Tell the publishers concerned; the status page lists the targets.",
+            runbook="articlecertificatesexpiring",
+            status_query="problem=certificate_expiring",
+        ),
+        AlertRule(
+            name="ArticleInvalidDocuments",
+            expr="max by (job) (article_monitor_invalid_documents) > 0",
+            for_s=for_(900),
+            severity=Severity.WARNING,
+            summary="{{ $value }} corpus documents cannot be read or are invalid",
+            description=(
+                "They are skipped, so their links are not watched. /readyz and the daemon's "
+                "log name each file and line."
+            ),
+            runbook="articleinvaliddocuments",
+            status_query="",
+        ),
+    ]
