@@ -28,15 +28,18 @@ import ipaddress
 import json
 import logging
 import ssl
+import traceback
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+from aiohttp.http import HttpProcessingError
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from monitor.config import ConfigError, Settings
+from monitor.observe.guard import FD_RESERVE, ConnectionGuard, ConnectionLimits, raise_fd_limit
 from monitor.observe.metrics import DaemonMetrics
 
 log = logging.getLogger(__name__)
@@ -107,19 +110,24 @@ class EndpointAuth:
         return 'Basic realm="article-monitor"' if self.basic is not None else "Bearer"
 
     def allows(self, header: str) -> bool:
-        """Whether an Authorization header value grants access."""
+        """Whether an Authorization header value grants access; never raises.
+
+        aiohttp decodes header bytes as UTF-8 with surrogateescape, so encoding
+        back the same way gives the client's bytes exactly, whatever they are.
+        """
         if not self.enabled:
             return True
         scheme, _, value = header.strip().partition(" ")
-        scheme, value = scheme.lower(), value.strip()
+        scheme = scheme.lower()
+        raw = value.strip().encode("utf-8", "surrogateescape")
         if scheme == "bearer" and self.bearer is not None:
-            return hmac.compare_digest(_digest(value), self.bearer)
+            return hmac.compare_digest(hashlib.sha256(raw).digest(), self.bearer)
         if scheme == "basic" and self.basic is not None:
             try:
-                pair = base64.b64decode(value, validate=True).decode("utf-8")
-            except (binascii.Error, UnicodeDecodeError):
+                pair = base64.b64decode(raw, validate=True)
+            except (binascii.Error, ValueError):
                 return False
-            return hmac.compare_digest(_digest(pair), self.basic)
+            return hmac.compare_digest(hashlib.sha256(pair).digest(), self.basic)
         return False
 
 
@@ -173,7 +181,42 @@ def split_listen(listen: str) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
+def _where(exc: BaseException) -> str:
+    """Where our code raised `exc`: file, line and function, never its message
+    (which may quote what the client sent)."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    if not frames:
+        return type(exc).__name__
+    last = frames[-1]
+    return f"{type(exc).__name__} at {Path(last.filename).name}:{last.lineno} ({last.name})"
+
+
+class _OneLine(logging.Filter):
+    """aiohttp's protocol errors as one line: the error's class (and our code's
+    location for an internal error), never a traceback nor the client's bytes."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if exc is None:
+            return record.levelno >= logging.WARNING  # aiohttp's debug chatter
+        if isinstance(exc, HttpProcessingError):
+            record.msg, record.args = "bad request: %s (%d)", (type(exc).__name__, exc.code)
+            record.levelno = min(record.levelno, logging.INFO)
+            record.levelname = logging.getLevelName(record.levelno)
+        else:
+            record.msg, record.args = "error while answering a request: %s", (_where(exc),)
+        record.exc_info = record.exc_text = None
+        return True
+
+
+# aiohttp's RequestHandler logs through this logger (see MetricsServer.start)
+request_log = logging.getLogger("monitor.observe.endpoints.requests")
+request_log.addFilter(_OneLine())
+
+
 class MetricsServer:
+    """The endpoints on one listener, every connection bounded by a `ConnectionGuard`."""
+
     def __init__(
         self,
         metrics: DaemonMetrics,
@@ -183,14 +226,19 @@ class MetricsServer:
         token: str | None = None,
         auth: EndpointAuth | None = None,
         tls: ssl.SSLContext | None = None,
+        limits: ConnectionLimits | None = None,
     ) -> None:
         self.metrics = metrics
         self.readiness = readiness
         self.host, self.port = split_listen(listen)
         self.auth = auth if auth is not None else EndpointAuth.of(token)
         self.tls = tls
+        self.guard = ConnectionGuard(limits or ConnectionLimits())
+        # descriptors the process may need; start() raises RLIMIT_NOFILE to fit
+        self.fd_needed = self.guard.limits.max_connections + FD_RESERVE
         self._runner: web.AppRunner | None = None
-        app = web.Application()
+        self._listener: asyncio.Server | None = None
+        app = web.Application(middlewares=[self._bounded])
         app.router.add_get("/metrics", self._metrics)
         app.router.add_get("/healthz", self._healthz)
         app.router.add_get("/readyz", self._readyz)
@@ -198,7 +246,11 @@ class MetricsServer:
 
     @classmethod
     def for_settings(
-        cls, metrics: DaemonMetrics, readiness: Readiness, settings: Settings
+        cls,
+        metrics: DaemonMetrics,
+        readiness: Readiness,
+        settings: Settings,
+        limits: ConnectionLimits | None = None,
     ) -> MetricsServer:
         """The server `settings` describe; ConfigError if it would be exposed unprotected."""
         auth = EndpointAuth.of(
@@ -207,7 +259,9 @@ class MetricsServer:
         )
         tls = ssl_context(settings)
         check_exposure(settings, auth, tls is not None)
-        return cls(metrics, readiness, listen=settings.listen, auth=auth, tls=tls)
+        server = cls(metrics, readiness, listen=settings.listen, auth=auth, tls=tls, limits=limits)
+        server.fd_needed += settings.concurrency  # the checks' own connections
+        return server
 
     @property
     def url(self) -> str:
@@ -216,18 +270,61 @@ class MetricsServer:
         return f"{scheme}://{host}:{self.port}"
 
     async def start(self) -> None:
-        self._runner = web.AppRunner(self.app, access_log=None)
+        """Listen; first make sure the open-files limit covers every connection
+        the guard admits plus the checks' own (see `raise_fd_limit`)."""
+        raise_fd_limit(self.fd_needed)
+        limits = self.guard.limits
+        self._runner = web.AppRunner(
+            self.app,
+            access_log=None,
+            logger=request_log,
+            keepalive_timeout=limits.idle_timeout,
+            max_line_size=limits.max_line_size,
+            max_field_size=limits.max_field_size,
+            max_headers=limits.max_headers,
+            lingering_time=min(10.0, limits.idle_timeout),
+            shutdown_timeout=5.0,
+        )
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port, ssl_context=self.tls)
-        await site.start()
-        if self.port == 0 and self._runner.addresses:
-            self.port = int(self._runner.addresses[0][1])
+        protocol = self._runner.server
+        assert protocol is not None
+        self._listener = await asyncio.get_running_loop().create_server(
+            self.guard.factory(protocol),
+            self.host,
+            self.port,
+            ssl=self.tls,
+            ssl_handshake_timeout=limits.header_timeout if self.tls else None,
+            backlog=128,
+        )
+        if self.port == 0 and self._listener.sockets:
+            self.port = int(self._listener.sockets[0].getsockname()[1])
         log.info("serving /metrics, /healthz and /readyz on %s", self.url)
 
     async def stop(self) -> None:
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        self.guard.close_all()
+
+    @web.middleware
+    async def _bounded(
+        self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
+        """Tell the guard a request is being answered; an error in our code is a
+        500 and one log line, never a traceback."""
+        self.guard.request_started(request.transport)
+        try:
+            return await handler(request)
+        except web.HTTPException:
+            raise
+        except Exception as exc:
+            log.error("error while answering a request: %s", _where(exc))
+            return web.Response(status=500, text="internal error\n")
+        finally:
+            self.guard.request_finished(request.transport)
 
     def _authorized(self, request: web.Request) -> bool:
         return self.auth.allows(request.headers.get("Authorization", ""))

@@ -1,0 +1,223 @@
+"""Bounds on the endpoints' connections: how many, and how long each may wait.
+
+aiohttp alone accepts until the process runs out of file descriptors and
+keeps a connection that never completes its request head for its keep-alive
+timeout (an hour). Authentication cannot help: it is checked only once the
+head has arrived. So every connection passes through `ConnectionGuard`:
+
+- at most `max_connections` are open; a new one beyond that closes the
+  oldest that is not being answered (first those that never completed a
+  request: slowloris), so a probe of /healthz always gets in; if all are
+  being answered, the new one is refused;
+- a connection must complete its request head within `header_timeout` of
+  opening, and the next one within `idle_timeout` of the last response;
+- a request must be answered, its response written, within
+  `request_timeout` (a client that never reads cannot hold a connection).
+
+Closing is an abort (RST): a graceful close would wait for a client that
+does not read. The TLS handshake happens before a connection reaches the
+guard; asyncio bounds it with `ssl_handshake_timeout` (= `header_timeout`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import resource
+from collections.abc import Callable
+from dataclasses import dataclass
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionLimits:
+    max_connections: int = 128
+    header_timeout: float = 10.0
+    idle_timeout: float = 30.0
+    request_timeout: float = 60.0
+    # request head limits handed to aiohttp's parser (a header flood costs at most this)
+    max_line_size: int = 4096
+    max_field_size: int = 8190
+    max_headers: int = 64
+
+
+class _Conn:
+    __slots__ = ("busy", "opened", "served", "timer", "transport")
+
+    def __init__(self, transport: asyncio.BaseTransport, opened: float) -> None:
+        self.transport = transport
+        self.opened = opened
+        self.served = 0
+        self.busy = False
+        self.timer: asyncio.TimerHandle | None = None
+
+
+class ConnectionGuard:
+    """Counts the endpoints' connections and closes those over a bound."""
+
+    def __init__(self, limits: ConnectionLimits) -> None:
+        self.limits = limits
+        self._open: dict[asyncio.BaseTransport, _Conn] = {}  # oldest first
+        self.refused = 0
+        self.evicted = 0
+        self.timed_out = 0
+
+    @property
+    def open_connections(self) -> int:
+        return len(self._open)
+
+    def factory(self, inner: Callable[[], asyncio.Protocol]) -> Callable[[], asyncio.Protocol]:
+        """A protocol factory for `loop.create_server` that wraps `inner`'s protocols."""
+        return lambda: _GuardedProtocol(self, inner())
+
+    # -- the connection's life, as seen from the protocol and the request middleware
+
+    def admit(self, transport: asyncio.BaseTransport) -> bool:
+        """Take a new connection in, making room if the limit is reached."""
+        if len(self._open) >= self.limits.max_connections:
+            victim = self._victim()
+            if victim is None:
+                self.refused += 1
+                log.warning(
+                    "endpoints: %d connections, all being answered: refused a new one",
+                    len(self._open),
+                )
+                return False
+            self.evicted += 1
+            log.warning(
+                "endpoints: connection limit (%d) reached: closed the oldest idle connection",
+                self.limits.max_connections,
+            )
+            self._close(victim)
+        loop = asyncio.get_running_loop()
+        conn = _Conn(transport, loop.time())
+        self._open[transport] = conn
+        self._arm(conn, self.limits.header_timeout)
+        return True
+
+    def request_started(self, transport: asyncio.BaseTransport | None) -> None:
+        conn = self._open.get(transport) if transport is not None else None
+        if conn is not None:
+            conn.busy = True
+            self._arm(conn, self.limits.request_timeout)
+
+    def request_finished(self, transport: asyncio.BaseTransport | None) -> None:
+        """The handler has returned; the response is still to be written, within
+        the idle timeout like the next request head."""
+        conn = self._open.get(transport) if transport is not None else None
+        if conn is not None:
+            conn.busy = False
+            conn.served += 1
+            self._arm(conn, self.limits.idle_timeout)
+
+    def forget(self, transport: asyncio.BaseTransport) -> None:
+        conn = self._open.pop(transport, None)
+        if conn is not None and conn.timer is not None:
+            conn.timer.cancel()
+
+    def close_all(self) -> None:
+        for conn in list(self._open.values()):
+            self._close(conn)
+
+    # -- internals
+
+    def _victim(self) -> _Conn | None:
+        """The oldest connection not being answered, preferring those that never
+        completed a request (dict order is opening order)."""
+        idle = None
+        for conn in self._open.values():
+            if conn.busy:
+                continue
+            if conn.served == 0:
+                return conn
+            if idle is None:
+                idle = conn
+        return idle
+
+    def _arm(self, conn: _Conn, delay: float) -> None:
+        if conn.timer is not None:
+            conn.timer.cancel()
+        conn.timer = asyncio.get_running_loop().call_later(delay, self._expire, conn)
+
+    def _expire(self, conn: _Conn) -> None:
+        conn.timer = None
+        if self._open.get(conn.transport) is conn:
+            self.timed_out += 1
+            log.info("endpoints: closed a connection that kept the server waiting")
+            self._close(conn)
+
+    def _close(self, conn: _Conn) -> None:
+        self.forget(conn.transport)
+        conn.transport.abort()  # type: ignore[attr-defined]
+
+
+class _GuardedProtocol(asyncio.Protocol):
+    """aiohttp's protocol, seen through the guard: admitted or refused at
+    connection, forgotten at loss; everything else is passed on."""
+
+    def __init__(self, guard: ConnectionGuard, inner: asyncio.Protocol) -> None:
+        self._guard = guard
+        self._inner = inner
+        self._admitted = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = transport
+        if not self._guard.admit(transport):
+            transport.abort()  # type: ignore[attr-defined]
+            return
+        self._admitted = True
+        self._inner.connection_made(transport)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._admitted:
+            self._guard.forget(self._transport)
+            self._admitted = False
+            self._inner.connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        if self._admitted:
+            self._inner.data_received(data)
+
+    def eof_received(self) -> bool | None:
+        return self._inner.eof_received() if self._admitted else None
+
+    def pause_writing(self) -> None:
+        if self._admitted:
+            self._inner.pause_writing()
+
+    def resume_writing(self) -> None:
+        if self._admitted:
+            self._inner.resume_writing()
+
+
+# -- the process's file-descriptor budget
+
+FD_RESERVE = 64  # database pool, corpus files being read, logs, the event loop, threads
+
+
+def raise_fd_limit(needed: int) -> int:
+    """Raise the soft RLIMIT_NOFILE to the hard one; warn if it is still short.
+
+    The soft limit is often 1,024 (systemd, most shells) while the hard one is
+    far higher. The process uses epoll, never select(), so descriptors beyond
+    1,024 are safe, and raising the soft limit is the designed way to use
+    them (Go's runtime does the same at start). Returns the soft limit now.
+    """
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = hard if hard != resource.RLIM_INFINITY else max(soft, 65536)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            soft = target
+        except (ValueError, OSError) as exc:
+            log.warning("cannot raise the open-files limit from %d to %d: %s", soft, target, exc)
+    if soft != resource.RLIM_INFINITY and soft < needed:
+        log.warning(
+            "the open-files limit (%d) is below the %d this configuration may need "
+            "(concurrency + endpoint connections + %d): raise `ulimit -n` or LimitNOFILE",
+            soft,
+            needed,
+            FD_RESERVE,
+        )
+    return soft

@@ -1,0 +1,303 @@
+"""The endpoints under attack, on real loopback sockets: connection floods,
+slowloris, idle keep-alive, clients that never read, malformed credentials.
+
+Limits are lowered so a flood needs tens of sockets, not thousands. Waits are
+polls on events (a socket closed, a counter reached) under a generous ceiling,
+never assertions on speed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import pytest
+
+from monitor.observe.endpoints import EndpointAuth, MetricsServer
+from monitor.observe.guard import ConnectionLimits
+from monitor.observe.metrics import DaemonMetrics
+from monitor.storage.repository import Snapshot
+
+CEILING = 30.0  # seconds: only a hang reaches it
+JUNK = "ZZJUNKZZ"  # marks client bytes: never in the log
+
+
+async def _ready() -> tuple[bool, dict[str, Any]]:
+    return True, {}
+
+
+async def _server(limits: ConnectionLimits, **kw: Any) -> MetricsServer:
+    srv = MetricsServer(
+        DaemonMetrics(Snapshot),
+        kw.pop("readiness", _ready),
+        listen="127.0.0.1:0",
+        auth=EndpointAuth.of("tok", ("prometheus", "pw")),
+        limits=limits,
+        **kw,
+    )
+    await srv.start()
+    return srv
+
+
+@pytest.fixture
+async def make_server() -> AsyncIterator[Callable[..., Awaitable[MetricsServer]]]:
+    started: list[MetricsServer] = []
+
+    async def make(limits: ConnectionLimits, **kw: Any) -> MetricsServer:
+        srv = await _server(limits, **kw)
+        started.append(srv)
+        return srv
+
+    yield make
+    for srv in started:
+        await srv.stop()
+
+
+async def _until(predicate: Callable[[], bool], what: str) -> None:
+    async with asyncio.timeout(CEILING):
+        while not predicate():  # noqa: ASYNC110 - a poll of counters, under a ceiling
+            await asyncio.sleep(0.02)
+    assert predicate(), what
+
+
+async def _exchange(port: int, data: bytes) -> bytes:
+    """Send `data`, read the whole answer (the server closes, or we stop at 64 KiB)."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        writer.write(data)
+        await writer.drain()
+        async with asyncio.timeout(CEILING):
+            return await reader.read(65536)
+    finally:
+        writer.close()
+
+
+async def _status(port: int, data: bytes) -> int:
+    head = (await _exchange(port, data)).split(b"\r\n", 1)[0]
+    return int(head.split()[1]) if head.startswith(b"HTTP/1.") else 0
+
+
+def _get(path: str, *headers: bytes) -> bytes:
+    extra = b"".join(h + b"\r\n" for h in headers)
+    head = b"GET " + path.encode() + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+    return head + extra + b"\r\n"
+
+
+async def _closed_by_server(reader: asyncio.StreamReader) -> bool:
+    try:
+        return await reader.read(65536) == b""
+    except ConnectionError:
+        return True
+
+
+# -- floods and slow clients
+
+
+async def test_a_flood_of_half_sent_requests_cannot_starve_health(
+    make_server: Callable[..., Awaitable[MetricsServer]],
+) -> None:
+    limits = ConnectionLimits(max_connections=20, header_timeout=CEILING, idle_timeout=CEILING)
+    srv = await make_server(limits)
+    streams = []
+    closed: list[asyncio.Task[bool]] = []
+    try:
+        for _ in range(50):
+            reader, writer = await asyncio.open_connection("127.0.0.1", srv.port)
+            writer.write(b"GET /metrics HTTP/1.1\r\nHost: x\r\n")  # the head never ends
+            streams.append(writer)
+            closed.append(asyncio.create_task(_closed_by_server(reader)))
+        await _until(lambda: srv.guard.evicted >= 30, "the oldest were closed to make room")
+        assert srv.guard.open_connections <= 20
+        # health gets in, under the limit, while the flood holds its connections
+        assert await _status(srv.port, _get("/healthz")) == 200
+        await _until(lambda: sum(t.done() for t in closed) >= 31, "client sockets saw the close")
+        assert all(t.result() for t in closed if t.done())
+        assert srv.guard.open_connections <= 20
+    finally:
+        for writer in streams:
+            writer.close()
+        for task in closed:
+            task.cancel()
+
+
+async def test_slowloris_byte_by_byte_is_cut_off(
+    make_server: Callable[..., Awaitable[MetricsServer]],
+) -> None:
+    srv = await make_server(ConnectionLimits(header_timeout=0.5, idle_timeout=CEILING))
+    head = _get("/metrics", b"X-Pad: " + b"a" * 3000)  # 3 KB at 20 bytes/s: minutes
+    reader, writer = await asyncio.open_connection("127.0.0.1", srv.port)
+    eof = asyncio.create_task(_closed_by_server(reader))
+    sent = 0
+    try:
+        for byte in head:
+            if eof.done():
+                break
+            writer.write(bytes([byte]))
+            sent += 1
+            await asyncio.sleep(0.05)
+            assert await _status(srv.port, _get("/healthz")) == 200 if sent % 20 == 0 else True
+    except ConnectionError:
+        pass
+    finally:
+        writer.close()
+    assert eof.done() and eof.result(), "the server closed the slow connection"
+    assert sent < len(head)
+    assert srv.guard.timed_out >= 1
+
+
+async def test_an_idle_keep_alive_connection_is_closed(
+    make_server: Callable[..., Awaitable[MetricsServer]],
+) -> None:
+    srv = await make_server(ConnectionLimits(idle_timeout=0.3))
+    reader, writer = await asyncio.open_connection("127.0.0.1", srv.port)
+    try:
+        writer.write(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        answer = await reader.readuntil(b"ok\n")
+        assert answer.startswith(b"HTTP/1.1 200")
+        async with asyncio.timeout(CEILING):
+            assert await _closed_by_server(reader)
+    finally:
+        writer.close()
+    await _until(lambda: srv.guard.open_connections == 0, "the guard forgot it")
+
+
+async def test_a_client_that_never_reads_is_cut_off(
+    make_server: Callable[..., Awaitable[MetricsServer]],
+) -> None:
+    srv = await make_server(ConnectionLimits(idle_timeout=0.5, request_timeout=0.5))
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect(("127.0.0.1", srv.port))
+    sock.setblocking(False)
+    auth = b"Authorization: Bearer tok"
+    request = b"GET /metrics HTTP/1.1\r\nHost: x\r\n" + auth + b"\r\n\r\n"
+    _reader, writer = await asyncio.open_connection(sock=sock)
+    try:
+        for _ in range(2000):  # pipelined; the answers are never read
+            writer.write(request)
+            if srv.guard.timed_out:
+                break
+            try:
+                async with asyncio.timeout(0.5):
+                    await writer.drain()
+            except TimeoutError:
+                break  # the server stopped reading: its writes are blocked
+        await _until(lambda: srv.guard.timed_out >= 1, "the stuck connection was cut off")
+        await _until(lambda: srv.guard.open_connections == 0, "and forgotten")
+    finally:
+        writer.close()
+    assert await _status(srv.port, _get("/healthz")) == 200
+
+
+async def test_new_connections_are_refused_only_when_all_are_being_answered(
+    make_server: Callable[..., Awaitable[MetricsServer]],
+) -> None:
+    release = asyncio.Event()
+
+    async def slow_ready() -> tuple[bool, dict[str, Any]]:
+        await release.wait()
+        return True, {}
+
+    srv = await make_server(ConnectionLimits(max_connections=3), readiness=slow_ready)
+    busy = [asyncio.create_task(_status(srv.port, _get("/readyz"))) for _ in range(3)]
+    await _until(lambda: srv.guard.open_connections == 3, "three requests in flight")
+    assert await _status(srv.port, _get("/healthz")) == 0  # refused: nothing idle to close
+    assert srv.guard.refused == 1
+    release.set()
+    assert [await t for t in busy] == [200, 200, 200]
+    assert await _status(srv.port, _get("/healthz")) == 200
+
+
+# -- malformed requests: never a 5xx, one log line, none of the client's bytes
+
+
+def _basic_raw(raw: bytes) -> bytes:
+    return b"Authorization: Basic " + base64.b64encode(raw)
+
+
+AUTH_SHAPES = {
+    "non-ascii": b"Authorization: Basic \xc3\xa9" + JUNK.encode(),
+    "non-utf8": b"Authorization: Basic \xff\xfe" + JUNK.encode(),
+    "bad base64": b"Authorization: Basic !!" + JUNK.encode() + b"!!",
+    "no colon": _basic_raw(JUNK.encode()),
+    "not utf-8 inside": _basic_raw(b"\xff:" + JUNK.encode()),
+    "empty basic": b"Authorization: Basic",
+    "empty": b"Authorization:",
+    "bearer junk": b"Authorization: Bearer \x01\xff" + JUNK.encode(),
+    "lowercase scheme, wrong": b"authorization: basic " + base64.b64encode(b"prometheus:no"),
+    "unknown scheme": b"Authorization: Digest " + JUNK.encode(),
+    "two headers": b"Authorization: Bearer x\r\nAuthorization: Basic " + JUNK.encode(),
+}
+
+
+@pytest.mark.parametrize("header", AUTH_SHAPES.values(), ids=AUTH_SHAPES.keys())
+@pytest.mark.parametrize("path", ["/metrics", "/readyz"])
+async def test_malformed_authorization_is_refused_quietly(
+    make_server: Callable[..., Awaitable[MetricsServer]],
+    caplog: pytest.LogCaptureFixture,
+    header: bytes,
+    path: str,
+) -> None:
+    srv = await make_server(ConnectionLimits())
+    caplog.set_level(logging.DEBUG)
+    caplog.clear()
+    status = await _status(srv.port, _get(path, header))
+    # 400 where the parser already refuses the bytes (a control character)
+    assert status in ({400, 401} if path == "/metrics" else {400, 200})
+    assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.WARNING]
+    assert JUNK not in caplog.text
+
+
+async def test_the_right_credentials_with_a_lowercase_scheme_pass(
+    make_server: Callable[..., Awaitable[MetricsServer]],
+) -> None:
+    srv = await make_server(ConnectionLimits())
+    good = b"authorization: basic " + base64.b64encode(b"prometheus:pw")
+    assert await _status(srv.port, _get("/metrics", good)) == 200
+    assert await _status(srv.port, _get("/metrics", b"Authorization: bearer tok")) == 200
+
+
+OVERSIZED = {
+    "huge authorization": b"Authorization: Basic " + JUNK.encode() * 2000,
+    "huge url": None,
+    "too many headers": b"\r\n".join(b"X-%d: %s" % (i, JUNK.encode()) for i in range(200)),
+}
+
+
+@pytest.mark.parametrize("what", OVERSIZED.keys())
+async def test_oversized_requests_get_400_and_one_line_without_their_bytes(
+    make_server: Callable[..., Awaitable[MetricsServer]],
+    caplog: pytest.LogCaptureFixture,
+    what: str,
+) -> None:
+    srv = await make_server(ConnectionLimits())
+    caplog.set_level(logging.DEBUG)
+    header = OVERSIZED[what]
+    request = _get("/metrics?q=" + JUNK * 2000) if header is None else _get("/metrics", header)
+    caplog.clear()
+    assert await _status(srv.port, request) in (400, 414, 431)
+    assert JUNK not in caplog.text
+    assert not [r for r in caplog.records if r.exc_info]
+    assert len(caplog.records) <= 1
+    assert await _status(srv.port, _get("/healthz")) == 200
+
+
+async def test_an_internal_error_is_a_500_and_one_line(
+    make_server: Callable[..., Awaitable[MetricsServer]],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def broken() -> tuple[bool, dict[str, Any]]:
+        raise ValueError(f"quoting the client: {JUNK}")
+
+    srv = await make_server(ConnectionLimits(), readiness=broken)
+    caplog.set_level(logging.DEBUG)
+    caplog.clear()
+    assert await _status(srv.port, _get("/readyz")) == 500
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1 and not errors[0].exc_info
+    assert "ValueError" in errors[0].getMessage() and "broken" in errors[0].getMessage()
+    assert JUNK not in caplog.text
