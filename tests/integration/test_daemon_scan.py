@@ -11,6 +11,7 @@ import json
 import logging
 import os
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -161,3 +162,30 @@ def test_a_file_deleted_between_listing_and_reading_is_gone(
     assert report.problems == [] and invalid_gauge(scanner) == 0
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert errors == []
+
+
+def test_the_daemon_stores_what_check_reports(tmp_path: Path) -> None:
+    """One reader and one audit: the same articles, problems and invalid count."""
+    from monitor.check.oneshot import load_corpus
+
+    examples = Path(__file__).resolve().parents[2] / "examples"
+    engine = make_engine(f"sqlite:///{tmp_path / 'same.db'}")
+    upgrade(engine)
+    settings = Settings(paths=[examples], data_dir=tmp_path)
+    scanner = CorpusScanner(Repository(engine), settings, KeyRing.empty())
+    try:
+        report = scanner.scan()
+        with engine.connect() as conn:
+            stored = {
+                r.id: sorted(c for c in r.problems.split() if c != "duplicate_url")
+                for r in conn.execute(select(ARTICLES.c.id, ARTICLES.c.problems))
+            }
+    finally:
+        engine.dispose()
+    corpus = load_corpus(settings, KeyRing.empty(), now=datetime.now(UTC))
+    reported = {
+        e.id: sorted({p.code.value for p in e.problems if p.code.value != "duplicate_url"})
+        for e in corpus.entries
+    }
+    assert stored == reported
+    assert report.invalid == len(corpus.invalid) > 0
