@@ -96,7 +96,13 @@ def _pipe_path(rev: str, root: Path) -> str:
 
 def load_baseline(rev: str) -> types.ModuleType:
     root = Path(__file__).resolve().parent.parent
-    path = _pipe_path(rev, root)
+    return module_at(rev, _pipe_path(rev, root), f"wire_{rev}")
+
+
+def module_at(rev: str, path: str, name: str) -> types.ModuleType:
+    """The module at `path` as of git revision `rev`, run against today's tree
+    (its imports of the tree before issue 9 mapped onto today's)."""
+    root = Path(__file__).resolve().parent.parent
     source = subprocess.run(
         ["git", "show", f"{rev}:{path}"],
         cwd=root,
@@ -105,7 +111,7 @@ def load_baseline(rev: str) -> types.ModuleType:
         text=True,
     ).stdout
     source = source.replace("monitor.model", "monitor.vocabulary")  # the tree before issue 9
-    module = types.ModuleType(f"wire_{rev}")
+    module = types.ModuleType(name)
     module.__dict__["__name__"] = module.__name__
     sys.modules[module.__name__] = module  # dataclasses and `from __future__` need it
     exec(compile(source, f"{rev}:{path}", "exec"), module.__dict__)

@@ -69,3 +69,11 @@ def test_pipe_codec_times_both_formats() -> None:
     assert out.returncode == 0, out.stderr
     for name in ("baseline", "current"):
         assert re.search(rf"^{name}\b.*\d+\.\d+\s+\d+$", out.stdout, re.MULTILINE), out.stdout
+
+
+def test_report_json_times_each_writer() -> None:
+    """Needs the git history (the text writer before orjson is read with `git show`)."""
+    out = run(str(BENCH / "report_json.py"), "--articles", "50", "--repeat", "1")
+    assert out.returncode == 0, out.stderr
+    for name in ("text", "dumps", "orjson", "current"):
+        assert re.search(rf"^{name}\s+\d+\.\d+\s+\d+\.\d+x$", out.stdout, re.MULTILINE), out.stdout

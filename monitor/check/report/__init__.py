@@ -6,7 +6,6 @@ from monitor.check.report.json_report import (
     article_json,
     article_text,
     target_json,
-    target_text,
 )
 from monitor.check.report.junit import JunitWriter
 from monitor.check.report.markdown import MarkdownWriter
@@ -34,5 +33,4 @@ __all__ = [
     "article_text",
     "target_json",
     "target_rows",
-    "target_text",
 ]

@@ -1,41 +1,64 @@
 """The JSON report: `summary` last, articles streamed one by one.
 
 Key order carries no meaning in JSON, and the summary is only known at the
-end, so it is written after the articles.
+end, so it is written after the articles. An article is encoded by orjson,
+~1.6x faster than the hand-written text it replaced (bench/report_json.py);
+tests/unit/test_report_json.py holds its text to the document json.dumps
+writes for `article_json`.
 """
 
 from __future__ import annotations
 
 import json
-import math
 from typing import IO, Any
+
+import orjson
 
 from monitor.check.report.rows import REPORT_VERSION, ArticleEntry, Tally, TargetRow
 from monitor.corpus.article import InvalidDocument
-from monitor.vocabulary import Problem, Redirect
 
 
 def target_json(row: TargetRow) -> dict[str, Any]:
-    r = row.result
+    """One target of the report; enum members stand for their values (StrEnum:
+    both encoders write the value, and `.value` is a slow Python property)."""
+    r, ref = row.result, row.ref
+    problems = [p.to_json() for p in row.problems] if row.problems else []
+    if r is None:
+        return {
+            "url": row.url,
+            "kind": ref.kind,
+            "origin": ref.origin,
+            "field": ref.path,
+            "outcome": None,
+            "http_status": None,
+            "final_url": None,
+            "redirects": [],
+            "latency_ms": None,
+            "attempts": 0,
+            "error": None,
+            "problems": problems,
+        }
+    latency = r.latency_ms
     return {
         "url": row.url,
-        "kind": row.ref.kind.value,
-        "origin": row.ref.origin.value,
-        "field": row.ref.path,
-        "outcome": r.outcome.value if r else None,
-        "http_status": r.http_status if r else None,
-        "final_url": r.final_url if r else None,
+        "kind": ref.kind,
+        "origin": ref.origin,
+        "field": ref.path,
+        "outcome": r.outcome,
+        "http_status": r.http_status,
+        "final_url": r.final_url,
         "redirects": [{"status": h.status, "location": h.location} for h in r.redirects]
-        if r
+        if r.redirects
         else [],
-        "latency_ms": round(r.latency_ms, 1) if r and r.latency_ms is not None else None,
-        "attempts": r.attempts if r else 0,
-        "error": r.error if r else None,
-        "problems": [p.to_json() for p in row.problems],
+        "latency_ms": None if latency is None else round(latency, 1),
+        "attempts": r.attempts,
+        "error": r.error,
+        "problems": problems,
     }
 
 
 def article_json(entry: ArticleEntry, rows: list[TargetRow]) -> dict[str, Any]:
+    """One article of the report, its targets included."""
     return {
         "id": entry.id,
         "source": entry.source,
@@ -46,82 +69,24 @@ def article_json(entry: ArticleEntry, rows: list[TargetRow]) -> dict[str, Any]:
     }
 
 
-# The JSON report writes the text of `article_json` directly: building a dict
-# per target and encoding it was most of the report's CPU (a 50,000-target
-# report). tests/unit/test_report_json.py holds the text to
-# `json.dumps(article_json(...), ensure_ascii=False)`, byte for byte.
-_ENCODER = json.JSONEncoder(ensure_ascii=False, check_circular=False)
-_encode = _ENCODER.encode
-_string = json.encoder.encode_basestring  # a str as json.dumps(ensure_ascii=False) writes it
-
-
-def _str_or_null(value: str | None) -> str:
-    return "null" if value is None else _string(value)
-
-
-def _int_or_null(value: int | None) -> str:
-    if value is None:
-        return "null"
-    return int.__repr__(value) if type(value) is int else _encode(value)
-
-
-def _number_or_null(value: float | None) -> str:
-    if value is None:
-        return "null"
-    if type(value) is float and math.isfinite(value):
-        return float.__repr__(value)
-    return _encode(value)  # NaN, infinities: as json.dumps spells them
-
-
-def _redirects_text(redirects: list[Redirect]) -> str:
-    return (
-        "["
-        + ", ".join(
-            f'{{"status": {_int_or_null(h.status)}, "location": {_string(h.location)}}}'
-            for h in redirects
-        )
-        + "]"
-    )
-
-
-def _problems_text(problems: list[Problem]) -> str:
-    return _encode([p.to_json() for p in problems]) if problems else "[]"
-
-
-def target_text(row: TargetRow) -> str:
-    """`target_json(row)` as JSON text."""
-    r, ref = row.result, row.ref
-    head = (
-        f'{{"url": {_string(row.url)}, "kind": {_string(ref.kind)}, '
-        f'"origin": {_string(ref.origin)}, "field": {_string(ref.path)}, '
-    )
-    problems = _problems_text(row.problems)
-    if r is None:
-        return (
-            f'{head}"outcome": null, "http_status": null, "final_url": null, "redirects": [], '
-            f'"latency_ms": null, "attempts": 0, "error": null, "problems": {problems}}}'
-        )
-    latency = round(r.latency_ms, 1) if r.latency_ms is not None else None
-    return (
-        f'{head}"outcome": {_string(r.outcome)}, "http_status": {_int_or_null(r.http_status)}, '
-        f'"final_url": {_str_or_null(r.final_url)}, "redirects": {_redirects_text(r.redirects)}, '
-        f'"latency_ms": {_number_or_null(latency)}, "attempts": {_int_or_null(r.attempts)}, '
-        f'"error": {_str_or_null(r.error)}, "problems": {problems}}}'
-    )
-
-
 def article_text(entry: ArticleEntry, rows: list[TargetRow]) -> str:
-    """`article_json(entry, rows)` as JSON text."""
-    head = _encode(
-        {
-            "id": entry.id,
-            "source": entry.source,
-            "webUrl": entry.web_url,
-            "signature": entry.signature.to_json() if entry.signature else None,
-            "problems": [p.to_json() for p in entry.problems],
-        }
-    )
-    return f'{head[:-1]}, "targets": [{", ".join(target_text(row) for row in rows)}]}}'
+    """`article_json(entry, rows)` as JSON text: orjson (bench/report_json.py), or
+    json.dumps for what orjson would not write as json.dumps does (a lone
+    surrogate, an integer beyond 64 bits: orjson refuses them; a NaN or
+    infinite latency: orjson writes null)."""
+    document = article_json(entry, rows)
+    for row in rows:
+        r = row.result
+        if r is not None and (latency := r.latency_ms) is not None and latency - latency != 0:
+            return _dumps(document)  # NaN or infinite
+    try:
+        return orjson.dumps(document).decode()
+    except orjson.JSONEncodeError:
+        return _dumps(document)
+
+
+def _dumps(document: dict[str, Any]) -> str:
+    return json.dumps(document, ensure_ascii=False, check_circular=False)
 
 
 class JsonWriter:
