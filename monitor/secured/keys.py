@@ -29,12 +29,20 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from monitor.config import ConfigError
 
 ENV_KEY: Final = "ARTICLE_MONITOR_KEY"
+ENV_KEY_FILE: Final = "ARTICLE_MONITOR_KEY_FILE"
 ENV_KID: Final = "env"
 KEY_BYTES: Final = 32
 KID_RE: Final = re.compile(r"[A-Za-z0-9_-]{1,64}")
+KID_RULE: Final = "a kid is 1-64 ASCII letters, digits, '-' or '_'"
 # `KID=PATH`, possibly behind a directory the config loader prefixed
-# (`/etc/monitor/new=keys/a.key` from `key_file = ["new=keys/a.key"]`).
-_KID_SPEC_RE: Final = re.compile(r"(?P<dir>[^=]*/)?(?P<kid>[A-Za-z0-9_-]{1,64})=(?P<rest>.+)", re.S)
+# (`/etc/monitor/new=keys/a.key` from `key_file = ["new=keys/a.key"]`). The kid
+# part is matched loosely so a bad kid is reported as one, not as a missing file.
+_KID_SPEC_RE: Final = re.compile(r"(?P<dir>[^=]*/)?(?P<kid>[^/=]*)=(?P<rest>.*)", re.S)
+_KEY_TEXT_FORMS: Final = (
+    f"64 hex digits or the base64 of {KEY_BYTES} bytes (make one with `article-monitor keygen`)"
+)
+_UTF8_BOM: Final = b"\xef\xbb\xbf"
+_UTF16_BOMS: Final = (b"\xff\xfe", b"\xfe\xff")
 _HEX_RE: Final = re.compile(r"[0-9A-Fa-f]{64}")
 _B64_RE: Final = re.compile(r"[A-Za-z0-9+/_-]{43}=?")
 _MAX_KEY_FILE: Final = 64 * 1024
@@ -138,19 +146,19 @@ class KeyRing:
     ) -> KeyRing:
         """Read every key file and the ARTICLE_MONITOR_KEY variable; ConfigError says how to fix."""
         env = os.environ if environ is None else environ
+        blank_file = env.get(ENV_KEY_FILE)
+        if blank_file is not None and not blank_file.strip():
+            raise ConfigError(
+                f"{ENV_KEY_FILE} is set but empty: unset it, or name a key file "
+                '(an empty value is a mistake, not "no key")'
+            )
         keys: list[Key] = []
         for spec in paths:
             kid, path = parse_key_spec(spec)
             keys.append(load_key_file(path, kid=kid, allow_insecure=allow_insecure))
-        env_value = env.get(ENV_KEY)
-        if env_value is not None and env_value.strip():
-            secret = parse_symmetric_text(env_value.encode("utf-8", "replace"))
-            if secret is None:
-                raise ConfigError(
-                    f"{ENV_KEY} is not a key: expected 64 hex digits or the base64 of "
-                    f"{KEY_BYTES} bytes (make one with `article-monitor keygen`)"
-                )
-            keys.append(SymmetricKey(ENV_KID, secret, f"${ENV_KEY}"))
+        env_key = _env_key(env.get(ENV_KEY))
+        if env_key is not None:
+            keys.append(env_key)
         return _merge_pairs(keys)
 
     def __bool__(self) -> bool:
@@ -185,6 +193,25 @@ class KeyRing:
     __str__ = __repr__
 
 
+def _env_key(value: str | None) -> SymmetricKey | None:
+    """The key in ARTICLE_MONITOR_KEY; set but empty or not a key is a ConfigError."""
+    if value is None:
+        return None
+    if not value.strip():
+        raise ConfigError(
+            f"{ENV_KEY} is set but empty: unset it, or set it to a key: {_KEY_TEXT_FORMS}"
+        )
+    secret = parse_symmetric_text(value.encode("utf-8", "replace"))
+    if secret is None:
+        hint = ""
+        if os.path.isfile(value.strip()):
+            hint = f"; it names a file: give a key file with {ENV_KEY_FILE} or --key-file"
+        raise ConfigError(
+            f"{ENV_KEY} is not a key (value not shown): expected {_KEY_TEXT_FORMS}" + hint
+        )
+    return SymmetricKey(ENV_KID, secret, f"${ENV_KEY}")
+
+
 def _merge_pairs(keys: list[Key]) -> KeyRing:
     """A private key and its own `.pub` given together are one key, not a kid clash."""
     merged: list[Key] = []
@@ -207,27 +234,52 @@ def kid_for_path(path: Path) -> str:
     return path.name.split(".", 1)[0]
 
 
+def looks_like_key(text: str) -> bool:
+    """Key material where a file name was expected (it must then never be echoed)."""
+    after = text.partition("=")[2]  # KID=KEY
+    return "-----BEGIN" in text or any(
+        parse_symmetric_text(part.encode("utf-8", "replace")) is not None for part in (text, after)
+    )
+
+
 def parse_key_spec(spec: Path | str) -> tuple[str, Path]:
     """`PATH` or `KID=PATH` -> (kid, path). A file that exists by the literal name wins."""
     text = str(spec)
+    if not text.strip():
+        raise ConfigError("an empty key file name: give a key file's path, or KID=PATH")
     path = Path(text)
-    match = _KID_SPEC_RE.fullmatch(text)
-    if match is not None and not path.exists():
-        rest = match["rest"]
+    if path.exists():
+        match = None
+    else:
+        if looks_like_key(text):
+            raise ConfigError(
+                "a key file setting holds what looks like a key itself, not a file name "
+                f"(not shown): put the key in a file (mode 0600) and name that, or set {ENV_KEY}"
+            )
+        match = _KID_SPEC_RE.fullmatch(text)
+    if match is not None:
+        kid, rest = match["kid"], match["rest"]
+        if not KID_RE.fullmatch(kid):
+            raise ConfigError(
+                f"{text}: invalid kid {kid!r} before '=' ({KID_RULE}); name a key with "
+                "KID=PATH (and if this is meant as a file name: no such file)"
+            )
+        if not rest:
+            raise ConfigError(f"{text}: no file name after '{kid}=': give KID=PATH")
         path = Path(rest) if os.path.isabs(rest) or not match["dir"] else Path(match["dir"]) / rest
-        return match["kid"], path
+        return kid, path
     kid = kid_for_path(path)
     if not KID_RE.fullmatch(kid):
         raise ConfigError(
-            f"{path}: cannot take a kid from the file name ({kid!r}: a kid is 1-64 letters, "
-            "digits, '-' or '_'); name it with --key-file KID=PATH"
+            f"{path}: cannot take a kid from the file name ({kid!r}: {KID_RULE}); "
+            "name it with --key-file KID=PATH"
         )
     return kid, path
 
 
 def parse_symmetric_text(data: bytes) -> bytes | None:
     """64 hex digits, or base64/base64url of 32 bytes, whitespace around ignored."""
-    text = data.strip()
+    text = data.strip().removeprefix(_UTF8_BOM).strip()
     try:
         ascii_text = text.decode("ascii")
     except UnicodeDecodeError:
@@ -248,17 +300,34 @@ def _too_open(mode: int) -> bool:
     return os.name == "posix" and bool(mode & (stat.S_IRGRP | stat.S_IROTH))
 
 
+def _replaceable(mode: int) -> bool:
+    """Group or others may write it: they could swap in their own key, secret or public."""
+    return os.name == "posix" and bool(mode & (stat.S_IWGRP | stat.S_IWOTH))
+
+
+def _read_key_file(path: Path) -> tuple[os.stat_result, bytes]:
+    """Status and bytes through one descriptor: no FIFO waits, no growth past the cap."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise ConfigError(f"key file {path} is not a regular file")
+        data = b""
+        while len(data) <= _MAX_KEY_FILE and (chunk := os.read(fd, _MAX_KEY_FILE + 1)):
+            data += chunk
+        if len(data) > _MAX_KEY_FILE:
+            raise ConfigError(f"key file {path} is too large to be a key")
+        return st, data
+    finally:
+        os.close(fd)
+
+
 def load_key_file(path: Path, *, kid: str, allow_insecure: bool = False) -> Key:
     """One key file -> a key. Secret keys that group or others can read are refused."""
     if not KID_RE.fullmatch(kid):
-        raise ConfigError(f"{path}: invalid kid {kid!r} (1-64 letters, digits, '-' or '_')")
+        raise ConfigError(f"{path}: invalid kid {kid!r} ({KID_RULE})")
     try:
-        st = path.stat()
-        if not stat.S_ISREG(st.st_mode):
-            raise ConfigError(f"key file {path} is not a regular file")
-        if st.st_size > _MAX_KEY_FILE:
-            raise ConfigError(f"key file {path} is too large to be a key")
-        data = path.read_bytes()
+        st, data = _read_key_file(path)
     except FileNotFoundError:
         raise ConfigError(f"key file not found: {path}") from None
     except PermissionError:
@@ -278,13 +347,21 @@ def load_key_file(path: Path, *, kid: str, allow_insecure: bool = False) -> Key:
             f"a secret key must not be readable by group or others. Fix: chmod 600 {path} "
             "(or pass --allow-insecure-key-permissions)"
         )
+    if _replaceable(st.st_mode) and not allow_insecure:
+        raise ConfigError(
+            f"permissions {stat.S_IMODE(st.st_mode):04o} for key file {path} are too open: "
+            f"group or others could replace the key. Fix: chmod go-w {path} "
+            "(or pass --allow-insecure-key-permissions)"
+        )
     return key
 
 
 def _parse_key(data: bytes, kid: str, source: str) -> Key:
     if data.lstrip().startswith(b"-----BEGIN"):
         return _parse_pem(data.strip(), kid, source)
-    if len(data) == KEY_BYTES:
+    if data.startswith(_UTF16_BOMS):
+        raise ConfigError(f"{source} is UTF-16 text: save the key as ASCII (or UTF-8)")
+    if len(data) == KEY_BYTES and not _short_text(data):
         return SymmetricKey(kid, data, source)
     secret = parse_symmetric_text(data)
     if secret is None:
@@ -293,6 +370,11 @@ def _parse_key(data: bytes, kid: str, source: str) -> Key:
             f"of {KEY_BYTES} bytes, or an Ed25519 PEM (make one with `article-monitor keygen`)"
         )
     return SymmetricKey(kid, secret, source)
+
+
+def _short_text(data: bytes) -> bool:
+    """32 bytes of printable text and a final newline: a text key cut short, not a raw key."""
+    return data.endswith(b"\n") and all(0x20 <= b < 0x7F or b in b"\t\r\n" for b in data)
 
 
 def _parse_pem(data: bytes, kid: str, source: str) -> Key:

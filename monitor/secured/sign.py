@@ -36,7 +36,7 @@ from monitor.secured.envelopes import (
     Legacy,
     digest,
 )
-from monitor.secured.keys import Ed25519Key, Key, KeyRing, SymmetricKey
+from monitor.secured.keys import KID_RE, KID_RULE, Ed25519Key, Key, KeyRing, SymmetricKey
 
 EnvelopeName = Literal["v2", "legacy", "ed25519"]
 # Signed by default, whichever are present; images.N.{url,width,height} for every image.
@@ -67,6 +67,8 @@ def pick_key(keyring: KeyRing, envelope: EnvelopeName, kid: str | None) -> Key:
     want: type[Key] = Ed25519Key if envelope == "ed25519" else SymmetricKey
     need = "an Ed25519 private key (PEM)" if want is Ed25519Key else "an AES-256 key"
     if kid is not None:
+        if not KID_RE.fullmatch(kid):
+            raise ConfigError(f"--kid {kid!r} is not a valid kid: {KID_RULE}")
         key = keyring.get(kid)
         if key is None:
             have = ", ".join(repr(k) for k in keyring.kids) or "none"

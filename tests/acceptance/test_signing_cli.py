@@ -248,3 +248,57 @@ def test_installed_console_script(tmp_path: Path) -> None:
     )
     assert verify.returncode == 1
     assert json.loads(verify.stdout)["articles"][0]["signature"]["status"] == "undecryptable"
+
+
+# ---------------------------------------------------------------- bad key settings
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["verify", str(SEED)],
+        ["sign", str(SEED)],
+        ["check", str(SEED), "--offline"],
+        ["run", str(SEED), "--once", "--data-dir", "{tmp}"],
+    ],
+    ids=["verify", "sign", "check", "run"],
+)
+@pytest.mark.parametrize("variable", ["ARTICLE_MONITOR_KEY", "ARTICLE_MONITOR_KEY_FILE"])
+@pytest.mark.parametrize("value", ["", "   "])
+def test_an_empty_key_variable_is_a_configuration_error_for_every_command(
+    tmp_path: Path, command: list[str], variable: str, value: str
+) -> None:
+    args = [a.replace("{tmp}", str(tmp_path / "data")) for a in command]
+    result = run(*args, env={variable: value})
+    assert result.exit_code == 2, result.output
+    assert f"Error: {variable} is set but empty" in result.output
+    assert not (tmp_path / "data").exists()  # refused before anything started
+
+
+def test_a_bad_kid_is_blamed_not_the_file(aes_key: Path) -> None:
+    result = run("verify", SEED, "--key-file", f"a.b={aes_key}")
+    assert result.exit_code == 2
+    assert "invalid kid 'a.b'" in result.output and "letters, digits" in result.output
+    assert "not found" not in result.output
+    signing = run("sign", SEED, "--key-file", aes_key, "--kid", "a.b")
+    assert signing.exit_code == 2
+    assert "--kid 'a.b' is not a valid kid" in signing.output
+
+
+@pytest.mark.parametrize("command", ["verify", "sign"])
+def test_key_bytes_never_appear_in_an_error(tmp_path: Path, aes_key: Path, command: str) -> None:
+    secret = aes_key.read_text().strip()
+    cases: list[tuple[list[str | Path], dict[str, str]]] = [
+        ([SEED, "--key-file", secret], {}),  # the key where its file name belongs
+        ([SEED, "--key-file", f"new={secret}"], {}),
+        ([SEED], {"ARTICLE_MONITOR_KEY": secret[:-2]}),  # not quite a key
+        ([SEED], {"ARTICLE_MONITOR_KEY_FILE": secret}),
+    ]
+    aes_key.chmod(0o644)
+    cases.append(([SEED, "--key-file", aes_key], {}))  # too open
+    for args, env in cases:
+        result = run(command, *args, env=env)
+        assert result.exit_code == 2, (args, result.output)
+        assert result.output.startswith("Usage:") or "Error:" in result.output
+        assert secret not in result.output and secret[:-2] not in result.output
+        assert "Traceback" not in result.output

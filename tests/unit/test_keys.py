@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from monitor.config import ConfigError
 from monitor.secured.keys import (
     ENV_KEY,
+    ENV_KEY_FILE,
     Ed25519Key,
     KeyRing,
     SymmetricKey,
@@ -257,7 +258,114 @@ def test_bad_environment_key_is_a_config_error_without_the_value() -> None:
 def test_empty_ring() -> None:
     assert not KeyRing.empty() and len(KeyRing.empty()) == 0
     assert not KeyRing.load([], environ={})
-    assert KeyRing.load([], environ={ENV_KEY: "  "}).kids == ()
+
+
+@pytest.mark.parametrize("name", [ENV_KEY, ENV_KEY_FILE])
+@pytest.mark.parametrize("value", ["", "  ", "\n"])
+def test_an_empty_key_variable_is_a_mistake_not_no_key(name: str, value: str) -> None:
+    with pytest.raises(ConfigError, match=f"{name} is set but empty"):
+        KeyRing.load([], environ={name: value})
+
+
+def test_an_environment_key_that_is_a_file_name_says_so(tmp_path: Path) -> None:
+    path = write_key(tmp_path / "k.key", SECRET.hex().encode())
+    with pytest.raises(ConfigError, match=f"it names a file: give a key file with {ENV_KEY_FILE}"):
+        KeyRing.load([], environ={ENV_KEY: str(path)})
+
+
+# ---------------------------------------------------------------- kids and specs
+
+
+@pytest.mark.parametrize("kid", ["a.b", "", "k ey", "é", "x" * 65])
+def test_a_bad_kid_is_named_as_the_problem_not_the_file(tmp_path: Path, kid: str) -> None:
+    path = write_key(tmp_path / "k.key", SECRET)
+    with pytest.raises(ConfigError) as info:
+        KeyRing.load([Path(f"{kid}={path}")], environ={})
+    message = str(info.value)
+    assert f"invalid kid {kid!r}" in message and "1-64 ASCII letters, digits" in message
+    assert "not found" not in message
+
+
+def test_kid_without_a_file_and_an_empty_name(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="no file name after 'new='"):
+        parse_key_spec("new=")
+    with pytest.raises(ConfigError, match="empty key file name"):
+        parse_key_spec(" ")
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        SECRET.hex(),
+        base64.b64encode(SECRET).decode(),
+        f"new={SECRET.hex()}",
+        f"new={base64.b64encode(SECRET).decode()}",
+    ],
+)
+def test_a_key_given_as_a_file_name_is_never_echoed(spec: str) -> None:
+    with pytest.raises(ConfigError, match="looks like a key itself") as info:
+        KeyRing.load([Path(spec)], environ={})
+    assert_no_leak(str(info.value), SECRET)
+
+
+# ---------------------------------------------------------------- hostile key files
+
+
+@pytest.mark.parametrize("mode", [0o620, 0o602, 0o666])
+def test_a_key_file_others_can_replace_is_refused(tmp_path: Path, mode: int) -> None:
+    _priv, pub, _ = ed25519_pems()
+    for path in (
+        write_key(tmp_path / "p.key.pub", pub, mode),
+        write_key(tmp_path / "s.key", SECRET),
+    ):
+        path.chmod(mode)
+        with pytest.raises(ConfigError, match="are too open") as info:
+            KeyRing.load([path], environ={})
+        assert f"chmod go-w {path}" in str(info.value) or "chmod 600" in str(info.value)
+        assert_no_leak(str(info.value), SECRET)
+        assert KeyRing.load([path], environ={}, allow_insecure=True)
+
+
+def test_a_fifo_key_file_is_refused_without_waiting(tmp_path: Path) -> None:
+    fifo = tmp_path / "k.key"
+    os.mkfifo(fifo, 0o600)
+    with pytest.raises(ConfigError, match="not a regular file"):
+        KeyRing.load([fifo], environ={})
+
+
+def test_a_symlinked_key_file_is_followed(tmp_path: Path) -> None:
+    real = write_key(tmp_path / "2025.key", SECRET.hex().encode())
+    (tmp_path / "current.key").symlink_to(real)
+    (key,) = KeyRing.load([tmp_path / "current.key"], environ={}).symmetric()
+    assert key.secret == SECRET and key.kid == "current"
+
+
+def test_an_oversized_key_file_is_refused(tmp_path: Path) -> None:
+    path = write_key(tmp_path / "k.key", b"0" * (64 * 1024 + 1))
+    with pytest.raises(ConfigError, match="too large"):
+        KeyRing.load([path], environ={})
+
+
+@pytest.mark.parametrize(
+    ("content", "match"),
+    [
+        (SECRET.hex()[:31].encode() + b"\n", "not a key"),  # 32 bytes: text cut short, not raw
+        (SECRET.hex().encode("utf-16"), "UTF-16"),
+    ],
+    ids=["short-hex-of-32-bytes", "utf-16"],
+)
+def test_text_that_is_not_a_key_is_not_taken_for_one(
+    tmp_path: Path, content: bytes, match: str
+) -> None:
+    with pytest.raises(ConfigError, match=match) as info:
+        KeyRing.load([write_key(tmp_path / "k.key", content)], environ={})
+    assert_no_leak(str(info.value), SECRET)
+
+
+def test_a_utf8_bom_before_a_text_key_is_ignored(tmp_path: Path) -> None:
+    path = write_key(tmp_path / "k.key", b"\xef\xbb\xbf" + SECRET.hex().encode() + b"\r\n")
+    (key,) = KeyRing.load([path], environ={}).symmetric()
+    assert key.secret == SECRET
 
 
 # ---------------------------------------------------------------- secrecy
