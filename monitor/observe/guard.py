@@ -5,10 +5,11 @@ keeps a connection that never completes its request head for its keep-alive
 timeout (an hour). Authentication cannot help: it is checked only once the
 head has arrived. So every connection passes through `ConnectionGuard`:
 
-- at most `max_connections` are open; a new one beyond that closes the
-  oldest that is not being answered (first those that never completed a
-  request: slowloris), so a probe of /healthz always gets in; if all are
-  being answered, the new one is refused;
+- at most `max_connections` are open; a new one beyond that closes the one
+  that has waited longest without being answered (slowloris, idle
+  keep-alive), so a probe of /healthz gets in and stays until a whole
+  limit's worth of newer connections has arrived; if all are being
+  answered, the new one is refused;
 - a connection must complete its request head within `header_timeout` of
   opening, and the next one within `idle_timeout` of the last response;
 - a request must be answered, its response written, within
@@ -43,12 +44,11 @@ class ConnectionLimits:
 
 
 class _Conn:
-    __slots__ = ("busy", "opened", "served", "timer", "transport")
+    __slots__ = ("busy", "since", "timer", "transport")
 
-    def __init__(self, transport: asyncio.BaseTransport, opened: float) -> None:
+    def __init__(self, transport: asyncio.BaseTransport, since: float) -> None:
         self.transport = transport
-        self.opened = opened
-        self.served = 0
+        self.since = since  # opened, or last answered
         self.busy = False
         self.timer: asyncio.TimerHandle | None = None
 
@@ -108,7 +108,7 @@ class ConnectionGuard:
         conn = self._open.get(transport) if transport is not None else None
         if conn is not None:
             conn.busy = False
-            conn.served += 1
+            conn.since = asyncio.get_running_loop().time()
             self._arm(conn, self.limits.idle_timeout)
 
     def forget(self, transport: asyncio.BaseTransport) -> None:
@@ -123,17 +123,13 @@ class ConnectionGuard:
     # -- internals
 
     def _victim(self) -> _Conn | None:
-        """The oldest connection not being answered, preferring those that never
-        completed a request (dict order is opening order)."""
-        idle = None
-        for conn in self._open.values():
-            if conn.busy:
-                continue
-            if conn.served == 0:
-                return conn
-            if idle is None:
-                idle = conn
-        return idle
+        """The connection waiting longest without being answered, if any.
+
+        Least recently active, not "never answered first": a flood of
+        connections that each completed one request must not make the guard
+        close the probe that connected a moment ago instead."""
+        idle = (conn for conn in self._open.values() if not conn.busy)
+        return min(idle, key=lambda conn: conn.since, default=None)
 
     def _arm(self, conn: _Conn, delay: float) -> None:
         if conn.timer is not None:

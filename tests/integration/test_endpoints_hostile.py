@@ -301,3 +301,29 @@ async def test_an_internal_error_is_a_500_and_one_line(
     assert len(errors) == 1 and not errors[0].exc_info
     assert "ValueError" in errors[0].getMessage() and "broken" in errors[0].getMessage()
     assert JUNK not in caplog.text
+
+
+async def test_a_new_probe_outlives_connections_that_idle_after_one_request(
+    make_server: Callable[..., Awaitable[MetricsServer]],
+) -> None:
+    srv = await make_server(ConnectionLimits(max_connections=5))
+    held = []
+    try:
+        for _ in range(5):  # each completes one request, then idles, kept alive
+            reader, writer = await asyncio.open_connection("127.0.0.1", srv.port)
+            writer.write(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            await reader.readuntil(b"ok\n")
+            held.append(writer)
+        probe_reader, probe = await asyncio.open_connection("127.0.0.1", srv.port)
+        held.append(probe)
+        for _ in range(3):  # newer half-sent connections push out the oldest idle ones
+            _, writer = await asyncio.open_connection("127.0.0.1", srv.port)
+            writer.write(b"GET /metrics HTTP/1.1\r\n")
+            held.append(writer)
+        await _until(lambda: srv.guard.evicted >= 4, "room was made four times")
+        probe.write(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        async with asyncio.timeout(CEILING):
+            assert (await probe_reader.read(65536)).startswith(b"HTTP/1.1 200")
+    finally:
+        for writer in held:
+            writer.close()
