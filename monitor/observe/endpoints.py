@@ -39,12 +39,19 @@ from aiohttp.http import HttpProcessingError
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from monitor.config import ConfigError, Settings
-from monitor.observe.guard import FD_RESERVE, ConnectionGuard, ConnectionLimits, raise_fd_limit
+from monitor.observe.guard import (
+    FD_RESERVE,
+    ConnectionGuard,
+    ConnectionLimits,
+    SingleFlight,
+    raise_fd_limit,
+)
 from monitor.observe.metrics import DaemonMetrics
 
 log = logging.getLogger(__name__)
 
 Readiness = Callable[[], Awaitable[tuple[bool, dict[str, Any]]]]
+READY_TTL = 1.0  # seconds a readiness answer is reused (probes come every few seconds)
 
 
 def read_token(path: Path | None) -> str | None:
@@ -230,6 +237,9 @@ class MetricsServer:
     ) -> None:
         self.metrics = metrics
         self.readiness = readiness
+        # shared by concurrent requests; readiness reused for a second
+        self._ready = SingleFlight(readiness, ttl=READY_TTL)
+        self._render = SingleFlight(lambda: asyncio.to_thread(metrics.render))
         self.host, self.port = split_listen(listen)
         self.auth = auth if auth is not None else EndpointAuth.of(token)
         self.tls = tls
@@ -336,14 +346,14 @@ class MetricsServer:
                 text="unauthorized\n",
                 headers={"WWW-Authenticate": self.auth.challenge()},
             )
-        body = await asyncio.to_thread(self.metrics.render)
+        body = await self._render.get()
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     async def _healthz(self, request: web.Request) -> web.Response:
         return web.Response(text="ok\n")
 
     async def _readyz(self, request: web.Request) -> web.Response:
-        ready, detail = await self.readiness()
+        ready, detail = await self._ready.get()
         if not self._authorized(request):
             detail = {}  # the status code for probes; the detail for those with credentials
         body = json.dumps({"ready": ready, **detail}, indent=1) + "\n"

@@ -25,10 +25,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import resource
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,6 +188,39 @@ class _GuardedProtocol(asyncio.Protocol):
     def resume_writing(self) -> None:
         if self._admitted:
             self._inner.resume_writing()
+
+
+class SingleFlight(Generic[T]):
+    """One computation shared by every caller that asks while it runs, and
+    reused for `ttl` seconds after: a flood of /readyz or /metrics requests
+    costs one database ping or one render, not one per request (each would
+    hold a worker thread, and the pool is shared with the daemon's own work)."""
+
+    def __init__(self, compute: Callable[[], Awaitable[T]], ttl: float = 0.0) -> None:
+        self._compute = compute
+        self._ttl = ttl
+        self._running: asyncio.Future[T] | None = None
+        self._done_at = 0.0
+        self._value: T | None = None
+        self._has_value = False
+        self.computed = 0
+
+    async def get(self) -> T:
+        loop = asyncio.get_running_loop()
+        if self._has_value and loop.time() - self._done_at < self._ttl:
+            return self._value  # type: ignore[return-value]
+        if self._running is None:
+            self.computed += 1
+            self._running = asyncio.ensure_future(self._compute())
+            self._running.add_done_callback(self._finished)
+        # shielded: a caller that goes away does not cancel the others' answer
+        return await asyncio.shield(self._running)
+
+    def _finished(self, future: asyncio.Future[T]) -> None:
+        self._running = None
+        if not future.cancelled() and future.exception() is None:
+            self._value, self._has_value = future.result(), True
+            self._done_at = asyncio.get_running_loop().time()
 
 
 # -- the process's file-descriptor budget

@@ -327,3 +327,23 @@ async def test_a_new_probe_outlives_connections_that_idle_after_one_request(
     finally:
         for writer in held:
             writer.close()
+
+
+async def test_a_flood_of_readyz_costs_one_readiness_check(
+    make_server: Callable[..., Awaitable[MetricsServer]],
+) -> None:
+    release = asyncio.Event()
+    calls = 0
+
+    async def counted() -> tuple[bool, dict[str, Any]]:
+        nonlocal calls
+        calls += 1
+        await release.wait()  # a slow database ping
+        return True, {}
+
+    srv = await make_server(ConnectionLimits(), readiness=counted)
+    asks = [asyncio.create_task(_status(srv.port, _get("/readyz"))) for _ in range(30)]
+    await _until(lambda: srv.guard.open_connections == 30, "thirty requests in flight")
+    release.set()
+    assert [await t for t in asks] == [200] * 30
+    assert calls == 1
