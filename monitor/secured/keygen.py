@@ -8,7 +8,9 @@ this is the writer that keeps to that rule.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, Literal
@@ -58,28 +60,72 @@ def new_key_files(key_type: KeyType, out: Path) -> list[KeyFile]:
     return [KeyFile(out, private_pem, SECRET_MODE), KeyFile(pub, public_pem, PUBLIC_MODE)]
 
 
-def _create(path: Path, data: bytes, mode: int, force: bool) -> None:
-    """Write a new file with `mode` from the first byte (O_EXCL unless `force`)."""
-    flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if force else os.O_EXCL)
-    flags |= getattr(os, "O_NOFOLLOW", 0)
-    fd = os.open(path, flags, mode)
+def _temporary(file: KeyFile) -> str:
+    """The content in a new file beside the target: mode set from the first byte, synced."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{file.path.name}.", suffix=".new", dir=file.path.parent)
     try:
-        os.fchmod(fd, mode)
-        os.write(fd, data)
-    finally:
+        os.fchmod(fd, file.mode)
+        view = memoryview(file.data)
+        while view:
+            view = view[os.write(fd, view) :]
+        os.fsync(fd)
+    except BaseException:
         os.close(fd)
+        os.unlink(tmp)
+        raise
+    os.close(fd)
+    return tmp
 
 
 def write_key_files(files: list[KeyFile], *, force: bool) -> None:
-    """Write every file or say why not (ConfigError); existing files need `force`."""
+    """Write every file or none, or say why not (ConfigError); existing files need `force`.
+
+    Each file is written beside its target and then linked (no overwrite) or,
+    with `force`, renamed over it: an existing name is replaced, never written
+    through, so a symlink or a hard link there does not carry the new key to
+    another file, and a crash leaves the old key or the new one, not half.
+    """
+    for file in files:  # the one thing a rename over it would fail on, so check first
+        if file.path.is_dir() and not file.path.is_symlink():
+            raise ConfigError(f"{file.path} is a directory: choose another --out")
     if not force:
         existing = [str(f.path) for f in files if f.path.exists() or f.path.is_symlink()]
         if existing:
             raise ConfigError(f"{', '.join(existing)} already exists: pass --force to overwrite")
-    for file in files:
+    temps: list[str] = []
+    placed: list[Path] = []
+    try:
+        for file in files:
+            temps.append(_temporary(file))
+        for file, tmp in zip(files, temps, strict=True):
+            if force:
+                os.replace(tmp, file.path)
+            else:
+                os.link(tmp, file.path, follow_symlinks=False)
+            placed.append(file.path)
+    except FileExistsError as exc:
+        _undo(placed, force)
+        raise ConfigError(f"{exc.filename2 or exc.filename} already exists: pass --force") from None
+    except OSError as exc:
+        _undo(placed, force)
+        where = next((f.path for f in files if f.path not in placed), files[0].path)
+        raise ConfigError(f"cannot write {where}: {exc.strerror}") from None
+    finally:
+        for tmp in temps:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+    with contextlib.suppress(OSError):
+        fd = os.open(files[0].path.parent, os.O_RDONLY)
         try:
-            _create(file.path, file.data, file.mode, force)
-        except FileExistsError:
-            raise ConfigError(f"{file.path} already exists: pass --force to overwrite") from None
-        except OSError as exc:
-            raise ConfigError(f"cannot write {file.path}: {exc.strerror}") from None
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _undo(placed: list[Path], force: bool) -> None:
+    """A pair is all or nothing: remove the half already made (new files only)."""
+    if force:
+        return  # the old files are gone already; keep the new half rather than nothing
+    for path in placed:
+        with contextlib.suppress(OSError):
+            path.unlink()

@@ -93,6 +93,35 @@ def test_keygen_ed25519_pair(tmp_path: Path) -> None:
     assert "signer" in result.stderr
 
 
+@pytest.mark.parametrize("link", ["hard", "symbolic"])
+def test_keygen_force_replaces_a_link_instead_of_writing_through_it(
+    tmp_path: Path, link: str
+) -> None:
+    other = tmp_path / "other.txt"
+    other.write_text("someone else's file\n")
+    other.chmod(0o644)
+    out = tmp_path / "k.key"
+    if link == "hard":
+        os.link(other, out)
+    else:
+        out.symlink_to(other)
+    result = run("keygen", "--out", out, "--force")
+    assert result.exit_code == 0, result.output
+    assert other.read_text() == "someone else's file\n"
+    assert stat.S_IMODE(other.stat().st_mode) == 0o644
+    assert not out.is_symlink() and stat.S_IMODE(out.stat().st_mode) == 0o600
+    assert len(bytes.fromhex(out.read_text().strip())) == 32
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["k.key", "other.txt"]
+
+
+def test_keygen_pair_is_all_or_nothing(tmp_path: Path) -> None:
+    out = tmp_path / "signer.key"
+    (tmp_path / "signer.key.pub").mkdir()  # the public half cannot be written
+    result = run("keygen", "--type", "ed25519", "--out", out, "--force")
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["signer.key.pub"]
+
+
 # ---------------------------------------------------------------- verify
 
 
