@@ -20,20 +20,41 @@ nothing to SIG_DFL behind our back.
 
 from __future__ import annotations
 
-import asyncio
 import signal
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # asyncio only once a run begins: `stop_early` is on every command's path
+    import asyncio
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 Handler = Callable[[int, FrameType | None], Any] | int | None
 EXIT_INTERRUPTED = 130  # the shell's 128 + SIGINT, for SIGTERM too (CONTRACT §2)
 
 
-class Interrupted(Exception):
-    """A stop signal arrived before the run began: there is nothing to report."""
+class Interrupted(BaseException):
+    """A stop signal arrived before the run began: there is nothing to report.
+
+    A BaseException, like KeyboardInterrupt, so no `except Exception` on the
+    way (settings, keys) turns it into a usage error."""
+
+
+def _exit_early(signum: int, frame: FrameType | None) -> None:
+    name = signal.Signals(signum).name
+    sys.stderr.write(f"article-monitor: interrupted ({name}) before the command began\n")
+    raise SystemExit(EXIT_INTERRUPTED)
+
+
+def stop_early() -> None:
+    """From process start until a command takes the signals over: SIGINT or
+    SIGTERM exits 130 with a message (not click's "Aborted!" and exit 1, not a
+    traceback from an import, not SIGTERM's silent death)."""
+    for sig in STOP_SIGNALS:
+        if signal.getsignal(sig) in (signal.default_int_handler, signal.SIG_DFL):
+            signal.signal(sig, _exit_early)
 
 
 class StopSignals:
@@ -83,6 +104,8 @@ class StopSignals:
         A signal that came between `arm` and here cancels it at once (at its
         first await, inside the run, so the partial report is still written).
         """
+        import asyncio
+
         self.loop = asyncio.get_running_loop()
         self.task = asyncio.current_task()
         if self.received is not None:

@@ -23,11 +23,13 @@ unfinished targets are missing, and the report says it is incomplete.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import signal
 import sys
 import zlib
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from functools import lru_cache
 from typing import cast
 from urllib.parse import urlsplit
@@ -97,6 +99,20 @@ def host_owner(url: str, children: int, *, parent_weight: float = PARENT_WEIGHT)
 
 
 Batch = list[tuple[str, CheckResult]]
+STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+
+
+@contextlib.contextmanager
+def _stop_signals_held() -> Iterator[None]:
+    """A worker starts with SIGINT and SIGTERM blocked (a child inherits the
+    mask across exec) and unblocks them once it can pass them on to the parent
+    (monitor.check.worker): a Ctrl-C while it imports is held, not a traceback.
+    This process gets its own signals as soon as the spawn returns."""
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 class _Channel(asyncio.SubprocessProtocol):
@@ -254,14 +270,15 @@ class WorkerPool:
         loop = asyncio.get_running_loop()
         try:
             for _ in range(self.size):
-                _, channel = await loop.subprocess_exec(
-                    lambda: _Channel(self.inbox, self.wake),
-                    sys.executable,
-                    *self.worker_args,
-                    stdin=asyncio.subprocess.PIPE,
-                    stdout=asyncio.subprocess.PIPE,
-                    stderr=None,
-                )
+                with _stop_signals_held():
+                    _, channel = await loop.subprocess_exec(
+                        lambda: _Channel(self.inbox, self.wake),
+                        sys.executable,
+                        *self.worker_args,
+                        stdin=asyncio.subprocess.PIPE,
+                        stdout=asyncio.subprocess.PIPE,
+                        stderr=None,
+                    )
                 channel.send(self.settings_frame)
                 self.channels.append(channel)
         except BaseException:  # cancelled (Ctrl-C) while starting: stop those started

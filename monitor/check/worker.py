@@ -195,8 +195,10 @@ def _stop_the_run(parent: int) -> None:
         else:
             os._exit(128 + signum)
 
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    stop = {signal.SIGINT, signal.SIGTERM}
+    for sig in stop:
         signal.signal(sig, forward)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, stop)  # held since the parent spawned us
 
 
 def main() -> None:

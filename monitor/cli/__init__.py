@@ -127,6 +127,9 @@ def cli() -> None:
 
 
 def main() -> None:
+    from monitor.check.interrupt import stop_early
+
+    stop_early()  # Ctrl-C or SIGTERM before a command takes them over: exit 130
     try:
         cli.main(prog_name="article-monitor")
     except KeyboardInterrupt:  # pragma: no cover - commands handle their own

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 import sys
 import time
 from pathlib import Path
@@ -96,8 +97,8 @@ def check(
     partial report, marked "incomplete", is still printed).
     """
     stop = StopSignals()
-    stop.install()  # first thing: Ctrl-C or SIGTERM from here on ends in exit 130
     try:
+        stop.install()  # first thing: Ctrl-C or SIGTERM from here on ends in exit 130
         from monitor.check.oneshot import run_check
 
         settings = settings_from(config_file, flags, paths)
@@ -153,6 +154,10 @@ def check(
         out.close()
     if tally.failure:
         err.print(f"[bold red]error:[/] {tally.failure}", highlight=False)
+    if stop.received is not None:
+        name = signal.Signals(stop.received).name
+        what = "a partial report, marked incomplete" if tally.incomplete else "the report"
+        err.print(f"interrupted ({name}): {what} was written", highlight=False)
     sys.exit(exit_code(tally, interrupted=stop.interrupted))
 
 
