@@ -24,25 +24,26 @@ def upgrade(config_file: Path | None, **flags: Any) -> None:
     The daemon does this on start; run it by hand before a rolling upgrade
     of several daemons sharing one PostgreSQL database.
     """
-    from sqlalchemy.engine import make_url
     from sqlalchemy.exc import SQLAlchemyError
 
-    from monitor.storage.engine import make_engine
+    from monitor.cli import CliError
     from monitor.storage.migrate import current_revision, head_revision
     from monitor.storage.migrate import upgrade as do_upgrade
+    from monitor.storage.opening import DatabaseUnusable, explain, open_database, shown_url
 
     settings = settings_from(config_file, flags)
     url = settings.database_url()
-    engine = make_engine(url)
-    shown = make_url(url).render_as_string(hide_password=True)
+    shown = shown_url(url)
+    try:
+        engine = open_database(url, create=True)
+    except DatabaseUnusable as exc:
+        raise CliError(str(exc)) from None
     try:
         before = current_revision(engine)
         do_upgrade(engine)
         after = current_revision(engine)
     except SQLAlchemyError as exc:
-        raise click.ClickException(
-            f"{shown}: {str(getattr(exc, 'orig', exc)).splitlines()[0]}"
-        ) from None
+        raise CliError(explain(exc, url)) from None
     finally:
         engine.dispose()
     if before == after:

@@ -67,6 +67,11 @@ def run(paths: tuple[Path, ...], config_file: Path | None, **flags: Any) -> None
     SIGHUP: reload the configuration and re-read the corpus.
 
     \b
+    Exit codes: 0 stopped cleanly; 1 with --once, results or the corpus
+    could not be recorded; 2 a configuration, listen address or database
+    that cannot be used (a damaged database found while running included).
+
+    \b
     Examples:
       article-monitor run examples/articles
       article-monitor run corpus/ --config monitor.toml   # auth set there for --listen 0.0.0.0:9464
@@ -88,9 +93,14 @@ def run(paths: tuple[Path, ...], config_file: Path | None, **flags: Any) -> None
         new = load_settings(config_file, flag_values)
         return new, KeyRing.load(new.key_file, allow_insecure=new.allow_insecure_key_permissions)
 
+    from monitor.cli import CliError
+    from monitor.storage.opening import DatabaseUnusable
+
     try:
         daemon = Daemon(settings, keyring, reload=reload)
         code = asyncio.run(daemon.run())
-    except ConfigError as exc:
-        raise click.UsageError(str(exc)) from None
+    except (ConfigError, DatabaseUnusable) as exc:
+        raise CliError(str(exc)) from None
+    if daemon.failure is not None:
+        click.echo(f"Error: {daemon.failure}", err=True)
     sys.exit(code)

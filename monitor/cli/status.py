@@ -37,24 +37,26 @@ def _fmt(fmt: str | None) -> str:
 
 @contextmanager
 def _repo(config_file: Path | None, flags: dict[str, Any]) -> Iterator[Repository]:
+    """The repository on the configured database, read only; any failure is `Error: …`."""
     from sqlalchemy import inspect
+    from sqlalchemy.exc import SQLAlchemyError
 
-    from monitor.storage.engine import make_engine
+    from monitor.cli import CliError
+    from monitor.storage.opening import DatabaseUnusable, explain, open_database
     from monitor.storage.repository import Repository
 
     settings = settings_from(config_file, flags)
     url = settings.database_url()
-    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
-        raise click.UsageError(
-            f"no database at {url.removeprefix('sqlite:///')} (run the daemon first)"
-        )
-    engine = make_engine(url)
+    try:
+        engine = open_database(url, create=False)
+    except DatabaseUnusable as exc:
+        raise CliError(str(exc)) from None
     try:
         if not inspect(engine).has_table("targets"):
-            raise click.UsageError(
-                "the database has no schema yet: run `article-monitor db upgrade`"
-            )
+            raise CliError("the database has no schema yet: run `article-monitor db upgrade`")
         yield Repository(engine)
+    except SQLAlchemyError as exc:
+        raise CliError(explain(exc, url)) from None
     finally:
         engine.dispose()
 

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import random
 import signal
 import time
 from collections.abc import Callable, Coroutine
@@ -24,19 +26,28 @@ from typing import Any, TypeVar
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.exc import SQLAlchemyError
 
-from monitor.classify import findings
 from monitor.config import ConfigError, Settings
 from monitor.daemon.maintenance import run_maintenance
+from monitor.daemon.outcome import Decision, Policy, decide
 from monitor.daemon.scan import CorpusScanner, ScanReport
-from monitor.daemon.state import State, check_delay, is_success, step
+from monitor.daemon.state import State
 from monitor.daemon.writer import ResultWriter
 from monitor.http import Checker
+from monitor.http.tls import make_ssl_context
 from monitor.observe.endpoints import MetricsServer
 from monitor.observe.logs import redact_url
 from monitor.observe.metrics import DaemonMetrics
 from monitor.secured.keys import KeyRing
-from monitor.storage.engine import make_engine
 from monitor.storage.migrate import upgrade
+from monitor.storage.opening import (
+    DatabaseUnusable,
+    check,
+    explain,
+    first_line,
+    is_damage,
+    open_database,
+    shown_url,
+)
 from monitor.storage.repository import CheckRecord, Claimed, Repository, now_ms
 from monitor.storage.tables import OUTCOME_CODES
 from monitor.vocabulary import CheckResult, Kind
@@ -64,16 +75,18 @@ class Daemon:
         keyring: KeyRing,
         *,
         reload: Callable[[], tuple[Settings, KeyRing]] | None = None,
+        rng: random.Random | None = None,
     ) -> None:
         self.settings = settings
         self.keyring = keyring
         self._reload = reload
-        self.engine = make_engine(settings.database_url())
+        self._rng = rng or random.Random()  # our own: next-due jitter, never the global state
+        self.engine = open_database(settings.database_url(), create=True, verify=False)
         self.repo = Repository(self.engine)
         self.metrics = DaemonMetrics(self.repo.snapshot)
         self.scanner = CorpusScanner(self.repo, settings, keyring)
         self._db_pool = ThreadPoolExecutor(1, thread_name_prefix="db-writer")
-        self.writer = ResultWriter(partial(self._db, self.repo.record))
+        self.writer = ResultWriter(partial(self._db, self.repo.record), on_error=self._db_failed)
         self._inflight: dict[int, tuple[asyncio.Task[None], Claimed]] = {}
         self._stop = asyncio.Event()
         self._stopping = False
@@ -82,6 +95,9 @@ class Daemon:
         self.server: MetricsServer | None = None
         self.last_scan: ScanReport | None = None
         self.claim_error: str | None = None
+        self.scan_error: str | None = None  # the last rescan could not record the corpus
+        # why the daemon stopped on its own (a damaged database, results lost in --once)
+        self.failure: str | None = None
         self._scan_lock = asyncio.Lock()
         # held while claiming, so a stop can wait for a claim in progress
         self._dispatching = asyncio.Lock()
@@ -89,6 +105,7 @@ class Daemon:
         self._more_due = False  # the last claim stopped at capacity: more may be due
         self._refill_pending = False
         self._snapshots: asyncio.Task[None] | None = None
+        self._damaged = False
 
     # -- plumbing
 
@@ -103,27 +120,30 @@ class Daemon:
     # -- lifecycle
 
     async def run(self) -> int:
-        """Run until stopped (or, with `once`, until everything due was checked)."""
+        """Run until stopped (or, with `once`, until everything due was checked).
+
+        Exit code: 0 a clean stop; 1 (`--once`) results or the corpus could
+        not be recorded; 2 the database turned out damaged while running.
+        `failure` says why. A database or listen address unusable at start
+        raises DatabaseUnusable or ConfigError instead: nothing was started.
+        """
         s = self.settings
-        log.info("database %s", _safe_db(s.database_url()))
-        await asyncio.to_thread(upgrade, self.engine)
-        if not s.once:
-            # gauges: a snapshot in the background; scrapes read the last one
-            self._snapshots = asyncio.create_task(self.metrics.keep_fresh(), name="snapshots")
-            self.server = MetricsServer.for_settings(self.metrics, self.readiness, s)
-            await self.server.start()
-        self._install_signals()
-        self.writer.start()
         try:
+            await self._open()
+            self._install_signals()
+            self.writer.start()
             await self.rescan()
-            async with Checker(s) as checker:
-                self._checker = checker
-                if s.once:
-                    await self._run_once()
-                else:
-                    self._start_scheduler()
-                    await self._stop.wait()
-                await self._shutdown()
+            if s.once and self.scan_error is not None and self.failure is None:
+                self.failure = f"the corpus could not be recorded: {self.scan_error}"
+            if self.failure is None:
+                async with Checker(s) as checker:
+                    self._checker = checker
+                    if s.once:
+                        await self._run_once()
+                    else:
+                        self._start_scheduler()
+                        await self._stop.wait()
+                    await self._shutdown()
         finally:
             self._remove_signals()
             await self.writer.stop()
@@ -134,8 +154,59 @@ class Daemon:
                 await asyncio.gather(self._snapshots, return_exceptions=True)
             self._db_pool.shutdown(wait=True)
             self.engine.dispose()
-        log.info("stopped")
-        return 0
+        code = self._exit_code()
+        if code:
+            log.error("stopped: %s", self.failure)
+        else:
+            log.info("stopped")
+        return code
+
+    async def _open(self) -> None:
+        """Check and migrate the database, then start serving; raise if either cannot."""
+        s = self.settings
+        url = s.database_url()
+        if s.ca_bundle is not None:
+            make_ssl_context(s.ca_bundle)  # a bad bundle is refused before anything starts
+        await asyncio.to_thread(check, self.engine, url)
+        try:
+            await asyncio.to_thread(upgrade, self.engine)
+        except SQLAlchemyError as exc:
+            raise DatabaseUnusable(explain(exc, url)) from None
+        if not s.once:
+            await self._serve()
+        log.info("database %s", shown_url(url))
+
+    async def _serve(self) -> None:
+        s = self.settings
+        self.server = MetricsServer.for_settings(self.metrics, self.readiness, s)
+        try:
+            await self.server.start()
+        except (OSError, OverflowError) as exc:
+            self.server = None
+            errno = getattr(exc, "errno", None)
+            reason = os.strerror(errno) if errno else str(exc)
+            raise ConfigError(f"cannot listen on {s.listen}: {reason}") from None
+        # gauges: a snapshot in the background; scrapes read the last one
+        self._snapshots = asyncio.create_task(self.metrics.keep_fresh(), name="snapshots")
+
+    def _exit_code(self) -> int:
+        if self._damaged:
+            return 2
+        if self.failure is None and self.settings.once and self.writer.backlog:
+            self.failure = (
+                f"{self.writer.backlog} results could not be recorded: {self.writer.error}"
+            )
+        return 0 if self.failure is None else 1
+
+    def _db_failed(self, exc: SQLAlchemyError) -> str:
+        """Every database error of a job comes here: a damaged file stops the
+        daemon (retrying cannot mend it, writing on may harm what is left)."""
+        if is_damage(exc) and not self._damaged:
+            self._damaged = True
+            self.failure = explain(exc, self.settings.database_url())
+            log.critical("stopping: %s", self.failure)
+            self.stop()
+        return first_line(exc)
 
     def stop(self) -> None:
         if not self._stop.is_set():
@@ -203,6 +274,8 @@ class Daemon:
                     t.cancel()
                 await asyncio.gather(*pending, return_exceptions=True)
                 await self._release(claims)
+        if self._damaged:
+            return  # nothing more can be written
         try:
             async with asyncio.timeout(max(self.settings.shutdown_grace, 1.0)):
                 await self.writer.drain()
@@ -240,9 +313,10 @@ class Daemon:
                     self.lease_ms,
                 )
             except SQLAlchemyError as exc:
+                error = self._db_failed(exc)
                 if self.claim_error is None:
-                    log.error("cannot claim due targets: %s; retrying", _first_line(exc))
-                self.claim_error = _first_line(exc)
+                    log.error("cannot claim due targets: %s; retrying", error)
+                self.claim_error = error
                 break
             if self.claim_error is not None:
                 log.info("claiming works again")
@@ -299,37 +373,20 @@ class Daemon:
         if not self._stopping:
             await self.dispatch()
 
-    def _finish(self, claim: Claimed, result: CheckResult) -> None:
+    def _policy(self, kind: Kind) -> Policy:
         s = self.settings
-        codes = {p.code.value for p in result.problems}
-        for ref in claim.refs:
-            codes.update(p.code.value for p in findings(result, ref))
-        moved = step(
-            claim.state, is_success(result.outcome), down_after=s.down_after, up_after=s.up_after
-        )
-        delay = check_delay(
-            s.interval_for(claim.kind),
-            fails=moved.after.fails,
+        return Policy(
+            interval=s.interval_for(kind),
             retry_interval=s.retry_interval,
             jitter=s.interval_jitter,
+            down_after=s.down_after,
+            up_after=s.up_after,
         )
-        checked_at = int(result.checked_at.timestamp() * 1000)
-        latency = None if result.latency_ms is None else round(result.latency_ms)
-        self.writer.put(
-            CheckRecord(
-                target_id=claim.id,
-                lease=claim.lease,
-                checked_at=checked_at,
-                outcome=OUTCOME_CODES[result.outcome],
-                outcome_name=result.outcome.value,
-                http_status=result.http_status,
-                latency_ms=latency,
-                problems=tuple(sorted(codes)),
-                before=moved.before,
-                after=moved.after,
-                next_due=now_ms() + int(delay * 1000),
-            )
-        )
+
+    def _finish(self, claim: Claimed, result: CheckResult) -> None:
+        """Act on the pure decision: queue the record, count the metric, log."""
+        decision = decide(claim.state, claim.refs, result, self._policy(claim.kind), self._rng)
+        self.writer.put(_record(claim, result, decision, now_ms()))
         seconds = None if result.latency_ms is None else result.latency_ms / 1000
         self.metrics.observe(claim.kind, result.outcome, seconds)
         ctx = {
@@ -338,8 +395,9 @@ class Daemon:
             "kind": claim.kind.value,
             "outcome": result.outcome.value,
             "status": result.http_status,
-            "latency_ms": latency,
+            "latency_ms": _latency(result),
         }
+        moved = decision.step
         if moved.changed:
             level = logging.WARNING if moved.after.state is State.DOWN else logging.INFO
             log.log(
@@ -347,7 +405,7 @@ class Daemon:
                 "target %s → %s",
                 moved.before.state.value,
                 moved.after.state.value,
-                extra={"ctx": {**ctx, "problems": " ".join(sorted(codes))}},
+                extra={"ctx": {**ctx, "problems": " ".join(decision.problems)}},
             )
         else:
             log.debug("checked", extra={"ctx": ctx})
@@ -358,14 +416,18 @@ class Daemon:
             try:
                 report = await asyncio.to_thread(self.scanner.scan, force=force)
             except SQLAlchemyError as exc:
+                self.scan_error = self._db_failed(exc)
                 log.error(
                     "corpus rescan could not write to the database: %s; will retry",
-                    _first_line(exc),
+                    self.scan_error,
                 )
                 return
             except Exception:
                 log.exception("corpus rescan failed; will retry")
                 return
+            if self.scan_error is not None:
+                log.info("the corpus is recorded again")
+                self.scan_error = None
             self.last_scan = report
             if report.changed or report.removed or force:
                 log.info(
@@ -388,14 +450,15 @@ class Daemon:
                 rollup_retention_days=s.rollup_retention_days,
             )
         except SQLAlchemyError as exc:
-            log.error("maintenance could not use the database: %s; will retry", _first_line(exc))
+            error = self._db_failed(exc)
+            log.error("maintenance could not use the database: %s; will retry", error)
 
     async def checkpoint(self) -> None:
         """Keep the SQLite WAL short, on a thread of its own (not the writer's)."""
         try:
             await asyncio.to_thread(self.repo.checkpoint)
         except SQLAlchemyError as exc:
-            log.warning("WAL checkpoint failed: %s", _first_line(exc))
+            log.warning("WAL checkpoint failed: %s", self._db_failed(exc))
 
     async def reload(self) -> None:
         """SIGHUP: new settings and keys, then every document read again."""
@@ -437,7 +500,7 @@ class Daemon:
             detail["database"] = "ok"
         except (TimeoutError, SQLAlchemyError) as exc:
             ready = False
-            detail["database"] = f"unreachable: {_first_line(exc) or 'timeout'}"
+            detail["database"] = f"unreachable: {first_line(exc) or 'timeout'}"
         running = self.scheduler is not None and self.scheduler.running and not self._stopping
         detail["scheduler"] = "running" if running else "stopped"
         ready = ready and running
@@ -449,19 +512,33 @@ class Daemon:
         if self.claim_error:
             ready = False
             detail["claims"] = f"failing: {self.claim_error}"
+        if self.scan_error:
+            ready = False
+            detail["scan"] = f"cannot record the corpus: {self.scan_error}"
+        if self._damaged:
+            ready = False
+            detail["database"] = f"damaged: {self.failure}"
         detail["backlog"] = self.writer.backlog
         detail["in_flight"] = len(self._inflight)
         detail["corpus"] = self.last_scan.problems if self.last_scan else ["not scanned yet"]
         return ready, detail
 
 
-def _first_line(exc: BaseException) -> str:
-    orig = getattr(exc, "orig", None)
-    text = str(orig if orig is not None else exc)
-    return text.splitlines()[0][:200] if text else type(exc).__name__
+def _latency(result: CheckResult) -> int | None:
+    return None if result.latency_ms is None else round(result.latency_ms)
 
 
-def _safe_db(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).render_as_string(hide_password=True)
+def _record(claim: Claimed, result: CheckResult, decision: Decision, now: int) -> CheckRecord:
+    return CheckRecord(
+        target_id=claim.id,
+        lease=claim.lease,
+        checked_at=int(result.checked_at.timestamp() * 1000),
+        outcome=OUTCOME_CODES[result.outcome],
+        outcome_name=result.outcome.value,
+        http_status=result.http_status,
+        latency_ms=_latency(result),
+        problems=decision.problems,
+        before=decision.step.before,
+        after=decision.step.after,
+        next_due=decision.next_due_ms(now),
+    )

@@ -63,7 +63,7 @@ def check_delay(
     fails: int,
     retry_interval: float,
     jitter: float,
-    rng: random.Random | None = None,
+    rng: random.Random,
 ) -> float:
     """Seconds until the next check.
 
@@ -71,7 +71,8 @@ def check_delay(
     that it reaches `down` (or recovers) quickly: `retry_interval` after the
     first failure, doubling with each further failure, never longer than
     `interval`. Either delay is spread by ±`jitter` (a fraction) so targets
-    added together do not stay in lockstep.
+    added together do not stay in lockstep. `rng` is the caller's own source
+    (seeded in tests), never the global `random` module state.
     """
     if interval <= 0:
         raise ValueError("interval must be positive")
@@ -81,5 +82,5 @@ def check_delay(
         base = min(interval, retry_interval * (2.0**exponent))
     if jitter <= 0:
         return base
-    spread = (rng or random).uniform(-jitter, jitter)
+    spread = rng.uniform(-jitter, jitter)
     return max(base * (1.0 + spread), 0.001)

@@ -16,11 +16,13 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from monitor.storage.opening import first_line
 from monitor.storage.repository import CheckRecord
 
 log = logging.getLogger(__name__)
 
 Commit = Callable[[Sequence[CheckRecord]], Awaitable[None]]
+OnError = Callable[[SQLAlchemyError], str]  # sees every failed commit; returns its summary
 
 
 class ResultWriter:
@@ -31,8 +33,10 @@ class ResultWriter:
         batch_size: int = 500,
         flush_interval: float = 0.25,
         retry_max: float = 5.0,
+        on_error: OnError | None = None,
     ) -> None:
         self._commit = commit
+        self._on_error = on_error or first_line
         self.batch_size = batch_size
         self.flush_interval = flush_interval
         self.retry_max = retry_max
@@ -81,7 +85,7 @@ class ResultWriter:
                 await self._commit(self._pending)
             except SQLAlchemyError as exc:
                 self.healthy = False
-                self.error = _describe(exc)
+                self.error = self._on_error(exc)
                 log.error(
                     "cannot write %d results: %s; retrying in %.1fs",
                     len(self._pending),
@@ -114,9 +118,3 @@ class ResultWriter:
             except asyncio.CancelledError:
                 pass
             self._task = None
-
-
-def _describe(exc: SQLAlchemyError) -> str:
-    orig = getattr(exc, "orig", None)
-    text = str(orig) if orig is not None else type(exc).__name__
-    return text.splitlines()[0][:200] if text else type(exc).__name__

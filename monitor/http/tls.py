@@ -13,12 +13,25 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from monitor.config import ConfigError
+
 
 def make_ssl_context(ca_bundle: Path | None = None) -> ssl.SSLContext:
-    """System trust store, plus the extra CAs of `ca_bundle` when given."""
+    """System trust store, plus the extra CAs of `ca_bundle` when given.
+
+    A bundle that cannot be read or holds no certificate is a configuration
+    error naming the file (ssl's own message names neither the file nor the option).
+    """
     ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH)
     if ca_bundle is not None:
-        ctx.load_verify_locations(cafile=str(ca_bundle))
+        try:
+            ctx.load_verify_locations(cafile=str(ca_bundle))
+        except ssl.SSLError as exc:
+            raise ConfigError(
+                f"ca_bundle {ca_bundle}: no PEM certificate could be read ({exc.reason})"
+            ) from None
+        except OSError as exc:
+            raise ConfigError(f"ca_bundle {ca_bundle}: {exc.strerror or exc}") from None
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
     return ctx
 

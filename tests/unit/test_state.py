@@ -11,6 +11,8 @@ from hypothesis import strategies as st
 from monitor.daemon.state import State, TargetState, check_delay, is_success, step
 from monitor.vocabulary import Outcome
 
+RNG = random.Random(0)  # unused when jitter is 0; required all the same
+
 
 def run(seq: list[bool], down_after: int = 3, up_after: int = 1) -> list[State]:
     st_ = TargetState()
@@ -88,13 +90,13 @@ def test_state_agrees_with_the_run_lengths(seq: list[bool], down_after: int, up_
 
 
 def test_healthy_delay_is_the_interval_without_jitter() -> None:
-    assert check_delay(3600, fails=0, retry_interval=60, jitter=0) == 3600
+    assert check_delay(3600, fails=0, retry_interval=60, jitter=0, rng=RNG) == 3600
 
 
 def test_failure_backoff_doubles_up_to_the_interval() -> None:
-    delays = [check_delay(3600, fails=f, retry_interval=60, jitter=0) for f in range(1, 9)]
+    delays = [check_delay(3600, fails=f, retry_interval=60, jitter=0, rng=RNG) for f in range(1, 9)]
     assert delays == [60, 120, 240, 480, 960, 1920, 3600, 3600]
-    assert check_delay(3600, fails=10_000, retry_interval=60, jitter=0) == 3600
+    assert check_delay(3600, fails=10_000, retry_interval=60, jitter=0, rng=RNG) == 3600
 
 
 @given(
@@ -104,7 +106,7 @@ def test_failure_backoff_doubles_up_to_the_interval() -> None:
     st.integers(),
 )
 def test_jitter_stays_within_bounds(interval: float, fails: int, jitter: float, seed: int) -> None:
-    base = check_delay(interval, fails=fails, retry_interval=60, jitter=0)
+    base = check_delay(interval, fails=fails, retry_interval=60, jitter=0, rng=RNG)
     d = check_delay(
         interval, fails=fails, retry_interval=60, jitter=jitter, rng=random.Random(seed)
     )

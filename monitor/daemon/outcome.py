@@ -1,0 +1,70 @@
+"""Pure: what one finished check means for its target.
+
+The daemon's decision step, apart from the writer, the metrics and the logs
+that act on it: the problem codes the check found for every article that
+refers to the target, the target's next state (hysteresis, `state.step`) and
+when to check it again (`state.check_delay`, spread by an injected random
+source, never the global `random` module state). Values in, a value out:
+the service turns the decision into a database record, a metric and a log line.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from monitor.classify import findings
+from monitor.daemon.state import Step, TargetState, check_delay, is_success, step
+from monitor.targets import TargetRef
+from monitor.vocabulary import CheckResult
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """The schedule and hysteresis settings that apply to one target's kind."""
+
+    interval: float
+    retry_interval: float
+    jitter: float
+    down_after: int
+    up_after: int
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    problems: tuple[str, ...]  # sorted problem codes, the target's own and each article's
+    step: Step
+    delay: float  # seconds from now until the next check
+
+    def next_due_ms(self, now_ms: int) -> int:
+        return now_ms + int(self.delay * 1000)
+
+
+def problem_codes(result: CheckResult, refs: Iterable[TargetRef]) -> tuple[str, ...]:
+    """The codes of every problem of `result`, as seen by any of the articles."""
+    codes = {p.code.value for p in result.problems}
+    for ref in refs:
+        codes.update(p.code.value for p in findings(result, ref))
+    return tuple(sorted(codes))
+
+
+def decide(
+    state: TargetState,
+    refs: Iterable[TargetRef],
+    result: CheckResult,
+    policy: Policy,
+    rng: random.Random,
+) -> Decision:
+    """The target's problems, next state and next-check delay after `result`."""
+    moved = step(
+        state, is_success(result.outcome), down_after=policy.down_after, up_after=policy.up_after
+    )
+    delay = check_delay(
+        policy.interval,
+        fails=moved.after.fails,
+        retry_interval=policy.retry_interval,
+        jitter=policy.jitter,
+        rng=rng,
+    )
+    return Decision(problem_codes(result, refs), moved, delay)

@@ -1,0 +1,172 @@
+"""Open the history database only when it can be used, and say why when it cannot.
+
+A damaged or foreign file must stop the daemon at the door: once running, a
+corrupt SQLite file answers `SELECT 1` (readiness said "ok") while every
+write fails, and a 0-byte file is taken by SQLite as a new, empty database
+(the history is silently gone). So, before anything else touches it:
+
+- a path that is not a file, or a 0-byte file with no write-ahead log beside
+  it, is refused. The daemon creates its database itself when it is absent,
+  so an empty file is never something an operator needs; it is what a
+  truncation or a failed restore leaves behind. Starting afresh on it would
+  hide the loss, so we refuse and say how to start afresh (delete it);
+- a file that is not a SQLite database, or fails `PRAGMA quick_check`, is
+  refused with what to do;
+- a server that cannot be reached is reported with its URL (password hidden).
+
+Every refusal is a `DatabaseUnusable` whose message is meant for the user.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from sqlalchemy import Engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+from monitor.storage.engine import make_engine
+
+QUICK_CHECK_LINES = 3  # of quick_check's complaints, shown to the user
+_DAMAGE_CODES = frozenset({sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB})
+_WRITE_CODES = frozenset({sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PERM})
+
+
+class DatabaseUnusable(Exception):
+    """The database cannot be used as it is; the message says what to do."""
+
+
+def shown_url(url: str) -> str:
+    """The URL as it may appear in logs and errors: never with its password."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file behind a SQLite URL; None for a server or an in-memory database."""
+    parsed = make_url(url)
+    database = parsed.database or ""
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        return None
+    if database.startswith("file:"):
+        return None
+    return Path(database)
+
+
+def sqlite_code(exc: BaseException) -> int | None:
+    """SQLite's primary result code behind `exc` (a SQLAlchemy or sqlite3 error)."""
+    orig = getattr(exc, "orig", exc)
+    code = getattr(orig, "sqlite_errorcode", None)
+    return None if code is None else int(code) & 0xFF
+
+
+def is_damage(exc: BaseException) -> bool:
+    """The file is corrupt or not a database: retrying cannot help, writing may harm."""
+    return sqlite_code(exc) in _DAMAGE_CODES
+
+
+def first_line(exc: BaseException) -> str:
+    orig = getattr(exc, "orig", None)
+    body = str(orig if orig is not None else exc)
+    return body.splitlines()[0][:200] if body.strip() else type(exc).__name__
+
+
+def damaged_message(where: str, detail: str) -> str:
+    return (
+        f"{where} is damaged ({detail}). Stop every process that uses it, keep a copy, then "
+        f"recover what is readable with `sqlite3 {where} .recover | sqlite3 recovered.db` "
+        "and point --db at the result, or restore a backup"
+    )
+
+
+def explain(exc: BaseException, url: str) -> str:
+    """A database error as one line a user can act on."""
+    path = sqlite_path(url)
+    where = str(path) if path is not None else shown_url(url)
+    code = sqlite_code(exc)
+    detail = first_line(exc)
+    if code == sqlite3.SQLITE_NOTADB:
+        return (
+            f"{where} is not a SQLite database ({detail}). Point --db or --data-dir at the "
+            "monitor's database, or move this file away to start a new one"
+        )
+    if code == sqlite3.SQLITE_CORRUPT:
+        return damaged_message(where, detail)
+    if code in _WRITE_CODES and path is not None:
+        return (
+            f"cannot write {where} ({detail}): the database and its directory must be "
+            f"writable (SQLite creates {path.name}-wal and {path.name}-shm beside it)"
+        )
+    if path is None:
+        return f"cannot use the database {where}: {detail}"
+    return f"{where}: {detail}"
+
+
+def _refuse_unusable_file(path: Path) -> None:
+    if not path.exists():
+        return
+    if not path.is_file():
+        raise DatabaseUnusable(f"{path} is not a file; --db or --data-dir must name a database")
+    if path.stat().st_size == 0:
+        wal = path.with_name(path.name + "-wal")
+        if not (wal.exists() and wal.stat().st_size > 0):
+            raise DatabaseUnusable(
+                f"{path} is empty (0 bytes): it holds no history, though a database was "
+                "expected there (truncated, or a failed copy?). Restore it from a backup; "
+                "or, to start with an empty history, delete it"
+            )
+
+
+def open_database(url: str, *, create: bool, verify: bool = True) -> Engine:
+    """An engine on a database fit for use, checked (SQLite: `PRAGMA quick_check`).
+
+    With `create`, a missing SQLite file (and its directory) is made, as the
+    daemon and `db upgrade` need; without, its absence is an error. Without
+    `verify`, only the file is looked at: the caller runs `check` later.
+    """
+    try:
+        path = sqlite_path(url)
+    except ArgumentError as exc:
+        raise DatabaseUnusable(f"not a database URL: {first_line(exc)}") from None
+    if path is not None:
+        _refuse_unusable_file(path)
+        if not create and not path.exists():
+            raise DatabaseUnusable(f"no database at {path} (run the daemon first)")
+    try:
+        engine = make_engine(url)
+    except OSError as exc:
+        where = path.parent if path is not None else url
+        raise DatabaseUnusable(
+            f"cannot create the data directory {where}: {exc.strerror}"
+        ) from None
+    except (ArgumentError, ImportError) as exc:
+        raise DatabaseUnusable(
+            f"cannot use the database {shown_url(url)}: {first_line(exc)} "
+            "(SQLite and PostgreSQL through psycopg are supported: "
+            "sqlite:///PATH or postgresql+psycopg://USER@HOST/NAME)"
+        ) from None
+    if not verify:
+        return engine
+    try:
+        check(engine, url)
+    except BaseException:
+        engine.dispose()
+        raise
+    return engine
+
+
+def check(engine: Engine, url: str) -> None:
+    """Connect, and for SQLite run `PRAGMA quick_check`; raise DatabaseUnusable if unfit."""
+    try:
+        with engine.connect() as conn:
+            if engine.dialect.name != "sqlite":
+                conn.execute(text("SELECT 1"))
+                return
+            rows = [str(r[0]) for r in conn.exec_driver_sql("PRAGMA quick_check")]
+    except SQLAlchemyError as exc:
+        raise DatabaseUnusable(explain(exc, url)) from None
+    if rows != ["ok"]:
+        shown = "; ".join(rows[:QUICK_CHECK_LINES])
+        more = f" and {len(rows) - QUICK_CHECK_LINES} more" if len(rows) > QUICK_CHECK_LINES else ""
+        where = str(sqlite_path(url) or shown_url(url))
+        raise DatabaseUnusable(damaged_message(where, f"PRAGMA quick_check: {shown}{more}"))
