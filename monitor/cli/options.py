@@ -150,9 +150,19 @@ def settings_from(
 
 
 def keyring_from(settings: Settings) -> KeyRing:
-    """The configured keys; a bad or insecure key file is a usage error (exit 2)."""
+    """The configured keys; a bad or insecure key file is a usage error (exit 2).
+
+    The exclusions from the canonical form are checked here too: they and the
+    keys are what a signature is checked with, and a malformed one would
+    otherwise be silently ignored.
+    """
+    from monitor.secured.canonical import exclude_path_problem
     from monitor.secured.keys import KeyRing
 
+    for path in settings.exclude_fields:
+        problem = exclude_path_problem(path)
+        if problem is not None:
+            raise click.UsageError(f"exclude field {path!r}: {problem}")
     try:
         return KeyRing.load(
             settings.key_file, allow_insecure=settings.allow_insecure_key_permissions

@@ -168,6 +168,20 @@ def split_path(path: str) -> list[str]:
     return path.split(".") if path else []
 
 
+def exclude_path_problem(path: str) -> str | None:
+    """Why an `exclude_fields` path cannot be what was meant (it would be silently ignored
+    or would leave the whole article unsigned), or None when it is well formed."""
+    if not path.strip():
+        return "an empty path excludes nothing"
+    if path != path.strip():
+        return "space around the path (a field name never has it)"
+    if any(not segment for segment in path.split(".")):
+        return "an empty segment (two dots, or a dot at an end)"
+    if path == "*":
+        return "`*` alone would leave the whole article out of the signature"
+    return None
+
+
 ABSENT: Final = object()  # no value at that path
 UNSUPPORTED: Final = object()  # a value there, but with no JSON form
 

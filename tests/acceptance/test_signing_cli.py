@@ -331,3 +331,21 @@ def test_key_bytes_never_appear_in_an_error(tmp_path: Path, aes_key: Path, comma
         assert result.output.startswith("Usage:") or "Error:" in result.output
         assert secret not in result.output and secret[:-2] not in result.output
         assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("path", ["", " ", "images..title", "heat.", " heat", "*"])
+@pytest.mark.parametrize("command", ["verify", "sign"])
+def test_a_malformed_exclude_field_is_refused_not_ignored(
+    aes_key: Path, command: str, path: str
+) -> None:
+    result = run(command, SEED, "--key-file", aes_key, "--exclude-field", path)
+    assert result.exit_code == 2, result.output
+    assert f"exclude field {path!r}" in result.output
+
+
+@pytest.mark.parametrize("path", ["images..title", "*"])
+def test_check_refuses_a_malformed_exclude_field_too(aes_key: Path, path: str) -> None:
+    env = {"ARTICLE_MONITOR_EXCLUDE_FIELDS": path}
+    result = run("check", SEED, "--key-file", aes_key, "--offline", env=env)
+    assert result.exit_code == 2, result.output
+    assert f"exclude field {path!r}" in result.output
