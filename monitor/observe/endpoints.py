@@ -208,8 +208,11 @@ class _OneLine(logging.Filter):
             return record.levelno >= logging.WARNING  # aiohttp's debug chatter
         if isinstance(exc, HttpProcessingError):
             record.msg, record.args = "bad request: %s (%d)", (type(exc).__name__, exc.code)
+            # the client's mistake, not ours: info at most (logged at error by aiohttp)
             record.levelno = min(record.levelno, logging.INFO)
             record.levelname = logging.getLevelName(record.levelno)
+            if not request_log.isEnabledFor(record.levelno):
+                return False
         else:
             record.msg, record.args = "error while answering a request: %s", (_where(exc),)
         record.exc_info = record.exc_text = None

@@ -347,3 +347,24 @@ async def test_a_flood_of_readyz_costs_one_readiness_check(
     release.set()
     assert [await t for t in asks] == [200] * 30
     assert calls == 1
+
+
+async def test_bad_requests_stay_out_of_a_warning_level_log(
+    make_server: Callable[..., Awaitable[MetricsServer]],
+) -> None:
+    """As with `--log-level warning`: the root at WARNING, its handler at NOTSET."""
+    seen: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = seen.append  # type: ignore[method-assign]
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.WARNING)
+    root.addHandler(handler)
+    try:
+        srv = await make_server(ConnectionLimits())
+        assert await _status(srv.port, b"GET /\x00 HTTP/1.1\r\n\r\n") == 400
+        assert await _status(srv.port, _get("/healthz")) == 200
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+    assert not [r for r in seen if r.name.startswith("monitor.observe.endpoints")]
