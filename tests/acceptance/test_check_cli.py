@@ -452,3 +452,63 @@ async def test_a_killed_worker_gives_an_incomplete_report_not_a_crash(
     assert_valid_report(report)
     assert report["summary"]["incomplete"] is True
     assert "worker process" in err.decode() and "Traceback" not in err.decode()
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_before_the_command_began_exits_130_with_a_message(signum: int) -> None:
+    """`python -m monitor` takes the stop signals over before its imports: a
+    signal there is a message and 130, not "Aborted!" (1), a traceback or death."""
+    import subprocess
+
+    code = (
+        "import os, signal, time\n"
+        "from monitor.check.interrupt import stop_early\n"
+        "stop_early()\n"
+        f"os.kill(os.getpid(), {int(signum)})\n"
+        "time.sleep(60)\n"
+    )
+    p = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60
+    )
+    assert p.returncode == 130
+    assert f"interrupted ({signal.Signals(signum).name})" in p.stderr
+    assert "Traceback" not in p.stderr and p.stdout == ""
+
+
+async def test_a_stop_signal_to_a_worker_alone_stops_the_whole_run(
+    site: Site, tmp_path: Path
+) -> None:
+    """The parent owns the run: a worker passes SIGTERM on, and the parent
+    writes the partial report and stops every worker."""
+    import psutil
+
+    site.slow = True
+    lines = [
+        json.dumps(article(n, images=[{"url": f"http://img{n}.example/{n}.png"}])) for n in range(8)
+    ]
+    (tmp_path / "a.jsonl").write_text("\n".join(lines) + "\n")
+    proc = await spawn(
+        "check",
+        str(tmp_path),
+        "--format",
+        "json",
+        "--workers",
+        "2",
+        *slow_args(site),
+        start_new_session=True,
+    )
+    try:
+        await checking(site, proc)
+        (worker,) = psutil.Process(proc.pid).children()
+        worker.send_signal(signal.SIGTERM)
+        out, err = await asyncio.wait_for(proc.communicate(), 20)
+    finally:
+        if proc.returncode is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            await proc.wait()
+    assert proc.returncode == 130, err.decode()
+    report = json.loads(out)
+    assert_valid_report(report)
+    assert report["summary"]["incomplete"] is True
+    with pytest.raises(ProcessLookupError):
+        os.killpg(proc.pid, 0)
