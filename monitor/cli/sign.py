@@ -7,6 +7,7 @@ Thin over monitor.secured.sign (the envelopes) and monitor.secured.inplace
 from __future__ import annotations
 
 import sys
+from itertools import groupby
 from pathlib import Path
 from typing import Any, cast
 
@@ -128,24 +129,27 @@ def sign(
             click.echo(f"{doc.source}:{doc.line}: cannot sign: {exc}", err=True)
             return None
 
-    by_file: dict[str, list[Document | InvalidDocument]] = {}
-    for item in iter_documents(settings.paths):
+    def reported(item: Document | InvalidDocument) -> Document | InvalidDocument:
+        nonlocal failures
         if isinstance(item, InvalidDocument):
             where = f"{item.source}:{item.line}" if item.line is not None else item.source
             click.echo(f"{where}: invalid document: {item.error}", err=True)
             failures += 1
-        by_file.setdefault(item.source, []).append(item)
+        return item
 
+    # The walk yields a file's records together: sign each file as soon as it is read,
+    # so memory holds one file and the file has little time to change in between.
+    by_file = groupby(map(reported, iter_documents(settings.paths)), key=lambda i: i.source)
     if in_place:
-        for source, items in by_file.items():
-            done = rewrite_file(Path(source), items, sign_one, force=force)
+        for source, group in by_file:
+            done = rewrite_file(Path(source), list(group), sign_one, force=force)
             for line in (*done.notes, *done.errors):
                 click.echo(line, err=True)
             failures += len(done.errors)
             if done.signed:
                 click.echo(f"{source}: signed {done.signed} article(s) ({envelope})", err=True)
     else:
-        docs = [d for items in by_file.values() for d in items if isinstance(d, Document)]
+        docs = [d for _, group in by_file for d in group if isinstance(d, Document)]
         several = len(docs) > 1
         for doc in docs:
             value = sign_one(doc)

@@ -121,6 +121,24 @@ def _write_refusals(path: Path, st: os.stat_result) -> list[tuple[str, str]]:
     return found
 
 
+def _copy_xattrs(path: Path, fd: int, notes: list[str]) -> None:
+    """Extended attributes (POSIX ACLs, SELinux labels, user.*) onto the new file; best effort."""
+    if not hasattr(os, "listxattr"):
+        return
+    try:
+        names = os.listxattr(path, follow_symlinks=False)
+    except OSError:
+        return  # not supported here: nothing to keep
+    lost = []
+    for name in names:
+        try:
+            os.setxattr(fd, name, os.getxattr(path, name, follow_symlinks=False))
+        except OSError:
+            lost.append(name)
+    if lost:
+        notes.append(f"{path}: extended attributes not kept: {', '.join(sorted(lost))}")
+
+
 def _same_file(a: os.stat_result, b: os.stat_result) -> bool:
     return (a.st_dev, a.st_ino, a.st_size, a.st_mtime_ns) == (
         b.st_dev,
@@ -169,6 +187,7 @@ def _replace(path: Path, st: os.stat_result, data: bytes, force: bool, notes: li
                         f"--force it now belongs to {mine.st_uid}:{mine.st_gid}"
                     )
             os.fchmod(fd, stat.S_IMODE(st.st_mode))  # after chown, which may clear set-id bits
+            _copy_xattrs(path, fd, notes)  # ACLs and labels live there
             os.fsync(fd)
         finally:
             os.close(fd)

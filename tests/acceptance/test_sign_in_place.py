@@ -221,3 +221,15 @@ def test_a_fifo_in_the_corpus_does_not_hang_the_signer(signer: Signer) -> None:
     assert done.returncode == 1
     assert "pipe.txt: invalid document" in done.stderr
     assert signed(plain)
+
+
+def test_extended_attributes_are_kept(signer: Signer) -> None:
+    story = signer.story(signer.base / "corpus")
+    try:
+        os.setxattr(story, "user.reviewed-by", b"desk")
+    except OSError as exc:
+        pytest.skip(f"no user extended attributes on this file system: {exc.strerror}")
+    done = signer.sign(story)
+    assert done.returncode == 0, done.stderr
+    assert signed(story)
+    assert os.getxattr(story, "user.reviewed-by") == b"desk"
