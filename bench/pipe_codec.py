@@ -10,7 +10,13 @@ rebuilds the results. Targets are timed the same way in the other direction.
 The baseline is the pipe module as of a git revision (default: the JSON-lines
 format it replaced, then monitor/wire.py), loaded from `git show` with its
 imports of the old tree mapped onto today's, so both run on today's model.
-Runs are interleaved; CPU time (time.process_time), medians. No network.
+The candidates are today's module with its payload codec (`marshal`)
+swapped for another, rows and frames unchanged: `msgspec` (MessagePack,
+one Encoder and one Decoder reused) and `pickle5` (pickle protocol 5).
+Every format must give back the exact results before any is timed. Runs are
+interleaved; CPU time (time.process_time), medians; "vs current" is the
+current format's total over the format's (above 1: faster).
+No network.
 
     .venv/bin/python bench/pipe_codec.py                 # 50,000 results, batches of 32
     .venv/bin/python bench/pipe_codec.py --batch 512 --no-gc
@@ -20,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import pickle
 import statistics
 import subprocess
 import sys
@@ -118,6 +125,56 @@ def module_at(rev: str, path: str, name: str) -> types.ModuleType:
     return module
 
 
+def with_codec(
+    name: str, dumps: Callable[[Any], bytes], loads: Callable[[bytes], Any]
+) -> types.ModuleType:
+    """A copy of today's pipe module whose payloads are `dumps`/`loads`, not marshal's."""
+    path = Path(pipe.__file__)
+    module = types.ModuleType(f"pipe_{name}")
+    module.__dict__["__name__"] = module.__name__
+    sys.modules[module.__name__] = module
+    exec(compile(path.read_text(), str(path), "exec"), module.__dict__)
+    module.__dict__["marshal"] = types.SimpleNamespace(dumps=dumps, loads=loads)
+    return module
+
+
+def candidates() -> list[tuple[str, types.ModuleType]]:
+    """The payload codecs measured against marshal (those installed)."""
+    out = [
+        (
+            "pickle5",
+            with_codec("pickle5", lambda v: pickle.dumps(v, protocol=5), pickle.loads),
+        )
+    ]
+    try:
+        import msgspec
+    except ImportError:  # pragma: no cover - an optional candidate
+        return out
+    encoder, decoder = msgspec.msgpack.Encoder(), msgspec.msgpack.Decoder()
+    out.insert(0, ("msgspec", with_codec("msgspec", encoder.encode, decoder.decode)))
+    out.insert(1, ("msgspec typed", typed_msgspec(msgspec)))
+    return out
+
+
+def typed_msgspec(msgspec: Any) -> types.ModuleType:
+    """msgspec's own mapping of the model: the results themselves are encoded
+    (dataclasses as maps, enums by value, datetimes as timestamps) and decoded
+    straight into CheckResult by a typed Decoder, with no rows of ours."""
+    encode = msgspec.msgpack.Encoder().encode
+    results = msgspec.msgpack.Decoder(list[tuple[str, CheckResult]]).decode
+    targets = msgspec.msgpack.Decoder(list[tuple[Kind, str]]).decode
+    module = types.ModuleType("pipe_msgspec_typed")
+    module.__dict__.update(
+        Frames=pipe.Frames,
+        result_row=lambda key, r: (key, r),
+        results_frame=lambda rows: pipe.frame(encode(rows)),
+        results_from_frame=results,
+        targets_frame=lambda batch: pipe.frame(encode(batch)),
+        targets_from_frame=targets,
+    )
+    return module
+
+
 def chunks(stream: bytes) -> list[bytes]:
     return [stream[i : i + CHUNK] for i in range(0, len(stream), CHUNK)]
 
@@ -186,6 +243,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     codecs = [
         Codec(f"baseline {args.baseline}", load_baseline(args.baseline), framed=False),
         Codec("current", pipe, framed=True),
+        *(Codec(name, module, framed=True) for name, module in candidates()),
     ]
     for codec in codecs:  # both must be exact before either is timed
         stream = codec.encode_results(batches)
@@ -218,11 +276,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{n} results in batches of {args.batch}, targets in 256s; CPU µs per result, "
         f"median of {args.repeat}; gc {'off' if args.no_gc else 'on'}"
     )
-    print(f"{'format':<20}" + "".join(f"{s:>13}" for s in steps) + f"{'total':>9}{'B/result':>10}")
+    print(
+        f"{'format':<20}"
+        + "".join(f"{s:>13}" for s in steps)
+        + f"{'total':>9}{'vs current':>11}{'B/result':>10}"
+    )
+    totals = {
+        c.name: [statistics.median(times[c.name][s]) / n * 1e6 for s in steps] for c in codecs
+    }
+    current = sum(totals["current"])
     for codec in codecs:
-        med = [statistics.median(times[codec.name][s]) / n * 1e6 for s in steps]
+        med = totals[codec.name]
         cells = "".join(f"{v:13.2f}" for v in med)
-        print(f"{codec.name:<20}{cells}{sum(med):9.2f}{size[codec.name] / n:10.0f}")
+        ratio = current / sum(med)
+        print(f"{codec.name:<20}{cells}{sum(med):9.2f}{ratio:10.2f}x{size[codec.name] / n:10.0f}")
     return 0
 
 
