@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import time
 import tracemalloc
 import zlib
 from collections.abc import AsyncIterator, Callable
@@ -131,7 +130,7 @@ async def measured() -> AsyncIterator[Callable[[], int]]:
 
 async def run(
     handler: RawHandler, kind: Kind, **overrides: object
-) -> tuple[CheckResult, RawServer, float]:
+) -> tuple[CheckResult, RawServer]:
     async with raw_server(handler) as srv:
         s = settings(
             {"news.example": srv.port},
@@ -139,29 +138,26 @@ async def run(
             image_cap_bytes=IMAGE_CAP,
             **overrides,
         )
-        started = time.monotonic()
         async with Checker(s) as checker:
             result = await checker.check("http://news.example/x", kind)
-        elapsed = time.monotonic() - started
         await asyncio.sleep(0.05)  # let the server notice the close
     print(f"{handler.__name__}: read {result.facts.bytes_read}, sent {srv.stats.bytes_sent}")
-    return result, srv, elapsed
+    return result, srv
 
 
 async def test_endless_body_is_cut_at_the_page_cap() -> None:
     async with measured() as peak:
-        result, srv, elapsed = await run(endless_body, Kind.WEB)
+        result, srv = await run(endless_body, Kind.WEB)
         assert peak() < MEMORY_CEILING
     assert result.outcome is Outcome.OK
     assert result.facts.bytes_read <= PAGE_CAP
     assert srv.stats.bytes_sent <= PAGE_CAP + ALLOWANCE
-    assert elapsed < 2
 
 
 async def test_gzip_bomb_is_inflated_only_up_to_the_cap() -> None:
     gzip_bomb()
     async with measured() as peak:
-        result, _, _ = await run(bomb, Kind.WEB)
+        result, _ = await run(bomb, Kind.WEB)
         assert peak() < MEMORY_CEILING
     assert result.outcome is Outcome.OK
     # 128 KiB decoded need about 130 compressed bytes; reads are 16 KiB at most
@@ -171,40 +167,39 @@ async def test_gzip_bomb_is_inflated_only_up_to_the_cap() -> None:
 
 async def test_60mb_image_reads_only_the_header_bytes() -> None:
     async with measured() as peak:
-        result, srv, elapsed = await run(huge_image, Kind.IMAGE)
+        result, srv = await run(huge_image, Kind.IMAGE)
         assert peak() < MEMORY_CEILING
     assert result.outcome is Outcome.OK
     assert (result.facts.image_format, result.facts.width, result.facts.height) == ("png", 640, 480)
     assert result.facts.bytes_read <= IMAGE_CAP
     assert srv.stats.bytes_sent <= IMAGE_CAP + ALLOWANCE
     assert b"range: bytes=0-16383" in srv.stats.requests[0].lower()
-    assert elapsed < 2
 
 
 async def test_header_flood_is_refused() -> None:
     async with measured() as peak:
-        result, srv, elapsed = await run(header_flood, Kind.WEB)
+        result, srv = await run(header_flood, Kind.WEB)
         assert peak() < MEMORY_CEILING
     assert result.outcome is Outcome.CONNECTION_ERROR, result.error
     assert srv.stats.bytes_sent <= ALLOWANCE
-    assert elapsed < 2
 
 
 async def test_endless_garbage_is_a_connection_error() -> None:
-    result, srv, _ = await run(endless_garbage, Kind.WEB)
+    result, srv = await run(endless_garbage, Kind.WEB)
     assert result.outcome is Outcome.CONNECTION_ERROR
     assert srv.stats.bytes_sent <= ALLOWANCE
 
 
 @pytest.mark.parametrize(
-    "handler",
+    ("payload", "head"),
     [
-        drip(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n", every=1.0),
-        drip(b"<html><head><title>" + b"z" * 100, every=1.0, head=HTML_HEAD),
+        (b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n", b""),
+        (b"<html><head><title>" + b"z" * 100, HTML_HEAD),
     ],
     ids=["headers-a-byte-a-second", "body-a-byte-a-second"],
 )
-async def test_slow_loris_ends_at_the_timeout(handler: RawHandler) -> None:
-    result, _, elapsed = await run(handler, Kind.WEB, timeout=1.0)
+async def test_slow_loris_ends_at_the_timeout(payload: bytes, head: bytes) -> None:
+    result, srv = await run(drip(payload, every=1.0, head=head), Kind.WEB, timeout=1.0)
     assert result.outcome is Outcome.TIMEOUT, result.error
-    assert 0.9 < elapsed < 2.0
+    # the client hung up mid-drip (a byte a second), not once it had everything
+    assert srv.stats.bytes_sent < len(head) + len(payload)
