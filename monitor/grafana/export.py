@@ -29,6 +29,7 @@ class ExportSettings:
     datasource_uid: str = provisioning.DATASOURCE_UID
     webhook_url: str = "http://127.0.0.1:9099/alerts"
     namespace: str = "monitoring"
+    evaluation_s: int = 60  # how often Prometheus evaluates the group
 
 
 def _yaml(data: dict[str, Any]) -> str:
@@ -42,7 +43,9 @@ def artefacts(settings: ExportSettings | None = None) -> dict[str, str]:
     files: dict[str, str] = {}
     for stem, board in dashboards.all_dashboards().items():
         files[f"dashboards/{stem}.json"] = json.dumps(board, indent=2, sort_keys=True) + "\n"
-    files["prometheus/article-monitor.rules.yml"] = _yaml(prometheus.rule_file(rules, s.links))
+    files["prometheus/article-monitor.rules.yml"] = _yaml(
+        prometheus.rule_file(rules, s.links, s.evaluation_s)
+    )
     files["kubernetes/prometheusrule.yaml"] = _yaml(
         prometheus.prometheus_rule(rules, s.links, s.namespace)
     )
