@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import time
-from typing import Any
+import socket
+from typing import Any, NoReturn
 
 import pytest
 from aiohttp import web
@@ -304,28 +304,33 @@ async def test_invalid_urls(url: str) -> None:
     assert result.attempts == 0
 
 
-async def test_dns_error_for_invalid_tld_without_a_query() -> None:
-    started = time.monotonic()
+async def test_dns_error_for_invalid_tld_without_a_query(monkeypatch: pytest.MonkeyPatch) -> None:
+    queries: list[object] = []
+
+    def no_query(*args: object, **kwargs: object) -> NoReturn:
+        queries.append(args)
+        raise AssertionError("the resolver was asked")
+
+    monkeypatch.setattr(socket, "getaddrinfo", no_query)
+    monkeypatch.setattr(asyncio.get_running_loop(), "getaddrinfo", no_query)
     async with Checker(settings()) as checker:
         result = await checker.check("http://nothing-here.invalid/", Kind.WEB)
     assert result.outcome is Outcome.DNS_ERROR
-    assert time.monotonic() - started < 0.5  # answered locally, not by a resolver timeout
+    assert queries == []  # answered locally, not by a resolver (nor its timeout)
 
 
 async def test_timeout_when_server_does_not_answer_in_time() -> None:
-    started = time.monotonic()
     result = await check("http://news.example/slow", timeout=0.5)
-    assert result.outcome is Outcome.TIMEOUT
-    assert time.monotonic() - started < 2.0
+    assert result.outcome is Outcome.TIMEOUT  # /slow answers after 5 s: ok, had it waited
 
 
 async def test_connect_timeout_when_syn_is_dropped() -> None:
     with unanswered_port() as port:
-        started = time.monotonic()
-        async with Checker(settings({"news.example": port}, connect_timeout=0.3)) as checker:
+        s = settings({"news.example": port}, connect_timeout=0.3, timeout=60)
+        async with Checker(s) as checker:
             result = await checker.check("http://news.example/", Kind.WEB)
         assert result.outcome is Outcome.TIMEOUT, result.error
-        assert time.monotonic() - started < 1.5
+        assert result.error is not None and "connecting" in result.error  # not the 60 s total
 
 
 async def test_connection_refused() -> None:
