@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from datetime import UTC, datetime
 
 import pytest
@@ -45,34 +44,35 @@ async def test_every_target_once_with_bounded_concurrency() -> None:
     assert checker.peak == 8
 
 
-async def test_cancelling_a_run_stops_real_checks_within_a_second() -> None:
+async def test_cancelling_a_run_stops_real_checks_at_once() -> None:
     open_now = [0]
-    started = asyncio.Event()
+    all_open = asyncio.Event()
+    all_closed = asyncio.Event()
 
     async def hang(conn: RawConn) -> None:
         await conn.read_request()
         open_now[0] += 1
-        started.set()
+        if open_now[0] == 8:
+            all_open.set()
         try:
             await conn.reader.read()  # returns when the client goes away
         finally:
             open_now[0] -= 1
+            if open_now[0] == 0:
+                all_closed.set()
 
     async with raw_server(hang) as srv:
         s = settings({"news.example": srv.port}, timeout=30, per_host=8)
         targets = [(Kind.WEB, f"http://news.example/{i}") for i in range(100)]
         async with Checker(s) as checker:
             task = asyncio.create_task(check_all(checker, targets, concurrency=8))
-            await asyncio.wait_for(started.wait(), 5)
-            await asyncio.sleep(0.1)
-            assert open_now[0] == 8
-            t0 = time.monotonic()
+            await asyncio.wait_for(all_open.wait(), 10)
             task.cancel()
+            # the requests hang for their 30 s timeout: only abandoning them ends the run
+            # within the guard
             with pytest.raises(asyncio.CancelledError):
-                await task
-            assert time.monotonic() - t0 < 1.0
-            await asyncio.sleep(0.1)
-            assert open_now[0] == 0  # every in-flight request was abandoned
+                await asyncio.wait_for(task, 10)
+            await asyncio.wait_for(all_closed.wait(), 10)  # every in-flight request abandoned
         assert srv.stats.connections == 8
 
 
