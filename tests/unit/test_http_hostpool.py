@@ -4,9 +4,39 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import time
+import types
 
+import pytest
+
+from monitor.http import hostpool
 from monitor.http.hostpool import HostPool
+
+
+class FakeTime:
+    """The pool's injected clock, and a sleep that advances it instead of waiting."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+        real = asyncio.sleep
+        proxy = types.ModuleType("asyncio")
+        proxy.__dict__.update(vars(asyncio))
+
+        async def sleep(delay: float) -> None:
+            self.sleeps.append(delay)
+            self.now += max(0.0, delay)
+            await real(0)
+
+        proxy.sleep = sleep  # type: ignore[attr-defined]
+        monkeypatch.setattr(hostpool, "asyncio", proxy)
+
+    def clock(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def fake_time(monkeypatch: pytest.MonkeyPatch) -> FakeTime:
+    return FakeTime(monkeypatch)
 
 
 async def test_slots_are_limited_per_host_not_globally() -> None:
@@ -26,44 +56,44 @@ async def test_slots_are_limited_per_host_not_globally() -> None:
     assert len(pool) == 0  # idle, unconstrained gates are dropped
 
 
-async def test_minimum_interval_between_starts() -> None:
-    pool = HostPool(per_host=5, min_interval=0.05)
+async def test_minimum_interval_between_starts(fake_time: FakeTime) -> None:
+    pool = HostPool(per_host=5, min_interval=0.05, clock=fake_time.clock)
     starts: list[float] = []
 
     async def use() -> None:
         async with pool.slot("a"):
-            starts.append(time.monotonic())
+            starts.append(fake_time.clock())
 
     await asyncio.gather(*(use() for _ in range(4)))
     gaps = [b - a for a, b in itertools.pairwise(starts)]
-    assert min(gaps) >= 0.045
+    assert gaps == pytest.approx([0.05, 0.05, 0.05])
 
 
-async def test_retry_after_delays_the_next_slot_and_success_resets() -> None:
-    pool = HostPool(per_host=1, backoff_base=0.01, backoff_max=1.0)
+async def test_retry_after_delays_the_next_slot_and_success_resets(fake_time: FakeTime) -> None:
+    pool = HostPool(per_host=1, backoff_base=0.01, backoff_max=1.0, clock=fake_time.clock)
     async with pool.slot("a"):
         pool.record("a", 429, retry_after=0.1)
-    assert 0.05 < pool.backoff_remaining("a") <= 0.1
+    assert pool.backoff_remaining("a") == pytest.approx(0.1)
     assert len(pool) == 1  # kept while its backoff runs
-    t0 = time.monotonic()
+    t0 = fake_time.clock()
     async with pool.slot("a"):
         pool.record("a", 200)
-    assert time.monotonic() - t0 >= 0.09
+    assert fake_time.clock() - t0 == pytest.approx(0.1)  # waited out, no more
+    assert fake_time.sleeps == [pytest.approx(0.1)]
     async with pool.slot("b"):
         pass
     assert pool.backoff_remaining("b") == 0.0
 
 
-async def test_adaptive_backoff_doubles_without_retry_after() -> None:
-    pool = HostPool(per_host=1, backoff_base=0.01, backoff_max=0.03)
+async def test_adaptive_backoff_doubles_without_retry_after(fake_time: FakeTime) -> None:
+    pool = HostPool(per_host=1, backoff_base=0.01, backoff_max=0.03, clock=fake_time.clock)
     delays = []
     for _ in range(4):
         async with pool.slot("a"):
             pool.record("a", 503)
             delays.append(pool.backoff_remaining("a"))
-    assert delays[0] <= 0.01
-    assert 0.015 < delays[1] <= 0.02
-    assert all(d <= 0.03 for d in delays)
+    assert delays == pytest.approx([0.01, 0.02, 0.03, 0.03])
+    assert fake_time.sleeps == pytest.approx([0.01, 0.02, 0.03])  # each one waited out
 
 
 async def test_waiters_get_slots_in_arrival_order() -> None:
