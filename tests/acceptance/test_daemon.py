@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -218,12 +217,12 @@ def test_run_once_checks_what_is_due_records_and_exits(tmp_path: Path) -> None:
         cfg = write_config(tmp_path, site.port, interval=3600.0)
         for i in range(4):
             (tmp_path / "corpus" / f"{i}.txt").write_text(article(f"http://news.test/{i}/"))
-        started = time.monotonic()
+        # the interval is an hour: only exiting once the due checks are done ends it
+        # within the subprocess timeout
         out = subprocess.run(
             [CLI, "run", "--config", str(cfg), "--once"], capture_output=True, text=True, timeout=30
         )
         assert out.returncode == 0, out.stderr
-        assert time.monotonic() - started < 15
         assert site.hits == 4
     db = db_of(tmp_path)
     assert results(db) == 4
