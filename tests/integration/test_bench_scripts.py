@@ -13,6 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 BENCH = ROOT / "bench"
 
@@ -78,3 +80,14 @@ def test_report_json_times_each_writer() -> None:
     assert out.returncode == 0, out.stderr
     for name in ("text", "dumps", "orjson", "current"):
         assert re.search(rf"^{name}\s+\d+\.\d+\s+\d+\.\d+x$", out.stdout, re.MULTILINE), out.stdout
+
+
+def test_page_heads_times_both_readers_on_every_case() -> None:
+    pytest.importorskip("selectolax")
+    out = run(
+        str(BENCH / "page_heads.py"), "--pages", "3", "--rounds", "1", "--min-seconds", "0.001"
+    )
+    assert out.returncode == 0, out.stderr
+    for case in ("websim-web", "real-odd", "malformed", "charsets"):
+        assert re.search(rf"^{case}\s.*\d+\.\d+x\s+\d+%$", out.stdout, re.MULTILINE), out.stdout
+    assert "geometric mean" in out.stdout
