@@ -11,12 +11,11 @@ judged against each article's claims:
 
 from __future__ import annotations
 
-import functools
 from datetime import UTC, datetime
 from enum import StrEnum
 
+from monitor import urls
 from monitor.content.html import is_html_content_type, media_type
-from monitor.corpus.article import normalize_url
 from monitor.targets import TargetRef
 from monitor.vocabulary import CheckResult, ContentFacts, Kind, Outcome, Problem, ProblemCode
 
@@ -203,14 +202,9 @@ def _certificate_problem(not_after: datetime, now: datetime, warning_days: float
     )
 
 
-# findings() compares the same few URLs over and over (a target shared by
-# articles, the page's canonical against each claim); a small cache local to
-# this module, so it does not grow other modules' memory.
-_normalized = functools.lru_cache(maxsize=2048)(normalize_url)
-
-
-def _same_url(a: str, b: str) -> bool:
-    return a == b or _normalized(a) == _normalized(b)
+# canonical and amphtml links are judged by the same equivalence as the
+# cdnAmpWebUrl (monitor/urls.py), so `…/a/` against `…/a` is one answer
+_same_url = urls.same
 
 
 def findings(result: CheckResult, ref: TargetRef) -> list[Problem]:

@@ -37,6 +37,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from monitor import urls
 from monitor.vocabulary import Kind
 
 ENV_PREFIX = "ARTICLE_MONITOR_"
@@ -271,9 +272,8 @@ class Settings(BaseSettings):
     def redacted(self) -> dict[str, Any]:
         """Effective settings for `config show`: paths only, never key material."""
         data = self.model_dump(mode="json")
-        if self.db and "@" in self.db:
-            scheme, _, rest = self.db.partition("://")
-            data["db"] = f"{scheme}://***@{rest.rpartition('@')[2]}"
+        if self.db:
+            data["db"] = urls.redact(self.db)
         return data
 
 

@@ -16,14 +16,14 @@ import time
 from collections.abc import AsyncGenerator, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from urllib.parse import urlsplit
 
+from monitor import urls
 from monitor.check.gc_pace import run_pace
 from monitor.check.processes import AUTO_MIN_TARGETS, WorkerFailed, WorkerPool, auto_workers
 from monitor.check.report import ArticleEntry, ReportWriter, Tally, target_rows
 from monitor.config import Settings
 from monitor.corpus import iter_documents
-from monitor.corpus.article import InvalidDocument, plain_http_url
+from monitor.corpus.article import InvalidDocument
 from monitor.rules.audit import AuditRules, audit_document
 from monitor.rules.static import DocIdentity, DuplicateDetector
 from monitor.secured.keys import KeyRing
@@ -32,19 +32,8 @@ from monitor.vocabulary import CheckResult, Kind, invalid_url_result
 ProgressFn = Callable[[int, int], None]
 
 
-def requestable(url: str) -> bool:
-    """Whether `url` is an http(s) URL with a host (and a valid port, if any).
-
-    The ordinary shape is recognised without urlsplit (a full parse per URL
-    was 13% of an offline run); anything else is parsed."""
-    if plain_http_url(url):
-        return True
-    try:
-        parts = urlsplit(url)
-        _ = parts.port
-    except ValueError:
-        return False
-    return parts.scheme in ("http", "https") and bool(parts.hostname)
+# the one rule for "can this URL be requested" (monitor/urls.py)
+requestable = urls.requestable
 
 
 def static_result(url: str, kind: Kind, now: datetime) -> CheckResult | None:

@@ -13,7 +13,8 @@ from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
-from monitor.corpus.article import Article, Document, InvalidDocument, plain_http_url
+from monitor import urls
+from monitor.corpus.article import Article, Document, InvalidDocument
 
 # A path into the record (as pydantic reports it) → the 1-based line of that
 # field, or None when the format cannot tell cheaply.
@@ -110,8 +111,11 @@ def format_validation_error(
 
 
 def web_url_problem(url: str) -> str | None:
-    """Why `url` is not an absolute http(s) URL with a host, or None if it is."""
-    if plain_http_url(url):
+    """Why `url` is not a requestable http(s) URL (`monitor.urls.problem`), or None.
+
+    The verdict is the one rule's; this only words it for a webUrl.
+    """
+    if urls.plain(url):
         return None
     return _parsed_web_url_problem(url)
 
@@ -133,7 +137,8 @@ def _parsed_web_url_problem(url: str) -> str | None:
         return f"webUrl {shown!r} has {scheme}: it must be an absolute http(s) URL"
     if not host:
         return f"webUrl {shown!r} has no host: it must be an absolute http(s) URL"
-    return None
+    reason = urls.problem(url)
+    return None if reason is None else f"webUrl {shown!r} {reason}"
 
 
 def to_document(

@@ -38,6 +38,7 @@ from typing import Self
 import aiohttp
 from yarl import URL
 
+from monitor import urls
 from monitor.classify import ErrorKind, outcome_for, result_problems
 from monitor.config import Settings
 from monitor.content.html import head_facts, is_html_content_type, media_type
@@ -125,8 +126,8 @@ class _Attempt:
 
 
 def public_url(url: URL) -> str:
-    """The URL without userinfo, fit for a report."""
-    return str(url.with_user(None)) if url.user or url.password else str(url)
+    """The URL without credentials, fit for a report (`monitor.urls.redact`)."""
+    return urls.redact(str(url))
 
 
 # A URL already in the form yarl would give it (lower-case ASCII host, a
@@ -141,7 +142,9 @@ _AS_IS = re.compile(
 
 
 def parse_target(url: str) -> URL | None:
-    """The URL when it can be requested (http/https with a host), else None."""
+    """The URL when it can be requested (`monitor.urls.requestable`), else None."""
+    if not urls.requestable(url):
+        return None
     if _AS_IS.fullmatch(url) and "/." not in url:  # http(s) with a host, by the pattern
         try:
             parsed = URL(url, encoded=True)
@@ -392,10 +395,14 @@ class Checker:
                     att.fail(ErrorKind.INVALID_URL, "redirect Location is not UTF-8 text")
                     return _Then.DONE
                 try:
-                    return url.join(URL(location))
+                    nxt = url.join(URL(location))
                 except ValueError:
                     att.fail(ErrorKind.INVALID_URL, "redirect Location is not a valid URL")
                     return _Then.DONE
+                if nxt.scheme in ("http", "https") and not urls.requestable(str(nxt)):
+                    att.fail(ErrorKind.INVALID_URL, "redirect to a URL that cannot be requested")
+                    return _Then.DONE
+                return nxt
             if resp.status == 416 and ranged and kind is Kind.IMAGE:
                 await finish(resp, DRAIN_MAX, 0)
                 return _Then.UNRANGED

@@ -26,7 +26,8 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import IO, Any
-from urllib.parse import urlsplit, urlunsplit
+
+from monitor import urls
 
 # apscheduler warns about every skipped tick of a job still running: expected here
 _QUIET = {
@@ -42,16 +43,8 @@ _SUMMARY_EXCERPT = 160
 _ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
-def redact_url(url: str) -> str:
-    """The URL without user:password@ (which may be a credential)."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "<unparseable url>"
-    if "@" not in parts.netloc:
-        return url
-    host = parts.netloc.rpartition("@")[2]
-    return urlunsplit((parts.scheme, f"***@{host}", parts.path, parts.query, parts.fragment))
+# the one rule for showing a URL without its secrets (monitor/urls.py)
+redact_url = urls.redact
 
 
 def escape(text: str) -> str:

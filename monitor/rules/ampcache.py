@@ -6,20 +6,21 @@ section 1). The derivation follows the published "AMP Cache URL Format"
 docs/amp-cache.md records where we read the format more strictly than its
 reference implementation (@ampproject/toolbox-cache-url) and why.
 
-`same_url` is the comparison used for the mismatch check: it ignores the
-differences that do not change which resource is meant (host case, IDN
-spelling, default port, percent-encoding case, fragment, one trailing slash),
-so equivalent spellings are never reported.
+The mismatch check compares with `monitor.urls.same`, the one URL
+equivalence of the project (re-exported here as `same_url`), so equivalent
+spellings are never reported, and never judged differently elsewhere.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
-import ipaddress
 import re
 import unicodedata
 from urllib.parse import SplitResult, urlsplit
+
+from monitor.urls import ascii_host, comparison_form, decode_label
+from monitor.urls import same as same_url
 
 __all__ = [
     "DEFAULT_CACHE_DOMAIN",
@@ -37,38 +38,8 @@ _LDH_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?")
 _RTL = frozenset({"R", "AL", "AN"})
 
 
-def ascii_host(host: str) -> str:
-    """The lower-case ASCII (punycode) spelling of a host name.
-
-    Plain RFC 3492 punycode per label, as the format and its reference
-    implementation use; no IDNA2008 table check, since emoji hosts such as
-    `xn--57hw060o.com` (the format's own example) would be refused by one.
-    Raises ValueError for a label that cannot be encoded or an `xn--` label
-    that is not valid punycode.
-    """
-    labels = unicodedata.normalize("NFC", host).lower().split(".")
-    out: list[str] = []
-    for label in labels:
-        if label.isascii():
-            if label.startswith("xn--"):
-                _decode_label(label)  # validate
-            out.append(label)
-        else:
-            out.append("xn--" + label.encode("punycode").decode("ascii"))
-    return ".".join(out)
-
-
-def _decode_label(label: str) -> str:
-    if not label.startswith("xn--"):
-        return label
-    try:
-        return label[4:].encode("ascii").decode("punycode").lower()
-    except (UnicodeError, ValueError) as exc:
-        raise ValueError(f"host label {label!r} is not valid punycode") from exc
-
-
 def _unicode_host(host: str) -> str:
-    return ".".join(_decode_label(label) for label in host.split("."))
+    return ".".join(decode_label(label) for label in host.split("."))
 
 
 def _encode_label(text: str) -> str:
@@ -164,56 +135,3 @@ def amp_cache_url(url: str, *, cache_domain: str = DEFAULT_CACHE_DOMAIN) -> str:
     query = f"?{parts.query}" if parts.query else ""
     secure = "s/" if scheme == "https" else ""
     return f"https://{prefix}.{domain}/c/{secure}{name}{path}{query}"
-
-
-_PERCENT = re.compile(r"%([0-9A-Fa-f]{2})")
-_UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
-
-
-def _normalize_percent(text: str) -> str:
-    """RFC 3986 6.2.2: upper-case escapes, decode the ones for unreserved characters."""
-
-    def fix(match: re.Match[str]) -> str:
-        char = chr(int(match.group(1), 16))
-        return char if char in _UNRESERVED else f"%{match.group(1).upper()}"
-
-    return _PERCENT.sub(fix, text)
-
-
-def comparison_form(url: str) -> str:
-    """The spelling two equivalent URLs share; ValueError for a non-http(s) URL.
-
-    Scheme and host lower case, host in ASCII (an IDN written in Unicode or
-    punycode compares equal), default port dropped, percent-escapes
-    normalised (RFC 3986 6.2.2.2), fragment dropped, an empty query dropped,
-    and one trailing `/` at the end of the path dropped (so `/amp/?x=1` and
-    `/amp?x=1`, `/amp/` and `/amp`, `https://a.com` and `https://a.com/` are
-    the same). Everything else, query order included, is significant.
-    """
-    parts, scheme, host = _split_http(url)
-    name = host if ":" in host else ascii_host(host)
-    if ":" in name:
-        name = f"[{ipaddress.ip_address(name.split('%')[0]).compressed}]"
-    port = parts.port
-    netloc = name if port in (None, _DEFAULT_PORTS[scheme]) else f"{name}:{port}"
-    if parts.username is not None:
-        userinfo = parts.username + (f":{parts.password}" if parts.password is not None else "")
-        netloc = f"{userinfo}@{netloc}"
-    path = _normalize_percent(parts.path)
-    if path.endswith("/"):
-        path = path[:-1]
-    query = f"?{_normalize_percent(parts.query)}" if parts.query else ""
-    return f"{scheme}://{netloc}{path}{query}"
-
-
-def same_url(a: str, b: str) -> bool:
-    """Whether two http(s) URLs name the same resource under `comparison_form`.
-
-    A URL that cannot be parsed is equal only to the identical string.
-    """
-    if a == b:
-        return True
-    try:
-        return comparison_form(a) == comparison_form(b)
-    except ValueError:
-        return False

@@ -18,23 +18,16 @@ docs/amp-cache.md:
 from __future__ import annotations
 
 import hashlib
-import re
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import NamedTuple
-from urllib.parse import urlsplit
 
-from monitor.corpus.article import (
-    RECENT_URLS,
-    Document,
-    Image,
-    RelatedArticle,
-    normalize_url,
-    plain_http_url,
-)
-from monitor.rules.ampcache import DEFAULT_CACHE_DOMAIN, amp_cache_url, ascii_host, same_url
+from monitor import urls
+from monitor.corpus.article import Document, Image, RelatedArticle
+from monitor.rules.ampcache import DEFAULT_CACHE_DOMAIN, amp_cache_url
+from monitor.urls import ascii_host, same
 from monitor.vocabulary import Problem, ProblemCode
 
 __all__ = [
@@ -46,58 +39,14 @@ __all__ = [
 ]
 
 DEFAULT_SKEW = timedelta(minutes=5)
-# one regex pass each instead of a per-character Python loop: url_error runs
-# on every URL of every record, and the loop dominated a 100,000-record load
-_SPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f\x7f]")
-_MUST_ESCAPE = re.compile(r'[<>"{}|\\^`]')
+
+# the one rule for "can this URL be requested" (monitor/urls.py)
+url_error = urls.problem
 
 
-def url_error(url: object) -> str | None:
-    """Why `url` is not an absolute http(s) URL that can be requested, or None."""
-    if not isinstance(url, str):
-        return f"expected a URL string, found {type(url).__name__}"
-    if plain_http_url(url):
-        return None
-    return _url_error(url)
-
-
-# Each URL of a document is checked by several rules in a row (well formed,
-# AMP cache derivable, provider host): parse it once.
-@lru_cache(maxsize=RECENT_URLS)
-def _url_error(url: str) -> str | None:
-    if not url.strip():
-        return "is empty"
-    if _SPACE_OR_CONTROL.search(url):
-        return "contains whitespace or control characters (percent-encode them, e.g. %20)"
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises ValueError for a bad port
-    except ValueError as exc:
-        return f"cannot be parsed ({exc})"
-    scheme = parts.scheme.lower()
-    if not scheme:
-        return "is relative; use an absolute https:// URL"
-    if scheme not in ("http", "https"):
-        return f"uses the {scheme}: scheme; only http and https can be checked"
-    host = parts.hostname
-    if not host:
-        return "has no host"
-    if _MUST_ESCAPE.search(url):
-        return "contains characters that must be percent-encoded"
-    if ":" not in host:  # not an IP-literal: host name labels
-        try:
-            ascii_host(host)
-        except ValueError as exc:
-            return f"has an invalid host ({exc})"
-        if any(not label for label in host.rstrip(".").split(".")):
-            return "has an empty label in its host"
-    return None
-
-
-@lru_cache(maxsize=RECENT_URLS)
+@lru_cache(maxsize=urls.RECENT_URLS)
 def _hostname(url: str) -> str:
-    """The host of `url` as urlsplit reads it, lower-cased; "" when it has none."""
-    return urlsplit(url.strip()).hostname or ""
+    return urls.host_of(url)
 
 
 def _host_name(host: str) -> str:
@@ -212,7 +161,7 @@ def _cdn_mismatch(prefix: str, item: RelatedArticle, cache_domain: str) -> Itera
             field,
         )
         return
-    if not same_url(expected, cdn):
+    if not same(expected, cdn):
         yield Problem(
             ProblemCode.CDN_URL_MISMATCH,
             f"{field} is not the AMP cache URL of {prefix}ampWebUrl: "
@@ -316,7 +265,7 @@ _SHOWN = 5
 
 def _digest(kind: str, url: str) -> bytes:
     """16-byte key for a normalised URL: a third of the string's size, no practical collisions."""
-    return hashlib.blake2b(f"{kind} {normalize_url(url)}".encode(), digest_size=16).digest()
+    return hashlib.blake2b(f"{kind} {urls.normalize(url)}".encode(), digest_size=16).digest()
 
 
 class DuplicateDetector:

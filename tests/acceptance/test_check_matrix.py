@@ -819,7 +819,10 @@ def test_offline_exit_code_and_problem_count(offline: Offline) -> None:
     assert offline.code == 1
     s = offline.report["summary"]
     assert s["articles"] == len(ARTICLE_CASES)
-    assert s["problems"] == sum(len(v) for v in ARTICLE_CASES.values()) + 1  # + the invalid doc
+    # + the invalid doc, + badurl.txt's image: a URL that cannot be requested is an
+    # invalid_url target as well as an invalid_url finding (one rule, monitor/urls.py)
+    assert s["problems"] == sum(len(v) for v in ARTICLE_CASES.values()) + 2
+    assert s["by_outcome"] == {"invalid_url": 1}
     expected = Counter(code for codes in ARTICLE_CASES.values() for code in codes)
     expected["invalid_document"] = 1
     assert s["by_problem"] == dict(expected)

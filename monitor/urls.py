@@ -1,0 +1,398 @@
+"""The one set of URL rules: requestable, normalise, compare, redact.
+
+Every module that asks one of these questions calls this one; two rule sets
+for one question produced findings that contradicted each other (a trailing
+slash was a `canonical_mismatch` but not a `cdn_url_mismatch`).
+
+- `problem(url)` / `requestable(url)`: an absolute http(s) URL the client
+  can request exactly as written: no whitespace or control characters, none
+  of the characters that must be percent-encoded, a host that is a valid
+  name (Unicode or punycode, no empty or over-long label, no `%`, a numeric
+  last label only as a dotted-quad IPv4) or a bracketed IPv6 address without
+  a zone, a port (if any) in 1-65535. What fails is `invalid_url`, both as a
+  document problem and as a target's outcome, and never reaches the network.
+- `normalize(url)`: identity, for article ids and duplicates. Scheme and host
+  lower case, default port, fragment and credentials dropped, empty path
+  `/`. Never changed without a migration: the article id is its SHA-256.
+- `comparison_form(url)` / `same(a, b)`: equivalence, for the canonical,
+  amphtml and AMP-cache checks. On top of `normalize` it ignores the IDN
+  spelling of the host (`bücher.example` = `xn--bcher-kva.example`), the case
+  of percent-escapes and escaped unreserved characters (RFC 3986 6.2.2:
+  `%7e` = `~`, `%2f` = `%2F`) and one trailing `/` at the end of the path
+  (`/amp/` = `/amp`, with or without a query), because none of these changes
+  the page a server returns (docs/amp-cache.md explains each). Path case,
+  query order, `%2F` against `/`, `http` against `https`, a non-default port
+  and `www.` still count. URLs equal under `normalize` are equal here.
+- `redact(url)`: the URL as it may be shown in a log, a report or an error:
+  user-info replaced by `***@` (wherever any parser would find it), the values
+  of secret-looking query and fragment parameters replaced by `***`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import unicodedata
+from functools import lru_cache
+from urllib.parse import unquote_plus, urlsplit, urlunsplit
+
+__all__ = [
+    "DEFAULT_PORTS",
+    "RECENT_URLS",
+    "ascii_host",
+    "comparison_form",
+    "decode_label",
+    "host_of",
+    "normalize",
+    "plain",
+    "problem",
+    "redact",
+    "requestable",
+    "same",
+]
+
+DEFAULT_PORTS = {"http": 80, "https": 443}
+MAX_PORT = 65535
+MAX_LABEL = 63
+MAX_HOST = 253
+# The URLs of one document are looked at by several checks in a row, and
+# never again once the next documents are read: a small cache answers all
+# but the first look, and stays a few tens of kilobytes.
+RECENT_URLS = 256
+
+# --- the plain shape: most URLs of a corpus, recognised by one regex -------
+
+# Lower-case http(s) scheme, a host of ASCII name labels, an optional port,
+# then printable ASCII with nothing that must be percent-encoded, split as
+# urlsplit splits it: path, ?query, #fragment. Every rule below accepts such
+# a URL (when its labels and port are in range), so the general parse is
+# skipped for it: a URL was parsed 3 to 7 times per load, a quarter of its
+# CPU. tests/unit/test_plain_urls.py holds the general rules to this.
+PLAIN_HTTP_URL = re.compile(
+    r"(?P<scheme>https?)://"
+    r"(?P<host>[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*)"
+    r"(?::(?P<port>[0-9]{1,5}))?"
+    r"(?P<path>/[!$-;=@-\[\]_a-z~]*)?"
+    r"(?:\?(?P<query>[!$-;=?-\[\]_a-z~]*))?"
+    r"(?:#[!#-;=?-\[\]_a-z~]*)?"
+)
+_LONG_LABEL = re.compile(r"[^.]{64}")
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_IPV4 = re.compile(rf"(?:{_OCTET}\.){{3}}{_OCTET}")
+_NUMERIC_LABEL = re.compile(r"[0-9]+|0x[0-9a-f]*")
+
+
+@lru_cache(maxsize=RECENT_URLS)
+def _plain(url: str) -> re.Match[str] | None:
+    match = PLAIN_HTTP_URL.fullmatch(url)
+    if match is None:
+        return None
+    host, port = match.group("host", "port")
+    if "xn--" in host.lower() or len(host) > MAX_HOST or _LONG_LABEL.search(host):
+        return None  # punycode or too long: only the general rules decide
+    if _NUMERIC_LABEL.fullmatch(host.rpartition(".")[2].lower()) and not _IPV4.fullmatch(host):
+        return None  # numeric: an IPv4 address, or the general rules decide
+    return match if port is None or 0 < int(port) <= MAX_PORT else None
+
+
+def plain(url: str) -> bool:
+    """Whether `url` has the usual, unremarkable shape (see `PLAIN_HTTP_URL`).
+
+    True guarantees a requestable http(s) URL; False only means the general
+    (slower) rules must decide.
+    """
+    return _plain(url) is not None
+
+
+# --- hosts -------------------------------------------------------------------
+
+
+def decode_label(label: str) -> str:
+    """The Unicode form of one host label (an `xn--` label decoded); ValueError if invalid."""
+    if not label.startswith("xn--"):
+        return label
+    try:
+        return label[4:].encode("ascii").decode("punycode").lower()
+    except (UnicodeError, ValueError) as exc:
+        raise ValueError(f"host label {label!r} is not valid punycode") from exc
+
+
+def ascii_host(host: str) -> str:
+    """The lower-case ASCII (punycode) spelling of a host name.
+
+    Plain RFC 3492 punycode per label, as the AMP Cache URL format and its
+    reference implementation use; no IDNA2008 table check, since emoji hosts
+    such as `xn--57hw060o.com` (the format's own example) would be refused by
+    one. Raises ValueError for a label that cannot be encoded or an `xn--`
+    label that is not valid punycode.
+    """
+    out: list[str] = []
+    for label in unicodedata.normalize("NFC", host).lower().split("."):
+        if label.isascii():
+            decode_label(label)  # validates an xn-- label
+            out.append(label)
+        else:
+            out.append("xn--" + label.encode("punycode").decode("ascii"))
+    return ".".join(out)
+
+
+_HOST_ASCII = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-_.")
+
+
+def _host_problem(host: str, bracketed: bool) -> str | None:
+    """Why `host` (lower case, without brackets) names no host, or None."""
+    if bracketed:
+        if "%" in host:
+            return "has an IPv6 zone in its host, which names an interface of one machine"
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            return "has an invalid host (not an IPv6 address)"
+        return None
+    name = host[:-1] if host.endswith(".") else host
+    for ch in name:
+        if ch in _HOST_ASCII or (not ch.isascii() and unicodedata.category(ch)[0] in "LMN"):
+            continue
+        if not ch.isascii() and unicodedata.category(ch) == "So":  # emoji hosts exist
+            continue
+        return f"has an invalid host (character {ch!r})"
+    labels = name.split(".")
+    if any(not label for label in labels):
+        return "has an empty label in its host"
+    try:
+        encoded = ascii_host(name)
+    except ValueError as exc:
+        return f"has an invalid host ({exc})"
+    if len(encoded) > MAX_HOST or any(len(label) > MAX_LABEL for label in encoded.split(".")):
+        return "has an invalid host (a label over 63 or a name over 253 characters)"
+    if _NUMERIC_LABEL.fullmatch(labels[-1]):
+        try:
+            ipaddress.IPv4Address(name)
+        except ValueError:
+            return "has an invalid host (numeric, but not a dotted-quad IPv4 address)"
+    return None
+
+
+# --- requestable -------------------------------------------------------------
+
+# one regex pass each instead of a per-character Python loop: the rule runs
+# on every URL of every record, and the loop dominated a 100,000-record load
+_SPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f\x7f]")
+_MUST_ESCAPE = re.compile(r'[<>"{}|\\^`]')
+
+
+def problem(url: object) -> str | None:
+    """Why `url` is not an absolute http(s) URL that can be requested, or None."""
+    if not isinstance(url, str):
+        return f"expected a URL string, found {type(url).__name__}"
+    if plain(url):
+        return None
+    return _problem(url)
+
+
+@lru_cache(maxsize=RECENT_URLS)
+def _problem(url: str) -> str | None:
+    if not url.strip():
+        return "is empty"
+    if _SPACE_OR_CONTROL.search(url):
+        return "contains whitespace or control characters (percent-encode them, e.g. %20)"
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        return f"cannot be parsed ({exc})"
+    scheme = parts.scheme.lower()
+    if not scheme:
+        return "is relative; use an absolute https:// URL"
+    if scheme not in DEFAULT_PORTS:
+        return f"uses the {scheme}: scheme; only http and https can be checked"
+    host = parts.hostname
+    if not host:
+        return "has no host"
+    if _MUST_ESCAPE.search(url):
+        return "contains characters that must be percent-encoded"
+    if port == 0:
+        return "has port 0, which cannot be connected to"
+    hostport = parts.netloc.rpartition("@")[2]
+    return _host_problem(host, hostport.startswith("["))
+
+
+def requestable(url: str) -> bool:
+    """Whether the client may request `url` (see `problem`)."""
+    return plain(url) or _problem(url) is None
+
+
+def host_of(url: str) -> str:
+    """The host of `url` in lower case, without brackets; "" when it has none."""
+    try:
+        return urlsplit(url.strip()).hostname or ""
+    except ValueError:
+        return ""
+
+
+# --- normalise (identity) ------------------------------------------------------
+
+
+# The same URL is normalised several times in a row while one document is
+# loaded (its id, its duplicate keys): the cache parses it once, and makes
+# the id one shared string rather than a copy per holder.
+@lru_cache(maxsize=RECENT_URLS)
+def normalize(url: str) -> str:
+    """The identity form: scheme and host lower-cased, default port, fragment and
+    credentials dropped, empty path `/`. An unparseable URL is itself, stripped.
+
+    Used for article ids and duplicate detection, never for fetching (we fetch
+    exactly what the document says).
+    """
+    match = _plain(url)
+    if match is not None:
+        return _normalize_plain(match)
+    return _normalize_parsed(url)
+
+
+def _normalize_plain(match: re.Match[str]) -> str:
+    scheme, host, port = match["scheme"], match["host"].lower(), match["port"]
+    if port is not None:
+        number = int(port)
+        if number != DEFAULT_PORTS[scheme]:
+            host = f"{host}:{number}"
+    path, query = match["path"] or "/", match["query"]
+    return f"{scheme}://{host}{path}?{query}" if query else f"{scheme}://{host}{path}"
+
+
+def _normalize_parsed(url: str) -> str:
+    try:
+        parts = urlsplit(url.strip())
+        host = (parts.hostname or "").lower()
+        port = parts.port
+    except ValueError:
+        return url.strip()
+    scheme = parts.scheme.lower()
+    if port is not None and port != DEFAULT_PORTS.get(scheme):
+        host = f"{host}:{port}"
+    if ":" in (parts.hostname or "") and not host.startswith("["):
+        host = f"[{host}]" if port is None else host
+    path = parts.path or "/"
+    return urlunsplit((scheme, host, path, parts.query, ""))
+
+
+# --- compare (equivalence) -----------------------------------------------------
+
+_PERCENT = re.compile(r"%([0-9A-Fa-f]{2})")
+_UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+
+
+def _normalize_percent(text: str) -> str:
+    """RFC 3986 6.2.2: upper-case escapes, decode the ones for unreserved characters."""
+
+    def fix(match: re.Match[str]) -> str:
+        char = chr(int(match.group(1), 16))
+        return char if char in _UNRESERVED else f"%{match.group(1).upper()}"
+
+    return _PERCENT.sub(fix, text)
+
+
+@lru_cache(maxsize=2048)
+def comparison_form(url: str) -> str:
+    """The spelling two equivalent URLs share (see the module docstring).
+
+    ValueError for a URL that is not an absolute http(s) URL with a host.
+    """
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError as exc:
+        raise ValueError(f"not a valid URL: {url!r} ({exc})") from exc
+    scheme = parts.scheme.lower()
+    if scheme not in DEFAULT_PORTS:
+        raise ValueError(f"not an http(s) URL: {url!r}")
+    host = parts.hostname
+    if not host:
+        raise ValueError(f"URL has no host: {url!r}")
+    if ":" in host:
+        name = f"[{ipaddress.ip_address(host.split('%')[0]).compressed}]"
+    else:
+        name = ascii_host(host)
+    netloc = name if port in (None, DEFAULT_PORTS[scheme]) else f"{name}:{port}"
+    path = _normalize_percent(parts.path)
+    if not path.endswith("/"):  # `/a` = `/a/` (`/a//` stays apart); adding keeps the form stable
+        path += "/"
+    query = f"?{_normalize_percent(parts.query)}" if parts.query else ""
+    return f"{scheme}://{netloc}{path}{query}"
+
+
+def same(a: str, b: str) -> bool:
+    """Whether two http(s) URLs name the same resource under `comparison_form`.
+
+    A URL that cannot be compared is equal only to the identical string.
+    """
+    if a == b:
+        return True
+    try:
+        return comparison_form(a) == comparison_form(b)
+    except ValueError:
+        return False
+
+
+# --- redact --------------------------------------------------------------------
+
+# parameter names (lower case, decoded) whose values are credentials
+SECRET_PARAMS = frozenset(
+    {
+        "access_token", "api-key", "api_key", "apikey", "auth", "auth_token",
+        "authorization", "client_secret", "id_token", "jwt", "key", "pass",
+        "passwd", "password", "pwd", "refresh_token", "secret", "session",
+        "sessionid", "sig", "signature", "sslpassword", "token",
+        "x-amz-credential", "x-amz-security-token", "x-amz-signature",
+        "x-goog-credential", "x-goog-signature",
+    }
+)  # fmt: skip
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
+_AUTHORITY_END = re.compile(r"[/?#]")
+# SQLAlchemy reads a database URL's password up to the first `@`, `/` included
+_DB_USERINFO = re.compile(r"[^:/?#@]*:[^@]*@")
+_PARAM_SEP = re.compile(r"([&;])")
+
+
+def _redact_params(text: str) -> str:
+    pieces = _PARAM_SEP.split(text)
+    for i, piece in enumerate(pieces):
+        name, sep, _value = piece.partition("=")
+        if sep and unquote_plus(name).strip().lower() in SECRET_PARAMS:
+            pieces[i] = f"{name}=***"
+    return "".join(pieces)
+
+
+def redact(url: str) -> str:
+    """`url` without its secrets, for logs, reports and error messages.
+
+    The user-info is read as generously as any parser reads it: everything
+    before the last `@` of the authority (an `http:` URL needs no `//`; `\\`
+    does not end it), and for other schemes (database URLs) also a password
+    up to the first `@` as SQLAlchemy reads it. It becomes `***@`. Values of
+    parameters named like a credential (`password`, `token`, `sig`, ...) in
+    the query or fragment become `***`. A URL with neither comes back as is.
+    """
+    match = _SCHEME.match(url)
+    if match is None:
+        return url
+    head, rest = url[: match.end()], url[match.end() :]
+    special = head.lower() in ("http:", "https:")
+    if special or rest.startswith("//"):
+        slashes = len(rest) - len(rest.lstrip("/\\"))
+        head, rest = head + rest[:slashes], rest[slashes:]
+        hidden = False
+        if not special and (db := _DB_USERINFO.match(rest)) is not None:
+            rest, hidden = rest[db.end() :], True
+        end = _AUTHORITY_END.search(rest)
+        authority, tail = (rest[: end.start()], rest[end.start() :]) if end else (rest, "")
+        if "@" in authority:
+            authority, hidden = authority.rpartition("@")[2], True
+        rest = ("***@" if hidden else "") + authority + tail
+    before, hashmark, fragment = rest.partition("#")
+    path, qmark, query = before.partition("?")
+    if "=" in query:
+        query = _redact_params(query)
+    if "=" in fragment:
+        fragment = _redact_params(fragment)
+    return f"{head}{path}{qmark}{query}{hashmark}{fragment}"
