@@ -193,9 +193,8 @@ class Daemon:
         if self._damaged:
             return 2
         if self.failure is None and self.settings.once and self.writer.backlog:
-            self.failure = (
-                f"{self.writer.backlog} results could not be recorded: {self.writer.error}"
-            )
+            reason = self.writer.error or self.claim_error or "the database did not answer in time"
+            self.failure = f"{self.writer.backlog} results could not be recorded: {reason}"
         return 0 if self.failure is None else 1
 
     def _db_failed(self, exc: SQLAlchemyError) -> str:
