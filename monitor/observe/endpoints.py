@@ -44,6 +44,7 @@ from monitor.observe.guard import (
     ConnectionGuard,
     ConnectionLimits,
     SingleFlight,
+    fit_to_fd_limit,
     raise_fd_limit,
 )
 from monitor.observe.metrics import DaemonMetrics
@@ -247,8 +248,8 @@ class MetricsServer:
         self.auth = auth if auth is not None else EndpointAuth.of(token)
         self.tls = tls
         self.guard = ConnectionGuard(limits or ConnectionLimits())
-        # descriptors the process may need; start() raises RLIMIT_NOFILE to fit
-        self.fd_needed = self.guard.limits.max_connections + FD_RESERVE
+        # descriptors the process needs besides the endpoints' connections
+        self.fd_others = FD_RESERVE
         self._runner: web.AppRunner | None = None
         self._listener: asyncio.Server | None = None
         app = web.Application(middlewares=[self._bounded])
@@ -273,7 +274,7 @@ class MetricsServer:
         tls = ssl_context(settings)
         check_exposure(settings, auth, tls is not None)
         server = cls(metrics, readiness, listen=settings.listen, auth=auth, tls=tls, limits=limits)
-        server.fd_needed += settings.concurrency  # the checks' own connections
+        server.fd_others += settings.concurrency  # the checks' own connections
         return server
 
     @property
@@ -283,10 +284,21 @@ class MetricsServer:
         return f"{scheme}://{host}:{self.port}"
 
     async def start(self) -> None:
-        """Listen; first make sure the open-files limit covers every connection
-        the guard admits plus the checks' own (see `raise_fd_limit`)."""
-        raise_fd_limit(self.fd_needed)
-        limits = self.guard.limits
+        """Listen; first raise the open-files limit, and lower the connection
+        limit if even that cannot hold every connection the guard would admit
+        (running out of descriptors also stops the checks and the corpus scan)."""
+        soft = raise_fd_limit()
+        limits = fit_to_fd_limit(self.guard.limits, soft, self.fd_others)
+        if limits != self.guard.limits:
+            log.warning(
+                "the open-files limit (%d) leaves room for %d endpoint connections, not %d, "
+                "beside %d for checks and files: raise `ulimit -n` or LimitNOFILE",
+                soft,
+                limits.max_connections,
+                self.guard.limits.max_connections,
+                self.fd_others,
+            )
+            self.guard.limits = limits
         self._runner = web.AppRunner(
             self.app,
             access_log=None,
@@ -307,7 +319,7 @@ class MetricsServer:
             self.port,
             ssl=self.tls,
             ssl_handshake_timeout=limits.header_timeout if self.tls else None,
-            backlog=128,
+            backlog=limits.backlog,
         )
         if self.port == 0 and self._listener.sockets:
             self.port = int(self._listener.sockets[0].getsockname()[1])

@@ -26,7 +26,7 @@ import asyncio
 import logging
 import resource
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Generic, TypeVar
 
 log = logging.getLogger(__name__)
@@ -37,6 +37,7 @@ T = TypeVar("T")
 @dataclass(frozen=True, slots=True)
 class ConnectionLimits:
     max_connections: int = 128
+    backlog: int = 64  # the listen queue, and so the most sockets accepted in one batch
     header_timeout: float = 10.0
     idle_timeout: float = 30.0
     request_timeout: float = 60.0
@@ -226,15 +227,16 @@ class SingleFlight(Generic[T]):
 # -- the process's file-descriptor budget
 
 FD_RESERVE = 64  # database pool, corpus files being read, logs, the event loop, threads
+MIN_CONNECTIONS = 4  # however short the limit, a probe can still get in
 
 
-def raise_fd_limit(needed: int) -> int:
-    """Raise the soft RLIMIT_NOFILE to the hard one; warn if it is still short.
+def raise_fd_limit() -> int:
+    """Raise the soft RLIMIT_NOFILE to the hard one; return the soft limit now.
 
     The soft limit is often 1,024 (systemd, most shells) while the hard one is
     far higher. The process uses epoll, never select(), so descriptors beyond
     1,024 are safe, and raising the soft limit is the designed way to use
-    them (Go's runtime does the same at start). Returns the soft limit now.
+    them (Go's runtime does the same at start).
     """
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     target = hard if hard != resource.RLIM_INFINITY else max(soft, 65536)
@@ -244,12 +246,15 @@ def raise_fd_limit(needed: int) -> int:
             soft = target
         except (ValueError, OSError) as exc:
             log.warning("cannot raise the open-files limit from %d to %d: %s", soft, target, exc)
-    if soft != resource.RLIM_INFINITY and soft < needed:
-        log.warning(
-            "the open-files limit (%d) is below the %d this configuration may need "
-            "(concurrency + endpoint connections + %d): raise `ulimit -n` or LimitNOFILE",
-            soft,
-            needed,
-            FD_RESERVE,
-        )
-    return soft
+    return soft if soft != resource.RLIM_INFINITY else 1 << 30
+
+
+def fit_to_fd_limit(limits: ConnectionLimits, soft: int, others: int) -> ConnectionLimits:
+    """`limits` with `max_connections` lowered, if need be, so that the
+    connections, one accept batch (asyncio accepts up to `backlog` sockets
+    before any reaches the guard) and `others` (the checks' sockets and
+    FD_RESERVE) fit under the open-files limit `soft`."""
+    room = soft - others - limits.backlog
+    if room >= limits.max_connections:
+        return limits
+    return replace(limits, max_connections=max(MIN_CONNECTIONS, room))

@@ -1,5 +1,5 @@
-"""The daemon raises its open-files limit to what the system allows, and says
-when even that is short of what its configuration may need."""
+"""The daemon raises its open-files limit to what the system allows, and fits
+its endpoint connections under whatever limit it gets."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import resource
 import pytest
 
 from monitor.observe import guard
+from monitor.observe.guard import MIN_CONNECTIONS, ConnectionLimits, fit_to_fd_limit
 
 
 class FakeLimits:
@@ -35,15 +36,8 @@ def limits(monkeypatch: pytest.MonkeyPatch) -> FakeLimits:
 
 
 def test_the_soft_limit_is_raised_to_the_hard_one(limits: FakeLimits) -> None:
-    assert guard.raise_fd_limit(300) == 524288
+    assert guard.raise_fd_limit() == 524288
     assert limits.value == (524288, 524288)
-
-
-def test_a_short_limit_is_reported(limits: FakeLimits, caplog: pytest.LogCaptureFixture) -> None:
-    limits.value = (256, 512)
-    caplog.set_level(logging.WARNING)
-    assert guard.raise_fd_limit(2000) == 512
-    assert "open-files limit (512) is below the 2000" in caplog.text
 
 
 def test_a_refused_raise_is_reported_and_kept(
@@ -51,11 +45,21 @@ def test_a_refused_raise_is_reported_and_kept(
 ) -> None:
     limits.settable = False
     caplog.set_level(logging.WARNING)
-    assert guard.raise_fd_limit(100) == 1024
+    assert guard.raise_fd_limit() == 1024
     assert "cannot raise the open-files limit" in caplog.text
     assert limits.value == (1024, 524288)
 
 
 def test_an_infinite_hard_limit_gets_a_finite_soft_one(limits: FakeLimits) -> None:
     limits.value = (1024, resource.RLIM_INFINITY)
-    assert guard.raise_fd_limit(100) == 65536
+    assert guard.raise_fd_limit() == 65536
+
+
+def test_connections_fit_under_the_limit_with_one_accept_batch() -> None:
+    wanted = ConnectionLimits(max_connections=128, backlog=64)
+    assert fit_to_fd_limit(wanted, 524288, 64 + 64) is wanted
+    assert fit_to_fd_limit(wanted, 128 + 64 + 128, 128).max_connections == 128
+    fitted = fit_to_fd_limit(wanted, 256, 8 + 64)
+    assert fitted.max_connections == 256 - 72 - 64
+    assert fitted.header_timeout == wanted.header_timeout
+    assert fit_to_fd_limit(wanted, 100, 200).max_connections == MIN_CONNECTIONS
