@@ -221,6 +221,8 @@ class Settings(BaseSettings):
         host, sep, port = value.rpartition(":")
         if not sep or not port.isdigit() or not host:
             raise ValueError(f"expected HOST:PORT, got {value!r}")
+        if int(port) > 65535:
+            raise ValueError(f"port {port} out of range 0-65535 in {value!r}")
         return value
 
     @field_validator("connect_to", mode="before")
