@@ -89,39 +89,38 @@ def results(n: int, port: int = 33855, hosts: int = 50) -> Pairs:
     return out[:n]
 
 
-def _pipe_path(rev: str, root: Path) -> str:
-    """Where the pipe module lived at `rev`: it was monitor/wire.py before the tree moved."""
-    listed = subprocess.run(
-        ["git", "ls-tree", "--name-only", rev, "monitor/check/pipe.py"],
-        cwd=root,
-        capture_output=True,
-        check=True,
-        text=True,
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _git(*args: str) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=ROOT, capture_output=True, check=True, text=True
     ).stdout
+
+
+def _pipe_path(rev: str) -> str:
+    """Where the pipe module lived at `rev`: it was monitor/wire.py before the tree moved."""
+    listed = _git("ls-tree", "--name-only", rev, "monitor/check/pipe.py")
     return "monitor/check/pipe.py" if listed.strip() else "monitor/wire.py"
 
 
 def load_baseline(rev: str) -> types.ModuleType:
-    root = Path(__file__).resolve().parent.parent
-    return module_at(rev, _pipe_path(rev, root), f"wire_{rev}")
+    return module_at(rev, _pipe_path(rev), f"wire_{rev}")
 
 
 def module_at(rev: str, path: str, name: str) -> types.ModuleType:
     """The module at `path` as of git revision `rev`, run against today's tree
     (its imports of the tree before issue 9 mapped onto today's)."""
-    root = Path(__file__).resolve().parent.parent
-    source = subprocess.run(
-        ["git", "show", f"{rev}:{path}"],
-        cwd=root,
-        capture_output=True,
-        check=True,
-        text=True,
-    ).stdout
+    source = _git("show", f"{rev}:{path}")
     source = source.replace("monitor.model", "monitor.vocabulary")  # the tree before issue 9
+    return _module(name, source, f"{rev}:{path}")
+
+
+def _module(name: str, source: str, filename: str) -> types.ModuleType:
     module = types.ModuleType(name)
     module.__dict__["__name__"] = module.__name__
     sys.modules[module.__name__] = module  # dataclasses and `from __future__` need it
-    exec(compile(source, f"{rev}:{path}", "exec"), module.__dict__)
+    exec(compile(source, filename, "exec"), module.__dict__)
     return module
 
 
@@ -130,10 +129,7 @@ def with_codec(
 ) -> types.ModuleType:
     """A copy of today's pipe module whose payloads are `dumps`/`loads`, not marshal's."""
     path = Path(pipe.__file__)
-    module = types.ModuleType(f"pipe_{name}")
-    module.__dict__["__name__"] = module.__name__
-    sys.modules[module.__name__] = module
-    exec(compile(path.read_text(), str(path), "exec"), module.__dict__)
+    module = _module(f"pipe_{name}", path.read_text(), str(path))
     module.__dict__["marshal"] = types.SimpleNamespace(dumps=dumps, loads=loads)
     return module
 

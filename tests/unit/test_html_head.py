@@ -112,18 +112,16 @@ def test_entities_in_href_are_decoded() -> None:
     assert facts(page).canonical == "https://news.example/a?x=1&y=2"
 
 
-def test_links_after_the_head_are_ignored() -> None:
-    page = "<head><title>t</title></head><body><link rel=canonical href=/late>"
-    assert facts(page).canonical is None
-
-
-def test_body_start_ends_an_unclosed_head() -> None:
-    page = "<html><title>t</title><body><link rel=canonical href=/late>"
-    assert facts(page).canonical is None
-
-
-def test_an_image_in_the_head_ends_it_like_a_browser_does() -> None:
-    page = "<head><img src=x.gif><link rel=canonical href=/late>"
+@pytest.mark.parametrize(
+    "page",
+    [
+        "<head><title>t</title></head><body><link rel=canonical href=/late>",
+        "<html><title>t</title><body><link rel=canonical href=/late>",
+        "<head><img src=x.gif><link rel=canonical href=/late>",
+    ],
+    ids=["after-the-head", "body-start-ends-an-unclosed-head", "an-image-ends-it-like-a-browser"],
+)
+def test_links_after_the_head_are_ignored(page: str) -> None:
     assert facts(page).canonical is None
 
 
@@ -266,14 +264,16 @@ def test_headlines_about_404_are_not_soft_404(title: str) -> None:
     assert facts(page).soft_404 is False
 
 
-def test_first_h1_can_flag_a_soft_404() -> None:
-    page = "<head><title>News Site</title></head><body><nav>x</nav><h1>Page not found</h1>"
-    assert facts(page).soft_404 is True
-
-
-def test_only_the_first_h1_counts() -> None:
-    page = "<head><title>Site</title></head><body><h1>Real story</h1><h1>Not found</h1>"
-    assert facts(page).soft_404 is False
+@pytest.mark.parametrize(
+    ("page", "soft"),
+    [
+        ("<head><title>News Site</title></head><body><nav>x</nav><h1>Page not found</h1>", True),
+        ("<head><title>Site</title></head><body><h1>Real story</h1><h1>Not found</h1>", False),
+    ],
+    ids=["the-first-h1-can-flag-a-soft-404", "only-the-first-h1-counts"],
+)
+def test_the_first_h1_is_judged(page: str, soft: bool) -> None:
+    assert facts(page).soft_404 is soft
 
 
 def test_a_title_cut_by_the_prefix_is_not_judged() -> None:

@@ -375,38 +375,31 @@ def test_corrupted_real_images_never_raise(name: str, data: st.DataObject) -> No
 # --- any size, every format's bit packing ------------------------------------------
 
 
-def webp_vp8(w: int, h: int) -> bytes:
-    frame = b"\x10\x02\x00" + b"\x9d\x01\x2a" + struct.pack("<HH", w, h) + b"\x00" * 10
+def riff_webp(chunk: bytes, data: bytes) -> bytes:
+    """A WebP file of one chunk of type `chunk`."""
     return (
         b"RIFF"
-        + struct.pack("<I", 4 + 8 + len(frame))
-        + b"WEBPVP8 "
-        + struct.pack("<I", len(frame))
-        + frame
+        + struct.pack("<I", 4 + 8 + len(data))
+        + b"WEBP"
+        + chunk
+        + struct.pack("<I", len(data))
+        + data
     )
+
+
+def webp_vp8(w: int, h: int) -> bytes:
+    frame = b"\x10\x02\x00" + b"\x9d\x01\x2a" + struct.pack("<HH", w, h) + b"\x00" * 10
+    return riff_webp(b"VP8 ", frame)
 
 
 def webp_vp8l(w: int, h: int) -> bytes:
     bits = (w - 1) | ((h - 1) << 14) | (1 << 28)
-    data = b"\x2f" + struct.pack("<I", bits) + b"\x00" * 8
-    return (
-        b"RIFF"
-        + struct.pack("<I", 4 + 8 + len(data))
-        + b"WEBPVP8L"
-        + struct.pack("<I", len(data))
-        + data
-    )
+    return riff_webp(b"VP8L", b"\x2f" + struct.pack("<I", bits) + b"\x00" * 8)
 
 
 def webp_vp8x(w: int, h: int) -> bytes:
     data = b"\x10\x00\x00\x00" + (w - 1).to_bytes(3, "little") + (h - 1).to_bytes(3, "little")
-    return (
-        b"RIFF"
-        + struct.pack("<I", 4 + 8 + len(data))
-        + b"WEBPVP8X"
-        + struct.pack("<I", len(data))
-        + data
-    )
+    return riff_webp(b"VP8X", data)
 
 
 BUILDERS: dict[str, tuple[Callable[[int, int], bytes], int, int]] = {
