@@ -352,6 +352,7 @@ _AUTHORITY_END = re.compile(r"[/?#]")
 # SQLAlchemy reads a database URL's password up to the first `@`, `/` included
 _DB_USERINFO = re.compile(r"[^:/?#@]*:[^@]*@")
 _PARAM_SEP = re.compile(r"([&;])")
+_LOOSE_USERINFO = re.compile(r"[^\s/?#@]*:[^\s@]*@")
 
 
 def _redact_params(text: str) -> str:
@@ -371,11 +372,12 @@ def redact(url: str) -> str:
     does not end it), and for other schemes (database URLs) also a password
     up to the first `@` as SQLAlchemy reads it. It becomes `***@`. Values of
     parameters named like a credential (`password`, `token`, `sig`, ...) in
-    the query or fragment become `***`. A URL with neither comes back as is.
+    the query or fragment become `***`. A URL with neither comes back as is;
+    in a string that is no URL, anything shaped `user:password@` is hidden.
     """
     match = _SCHEME.match(url)
-    if match is None:
-        return url
+    if match is None:  # not a URL: still no `user:password@` in what is shown
+        return _LOOSE_USERINFO.sub("***@", url)
     head, rest = url[: match.end()], url[match.end() :]
     special = head.lower() in ("http:", "https:")
     if special or rest.startswith("//"):

@@ -26,6 +26,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
+from monitor import urls
 from monitor.storage.engine import make_engine
 
 QUICK_CHECK_LINES = 3  # of quick_check's complaints, shown to the user
@@ -38,8 +39,9 @@ class DatabaseUnusable(Exception):
 
 
 def shown_url(url: str) -> str:
-    """The URL as it may appear in logs and errors: never with its password."""
-    return make_url(url).render_as_string(hide_password=True)
+    """The URL as it may appear in logs and errors: never with its password
+    (`monitor.urls.redact`: also a `?password=`, which SQLAlchemy would show)."""
+    return urls.redact(url)
 
 
 def sqlite_path(url: str) -> Path | None:

@@ -26,6 +26,7 @@ from monitor.http.engine import _parse_general, parse_target, public_url
 from monitor.observe.logs import redact_url
 from monitor.rules.ampcache import amp_cache_url
 from monitor.rules.static import document_problems, url_error
+from monitor.storage.opening import shown_url
 from monitor.targets import TargetRef
 from monitor.vocabulary import (
     CheckResult,
@@ -331,3 +332,9 @@ def test_every_redaction_is_the_one_rule() -> None:
     assert Settings(db="postgresql://u:pw@h/db?password=pw").redacted()["db"] == (
         "postgresql://***@h/db?password=***"
     )
+    for database in (
+        "postgresql://u:pw@h/db",
+        "postgresql://h/db?password=pw",
+        "postgresql//u:pw@h/db",  # not a URL: SQLAlchemy's make_url raised here
+    ):
+        assert "pw" not in shown_url(database)
