@@ -24,8 +24,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import urlsplit
 
+from monitor import urls
 from monitor.config import Settings
 from monitor.corpus import Unreadable, iter_files, open_regular, parse_stream, vanished
 from monitor.corpus.article import Document, InvalidDocument
@@ -65,10 +65,7 @@ def provider_of(doc: Document) -> str | None:
     prov = doc.article.provider
     if prov is not None and prov.domain:
         return prov.domain.strip().lower()[:255] or None
-    try:
-        return (urlsplit(doc.article.webUrl).hostname or "")[:255] or None
-    except ValueError:
-        return None
+    return urls.host_of(doc.article.webUrl)[:255] or None
 
 
 def content_hash(raw: object) -> str:
