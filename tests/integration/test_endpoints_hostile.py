@@ -16,6 +16,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from monitor.observe.endpoints import EndpointAuth, MetricsServer
 from monitor.observe.guard import ConnectionLimits
@@ -368,3 +370,15 @@ async def test_bad_requests_stay_out_of_a_warning_level_log(
         root.removeHandler(handler)
         root.setLevel(level)
     assert not [r for r in seen if r.name.startswith("monitor.observe.endpoints")]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(value=st.binary(max_size=300).filter(lambda b: b"\r" not in b and b"\n" not in b))
+async def test_no_authorization_bytes_give_a_5xx(value: bytes) -> None:
+    srv = await _server(ConnectionLimits())
+    try:
+        for scheme in (b"", b"Basic ", b"Bearer "):
+            header = b"Authorization: " + scheme + value
+            assert await _status(srv.port, _get("/metrics", header)) in (400, 401)
+    finally:
+        await srv.stop()
