@@ -65,15 +65,6 @@ def parse_text(source: str, text: str, suffix: str) -> Iterator[Item]:
         yield from parse_front_matter(source, text, plain_yaml=suffix in (".yaml", ".yml"))
 
 
-def _whole(source: str, data: bytes, suffix: str) -> Iterator[Item]:
-    try:
-        text = decode(data)
-    except DecodeError as exc:
-        yield InvalidDocument(source, exc.line, exc.message)
-        return
-    yield from parse_text(source, text, suffix)
-
-
 def _jsonl(source: str, fh: BinaryIO) -> Iterator[Item]:
     for line_no, line in read_lines(fh):
         if isinstance(line, DecodeError):
@@ -102,11 +93,11 @@ def parse_stream(source: str, fh: BinaryIO, suffix: str) -> Iterator[Item]:
             yield from _jsonl(source, fh)
             return
         try:
-            data = read_whole(fh, suffix)
+            text = decode(read_whole(fh, suffix))  # the bytes are freed once decoded
         except DecodeError as exc:
             yield InvalidDocument(source, exc.line, exc.message)
             return
-        yield from _whole(source, data, suffix)
+        yield from parse_text(source, text, suffix)
     except OSError:
         raise
     except Exception as exc:  # never let one document stop the others

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 
-from monitor.corpus import yaml_safe
+from monitor.corpus import files, yaml_safe
 from monitor.corpus.article import Document, InvalidDocument
 from monitor.corpus.records import to_document
 
@@ -19,19 +19,33 @@ _OPEN = re.compile(r"---[ \t]*\r?(?:\n|$)")
 _CLOSE = re.compile(r"^---[ \t]*\r?$", re.MULTILINE)
 
 
-def _fill(message: str, line: int | None) -> str:
+def _fill(message: str, line: int | None, first: int | None = None) -> str:
+    message = message.replace("{first}", str(first) if first is not None else "?")
     return message.replace("{line}", str(line) if line is not None else "?")
+
+
+def _too_big(source: str, line: int, what: str) -> InvalidDocument:
+    """YAML costs ~5x its text to parse: refused before parsing (and before copying)."""
+    return InvalidDocument(
+        source,
+        line,
+        f"{what} is over the {files.MAX_YAML_BYTES:,}-byte limit for YAML: "
+        "split it, or use JSON or JSON Lines for large records",
+    )
 
 
 def parse_yaml_record(
     source: str, yaml_text: str, first_line: int, *, what: str
 ) -> Document | InvalidDocument:
     """One YAML mapping → a record; `first_line` is the file line of the YAML's line 1."""
+    if len(yaml_text) > files.MAX_YAML_BYTES:
+        return _too_big(source, first_line, what)
     try:
         loaded = yaml_safe.load(yaml_text)
     except yaml_safe.YamlError as exc:
         line = first_line + exc.line if exc.line is not None else first_line
-        return InvalidDocument(source, line, _fill(exc.message, line))
+        first = first_line + exc.first if exc.first is not None else None
+        return InvalidDocument(source, line, _fill(exc.message, line, first))
     root = loaded.root
     if root is None:
         return InvalidDocument(
@@ -56,6 +70,9 @@ def parse_front_matter(
     opening = _OPEN.match(text)
     closing = _CLOSE.search(text, opening.end()) if opening else None
     if opening and closing:
+        if closing.start() - opening.end() > files.MAX_YAML_BYTES:
+            yield _too_big(source, 2, "front matter")
+            return
         yield parse_yaml_record(
             source, text[opening.end() : closing.start()], 2, what="front matter"
         )

@@ -20,7 +20,78 @@ from monitor.corpus.records import describe, to_document
 WRAPPER_KEYS = ("news", "articles")
 
 _WS = re.compile(r"[ \t\n\r]*")
-_DECODER = json.JSONDecoder()
+
+
+class _DuplicateKey(Exception):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object whose keys are all different; a repeated key would silently let the last win."""
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        seen: set[str] = set()
+        for key, _value in pairs:
+            if key in seen:
+                raise _DuplicateKey(key)
+            seen.add(key)
+    return out
+
+
+_DECODER = json.JSONDecoder(object_pairs_hook=_unique_pairs)
+_LENIENT = json.JSONDecoder()  # only to find where a value with a repeated key ends
+
+# JSON tokens, to find where a repeated key is (error path only).
+_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[{}\[\],:]|[^\s{}\[\],:"]+|\s+')
+
+
+def duplicate_key_at(text: str, start: int, end: int) -> tuple[str, int] | None:
+    """The first key repeated within one object in `text[start:end]`, and its offset."""
+    stack: list[set[str] | None] = []  # the keys of each open object; None for a list
+    expect_key = False
+    for match in _TOKEN.finditer(text, start, end):
+        token = match.group()
+        if token == "{":
+            stack.append(set())
+            expect_key = True
+        elif token == "[":
+            stack.append(None)
+            expect_key = False
+        elif token in ("}", "]"):
+            if stack:
+                stack.pop()
+            expect_key = False
+        elif token == ",":
+            expect_key = bool(stack) and stack[-1] is not None
+        elif token == ":":
+            expect_key = False
+        elif expect_key and token.startswith('"'):
+            keys = stack[-1]
+            assert keys is not None
+            key = json.loads(token)
+            if key in keys:
+                return key, match.start()
+            keys.add(key)
+            expect_key = False
+    return None
+
+
+def duplicate_message(key: str, where: str) -> str:
+    return (
+        f"duplicate key {key!r} {where}: a key may appear only once in an object "
+        "(readers disagree on which copy wins)"
+    )
+
+
+class _Duplicate(Exception):
+    """A value that parsed but repeats a key: that record is invalid, the file goes on."""
+
+    def __init__(self, line: int, message: str) -> None:
+        super().__init__(message)
+        self.line = line
+        self.message = message
 
 
 class _Stop(Exception):
@@ -54,6 +125,7 @@ class _Cursor:
         return self.text[self.pos : self.pos + 1]
 
     def value(self) -> Any:
+        """The next JSON value; _Duplicate (the cursor past it) if it repeats a key."""
         self.skip_ws()
         try:
             value, end = _DECODER.raw_decode(self.text, self.pos)
@@ -61,8 +133,18 @@ class _Cursor:
             raise _Stop(exc.lineno, _syntax(exc)) from None
         except RecursionError:
             raise _Stop(self.line, "invalid JSON: nested too deeply") from None
+        except _DuplicateKey as dup:
+            raise self._duplicate(dup.key) from None
         self.move(end)
         return value
+
+    def _duplicate(self, key: str) -> _Duplicate:
+        _value, end = _LENIENT.raw_decode(self.text, self.pos)  # it parsed with the hook
+        found = duplicate_key_at(self.text, self.pos, end)
+        at = found[1] if found is not None else self.pos
+        line = self.line + self.text.count("\n", self.pos, at)
+        self.move(end)
+        return _Duplicate(line, duplicate_message(found[0] if found else key, f"on line {line}"))
 
     def expect(self, chars: str, after: str) -> str:
         ch = self.skip_ws()
@@ -101,8 +183,12 @@ def _array(source: str, cur: _Cursor, label: str) -> Iterator[Document | Invalid
     while True:
         cur.skip_ws()
         line = cur.line
-        value = cur.value()
-        yield to_document(source, line, value, what=f"{label} element {index}")
+        try:
+            value = cur.value()
+        except _Duplicate as dup:
+            yield InvalidDocument(source, dup.line, f"{label} element {index}: {dup.message}")
+        else:
+            yield to_document(source, line, value, what=f"{label} element {index}")
         index += 1
         if cur.expect(",]", f"after {label} element {index - 1}") == "]":
             return
@@ -113,23 +199,35 @@ def _object(source: str, cur: _Cursor) -> Iterator[Document | InvalidDocument]:
     start_line = cur.line
     cur.expect("{", "to open the object")
     members: dict[str, Any] = {}
-    wrapper = False
+    lists: set[str] = set()  # wrapper lists streamed
+    duplicate: _Duplicate | None = None  # the first repeated key: the object is invalid
     if cur.skip_ws() == "}":
         cur.move(cur.pos + 1)
     else:
         while True:
             if cur.skip_ws() != '"':
                 cur.expect('"', "to start a member name")
+            key_line = cur.line
             key = cur.value()
+            repeated = key in members or key in lists
+            if repeated and duplicate is None:
+                duplicate = _Duplicate(key_line, duplicate_message(key, f"on line {key_line}"))
             cur.expect(":", f"after member name {key!r}")
-            if key in WRAPPER_KEYS and cur.skip_ws() == "[":
-                wrapper = True
+            if key in WRAPPER_KEYS and not repeated and cur.skip_ws() == "[":
+                lists.add(key)
                 yield from _array(source, cur, f"{key!r} list")
             else:
-                members[key] = cur.value()
+                try:
+                    members[key] = cur.value()
+                except _Duplicate as dup:
+                    duplicate = duplicate or dup
+                    members[key] = None
             if cur.expect(",}", f"after member {key!r}") == "}":
                 break
-    if wrapper:
+    if duplicate is not None:
+        yield InvalidDocument(source, duplicate.line, duplicate.message)
+        return
+    if lists:
         return
     misplaced = [k for k in WRAPPER_KEYS if k in members and "webUrl" not in members]
     if misplaced:
@@ -185,7 +283,13 @@ def parse_json_line(source: str, line_no: int, line: str) -> Document | InvalidD
     if not line.strip():
         return None
     try:
-        value = json.loads(line)
+        value = _DECODER.decode(line)
+    except _DuplicateKey as dup:
+        found = duplicate_key_at(line, 0, len(line))
+        column = f"column {found[1] + 1}" if found else "this line"
+        return InvalidDocument(
+            source, line_no, duplicate_message(found[0] if found else dup.key, f"at {column}")
+        )
     except json.JSONDecodeError as exc:
         return InvalidDocument(
             source,

@@ -32,12 +32,17 @@ _MERGE = _TAG + "merge"
 
 
 class YamlError(Exception):
-    """A YAML document we refuse, with the 0-based line (within the YAML text) to blame."""
+    """A YAML document we refuse, with the 0-based line (within the YAML text) to blame.
 
-    def __init__(self, message: str, line: int | None) -> None:
+    `message` may hold "{line}" (and "{first}", the 0-based `first` line) for
+    the caller to fill with file line numbers.
+    """
+
+    def __init__(self, message: str, line: int | None, first: int | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.line = line
+        self.first = first
 
 
 @dataclass(slots=True)
@@ -69,6 +74,22 @@ def _check_key(key: Node) -> None:
             line,
         )
     raise YamlError("complex (non-scalar) mapping key on line {line}: keys must be strings", line)
+
+
+def _check_keys(node: MappingNode) -> None:
+    """String keys only, each once: with a repeated key the last would silently win
+    (`webUrl: evil` then `webUrl: good` would be checked and verified as good)."""
+    first: dict[str, Node] = {}
+    for key, _value in node.value:
+        _check_key(key)
+        earlier = first.setdefault(key.value, key)
+        if earlier is not key:
+            raise YamlError(
+                f"duplicate key {key.value!r} on line {{line}} (first on line {{first}}): "
+                "a key may appear only once in a mapping",
+                key.start_mark.line,
+                earlier.start_mark.line,
+            )
 
 
 def check_graph(root: Node, *, max_aliases: int = MAX_ALIASES, max_nodes: int = MAX_NODES) -> None:
@@ -117,8 +138,7 @@ def check_graph(root: Node, *, max_aliases: int = MAX_ALIASES, max_nodes: int = 
                 node.start_mark.line,
             )
         if isinstance(node, MappingNode):
-            for key, _value in node.value:
-                _check_key(key)
+            _check_keys(node)
         entered.add(nid)
         stack.append((node, True))
         stack.extend((child, False) for child in reversed(_children(node)))

@@ -17,6 +17,7 @@ from support.fsfaults import EACCES, EMFILE, failing_listings
 
 from monitor import corpus
 from monitor.cli import cli
+from monitor.corpus import files as corpus_files
 from monitor.corpus import iter_documents, load_file, parse_bytes
 from monitor.corpus.article import Document, InvalidDocument
 
@@ -142,3 +143,37 @@ def test_every_example_reads_the_same_from_bytes_and_from_the_file() -> None:
 
 def test_module_exports() -> None:
     assert callable(corpus.load_file)
+
+
+# --- YAML is capped far below JSON: parsing it costs ~5x its size ----------------------
+
+
+def test_a_yaml_file_over_the_cap_is_refused_unread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(corpus_files, "MAX_YAML_BYTES", 1000)
+    big = tmp_path / "big.yaml"
+    big.write_text('webUrl: "https://a.example/"\nexcerpt: "' + "x" * 2000 + '"\n')
+    for items in (list(load_file(big)), list(parse_bytes(str(big), big.read_bytes(), ".yaml"))):
+        (bad,) = items
+        assert isinstance(bad, InvalidDocument)
+        assert "over the 1,000-byte limit for .yaml files" in bad.error
+    # the same record as JSON is fine: JSON has its own, much higher limit
+    as_json = tmp_path / "big.json"
+    as_json.write_text(json.dumps({"webUrl": "https://a.example/", "excerpt": "x" * 2000}))
+    (good,) = load_file(as_json)
+    assert isinstance(good, Document)
+
+
+def test_a_front_matter_over_the_cap_is_refused_but_a_long_body_is_fine(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(corpus_files, "MAX_YAML_BYTES", 1000)
+    long_body = tmp_path / "body.md"
+    long_body.write_text('---\nwebUrl: "https://a.example/"\n---\n' + "body " * 1000)
+    assert [type(i) for i in load_file(long_body)] == [Document]
+    big = tmp_path / "big.txt"
+    big.write_text('---\nwebUrl: "https://a.example/"\nexcerpt: "' + "x" * 2000 + '"\n---\n')
+    (bad,) = load_file(big)
+    assert isinstance(bad, InvalidDocument) and bad.line == 2
+    assert "front matter is over the 1,000-byte limit for YAML" in bad.error
