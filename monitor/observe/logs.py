@@ -165,10 +165,14 @@ class RepeatLimitedHandler(logging.StreamHandler[IO[str]]):
         super().emit(record)
 
     def _summarise(self, now: float, *, everything: bool = False) -> None:
-        """Forget the messages whose window has passed, writing their counts."""
-        for key, (first, repeats, record) in list(self._recent.items()):
+        """Forget the messages whose window has passed, writing their counts.
+
+        The dict is in first-seen order, so the sweep stops at the first
+        message still in its window: each line costs O(1), not O(messages)."""
+        while self._recent:
+            key, (first, repeats, record) = next(iter(self._recent.items()))
             if not everything and now - first < self.window:
-                continue
+                return
             del self._recent[key]
             if repeats:
                 super().emit(_summary(record, repeats, now - first))
