@@ -11,13 +11,14 @@ head has arrived. So every connection passes through `ConnectionGuard`:
   limit's worth of newer connections has arrived; if all are being
   answered, the new one is refused;
 - a connection must complete its request head within `header_timeout` of
-  opening, and the next one within `idle_timeout` of the last response;
-- a request must be answered, its response written, within
-  `request_timeout` (a client that never reads cannot hold a connection).
+  opening; a handler must finish within `request_timeout`; after it, the
+  response must be written and the next head arrive within `idle_timeout`
+  (so a client that never reads cannot hold a connection either).
 
 Closing is an abort (RST): a graceful close would wait for a client that
 does not read. The TLS handshake happens before a connection reaches the
-guard; asyncio bounds it with `ssl_handshake_timeout` (= `header_timeout`).
+guard: asyncio bounds its time (`ssl_handshake_timeout` = `header_timeout`)
+but the guard does not count it; the open-files budget (below) covers it.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ T = TypeVar("T")
 
 @dataclass(frozen=True, slots=True)
 class ConnectionLimits:
+    """The endpoints' bounds (seconds, counts, bytes); tests lower them."""
+
     max_connections: int = 128
     backlog: int = 64  # the listen queue, and so the most sockets accepted in one batch
     header_timeout: float = 10.0
