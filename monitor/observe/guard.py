@@ -18,7 +18,8 @@ head has arrived. So every connection passes through `ConnectionGuard`:
 Closing is an abort (RST): a graceful close would wait for a client that
 does not read. The TLS handshake happens before a connection reaches the
 guard: asyncio bounds its time (`ssl_handshake_timeout` = `header_timeout`)
-but the guard does not count it; the open-files budget (below) covers it.
+but the guard does not count it, so only the raised open-files limit
+(below) stands between a flood of unfinished handshakes and EMFILE.
 """
 
 from __future__ import annotations
