@@ -9,7 +9,6 @@ and the others go on; nothing here raises for bad input.
 from __future__ import annotations
 
 import io
-import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO
@@ -24,7 +23,7 @@ from monitor.corpus.files import (
     decode,
     iter_files,
     open_regular,
-    os_reason,
+    read_failure,
     read_lines,
     read_whole,
     vanished,
@@ -113,13 +112,12 @@ def parse_bytes(source: str, data: bytes, suffix: str) -> Iterator[Item]:
 
 def read_error(source: str, exc: OSError) -> InvalidDocument:
     """An unreadable file as a record: why, in words, without a traceback."""
-    if isinstance(exc, FileNotFoundError):
-        if os.path.islink(source):
-            return InvalidDocument(source, None, "broken symbolic link: its target does not exist")
-        return InvalidDocument(source, None, "no such file or directory")
+    why = read_failure(Path(source), exc)
     if isinstance(exc, NotRegularFile):
-        return InvalidDocument(source, None, f"{exc.strerror}: give a corpus file or directory")
-    return InvalidDocument(source, None, f"cannot read the file: {os_reason(exc)}")
+        return InvalidDocument(source, None, f"{why}: give a corpus file or directory")
+    if isinstance(exc, FileNotFoundError):
+        return InvalidDocument(source, None, why)
+    return InvalidDocument(source, None, f"cannot read the file: {why}")
 
 
 def folder_error(folder: Unreadable) -> InvalidDocument:

@@ -67,6 +67,17 @@ def os_reason(exc: OSError) -> str:
     return why[:1].lower() + why[1:]
 
 
+def read_failure(path: Path, exc: OSError) -> str:
+    """Why a corpus file could not be read, in words, for `check` and the daemon alike."""
+    if isinstance(exc, FileNotFoundError):
+        if os.path.islink(path):
+            return "broken symbolic link: its target does not exist"
+        return "no such file or directory"
+    if isinstance(exc, NotRegularFile):
+        return exc.strerror or "not a regular file"
+    return os_reason(exc)
+
+
 def _hidden(name: str) -> bool:
     return name.startswith(".")
 
@@ -135,13 +146,13 @@ def _given(path: Path, explicit: set[Path]) -> bool:
     return bool(explicit) and _resolved(path) in explicit
 
 
-def _is_dir(path: Path) -> bool | OSError:
+def _is_dir(path: Path) -> bool:
+    """Whether to walk `path`; if it cannot even be looked at, it is yielded as a
+    file, and reading it says why (a loop, a permission, a missing path)."""
     try:
         return stat.S_ISDIR(path.stat().st_mode)
-    except (FileNotFoundError, NotADirectoryError):
-        return False  # yielded as a file: the reader says it does not exist
-    except OSError as exc:
-        return exc
+    except OSError:
+        return False
 
 
 def iter_files(paths: Sequence[Path | str]) -> Iterator[Path | Unreadable]:
@@ -166,10 +177,7 @@ def iter_files(paths: Sequence[Path | str]) -> Iterator[Path | Unreadable]:
         resolved = _resolved(path)
         if _within(resolved, walked) or resolved in explicit:
             continue
-        is_dir = _is_dir(path)
-        if isinstance(is_dir, OSError):
-            yield Unreadable(path, is_dir)
-        elif is_dir:
+        if _is_dir(path):
             inner = [d for d in walked if resolved in d.parents]
             for found in _walk(path, inner):
                 if isinstance(found, Unreadable) or not _given(found, explicit):

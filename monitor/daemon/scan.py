@@ -29,7 +29,7 @@ from monitor import urls
 from monitor.config import Settings
 from monitor.corpus import Unreadable, iter_files, open_regular, parse_stream, vanished
 from monitor.corpus.article import Document, InvalidDocument
-from monitor.corpus.files import os_reason
+from monitor.corpus.files import read_failure
 from monitor.observe.logs import redact_url
 from monitor.rules.audit import AuditRules, audit_document
 from monitor.secured.keys import KeyRing
@@ -148,13 +148,14 @@ class CorpusScanner:
         found_iter = iter_files([r for r in roots if isinstance(r, Path)])
         for item in itertools.chain(found, found_iter):
             if isinstance(item, Unreadable):
-                self._unreadable_folder(item, known.get(str(item.path)), report)
-                seen.add(str(item.path))
+                key = stored_name(item.path)
+                self._unreadable_folder(item, known.get(key), report)
+                seen.add(key)
                 kept.append(item.path)
                 continue
-            key = str(item)
+            key = stored_name(item)
             report.files += 1
-            if self._read(item, known.get(key), report, force=force):
+            if self._read(item, key, known.get(key), report, force=force):
                 seen.add(key)
         self._recovered(known, seen)
         for key in sorted(set(known) - seen):
@@ -168,10 +169,9 @@ class CorpusScanner:
         return report
 
     def _read(
-        self, path: Path, prev: Fingerprint | None, report: ScanReport, *, force: bool
+        self, path: Path, key: str, prev: Fingerprint | None, report: ScanReport, *, force: bool
     ) -> bool:
-        """Read one listed file if it changed; False when it turned out to be gone."""
-        key = str(path)
+        """Read one listed file (stored as `key`) if it changed; False when it turned out gone."""
         try:
             with open_regular(path) as (st, fh):
                 if (
@@ -194,7 +194,7 @@ class CorpusScanner:
                     log.info("%s was deleted while the corpus was read: skipped", key)
                 self._failing.pop(key, None)
                 return False  # gone: retired below like any deleted file
-            self._unreadable(key, prev, exc, report)
+            self._unreadable(key, prev, read_failure(path, exc), report)
             return True
         self._readable_again(key)
         records, invalid = self.records(items)
@@ -228,7 +228,7 @@ class CorpusScanner:
         It is stored as one invalid record under its own path (so the
         `invalid_documents` gauge counts it) until it can be listed again.
         """
-        key = str(folder.path)
+        key = stored_name(folder.path)
         why = folder.reason
         report.unreadable_folders.append(f"{key} ({why})")
         if self._failing.get(key) != why:
@@ -242,9 +242,7 @@ class CorpusScanner:
         if prev is None:
             self.repo.store_document(key, Fingerprint(UNREAD, -1, ""), [], 1, now_ms())
 
-    def _unreadable(
-        self, key: str, prev: Fingerprint | None, exc: OSError, report: ScanReport
-    ) -> None:
+    def _unreadable(self, key: str, prev: Fingerprint | None, why: str, report: ScanReport) -> None:
         """Report a file that cannot be read; retried at every pass, logged once per cause.
 
         A file never read before is stored as one invalid record (so the
@@ -253,7 +251,6 @@ class CorpusScanner:
         as a vanished corpus path does.
         """
         report.unreadable.append(key)
-        why = os_reason(exc)
         if self._failing.get(key) != why:
             log.error("cannot read %s: %s; will retry at every rescan", key, why)
         else:
@@ -333,6 +330,15 @@ class CorpusScanner:
                 )
         if cleared:
             log.info("duplicate_url cleared for %d articles", len(cleared))
+
+
+def stored_name(path: Path) -> str:
+    """The path as stored and logged: bytes of a name that is not UTF-8 as \\xNN escapes.
+
+    Such a name (decoded by Python with lone surrogates) cannot be written to
+    the database: one such file used to fail every rescan of the corpus.
+    """
+    return str(path).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def _under(path: str, root: Path) -> bool:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from support.fsfaults import EACCES, EMFILE, failing_listings
+from support.fsfaults import EACCES, EMFILE, failing_listings, hostile_tree
 
 from monitor import corpus
 from monitor.cli import cli
@@ -177,3 +177,65 @@ def test_a_front_matter_over_the_cap_is_refused_but_a_long_body_is_fine(
     (bad,) = load_file(big)
     assert isinstance(bad, InvalidDocument) and bad.line == 2
     assert "front matter is over the 1,000-byte limit for YAML" in bad.error
+
+
+# --- hostile trees -------------------------------------------------------------------
+
+
+def test_a_hostile_tree_is_read_and_every_bad_entry_named(tmp_path: Path) -> None:
+    root = hostile_tree(tmp_path / "corpus")
+    items = list(iter_documents([root]))
+    docs = sorted(Path(i.source).name for i in items if isinstance(i, Document))
+    assert docs == sorted([os.fsdecode(b"bad\xff.txt"), "inner.md", "ok.txt"])
+    errors = {Path(i.source).name: i.error for i in items if isinstance(i, InvalidDocument)}
+    assert errors == {
+        "dangling.txt": "broken symbolic link: its target does not exist",
+        "fifo.jsonl": "not a regular file (a FIFO or device?): give a corpus file or directory",
+        "self.txt": "cannot read the file: too many levels of symbolic links",
+        "zero.json": "not a regular file (a FIFO or device?): give a corpus file or directory",
+    }
+
+
+def test_a_fifo_is_refused_at_open_without_waiting_for_a_writer(tmp_path: Path) -> None:
+    fifo = tmp_path / "x.txt"
+    os.mkfifo(fifo)  # a path swapped for a FIFO after listing: open() must not block
+    with pytest.raises(OSError, match="not a regular file"), corpus.open_regular(fifo):
+        pass
+
+
+def test_a_file_deleted_after_listing_is_gone_not_an_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tree(tmp_path / "corpus")
+    real = corpus_files.os.open
+
+    def deleting_open(path: object, *args: object, **kwargs: object) -> int:
+        if str(path).endswith("a.txt") and os.path.exists(str(path)):
+            os.unlink(str(path))
+        return real(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(corpus_files.os, "open", deleting_open)
+    items = list(iter_documents([root]))
+    assert kinds(items) == [("Document", "z.txt"), ("Document", "b.txt"), ("Document", "c.txt")]
+    # given by name, a missing file is still an error
+    (missing,) = iter_documents([root / "a.txt"])
+    assert isinstance(missing, InvalidDocument) and missing.error == "no such file or directory"
+
+
+def test_an_overlong_jsonl_line_is_refused_and_skipped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(corpus_files, "MAX_LINE_BYTES", 100)
+    path = tmp_path / "x.jsonl"
+    data = (
+        b'{"webUrl": "https://a.example/"}\n'
+        + b'{"webUrl": "https://b.example/", "x": "'
+        + b"y" * 3000
+        + b'"}\n'
+        + b'{"webUrl": "https://c.example/"}\n'
+    )
+    path.write_bytes(data)
+    for items in (list(load_file(path)), list(parse_bytes(str(path), data, ".jsonl"))):
+        assert [type(i) for i in items] == [Document, InvalidDocument, Document]
+        assert items[1].line == 2 and "over the 100-byte limit" in items[1].error
+        assert items[2].line == 3

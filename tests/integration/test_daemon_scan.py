@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
-from support.fsfaults import EACCES, EMFILE, failing_listings
+from support.fsfaults import EACCES, EMFILE, failing_listings, hostile_tree
 
 from monitor.config import Settings
 from monitor.corpus import files as corpus_files
@@ -189,3 +189,19 @@ def test_the_daemon_stores_what_check_reports(tmp_path: Path) -> None:
     }
     assert stored == reported
     assert report.invalid == len(corpus.invalid) > 0
+
+
+def test_a_hostile_tree_never_fails_the_rescan(tmp_path: Path, scanner: CorpusScanner) -> None:
+    """A name that is not UTF-8 used to fail every rescan (the database takes text)."""
+    root = hostile_tree(tmp_path / "hostile")
+    scanner.settings = Settings(paths=[root], data_dir=tmp_path)
+    for _ in range(2):
+        report = scanner.scan()
+        assert sorted(Path(p).name for p in report.unreadable) == [
+            "dangling.txt",
+            "fifo.jsonl",
+            "self.txt",
+            "zero.json",
+        ]
+        assert invalid_gauge(scanner) == 4
+        assert sources(scanner) == ["bad\\xff.txt", "inner.md", "ok.txt"]

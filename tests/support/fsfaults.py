@@ -35,5 +35,27 @@ def failing_listings(
         yield failures
 
 
+def hostile_tree(root: Path) -> Path:
+    """A corpus of what a shared folder collects: three readable documents (one under
+    a name that is not UTF-8, one in a folder named like a file) and four entries
+    that must be reported, never read: a symlink loop, a dangling link, a FIFO and
+    a device; plus a folder loop that must not be followed."""
+    root.mkdir()
+
+    def article(n: int) -> str:
+        return f'---\nwebUrl: "https://news{n}.example.com/a"\n---\n'
+
+    (root / "ok.txt").write_text(article(1))
+    (root / os.fsdecode(b"bad\xff.txt")).write_text(article(2))
+    (root / "self.txt").symlink_to("self.txt")
+    (root / "dangling.txt").symlink_to("nowhere.txt")
+    os.mkfifo(root / "fifo.jsonl")
+    (root / "zero.json").symlink_to("/dev/zero")
+    (root / "up").symlink_to("..")
+    (root / "dir.txt").mkdir()
+    (root / "dir.txt" / "inner.md").write_text(article(3))
+    return root
+
+
 EACCES = errno.EACCES
 EMFILE = errno.EMFILE
