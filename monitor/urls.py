@@ -33,7 +33,9 @@ from __future__ import annotations
 import ipaddress
 import re
 import unicodedata
-from functools import lru_cache
+from collections.abc import Callable
+from functools import lru_cache, wraps
+from typing import TypeVar
 from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
 __all__ = [
@@ -59,6 +61,29 @@ MAX_HOST = 253
 # never again once the next documents are read: a small cache answers all
 # but the first look, and stays a few tens of kilobytes.
 RECENT_URLS = 256
+# Longer than any server accepts (most refuse 8 KiB): never requested, never
+# compared, and never kept in a cache, so a hostile record cannot pin memory.
+MAX_URL = 65536
+_CACHED_URL = 2048
+_TOO_LONG = f"is longer than {MAX_URL} characters"
+
+T = TypeVar("T")
+
+
+def _cache_short(maxsize: int) -> Callable[[Callable[[str], T]], Callable[[str], T]]:
+    """`lru_cache` for ordinary URLs only: a long one is computed each time."""
+
+    def wrap(func: Callable[[str], T]) -> Callable[[str], T]:
+        cached = lru_cache(maxsize=maxsize)(func)
+
+        @wraps(func)
+        def call(url: str) -> T:
+            return cached(url) if len(url) <= _CACHED_URL else func(url)
+
+        return call
+
+    return wrap
+
 
 # --- the plain shape: most URLs of a corpus, recognised by one regex -------
 
@@ -101,7 +126,7 @@ def plain(url: str) -> bool:
     True guarantees a requestable http(s) URL; False only means the general
     (slower) rules must decide.
     """
-    return _plain(url) is not None
+    return len(url) <= MAX_URL and _plain(url) is not None
 
 
 # --- hosts -------------------------------------------------------------------
@@ -185,11 +210,17 @@ def problem(url: object) -> str | None:
     """Why `url` is not an absolute http(s) URL that can be requested, or None."""
     if not isinstance(url, str):
         return f"expected a URL string, found {type(url).__name__}"
-    if plain(url):
-        return None
+    return None if plain(url) else _general_problem(url)
+
+
+def _general_problem(url: str) -> str | None:
+    if len(url) > _CACHED_URL:  # never kept in the cache
+        return _TOO_LONG if len(url) > MAX_URL else _problem.__wrapped__(url)
     return _problem(url)
 
 
+# Each URL of a document is checked by several rules in a row (well formed,
+# AMP cache derivable, provider host, requestable): parse it once.
 @lru_cache(maxsize=RECENT_URLS)
 def _problem(url: str) -> str | None:
     if not url.strip():
@@ -219,7 +250,7 @@ def _problem(url: str) -> str | None:
 
 def requestable(url: str) -> bool:
     """Whether the client may request `url` (see `problem`)."""
-    return plain(url) or _problem(url) is None
+    return plain(url) or _general_problem(url) is None
 
 
 def host_of(url: str) -> str:
@@ -236,7 +267,7 @@ def host_of(url: str) -> str:
 # The same URL is normalised several times in a row while one document is
 # loaded (its id, its duplicate keys): the cache parses it once, and makes
 # the id one shared string rather than a copy per holder.
-@lru_cache(maxsize=RECENT_URLS)
+@_cache_short(RECENT_URLS)
 def normalize(url: str) -> str:
     """The identity form: scheme and host lower-cased, default port, fragment and
     credentials dropped, empty path `/`. An unparseable URL is itself, stripped.
@@ -244,7 +275,7 @@ def normalize(url: str) -> str:
     Used for article ids and duplicate detection, never for fetching (we fetch
     exactly what the document says).
     """
-    match = _plain(url)
+    match = _plain(url) if len(url) <= MAX_URL else None
     if match is not None:
         return _normalize_plain(match)
     return _normalize_parsed(url)
@@ -292,12 +323,14 @@ def _normalize_percent(text: str) -> str:
     return _PERCENT.sub(fix, text)
 
 
-@lru_cache(maxsize=2048)
+@_cache_short(2048)
 def comparison_form(url: str) -> str:
     """The spelling two equivalent URLs share (see the module docstring).
 
     ValueError for a URL that is not an absolute http(s) URL with a host.
     """
+    if len(url) > MAX_URL:
+        raise ValueError(f"URL longer than {MAX_URL} characters")
     try:
         parts = urlsplit(url.strip())
         port = parts.port
