@@ -313,12 +313,11 @@ class MetricsServer:
         await self._runner.setup()
         protocol = self._runner.server
         assert protocol is not None
+        # plain TCP: the guard admits a connection before its TLS handshake starts
         self._listener = await asyncio.get_running_loop().create_server(
-            self.guard.factory(protocol),
+            self.guard.factory(protocol, self.tls),
             self.host,
             self.port,
-            ssl=self.tls,
-            ssl_handshake_timeout=limits.header_timeout if self.tls else None,
             backlog=limits.backlog,
         )
         if self.port == 0 and self._listener.sockets:

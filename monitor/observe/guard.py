@@ -16,10 +16,9 @@ head has arrived. So every connection passes through `ConnectionGuard`:
   (so a client that never reads cannot hold a connection either).
 
 Closing is an abort (RST): a graceful close would wait for a client that
-does not read. The TLS handshake happens before a connection reaches the
-guard: asyncio bounds its time (`ssl_handshake_timeout` = `header_timeout`)
-but the guard does not count it, so only the raised open-files limit
-(below) stands between a flood of unfinished handshakes and EMFILE.
+does not read. With TLS the guard admits the plain TCP connection first and
+only then starts the handshake (`loop.start_tls`), so unfinished handshakes
+are counted, evicted and timed out like any other wait.
 """
 
 from __future__ import annotations
@@ -27,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import resource
+import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import Generic, TypeVar
@@ -52,13 +52,14 @@ class ConnectionLimits:
 
 
 class _Conn:
-    __slots__ = ("busy", "since", "timer", "transport")
+    __slots__ = ("busy", "since", "timer", "tls", "transport")
 
     def __init__(self, transport: asyncio.BaseTransport, since: float) -> None:
         self.transport = transport
         self.since = since  # opened, or last answered
         self.busy = False
         self.timer: asyncio.TimerHandle | None = None
+        self.tls: asyncio.BaseTransport | None = None  # the TLS transport on top, once up
 
 
 class ConnectionGuard:
@@ -67,6 +68,7 @@ class ConnectionGuard:
     def __init__(self, limits: ConnectionLimits) -> None:
         self.limits = limits
         self._open: dict[asyncio.BaseTransport, _Conn] = {}  # oldest first
+        self._by_tls: dict[asyncio.BaseTransport, _Conn] = {}  # TLS transport → its connection
         self.refused = 0
         self.evicted = 0
         self.timed_out = 0
@@ -75,9 +77,12 @@ class ConnectionGuard:
     def open_connections(self) -> int:
         return len(self._open)
 
-    def factory(self, inner: Callable[[], asyncio.Protocol]) -> Callable[[], asyncio.Protocol]:
-        """A protocol factory for `loop.create_server` that wraps `inner`'s protocols."""
-        return lambda: _GuardedProtocol(self, inner())
+    def factory(
+        self, inner: Callable[[], asyncio.Protocol], tls: ssl.SSLContext | None = None
+    ) -> Callable[[], asyncio.Protocol]:
+        """A protocol factory for a plain `loop.create_server` that wraps
+        `inner`'s protocols, with TLS (if any) started after admission."""
+        return lambda: _GuardedProtocol(self, inner(), tls)
 
     # -- the connection's life, as seen from the protocol and the request middleware
 
@@ -104,8 +109,19 @@ class ConnectionGuard:
         self._arm(conn, self.limits.header_timeout)
         return True
 
+    def _find(self, transport: asyncio.BaseTransport | None) -> _Conn | None:
+        if transport is None:
+            return None
+        return self._open.get(transport) or self._by_tls.get(transport)
+
+    def tls_started(self, raw: asyncio.BaseTransport, tls: asyncio.BaseTransport) -> None:
+        conn = self._open.get(raw)
+        if conn is not None:
+            conn.tls = tls
+            self._by_tls[tls] = conn
+
     def request_started(self, transport: asyncio.BaseTransport | None) -> None:
-        conn = self._open.get(transport) if transport is not None else None
+        conn = self._find(transport)
         if conn is not None:
             conn.busy = True
             self._arm(conn, self.limits.request_timeout)
@@ -113,7 +129,7 @@ class ConnectionGuard:
     def request_finished(self, transport: asyncio.BaseTransport | None) -> None:
         """The handler has returned; the response is still to be written, within
         the idle timeout like the next request head."""
-        conn = self._open.get(transport) if transport is not None else None
+        conn = self._find(transport)
         if conn is not None:
             conn.busy = False
             conn.since = asyncio.get_running_loop().time()
@@ -121,7 +137,11 @@ class ConnectionGuard:
 
     def forget(self, transport: asyncio.BaseTransport) -> None:
         conn = self._open.pop(transport, None)
-        if conn is not None and conn.timer is not None:
+        if conn is None:
+            return
+        if conn.tls is not None:
+            self._by_tls.pop(conn.tls, None)
+        if conn.timer is not None:
             conn.timer.cancel()
 
     def close_all(self) -> None:
@@ -158,12 +178,20 @@ class ConnectionGuard:
 
 class _GuardedProtocol(asyncio.Protocol):
     """aiohttp's protocol, seen through the guard: admitted or refused at
-    connection, forgotten at loss; everything else is passed on."""
+    connection (before any TLS handshake), forgotten at loss; everything
+    else is passed on once aiohttp's protocol has its connection."""
 
-    def __init__(self, guard: ConnectionGuard, inner: asyncio.Protocol) -> None:
+    def __init__(
+        self, guard: ConnectionGuard, inner: asyncio.Protocol, tls: ssl.SSLContext | None
+    ) -> None:
         self._guard = guard
         self._inner = inner
+        self._tls = tls
         self._admitted = False
+        self._made = False  # aiohttp's protocol has been given its transport
+        self._handshake: asyncio.Task[None] | None = None
+        # what the TLS layer decrypted before start_tls() returned to us
+        self._early: list[bytes] = []
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = transport
@@ -171,27 +199,60 @@ class _GuardedProtocol(asyncio.Protocol):
             transport.abort()  # type: ignore[attr-defined]
             return
         self._admitted = True
-        self._inner.connection_made(transport)
+        if self._tls is None:
+            self._made = True
+            self._inner.connection_made(transport)
+            return
+        transport.pause_reading()  # type: ignore[attr-defined]  # until the TLS layer is on
+        assert isinstance(transport, asyncio.WriteTransport)
+        self._handshake = asyncio.ensure_future(self._start_tls(transport, self._tls))
+
+    async def _start_tls(self, raw: asyncio.WriteTransport, tls: ssl.SSLContext) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            secured = await loop.start_tls(
+                raw,
+                self,
+                tls,
+                server_side=True,
+                ssl_handshake_timeout=self._guard.limits.header_timeout,
+            )
+        except Exception as exc:  # the client's failed or abandoned handshake
+            log.debug("endpoints: TLS handshake failed: %s", type(exc).__name__)
+            self._guard.forget(raw)
+            raw.abort()
+            return
+        if secured is None or not self._admitted:
+            return
+        self._guard.tls_started(raw, secured)
+        self._made = True
+        self._inner.connection_made(secured)
+        early, self._early = self._early, []
+        for data in early:
+            self._inner.data_received(data)
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self._admitted:
             self._guard.forget(self._transport)
             self._admitted = False
-            self._inner.connection_lost(exc)
+            if self._made:
+                self._inner.connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
-        if self._admitted:
+        if self._made:
             self._inner.data_received(data)
+        elif self._admitted:
+            self._early.append(data)  # at most one loop turn's reads
 
     def eof_received(self) -> bool | None:
-        return self._inner.eof_received() if self._admitted else None
+        return self._inner.eof_received() if self._made else None
 
     def pause_writing(self) -> None:
-        if self._admitted:
+        if self._made:
             self._inner.pause_writing()
 
     def resume_writing(self) -> None:
-        if self._admitted:
+        if self._made:
             self._inner.resume_writing()
 
 

@@ -12,6 +12,7 @@ import asyncio
 import base64
 import logging
 import socket
+import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -382,3 +383,56 @@ async def test_no_authorization_bytes_give_a_5xx(value: bytes) -> None:
             assert await _status(srv.port, _get("/metrics", header)) in (400, 401)
     finally:
         await srv.stop()
+
+
+def _tls_server_context(pki: Any) -> ssl.SSLContext:
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(pki.valid.cert_file, pki.valid.key_file)
+    return ctx
+
+
+async def _tls_healthz(port: int, pki: Any) -> int:
+    trust = ssl.create_default_context(cafile=str(pki.ca_file))
+    async with asyncio.timeout(CEILING):
+        reader, writer = await asyncio.open_connection(
+            "127.0.0.1", port, ssl=trust, server_hostname="127.0.0.1"
+        )
+        try:
+            writer.write(_get("/healthz"))
+            head = (await reader.read(65536)).split(b"\r\n", 1)[0]
+        finally:
+            writer.close()
+    return int(head.split()[1])
+
+
+async def test_unfinished_tls_handshakes_are_counted_and_evicted(
+    make_server: Callable[..., Awaitable[MetricsServer]], pki: Any
+) -> None:
+    limits = ConnectionLimits(max_connections=10, header_timeout=CEILING, idle_timeout=CEILING)
+    srv = await make_server(limits, tls=_tls_server_context(pki))
+    silent = []
+    try:
+        for _ in range(30):  # TCP connections that never send a ClientHello
+            _, writer = await asyncio.open_connection("127.0.0.1", srv.port)
+            silent.append(writer)
+        await _until(lambda: srv.guard.evicted >= 20, "the oldest handshakes were closed")
+        assert srv.guard.open_connections <= 10
+        assert await _tls_healthz(srv.port, pki) == 200
+    finally:
+        for writer in silent:
+            writer.close()
+
+
+async def test_an_abandoned_tls_handshake_times_out(
+    make_server: Callable[..., Awaitable[MetricsServer]], pki: Any
+) -> None:
+    srv = await make_server(ConnectionLimits(header_timeout=0.3), tls=_tls_server_context(pki))
+    reader, writer = await asyncio.open_connection("127.0.0.1", srv.port)
+    writer.write(bytes.fromhex("160301"))  # the start of a ClientHello, and no more
+    try:
+        async with asyncio.timeout(CEILING):
+            assert await _closed_by_server(reader)
+    finally:
+        writer.close()
+    await _until(lambda: srv.guard.open_connections == 0, "the guard forgot it")
+    assert await _tls_healthz(srv.port, pki) == 200
