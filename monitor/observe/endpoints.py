@@ -15,6 +15,12 @@ Basic auth is checked against a plain `user:password` file rather than an
 htpasswd bcrypt hash: no new dependency, the same trust model as the token
 file (and Prometheus's own `basic_auth.password_file`), and no bcrypt work
 per scrape that an unauthenticated client could make the daemon do.
+
+Anyone who can connect can try to wear the server down before any
+credential is checked: every connection passes through `ConnectionGuard`
+(guard.py: how many, how long each may wait), credentials are compared as
+bytes and never raise, and a malformed request is one log line naming the
+error's class, never a traceback nor the client's bytes.
 """
 
 from __future__ import annotations
