@@ -182,7 +182,7 @@ class CorpusScanner:
                     return True
                 digest = hashlib.file_digest(fh, "sha256").hexdigest()
                 fp = Fingerprint(st.st_mtime_ns, st.st_size, digest)
-                if not force and prev is not None and prev.sha256 == fp.sha256:
+                if not force and prev is not None and prev.sha256 == fp.sha256 and prev.size >= 0:
                     self.repo.touch_document(key, fp)
                     self._readable_again(key)
                     return True
@@ -248,7 +248,8 @@ class CorpusScanner:
         A file never read before is stored as one invalid record (so the
         `invalid_documents` gauge counts it) with a fingerprint no file has,
         so the next pass tries it again. One read before keeps its articles,
-        as a vanished corpus path does.
+        as a vanished corpus path does, and counts as one more invalid document
+        until it is read again.
         """
         report.unreadable.append(key)
         if self._failing.get(key) != why:
@@ -258,6 +259,8 @@ class CorpusScanner:
         self._failing[key] = why
         if prev is None or prev.mtime_ns == UNREAD:
             self.repo.store_document(key, Fingerprint(UNREAD, -1, ""), [], 1, now_ms())
+        elif prev.size >= 0:
+            self.repo.mark_unreadable(key)  # counted, articles kept, read again next pass
 
     def _fetch(self, path: str) -> tuple[Fingerprint, list[Document | InvalidDocument]] | None:
         """A stored document read again (duplicates); None if it cannot be read now."""

@@ -78,6 +78,16 @@ class CorpusStore(Store):
                 .values(mtime_ns=fingerprint.mtime_ns, size=fingerprint.size)
             )
 
+    def mark_unreadable(self, path: str) -> None:
+        """A document that can no longer be read keeps its articles, counts as one more
+        invalid document, and gets a size no file has, so the next pass reads it again."""
+        with self._write() as conn:
+            conn.execute(
+                update(DOCUMENTS)
+                .where(DOCUMENTS.c.path == path, DOCUMENTS.c.size >= 0)
+                .values(size=-1, invalid=DOCUMENTS.c.invalid + 1)
+            )
+
     def remove_document(self, path: str) -> None:
         with self._write() as conn:
             ids: list[str] = list(
@@ -113,11 +123,7 @@ class CorpusStore(Store):
                     ),
                 )
             ).all()
-            conn.execute(
-                update(TARGETS)
-                .where(TARGETS.c.id.in_(orphans))
-                .values(next_due=None)
-            )
+            conn.execute(update(TARGETS).where(TARGETS.c.id.in_(orphans)).values(next_due=None))
             if queued:
                 conn.execute(
                     delete(DUE).where(

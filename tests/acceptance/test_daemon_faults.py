@@ -215,7 +215,8 @@ def test_unreadable_documents_are_reported_by_path(tmp_path: Path) -> None:
                 lambda: metric(daemon.get("/metrics")[1], "article_monitor_invalid_documents") == 1,
                 what=daemon.text,
             )
-            assert readyz(daemon)[1]["corpus"] == []
+            # the gauge can see the database before the pass that wrote it ends
+            wait_for(lambda: readyz(daemon)[1]["corpus"] == [], what=daemon.text)
             stop(daemon)
         finally:
             daemon.kill()

@@ -120,12 +120,35 @@ def test_a_file_that_fails_to_read_keeps_its_articles(
         return real(path, *args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(corpus_files.os, "open", failing_open)
+    for _ in range(2):  # counted once however many passes fail
+        report = scanner.scan()
+        assert report.removed == 0 and sources(scanner) == ["a.txt", "b.txt", "c.txt"]
+        assert any("a.txt" in p for p in report.problems)
+        assert invalid_gauge(scanner) == 1
+    monkeypatch.undo()
+    report = scanner.scan()
+    assert report.problems == [] and report.changed == 1 and invalid_gauge(scanner) == 0
+
+
+def test_an_unchanged_file_that_fails_to_read_is_counted_then_restored(
+    scanner: CorpusScanner, corpus: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    scanner.scan()
+    real = corpus_files.os.open
+
+    def failing_open(path: object, *args: object, **kwargs: object) -> int:
+        if str(path).endswith("a.txt"):
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return real(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(corpus_files.os, "open", failing_open)
     report = scanner.scan()
     monkeypatch.undo()
-    assert report.removed == 0 and sources(scanner) == ["a.txt", "b.txt", "c.txt"]
-    assert any("a.txt" in p for p in report.problems)
-    report = scanner.scan()
-    assert report.problems == [] and report.changed == 1
+    assert report.unreadable == [str(corpus / "a.txt")] and invalid_gauge(scanner) == 1
+    assert sources(scanner) == ["a.txt", "b.txt", "c.txt"]
+    report = scanner.scan()  # same content: stored again, so the count is right again
+    assert report.problems == [] and invalid_gauge(scanner) == 0
+    assert sources(scanner) == ["a.txt", "b.txt", "c.txt"]
 
 
 def test_one_bad_jsonl_line_costs_only_that_line_in_the_daemon_too(
