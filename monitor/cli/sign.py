@@ -7,7 +7,6 @@ Thin over monitor.secured.sign (the envelopes) and monitor.secured.inplace
 from __future__ import annotations
 
 import sys
-from itertools import groupby
 from pathlib import Path
 from typing import Any, cast
 
@@ -100,8 +99,9 @@ def sign(
     Exit codes: 0 every article signed; 1 an invalid document or an article
     that cannot be signed; 2 usage or configuration error (no suitable key).
     """
-    from monitor.corpus import iter_documents
-    from monitor.secured.inplace import rewrite_file
+    from monitor.corpus import Unreadable, folder_error, iter_documents
+    from monitor.corpus.files import iter_files
+    from monitor.secured.inplace import rewrite_file, sync_folders
     from monitor.secured.sign import EnvelopeName, pick_key, sign_document
 
     if force and not in_place:
@@ -137,19 +137,26 @@ def sign(
             failures += 1
         return item
 
-    # The walk yields a file's records together: sign each file as soon as it is read,
-    # so memory holds one file and the file has little time to change in between.
-    by_file = groupby(map(reported, iter_documents(settings.paths)), key=lambda i: i.source)
     if in_place:
-        for source, group in by_file:
-            done = rewrite_file(Path(source), list(group), sign_one, force=force)
+        folders: set[Path] = set()
+        for path in iter_files(settings.paths):  # each file read once, signed, replaced
+            if isinstance(path, Unreadable):
+                reported(folder_error(path))
+                continue
+            done = rewrite_file(path, sign_one, force=force)
+            for item in done.invalid:
+                reported(item)
             for line in (*done.notes, *done.errors):
                 click.echo(line, err=True)
             failures += len(done.errors)
             if done.signed:
-                click.echo(f"{source}: signed {done.signed} article(s) ({envelope})", err=True)
+                click.echo(f"{path}: signed {done.signed} article(s) ({envelope})", err=True)
+            if done.folder is not None:
+                folders.add(done.folder)
+        sync_folders(folders)
     else:
-        docs = [d for _, group in by_file for d in group if isinstance(d, Document)]
+        items = map(reported, iter_documents(settings.paths))
+        docs = [d for d in items if isinstance(d, Document)]
         several = len(docs) > 1
         for doc in docs:
             value = sign_one(doc)

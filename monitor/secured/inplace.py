@@ -24,20 +24,26 @@ import errno
 import os
 import stat
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from monitor.corpus import parse_text
+from monitor.corpus import parse_bytes, parse_text
 from monitor.corpus.article import Document, InvalidDocument
-from monitor.corpus.files import LINE_SUFFIXES, MAX_FILE_BYTES
+from monitor.corpus.files import (
+    LINE_SUFFIXES,
+    DecodeError,
+    NotRegularFile,
+    open_regular,
+    os_reason,
+    read_whole,
+)
 from monitor.secured.edit import EditError, rewrite_front_matter, rewrite_json, rewrite_jsonl
 
 # Gets one record; returns its new `secured` value, or None when it cannot be signed.
 SignOne = Callable[[Document], str | None]
 UNCHANGED: Final = "left unchanged"
-_READ_CHUNK: Final = 1 << 20
 
 
 @dataclass(slots=True)
@@ -47,22 +53,20 @@ class FileResult:
     signed: int = 0
     errors: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    invalid: list[InvalidDocument] = field(default_factory=list)
+    folder: Path | None = None  # replaced a file here: sync it (`sync_folders`)
 
 
 class _Refused(Exception):
     """The file is left as it was; the message says why and what to do."""
 
 
-def _reason(exc: OSError) -> str:
-    return exc.strerror or type(exc).__name__
-
-
 def _read(path: Path) -> tuple[os.stat_result, bytes]:
-    """The file's status and bytes, read through one descriptor (no symlink, no FIFO)."""
+    """The file's status and bytes, read by the corpus reader's rules (no FIFO, size caps)."""
     try:
         link = os.lstat(path)
     except OSError as exc:
-        raise _Refused(f"cannot read it: {_reason(exc)}") from None
+        raise _Refused(f"cannot read it: {os_reason(exc)}") from None
     if stat.S_ISLNK(link.st_mode):
         try:
             target = os.readlink(path)
@@ -72,29 +76,17 @@ def _read(path: Path) -> tuple[os.stat_result, bytes]:
             f"is a symbolic link (to {target}), not rewritten through the link; "
             "sign the file it points to by its own path"
         )
-    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    # A symlink swapped in after the lstat is caught before the rename: the
+    # file then no longer matches the status read here (`_same_file`).
     try:
-        fd = os.open(path, flags)
+        with open_regular(path) as (st, fh):
+            return st, read_whole(fh, path.suffix)
+    except DecodeError as exc:
+        raise _Refused(exc.message) from None
+    except NotRegularFile as exc:
+        raise _Refused(exc.strerror or "not a regular file") from None
     except OSError as exc:
-        raise _Refused(f"cannot read it: {_reason(exc)}") from None
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise _Refused("is not a regular file")
-        if st.st_size > MAX_FILE_BYTES:
-            raise _Refused(f"is over the {MAX_FILE_BYTES:,}-byte limit for a rewrite in place")
-        chunks: list[bytes] = []
-        total = 0
-        while chunk := os.read(fd, _READ_CHUNK):
-            total += len(chunk)
-            if total > MAX_FILE_BYTES:
-                raise _Refused("grew past the size limit while it was being read")
-            chunks.append(chunk)
-    except OSError as exc:
-        raise _Refused(f"cannot read it: {_reason(exc)}") from None
-    finally:
-        os.close(fd)
-    return st, b"".join(chunks)
+        raise _Refused(f"cannot read it: {os_reason(exc)}") from None
 
 
 def _write_refusals(path: Path, st: os.stat_result) -> list[tuple[str, str]]:
@@ -148,13 +140,15 @@ def _same_file(a: os.stat_result, b: os.stat_result) -> bool:
     )
 
 
-def _fsync_dir(directory: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+def sync_folders(folders: Iterable[Path]) -> None:
+    """Make the renames durable: one fsync per folder, once every file in it is replaced."""
+    for folder in folders:
+        with contextlib.suppress(OSError):
+            fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
 
 
 def _replace(path: Path, st: os.stat_result, data: bytes, force: bool, notes: list[str]) -> None:
@@ -163,7 +157,7 @@ def _replace(path: Path, st: os.stat_result, data: bytes, force: bool, notes: li
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".signing", dir=folder)
     except OSError as exc:
-        raise _Refused(f"cannot write in its folder {folder}: {_reason(exc)}") from None
+        raise _Refused(f"cannot write in its folder {folder}: {os_reason(exc)}") from None
     done = False
     try:
         try:
@@ -199,10 +193,9 @@ def _replace(path: Path, st: os.stat_result, data: bytes, force: bool, notes: li
             raise _Refused("changed while it was being signed; run sign again")
         os.replace(tmp, path)
         done = True
-        _fsync_dir(folder)
     except OSError as exc:
         where = folder if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS) else path
-        raise _Refused(f"cannot replace it in {where}: {_reason(exc)}") from None
+        raise _Refused(f"cannot replace it in {where}: {os_reason(exc)}") from None
     finally:
         if not done:
             with contextlib.suppress(OSError):
@@ -230,46 +223,40 @@ def _same_records(
     return True
 
 
-def _raws(items: list[Document | InvalidDocument]) -> list[Any]:
-    return [item.raw for item in items if isinstance(item, Document)]
+def rewrite_file(path: Path, sign_one: SignOne, *, force: bool = False) -> FileResult:
+    """Read one corpus file, sign its valid records and replace it (see the module doc).
 
-
-def rewrite_file(
-    path: Path,
-    items: list[Document | InvalidDocument],
-    sign_one: SignOne,
-    *,
-    force: bool = False,
-) -> FileResult:
-    """Sign the valid records of one file in place (`items`: as the corpus walk read them)."""
+    The records are parsed from the very bytes that are rewritten, so what is
+    signed is what was read; the file's invalid documents come back in
+    `invalid`, as the corpus reader words them.
+    """
     result = FileResult()
-    if not any(isinstance(item, Document) for item in items):
-        return result  # nothing to sign; its invalid documents were reported already
     try:
-        _rewrite(path, items, sign_one, force, result)
+        _rewrite(path, sign_one, force, result)
     except _Refused as refused:
         result.signed = 0
+        result.folder = None
         result.errors.append(f"{path}: {refused}; {UNCHANGED}")
     return result
 
 
-def _rewrite(
-    path: Path,
-    walked: list[Document | InvalidDocument],
-    sign_one: SignOne,
-    force: bool,
-    result: FileResult,
-) -> None:
+def _rewrite(path: Path, sign_one: SignOne, force: bool, result: FileResult) -> None:
     source = str(path)
+    suffix = path.suffix.lower()
     st, data = _read(path)
     try:
         text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise _Refused(f"is not UTF-8 text (byte offset {exc.start})") from None
-    suffix = path.suffix.lower()
+    except UnicodeDecodeError:
+        result.invalid = [
+            i for i in parse_bytes(source, data, suffix) if isinstance(i, InvalidDocument)
+        ]
+        if not result.invalid:
+            raise _Refused("is not UTF-8 text") from None
+        return
     items = list(parse_text(source, text, suffix))
-    if _raws(items) != _raws(walked):
-        raise _Refused("changed since it was first read; run sign again")
+    result.invalid = [item for item in items if isinstance(item, InvalidDocument)]
+    if len(result.invalid) == len(items):
+        return  # nothing to sign
     for refusal, note in _write_refusals(path, st):
         if not force:
             raise _Refused(refusal)
@@ -311,4 +298,5 @@ def _rewrite(
         )
     if new_text != text:
         _replace(path, st, new_text.encode("utf-8"), force, result.notes)
+        result.folder = path.parent
     result.signed = len(signed)

@@ -219,7 +219,7 @@ def test_a_fifo_in_the_corpus_does_not_hang_the_signer(signer: Signer) -> None:
     plain = signer.story(corpus, "plain.txt")
     done = signer.sign(corpus)  # subprocess timeout: a hang fails the test
     assert done.returncode == 1
-    assert "pipe.txt: invalid document" in done.stderr
+    assert f"{corpus / 'pipe.txt'}: not a regular file" in done.stderr
     assert signed(plain)
 
 
