@@ -2,9 +2,11 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
+# the same project on the LOWEST versions pyproject.toml allows (`make test-lowest`)
+LOWEST ?= .venv-lowest
 SHELL := /bin/bash
 
-.PHONY: install run check-examples test lint typecheck unit bench clean test-deps
+.PHONY: install run check-examples test test-lowest lint typecheck unit bench clean test-deps
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -37,8 +39,21 @@ typecheck: install
 test: install test-deps lint typecheck
 	bash scripts/with-postgres.sh $(BIN)/pytest -q -n 2 --dist loadfile $(PYTEST_ARGS)
 
+## Are the dependency ranges true? The unit and integration tests on the lowest
+## version of every direct dependency (uv's lowest-direct resolution); CI runs it
+## after `make test`.
+test-lowest: install
+	$(PY) -m pip install -q 'uv>=0.5,<1'
+	$(BIN)/uv venv -q --allow-existing --python $(PY) $(LOWEST)
+	$(BIN)/uv pip compile -q --python $(LOWEST)/bin/python --resolution lowest-direct \
+		--extra dev pyproject.toml -o $(LOWEST)/lowest.txt
+	$(BIN)/uv pip sync -q --python $(LOWEST)/bin/python $(LOWEST)/lowest.txt
+	$(BIN)/uv pip install -q --python $(LOWEST)/bin/python --no-deps -e .
+	bash scripts/with-postgres.sh $(LOWEST)/bin/pytest -q -n 2 --dist loadfile \
+		tests/unit tests/integration $(PYTEST_ARGS)
+
 unit: install
 	$(BIN)/pytest -q tests/unit
 
 clean:
-	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(LOWEST) data .pytest_cache .mypy_cache .ruff_cache

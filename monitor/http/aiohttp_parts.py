@@ -36,11 +36,13 @@ from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.http_parser import HttpResponseParser, RawResponseMessage
 from aiohttp.streams import EMPTY_PAYLOAD, StreamReader
 
-TESTED = ((3, 14, 0), (3, 14, 5))  # the aiohttp releases these parts were tested on
+# The aiohttp releases these parts were tested on (3.14.0 to 3.14.5), as
+# pyproject.toml must declare it (a unit test holds the two together).
+TESTED_ON = "aiohttp>=3.14,<3.15"
 
 __all__ = [
     "EMPTY_PAYLOAD",
-    "TESTED",
+    "TESTED_ON",
     "HttpProcessingError",
     "HttpResponseParser",
     "RawResponseMessage",

@@ -6,24 +6,28 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import tomllib
 from importlib.metadata import version
+from pathlib import Path
 
 import aiohttp.http_parser
+from packaging.requirements import Requirement
 
 from monitor.http import aiohttp_parts
 from monitor.http.aiohttp_parts import HttpResponseParser, StreamReader
 
-
-def _release(text: str) -> tuple[int, ...]:
-    return tuple(int(p) for p in text.split(".")[:3] if p.isdigit())
+ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_installed_aiohttp_is_within_the_tested_releases() -> None:
-    low, high = aiohttp_parts.TESTED
-    assert low <= _release(version("aiohttp")) <= high, (
-        "aiohttp outside the releases aiohttp_parts was tested on: test it, then "
-        "widen TESTED and the range in pyproject.toml together"
+def test_pyproject_declares_the_tested_range_and_it_is_installed() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    declared = [Requirement(d) for d in project["dependencies"]]
+    (aiohttp_req,) = [r for r in declared if r.name == "aiohttp"]
+    assert aiohttp_req == Requirement(aiohttp_parts.TESTED_ON), (
+        "pyproject.toml's aiohttp range differs from the releases aiohttp_parts was "
+        "tested on: test them, then change both together"
     )
+    assert version("aiohttp") in aiohttp_req.specifier
 
 
 def test_both_parsers_have_what_the_client_calls() -> None:
