@@ -7,10 +7,8 @@ drift). Validated once at load, with messages that name the bad key and the
 layer it came from, so nothing downstream has to second-guess a value. Key
 *material* never lives here: only paths to key files (CONTRACT section 4).
 
-pydantic-settings is used through its public sources; the one internal hook
-(`EnvSettingsSource._load_env_vars`, to read a given mapping rather than
-`os.environ`) is overridden here and nowhere else, tested from 2.2.0 (the
-first release with the TOML source) to 2.16.
+The sources themselves (and the one pydantic-settings internal they touch)
+are in monitor/config_sources.py.
 """
 
 from __future__ import annotations
@@ -19,35 +17,29 @@ import ipaddress
 import os
 import re
 import tomllib
-import types
-import typing
 from collections.abc import Mapping
-from contextvars import ContextVar
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
-from pydantic.fields import FieldInfo
-from pydantic_settings import (
-    BaseSettings,
-    EnvSettingsSource,
-    PydanticBaseSettingsSource,
-    SettingsConfigDict,
-    TomlConfigSettingsSource,
-)
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from monitor import urls
+from monitor.config_sources import (
+    ENV_NESTED,
+    LOADING,
+    EnvSource,
+    FileSource,
+    Load,
+    env_name,
+    is_number,
+)
+from monitor.config_sources import ENV_PREFIX as ENV_PREFIX
+from monitor.config_sources import ConfigError as ConfigError
 from monitor.vocabulary import Kind
 
-ENV_PREFIX = "ARTICLE_MONITOR_"
 ENV_CONFIG = ENV_PREFIX + "CONFIG"
-ENV_NESTED = "__"  # ARTICLE_MONITOR_INTERVALS__WEB=60
 DEFAULT_LISTEN = "127.0.0.1:9464"
-
-
-class ConfigError(Exception):
-    """A usage or configuration error: exit code 2, nothing was checked."""
 
 
 class ConnectTo(BaseModel):
@@ -56,9 +48,9 @@ class ConnectTo(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     host1: str = ""
-    port1: int | None = None
+    port1: int | None = Field(None, ge=1, le=65535)
     host2: str = ""
-    port2: int | None = None
+    port2: int | None = Field(None, ge=1, le=65535)
 
     @classmethod
     def parse(cls, spec: str) -> ConnectTo:
@@ -72,17 +64,28 @@ class ConnectTo(BaseModel):
         try:
             return cls(
                 host1=h1.strip("[]").lower(),
-                port1=int(p1) if p1 else None,
+                port1=_port(p1),
                 host2=h2.strip("[]"),
-                port2=int(p2) if p2 else None,
+                port2=_port(p2),
             )
-        except ValueError as exc:
-            raise ValueError(f"--connect-to {spec!r}: ports must be numbers") from exc
+        except ValueError:  # not digits, or out of range (a ValidationError)
+            raise ValueError(
+                f"--connect-to {spec!r}: ports must be numbers from 1 to 65535"
+            ) from None
 
     def matches(self, host: str, port: int) -> bool:
         return (not self.host1 or self.host1 == host.lower()) and (
             self.port1 is None or self.port1 == port
         )
+
+
+def _port(text: str) -> int | None:
+    """An empty port matches any; otherwise ASCII digits only (`int` takes `+2` and `２`)."""
+    if not text:
+        return None
+    if not (text.isascii() and text.isdigit()):
+        raise ValueError(text)
+    return int(text)
 
 
 def _split_connect_to(spec: str) -> list[str]:
@@ -106,7 +109,7 @@ def _split_connect_to(spec: str) -> list[str]:
 def _not_a_boolean(cls: type[BaseModel], value: Any, info: ValidationInfo) -> Any:
     """`per_host = true` is a mistake, not 1: a number is never given as a boolean."""
     spec = cls.model_fields.get(info.field_name or "")
-    if isinstance(value, bool) and spec is not None and _is_number(spec):
+    if isinstance(value, bool) and spec is not None and is_number(spec):
         raise ValueError("expected a number, found a boolean")
     return value
 
@@ -251,12 +254,12 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         """Flags (init kwargs) over the environment over the file; only init outside a load."""
-        load = _LOADING.get()
+        load = LOADING.get()
         if load is None:
             return (init_settings,)
-        sources: list[PydanticBaseSettingsSource] = [init_settings, _EnvSource(settings_cls, load)]
+        sources: list[PydanticBaseSettingsSource] = [init_settings, EnvSource(settings_cls, load)]
         if load.config_file is not None:
-            sources.append(_FileSource(settings_cls, load))
+            sources.append(FileSource(settings_cls, load))
         return tuple(sources)
 
     def interval_for(self, kind: Kind) -> float:
@@ -279,120 +282,17 @@ class Settings(BaseSettings):
         return data
 
 
-# -- the layers -------------------------------------------------------------
-
-Layer = Literal["file", "env", "flag"]
-
-
-@dataclass(slots=True)
-class _Load:
-    """What one `load_settings` call reads, and what each layer gave (for messages)."""
-
-    config_file: Path | None
-    environ: Mapping[str, str]
-    file_keys: set[str] = field(default_factory=set)
-    flag_keys: set[str] = field(default_factory=set)
-
-
-_LOADING: ContextVar[_Load | None] = ContextVar("article_monitor_settings_load", default=None)
-
-
-def _annotation_args(annotation: Any) -> tuple[Any, ...]:
-    """The members of `X | None` / `list[X]`, flattened one level."""
-    origin = typing.get_origin(annotation)
-    if origin in (typing.Union, types.UnionType):
-        return tuple(a for a in typing.get_args(annotation) if a is not type(None))
-    return (annotation,)
-
-
-def _is_number(info: FieldInfo) -> bool:
-    return any(a in (int, float) for a in _annotation_args(info.annotation))
-
-
-def _is_list(info: FieldInfo) -> bool:
-    return any(typing.get_origin(a) is list for a in _annotation_args(info.annotation))
-
-
-def _holds_paths(info: FieldInfo) -> bool:
-    """A `Path`, `Path | None` or `list[Path]` field: relative to the file that sets it."""
-    for arg in _annotation_args(info.annotation):
-        if arg is Path or (typing.get_origin(arg) is list and typing.get_args(arg) == (Path,)):
-            return True
-    return False
-
-
-class _FileSource(TomlConfigSettingsSource):
-    """The TOML file, with relative paths taken from the file's folder."""
-
-    def __init__(self, settings_cls: type[BaseSettings], load: _Load) -> None:
-        assert load.config_file is not None
-        self._load = load
-        super().__init__(settings_cls, toml_file=load.config_file)
-
-    def __call__(self) -> dict[str, Any]:
-        data = dict(super().__call__())
-        base = self._load.config_file.parent if self._load.config_file else Path()
-        for name, info in self.settings_cls.model_fields.items():
-            value = data.get(name)
-            if not _holds_paths(info):
-                continue
-            if isinstance(value, str):
-                data[name] = str(base / value)
-            elif isinstance(value, list):
-                data[name] = [str(base / v) if isinstance(v, str) else v for v in value]
-        self._load.file_keys = set(data)
-        return data
-
-
-class _EnvSource(EnvSettingsSource):
-    """ARTICLE_MONITOR_* from the given mapping; lists split, not JSON (unless they are JSON).
-
-    `paths` and `key_file` split on the path separator (`:`), other lists on
-    commas; a value that starts with `[` is read as a JSON list.
-    """
-
-    def __init__(self, settings_cls: type[BaseSettings], load: _Load) -> None:
-        self._environ = load.environ
-        super().__init__(settings_cls)
-
-    def _load_env_vars(self) -> Mapping[str, str | None]:
-        # surrounding whitespace is never meant (` true`, a pasted path)
-        return {
-            (name if self.case_sensitive else name.lower()): value.strip()
-            for name, value in self._environ.items()
-            if not (self.env_ignore_empty and not value.strip())
-        }
-
-    def prepare_field_value(
-        self, field_name: str, field: FieldInfo, value: Any, value_is_complex: bool
-    ) -> Any:
-        if isinstance(value, str) and _is_list(field) and not value.lstrip().startswith("["):
-            sep = os.pathsep if _holds_paths(field) else ","
-            return [v.strip() for v in value.split(sep) if v.strip()]
-        try:
-            return super().prepare_field_value(field_name, field, value, value_is_complex)
-        except ValueError as exc:  # JSON of a nested setting (intervals)
-            raise ConfigError(
-                f"invalid configuration:\n  {field_name} (from environment "
-                f"{env_name(field_name)}): not valid JSON ({exc})"
-            ) from None
-
-
 # -- loading ------------------------------------------------------------------
 
 # key material, were it ever written in the file (CONTRACT section 4)
 _SECRET_NAME = re.compile(r"(^|_)(key|keys|secret|password|passphrase|token|private)($|_)")
 
 
-def env_name(key: str) -> str:
-    return ENV_PREFIX + key.upper()
-
-
 def flag_name(key: str) -> str:
     return "--" + key.replace("_", "-")
 
 
-def _origin(key: str, load: _Load) -> str:
+def _origin(key: str, load: Load) -> str:
     """Which layer gave `key` (the highest that has it), for an error message."""
     if key in load.flag_keys:
         return f"flag {flag_name(key)}"
@@ -407,7 +307,7 @@ def _origin(key: str, load: _Load) -> str:
     return "default"
 
 
-def _describe(err: Mapping[str, Any], load: _Load) -> str:
+def _describe(err: Mapping[str, Any], load: Load) -> str:
     loc = [str(p) for p in err["loc"]]
     key = loc[0] if loc else ""
     where = ".".join(loc) or "(top level)"
@@ -440,8 +340,8 @@ def load_settings(
         if value is None or (isinstance(value, list | tuple) and not value):
             continue
         given[key] = list(value) if isinstance(value, tuple) else value
-    load = _Load(config_file, env, flag_keys=set(given))
-    token = _LOADING.set(load)
+    load = Load(config_file, env, flag_keys=set(given))
+    token = LOADING.set(load)
     try:
         return Settings(**given)
     except ValidationError as exc:
@@ -452,4 +352,4 @@ def load_settings(
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"config file {config_file}: cannot be read ({exc})") from None
     finally:
-        _LOADING.reset(token)
+        LOADING.reset(token)

@@ -26,6 +26,9 @@ slash was a `canonical_mismatch` but not a `cdn_url_mismatch`).
 - `redact(url)`: the URL as it may be shown in a log, a report or an error:
   user-info replaced by `***@` (wherever any parser would find it), the values
   of secret-looking query and fragment parameters replaced by `***`.
+
+Over 400 lines on purpose: the four rules share the parse and the host
+checks, and are meant to be read (and changed) together.
 """
 
 from __future__ import annotations

@@ -239,3 +239,9 @@ def test_settings_built_in_code_never_read_the_environment(monkeypatch: pytest.M
     monkeypatch.setenv(ENV_PREFIX + "PER_HOST", "9")
     assert Settings().per_host == 4
     assert load_settings(None, {}).per_host == 9
+
+
+@pytest.mark.parametrize("spec", ["a:-1:b:2", "a:1:b:70000", "a:0:b:2", "a:1:b:+2", "a:1:b:\uff12"])
+def test_connect_to_ports_out_of_range_are_errors(spec: str) -> None:
+    with pytest.raises(ConfigError, match=r"connect_to \(from flag --connect-to\).*1 to 65535"):
+        load_settings(None, {"connect_to": [spec]}, environ={})
