@@ -15,9 +15,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from monitor.classify import findings
+from monitor.config import Settings
 from monitor.daemon.state import Step, TargetState, check_delay, is_success, step
 from monitor.targets import TargetRef
-from monitor.vocabulary import CheckResult
+from monitor.vocabulary import CheckResult, Kind
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +30,17 @@ class Policy:
     jitter: float
     down_after: int
     up_after: int
+
+
+def policy_for(settings: Settings, kind: Kind) -> Policy:
+    """The policy the settings give one kind of target."""
+    return Policy(
+        interval=settings.interval_for(kind),
+        retry_interval=settings.retry_interval,
+        jitter=settings.interval_jitter,
+        down_after=settings.down_after,
+        up_after=settings.up_after,
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,11 +27,13 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.config import ConfigError, Settings
+from monitor.daemon.dispatch import Dispatcher
 from monitor.daemon.maintenance import run_maintenance
-from monitor.daemon.outcome import Decision, Policy, decide
+from monitor.daemon.outcome import decide, policy_for
+from monitor.daemon.readiness import Health, judge
 from monitor.daemon.scan import CorpusScanner, ScanReport
 from monitor.daemon.state import State
-from monitor.daemon.writer import ResultWriter
+from monitor.daemon.writer import ResultWriter, latency_ms, record_of
 from monitor.http import Checker
 from monitor.http.tls import make_ssl_context
 from monitor.observe.endpoints import MetricsServer
@@ -48,18 +50,16 @@ from monitor.storage.opening import (
     open_database,
     shown_url,
 )
-from monitor.storage.repository import CheckRecord, Claimed, Repository, now_ms
-from monitor.storage.tables import OUTCOME_CODES
+from monitor.storage.repository import Claimed, Repository, now_ms
 from monitor.vocabulary import CheckResult, Kind
 
 log = logging.getLogger("monitor.daemon")
 
 T = TypeVar("T")
 
-CLAIM_BATCH = 1000
-REFILL_DELAY = 0.02  # after a check ends, before claiming for the slots freed since
 MAINTENANCE_INTERVAL = 3600.0
 CHECKPOINT_INTERVAL = 5.0
+PING_TIMEOUT = 2.0
 
 
 def dispatch_tick(settings: Settings) -> float:
@@ -87,23 +87,24 @@ class Daemon:
         self.scanner = CorpusScanner(self.repo, settings, keyring)
         self._db_pool = ThreadPoolExecutor(1, thread_name_prefix="db-writer")
         self.writer = ResultWriter(partial(self._db, self.repo.record), on_error=self._db_failed)
-        self._inflight: dict[int, tuple[asyncio.Task[None], Claimed]] = {}
+        self.dispatcher = Dispatcher(
+            settings=lambda: self.settings,
+            repo=self.repo,
+            db=self._db,
+            writer=self.writer,
+            finish=self._finish,
+            db_failed=self._db_failed,
+            spawn=self._spawn,
+        )
         self._stop = asyncio.Event()
-        self._stopping = False
-        self._checker: Checker | None = None
         self.scheduler: AsyncIOScheduler | None = None
         self.server: MetricsServer | None = None
         self.last_scan: ScanReport | None = None
-        self.claim_error: str | None = None
         self.scan_error: str | None = None  # the last rescan could not record the corpus
         # why the daemon stopped on its own (a damaged database, results lost in --once)
         self.failure: str | None = None
         self._scan_lock = asyncio.Lock()
-        # held while claiming, so a stop can wait for a claim in progress
-        self._dispatching = asyncio.Lock()
         self._bg: set[asyncio.Task[Any]] = set()
-        self._more_due = False  # the last claim stopped at capacity: more may be due
-        self._refill_pending = False
         self._snapshots: asyncio.Task[None] | None = None
         self._damaged = False
 
@@ -114,8 +115,28 @@ class Daemon:
         return await asyncio.get_running_loop().run_in_executor(self._db_pool, fn, *args)
 
     @property
-    def lease_ms(self) -> int:
-        return int(self.settings.lease_seconds * 1000)
+    def _inflight(self) -> dict[int, tuple[asyncio.Task[None], Claimed]]:
+        return self.dispatcher.inflight
+
+    @property
+    def _checker(self) -> Checker | None:
+        return self.dispatcher.checker
+
+    @_checker.setter
+    def _checker(self, checker: Checker | None) -> None:
+        self.dispatcher.checker = checker
+
+    @property
+    def _stopping(self) -> bool:
+        return self.dispatcher.stopping
+
+    @property
+    def claim_error(self) -> str | None:
+        return self.dispatcher.claim_error
+
+    async def dispatch(self, *, cutoff: int | None = None) -> int:
+        """Claim due targets up to the free capacity and start their checks."""
+        return await self.dispatcher.dispatch(cutoff=cutoff)
 
     # -- lifecycle
 
@@ -139,7 +160,7 @@ class Daemon:
                 async with Checker(s) as checker:
                     self._checker = checker
                     if s.once:
-                        await self._run_once()
+                        await self.dispatcher.run_once()
                     else:
                         self._start_scheduler()
                         await self._stop.wait()
@@ -212,7 +233,7 @@ class Daemon:
     def stop(self) -> None:
         if not self._stop.is_set():
             log.info("stopping: no new claims; waiting for checks in flight")
-        self._stopping = True
+        self.dispatcher.stopping = True
         self._stop.set()
 
     def _install_signals(self) -> None:
@@ -259,22 +280,11 @@ class Daemon:
         )
 
     async def _shutdown(self) -> None:
-        self._stopping = True
+        self.dispatcher.stopping = True
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=False)
             self.scheduler = None
-        async with self._dispatching:
-            pass  # a claim in progress has finished (and given back what came too late)
-        tasks = [t for t, _ in self._inflight.values()]
-        if tasks:
-            _, pending = await asyncio.wait(tasks, timeout=self.settings.shutdown_grace)
-            if pending:
-                log.warning("%d checks did not finish in time; they will be redone", len(pending))
-                claims = [c for t, c in self._inflight.values() if t in pending]
-                for t in pending:
-                    t.cancel()
-                await asyncio.gather(*pending, return_exceptions=True)
-                await self._release(claims)
+        await self.dispatcher.settle(self.settings.shutdown_grace)
         if self._damaged:
             return  # nothing more can be written
         try:
@@ -283,111 +293,13 @@ class Daemon:
         except TimeoutError:
             log.error("%d results could not be written before exit", self.writer.backlog)
 
-    async def _release(self, claims: list[Claimed]) -> None:
-        try:
-            await self._db(self.repo.release, [(c.id, c.lease) for c in claims], now_ms())
-        except SQLAlchemyError as exc:
-            log.warning(
-                "could not give back %d claims (%s); their leases will expire", len(claims), exc
-            )
-
     # -- jobs
-
-    async def dispatch(self, *, cutoff: int | None = None) -> int:
-        """Claim due targets up to the free capacity and start their checks."""
-        async with self._dispatching:
-            return await self._dispatch(cutoff)
-
-    async def _dispatch(self, cutoff: int | None) -> int:
-        claimed = 0
-        while not self._stopping:
-            free = self.settings.concurrency - len(self._inflight)
-            if free <= 0 or self.writer.backlog > 5 * CLAIM_BATCH:
-                self._more_due = True  # capacity, not the queue, stopped this claim
-                break
-            want = min(free, CLAIM_BATCH)
-            try:
-                claims = await self._db(
-                    self.repo.claim_due,
-                    cutoff if cutoff is not None else now_ms(),
-                    want,
-                    self.lease_ms,
-                )
-            except SQLAlchemyError as exc:
-                error = self._db_failed(exc)
-                if self.claim_error is None:
-                    log.error("cannot claim due targets: %s; retrying", error)
-                self.claim_error = error
-                break
-            if self.claim_error is not None:
-                log.info("claiming works again")
-                self.claim_error = None
-            if self._stopping:  # the stop came while claiming: give them back
-                if claims:
-                    await self._release(claims)
-                break
-            for claim in claims:
-                running = self._inflight.get(claim.id)
-                if running is not None:
-                    # its lease ran out mid-check and it was claimed again: the
-                    # old check's result would be refused (lease gone), so stop it
-                    running[0].cancel()
-                task = asyncio.create_task(self._check(claim), name=f"check-{claim.id}")
-                self._inflight[claim.id] = (task, claim)
-            claimed += len(claims)
-            if len(claims) < want:
-                self._more_due = False
-                break
-        return claimed
-
-    async def _check(self, claim: Claimed) -> None:
-        try:
-            assert self._checker is not None
-            result = await self._checker.check(claim.url, claim.kind)
-            self._finish(claim, result)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("check failed unexpectedly", extra={"ctx": {"target": claim.id}})
-        finally:
-            current = self._inflight.get(claim.id)
-            if current is not None and current[1] is claim:  # not a newer claim's entry
-                del self._inflight[claim.id]
-                self._refill()
-
-    def _refill(self) -> None:
-        """Claim again soon after a check frees a slot, when the last claim was
-        cut short by capacity: waiting for the next dispatch tick capped the
-        daemon at `concurrency` checks per tick, however fast the checks were.
-        A short delay gathers the slots that free meanwhile into one claim."""
-        if self._more_due and not self._refill_pending and not self._stopping:
-            if self.settings.once:
-                return  # `_run_once` claims again as each check ends
-            self._refill_pending = True
-            self._spawn(self._refill_soon(), "refill")
-
-    async def _refill_soon(self) -> None:
-        try:
-            await asyncio.sleep(REFILL_DELAY)
-        finally:
-            self._refill_pending = False
-        if not self._stopping:
-            await self.dispatch()
-
-    def _policy(self, kind: Kind) -> Policy:
-        s = self.settings
-        return Policy(
-            interval=s.interval_for(kind),
-            retry_interval=s.retry_interval,
-            jitter=s.interval_jitter,
-            down_after=s.down_after,
-            up_after=s.up_after,
-        )
 
     def _finish(self, claim: Claimed, result: CheckResult) -> None:
         """Act on the pure decision: queue the record, count the metric, log."""
-        decision = decide(claim.state, claim.refs, result, self._policy(claim.kind), self._rng)
-        self.writer.put(_record(claim, result, decision, now_ms()))
+        policy = policy_for(self.settings, claim.kind)
+        decision = decide(claim.state, claim.refs, result, policy, self._rng)
+        self.writer.put(record_of(claim, result, decision, now_ms()))
         seconds = None if result.latency_ms is None else result.latency_ms / 1000
         self.metrics.observe(claim.kind, result.outcome, seconds)
         ctx = {
@@ -396,7 +308,7 @@ class Daemon:
             "kind": claim.kind.value,
             "outcome": result.outcome.value,
             "status": result.http_status,
-            "latency_ms": _latency(result),
+            "latency_ms": latency_ms(result),
         }
         moved = decision.step
         if moved.changed:
@@ -478,68 +390,29 @@ class Daemon:
             )
         await self.rescan(force=True)
 
-    async def _run_once(self) -> None:
-        """Check every target due now, once, and return when all are recorded."""
-        cutoff = now_ms()
-        while not self._stopping:
-            claimed = await self.dispatch(cutoff=cutoff)
-            if not claimed and not self._inflight:
-                break
-            if self._inflight:
-                await asyncio.wait(
-                    [t for t, _ in self._inflight.values()], return_when=asyncio.FIRST_COMPLETED
-                )
-
     # -- readiness
 
     async def readiness(self) -> tuple[bool, dict[str, Any]]:
-        detail: dict[str, Any] = {}
-        ready = True
+        database_error = None
         try:
-            async with asyncio.timeout(2.0):
+            async with asyncio.timeout(PING_TIMEOUT):
                 await asyncio.to_thread(self.repo.ping)
-            detail["database"] = "ok"
-        except (TimeoutError, SQLAlchemyError) as exc:
-            ready = False
-            detail["database"] = f"unreachable: {first_line(exc) or 'timeout'}"
-        running = self.scheduler is not None and self.scheduler.running and not self._stopping
-        detail["scheduler"] = "running" if running else "stopped"
-        ready = ready and running
-        if not self.writer.healthy:
-            ready = False
-            detail["writer"] = f"failing: {self.writer.error}"
-        else:
-            detail["writer"] = "ok"
-        if self.claim_error:
-            ready = False
-            detail["claims"] = f"failing: {self.claim_error}"
-        if self.scan_error:
-            ready = False
-            detail["scan"] = f"cannot record the corpus: {self.scan_error}"
-        if self._damaged:
-            ready = False
-            detail["database"] = f"damaged: {self.failure}"
-        detail["backlog"] = self.writer.backlog
-        detail["in_flight"] = len(self._inflight)
-        detail["corpus"] = self.last_scan.problems if self.last_scan else ["not scanned yet"]
-        return ready, detail
-
-
-def _latency(result: CheckResult) -> int | None:
-    return None if result.latency_ms is None else round(result.latency_ms)
-
-
-def _record(claim: Claimed, result: CheckResult, decision: Decision, now: int) -> CheckRecord:
-    return CheckRecord(
-        target_id=claim.id,
-        lease=claim.lease,
-        checked_at=int(result.checked_at.timestamp() * 1000),
-        outcome=OUTCOME_CODES[result.outcome],
-        outcome_name=result.outcome.value,
-        http_status=result.http_status,
-        latency_ms=_latency(result),
-        problems=decision.problems,
-        before=decision.step.before,
-        after=decision.step.after,
-        next_due=decision.next_due_ms(now),
-    )
+        except TimeoutError:
+            database_error = f"no answer within {PING_TIMEOUT:g} s"
+        except SQLAlchemyError as exc:
+            database_error = first_line(exc)
+        scheduler = self.scheduler
+        running = scheduler is not None and scheduler.running and not self._stopping
+        return judge(
+            Health(
+                database_error=database_error,
+                damaged=self.failure if self._damaged else None,
+                scheduler_running=running,
+                writer_error=None if self.writer.healthy else (self.writer.error or "failing"),
+                claim_error=self.claim_error,
+                scan_error=self.scan_error,
+                backlog=self.writer.backlog,
+                in_flight=len(self._inflight),
+                corpus_problems=tuple(self.last_scan.problems) if self.last_scan else None,
+            )
+        )

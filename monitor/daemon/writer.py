@@ -16,8 +16,11 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from monitor.daemon.outcome import Decision
 from monitor.storage.opening import first_line
-from monitor.storage.repository import CheckRecord
+from monitor.storage.repository import CheckRecord, Claimed
+from monitor.storage.tables import OUTCOME_CODES
+from monitor.vocabulary import CheckResult
 
 log = logging.getLogger(__name__)
 
@@ -118,3 +121,24 @@ class ResultWriter:
             except asyncio.CancelledError:
                 pass
             self._task = None
+
+
+def latency_ms(result: CheckResult) -> int | None:
+    return None if result.latency_ms is None else round(result.latency_ms)
+
+
+def record_of(claim: Claimed, result: CheckResult, decision: Decision, now: int) -> CheckRecord:
+    """The row a decided check becomes; due again `decision.delay` after `now` (ms)."""
+    return CheckRecord(
+        target_id=claim.id,
+        lease=claim.lease,
+        checked_at=int(result.checked_at.timestamp() * 1000),
+        outcome=OUTCOME_CODES[result.outcome],
+        outcome_name=result.outcome.value,
+        http_status=result.http_status,
+        latency_ms=latency_ms(result),
+        problems=decision.problems,
+        before=decision.step.before,
+        after=decision.step.after,
+        next_due=decision.next_due_ms(now),
+    )

@@ -50,8 +50,21 @@ def test_a_target_goes_down_and_up_and_everything_shows_it(tmp_path: Path) -> No
             wait_for(lambda: ("unknown", "up") in transitions(db), what=daemon.text)
             site.status = 500
             wait_for(lambda: ("up", "down") in transitions(db), what=daemon.text)
+            # gauges come from a snapshot of the database taken in the background:
+            # they follow the transition shortly, not at once
+            wait_for(
+                lambda: (
+                    metric(
+                        daemon.get("/metrics")[1],
+                        "article_monitor_targets",
+                        kind="web",
+                        state="down",
+                    )
+                    == 1
+                ),
+                what=daemon.text,
+            )
             _, body = daemon.get("/metrics")
-            assert metric(body, "article_monitor_targets", kind="web", state="down") == 1
             assert metric(body, "article_monitor_provider_targets_down", provider="news.test") == 1
             assert (
                 metric(body, "article_monitor_checks_total", kind="web", outcome="http_error") or 0

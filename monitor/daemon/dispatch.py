@@ -1,0 +1,176 @@
+"""Claims due targets up to the free capacity, runs their checks, hands each result on.
+
+The dispatcher owns the checks in flight and the claim loop around them:
+what the service decides about a result (`outcome.decide`) and how it is
+stored (`writer`) happen behind the `finish` callback. A stop stops the
+claiming; `settle` then waits for the checks in flight within the grace
+period and gives back the claims of those that did not finish.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from monitor.config import Settings
+from monitor.daemon.writer import ResultWriter
+from monitor.http import Checker
+from monitor.storage.repository import Claimed, Repository, now_ms
+from monitor.vocabulary import CheckResult
+
+log = logging.getLogger("monitor.daemon")
+
+CLAIM_BATCH = 1000
+REFILL_DELAY = 0.02  # after a check ends, before claiming for the slots freed since
+
+DbCall = Callable[..., Awaitable[Any]]  # runs a repository call on the one database thread
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        *,
+        settings: Callable[[], Settings],
+        repo: Repository,
+        db: DbCall,
+        writer: ResultWriter,
+        finish: Callable[[Claimed, CheckResult], None],
+        db_failed: Callable[[SQLAlchemyError], str],
+        spawn: Callable[[Coroutine[Any, Any, None], str], None],
+    ) -> None:
+        self._settings = settings  # a getter: SIGHUP swaps the settings
+        self.repo = repo
+        self._db = db
+        self.writer = writer
+        self._finish = finish
+        self._db_failed = db_failed
+        self._spawn = spawn
+        self.inflight: dict[int, tuple[asyncio.Task[None], Claimed]] = {}
+        self.checker: Checker | None = None
+        self.stopping = False
+        self.claim_error: str | None = None  # the last claim failed: readiness says so
+        self._claiming = asyncio.Lock()  # held while claiming: a stop waits for it
+        self._more_due = False  # the last claim stopped at capacity: more may be due
+        self._refill_pending = False
+
+    async def dispatch(self, *, cutoff: int | None = None) -> int:
+        """Claim due targets up to the free capacity and start their checks."""
+        async with self._claiming:
+            return await self._dispatch(cutoff)
+
+    async def _dispatch(self, cutoff: int | None) -> int:
+        s = self._settings()
+        claimed = 0
+        while not self.stopping:
+            free = s.concurrency - len(self.inflight)
+            if free <= 0 or self.writer.backlog > 5 * CLAIM_BATCH:
+                self._more_due = True  # capacity, not the queue, stopped this claim
+                break
+            want = min(free, CLAIM_BATCH)
+            lease_ms = int(s.lease_seconds * 1000)
+            try:
+                claims: list[Claimed] = await self._db(
+                    self.repo.claim_due, cutoff if cutoff is not None else now_ms(), want, lease_ms
+                )
+            except SQLAlchemyError as exc:
+                error = self._db_failed(exc)
+                if self.claim_error is None:
+                    log.error("cannot claim due targets: %s; retrying", error)
+                self.claim_error = error
+                break
+            if self.claim_error is not None:
+                log.info("claiming works again")
+                self.claim_error = None
+            if self.stopping:  # the stop came while claiming: give them back
+                if claims:
+                    await self.release(claims)
+                break
+            for claim in claims:
+                running = self.inflight.get(claim.id)
+                if running is not None:
+                    # its lease ran out mid-check and it was claimed again: the
+                    # old check's result would be refused (lease gone), so stop it
+                    running[0].cancel()
+                task = asyncio.create_task(self._check(claim), name=f"check-{claim.id}")
+                self.inflight[claim.id] = (task, claim)
+            claimed += len(claims)
+            if len(claims) < want:
+                self._more_due = False
+                break
+        return claimed
+
+    async def _check(self, claim: Claimed) -> None:
+        try:
+            assert self.checker is not None
+            result = await self.checker.check(claim.url, claim.kind)
+            self._finish(claim, result)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("check failed unexpectedly", extra={"ctx": {"target": claim.id}})
+        finally:
+            current = self.inflight.get(claim.id)
+            if current is not None and current[1] is claim:  # not a newer claim's entry
+                del self.inflight[claim.id]
+                self._refill()
+
+    def _refill(self) -> None:
+        """Claim again soon after a check frees a slot, when the last claim was
+        cut short by capacity: waiting for the next dispatch tick capped the
+        daemon at `concurrency` checks per tick, however fast the checks were.
+        A short delay gathers the slots that free meanwhile into one claim."""
+        if self._more_due and not self._refill_pending and not self.stopping:
+            if self._settings().once:
+                return  # `run_once` claims again as each check ends
+            self._refill_pending = True
+            self._spawn(self._refill_soon(), "refill")
+
+    async def _refill_soon(self) -> None:
+        try:
+            await asyncio.sleep(REFILL_DELAY)
+        finally:
+            self._refill_pending = False
+        if not self.stopping:
+            await self.dispatch()
+
+    async def run_once(self) -> None:
+        """Check every target due now, once, and return when all are recorded."""
+        cutoff = now_ms()
+        while not self.stopping:
+            claimed = await self.dispatch(cutoff=cutoff)
+            if not claimed and not self.inflight:
+                break
+            if self.inflight:
+                await asyncio.wait(
+                    [t for t, _ in self.inflight.values()], return_when=asyncio.FIRST_COMPLETED
+                )
+
+    async def settle(self, grace: float) -> None:
+        """After a stop: a claim in progress ends, checks in flight get `grace`
+        seconds, and the claims of those that did not finish are given back."""
+        self.stopping = True
+        async with self._claiming:
+            pass  # a claim in progress has finished (and given back what came too late)
+        tasks = [t for t, _ in self.inflight.values()]
+        if not tasks:
+            return
+        _, pending = await asyncio.wait(tasks, timeout=grace)
+        if pending:
+            log.warning("%d checks did not finish in time; they will be redone", len(pending))
+            claims = [c for t, c in self.inflight.values() if t in pending]
+            for t in pending:
+                t.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+            await self.release(claims)
+
+    async def release(self, claims: list[Claimed]) -> None:
+        try:
+            await self._db(self.repo.release, [(c.id, c.lease) for c in claims], now_ms())
+        except SQLAlchemyError as exc:
+            log.warning(
+                "could not give back %d claims (%s); their leases will expire", len(claims), exc
+            )
