@@ -270,6 +270,10 @@ def parse_key_spec(spec: Path | str) -> tuple[str, Path]:
         return kid, path
     kid = kid_for_path(path)
     if not KID_RE.fullmatch(kid):
+        if text in ("", "."):  # click turns an empty --key-file into "."
+            raise ConfigError("an empty key file name: give a key file's path, or KID=PATH")
+        if not os.path.lexists(path):
+            raise ConfigError(f"key file not found: {path}")
         raise ConfigError(
             f"{path}: cannot take a kid from the file name ({kid!r}: {KID_RULE}); "
             "name it with --key-file KID=PATH"

@@ -80,8 +80,9 @@ def pick_key(keyring: KeyRing, envelope: EnvelopeName, kid: str | None) -> Key:
     else:
         candidates = [k for k in keyring if isinstance(k, want)]
         if not candidates:
+            have = ", ".join(f"{k.kid!r} {k.type}" for k in keyring) or "none"
             raise ConfigError(
-                f"--envelope {envelope} needs {need}: pass --key-file "
+                f"--envelope {envelope} needs {need} (configured: {have}): pass --key-file "
                 f"(make one with `article-monitor keygen --type "
                 f"{'ed25519' if want is Ed25519Key else 'aes256'}`)"
             )

@@ -126,9 +126,9 @@ def test_an_existing_file_named_with_equals_is_taken_literally(tmp_path: Path) -
 
 def test_a_file_name_that_makes_no_kid_says_to_name_it(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="KID=PATH"):
-        parse_key_spec(tmp_path / ".hidden")
+        parse_key_spec(write_key(tmp_path / ".hidden", SECRET))
     with pytest.raises(ConfigError, match="KID=PATH"):
-        parse_key_spec(tmp_path / "my key.bin")
+        parse_key_spec(write_key(tmp_path / "my key.bin", SECRET))
 
 
 def test_kid_for_path_is_the_name_up_to_the_first_dot() -> None:
@@ -289,8 +289,16 @@ def test_a_bad_kid_is_named_as_the_problem_not_the_file(tmp_path: Path, kid: str
 def test_kid_without_a_file_and_an_empty_name(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="no file name after 'new='"):
         parse_key_spec("new=")
-    with pytest.raises(ConfigError, match="empty key file name"):
-        parse_key_spec(" ")
+    for empty in (" ", "", Path("")):
+        with pytest.raises(ConfigError, match="empty key file name"):
+            parse_key_spec(empty)
+
+
+def test_a_missing_file_is_reported_missing_before_its_kid(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="key file not found"):
+        parse_key_spec(tmp_path / ".hidden")
+    with pytest.raises(ConfigError, match="cannot take a kid from the file name"):
+        parse_key_spec(write_key(tmp_path / ".hidden", SECRET))
 
 
 @pytest.mark.parametrize(
