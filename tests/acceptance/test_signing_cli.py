@@ -349,3 +349,20 @@ def test_check_refuses_a_malformed_exclude_field_too(aes_key: Path, path: str) -
     result = run("check", SEED, "--key-file", aes_key, "--offline", env=env)
     assert result.exit_code == 2, result.output
     assert f"exclude field {path!r}" in result.output
+
+
+def test_private_pem_bytes_never_appear_in_an_error(tmp_path: Path) -> None:
+    key = tmp_path / "signer.key"
+    assert run("keygen", "--type", "ed25519", "--out", key).exit_code == 0
+    pem = key.read_text()
+    body = [line for line in pem.splitlines() if line and not line.startswith("-----")]
+    key.chmod(0o644)
+    cases = [
+        ["sign", SEED, "--envelope", "ed25519", "--key-file", key],  # too open
+        ["sign", SEED, "--envelope", "ed25519", "--key-file", pem],  # the PEM as a name
+        ["verify", SEED, "--key-file", f"a.b={pem}"],
+    ]
+    for args in cases:
+        result = run(*args)
+        assert result.exit_code == 2, (args, result.output)
+        assert not any(line in result.output for line in body), result.output
