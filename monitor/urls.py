@@ -18,7 +18,8 @@ slash was a `canonical_mismatch` but not a `cdn_url_mismatch`).
   amphtml and AMP-cache checks. On top of `normalize` it ignores the IDN
   spelling of the host (`bücher.example` = `xn--bcher-kva.example`), the case
   of percent-escapes and escaped unreserved characters (RFC 3986 6.2.2:
-  `%7e` = `~`, `%2f` = `%2F`) and one trailing `/` at the end of the path
+  `%7e` = `~`, `%2f` = `%2F`), dot segments (`/a/../b` = `/b`, `%2e%2e`
+  included: the client resolves them) and one trailing `/` at the end of the path
   (`/amp/` = `/amp`, with or without a query), because none of these changes
   the page a server returns (docs/amp-cache.md explains each). Path case,
   query order, `%2F` against `/`, `http` against `https`, a non-default port
@@ -326,6 +327,23 @@ def _normalize_percent(text: str) -> str:
     return _PERCENT.sub(fix, text)
 
 
+def _remove_dot_segments(path: str) -> str:
+    """RFC 3986 5.2.4: `/a/./b/../c` is `/a/c`, as the client resolves it before sending."""
+    if "." not in path:
+        return path
+    out: list[str] = []
+    for segment in path.split("/")[1:]:
+        if segment == "..":
+            if out:
+                out.pop()
+        elif segment != ".":
+            out.append(segment)
+    resolved = "/" + "/".join(out)
+    if path.endswith(("/.", "/..")) and not resolved.endswith("/"):
+        resolved += "/"
+    return resolved
+
+
 @_cache_short(2048)
 def comparison_form(url: str) -> str:
     """The spelling two equivalent URLs share (see the module docstring).
@@ -350,7 +368,7 @@ def comparison_form(url: str) -> str:
     else:
         name = ascii_host(host)
     netloc = name if port in (None, DEFAULT_PORTS[scheme]) else f"{name}:{port}"
-    path = _normalize_percent(parts.path)
+    path = _remove_dot_segments(_normalize_percent(parts.path))
     if not path.endswith("/"):  # `/a` = `/a/` (`/a//` stays apart); adding keeps the form stable
         path += "/"
     query = f"?{_normalize_percent(parts.query)}" if parts.query else ""

@@ -52,8 +52,9 @@ _HOSTS = st.sampled_from(
 )  # fmt: skip
 _PORTS = st.sampled_from(["", ":", ":0", ":1", ":80", ":443", ":080", ":8080", ":65535", ":65536"])
 _PATHS = st.sampled_from(
-    ["", "/", "/a", "/a/", "/A", "/a%7eb", "/a~b", "/a%2fb", "/a%2Fb", "/a b", "/a//", "/é", "/{x}"]
-)
+    ["", "/", "/a", "/a/", "/A", "/a%7eb", "/a~b", "/a%2fb", "/a%2Fb", "/a b", "/a//", "/é",
+     "/{x}", "/a/../b", "/b", "/a/./", "/%2e%2e/a", "/a/.."]
+)  # fmt: skip
 _QUERIES = st.sampled_from(["", "?", "?x=1", "?x=1&y=2", "?y=2&x=1", "?token=s3cr3t", "?a=%7e"])
 _FRAGS = st.sampled_from(["", "#", "#top", "#access_token=s3cr3t"])
 _SCHEMES = st.sampled_from(["http://", "https://", "HTTPS://", "ftp://", "http:", ""])
@@ -125,6 +126,23 @@ def test_urls_of_one_identity_are_equivalent(a: str, b: str) -> None:
     assert urls.requestable(a) and urls.requestable(b)
     if urls.normalize(a) == urls.normalize(b):
         assert urls.same(a, b)
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("https://a.example/x/../y", "https://a.example/y"),
+        ("https://a.example/x/%2e%2E/y", "https://a.example/y"),
+        ("https://a.example/x/./y/.", "https://a.example/x/y/"),
+        ("https://a.example/..", "https://a.example/"),
+        ("https://BÜCHER.example/", "https://bu\u0308cher.example/"),  # case and NFC
+        ("https://a.example:0443/", "https://a.example/"),
+        ("https://a.example:/", "https://a.example/"),
+    ],
+)
+def test_spellings_of_one_resource(a: str, b: str) -> None:
+    assert urls.same(a, b)
+    assert urls.comparison_form(urls.comparison_form(a)) == urls.comparison_form(a)
 
 
 @pytest.mark.parametrize(
