@@ -155,7 +155,7 @@ def _replace(path: Path, st: os.stat_result, data: bytes, force: bool, notes: li
     """Write `data` to a temporary file beside `path`, with its owner and mode, then rename."""
     folder = path.parent
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".signing", dir=folder)
+        fd, tmp = tempfile.mkstemp(prefix=f".{_short(path.name)}.", suffix=".signing", dir=folder)
     except OSError as exc:
         raise _Refused(f"cannot write in its folder {folder}: {os_reason(exc)}") from None
     done = False
@@ -300,3 +300,8 @@ def _rewrite(path: Path, sign_one: SignOne, force: bool, result: FileResult) -> 
         _replace(path, st, new_text.encode("utf-8"), force, result.notes)
         result.folder = path.parent
     result.signed = len(signed)
+
+
+def _short(name: str) -> str:
+    """A name cut to 64 bytes, for a temporary name that stays under NAME_MAX."""
+    return name.encode("utf-8", "surrogateescape")[:64].decode("utf-8", "ignore")

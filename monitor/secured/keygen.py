@@ -62,7 +62,9 @@ def new_key_files(key_type: KeyType, out: Path) -> list[KeyFile]:
 
 def _temporary(file: KeyFile) -> str:
     """The content in a new file beside the target: mode set from the first byte, synced."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{file.path.name}.", suffix=".new", dir=file.path.parent)
+    fd, tmp = tempfile.mkstemp(
+        prefix=f".{_short(file.path.name)}.", suffix=".new", dir=file.path.parent
+    )
     try:
         os.fchmod(fd, file.mode)
         view = memoryview(file.data)
@@ -129,3 +131,8 @@ def _undo(placed: list[Path], force: bool) -> None:
     for path in placed:
         with contextlib.suppress(OSError):
             path.unlink()
+
+
+def _short(name: str) -> str:
+    """A name cut to 64 bytes, for a temporary name that stays under NAME_MAX."""
+    return name.encode("utf-8", "surrogateescape")[:64].decode("utf-8", "ignore")

@@ -233,3 +233,11 @@ def test_extended_attributes_are_kept(signer: Signer) -> None:
     assert done.returncode == 0, done.stderr
     assert signed(story)
     assert os.getxattr(story, "user.reviewed-by") == b"desk"
+
+
+@pytest.mark.parametrize("stem", ["s" * 251, "é" * 125 + "s"], ids=["ascii", "two-byte"])
+def test_a_file_with_the_longest_name_allowed_is_signed(signer: Signer, stem: str) -> None:
+    story = signer.story(signer.base / "corpus", stem + ".txt")  # 255 bytes
+    done = signer.sign(story)
+    assert done.returncode == 0, done.stderr
+    assert signed(story)
