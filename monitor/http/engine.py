@@ -29,7 +29,7 @@ import random
 import re
 import ssl
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import TracebackType
@@ -41,23 +41,15 @@ from yarl import URL
 from monitor import urls
 from monitor.classify import ErrorKind, outcome_for, result_problems
 from monitor.config import Settings
-from monitor.content.html import head_facts, is_html_content_type, media_type
-from monitor.content.image import MIN_SNIFF_BYTES, ImageInfo, sniff_image
 from monitor.http.aiohttp_parts import HttpProcessingError
-from monitor.http.body import (
-    ACCEPT_ENCODING,
-    DRAIN_MAX,
-    Prefix,
-    finish,
-    head_complete,
-    read_prefix,
-)
+from monitor.http.body import ACCEPT_ENCODING, DRAIN_MAX, finish
 from monitor.http.client import Client, Response, StaleConnectionError, user_agent
 from monitor.http.deadlines import Deadlines
 from monitor.http.errors import classify_exception
 from monitor.http.guard import AddressPolicy
 from monitor.http.headers import ascii_token, is_utf8, shown
 from monitor.http.hostpool import HostPool
+from monitor.http.reading import read_image, read_page
 from monitor.http.resolver import GuardedResolver, guarded_socket_factory
 from monitor.http.tls import make_ssl_context
 from monitor.retry import backoff_delay, parse_retry_after, should_retry
@@ -164,34 +156,6 @@ def _parse_general(url: str) -> URL | None:
     if parsed.scheme not in ("http", "https") or not parsed.raw_host:
         return None
     return parsed
-
-
-class _ImageSniffer:
-    """Decides when an image prefix is long enough, sniffing only when useful."""
-
-    def __init__(self) -> None:
-        self.info: ImageInfo | None = None
-        self._wait_for = MIN_SNIFF_BYTES
-
-    def enough(self, buf: bytes | bytearray, before: int) -> bool:
-        if len(buf) < self._wait_for:
-            return False
-        self.info = info = sniff_image(bytes(buf))
-        if info is None:
-            # only a text (SVG/XML) prefix may still become recognisable
-            head = bytes(buf[:4]).lstrip()
-            textual = head[:1] in (b"<", b"\xef") or not head
-            self._wait_for = len(buf) + 1
-            return not textual or len(buf) >= 4096
-        if info.complete or info.needed is None:
-            return True
-        self._wait_for = max(info.needed, len(buf) + 1)
-        return False
-
-    def wants_more(self) -> bool:
-        """Whether the image was recognised but its size lies past what was read."""
-        info = self.info
-        return info is not None and not info.complete and info.needed is not None
 
 
 class Checker:
@@ -433,79 +397,15 @@ class Checker:
         ctype = resp.headers.get("Content-Type")
         facts.content_type = shown(ctype.strip()) if ctype else None
         if kind.is_page:
-            mtype = media_type(ctype)
-            cap = self.settings.page_cap_bytes
-            if mtype is not None and not is_html_content_type(mtype):
-                facts.bytes_read = await finish(resp, DRAIN_MAX, 0)
-                return
-            prefix = await read_prefix(resp, cap, lambda buf, before: head_complete(buf, before))
-            facts.bytes_read = prefix.wire_bytes + await finish(resp, cap, prefix.wire_bytes)
-            if prefix.error is not None:
-                att.body_error = f"body could not be decoded: {prefix.error}"
-                return
-            page = head_facts(prefix.data, base_url=str(url), charset=resp.charset)
-            facts.canonical = page.canonical
-            facts.amphtml = page.amphtml
-            facts.is_amp = page.is_amp
-            facts.soft_404 = page.soft_404
-            return
-        cap = self.settings.image_cap_bytes
-        sniffer = _ImageSniffer()
-        prefix = await read_prefix(resp, cap, sniffer.enough)
-        _let_go(resp, prefix)
-        data, wire = prefix.data, prefix.wire_bytes
-        if prefix.error is not None:
-            att.body_error = f"body could not be decoded: {prefix.error}"
-            facts.bytes_read = wire
-            return
-        if (
-            ranged
-            and resp.status == 206
-            and prefix.eof
-            and len(data) == self._first_range < cap
-            and sniffer.wants_more()
-        ):
-            data, wire = await self._rest_of_image(url, data, wire, cap, sniffer)
-        facts.bytes_read = wire
-        info = sniff_image(data) if data else None
-        if info is not None:
-            facts.image_format = info.format
-            facts.width = info.width
-            facts.height = info.height
+            error = await read_page(resp, facts, url, self.settings.page_cap_bytes)
+        else:
+            cap = self.settings.image_cap_bytes
 
-    async def _rest_of_image(
-        self, url: URL, data: bytes, wire: int, cap: int, sniffer: _ImageSniffer
-    ) -> tuple[bytes, int]:
-        """The first range held only part of the header: ask for the rest, up to the cap.
+            def rest(start: int) -> Awaitable[Response]:
+                return self._get(url, self._image_whole, f"bytes={start}-{cap - 1}")
 
-        Only a 206 that continues where the first range ended is used; the
-        bytes read over both requests never exceed the cap.
-        """
-        start = len(data)
-        resp = await self._get(url, self._image_whole, f"bytes={start}-{cap - 1}")
-        try:
-            follows = resp.status == 206 and (resp.headers.get("Content-Range") or "").startswith(
-                f"bytes {start}-"
+            error = await read_image(
+                resp, facts, cap, first_range=self._first_range if ranged else None, rest=rest
             )
-            if not follows:
-                resp.close()
-                return data, wire
-            more = await read_prefix(
-                resp, cap - wire, lambda buf, before: sniffer.enough(data + buf, before + start)
-            )
-            _let_go(resp, more)
-            if more.error is not None:  # the part already read stands on its own
-                return data, wire + more.wire_bytes
-        except BaseException:
-            resp.close()
-            raise
-        return data + more.data, wire + more.wire_bytes
-
-
-def _let_go(resp: Response, prefix: Prefix) -> None:
-    """Back to the pool when the body was read whole; else close the connection,
-    never letting the rest of a 60 MB image be read."""
-    if prefix.eof:
-        resp.release()
-    else:
-        resp.close()
+        if error is not None:
+            att.body_error = f"body could not be decoded: {error}"

@@ -1,0 +1,149 @@
+"""What a 2xx answer's body teaches, read within the caps: a page's `<head>`, an image's header.
+
+The engine owns the request loop (retries, redirects, the timeout budget);
+this module owns the body of the final answer: how much of it to read, when
+to stop, and the facts learnt from it. A body that cannot be decoded (an
+unknown or corrupt Content-Encoding) teaches nothing: the reader returns why,
+and no fact is set from such bytes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from yarl import URL
+
+from monitor.content.html import head_facts, is_html_content_type, media_type
+from monitor.content.image import MIN_SNIFF_BYTES, ImageInfo, sniff_image
+from monitor.http.body import DRAIN_MAX, Prefix, finish, head_complete, read_prefix
+from monitor.http.client import Response
+from monitor.vocabulary import ContentFacts
+
+# Asks for the bytes of the image from `start` up to the cap (a ranged GET).
+RestOfImage = Callable[[int], Awaitable[Response]]
+
+
+class ImageSniffer:
+    """Decides when an image prefix is long enough, sniffing only when useful."""
+
+    def __init__(self) -> None:
+        self.info: ImageInfo | None = None
+        self._wait_for = MIN_SNIFF_BYTES
+
+    def enough(self, buf: bytes | bytearray, before: int) -> bool:
+        if len(buf) < self._wait_for:
+            return False
+        self.info = info = sniff_image(bytes(buf))
+        if info is None:
+            # only a text (SVG/XML) prefix may still become recognisable
+            head = bytes(buf[:4]).lstrip()
+            textual = head[:1] in (b"<", b"\xef") or not head
+            self._wait_for = len(buf) + 1
+            return not textual or len(buf) >= 4096
+        if info.complete or info.needed is None:
+            return True
+        self._wait_for = max(info.needed, len(buf) + 1)
+        return False
+
+    def wants_more(self) -> bool:
+        """Whether the image was recognised but its size lies past what was read."""
+        info = self.info
+        return info is not None and not info.complete and info.needed is not None
+
+
+async def read_page(resp: Response, facts: ContentFacts, url: URL, cap: int) -> str | None:
+    """Read an HTML page up to the end of its `<head>` (or the cap) into `facts`.
+
+    Returns why the body could not be decoded, or None.
+    """
+    mtype = media_type(resp.headers.get("Content-Type"))
+    if mtype is not None and not is_html_content_type(mtype):
+        facts.bytes_read = await finish(resp, DRAIN_MAX, 0)
+        return None
+    prefix = await read_prefix(resp, cap, lambda buf, before: head_complete(buf, before))
+    facts.bytes_read = prefix.wire_bytes + await finish(resp, cap, prefix.wire_bytes)
+    if prefix.error is not None:
+        return prefix.error
+    page = head_facts(prefix.data, base_url=str(url), charset=resp.charset)
+    facts.canonical = page.canonical
+    facts.amphtml = page.amphtml
+    facts.is_amp = page.is_amp
+    facts.soft_404 = page.soft_404
+    return None
+
+
+async def read_image(
+    resp: Response,
+    facts: ContentFacts,
+    cap: int,
+    *,
+    first_range: int | None,
+    rest: RestOfImage,
+) -> str | None:
+    """Read an image's header (never more than the cap) into `facts`.
+
+    `first_range` is the length asked for by a ranged first request (None
+    when the request was not ranged); when that range held only part of the
+    header, `rest` asks for the remainder. Returns why the body could not be
+    decoded, or None.
+    """
+    sniffer = ImageSniffer()
+    prefix = await read_prefix(resp, cap, sniffer.enough)
+    let_go(resp, prefix)
+    data, wire = prefix.data, prefix.wire_bytes
+    if prefix.error is not None:
+        facts.bytes_read = wire
+        return prefix.error
+    if (
+        first_range is not None
+        and resp.status == 206
+        and prefix.eof
+        and len(data) == first_range < cap
+        and sniffer.wants_more()
+    ):
+        data, wire = await _rest_of_image(rest, data, wire, cap, sniffer)
+    facts.bytes_read = wire
+    info = sniff_image(data) if data else None
+    if info is not None:
+        facts.image_format = info.format
+        facts.width = info.width
+        facts.height = info.height
+    return None
+
+
+async def _rest_of_image(
+    rest: RestOfImage, data: bytes, wire: int, cap: int, sniffer: ImageSniffer
+) -> tuple[bytes, int]:
+    """The first range held only part of the header: ask for the rest, up to the cap.
+
+    Only a 206 that continues where the first range ended is used; the
+    bytes read over both requests never exceed the cap.
+    """
+    start = len(data)
+    resp = await rest(start)
+    try:
+        follows = resp.status == 206 and (resp.headers.get("Content-Range") or "").startswith(
+            f"bytes {start}-"
+        )
+        if not follows:
+            resp.close()
+            return data, wire
+        more = await read_prefix(
+            resp, cap - wire, lambda buf, before: sniffer.enough(data + buf, before + start)
+        )
+        let_go(resp, more)
+        if more.error is not None:  # the part already read stands on its own
+            return data, wire + more.wire_bytes
+    except BaseException:
+        resp.close()
+        raise
+    return data + more.data, wire + more.wire_bytes
+
+
+def let_go(resp: Response, prefix: Prefix) -> None:
+    """Back to the pool when the body was read whole; else close the connection,
+    never letting the rest of a 60 MB image be read."""
+    if prefix.eof:
+        resp.release()
+    else:
+        resp.close()
