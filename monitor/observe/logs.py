@@ -144,14 +144,16 @@ class RepeatLimitedHandler(logging.StreamHandler[IO[str]]):
         super().__init__(stream)
         self.window = window
         self._clock = clock
-        # (logger, level, message) → [first seen, repeats held back, the first record]
-        self._recent: dict[tuple[str, int, str], list[Any]] = {}
+        # (logger, level, message, context) → [first seen, repeats held back, first record]
+        self._recent: dict[tuple[str, int, str, str], list[Any]] = {}
 
     def emit(self, record: logging.LogRecord) -> None:
         now = self._clock()
         self._summarise(now)
         try:
-            key = (record.name, record.levelno, record.getMessage())
+            # the context is part of the message: "checked" for two targets is two lines
+            ctx = _context(record)
+            key = (record.name, record.levelno, record.getMessage(), repr(ctx) if ctx else "")
         except Exception:  # a bad format string: let the formatter report it
             super().emit(record)
             return

@@ -162,3 +162,14 @@ def test_any_file_name_bytes_give_one_text_line(raw: bytes) -> None:
     line = TextFormatter().format(record)
     assert "\n" not in line and "\r" not in line and line.isprintable()
     json.loads(JsonFormatter().format(record))
+
+
+def test_the_same_message_with_another_context_is_another_message(
+    text: tuple[logging.Logger, io.StringIO, RepeatLimitedHandler],
+) -> None:
+    logger, stream, _ = text
+    for target in (1, 2, 1):
+        logger.error("check failed unexpectedly", extra={"ctx": {"target": target}})
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 2
+    assert "target=1" in lines[0] and "target=2" in lines[1]
