@@ -22,6 +22,7 @@ import json
 import logging
 import math
 import sys
+import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -132,7 +133,9 @@ class JsonFormatter(logging.Formatter):
 
 class RepeatLimitedHandler(logging.StreamHandler[IO[str]]):
     """A stream handler that writes a repeated message once per window, then
-    one summary line with the number of repeats it held back."""
+    one summary line with the number of repeats it held back: with the next
+    line logged after the window, or from a timer when the log goes quiet
+    (`timer=False` leaves it to the next line, for tests with a fake clock)."""
 
     def __init__(
         self,
@@ -140,10 +143,13 @@ class RepeatLimitedHandler(logging.StreamHandler[IO[str]]):
         *,
         window: float = REPEAT_WINDOW,
         clock: Callable[[], float] = time.monotonic,
+        timer: bool = True,
     ) -> None:
         super().__init__(stream)
         self.window = window
         self._clock = clock
+        self._use_timer = timer
+        self._timer: threading.Timer | None = None
         # (logger, level, message, context) → [first seen, repeats held back, first record]
         self._recent: dict[tuple[str, int, str, str], list[Any]] = {}
 
@@ -160,6 +166,7 @@ class RepeatLimitedHandler(logging.StreamHandler[IO[str]]):
         seen = self._recent.get(key)
         if seen is not None:
             seen[1] += 1
+            self._schedule(seen[0] + self.window - now)
             return
         if len(self._recent) >= _MAX_TRACKED:
             self._summarise(now, everything=True)
@@ -179,6 +186,25 @@ class RepeatLimitedHandler(logging.StreamHandler[IO[str]]):
             if repeats:
                 super().emit(_summary(record, repeats, now - first))
 
+    def _schedule(self, delay: float) -> None:
+        """A timer for the next summary due, unless one is set (lock held)."""
+        if self._use_timer and self._timer is None:
+            self._timer = threading.Timer(max(delay, 0.0) + 0.05, self._on_timer)
+            self._timer.daemon = True
+            self._timer.start()
+
+    def _on_timer(self) -> None:
+        self.acquire()
+        try:
+            self._timer = None
+            now = self._clock()
+            self._summarise(now)
+            pending = [first for first, repeats, _ in self._recent.values() if repeats]
+            if pending:
+                self._schedule(min(pending) + self.window - now)
+        finally:
+            self.release()
+
     def flush_repeats(self) -> None:
         """Write the pending summaries now (at shutdown, say); otherwise each is
         written with the first line logged after its window."""
@@ -190,6 +216,13 @@ class RepeatLimitedHandler(logging.StreamHandler[IO[str]]):
 
     def close(self) -> None:
         self.flush_repeats()
+        self.acquire()
+        try:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+        finally:
+            self.release()
         super().close()
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -41,7 +42,7 @@ def _logger(
     formatter: logging.Formatter, clock: Clock, window: float = 60.0
 ) -> tuple[logging.Logger, io.StringIO, RepeatLimitedHandler]:
     stream = io.StringIO()
-    handler = RepeatLimitedHandler(stream, window=window, clock=clock)
+    handler = RepeatLimitedHandler(stream, window=window, clock=clock, timer=False)
     handler.setFormatter(formatter)
     logger = logging.getLogger(f"test.logs.{id(stream)}")
     logger.handlers[:] = [handler]
@@ -173,3 +174,24 @@ def test_the_same_message_with_another_context_is_another_message(
     lines = stream.getvalue().splitlines()
     assert len(lines) == 2
     assert "target=1" in lines[0] and "target=2" in lines[1]
+
+
+def test_a_flood_that_stops_is_still_summarised() -> None:
+    """No line follows the flood: a timer writes the count (real clock, short
+    window; polled under a generous ceiling)."""
+    stream = io.StringIO()
+    handler = RepeatLimitedHandler(stream, window=0.05)
+    handler.setFormatter(TextFormatter())
+    logger = logging.getLogger("test.logs.timer")
+    logger.handlers[:] = [handler]
+    logger.propagate = False
+    try:
+        for _ in range(100):
+            logger.error("socket.accept() out of system resource")
+        deadline = time.monotonic() + 30
+        while "repeated 99 more times" not in stream.getvalue():
+            assert time.monotonic() < deadline, stream.getvalue()
+            time.sleep(0.01)
+        assert len(stream.getvalue().splitlines()) == 2
+    finally:
+        handler.close()
