@@ -18,7 +18,7 @@ What the client relies on:
   tail)` with messages of `(RawResponseMessage, StreamReader)`; `feed_eof()`;
   `pause_reading()` (3.14+: stop mid-body, keep the rest);
 - the protocol object both call back: `_reading_paused`, `pause_reading()`,
-  `resume_reading(resume_parser=...)`, `connected` (client's `_Flow`);
+  `resume_reading(resume_parser=...)`, `connected` (`connection.Flow`);
 - `StreamReader.read`, `read_nowait`, `is_eof`, `at_eof`,
   `set_exception(exc, cause)`, and `EMPTY_PAYLOAD`;
 - `RawResponseMessage.code`, `.headers` (a `CIMultiDictProxy`), `.should_close`;

@@ -14,7 +14,7 @@ import aiohttp
 
 from monitor.classify import ErrorKind
 from monitor.http.aiohttp_parts import HttpProcessingError
-from monitor.http.client import ConnectFailedError, DNSFailedError
+from monitor.http.connection import ConnectFailedError, DNSFailedError
 from monitor.http.guard import BlockedAddressError
 from monitor.http.resolver import NameNotResolvedError
 
