@@ -101,6 +101,7 @@ def sign(
     """
     from monitor.corpus import Unreadable, folder_error, iter_documents
     from monitor.corpus.files import iter_files
+    from monitor.observe.logs import escape
     from monitor.secured.inplace import rewrite_file, sync_folders
     from monitor.secured.sign import EnvelopeName, pick_key, sign_document
 
@@ -118,6 +119,10 @@ def sign(
 
     failures = 0
 
+    def say(line: str) -> None:
+        """One line on stderr; control characters in a file name cannot forge another."""
+        click.echo(escape(line), err=True)
+
     def sign_one(doc: Document) -> str | None:
         nonlocal failures
         try:
@@ -126,14 +131,14 @@ def sign(
             )
         except ValueError as exc:
             failures += 1
-            click.echo(f"{doc.source}:{doc.line}: cannot sign: {exc}", err=True)
+            say(f"{doc.source}:{doc.line}: cannot sign: {exc}")
             return None
 
     def reported(item: Document | InvalidDocument) -> Document | InvalidDocument:
         nonlocal failures
         if isinstance(item, InvalidDocument):
             where = f"{item.source}:{item.line}" if item.line is not None else item.source
-            click.echo(f"{where}: invalid document: {item.error}", err=True)
+            say(f"{where}: invalid document: {item.error}")
             failures += 1
         return item
 
@@ -147,10 +152,10 @@ def sign(
             for item in done.invalid:
                 reported(item)
             for line in (*done.notes, *done.errors):
-                click.echo(line, err=True)
+                say(line)
             failures += len(done.errors)
             if done.signed:
-                click.echo(f"{path}: signed {done.signed} article(s) ({envelope})", err=True)
+                say(f"{path}: signed {done.signed} article(s) ({envelope})")
             if done.folder is not None:
                 folders.add(done.folder)
         sync_folders(folders)
@@ -161,5 +166,5 @@ def sign(
         for doc in docs:
             value = sign_one(doc)
             if value is not None:
-                click.echo(f"{doc.source}:{doc.line}\t{value}" if several else value)
+                click.echo(f"{escape(doc.source)}:{doc.line}\t{value}" if several else value)
     sys.exit(EXIT_PROBLEMS if failures else EXIT_OK)

@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 from rich.console import Console
-from rich.markup import escape
+from rich.markup import escape as escape_markup
 from rich.table import Table
 
 from monitor.cli.options import (
@@ -62,6 +62,13 @@ def _verify_json(
     }
 
 
+def shown(text: str) -> str:
+    """Text for the table: control characters spelled out, rich markup inert."""
+    from monitor.observe.logs import escape
+
+    return escape_markup(escape(text))
+
+
 def _verify_table(
     console: Console,
     results: list[tuple[Document, SignatureResult]],
@@ -79,15 +86,15 @@ def _verify_table(
             detail = f"fields: {', '.join(result.fields)}. {detail}"
         table.add_row(
             f"[{style}]{result.status.value}[/]",
-            escape(doc.article.webUrl),
-            escape(f"{doc.source}:{doc.line}"),
-            escape(detail),
+            shown(doc.article.webUrl),
+            shown(f"{doc.source}:{doc.line}"),
+            shown(detail),
         )
     if results:
         console.print(table)
     for bad in invalid:
         where = f"{bad.source}:{bad.line}" if bad.line is not None else bad.source
-        console.print(f"[bold red]invalid document[/] {escape(where)}: {escape(bad.error)}")
+        console.print(f"[bold red]invalid document[/] {shown(where)}: {shown(bad.error)}")
     counts: dict[str, int] = {}
     for _, result in results:
         counts[result.status.value] = counts.get(result.status.value, 0) + 1

@@ -241,3 +241,12 @@ def test_a_file_with_the_longest_name_allowed_is_signed(signer: Signer, stem: st
     done = signer.sign(story)
     assert done.returncode == 0, done.stderr
     assert signed(story)
+
+
+def test_a_file_name_cannot_forge_a_line_of_output(signer: Signer) -> None:
+    story = signer.story(signer.base / "corpus", "x\nforged: signed 9 article(s) (v2)\n.txt")
+    story.chmod(0o444)
+    done = signer.sign(story.parent)
+    assert done.returncode == 1
+    assert not [line for line in done.stderr.splitlines() if line.startswith("forged")]
+    assert "x\\nforged" in done.stderr

@@ -366,3 +366,11 @@ def test_private_pem_bytes_never_appear_in_an_error(tmp_path: Path) -> None:
         result = run(*args)
         assert result.exit_code == 2, (args, result.output)
         assert not any(line in result.output for line in body), result.output
+
+
+def test_verify_table_spells_out_control_characters_in_names(tmp_path: Path) -> None:
+    shutil.copy(SEED, tmp_path / "a\nforged row.txt")
+    result = run("verify", tmp_path, "--format", "table")
+    assert result.exit_code == 0, result.output
+    assert "a\\nforged" in result.stdout
+    assert not [line for line in result.stdout.splitlines() if line.startswith("forged")]
