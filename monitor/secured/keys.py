@@ -361,6 +361,8 @@ def load_key_file(path: Path, *, kid: str, allow_insecure: bool = False) -> Key:
 
 
 def _parse_key(data: bytes, kid: str, source: str) -> Key:
+    if not data.strip():
+        raise ConfigError(f"key file {source} is empty (make a key with `article-monitor keygen`)")
     if data.lstrip().startswith(b"-----BEGIN"):
         return _parse_pem(data.strip(), kid, source)
     if data.startswith(_UTF16_BOMS):

@@ -359,8 +359,10 @@ def test_an_oversized_key_file_is_refused(tmp_path: Path) -> None:
     [
         (SECRET.hex()[:31].encode() + b"\n", "not a key"),  # 32 bytes: text cut short, not raw
         (SECRET.hex().encode("utf-16"), "UTF-16"),
+        (b"", "is empty"),
+        (b" \n", "is empty"),
     ],
-    ids=["short-hex-of-32-bytes", "utf-16"],
+    ids=["short-hex-of-32-bytes", "utf-16", "empty", "blank"],
 )
 def test_text_that_is_not_a_key_is_not_taken_for_one(
     tmp_path: Path, content: bytes, match: str
