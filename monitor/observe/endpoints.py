@@ -213,9 +213,12 @@ class _OneLine(logging.Filter):
         exc = record.exc_info[1] if record.exc_info else None
         if exc is None:
             return record.levelno >= logging.WARNING  # aiohttp's debug chatter
-        if isinstance(exc, HttpProcessingError):
-            record.msg, record.args = "bad request: %s (%d)", (type(exc).__name__, exc.code)
-            # the client's mistake, not ours: info at most (logged at error by aiohttp)
+        if isinstance(exc, HttpProcessingError | ConnectionError):
+            if isinstance(exc, HttpProcessingError):
+                record.msg, record.args = "bad request: %s (%d)", (type(exc).__name__, exc.code)
+            else:
+                record.msg, record.args = "client went away: %s", (type(exc).__name__,)
+            # the client's doing, not ours: info at most (logged at error by aiohttp)
             record.levelno = min(record.levelno, logging.INFO)
             record.levelname = logging.getLevelName(record.levelno)
             if not request_log.isEnabledFor(record.levelno):
