@@ -26,6 +26,7 @@ from monitor.corpus.files import (
     read_failure,
     read_lines,
     read_whole,
+    source_name,
     vanished,
 )
 from monitor.corpus.frontmatter import parse_front_matter
@@ -110,9 +111,10 @@ def parse_bytes(source: str, data: bytes, suffix: str) -> Iterator[Item]:
     yield from parse_stream(source, io.BytesIO(data), suffix)
 
 
-def read_error(source: str, exc: OSError) -> InvalidDocument:
+def read_error(path: Path, exc: OSError) -> InvalidDocument:
     """An unreadable file as a record: why, in words, without a traceback."""
-    why = read_failure(Path(source), exc)
+    source = source_name(path)
+    why = read_failure(path, exc)
     if isinstance(exc, NotRegularFile):
         return InvalidDocument(source, None, f"{why}: give a corpus file or directory")
     if isinstance(exc, FileNotFoundError):
@@ -122,7 +124,7 @@ def read_error(source: str, exc: OSError) -> InvalidDocument:
 
 def folder_error(folder: Unreadable) -> InvalidDocument:
     return InvalidDocument(
-        str(folder.path),
+        source_name(folder.path),
         None,
         f"cannot read the folder: {folder.reason}; the documents in it were not checked",
     )
@@ -135,14 +137,14 @@ def load_file(path: Path, *, listed: bool = False) -> Iterator[Item]:
     since, it is simply gone and gives nothing (a path given by name that
     does not exist is an error).
     """
-    source = str(path)
+    source = source_name(path)
     try:
         with open_regular(path) as (_st, fh):
             yield from parse_stream(source, fh, path.suffix)
     except OSError as exc:
         if listed and vanished(path, exc):
             return
-        yield read_error(source, exc)
+        yield read_error(path, exc)
 
 
 def iter_documents(paths: Sequence[Path | str]) -> Iterator[Item]:

@@ -67,6 +67,16 @@ def os_reason(exc: OSError) -> str:
     return why[:1].lower() + why[1:]
 
 
+def source_name(path: Path) -> str:
+    """How a corpus path is named in reports, logs and the daemon's database.
+
+    A name that is not UTF-8 (Python decodes it with lone surrogates) keeps its
+    odd bytes as \\xNN escapes: written raw, it made `check --format json`
+    emit bytes that are not UTF-8, and the daemon's database refuse the row.
+    """
+    return str(path).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 def read_failure(path: Path, exc: OSError) -> str:
     """Why a corpus file could not be read, in words, for `check` and the daemon alike."""
     if isinstance(exc, FileNotFoundError):

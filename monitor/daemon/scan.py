@@ -29,7 +29,7 @@ from monitor import urls
 from monitor.config import Settings
 from monitor.corpus import Unreadable, iter_files, open_regular, parse_stream, vanished
 from monitor.corpus.article import Document, InvalidDocument
-from monitor.corpus.files import read_failure
+from monitor.corpus.files import read_failure, source_name
 from monitor.observe.logs import redact_url
 from monitor.rules.audit import AuditRules, audit_document
 from monitor.secured.keys import KeyRing
@@ -148,12 +148,12 @@ class CorpusScanner:
         found_iter = iter_files([r for r in roots if isinstance(r, Path)])
         for item in itertools.chain(found, found_iter):
             if isinstance(item, Unreadable):
-                key = stored_name(item.path)
+                key = source_name(item.path)
                 self._unreadable_folder(item, known.get(key), report)
                 seen.add(key)
                 kept.append(item.path)
                 continue
-            key = stored_name(item)
+            key = source_name(item)
             report.files += 1
             if self._read(item, key, known.get(key), report, force=force):
                 seen.add(key)
@@ -228,7 +228,7 @@ class CorpusScanner:
         It is stored as one invalid record under its own path (so the
         `invalid_documents` gauge counts it) until it can be listed again.
         """
-        key = stored_name(folder.path)
+        key = source_name(folder.path)
         why = folder.reason
         report.unreadable_folders.append(f"{key} ({why})")
         if self._failing.get(key) != why:
@@ -333,15 +333,6 @@ class CorpusScanner:
                 )
         if cleared:
             log.info("duplicate_url cleared for %d articles", len(cleared))
-
-
-def stored_name(path: Path) -> str:
-    """The path as stored and logged: bytes of a name that is not UTF-8 as \\xNN escapes.
-
-    Such a name (decoded by Python with lone surrogates) cannot be written to
-    the database: one such file used to fail every rescan of the corpus.
-    """
-    return str(path).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def _under(path: str, root: Path) -> bool:

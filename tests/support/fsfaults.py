@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import errno
 import os
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -35,7 +36,7 @@ def failing_listings(
         yield failures
 
 
-def hostile_tree(root: Path) -> Path:
+def hostile_tree(root: Path, url: Callable[[int], str] | None = None) -> Path:
     """A corpus of what a shared folder collects: three readable documents (one under
     a name that is not UTF-8, one in a folder named like a file) and four entries
     that must be reported, never read: a symlink loop, a dangling link, a FIFO and
@@ -43,7 +44,8 @@ def hostile_tree(root: Path) -> Path:
     root.mkdir()
 
     def article(n: int) -> str:
-        return f'---\nwebUrl: "https://news{n}.example.com/a"\n---\n'
+        web = url(n) if url else f"https://news{n}.example.com/a"
+        return f'---\nwebUrl: "{web}"\ntitle: "t"\n---\n'
 
     (root / "ok.txt").write_text(article(1))
     (root / os.fsdecode(b"bad\xff.txt")).write_text(article(2))
@@ -56,6 +58,26 @@ def hostile_tree(root: Path) -> Path:
     (root / "dir.txt" / "inner.md").write_text(article(3))
     return root
 
+
+def permissions_ignored() -> bool:
+    """Whether this process reads a file whatever its mode (root, with CAP_DAC_OVERRIDE).
+
+    Probed rather than judged by the uid, so the permission tests also run as
+    root without that capability:
+    `setpriv --bounding-set=-dac_override,-dac_read_search .venv/bin/pytest ...`
+    """
+    with tempfile.TemporaryDirectory() as tmp:
+        probe = Path(tmp) / "probe"
+        probe.write_bytes(b"")
+        probe.chmod(0)
+        try:
+            probe.open("rb").close()
+        except PermissionError:
+            return False
+        return True
+
+
+PERMISSIONS_IGNORED = permissions_ignored()
 
 EACCES = errno.EACCES
 EMFILE = errno.EMFILE
