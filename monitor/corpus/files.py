@@ -1,9 +1,13 @@
 """Finding corpus files and turning their bytes into text (all file I/O of the corpus).
 
 Directories are walked in sorted order, hidden entries skipped, so two runs
-over the same tree see the same documents in the same order. JSON Lines files
-are read line by line; every other format is read whole (a `.json` list is
-then streamed element by element from the text).
+over the same tree see the same documents in the same order. A folder that
+cannot be listed is yielded as Unreadable, never taken as empty. Files are
+opened without blocking and checked after opening (a FIFO or device is never
+read). JSON Lines files are read line by line; every other format is read
+whole, up to a limit per format (a `.json` list is then streamed element by
+element from the text; YAML, which costs ~5x its size to parse, has a far
+lower limit).
 """
 
 from __future__ import annotations

@@ -4,8 +4,13 @@ A file is re-read only when its mtime or size moved, and re-parsed only when
 its SHA-256 changed too; a changed record gets its `secured` field verified
 again. A configured path that has vanished (an unmounted volume) is
 reported, and its documents are kept: deleting a corpus because a mount
-blinked would throw away the schedule of every target in it. A file that
-cannot be read is reported and retried at the next rescan.
+blinked would throw away the schedule of every target in it. The same holds
+for a folder that cannot be listed (permissions, too many open files, I/O)
+and a file that cannot be read: reported (log, /readyz, the invalid-documents
+gauge), its last known documents kept, retried at every rescan. Only a file
+that is not there any more is retired. Files are read by the reader `check`
+uses (`monitor.corpus.parse_stream`) and audited by the same audit
+(`monitor.rules.audit`), so both give one result for one file.
 
 After each pass, `duplicate_url` is worked out across documents from the
 store (monitor.storage.duplicates): only the documents whose articles are
