@@ -82,8 +82,12 @@ def _check_keys(node: MappingNode) -> None:
     first: dict[str, Node] = {}
     for key, _value in node.value:
         _check_key(key)
-        earlier = first.setdefault(key.value, key)
-        if earlier is not key:
+        # by value, never by identity: a key repeated through an alias
+        # (`&k webUrl: …` then `*k : …`) is the very same node object
+        earlier = first.get(key.value)
+        if earlier is None:
+            first[key.value] = key
+        else:
             raise YamlError(
                 f"duplicate key {key.value!r} on line {{line}} (first on line {{first}}): "
                 "a key may appear only once in a mapping",
