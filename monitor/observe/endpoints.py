@@ -41,10 +41,10 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
-from aiohttp.http import HttpProcessingError
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from monitor.config import ConfigError, Settings
+from monitor.http.aiohttp_parts import HttpProcessingError
 from monitor.observe.guard import (
     FD_RESERVE,
     ConnectionGuard,

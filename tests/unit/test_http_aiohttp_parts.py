@@ -4,6 +4,7 @@ runs this on the lowest)."""
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import inspect
 import tomllib
@@ -80,3 +81,37 @@ def test_parser_frames_a_response_and_pauses_mid_body() -> None:
         assert payload.read_nowait(-1) == b"hello"
     finally:
         loop.close()
+
+
+# aiohttp's public modules; everything else of aiohttp is reached through aiohttp_parts
+PUBLIC = {"aiohttp", "aiohttp.web", "aiohttp.abc", "aiohttp.resolver", "aiohttp.test_utils"}
+
+
+def _private_uses(path: Path) -> list[str]:
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        names: list[str] = []
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [node.module]
+        elif isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+            if node.value.id == "aiohttp" and node.attr.islower():
+                names = [f"aiohttp.{node.attr}"]  # a module reached as an attribute
+        found += [
+            f"{path.relative_to(ROOT)}:{node.lineno}: {name}"
+            for name in names
+            if name.split(".")[0] == "aiohttp" and name not in PUBLIC
+        ]
+    return found
+
+
+def test_only_aiohttp_parts_imports_aiohttp_private_modules() -> None:
+    parts = Path(aiohttp_parts.__file__).resolve()
+    found = [
+        use
+        for path in sorted((ROOT / "monitor").rglob("*.py"))
+        if path.resolve() != parts
+        for use in _private_uses(path)
+    ]
+    assert found == [], "import these through monitor.http.aiohttp_parts"
