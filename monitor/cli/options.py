@@ -62,7 +62,8 @@ def key_options(func: F) -> F:
                 "--allow-insecure-key-permissions",
                 is_flag=True,
                 default=None,
-                help="Accept secret key files that group or others can read.",
+                help="Accept secret key files that group or others can read, and key files "
+                "that they can write.",
             ),
         ],
     )
