@@ -142,7 +142,8 @@ def _walk(root: Path, skip: Sequence[Path]) -> Iterator[Path | Unreadable]:
         try:
             files, dirs = _listing(top)
         except OSError as exc:
-            yield Unreadable(top, exc)
+            if not vanished(top, exc):  # a folder deleted since it was listed is just gone
+                yield Unreadable(top, exc)
             continue
         for name in files:
             yield top / name

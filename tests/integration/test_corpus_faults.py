@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -240,3 +241,19 @@ def test_an_overlong_jsonl_line_is_refused_and_skipped(
         assert [type(i) for i in items] == [Document, InvalidDocument, Document]
         assert items[1].line == 2 and "over the 100-byte limit" in items[1].error
         assert items[2].line == 3
+
+
+def test_a_folder_deleted_while_walking_is_gone_not_unreadable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tree(tmp_path / "corpus")
+    real = os.scandir
+
+    def deleting_scandir(path: object = ".") -> object:
+        if isinstance(path, str | Path) and Path(path) == root / "sub":
+            shutil.rmtree(root / "sub")
+        return real(path)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "scandir", deleting_scandir)
+    items = list(iter_documents([root]))
+    assert kinds(items) == [("Document", "a.txt"), ("Document", "z.txt")]

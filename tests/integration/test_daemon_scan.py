@@ -10,6 +10,7 @@ import errno
 import json
 import logging
 import os
+import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -228,3 +229,25 @@ def test_a_hostile_tree_never_fails_the_rescan(tmp_path: Path, scanner: CorpusSc
         ]
         assert invalid_gauge(scanner) == 4
         assert sources(scanner) == ["bad\\xff.txt", "inner.md", "ok.txt"]
+
+
+def test_a_folder_deleted_during_the_walk_is_retired_quietly(
+    scanner: CorpusScanner,
+    corpus: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    scanner.scan()
+    real = os.scandir
+
+    def deleting_scandir(path: object = ".") -> object:
+        if isinstance(path, str | Path) and Path(path) == corpus / "sub":
+            shutil.rmtree(corpus / "sub")
+        return real(path)  # type: ignore[arg-type]
+
+    caplog.set_level(logging.INFO)
+    monkeypatch.setattr(os, "scandir", deleting_scandir)
+    report = scanner.scan()
+    monkeypatch.undo()
+    assert report.removed == 2 and report.problems == [] and sources(scanner) == ["a.txt"]
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []

@@ -26,6 +26,8 @@ def failing_listings(
     real: Callable[..., Any] = os.scandir
 
     def scandir(path: Any = ".") -> Any:
+        if isinstance(path, int):  # a folder opened by descriptor (shutil.rmtree does)
+            return real(path)
         code = failures.get(Path(os.fsdecode(path)).absolute())
         if code is not None:
             raise OSError(code, os.strerror(code), os.fsdecode(path))
