@@ -252,6 +252,11 @@ def _rewrite(path: Path, sign_one: SignOne, force: bool, result: FileResult) -> 
         ]
         if not result.invalid:
             raise _Refused("is not UTF-8 text") from None
+        if len(result.invalid) < sum(1 for _ in parse_bytes(source, data, suffix)):
+            result.notes.append(
+                f"{path}: its valid records are not signed either: a file is rewritten "
+                f"only when all of it is UTF-8; {UNCHANGED}"
+            )
         return
     items = list(parse_text(source, text, suffix))
     result.invalid = [item for item in items if isinstance(item, InvalidDocument)]

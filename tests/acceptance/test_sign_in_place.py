@@ -250,3 +250,19 @@ def test_a_file_name_cannot_forge_a_line_of_output(signer: Signer) -> None:
     assert done.returncode == 1
     assert not [line for line in done.stderr.splitlines() if line.startswith("forged")]
     assert "x\\nforged" in done.stderr
+
+
+def test_a_jsonl_file_with_a_line_not_utf8_says_its_good_lines_are_not_signed(
+    signer: Signer,
+) -> None:
+    corpus = signer.base / "corpus"
+    corpus.mkdir()
+    good = (ROOT / "examples" / "articles" / "012_stream.jsonl").read_bytes().splitlines()[0]
+    stream = corpus / "s.jsonl"
+    stream.write_bytes(b"\xff\n" + good + b"\n")
+    before = stream.read_bytes()
+    done = signer.sign(corpus)
+    assert done.returncode == 1
+    assert f"{stream}:1: invalid document: not valid UTF-8" in done.stderr
+    assert f"{stream}: its valid records are not signed either" in done.stderr
+    assert stream.read_bytes() == before
