@@ -310,8 +310,10 @@ class CorpusScanner:
         held: dict[str, list[tuple[str, int]]] = {}
         for doc in shadowed:
             ids = self._doc_ids(doc)
-            if ids is not None:
-                held[doc.path] = ids
+            if ids is None:  # unknown is not "no duplicates": keep the marks as they are
+                log.debug("duplicate_url kept as it was: %s cannot be read now", doc.path)
+                return
+            held[doc.path] = ids
         owners = duplicates.article_sources(engine, (i for ids in held.values() for i, _ in ids))
         for path, ids in held.items():
             if any(i not in owners for i, _ in ids) and self._adopt(path, report):

@@ -251,3 +251,37 @@ def test_a_folder_deleted_during_the_walk_is_retired_quietly(
     monkeypatch.undo()
     assert report.removed == 2 and report.problems == [] and sources(scanner) == ["a.txt"]
     assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+
+def test_duplicates_stay_marked_while_a_copy_cannot_be_read(
+    tmp_path: Path, corpus: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Unknown is not "no duplicates": after a restart (no cache), a copy that cannot
+    be read leaves duplicate_url as it was instead of clearing it."""
+    (corpus / "a2.txt").write_text(doc(1))  # a.txt's webUrl again
+    engine = make_engine(f"sqlite:///{tmp_path / 'dup.db'}")
+    upgrade(engine)
+    settings = Settings(paths=[corpus], data_dir=tmp_path)
+    try:
+        CorpusScanner(Repository(engine), settings, KeyRing.empty()).scan()
+        dups = lambda: Repository(engine).snapshot().problems.get("duplicate_url", 0)  # noqa: E731
+        assert dups() == 1
+        real = corpus_files.os.open
+
+        def failing_open(path: object, *args: object, **kwargs: object) -> int:
+            if str(path).endswith(("a.txt", "a2.txt")):
+                raise OSError(errno.EIO, "Input/output error", str(path))
+            return real(path, *args, **kwargs)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(corpus_files.os, "open", failing_open)
+        restarted = CorpusScanner(Repository(engine), settings, KeyRing.empty())
+        restarted.scan()
+        assert dups() == 1
+        monkeypatch.undo()
+        restarted.scan()
+        assert dups() == 1
+        (corpus / "a2.txt").unlink()
+        restarted.scan()
+        assert dups() == 0
+    finally:
+        engine.dispose()
