@@ -266,3 +266,15 @@ def test_a_jsonl_file_with_a_line_not_utf8_says_its_good_lines_are_not_signed(
     assert f"{stream}:1: invalid document: not valid UTF-8" in done.stderr
     assert f"{stream}: its valid records are not signed either" in done.stderr
     assert stream.read_bytes() == before
+
+
+def test_a_key_file_the_user_cannot_read_is_a_configuration_error(signer: Signer) -> None:
+    story = signer.story(signer.base / "corpus")
+    _give(story.parent)
+    _give(story)
+    locked = signer.base / "keys" / "root.key"
+    shutil.copyfile(signer.key, locked)
+    locked.chmod(0o000 if not IS_ROOT else 0o600)  # root's own: nobody cannot read it
+    done = signer.run("verify", story, "--key-file", locked, unprivileged=True)
+    assert done.returncode == 2
+    assert str(locked) in done.stderr and "not readable" in done.stderr  # click says it first
