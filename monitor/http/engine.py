@@ -24,13 +24,11 @@ ranged GET instead, which is as cheap as HEAD plus a few KiB.
 from __future__ import annotations
 
 import asyncio
-import enum
 import random
 import re
 import ssl
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Self
@@ -42,6 +40,7 @@ from monitor import urls
 from monitor.classify import ErrorKind, outcome_for, result_problems
 from monitor.config import Settings
 from monitor.http.aiohttp_parts import HttpProcessingError
+from monitor.http.attempt import Attempt, Then, request_key
 from monitor.http.body import ACCEPT_ENCODING, DRAIN_MAX, finish
 from monitor.http.client import Client, Response, StaleConnectionError, user_agent
 from monitor.http.deadlines import Deadlines
@@ -55,7 +54,6 @@ from monitor.http.tls import make_ssl_context
 from monitor.retry import backoff_delay, parse_retry_after, should_retry
 from monitor.vocabulary import (
     CheckResult,
-    ContentFacts,
     Kind,
     Redirect,
     invalid_url_result,
@@ -77,44 +75,6 @@ IMAGE_FIRST_RANGE = 16 * 1024
 
 # Exceptions a request can end with that are the network's fault, not ours.
 _NETWORK_ERRORS = (aiohttp.ClientError, HttpProcessingError, OSError, TimeoutError, ValueError)
-
-
-class _Then(enum.Enum):
-    """What a hop that is not a redirect leaves the chain to do (said outright:
-    never read from which URL object came back, as yarl caches and reuses them)."""
-
-    DONE = "done"  # the answer (or the failure) is recorded in the attempt
-    UNRANGED = "unranged"  # 416 to a ranged request: ask the same URL once more, whole
-
-
-def request_key(url: URL) -> tuple[str, str | None, int | None, str]:
-    """What a request to `url` asks for: two URLs with one key are the same request
-    (the fragment is never sent; a default port is the same port), so a chain
-    that comes back to a key is a loop."""
-    return url.scheme, url.raw_host, url.port, url.raw_path_qs
-
-
-@dataclass(slots=True)
-class _Attempt:
-    """What one attempt (one redirect chain) produced."""
-
-    status: int | None = None
-    error: ErrorKind | None = None
-    error_text: str | None = None
-    final_url: str | None = None
-    redirects: list[Redirect] = field(default_factory=list)
-    permanent: bool = False
-    facts: ContentFacts = field(default_factory=ContentFacts)
-    cert_not_after: datetime | None = None
-    wire_s: float = 0.0
-    resends: int = 0  # requests sent again after a kept-alive connection closed
-    # the answer's body could not be decoded: said in the result's error, and
-    # nothing is learnt from it (no finding is judged on such bytes)
-    body_error: str | None = None
-
-    def fail(self, kind: ErrorKind, text: str) -> _Attempt:
-        self.error, self.error_text = kind, text
-        return self
 
 
 def public_url(url: URL) -> str:
@@ -277,9 +237,9 @@ class Checker:
             return PAGE_HEADERS
         return self._image_ranged if ranged else self._image_whole
 
-    async def _attempt(self, target: URL, kind: Kind) -> _Attempt:
+    async def _attempt(self, target: URL, kind: Kind) -> Attempt:
         """One redirect chain, each hop vetted, within one timeout budget."""
-        att = _Attempt()
+        att = Attempt()
         current = target
         visited: set[tuple[str, str | None, int | None, str]] | None = None  # at the first redirect
         budget = self.settings.timeout
@@ -299,9 +259,9 @@ class Checker:
                     spent = time.monotonic() - started
                     att.wire_s += spent
                     budget = max(0.0, budget - spent)
-            if nxt is _Then.DONE:
+            if nxt is Then.DONE:
                 return att
-            if nxt is _Then.UNRANGED:
+            if nxt is Then.UNRANGED:
                 ranged = False
                 continue
             att.redirects.append(Redirect(att.status or 0, public_url(nxt)))
@@ -323,7 +283,7 @@ class Checker:
         url: URL,
         headers: dict[str, str],
         range_: str | None = None,
-        att: _Attempt | None = None,
+        att: Attempt | None = None,
     ) -> Response:
         """One GET of `url`.
 
@@ -344,7 +304,7 @@ class Checker:
             att.cert_not_after = resp.not_after
         return resp
 
-    async def _hop(self, att: _Attempt, url: URL, kind: Kind, ranged: bool) -> URL | _Then:
+    async def _hop(self, att: Attempt, url: URL, kind: Kind, ranged: bool) -> URL | Then:
         """One request. Returns the redirect's URL to follow, or what to do instead."""
         headers = self._headers(kind, ranged)
         resp = await self._get(url, headers, att=att)
@@ -357,26 +317,26 @@ class Checker:
                     att.permanent = True
                 if not is_utf8(location):  # yarl would drop the bytes: another URL
                     att.fail(ErrorKind.INVALID_URL, "redirect Location is not UTF-8 text")
-                    return _Then.DONE
+                    return Then.DONE
                 try:
                     nxt = url.join(URL(location))
                 except ValueError:
                     att.fail(ErrorKind.INVALID_URL, "redirect Location is not a valid URL")
-                    return _Then.DONE
+                    return Then.DONE
                 if nxt.scheme in ("http", "https") and not urls.requestable(str(nxt)):
                     att.fail(ErrorKind.INVALID_URL, "redirect to a URL that cannot be requested")
-                    return _Then.DONE
+                    return Then.DONE
                 return nxt
             if resp.status == 416 and ranged and kind is Kind.IMAGE:
                 await finish(resp, DRAIN_MAX, 0)
-                return _Then.UNRANGED
+                return Then.UNRANGED
             att.final_url = public_url(url)
             self._record_host(url, resp)
             if 200 <= resp.status < 300:
                 await self._read_content(att, resp, kind, url, ranged)
             else:
                 att.facts.bytes_read = await finish(resp, DRAIN_MAX, 0)
-            return _Then.DONE
+            return Then.DONE
         except BaseException:
             resp.close()
             raise
@@ -391,7 +351,7 @@ class Checker:
         self.hosts.record(url.raw_host or "", resp.status, retry_after)
 
     async def _read_content(
-        self, att: _Attempt, resp: Response, kind: Kind, url: URL, ranged: bool
+        self, att: Attempt, resp: Response, kind: Kind, url: URL, ranged: bool
     ) -> None:
         facts = att.facts
         ctype = resp.headers.get("Content-Type")
