@@ -61,7 +61,8 @@ async def test_a_target_that_cannot_be_requested_is_never_sent(url: str) -> None
 
 
 async def test_credentials_in_a_redirect_never_reach_the_report() -> None:
-    result, _ = await check("http://news.example:PORT/to/creds")
+    result, hits = await check("http://news.example:PORT/to/creds")
+    assert hits == {"/to/creds": 1, "/ok": 1}
     assert result.outcome is Outcome.OK
     shown = " ".join([result.final_url or "", *(r.location for r in result.redirects)])
     assert "pa55" not in shown and "s3cr3t" not in shown
