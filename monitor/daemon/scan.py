@@ -220,10 +220,14 @@ class CorpusScanner:
             log.info("%s can be read again", key)
 
     def _recovered(self, known: dict[str, Fingerprint], seen: set[str]) -> None:
-        """Folders that failed before and were listed this time."""
-        for key in [k for k in self._failing if k not in seen and k in known]:
-            if known[key].mtime_ns == UNREAD and Path(key).is_dir():
+        """Forget the failures of paths not met this pass: a folder listed again
+        (said so), or a path that is gone (its failure is not remembered)."""
+        for key in [k for k in self._failing if k not in seen]:
+            prev = known.get(key)
+            if prev is not None and prev.mtime_ns == UNREAD and Path(key).is_dir():
                 self._readable_again(key)
+            else:
+                self._failing.pop(key, None)
 
     def _unreadable_folder(
         self, folder: Unreadable, prev: Fingerprint | None, report: ScanReport

@@ -285,3 +285,29 @@ def test_duplicates_stay_marked_while_a_copy_cannot_be_read(
         assert dups() == 0
     finally:
         engine.dispose()
+
+
+def test_a_failure_is_forgotten_once_its_path_is_gone(
+    scanner: CorpusScanner,
+    corpus: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    real = corpus_files.os.open
+
+    def failing_open(path: object, *args: object, **kwargs: object) -> int:
+        if str(path).endswith("x.txt"):
+            raise OSError(errno.EIO, "Input/output error", str(path))
+        return real(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    caplog.set_level(logging.INFO)
+    monkeypatch.setattr(corpus_files.os, "open", failing_open)
+    (corpus / "x.txt").write_text(doc(5))
+    scanner.scan()
+    scanner.scan()
+    assert caplog.text.count("cannot read") == 1  # once per cause
+    (corpus / "x.txt").unlink()
+    scanner.scan()
+    (corpus / "x.txt").write_text(doc(5))  # back, and failing again: said again
+    scanner.scan()
+    assert caplog.text.count("cannot read") == 2
