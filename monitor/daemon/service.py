@@ -45,6 +45,7 @@ from monitor.storage.opening import (
     DatabaseUnusable,
     check,
     explain,
+    explain_damage,
     first_line,
     is_damage,
     open_database,
@@ -225,7 +226,7 @@ class Daemon:
         daemon (retrying cannot mend it, writing on may harm what is left)."""
         if is_damage(exc) and not self._damaged:
             self._damaged = True
-            self.failure = explain(exc, self.settings.database_url())
+            self.failure = explain_damage(exc, self.settings.database_url())
             log.critical("stopping: %s", self.failure)
             self.stop()
         return first_line(exc)

@@ -5,11 +5,14 @@ corrupt SQLite file answers `SELECT 1` (readiness said "ok") while every
 write fails, and a 0-byte file is taken by SQLite as a new, empty database
 (the history is silently gone). So, before anything else touches it:
 
-- a path that is not a file, or a 0-byte file with no write-ahead log beside
-  it, is refused. The daemon creates its database itself when it is absent,
-  so an empty file is never something an operator needs; it is what a
-  truncation or a failed restore leaves behind. Starting afresh on it would
-  hide the loss, so we refuse and say how to start afresh (delete it);
+- a path that is not a file, or a 0-byte file, is refused. The daemon
+  creates its database itself when it is absent (and SQLite writes the
+  header at once), so an empty file is never something an operator needs; it
+  is what a truncation or a failed restore leaves behind. Starting afresh on
+  it would hide the loss, so we refuse and say how to start afresh (delete
+  it). A write-ahead log beside it changes nothing: SQLite opens such a pair
+  as an empty database, which is how a file truncated under a running daemon
+  came back as a fresh, silently empty history;
 - a file that is not a SQLite database, or fails `PRAGMA quick_check`, is
   refused with what to do;
 - a server that cannot be reached is reported with its URL (password hidden).
@@ -81,6 +84,12 @@ def damaged_message(where: str, detail: str) -> str:
     )
 
 
+def explain_damage(exc: BaseException, url: str) -> str:
+    """Damage met while running: whatever SQLite calls it, the file was a database."""
+    path = sqlite_path(url)
+    return damaged_message(str(path) if path is not None else shown_url(url), first_line(exc))
+
+
 def explain(exc: BaseException, url: str) -> str:
     """A database error as one line a user can act on."""
     path = sqlite_path(url)
@@ -111,12 +120,12 @@ def _refuse_unusable_file(path: Path) -> None:
         raise DatabaseUnusable(f"{path} is not a file; --db or --data-dir must name a database")
     if path.stat().st_size == 0:
         wal = path.with_name(path.name + "-wal")
-        if not (wal.exists() and wal.stat().st_size > 0):
-            raise DatabaseUnusable(
-                f"{path} is empty (0 bytes): it holds no history, though a database was "
-                "expected there (truncated, or a failed copy?). Restore it from a backup; "
-                "or, to start with an empty history, delete it"
-            )
+        kept = f" (keep {wal.name} beside it too)" if wal.exists() else ""
+        raise DatabaseUnusable(
+            f"{path} is empty (0 bytes): it holds no history, though a database was "
+            f"expected there (truncated, or a failed copy?). Restore it from a backup{kept}; "
+            "or, to start with an empty history, delete it"
+        )
 
 
 def open_database(url: str, *, create: bool, verify: bool = True) -> Engine:

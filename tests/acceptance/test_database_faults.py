@@ -16,7 +16,14 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
-from daemon_harness import CLI, LinkServer, article, query, wait_for, write_config
+from daemon_harness import (
+    CLI,
+    LinkServer,
+    article,
+    query,
+    wait_for,
+    write_config,
+)
 
 PAGE_SIZE = 4096
 
@@ -168,3 +175,17 @@ def test_a_database_path_that_is_a_directory_or_short_file(tmp_path: Path, size:
         db.mkdir()
     out = cli("status", "--db", f"sqlite:///{db}")
     refused(out, str(db))
+
+
+def test_an_empty_database_with_a_write_ahead_log_beside_it_is_refused(tmp_path: Path) -> None:
+    """What a file truncated under a running daemon leaves: 0 bytes and its -wal.
+    SQLite opens the pair as an empty database; starting on it would lose the
+    history without a word."""
+    data = tmp_path / "data"
+    data.mkdir()
+    db = data / "article-monitor.db"
+    db.touch()
+    (data / "article-monitor.db-wal").write_bytes(b"\0" * 32992)
+    refused(cli("status", "--data-dir", data), "is empty (0 bytes)", "article-monitor.db-wal")
+    refused(cli("db", "upgrade", "--data-dir", data), "is empty (0 bytes)")
+    assert db.stat().st_size == 0

@@ -101,7 +101,7 @@ async def test_a_database_found_damaged_while_running_stops_the_daemon(
     daemon = daemon_for(tmp_path, site)
     code = await asyncio.wait_for(daemon.run(), 60)
     assert code == 2
-    assert daemon.failure is not None and "is not a SQLite database" in daemon.failure
+    assert daemon.failure is not None and "is damaged (file is not a database)" in daemon.failure
 
 
 async def test_a_corpus_that_cannot_be_recorded_fails_readiness_then_recovers(
