@@ -70,8 +70,6 @@ def _jsonl(source: str, fh: BinaryIO) -> Iterator[Item]:
         if isinstance(line, DecodeError):
             yield InvalidDocument(source, line.line, line.message)
             continue
-        if line_no == 1:
-            line = line.removeprefix("\ufeff")  # a BOM encoded twice
         item = parse_json_line(source, line_no, line)
         if item is not None:
             yield item

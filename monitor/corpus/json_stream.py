@@ -279,7 +279,12 @@ def parse_json(source: str, text: str) -> Iterator[Document | InvalidDocument]:
 
 
 def parse_json_line(source: str, line_no: int, line: str) -> Document | InvalidDocument | None:
-    """One JSONL line; None for a blank line."""
+    """One JSONL line; None for a blank line.
+
+    A byte-order mark at the start of any line is dropped: exports joined with
+    `cat` carry one at the start of each part, and it is never content.
+    """
+    line = line.removeprefix("\ufeff")
     if not line.strip():
         return None
     try:

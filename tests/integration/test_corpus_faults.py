@@ -257,3 +257,17 @@ def test_a_folder_deleted_while_walking_is_gone_not_unreadable(
     monkeypatch.setattr(os, "scandir", deleting_scandir)
     items = list(iter_documents([root]))
     assert kinds(items) == [("Document", "a.txt"), ("Document", "z.txt")]
+
+
+def test_a_bom_at_the_start_of_any_jsonl_line_is_dropped(tmp_path: Path) -> None:
+    """`cat a.jsonl b.jsonl`: each part brings its byte-order mark."""
+    data = (
+        b'\xef\xbb\xbf{"webUrl": "https://a.example/"}\n'
+        b'\xef\xbb\xbf{"webUrl": "https://b.example/"}\n'
+        b"\xef\xbb\xbf\n"
+    )
+    path = tmp_path / "joined.jsonl"
+    path.write_bytes(data)
+    for items in (list(load_file(path)), list(parse_bytes(str(path), data, ".jsonl"))):
+        assert [type(i) for i in items] == [Document, Document]
+        assert [i.line for i in items] == [1, 2]
