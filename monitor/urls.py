@@ -18,7 +18,8 @@ slash was a `canonical_mismatch` but not a `cdn_url_mismatch`).
   amphtml and AMP-cache checks. On top of `normalize` it ignores the IDN
   spelling of the host (`bücher.example` = `xn--bcher-kva.example`), the case
   of percent-escapes and escaped unreserved characters (RFC 3986 6.2.2:
-  `%7e` = `~`, `%2f` = `%2F`), dot segments (`/a/../b` = `/b`, `%2e%2e`
+  `%7e` = `~`, `%2f` = `%2F`), a character against its escape where the
+  client escapes it (`/é` = `/%C3%A9`), dot segments (`/a/../b` = `/b`, `%2e%2e`
   included: the client resolves them) and one trailing `/` at the end of the path
   (`/amp/` = `/amp`, with or without a query), because none of these changes
   the page a server returns (docs/amp-cache.md explains each). Path case,
@@ -40,7 +41,9 @@ import unicodedata
 from collections.abc import Callable
 from functools import lru_cache, wraps
 from typing import TypeVar
-from urllib.parse import unquote_plus, urlsplit, urlunsplit
+from urllib.parse import quote, unquote_plus, urlsplit, urlunsplit
+
+from yarl import URL
 
 __all__ = [
     "DEFAULT_PORTS",
@@ -192,6 +195,14 @@ def _host_problem(host: str, bracketed: bool) -> str | None:
         encoded = ascii_host(name)
     except ValueError as exc:
         return f"has an invalid host ({exc})"
+    if not name.isascii():  # the client (yarl, IDNA/UTS #46) must send this very name
+        try:
+            sent = URL.build(scheme="http", host=name).raw_host or ""
+        except (ValueError, UnicodeError):
+            sent = ""
+        if sent != encoded:
+            what = f"the client would request {sent!r}" if sent else "not an international name"
+            return f"has an invalid host ({what})"
     if len(encoded) > MAX_HOST or any(len(label) > MAX_LABEL for label in encoded.split(".")):
         return "has an invalid host (a label over 63 or a name over 253 characters)"
     if _NUMERIC_LABEL.fullmatch(labels[-1]):
@@ -208,6 +219,7 @@ def _host_problem(host: str, bracketed: bool) -> str | None:
 # on every URL of every record, and the loop dominated a 100,000-record load
 _SPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f\x7f]")
 _MUST_ESCAPE = re.compile(r'[<>"{}|\\^`]')
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def problem(url: object) -> str | None:
@@ -231,6 +243,8 @@ def _problem(url: str) -> str | None:
         return "is empty"
     if _SPACE_OR_CONTROL.search(url):
         return "contains whitespace or control characters (percent-encode them, e.g. %20)"
+    if _SURROGATE.search(url):  # the client would drop it and request another URL
+        return "contains a lone surrogate, which is not text (fix the record's encoding)"
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -248,8 +262,22 @@ def _problem(url: str) -> str | None:
         return "contains characters that must be percent-encoded"
     if port == 0:
         return "has port 0, which cannot be connected to"
-    hostport = parts.netloc.rpartition("@")[2]
-    return _host_problem(host, hostport.startswith("["))
+    if not parts.netloc.isascii() and _separators_under_nfkc(parts.netloc):
+        return "has characters in its authority that read as / ? # @ : or % (NFKC)"
+    userinfo, _, hostport = parts.netloc.rpartition("@")
+    if "[" in userinfo or "]" in userinfo:
+        return "has [ or ] in its user-info (percent-encode them)"
+    bracketed = hostport.startswith("[")
+    if bracketed and hostport.partition("]")[2][:1] not in ("", ":"):
+        return "has an invalid host (text after the IPv6 address)"  # urlsplit ignores it
+    return _host_problem(host, bracketed)
+
+
+def _separators_under_nfkc(netloc: str) -> bool:
+    """`\u2100` reads as `a/c` once normalised: refused, as the client refuses it."""
+    text = netloc.replace("@", "").replace(":", "").replace("#", "").replace("?", "")
+    folded = unicodedata.normalize("NFKC", text)
+    return folded != text and any(c in folded for c in "/?#@:%")
 
 
 def requestable(url: str) -> bool:
@@ -314,17 +342,22 @@ def _normalize_parsed(url: str) -> str:
 # --- compare (equivalence) -----------------------------------------------------
 
 _PERCENT = re.compile(r"%([0-9A-Fa-f]{2})")
+_STRAY_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+_KEPT = "!#$%&'()*+,/:;=?@~"  # never escaped for the comparison (unreserved never are)
 _UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 
 
 def _normalize_percent(text: str) -> str:
-    """RFC 3986 6.2.2: upper-case escapes, decode the ones for unreserved characters."""
+    """RFC 3986 6.2.2: upper-case escapes, decode the ones for unreserved characters,
+    and write what the client escapes (non-ASCII as UTF-8, `<>"{}|\\^\\``, space)
+    escaped: `/é` is `/%C3%A9` on the wire."""
 
     def fix(match: re.Match[str]) -> str:
         char = chr(int(match.group(1), 16))
         return char if char in _UNRESERVED else f"%{match.group(1).upper()}"
 
-    return _PERCENT.sub(fix, text)
+    text = _STRAY_PERCENT.sub("%25", text)  # a `%` that starts no escape is one
+    return quote(_PERCENT.sub(fix, text), safe=_KEPT, errors="surrogatepass")
 
 
 def _remove_dot_segments(path: str) -> str:
@@ -332,16 +365,16 @@ def _remove_dot_segments(path: str) -> str:
     if "." not in path:
         return path
     out: list[str] = []
-    for segment in path.split("/")[1:]:
+    segments = path.split("/")[1:]
+    for segment in segments:
         if segment == "..":
             if out:
                 out.pop()
         elif segment != ".":
             out.append(segment)
-    resolved = "/" + "/".join(out)
-    if path.endswith(("/.", "/..")) and not resolved.endswith("/"):
-        resolved += "/"
-    return resolved
+    if segments[-1] in (".", ".."):
+        out.append("")  # `/a/b/..` is `/a/`
+    return "/" + "/".join(out)
 
 
 @_cache_short(2048)

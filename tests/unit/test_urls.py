@@ -247,6 +247,40 @@ def test_requestable_is_what_the_client_accepts(url: str) -> None:
         assert built.raw_host and built.port is not None and 0 < built.port <= 65535
 
 
+_PIECES = st.sampled_from(
+    [*"abcAB09-._~:/?#[]@!$&'()*+,;=% \\^`{}|<>\"", "%2e", "%2E%2e", "%41", "%zz", "..",
+     "xn--", ":80", ":0443", "[::1]", "u:p@", "\u0130", "\u03c2", "\U0001f600", "\u202e",
+     "\u3000", "\u2024", "\uff0e", "\ufb01", "é", "\ud800", "\u200b", "\u3002", "\u0308",
+     "ß", "\uff45", "\ufeff", "\u00ad"]
+)  # fmt: skip
+_WIRE = st.builds(
+    "".join,
+    st.tuples(
+        st.sampled_from(["http://", "https://"]),
+        st.lists(_PIECES, max_size=8).map("".join),
+        st.lists(_PIECES, max_size=12).map("".join),
+    ),
+)
+
+
+@settings(max_examples=1000)
+@given(_WIRE)
+@example("http://\uff45/")  # full-width e: the client would ask for e
+@example("http://_ß/")  # IDNA 2003 fallback: the client would ask for _ss
+@example("http://[::1]a/")  # urlsplit ignores the a
+@example("http://[::1]@a/")
+@example("http://a.com/\ud800")  # the client drops a lone surrogate
+@example("http://%2e\u2024@a/")
+@example("http://a//.")
+def test_the_client_sends_what_was_written(url: str) -> None:
+    """What the rule lets through, the client sends as an equivalent URL."""
+    if not urls.requestable(url):
+        return
+    built = parse_target(url)
+    assert built is not None
+    assert urls.comparison_form(str(built)) == urls.comparison_form(url)
+
+
 @pytest.mark.parametrize(
     ("url", "why"),
     [
