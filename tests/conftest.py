@@ -7,7 +7,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 from support.certs import CertAuthority, Leaf
+from support.scanning import scanner
+
+__all__ = ["scanner"]  # shared fixtures defined in tests/support/, offered to every test
+
+# Hypothesis times every example (a 200 ms deadline) and the generation of
+# inputs: clock-based verdicts that flake on a loaded CI machine, and under
+# tracemalloc. Properties are judged on their results, never on the clock.
+settings.register_profile(
+    "deterministic", deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile("deterministic")
 
 
 @dataclass(frozen=True)

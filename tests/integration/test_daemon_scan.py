@@ -11,7 +11,6 @@ import json
 import logging
 import os
 import shutil
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -40,15 +39,6 @@ def corpus(tmp_path: Path) -> Path:
     (root / "sub" / "b.txt").write_text(doc(2))
     (root / "sub" / "deeper" / "c.txt").write_text(doc(3))
     return root
-
-
-@pytest.fixture
-def scanner(tmp_path: Path, corpus: Path) -> Iterator[CorpusScanner]:
-    engine = make_engine(f"sqlite:///{tmp_path / 'am.db'}")
-    upgrade(engine)
-    settings = Settings(paths=[corpus], data_dir=tmp_path)
-    yield CorpusScanner(Repository(engine), settings, KeyRing.empty())
-    engine.dispose()
 
 
 def sources(scanner: CorpusScanner) -> list[str]:

@@ -4,19 +4,14 @@ against a real SQLite file and real corpus files."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
-from monitor.config import Settings
 from monitor.daemon.scan import CorpusScanner
 from monitor.secured.keys import KeyRing
 from monitor.storage.duplicates import ARTICLES, shadowed_documents
-from monitor.storage.engine import make_engine
-from monitor.storage.migrate import upgrade
-from monitor.storage.repository import Repository
 
 WEB = "https://news.example/story/1"
 
@@ -31,15 +26,6 @@ def corpus(tmp_path: Path) -> Path:
     path = tmp_path / "corpus"
     path.mkdir()
     return path
-
-
-@pytest.fixture
-def scanner(tmp_path: Path, corpus: Path) -> Iterator[CorpusScanner]:
-    engine = make_engine(f"sqlite:///{tmp_path / 'am.db'}")
-    upgrade(engine)
-    settings = Settings(paths=[corpus], data_dir=tmp_path)
-    yield CorpusScanner(Repository(engine), settings, KeyRing.empty())
-    engine.dispose()
 
 
 def problems(scanner: CorpusScanner) -> dict[str, list[str]]:
