@@ -76,7 +76,10 @@ class FileSource(TomlConfigSettingsSource):
     def __init__(self, settings_cls: type[BaseSettings], load: Load) -> None:
         assert load.config_file is not None
         self._load = load
-        super().__init__(settings_cls, toml_file=load.config_file)
+        try:
+            super().__init__(settings_cls, toml_file=load.config_file)
+        except RecursionError:  # tomllib recurses once per level of [[[...]]] or {a={...}}
+            raise ConfigError(f"{load.config_file}: invalid TOML: nested too deeply") from None
 
     def __call__(self) -> dict[str, Any]:
         data = dict(super().__call__())
@@ -120,8 +123,9 @@ class EnvSource(EnvSettingsSource):
             return [v.strip() for v in value.split(sep) if v.strip()]
         try:
             return super().prepare_field_value(field_name, field, value, value_is_complex)
-        except ValueError as exc:  # JSON of a nested setting (intervals)
+        except (ValueError, RecursionError) as exc:  # JSON of a nested setting (intervals)
+            why = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
             raise ConfigError(
                 f"invalid configuration:\n  {field_name} (from environment "
-                f"{env_name(field_name)}): not valid JSON ({exc})"
+                f"{env_name(field_name)}): not valid JSON ({why})"
             ) from None

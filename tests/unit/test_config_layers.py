@@ -245,3 +245,21 @@ def test_settings_built_in_code_never_read_the_environment(monkeypatch: pytest.M
 def test_connect_to_ports_out_of_range_are_errors(spec: str) -> None:
     with pytest.raises(ConfigError, match=r"connect_to \(from flag --connect-to\).*1 to 65535"):
         load_settings(None, {"connect_to": [spec]}, environ={})
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["paths = " + "[" * 100_000 + "]" * 100_000, "x = " + "{a=" * 5000 + "1" + "}" * 5000],
+    ids=["arrays", "tables"],
+)
+def test_a_file_nested_too_deeply_is_a_config_error(tmp_path: Path, text: str) -> None:
+    config = tmp_path / "am.toml"
+    config.write_text(text + "\n")
+    with pytest.raises(ConfigError, match="nested too deeply"):
+        load_settings(config, {}, environ={})
+
+
+def test_an_env_value_nested_too_deeply_is_a_config_error() -> None:
+    deep = "[" * 100_000 + "]" * 100_000
+    with pytest.raises(ConfigError, match=r"INTERVALS.*nested too deeply"):
+        load_settings(None, {}, environ={ENV_PREFIX + "INTERVALS": deep})
