@@ -107,10 +107,14 @@ def _split_connect_to(spec: str) -> list[str]:
 
 
 def _not_a_boolean(cls: type[BaseModel], value: Any, info: ValidationInfo) -> Any:
-    """`per_host = true` is a mistake, not 1: a number is never given as a boolean."""
+    """`per_host = true` is a mistake, not 1: a number is never given as a boolean;
+    and a NUL in a path would only fail later, far from the setting."""
     spec = cls.model_fields.get(info.field_name or "")
     if isinstance(value, bool) and spec is not None and is_number(spec):
         raise ValueError("expected a number, found a boolean")
+    texts = value if isinstance(value, list) else [value]
+    if any(isinstance(text, str) and "\x00" in text for text in texts):
+        raise ValueError("contains a NUL character")  # no path or name holds one
     return value
 
 

@@ -263,3 +263,12 @@ def test_an_env_value_nested_too_deeply_is_a_config_error() -> None:
     deep = "[" * 100_000 + "]" * 100_000
     with pytest.raises(ConfigError, match=r"INTERVALS.*nested too deeply"):
         load_settings(None, {}, environ={ENV_PREFIX + "INTERVALS": deep})
+
+
+@pytest.mark.parametrize("key", ["paths", "key_file", "data_dir", "ca_bundle", "db"])
+def test_a_nul_in_a_setting_is_an_error(tmp_path: Path, key: str) -> None:
+    value = '["a\\u0000b"]' if key in ("paths", "key_file") else '"a\\u0000b"'
+    config = tmp_path / "am.toml"
+    config.write_text(f"{key} = {value}\n")
+    with pytest.raises(ConfigError, match=f"{key}.*NUL"):
+        load_settings(config, {}, environ={})
