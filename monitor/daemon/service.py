@@ -198,7 +198,7 @@ class Daemon:
             raise DatabaseUnusable(explain(exc, url)) from None
         if not s.once:
             await self._serve()
-        log.info("database %s (integrity checked in %.1fs)", shown_url(url), checked)
+        log.info("database %s (checked in %.1fs)", shown_url(url), checked)
 
     async def _serve(self) -> None:
         s = self.settings
@@ -330,11 +330,10 @@ class Daemon:
             try:
                 report = await asyncio.to_thread(self.scanner.scan, force=force)
             except SQLAlchemyError as exc:
-                self.scan_error = self._db_failed(exc)
-                log.error(
-                    "corpus rescan could not write to the database: %s; will retry",
-                    self.scan_error,
-                )
+                error = self._db_failed(exc)
+                if error != self.scan_error:  # once per cause, not at every rescan
+                    log.error("corpus rescan cannot write to the database: %s; will retry", error)
+                self.scan_error = error
                 return
             except Exception:
                 log.exception("corpus rescan failed; will retry")
