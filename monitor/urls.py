@@ -460,7 +460,8 @@ def redact(url: str) -> str:
     up to the first `@` as SQLAlchemy reads it. It becomes `***@`. Values of
     parameters named like a credential (`password`, `token`, `sig`, ...) in
     the query or fragment become `***`. A URL with neither comes back as is;
-    in a string that is no URL, anything shaped `user:password@` is hidden.
+    in a string that is no URL (or `admin:pw@host`, which reads as the scheme
+    `admin:`), a leading `user:password@` is hidden too.
     """
     match = _SCHEME.match(url)
     if match is None:  # not a URL: still no `user:password@` in what is shown
@@ -478,6 +479,11 @@ def redact(url: str) -> str:
         if "@" in authority:
             authority, hidden = authority.rpartition("@")[2], True
         rest = ("***@" if hidden else "") + authority + tail
+    elif "@" in rest:  # `admin:pw@host` typed without a scheme reads as scheme `admin:`
+        end = _AUTHORITY_END.search(url)
+        loose = _LOOSE_USERINFO.match(url[: end.start()] if end else url)
+        if loose is not None:
+            head, rest = "***@", url[loose.end() :]
     before, hashmark, fragment = rest.partition("#")
     path, qmark, query = before.partition("?")
     if "=" in query:

@@ -187,12 +187,14 @@ def push(
     nothing. Exit 2 with the reason when Grafana refuses (token, permission,
     conflict, version).
     """
+    from monitor import urls
     from monitor.cli import CliError
     from monitor.grafana.push import PushError, client
     from monitor.grafana.push import push as do_push
 
-    if not url.startswith(("http://", "https://")):
-        raise CliError(f"--url must be an http(s) URL, not {url[:60]!r}")
+    problem = urls.problem(url)  # the one rule; the URL shown without its credentials
+    if problem is not None:
+        raise CliError(f"--url {urls.redact(url)[:60]!r} cannot be used: {problem}")
     token = read_token(token_file, allow_insecure_token_permissions)
     try:
         with client(url, token) as http:

@@ -370,6 +370,8 @@ def test_redact_never_leaks_userinfo(user: str, password: str, scheme: str) -> N
         ),
         ("sqlite:////data/a@b/am.db", "sqlite:////data/a@b/am.db"),
         ("not a url at all", "not a url at all"),
+        ("admin:hunter2@grafana.example/x?token=t", "***@grafana.example/x?token=***"),
+        ("urn:isbn:0451450523", "urn:isbn:0451450523"),
     ],
 )
 def test_redact(url: str, shown: str) -> None:
@@ -398,3 +400,22 @@ def test_every_redaction_is_the_one_rule() -> None:
         "postgresql//u:pw@h/db",  # not a URL: SQLAlchemy's make_url raised here
     ):
         assert "pw" not in shown_url(database)
+
+
+@pytest.mark.parametrize(
+    "url", ["ftp://admin:hunter2@grafana.example/", "https://admin:hunter2@/", "grafana:hunter2@x"]
+)
+def test_grafana_push_refuses_a_bad_url_without_showing_its_password(
+    tmp_path: Any, url: str
+) -> None:
+    from click.testing import CliRunner
+
+    from monitor.cli import cli
+
+    token = tmp_path / "token"
+    token.write_text("t0k3n\n")
+    token.chmod(0o600)
+    result = CliRunner().invoke(cli, ["grafana", "push", "--url", url, "--token-file", str(token)])
+    assert result.exit_code == 2, result.output
+    assert "--url must be an http(s) URL" in result.output
+    assert "hunter2" not in result.output
