@@ -8,6 +8,7 @@ from rich.console import Console
 
 from monitor.check.report.rows import Tally
 from monitor.check.report.table import TableWriter, summary_line
+from monitor.observe.logs import escape
 
 
 class MarkdownWriter(TableWriter):
@@ -17,7 +18,9 @@ class MarkdownWriter(TableWriter):
 
     def finish(self, tally: Tally, elapsed_s: float) -> None:
         def cell(text: str) -> str:
-            return text.replace("|", "\\|").replace("\n", " ")
+            """One table cell: controls escaped, no pipe, newline or raw HTML."""
+            text = escape(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            return text.replace("|", "\\|")
 
         w = self.out.write
         w("# article-monitor report\n\n")

@@ -11,6 +11,7 @@ from rich.text import Text
 
 from monitor.check.report.rows import ArticleEntry, Tally, TargetRow
 from monitor.corpus.article import InvalidDocument
+from monitor.observe.terminal import plain
 
 
 @dataclass(slots=True)
@@ -91,7 +92,7 @@ class TableWriter:
             t.add_column("line", justify="right")
             t.add_column("error", overflow="fold", ratio=1)
             for d in self.invalid:
-                t.add_row(d.source, str(d.line or ""), d.error)
+                t.add_row(plain(d.source), str(d.line or ""), plain(d.error))
             c.print(t)
         article = None
         table: Table | None = None
@@ -101,7 +102,7 @@ class TableWriter:
                     c.print(table)
                 article = f.source
                 table = Table(
-                    title=f"{f.source}  {f.web_url}",
+                    title=plain(f"{f.source}  {f.web_url}"),
                     title_justify="left",
                     title_style="bold",
                     expand=True,
@@ -113,7 +114,7 @@ class TableWriter:
                 table.add_column("detail", overflow="fold", ratio=3)
             assert table is not None
             style = "red" if f.outcome and f.outcome not in ("ok", "moved") else "yellow"
-            table.add_row(f.kind, f.url, Text(f.outcome, style=style), f.codes, f.detail)
+            table.add_row(f.kind, plain(f.url), plain(f.outcome, style), f.codes, plain(f.detail))
         if table is not None:
             c.print(table)
         if self.signatures:
