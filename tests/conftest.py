@@ -11,7 +11,8 @@ from hypothesis import HealthCheck, settings
 from support.certs import CertAuthority, Leaf
 from support.scanning import scanner
 
-__all__ = ["scanner"]  # shared fixtures defined in tests/support/, offered to every test
+# shared fixtures defined in tests/support/, offered to every test
+__all__ = ["scanner"]
 
 # Hypothesis times every example (a 200 ms deadline) and the generation of
 # inputs: clock-based verdicts that flake on a loaded CI machine, and under

@@ -7,7 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import Engine
-from test_storage import FP, T0, pg_engine, record
+from support.pg import pg_engine
+from test_storage import FP, T0, record
 
 from monitor.storage.migrate import upgrade
 from monitor.storage.repository import Repository

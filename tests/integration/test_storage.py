@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +9,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine, inspect, text
+from support.pg import pg_engine
 
 from monitor.corpus.article import Article, Document
 from monitor.daemon.state import State, TargetState
@@ -27,27 +26,7 @@ from monitor.storage.tables import OUTCOME_CODES, metadata
 from monitor.targets import document_refs
 from monitor.vocabulary import Outcome, SignatureResult, SignatureStatus
 
-PG_URL = os.environ.get("ARTICLE_MONITOR_TEST_PG_URL")
 T0 = 1_700_000_000_000
-
-
-def pg_engine() -> Iterator[Engine]:
-    """A fresh schema per test on the shared server, so xdist workers do not collide."""
-    if not PG_URL:
-        pytest.skip("ARTICLE_MONITOR_TEST_PG_URL not set")
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = make_engine(PG_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    sep = "&" if "?" in PG_URL else "?"
-    engine = make_engine(f"{PG_URL}{sep}options=-csearch_path%3D{schema}")
-    try:
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.begin() as conn:
-            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -116,7 +95,7 @@ def done(
 def test_migrations_match_the_models_and_are_idempotent(engine: Engine) -> None:
     upgrade(engine)
     upgrade(engine)
-    assert current_revision(engine) == head_revision() == "0003"
+    assert current_revision(engine) == head_revision() == "0004"
     with engine.connect() as conn:
         diff = compare_metadata(
             MigrationContext.configure(conn, opts={"compare_type": True}), metadata
