@@ -82,6 +82,7 @@ __all__ = [
 PROJECT_URL = "https://pypi.org/project/article-monitor/"
 KEEPALIVE_S = 15.0  # aiohttp's default: an idle connection older than this is closed
 DNS_TTL_S = 60.0
+CLOSE_WAIT_S = 5.0  # a bound on `close()` waiting for aborted sockets (one loop turn)
 DNS_CACHE_MAX = 4096
 HAPPY_EYEBALLS_DELAY = 0.25
 
@@ -363,19 +364,28 @@ class Client:
             task.exception()  # retrieved, even when every caller has gone
 
     async def close(self) -> None:
-        """Close every connection, idle or busy."""
+        """Close every connection, idle or busy, and return once their sockets are.
+
+        A transport closes its socket only on a later turn of the loop (a TLS one
+        after a close_notify exchange that a peer may never answer): aborted and
+        awaited here, no socket outlives the client to be found by the collector.
+        """
         self._closed = True
         if self._sweeper is not None:
             self._sweeper.cancel()
             self._sweeper = None
-        for idle in self._idle.values():
-            for conn in idle:
-                conn.close()
+        conns = {conn for idle in self._idle.values() for conn in idle}
+        conns.update(self._live)
         self._idle.clear()
         self._idle_order.clear()
-        for conn in list(self._live):
-            conn.close()
         self._live.clear()
+        for conn in conns:
+            conn.abort()
+        waits = [asyncio.ensure_future(c.gone.wait()) for c in conns if not c.gone.is_set()]
+        if waits:  # aborted: their sockets close on the next turn of the loop
+            _, late = await asyncio.wait(waits, timeout=CLOSE_WAIT_S)
+            for wait in late:
+                wait.cancel()
         await self._resolver.close()
 
 

@@ -122,6 +122,7 @@ class Connection(asyncio.Protocol):
         self.informational = 0  # 1xx answers to the request in flight
         self.idle_since = 0.0
         self.not_after: datetime | None = None
+        self.gone = asyncio.Event()  # set once the socket is really closed
 
     # -- asyncio.Protocol ---------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -162,6 +163,7 @@ class Connection(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.should_close = True
         self.transport = None
+        self.gone.set()
         uncompleted = None
         try:
             uncompleted = self.parser.feed_eof()
@@ -209,6 +211,13 @@ class Connection(asyncio.Protocol):
         transport = self.transport
         if transport is not None:
             transport.close()
+
+    def abort(self) -> None:
+        """Close at once: no flush and no TLS close_notify exchange to wait for."""
+        self.should_close = True
+        transport = self.transport
+        if transport is not None:
+            transport.abort()
 
     async def send(self, request: bytes) -> tuple[RawResponseMessage, StreamReader]:
         transport = self.transport
