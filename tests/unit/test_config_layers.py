@@ -27,6 +27,7 @@ _MEANINGFUL: dict[str, Any] = {
     "kinds": ["web", "image"],
     "intervals": {"web": 5.0, "image": 7.5},
     "exclude_fields": ["title", "provider.name"],
+    "public_url": "https://status.example/monitor",
 }
 
 
