@@ -20,6 +20,7 @@ import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
@@ -179,6 +180,8 @@ class Settings(BaseSettings):
     related: bool = True
     offline: bool = False
     listen: str = DEFAULT_LISTEN
+    # the status pages' external address (behind a proxy), for links such as the alerts'
+    public_url: str | None = None
     interval: float | None = Field(None, gt=0)
     intervals: Intervals = Field(default_factory=Intervals)
     interval_jitter: float = Field(0.1, ge=0, le=1)
@@ -231,6 +234,18 @@ class Settings(BaseSettings):
         if int(port) > 65535:
             raise ValueError(f"port {port} out of range 0-65535 in {value!r}")
         return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"expected an http(s) URL like https://status.example, not {value!r}")
+        if parts.username or parts.password or parts.query or parts.fragment:
+            raise ValueError("public_url takes no credentials, query or fragment")
+        return value.rstrip("/")
 
     @field_validator("connect_to", mode="before")
     @classmethod

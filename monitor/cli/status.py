@@ -6,7 +6,6 @@ import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,7 +15,6 @@ from rich.table import Table
 
 from monitor.cli.options import config_option, db_options, settings_from
 from monitor.daemon.state import State
-from monitor.vocabulary import Kind
 
 if TYPE_CHECKING:
     from monitor.storage.repository import Repository
@@ -62,13 +60,9 @@ def _repo(config_file: Path | None, flags: dict[str, Any]) -> Iterator[Repositor
 
 
 def _when(ms: int | None) -> str | None:
-    if ms is None:
-        return None
-    return (
-        datetime.fromtimestamp(ms / 1000, UTC)
-        .isoformat(timespec="milliseconds")
-        .replace("+00:00", "Z")
-    )
+    from monitor.observe.status.document import rfc3339
+
+    return rfc3339(ms)
 
 
 def _emit(data: dict[str, Any]) -> None:
@@ -89,34 +83,10 @@ def status(config_file: Path | None, fmt: str | None, limit: int, **flags: Any) 
       article-monitor status --data-dir data
       article-monitor status --db postgresql+psycopg://monitor@db/monitor --format json
     """
+    from monitor.observe.status.document import status_document
+
     with _repo(config_file, flags) as repo:
-        snap = repo.snapshot()
-        data: dict[str, Any] = {
-            "articles": snap.articles,
-            "invalid_documents": snap.invalid_documents,
-            "targets": {
-                k.value: {s.value: snap.targets.get((k.value, s.value), 0) for s in State}
-                for k in Kind
-            },
-            "last_check": _when(snap.last_check_ms),
-            "worst_providers": repo.worst_providers(limit),
-            "recent_transitions": [
-                {
-                    "at": _when(t["at"]),
-                    "target": t["target_id"],
-                    "url": t["url"],
-                    "kind": t["kind"],
-                    "from": t["from_state"],
-                    "to": t["to_state"],
-                    "outcome": t["outcome"],
-                    "problems": t["problems"].split(),
-                }
-                for t in repo.recent_transitions(limit)
-            ],
-            "signatures": snap.signatures,
-            "signature_problems": repo.signature_problems(limit),
-            "problems": snap.problems,
-        }
+        data = status_document(repo, limit)
     if _fmt(fmt) == "json":
         _emit(data)
         return

@@ -112,6 +112,7 @@ class CorpusScanner:
                     source=item.source,
                     line=item.line,
                     web_url=redact_url(item.article.webUrl),
+                    title=item.article.title,
                     provider=provider_of(item),
                     content_hash=content_hash(item.raw),
                     problems=audit.codes,

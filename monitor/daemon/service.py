@@ -202,7 +202,7 @@ class Daemon:
 
     async def _serve(self) -> None:
         s = self.settings
-        self.server = MetricsServer.for_settings(self.metrics, self.readiness, s)
+        self.server = MetricsServer.for_settings(self.metrics, self.readiness, s, repo=self.repo)
         try:
             await self.server.start()
         except (OSError, OverflowError) as exc:

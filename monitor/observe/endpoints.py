@@ -1,4 +1,6 @@
-"""The daemon's HTTP endpoints: /metrics, /healthz, /readyz (aiohttp).
+"""The daemon's HTTP endpoints: /metrics, /healthz, /readyz (aiohttp), and, given the
+repository, the status pages and JSON API (monitor/observe/status), behind the same
+authentication and connection limits; every answer carries the security headers.
 
 Loopback by default. Beyond loopback, protect the endpoints with a bearer
 token (`metrics_token_file`) or basic auth (`metrics_basic_auth_file`, one
@@ -38,7 +40,7 @@ import traceback
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
@@ -54,6 +56,13 @@ from monitor.observe.guard import (
     raise_fd_limit,
 )
 from monitor.observe.metrics import DaemonMetrics
+from monitor.observe.status.api import StatusApi
+from monitor.observe.status.headers import security_headers
+from monitor.observe.status.pages import StatusPages
+from monitor.observe.status.source import StatusSource
+
+if TYPE_CHECKING:
+    from monitor.storage.repository import Repository
 
 log = logging.getLogger(__name__)
 
@@ -247,6 +256,8 @@ class MetricsServer:
         auth: EndpointAuth | None = None,
         tls: ssl.SSLContext | None = None,
         limits: ConnectionLimits | None = None,
+        repo: Repository | None = None,
+        public_url: str | None = None,
     ) -> None:
         self.metrics = metrics
         self.readiness = readiness
@@ -265,6 +276,12 @@ class MetricsServer:
         app.router.add_get("/metrics", self._metrics)
         app.router.add_get("/healthz", self._healthz)
         app.router.add_get("/readyz", self._readyz)
+        app.on_response_prepare.append(security_headers)
+        self._status: StatusSource | None = None
+        if repo is not None:  # the status pages and API (monitor/observe/status)
+            self._status = StatusSource(repo)
+            StatusApi(self._status, self.auth).add_routes(app)
+            StatusPages(self._status, self.auth, public_url).add_routes(app)
         self.app = app
 
     @classmethod
@@ -274,6 +291,7 @@ class MetricsServer:
         readiness: Readiness,
         settings: Settings,
         limits: ConnectionLimits | None = None,
+        repo: Repository | None = None,
     ) -> MetricsServer:
         """The server `settings` describe; ConfigError if it would be exposed unprotected."""
         auth = EndpointAuth.of(
@@ -282,7 +300,16 @@ class MetricsServer:
         )
         tls = ssl_context(settings)
         check_exposure(settings, auth, tls is not None)
-        server = cls(metrics, readiness, listen=settings.listen, auth=auth, tls=tls, limits=limits)
+        server = cls(
+            metrics,
+            readiness,
+            listen=settings.listen,
+            auth=auth,
+            tls=tls,
+            limits=limits,
+            repo=repo,
+            public_url=settings.public_url,
+        )
         server.fd_others += settings.concurrency  # the checks' own connections
         return server
 
@@ -341,6 +368,8 @@ class MetricsServer:
             await self._runner.cleanup()
             self._runner = None
         self.guard.close_all()
+        if self._status is not None:
+            self._status.close()
 
     @web.middleware
     async def _bounded(

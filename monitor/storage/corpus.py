@@ -143,6 +143,7 @@ class CorpusStore(Store):
             "source": art.source,
             "line": art.line,
             "web_url": art.web_url,
+            "title": art.title,
             "provider": art.provider,
             "content_hash": art.content_hash,
             "problems": joined_codes(art.problems),

@@ -2,7 +2,8 @@
 
 The repository is assembled from parts named for what they own: `queue`
 (claims and results), `corpus` (documents, articles, targets), `retention`
-(purges, rollups, metadata) and `reads` (metrics snapshot, status, history),
+(purges, rollups, metadata), `reads` (metrics snapshot, status, history)
+and `listing` (the status API's pages of targets, one target, one article),
 all on `store.Store` (tables, write transactions, health). The values it
 takes and gives are in `values`.
 """
@@ -10,6 +11,7 @@ takes and gives are in `values`.
 from __future__ import annotations
 
 from monitor.storage.corpus import CorpusStore
+from monitor.storage.listing import Listing
 from monitor.storage.queue import QueueStore
 from monitor.storage.reads import Reads
 from monitor.storage.retention import RetentionStore
@@ -55,5 +57,5 @@ __all__ = [
 ]
 
 
-class Repository(QueueStore, CorpusStore, RetentionStore, Reads):
+class Repository(QueueStore, CorpusStore, RetentionStore, Reads, Listing):
     """The daemon's and the CLI's one way into the database."""

@@ -70,6 +70,7 @@ class ArticleRow(SQLModel, table=True):
     source: str = Field(sa_type=Text, index=True)
     line: int = 0
     web_url: str = Field(sa_type=Text)
+    title: str | None = Field(default=None, sa_type=Text)
     provider: str | None = Field(default=None, max_length=255)
     # sha256 of the record as parsed: a change means re-verify `secured`
     content_hash: str = Field(max_length=64)
@@ -96,6 +97,11 @@ class TargetRow(SQLModel, table=True):
         # covering, for the snapshot's GROUP BYs of active targets by state
         Index("ix_targets_active_state", "state", "kind", "provider", **_partial(ACTIVE)),
         Index("ix_targets_problems", "last_problems", "next_due", **_partial(HAS_PROBLEMS)),
+        # keyset pages of the status API (storage/listing.py): one per filter, ending in id
+        Index("ix_targets_list_state", "state", "id", **_partial(ACTIVE)),
+        Index("ix_targets_list_kind", "kind", "state", "id", **_partial(ACTIVE)),
+        Index("ix_targets_list_provider", "provider", "state", "id", **_partial(ACTIVE)),
+        Index("ix_targets_list_outcome", "last_outcome", "id", **_partial(ACTIVE)),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -33,6 +33,7 @@ class ArticleRecord:
     problems: list[str]
     signature: SignatureResult
     refs: list[tuple[str, TargetRef]]
+    title: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,128 @@
+"""/api/v1/: the JSON API (CONTRACT section 6), behind the endpoints' authentication.
+
+Every answer is JSON, errors included: 400 {"error", "parameter"} for a bad
+query parameter, 404 {"error"} for an unknown id or path, 401 with the
+challenge when credentials are required and missing.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+import orjson
+from aiohttp import web
+
+from monitor.observe.status.filters import (
+    BadParameter,
+    parse_filters,
+    parse_limit,
+    target_query,
+)
+from monitor.observe.status.filters import (
+    article_id as parse_article_id,
+)
+from monitor.observe.status.filters import (
+    target_id as parse_target_id,
+)
+from monitor.observe.status.openapi import openapi_document
+from monitor.observe.status.source import StatusSource
+
+PREFIX = "/api/v1"
+
+
+class Gate(Protocol):
+    """Who may read (the endpoints' EndpointAuth)."""
+
+    def allows(self, header: str) -> bool: ...
+
+    def challenge(self) -> str: ...
+
+
+def json_response(
+    data: Any, status: int = 200, headers: dict[str, str] | None = None
+) -> web.Response:
+    return web.Response(
+        body=orjson.dumps(data),
+        status=status,
+        content_type="application/json",
+        headers=headers,
+    )
+
+
+def unauthorized(gate: Gate) -> web.Response:
+    return json_response(
+        {"error": "unauthorized"}, 401, headers={"WWW-Authenticate": gate.challenge()}
+    )
+
+
+class StatusApi:
+    def __init__(self, source: StatusSource, gate: Gate) -> None:
+        self.source = source
+        self.gate = gate
+        self._openapi = orjson.dumps(openapi_document())
+
+    def add_routes(self, app: web.Application) -> None:
+        app.router.add_get(f"{PREFIX}/status", self._status)
+        app.router.add_get(f"{PREFIX}/targets", self._targets)
+        app.router.add_get(f"{PREFIX}/targets/{{id}}", self._target)
+        app.router.add_get(f"{PREFIX}/articles/{{id}}", self._article)
+        app.router.add_get(f"{PREFIX}/openapi.json", self._openapi_json)
+        app.router.add_get(f"{PREFIX}/{{tail:.*}}", self._unknown)
+
+    def _allowed(self, request: web.Request) -> bool:
+        return self.gate.allows(request.headers.get("Authorization", ""))
+
+    async def _status(self, request: web.Request) -> web.Response:
+        if not self._allowed(request):
+            return unauthorized(self.gate)
+        try:
+            values = parse_filters(request.query.items(), allowed=("limit",))
+            limit = parse_limit(values.get("limit")) if "limit" in values else 20
+        except BadParameter as exc:
+            return json_response(exc.body(), 400)
+        return json_response(await self.source.status(limit))
+
+    async def _targets(self, request: web.Request) -> web.Response:
+        if not self._allowed(request):
+            return unauthorized(self.gate)
+        try:
+            query = target_query(request.query.items())
+        except BadParameter as exc:
+            return json_response(exc.body(), 400)
+        return json_response(await self.source.targets(query))
+
+    async def _target(self, request: web.Request) -> web.Response:
+        if not self._allowed(request):
+            return unauthorized(self.gate)
+        try:
+            parse_filters(request.query.items(), allowed=())
+        except BadParameter as exc:
+            return json_response(exc.body(), 400)
+        tid = parse_target_id(request.match_info["id"])
+        found = None if tid is None else await self.source.target(tid)
+        if found is None:
+            return json_response({"error": "no such target"}, 404)
+        return json_response(found)
+
+    async def _article(self, request: web.Request) -> web.Response:
+        if not self._allowed(request):
+            return unauthorized(self.gate)
+        try:
+            parse_filters(request.query.items(), allowed=())
+        except BadParameter as exc:
+            return json_response(exc.body(), 400)
+        aid = parse_article_id(request.match_info["id"])
+        found = None if aid is None else await self.source.article(aid)
+        if found is None:
+            return json_response({"error": "no such article"}, 404)
+        return json_response(found)
+
+    async def _openapi_json(self, request: web.Request) -> web.Response:
+        if not self._allowed(request):
+            return unauthorized(self.gate)
+        return web.Response(body=self._openapi, content_type="application/json")
+
+    async def _unknown(self, request: web.Request) -> web.Response:
+        if not self._allowed(request):
+            return unauthorized(self.gate)
+        return json_response({"error": "no such API path"}, 404)

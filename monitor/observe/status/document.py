@@ -1,0 +1,146 @@
+"""The `status` document: what `article-monitor status --format json` prints and
+`/api/v1/status` answers (one function builds both)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from monitor.daemon.state import State
+from monitor.vocabulary import Kind
+
+if TYPE_CHECKING:
+    from monitor.storage.repository import Repository
+
+
+def rfc3339(ms: int | None) -> str | None:
+    """Milliseconds since the epoch as RFC 3339 UTC (`…Z`), None for None."""
+    if ms is None:
+        return None
+    return (
+        datetime.fromtimestamp(ms / 1000, UTC)
+        .isoformat(timespec="milliseconds")
+        .replace("+00:00", "Z")
+    )
+
+
+def status_document(repo: Repository, limit: int = 20) -> dict[str, Any]:
+    """Targets by kind and state, worst providers, recent transitions, signatures
+    and problems; `limit` rows per list."""
+    snap = repo.snapshot()
+    return {
+        "articles": snap.articles,
+        "invalid_documents": snap.invalid_documents,
+        "targets": {
+            k.value: {s.value: snap.targets.get((k.value, s.value), 0) for s in State} for k in Kind
+        },
+        "last_check": rfc3339(snap.last_check_ms),
+        "oldest_due": rfc3339(snap.oldest_due_ms),
+        "worst_providers": repo.worst_providers(limit),
+        "recent_transitions": [
+            {
+                "at": rfc3339(t["at"]),
+                "target": t["target_id"],
+                "url": t["url"],
+                "kind": t["kind"],
+                "from": t["from_state"],
+                "to": t["to_state"],
+                "outcome": t["outcome"],
+                "problems": t["problems"].split(),
+            }
+            for t in repo.recent_transitions(limit)
+        ],
+        "signatures": snap.signatures,
+        "signature_problems": repo.signature_problems(limit),
+        "problems": snap.problems,
+    }
+
+
+def target_item(row: dict[str, Any]) -> dict[str, Any]:
+    """One target as /api/v1/targets lists it (CONTRACT section 6)."""
+    return {
+        "id": row["id"],
+        "url": row["url"],
+        "kind": row["kind"],
+        "provider": row["provider"],
+        "state": row["state"],
+        "since": rfc3339(row["since"]),
+        "active": row["next_due"] is not None,
+        "last_outcome": row["last_outcome"],
+        "last_status": row["last_status"],
+        "last_checked": rfc3339(row["last_checked_at"]),
+        "problems": row["last_problems"].split(),
+        "articles": row["articles"],
+    }
+
+
+def target_detail(row: dict[str, Any]) -> dict[str, Any]:
+    """One target with its transitions and results, newest first."""
+    return {
+        **target_item(row),
+        "links": [
+            {
+                "article": link["article_id"],
+                "field": link["path"],
+                "origin": link["origin"],
+                "webUrl": link["web_url"],
+                "title": link["title"],
+            }
+            for link in row["links"]
+        ],
+        "transitions": [
+            {
+                "at": rfc3339(t["at"]),
+                "from": t["from_state"],
+                "to": t["to_state"],
+                "outcome": t["outcome"],
+                "problems": t["problems"].split(),
+            }
+            for t in row["transitions"]
+        ],
+        "results": [
+            {
+                "at": rfc3339(r["checked_at"]),
+                "outcome": r["outcome"],
+                "http_status": r["http_status"],
+                "latency_ms": r["latency_ms"],
+                "problems": (r["problems"] or "").split(),
+            }
+            for r in row["results"]
+        ],
+    }
+
+
+def article_document(art: dict[str, Any]) -> dict[str, Any]:
+    """One article: webUrl, title, signature, problems and its targets."""
+    verified = art["verified"]
+    return {
+        "id": art["id"],
+        "webUrl": art["web_url"],
+        "title": art["title"],
+        "source": art["source"],
+        "line": art["line"],
+        "provider": art["provider"],
+        "signature": {
+            "status": art["signature_status"],
+            "fields": art["signature_fields"].split(),
+            "verified_at": None if verified is None else rfc3339(verified["at"]),
+            "kid": None if verified is None else verified["kid"],
+            "envelope": None if verified is None else verified["envelope"],
+        },
+        "problems": art["problems"].split(),
+        "targets": [
+            {
+                "id": t["id"],
+                "url": t["url"],
+                "kind": t["kind"],
+                "field": t["path"],
+                "origin": t["origin"],
+                "state": t["state"],
+                "last_outcome": t["last_outcome"],
+                "last_checked": rfc3339(t["last_checked_at"]),
+                "problems": t["last_problems"].split(),
+            }
+            for t in art["targets"]
+        ],
+    }

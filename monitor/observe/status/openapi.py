@@ -1,0 +1,294 @@
+"""The OpenAPI 3.1 description of /api/v1/ (served at /api/v1/openapi.json).
+
+Built from the same vocabularies and limits the handlers use, so the enums
+and bounds it states are the ones enforced. The tests validate it with
+openapi-spec-validator and every answer against its schemas.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from monitor import __version__
+from monitor.daemon.state import State
+from monitor.observe.status.filters import DEFAULT_LIMIT, MAX_LIMIT, MAX_PROVIDER, MAX_Q
+from monitor.vocabulary import Kind, Outcome, ProblemCode, SignatureStatus
+
+
+def _enum(values: Any) -> dict[str, Any]:
+    return {"type": "string", "enum": [v.value for v in values]}
+
+
+def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"anyOf": [schema, {"type": "null"}]}
+
+
+TIME = {"type": "string", "format": "date-time"}
+CODES = {"type": "array", "items": {"type": "string"}}
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _obj(props: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": props,
+        "required": list(props) if required is None else required,
+    }
+
+
+def _schemas() -> dict[str, Any]:
+    item = {
+        "id": {"type": "integer", "minimum": 1},
+        "url": {"type": "string"},
+        "kind": _enum(Kind),
+        "provider": _nullable({"type": "string"}),
+        "state": _enum(State),
+        "since": _nullable(TIME),
+        "active": {"type": "boolean"},
+        "last_outcome": _nullable(_enum(Outcome)),
+        "last_status": _nullable({"type": "integer"}),
+        "last_checked": _nullable(TIME),
+        "problems": CODES,
+        "articles": {"type": "array", "items": {"type": "string"}},
+    }
+    transition = _obj(
+        {
+            "at": TIME,
+            "from": _enum(State),
+            "to": _enum(State),
+            "outcome": {"type": "string"},
+            "problems": CODES,
+        }
+    )
+    result = _obj(
+        {
+            "at": TIME,
+            "outcome": _enum(Outcome),
+            "http_status": _nullable({"type": "integer"}),
+            "latency_ms": _nullable({"type": "integer"}),
+            "problems": CODES,
+        }
+    )
+    link = _obj(
+        {
+            "article": {"type": "string"},
+            "field": {"type": "string"},
+            "origin": {"type": "string"},
+            "webUrl": {"type": "string"},
+            "title": _nullable({"type": "string"}),
+        }
+    )
+    counts = _obj({s.value: {"type": "integer", "minimum": 0} for s in State})
+    return {
+        "Error": _obj(
+            {"error": {"type": "string"}, "parameter": {"type": "string"}}, required=["error"]
+        ),
+        "TargetItem": _obj(item),
+        "TargetPage": _obj(
+            {
+                "items": {"type": "array", "items": _ref("TargetItem")},
+                "next_cursor": _nullable({"type": "string"}),
+            }
+        ),
+        "Target": _obj(
+            {
+                **item,
+                "links": {"type": "array", "items": link},
+                "transitions": {"type": "array", "items": transition},
+                "results": {"type": "array", "items": result},
+            }
+        ),
+        "Article": _obj(
+            {
+                "id": {"type": "string"},
+                "webUrl": {"type": "string"},
+                "title": _nullable({"type": "string"}),
+                "source": {"type": "string"},
+                "line": {"type": "integer"},
+                "provider": _nullable({"type": "string"}),
+                "signature": _obj(
+                    {
+                        "status": _enum(SignatureStatus),
+                        "fields": CODES,
+                        "verified_at": _nullable(TIME),
+                        "kid": _nullable({"type": "string"}),
+                        "envelope": _nullable({"type": "string"}),
+                    }
+                ),
+                "problems": CODES,
+                "targets": {
+                    "type": "array",
+                    "items": _obj(
+                        {
+                            "id": {"type": "integer"},
+                            "url": {"type": "string"},
+                            "kind": _enum(Kind),
+                            "field": {"type": "string"},
+                            "origin": {"type": "string"},
+                            "state": _enum(State),
+                            "last_outcome": _nullable(_enum(Outcome)),
+                            "last_checked": _nullable(TIME),
+                            "problems": CODES,
+                        }
+                    ),
+                },
+            }
+        ),
+        "Status": _obj(
+            {
+                "articles": {"type": "integer"},
+                "invalid_documents": {"type": "integer"},
+                "targets": _obj({k.value: counts for k in Kind}),
+                "last_check": _nullable(TIME),
+                "oldest_due": _nullable(TIME),
+                "worst_providers": {
+                    "type": "array",
+                    "items": _obj(
+                        {
+                            "provider": {"type": "string"},
+                            "targets": {"type": "integer"},
+                            "down": {"type": "integer"},
+                        }
+                    ),
+                },
+                "recent_transitions": {
+                    "type": "array",
+                    "items": _obj(
+                        {
+                            "at": TIME,
+                            "target": {"type": "integer"},
+                            "url": {"type": "string"},
+                            "kind": _enum(Kind),
+                            "from": _enum(State),
+                            "to": _enum(State),
+                            "outcome": {"type": "string"},
+                            "problems": CODES,
+                        }
+                    ),
+                },
+                "signatures": {"type": "object", "additionalProperties": {"type": "integer"}},
+                "signature_problems": {
+                    "type": "array",
+                    "items": _obj(
+                        {
+                            "article": {"type": "string"},
+                            "webUrl": {"type": "string"},
+                            "source": {"type": "string"},
+                            "status": _enum(SignatureStatus),
+                            "fields": CODES,
+                        }
+                    ),
+                },
+                "problems": {"type": "object", "additionalProperties": {"type": "integer"}},
+            }
+        ),
+    }
+
+
+def _param(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "schema": schema,
+        "description": description,
+    }
+
+
+def _answers(ok: str, *codes: int) -> dict[str, Any]:
+    def json_of(name: str) -> dict[str, Any]:
+        return {"application/json": {"schema": _ref(name)}}
+
+    out: dict[str, Any] = {"200": {"description": "OK", "content": json_of(ok)}}
+    text = {400: "a bad query parameter (named in `parameter`)", 404: "unknown id"}
+    for code in codes:
+        out[str(code)] = {"description": text[code], "content": json_of("Error")}
+    out["401"] = {"description": "credentials required", "content": json_of("Error")}
+    return out
+
+
+def openapi_document() -> dict[str, Any]:
+    filters = [
+        _param("state", _enum(State), "the target's state"),
+        _param("kind", _enum(Kind), "the target's kind"),
+        _param("provider", {"type": "string", "maxLength": MAX_PROVIDER}, "provider name, exactly"),
+        _param("outcome", _enum(Outcome), "the last check's outcome"),
+        _param("problem", _enum(ProblemCode), "a problem code of the last check"),
+        _param("q", {"type": "string", "maxLength": MAX_Q}, "a substring of the URL"),
+        _param(
+            "limit",
+            {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
+            "items per page",
+        ),
+        _param(
+            "cursor",
+            {"type": "string"},
+            "`next_cursor` of the previous page, with the same filters. With `problem` or "
+            "`q` a page may hold fewer than `limit` items (even none) and still have a next "
+            "page: follow `next_cursor` until it is null",
+        ),
+    ]
+    path_id = {"name": "id", "in": "path", "required": True}
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "article-monitor status API",
+            "version": __version__,
+            "description": "What the daemon knows about the corpus's links (read only).",
+        },
+        "paths": {
+            "/api/v1/status": {
+                "get": {
+                    "summary": "the document `article-monitor status --format json` prints",
+                    "parameters": [
+                        _param(
+                            "limit",
+                            {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 20},
+                            "rows per list",
+                        )
+                    ],
+                    "responses": _answers("Status", 400),
+                }
+            },
+            "/api/v1/targets": {
+                "get": {
+                    "summary": "active targets, filtered, in id order (keyset pages)",
+                    "parameters": filters,
+                    "responses": _answers("TargetPage", 400),
+                }
+            },
+            "/api/v1/targets/{id}": {
+                "get": {
+                    "summary": "one target with its articles, transitions and results",
+                    "parameters": [{**path_id, "schema": {"type": "integer", "minimum": 1}}],
+                    "responses": _answers("Target", 400, 404),
+                }
+            },
+            "/api/v1/articles/{id}": {
+                "get": {
+                    "summary": "one article with its signature, problems and targets",
+                    "parameters": [
+                        {**path_id, "schema": {"type": "string", "pattern": "^[0-9a-f]{16}$"}}
+                    ],
+                    "responses": _answers("Article", 400, 404),
+                }
+            },
+            "/api/v1/openapi.json": {
+                "get": {
+                    "summary": "this document",
+                    "responses": {"200": {"description": "OK"}},
+                }
+            },
+        },
+        "components": {
+            "schemas": _schemas(),
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer"},
+                "basic": {"type": "http", "scheme": "basic"},
+            },
+        },
+        "security": [{}, {"bearer": []}, {"basic": []}],
+    }

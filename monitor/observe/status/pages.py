@@ -1,0 +1,222 @@
+"""The HTML pages: overview, targets (filtered), one target, one article.
+
+Rendered on the server from the API's own documents (source.py) with
+Jinja2, autoescaping everything; no script. A monitored URL is shown as
+text, and is a link only when it is http(s), with rel="noopener noreferrer".
+Links between pages are relative to `public_url`'s path, so the pages work
+behind a proxy that serves them under a prefix.
+"""
+
+from __future__ import annotations
+
+import time
+from importlib import resources
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+import jinja2
+from aiohttp import web
+
+from monitor import __version__
+from monitor.daemon.state import State
+from monitor.observe.status.api import Gate
+from monitor.observe.status.chart import latency_chart
+from monitor.observe.status.filters import (
+    DEFAULT_LIMIT,
+    FILTERS,
+    BadParameter,
+    parse_filters,
+    target_query,
+)
+from monitor.observe.status.filters import (
+    article_id as parse_article_id,
+)
+from monitor.observe.status.filters import (
+    target_id as parse_target_id,
+)
+from monitor.observe.status.source import StatusSource
+from monitor.vocabulary import Kind, Outcome, ProblemCode
+
+STATIC = {"status.css": "text/css", "favicon.svg": "image/svg+xml"}
+TARGET_PROBLEMS = [
+    p.value
+    for p in ProblemCode
+    if p.value
+    not in {
+        "invalid_document",
+        "missing_field",
+        "cdn_url_mismatch",
+        "provider_domain_mismatch",
+        "published_in_future",
+        "duplicate_url",
+        "signature_invalid",
+    }
+]
+
+
+def safe_href(url: str | None) -> str | None:
+    """The URL when a browser may follow it (http or https), else None (shown as text)."""
+    if not url:
+        return None
+    try:
+        scheme = urlsplit(url).scheme.lower()
+    except ValueError:
+        return None
+    return url if scheme in ("http", "https") else None
+
+
+def _parse_ms(text: str | None) -> float | None:
+    if text is None:
+        return None
+    from datetime import datetime
+
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+def age(text: str | None, now: float | None = None) -> str:
+    """`… ago` for an RFC 3339 time (None: never)."""
+    when = _parse_ms(text)
+    if when is None:
+        return "never"
+    seconds = max(0.0, (now if now is not None else time.time()) - when)
+    if seconds < 90:
+        return f"{seconds:.0f} s ago"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min ago"
+    if seconds < 172800:
+        return f"{seconds / 3600:.0f} h ago"
+    return f"{seconds / 86400:.0f} days ago"
+
+
+def base_path(public_url: str | None) -> str:
+    return "" if not public_url else urlsplit(public_url).path.rstrip("/")
+
+
+class StatusPages:
+    def __init__(self, source: StatusSource, gate: Gate, public_url: str | None = None) -> None:
+        self.source = source
+        self.gate = gate
+        self.base = base_path(public_url)
+        self.env = jinja2.Environment(
+            loader=jinja2.PackageLoader("monitor.observe.status", "templates"),
+            autoescape=True,
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        self.env.globals.update(
+            base=self.base,
+            version=__version__,
+            href=self.href,
+            safe_href=safe_href,
+            age=age,
+            states=[s.value for s in State],
+            kinds=[k.value for k in Kind],
+            outcomes=[o.value for o in Outcome],
+            problems=TARGET_PROBLEMS,
+        )
+        folder = resources.files("monitor.observe.status") / "static"
+        self.static = {name: (folder / name).read_bytes() for name in STATIC}
+
+    def href(self, path: str, **params: Any) -> str:
+        """A link to one of the pages, with its query (None values left out)."""
+        query = urlencode({k: v for k, v in params.items() if v is not None})
+        return f"{self.base}{path}" + (f"?{query}" if query else "")
+
+    def add_routes(self, app: web.Application) -> None:
+        app.router.add_get("/", self._overview)
+        app.router.add_get("/targets", self._targets)
+        app.router.add_get("/targets/{id}", self._target)
+        app.router.add_get("/articles/{id}", self._article)
+        app.router.add_get("/static/{name}", self._static)
+
+    def _render(self, template: str, status: int = 200, **context: Any) -> web.Response:
+        html = self.env.get_template(template).render(**context)
+        return web.Response(text=html, status=status, content_type="text/html", charset="utf-8")
+
+    def _denied(self, request: web.Request) -> web.Response | None:
+        if self.gate.allows(request.headers.get("Authorization", "")):
+            return None
+        return web.Response(
+            status=401,
+            text="unauthorized\n",
+            headers={"WWW-Authenticate": self.gate.challenge()},
+        )
+
+    def _error(self, status: int, message: str, parameter: str | None = None) -> web.Response:
+        return self._render(
+            "error.html", status, nav="", code=status, message=message, parameter=parameter
+        )
+
+    def _no_query(self, request: web.Request) -> web.Response | None:
+        try:
+            parse_filters(request.query.items(), allowed=())
+        except BadParameter as exc:
+            return self._error(400, exc.message, exc.parameter)
+        return None
+
+    async def _overview(self, request: web.Request) -> web.Response:
+        if (refused := self._denied(request) or self._no_query(request)) is not None:
+            return refused
+        data = await self.source.status(20)
+        return self._render("overview.html", nav="overview", s=data)
+
+    async def _targets(self, request: web.Request) -> web.Response:
+        if (refused := self._denied(request)) is not None:
+            return refused
+        try:
+            query = target_query(request.query.items())
+        except BadParameter as exc:
+            return self._error(400, exc.message, exc.parameter)
+        page = await self.source.targets(query)
+        chosen = {name: getattr(query, name) for name in FILTERS}
+        limit = None if query.limit == DEFAULT_LIMIT else query.limit
+        first = query.after == 0
+        following = page["next_cursor"]
+        nav = ""
+        if first and limit is None:
+            if chosen == {**dict.fromkeys(FILTERS), "state": "down"}:
+                nav = "down"
+            elif chosen == dict.fromkeys(FILTERS):
+                nav = "all"
+        return self._render(
+            "targets.html",
+            nav=nav,
+            page=page,
+            chosen=chosen,
+            first=first,
+            next_href=None
+            if following is None
+            else self.href("/targets", **chosen, limit=limit, cursor=following),
+            first_href=self.href("/targets", **chosen, limit=limit),
+        )
+
+    async def _target(self, request: web.Request) -> web.Response:
+        if (refused := self._denied(request) or self._no_query(request)) is not None:
+            return refused
+        tid = parse_target_id(request.match_info["id"])
+        target = None if tid is None else await self.source.target(tid)
+        if target is None:
+            return self._error(404, "There is no target with this id.")
+        return self._render("target.html", nav="", t=target, chart=latency_chart(target["results"]))
+
+    async def _article(self, request: web.Request) -> web.Response:
+        if (refused := self._denied(request) or self._no_query(request)) is not None:
+            return refused
+        aid = parse_article_id(request.match_info["id"])
+        article = None if aid is None else await self.source.article(aid)
+        if article is None:
+            return self._error(404, "There is no article with this id.")
+        return self._render("article.html", nav="", a=article)
+
+    async def _static(self, request: web.Request) -> web.Response:
+        if (refused := self._denied(request)) is not None:
+            return refused
+        name = request.match_info["name"]
+        if name not in self.static:
+            return self._error(404, "No such file.")
+        return web.Response(
+            body=self.static[name],
+            content_type=STATIC[name],
+            headers={"Cache-Control": "max-age=3600"},
+        )

@@ -1,0 +1,55 @@
+"""The status API's and pages' one way to the database: reads on a small pool of
+their own threads, so a flood of status requests neither starves the daemon's
+own database work (which uses the default executor) nor runs unbounded."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from monitor.observe.status.document import (
+    article_document,
+    status_document,
+    target_detail,
+    target_item,
+)
+from monitor.observe.status.filters import encode_cursor, filters_from
+from monitor.storage.listing import TargetQuery
+
+if TYPE_CHECKING:
+    from monitor.storage.repository import Repository
+
+T = TypeVar("T")
+READ_THREADS = 2
+
+
+class StatusSource:
+    """JSON-ready documents for the API and the pages."""
+
+    def __init__(self, repo: Repository, threads: int = READ_THREADS) -> None:
+        self.repo = repo
+        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="status-read")
+
+    async def _run(self, fn: Callable[[], T]) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._pool, fn)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    async def status(self, limit: int = 20) -> dict[str, Any]:
+        return await self._run(lambda: status_document(self.repo, limit))
+
+    async def targets(self, query: TargetQuery) -> dict[str, Any]:
+        page = await self._run(lambda: self.repo.list_targets(query))
+        cursor = None if page.last_id is None else encode_cursor(page.last_id, filters_from(query))
+        return {"items": [target_item(r) for r in page.items], "next_cursor": cursor}
+
+    async def target(self, target_id: int) -> dict[str, Any] | None:
+        row = await self._run(lambda: self.repo.target(target_id))
+        return None if row is None else target_detail(row)
+
+    async def article(self, article_id: str) -> dict[str, Any] | None:
+        art = await self._run(lambda: self.repo.article(article_id))
+        return None if art is None else article_document(art)

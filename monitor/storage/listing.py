@@ -1,0 +1,207 @@
+"""Reads for the status API and pages: keyset pages of targets, one target, one article.
+
+Pages are in target id order (stable: ids never change) and continue after
+the last id seen, so a page costs the same at any depth. Only active targets
+(`next_due IS NOT NULL`, as the metrics count them) are listed; a retired
+target is still found by its id. Each filter has a partial index ending in
+`id` (migration 0004); `problem` and `q` narrow a range scan of those.
+
+`problem` and `q` have no index that ends in `id` (a substring cannot
+have one), so one request scans at most `SCAN_WINDOW` ids past the cursor:
+such a page may hold fewer than `limit` items, even none, and still have a
+next page. That bounds what any one request costs, whatever is asked.
+
+An item's articles are capped (`ARTICLES_PER_ITEM`): a provider's logo may
+be referenced by every article of the corpus, and one page must stay small.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, func, literal, select
+
+from monitor.storage.store import ARTICLES, LINKS, RESULTS, SIGNATURES, TARGETS, TRANSITIONS, Store
+from monitor.storage.tables import OUTCOME_BY_CODE
+
+ARTICLES_PER_ITEM = 50
+TARGETS_PER_ARTICLE = 500
+SCAN_WINDOW = 100_000
+
+
+@dataclass(frozen=True, slots=True)
+class TargetQuery:
+    """A validated filter and page position (see monitor/observe/status/filters.py)."""
+
+    state: str | None = None
+    kind: str | None = None
+    provider: str | None = None
+    outcome: str | None = None
+    problem: str | None = None
+    q: str | None = None
+    after: int = 0
+    limit: int = 100
+
+
+@dataclass(frozen=True, slots=True)
+class TargetPage:
+    items: list[dict[str, Any]]
+    last_id: int | None  # the id to continue after, None on the last page
+
+
+def _since(target_id: Any) -> Any:
+    """When the target last changed state: a seek on (target_id, at)."""
+    return (
+        select(func.max(TRANSITIONS.c.at))
+        .where(TRANSITIONS.c.target_id == target_id)
+        .scalar_subquery()
+    )
+
+
+_ITEM_COLUMNS = (
+    TARGETS.c.id,
+    TARGETS.c.url,
+    TARGETS.c.kind,
+    TARGETS.c.provider,
+    TARGETS.c.state,
+    TARGETS.c.next_due,
+    TARGETS.c.last_outcome,
+    TARGETS.c.last_status,
+    TARGETS.c.last_checked_at,
+    TARGETS.c.last_problems,
+)
+
+
+def _conditions(q: TargetQuery) -> list[ColumnElement[bool]]:
+    cond: list[ColumnElement[bool]] = [TARGETS.c.next_due.is_not(None), TARGETS.c.id > q.after]
+    if q.state is not None:
+        cond.append(TARGETS.c.state == q.state)
+    if q.kind is not None:
+        cond.append(TARGETS.c.kind == q.kind)
+    if q.provider is not None:
+        cond.append(TARGETS.c.provider == q.provider)
+    if q.outcome is not None:
+        cond.append(TARGETS.c.last_outcome == q.outcome)
+    if q.problem is not None:
+        # codes are space-separated words of a closed vocabulary (validated before here)
+        padded = literal(" ") + TARGETS.c.last_problems + literal(" ")
+        cond.append(TARGETS.c.last_problems != "")
+        cond.append(padded.contains(f" {q.problem} ", autoescape=True))
+    if q.q is not None:
+        cond.append(TARGETS.c.url.contains(q.q, autoescape=True))
+    return cond
+
+
+class Listing(Store):
+    """The status API's reads; every one bounded in rows."""
+
+    def list_targets(self, q: TargetQuery) -> TargetPage:
+        cond = _conditions(q)
+        window = q.q is not None or q.problem is not None
+        if window:
+            cond.append(TARGETS.c.id <= q.after + SCAN_WINDOW)
+        stmt = (
+            select(*_ITEM_COLUMNS, _since(TARGETS.c.id).label("since"))
+            .where(*cond)
+            .order_by(TARGETS.c.id)
+            .limit(q.limit + 1)
+        )
+        with self.engine.connect() as conn:
+            rows = [dict(r._mapping) for r in conn.execute(stmt)]
+            more = len(rows) > q.limit
+            rows = rows[: q.limit]
+            for row in rows:
+                row["articles"] = self._article_ids(conn, row["id"])
+            last: int | None = rows[-1]["id"] if more else None
+            if window and not more:
+                top = conn.scalar(select(func.max(TARGETS.c.id))) or 0
+                last = q.after + SCAN_WINDOW if top > q.after + SCAN_WINDOW else None
+        return TargetPage(rows, last)
+
+    @staticmethod
+    def _article_ids(conn: Connection, target_id: int) -> list[str]:
+        rows = conn.execute(
+            select(LINKS.c.article_id)
+            .where(LINKS.c.target_id == target_id)
+            .distinct()
+            .limit(ARTICLES_PER_ITEM)
+        )
+        return sorted(str(r[0]) for r in rows)
+
+    def target(
+        self, target_id: int, *, transitions: int = 100, results: int = 100
+    ) -> dict[str, Any] | None:
+        """One target (active or retired) with its articles, transitions and results."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(*_ITEM_COLUMNS, _since(TARGETS.c.id).label("since")).where(
+                    TARGETS.c.id == target_id
+                )
+            ).first()
+            if row is None:
+                return None
+            item = dict(row._mapping)
+            item["articles"] = self._article_ids(conn, target_id)
+            item["links"] = [
+                dict(r._mapping)
+                for r in conn.execute(
+                    select(
+                        LINKS.c.article_id,
+                        LINKS.c.path,
+                        LINKS.c.origin,
+                        ARTICLES.c.web_url,
+                        ARTICLES.c.title,
+                    )
+                    .join(ARTICLES, ARTICLES.c.id == LINKS.c.article_id)
+                    .where(LINKS.c.target_id == target_id)
+                    .limit(ARTICLES_PER_ITEM)
+                )
+            ]
+            item["transitions"] = [
+                dict(r._mapping)
+                for r in conn.execute(
+                    select(TRANSITIONS)
+                    .where(TRANSITIONS.c.target_id == target_id)
+                    .order_by(TRANSITIONS.c.at.desc(), TRANSITIONS.c.id.desc())
+                    .limit(transitions)
+                )
+            ]
+            out = []
+            for r in conn.execute(
+                select(RESULTS)
+                .where(RESULTS.c.target_id == target_id)
+                .order_by(RESULTS.c.checked_at.desc())
+                .limit(results)
+            ):
+                res = dict(r._mapping)
+                res["outcome"] = OUTCOME_BY_CODE[res["outcome"]].value
+                out.append(res)
+            item["results"] = out
+        return item
+
+    def article(self, article_id: str) -> dict[str, Any] | None:
+        """One article with its targets (capped) and its latest signature verification."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(ARTICLES).where(ARTICLES.c.id == article_id)).first()
+            if row is None:
+                return None
+            art = dict(row._mapping)
+            art["targets"] = [
+                dict(r._mapping)
+                for r in conn.execute(
+                    select(*_ITEM_COLUMNS, LINKS.c.path, LINKS.c.origin)
+                    .join(LINKS, LINKS.c.target_id == TARGETS.c.id)
+                    .where(LINKS.c.article_id == article_id)
+                    .order_by(LINKS.c.path)
+                    .limit(TARGETS_PER_ARTICLE)
+                )
+            ]
+            sig = conn.execute(
+                select(SIGNATURES.c.at, SIGNATURES.c.kid, SIGNATURES.c.envelope)
+                .where(SIGNATURES.c.article_id == article_id)
+                .order_by(SIGNATURES.c.at.desc(), SIGNATURES.c.id.desc())
+                .limit(1)
+            ).first()
+            art["verified"] = None if sig is None else dict(sig._mapping)
+        return art
