@@ -38,6 +38,7 @@ typecheck: install
 ## The whole suite: lint, types, tests (PostgreSQL is started and stopped around pytest)
 test: install test-deps lint typecheck
 	bash scripts/with-postgres.sh $(BIN)/pytest -q -n 2 --dist loadfile $(PYTEST_ARGS)
+	bash scripts/test-unprivileged.sh  # the tests root skips ("root reads any file"), as a plain user
 
 ## Are the dependency ranges true? The unit and integration tests on the lowest
 ## version of every direct dependency (uv's lowest-direct resolution); CI runs it

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,3 +56,24 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
         untrusted=rogue.issue(names, label="untrusted"),
         expiring_soon=ca.issue(names, not_after=now + dt.timedelta(days=3), label="soon"),
     )
+
+
+# scripts/test-unprivileged.sh: only the tests that root skips because it
+# reads any file, run again as an unprivileged user so CI runs them both ways
+ONLY_WITHOUT_ROOT = "ARTICLE_MONITOR_TEST_ONLY_WITHOUT_ROOT"
+
+
+def skipped_for_root(item: pytest.Item) -> bool:
+    return any(
+        "reads any file" in str(mark.kwargs.get("reason", ""))
+        for mark in item.iter_markers("skipif")
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not os.environ.get(ONLY_WITHOUT_ROOT):
+        return
+    keep = [item for item in items if skipped_for_root(item)]
+    kept = {id(item) for item in keep}
+    config.hook.pytest_deselected(items=[item for item in items if id(item) not in kept])
+    items[:] = keep
