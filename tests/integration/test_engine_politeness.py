@@ -5,14 +5,16 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
+import types
 from collections import defaultdict
 
+import pytest
 from aiohttp import web
 from support.checks import check_all
 from support.servers import RawConn, app_server, raw_server
 from support.settings import settings
 
-from monitor.http import Checker
+from monitor.http import Checker, hostpool
 from monitor.vocabulary import Kind, Outcome
 
 PAGE = "<html><head><title>t</title></head><body></body></html>"
@@ -138,19 +140,38 @@ async def test_rate_limited_after_retries() -> None:
     assert len(seen["/always/429"]) == 3
 
 
-async def test_retry_after_seconds_is_honoured() -> None:
+@pytest.fixture
+def gate_waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The waits the host gates ask for (and sleep, for real): what the client
+    decided, free of the scheduling jitter of a loaded machine."""
+    waits: list[float] = []
+    real = asyncio.sleep
+    proxy = types.ModuleType("asyncio")
+    proxy.__dict__.update(vars(asyncio))
+
+    async def sleep(delay: float) -> None:
+        waits.append(delay)
+        await real(delay)
+
+    proxy.sleep = sleep  # type: ignore[attr-defined]
+    monkeypatch.setattr(hostpool, "asyncio", proxy)
+    return waits
+
+
+async def test_retry_after_seconds_is_honoured(gate_waits: list[float]) -> None:
     routes, seen = flaky_routes()
     async with app_server(routes) as srv:
         async with Checker(settings({"a.example": srv.port}, retries=1)) as checker:
             result = await checker.check("http://a.example/retry-after/1", Kind.WEB)
     assert (result.outcome, result.attempts) == (Outcome.OK, 2)
     first, second = seen["/retry-after/1"]
-    assert 0.95 <= second - first < 1.5
+    assert second - first >= 0.95  # the retry cannot come before the wait ends
+    assert len(gate_waits) == 1 and gate_waits[0] <= 1.0  # and waits no longer than asked
     # the wait is politeness, not server latency
     assert result.latency_ms is not None and result.latency_ms < 500
 
 
-async def test_retry_after_is_capped() -> None:
+async def test_retry_after_is_capped(gate_waits: list[float]) -> None:
     routes, seen = flaky_routes()
     async with app_server(routes) as srv:
         s = settings({"a.example": srv.port}, retries=1, retry_after_max=0.2)
@@ -158,7 +179,8 @@ async def test_retry_after_is_capped() -> None:
             result = await checker.check("http://a.example/retry-after/3600", Kind.WEB)
     assert result.outcome is Outcome.OK
     first, second = seen["/retry-after/3600"]
-    assert 0.19 <= second - first < 0.8
+    assert second - first >= 0.19
+    assert gate_waits and max(gate_waits) <= 0.2  # capped, whatever the clock says
 
 
 async def test_retry_after_applies_to_the_whole_host() -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 
 import pytest
 
@@ -12,11 +11,9 @@ from monitor.http.deadlines import Deadlines
 
 async def test_a_block_past_its_deadline_raises_timeout_error() -> None:
     deadlines = Deadlines(tick=0.01)
-    started = time.monotonic()
-    with pytest.raises(TimeoutError):
+    with pytest.raises(TimeoutError):  # the 5 s sleep would end without one: the deadline fired
         async with deadlines.within(0.05):
             await asyncio.sleep(5)
-    assert time.monotonic() - started < 1
     task = asyncio.current_task()
     assert task is not None and task.cancelling() == 0  # nothing left to cancel us later
     await asyncio.sleep(0)  # and no stray cancellation arrives
