@@ -38,8 +38,15 @@ def test_defaults_and_values() -> None:
     q = target_query([])
     assert (q.state, q.limit, q.after) == (None, 100, 0)
     q = target_query(
-        [("state", "down"), ("kind", "cdn"), ("provider", "A B"), ("outcome", "timeout")]
-        + [("problem", "soft_404"), ("q", "%_'\""), ("limit", "1000")]
+        [
+            ("state", "down"),
+            ("kind", "cdn"),
+            ("provider", "A B"),
+            ("outcome", "timeout"),
+            ("problem", "soft_404"),
+            ("q", "%_'\""),
+            ("limit", "1000"),
+        ]
     )
     assert (q.state, q.kind, q.provider, q.outcome) == ("down", "cdn", "A B", "timeout")
     assert (q.problem, q.q, q.limit) == ("soft_404", "%_'\"", 1000)
