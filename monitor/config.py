@@ -240,10 +240,14 @@ class Settings(BaseSettings):
     def _public_url(cls, value: str | None) -> str | None:
         if value is None:
             return None
+        problem = urls.problem(value)  # the one URL rule; shown without credentials
+        if problem is not None:
+            shown = urls.redact(value)
+            raise ValueError(
+                f"expected an http(s) URL like https://status.example: {shown!r} {problem}"
+            )
         parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"expected an http(s) URL like https://status.example, not {value!r}")
-        if parts.username or parts.password or parts.query or parts.fragment:
+        if "@" in parts.netloc or parts.query or parts.fragment:
             raise ValueError("public_url takes no credentials, query or fragment")
         return value.rstrip("/")
 

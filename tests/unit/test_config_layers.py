@@ -273,3 +273,21 @@ def test_a_nul_in_a_setting_is_an_error(tmp_path: Path, key: str) -> None:
     config.write_text(f"{key} = {value}\n")
     with pytest.raises(ConfigError, match=f"{key}.*NUL"):
         load_settings(config, {}, environ={})
+
+
+@pytest.mark.parametrize(
+    ("value", "why"),
+    [
+        ("ftp://admin:hunter2@status.example/", "ftp: scheme"),
+        ("https://admin:hunter2@status.example:0/", "port 0"),
+        ("https://admin:hunter2@status.example/", "no credentials"),
+        ("https://@status.example/", "no credentials"),
+        ("https://status.example/ monitor", "whitespace"),
+    ],
+)
+def test_public_url_is_judged_by_the_url_rule_and_never_echoes_a_password(
+    value: str, why: str
+) -> None:
+    with pytest.raises(ConfigError, match="public_url") as info:
+        load_settings(None, {"public_url": value}, environ={})
+    assert why in str(info.value) and "hunter2" not in str(info.value)
