@@ -317,8 +317,8 @@ def flag_name(key: str) -> str:
 
 def _origin(key: str, load: Load) -> str:
     """Which layer gave `key` (the highest that has it), for an error message."""
-    if key in load.flag_keys:
-        return f"flag {flag_name(key)}"
+    if key in load.flag_keys:  # `paths` are the command's PATH arguments
+        return "argument PATH" if key == "paths" else f"flag {flag_name(key)}"
     prefix = env_name(key)
     names = [
         n for n in load.environ if n.upper() == prefix or n.upper().startswith(prefix + ENV_NESTED)

@@ -291,3 +291,8 @@ def test_public_url_is_judged_by_the_url_rule_and_never_echoes_a_password(
     with pytest.raises(ConfigError, match="public_url") as info:
         load_settings(None, {"public_url": value}, environ={})
     assert why in str(info.value) and "hunter2" not in str(info.value)
+
+
+def test_a_bad_path_argument_is_named_as_the_argument() -> None:
+    with pytest.raises(ConfigError, match=r"paths \(from argument PATH\)"):
+        load_settings(None, {"paths": ["a\x00b"]}, environ={})
