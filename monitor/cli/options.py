@@ -150,23 +150,24 @@ def settings_from(
         raise click.UsageError(str(exc)) from None
 
 
-def keyring_from(settings: Settings) -> KeyRing:
-    """The configured keys; a bad or insecure key file is a usage error (exit 2).
-
-    The exclusions from the canonical form are checked here too: they and the
-    keys are what a signature is checked with, and a malformed one would
-    otherwise be silently ignored.
-    """
+def verification_keys(settings: Settings) -> KeyRing:
+    """The configured keys, with the exclusions from the canonical form checked:
+    both are what a signature is checked with, and a malformed exclusion would
+    otherwise be silently ignored. Raises ConfigError; `run`'s SIGHUP reload
+    goes through here too, so a reload cannot skip a check the start made."""
     from monitor.secured.canonical import exclude_path_problem
     from monitor.secured.keys import KeyRing
 
     for path in settings.exclude_fields:
         problem = exclude_path_problem(path)
         if problem is not None:
-            raise click.UsageError(f"exclude field {path!r}: {problem}")
+            raise ConfigError(f"exclude field {path!r}: {problem}")
+    return KeyRing.load(settings.key_file, allow_insecure=settings.allow_insecure_key_permissions)
+
+
+def keyring_from(settings: Settings) -> KeyRing:
+    """`verification_keys`, a problem with them a usage error (exit 2)."""
     try:
-        return KeyRing.load(
-            settings.key_file, allow_insecure=settings.allow_insecure_key_permissions
-        )
+        return verification_keys(settings)
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from None

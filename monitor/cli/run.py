@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from monitor.cli.options import check_options, keyring_from, settings_from
+from monitor.cli.options import check_options, keyring_from, settings_from, verification_keys
 from monitor.config import ConfigError, Settings, load_settings
 
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
@@ -91,7 +91,7 @@ def run(paths: tuple[Path, ...], config_file: Path | None, **flags: Any) -> None
 
     def reload() -> tuple[Settings, KeyRing]:
         new = load_settings(config_file, flag_values)
-        return new, KeyRing.load(new.key_file, allow_insecure=new.allow_insecure_key_permissions)
+        return new, verification_keys(new)
 
     from monitor.cli import CliError
     from monitor.storage.opening import DatabaseUnusable

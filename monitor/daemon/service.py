@@ -335,8 +335,11 @@ class Daemon:
                     log.error("corpus rescan cannot write to the database: %s; will retry", error)
                 self.scan_error = error
                 return
-            except Exception:
-                log.exception("corpus rescan failed; will retry")
+            except Exception as exc:  # a bug: say so, and fail readiness until a scan succeeds
+                error = f"rescan failed ({type(exc).__name__})"
+                if error != self.scan_error:
+                    log.exception("corpus rescan failed; will retry")
+                self.scan_error = error
                 return
             if self.scan_error is not None:
                 log.info("the corpus is recorded again")

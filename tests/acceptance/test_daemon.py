@@ -189,6 +189,27 @@ def test_sighup_rereads_a_changed_corpus(tmp_path: Path) -> None:
     assert "configuration reloaded" in daemon.text()
 
 
+def test_sighup_refuses_an_exclusion_the_start_would_refuse(tmp_path: Path) -> None:
+    """A reload goes through the same checks as a start: a malformed `exclude_fields`
+    keeps the running configuration instead of silently excluding nothing."""
+    with LinkServer() as site:
+        cfg = write_config(tmp_path, site.port, rescan_interval=3600.0)
+        (tmp_path / "corpus" / "a.txt").write_text(article(URL))
+        daemon = DaemonProcess(cfg)
+        try:
+            daemon.wait_listening()
+            cfg.write_text(cfg.read_text() + 'exclude_fields = ["images..url"]\n')
+            daemon.signal(signal.SIGHUP)
+            wait_for(lambda: "reload refused" in daemon.text(), what=daemon.text)
+            assert daemon.get("/healthz")[0] == 200
+            daemon.signal(signal.SIGTERM)
+            assert daemon.wait(10) == 0
+        finally:
+            daemon.kill()
+    assert "configuration reloaded" not in daemon.text()
+    assert "exclude field 'images..url'" in daemon.text()
+
+
 def test_a_vanished_corpus_keeps_the_daemon_up_and_readyz_says_why(tmp_path: Path) -> None:
     with LinkServer() as site:
         cfg = write_config(tmp_path, site.port)
