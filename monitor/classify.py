@@ -6,7 +6,8 @@ judged against each article's claims:
 - `outcome_for` and `result_problems` depend only on what the server did;
   the engine stores them in the `CheckResult`.
 - `findings` adds the problems that depend on one article's reference
-  (canonical, amphtml, declared image size).
+  (canonical, amphtml, declared image size, content drift from the record's
+  title; redirect_to_root, judged for web and AMP references only).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 
 from monitor import urls
+from monitor.content.drift import DEFAULT_RULES, PageRules, drift_problem, root_problem
 from monitor.content.html import is_html_content_type, media_type
 from monitor.targets import TargetRef
 from monitor.vocabulary import CheckResult, ContentFacts, Kind, Outcome, Problem, ProblemCode
@@ -207,17 +209,22 @@ def _certificate_problem(not_after: datetime, now: datetime, warning_days: float
 _same_url = urls.same
 
 
-def findings(result: CheckResult, ref: TargetRef) -> list[Problem]:
+def findings(
+    result: CheckResult, ref: TargetRef, rules: PageRules = DEFAULT_RULES
+) -> list[Problem]:
     """Every problem of `result` as seen by one article's reference.
 
     The reference-specific checks run only when the target answered with
     content (ok or moved) and the facts they need were learnt: HTML parsed
     (`facts.is_amp` is not None) for pages, a sniffed size for images.
+    `rules` switches the page checks (content drift, redirect to root).
     """
     problems = list(result.problems)
     if not result.outcome.is_up:
         return problems
     facts, expect = result.facts, ref.expectation
+    if ref.kind in (Kind.WEB, Kind.AMP):
+        problems.extend(_page_problems(result, ref, rules, problems))
     if ref.kind in (Kind.AMP, Kind.CDN) and facts.is_amp is not None:
         if not facts.is_amp:
             problems.append(
@@ -252,6 +259,35 @@ def findings(result: CheckResult, ref: TargetRef) -> list[Problem]:
         if problem is not None:
             problems.append(problem)
     return problems
+
+
+def _page_problems(
+    result: CheckResult, ref: TargetRef, rules: PageRules, found: list[Problem]
+) -> list[Problem]:
+    """content_drift and redirect_to_root of a web or AMP page that answered.
+
+    A page already found to be a soft 404 or not HTML is not also judged for
+    drift: the sharper finding says it.
+    """
+    out: list[Problem] = []
+    if rules.root:
+        root = root_problem(result.url, result.final_url, result.redirects)
+        if root is not None:
+            out.append(root)
+    expect = ref.expectation
+    if (
+        rules.drift
+        and expect.title
+        and result.facts.is_amp is not None
+        and not any(p.code in _SHARPER_THAN_DRIFT for p in found)
+    ):
+        drift = drift_problem(result.facts, expect.title, expect.excerpt, rules.threshold)
+        if drift is not None:
+            out.append(drift)
+    return out
+
+
+_SHARPER_THAN_DRIFT = frozenset({ProblemCode.SOFT_404, ProblemCode.CONTENT_TYPE_MISMATCH})
 
 
 def _amphtml_problem(result: CheckResult, expected: str) -> Problem | None:

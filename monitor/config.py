@@ -37,6 +37,7 @@ from monitor.config_sources import (
 )
 from monitor.config_sources import ENV_PREFIX as ENV_PREFIX
 from monitor.config_sources import ConfigError as ConfigError
+from monitor.content.drift import PageRules
 from monitor.vocabulary import Kind
 
 ENV_CONFIG = ENV_PREFIX + "CONFIG"
@@ -189,6 +190,13 @@ class Settings(BaseSettings):
     user_agent_contact: str | None = None
     cert_warning_days: float = Field(14.0, ge=0)
     latency_budget_ms: float = Field(5000.0, gt=0)
+    # web/amp pages (CONTRACT section 3): content_drift, redirect_to_root, the soft-404 probe
+    check_content_drift: bool = True
+    check_redirect_to_root: bool = True
+    soft_404_probe: bool = True
+    drift_threshold: float = Field(
+        0.3, ge=0, le=1, description="title word overlap below which a page has drifted"
+    )
     down_after: int = Field(3, ge=1)
     up_after: int = Field(1, ge=1)
     retention_days: int = Field(30, ge=1)
@@ -284,6 +292,14 @@ class Settings(BaseSettings):
         if load.config_file is not None:
             sources.append(FileSource(settings_cls, load))
         return tuple(sources)
+
+    def page_rules(self) -> PageRules:
+        """The page checks' switches and threshold, for classify.findings."""
+        return PageRules(
+            drift=self.check_content_drift,
+            root=self.check_redirect_to_root,
+            threshold=self.drift_threshold,
+        )
 
     def interval_for(self, kind: Kind) -> float:
         return self.interval if self.interval is not None else self.intervals.for_kind(kind)

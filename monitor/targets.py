@@ -58,20 +58,26 @@ def _image_refs(
             )
 
 
+def _text(value: object) -> str | None:
+    """A record's text field, if it is one (an `excerpt: 12` is kept, never judged)."""
+    return value if isinstance(value, str) and value.strip() else None
+
+
 def _page_refs(
     out: _Refs, rec: RelatedArticle, aid: str, origin: Origin, prefix: str, kinds: _Kinds
 ) -> None:
     web, amp, cdn = rec.webUrl, rec.ampWebUrl, rec.cdnAmpWebUrl
+    # what the page should still be (content_drift: web and amp pages only)
+    title, excerpt = _text(rec.title), _text((rec.model_extra or {}).get("excerpt"))
     if web and Kind.WEB in kinds:
-        ref = TargetRef(aid, Kind.WEB, origin, Expectation(amphtml=amp), _path(f"{prefix}webUrl"))
-        out.append((web, ref))
-    canonical = Expectation(canonical=web)  # the same claim for the AMP page and its cache
+        expect = Expectation(amphtml=amp, title=title, excerpt=excerpt)
+        out.append((web, TargetRef(aid, Kind.WEB, origin, expect, _path(f"{prefix}webUrl"))))
     if amp and Kind.AMP in kinds:
-        out.append((amp, TargetRef(aid, Kind.AMP, origin, canonical, _path(f"{prefix}ampWebUrl"))))
+        expect = Expectation(canonical=web, title=title, excerpt=excerpt)
+        out.append((amp, TargetRef(aid, Kind.AMP, origin, expect, _path(f"{prefix}ampWebUrl"))))
     if cdn and Kind.CDN in kinds:
-        out.append(
-            (cdn, TargetRef(aid, Kind.CDN, origin, canonical, _path(f"{prefix}cdnAmpWebUrl")))
-        )
+        expect = Expectation(canonical=web)
+        out.append((cdn, TargetRef(aid, Kind.CDN, origin, expect, _path(f"{prefix}cdnAmpWebUrl"))))
     _image_refs(out, rec.images, aid, origin, f"{prefix}images.", kinds)
 
 

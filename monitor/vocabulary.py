@@ -71,6 +71,8 @@ class ProblemCode(StrEnum):
     SOFT_404 = "soft_404"
     CERTIFICATE_EXPIRING = "certificate_expiring"
     SLOW_RESPONSE = "slow_response"
+    CONTENT_DRIFT = "content_drift"
+    REDIRECT_TO_ROOT = "redirect_to_root"
 
 
 class SignatureStatus(StrEnum):
@@ -131,6 +133,8 @@ class Expectation:
     amphtml: str | None = None  # web page: <link rel=amphtml> should be this
     width: int | None = None  # image: declared size
     height: int | None = None
+    title: str | None = None  # web/amp page: the record's `title` and `excerpt`
+    excerpt: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +156,12 @@ class ContentFacts:
     width: int | None = None
     height: int | None = None
     bytes_read: int = 0
+    # a page's fingerprint (content/fingerprint.py), each text cut to FACT_TEXT_MAX
+    title: str | None = None  # closed <title> only: a cut one is never judged
+    og_title: str | None = None
+    h1: str | None = None
+    description: str | None = None  # meta description, else og:description
+    published: str | None = None  # article:published_time, as written
 
 
 @dataclass(slots=True)

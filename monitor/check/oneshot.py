@@ -22,6 +22,7 @@ from monitor.check.gc_pace import run_pace
 from monitor.check.processes import AUTO_MIN_TARGETS, WorkerFailed, WorkerPool, auto_workers
 from monitor.check.report import ArticleEntry, ReportWriter, Tally, target_rows
 from monitor.config import Settings
+from monitor.content.drift import DEFAULT_RULES, PageRules
 from monitor.corpus import iter_documents
 from monitor.corpus.article import InvalidDocument
 from monitor.rules.audit import AuditRules, audit_document
@@ -101,7 +102,10 @@ class _Assembler:
     is dropped once the last article that references it is written.
     """
 
-    def __init__(self, writer: ReportWriter, tally: Tally) -> None:
+    def __init__(
+        self, writer: ReportWriter, tally: Tally, rules: PageRules = DEFAULT_RULES
+    ) -> None:
+        self.rules = rules
         self.entries: list[ArticleEntry | None] = []
         self.writer = writer
         self.tally = tally
@@ -137,7 +141,7 @@ class _Assembler:
             assert entry is not None
             if not force and not all(url in results for url, _ in entry.refs):
                 break
-            rows = target_rows(entry, results)
+            rows = target_rows(entry, results, self.rules)
             self.tally.add_article(entry, rows)
             self.writer.article(entry, rows)
             for url, _ in entry.refs:
@@ -243,7 +247,7 @@ class _Run:
         self.writer = writer
         self.tally = tally
         self.progress = progress
-        self.asm = _Assembler(writer, tally)
+        self.asm = _Assembler(writer, tally, settings.page_rules())
         self.invalid: list[InvalidDocument] = []
         self.begun = False
         self.done = 0

@@ -88,6 +88,12 @@ FACTS_FIELDS = (
     "width",
     "height",
     "bytes_read",
+    # the page fingerprint, added later: a shorter tuple still builds (defaults)
+    "title",
+    "og_title",
+    "h1",
+    "description",
+    "published",
 )
 _NO_FACTS = ContentFacts()  # a result whose facts equal these sends `0`
 _KIND = {k.value: k for k in Kind}
@@ -195,6 +201,11 @@ def result_row(key: str, r: CheckResult) -> Row:
             facts.width,
             facts.height,
             facts.bytes_read,
+            facts.title,
+            facts.og_title,
+            facts.h1,
+            facts.description,
+            facts.published,
         ),
         None if cert is None else _instant(cert),
         tuple([(p.code._value_, p.message, p.field) for p in r.problems]) if r.problems else 0,

@@ -44,6 +44,12 @@ class HtmlFacts:
     is_amp: bool = False
     title: str | None = None
     soft_404: bool = False
+    # the rest of the fingerprint (content/fingerprint.py), each cut to FACT_TEXT_MAX
+    closed_title: str | None = None  # the title when closed within the prefix
+    og_title: str | None = None
+    h1: str | None = None
+    description: str | None = None
+    published: str | None = None
 
 
 # The first <h1> of the body, found by a scan rather than by the parser
@@ -128,15 +134,26 @@ def _facts(text: str, got: Head, base_url: str) -> HtmlFacts:
     # A title or heading cut by the end of the prefix ("Page not found" of
     # "Page not found for decades, ...") is shown but never judged.
     soft = got.title_closed and is_soft_404_text(title)
-    if not soft and got.head_end is not None:
-        heading = first_h1(text, got.head_end)
-        # a heading that repeats a judged title has its answer already
-        if not (got.title_closed and heading == title):
-            soft = is_soft_404_text(heading)
+    heading = first_h1(text, got.head_end) if got.head_end is not None else None
+    # a heading that repeats a judged title has its answer already
+    if not soft and heading is not None and not (got.title_closed and heading == title):
+        soft = is_soft_404_text(heading)
     return HtmlFacts(
         canonical=_absolute(got.canonical, base),
         amphtml=_absolute(got.amphtml, base),
         is_amp=got.is_amp,
         title=title,
         soft_404=soft,
+        closed_title=_cut(title) if got.title_closed else None,
+        og_title=got.og_title,
+        h1=_cut(heading),
+        description=got.description or got.og_description,
+        published=got.published,
     )
+
+
+FACT_TEXT_MAX = 600  # characters of a title or heading kept: a headline is ~100
+
+
+def _cut(text: str | None) -> str | None:
+    return text[:FACT_TEXT_MAX] if text else None

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from monitor.classify import findings
 from monitor.config import Settings
+from monitor.content.drift import DEFAULT_RULES, PageRules
 from monitor.daemon.state import Step, TargetState, check_delay, is_success, step
 from monitor.targets import TargetRef
 from monitor.vocabulary import CheckResult, Kind
@@ -30,6 +31,7 @@ class Policy:
     jitter: float
     down_after: int
     up_after: int
+    rules: PageRules = DEFAULT_RULES  # the page checks (content drift, redirect to root)
 
 
 def policy_for(settings: Settings, kind: Kind) -> Policy:
@@ -40,6 +42,7 @@ def policy_for(settings: Settings, kind: Kind) -> Policy:
         jitter=settings.interval_jitter,
         down_after=settings.down_after,
         up_after=settings.up_after,
+        rules=settings.page_rules(),
     )
 
 
@@ -53,11 +56,13 @@ class Decision:
         return now_ms + int(self.delay * 1000)
 
 
-def problem_codes(result: CheckResult, refs: Iterable[TargetRef]) -> tuple[str, ...]:
+def problem_codes(
+    result: CheckResult, refs: Iterable[TargetRef], rules: PageRules = DEFAULT_RULES
+) -> tuple[str, ...]:
     """The codes of every problem of `result`, as seen by any of the articles."""
     codes = {p.code.value for p in result.problems}
     for ref in refs:
-        codes.update(p.code.value for p in findings(result, ref))
+        codes.update(p.code.value for p in findings(result, ref, rules))
     return tuple(sorted(codes))
 
 
@@ -79,4 +84,4 @@ def decide(
         jitter=policy.jitter,
         rng=rng,
     )
-    return Decision(problem_codes(result, refs), moved, delay)
+    return Decision(problem_codes(result, refs, policy.rules), moved, delay)

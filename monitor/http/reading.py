@@ -69,6 +69,11 @@ async def read_page(resp: Response, facts: ContentFacts, url: URL, cap: int) -> 
     facts.amphtml = page.amphtml
     facts.is_amp = page.is_amp
     facts.soft_404 = page.soft_404
+    facts.title = page.closed_title
+    facts.og_title = page.og_title
+    facts.h1 = page.h1
+    facts.description = page.description
+    facts.published = page.published
     return None
 
 

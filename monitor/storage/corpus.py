@@ -224,6 +224,8 @@ class CorpusStore(Store):
                 "exp_amphtml": ref.expectation.amphtml,
                 "exp_width": ref.expectation.width,
                 "exp_height": ref.expectation.height,
+                "exp_title": ref.expectation.title,
+                "exp_excerpt": ref.expectation.excerpt,
             }
         if links:
             conn.execute(LINKS.insert(), list(links.values()))

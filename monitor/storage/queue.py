@@ -83,7 +83,20 @@ class QueueStore(Store):
                 )
                 .where(LEASES.c.until == lease, TARGETS.c.next_due.is_not(None))
             )
-            for tid, *target, art, path, kind, origin, canon, amp, width, height in rows:
+            for (
+                tid,
+                *target,
+                art,
+                path,
+                kind,
+                origin,
+                canon,
+                amp,
+                width,
+                height,
+                title,
+                excerpt,
+            ) in rows:
                 if tid not in taken:
                     continue
                 found[tid] = tuple(target)
@@ -94,7 +107,12 @@ class QueueStore(Store):
                             kind=KIND_OF[kind],
                             origin=ORIGIN_OF[origin],
                             expectation=Expectation(
-                                canonical=canon, amphtml=amp, width=width, height=height
+                                canonical=canon,
+                                amphtml=amp,
+                                width=width,
+                                height=height,
+                                title=title,
+                                excerpt=excerpt,
                             ),
                             path=path,
                         )

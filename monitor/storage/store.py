@@ -66,6 +66,8 @@ LINK_COLUMNS = (
     LINKS.c.exp_amphtml,
     LINKS.c.exp_width,
     LINKS.c.exp_height,
+    LINKS.c.exp_title,
+    LINKS.c.exp_excerpt,
 )
 
 

@@ -165,6 +165,8 @@ class ArticleTargetRow(SQLModel, table=True):
     exp_amphtml: str | None = Field(default=None, sa_type=Text)
     exp_width: int | None = None
     exp_height: int | None = None
+    exp_title: str | None = Field(default=None, sa_type=Text)  # web/amp: content_drift
+    exp_excerpt: str | None = Field(default=None, sa_type=Text)
 
 
 class CheckResultRow(SQLModel, table=True):

@@ -38,6 +38,8 @@ def test_typical_amp_page() -> None:
         is_amp=True,
         title="Big news & more | News",
         soft_404=False,
+        closed_title="Big news & more | News",
+        h1="Big news",
     )
 
 

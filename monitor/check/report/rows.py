@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from monitor.classify import findings
+from monitor.content.drift import DEFAULT_RULES, PageRules
 from monitor.corpus.article import InvalidDocument
 from monitor.targets import TargetRef
 from monitor.vocabulary import CheckResult, Problem, SignatureResult
@@ -48,14 +49,18 @@ class TargetRow:
         return self.result is None or self.result.outcome.is_up
 
 
-def target_rows(entry: ArticleEntry, results: Mapping[str, CheckResult | None]) -> list[TargetRow]:
+def target_rows(
+    entry: ArticleEntry,
+    results: Mapping[str, CheckResult | None],
+    rules: PageRules = DEFAULT_RULES,
+) -> list[TargetRow]:
     """Targets of one article that have a result (or that were not meant to be fetched)."""
     rows = []
     for url, ref in entry.refs:
         if url not in results:
             continue  # unfinished (run cut short): left out, per the contract
         result = results[url]
-        problems = findings(result, ref) if result is not None else []
+        problems = findings(result, ref, rules) if result is not None else []
         rows.append(TargetRow(url, ref, result, problems))
     return rows
 

@@ -1,0 +1,125 @@
+"""Pure: whether a page that answers is still the record's article, and where a
+deep link's redirects ended.
+
+`content_drift`: the page's titles (title, og:title, first <h1>) share too
+little with the record's `title`, and its description too little with the
+record's `excerpt` (when both exist); or the page says its domain is parked.
+A page with no title-like text is never drift: a JS-only page with an empty
+<title> has simply not said what it is; nor is a bot check or consent wall
+("Just a moment...") standing in front of the page.
+
+`redirect_to_root`: a deep link whose redirects end at a site root or a
+generic landing page (`/`, `/index.html`, `/home`, a locale root `/en/`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from monitor.content.fingerprint import MAX_TEXT, holds_title, is_parked, shown, similarity
+from monitor.vocabulary import ContentFacts, Problem, ProblemCode, Redirect
+
+# Chosen on bench/drift_labels.py's labelled set (see its docstring for the figures).
+DEFAULT_THRESHOLD = 0.3
+# A description shares a few common words with almost any other by chance: only
+# one that holds half the excerpt's words (or the other's) says "the same story".
+DESCRIPTION_MATCH = 0.6
+DESCRIPTION_FLOOR = 6  # a one-line description weighs as six words: two shared are not half
+
+
+@dataclass(frozen=True, slots=True)
+class PageRules:
+    """Which page checks run, and how similar a title must stay (0..1)."""
+
+    drift: bool = True
+    root: bool = True
+    threshold: float = DEFAULT_THRESHOLD
+
+
+DEFAULT_RULES = PageRules()
+
+
+def drift_problem(
+    facts: ContentFacts, title: str | None, excerpt: str | None, threshold: float
+) -> Problem | None:
+    """`content_drift` when the page is no longer the article titled `title`."""
+    page_titles = (facts.title, facts.og_title, facts.h1)
+    if not any(t and t.strip() for t in page_titles):
+        return None  # nothing said: never drift by absence
+    if holds_title(title, page_titles):
+        return None
+    if is_interstitial(page_titles):
+        return None  # a bot or consent wall in front of the page: it has not said what it is
+    now = _now(facts)
+    if is_parked((*page_titles, facts.description)):
+        return Problem(
+            ProblemCode.CONTENT_DRIFT,
+            f"page title is now '{now}': the domain is parked or for sale",
+        )
+    score = similarity(title, page_titles)
+    if score is None or score >= threshold:
+        return None  # no record title to compare, or the titles still match
+    described = similarity(excerpt, (facts.description,), DESCRIPTION_FLOOR)
+    if described is not None and described >= max(threshold, DESCRIPTION_MATCH):
+        return None  # a new headline over the same story
+    return Problem(
+        ProblemCode.CONTENT_DRIFT,
+        f"page title is now '{now}', which does not match the record's title "
+        f"'{shown(title or '', 80)}'",
+    )
+
+
+# Walls a crawler meets in front of a page (bot checks, consent): not the page, not drift.
+_INTERSTITIAL = re.compile(
+    r"just a moment|attention required|access denied|are you a (?:robot|human)"
+    r"|verify(?:ing)? (?:that )?you are (?:a )?human|checking your browser|one more step"
+    r"|before you continue|please enable (?:javascript|js|cookies)|security check|captcha"
+    r"|ddos protection|request blocked|bot verification",
+)
+
+
+def is_interstitial(texts: tuple[str | None, ...]) -> bool:
+    """Whether the page's title or heading is a bot check or consent wall."""
+    for text in texts:
+        if text and _INTERSTITIAL.search(text[:MAX_TEXT].lower()):
+            return True
+    return False
+
+
+def _now(facts: ContentFacts) -> str:
+    for text in (facts.title, facts.og_title, facts.h1):
+        if text and text.strip():
+            return shown(text) or "(only punctuation)"
+    return ""
+
+
+# Landing pages a deleted article is sent to: the root, an index, a home page,
+# a locale root ("/en", "/en-gb/", "/fr_FR/").
+_LANDING = re.compile(
+    r"/*(?:(?:index|default|home|start)(?:\.(?:html?|php|aspx?|jsp))?"
+    r"|home|[a-z]{2}(?:[-_][a-z]{2,4})?(?:/(?:index\.html?|home))?)?/*",
+    re.IGNORECASE,
+)
+
+
+def is_landing_path(path: str) -> bool:
+    """Whether `path` is a site root or a generic landing page."""
+    return len(path) <= 64 and _LANDING.fullmatch(path) is not None
+
+
+def root_problem(url: str, final_url: str | None, redirects: list[Redirect]) -> Problem | None:
+    """`redirect_to_root` when a deep link (`url`) was redirected to a landing page."""
+    if not redirects or not final_url:
+        return None
+    try:
+        start, end = urlsplit(url), urlsplit(final_url)
+    except ValueError:
+        return None
+    if is_landing_path(start.path) or not is_landing_path(end.path):
+        return None
+    return Problem(
+        ProblemCode.REDIRECT_TO_ROOT,
+        f"the deep link now redirects to the site's landing page {shown(final_url, 200)}",
+    )

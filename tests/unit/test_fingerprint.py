@@ -1,0 +1,192 @@
+"""content/fingerprint.py: words, segments, overlap, parked pages; the head's fingerprint metas."""
+
+from __future__ import annotations
+
+import html
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from monitor.content.fingerprint import (
+    MAX_WORDS,
+    is_parked,
+    overlap,
+    segments,
+    shown,
+    similarity,
+    weighted,
+    words,
+)
+from monitor.content.head_parser import slow_head
+from monitor.content.head_scan import fast_head
+from monitor.content.html import head_facts
+
+HEADLINE = st.lists(
+    st.text(alphabet="abcdefghijklmnopqrstuvwxyzéü", min_size=3, max_size=10),
+    min_size=2,
+    max_size=8,
+).map(" ".join)
+SUFFIXES = st.sampled_from(
+    ["", " | The Verge", " - BBC News", " — The Guardian", " · TechCrunch", " :: Ars", " » Blog"]
+)
+
+
+@given(HEADLINE)
+def test_words_ignore_case(text: str) -> None:
+    assert words(text.upper()) == words(text) == words(text.title())
+
+
+@given(HEADLINE, st.sampled_from([",", ".", "!", "?", ":", ";", "…", " —", "(", ")"]))
+def test_words_ignore_punctuation(text: str, mark: str) -> None:
+    assert words(text.replace(" ", f"{mark} ") + mark) == words(text)
+
+
+@given(HEADLINE)
+def test_words_ignore_entities(text: str) -> None:
+    escaped = "".join(f"&#{ord(c)};" if c in "aeé" else c for c in text)
+    assert words(escaped) == words(text)
+    assert words(html.escape(html.escape(text))) == words(text)  # double-escaped feeds
+
+
+@given(HEADLINE)
+def test_words_ignore_typographic_quotes_and_accents(text: str) -> None:
+    assert words(f"“{text}’s”") == words(f'"{text}\'s"')
+    assert words(text.replace("é", "e").replace("ü", "u")) == words(text)
+
+
+@given(HEADLINE, SUFFIXES)
+def test_a_site_name_suffix_keeps_a_full_match(text: str, suffix: str) -> None:
+    if len(words(text)) >= 2:
+        assert similarity(text, [text + suffix]) == 1.0
+
+
+@given(st.text(max_size=200))
+def test_words_are_bounded_and_never_raise(text: str) -> None:
+    got = words(text)
+    assert len(got) <= MAX_WORDS
+    assert all(w and " " not in w for w in got)
+
+
+@given(st.text(alphabet="!?.,;:'\"()[]{}|-–—…«»“”‘’ \t\n", max_size=50))
+def test_punctuation_only_has_no_words(text: str) -> None:
+    assert words(text) == frozenset()
+    assert similarity("Security lapse exposed Clearview AI source code", [text]) is None
+
+
+def test_an_empty_record_or_page_is_not_compared() -> None:
+    assert similarity(None, ["Anything"]) is None
+    assert similarity("", ["Anything"]) is None
+    assert similarity("A headline here", [None, "", "   "]) is None
+
+
+def test_overlap_never_calls_one_shared_word_a_full_match() -> None:
+    assert overlap({"story": 1}, frozenset({"story"})) == 0.5
+    assert overlap({"a1": 3, "b1": 3}, frozenset({"a1", "b1", "c1"})) == 1.0
+    assert overlap({"apple": 2, "fine": 1}, frozenset({"fine", "other"})) == 0.5
+
+
+def test_names_and_numbers_weigh_more() -> None:
+    assert weighted("Regulators fine Apple over 2024 battery") == {
+        "regulator": 2,
+        "fin": 1,
+        "appl": 3,
+        "2024": 3,
+        "battery": 1,
+    }
+
+
+def test_segments_split_site_names() -> None:
+    assert segments("Clearview leak | The Verge") == [
+        "Clearview leak | The Verge",
+        "Clearview leak",
+        "The Verge",
+    ]
+    assert segments("e-mail scams rise") == ["e-mail scams rise"]
+
+
+def test_inflections_meet() -> None:
+    assert words("Clearview exposes source codes") == words("Clearview exposed source code")
+
+
+def test_parked_pages() -> None:
+    assert is_parked(["techcrunch.com is for sale!"])
+    assert is_parked([None, "This domain may be for sale"])
+    assert is_parked(["Buy this domain"])
+    assert not is_parked(["Sale of the century: domain names soar", None])
+
+
+def test_shown_drops_controls_and_bidi_marks_and_cuts() -> None:
+    assert shown("a\u202eb\x00c\n d") == "ab c d"
+    assert shown("x" * 500, 10) == "x" * 9 + "…"
+
+
+# -- the head's fingerprint metas: the fast scanner agrees with the parser
+
+META_PIECES = st.sampled_from(
+    [
+        '<meta property="og:title" content="Big &amp; bold">',
+        "<meta property=og:title content='Second'>",
+        '<meta name="description" content="The page\'s own description">',
+        '<meta name="DESCRIPTION" content="upper">',
+        "<meta name=twitter:description content=tw>",
+        '<meta property="og:description" content="og desc">',
+        '<meta property="article:published_time" content="2020-04-16T19:08:00Z">',
+        '<meta name="&#100;escription" content="by entity">',
+        '<meta content="a>b" name="description">',
+        '<meta content="x<y" property="og:title">',
+        '<meta name="description" content="">',
+        '<meta name="viewport" content="width=device-width">',
+        '<meta property="og:image" content="https://a.example/i.jpg?a=1&amp;b=2">',
+        "<meta name=Title content=t>",
+        "<meta name=dEsCrIpTiOn content=mixed/>",
+        '<meta name="deſcription" content="long s">',
+        "<meta name=description>",
+        "<title>Tit</title>",
+        "<head>",
+        "</head>",
+        "<body>",
+        "<!-- <meta name=description content=commented> -->",
+        "<script>'<meta name=description content=js>'</script>",
+        "<noscript><meta name=description content=ns></noscript>",
+        "<link rel=canonical href=/c>",
+        "text",
+        "<",
+        '"',
+    ]
+)
+
+
+@settings(max_examples=600)
+@given(st.lists(META_PIECES, max_size=20))
+def test_fast_scanner_reads_the_fingerprint_metas_as_the_parser(parts: list[str]) -> None:
+    text = "".join(parts)
+    fast = fast_head(text)
+    if fast is not None:
+        assert fast == slow_head(text)
+
+
+def test_head_facts_carry_the_fingerprint() -> None:
+    page = (
+        b"<!doctype html><html><head><title>Clearview leak &amp; more | The Verge</title>"
+        b'<meta property="og:title" content="Clearview leak">'
+        b'<meta name="description" content="A security lapse at Clearview AI">'
+        b'<meta property="article:published_time" content="2020-04-17T09:36:00Z">'
+        b"</head><body><h1>Clearview <em>leak</em></h1>"
+    )
+    got = head_facts(page, base_url="https://a.example/x")
+    assert got.closed_title == "Clearview leak & more | The Verge"
+    assert got.og_title == "Clearview leak"
+    assert got.description == "A security lapse at Clearview AI"
+    assert got.published == "2020-04-17T09:36:00Z"
+    assert got.h1 == "Clearview leak"
+
+
+def test_a_title_cut_by_the_prefix_is_not_in_the_fingerprint() -> None:
+    got = head_facts(b"<html><head><title>Never closed " + b"x" * 100, base_url="https://a/")
+    assert got.title is not None
+    assert got.closed_title is None
+
+
+def test_og_description_stands_in_for_a_missing_description() -> None:
+    page = b'<head><meta property="og:description" content="og one"></head>'
+    assert head_facts(page, base_url="https://a/").description == "og one"
