@@ -42,7 +42,17 @@ class Interrupted(BaseException):
     way (settings, keys) turns it into a usage error."""
 
 
+def hold_for_exit() -> bool:
+    """Block the stop signals for the rest of the process, and say whether one
+    is waiting. The interpreter puts the default handlers back while it shuts
+    down, and SIGTERM's default is to die (status 143): a signal then would
+    spoil the exit status of a run whose report is already written."""
+    signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    return bool(signal.sigpending() & set(STOP_SIGNALS))
+
+
 def _exit_early(signum: int, frame: FrameType | None) -> None:
+    hold_for_exit()
     name = signal.Signals(signum).name
     sys.stderr.write(f"article-monitor: interrupted ({name}) before the command began\n")
     raise SystemExit(EXIT_INTERRUPTED)

@@ -224,14 +224,20 @@ async def _load_offline(
     return corpus
 
 
-def _write_offline(corpus: Corpus, writer: ReportWriter, tally: Tally, now: datetime) -> None:
+async def _write_offline(corpus: Corpus, writer: ReportWriter, tally: Tally, now: datetime) -> None:
     """Offline every result is a pure function of its URL: each article is
-    written as it comes, with no index, no shared results and no waiting."""
-    for entry in corpus.entries:
-        results = {url: static_result(url, ref.kind, now) for url, ref in entry.refs}
-        rows = target_rows(entry, results)
-        tally.add_article(entry, rows)
-        writer.article(entry, rows)
+    written as it comes, with no index, no shared results and no waiting.
+    A Ctrl-C while writing stops here (the report says it is incomplete)."""
+    try:
+        for n, entry in enumerate(corpus.entries, 1):
+            results = {url: static_result(url, ref.kind, now) for url, ref in entry.refs}
+            rows = target_rows(entry, results)
+            tally.add_article(entry, rows)
+            writer.article(entry, rows)
+            if n % YIELD_EVERY == 0 and not tally.incomplete:
+                await asyncio.sleep(0)
+    except asyncio.CancelledError:
+        tally.incomplete = True
 
 
 YIELD_EVERY = 32  # documents read between turns of the event loop (pipes, results)
@@ -352,7 +358,7 @@ async def _run_check(
         _freeze_loaded()
         tally.add_invalid(len(corpus.invalid))
         writer.begin(corpus.invalid)
-        _write_offline(corpus, writer, tally, now)
+        await _write_offline(corpus, writer, tally, now)
         writer.finish(tally, time.monotonic() - started)
         return tally
     run = _Run(settings, writer, tally, progress)

@@ -13,7 +13,7 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from monitor.check.interrupt import EXIT_INTERRUPTED, Interrupted, StopSignals
+from monitor.check.interrupt import EXIT_INTERRUPTED, Interrupted, StopSignals, hold_for_exit
 from monitor.check.report import (
     JsonWriter,
     JunitWriter,
@@ -109,6 +109,7 @@ def check(
         fmt = resolve_format(settings, out)
         writer = make_writer(fmt, out)
     except Interrupted as exc:
+        hold_for_exit()
         Console(stderr=True).print(
             f"interrupted ({exc}) before the run began: nothing was checked, no report",
             highlight=False,
@@ -158,7 +159,10 @@ def check(
         name = signal.Signals(stop.received).name
         what = "a partial report, marked incomplete" if tally.incomplete else "the report"
         err.print(f"interrupted ({name}): {what} was written", highlight=False)
-    sys.exit(exit_code(tally, interrupted=stop.interrupted))
+    code = exit_code(tally, interrupted=stop.interrupted)
+    if hold_for_exit():  # one came after the run: it is over, but it was cut at the end
+        code = EXIT_INTERRUPTED
+    sys.exit(code)
 
 
 def exit_code(tally: Tally, *, interrupted: bool) -> int:

@@ -45,7 +45,7 @@ def test_table_when_stdout_is_a_terminal() -> None:
     proc = subprocess.Popen(
         [sys.executable, "-m", "monitor", "check", "examples/broken", "--offline"],
         stdout=slave,
-        stderr=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
         cwd=ROOT,
         env={**os.environ, "COLUMNS": "200"},
     )
@@ -80,7 +80,8 @@ def test_progress_goes_to_a_terminal_stderr_and_never_to_stdout(tmp_path: Path) 
     )
     os.close(slave)
     assert proc.stdout is not None
-    stdout = proc.stdout.read()
+    with proc.stdout:
+        stdout = proc.stdout.read()
     err = _drain(master, proc).decode("utf-8", "replace")
     os.close(master)
     report = json.loads(stdout)  # stdout holds the report and nothing else
