@@ -76,9 +76,14 @@ def _check_key(key: Node) -> None:
     raise YamlError("complex (non-scalar) mapping key on line {line}: keys must be strings", line)
 
 
-def _check_keys(node: MappingNode) -> None:
+def _check_keys(node: MappingNode, merged: dict[int, dict[str, Node]]) -> None:
     """String keys only, each once: with a repeated key the last would silently win
-    (`webUrl: evil` then `webUrl: good` would be checked and verified as good)."""
+    (`webUrl: evil` then `webUrl: good` would be checked and verified as good).
+
+    A key that also arrives through a merge key (`<<: *base`) is repeated too:
+    readers disagree on which copy wins (PyYAML lets the last of `<<: [*a, *b]`
+    win, the merge-key spec the first, YAML 1.2 readers keep a key named `<<`).
+    """
     first: dict[str, Node] = {}
     for key, _value in node.value:
         _check_key(key)
@@ -94,6 +99,53 @@ def _check_keys(node: MappingNode) -> None:
                 key.start_mark.line,
                 earlier.start_mark.line,
             )
+    _merged_keys(node, merged, set())
+
+
+def _merged_keys(
+    node: MappingNode, memo: dict[int, dict[str, Node]], active: set[int]
+) -> dict[str, Node]:
+    """The keys `node` ends up with, merges included; a key met twice is refused."""
+    nid = id(node)
+    done = memo.get(nid)
+    if done is not None:
+        return done
+    if nid in active:
+        raise YamlError(
+            "recursive alias (a node that contains itself) on line {line}: not allowed",
+            node.start_mark.line,
+        )
+    active.add(nid)
+    keys: dict[str, Node] = {}
+    for key, value in node.value:
+        if key.tag != _MERGE:
+            _add_key(keys, key.value, key, merged=False)
+            continue
+        sources = value.value if isinstance(value, SequenceNode) else [value]
+        for source in sources:
+            if isinstance(source, MappingNode):  # anything else the constructor refuses
+                for name, where in _merged_keys(source, memo, active).items():
+                    _add_key(keys, name, where, merged=True, at=key)
+    active.discard(nid)
+    memo[nid] = keys
+    return keys
+
+
+def _add_key(
+    keys: dict[str, Node], name: str, where: Node, *, merged: bool, at: Node | None = None
+) -> None:
+    earlier = keys.get(name)
+    if earlier is None:
+        keys[name] = where
+        return
+    line = (at or where).start_mark.line
+    via = " (through the merge key '<<' on line {line})" if merged else " on line {line}"
+    raise YamlError(
+        f"duplicate key {name!r}{via}, also on line {{first}}: a key may appear only "
+        "once in a mapping, merges included (readers disagree on which copy wins)",
+        line,
+        earlier.start_mark.line,
+    )
 
 
 def check_graph(root: Node, *, max_aliases: int = MAX_ALIASES, max_nodes: int = MAX_NODES) -> None:
@@ -104,6 +156,7 @@ def check_graph(root: Node, *, max_aliases: int = MAX_ALIASES, max_nodes: int = 
     number of distinct nodes however large the expansion.
     """
     size: dict[int, int] = {}
+    merged: dict[int, dict[str, Node]] = {}
     entered: set[int] = set()
     aliases = 0
     stack: list[tuple[Node, bool]] = [(root, False)]
@@ -142,7 +195,7 @@ def check_graph(root: Node, *, max_aliases: int = MAX_ALIASES, max_nodes: int = 
                 node.start_mark.line,
             )
         if isinstance(node, MappingNode):
-            _check_keys(node)
+            _check_keys(node, merged)
         entered.add(nid)
         stack.append((node, True))
         stack.extend((child, False) for child in reversed(_children(node)))
