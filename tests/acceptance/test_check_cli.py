@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import signal
 import sys
 from collections import Counter
@@ -42,6 +43,10 @@ def article(n: int, **extra: Any) -> dict[str, Any]:
     return base
 
 
+STORY = re.compile(r"/a\d+")
+STORY_AMP = re.compile(r"/a\d+/amp")
+
+
 class Site:
     """A loopback site that every host name is connected to (--connect-to ::IP:PORT)."""
 
@@ -61,20 +66,26 @@ class Site:
                 return web.Response(status=404, text="gone")
             if path.endswith(".png"):
                 return web.Response(body=png(40, 30), content_type="image/png")
-            if path.startswith("/c/news.example/"):  # the AMP cache copy
-                original = path.removeprefix("/c/news.example").removesuffix("/amp")
+            # only the stories exist: any other path is a 404, as on a real site (a
+            # host that serves one page for any path is a soft_404)
+            cached = path.removeprefix("/c/news.example")
+            if path.startswith("/c/news.example/") and STORY_AMP.fullmatch(cached):
+                original = cached.removesuffix("/amp")
                 return web.Response(
                     text=page(amp=True, canonical=f"http://news.example{original}"),
                     content_type="text/html",
                 )
-            if path.endswith("/amp"):
+            if STORY_AMP.fullmatch(path):
                 web_url = f"http://news.example{path.removesuffix('/amp')}"
                 return web.Response(
                     text=page(amp=True, canonical=web_url), content_type="text/html"
                 )
-            return web.Response(
-                text=page(amphtml=f"http://news.example{path}/amp"), content_type="text/html"
-            )
+            if STORY.fullmatch(path):
+                return web.Response(
+                    text=page(amphtml=f"http://news.example{path}/amp"),
+                    content_type="text/html",
+                )
+            return web.Response(status=404, text="no such story")
 
         app = web.Application()
         app.router.add_route("*", "/{tail:.*}", handler)
