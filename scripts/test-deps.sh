@@ -14,6 +14,17 @@ if command -v npm >/dev/null 2>&1 && [ -f tests/oracle/package.json ] && [ ! -d 
   (cd tests/oracle && npm install --no-audit --no-fund --silent) || echo "warning: npm install of the oracle failed; oracle tests will skip" >&2
 fi
 
+# the status pages' browser test: html-validate and axe-core (tests/browser), headless Chromium (Debian)
+if command -v npm >/dev/null 2>&1 && [ -f tests/browser/package.json ] && [ ! -d tests/browser/node_modules ]; then
+  (cd tests/browser && npm install --no-audit --no-fund --silent) || echo "warning: npm install of tests/browser failed; the browser test will skip" >&2
+fi
+if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >/dev/null || true
+  apt-get install -y -qq --no-install-recommends chromium >/dev/null \
+    || echo "warning: Chromium unavailable; the browser test will skip" >&2
+fi
+
 # promtool (Debian package prometheus) for metric-format and alert-rule checks
 if ! command -v promtool >/dev/null 2>&1; then
   if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
