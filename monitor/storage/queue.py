@@ -56,8 +56,11 @@ class QueueStore(Store):
         lease = now + lease_ms
         with self._write() as conn:
             ids = self._take(conn, LEASES, LEASES.c.until, now, limit, lease)
+            if ids:
+                conn.execute(LEASES.insert(), [{"until": lease, "target_id": i} for i in ids])
             if len(ids) < limit:
-                fresh = self._take(conn, DUE, DUE.c.due, now, limit - len(ids), lease)
+                taken_due = self._take(conn, DUE, DUE.c.due, now, limit - len(ids), lease)
+                fresh = self._queued(conn, taken_due, set(ids))
                 if fresh:
                     conn.execute(LEASES.insert(), [{"until": lease, "target_id": i} for i in fresh])
                 ids += fresh
@@ -137,9 +140,12 @@ class QueueStore(Store):
 
     def _take(
         self, conn: Connection, table: Table, key: Any, now: int, limit: int, lease: int
-    ) -> list[int]:
-        """The front of a queue table up to `now`: leases are moved to `lease`, due rows
-        deleted (the caller leases them). One statement, procrastinate's shape."""
+    ) -> list[Any]:
+        """The front of a queue table up to `now`, deleted (the caller leases it again).
+        One statement, procrastinate's shape. Expired leases come back as distinct
+        target ids (a delete and an insert, not an UPDATE of the key, so a target
+        leased twice by an older bug collapses to one lease instead of failing the
+        claim); due rows as (due, target_id), for `_queued` to check."""
         ident = tuple_(key, table.c.target_id)
         candidates = dialect.lock_candidates(
             self.dialect,
@@ -148,12 +154,30 @@ class QueueStore(Store):
             .order_by(key, table.c.target_id)
             .limit(limit),
         )
-        stmt: Any
+        stmt = delete(table).where(ident.in_(candidates))
         if table is LEASES:
-            stmt = update(LEASES).where(ident.in_(candidates)).values(until=lease)
-        else:
-            stmt = delete(table).where(ident.in_(candidates))
-        return list(conn.scalars(stmt.returning(table.c.target_id)))
+            return sorted(set(conn.scalars(stmt.returning(table.c.target_id))))
+        return [tuple(r) for r in conn.execute(stmt.returning(key, table.c.target_id))]
+
+    def _queued(self, conn: Connection, taken: Sequence[Any], leased: set[int]) -> list[int]:
+        """Of the due rows just taken, the targets to lease: each target once, only
+        by its own row (`targets.next_due` names it), and not while it holds a
+        lease. Anything else is a stray queue row, and taking it deleted it: a
+        queue damaged by a crash or an old bug mends itself at its front."""
+        wanted: set[tuple[int, int]] = {(tid, due) for due, tid in taken if tid not in leased}
+        if not wanted:
+            return []
+        ok: set[int] = set()
+        busy: set[int] = set()
+        for chunk in chunks(sorted({tid for tid, _ in wanted})):
+            rows: Any = conn.execute(
+                select(TARGETS.c.id, TARGETS.c.next_due).where(TARGETS.c.id.in_(chunk))
+            )
+            ok.update(tid for tid, next_due in rows if (tid, next_due) in wanted)
+            busy.update(
+                conn.scalars(select(LEASES.c.target_id).where(LEASES.c.target_id.in_(chunk)))
+            )
+        return sorted(ok - busy)
 
     def record(self, records: Sequence[CheckRecord]) -> None:
         """Store a batch of finished checks in one transaction."""
@@ -187,6 +211,7 @@ class QueueStore(Store):
         ]
         transitions = [
             {
+                "n": n,
                 "target_id": r.target_id,
                 "at": r.checked_at,
                 "from_state": r.before.state.value,
@@ -194,7 +219,7 @@ class QueueStore(Store):
                 "outcome": r.outcome_name,
                 "problems": joined_codes(r.problems),
             }
-            for r in records
+            for n, r in enumerate(records)
             if r.before.state is not r.after.state
         ]
         target_update = (
@@ -214,13 +239,25 @@ class QueueStore(Store):
         with self._write() as conn:
             conn.execute(dialect.insert_ignore(self.dialect, RESULTS), results)
             held = self._end_leases(conn, [(r.target_id, r.lease) for r in records])
-            mine = [u for u in updates if u["b_id"] in held]
+            # one record per held lease moves the target on: a batch may also carry a
+            # stale holder's result for the same target (its lease ran out while the
+            # writer was retrying, and the target was claimed and checked again);
+            # filtering by target id alone queued such a target twice (issue 14)
+            latest: dict[int, int] = {}
+            for n, r in enumerate(records):
+                if held.get(r.target_id) == r.lease:
+                    if n > latest.get(r.target_id, -1):
+                        latest[r.target_id] = n
+            chosen = set(latest.values())
+            mine = [u for n, u in enumerate(updates) if n in chosen]
             if mine:
                 conn.execute(target_update, mine)
                 conn.execute(
                     DUE.insert(), [{"due": u["next_due"], "target_id": u["b_id"]} for u in mine]
                 )
-            trans = [t for t in transitions if t["target_id"] in held]
+            trans = [
+                {k: v for k, v in t.items() if k != "n"} for t in transitions if t["n"] in chosen
+            ]
             if trans:
                 conn.execute(TRANSITIONS.insert(), trans)
             conn.execute(
@@ -228,23 +265,26 @@ class QueueStore(Store):
                 {"key": LAST_CHECK_KEY, "value": str(max(r.checked_at for r in records))},
             )
 
-    def _end_leases(self, conn: Connection, claims: Sequence[tuple[int, int]]) -> set[int]:
-        """Delete these leases; the ids of those still held (not expired and re-claimed)
-        whose target is still active. Leases before targets: the lock order everywhere."""
-        held: set[int] = set()
+    def _end_leases(self, conn: Connection, claims: Sequence[tuple[int, int]]) -> dict[int, int]:
+        """Delete these leases; of those still held (not expired and re-claimed) whose
+        target is still active, target id -> lease. Leases before targets: the lock
+        order everywhere."""
+        held: dict[int, int] = {}
         by_lease: dict[int, list[int]] = defaultdict(list)
         for i, lease in claims:
             by_lease[lease].append(i)
         # one lease end per claim, so few groups, each a primary-key range
         for lease, ids in by_lease.items():
-            for chunk in chunks(sorted(ids)):
-                held.update(
+            for chunk in chunks(sorted(set(ids))):
+                ended: list[int] = list(
                     conn.scalars(
                         delete(LEASES)
                         .where(LEASES.c.until == lease, LEASES.c.target_id.in_(chunk))
                         .returning(LEASES.c.target_id)
                     )
                 )
+                for tid in ended:
+                    held[tid] = max(lease, held.get(tid, lease))
         active: set[int] = set()
         for some in chunks(sorted(held)):
             active.update(
@@ -257,7 +297,7 @@ class QueueStore(Store):
                     )
                 )
             )
-        return active
+        return {tid: lease for tid, lease in held.items() if tid in active}
 
     def release(self, claims: Sequence[tuple[int, int]], now: int) -> None:
         """Give back claimed targets that were not checked (shutdown): due again now."""
