@@ -115,6 +115,9 @@ def check(
             highlight=False,
         )
         sys.exit(EXIT_INTERRUPTED)
+    except BaseException:  # a usage error on its way out: a signal now is only noted
+        stop.arm()
+        raise
     stop.arm()  # a signal now cancels the run, which still writes its report
 
     err = Console(stderr=True)
