@@ -260,17 +260,29 @@ def _problem(url: str) -> str | None:
         return "has no host"
     if _MUST_ESCAPE.search(url):
         return "contains characters that must be percent-encoded"
+    return _authority_problem(parts.netloc, host, port)
+
+
+def _authority_problem(netloc: str, host: str, port: int | None) -> str | None:
+    """Why the authority (user-info, host, port) names no server, or None."""
     if port == 0:
         return "has port 0, which cannot be connected to"
-    if not parts.netloc.isascii() and _separators_under_nfkc(parts.netloc):
+    shape = _authority_shape_problem(netloc)
+    if shape is not None:
+        return shape
+    return _host_problem(host, netloc.rpartition("@")[2].startswith("["))
+
+
+def _authority_shape_problem(netloc: str) -> str | None:
+    """Why urlsplit's reading of the authority is not the one intended, or None."""
+    if not netloc.isascii() and _separators_under_nfkc(netloc):
         return "has characters in its authority that read as / ? # @ : or % (NFKC)"
-    userinfo, _, hostport = parts.netloc.rpartition("@")
+    userinfo, _, hostport = netloc.rpartition("@")
     if "[" in userinfo or "]" in userinfo:
         return "has [ or ] in its user-info (percent-encode them)"
-    bracketed = hostport.startswith("[")
-    if bracketed and hostport.partition("]")[2][:1] not in ("", ":"):
+    if hostport.startswith("[") and hostport.partition("]")[2][:1] not in ("", ":"):
         return "has an invalid host (text after the IPv6 address)"  # urlsplit ignores it
-    return _host_problem(host, bracketed)
+    return None
 
 
 def _separators_under_nfkc(netloc: str) -> bool:
@@ -324,12 +336,15 @@ def _normalize_plain(match: re.Match[str]) -> str:
 
 
 def _normalize_parsed(url: str) -> str:
+    text = url.strip()
     try:
-        parts = urlsplit(url.strip())
+        parts = urlsplit(text)
         host = (parts.hostname or "").lower()
         port = parts.port
     except ValueError:
-        return url.strip()
+        return text
+    if not host or _SPACE_OR_CONTROL.search(text):
+        return text  # no URL to normalise (and never an article's webUrl)
     scheme = parts.scheme.lower()
     if port is not None and port != DEFAULT_PORTS.get(scheme):
         host = f"{host}:{port}"
@@ -396,6 +411,9 @@ def comparison_form(url: str) -> str:
     host = parts.hostname
     if not host:
         raise ValueError(f"URL has no host: {url!r}")
+    shape = _authority_shape_problem(parts.netloc)
+    if shape is not None:  # urlsplit misreads it: only equal to itself (see `same`)
+        raise ValueError(f"URL {shape}: {url!r}")
     if ":" in host:
         name = f"[{ipaddress.ip_address(host.split('%')[0]).compressed}]"
     else:
