@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, Table
+from sqlalchemy import ColumnElement, Select, Table, func
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.dml import Insert
 
@@ -52,3 +52,14 @@ def lock_rows(dialect_name: str, rows: Select[Any]) -> Select[Any]:
     if dialect_name == "postgresql":
         return rows.with_for_update()
     return rows
+
+
+def contains(dialect_name: str, haystack: Any, needle: str) -> ColumnElement[bool]:
+    """`needle` is a substring of `haystack`, case-sensitive and literal (no LIKE
+    wildcards, so nothing to escape): SQLite's LIKE ignores ASCII case, PostgreSQL's
+    does not, and the status API's `q` must mean the same on both."""
+    if dialect_name == "sqlite":
+        return func.instr(haystack, needle) > 0
+    if dialect_name == "postgresql":
+        return func.strpos(haystack, needle) > 0
+    raise NotImplementedError(f"unsupported database dialect: {dialect_name}")

@@ -18,11 +18,22 @@ be referenced by every article of the corpus, and one page must stay small.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, func, literal, select
+from sqlalchemy import ColumnElement, Connection, TextClause, func, literal, select, text
 
-from monitor.storage.store import ARTICLES, LINKS, RESULTS, SIGNATURES, TARGETS, TRANSITIONS, Store
+from monitor.storage import dialect
+from monitor.storage.store import (
+    ARTICLES,
+    LINKS,
+    RESULTS,
+    SIGNATURES,
+    TARGETS,
+    TRANSITIONS,
+    Store,
+    chunks,
+)
 from monitor.storage.tables import OUTCOME_BY_CODE
 
 ARTICLES_PER_ITEM = 50
@@ -73,7 +84,7 @@ _ITEM_COLUMNS = (
 )
 
 
-def _conditions(q: TargetQuery) -> list[ColumnElement[bool]]:
+def _conditions(q: TargetQuery, dialect_name: str) -> list[ColumnElement[bool]]:
     cond: list[ColumnElement[bool]] = [TARGETS.c.next_due.is_not(None), TARGETS.c.id > q.after]
     if q.state is not None:
         cond.append(TARGETS.c.state == q.state)
@@ -87,17 +98,28 @@ def _conditions(q: TargetQuery) -> list[ColumnElement[bool]]:
         # codes are space-separated words of a closed vocabulary (validated before here)
         padded = literal(" ") + TARGETS.c.last_problems + literal(" ")
         cond.append(TARGETS.c.last_problems != "")
-        cond.append(padded.contains(f" {q.problem} ", autoescape=True))
+        cond.append(dialect.contains(dialect_name, padded, f" {q.problem} "))
     if q.q is not None:
-        cond.append(TARGETS.c.url.contains(q.q, autoescape=True))
+        cond.append(dialect.contains(dialect_name, TARGETS.c.url, q.q))
     return cond
+
+
+@lru_cache(maxsize=128)
+def _refs_statement(n: int) -> TextClause:
+    """One bounded seek per target, as one statement (built once per page size: building
+    100 SQLAlchemy selects per page cost more than running them)."""
+    part = (
+        "SELECT t, a FROM (SELECT DISTINCT target_id AS t, article_id AS a FROM article_targets"
+        " WHERE target_id = :t{i} LIMIT :cap) AS s{i}"
+    )
+    return text(" UNION ALL ".join(part.format(i=i) for i in range(n)))
 
 
 class Listing(Store):
     """The status API's reads; every one bounded in rows."""
 
     def list_targets(self, q: TargetQuery) -> TargetPage:
-        cond = _conditions(q)
+        cond = _conditions(q, self.dialect)
         window = q.q is not None or q.problem is not None
         if window:
             cond.append(TARGETS.c.id <= q.after + SCAN_WINDOW)
@@ -111,8 +133,9 @@ class Listing(Store):
             rows = [dict(r._mapping) for r in conn.execute(stmt)]
             more = len(rows) > q.limit
             rows = rows[: q.limit]
+            refs = self._article_ids_of(conn, [row["id"] for row in rows])
             for row in rows:
-                row["articles"] = self._article_ids(conn, row["id"])
+                row["articles"] = refs.get(row["id"], [])
             last: int | None = rows[-1]["id"] if more else None
             if window and not more:
                 top = conn.scalar(select(func.max(TARGETS.c.id))) or 0
@@ -120,14 +143,17 @@ class Listing(Store):
         return TargetPage(rows, last)
 
     @staticmethod
-    def _article_ids(conn: Connection, target_id: int) -> list[str]:
-        rows = conn.execute(
-            select(LINKS.c.article_id)
-            .where(LINKS.c.target_id == target_id)
-            .distinct()
-            .limit(ARTICLES_PER_ITEM)
-        )
-        return sorted(str(r[0]) for r in rows)
+    def _article_ids_of(conn: Connection, target_ids: list[int]) -> dict[int, list[str]]:
+        """Each target's article ids (capped), for a whole page in one statement: a
+        UNION ALL of one bounded seek per target, so a logo referenced by every
+        article costs ARTICLES_PER_ITEM rows, not all of its references."""
+        out: dict[int, list[str]] = {}
+        for part in chunks(target_ids, 100):  # SQLite allows 500 terms in a compound SELECT
+            params: dict[str, Any] = {f"t{i}": tid for i, tid in enumerate(part)}
+            params["cap"] = ARTICLES_PER_ITEM
+            for row in conn.execute(_refs_statement(len(part)), params):
+                out.setdefault(int(row[0]), []).append(str(row[1]))
+        return {tid: sorted(ids) for tid, ids in out.items()}
 
     def target(
         self, target_id: int, *, transitions: int = 100, results: int = 100
@@ -142,7 +168,7 @@ class Listing(Store):
             if row is None:
                 return None
             item = dict(row._mapping)
-            item["articles"] = self._article_ids(conn, target_id)
+            item["articles"] = self._article_ids_of(conn, [target_id]).get(target_id, [])
             item["links"] = [
                 dict(r._mapping)
                 for r in conn.execute(

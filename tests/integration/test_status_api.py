@@ -143,6 +143,8 @@ async def test_a_scan_window_may_give_short_pages_yet_visits_everything(
 async def test_q_is_a_substring_not_a_pattern(server: MetricsServer, known: Known) -> None:
     for q in ("%25", "_", "%27%20OR%201%3D1%20--", "%5C"):
         assert (await _json(server, f"/api/v1/targets?q={q}"))["items"] == []
+    # the same on SQLite and PostgreSQL: case-sensitive (SQLite's LIKE is not)
+    assert (await _json(server, "/api/v1/targets?q=NEWS.TEST"))["items"] == []
     found = await _json(server, "/api/v1/targets?q=%3Cscript%3E")
     assert [i["id"] for i in found["items"]] == [3]
 

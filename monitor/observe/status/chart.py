@@ -76,5 +76,5 @@ def latency_chart(results: list[dict[str, Any]]) -> Chart | None:
             f"highest {answered[-1]} ms, {failed} failed"
         )
     else:
-        chart.summary = f"{len(ordered)} checks, all failed"
+        chart.summary = f"{len(ordered)} check{'s' if len(ordered) != 1 else ''}, all failed"
     return chart
