@@ -352,3 +352,23 @@ async def test_page_errors_name_the_parameter(server: MetricsServer) -> None:
     assert status == 404
     status, _, _ = await _get(server, "/static/..%2F..%2Fconfig.py")
     assert status == 404
+
+
+async def test_every_alert_links_to_a_page_that_answers(server: MetricsServer) -> None:
+    """The alert annotations' status links (monitor/grafana) use these pages' filters."""
+    from monitor.grafana.prometheus import Links
+    from monitor.grafana.rules import alert_rules
+
+    links = Links(status_base=server.url)
+    linked = 0
+    for rule in alert_rules():
+        url = (
+            links.annotations(rule)["status_url"]
+            .replace("{{ $labels.kind }}", "web")
+            .replace("{{ $labels.provider }}", "Alpha+News")
+        )
+        path = url.removeprefix(server.url) or "/"
+        status, html, _ = await _get(server, path)
+        assert status == 200, (rule.name, path, html[:300])
+        linked += "?" in path
+    assert linked >= 3
