@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -17,7 +17,8 @@ import jsonschema
 import pytest
 from click.testing import CliRunner
 from openapi_spec_validator import validate as validate_spec
-from support.status_db import XSS, Known, build
+from support.pg import pg_engine
+from support.status_db import XSS, Known, build, build_on
 
 import monitor.storage.listing as listing
 from monitor.cli import cli
@@ -44,9 +45,13 @@ async def _ready() -> tuple[bool, dict[str, Any]]:
     return True, {}
 
 
-@pytest.fixture
-def known(tmp_path: Path) -> Known:
-    return build(tmp_path / "am.db")
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def known(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Known]:
+    if request.param == "sqlite":
+        yield build(tmp_path / "am.db")
+        return
+    for engine in pg_engine():
+        yield build_on(engine)
 
 
 async def _start(known: Known, auth: EndpointAuth | None = None) -> MetricsServer:

@@ -41,9 +41,13 @@ def article_id(n: int) -> str:
 
 
 def build(path: Path, n_targets: int = 250) -> Known:
+    """The known contents in a SQLite file at `path`."""
+    return build_on(make_engine(f"sqlite:///{path}"), n_targets)
+
+
+def build_on(engine: Engine, n_targets: int = 250) -> Known:
     """`n_targets` targets: every 3rd down, every 7th unknown, the rest up; kinds and
     providers in turn; target 5 retired; one target's URL and titles are hostile."""
-    engine = make_engine(f"sqlite:///{path}")
     upgrade(engine)
     known = Known(engine)
     targets, links, results, transitions, articles = [], [], [], [], []
