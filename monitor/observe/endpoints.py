@@ -272,7 +272,8 @@ class MetricsServer:
         self.fd_others = FD_RESERVE
         self._runner: web.AppRunner | None = None
         self._listener: asyncio.Server | None = None
-        app = web.Application(middlewares=[self._bounded])
+        # status reads that fail are a 503 (monitor/observe/status), inside the guard's count
+        app = web.Application(middlewares=[self._bounded, StatusApi.unavailable])
         app.router.add_get("/metrics", self._metrics)
         app.router.add_get("/healthz", self._healthz)
         app.router.add_get("/readyz", self._readyz)

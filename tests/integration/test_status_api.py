@@ -377,3 +377,42 @@ async def test_every_alert_links_to_a_page_that_answers(server: MetricsServer) -
         assert status == 200, (rule.name, path, html[:300])
         linked += "?" in path
     assert linked >= 3
+
+
+async def test_links_follow_public_urls_path(known: Known) -> None:
+    """Behind a proxy that serves the pages under /am/, every link keeps the prefix."""
+    srv = MetricsServer(
+        DaemonMetrics(Snapshot),
+        _ready,
+        listen="127.0.0.1:0",
+        repo=Repository(known.engine),
+        public_url="https://ops.example/am",
+    )
+    await srv.start()
+    try:
+        for path in ("/", "/targets?state=down", "/targets/3", "/articles/0000000000000001"):
+            _, html, _ = await _get(srv, path)
+            local = [
+                attrs.get("href") or ""
+                for name, attrs in _tags(html)
+                if name in ("a", "link", "form") and "external" not in (attrs.get("class") or "")
+            ] + [attrs.get("action") or "" for name, attrs in _tags(html) if name == "form"]
+            local = [h for h in local if h and not h.startswith("#")]
+            assert local and all(h.startswith("/am/") for h in local), (path, local)
+    finally:
+        await srv.stop()
+
+
+async def test_a_database_that_cannot_be_read_is_503_not_an_empty_list(
+    server: MetricsServer, known: Known, caplog: pytest.LogCaptureFixture
+) -> None:
+    from sqlalchemy import text
+
+    with known.engine.begin() as conn:
+        conn.execute(text("DROP TABLE transitions"))
+    for path in ("/api/v1/targets?state=down", "/api/v1/targets/3", "/api/v1/status"):
+        assert (await _json(server, path, 503)) == {"error": "the database cannot be read now"}
+    status, body, _ = await _get(server, "/targets?state=down")
+    assert status == 503 and "transitions" not in body
+    assert "OperationalError" in caplog.text or "ProgrammingError" in caplog.text
+    assert "transitions" not in caplog.text  # the driver's message is not logged

@@ -7,6 +7,7 @@ challenge when credentials are required and missing.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 import orjson
@@ -25,7 +26,7 @@ from monitor.observe.status.filters import (
     target_id as parse_target_id,
 )
 from monitor.observe.status.openapi import openapi_document
-from monitor.observe.status.source import StatusSource
+from monitor.observe.status.source import StatusSource, Unavailable
 
 PREFIX = "/api/v1"
 
@@ -60,6 +61,18 @@ class StatusApi:
         self.source = source
         self.gate = gate
         self._openapi = orjson.dumps(openapi_document())
+
+    @staticmethod
+    @web.middleware
+    async def unavailable(
+        request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except Unavailable:
+            if request.path.startswith(PREFIX + "/"):
+                return json_response({"error": "the database cannot be read now"}, 503)
+            return web.Response(status=503, text="the database cannot be read now\n")
 
     def add_routes(self, app: web.Application) -> None:
         app.router.add_get(f"{PREFIX}/status", self._status)

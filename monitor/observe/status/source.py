@@ -5,9 +5,12 @@ own database work (which uses the default executor) nor runs unbounded."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, TypeVar
+
+from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.observe.status.document import (
     article_document,
@@ -23,6 +26,11 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 READ_THREADS = 2
+log = logging.getLogger(__name__)
+
+
+class Unavailable(Exception):
+    """The database could not be read: answered 503, never as an empty list."""
 
 
 class StatusSource:
@@ -33,7 +41,12 @@ class StatusSource:
         self._pool = ThreadPoolExecutor(threads, thread_name_prefix="status-read")
 
     async def _run(self, fn: Callable[[], T]) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._pool, fn)
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._pool, fn)
+        except SQLAlchemyError as exc:
+            # the class only: a driver's message may name paths or hosts
+            log.warning("status page: the database could not be read (%s)", type(exc).__name__)
+            raise Unavailable from None
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
