@@ -23,6 +23,9 @@ LineOf = Callable[[Sequence[str | int]], int | None]
 MAX_ERRORS_SHOWN = 5
 _REPR_LIMIT = 80
 _SPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f\x7f]")
+# not text: NUL (PostgreSQL refuses it in any text column) and lone UTF-16
+# surrogates (`"\ud800"` is valid JSON, but no UTF-8 writer can encode it)
+_NOT_TEXT = re.compile(r"[\x00\ud800-\udfff]")
 
 _EXPECTED: dict[str, str] = {
     "int_type": "an integer",
@@ -155,6 +158,11 @@ def to_document(
             source, line, f"{what} is {describe(raw)}: expected a mapping of article fields"
         )
     record: dict[str, Any] = raw
+    bad = not_text(record)
+    if bad is not None:
+        loc, message = bad
+        at = line_of(loc) if line_of is not None else None
+        return InvalidDocument(source, at or line, message)
     try:
         article = Article.model_validate(record)
     except ValidationError as exc:
@@ -167,3 +175,39 @@ def to_document(
         at = line_of(("webUrl",)) if line_of is not None else None
         return InvalidDocument(source, at or line, problem)
     return Document(source, line if line is not None else 1, record, article)
+
+
+def not_text(record: dict[str, Any]) -> tuple[tuple[str | int, ...], str] | None:
+    """The first key or string value that is not text (a NUL, a lone surrogate).
+
+    Such a string passed every check and then broke the writers: the JSON and
+    JUnit reports (exit 70), the daemon's database (SQLite cannot encode a
+    surrogate, PostgreSQL refuses NUL), stopping the whole corpus for one
+    document. Iterative: the readers already bound the nesting depth.
+    """
+    stack: list[tuple[tuple[str | int, ...], object]] = [((), record)]
+    while stack:
+        loc, value = stack.pop()
+        if isinstance(value, str):
+            found = _NOT_TEXT.search(value)
+            if found is not None:
+                return loc, _not_text_message(f"field {dotted(loc)}", found.group())
+        elif isinstance(value, dict):
+            for key, item in reversed(list(value.items())):
+                found = _NOT_TEXT.search(key) if isinstance(key, str) else None
+                if found is not None:
+                    where = f"a key in {dotted(loc)}" if loc else "a field name"
+                    return loc, _not_text_message(where, found.group())
+                stack.append(((*loc, key), item))
+        elif isinstance(value, list | tuple):
+            stack.extend(((*loc, i), item) for i, item in reversed(list(enumerate(value))))
+    return None
+
+
+def _not_text_message(where: str, char: str) -> str:
+    if char == "\x00":
+        return f"{where} holds a NUL character (\\u0000): not text; remove it"
+    return (
+        f"{where} holds a lone UTF-16 surrogate (\\u{ord(char):04x}), which is not a "
+        "character: write the character itself, or both halves of its surrogate pair"
+    )
