@@ -160,8 +160,7 @@ class ContentFacts:
     title: str | None = None  # closed <title> only: a cut one is never judged
     og_title: str | None = None
     h1: str | None = None
-    description: str | None = None  # meta description, else og:description
-    published: str | None = None  # article:published_time, as written
+    description: str | None = None  # meta description, else og:/twitter:description
 
 
 @dataclass(slots=True)

@@ -123,3 +123,27 @@ def root_problem(url: str, final_url: str | None, redirects: list[Redirect]) -> 
         ProblemCode.REDIRECT_TO_ROOT,
         f"the deep link now redirects to the site's landing page {shown(final_url, 200)}",
     )
+
+
+def probe_path(path: str, token: str) -> str | None:
+    """A path in the same directory as `path` that cannot exist, or None for a
+    landing page (its "directory" is the whole site: nothing to learn)."""
+    if is_landing_path(path):
+        return None
+    slash = path.endswith("/")
+    directory = path.rstrip("/").rsplit("/", 1)[0] + "/"
+    return f"{directory}{token}{'/' if slash else ''}"
+
+
+def same_page(page: ContentFacts, page_url: str, probe: ContentFacts, probe_url: str) -> bool:
+    """Whether a page is what its host serves for a path that cannot exist: both
+    ended at the same URL, or their fingerprints (title, heading, description)
+    are the same and say something (an empty JS shell is not compared)."""
+    if page_url == probe_url:
+        return True
+    said = (page.title or "").strip() or (page.h1 or "").strip()
+    return bool(said) and (page.title, page.h1, page.description) == (
+        probe.title,
+        probe.h1,
+        probe.description,
+    )

@@ -14,11 +14,6 @@ HEAD_ELEMENTS = frozenset(
     {"html", "head", "title", "base", "link", "meta", "style", "script", "noscript", "template"}
 )
 SKIP_CONTENT = frozenset({"noscript", "template"})
-# <meta name|property> values read into the fingerprint, and how much of each
-META_KEYS = frozenset(
-    {"og:title", "description", "og:description", "twitter:description", "article:published_time"}
-)
-META_MAX = 600
 _CHUNK = 8192
 
 
@@ -37,17 +32,11 @@ class Head:
     title: str | None = None
     title_closed: bool = False  # closed within the prefix, so fit to judge
     head_end: int | None = None  # index in the text where the body starts
-    og_title: str | None = None
-    description: str | None = None  # <meta name=description>
-    og_description: str | None = None  # og:description, else twitter:description
-    published: str | None = None  # article:published_time
 
     def head_tag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        """<base>, <link> and <meta>: the first of each kind with a non-empty value wins."""
+        """<base> and <link>: the first of each kind with a non-empty href wins."""
         values = dict(reversed(attrs))  # first occurrence of a duplicate attribute wins
-        if tag == "meta":
-            self._meta(values)
-        elif tag == "base" and self.base is None and values.get("href"):
+        if tag == "base" and self.base is None and values.get("href"):
             self.base = (values["href"] or "").strip()
         elif tag == "link":
             href = (values.get("href") or "").strip()
@@ -56,23 +45,6 @@ class Head:
                 self.canonical = href
             if href and "amphtml" in rels and self.amphtml is None:
                 self.amphtml = href
-
-    def _meta(self, values: dict[str, str | None]) -> None:
-        """The fingerprint's metas (content/fingerprint.py); each value cut to META_MAX."""
-        key = (values.get("property") or values.get("name") or "").strip().lower()
-        if key not in META_KEYS:
-            return
-        content = " ".join((values.get("content") or "")[:META_MAX].split())
-        if not content:
-            return
-        if key == "og:title":
-            self.og_title = self.og_title or content
-        elif key == "description":
-            self.description = self.description or content
-        elif key == "article:published_time":
-            self.published = self.published or content
-        else:
-            self.og_description = self.og_description or content
 
 
 class _HeadParser(HTMLParser):

@@ -26,28 +26,6 @@ _TOKEN = re.compile(
     r"|![dD][oO][cC][tT][yY][pP][eE][^>]*+>|\?[^>]*+>)"  # doctype, processing instruction
 )
 _ATTR = re.compile(rf"{_WS}+([^\s/>\"'=<]+)(?:{_WS}*={_WS}*({_VALUE}))?")
-# A <meta> whose attributes hold none of these words (in ASCII case: the
-# values are compared lower-cased, and no other letter lowers to these) cannot
-# be one the fingerprint reads (head_parser.META_KEYS); "&" may spell one.
-_META_WORD = (
-    "[dD][eE][sS][cC][rR][iI][pP][tT][iI][oO][nN]|[tT][iI][tT][lL][eE]"
-    "|[pP][uU][bB][lL][iI][sS][hH][eE][dD]_|&"
-)
-
-
-def _without_words(excluded: str) -> str:
-    """Characters of a class that excludes `excluded`, never spelling a _META_WORD."""
-    return rf"(?:[^{excluded}dDtTpP&]++|(?!{_META_WORD})[dDtTpP])*+"
-
-
-_PLAIN_VALUE = (
-    f"(?:\"{_without_words(chr(34))}\"|'{_without_words(chr(39))}'"
-    f"|(?=[^\\s\"'=<>`]){_without_words(chr(92) + 's' + chr(34) + chr(39) + '=<>`')})"
-)
-_PLAIN_ATTRS = (
-    rf"(?:{_WS}++(?=[^\s/>\"'=<]){_without_words(chr(92) + 's/>' + chr(34) + chr(39) + '=<')}"
-    rf"(?:{_WS}*+={_WS}*+{_PLAIN_VALUE})?+)*+"
-)
 
 
 def _any_case(name: str) -> str:
@@ -75,8 +53,7 @@ def _cdata(name: str) -> str:
 # What fast_head skips without a look, outside <title>, <noscript> and
 # <template>: text, well-formed comments, doctypes and processing
 # instructions, end tags other than </head> and </html>, <meta> and <head>
-# start tags (a <meta> only when the fingerprint does not read it), and
-# complete scripts and styles. Each alternative takes
+# start tags, and complete scripts and styles. Each alternative takes
 # exactly what the token loop would take for that token, and the loop would
 # change nothing else; so one match of this replaces many turns of the loop.
 _SKIP_RUN = (
@@ -85,8 +62,7 @@ _SKIP_RUN = (
     r"|<!--(?!-?>)(?:[^-]++|-(?!-))*+-->"
     r"|<![dD][oO][cC][tT][yY][pP][eE][^>]*+>|<\?[^>]*+>"
     rf"|</(?!(?:[hH][eE][aA][dD]|[hH][tT][mM][lL]){_NAME_END})[a-zA-Z][-.a-zA-Z0-9:_]*+{_WS}*+>"
-    rf"|<[mM][eE][tT][aA]{_NAME_END}{_PLAIN_ATTRS}{_WS}*+/?>"
-    rf"|<[hH][eE][aA][dD]{_NAME_END}{_ATTRS}{_WS}*+/?>"
+    rf"|<(?:[mM][eE][tT][aA]|[hH][eE][aA][dD]){_NAME_END}{_ATTRS}{_WS}*+/?>"
     rf"|{_cdata('script')}|{_cdata('style')}"
     ")*+"
 )
@@ -110,7 +86,7 @@ _TITLE_END = re.compile(rf"</[tT][iI][tT][lL][eE]{_WS}*+>")
 _SELF_CLOSING_GIVES_UP = frozenset({"title", "script", "style", "noscript", "template"})
 
 
-def _attributes(raw: str) -> list[tuple[str, str | None]]:
+def attributes(raw: str) -> list[tuple[str, str | None]]:
     """Attributes as html.parser reports them: names lower-cased, values unquoted
     and unescaped, None for an attribute without a value."""
     attrs: list[tuple[str, str | None]] = []
@@ -175,7 +151,7 @@ def fast_head(text: str) -> Head | None:
                     skip += 1
             elif tag == "html":
                 if _AMP_WORDS.search(attrs):
-                    names = {n for n, _ in _attributes(attrs)}
+                    names = {n for n, _ in attributes(attrs)}
                     got.is_amp = got.is_amp or "amp" in names or "⚡" in names
             elif tag in SKIP_CONTENT:
                 skip = 1
@@ -188,8 +164,8 @@ def fast_head(text: str) -> Head | None:
                     else:
                         title_at = pos
             elif tag in HEAD_ELEMENTS:
-                if tag in ("base", "meta") or (tag == "link" and _LINK_WORDS.search(attrs)):
-                    got.head_tag(tag, _attributes(attrs))
+                if tag == "base" or (tag == "link" and _LINK_WORDS.search(attrs)):
+                    got.head_tag(tag, attributes(attrs))
             else:
                 got.head_end = lt
                 return got

@@ -23,7 +23,7 @@ from urllib.parse import urljoin
 
 from monitor.content.charset import decode
 from monitor.content.head_parser import Head, slow_head
-from monitor.content.head_scan import fast_head
+from monitor.content.head_scan import attributes, fast_head
 from monitor.content.mediatype import is_html_content_type, is_image_content_type, media_type
 from monitor.content.soft404 import is_soft_404_text
 
@@ -49,7 +49,6 @@ class HtmlFacts:
     og_title: str | None = None
     h1: str | None = None
     description: str | None = None
-    published: str | None = None
 
 
 # The first <h1> of the body, found by a scan rather than by the parser
@@ -138,6 +137,7 @@ def _facts(text: str, got: Head, base_url: str) -> HtmlFacts:
     # a heading that repeats a judged title has its answer already
     if not soft and heading is not None and not (got.title_closed and heading == title):
         soft = is_soft_404_text(heading)
+    metas = head_metas(text, len(text) if got.head_end is None else got.head_end)
     return HtmlFacts(
         canonical=_absolute(got.canonical, base),
         amphtml=_absolute(got.amphtml, base),
@@ -145,11 +145,70 @@ def _facts(text: str, got: Head, base_url: str) -> HtmlFacts:
         title=title,
         soft_404=soft,
         closed_title=_cut(title) if got.title_closed else None,
-        og_title=got.og_title,
+        og_title=metas.get("og:title"),
         h1=_cut(heading),
-        description=got.description or got.og_description,
-        published=got.published,
+        description=metas.get("description")
+        or metas.get("og:description")
+        or metas.get("twitter:description"),
     )
+
+
+# The fingerprint's <meta>s (og:title and the descriptions), found from their
+# key words rather than by a scan of every tag: str.find runs at memchr speed,
+# where a regex over a 40 KB head of scripts costs as much as reading the head
+# again (bench/content_scan.py). A key must be written in lower case (as every
+# publisher does). A <meta> inside a script, style, comment, <noscript> or
+# <template> is not read: the nearest such opener (in lower case) within
+# SKIP_WINDOW characters before it, not closed since, says so. One rule for
+# both head readers.
+META_KEYS = frozenset({"og:title", "description", "og:description", "twitter:description"})
+_META_WORDS = ("description", "og:title")
+_META_START = re.compile(r"<[mM][eE][tT][aA][\s/]")
+_SKIPPED = (
+    ("<script", "</script"),
+    ("<!--", "-->"),
+    ("<style", "</style"),
+    ("<noscript", "</noscript"),
+    ("<template", "</template"),
+)
+SKIP_WINDOW = 8192
+
+
+def head_metas(text: str, end: int) -> dict[str, str]:
+    """The first non-empty value of each of META_KEYS in `text[:end]`, spaces
+    collapsed, cut to FACT_TEXT_MAX characters."""
+    found: dict[str, str] = {}
+    seen: set[int] = set()
+    for word in _META_WORDS:
+        at = text.find(word, 0, end)
+        while at >= 0:
+            lt = text.rfind("<", 0, at)
+            gt = text.find(">", at, end)
+            if lt not in seen and gt >= 0 and _META_START.match(text, lt):
+                seen.add(lt)
+                if not _inside_skipped(text, lt):
+                    _take_meta(text[lt + 5 : gt], found)
+            at = text.find(word, max(at + 1, gt), end) if gt >= 0 else -1
+    return found
+
+
+def _inside_skipped(text: str, at: int) -> bool:
+    """Whether `at` lies in a script, style, comment, <noscript> or <template>."""
+    window = max(0, at - SKIP_WINDOW)
+    for opener, closer in _SKIPPED:
+        start = text.rfind(opener, window, at)
+        if start >= 0 and text.find(closer, start, at) < 0:
+            return True
+    return False
+
+
+def _take_meta(raw: str, found: dict[str, str]) -> None:
+    values = dict(reversed(attributes(raw)))  # the first of a repeated attribute wins
+    key = (values.get("property") or values.get("name") or "").strip().lower()
+    if key in META_KEYS and key not in found:
+        content = " ".join((values.get("content") or "")[:FACT_TEXT_MAX].split())
+        if content:
+            found[key] = content
 
 
 FACT_TEXT_MAX = 600  # characters of a title or heading kept: a headline is ~100

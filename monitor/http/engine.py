@@ -48,6 +48,7 @@ from monitor.http.errors import classify_exception
 from monitor.http.guard import AddressPolicy
 from monitor.http.headers import ascii_token, is_utf8, shown
 from monitor.http.hostpool import HostPool
+from monitor.http.probe import SoftProbe
 from monitor.http.reading import read_image, read_page
 from monitor.http.resolver import GuardedResolver, guarded_socket_factory
 from monitor.http.tls import make_ssl_context
@@ -136,6 +137,8 @@ class Checker:
         self._image_whole = {"Accept": IMAGE_ACCEPT, "Accept-Encoding": "identity"}
         self._first_range = min(IMAGE_FIRST_RANGE, settings.image_cap_bytes)
         self._image_ranged = {**self._image_whole, "Range": f"bytes=0-{self._first_range - 1}"}
+        # the soft-404 probe: a path that cannot exist, once per host and directory
+        self.probe = SoftProbe(self._attempt, self._rng) if settings.soft_404_probe else None
 
     async def __aenter__(self) -> Self:
         settings = self.settings
@@ -204,7 +207,7 @@ class Checker:
         latency_ms: float | None = round(att.wire_s * 1000.0, 1)
         if att.error is ErrorKind.BLOCKED and not att.redirects:
             attempts, latency_ms = 0, None  # refused before anything was sent
-        return CheckResult(
+        result = CheckResult(
             url=url,
             kind=kind,
             outcome=outcome,
@@ -230,6 +233,9 @@ class Checker:
                 body_decoded=att.body_error is None,
             ),
         )
+        if self.probe is not None and att.body_error is None:
+            await self.probe.judge(result)
+        return result
 
     def _headers(self, kind: Kind, ranged: bool) -> dict[str, str]:
         """The request headers (shared, never modified: copy before changing)."""

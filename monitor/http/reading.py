@@ -73,7 +73,6 @@ async def read_page(resp: Response, facts: ContentFacts, url: URL, cap: int) -> 
     facts.og_title = page.og_title
     facts.h1 = page.h1
     facts.description = page.description
-    facts.published = page.published
     return None
 
 

@@ -116,7 +116,9 @@ async def handler(request: web.Request) -> web.StreamResponse:
         return html(page())
     if path == "/to-private":
         raise web.HTTPFound("http://127.0.0.3:9/secret")
-    return html(page(amphtml=NEWS + path.rstrip("/") + "/amp"))
+    # each story has its own title, as real ones do: the soft-404 probe's
+    # random path gets a page, but not the same page
+    return html(page(amphtml=NEWS + path.rstrip("/") + "/amp", title=f"Story at {path}"))
 
 
 Log = dict[str, list[float]]  # "host[:port]/path" -> monotonic times of the requests

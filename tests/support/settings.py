@@ -26,6 +26,9 @@ def settings(routes: dict[str, int] | None = None, **overrides: Any) -> Settings
         "retry_after_max": 2.0,
         "concurrency": 16,
         "per_host": 4,
+        # engine tests count the requests a check makes; the soft-404 probe's
+        # own tests (test_check_drift.py, test_probe.py) switch it on
+        "soft_404_probe": False,
     }
     values.update(overrides)
     values["connect_to"] = [

@@ -1,0 +1,140 @@
+"""The soft-404 probe (Bar-Yossef et al., 2004): ask a host for a path that cannot
+exist, and compare its answer with the article's page.
+
+Once per host and directory (per run in `check`; at most once a day in the
+daemon, whose checker lives on): the answer is shared by every page of that
+directory, and a page that is the same as it (same final URL, or the same
+non-empty fingerprint) is a `soft_404`. A host that answers a probe with a
+real 404 or 410 is never probed again. The probe goes through the checker's
+own attempt (per-host politeness, the SSRF guard, the timeout) and is counted
+in no target's `attempts`. The comparison is pure (content/drift.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from yarl import URL
+
+from monitor import urls
+from monitor.content.drift import probe_path, same_page
+from monitor.http.attempt import Attempt
+from monitor.vocabulary import CheckResult, ContentFacts, Kind, Problem, ProblemCode
+
+PROBE_TTL_S = 86400.0  # a directory is probed again after a day (the daemon's checker)
+MAX_DIRECTORIES = 100_000  # answers kept; the oldest go first
+_NOT_FOUND = (404, 410)
+
+AttemptFn = Callable[[URL, Kind], Awaitable[Attempt]]
+_Key = tuple[str, str, int | None, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """What the host said for a path that cannot exist."""
+
+    url: str
+    status: int | None
+    final_url: str | None
+    facts: ContentFacts
+    at: float
+
+    @property
+    def is_page(self) -> bool:
+        return self.status is not None and 200 <= self.status <= 299 and self.final_url is not None
+
+
+class SoftProbe:
+    """Per-checker cache of probe answers, one request per host and directory at a time."""
+
+    def __init__(
+        self,
+        attempt: AttemptFn,
+        rng: random.Random,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        ttl: float = PROBE_TTL_S,
+    ) -> None:
+        self._attempt = attempt
+        self._rng = rng
+        self._clock = clock
+        self._ttl = ttl
+        self._answers: dict[_Key, asyncio.Future[Answer | None]] = {}
+        self.real_404_hosts: set[tuple[str, int | None]] = set()
+        self._first: dict[tuple[str, int | None], asyncio.Future[Answer | None]] = {}
+        self.sent = 0  # probes sent (tests and the bench read it)
+
+    async def judge(self, result: CheckResult) -> None:
+        """Add `soft_404` to a web/AMP page's result when its host serves it for any path."""
+        if result.kind not in (Kind.WEB, Kind.AMP) or not result.outcome.is_up:
+            return
+        if result.facts.is_amp is None or any(
+            p.code in (ProblemCode.SOFT_404, ProblemCode.CONTENT_TYPE_MISMATCH)
+            for p in result.problems
+        ):
+            return  # not parsed as HTML, or already judged
+        final = result.final_url or result.url
+        try:
+            page = URL(final, encoded=True)
+            host, port = page.raw_host, page.port
+        except (ValueError, TypeError):
+            return
+        if not host or (host, port) in self.real_404_hosts:
+            return
+        path = probe_path(page.raw_path, self._token())
+        if path is None:
+            return
+        key = (page.scheme, host, port, path.rstrip("/").rsplit("/", 1)[0])
+        answer = await self._answer(key, page.with_path(path, encoded=True).with_query(None))
+        if answer is None or not answer.is_page or answer.final_url is None:
+            return
+        if same_page(result.facts, final, answer.facts, answer.final_url):
+            result.problems.append(
+                Problem(
+                    ProblemCode.SOFT_404,
+                    f"the host answers a path that cannot exist ({answer.url}) with the same page",
+                )
+            )
+
+    def _token(self) -> str:
+        return f"am-probe-{self._rng.getrandbits(64):016x}"
+
+    async def _answer(self, key: _Key, url: URL) -> Answer | None:
+        now = self._clock()
+        fut = self._answers.get(key)
+        if fut is not None and fut.done():
+            old = fut.result()
+            if old is None or now - old.at > self._ttl:
+                del self._answers[key]
+                fut = None
+        if fut is not None:
+            return await asyncio.shield(fut)
+        host = (key[1], key[2])
+        first = self._first.get(host)
+        if first is not None and not first.done():
+            await asyncio.shield(first)  # a host's first probe decides whether there are more
+            if host in self.real_404_hosts:
+                return None
+            return await self._answer(key, url)
+        fut = asyncio.get_running_loop().create_future()
+        if first is None:
+            self._first[host] = fut
+        self._answers[key] = fut
+        while len(self._answers) > MAX_DIRECTORIES:
+            del self._answers[next(iter(self._answers))]
+        while len(self._first) > MAX_DIRECTORIES:
+            del self._first[next(iter(self._first))]
+        answer: Answer | None = None
+        try:
+            self.sent += 1
+            att = await self._attempt(url, Kind.WEB)
+            answer = Answer(urls.redact(str(url)), att.status, att.final_url, att.facts, now)
+            if att.error is None and att.status in _NOT_FOUND:
+                self.real_404_hosts.add((key[1], key[2]))
+        finally:
+            fut.set_result(answer)  # a probe cut short answers None to those waiting
+        return answer
