@@ -209,6 +209,20 @@ def overview() -> dashboard.Dashboard:
             )
         )
         .with_panel(
+            _series(
+                "Links no longer their article",
+                "short",
+                "Pages that answer 2xx but have drifted from the record (content_drift), "
+                "were sent to the site's home page (redirect_to_root) or are a not-found "
+                "page (soft_404). Alert: ArticleLinksDrifted.",
+                _query(
+                    "max by (code) (article_monitor_problems{"
+                    f'{_I},code=~"content_drift|redirect_to_root|soft_404"}})',
+                    "{{code}}",
+                ),
+            )
+        )
+        .with_panel(
             piechart.Panel()
             .title("Signatures by status")
             .description("`secured` verification status of every article.")

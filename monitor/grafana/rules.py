@@ -33,12 +33,13 @@ class Thresholds:
     provider_down_min: int = 5  # targets down at one provider
     stalled_after_s: int = 1800  # no check recorded for this long
     lag_s: int = 900  # oldest due target overdue by this long
+    drift_min: int = 1  # links that answer but are no longer their article (issue 15)
     for_factor: float = 1.0
 
     def __post_init__(self) -> None:
         if not 0 < self.down_share <= 1:
             raise ValueError("down_share must be in (0, 1]")
-        for name in ("down_min", "provider_down_min", "stalled_after_s", "lag_s"):
+        for name in ("down_min", "provider_down_min", "stalled_after_s", "lag_s", "drift_min"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1")
         if self.for_factor < 0:
@@ -181,6 +182,25 @@ def alert_rules(t: Thresholds | None = None) -> list[AlertRule]:
             description="Tell the publishers concerned; the status page lists the targets.",
             runbook="articlecertificatesexpiring",
             status_query="problem=certificate_expiring",
+        ),
+        AlertRule(
+            name="ArticleLinksDrifted",
+            expr=(
+                "max by (job, code) "
+                '(article_monitor_problems{code=~"content_drift|redirect_to_root|soft_404"})'
+                f" >= {t.drift_min}"
+            ),
+            for_s=for_(3600),
+            severity=Severity.WARNING,
+            summary=(
+                "{{ $value }} links answer but are no longer their article ({{ $labels.code }})"
+            ),
+            description=(
+                "The pages answer 2xx but now show something else (another page, a parked "
+                "domain, the home page, a not-found page): fix or retire the records."
+            ),
+            runbook="articlelinksdrifted",
+            status_query="problem={{ $labels.code }}",
         ),
         AlertRule(
             name="ArticleInvalidDocuments",

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from monitor.classify import findings
 from monitor.content.drift import PageRules, is_landing_path, root_problem
+from monitor.observe.metrics import DaemonMetrics, Snapshot
 from monitor.targets import TargetRef
 from monitor.vocabulary import (
     CheckResult,
@@ -221,3 +222,9 @@ def test_adversarial_titles_never_raise_and_messages_stay_short(page_title: str)
     for p in got:
         assert len(p.message) < 400
         assert "\u202e" not in p.message
+
+
+def test_the_problem_gauge_has_a_series_for_each_new_code() -> None:
+    text = DaemonMetrics(Snapshot).render().decode()
+    for code in ("content_drift", "redirect_to_root", "soft_404"):
+        assert f'article_monitor_problems{{code="{code}"}}' in text
