@@ -11,7 +11,9 @@ from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from monitor.cli.options import config_option, db_options, settings_from
 from monitor.daemon.state import State
@@ -65,6 +67,12 @@ def _when(ms: int | None) -> str | None:
     return rfc3339(ms)
 
 
+def _row(table: Table, *cells: str | None) -> None:
+    """A table row of plain text: corpus values (URLs, provider domains, source
+    paths) may hold `[…]`, which rich would read as markup (and `[/]` crash it)."""
+    table.add_row(*(Text(cell or "") for cell in cells))
+
+
 def _emit(data: dict[str, Any]) -> None:
     click.echo(json.dumps(data, indent=2, default=str))
 
@@ -98,28 +106,28 @@ def status(config_file: Path | None, fmt: str | None, limit: int, **flags: Any) 
     for s in State:
         t.add_column(s.value, justify="right")
     for kind, row in data["targets"].items():
-        t.add_row(kind, *(str(row[s.value]) for s in State))
+        _row(t, kind, *(str(row[s.value]) for s in State))
     console.print(t)
     if data["worst_providers"]:
         p = Table(title="Providers with targets down")
         for col in ("provider", "down", "targets"):
             p.add_column(col)
         for r in data["worst_providers"]:
-            p.add_row(r["provider"], str(r["down"]), str(r["targets"]))
+            _row(p, r["provider"], str(r["down"]), str(r["targets"]))
         console.print(p)
     if data["recent_transitions"]:
         tr = Table(title="Recent transitions")
         for col in ("at", "from → to", "outcome", "kind", "url"):
             tr.add_column(col, overflow="fold")
         for r in data["recent_transitions"]:
-            tr.add_row(r["at"], f"{r['from']} → {r['to']}", r["outcome"], r["kind"], r["url"])
+            _row(tr, r["at"], f"{r['from']} → {r['to']}", r["outcome"], r["kind"], r["url"])
         console.print(tr)
     if data["signature_problems"]:
         sp = Table(title="Signature problems")
         for col in ("status", "fields", "source", "webUrl"):
             sp.add_column(col, overflow="fold")
         for r in data["signature_problems"]:
-            sp.add_row(r["status"], ", ".join(r["fields"]), r["source"], r["webUrl"])
+            _row(sp, r["status"], ", ".join(r["fields"]), r["source"], r["webUrl"])
         console.print(sp)
     if data["invalid_documents"]:
         console.print(f"[yellow]{data['invalid_documents']} invalid documents in the corpus[/]")
@@ -193,23 +201,25 @@ def history(
         return
     console = Console(soft_wrap=False)
     if article is not None:
-        console.print(f"[bold]{article['web_url']}[/] ({article['id']}, {article['source']})")
+        console.print(
+            f"[bold]{escape(article['web_url'])}[/] "
+            f"({escape(article['id'])}, {escape(article['source'])})"
+        )
     for t in out_targets:
-        console.print(f"\n[bold]{t['url']}[/] [{t['kind']}] state [bold]{t['state']}[/]")
+        console.print(f"\n[bold]{escape(t['url'])}[/] \\[{t['kind']}] state [bold]{t['state']}[/]")
         if t["transitions"]:
             tt = Table(title="Transitions")
             for col in ("at", "from → to", "outcome", "problems"):
                 tt.add_column(col)
             for x in t["transitions"]:
-                tt.add_row(
-                    x["at"], f"{x['from']} → {x['to']}", x["outcome"], " ".join(x["problems"])
-                )
+                _row(tt, x["at"], f"{x['from']} → {x['to']}", x["outcome"], " ".join(x["problems"]))
             console.print(tt)
         rt = Table(title="Recent results")
         for col in ("at", "outcome", "status", "latency ms", "problems"):
             rt.add_column(col)
         for r in t["results"]:
-            rt.add_row(
+            _row(
+                rt,
                 r["at"],
                 r["outcome"],
                 str(r["http_status"] or ""),

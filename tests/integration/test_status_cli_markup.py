@@ -1,0 +1,43 @@
+"""`status` and `history` tables print corpus text as text: a provider domain, URL or
+source path holding rich markup (`[/]`, `[bold]`) neither crashes them nor styles them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from support import status_db
+
+from monitor.cli import cli
+
+
+@pytest.fixture
+def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setattr(status_db, "PROVIDERS", ("[/]", "[bold red]Beta", "[link=x]y"))
+    known = status_db.build(tmp_path / "am.db", n_targets=30)
+    return str(known.engine.url)
+
+
+def test_status_table_prints_markup_as_text(db: str) -> None:
+    result = CliRunner().invoke(cli, ["status", "--db", db, "--format", "table"])
+    assert result.exit_code == 0, result.output
+    assert "[/]" in result.output
+
+
+def test_history_table_prints_markup_as_text(db: str, tmp_path: Path) -> None:
+    from sqlalchemy import text
+
+    from monitor.storage.engine import make_engine
+
+    engine = make_engine(db)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE targets SET url = 'https://news.test/[/]x' WHERE id = 6"))
+        conn.execute(
+            text("UPDATE articles SET source = '[bold]s[/]' WHERE id = '0000000000000007'")
+        )
+    engine.dispose()
+    for query in ("6", "0000000000000007"):
+        result = CliRunner().invoke(cli, ["history", query, "--db", db, "--format", "table"])
+        assert result.exit_code == 0, result.output
+    assert "[/]" in result.output and "[bold]s[/]" in result.output
