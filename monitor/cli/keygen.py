@@ -11,7 +11,8 @@ from typing import Literal
 import click
 
 from monitor.config import ConfigError
-from monitor.secured.keys import kid_for_path
+from monitor.observe.logs import escape
+from monitor.secured.keys import KID_RE, KID_RULE, kid_for_path
 
 
 @click.command()
@@ -57,12 +58,19 @@ def keygen(key_type: Literal["aes256", "ed25519"], out: Path | None, force: bool
             )
         click.echo(aes256_hex(), nl=False)
         return
+    kid = kid_for_path(out)
+    if not KID_RE.fullmatch(kid):
+        # `sign` and `verify` would refuse the file by this name: say so before
+        # a key is made (and handed out) under a name that cannot be used
+        raise click.UsageError(
+            f"--out {escape(out.name)}: the name gives no kid ({kid!r}: {KID_RULE}, "
+            "taken from the name up to its first dot); choose a name like publisher.key"
+        )
     files = new_key_files(key_type, out)
     try:
         write_key_files(files, force=force)
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from None
-    kid = kid_for_path(out)
     if key_type == "aes256":
         click.echo(f"wrote {out} (AES-256, mode 0600, kid {kid!r})", err=True)
     else:

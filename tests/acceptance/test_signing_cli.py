@@ -374,3 +374,15 @@ def test_verify_table_spells_out_control_characters_in_names(tmp_path: Path) -> 
     assert result.exit_code == 0, result.output
     assert "a\\nforged" in result.stdout
     assert not [line for line in result.stdout.splitlines() if line.startswith("forged")]
+
+
+@pytest.mark.parametrize("name", ["two words.key", ".hidden.key", "line\nbreak.key", "b" * 70])
+def test_keygen_refuses_a_name_that_gives_no_kid(tmp_path: Path, name: str) -> None:
+    """`sign` and `verify` refuse a key file whose name gives no kid; keygen made
+    one anyway and announced the unusable kid (second hostile review)."""
+    path = tmp_path / name
+    result = run("keygen", "--out", path)
+    assert result.exit_code == 2, result.output
+    assert "gives no kid" in result.output
+    assert "\n" not in result.output.split("Error: ", 1)[1].rstrip("\n")  # one line
+    assert not path.exists()
