@@ -11,12 +11,13 @@ from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
-from rich.markup import escape
+from rich.markup import escape as escape_markup
 from rich.table import Table
 from rich.text import Text
 
 from monitor.cli.options import config_option, db_options, settings_from
 from monitor.daemon.state import State
+from monitor.observe.logs import escape as spell
 
 if TYPE_CHECKING:
     from monitor.storage.repository import Repository
@@ -67,10 +68,16 @@ def _when(ms: int | None) -> str | None:
     return rfc3339(ms)
 
 
+def shown(text: str) -> str:
+    """Corpus text inside a markup string: controls spelled out, markup inert."""
+    return escape_markup(spell(text))
+
+
 def _row(table: Table, *cells: str | None) -> None:
     """A table row of plain text: corpus values (URLs, provider domains, source
-    paths) may hold `[…]`, which rich would read as markup (and `[/]` crash it)."""
-    table.add_row(*(Text(cell or "") for cell in cells))
+    paths) may hold `[…]`, which rich would read as markup (and `[/]` crash it), and
+    terminal controls, which are spelled out as `verify` does."""
+    table.add_row(*(Text(spell(cell or "")) for cell in cells))
 
 
 def _emit(data: dict[str, Any]) -> None:
@@ -202,11 +209,11 @@ def history(
     console = Console(soft_wrap=False)
     if article is not None:
         console.print(
-            f"[bold]{escape(article['web_url'])}[/] "
-            f"({escape(article['id'])}, {escape(article['source'])})"
+            f"[bold]{shown(article['web_url'])}[/] "
+            f"({shown(article['id'])}, {shown(article['source'])})"
         )
     for t in out_targets:
-        console.print(f"\n[bold]{escape(t['url'])}[/] \\[{t['kind']}] state [bold]{t['state']}[/]")
+        console.print(f"\n[bold]{shown(t['url'])}[/] \\[{t['kind']}] state [bold]{t['state']}[/]")
         if t["transitions"]:
             tt = Table(title="Transitions")
             for col in ("at", "from → to", "outcome", "problems"):

@@ -359,6 +359,10 @@ async def test_page_errors_name_the_parameter(server: MetricsServer) -> None:
     assert status == 404
 
 
+# a value of each label the alert rules template into their links (an alert fills its own)
+EXAMPLE_LABELS = {"kind": "web", "provider": "Alpha+News", "code": "soft_404"}
+
+
 async def test_every_alert_links_to_a_page_that_answers(server: MetricsServer) -> None:
     """The alert annotations' status links (monitor/grafana) use these pages' filters."""
     from monitor.grafana.prometheus import Links
@@ -367,10 +371,10 @@ async def test_every_alert_links_to_a_page_that_answers(server: MetricsServer) -
     links = Links(status_base=server.url)
     linked = 0
     for rule in alert_rules():
-        url = (
-            links.annotations(rule)["status_url"]
-            .replace("{{ $labels.kind }}", "web")
-            .replace("{{ $labels.provider }}", "Alpha+News")
+        url = re.sub(
+            r"\{\{ \$labels\.(\w+) \}\}",
+            lambda m: EXAMPLE_LABELS[m.group(1)],
+            links.annotations(rule)["status_url"],
         )
         path = url.removeprefix(server.url) or "/"
         status, html, _ = await _get(server, path)
@@ -416,3 +420,15 @@ async def test_a_database_that_cannot_be_read_is_503_not_an_empty_list(
     assert status == 503 and "transitions" not in body
     assert "OperationalError" in caplog.text or "ProgrammingError" in caplog.text
     assert "transitions" not in caplog.text  # the driver's message is not logged
+
+
+async def test_controls_and_bidi_overrides_are_spelled_out_on_pages(
+    server: MetricsServer, known: Known
+) -> None:
+    from sqlalchemy import text
+
+    with known.engine.begin() as conn:
+        conn.execute(text("UPDATE targets SET provider = :p WHERE id = 3"), {"p": "a\u202eb\x1bc"})
+    _, html, _ = await _get(server, "/targets/3")
+    assert "\u202e" not in html and "\x1b" not in html
+    assert "a\\u202eb\\x1bc" in html

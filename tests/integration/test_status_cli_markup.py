@@ -41,3 +41,12 @@ def test_history_table_prints_markup_as_text(db: str, tmp_path: Path) -> None:
         result = CliRunner().invoke(cli, ["history", query, "--db", db, "--format", "table"])
         assert result.exit_code == 0, result.output
     assert "[/]" in result.output and "[bold]s[/]" in result.output
+
+
+def test_terminal_controls_are_spelled_out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(status_db, "PROVIDERS", ("\x1b[31mred\u202e",) * 3)
+    db = str(status_db.build(tmp_path / "am.db", n_targets=30).engine.url)
+    result = CliRunner().invoke(cli, ["status", "--db", db, "--format", "table"])
+    assert result.exit_code == 0, result.output
+    assert "\x1b[31m" not in result.output and "\u202e" not in result.output
+    assert "\\x1b[31mred\\u202e" in result.output

@@ -19,6 +19,7 @@ from aiohttp import web
 
 from monitor import __version__
 from monitor.daemon.state import State
+from monitor.observe.logs import escape as spell
 from monitor.observe.status.api import Gate
 from monitor.observe.status.chart import latency_chart
 from monitor.observe.status.filters import (
@@ -103,6 +104,8 @@ class StatusPages:
             undefined=jinja2.StrictUndefined,
             trim_blocks=True,
             lstrip_blocks=True,
+            # controls and bidi overrides from the corpus are spelled out, never obeyed
+            finalize=lambda value: spell(value) if isinstance(value, str) else value,
         )
         self.env.globals.update(
             base=self.base,
