@@ -18,7 +18,14 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from monitor.content.fingerprint import MAX_TEXT, holds_title, is_parked, shown, similarity
+from monitor.content.fingerprint import (
+    MAX_TEXT,
+    holds_title,
+    is_parked,
+    share_a_script,
+    shown,
+    similarity,
+)
 from monitor.vocabulary import ContentFacts, Problem, ProblemCode, Redirect
 
 # Chosen on bench/drift_labels.py's labelled set (see its docstring for the figures).
@@ -58,6 +65,8 @@ def drift_problem(
             ProblemCode.CONTENT_DRIFT,
             f"page title is now '{now}': the domain is parked or for sale",
         )
+    if not share_a_script(title, page_titles):
+        return None  # another script: a translation cannot be compared word by word
     score = similarity(title, page_titles)
     if score is None or score >= threshold:
         return None  # no record title to compare, or the titles still match

@@ -103,11 +103,41 @@ def weighted(text: str | None) -> dict[str, int]:
         else:
             weight = FIRST_WEIGHT if first and raw[:1].isupper() else 1
         first = False
-        stem = _stem(word)
-        out[stem] = max(weight, out.get(stem, 0))
+        if not word.isascii() and _UNSPACED.search(word):
+            # Chinese, Japanese, Korean: no spaces between words, so pairs of characters
+            for i in range(max(1, len(word) - 1)):
+                out[word[i : i + 2]] = max(weight, out.get(word[i : i + 2], 0))
+        else:
+            stem = _stem(word)
+            out[stem] = max(weight, out.get(stem, 0))
         if len(out) >= MAX_WORDS:
             break
     return out
+
+
+# scripts written without spaces between words (kana, CJK ideographs, hangul)
+_UNSPACED = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
+
+
+def _scripts(found: Iterable[str]) -> set[bool]:
+    """Which scripts words are in: True for Latin (ASCII once folded), False for others;
+    numbers are in none."""
+    out: set[bool] = set()
+    for word in found:
+        if not word.isdigit():
+            out.add(word.isascii())
+    return out
+
+
+def share_a_script(record_text: str | None, page_texts: Iterable[str | None]) -> bool:
+    """Whether the page's texts are written in a script of the record's title: a
+    headline in another script (a translation in Arabic or Chinese) cannot be
+    compared word by word, so it is not judged."""
+    mine = _scripts(weighted(record_text))
+    theirs: set[bool] = set()
+    for text in page_texts:
+        theirs |= _scripts(weighted(text))
+    return not mine or not theirs or bool(mine & theirs)
 
 
 def words(text: str | None) -> frozenset[str]:

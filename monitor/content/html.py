@@ -172,6 +172,7 @@ _SKIPPED = (
     ("<template", "</template"),
 )
 SKIP_WINDOW = 8192
+MAX_META_TAGS = 32  # <meta>s read per key word: a page has a handful, a hostile one 10,000
 
 
 def head_metas(text: str, end: int) -> dict[str, str]:
@@ -181,11 +182,13 @@ def head_metas(text: str, end: int) -> dict[str, str]:
     seen: set[int] = set()
     for word in _META_WORDS:
         at = text.find(word, 0, end)
-        while at >= 0:
+        tags = 0
+        while at >= 0 and tags < MAX_META_TAGS:
             lt = text.rfind("<", 0, at)
             gt = text.find(">", at, end)
             if lt not in seen and gt >= 0 and _META_START.match(text, lt):
                 seen.add(lt)
+                tags += 1
                 if not _inside_skipped(text, lt):
                     _take_meta(text[lt + 5 : gt], found)
             at = text.find(word, max(at + 1, gt), end) if gt >= 0 else -1

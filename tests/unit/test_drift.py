@@ -228,3 +228,8 @@ def test_the_problem_gauge_has_a_series_for_each_new_code() -> None:
     text = DaemonMetrics(Snapshot).render().decode()
     for code in ("content_drift", "redirect_to_root", "soft_404"):
         assert f'article_monitor_problems{{code="{code}"}}' in text
+
+
+def test_a_translation_into_another_script_is_not_drift() -> None:
+    assert "content_drift" not in codes(result(title="ثغرة أمنية كشفت شفرة المصدر"))
+    assert "content_drift" in codes(result(title="域名出售 domain for sale"))  # parked: still said

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -12,6 +13,7 @@ from monitor.content.fingerprint import (
     is_parked,
     overlap,
     segments,
+    share_a_script,
     shown,
     similarity,
     weighted,
@@ -229,3 +231,30 @@ def test_a_title_cut_by_the_prefix_is_not_in_the_fingerprint() -> None:
 def test_og_description_stands_in_for_a_missing_description() -> None:
     page = b'<head><meta property="og:description" content="og one"></head>'
     assert head_facts(page, base_url="https://a/").description == "og one"
+
+
+def test_a_hostile_head_of_ten_thousand_description_metas_reads_a_bounded_few(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import monitor.content.html as page_html
+
+    calls = []
+    real = page_html._take_meta
+    monkeypatch.setattr(
+        page_html, "_take_meta", lambda raw, found: (calls.append(1), real(raw, found))
+    )
+    text = "<head>" + '<meta name="description" content="">' * 10_000 + "</head>"
+    assert head_metas(text, len(text)) == {}
+    assert len(calls) <= page_html.MAX_META_TAGS
+
+
+def test_chinese_japanese_korean_compare_by_character_pairs() -> None:
+    assert similarity("苹果公司发布新款手机", ["苹果发布新款手机 - 新浪"]) == pytest.approx(6 / 7)
+    assert similarity("苹果公司发布新款手机", ["域名出售"]) == 0.0
+
+
+def test_a_title_in_another_script_is_not_compared() -> None:
+    assert share_a_script("Security lapse exposed Clearview AI", ["Clearview 漏洞"])
+    assert not share_a_script("Security lapse exposed Clearview AI", ["ثغرة أمنية كشفت"])
+    assert share_a_script("Apple 2024", ["2024"])  # numbers are in no script
+    assert share_a_script("!!!", ["ثغرة"])  # no record words: nothing to rule out
