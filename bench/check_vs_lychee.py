@@ -53,6 +53,11 @@ RUN_TIMEOUT = 300.0  # seconds; one tool run never takes longer
 # --------------------------------------------------------------------------- corpus
 
 
+def host_name(address: str) -> str:
+    """The name standing for a simulator address with `--connect-to` (127.0.0.7: h7.bench.test)."""
+    return f"h{address.rsplit('.', 1)[1]}.bench.test"
+
+
 def make_corpus(records: int, port: int, hosts: Sequence[str]) -> list[dict[str, Any]]:
     """Deterministic article records; every URL is distinct (no deduplication helps)."""
     n = len(hosts)
@@ -71,7 +76,7 @@ def make_corpus(records: int, port: int, hosts: Sequence[str]) -> list[dict[str,
         out.append(
             {
                 "category": "news",
-                "title": f"Story {i}",
+                "title": f"Story {i:06d}",  # the page title websim serves (no drift)
                 "excerpt": "A benchmark article served by the loopback web simulator.",
                 "publishedDateTime": f"2024-{1 + i % 12:02d}-{1 + i % 28:02d}T08:00:00Z",
                 "webUrl": websim.page_url(site, port, slug),
@@ -127,6 +132,14 @@ if __name__ == "__main__":
     asyncio.run(main(sys.argv[1], int(sys.argv[2])))
 """
 
+# Runs the CLI of the package found first on PYTHONPATH (`--against NAME=DIR`).
+TREE_CLI = r"""
+import sys
+from monitor.cli import main
+sys.argv[0] = "article-monitor"
+sys.exit(main())
+"""
+
 # Runs the installed CLI with uvloop's event loop policy: `check` calls asyncio.run(),
 # which takes its loop from the policy, so no change to the engine is needed to measure it.
 UVLOOP_CLI = r"""
@@ -154,6 +167,8 @@ class Run:
     sim_requests: int
     sim_mb: float
     sim_cpu_s: float
+    largest_rss_mb: float = 0.0
+    sim_not_found: int = 0  # 404s served: article-monitor's soft-404 probes (random paths)
 
     def rate(self, checks: int) -> float:
         return checks / self.wall_s if self.wall_s > 0 else 0.0
@@ -175,6 +190,7 @@ class Measured:
     cpu_s: float
     returncode: int
     stdout: str
+    largest_rss: int = 0  # bytes, the largest single process
 
 
 class TreeSampler(threading.Thread):
@@ -191,6 +207,7 @@ class TreeSampler(threading.Thread):
         super().__init__(daemon=True)
         self.pid = pid
         self.peak = 0
+        self.largest = 0  # the largest single process seen
         self._stop_event = threading.Event()
 
     def run(self) -> None:
@@ -209,7 +226,9 @@ class TreeSampler(threading.Thread):
             total = 0
             for proc in procs:
                 with contextlib.suppress(psutil.Error):
-                    total += proc.memory_info().rss
+                    rss = proc.memory_info().rss
+                    total += rss
+                    self.largest = max(self.largest, rss)
             self.peak = max(self.peak, total)
             self._stop_event.wait(0.05)
 
@@ -246,6 +265,7 @@ def measure(argv: list[str], env: dict[str, str], cwd: Path) -> Measured:
         usage.ru_utime + usage.ru_stime,
         proc.returncode,
         out_path.read_text(errors="replace"),
+        sampler.largest,
     )
 
 
@@ -295,7 +315,7 @@ def verify_bare(report: Path, stdout: str) -> tuple[int, str]:
 
 
 def start_simulator(
-    workers: int, max_seconds: float, loop: str
+    workers: int, max_seconds: float, loop: str, shape: str = "realistic", latency_ms: float = 0.0
 ) -> tuple[subprocess.Popen[str], dict[str, Any]]:
     proc = subprocess.Popen(
         [
@@ -309,6 +329,10 @@ def start_simulator(
             loop,
             "--max-seconds",
             str(max_seconds),
+            "--shape",
+            shape,
+            "--latency-ms",
+            str(latency_ms),
         ],
         stdout=subprocess.PIPE,
         text=True,
@@ -318,7 +342,13 @@ def start_simulator(
     return proc, banner
 
 
-def build_tools(args: argparse.Namespace, work: Path, urls_file: Path, corpus: Path) -> list[Tool]:
+def build_tools(
+    args: argparse.Namespace,
+    work: Path,
+    urls_file: Path,
+    corpus: Path,
+    connect_to: Sequence[str] = (),
+) -> list[Tool]:
     c = str(args.concurrency)
     tools: list[Tool] = []
     lychee = shutil.which("lychee", path=str(VENV_BIN)) or shutil.which("lychee")
@@ -362,7 +392,7 @@ def build_tools(args: argparse.Namespace, work: Path, urls_file: Path, corpus: P
         "--concurrency",
         c,
         "--per-host",
-        str(min(args.concurrency, 1000)),
+        str(args.per_host or min(args.concurrency, 1000)),
         "--retries",
         "0",
         "--timeout",
@@ -372,6 +402,8 @@ def build_tools(args: argparse.Namespace, work: Path, urls_file: Path, corpus: P
         "--data-dir",
         str(work / "data"),
     ]
+    for rule in connect_to:
+        monitor_args += ["--connect-to", rule]
     cli = shutil.which("article-monitor", path=str(VENV_BIN))
     if cli is None:
         sys.exit("article-monitor not installed in this venv")
@@ -382,6 +414,17 @@ def build_tools(args: argparse.Namespace, work: Path, urls_file: Path, corpus: P
             partial(verify_monitor, work / "monitor.json"),
         )
     )
+    for spec in args.against:
+        # NAME=DIR: the same CLI from another tree of the package (git worktree), same run
+        name, _, tree = spec.partition("=")
+        tools.append(
+            Tool(
+                name,
+                [sys.executable, "-c", TREE_CLI, *monitor_args],
+                partial(verify_monitor, work / "monitor.json"),
+                env={"PYTHONPATH": str(Path(tree).resolve())},
+            )
+        )
     if args.uvloop:
         tools.append(
             Tool(
@@ -410,16 +453,19 @@ def build_tools(args: argparse.Namespace, work: Path, urls_file: Path, corpus: P
     return tools
 
 
-def print_table(tools: list[Tool], checks: int) -> None:
+def print_table(tools: list[Tool], checks: int, bound: float = 0.0) -> None:
+    """Medians per tool; `bound` (checks/s) is concurrency / latency, 0 when unbounded."""
+
     def med(values: list[float]) -> float:
         return statistics.median(values) if values else 0.0
 
     base = next((t for t in tools if t.name == "lychee" and t.runs), None)
     base_rate = med([r.rate(checks) for r in base.runs]) if base else 0.0
+    base_cpu = med([r.cpu_s for r in base.runs]) if base else 0.0
     header = (
-        f"{'tool':<24} {'checks/s':>9} {'vs lychee':>9} {'peak RSS MB':>11} {'CPU s':>6} "
-        f"{'checks/CPU-s':>12} {'wall s':>7} {'runs':>4} {'req/check':>9} {'MB served':>9} "
-        f"{'sim CPU s':>9}"
+        f"{'tool':<24} {'checks/s':>9} {'vs lychee':>9} {'of bound':>8} {'CPU µs/check':>12} "
+        f"{'CPU vs lychee':>13} {'KB/check':>8} {'peak RSS MB':>11} {'largest MB':>10} "
+        f"{'CPU s':>6} {'wall s':>7} {'runs':>4} {'req/check':>9} {'sim CPU s':>9}"
     )
     print(header)
     print("-" * len(header))
@@ -429,19 +475,23 @@ def print_table(tools: list[Tool], checks: int) -> None:
         rate = med([r.rate(checks) for r in tool.runs])
         cpu = med([r.cpu_s for r in tool.runs])
         ratio = f"{rate / base_rate:.2f}x" if base_rate else "-"
+        cpu_ratio = f"{cpu / base_cpu:.2f}x" if base_cpu else "-"
+        share = f"{rate / bound:.0%}" if bound else "-"
+        kb = med([r.sim_mb for r in tool.runs]) * 1024 / checks
         print(
-            f"{tool.name:<24} {rate:>9,.0f} {ratio:>9} "
-            f"{max(r.peak_rss_mb for r in tool.runs):>11.0f} {cpu:>6.1f} "
-            f"{checks / cpu if cpu else 0:>12,.0f} {med([r.wall_s for r in tool.runs]):>7.2f} "
-            f"{len(tool.runs):>4} {med([r.sim_requests / checks for r in tool.runs]):>9.2f} "
-            f"{med([r.sim_mb for r in tool.runs]):>9.0f} "
+            f"{tool.name:<24} {rate:>9,.0f} {ratio:>9} {share:>8} {cpu / checks * 1e6:>12,.0f} "
+            f"{cpu_ratio:>13} {kb:>8.1f} {max(r.peak_rss_mb for r in tool.runs):>11.0f} "
+            f"{max(r.largest_rss_mb for r in tool.runs):>10.0f} {cpu:>6.1f} "
+            f"{med([r.wall_s for r in tool.runs]):>7.2f} {len(tool.runs):>4} "
+            f"{med([r.sim_requests / checks for r in tool.runs]):>9.2f} "
             f"{med([r.sim_cpu_s for r in tool.runs]):>9.1f}"
         )
     print()
-    print("Medians over runs, except peak RSS (the maximum over runs of the summed RSS of")
-    print("the tool's process tree, sampled every 50 ms). CPU s: the tool's user+system time,")
-    print("children included. req/check, MB served, sim CPU s: the simulator's own counters")
-    print("during that tool's runs.")
+    print("Medians over runs, except RSS (the maximum over runs: peak = summed RSS of the")
+    print("tool's process tree, largest = its largest single process; sampled every 50 ms).")
+    print("of bound: checks/s over concurrency / latency (no tool can pass it). CPU: the")
+    print("tool's user+system time, children included (wait4). KB/check, req/check, sim CPU s:")
+    print("the simulator's own counters during that tool's runs (bytes sent = bytes read).")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -457,6 +507,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--sim-workers", type=int, default=1, help="simulator processes [1]")
     parser.add_argument("--sim-loop", choices=("auto", "asyncio", "uvloop"), default="auto")
+    parser.add_argument(
+        "--shape",
+        choices=tuple(websim.SHAPES),
+        default="realistic",
+        help="body sizes: realistic (~90 KB a URL) or small (a few KiB) [realistic]",
+    )
+    parser.add_argument("--latency-ms", type=float, default=0.0, help="simulator delay [0]")
+    parser.add_argument(
+        "--per-host", type=int, default=0, help="article-monitor's --per-host [= concurrency]"
+    )
+    parser.add_argument(
+        "--connect-to",
+        action="store_true",
+        help="article-monitor checks host names (h1.bench.test …) mapped by --connect-to; "
+        "lychee and the bare loop keep the IP literals (they have no such option)",
+    )
+    parser.add_argument(
+        "--against",
+        action="append",
+        default=[],
+        metavar="NAME=DIR",
+        help="also run the CLI of the package in DIR (e.g. a git worktree) as tool NAME",
+    )
     parser.add_argument("--only", help="comma-separated tool names to run (default all)")
     parser.add_argument("--json-out", type=Path, help="write every run's figures here")
     parser.add_argument("--keep", type=Path, help="work directory to keep (corpus, reports)")
@@ -466,7 +539,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     work = args.keep or Path(tempfile.mkdtemp(prefix="check_vs_lychee."))
     work.mkdir(parents=True, exist_ok=True)
     budget = 60 + args.repeat * 6 * RUN_TIMEOUT  # the simulator stops by itself after this
-    sim, banner = start_simulator(args.sim_workers, budget, args.sim_loop)
+    sim, banner = start_simulator(
+        args.sim_workers, budget, args.sim_loop, args.shape, args.latency_ms
+    )
     try:
         port = banner["port"]
         corpus = make_corpus(args.records, port, banner["hosts"])
@@ -474,16 +549,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         checks = len(urls)
         assert len(set(urls)) == checks
         corpus_file = work / "corpus.jsonl"
-        corpus_file.write_text("".join(json.dumps(rec) + "\n" for rec in corpus))
+        hosts: Sequence[str] = banner["hosts"]
+        connect_to: list[str] = []
+        if args.connect_to:
+            named = make_corpus(args.records, port, [host_name(h) for h in hosts])
+            corpus_file.write_text("".join(json.dumps(rec) + "\n" for rec in named))
+            connect_to = [f"{host_name(h)}:{port}:{h}:{port}" for h in hosts]
+        else:
+            corpus_file.write_text("".join(json.dumps(rec) + "\n" for rec in corpus))
         urls_file = work / "urls.txt"
         urls_file.write_text("\n".join(urls) + "\n")
-        tools = build_tools(args, work, urls_file, corpus_file)
+        tools = build_tools(args, work, urls_file, corpus_file, connect_to)
         if args.only:
             wanted = set(args.only.split(","))
             tools = [t for t in tools if t.name in wanted]
+        bound = args.concurrency / (args.latency_ms / 1000) if args.latency_ms > 0 else 0.0
         print(
-            f"# {args.records} records, {checks} URLs on 50 hosts, concurrency {args.concurrency}, "
-            f"simulator: {banner['workers']} worker(s), {banner['loop']}; work dir {work}",
+            f"# {args.records} records, {checks} URLs on 50 hosts"
+            f"{' (names, --connect-to)' if args.connect_to else ''}, concurrency "
+            f"{args.concurrency}, per-host {args.per_host or args.concurrency}; simulator: "
+            f"{banner['workers']} worker(s), {banner['loop']}, {args.shape} bodies, latency "
+            f"{args.latency_ms:g} ms (bound {bound:,.0f} checks/s); work dir {work}",
             flush=True,
         )
         for rep in range(args.repeat):
@@ -507,23 +593,28 @@ def main(argv: Sequence[str] | None = None) -> int:
                     after["requests"] - before["requests"] - 1,  # minus one /__stats request
                     (after["bytes"] - before["bytes"]) / 2**20,
                     cpu_after - cpu_before,
+                    m.largest_rss / 2**20,
+                    after["not_found"] - before["not_found"],
                 )
                 tool.runs.append(run)
                 print(
                     f"  run {rep + 1} {tool.name:<24} {run.rate(checks):>8,.0f} checks/s "
                     f"wall {run.wall_s:6.2f}s rss {run.peak_rss_mb:5.0f} MB "
                     f"cpu {run.cpu_s:5.1f}s rc {run.returncode} checked {checked} [{detail}] "
-                    f"sim: {run.sim_requests} req {run.sim_mb:.0f} MB "
+                    f"sim: {run.sim_requests - run.sim_not_found} req "
+                    f"+{run.sim_not_found} 404 {run.sim_mb:.0f} MB "
                     f"{run.sim_cpu_s:.1f} CPU-s",
                     flush=True,
                 )
                 if checked != checks:
                     print(f"  WARNING: {tool.name} reported {checked} checks, expected {checks}")
         print()
-        print_table(tools, checks)
+        print_table(tools, checks, bound)
         if args.json_out:
             payload = {
                 "records": args.records,
+                "shape": args.shape,
+                "latency_ms": args.latency_ms,
                 "checks": checks,
                 "concurrency": args.concurrency,
                 "simulator": {k: banner[k] for k in ("workers", "loop")},

@@ -11,7 +11,9 @@ without any traffic leaving the machine:
 - images: real PNG, JPEG (baseline and progressive), GIF and WebP headers
   whose dimensions come from the path, padded to 50-300 KB, so a checker that
   downloads whole images pays for it and one that reads a prefix does not;
-- HEAD, single-range ``Range`` requests (206 / 416), keep-alive, pipelining.
+- HEAD, single-range ``Range`` requests (206 / 416), keep-alive, pipelining;
+- ``--shape small``: pages and images of a few KiB instead (per-check CPU
+  decides, not bytes); ``--latency-ms``: every answer waits that long.
 
 Everything is a function of the path (no per-request randomness). The HTTP
 side is a hand-written asyncio Protocol rather than aiohttp.web because the
@@ -37,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import contextlib
 import ctypes
 import email.utils
@@ -76,6 +79,23 @@ IMAGE_SIZES = (
 )
 PAGE_BODY_MIN, PAGE_BODY_MAX = 30_000, 60_000
 IMAGE_MIN, IMAGE_MAX = 50_000, 300_000
+
+
+@dataclass(frozen=True, slots=True)
+class Shape:
+    """Body sizes: page text after the head, and whole image files (bytes)."""
+
+    page_body: tuple[int, int]
+    image: tuple[int, int]
+
+
+# realistic: ~90 KB a URL on average (a checker reading heads and image
+# prefixes skips most of it); small: pages and images of a few KiB, where the
+# per-check CPU decides rather than the bytes.
+SHAPES = {
+    "realistic": Shape((PAGE_BODY_MIN, PAGE_BODY_MAX), (IMAGE_MIN, IMAGE_MAX)),
+    "small": Shape((1_000, 3_000), (2_000, 6_000)),
+}
 _BUCKETS = 48  # distinct body sizes; each has its own precomputed filler (and PNG CRC)
 
 # Counter slots per worker in the shared stats array.
@@ -201,17 +221,16 @@ _CONTENT_TYPES = {
 class Content:
     """Pure: (method, path, host, range) → Response, from precomputed pools."""
 
-    def __init__(self, seed: int = 1) -> None:
+    def __init__(self, seed: int = 1, shape: Shape = SHAPES["realistic"]) -> None:
         rng = random.Random(seed)
-        self.bodies = [
-            _paragraphs(rng, rng.randint(PAGE_BODY_MIN, PAGE_BODY_MAX)).encode() for _ in range(32)
-        ]
-        blob = rng.randbytes(IMAGE_MAX + 1024)
+        self.bodies = [_paragraphs(rng, rng.randint(*shape.page_body)).encode() for _ in range(32)]
+        image_min, image_max = shape.image
+        blob = rng.randbytes(image_max + 1024)
         self.filler = memoryview(blob)
         # Entropy-coded JPEG data must not contain markers; a JPEG filler without 0xFF.
         self.jpeg_filler = memoryview(blob.replace(b"\xff", b"\x00"))
-        step = (IMAGE_MAX - IMAGE_MIN) // (_BUCKETS - 1)
-        self.image_sizes = [IMAGE_MIN + i * step for i in range(_BUCKETS)]
+        step = (image_max - image_min) // (_BUCKETS - 1)
+        self.image_sizes = [image_min + i * step for i in range(_BUCKETS)]
         self._png_tail: dict[int, tuple[bytes, bytes]] = {}
         self._date = ""
         self._date_at = 0.0
@@ -415,6 +434,10 @@ class HttpProtocol(asyncio.Protocol):
         self.buf = b""
         self.transport: asyncio.Transport | None = None
         self.skip = 0  # request-body bytes still to discard
+        # answers held back by --latency-ms, sent in request order
+        self.pending: collections.deque[tuple[bytes, tuple[bytes | memoryview, ...], bool]] = (
+            collections.deque()
+        )
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
@@ -498,12 +521,27 @@ class HttpProtocol(asyncio.Protocol):
         elif resp.status == 404:
             counters.not_found += 1
         head_bytes = app.content.serialize_head(resp, keep_alive)
-        if method == "HEAD" or not resp.parts:
-            transport.write(head_bytes)
+        parts = () if method == "HEAD" else resp.parts
+        if app.latency > 0 and path != "/__stats":
+            self.pending.append((head_bytes, parts, keep_alive))
+            asyncio.get_running_loop().call_later(app.latency, self.send_next)
+        else:
+            self.send(head_bytes, parts, keep_alive)
+
+    def send_next(self) -> None:
+        """One held-back answer, the oldest (timers of equal delay may fire in any order)."""
+        if self.pending and self.transport is not None and not self.transport.is_closing():
+            self.send(*self.pending.popleft())
+
+    def send(self, head: bytes, parts: tuple[bytes | memoryview, ...], keep_alive: bool) -> None:
+        transport = self.transport
+        assert transport is not None
+        if not parts:
+            transport.write(head)
         else:
             # One writev with uvloop; asyncio (3.11) joins the parts first.
-            transport.writelines((head_bytes, *resp.parts))
-            counters.bytes += resp.length
+            transport.writelines((head, *parts))
+            self.app.counters.bytes += sum(len(p) for p in parts)
         if not keep_alive:
             transport.close()
 
@@ -511,11 +549,19 @@ class HttpProtocol(asyncio.Protocol):
 class Worker:
     """One process: listeners on every address, counters, a deadline."""
 
-    def __init__(self, index: int, shared: ctypes.Array[ctypes.c_ulonglong], workers: int) -> None:
+    def __init__(
+        self,
+        index: int,
+        shared: ctypes.Array[ctypes.c_ulonglong],
+        workers: int,
+        shape: Shape = SHAPES["realistic"],
+        latency: float = 0.0,
+    ) -> None:
         self.index = index
         self.shared = shared
         self.workers = workers
-        self.content = Content()
+        self.content = Content(shape=shape)
+        self.latency = latency  # seconds each answer waits before it is sent
         self.counters = Counters()
         self.open: set[asyncio.Transport] = set()
 
@@ -607,12 +653,14 @@ def _worker_main(
     loop_kind: str,
     ready: multiprocessing.synchronize.Event | None,
     sockets: list[socket.socket] | None = None,
+    shape: str = "realistic",
+    latency: float = 0.0,
 ) -> None:
     if sockets is None:
         sockets = bind_all(addresses, port, reuse_port=workers > 1)
     if ready is not None:
         ready.set()
-    worker = Worker(index, shared, workers)
+    worker = Worker(index, shared, workers, SHAPES[shape], latency)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     with asyncio.Runner(loop_factory=_use_loop(loop_kind)) as runner:
         runner.run(worker.serve(sockets, deadline))
@@ -627,7 +675,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=1, help="processes (SO_REUSEPORT) [1]")
     parser.add_argument("--max-seconds", type=float, default=600, help="stop after this [600]")
     parser.add_argument("--loop", choices=("auto", "asyncio", "uvloop"), default="auto")
+    parser.add_argument("--shape", choices=tuple(SHAPES), default="realistic", help="body sizes")
+    parser.add_argument("--latency-ms", type=float, default=0.0, help="delay of every answer [0]")
     args = parser.parse_args(argv)
+    latency = args.latency_ms / 1000.0
 
     addresses = host_addresses(args.hosts)
     deadline = time.monotonic() + args.max_seconds
@@ -637,7 +688,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         sockets = bind_all(addresses, args.port, reuse_port=False)
         port = sockets[0].getsockname()[1]
         print(_banner(addresses, port, 1, loop_name), flush=True)
-        _worker_main(0, addresses, port, shared, 1, deadline, args.loop, None, sockets)
+        _worker_main(
+            0, addresses, port, shared, 1, deadline, args.loop, None, sockets, args.shape, latency
+        )
         return 0
     # Reserve the port on every address first (bound, not listening: a listening
     # REUSEPORT socket would take a share of the connections), so the workers can join it.
@@ -651,6 +704,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         proc = ctx.Process(
             target=_worker_main,
             args=(i, addresses, port, shared, args.workers, deadline, args.loop, ready),
+            kwargs={"shape": args.shape, "latency": latency},
             daemon=True,
         )
         proc.start()

@@ -58,6 +58,42 @@ def test_check_vs_lychee_runs_and_verifies_each_tool() -> None:
     assert "peak RSS MB" in out.stdout
 
 
+def test_check_vs_lychee_small_bodies_with_latency_and_host_names() -> None:
+    """The issue-16 shape: small pages, a latency, per-host 8, host names by --connect-to,
+    an A/B tree (`--against`): every URL checked once, the bound and the per-check columns."""
+    out = run(
+        str(BENCH / "check_vs_lychee.py"),
+        "--records",
+        "20",
+        "--repeat",
+        "1",
+        "--skip-lychee",
+        "--shape",
+        "small",
+        "--latency-ms",
+        "5",
+        "--per-host",
+        "8",
+        "--connect-to",
+        "--against",
+        f"tree={ROOT}",
+        "--only",
+        "article-monitor,tree,bare aiohttp",
+    )
+    assert out.returncode == 0, out.stderr
+    assert "small bodies, latency 5 ms (bound 25,600 checks/s)" in out.stdout
+    runs = [line for line in out.stdout.splitlines() if line.startswith("  run ")]
+    assert len(runs) == 3
+    for line in runs:
+        assert "checked 100 " in line, line
+        assert " 100 req " in line, line
+    for column in ("of bound", "CPU µs/check", "KB/check", "peak RSS MB", "largest MB"):
+        assert column in out.stdout
+    # the small shape: a few KiB a check, not the realistic ~90 KB
+    row = next(line for line in out.stdout.splitlines() if line.startswith("bare aiohttp "))
+    assert float(row.split()[7]) < 16, row
+
+
 def test_http_floor_reports_each_client() -> None:
     out = run(str(BENCH / "http_floor.py"), "--urls", "200", "--repeat", "1")
     assert out.returncode == 0, out.stderr
