@@ -161,6 +161,7 @@ def _validate_html(html: str, tmp: Path, name: str) -> None:
 async def _axe(page: Page, name: str) -> None:
     await page.add_script_tag(path=str(AXE))
     result = await page.evaluate("async () => await axe.run(document)")
+    assert len(result["passes"]) > 10, name  # axe ran its rules on this page
     bad = [
         (v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
         for v in result["violations"]
@@ -206,6 +207,11 @@ async def _drive(base: str, down: dict[str, Any], tmp: Path) -> None:
             await page.goto(base + "/")
             assert await page.locator("h1").inner_text() == "Link status"
             await seen("overview")
+            # keyboard: the first Tab reaches the skip link, which moves on to the content
+            await page.keyboard.press("Tab")
+            assert await page.evaluate("document.activeElement.textContent") == "Skip to content"
+            await page.keyboard.press("Enter")
+            assert page.url.endswith("#main")
 
             # the down targets appear, one click from the overview
             await page.get_by_role("link", name="Down targets").click()
