@@ -164,7 +164,7 @@ def result_problems(
         mismatch = _content_type_problem(kind, facts, body_decoded)
         if mismatch is not None:
             problems.append(mismatch)
-        elif kind.is_page and facts.soft_404:
+        elif kind in (Kind.WEB, Kind.AMP) and facts.soft_404:  # not CDN copies (CONTRACT 3)
             problems.append(
                 Problem(
                     ProblemCode.SOFT_404,

@@ -194,6 +194,9 @@ def test_soft_404_on_pages_only() -> None:
     found = problems(Kind.WEB, replace(HTML, soft_404=True))
     assert codes(found) == [ProblemCode.SOFT_404]
     assert problems(Kind.IMAGE, replace(JPEG, soft_404=True)) == []
+    assert codes(problems(Kind.AMP, replace(HTML, soft_404=True))) == [ProblemCode.SOFT_404]
+    # CONTRACT section 3: soft_404 is judged for web and amp targets only
+    assert problems(Kind.CDN, replace(HTML, soft_404=True)) == []
 
 
 @pytest.mark.parametrize(

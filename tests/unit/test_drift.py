@@ -233,3 +233,22 @@ def test_the_problem_gauge_has_a_series_for_each_new_code() -> None:
 def test_a_translation_into_another_script_is_not_drift() -> None:
     assert "content_drift" not in codes(result(title="ثغرة أمنية كشفت شفرة المصدر"))
     assert "content_drift" in codes(result(title="域名出售 domain for sale"))  # parked: still said
+
+
+def test_the_fingerprint_crosses_the_worker_pipe_and_an_older_frame_still_decodes() -> None:
+    import marshal
+
+    from monitor.check.pipe import result_row, results_frame, results_from_frame
+
+    page = result(title="Domain for sale", og_title="og", h1="h", description="d")
+    [(_, back)] = results_from_frame(results_frame([result_row(URL, page)])[4:])
+    assert (back.facts.title, back.facts.og_title, back.facts.h1, back.facts.description) == (
+        "Domain for sale",
+        "og",
+        "h",
+        "d",
+    )
+    row = list(result_row(URL, page))
+    row[11] = row[11][:9]  # a worker of the release before: facts without the fingerprint
+    [(_, old)] = results_from_frame(marshal.dumps([tuple(row)]))
+    assert old.facts.title is None and old.facts.content_type == "text/html"
