@@ -158,7 +158,7 @@ def alert_rules(t: Thresholds | None = None) -> list[AlertRule]:
                 "cache is failing, or it blocks the monitor."
             ),
             runbook="articleprovidermostlydown",
-            status_query="state=down&provider={{ $labels.provider }}",
+            status_query="state=down&provider={{ $labels.provider | urlquery }}",  # any domain
         ),
         AlertRule(
             name="ArticleSignaturesFailing",
