@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Iterator
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote_plus
 
 import aiohttp
 import jsonschema
@@ -24,7 +25,7 @@ import monitor.storage.listing as listing
 from monitor.cli import cli
 from monitor.observe.endpoints import EndpointAuth, MetricsServer
 from monitor.observe.metrics import DaemonMetrics
-from monitor.storage.repository import Repository, Snapshot
+from monitor.storage.repository import TARGETS, Repository, Snapshot
 
 TOKEN = "s3cret-token-never-shown"
 
@@ -360,25 +361,41 @@ async def test_page_errors_name_the_parameter(server: MetricsServer) -> None:
 
 
 # a value of each label the alert rules template into their links (an alert fills its own)
-EXAMPLE_LABELS = {"kind": "web", "provider": "Alpha+News", "code": "soft_404"}
+EXAMPLE_LABELS = {"kind": "web", "provider": "A&B news", "code": "soft_404"}
 
 
-async def test_every_alert_links_to_a_page_that_answers(server: MetricsServer) -> None:
+def _render(template: str) -> str:
+    """Prometheus's rendering of `{{ $labels.x }}` and `{{ $labels.x | urlquery }}`."""
+
+    def one(m: re.Match[str]) -> str:
+        value = EXAMPLE_LABELS[m.group(1)]
+        return quote_plus(value) if m.group(2) else value
+
+    return re.sub(r"\{\{ \$labels\.(\w+)( \| urlquery)? \}\}", one, template)
+
+
+async def test_every_alert_links_to_a_page_that_answers(
+    server: MetricsServer, known: Known
+) -> None:
     """The alert annotations' status links (monitor/grafana) use these pages' filters."""
     from monitor.grafana.prometheus import Links
     from monitor.grafana.rules import alert_rules
 
+    with known.engine.begin() as conn:  # a provider domain that needs encoding in a URL
+        conn.execute(TARGETS.update().where(TARGETS.c.id == 3).values(provider="A&B news"))
     links = Links(status_base=server.url)
     linked = 0
     for rule in alert_rules():
-        url = re.sub(
-            r"\{\{ \$labels\.(\w+) \}\}",
-            lambda m: EXAMPLE_LABELS[m.group(1)],
-            links.annotations(rule)["status_url"],
-        )
+        url = _render(links.annotations(rule)["status_url"])
         path = url.removeprefix(server.url) or "/"
         status, html, _ = await _get(server, path)
         assert status == 200, (rule.name, path, html[:300])
+        if "provider=" in path:
+            assert [
+                a["href"]
+                for n, a in _tags(html)
+                if n == "a" and a.get("href", "").startswith("/targets/")
+            ] == ["/targets/3"]
         linked += "?" in path
     assert linked >= 3
 
