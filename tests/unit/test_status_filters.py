@@ -154,3 +154,25 @@ def test_article_ids() -> None:
     assert article_id("6c3b12078d9965ad") == "6c3b12078d9965ad"
     for bad in ("6C3B12078D9965AD", "6c3b12078d9965a", "../../etc/passwd", "6c3b12078d9965ad0"):
         assert article_id(bad) is None
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["state", "kind", "provider", "outcome", "problem", "q", "limit"])
+            | st.text(max_size=8),
+            st.text(max_size=40),
+        ),
+        max_size=6,
+    )
+)
+def test_any_query_string_is_a_query_or_a_named_bad_parameter(
+    pairs: list[tuple[str, str]],
+) -> None:
+    try:
+        q = target_query(pairs)
+    except BadParameter as exc:
+        assert exc.message
+        assert exc.parameter or any(name == "" for name, _ in pairs)
+        return
+    assert 1 <= q.limit <= 1000 and q.after == 0

@@ -93,6 +93,10 @@ def parse_filters(pairs: Iterable[tuple[str, str]], *, allowed: Iterable[str]) -
     known = set(allowed)
     out: dict[str, str] = {}
     for name, value in pairs:
+        if name == "" and value == "":
+            continue  # a stray `&` (`?state=down&`)
+        if name == "":
+            raise BadParameter("", "a value without a parameter name")
         if name not in known:
             shown = name if len(name) <= 40 and not _CONTROL.search(name) else name[:40] + "…"
             raise BadParameter(shown, "unknown parameter")
