@@ -22,10 +22,16 @@ class _Record(BaseModel):
     model_config = ConfigDict(extra="allow", populate_by_name=True)
 
 
+# A declared size is a pixel count: never negative, and within a 32-bit
+# INTEGER, the daemon's column for it in SQLite and PostgreSQL alike (a
+# width of 10**30 passed `check` and then stopped the daemon's corpus writes).
+MAX_PIXELS = 2**31 - 1
+
+
 class Image(_Record):
     url: str
-    width: int | None = None
-    height: int | None = None
+    width: int | None = Field(default=None, ge=0, le=MAX_PIXELS)
+    height: int | None = Field(default=None, ge=0, le=MAX_PIXELS)
     title: str | None = None
 
 
