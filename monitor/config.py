@@ -217,6 +217,16 @@ class Settings(BaseSettings):
         300.0, gt=0, description="a claimed target is re-claimed after this if its check died"
     )
     shutdown_grace: float = Field(10.0, ge=0, description="in-flight checks finish within this")
+    # several daemons on one PostgreSQL (CONTRACT section 8; docs/scaling.md)
+    cluster_heartbeat: float = Field(
+        2.0, gt=0, description="seconds between a cluster member's heartbeats"
+    )
+    cluster_timeout: float = Field(
+        10.0, gt=0, description="a member silent this long is dead; the leader lease lasts this"
+    )
+    maintenance_interval: float = Field(
+        3600.0, gt=0, description="seconds between maintenance runs (rollups, retention)"
+    )
     tls_cert_file: Path | None = None
     tls_key_file: Path | None = None
     exclude_fields: list[str] = Field(default_factory=list)

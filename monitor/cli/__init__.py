@@ -30,6 +30,7 @@ COMMANDS: dict[str, str] = {
     "db": "monitor.cli.db:db",
     "config": "monitor.cli.config_cmd:config",
     "grafana": "monitor.cli.grafana:grafana",
+    "cluster": "monitor.cli.cluster:cluster",
 }
 
 

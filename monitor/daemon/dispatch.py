@@ -41,6 +41,8 @@ class Dispatcher:
         finish: Callable[[Claimed, CheckResult], None],
         db_failed: Callable[[SQLAlchemyError], str],
         spawn: Callable[[Coroutine[Any, Any, None], str], None],
+        clock: Callable[[], int] = now_ms,
+        scope: Callable[[], tuple[bool, frozenset[int] | None]] = lambda: (True, None),
     ) -> None:
         self._settings = settings  # a getter: SIGHUP swaps the settings
         self.repo = repo
@@ -49,6 +51,8 @@ class Dispatcher:
         self._finish = finish
         self._db_failed = db_failed
         self._spawn = spawn
+        self._clock = clock  # the cluster's clock (ms): leases are compared across members
+        self._scope = scope  # (may claim, which host buckets): a cluster member's share
         self.inflight: dict[int, tuple[asyncio.Task[None], Claimed]] = {}
         self.checker: Checker | None = None
         self.stopping = False
@@ -72,9 +76,16 @@ class Dispatcher:
                 break
             want = min(free, CLAIM_BATCH)
             lease_ms = int(s.lease_seconds * 1000)
+            may, buckets = self._scope()
+            if not may:  # not (or no longer) a live member of the cluster: claim nothing
+                break
             try:
                 claims: list[Claimed] = await self._db(
-                    self.repo.claim_due, cutoff if cutoff is not None else now_ms(), want, lease_ms
+                    self.repo.claim_due,
+                    cutoff if cutoff is not None else self._clock(),
+                    want,
+                    lease_ms,
+                    buckets,
                 )
             except SQLAlchemyError as exc:
                 error = self._db_failed(exc)
@@ -139,7 +150,7 @@ class Dispatcher:
 
     async def run_once(self) -> None:
         """Check every target due now, once, and return when all are recorded."""
-        cutoff = now_ms()
+        cutoff = self._clock()
         while not self.stopping:
             claimed = await self.dispatch(cutoff=cutoff)
             if not claimed and not self.inflight:
@@ -169,7 +180,7 @@ class Dispatcher:
 
     async def release(self, claims: list[Claimed]) -> None:
         try:
-            await self._db(self.repo.release, [(c.id, c.lease) for c in claims], now_ms())
+            await self._db(self.repo.release, [(c.id, c.lease) for c in claims], self._clock())
         except SQLAlchemyError as exc:
             log.warning(
                 "could not give back %d claims (%s); their leases will expire", len(claims), exc

@@ -23,6 +23,7 @@ class Health:
     backlog: int = 0
     in_flight: int = 0
     corpus_problems: tuple[str, ...] | None = None  # None: not scanned yet
+    cluster: dict[str, Any] | None = None  # this member, the live members, the leader
 
 
 def judge(h: Health) -> tuple[bool, dict[str, Any]]:
@@ -45,6 +46,8 @@ def judge(h: Health) -> tuple[bool, dict[str, Any]]:
     detail["corpus"] = (
         list(h.corpus_problems) if h.corpus_problems is not None else ["not scanned yet"]
     )
+    if h.cluster is not None:
+        detail["cluster"] = h.cluster
     ready = (
         h.damaged is None
         and h.database_error is None

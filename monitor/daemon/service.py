@@ -27,6 +27,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.config import ConfigError, Settings
+from monitor.daemon.cluster import Membership
 from monitor.daemon.dispatch import Dispatcher
 from monitor.daemon.maintenance import run_maintenance
 from monitor.daemon.outcome import decide, policy_for
@@ -51,14 +52,14 @@ from monitor.storage.opening import (
     open_database,
     shown_url,
 )
-from monitor.storage.repository import Claimed, Repository, now_ms
+from monitor.storage.repository import Claimed, Repository
 from monitor.vocabulary import CheckResult, Kind
 
 log = logging.getLogger("monitor.daemon")
 
 T = TypeVar("T")
 
-MAINTENANCE_INTERVAL = 3600.0
+MAINTENANCE_TICK = 60.0  # how often the leader asks whether a period's run is due
 CHECKPOINT_INTERVAL = 5.0
 PING_TIMEOUT = 2.0
 
@@ -88,6 +89,13 @@ class Daemon:
         self.scanner = CorpusScanner(self.repo, settings, keyring)
         self._db_pool = ThreadPoolExecutor(1, thread_name_prefix="db-writer")
         self.writer = ResultWriter(partial(self._db, self.repo.record), on_error=self._db_failed)
+        self.membership = Membership(
+            self.repo,
+            lambda: self.settings,
+            in_flight=lambda: [c.url for _, c in self.dispatcher.inflight.values()],
+            hosts=lambda: self._checker.hosts if self._checker is not None else None,
+        )
+        self._beating: asyncio.Task[None] | None = None
         self.dispatcher = Dispatcher(
             settings=lambda: self.settings,
             repo=self.repo,
@@ -96,6 +104,8 @@ class Daemon:
             finish=self._finish,
             db_failed=self._db_failed,
             spawn=self._spawn,
+            clock=self.membership.now,
+            scope=self.membership.scope,
         )
         self._stop = asyncio.Event()
         self.scheduler: AsyncIOScheduler | None = None
@@ -160,14 +170,17 @@ class Daemon:
             if self.failure is None:
                 async with Checker(s) as checker:
                     self._checker = checker
+                    await self._join()
                     if s.once:
-                        await self.dispatcher.run_once()
+                        if self.failure is None:
+                            await self.dispatcher.run_once()
                     else:
                         self._start_scheduler()
                         await self._stop.wait()
                     await self._shutdown()
         finally:
             self._remove_signals()
+            await self._leave()
             await self.writer.stop()
             if self.server is not None:
                 await self.server.stop()
@@ -266,9 +279,8 @@ class Daemon:
         sched.add_job(
             self.rescan, "interval", seconds=self.settings.rescan_interval, id="rescan", **common
         )
-        sched.add_job(
-            self.maintenance, "interval", seconds=MAINTENANCE_INTERVAL, id="maintenance", **common
-        )
+        tick = min(MAINTENANCE_TICK, max(0.5, self.settings.maintenance_interval / 4))
+        sched.add_job(self.maintenance, "interval", seconds=tick, id="maintenance", **common)
         sched.add_job(
             self.checkpoint, "interval", seconds=CHECKPOINT_INTERVAL, id="checkpoint", **common
         )
@@ -294,13 +306,47 @@ class Daemon:
         except TimeoutError:
             log.error("%d results could not be written before exit", self.writer.backlog)
 
+    # -- the cluster
+
+    async def _join(self) -> None:
+        """First heartbeat (claims wait for it), then one every `cluster_heartbeat`."""
+        await self.membership.beat_once(self._db_failed)
+        if self.membership.clustered:  # the second sees members that started with us
+            await asyncio.sleep(self.settings.cluster_heartbeat)
+            await self.membership.beat_once(self._db_failed)
+        self._on_beat()
+        if self.settings.once and self.membership.error is not None:
+            self.failure = f"cannot join the cluster: {self.membership.error}"
+        self._beating = asyncio.create_task(
+            self.membership.keep_beating(self._db_failed, self._on_beat), name="heartbeat"
+        )
+
+    def _on_beat(self) -> None:
+        view = self.membership.view
+        self.metrics.cluster(
+            len(view.live) if view is not None else 0,
+            self.membership.leader and self.membership.error is None,
+        )
+
+    async def _leave(self) -> None:
+        if self._beating is None:
+            return
+        self._beating.cancel()
+        await asyncio.gather(self._beating, return_exceptions=True)
+        self._beating = None
+        try:
+            await asyncio.to_thread(self.membership.leave)
+        except SQLAlchemyError as exc:
+            log.warning("could not leave the cluster (%s); the others will time us out", exc)
+
     # -- jobs
 
     def _finish(self, claim: Claimed, result: CheckResult) -> None:
         """Act on the pure decision: queue the record, count the metric, log."""
         policy = policy_for(self.settings, claim.kind)
         decision = decide(claim.state, claim.refs, result, policy, self._rng)
-        self.writer.put(record_of(claim, result, decision, now_ms()))
+        self.writer.put(record_of(claim, result, decision, self.membership.now()))
+        self.membership.note_check()
         seconds = None if result.latency_ms is None else result.latency_ms / 1000
         self.metrics.observe(claim.kind, result.outcome, seconds)
         ctx = {
@@ -356,12 +402,16 @@ class Daemon:
                 )
 
     async def maintenance(self) -> None:
+        """Only on the cluster's leader, once per `maintenance_interval`."""
         s = self.settings
         try:
+            if not await asyncio.to_thread(self.membership.maintenance_due):
+                return
+            log.info("maintenance: running as the cluster's leader")
             await asyncio.to_thread(
                 run_maintenance,
                 self.repo,
-                now_ms(),
+                self.membership.now(),
                 retention_days=s.retention_days,
                 rollup_retention_days=s.rollup_retention_days,
             )
@@ -417,5 +467,6 @@ class Daemon:
                 backlog=self.writer.backlog,
                 in_flight=len(self._inflight),
                 corpus_problems=tuple(self.last_scan.problems) if self.last_scan else None,
+                cluster=self.membership.summary(),
             )
         )

@@ -139,6 +139,17 @@ class HostPool:
         elif status is not None and status < 500:
             gate.penalty = 0.0
 
+    def backoffs(self) -> dict[str, float]:
+        """Hosts backing off now, with the seconds left (shared across a cluster)."""
+        now = self._clock()
+        return {h: g.backoff_until - now for h, g in self._gates.items() if g.backoff_until > now}
+
+    def impose(self, host: str, seconds: float) -> None:
+        """Back off `host` for `seconds`, learned elsewhere (another cluster member)."""
+        if seconds > 0:
+            gate = self._gate(host)
+            gate.backoff_until = max(gate.backoff_until, self._clock() + seconds)
+
     def backoff_remaining(self, host: str) -> float:
         gate = self._gates.get(host)
         if gate is None:

@@ -169,6 +169,16 @@ class DaemonMetrics:
             PREFIX + "build_info", "The running version.", ["version"], registry=self.registry
         )
         build.labels(__version__).set(1)
+        self.cluster_members = Gauge(
+            PREFIX + "cluster_members",
+            "Live daemons of the cluster sharing this database (1 on SQLite).",
+            registry=self.registry,
+        )
+        self.cluster_leader = Gauge(
+            PREFIX + "cluster_leader",
+            "1 on the member that runs maintenance (retention, rollups), else 0.",
+            registry=self.registry,
+        )
         for kind in Kind:
             self.duration.labels(kind.value)
             for outcome in Outcome:
@@ -180,6 +190,10 @@ class DaemonMetrics:
         self.checks.labels(kind.value, outcome.value).inc()
         if seconds is not None:
             self.duration.labels(kind.value).observe(seconds)
+
+    def cluster(self, members: int, leader: bool) -> None:
+        self.cluster_members.set(members)
+        self.cluster_leader.set(1 if leader else 0)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -12,6 +12,7 @@ from sqlalchemy import (
     update,
 )
 
+from monitor.daemon.placement import url_bucket
 from monitor.daemon.state import State
 from monitor.storage import dialect
 from monitor.storage.store import (
@@ -186,6 +187,7 @@ class CorpusStore(Store):
                         "fails": 0,
                         "succs": 0,
                         "next_due": None,  # activated below, with its queue row
+                        "bucket": url_bucket(url),  # its host's placement in a cluster
                         "last_problems": "",
                     }
                     for url, ref in urls.items()

@@ -11,6 +11,7 @@ from sqlalchemy import (
     Table,
     bindparam,
     delete,
+    func,
     select,
     tuple_,
     update,
@@ -43,8 +44,11 @@ from monitor.vocabulary import Expectation
 class QueueStore(Store):
     """Claims and results."""
 
-    def claim_due(self, now: int, limit: int, lease_ms: int) -> list[Claimed]:
+    def claim_due(
+        self, now: int, limit: int, lease_ms: int, buckets: frozenset[int] | None = None
+    ) -> list[Claimed]:
         """Take up to `limit` targets due at `now`; each stays ours until now+lease_ms.
+        With `buckets` (a cluster member's share), only targets whose host is in them.
 
         Expired leases (a checker that died) first, then the front of the due
         queue; each is select FOR UPDATE SKIP LOCKED (PostgreSQL) -> move to
@@ -55,11 +59,11 @@ class QueueStore(Store):
             return []
         lease = now + lease_ms
         with self._write() as conn:
-            ids = self._take(conn, LEASES, LEASES.c.until, now, limit, lease)
+            ids = self._take(conn, LEASES, LEASES.c.until, now, limit, buckets)
             if ids:
                 conn.execute(LEASES.insert(), [{"until": lease, "target_id": i} for i in ids])
             if len(ids) < limit:
-                taken_due = self._take(conn, DUE, DUE.c.due, now, limit - len(ids), lease)
+                taken_due = self._take(conn, DUE, DUE.c.due, now, limit - len(ids), buckets)
                 fresh = self._queued(conn, taken_due, set(ids))
                 if fresh:
                     conn.execute(LEASES.insert(), [{"until": lease, "target_id": i} for i in fresh])
@@ -139,7 +143,13 @@ class QueueStore(Store):
         ]
 
     def _take(
-        self, conn: Connection, table: Table, key: Any, now: int, limit: int, lease: int
+        self,
+        conn: Connection,
+        table: Table,
+        key: Any,
+        now: int,
+        limit: int,
+        buckets: frozenset[int] | None,
     ) -> list[Any]:
         """The front of a queue table up to `now`, deleted (the caller leases it again).
         One statement, procrastinate's shape. Expired leases come back as distinct
@@ -147,13 +157,17 @@ class QueueStore(Store):
         leased twice by an older bug collapses to one lease instead of failing the
         claim); due rows as (due, target_id), for `_queued` to check."""
         ident = tuple_(key, table.c.target_id)
-        candidates = dialect.lock_candidates(
-            self.dialect,
-            select(key, table.c.target_id)
-            .where(key <= now)
-            .order_by(key, table.c.target_id)
-            .limit(limit),
-        )
+        front = select(key, table.c.target_id).where(key <= now)
+        if buckets is not None:  # the front of the queue, skipping other members' hosts
+            front = front.join(TARGETS, TARGETS.c.id == table.c.target_id).where(
+                func.coalesce(TARGETS.c.bucket, 0).in_(sorted(buckets))
+            )
+        front = front.order_by(key, table.c.target_id).limit(limit)
+        candidates: Any
+        if buckets is not None and self.dialect == "postgresql":
+            candidates = front.with_for_update(skip_locked=True, of=table)
+        else:
+            candidates = dialect.lock_candidates(self.dialect, front)
         stmt = delete(table).where(ident.in_(candidates))
         if table is LEASES:
             return sorted(set(conn.scalars(stmt.returning(table.c.target_id))))

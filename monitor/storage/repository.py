@@ -10,6 +10,7 @@ takes and gives are in `values`.
 
 from __future__ import annotations
 
+from monitor.storage.cluster import ClusterStore
 from monitor.storage.corpus import CorpusStore
 from monitor.storage.listing import Listing
 from monitor.storage.queue import QueueStore
@@ -57,5 +58,5 @@ __all__ = [
 ]
 
 
-class Repository(QueueStore, CorpusStore, RetentionStore, Reads, Listing):
+class Repository(QueueStore, CorpusStore, RetentionStore, Reads, Listing, ClusterStore):
     """The daemon's and the CLI's one way into the database."""

@@ -116,6 +116,9 @@ class TargetRow(SQLModel, table=True):
     last_outcome: str | None = Field(default=None, max_length=24)
     last_status: int | None = Field(default=None, sa_type=SmallInteger)
     last_problems: str = ""
+    # the target host's placement bucket (monitor/daemon/placement.py): in a
+    # cluster each member claims only the buckets rendezvous hashing gives it
+    bucket: int | None = Field(default=None, sa_type=SmallInteger)
 
 
 class DueRow(SQLModel, table=True):
@@ -229,6 +232,46 @@ class MetaRow(SQLModel, table=True):
 
     key: str = Field(max_length=64, primary_key=True)
     value: str = Field(sa_type=Text)
+
+
+class ClusterMemberRow(SQLModel, table=True):
+    """One daemon of a cluster on one database (CONTRACT section 8); its heartbeat
+    (database time) says it is alive, `view` the membership it has drained to."""
+
+    __tablename__ = "cluster_members"
+
+    id: str = Field(max_length=32, primary_key=True)
+    host: str = Field(sa_type=Text)
+    pid: int
+    version: str = Field(max_length=64)
+    started_at: int = Field(sa_type=BigInteger)
+    heartbeat_at: int = Field(sa_type=BigInteger)
+    view: str | None = Field(default=None, max_length=32)
+    checks: int = Field(default=0, sa_type=BigInteger)
+    rate: float = 0.0
+    leader: bool = False
+
+
+class ClusterRoleRow(SQLModel, table=True):
+    """A role one member holds at a time under a lease (`maintenance`): taken over
+    once `until` (database time) has passed; `ran_at` makes a period's run once."""
+
+    __tablename__ = "cluster_roles"
+
+    role: str = Field(max_length=32, primary_key=True)
+    holder: str | None = Field(default=None, max_length=32)
+    until: int = Field(default=0, sa_type=BigInteger)
+    epoch: int = Field(default=0, sa_type=BigInteger)
+    ran_at: int | None = Field(default=None, sa_type=BigInteger)
+
+
+class HostBackoffRow(SQLModel, table=True):
+    """A Retry-After (or 429/503 backoff) learned by one member, honoured by all."""
+
+    __tablename__ = "host_backoff"
+
+    host: str = Field(sa_type=Text, primary_key=True)
+    until: int = Field(sa_type=BigInteger)
 
 
 metadata = SQLModel.metadata

@@ -35,6 +35,9 @@ CONTRACT = {
     "article_monitor_last_check_timestamp_seconds": "gauge",
     "article_monitor_invalid_documents": "gauge",
     "article_monitor_build_info": "gauge",
+    # section 8 (the cluster)
+    "article_monitor_cluster_members": "gauge",
+    "article_monitor_cluster_leader": "gauge",
 }
 CONTRACT_LABELS = {"kind", "outcome", "state", "code", "status", "provider", "version", "le"}
 # what Prometheus adds on scrape, and Grafana's own template variables

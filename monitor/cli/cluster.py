@@ -1,0 +1,85 @@
+"""`article-monitor cluster`: the daemons sharing this database (CONTRACT section 8)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from monitor.cli.options import config_option, db_options, settings_from
+from monitor.cli.status import _emit, _fmt, _format_option, _repo, _when
+
+
+@click.command()
+@config_option
+@db_options
+@_format_option
+def cluster(config_file: Path | None, fmt: str | None, **flags: Any) -> None:
+    """The daemons sharing this database: each member's id, host, version, start,
+    last heartbeat, checks per second, and which one leads maintenance.
+
+    A member whose heartbeat is older than `cluster_timeout` is shown dead;
+    its claimed targets are checked by the others once their leases run out.
+    SQLite is a cluster of one.
+
+    \b
+    Examples:
+      article-monitor cluster --db postgresql+psycopg://monitor@db/monitor
+      article-monitor cluster --data-dir data --format json
+    """
+    from sqlalchemy import inspect
+
+    settings = settings_from(config_file, flags)
+    timeout_ms = int(settings.cluster_timeout * 1000)
+    with _repo(config_file, flags) as repo:
+        if not inspect(repo.engine).has_table("cluster_members"):
+            from monitor.cli import CliError
+
+            raise CliError("the database predates clusters: run `article-monitor db upgrade`")
+        view = repo.cluster(timeout_ms)
+    members = [
+        {
+            "id": m.id,
+            "host": m.host,
+            "pid": m.pid,
+            "version": m.version,
+            "alive": m.alive,
+            "leader": m.leader,
+            "started": _when(m.started_at),
+            "heartbeat": _when(m.heartbeat_at),
+            "heartbeat_age_s": round((view.now - m.heartbeat_at) / 1000, 1),
+            "checks": m.checks,
+            "checks_per_s": m.rate,
+        }
+        for m in view.members
+    ]
+    data = {
+        "members": sum(1 for m in view.members if m.alive),
+        "leader": view.leader,
+        "database_time": _when(view.now),
+        "list": members,
+    }
+    if _fmt(fmt) == "json":
+        _emit(data)
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table(title=f"{data['members']} live members; leader {view.leader or 'none'}")
+    cols = ("id", "host", "pid", "version", "state", "heartbeat", "checks", "checks/s")
+    for col in cols:
+        t.add_column(col, justify="right" if col in ("pid", "checks", "checks/s") else "left")
+    for m in members:
+        state = ("leader" if m["leader"] else "alive") if m["alive"] else "dead"
+        t.add_row(
+            str(m["id"]),
+            str(m["host"]),
+            str(m["pid"]),
+            str(m["version"]),
+            state,
+            f"{m['heartbeat_age_s']}s ago",
+            str(m["checks"]),
+            f"{m['checks_per_s']:.1f}",
+        )
+    Console(soft_wrap=False).print(t)

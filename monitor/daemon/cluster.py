@@ -1,0 +1,224 @@
+"""This daemon as a member of a cluster on one database (CONTRACT section 8).
+
+A heartbeat (every `cluster_heartbeat` seconds, on a thread) writes this
+member's row, renews or takes the maintenance lease, reads who else is
+alive, shares Retry-After backoffs both ways and works out which host
+buckets this member may claim now (`placement.claimable`): rendezvous
+hashing gives each live member its share of hosts, and a handover waits
+until every member has drained the hosts it lost, then the host's minimum
+interval. SQLite is a cluster of one: no bucket filter, this member leads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from monitor import __version__
+from monitor.config import Settings
+from monitor.daemon.placement import buckets_of, claimable, url_bucket, view_of
+from monitor.http.hostpool import HostPool
+from monitor.storage.cluster import MAINTENANCE, ClusterView
+from monitor.storage.repository import Repository, now_ms
+
+log = logging.getLogger("monitor.daemon")
+
+
+class Membership:
+    def __init__(
+        self,
+        repo: Repository,
+        settings: Callable[[], Settings],
+        *,
+        in_flight: Callable[[], Iterable[str]],
+        hosts: Callable[[], HostPool | None],
+        member_id: str | None = None,
+    ) -> None:
+        self.repo = repo
+        self._settings = settings
+        self._in_flight = in_flight  # URLs of the checks in flight (read on the loop)
+        self._hosts = hosts
+        self.id = member_id or uuid.uuid4().hex[:16]
+        self.clustered = repo.dialect == "postgresql"
+        self.started = now_ms()
+        self.offset_ms = 0  # database clock minus ours
+        self.view: ClusterView | None = None
+        self.leader = False
+        self.error: str | None = None
+        self._lock = threading.Lock()
+        self._buckets: frozenset[int] | None = None if not self.clustered else frozenset()
+        self._held: frozenset[int] = frozenset()  # gained, waiting out the host interval
+        self._held_until = 0.0  # monotonic
+        self._settled: frozenset[str] | None = None
+        self._drained: str | None = None
+        self._last_ok = float("-inf")  # monotonic time of the last heartbeat that worked
+        self._checks = 0
+        self._beats = 0
+        self._rate = 0.0
+        self._rate_mark = (time.monotonic(), 0)
+        self._versions_warned: set[str] = set()
+
+    # -- what the dispatcher and the service ask
+
+    def now(self) -> int:
+        """The cluster's clock (the database's), in ms: leases and due times use it."""
+        return now_ms() + self.offset_ms
+
+    def note_check(self) -> None:
+        self._checks += 1
+
+    def scope(self) -> tuple[bool, frozenset[int] | None]:
+        """(may claim at all, the buckets to claim; None = every bucket)."""
+        if not self.clustered:
+            return True, None
+        s = self._settings()
+        # silent longer than half the timeout: the others may soon count us dead
+        if time.monotonic() - self._last_ok > s.cluster_timeout / 2:
+            return False, frozenset()
+        # members starting together each see only themselves in their first
+        # heartbeat (the others' rows are not committed yet): claim after a second
+        if self._beats < 2:
+            return False, frozenset()
+        with self._lock:
+            buckets = self._buckets
+            if buckets is not None and self._held and time.monotonic() < self._held_until:
+                buckets = buckets - self._held
+            return True, buckets
+
+    # -- the heartbeat (blocking: run on a thread)
+
+    async def keep_beating(
+        self, on_error: Callable[[SQLAlchemyError], str], on_beat: Callable[[], None]
+    ) -> None:
+        """Until cancelled: a heartbeat every `cluster_heartbeat` seconds."""
+        while True:
+            await self.beat_once(on_error)
+            on_beat()
+            await asyncio.sleep(self._settings().cluster_heartbeat)
+
+    async def beat_once(self, on_error: Callable[[SQLAlchemyError], str]) -> None:
+        """One heartbeat; what the loop owns (checks in flight, host gates) is read
+        and written here on the loop, the database on a thread of its own."""
+        urls = list(self._in_flight())
+        hosts = self._hosts()
+        learned = hosts.backoffs() if hosts is not None else {}
+        try:
+            shared = await asyncio.to_thread(self.beat, urls, learned)
+        except SQLAlchemyError as exc:
+            self.failed(on_error(exc))
+            return
+        if hosts is not None:
+            now = self.now()
+            for host, until in shared.items():
+                left = (until - now) / 1000
+                if left > hosts.backoff_remaining(host) + 0.05:
+                    hosts.impose(host, left)
+
+    def beat(self, in_flight: list[str], learned: dict[str, float]) -> dict[str, int]:
+        """Write our row, read the cluster, place ourselves; returns the cluster's
+        backoffs (host -> end, database ms) after adding ours (seconds left)."""
+        s = self._settings()
+        timeout_ms = int(s.cluster_timeout * 1000)
+        t0 = now_ms()
+        mono = time.monotonic()
+        mark_t, mark_n = self._rate_mark
+        if mono - mark_t >= 1.0:
+            self._rate = (self._checks - mark_n) / (mono - mark_t)
+            self._rate_mark = (mono, self._checks)
+        row: dict[str, Any] = {
+            "id": self.id,
+            "host": socket.gethostname()[:200],
+            "pid": os.getpid(),
+            "version": __version__,
+            "started_at": self.started + self.offset_ms,
+            "view": self._drained,
+            "checks": self._checks,
+            "rate": round(self._rate, 3),
+        }
+        view = self.repo.heartbeat(row, timeout_ms, timeout_ms)
+        t1 = now_ms()
+        self.offset_ms = view.now - (t0 + t1) // 2
+        self._last_ok = mono
+        self._beats += 1
+        self.view = view
+        me = next((m for m in view.members if m.id == self.id), None)
+        was_leader = self.leader
+        self.leader = me is not None and me.leader
+        if self.leader != was_leader:
+            log.info(
+                "cluster: %s maintenance leader", "now the" if self.leader else "no longer the"
+            )
+        self._place(view, s, in_flight)
+        now = self.now()
+        shared = self.repo.share_backoff({h: now + int(x * 1000) for h, x in learned.items()})
+        others = {m.version for m in view.live if m.version != __version__}
+        for v in others - self._versions_warned:
+            log.warning("cluster: a member runs version %s, this one %s", v, __version__)
+        self._versions_warned |= others
+        self.error = None
+        return shared
+
+    def _place(self, view: ClusterView, s: Settings, in_flight: list[str]) -> None:
+        if not self.clustered:
+            return
+        live = {m.id for m in view.live} | {self.id}
+        views = {m.id: m.view for m in view.live}
+        buckets, settled = claimable(self.id, live, views, self._settled)
+        with self._lock:
+            if settled:
+                before = buckets_of(self.id, self._settled) if self._settled else frozenset()
+                if self._settled != frozenset(live):
+                    gained = (buckets or frozenset()) - before
+                    if gained and s.host_min_interval > 0:
+                        self._held = frozenset(gained)
+                        self._held_until = time.monotonic() + s.host_min_interval
+                    log.info(
+                        "cluster: %d live members, this one checks %d of the host buckets",
+                        len(live),
+                        len(buckets) if buckets is not None else -1,
+                    )
+                self._settled = frozenset(live)
+            self._buckets = buckets
+        # drained to the current membership once no check in flight is on a lost bucket
+        current = view_of(live)
+        mine = buckets_of(self.id, live)
+        if all(url_bucket(u) in mine for u in in_flight):
+            self._drained = current
+
+    def failed(self, error: str) -> None:
+        if self.error != error:
+            log.error("cluster heartbeat failed: %s; retrying", error)
+        self.error = error
+
+    def leave(self) -> None:
+        """A clean stop: out of the membership and the leader lease given up."""
+        self.repo.leave(self.id)
+
+    def maintenance_due(self) -> bool:
+        """This member leads and this period's maintenance has not run yet."""
+        if not self.leader:
+            return False
+        period_ms = int(self._settings().maintenance_interval * 1000)
+        return self.repo.start_run(MAINTENANCE, self.id, period_ms)
+
+    def summary(self) -> dict[str, Any]:
+        """For /readyz."""
+        view = self.view
+        may, buckets = self.scope()
+        return {
+            "member": self.id,
+            "members": len(view.live) if view else 0,
+            "leader": view.leader if view else None,
+            "buckets": "all" if buckets is None else len(buckets),
+            "claiming": may,
+            **({"heartbeat": f"failing: {self.error}"} if self.error else {}),
+        }

@@ -1,0 +1,139 @@
+"""The cluster's rows on a real database: membership, the leader lease, one
+maintenance run per period, shared backoff, placement filters, and members
+that start together (issue 14)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+from support.pg import pg_engine
+from test_storage import FP, T0, record
+
+from monitor.daemon.placement import BUCKETS, buckets_of, claimable, url_bucket, view_of
+from monitor.storage.cluster import MAINTENANCE
+from monitor.storage.engine import make_engine
+from monitor.storage.migrate import current_revision, head_revision, upgrade
+from monitor.storage.repository import Repository
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    if request.param == "sqlite":
+        eng = make_engine(f"sqlite:///{tmp_path / 'am.db'}")
+        yield eng
+        eng.dispose()
+    else:
+        yield from pg_engine()
+
+
+@pytest.fixture
+def repo(engine: Engine) -> Repository:
+    upgrade(engine)
+    return Repository(engine)
+
+
+def row(member: str, view: str | None = None) -> dict[str, object]:
+    return {
+        "id": member,
+        "host": "h",
+        "pid": 1,
+        "version": "0.1.0",
+        "started_at": 0,
+        "view": view,
+        "checks": 0,
+        "rate": 0.0,
+    }
+
+
+def test_one_leader_at_a_time_and_a_takeover_after_its_lease(repo: Repository) -> None:
+    a = repo.heartbeat(row("a"), 60_000, 60_000)
+    b = repo.heartbeat(row("b"), 60_000, 60_000)
+    assert a.leader == b.leader == "a"
+    assert [m.id for m in b.live] == ["a", "b"]
+    # a stops renewing; b takes over only once a's lease (1 ms here) has run out
+    repo.heartbeat(row("a"), 60_000, 1)
+    wait = repo.db_now() + 5
+    while repo.db_now() < wait:  # bounded: the database clock moves on
+        pass
+    assert repo.heartbeat(row("b"), 60_000, 60_000).leader == "b"
+    assert repo.heartbeat(row("a"), 60_000, 60_000).leader == "b"
+    repo.leave("b")
+    assert repo.heartbeat(row("a"), 60_000, 60_000).leader == "a"
+    assert [m.id for m in repo.cluster(60_000).members] == ["a"]
+
+
+def test_maintenance_runs_once_per_period_whoever_asks(repo: Repository) -> None:
+    repo.heartbeat(row("a"), 60_000, 60_000)
+    assert repo.start_run(MAINTENANCE, "b", 3_600_000) is False  # not the leader
+    assert repo.start_run(MAINTENANCE, "a", 3_600_000) is True
+    assert repo.start_run(MAINTENANCE, "a", 3_600_000) is False  # this period's is done
+    repo.leave("a")
+    repo.heartbeat(row("b"), 60_000, 60_000)
+    assert repo.start_run(MAINTENANCE, "b", 3_600_000) is False  # nor for a new leader
+    assert repo.start_run(MAINTENANCE, "b", 0) is True
+
+
+def test_backoff_learned_by_one_member_is_seen_by_all(repo: Repository) -> None:
+    now = repo.db_now()
+    assert repo.share_backoff({"slow.test": now + 60_000}) == {"slow.test": now + 60_000}
+    assert repo.share_backoff({"slow.test": now + 1_000}) == {"slow.test": now + 60_000}
+    assert repo.share_backoff({}) == {"slow.test": now + 60_000}
+
+
+def test_a_member_claims_only_the_targets_of_its_buckets(repo: Repository) -> None:
+    docs = [record(f"https://h{i}.test/a/", images=0) for i in range(40)]
+    repo.store_document("a.txt", FP, docs, 0, T0)
+    members = ["a", "b", "c"]
+    got = {m: repo.claim_due(T0, 1000, 60_000, buckets_of(m, members)) for m in members}
+    seen = [c.url for cs in got.values() for c in cs]
+    assert len(seen) == len(set(seen)) == 80  # every target once, by one member
+    for m, claims in got.items():
+        assert all(url_bucket(c.url) in buckets_of(m, members) for c in claims)
+
+
+def test_placement_hands_over_only_when_everyone_has_drained() -> None:
+    assert len(buckets_of("a", ["a"])) == BUCKETS
+    two = ["a", "b"]
+    three = ["a", "b", "c"]
+    # c joins: until a and b publish the new view, c claims nothing and a keeps
+    # only what it owned before and still owns
+    mine, settled = claimable("c", three, {"a": view_of(two), "b": view_of(two)}, None)
+    assert mine == frozenset() and not settled
+    mine, settled = claimable("a", three, {"b": view_of(two), "c": None}, frozenset(two))
+    assert mine == buckets_of("a", three) & buckets_of("a", two) and not settled
+    views = {m: view_of(three) for m in three}
+    mine, settled = claimable("c", three, views, None)
+    assert settled and mine == buckets_of("c", three)
+    # rendezvous: a join moves only about a third of the buckets
+    moved = sum(1 for b in range(BUCKETS) if b in buckets_of("a", two) ^ buckets_of("a", three))
+    assert moved < BUCKETS / 2
+
+
+@pytest.mark.postgres
+def test_members_starting_together_migrate_once() -> None:
+    gen = pg_engine()
+    engine = next(gen)
+    try:
+        errors: list[BaseException] = []
+        barrier = threading.Barrier(3)
+
+        def start() -> None:
+            barrier.wait()
+            try:
+                upgrade(engine)
+            except BaseException as exc:
+                errors.append(exc)
+
+        threads = [threading.Thread(target=start) for _ in range(3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert errors == []
+        assert current_revision(engine) == head_revision()
+    finally:
+        gen.close()
