@@ -91,9 +91,25 @@ def _verify(raw: Mapping[str, Any], keyring: KeyRing, exclude: Sequence[str]) ->
     return _verify_ed25519(raw, keyring, envelope, exclude)
 
 
+def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        raise ValueError("a repeated key")  # which copy counts is not for us to guess
+    return out
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+# The signed claims by the corpus's rules: a key given twice, or NaN/Infinity,
+# makes the plaintext no claims at all (json.loads let the last copy win).
+_CLAIMS: Final = json.JSONDecoder(object_pairs_hook=_unique, parse_constant=_no_constant)
+
+
 def _load_claims(plaintext: bytes) -> dict[str, Any] | None:
     try:
-        claims = json.loads(plaintext.decode("utf-8"))
+        claims = _CLAIMS.decode(plaintext.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError):
         return None
     return claims if isinstance(claims, dict) else None
