@@ -214,8 +214,8 @@ async def _drive(base: str, down: dict[str, Any], tmp: Path) -> None:
             assert page.url.endswith("#main")
 
             # the down targets appear, one click from the overview
-            await page.get_by_role("link", name="Down targets").click()
-            await page.wait_for_load_state()
+            async with page.expect_navigation():
+                await page.get_by_role("link", name="Down targets").click()
             rows = page.locator("main table tbody tr")
             assert await rows.count() == 3
             shown = await page.locator("main table tbody td.url").all_inner_texts()
@@ -225,15 +225,15 @@ async def _drive(base: str, down: dict[str, Any], tmp: Path) -> None:
 
             # a filter narrows them (keyboard: type, then Enter submits the form)
             await page.get_by_label("URL contains").fill("gone/2")
-            await page.get_by_label("URL contains").press("Enter")
-            await page.wait_for_load_state()
+            async with page.expect_navigation():
+                await page.get_by_label("URL contains").press("Enter")
             assert await rows.count() == 1
             assert (await page.locator("main table tbody td.url").inner_text()).endswith("/gone/2")
             assert "q=gone%2F2" in page.url and "state=down" in page.url
 
             # a target's page shows its timeline
-            await page.locator("main table tbody td.url a").click()
-            await page.wait_for_load_state()
+            async with page.expect_navigation():
+                await page.locator("main table tbody td.url a").click()
             assert (await page.locator("h1").inner_text()).startswith("Target ")
             timeline = await page.locator("ol.timeline li").all_inner_texts()
             assert any("down" in line for line in timeline), timeline
@@ -247,16 +247,16 @@ async def _drive(base: str, down: dict[str, Any], tmp: Path) -> None:
             assert await page.locator("p.url").inner_text() == hostile["url"]
             link = page.locator("p.url a")
             assert await link.get_attribute("rel") == "noopener noreferrer"
-            await page.locator("main table a").first.click()
-            await page.wait_for_load_state()
+            async with page.expect_navigation():
+                await page.locator("main table a").first.click()
             assert await page.locator("h1").inner_text() == HOSTILE_TITLE
             await seen("article")
             assert await page.evaluate("document.querySelectorAll('script, img').length") == 0
 
             # the hostile provider, from the overview's worst providers, filters as text
             await page.goto(base + "/")
-            await page.get_by_role("link", name=HOSTILE_PROVIDER).click()
-            await page.wait_for_load_state()
+            async with page.expect_navigation():
+                await page.get_by_role("link", name=HOSTILE_PROVIDER).click()
             assert await page.get_by_label("Provider").input_value() == HOSTILE_PROVIDER
             assert await page.locator("main table tbody td.url").all_inner_texts() == [
                 hostile["url"]
