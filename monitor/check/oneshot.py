@@ -12,13 +12,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import subprocess
 import time
-from collections.abc import AsyncGenerator, Callable, Iterator
+from collections.abc import AsyncGenerator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from monitor import urls
 from monitor.check.gc_pace import run_pace
+from monitor.check.prestart import discard
 from monitor.check.processes import AUTO_MIN_TARGETS, WorkerFailed, WorkerPool, auto_workers
 from monitor.check.report import ArticleEntry, ReportWriter, Tally, target_rows
 from monitor.config import Settings
@@ -159,12 +161,18 @@ class _Fetcher:
     are found; auto (`0`) holds them until AUTO_MIN_TARGETS are found (or the
     corpus ends) and then decides, so a small run never starts a process.
     This process checks its share once the corpus is read (`--workers 1`:
-    all of it, with no process started).
+    all of it, with no process started). Workers spawned before the run
+    (`prestarted`, monitor.check.prestart) settle the choice at once.
     """
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(
+        self, settings: Settings, prestarted: Sequence[subprocess.Popen[bytes]] = ()
+    ) -> None:
         self.settings = settings
+        self.prestarted = prestarted
         self.requested = settings.workers
+        if self.requested <= 0 and prestarted:
+            self.requested = len(prestarted) + 1
         self.held: list[tuple[Kind, str]] = []
         self.pool: WorkerPool | None = None
         self.stack = contextlib.AsyncExitStack()
@@ -179,7 +187,9 @@ class _Fetcher:
         await self.stack.aclose()
 
     async def _start(self, workers: int) -> None:
-        self.pool = await self.stack.enter_async_context(WorkerPool(self.settings, workers))
+        pool = WorkerPool(self.settings, workers, prestarted=self.prestarted)
+        self.prestarted = ()
+        self.pool = await self.stack.enter_async_context(pool)
 
     async def add(self, kind: Kind, url: str) -> None:
         if self.pool is not None:
@@ -247,9 +257,15 @@ class _Run:
     """One networked run: reading, dispatching, collecting, in that overlap."""
 
     def __init__(
-        self, settings: Settings, writer: ReportWriter, tally: Tally, progress: ProgressFn | None
+        self,
+        settings: Settings,
+        writer: ReportWriter,
+        tally: Tally,
+        progress: ProgressFn | None,
+        prestarted: Sequence[subprocess.Popen[bytes]] = (),
     ) -> None:
         self.settings = settings
+        self.prestarted = prestarted
         self.writer = writer
         self.tally = tally
         self.progress = progress
@@ -273,7 +289,7 @@ class _Run:
 
     async def run(self, keyring: KeyRing, now: datetime) -> None:
         asm = self.asm
-        async with _Fetcher(self.settings) as fetcher:
+        async with _Fetcher(self.settings, self.prestarted) as fetcher:
             consumer: asyncio.Task[None] | None = None
 
             async def step(entry: ArticleEntry) -> None:
@@ -337,23 +353,30 @@ async def run_check(
     writer: ReportWriter,
     *,
     progress: ProgressFn | None = None,
+    prestarted: Sequence[subprocess.Popen[bytes]] = (),
 ) -> Tally:
     """The whole `check` run. A cancellation (Ctrl-C) still produces a valid,
-    partial report marked incomplete."""
+    partial report marked incomplete. `prestarted`: worker processes spawned
+    before the run (monitor.check.prestart); the run owns them from here."""
     try:
         with run_pace():
-            return await _run_check(settings, keyring, writer, progress)
+            return await _run_check(settings, keyring, writer, progress, prestarted)
     finally:
         gc.unfreeze()
 
 
 async def _run_check(
-    settings: Settings, keyring: KeyRing, writer: ReportWriter, progress: ProgressFn | None
+    settings: Settings,
+    keyring: KeyRing,
+    writer: ReportWriter,
+    progress: ProgressFn | None,
+    prestarted: Sequence[subprocess.Popen[bytes]] = (),
 ) -> Tally:
     started = time.monotonic()
     now = datetime.now(UTC)
     tally = Tally()
     if settings.offline:
+        discard(prestarted)
         corpus = await _load_offline(settings, keyring, now, tally)
         _freeze_loaded()
         tally.add_invalid(len(corpus.invalid))
@@ -361,7 +384,7 @@ async def _run_check(
         await _write_offline(corpus, writer, tally, now)
         writer.finish(tally, time.monotonic() - started)
         return tally
-    run = _Run(settings, writer, tally, progress)
+    run = _Run(settings, writer, tally, progress, prestarted)
     try:
         await run.run(keyring, now)
     except asyncio.CancelledError:

@@ -23,19 +23,26 @@ unfinished targets are missing, and the report says it is incomplete.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
-import signal
+import subprocess
 import sys
 import zlib
 from collections import deque
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Sequence
 from functools import lru_cache
 from typing import cast
 from urllib.parse import urlsplit
 
 from monitor.check.pipe import Frames, frame, results_from_frame, targets_frame
 from monitor.check.pool import TargetQueue, check_queue
+from monitor.check.prestart import (
+    AUTO_MAX_WORKERS,
+    AUTO_MIN_TARGETS,
+    WORKER_ARGS,
+    AdoptedProcess,
+    auto_workers,
+    discard,
+)
+from monitor.check.prestart import stop_signals_held as _stop_signals_held
 from monitor.config import Settings
 from monitor.vocabulary import CheckResult, Kind
 
@@ -44,19 +51,8 @@ class WorkerFailed(Exception):
     """A checker process died: the run cannot be complete."""
 
 
-AUTO_MIN_TARGETS = 2000  # below this, starting processes costs more than it saves
-AUTO_MAX_WORKERS = 4
+__all__ = ["AUTO_MAX_WORKERS", "AUTO_MIN_TARGETS", "WorkerFailed", "WorkerPool", "auto_workers"]
 TARGET_BATCH = 256  # targets per frame to a worker
-
-
-def auto_workers(requested: int, targets: int, cpus: int | None = None) -> int:
-    """`--workers 0` (auto): one process per core for big runs, else one."""
-    if requested > 0:
-        return requested
-    cpus = cpus or os.cpu_count() or 1
-    if targets < AUTO_MIN_TARGETS:
-        return 1
-    return max(1, min(cpus, AUTO_MAX_WORKERS))
 
 
 def _host_hash(url: str) -> int:
@@ -99,20 +95,6 @@ def host_owner(url: str, children: int, *, parent_weight: float = PARENT_WEIGHT)
 
 
 Batch = list[tuple[str, CheckResult]]
-STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
-
-
-@contextlib.contextmanager
-def _stop_signals_held() -> Iterator[None]:
-    """A worker starts with SIGINT and SIGTERM blocked (a child inherits the
-    mask across exec) and unblocks them once it can pass them on to the parent
-    (monitor.check.worker): a Ctrl-C while it imports is held, not a traceback.
-    This process gets its own signals as soon as the spawn returns."""
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 class _Channel(asyncio.SubprocessProtocol):
@@ -251,9 +233,16 @@ class WorkerPool:
     running.
     """
 
-    worker_args: tuple[str, ...] = ("-m", "monitor.check.worker")  # after the interpreter
+    worker_args: tuple[str, ...] = WORKER_ARGS  # after the interpreter
 
-    def __init__(self, settings: Settings, workers: int, *, local: bool = True) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        workers: int,
+        *,
+        local: bool = True,
+        prestarted: Sequence[subprocess.Popen[bytes]] = (),
+    ) -> None:
         share = settings.model_copy(
             update={"concurrency": max(1, settings.concurrency // max(1, workers))}
         )
@@ -265,23 +254,31 @@ class WorkerPool:
         self.wake = asyncio.Event()
         self.local = _Local(share, self.inbox, self.wake) if local else None
         self.parent_weight = PARENT_WEIGHT if local else 0.0
+        self.prestarted = list(prestarted)  # spawned before the run (monitor.check.prestart)
 
     async def __aenter__(self) -> WorkerPool:
         loop = asyncio.get_running_loop()
+        spare, self.prestarted = self.prestarted[self.size :], self.prestarted[: self.size]
+        discard(spare)
         try:
             for _ in range(self.size):
-                with _stop_signals_held():
-                    _, channel = await loop.subprocess_exec(
-                        lambda: _Channel(self.inbox, self.wake),
-                        sys.executable,
-                        *self.worker_args,
-                        stdin=asyncio.subprocess.PIPE,
-                        stdout=asyncio.subprocess.PIPE,
-                        stderr=None,
-                    )
+                if self.prestarted:
+                    channel = _Channel(self.inbox, self.wake)
+                    await AdoptedProcess.adopt(self.prestarted.pop(0), channel)
+                else:
+                    with _stop_signals_held():
+                        _, channel = await loop.subprocess_exec(
+                            lambda: _Channel(self.inbox, self.wake),
+                            sys.executable,
+                            *self.worker_args,
+                            stdin=asyncio.subprocess.PIPE,
+                            stdout=asyncio.subprocess.PIPE,
+                            stderr=None,
+                        )
                 channel.send(self.settings_frame)
                 self.channels.append(channel)
         except BaseException:  # cancelled (Ctrl-C) while starting: stop those started
+            discard(self.prestarted)
             await self.__aexit__()
             raise
         return self

@@ -7,23 +7,19 @@ import signal
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from monitor.check import prestart
 from monitor.check.interrupt import EXIT_INTERRUPTED, Interrupted, StopSignals, hold_for_exit
-from monitor.check.report import (
-    JsonWriter,
-    JunitWriter,
-    MarkdownWriter,
-    ReportWriter,
-    TableWriter,
-    Tally,
-)
 from monitor.cli.options import FORMATS, check_options, keyring_from, settings_from
 from monitor.config import Settings
+
+if TYPE_CHECKING:  # imported in the command, after the workers are spawned
+    from monitor.check.report import ReportWriter, Tally
 
 # CONTRACT section 2: 0 healthy, 1 problems, 2 usage (click raises UsageError with 2),
 # 130 interrupted (monitor.check.interrupt)
@@ -31,6 +27,8 @@ EXIT_OK, EXIT_PROBLEMS = 0, 1
 
 
 def make_writer(fmt: str, out: Any) -> ReportWriter:
+    from monitor.check.report import JsonWriter, JunitWriter, MarkdownWriter, TableWriter
+
     if fmt == "json":
         return JsonWriter(out)
     if fmt == "junit":
@@ -65,7 +63,8 @@ def resolve_format(settings: Settings, out: Any) -> str:
     help="Checker processes, this one included [default: 0 = one per core (at "
     "most 4) for runs of 2,000 targets or more, else 1]. Targets are split by "
     "host, so each host's politeness stays in one process; N-1 worker processes "
-    "start while the corpus loads and get targets as they are found.",
+    "start before the corpus loads (with 0: once 2,000 targets are found, or at "
+    "once for corpus files of 512 KB or more) and get targets as they are found.",
 )
 @click.option(
     "-o",
@@ -97,18 +96,24 @@ def check(
     partial report, marked "incomplete", is still printed).
     """
     stop = StopSignals()
+    workers: list[Any] = []  # spawned before the heavy imports (monitor.check.prestart)
     try:
         stop.install()  # first thing: Ctrl-C or SIGTERM from here on ends in exit 130
-        from monitor.check.oneshot import run_check
-
         settings = settings_from(config_file, flags, paths)
         if not settings.paths:
             raise click.UsageError("no PATH given (and no `paths` in the config file)")
+        # each worker imports on another core while this process imports and reads
+        workers = prestart.spawn(
+            prestart.workers_wanted(settings.workers, settings.offline, settings.paths) - 1
+        )
+        from monitor.check.oneshot import run_check
+
         keyring = keyring_from(settings)
         out = output.open("w", encoding="utf-8") if output else sys.stdout
         fmt = resolve_format(settings, out)
         writer = make_writer(fmt, out)
     except Interrupted as exc:
+        prestart.discard(workers)
         hold_for_exit()
         Console(stderr=True).print(
             f"interrupted ({exc}) before the run began: nothing was checked, no report",
@@ -117,6 +122,7 @@ def check(
         sys.exit(EXIT_INTERRUPTED)
     except BaseException:  # a usage error on its way out: a signal now is only noted
         stop.arm()
+        prestart.discard(workers)
         raise
     stop.arm()  # a signal now cancels the run, which still writes its report
 
@@ -147,7 +153,11 @@ def check(
         stop.attach()
         try:
             return await run_check(
-                settings, keyring, writer, progress=on_progress if show_progress else None
+                settings,
+                keyring,
+                writer,
+                progress=on_progress if show_progress else None,
+                prestarted=workers,
             )
         finally:
             stop.detach()
