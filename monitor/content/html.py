@@ -162,6 +162,8 @@ def _facts(text: str, got: Head, base_url: str) -> HtmlFacts:
 # SKIP_WINDOW characters before it, not closed since, says so. One rule for
 # both head readers.
 META_KEYS = frozenset({"og:title", "description", "og:description", "twitter:description"})
+# the words searched for; each search ends once the key of its own name is found
+# (the page's own description is preferred to og:/twitter:description)
 _META_WORDS = ("description", "og:title")
 _META_START = re.compile(r"<[mM][eE][tT][aA][\s/]")
 _SKIPPED = (
@@ -171,7 +173,7 @@ _SKIPPED = (
     ("<noscript", "</noscript"),
     ("<template", "</template"),
 )
-SKIP_WINDOW = 8192
+SKIP_WINDOW = 2048
 MAX_META_TAGS = 32  # <meta>s read per key word: a page has a handful, a hostile one 10,000
 
 
@@ -183,7 +185,7 @@ def head_metas(text: str, end: int) -> dict[str, str]:
     for word in _META_WORDS:
         at = text.find(word, 0, end)
         tags = 0
-        while at >= 0 and tags < MAX_META_TAGS:
+        while at >= 0 and tags < MAX_META_TAGS and word not in found:
             lt = text.rfind("<", 0, at)
             gt = text.find(">", at, end)
             if lt not in seen and gt >= 0 and _META_START.match(text, lt):

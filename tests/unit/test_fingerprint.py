@@ -179,11 +179,10 @@ def test_metas_in_scripts_comments_noscript_and_template_are_not_read() -> None:
         '<meta property="og:title" content="Big &amp; bold">'
         '<meta name="twitter:description" content="tw">'
     )
-    assert head_metas(text, len(text)) == {
-        "description": "the real one",
-        "og:title": "Big & bold",
-        "twitter:description": "tw",
-    }
+    # the page's own description found, the og:/twitter: fallbacks are not looked for
+    assert head_metas(text, len(text)) == {"description": "the real one", "og:title": "Big & bold"}
+    fallback = text.replace('name="description"', 'name="x"').replace("name=description", "")
+    assert head_metas(fallback, len(fallback))["twitter:description"] == "tw"
 
 
 def test_metas_after_the_head_are_not_read() -> None:
@@ -258,3 +257,15 @@ def test_a_title_in_another_script_is_not_compared() -> None:
     assert not share_a_script("Security lapse exposed Clearview AI", ["ثغرة أمنية كشفت"])
     assert share_a_script("Apple 2024", ["2024"])  # numbers are in no script
     assert share_a_script("!!!", ["ثغرة"])  # no record words: nothing to rule out
+
+
+@pytest.mark.parametrize("codec", ["utf-8", "utf-16", "cp037", "shift_jis", "latin-1"])
+def test_the_description_is_read_in_any_charset(codec: str) -> None:
+    words = (
+        "Ein Bericht zum Quellcode 漏洞" if codec == "shift_jis" else "Ein Bericht über Quellcode"
+    )
+    page = f'<head><meta name="description" content="{words}"></head>'
+    data = page.encode(codec)  # utf-16: with its BOM
+    charset = None if codec == "utf-16" else codec
+    got = head_facts(data, base_url="https://a/", charset=charset)
+    assert got.description == words
