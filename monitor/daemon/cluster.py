@@ -147,6 +147,10 @@ class Membership:
         view = self.repo.heartbeat(row, timeout_ms, timeout_ms)
         t1 = now_ms()
         self.offset_ms = view.now - (t0 + t1) // 2
+        if mono - self._last_ok > s.cluster_timeout / 2:
+            # back from silence (an outage, a pause): the others' rows may be as
+            # stale as ours, so we would see ourselves alone; wait for a second beat
+            self._beats = 0
         self._last_ok = mono
         self._beats += 1
         self.view = view

@@ -200,16 +200,17 @@ class CorpusStore(Store):
             ):
                 ids[r.url] = r.id
         for chunk in chunks(sorted(ids.values())):
-            activated = list(
-                conn.scalars(
-                    update(TARGETS)
-                    .where(TARGETS.c.id.in_(chunk), TARGETS.c.next_due.is_(None))
-                    .values(next_due=now)
-                    .returning(TARGETS.c.id)
-                )
-            )
+            activated = conn.execute(
+                update(TARGETS)
+                .where(TARGETS.c.id.in_(chunk), TARGETS.c.next_due.is_(None))
+                .values(next_due=now)
+                .returning(TARGETS.c.id, TARGETS.c.bucket)
+            ).all()
             if activated:
-                conn.execute(DUE.insert(), [{"due": now, "target_id": i} for i in activated])
+                conn.execute(
+                    DUE.insert(),
+                    [{"due": now, "target_id": i, "bucket": b} for i, b in activated],
+                )
         old_targets: list[int] = list(
             conn.scalars(select(LINKS.c.target_id).where(LINKS.c.article_id == art.id))
         )

@@ -158,7 +158,9 @@ class QueueStore(Store):
         claim); due rows as (due, target_id), for `_queued` to check."""
         ident = tuple_(key, table.c.target_id)
         front = select(key, table.c.target_id).where(key <= now)
-        if buckets is not None:  # the front of the queue, skipping other members' hosts
+        if buckets is not None and table is DUE:  # the front, skipping others' hosts
+            front = front.where(func.coalesce(DUE.c.bucket, 0).in_(sorted(buckets)))
+        elif buckets is not None:  # leases are few: their targets say the bucket
             front = front.join(TARGETS, TARGETS.c.id == table.c.target_id).where(
                 func.coalesce(TARGETS.c.bucket, 0).in_(sorted(buckets))
             )
@@ -252,7 +254,7 @@ class QueueStore(Store):
         )
         with self._write() as conn:
             conn.execute(dialect.insert_ignore(self.dialect, RESULTS), results)
-            held = self._end_leases(conn, [(r.target_id, r.lease) for r in records])
+            held, buckets = self._end_leases(conn, [(r.target_id, r.lease) for r in records])
             # one record per held lease moves the target on: a batch may also carry a
             # stale holder's result for the same target (its lease ran out while the
             # writer was retrying, and the target was claimed and checked again);
@@ -267,7 +269,11 @@ class QueueStore(Store):
             if mine:
                 conn.execute(target_update, mine)
                 conn.execute(
-                    DUE.insert(), [{"due": u["next_due"], "target_id": u["b_id"]} for u in mine]
+                    DUE.insert(),
+                    [
+                        {"due": records[n].next_due, "target_id": tid, "bucket": buckets[tid]}
+                        for tid, n in latest.items()
+                    ],
                 )
             trans = [
                 {k: v for k, v in t.items() if k != "n"} for t in transitions if t["n"] in chosen
@@ -279,10 +285,12 @@ class QueueStore(Store):
                 {"key": LAST_CHECK_KEY, "value": str(max(r.checked_at for r in records))},
             )
 
-    def _end_leases(self, conn: Connection, claims: Sequence[tuple[int, int]]) -> dict[int, int]:
+    def _end_leases(
+        self, conn: Connection, claims: Sequence[tuple[int, int]]
+    ) -> tuple[dict[int, int], dict[int, int | None]]:
         """Delete these leases; of those still held (not expired and re-claimed) whose
-        target is still active, target id -> lease. Leases before targets: the lock
-        order everywhere."""
+        target is still active, target id -> lease, and target id -> bucket (for the
+        due rows written next). Leases before targets: the lock order everywhere."""
         held: dict[int, int] = {}
         by_lease: dict[int, list[int]] = defaultdict(list)
         for i, lease in claims:
@@ -299,27 +307,30 @@ class QueueStore(Store):
                 )
                 for tid in ended:
                     held[tid] = max(lease, held.get(tid, lease))
-        active: set[int] = set()
+        active: dict[int, int | None] = {}
         for some in chunks(sorted(held)):
-            active.update(
-                conn.scalars(
-                    dialect.lock_rows(
-                        self.dialect,
-                        select(TARGETS.c.id).where(
-                            TARGETS.c.id.in_(some), TARGETS.c.next_due.is_not(None)
-                        ),
-                    )
+            rows: Any = conn.execute(
+                dialect.lock_rows(
+                    self.dialect,
+                    select(TARGETS.c.id, TARGETS.c.bucket).where(
+                        TARGETS.c.id.in_(some), TARGETS.c.next_due.is_not(None)
+                    ),
                 )
             )
-        return {tid: lease for tid, lease in held.items() if tid in active}
+            active.update((tid, bucket) for tid, bucket in rows)
+        return {tid: lease for tid, lease in held.items() if tid in active}, active
 
     def release(self, claims: Sequence[tuple[int, int]], now: int) -> None:
         """Give back claimed targets that were not checked (shutdown): due again now."""
         if not claims:
             return
         with self._write() as conn:
-            held = sorted(self._end_leases(conn, claims))
+            ended, buckets = self._end_leases(conn, claims)
+            held = sorted(ended)
             for chunk in chunks(held):
                 conn.execute(update(TARGETS).where(TARGETS.c.id.in_(chunk)).values(next_due=now))
             if held:
-                conn.execute(DUE.insert(), [{"due": now, "target_id": i} for i in held])
+                conn.execute(
+                    DUE.insert(),
+                    [{"due": now, "target_id": i, "bucket": buckets[i]} for i in held],
+                )

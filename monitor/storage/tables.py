@@ -98,7 +98,7 @@ class TargetRow(SQLModel, table=True):
         Index("ix_targets_active_state", "state", "kind", "provider", **_partial(ACTIVE)),
         Index("ix_targets_problems", "last_problems", "next_due", **_partial(HAS_PROBLEMS)),
         # keyset pages of the status API (storage/listing.py): one per filter, ending in id
-        Index("ix_targets_list_state", "state", "id", **_partial(ACTIVE)),
+        Index("ix_targets_list_state", "state", "id", "provider", **_partial(ACTIVE)),
         Index("ix_targets_list_kind", "kind", "state", "id", **_partial(ACTIVE)),
         Index("ix_targets_list_provider", "provider", "state", "id", **_partial(ACTIVE)),
         Index("ix_targets_list_outcome", "last_outcome", "id", **_partial(ACTIVE)),
@@ -136,6 +136,9 @@ class DueRow(SQLModel, table=True):
 
     due: int = Field(sa_type=BigInteger, primary_key=True)
     target_id: int = Field(primary_key=True)
+    # targets.bucket, copied: a cluster member filters the queue's front in the row
+    # itself (a join to targets made PostgreSQL hash all of targets per claim)
+    bucket: int | None = Field(default=None, sa_type=SmallInteger)
 
 
 class LeaseRow(SQLModel, table=True):

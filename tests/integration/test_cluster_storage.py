@@ -11,13 +11,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 from support.pg import pg_engine
-from test_storage import FP, T0, record
+from test_storage import FP, T0, done, record
 
 from monitor.daemon.placement import BUCKETS, buckets_of, claimable, url_bucket, view_of
+from monitor.daemon.state import State, TargetState
 from monitor.storage.cluster import MAINTENANCE
 from monitor.storage.engine import make_engine
 from monitor.storage.migrate import current_revision, head_revision, upgrade
 from monitor.storage.repository import Repository
+from monitor.vocabulary import Outcome
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -93,6 +95,17 @@ def test_a_member_claims_only_the_targets_of_its_buckets(repo: Repository) -> No
     assert len(seen) == len(set(seen)) == 80  # every target once, by one member
     for m, claims in got.items():
         assert all(url_bucket(c.url) in buckets_of(m, members) for c in claims)
+    # due rows written by results and releases carry the bucket too
+    every = [c for cs in got.values() for c in cs]
+    up = TargetState(State.UP, 0, 1)
+    half = len(every) // 2
+    repo.record([done(c.id, c.lease, T0 + 5, Outcome.OK, c.state, up) for c in every[:half]])
+    repo.release([(c.id, c.lease) for c in every[half:]], T0 + 5)
+    later = T0 + 10**6
+    again = {m: repo.claim_due(later, 1000, 60_000, buckets_of(m, members)) for m in members}
+    assert sorted(c.url for cs in again.values() for c in cs) == sorted(seen)
+    for m, claims in again.items():
+        assert all(url_bucket(c.url) in buckets_of(m, members) for c in claims)
 
 
 def test_placement_hands_over_only_when_everyone_has_drained() -> None:
@@ -137,3 +150,43 @@ def test_members_starting_together_migrate_once() -> None:
         assert current_revision(engine) == head_revision()
     finally:
         gen.close()
+
+
+@pytest.mark.postgres
+def test_a_member_with_a_skewed_clock_keeps_the_databases_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Leases and heartbeats compare times across members: an hour of skew on one
+    machine must not make it see every lease as expired."""
+    import monitor.daemon.cluster as member_mod
+    from monitor.config import Settings
+    from monitor.daemon.cluster import Membership
+
+    gen = pg_engine()
+    engine = next(gen)
+    try:
+        upgrade(engine)
+        repo = Repository(engine)
+        real = member_mod.now_ms
+        monkeypatch.setattr(member_mod, "now_ms", lambda: real() + 3_600_000)
+        settings = Settings()
+        m = Membership(repo, lambda: settings, in_flight=list, hosts=lambda: None)
+        m.beat([], {})
+        assert abs(m.now() - repo.db_now()) < 60_000  # the hour is gone
+        seen = repo.cluster(10_000)
+        assert [x.id for x in seen.live] == [m.id]  # alive by the database's clock
+    finally:
+        gen.close()
+
+
+def test_host_backoff_can_be_read_and_imposed() -> None:
+    from monitor.http.hostpool import HostPool
+
+    now = [100.0]
+    pool = HostPool(2, clock=lambda: now[0])
+    pool.impose("slow.test", 30.0)
+    assert pool.backoffs() == {"slow.test": 30.0}
+    now[0] += 10
+    assert pool.backoffs() == {"slow.test": 20.0}
+    pool.impose("slow.test", 5.0)  # an earlier end never shortens it
+    assert pool.backoff_remaining("slow.test") == 20.0

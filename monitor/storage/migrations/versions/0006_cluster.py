@@ -2,7 +2,7 @@
 
 `cluster_members` holds each daemon's heartbeat; `cluster_roles` the
 maintenance leader's lease; `host_backoff` a Retry-After learned by one
-member for all; `targets.bucket` the placement bucket of the target's host
+member for all; `targets.bucket` (copied to `due_queue`) the placement bucket of the target's host
 (monitor/daemon/placement.py), filled here for existing targets in batches
 (one pass over `targets`: ~10 s per million rows).
 
@@ -71,9 +71,14 @@ def upgrade() -> None:
             break
         conn.execute(fill, [{"b": url_bucket(url), "i": tid} for tid, url in rows])
         last = rows[-1][0]
+    op.add_column("due_queue", sa.Column("bucket", sa.SmallInteger(), nullable=True))
+    op.execute(
+        "UPDATE due_queue SET bucket = (SELECT bucket FROM targets WHERE targets.id = target_id)"
+    )
 
 
 def downgrade() -> None:
+    op.execute("ALTER TABLE due_queue DROP COLUMN bucket")
     op.execute("ALTER TABLE targets DROP COLUMN bucket")
     op.drop_table("host_backoff")
     op.drop_table("cluster_roles")
