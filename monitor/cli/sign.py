@@ -6,8 +6,12 @@ Thin over monitor.secured.sign (the envelopes) and monitor.secured.inplace
 
 from __future__ import annotations
 
+import signal
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
 from typing import Any, cast
 
 import click
@@ -22,8 +26,34 @@ from monitor.cli.options import (
 from monitor.config import ConfigError
 from monitor.corpus.article import Document, InvalidDocument
 
-EXIT_OK, EXIT_PROBLEMS = 0, 1
+EXIT_OK, EXIT_PROBLEMS, EXIT_INTERRUPTED = 0, 1, 130
 ENVELOPES = ("v2", "legacy", "ed25519")
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+class _Stop:
+    received: int | None = None
+
+
+@contextmanager
+def _stop_between_files() -> Iterator[_Stop]:
+    """SIGINT/SIGTERM during `--in-place`: finish the file being rewritten, then stop.
+
+    The process-wide early handler exited at once, saying the command had not
+    begun while files were already rewritten, and skipped the folders' fsync.
+    """
+    stop = _Stop()
+
+    def remember(signum: int, frame: FrameType | None) -> None:
+        if stop.received is None:
+            stop.received = signum
+
+    previous = {sig: signal.signal(sig, remember) for sig in STOP_SIGNALS}
+    try:
+        yield stop
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 @click.command()
@@ -144,21 +174,32 @@ def sign(
 
     if in_place:
         folders: set[Path] = set()
-        for path in iter_files(settings.paths):  # each file read once, signed, replaced
-            if isinstance(path, Unreadable):
-                reported(folder_error(path))
-                continue
-            done = rewrite_file(path, sign_one, force=force)
-            for item in done.invalid:
-                reported(item)
-            for line in (*done.notes, *done.errors):
-                say(line)
-            failures += len(done.errors)
-            if done.signed:
-                say(f"{path}: signed {done.signed} article(s) ({envelope})")
-            if done.folder is not None:
-                folders.add(done.folder)
+        rewritten = 0
+        with _stop_between_files() as stop:
+            for path in iter_files(settings.paths):  # each file read once, signed, replaced
+                if stop.received is not None:
+                    break
+                if isinstance(path, Unreadable):
+                    reported(folder_error(path))
+                    continue
+                done = rewrite_file(path, sign_one, force=force)
+                for item in done.invalid:
+                    reported(item)
+                for line in (*done.notes, *done.errors):
+                    say(line)
+                failures += len(done.errors)
+                if done.signed:
+                    rewritten += 1
+                    say(f"{path}: signed {done.signed} article(s) ({envelope})")
+                if done.folder is not None:
+                    folders.add(done.folder)
         sync_folders(folders)
+        if stop.received is not None:
+            say(
+                f"interrupted ({signal.Signals(stop.received).name}): {rewritten} file(s) "
+                "signed; the files not reached yet were left as they were"
+            )
+            sys.exit(EXIT_INTERRUPTED)
     else:
         items = map(reported, iter_documents(settings.paths))
         docs = [d for d in items if isinstance(d, Document)]
