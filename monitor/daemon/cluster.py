@@ -63,6 +63,7 @@ class Membership:
         self._last_ok = float("-inf")  # monotonic time of the last heartbeat that worked
         self._checks = 0
         self._beats = 0
+        self.rejoined = False  # set by a heartbeat after a silence beyond the timeout
         self._rate = 0.0
         self._rate_mark = (time.monotonic(), 0)
         self._versions_warned: set[str] = set()
@@ -97,11 +98,21 @@ class Membership:
     # -- the heartbeat (blocking: run on a thread)
 
     async def keep_beating(
-        self, on_error: Callable[[SQLAlchemyError], str], on_beat: Callable[[], None]
+        self,
+        on_error: Callable[[SQLAlchemyError], str],
+        on_beat: Callable[[], None],
+        on_rejoin: Callable[[], None] = lambda: None,
     ) -> None:
-        """Until cancelled: a heartbeat every `cluster_heartbeat` seconds."""
+        """Until cancelled: a heartbeat every `cluster_heartbeat` seconds. After a
+        silence the others took for death (a pause, a frozen VM), `on_rejoin`
+        drops the checks still in flight: their hosts and leases are others' now,
+        and a check waiting at a host gate would otherwise go out beside theirs."""
         while True:
             await self.beat_once(on_error)
+            if self.rejoined:
+                self.rejoined = False
+                log.warning("cluster: back after a silence beyond the timeout; rejoining")
+                on_rejoin()
             on_beat()
             await asyncio.sleep(self._settings().cluster_heartbeat)
 
@@ -147,6 +158,8 @@ class Membership:
         view = self.repo.heartbeat(row, timeout_ms, timeout_ms)
         t1 = now_ms()
         self.offset_ms = view.now - (t0 + t1) // 2
+        if mono - self._last_ok > s.cluster_timeout and self._beats:
+            self.rejoined = True  # the others counted us dead: our checks are theirs now
         if mono - self._last_ok > s.cluster_timeout / 2:
             # back from silence (an outage, a pause): the others' rows may be as
             # stale as ours, so we would see ourselves alone; wait for a second beat

@@ -178,6 +178,12 @@ class Dispatcher:
             await asyncio.gather(*pending, return_exceptions=True)
             await self.release(claims)
 
+    def abandon(self) -> None:
+        """Stop every check in flight without recording or giving it back: this
+        member was counted dead, so its leases ran out and others hold them."""
+        for task, _ in list(self.inflight.values()):
+            task.cancel()
+
     async def release(self, claims: list[Claimed]) -> None:
         try:
             await self._db(self.repo.release, [(c.id, c.lease) for c in claims], self._clock())

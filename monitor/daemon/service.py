@@ -318,7 +318,8 @@ class Daemon:
         if self.settings.once and self.membership.error is not None:
             self.failure = f"cannot join the cluster: {self.membership.error}"
         self._beating = asyncio.create_task(
-            self.membership.keep_beating(self._db_failed, self._on_beat), name="heartbeat"
+            self.membership.keep_beating(self._db_failed, self._on_beat, self.dispatcher.abandon),
+            name="heartbeat",
         )
 
     def _on_beat(self) -> None:

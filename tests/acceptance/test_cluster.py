@@ -266,3 +266,50 @@ def test_three_members_hold_politeness_and_lose_nothing_when_one_is_killed(
             f"{takeover:.2f}s (lease {LEASE}s), doubles {doubles} (leases at kill {leased}), "
             f"maintenance runs {runs}, smallest gap {site.smallest_gap():.3f}s"
         )
+
+
+def test_a_member_paused_beyond_the_timeout_rejoins_without_breaking_politeness(
+    tmp_path: Path, pg_url: str
+) -> None:
+    """SIGSTOP one member for longer than `cluster_timeout` (a frozen VM, a long
+    pause): the others take its hosts; when it resumes it must not claim them
+    back before the handover settles. Judged at the server, by counts."""
+    with RecordingSite() as site:
+        config = write_config(
+            tmp_path,
+            site.port,
+            db=pg_url,
+            connect_to=[f"{h}:80:127.0.0.1:{site.port}" for h in HOSTS],
+            interval=INTERVAL,
+            retry_interval=INTERVAL,
+            lease_seconds=LEASE,
+            per_host=PER_HOST,
+            host_min_interval=MIN_INTERVAL,
+            concurrency=8,
+            cluster_heartbeat=0.3,
+            cluster_timeout=1.5,
+        )
+        urls = corpus(tmp_path / "corpus", 4)
+        engine = make_engine(pg_url)
+        members = [DaemonProcess(config) for _ in range(3)]
+        try:
+            for m in members:
+                m.wait_listening()
+            wait_for(lambda: len(cluster_view(engine).live) == 3, 60)
+            wait_for(lambda: all(len(site.hits.get(u, [])) >= 1 for u in urls), 60)
+            sleeper = members[1]
+            sleeper.signal(signal.SIGSTOP)
+            wait_for(lambda: len(cluster_view(engine).live) == 2, 30)
+            paused_at = time.monotonic()
+            wait_for(lambda: site.urls_hit_after(paused_at) >= set(urls), 60)  # taken over
+            sleeper.signal(signal.SIGCONT)
+            wait_for(lambda: len(cluster_view(engine).live) == 3, 30)
+            resumed_at = time.monotonic()
+            wait_for(lambda: site.urls_hit_after(resumed_at) >= set(urls), 60)
+            assert "rejoining" in sleeper.text()
+        finally:
+            for m in members:
+                m.kill()
+            engine.dispose()
+        assert max(site.max_in_flight.values()) <= PER_HOST, dict(site.max_in_flight)
+        assert site.smallest_gap() >= MIN_INTERVAL - JITTER, site.smallest_gap()

@@ -190,3 +190,25 @@ def test_host_backoff_can_be_read_and_imposed() -> None:
     assert pool.backoffs() == {"slow.test": 20.0}
     pool.impose("slow.test", 5.0)  # an earlier end never shortens it
     assert pool.backoff_remaining("slow.test") == 20.0
+
+
+@pytest.mark.postgres
+def test_the_cluster_bench_runs_on_a_tiny_workload() -> None:
+    """bench/cluster.py claims: its figures are never asserted, only that it runs
+    and reports what docs/scaling.md quotes."""
+    import json
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run(
+        [sys.executable, "bench/cluster.py", "claims", "--targets", "20000", "--rounds", "2"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr
+    figures = json.loads(out.stdout)
+    assert {"claim_alone_ms", "claim_one_of_three_ms", "record_500_ms", "sizes"} <= set(figures)
+    assert figures["claim_plan_one_of_three"]  # the plan depends on the size: shown, not judged
