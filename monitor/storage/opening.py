@@ -137,7 +137,7 @@ def open_database(url: str, *, create: bool, verify: bool = True) -> Engine:
     """
     try:
         path = sqlite_path(url)
-    except ArgumentError as exc:
+    except (ArgumentError, ValueError) as exc:  # ValueError: a port that is not a number
         raise DatabaseUnusable(f"not a database URL: {first_line(exc)}") from None
     if path is not None:
         _refuse_unusable_file(path)
