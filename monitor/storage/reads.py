@@ -97,20 +97,40 @@ class Reads(Store):
             return [dict(r._mapping) for r in rows]
 
     def worst_providers(self, limit: int = 10) -> list[dict[str, Any]]:
-        down = func.sum(func.cast(TARGETS.c.state == State.DOWN.value, TARGETS.c.fails.type))
+        """The providers with most active targets down, with their active targets.
+
+        Two seeks, not a GROUP BY of every target (~0.3 s at 1M): the down targets
+        by provider (ix_targets_active_state), then the chosen providers' totals
+        (ix_targets_list_provider)."""
+        active = TARGETS.c.next_due.is_not(None)
+        down = func.count().label("down")
         with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(TARGETS.c.provider, func.count().label("targets"), down.label("down"))
-                .where(TARGETS.c.next_due.is_not(None))
+            worst = conn.execute(
+                select(TARGETS.c.provider, down)
+                .where(active, TARGETS.c.state == State.DOWN.value)
                 .group_by(TARGETS.c.provider)
-                .having(down > 0)
-                .order_by(down.desc(), TARGETS.c.provider)
+                # no provider ("") sorts first on both dialects
+                .order_by(down.desc(), func.coalesce(TARGETS.c.provider, ""))
                 .limit(limit)
-            )
-            return [
-                {"provider": r.provider or "", "targets": r.targets, "down": int(r.down)}
-                for r in rows
-            ]
+            ).all()
+            totals: dict[str | None, int] = {}
+            named = [r.provider for r in worst if r.provider is not None]
+            if named:
+                for r in conn.execute(
+                    select(TARGETS.c.provider, func.count())
+                    .where(active, TARGETS.c.provider.in_(named))
+                    .group_by(TARGETS.c.provider)
+                ):
+                    totals[r[0]] = int(r[1])
+            if any(r.provider is None for r in worst):
+                totals[None] = int(
+                    conn.scalar(select(func.count()).where(active, TARGETS.c.provider.is_(None)))
+                    or 0
+                )
+        return [
+            {"provider": r.provider or "", "targets": totals[r.provider], "down": int(r.down)}
+            for r in worst
+        ]
 
     def signature_problems(self, limit: int = 50) -> list[dict[str, Any]]:
         bad = [s.value for s in SignatureStatus if s.is_problem]

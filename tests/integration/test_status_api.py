@@ -25,7 +25,7 @@ import monitor.storage.listing as listing
 from monitor.cli import cli
 from monitor.observe.endpoints import EndpointAuth, MetricsServer
 from monitor.observe.metrics import DaemonMetrics
-from monitor.storage.repository import TARGETS, Repository, Snapshot
+from monitor.storage.repository import TARGETS, Repository
 
 TOKEN = "s3cret-token-never-shown"
 
@@ -56,12 +56,13 @@ def known(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Known]:
 
 
 async def _start(known: Known, auth: EndpointAuth | None = None) -> MetricsServer:
+    repo = Repository(known.engine)
     srv = MetricsServer(
-        DaemonMetrics(Snapshot),
+        DaemonMetrics(repo.snapshot),  # as the daemon does
         _ready,
         listen="127.0.0.1:0",
         auth=auth,
-        repo=Repository(known.engine),
+        repo=repo,
     )
     await srv.start()
     return srv
@@ -402,11 +403,12 @@ async def test_every_alert_links_to_a_page_that_answers(
 
 async def test_links_follow_public_urls_path(known: Known) -> None:
     """Behind a proxy that serves the pages under /am/, every link keeps the prefix."""
+    repo = Repository(known.engine)
     srv = MetricsServer(
-        DaemonMetrics(Snapshot),
+        DaemonMetrics(repo.snapshot),
         _ready,
         listen="127.0.0.1:0",
-        repo=Repository(known.engine),
+        repo=repo,
         public_url="https://ops.example/am",
     )
     await srv.start()
@@ -449,3 +451,48 @@ async def test_controls_and_bidi_overrides_are_spelled_out_on_pages(
     _, html, _ = await _get(server, "/targets/3")
     assert "\u202e" not in html and "\x1b" not in html
     assert "a\\u202eb\\x1bc" in html
+
+
+async def test_the_list_page_says_how_many_match_in_all(
+    server: MetricsServer, known: Known
+) -> None:
+    down = len(known.ids(active=True, state="down"))
+    _, html, _ = await _get(server, "/targets?state=down&limit=10")
+    assert f"10 targets on this page of {down:,}" in html
+    _, html, _ = await _get(server, "/targets?state=down&kind=web")
+    web = len(known.ids(active=True, state="down", kind="web"))
+    assert f"{web} targets on this page of {web}" in html
+    _, html, _ = await _get(server, "/targets?q=news")  # a substring cannot be counted
+    assert "targets on this page</h2>" in html
+
+
+async def test_a_large_count_is_capped_not_counted(
+    server: MetricsServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(listing, "COUNT_CAP", 5)
+    _, html, _ = await _get(server, "/targets?provider=Alpha+News&limit=3")
+    assert "3 targets on this page of 5+" in html
+
+
+async def test_worst_providers_match_a_count_of_every_target(
+    server: MetricsServer, known: Known
+) -> None:
+    from collections import Counter
+
+    from sqlalchemy import select
+
+    with known.engine.begin() as conn:
+        conn.execute(TARGETS.update().where(TARGETS.c.id == 6).values(provider=None))
+        conn.execute(TARGETS.update().where(TARGETS.c.id.in_([9, 10])).values(provider="Zed"))
+        rows = conn.execute(
+            select(TARGETS.c.provider, TARGETS.c.state).where(TARGETS.c.next_due.is_not(None))
+        ).all()
+    down = Counter(p or "" for p, s in rows if s == "down")
+    total = Counter(p or "" for p, _ in rows)
+    doc = await _json(server, "/api/v1/status?limit=2")
+    expected = sorted(down, key=lambda p: (-down[p], p))[:2]
+    assert [w["provider"] for w in doc["worst_providers"]] == expected
+    for w in doc["worst_providers"]:
+        assert (w["down"], w["targets"]) == (down[w["provider"]], total[w["provider"]])
+    doc = await _json(server, "/api/v1/status?limit=10")
+    assert {w["provider"]: w["down"] for w in doc["worst_providers"]} == dict(down)

@@ -4,7 +4,10 @@
 state, kind, provider or last outcome. Each filter gets a partial index
 (active targets only, as the snapshot's) ending in `id`, so a page of 100
 down targets is a seek and a 101-row range scan at any table size, where
-without them SQLite sorted every down target for each page.
+without them SQLite sorted every down target for each page. The state index
+carries `provider` too: without statistics (the daemon runs no ANALYZE) SQLite
+takes it for the metrics snapshot's "down targets by provider", which it then
+answers from the index alone instead of ~50,000 row lookups at 1M targets.
 
 Revision ID: 0004
 Revises: 0003
@@ -23,7 +26,7 @@ depends_on: str | None = None
 
 ACTIVE = "next_due IS NOT NULL"
 INDEXES = {
-    "ix_targets_list_state": ["state", "id"],
+    "ix_targets_list_state": ["state", "id", "provider"],  # provider: covers the snapshot
     "ix_targets_list_kind": ["kind", "state", "id"],
     "ix_targets_list_provider": ["provider", "state", "id"],
     "ix_targets_list_outcome": ["last_outcome", "id"],
