@@ -104,14 +104,16 @@ def serve(db: Path) -> None:
     from monitor.observe.endpoints import MetricsServer
     from monitor.observe.metrics import DaemonMetrics
     from monitor.storage.engine import make_engine
-    from monitor.storage.repository import Repository, Snapshot
+    from monitor.storage.repository import Repository
 
     async def ready() -> tuple[bool, dict[str, Any]]:
         return True, {}
 
     async def main() -> None:
         repo = Repository(make_engine(f"sqlite:///{db}"))
-        server = MetricsServer(DaemonMetrics(Snapshot), ready, listen="127.0.0.1:0", repo=repo)
+        metrics = DaemonMetrics(repo.snapshot)
+        await asyncio.to_thread(metrics.state.refresh)  # as the daemon keeps it fresh
+        server = MetricsServer(metrics, ready, listen="127.0.0.1:0", repo=repo)
         await server.start()
         print(server.url, flush=True)
         await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)

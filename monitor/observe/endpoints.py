@@ -280,7 +280,7 @@ class MetricsServer:
         app.on_response_prepare.append(security_headers)
         self._status: StatusSource | None = None
         if repo is not None:  # the status pages and API (monitor/observe/status)
-            self._status = StatusSource(repo)
+            self._status = StatusSource(repo, metrics.state.snapshot)
             StatusApi(self._status, self.auth).add_routes(app)
             StatusPages(self._status, self.auth, public_url).add_routes(app)
         self.app = app

@@ -39,6 +39,7 @@ from monitor.storage.tables import OUTCOME_BY_CODE
 ARTICLES_PER_ITEM = 50
 TARGETS_PER_ARTICLE = 500
 SCAN_WINDOW = 100_000
+COUNT_CAP = 10_000  # a list page says "10,000+" rather than count a million entries
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +54,10 @@ class TargetQuery:
     q: str | None = None
     after: int = 0
     limit: int = 100
+
+
+def _fields(q: TargetQuery) -> dict[str, Any]:
+    return {name: getattr(q, name) for name in TargetQuery.__dataclass_fields__}
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +146,18 @@ class Listing(Store):
                 top = conn.scalar(select(func.max(TARGETS.c.id))) or 0
                 last = q.after + SCAN_WINDOW if top > q.after + SCAN_WINDOW else None
         return TargetPage(rows, last)
+
+    def count_targets(self, q: TargetQuery, cap: int | None = None) -> int | None:
+        """How many active targets match `q`'s filters (its position ignored), counting
+        at most `cap + 1` index entries: more than `cap` is returned as `cap + 1`.
+        None for `problem` and `q`, which no index can count."""
+        if q.q is not None or q.problem is not None:
+            return None
+        cap = COUNT_CAP if cap is None else cap
+        cond = _conditions(TargetQuery(**{**_fields(q), "after": 0}), self.dialect)
+        matching = select(TARGETS.c.id).where(*cond).limit(cap + 1).subquery()
+        with self.engine.connect() as conn:
+            return int(conn.scalar(select(func.count()).select_from(matching)) or 0)
 
     @staticmethod
     def _article_ids_of(conn: Connection, target_ids: list[int]) -> dict[int, list[str]]:

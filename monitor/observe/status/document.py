@@ -11,6 +11,7 @@ from monitor.vocabulary import Kind
 
 if TYPE_CHECKING:
     from monitor.storage.repository import Repository
+    from monitor.storage.values import Snapshot
 
 
 def rfc3339(ms: int | None) -> str | None:
@@ -24,10 +25,14 @@ def rfc3339(ms: int | None) -> str | None:
     )
 
 
-def status_document(repo: Repository, limit: int = 20) -> dict[str, Any]:
+def status_document(
+    repo: Repository, limit: int = 20, snap: Snapshot | None = None
+) -> dict[str, Any]:
     """Targets by kind and state, worst providers, recent transitions, signatures
-    and problems; `limit` rows per list."""
-    snap = repo.snapshot()
+    and problems; `limit` rows per list. The daemon passes the snapshot its metrics
+    took in the background (a fresh one costs ~0.2 s at 1M targets)."""
+    if snap is None:
+        snap = repo.snapshot()
     return {
         "articles": snap.articles,
         "invalid_documents": snap.invalid_documents,

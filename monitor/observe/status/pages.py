@@ -36,6 +36,7 @@ from monitor.observe.status.filters import (
     target_id as parse_target_id,
 )
 from monitor.observe.status.source import StatusSource
+from monitor.storage import listing
 from monitor.vocabulary import Kind, Outcome, ProblemCode
 
 STATIC = {"status.css": "text/css", "favicon.svg": "image/svg+xml"}
@@ -172,6 +173,7 @@ class StatusPages:
         except BadParameter as exc:
             return self._error(400, exc.message, exc.parameter)
         page = await self.source.targets(query)
+        total = await self.source.count(query)
         chosen = {name: getattr(query, name) for name in FILTERS}
         limit = None if query.limit == DEFAULT_LIMIT else query.limit
         first = query.after == 0
@@ -186,6 +188,8 @@ class StatusPages:
             "targets.html",
             nav=nav,
             page=page,
+            total=total,
+            count_cap=listing.COUNT_CAP,
             chosen=chosen,
             first=first,
             next_href=None

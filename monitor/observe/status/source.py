@@ -23,6 +23,7 @@ from monitor.storage.listing import TargetQuery
 
 if TYPE_CHECKING:
     from monitor.storage.repository import Repository
+    from monitor.storage.values import Snapshot
 
 T = TypeVar("T")
 READ_THREADS = 2
@@ -36,8 +37,15 @@ class Unavailable(Exception):
 class StatusSource:
     """JSON-ready documents for the API and the pages."""
 
-    def __init__(self, repo: Repository, threads: int = READ_THREADS) -> None:
+    def __init__(
+        self,
+        repo: Repository,
+        snapshot: Callable[[], Snapshot | None] | None = None,
+        threads: int = READ_THREADS,
+    ) -> None:
         self.repo = repo
+        # the metrics' last background snapshot (DaemonMetrics.state.snapshot), if any
+        self._snapshot = snapshot or (lambda: None)
         self._pool = ThreadPoolExecutor(threads, thread_name_prefix="status-read")
 
     async def _run(self, fn: Callable[[], T]) -> T:
@@ -52,12 +60,25 @@ class StatusSource:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
     async def status(self, limit: int = 20) -> dict[str, Any]:
-        return await self._run(lambda: status_document(self.repo, limit))
+        return await self._run(lambda: status_document(self.repo, limit, self._snapshot()))
 
     async def targets(self, query: TargetQuery) -> dict[str, Any]:
         page = await self._run(lambda: self.repo.list_targets(query))
         cursor = None if page.last_id is None else encode_cursor(page.last_id, filters_from(query))
         return {"items": [target_item(r) for r in page.items], "next_cursor": cursor}
+
+    async def count(self, query: TargetQuery) -> int | None:
+        """How many match in all, for the list page: from the snapshot's counts by
+        kind and state when those are the only filters, else a capped count."""
+        if all(getattr(query, n) is None for n in ("provider", "outcome", "problem", "q")):
+            snap = await self._run(self._snapshot)
+            if snap is not None:
+                return sum(
+                    n
+                    for (kind, state), n in snap.targets.items()
+                    if query.kind in (None, kind) and query.state in (None, state)
+                )
+        return await self._run(lambda: self.repo.count_targets(query))
 
     async def target(self, target_id: int) -> dict[str, Any] | None:
         row = await self._run(lambda: self.repo.target(target_id))
