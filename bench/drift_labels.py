@@ -66,6 +66,12 @@ from monitor.vocabulary import (
     ProblemCode,
 )
 
+
+def _items(text: str) -> list[str]:
+    """A vocabulary written as "a; b; c" over several lines."""
+    return [item.strip() for item in text.replace("\n", " ").split(";") if item.strip()]
+
+
 SITES = [
     ("The Verge", "theverge.com"),
     ("BBC News", "bbc.co.uk"),
@@ -78,99 +84,38 @@ SITES = [
     ("CNN", "cnn.com"),
     ("Wired", "wired.com"),
 ]
-NAMES = [
-    "Clearview AI",
-    "Apple",
-    "Google",
-    "Microsoft",
-    "Tesla",
-    "OpenAI",
-    "Nvidia",
-    "Amazon",
-    "Meta",
-    "TikTok",
-    "Samsung",
-    "Intel",
-    "Boeing",
-    "SpaceX",
-    "Netflix",
-    "Spotify",
-    "Uber",
-    "the EU",
-    "the FTC",
-    "NASA",
-    "Elon Musk",
-    "Sundar Pichai",
-    "Brussels",
-    "Beijing",
-    "California",
-    "Germany",
-    "Ukraine",
-    "the Fed",
-    "Airbus",
-    "Volkswagen",
-]
-VERBS = [
-    "exposes",
-    "launches",
-    "sues",
-    "fines",
-    "bans",
-    "acquires",
-    "delays",
-    "cuts",
-    "unveils",
-    "recalls",
-    "warns",
-    "confirms",
-    "denies",
-    "settles with",
-    "invests in",
-    "drops",
-    "tests",
-    "leaks",
-    "rejects",
-    "approves",
-]
-OBJECTS = [
-    "source code",
-    "facial recognition app",
-    "battery recall",
-    "antitrust probe",
-    "chip factory",
-    "self-driving taxis",
-    "privacy policy",
-    "data breach",
-    "new headset",
-    "layoffs",
-    "price hike",
-    "satellite launch",
-    "AI model",
-    "streaming service",
-    "union vote",
-    "carbon targets",
-    "merger deal",
-    "security flaw",
-    "app store rules",
-    "earnings forecast",
-]
-TAILS = [
-    "after security lapse",
-    "amid regulatory pressure",
-    "in record deal",
-    "for $2 billion",
-    "over privacy concerns",
-    "as sales slump",
-    "in 2024",
-    "despite protests",
-    "report says",
-    "ahead of launch",
-    "after years of delays",
-    "in landmark ruling",
-    "",
-    "",
-    "",
-]
+NAMES = _items(
+    """
+Clearview AI; Apple; Google; Microsoft; Tesla; OpenAI; Nvidia; Amazon; Meta; TikTok;
+Samsung; Intel; Boeing; SpaceX; Netflix; Spotify; Uber; the EU; the FTC; NASA; Elon
+Musk; Sundar Pichai; Brussels; Beijing; California; Germany; Ukraine; the Fed; Airbus;
+Volkswagen
+"""
+)
+VERBS = _items(
+    """
+exposes; launches; sues; fines; bans; acquires; delays; cuts; unveils; recalls; warns;
+confirms; denies; settles with; invests in; drops; tests; leaks; rejects; approves
+"""
+)
+OBJECTS = _items(
+    """
+source code; facial recognition app; battery recall; antitrust probe; chip factory;
+self-driving taxis; privacy policy; data breach; new headset; layoffs; price hike;
+satellite launch; AI model; streaming service; union vote; carbon targets; merger deal;
+security flaw; app store rules; earnings forecast
+"""
+)
+TAILS = (
+    _items(
+        """
+after security lapse; amid regulatory pressure; in record deal; for $2 billion; over
+privacy concerns; as sales slump; in 2024; despite protests; report says; ahead of
+launch; after years of delays; in landmark ruling
+"""
+    )
+    + [""] * 3
+)
 FILLER = [
     "The company said on Tuesday that",
     "According to people familiar with the matter,",
@@ -197,17 +142,13 @@ HOME = [
     "{site}: Technology news and reviews",
     "Welcome to {site}",
 ]
-SECTION = [
-    "Technology | {site}",
-    "Business News - {site}",
-    "Latest stories | {site}",
-    "Tag: {word} | {site}",
-    "Search results - {site}",
-    "Politics - {site}",
-    "Sign in | {site}",
-    "Subscribe | {site}",
-    "Archive 2020 | {site}",
-]
+SECTION = _items(
+    """
+Technology | {site}; Business News - {site}; Latest stories | {site}; Tag: {word} |
+{site}; Search results - {site}; Politics - {site}; Sign in | {site}; Subscribe |
+{site}; Archive 2020 | {site}
+"""
+)
 SEPS = [" | ", " - ", " — ", " – ", " · ", " :: "]
 WALLS = ["Just a moment...", "Attention Required! | Cloudflare", "Before you continue to Google"]
 
@@ -235,40 +176,24 @@ def headline(rng: random.Random) -> str:
     return text[0].upper() + text[1:]
 
 
-CONTEXT = [
-    "shares fell sharply in early trading",
-    "the decision follows months of talks",
-    "critics called the move reckless",
-    "the deal still needs approval from regulators",
-    "engineers discovered the problem last week",
-    "customers were told in an email",
-    "the figures beat analysts' estimates",
-    "lawmakers demanded an inquiry",
-    "the rollout starts in Europe next month",
-    "a spokesperson declined to comment",
-    "the lawsuit was filed in federal court",
-    "prices will rise by ten percent",
-    "workers walked out at three plants",
-    "the launch window opens in March",
-    "investors pushed for a board shake-up",
-    "the app was downloaded millions of times",
-    "the chief executive apologised on social media",
-    "unions threatened further strikes",
-    "the company blamed a supplier",
-    "a second hearing is set for June",
-    "rivals are expected to follow",
-    "the outage lasted almost six hours",
-    "the fine is the largest of its kind",
-    "early reviews were mixed",
-    "the factory will employ two thousand people",
-    "the code was left on a public server",
-    "officials said no data was lost",
-    "the board met late into the night",
-    "sales in China dropped for a third quarter",
-    "the satellite reached orbit on Sunday",
-    "the ruling can be appealed",
-    "volunteers found the flaw by chance",
-]
+CONTEXT = _items(
+    """
+shares fell sharply in early trading; the decision follows months of talks; critics
+called the move reckless; the deal still needs approval from regulators; engineers
+discovered the problem last week; customers were told in an email; the figures beat
+analysts' estimates; lawmakers demanded an inquiry; the rollout starts in Europe next
+month; a spokesperson declined to comment; the lawsuit was filed in federal court;
+prices will rise by ten percent; workers walked out at three plants; the launch window
+opens in March; investors pushed for a board shake-up; the app was downloaded millions
+of times; the chief executive apologised on social media; unions threatened further
+strikes; the company blamed a supplier; a second hearing is set for June; rivals are
+expected to follow; the outage lasted almost six hours; the fine is the largest of its
+kind; early reviews were mixed; the factory will employ two thousand people; the code
+was left on a public server; officials said no data was lost; the board met late into
+the night; sales in China dropped for a third quarter; the satellite reached orbit on
+Sunday; the ruling can be appealed; volunteers found the flaw by chance
+"""
+)
 
 
 def excerpt_for(rng: random.Random, title: str) -> str:
