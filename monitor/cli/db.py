@@ -44,6 +44,8 @@ def upgrade(config_file: Path | None, **flags: Any) -> None:
         after = current_revision(engine)
     except SQLAlchemyError as exc:
         raise CliError(explain(exc, url)) from None
+    except DatabaseUnusable as exc:  # a newer version's schema
+        raise CliError(str(exc)) from None
     finally:
         engine.dispose()
     if before == after:

@@ -212,3 +212,28 @@ def test_the_cluster_bench_runs_on_a_tiny_workload() -> None:
     figures = json.loads(out.stdout)
     assert {"claim_alone_ms", "claim_one_of_three_ms", "record_500_ms", "sizes"} <= set(figures)
     assert figures["claim_plan_one_of_three"]  # the plan depends on the size: shown, not judged
+
+
+def test_a_member_older_than_the_schema_says_so_instead_of_crashing(tmp_path: Path) -> None:
+    """A rolling upgrade: one member migrated the database, another (older) restarts."""
+    import subprocess
+    import sys
+
+    from sqlalchemy import text
+
+    db = tmp_path / "am.db"
+    engine = make_engine(f"sqlite:///{db}")
+    upgrade(engine)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '0099'"))
+    engine.dispose()
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    cli = str(Path(sys.executable).with_name("article-monitor"))
+    for args in (["run", str(corpus), "--once"], ["db", "upgrade"]):
+        out = subprocess.run(
+            [cli, *args, "--db", f"sqlite:///{db}"], capture_output=True, text=True, timeout=120
+        )
+        assert out.returncode == 2, out.stderr
+        assert "Traceback" not in out.stderr
+        assert "revision 0099, newer than this article-monitor" in out.stderr
