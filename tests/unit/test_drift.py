@@ -252,3 +252,32 @@ def test_the_fingerprint_crosses_the_worker_pipe_and_an_older_frame_still_decode
     row[11] = row[11][:9]  # a worker of the release before: facts without the fingerprint
     [(_, old)] = results_from_frame(marshal.dumps([tuple(row)]))
     assert old.facts.title is None and old.facts.content_type == "text/html"
+
+
+BLANK = st.sampled_from([None, "", " ", "\n\t", "\u200b"])
+
+
+@given(st.text(max_size=120), st.text(max_size=200), BLANK, BLANK, BLANK)
+def test_never_drift_when_the_page_says_nothing(
+    title: str, description: str, page_title: str | None, og: str | None, h1: str | None
+) -> None:
+    page = result(title=page_title, og_title=og, h1=h1, description=description)
+    assert "content_drift" not in codes(page, ref(title=title or None))
+
+
+HEADLINE = st.lists(
+    st.text(alphabet="abcdefghijklmnopqrstuvwxyz", min_size=3, max_size=9), min_size=3, max_size=9
+).map(lambda ws: " ".join(w.capitalize() if i % 3 == 0 else w for i, w in enumerate(ws)))
+
+
+@given(
+    HEADLINE,
+    st.sampled_from(["{} | The Verge", "BBC News - {}", "{} – TechCrunch", "{}", "“{}”"]),
+    st.sampled_from([str.lower, str.upper, str.title, lambda s: s]),
+)
+def test_never_drift_for_the_headline_in_a_publishers_dress(
+    headline: str, shape: str, case: object
+) -> None:
+    assert callable(case)
+    page = result(title=shape.format(case(headline)))
+    assert "content_drift" not in codes(page, ref(title=headline))
