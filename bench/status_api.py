@@ -92,8 +92,7 @@ def fill(db: Path, n: int, down_every: int) -> float:
             " VALUES (?, ?, 'up', 'down', 'not_found', '')",
             ((i, t0) for i in range(down_every, n + 1, down_every)),
         )
-    conn.execute("ANALYZE")
-    conn.close()
+    conn.close()  # no ANALYZE: the daemon runs none, so its plans are made without statistics
     return time.perf_counter() - start
 
 
@@ -219,13 +218,30 @@ def main() -> None:
                     "read_p95": sql_ms[1],
                 }
             )
+        # the pages people open from an alert, through the same server (no peer)
+        for name, path in (
+            ("page /targets?state=down (HTML)", "/targets?state=down"),
+            ("page / (overview, HTML)", "/"),
+            ("/api/v1/status", "/api/v1/status"),
+        ):
+
+            def page(path: str = path) -> None:
+                conn.request("GET", path)
+                resp = conn.getresponse()
+                body = resp.read()
+                assert resp.status == 200, body[:200]
+
+            p50, p95 = percentiles(timed(page, args.repeat))
+            rows.append({"case": name, "http_p50": p50, "http_p95": p95})
         print(f"{args.targets:,} targets, {downs:,} down; {args.repeat} requests per case")
         print(f"{'case':<36} {'HTTP p50':>9} {'HTTP p95':>9} {'read p50':>9} {'read p95':>9}  (ms)")
         for r in rows:
-            print(
-                f"{r['case']:<36} {r['http_p50']:>9.2f} {r['http_p95']:>9.2f} "
+            peer = (
                 f"{r['read_p50']:>9.2f} {r['read_p95']:>9.2f}"
+                if "read_p50" in r
+                else f"{'—':>9} {'—':>9}"
             )
+            print(f"{r['case']:<36} {r['http_p50']:>9.2f} {r['http_p95']:>9.2f} {peer}")
         if args.json:
             print(json.dumps({"targets": args.targets, "fill_s": fill_s, "cases": rows}))
     finally:

@@ -22,8 +22,8 @@ def test_status_api_bench_runs_every_case() -> None:
     rows = [
         line
         for line in out.stdout.splitlines()
-        if line.startswith(("state=", "q=", "all", "problem"))
+        if line.startswith(("state=", "q=", "all", "problem", "page", "/api"))
     ]
-    assert len(rows) == 9, out.stdout
+    assert len(rows) == 12, out.stdout
     for row in rows:
         assert len(row.split()[-4:]) == 4
