@@ -127,3 +127,28 @@ def test_page_heads_times_both_readers_on_every_case() -> None:
     for case in ("websim-web", "real-odd", "malformed", "charsets"):
         assert re.search(rf"^{case}\s.*\d+\.\d+x\s+\d+%$", out.stdout, re.MULTILINE), out.stdout
     assert "geometric mean" in out.stdout
+
+
+def test_daemon_vs_check_times_each_mode() -> None:
+    """`check`, `run --once` and `run` on tiny corpora: every mode ran, the daemon
+    exited cleanly (SIGTERM for `run`), and the two verdict lines are printed."""
+    out = run(
+        str(BENCH / "daemon_vs_check.py"),
+        "--once-records",
+        "20",
+        "--run-records",
+        "20",
+        "--seconds",
+        "20",  # the daemon is well started before its SIGTERM, even on a loaded machine
+        "--latency-ms",
+        "5",
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr
+    lines = [line for line in out.stdout.splitlines() if " wall " in line]
+    rows = {line.split(" wall ")[0].strip(): line for line in lines}
+    assert set(rows) == {"check", "run --once", "check (run set)", "run"}, out.stdout
+    for name in ("run --once", "run"):
+        assert rows[name].endswith("rc 0"), rows[name]
+    assert "(target <= 1.25x)" in out.stdout
+    assert "(target >= 0.8x)" in out.stdout
