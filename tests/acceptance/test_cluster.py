@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import signal
+import subprocess
 import threading
 import time
 import uuid
@@ -23,7 +25,7 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from daemon_harness import DaemonProcess, wait_for, write_config
+from daemon_harness import CLI, DaemonProcess, metric, wait_for, write_config
 from sqlalchemy import Engine, text
 from support.pg import PG_URL
 
@@ -96,12 +98,15 @@ class RecordingSite:
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(5)
 
-    def smallest_gap(self) -> float:
+    def smallest_gap(self, *, across: bool = True) -> float:
+        """The smallest gap between two request starts to one host: `across` two
+        connections (what two members on one host would show), or on one."""
         with self.lock:
             gaps = [
                 b - a
-                for s in self.starts.values()
-                for a, b in zip(sorted(s), sorted(s)[1:], strict=False)
+                for h, st in self.starts.items()
+                for i, (a, b) in enumerate(itertools.pairwise(st))
+                if (self.peers[h][i] != self.peers[h][i + 1]) == across
             ]
         return min(gaps) if gaps else float("inf")
 
@@ -182,6 +187,22 @@ def test_three_members_hold_politeness_and_lose_nothing_when_one_is_killed(
             view = cluster_view(engine)
             leader = view.leader
             assert leader is not None
+            # every member sees the three; exactly one says it leads
+            scraped = [m.get("/metrics")[1] for m in members]
+            assert [metric(t, "article_monitor_cluster_members") for t in scraped] == [3.0] * 3
+            assert sum(metric(t, "article_monitor_cluster_leader") or 0 for t in scraped) == 1
+            _, ready = members[0].get("/readyz")
+            assert '"cluster"' in ready and '"members": 3' in ready, ready
+            listed = subprocess.run(
+                [CLI, "cluster", "--db", pg_url, "--format", "json"],
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            assert listed.returncode == 0, listed.stderr
+            shown = json.loads(listed.stdout)
+            assert shown["members"] == 3 and shown["leader"] == leader
+            assert sorted(x["pid"] for x in shown["list"]) == sorted(m.proc.pid for m in members)
             victim = next(
                 m
                 for m in members
@@ -240,9 +261,12 @@ def test_three_members_hold_politeness_and_lose_nothing_when_one_is_killed(
         runs = sum(m.text().count("maintenance: running as the cluster's leader") for m in members)
         # at the server: the cluster as a whole kept the per-host limits
         assert max(site.max_in_flight.values()) <= PER_HOST, dict(site.max_in_flight)
-        # (the server sees arrivals, not the client's starts: a stall of one member's
-        # event loop delays one request's bytes more than the next's, so allow
-        # JITTER; two members on one host would interleave with gaps near zero)
+        # The server sees arrivals, not the client's starts: a stall of one member's
+        # event loop (the machine is shared) delays one request's bytes more than
+        # the next's, seen up to 190 ms on one keep-alive connection. Two members
+        # on one host would use two connections: those gaps are the cluster's, and
+        # are judged with JITTER; gaps on one connection are one member's gate
+        # (tests/unit of the host pool) and are only reported.
         with site.lock:
             small = sorted(
                 (round(b - a, 3), h, round(a - t0, 2), site.peers[h][i], site.peers[h][i + 1])
@@ -264,7 +288,8 @@ def test_three_members_hold_politeness_and_lose_nothing_when_one_is_killed(
         print(
             f"\ncluster: {sum(len(t) for t in site.hits.values())} checks, takeover "
             f"{takeover:.2f}s (lease {LEASE}s), doubles {doubles} (leases at kill {leased}), "
-            f"maintenance runs {runs}, smallest gap {site.smallest_gap():.3f}s"
+            f"maintenance runs {runs}, smallest gap {site.smallest_gap():.3f}s across "
+            f"connections, {site.smallest_gap(across=False):.3f}s on one"
         )
 
 
