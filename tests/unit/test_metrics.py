@@ -30,6 +30,9 @@ CONTRACT = {
     "article_monitor_last_check_timestamp_seconds": ("gauge", set()),
     "article_monitor_invalid_documents": ("gauge", set()),
     "article_monitor_build_info": ("gauge", {"version"}),
+    # section 8: the cluster
+    "article_monitor_cluster_members": ("gauge", set()),
+    "article_monitor_cluster_leader": ("gauge", set()),
 }
 
 
