@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import signal
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +24,32 @@ settings.register_profile(
     "deterministic", deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 settings.load_profile("deterministic")
+
+STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Signal tests need a child that can receive SIGINT and SIGTERM. A child
+    inherits its parent's blocked mask and ignored signals, and a CI harness or a
+    backgrounded shell may hand pytest either (a background job ignores SIGINT)."""
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+@pytest.fixture(autouse=True)
+def _signal_state_restored() -> Iterator[None]:
+    """An in-process `check` blocks the stop signals "for the rest of the process"
+    once its report is written (monitor.check.interrupt.hold_for_exit): right for
+    a CLI about to exit, but inside a test worker every later child would inherit
+    the mask and never see a signal. Each test gets the mask and handlers back."""
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, set())
+    handlers = {sig: signal.getsignal(sig) for sig in STOP_SIGNALS}
+    yield
+    signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+    for sig, handler in handlers.items():
+        if signal.getsignal(sig) != handler and handler is not None:
+            signal.signal(sig, handler)
 
 
 @dataclass(frozen=True)
