@@ -370,7 +370,8 @@ def test_private_pem_bytes_never_appear_in_an_error(tmp_path: Path) -> None:
 
 def test_verify_table_spells_out_control_characters_in_names(tmp_path: Path) -> None:
     shutil.copy(SEED, tmp_path / "a\nforged row.txt")
-    result = run("verify", tmp_path, "--format", "table")
+    # wide enough that the table never folds the name, however long tmp_path is
+    result = run("verify", tmp_path, "--format", "table", env={"COLUMNS": "1000"})
     assert result.exit_code == 0, result.output
     assert "a\\nforged" in result.stdout
     assert not [line for line in result.stdout.splitlines() if line.startswith("forged")]
