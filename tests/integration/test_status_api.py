@@ -1,6 +1,6 @@
-"""The status API and pages on a real server and a real SQLite database with known
-contents (tests/support/status_db.py): every endpoint, every bad parameter, pagination,
-authentication, the OpenAPI document, escaping and the security headers."""
+"""The status JSON API on a real server and a real database with known contents
+(tests/support/status_db.py; SQLite, and PostgreSQL when one is given): every
+endpoint, every bad parameter, pagination, authentication, the OpenAPI document."""
 
 from __future__ import annotations
 
@@ -8,90 +8,37 @@ import asyncio
 import json
 import re
 from collections.abc import AsyncIterator, Iterator
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote_plus
 
-import aiohttp
 import jsonschema
 import pytest
 from click.testing import CliRunner
 from openapi_spec_validator import validate as validate_spec
-from support.pg import pg_engine
-from support.status_db import XSS, Known, build, build_on
+from support.status_db import XSS, Known
+from support.status_http import DIALECTS, get, get_json, known_db, running
 
 import monitor.storage.listing as listing
 from monitor.cli import cli
 from monitor.observe.endpoints import EndpointAuth, MetricsServer
-from monitor.observe.metrics import DaemonMetrics
-from monitor.storage.repository import TARGETS, Repository
+from monitor.storage.repository import TARGETS
 
 TOKEN = "s3cret-token-never-shown"
 
 
-def _tags(html: str) -> list[tuple[str, dict[str, str | None]]]:
-    """Every start tag a browser would build, with its attributes."""
-    found: list[tuple[str, dict[str, str | None]]] = []
-
-    class Collect(HTMLParser):
-        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-            found.append((tag, dict(attrs)))
-
-    Collect().feed(html)
-    return found
-
-
-async def _ready() -> tuple[bool, dict[str, Any]]:
-    return True, {}
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(
+    params=[
+        pytest.param(d, marks=[pytest.mark.postgres] if d == "postgres" else []) for d in DIALECTS
+    ]
+)
 def known(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Known]:
-    if request.param == "sqlite":
-        yield build(tmp_path / "am.db")
-        return
-    for engine in pg_engine():
-        yield build_on(engine)
-
-
-async def _start(known: Known, auth: EndpointAuth | None = None) -> MetricsServer:
-    repo = Repository(known.engine)
-    srv = MetricsServer(
-        DaemonMetrics(repo.snapshot),  # as the daemon does
-        _ready,
-        listen="127.0.0.1:0",
-        auth=auth,
-        repo=repo,
-    )
-    await srv.start()
-    return srv
+    yield from known_db(request.param, tmp_path)
 
 
 @pytest.fixture
 async def server(known: Known) -> AsyncIterator[MetricsServer]:
-    srv = await _start(known)
-    try:
+    async with running(known) as srv:
         yield srv
-    finally:
-        await srv.stop()
-
-
-async def _get(
-    srv: MetricsServer, path: str, headers: dict[str, str] | None = None
-) -> tuple[int, str, dict[str, str]]:
-    async with (
-        aiohttp.ClientSession() as session,
-        session.get(srv.url + path, headers=headers or {}) as resp,
-    ):
-        return resp.status, await resp.text(), dict(resp.headers)
-
-
-async def _json(srv: MetricsServer, path: str, status: int = 200) -> Any:
-    got, body, headers = await _get(srv, path)
-    assert got == status, (path, body)
-    assert headers["Content-Type"].startswith("application/json")
-    return json.loads(body)
 
 
 async def _all_pages(srv: MetricsServer, query: str) -> tuple[list[int], int]:
@@ -101,7 +48,7 @@ async def _all_pages(srv: MetricsServer, query: str) -> tuple[list[int], int]:
     for _ in range(1000):  # bounded
         sep = "&" if query else ""
         path = f"/api/v1/targets?{query}" + (f"{sep}cursor={cursor}" if cursor else "")
-        page = await _json(srv, path)
+        page = await get_json(srv, path)
         pages += 1
         ids += [item["id"] for item in page["items"]]
         cursor = page["next_cursor"]
@@ -149,16 +96,16 @@ async def test_a_scan_window_may_give_short_pages_yet_visits_everything(
 
 async def test_q_is_a_substring_not_a_pattern(server: MetricsServer, known: Known) -> None:
     for q in ("%25", "_", "%27%20OR%201%3D1%20--", "%5C"):
-        assert (await _json(server, f"/api/v1/targets?q={q}"))["items"] == []
+        assert (await get_json(server, f"/api/v1/targets?q={q}"))["items"] == []
     # the same on SQLite and PostgreSQL: case-sensitive (SQLite's LIKE is not)
-    assert (await _json(server, "/api/v1/targets?q=NEWS.TEST"))["items"] == []
-    found = await _json(server, "/api/v1/targets?q=%3Cscript%3E")
+    assert (await get_json(server, "/api/v1/targets?q=NEWS.TEST"))["items"] == []
+    found = await get_json(server, "/api/v1/targets?q=%3Cscript%3E")
     assert [i["id"] for i in found["items"]] == [3]
 
 
 async def test_a_retired_target_is_not_listed_but_found(server: MetricsServer) -> None:
     assert 5 not in (await _all_pages(server, "limit=1000"))[0]
-    assert (await _json(server, "/api/v1/targets/5"))["active"] is False
+    assert (await get_json(server, "/api/v1/targets/5"))["active"] is False
 
 
 @pytest.mark.parametrize(
@@ -185,13 +132,13 @@ async def test_a_retired_target_is_not_listed_but_found(server: MetricsServer) -
 async def test_bad_parameters_get_400_naming_them(
     server: MetricsServer, path: str, parameter: str
 ) -> None:
-    body = await _json(server, path, 400)
+    body = await get_json(server, path, 400)
     assert body["parameter"] == parameter and body["error"]
 
 
 async def test_a_cursor_is_bound_to_its_filters(server: MetricsServer) -> None:
-    page = await _json(server, "/api/v1/targets?state=down&limit=2")
-    body = await _json(server, f"/api/v1/targets?state=up&cursor={page['next_cursor']}", 400)
+    page = await get_json(server, "/api/v1/targets?state=down&limit=2")
+    body = await get_json(server, f"/api/v1/targets?state=up&cursor={page['next_cursor']}", 400)
     assert body["parameter"] == "cursor"
 
 
@@ -210,11 +157,11 @@ async def test_a_cursor_is_bound_to_its_filters(server: MetricsServer) -> None:
     ],
 )
 async def test_unknown_ids_get_404(server: MetricsServer, path: str) -> None:
-    assert "error" in await _json(server, path, 404)
+    assert "error" in await get_json(server, path, 404)
 
 
 async def test_the_target_document(server: MetricsServer, known: Known) -> None:
-    t = await _json(server, "/api/v1/targets/3")
+    t = await get_json(server, "/api/v1/targets/3")
     assert t["url"] == known.targets[3]["url"]
     assert (t["state"], t["since"], t["last_outcome"]) == (
         "down",
@@ -228,11 +175,11 @@ async def test_the_target_document(server: MetricsServer, known: Known) -> None:
 
 
 async def test_the_article_document(server: MetricsServer, known: Known) -> None:
-    a = await _json(server, "/api/v1/articles/0000000000000001")
+    a = await get_json(server, "/api/v1/articles/0000000000000001")
     assert a["title"] == XSS and a["webUrl"] == known.articles["0000000000000001"]["web_url"]
     assert a["signature"]["status"] == "valid"
     assert {t["id"] for t in a["targets"]} == {i for i in known.targets if i % 10 == 0}
-    tampered = await _json(server, "/api/v1/articles/0000000000000003")
+    tampered = await get_json(server, "/api/v1/articles/0000000000000003")
     assert tampered["signature"] == {
         "status": "tampered",
         "fields": ["title"],
@@ -243,7 +190,7 @@ async def test_the_article_document(server: MetricsServer, known: Known) -> None
 
 
 async def test_status_is_the_cli_document(server: MetricsServer, known: Known) -> None:
-    api = await _json(server, "/api/v1/status")
+    api = await get_json(server, "/api/v1/status")
     url = str(known.engine.url)
     result = await asyncio.to_thread(
         CliRunner().invoke, cli, ["status", "--db", url, "--format", "json"]
@@ -256,7 +203,7 @@ async def test_status_is_the_cli_document(server: MetricsServer, known: Known) -
 async def test_openapi_is_valid_and_every_answer_matches_it(
     server: MetricsServer,
 ) -> None:
-    spec = await _json(server, "/api/v1/openapi.json")
+    spec = await get_json(server, "/api/v1/openapi.json")
     validate_spec(spec)
     components = {"components": spec["components"]}
 
@@ -278,12 +225,11 @@ async def test_openapi_is_valid_and_every_answer_matches_it(
         ("/api/v1/targets/999", 404),
         ("/api/v1/articles/ffffffffffffffff", 404),
     ]:
-        check(path, status, await _json(server, path, status))
+        check(path, status, await get_json(server, path, status))
 
 
 async def test_a_token_guards_every_new_route(known: Known) -> None:
-    srv = await _start(known, EndpointAuth.of(TOKEN))
-    try:
+    async with running(known, EndpointAuth.of(TOKEN)) as srv:
         paths = [
             "/api/v1/status",
             "/api/v1/targets",
@@ -299,131 +245,12 @@ async def test_a_token_guards_every_new_route(known: Known) -> None:
         ]
         for path in paths:
             for headers in ({}, {"Authorization": "Bearer wrong"}):
-                status, body, got = await _get(srv, path, headers)
+                status, body, got = await get(srv, path, headers)
                 assert status == 401, path
                 assert got["WWW-Authenticate"] == "Bearer"
                 assert TOKEN not in body and "alert" not in body
-            status, _, _ = await _get(srv, path, {"Authorization": f"Bearer {TOKEN}"})
+            status, _, _ = await get(srv, path, {"Authorization": f"Bearer {TOKEN}"})
             assert status == (404 if path == "/api/v1/other" else 200), path
-    finally:
-        await srv.stop()
-
-
-PAGES = [
-    "/",
-    "/targets",
-    "/targets?state=down",
-    "/targets?state=down&kind=image&provider=" + "%22%27%3E%3Cscript%3E",
-    "/targets/3",
-    "/targets/5",
-    "/targets/7",
-    "/articles/0000000000000001",
-    "/articles/0000000000000003",
-]
-
-
-@pytest.mark.parametrize("path", PAGES)
-async def test_pages_escape_everything_and_send_security_headers(
-    server: MetricsServer, path: str
-) -> None:
-    status, html, headers = await _get(server, path)
-    assert status == 200
-    assert headers["Content-Type"].startswith("text/html")
-    csp = headers["Content-Security-Policy"]
-    assert "default-src 'none'" in csp and "frame-ancestors 'none'" in csp
-    assert headers["X-Content-Type-Options"] == "nosniff"
-    assert headers["Referrer-Policy"] == "no-referrer"
-    tags = _tags(html)
-    names = {name for name, _ in tags}
-    assert not names & {"script", "img", "b", "iframe", "object"}, names
-    for name, attrs in tags:
-        assert not [a for a in attrs if a.startswith("on")], (name, attrs)
-        if name == "a" and "external" in (attrs.get("class") or ""):
-            assert attrs["rel"] == "noopener noreferrer"
-            assert re.match(r"https?://", attrs["href"] or "")
-
-
-async def test_the_hostile_url_is_shown_as_text(server: MetricsServer) -> None:
-    _, html, _ = await _get(server, "/targets/3")
-    assert (
-        "https://news.test/&#34;&#39;&gt;&lt;script&gt;alert(3)&lt;/script&gt;?q=&lt;b&gt;" in html
-    )
-
-
-async def test_page_errors_name_the_parameter(server: MetricsServer) -> None:
-    status, html, _ = await _get(server, "/targets?state=%3Cscript%3E")
-    assert status == 400 and "<code>state</code>" in html and "<script>" not in html
-    status, html, _ = await _get(server, "/targets/..%2F..%2Fetc%2Fpasswd")
-    assert status == 404
-    status, html, _ = await _get(server, "/articles/nope")
-    assert status == 404
-    status, _, _ = await _get(server, "/static/..%2F..%2Fconfig.py")
-    assert status == 404
-
-
-# a value of each label the alert rules template into their links (an alert fills its own)
-EXAMPLE_LABELS = {"kind": "web", "provider": "A&B news", "code": "soft_404"}
-
-
-def _render(template: str) -> str:
-    """Prometheus's rendering of `{{ $labels.x }}` and `{{ $labels.x | urlquery }}`."""
-
-    def one(m: re.Match[str]) -> str:
-        value = EXAMPLE_LABELS[m.group(1)]
-        return quote_plus(value) if m.group(2) else value
-
-    return re.sub(r"\{\{ \$labels\.(\w+)( \| urlquery)? \}\}", one, template)
-
-
-async def test_every_alert_links_to_a_page_that_answers(
-    server: MetricsServer, known: Known
-) -> None:
-    """The alert annotations' status links (monitor/grafana) use these pages' filters."""
-    from monitor.grafana.prometheus import Links
-    from monitor.grafana.rules import alert_rules
-
-    with known.engine.begin() as conn:  # a provider domain that needs encoding in a URL
-        conn.execute(TARGETS.update().where(TARGETS.c.id == 3).values(provider="A&B news"))
-    links = Links(status_base=server.url)
-    linked = 0
-    for rule in alert_rules():
-        url = _render(links.annotations(rule)["status_url"])
-        path = url.removeprefix(server.url) or "/"
-        status, html, _ = await _get(server, path)
-        assert status == 200, (rule.name, path, html[:300])
-        if "provider=" in path:
-            assert [
-                a["href"]
-                for n, a in _tags(html)
-                if n == "a" and a.get("href", "").startswith("/targets/")
-            ] == ["/targets/3"]
-        linked += "?" in path
-    assert linked >= 3
-
-
-async def test_links_follow_public_urls_path(known: Known) -> None:
-    """Behind a proxy that serves the pages under /am/, every link keeps the prefix."""
-    repo = Repository(known.engine)
-    srv = MetricsServer(
-        DaemonMetrics(repo.snapshot),
-        _ready,
-        listen="127.0.0.1:0",
-        repo=repo,
-        public_url="https://ops.example/am",
-    )
-    await srv.start()
-    try:
-        for path in ("/", "/targets?state=down", "/targets/3", "/articles/0000000000000001"):
-            _, html, _ = await _get(srv, path)
-            local = [
-                attrs.get("href") or ""
-                for name, attrs in _tags(html)
-                if name in ("a", "link", "form") and "external" not in (attrs.get("class") or "")
-            ] + [attrs.get("action") or "" for name, attrs in _tags(html) if name == "form"]
-            local = [h for h in local if h and not h.startswith("#")]
-            assert local and all(h.startswith("/am/") for h in local), (path, local)
-    finally:
-        await srv.stop()
 
 
 async def test_a_database_that_cannot_be_read_is_503_not_an_empty_list(
@@ -434,44 +261,11 @@ async def test_a_database_that_cannot_be_read_is_503_not_an_empty_list(
     with known.engine.begin() as conn:
         conn.execute(text("DROP TABLE transitions"))
     for path in ("/api/v1/targets?state=down", "/api/v1/targets/3", "/api/v1/status"):
-        assert (await _json(server, path, 503)) == {"error": "the database cannot be read now"}
-    status, body, _ = await _get(server, "/targets?state=down")
+        assert (await get_json(server, path, 503)) == {"error": "the database cannot be read now"}
+    status, body, _ = await get(server, "/targets?state=down")
     assert status == 503 and "transitions" not in body
     assert "OperationalError" in caplog.text or "ProgrammingError" in caplog.text
     assert "transitions" not in caplog.text  # the driver's message is not logged
-
-
-async def test_controls_and_bidi_overrides_are_spelled_out_on_pages(
-    server: MetricsServer, known: Known
-) -> None:
-    from sqlalchemy import text
-
-    with known.engine.begin() as conn:
-        conn.execute(text("UPDATE targets SET provider = :p WHERE id = 3"), {"p": "a\u202eb\x1bc"})
-    _, html, _ = await _get(server, "/targets/3")
-    assert "\u202e" not in html and "\x1b" not in html
-    assert "a\\u202eb\\x1bc" in html
-
-
-async def test_the_list_page_says_how_many_match_in_all(
-    server: MetricsServer, known: Known
-) -> None:
-    down = len(known.ids(active=True, state="down"))
-    _, html, _ = await _get(server, "/targets?state=down&limit=10")
-    assert f"10 targets on this page of {down:,}" in html
-    _, html, _ = await _get(server, "/targets?state=down&kind=web")
-    web = len(known.ids(active=True, state="down", kind="web"))
-    assert f"{web} targets on this page of {web}" in html
-    _, html, _ = await _get(server, "/targets?q=news")  # a substring cannot be counted
-    assert "targets on this page</h2>" in html
-
-
-async def test_a_large_count_is_capped_not_counted(
-    server: MetricsServer, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(listing, "COUNT_CAP", 5)
-    _, html, _ = await _get(server, "/targets?provider=Alpha+News&limit=3")
-    assert "3 targets on this page of 5+" in html
 
 
 async def test_worst_providers_match_a_count_of_every_target(
@@ -489,10 +283,10 @@ async def test_worst_providers_match_a_count_of_every_target(
         ).all()
     down = Counter(p or "" for p, s in rows if s == "down")
     total = Counter(p or "" for p, _ in rows)
-    doc = await _json(server, "/api/v1/status?limit=2")
+    doc = await get_json(server, "/api/v1/status?limit=2")
     expected = sorted(down, key=lambda p: (-down[p], p))[:2]
     assert [w["provider"] for w in doc["worst_providers"]] == expected
     for w in doc["worst_providers"]:
         assert (w["down"], w["targets"]) == (down[w["provider"]], total[w["provider"]])
-    doc = await _json(server, "/api/v1/status?limit=10")
+    doc = await get_json(server, "/api/v1/status?limit=10")
     assert {w["provider"]: w["down"] for w in doc["worst_providers"]} == dict(down)
