@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from support.unprivileged import enterable_by_others
 
 ROOT = Path(__file__).resolve().parents[2]
 STORY = ROOT / "examples" / "articles" / "003_bbc_suez_canal.txt"
@@ -95,7 +96,8 @@ def signer() -> Iterator[Signer]:
     base = Path(tempfile.mkdtemp(prefix="sign-in-place-", dir="/tmp"))
     base.chmod(0o755)
     try:
-        yield Signer(base)
+        with enterable_by_others():  # `nobody` must reach the interpreter and the checkout
+            yield Signer(base)
     finally:
         for folder, _, _ in os.walk(base):
             Path(folder).chmod(0o755)
