@@ -265,6 +265,10 @@ async def _drive(base: str, down: dict[str, Any], tmp: Path) -> None:
             # a bad filter is a page that names the parameter
             await page.goto(base + "/targets?state=sideways")
             assert "state" in await page.locator("[role=alert]").inner_text()
+            served = await context.request.get(page.url)
+            assert served.status == 400
+            _validate_html(await served.text(), tmp, "error")
+            visited["error"] = page.url  # axe checks it too (no screenshot)
             problems[:] = [p for p in problems if "400" not in p]  # the expected 400 itself
 
             assert dialogs == []
@@ -278,6 +282,7 @@ async def _drive(base: str, down: dict[str, Any], tmp: Path) -> None:
             for name, url in visited.items():
                 await checker.goto(url)
                 await _axe(checker, name)
+            visited.pop("error")
             if shots:
                 phone = await browser.new_context(
                     viewport={"width": 390, "height": 844}, device_scale_factor=1
