@@ -49,6 +49,15 @@ def artefacts(settings: ExportSettings | None = None) -> dict[str, str]:
     files["kubernetes/prometheusrule.yaml"] = _yaml(
         prometheus.prometheus_rule(rules, s.links, s.namespace)
     )
+    # a kustomization of its own, so deploy/kubernetes/base takes the rule as a
+    # resource directory (kustomize refuses single files outside its root)
+    files["kubernetes/kustomization.yaml"] = _yaml(
+        {
+            "apiVersion": "kustomize.config.k8s.io/v1beta1",
+            "kind": "Kustomization",
+            "resources": ["prometheusrule.yaml"],
+        }
+    )
     alerting = "provisioning/alerting"
     files[f"{alerting}/article-monitor-rules.yaml"] = _yaml(
         provisioning.alert_rules_file(rules, s.links, s.datasource_uid)
