@@ -41,12 +41,14 @@ class Membership:
         *,
         in_flight: Callable[[], Iterable[str]],
         hosts: Callable[[], HostPool | None],
+        claiming: Callable[[], bool] = lambda: False,
         member_id: str | None = None,
     ) -> None:
         self.repo = repo
         self._settings = settings
         self._in_flight = in_flight  # URLs of the checks in flight (read on the loop)
         self._hosts = hosts
+        self._claiming = claiming  # a claim is under way (read on the loop)
         self.id = member_id or uuid.uuid4().hex[:16]
         self.clustered = repo.dialect == "postgresql"
         self.started = now_ms()
@@ -60,6 +62,7 @@ class Membership:
         self._held_until = 0.0  # monotonic
         self._settled: frozenset[str] | None = None
         self._drained: str | None = None
+        self._live: frozenset[str] | None = None  # the membership of the last heartbeat
         self._last_ok = float("-inf")  # monotonic time of the last heartbeat that worked
         self._checks = 0
         self._beats = 0
@@ -119,11 +122,11 @@ class Membership:
     async def beat_once(self, on_error: Callable[[SQLAlchemyError], str]) -> None:
         """One heartbeat; what the loop owns (checks in flight, host gates) is read
         and written here on the loop, the database on a thread of its own."""
-        urls = list(self._in_flight())
+        self._note_drained()
         hosts = self._hosts()
         learned = hosts.backoffs() if hosts is not None else {}
         try:
-            shared = await asyncio.to_thread(self.beat, urls, learned)
+            shared = await asyncio.to_thread(self.beat, learned)
         except SQLAlchemyError as exc:
             self.failed(on_error(exc))
             return
@@ -134,7 +137,19 @@ class Membership:
                 if left > hosts.backoff_remaining(host) + 0.05:
                     hosts.impose(host, left)
 
-    def beat(self, in_flight: list[str], learned: dict[str, float]) -> dict[str, int]:
+    def _note_drained(self) -> None:
+        """On the loop, before the row is written: drained to the last membership
+        seen once no claim is under way (its targets would not be in flight yet)
+        and no check in flight is on a bucket this member lost. Published in this
+        heartbeat's row; the others hand buckets over only when all have it."""
+        live = self._live
+        if live is None or self._claiming():
+            return
+        mine = buckets_of(self.id, live)
+        if all(url_bucket(u) in mine for u in self._in_flight()):
+            self._drained = view_of(live)
+
+    def beat(self, learned: dict[str, float]) -> dict[str, int]:
         """Write our row, read the cluster, place ourselves; returns the cluster's
         backoffs (host -> end, database ms) after adding ours (seconds left)."""
         s = self._settings()
@@ -174,7 +189,7 @@ class Membership:
             log.info(
                 "cluster: %s maintenance leader", "now the" if self.leader else "no longer the"
             )
-        self._place(view, s, in_flight)
+        self._place(view, s)
         now = self.now()
         shared = self.repo.share_backoff({h: now + int(x * 1000) for h, x in learned.items()})
         others = {m.version for m in view.live if m.version != __version__}
@@ -184,7 +199,7 @@ class Membership:
         self.error = None
         return shared
 
-    def _place(self, view: ClusterView, s: Settings, in_flight: list[str]) -> None:
+    def _place(self, view: ClusterView, s: Settings) -> None:
         if not self.clustered:
             return
         live = {m.id for m in view.live} | {self.id}
@@ -205,11 +220,7 @@ class Membership:
                     )
                 self._settled = frozenset(live)
             self._buckets = buckets
-        # drained to the current membership once no check in flight is on a lost bucket
-        current = view_of(live)
-        mine = buckets_of(self.id, live)
-        if all(url_bucket(u) in mine for u in in_flight):
-            self._drained = current
+            self._live = frozenset(live)
 
     def failed(self, error: str) -> None:
         if self.error != error:

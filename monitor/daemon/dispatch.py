@@ -61,6 +61,11 @@ class Dispatcher:
         self._more_due = False  # the last claim stopped at capacity: more may be due
         self._refill_pending = False
 
+    @property
+    def claiming(self) -> bool:
+        """A claim is under way: its targets are not in `inflight` yet."""
+        return self._claiming.locked()
+
     async def dispatch(self, *, cutoff: int | None = None) -> int:
         """Claim due targets up to the free capacity and start their checks."""
         async with self._claiming:

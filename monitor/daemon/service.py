@@ -94,6 +94,7 @@ class Daemon:
             lambda: self.settings,
             in_flight=lambda: [c.url for _, c in self.dispatcher.inflight.values()],
             hosts=lambda: self._checker.hosts if self._checker is not None else None,
+            claiming=lambda: self.dispatcher.claiming,
         )
         self._beating: asyncio.Task[None] | None = None
         self.dispatcher = Dispatcher(

@@ -171,7 +171,7 @@ def test_a_member_with_a_skewed_clock_keeps_the_databases_time(
         monkeypatch.setattr(member_mod, "now_ms", lambda: real() + 3_600_000)
         settings = Settings()
         m = Membership(repo, lambda: settings, in_flight=list, hosts=lambda: None)
-        m.beat([], {})
+        m.beat({})
         assert abs(m.now() - repo.db_now()) < 60_000  # the hour is gone
         seen = repo.cluster(10_000)
         assert [x.id for x in seen.live] == [m.id]  # alive by the database's clock
@@ -237,3 +237,41 @@ def test_a_member_older_than_the_schema_says_so_instead_of_crashing(tmp_path: Pa
         assert out.returncode == 2, out.stderr
         assert "Traceback" not in out.stderr
         assert "revision 0099, newer than this article-monitor" in out.stderr
+
+
+def test_a_member_is_drained_only_with_no_claim_under_way_and_no_lost_host_in_flight(
+    repo: Repository,
+) -> None:
+    from monitor.config import Settings
+    from monitor.daemon.cluster import Membership
+
+    live = frozenset({"a", "b"})
+    theirs = next(
+        f"https://h{i}.test/"
+        for i in range(999)
+        if url_bucket(f"https://h{i}.test/") in buckets_of("b", live)
+    )
+    ours = next(
+        f"https://h{i}.test/"
+        for i in range(999)
+        if url_bucket(f"https://h{i}.test/") in buckets_of("a", live)
+    )
+    state = {"urls": [theirs, ours], "claiming": False}
+    settings = Settings()
+    m = Membership(
+        repo,
+        lambda: settings,
+        in_flight=lambda: state["urls"],
+        hosts=lambda: None,
+        claiming=lambda: bool(state["claiming"]),
+        member_id="a",
+    )
+    m._live = live
+    m._note_drained()
+    assert m._drained is None  # still checking a host that is b's now
+    state["urls"], state["claiming"] = [ours], True
+    m._note_drained()
+    assert m._drained is None  # a claim under way may bring b's hosts
+    state["claiming"] = False
+    m._note_drained()
+    assert m._drained == view_of(live)
