@@ -60,11 +60,14 @@ class QueueStore(Store):
         lease = now + lease_ms
         with self._write() as conn:
             ids = self._take(conn, LEASES, LEASES.c.until, now, limit, buckets)
+            moved = set(ids)  # expired leases, taken again as they are
             if ids:
                 conn.execute(LEASES.insert(), [{"until": lease, "target_id": i} for i in ids])
+            wanted: set[tuple[int, int]] = set()  # (target, due) of the due rows taken
             if len(ids) < limit:
                 taken_due = self._take(conn, DUE, DUE.c.due, now, limit - len(ids), buckets)
-                fresh = self._queued(conn, taken_due, set(ids))
+                wanted = {(tid, due) for due, tid in taken_due if tid not in moved}
+                fresh = self._unleased(conn, {tid for tid, _ in wanted})
                 if fresh:
                     conn.execute(LEASES.insert(), [{"until": lease, "target_id": i} for i in fresh])
                 ids += fresh
@@ -76,6 +79,7 @@ class QueueStore(Store):
             rows: Any = conn.execute(
                 select(
                     TARGETS.c.id,
+                    TARGETS.c.next_due,
                     TARGETS.c.url,
                     TARGETS.c.kind,
                     TARGETS.c.state,
@@ -92,6 +96,7 @@ class QueueStore(Store):
             )
             for (
                 tid,
+                next_due,
                 *target,
                 art,
                 path,
@@ -105,6 +110,10 @@ class QueueStore(Store):
                 excerpt,
             ) in rows:
                 if tid not in taken:
+                    continue
+                if tid not in moved and (tid, next_due) not in wanted:
+                    # a stray due row (not the one targets.next_due names): taking it
+                    # deleted it, and its lease goes below with the stale ones
                     continue
                 found[tid] = tuple(target)
                 if art is not None:
@@ -124,7 +133,8 @@ class QueueStore(Store):
                             path=path,
                         )
                     )
-            # a lease of a target retired meanwhile (PostgreSQL race): drop it
+            # a lease of a target retired meanwhile (PostgreSQL race), or of a stray
+            # due row: drop it
             stale = sorted(taken - found.keys())
             for chunk in chunks(stale):
                 conn.execute(
@@ -175,25 +185,18 @@ class QueueStore(Store):
             return sorted(set(conn.scalars(stmt.returning(table.c.target_id))))
         return [tuple(r) for r in conn.execute(stmt.returning(key, table.c.target_id))]
 
-    def _queued(self, conn: Connection, taken: Sequence[Any], leased: set[int]) -> list[int]:
-        """Of the due rows just taken, the targets to lease: each target once, only
-        by its own row (`targets.next_due` names it), and not while it holds a
-        lease. Anything else is a stray queue row, and taking it deleted it: a
-        queue damaged by a crash or an old bug mends itself at its front."""
-        wanted: set[tuple[int, int]] = {(tid, due) for due, tid in taken if tid not in leased}
-        if not wanted:
-            return []
-        ok: set[int] = set()
+    def _unleased(self, conn: Connection, targets: set[int]) -> list[int]:
+        """The targets among these that hold no lease. A due row of a leased target
+        is a stray (a crash, an old bug, a retire racing a claim): taking it deleted
+        it, so a damaged queue mends itself at its front. Leases are few (the
+        checks in flight), so this scan is short; whether a due row is the one
+        `targets.next_due` names is judged in the claim's join, at no extra cost."""
         busy: set[int] = set()
-        for chunk in chunks(sorted({tid for tid, _ in wanted})):
-            rows: Any = conn.execute(
-                select(TARGETS.c.id, TARGETS.c.next_due).where(TARGETS.c.id.in_(chunk))
-            )
-            ok.update(tid for tid, next_due in rows if (tid, next_due) in wanted)
+        for chunk in chunks(sorted(targets)):
             busy.update(
                 conn.scalars(select(LEASES.c.target_id).where(LEASES.c.target_id.in_(chunk)))
             )
-        return sorted(ok - busy)
+        return sorted(targets - busy)
 
     def record(self, records: Sequence[CheckRecord]) -> None:
         """Store a batch of finished checks in one transaction."""
