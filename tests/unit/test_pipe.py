@@ -244,6 +244,10 @@ def test_host_owner_gives_each_host_to_one_checker_by_weight() -> None:
 def test_auto_workers() -> None:
     assert auto_workers(3, 10) == 3  # explicit wins
     assert auto_workers(0, 100, cpus=8) == 1  # small runs stay in one process
+    # issue 16: up to 20,000 targets one process checks faster, on less CPU, than two
+    assert auto_workers(0, 10_000, cpus=2) == 1
+    assert auto_workers(0, 19_999, cpus=8) == 1
+    assert auto_workers(0, 20_000, cpus=2) == 2
     assert auto_workers(0, 50_000, cpus=2) == 2
     assert auto_workers(0, 50_000, cpus=64) == 4
 
