@@ -25,7 +25,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from monitor import __version__
 from monitor.config import Settings
-from monitor.daemon.placement import buckets_of, claimable, url_bucket, view_of
+from monitor.daemon.placement import BUCKETS, buckets_of, claimable, url_bucket, view_of
 from monitor.http.hostpool import HostPool
 from monitor.storage.cluster import MAINTENANCE, ClusterView
 from monitor.storage.repository import Repository, now_ms
@@ -94,8 +94,10 @@ class Membership:
             return False, frozenset()
         with self._lock:
             buckets = self._buckets
-            if buckets is not None and self._held and time.monotonic() < self._held_until:
-                buckets = buckets - self._held
+            if self._held and time.monotonic() < self._held_until:
+                # just gained (alone now: every bucket), minus those still waiting
+                every = buckets if buckets is not None else frozenset(range(BUCKETS))
+                buckets = every - self._held
             return True, buckets
 
     # -- the heartbeat (blocking: run on a thread)
@@ -209,7 +211,9 @@ class Membership:
             if settled:
                 before = buckets_of(self.id, self._settled) if self._settled else frozenset()
                 if self._settled != frozenset(live):
-                    gained = (buckets or frozenset()) - before
+                    gained = (
+                        buckets if buckets is not None else frozenset(range(BUCKETS))
+                    ) - before
                     if gained and s.host_min_interval > 0:
                         self._held = frozenset(gained)
                         self._held_until = time.monotonic() + s.host_min_interval

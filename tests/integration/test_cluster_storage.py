@@ -275,3 +275,25 @@ def test_a_member_is_drained_only_with_no_claim_under_way_and_no_lost_host_in_fl
     state["claiming"] = False
     m._note_drained()
     assert m._drained == view_of(live)
+
+
+def test_a_member_left_alone_waits_the_host_interval_before_taking_the_others_hosts(
+    repo: Repository,
+) -> None:
+    """b stopped (its row gone): a now owns every bucket, but those it gains wait
+    one host_min_interval, since b's last request may have been just now."""
+    import time as clock
+
+    from monitor.config import Settings
+    from monitor.daemon.cluster import Membership
+    from monitor.storage.cluster import ClusterView, Member
+
+    settings = Settings(host_min_interval=3600.0)
+    m = Membership(repo, lambda: settings, in_flight=list, hosts=lambda: None, member_id="a")
+    m.clustered = True
+    m._settled = frozenset({"a", "b"})
+    m._beats, m._last_ok = 2, clock.monotonic()
+    me = Member("a", "h", 1, "v", 0, 0, None, 0, 0.0, True, True)
+    m._place(ClusterView(now=0, members=(me,), leader="a"), settings)
+    may, buckets = m.scope()
+    assert may and buckets == buckets_of("a", ["a", "b"])
