@@ -24,6 +24,7 @@ import argparse
 import contextlib
 import json
 import os
+import shlex
 import shutil
 import signal
 import statistics
@@ -414,13 +415,14 @@ def build_tools(
             partial(verify_monitor, work / "monitor.json"),
         )
     )
+    extra = {name: shlex.split(more) for name, _, more in (e.partition("=") for e in args.extra)}
     for spec in args.against:
         # NAME=DIR: the same CLI from another tree of the package (git worktree), same run
         name, _, tree = spec.partition("=")
         tools.append(
             Tool(
                 name,
-                [sys.executable, "-c", TREE_CLI, *monitor_args],
+                [sys.executable, "-c", TREE_CLI, *monitor_args, *extra.get(name, [])],
                 partial(verify_monitor, work / "monitor.json"),
                 env={"PYTHONPATH": str(Path(tree).resolve())},
             )
@@ -529,6 +531,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=[],
         metavar="NAME=DIR",
         help="also run the CLI of the package in DIR (e.g. a git worktree) as tool NAME",
+    )
+    parser.add_argument(
+        "--extra",
+        action="append",
+        default=[],
+        metavar="NAME=ARGS",
+        help="more CLI arguments for the --against tool NAME (e.g. 'w1=--workers 1')",
     )
     parser.add_argument("--only", help="comma-separated tool names to run (default all)")
     parser.add_argument("--json-out", type=Path, help="write every run's figures here")
