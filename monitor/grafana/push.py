@@ -63,17 +63,24 @@ def subset(want: Any, have: Any) -> bool:
     return bool(want == have)
 
 
+def shown(resp: httpx.Response, text: str, longest: int = 200) -> str:
+    """Text from Grafana's answer as it may be printed: our token replaced by
+    `***` (a proxy or an old Grafana may echo the request back), anything but
+    printable ASCII as `?` (no terminal escapes), at most `longest` characters."""
+    token = resp.request.headers.get("Authorization", "").partition(" ")[2]
+    if token:
+        text = text.replace(token, "***")
+    return re.sub(r"[^\x20-\x7e]", "?", text.strip())[:longest]
+
+
 def _detail(resp: httpx.Response) -> str:
-    """Grafana's own message, short and printable (it never holds our token)."""
+    """Grafana's own message, short and printable (never our token)."""
     try:
         body = resp.json()
         text = str(body.get("message", "")) if isinstance(body, dict) else ""
     except ValueError:
         text = ""
-    token = resp.request.headers.get("Authorization", "").partition(" ")[2]
-    if token:  # a proxy or an old Grafana may echo the request back
-        text = text.replace(token, "***")
-    text = re.sub(r"[^\x20-\x7e]", "?", text.strip())[:200]
+    text = shown(resp, text)
     return f": {text}" if text else ""
 
 
@@ -121,10 +128,10 @@ def check_version(http: httpx.Client) -> str:
     resp = _request(http, "GET", "/api/health", "reading the Grafana version")
     _raise_for(resp, "reading the Grafana version")
     body = _json(resp, "reading the Grafana version")
-    version = str(body.get("version", "")) if isinstance(body, dict) else ""
+    version = shown(resp, str(body.get("version", "")) if isinstance(body, dict) else "", 40)
     numbers = tuple(int(n) for n in re.findall(r"\d+", version)[:2])
     if len(numbers) < 2:
-        raise PushError(f"cannot tell the Grafana version from /api/health ({version!r:.40})")
+        raise PushError(f"cannot tell the Grafana version from /api/health ({version!r})")
     if numbers < MIN_VERSION:
         need = ".".join(map(str, MIN_VERSION))
         raise PushError(f"Grafana {version} is too old: the dashboards need {need} or later")
