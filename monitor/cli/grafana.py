@@ -152,9 +152,11 @@ def read_token(path: Path, allow_insecure: bool = False) -> str:
             f"{path}: group or others can read the token file; chmod 600 it "
             "(or pass --allow-insecure-token-permissions)"
         )
-    if not token or any(c.isspace() or not c.isprintable() for c in token):
+    # an HTTP header carries ASCII only: a pasted typographic quote is refused here
+    if not token or any(c.isspace() or not c.isprintable() or not c.isascii() for c in token):
         raise CliError(
-            f"{path}: the file must hold one token: one line, no spaces or control characters"
+            f"{path}: the file must hold one token: one line of ASCII, "
+            "no spaces or control characters"
         )
     return token
 

@@ -124,6 +124,14 @@ def _json(resp: httpx.Response, what: str) -> Any:
         raise PushError(f"{what}: Grafana's answer is not JSON; is --url a Grafana?") from None
 
 
+def _object(resp: httpx.Response, what: str) -> dict[str, Any]:
+    """The answer as a JSON object; anything else (a list, a string) is not Grafana's."""
+    body = _json(resp, what)
+    if not isinstance(body, dict):
+        raise PushError(f"{what}: Grafana's answer is not a JSON object; is --url a Grafana?")
+    return body
+
+
 def check_version(http: httpx.Client) -> str:
     resp = _request(http, "GET", "/api/health", "reading the Grafana version")
     _raise_for(resp, "reading the Grafana version")
@@ -165,8 +173,9 @@ def push_dashboard(
     exists = resp.status_code != 404
     if exists:
         _raise_for(resp, what)
-        current = _json(resp, what)
-        same_folder = current.get("meta", {}).get("folderUid") == folder
+        current = _object(resp, what)
+        meta = current.get("meta")
+        same_folder = isinstance(meta, dict) and meta.get("folderUid") == folder
         if same_folder and subset(board, current.get("dashboard")):
             report.unchanged.append(what)
             return

@@ -53,3 +53,35 @@ def test_a_version_that_echoes_the_token_or_escapes_is_shown_cleaned(
         health(router, version)
         out = run(tmp_path, router)
     assert "version" in out or "too old" in out
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        httpx.Response(200, json=[]),
+        httpx.Response(200, json="dashboard"),
+        httpx.Response(200, json={"meta": "x", "dashboard": {}}),
+        httpx.Response(200, json={"meta": None}),
+    ],
+)
+def test_a_dashboard_answer_that_is_not_grafanas_shape_is_an_error(
+    tmp_path: Path, answer: httpx.Response
+) -> None:
+    with respx.mock(assert_all_called=False) as router:
+        health(router)
+        router.get(f"{URL}/api/folders/article-monitor").mock(
+            return_value=httpx.Response(200, json={"uid": "article-monitor"})
+        )
+        router.get(url__regex=rf"{URL}/api/dashboards/uid/.*").mock(return_value=answer)
+        router.route().mock(return_value=httpx.Response(500, json={"message": "stop"}))
+        out = run(tmp_path, router)
+    assert "dashboard article-monitor" in out
+
+
+def test_a_token_with_a_non_ascii_character_is_refused_before_any_request(
+    tmp_path: Path,
+) -> None:
+    with respx.mock(assert_all_called=False) as router:
+        out = run(tmp_path, router, token="glsa_tök€n")
+        assert not router.calls
+    assert "ASCII" in out
