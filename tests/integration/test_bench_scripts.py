@@ -60,7 +60,8 @@ def test_check_vs_lychee_runs_and_verifies_each_tool() -> None:
 
 def test_check_vs_lychee_small_bodies_with_latency_and_host_names() -> None:
     """The issue-16 shape: small pages, a latency, per-host 8, host names by --connect-to,
-    an A/B tree (`--against`): every URL checked once, the bound and the per-check columns."""
+    an A/B tree (`--against`, `--extra`): every URL checked once, the bound and the
+    per-check columns."""
     out = run(
         str(BENCH / "check_vs_lychee.py"),
         "--records",
@@ -77,6 +78,8 @@ def test_check_vs_lychee_small_bodies_with_latency_and_host_names() -> None:
         "--connect-to",
         "--against",
         f"tree={ROOT}",
+        "--extra",
+        "tree=--workers 2",  # a variant of the same tree: with a worker process
         "--only",
         "article-monitor,tree,bare aiohttp",
     )
