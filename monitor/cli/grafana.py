@@ -191,12 +191,16 @@ def push(
     """
     from monitor import urls
     from monitor.cli import CliError
-    from monitor.grafana.push import PushError, client
+    from monitor.grafana.push import UID, PushError, client
     from monitor.grafana.push import push as do_push
 
     problem = urls.problem(url)  # the one rule; the URL shown without its credentials
     if problem is not None:
         raise CliError(f"--url {urls.redact(url)[:60]!r} cannot be used: {problem}")
+    if not UID.fullmatch(folder):
+        raise CliError(
+            f"--folder {folder[:60]!r} is not a Grafana uid: 1 to 40 letters, digits, - or _"
+        )
     token = read_token(token_file, allow_insecure_token_permissions)
     try:
         with client(url, token) as http:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -22,6 +23,8 @@ from monitor.grafana.rules import alert_rules
 
 MIN_VERSION = (11, 0)  # dashboards are written in Grafana 11's schema (schemaVersion 41)
 MESSAGE = "article-monitor grafana push"
+# Grafana's rule for a uid; anything else would also change the API path it is put in
+UID = re.compile(r"[A-Za-z0-9_-]{1,40}")
 
 
 class PushError(Exception):
@@ -84,9 +87,35 @@ def _detail(resp: httpx.Response) -> str:
     return f": {text}" if text else ""
 
 
+def _redirect(resp: httpx.Response) -> str:
+    """Where a redirect points, as scheme and host only (a Location may carry credentials)."""
+    try:
+        parts = urlsplit(resp.headers.get("Location", ""))
+        where = f"{parts.scheme}://{parts.hostname}" if parts.scheme and parts.hostname else ""
+    except ValueError:
+        where = ""
+    return shown(resp, where, 100) or "another path"
+
+
 def _raise_for(resp: httpx.Response, what: str) -> None:
     status = resp.status_code
+    if 300 <= status < 400:  # never followed: the token would go with it
+        raise PushError(
+            f"{what}: HTTP {status}: Grafana redirects to {_redirect(resp)} (give Grafana's "
+            "own root URL as --url, https if it redirects there; a login page cannot take a token)"
+        )
     if status < 400:
+        body = None
+        if resp.content[:1] == b"{":
+            try:
+                body = resp.json()
+            except ValueError:
+                body = None
+        said = body.get("status") if isinstance(body, dict) else None
+        if isinstance(said, str) and said.lower() not in ("success", "ok"):
+            raise PushError(
+                f"{what}: HTTP {status} but Grafana says {shown(resp, said, 40)!r}{_detail(resp)}"
+            )
         return
     hint = {
         401: "Grafana refused the token; check --token-file (a service account token)",

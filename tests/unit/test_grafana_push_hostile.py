@@ -85,3 +85,43 @@ def test_a_token_with_a_non_ascii_character_is_refused_before_any_request(
         out = run(tmp_path, router, token="glsa_tök€n")
         assert not router.calls
     assert "ASCII" in out
+
+
+@pytest.mark.parametrize(
+    "location",
+    ["https://grafana.test/api/folders/x", "http://user:pw@evil.test/login?next=/", "/login"],
+)
+def test_a_redirect_is_an_error_never_followed_nor_taken_for_success(
+    tmp_path: Path, location: str
+) -> None:
+    with respx.mock(assert_all_called=False) as router:
+        health(router)
+        router.route().mock(return_value=httpx.Response(302, headers={"Location": location}))
+        out = run(tmp_path, router)
+        hosts = {c.request.url.host for c in router.calls}
+        writes = [c for c in router.calls if c.request.method != "GET"]
+    assert "HTTP 302: Grafana redirects to" in out and "pw" not in out
+    assert hosts == {"grafana.test"} and not writes
+
+
+def test_a_write_answered_200_with_an_error_body_is_not_reported_done(tmp_path: Path) -> None:
+    with respx.mock(assert_all_called=False) as router:
+        health(router)
+        router.get(url__regex=rf"{URL}/api/.*").mock(
+            return_value=httpx.Response(404, json={"message": "not found"})
+        )
+        router.route().mock(
+            return_value=httpx.Response(200, json={"status": "error", "message": "read-only"})
+        )
+        out = run(tmp_path, router)
+    assert "creating folder article-monitor: HTTP 200 but Grafana says 'error': read-only" in out
+
+
+@pytest.mark.parametrize("folder", ["../../admin/settings", "a b?x=1#", "", "x" * 41, "ü"])
+def test_a_folder_that_is_not_a_grafana_uid_is_refused_before_any_request(
+    tmp_path: Path, folder: str
+) -> None:
+    with respx.mock(assert_all_called=False) as router:
+        out = run(tmp_path, router, "--folder", folder)
+        assert not router.calls
+    assert "is not a Grafana uid" in out
