@@ -7,8 +7,10 @@ difference, so nothing there is edited by hand.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -99,14 +101,34 @@ def artefacts(settings: ExportSettings | None = None) -> dict[str, str]:
     return files
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _replace(path: Path, text: str) -> None:
+    """Write `path` atomically through a temporary file made new (O_EXCL, a
+    random name): a name planted in a shared folder, a symlink above all, is
+    never opened, so no file elsewhere is written through it."""
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.chmod(name, 0o666 & ~_umask())  # what open() gives, not mkstemp's 0600
+        os.replace(name, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(name)
+        raise
+
+
 def write(out: Path, settings: ExportSettings | None = None) -> list[Path]:
     """Write the artefacts under `out` (each file atomically); return the paths written."""
     written = []
     for rel, text in artefacts(settings).items():
         path = out / rel
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
+        _replace(path, text)
         written.append(path)
     return written
