@@ -207,6 +207,7 @@ def _answers(ok: str, *codes: int) -> dict[str, Any]:
     for code in codes:
         out[str(code)] = {"description": text[code], "content": json_of("Error")}
     out["401"] = {"description": "credentials required", "content": json_of("Error")}
+    out["503"] = {"description": "the database cannot be read now", "content": json_of("Error")}
     return out
 
 
@@ -279,7 +280,13 @@ def openapi_document() -> dict[str, Any]:
             "/api/v1/openapi.json": {
                 "get": {
                     "summary": "this document",
-                    "responses": {"200": {"description": "OK"}},
+                    "responses": {
+                        "200": {"description": "OK"},
+                        "401": {
+                            "description": "credentials required",
+                            "content": {"application/json": {"schema": _ref("Error")}},
+                        },
+                    },
                 }
             },
         },

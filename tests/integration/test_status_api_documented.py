@@ -1,0 +1,58 @@
+"""Every answer the status API gives is in its OpenAPI document, errors
+included: a client generated from the document must know a 503 (database not
+readable) and a 401 on the document itself, not meet them undeclared."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+from sqlalchemy import text
+from support.status_db import Known
+from support.status_http import get, known_db, running
+
+from monitor.observe.endpoints import EndpointAuth
+
+TOKEN = "s3cret-token-never-shown"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+@pytest.fixture
+def known(tmp_path: Path) -> Iterator[Known]:
+    yield from known_db("sqlite", tmp_path)
+
+
+def answer_schema(spec: dict[str, Any], template: str, status: int) -> dict[str, Any]:
+    responses = spec["paths"][template]["get"]["responses"]
+    assert str(status) in responses, f"{template} answers {status}, undocumented"
+    schema = responses[str(status)]["content"]["application/json"]["schema"]
+    return {**schema, "components": spec["components"]}
+
+
+async def test_401_and_503_are_documented_where_they_are_answered(known: Known) -> None:
+    async with running(known, EndpointAuth.of(TOKEN)) as srv:
+        status, body, _ = await get(srv, "/api/v1/openapi.json", AUTH)
+        assert status == 200
+        spec = json.loads(body)
+        for template, path in [
+            ("/api/v1/openapi.json", "/api/v1/openapi.json"),
+            ("/api/v1/status", "/api/v1/status"),
+            ("/api/v1/targets/{id}", "/api/v1/targets/3"),
+        ]:
+            status, body, _ = await get(srv, path, {})
+            assert status == 401
+            jsonschema.validate(json.loads(body), answer_schema(spec, template, 401))
+        with known.engine.begin() as conn:
+            conn.execute(text("DROP TABLE transitions"))
+        for template, path in [
+            ("/api/v1/status", "/api/v1/status"),
+            ("/api/v1/targets", "/api/v1/targets?state=down"),
+            ("/api/v1/targets/{id}", "/api/v1/targets/3"),
+        ]:
+            status, body, _ = await get(srv, path, AUTH)
+            assert status == 503
+            jsonschema.validate(json.loads(body), answer_schema(spec, template, 503))
