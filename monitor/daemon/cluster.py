@@ -32,6 +32,8 @@ from monitor.storage.repository import Repository, now_ms
 
 log = logging.getLogger("monitor.daemon")
 
+MAX_CLOCK_RTT_MS = 250  # a slower read of the database's clock says too little about it
+
 
 class Membership:
     def __init__(
@@ -156,7 +158,7 @@ class Membership:
         backoffs (host -> end, database ms) after adding ours (seconds left)."""
         s = self._settings()
         timeout_ms = int(s.cluster_timeout * 1000)
-        t0 = now_ms()
+        self._sync_clock()
         mono = time.monotonic()
         mark_t, mark_n = self._rate_mark
         if mono - mark_t >= 1.0:
@@ -173,8 +175,6 @@ class Membership:
             "rate": round(self._rate, 3),
         }
         view = self.repo.heartbeat(row, timeout_ms, timeout_ms)
-        t1 = now_ms()
-        self.offset_ms = view.now - (t0 + t1) // 2
         if mono - self._last_ok > s.cluster_timeout and self._beats:
             self.rejoined = True  # the others counted us dead: our checks are theirs now
         if mono - self._last_ok > s.cluster_timeout / 2:
@@ -200,6 +200,18 @@ class Membership:
         self._versions_warned |= others
         self.error = None
         return shared
+
+    def _sync_clock(self) -> None:
+        """The database's clock minus ours, from a bare read of it (never from the
+        heartbeat's write, which may wait seconds on a lock and skew the estimate:
+        on SQLite that made leases end early). One machine (SQLite): no offset."""
+        if not self.clustered:
+            return
+        t0 = now_ms()
+        db = self.repo.db_now()
+        t1 = now_ms()
+        if t1 - t0 <= MAX_CLOCK_RTT_MS or not self._beats:
+            self.offset_ms = db - (t0 + t1) // 2
 
     def _place(self, view: ClusterView, s: Settings) -> None:
         if not self.clustered:
