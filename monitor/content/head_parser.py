@@ -7,6 +7,7 @@ anything and is the reference the scanner is held to.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from html.parser import HTMLParser
 
@@ -125,8 +126,25 @@ def _offset(text: str, line: int, column: int) -> int:
     return min(pos + column, len(text))
 
 
+# A `<` with another `<` before any `>`: a tag that never closes. html.parser
+# rescans from each such `<` to the end of the input when it gives up on it at
+# close(), so `<meta ` repeated 4,000 times cost 1.6 s and a 512 KiB page of it
+# minutes of event-loop time (second hostile review). A real head has a few at
+# most (a `<` inside an attribute value, a comment holding tags), which the
+# parser must see as they are; past `_UNCLOSED_MAX` of them the page is made
+# of such junk, and each becomes text, costing one scan.
+_UNCLOSED = re.compile(r"<(?!!--)(?=[^<>]*<)")
+_UNCLOSED_MAX = 64
+
+
 def slow_head(text: str) -> Head:
     """The head facts by html.parser, which copes with anything."""
+    if len(_UNCLOSED.findall(text)) > _UNCLOSED_MAX:
+        text = _UNCLOSED.sub("&lt;", text)
+    # the same for comments: every `<!--` after the last `-->` is open to the end
+    closed = text.rfind("-->") + 1 or 0
+    if text.count("<!--", closed) > _UNCLOSED_MAX:
+        text = text[: text.find("<!--", closed)]  # the rest is comment, as browsers read it
     parser = _HeadParser()
     try:
         for start in range(0, len(text), _CHUNK):

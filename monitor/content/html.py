@@ -66,6 +66,8 @@ _BODY_SCAN = re.compile(
 # at each hit, so first_h1 answers as _BODY_SCAN.finditer would.
 _BODY_OPEN = re.compile(r"<(?:[sS\u017f](?:[cC]|[tT][yY])|[tT][eE]|[nN][oO]|!--|[hH]1)")
 _TAG = re.compile(r"<[^>]*>")
+# Which alternative of _BODY_SCAN a candidate opens, if any.
+_KIND = re.compile(r"<(script|style|template|noscript|textarea|h1)\b|<(!--)", re.IGNORECASE)
 
 
 def first_h1(text: str, start: int = 0) -> str | None:
@@ -73,13 +75,28 @@ def first_h1(text: str, start: int = 0) -> str | None:
 
     The same answer as the first <h1> of `_BODY_SCAN.finditer(text, start)`,
     trying _BODY_SCAN only where _BODY_OPEN says a match can start.
+
+    A construct that fails to match has no closing tag anywhere after it, so no
+    later one of its kind (by spelling) can match either: each fails at most
+    once, and an <h1> that cannot close ends the search. Without that, every
+    `<h1 ` of a page that never closes one scanned to the end: quadratic, 9 s
+    of event loop for 64,000 of them (second hostile review).
     """
-    search, match = _BODY_OPEN.search, _BODY_SCAN.match
+    search, match, kind_at = _BODY_OPEN.search, _BODY_SCAN.match, _KIND.match
+    dead: set[str] = set()
     pos = start
     while (candidate := search(text, pos)) is not None:
         at = candidate.start()
-        found = match(text, at)
+        opened = kind_at(text, at)
+        # as written: the closing tag is found by a backreference, so `<SCRIPT`
+        # and `<ſcript` are different constructs to the scan
+        kind = (opened.group(1) or opened.group(2)) if opened else None
+        found = None if kind in dead else match(text, at)
         if found is None:
+            if kind is not None and kind.lower() == "h1":
+                return None
+            if kind is not None:
+                dead.add(kind)
             pos = at + 1
             continue
         inner = found.group(2)

@@ -1,0 +1,52 @@
+"""Page heads built to make the parser quadratic (second hostile review).
+
+A head that repeats an unclosed construct (`<meta `, `<a `, `<!-- `, `<h1 `)
+made html.parser, and the body's <h1> scan, rescan to the end from each one:
+20,000 `<meta ` held the event loop 88 s, 80,000 `<!-- ` 53 s, and a full
+512 KiB page would take many minutes, with `--timeout` powerless (pure CPU on
+the loop). Each case is a whole 512 KiB prefix under a hang guard far above
+what a linear parse needs and far below what the quadratic one took; the
+facts must still be read.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from monitor.content.html import head_facts
+
+CAP = 512 * 1024
+HEAD = b"<html><head><title>Story</title><link rel=canonical href=/story>"
+
+
+def page(junk: bytes, *, body: bool = False) -> bytes:
+    start = HEAD + (b"</head><body>" if body else b"")
+    return start + junk * ((CAP - len(start)) // len(junk))
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize(
+    "junk", [b"<meta ", b"<link ", b"<a ", b"<!-- ", b"<meta content=x ", b"<title "]
+)
+def test_a_head_of_unclosed_tags_is_read_in_bounded_time(junk: bytes) -> None:
+    facts = head_facts(page(junk), base_url="http://news.test/")
+    assert facts.title == "Story"
+    assert facts.canonical == "http://news.test/story"
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("junk", [b"<h1 ", b"<h1>x", b"<script ", b"<!-- ", b"<style>"])
+def test_a_body_of_unclosed_tags_is_scanned_in_bounded_time(junk: bytes) -> None:
+    facts = head_facts(page(junk, body=True), base_url="http://news.test/")
+    assert facts.title == "Story" and facts.h1 is None
+
+
+def test_a_few_unclosed_tags_are_still_read_as_html_parser_reads_them() -> None:
+    """Below the junk threshold nothing is rewritten: a `<` inside an attribute
+    value and a comment holding tags read as before."""
+    head = (
+        b"<html><head><meta name=description content='a<b and c<d'>"
+        b"<!-- <link rel=canonical href=/comment> --><title>T</title></head>"
+    )
+    facts = head_facts(head, base_url="http://news.test/")
+    assert facts.title == "T" and facts.canonical is None
