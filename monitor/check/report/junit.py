@@ -7,6 +7,17 @@ from xml.sax.saxutils import escape, quoteattr
 
 from monitor.check.report.rows import ArticleEntry, Tally, TargetRow
 from monitor.corpus.article import InvalidDocument
+from monitor.observe.logs import escape as spell_out
+
+
+def _attr(value: str) -> str:
+    """An XML attribute: controls, NUL and lone surrogates (which XML 1.0 cannot
+    hold at all, escaped or not) spelled out first, so the report stays well-formed."""
+    return quoteattr(spell_out(value))
+
+
+def _text(value: str) -> str:
+    return escape(spell_out(value))
 
 
 class JunitWriter:
@@ -23,12 +34,12 @@ class JunitWriter:
 
     @staticmethod
     def _case(classname: str, name: str, failure: str | None, kind: str = "") -> str:
-        head = f"<testcase classname={quoteattr(classname)} name={quoteattr(name)}"
+        head = f"<testcase classname={_attr(classname)} name={_attr(name)}"
         if failure is None:
             return head + "/>"
         return (
-            f"{head}><failure message={quoteattr(failure[:500])} type={quoteattr(kind)}>"
-            f"{escape(failure)}</failure></testcase>"
+            f"{head}><failure message={_attr(failure[:500])} type={_attr(kind)}>"
+            f"{_text(failure)}</failure></testcase>"
         )
 
     def article(self, entry: ArticleEntry, rows: list[TargetRow]) -> None:
@@ -62,7 +73,7 @@ class JunitWriter:
             )
         failures = sum(1 for c in cases if "<failure" in c)
         self.suites.append(
-            f"<testsuite name={quoteattr(f'{entry.source}:{entry.line}')} "
+            f"<testsuite name={_attr(f'{entry.source}:{entry.line}')} "
             f'tests="{len(cases)}" failures="{failures}" errors="0">'
             + "".join(cases)
             + "</testsuite>"
