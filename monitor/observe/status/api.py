@@ -26,7 +26,7 @@ from monitor.observe.status.filters import (
     target_id as parse_target_id,
 )
 from monitor.observe.status.openapi import openapi_document
-from monitor.observe.status.source import StatusSource, Unavailable
+from monitor.observe.status.source import Busy, StatusSource, Unavailable
 
 PREFIX = "/api/v1"
 
@@ -69,6 +69,11 @@ class StatusApi:
     ) -> web.StreamResponse:
         try:
             return await handler(request)
+        except Busy:
+            retry = {"Retry-After": "1"}
+            if request.path.startswith(PREFIX + "/"):
+                return json_response({"error": "too many status requests now"}, 503, retry)
+            return web.Response(status=503, text="too many status requests now\n", headers=retry)
         except Unavailable:
             if request.path.startswith(PREFIX + "/"):
                 return json_response({"error": "the database cannot be read now"}, 503)

@@ -207,7 +207,11 @@ def _answers(ok: str, *codes: int) -> dict[str, Any]:
     for code in codes:
         out[str(code)] = {"description": text[code], "content": json_of("Error")}
     out["401"] = {"description": "credentials required", "content": json_of("Error")}
-    out["503"] = {"description": "the database cannot be read now", "content": json_of("Error")}
+    out["503"] = {
+        "description": "the database cannot be read now, or too many status requests "
+        "are waiting (then with Retry-After)",
+        "content": json_of("Error"),
+    }
     return out
 
 

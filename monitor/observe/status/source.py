@@ -27,11 +27,21 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 READ_THREADS = 2
+# reads admitted at once (running or queued for the threads); beyond, a 503 at once
+MAX_PENDING = 16
 log = logging.getLogger(__name__)
 
 
 class Unavailable(Exception):
     """The database could not be read: answered 503, never as an empty list."""
+
+
+class Busy(Exception):
+    """Too many status reads already waiting: answered 503 with Retry-After at once.
+
+    A request waiting for the read threads keeps its connection busy, and the
+    endpoints' guard refuses new connections when all are busy: without this
+    bound a flood of status requests locked /healthz and /metrics out."""
 
 
 class StatusSource:
@@ -42,19 +52,27 @@ class StatusSource:
         repo: Repository,
         snapshot: Callable[[], Snapshot | None] | None = None,
         threads: int = READ_THREADS,
+        max_pending: int = MAX_PENDING,
     ) -> None:
         self.repo = repo
         # the metrics' last background snapshot (DaemonMetrics.state.snapshot), if any
         self._snapshot = snapshot or (lambda: None)
         self._pool = ThreadPoolExecutor(threads, thread_name_prefix="status-read")
+        self.max_pending = max_pending
+        self.pending = 0  # reads admitted and not finished (one event loop: no lock)
 
     async def _run(self, fn: Callable[[], T]) -> T:
+        if self.pending >= self.max_pending:
+            raise Busy
+        self.pending += 1
         try:
             return await asyncio.get_running_loop().run_in_executor(self._pool, fn)
         except SQLAlchemyError as exc:
             # the class only: a driver's message may name paths or hosts
             log.warning("status page: the database could not be read (%s)", type(exc).__name__)
             raise Unavailable from None
+        finally:
+            self.pending -= 1
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
