@@ -198,6 +198,8 @@ class Membership:
         for v in others - self._versions_warned:
             log.warning("cluster: a member runs version %s, this one %s", v, __version__)
         self._versions_warned |= others
+        if self.error is not None:
+            log.info("cluster heartbeat works again")
         self.error = None
         return shared
 
@@ -239,8 +241,12 @@ class Membership:
             self._live = frozenset(live)
 
     def failed(self, error: str) -> None:
-        if self.error != error:
+        """Logged once per outage (its causes vary as it goes on: refused, reset,
+        out of files), then once more when a heartbeat works again."""
+        if self.error is None:
             log.error("cluster heartbeat failed: %s; retrying", error)
+        else:
+            log.debug("cluster heartbeat still failing: %s", error)
         self.error = error
 
     def leave(self) -> None:
