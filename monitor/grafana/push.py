@@ -10,6 +10,7 @@ header; no error message or log line quotes it.
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -21,6 +22,8 @@ from monitor.grafana import dashboards, provisioning
 from monitor.grafana.export import ExportSettings
 from monitor.grafana.rules import alert_rules
 
+MAX_ANSWER = 16 << 20  # bytes: a dashboard is ~100 kB; more is not Grafana's answer
+ANSWER_SECONDS = 120.0  # one answer, read whole
 MIN_VERSION = (11, 0)  # dashboards are written in Grafana 11's schema (schemaVersion 41)
 MESSAGE = "article-monitor grafana push"
 # Grafana's rule for a uid; anything else would also change the API path it is put in
@@ -138,12 +141,34 @@ def _raise_for(resp: httpx.Response, what: str) -> None:
 
 
 def _request(http: httpx.Client, method: str, path: str, what: str, **kw: Any) -> httpx.Response:
+    """One request, its answer read whole but bounded in size and in total time
+    (httpx's timeout bounds each read, so a server sending a byte now and then,
+    or without end, would otherwise hold the push forever or fill the memory)."""
+    deadline = time.monotonic() + ANSWER_SECONDS
     try:
-        return http.request(method, path, **kw)
+        with http.stream(method, path, **kw) as resp:
+            body = bytearray()
+            for chunk in resp.iter_bytes():
+                body += chunk
+                if len(body) > MAX_ANSWER:
+                    raise PushError(
+                        f"{what}: Grafana's answer is larger than {MAX_ANSWER >> 20} MiB; "
+                        "is --url a Grafana?"
+                    )
+                if time.monotonic() > deadline:
+                    raise PushError(f"{what}: Grafana did not answer in time")
     except httpx.TimeoutException:
         raise PushError(f"{what}: Grafana did not answer in time") from None
     except httpx.HTTPError as exc:
         raise PushError(f"{what}: cannot reach Grafana ({type(exc).__name__})") from None
+    headers = {
+        k: v
+        for k, v in resp.headers.items()
+        if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")
+    }
+    return httpx.Response(
+        resp.status_code, headers=headers, content=bytes(body), request=resp.request
+    )
 
 
 def _json(resp: httpx.Response, what: str) -> Any:

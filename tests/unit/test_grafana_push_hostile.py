@@ -4,13 +4,16 @@ traceback, never the token, never the server's terminal escapes."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import httpx
 import pytest
 import respx
 from click.testing import CliRunner
 
+import monitor.grafana.push as push_module
 from monitor.cli import cli
 
 URL = "http://grafana.test"
@@ -125,3 +128,37 @@ def test_a_folder_that_is_not_a_grafana_uid_is_refused_before_any_request(
         out = run(tmp_path, router, "--folder", folder)
         assert not router.calls
     assert "is not a Grafana uid" in out
+
+
+def test_an_answer_without_end_is_cut_at_the_bound_not_read_into_memory(
+    tmp_path: Path,
+) -> None:
+    sent = []
+
+    def endless() -> Iterator[bytes]:
+        for _ in range(10_000):  # 10 GB if nothing stopped it
+            sent.append(1)
+            yield b'{"version": "' + b"1" * (1 << 20)
+
+    with respx.mock() as router:
+        router.get(f"{URL}/api/health").mock(return_value=httpx.Response(200, content=endless()))
+        out = run(tmp_path, router)
+    assert "larger than 16 MiB" in out
+    assert len(sent) <= 17
+
+
+def test_an_answer_that_trickles_past_the_deadline_is_given_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = [0.0]
+    monkeypatch.setattr(push_module, "time", SimpleNamespace(monotonic=lambda: clock[0]))
+
+    def trickle() -> Iterator[bytes]:
+        for _ in range(1000):
+            clock[0] += 29.0  # each piece just inside httpx's read timeout
+            yield b" "
+
+    with respx.mock() as router:
+        router.get(f"{URL}/api/health").mock(return_value=httpx.Response(200, content=trickle()))
+        out = run(tmp_path, router)
+    assert "did not answer in time" in out and clock[0] <= 29.0 * 6
