@@ -39,6 +39,7 @@ from monitor.storage.tables import OUTCOME_BY_CODE
 ARTICLES_PER_ITEM = 50
 TARGETS_PER_ARTICLE = 500
 SCAN_WINDOW = 100_000
+MAX_ID = 2**63 - 1  # the largest target id (BIGINT); cursors stay within it
 COUNT_CAP = 10_000  # a list page says "10,000+" rather than count a million entries
 
 
@@ -126,8 +127,10 @@ class Listing(Store):
     def list_targets(self, q: TargetQuery) -> TargetPage:
         cond = _conditions(q, self.dialect)
         window = q.q is not None or q.problem is not None
+        # never past the largest id a BIGINT holds: a cursor near it would overflow
+        end = min(q.after + SCAN_WINDOW, MAX_ID)
         if window:
-            cond.append(TARGETS.c.id <= q.after + SCAN_WINDOW)
+            cond.append(TARGETS.c.id <= end)
         stmt = (
             select(*_ITEM_COLUMNS, _since(TARGETS.c.id).label("since"))
             .where(*cond)
@@ -144,7 +147,7 @@ class Listing(Store):
             last: int | None = rows[-1]["id"] if more else None
             if window and not more:
                 top = conn.scalar(select(func.max(TARGETS.c.id))) or 0
-                last = q.after + SCAN_WINDOW if top > q.after + SCAN_WINDOW else None
+                last = end if top > end else None
         return TargetPage(rows, last)
 
     def count_targets(self, q: TargetQuery, cap: int | None = None) -> int | None:
