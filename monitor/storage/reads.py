@@ -173,7 +173,8 @@ class Reads(Store):
                 )
                 return dict(art._mapping), [dict(r._mapping) for r in rows]
             cond = TARGETS.c.url == query
-            if query.isdigit():
+            # ASCII digits only ("²".isdigit() is true), within a BIGINT
+            if query.isascii() and query.isdigit() and int(query) < 2**63:
                 cond = cond | (TARGETS.c.id == int(query))
             rows = conn.execute(select(TARGETS).where(cond))
             return None, [dict(r._mapping) for r in rows]
