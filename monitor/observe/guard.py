@@ -316,10 +316,12 @@ def raise_fd_limit() -> int:
 
 def fit_to_fd_limit(limits: ConnectionLimits, soft: int, others: int) -> ConnectionLimits:
     """`limits` with `max_connections` lowered, if need be, so that the
-    connections, one accept batch (asyncio accepts up to `backlog` sockets
-    before any reaches the guard) and `others` (the checks' sockets and
-    FD_RESERVE) fit under the open-files limit `soft`."""
-    room = soft - others - limits.backlog
+    connections, two accept batches (asyncio accepts up to `backlog` sockets
+    before any reaches the guard, and the sockets the guard evicts close only
+    on the loop's next turn, so under load a second batch can arrive first:
+    seen twice as EMFILE in the flood test on a busy machine) and `others` (the
+    checks' sockets and FD_RESERVE) fit under the open-files limit `soft`."""
+    room = soft - others - 2 * limits.backlog
     if room >= limits.max_connections:
         return limits
     return replace(limits, max_connections=max(MIN_CONNECTIONS, room))

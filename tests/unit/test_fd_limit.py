@@ -55,11 +55,12 @@ def test_an_infinite_hard_limit_gets_a_finite_soft_one(limits: FakeLimits) -> No
     assert guard.raise_fd_limit() == 65536
 
 
-def test_connections_fit_under_the_limit_with_one_accept_batch() -> None:
+def test_connections_fit_under_the_limit_with_two_accept_batches() -> None:
     wanted = ConnectionLimits(max_connections=128, backlog=64)
     assert fit_to_fd_limit(wanted, 524288, 64 + 64) is wanted
-    assert fit_to_fd_limit(wanted, 128 + 64 + 128, 128).max_connections == 128
+    assert fit_to_fd_limit(wanted, 128 + 2 * 64 + 128, 128).max_connections == 128
+    assert fit_to_fd_limit(wanted, 128 + 2 * 64 + 127, 128).max_connections == 127
     fitted = fit_to_fd_limit(wanted, 256, 8 + 64)
-    assert fitted.max_connections == 256 - 72 - 64
+    assert fitted.max_connections == 256 - 72 - 2 * 64
     assert fitted.header_timeout == wanted.header_timeout
     assert fit_to_fd_limit(wanted, 100, 200).max_connections == MIN_CONNECTIONS
