@@ -247,7 +247,7 @@ class Settings(BaseSettings):
     @classmethod
     def _listen(cls, value: str) -> str:
         host, sep, port = value.rpartition(":")
-        if not sep or not port.isdigit() or not host:
+        if not sep or not (port.isascii() and port.isdigit()) or not host:
             raise ValueError(f"expected HOST:PORT, got {value!r}")
         if int(port) > 65535:
             raise ValueError(f"port {port} out of range 0-65535 in {value!r}")

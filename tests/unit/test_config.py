@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.config import ConfigError, ConnectTo, load_settings
+from monitor.config import ConfigError, ConnectTo, Settings, load_settings
 from monitor.vocabulary import Kind
 
 
@@ -102,3 +102,10 @@ def test_redacted_hides_database_password() -> None:
     shown = s.redacted()
     assert "s3cret" not in str(shown)
     assert shown["db"].endswith("db.internal/am")
+
+
+@pytest.mark.parametrize("port", ["١٢٣", "²", "+80", " 80", "80 "])
+def test_a_listen_port_is_ascii_digits(port: str) -> None:
+    """`int("١٢٣")` is 123: a non-ASCII digit slipped through `isdigit` (third hostile review)."""
+    with pytest.raises(ValueError, match="HOST:PORT"):
+        Settings(listen=f"127.0.0.1:{port}")
