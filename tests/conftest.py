@@ -13,9 +13,10 @@ import pytest
 from hypothesis import HealthCheck, settings
 from support.certs import CertAuthority, Leaf
 from support.scanning import scanner
+from support.storage import engine, repo
 
 # shared fixtures defined in tests/support/, offered to every test
-__all__ = ["scanner"]
+__all__ = ["engine", "repo", "scanner"]
 
 # Hypothesis times every example (a 200 ms deadline) and the generation of
 # inputs: clock-based verdicts that flake on a loaded CI machine, and under

@@ -5,11 +5,9 @@ that start together (issue 14)."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
 from support.pg import pg_engine
 from test_storage import FP, T0, done, record
 
@@ -20,22 +18,6 @@ from monitor.storage.engine import make_engine
 from monitor.storage.migrate import current_revision, head_revision, upgrade
 from monitor.storage.repository import Repository
 from monitor.vocabulary import Outcome
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    if request.param == "sqlite":
-        eng = make_engine(f"sqlite:///{tmp_path / 'am.db'}")
-        yield eng
-        eng.dispose()
-    else:
-        yield from pg_engine()
-
-
-@pytest.fixture
-def repo(engine: Engine) -> Repository:
-    upgrade(engine)
-    return Repository(engine)
 
 
 def row(member: str, view: str | None = None) -> dict[str, object]:

@@ -11,7 +11,6 @@ UNIQUE (leases.until, leases.target_id), blocking its whole batch.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,22 +29,6 @@ from monitor.storage.repository import CheckRecord, Claimed, Repository
 from monitor.vocabulary import Outcome
 
 UP = TargetState(State.UP, 0, 1)
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    if request.param == "sqlite":
-        eng = make_engine(f"sqlite:///{tmp_path / 'am.db'}")
-        yield eng
-        eng.dispose()
-    else:
-        yield from pg_engine()
-
-
-@pytest.fixture
-def repo(engine: Engine) -> Repository:
-    upgrade(engine)
-    return Repository(engine)
 
 
 def assert_invariant(engine: Engine) -> None:

@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine, inspect, text
-from support.pg import pg_engine
 
 from monitor.corpus.article import Article, Document
 from monitor.daemon.state import State, TargetState
-from monitor.storage.engine import make_engine
 from monitor.storage.migrate import current_revision, head_revision, upgrade
 from monitor.storage.repository import (
     DAY_MS,
@@ -27,22 +21,6 @@ from monitor.targets import document_refs
 from monitor.vocabulary import Outcome, SignatureResult, SignatureStatus
 
 T0 = 1_700_000_000_000
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    if request.param == "sqlite":
-        eng = make_engine(f"sqlite:///{tmp_path / 'db' / 'am.db'}")
-        yield eng
-        eng.dispose()
-    else:
-        yield from pg_engine()
-
-
-@pytest.fixture
-def repo(engine: Engine) -> Repository:
-    upgrade(engine)
-    return Repository(engine)
 
 
 def record(
