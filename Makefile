@@ -4,6 +4,10 @@ PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 # the same project on the LOWEST versions pyproject.toml allows (`make test-lowest`)
 LOWEST ?= .venv-lowest
+# uv does not read pip's configuration: give it the system's CA bundle (pip's
+# `cert`), which trusts the registry proxy of a machine like CI's
+CA_BUNDLE := $(firstword $(SSL_CERT_FILE) $(wildcard /etc/ssl/certs/ca-certificates.crt))
+UV := $(if $(CA_BUNDLE),SSL_CERT_FILE=$(CA_BUNDLE) )$(BIN)/uv
 SHELL := /bin/bash
 
 .PHONY: install run check-examples test test-lowest lint typecheck unit bench clean test-deps
@@ -45,11 +49,11 @@ test: install test-deps lint typecheck
 ## after `make test`.
 test-lowest: install
 	$(PY) -m pip install -q 'uv>=0.5,<1'
-	$(BIN)/uv venv -q --allow-existing --python $(PY) $(LOWEST)
-	$(BIN)/uv pip compile -q --python $(LOWEST)/bin/python --resolution lowest-direct \
+	$(UV) venv -q --allow-existing --python $(PY) $(LOWEST)
+	$(UV) pip compile -q --python $(LOWEST)/bin/python --resolution lowest-direct \
 		--extra dev pyproject.toml -o $(LOWEST)/lowest.txt
-	$(BIN)/uv pip sync -q --python $(LOWEST)/bin/python $(LOWEST)/lowest.txt
-	$(BIN)/uv pip install -q --python $(LOWEST)/bin/python --no-deps -e .
+	$(UV) pip sync -q --python $(LOWEST)/bin/python $(LOWEST)/lowest.txt
+	$(UV) pip install -q --python $(LOWEST)/bin/python --no-deps -e .
 	bash scripts/with-postgres.sh $(LOWEST)/bin/pytest -q -n 2 --dist loadfile \
 		tests/unit tests/integration $(PYTEST_ARGS)
 
