@@ -54,7 +54,11 @@ test-lowest: install
 		--extra dev pyproject.toml -o $(LOWEST)/lowest.txt
 	$(UV) pip sync -q --python $(LOWEST)/bin/python $(LOWEST)/lowest.txt
 	$(UV) pip install -q --python $(LOWEST)/bin/python --no-deps -e .
+	# Only the ranges are judged here: an event loop of the oldest libraries leaks a
+	# Unix socket at garbage collection, which `make test` (current versions) holds
+	# as an error and this step does not.
 	bash scripts/with-postgres.sh $(LOWEST)/bin/pytest -q -n 2 --dist loadfile \
+		-W ignore::ResourceWarning -W ignore::pytest.PytestUnraisableExceptionWarning \
 		tests/unit tests/integration $(PYTEST_ARGS)
 
 unit: install
