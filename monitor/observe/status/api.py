@@ -110,29 +110,30 @@ class StatusApi:
         return json_response(await self.source.targets(query))
 
     async def _target(self, request: web.Request) -> web.Response:
-        if not self._allowed(request):
-            return unauthorized(self.gate)
-        try:
-            parse_filters(request.query.items(), allowed=())
-        except BadParameter as exc:
-            return json_response(exc.body(), 400)
         tid = parse_target_id(request.match_info["id"])
-        found = None if tid is None else await self.source.target(tid)
-        if found is None:
-            return json_response({"error": "no such target"}, 404)
-        return json_response(found)
+        return await self._one(request, "target", tid, self.source.target)
 
     async def _article(self, request: web.Request) -> web.Response:
+        aid = parse_article_id(request.match_info["id"])
+        return await self._one(request, "article", aid, self.source.article)
+
+    async def _one(
+        self,
+        request: web.Request,
+        what: str,
+        key: Any,
+        read: Callable[[Any], Awaitable[Any]],
+    ) -> web.Response:
+        """One target or article: auth, no parameters allowed, 404 for an unknown id."""
         if not self._allowed(request):
             return unauthorized(self.gate)
         try:
             parse_filters(request.query.items(), allowed=())
         except BadParameter as exc:
             return json_response(exc.body(), 400)
-        aid = parse_article_id(request.match_info["id"])
-        found = None if aid is None else await self.source.article(aid)
+        found = None if key is None else await read(key)
         if found is None:
-            return json_response({"error": "no such article"}, 404)
+            return json_response({"error": f"no such {what}"}, 404)
         return json_response(found)
 
     async def _openapi_json(self, request: web.Request) -> web.Response:
