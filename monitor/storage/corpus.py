@@ -28,7 +28,6 @@ from monitor.storage.store import (
     joined_codes,
 )
 from monitor.storage.values import ArticleRecord, Fingerprint
-from monitor.targets import TargetRef
 
 
 class CorpusStore(Store):
@@ -67,8 +66,7 @@ class CorpusStore(Store):
                 conn.scalars(select(ARTICLES.c.id).where(ARTICLES.c.source == path))
             )
             self._drop_articles(conn, sorted(old - keep))
-            for art in articles:
-                self._store_article(conn, art, now)
+            self._store_articles(conn, articles, now)
 
     def touch_document(self, path: str, fingerprint: Fingerprint) -> None:
         """Same content, new mtime: remember the mtime so the file is not re-hashed."""
@@ -132,54 +130,74 @@ class CorpusStore(Store):
                     )
                 )
 
-    def _store_article(self, conn: Connection, art: ArticleRecord, now: int) -> None:
-        prev = conn.execute(
-            select(ARTICLES.c.content_hash, ARTICLES.c.signature_status).where(
-                ARTICLES.c.id == art.id
+    def _store_articles(self, conn: Connection, arts: Sequence[ArticleRecord], now: int) -> None:
+        """Store these articles with set-based statements (a few per batch, not ~8 per
+        article). An id met twice (a document holding one article twice) is stored
+        in order, as a second round, so the last copy wins as it always did."""
+        rounds: list[list[ArticleRecord]] = []
+        seen: dict[str, int] = {}
+        for art in arts:
+            n = seen.get(art.id, 0)
+            seen[art.id] = n + 1
+            if n == len(rounds):
+                rounds.append([])
+            rounds[n].append(art)
+        for batch in rounds:
+            for chunk in chunks(batch):
+                self._store_round(conn, chunk, now)
+
+    def _store_round(self, conn: Connection, arts: Sequence[ArticleRecord], now: int) -> None:
+        """Articles with distinct ids: rows, signatures, targets (new ones due now,
+        retired ones re-activated), links replaced, targets left unreferenced retired."""
+        ids = [a.id for a in arts]
+        prev = {
+            r.id: (r.content_hash, r.signature_status)
+            for r in conn.execute(
+                select(ARTICLES.c.id, ARTICLES.c.content_hash, ARTICLES.c.signature_status).where(
+                    ARTICLES.c.id.in_(ids)
+                )
             )
-        ).first()
-        sig = art.signature
-        row = {
-            "id": art.id,
-            "source": art.source,
-            "line": art.line,
-            "web_url": art.web_url,
-            "title": art.title,
-            "provider": art.provider,
-            "content_hash": art.content_hash,
-            "problems": joined_codes(art.problems),
-            "signature_status": sig.status.value,
-            "signature_fields": " ".join(sig.fields),
-            "updated_at": now,
         }
+        rows = [
+            {
+                "id": art.id,
+                "source": art.source,
+                "line": art.line,
+                "web_url": art.web_url,
+                "title": art.title,
+                "provider": art.provider,
+                "content_hash": art.content_hash,
+                "problems": joined_codes(art.problems),
+                "signature_status": art.signature.status.value,
+                "signature_fields": " ".join(art.signature.fields),
+                "updated_at": now,
+            }
+            for art in arts
+        ]
         conn.execute(
-            dialect.upsert(self.dialect, ARTICLES, ["id"], [k for k in row if k != "id"]), row
+            dialect.upsert(self.dialect, ARTICLES, ["id"], [k for k in rows[0] if k != "id"]),
+            rows,
         )
-        if (
-            prev is None
-            or prev.content_hash != art.content_hash
-            or prev.signature_status != (sig.status.value)
-        ):
-            conn.execute(
-                SIGNATURES.insert(),
-                {
-                    "article_id": art.id,
-                    "at": now,
-                    "status": sig.status.value,
-                    "fields": " ".join(sig.fields),
-                    "kid": sig.kid,
-                    "envelope": sig.envelope,
-                },
-            )
+        verified = [
+            {
+                "article_id": art.id,
+                "at": now,
+                "status": art.signature.status.value,
+                "fields": " ".join(art.signature.fields),
+                "kid": art.signature.kid,
+                "envelope": art.signature.envelope,
+            }
+            for art in arts
+            if prev.get(art.id) != (art.content_hash, art.signature.status.value)
+        ]
+        if verified:
+            conn.execute(SIGNATURES.insert(), verified)
         # targets: create the new ones (due now), re-activate retired ones
-        urls: dict[str, TargetRef] = {}
-        for url, ref in art.refs:
-            urls.setdefault(url, ref)
-        if urls:
-            conn.execute(
-                dialect.insert_ignore(self.dialect, TARGETS),
-                [
-                    {
+        urls: dict[str, dict[str, object]] = {}
+        for art in arts:
+            for url, ref in art.refs:
+                if url not in urls:
+                    urls[url] = {
                         "url": url,
                         "kind": ref.kind.value,
                         "provider": art.provider,
@@ -190,16 +208,16 @@ class CorpusStore(Store):
                         "bucket": url_bucket(url),  # its host's placement in a cluster
                         "last_problems": "",
                     }
-                    for url, ref in urls.items()
-                ],
-            )
-        ids: dict[str, int] = {}
+        if urls:
+            conn.execute(dialect.insert_ignore(self.dialect, TARGETS), list(urls.values()))
+        target_of: dict[str, int] = {}
         for chunk in chunks(list(urls)):
             for r in conn.execute(
                 select(TARGETS.c.id, TARGETS.c.url).where(TARGETS.c.url.in_(chunk))
             ):
-                ids[r.url] = r.id
-        for chunk in chunks(sorted(ids.values())):
+                target_of[r.url] = r.id
+        new_targets = set(target_of.values())
+        for chunk in chunks(sorted(new_targets)):
             activated = conn.execute(
                 update(TARGETS)
                 .where(TARGETS.c.id.in_(chunk), TARGETS.c.next_due.is_(None))
@@ -211,25 +229,26 @@ class CorpusStore(Store):
                     DUE.insert(),
                     [{"due": now, "target_id": i, "bucket": b} for i, b in activated],
                 )
-        old_targets: list[int] = list(
-            conn.scalars(select(LINKS.c.target_id).where(LINKS.c.article_id == art.id))
+        old_targets: set[int] = set(
+            conn.scalars(select(LINKS.c.target_id).where(LINKS.c.article_id.in_(ids)))
         )
-        conn.execute(delete(LINKS).where(LINKS.c.article_id == art.id))
-        links = {}
-        for url, ref in art.refs:
-            links[ref.path] = {
-                "article_id": art.id,
-                "path": ref.path,
-                "target_id": ids[url],
-                "kind": ref.kind.value,
-                "origin": ref.origin.value,
-                "exp_canonical": ref.expectation.canonical,
-                "exp_amphtml": ref.expectation.amphtml,
-                "exp_width": ref.expectation.width,
-                "exp_height": ref.expectation.height,
-                "exp_title": ref.expectation.title,
-                "exp_excerpt": ref.expectation.excerpt,
-            }
+        conn.execute(delete(LINKS).where(LINKS.c.article_id.in_(ids)))
+        links: dict[tuple[str, str], dict[str, object]] = {}
+        for art in arts:
+            for url, ref in art.refs:
+                links[(art.id, ref.path)] = {
+                    "article_id": art.id,
+                    "path": ref.path,
+                    "target_id": target_of[url],
+                    "kind": ref.kind.value,
+                    "origin": ref.origin.value,
+                    "exp_canonical": ref.expectation.canonical,
+                    "exp_amphtml": ref.expectation.amphtml,
+                    "exp_width": ref.expectation.width,
+                    "exp_height": ref.expectation.height,
+                    "exp_title": ref.expectation.title,
+                    "exp_excerpt": ref.expectation.excerpt,
+                }
         if links:
             conn.execute(LINKS.insert(), list(links.values()))
-        self._retire_orphans(conn, [t for t in old_targets if t not in set(ids.values())])
+        self._retire_orphans(conn, sorted(old_targets - new_targets))

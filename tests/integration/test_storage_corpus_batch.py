@@ -1,0 +1,74 @@
+"""Storing a document costs a few statements per batch of articles, not several per
+article (issue 16: the daemon's corpus write was a third of `run --once`'s CPU)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from typing import Any
+
+from sqlalchemy import Engine, event, select
+from test_storage import FP, T0, record
+
+from monitor.storage.repository import ARTICLES, DUE, LINKS, TARGETS, Repository
+
+
+@contextmanager
+def statements(engine: Engine) -> Iterator[list[str]]:
+    """The SQL statements sent to the database meanwhile (an executemany is one)."""
+    sent: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        sent.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield sent
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+
+def test_a_big_document_is_stored_in_a_bounded_number_of_statements(repo: Repository) -> None:
+    arts = [record(f"https://site{i % 7}.example/a{i}/", images=2) for i in range(300)]
+    with statements(repo.engine) as sent:
+        repo.store_document("big.jsonl", FP, arts, 0, T0)
+    assert len(sent) <= 25, len(sent)  # was ~8 per article: 2,400
+    with repo.engine.connect() as conn:
+        assert len(conn.execute(select(ARTICLES.c.id)).all()) == 300
+        assert len(conn.execute(select(TARGETS.c.id)).all()) == 300 * 4
+        assert len(conn.execute(select(DUE.c.target_id)).all()) == 300 * 4
+        assert len(conn.execute(select(LINKS.c.target_id)).all()) == 300 * 4
+    # stored again unchanged: the same rows, nothing queued twice
+    with statements(repo.engine) as sent:
+        repo.store_document("big.jsonl", FP, arts, 0, T0 + 1)
+    assert len(sent) <= 25, len(sent)
+    with repo.engine.connect() as conn:
+        assert len(conn.execute(select(DUE.c.target_id)).all()) == 300 * 4
+
+
+def test_an_article_held_twice_in_one_document_keeps_its_last_copy(repo: Repository) -> None:
+    first = record("https://dup.example/a/", images=1)
+    second = replace(record("https://dup.example/a/", images=3), title="the last copy")
+    other = record("https://other.example/b/")
+    repo.store_document("d.jsonl", FP, [first, other, second], 0, T0)
+    with repo.engine.connect() as conn:
+        title = conn.scalar(select(ARTICLES.c.title).where(ARTICLES.c.id == first.id))
+        paths = sorted(conn.scalars(select(LINKS.c.path).where(LINKS.c.article_id == first.id)))
+        active = conn.scalars(select(TARGETS.c.url).where(TARGETS.c.next_due.is_not(None))).all()
+    assert title == "the last copy"
+    assert paths == sorted(ref.path for _, ref in second.refs)
+    # the first copy's only image is also the last copy's first: still watched
+    assert {u for u, _ in second.refs} | {u for u, _ in other.refs} == set(active)
+
+
+def test_a_target_dropped_by_every_article_of_a_batch_is_retired(repo: Repository) -> None:
+    a = record("https://r.example/a/", images=2)
+    repo.store_document("r.jsonl", FP, [a], 0, T0)
+    fewer = record("https://r.example/a/", images=1)
+    repo.store_document("r.jsonl", FP, [fewer], 0, T0 + 1)
+    with repo.engine.connect() as conn:
+        active = set(conn.scalars(select(TARGETS.c.url).where(TARGETS.c.next_due.is_not(None))))
+        queued = len(conn.execute(select(DUE.c.target_id)).all())
+    assert active == {u for u, _ in fewer.refs}
+    assert queued == len(active)
