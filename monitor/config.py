@@ -227,6 +227,11 @@ class Settings(BaseSettings):
     maintenance_interval: float = Field(
         3600.0, gt=0, description="seconds between maintenance runs (rollups, retention)"
     )
+    # the corpus paths are one shared storage (NFS, a volume every member mounts at the
+    # same path): only the cluster's leader rescans them; the others only check
+    corpus_shared: bool = Field(
+        False, description="only the cluster's leader rescans the corpus (shared storage)"
+    )
     tls_cert_file: Path | None = None
     tls_key_file: Path | None = None
     exclude_fields: list[str] = Field(default_factory=list)

@@ -57,6 +57,7 @@ class Membership:
         self.offset_ms = 0  # database clock minus ours
         self.view: ClusterView | None = None
         self.leader = False
+        self.took_lead = False  # set when this member becomes the leader; the service clears it
         self.error: str | None = None
         self._lock = threading.Lock()
         self._buckets: frozenset[int] | None = None if not self.clustered else frozenset()
@@ -78,6 +79,20 @@ class Membership:
     def now(self) -> int:
         """The cluster's clock (the database's), in ms: leases and due times use it."""
         return now_ms() + self.offset_ms
+
+    def leads(self) -> bool:
+        """This member holds the leader lease and heard from the database recently
+        enough that nobody else can have taken it over (half the lease's length)."""
+        if not self.clustered:
+            return True
+        fresh = time.monotonic() - self._last_ok <= self._settings().cluster_timeout / 2
+        return self.leader and self.error is None and fresh
+
+    def scans_corpus(self) -> bool:
+        """Whether this member rescans the corpus: every member scans its own paths,
+        unless they are one shared storage (`corpus_shared`): then only the leader
+        writes the corpus tables, and the others check what it recorded."""
+        return not self._settings().corpus_shared or self.leads()
 
     def note_check(self) -> None:
         self._checks += 1
@@ -187,6 +202,8 @@ class Membership:
         me = next((m for m in view.members if m.id == self.id), None)
         was_leader = self.leader
         self.leader = me is not None and me.leader
+        if self.leader and not was_leader:
+            self.took_lead = True
         if self.leader != was_leader:
             log.info(
                 "cluster: %s maintenance leader", "now the" if self.leader else "no longer the"

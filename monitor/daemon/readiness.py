@@ -23,6 +23,7 @@ class Health:
     backlog: int = 0
     in_flight: int = 0
     corpus_problems: tuple[str, ...] | None = None  # None: not scanned yet
+    corpus_by_leader: bool = False  # a shared corpus another member (the leader) scans
     cluster: dict[str, Any] | None = None  # this member, the live members, the leader
 
 
@@ -43,9 +44,12 @@ def judge(h: Health) -> tuple[bool, dict[str, Any]]:
         detail["scan"] = f"cannot record the corpus: {h.scan_error}"
     detail["backlog"] = h.backlog
     detail["in_flight"] = h.in_flight
-    detail["corpus"] = (
-        list(h.corpus_problems) if h.corpus_problems is not None else ["not scanned yet"]
-    )
+    if h.corpus_by_leader:
+        detail["corpus"] = ["scanned by the cluster's leader (corpus_shared)"]
+    else:
+        detail["corpus"] = (
+            list(h.corpus_problems) if h.corpus_problems is not None else ["not scanned yet"]
+        )
     if h.cluster is not None:
         detail["cluster"] = h.cluster
     ready = (

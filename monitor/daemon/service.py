@@ -172,6 +172,8 @@ class Daemon:
                 async with Checker(s) as checker:
                     self._checker = checker
                     await self._join()
+                    if s.corpus_shared:  # only now is it known whether this member leads
+                        await self.rescan()
                     if s.once:
                         if self.failure is None:
                             await self.dispatcher.run_once()
@@ -324,6 +326,10 @@ class Daemon:
         )
 
     def _on_beat(self) -> None:
+        if self.membership.took_lead:
+            self.membership.took_lead = False
+            if self.settings.corpus_shared and self.scheduler is not None:
+                self._spawn(self.rescan(), "rescan")  # a new leader records the shared corpus
         view = self.membership.view
         self.metrics.cluster(
             len(view.live) if view is not None else 0,
@@ -373,6 +379,8 @@ class Daemon:
             log.debug("checked", extra={"ctx": ctx})
 
     async def rescan(self, *, force: bool = False) -> None:
+        if not self.membership.scans_corpus():
+            return  # a shared corpus: the leader records it (docs/scaling.md)
         async with self._scan_lock:
             started = time.monotonic()
             try:
@@ -469,6 +477,7 @@ class Daemon:
                 backlog=self.writer.backlog,
                 in_flight=len(self._inflight),
                 corpus_problems=tuple(self.last_scan.problems) if self.last_scan else None,
+                corpus_by_leader=not self.membership.scans_corpus(),
                 cluster=self.membership.summary(),
             )
         )

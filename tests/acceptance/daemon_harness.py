@@ -8,6 +8,7 @@ of the corpus through `connect_to`, so nothing leaves the machine.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import os
 import re
@@ -18,6 +19,7 @@ import sys
 import threading
 import time
 import urllib.request
+from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -29,12 +31,30 @@ PAGE = "<!doctype html><html><head><title>ok</title></head><body><h1>Story</h1><
 
 
 class LinkServer:
-    """A loopback server: every path answers `status` (settable while running)."""
+    """A loopback server: every path answers `status` (settable while running),
+    after `pause` seconds.
 
-    def __init__(self) -> None:
+    Per Host header it records what politeness is judged by at the server: the
+    most requests in flight at once, each request's start and connection, and
+    each URL's start times. With `hang`, a second listener (`hang_port`) takes
+    requests and never answers them until the client goes away: a client whose
+    checks are stuck, still counted in flight meanwhile.
+    """
+
+    def __init__(self, *, pause: float = 0.0, hang: bool = False) -> None:
         self.status = 200
         self.hits = 0
         self.port = 0
+        self.hang_port = 0
+        self.pause = pause
+        self._hang = hang
+        self.lock = threading.Lock()
+        self.in_flight: dict[str, int] = defaultdict(int)
+        self.max_in_flight: dict[str, int] = defaultdict(int)
+        self.starts: dict[str, list[float]] = defaultdict(list)
+        self.peers: dict[str, list[int]] = defaultdict(list)
+        self.url_hits: dict[str, list[float]] = defaultdict(list)  # host/path -> start times
+        self.hung = 0  # requests taken on the hanging listener
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._serve, daemon=True)
@@ -43,15 +63,46 @@ class LinkServer:
         self.hits += 1
         return web.Response(status=self.status, text=PAGE, content_type="text/html")
 
+    async def _route(self, request: web.Request) -> web.Response:
+        host = request.host.split(":")[0]
+        now = time.monotonic()
+        transport = request.transport
+        peer = transport.get_extra_info("peername") if transport else None
+        local = transport.get_extra_info("sockname") if transport else None
+        hanging = self._hang and local is not None and local[1] == self.hang_port
+        with self.lock:
+            self.in_flight[host] += 1
+            self.max_in_flight[host] = max(self.max_in_flight[host], self.in_flight[host])
+            self.starts[host].append(now)
+            self.peers[host].append(peer[1] if peer else 0)  # which connection
+            self.url_hits[f"{host}{request.path}"].append(now)
+            self.hung += hanging
+        try:
+            if hanging:  # until the client hangs up (bounded: 10 minutes)
+                for _ in range(30_000):
+                    if request.transport is None or request.transport.is_closing():
+                        break
+                    await asyncio.sleep(0.02)
+            if self.pause:
+                await asyncio.sleep(self.pause)
+            return await self._handle(request)
+        finally:
+            with self.lock:
+                self.in_flight[host] -= 1
+
     def _serve(self) -> None:
         asyncio.set_event_loop(self._loop)
         app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", self._handle)
+        app.router.add_route("*", "/{tail:.*}", self._route)
         self._runner = web.AppRunner(app, access_log=None)
         self._loop.run_until_complete(self._runner.setup())
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         self._loop.run_until_complete(site.start())
         self.port = int(self._runner.addresses[0][1])
+        if self._hang:
+            hang = web.TCPSite(self._runner, "127.0.0.1", 0)
+            self._loop.run_until_complete(hang.start())
+            self.hang_port = int(self._runner.addresses[1][1])
         self._ready.set()
         self._loop.run_forever()
         self._loop.run_until_complete(self._runner.cleanup())
@@ -65,6 +116,22 @@ class LinkServer:
     def __exit__(self, *exc: object) -> None:
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(5)
+
+    def smallest_gap(self, *, across: bool = True) -> float:
+        """The smallest gap between two request starts to one host: `across` two
+        connections (what two cluster members on one host would show), or on one."""
+        with self.lock:
+            gaps = [
+                b - a
+                for h, st in self.starts.items()
+                for i, (a, b) in enumerate(itertools.pairwise(st))
+                if (self.peers[h][i] != self.peers[h][i + 1]) == across
+            ]
+        return min(gaps) if gaps else float("inf")
+
+    def urls_hit_after(self, t: float) -> set[str]:
+        with self.lock:
+            return {u for u, times in self.url_hits.items() if any(x > t for x in times)}
 
 
 def article(web_url: str) -> str:

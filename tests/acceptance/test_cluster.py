@@ -10,22 +10,18 @@ counts the server recorded.
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import json
 import signal
 import subprocess
-import threading
 import time
 import uuid
-from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import web
-from daemon_harness import CLI, DaemonProcess, metric, wait_for, write_config
+from daemon_harness import CLI, DaemonProcess, LinkServer, metric, wait_for, write_config
 from sqlalchemy import Engine, text
 from support.pg import PG_URL
 
@@ -40,79 +36,6 @@ MIN_INTERVAL = 0.3
 INTERVAL = 3.0
 LEASE = 4.0
 JITTER = MIN_INTERVAL / 2  # a member's event loop stalled under load: seen 75 ms
-PAGE = "<!doctype html><html><head><title>t</title></head><body>x</body></html>"
-
-
-class RecordingSite:
-    """Every path answers 200 after a short pause; per host: max in flight, starts."""
-
-    def __init__(self) -> None:
-        self.port = 0
-        self.lock = threading.Lock()
-        self.in_flight: dict[str, int] = defaultdict(int)
-        self.max_in_flight: dict[str, int] = defaultdict(int)
-        self.starts: dict[str, list[float]] = defaultdict(list)
-        self.peers: dict[str, list[int]] = defaultdict(list)
-        self.hits: dict[str, list[float]] = defaultdict(list)  # url -> start times
-        self._loop = asyncio.new_event_loop()
-        self._ready = threading.Event()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-
-    async def _handle(self, request: web.Request) -> web.Response:
-        host = request.host.split(":")[0]
-        now = time.monotonic()
-        with self.lock:
-            self.in_flight[host] += 1
-            self.max_in_flight[host] = max(self.max_in_flight[host], self.in_flight[host])
-            self.starts[host].append(now)
-            peer = request.transport.get_extra_info("peername") if request.transport else None
-            self.peers[host].append(peer[1] if peer else 0)  # which connection
-            self.hits[f"{host}{request.path}"].append(now)
-        try:
-            await asyncio.sleep(0.03)
-            return web.Response(text=PAGE, content_type="text/html")
-        finally:
-            with self.lock:
-                self.in_flight[host] -= 1
-
-    def _serve(self) -> None:
-        asyncio.set_event_loop(self._loop)
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None)
-        self._loop.run_until_complete(self._runner.setup())
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        self._loop.run_until_complete(site.start())
-        self.port = int(self._runner.addresses[0][1])
-        self._ready.set()
-        self._loop.run_forever()
-        self._loop.run_until_complete(self._runner.cleanup())
-        self._loop.close()
-
-    def __enter__(self) -> RecordingSite:
-        self._thread.start()
-        self._ready.wait(5)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(5)
-
-    def smallest_gap(self, *, across: bool = True) -> float:
-        """The smallest gap between two request starts to one host: `across` two
-        connections (what two members on one host would show), or on one."""
-        with self.lock:
-            gaps = [
-                b - a
-                for h, st in self.starts.items()
-                for i, (a, b) in enumerate(itertools.pairwise(st))
-                if (self.peers[h][i] != self.peers[h][i + 1]) == across
-            ]
-        return min(gaps) if gaps else float("inf")
-
-    def urls_hit_after(self, t: float) -> set[str]:
-        with self.lock:
-            return {u for u, times in self.hits.items() if any(x > t for x in times)}
 
 
 @pytest.fixture
@@ -150,7 +73,7 @@ def cluster_view(engine: Engine) -> Any:
 def test_three_members_hold_politeness_and_lose_nothing_when_one_is_killed(
     tmp_path: Path, pg_url: str
 ) -> None:
-    with RecordingSite() as site:
+    with LinkServer(pause=0.03) as site:
         config = write_config(
             tmp_path,
             site.port,
@@ -180,9 +103,9 @@ def test_three_members_hold_politeness_and_lose_nothing_when_one_is_killed(
             )
             # every target checked at least twice by the cluster of three
             wait_for(
-                lambda: all(len(site.hits.get(u, [])) >= 2 for u in urls),
+                lambda: all(len(site.url_hits.get(u, [])) >= 2 for u in urls),
                 90,
-                what=lambda: f"hits {dict((u, len(t)) for u, t in site.hits.items())}",
+                what=lambda: f"hits {dict((u, len(t)) for u, t in site.url_hits.items())}",
             )
             view = cluster_view(engine)
             leader = view.leader
@@ -219,7 +142,9 @@ def test_three_members_hold_politeness_and_lose_nothing_when_one_is_killed(
                 90,
                 what=lambda: f"not re-checked: {set(urls) - site.urls_hit_after(killed_at)}",
             )
-            takeover = max(min(x for x in site.hits[u] if x > killed_at) - killed_at for u in urls)
+            takeover = max(
+                min(x for x in site.url_hits[u] if x > killed_at) - killed_at for u in urls
+            )
             wait_for(lambda: len(cluster_view(engine).live) == 2, 30)
             # stop the leader: another takes over and maintenance keeps its period
             chief = next(
@@ -280,13 +205,13 @@ def test_three_members_hold_politeness_and_lose_nothing_when_one_is_killed(
         # a target checked twice within half its interval: only after the kill's lease expiry
         doubles = sum(
             1
-            for times in site.hits.values()
+            for times in site.url_hits.values()
             for a, b in zip(sorted(times), sorted(times)[1:], strict=False)
             if b - a < INTERVAL / 2
         )
         assert doubles <= leased, (doubles, leased)
         print(
-            f"\ncluster: {sum(len(t) for t in site.hits.values())} checks, takeover "
+            f"\ncluster: {sum(len(t) for t in site.url_hits.values())} checks, takeover "
             f"{takeover:.2f}s (lease {LEASE}s), doubles {doubles} (leases at kill {leased}), "
             f"maintenance runs {runs}, smallest gap {site.smallest_gap():.3f}s across "
             f"connections, {site.smallest_gap(across=False):.3f}s on one"
@@ -299,7 +224,7 @@ def test_a_member_paused_beyond_the_timeout_rejoins_without_breaking_politeness(
     """SIGSTOP one member for longer than `cluster_timeout` (a frozen VM, a long
     pause): the others take its hosts; when it resumes it must not claim them
     back before the handover settles. Judged at the server, by counts."""
-    with RecordingSite() as site:
+    with LinkServer(pause=0.03) as site:
         config = write_config(
             tmp_path,
             site.port,
@@ -321,7 +246,7 @@ def test_a_member_paused_beyond_the_timeout_rejoins_without_breaking_politeness(
             for m in members:
                 m.wait_listening()
             wait_for(lambda: len(cluster_view(engine).live) == 3, 60)
-            wait_for(lambda: all(len(site.hits.get(u, [])) >= 1 for u in urls), 60)
+            wait_for(lambda: all(len(site.url_hits.get(u, [])) >= 1 for u in urls), 60)
             sleeper = members[1]
             sleeper.signal(signal.SIGSTOP)
             wait_for(lambda: len(cluster_view(engine).live) == 2, 30)
@@ -338,3 +263,79 @@ def test_a_member_paused_beyond_the_timeout_rejoins_without_breaking_politeness(
             engine.dispose()
         assert max(site.max_in_flight.values()) <= PER_HOST, dict(site.max_in_flight)
         assert site.smallest_gap() >= MIN_INTERVAL - JITTER, site.smallest_gap()
+
+
+def scanned(member: DaemonProcess) -> set[str]:
+    """The corpus files this member recorded (its 'new document' log lines)."""
+    return {
+        Path(line.split("new document ", 1)[1].split(":", 1)[0]).name
+        for line in member.text().splitlines()
+        if "new document " in line
+    }
+
+
+def test_a_shared_corpus_is_recorded_by_the_leader_alone_and_by_its_successor(
+    tmp_path: Path, pg_url: str
+) -> None:
+    """`corpus_shared`: only the leader writes the corpus tables; the others still
+    check what it recorded; when the leader dies, the new leader records the
+    files added since."""
+    with LinkServer() as site:
+        config = write_config(
+            tmp_path,
+            site.port,
+            db=pg_url,
+            connect_to=[f"{h}:80:127.0.0.1:{site.port}" for h in HOSTS],
+            interval=1.0,
+            retry_interval=1.0,
+            rescan_interval=0.5,
+            cluster_heartbeat=0.3,
+            cluster_timeout=1.5,
+            corpus_shared=True,
+        )
+        urls = corpus(tmp_path / "corpus", 2)
+        engine = make_engine(pg_url)
+        members = [DaemonProcess(config) for _ in range(3)]
+        try:
+            for m in members:
+                m.wait_listening()
+            wait_for(lambda: len(cluster_view(engine).live) == 3, 60)
+            wait_for(
+                lambda: all(site.url_hits.get(u) for u in urls),
+                60,
+                what=lambda: f"unchecked: {set(urls) - set(site.url_hits)}",
+            )
+            view = cluster_view(engine)
+            by_pid = {m.proc.pid: m for m in members}
+            leader = next(by_pid[x.pid] for x in view.live if x.leader)
+            followers = [m for m in members if m is not leader]
+            # every member checks, the leader alone recorded the documents
+            wait_for(lambda: all(x.checks > 0 for x in cluster_view(engine).live), 30)
+            assert len(scanned(leader)) == len(urls)
+            assert [scanned(m) for m in followers] == [set(), set()]
+            _, ready = followers[0].get("/readyz")
+            assert "scanned by the cluster's leader" in ready, ready
+            leader.proc.send_signal(signal.SIGKILL)
+            leader.proc.wait(10)
+            heir = wait_for(
+                lambda: next(
+                    (
+                        by_pid[x.pid]
+                        for x in cluster_view(engine).live
+                        if x.leader and x.pid in {f.proc.pid for f in followers}
+                    ),
+                    None,
+                ),
+                30,
+            )
+            (tmp_path / "corpus" / "late.md").write_text(
+                f'---\nwebUrl: "http://{HOSTS[0]}/late"\ntitle: "t"\n---\n'
+            )
+            wait_for(lambda: f"{HOSTS[0]}/late" in site.url_hits, 60)
+            other = next(m for m in followers if m is not heir)
+            assert "late.md" in scanned(heir)
+            assert scanned(other) == set()
+        finally:
+            for m in members:
+                m.kill()
+            engine.dispose()

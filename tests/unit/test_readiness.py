@@ -52,3 +52,9 @@ def test_corpus_problems_are_listed_but_do_not_fail_readiness() -> None:
     ready, detail = judge(replace(HEALTHY, corpus_problems=("unreadable document: a.txt",)))
     assert ready and detail["corpus"] == ["unreadable document: a.txt"]
     assert judge(Health())[1]["corpus"] == ["not scanned yet"]
+
+
+def test_a_follower_of_a_shared_corpus_says_the_leader_records_it() -> None:
+    ready, detail = judge(Health(corpus_by_leader=True))
+    assert ready
+    assert detail["corpus"] == ["scanned by the cluster's leader (corpus_shared)"]
