@@ -29,7 +29,6 @@ from monitor.corpus.files import (
     source_name,
     vanished,
 )
-from monitor.corpus.frontmatter import parse_front_matter
 from monitor.corpus.json_stream import parse_json, parse_json_line, parse_json_lines, split_lines
 
 __all__ = [
@@ -62,6 +61,10 @@ def parse_text(source: str, text: str, suffix: str) -> Iterator[Item]:
     elif suffix in LINE_SUFFIXES:
         yield from parse_json_lines(source, split_lines(text))
     else:
+        # imported here: YAML (~20 ms of imports) is needed only by a corpus
+        # that has front matter, and `check` of JSON Lines pays for every ms
+        from monitor.corpus.frontmatter import parse_front_matter
+
         yield from parse_front_matter(source, text, plain_yaml=suffix in (".yaml", ".yml"))
 
 

@@ -24,10 +24,13 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
-from typing import Any, Final
+from functools import cache
+from typing import TYPE_CHECKING, Any, Final
 
 import rfc8785
-import yaml
+
+if TYPE_CHECKING:
+    import yaml.constructor
 
 SECURED: Final = "secured"
 MAX_SAFE_INT: Final = 2**53 - 1
@@ -42,7 +45,6 @@ _YAML_TIMESTAMP: Final = re.compile(
      (?:[\ \t]*(?:Z|[-+][0-9][0-9]?(?::[0-9][0-9])?))?""",
     re.X,
 )
-_CONSTRUCTOR: Final = yaml.constructor.SafeConstructor()
 _TIMESTAMP_TAG: Final = "tag:yaml.org,2002:timestamp"
 
 
@@ -73,12 +75,27 @@ def format_date(value: date) -> str:
     return f"{value.year:04d}-{value.month:02d}-{value.day:02d}"
 
 
+@cache
+def _constructor() -> yaml.constructor.SafeConstructor:
+    """Made on first use: PyYAML costs ~10 ms of imports, and a `check` of JSON
+    Lines with no key configured never parses a timestamp here."""
+    import yaml
+
+    return yaml.constructor.SafeConstructor()
+
+
+def _node(text: str) -> Any:
+    import yaml
+
+    return yaml.ScalarNode(_TIMESTAMP_TAG, text)
+
+
 def parse_timestamp(text: str) -> datetime | date | None:
     """The datetime/date PyYAML would build from `text` unquoted, or None if not a timestamp."""
     if len(text) > 64 or not _YAML_TIMESTAMP.fullmatch(text):
         return None
     try:
-        value = _CONSTRUCTOR.construct_yaml_timestamp(yaml.ScalarNode(_TIMESTAMP_TAG, text))
+        value = _constructor().construct_yaml_timestamp(_node(text))
     except (ValueError, OverflowError):
         return None  # e.g. month 13: YAML would not load it; here it stays a string
     assert isinstance(value, date)
