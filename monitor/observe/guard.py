@@ -5,11 +5,15 @@ keeps a connection that never completes its request head for its keep-alive
 timeout (an hour). Authentication cannot help: it is checked only once the
 head has arrived. So every connection passes through `ConnectionGuard`:
 
-- at most `max_connections` are open; a new one beyond that closes the one
-  that has waited longest without being answered (slowloris, idle
-  keep-alive), so a probe of /healthz gets in and stays until a whole
-  limit's worth of newer connections has arrived; if all are being
-  answered, the new one is refused;
+- at most `max_connections` are open; a new one beyond that closes one that
+  is not being answered, in this order: kept-alive connections already
+  answered and silent since (closing one costs its client a reconnect, not
+  an answer), then connections that have sent nothing yet, then those midway
+  through a request head (slowloris), and last those whose request line asks
+  for /healthz, /readyz or /metrics; oldest first within each. Bytes the
+  client has sent but the loop has not read yet count as sent (a peek at the
+  socket), so a fresh probe whose request is on its way is not taken for
+  an idle connection. If all are being answered, the new one is refused;
 - a connection must complete its request head within `header_timeout` of
   opening; a handler must finish within `request_timeout`; after it, the
   response must be written and the next head arrive within `idle_timeout`
@@ -25,7 +29,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import resource
+import socket
 import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
@@ -45,21 +51,61 @@ class ConnectionLimits:
     header_timeout: float = 10.0
     idle_timeout: float = 30.0
     request_timeout: float = 60.0
+    # a client sends its request as it connects: until this has passed, a new connection
+    # that has sent nothing may just not have been read yet, and is evicted late
+    hello_grace: float = 1.0
     # request head limits handed to aiohttp's parser (a header flood costs at most this)
     max_line_size: int = 4096
     max_field_size: int = 8190
     max_headers: int = 64
 
 
-class _Conn:
-    __slots__ = ("busy", "since", "timer", "tls", "transport")
+# the request lines of the cheap endpoints probes ask for: evicted last
+PROBE_LINE = re.compile(rb"(?:GET|HEAD) /(?:healthz|readyz|metrics)[ ?]")
+HEARD = 32  # bytes of a request kept to recognise its request line
 
-    def __init__(self, transport: asyncio.BaseTransport, since: float) -> None:
+
+class _Conn:
+    __slots__ = ("busy", "encrypted", "heard", "served", "since", "timer", "tls", "transport")
+
+    def __init__(self, transport: asyncio.BaseTransport, since: float, encrypted: bool) -> None:
         self.transport = transport
         self.since = since  # opened, or last answered
         self.busy = False
+        self.served = False  # answered at least once
+        # the start of what the client sent since it was opened or last answered; None: nothing
+        self.heard: bytes | None = None
+        self.encrypted = encrypted  # its raw bytes are TLS records: no request line to read
         self.timer: asyncio.TimerHandle | None = None
         self.tls: asyncio.BaseTransport | None = None  # the TLS transport on top, once up
+
+    def rank(self, fresh_since: float) -> tuple[int, float]:
+        """Eviction order, lowest first (see the module's docstring); a new
+        connection opened after `fresh_since` that has sent nothing yet goes
+        after those midway through a request."""
+        if self.heard is None:
+            if self.served:
+                return (0, self.since)
+            return (3 if self.since > fresh_since else 1, self.since)
+        return (4 if PROBE_LINE.match(self.heard) else 2, self.since)
+
+
+def _unread(transport: asyncio.BaseTransport) -> bytes | None:
+    """The start of what the client has sent that the loop has not read yet
+    (a MSG_PEEK: the bytes stay for aiohttp), or None if there is none."""
+    trsock = transport.get_extra_info("socket")
+    if trsock is None or trsock.fileno() < 0:
+        return None
+    try:
+        sock = socket.socket(trsock.family, trsock.type, fileno=trsock.fileno())
+    except OSError:
+        return None
+    try:
+        return sock.recv(HEARD, socket.MSG_PEEK | socket.MSG_DONTWAIT) or None
+    except OSError:  # nothing there (EAGAIN), or the connection is gone: a fine victim
+        return None
+    finally:
+        sock.detach()  # the descriptor stays the transport's
 
 
 class ConnectionGuard:
@@ -86,7 +132,7 @@ class ConnectionGuard:
 
     # -- the connection's life, as seen from the protocol and the request middleware
 
-    def admit(self, transport: asyncio.BaseTransport) -> bool:
+    def admit(self, transport: asyncio.BaseTransport, encrypted: bool = False) -> bool:
         """Take a new connection in, making room if the limit is reached."""
         if len(self._open) >= self.limits.max_connections:
             victim = self._victim()
@@ -104,7 +150,7 @@ class ConnectionGuard:
             )
             self._close(victim)
         loop = asyncio.get_running_loop()
-        conn = _Conn(transport, loop.time())
+        conn = _Conn(transport, loop.time(), encrypted)
         self._open[transport] = conn
         self._arm(conn, self.limits.header_timeout)
         return True
@@ -120,6 +166,12 @@ class ConnectionGuard:
             conn.tls = tls
             self._by_tls[tls] = conn
 
+    def heard(self, transport: asyncio.BaseTransport, data: bytes) -> None:
+        """The client sent `data` (decrypted, with TLS): keep the start of its request."""
+        conn = self._open.get(transport)
+        if conn is not None and (conn.heard is None or len(conn.heard) < HEARD):
+            conn.heard = (conn.heard or b"") + data[:HEARD]
+
     def request_started(self, transport: asyncio.BaseTransport | None) -> None:
         conn = self._find(transport)
         if conn is not None:
@@ -132,6 +184,7 @@ class ConnectionGuard:
         conn = self._find(transport)
         if conn is not None:
             conn.busy = False
+            conn.served, conn.heard = True, None
             conn.since = asyncio.get_running_loop().time()
             self._arm(conn, self.limits.idle_timeout)
 
@@ -151,13 +204,26 @@ class ConnectionGuard:
     # -- internals
 
     def _victim(self) -> _Conn | None:
-        """The connection waiting longest without being answered, if any.
+        """The first not being answered in the eviction order, if any.
 
-        Least recently active, not "never answered first": a flood of
-        connections that each completed one request must not make the guard
-        close the probe that connected a moment ago instead."""
-        idle = (conn for conn in self._open.values() if not conn.busy)
-        return min(idle, key=lambda conn: conn.since, default=None)
+        A silent candidate is first peeked at: if its request is waiting in
+        the socket it ranks by that request instead (a probe that connected a
+        moment ago must not go because the loop has not read it yet)."""
+        fresh_since = asyncio.get_running_loop().time() - self.limits.hello_grace
+
+        def rank(conn: _Conn) -> tuple[int, float]:
+            return conn.rank(fresh_since)
+
+        idle = [conn for conn in self._open.values() if not conn.busy]
+        for _ in range(len(idle)):  # each turn ends, or moves one on to what it sent
+            conn = min(idle, key=rank)
+            if conn.heard is not None:
+                return conn
+            unread = _unread(conn.transport)
+            if unread is None:
+                return conn
+            conn.heard = b"" if conn.encrypted else unread
+        return min(idle, key=rank, default=None)
 
     def _arm(self, conn: _Conn, delay: float) -> None:
         if conn.timer is not None:
@@ -195,7 +261,7 @@ class _GuardedProtocol(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = transport
-        if not self._guard.admit(transport):
+        if not self._guard.admit(transport, encrypted=self._tls is not None):
             transport.abort()  # type: ignore[attr-defined]
             return
         self._admitted = True
@@ -239,6 +305,8 @@ class _GuardedProtocol(asyncio.Protocol):
                 self._inner.connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
+        if self._admitted:
+            self._guard.heard(self._transport, data)
         if self._made:
             self._inner.data_received(data)
         elif self._admitted:
