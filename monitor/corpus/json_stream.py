@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from monitor.corpus.article import Document, InvalidDocument
-from monitor.corpus.records import describe, to_document
+from monitor.corpus.records import describe, json_text_is_text, to_document
 
 WRAPPER_KEYS = ("news", "articles")
 
@@ -182,13 +182,14 @@ def _array(source: str, cur: _Cursor, label: str) -> Iterator[Document | Invalid
     index = 0
     while True:
         cur.skip_ws()
-        line = cur.line
+        line, start = cur.line, cur.pos
         try:
             value = cur.value()
         except _Duplicate as dup:
             yield InvalidDocument(source, dup.line, f"{label} element {index}: {dup.message}")
         else:
-            yield to_document(source, line, value, what=f"{label} element {index}")
+            is_text = json_text_is_text(cur.text[start : cur.pos])
+            yield to_document(source, line, value, what=f"{label} element {index}", is_text=is_text)
         index += 1
         if cur.expect(",]", f"after {label} element {index - 1}") == "]":
             return
@@ -303,7 +304,9 @@ def parse_json_line(source: str, line_no: int, line: str) -> Document | InvalidD
         )
     except RecursionError:
         return InvalidDocument(source, line_no, "invalid JSON on this line: nested too deeply")
-    return to_document(source, line_no, value, what="the JSONL line")
+    return to_document(
+        source, line_no, value, what="the JSONL line", is_text=json_text_is_text(line)
+    )
 
 
 def parse_json_lines(source: str, lines: Iterable[str]) -> Iterator[Document | InvalidDocument]:
