@@ -13,10 +13,7 @@ probes; /readyz answers everyone with its status code, but only an
 authorised caller gets the JSON detail of what is wrong (it names paths and
 database errors).
 
-Basic auth is checked against a plain `user:password` file rather than an
-htpasswd bcrypt hash: no new dependency, the same trust model as the token
-file (and Prometheus's own `basic_auth.password_file`), and no bcrypt work
-per scrape that an unauthenticated client could make the daemon do.
+The credentials themselves (reading, digests, comparison) are in credentials.py.
 
 Anyone who can connect can try to wear the server down before any
 credential is checked: every connection passes through `ConnectionGuard`
@@ -28,17 +25,12 @@ error's class, never a traceback nor the client's bytes.
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
-import hashlib
-import hmac
 import ipaddress
 import json
 import logging
 import ssl
 import traceback
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -47,6 +39,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 
 from monitor.config import ConfigError, Settings
 from monitor.http.aiohttp_parts import HttpProcessingError
+from monitor.observe.credentials import EndpointAuth, read_basic_auth, read_token
 from monitor.observe.guard import (
     FD_RESERVE,
     ConnectionGuard,
@@ -56,6 +49,7 @@ from monitor.observe.guard import (
     raise_fd_limit,
 )
 from monitor.observe.metrics import DaemonMetrics
+from monitor.observe.server_parts import quiet_handlers
 from monitor.observe.status.api import StatusApi
 from monitor.observe.status.headers import security_headers
 from monitor.observe.status.pages import StatusPages
@@ -68,90 +62,6 @@ log = logging.getLogger(__name__)
 
 Readiness = Callable[[], Awaitable[tuple[bool, dict[str, Any]]]]
 READY_TTL = 1.0  # seconds a readiness answer is reused (probes come every few seconds)
-
-
-def read_token(path: Path | None) -> str | None:
-    """The bearer token, from a file (never from the config file itself)."""
-    if path is None:
-        return None
-    try:
-        token = path.read_text(encoding="utf-8").strip()
-    except OSError as exc:
-        raise ConfigError(f"metrics_token_file {path}: {exc.strerror or exc}") from None
-    if not token:
-        raise ConfigError(f"metrics_token_file {path} is empty")
-    return token
-
-
-def read_basic_auth(path: Path | None) -> tuple[str, str] | None:
-    """`user:password` from the first non-blank line of a file (the password may hold `:`)."""
-    if path is None:
-        return None
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"metrics_basic_auth_file {path}: {exc.strerror or exc}") from None
-    line = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
-    user, sep, password = line.partition(":")
-    if not sep or not user or not password:
-        raise ConfigError(
-            f"metrics_basic_auth_file {path}: expected one line `user:password` (both non-empty)"
-        )
-    return user, password
-
-
-def _digest(value: str) -> bytes:
-    return hashlib.sha256(value.encode("utf-8")).digest()
-
-
-@dataclass(frozen=True, slots=True)
-class EndpointAuth:
-    """Who may read /metrics and /readyz's detail: digests only, never the secrets.
-
-    Equal-length digests make `hmac.compare_digest` constant-time whatever the
-    length of what the client sent.
-    """
-
-    bearer: bytes | None = None
-    basic: bytes | None = None
-
-    @classmethod
-    def of(cls, token: str | None = None, basic: tuple[str, str] | None = None) -> EndpointAuth:
-        return cls(
-            bearer=None if token is None else _digest(token),
-            basic=None if basic is None else _digest(f"{basic[0]}:{basic[1]}"),
-        )
-
-    @property
-    def enabled(self) -> bool:
-        return self.bearer is not None or self.basic is not None
-
-    def __repr__(self) -> str:
-        return f"EndpointAuth(bearer={self.bearer is not None}, basic={self.basic is not None})"
-
-    def challenge(self) -> str:
-        return 'Basic realm="article-monitor"' if self.basic is not None else "Bearer"
-
-    def allows(self, header: str) -> bool:
-        """Whether an Authorization header value grants access; never raises.
-
-        aiohttp decodes header bytes as UTF-8 with surrogateescape, so encoding
-        back the same way gives the client's bytes exactly, whatever they are.
-        """
-        if not self.enabled:
-            return True
-        scheme, _, value = header.strip().partition(" ")
-        scheme = scheme.lower()
-        raw = value.strip().encode("utf-8", "surrogateescape")
-        if scheme == "bearer" and self.bearer is not None:
-            return hmac.compare_digest(hashlib.sha256(raw).digest(), self.bearer)
-        if scheme == "basic" and self.basic is not None:
-            try:
-                pair = base64.b64decode(raw, validate=True)
-            except (binascii.Error, ValueError):
-                return False
-            return hmac.compare_digest(hashlib.sha256(pair).digest(), self.basic)
-        return False
 
 
 def is_loopback(host: str) -> bool:
@@ -238,7 +148,7 @@ class _OneLine(logging.Filter):
         return True
 
 
-# aiohttp's RequestHandler logs through this logger (see MetricsServer.start)
+# aiohttp's request handlers log through this logger (see MetricsServer.start)
 request_log = logging.getLogger("monitor.observe.endpoints.requests")
 request_log.addFilter(_OneLine())
 
@@ -348,11 +258,12 @@ class MetricsServer:
             shutdown_timeout=5.0,
         )
         await self._runner.setup()
-        protocol = self._runner.server
-        assert protocol is not None
-        # plain TCP: the guard admits a connection before its TLS handshake starts
+        server = self._runner.server
+        assert server is not None
+        # plain TCP: the guard admits a connection before its TLS handshake starts;
+        # aiohttp's own error answers quote none of the request (server_parts)
         self._listener = await asyncio.get_running_loop().create_server(
-            self.guard.factory(protocol, self.tls),
+            self.guard.factory(quiet_handlers(server), self.tls),
             self.host,
             self.port,
             backlog=limits.backlog,

@@ -12,10 +12,12 @@ from importlib.metadata import version
 from pathlib import Path
 
 import aiohttp.http_parser
+from aiohttp import web
 from packaging.requirements import Requirement
 
 from monitor.http import aiohttp_parts
 from monitor.http.aiohttp_parts import HttpResponseParser, StreamReader
+from monitor.observe import server_parts
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -115,3 +117,33 @@ def test_only_aiohttp_parts_imports_aiohttp_private_modules() -> None:
         for use in _private_uses(path)
     ]
     assert found == [], "import these through monitor.http.aiohttp_parts"
+
+
+# The server's undocumented parts (the error answer's hook) live in
+# monitor/observe/server_parts.py, for the reason its docstring gives: aiohttp
+# answers a request its parser refuses before any middleware, quoting the request.
+SERVER_PARTS = ROOT / "monitor" / "observe" / "server_parts.py"
+
+
+def test_the_server_parts_exist_as_server_parts_describes() -> None:
+    params = list(inspect.signature(web.RequestHandler.handle_error).parameters)
+    assert params == ["self", "request", "status", "exc", "message"]
+
+    async def build() -> None:
+        server = web.Server(lambda request: web.Response(), max_line_size=100)
+        assert server._kwargs == {"max_line_size": 100}
+        assert server._loop is asyncio.get_running_loop()
+        handler = server_parts.quiet_handlers(server)()
+        assert isinstance(handler, server_parts.QuietRequestHandler)
+
+    asyncio.run(build())
+
+
+def test_only_server_parts_reaches_into_aiohttps_request_handler() -> None:
+    found = [
+        f"{path.relative_to(ROOT)}"
+        for path in sorted((ROOT / "monitor").rglob("*.py"))
+        if path.resolve() != SERVER_PARTS.resolve()
+        and any(word in path.read_text() for word in ("RequestHandler", "._kwargs", "handle_error"))
+    ]
+    assert found == [], "reach aiohttp's server internals through monitor.observe.server_parts"

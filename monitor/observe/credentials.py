@@ -1,0 +1,103 @@
+"""Who may read the endpoints: credentials read from files, kept only as SHA-256
+digests and compared in constant time (see endpoints.py for the exposure rules).
+
+Basic auth is checked against a plain `user:password` file rather than an
+htpasswd bcrypt hash: no new dependency, the same trust model as the token
+file (and Prometheus's own `basic_auth.password_file`), and no bcrypt work
+per scrape that an unauthenticated client could make the daemon do.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+from dataclasses import dataclass
+from pathlib import Path
+
+from monitor.config import ConfigError
+
+
+def read_token(path: Path | None) -> str | None:
+    """The bearer token, from a file (never from the config file itself)."""
+    if path is None:
+        return None
+    try:
+        token = path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ConfigError(f"metrics_token_file {path}: {exc.strerror or exc}") from None
+    if not token:
+        raise ConfigError(f"metrics_token_file {path} is empty")
+    return token
+
+
+def read_basic_auth(path: Path | None) -> tuple[str, str] | None:
+    """`user:password` from the first non-blank line of a file (the password may hold `:`)."""
+    if path is None:
+        return None
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"metrics_basic_auth_file {path}: {exc.strerror or exc}") from None
+    line = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
+    user, sep, password = line.partition(":")
+    if not sep or not user or not password:
+        raise ConfigError(
+            f"metrics_basic_auth_file {path}: expected one line `user:password` (both non-empty)"
+        )
+    return user, password
+
+
+def _digest(value: str) -> bytes:
+    return hashlib.sha256(value.encode("utf-8")).digest()
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointAuth:
+    """Who may read /metrics and /readyz's detail: digests only, never the secrets.
+
+    Equal-length digests make `hmac.compare_digest` constant-time whatever the
+    length of what the client sent.
+    """
+
+    bearer: bytes | None = None
+    basic: bytes | None = None
+
+    @classmethod
+    def of(cls, token: str | None = None, basic: tuple[str, str] | None = None) -> EndpointAuth:
+        return cls(
+            bearer=None if token is None else _digest(token),
+            basic=None if basic is None else _digest(f"{basic[0]}:{basic[1]}"),
+        )
+
+    @property
+    def enabled(self) -> bool:
+        return self.bearer is not None or self.basic is not None
+
+    def __repr__(self) -> str:
+        return f"EndpointAuth(bearer={self.bearer is not None}, basic={self.basic is not None})"
+
+    def challenge(self) -> str:
+        return 'Basic realm="article-monitor"' if self.basic is not None else "Bearer"
+
+    def allows(self, header: str) -> bool:
+        """Whether an Authorization header value grants access; never raises.
+
+        aiohttp decodes header bytes as UTF-8 with surrogateescape, so encoding
+        back the same way gives the client's bytes exactly, whatever they are.
+        """
+        if not self.enabled:
+            return True
+        scheme, _, value = header.strip().partition(" ")
+        scheme = scheme.lower()
+        raw = value.strip().encode("utf-8", "surrogateescape")
+        if scheme == "bearer" and self.bearer is not None:
+            return hmac.compare_digest(hashlib.sha256(raw).digest(), self.bearer)
+        if scheme == "basic" and self.basic is not None:
+            try:
+                pair = base64.b64decode(raw, validate=True)
+            except (binascii.Error, ValueError):
+                return False
+            return hmac.compare_digest(hashlib.sha256(pair).digest(), self.basic)
+        return False
