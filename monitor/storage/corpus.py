@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy import (
     Connection,
     delete,
+    func,
     select,
     tuple_,
     update,
@@ -67,6 +68,16 @@ class CorpusStore(Store):
             )
             self._drop_articles(conn, sorted(old - keep))
             self._store_articles(conn, articles, now)
+
+    def active_targets(self) -> int:
+        """How many targets are scheduled (an index-only count)."""
+        with self.engine.connect() as conn:
+            return int(
+                conn.scalar(
+                    select(func.count()).select_from(TARGETS).where(TARGETS.c.next_due.is_not(None))
+                )
+                or 0
+            )
 
     def touch_document(self, path: str, fingerprint: Fingerprint) -> None:
         """Same content, new mtime: remember the mtime so the file is not re-hashed."""

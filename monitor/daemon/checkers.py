@@ -1,0 +1,202 @@
+"""The daemon's checks in checker processes, so the database work and the checks
+each get a core (issue 16).
+
+In one process the daemon's event loop ran the checks and its database thread
+claimed and recorded them, both under one GIL: `run` sustained 0.40x of
+`check`'s checks/s and `run --once` took 2-3.5x its time. With many targets the
+checks go to `monitor.check.worker` processes (the ones `check --workers`
+uses), split by host so each host's politeness lives in one process, and
+the daemon keeps claims, decisions, results and metrics. `ProcessChecker`
+has the in-process `Checker`'s `check(url, kind)`, so the dispatcher does
+not know which one it drives.
+
+Not in a cluster (PostgreSQL): there members share the Retry-After backoffs
+their checkers learn (`Checker.hosts`), which live in-process. A worker that
+dies fails the checks it held (their leases run out and they are checked
+again) and a new one is started for the next check.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+from collections import deque
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from monitor.check.pipe import targets_frame
+from monitor.check.pool import SupportsCheck
+from monitor.check.prestart import AUTO_MAX_WORKERS
+from monitor.check.processes import WorkerPool
+from monitor.config import Settings
+from monitor.storage.corpus import CorpusStore
+from monitor.vocabulary import CheckResult, Kind
+
+log = logging.getLogger("monitor.daemon")
+
+# Below this many active targets the daemon checks in its own process: a
+# checker process costs an interpreter (~50 MB, ~0.5 CPU-s) and every target
+# crosses a pipe twice. Measured with bench/daemon_vs_check.py (bench/README.md).
+AUTO_MIN_TARGETS = 5_000
+RESTART_DELAY = 1.0  # after a checker process died, before the next is started
+
+
+class CheckerGone(RuntimeError):
+    """The checker process holding this check ended before answering it."""
+
+
+def processes_for(settings: Settings, active_targets: int, dialect: str) -> int:
+    """Checker processes for the daemon: 0 checks in the daemon's own process.
+
+    `workers` (config file or ARTICLE_MONITOR_WORKERS) 1 means in-process, N
+    means N processes; 0 (auto) means one per core but the daemon's own,
+    once there are AUTO_MIN_TARGETS active targets. Never on PostgreSQL (see
+    the module's docstring).
+    """
+    if dialect != "sqlite" or settings.workers == 1:
+        return 0
+    if settings.workers > 1:
+        return settings.workers
+    cpus = os.cpu_count() or 1
+    if active_targets < AUTO_MIN_TARGETS or cpus < 2:
+        return 0
+    return max(1, min(cpus - 1, AUTO_MAX_WORKERS))
+
+
+class ProcessChecker:
+    """`check(url, kind)` answered by checker processes (monitor.check.worker)."""
+
+    hosts = None  # per-host state lives in the checker processes
+
+    def __init__(self, settings: Settings, processes: int) -> None:
+        self.settings = settings
+        self.processes = processes
+        self._pool: WorkerPool | None = None
+        self._reader: asyncio.Task[None] | None = None
+        self._waiting: dict[str, deque[asyncio.Future[CheckResult]]] = {}
+        self._flush_pending = False
+        self._starting: asyncio.Lock | None = None
+        self._closing = False
+
+    async def __aenter__(self) -> ProcessChecker:
+        self._starting = asyncio.Lock()
+        await self._start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._closing = True
+        await self._stop()
+
+    async def _start(self) -> None:
+        pool = WorkerPool(self.settings, self.processes, local=False)
+        # a SIGHUP (reload) is the daemon's: its checker processes never see it
+        old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGHUP})
+        try:
+            await pool.__aenter__()
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        self._pool = pool
+        self._reader = asyncio.create_task(self._read(pool), name="checker-results")
+        log.info("checking in %d checker processes", self.processes)
+
+    async def _stop(self) -> None:
+        pool, reader = self._pool, self._reader
+        self._pool = self._reader = None
+        if pool is not None:
+            await pool.__aexit__()
+        if reader is not None:
+            reader.cancel()
+            await asyncio.gather(reader, return_exceptions=True)
+        self._fail_all("the checker processes were stopped")
+
+    async def check(self, url: str, kind: Kind) -> CheckResult:
+        if self._pool is None:
+            await self._restart()
+        pool = self._pool
+        if pool is None:
+            raise CheckerGone("no checker process is running")
+        future: asyncio.Future[CheckResult] = asyncio.get_running_loop().create_future()
+        self._waiting.setdefault(url, deque()).append(future)
+        pool.submit(kind, url)
+        if not self._flush_pending:  # one write per worker per turn of the loop
+            self._flush_pending = True
+            asyncio.get_running_loop().call_soon(self._flush)
+        return await future
+
+    def _flush(self) -> None:
+        self._flush_pending = False
+        pool = self._pool
+        if pool is None:
+            return
+        for channel, part in zip(pool.channels, pool.pending, strict=True):
+            if part:
+                channel.send(targets_frame(part), len(part))
+                part.clear()
+
+    async def _read(self, pool: WorkerPool) -> None:
+        """Hand each result to its check; a worker that ends stops them all."""
+        watch = [asyncio.create_task(c.exited.wait()) for c in pool.channels]
+        results = asyncio.create_task(self._deliver(pool.batches()))
+        try:
+            await asyncio.wait([*watch, results], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in [*watch, results]:
+                task.cancel()
+            await asyncio.gather(*watch, results, return_exceptions=True)
+        if self._closing or self._pool is not pool:
+            return
+        codes = [c.transport.get_returncode() if c.transport else None for c in pool.channels]
+        log.error("a checker process ended (exit statuses %s); starting another", codes)
+        self._pool = None
+        self._reader = None
+        with contextlib.suppress(Exception):
+            await pool.__aexit__()
+        self._fail_all("a checker process ended before answering")
+
+    async def _deliver(self, batches: AsyncIterator[list[tuple[str, CheckResult]]]) -> None:
+        async for batch in batches:
+            for url, result in batch:
+                waiting = self._waiting.get(url)
+                while waiting:
+                    future = waiting.popleft()
+                    if not future.done():  # not cancelled (a lease that ran out)
+                        future.set_result(result)
+                        break
+                if not waiting:
+                    self._waiting.pop(url, None)
+
+    def _fail_all(self, why: str) -> None:
+        waiting, self._waiting = self._waiting, {}
+        for futures in waiting.values():
+            for future in futures:
+                if not future.done():
+                    future.set_exception(CheckerGone(why))
+
+    async def _restart(self) -> None:
+        assert self._starting is not None
+        async with self._starting:
+            if self._pool is not None or self._closing:
+                return
+            await asyncio.sleep(RESTART_DELAY)
+            await self._start()
+
+
+async def checker_for(
+    settings: Settings, repo: CorpusStore
+) -> AbstractAsyncContextManager[SupportsCheck]:
+    """The daemon's checker: in-process, or checker processes for many targets."""
+    try:
+        active = await asyncio.to_thread(repo.active_targets)
+    except SQLAlchemyError:  # only a hint: the claims will say what is wrong
+        active = 0
+    processes = processes_for(settings, active, repo.dialect)
+    if processes:
+        return ProcessChecker(settings, processes)
+    from monitor.http import Checker
+
+    return Checker(settings)

@@ -1,0 +1,90 @@
+"""The daemon's checker processes (issue 16): the same answers as the in-process
+checker, each host's requests in one process, and a checker process that dies
+fails only the checks it held; the next check gets a new one."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+
+import pytest
+from aiohttp import web
+from support.servers import app_server
+from support.settings import settings
+
+from monitor.daemon.checkers import CheckerGone, ProcessChecker, processes_for
+from monitor.http import Checker
+from monitor.vocabulary import Kind, Outcome
+
+PAGE = "<html><head><title>t</title></head></html>"
+
+
+def routes(
+    hold: asyncio.Event | None = None, arrived: asyncio.Event | None = None
+) -> web.RouteTableDef:
+    r = web.RouteTableDef()
+
+    @r.get("/ok/{n}")
+    async def ok(request: web.Request) -> web.Response:
+        return web.Response(
+            text="<html><head><title>t</title></head></html>", content_type="text/html"
+        )
+
+    @r.get("/gone")
+    async def gone(request: web.Request) -> web.Response:
+        return web.Response(status=404)
+
+    @r.get("/held")
+    async def held(request: web.Request) -> web.Response:
+        assert hold is not None and arrived is not None
+        arrived.set()
+        await hold.wait()
+        return web.Response(text="late")
+
+    return r
+
+
+async def test_checker_processes_answer_as_the_in_process_checker() -> None:
+    async with app_server(routes()) as srv:
+        s = settings({"a.example": srv.port, "b.example": srv.port}, per_host=2)
+        urls = [f"http://{h}.example/ok/{n}" for h in "ab" for n in range(40)]
+        urls.append("http://a.example/gone")
+        async with ProcessChecker(s, 2) as remote:
+            got = await asyncio.gather(*(remote.check(u, Kind.WEB) for u in urls))
+        async with Checker(s) as local:
+            want = await asyncio.gather(*(local.check(u, Kind.WEB) for u in urls))
+    assert [r.outcome for r in got] == [r.outcome for r in want]
+    assert [r.http_status for r in got] == [r.http_status for r in want]
+    assert [r.url for r in got] == urls
+    assert got[-1].outcome is Outcome.NOT_FOUND
+    assert {r.outcome for r in got[:-1]} == {Outcome.OK}
+    # politeness lives in one process per host: per_host held for each name
+    assert max(srv.concurrency.peak.values()) <= 2
+
+
+async def test_a_checker_process_that_dies_fails_its_checks_and_is_replaced() -> None:
+    hold, arrived = asyncio.Event(), asyncio.Event()
+    async with app_server(routes(hold, arrived)) as srv:
+        s = settings({"a.example": srv.port})
+        async with ProcessChecker(s, 1) as remote:
+            held = asyncio.create_task(remote.check("http://a.example/held", Kind.WEB))
+            await arrived.wait()  # the worker is checking it
+            pool = remote._pool
+            assert pool is not None and pool.channels[0].transport is not None
+            os.kill(pool.channels[0].transport.get_pid(), signal.SIGKILL)
+            with pytest.raises(CheckerGone):
+                await held
+            hold.set()
+            again = await remote.check("http://a.example/ok/1", Kind.WEB)
+    assert again.outcome is Outcome.OK
+
+
+def test_checker_processes_only_for_many_targets_on_sqlite() -> None:
+    auto = settings()
+    assert processes_for(auto, 100, "sqlite") == 0
+    assert processes_for(settings(workers=1), 10**6, "sqlite") == 0
+    assert processes_for(settings(workers=3), 10, "sqlite") == 3
+    assert processes_for(settings(workers=3), 10**6, "postgresql") == 0
+    many = processes_for(auto, 10**6, "sqlite")
+    assert many == (0 if (os.cpu_count() or 1) < 2 else max(1, min((os.cpu_count() or 1) - 1, 4)))
