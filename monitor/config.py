@@ -38,6 +38,7 @@ from monitor.config_sources import (
 from monitor.config_sources import ENV_PREFIX as ENV_PREFIX
 from monitor.config_sources import ConfigError as ConfigError
 from monitor.content.drift import PageRules
+from monitor.content.simhash import DEFAULT_TOLERANCE as TEXT_TOLERANCE
 from monitor.vocabulary import Kind
 
 ENV_CONFIG = ENV_PREFIX + "CONFIG"
@@ -196,6 +197,11 @@ class Settings(BaseSettings):
     soft_404_probe: bool = True
     drift_threshold: float = Field(
         0.3, ge=0, le=1, description="title word overlap below which a page has drifted"
+    )
+    # the daemon's own-drift check: a page's text against its earlier self (history events)
+    text_drift: bool = True
+    text_drift_bits: int = Field(
+        TEXT_TOLERANCE, ge=0, le=64, description="simhash bits that may differ: same text"
     )
     down_after: int = Field(3, ge=1)
     up_after: int = Field(1, ge=1)

@@ -161,6 +161,7 @@ class ContentFacts:
     og_title: str | None = None
     h1: str | None = None
     description: str | None = None  # meta description, else og:/twitter:description
+    text_hash: int | None = None  # simhash of the body's text window (daemon only)
 
 
 @dataclass(slots=True)

@@ -93,6 +93,7 @@ FACTS_FIELDS = (
     "og_title",
     "h1",
     "description",
+    "text_hash",
 )
 _NO_FACTS = ContentFacts()  # a result whose facts equal these sends `0`
 _KIND = {k.value: k for k in Kind}
@@ -204,6 +205,7 @@ def result_row(key: str, r: CheckResult) -> Row:
             facts.og_title,
             facts.h1,
             facts.description,
+            facts.text_hash,
         ),
         None if cert is None else _instant(cert),
         tuple([(p.code._value_, p.message, p.field) for p in r.problems]) if r.problems else 0,

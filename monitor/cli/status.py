@@ -164,6 +164,7 @@ def history(
         out_targets = []
         for t in targets:
             trans, results = repo.target_history(t["id"], results=limit)
+            events = repo.target_events(t["id"])
             out_targets.append(
                 {
                     "id": t["id"],
@@ -191,6 +192,10 @@ def history(
                             "problems": (r["problems"] or "").split(),
                         }
                         for r in results
+                    ],
+                    "events": [
+                        {"at": _when(e["at"]), "kind": e["kind"], "detail": e["detail"]}
+                        for e in events
                     ],
                 }
             )
@@ -221,6 +226,13 @@ def history(
             for x in t["transitions"]:
                 _row(tt, x["at"], f"{x['from']} → {x['to']}", x["outcome"], " ".join(x["problems"]))
             console.print(tt)
+        if t["events"]:
+            et = Table(title="Events")
+            for col in ("at", "event", "detail"):
+                et.add_column(col)
+            for e in t["events"]:
+                _row(et, e["at"], e["kind"], e["detail"])
+            console.print(et)
         rt = Table(title="Recent results")
         for col in ("at", "outcome", "status", "latency ms", "problems"):
             rt.add_column(col)

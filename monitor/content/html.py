@@ -25,6 +25,7 @@ from monitor.content.charset import decode
 from monitor.content.head_parser import Head, slow_head
 from monitor.content.head_scan import attributes, fast_head
 from monitor.content.mediatype import is_html_content_type, is_image_content_type, media_type
+from monitor.content.simhash import page_simhash
 from monitor.content.soft404 import is_soft_404_text
 
 __all__ = [
@@ -49,6 +50,8 @@ class HtmlFacts:
     og_title: str | None = None
     h1: str | None = None
     description: str | None = None
+    # the simhash of the body's text window (content/simhash.py), when asked for
+    text_hash: int | None = None
 
 
 # The first <h1> of the body, found by a scan rather than by the parser
@@ -130,19 +133,24 @@ def _absolute(href: str | None, base: str) -> str | None:
         return href
 
 
-def head_facts(prefix: bytes, *, base_url: str, charset: str | None = None) -> HtmlFacts:
+def head_facts(
+    prefix: bytes, *, base_url: str, charset: str | None = None, text_hash: bool = False
+) -> HtmlFacts:
     """Canonical and amphtml links (absolute), AMP marker, title, soft-404 flag.
 
     `base_url` is the URL the page was finally served from (after
     redirects); a <base href> in the head takes precedence over it, as in a
-    browser. `charset` is the Content-Type charset, if any. Never raises.
+    browser. `charset` is the Content-Type charset, if any. With `text_hash`,
+    also the simhash of the body's text window (the daemon's own-drift check).
+    Never raises.
     """
     text = decode(prefix, charset)
     got = fast_head(text) or slow_head(text)
-    return _facts(text, got, base_url)
+    simhash = page_simhash(prefix, text, got.head_end, charset) if text_hash else None
+    return _facts(text, got, base_url, simhash)
 
 
-def _facts(text: str, got: Head, base_url: str) -> HtmlFacts:
+def _facts(text: str, got: Head, base_url: str, simhash: int | None = None) -> HtmlFacts:
     base = base_url
     if got.base:
         base = _absolute(got.base, base_url) or base_url
@@ -167,6 +175,7 @@ def _facts(text: str, got: Head, base_url: str) -> HtmlFacts:
         description=metas.get("description")
         or metas.get("og:description")
         or metas.get("twitter:description"),
+        text_hash=simhash,
     )
 
 

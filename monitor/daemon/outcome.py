@@ -6,6 +6,8 @@ refers to the target, the target's next state (hysteresis, `state.step`) and
 when to check it again (`state.check_delay`, spread by an injected random
 source, never the global `random` module state). Values in, a value out:
 the service turns the decision into a database record, a metric and a log line.
+The page's text mark (content/simhash.py) rides along: the writer compares it
+with the stored one, in the transaction that stores it.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from dataclasses import dataclass
 from monitor.classify import findings
 from monitor.config import Settings
 from monitor.content.drift import DEFAULT_RULES, PageRules
+from monitor.content.simhash import PageMark, title_key
 from monitor.daemon.state import Step, TargetState, check_delay, is_success, step
 from monitor.targets import TargetRef
 from monitor.vocabulary import CheckResult, Kind
@@ -32,6 +35,7 @@ class Policy:
     down_after: int
     up_after: int
     rules: PageRules = DEFAULT_RULES  # the page checks (content drift, redirect to root)
+    text_tolerance: int | None = None  # own-drift check: simhash bits allowed; None: off
 
 
 def policy_for(settings: Settings, kind: Kind) -> Policy:
@@ -43,6 +47,7 @@ def policy_for(settings: Settings, kind: Kind) -> Policy:
         down_after=settings.down_after,
         up_after=settings.up_after,
         rules=settings.page_rules(),
+        text_tolerance=settings.text_drift_bits if settings.text_drift else None,
     )
 
 
@@ -51,6 +56,7 @@ class Decision:
     problems: tuple[str, ...]  # sorted problem codes, the target's own and each article's
     step: Step
     delay: float  # seconds from now until the next check
+    page: PageMark | None = None  # the page's text mark, compared with the stored one
 
     def next_due_ms(self, now_ms: int) -> int:
         return now_ms + int(self.delay * 1000)
@@ -84,4 +90,21 @@ def decide(
         jitter=policy.jitter,
         rng=rng,
     )
-    return Decision(problem_codes(result, refs, policy.rules), moved, delay)
+    return Decision(
+        problem_codes(result, refs, policy.rules), moved, delay, page_mark(result, policy)
+    )
+
+
+def page_mark(result: CheckResult, policy: Policy) -> PageMark | None:
+    """The mark of a web/AMP page that loaded and had enough text; None otherwise
+    (a page that failed to load is never "changed": the stored mark stays)."""
+    facts = result.facts
+    if (
+        policy.text_tolerance is None
+        or not result.kind.is_page
+        or not result.outcome.is_up
+        or facts.text_hash is None
+    ):
+        return None
+    key = title_key(facts.title, facts.og_title, facts.h1)
+    return PageMark(facts.text_hash, key, policy.text_tolerance)

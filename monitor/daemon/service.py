@@ -170,6 +170,7 @@ class Daemon:
                 self.failure = f"the corpus could not be recorded: {self.scan_error}"
             if self.failure is None:
                 async with Checker(s) as checker:
+                    checker.text_hash = s.text_drift  # pages' text marks (own drift)
                     self._checker = checker
                     await self._join()
                     if s.corpus_shared:  # only now is it known whether this member leads

@@ -141,4 +141,5 @@ def record_of(claim: Claimed, result: CheckResult, decision: Decision, now: int)
         before=decision.step.before,
         after=decision.step.after,
         next_due=decision.next_due_ms(now),
+        page=decision.page,
     )

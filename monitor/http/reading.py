@@ -15,6 +15,7 @@ from yarl import URL
 
 from monitor.content.html import head_facts, is_html_content_type, media_type
 from monitor.content.image import MIN_SNIFF_BYTES, ImageInfo, sniff_image
+from monitor.content.simhash import window_end
 from monitor.http.body import DRAIN_MAX, Prefix, finish, head_complete, read_prefix
 from monitor.http.client import Response
 from monitor.vocabulary import ContentFacts
@@ -51,8 +52,11 @@ class ImageSniffer:
         return info is not None and not info.complete and info.needed is not None
 
 
-async def read_page(resp: Response, facts: ContentFacts, url: URL, cap: int) -> str | None:
-    """Read an HTML page up to the end of its `<head>` (or the cap) into `facts`.
+async def read_page(
+    resp: Response, facts: ContentFacts, url: URL, cap: int, *, text_hash: bool = False
+) -> str | None:
+    """Read an HTML page up to the end of its `<head>` (or the cap) into `facts`;
+    with `text_hash`, also the text window after it and its simhash.
 
     Returns why the body could not be decoded, or None.
     """
@@ -60,11 +64,12 @@ async def read_page(resp: Response, facts: ContentFacts, url: URL, cap: int) -> 
     if mtype is not None and not is_html_content_type(mtype):
         facts.bytes_read = await finish(resp, DRAIN_MAX, 0)
         return None
-    prefix = await read_prefix(resp, cap, lambda buf, before: head_complete(buf, before))
+    enough = _with_text if text_hash else head_complete
+    prefix = await read_prefix(resp, cap, enough)
     facts.bytes_read = prefix.wire_bytes + await finish(resp, cap, prefix.wire_bytes)
     if prefix.error is not None:
         return prefix.error
-    page = head_facts(prefix.data, base_url=str(url), charset=resp.charset)
+    page = head_facts(prefix.data, base_url=str(url), charset=resp.charset, text_hash=text_hash)
     facts.canonical = page.canonical
     facts.amphtml = page.amphtml
     facts.is_amp = page.is_amp
@@ -73,7 +78,16 @@ async def read_page(resp: Response, facts: ContentFacts, url: URL, cap: int) -> 
     facts.og_title = page.og_title
     facts.h1 = page.h1
     facts.description = page.description
+    facts.text_hash = page.text_hash
     return None
+
+
+def _with_text(buf: bytes | bytearray, before: int) -> bool:
+    """The head and the text window after it (content/simhash.py) are in `buf`."""
+    if not head_complete(buf, before):
+        return False
+    end = window_end(buf)
+    return end is not None and len(buf) >= end
 
 
 async def read_image(

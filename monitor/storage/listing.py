@@ -23,7 +23,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, TextClause, func, literal, select, text
 
-from monitor.storage import dialect
+from monitor.storage import dialect, pages
 from monitor.storage.store import (
     ARTICLES,
     LINKS,
@@ -224,6 +224,7 @@ class Listing(Store):
                 res["outcome"] = OUTCOME_BY_CODE[res["outcome"]].value
                 out.append(res)
             item["results"] = out
+            item["events"] = pages.target_events(conn, target_id, transitions)
         return item
 
     def article(self, article_id: str) -> dict[str, Any] | None:

@@ -19,6 +19,7 @@ from sqlalchemy import (
 
 from monitor.daemon.state import TargetState
 from monitor.storage import dialect
+from monitor.storage.pages import record_marks
 from monitor.storage.store import (
     DUE,
     KIND_OF,
@@ -283,6 +284,7 @@ class QueueStore(Store):
             ]
             if trans:
                 conn.execute(TRANSITIONS.insert(), trans)
+            record_marks(conn, self.dialect, [records[n] for n in sorted(chosen)])
             conn.execute(
                 dialect.upsert(self.dialect, META, ["key"], ["value"]),
                 {"key": LAST_CHECK_KEY, "value": str(max(r.checked_at for r in records))},

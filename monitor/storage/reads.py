@@ -11,6 +11,7 @@ from sqlalchemy import (
 )
 
 from monitor.daemon.state import State
+from monitor.storage import pages
 from monitor.storage.store import (
     ARTICLES,
     DOCUMENTS,
@@ -202,3 +203,8 @@ class Reads(Store):
                 row["outcome"] = OUTCOME_BY_CODE[row["outcome"]].value
                 result_rows.append(row)
             return trans_rows, result_rows
+
+    def target_events(self, target_id: int, limit: int = 50) -> list[dict[str, Any]]:
+        """A target's events (its page's text changed under the same title), newest first."""
+        with self.engine.connect() as conn:
+            return pages.target_events(conn, target_id, limit)

@@ -277,4 +277,49 @@ class HostBackoffRow(SQLModel, table=True):
     until: int = Field(sa_type=BigInteger)
 
 
+class PageMarkRow(SQLModel, table=True):
+    """A web/AMP page's text as last seen (content/simhash.py), to tell the next
+    check whether the text changed under the same title. Written only for a page
+    that loaded with enough text: a failed check keeps the last mark."""
+
+    __tablename__ = "page_marks"
+
+    target_id: int = Field(primary_key=True)
+    text_hash: int = Field(sa_type=BigInteger)  # the 64-bit simhash, as a signed BIGINT
+    title_key: str = Field(max_length=16)
+    seen_at: int = Field(sa_type=BigInteger)
+
+
+class TargetEventRow(SQLModel, table=True):
+    """Something worth a line in a target's history that is neither a state change
+    nor a problem: the page's text changed while its title stayed (`text_changed`)."""
+
+    __tablename__ = "target_events"
+    __table_args__ = (Index("ix_target_events_target_at", "target_id", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    target_id: int
+    at: int = Field(sa_type=BigInteger)
+    kind: str = Field(max_length=24)
+    detail: str = Field(default="", sa_type=Text)
+
+
+class ProbeAnswerRow(SQLModel, table=True):
+    """The soft-404 probe's answer for one host and directory (http/probe.py), kept
+    until `expires` so a restart does not probe again; a 404 or 410 here means the
+    host answers real 404s, and it is not probed again until then."""
+
+    __tablename__ = "probe_answers"
+    __table_args__ = (Index("ix_probe_answers_expires", "expires"),)
+
+    site: str = Field(sa_type=Text, primary_key=True)  # scheme://host:port
+    directory: str = Field(sa_type=Text, primary_key=True)
+    status: int | None = Field(default=None, sa_type=SmallInteger)
+    final_url: str | None = Field(default=None, sa_type=Text)
+    title: str | None = Field(default=None, sa_type=Text)
+    h1: str | None = Field(default=None, sa_type=Text)
+    description: str | None = Field(default=None, sa_type=Text)
+    expires: int = Field(sa_type=BigInteger)
+
+
 metadata = SQLModel.metadata

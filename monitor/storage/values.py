@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from monitor.content.simhash import PageMark
 from monitor.daemon.state import TargetState
 from monitor.targets import TargetRef
 from monitor.vocabulary import Kind, SignatureResult
@@ -63,6 +64,7 @@ class CheckRecord:
     before: TargetState
     after: TargetState
     next_due: int
+    page: PageMark | None = None  # a page's text mark (the own-drift check), if any
 
 
 @dataclass(slots=True)

@@ -113,6 +113,10 @@ def target_detail(row: dict[str, Any]) -> dict[str, Any]:
             }
             for r in row["results"]
         ],
+        "events": [
+            {"at": rfc3339(e["at"]), "kind": e["kind"], "detail": e["detail"]}
+            for e in row.get("events", [])
+        ],
     }
 
 

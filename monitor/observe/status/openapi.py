@@ -72,6 +72,14 @@ def _schemas() -> dict[str, Any]:
             "problems": CODES,
         }
     )
+    # what happened to the page that is neither a state change nor a problem
+    event = _obj(
+        {
+            "at": TIME,
+            "kind": {"type": "string", "enum": ["text_changed"]},
+            "detail": {"type": "string"},
+        }
+    )
     link = _obj(
         {
             "article": {"type": "string"},
@@ -99,6 +107,7 @@ def _schemas() -> dict[str, Any]:
                 "links": {"type": "array", "items": link},
                 "transitions": {"type": "array", "items": transition},
                 "results": {"type": "array", "items": result},
+                "events": {"type": "array", "items": event},
             }
         ),
         "Article": _obj(

@@ -1,0 +1,190 @@
+"""Pure: a page's visible text, its 64-bit simhash, and whether it changed.
+
+The daemon keeps, per target, the simhash of the text a reader sees at the top
+of the page's body (issue 15): when a later check finds the text far from it
+(more than a tolerance of differing bits, the Hamming distance) while the
+title stayed, the article was rewritten or replaced under its old headline, and
+that is an event in the target's history. Charikar's simhash: each 3-word
+shingle votes on each of 64 bits, so a few edited words move a few bits and
+another text about half of them.
+
+The text read is a fixed window: TEXT_WINDOW bytes after the end of the head
+(the reader fetches that much when asked), so the same page always gives the
+same hash however its bytes arrived. Work is linear in the window: scripts,
+styles and comments are skipped by forward searches, never by backtracking.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import re
+from dataclasses import dataclass
+
+from monitor.content.charset import decode
+from monitor.content.fingerprint import words
+
+TEXT_WINDOW = 32 * 1024  # bytes of the body, after the head, whose text is hashed
+MIN_WORDS = 24  # fewer words than this (a JS shell, a redirect stub): no hash
+MAX_WORDS = 4000
+BITS = 64
+# Chosen on bench/text_drift_labels.py's labelled set (see its docstring for the figures).
+DEFAULT_TOLERANCE = 14
+
+# Where the head ends in the raw bytes (http/body.py's head_complete looks for the same).
+_HEAD_END = re.compile(rb"</head\s*>|<body[\s>]", re.IGNORECASE)
+# Elements whose content is not text a reader sees, and comments.
+_HIDDEN_OPEN = re.compile(
+    r"<(script|style|template|noscript|textarea|svg|select|a)(?![-.a-zA-Z0-9:_])|<!--",
+    re.IGNORECASE,
+)
+_CLOSERS: dict[str, re.Pattern[str]] = {}
+_TAG = re.compile(r"<[^<>]*>")
+_WORD = re.compile(r"\w+")
+_MASK = (1 << BITS) - 1
+_LANE = 16  # bits per counter in the packed vote (MAX_WORDS shingles fit in 16 bits)
+
+
+def window_end(data: bytes | bytearray) -> int | None:
+    """The byte index where the text window ends (head end + TEXT_WINDOW), or None
+    while the head has not ended in `data`."""
+    found = _HEAD_END.search(data)
+    return None if found is None else found.start() + TEXT_WINDOW
+
+
+def _closer(name: str) -> re.Pattern[str]:
+    pattern = _CLOSERS.get(name)
+    if pattern is None:
+        pattern = _CLOSERS[name] = re.compile(rf"</{name}\s*>", re.IGNORECASE)
+    return pattern
+
+
+def visible_text(fragment: str) -> str:
+    """The text of an HTML fragment as a reader sees it: no tags, scripts, styles,
+    comments or templates; entities decoded; spaces collapsed. An element left
+    open runs to the end (as a browser reads an unclosed <script>)."""
+    parts: list[str] = []
+    pos = 0
+    while (found := _HIDDEN_OPEN.search(fragment, pos)) is not None:
+        parts.append(fragment[pos : found.start()])
+        name = found.group(1)
+        if name is None:
+            end = fragment.find("-->", found.end())
+            pos = -1 if end < 0 else end + 3
+        else:
+            close = _closer(name.lower()).search(fragment, found.end())
+            pos = -1 if close is None else close.end()
+        if pos < 0:
+            break
+    else:
+        parts.append(fragment[pos:])
+    text = _TAG.sub(" ", " ".join(parts))
+    if "&" in text:
+        text = html.unescape(text)
+    return " ".join(text.split())
+
+
+def _spread_tables() -> list[list[int]]:
+    """For byte k of a hash and its value b: b's 8 bits, each in a 16-bit lane at
+    its bit's place, so adding spread hashes counts each bit's votes at once."""
+    tables = []
+    for k in range(8):
+        table = []
+        for b in range(256):
+            value = 0
+            for i in range(8):
+                if b >> i & 1:
+                    value |= 1 << (_LANE * (8 * (7 - k) + i))
+            table.append(value)
+        tables.append(table)
+    return tables
+
+
+_SPREAD = _spread_tables()
+_LANE_MASK = (1 << _LANE) - 1
+
+
+def simhash(text: str) -> int | None:
+    """The 64-bit simhash of `text`'s 3-word shingles (lower case), or None when it
+    has fewer than MIN_WORDS words: too little to tell an edit from a new text."""
+    words = [w.lower() for w in _WORD.findall(text, 0, len(text))[:MAX_WORDS]]
+    if len(words) < MIN_WORDS:
+        return None
+    total = 0
+    t0, t1, t2, t3, t4, t5, t6, t7 = _SPREAD
+    blake = hashlib.blake2b
+    for i in range(len(words) - 2):
+        d = blake(f"{words[i]} {words[i + 1]} {words[i + 2]}".encode(), digest_size=8).digest()
+        total += (
+            t0[d[0]] + t1[d[1]] + t2[d[2]] + t3[d[3]] + t4[d[4]] + t5[d[5]] + t6[d[6]] + t7[d[7]]
+        )
+    shingles = len(words) - 2
+    out = 0
+    for bit in range(BITS):
+        if 2 * ((total >> (_LANE * bit)) & _LANE_MASK) > shingles:
+            out |= 1 << bit
+    return out
+
+
+def page_simhash(
+    data: bytes, text: str, head_end: int | None, charset: str | None = None
+) -> int | None:
+    """The simhash of the text window of a page: `text` is `data` decoded (with
+    `charset`) and `head_end` the index in `text` where the parser saw the body begin."""
+    end = window_end(data)
+    if end is None or head_end is None:
+        return None
+    if end < len(data):  # the window is cut in bytes, so chunking cannot move it
+        text = decode(data[:end], charset)
+    return simhash(visible_text(text[head_end:]))
+
+
+def hamming(a: int, b: int) -> int:
+    """Bits that differ between two hashes."""
+    return ((a ^ b) & _MASK).bit_count()
+
+
+def to_signed(value: int) -> int:
+    """A 64-bit hash as a BIGINT (signed) for the database."""
+    return value - (1 << BITS) if value >> (BITS - 1) else value
+
+
+def from_signed(value: int) -> int:
+    return value & _MASK
+
+
+# ---------------------------------------------------------------- own drift
+
+
+@dataclass(frozen=True, slots=True)
+class PageMark:
+    """What the daemon keeps of a page to compare its next check with."""
+
+    text_hash: int  # unsigned, 64 bits
+    title_key: str  # `title_key` of the page's title
+    tolerance: int  # bits that may differ with the text still "the same"
+
+
+def title_key(*titles: str | None) -> str:
+    """A short digest of the first non-empty title's meaningful words: the same
+    for the same headline whatever its case, punctuation or entities."""
+    for title in titles:
+        if title and title.strip():
+            key = " ".join(sorted(words(title))) or " ".join(title.split()).lower()
+            return hashlib.blake2b(key.encode(), digest_size=8).hexdigest()
+    return ""
+
+
+def text_change(old_hash: int, old_title: str, new: PageMark) -> int | None:
+    """The Hamming distance when the text moved beyond the tolerance while the
+    title stayed; None when nothing happened worth recording."""
+    if old_title != new.title_key:
+        return None  # a new headline: a new baseline (content_drift judges titles)
+    distance = hamming(old_hash, new.text_hash)
+    return distance if distance > new.tolerance else None
+
+
+def text_change_message(distance: int) -> str:
+    return (
+        f"the page's text changed while its title stayed ({distance} of {BITS} simhash bits differ)"
+    )

@@ -1,0 +1,90 @@
+"""Page marks and target events: the daemon's own-drift check (issue 15).
+
+The writer hands over each recorded check's text mark (content/simhash.py);
+in the same transaction the stored mark is compared with it (the pure
+`text_change`), a `text_changed` event is added when the text moved under
+the same title, and the new mark replaces the old. A check without a mark
+(failed, not a page, too little text) leaves the stored mark as it was.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Table, select
+
+from monitor.content.simhash import (
+    from_signed,
+    text_change,
+    text_change_message,
+    to_signed,
+)
+from monitor.storage import dialect
+from monitor.storage.store import chunks
+from monitor.storage.tables import metadata
+from monitor.storage.values import CheckRecord
+
+MARKS: Table = metadata.tables["page_marks"]
+EVENTS: Table = metadata.tables["target_events"]
+TEXT_CHANGED = "text_changed"
+
+
+def record_marks(conn: Connection, dialect_name: str, records: Sequence[CheckRecord]) -> None:
+    """Compare and store the text marks of these (held) records; add their events."""
+    latest: dict[int, CheckRecord] = {}
+    for r in records:
+        if r.page is not None:
+            latest[r.target_id] = r
+    if not latest:
+        return
+    stored: dict[int, tuple[int, str]] = {}
+    for chunk in chunks(sorted(latest)):
+        rows: Any = conn.execute(
+            select(MARKS.c.target_id, MARKS.c.text_hash, MARKS.c.title_key).where(
+                MARKS.c.target_id.in_(chunk)
+            )
+        )
+        stored.update((tid, (from_signed(h), key)) for tid, h, key in rows)
+    events = []
+    marks = []
+    for tid, r in sorted(latest.items()):
+        page = r.page
+        assert page is not None
+        old = stored.get(tid)
+        if old is not None:
+            distance = text_change(old[0], old[1], page)
+            if distance is not None:
+                events.append(
+                    {
+                        "target_id": tid,
+                        "at": r.checked_at,
+                        "kind": TEXT_CHANGED,
+                        "detail": text_change_message(distance),
+                    }
+                )
+        marks.append(
+            {
+                "target_id": tid,
+                "text_hash": to_signed(page.text_hash),
+                "title_key": page.title_key,
+                "seen_at": r.checked_at,
+            }
+        )
+    conn.execute(
+        dialect.upsert(dialect_name, MARKS, ["target_id"], ["text_hash", "title_key", "seen_at"]),
+        marks,
+    )
+    if events:
+        conn.execute(EVENTS.insert(), events)
+
+
+def target_events(conn: Connection, target_id: int, limit: int) -> list[dict[str, Any]]:
+    """A target's events, newest first."""
+    rows = conn.execute(
+        select(EVENTS.c.at, EVENTS.c.kind, EVENTS.c.detail)
+        .where(EVENTS.c.target_id == target_id)
+        .order_by(EVENTS.c.at.desc(), EVENTS.c.id.desc())
+        .limit(limit)
+    )
+    return [dict(r._mapping) for r in rows]

@@ -1,0 +1,69 @@
+"""The writer's page marks and target events (issue 15, the daemon's own-drift
+check), on SQLite and PostgreSQL: first sighting, a change under the same
+title, a failed check that keeps the mark, a stale holder's result ignored."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from test_storage import FP, T0, done, record
+
+from monitor.content.simhash import PageMark
+from monitor.daemon.state import State, TargetState
+from monitor.storage.repository import Repository
+from monitor.vocabulary import Outcome
+
+UP = TargetState(State.UP, 0, 1)
+A = 0xF0F0_F0F0_F0F0_F0F0  # top bit set: stored as a negative BIGINT
+NEAR = A ^ 0b111  # 3 bits away
+FAR = A ^ 0xFFFF_FFFF  # 32 bits away
+
+
+def mark(text_hash: int, title: str = "k1") -> PageMark:
+    return PageMark(text_hash, title, 14)
+
+
+def test_text_changes_under_one_title_are_events_and_the_rest_is_not(repo: Repository) -> None:
+    repo.store_document("a.txt", FP, [record("https://n.test/a/", images=0)], 0, T0)
+    target = next(c for c in repo.claim_due(T0, 10, 30_000) if c.url == "https://n.test/a/")
+    at = T0
+    lease = target.lease
+
+    def check(page: PageMark | None, outcome: Outcome = Outcome.OK) -> None:
+        nonlocal at, lease
+        at += 60_000
+        rec = done(target.id, lease, at, outcome, UP, UP)
+        repo.record([dataclasses.replace(rec, page=page)])
+        (again,) = [c for c in repo.claim_due(at + 60_000, 10, 30_000) if c.id == target.id]
+        lease = again.lease
+
+    check(mark(A))  # first sighting
+    check(mark(NEAR))  # within the tolerance
+    assert repo.target_events(target.id) == []
+    check(None, Outcome.HTTP_ERROR)  # a failed load: no mark, the old one stays
+    check(mark(FAR))  # 32 bits from NEAR's 3: beyond the tolerance, same title
+    (event,) = repo.target_events(target.id)
+    assert event["kind"] == "text_changed" and event["at"] == at
+    assert "29 of 64" in event["detail"]
+    check(mark(A, "k2"))  # a new headline: a new baseline, no event
+    check(mark(A, "k2"))
+    assert len(repo.target_events(target.id)) == 1
+    # the status API's one target carries them too
+    item = repo.target(target.id)
+    assert item is not None and [e["kind"] for e in item["events"]] == ["text_changed"]
+
+
+def test_a_stale_holders_mark_is_not_compared_or_kept(repo: Repository) -> None:
+    repo.store_document("a.txt", FP, [record("https://n.test/a/", images=0)], 0, T0)
+    first = next(c for c in repo.claim_due(T0, 10, 30_000) if c.url == "https://n.test/a/")
+    repo.record(
+        [dataclasses.replace(done(first.id, first.lease, T0 + 1, Outcome.OK, UP, UP), page=mark(A))]
+    )
+    late = next(c for c in repo.claim_due(T0 + 60_001, 10, 30_000) if c.id == first.id)
+    # the lease ran out and another claim holds the target: this result is stale
+    assert repo.claim_due(late.lease + 1, 10, 30_000)
+    stale = dataclasses.replace(
+        done(first.id, late.lease, T0 + 60_002, Outcome.OK, UP, UP), page=mark(FAR)
+    )
+    repo.record([stale])
+    assert repo.target_events(first.id) == []
