@@ -21,7 +21,8 @@ def cluster(config_file: Path | None, fmt: str | None, **flags: Any) -> None:
 
     A member whose heartbeat is older than `cluster_timeout` is shown dead;
     its claimed targets are checked by the others once their leases run out.
-    SQLite is a cluster of one.
+    A member shown stuck heartbeats but held claims for a whole lease without
+    recording a result: its hosts went to the others. SQLite is a cluster of one.
 
     \b
     Examples:
@@ -46,6 +47,8 @@ def cluster(config_file: Path | None, fmt: str | None, **flags: Any) -> None:
             "version": m.version,
             "alive": m.alive,
             "leader": m.leader,
+            "stuck": m.stuck,
+            "stuck_since": _when(m.stuck_since) if m.stuck else None,
             "started": _when(m.started_at),
             "heartbeat": _when(m.heartbeat_at),
             "heartbeat_age_s": round((view.now - m.heartbeat_at) / 1000, 1),
@@ -57,6 +60,7 @@ def cluster(config_file: Path | None, fmt: str | None, **flags: Any) -> None:
     data = {
         "members": sum(1 for m in view.members if m.alive),
         "leader": view.leader,
+        "stuck": len(view.stuck),
         "database_time": _when(view.now),
         "list": members,
     }
@@ -66,12 +70,15 @@ def cluster(config_file: Path | None, fmt: str | None, **flags: Any) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    t = Table(title=f"{data['members']} live members; leader {view.leader or 'none'}")
+    stuck = f", {data['stuck']} stuck" if data["stuck"] else ""
+    t = Table(title=f"{data['members']} live members{stuck}; leader {view.leader or 'none'}")
     cols = ("id", "host", "pid", "version", "state", "heartbeat", "checks", "checks/s")
     for col in cols:
         t.add_column(col, justify="right" if col in ("pid", "checks", "checks/s") else "left")
     for m in members:
         state = ("leader" if m["leader"] else "alive") if m["alive"] else "dead"
+        if m["stuck"]:
+            state += ", stuck"
         t.add_row(
             str(m["id"]),
             str(m["host"]),

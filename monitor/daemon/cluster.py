@@ -7,6 +7,13 @@ buckets this member may claim now (`placement.claimable`): rendezvous
 hashing gives each live member its share of hosts, and a handover waits
 until every member has drained the hosts it lost, then the host's minimum
 interval. SQLite is a cluster of one: no bucket filter, this member leads.
+
+A member that heartbeats but records no result for a whole lease while it
+holds claims is stuck (a hung check, a writer that cannot commit): it drops
+its checks in flight, marks itself stuck and is placed out for a lease, so
+its hosts go to the others through the same handover; then it tries again.
+The mark stays (`article-monitor cluster`, /readyz, the stuck gauge) until it
+records a result again.
 """
 
 from __future__ import annotations
@@ -25,7 +32,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from monitor import __version__
 from monitor.config import Settings
-from monitor.daemon.placement import BUCKETS, buckets_of, claimable, url_bucket, view_of
+from monitor.daemon.placement import BUCKETS, claimable, owners_of, share, url_bucket, view_of
 from monitor.http.hostpool import HostPool
 from monitor.storage.cluster import MAINTENANCE, ClusterView
 from monitor.storage.repository import Repository, now_ms
@@ -44,6 +51,8 @@ class Membership:
         in_flight: Callable[[], Iterable[str]],
         hosts: Callable[[], HostPool | None],
         claiming: Callable[[], bool] = lambda: False,
+        held: Callable[[], int] = lambda: 0,
+        recorded: Callable[[], int] = lambda: 0,
         member_id: str | None = None,
     ) -> None:
         self.repo = repo
@@ -51,6 +60,11 @@ class Membership:
         self._in_flight = in_flight  # URLs of the checks in flight (read on the loop)
         self._hosts = hosts
         self._claiming = claiming  # a claim is under way (read on the loop)
+        self._holding = held  # claims held: checks in flight and results not recorded yet
+        self._recorded = recorded  # results recorded so far (a counter)
+        self._progress = (0, time.monotonic())  # (recorded, when it last moved or held none)
+        self.stuck_since: int | None = None  # database ms; cleared by a recorded result
+        self._out_until = 0  # database ms: placed out (claims nothing) until then
         self.id = member_id or uuid.uuid4().hex[:16]
         self.clustered = repo.dialect == "postgresql"
         self.started = now_ms()
@@ -109,6 +123,8 @@ class Membership:
         # heartbeat (the others' rows are not committed yet): claim after a second
         if self._beats < 2:
             return False, frozenset()
+        if self.now() < self._out_until:  # stuck: its hosts are the others' for now
+            return False, frozenset()
         with self._lock:
             buckets = self._buckets
             if self._held and time.monotonic() < self._held_until:
@@ -124,12 +140,15 @@ class Membership:
         on_error: Callable[[SQLAlchemyError], str],
         on_beat: Callable[[], None],
         on_rejoin: Callable[[], None] = lambda: None,
+        on_stuck: Callable[[], None] = lambda: None,
     ) -> None:
         """Until cancelled: a heartbeat every `cluster_heartbeat` seconds. After a
         silence the others took for death (a pause, a frozen VM), `on_rejoin`
         drops the checks still in flight: their hosts and leases are others' now,
         and a check waiting at a host gate would otherwise go out beside theirs."""
         while True:
+            if self.judge_progress():
+                on_stuck()
             await self.beat_once(on_error)
             if self.rejoined:
                 self.rejoined = False
@@ -156,6 +175,38 @@ class Membership:
                 if left > hosts.backoff_remaining(host) + 0.05:
                     hosts.impose(host, left)
 
+    def judge_progress(self) -> bool:
+        """On the loop: True when this member has just been found stuck — it held
+        claims for a whole lease (they ran out unanswered) and recorded nothing.
+        It is then placed out for a lease; a recorded result clears the mark."""
+        if not self.clustered:
+            return False
+        s = self._settings()
+        held, recorded = self._holding(), self._recorded()
+        mono = time.monotonic()
+        last, since = self._progress
+        if recorded != last:
+            if self.stuck_since is not None:
+                log.warning("cluster: results are recorded again; no longer stuck")
+            self.stuck_since = None
+        if recorded != last or held == 0:
+            self._progress = (recorded, mono)
+            return False
+        if mono - since < s.lease_seconds or self.now() < self._out_until:
+            return False
+        now = self.now()
+        log.error(
+            "cluster: stuck — %d claims held and no result recorded for %.0f s; dropping "
+            "the checks in flight and handing this member's hosts to the others for %.0f s",
+            held,
+            mono - since,
+            s.lease_seconds,
+        )
+        self.stuck_since = self.stuck_since or now
+        self._out_until = now + int(s.lease_seconds * 1000)
+        self._progress = (recorded, mono)
+        return True
+
     def _note_drained(self) -> None:
         """On the loop, before the row is written: drained to the last membership
         seen once no claim is under way (its targets would not be in flight yet)
@@ -164,7 +215,7 @@ class Membership:
         live = self._live
         if live is None or self._claiming():
             return
-        mine = buckets_of(self.id, live)
+        mine = share(self.id, live)
         if all(url_bucket(u) in mine for u in self._in_flight()):
             self._drained = view_of(live)
 
@@ -189,7 +240,8 @@ class Membership:
             "checks": self._checks,
             "rate": round(self._rate, 3),
         }
-        view = self.repo.heartbeat(row, timeout_ms, timeout_ms)
+        stuck = None if self.stuck_since is None else (self.stuck_since, self._out_until)
+        view = self.repo.heartbeat(row, timeout_ms, timeout_ms, stuck)
         if mono - self._last_ok > s.cluster_timeout and self._beats:
             self.rejoined = True  # the others counted us dead: our checks are theirs now
         if mono - self._last_ok > s.cluster_timeout / 2:
@@ -237,11 +289,13 @@ class Membership:
             return
         live = {m.id for m in view.live} | {self.id}
         views = {m.id: m.view for m in view.live}
-        buckets, settled = claimable(self.id, live, views, self._settled)
+        out = {m.id for m in view.live if m.out}
+        buckets, settled = claimable(self.id, live, views, self._settled, out)
+        owners = owners_of(live, out)
         with self._lock:
             if settled:
-                before = buckets_of(self.id, self._settled) if self._settled else frozenset()
-                if self._settled != frozenset(live):
+                before = share(self.id, self._settled) if self._settled else frozenset()
+                if self._settled != owners:
                     gained = (
                         buckets if buckets is not None else frozenset(range(BUCKETS))
                     ) - before
@@ -249,13 +303,15 @@ class Membership:
                         self._held = frozenset(gained)
                         self._held_until = time.monotonic() + s.host_min_interval
                     log.info(
-                        "cluster: %d live members, this one checks %d of the host buckets",
+                        "cluster: %d live members (%d placed out), this one checks %d "
+                        "of the host buckets",
                         len(live),
+                        len(live) - len(owners),
                         len(buckets) if buckets is not None else -1,
                     )
-                self._settled = frozenset(live)
+                self._settled = owners
             self._buckets = buckets
-            self._live = frozenset(live)
+            self._live = owners
 
     def failed(self, error: str) -> None:
         """Logged once per outage (its causes vary as it goes on: refused, reset,
@@ -281,11 +337,19 @@ class Membership:
         """For /readyz."""
         view = self.view
         may, buckets = self.scope()
+        stuck = [m.id for m in view.stuck] if view else []
         return {
             "member": self.id,
             "members": len(view.live) if view else 0,
             "leader": view.leader if view else None,
             "buckets": "all" if buckets is None else len(buckets),
             "claiming": may,
+            **({"stuck": stuck} if stuck else {}),
             **({"heartbeat": f"failing: {self.error}"} if self.error else {}),
         }
+
+    def stuck_detail(self) -> str | None:
+        """For /readyz: why this member is stuck, or None."""
+        if self.stuck_since is None:
+            return None
+        return "no result recorded while holding claims for a whole lease; hosts handed over"

@@ -51,6 +51,19 @@ def buckets_of(member: str, members: Iterable[str]) -> frozenset[int]:
     return frozenset(b for b in range(BUCKETS) if owner(b, live) == member)
 
 
+def share(member: str, owners: Iterable[str]) -> frozenset[int]:
+    """The buckets `member` owns among `owners`: none when it is not one of them."""
+    owners = set(owners)
+    return buckets_of(member, owners) if member in owners else frozenset()
+
+
+def owners_of(live: Iterable[str], out: Iterable[str]) -> frozenset[str]:
+    """The members that own buckets: the live ones not placed out (stuck), or every
+    live one when all are out (their hosts are better checked slowly than never)."""
+    everyone = frozenset(live)
+    return everyone - frozenset(out) or everyone
+
+
 def view_of(members: Iterable[str]) -> str:
     """A short digest naming one membership (the same set gives the same view)."""
     joined = ",".join(sorted(set(members)))
@@ -62,23 +75,27 @@ def claimable(
     live: Iterable[str],
     views: dict[str, str | None],
     settled: frozenset[str] | None,
+    out: Iterable[str] = (),
 ) -> tuple[frozenset[int] | None, bool]:
     """The buckets `me` may claim now, and whether the current view is settled.
 
-    Settled: every live member has drained to the current view (no check in
-    flight on a bucket it no longer owns). Until then a member keeps only the
-    buckets it owned in the last settled membership and still owns, so no
-    host is ever checked by two members at once during a handover. None means
-    every bucket (a cluster of one: no filter).
+    The buckets are placed on the owners: the live members but those placed
+    `out` (stuck: they hold claims and record no result). Settled: every live
+    member, owner or not, has drained to the current view (no check in flight
+    on a bucket it does not own in it). Until then a member keeps only the
+    buckets it owned in the last settled view and still owns, so no host is
+    ever checked by two members at once during a handover. None means every
+    bucket (a cluster of one: no filter).
     """
     members = sorted(set(live) | {me})
-    current = view_of(members)
+    owners = owners_of(members, out)
+    current = view_of(owners)
     is_settled = all(views.get(m) == current for m in members if m != me)
     if len(members) == 1:
         return None, True
-    mine = buckets_of(me, members)
+    mine = share(me, owners)
     if is_settled:
         return mine, True
     if settled is None:
         return frozenset(), False
-    return mine & buckets_of(me, settled), False
+    return mine & share(me, settled), False

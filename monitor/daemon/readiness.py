@@ -25,6 +25,7 @@ class Health:
     corpus_problems: tuple[str, ...] | None = None  # None: not scanned yet
     corpus_by_leader: bool = False  # a shared corpus another member (the leader) scans
     cluster: dict[str, Any] | None = None  # this member, the live members, the leader
+    stuck: str | None = None  # this member holds claims and records nothing (cluster.py)
 
 
 def judge(h: Health) -> tuple[bool, dict[str, Any]]:
@@ -52,6 +53,8 @@ def judge(h: Health) -> tuple[bool, dict[str, Any]]:
         )
     if h.cluster is not None:
         detail["cluster"] = h.cluster
+    if h.stuck is not None:
+        detail["progress"] = f"stuck: {h.stuck}"
     ready = (
         h.damaged is None
         and h.database_error is None
@@ -59,5 +62,6 @@ def judge(h: Health) -> tuple[bool, dict[str, Any]]:
         and h.writer_error is None
         and h.claim_error is None
         and h.scan_error is None
+        and h.stuck is None
     )
     return ready, detail

@@ -1,6 +1,8 @@
 """Pure: the alert rules, one typed table every artefact is written from.
 
-Every expression uses only the metrics of CONTRACT section 5. Each rule's
+Every expression uses only the metrics of CONTRACT section 5, and the cluster's
+of section 8 (`article_monitor_cluster_stuck_members` added to that family by
+issue 14). Each rule's
 expression keeps only the series that should fire (a comparison filters
 them), so the same expression serves a Prometheus rule (`expr` + `for`) and
 a Grafana-managed rule (query → last value → `> 0`, no data meaning OK).
@@ -12,6 +14,7 @@ members of a cluster each export the gauges of the one shared database
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -34,12 +37,20 @@ class Thresholds:
     stalled_after_s: int = 1800  # no check recorded for this long
     lag_s: int = 900  # oldest due target overdue by this long
     drift_min: int = 1  # links that answer but are no longer their article (issue 15)
+    cluster_members: int = 1  # daemons expected in the cluster (on one database)
     for_factor: float = 1.0
 
     def __post_init__(self) -> None:
         if not 0 < self.down_share <= 1:
             raise ValueError("down_share must be in (0, 1]")
-        for name in ("down_min", "provider_down_min", "stalled_after_s", "lag_s", "drift_min"):
+        for name in (
+            "down_min",
+            "provider_down_min",
+            "stalled_after_s",
+            "lag_s",
+            "drift_min",
+            "cluster_members",
+        ):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1")
         if self.for_factor < 0:
@@ -213,6 +224,58 @@ def alert_rules(t: Thresholds | None = None) -> list[AlertRule]:
                 "log name each file and line."
             ),
             runbook="articleinvaliddocuments",
+            status_query="",
+        ),
+        *cluster_rules(t, for_),
+    ]
+
+
+def cluster_rules(t: Thresholds, for_: Callable[[int], int]) -> list[AlertRule]:
+    """Several daemons on one database (CONTRACT section 8). Every member exports
+    the cluster as it sees it; `max by (job)` takes the most any member sees."""
+    members = "max by (job) (article_monitor_cluster_members)"
+    leaders = "max by (job) (article_monitor_cluster_leader)"
+    return [
+        AlertRule(
+            name="ArticleMonitorClusterShrunk",
+            expr=f"{t.cluster_members} - {members} > 0",
+            for_s=for_(300),
+            severity=Severity.WARNING,
+            summary=f"{{{{ $value }}}} of the {t.cluster_members} expected daemons are missing",
+            description=(
+                "Fewer live daemons share the database than expected: one died, cannot "
+                "reach PostgreSQL, or was not restarted. The others check its hosts."
+            ),
+            runbook="articlemonitorclustershrunk",
+            status_query="",
+        ),
+        AlertRule(
+            name="ArticleMonitorClusterLeaderless",
+            expr=(
+                f"count by (job) (article_monitor_cluster_leader) unless on (job) ({leaders} > 0)"
+            ),
+            for_s=for_(300),
+            severity=Severity.WARNING,
+            summary="none of the {{ $value }} daemons leads maintenance",
+            description=(
+                "No member holds the maintenance lease, so retention and rollups do not "
+                "run (and a shared corpus is not rescanned): the heartbeats are failing."
+            ),
+            runbook="articlemonitorclusterleaderless",
+            status_query="",
+        ),
+        AlertRule(
+            name="ArticleMonitorClusterMemberStuck",
+            expr="max by (job) (article_monitor_cluster_stuck_members) > 0",
+            for_s=for_(300),
+            severity=Severity.WARNING,
+            summary="{{ $value }} cluster members are stuck",
+            description=(
+                "A daemon heartbeats but has recorded no result for a whole lease while "
+                "holding claims; its hosts went to the others. `article-monitor cluster` "
+                "names it."
+            ),
+            runbook="articlemonitorclustermemberstuck",
             status_query="",
         ),
     ]

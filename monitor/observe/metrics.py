@@ -179,6 +179,11 @@ class DaemonMetrics:
             "1 on the member that runs maintenance (retention, rollups), else 0.",
             registry=self.registry,
         )
+        self.cluster_stuck = Gauge(
+            PREFIX + "cluster_stuck_members",
+            "Live members that hold claims but record no result (their hosts handed over).",
+            registry=self.registry,
+        )
         for kind in Kind:
             self.duration.labels(kind.value)
             for outcome in Outcome:
@@ -191,9 +196,10 @@ class DaemonMetrics:
         if seconds is not None:
             self.duration.labels(kind.value).observe(seconds)
 
-    def cluster(self, members: int, leader: bool) -> None:
+    def cluster(self, members: int, leader: bool, stuck: int = 0) -> None:
         self.cluster_members.set(members)
         self.cluster_leader.set(1 if leader else 0)
+        self.cluster_stuck.set(stuck)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

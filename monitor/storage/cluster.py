@@ -1,5 +1,11 @@
 """The cluster's rows: members and heartbeats, the maintenance role, shared backoff.
 
+A stuck member (it heartbeats but records no result while it holds claims:
+monitor/daemon/cluster.py) says so in `meta` under `cluster_stuck/<id>`
+(`{"since": ms, "out_until": ms}`): a key-value row beside its member row,
+so that no migration had to be numbered while 0007 and 0008 were in flight
+(docs/scaling.md). It is written and dropped with the member's heartbeat.
+
 Every time here is the database's clock (PostgreSQL `clock_timestamp()`),
 read in the same transaction that writes it: members whose clocks disagree
 still agree on who is alive, who leads and when a lease ends. SQLite is one
@@ -8,15 +14,16 @@ machine, so its clock is the local one (and its cluster is of one).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Table, delete, func, select, text, update
+from sqlalchemy import Connection, Table, delete, func, literal, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from monitor.storage import dialect
-from monitor.storage.store import Store, now_ms
+from monitor.storage.store import META, Store, now_ms
 from monitor.storage.tables import metadata
 
 MEMBERS: Table = metadata.tables["cluster_members"]
@@ -24,6 +31,7 @@ ROLES: Table = metadata.tables["cluster_roles"]
 BACKOFF: Table = metadata.tables["host_backoff"]
 
 MAINTENANCE = "maintenance"
+STUCK = "cluster_stuck/"  # + member id: that member's stuck mark, in `meta`
 FORGET_AFTER_MS = 86_400_000  # a dead member's row is shown for a day, then dropped
 
 
@@ -40,6 +48,12 @@ class Member:
     rate: float
     leader: bool
     alive: bool
+    stuck_since: int | None = None  # it held claims and recorded nothing (database ms)
+    out: bool = False  # placed out: its hosts are the others' until it tries again
+
+    @property
+    def stuck(self) -> bool:
+        return self.alive and self.stuck_since is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +67,10 @@ class ClusterView:
     @property
     def live(self) -> tuple[Member, ...]:
         return tuple(m for m in self.members if m.alive)
+
+    @property
+    def stuck(self) -> tuple[Member, ...]:
+        return tuple(m for m in self.members if m.stuck)
 
 
 class ClusterStore(Store):
@@ -69,10 +87,15 @@ class ClusterStore(Store):
             return self._now(conn)
 
     def heartbeat(
-        self, row: Mapping[str, Any], timeout_ms: int, lead_ms: int | None
+        self,
+        row: Mapping[str, Any],
+        timeout_ms: int,
+        lead_ms: int | None,
+        stuck: tuple[int, int] | None = None,
     ) -> ClusterView:
         """Write this member's row (heartbeat = now); with `lead_ms`, take or renew
-        the maintenance lease for that long. Returns what the cluster looks like."""
+        the maintenance lease for that long; `stuck` (since, placed out until) marks
+        it stuck, None clears the mark. Returns what the cluster looks like."""
         with self._write() as conn:
             now = self._now(conn)
             me = row["id"]
@@ -84,12 +107,42 @@ class ClusterStore(Store):
             conn.execute(dialect.upsert(self.dialect, MEMBERS, ["id"], keys), values)
             conn.execute(delete(MEMBERS).where(MEMBERS.c.heartbeat_at < now - FORGET_AFTER_MS))
             conn.execute(delete(BACKOFF).where(BACKOFF.c.until < now))
+            forgotten = META.c.key.not_in(select(literal(STUCK) + MEMBERS.c.id))
+            conn.execute(
+                delete(META).where(META.c.key.startswith(STUCK, autoescape=True), forgotten)
+            )
+            key = STUCK + me
+            if stuck is None:
+                conn.execute(delete(META).where(META.c.key == key))
+            else:
+                mark = json.dumps({"since": stuck[0], "out_until": stuck[1]})
+                conn.execute(
+                    dialect.upsert(self.dialect, META, ["key"], ["value"]),
+                    {"key": key, "value": mark},
+                )
             return self._view(conn, now, timeout_ms)
+
+    def _stuck_marks(self, conn: Connection, members: set[str]) -> dict[str, tuple[int, int]]:
+        """Member id -> (stuck since, placed out until), for the members listed."""
+        rows: Any = conn.execute(
+            select(META.c.key, META.c.value).where(META.c.key.startswith(STUCK, autoescape=True))
+        ).all()
+        marks: dict[str, tuple[int, int]] = {}
+        for key, value in rows:
+            member = str(key)[len(STUCK) :]
+            try:
+                mark = json.loads(value)
+                marks[member] = (int(mark["since"]), int(mark["out_until"]))
+            except (ValueError, KeyError, TypeError):
+                continue  # not a mark this version wrote: shown as not stuck
+        return {m: v for m, v in marks.items() if m in members}
 
     def _view(self, conn: Connection, now: int, timeout_ms: int) -> ClusterView:
         holder = conn.execute(
             select(ROLES.c.holder).where(ROLES.c.role == MAINTENANCE, ROLES.c.until >= now)
         ).scalar_one_or_none()
+        rows: Any = conn.execute(select(MEMBERS).order_by(MEMBERS.c.started_at, MEMBERS.c.id)).all()
+        marks = self._stuck_marks(conn, {r.id for r in rows})
         members = tuple(
             Member(
                 id=r.id,
@@ -103,8 +156,10 @@ class ClusterStore(Store):
                 rate=r.rate,
                 leader=r.id == holder,
                 alive=now - r.heartbeat_at <= timeout_ms,
+                stuck_since=marks[r.id][0] if r.id in marks else None,
+                out=r.id in marks and marks[r.id][1] >= now,
             )
-            for r in conn.execute(select(MEMBERS).order_by(MEMBERS.c.started_at, MEMBERS.c.id))
+            for r in rows
         )
         return ClusterView(now=now, members=members, leader=holder)
 
@@ -136,6 +191,7 @@ class ClusterStore(Store):
         with self._write() as conn:
             conn.execute(update(ROLES).where(ROLES.c.holder == me).values(holder=None, until=0))
             conn.execute(delete(MEMBERS).where(MEMBERS.c.id == me))
+            conn.execute(delete(META).where(META.c.key == STUCK + me))
 
     def start_run(self, role: str, me: str, period_ms: int) -> bool:
         """The holder of `role` claims this period's run: at most one per period,

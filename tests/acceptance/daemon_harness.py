@@ -53,8 +53,11 @@ class LinkServer:
         self.max_in_flight: dict[str, int] = defaultdict(int)
         self.starts: dict[str, list[float]] = defaultdict(list)
         self.peers: dict[str, list[int]] = defaultdict(list)
-        self.url_hits: dict[str, list[float]] = defaultdict(list)  # host/path -> start times
+        # host/path -> start times of the requests answered (not those left hanging)
+        self.url_hits: dict[str, list[float]] = defaultdict(list)
         self.hung = 0  # requests taken on the hanging listener
+        # (host, start, end, connection, hanging) of every request: says who overlapped
+        self.spans: list[tuple[str, float, float, int, bool]] = []
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._serve, daemon=True)
@@ -75,8 +78,10 @@ class LinkServer:
             self.max_in_flight[host] = max(self.max_in_flight[host], self.in_flight[host])
             self.starts[host].append(now)
             self.peers[host].append(peer[1] if peer else 0)  # which connection
-            self.url_hits[f"{host}{request.path}"].append(now)
-            self.hung += hanging
+            if hanging:
+                self.hung += 1  # not a check that can be answered: not in url_hits
+            else:
+                self.url_hits[f"{host}{request.path}"].append(now)
         try:
             if hanging:  # until the client hangs up (bounded: 10 minutes)
                 for _ in range(30_000):
@@ -89,12 +94,25 @@ class LinkServer:
         finally:
             with self.lock:
                 self.in_flight[host] -= 1
+                self.spans.append((host, now, time.monotonic(), peer[1] if peer else 0, hanging))
+
+    def overlaps(self) -> list[tuple[str, float, float, int, bool]]:
+        """Requests to one host that were in flight together (both of each pair)."""
+        with self.lock:
+            spans = sorted(self.spans, key=lambda s: (s[0], s[1]))
+        out = []
+        for a, b in itertools.pairwise(spans):
+            if a[0] == b[0] and b[1] < a[2]:
+                out += [a, b]
+        return out
 
     def _serve(self) -> None:
         asyncio.set_event_loop(self._loop)
         app = web.Application()
         app.router.add_route("*", "/{tail:.*}", self._route)
-        self._runner = web.AppRunner(app, access_log=None)
+        # hanging: a request ends at the server the moment its client hangs up
+        # (aiohttp cancels the handler), so "in flight" is measured exactly
+        self._runner = web.AppRunner(app, access_log=None, handler_cancellation=self._hang)
         self._loop.run_until_complete(self._runner.setup())
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         self._loop.run_until_complete(site.start())

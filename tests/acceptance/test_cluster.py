@@ -261,7 +261,7 @@ def test_a_member_paused_beyond_the_timeout_rejoins_without_breaking_politeness(
             for m in members:
                 m.kill()
             engine.dispose()
-        assert max(site.max_in_flight.values()) <= PER_HOST, dict(site.max_in_flight)
+        assert max(site.max_in_flight.values()) <= PER_HOST, site.overlaps()[:10]
         assert site.smallest_gap() >= MIN_INTERVAL - JITTER, site.smallest_gap()
 
 
@@ -339,3 +339,94 @@ def test_a_shared_corpus_is_recorded_by_the_leader_alone_and_by_its_successor(
             for m in members:
                 m.kill()
             engine.dispose()
+
+
+def test_a_stuck_member_is_shown_and_its_hosts_are_checked_by_the_others(
+    tmp_path: Path, pg_url: str
+) -> None:
+    """One member's every request hangs (its `connect_to` leads to a listener that
+    never answers, its timeout is longer than the lease): it heartbeats but records
+    nothing. It is shown stuck (`cluster`, /readyz, the gauge), its hosts are
+    checked by the others, and the server never sees two requests at once to a
+    host: the hanging ones count as in flight until the stuck member drops them."""
+    hosts = [f"s{i}.test" for i in range(24)]  # every member owns some, whatever its id
+    with LinkServer(pause=0.03, hang=True) as site:
+        common: dict[str, Any] = {
+            "db": pg_url,
+            "interval": INTERVAL,
+            "retry_interval": INTERVAL,
+            "lease_seconds": 3.0,
+            "per_host": PER_HOST,
+            "host_min_interval": MIN_INTERVAL,
+            "concurrency": 8,
+            "cluster_heartbeat": 0.3,
+            "cluster_timeout": 1.5,
+        }
+        config = write_config(
+            tmp_path,
+            site.port,
+            connect_to=[f"{h}:80:127.0.0.1:{site.port}" for h in hosts],
+            **common,
+        )
+        (tmp_path / "hung").mkdir()
+        hung_config = write_config(
+            tmp_path / "hung",
+            site.hang_port,
+            paths=[str(tmp_path / "corpus")],
+            connect_to=[f"{h}:80:127.0.0.1:{site.hang_port}" for h in hosts],
+            timeout=600.0,
+            **common,
+        )
+        urls = []
+        for h in hosts:
+            urls.append(f"{h}/a")
+            (tmp_path / "corpus" / f"{h}.md").write_text(
+                f'---\nwebUrl: "http://{h}/a"\ntitle: "t"\n---\n'
+            )
+        engine = make_engine(pg_url)
+        members = [DaemonProcess(config), DaemonProcess(config), DaemonProcess(hung_config)]
+        healthy, stuck = members[0], members[2]
+        try:
+            for m in members:
+                m.wait_listening()
+            wait_for(lambda: len(cluster_view(engine).live) == 3, 60)
+
+            def shown() -> dict[str, Any] | None:
+                out = subprocess.run(
+                    [CLI, "cluster", "--db", pg_url, "--format", "json"],
+                    capture_output=True,
+                    text=True,
+                    timeout=60,
+                )
+                assert out.returncode == 0, out.stderr
+                data: dict[str, Any] = json.loads(out.stdout)
+                return data if data["stuck"] else None
+
+            data = wait_for(shown, 60, what=lambda: stuck.text()[-3000:])
+            found_at = time.monotonic()
+            assert [x["pid"] for x in data["list"] if x["stuck"]] == [stuck.proc.pid]
+            assert site.hung > 0
+            # every target checked (answered) after the stuck member was found
+            wait_for(
+                lambda: site.urls_hit_after(found_at) >= set(urls),
+                60,
+                what=lambda: f"not checked: {set(urls) - site.urls_hit_after(found_at)}",
+            )
+            wait_for(
+                lambda: (
+                    metric(healthy.get("/metrics")[1], "article_monitor_cluster_stuck_members")
+                    == 1.0
+                ),
+                10,
+            )
+            _, ready = healthy.get("/readyz")
+            assert '"stuck": [' in ready, ready
+            code, ready = stuck.get("/readyz")
+            assert code == 503 and '"progress": "stuck:' in ready, ready
+            assert "cluster: stuck" in stuck.text()
+        finally:
+            for m in members:
+                m.kill()
+            engine.dispose()
+        assert max(site.max_in_flight.values()) <= PER_HOST, site.overlaps()[:10]
+        assert site.smallest_gap() >= MIN_INTERVAL - JITTER, site.smallest_gap()

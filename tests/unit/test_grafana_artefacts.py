@@ -38,6 +38,7 @@ CONTRACT = {
     # section 8 (the cluster)
     "article_monitor_cluster_members": "gauge",
     "article_monitor_cluster_leader": "gauge",
+    "article_monitor_cluster_stuck_members": "gauge",  # added to the family (issue 14)
 }
 CONTRACT_LABELS = {"kind", "outcome", "state", "code", "status", "provider", "version", "le"}
 # what Prometheus adds on scrape, and Grafana's own template variables

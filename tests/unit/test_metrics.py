@@ -33,6 +33,8 @@ CONTRACT = {
     # section 8: the cluster
     "article_monitor_cluster_members": ("gauge", set()),
     "article_monitor_cluster_leader": ("gauge", set()),
+    # added in the section 8 family (issue 14: stuck members)
+    "article_monitor_cluster_stuck_members": ("gauge", set()),
 }
 
 

@@ -58,3 +58,9 @@ def test_a_follower_of_a_shared_corpus_says_the_leader_records_it() -> None:
     ready, detail = judge(Health(corpus_by_leader=True))
     assert ready
     assert detail["corpus"] == ["scanned by the cluster's leader (corpus_shared)"]
+
+
+def test_a_stuck_member_is_not_ready_and_says_why() -> None:
+    ready, detail = judge(replace(HEALTHY, stuck="no result recorded"))
+    assert not ready
+    assert detail["progress"] == "stuck: no result recorded"

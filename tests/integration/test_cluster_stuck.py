@@ -1,0 +1,88 @@
+"""A member that heartbeats but records nothing while holding claims (issue 14):
+found stuck by itself, marked in the database beside its row, placed out for a
+lease, and cleared by a recorded result. Time is injected (the progress mark)."""
+
+from __future__ import annotations
+
+import time
+
+from test_cluster_storage import row
+
+from monitor.config import Settings
+from monitor.daemon.cluster import Membership
+from monitor.storage.cluster import STUCK
+from monitor.storage.repository import Repository
+
+TIMEOUT = 60_000
+
+
+def test_the_stuck_mark_is_shown_placed_out_for_its_time_and_dropped_with_the_member(
+    repo: Repository,
+) -> None:
+    repo.heartbeat(row("a"), TIMEOUT, TIMEOUT)
+    now = repo.db_now()
+    view = repo.heartbeat(row("b"), TIMEOUT, None, (now, now + 600_000))
+    b = next(m for m in view.members if m.id == "b")
+    assert b.stuck and b.out and b.stuck_since == now
+    assert [m.id for m in view.stuck] == ["b"]
+    assert [m.id for m in repo.cluster(TIMEOUT).stuck] == ["b"]  # the `cluster` command's read
+    # out no longer, still stuck until it records a result
+    view = repo.heartbeat(row("b"), TIMEOUT, None, (now, now - 1))
+    b = next(m for m in view.members if m.id == "b")
+    assert b.stuck and not b.out
+    view = repo.heartbeat(row("b"), TIMEOUT, None, None)
+    assert view.stuck == ()
+    # a clean stop drops the mark with the row; a dead member's row is not stuck
+    repo.heartbeat(row("b"), TIMEOUT, None, (now, now))
+    repo.leave("b")
+    assert repo.get_meta(STUCK + "b") is None
+    repo.heartbeat(row("c"), TIMEOUT, None, (now, now))
+    assert [m.id for m in repo.cluster(-1).stuck] == []  # every member dead: none stuck
+
+
+def test_a_mark_left_by_a_forgotten_member_is_dropped(repo: Repository) -> None:
+    repo.set_meta(STUCK + "gone", '{"since": 1, "out_until": 2}')
+    repo.heartbeat(row("a"), TIMEOUT, TIMEOUT)
+    assert repo.get_meta(STUCK + "gone") is None
+
+
+def test_holding_claims_a_whole_lease_with_nothing_recorded_is_stuck_until_a_result(
+    repo: Repository,
+) -> None:
+    settings = Settings(lease_seconds=30.0)
+    state = {"held": 3, "recorded": 5}
+    m = Membership(
+        repo,
+        lambda: settings,
+        in_flight=list,
+        hosts=lambda: None,
+        held=lambda: state["held"],
+        recorded=lambda: state["recorded"],
+        member_id="a",
+    )
+    m.clustered = True
+    m._beats, m._last_ok = 2, time.monotonic()
+    m._buckets = frozenset({1, 2})
+    assert not m.judge_progress()  # the first look: progress from here
+    m._progress = (5, time.monotonic() - 29)  # 29 s of nothing: not yet
+    assert not m.judge_progress()
+    m._progress = (5, time.monotonic() - 31)
+    assert m.judge_progress()
+    assert m.stuck_since is not None and m.stuck_detail() is not None
+    assert m.scope() == (False, frozenset())  # placed out: claims nothing
+    m._progress = (5, time.monotonic() - 31)
+    assert not m.judge_progress()  # placed out once per lease, not at every beat
+    view = repo.heartbeat(row("a"), TIMEOUT, None, (m.stuck_since, m._out_until))
+    assert [x.id for x in view.stuck] == ["a"]
+    state["recorded"] = 6
+    assert not m.judge_progress()
+    assert m.stuck_since is None and m.stuck_detail() is None
+
+
+def test_an_idle_member_is_never_stuck(repo: Repository) -> None:
+    settings = Settings(lease_seconds=30.0)
+    m = Membership(repo, lambda: settings, in_flight=list, hosts=lambda: None, member_id="a")
+    m.clustered = True
+    m._progress = (0, time.monotonic() - 3600)
+    assert not m.judge_progress()
+    assert m.stuck_since is None
