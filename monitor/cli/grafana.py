@@ -11,6 +11,7 @@ import click
 from monitor.grafana.rules import Thresholds
 
 _DEFAULT = Thresholds()
+DEFAULT_STATUS_URL = "http://127.0.0.1:9464"  # the daemon's default listen address
 
 _SHARED = [
     click.option(
@@ -51,10 +52,24 @@ _SHARED = [
         help="Cycle lag before ArticleMonitorFallingBehind.",
     ),
     click.option(
-        "--status-url",
-        default="http://127.0.0.1:9464",
+        "--cluster-members",
+        type=click.IntRange(min=1),
+        default=_DEFAULT.cluster_members,
         show_default=True,
-        help="The daemon's status page as people reach it; alerts link to it.",
+        help="Daemons expected on the shared database: fewer fire ArticleMonitorClusterShrunk.",
+    ),
+    click.option(
+        "--status-url",
+        default=None,
+        help="The daemon's status page as people reach it; alerts link to it. "
+        "[default: the configured public_url (--config, ARTICLE_MONITOR_PUBLIC_URL), "
+        f"else {DEFAULT_STATUS_URL}]",
+    ),
+    click.option(
+        "--config",
+        "config_file",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="The daemon's TOML configuration, read for public_url when --status-url is not given.",
     ),
     click.option(
         "--runbook-url",
@@ -77,6 +92,17 @@ def shared_options(f: Any) -> Any:
     return f
 
 
+def status_url(flags: dict[str, Any]) -> str:
+    """--status-url, else the configured `public_url` (what people reach the
+    daemon's pages at, behind a proxy), else the daemon's default address."""
+    if flags.get("status_url"):
+        return str(flags["status_url"])
+    from monitor.cli.options import settings_from
+
+    public_url = settings_from(flags.get("config_file"), {}).public_url
+    return public_url or DEFAULT_STATUS_URL
+
+
 def export_settings(flags: dict[str, Any]) -> Any:
     from monitor.grafana.export import ExportSettings
     from monitor.grafana.prometheus import Links
@@ -88,8 +114,9 @@ def export_settings(flags: dict[str, Any]) -> Any:
             provider_down_min=flags["provider_down_min"],
             stalled_after_s=flags["stalled_after"],
             lag_s=flags["lag"],
+            cluster_members=flags["cluster_members"],
         ),
-        links=Links(runbook_base=flags["runbook_url"], status_base=flags["status_url"]),
+        links=Links(runbook_base=flags["runbook_url"], status_base=status_url(flags)),
         datasource_uid=flags["datasource_uid"],
         **({"webhook_url": flags["webhook_url"]} if flags.get("webhook_url") else {}),
     )
@@ -180,23 +207,50 @@ def read_token(path: Path, allow_insecure: bool = False) -> str:
     is_flag=True,
     help="Accept a token file that group or others can read.",
 )
+@click.option(
+    "--allow-insecure",
+    is_flag=True,
+    help="Send the token over plain http to a host beyond loopback (anyone on the "
+    "path can read it and write to your Grafana): only on a network you trust.",
+)
 @shared_options
 def push(
-    url: str, token_file: Path, folder: str, allow_insecure_token_permissions: bool, **flags: Any
+    url: str,
+    token_file: Path,
+    folder: str,
+    allow_insecure_token_permissions: bool,
+    allow_insecure: bool,
+    **flags: Any,
 ) -> None:
     """Upload the dashboards and alert rules to a Grafana (11 or later) over its
     HTTP API. Only what differs is written: a second identical push changes
     nothing. Exit 2 with the reason when Grafana refuses (token, permission,
     conflict, version).
+
+    The token goes over https, or plain http to loopback; plain http to any
+    other host is refused (exit 2) unless --allow-insecure, which still warns
+    on stderr.
     """
     from monitor import urls
     from monitor.cli import CliError
-    from monitor.grafana.push import UID, PushError, client
+    from monitor.grafana.push import UID, PushError, client, in_clear
     from monitor.grafana.push import push as do_push
 
     problem = urls.problem(url)  # the one rule; the URL shown without its credentials
     if problem is not None:
         raise CliError(f"--url {urls.redact(url)[:60]!r} cannot be used: {problem}")
+    if in_clear(url):
+        shown = urls.redact(url)[:60]
+        if not allow_insecure:
+            raise CliError(
+                f"--url {shown!r} is plain http beyond loopback: the token would cross the "
+                "network unencrypted; use Grafana's https URL (or pass --allow-insecure on a "
+                "network you trust)"
+            )
+        click.echo(
+            f"warning: sending the Grafana token unencrypted to {shown!r} (--allow-insecure)",
+            err=True,
+        )
     if not UID.fullmatch(folder):
         raise CliError(
             f"--folder {folder[:60]!r} is not a Grafana uid: 1 to 40 letters, digits, - or _"

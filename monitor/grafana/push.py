@@ -4,7 +4,8 @@ Idempotent: each object is read first and written only when what we would
 send differs from what is there (compared as a subset: Grafana adds ids,
 versions and defaults of its own), so a second identical push writes nothing
 and adds no dashboard version. The token is sent only in the Authorization
-header; no error message or log line quotes it.
+header; no error message or log line quotes it; and over plain http only to
+loopback unless the user says otherwise (`in_clear`, checked by the CLI).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from monitor import __version__
 from monitor.grafana import dashboards, provisioning
 from monitor.grafana.export import ExportSettings
 from monitor.grafana.rules import alert_rules
+from monitor.observe.credentials import is_loopback
 
 MAX_ANSWER = 16 << 20  # bytes: a dashboard is ~100 kB; more is not Grafana's answer
 ANSWER_SECONDS = 120.0  # one answer, read whole
@@ -39,6 +41,13 @@ class PushReport:
     created: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
+
+
+def in_clear(url: str) -> bool:
+    """Would the token cross a network unencrypted: plain http to a host beyond
+    loopback (a name counts as beyond, whatever it resolves to now)."""
+    parts = urlsplit(url)
+    return parts.scheme.lower() == "http" and not is_loopback(parts.hostname or "")
 
 
 def client(url: str, token: str, timeout: float = 30.0) -> httpx.Client:

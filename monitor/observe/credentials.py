@@ -1,5 +1,7 @@
 """Who may read the endpoints: credentials read from files, kept only as SHA-256
-digests and compared in constant time (see endpoints.py for the exposure rules).
+digests and compared in constant time (see endpoints.py for the exposure rules);
+and the one rule for "does a credential sent there stay on this machine"
+(`is_loopback`), which `grafana push` asks too.
 
 Basic auth is checked against a plain `user:password` file rather than an
 htpasswd bcrypt hash: no new dependency, the same trust model as the token
@@ -13,6 +15,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import ipaddress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -100,4 +103,14 @@ class EndpointAuth:
             except (binascii.Error, ValueError):
                 return False
             return hmac.compare_digest(hashlib.sha256(pair).digest(), self.basic)
+        return False
+
+
+def is_loopback(host: str) -> bool:
+    """127.0.0.0/8, ::1 or `localhost`; any other name or address counts as beyond."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
         return False

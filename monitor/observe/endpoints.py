@@ -25,7 +25,6 @@ error's class, never a traceback nor the client's bytes.
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import json
 import logging
 import ssl
@@ -39,7 +38,12 @@ from prometheus_client import CONTENT_TYPE_LATEST
 
 from monitor.config import ConfigError, Settings
 from monitor.http.aiohttp_parts import HttpProcessingError
-from monitor.observe.credentials import EndpointAuth, read_basic_auth, read_token
+from monitor.observe.credentials import (
+    EndpointAuth,
+    is_loopback,
+    read_basic_auth,
+    read_token,
+)
 from monitor.observe.guard import (
     FD_RESERVE,
     ConnectionGuard,
@@ -62,16 +66,6 @@ log = logging.getLogger(__name__)
 
 Readiness = Callable[[], Awaitable[tuple[bool, dict[str, Any]]]]
 READY_TTL = 1.0  # seconds a readiness answer is reused (probes come every few seconds)
-
-
-def is_loopback(host: str) -> bool:
-    """127.0.0.0/8, ::1 or `localhost`; any other name or address counts as beyond."""
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def check_exposure(settings: Settings, auth: EndpointAuth, tls: bool) -> None:

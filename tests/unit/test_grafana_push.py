@@ -22,7 +22,7 @@ from monitor.grafana.export import ExportSettings
 from monitor.grafana.push import PushError, client, push, subset
 from monitor.grafana.rules import Thresholds, alert_rules
 
-URL = "http://grafana.test"
+URL = "https://grafana.test"
 TOKEN = "glsa_secret_token_value_123"
 
 

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 import monitor.grafana.push as push_module
 from monitor.cli import cli
 
-URL = "http://grafana.test"
+URL = "https://grafana.test"
 TOKEN = "glsa_secret_token_value_123"
 
 
