@@ -91,6 +91,31 @@ def test_a_huge_unknown_parameter_name_is_cut_short() -> None:
     assert len(_bad([("x" * 5000, "1")]).parameter) <= 41
 
 
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Call 555-0100 now, your account is locked",
+        "<b>x</b>",
+        '"quoted"',
+        "x\x00y",
+        "naïve",
+        "a" * 41,
+    ],
+)
+def test_an_unknown_name_that_is_no_parameter_name_is_not_echoed(name: str) -> None:
+    """The answer (JSON, and the HTML error page) names the parameter; a name
+    that could not be one (spaces, markup, controls) is text chosen by whoever
+    made the link, and is not reflected back."""
+    err = _bad([(name, "1")])
+    assert err.parameter == "(not a parameter name)"
+    assert name not in err.message
+
+
+@pytest.mark.parametrize("name", ["bogus", "stat", "page_size", "filter.kind", "x-1"])
+def test_an_unknown_name_that_looks_like_one_is_named(name: str) -> None:
+    assert _bad([(name, "1")]).parameter == name
+
+
 @given(st.integers(1, MAX_ID), filters_st)
 def test_cursor_round_trip(after: int, filters: Filters) -> None:
     token = encode_cursor(after, filters)

@@ -40,6 +40,7 @@ _VERSION = 1
 _DIGITS = re.compile(r"[0-9]{1,19}")
 _ARTICLE_ID = re.compile(r"[0-9a-f]{16}")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_NAME = re.compile(r"[A-Za-z0-9_.-]{1,40}")
 
 
 class BadParameter(ValueError):
@@ -98,7 +99,9 @@ def parse_filters(pairs: Iterable[tuple[str, str]], *, allowed: Iterable[str]) -
         if name == "":
             raise BadParameter("", "a value without a parameter name")
         if name not in known:
-            shown = name if len(name) <= 40 and not _CONTROL.search(name) else name[:40] + "…"
+            # named only if it could be a parameter's name: anything else (spaces,
+            # markup, controls) is text a link's maker chose, not reflected back
+            shown = name if _NAME.fullmatch(name) else "(not a parameter name)"
             raise BadParameter(shown, "unknown parameter")
         if name in out:
             raise BadParameter(name, f"{name} is given more than once")
