@@ -31,6 +31,7 @@ from monitor.daemon.cluster import Membership
 from monitor.daemon.dispatch import Dispatcher
 from monitor.daemon.maintenance import run_maintenance
 from monitor.daemon.outcome import decide, policy_for
+from monitor.daemon.probes import keep_probe_answers
 from monitor.daemon.readiness import Health, judge
 from monitor.daemon.scan import CorpusScanner, ScanReport
 from monitor.daemon.state import State
@@ -171,6 +172,8 @@ class Daemon:
             if self.failure is None:
                 async with Checker(s) as checker:
                     checker.text_hash = s.text_drift  # pages' text marks (own drift)
+                    if checker.probe is not None:  # its answers outlive a restart
+                        await keep_probe_answers(checker.probe, self.repo, self._db)
                     self._checker = checker
                     await self._join()
                     if s.corpus_shared:  # only now is it known whether this member leads

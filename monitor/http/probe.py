@@ -5,7 +5,9 @@ Once per host and directory (per run in `check`; at most once a day in the
 daemon, whose checker lives on): the answer is shared by every page of that
 directory, and a page that is the same as it (same final URL, or the same
 non-empty fingerprint) is a `soft_404`. A host that answers a probe with a
-real 404 or 410 is never probed again. The probe goes through the checker's
+real 404 or 410 is not probed again (for a day in the daemon, which keeps the
+answers in its database: `remember` and `restore`, so a restart does not probe
+again either). The probe goes through the checker's
 own attempt (per-host politeness, the SSRF guard, the timeout) and is counted
 in no target's `attempts`. The comparison is pure (content/drift.py).
 """
@@ -30,7 +32,8 @@ MAX_DIRECTORIES = 100_000  # answers kept; the oldest go first
 _NOT_FOUND = (404, 410)
 
 AttemptFn = Callable[[URL, Kind], Awaitable[Attempt]]
-_Key = tuple[str, str, int | None, str]
+ProbeKey = tuple[str, str, int | None, str]  # scheme, host, port, directory
+_Key = ProbeKey
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +67,10 @@ class SoftProbe:
         self._clock = clock
         self._ttl = ttl
         self._answers: dict[_Key, asyncio.Future[Answer | None]] = {}
-        self.real_404_hosts: set[tuple[str, int | None]] = set()
+        # host -> when it answered a probe with a real 404 (this probe's clock)
+        self.real_404_hosts: dict[tuple[str, int | None], float] = {}
+        # called with each new answer and its key (the daemon keeps them)
+        self.remember: Callable[[ProbeKey, Answer], None] | None = None
         self._first: dict[tuple[str, int | None], asyncio.Future[Answer | None]] = {}
         self.sent = 0  # probes sent (tests and the bench read it)
 
@@ -83,7 +89,7 @@ class SoftProbe:
             host, port = page.raw_host, page.port
         except (ValueError, TypeError):
             return
-        if not host or (host, port) in self.real_404_hosts:
+        if not host or self._answers_404(host, port):
             return
         path = probe_path(page.raw_path, self._token())
         if path is None:
@@ -99,6 +105,24 @@ class SoftProbe:
                     f"the host answers a path that cannot exist ({answer.url}) with the same page",
                 )
             )
+
+    def _answers_404(self, host: str, port: int | None) -> bool:
+        """Whether the host answered a probe with a real 404 within the period."""
+        at = self.real_404_hosts.get((host, port))
+        return at is not None and self._clock() - at <= self._ttl
+
+    def now(self) -> float:
+        """This probe's clock (answers' `at` are on it)."""
+        return self._clock()
+
+    def restore(self, key: ProbeKey, answer: Answer) -> None:
+        """Take an answer kept from an earlier run (its `at` on this probe's clock)."""
+        fut: asyncio.Future[Answer | None] = asyncio.get_running_loop().create_future()
+        fut.set_result(answer)
+        self._answers[key] = fut
+        if answer.status in _NOT_FOUND:
+            host = (key[1], key[2])
+            self.real_404_hosts[host] = max(answer.at, self.real_404_hosts.get(host, answer.at))
 
     def _token(self) -> str:
         return f"am-probe-{self._rng.getrandbits(64):016x}"
@@ -117,7 +141,7 @@ class SoftProbe:
         first = self._first.get(host)
         if first is not None and not first.done():
             await asyncio.shield(first)  # a host's first probe decides whether there are more
-            if host in self.real_404_hosts:
+            if self._answers_404(*host):
                 return None
             return await self._answer(key, url)
         fut = asyncio.get_running_loop().create_future()
@@ -134,7 +158,9 @@ class SoftProbe:
             att = await self._attempt(url, Kind.WEB)
             answer = Answer(urls.redact(str(url)), att.status, att.final_url, att.facts, now)
             if att.error is None and att.status in _NOT_FOUND:
-                self.real_404_hosts.add((key[1], key[2]))
+                self.real_404_hosts[(key[1], key[2])] = now
+            if att.error is None and self.remember is not None:
+                self.remember(key, answer)
         finally:
             fut.set_result(answer)  # a probe cut short answers None to those waiting
         return answer

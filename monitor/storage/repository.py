@@ -13,6 +13,7 @@ from __future__ import annotations
 from monitor.storage.cluster import ClusterStore
 from monitor.storage.corpus import CorpusStore
 from monitor.storage.listing import Listing
+from monitor.storage.probes import ProbeStore
 from monitor.storage.queue import QueueStore
 from monitor.storage.reads import Reads
 from monitor.storage.retention import RetentionStore
@@ -58,5 +59,5 @@ __all__ = [
 ]
 
 
-class Repository(QueueStore, CorpusStore, RetentionStore, Reads, Listing, ClusterStore):
+class Repository(QueueStore, CorpusStore, RetentionStore, Reads, Listing, ClusterStore, ProbeStore):
     """The daemon's and the CLI's one way into the database."""

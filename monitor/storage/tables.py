@@ -312,8 +312,9 @@ class ProbeAnswerRow(SQLModel, table=True):
     __tablename__ = "probe_answers"
     __table_args__ = (Index("ix_probe_answers_expires", "expires"),)
 
-    site: str = Field(sa_type=Text, primary_key=True)  # scheme://host:port
+    site: str = Field(sa_type=Text, primary_key=True)  # "scheme host port" (port may be "")
     directory: str = Field(sa_type=Text, primary_key=True)
+    url: str = Field(sa_type=Text)  # the probe's URL (credentials redacted)
     status: int | None = Field(default=None, sa_type=SmallInteger)
     final_url: str | None = Field(default=None, sa_type=Text)
     title: str | None = Field(default=None, sa_type=Text)

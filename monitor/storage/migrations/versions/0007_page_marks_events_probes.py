@@ -45,6 +45,7 @@ def upgrade() -> None:
         "probe_answers",
         sa.Column("site", sa.Text(), primary_key=True),
         sa.Column("directory", sa.Text(), primary_key=True),
+        sa.Column("url", sa.Text(), nullable=False),
         sa.Column("status", sa.SmallInteger(), nullable=True),
         sa.Column("final_url", sa.Text(), nullable=True),
         sa.Column("title", sa.Text(), nullable=True),
