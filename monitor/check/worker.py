@@ -129,7 +129,10 @@ class _Results:
             self.rows = []
 
 
-async def serve(stdin: Any, out: BinaryIO) -> None:
+TEXT_HASH_ARG = "--text-hash"  # the daemon's checkers: pages' text marks too (own drift)
+
+
+async def serve(stdin: Any, out: BinaryIO, *, text_hash: bool = False) -> None:
     """Check the targets arriving on `stdin` until its end; results to `out`."""
     transport: asyncio.BaseTransport | None = None
     mode = os.fstat(stdin.fileno()).st_mode
@@ -147,6 +150,7 @@ async def serve(stdin: Any, out: BinaryIO) -> None:
         return
     results = _Results(out)
     async with Checker(settings) as checker:
+        checker.text_hash = text_hash
         try:
             await check_queue(
                 source.queue,
@@ -205,7 +209,8 @@ def main() -> None:
     _stop_the_run(_die_with_parent())
     try:
         with run_pace():
-            asyncio.run(serve(sys.stdin.buffer, sys.stdout.buffer))
+            text_hash = TEXT_HASH_ARG in sys.argv[1:]
+            asyncio.run(serve(sys.stdin.buffer, sys.stdout.buffer, text_hash=text_hash))
     except BrokenPipeError:  # the parent is gone: nobody to report to
         sys.exit(0)
 

@@ -31,8 +31,9 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.check.pipe import targets_frame
 from monitor.check.pool import SupportsCheck
-from monitor.check.prestart import AUTO_MAX_WORKERS
+from monitor.check.prestart import AUTO_MAX_WORKERS, WORKER_ARGS
 from monitor.check.processes import WorkerPool
+from monitor.check.worker import TEXT_HASH_ARG
 from monitor.config import Settings
 from monitor.storage.corpus import CorpusStore
 from monitor.vocabulary import CheckResult, Kind
@@ -94,6 +95,8 @@ class ProcessChecker:
 
     async def _start(self) -> None:
         pool = WorkerPool(self.settings, self.processes, local=False)
+        if self.settings.text_drift:  # as the service asks of its in-process Checker
+            pool.worker_args = (*WORKER_ARGS, TEXT_HASH_ARG)
         # a SIGHUP (reload) is the daemon's: its checker processes never see it
         old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGHUP})
         try:

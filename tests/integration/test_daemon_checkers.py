@@ -17,7 +17,11 @@ from monitor.daemon.checkers import CheckerGone, ProcessChecker, processes_for
 from monitor.http import Checker
 from monitor.vocabulary import Kind, Outcome
 
-PAGE = "<html><head><title>t</title></head></html>"
+PAGE = (
+    "<html><head><title>t</title></head><body><p>"
+    + " ".join(f"word{n}" for n in range(300))
+    + "</p></body></html>"
+)
 
 
 def routes(
@@ -27,9 +31,7 @@ def routes(
 
     @r.get("/ok/{n}")
     async def ok(request: web.Request) -> web.Response:
-        return web.Response(
-            text="<html><head><title>t</title></head></html>", content_type="text/html"
-        )
+        return web.Response(text=PAGE, content_type="text/html")
 
     @r.get("/gone")
     async def gone(request: web.Request) -> web.Response:
@@ -78,6 +80,20 @@ async def test_a_checker_process_that_dies_fails_its_checks_and_is_replaced() ->
             hold.set()
             again = await remote.check("http://a.example/ok/1", Kind.WEB)
     assert again.outcome is Outcome.OK
+
+
+async def test_checker_processes_mark_page_text_when_the_daemon_does() -> None:
+    """The own-drift text marks (`text_drift`) come from the checker processes too."""
+    async with app_server(routes()) as srv:
+        s = settings({"a.example": srv.port}, text_drift=True)
+        async with ProcessChecker(s, 1) as remote:
+            got = await remote.check("http://a.example/ok/1", Kind.WEB)
+        async with Checker(s) as local:
+            local.text_hash = True
+            want = await local.check("http://a.example/ok/1", Kind.WEB)
+    assert got.facts is not None and want.facts is not None
+    assert want.facts.text_hash is not None
+    assert got.facts.text_hash == want.facts.text_hash
 
 
 def test_checker_processes_only_for_many_targets_on_sqlite() -> None:
