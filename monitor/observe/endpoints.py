@@ -44,17 +44,11 @@ from monitor.observe.credentials import (
     read_basic_auth,
     read_token,
 )
-from monitor.observe.guard import (
-    FD_RESERVE,
-    ConnectionGuard,
-    ConnectionLimits,
-    SingleFlight,
-    fit_to_fd_limit,
-    raise_fd_limit,
-)
+from monitor.observe.fdlimit import FD_RESERVE, fit_to_fd_limit, raise_fd_limit
+from monitor.observe.guard import ConnectionGuard, ConnectionLimits, SingleFlight
 from monitor.observe.metrics import DaemonMetrics
 from monitor.observe.server_parts import quiet_handlers
-from monitor.observe.status.api import StatusApi
+from monitor.observe.status.api import StatusApi, busy_answer
 from monitor.observe.status.headers import security_headers
 from monitor.observe.status.pages import StatusPages
 from monitor.observe.status.source import StatusSource
@@ -282,7 +276,10 @@ class MetricsServer:
         self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
     ) -> web.StreamResponse:
         """Tell the guard a request is being answered; an error in our code is a
-        500 and one log line, never a traceback."""
+        500 and one log line, never a traceback. Beyond the connections the
+        guard keeps for /healthz, a request is a 503 at once instead of waiting."""
+        if request.path != "/healthz" and not self.guard.may_wait():
+            return busy_answer(request.path)
         self.guard.request_started(request.transport)
         try:
             return await handler(request)

@@ -13,7 +13,10 @@ head has arrived. So every connection passes through `ConnectionGuard`:
   for /healthz, /readyz or /metrics; oldest first within each. Bytes the
   client has sent but the loop has not read yet count as sent (a peek at the
   socket), so a fresh probe whose request is on its way is not taken for
-  an idle connection. If all are being answered, the new one is refused;
+  an idle connection. If all are being answered, the new one is refused,
+  which `may_wait` prevents: beyond `max_connections - reserved` busy
+  connections, the endpoints answer any request but /healthz with a 503 at
+  once instead of letting it wait (a slow database, a slow render);
 - a connection must complete its request head within `header_timeout` of
   opening; a handler must finish within `request_timeout`; after it, the
   response must be written and the next head arrive within `idle_timeout`
@@ -30,11 +33,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-import resource
 import socket
 import ssl
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 log = logging.getLogger(__name__)
@@ -54,6 +56,9 @@ class ConnectionLimits:
     # a client sends its request as it connects: until this has passed, a new connection
     # that has sent nothing may just not have been read yet, and is evicted late
     hello_grace: float = 1.0
+    # connections no request may wait in (answered 503 at once instead), so that one
+    # is always idle or free for /healthz, whose answer never waits (at most half)
+    reserved: int = 4
     # request head limits handed to aiohttp's parser (a header flood costs at most this)
     max_line_size: int = 4096
     max_field_size: int = 8190
@@ -118,10 +123,18 @@ class ConnectionGuard:
         self.refused = 0
         self.evicted = 0
         self.timed_out = 0
+        self.busy = 0  # connections whose request is being answered
 
     @property
     def open_connections(self) -> int:
         return len(self._open)
+
+    def may_wait(self) -> bool:
+        """Is there room for one more request that may wait (on the database, a
+        render), beyond the connections reserved for /healthz? If every
+        connection were busy, the guard could only refuse a new probe."""
+        reserve = min(self.limits.reserved, self.limits.max_connections // 2)
+        return self.busy < self.limits.max_connections - reserve
 
     def factory(
         self, inner: Callable[[], asyncio.Protocol], tls: ssl.SSLContext | None = None
@@ -175,6 +188,7 @@ class ConnectionGuard:
     def request_started(self, transport: asyncio.BaseTransport | None) -> None:
         conn = self._find(transport)
         if conn is not None:
+            self.busy += not conn.busy
             conn.busy = True
             self._arm(conn, self.limits.request_timeout)
 
@@ -183,6 +197,7 @@ class ConnectionGuard:
         the idle timeout like the next request head."""
         conn = self._find(transport)
         if conn is not None:
+            self.busy -= conn.busy
             conn.busy = False
             conn.served, conn.heard = True, None
             conn.since = asyncio.get_running_loop().time()
@@ -192,6 +207,7 @@ class ConnectionGuard:
         conn = self._open.pop(transport, None)
         if conn is None:
             return
+        self.busy -= conn.busy
         if conn.tls is not None:
             self._by_tls.pop(conn.tls, None)
         if conn.timer is not None:
@@ -355,41 +371,3 @@ class SingleFlight(Generic[T]):
         if not future.cancelled() and future.exception() is None:
             self._value, self._has_value = future.result(), True
             self._done_at = asyncio.get_running_loop().time()
-
-
-# -- the process's file-descriptor budget
-
-FD_RESERVE = 64  # database pool, corpus files being read, logs, the event loop, threads
-MIN_CONNECTIONS = 4  # however short the limit, a probe can still get in
-
-
-def raise_fd_limit() -> int:
-    """Raise the soft RLIMIT_NOFILE to the hard one; return the soft limit now.
-
-    The soft limit is often 1,024 (systemd, most shells) while the hard one is
-    far higher. The process uses epoll, never select(), so descriptors beyond
-    1,024 are safe, and raising the soft limit is the designed way to use
-    them (Go's runtime does the same at start).
-    """
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    target = hard if hard != resource.RLIM_INFINITY else max(soft, 65536)
-    if soft != resource.RLIM_INFINITY and soft < target:
-        try:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
-            soft = target
-        except (ValueError, OSError) as exc:
-            log.warning("cannot raise the open-files limit from %d to %d: %s", soft, target, exc)
-    return soft if soft != resource.RLIM_INFINITY else 1 << 30
-
-
-def fit_to_fd_limit(limits: ConnectionLimits, soft: int, others: int) -> ConnectionLimits:
-    """`limits` with `max_connections` lowered, if need be, so that the
-    connections, two accept batches (asyncio accepts up to `backlog` sockets
-    before any reaches the guard, and the sockets the guard evicts close only
-    on the loop's next turn, so under load a second batch can arrive first:
-    seen twice as EMFILE in the flood test on a busy machine) and `others` (the
-    checks' sockets and FD_RESERVE) fit under the open-files limit `soft`."""
-    room = soft - others - 2 * limits.backlog
-    if room >= limits.max_connections:
-        return limits
-    return replace(limits, max_connections=max(MIN_CONNECTIONS, room))

@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from monitor.observe.endpoints import EndpointAuth, MetricsServer
-from monitor.observe.guard import ConnectionLimits
+from monitor.observe.guard import ConnectionLimits, SingleFlight
 from monitor.observe.metrics import DaemonMetrics
 from monitor.storage.repository import Snapshot
 
@@ -205,7 +205,8 @@ async def test_new_connections_are_refused_only_when_all_are_being_answered(
         await release.wait()
         return True, {}
 
-    srv = await make_server(ConnectionLimits(max_connections=3), readiness=slow_ready)
+    limits = ConnectionLimits(max_connections=3, reserved=0)  # no connection kept for probes
+    srv = await make_server(limits, readiness=slow_ready)
     busy = [asyncio.create_task(_status(srv.port, _get("/readyz"))) for _ in range(3)]
     await _until(lambda: srv.guard.open_connections == 3, "three requests in flight")
     assert await _status(srv.port, _get("/healthz")) == 0  # refused: nothing idle to close
@@ -213,6 +214,43 @@ async def test_new_connections_are_refused_only_when_all_are_being_answered(
     release.set()
     assert [await t for t in busy] == [200, 200, 200]
     assert await _status(srv.port, _get("/healthz")) == 200
+
+
+@pytest.mark.parametrize("path", ["/readyz", "/metrics"])
+async def test_requests_that_wait_never_take_the_connections_kept_for_health(
+    make_server: Callable[..., Awaitable[MetricsServer]], path: str
+) -> None:
+    """Waiting requests (a slow database ping, a slow render) fill at most the
+    connections beyond the reserve; the next is a 503 at once, and /healthz
+    always finds a connection."""
+    release = asyncio.Event()
+
+    async def slow_ready() -> tuple[bool, dict[str, Any]]:
+        await release.wait()
+        return True, {}
+
+    srv = await make_server(ConnectionLimits(max_connections=6, reserved=2), readiness=slow_ready)
+    if path == "/metrics":
+        render = srv.metrics.render
+
+        def slow_render() -> bytes:
+            asyncio.run_coroutine_threadsafe(release.wait(), loop).result(CEILING)
+            return render()
+
+        loop = asyncio.get_running_loop()
+        srv.metrics.render = slow_render  # type: ignore[method-assign]
+        srv._render = SingleFlight(lambda: asyncio.to_thread(srv.metrics.render))
+    auth = b"Authorization: Bearer tok"
+    waiting = [asyncio.create_task(_status(srv.port, _get(path, auth))) for _ in range(4)]
+    await _until(lambda: srv.guard.busy == 4, "four requests waiting")
+    for _ in range(3):  # more of them: refused at once, not waiting
+        assert await _status(srv.port, _get(path, auth)) == 503
+    for _ in range(3):
+        assert await _status(srv.port, _get("/healthz")) == 200
+    assert srv.guard.refused == 0 and srv.guard.busy == 4
+    release.set()
+    assert [await t for t in waiting] == [200] * 4
+    assert srv.guard.busy == 0
 
 
 # -- malformed requests: never a 5xx, one log line, none of the client's bytes

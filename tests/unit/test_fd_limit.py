@@ -8,8 +8,9 @@ import resource
 
 import pytest
 
-from monitor.observe import guard
-from monitor.observe.guard import MIN_CONNECTIONS, ConnectionLimits, fit_to_fd_limit
+from monitor.observe import fdlimit
+from monitor.observe.fdlimit import MIN_CONNECTIONS, fit_to_fd_limit
+from monitor.observe.guard import ConnectionLimits
 
 
 class FakeLimits:
@@ -30,13 +31,13 @@ class FakeLimits:
 @pytest.fixture
 def limits(monkeypatch: pytest.MonkeyPatch) -> FakeLimits:
     fake = FakeLimits(1024, 524288)
-    monkeypatch.setattr(guard.resource, "getrlimit", fake.get)
-    monkeypatch.setattr(guard.resource, "setrlimit", fake.set)
+    monkeypatch.setattr(fdlimit.resource, "getrlimit", fake.get)
+    monkeypatch.setattr(fdlimit.resource, "setrlimit", fake.set)
     return fake
 
 
 def test_the_soft_limit_is_raised_to_the_hard_one(limits: FakeLimits) -> None:
-    assert guard.raise_fd_limit() == 524288
+    assert fdlimit.raise_fd_limit() == 524288
     assert limits.value == (524288, 524288)
 
 
@@ -45,14 +46,14 @@ def test_a_refused_raise_is_reported_and_kept(
 ) -> None:
     limits.settable = False
     caplog.set_level(logging.WARNING)
-    assert guard.raise_fd_limit() == 1024
+    assert fdlimit.raise_fd_limit() == 1024
     assert "cannot raise the open-files limit" in caplog.text
     assert limits.value == (1024, 524288)
 
 
 def test_an_infinite_hard_limit_gets_a_finite_soft_one(limits: FakeLimits) -> None:
     limits.value = (1024, resource.RLIM_INFINITY)
-    assert guard.raise_fd_limit() == 65536
+    assert fdlimit.raise_fd_limit() == 65536
 
 
 def test_connections_fit_under_the_limit_with_two_accept_batches() -> None:

@@ -50,6 +50,14 @@ def json_response(
     )
 
 
+def busy_answer(path: str) -> web.Response:
+    """503 with Retry-After: too many requests waiting now (JSON under the API)."""
+    retry = {"Retry-After": "1"}
+    if path.startswith(PREFIX + "/"):
+        return json_response({"error": "too many status requests now"}, 503, retry)
+    return web.Response(status=503, text="too many requests now\n", headers=retry)
+
+
 def unauthorized(gate: Gate) -> web.Response:
     return json_response(
         {"error": "unauthorized"}, 401, headers={"WWW-Authenticate": gate.challenge()}
@@ -70,10 +78,7 @@ class StatusApi:
         try:
             return await handler(request)
         except Busy:
-            retry = {"Retry-After": "1"}
-            if request.path.startswith(PREFIX + "/"):
-                return json_response({"error": "too many status requests now"}, 503, retry)
-            return web.Response(status=503, text="too many status requests now\n", headers=retry)
+            return busy_answer(request.path)
         except Unavailable:
             if request.path.startswith(PREFIX + "/"):
                 return json_response({"error": "the database cannot be read now"}, 503)
