@@ -162,6 +162,7 @@ class ContentFacts:
     h1: str | None = None
     description: str | None = None  # meta description, else og:/twitter:description
     text_hash: int | None = None  # simhash of the body's text window (daemon only)
+    published_time: str | None = None  # article:published_time, as the page writes it
 
 
 @dataclass(slots=True)

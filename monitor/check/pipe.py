@@ -94,6 +94,7 @@ FACTS_FIELDS = (
     "h1",
     "description",
     "text_hash",
+    "published_time",
 )
 _NO_FACTS = ContentFacts()  # a result whose facts equal these sends `0`
 _KIND = {k.value: k for k in Kind}
@@ -206,6 +207,7 @@ def result_row(key: str, r: CheckResult) -> Row:
             facts.h1,
             facts.description,
             facts.text_hash,
+            facts.published_time,
         ),
         None if cert is None else _instant(cert),
         tuple([(p.code._value_, p.message, p.field) for p in r.problems]) if r.problems else 0,

@@ -79,6 +79,7 @@ async def read_page(
     facts.h1 = page.h1
     facts.description = page.description
     facts.text_hash = page.text_hash
+    facts.published_time = page.published_time
     return None
 
 

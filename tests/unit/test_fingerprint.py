@@ -269,3 +269,111 @@ def test_the_description_is_read_in_any_web_charset(codec: str) -> None:
     charset = None if codec == "utf-16" else codec
     got = head_facts(data, base_url="https://a/", charset=charset)
     assert got.description == words
+
+
+# -- article:published_time: the scan reads it as html.parser does ---------------
+
+from html.parser import HTMLParser  # noqa: E402
+
+
+class _Metas(HTMLParser):
+    """The reference: every <meta> html.parser sees in the head, outside
+    <noscript> and <template> (scripts, styles and comments are not tags to it)."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.metas: list[dict[str, str | None]] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("noscript", "template"):
+            self._skip += 1
+        elif tag == "meta" and not self._skip:
+            self.metas.append(dict(reversed(attrs)))
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "meta" and not self._skip:
+            self.metas.append(dict(reversed(attrs)))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("noscript", "template") and self._skip:
+            self._skip -= 1
+
+
+def _published_reference(text: str) -> str | None:
+    end = slow_head(text).head_end
+    parser = _Metas()
+    parser.feed(text[: len(text) if end is None else end])
+    parser.close()
+    for attrs in parser.metas:
+        key = (attrs.get("property") or attrs.get("name") or "").strip().lower()
+        content = " ".join((attrs.get("content") or "").split())
+        if key == "article:published_time" and content:
+            return content
+    return None
+
+
+PUBLISHED = st.builds(
+    lambda attr, quote, value, before, after, close: (
+        f"<meta{before} {attr}={quote}article:published_time{quote}{after}"
+        f" content={quote}{value}{quote}{close}>"
+    ),
+    st.sampled_from(["property", "name"]),
+    st.sampled_from(['"', "'"]),
+    st.sampled_from(
+        [
+            "2020-04-16T19:08:00Z",
+            "2020-04-16T21:08:00+02:00",
+            "  2020-04-16  19:08 ",
+            "2020-04-16T19:08:00.000Z",
+            "&#50;020-01-01",
+            "2020&ndash;01",
+            "",
+        ]
+    ),
+    st.sampled_from(["", ' data-x="1"', " itemprop=datePublished"]),
+    st.sampled_from(["", " id=p", "\n"]),
+    st.sampled_from(["", " /", "/"]),
+)
+PUBLISHED_PIECES = st.one_of(
+    PUBLISHED,
+    st.sampled_from(
+        [
+            '<meta property="og:title" content="T">',
+            '<meta name="description" content="D">',
+            '<meta property="article:modified_time" content="2021-01-01T00:00:00Z">',
+            "<!-- <meta property=article:published_time content=commented> -->",
+            "<script>'<meta property=article:published_time content=js>'</script>",
+            "<noscript><meta property=article:published_time content=ns></noscript>",
+            "<template><meta property=article:published_time content=tpl></template>",
+            "<title>T</title>",
+            "<link rel=canonical href=/c>",
+            "</head><body>",
+            "<div>",
+            "text",
+        ]
+    ),
+)
+
+
+@settings(max_examples=500)
+@given(st.lists(PUBLISHED_PIECES, max_size=16))
+def test_published_time_is_read_as_the_parser_reads_it(parts: list[str]) -> None:
+    """The first non-empty `article:published_time` of the head, spaces collapsed,
+    as html.parser finds it, whatever the attribute order, quoting and company."""
+    text = "<html><head>" + "".join(parts)
+    got = head_facts(text.encode(), base_url="https://a.example/x")
+    assert got.published_time == _published_reference(text)
+
+
+def test_head_facts_carry_the_publication_time() -> None:
+    page = (
+        b"<html><head><title>T</title>"
+        b'<meta property="article:published_time" content=" 2020-04-17T09:36:00Z ">'
+        b'<meta property="article:published_time" content="2021-01-01T00:00:00Z">'
+        b"</head><body><meta property=article:published_time content=late>"
+    )
+    assert head_facts(page, base_url="https://a/").published_time == "2020-04-17T09:36:00Z"
+    assert (
+        head_facts(b"<head><title>T</title></head>", base_url="https://a/").published_time is None
+    )
