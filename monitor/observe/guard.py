@@ -8,15 +8,18 @@ head has arrived. So every connection passes through `ConnectionGuard`:
 - at most `max_connections` are open; a new one beyond that closes one that
   is not being answered, in this order: kept-alive connections already
   answered and silent since (closing one costs its client a reconnect, not
-  an answer), then connections that have sent nothing yet, then those midway
-  through a request head (slowloris), and last those whose request line asks
-  for /healthz, /readyz or /metrics; oldest first within each. Bytes the
-  client has sent but the loop has not read yet count as sent (a peek at the
-  socket), so a fresh probe whose request is on its way is not taken for
-  an idle connection. If all are being answered, the new one is refused,
-  which `may_wait` prevents: beyond `max_connections - reserved` busy
-  connections, the endpoints answer any request but /healthz with a 503 at
-  once instead of letting it wait (a slow database, a slow render);
+  an answer); connections that have sent nothing for `hello_grace`; those
+  midway through a request head (slowloris) or still being sent their
+  answer (a slow reader); new connections that have sent nothing yet (a
+  client sends its request as it connects: it may just not have been read);
+  and last those whose request line asks for /healthz, /readyz or
+  /metrics. Oldest first within each. Bytes the client has sent but the
+  loop has not read yet count as sent (a peek at the socket), so a fresh
+  probe whose request is on its way is not taken for an idle connection.
+  If all are being answered, the new one is refused, which `may_wait`
+  prevents: beyond `max_connections - reserved` busy connections, the
+  endpoints answer any request but /healthz with a 503 at once instead of
+  letting it wait (a slow database, a slow render);
 - a connection must complete its request head within `header_timeout` of
   opening; a handler must finish within `request_timeout`; after it, the
   response must be written and the next head arrive within `idle_timeout`
@@ -89,10 +92,17 @@ class _Conn:
         connection opened after `fresh_since` that has sent nothing yet goes
         after those midway through a request."""
         if self.heard is None:
-            if self.served:
-                return (0, self.since)
+            if self.served:  # an answer still going out (a slow reader) is not idle
+                return (2 if self.writing() else 0, self.since)
             return (3 if self.since > fresh_since else 1, self.since)
         return (4 if PROBE_LINE.match(self.heard) else 2, self.since)
+
+    def writing(self) -> bool:
+        """Is part of an answer still waiting in our buffers (not yet in the kernel's)?"""
+        return any(
+            isinstance(t, asyncio.WriteTransport) and t.get_write_buffer_size() > 0
+            for t in (self.transport, self.tls)
+        )
 
 
 def _unread(transport: asyncio.BaseTransport) -> bytes | None:

@@ -19,31 +19,19 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support.endpoints_raw import (
+    CEILING,
+    closed_by_server,
+    get_request,
+    start_server,
+    status_of,
+    until,
+)
 
-from monitor.observe.endpoints import EndpointAuth, MetricsServer
-from monitor.observe.guard import ConnectionLimits, SingleFlight
-from monitor.observe.metrics import DaemonMetrics
-from monitor.storage.repository import Snapshot
+from monitor.observe.endpoints import MetricsServer
+from monitor.observe.guard import ConnectionLimits
 
-CEILING = 30.0  # seconds: only a hang reaches it
 JUNK = "ZZJUNKZZ"  # marks client bytes: never in the log
-
-
-async def _ready() -> tuple[bool, dict[str, Any]]:
-    return True, {}
-
-
-async def _server(limits: ConnectionLimits, **kw: Any) -> MetricsServer:
-    srv = MetricsServer(
-        DaemonMetrics(Snapshot),
-        kw.pop("readiness", _ready),
-        listen="127.0.0.1:0",
-        auth=EndpointAuth.of("tok", ("prometheus", "pw")),
-        limits=limits,
-        **kw,
-    )
-    await srv.start()
-    return srv
 
 
 @pytest.fixture
@@ -51,50 +39,13 @@ async def make_server() -> AsyncIterator[Callable[..., Awaitable[MetricsServer]]
     started: list[MetricsServer] = []
 
     async def make(limits: ConnectionLimits, **kw: Any) -> MetricsServer:
-        srv = await _server(limits, **kw)
+        srv = await start_server(limits, **kw)
         started.append(srv)
         return srv
 
     yield make
     for srv in started:
         await srv.stop()
-
-
-async def _until(predicate: Callable[[], bool], what: str) -> None:
-    async with asyncio.timeout(CEILING):
-        while not predicate():  # noqa: ASYNC110 - a poll of counters, under a ceiling
-            await asyncio.sleep(0.02)
-    assert predicate(), what
-
-
-async def _exchange(port: int, data: bytes) -> bytes:
-    """Send `data`, read the whole answer (the server closes, or we stop at 64 KiB)."""
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    try:
-        writer.write(data)
-        await writer.drain()
-        async with asyncio.timeout(CEILING):
-            return await reader.read(65536)
-    finally:
-        writer.close()
-
-
-async def _status(port: int, data: bytes) -> int:
-    head = (await _exchange(port, data)).split(b"\r\n", 1)[0]
-    return int(head.split()[1]) if head.startswith(b"HTTP/1.") else 0
-
-
-def _get(path: str, *headers: bytes) -> bytes:
-    extra = b"".join(h + b"\r\n" for h in headers)
-    head = b"GET " + path.encode() + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
-    return head + extra + b"\r\n"
-
-
-async def _closed_by_server(reader: asyncio.StreamReader) -> bool:
-    try:
-        return await reader.read(65536) == b""
-    except ConnectionError:
-        return True
 
 
 # -- floods and slow clients
@@ -112,12 +63,12 @@ async def test_a_flood_of_half_sent_requests_cannot_starve_health(
             reader, writer = await asyncio.open_connection("127.0.0.1", srv.port)
             writer.write(b"GET /metrics HTTP/1.1\r\nHost: x\r\n")  # the head never ends
             streams.append(writer)
-            closed.append(asyncio.create_task(_closed_by_server(reader)))
-        await _until(lambda: srv.guard.evicted >= 30, "the oldest were closed to make room")
+            closed.append(asyncio.create_task(closed_by_server(reader)))
+        await until(lambda: srv.guard.evicted >= 30, "the oldest were closed to make room")
         assert srv.guard.open_connections <= 20
         # health gets in, under the limit, while the flood holds its connections
-        assert await _status(srv.port, _get("/healthz")) == 200
-        await _until(lambda: sum(t.done() for t in closed) >= 31, "client sockets saw the close")
+        assert await status_of(srv.port, get_request("/healthz")) == 200
+        await until(lambda: sum(t.done() for t in closed) >= 31, "client sockets saw the close")
         assert all(t.result() for t in closed if t.done())
         assert srv.guard.open_connections <= 20
     finally:
@@ -131,9 +82,9 @@ async def test_slowloris_byte_by_byte_is_cut_off(
     make_server: Callable[..., Awaitable[MetricsServer]],
 ) -> None:
     srv = await make_server(ConnectionLimits(header_timeout=0.5, idle_timeout=CEILING))
-    head = _get("/metrics", b"X-Pad: " + b"a" * 3000)  # 3 KB at 20 bytes/s: minutes
+    head = get_request("/metrics", b"X-Pad: " + b"a" * 3000)  # 3 KB at 20 bytes/s: minutes
     reader, writer = await asyncio.open_connection("127.0.0.1", srv.port)
-    eof = asyncio.create_task(_closed_by_server(reader))
+    eof = asyncio.create_task(closed_by_server(reader))
     sent = 0
     try:
         for byte in head:
@@ -142,7 +93,11 @@ async def test_slowloris_byte_by_byte_is_cut_off(
             writer.write(bytes([byte]))
             sent += 1
             await asyncio.sleep(0.05)
-            assert await _status(srv.port, _get("/healthz")) == 200 if sent % 20 == 0 else True
+            assert (
+                await status_of(srv.port, get_request("/healthz")) == 200
+                if sent % 20 == 0
+                else True
+            )
     except ConnectionError:
         pass
     finally:
@@ -162,10 +117,10 @@ async def test_an_idle_keep_alive_connection_is_closed(
         answer = await reader.readuntil(b"ok\n")
         assert answer.startswith(b"HTTP/1.1 200")
         async with asyncio.timeout(CEILING):
-            assert await _closed_by_server(reader)
+            assert await closed_by_server(reader)
     finally:
         writer.close()
-    await _until(lambda: srv.guard.open_connections == 0, "the guard forgot it")
+    await until(lambda: srv.guard.open_connections == 0, "the guard forgot it")
 
 
 async def test_a_client_that_never_reads_is_cut_off(
@@ -189,11 +144,11 @@ async def test_a_client_that_never_reads_is_cut_off(
                     await writer.drain()
             except TimeoutError:
                 break  # the server stopped reading: its writes are blocked
-        await _until(lambda: srv.guard.timed_out >= 1, "the stuck connection was cut off")
-        await _until(lambda: srv.guard.open_connections == 0, "and forgotten")
+        await until(lambda: srv.guard.timed_out >= 1, "the stuck connection was cut off")
+        await until(lambda: srv.guard.open_connections == 0, "and forgotten")
     finally:
         writer.close()
-    assert await _status(srv.port, _get("/healthz")) == 200
+    assert await status_of(srv.port, get_request("/healthz")) == 200
 
 
 async def test_new_connections_are_refused_only_when_all_are_being_answered(
@@ -207,50 +162,13 @@ async def test_new_connections_are_refused_only_when_all_are_being_answered(
 
     limits = ConnectionLimits(max_connections=3, reserved=0)  # no connection kept for probes
     srv = await make_server(limits, readiness=slow_ready)
-    busy = [asyncio.create_task(_status(srv.port, _get("/readyz"))) for _ in range(3)]
-    await _until(lambda: srv.guard.open_connections == 3, "three requests in flight")
-    assert await _status(srv.port, _get("/healthz")) == 0  # refused: nothing idle to close
+    busy = [asyncio.create_task(status_of(srv.port, get_request("/readyz"))) for _ in range(3)]
+    await until(lambda: srv.guard.open_connections == 3, "three requests in flight")
+    assert await status_of(srv.port, get_request("/healthz")) == 0  # refused: nothing idle to close
     assert srv.guard.refused == 1
     release.set()
     assert [await t for t in busy] == [200, 200, 200]
-    assert await _status(srv.port, _get("/healthz")) == 200
-
-
-@pytest.mark.parametrize("path", ["/readyz", "/metrics"])
-async def test_requests_that_wait_never_take_the_connections_kept_for_health(
-    make_server: Callable[..., Awaitable[MetricsServer]], path: str
-) -> None:
-    """Waiting requests (a slow database ping, a slow render) fill at most the
-    connections beyond the reserve; the next is a 503 at once, and /healthz
-    always finds a connection."""
-    release = asyncio.Event()
-
-    async def slow_ready() -> tuple[bool, dict[str, Any]]:
-        await release.wait()
-        return True, {}
-
-    srv = await make_server(ConnectionLimits(max_connections=6, reserved=2), readiness=slow_ready)
-    if path == "/metrics":
-        render = srv.metrics.render
-
-        def slow_render() -> bytes:
-            asyncio.run_coroutine_threadsafe(release.wait(), loop).result(CEILING)
-            return render()
-
-        loop = asyncio.get_running_loop()
-        srv.metrics.render = slow_render  # type: ignore[method-assign]
-        srv._render = SingleFlight(lambda: asyncio.to_thread(srv.metrics.render))
-    auth = b"Authorization: Bearer tok"
-    waiting = [asyncio.create_task(_status(srv.port, _get(path, auth))) for _ in range(4)]
-    await _until(lambda: srv.guard.busy == 4, "four requests waiting")
-    for _ in range(3):  # more of them: refused at once, not waiting
-        assert await _status(srv.port, _get(path, auth)) == 503
-    for _ in range(3):
-        assert await _status(srv.port, _get("/healthz")) == 200
-    assert srv.guard.refused == 0 and srv.guard.busy == 4
-    release.set()
-    assert [await t for t in waiting] == [200] * 4
-    assert srv.guard.busy == 0
+    assert await status_of(srv.port, get_request("/healthz")) == 200
 
 
 # -- malformed requests: never a 5xx, one log line, none of the client's bytes
@@ -286,7 +204,7 @@ async def test_malformed_authorization_is_refused_quietly(
     srv = await make_server(ConnectionLimits())
     caplog.set_level(logging.DEBUG)
     caplog.clear()
-    status = await _status(srv.port, _get(path, header))
+    status = await status_of(srv.port, get_request(path, header))
     # 400 where the parser already refuses the bytes (a control character)
     assert status in ({400, 401} if path == "/metrics" else {400, 200})
     assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.WARNING]
@@ -298,8 +216,8 @@ async def test_the_right_credentials_with_a_lowercase_scheme_pass(
 ) -> None:
     srv = await make_server(ConnectionLimits())
     good = b"authorization: basic " + base64.b64encode(b"prometheus:pw")
-    assert await _status(srv.port, _get("/metrics", good)) == 200
-    assert await _status(srv.port, _get("/metrics", b"Authorization: bearer tok")) == 200
+    assert await status_of(srv.port, get_request("/metrics", good)) == 200
+    assert await status_of(srv.port, get_request("/metrics", b"Authorization: bearer tok")) == 200
 
 
 OVERSIZED = {
@@ -318,13 +236,17 @@ async def test_oversized_requests_get_400_and_one_line_without_their_bytes(
     srv = await make_server(ConnectionLimits())
     caplog.set_level(logging.DEBUG)
     header = OVERSIZED[what]
-    request = _get("/metrics?q=" + JUNK * 2000) if header is None else _get("/metrics", header)
+    request = (
+        get_request("/metrics?q=" + JUNK * 2000)
+        if header is None
+        else get_request("/metrics", header)
+    )
     caplog.clear()
-    assert await _status(srv.port, request) in (400, 414, 431)
+    assert await status_of(srv.port, request) in (400, 414, 431)
     assert JUNK not in caplog.text
     assert not [r for r in caplog.records if r.exc_info]
     assert len(caplog.records) <= 1
-    assert await _status(srv.port, _get("/healthz")) == 200
+    assert await status_of(srv.port, get_request("/healthz")) == 200
 
 
 async def test_an_internal_error_is_a_500_and_one_line(
@@ -337,7 +259,7 @@ async def test_an_internal_error_is_a_500_and_one_line(
     srv = await make_server(ConnectionLimits(), readiness=broken)
     caplog.set_level(logging.DEBUG)
     caplog.clear()
-    assert await _status(srv.port, _get("/readyz")) == 500
+    assert await status_of(srv.port, get_request("/readyz")) == 500
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert len(errors) == 1 and not errors[0].exc_info
     assert "ValueError" in errors[0].getMessage() and "broken" in errors[0].getMessage()
@@ -361,7 +283,7 @@ async def test_a_new_probe_outlives_connections_that_idle_after_one_request(
             _, writer = await asyncio.open_connection("127.0.0.1", srv.port)
             writer.write(b"GET /metrics HTTP/1.1\r\n")
             held.append(writer)
-        await _until(lambda: srv.guard.evicted >= 4, "room was made four times")
+        await until(lambda: srv.guard.evicted >= 4, "room was made four times")
         probe.write(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         async with asyncio.timeout(CEILING):
             assert (await probe_reader.read(65536)).startswith(b"HTTP/1.1 200")
@@ -383,8 +305,8 @@ async def test_a_flood_of_readyz_costs_one_readiness_check(
         return True, {}
 
     srv = await make_server(ConnectionLimits(), readiness=counted)
-    asks = [asyncio.create_task(_status(srv.port, _get("/readyz"))) for _ in range(30)]
-    await _until(lambda: srv.guard.open_connections == 30, "thirty requests in flight")
+    asks = [asyncio.create_task(status_of(srv.port, get_request("/readyz"))) for _ in range(30)]
+    await until(lambda: srv.guard.open_connections == 30, "thirty requests in flight")
     release.set()
     assert [await t for t in asks] == [200] * 30
     assert calls == 1
@@ -403,8 +325,8 @@ async def test_bad_requests_stay_out_of_a_warning_level_log(
     root.addHandler(handler)
     try:
         srv = await make_server(ConnectionLimits())
-        assert await _status(srv.port, b"GET /\x00 HTTP/1.1\r\n\r\n") == 400
-        assert await _status(srv.port, _get("/healthz")) == 200
+        assert await status_of(srv.port, b"GET /\x00 HTTP/1.1\r\n\r\n") == 400
+        assert await status_of(srv.port, get_request("/healthz")) == 200
     finally:
         root.removeHandler(handler)
         root.setLevel(level)
@@ -414,11 +336,11 @@ async def test_bad_requests_stay_out_of_a_warning_level_log(
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(value=st.binary(max_size=300).filter(lambda b: b"\r" not in b and b"\n" not in b))
 async def test_no_authorization_bytes_give_a_5xx(value: bytes) -> None:
-    srv = await _server(ConnectionLimits())
+    srv = await start_server(ConnectionLimits())
     try:
         for scheme in (b"", b"Basic ", b"Bearer "):
             header = b"Authorization: " + scheme + value
-            assert await _status(srv.port, _get("/metrics", header)) in (400, 401)
+            assert await status_of(srv.port, get_request("/metrics", header)) in (400, 401)
     finally:
         await srv.stop()
 
@@ -436,7 +358,7 @@ async def _tls_healthz(port: int, pki: Any) -> int:
             "127.0.0.1", port, ssl=trust, server_hostname="127.0.0.1"
         )
         try:
-            writer.write(_get("/healthz"))
+            writer.write(get_request("/healthz"))
             head = (await reader.read(65536)).split(b"\r\n", 1)[0]
         finally:
             writer.close()
@@ -453,7 +375,7 @@ async def test_unfinished_tls_handshakes_are_counted_and_evicted(
         for _ in range(30):  # TCP connections that never send a ClientHello
             _, writer = await asyncio.open_connection("127.0.0.1", srv.port)
             silent.append(writer)
-        await _until(lambda: srv.guard.evicted >= 20, "the oldest handshakes were closed")
+        await until(lambda: srv.guard.evicted >= 20, "the oldest handshakes were closed")
         assert srv.guard.open_connections <= 10
         assert await _tls_healthz(srv.port, pki) == 200
     finally:
@@ -469,8 +391,8 @@ async def test_an_abandoned_tls_handshake_times_out(
     writer.write(bytes.fromhex("160301"))  # the start of a ClientHello, and no more
     try:
         async with asyncio.timeout(CEILING):
-            assert await _closed_by_server(reader)
+            assert await closed_by_server(reader)
     finally:
         writer.close()
-    await _until(lambda: srv.guard.open_connections == 0, "the guard forgot it")
+    await until(lambda: srv.guard.open_connections == 0, "the guard forgot it")
     assert await _tls_healthz(srv.port, pki) == 200
