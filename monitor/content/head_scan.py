@@ -16,9 +16,15 @@ import re
 
 from monitor.content.head_parser import HEAD_ELEMENTS, SKIP_CONTENT, Head, collapse
 
+# A repeated group is written `(?>(?:…)*)`, never `(?:…)*+`: the two mean the same,
+# but Python 3.11.0-3.11.4's `re` matched a possessive repeat of a group that can
+# backtrack inside wrongly (CPython gh-106052, fixed in 3.11.5), and Debian's 3.11.2
+# is one we run on: there a skip run swallowed a `</` after a <style>, and the head's
+# end was lost. A repeat of one character (`[^<]*+`) was never affected.
+
 _WS = "[ \t\n\r\f]"
 _VALUE = "(?:\"[^\"]*+\"|'[^']*+'|[^\\s\"'=<>`]++)"
-_ATTRS = rf"(?:{_WS}++[^\s/>\"'=<]++(?:{_WS}*+={_WS}*+{_VALUE})?+)*+"
+_ATTRS = rf"(?>(?:{_WS}++[^\s/>\"'=<]++(?>(?:{_WS}*+={_WS}*+{_VALUE})?))*)"
 _TOKEN = re.compile(
     rf"<(?:([a-zA-Z][-.a-zA-Z0-9:_]*+)({_ATTRS}){_WS}*+(/?)>"  # start tag
     rf"|/([a-zA-Z][-.a-zA-Z0-9:_]*+){_WS}*+>"  # end tag
@@ -47,7 +53,7 @@ def _cdata(name: str) -> str:
     match of _CDATA_END[name] (the same pattern, unrolled to scan at C speed)."""
     case = _any_case(name)
     end = rf"/\s*{case}\s*>"
-    return rf"<{case}{_NAME_END}{_ATTRS}{_WS}*+>[^<]*+(?:<(?!{end})[^<]*+)*+<{end}"
+    return rf"<{case}{_NAME_END}{_ATTRS}{_WS}*+>[^<]*+(?>(?:<(?!{end})[^<]*+)*)<{end}"
 
 
 # What fast_head skips without a look, outside <title>, <noscript> and
@@ -57,14 +63,14 @@ def _cdata(name: str) -> str:
 # exactly what the token loop would take for that token, and the loop would
 # change nothing else; so one match of this replaces many turns of the loop.
 _SKIP_RUN = (
-    "(?:"
+    "(?>(?:"
     r"[^<]++"
-    r"|<!--(?!-?>)(?:[^-]++|-(?!-))*+-->"
+    r"|<!--(?!-?>)(?>(?:[^-]++|-(?!-))*)-->"
     r"|<![dD][oO][cC][tT][yY][pP][eE][^>]*+>|<\?[^>]*+>"
     rf"|</(?!(?:[hH][eE][aA][dD]|[hH][tT][mM][lL]){_NAME_END})[a-zA-Z][-.a-zA-Z0-9:_]*+{_WS}*+>"
     rf"|<(?:[mM][eE][tT][aA]|[hH][eE][aA][dD]){_NAME_END}{_ATTRS}{_WS}*+/?>"
     rf"|{_cdata('script')}|{_cdata('style')}"
-    ")*+"
+    ")*)"
 )
 # One step of fast_head outside <title>, <noscript> and <template>: the skip
 # run (group 1), then, if one follows, a start tag (name, attributes, slash;
