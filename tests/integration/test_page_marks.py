@@ -5,11 +5,17 @@ title, a failed check that keeps the mark, a stale holder's result ignored."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
+from pathlib import Path
 
+import pytest
+from support.status_db import Known
+from support.status_http import DIALECTS, get, get_json, known_db, running
 from test_storage import FP, T0, done, record
 
-from monitor.content.simhash import PageMark
+from monitor.content.simhash import PageMark, text_change_message
 from monitor.daemon.state import State, TargetState
+from monitor.storage.pages import EVENTS
 from monitor.storage.repository import Repository
 from monitor.vocabulary import Outcome
 
@@ -67,3 +73,34 @@ def test_a_stale_holders_mark_is_not_compared_or_kept(repo: Repository) -> None:
     )
     repo.record([stale])
     assert repo.target_events(first.id) == []
+
+
+@pytest.fixture(
+    params=[
+        pytest.param(d, marks=[pytest.mark.postgres] if d == "postgres" else []) for d in DIALECTS
+    ]
+)
+def known(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Known]:
+    yield from known_db(request.param, tmp_path)
+
+
+async def test_the_status_api_and_page_show_a_targets_events(known: Known) -> None:
+    with known.engine.begin() as conn:
+        conn.execute(
+            EVENTS.insert(),
+            [{"target_id": 3, "at": T0, "kind": "text_changed", "detail": text_change_message(30)}],
+        )
+    async with running(known) as srv:
+        item = await get_json(srv, "/api/v1/targets/3")
+        status, html, _ = await get(srv, "/targets/3")
+        quiet = await get_json(srv, "/api/v1/targets/5")
+    assert item["events"] == [
+        {
+            "at": "2023-11-14T22:13:20.000Z",
+            "kind": "text_changed",
+            "detail": text_change_message(30),
+        }
+    ]
+    assert quiet["events"] == []
+    assert status == 200 and '<h2 id="events">Events</h2>' in html
+    assert "30 of 64 simhash bits differ" in html
