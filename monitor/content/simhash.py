@@ -131,9 +131,13 @@ def page_simhash(
 ) -> int | None:
     """The simhash of the text window of a page: `text` is `data` decoded (with
     `charset`) and `head_end` the index in `text` where the parser saw the body begin."""
-    end = window_end(data)
-    if end is None or head_end is None:
+    if head_end is None:
         return None
+    end = window_end(data)
+    if end is None:
+        # no </head> nor <body> tag (HTML5 lets both go): the reader read to the
+        # end or the cap, so the window after where the parser saw the head end is fixed
+        return simhash(visible_text(text[head_end : head_end + TEXT_WINDOW]))
     if end < len(data):  # the window is cut in bytes, so chunking cannot move it
         text = decode(data[:end], charset)
     return simhash(visible_text(text[head_end:]))

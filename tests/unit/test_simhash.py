@@ -99,6 +99,12 @@ def test_the_hash_reads_a_fixed_window_however_much_was_read(
     assert got.text_hash == full.text_hash
 
 
+def test_a_page_without_head_and_body_tags_has_a_hash_too() -> None:
+    page = f"<!doctype html><title>T</title><p>{PROSE}</p>"
+    got = head_facts(page.encode(), base_url="http://a.test/", text_hash=True)
+    assert got.text_hash is not None and got.text_hash == simhash(PROSE)
+
+
 def test_no_hash_before_the_head_ends() -> None:
     assert page_simhash(b"<html><head><title>x", "<html><head><title>x", None) is None
     assert window_end(b"<head><title>x</title></head><p>") == len(b"<head><title>x") + 8 + (
