@@ -16,9 +16,10 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from monitor.check.pool import SupportsCheck
 from monitor.config import Settings
+from monitor.daemon.checkers import ProcessChecker
 from monitor.daemon.writer import ResultWriter
-from monitor.http import Checker
 from monitor.storage.repository import Claimed, Repository, now_ms
 from monitor.vocabulary import CheckResult
 
@@ -54,12 +55,21 @@ class Dispatcher:
         self._clock = clock  # the cluster's clock (ms): leases are compared across members
         self._scope = scope  # (may claim, which host buckets): a cluster member's share
         self.inflight: dict[int, tuple[asyncio.Task[None], Claimed]] = {}
-        self.checker: Checker | None = None
+        self.checker: SupportsCheck | None = None
         self.stopping = False
         self.claim_error: str | None = None  # the last claim failed: readiness says so
         self._claiming = asyncio.Lock()  # held while claiming: a stop waits for it
         self._more_due = False  # the last claim stopped at capacity: more may be due
         self._refill_pending = False
+
+    def capacity(self, s: Settings) -> int:
+        """Checks held at once: `concurrency`, and with checker processes as many
+        again queued in them, so a claim waiting behind a result write on the one
+        database thread does not leave them idle (they still run `concurrency`
+        requests at most)."""
+        if isinstance(self.checker, ProcessChecker):
+            return 2 * s.concurrency
+        return s.concurrency
 
     @property
     def claiming(self) -> bool:
@@ -75,7 +85,7 @@ class Dispatcher:
         s = self._settings()
         claimed = 0
         while not self.stopping:
-            free = s.concurrency - len(self.inflight)
+            free = self.capacity(s) - len(self.inflight)
             if free <= 0 or self.writer.backlog > 5 * CLAIM_BATCH:
                 self._more_due = True  # capacity, not the queue, stopped this claim
                 break

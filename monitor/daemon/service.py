@@ -26,7 +26,9 @@ from typing import Any, TypeVar
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.exc import SQLAlchemyError
 
+from monitor.check.pool import SupportsCheck
 from monitor.config import ConfigError, Settings
+from monitor.daemon.checkers import checker_for
 from monitor.daemon.cluster import Membership
 from monitor.daemon.dispatch import Dispatcher
 from monitor.daemon.maintenance import run_maintenance
@@ -94,7 +96,7 @@ class Daemon:
             self.repo,
             lambda: self.settings,
             in_flight=lambda: [c.url for _, c in self.dispatcher.inflight.values()],
-            hosts=lambda: self._checker.hosts if self._checker is not None else None,
+            hosts=lambda: self._checker.hosts if isinstance(self._checker, Checker) else None,
             claiming=lambda: self.dispatcher.claiming,
         )
         self._beating: asyncio.Task[None] | None = None
@@ -132,11 +134,11 @@ class Daemon:
         return self.dispatcher.inflight
 
     @property
-    def _checker(self) -> Checker | None:
+    def _checker(self) -> SupportsCheck | None:
         return self.dispatcher.checker
 
     @_checker.setter
-    def _checker(self, checker: Checker | None) -> None:
+    def _checker(self, checker: SupportsCheck | None) -> None:
         self.dispatcher.checker = checker
 
     @property
@@ -170,10 +172,11 @@ class Daemon:
             if s.once and self.scan_error is not None and self.failure is None:
                 self.failure = f"the corpus could not be recorded: {self.scan_error}"
             if self.failure is None:
-                async with Checker(s) as checker:
-                    checker.text_hash = s.text_drift  # pages' text marks (own drift)
-                    if checker.probe is not None:  # its answers outlive a restart
-                        await keep_probe_answers(checker.probe, self.repo, self._db)
+                async with await checker_for(s, self.repo) as checker:
+                    if isinstance(checker, Checker):  # checker processes: see checkers.py
+                        checker.text_hash = s.text_drift  # pages' text marks (own drift)
+                        if checker.probe is not None:  # its answers outlive a restart
+                            await keep_probe_answers(checker.probe, self.repo, self._db)
                     self._checker = checker
                     await self._join()
                     if s.corpus_shared:  # only now is it known whether this member leads
@@ -372,6 +375,8 @@ class Daemon:
         moved = decision.step
         if moved.changed:
             level = logging.WARNING if moved.after.state is State.DOWN else logging.INFO
+            if moved.before.state is State.UNKNOWN and moved.after.state is State.UP:
+                level = logging.DEBUG  # every new target's first check: not news
             log.log(
                 level,
                 "target %s → %s",
