@@ -6,7 +6,10 @@
 `claims`: fills a fresh schema with N targets (hosts spread over 5,000 names)
 all due, then times claims of 1,000 (median, p95) for a member alone (no
 filter) and for one of three members (its third of the host buckets), a batch
-of 500 results, and reports table and index sizes per row: the inputs of the
+of 500 results; then adds --results synthetic results (one check per target
+per step, a day's timestamps) and reports, per table, heap and index bytes per
+row, the schema's total size, and what retention by DELETE costs (deleting the
+older half of the results), against the DROP of a partition: the inputs of the
 capacity plan in docs/scaling.md.
 
 `members`: starts bench/websim.py (loopback only) and, for each member count,
@@ -117,21 +120,35 @@ def claims(args: argparse.Namespace) -> dict[str, Any]:
             ]
         )
         out["record_500_ms"] = round((time.perf_counter() - t) * 1000, 1)
+        out.update(results_fill(engine, args.results, args.targets))
         with engine.connect() as conn:
+            conn.execute(text("ANALYZE"))
             sizes = {}
             for table in ("targets", "due_queue", "leases", "check_results", "article_targets"):
-                total, rows = conn.execute(
+                heap, index, rows = conn.execute(
                     text(
-                        f"SELECT pg_total_relation_size('{schema}.{table}'),"
-                        f" (SELECT count(*) FROM {table})"
+                        f"SELECT pg_table_size('{schema}.{table}'),"
+                        f" pg_indexes_size('{schema}.{table}'), (SELECT count(*) FROM {table})"
                     )
                 ).one()
                 sizes[table] = {
                     "rows": rows,
-                    "bytes": total,
-                    "bytes_per_row": round(total / rows, 1) if rows else None,
+                    "bytes": heap + index,
+                    "heap_bytes_per_row": round(heap / rows, 1) if rows else None,
+                    "index_bytes_per_row": round(index / rows, 1) if rows else None,
+                    "bytes_per_row": round((heap + index) / rows, 1) if rows else None,
                 }
             out["sizes"] = sizes
+            out["schema_bytes"] = int(
+                conn.execute(
+                    text(
+                        "SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c"
+                        " JOIN pg_namespace n ON n.oid = c.relnamespace"
+                        " WHERE n.nspname = :s AND c.relkind IN ('r', 'm', 'p')"
+                    ),
+                    {"s": schema},
+                ).scalar_one()
+            )
             plan = conn.execute(
                 text(
                     "EXPLAIN SELECT due, target_id FROM due_queue"
@@ -142,12 +159,56 @@ def claims(args: argparse.Namespace) -> dict[str, Any]:
                 {"now": now_ms()},
             ).scalars()
             out["claim_plan_one_of_three"] = [str(p) for p in plan]
+        out["retention_delete"] = delete_half(engine)
         return out
     finally:
         engine.dispose()
         with admin.begin() as conn:
             conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
         admin.dispose()
+
+
+def results_fill(engine: Engine, n: int, targets: int) -> dict[str, Any]:
+    """`n` results in `check_results`, as the writer leaves them: one per check,
+    mostly `ok` with no problems, timestamps a day apart per target."""
+    if n <= 0:
+        return {}
+    t0 = now_ms() - 86_400_000
+    t = time.perf_counter()
+    with engine.begin() as conn:
+        lo = conn.execute(text("SELECT min(id) FROM targets")).scalar_one()
+        conn.execute(
+            text(
+                "INSERT INTO check_results (target_id, checked_at, outcome, http_status,"
+                " latency_ms, problems)"
+                " SELECT :lo + g % :targets, :t0 + g, CASE WHEN g % 50 = 0 THEN 2 ELSE 0 END,"
+                " CASE WHEN g % 50 = 0 THEN 404 ELSE 200 END, 40 + g % 400, NULL"
+                " FROM generate_series(1, :n) AS g"
+            ),
+            {"lo": lo, "targets": targets, "t0": t0, "n": n},
+        )
+    return {"results_filled": n, "results_fill_s": round(time.perf_counter() - t, 1)}
+
+
+def delete_half(engine: Engine) -> dict[str, Any]:
+    """Retention as it is now: DELETE the older half of the results (a day's
+    worth at 10M targets is 160M rows); the time, per million rows."""
+    with engine.begin() as conn:
+        lo, hi = conn.execute(
+            text("SELECT min(checked_at), max(checked_at) FROM check_results")
+        ).one()
+        if lo is None:
+            return {}
+        t = time.perf_counter()
+        gone = conn.execute(
+            text("DELETE FROM check_results WHERE checked_at < :mid"), {"mid": (lo + hi) // 2}
+        ).rowcount
+    took = time.perf_counter() - t
+    return {
+        "rows": gone,
+        "seconds": round(took, 2),
+        "seconds_per_million": round(took / gone * 1e6, 2) if gone else None,
+    }
 
 
 def pg_cpu() -> float:
@@ -273,6 +334,7 @@ def main() -> None:
     c = sub.add_parser("claims")
     c.add_argument("--targets", type=int, default=1_000_000)
     c.add_argument("--rounds", type=int, default=20)
+    c.add_argument("--results", type=int, default=2_000_000)
     m = sub.add_parser("members")
     m.add_argument("--members", default="1,2,3")
     m.add_argument("--targets", type=int, default=200_000)

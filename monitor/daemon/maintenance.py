@@ -1,4 +1,10 @@
-"""Retention: roll up finished days, then drop raw results and old rollups."""
+"""Retention: roll up finished days, then drop raw results and old rollups.
+
+On PostgreSQL results are partitioned by day (monitor/storage/partitions.py):
+the coming days' partitions are made, and the days past retention that are
+rolled up are dropped whole; the chunked DELETE then finds little or nothing
+left (a day cut by the cutoff, the default partition). SQLite deletes rows.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +12,7 @@ import logging
 from dataclasses import dataclass
 
 from monitor.daemon.rollup import rollup_row
+from monitor.storage import partitions
 from monitor.storage.repository import DAY_MS, Repository
 
 log = logging.getLogger(__name__)
@@ -20,6 +27,8 @@ class MaintenanceReport:
     days_rolled: int = 0
     rollups: int = 0
     results_deleted: int = 0
+    partitions_made: int = 0
+    partitions_dropped: int = 0
     rollups_deleted: int = 0
 
 
@@ -52,7 +61,14 @@ def run_maintenance(
 ) -> MaintenanceReport:
     report = MaintenanceReport()
     report.days_rolled, report.rollups = roll_up(repo, now_ms)
-    report.results_deleted = repo.purge_results(now_ms - retention_days * DAY_MS)
+    cutoff = now_ms - retention_days * DAY_MS
+    mark = repo.get_meta(ROLLED_THROUGH)
+    rolled_end = (int(mark) + 1) * DAY_MS if mark is not None else 0
+    # a day is dropped whole only once rolled up (a first run rolls up 40 days at most)
+    report.partitions_made, report.partitions_dropped = partitions.maintain(
+        repo.engine, now_ms, min(cutoff, rolled_end) if repo.oldest_result_ms() else cutoff
+    )
+    report.results_deleted = repo.purge_results(cutoff)
     report.rollups_deleted = repo.purge_rollups(now_ms // DAY_MS - rollup_retention_days)
     if report.days_rolled or report.results_deleted or report.rollups_deleted:
         log.info(
@@ -61,5 +77,11 @@ def run_maintenance(
             report.rollups,
             report.results_deleted,
             report.rollups_deleted,
+        )
+    if report.partitions_made or report.partitions_dropped:
+        log.info(
+            "maintenance: results partitions: %d days made ahead, %d past retention dropped",
+            report.partitions_made,
+            report.partitions_dropped,
         )
     return report

@@ -184,7 +184,17 @@ def test_the_cluster_bench_runs_on_a_tiny_workload() -> None:
 
     root = Path(__file__).resolve().parents[2]
     out = subprocess.run(
-        [sys.executable, "bench/cluster.py", "claims", "--targets", "20000", "--rounds", "2"],
+        [
+            sys.executable,
+            "bench/cluster.py",
+            "claims",
+            "--targets",
+            "20000",
+            "--rounds",
+            "2",
+            "--results",
+            "40000",
+        ],
         cwd=root,
         capture_output=True,
         text=True,
@@ -193,6 +203,9 @@ def test_the_cluster_bench_runs_on_a_tiny_workload() -> None:
     assert out.returncode == 0, out.stderr
     figures = json.loads(out.stdout)
     assert {"claim_alone_ms", "claim_one_of_three_ms", "record_500_ms", "sizes"} <= set(figures)
+    assert {"schema_bytes", "retention_delete", "results_fill_s"} <= set(figures)
+    assert figures["sizes"]["check_results"]["rows"] == 40_000 + 500
+    assert 0 < figures["retention_delete"]["rows"] < 40_500
     assert figures["claim_plan_one_of_three"]  # the plan depends on the size: shown, not judged
 
 
