@@ -168,7 +168,7 @@ class ConnectionGuard:
                 return False
             self.evicted += 1
             log.warning(
-                "endpoints: connection limit (%d) reached: closed the oldest idle connection",
+                "endpoints: connection limit (%d) reached: closed an idle connection to make room",
                 self.limits.max_connections,
             )
             self._close(victim)

@@ -155,3 +155,10 @@ def test_daemon_vs_check_times_each_mode() -> None:
         assert rows[name].endswith("rc 0"), rows[name]
     assert "(target <= 1.25x)" in out.stdout
     assert "(target >= 0.8x)" in out.stdout
+
+
+def test_status_flood_counts_the_probes_answered() -> None:
+    out = run(str(BENCH / "status_flood.py"), "--clients", "20", "--probes", "2", "--rounds", "1")
+    assert out.returncode == 0, out.stderr
+    assert re.search(r"^probes: \d+ of 2 answered 200$", out.stdout, re.M), out.stdout
+    assert re.search(r"^server: evicted \d+, refused \d+, timed out \d+$", out.stdout, re.M)
