@@ -39,6 +39,7 @@ from sqlalchemy import Engine, text
 
 from monitor.daemon.placement import buckets_of, url_bucket
 from monitor.daemon.state import State, TargetState
+from monitor.storage import partitions
 from monitor.storage.engine import make_engine
 from monitor.storage.migrate import upgrade
 from monitor.storage.repository import DUE, TARGETS, CheckRecord, Repository, now_ms
@@ -127,10 +128,15 @@ def claims(args: argparse.Namespace) -> dict[str, Any]:
             for table in ("targets", "due_queue", "leases", "check_results", "article_targets"):
                 heap, index, rows = conn.execute(
                     text(
-                        f"SELECT pg_table_size('{schema}.{table}'),"
-                        f" pg_indexes_size('{schema}.{table}'), (SELECT count(*) FROM {table})"
-                    )
+                        # a partitioned table's size is its partitions' (a plain
+                        # table is not in any partition tree: its own)
+                        "SELECT sum(pg_table_size(r)), sum(pg_indexes_size(r)),"
+                        f" (SELECT count(*) FROM {table}) FROM (SELECT relid AS r"
+                        " FROM pg_partition_tree(:t) UNION SELECT CAST(:t AS regclass)) AS x"
+                    ),
+                    {"t": f"{schema}.{table}"},
                 ).one()
+                heap, index = int(heap), int(index)
                 sizes[table] = {
                     "rows": rows,
                     "bytes": heap + index,
@@ -160,6 +166,7 @@ def claims(args: argparse.Namespace) -> dict[str, Any]:
             ).scalars()
             out["claim_plan_one_of_three"] = [str(p) for p in plan]
         out["retention_delete"] = delete_half(engine)
+        out["retention_drop"] = drop_a_day(engine, args.results // 2, args.targets)
         return out
     finally:
         engine.dispose()
@@ -209,6 +216,29 @@ def delete_half(engine: Engine) -> dict[str, Any]:
         "seconds": round(took, 2),
         "seconds_per_million": round(took / gone * 1e6, 2) if gone else None,
     }
+
+
+def drop_a_day(engine: Engine, n: int, targets: int) -> dict[str, Any]:
+    """Retention by partition (migration 0008): `n` results put in yesterday's
+    partition, then every day before today dropped; the time it takes."""
+    today = now_ms() // partitions.DAY_MS
+    with engine.begin() as conn:
+        if not partitions.partitioned(conn):
+            return {}
+        lo = conn.execute(text("SELECT min(id) FROM targets")).scalar_one()
+        conn.execute(
+            text(
+                "INSERT INTO check_results (target_id, checked_at, outcome, http_status,"
+                " latency_ms, problems)"
+                " SELECT :lo + g % :targets, :t0 + g, 0, 200, 40 + g % 400, NULL"
+                " FROM generate_series(1, :n) AS g"
+            ),
+            {"lo": lo, "targets": targets, "t0": (today - 1) * partitions.DAY_MS, "n": n},
+        )
+    t = time.perf_counter()
+    with engine.begin() as conn:
+        dropped = partitions.drop_before(conn, today * partitions.DAY_MS)
+    return {"rows": n, "partitions": dropped, "seconds": round(time.perf_counter() - t, 3)}
 
 
 def pg_cpu() -> float:
