@@ -98,6 +98,8 @@ class Daemon:
             in_flight=lambda: [c.url for _, c in self.dispatcher.inflight.values()],
             hosts=lambda: self._checker.hosts if isinstance(self._checker, Checker) else None,
             claiming=lambda: self.dispatcher.claiming,
+            held=lambda: len(self.dispatcher.inflight) + self.writer.backlog,
+            recorded=lambda: self.writer.committed,
         )
         self._beating: asyncio.Task[None] | None = None
         self.dispatcher = Dispatcher(
@@ -328,7 +330,9 @@ class Daemon:
         if self.settings.once and self.membership.error is not None:
             self.failure = f"cannot join the cluster: {self.membership.error}"
         self._beating = asyncio.create_task(
-            self.membership.keep_beating(self._db_failed, self._on_beat, self.dispatcher.abandon),
+            self.membership.keep_beating(
+                self._db_failed, self._on_beat, self.dispatcher.abandon, self.dispatcher.abandon
+            ),
             name="heartbeat",
         )
 
@@ -341,6 +345,7 @@ class Daemon:
         self.metrics.cluster(
             len(view.live) if view is not None else 0,
             self.membership.leader and self.membership.error is None,
+            len(view.stuck) if view is not None else 0,
         )
 
     async def _leave(self) -> None:
@@ -488,5 +493,6 @@ class Daemon:
                 corpus_problems=tuple(self.last_scan.problems) if self.last_scan else None,
                 corpus_by_leader=not self.membership.scans_corpus(),
                 cluster=self.membership.summary(),
+                stuck=self.membership.stuck_detail(),
             )
         )
