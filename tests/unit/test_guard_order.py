@@ -41,8 +41,16 @@ class Clock:
 async def _order(new_is_young: bool) -> list[str]:
     """One connection in each state; then newcomers, each busy once in, so that
     every admission closes one of the first: their names in the order closed."""
+    loop = asyncio.get_running_loop()
+    clock = Clock(loop)
+    try:
+        return _closed_in_order(clock, new_is_young)
+    finally:
+        del loop.time  # type: ignore[method-assign]  # the loop's own clock again
+
+
+def _closed_in_order(clock: Clock, new_is_young: bool) -> list[str]:
     guard = ConnectionGuard(ConnectionLimits(max_connections=7, hello_grace=1.0))
-    clock = Clock(asyncio.get_running_loop())
     names = ("answered", "silent", "half", "writing", "new", "probe", "busy")
     conns = {name: FakeTransport(name) for name in names}
     for name, transport in conns.items():
