@@ -86,6 +86,7 @@ class CorpusScanner:
         self._failing: dict[str, str] = {}  # unreadable files → why (logged once per cause)
         # ids (and lines) of shadowed documents, by path, as of a sha256: not re-read each pass
         self._ids: dict[str, tuple[str, list[tuple[str, int]]]] = {}
+        self._now = 0  # the time of the pass under way (ms)
 
     def records(self, items: list[Document | InvalidDocument]) -> tuple[list[ArticleRecord], int]:
         now = datetime.now(UTC)
@@ -138,14 +139,19 @@ class CorpusScanner:
             out.append(root)
         return out
 
-    def scan(self, *, force: bool = False) -> ScanReport:
+    def scan(self, *, force: bool = False, now: int | None = None) -> ScanReport:
         """One pass over the corpus. `force` re-reads every file (SIGHUP: new keys).
+
+        Everything the pass stores is stamped `now` (default: when it starts),
+        so the targets it makes due are all due at one time: `run --once` checks
+        up to a cutoff taken after that while the pass is still writing.
 
         Only a file that is really not there any more is retired: under a
         folder that could not be listed, or for a file that could not be
         read, the last known documents are kept and the error reported.
         """
         report = ScanReport()
+        self._now = now_ms() if now is None else now
         known = self.repo.documents()
         roots = self._roots(report)
         seen: set[str] = set()
@@ -205,7 +211,7 @@ class CorpusScanner:
         self._readable_again(key)
         records, invalid = self.records(items)
         report.invalid += invalid
-        self.repo.store_document(key, fp, records, invalid, now_ms())
+        self.repo.store_document(key, fp, records, invalid, self._now)
         report.changed += 1
         log.info(
             "%s document %s: %d articles, %d invalid",
@@ -250,7 +256,7 @@ class CorpusScanner:
             )
         self._failing[key] = why
         if prev is None:
-            self.repo.store_document(key, Fingerprint(UNREAD, -1, ""), [], 1, now_ms())
+            self.repo.store_document(key, Fingerprint(UNREAD, -1, ""), [], 1, self._now)
 
     def _unreadable(self, key: str, prev: Fingerprint | None, why: str, report: ScanReport) -> None:
         """Report a file that cannot be read; retried at every pass, logged once per cause.
@@ -268,7 +274,7 @@ class CorpusScanner:
             log.debug("still cannot read %s: %s", key, why)
         self._failing[key] = why
         if prev is None or prev.mtime_ns == UNREAD:
-            self.repo.store_document(key, Fingerprint(UNREAD, -1, ""), [], 1, now_ms())
+            self.repo.store_document(key, Fingerprint(UNREAD, -1, ""), [], 1, self._now)
         elif prev.size >= 0:
             self.repo.mark_unreadable(key)  # counted, articles kept, read again next pass
 
@@ -302,7 +308,7 @@ class CorpusScanner:
             return False
         fp, items = read
         records, invalid = self.records(items)
-        self.repo.store_document(path, fp, records, invalid, now_ms())
+        self.repo.store_document(path, fp, records, invalid, self._now)
         report.changed += 1
         log.info("document %s stored again: another copy of its article was removed", path)
         return True

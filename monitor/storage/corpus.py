@@ -30,6 +30,10 @@ from monitor.storage.store import (
 )
 from monitor.storage.values import ArticleRecord, Fingerprint
 
+# Articles per transaction of a big document (~5 targets each): small enough that
+# claims and result writes get the database's one writer between them.
+STORE_BATCH = 500
+
 
 class CorpusStore(Store):
     """Documents in, articles and targets kept in step."""
@@ -47,7 +51,18 @@ class CorpusStore(Store):
         invalid: int,
         now: int,
     ) -> None:
-        """Replace what the database knows of one corpus file, in one transaction."""
+        """Replace what the database knows of one corpus file.
+
+        A big file is written STORE_BATCH articles per transaction, so the
+        targets of its first articles can be claimed (and the database's one
+        writer shared) while the rest is written; its fingerprint goes last,
+        with the removal of the articles it no longer holds, so a daemon
+        stopped midway reads the file again and stores it whole.
+        """
+        *head, last = _batches(articles) or [[]]
+        for batch in head:
+            with self._write() as conn:
+                self._store_round(conn, batch, now)
         with self._write() as conn:
             row = {
                 "path": path,
@@ -66,8 +81,9 @@ class CorpusStore(Store):
             old: set[str] = set(
                 conn.scalars(select(ARTICLES.c.id).where(ARTICLES.c.source == path))
             )
+            if last:
+                self._store_round(conn, last, now)
             self._drop_articles(conn, sorted(old - keep))
-            self._store_articles(conn, articles, now)
 
     def active_targets(self) -> int:
         """How many targets are scheduled (an index-only count)."""
@@ -140,22 +156,6 @@ class CorpusStore(Store):
                         tuple_(DUE.c.due, DUE.c.target_id).in_([tuple(r) for r in queued])
                     )
                 )
-
-    def _store_articles(self, conn: Connection, arts: Sequence[ArticleRecord], now: int) -> None:
-        """Store these articles with set-based statements (a few per batch, not ~8 per
-        article). An id met twice (a document holding one article twice) is stored
-        in order, as a second round, so the last copy wins as it always did."""
-        rounds: list[list[ArticleRecord]] = []
-        seen: dict[str, int] = {}
-        for art in arts:
-            n = seen.get(art.id, 0)
-            seen[art.id] = n + 1
-            if n == len(rounds):
-                rounds.append([])
-            rounds[n].append(art)
-        for batch in rounds:
-            for chunk in chunks(batch):
-                self._store_round(conn, chunk, now)
 
     def _store_round(self, conn: Connection, arts: Sequence[ArticleRecord], now: int) -> None:
         """Articles with distinct ids: rows, signatures, targets (new ones due now,
@@ -263,3 +263,18 @@ class CorpusStore(Store):
         if links:
             conn.execute(LINKS.insert(), list(links.values()))
         self._retire_orphans(conn, sorted(old_targets - new_targets))
+
+
+def _batches(arts: Sequence[ArticleRecord]) -> list[list[ArticleRecord]]:
+    """The articles in order, STORE_BATCH at a time and no id twice in one batch:
+    an id met again (a document holding one article twice) starts a new batch,
+    so the last copy is stored last and wins, as it always did."""
+    out: list[list[ArticleRecord]] = []
+    ids: set[str] = set()
+    for art in arts:
+        if not out or len(out[-1]) >= STORE_BATCH or art.id in ids:
+            out.append([])
+            ids = set()
+        out[-1].append(art)
+        ids.add(art.id)
+    return out

@@ -8,9 +8,11 @@ from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine, event, select
 from test_storage import FP, T0, record
 
+from monitor.storage.corpus import STORE_BATCH
 from monitor.storage.repository import ARTICLES, DUE, LINKS, TARGETS, Repository
 
 
@@ -72,3 +74,58 @@ def test_a_target_dropped_by_every_article_of_a_batch_is_retired(repo: Repositor
         queued = len(conn.execute(select(DUE.c.target_id)).all())
     assert active == {u for u, _ in fewer.refs}
     assert queued == len(active)
+
+
+def test_a_big_document_is_claimable_before_it_is_stored_whole(
+    repo: Repository, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its first batch is committed on its own: claims get its targets (and the
+    one writer) while the rest is written."""
+    arts = [record(f"https://big.example/a{i}/") for i in range(2 * STORE_BATCH + 10)]
+    write = Repository._write
+    opened: list[int] = []
+    claimed: list[int] = []
+
+    @contextmanager
+    def spy(self: Repository) -> Iterator[Any]:
+        if len(opened) == 1 and not claimed:  # between the first and second batch
+            opened.append(0)
+            claimed.extend(c.id for c in self.claim_due(T0 + 10, 10_000, 60_000))
+        opened.append(1)
+        with write(self) as conn:
+            yield conn
+
+    monkeypatch.setattr(Repository, "_write", spy)
+    repo.store_document("big.jsonl", FP, arts, 0, T0)
+    per_article = len(arts[0].refs)
+    assert len(claimed) == STORE_BATCH * per_article
+    assert "big.jsonl" in repo.documents()
+
+
+def test_a_document_stored_halfway_is_read_again_and_stored_whole(
+    repo: Repository, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    arts = [record(f"https://half.example/a{i}/") for i in range(2 * STORE_BATCH + 10)]
+    store_round = Repository._store_round
+    rounds: list[int] = []
+
+    def failing(self: Repository, conn: Any, batch: Any, now: int) -> None:
+        rounds.append(1)
+        if len(rounds) == 2:
+            raise RuntimeError("stopped midway")
+        store_round(self, conn, batch, now)
+
+    monkeypatch.setattr(Repository, "_store_round", failing)
+    with pytest.raises(RuntimeError):
+        repo.store_document("half.jsonl", FP, arts, 0, T0)
+    assert "half.jsonl" not in repo.documents()  # no fingerprint: the next pass reads it
+    monkeypatch.undo()
+    repo.store_document("half.jsonl", FP, arts, 0, T0 + 1)
+    with repo.engine.connect() as conn:
+        stored = len(conn.execute(select(ARTICLES.c.id)).all())
+        active = len(
+            conn.scalars(select(TARGETS.c.id).where(TARGETS.c.next_due.is_not(None))).all()
+        )
+        queued = len(conn.execute(select(DUE.c.target_id)).all())
+    assert stored == len(arts)
+    assert active == queued == len(arts) * len(arts[0].refs)
