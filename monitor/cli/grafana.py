@@ -142,7 +142,10 @@ def grafana() -> None:
 @click.option(
     "--webhook-url",
     default=None,
-    help="URL of the example contact point (a webhook).",
+    help=(
+        "URL of the example contact point (a webhook). Slack and PagerDuty URLs hold "
+        "their key: the file that has one is written 0600."
+    ),
 )
 @shared_options
 def export(out: Path, **flags: Any) -> None:

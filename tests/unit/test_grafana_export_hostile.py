@@ -54,3 +54,22 @@ def test_the_files_are_readable_as_the_umask_says_and_no_temporary_is_left(
     files = [p for p in (tmp_path / "out").rglob("*") if p.is_file()]
     assert files and all(stat.S_IMODE(p.stat().st_mode) == 0o644 for p in files)
     assert not [p for p in files if p.name.endswith(".tmp")]
+
+
+def test_a_webhook_url_of_ones_own_is_written_readable_by_the_owner_alone(tmp_path: Path) -> None:
+    """Slack's and PagerDuty's webhook URLs carry their key: the file holding one is 0600."""
+    secret = "https://hooks.slack.invalid/services/T000/B000/XXXXXXXXXXXXXXXX"
+    old = os.umask(0o022)
+    try:
+        result = CliRunner().invoke(
+            cli, ["grafana", "export", "--out", str(tmp_path / "out"), "--webhook-url", secret]
+        )
+    finally:
+        os.umask(old)
+    assert result.exit_code == 0, result.output
+    assert secret not in result.output
+    contact = tmp_path / "out" / "provisioning" / "alerting" / "contact-points.yaml"
+    assert secret in contact.read_text()
+    assert stat.S_IMODE(contact.stat().st_mode) == 0o600
+    others = [p for p in (tmp_path / "out").rglob("*") if p.is_file() and p != contact]
+    assert others and all(stat.S_IMODE(p.stat().st_mode) == 0o644 for p in others)
