@@ -66,19 +66,30 @@ def _closer(name: str) -> re.Pattern[str]:
 
 def visible_text(fragment: str, *, collapse: bool = True) -> str:
     """The text of an HTML fragment as a reader sees it: no tags, scripts, styles,
-    comments or templates; entities decoded; spaces collapsed. An element left
-    open runs to the end (as a browser reads an unclosed <script>)."""
+    comments, templates or link text; entities decoded; spaces collapsed. An
+    element left open runs to the end (as a browser reads an unclosed <script>),
+    but for a link: an <a> never closed hides nothing."""
     parts: list[str] = []
     pos = 0
+    unclosed_link = False  # no </a> after some <a>: none after any later one either
     while (found := _HIDDEN_OPEN.search(fragment, pos)) is not None:
         parts.append(fragment[pos : found.start()])
         name = found.group(1)
         if name is None:
             end = fragment.find("-->", found.end())
             pos = -1 if end < 0 else end + 3
+        elif (link := name in "aA") and unclosed_link:
+            parts.append(found.group())  # the tag itself: stripped with the others
+            pos = found.end()
         else:
             close = _closer(name.lower()).search(fragment, found.end())
-            pos = -1 if close is None else close.end()
+            if close is not None:
+                pos = close.end()
+            elif link:
+                parts.append(found.group())
+                unclosed_link, pos = True, found.end()
+            else:
+                pos = -1
         if pos < 0:
             break
     else:
@@ -113,10 +124,10 @@ def simhash(text: str) -> int | None:
     translate and a count of one byte column: well under 1 µs a word."""
     # at most MAX_WORDS words from at most _MAX_CHARS characters: bounded, and the
     # same answer for the same text
-    words = text[:_MAX_CHARS].lower().translate(_PUNCTUATION).split()[:MAX_WORDS]
-    if len(words) < MIN_WORDS:
+    tokens = text[:_MAX_CHARS].lower().translate(_PUNCTUATION).split()[:MAX_WORDS]
+    if len(tokens) < MIN_WORDS:
         return None
-    hs = [_word_hash(w) for w in words]
+    hs = [_word_hash(w) for w in tokens]
     mask = _MASK
     triples = zip(hs, hs[1:], hs[2:], strict=False)
     packed = array("Q", [((a * _K1 ^ b) * _K2 ^ c) & mask for a, b, c in triples]).tobytes()

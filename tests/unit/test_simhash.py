@@ -37,8 +37,10 @@ def test_visible_text_is_what_a_reader_sees() -> None:
     assert visible_text(html) == "One & two three four"
 
 
-def test_an_unclosed_comment_hides_the_rest() -> None:
+def test_an_unclosed_comment_hides_the_rest_and_an_unclosed_link_nothing() -> None:
     assert visible_text("a <!-- b c") == "a"
+    assert visible_text("a <a href=/x>b c <A>d</p>") == "a b c d"
+    assert visible_text("<a href=/>nav</a> a <a href=/x>b c") == "a b c"
 
 
 @settings(max_examples=300)
@@ -51,7 +53,7 @@ def test_visible_text_never_raises_and_holds_no_tags(fragment: str) -> None:
 def test_hostile_fragments_are_read_in_one_pass() -> None:
     # thousands of openers that never close: each search starts past the last
     assert visible_text("<script " * 20_000) == ""
-    assert visible_text("<a " * 20_000 + "x") == ""
+    assert visible_text("<a " * 20_000 + "x").endswith(" x")
     assert visible_text("<p" * 20_000) == "<p" * 20_000
 
 
