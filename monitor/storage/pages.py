@@ -1,10 +1,12 @@
 """Page marks and target events: the daemon's own-drift check (issue 15).
 
 The writer hands over each recorded check's text mark (content/simhash.py);
-in the same transaction the stored mark is compared with it (the pure
-`text_change`), a `text_changed` event is added when the text moved under
-the same title, and the new mark replaces the old. A check without a mark
-(failed, not a page, too little text) leaves the stored mark as it was.
+in the same transaction the stored mark (the baseline) is compared with it
+(the pure `text_change`). The baseline is replaced only at an event (the
+text moved beyond the tolerance under the same title) or at a new title:
+edits too small to count one by one add up until they do, and a page that
+did not change costs no write. A check without a mark (failed, not a page,
+too little text) leaves the baseline as it was.
 """
 
 from __future__ import annotations
@@ -63,6 +65,8 @@ def record_marks(conn: Connection, dialect_name: str, records: Sequence[CheckRec
                         "detail": text_change_message(distance),
                     }
                 )
+            elif old[1] == page.title_key:
+                continue  # within the tolerance: the baseline stays
         marks.append(
             {
                 "target_id": tid,
@@ -71,10 +75,13 @@ def record_marks(conn: Connection, dialect_name: str, records: Sequence[CheckRec
                 "seen_at": r.checked_at,
             }
         )
-    conn.execute(
-        dialect.upsert(dialect_name, MARKS, ["target_id"], ["text_hash", "title_key", "seen_at"]),
-        marks,
-    )
+    if marks:
+        conn.execute(
+            dialect.upsert(
+                dialect_name, MARKS, ["target_id"], ["text_hash", "title_key", "seen_at"]
+            ),
+            marks,
+        )
     if events:
         conn.execute(EVENTS.insert(), events)
 

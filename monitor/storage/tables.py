@@ -278,16 +278,16 @@ class HostBackoffRow(SQLModel, table=True):
 
 
 class PageMarkRow(SQLModel, table=True):
-    """A web/AMP page's text as last seen (content/simhash.py), to tell the next
-    check whether the text changed under the same title. Written only for a page
-    that loaded with enough text: a failed check keeps the last mark."""
+    """A web/AMP page's text baseline (content/simhash.py): taken at its first check,
+    then at each text_changed event or new title (storage/pages.py); the checks in
+    between are compared with it. A failed check never touches it."""
 
     __tablename__ = "page_marks"
 
     target_id: int = Field(primary_key=True)
     text_hash: int = Field(sa_type=BigInteger)  # the 64-bit simhash, as a signed BIGINT
     title_key: str = Field(max_length=16)
-    seen_at: int = Field(sa_type=BigInteger)
+    seen_at: int = Field(sa_type=BigInteger)  # when the baseline was taken
 
 
 class TargetEventRow(SQLModel, table=True):

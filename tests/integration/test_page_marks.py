@@ -15,7 +15,7 @@ from test_storage import FP, T0, done, record
 
 from monitor.content.simhash import PageMark, text_change_message
 from monitor.daemon.state import State, TargetState
-from monitor.storage.pages import EVENTS
+from monitor.storage.pages import EVENTS, MARKS
 from monitor.storage.repository import Repository
 from monitor.vocabulary import Outcome
 
@@ -43,20 +43,41 @@ def test_text_changes_under_one_title_are_events_and_the_rest_is_not(repo: Repos
         (again,) = [c for c in repo.claim_due(at + 60_000, 10, 30_000) if c.id == target.id]
         lease = again.lease
 
-    check(mark(A))  # first sighting
-    check(mark(NEAR))  # within the tolerance
+    check(mark(A))  # first sighting: the baseline
+    baseline = marks_of(repo)
+    check(mark(NEAR))  # within the tolerance: no event, and no write
     assert repo.target_events(target.id) == []
+    assert marks_of(repo) == baseline
     check(None, Outcome.HTTP_ERROR)  # a failed load: no mark, the old one stays
-    check(mark(FAR))  # 32 bits from NEAR's 3: beyond the tolerance, same title
+    check(mark(FAR))  # 32 bits from the baseline A: beyond the tolerance, same title
     (event,) = repo.target_events(target.id)
     assert event["kind"] == "text_changed" and event["at"] == at
-    assert "29 of 64" in event["detail"]
+    assert "32 of 64" in event["detail"]
     check(mark(A, "k2"))  # a new headline: a new baseline, no event
     check(mark(A, "k2"))
     assert len(repo.target_events(target.id)) == 1
     # the status API's one target carries them too
     item = repo.target(target.id)
     assert item is not None and [e["kind"] for e in item["events"]] == ["text_changed"]
+
+
+def test_small_edits_add_up_against_the_baseline(repo: Repository) -> None:
+    repo.store_document("a.txt", FP, [record("https://n.test/a/", images=0)], 0, T0)
+    target = next(c for c in repo.claim_due(T0, 10, 30_000) if c.url == "https://n.test/a/")
+    lease, at = target.lease, T0
+    for step in range(4):  # 0, 8, 16, 24 bits from A: 8 at a time, each within 14
+        at += 60_000
+        rec = done(target.id, lease, at, Outcome.OK, UP, UP)
+        repo.record([dataclasses.replace(rec, page=mark(A ^ ((1 << (8 * step)) - 1)))])
+        (again,) = [c for c in repo.claim_due(at + 60_000, 10, 30_000) if c.id == target.id]
+        lease = again.lease
+    (event,) = repo.target_events(target.id)
+    assert "16 of 64" in event["detail"]  # the third edit took it past the tolerance
+
+
+def marks_of(repo: Repository) -> list[tuple[int, ...]]:
+    with repo.engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(MARKS.select())]
 
 
 def test_a_stale_holders_mark_is_not_compared_or_kept(repo: Repository) -> None:
