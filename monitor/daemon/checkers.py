@@ -31,7 +31,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.check.pipe import targets_frame
 from monitor.check.pool import SupportsCheck
-from monitor.check.prestart import AUTO_MAX_WORKERS, WORKER_ARGS
+from monitor.check.prestart import AUTO_MAX_WORKERS, BYTES_PER_TARGET, WORKER_ARGS, corpus_bytes
 from monitor.check.processes import WorkerPool
 from monitor.check.worker import TEXT_HASH_ARG
 from monitor.config import Settings
@@ -193,10 +193,14 @@ async def checker_for(
     settings: Settings, repo: CorpusStore
 ) -> AbstractAsyncContextManager[SupportsCheck]:
     """The daemon's checker: in-process, or checker processes for many targets."""
+    enough = AUTO_MIN_TARGETS * BYTES_PER_TARGET
     try:
         active = await asyncio.to_thread(repo.active_targets)
     except SQLAlchemyError:  # only a hint: the claims will say what is wrong
         active = 0
+    if active < AUTO_MIN_TARGETS:  # a corpus not stored yet (it is, while checks run)
+        size = await asyncio.to_thread(corpus_bytes, settings.paths, enough)
+        active = max(active, size // BYTES_PER_TARGET)
     processes = processes_for(settings, active, repo.dialect)
     if processes:
         return ProcessChecker(settings, processes)

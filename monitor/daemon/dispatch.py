@@ -27,6 +27,7 @@ log = logging.getLogger("monitor.daemon")
 
 CLAIM_BATCH = 1000
 REFILL_DELAY = 0.02  # after a check ends, before claiming for the slots freed since
+SCAN_POLL = 0.05  # `--once` while the corpus is still written: claim again this often
 
 DbCall = Callable[..., Awaitable[Any]]  # runs a repository call on the one database thread
 
@@ -163,17 +164,25 @@ class Dispatcher:
         if not self.stopping:
             await self.dispatch()
 
-    async def run_once(self) -> None:
-        """Check every target due now, once, and return when all are recorded."""
+    async def run_once(self, scanning: asyncio.Task[None] | None = None) -> None:
+        """Check every target due now, once, and return when all are recorded.
+
+        `scanning`: the first corpus pass, still storing what it stamped before
+        this call; its targets are due too, so claiming goes on until it ends.
+        """
         cutoff = self._clock()
         while not self.stopping:
+            writing = scanning is not None and not scanning.done()
             claimed = await self.dispatch(cutoff=cutoff)
-            if not claimed and not self.inflight:
+            if not claimed and not self.inflight and not writing:
                 break
-            if self.inflight:
-                await asyncio.wait(
-                    [t for t, _ in self.inflight.values()], return_when=asyncio.FIRST_COMPLETED
-                )
+            waits: list[asyncio.Future[Any]] = [t for t, _ in self.inflight.values()]
+            if scanning is not None and writing:
+                waits.append(scanning)
+            # while the corpus is written, look for its new targets now and then
+            await asyncio.wait(
+                waits, timeout=SCAN_POLL if writing else None, return_when=asyncio.FIRST_COMPLETED
+            )
 
     async def settle(self, grace: float) -> None:
         """After a stop: a claim in progress ends, checks in flight get `grace`

@@ -55,7 +55,7 @@ from monitor.storage.opening import (
     open_database,
     shown_url,
 )
-from monitor.storage.repository import Claimed, Repository
+from monitor.storage.repository import Claimed, Repository, now_ms
 from monitor.vocabulary import CheckResult, Kind
 
 log = logging.getLogger("monitor.daemon")
@@ -166,13 +166,14 @@ class Daemon:
         raises DatabaseUnusable or ConfigError instead: nothing was started.
         """
         s = self.settings
+        first_scan: asyncio.Task[None] | None = None
         try:
             await self._open()
             self._install_signals()
             self.writer.start()
-            await self.rescan()
-            if s.once and self.scan_error is not None and self.failure is None:
-                self.failure = f"the corpus could not be recorded: {self.scan_error}"
+            # checking starts while the corpus is still being stored (issue 16): all
+            # it stores is due at `now`, before run_once's cutoff
+            first_scan = asyncio.create_task(self.rescan(now=now_ms()), name="first-scan")
             if self.failure is None:
                 async with await checker_for(s, self.repo) as checker:
                     if isinstance(checker, Checker):  # checker processes: see checkers.py
@@ -185,13 +186,17 @@ class Daemon:
                         await self.rescan()
                     if s.once:
                         if self.failure is None:
-                            await self.dispatcher.run_once()
+                            await self.dispatcher.run_once(first_scan)
+                        if self.scan_error is not None and self.failure is None:
+                            self.failure = f"the corpus could not be recorded: {self.scan_error}"
                     else:
                         self._start_scheduler()
                         await self._stop.wait()
                     await self._shutdown()
         finally:
             self._remove_signals()
+            if first_scan is not None:  # its thread cannot be stopped: let it end
+                await asyncio.gather(first_scan, return_exceptions=True)
             await self._leave()
             await self.writer.stop()
             if self.server is not None:
@@ -392,13 +397,13 @@ class Daemon:
         else:
             log.debug("checked", extra={"ctx": ctx})
 
-    async def rescan(self, *, force: bool = False) -> None:
+    async def rescan(self, *, force: bool = False, now: int | None = None) -> None:
         if not self.membership.scans_corpus():
             return  # a shared corpus: the leader records it (docs/scaling.md)
         async with self._scan_lock:
             started = time.monotonic()
             try:
-                report = await asyncio.to_thread(self.scanner.scan, force=force)
+                report = await asyncio.to_thread(self.scanner.scan, force=force, now=now)
             except SQLAlchemyError as exc:
                 error = self._db_failed(exc)
                 if error != self.scan_error:  # once per cause, not at every rescan
