@@ -215,10 +215,12 @@ def head_metas(text: str, end: int) -> dict[str, str]:
     for word in _META_WORDS:
         at = text.find(word, 0, end)
         tags = 0
+        back = 0  # no `<` between here and `at`: the tag is the previous one's, judged
         while at >= 0 and tags < MAX_META_TAGS and word not in found:
-            lt = text.rfind("<", 0, at)
+            lt = text.rfind("<", back, at)
+            back = at
             gt = text.find(">", at, end)
-            if lt not in seen and gt >= 0 and _META_START.match(text, lt):
+            if lt >= 0 and lt not in seen and gt >= 0 and _META_START.match(text, lt):
                 seen.add(lt)
                 tags += 1
                 if not _inside_skipped(text, lt):
