@@ -7,6 +7,11 @@ text moved beyond the tolerance under the same title) or at a new title:
 edits too small to count one by one add up until they do, and a page that
 did not change costs no write. A check without a mark (failed, not a page,
 too little text) leaves the baseline as it was.
+
+At most one event per target per EVENT_QUIET_MS: a page that flips between two
+texts (an A/B test, a rotating lead) was an event at every check. A change
+within the quiet period leaves the baseline as it was, so a change that still
+holds when the period ends is reported then.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Table, select
+from sqlalchemy import Connection, Table, func, select
 
 from monitor.content.simhash import (
     from_signed,
@@ -30,6 +35,7 @@ from monitor.storage.values import CheckRecord
 MARKS: Table = metadata.tables["page_marks"]
 EVENTS: Table = metadata.tables["target_events"]
 TEXT_CHANGED = "text_changed"
+EVENT_QUIET_MS = 86_400_000  # one text_changed event per target per day at most
 
 
 def record_marks(conn: Connection, dialect_name: str, records: Sequence[CheckRecord]) -> None:
@@ -48,6 +54,14 @@ def record_marks(conn: Connection, dialect_name: str, records: Sequence[CheckRec
             )
         )
         stored.update((tid, (from_signed(h), key)) for tid, h, key in rows)
+    changed = {
+        tid: d
+        for tid, r in latest.items()
+        if (old := stored.get(tid)) is not None
+        and r.page is not None
+        and (d := text_change(old[0], old[1], r.page)) is not None
+    }
+    last_event = _last_events(conn, sorted(changed))
     events = []
     marks = []
     for tid, r in sorted(latest.items()):
@@ -55,7 +69,10 @@ def record_marks(conn: Connection, dialect_name: str, records: Sequence[CheckRec
         assert page is not None
         old = stored.get(tid)
         if old is not None:
-            distance = text_change(old[0], old[1], page)
+            distance = changed.get(tid)
+            last = last_event.get(tid)
+            if last is not None and r.checked_at - last < EVENT_QUIET_MS:
+                continue  # an event within the quiet period: the baseline stays
             if distance is not None:
                 events.append(
                     {
@@ -84,6 +101,19 @@ def record_marks(conn: Connection, dialect_name: str, records: Sequence[CheckRec
         )
     if events:
         conn.execute(EVENTS.insert(), events)
+
+
+def _last_events(conn: Connection, target_ids: list[int]) -> dict[int, int]:
+    """When each of these targets' last text_changed event was."""
+    out: dict[int, int] = {}
+    for chunk in chunks(target_ids):
+        rows: Any = conn.execute(
+            select(EVENTS.c.target_id, func.max(EVENTS.c.at))
+            .where(EVENTS.c.target_id.in_(chunk), EVENTS.c.kind == TEXT_CHANGED)
+            .group_by(EVENTS.c.target_id)
+        )
+        out.update((tid, int(at)) for tid, at in rows if at is not None)
+    return out
 
 
 def target_events(conn: Connection, target_id: int, limit: int) -> list[dict[str, Any]]:

@@ -125,3 +125,32 @@ async def test_the_status_api_and_page_show_a_targets_events(known: Known) -> No
     assert quiet["events"] == []
     assert status == 200 and '<h2 id="events">Events</h2>' in html
     assert "30 of 64 simhash bits differ" in html
+
+
+def test_a_page_that_alternates_between_two_texts_is_one_event_a_day(repo: Repository) -> None:
+    """A/B tests and rotating leads: a page that flips between two texts at every
+    check was an event at every check (288 rows a day at a 5-minute interval, and
+    history's newest 50 all flips); now at most one a day, and a change in the
+    quiet day is reported when it ends if it still holds."""
+    repo.store_document("a.txt", FP, [record("https://n.test/a/", images=0)], 0, T0)
+    target = next(c for c in repo.claim_due(T0, 10, 30_000) if c.url == "https://n.test/a/")
+    lease, at = target.lease, T0
+    step = 300_000
+
+    def check(text_hash: int) -> None:
+        nonlocal at, lease
+        at += step
+        rec = done(target.id, lease, at, Outcome.OK, UP, UP)
+        repo.record([dataclasses.replace(rec, page=mark(text_hash))])
+        (again,) = [c for c in repo.claim_due(at + step, 10, 30_000) if c.id == target.id]
+        lease = again.lease
+
+    for i in range(20):
+        check(FAR if i % 2 else A)
+    assert len(repo.target_events(target.id)) == 1
+    first = at
+    while at < first + 86_400_000:
+        step = 3_600_000
+        check(A)  # held far from the baseline (FAR, the first event's text)
+    events = repo.target_events(target.id)
+    assert len(events) == 2 and events[0]["at"] >= events[1]["at"] + 86_400_000
