@@ -1,4 +1,5 @@
-"""The soft-404 probe's answers, kept per host and directory until they expire.
+"""The soft-404 probe's answers, kept per host and directory until they expire;
+and the retention of both tables of issue 15 that grow (answers, target events).
 
 The daemon's checker probes each host and directory at most once a day
 (http/probe.py); kept here, the answers outlive a restart, and a host that
@@ -17,6 +18,7 @@ from monitor.storage.store import Store
 from monitor.storage.tables import metadata
 
 PROBES: Table = metadata.tables["probe_answers"]
+EVENTS: Table = metadata.tables["target_events"]
 MAX_ANSWERS = 100_000  # as many as the checker keeps in memory
 _COLUMNS = ("url", "status", "final_url", "title", "h1", "description", "expires")
 
@@ -31,6 +33,17 @@ class ProbeStore(Store):
             conn.execute(delete(PROBES).where(PROBES.c.expires <= now))
             rows = conn.execute(select(PROBES).order_by(PROBES.c.expires).limit(MAX_ANSWERS))
             return [dict(r._mapping) for r in rows]
+
+    def purge_probe_answers(self, now: int) -> int:
+        """Delete the answers expired at `now` (ms): the directories a daemon probed
+        but never meets again (dated paths) would otherwise stay until a restart."""
+        with self._write() as conn:
+            return max(conn.execute(delete(PROBES).where(PROBES.c.expires <= now)).rowcount, 0)
+
+    def purge_events(self, cutoff_ms: int) -> int:
+        """Delete target events older than `cutoff_ms` (the rollups' retention)."""
+        with self._write() as conn:
+            return max(conn.execute(delete(EVENTS).where(EVENTS.c.at < cutoff_ms)).rowcount, 0)
 
     def keep_probe_answer(self, row: Mapping[str, Any]) -> None:
         """Store (or replace) one host and directory's answer."""

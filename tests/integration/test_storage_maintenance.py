@@ -64,3 +64,46 @@ def test_finished_days_are_rolled_up_once_then_raw_results_expire(tmp_path: Path
     later = run_maintenance(repo, now + 400 * DAY_MS, retention_days=1, rollup_retention_days=365)
     assert later.rollups_deleted == 3
     engine.dispose()
+
+
+def test_old_events_and_expired_probe_answers_leave_with_maintenance(tmp_path: Path) -> None:
+    """A daemon that runs for months probes new directories (dated paths) every
+    day: their expired answers were deleted only at a restart, so the table
+    grew with every directory ever seen; and text_changed events were never
+    deleted. Expired answers go at each maintenance, events past the rollup
+    retention too."""
+    from monitor.storage.pages import EVENTS
+    from monitor.storage.probes import PROBES
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'am.db'}")
+    upgrade(engine)
+    repo = Repository(engine)
+    now = T0 // DAY_MS * DAY_MS + 400 * DAY_MS
+    for d in range(2000):  # directories probed over the months, one still fresh
+        repo.keep_probe_answer(
+            {
+                "site": "https n.test ",
+                "directory": f"/2026/{d}",
+                "url": f"https://n.test/2026/{d}/am-probe-1",
+                "status": 404,
+                "final_url": None,
+                "title": None,
+                "h1": None,
+                "description": None,
+                "expires": now - DAY_MS + d * 50_000,
+            }
+        )
+    with engine.begin() as conn:
+        conn.execute(
+            EVENTS.insert(),
+            [
+                {"target_id": 1, "at": now - age * DAY_MS, "kind": "text_changed", "detail": "x"}
+                for age in (1, 30, 364, 366, 400)
+            ],
+        )
+    run_maintenance(repo, now, retention_days=30, rollup_retention_days=365)
+    with engine.connect() as conn:
+        expires = [r.expires for r in conn.execute(PROBES.select())]
+        ages = sorted((now - r.at) // DAY_MS for r in conn.execute(EVENTS.select()))
+    assert expires and all(e > now for e in expires) and len(expires) < 2000
+    assert ages == [1, 30, 364]
