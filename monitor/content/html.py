@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import html
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import urljoin
 
 from monitor.content.charset import decode
@@ -164,7 +164,7 @@ def _facts(text: str, got: Head, base_url: str, simhash: int | None = None) -> H
     if not soft and heading is not None and not (got.title_closed and heading == title):
         soft = is_soft_404_text(heading)
     metas = head_metas(text, len(text) if got.head_end is None else got.head_end)
-    return HtmlFacts(
+    facts = HtmlFacts(
         canonical=_absolute(got.canonical, base),
         amphtml=_absolute(got.amphtml, base),
         is_amp=got.is_amp,
@@ -178,6 +178,25 @@ def _facts(text: str, got: Head, base_url: str, simhash: int | None = None) -> H
         or metas.get("twitter:description"),
         published_time=metas.get("article:published_time"),
         text_hash=simhash,
+    )
+    return _without_nul(facts) if "\x00" in text else facts
+
+
+def _without_nul(facts: HtmlFacts) -> HtmlFacts:
+    """The texts with each NUL read as U+FFFD, as HTML reads one in a title (and
+    PostgreSQL's text refuses NUL: a probe answer holding one was never kept)."""
+
+    def clean(value: str | None) -> str | None:
+        return None if value is None else value.replace("\x00", "\ufffd")
+
+    return replace(
+        facts,
+        title=clean(facts.title),
+        closed_title=clean(facts.closed_title),
+        og_title=clean(facts.og_title),
+        h1=clean(facts.h1),
+        description=clean(facts.description),
+        published_time=clean(facts.published_time),
     )
 
 
