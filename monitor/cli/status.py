@@ -145,7 +145,13 @@ def status(config_file: Path | None, fmt: str | None, limit: int, **flags: Any) 
 @config_option
 @db_options
 @_format_option
-@click.option("--limit", type=int, default=20, show_default=True, help="Recent results per target.")
+@click.option(
+    "--limit",
+    type=click.IntRange(0, 100_000),
+    default=20,
+    show_default=True,
+    help="Recent results per target.",
+)
 def history(
     query: str, config_file: Path | None, fmt: str | None, limit: int, **flags: Any
 ) -> None:
