@@ -64,7 +64,7 @@ async def read_page(
     if mtype is not None and not is_html_content_type(mtype):
         facts.bytes_read = await finish(resp, DRAIN_MAX, 0)
         return None
-    enough = _with_text if text_hash else head_complete
+    enough = _TextWindow().enough if text_hash else head_complete
     prefix = await read_prefix(resp, cap, enough)
     facts.bytes_read = prefix.wire_bytes + await finish(resp, cap, prefix.wire_bytes)
     if prefix.error is not None:
@@ -83,12 +83,23 @@ async def read_page(
     return None
 
 
-def _with_text(buf: bytes | bytearray, before: int) -> bool:
-    """The head and the text window after it (content/simhash.py) are in `buf`."""
-    if not head_complete(buf, before):
-        return False
-    end = window_end(buf)
-    return end is not None and len(buf) >= end
+class _TextWindow:
+    """Whether the head and the text window after it (content/simhash.py) are in
+    the buffer. The window's end is found once, when the head ends: head_complete
+    looks only at the latest read, so a head that ended in an earlier read was
+    never seen again and every page was read to the cap."""
+
+    def __init__(self) -> None:
+        self.end: int | None = None
+
+    def enough(self, buf: bytes | bytearray, before: int) -> bool:
+        if self.end is None:
+            if not head_complete(buf, before):
+                return False
+            self.end = window_end(buf)
+            if self.end is None:  # pragma: no cover - both look for the same head end
+                return False
+        return len(buf) >= self.end
 
 
 async def read_image(
