@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from monitor.content.html import head_facts
@@ -32,3 +34,44 @@ def test_no_fact_of_the_fingerprint_holds_a_nul(charset: str | None) -> None:
     )
     assert all(k is not None and "\x00" not in k for k in kept), kept
     assert facts.title == "a\ufffdb" and facts.h1 == "h\ufffd"
+
+
+class _CountingPattern:
+    """A stand-in for a compiled pattern that counts its fullmatch calls and the
+    characters they were given."""
+
+    def __init__(self, pattern: re.Pattern[str]) -> None:
+        self.pattern = pattern
+        self.calls = 0
+        self.chars = 0
+
+    def fullmatch(self, text: str) -> re.Match[str] | None:
+        self.calls += 1
+        self.chars += len(text)
+        return self.pattern.fullmatch(text)
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "page not | " * 40_000 + "found",
+        "error 404 page " * 30_000 + "found x",
+        "x" * 2000 + " | Page not found",
+    ],
+    ids=["separators", "repeats", "long-site-name"],
+)
+def test_a_huge_title_costs_the_soft_404_judgement_a_bounded_work(
+    title: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A closed <title> is judged whole (the fingerprint keeps 600 characters of
+    it, the soft-404 check all): 40,000 site-name separators were 40,000
+    pattern matches, 100 ms of CPU for one 512 KiB page. A not-found page says
+    so in a few words: a title or heading past SOFT_404_MAX characters is not
+    one."""
+    from monitor.content import soft404
+
+    counting = _CountingPattern(soft404._SOFT_404)
+    monkeypatch.setattr(soft404, "_SOFT_404", counting)
+    assert not soft404.is_soft_404_text(title)
+    assert counting.chars <= soft404.SOFT_404_MAX
+    assert soft404.is_soft_404_text("Page not found | " + "The Daily " * 10)
