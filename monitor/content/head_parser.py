@@ -8,14 +8,15 @@ anything and is the reference the scanner is held to.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from html.parser import HTMLParser
+from itertools import islice
 
 HEAD_ELEMENTS = frozenset(
     {"html", "head", "title", "base", "link", "meta", "style", "script", "noscript", "template"}
 )
 SKIP_CONTENT = frozenset({"noscript", "template"})
-_CHUNK = 8192
 
 
 class _Stop(Exception):
@@ -137,9 +138,14 @@ _UNCLOSED = re.compile(r"<(?!!--)(?=[^<>]*<)")
 _UNCLOSED_MAX = 64
 
 
+def _more_than(found: Iterator[object], limit: int) -> bool:
+    """Whether `found` yields more than `limit` items (the rest is never looked for)."""
+    return next(islice(found, limit, None), None) is not None
+
+
 def slow_head(text: str) -> Head:
     """The head facts by html.parser, which copes with anything."""
-    if len(_UNCLOSED.findall(text)) > _UNCLOSED_MAX:
+    if _more_than(_UNCLOSED.finditer(text), _UNCLOSED_MAX):
         text = _UNCLOSED.sub("&lt;", text)
     # the same for comments: every `<!--` after the last `-->` is open to the end
     closed = text.rfind("-->") + 1 or 0
@@ -147,8 +153,7 @@ def slow_head(text: str) -> Head:
         text = text[: text.find("<!--", closed)]  # the rest is comment, as browsers read it
     parser = _HeadParser()
     try:
-        for start in range(0, len(text), _CHUNK):
-            parser.feed(text[start : start + _CHUNK])
+        parser.feed(text)
         parser.close()
     except _Stop:
         pass

@@ -11,6 +11,9 @@ facts must still be read.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
+
 import pytest
 
 from monitor.content.html import head_facts
@@ -79,3 +82,45 @@ def test_the_meta_scan_looks_back_over_each_character_a_bounded_number_of_times(
     _Counted.scanned = 0
     assert head_metas(_Counted(text), len(text)) == {}
     assert _Counted.scanned <= 4 * len(text)
+
+
+class _CountingFinder:
+    """A stand-in for a compiled pattern whose finditer counts the matches taken."""
+
+    def __init__(self, pattern: re.Pattern[str]) -> None:
+        self.pattern = pattern
+        self.taken = 0
+
+    def finditer(self, text: str) -> Iterator[re.Match[str]]:
+        for found in self.pattern.finditer(text):
+            self.taken += 1
+            yield found
+
+    def sub(self, repl: str, text: str) -> str:
+        return self.pattern.sub(repl, text)
+
+
+def test_an_unclosed_script_of_lt_signs_is_counted_and_fed_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`<head><script>` then 512 KiB of `<`: the parser's fallback counted every
+    unclosed `<` (512,000 regex matches) to learn there were more than 64, and
+    fed html.parser 8 KiB at a time, each feed rescanning the whole unclosed
+    script for its end (quadratic): 194 ms of CPU, now 75 ms."""
+    from monitor.content import head_parser
+
+    counting = _CountingFinder(head_parser._UNCLOSED)
+    monkeypatch.setattr(head_parser, "_UNCLOSED", counting)
+    feeds: list[int] = []
+    real_feed = head_parser._HeadParser.feed
+
+    def feed(self: head_parser._HeadParser, data: str) -> None:
+        feeds.append(len(data))
+        real_feed(self, data)
+
+    monkeypatch.setattr(head_parser._HeadParser, "feed", feed)
+    text = "<html><head><title>Story</title><script>" + "<" * CAP
+    got = head_parser.slow_head(text)
+    assert got.title == "Story"
+    assert counting.taken <= head_parser._UNCLOSED_MAX + 1
+    assert len(feeds) == 1
