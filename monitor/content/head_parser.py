@@ -145,6 +145,7 @@ def _more_than(found: Iterator[object], limit: int) -> bool:
 
 def slow_head(text: str) -> Head:
     """The head facts by html.parser, which copes with anything."""
+    page = text
     if _more_than(_UNCLOSED.finditer(text), _UNCLOSED_MAX):
         text = _UNCLOSED.sub("&lt;", text)
     # the same for comments: every `<!--` after the last `-->` is open to the end
@@ -162,5 +163,25 @@ def slow_head(text: str) -> Head:
     parser.finish()
     got = parser.got
     if parser.head_end is not None:
-        got.head_end = _offset(text, *parser.head_end)
+        if text is page:
+            got.head_end = _offset(text, *parser.head_end)
+        else:
+            got.head_end = _in_page(page, text, *parser.head_end)
     return got
+
+
+def _in_page(page: str, text: str, line: int, column: int) -> int:
+    """The index in `page` of html.parser's (line, column) in `text`, the page where
+    each unclosed `<` became `&lt;`: 3 characters longer each, on the same lines."""
+    start = _offset(page, line, 0)
+    if page.find("&lt;", start, start + column) < 0:
+        # no `&lt;` of the page's own before it on its line: each there is an escape
+        at = _offset(text, line, 0)
+        escaped = text.count("&lt;", at, at + column)
+    else:
+        escaped = 0
+        for found in _UNCLOSED.finditer(page, start):
+            if found.start() - start + 3 * escaped >= column:
+                break
+            escaped += 1
+    return min(start + column - 3 * escaped, len(page))

@@ -124,3 +124,21 @@ def test_an_unclosed_script_of_lt_signs_is_counted_and_fed_once(
     assert got.title == "Story"
     assert counting.taken <= head_parser._UNCLOSED_MAX + 1
     assert len(feeds) == 1
+
+
+@pytest.mark.parametrize("junk", [" 1 < 2 <", " &lt; 1 < 2 <", "\n<a <"])
+def test_where_the_head_ends_is_an_index_in_the_page_after_the_fallback_escapes(
+    junk: str,
+) -> None:
+    """Past 64 unclosed `<` the fallback reads each as text (`&lt;`, 3 characters
+    longer), and gave where the head ended in that text: after 100 of them the
+    index ran past the page's end, so its <h1> and its text mark were lost and
+    the body's <meta>s were read as the head's."""
+    body = "<body><h1>The heading</h1><p>" + "word " * 100
+    text = "<html><head><title>T</title>" + junk * 100 + " &lt; </head>" + body
+    facts = head_facts(text.encode(), base_url="http://a.test/", text_hash=True)
+    assert facts.h1 == "The heading"
+    assert facts.text_hash is not None
+    from monitor.content.head_parser import slow_head
+
+    assert slow_head(text).head_end == text.index("</head>")
