@@ -20,6 +20,7 @@ from monitor.storage.tables import metadata
 PROBES: Table = metadata.tables["probe_answers"]
 EVENTS: Table = metadata.tables["target_events"]
 MAX_ANSWERS = 100_000  # as many as the checker keeps in memory
+MAX_KEY_BYTES = 2048  # of site and directory: well within a btree entry, compressed or not
 _COLUMNS = ("url", "status", "final_url", "title", "h1", "description", "expires")
 
 
@@ -46,7 +47,11 @@ class ProbeStore(Store):
             return max(conn.execute(delete(EVENTS).where(EVENTS.c.at < cutoff_ms)).rowcount, 0)
 
     def keep_probe_answer(self, row: Mapping[str, Any]) -> None:
-        """Store (or replace) one host and directory's answer."""
+        """Store (or replace) one host and directory's answer; one whose key is too
+        long for PostgreSQL's index (~8 KB; a URL may have 64 KiB) is not kept, on
+        either database: it is probed again after a restart, nothing more."""
+        if len(row["site"].encode()) + len(row["directory"].encode()) > MAX_KEY_BYTES:
+            return
         with self._write() as conn:
             conn.execute(
                 dialect.upsert(self.dialect, PROBES, ["site", "directory"], list(_COLUMNS)),

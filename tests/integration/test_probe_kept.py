@@ -6,9 +6,11 @@ answer expires. Clocks are injected: nothing waits."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import random
 from datetime import UTC, datetime
 
+import pytest
 from yarl import URL
 
 from monitor.daemon.probes import keep_probe_answers
@@ -114,3 +116,22 @@ async def test_a_database_that_cannot_be_read_means_probing_afresh(repo: Reposit
     probe = SoftProbe(host.attempt, random.Random(1))
     assert await keep_probe_answers(probe, repo, broken) == 0
     assert await judge(probe, "/news/a") == [ProblemCode.SOFT_404]  # and a failed write is logged
+
+
+async def test_a_directory_too_long_to_index_is_probed_but_not_kept(
+    repo: Repository, caplog: pytest.LogCaptureFixture
+) -> None:
+    """PostgreSQL refuses an index entry over ~8 KB: a directory that long (a
+    corpus may hold URLs of up to 64 KiB) failed each write of its answer with
+    an error logged. Such an answer is kept in memory only; the others are
+    kept as ever."""
+    host = Host(200)
+    wall, mono = [WALL], [0.0]
+    probe = await start(repo, host, wall, mono)
+    # incompressible (PostgreSQL compresses index entries)
+    deep = "/" + "".join(hashlib.sha256(b"%d" % n).hexdigest() for n in range(300)) + "/story"
+    assert await judge(probe, deep) == [ProblemCode.SOFT_404]
+    assert await judge(probe, "/news/story") == [ProblemCode.SOFT_404]
+    kept = repo.probe_answers(WALL)
+    assert [row["directory"] for row in kept] == ["/news"]
+    assert "cannot keep" not in caplog.text
