@@ -4,7 +4,8 @@ exist, and compare its answer with the article's page.
 Once per host and directory (per run in `check`; at most once a day in the
 daemon, whose checker lives on): the answer is shared by every page of that
 directory, and a page that is the same as it (same final URL, or the same
-non-empty fingerprint) is a `soft_404`. A host that answers a probe with a
+non-empty fingerprint) is a `soft_404`. A probe that got no answer to judge
+by (an error, a 5xx, a 403) is asked again after an hour. A host that answers a probe with a
 real 404 or 410 is not probed again (for a day in the daemon, which keeps the
 answers in its database: `remember` and `restore`, so a restart does not probe
 again either). The probe goes through the checker's
@@ -28,6 +29,9 @@ from monitor.http.attempt import Attempt
 from monitor.vocabulary import CheckResult, ContentFacts, Kind, Problem, ProblemCode
 
 PROBE_TTL_S = 86400.0  # a directory is probed again after a day (the daemon's checker)
+# ... or after an hour when the probe got no answer to judge by (an error, a 5xx,
+# a 403): a host down for a moment kept the directory unjudged for a day
+UNANSWERED_TTL_S = 3600.0
 MAX_DIRECTORIES = 100_000  # answers kept; the oldest go first
 _NOT_FOUND = (404, 410)
 
@@ -111,6 +115,13 @@ class SoftProbe:
         at = self.real_404_hosts.get((host, port))
         return at is not None and self._clock() - at <= self._ttl
 
+    def _lasts(self, answer: Answer) -> float:
+        """How long an answer stands: a page or a real 404 the period, anything
+        else (no answer to judge by) an hour at most."""
+        if answer.is_page or answer.status in _NOT_FOUND:
+            return self._ttl
+        return min(self._ttl, UNANSWERED_TTL_S)
+
     def now(self) -> float:
         """This probe's clock (answers' `at` are on it)."""
         return self._clock()
@@ -132,7 +143,7 @@ class SoftProbe:
         fut = self._answers.get(key)
         if fut is not None and fut.done():
             old = fut.result()
-            if old is None or now - old.at > self._ttl:
+            if old is None or now - old.at > self._lasts(old):
                 del self._answers[key]
                 fut = None
         if fut is not None:

@@ -93,3 +93,32 @@ async def test_images_cdn_and_landing_pages_are_not_probed() -> None:
             await checker.check("http://a.example/", Kind.WEB)
             await checker.check("http://a.example/en/", Kind.AMP)
     assert probes(srv.hits) == {}
+
+
+async def test_a_probe_that_failed_is_asked_again_within_the_hour() -> None:
+    """A host down for a moment (a 503, a reset) gave no answer, and that
+    non-answer stood for the day: no soft-404 judgement for the directory until
+    then. It now stands for an hour at most; a real answer for the day."""
+    failing = [True]
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        if "am-probe-" in request.path and failing[0]:
+            raise web.HTTPServiceUnavailable()
+        return web.Response(text=PAGE.format(title="Welcome"), content_type="text/html")
+
+    async with app_server([web.get("/{tail:.*}", handle)]) as srv:
+        s = settings({"a.example": srv.port}, soft_404_probe=True)
+        async with Checker(s) as checker:
+            assert checker.probe is not None
+            now = [0.0]
+            checker.probe._clock = lambda: now[0]
+            first = await checker.check("http://a.example/old/story-1", Kind.WEB)
+            failing[0] = False
+            now[0] = 3600.0 + 1
+            later = await checker.check("http://a.example/old/story-1", Kind.WEB)
+            now[0] = 7200.0 + 2
+            await checker.check("http://a.example/old/story-1", Kind.WEB)
+            sent = checker.probe.sent
+    assert first.problems == []
+    assert [p.code for p in later.problems] == [ProblemCode.SOFT_404]
+    assert sent == 2  # the real answer stands for the day
