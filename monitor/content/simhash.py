@@ -100,9 +100,13 @@ def visible_text(fragment: str, *, collapse: bool = True) -> str:
     return " ".join(text.split()) if collapse else text
 
 
-@lru_cache(maxsize=1 << 16)  # words recur across pages: most are hashed once per process
-def _word_hash(word: str) -> int:
+def _hash(word: str) -> int:
     return int.from_bytes(hashlib.blake2b(word.encode(), digest_size=8).digest(), "little")
+
+
+# words recur across pages: most are hashed once per process
+_word_hash = lru_cache(maxsize=1 << 16)(_hash)
+CACHED_WORD = 32  # characters: a longer "word" (a hostile page's new one each check) is not kept
 
 
 # byte -> b"\x01" where bit k is set, else b"\x00": with bytes.translate and count,
@@ -127,7 +131,8 @@ def simhash(text: str) -> int | None:
     tokens = text[:_MAX_CHARS].lower().translate(_PUNCTUATION).split()[:MAX_WORDS]
     if len(tokens) < MIN_WORDS:
         return None
-    hs = [_word_hash(w) for w in tokens]
+    cached, direct, longest = _word_hash, _hash, CACHED_WORD
+    hs = [cached(w) if len(w) <= longest else direct(w) for w in tokens]
     mask = _MASK
     triples = zip(hs, hs[1:], hs[2:], strict=False)
     packed = array("Q", [((a * _K1 ^ b) * _K2 ^ c) & mask for a, b, c in triples]).tobytes()

@@ -149,3 +149,17 @@ def test_only_a_page_that_loaded_with_text_gets_a_mark() -> None:
     assert page_mark(_result(Outcome.OK, text_hash=None), POLICY) is None
     off = Policy(3600.0, 60.0, 0.0, 3, 1)
     assert page_mark(_result(Outcome.OK), off) is None
+
+
+def test_long_words_are_not_kept_in_the_word_cache() -> None:
+    """The word-hash cache keeps 65,536 words: a page serving one new 15,000-letter
+    "word" at each check left 15 KB in it per check (45 MB after 3,000 checks,
+    ~1 GB once full). Only words a language has are cached; the hash is the same."""
+    from monitor.content import simhash as sh
+
+    before = sh._word_hash.cache_info().currsize
+    words = [f"{'q' * 500}{n}" for n in range(20)] + [f"w{n}" for n in range(30)]
+    got = sh.simhash(" ".join(words))
+    assert sh._word_hash.cache_info().currsize - before <= 30
+    sh._word_hash.cache_clear()
+    assert sh.simhash(" ".join(words)) == got
