@@ -167,7 +167,7 @@ class SoftProbe:
         try:
             self.sent += 1
             att = await self._attempt(url, Kind.WEB)
-            answer = Answer(urls.redact(str(url)), att.status, att.final_url, att.facts, now)
+            answer = Answer(urls.redact(str(url)), att.status, att.final_url, _kept(att.facts), now)
             if att.error is None and att.status in _NOT_FOUND:
                 self.real_404_hosts[(key[1], key[2])] = now
             if att.error is None and self.remember is not None:
@@ -175,3 +175,9 @@ class SoftProbe:
         finally:
             fut.set_result(answer)  # a probe cut short answers None to those waiting
         return answer
+
+
+def _kept(facts: ContentFacts) -> ContentFacts:
+    """What `same_page` reads of an answer (kept a day per directory): not the
+    rest, whose links may be as long as the page cap."""
+    return ContentFacts(title=facts.title, h1=facts.h1, description=facts.description)

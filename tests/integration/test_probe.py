@@ -122,3 +122,29 @@ async def test_a_probe_that_failed_is_asked_again_within_the_hour() -> None:
     assert first.problems == []
     assert [p.code for p in later.problems] == [ProblemCode.SOFT_404]
     assert sent == 2  # the real answer stands for the day
+
+
+async def test_a_kept_answer_holds_only_what_the_comparison_reads() -> None:
+    """An answer is kept a day per directory (100,000 at most): it held the probe
+    page's whole facts, a canonical or amphtml link of up to the page cap among
+    them (a hostile host: 400 KB a directory). It keeps the title, heading and
+    description (600 characters each at most)."""
+    huge = "http://a.example/" + "c" * 400_000
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        body = (
+            f"<html><head><title>Welcome</title><link rel=canonical href={huge}>"
+            f"<link rel=amphtml href={huge}></head><body><h1>Welcome</h1></body></html>"
+        )
+        return web.Response(text=body, content_type="text/html")
+
+    async with app_server([web.get("/{tail:.*}", handle)]) as srv:
+        s = settings({"a.example": srv.port}, soft_404_probe=True)
+        async with Checker(s) as checker:
+            got = await checker.check("http://a.example/old/story-1", Kind.WEB)
+            assert checker.probe is not None
+            answers = [f.result() for f in checker.probe._answers.values()]
+    assert [p.code for p in got.problems] == [ProblemCode.SOFT_404]
+    (answer,) = answers
+    assert answer is not None and answer.facts.title == "Welcome"
+    assert answer.facts.canonical is None and answer.facts.amphtml is None
