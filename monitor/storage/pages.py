@@ -71,7 +71,8 @@ def record_marks(conn: Connection, dialect_name: str, records: Sequence[CheckRec
         if old is not None:
             distance = changed.get(tid)
             last = last_event.get(tid)
-            if last is not None and r.checked_at - last < EVENT_QUIET_MS:
+            # (an event stamped ahead of this check, by a clock since put right, quiets nothing)
+            if last is not None and 0 <= r.checked_at - last < EVENT_QUIET_MS:
                 continue  # an event within the quiet period: the baseline stays
             if distance is not None:
                 events.append(

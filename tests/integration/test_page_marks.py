@@ -154,3 +154,31 @@ def test_a_page_that_alternates_between_two_texts_is_one_event_a_day(repo: Repos
         check(A)  # held far from the baseline (FAR, the first event's text)
     events = repo.target_events(target.id)
     assert len(events) == 2 and events[0]["at"] >= events[1]["at"] + 86_400_000
+
+
+def test_an_event_stamped_in_the_future_quiets_nothing(repo: Repository) -> None:
+    """A clock that ran a year ahead, then was put right, stamped an event in the
+    future: the one-a-day rule must not read it as "an event within the day"
+    for a year."""
+    repo.store_document("a.txt", FP, [record("https://n.test/a/", images=0)], 0, T0)
+    target = next(c for c in repo.claim_due(T0, 10, 30_000) if c.url == "https://n.test/a/")
+    with repo.engine.begin() as conn:
+        conn.execute(
+            EVENTS.insert(),
+            [
+                {
+                    "target_id": target.id,
+                    "at": T0 + 365 * 86_400_000,
+                    "kind": "text_changed",
+                    "detail": text_change_message(20),
+                }
+            ],
+        )
+    lease, at = target.lease, T0
+    for text_hash in (A, FAR):
+        at += 60_000
+        rec = done(target.id, lease, at, Outcome.OK, UP, UP)
+        repo.record([dataclasses.replace(rec, page=mark(text_hash))])
+        (again,) = [c for c in repo.claim_due(at + 60_000, 10, 30_000) if c.id == target.id]
+        lease = again.lease
+    assert [e["at"] for e in repo.target_events(target.id)][-1] == at
