@@ -26,15 +26,18 @@ from typing import Any
 # Below this, one process: a worker costs ~0.5 CPU-s (its interpreter, imports,
 # the pipe both ways) and halves each process's share of --concurrency. Issue 16,
 # small pages at 20 ms, 128 in flight, per-host 8, interleaved on a shared
-# 2-core machine, auto (2 processes) against --workers 1: 5,000 URLs 2,055 ->
-# 2,566 checks/s and 373 -> 285 CPU-us/check; 10,000: 2,050 -> 2,672, 280 -> 230;
-# 20,000: 2,763 -> 2,885, 234 -> 213; 50,000: about even in CPU, and two win on
-# wall when a core is free (bench/README.md). It was 2,000.
-AUTO_MIN_TARGETS = 20_000
+# 2-core machine, auto (2 processes) against --workers 1, checks/s and
+# CPU-us/check: 5,000 URLs 2,055 -> 2,566, 373 -> 285; 20,000: 3,064 -> 2,821,
+# 231 -> 205; 50,000 (four runs, small and realistic pages): one process was
+# faster in three (+10-13%, slower by 19% in one), took 5-12% less CPU and
+# ~55 MB less memory (93-97 against 146-157 MB, over issue 16's 150 MB in
+# some runs); 100,000: two are 16% faster at equal CPU (bench/README.md).
+# It was 2,000, then 20,000.
+AUTO_MIN_TARGETS = 60_000
 AUTO_MAX_WORKERS = 4
 # A corpus file holds about this many bytes per target (the benchmark's JSON
 # Lines: ~150; bench/load_corpus.py's mix: ~260): a corpus of AUTO_MIN_TARGETS
-# times this (~5 MB) is taken as a big run before it is read.
+# times this (~15 MB) is taken as a big run before it is read.
 BYTES_PER_TARGET = 256
 _SCAN_ENTRIES = 10_000  # directory entries looked at, at most, to tell the size
 WORKER_ARGS: tuple[str, ...] = ("-m", "monitor.check.worker")  # after the interpreter

@@ -71,10 +71,10 @@ def resolve_format(settings: Settings, out: Any) -> str:
     "--workers",
     type=int,
     help="Checker processes, this one included [default: 0 = one per core (at "
-    "most 4) for runs of 20,000 targets or more, else 1]. Targets are split by "
+    "most 4) for runs of 60,000 targets or more, else 1]. Targets are split by "
     "host, so each host's politeness stays in one process; N-1 worker processes "
-    "start before the corpus loads (with 0: once 20,000 targets are found, or at "
-    "once for corpus files of 5 MB or more) and get targets as they are found.",
+    "start before the corpus loads (with 0: once 60,000 targets are found, or at "
+    "once for corpus files of 15 MB or more) and get targets as they are found.",
 )
 @click.option(
     "-o",
