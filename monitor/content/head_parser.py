@@ -146,8 +146,12 @@ def _more_than(found: Iterator[object], limit: int) -> bool:
 def slow_head(text: str) -> Head:
     """The head facts by html.parser, which copes with anything."""
     page = text
+    stand_in = None
     if _more_than(_UNCLOSED.finditer(text), _UNCLOSED_MAX):
-        text = _UNCLOSED.sub("&lt;", text)
+        # a NUL is text to html.parser, one character as `<` is, and read back as
+        # `<` below; `&lt;` (only when the page holds a NUL) costs an unescape each
+        stand_in = "\x00" if "\x00" not in text else "&lt;"
+        text = _UNCLOSED.sub(stand_in, text)
     # the same for comments: every `<!--` after the last `-->` is open to the end
     closed = text.rfind("-->") + 1 or 0
     if text.count("<!--", closed) > _UNCLOSED_MAX:
@@ -163,11 +167,21 @@ def slow_head(text: str) -> Head:
     parser.finish()
     got = parser.got
     if parser.head_end is not None:
-        if text is page:
-            got.head_end = _offset(text, *parser.head_end)
-        else:
+        if stand_in == "&lt;":
             got.head_end = _in_page(page, text, *parser.head_end)
+        else:  # the same characters, where each is in the page
+            got.head_end = _offset(text, *parser.head_end)
+    if stand_in == "\x00":
+        _read_back(got)
     return got
+
+
+def _read_back(got: Head) -> None:
+    """Each NUL that stood in for an unclosed `<` is a `<` again."""
+    got.title = got.title and got.title.replace("\x00", "<")
+    got.base = got.base and got.base.replace("\x00", "<")
+    got.canonical = got.canonical and got.canonical.replace("\x00", "<")
+    got.amphtml = got.amphtml and got.amphtml.replace("\x00", "<")
 
 
 def _in_page(page: str, text: str, line: int, column: int) -> int:
