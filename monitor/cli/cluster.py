@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from monitor.cli.options import config_option, db_options, settings_from
-from monitor.cli.status import _emit, _fmt, _format_option, _repo, _when
+from monitor.cli.status import _emit, _fmt, _format_option, _repo, _row, _when, shown
 
 
 @click.command()
@@ -48,9 +48,9 @@ def cluster(config_file: Path | None, fmt: str | None, **flags: Any) -> None:
             "alive": m.alive,
             "leader": m.leader,
             "stuck": m.stuck,
-            "stuck_since": _when(m.stuck_since) if m.stuck else None,
-            "started": _when(m.started_at),
-            "heartbeat": _when(m.heartbeat_at),
+            "stuck_since": _time(m.stuck_since) if m.stuck else None,
+            "started": _time(m.started_at),
+            "heartbeat": _time(m.heartbeat_at),
             "heartbeat_age_s": round((view.now - m.heartbeat_at) / 1000, 1),
             "checks": m.checks,
             "checks_per_s": m.rate,
@@ -71,7 +71,8 @@ def cluster(config_file: Path | None, fmt: str | None, **flags: Any) -> None:
     from rich.table import Table
 
     stuck = f", {data['stuck']} stuck" if data["stuck"] else ""
-    t = Table(title=f"{data['members']} live members{stuck}; leader {view.leader or 'none'}")
+    leader = shown(view.leader or "none")
+    t = Table(title=f"{data['members']} live members{stuck}; leader {leader}")
     cols = ("id", "host", "pid", "version", "state", "heartbeat", "checks", "checks/s")
     for col in cols:
         t.add_column(col, justify="right" if col in ("pid", "checks", "checks/s") else "left")
@@ -79,7 +80,8 @@ def cluster(config_file: Path | None, fmt: str | None, **flags: Any) -> None:
         state = ("leader" if m["leader"] else "alive") if m["alive"] else "dead"
         if m["stuck"]:
             state += ", stuck"
-        t.add_row(
+        _row(
+            t,
             str(m["id"]),
             str(m["host"]),
             str(m["pid"]),
@@ -90,3 +92,12 @@ def cluster(config_file: Path | None, fmt: str | None, **flags: Any) -> None:
             f"{m['checks_per_s']:.1f}",
         )
     Console(soft_wrap=False).print(t)
+
+
+def _time(ms: int | None) -> str | None:
+    """A member row's time as RFC 3339; None for one no calendar holds (a row
+    written by hand or by a broken clock is shown, not raised)."""
+    try:
+        return _when(ms)
+    except (OverflowError, ValueError, OSError):
+        return None
