@@ -18,16 +18,23 @@ here is a no-op there, and retention there stays the chunked DELETE.
 
 from __future__ import annotations
 
+import logging
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import OperationalError
+
+log = logging.getLogger(__name__)
 
 PARENT = "check_results"
 DEFAULT = "check_results_default"
 DAY_MS = 86_400_000
 AHEAD_DAYS = 7
+LOCK_TIMEOUT_MS = 2000  # a maintenance step's longest wait for a lock (writers queue behind)
+LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's SQLSTATE for lock_timeout
 _NAME = re.compile(r"check_results_(\d{8})")
 
 
@@ -104,19 +111,62 @@ def drop_before(conn: Connection, cutoff_ms: int) -> int:
     """Drop the partitions whose whole day is older than `cutoff_ms`; returns how many."""
     old = sorted(d for d in days(conn) if (d + 1) * DAY_MS <= cutoff_ms)
     for day in old:
-        conn.execute(text(f"DROP TABLE {name_of(day)}"))
+        _drop(conn, day)
     return len(old)
 
 
 def maintain(engine: Engine, now_ms: int, cutoff_ms: int) -> tuple[int, int]:
     """The leader's part of retention on PostgreSQL: the coming days' partitions
     made, the days older than the cutoff dropped whole. Returns (made, dropped);
-    (0, 0) where results are not partitioned (SQLite)."""
+    (0, 0) where results are not partitioned (SQLite).
+
+    Each step is a transaction of its own that waits at most `LOCK_TIMEOUT_MS`
+    for its locks: DROP wants the parent's ACCESS EXCLUSIVE lock and ATTACH the
+    default partition's, so one waiting on a long reader (a `history`, a
+    report, psql) would queue every writer of the cluster behind it, and the
+    members would be found stuck. A step that cannot have its locks is left
+    for the next period; the rows meanwhile go to the default partition or
+    stay a little longer."""
     if engine.dialect.name != "postgresql":
         return 0, 0
-    with engine.begin() as conn:
+    with engine.connect() as conn:
         if not partitioned(conn):
             return 0, 0
-        made = ensure(conn, now_ms)
-        dropped = drop_before(conn, cutoff_ms)
+        have = days(conn)
+    today = now_ms // DAY_MS
+    made = dropped = 0
+    for day in range(today - 1, today + AHEAD_DAYS + 1):
+        if day not in have:
+            if not _briefly(engine, make, day):
+                break
+            made += 1
+    for day in sorted(d for d in have if (d + 1) * DAY_MS <= cutoff_ms):
+        if not _briefly(engine, _drop, day):
+            break
+        dropped += 1
     return made, dropped
+
+
+def _drop(conn: Connection, day: int) -> None:
+    conn.execute(text(f"DROP TABLE {name_of(day)}"))
+
+
+def _briefly(engine: Engine, step: Callable[[Connection, int], None], day: int) -> bool:
+    """`step` for `day` in a transaction whose lock waits end after LOCK_TIMEOUT_MS;
+    False when they did (logged), any other error raised."""
+    try:
+        with engine.begin() as conn:
+            conn.execute(text(f"SET LOCAL lock_timeout = {LOCK_TIMEOUT_MS}"))
+            step(conn, day)
+    except OperationalError as exc:
+        if getattr(exc.orig, "sqlstate", None) != LOCK_NOT_AVAILABLE:
+            raise
+        log.warning(
+            "maintenance: %s of results partition %s waited over %d ms for a lock held by "
+            "another session; left for the next period",
+            "dropping" if step is _drop else "making",
+            name_of(day),
+            LOCK_TIMEOUT_MS,
+        )
+        return False
+    return True
