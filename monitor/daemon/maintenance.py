@@ -32,17 +32,27 @@ class MaintenanceReport:
     rollups_deleted: int = 0
 
 
-def roll_up(repo: Repository, now_ms: int) -> tuple[int, int]:
-    """Roll up every complete UTC day not rolled up yet. Returns (days, rows)."""
+def roll_up(repo: Repository, now_ms: int, keep_days: int | None = None) -> tuple[int, int]:
+    """Roll up every complete UTC day not rolled up yet, from `keep_days` ago at the
+    earliest (a rollup older than that would be purged in the same run: one result
+    stamped in 1970 by a broken clock made the first runs roll up 1970's empty days,
+    40 a run, for three weeks, and days were dropped only once rolled up).
+    Returns (days, rows)."""
     today = now_ms // DAY_MS
+    first = None if keep_days is None else today - keep_days
     mark = repo.get_meta(ROLLED_THROUGH)
     if mark is None:
-        oldest = repo.oldest_result_ms()
-        if oldest is None:
+        oldest = repo.oldest_result_ms(None if first is None else first * DAY_MS)
+        if oldest is not None:
+            last = oldest // DAY_MS - 1
+        elif first is not None and repo.has_results():
+            last = first - 1  # only results too old to keep a rollup of
+        else:
             return 0, 0
-        last = oldest // DAY_MS - 1
     else:
         last = int(mark)
+    if first is not None:
+        last = max(last, first - 1)
     days = rows = 0
     top = repo.max_target_id()
     for day in range(last + 1, min(today, last + 1 + MAX_DAYS_PER_RUN)):
@@ -60,13 +70,13 @@ def run_maintenance(
     repo: Repository, now_ms: int, *, retention_days: int, rollup_retention_days: int
 ) -> MaintenanceReport:
     report = MaintenanceReport()
-    report.days_rolled, report.rollups = roll_up(repo, now_ms)
+    report.days_rolled, report.rollups = roll_up(repo, now_ms, rollup_retention_days)
     cutoff = now_ms - retention_days * DAY_MS
     mark = repo.get_meta(ROLLED_THROUGH)
     rolled_end = (int(mark) + 1) * DAY_MS if mark is not None else 0
     # a day is dropped whole only once rolled up (a first run rolls up 40 days at most)
     report.partitions_made, report.partitions_dropped = partitions.maintain(
-        repo.engine, now_ms, min(cutoff, rolled_end) if repo.oldest_result_ms() else cutoff
+        repo.engine, now_ms, min(cutoff, rolled_end) if repo.has_results() else cutoff
     )
     report.results_deleted = repo.purge_results(cutoff)
     report.rollups_deleted = repo.purge_rollups(now_ms // DAY_MS - rollup_retention_days)

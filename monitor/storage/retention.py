@@ -63,10 +63,20 @@ class RetentionStore(Store):
                 {"key": key, "value": value},
             )
 
-    def oldest_result_ms(self) -> int | None:
+    def oldest_result_ms(self, since_ms: int | None = None) -> int | None:
+        """The oldest result (at or after `since_ms`). A scan of every row: the key
+        leads with the target (~75 ms a million rows on PostgreSQL), so asked once,
+        when nothing is rolled up yet; `has_results` says whether there are any."""
+        query = select(func.min(RESULTS.c.checked_at))
+        if since_ms is not None:
+            query = query.where(RESULTS.c.checked_at >= since_ms)
         with self.engine.connect() as conn:
-            value = conn.scalar(select(func.min(RESULTS.c.checked_at)))
+            value = conn.scalar(query)
             return None if value is None else int(value)
+
+    def has_results(self) -> bool:
+        with self.engine.connect() as conn:
+            return conn.scalar(select(RESULTS.c.target_id).limit(1)) is not None
 
     def day_results(self, day: int, lo: int, hi: int) -> dict[int, list[tuple[int, int | None]]]:
         """(outcome code, latency) of each target in [lo, hi) on one UTC day."""

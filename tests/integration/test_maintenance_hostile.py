@@ -1,0 +1,75 @@
+"""Maintenance against unlucky data (monitor/daemon/maintenance.py): a result
+stamped decades ago by a broken clock, and the cost of each hourly run."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, event, text
+
+from monitor.daemon.maintenance import ROLLED_THROUGH, run_maintenance
+from monitor.storage.engine import make_engine
+from monitor.storage.migrate import upgrade
+from monitor.storage.repository import DAY_MS, Repository, now_ms
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Iterator[Engine]:
+    engine = make_engine(f"sqlite:///{tmp_path / 'am.db'}")
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+def put(engine: Engine, *at: int) -> None:
+    with engine.begin() as conn:
+        conn.execute(
+            text("INSERT INTO check_results (target_id, checked_at, outcome) VALUES (1, :at, 0)"),
+            [{"at": t} for t in at],
+        )
+
+
+def test_a_result_from_1970_does_not_hold_the_rollups_decades_back(engine: Engine) -> None:
+    repo = Repository(engine)
+    now = now_ms()
+    today = now // DAY_MS
+    put(engine, 1000, (today - 2) * DAY_MS + 5, (today - 1) * DAY_MS + 5)
+    run_maintenance(repo, now, retention_days=30, rollup_retention_days=365)
+    assert repo.get_meta(ROLLED_THROUGH) == str(today - 1)
+    with engine.connect() as conn:
+        days = conn.execute(text("SELECT day FROM rollups ORDER BY day")).scalars().all()
+    assert days == [today - 2, today - 1]
+
+
+def test_a_mark_far_behind_skips_the_days_whose_rollups_would_be_purged(engine: Engine) -> None:
+    repo = Repository(engine)
+    now = now_ms()
+    today = now // DAY_MS
+    repo.set_meta(ROLLED_THROUGH, "10")  # a leader away for decades, or a broken clock
+    put(engine, (today - 1) * DAY_MS + 5)
+    report = run_maintenance(repo, now, retention_days=30, rollup_retention_days=20)
+    assert report.days_rolled == 20
+    assert repo.get_meta(ROLLED_THROUGH) == str(today - 1)
+
+
+def test_a_run_with_a_mark_does_not_scan_every_result(engine: Engine) -> None:
+    """min(checked_at) reads every row (the key leads with the target): at 10M
+    targets, 4.8 billion rows each hour. Asked only before the first rollup."""
+    repo = Repository(engine)
+    now = now_ms()
+    put(engine, now - DAY_MS)
+    run_maintenance(repo, now, retention_days=30, rollup_retention_days=365)
+    seen: list[str] = []
+
+    def note(conn: object, cursor: object, statement: str, *args: object) -> None:
+        seen.append(statement.lower())
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        run_maintenance(repo, now + 3_600_000, retention_days=30, rollup_retention_days=365)
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+    scans = [s for s in seen if "min(check_results.checked_at)" in s]
+    assert not scans, scans
