@@ -42,6 +42,14 @@ log = logging.getLogger("monitor.daemon")
 MAX_CLOCK_RTT_MS = 250  # a slower read of the database's clock says too little about it
 
 
+def _steady() -> float:
+    """Seconds that no one steps: the boot-time clock where there is one (it counts
+    a suspended machine's sleep, which the monotonic clock leaves out on Linux)."""
+    if hasattr(time, "CLOCK_BOOTTIME"):
+        return time.clock_gettime(time.CLOCK_BOOTTIME)
+    return time.monotonic()
+
+
 class Membership:
     def __init__(
         self,
@@ -68,7 +76,8 @@ class Membership:
         self.id = member_id or uuid.uuid4().hex[:16]
         self.clustered = repo.dialect == "postgresql"
         self.started = now_ms()
-        self.offset_ms = 0  # database clock minus ours
+        self.offset_ms = 0  # database clock minus ours (at the last clock read)
+        self._synced: tuple[int, float] | None = None  # (database ms, our _steady() s) then
         self.view: ClusterView | None = None
         self.leader = False
         self.took_lead = False  # set when this member becomes the leader; the service clears it
@@ -91,8 +100,13 @@ class Membership:
     # -- what the dispatcher and the service ask
 
     def now(self) -> int:
-        """The cluster's clock (the database's), in ms: leases and due times use it."""
-        return now_ms() + self.offset_ms
+        """The cluster's clock (the database's), in ms: leases and due times use it.
+        Carried from the last read of it by the monotonic clock, so a step of this
+        machine's wall clock between reads (NTP, a resumed VM) is not the cluster's."""
+        if self._synced is None:
+            return now_ms() + self.offset_ms
+        db, mono = self._synced
+        return db + int((_steady() - mono) * 1000)
 
     def leads(self) -> bool:
         """This member holds the leader lease and heard from the database recently
@@ -278,11 +292,12 @@ class Membership:
         on SQLite that made leases end early). One machine (SQLite): no offset."""
         if not self.clustered:
             return
-        t0 = now_ms()
+        m0 = _steady()
         db = self.repo.db_now()
-        t1 = now_ms()
-        if t1 - t0 <= MAX_CLOCK_RTT_MS or not self._beats:
-            self.offset_ms = db - (t0 + t1) // 2
+        m1 = _steady()
+        if (m1 - m0) * 1000 <= MAX_CLOCK_RTT_MS or self._synced is None or not self._beats:
+            self._synced = (db, (m0 + m1) / 2)
+            self.offset_ms = self.now() - now_ms()
 
     def _place(self, view: ClusterView, s: Settings) -> None:
         if not self.clustered:
