@@ -13,7 +13,7 @@ holds claims is stuck (a hung check, a writer that cannot commit): it drops
 its checks in flight, marks itself stuck and is placed out for a lease, so
 its hosts go to the others through the same handover; then it tries again.
 The mark stays (`article-monitor cluster`, /readyz, the stuck gauge) until it
-records a result again.
+records a result again, or holds no claim a lease after trying again (idle).
 """
 
 from __future__ import annotations
@@ -202,6 +202,16 @@ class Membership:
         if recorded != last:
             if self.stuck_since is not None:
                 log.warning("cluster: results are recorded again; no longer stuck")
+            self.stuck_since = None
+        elif (
+            self.stuck_since is not None
+            and held == 0
+            and self.now() >= self._out_until + int(s.lease_seconds * 1000)
+        ):
+            # a lease free to claim again, and it holds nothing: idle (nothing of its
+            # hosts due), not stuck; the mark would otherwise stay (and alert) until
+            # its next result, an interval away or more
+            log.warning("cluster: holding no claims a lease after being placed out; not stuck")
             self.stuck_since = None
         if recorded != last or held == 0:
             self._progress = (recorded, mono)

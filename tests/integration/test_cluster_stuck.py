@@ -86,3 +86,59 @@ def test_an_idle_member_is_never_stuck(repo: Repository) -> None:
     m._progress = (0, time.monotonic() - 3600)
     assert not m.judge_progress()
     assert m.stuck_since is None
+
+
+def test_a_stuck_member_that_comes_back_with_nothing_due_is_no_longer_stuck(
+    repo: Repository,
+) -> None:
+    """Stuck, placed out for a lease, back with nothing of its hosts due (the others
+    checked them meanwhile): idle, not stuck. The mark stayed until its next
+    result, an interval or more away, and ClusterMemberStuck fired all along."""
+    settings = Settings(lease_seconds=30.0)
+    state = {"held": 3, "recorded": 5}
+    m = Membership(
+        repo,
+        lambda: settings,
+        in_flight=list,
+        hosts=lambda: None,
+        held=lambda: state["held"],
+        recorded=lambda: state["recorded"],
+        member_id="a",
+    )
+    m.clustered = True
+    m._beats, m._last_ok = 2, time.monotonic()
+    m.judge_progress()
+    m._progress = (5, time.monotonic() - 31)
+    assert m.judge_progress() and m.stuck_since is not None
+    state["held"] = 0  # its checks dropped
+    assert not m.judge_progress()
+    assert m.stuck_since is not None  # still placed out: the mark stays
+    m._out_until = m.now() - 1  # free to claim again, for less than a lease
+    assert not m.judge_progress() and m.stuck_since is not None
+    m._out_until = m.now() - 30_001  # a whole lease free to claim, and it holds nothing
+    assert not m.judge_progress()
+    assert m.stuck_since is None and m.stuck_detail() is None
+
+
+def test_a_member_still_holding_claims_after_its_time_out_stays_stuck(
+    repo: Repository,
+) -> None:
+    settings = Settings(lease_seconds=30.0)
+    state = {"held": 3, "recorded": 5}
+    m = Membership(
+        repo,
+        lambda: settings,
+        in_flight=list,
+        hosts=lambda: None,
+        held=lambda: state["held"],
+        recorded=lambda: state["recorded"],
+        member_id="a",
+    )
+    m.clustered = True
+    m.judge_progress()
+    m._progress = (5, time.monotonic() - 31)
+    assert m.judge_progress()
+    m._out_until = m.now() - 30_001
+    m._progress = (5, time.monotonic())
+    assert not m.judge_progress()
+    assert m.stuck_since is not None  # it claimed again and records nothing: stuck
