@@ -81,6 +81,9 @@ def make(conn: Connection, day: int) -> None:
     """Make `day`'s partition, moving in the rows the default partition holds for it."""
     name, lo, hi = name_of(day), day * DAY_MS, (day + 1) * DAY_MS
     span = {"lo": lo, "hi": hi}
+    # the ATTACH takes this lock anyway; taken first, no writer can put a row of the
+    # day into the default between the move and the ATTACH (which then failed)
+    conn.execute(text(f"LOCK TABLE {DEFAULT} IN ACCESS EXCLUSIVE MODE"))
     conn.execute(text(f"CREATE TABLE {name} (LIKE {PARENT} INCLUDING DEFAULTS)"))
     conn.execute(
         text(
