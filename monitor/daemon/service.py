@@ -374,6 +374,14 @@ class Daemon:
         self.membership.note_check()
         seconds = None if result.latency_ms is None else result.latency_ms / 1000
         self.metrics.observe(claim.kind, result.outcome, seconds)
+        moved = decision.step
+        level = logging.DEBUG  # a new target's first check (unknown -> up) is not news
+        if moved.changed and not (
+            moved.before.state is State.UNKNOWN and moved.after.state is State.UP
+        ):
+            level = logging.WARNING if moved.after.state is State.DOWN else logging.INFO
+        if not log.isEnabledFor(level):
+            return  # most checks: no line, so no context to build (a URL to redact)
         ctx = {
             "target": claim.id,
             "url": redact_url(claim.url),
@@ -382,11 +390,7 @@ class Daemon:
             "status": result.http_status,
             "latency_ms": latency_ms(result),
         }
-        moved = decision.step
         if moved.changed:
-            level = logging.WARNING if moved.after.state is State.DOWN else logging.INFO
-            if moved.before.state is State.UNKNOWN and moved.after.state is State.UP:
-                level = logging.DEBUG  # every new target's first check: not news
             log.log(
                 level,
                 "target %s → %s",

@@ -14,6 +14,7 @@ from support.servers import app_server
 from support.settings import settings
 
 from monitor.daemon.checkers import CheckerGone, ProcessChecker, processes_for
+from monitor.daemon.dispatch import Dispatcher
 from monitor.http import Checker
 from monitor.vocabulary import Kind, Outcome
 
@@ -104,3 +105,26 @@ def test_checker_processes_only_for_many_targets_on_sqlite() -> None:
     assert processes_for(settings(workers=3), 10**6, "postgresql") == 0
     many = processes_for(auto, 10**6, "sqlite")
     assert many == (0 if (os.cpu_count() or 1) < 2 else max(1, min((os.cpu_count() or 1) - 1, 4)))
+
+
+def test_with_checker_processes_claims_are_big_and_queued_ahead() -> None:
+    """Claims of a few targets cost ~5x CPU a target of claims of hundreds: with
+    checker processes the dispatcher holds 3x concurrency and claims only once
+    `concurrency` slots are free (while checks are in flight)."""
+    s = settings(concurrency=64)
+    d = Dispatcher(
+        settings=lambda: s,
+        repo=None,  # type: ignore[arg-type]  # not used by these two
+        db=None,  # type: ignore[arg-type]
+        writer=None,  # type: ignore[arg-type]
+        finish=lambda claim, result: None,
+        db_failed=str,  # type: ignore[arg-type]
+        spawn=lambda coro, name: None,
+    )
+    d.checker = ProcessChecker(s, 1)
+    assert d.capacity(s) == 3 * 64
+    assert d.least_claim(s) == 1  # nothing in flight: claim what there is
+    d.inflight[1] = (None, None)  # type: ignore[assignment]
+    assert d.least_claim(s) == 64
+    d.checker = None
+    assert d.capacity(s) == 64 and d.least_claim(s) == 1
