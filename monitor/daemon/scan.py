@@ -87,6 +87,7 @@ class CorpusScanner:
         # ids (and lines) of shadowed documents, by path, as of a sha256: not re-read each pass
         self._ids: dict[str, tuple[str, list[tuple[str, int]]]] = {}
         self._now = 0  # the time of the pass under way (ms)
+        self._elsewhere = 0  # documents outside this daemon's paths (PostgreSQL), last pass
 
     def records(self, items: list[Document | InvalidDocument]) -> tuple[list[ArticleRecord], int]:
         now = datetime.now(UTC)
@@ -170,13 +171,28 @@ class CorpusScanner:
             if self._read(item, key, known.get(key), report, force=force):
                 seen.add(key)
         self._recovered(known, seen)
+        # on PostgreSQL other members may scan other paths (their shard, the same share
+        # mounted elsewhere): a member retires only what is under its own paths
+        mine = [Path(p) for p in self.settings.paths] if self.repo.dialect == "postgresql" else []
+        elsewhere = 0
         for key in sorted(set(known) - seen):
             if any(_under(key, root) for root in kept):
+                continue
+            if mine and not any(_under(key, root) for root in mine):
+                elsewhere += 1
                 continue
             self.repo.remove_document(key)
             if known[key].mtime_ns != UNREAD:  # not a placeholder for a read error
                 report.removed += 1
                 log.info("document %s is gone: its targets are retired", key)
+        if elsewhere != self._elsewhere:
+            self._elsewhere = elsewhere
+            if elsewhere:
+                log.info(
+                    "%d documents outside this daemon's paths are kept (another cluster "
+                    "member's paths, or paths no longer configured: remove them there)",
+                    elsewhere,
+                )
         self.duplicates(report)
         return report
 
