@@ -1,0 +1,39 @@
+"""The daemon builds each kind's policy once per configuration, not per check (it was
+3% of its CPU), and a reload's new settings apply at once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from monitor.config import load_settings
+from monitor.daemon import service
+from monitor.daemon.service import Daemon
+from monitor.secured.keys import KeyRing
+from monitor.vocabulary import Kind
+
+
+def test_a_policy_is_built_once_per_kind_and_again_after_a_reload(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    built: list[Kind] = []
+    real = service.policy_for
+
+    def counting(settings: service.Settings, kind: Kind) -> service.Policy:
+        built.append(kind)
+        return real(settings, kind)
+
+    monkeypatch.setattr(service, "policy_for", counting)
+    values = {"paths": [tmp_path], "data_dir": tmp_path / "data", "down_after": 3}
+    daemon = Daemon(load_settings(None, values, environ={}), KeyRing.load([]))
+    try:
+        for _ in range(5):
+            assert daemon._policy(Kind.WEB).down_after == 3
+        daemon._policy(Kind.IMAGE)
+        assert built == [Kind.WEB, Kind.IMAGE]
+        daemon.settings = daemon.settings.model_copy(update={"down_after": 7})  # SIGHUP
+        assert daemon._policy(Kind.WEB).down_after == 7
+        assert built == [Kind.WEB, Kind.IMAGE, Kind.WEB]
+    finally:
+        daemon.engine.dispose()
