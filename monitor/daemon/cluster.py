@@ -50,6 +50,22 @@ def _steady() -> float:
     return time.monotonic()
 
 
+def lease_warning(s: Settings) -> str | None:
+    """Why `lease_seconds` is too short for the checks configured, or None. A check
+    can take its tries' timeouts plus the waits between them; one that outlasts
+    its lease is claimed and checked again by another member, and this one is
+    found stuck (it held claims a whole lease and recorded nothing)."""
+    longest = (s.retries + 1) * s.timeout + s.retries * max(s.backoff_max, s.retry_after_max)
+    if longest < s.lease_seconds:
+        return None
+    return (
+        f"lease_seconds ({s.lease_seconds:g}) is not longer than a check can take "
+        f"({longest:g} s: {s.retries + 1} tries of timeout {s.timeout:g} s and the waits "
+        "between them): such a check is checked again by another member and this one "
+        "is found stuck; raise lease_seconds"
+    )
+
+
 class Membership:
     def __init__(
         self,
@@ -96,6 +112,8 @@ class Membership:
         self._rate = 0.0
         self._rate_mark = (time.monotonic(), 0)
         self._versions_warned: set[str] = set()
+        if self.clustered and (why := lease_warning(settings())):
+            log.warning("cluster: %s", why)
 
     # -- what the dispatcher and the service ask
 
