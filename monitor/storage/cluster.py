@@ -101,7 +101,7 @@ class ClusterStore(Store):
             me = row["id"]
             leader = False
             if lead_ms is not None:
-                leader = self._hold(conn, MAINTENANCE, me, now, lead_ms)
+                leader = self._hold(conn, MAINTENANCE, me, now, lead_ms, timeout_ms)
             values = {**row, "heartbeat_at": now, "leader": leader}
             keys = [k for k in values if k != "id"]
             conn.execute(dialect.upsert(self.dialect, MEMBERS, ["id"], keys), values)
@@ -155,7 +155,10 @@ class ClusterStore(Store):
                 checks=r.checks,
                 rate=r.rate,
                 leader=r.id == holder,
-                alive=now - r.heartbeat_at <= timeout_ms,
+                # a heartbeat from the future (a database clock since stepped back, a
+                # row written by hand) is not a sign of life: it kept a dead member's
+                # hosts from the others until that time came
+                alive=-timeout_ms <= now - r.heartbeat_at <= timeout_ms,
                 stuck_since=marks[r.id][0] if r.id in marks else None,
                 out=r.id in marks and marks[r.id][1] >= now,
             )
@@ -168,18 +171,27 @@ class ClusterStore(Store):
         with self.engine.connect() as conn:
             return self._view(conn, self._now(conn), timeout_ms)
 
-    def _hold(self, conn: Connection, role: str, me: str, now: int, ttl_ms: int) -> bool:
-        """Take the role if it is free or its lease ran out, or renew it if ours."""
+    def _hold(
+        self, conn: Connection, role: str, me: str, now: int, ttl_ms: int, timeout_ms: int
+    ) -> bool:
+        """Take the role if it is free or its lease ran out, or renew it if ours. A
+        lease running further ahead than one granted now, held by a member not
+        alive, is from a database clock since stepped back: taken over too (it
+        kept the cluster leaderless until that time came)."""
         conn.execute(
             dialect.insert_ignore(self.dialect, ROLES),
             {"role": role, "holder": None, "until": 0, "epoch": 0, "ran_at": None},
         )
         mine = ROLES.c.holder == me
+        alive = select(MEMBERS.c.id).where(
+            MEMBERS.c.heartbeat_at >= now - timeout_ms, MEMBERS.c.heartbeat_at <= now + timeout_ms
+        )
+        from_the_future = (ROLES.c.until > now + ttl_ms) & ROLES.c.holder.not_in(alive)
         got = conn.execute(
             update(ROLES)
             .where(
                 ROLES.c.role == role,
-                mine | ROLES.c.holder.is_(None) | (ROLES.c.until < now),
+                mine | ROLES.c.holder.is_(None) | (ROLES.c.until < now) | from_the_future,
             )
             .values(holder=me, until=now + ttl_ms)
             .returning(ROLES.c.holder)
