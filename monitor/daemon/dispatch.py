@@ -128,11 +128,17 @@ class Dispatcher:
                 break
             for claim in claims:
                 running = self.inflight.get(claim.id)
+                previous = None
                 if running is not None:
                     # its lease ran out mid-check and it was claimed again: the
-                    # old check's result would be refused (lease gone), so stop it
-                    running[0].cancel()
-                task = asyncio.create_task(self._check(claim), name=f"check-{claim.id}")
+                    # old check's result would be refused (lease gone), so stop
+                    # it, and start the new one once it has let go (two at once
+                    # were one request too many for the host's limit)
+                    previous = running[0]
+                    previous.cancel()
+                task = asyncio.create_task(
+                    self._check(claim, after=previous), name=f"check-{claim.id}"
+                )
                 self.inflight[claim.id] = (task, claim)
             claimed += len(claims)
             if len(claims) < want:
@@ -140,8 +146,10 @@ class Dispatcher:
                 break
         return claimed
 
-    async def _check(self, claim: Claimed) -> None:
+    async def _check(self, claim: Claimed, after: asyncio.Task[None] | None = None) -> None:
         try:
+            if after is not None:
+                await asyncio.wait((after,))  # its cancellation is its own, not ours
             assert self.checker is not None
             result = await self.checker.check(claim.url, claim.kind)
             self._finish(claim, result)
