@@ -376,6 +376,10 @@ class Membership:
         period_ms = int(self._settings().maintenance_interval * 1000)
         return self.repo.start_run(MAINTENANCE, self.id, period_ms)
 
+    def maintenance_failed(self) -> None:
+        """The run `maintenance_due` granted failed: it is run again at the next tick."""
+        self.repo.fail_run(MAINTENANCE, self.id)
+
     def summary(self) -> dict[str, Any]:
         """For /readyz."""
         view = self.view

@@ -13,6 +13,7 @@ writer and exit 0. SIGHUP reloads the configuration and re-reads the corpus.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import random
@@ -462,6 +463,8 @@ class Daemon:
         except SQLAlchemyError as exc:
             error = self._db_failed(exc)
             log.error("maintenance could not use the database: %s; will retry", error)
+            with contextlib.suppress(SQLAlchemyError):  # a database still down: next period
+                await asyncio.to_thread(self.membership.maintenance_failed)
 
     async def checkpoint(self) -> None:
         """Keep the SQLite WAL short, on a thread of its own (not the writer's)."""

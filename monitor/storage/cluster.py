@@ -223,6 +223,14 @@ class ClusterStore(Store):
             ).first()
             return done is not None
 
+    def fail_run(self, role: str, me: str) -> None:
+        """This period's run by `me` failed: it does not count, so the next tick
+        (the holder's or a new one's) runs it again rather than a period later."""
+        with self._write() as conn:
+            conn.execute(
+                update(ROLES).where(ROLES.c.role == role, ROLES.c.holder == me).values(ran_at=None)
+            )
+
     # -- Retry-After shared by the cluster
 
     def _later_backoff(self) -> Any:
