@@ -22,6 +22,7 @@ import os
 import signal
 import stat
 import sys
+from collections.abc import Callable
 from typing import Any, BinaryIO
 
 from monitor.check.gc_pace import run_pace
@@ -130,9 +131,40 @@ class _Results:
 
 
 TEXT_HASH_ARG = "--text-hash"  # the daemon's checkers: pages' text marks too (own drift)
+# the daemon's checkers: the soft-404 probe's answers are kept in this SQLite database
+PROBE_DB_ARG = "--probe-db="
 
 
-async def serve(stdin: Any, out: BinaryIO, *, text_hash: bool = False) -> None:
+async def _keep_probe_answers(checker: Checker, url: str) -> Callable[[], None]:
+    """Keep the probe's answers in the daemon's database, as its in-process checker
+    does (monitor/daemon/probes.py): a restarted daemon, or a replaced checker
+    process, does not probe each host and directory again. Only the daemon's
+    checker processes get here, so `check` never loads the storage modules."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from monitor.daemon.probes import keep_probe_answers
+    from monitor.storage.engine import make_engine
+    from monitor.storage.repository import Repository
+
+    engine = make_engine(url)
+    thread = ThreadPoolExecutor(1, thread_name_prefix="probe-db")  # one connection's thread
+
+    async def run_db(fn: Callable[..., Any], *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(thread, fn, *args)
+
+    if checker.probe is not None:
+        await keep_probe_answers(checker.probe, Repository(engine), run_db)
+
+    def close() -> None:
+        thread.shutdown(wait=True)
+        engine.dispose()
+
+    return close
+
+
+async def serve(
+    stdin: Any, out: BinaryIO, *, text_hash: bool = False, probe_db: str | None = None
+) -> None:
     """Check the targets arriving on `stdin` until its end; results to `out`."""
     transport: asyncio.BaseTransport | None = None
     mode = os.fstat(stdin.fileno()).st_mode
@@ -151,6 +183,9 @@ async def serve(stdin: Any, out: BinaryIO, *, text_hash: bool = False) -> None:
     results = _Results(out)
     async with Checker(settings) as checker:
         checker.text_hash = text_hash
+        close_db = None
+        if probe_db is not None and checker.probe is not None:
+            close_db = await _keep_probe_answers(checker, probe_db)
         try:
             await check_queue(
                 source.queue,
@@ -162,6 +197,9 @@ async def serve(stdin: Any, out: BinaryIO, *, text_hash: bool = False) -> None:
         finally:
             if transport is not None:
                 transport.close()
+            if close_db is not None:
+                await asyncio.sleep(0)  # the last answers' writes are queued on the thread
+                await asyncio.to_thread(close_db)
     results.flush()
     _fail_on(source.error)
 
@@ -209,8 +247,14 @@ def main() -> None:
     _stop_the_run(_die_with_parent())
     try:
         with run_pace():
-            text_hash = TEXT_HASH_ARG in sys.argv[1:]
-            asyncio.run(serve(sys.stdin.buffer, sys.stdout.buffer, text_hash=text_hash))
+            args = sys.argv[1:]
+            text_hash = TEXT_HASH_ARG in args
+            probe_db = next(
+                (a[len(PROBE_DB_ARG) :] for a in args if a.startswith(PROBE_DB_ARG)), None
+            )
+            asyncio.run(
+                serve(sys.stdin.buffer, sys.stdout.buffer, text_hash=text_hash, probe_db=probe_db)
+            )
     except BrokenPipeError:  # the parent is gone: nobody to report to
         sys.exit(0)
 

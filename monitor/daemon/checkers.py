@@ -33,7 +33,7 @@ from monitor.check.pipe import targets_frame
 from monitor.check.pool import SupportsCheck
 from monitor.check.prestart import AUTO_MAX_WORKERS, BYTES_PER_TARGET, WORKER_ARGS, corpus_bytes
 from monitor.check.processes import WorkerPool
-from monitor.check.worker import TEXT_HASH_ARG
+from monitor.check.worker import PROBE_DB_ARG, TEXT_HASH_ARG
 from monitor.config import Settings
 from monitor.storage.corpus import CorpusStore
 from monitor.vocabulary import CheckResult, Kind
@@ -74,9 +74,10 @@ class ProcessChecker:
 
     hosts = None  # per-host state lives in the checker processes
 
-    def __init__(self, settings: Settings, processes: int) -> None:
+    def __init__(self, settings: Settings, processes: int, *, probe_db: str | None = None) -> None:
         self.settings = settings
         self.processes = processes
+        self.probe_db = probe_db  # the SQLite database where probe answers are kept
         self._pool: WorkerPool | None = None
         self._reader: asyncio.Task[None] | None = None
         self._waiting: dict[str, deque[asyncio.Future[CheckResult]]] = {}
@@ -97,6 +98,8 @@ class ProcessChecker:
         pool = WorkerPool(self.settings, self.processes, local=False)
         if self.settings.text_drift:  # as the service asks of its in-process Checker
             pool.worker_args = (*WORKER_ARGS, TEXT_HASH_ARG)
+        if self.probe_db is not None and self.settings.soft_404_probe:
+            pool.worker_args = (*pool.worker_args, PROBE_DB_ARG + self.probe_db)
         # a SIGHUP (reload) is the daemon's: its checker processes never see it
         old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGHUP})
         try:
@@ -203,7 +206,8 @@ async def checker_for(
         active = max(active, size // BYTES_PER_TARGET)
     processes = processes_for(settings, active, repo.dialect)
     if processes:
-        return ProcessChecker(settings, processes)
+        # on SQLite alone (processes_for): its file, no credential, on the command line
+        return ProcessChecker(settings, processes, probe_db=settings.database_url())
     from monitor.http import Checker
 
     return Checker(settings)
