@@ -109,13 +109,29 @@ _word_hash = lru_cache(maxsize=1 << 16)(_hash)
 CACHED_WORD = 32  # characters: a longer "word" (a hostile page's new one each check) is not kept
 
 
+# Every shingle hash is a 64-bit lane of one big int, so the mixing and the
+# counting below are a few C-speed operations over all lanes at once.
+_LANES = MAX_WORDS
+_ROT1, _ROT2 = 21, 42  # a shingle's 2nd and 3rd word rotated: word order matters
+
+
+def _lane_mask(bits: range) -> int:
+    """`bits` of every one of _LANES lanes."""
+    lane = sum(1 << b for b in bits)
+    return int.from_bytes(lane.to_bytes(8, "little") * _LANES, "little")
+
+
+_LOW = {r: _lane_mask(range(r)) for r in (_ROT1, _ROT2)}
+_HIGH = {r: _lane_mask(range(r, BITS)) for r in (_ROT1, _ROT2)}
 # byte -> b"\x01" where bit k is set, else b"\x00": with bytes.translate and count,
-# the votes of every shingle on one bit are counted at C speed
+# the votes of every shingle on one bit are counted at C speed (a big-int AND and
+# bit count per bit took longer: each walks every lane)
 _BIT_OF = [bytes((b >> k) & 1 for b in range(256)) for k in range(8)]
-# which bit of a hash the k-th bit of its p-th byte (native order, as array packs) is
-_BYTE_BIT = [
-    [8 * (p if sys.byteorder == "little" else 7 - p) + k for k in range(8)] for p in range(8)
-]
+
+
+def _rotl(lanes: int, r: int) -> int:
+    """Each 64-bit lane rotated left by `r` bits."""
+    return ((lanes << r) & _HIGH[r]) | ((lanes >> (BITS - r)) & _LOW[r])
 
 
 def simhash(text: str) -> int | None:
@@ -123,30 +139,31 @@ def simhash(text: str) -> int | None:
     has fewer than MIN_WORDS words: too little to tell an edit from a new text.
 
     Each word is hashed with blake2b (stable across processes and versions); a
-    shingle's hash mixes its words' with two multiplications; the shingles'
-    hashes are packed into bytes, and each bit's votes are counted by a
-    translate and a count of one byte column: well under 1 µs a word."""
+    shingle's hash is its words' XORed, the 2nd and 3rd rotated (the three are
+    independent random values, so the XOR is as random); the words' hashes are
+    64-bit lanes of one int, so every shingle is made by a few shifts, ANDs and
+    XORs over all lanes at once; each bit's votes are a translate and a count of
+    one byte column."""
     # at most MAX_WORDS words from at most _MAX_CHARS characters: bounded, and the
     # same answer for the same text
     tokens = text[:_MAX_CHARS].lower().translate(_PUNCTUATION).split()[:MAX_WORDS]
     if len(tokens) < MIN_WORDS:
         return None
     cached, direct, longest = _word_hash, _hash, CACHED_WORD
-    hs = [cached(w) if len(w) <= longest else direct(w) for w in tokens]
-    mask = _MASK
-    triples = zip(hs, hs[1:], hs[2:], strict=False)
-    packed = array("Q", [((a * _K1 ^ b) * _K2 ^ c) & mask for a, b, c in triples]).tobytes()
-    half = len(packed) // 8
+    words = array("Q", [cached(w) if len(w) <= longest else direct(w) for w in tokens])
+    if sys.byteorder != "little":
+        words.byteswap()
+    lanes = int.from_bytes(words.tobytes(), "little")
+    shingles = len(tokens) - 2
+    mixed = lanes ^ _rotl(lanes >> BITS, _ROT1) ^ _rotl(lanes >> 2 * BITS, _ROT2)
+    packed = (mixed & ((1 << BITS * shingles) - 1)).to_bytes(8 * shingles, "little")
     out = 0
-    for p in range(8):
-        column = packed[p::8]
+    for byte in range(8):  # byte `byte` of every shingle, then each of its bits' votes
+        column = packed[byte::8]
         for k in range(8):
-            if 2 * column.translate(_BIT_OF[k]).count(b"\x01") > half:
-                out |= 1 << _BYTE_BIT[p][k]
+            if 2 * column.translate(_BIT_OF[k]).count(1) > shingles:
+                out |= 1 << (8 * byte + k)
     return out
-
-
-_K1, _K2 = 0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F  # odd constants: word order matters
 
 
 def page_simhash(
