@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from monitor.content.html import head_facts
 from monitor.content.simhash import (
+    MAX_WORDS,
     MIN_WORDS,
     TEXT_WINDOW,
     PageMark,
@@ -163,3 +164,40 @@ def test_long_words_are_not_kept_in_the_word_cache() -> None:
     assert sh._word_hash.cache_info().currsize - before <= 30
     sh._word_hash.cache_clear()
     assert sh.simhash(" ".join(words)) == got
+
+
+def _naive_simhash(text: str) -> int | None:
+    """The simhash as its docstring says, one shingle and one bit at a time."""
+    import hashlib
+    import string
+
+    table = str.maketrans(dict.fromkeys(string.punctuation, " "))
+    tokens = text[: 16 * MAX_WORDS].lower().translate(table).split()[:MAX_WORDS]
+    if len(tokens) < MIN_WORDS:
+        return None
+    hashes = [
+        int.from_bytes(hashlib.blake2b(w.encode(), digest_size=8).digest(), "little")
+        for w in tokens
+    ]
+
+    def rotl(value: int, r: int) -> int:
+        return ((value << r) | (value >> (64 - r))) & ((1 << 64) - 1)
+
+    shingles = [
+        a ^ rotl(b, 21) ^ rotl(c, 42)
+        for a, b, c in zip(hashes, hashes[1:], hashes[2:], strict=False)
+    ]
+    return sum(
+        1 << bit for bit in range(64) if 2 * sum((s >> bit) & 1 for s in shingles) > len(shingles)
+    )
+
+
+@given(
+    st.lists(
+        st.sampled_from(["news", "Storm", "city", "a", "rain's", "x" * 40, "één"]), max_size=60
+    )
+)
+@settings(max_examples=200)
+def test_the_fast_simhash_is_the_one_bit_at_a_time_reading(words: list[str]) -> None:
+    text = " ".join(words)
+    assert simhash(text) == _naive_simhash(text)
