@@ -39,6 +39,7 @@ from monitor.observe.logs import redact_url
 from monitor.rules.audit import AuditRules, audit_document
 from monitor.secured.keys import KeyRing
 from monitor.storage import duplicates
+from monitor.storage.corpus import MAX_URL_BYTES, url_too_long
 from monitor.storage.repository import ArticleRecord, Fingerprint, Repository, now_ms
 
 log = logging.getLogger(__name__)
@@ -101,6 +102,18 @@ class CorpusScanner:
                 log.warning("invalid document %s: %s", where, item.error)
                 continue
             audit = audit_document(item, self.keyring, now=now, rules=rules)
+            longest = max((len(u) for u, _ in audit.refs if url_too_long(u)), default=0)
+            if longest:  # the database cannot index it: this record alone is invalid
+                invalid += 1
+                where = f"{item.source}:{item.line}" if item.line else item.source
+                log.warning(
+                    "invalid document %s: a URL of %d characters is longer than the %d bytes "
+                    "the database can store",
+                    where,
+                    longest,
+                    MAX_URL_BYTES,
+                )
+                continue
             sig = audit.signature
             if sig.status.is_problem:
                 log.warning(

@@ -34,6 +34,19 @@ from monitor.storage.values import ArticleRecord, Fingerprint
 # claims and result writes get the database's one writer between them.
 STORE_BATCH = 500
 
+# The longest target URL stored (UTF-8 bytes). PostgreSQL's unique index on
+# targets.url refuses an entry over 2,704 bytes (a URL that does not compress),
+# which failed the write of its whole batch; one limit on both databases keeps
+# them giving one answer for one corpus.
+MAX_URL_BYTES = 2_600
+
+
+def url_too_long(url: str) -> bool:
+    """True when `url` cannot be stored as a target (see MAX_URL_BYTES)."""
+    if len(url) * 4 <= MAX_URL_BYTES:  # four bytes a character at most: short enough
+        return False
+    return len(url.encode("utf-8", "surrogatepass")) > MAX_URL_BYTES
+
 
 class CorpusStore(Store):
     """Documents in, articles and targets kept in step."""
