@@ -45,6 +45,14 @@ log = logging.getLogger("monitor.daemon")
 # crosses a pipe twice. Measured with bench/daemon_vs_check.py (bench/README.md).
 AUTO_MIN_TARGETS = 5_000
 RESTART_DELAY = 1.0  # after a checker process died, before the next is started
+HANG_SLACK = 10.0  # seconds beyond the longest check before a silent checker counts as hung
+
+
+def longest_check(s: Settings) -> float:
+    """The longest one check can take: its tries' timeouts and the waits between them,
+    twice over for the soft-404 probe's own request (same formula as the lease warning)."""
+    tries = (s.retries + 1) * s.timeout + s.retries * max(s.backoff_max, s.retry_after_max)
+    return 2 * tries
 
 
 class CheckerGone(RuntimeError):
@@ -73,6 +81,7 @@ class ProcessChecker:
     """`check(url, kind)` answered by checker processes (monitor.check.worker)."""
 
     hosts = None  # per-host state lives in the checker processes
+    hang_slack = HANG_SLACK
 
     def __init__(self, settings: Settings, processes: int, *, probe_db: str | None = None) -> None:
         self.settings = settings
@@ -148,12 +157,13 @@ class ProcessChecker:
         """Hand each result to its check; a worker that ends stops them all."""
         watch = [asyncio.create_task(c.exited.wait()) for c in pool.channels]
         results = asyncio.create_task(self._deliver(pool.batches()))
+        hung = asyncio.create_task(self._watch_hung(pool))
         try:
             await asyncio.wait([*watch, results], return_when=asyncio.FIRST_COMPLETED)
         finally:
-            for task in [*watch, results]:
+            for task in [*watch, results, hung]:
                 task.cancel()
-            await asyncio.gather(*watch, results, return_exceptions=True)
+            await asyncio.gather(*watch, results, hung, return_exceptions=True)
         if self._closing or self._pool is not pool:
             return
         codes = [c.transport.get_returncode() if c.transport else None for c in pool.channels]
@@ -163,6 +173,31 @@ class ProcessChecker:
         with contextlib.suppress(Exception):
             await pool.__aexit__()
         self._fail_all("a checker process ended before answering")
+
+    async def _watch_hung(self, pool: WorkerPool) -> None:
+        """Kill a checker process that holds checks and has answered none of them for
+        longer than a check can take (stopped, deadlocked): its checks would wait for
+        ever, each one claimed again sent back to it. Its end fails them (`_read`)."""
+        loop = asyncio.get_running_loop()
+        limit = longest_check(self.settings) + self.hang_slack
+        seen = [(c.received, loop.time()) for c in pool.channels]
+        while True:
+            await asyncio.sleep(min(1.0, limit / 4))
+            now = loop.time()
+            for i, channel in enumerate(pool.channels):
+                received, since = seen[i]
+                if channel.received != received or channel.sent <= channel.received:
+                    seen[i] = (channel.received, now)  # answering, or holding nothing
+                elif now - since > limit and channel.transport is not None:
+                    log.error(
+                        "a checker process (pid %s) answered nothing for %.0f s while "
+                        "holding %d checks: killed as hung",
+                        channel.transport.get_pid(),
+                        now - since,
+                        channel.sent - channel.received,
+                    )
+                    channel.transport.kill()
+                    seen[i] = (channel.received, now)
 
     async def _deliver(self, batches: AsyncIterator[list[tuple[str, CheckResult]]]) -> None:
         async for batch in batches:

@@ -5,6 +5,7 @@ fails only the checks it held; the next check gets a new one."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 
@@ -128,3 +129,32 @@ def test_with_checker_processes_claims_are_big_and_queued_ahead() -> None:
     assert d.least_claim(s) == 64
     d.checker = None
     assert d.capacity(s) == 64 and d.least_claim(s) == 1
+
+
+async def test_a_hung_checker_process_is_killed_and_its_checks_fail() -> None:
+    """A checker process that stops answering (SIGSTOP, a deadlock) held its checks
+    for ever: each re-claim went back to it, and the daemon's slots filled with
+    them. Once it has answered nothing for longer than a check can take, it is
+    killed, its checks fail (checked again) and the next one gets a new process."""
+    hold, arrived = asyncio.Event(), asyncio.Event()
+    async with app_server(routes(hold, arrived)) as srv:
+        s = settings({"a.example": srv.port}, timeout=0.5, retries=0)
+        async with ProcessChecker(s, 1) as remote:
+            remote.hang_slack = 0.5
+            held = asyncio.create_task(remote.check("http://a.example/held", Kind.WEB))
+            await arrived.wait()  # the worker is checking it
+            pool = remote._pool
+            assert pool is not None and pool.channels[0].transport is not None
+            pid = pool.channels[0].transport.get_pid()
+            os.kill(pid, signal.SIGSTOP)
+            try:
+                with pytest.raises(CheckerGone):
+                    await asyncio.wait_for(held, 60)  # a bound on a hang, not a timing
+            finally:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            hold.set()
+            again = await remote.check("http://a.example/ok/1", Kind.WEB)
+    assert again.outcome is Outcome.OK
+    with pytest.raises(ProcessLookupError):  # killed and reaped: no zombie left
+        os.kill(pid, 0)
