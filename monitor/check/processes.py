@@ -32,6 +32,8 @@ from functools import lru_cache
 from typing import cast
 from urllib.parse import urlsplit
 
+from yarl import URL
+
 from monitor.check.pipe import Frames, frame, results_from_frame, targets_frame
 from monitor.check.pool import TargetQueue, check_queue
 from monitor.check.prestart import (
@@ -69,7 +71,18 @@ def _authority_hash(authority: str | None, url: str = "") -> int:
         host = (urlsplit(url if authority is None else "//" + authority).hostname or "").lower()
     except ValueError:
         host = ""
-    return zlib.crc32(host.encode("utf-8", "surrogatepass"))
+    return zlib.crc32(gate_host(host).encode("utf-8", "surrogatepass"))
+
+
+def gate_host(host: str) -> str:
+    """`host` as the engine's per-host gate names it (yarl's raw_host: IDNA for a
+    Unicode name), so both spellings of one host go to the same checker."""
+    if host.isascii():
+        return host
+    try:
+        return URL.build(scheme="http", host=host).raw_host or host
+    except (ValueError, UnicodeError):
+        return host
 
 
 # The parent also reads the corpus (before it starts checking), assembles

@@ -24,7 +24,7 @@ from monitor.check.pipe import (
     targets_frame,
     targets_from_frame,
 )
-from monitor.check.processes import _host_hash, auto_workers, host_owner
+from monitor.check.processes import _host_hash, auto_workers, gate_host, host_owner
 from monitor.vocabulary import (
     CheckResult,
     ContentFacts,
@@ -259,7 +259,7 @@ def _host_hash_by_full_parse(url: str) -> int:
         host = (urlsplit(url).hostname or "").lower()
     except ValueError:
         host = ""
-    return zlib.crc32(host.encode("utf-8", "surrogatepass"))
+    return zlib.crc32(gate_host(host).encode("utf-8", "surrogatepass"))
 
 
 @given(
@@ -276,3 +276,17 @@ def _host_hash_by_full_parse(url: str) -> int:
 def test_host_hash_by_authority_equals_a_full_parse(url: str) -> None:
     """The per-authority cache gives every URL the bucket a full parse would."""
     assert _host_hash(url) == _host_hash_by_full_parse(url)
+
+
+def test_a_host_spelled_in_unicode_or_punycode_stays_with_one_checker() -> None:
+    """The engine's per-host gate keys a host by its punycode form (yarl's raw_host):
+    split by the Unicode spelling, `bücher.example` and `xn--bcher-kva.example` went
+    to two processes and got per_host twice over at one server."""
+    spellings = [
+        "https://bücher.example/a",
+        "https://BÜCHER.example/b",
+        "https://xn--bcher-kva.example/c",
+        "https://XN--BCHER-KVA.example:8443/d",
+    ]
+    assert len({_host_hash(url) for url in spellings}) == 1
+    assert len({host_owner(url, 3, parent_weight=0.0) for url in spellings}) == 1
