@@ -18,7 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.check.pool import SupportsCheck
 from monitor.config import Settings
-from monitor.daemon.checkers import ProcessChecker
+from monitor.daemon.checkers import CheckerGone, ProcessChecker
 from monitor.daemon.writer import ResultWriter
 from monitor.storage.repository import Claimed, Repository, now_ms
 from monitor.vocabulary import CheckResult
@@ -28,6 +28,9 @@ log = logging.getLogger("monitor.daemon")
 CLAIM_BATCH = 1000
 REFILL_DELAY = 0.02  # after a check ends, before claiming for the slots freed since
 SCAN_POLL = 0.05  # `--once` while the corpus is still written: claim again this often
+# Tries of one claim when its checker process dies under it: once more with the
+# new process; a target that kills it again is left to its lease (and counted).
+CHECKER_DEATHS = 2
 
 DbCall = Callable[..., Awaitable[Any]]  # runs a repository call on the one database thread
 
@@ -59,6 +62,7 @@ class Dispatcher:
         self.checker: SupportsCheck | None = None
         self.stopping = False
         self.claim_error: str | None = None  # the last claim failed: readiness says so
+        self.lost = 0  # checks given up as their checker process died each time
         self._claiming = asyncio.Lock()  # held while claiming: a stop waits for it
         self._more_due = False  # the last claim stopped at capacity: more may be due
         self._refill_pending = False
@@ -150,9 +154,9 @@ class Dispatcher:
         try:
             if after is not None:
                 await asyncio.wait((after,))  # its cancellation is its own, not ours
-            assert self.checker is not None
-            result = await self.checker.check(claim.url, claim.kind)
-            self._finish(claim, result)
+            result = await self._check_surviving(claim)
+            if result is not None:
+                self._finish(claim, result)
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -162,6 +166,28 @@ class Dispatcher:
             if current is not None and current[1] is claim:  # not a newer claim's entry
                 del self.inflight[claim.id]
                 self._refill()
+
+    async def _check_surviving(self, claim: Claimed) -> CheckResult | None:
+        """The check, tried again when its checker process died under it (the death
+        is logged once by the checker, not once per check). Waiting for the lease
+        instead left `run --once` without those results: its cutoff is older."""
+        assert self.checker is not None
+        for _ in range(CHECKER_DEATHS):
+            try:
+                return await self.checker.check(claim.url, claim.kind)
+            except CheckerGone as exc:
+                why = str(exc)
+        self.lost += 1
+        if self.lost == 1:
+            log.warning(
+                "a check failed %d times as its checker process ended (%s); it is checked "
+                "again once its lease runs out (further ones at DEBUG)",
+                CHECKER_DEATHS,
+                why,
+            )
+        else:
+            log.debug("check lost with its checker process", extra={"ctx": {"target": claim.id}})
+        return None
 
     def _refill(self) -> None:
         """Claim again soon after a check frees a slot, when the last claim was

@@ -251,6 +251,11 @@ class Daemon:
         if self.failure is None and self.settings.once and self.writer.backlog:
             reason = self.writer.error or self.claim_error or "the database did not answer in time"
             self.failure = f"{self.writer.backlog} results could not be recorded: {reason}"
+        if self.failure is None and self.settings.once and self.dispatcher.lost:
+            self.failure = (
+                f"{self.dispatcher.lost} checks were not done: their checker process "
+                "ended under them each time"
+            )
         return 0 if self.failure is None else 1
 
     def _db_failed(self, exc: SQLAlchemyError) -> str:

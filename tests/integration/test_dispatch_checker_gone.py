@@ -1,0 +1,69 @@
+"""A checker process that dies fails the checks it held (CheckerGone): each is
+checked again by the new process, once, instead of waiting for its lease (and
+never, in `run --once`, whose cutoff the lease outlasts); and it is one log
+line for the death, not a traceback per check."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime
+
+import pytest
+from support.settings import settings
+
+from monitor.daemon.checkers import CheckerGone
+from monitor.daemon.dispatch import Dispatcher
+from monitor.daemon.state import TargetState
+from monitor.storage.values import Claimed
+from monitor.vocabulary import CheckResult, Kind, Outcome
+
+
+class Dying:
+    """Fails the first `deaths` checks of each URL as a dead checker process does."""
+
+    def __init__(self, deaths: int) -> None:
+        self.deaths = deaths
+        self.calls: dict[str, int] = {}
+
+    async def check(self, url: str, kind: Kind) -> CheckResult:
+        n = self.calls[url] = self.calls.get(url, 0) + 1
+        if n <= self.deaths:
+            raise CheckerGone("a checker process ended before answering")
+        now = datetime.now(UTC)
+        return CheckResult(url=url, kind=kind, outcome=Outcome.OK, attempts=1, checked_at=now)
+
+
+def dispatcher(finished: list[tuple[Claimed, CheckResult]]) -> Dispatcher:
+    s = settings()
+    return Dispatcher(
+        settings=lambda: s,
+        repo=None,  # type: ignore[arg-type]  # not used by _check
+        db=None,  # type: ignore[arg-type]
+        writer=None,  # type: ignore[arg-type]
+        finish=lambda claim, result: finished.append((claim, result)),
+        db_failed=str,  # type: ignore[arg-type]
+        spawn=lambda coro, name: coro.close(),
+    )
+
+
+def claim(n: int) -> Claimed:
+    return Claimed(n, f"http://a.example/{n}", Kind.WEB, TargetState(), 1, ())
+
+
+@pytest.mark.parametrize("deaths", [1, 2])
+async def test_a_check_whose_checker_died_is_checked_again_once(
+    deaths: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    finished: list[tuple[Claimed, CheckResult]] = []
+    d = dispatcher(finished)
+    d.checker = Dying(deaths)
+    with caplog.at_level(logging.DEBUG, logger="monitor.daemon"):
+        await asyncio.gather(*(d._check(claim(n)) for n in range(20)))
+    assert not [r for r in caplog.records if r.exc_info]  # no traceback per check
+    if deaths == 1:  # checked again by the next process: every result recorded
+        assert sorted(c.id for c, _ in finished) == list(range(20))
+        assert d.lost == 0
+    else:  # a target that kills its checker every time: given up, counted, said once
+        assert finished == [] and d.lost == 20
+        assert len([r for r in caplog.records if r.levelno >= logging.WARNING]) <= 1
