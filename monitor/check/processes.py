@@ -55,6 +55,14 @@ class WorkerFailed(Exception):
 
 __all__ = ["AUTO_MAX_WORKERS", "AUTO_MIN_TARGETS", "WorkerFailed", "WorkerPool", "auto_workers"]
 TARGET_BATCH = 256  # targets per frame to a worker
+HANG_SLACK = 10.0  # seconds beyond the longest check before a silent worker counts as hung
+
+
+def longest_check(s: Settings) -> float:
+    """The longest one check can take: its tries' timeouts and the waits between them,
+    twice over for the soft-404 probe's own request."""
+    tries = (s.retries + 1) * s.timeout + s.retries * max(s.backoff_max, s.retry_after_max)
+    return 2 * tries
 
 
 def _host_hash(url: str) -> int:
@@ -247,6 +255,7 @@ class WorkerPool:
     """
 
     worker_args: tuple[str, ...] = WORKER_ARGS  # after the interpreter
+    hang_slack = HANG_SLACK
 
     def __init__(
         self,
@@ -260,6 +269,7 @@ class WorkerPool:
             update={"concurrency": max(1, settings.concurrency // max(1, workers))}
         )
         self.size = workers - 1 if local else workers
+        self.longest = longest_check(settings)
         self.settings_frame = frame(share.model_dump_json().encode())
         self.channels: list[_Channel] = []
         self.pending: list[list[tuple[Kind, str]]] = [[] for _ in range(self.size)]
@@ -340,16 +350,20 @@ class WorkerPool:
         are missing), after the others have delivered everything.
         """
         running = len(self.channels) + (self.local is not None)
-        while running:
-            if not self.inbox:
-                self.wake.clear()
-                await self.wake.wait()
-                continue
-            batch = self.inbox.popleft()
-            if batch is None:
-                running -= 1
-            else:
-                yield batch
+        hung = asyncio.create_task(self._kill_hung())
+        try:
+            while running:
+                if not self.inbox:
+                    self.wake.clear()
+                    await self.wake.wait()
+                    continue
+                batch = self.inbox.popleft()
+                if batch is None:
+                    running -= 1
+                else:
+                    yield batch
+        finally:
+            hung.cancel()
         if self.local is not None and self.local.task is not None:
             self.local.task.result()  # a bug in a check is raised, not swallowed
         for channel in self.channels:
@@ -361,6 +375,29 @@ class WorkerPool:
                     f"a checker worker process (pid {pid}) {why}; "
                     "its unfinished targets are left out of the report"
                 )
+
+    async def _kill_hung(self) -> None:
+        """Kill a worker that holds targets and has answered none of them for longer
+        than a check can take (stopped, deadlocked): the run waited for it for ever.
+        Its end is a failed worker like any other (`_failure` says why)."""
+        loop = asyncio.get_running_loop()
+        limit = self.longest + self.hang_slack
+        heard = {id(c): (c.received, loop.time()) for c in self.channels}
+        while True:
+            await asyncio.sleep(min(1.0, limit / 4))
+            now = loop.time()
+            for channel in self.channels:
+                received, since = heard.get(id(channel), (channel.received, now))
+                if channel.received != received or channel.sent <= channel.received:
+                    heard[id(channel)] = (channel.received, now)  # answering, or idle
+                elif now - since > limit and channel.transport is not None:
+                    if channel.transport.get_returncode() is None:
+                        channel.error = (
+                            f"answered nothing for {now - since:.0f} s while holding "
+                            f"{channel.sent - channel.received} targets, and was killed as hung"
+                        )
+                        channel.transport.kill()
+                    heard[id(channel)] = (channel.received, now)
 
 
 def _failure(channel: _Channel, code: int | None) -> str | None:

@@ -32,7 +32,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from monitor.check.pipe import targets_frame
 from monitor.check.pool import SupportsCheck
 from monitor.check.prestart import AUTO_MAX_WORKERS, BYTES_PER_TARGET, WORKER_ARGS, corpus_bytes
-from monitor.check.processes import WorkerPool
+from monitor.check.processes import HANG_SLACK, WorkerPool
 from monitor.check.worker import PROBE_DB_ARG, TEXT_HASH_ARG
 from monitor.config import Settings
 from monitor.storage.corpus import CorpusStore
@@ -45,14 +45,6 @@ log = logging.getLogger("monitor.daemon")
 # crosses a pipe twice. Measured with bench/daemon_vs_check.py (bench/README.md).
 AUTO_MIN_TARGETS = 5_000
 RESTART_DELAY = 1.0  # after a checker process died, before the next is started
-HANG_SLACK = 10.0  # seconds beyond the longest check before a silent checker counts as hung
-
-
-def longest_check(s: Settings) -> float:
-    """The longest one check can take: its tries' timeouts and the waits between them,
-    twice over for the soft-404 probe's own request (same formula as the lease warning)."""
-    tries = (s.retries + 1) * s.timeout + s.retries * max(s.backoff_max, s.retry_after_max)
-    return 2 * tries
 
 
 class CheckerGone(RuntimeError):
@@ -105,6 +97,7 @@ class ProcessChecker:
 
     async def _start(self) -> None:
         pool = WorkerPool(self.settings, self.processes, local=False)
+        pool.hang_slack = self.hang_slack  # a hung process is killed by the pool's watch
         if self.settings.text_drift:  # as the service asks of its in-process Checker
             pool.worker_args = (*WORKER_ARGS, TEXT_HASH_ARG)
         if self.probe_db is not None and self.settings.soft_404_probe:
@@ -157,47 +150,24 @@ class ProcessChecker:
         """Hand each result to its check; a worker that ends stops them all."""
         watch = [asyncio.create_task(c.exited.wait()) for c in pool.channels]
         results = asyncio.create_task(self._deliver(pool.batches()))
-        hung = asyncio.create_task(self._watch_hung(pool))
         try:
             await asyncio.wait([*watch, results], return_when=asyncio.FIRST_COMPLETED)
         finally:
-            for task in [*watch, results, hung]:
+            for task in [*watch, results]:
                 task.cancel()
-            await asyncio.gather(*watch, results, hung, return_exceptions=True)
+            await asyncio.gather(*watch, results, return_exceptions=True)
         if self._closing or self._pool is not pool:
             return
         codes = [c.transport.get_returncode() if c.transport else None for c in pool.channels]
-        log.error("a checker process ended (exit statuses %s); starting another", codes)
+        why = "; ".join(c.error for c in pool.channels if c.error) or "no answer"
+        log.error(
+            "a checker process ended (exit statuses %s: %s); starting another", codes, why[:500]
+        )
         self._pool = None
         self._reader = None
         with contextlib.suppress(Exception):
             await pool.__aexit__()
         self._fail_all("a checker process ended before answering")
-
-    async def _watch_hung(self, pool: WorkerPool) -> None:
-        """Kill a checker process that holds checks and has answered none of them for
-        longer than a check can take (stopped, deadlocked): its checks would wait for
-        ever, each one claimed again sent back to it. Its end fails them (`_read`)."""
-        loop = asyncio.get_running_loop()
-        limit = longest_check(self.settings) + self.hang_slack
-        seen = [(c.received, loop.time()) for c in pool.channels]
-        while True:
-            await asyncio.sleep(min(1.0, limit / 4))
-            now = loop.time()
-            for i, channel in enumerate(pool.channels):
-                received, since = seen[i]
-                if channel.received != received or channel.sent <= channel.received:
-                    seen[i] = (channel.received, now)  # answering, or holding nothing
-                elif now - since > limit and channel.transport is not None:
-                    log.error(
-                        "a checker process (pid %s) answered nothing for %.0f s while "
-                        "holding %d checks: killed as hung",
-                        channel.transport.get_pid(),
-                        now - since,
-                        channel.sent - channel.received,
-                    )
-                    channel.transport.kill()
-                    seen[i] = (channel.received, now)
 
     async def _deliver(self, batches: AsyncIterator[list[tuple[str, CheckResult]]]) -> None:
         async for batch in batches:

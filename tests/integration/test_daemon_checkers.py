@@ -139,8 +139,9 @@ async def test_a_hung_checker_process_is_killed_and_its_checks_fail() -> None:
     hold, arrived = asyncio.Event(), asyncio.Event()
     async with app_server(routes(hold, arrived)) as srv:
         s = settings({"a.example": srv.port}, timeout=0.5, retries=0)
-        async with ProcessChecker(s, 1) as remote:
-            remote.hang_slack = 0.5
+        remote = ProcessChecker(s, 1)
+        remote.hang_slack = 0.5
+        async with remote:
             held = asyncio.create_task(remote.check("http://a.example/held", Kind.WEB))
             await arrived.wait()  # the worker is checking it
             pool = remote._pool
