@@ -39,7 +39,7 @@ from monitor.observe.logs import redact_url
 from monitor.rules.audit import AuditRules, audit_document
 from monitor.secured.keys import KeyRing
 from monitor.storage import duplicates
-from monitor.storage.corpus import MAX_URL_BYTES, url_too_long
+from monitor.storage.corpus import MAX_URL_BYTES, too_long_to_index, url_too_long
 from monitor.storage.repository import ArticleRecord, Fingerprint, Repository, now_ms
 
 log = logging.getLogger(__name__)
@@ -173,13 +173,16 @@ class CorpusScanner:
         found: list[Path | Unreadable] = [r for r in roots if isinstance(r, Unreadable)]
         found_iter = iter_files([r for r in roots if isinstance(r, Path)])
         for item in itertools.chain(found, found_iter):
+            key = source_name(item.path if isinstance(item, Unreadable) else item)
+            if too_long_to_index(key):
+                self._too_long(key, report)
+                seen.add(key)
+                continue
             if isinstance(item, Unreadable):
-                key = source_name(item.path)
                 self._unreadable_folder(item, known.get(key), report)
                 seen.add(key)
                 kept.append(item.path)
                 continue
-            key = source_name(item)
             report.files += 1
             if self._read(item, key, known.get(key), report, force=force):
                 seen.add(key)
@@ -250,6 +253,15 @@ class CorpusScanner:
             invalid,
         )
         return True
+
+    def _too_long(self, key: str, report: ScanReport) -> None:
+        """A path longer than the database can index: that file is skipped and
+        counted, the others stored (on PostgreSQL it failed the whole pass)."""
+        report.invalid += 1
+        why = f"its path is too long to store ({len(key)} characters, over {MAX_URL_BYTES} bytes)"
+        if self._failing.get(key) != why:
+            log.warning("invalid document %s...: %s", key[:200], why)
+        self._failing[key] = why
 
     def _readable_again(self, key: str) -> None:
         if self._failing.pop(key, None) is not None:

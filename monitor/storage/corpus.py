@@ -41,11 +41,15 @@ STORE_BATCH = 500
 MAX_URL_BYTES = 2_600
 
 
-def url_too_long(url: str) -> bool:
-    """True when `url` cannot be stored as a target (see MAX_URL_BYTES)."""
-    if len(url) * 4 <= MAX_URL_BYTES:  # four bytes a character at most: short enough
+def too_long_to_index(text: str) -> bool:
+    """True when `text` is too long for an indexed column: a target's URL, a
+    document's path (see MAX_URL_BYTES)."""
+    if len(text) * 4 <= MAX_URL_BYTES:  # four bytes a character at most: short enough
         return False
-    return len(url.encode("utf-8", "surrogatepass")) > MAX_URL_BYTES
+    return len(text.encode("utf-8", "surrogatepass")) > MAX_URL_BYTES
+
+
+url_too_long = too_long_to_index
 
 
 class CorpusStore(Store):
