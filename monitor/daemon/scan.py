@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from sqlalchemy.exc import DBAPIError
+
 from monitor import urls
 from monitor.config import Settings
 from monitor.corpus import Unreadable, iter_files, open_regular, parse_stream, vanished
@@ -39,7 +41,13 @@ from monitor.observe.logs import redact_url
 from monitor.rules.audit import AuditRules, audit_document
 from monitor.secured.keys import KeyRing
 from monitor.storage import duplicates
-from monitor.storage.corpus import MAX_URL_BYTES, too_long_to_index, url_too_long
+from monitor.storage.corpus import (
+    MAX_URL_BYTES,
+    refusal,
+    refused_record,
+    too_long_to_index,
+    url_too_long,
+)
 from monitor.storage.repository import ArticleRecord, Fingerprint, Repository, now_ms
 
 log = logging.getLogger(__name__)
@@ -243,7 +251,14 @@ class CorpusScanner:
         self._readable_again(key)
         records, invalid = self.records(items)
         report.invalid += invalid
-        self.repo.store_document(key, fp, records, invalid, self._now)
+        try:
+            self.repo.store_document(key, fp, records, invalid, self._now)
+        except DBAPIError as exc:
+            if not refused_record(exc):
+                raise  # the database itself: the pass fails and is reported
+            self._unreadable(key, prev, f"the database refused a record ({refusal(exc)})", report)
+            report.invalid += 1
+            return True
         report.changed += 1
         log.info(
             "%s document %s: %d articles, %d invalid",

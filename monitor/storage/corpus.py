@@ -12,6 +12,7 @@ from sqlalchemy import (
     tuple_,
     update,
 )
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 
 from monitor.daemon.placement import url_bucket
 from monitor.daemon.state import State
@@ -50,6 +51,20 @@ def too_long_to_index(text: str) -> bool:
 
 
 url_too_long = too_long_to_index
+
+
+def refused_record(exc: DBAPIError) -> bool:
+    """A data or constraint error (one record the database will not take), not a
+    database that is down or damaged: SQLSTATE classes 22, 23 and 54."""
+    state = str(getattr(exc.orig, "sqlstate", "") or "")
+    return isinstance(exc, DataError | IntegrityError) or state[:2] in ("22", "23", "54")
+
+
+def refusal(exc: DBAPIError) -> str:
+    """The error's kind, never its text (which may quote the refused values)."""
+    state = getattr(exc.orig, "sqlstate", None)
+    name = type(exc.orig).__name__
+    return f"{name}, SQLSTATE {state}" if state else name
 
 
 class CorpusStore(Store):
