@@ -159,10 +159,8 @@ class ProcessChecker:
         if self._closing or self._pool is not pool:
             return
         codes = [c.transport.get_returncode() if c.transport else None for c in pool.channels]
-        why = "; ".join(c.error for c in pool.channels if c.error) or "no answer"
-        log.error(
-            "a checker process ended (exit statuses %s: %s); starting another", codes, why[:500]
-        )
+        why = "".join(f": {c.error}" for c in pool.channels if c.error)[:500]
+        log.error("a checker process ended (exit statuses %s%s); starting another", codes, why)
         self._pool = None
         self._reader = None
         with contextlib.suppress(Exception):
