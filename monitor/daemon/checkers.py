@@ -12,8 +12,9 @@ not know which one it drives.
 
 Not in a cluster (PostgreSQL): there members share the Retry-After backoffs
 their checkers learn (`Checker.hosts`), which live in-process. A worker that
-dies fails the checks it held (their leases run out and they are checked
-again) and a new one is started for the next check.
+dies (or hangs, and is killed) ends the whole pool: every check in flight
+fails and is tried once more with the new pool (dispatch.py), and the
+Retry-After backoffs the processes had learned are lost with them.
 """
 
 from __future__ import annotations
