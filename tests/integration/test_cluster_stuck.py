@@ -16,6 +16,24 @@ from monitor.storage.repository import Repository
 TIMEOUT = 60_000
 
 
+def holding_member(repo: Repository) -> tuple[Membership, dict[str, int]]:
+    """Member "a" of a cluster with a 30 s lease, holding 3 claims with 5 results
+    recorded so far; the test moves `state` and the member's clocks."""
+    settings = Settings(lease_seconds=30.0)
+    state = {"held": 3, "recorded": 5}
+    m = Membership(
+        repo,
+        lambda: settings,
+        in_flight=list,
+        hosts=lambda: None,
+        held=lambda: state["held"],
+        recorded=lambda: state["recorded"],
+        member_id="a",
+    )
+    m.clustered = True
+    return m, state
+
+
 def test_the_stuck_mark_is_shown_placed_out_for_its_time_and_dropped_with_the_member(
     repo: Repository,
 ) -> None:
@@ -49,18 +67,7 @@ def test_a_mark_left_by_a_forgotten_member_is_dropped(repo: Repository) -> None:
 def test_holding_claims_a_whole_lease_with_nothing_recorded_is_stuck_until_a_result(
     repo: Repository,
 ) -> None:
-    settings = Settings(lease_seconds=30.0)
-    state = {"held": 3, "recorded": 5}
-    m = Membership(
-        repo,
-        lambda: settings,
-        in_flight=list,
-        hosts=lambda: None,
-        held=lambda: state["held"],
-        recorded=lambda: state["recorded"],
-        member_id="a",
-    )
-    m.clustered = True
+    m, state = holding_member(repo)
     m._beats, m._last_ok = 2, time.monotonic()
     m._buckets = frozenset({1, 2})
     assert not m.judge_progress()  # the first look: progress from here
@@ -94,18 +101,7 @@ def test_a_stuck_member_that_comes_back_with_nothing_due_is_no_longer_stuck(
     """Stuck, placed out for a lease, back with nothing of its hosts due (the others
     checked them meanwhile): idle, not stuck. The mark stayed until its next
     result, an interval or more away, and ClusterMemberStuck fired all along."""
-    settings = Settings(lease_seconds=30.0)
-    state = {"held": 3, "recorded": 5}
-    m = Membership(
-        repo,
-        lambda: settings,
-        in_flight=list,
-        hosts=lambda: None,
-        held=lambda: state["held"],
-        recorded=lambda: state["recorded"],
-        member_id="a",
-    )
-    m.clustered = True
+    m, state = holding_member(repo)
     m._beats, m._last_ok = 2, time.monotonic()
     m.judge_progress()
     m._progress = (5, time.monotonic() - 31)
@@ -123,18 +119,7 @@ def test_a_stuck_member_that_comes_back_with_nothing_due_is_no_longer_stuck(
 def test_a_member_still_holding_claims_after_its_time_out_stays_stuck(
     repo: Repository,
 ) -> None:
-    settings = Settings(lease_seconds=30.0)
-    state = {"held": 3, "recorded": 5}
-    m = Membership(
-        repo,
-        lambda: settings,
-        in_flight=list,
-        hosts=lambda: None,
-        held=lambda: state["held"],
-        recorded=lambda: state["recorded"],
-        member_id="a",
-    )
-    m.clustered = True
+    m, _state = holding_member(repo)
     m.judge_progress()
     m._progress = (5, time.monotonic() - 31)
     assert m.judge_progress()
