@@ -66,6 +66,26 @@ def corpus(dir_: Path, per_host: int) -> list[str]:
     return urls
 
 
+def polite_config(tmp_path: Path, port: int, pg_url: str, **extra: Any) -> Path:
+    """The politeness tests' member configuration: HOSTS on the site's port, short
+    intervals, leases and cluster timings, the per-host limits under test."""
+    return write_config(
+        tmp_path,
+        port,
+        db=pg_url,
+        connect_to=[f"{h}:80:127.0.0.1:{port}" for h in HOSTS],
+        interval=INTERVAL,
+        retry_interval=INTERVAL,
+        lease_seconds=LEASE,
+        per_host=PER_HOST,
+        host_min_interval=MIN_INTERVAL,
+        concurrency=8,
+        cluster_heartbeat=0.3,
+        cluster_timeout=1.5,
+        **extra,
+    )
+
+
 def cluster_view(engine: Engine) -> Any:
     return Repository(engine).cluster(1500)
 
@@ -74,21 +94,7 @@ def test_three_members_hold_politeness_and_lose_nothing_when_one_is_killed(
     tmp_path: Path, pg_url: str
 ) -> None:
     with LinkServer(pause=0.03) as site:
-        config = write_config(
-            tmp_path,
-            site.port,
-            db=pg_url,
-            connect_to=[f"{h}:80:127.0.0.1:{site.port}" for h in HOSTS],
-            interval=INTERVAL,
-            retry_interval=INTERVAL,
-            lease_seconds=LEASE,
-            per_host=PER_HOST,
-            host_min_interval=MIN_INTERVAL,
-            concurrency=8,
-            cluster_heartbeat=0.3,
-            cluster_timeout=1.5,
-            maintenance_interval=2.0,
-        )
+        config = polite_config(tmp_path, site.port, pg_url, maintenance_interval=2.0)
         urls = corpus(tmp_path / "corpus", 8)
         engine = make_engine(pg_url)
         t0 = time.monotonic()
@@ -225,20 +231,7 @@ def test_a_member_paused_beyond_the_timeout_rejoins_without_breaking_politeness(
     pause): the others take its hosts; when it resumes it must not claim them
     back before the handover settles. Judged at the server, by counts."""
     with LinkServer(pause=0.03) as site:
-        config = write_config(
-            tmp_path,
-            site.port,
-            db=pg_url,
-            connect_to=[f"{h}:80:127.0.0.1:{site.port}" for h in HOSTS],
-            interval=INTERVAL,
-            retry_interval=INTERVAL,
-            lease_seconds=LEASE,
-            per_host=PER_HOST,
-            host_min_interval=MIN_INTERVAL,
-            concurrency=8,
-            cluster_heartbeat=0.3,
-            cluster_timeout=1.5,
-        )
+        config = polite_config(tmp_path, site.port, pg_url)
         urls = corpus(tmp_path / "corpus", 4)
         engine = make_engine(pg_url)
         members = [DaemonProcess(config) for _ in range(3)]
