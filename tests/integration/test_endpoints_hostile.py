@@ -13,7 +13,7 @@ import base64
 import logging
 import socket
 import ssl
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -32,20 +32,6 @@ from monitor.observe.endpoints import MetricsServer
 from monitor.observe.guard import ConnectionLimits
 
 JUNK = "ZZJUNKZZ"  # marks client bytes: never in the log
-
-
-@pytest.fixture
-async def make_server() -> AsyncIterator[Callable[..., Awaitable[MetricsServer]]]:
-    started: list[MetricsServer] = []
-
-    async def make(limits: ConnectionLimits, **kw: Any) -> MetricsServer:
-        srv = await start_server(limits, **kw)
-        started.append(srv)
-        return srv
-
-    yield make
-    for srv in started:
-        await srv.stop()
 
 
 # -- floods and slow clients

@@ -7,28 +7,14 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
-from support.endpoints_raw import CEILING, get_request, start_server, status_of, until
+from support.endpoints_raw import CEILING, get_request, status_of, until
 
 from monitor.observe.endpoints import MetricsServer
 from monitor.observe.guard import ConnectionLimits, SingleFlight
-
-
-@pytest.fixture
-async def make_server() -> AsyncIterator[Callable[..., Awaitable[MetricsServer]]]:
-    started: list[MetricsServer] = []
-
-    async def make(limits: ConnectionLimits, **kw: Any) -> MetricsServer:
-        srv = await start_server(limits, **kw)
-        started.append(srv)
-        return srv
-
-    yield make
-    for srv in started:
-        await srv.stop()
 
 
 @pytest.mark.parametrize("path", ["/readyz", "/metrics"])

@@ -5,8 +5,10 @@ that poll events under a ceiling (never assertions on speed)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
+
+import pytest
 
 from monitor.observe.endpoints import EndpointAuth, MetricsServer
 from monitor.observe.guard import ConnectionLimits
@@ -70,3 +72,18 @@ async def closed_by_server(reader: asyncio.StreamReader) -> bool:
         return await reader.read(65536) == b""
     except ConnectionError:
         return True
+
+
+@pytest.fixture
+async def make_server() -> AsyncIterator[Callable[..., Awaitable[MetricsServer]]]:
+    """Start endpoint servers with given limits; every one is stopped afterwards."""
+    started: list[MetricsServer] = []
+
+    async def make(limits: ConnectionLimits, **kw: Any) -> MetricsServer:
+        srv = await start_server(limits, **kw)
+        started.append(srv)
+        return srv
+
+    yield make
+    for srv in started:
+        await srv.stop()
