@@ -20,8 +20,12 @@ import random
 import re
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING
 
 from monitor.classify import ErrorKind
+
+if TYPE_CHECKING:
+    from monitor.config import Settings
 
 __all__ = [
     "TRANSIENT_ERRORS",
@@ -110,3 +114,9 @@ def backoff_delay(
     exponent = min(max(attempt, 1) - 1, 62)
     ceiling = min(max(0.0, cap), max(0.0, base) * float(2**exponent))
     return rng.uniform(0.0, ceiling)
+
+
+def tries_seconds(s: Settings) -> float:
+    """The longest a target's tries can take: each try's timeout and the waits
+    between them (a backoff or a Retry-After, whichever bound is larger)."""
+    return (s.retries + 1) * s.timeout + s.retries * max(s.backoff_max, s.retry_after_max)

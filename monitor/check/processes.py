@@ -46,6 +46,7 @@ from monitor.check.prestart import (
 )
 from monitor.check.prestart import stop_signals_held as _stop_signals_held
 from monitor.config import Settings
+from monitor.retry import tries_seconds
 from monitor.vocabulary import CheckResult, Kind
 
 
@@ -61,8 +62,7 @@ HANG_SLACK = 10.0  # seconds beyond the longest check before a silent worker cou
 def longest_check(s: Settings) -> float:
     """The longest one check can take: its tries' timeouts and the waits between them,
     twice over for the soft-404 probe's own request."""
-    tries = (s.retries + 1) * s.timeout + s.retries * max(s.backoff_max, s.retry_after_max)
-    return 2 * tries
+    return 2 * tries_seconds(s)
 
 
 def _host_hash(url: str) -> int:

@@ -34,6 +34,7 @@ from monitor import __version__
 from monitor.config import Settings
 from monitor.daemon.placement import BUCKETS, claimable, owners_of, share, url_bucket, view_of
 from monitor.http.hostpool import HostPool
+from monitor.retry import tries_seconds
 from monitor.storage.cluster import MAINTENANCE, ClusterView
 from monitor.storage.repository import Repository, now_ms
 
@@ -55,7 +56,7 @@ def lease_warning(s: Settings) -> str | None:
     can take its tries' timeouts plus the waits between them; one that outlasts
     its lease is claimed and checked again by another member, and this one is
     found stuck (it held claims a whole lease and recorded nothing)."""
-    longest = (s.retries + 1) * s.timeout + s.retries * max(s.backoff_max, s.retry_after_max)
+    longest = tries_seconds(s)
     if longest < s.lease_seconds:
         return None
     return (
