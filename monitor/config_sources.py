@@ -1,25 +1,34 @@
-"""The three layers of the settings as pydantic-settings sources (see monitor/config.py).
+"""The three layers of the settings (see monitor/config.py): the TOML file, the
+ARTICLE_MONITOR_* environment and the flags, read into one mapping of raw values
+that the model then validates.
 
-pydantic-settings is used through its public sources; the one internal hook
-(`EnvSettingsSource._load_env_vars`, to read a given mapping rather than
-`os.environ`) is overridden here and nowhere else, tested from 2.2.0 (the
-first release with the TOML source) to 2.16. Which fields hold paths or
-lists is read from the model's annotations, never listed by hand.
+Read here rather than by pydantic-settings: importing it cost every `check`
+~55 ms of its ~420 ms start-up CPU (issue 16), for two sources this module
+already shaped by hand. The rules are pydantic-settings' (2.2 to 2.16), which
+`tests/unit/test_config_sources.py` holds this reading to: names are the
+field names upper-cased and prefixed, case-insensitive; an empty or blank
+value is unset; a nested model's keys come as `…__KEY`; a list or a nested
+model given whole is JSON; a higher layer's nested table is merged into a
+lower one's. Ours on top: surrounding whitespace is stripped, and a list not
+written as JSON splits on commas (`paths` and `key_file` on the path
+separator). Which fields hold paths, lists or models is read from the model's
+annotations, never listed by hand.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import tomllib
 import types
 import typing
 from collections.abc import Mapping
-from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
 from pydantic.fields import FieldInfo
-from pydantic_settings import BaseSettings, EnvSettingsSource, TomlConfigSettingsSource
 
 ENV_PREFIX = "ARTICLE_MONITOR_"
 ENV_NESTED = "__"  # ARTICLE_MONITOR_INTERVALS__WEB=60
@@ -43,9 +52,6 @@ class Load:
     flag_keys: set[str] = field(default_factory=set)
 
 
-LOADING: ContextVar[Load | None] = ContextVar("article_monitor_settings_load", default=None)
-
-
 def annotation_args(annotation: Any) -> tuple[Any, ...]:
     """The members of `X | None` / `list[X]`, flattened one level."""
     origin = typing.get_origin(annotation)
@@ -62,6 +68,17 @@ def is_list(info: FieldInfo) -> bool:
     return any(typing.get_origin(a) is list for a in annotation_args(info.annotation))
 
 
+def is_model(info: FieldInfo) -> bool:
+    return any(
+        isinstance(a, type) and issubclass(a, BaseModel) for a in annotation_args(info.annotation)
+    )
+
+
+def is_complex(info: FieldInfo) -> bool:
+    """A list or a nested model: given whole in the environment, it is JSON."""
+    return is_list(info) or is_model(info)
+
+
 def holds_paths(info: FieldInfo) -> bool:
     """A `Path`, `Path | None` or `list[Path]` field: relative to the file that sets it."""
     for arg in annotation_args(info.annotation):
@@ -70,62 +87,98 @@ def holds_paths(info: FieldInfo) -> bool:
     return False
 
 
-class FileSource(TomlConfigSettingsSource):
-    """The TOML file, with relative paths taken from the file's folder."""
+def deep_update(lower: Mapping[str, Any], higher: Mapping[str, Any]) -> dict[str, Any]:
+    """`lower` with `higher`'s values over it; two tables under one key are merged."""
+    merged = dict(lower)
+    for key, value in higher.items():
+        below = merged.get(key)
+        if isinstance(below, dict) and isinstance(value, dict):
+            merged[key] = deep_update(below, value)
+        else:
+            merged[key] = value
+    return merged
 
-    def __init__(self, settings_cls: type[BaseSettings], load: Load) -> None:
-        assert load.config_file is not None
-        self._load = load
-        try:
-            super().__init__(settings_cls, toml_file=load.config_file)
-        except RecursionError:  # tomllib recurses once per level of [[[...]]] or {a={...}}
-            raise ConfigError(f"{load.config_file}: invalid TOML: nested too deeply") from None
 
-    def __call__(self) -> dict[str, Any]:
-        data = dict(super().__call__())
-        base = self._load.config_file.parent if self._load.config_file else Path()
-        for name, info in self.settings_cls.model_fields.items():
-            value = data.get(name)
-            if not holds_paths(info):
+def file_values(fields: Mapping[str, FieldInfo], load: Load) -> dict[str, Any]:
+    """The TOML file's keys, all of them (an unknown one is the model's to refuse),
+    with relative paths taken from the file's folder."""
+    assert load.config_file is not None
+    try:
+        with load.config_file.open("rb") as f:
+            data = tomllib.load(f)
+    except RecursionError:  # tomllib recurses once per level of [[[...]]] or {a={...}}
+        raise ConfigError(f"{load.config_file}: invalid TOML: nested too deeply") from None
+    base = load.config_file.parent
+    for name, info in fields.items():
+        value = data.get(name)
+        if not holds_paths(info):
+            continue
+        if isinstance(value, str):
+            data[name] = str(base / value)
+        elif isinstance(value, list):
+            data[name] = [str(base / v) if isinstance(v, str) else v for v in value]
+    load.file_keys = set(data)
+    return data
+
+
+def env_values(fields: Mapping[str, FieldInfo], load: Load) -> dict[str, Any]:
+    """The ARTICLE_MONITOR_* variables that name a field (others are ignored)."""
+    # case-insensitive; surrounding whitespace is never meant (` true`, a pasted path)
+    environ = {name.lower(): value.strip() for name, value in load.environ.items() if value.strip()}
+    values: dict[str, Any] = {}
+    for name, info in fields.items():
+        key = env_name(name).lower()
+        value = environ.get(key)
+        complex_ = is_complex(info)
+        if complex_ and is_list(info) and value is not None and not value.startswith("["):
+            sep = os.pathsep if holds_paths(info) else ","
+            values[name] = [v.strip() for v in value.split(sep) if v.strip()]
+        elif complex_:
+            nested = _exploded(key + ENV_NESTED, environ)
+            if value is None:
+                if nested:
+                    values[name] = nested
                 continue
-            if isinstance(value, str):
-                data[name] = str(base / value)
-            elif isinstance(value, list):
-                data[name] = [str(base / v) if isinstance(v, str) else v for v in value]
-        self._load.file_keys = set(data)
-        return data
+            decoded = _json(name, value)
+            values[name] = deep_update(decoded, nested) if isinstance(decoded, dict) else decoded
+        elif value is not None:
+            values[name] = value
+    return values
 
 
-class EnvSource(EnvSettingsSource):
-    """ARTICLE_MONITOR_* from the given mapping; lists split, not JSON (unless they are JSON).
+def _exploded(prefix: str, environ: Mapping[str, str]) -> dict[str, Any]:
+    """`…__WEB=60` as {"web": "60"}; deeper `__` as deeper tables."""
+    result: dict[str, Any] = {}
+    for name, value in environ.items():
+        if not name.startswith(prefix):
+            continue
+        *keys, last = name[len(prefix) :].split(ENV_NESTED)
+        table = result
+        for key in keys:
+            below = table.setdefault(key, {})
+            if not isinstance(below, dict):
+                break
+            table = below
+        else:
+            table[last] = value
+    return result
 
-    `paths` and `key_file` split on the path separator (`:`), other lists on
-    commas; a value that starts with `[` is read as a JSON list.
-    """
 
-    def __init__(self, settings_cls: type[BaseSettings], load: Load) -> None:
-        self._environ = load.environ
-        super().__init__(settings_cls)
+def _json(name: str, value: str) -> Any:
+    try:
+        return json.loads(value)
+    except (ValueError, RecursionError) as exc:  # JSON of a nested setting (intervals)
+        why = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        raise ConfigError(
+            f"invalid configuration:\n  {name} (from environment "
+            f"{env_name(name)}): not valid JSON ({why})"
+        ) from None
 
-    def _load_env_vars(self) -> Mapping[str, str | None]:
-        # surrounding whitespace is never meant (` true`, a pasted path)
-        return {
-            (name if self.case_sensitive else name.lower()): value.strip()
-            for name, value in self._environ.items()
-            if not (self.env_ignore_empty and not value.strip())
-        }
 
-    def prepare_field_value(
-        self, field_name: str, field: FieldInfo, value: Any, value_is_complex: bool
-    ) -> Any:
-        if isinstance(value, str) and is_list(field) and not value.lstrip().startswith("["):
-            sep = os.pathsep if holds_paths(field) else ","
-            return [v.strip() for v in value.split(sep) if v.strip()]
-        try:
-            return super().prepare_field_value(field_name, field, value, value_is_complex)
-        except (ValueError, RecursionError) as exc:  # JSON of a nested setting (intervals)
-            why = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
-            raise ConfigError(
-                f"invalid configuration:\n  {field_name} (from environment "
-                f"{env_name(field_name)}): not valid JSON ({why})"
-            ) from None
+def layered(
+    fields: Mapping[str, FieldInfo], load: Load, flags: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Flags over the environment over the file: the raw values to validate."""
+    values = file_values(fields, load) if load.config_file is not None else {}
+    values = deep_update(values, env_values(fields, load))
+    return deep_update(values, flags)
