@@ -23,13 +23,19 @@ What the client relies on:
   `set_exception(exc, cause)`, and `EMPTY_PAYLOAD`;
 - `RawResponseMessage.code`, `.headers` (a `CIMultiDictProxy`), `.should_close`;
 - `parse_mimetype(text).parameters`;
-- `HttpProcessingError` (the parser's errors), with `.message`.
+- `HttpProcessingError` (the parser's errors), with `.message`;
+- `aiohttp.connector._SSL_CONTEXT_VERIFIED`: the verifying context aiohttp
+  builds at import (`ssl.create_default_context()`, ALPN `http/1.1`), shared
+  read-only as the run's context when no `--ca-bundle` is given
+  (`shared_tls_context`): loading the system store a third time cost ~20 ms.
 
 Public aiohttp names (`aiohttp.ClientOSError`, `aiohttp.abc.ResolveResult`,
 `aiohttp.resolver.ThreadedResolver`, `aiohttp.web`) are imported where used.
 """
 
 from __future__ import annotations
+
+import ssl
 
 from aiohttp.helpers import parse_mimetype
 from aiohttp.http_exceptions import HttpProcessingError
@@ -49,6 +55,7 @@ __all__ = [
     "StreamReader",
     "parse_mimetype",
     "pause_parser",
+    "shared_tls_context",
 ]
 
 
@@ -58,3 +65,17 @@ def pause_parser(parser: HttpResponseParser) -> None:
     Raises AssertionError when no body is in progress (nothing to hold).
     """
     parser.pause_reading()
+
+
+def shared_tls_context() -> ssl.SSLContext | None:
+    """aiohttp's verifying context (built when aiohttp is imported, which every
+    run that fetches does), or None if this aiohttp has none that verifies
+    hostnames against the system store with TLS 1.2 or newer. Never to be
+    changed: it is aiohttp's own."""
+    from aiohttp import connector
+
+    ctx = getattr(connector, "_SSL_CONTEXT_VERIFIED", None)
+    if not isinstance(ctx, ssl.SSLContext):
+        return None
+    verifies = ctx.verify_mode == ssl.CERT_REQUIRED and ctx.check_hostname
+    return ctx if verifies and ctx.minimum_version >= ssl.TLSVersion.TLSv1_2 else None
