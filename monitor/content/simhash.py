@@ -22,8 +22,9 @@ import re
 import string
 import sys
 from array import array
+from collections import OrderedDict
+from contextlib import suppress
 from dataclasses import dataclass
-from functools import lru_cache
 
 from monitor.content.charset import decode
 from monitor.content.fingerprint import words
@@ -104,9 +105,48 @@ def _hash(word: str) -> int:
     return int.from_bytes(hashlib.blake2b(word.encode(), digest_size=8).digest(), "little")
 
 
-# words recur across pages: most are hashed once per process
-_word_hash = lru_cache(maxsize=1 << 16)(_hash)
 CACHED_WORD = 32  # characters: a longer "word" (a hostile page's new one each check) is not kept
+WORD_GENERATION = 1 << 15  # words per generation of the word-hash cache (two are kept)
+
+
+class _WordHashes:
+    """The words' hashes, cached: words recur across pages, so most are hashed once
+    per process. Two generations of plain dicts (the older dropped when the newer
+    is full, a word found in it moved up): bounded at 2 * WORD_GENERATION words,
+    and a page whose words are all known is looked up by one C-level `map`, where
+    an lru_cache call per word took a sixth of the hash."""
+
+    def __init__(self) -> None:
+        self.young: dict[str, int] = {}
+        self.old: dict[str, int] = {}
+
+    def of(self, tokens: list[str]) -> array[int]:
+        try:
+            return array("Q", map(self.young.__getitem__, tokens))
+        except KeyError:
+            pass
+        got: dict[str, int] = {}
+        for word in set(tokens):
+            value = self.young.get(word)
+            if value is None:
+                value = self.old.get(word)
+                if value is None:
+                    value = _hash(word)
+                if len(word) <= CACHED_WORD:
+                    if len(self.young) >= WORD_GENERATION:
+                        self.old, self.young = self.young, {}
+                    self.young[word] = value
+            got[word] = value
+        return array("Q", map(got.__getitem__, tokens))
+
+    def __len__(self) -> int:
+        return len(self.young) + len(self.old)
+
+    def clear(self) -> None:
+        self.young, self.old = {}, {}
+
+
+_word_hashes = _WordHashes()
 
 
 # Every shingle hash is a 64-bit lane of one big int, so the mixing and the
@@ -123,10 +163,10 @@ def _lane_mask(bits: range) -> int:
 
 _LOW = {r: _lane_mask(range(r)) for r in (_ROT1, _ROT2)}
 _HIGH = {r: _lane_mask(range(r, BITS)) for r in (_ROT1, _ROT2)}
-# byte -> b"\x01" where bit k is set, else b"\x00": with bytes.translate and count,
-# the votes of every shingle on one bit are counted at C speed (a big-int AND and
-# bit count per bit took longer: each walks every lane)
-_BIT_OF = [bytes((b >> k) & 1 for b in range(256)) for k in range(8)]
+# bit k of every byte of a column of _LANES bytes: one byte of every shingle read
+# as one int, the votes on its bit k are an AND and a bit count (a bytes.translate
+# and count per bit took twice as long; an AND over all lanes at once, 8x longer)
+_BYTE_BIT = tuple(int.from_bytes(bytes([1 << k]) * _LANES, "little") for k in range(8))
 
 
 def _rotl(lanes: int, r: int) -> int:
@@ -142,27 +182,30 @@ def simhash(text: str) -> int | None:
     shingle's hash is its words' XORed, the 2nd and 3rd rotated (the three are
     independent random values, so the XOR is as random); the words' hashes are
     64-bit lanes of one int, so every shingle is made by a few shifts, ANDs and
-    XORs over all lanes at once; each bit's votes are a translate and a count of
+    XORs over all lanes at once; each bit's votes are an AND and a bit count of
     one byte column."""
     # at most MAX_WORDS words from at most _MAX_CHARS characters: bounded, and the
     # same answer for the same text
-    tokens = text[:_MAX_CHARS].lower().translate(_PUNCTUATION).split()[:MAX_WORDS]
+    # (split with maxsplit: the words past MAX_WORDS are not made, the rest is one string)
+    tokens = text[:_MAX_CHARS].lower().translate(_PUNCTUATION).split(None, MAX_WORDS)[:MAX_WORDS]
     if len(tokens) < MIN_WORDS:
         return None
-    cached, direct, longest = _word_hash, _hash, CACHED_WORD
-    words = array("Q", [cached(w) if len(w) <= longest else direct(w) for w in tokens])
+    words = _word_hashes.of(tokens)
     if sys.byteorder != "little":
         words.byteswap()
     lanes = int.from_bytes(words.tobytes(), "little")
     shingles = len(tokens) - 2
     mixed = lanes ^ _rotl(lanes >> BITS, _ROT1) ^ _rotl(lanes >> 2 * BITS, _ROT2)
     packed = (mixed & ((1 << BITS * shingles) - 1)).to_bytes(8 * shingles, "little")
+    half = shingles >> 1  # a bit is set when more than half of the shingles vote for it
     out = 0
     for byte in range(8):  # byte `byte` of every shingle, then each of its bits' votes
-        column = packed[byte::8]
-        for k in range(8):
-            if 2 * column.translate(_BIT_OF[k]).count(1) > shingles:
-                out |= 1 << (8 * byte + k)
+        column = int.from_bytes(packed[byte::8], "little")
+        bit = 1 << 8 * byte
+        for mask in _BYTE_BIT:
+            if (column & mask).bit_count() > half:
+                out |= bit
+            bit <<= 1
     return out
 
 
@@ -177,10 +220,63 @@ def page_simhash(
     if end is None:
         # no </head> nor <body> tag (HTML5 lets both go): the reader read to the
         # end or the cap, so the window after where the parser saw the head end is fixed
-        return simhash(visible_text(text[head_end : head_end + TEXT_WINDOW], collapse=False))
+        return window_simhash(text[head_end : head_end + TEXT_WINDOW])
     if end < len(data):  # the window is cut in bytes, so chunking cannot move it
         text = decode(data[:end], charset)
-    return simhash(visible_text(text[head_end:], collapse=False))
+    return window_simhash(text[head_end:])
+
+
+# ------------------------------------------------------- rechecks: the same window
+
+MARKS_KEPT = 1 << 16  # windows' marks kept per process (measured: ~12.5 MB when full)
+
+
+class _WindowMarks:
+    """The marks of the text windows seen last, by a digest of the window's text.
+
+    Most rechecks in the daemon find the same page: the window's digest (SHA-256
+    cut to 128 bits: ~2 us for a small page, ~19 for a 32 KiB window, half of
+    blake2b's time where the CPU has SHA instructions) then stands for its
+    visible text and simhash (~90 and ~300 us). The mark is a function of the
+    window's text alone, so a hit is exactly what computing it again gives (up
+    to a 128-bit digest's collision). The key is the decoded window, not the page's
+    bytes: a head that changes at every answer (a nonce, a timestamp) still
+    hits. Least recently used first out, at most MARKS_KEPT per process; the
+    daemon's checker processes live as long as the daemon and each host goes to
+    one of them, so a target's rechecks meet its earlier mark."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.marks: OrderedDict[bytes, int | None] = OrderedDict()
+        self.hits = self.misses = 0
+
+    def mark(self, fragment: str) -> int | None:
+        key = hashlib.sha256(fragment.encode("utf-8", "surrogatepass")).digest()[:16]
+        marks = self.marks
+        found = marks.pop(key, -1)  # popped and put back: the most recent now
+        if found == -1:
+            self.misses += 1
+            found = simhash(visible_text(fragment, collapse=False))
+        else:
+            self.hits += 1
+        marks[key] = found
+        if len(marks) > self.size:
+            with suppress(KeyError):  # another thread's eviction came first
+                marks.popitem(last=False)
+        return found
+
+    def clear(self) -> None:
+        self.marks.clear()
+        self.hits = self.misses = 0
+
+
+_window_marks = _WindowMarks(MARKS_KEPT)
+
+
+def window_simhash(fragment: str) -> int | None:
+    """The simhash of the visible text of a page's text window (the HTML after
+    the head), from the marks of the windows seen last when it is one of them."""
+    return _window_marks.mark(fragment)
 
 
 def hamming(a: int, b: int) -> int:
