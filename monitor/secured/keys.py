@@ -20,13 +20,17 @@ import re
 import stat
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Final
-
-from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from typing import TYPE_CHECKING, Final
 
 from monitor.config import ConfigError
+
+# cryptography (~20 ms of imports) only where a PEM key is read or written: a
+# `check` without Ed25519 keys never loads it (issue 16, start-up)
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+        Ed25519PrivateKey,
+        Ed25519PublicKey,
+    )
 
 ENV_KEY: Final = "ARTICLE_MONITOR_KEY"
 ENV_KEY_FILE: Final = "ARTICLE_MONITOR_KEY_FILE"
@@ -101,6 +105,8 @@ class Ed25519Key:
         return "ed25519-private" if self._private is not None else "ed25519-public"
 
     def public_raw(self) -> bytes:
+        from cryptography.hazmat.primitives import serialization
+
         return self.public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
 
     def __repr__(self) -> str:
@@ -384,6 +390,13 @@ def _short_text(data: bytes) -> bool:
 
 
 def _parse_pem(data: bytes, kid: str, source: str) -> Key:
+    from cryptography.exceptions import UnsupportedAlgorithm
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+        Ed25519PrivateKey,
+        Ed25519PublicKey,
+    )
+
     if b"PRIVATE KEY" in data.split(b"\n", 1)[0]:
         try:
             private = serialization.load_pem_private_key(data, password=None)

@@ -17,11 +17,6 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from cryptography.exceptions import InvalidSignature, InvalidTag
-from cryptography.hazmat.primitives import padding
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
 from monitor.secured.canonical import (
     ABSENT,
     SECURED,
@@ -115,7 +110,14 @@ def _load_claims(plaintext: bytes) -> dict[str, Any] | None:
     return claims if isinstance(claims, dict) else None
 
 
+# cryptography is imported where a key is used (~20 ms of start-up a run
+# without keys, or without signed records, never pays; issue 16)
+
+
 def _decrypt_cbc(key: SymmetricKey, envelope: Legacy) -> dict[str, Any] | None:
+    from cryptography.hazmat.primitives import padding
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
     decryptor = Cipher(algorithms.AES(key.secret), modes.CBC(envelope.iv)).decryptor()
     padded = decryptor.update(envelope.ciphertext) + decryptor.finalize()
     unpadder = padding.PKCS7(AES_BLOCK * 8).unpadder()
@@ -229,6 +231,9 @@ def _verify_v2(
     if isinstance(key, SignatureResult):
         return key
     assert isinstance(key, SymmetricKey)
+    from cryptography.exceptions import InvalidTag
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
     try:
         plaintext = AESGCM(key.secret).decrypt(
             envelope.nonce, envelope.ciphertext, envelope.kid.encode("ascii")
@@ -295,6 +300,8 @@ def _verify_ed25519(
         canonical = canonical_bytes(raw, exclude=exclude)
     except CanonicalFormError as exc:
         return _unrepresentable(exc, "ed25519", envelope.kid)
+    from cryptography.exceptions import InvalidSignature
+
     try:
         key.public.verify(envelope.signature, canonical)
     except InvalidSignature:

@@ -32,6 +32,7 @@ UNNEEDED = (
     "monitor.check.report.table",
     "monitor.corpus.frontmatter",
     "pydantic_settings",  # the settings' layers are read by monitor.config_sources (~55 ms)
+    "cryptography",  # keys and signed records only (~20 ms)
 )
 
 
