@@ -5,9 +5,22 @@ Everything else in the repository is dialect-neutral SQLAlchemy Core.
 
 from __future__ import annotations
 
+import json
+import sqlite3
+from collections.abc import Sequence
+from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Table, func
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    Table,
+    bindparam,
+    func,
+    literal_column,
+    select,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.dml import Insert
 
@@ -63,3 +76,31 @@ def contains(dialect_name: str, haystack: Any, needle: str) -> ColumnElement[boo
     if dialect_name == "postgresql":
         return func.strpos(haystack, needle) > 0
     raise NotImplementedError(f"unsupported database dialect: {dialect_name}")
+
+
+@cache
+def _sqlite_has_json_each() -> bool:
+    """JSON1 is built into SQLite since 3.38 and into most builds before; not all."""
+    try:
+        with sqlite3.connect(":memory:") as probe:
+            probe.execute("SELECT value FROM json_each('[1]')").fetchall()
+    except sqlite3.Error:
+        return False
+    return True
+
+
+def in_ids(
+    dialect_name: str, column: ColumnElement[Any], ids: Sequence[int]
+) -> ColumnElement[bool]:
+    """`column IN ids` as one parameter (a JSON array on SQLite, an array on
+    PostgreSQL) instead of one per id: SQLAlchemy's expansion of a 500-id IN list
+    at every execution was a fifth of a result write's CPU (issue 16)."""
+    if dialect_name == "postgresql":
+        array = bindparam("ids", list(ids), type_=postgresql.ARRAY(Integer), unique=True)
+        return column == func.any(array)
+    if dialect_name == "sqlite" and _sqlite_has_json_each():
+        values: Select[Any] = select(literal_column("value")).select_from(
+            func.json_each(bindparam("ids", json.dumps(list(ids)), unique=True))
+        )
+        return column.in_(values.scalar_subquery())
+    return column.in_(ids)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from functools import cache
 from typing import Any
 
 from sqlalchemy import (
@@ -16,9 +17,11 @@ from sqlalchemy import (
     tuple_,
     update,
 )
+from sqlalchemy.sql.dml import Insert
 
 from monitor.daemon.state import TargetState
 from monitor.storage import dialect
+from monitor.storage.lean import execute_many
 from monitor.storage.pages import record_marks
 from monitor.storage.store import (
     DUE,
@@ -40,6 +43,30 @@ from monitor.storage.store import (
 from monitor.storage.values import CheckRecord, Claimed
 from monitor.targets import TargetRef
 from monitor.vocabulary import Expectation
+
+# the statements of a result write, built once (storage/lean.py holds them by identity)
+TARGET_UPDATE = (
+    update(TARGETS)
+    .where(TARGETS.c.id == bindparam("b_id"))
+    .values(
+        state=bindparam("state"),
+        fails=bindparam("fails"),
+        succs=bindparam("succs"),
+        next_due=bindparam("next_due"),
+        last_checked_at=bindparam("last_checked_at"),
+        last_outcome=bindparam("last_outcome"),
+        last_status=bindparam("last_status"),
+        last_problems=bindparam("last_problems"),
+    )
+)
+DUE_INSERT = DUE.insert()
+LEASES_INSERT = LEASES.insert()
+TRANSITIONS_INSERT = TRANSITIONS.insert()
+
+
+@cache
+def _insert_results(dialect_name: str) -> Insert:
+    return dialect.insert_ignore(dialect_name, RESULTS)
 
 
 class QueueStore(Store):
@@ -63,14 +90,15 @@ class QueueStore(Store):
             ids = self._take(conn, LEASES, LEASES.c.until, now, limit, buckets)
             moved = set(ids)  # expired leases, taken again as they are
             if ids:
-                conn.execute(LEASES.insert(), [{"until": lease, "target_id": i} for i in ids])
+                execute_many(conn, LEASES_INSERT, [{"until": lease, "target_id": i} for i in ids])
             wanted: set[tuple[int, int]] = set()  # (target, due) of the due rows taken
             if len(ids) < limit:
                 taken_due = self._take(conn, DUE, DUE.c.due, now, limit - len(ids), buckets)
                 wanted = {(tid, due) for due, tid in taken_due if tid not in moved}
                 fresh = self._unleased(conn, {tid for tid, _ in wanted})
                 if fresh:
-                    conn.execute(LEASES.insert(), [{"until": lease, "target_id": i} for i in fresh])
+                    leases = [{"until": lease, "target_id": i} for i in fresh]
+                    execute_many(conn, LEASES_INSERT, leases)
                 ids += fresh
             taken = set(ids)
             found: dict[int, tuple[Any, ...]] = {}
@@ -195,7 +223,11 @@ class QueueStore(Store):
         busy: set[int] = set()
         for chunk in chunks(sorted(targets)):
             busy.update(
-                conn.scalars(select(LEASES.c.target_id).where(LEASES.c.target_id.in_(chunk)))
+                conn.scalars(
+                    select(LEASES.c.target_id).where(
+                        dialect.in_ids(self.dialect, LEASES.c.target_id, chunk)
+                    )
+                )
             )
         return sorted(targets - busy)
 
@@ -242,22 +274,8 @@ class QueueStore(Store):
             for n, r in enumerate(records)
             if r.before.state is not r.after.state
         ]
-        target_update = (
-            update(TARGETS)
-            .where(TARGETS.c.id == bindparam("b_id"))
-            .values(
-                state=bindparam("state"),
-                fails=bindparam("fails"),
-                succs=bindparam("succs"),
-                next_due=bindparam("next_due"),
-                last_checked_at=bindparam("last_checked_at"),
-                last_outcome=bindparam("last_outcome"),
-                last_status=bindparam("last_status"),
-                last_problems=bindparam("last_problems"),
-            )
-        )
         with self._write() as conn:
-            conn.execute(dialect.insert_ignore(self.dialect, RESULTS), results)
+            execute_many(conn, _insert_results(self.dialect), results)
             held, buckets = self._end_leases(conn, [(r.target_id, r.lease) for r in records])
             # one record per held lease moves the target on: a batch may also carry a
             # stale holder's result for the same target (its lease ran out while the
@@ -271,9 +289,10 @@ class QueueStore(Store):
             chosen = set(latest.values())
             mine = [u for n, u in enumerate(updates) if n in chosen]
             if mine:
-                conn.execute(target_update, mine)
-                conn.execute(
-                    DUE.insert(),
+                execute_many(conn, TARGET_UPDATE, mine)
+                execute_many(
+                    conn,
+                    DUE_INSERT,
                     [
                         {"due": records[n].next_due, "target_id": tid, "bucket": buckets[tid]}
                         for tid, n in latest.items()
@@ -283,7 +302,7 @@ class QueueStore(Store):
                 {k: v for k, v in t.items() if k != "n"} for t in transitions if t["n"] in chosen
             ]
             if trans:
-                conn.execute(TRANSITIONS.insert(), trans)
+                execute_many(conn, TRANSITIONS_INSERT, trans)
             record_marks(conn, self.dialect, [records[n] for n in sorted(chosen)])
             conn.execute(
                 dialect.upsert(self.dialect, META, ["key"], ["value"]),
@@ -306,7 +325,10 @@ class QueueStore(Store):
                 ended: list[int] = list(
                     conn.scalars(
                         delete(LEASES)
-                        .where(LEASES.c.until == lease, LEASES.c.target_id.in_(chunk))
+                        .where(
+                            LEASES.c.until == lease,
+                            dialect.in_ids(self.dialect, LEASES.c.target_id, chunk),
+                        )
                         .returning(LEASES.c.target_id)
                     )
                 )
@@ -318,7 +340,8 @@ class QueueStore(Store):
                 dialect.lock_rows(
                     self.dialect,
                     select(TARGETS.c.id, TARGETS.c.bucket).where(
-                        TARGETS.c.id.in_(some), TARGETS.c.next_due.is_not(None)
+                        dialect.in_ids(self.dialect, TARGETS.c.id, some),
+                        TARGETS.c.next_due.is_not(None),
                     ),
                 )
             )
