@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
+from functools import lru_cache
+from urllib.parse import urlsplit
 
 BUCKETS = 1024
 
@@ -21,14 +23,13 @@ def _h64(data: str) -> int:
     return int.from_bytes(hashlib.blake2b(data.encode(), digest_size=8).digest(), "big")
 
 
+@lru_cache(maxsize=4096)  # hosts repeat: every target's bucket is written at each corpus write
 def host_bucket(host: str) -> int:
     """The bucket of a URL's host (lower case, without port or brackets)."""
     return _h64("host:" + host.strip("[]").rstrip(".").lower()) % BUCKETS
 
 
 def url_bucket(url: str) -> int:
-    from urllib.parse import urlsplit
-
     try:
         host = urlsplit(url).hostname or ""
     except ValueError:

@@ -184,17 +184,21 @@ class DaemonMetrics:
             "Live members that hold claims but record no result (their hosts handed over).",
             registry=self.registry,
         )
-        for kind in Kind:
-            self.duration.labels(kind.value)
-            for outcome in Outcome:
-                self.checks.labels(kind.value, outcome.value)
+        # the children of every label set, made once: prometheus-client's `labels()`
+        # checks and joins its arguments under a lock at every call (issue 16)
+        self._durations = {kind: self.duration.labels(kind.value) for kind in Kind}
+        self._checks = {
+            (kind, outcome): self.checks.labels(kind.value, outcome.value)
+            for kind in Kind
+            for outcome in Outcome
+        }
         self.state = StateCollector(source, fresh_below=fresh_below)
         self.registry.register(self.state)
 
     def observe(self, kind: Kind, outcome: Outcome, seconds: float | None) -> None:
-        self.checks.labels(kind.value, outcome.value).inc()
+        self._checks[kind, outcome].inc()
         if seconds is not None:
-            self.duration.labels(kind.value).observe(seconds)
+            self._durations[kind].observe(seconds)
 
     def cluster(self, members: int, leader: bool, stuck: int = 0) -> None:
         self.cluster_members.set(members)

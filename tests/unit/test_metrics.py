@@ -173,3 +173,25 @@ async def test_keep_fresh_snapshots_in_a_worker_thread_until_cancelled() -> None
     await asyncio.gather(task, return_exceptions=True)
     assert task.cancelled()
     assert threads and threading.get_ident() not in threads
+
+
+def test_each_observation_counts_under_its_own_labels() -> None:
+    """The children are made once (issue 16): each kind and outcome still lands
+    on its own series, and a check without a latency counts but is not timed."""
+    m = DaemonMetrics(snapshot)
+    seen = [(k, o) for k in Kind for o in Outcome]
+    for n, (kind, outcome) in enumerate(seen):
+        for _ in range(n % 3 + 1):
+            m.observe(kind, outcome, None if n % 2 else 0.01)
+    samples = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for f in text_string_to_metric_families(m.render().decode())
+        for s in f.samples
+    }
+    for n, (kind, outcome) in enumerate(seen):
+        key = ("article_monitor_checks_total", (("kind", kind.value), ("outcome", outcome.value)))
+        assert samples[key] == n % 3 + 1
+    for kind in Kind:
+        timed = sum(n % 3 + 1 for n, (k, _) in enumerate(seen) if k is kind and not n % 2)
+        key = ("article_monitor_check_duration_seconds_count", (("kind", kind.value),))
+        assert samples[key] == timed
