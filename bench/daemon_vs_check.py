@@ -16,7 +16,11 @@ runs, with the same limits (`--concurrency 128 --per-host 8 --retries 0`):
   targets were requested: start-up, and for the daemon writing the corpus
   to its database.
 
-Each pair runs interleaved --repeat times. Loopback only; every run has a
+Each pair runs interleaved --repeat times. `--variant LABEL:VAR=VALUE,...`
+(repeatable) runs the daemon once more in each round with those environment
+variables (`base:PYTHONPATH=/tmp/base` runs another tree of the package, a
+`git worktree`; `nomarks:ARTICLE_MONITOR_TEXT_DRIFT=false` the daemon without
+page text marks): A/B in the same rounds. Loopback only; every run has a
 timeout. Usage:
 
     .venv/bin/python bench/daemon_vs_check.py --once-records 10000 --run-records 20000
@@ -99,7 +103,13 @@ class Sampler(threading.Thread):
 
 
 def timed(
-    what: str, argv: list[str], port: int, targets: int, cwd: Path, seconds: float | None = None
+    what: str,
+    argv: list[str],
+    port: int,
+    targets: int,
+    cwd: Path,
+    seconds: float | None = None,
+    env: dict[str, str] | None = None,
 ) -> Figures:
     """Run argv (stopped by SIGTERM after `seconds`, if given): wall, CPU of the
     whole tree (wait4), requests served meanwhile and the steady rate."""
@@ -108,7 +118,8 @@ def timed(
     sampler.start()
     with (cwd / f"{what}.log").open("w") as log:
         start = time.perf_counter()
-        proc = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=log)
+        environ = {**os.environ, **env} if env else None
+        proc = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=log, env=environ)
         tree = cvl.TreeSampler(proc.pid)
         tree.start()
         stopper = threading.Timer(seconds or RUN_TIMEOUT, proc.send_signal, (signal.SIGTERM,))
@@ -158,7 +169,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=128)
     parser.add_argument("--per-host", type=int, default=8)
     parser.add_argument("--skip", default="", help="comma-separated: once,run")
+    parser.add_argument(
+        "--variant", action="append", default=[], help="LABEL:VAR=VALUE,... (repeatable)"
+    )
     args = parser.parse_args(argv)
+    variants = [("", {})] + [
+        (f" [{label}]", dict(kv.split("=", 1) for kv in spec.split(",")))
+        for label, _, spec in (v.partition(":") for v in args.variant)
+    ]
 
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(143))
     work = Path(tempfile.mkdtemp(prefix="daemon_vs_check."))
@@ -195,6 +213,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             figures.setdefault(f.what, []).append(f)
             print(
                 f"  {f.what:<16} wall {f.wall_s:7.2f}s cpu {f.cpu_s:6.2f}s "
+                f"({1e6 * f.cpu_s / max(f.requests, 1):4.0f} us/request) "
                 f"requests {f.requests:>7} first {f.first_s:6.1f}s steady {f.steady_rate:7,.0f}/s "
                 f"rss {f.peak_rss_mb:5.0f} MB rc {f.returncode}",
                 flush=True,
@@ -213,33 +232,38 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"round {rnd + 1}", flush=True)
             if "once" not in skip:
                 record(timed("check", check("once.jsonl"), port, once_n, work))
-                argv = [*daemon("once.jsonl", "once-db", "--once"), *common]
-                record(timed("run --once", argv, port, once_n, work))
+                for label, env in variants:
+                    argv = [*daemon("once.jsonl", "once-db", "--once"), *common]
+                    record(timed("run --once" + label, argv, port, once_n, work, env=env))
             if "run" not in skip:
                 record(timed("check (run set)", check("run.jsonl"), port, run_n, work))
                 interval = ["--interval", f"{args.interval:g}"]
-                argv = [*daemon("run.jsonl", "run-db", *interval), *common]
-                record(timed("run", argv, port, run_n, work, seconds=args.seconds))
+                for label, env in variants:
+                    argv = [*daemon("run.jsonl", "run-db", *interval), *common]
+                    run = timed("run" + label, argv, port, run_n, work, args.seconds, env)
+                    record(run)
 
         def med(what: str, attr: str) -> float:
             values = [getattr(f, attr) for f in figures.get(what, [])]
             return statistics.median(values) if values else 0.0
 
         print()
-        if "once" not in skip:
-            c, o = med("check", "wall_s"), med("run --once", "wall_s")
-            print(
-                f"--once on {once_n} due: {o:.2f} s against check {c:.2f} s = "
-                f"{o / c if c else 0:.2f}x (target <= 1.25x); CPU {med('run --once', 'cpu_s'):.1f}"
-                f" s against {med('check', 'cpu_s'):.1f} s"
-            )
-        if "run" not in skip:
-            c, r = med("check (run set)", "steady_rate"), med("run", "steady_rate")
-            print(
-                f"run on {run_n} due: {r:,.0f} checks/s steady against check {c:,.0f} = "
-                f"{r / c if c else 0:.2f}x (target >= 0.8x); check overall "
-                f"{run_n / med('check (run set)', 'wall_s'):,.0f} checks/s"
-            )
+        for label, _ in variants:
+            if "once" not in skip:
+                c, o = med("check", "wall_s"), med("run --once" + label, "wall_s")
+                cpu = med("run --once" + label, "cpu_s")
+                print(
+                    f"--once{label} on {once_n} due: {o:.2f} s against check {c:.2f} s = "
+                    f"{o / c if c else 0:.2f}x (target <= 1.25x); CPU {cpu:.1f}"
+                    f" s against {med('check', 'cpu_s'):.1f} s"
+                )
+            if "run" not in skip:
+                c, r = med("check (run set)", "steady_rate"), med("run" + label, "steady_rate")
+                print(
+                    f"run{label} on {run_n} due: {r:,.0f} checks/s steady against check {c:,.0f} "
+                    f"= {r / c if c else 0:.2f}x (target >= 0.8x); check overall "
+                    f"{run_n / med('check (run set)', 'wall_s'):,.0f} checks/s"
+                )
         print("Medians over rounds; CPU: user+system of the whole process tree (wait4);")
         print("requests and steady rates from the simulator's own counter.")
     finally:

@@ -157,6 +157,31 @@ def test_daemon_vs_check_times_each_mode() -> None:
     assert "(target >= 0.8x)" in out.stdout
 
 
+def test_daemon_vs_check_runs_a_variant_beside_the_daemon() -> None:
+    """`--variant LABEL:VAR=VALUE` runs the daemon once more with that environment."""
+    out = run(
+        str(BENCH / "daemon_vs_check.py"),
+        *("--once-records", "10", "--skip", "run", "--latency-ms", "5"),
+        *("--variant", "nomarks:ARTICLE_MONITOR_TEXT_DRIFT=false"),
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr
+    rows = [line.split(" wall ")[0].strip() for line in out.stdout.splitlines() if " wall " in line]
+    assert rows == ["check", "run --once", "run --once [nomarks]"], out.stdout
+    assert "--once [nomarks] on " in out.stdout
+
+
+def test_text_marks_times_each_part() -> None:
+    out = run(str(BENCH / "text_marks.py"), "--pages", "8", "--rounds", "1")
+    assert out.returncode == 0, out.stderr
+    for name in ("websim small", "websim realistic", "real-world rich"):
+        assert name in out.stdout
+    for part in ("facts", "first", "recheck", "simhash", "visible", "digest"):
+        assert f" {part} " in out.stdout
+    out = run(str(BENCH / "text_marks.py"), "--memory", "1000")
+    assert out.returncode == 0 and "1000 entries" in out.stdout, out.stderr
+
+
 def test_status_flood_counts_the_probes_answered() -> None:
     out = run(str(BENCH / "status_flood.py"), "--clients", "20", "--probes", "2", "--rounds", "1")
     assert out.returncode == 0, out.stderr
