@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
 
 from sqlalchemy import (
     Connection,
@@ -13,10 +14,12 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
+from sqlalchemy.sql.dml import Insert
 
 from monitor.daemon.placement import url_bucket
 from monitor.daemon.state import State
 from monitor.storage import dialect
+from monitor.storage.lean import execute_many
 from monitor.storage.store import (
     ARTICLES,
     DOCUMENTS,
@@ -217,10 +220,7 @@ class CorpusStore(Store):
             }
             for art in arts
         ]
-        conn.execute(
-            dialect.upsert(self.dialect, ARTICLES, ["id"], [k for k in rows[0] if k != "id"]),
-            rows,
-        )
+        execute_many(conn, _upsert_articles(self.dialect, tuple(rows[0])), rows)
         verified = [
             {
                 "article_id": art.id,
@@ -234,7 +234,7 @@ class CorpusStore(Store):
             if prev.get(art.id) != (art.content_hash, art.signature.status.value)
         ]
         if verified:
-            conn.execute(SIGNATURES.insert(), verified)
+            execute_many(conn, SIGNATURES_INSERT, verified)
         # targets: create the new ones (due now), re-activate retired ones
         urls: dict[str, dict[str, object]] = {}
         for art in arts:
@@ -252,7 +252,7 @@ class CorpusStore(Store):
                         "last_problems": "",
                     }
         if urls:
-            conn.execute(dialect.insert_ignore(self.dialect, TARGETS), list(urls.values()))
+            execute_many(conn, _insert_targets(self.dialect), list(urls.values()))
         target_of: dict[str, int] = {}
         for chunk in chunks(list(urls)):
             for r in conn.execute(
@@ -263,15 +263,16 @@ class CorpusStore(Store):
         for chunk in chunks(sorted(new_targets)):
             activated = conn.execute(
                 update(TARGETS)
-                .where(TARGETS.c.id.in_(chunk), TARGETS.c.next_due.is_(None))
+                .where(
+                    dialect.in_ids(self.dialect, TARGETS.c.id, chunk),
+                    TARGETS.c.next_due.is_(None),
+                )
                 .values(next_due=now)
                 .returning(TARGETS.c.id, TARGETS.c.bucket)
             ).all()
             if activated:
-                conn.execute(
-                    DUE.insert(),
-                    [{"due": now, "target_id": i, "bucket": b} for i, b in activated],
-                )
+                due = [{"due": now, "target_id": i, "bucket": b} for i, b in activated]
+                execute_many(conn, DUE_INSERT, due)
         old_targets: set[int] = set(
             conn.scalars(select(LINKS.c.target_id).where(LINKS.c.article_id.in_(ids)))
         )
@@ -293,8 +294,24 @@ class CorpusStore(Store):
                     "exp_excerpt": ref.expectation.excerpt,
                 }
         if links:
-            conn.execute(LINKS.insert(), list(links.values()))
+            execute_many(conn, LINKS_INSERT, list(links.values()))
         self._retire_orphans(conn, sorted(old_targets - new_targets))
+
+
+# the statements of a corpus write, built once (storage/lean.py holds them by identity)
+SIGNATURES_INSERT = SIGNATURES.insert()
+DUE_INSERT = DUE.insert()
+LINKS_INSERT = LINKS.insert()
+
+
+@cache
+def _upsert_articles(dialect_name: str, keys: tuple[str, ...]) -> Insert:
+    return dialect.upsert(dialect_name, ARTICLES, ["id"], [k for k in keys if k != "id"])
+
+
+@cache
+def _insert_targets(dialect_name: str) -> Insert:
+    return dialect.insert_ignore(dialect_name, TARGETS)
 
 
 def _batches(arts: Sequence[ArticleRecord]) -> list[list[ArticleRecord]]:
