@@ -23,6 +23,12 @@ class Kind(StrEnum):
     def is_page(self) -> bool:
         return self is not Kind.IMAGE
 
+    @property
+    def is_article_page(self) -> bool:
+        """A page judged as the record's article (CONTRACT section 3: web and AMP,
+        not the AMP cache's copy of one); the daemon keeps its text mark."""
+        return self is Kind.WEB or self is Kind.AMP
+
 
 class Origin(StrEnum):
     ARTICLE = "article"

@@ -101,7 +101,7 @@ def page_mark(result: CheckResult, policy: Policy) -> PageMark | None:
     facts = result.facts
     if (
         policy.text_tolerance is None
-        or not result.kind.is_page
+        or not result.kind.is_article_page
         or not result.outcome.is_up
         or facts.text_hash is None
     ):

@@ -139,7 +139,7 @@ class Checker:
         self._image_ranged = {**self._image_whole, "Range": f"bytes=0-{self._first_range - 1}"}
         # the soft-404 probe: a path that cannot exist, once per host and directory
         self.probe = SoftProbe(self._attempt, self._rng) if settings.soft_404_probe else None
-        # the simhash of a page's text (content/simhash.py): the daemon sets it
+        # the simhash of a web or AMP page's text (content/simhash.py): the daemon sets it
         self.text_hash = False
 
     async def __aenter__(self) -> Self:
@@ -365,8 +365,9 @@ class Checker:
         ctype = resp.headers.get("Content-Type")
         facts.content_type = shown(ctype.strip()) if ctype else None
         if kind.is_page:
+            marked = self.text_hash and kind.is_article_page  # not the AMP cache's copies
             error = await read_page(
-                resp, facts, url, self.settings.page_cap_bytes, text_hash=self.text_hash
+                resp, facts, url, self.settings.page_cap_bytes, text_hash=marked
             )
         else:
             cap = self.settings.image_cap_bytes

@@ -47,3 +47,27 @@ async def test_the_reader_stops_after_the_window_whatever_the_reads() -> None:
             got = await checker.check("http://a.example/story", Kind.WEB)
     assert got.outcome is Outcome.OK, got.error
     assert got.facts.text_hash is not None
+
+
+async def test_only_web_and_amp_pages_get_a_text_mark() -> None:
+    """The daemon keeps the marks of web and AMP pages (the article's own pages);
+    an AMP cache's copy (`cdn`) was read to the window's end and hashed for a
+    mark no document promised: now its read stops at the head, as `check`'s."""
+    page = (HEAD + WORDS)[: 200 * 1024]
+
+    async def handler(conn: RawConn) -> None:
+        while await conn.read_request():
+            head = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: %d\r\n\r\n"
+            if not await conn.send(head % len(page) + page):
+                return
+
+    async with raw_server(handler) as srv:
+        s = settings({"a.example": srv.port}, timeout=5.0)
+        async with Checker(s) as checker:
+            checker.text_hash = True
+            got = {k: await checker.check("http://a.example/story", k) for k in Kind if k.is_page}
+    assert all(r.outcome is Outcome.OK for r in got.values()), got
+    assert got[Kind.WEB].facts.text_hash is not None
+    assert got[Kind.AMP].facts.text_hash == got[Kind.WEB].facts.text_hash
+    assert got[Kind.CDN].facts.text_hash is None
+    assert got[Kind.CDN].facts.bytes_read < TEXT_WINDOW < got[Kind.WEB].facts.bytes_read

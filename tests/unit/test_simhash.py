@@ -147,6 +147,7 @@ def test_only_a_page_that_loaded_with_text_gets_a_mark() -> None:
     assert page_mark(_result(Outcome.HTTP_ERROR), POLICY) is None
     assert page_mark(_result(Outcome.TIMEOUT), POLICY) is None
     assert page_mark(_result(Outcome.OK, Kind.IMAGE), POLICY) is None
+    assert page_mark(_result(Outcome.OK, Kind.CDN), POLICY) is None  # web/AMP pages only
     assert page_mark(_result(Outcome.OK, text_hash=None), POLICY) is None
     off = Policy(3600.0, 60.0, 0.0, 3, 1)
     assert page_mark(_result(Outcome.OK), off) is None
