@@ -18,6 +18,18 @@ median of ``--repeat`` rounds, run alternately). Only 127.0.0.0/8 is
 contacted; the simulator stops with the script.
 
     .venv/bin/python bench/http_floor.py --urls 20000 --repeat 3
+
+``--against NAME=DIR`` adds the engine of another tree of the package (a git
+worktree of an older commit), run in the same rounds, for an interleaved A/B;
+``--only`` picks clients. The engine's rounds hand every result to the
+worker's row encoder (``pipe.result_row``), as a checker process does.
+``--profile FILE`` runs the engine once in this process under cProfile with
+a CPU clock (``time.thread_time``), writes the stats to FILE and prints the
+functions with the most own time:
+
+    .venv/bin/python bench/http_floor.py --shape small --urls 20000 --only engine \
+        --against base=/tmp/base-tree --repeat 3
+    .venv/bin/python bench/http_floor.py --shape small --urls 20000 --profile /tmp/engine.prof
 """
 
 from __future__ import annotations
@@ -176,8 +188,22 @@ async def with_engine(urls: list[str], concurrency: int) -> None:
         queue.put_nowait((kind(url), url))
     for _ in range(concurrency):
         queue.put_nowait(None)
+    try:
+        from monitor.check.pipe import result_row
+    except ImportError:  # an older tree
+
+        def result_row(key: str, result: Any) -> Any:
+            return result
+
+    rows: list[Any] = []
+
+    def on_result(url: str, result: Any) -> None:
+        rows.append(result_row(url, result))
+        if len(rows) >= 512:
+            rows.clear()
+
     async with Checker(settings) as checker:
-        await check_queue(queue, checker, concurrency=concurrency, on_result=lambda *_: None)
+        await check_queue(queue, checker, concurrency=concurrency, on_result=on_result)
 
 
 CLIENTS = {"session": with_session, "protocol": with_protocol, "engine": with_engine}
@@ -186,9 +212,34 @@ CLIENTS = {"session": with_session, "protocol": with_protocol, "engine": with_en
 def one_round(client: str, urls_file: str, concurrency: int) -> float:
     """Child process: fetch every URL with `client`, print CPU µs per request."""
     urls = Path(urls_file).read_text().split()
-    start = cpu_s()
+    if client == "engine":  # imports are start-up, not per-request CPU
+        import monitor.check.pool
+        import monitor.config
+        import monitor.http  # noqa: F401
+    before = resource.getrusage(resource.RUSAGE_SELF)
     asyncio.run(CLIENTS[client](urls, concurrency))
-    return (cpu_s() - start) / len(urls) * 1e6
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    system = (after.ru_stime - before.ru_stime) / len(urls) * 1e6
+    print(f"{client}: system {system:.0f} µs per request", file=sys.stderr)
+    return (after.ru_utime - before.ru_utime) / len(urls) * 1e6 + system
+
+
+def profile_engine(urls_file: str, concurrency: int, out: str, top: int) -> None:
+    """This process: the engine over every URL under cProfile on a CPU clock."""
+    import cProfile
+    import pstats
+    import time
+
+    urls = Path(urls_file).read_text().split()
+    prof = cProfile.Profile(time.thread_time)
+    start = cpu_s()
+    prof.enable()
+    asyncio.run(with_engine(urls, concurrency))
+    prof.disable()
+    spent = (cpu_s() - start) / len(urls) * 1e6
+    prof.dump_stats(out)
+    print(f"{len(urls)} URLs, {spent:.0f} µs CPU per request under the profiler; stats in {out}")
+    pstats.Stats(out).sort_stats("tottime").print_stats(top)
 
 
 def main() -> int:
@@ -196,39 +247,75 @@ def main() -> int:
     parser.add_argument("--urls", type=int, default=20_000, help="URLs per round [20000]")
     parser.add_argument("--concurrency", type=int, default=128)
     parser.add_argument("--repeat", type=int, default=3, help="rounds of each client [3]")
+    parser.add_argument("--shape", choices=["realistic", "small"], default="realistic")
+    parser.add_argument("--latency-ms", type=float, default=0.0, help="the simulator's [0]")
+    parser.add_argument("--only", default=",".join(CLIENTS), help="clients, comma-separated")
+    parser.add_argument(
+        "--against",
+        action="append",
+        default=[],
+        metavar="NAME=DIR",
+        help="also the engine of the package tree DIR (a git worktree), as NAME",
+    )
+    parser.add_argument("--profile", metavar="FILE", help="profile the engine once into FILE")
+    parser.add_argument("--top", type=int, default=45, help="functions shown by --profile")
     parser.add_argument("--child", nargs=2, metavar=("CLIENT", "URLS_FILE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         print(json.dumps(one_round(args.child[0], args.child[1], args.concurrency)))
         return 0
 
+    import os
     import tempfile
 
-    sim, banner = start_simulator(1, 900, "auto")
+    sim, banner = start_simulator(1, 900, "auto", args.shape, args.latency_ms)
     try:
         port = int(banner["port"])
         with tempfile.TemporaryDirectory() as work:
             urls_file = Path(work) / "urls.txt"
             urls_file.write_text("\n".join(urls_for(port, args.urls, banner["hosts"])))
-            figures: dict[str, list[float]] = {name: [] for name in CLIENTS}
+            if args.profile:
+                profile_engine(str(urls_file), args.concurrency, args.profile, args.top)
+                return 0
+            # (name, client, PYTHONPATH or None)
+            runs: list[tuple[str, str, str | None]] = [
+                (name, name, None) for name in args.only.split(",") if name
+            ]
+            for spec in args.against:
+                name, _, tree = spec.partition("=")
+                runs.append((name, "engine", str(Path(tree).resolve())))
+            figures: dict[str, list[float]] = {name: [] for name, _, _ in runs}
+            system_part: dict[str, list[float]] = {name: [] for name, _, _ in runs}
             for _ in range(args.repeat):
-                for name in CLIENTS:
-                    child = ["--child", name, str(urls_file)]
+                for name, client, tree in runs:
+                    env = dict(os.environ)
+                    if tree is not None:
+                        env["PYTHONPATH"] = tree
+                    child = ["--child", client, str(urls_file)]
                     out = subprocess.run(
                         [sys.executable, __file__, "--concurrency", str(args.concurrency), *child],
                         capture_output=True,
                         text=True,
                         timeout=600,
                         check=True,
+                        env=env,
                     )
                     figures[name].append(json.loads(out.stdout))
-        print(f"{args.urls} URLs per round, concurrency {args.concurrency}, {args.repeat} rounds")
-        session = statistics.median(figures["session"])
+                    system_part[name].append(float(out.stderr.split()[-4]))
+        print(
+            f"{args.urls} URLs per round ({args.shape}), concurrency {args.concurrency}, "
+            f"{args.repeat} rounds"
+        )
+        first = statistics.median(next(iter(figures.values())))
         for name, values in figures.items():
             med = statistics.median(values)
-            runs = ", ".join(f"{v:.0f}" for v in values)
-            ratio = med / session
-            print(f"{name:<9} {med:6.0f} µs CPU per request  ({ratio:.2f}x session; {runs})")
+            runs_text = ", ".join(f"{v:.0f}" for v in values)
+            ratio = med / first
+            system = statistics.median(system_part[name])
+            print(
+                f"{name:<9} {med:6.0f} µs CPU per request, {system:.0f} of it system  "
+                f"({ratio:.2f}x first; {runs_text})"
+            )
     finally:
         sim.terminate()
         sim.wait(timeout=10)

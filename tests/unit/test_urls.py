@@ -382,6 +382,19 @@ def test_redact(url: str, shown: str) -> None:
     assert urls.redact(url) == shown
 
 
+_URLISH = st.text(st.sampled_from([*"ab:/?#&;%\\.", "é"]), max_size=30)
+
+
+@settings(max_examples=500)
+@given(st.one_of(_URLISH, st.text(max_size=40)), st.sampled_from(["", "http://", "https:", "x://"]))
+@example("", "http://")
+@example("a.example/p?x", "https://")
+def test_redact_fast_path_is_the_general_rule(rest: str, scheme: str) -> None:
+    """A URL without `@` or `=` comes back as is: the same answer as the full rule."""
+    url = scheme + rest
+    assert urls.redact(url) == urls._redact_general(url)
+
+
 def test_huge_urls_are_never_requested_nor_compared() -> None:
     huge = "https://a.example/" + "x" * 100_000
     assert not urls.plain(huge) and not urls.requestable(huge)
