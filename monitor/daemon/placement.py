@@ -30,11 +30,35 @@ def host_bucket(host: str) -> int:
 
 
 def url_bucket(url: str) -> int:
+    """The bucket of `url`'s host as `urlsplit(url).hostname` reads it."""
+    host = _plain_host(url)
+    if host is not None:
+        return host_bucket(host)
     try:
         host = urlsplit(url).hostname or ""
     except ValueError:
         host = ""
     return host_bucket(host)
+
+
+def _plain_host(url: str) -> str | None:
+    """The host of an http(s) URL of printable ASCII without credentials or
+    brackets, read without `urlsplit` (its general parse was a tenth of the
+    corpus write's CPU, issue 16); None for any other URL. Its netloc then
+    runs from after `//` to the first `/`, `?` or `#`, and its host to the
+    port's `:` (tests/unit/test_placement.py holds it to `urlsplit`)."""
+    if not url.startswith(("http://", "https://")) or not (url.isascii() and url.isprintable()):
+        return None
+    start = url.index("//") + 2
+    end = len(url)
+    for sep in "/?#":
+        at = url.find(sep, start, end)
+        if at >= 0:
+            end = at
+    netloc = url[start:end]
+    if " " in netloc or "@" in netloc or "[" in netloc or "]" in netloc:
+        return None
+    return netloc.partition(":")[0].lower()
 
 
 def owner(bucket: int, members: Iterable[str]) -> str | None:

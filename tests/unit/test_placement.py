@@ -2,7 +2,21 @@
 
 from __future__ import annotations
 
-from monitor.daemon.placement import BUCKETS, buckets_of, claimable, owners_of, share, view_of
+from urllib.parse import urlsplit
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from monitor.daemon.placement import (
+    BUCKETS,
+    buckets_of,
+    claimable,
+    host_bucket,
+    owners_of,
+    share,
+    url_bucket,
+    view_of,
+)
 
 THREE = ["a", "b", "c"]
 
@@ -46,3 +60,34 @@ def test_a_member_back_from_out_waits_for_the_handover_like_a_newcomer() -> None
 def test_the_view_with_nobody_out_is_the_view_of_everyone() -> None:
     """Members of the previous version publish view_of(live): unchanged when none is out."""
     assert view_of(owners_of(THREE, ())) == view_of(THREE)
+
+
+def _bucket_by_urlsplit(url: str) -> int:
+    """The general reading `url_bucket` keeps to (its form before issue 16)."""
+    try:
+        host = urlsplit(url).hostname or ""
+    except ValueError:
+        host = ""
+    return host_bucket(host)
+
+
+URL_CHARS = st.sampled_from(list("aZ09-._~:/?#[]@%!$&'()*+,;= \t\n\x00\x7fé\u3000"))
+
+
+@given(
+    scheme=st.sampled_from(["http://", "https://", "HTTP://", "ftp://", "", " http://", "http:/"]),
+    rest=st.text(URL_CHARS, max_size=40),
+)
+def test_url_bucket_reads_the_host_as_urlsplit_does(scheme: str, rest: str) -> None:
+    url = scheme + rest
+    assert url_bucket(url) == _bucket_by_urlsplit(url)
+
+
+@given(
+    host=st.from_regex(r"[A-Za-z0-9-]{1,12}(\.[A-Za-z0-9-]{1,12}){0,3}", fullmatch=True),
+    port=st.none() | st.integers(0, 99999),
+    tail=st.sampled_from(["", "/", "/a/b?c=d#e", "?q", "#f", "/x:y@z"]),
+)
+def test_url_bucket_of_ordinary_urls(host: str, port: int | None, tail: str) -> None:
+    url = f"https://{host}{'' if port is None else f':{port}'}{tail}"
+    assert url_bucket(url) == _bucket_by_urlsplit(url) == host_bucket(host.lower())
