@@ -315,6 +315,14 @@ def verify_bare(report: Path, stdout: str) -> tuple[int, str]:
 # --------------------------------------------------------------------------- main
 
 
+def compile_trees(trees: Sequence[Path]) -> None:
+    """Bytecode for each tree's `monitor/`, next to its sources, as a wheel install writes it."""
+    for tree in trees:
+        subprocess.run(
+            [sys.executable, "-m", "compileall", "-q", str(tree / "monitor")], check=True
+        )
+
+
 def start_simulator(
     workers: int, max_seconds: float, loop: str, shape: str = "realistic", latency_ms: float = 0.0
 ) -> tuple[subprocess.Popen[str], dict[str, Any]]:
@@ -542,7 +550,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--only", help="comma-separated tool names to run (default all)")
     parser.add_argument("--json-out", type=Path, help="write every run's figures here")
     parser.add_argument("--keep", type=Path, help="work directory to keep (corpus, reports)")
+    parser.add_argument(
+        "--bytecode",
+        action="store_true",
+        help="compile each article-monitor tree's modules first, as installing a wheel does "
+        "(with PYTHONDONTWRITEBYTECODE set, an editable tree is compiled on every run)",
+    )
     args = parser.parse_args(argv)
+    if args.bytecode:
+        compile_trees([ROOT, *(Path(spec.partition("=")[2]) for spec in args.against)])
 
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(143))
     work = args.keep or Path(tempfile.mkdtemp(prefix="check_vs_lychee."))

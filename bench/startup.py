@@ -33,11 +33,18 @@ import check_vs_lychee as cvl  # noqa: E402
 TIMEOUT_S = 60.0
 
 
-def run_once(argv: list[str], env: dict[str, str]) -> tuple[float, float, int]:
-    """(CPU seconds of the process tree, wall seconds, exit status) of one run."""
+def run_once(argv: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float, int]:
+    """(CPU seconds of the process tree, wall seconds, exit status) of one run.
+
+    Run from `cwd`, a folder with no package in it: `python -c` puts the
+    working directory first on sys.path, before PYTHONPATH's tree."""
     start = time.perf_counter()
     proc = subprocess.Popen(
-        argv, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        argv,
+        env={**os.environ, **env},
+        cwd=cwd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     deadline = start + TIMEOUT_S
     while True:
@@ -67,7 +74,14 @@ def main() -> int:
         "--against", action="append", default=[], metavar="NAME=DIR", help="another tree"
     )
     parser.add_argument("--format", default="json", help="report format [json]")
+    parser.add_argument(
+        "--bytecode",
+        action="store_true",
+        help="compile each tree's modules first, as installing a wheel does",
+    )
     args = parser.parse_args()
+    if args.bytecode:
+        cvl.compile_trees([cvl.ROOT, *(Path(s.partition("=")[2]) for s in args.against)])
 
     work = Path(tempfile.mkdtemp(prefix="startup."))
     budget = 60 + args.rounds * (1 + len(args.against)) * TIMEOUT_S
@@ -92,7 +106,7 @@ def main() -> int:
         wall: dict[str, list[float]] = {name: [] for name, _, _ in trees}
         for _ in range(args.rounds):
             for name, argv, env in trees:
-                c, w, rc = run_once(argv, env)
+                c, w, rc = run_once(argv, env, work)
                 if rc not in (0, 1):
                     print(f"  {name}: exit {rc}")
                 cpu[name].append(c)
