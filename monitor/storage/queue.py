@@ -103,8 +103,9 @@ class QueueStore(Store):
             taken = set(ids)
             found: dict[int, tuple[Any, ...]] = {}
             refs: dict[int, list[TargetRef]] = defaultdict(list)
-            # this claim's leases joined to their targets and links: no IN lists to expand
-            # (another claimer's leases with the same end are filtered out by `taken`)
+            # this claim's leases joined to their targets and links, by lease end and id:
+            # by the end alone it read back every lease held with it (`run --once`
+            # claims with one cutoff: the checks in flight, each claim again)
             rows: Any = conn.execute(
                 select(
                     TARGETS.c.id,
@@ -121,7 +122,11 @@ class QueueStore(Store):
                         LINKS, LINKS.c.target_id == LEASES.c.target_id
                     )
                 )
-                .where(LEASES.c.until == lease, TARGETS.c.next_due.is_not(None))
+                .where(
+                    LEASES.c.until == lease,
+                    dialect.in_ids(self.dialect, LEASES.c.target_id, sorted(taken)),
+                    TARGETS.c.next_due.is_not(None),
+                )
             )
             for (
                 tid,
