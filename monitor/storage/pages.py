@@ -17,9 +17,11 @@ holds when the period ends is reported then.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Connection, Table, func, select
+from sqlalchemy.sql.dml import Insert
 
 from monitor.content.simhash import (
     from_signed,
@@ -28,6 +30,7 @@ from monitor.content.simhash import (
     to_signed,
 )
 from monitor.storage import dialect
+from monitor.storage.lean import execute_many
 from monitor.storage.store import chunks
 from monitor.storage.tables import metadata
 from monitor.storage.values import CheckRecord
@@ -36,6 +39,12 @@ MARKS: Table = metadata.tables["page_marks"]
 EVENTS: Table = metadata.tables["target_events"]
 TEXT_CHANGED = "text_changed"
 EVENT_QUIET_MS = 86_400_000  # one text_changed event per target per day at most
+
+
+@cache
+def _upsert_marks(dialect_name: str) -> Insert:
+    """Built once per dialect: storage/lean.py holds statements by identity."""
+    return dialect.upsert(dialect_name, MARKS, ["target_id"], ["text_hash", "title_key", "seen_at"])
 
 
 def record_marks(conn: Connection, dialect_name: str, records: Sequence[CheckRecord]) -> None:
@@ -50,9 +59,9 @@ def record_marks(conn: Connection, dialect_name: str, records: Sequence[CheckRec
     for chunk in chunks(sorted(latest)):
         rows: Any = conn.execute(
             select(MARKS.c.target_id, MARKS.c.text_hash, MARKS.c.title_key).where(
-                MARKS.c.target_id.in_(chunk)
+                dialect.in_ids(dialect_name, MARKS.c.target_id, chunk)
             )
-        )
+        ).all()
         stored.update((tid, (from_signed(h), key)) for tid, h, key in rows)
     changed = {
         tid: d
@@ -94,12 +103,7 @@ def record_marks(conn: Connection, dialect_name: str, records: Sequence[CheckRec
             }
         )
     if marks:
-        conn.execute(
-            dialect.upsert(
-                dialect_name, MARKS, ["target_id"], ["text_hash", "title_key", "seen_at"]
-            ),
-            marks,
-        )
+        execute_many(conn, _upsert_marks(dialect_name), marks)
     if events:
         conn.execute(EVENTS.insert(), events)
 

@@ -127,7 +127,7 @@ class QueueStore(Store):
                     dialect.in_ids(self.dialect, LEASES.c.target_id, sorted(taken)),
                     TARGETS.c.next_due.is_not(None),
                 )
-            )
+            ).all()  # one fetch: iterating a result fetches row by row
             for (
                 tid,
                 next_due,
@@ -216,8 +216,8 @@ class QueueStore(Store):
             candidates = dialect.lock_candidates(self.dialect, front)
         stmt = delete(table).where(ident.in_(candidates))
         if table is LEASES:
-            return sorted(set(conn.scalars(stmt.returning(table.c.target_id))))
-        return [tuple(r) for r in conn.execute(stmt.returning(key, table.c.target_id))]
+            return sorted(set(conn.scalars(stmt.returning(table.c.target_id)).all()))
+        return [tuple(r) for r in conn.execute(stmt.returning(key, table.c.target_id)).all()]
 
     def _unleased(self, conn: Connection, targets: set[int]) -> list[int]:
         """The targets among these that hold no lease. A due row of a leased target
@@ -232,7 +232,7 @@ class QueueStore(Store):
                     select(LEASES.c.target_id).where(
                         dialect.in_ids(self.dialect, LEASES.c.target_id, chunk)
                     )
-                )
+                ).all()
             )
         return sorted(targets - busy)
 
@@ -335,7 +335,7 @@ class QueueStore(Store):
                             dialect.in_ids(self.dialect, LEASES.c.target_id, chunk),
                         )
                         .returning(LEASES.c.target_id)
-                    )
+                    ).all()
                 )
                 for tid in ended:
                     held[tid] = max(lease, held.get(tid, lease))
@@ -349,7 +349,7 @@ class QueueStore(Store):
                         TARGETS.c.next_due.is_not(None),
                     ),
                 )
-            )
+            ).all()
             active.update((tid, bucket) for tid, bucket in rows)
         return {tid: lease for tid, lease in held.items() if tid in active}, active
 
