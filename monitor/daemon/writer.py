@@ -11,6 +11,7 @@ only those: their targets' leases run out and they are checked again.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 
@@ -43,7 +44,11 @@ class ResultWriter:
         self.batch_size = batch_size
         self.flush_interval = flush_interval
         self.retry_max = retry_max
-        self._queue: asyncio.Queue[CheckRecord] = asyncio.Queue()
+        # finished checks not yet taken into a batch: a list and two events, not an
+        # asyncio.Queue, whose get() under wait_for cost a task and a timer per result
+        self._incoming: list[CheckRecord] = []
+        self._arrived = asyncio.Event()  # something is in `_incoming`
+        self._full = asyncio.Event()  # a whole batch is in `_incoming`
         self._pending: list[CheckRecord] = []
         self._task: asyncio.Task[None] | None = None
         self._idle = asyncio.Event()
@@ -54,31 +59,34 @@ class ResultWriter:
 
     @property
     def backlog(self) -> int:
-        return self._queue.qsize() + len(self._pending)
+        return len(self._incoming) + len(self._pending)
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="result-writer")
 
     def put(self, record: CheckRecord) -> None:
         self._idle.clear()
-        self._queue.put_nowait(record)
+        self._incoming.append(record)
+        self._arrived.set()
+        if len(self._incoming) >= self.batch_size:
+            self._full.set()
 
     async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
+        """A batch is committed when it is full, or `flush_interval` after its
+        first record came (a batch that failed is retried before the next)."""
         while True:
             if not self._pending:
-                self._pending.append(await self._queue.get())
-            deadline = loop.time() + self.flush_interval
-            while len(self._pending) < self.batch_size:
-                remaining = deadline - loop.time()
-                if remaining <= 0:
-                    break
-                try:
-                    self._pending.append(await asyncio.wait_for(self._queue.get(), remaining))
-                except TimeoutError:
-                    break
-            while len(self._pending) < self.batch_size and not self._queue.empty():
-                self._pending.append(self._queue.get_nowait())
+                await self._arrived.wait()
+                if len(self._incoming) < self.batch_size:
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(self.flush_interval):
+                            await self._full.wait()
+                self._pending = self._incoming[: self.batch_size]
+                del self._incoming[: self.batch_size]
+                if not self._incoming:
+                    self._arrived.clear()
+                if len(self._incoming) < self.batch_size:
+                    self._full.clear()
             await self._flush_pending()
 
     async def _flush_pending(self) -> None:
@@ -103,14 +111,14 @@ class ResultWriter:
             self.healthy, self.error = True, None
             self.committed += len(self._pending)
             self._pending = []
-        if self._queue.empty():
+        if not self._incoming:
             self._idle.set()
 
     async def drain(self) -> None:
         """Wait until everything queued is committed (bound it with asyncio.timeout)."""
-        while self._queue.qsize() or self._pending:
+        while self._incoming or self._pending:
             await self._idle.wait()
-            if self._queue.qsize() or self._pending:
+            if self._incoming or self._pending:
                 await asyncio.sleep(0.01)
 
     async def stop(self) -> None:
