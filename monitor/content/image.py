@@ -41,7 +41,7 @@ _NAMED = (
 )
 
 
-def sniff_image(prefix: bytes) -> ImageInfo | None:
+def sniff_image(prefix: bytes | bytearray) -> ImageInfo | None:
     """Format and size of the image whose first bytes are `prefix`, or None.
 
     None means the bytes are not a recognised image (HTML served as an

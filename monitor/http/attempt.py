@@ -40,6 +40,7 @@ class Attempt:
     error: ErrorKind | None = None
     error_text: str | None = None
     final_url: str | None = None
+    final: URL | None = None  # the URL `final_url` shows, as requested (for the probe)
     redirects: list[Redirect] = field(default_factory=list)
     permanent: bool = False
     facts: ContentFacts = field(default_factory=ContentFacts)

@@ -236,7 +236,7 @@ class Checker:
             ),
         )
         if self.probe is not None and att.body_error is None:
-            await self.probe.judge(result)
+            await self.probe.judge(result, att.final)
         return result
 
     def _headers(self, kind: Kind, ranged: bool) -> dict[str, str]:
@@ -339,6 +339,7 @@ class Checker:
                 await finish(resp, DRAIN_MAX, 0)
                 return Then.UNRANGED
             att.final_url = public_url(url)
+            att.final = url
             self._record_host(url, resp)
             if 200 <= resp.status < 300:
                 await self._read_content(att, resp, kind, url, ranged)

@@ -78,8 +78,14 @@ class SoftProbe:
         self._first: dict[tuple[str, int | None], asyncio.Future[Answer | None]] = {}
         self.sent = 0  # probes sent (tests and the bench read it)
 
-    async def judge(self, result: CheckResult) -> None:
-        """Add `soft_404` to a web/AMP page's result when its host serves it for any path."""
+    async def judge(self, result: CheckResult, page: URL | None = None) -> None:
+        """Add `soft_404` to a web/AMP page's result when its host serves it for any path.
+
+        `page` is the URL the result's page was served from, as the engine
+        requested it (it carries it: no second parse); else the result's
+        final URL is parsed. Only its scheme, host, port and path are read,
+        which redacting the final URL leaves alone.
+        """
         if result.kind not in (Kind.WEB, Kind.AMP) or not result.outcome.is_up:
             return
         if result.facts.is_amp is None or any(
@@ -89,7 +95,8 @@ class SoftProbe:
             return  # not parsed as HTML, or already judged
         final = result.final_url or result.url
         try:
-            page = URL(final, encoded=True)
+            if page is None:
+                page = URL(final, encoded=True)
             host, port = page.raw_host, page.port
         except (ValueError, TypeError):
             return

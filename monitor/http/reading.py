@@ -30,11 +30,21 @@ class ImageSniffer:
     def __init__(self) -> None:
         self.info: ImageInfo | None = None
         self._wait_for = MIN_SNIFF_BYTES
+        self._sniffed = -1  # the length of the buffer `info` was read from
+
+    def info_for(self, data: bytes) -> ImageInfo | None:
+        """`sniff_image(data)`, without sniffing again when `data` is what was
+        sniffed last: the buffers come from one stream, each a prefix of the
+        next, so one of the same length holds the same bytes."""
+        if len(data) == self._sniffed:
+            return self.info
+        return sniff_image(data) if data else None
 
     def enough(self, buf: bytes | bytearray, before: int) -> bool:
         if len(buf) < self._wait_for:
             return False
-        self.info = info = sniff_image(bytes(buf))
+        self.info = info = sniff_image(buf)  # it takes its own copy
+        self._sniffed = len(buf)
         if info is None:
             # only a text (SVG/XML) prefix may still become recognisable
             head = bytes(buf[:4]).lstrip()
@@ -133,7 +143,7 @@ async def read_image(
     ):
         data, wire = await _rest_of_image(rest, data, wire, cap, sniffer)
     facts.bytes_read = wire
-    info = sniff_image(data) if data else None
+    info = sniffer.info_for(data)
     if info is not None:
         facts.image_format = info.format
         facts.width = info.width
