@@ -25,7 +25,7 @@ import sys
 from collections.abc import Callable
 from typing import Any, BinaryIO
 
-from monitor.check.gc_pace import run_pace
+from monitor.check.gc_pace import end_of_process, run_pace
 from monitor.check.pipe import Frames, Row, result_row, results_frame, targets_from_frame
 from monitor.check.pool import TargetQueue, check_queue
 from monitor.config import Settings
@@ -257,6 +257,8 @@ def main() -> None:
             )
     except BrokenPipeError:  # the parent is gone: nobody to report to
         sys.exit(0)
+    finally:
+        end_of_process()
 
 
 if __name__ == "__main__":

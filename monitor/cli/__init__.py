@@ -135,3 +135,7 @@ def main() -> None:
         cli.main(prog_name="article-monitor")
     except KeyboardInterrupt:  # pragma: no cover - commands handle their own
         sys.exit(130)
+    finally:
+        from monitor.check.gc_pace import end_of_process
+
+        end_of_process()
