@@ -142,15 +142,23 @@ async def read_prefix(
     return Prefix(bytes(buf), wire, eof)
 
 
+def released(resp: Response) -> bool:
+    """Release the connection if the body was read whole: `finish`'s usual case,
+    answered without a coroutine. False: `finish` decides."""
+    if resp.content.at_eof():
+        resp.release()
+        return True
+    return False
+
+
 async def finish(resp: Response, cap: int, wire_so_far: int) -> int:
     """Release the connection for reuse if the rest is small, else close it.
 
     Returns the extra bytes read. Never reads past `cap` in total.
     """
-    content = resp.content
-    if content.at_eof():
-        resp.release()
+    if released(resp):
         return 0
+    content = resp.content
     length = resp.content_length
     remaining = None if length is None else length - wire_so_far
     if remaining is not None and 0 <= remaining <= DRAIN_MAX and wire_so_far + remaining <= cap:

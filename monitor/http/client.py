@@ -210,7 +210,8 @@ class Client:
         port = url.port or (443 if https else 80)
         tls_name = (server_hostname or host.rstrip(".")) if https else None
         key: PoolKey = (url.scheme, host, port, tls_name)
-        await self._limit.take()
+        if not self._limit.try_take():  # a free slot is taken without a coroutine
+            await self._limit.take()
         try:
             conn = None if fresh else self._take(key)
             if conn is None:

@@ -255,10 +255,13 @@ class Checker:
         while True:
             if current.scheme not in ("http", "https") or not current.raw_host:
                 return att.fail(ErrorKind.INVALID_URL, "redirect to a URL that is not http(s)")
-            async with self.hosts.slot(current.raw_host):
+            host = current.raw_host
+            # the host's slot (hosts.slot's steps, a free one taken without a coroutine)
+            gate = self.hosts.take_now(host) or await self.hosts.take(host)
+            try:
                 started = time.monotonic()
                 try:
-                    async with self._deadlines.within(budget):
+                    with self._deadlines.within(budget):  # enters and leaves awaiting nothing
                         nxt = await self._hop(att, current, kind, ranged)
                 except _NETWORK_ERRORS as exc:
                     err, text = classify_exception(exc)
@@ -267,6 +270,8 @@ class Checker:
                     spent = time.monotonic() - started
                     att.wire_s += spent
                     budget = max(0.0, budget - spent)
+            finally:
+                self.hosts.leave(host, gate)
             if nxt is Then.DONE:
                 return att
             if nxt is Then.UNRANGED:

@@ -81,6 +81,26 @@ class HostPool:
         """
         return _Slot(self, host)
 
+    # The same steps as `slot`, for the engine's per-request path: a free slot
+    # is taken by a plain call (no coroutine, no context object), the wait only
+    # when there is one. `leave` must follow every `take_now`/`take`, as `slot`'s
+    # exit does.
+    def take_now(self, host: str) -> HostGate | None:
+        """`host`'s gate with a slot taken, if one is free with nothing to wait for."""
+        gate = self._gate(host)
+        return gate if self._try_enter(gate) else None
+
+    async def take(self, host: str) -> HostGate:
+        """`host`'s gate with a slot taken, after any queue, interval and backoff."""
+        gate = self._gate(host)
+        if not self._try_enter(gate):
+            await self._enter(host, gate)
+        return gate
+
+    def leave(self, host: str, gate: HostGate) -> None:
+        """Give back the slot taken by `take_now` or `take`."""
+        self._exit(host, gate)
+
     def _try_enter(self, gate: HostGate) -> bool:
         """Take a slot at once if one is free, no one queues and no wait applies."""
         if not gate.slots.available():
@@ -168,11 +188,7 @@ class _Slot:
         self._gate: HostGate | None = None
 
     async def __aenter__(self) -> None:
-        pool = self._pool
-        gate = pool._gate(self._host)
-        if not pool._try_enter(gate):
-            await pool._enter(self._host, gate)
-        self._gate = gate
+        self._gate = await self._pool.take(self._host)
 
     async def __aexit__(self, *exc_info: object) -> None:
         if self._gate is not None:

@@ -16,7 +16,7 @@ from yarl import URL
 from monitor.content.html import head_facts, is_html_content_type, media_type
 from monitor.content.image import MIN_SNIFF_BYTES, ImageInfo, sniff_image
 from monitor.content.simhash import window_end
-from monitor.http.body import DRAIN_MAX, Prefix, finish, head_complete, read_prefix
+from monitor.http.body import DRAIN_MAX, Prefix, finish, head_complete, read_prefix, released
 from monitor.http.client import Response
 from monitor.vocabulary import ContentFacts
 
@@ -76,7 +76,8 @@ async def read_page(
         return None
     enough = _TextWindow().enough if text_hash else head_complete
     prefix = await read_prefix(resp, cap, enough)
-    facts.bytes_read = prefix.wire_bytes + await finish(resp, cap, prefix.wire_bytes)
+    rest = 0 if released(resp) else await finish(resp, cap, prefix.wire_bytes)
+    facts.bytes_read = prefix.wire_bytes + rest
     if prefix.error is not None:
         return prefix.error
     page = head_facts(prefix.data, base_url=str(url), charset=resp.charset, text_hash=text_hash)

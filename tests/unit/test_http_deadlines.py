@@ -81,3 +81,39 @@ async def test_many_blocks_share_one_tick() -> None:
     await asyncio.gather(*(hop(0.05, 0.01 if i % 2 else 1) for i in range(50)))
     assert sorted(results) == ["done"] * 25 + ["timeout"] * 25
     deadlines.close()
+
+
+async def test_a_plain_with_block_times_out_as_async_with_does() -> None:
+    """The engine enters deadlines with a plain `with` (no coroutines per request)."""
+    deadlines = Deadlines(tick=0.01)
+    with pytest.raises(TimeoutError):
+        with deadlines.within(0.05):
+            await asyncio.sleep(5)
+    task = asyncio.current_task()
+    assert task is not None and task.cancelling() == 0
+    with deadlines.within(1):
+        await asyncio.sleep(0.02)
+    await asyncio.sleep(0.03)
+    assert not deadlines._due and not deadlines._expired
+    deadlines.close()
+
+
+async def test_a_plain_with_block_keeps_an_outside_cancellation() -> None:
+    deadlines = Deadlines(tick=0.01)
+    outcome: list[str] = []
+
+    async def hop() -> None:
+        try:
+            with deadlines.within(0.05):
+                await asyncio.sleep(5)
+        except TimeoutError:
+            outcome.append("timeout")
+            raise
+
+    task = asyncio.create_task(hop())
+    await asyncio.sleep(0.02)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert outcome == []
+    deadlines.close()

@@ -161,3 +161,20 @@ async def test_a_waiter_cancelled_after_the_handover_passes_the_slot_on() -> Non
     await asyncio.gather(second, third, return_exceptions=True)
     assert entered == ["third"]
     assert len(pool) == 0
+
+
+async def test_take_now_and_leave_keep_the_limit_as_slot_does() -> None:
+    """The engine's path (take_now, else take; then leave) holds the same limit."""
+    pool = HostPool(per_host=2)
+    first = pool.take_now("a")
+    second = pool.take_now("a")
+    assert first is not None and second is first
+    assert pool.take_now("a") is None  # both slots held
+    waiter = asyncio.ensure_future(pool.take("a"))
+    await asyncio.sleep(0)
+    assert not waiter.done()
+    pool.leave("a", first)  # handed to the waiter, in order
+    third = await waiter
+    pool.leave("a", second)
+    pool.leave("a", third)
+    assert len(pool) == 0  # idle and unconstrained: forgotten, as after `slot`
