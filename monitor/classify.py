@@ -164,7 +164,7 @@ def result_problems(
         mismatch = _content_type_problem(kind, facts, body_decoded)
         if mismatch is not None:
             problems.append(mismatch)
-        elif kind in (Kind.WEB, Kind.AMP) and facts.soft_404:  # not CDN copies (CONTRACT 3)
+        elif kind.is_article_page and facts.soft_404:  # not CDN copies (CONTRACT 3)
             problems.append(
                 Problem(
                     ProblemCode.SOFT_404,
@@ -223,7 +223,7 @@ def findings(
     if not result.outcome.is_up:
         return problems
     facts, expect = result.facts, ref.expectation
-    if ref.kind in (Kind.WEB, Kind.AMP):
+    if ref.kind.is_article_page:
         problems.extend(_page_problems(result, ref, rules, problems))
     if ref.kind in (Kind.AMP, Kind.CDN) and facts.is_amp is not None:
         if not facts.is_amp:

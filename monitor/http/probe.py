@@ -86,7 +86,7 @@ class SoftProbe:
         final URL is parsed. Only its scheme, host, port and path are read,
         which redacting the final URL leaves alone.
         """
-        if result.kind not in (Kind.WEB, Kind.AMP) or not result.outcome.is_up:
+        if not result.kind.is_article_page or not result.outcome.is_up:
             return
         if result.facts.is_amp is None or any(
             p.code in (ProblemCode.SOFT_404, ProblemCode.CONTENT_TYPE_MISMATCH)
