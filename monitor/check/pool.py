@@ -38,7 +38,14 @@ async def check_queue(
     """
 
     async def checker_loop() -> None:
-        while (target := await queue.get()) is not None:
+        get_now, get = queue.get_nowait, queue.get
+        while True:
+            try:  # a queued target is taken without a coroutine (queue.get's own first step)
+                target = get_now()
+            except asyncio.QueueEmpty:
+                target = await get()
+            if target is None:
+                return
             if on_take is not None:
                 on_take()
             kind, url = target

@@ -235,8 +235,9 @@ class Checker:
                 body_decoded=att.body_error is None,
             ),
         )
-        if self.probe is not None and att.body_error is None:
-            await self.probe.judge(result, att.final)
+        probe = self.probe
+        if probe is not None and att.body_error is None and probe.wants(result):
+            await probe.judge(result, att.final)
         return result
 
     def _headers(self, kind: Kind, ranged: bool) -> dict[str, str]:

@@ -86,13 +86,8 @@ class SoftProbe:
         final URL is parsed. Only its scheme, host, port and path are read,
         which redacting the final URL leaves alone.
         """
-        if not result.kind.is_article_page or not result.outcome.is_up:
+        if not self.wants(result):
             return
-        if result.facts.is_amp is None or any(
-            p.code in (ProblemCode.SOFT_404, ProblemCode.CONTENT_TYPE_MISMATCH)
-            for p in result.problems
-        ):
-            return  # not parsed as HTML, or already judged
         final = result.final_url or result.url
         try:
             if page is None:
@@ -116,6 +111,18 @@ class SoftProbe:
                     f"the host answers a path that cannot exist ({answer.url}) with the same page",
                 )
             )
+
+    @staticmethod
+    def wants(result: CheckResult) -> bool:
+        """Whether `judge` has anything to judge in `result`: a web/AMP page that
+        answered, parsed as HTML and not judged already. A plain call, so the
+        engine skips `judge`'s coroutine for the rest (images, AMP-cache copies)."""
+        if not result.kind.is_article_page or not result.outcome.is_up:
+            return False
+        return result.facts.is_amp is not None and not any(
+            p.code in (ProblemCode.SOFT_404, ProblemCode.CONTENT_TYPE_MISMATCH)
+            for p in result.problems
+        )  # else: not parsed as HTML, or already judged
 
     def _answers_404(self, host: str, port: int | None) -> bool:
         """Whether the host answered a probe with a real 404 within the period."""

@@ -60,3 +60,33 @@ async def test_the_carried_url_judges_as_the_parsed_final_url(requested: str, st
     assert carried == await judged(requested, status, carry=False)
     if URL(requested).path != "/":  # the root is never probed
         assert bool(carried[0]) is (status == 200) and len(carried[1]) == 1
+
+
+@pytest.mark.parametrize(
+    ("kind", "outcome", "facts", "wanted"),
+    [
+        (Kind.WEB, Outcome.OK, SHELL, True),
+        (Kind.AMP, Outcome.MOVED, SHELL, True),
+        (Kind.CDN, Outcome.OK, SHELL, False),  # AMP-cache copies are not judged
+        (Kind.IMAGE, Outcome.OK, ContentFacts(), False),
+        (Kind.WEB, Outcome.NOT_FOUND, SHELL, False),
+        (Kind.WEB, Outcome.OK, ContentFacts(is_amp=None), False),  # not parsed as HTML
+    ],
+)
+async def test_the_engine_skips_judge_exactly_where_it_judges_nothing(
+    kind: Kind, outcome: Outcome, facts: ContentFacts, wanted: bool
+) -> None:
+    host = Host(200)
+    probe = SoftProbe(host.attempt, random.Random(7))
+    result = CheckResult(
+        url="http://a.test/news/a.html",
+        kind=kind,
+        outcome=outcome,
+        checked_at=datetime(2026, 12, 5, tzinfo=UTC),
+        http_status=200,
+        final_url="http://a.test/news/a.html",
+        facts=facts,
+    )
+    assert probe.wants(result) is wanted
+    await probe.judge(result)
+    assert bool(host.sent) is wanted  # judge itself asks the same question
