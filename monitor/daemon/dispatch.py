@@ -223,6 +223,8 @@ class Dispatcher:
             waits: list[asyncio.Future[Any]] = [t for t, _ in self.inflight.values()]
             if scanning is not None and writing:
                 waits.append(scanning)
+            if not waits:  # every check it started ended while it claimed again
+                continue
             # while the corpus is written, look for its new targets now and then
             await asyncio.wait(
                 waits, timeout=SCAN_POLL if writing else None, return_when=asyncio.FIRST_COMPLETED
