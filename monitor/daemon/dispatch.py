@@ -92,7 +92,24 @@ class Dispatcher:
         return self._claiming.locked()
 
     async def dispatch(self, *, cutoff: int | None = None) -> int:
-        """Claim due targets up to the free capacity and start their checks."""
+        """Claim due targets up to the free capacity and start their checks.
+
+        A stop that cancels the caller mid-claim (the scheduler's shutdown
+        cancels its running jobs) does not cancel the claim: the database call
+        ends, what it took is given back (`_dispatch` sees `stopping`), and the
+        caller returns 0. Cancelled, the claim's leases were lost until they ran
+        out, and the scheduler logged the cancellation as a job's traceback.
+        """
+        work = asyncio.ensure_future(self._dispatch_locked(cutoff))
+        try:
+            return await asyncio.shield(work)
+        except asyncio.CancelledError:
+            if not self.stopping:
+                work.cancel()
+                raise
+            return 0  # `settle` waits for the claim through `_claiming`
+
+    async def _dispatch_locked(self, cutoff: int | None) -> int:
         async with self._claiming:
             return await self._dispatch(cutoff)
 

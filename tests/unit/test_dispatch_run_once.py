@@ -72,3 +72,44 @@ async def test_run_once_ends_when_its_checks_end_during_a_claim() -> None:
     await asyncio.wait_for(d.run_once(), 30)
     assert sorted(finished) == list(range(6))
     assert not d.inflight
+
+
+async def test_a_stop_that_cancels_a_claim_midway_gives_its_targets_back() -> None:
+    """The scheduler's shutdown cancels its running dispatch job; the claim in the
+    database thread still commits its leases, so it must end and give them back."""
+    entered, go = asyncio.Event(), asyncio.Event()
+    released: list[list[tuple[int, int]]] = []
+    queue = Queue(3)
+
+    class Repo:
+        claim_due = queue.claim_due
+
+        def release(self, claims: list[tuple[int, int]], now: int) -> None:
+            released.append(claims)
+
+    async def slow_db(call: Any, *args: Any) -> Any:
+        if call == queue.claim_due:
+            entered.set()
+            await go.wait()  # the claim is under way in the database thread
+        return call(*args)
+
+    s = settings(concurrency=4)
+    d = Dispatcher(
+        settings=lambda: s,
+        repo=Repo(),  # type: ignore[arg-type]
+        db=slow_db,
+        writer=Writer(),  # type: ignore[arg-type]
+        finish=lambda claim, result: None,
+        db_failed=str,  # type: ignore[arg-type]
+        spawn=lambda coro, name: coro.close(),
+    )
+    d.checker = Checks()
+    job = asyncio.create_task(d.dispatch())
+    await entered.wait()
+    d.stopping = True
+    job.cancel()  # the scheduler's shutdown
+    go.set()
+    assert await job == 0  # not a CancelledError for the scheduler to log
+    await asyncio.wait_for(d.settle(1.0), 30)
+    assert released == [[(0, 1), (1, 1), (2, 1)]]  # (target, lease): given back
+    assert not d.inflight
