@@ -169,6 +169,9 @@ class ContentFacts:
     description: str | None = None  # meta description, else og:/twitter:description
     text_hash: int | None = None  # simhash of the body's text window (daemon only)
     published_time: str | None = None  # article:published_time, as the page writes it
+    # simhash.title_key of the titles, taken beside text_hash where the page was read
+    # (a checker process), so the daemon's parent does not analyse the words again
+    title_key: str | None = None
 
 
 @dataclass(slots=True)

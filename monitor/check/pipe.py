@@ -95,6 +95,7 @@ FACTS_FIELDS = (
     "description",
     "text_hash",
     "published_time",
+    "title_key",
 )
 _NO_FACTS = ContentFacts()  # a result whose facts equal these sends `0`
 _KIND = {k.value: k for k in Kind}
@@ -208,6 +209,7 @@ def result_row(key: str, r: CheckResult) -> Row:
             facts.description,
             facts.text_hash,
             facts.published_time,
+            facts.title_key,
         ),
         None if cert is None else _instant(cert),
         tuple([(p.code._value_, p.message, p.field) for p in r.problems]) if r.problems else 0,

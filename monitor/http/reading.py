@@ -15,7 +15,7 @@ from yarl import URL
 
 from monitor.content.html import head_facts, is_html_content_type, media_type
 from monitor.content.image import MIN_SNIFF_BYTES, ImageInfo, sniff_image
-from monitor.content.simhash import window_end
+from monitor.content.simhash import title_key, window_end
 from monitor.http.body import DRAIN_MAX, Prefix, finish, head_complete, read_prefix, released
 from monitor.http.client import Response
 from monitor.vocabulary import ContentFacts
@@ -90,6 +90,8 @@ async def read_page(
     facts.h1 = page.h1
     facts.description = page.description
     facts.text_hash = page.text_hash
+    if page.text_hash is not None:  # the mark's title half, here beside its text half
+        facts.title_key = title_key(page.closed_title, page.og_title, page.h1)
     facts.published_time = page.published_time
     return None
 

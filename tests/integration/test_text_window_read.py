@@ -14,7 +14,7 @@ import asyncio
 from support.servers import RawConn, raw_server
 from support.settings import settings
 
-from monitor.content.simhash import TEXT_WINDOW
+from monitor.content.simhash import TEXT_WINDOW, title_key
 from monitor.http import Checker
 from monitor.vocabulary import Kind, Outcome
 
@@ -47,6 +47,8 @@ async def test_the_reader_stops_after_the_window_whatever_the_reads() -> None:
             got = await checker.check("http://a.example/story", Kind.WEB)
     assert got.outcome is Outcome.OK, got.error
     assert got.facts.text_hash is not None
+    # the mark's title half taken beside it, as the daemon's parent would take it
+    assert got.facts.title_key == title_key("A story", None, None) != ""
 
 
 async def test_only_web_and_amp_pages_get_a_text_mark() -> None:

@@ -65,6 +65,9 @@ facts = st.builds(
     width=opt_int,
     height=opt_int,
     bytes_read=st.integers(min_value=0, max_value=1 << 30),
+    title=opt_text,
+    text_hash=st.none() | st.integers(min_value=0, max_value=(1 << 64) - 1),
+    title_key=st.none() | st.text(alphabet="0123456789abcdef", max_size=16),
 )
 results = st.builds(
     CheckResult,

@@ -153,6 +153,16 @@ def test_only_a_page_that_loaded_with_text_gets_a_mark() -> None:
     assert page_mark(_result(Outcome.OK), off) is None
 
 
+def test_the_mark_takes_the_title_key_the_checker_sent() -> None:
+    """The checker process takes the title key beside the text hash (issue 16: the
+    parent's word analysis missed its cache with 40,000 titles); a result without
+    one (an older checker, a test) gets the same key computed here."""
+    sent = _result(Outcome.OK)
+    sent.facts.title_key = "from-the-checker"
+    assert page_mark(sent, POLICY) == PageMark(5, "from-the-checker", 14)
+    assert page_mark(_result(Outcome.OK), POLICY) == PageMark(5, title_key("T"), 14)
+
+
 def test_long_words_are_not_kept_in_the_word_cache() -> None:
     """The word-hash cache keeps 65,536 words: a page serving one new 15,000-letter
     "word" at each check left 15 KB in it per check (45 MB after 3,000 checks,
