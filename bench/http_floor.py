@@ -203,6 +203,7 @@ async def with_engine(urls: list[str], concurrency: int) -> None:
             rows.clear()
 
     async with Checker(settings) as checker:
+        checker.vetted = True  # as `check`'s own share: its reader vetted every URL (no-op before)
         await check_queue(queue, checker, concurrency=concurrency, on_result=on_result)
 
 

@@ -235,6 +235,8 @@ class _Local:
 
         try:
             async with Checker(self.settings) as checker:
+                # `check`'s reader asked `static_result` of each (only it has a local share)
+                checker.vetted = True
                 await check_queue(
                     self.queue, checker, concurrency=self.settings.concurrency, on_result=on_result
                 )

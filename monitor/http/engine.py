@@ -94,9 +94,14 @@ _AS_IS = re.compile(
 )
 
 
-def parse_target(url: str) -> URL | None:
-    """The URL when it can be requested (`monitor.urls.requestable`), else None."""
-    if not urls.requestable(url):
+def parse_target(url: str, *, vetted: bool = False) -> URL | None:
+    """The URL when it can be requested (`monitor.urls.requestable`), else None.
+
+    `vetted`: the caller has already found `url` requestable (oneshot's reader
+    asks the rule of every target it sends), so the rule is not asked again:
+    by the time a target is checked its answer has left the rule's small cache.
+    """
+    if not vetted and not urls.requestable(url):
         return None
     if _AS_IS.fullmatch(url) and "/." not in url:  # http(s) with a host, by the pattern
         try:
@@ -141,6 +146,8 @@ class Checker:
         self.probe = SoftProbe(self._attempt, self._rng) if settings.soft_404_probe else None
         # the simhash of a web or AMP page's text (content/simhash.py): the daemon sets it
         self.text_hash = False
+        # every URL given to `check` was found requestable by the caller (`parse_target`)
+        self.vetted = False
 
     async def __aenter__(self) -> Self:
         settings = self.settings
@@ -179,7 +186,7 @@ class Checker:
     async def check(self, url: str, kind: Kind) -> CheckResult:
         """Check one URL. Network failures become outcomes; never raises for them."""
         checked_at = datetime.now(UTC)
-        target = parse_target(url)
+        target = parse_target(url, vetted=self.vetted)
         if target is None:
             return invalid_url_result(url, kind, checked_at)
         attempts = 0

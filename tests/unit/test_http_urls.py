@@ -49,3 +49,24 @@ def test_the_fast_path_builds_the_general_url(url: str) -> None:
 
 def test_the_fast_path_is_taken_for_a_benchmark_url() -> None:
     assert _AS_IS.fullmatch("http://127.0.0.7:41889/img/story-000001-0-1200x675.png")
+
+
+@settings(max_examples=300)
+@given(near_as_is())
+@example("http://a:0/")
+@example("http://a/b")
+@example("https://a.b:443/c?d")
+def test_a_vetted_url_is_parsed_as_the_unvetted_one(url: str) -> None:
+    """`check`'s own share skips the rule its reader asked: the same URL comes out."""
+    if not urls.requestable(url):
+        assert parse_target(url) is None
+        return
+    fast, slow = parse_target(url, vetted=True), parse_target(url)
+    assert fast is not None and slow is not None
+    assert str(fast) == str(slow)
+    assert (fast.scheme, fast.raw_host, fast.port, fast.raw_path_qs) == (
+        slow.scheme,
+        slow.raw_host,
+        slow.port,
+        slow.raw_path_qs,
+    )
