@@ -164,10 +164,14 @@ def check(
         finally:
             stop.detach()
 
-    with bar:
-        tally = asyncio.run(main())
-    if output:
-        out.close()
+    try:
+        with bar:
+            tally = asyncio.run(main())
+    finally:
+        # on every path: the process's end freezes what is alive (check.gc_pace),
+        # so a file left open would never be flushed by its finalizer
+        if output:
+            out.close()
     if tally.failure:
         _stderr().print(f"[bold red]error:[/] {tally.failure}", highlight=False)
     if stop.received is not None:

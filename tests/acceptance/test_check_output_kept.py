@@ -1,0 +1,67 @@
+"""`check --output FILE` keeps what the report wrote when the run fails.
+
+The console script freezes the objects alive at its end (monitor.check.gc_pace:
+the interpreter's last collections no longer walk them), so an open file they
+hold is never finalized: a report file left open by a failing run lost its
+buffered text (issue 16's hostile review). The command closes it on every path.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# the real console entry (main: end_of_process runs), with a run that writes
+# the report's head and then fails like a bug would
+FAILING_RUN = textwrap.dedent(
+    """
+    import sys
+    import monitor.check.oneshot as oneshot
+
+    async def run_check(settings, keyring, writer, **kw):
+        writer.begin([])
+        raise RuntimeError("injected failure after the report began")
+
+    oneshot.run_check = run_check
+    from monitor.cli import main
+
+    sys.argv = ["article-monitor", *sys.argv[1:]]
+    main()
+    """
+)
+
+
+def test_a_failing_run_still_leaves_the_reports_head_in_the_output_file(tmp_path: Path) -> None:
+    doc = tmp_path / "a.json"
+    doc.write_text('{"webUrl": "https://example.com/a"}\n', encoding="utf-8")
+    out = tmp_path / "report.json"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {k: v for k, v in env.items() if not k.startswith("ARTICLE_MONITOR_")}
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            FAILING_RUN,
+            "check",
+            "--offline",
+            "--format",
+            "json",
+            "--output",
+            str(out),
+            str(doc),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=120,
+        check=False,
+    )
+    assert "injected failure" in proc.stderr
+    assert proc.returncode not in (0, 1)
+    assert out.read_text(encoding="utf-8").startswith('{"version": 1')
