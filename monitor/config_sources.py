@@ -140,6 +140,8 @@ def env_values(fields: Mapping[str, FieldInfo], load: Load) -> dict[str, Any]:
                     values[name] = nested
                 continue
             decoded = _json(name, value)
+            if decoded is None:  # JSON null: unset, its `__` keys too (pydantic-settings)
+                continue
             values[name] = deep_update(decoded, nested) if isinstance(decoded, dict) else decoded
         elif value is not None:
             values[name] = value

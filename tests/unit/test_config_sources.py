@@ -139,6 +139,9 @@ def test_the_environment_is_read_as_pydantic_settings_read_it(environ: dict[str,
         {"ARTICLE_MONITOR_PATHS": "a" + os.pathsep + " b ", "ARTICLE_MONITOR_KINDS": "web, amp"},
         {"ARTICLE_MONITOR_CONNECT_TO": '["a:1:b:2"]', "ARTICLE_MONITOR_PATHS__0": "x"},
         {"ARTICLE_MONITOR_INTERVALS": "[" * 5000 + "]" * 5000},
+        # JSON null for a nested model is unset, its `__` keys with it (was an error)
+        {"ARTICLE_MONITOR_INTERVALS": "null"},
+        {"ARTICLE_MONITOR_INTERVALS": " null ", "ARTICLE_MONITOR_INTERVALS__WEB": "5"},
     ],
 )
 def test_examples_of_nested_and_listed_variables(environ: dict[str, str]) -> None:
