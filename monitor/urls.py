@@ -54,6 +54,7 @@ __all__ = [
     "host_of",
     "normalize",
     "plain",
+    "plain_match",
     "problem",
     "redact",
     "requestable",
@@ -125,6 +126,12 @@ def _plain(url: str) -> re.Match[str] | None:
     if _NUMERIC_LABEL.fullmatch(host.rpartition(".")[2].lower()) and not _IPV4.fullmatch(host):
         return None  # numeric: an IPv4 address, or the general rules decide
     return match if port is None or 0 < int(port) <= MAX_PORT else None
+
+
+def plain_match(url: str) -> re.Match[str] | None:
+    """The plain shape's match of `url` (groups scheme, host, port, path, query),
+    or None: the one parse a document's rules share (cached for the recent URLs)."""
+    return _plain(url) if len(url) <= MAX_URL else None
 
 
 def plain(url: str) -> bool:
@@ -299,6 +306,9 @@ def requestable(url: str) -> bool:
 
 def host_of(url: str) -> str:
     """The host of `url` in lower case, without brackets; "" when it has none."""
+    match = plain_match(url)
+    if match is not None:  # no user-info, brackets or spaces: urlsplit's hostname
+        return match["host"].lower()
     try:
         return urlsplit(url.strip()).hostname or ""
     except ValueError:

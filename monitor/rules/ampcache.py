@@ -19,7 +19,7 @@ import re
 import unicodedata
 from urllib.parse import SplitResult, urlsplit
 
-from monitor.urls import ascii_host, comparison_form, decode_label
+from monitor.urls import ascii_host, comparison_form, decode_label, plain_match
 from monitor.urls import same as same_url
 
 __all__ = [
@@ -118,6 +118,9 @@ def amp_cache_url(url: str, *, cache_domain: str = DEFAULT_CACHE_DOMAIN) -> str:
     Raises ValueError for what no AMP cache can serve: a non-http(s) or
     hostless URL, a non-default port, credentials in the URL, an IPv6 host.
     """
+    match = plain_match(url)
+    if match is not None:
+        return _plain_cache_url(match, url, cache_domain)
     parts, scheme, host = _split_http(url)
     if parts.username is not None or parts.password is not None:
         raise ValueError(f"URL carries credentials, which an AMP cache never forwards: {url!r}")
@@ -135,3 +138,20 @@ def amp_cache_url(url: str, *, cache_domain: str = DEFAULT_CACHE_DOMAIN) -> str:
     query = f"?{parts.query}" if parts.query else ""
     secure = "s/" if scheme == "https" else ""
     return f"https://{prefix}.{domain}/c/{secure}{name}{path}{query}"
+
+
+def _plain_cache_url(match: re.Match[str], url: str, cache_domain: str) -> str:
+    """`amp_cache_url` of a plain URL (`monitor.urls.plain_match`), from the parse
+    the document's other rules made: urlsplit's parts, without its work. Such a
+    URL has no credentials, no IPv6 host and an ASCII host with no `xn--` label."""
+    scheme, host, port, path, query = match.group("scheme", "host", "port", "path", "query")
+    if port is not None and int(port) != _DEFAULT_PORTS[scheme]:
+        raise ValueError(
+            f"URL uses port {int(port)}; AMP caches fetch only from the default port: {url!r}"
+        )
+    name = host.lower()
+    prefix = cache_subdomain(name)
+    domain = cache_domain.strip().strip(".").lower()
+    secure = "s/" if scheme == "https" else ""
+    query = f"?{query}" if query else ""
+    return f"https://{prefix}.{domain}/c/{secure}{name}{path or '/'}{query}"
