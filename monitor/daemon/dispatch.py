@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
+from functools import partial
 from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -58,7 +59,7 @@ class Dispatcher:
         self._spawn = spawn
         self._clock = clock  # the cluster's clock (ms): leases are compared across members
         self._scope = scope  # (may claim, which host buckets): a cluster member's share
-        self.inflight: dict[int, tuple[asyncio.Task[None], Claimed]] = {}
+        self.inflight: dict[int, tuple[asyncio.Future[Any], Claimed]] = {}  # a task or a future
         self.checker: SupportsCheck | None = None
         self.stopping = False
         self.claim_error: str | None = None  # the last claim failed: readiness says so
@@ -147,9 +148,16 @@ class Dispatcher:
                 if claims:
                     await self.release(claims)
                 break
+            fast = self.checker if isinstance(self.checker, ProcessChecker) else None
             for claim in claims:
                 running = self.inflight.get(claim.id)
                 previous = None
+                if running is None and fast is not None:
+                    future = fast.submit(claim.url, claim.kind)
+                    if future is not None:  # no task: the result comes to a callback
+                        self.inflight[claim.id] = (future, claim)
+                        future.add_done_callback(partial(self._checked, claim))
+                        continue
                 if running is not None:
                     # its lease ran out mid-check and it was claimed again: the
                     # old check's result would be refused (lease gone), so stop
@@ -167,11 +175,13 @@ class Dispatcher:
                 break
         return claimed
 
-    async def _check(self, claim: Claimed, after: asyncio.Task[None] | None = None) -> None:
+    async def _check(
+        self, claim: Claimed, after: asyncio.Future[Any] | None = None, tries: int = CHECKER_DEATHS
+    ) -> None:
         try:
             if after is not None:
                 await asyncio.wait((after,))  # its cancellation is its own, not ours
-            result = await self._check_surviving(claim)
+            result = await self._check_surviving(claim, tries)
             if result is not None:
                 self._finish(claim, result)
         except asyncio.CancelledError:
@@ -179,17 +189,48 @@ class Dispatcher:
         except Exception:
             log.exception("check failed unexpectedly", extra={"ctx": {"target": claim.id}})
         finally:
-            current = self.inflight.get(claim.id)
-            if current is not None and current[1] is claim:  # not a newer claim's entry
-                del self.inflight[claim.id]
-                self._refill()
+            self._forget(claim)
 
-    async def _check_surviving(self, claim: Claimed) -> CheckResult | None:
+    def _checked(self, claim: Claimed, future: asyncio.Future[CheckResult]) -> None:
+        """The fast path's end (a checker process's future, no task): what `_check`
+        does after its await. A check whose checker process died is tried again
+        by a task, which takes its place in `inflight` (stop and settle wait for it)."""
+        if future.cancelled():
+            self._forget(claim)
+            return
+        exc = future.exception()
+        if isinstance(exc, CheckerGone):
+            current = self.inflight.get(claim.id)
+            if current is not None and current[0] is future:
+                task = asyncio.create_task(
+                    self._check(claim, tries=CHECKER_DEATHS - 1),
+                    name=f"check-{claim.id}",
+                )
+                self.inflight[claim.id] = (task, claim)
+                return
+        try:
+            if exc is not None:
+                raise exc
+            self._finish(claim, future.result())
+        except Exception:
+            log.exception("check failed unexpectedly", extra={"ctx": {"target": claim.id}})
+        finally:
+            self._forget(claim)
+
+    def _forget(self, claim: Claimed) -> None:
+        current = self.inflight.get(claim.id)
+        if current is not None and current[1] is claim:  # not a newer claim's entry
+            del self.inflight[claim.id]
+            self._refill()
+
+    async def _check_surviving(
+        self, claim: Claimed, tries: int = CHECKER_DEATHS
+    ) -> CheckResult | None:
         """The check, tried again when its checker process died under it (the death
         is logged once by the checker, not once per check). Waiting for the lease
         instead left `run --once` without those results: its cutoff is older."""
         assert self.checker is not None
-        for _ in range(CHECKER_DEATHS):
+        for _ in range(tries):
             try:
                 return await self.checker.check(claim.url, claim.kind)
             except CheckerGone as exc:
@@ -253,10 +294,18 @@ class Dispatcher:
         self.stopping = True
         async with self._claiming:
             pass  # a claim in progress has finished (and given back what came too late)
-        tasks = [t for t, _ in self.inflight.values()]
-        if not tasks:
-            return
-        _, pending = await asyncio.wait(tasks, timeout=grace)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + grace
+        pending: set[asyncio.Future[Any]] = set()
+        waited: set[asyncio.Future[Any]] = set()
+        while True:  # again when a check's retry (a new task) took its place
+            tasks = [t for t, _ in self.inflight.values() if t not in waited]
+            if not tasks:
+                return
+            waited.update(tasks)
+            _, pending = await asyncio.wait(tasks, timeout=max(0.0, deadline - loop.time()))
+            if pending:
+                break
         if pending:
             log.warning("%d checks did not finish in time; they will be redone", len(pending))
             claims = [c for t, c in self.inflight.values() if t in pending]

@@ -134,7 +134,7 @@ class Daemon:
         return await asyncio.get_running_loop().run_in_executor(self._db_pool, fn, *args)
 
     @property
-    def _inflight(self) -> dict[int, tuple[asyncio.Task[None], Claimed]]:
+    def _inflight(self) -> dict[int, tuple[asyncio.Future[Any], Claimed]]:
         return self.dispatcher.inflight
 
     @property
