@@ -56,10 +56,16 @@ def _cdata(name: str) -> str:
     return rf"<{case}{_NAME_END}{_ATTRS}{_WS}*+>[^<]*+(?>(?:<(?!{end})[^<]*+)*)<{end}"
 
 
+# The attributes of an <html> with no attribute named `amp` or `⚡` (any case):
+# one that cannot carry the AMP marker, which is all fast_head reads of it.
+_NOT_AMP_NAME = r"(?!(?:[aA][mM][pP]|⚡)(?![^\s/>\"'=<]))"
+_ATTRS_NOT_AMP = rf"(?>(?:{_WS}++{_NOT_AMP_NAME}[^\s/>\"'=<]++(?>(?:{_WS}*+={_WS}*+{_VALUE})?))*)"
+
 # What fast_head skips without a look, outside <title>, <noscript> and
 # <template>: text, well-formed comments, doctypes and processing
 # instructions, end tags other than </head> and </html>, <meta> and <head>
-# start tags, and complete scripts and styles. Each alternative takes
+# start tags, <html> start tags without an `amp` or `⚡` attribute, and
+# complete scripts and styles. Each alternative takes
 # exactly what the token loop would take for that token, and the loop would
 # change nothing else; so one match of this replaces many turns of the loop.
 _SKIP_RUN = (
@@ -69,6 +75,7 @@ _SKIP_RUN = (
     r"|<![dD][oO][cC][tT][yY][pP][eE][^>]*+>|<\?[^>]*+>"
     rf"|</(?!(?:[hH][eE][aA][dD]|[hH][tT][mM][lL]){_NAME_END})[a-zA-Z][-.a-zA-Z0-9:_]*+{_WS}*+>"
     rf"|<(?:[mM][eE][tT][aA]|[hH][eE][aA][dD]){_NAME_END}{_ATTRS}{_WS}*+/?>"
+    rf"|<[hH][tT][mM][lL]{_NAME_END}{_ATTRS_NOT_AMP}{_WS}*+/?>"
     rf"|{_cdata('script')}|{_cdata('style')}"
     ")*)"
 )
