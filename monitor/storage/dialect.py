@@ -104,3 +104,26 @@ def in_ids(
         )
         return column.in_(values.scalar_subquery())
     return column.in_(ids)
+
+
+def in_ids_param(
+    dialect_name: str, column: ColumnElement[Any], name: str = "ids"
+) -> ColumnElement[bool]:
+    """`in_ids` with the ids left to the execution (`ids_value` gives the value of
+    parameter `name`): for a statement built once per dialect, not at every claim
+    and write (building and keying it was ~5% of the daemon's CPU, issue 16)."""
+    if dialect_name == "postgresql":
+        return column == func.any(bindparam(name, type_=postgresql.ARRAY(Integer)))
+    if dialect_name == "sqlite" and _sqlite_has_json_each():
+        values: Select[Any] = select(literal_column("value")).select_from(
+            func.json_each(bindparam(name))
+        )
+        return column.in_(values.scalar_subquery())
+    return column.in_(bindparam(name, expanding=True))
+
+
+def ids_value(dialect_name: str, ids: Sequence[int]) -> Any:
+    """The value of `in_ids_param`'s parameter for these ids."""
+    if dialect_name == "sqlite" and _sqlite_has_json_each():
+        return json.dumps(list(ids))
+    return list(ids)

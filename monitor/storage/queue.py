@@ -23,14 +23,19 @@ from monitor.daemon.state import TargetState
 from monitor.storage import dialect
 from monitor.storage.lean import execute_many
 from monitor.storage.pages import record_marks
+from monitor.storage.queue_sql import (
+    active_buckets,
+    claimed_rows,
+    end_lease,
+    last_check,
+    leased,
+    take_statement,
+)
 from monitor.storage.store import (
     DUE,
     KIND_OF,
     LAST_CHECK_KEY,
     LEASES,
-    LINK_COLUMNS,
-    LINKS,
-    META,
     ORIGIN_OF,
     RESULTS,
     STATE_OF,
@@ -107,26 +112,8 @@ class QueueStore(Store):
             # by the end alone it read back every lease held with it (`run --once`
             # claims with one cutoff: the checks in flight, each claim again)
             rows: Any = conn.execute(
-                select(
-                    TARGETS.c.id,
-                    TARGETS.c.next_due,
-                    TARGETS.c.url,
-                    TARGETS.c.kind,
-                    TARGETS.c.state,
-                    TARGETS.c.fails,
-                    TARGETS.c.succs,
-                    *LINK_COLUMNS,
-                )
-                .select_from(
-                    LEASES.join(TARGETS, TARGETS.c.id == LEASES.c.target_id).outerjoin(
-                        LINKS, LINKS.c.target_id == LEASES.c.target_id
-                    )
-                )
-                .where(
-                    LEASES.c.until == lease,
-                    dialect.in_ids(self.dialect, LEASES.c.target_id, sorted(taken)),
-                    TARGETS.c.next_due.is_not(None),
-                )
+                claimed_rows(self.dialect),
+                {"lease": lease, "ids": dialect.ids_value(self.dialect, sorted(taken))},
             ).all()  # one fetch: iterating a result fetches row by row
             for (
                 tid,
@@ -200,6 +187,12 @@ class QueueStore(Store):
         target ids (a delete and an insert, not an UPDATE of the key, so a target
         leased twice by an older bug collapses to one lease instead of failing the
         claim); due rows as (due, target_id), for `_queued` to check."""
+        if buckets is None:
+            stmt = take_statement(self.dialect, table.name)
+            params = {"now": now, "lim": limit}
+            if table is LEASES:
+                return sorted(set(conn.scalars(stmt, params).all()))
+            return [tuple(r) for r in conn.execute(stmt, params).all()]
         ident = tuple_(key, table.c.target_id)
         front = select(key, table.c.target_id).where(key <= now)
         if buckets is not None and table is DUE:  # the front, skipping others' hosts
@@ -229,9 +222,7 @@ class QueueStore(Store):
         for chunk in chunks(sorted(targets)):
             busy.update(
                 conn.scalars(
-                    select(LEASES.c.target_id).where(
-                        dialect.in_ids(self.dialect, LEASES.c.target_id, chunk)
-                    )
+                    leased(self.dialect), {"ids": dialect.ids_value(self.dialect, chunk)}
                 ).all()
             )
         return sorted(targets - busy)
@@ -310,7 +301,7 @@ class QueueStore(Store):
                 execute_many(conn, TRANSITIONS_INSERT, trans)
             record_marks(conn, self.dialect, [records[n] for n in sorted(chosen)])
             conn.execute(
-                dialect.upsert(self.dialect, META, ["key"], ["value"]),
+                last_check(self.dialect),
                 {"key": LAST_CHECK_KEY, "value": str(max(r.checked_at for r in records))},
             )
 
@@ -329,12 +320,8 @@ class QueueStore(Store):
             for chunk in chunks(sorted(set(ids))):
                 ended: list[int] = list(
                     conn.scalars(
-                        delete(LEASES)
-                        .where(
-                            LEASES.c.until == lease,
-                            dialect.in_ids(self.dialect, LEASES.c.target_id, chunk),
-                        )
-                        .returning(LEASES.c.target_id)
+                        end_lease(self.dialect),
+                        {"lease": lease, "ids": dialect.ids_value(self.dialect, chunk)},
                     ).all()
                 )
                 for tid in ended:
@@ -342,13 +329,7 @@ class QueueStore(Store):
         active: dict[int, int | None] = {}
         for some in chunks(sorted(held)):
             rows: Any = conn.execute(
-                dialect.lock_rows(
-                    self.dialect,
-                    select(TARGETS.c.id, TARGETS.c.bucket).where(
-                        dialect.in_ids(self.dialect, TARGETS.c.id, some),
-                        TARGETS.c.next_due.is_not(None),
-                    ),
-                )
+                active_buckets(self.dialect), {"ids": dialect.ids_value(self.dialect, some)}
             ).all()
             active.update((tid, bucket) for tid, bucket in rows)
         return {tid: lease for tid, lease in held.items() if tid in active}, active

@@ -1,0 +1,96 @@
+"""The queue's statements, built once per dialect with their values left to the
+execution: rebuilding them (and their cache keys) at every claim and result
+write was ~5% of the daemon parent's CPU (issue 16). A cluster member's claim
+by buckets is still built each time (queue.py)."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from sqlalchemy import bindparam, delete, select, tuple_
+from sqlalchemy.sql.dml import Insert
+
+from monitor.storage import dialect
+from monitor.storage.store import DUE, LEASES, LINK_COLUMNS, LINKS, META, TARGETS
+
+
+@cache
+def take_statement(dialect_name: str, table_name: str) -> Any:
+    """The front of a queue table up to :now, :lim rows, deleted and returned."""
+    table = LEASES if table_name == LEASES.name else DUE
+    key = table.c.until if table is LEASES else table.c.due
+    front = (
+        select(key, table.c.target_id)
+        .where(key <= bindparam("now"))
+        .order_by(key, table.c.target_id)
+        .limit(bindparam("lim"))
+    )
+    candidates = dialect.lock_candidates(dialect_name, front)
+    stmt = delete(table).where(tuple_(key, table.c.target_id).in_(candidates))
+    if table is LEASES:
+        return stmt.returning(table.c.target_id)
+    return stmt.returning(key, table.c.target_id)
+
+
+@cache
+def claimed_rows(dialect_name: str) -> Any:
+    """A claim's leases (:lease, :ids) joined to their targets and links."""
+    return (
+        select(
+            TARGETS.c.id,
+            TARGETS.c.next_due,
+            TARGETS.c.url,
+            TARGETS.c.kind,
+            TARGETS.c.state,
+            TARGETS.c.fails,
+            TARGETS.c.succs,
+            *LINK_COLUMNS,
+        )
+        .select_from(
+            LEASES.join(TARGETS, TARGETS.c.id == LEASES.c.target_id).outerjoin(
+                LINKS, LINKS.c.target_id == LEASES.c.target_id
+            )
+        )
+        .where(
+            LEASES.c.until == bindparam("lease"),
+            dialect.in_ids_param(dialect_name, LEASES.c.target_id),
+            TARGETS.c.next_due.is_not(None),
+        )
+    )
+
+
+@cache
+def leased(dialect_name: str) -> Any:
+    """Which of :ids hold a lease."""
+    return select(LEASES.c.target_id).where(dialect.in_ids_param(dialect_name, LEASES.c.target_id))
+
+
+@cache
+def end_lease(dialect_name: str) -> Any:
+    """Delete the leases of :ids ending at :lease, returning whose were deleted."""
+    return (
+        delete(LEASES)
+        .where(
+            LEASES.c.until == bindparam("lease"),
+            dialect.in_ids_param(dialect_name, LEASES.c.target_id),
+        )
+        .returning(LEASES.c.target_id)
+    )
+
+
+@cache
+def active_buckets(dialect_name: str) -> Any:
+    """The active targets among :ids with their buckets, locked for the write."""
+    return dialect.lock_rows(
+        dialect_name,
+        select(TARGETS.c.id, TARGETS.c.bucket).where(
+            dialect.in_ids_param(dialect_name, TARGETS.c.id),
+            TARGETS.c.next_due.is_not(None),
+        ),
+    )
+
+
+@cache
+def last_check(dialect_name: str) -> Insert:
+    return dialect.upsert(dialect_name, META, ["key"], ["value"])
