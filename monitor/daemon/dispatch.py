@@ -29,6 +29,7 @@ log = logging.getLogger("monitor.daemon")
 CLAIM_BATCH = 1000
 REFILL_DELAY = 0.02  # after a check ends, before claiming for the slots freed since
 SCAN_POLL = 0.05  # `--once` while the corpus is still written: claim again this often
+MAX_BACKLOG = 5 * CLAIM_BATCH  # results queued for the database beyond which claims wait
 # Tries of one claim when its checker process dies under it: once more with the
 # new process; a target that kills it again is left to its lease (and counted).
 CHECKER_DEATHS = 2
@@ -119,7 +120,7 @@ class Dispatcher:
         claimed = 0
         while not self.stopping:
             free = self.capacity(s) - len(self.inflight)
-            if free < self.least_claim(s) or self.writer.backlog > 5 * CLAIM_BATCH:
+            if free < self.least_claim(s) or self.writer.backlog > MAX_BACKLOG:
                 self._more_due = True  # capacity, not the queue, stopped this claim
                 break
             want = min(free, CLAIM_BATCH)
@@ -277,7 +278,13 @@ class Dispatcher:
             writing = scanning is not None and not scanning.done()
             claimed = await self.dispatch(cutoff=cutoff)
             if not claimed and not self.inflight and not writing:
-                break
+                if not self._held_by_writer():
+                    break
+                # the writer's queue, not the due queue, stopped the claim: nothing is
+                # in flight to wait on, so wait for the writer (this pass ended with
+                # thousands of due targets unchecked at a high --concurrency)
+                await asyncio.sleep(SCAN_POLL)
+                continue
             waits: list[asyncio.Future[Any]] = [t for t, _ in self.inflight.values()]
             if scanning is not None and writing:
                 waits.append(scanning)
@@ -287,6 +294,10 @@ class Dispatcher:
             await asyncio.wait(
                 waits, timeout=SCAN_POLL if writing else None, return_when=asyncio.FIRST_COMPLETED
             )
+
+    def _held_by_writer(self) -> bool:
+        """Claims wait for the result writer's backlog, and it is writing."""
+        return self.writer.backlog > MAX_BACKLOG and self.writer.healthy
 
     async def settle(self, grace: float) -> None:
         """After a stop: a claim in progress ends, checks in flight get `grace`
