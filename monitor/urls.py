@@ -165,6 +165,14 @@ def ascii_host(host: str) -> str:
     one. Raises ValueError for a label that cannot be encoded or an `xn--`
     label that is not valid punycode.
     """
+    if host.isascii():  # NFC leaves ASCII as it is; only an xn-- label needs a look
+        lowered = host.lower()
+        if "xn--" not in lowered:
+            return lowered
+    return _ascii_host_labels(host)
+
+
+def _ascii_host_labels(host: str) -> str:
     out: list[str] = []
     for label in unicodedata.normalize("NFC", host).lower().split("."):
         if label.isascii():

@@ -89,3 +89,27 @@ def test_the_cache_url_of_a_plain_url_is_the_general_one(url: str) -> None:
 
 def test_the_shared_parse_is_taken_for_a_benchmark_url() -> None:
     assert urls.plain_match(_EXAMPLES[0]) is not None
+
+
+_HOSTISH = st.text(st.sampled_from([*"aAzZ09-._xnXN", "K", "é", "É", "ß", "⚡", "İ"]), max_size=20)
+
+
+@settings(max_examples=400)
+@given(_HOSTISH)
+@example("WWW.Example.COM")
+@example("xn--57hw060o.com")
+@example("XN--bad")
+@example("\u212a.example")
+def test_ascii_host_of_an_ascii_name_is_the_label_by_label_answer(host: str) -> None:
+    try:
+        general: str | Exception = urls._ascii_host_labels(host)
+    except ValueError as exc:
+        general = exc
+    try:
+        fast: str | Exception = urls.ascii_host(host)
+    except ValueError as exc:
+        fast = exc
+    if isinstance(general, Exception):
+        assert isinstance(fast, ValueError) and str(fast) == str(general)
+    else:
+        assert fast == general
