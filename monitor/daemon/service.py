@@ -19,9 +19,9 @@ import os
 import random
 import signal
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
-from functools import partial
+from functools import partial, wraps
 from typing import Any, TypeVar
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -301,12 +301,18 @@ class Daemon:
             self.dispatch, "interval", seconds=dispatch_tick(self.settings), id="dispatch", **common
         )
         sched.add_job(
-            self.rescan, "interval", seconds=self.settings.rescan_interval, id="rescan", **common
+            self._quiet_on_stop(self.rescan),
+            "interval",
+            seconds=self.settings.rescan_interval,
+            id="rescan",
+            **common,
         )
         tick = min(MAINTENANCE_TICK, max(0.5, self.settings.maintenance_interval / 4))
-        sched.add_job(self.maintenance, "interval", seconds=tick, id="maintenance", **common)
+        maintenance = self._quiet_on_stop(self.maintenance)
+        sched.add_job(maintenance, "interval", seconds=tick, id="maintenance", **common)
+        checkpoint = self._quiet_on_stop(self.checkpoint)
         sched.add_job(
-            self.checkpoint, "interval", seconds=CHECKPOINT_INTERVAL, id="checkpoint", **common
+            checkpoint, "interval", seconds=CHECKPOINT_INTERVAL, id="checkpoint", **common
         )
         sched.start()
         self.scheduler = sched
@@ -315,6 +321,21 @@ class Daemon:
             self.settings.concurrency,
             self.settings.down_after,
         )
+
+    def _quiet_on_stop(self, job: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
+        """`job` as a scheduled job that the stop's cancellation ends quietly: the
+        scheduler's shutdown cancels its running jobs, and a job awaiting its thread
+        (whose work still runs to its end) was logged as a job's traceback."""
+
+        @wraps(job)
+        async def run() -> None:
+            try:
+                await job()
+            except asyncio.CancelledError:
+                if not self.dispatcher.stopping:
+                    raise
+
+        return run
 
     async def _shutdown(self) -> None:
         self.dispatcher.stopping = True
