@@ -251,6 +251,9 @@ class Daemon:
         if self.failure is None and self.settings.once and self.writer.backlog:
             reason = self.writer.error or self.claim_error or "the database did not answer in time"
             self.failure = f"{self.writer.backlog} results could not be recorded: {reason}"
+        if self.failure is None and self.settings.once and self.claim_error is not None:
+            # the pass ended on a claim that failed: what was due is not checked
+            self.failure = f"due targets could not be claimed: {self.claim_error}"
         if self.failure is None and self.settings.once and self.dispatcher.lost:
             self.failure = (
                 f"{self.dispatcher.lost} checks were not done: their checker process "
