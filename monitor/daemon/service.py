@@ -446,6 +446,8 @@ class Daemon:
         if not self.membership.scans_corpus():
             return  # a shared corpus: the leader records it (docs/scaling.md)
         async with self._scan_lock:
+            if self.dispatcher.stopping:  # queued behind a scan (SIGHUP's), then stopped
+                return
             started = time.monotonic()
             try:
                 report = await asyncio.to_thread(self.scanner.scan, force=force, now=now)
