@@ -47,6 +47,14 @@ def _upsert_marks(dialect_name: str) -> Insert:
     return dialect.upsert(dialect_name, MARKS, ["target_id"], ["text_hash", "title_key", "seen_at"])
 
 
+@cache
+def _stored_marks(dialect_name: str) -> Any:
+    """The stored marks of :ids, built once per dialect like the queue's (queue_sql.py)."""
+    return select(MARKS.c.target_id, MARKS.c.text_hash, MARKS.c.title_key).where(
+        dialect.in_ids_param(dialect_name, MARKS.c.target_id)
+    )
+
+
 def record_marks(conn: Connection, dialect_name: str, records: Sequence[CheckRecord]) -> None:
     """Compare and store the text marks of these (held) records; add their events."""
     latest: dict[int, CheckRecord] = {}
@@ -58,9 +66,7 @@ def record_marks(conn: Connection, dialect_name: str, records: Sequence[CheckRec
     stored: dict[int, tuple[int, str]] = {}
     for chunk in chunks(sorted(latest)):
         rows: Any = conn.execute(
-            select(MARKS.c.target_id, MARKS.c.text_hash, MARKS.c.title_key).where(
-                dialect.in_ids(dialect_name, MARKS.c.target_id, chunk)
-            )
+            _stored_marks(dialect_name), {"ids": dialect.ids_value(dialect_name, chunk)}
         ).all()
         stored.update((tid, (from_signed(h), key)) for tid, h, key in rows)
     changed = {

@@ -5,16 +5,22 @@ asked to execute, never by time."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
+from test_storage import FP, T0, done, record
 
+from monitor.content.simhash import PageMark
+from monitor.daemon.state import State, TargetState
 from monitor.storage.engine import make_engine
 from monitor.storage.migrate import upgrade
 from monitor.storage.repository import DUE, TARGETS, Repository
+from monitor.vocabulary import Outcome
 
 TARGET_COUNT = 300
+UP = TargetState(State.UP, 0, 1)
 BATCH = 50
 
 
@@ -50,3 +56,28 @@ def test_every_claim_executes_the_same_statement_objects(tmp_path: Path) -> None
     # executemany, storage/lean.py, are not among them)
     assert executed[0] == executed[1] == executed[2]
     assert executed[0]
+
+
+def test_every_result_write_executes_the_same_statement_objects(repo: Repository) -> None:
+    """The same for the writes, on both dialects: the leases ended, the targets
+    read, the page marks compared (storage/pages.py), the last check stamped."""
+    repo.store_document("a.txt", FP, [record("https://n.test/a/", images=0)], 0, T0)
+    (target,) = [c for c in repo.claim_due(T0, 10, 30_000) if c.url == "https://n.test/a/"]
+    executed: list[set[int]] = []
+
+    @event.listens_for(repo.engine, "before_execute")
+    def _seen(conn: Any, clause: Any, *args: Any) -> None:
+        if executed:
+            executed[-1].add(id(clause))
+
+    at, lease = T0, target.lease
+    for _ in range(3):  # the same mark each time: compared, not written again
+        at += 60_000
+        executed.append(set())
+        rec = done(target.id, lease, at, Outcome.OK, UP, UP)
+        repo.record([dataclasses.replace(rec, page=PageMark(7, "k", 14))])
+        executed.append(set())  # the claims' statements apart
+        (again,) = [c for c in repo.claim_due(at + 60_000, 10, 30_000) if c.id == target.id]
+        lease = again.lease
+    writes = executed[::2]
+    assert writes[1] == writes[2] and writes[1]
