@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import marshal
 from collections.abc import Callable, Iterable, Iterator
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from typing import Any, cast
 
 from monitor.vocabulary import (
@@ -103,7 +103,8 @@ _OUTCOME = {o.value: o for o in Outcome}
 _CODE = {c.value: c for c in ProblemCode}
 # datetime(state, tz) is the constructor pickle uses; typeshed knows only the public one
 _from_state = cast(Callable[[bytes, tzinfo], datetime], datetime)
-_from_iso = datetime.fromisoformat
+_from_naive_state = cast(Callable[[bytes], datetime], datetime)
+_MICROSECOND = timedelta(microseconds=1)
 
 
 class CorruptFrame(ValueError):
@@ -167,10 +168,15 @@ def targets_from_frame(payload: bytes) -> list[tuple[Kind, str]]:
         raise CorruptFrame("a frame that is not a batch of targets") from exc
 
 
-def _instant(value: datetime) -> bytes | tuple[str, int]:
+def _instant(value: datetime) -> bytes | tuple[bytes, int | None]:
     if value.tzinfo is UTC:
         return cast(bytes, value.__reduce_ex__(4)[1][0])
-    return value.isoformat(), value.fold  # another zone or naive: its offset (or none) kept
+    # another zone or naive: the wall time (fold included) and its offset in
+    # microseconds, or None. Not isoformat: fromisoformat read an offset under a
+    # second ("+00:00:00.000001") as UTC.
+    offset = value.utcoffset()
+    wall = cast(bytes, value.replace(tzinfo=None).__reduce_ex__(4)[1][0])
+    return wall, None if offset is None else offset // _MICROSECOND
 
 
 def result_row(key: str, r: CheckResult) -> Row:
@@ -274,8 +280,11 @@ def _results(rows: list[Row]) -> list[tuple[str, CheckResult]]:
     return out
 
 
-def _time(value: bytes | tuple[str, int]) -> datetime:
+def _time(value: bytes | tuple[bytes, int | None]) -> datetime:
     if isinstance(value, bytes):
         return _from_state(value, UTC)
-    iso, fold = value
-    return _from_iso(iso).replace(fold=fold)
+    wall, offset = value
+    naive = _from_naive_state(wall)
+    if offset is None:
+        return naive
+    return naive.replace(tzinfo=timezone(timedelta(microseconds=offset)))

@@ -293,3 +293,12 @@ def test_a_host_spelled_in_unicode_or_punycode_stays_with_one_checker() -> None:
     ]
     assert len({_host_hash(url) for url in spellings}) == 1
     assert len({host_owner(url, 3, parent_weight=0.0) for url in spellings}) == 1
+
+
+def test_an_offset_under_a_second_survives() -> None:
+    """fromisoformat read "+00:00:00.000001" as UTC (found by test_round_trip)."""
+    for offset in (timedelta(microseconds=1), timedelta(seconds=-1, microseconds=5)):
+        at = datetime(2000, 1, 1, tzinfo=timezone(offset), fold=1)
+        r = CheckResult("u", Kind.WEB, Outcome.OK, at, cert_not_after=at.replace(tzinfo=None))
+        [(_, got)] = results_from_frame(payloads(results_frame([result_row("u", r)]))[0])
+        assert repr(got) == repr(r)
