@@ -65,6 +65,9 @@ class Dispatcher:
         self.stopping = False
         self.claim_error: str | None = None  # the last claim failed: readiness says so
         self.lost = 0  # checks given up as their checker process died each time
+        # checks whose result could not be handed on (a decision or a write that
+        # raised): logged, and `run --once` says so in its exit code
+        self.failed = 0
         self._claiming = asyncio.Lock()  # held while claiming: a stop waits for it
         self._more_due = False  # the last claim stopped at capacity: more may be due
         self._refill_pending = False
@@ -188,6 +191,7 @@ class Dispatcher:
         except asyncio.CancelledError:
             raise
         except Exception:
+            self.failed += 1
             log.exception("check failed unexpectedly", extra={"ctx": {"target": claim.id}})
         finally:
             self._forget(claim)
@@ -214,6 +218,7 @@ class Dispatcher:
                 raise exc
             self._finish(claim, future.result())
         except Exception:
+            self.failed += 1
             log.exception("check failed unexpectedly", extra={"ctx": {"target": claim.id}})
         finally:
             self._forget(claim)

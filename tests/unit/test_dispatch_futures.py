@@ -176,3 +176,56 @@ async def test_without_a_running_process_the_check_goes_the_task_way() -> None:
     await d.dispatch()
     await turns()
     assert d.lost == 1 and not d.inflight  # no process, twice: as the task path did
+
+
+def failing_dispatcher(repo: Repo, checker: Processes) -> Dispatcher:
+    d = dispatcher(repo, [], checker)
+
+    def finish(claim: Claimed, result: CheckResult) -> None:
+        raise RuntimeError("a decision that raises")
+
+    d._finish = finish  # type: ignore[method-assign]
+    return d
+
+
+async def test_a_finish_that_raises_is_counted_on_the_future_path() -> None:
+    checker = Processes()
+    d = failing_dispatcher(Repo(2), checker)
+    await d.dispatch()
+    for url, future in checker.futures:
+        future.set_result(ok(url))
+    await turns()
+    assert d.failed == 2 and not d.inflight  # logged, counted, its slot freed
+
+
+async def test_a_finish_that_raises_is_counted_on_the_task_path() -> None:
+    checker = Processes()
+    d = failing_dispatcher(Repo(1), checker)
+    await d.dispatch()
+    await d.dispatch()  # a re-claim: the new check is a task
+    await turns()
+    url, future = checker.futures[-1]
+    future.set_result(ok(url))
+    await turns()
+    assert d.failed == 1 and not d.inflight
+
+
+def test_run_once_exits_1_when_checks_failed_unexpectedly() -> None:
+    """`run --once` whose checks raised (a decision, a record) did not record them:
+    it said 0, as if everything due had been checked and recorded."""
+    from types import SimpleNamespace
+
+    from monitor.daemon.service import Daemon
+
+    fake = SimpleNamespace(
+        _damaged=False,
+        failure=None,
+        settings=SimpleNamespace(once=True),
+        writer=SimpleNamespace(backlog=0, error=None),
+        claim_error=None,
+        dispatcher=SimpleNamespace(lost=0, failed=3),
+    )
+    assert Daemon._exit_code(fake) == 1  # type: ignore[arg-type]
+    assert fake.failure is not None and "3 checks failed" in fake.failure
+    fake.failure, fake.settings.once = None, False
+    assert Daemon._exit_code(fake) == 0  # type: ignore[arg-type]  # the daemon runs on
