@@ -20,7 +20,8 @@ cost 2-12% more than marshal, so marshal stays):
   which CPython keeps loadable across versions) and is rebuilt by the C
   constructor: exact to the microsecond and `fold`, tzinfo the same `UTC`,
   and ~10x cheaper to encode than `isoformat()`. Any other datetime (not
-  produced today) travels as (ISO 8601, fold), which keeps its offset.
+  produced today) travels as (its wall time's pickle state, its offset in
+  microseconds or None when naive), which keeps fold and offset exactly.
 
     first frame to a worker: the settings as JSON (UTF-8)
     targets frame:  [(kind, url), ...]
@@ -231,7 +232,7 @@ def results_from_frame(payload: bytes) -> list[tuple[str, CheckResult]]:
     """(key, result) pairs from one frame of `results_frame`."""
     try:
         return _results(_load(payload))
-    except (ValueError, TypeError, KeyError) as exc:
+    except (ValueError, TypeError, KeyError, OverflowError) as exc:  # an offset past C's ints
         raise CorruptFrame("a frame that is not a batch of results") from exc
 
 
@@ -287,4 +288,6 @@ def _time(value: bytes | tuple[bytes, int | None]) -> datetime:
     naive = _from_naive_state(wall)
     if offset is None:
         return naive
+    if offset.__class__ is not int:  # timedelta would round a float, or take a bool
+        raise TypeError(f"an offset of {offset.__class__.__name__} microseconds")
     return naive.replace(tzinfo=timezone(timedelta(microseconds=offset)))

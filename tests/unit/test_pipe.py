@@ -302,3 +302,18 @@ def test_an_offset_under_a_second_survives() -> None:
         r = CheckResult("u", Kind.WEB, Outcome.OK, at, cert_not_after=at.replace(tzinfo=None))
         [(_, got)] = results_from_frame(payloads(results_frame([result_row("u", r)]))[0])
         assert repr(got) == repr(r)
+
+
+_WALL = datetime(2024, 1, 1).__reduce_ex__(4)[1][0]  # a naive wall time's pickle state
+
+
+@pytest.mark.parametrize("offset", [10**30, -(10**30), float("inf"), 1.5, True, "60"])
+@pytest.mark.parametrize("field", [4, 12])  # checked_at, cert_not_after
+def test_a_hostile_offset_is_a_corrupt_frame(offset: object, field: int) -> None:
+    """An offset past C's ints raised OverflowError through results_from_frame,
+    a float one was rounded to a made-up zone: a worker's bad output is a
+    CorruptFrame, which the parent reports as that worker's failure."""
+    good = result_row("u", CheckResult("u", Kind.WEB, Outcome.OK, datetime.now(UTC)))
+    row = (*good[:field], (_WALL, offset), *good[field + 1 :])
+    with pytest.raises(CorruptFrame):
+        results_from_frame(marshal.dumps([row]))
