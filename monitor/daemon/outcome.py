@@ -13,6 +13,7 @@ with the stored one, in the transaction that stores it.
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -95,6 +96,9 @@ def decide(
     )
 
 
+_KEY_SHAPE = re.compile("[0-9a-f]{16}")  # simhash.title_key of a non-empty title
+
+
 def page_mark(result: CheckResult, policy: Policy) -> PageMark | None:
     """The mark of a web/AMP page that loaded and had enough text; None otherwise
     (a page that failed to load is never "changed": the stored mark stays)."""
@@ -107,6 +111,8 @@ def page_mark(result: CheckResult, policy: Policy) -> PageMark | None:
     ):
         return None
     key = facts.title_key  # taken where the page was read (http/reading.py)
-    if key is None:  # a result from elsewhere (a test, an older checker): the same rule here
+    if key.__class__ is not str or not _KEY_SHAPE.fullmatch(key):
+        # none (a test, an older checker), or not a key's shape (a garbled one): the
+        # same rule here (a garbled key became the baseline, unequal to the rule's)
         key = title_key(facts.title, facts.og_title, facts.h1)
     return PageMark(facts.text_hash, key, policy.text_tolerance)

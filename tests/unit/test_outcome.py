@@ -194,3 +194,44 @@ def test_no_module_uses_the_global_random_state() -> None:
             ):
                 offenders.append(f"{where}:{node.lineno} the module `random` as a value")
     assert offenders == []
+
+
+@given(
+    garbled=st.one_of(
+        st.none(),
+        st.just(""),
+        st.text(max_size=40),
+        st.integers(),
+        st.binary(max_size=16),
+        st.just("0123456789ABCDEF"),  # a key's length, not its alphabet
+    ),
+    title=st.one_of(st.none(), st.text(max_size=30)),
+)
+def test_a_checkers_missing_or_garbled_title_key_is_the_parents_own(
+    garbled: object, title: str | None
+) -> None:
+    """A title key from a checker of another version, or a garbled one, never
+    raises and never becomes the baseline: the mark holds the parent's key."""
+    from monitor.content.simhash import title_key
+    from monitor.daemon.outcome import page_mark
+
+    facts = ContentFacts(title=title, h1="A headline", text_hash=7)
+    facts.title_key = garbled  # type: ignore[assignment]
+    p = policy()
+    p = Policy(**{**{f: getattr(p, f) for f in p.__dataclass_fields__}, "text_tolerance": 3})
+    mark = page_mark(result(Outcome.OK, facts=facts), p)
+    assert mark is not None
+    if isinstance(garbled, str) and len(garbled) == 16 and set(garbled) <= set("0123456789abcdef"):
+        assert mark.title_key == garbled  # a key's shape: taken as sent
+    else:
+        assert mark.title_key == title_key(title, None, "A headline")
+
+
+def test_a_checkers_title_key_is_taken_as_sent() -> None:
+    from monitor.daemon.outcome import page_mark
+
+    facts = ContentFacts(title="T", text_hash=7, title_key="0123456789abcdef")
+    p = policy()
+    p = Policy(**{**{f: getattr(p, f) for f in p.__dataclass_fields__}, "text_tolerance": 3})
+    mark = page_mark(result(Outcome.OK, facts=facts), p)
+    assert mark is not None and mark.title_key == "0123456789abcdef"
