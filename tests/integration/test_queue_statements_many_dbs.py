@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
+from support.pg import pg_engine
 from test_storage import FP, T0, done, record
 
 from monitor.content.simhash import PageMark
@@ -19,7 +20,6 @@ from monitor.storage.engine import make_engine
 from monitor.storage.migrate import upgrade
 from monitor.storage.repository import Repository
 from monitor.vocabulary import Outcome
-from support.pg import pg_engine
 
 UP = TargetState(State.UP, 0, 1)
 
@@ -54,9 +54,7 @@ def test_claims_and_writes_in_turn_keep_to_their_own_database(
                 mark = PageMark(n, f"{n:016x}", 14)
                 repo.record(
                     [
-                        dataclasses.replace(
-                            done(c.id, c.lease, at, Outcome.OK, UP, UP), page=mark
-                        )
+                        dataclasses.replace(done(c.id, c.lease, at, Outcome.OK, UP, UP), page=mark)
                         for c in claims
                     ]
                 )
