@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from monitor.classify import findings
 from monitor.config import Settings
 from monitor.content.drift import DEFAULT_RULES, PageRules
-from monitor.content.simhash import PageMark, title_key
+from monitor.content.simhash import BITS, PageMark, title_key
 from monitor.daemon.state import Step, TargetState, check_delay, is_success, step
 from monitor.targets import TargetRef
 from monitor.vocabulary import CheckResult, Kind
@@ -97,6 +97,7 @@ def decide(
 
 
 _KEY_SHAPE = re.compile("[0-9a-f]{16}")  # simhash.title_key of a non-empty title
+_HASHES = 1 << BITS  # a text hash is unsigned, below this
 
 
 def page_mark(result: CheckResult, policy: Policy) -> PageMark | None:
@@ -110,6 +111,8 @@ def page_mark(result: CheckResult, policy: Policy) -> PageMark | None:
         or facts.text_hash is None
     ):
         return None
+    if facts.text_hash.__class__ is not int or not 0 <= facts.text_hash < _HASHES:
+        return None  # a garbled hash from a checker: its write raised and ended the writer
     key = facts.title_key  # taken where the page was read (http/reading.py)
     if key.__class__ is not str or not _KEY_SHAPE.fullmatch(key):
         # none (a test, an older checker), or not a key's shape (a garbled one): the

@@ -7,6 +7,7 @@ import random
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -235,3 +236,19 @@ def test_a_checkers_title_key_is_taken_as_sent() -> None:
     p = Policy(**{**{f: getattr(p, f) for f in p.__dataclass_fields__}, "text_tolerance": 3})
     mark = page_mark(result(Outcome.OK, facts=facts), p)
     assert mark is not None and mark.title_key == "0123456789abcdef"
+
+
+@pytest.mark.parametrize("text_hash", [-1, 1 << 64, 1.5, "7", True])
+def test_a_garbled_text_hash_makes_no_mark(text_hash: object) -> None:
+    """A checker's text hash outside 64 unsigned bits (another version, a bad
+    row): stored, it raised OverflowError or TypeError in the result write (not a
+    database error), which ended the result writer, and no result was recorded
+    again. It makes no mark: the stored baseline stays, as for a failed read."""
+    from monitor.daemon.outcome import page_mark
+
+    facts = ContentFacts(title="T", text_hash=text_hash)  # type: ignore[arg-type]
+    p = policy()
+    p = Policy(**{**{f: getattr(p, f) for f in p.__dataclass_fields__}, "text_tolerance": 3})
+    assert page_mark(result(Outcome.OK, facts=facts), p) is None
+    facts.text_hash = (1 << 64) - 1
+    assert page_mark(result(Outcome.OK, facts=facts), p) is not None
