@@ -27,9 +27,25 @@ def _verifies(ctx: ssl.SSLContext) -> None:
     )
 
 
-def test_without_a_bundle_no_trust_store_is_loaded_again(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+def aiohttps_context(monkeypatch: pytest.MonkeyPatch) -> ssl.SSLContext:
+    """aiohttp's verifying context as aiohttp 3.14 builds it at import, with the
+    TLS 1.2 floor that OpenSSL's system configuration gives it on most systems
+    (not on every runtime: Debian's Python 3.11.2 leaves it at the minimum, and
+    then the run builds its own, tested below)."""
+    from aiohttp import connector
+
+    ctx = ssl.create_default_context()
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    monkeypatch.setattr(connector, "_SSL_CONTEXT_VERIFIED", ctx)
+    return ctx
+
+
+def test_without_a_bundle_no_trust_store_is_loaded_again(
+    aiohttps_context: ssl.SSLContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
     shared = aiohttp_parts.shared_tls_context()
-    assert shared is not None, "aiohttp 3.14 builds a verifying context at import"
+    assert shared is aiohttps_context
     _verifies(shared)
 
     def no_new_context(*args: object, **kwargs: object) -> ssl.SSLContext:
@@ -40,14 +56,31 @@ def test_without_a_bundle_no_trust_store_is_loaded_again(monkeypatch: pytest.Mon
     assert ctx is shared  # identity is the point: one context, not an equal second one
 
 
-def test_a_bundle_gets_a_context_of_its_own(tmp_path: Path) -> None:
-    shared = aiohttp_parts.shared_tls_context()
-    assert shared is not None
-    before = shared.cert_store_stats()
+def test_a_bundle_gets_a_context_of_its_own(
+    aiohttps_context: ssl.SSLContext, tmp_path: Path
+) -> None:
+    before = aiohttps_context.cert_store_stats()
     ctx = make_ssl_context(CertAuthority(tmp_path).cert_file)
-    assert ctx is not shared
+    assert ctx is not aiohttps_context
     assert ctx.cert_store_stats()["x509_ca"] == before["x509_ca"] + 1
-    assert shared.cert_store_stats() == before  # aiohttp's context is never changed
+    assert aiohttps_context.cert_store_stats() == before  # aiohttp's context is never changed
+
+
+def test_aiohttps_context_without_a_tls_floor_is_not_shared(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Where the runtime leaves aiohttp's context at OpenSSL's minimum version (Debian's
+    Python 3.11.2), the run builds its own with TLS 1.2 as the floor, never lowers it."""
+    from aiohttp import connector
+
+    floorless = ssl.create_default_context()
+    floorless.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
+    monkeypatch.setattr(connector, "_SSL_CONTEXT_VERIFIED", floorless)
+    assert aiohttp_parts.shared_tls_context() is None
+    ctx = make_ssl_context()
+    assert ctx is not floorless
+    _verifies(ctx)
+    assert floorless.minimum_version == ssl.TLSVersion.MINIMUM_SUPPORTED
 
 
 def test_no_shared_context_when_aiohttps_does_not_verify(monkeypatch: pytest.MonkeyPatch) -> None:
