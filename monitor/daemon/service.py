@@ -259,11 +259,9 @@ class Daemon:
                 f"{self.dispatcher.lost} checks were not done: their checker process "
                 "ended under them each time"
             )
-        if self.failure is None and self.settings.once and self.dispatcher.failed:
-            self.failure = (
-                f"{self.dispatcher.failed} checks failed unexpectedly and were not "
-                "recorded (see the log)"
-            )
+        failed = self.dispatcher.failed + self.writer.dropped
+        if self.failure is None and self.settings.once and failed:
+            self.failure = f"{failed} checks failed unexpectedly, not recorded (see the log)"
         return 0 if self.failure is None else 1
 
     def _db_failed(self, exc: SQLAlchemyError) -> str:

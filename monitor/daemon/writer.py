@@ -56,6 +56,7 @@ class ResultWriter:
         self.healthy = True
         self.error: str | None = None
         self.committed = 0
+        self.dropped = 0  # records the database could not take (see `_isolate`)
 
     @property
     def backlog(self) -> int:
@@ -106,6 +107,9 @@ class ResultWriter:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self.retry_max)
                 continue
+            except Exception:  # not the database's: a record it cannot take
+                await self._isolate()
+                continue
             if not self.healthy:
                 log.info("database writes work again")
             self.healthy, self.error = True, None
@@ -113,6 +117,28 @@ class ResultWriter:
             self._pending = []
         if not self._incoming:
             self._idle.set()
+
+    async def _isolate(self) -> None:
+        """Commit the batch record by record and drop those that raise something
+        other than a database error (a value out of the column's range, a bug):
+        retried whole, the batch failed the same way each time, and raised, it
+        ended the writer with nothing recorded again. A dropped record's target
+        is checked again once its lease runs out."""
+        kept: list[CheckRecord] = []
+        for record in self._pending:
+            try:
+                await self._commit([record])
+            except SQLAlchemyError:
+                kept.append(record)  # the database's own trouble: retried as usual
+            except Exception:
+                self.dropped += 1
+                log.exception(
+                    "a result cannot be recorded; dropped (its target is checked again)",
+                    extra={"ctx": {"target": record.target_id}},
+                )
+            else:
+                self.committed += 1
+        self._pending = kept
 
     async def drain(self) -> None:
         """Wait until everything queued is committed (bound it with asyncio.timeout)."""

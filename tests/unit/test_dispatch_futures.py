@@ -221,11 +221,13 @@ def test_run_once_exits_1_when_checks_failed_unexpectedly() -> None:
         _damaged=False,
         failure=None,
         settings=SimpleNamespace(once=True),
-        writer=SimpleNamespace(backlog=0, error=None),
+        writer=SimpleNamespace(backlog=0, error=None, dropped=1),
         claim_error=None,
-        dispatcher=SimpleNamespace(lost=0, failed=3),
+        dispatcher=SimpleNamespace(lost=0, failed=2),
     )
     assert Daemon._exit_code(fake) == 1  # type: ignore[arg-type]
-    assert fake.failure is not None and "3 checks failed" in fake.failure
+    assert fake.failure is not None and "3 checks failed" in fake.failure  # records dropped too
+    fake.failure, fake.dispatcher.failed = None, 0
+    assert Daemon._exit_code(fake) == 1  # type: ignore[arg-type]
     fake.failure, fake.settings.once = None, False
     assert Daemon._exit_code(fake) == 0  # type: ignore[arg-type]  # the daemon runs on

@@ -100,3 +100,39 @@ def test_a_failed_commit_is_retried_with_the_same_batch() -> None:
     assert commits.batches == [[0, 1, 2, 3]]
     assert commits.tries == 3 and len(errors) == 2
     assert writer.healthy and writer.error is None
+
+
+class Poisoned(Commits):
+    """A database that cannot take record 2: not a database error (a value past
+    SQLite's INTEGER raises OverflowError, a garbled one TypeError)."""
+
+    async def __call__(self, records: Sequence[CheckRecord]) -> None:
+        self.tries += 1
+        if any(r.target_id == 2 for r in records):
+            raise OverflowError("Python int too large to convert to SQLite INTEGER")
+        self.batches.append([r.target_id for r in records])
+
+
+def test_a_record_the_database_cannot_take_is_dropped_and_the_writer_goes_on() -> None:
+    """It raised out of the writer's task: the writer ended, and no result was
+    recorded again (the daemon checked on, its backlog growing)."""
+    commits = Poisoned()
+    writer = ResultWriter(commits, batch_size=4, flush_interval=0.01, retry_max=0.01)
+
+    async def go() -> None:
+        writer.start()
+        try:
+            for n in range(4):
+                writer.put(rec(n))
+            async with asyncio.timeout(30):
+                await writer.drain()
+            for n in range(4, 8):  # and later results are recorded too
+                writer.put(rec(n))
+            async with asyncio.timeout(30):
+                await writer.drain()
+        finally:
+            await writer.stop()
+
+    asyncio.run(go())
+    assert sorted(n for b in commits.batches for n in b) == [0, 1, 3, 4, 5, 6, 7]
+    assert writer.dropped == 1 and writer.committed == 7 and writer.backlog == 0
