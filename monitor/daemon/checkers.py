@@ -187,11 +187,13 @@ class ProcessChecker:
         async for batch in batches:
             for url, result in batch:
                 waiting = self._waiting.get(url)
-                while waiting:
+                if waiting:
+                    # the oldest check of this URL answered: one cancelled (its lease
+                    # ran out, the target was claimed again) drops its result rather
+                    # than hand it to the new check, whose own result came unclaimed
                     future = waiting.popleft()
-                    if not future.done():  # not cancelled (a lease that ran out)
+                    if not future.done():
                         future.set_result(result)
-                        break
                 if not waiting:
                     self._waiting.pop(url, None)
 
