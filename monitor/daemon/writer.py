@@ -109,6 +109,9 @@ class ResultWriter:
                 continue
             except Exception:  # not the database's: a record it cannot take
                 await self._isolate()
+                if self._pending:  # the database failed meanwhile: wait as for its errors
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, self.retry_max)
                 continue
             if not self.healthy:
                 log.info("database writes work again")
@@ -128,8 +131,10 @@ class ResultWriter:
         for record in self._pending:
             try:
                 await self._commit([record])
-            except SQLAlchemyError:
+            except SQLAlchemyError as exc:
                 kept.append(record)  # the database's own trouble: retried as usual
+                self.healthy = False
+                self.error = self._on_error(exc)
             except Exception:
                 self.dropped += 1
                 log.exception(
@@ -139,6 +144,9 @@ class ResultWriter:
             else:
                 self.committed += 1
         self._pending = kept
+        if not kept and not self.healthy:
+            log.info("database writes work again")
+            self.healthy, self.error = True, None
 
     async def drain(self) -> None:
         """Wait until everything queued is committed (bound it with asyncio.timeout)."""

@@ -136,3 +136,34 @@ def test_a_record_the_database_cannot_take_is_dropped_and_the_writer_goes_on() -
     asyncio.run(go())
     assert sorted(n for b in commits.batches for n in b) == [0, 1, 3, 4, 5, 6, 7]
     assert writer.dropped == 1 and writer.committed == 7 and writer.backlog == 0
+
+
+class PoisonedAndLocked(Poisoned):
+    """Record 2 cannot be taken, and the database is locked for a while too."""
+
+    def __init__(self, locked: int) -> None:
+        super().__init__()
+        self.locked = locked
+
+    async def __call__(self, records: Sequence[CheckRecord]) -> None:
+        if len(records) == 1 and self.locked:
+            self.locked -= 1
+            self.tries += 1
+            raise OperationalError("INSERT", {}, Exception("database is locked"))
+        await super().__call__(records)
+
+
+def test_a_database_error_while_a_bad_record_is_isolated_is_reported_and_retried() -> None:
+    commits = PoisonedAndLocked(locked=3)
+    errors: list[str] = []
+    writer = ResultWriter(
+        commits,
+        batch_size=4,
+        flush_interval=0.01,
+        retry_max=0.01,
+        on_error=lambda exc: errors.append("x") or "locked",
+    )
+    asyncio.run(run(writer, list(range(4))))
+    assert sorted(n for b in commits.batches for n in b) == [0, 1, 3]
+    assert writer.dropped == 1 and len(errors) == 3  # readiness saw the locked database
+    assert writer.healthy and writer.error is None
