@@ -351,6 +351,15 @@ def start_simulator(
     return proc, banner
 
 
+def stop_simulator(proc: subprocess.Popen[str]) -> None:
+    """Ends the simulator a benchmark started (killed if it does not stop in 10 s)."""
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
 def build_tools(
     args: argparse.Namespace,
     work: Path,
@@ -647,11 +656,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             }
             args.json_out.write_text(json.dumps(payload, indent=2))
     finally:
-        sim.terminate()
-        try:
-            sim.wait(10)
-        except subprocess.TimeoutExpired:
-            sim.kill()
+        stop_simulator(sim)
         if args.keep is None:
             shutil.rmtree(work, ignore_errors=True)
     return 0

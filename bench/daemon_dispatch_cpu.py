@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
-import subprocess
 import sys
-import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from trees import parse_trees, print_medians, run_trees
 
 CHILD = r"""
 import asyncio, sys, time
@@ -81,25 +82,10 @@ def main() -> None:
     ap.add_argument("--checks", type=int, default=50_000)
     ap.add_argument("--rounds", type=int, default=5)
     args = ap.parse_args()
-    trees = [t.split("=", 1) for t in args.tree] or [["here", "."]]
-    figures: dict[str, list[float]] = {name: [] for name, _ in trees}
-    with tempfile.TemporaryDirectory() as cwd:
-        for _ in range(args.rounds):
-            for name, tree in trees:
-                env = dict(os.environ, PYTHONPATH=os.path.abspath(tree))
-                out = subprocess.run(
-                    [sys.executable, "-c", CHILD, str(args.checks)],
-                    env=env,
-                    cwd=cwd,
-                    capture_output=True,
-                    text=True,
-                    check=True,
-                )
-                figures[name].append(float(out.stdout.split()[-1]))
+    trees = parse_trees(args.tree)
+    figures = run_trees(trees, args.rounds, CHILD, [str(args.checks)])
     print(f"{args.checks} checks, claims of 128; load {os.getloadavg()}")
-    for name, values in figures.items():
-        rounds = ", ".join(f"{v:.1f}" for v in values)
-        print(f"  {name:<8} {statistics.median(values):6.2f} us per check ({rounds})")
+    print_medians(figures, "us per check", 2)
 
 
 if __name__ == "__main__":

@@ -102,11 +102,7 @@ def main() -> int:
                 f"tree {t:.2f} CPU-s; wall {w:.2f} s"
             )
     finally:
-        sim.terminate()
-        try:
-            sim.wait(10)
-        except subprocess.TimeoutExpired:
-            sim.kill()
+        cvl.stop_simulator(sim)
         shutil.rmtree(work, ignore_errors=True)
     return 0
 

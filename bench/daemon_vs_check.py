@@ -267,11 +267,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("Medians over rounds; CPU: user+system of the whole process tree (wait4);")
         print("requests and steady rates from the simulator's own counter.")
     finally:
-        sim.terminate()
-        try:
-            sim.wait(10)
-        except subprocess.TimeoutExpired:
-            sim.kill()
+        cvl.stop_simulator(sim)
         shutil.rmtree(work, ignore_errors=True)
     return 0
 

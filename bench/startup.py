@@ -120,11 +120,7 @@ def main() -> int:
                 f"{statistics.median(wall[name]) * 1e3:>8.0f}"
             )
     finally:
-        sim.terminate()
-        try:
-            sim.wait(10)
-        except subprocess.TimeoutExpired:
-            sim.kill()
+        cvl.stop_simulator(sim)
     return 0
 
 
