@@ -89,6 +89,14 @@ def _sqlite_has_json_each() -> bool:
     return True
 
 
+def _equals_any(column: ColumnElement[Any], array: Any) -> ColumnElement[bool]:
+    """`column = ANY(array)` as an opaque comparison, so that its negation is
+    `NOT (column = ANY(array))`: SQLAlchemy before 2.0.3x negated `==` into
+    `column != ANY(array)`, true when any element differs (a different question)."""
+    equals: ColumnElement[bool] = column.op("=", is_comparison=True)(func.any(array))
+    return equals
+
+
 def in_ids(
     dialect_name: str, column: ColumnElement[Any], ids: Sequence[int]
 ) -> ColumnElement[bool]:
@@ -97,7 +105,7 @@ def in_ids(
     at every execution was a fifth of a result write's CPU (issue 16)."""
     if dialect_name == "postgresql":
         array = bindparam("ids", list(ids), type_=postgresql.ARRAY(Integer), unique=True)
-        return column == func.any(array)
+        return _equals_any(column, array)
     if dialect_name == "sqlite" and _sqlite_has_json_each():
         values: Select[Any] = select(literal_column("value")).select_from(
             func.json_each(bindparam("ids", json.dumps(list(ids)), unique=True))
@@ -113,7 +121,7 @@ def in_ids_param(
     parameter `name`): for a statement built once per dialect, not at every claim
     and write (building and keying it was ~5% of the daemon's CPU, issue 16)."""
     if dialect_name == "postgresql":
-        return column == func.any(bindparam(name, type_=postgresql.ARRAY(Integer)))
+        return _equals_any(column, bindparam(name, type_=postgresql.ARRAY(Integer)))
     if dialect_name == "sqlite" and _sqlite_has_json_each():
         values: Select[Any] = select(literal_column("value")).select_from(
             func.json_each(bindparam(name))
