@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given, reject, settings
 from hypothesis import strategies as st
 
 pydantic_settings = pytest.importorskip("pydantic_settings")
@@ -78,6 +78,11 @@ def oracle(environ: Mapping[str, str]) -> Any:
         return OracleEnv(environ)()
     except ConfigError as exc:
         return ("error", str(exc))
+    except TypeError:
+        # pydantic-settings 2.2 (the lowest the oracle may be) crashes on a nested key
+        # below a plain one (INTERVALS__WEB and INTERVALS__WEB__X): no reading to hold
+        # ours to; test_a_key_below_a_plain_one_is_ignored pins ours (2.16's reading)
+        reject()
 
 
 def ours(environ: Mapping[str, str]) -> Any:
@@ -172,3 +177,9 @@ def test_flags_over_environment_over_file_with_nested_tables_merged(tmp_path: Pa
     env = {"ARTICLE_MONITOR_PER_HOST": "7", "ARTICLE_MONITOR_INTERVALS__AMP": "60"}
     s = load_settings(config, {"concurrency": 9}, environ=env)
     assert (s.per_host, s.concurrency, s.intervals.web, s.intervals.amp) == (7, 9, 5, 60)
+
+
+def test_a_key_below_a_plain_one_is_ignored() -> None:
+    """As pydantic-settings 2.16 reads it (2.2 raised a TypeError: a traceback at start)."""
+    environ = {"ARTICLE_MONITOR_INTERVALS__WEB": "1", "ARTICLE_MONITOR_INTERVALS__WEB__X": "1"}
+    assert ours(environ) == {"intervals": {"web": "1"}}
