@@ -8,11 +8,14 @@ runs, with the same limits (`--concurrency 128 --per-host 8 --retries 0`):
 - `run --once` on the same corpus with a fresh SQLite database: the same;
   target: within 1.25x of check's wall time;
 - `run` on the --run corpus (fresh database, every target due at once and
-  due again after --interval) for --seconds: its sustained rate, from the
-  simulator's request counter sampled every 0.5 s (from 1% of the targets
-  requested, i.e. once the corpus is in its database, to the end), against
-  `check`'s steady rate on the same corpus (between 10% and 90% of its
-  targets); target: at least 0.8x. "first" is the time until 1% of the
+  due again after --interval) for --seconds, from the simulator's request
+  counter sampled every 0.5 s, against `check`'s steady rate on the same
+  corpus (between 10% and 90% of its targets); target: at least 0.8x. Two
+  rates: "steady", the first pass between 10% and 90% of the targets (every
+  check a first sighting, the corpus still being written), and "sustained",
+  from 1% of the targets to the end, rechecks included: with an --interval
+  shorter than a pass (e.g. 10 s for 100,000 targets) the targets are always
+  due, and this is the rate the daemon sustains over --seconds. "first" is the time until 1% of the
   targets were requested: start-up, and for the daemon writing the corpus
   to its database.
 
@@ -63,6 +66,7 @@ class Figures:
     returncode: int
     peak_rss_mb: float
     first_s: float = 0.0  # until 1% of the targets were requested
+    sustained_rate: float = 0.0  # requests/s from 1% of the targets to the end (Sampler.sustained)
 
 
 class Sampler(threading.Thread):
@@ -90,6 +94,17 @@ class Sampler(threading.Thread):
         share = 0.1 if hi is not None else 0.01
         lo = next((s for s in self.samples if s[1] - base >= share * targets), self.samples[0])
         hi = hi or self.samples[-1]
+        return (hi[1] - lo[1]) / (hi[0] - lo[0]) if hi[0] > lo[0] else 0.0
+
+    def sustained(self, targets: int) -> float:
+        """Requests/s from 1% of `targets` to the last sample: a daemon's rate
+        over its whole run, rechecks included (with an --interval shorter than
+        a pass, its targets are always due, so this is what it sustains)."""
+        if len(self.samples) < 2:
+            return 0.0
+        base = self.samples[0][1]
+        lo = next((s for s in self.samples if s[1] - base >= 0.01 * targets), self.samples[0])
+        hi = self.samples[-1]
         return (hi[1] - lo[1]) / (hi[0] - lo[0]) if hi[0] > lo[0] else 0.0
 
     def first_checks(self, targets: int) -> float:
@@ -146,6 +161,7 @@ def timed(
         os.waitstatus_to_exitcode(status),
         peak / 2**20,
         sampler.first_checks(targets),
+        sampler.sustained(targets),
     )
 
 
@@ -215,6 +231,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"  {f.what:<16} wall {f.wall_s:7.2f}s cpu {f.cpu_s:6.2f}s "
                 f"({1e6 * f.cpu_s / max(f.requests, 1):4.0f} us/request) "
                 f"requests {f.requests:>7} first {f.first_s:6.1f}s steady {f.steady_rate:7,.0f}/s "
+                f"sustained {f.sustained_rate:7,.0f}/s "
                 f"rss {f.peak_rss_mb:5.0f} MB rc {f.returncode}",
                 flush=True,
             )
@@ -263,6 +280,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                     f"run{label} on {run_n} due: {r:,.0f} checks/s steady against check {c:,.0f} "
                     f"= {r / c if c else 0:.2f}x (target >= 0.8x); check overall "
                     f"{run_n / med('check (run set)', 'wall_s'):,.0f} checks/s"
+                )
+                s_ = med("run" + label, "sustained_rate")
+                print(
+                    f"run{label} sustained from 1% of its targets to the end ({args.seconds:g} s, "
+                    f"--interval {args.interval:g}): {s_:,.0f} checks/s = "
+                    f"{s_ / c if c else 0:.2f}x of check's steady rate"
                 )
         print("Medians over rounds; CPU: user+system of the whole process tree (wait4);")
         print("requests and steady rates from the simulator's own counter.")
