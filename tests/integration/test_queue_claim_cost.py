@@ -13,10 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
+from support.storage import seed_due_targets
 
 from monitor.storage.engine import make_engine
 from monitor.storage.migrate import upgrade
-from monitor.storage.repository import DUE, TARGETS, Repository
+from monitor.storage.repository import Repository
 
 TARGET_COUNT = 2_000
 BATCH = 100
@@ -40,17 +41,7 @@ def test_claims_at_one_cutoff_cost_the_same_however_many_leases_are_held(
 
     engine.dispose()  # connections opened from here on are watched
     with engine.begin() as conn:
-        conn.execute(
-            TARGETS.insert(),
-            [
-                {"id": i, "url": f"https://h{i % 7}.test/{i}", "kind": "web", "next_due": 0}
-                for i in range(1, TARGET_COUNT + 1)
-            ],
-        )
-        conn.execute(
-            DUE.insert(),
-            [{"due": 0, "target_id": i, "bucket": None} for i in range(1, TARGET_COUNT + 1)],
-        )
+        seed_due_targets(conn, TARGET_COUNT)
     repo = Repository(engine)
     cutoff = 1_000_000
     costs = []

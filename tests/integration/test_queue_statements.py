@@ -10,13 +10,14 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
+from support.storage import seed_due_targets
 from test_storage import FP, T0, done, record
 
 from monitor.content.simhash import PageMark
 from monitor.daemon.state import State, TargetState
 from monitor.storage.engine import make_engine
 from monitor.storage.migrate import upgrade
-from monitor.storage.repository import DUE, TARGETS, Repository
+from monitor.storage.repository import Repository
 from monitor.vocabulary import Outcome
 
 TARGET_COUNT = 300
@@ -28,17 +29,7 @@ def test_every_claim_executes_the_same_statement_objects(tmp_path: Path) -> None
     engine = make_engine(f"sqlite:///{tmp_path / 'am.db'}")
     upgrade(engine)
     with engine.begin() as conn:
-        conn.execute(
-            TARGETS.insert(),
-            [
-                {"id": i, "url": f"https://h{i % 7}.test/{i}", "kind": "web", "next_due": 0}
-                for i in range(1, TARGET_COUNT + 1)
-            ],
-        )
-        conn.execute(
-            DUE.insert(),
-            [{"due": 0, "target_id": i, "bucket": None} for i in range(1, TARGET_COUNT + 1)],
-        )
+        seed_due_targets(conn, TARGET_COUNT)
     executed: list[set[int]] = []
 
     @event.listens_for(engine, "before_execute")

@@ -8,11 +8,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from monitor.storage.engine import make_engine
 from monitor.storage.migrate import upgrade
-from monitor.storage.repository import Repository
+from monitor.storage.repository import DUE, TARGETS, Repository
 from support.pg import pg_engine
 
 
@@ -31,3 +31,13 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
 def repo(engine: Engine) -> Repository:
     upgrade(engine)
     return Repository(engine)
+
+
+def seed_due_targets(conn: Connection, count: int) -> None:
+    """Targets 1..count (web pages over 7 hosts), every one due now: the queue's raw rows."""
+    ids = range(1, count + 1)
+    targets = [
+        {"id": i, "url": f"https://h{i % 7}.test/{i}", "kind": "web", "next_due": 0} for i in ids
+    ]
+    conn.execute(TARGETS.insert(), targets)
+    conn.execute(DUE.insert(), [{"due": 0, "target_id": i, "bucket": None} for i in ids])
