@@ -25,6 +25,9 @@ slash was a `canonical_mismatch` but not a `cdn_url_mismatch`).
   the page a server returns (docs/amp-cache.md explains each). Path case,
   query order, `%2F` against `/`, `http` against `https`, a non-default port
   and `www.` still count. URLs equal under `normalize` are equal here.
+- `host_key(host)`: per-host identity, for per-host politeness and cluster
+  placement: `example.com.`, `EXAMPLE.com`, `bücher.example` and its punycode,
+  `[0:0::1]` and `::1` are one host each, whatever spelling a record uses.
 - `redact(url)`: the URL as it may be shown in a log, a report or an error:
   user-info replaced by `***@` (wherever any parser would find it), the values
   of secret-looking query and fragment parameters replaced by `***`.
@@ -51,6 +54,7 @@ __all__ = [
     "ascii_host",
     "comparison_form",
     "decode_label",
+    "host_key",
     "host_of",
     "normalize",
     "plain",
@@ -181,6 +185,37 @@ def _ascii_host_labels(host: str) -> str:
         else:
             out.append("xn--" + label.encode("punycode").decode("ascii"))
     return ".".join(out)
+
+
+def host_key(host: str) -> str:
+    """The one name of a host for everything kept per host (politeness, placement).
+
+    Lower case, trailing dots stripped, IDNA (punycode) for a Unicode name, an
+    IPv6 literal in its compressed form without brackets: two spellings of one
+    host must share one limit, and one cluster member. Never raises: a host no
+    rule accepts is its lower case. Cached (it is asked on every request), but
+    only for names of a plausible length, so a hostile one cannot pin memory.
+    """
+    return _host_key(host) if len(host) <= _CACHED_HOST else _host_key.__wrapped__(host)
+
+
+_CACHED_HOST = MAX_HOST + 2  # a longest name, with brackets or a trailing dot
+
+
+@lru_cache(maxsize=4096)
+def _host_key(host: str) -> str:
+    name = host.rstrip(".")
+    if name.startswith("[") and name.endswith("]"):
+        name = name[1:-1]
+    if ":" in name:
+        try:
+            return ipaddress.IPv6Address(name).compressed
+        except ValueError:
+            return name.lower()
+    try:
+        return ascii_host(name)
+    except ValueError:
+        return name.lower()
 
 
 _HOST_ASCII = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-_.")

@@ -16,6 +16,8 @@ from collections.abc import Iterable
 from functools import lru_cache
 from urllib.parse import urlsplit
 
+from monitor.urls import host_key
+
 BUCKETS = 1024
 
 
@@ -25,8 +27,9 @@ def _h64(data: str) -> int:
 
 @lru_cache(maxsize=4096)  # hosts repeat: every target's bucket is written at each corpus write
 def host_bucket(host: str) -> int:
-    """The bucket of a URL's host (lower case, without port or brackets)."""
-    return _h64("host:" + host.strip("[]").rstrip(".").lower()) % BUCKETS
+    """The bucket of a URL's host, in any spelling: keyed by `urls.host_key`, as the
+    per-host limits are, so two spellings of one host are one member's."""
+    return _h64("host:" + host_key(host)) % BUCKETS
 
 
 def url_bucket(url: str) -> int:

@@ -21,6 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from monitor.http.probe import PROBE_TTL_S, Answer, ProbeKey, SoftProbe
 from monitor.storage.opening import first_line
 from monitor.storage.repository import Repository
+from monitor.urls import host_key
 from monitor.vocabulary import ContentFacts
 
 log = logging.getLogger("monitor.daemon")
@@ -37,7 +38,8 @@ def key_of(site: str, directory: str) -> ProbeKey | None:
     parts = site.split(" ")
     if len(parts) != 3 or not parts[1] or not (parts[2] == "" or parts[2].isdigit()):
         return None
-    return (parts[0], parts[1], int(parts[2]) if parts[2] else None, directory)
+    host = host_key(parts[1])  # kept before hosts had one spelling: read as they are now
+    return (parts[0], host, int(parts[2]) if parts[2] else None, directory)
 
 
 def row_of(key: ProbeKey, answer: Answer, expires_ms: int) -> dict[str, Any]:

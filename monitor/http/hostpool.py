@@ -8,7 +8,9 @@ lives elsewhere (`monitor.retry`), so backoffs never stack: a 429 pushes the
 host's next slot into the future, and the retry simply waits for that slot.
 
 Gates are dropped when idle and unconstrained, so memory follows the number
-of hosts in flight, not the number of hosts ever seen.
+of hosts in flight, not the number of hosts ever seen. Every method takes a
+host in any spelling and keys it by `urls.host_key`: `a.test.`, `A.test` and
+`a.test` are one host with one limit (and one shared Retry-After).
 """
 
 from __future__ import annotations
@@ -18,14 +20,16 @@ import time
 from collections.abc import Callable
 
 from monitor.http.slots import Slots
+from monitor.urls import host_key
 
 
 class HostGate:
     """The politeness state of one host."""
 
-    __slots__ = ("backoff_until", "next_start", "penalty", "slots")
+    __slots__ = ("backoff_until", "host", "next_start", "penalty", "slots")
 
-    def __init__(self, per_host: int) -> None:
+    def __init__(self, per_host: int, host: str = "") -> None:
+        self.host = host  # its key in the pool (urls.host_key)
         self.slots = Slots(per_host)
         self.next_start = 0.0  # monotonic time the next request may start
         self.backoff_until = 0.0  # set by 429/503
@@ -59,13 +63,24 @@ class HostPool:
         return len(self._gates)
 
     def _gate(self, host: str) -> HostGate:
-        gate = self._gates.get(host)
+        """The gate of `host`, keyed by `host_key` (made when there is none)."""
+        gate = self._gates.get(host)  # a key is its own key (see _find)
+        if gate is not None:
+            return gate
+        key = host_key(host)
+        gate = self._gates.get(key)
         if gate is None:
             self._created += 1
             if self._created % 1024 == 0:
                 self._sweep()
-            gate = self._gates[host] = HostGate(self.per_host)
+            gate = self._gates[key] = HostGate(self.per_host, key)
         return gate
+
+    def _find(self, host: str) -> HostGate | None:
+        """The gate of `host` if there is one. A host spelled as a key is found at
+        once: `host_key` is idempotent, so a key is its own key (no key computed)."""
+        gate = self._gates.get(host)
+        return gate if gate is not None else self._gates.get(host_key(host))
 
     def _sweep(self) -> None:
         """Forget hosts whose backoff has run out since they were last used."""
@@ -94,12 +109,12 @@ class HostPool:
         """`host`'s gate with a slot taken, after any queue, interval and backoff."""
         gate = self._gate(host)
         if not self._try_enter(gate):
-            await self._enter(host, gate)
+            await self._enter(gate.host, gate)
         return gate
 
     def leave(self, host: str, gate: HostGate) -> None:
-        """Give back the slot taken by `take_now` or `take`."""
-        self._exit(host, gate)
+        """Give back the slot taken by `take_now` or `take` (`gate` knows its key)."""
+        self._exit(gate.host, gate)
 
     def _try_enter(self, gate: HostGate) -> bool:
         """Take a slot at once if one is free, no one queues and no wait applies."""
@@ -146,7 +161,7 @@ class HostPool:
         backoff doubles on each consecutive 429/503, from `backoff_base` up to
         `backoff_max`.
         """
-        gate = self._gates.get(host)
+        gate = self._find(host)
         if gate is None:
             return
         if status in (429, 503):
@@ -171,7 +186,7 @@ class HostPool:
             gate.backoff_until = max(gate.backoff_until, self._clock() + seconds)
 
     def backoff_remaining(self, host: str) -> float:
-        gate = self._gates.get(host)
+        gate = self._find(host)
         if gate is None:
             return 0.0
         return max(0.0, gate.backoff_until - self._clock())
@@ -192,5 +207,5 @@ class _Slot:
 
     async def __aexit__(self, *exc_info: object) -> None:
         if self._gate is not None:
-            self._pool._exit(self._host, self._gate)
+            self._pool._exit(self._gate.host, self._gate)
             self._gate = None

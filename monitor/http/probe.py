@@ -92,7 +92,7 @@ class SoftProbe:
         try:
             if page is None:
                 page = URL(final, encoded=True)
-            host, port = page.raw_host, page.port
+            host, port = urls.host_key(page.raw_host or ""), page.port  # one per spelling
         except (ValueError, TypeError):
             return
         if not host or self._answers_404(host, port):
