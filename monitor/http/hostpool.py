@@ -64,7 +64,9 @@ class HostPool:
 
     def _gate(self, host: str) -> HostGate:
         """The gate of `host`, keyed by `host_key` (made when there is none)."""
-        gate = self._gates.get(host)  # a key is its own key (see _find)
+        # a host spelled as a key is found at once: `host_key` is idempotent, so a
+        # key is its own key, and the common spelling costs no key computed
+        gate = self._gates.get(host)
         if gate is not None:
             return gate
         key = host_key(host)
@@ -75,12 +77,6 @@ class HostPool:
                 self._sweep()
             gate = self._gates[key] = HostGate(self.per_host, key)
         return gate
-
-    def _find(self, host: str) -> HostGate | None:
-        """The gate of `host` if there is one. A host spelled as a key is found at
-        once: `host_key` is idempotent, so a key is its own key (no key computed)."""
-        gate = self._gates.get(host)
-        return gate if gate is not None else self._gates.get(host_key(host))
 
     def _sweep(self) -> None:
         """Forget hosts whose backoff has run out since they were last used."""
@@ -161,7 +157,7 @@ class HostPool:
         backoff doubles on each consecutive 429/503, from `backoff_base` up to
         `backoff_max`.
         """
-        gate = self._find(host)
+        gate = self._gates.get(host) or self._gates.get(host_key(host))
         if gate is None:
             return
         if status in (429, 503):
@@ -186,7 +182,7 @@ class HostPool:
             gate.backoff_until = max(gate.backoff_until, self._clock() + seconds)
 
     def backoff_remaining(self, host: str) -> float:
-        gate = self._find(host)
+        gate = self._gates.get(host) or self._gates.get(host_key(host))
         if gate is None:
             return 0.0
         return max(0.0, gate.backoff_until - self._clock())
