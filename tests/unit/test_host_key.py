@@ -128,3 +128,16 @@ def test_a_probe_answer_kept_under_another_spelling_is_read_under_the_key() -> N
 
     assert key_of("http A.Test. 8080", "/s") == ("http", "a.test", 8080, "/s")
     assert key_of("https bücher.example ", "/") == ("https", "xn--bcher-kva.example", None, "/")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="check/processes.py splits hosts over worker processes by urlsplit's hostname "
+    "(trailing dot kept): not yet keyed by host_key (the file was being edited elsewhere)",
+)
+def test_the_spellings_of_one_host_go_to_one_checker_process() -> None:
+    from monitor.check.processes import host_owner
+
+    spellings = ["http://a.test./x", "http://A.test/y", "http://a.test:8080/z"]
+    for children in (1, 2, 3, 5):
+        assert len({host_owner(u, children) for u in spellings}) == 1
