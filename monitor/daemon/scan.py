@@ -10,7 +10,8 @@ and a file that cannot be read: reported (log, /readyz, the invalid-documents
 gauge), its last known documents kept, retried at every rescan. Only a file
 that is not there any more is retired. Files are read by the reader `check`
 uses (`monitor.corpus.parse_stream`) and audited by the same audit
-(`monitor.rules.audit`), so both give one result for one file.
+(`monitor.rules.audit`, in daemon/records.py, which makes the rows), so both
+give one result for one file.
 
 After each pass, `duplicate_url` is worked out across documents from the
 store (monitor.storage.duplicates): only the documents whose articles are
@@ -23,22 +24,18 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import json
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy.exc import DBAPIError
 
-from monitor import urls
 from monitor.config import Settings
 from monitor.corpus import Unreadable, iter_files, open_regular, parse_stream, vanished
 from monitor.corpus.article import Document, InvalidDocument
 from monitor.corpus.files import read_failure, source_name
-from monitor.observe.logs import redact_url
-from monitor.rules.audit import AuditRules, audit_document
+from monitor.daemon.records import records_of
 from monitor.secured.keys import KeyRing
 from monitor.storage import duplicates
 from monitor.storage.corpus import (
@@ -46,9 +43,8 @@ from monitor.storage.corpus import (
     refusal,
     refused_record,
     too_long_to_index,
-    url_too_long,
 )
-from monitor.storage.repository import ArticleRecord, Fingerprint, Repository, now_ms
+from monitor.storage.repository import Fingerprint, Repository, now_ms
 
 log = logging.getLogger(__name__)
 
@@ -74,19 +70,6 @@ class ScanReport:
         return out
 
 
-def provider_of(doc: Document) -> str | None:
-    """A bounded label for `provider_targets_down`: the provider's domain, else the host."""
-    prov = doc.article.provider
-    if prov is not None and prov.domain:
-        return prov.domain.strip().lower()[:255] or None
-    return urls.host_of(doc.article.webUrl)[:255] or None
-
-
-def content_hash(raw: object) -> str:
-    data = json.dumps(raw, sort_keys=True, default=str, ensure_ascii=False)
-    return hashlib.sha256(data.encode("utf-8")).hexdigest()
-
-
 class CorpusScanner:
     def __init__(self, repo: Repository, settings: Settings, keyring: KeyRing) -> None:
         self.repo = repo
@@ -97,53 +80,6 @@ class CorpusScanner:
         self._ids: dict[str, tuple[str, list[tuple[str, int]]]] = {}
         self._now = 0  # the time of the pass under way (ms)
         self._elsewhere = 0  # documents outside this daemon's paths (PostgreSQL), last pass
-
-    def records(self, items: list[Document | InvalidDocument]) -> tuple[list[ArticleRecord], int]:
-        now = datetime.now(UTC)
-        rules = AuditRules.of(self.settings)
-        out: list[ArticleRecord] = []
-        invalid = 0
-        for item in items:
-            if isinstance(item, InvalidDocument):
-                invalid += 1
-                where = f"{item.source}:{item.line}" if item.line else item.source
-                log.warning("invalid document %s: %s", where, item.error)
-                continue
-            audit = audit_document(item, self.keyring, now=now, rules=rules)
-            longest = max((len(u) for u, _ in audit.refs if url_too_long(u)), default=0)
-            if longest:  # the database cannot index it: this record alone is invalid
-                invalid += 1
-                where = f"{item.source}:{item.line}" if item.line else item.source
-                log.warning(
-                    "invalid document %s: a URL of %d characters is longer than the %d bytes "
-                    "the database can store",
-                    where,
-                    longest,
-                    MAX_URL_BYTES,
-                )
-                continue
-            sig = audit.signature
-            if sig.status.is_problem:
-                log.warning(
-                    "secured is %s",
-                    sig.status.value,
-                    extra={"ctx": {"article": item.id, "source": item.source}},
-                )
-            out.append(
-                ArticleRecord(
-                    id=item.id,
-                    source=item.source,
-                    line=item.line,
-                    web_url=redact_url(item.article.webUrl),
-                    title=item.article.title,
-                    provider=provider_of(item),
-                    content_hash=content_hash(item.raw),
-                    problems=audit.codes,
-                    signature=sig,
-                    refs=audit.refs,
-                )
-            )
-        return out, invalid
 
     def _roots(self, report: ScanReport) -> list[Path | Unreadable]:
         """The configured paths that are there; a vanished one is reported and kept."""
@@ -249,7 +185,7 @@ class CorpusScanner:
             self._unreadable(key, prev, read_failure(path, exc), report)
             return True
         self._readable_again(key)
-        records, invalid = self.records(items)
+        records, invalid = records_of(items, self.settings, self.keyring)
         report.invalid += invalid
         try:
             self.repo.store_document(key, fp, records, invalid, self._now)
@@ -363,7 +299,7 @@ class CorpusScanner:
         if read is None:
             return False
         fp, items = read
-        records, invalid = self.records(items)
+        records, invalid = records_of(items, self.settings, self.keyring)
         self.repo.store_document(path, fp, records, invalid, self._now)
         report.changed += 1
         log.info("document %s stored again: another copy of its article was removed", path)

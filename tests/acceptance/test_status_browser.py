@@ -48,7 +48,7 @@ SHOTS = ROOT / "docs" / "screenshots"
 # the corpus refuses <>" unencoded in a URL (monitor/urls.py): quotes, & and encoded markup
 HOSTILE_PATH = "/gone/'%22%3E%3Cscript%3Ealert(1)%3C/script%3E?q='x'&amp=1"
 HOSTILE_TITLE = "\"'><script>alert(2)</script><img src=x onerror=alert(3)>"
-# the provider's domain names it on the pages (daemon/scan.py provider_of)
+# the provider's domain names it on the pages (daemon/records.py provider_of)
 HOSTILE_PROVIDER = '<b>news</b> "&amp;" <script>alert(4)</script>'
 
 

@@ -1,0 +1,91 @@
+"""A corpus file's documents as the records the store takes (daemon/scan.py reads
+the files, this turns what they hold into rows): the audit `check` uses, the
+provider label of the metrics, the content hash that says a record changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from datetime import UTC, datetime
+
+from monitor import urls
+from monitor.config import Settings
+from monitor.corpus.article import Document, InvalidDocument
+from monitor.observe.logs import redact_url
+from monitor.rules.audit import AuditRules, audit_document
+from monitor.secured.keys import KeyRing
+from monitor.storage.corpus import MAX_URL_BYTES, url_too_long
+from monitor.storage.repository import ArticleRecord
+
+log = logging.getLogger("monitor.daemon.scan")  # the scan's messages, as before the split
+
+
+def provider_of(doc: Document) -> str | None:
+    """A bounded label for `provider_targets_down`: the provider's domain, else the host."""
+    prov = doc.article.provider
+    if prov is not None and prov.domain:
+        return prov.domain.strip().lower()[:255] or None
+    return urls.host_of(doc.article.webUrl)[:255] or None
+
+
+def content_hash(raw: object) -> str:
+    data = json.dumps(raw, sort_keys=True, default=str, ensure_ascii=False)
+    return hashlib.sha256(data.encode("utf-8")).hexdigest()
+
+
+def records_of(
+    items: list[Document | InvalidDocument], settings: Settings, keyring: KeyRing
+) -> tuple[list[ArticleRecord], int]:
+    """The records to store for one file's documents, and how many are invalid.
+
+    Each document is audited by the audit `check` uses (its `secured` verified
+    with `keyring`); an invalid one, or one with a URL longer than the
+    database can index, is logged and counted instead.
+    """
+    now = datetime.now(UTC)
+    rules = AuditRules.of(settings)
+    out: list[ArticleRecord] = []
+    invalid = 0
+    for item in items:
+        if isinstance(item, InvalidDocument):
+            invalid += 1
+            where = f"{item.source}:{item.line}" if item.line else item.source
+            log.warning("invalid document %s: %s", where, item.error)
+            continue
+        audit = audit_document(item, keyring, now=now, rules=rules)
+        longest = max((len(u) for u, _ in audit.refs if url_too_long(u)), default=0)
+        if longest:  # the database cannot index it: this record alone is invalid
+            invalid += 1
+            where = f"{item.source}:{item.line}" if item.line else item.source
+            log.warning(
+                "invalid document %s: a URL of %d characters is longer than the %d bytes "
+                "the database can store",
+                where,
+                longest,
+                MAX_URL_BYTES,
+            )
+            continue
+        sig = audit.signature
+        if sig.status.is_problem:
+            log.warning(
+                "secured is %s",
+                sig.status.value,
+                extra={"ctx": {"article": item.id, "source": item.source}},
+            )
+        out.append(
+            ArticleRecord(
+                id=item.id,
+                source=item.source,
+                line=item.line,
+                web_url=redact_url(item.article.webUrl),
+                title=item.article.title,
+                provider=provider_of(item),
+                content_hash=content_hash(item.raw),
+                problems=audit.codes,
+                signature=sig,
+                refs=audit.refs,
+            )
+        )
+    return out, invalid
