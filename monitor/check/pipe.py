@@ -24,13 +24,21 @@ cost 2-12% more than marshal, so marshal stays):
   microseconds or None when naive), which keeps fold and offset exactly.
 
     first frame to a worker: the settings as JSON (UTF-8)
-    targets frame:  [(kind, url), ...]
+    targets frame:  [(kind, url), ...]                 (`check`)
+    requests frame: [(kind, url, id), ...]             (the daemon)
+    ids frame:      (id, ...)  to a worker: cancel these requests;
+                    from a worker: these were cancelled, no result comes
     results frame:  [(key, url|0, kind, outcome, checked_at, status,
                       final_url|0, redirects|0, latency_ms, attempts, error,
                       facts|0, cert_not_after, problems|0), ...]
 
 `key` is the URL the parent sent (the result's own URL travels only when it
-differs, `final_url` only when it differs from that). Results and facts are
+differs, `final_url` only when it differs from that), or the request's id
+when it sent one: the daemon's checks of one URL overlap (a target claimed
+again while its old check runs), and an id names the check a result or a
+cancel is for. Each request gets exactly one answer, a result or its id in
+an ids frame, so a worker's count of answers still matches its requests.
+A frame's payload is a list (targets, requests or results) or a tuple (ids). Results and facts are
 rebuilt positionally, in RESULT_FIELDS and FACTS_FIELDS order, which a test
 holds to the model's dataclasses.
 
@@ -169,6 +177,49 @@ def targets_from_frame(payload: bytes) -> list[tuple[Kind, str]]:
         raise CorruptFrame("a frame that is not a batch of targets") from exc
 
 
+Request = tuple[Kind, str, str | int]  # kind, url, and the key its answer carries
+
+
+def requests_frame(batch: Iterable[tuple[Kind, str, int]]) -> bytes:
+    """One frame of the daemon's requests: targets with the ids their answers carry."""
+    return frame(marshal.dumps([(kind._value_, url, key) for kind, url, key in batch]))
+
+
+def ids_frame(ids: Iterable[int]) -> bytes:
+    """One frame of request ids: cancels to a worker, or a worker's cancelled ones."""
+    return frame(marshal.dumps(tuple(ids)))
+
+
+def _ids(data: tuple[Any, ...]) -> tuple[int, ...]:
+    for key in data:
+        if key.__class__ is not int:
+            raise CorruptFrame("a frame of ids that holds other than ints")
+    return data
+
+
+def requests_from_frame(payload: bytes) -> tuple[list[Request], tuple[int, ...]]:
+    """A worker's input frame: targets (keyed by their URL) or requests (by their
+    id), or the ids of requests to cancel."""
+    data = _load(payload)
+    if data.__class__ is tuple:
+        return [], _ids(data)
+    try:  # t[-1]: a target's URL, or a request's id
+        return [(_KIND[t[0]], t[1], t[-1]) for t in data], ()
+    except (ValueError, TypeError, KeyError, IndexError) as exc:
+        raise CorruptFrame("a frame that is not a batch of targets") from exc
+
+
+def answers_from_frame(payload: bytes) -> tuple[list[tuple[Any, CheckResult]], tuple[int, ...]]:
+    """A worker's output frame: (key, result) pairs, or the ids it cancelled."""
+    data = _load(payload)
+    if data.__class__ is tuple:
+        return [], _ids(data)
+    try:
+        return _results(data), ()
+    except (ValueError, TypeError, KeyError, OverflowError) as exc:
+        raise CorruptFrame("a frame that is not a batch of results") from exc
+
+
 def _instant(value: datetime) -> bytes | tuple[bytes, int | None]:
     if value.tzinfo is UTC:
         return cast(bytes, value.__reduce_ex__(4)[1][0])
@@ -180,8 +231,8 @@ def _instant(value: datetime) -> bytes | tuple[bytes, int | None]:
     return wall, None if offset is None else offset // _MICROSECOND
 
 
-def result_row(key: str, r: CheckResult) -> Row:
-    """`r`, the result of checking `key`, as one positional tuple."""
+def result_row(key: str | int, r: CheckResult) -> Row:
+    """`r`, the result of checking `key` (a URL, or a request id), as one positional tuple."""
     facts = r.facts
     url = r.url
     at = r.checked_at

@@ -34,7 +34,7 @@ from urllib.parse import urlsplit
 
 from yarl import URL
 
-from monitor.check.pipe import Frames, frame, results_from_frame, targets_frame
+from monitor.check.pipe import Frames, answers_from_frame, frame, targets_frame
 from monitor.check.pool import TargetQueue, check_queue
 from monitor.check.prestart import (
     AUTO_MAX_WORKERS,
@@ -130,8 +130,9 @@ class _Channel(asyncio.SubprocessProtocol):
         self.transport: asyncio.SubprocessTransport | None = None
         self.stdin: asyncio.WriteTransport | None = None
         self.exited = asyncio.Event()
+        self.output_ended = asyncio.Event()  # its stdout closed: every result is in the inbox
         self.sent = 0  # targets handed to the worker
-        self.received = 0  # results it sent back
+        self.received = 0  # results it sent back (and requests it says it cancelled)
         self.early: list[bytes] = []  # written before the pipe was connected
         self.early_close = False
 
@@ -154,9 +155,10 @@ class _Channel(asyncio.SubprocessProtocol):
             return  # nothing after garbage is believed
         try:
             for payload in self.frames.feed(data):
-                batch = results_from_frame(payload)
-                self.received += len(batch)
-                self.inbox.append(batch)
+                batch, cancelled = answers_from_frame(payload)
+                self.received += len(batch) + len(cancelled)
+                if batch:
+                    self.inbox.append(batch)
         except Exception as exc:  # CorruptFrame, or a row the model rejects
             self.error = f"sent output that is not results ({type(exc).__name__}: {exc})"[:500]
             if self.transport is not None and self.transport.get_returncode() is None:
@@ -169,6 +171,7 @@ class _Channel(asyncio.SubprocessProtocol):
         elif fd == 1:
             self.torn = self.frames.pending  # a frame it did not finish
             self.inbox.append(None)  # end of this worker's results
+            self.output_ended.set()
             self.wake.set()
 
     def process_exited(self) -> None:
@@ -282,7 +285,6 @@ class WorkerPool:
         self.prestarted = list(prestarted)  # spawned before the run (monitor.check.prestart)
 
     async def __aenter__(self) -> WorkerPool:
-        loop = asyncio.get_running_loop()
         spare, self.prestarted = self.prestarted[self.size :], self.prestarted[: self.size]
         discard(spare)
         try:
@@ -290,17 +292,9 @@ class WorkerPool:
                 if self.prestarted:
                     channel = _Channel(self.inbox, self.wake)
                     await AdoptedProcess.adopt(self.prestarted.pop(0), channel)
+                    channel.send(self.settings_frame)
                 else:
-                    with _stop_signals_held():
-                        _, channel = await loop.subprocess_exec(
-                            lambda: _Channel(self.inbox, self.wake),
-                            sys.executable,
-                            *self.worker_args,
-                            stdin=asyncio.subprocess.PIPE,
-                            stdout=asyncio.subprocess.PIPE,
-                            stderr=None,
-                        )
-                channel.send(self.settings_frame)
+                    channel = await self.start_worker()
                 self.channels.append(channel)
         except BaseException:  # cancelled (Ctrl-C) while starting: stop those started
             discard(self.prestarted)
@@ -320,6 +314,22 @@ class WorkerPool:
             if channel.transport is not None:
                 await channel.wait()
                 channel.transport.close()
+
+    async def start_worker(self) -> _Channel:
+        """A new worker process, given its settings (the daemon replaces a dead one
+        with it, in the dead one's place in `channels`)."""
+        loop = asyncio.get_running_loop()
+        with _stop_signals_held():
+            _, channel = await loop.subprocess_exec(
+                lambda: _Channel(self.inbox, self.wake),
+                sys.executable,
+                *self.worker_args,
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=None,
+            )
+        channel.send(self.settings_frame)
+        return channel
 
     def submit(self, kind: Kind, url: str) -> None:
         """Queue one target for the worker that owns its host."""
@@ -352,7 +362,7 @@ class WorkerPool:
         are missing), after the others have delivered everything.
         """
         running = len(self.channels) + (self.local is not None)
-        hung = asyncio.create_task(self._kill_hung())
+        hung = asyncio.create_task(self.kill_hung())
         try:
             while running:
                 if not self.inbox:
@@ -378,7 +388,7 @@ class WorkerPool:
                     "its unfinished targets are left out of the report"
                 )
 
-    async def _kill_hung(self) -> None:
+    async def kill_hung(self) -> None:
         """Kill a worker that holds targets and has answered none of them for longer
         than a check can take (stopped, deadlocked): the run waited for it for ever.
         Its end is a failed worker like any other (`_failure` says why)."""

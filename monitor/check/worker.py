@@ -1,7 +1,8 @@
 """`python -m monitor.check.worker`: one checker process of `check --workers N`.
 
 Reads frames from stdin (monitor.check.pipe): the settings, then batches of
-targets as the parent finds them; checks them with the ordinary engine
+targets as the parent finds them (and, from the daemon, the ids of requests
+it cancels: monitor.check.requests); checks them with the ordinary engine
 while more arrive, and writes frames of results to stdout: a batch every
 FLUSH_S or FLUSH_ROWS results rather than a write per result. Input that is
 not a frame of the format ends the worker with status 1 once the targets it
@@ -26,8 +27,8 @@ from collections.abc import Callable
 from typing import Any, BinaryIO
 
 from monitor.check.gc_pace import end_of_process, run_pace
-from monitor.check.pipe import Frames, Row, result_row, results_frame, targets_from_frame
-from monitor.check.pool import TargetQueue, check_queue
+from monitor.check.pipe import Frames, Request, Row, ids_frame, requests_from_frame, results_frame
+from monitor.check.requests import Requests
 from monitor.config import Settings
 from monitor.http import Checker
 
@@ -37,7 +38,8 @@ QUEUED_ROUNDS = 4  # targets queued per checker before stdin is paused
 
 
 class _Targets(asyncio.Protocol):
-    """stdin → the settings (its first frame), then a queue of targets.
+    """stdin → the settings (its first frame), then a queue of targets, and the
+    ids of requests the parent cancels (to `on_cancel`).
 
     One `None` per checker marks the end. Read through the event loop, not
     a buffered file, so targets are checked while more are arriving.
@@ -45,7 +47,8 @@ class _Targets(asyncio.Protocol):
 
     def __init__(self) -> None:
         self.settings: asyncio.Future[Settings | None] = asyncio.get_running_loop().create_future()
-        self.queue: TargetQueue = asyncio.Queue()
+        self.queue: asyncio.Queue[Request | None] = asyncio.Queue()
+        self.on_cancel: Callable[[tuple[int, ...]], None] = lambda ids: None
         self.checkers = 0  # known once the settings are
         self.ended = False
         self.frames = Frames()
@@ -67,8 +70,11 @@ class _Targets(asyncio.Protocol):
                     self.checkers = max(1, settings.concurrency)
                     self.settings.set_result(settings)
                     continue
-                for target in targets_from_frame(payload):
+                targets, cancels = requests_from_frame(payload)
+                for target in targets:
                     self.queue.put_nowait(target)
+                if cancels:
+                    self.on_cancel(cancels)
         except ValueError as exc:  # a CorruptFrame, or pydantic's on bad settings
             self.error = f"unreadable input from the parent: {type(exc).__name__}: {exc}"[:500]
             if self.transport is not None:
@@ -106,11 +112,13 @@ class _Targets(asyncio.Protocol):
 
 
 class _Results:
-    """Rows collected and written as one frame per batch."""
+    """Rows (and the ids of cancelled requests) collected and written as one
+    frame per batch."""
 
     def __init__(self, out: BinaryIO) -> None:
         self.out = out
         self.rows: list[Row] = []
+        self.cancelled: list[int] = []
         self.timer: asyncio.TimerHandle | None = None
 
     def add(self, row: Row) -> None:
@@ -120,14 +128,22 @@ class _Results:
         elif self.timer is None:
             self.timer = asyncio.get_running_loop().call_later(FLUSH_S, self.flush)
 
+    def cancel(self, key: int) -> None:
+        self.cancelled.append(key)
+        if self.timer is None:
+            self.timer = asyncio.get_running_loop().call_later(FLUSH_S, self.flush)
+
     def flush(self) -> None:
         if self.timer is not None:
             self.timer.cancel()
             self.timer = None
         if self.rows:
             self.out.write(results_frame(self.rows))
-            self.out.flush()
             self.rows = []
+        if self.cancelled:
+            self.out.write(ids_frame(self.cancelled))
+            self.cancelled = []
+        self.out.flush()
 
 
 TEXT_HASH_ARG = "--text-hash"  # the daemon's checkers: pages' text marks too (own drift)
@@ -186,14 +202,10 @@ async def serve(
         close_db = None
         if probe_db is not None and checker.probe is not None:
             close_db = await _keep_probe_answers(checker, probe_db)
+        requests = Requests(source.queue, checker, results.add, results.cancel, source.taken)
+        source.on_cancel = requests.cancel
         try:
-            await check_queue(
-                source.queue,
-                checker,
-                concurrency=source.checkers,
-                on_result=lambda url, result: results.add(result_row(url, result)),
-                on_take=source.taken,
-            )
+            await requests.run(source.checkers)
         finally:
             if transport is not None:
                 transport.close()

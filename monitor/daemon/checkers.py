@@ -12,9 +12,11 @@ not know which one it drives.
 
 Not in a cluster (PostgreSQL): there members share the Retry-After backoffs
 their checkers learn (`Checker.hosts`), which live in-process. A worker that
-dies (or hangs, and is killed) ends the whole pool: every check in flight
-fails and is tried once more with the new pool (dispatch.py), and the
-Retry-After backoffs the processes had learned are lost with them.
+dies (or hangs, and is killed) fails only the checks it held, which are tried
+once more (dispatch.py) by the process started in its place; the Retry-After
+backoffs it had learned are lost with it. The other processes go on: a death
+restarted the whole pool once, and the healthy processes' checks were lost
+and requested again.
 """
 
 from __future__ import annotations
@@ -24,16 +26,17 @@ import contextlib
 import logging
 import os
 import signal
-from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import Iterator
 from contextlib import AbstractAsyncContextManager
+from functools import partial
+from typing import cast
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from monitor.check.pipe import targets_frame
+from monitor.check.pipe import ids_frame, requests_frame
 from monitor.check.pool import SupportsCheck
 from monitor.check.prestart import AUTO_MAX_WORKERS, BYTES_PER_TARGET, WORKER_ARGS, corpus_bytes
-from monitor.check.processes import HANG_SLACK, WorkerPool
+from monitor.check.processes import HANG_SLACK, TARGET_BATCH, WorkerPool, host_owner
 from monitor.check.worker import PROBE_DB_ARG, TEXT_HASH_ARG
 from monitor.config import Settings
 from monitor.storage.corpus import CorpusStore
@@ -71,7 +74,15 @@ def processes_for(settings: Settings, active_targets: int, dialect: str) -> int:
 
 
 class ProcessChecker:
-    """`check(url, kind)` answered by checker processes (monitor.check.worker)."""
+    """`check(url, kind)` answered by checker processes (monitor.check.worker).
+
+    Each check is a request with its own id (`id % processes` is the process
+    holding it): a result goes to the check it answers, and a check cancelled
+    here (`future.cancel()`: its target was claimed again, or the daemon stops)
+    is cancelled in its process too, so the host never sees the old request
+    beside the new one. A process that dies fails only its own checks and is
+    replaced in its place; the others go on.
+    """
 
     hosts = None  # per-host state lives in the checker processes
     hang_slack = HANG_SLACK
@@ -81,51 +92,51 @@ class ProcessChecker:
         self.processes = processes
         self.probe_db = probe_db  # the SQLite database where probe answers are kept
         self._pool: WorkerPool | None = None
-        self._reader: asyncio.Task[None] | None = None
-        self._waiting: dict[str, deque[asyncio.Future[CheckResult]]] = {}
+        # per process: its checks waiting by request id, its requests and cancels
+        # to send (held while it is replaced), and whether it runs
+        self._waiting: list[dict[int, asyncio.Future[CheckResult]]] = [{} for _ in range(processes)]
+        self._pending: list[list[tuple[Kind, str, int]]] = [[] for _ in range(processes)]
+        self._cancels: list[list[int]] = [[] for _ in range(processes)]
+        self._live = [False] * processes
+        self._next = 0  # request ids: _next * processes + the process's index
         self._flush_pending = False
-        self._starting: asyncio.Lock | None = None
+        self._tasks: list[asyncio.Task[None]] = []
         self._closing = False
 
     async def __aenter__(self) -> ProcessChecker:
-        self._starting = asyncio.Lock()
-        await self._start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        self._closing = True
-        await self._stop()
-
-    async def _start(self) -> None:
         pool = WorkerPool(self.settings, self.processes, local=False)
         pool.hang_slack = self.hang_slack  # a hung process is killed by the pool's watch
         if self.settings.text_drift:  # as the service asks of its in-process Checker
             pool.worker_args = (*WORKER_ARGS, TEXT_HASH_ARG)
         if self.probe_db is not None and self.settings.soft_404_probe:
             pool.worker_args = (*pool.worker_args, PROBE_DB_ARG + self.probe_db)
-        # a SIGHUP (reload) is the daemon's: its checker processes never see it
-        old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGHUP})
-        try:
+        with _sighup_held():
             await pool.__aenter__()
-        finally:
-            signal.pthread_sigmask(signal.SIG_SETMASK, old)
         self._pool = pool
-        self._reader = asyncio.create_task(self._read(pool), name="checker-results")
+        self._live = [True] * self.processes
+        self._tasks = [
+            asyncio.create_task(self._read(pool), name="checker-results"),
+            asyncio.create_task(pool.kill_hung(), name="checker-hang-watch"),
+            *(
+                asyncio.create_task(self._keep(pool, b), name=f"checker-{b}")
+                for b in range(self.processes)
+            ),
+        ]
         log.info("checking in %d checker processes", self.processes)
+        return self
 
-    async def _stop(self) -> None:
-        pool, reader = self._pool, self._reader
-        self._pool = self._reader = None
+    async def __aexit__(self, *exc: object) -> None:
+        self._closing = True
+        pool, self._pool = self._pool, None
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
         if pool is not None:
             await pool.__aexit__()
-        if reader is not None:
-            reader.cancel()
-            await asyncio.gather(reader, return_exceptions=True)
-        self._fail_all("the checker processes were stopped")
+        for b in range(self.processes):
+            self._fail(b, "the checker processes were stopped")
 
     async def check(self, url: str, kind: Kind) -> CheckResult:
-        if self._pool is None:
-            await self._restart()
         future = self.submit(url, kind)
         if future is None:
             raise CheckerGone("no checker process is running")
@@ -133,84 +144,136 @@ class ProcessChecker:
 
     def submit(self, url: str, kind: Kind) -> asyncio.Future[CheckResult] | None:
         """The check's future, without a coroutine around it (the dispatcher's fast
-        path: a task per check was ~5% of the daemon's CPU); None while no checker
-        process runs (`check` starts one). Cancelling the future drops the check's
-        result; a process that dies fails it with CheckerGone."""
+        path: a task per check was ~5% of the daemon's CPU); None once stopped.
+        Cancelling the future cancels the check in its process; a process that
+        dies fails it with CheckerGone."""
         pool = self._pool
         if pool is None:
             return None
         loop = asyncio.get_running_loop()
+        b = host_owner(url, self.processes, parent_weight=0.0)
+        key = self._next * self.processes + b
+        self._next += 1
         future: asyncio.Future[CheckResult] = loop.create_future()
-        waiting = self._waiting.get(url)
-        if waiting is None:
-            self._waiting[url] = deque((future,))
-        else:
-            waiting.append(future)
-        pool.submit(kind, url)
-        if not self._flush_pending:  # one write per worker per turn of the loop
+        self._waiting[b][key] = future
+        future.add_done_callback(partial(self._done, key))
+        pending = self._pending[b]
+        pending.append((kind, url, key))
+        if len(pending) >= TARGET_BATCH and self._live[b]:
+            self._send(pool, b)
+        elif not self._flush_pending:  # one write per process per turn of the loop
             self._flush_pending = True
             loop.call_soon(self._flush)
         return future
+
+    def _done(self, key: int, future: asyncio.Future[CheckResult]) -> None:
+        """A check cancelled here is cancelled in its process (its answer, a late
+        result or its id, finds no check waiting and is dropped)."""
+        if not future.cancelled():
+            return
+        b = key % self.processes
+        if self._waiting[b].pop(key, None) is not None:
+            self._cancels[b].append(key)
+            if not self._flush_pending:
+                self._flush_pending = True
+                asyncio.get_running_loop().call_soon(self._flush)
 
     def _flush(self) -> None:
         self._flush_pending = False
         pool = self._pool
         if pool is None:
             return
-        for channel, part in zip(pool.channels, pool.pending, strict=True):
-            if part:
-                channel.send(targets_frame(part), len(part))
-                part.clear()
+        for b in range(self.processes):
+            if self._live[b] and (self._pending[b] or self._cancels[b]):
+                self._send(pool, b)
+
+    def _send(self, pool: WorkerPool, b: int) -> None:
+        # cancels first: the old request stops before a new one of its target is read
+        channel = pool.channels[b]
+        if self._cancels[b]:
+            channel.send(ids_frame(self._cancels[b]))
+            self._cancels[b] = []
+        pending = self._pending[b]
+        if pending:
+            channel.send(requests_frame(pending), len(pending))
+            self._pending[b] = []
 
     async def _read(self, pool: WorkerPool) -> None:
-        """Hand each result to its check; a worker that ends stops them all."""
-        watch = [asyncio.create_task(c.exited.wait()) for c in pool.channels]
-        results = asyncio.create_task(self._deliver(pool.batches()))
-        try:
-            await asyncio.wait([*watch, results], return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for task in [*watch, results]:
-                task.cancel()
-            await asyncio.gather(*watch, results, return_exceptions=True)
-        if self._closing or self._pool is not pool:
-            return
-        codes = [c.transport.get_returncode() if c.transport else None for c in pool.channels]
-        why = "".join(f": {c.error}" for c in pool.channels if c.error)[:500]
-        log.error("a checker process ended (exit statuses %s%s); starting another", codes, why)
-        self._pool = None
-        self._reader = None
-        with contextlib.suppress(Exception):
-            await pool.__aexit__()
-        self._fail_all("a checker process ended before answering")
+        while True:
+            await pool.wake.wait()
+            pool.wake.clear()
+            self._deliver(pool)
 
-    async def _deliver(self, batches: AsyncIterator[list[tuple[str, CheckResult]]]) -> None:
-        async for batch in batches:
-            for url, result in batch:
-                waiting = self._waiting.get(url)
-                if waiting:
-                    # the oldest check of this URL answered: one cancelled (its lease
-                    # ran out, the target was claimed again) drops its result rather
-                    # than hand it to the new check, whose own result came unclaimed
-                    future = waiting.popleft()
-                    if not future.done():
-                        future.set_result(result)
-                if not waiting:
-                    self._waiting.pop(url, None)
+    def _deliver(self, pool: WorkerPool) -> None:
+        """Hand each result in the inbox to the check it answers."""
+        inbox, waiting, n = pool.inbox, self._waiting, self.processes
+        while inbox:
+            batch = inbox.popleft()
+            if batch is None:  # a process's output ended: `_keep` sees to it
+                continue
+            for key, result in cast(list[tuple[int, CheckResult]], batch):
+                future = waiting[key % n].pop(key, None)
+                if future is not None and not future.done():
+                    future.set_result(result)
 
-    def _fail_all(self, why: str) -> None:
-        waiting, self._waiting = self._waiting, {}
-        for futures in waiting.values():
-            for future in futures:
-                if not future.done():
-                    future.set_exception(CheckerGone(why))
+    async def _keep(self, pool: WorkerPool, b: int) -> None:
+        """Process `b`'s keeper: when it ends (dies, is killed as hung), fail the
+        checks it held and start another in its place, after RESTART_DELAY."""
+        while True:
+            channel = pool.channels[b]
+            await channel.exited.wait()
+            self._live[b] = False  # requests and cancels wait for the next process
+            await channel.output_ended.wait()
+            self._deliver(pool)  # what it answered before it ended
+            if channel.transport is not None:
+                channel.transport.close()
+            code = channel.transport.get_returncode() if channel.transport else None
+            pid = channel.transport.get_pid() if channel.transport else None
+            held = self._fail(b, "its checker process ended before answering", keep_pending=True)
+            log.error(
+                "a checker process (pid %s) ended (exit status %s%s) holding %d checks; "
+                "starting another in its place",
+                pid,
+                code,
+                f": {channel.error}" if channel.error else "",
+                held,
+            )
+            while True:
+                await asyncio.sleep(RESTART_DELAY)
+                try:
+                    with _sighup_held():
+                        pool.channels[b] = await pool.start_worker()
+                    break
+                except OSError as exc:  # no process can be started (EAGAIN, ENOMEM)
+                    log.error("cannot start a checker process (%s); trying again", exc)
+                    self._fail(b, f"no checker process could be started: {exc}")
+            self._live[b] = True
+            self._flush()
 
-    async def _restart(self) -> None:
-        assert self._starting is not None
-        async with self._starting:
-            if self._pool is not None or self._closing:
-                return
-            await asyncio.sleep(RESTART_DELAY)
-            await self._start()
+    def _fail(self, b: int, why: str, *, keep_pending: bool = False) -> int:
+        """Fail process `b`'s checks with CheckerGone, but those not sent to it yet
+        when `keep_pending` (they go to its replacement); how many failed."""
+        self._cancels[b] = []  # for requests of the process that ended
+        keep = {key for _, _, key in self._pending[b]} if keep_pending else set()
+        if not keep_pending:
+            self._pending[b] = []
+        waiting = self._waiting[b]
+        failed = [key for key in waiting if key not in keep]
+        for key in failed:
+            future = waiting.pop(key)
+            if not future.done():
+                future.set_exception(CheckerGone(why))
+        return len(failed)
+
+
+@contextlib.contextmanager
+def _sighup_held() -> Iterator[None]:
+    """A SIGHUP (reload) is the daemon's: its checker processes never see it."""
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGHUP})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 async def checker_for(

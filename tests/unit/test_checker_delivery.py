@@ -1,20 +1,22 @@
 """A target claimed again while its old check still runs in a checker process
 (its lease ran out): the old check's future is cancelled and a new one is
-submitted, but the process runs both. Each result goes to the check it
-answers, in the order they were sent (one host's checks in one process): the
-old result went to the new check, which recorded a check older than its claim
-and dropped its own (issue 16 hostile review)."""
+submitted. Each check is a request with its own id: the cancel goes down the
+pipe to the process (ahead of any new request), and each result goes to the
+check whose id it carries. Matched by URL, oldest first, a process that never
+answered the old request (cancelled there, or a result it dropped) left the new
+check with nothing, or with the old check's result (issue 16 hostile review)."""
 
 from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from typing import Any
 
 from support.settings import settings
 
-from monitor.daemon.checkers import ProcessChecker
+from monitor.check.pipe import Frames, answers_from_frame, requests_from_frame
+from monitor.daemon.checkers import CheckerGone, ProcessChecker
 from monitor.vocabulary import CheckResult, Kind, Outcome
 
 URL = "http://news.example/a"
@@ -24,34 +26,98 @@ def result(status: int) -> CheckResult:
     return CheckResult(URL, Kind.WEB, Outcome.OK, datetime.now(UTC), http_status=status)
 
 
-async def test_a_cancelled_checks_result_is_not_handed_to_the_next() -> None:
-    checker = ProcessChecker(settings(), 1)
-    loop = asyncio.get_running_loop()
-    old: asyncio.Future[CheckResult] = loop.create_future()
-    new: asyncio.Future[CheckResult] = loop.create_future()
-    checker._waiting[URL] = deque((old, new))
-    old.cancel()
+class Channel:
+    """What the checker writes to one process: its frames, decoded."""
 
-    async def batches() -> AsyncIterator[list[tuple[str, CheckResult]]]:
-        yield [(URL, result(201))]  # the old check's answer
-        yield [(URL, result(202))]  # the new one's
+    def __init__(self) -> None:
+        self.frames = Frames()
+        self.requests: list[tuple[Kind, str, Any]] = []
+        self.log: list[tuple[str, Any]] = []  # ("requests", ids) / ("cancel", ids), in order
 
-    await checker._deliver(batches())
+    def send(self, data: bytes, targets: int = 0) -> None:
+        for payload in self.frames.feed(data):
+            got, cancels = requests_from_frame(payload)
+            if cancels:
+                self.log.append(("cancel", cancels))
+            else:
+                self.requests += got
+                self.log.append(("requests", tuple(key for _, _, key in got)))
+
+
+class Pool:
+    def __init__(self) -> None:
+        self.channels = [Channel()]
+        self.inbox: deque[list[tuple[int, CheckResult]] | None] = deque()
+
+
+def checker() -> tuple[ProcessChecker, Pool]:
+    c = ProcessChecker(settings(), 1)
+    pool = Pool()
+    c._pool = pool  # type: ignore[assignment]
+    c._live = [True]
+    return c, pool
+
+
+async def turn() -> None:
+    for _ in range(3):
+        await asyncio.sleep(0)
+
+
+async def test_a_result_goes_to_the_check_whose_id_it_carries() -> None:
+    c, pool = checker()
+    old = c.submit(URL, Kind.WEB)
+    assert old is not None
+    await turn()
+    old.cancel()  # the lease ran out: the target is claimed again
+    new = c.submit(URL, Kind.WEB)
+    assert new is not None
+    await turn()
+    channel = pool.channels[0]
+    (_, _, old_id), (_, _, new_id) = channel.requests
+    assert old_id != new_id
+    # the cancel reached the process, ahead of the new request
+    assert channel.log == [("requests", (old_id,)), ("cancel", (old_id,)), ("requests", (new_id,))]
+    # the process answers the new request only (the old one was cancelled there,
+    # or its result was dropped): the new check has its own result all the same
+    pool.inbox.append([(new_id, result(202))])
+    c._deliver(pool)  # type: ignore[arg-type]
     assert new.result().http_status == 202
-    assert not checker._waiting
+    pool.inbox.append([(old_id, result(201))])  # a late answer to the old one: dropped
+    c._deliver(pool)  # type: ignore[arg-type]
+    assert c._waiting == [{}]
 
 
-async def test_results_of_live_checks_go_in_order() -> None:
-    checker = ProcessChecker(settings(), 1)
-    loop = asyncio.get_running_loop()
-    first: asyncio.Future[CheckResult] = loop.create_future()
-    second: asyncio.Future[CheckResult] = loop.create_future()
-    checker._waiting[URL] = deque((first, second))
-
-    async def batches() -> AsyncIterator[list[tuple[str, CheckResult]]]:
-        yield [(URL, result(201)), (URL, result(202))]
-        yield [(URL, result(203))]  # nobody waits for it: dropped
-
-    await checker._deliver(batches())
+async def test_results_of_live_checks_of_one_url_go_to_their_own_checks() -> None:
+    c, pool = checker()
+    first, second = c.submit(URL, Kind.WEB), c.submit(URL, Kind.WEB)
+    assert first is not None and second is not None
+    await turn()
+    (_, _, a), (_, _, b) = pool.channels[0].requests
+    pool.inbox.append([(b, result(202)), (a, result(201))])  # in any order
+    c._deliver(pool)  # type: ignore[arg-type]
     assert (first.result().http_status, second.result().http_status) == (201, 202)
-    assert not checker._waiting
+    assert pool.channels[0].log == [("requests", (a, b))]  # nothing cancelled
+
+
+async def test_a_process_that_ends_fails_only_what_it_was_sent() -> None:
+    """Requests not sent yet (the process was being replaced) wait for the next."""
+    c, pool = checker()
+    sent = c.submit(URL, Kind.WEB)
+    await turn()
+    c._live = [False]
+    queued = c.submit(URL, Kind.WEB)
+    await turn()
+    assert sent is not None and queued is not None
+    assert c._fail(0, "gone", keep_pending=True) == 1
+    assert isinstance(sent.exception(), CheckerGone)
+    assert not queued.done()
+    c._live = [True]
+    c._flush()
+    assert [key for _, _, key in pool.channels[0].requests][-1] in c._waiting[0]
+
+
+def test_a_worker_says_which_requests_it_cancelled() -> None:
+    from monitor.check.pipe import ids_frame
+
+    [payload] = Frames().feed(ids_frame([3, 5]))
+    assert answers_from_frame(payload) == ([], (3, 5))

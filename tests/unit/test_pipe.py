@@ -198,10 +198,16 @@ def test_text_on_the_pipe_is_a_corrupt_frame_at_once() -> None:
     ],
 )
 def test_a_payload_that_is_not_a_batch_is_corrupt(payload: bytes) -> None:
+    from monitor.check.pipe import answers_from_frame, requests_from_frame
+
     with pytest.raises(CorruptFrame):
         targets_from_frame(payload)
     with pytest.raises(CorruptFrame):
         results_from_frame(payload)
+    with pytest.raises(CorruptFrame):
+        requests_from_frame(payload)
+    with pytest.raises(CorruptFrame):
+        answers_from_frame(payload)
 
 
 def test_frame_is_compact() -> None:
@@ -317,3 +323,46 @@ def test_a_hostile_offset_is_a_corrupt_frame(offset: object, field: int) -> None
     row = (*good[:field], (_WALL, offset), *good[field + 1 :])
     with pytest.raises(CorruptFrame):
         results_from_frame(marshal.dumps([row]))
+
+
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(Kind), st.text(max_size=40), st.integers(0, 2**62)), max_size=20
+    )
+)
+def test_requests_round_trip_with_their_ids(batch: list[tuple[Kind, str, int]]) -> None:
+    """The daemon's requests carry ids; `check`'s targets come back keyed by their URL."""
+    from monitor.check.pipe import requests_frame, requests_from_frame
+
+    [payload] = payloads(requests_frame(batch))
+    assert requests_from_frame(payload) == (batch, ())
+    [payload] = payloads(targets_frame([(k, u) for k, u, _ in batch]))
+    assert requests_from_frame(payload) == ([(k, u, u) for k, u, _ in batch], ())
+
+
+@given(st.lists(st.integers(0, 2**62), max_size=20))
+def test_ids_round_trip_both_ways(ids: list[int]) -> None:
+    from monitor.check.pipe import answers_from_frame, ids_frame, requests_from_frame
+
+    [payload] = payloads(ids_frame(ids))
+    assert requests_from_frame(payload) == ([], tuple(ids))
+    assert answers_from_frame(payload) == ([], tuple(ids))
+
+
+@pytest.mark.parametrize("payload", [marshal.dumps(("1",)), marshal.dumps((True,))])
+def test_ids_that_are_not_ints_are_corrupt(payload: bytes) -> None:
+    from monitor.check.pipe import answers_from_frame, requests_from_frame
+
+    with pytest.raises(CorruptFrame):
+        requests_from_frame(payload)
+    with pytest.raises(CorruptFrame):
+        answers_from_frame(payload)
+
+
+def test_a_result_keyed_by_a_request_id_carries_its_url() -> None:
+    from monitor.check.pipe import answers_from_frame
+
+    r = CheckResult("https://a.example/", Kind.WEB, Outcome.OK, datetime.now(UTC))
+    [payload] = payloads(results_frame([result_row(7, r)]))
+    [(key, got)] = answers_from_frame(payload)[0]
+    assert key == 7 and got == r
