@@ -178,6 +178,8 @@ def chunks(stream: bytes) -> list[bytes]:
 class Codec:
     """One format's four steps, as the worker and the parent run them."""
 
+    rekey = False
+
     def __init__(self, name: str, module: types.ModuleType, framed: bool) -> None:
         self.name, self.m, self.framed = name, module, framed
 
@@ -217,6 +219,46 @@ class Codec:
         return out
 
 
+class DaemonCodec(Codec):
+    """Today's format as the daemon's checker processes use it: each target goes
+    as a request with an id (requests_frame), its result comes back keyed by the
+    id (with its URL) and is read by answers_from_frame. Its own copies of the
+    batches, keyed by ids, are made before any timing; it answers with the
+    URL-keyed pairs so that the exactness check is the same as the others'."""
+
+    def __init__(self, batches: list[Pairs], targets: list[list[tuple[Kind, str]]]) -> None:
+        super().__init__("current, ids", pipe, framed=True)
+        self.urls: dict[int, str] = {}
+        self.batches: list[list[tuple[int, CheckResult]]] = []
+        for batch in batches:
+            self.batches.append([])
+            for key, r in batch:
+                self.urls[len(self.urls)] = key
+                self.batches[-1].append((len(self.urls) - 1, r))
+        n = 0
+        self.targets: list[list[tuple[Kind, str, int]]] = []
+        for part in targets:
+            self.targets.append([(kind, url, n + i) for i, (kind, url) in enumerate(part)])
+            n += len(part)
+
+    def encode_results(self, batches: list[Pairs]) -> bytes:
+        row, frame_of = pipe.result_row, pipe.results_frame
+        return b"".join([frame_of([row(k, r) for k, r in batch]) for batch in self.batches])
+
+    def decode_results(self, pieces: list[bytes]) -> Pairs:
+        got = self._decode(pieces, lambda p: pipe.answers_from_frame(p)[0])
+        return [(self.urls[k], r) for k, r in got] if self.rekey else got
+
+    def encode_targets(self, batches: list[list[tuple[Kind, str]]]) -> bytes:
+        return b"".join([pipe.requests_frame(part) for part in self.targets])
+
+    def decode_targets(self, pieces: list[bytes]) -> list[tuple[Kind, str]]:
+        got = self._decode(pieces, lambda p: pipe.requests_from_frame(p)[0])
+        return [(k, u) for k, u, _ in got] if self.rekey else got
+
+    rekey = True  # answer keyed by URL as the others do (the exactness check), not when timed
+
+
 def cpu(fn: Callable[[], Any]) -> tuple[float, Any]:
     t0 = time.process_time()
     value = fn()
@@ -239,6 +281,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     codecs = [
         Codec(f"baseline {args.baseline}", load_baseline(args.baseline), framed=False),
         Codec("current", pipe, framed=True),
+        DaemonCodec(batches, target_batches),
         *(Codec(name, module, framed=True) for name, module in candidates()),
     ]
     for codec in codecs:  # both must be exact before either is timed
@@ -246,6 +289,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         got = codec.decode_results(chunks(stream))
         assert got == pairs and repr(got) == repr(pairs), codec.name
         assert codec.decode_targets(chunks(codec.encode_targets(target_batches))) == targets
+        codec.rekey = False
     if args.no_gc:
         gc.disable()
     steps = ("results enc", "results dec", "targets enc", "targets dec")

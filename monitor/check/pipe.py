@@ -203,8 +203,11 @@ def requests_from_frame(payload: bytes) -> tuple[list[Request], tuple[int, ...]]
     data = _load(payload)
     if data.__class__ is tuple:
         return [], _ids(data)
-    try:  # t[-1]: a target's URL, or a request's id
-        return [(_KIND[t[0]], t[1], t[-1]) for t in data], ()
+    kinds = _KIND
+    try:  # one shape a frame: targets (a URL is its own key) or requests
+        if data and len(data[0]) == 3:
+            return [(kinds[k], url, key) for k, url, key in data], ()
+        return [(kinds[k], url, url) for k, url in data], ()
     except (ValueError, TypeError, KeyError, IndexError) as exc:
         raise CorruptFrame("a frame that is not a batch of targets") from exc
 

@@ -244,7 +244,7 @@ class ProcessChecker:
                     with _sighup_held():
                         pool.channels[b] = await pool.start_worker()
                     break
-                except OSError as exc:  # no process can be started (EAGAIN, ENOMEM)
+                except Exception as exc:  # EAGAIN, ENOMEM: its checks must not wait for ever
                     log.error("cannot start a checker process (%s); trying again", exc)
                     self._fail(b, f"no checker process could be started: {exc}")
             self._live[b] = True
