@@ -20,13 +20,15 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import pytest
 from aiohttp import web
 from support.servers import app_server
 from support.settings import settings
 
 from monitor.check.processes import host_owner
 from monitor.config import Settings
-from monitor.daemon.checkers import ProcessChecker
+from monitor.daemon import checkers
+from monitor.daemon.checkers import CheckerGone, ProcessChecker
 from monitor.daemon.dispatch import Dispatcher
 from monitor.daemon.state import TargetState
 from monitor.storage.values import Claimed
@@ -218,3 +220,44 @@ async def test_a_reclaimed_targets_old_request_is_cancelled_in_its_process() -> 
     assert stats.peak["/a"] == 1  # never the old request beside the new one
     [(claim, result)] = finished
     assert claim.lease == 2 and result.http_status == 200  # the new check's own result
+
+
+async def test_a_replacement_that_cannot_start_fails_its_checks_and_is_tried_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A check queued for a process that could not be started (EAGAIN, ENOMEM)
+    fails (the dispatcher tries it once more) instead of waiting for ever."""
+    monkeypatch.setattr(checkers, "RESTART_DELAY", 0.0)
+    r = web.RouteTableDef()
+
+    @r.get("/ok")
+    async def ok(request: web.Request) -> web.Response:
+        return web.Response(text="<html><title>t</title></html>", content_type="text/html")
+
+    async with app_server(r) as srv:
+        s = settings({"a.example": srv.port}, timeout=BOUND)
+        async with ProcessChecker(s, 1) as remote:
+            pool = remote._pool
+            assert pool is not None
+            start = pool.start_worker
+            tried = asyncio.Event()
+            queued: list[asyncio.Future[CheckResult]] = []
+
+            async def cannot_start_once() -> Any:
+                if not tried.is_set():
+                    tried.set()
+                    future = remote.submit("http://a.example/ok", Kind.WEB)
+                    assert future is not None
+                    queued.append(future)  # waits for this process
+                    raise OSError(11, "Resource temporarily unavailable")
+                return await start()
+
+            monkeypatch.setattr(pool, "start_worker", cannot_start_once)
+            transport = pool.channels[0].transport
+            assert transport is not None
+            os.kill(transport.get_pid(), signal.SIGKILL)
+            await asyncio.wait_for(tried.wait(), BOUND)
+            with pytest.raises(CheckerGone, match="could be started"):
+                await asyncio.wait_for(queued[0], BOUND)
+            again = await asyncio.wait_for(remote.check("http://a.example/ok", Kind.WEB), BOUND)
+    assert again.outcome is Outcome.OK
