@@ -253,11 +253,15 @@ class ProcessChecker:
     def _fail(self, b: int, why: str, *, keep_pending: bool = False) -> int:
         """Fail process `b`'s checks with CheckerGone, but those not sent to it yet
         when `keep_pending` (they go to its replacement); how many failed."""
-        self._cancels[b] = []  # for requests of the process that ended
-        keep = {key for _, _, key in self._pending[b]} if keep_pending else set()
-        if not keep_pending:
-            self._pending[b] = []
         waiting = self._waiting[b]
+        # the cancels were for the process that ended, or for requests not sent
+        # yet: those are not sent at all (a cancelled one is no longer waiting)
+        self._cancels[b] = []
+        if keep_pending:
+            self._pending[b] = [r for r in self._pending[b] if r[2] in waiting]
+        else:
+            self._pending[b] = []
+        keep = {key for _, _, key in self._pending[b]}
         failed = [key for key in waiting if key not in keep]
         for key in failed:
             future = waiting.pop(key)

@@ -121,3 +121,23 @@ def test_a_worker_says_which_requests_it_cancelled() -> None:
 
     [payload] = Frames().feed(ids_frame([3, 5]))
     assert answers_from_frame(payload) == ([], (3, 5))
+
+
+async def test_a_check_cancelled_while_its_process_is_replaced_is_never_sent() -> None:
+    """Its request waited for the next process, its cancel was dropped with the
+    dead one's: the new process got the old request beside the new one."""
+    c, pool = checker()
+    c._live = [False]  # the process died; its replacement is starting
+    old = c.submit(URL, Kind.WEB)
+    await turn()
+    assert old is not None
+    old.cancel()  # the target claimed again meanwhile
+    new = c.submit(URL, Kind.WEB)
+    await turn()
+    assert new is not None
+    c._fail(0, "gone", keep_pending=True)
+    c._live = [True]
+    c._flush()
+    channel = pool.channels[0]
+    assert [key for _, _, key in channel.requests] == list(c._waiting[0])  # the new one alone
+    assert not new.done()
