@@ -141,3 +141,16 @@ async def test_a_check_cancelled_while_its_process_is_replaced_is_never_sent() -
     channel = pool.channels[0]
     assert [key for _, _, key in channel.requests] == list(c._waiting[0])  # the new one alone
     assert not new.done()
+
+
+async def test_a_cancelled_task_awaiting_a_check_cancels_its_request() -> None:
+    """The dispatcher's retry path awaits `check()` in a task: its cancel reaches
+    the process too."""
+    c, pool = checker()
+    task = asyncio.create_task(c.check(URL, Kind.WEB))
+    await turn()
+    task.cancel()
+    await turn()
+    [(_, _, key)] = pool.channels[0].requests
+    assert pool.channels[0].log == [("requests", (key,)), ("cancel", (key,))]
+    assert task.cancelled() and c._waiting == [{}]
