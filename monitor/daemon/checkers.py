@@ -222,10 +222,11 @@ class ProcessChecker:
             self._live[b] = False  # requests and cancels wait for the next process
             await channel.output_ended.wait()
             self._deliver(pool)  # what it answered before it ended
-            if channel.transport is not None:
-                channel.transport.close()
-            code = channel.transport.get_returncode() if channel.transport else None
-            pid = channel.transport.get_pid() if channel.transport else None
+            transport = channel.transport
+            code = transport.get_returncode() if transport is not None else None
+            pid = transport.get_pid() if transport is not None else None
+            if transport is not None:
+                transport.close()
             held = self._fail(b, "its checker process ended before answering", keep_pending=True)
             log.error(
                 "a checker process (pid %s) ended (exit status %s%s) holding %d checks; "
