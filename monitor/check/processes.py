@@ -32,8 +32,6 @@ from functools import lru_cache
 from typing import cast
 from urllib.parse import urlsplit
 
-from yarl import URL
-
 from monitor.check.pipe import Frames, answers_from_frame, frame, targets_frame
 from monitor.check.pool import TargetQueue, check_queue
 from monitor.check.prestart import (
@@ -47,6 +45,7 @@ from monitor.check.prestart import (
 from monitor.check.prestart import stop_signals_held as _stop_signals_held
 from monitor.config import Settings
 from monitor.retry import tries_seconds
+from monitor.urls import host_key
 from monitor.vocabulary import CheckResult, Kind
 
 
@@ -79,18 +78,9 @@ def _authority_hash(authority: str | None, url: str = "") -> int:
         host = (urlsplit(url if authority is None else "//" + authority).hostname or "").lower()
     except ValueError:
         host = ""
-    return zlib.crc32(gate_host(host).encode("utf-8", "surrogatepass"))
-
-
-def gate_host(host: str) -> str:
-    """`host` as the engine's per-host gate names it (yarl's raw_host: IDNA for a
-    Unicode name), so both spellings of one host go to the same checker."""
-    if host.isascii():
-        return host
-    try:
-        return URL.build(scheme="http", host=host).raw_host or host
-    except (ValueError, UnicodeError):
-        return host
+    # the engine's per-host gate's own key: every spelling of a host (case, a
+    # trailing dot, Unicode or punycode, IPv6 forms) goes to one checker
+    return zlib.crc32(host_key(host).encode("utf-8", "surrogatepass"))
 
 
 # The parent also reads the corpus (before it starts checking), assembles

@@ -130,11 +130,6 @@ def test_a_probe_answer_kept_under_another_spelling_is_read_under_the_key() -> N
     assert key_of("https bücher.example ", "/") == ("https", "xn--bcher-kva.example", None, "/")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="check/processes.py splits hosts over worker processes by urlsplit's hostname "
-    "(trailing dot kept): not yet keyed by host_key (the file was being edited elsewhere)",
-)
 def test_the_spellings_of_one_host_go_to_one_checker_process() -> None:
     from monitor.check.processes import host_owner
 

@@ -24,7 +24,8 @@ from monitor.check.pipe import (
     targets_frame,
     targets_from_frame,
 )
-from monitor.check.processes import _host_hash, auto_workers, gate_host, host_owner
+from monitor.check.processes import _host_hash, auto_workers, host_owner
+from monitor.urls import host_key
 from monitor.vocabulary import (
     CheckResult,
     ContentFacts,
@@ -268,7 +269,7 @@ def _host_hash_by_full_parse(url: str) -> int:
         host = (urlsplit(url).hostname or "").lower()
     except ValueError:
         host = ""
-    return zlib.crc32(gate_host(host).encode("utf-8", "surrogatepass"))
+    return zlib.crc32(host_key(host).encode("utf-8", "surrogatepass"))
 
 
 @given(
