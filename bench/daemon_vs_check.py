@@ -67,21 +67,27 @@ class Figures:
     peak_rss_mb: float
     first_s: float = 0.0  # until 1% of the targets were requested
     sustained_rate: float = 0.0  # requests/s from 1% of the targets to the end (Sampler.sustained)
+    held: float = 0.0  # mean answers held by the simulator from 1% of the targets on (in flight)
 
 
 class Sampler(threading.Thread):
-    """The simulator's request counter every 0.5 s: (monotonic time, requests)."""
+    """The simulator's request counter every 0.5 s: (monotonic time, requests),
+    and its answers held back by the latency at that moment: the client's
+    requests in flight (by Little's law, rate = in flight / latency)."""
 
     def __init__(self, port: int) -> None:
         super().__init__(daemon=True)
         self.port = port
         self.samples: list[tuple[float, int]] = []
+        self.held: list[tuple[int, int]] = []  # (requests, held) at each sample
         self.halt = threading.Event()
 
     def run(self) -> None:
         while not self.halt.is_set():
             with contextlib.suppress(OSError, ValueError):
-                self.samples.append((time.monotonic(), cvl.sim_stats(self.port)["requests"]))
+                stats = cvl.sim_stats(self.port)
+                self.samples.append((time.monotonic(), stats["requests"]))
+                self.held.append((stats["requests"], stats.get("held", 0)))
             self.halt.wait(0.5)
 
     def steady(self, targets: int) -> float:
@@ -106,6 +112,14 @@ class Sampler(threading.Thread):
         lo = next((s for s in self.samples if s[1] - base >= 0.01 * targets), self.samples[0])
         hi = self.samples[-1]
         return (hi[1] - lo[1]) / (hi[0] - lo[0]) if hi[0] > lo[0] else 0.0
+
+    def in_flight(self, targets: int) -> float:
+        """Mean requests held by the simulator from 1% of `targets` to the end."""
+        if not self.held:
+            return 0.0
+        base = self.held[0][0]
+        held = [h for r, h in self.held if r - base >= 0.01 * targets]
+        return statistics.fmean(held) if held else 0.0
 
     def first_checks(self, targets: int) -> float:
         """Seconds from the start until 1% of `targets` were requested (start-up,
@@ -162,6 +176,7 @@ def timed(
         peak / 2**20,
         sampler.first_checks(targets),
         sampler.sustained(targets),
+        sampler.in_flight(targets),
     )
 
 
@@ -231,7 +246,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"  {f.what:<16} wall {f.wall_s:7.2f}s cpu {f.cpu_s:6.2f}s "
                 f"({1e6 * f.cpu_s / max(f.requests, 1):4.0f} us/request) "
                 f"requests {f.requests:>7} first {f.first_s:6.1f}s steady {f.steady_rate:7,.0f}/s "
-                f"sustained {f.sustained_rate:7,.0f}/s "
+                f"sustained {f.sustained_rate:7,.0f}/s in flight {f.held:5.1f} "
                 f"rss {f.peak_rss_mb:5.0f} MB rc {f.returncode}",
                 flush=True,
             )

@@ -99,7 +99,8 @@ SHAPES = {
 _BUCKETS = 48  # distinct body sizes; each has its own precomputed filler (and PNG CRC)
 
 # Counter slots per worker in the shared stats array.
-_STATS = ("requests", "head", "range", "not_found", "bytes", "connections")
+# "held": answers waiting out --latency-ms now (a gauge: the client's requests in flight)
+_STATS = ("requests", "head", "range", "not_found", "bytes", "connections", "held")
 
 
 def host_addresses(count: int) -> list[str]:
@@ -413,11 +414,11 @@ def _apply_range(resp: Response, header: str) -> Response:
 class Counters:
     """This worker's counters; flushed to shared memory so any worker can report all."""
 
-    __slots__ = ("bytes", "connections", "head", "not_found", "range", "requests")
+    __slots__ = ("bytes", "connections", "head", "held", "not_found", "range", "requests")
 
     def __init__(self) -> None:
         self.requests = self.head = self.range = self.not_found = self.bytes = 0
-        self.connections = 0
+        self.connections = self.held = 0
 
     def values(self) -> list[int]:
         return [int(getattr(self, name)) for name in _STATS]
@@ -524,14 +525,19 @@ class HttpProtocol(asyncio.Protocol):
         parts = () if method == "HEAD" else resp.parts
         if app.latency > 0 and path != "/__stats":
             self.pending.append((head_bytes, parts, keep_alive))
+            counters.held += 1
             asyncio.get_running_loop().call_later(app.latency, self.send_next)
         else:
             self.send(head_bytes, parts, keep_alive)
 
     def send_next(self) -> None:
         """One held-back answer, the oldest (timers of equal delay may fire in any order)."""
-        if self.pending and self.transport is not None and not self.transport.is_closing():
-            self.send(*self.pending.popleft())
+        if not self.pending:
+            return
+        self.app.counters.held -= 1
+        answer = self.pending.popleft()
+        if self.transport is not None and not self.transport.is_closing():
+            self.send(*answer)
 
     def send(self, head: bytes, parts: tuple[bytes | memoryview, ...], keep_alive: bool) -> None:
         transport = self.transport
