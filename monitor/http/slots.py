@@ -45,7 +45,9 @@ class Slots:
         except BaseException:
             if waiter.done() and not waiter.cancelled():
                 self.give()  # handed a slot, then cancelled: pass it on
-            else:
+            elif waiter in self.waiters:
+                # a cancelled waiter may already be gone: a `give` before it ran
+                # skipped it (many cancelled at once: a checker process's re-claims)
                 self.waiters.remove(waiter)
             raise
 
