@@ -65,6 +65,8 @@ class Dispatcher:
         self.stopping = False
         self.claim_error: str | None = None  # the last claim failed: readiness says so
         self.lost = 0  # checks given up as their checker process died each time
+        # their claims, by target: left to their leases while running, given back at a stop
+        self._lost: dict[int, Claimed] = {}
         # checks whose result could not be handed on (a decision or a write that
         # raised): logged, and `run --once` says so in its exit code
         self.failed = 0
@@ -242,6 +244,7 @@ class Dispatcher:
             except CheckerGone as exc:
                 why = str(exc)
         self.lost += 1
+        self._lost[claim.id] = claim
         if self.lost == 1:
             log.warning(
                 "a check failed %d times as its checker process ended (%s); it is checked "
@@ -306,7 +309,9 @@ class Dispatcher:
 
     async def settle(self, grace: float) -> None:
         """After a stop: a claim in progress ends, checks in flight get `grace`
-        seconds, and the claims of those that did not finish are given back."""
+        seconds, and the claims of those that did not finish are given back, as
+        are those of checks lost with their checker process (left to their
+        leases while the daemon ran)."""
         self.stopping = True
         async with self._claiming:
             pass  # a claim in progress has finished (and given back what came too late)
@@ -317,7 +322,7 @@ class Dispatcher:
         while True:  # again when a check's retry (a new task) took its place
             tasks = [t for t, _ in self.inflight.values() if t not in waited]
             if not tasks:
-                return
+                break
             waited.update(tasks)
             _, pending = await asyncio.wait(tasks, timeout=max(0.0, deadline - loop.time()))
             if pending:
@@ -329,6 +334,9 @@ class Dispatcher:
                 t.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
             await self.release(claims)
+        if self._lost:  # kept, the next `run --once` found them leased and checked nothing
+            lost, self._lost = list(self._lost.values()), {}
+            await self.release(lost)
 
     def abandon(self) -> None:
         """Stop every check in flight without recording or giving it back: this
