@@ -209,6 +209,8 @@ class ProcessChecker:
             if batch is None:  # a process's output ended: `_keep` sees to it
                 continue
             for key, result in cast(list[tuple[int, CheckResult]], batch):
+                if key.__class__ is not int:  # no request's id (a URL, a bool): the
+                    continue  # reader raised, ended, and nothing was delivered again
                 future = waiting[key % n].pop(key, None)
                 if future is not None and not future.done():
                     future.set_result(result)
