@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Coroutine
 from functools import partial
 from typing import Any
@@ -30,6 +31,10 @@ CLAIM_BATCH = 1000
 REFILL_DELAY = 0.02  # after a check ends, before claiming for the slots freed since
 SCAN_POLL = 0.05  # `--once` while the corpus is still written: claim again this often
 MAX_BACKLOG = 5 * CLAIM_BATCH  # results queued for the database beyond which claims wait
+# `run --once`: a claim that failed is tried again after these delays (s), then
+# the pass ends and exits 1 saying so (a lock held a moment too long must not
+# fail a whole pass)
+ONCE_CLAIM_RETRIES = (0.1, 0.5, 2.0, 5.0)
 # Tries of one claim when its checker process dies under it: once more with the
 # new process; a target that kills it again is left to its lease (and counted).
 CHECKER_DEATHS = 2
@@ -72,6 +77,12 @@ class Dispatcher:
         self.failed = 0
         self._claiming = asyncio.Lock()  # held while claiming: a stop waits for it
         self._more_due = False  # the last claim stopped at capacity: more may be due
+        # what ended the last dispatch: "drained" (a claim came back short: all
+        # that was due is taken), else what held it back ("capacity", "writer",
+        # "scope": not a live cluster member, "claim": it failed, "stop"). Only
+        # "drained" tells `run_once` the pass is done: a held-back dispatch took
+        # nothing and says nothing about the queue
+        self.ended_by = "stop"
         self._refill_pending = False
 
     def capacity(self, s: Settings) -> int:
@@ -123,15 +134,18 @@ class Dispatcher:
     async def _dispatch(self, cutoff: int | None) -> int:
         s = self._settings()
         claimed = 0
+        self.ended_by = "stop"
         while not self.stopping:
             free = self.capacity(s) - len(self.inflight)
             if free < self.least_claim(s) or self.writer.backlog > MAX_BACKLOG:
                 self._more_due = True  # capacity, not the queue, stopped this claim
+                self.ended_by = "capacity" if free < self.least_claim(s) else "writer"
                 break
             want = min(free, CLAIM_BATCH)
             lease_ms = int(s.lease_seconds * 1000)
             may, buckets = self._scope()
             if not may:  # not (or no longer) a live member of the cluster: claim nothing
+                self.ended_by = "scope"
                 break
             try:
                 claims: list[Claimed] = await self._db(
@@ -146,6 +160,7 @@ class Dispatcher:
                 if self.claim_error is None:
                     log.error("cannot claim due targets: %s; retrying", error)
                 self.claim_error = error
+                self.ended_by = "claim"
                 break
             if self.claim_error is not None:
                 log.info("claiming works again")
@@ -178,6 +193,7 @@ class Dispatcher:
             claimed += len(claims)
             if len(claims) < want:
                 self._more_due = False
+                self.ended_by = "drained"
                 break
         return claimed
 
@@ -282,17 +298,38 @@ class Dispatcher:
         this call; its targets are due too, so claiming goes on until it ends.
         """
         cutoff = self._clock()
+        retries = iter(ONCE_CLAIM_RETRIES)
+        held_since: float | None = None  # not a live cluster member since (monotonic)
         while not self.stopping:
             writing = scanning is not None and not scanning.done()
             claimed = await self.dispatch(cutoff=cutoff)
             if not claimed and not self.inflight and not writing:
-                if not self._held_by_writer():
+                # Nothing taken and nothing to wait on: the pass is done only if the
+                # last claim found the queue drained. A dispatch held back by its
+                # capacity (checks that all ended while it ran), the writer, the
+                # cluster or a failed claim ended this pass with exit 0 and
+                # thousands of due targets unchecked.
+                why = self.ended_by
+                if why == "drained" or self.stopping:
                     break
-                # the writer's queue, not the due queue, stopped the claim: nothing is
-                # in flight to wait on, so wait for the writer (this pass ended with
-                # thousands of due targets unchecked at a high --concurrency)
-                await asyncio.sleep(SCAN_POLL)
-                continue
+                if why == "claim":  # tried again a few times, then exit 1 says so
+                    delay = next(retries, None)
+                    if delay is None:
+                        break
+                    await asyncio.sleep(delay)
+                elif why == "writer":
+                    if not self.writer.healthy:
+                        break  # it cannot write: its failure is the exit's reason
+                    await asyncio.sleep(SCAN_POLL)
+                elif why == "scope":
+                    now = time.monotonic()
+                    held_since = now if held_since is None else held_since
+                    if now - held_since > self._settings().cluster_timeout:
+                        self.claim_error = "this member is not a live member of the cluster"
+                        break
+                    await asyncio.sleep(SCAN_POLL)
+                continue  # "capacity": the checks holding it ended meanwhile
+            held_since = None
             waits: list[asyncio.Future[Any]] = [t for t, _ in self.inflight.values()]
             if scanning is not None and writing:
                 waits.append(scanning)
@@ -302,10 +339,6 @@ class Dispatcher:
             await asyncio.wait(
                 waits, timeout=SCAN_POLL if writing else None, return_when=asyncio.FIRST_COMPLETED
             )
-
-    def _held_by_writer(self) -> bool:
-        """Claims wait for the result writer's backlog, and it is writing."""
-        return self.writer.backlog > MAX_BACKLOG and self.writer.healthy
 
     async def settle(self, grace: float) -> None:
         """After a stop: a claim in progress ends, checks in flight get `grace`
