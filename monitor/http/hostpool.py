@@ -148,7 +148,11 @@ class HostPool:
 
     def _forget_if_idle(self, host: str, gate: HostGate) -> None:
         if not gate.constrained(self._clock()):
-            self._gates.pop(host, None)
+            current = self._gates.pop(host, gate)
+            if current is not gate:  # only this gate: a waiter cancelled after its
+                # gate was forgotten must not forget the host's new one, in use (a
+                # third gate would double --per-host)
+                self._gates[host] = current
 
     def record(self, host: str, status: int | None, retry_after: float | None = None) -> None:
         """Adapt to the answer: 429/503 back off (Retry-After wins), success resets.

@@ -10,6 +10,7 @@ import asyncio
 
 import pytest
 
+from monitor.http.hostpool import HostPool
 from monitor.http.slots import Slots
 
 
@@ -48,3 +49,25 @@ async def test_many_waiters_cancelled_at_once_with_slots_given_back_hold_nothing
     assert all(isinstance(r, asyncio.CancelledError) for r in results[:6])
     assert results[6:] == [None, None]  # the two left hold the two slots
     assert slots.free == 0 and not slots.waiters
+
+
+async def test_a_cancelled_waiter_of_a_forgotten_gate_never_drops_the_hosts_new_gate() -> None:
+    """The waiter skipped by a give left its gate idle, and the gate was forgotten;
+    requests made a new gate for the host and held its slots. The waiter, running
+    then, forgot the host's gate by its name: the new one, in use, so the next
+    requests made a third and the host had twice its --per-host (checker
+    processes under a re-claim storm: 5 requests at once with --per-host 2)."""
+    pool = HostPool(per_host=1)
+    holder = pool.take_now("a.test")
+    assert holder is not None
+    waiting = asyncio.create_task(pool.take("a.test"))
+    await turn()
+    waiting.cancel()  # runs later: its waiter is cancelled now
+    pool.leave("a.test", holder)  # the give skips it: the gate is idle, forgotten
+    second = pool.take_now("a.test")  # a new gate, its one slot held
+    assert second is not None
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    assert pool.take_now("A.test.") is None  # the host's one slot is held
+    pool.leave("a.test", second)
+    assert pool.take_now("a.test") is not None
