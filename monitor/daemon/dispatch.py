@@ -30,6 +30,9 @@ log = logging.getLogger("monitor.daemon")
 CLAIM_BATCH = 1000
 REFILL_DELAY = 0.02  # after a check ends, before claiming for the slots freed since
 SCAN_POLL = 0.05  # `--once` while the corpus is still written: claim again this often
+# `--once` looks this often for a stop (SIGTERM) while its checks run: it waited for
+# one to end (a whole timeout) before the shutdown grace began
+STOP_POLL = 0.25
 MAX_BACKLOG = 5 * CLAIM_BATCH  # results queued for the database beyond which claims wait
 # `run --once`: a claim that failed is tried again after these delays (s), then
 # the pass ends and exits 1 saying so (a lock held a moment too long must not
@@ -337,7 +340,9 @@ class Dispatcher:
                 continue
             # while the corpus is written, look for its new targets now and then
             await asyncio.wait(
-                waits, timeout=SCAN_POLL if writing else None, return_when=asyncio.FIRST_COMPLETED
+                waits,
+                timeout=SCAN_POLL if writing else STOP_POLL,
+                return_when=asyncio.FIRST_COMPLETED,
             )
 
     async def settle(self, grace: float) -> None:

@@ -115,6 +115,7 @@ class Daemon:
             scope=self.membership.scope,
         )
         self._stop = asyncio.Event()
+        self._cut_short = False  # `--once` stopped (a signal) before its pass ended
         self.scheduler: AsyncIOScheduler | None = None
         self.server: MetricsServer | None = None
         self.last_scan: ScanReport | None = None
@@ -189,6 +190,7 @@ class Daemon:
                     if s.once:
                         if self.failure is None:
                             await self.dispatcher.run_once(first_scan)
+                            self._cut_short = self._stop.is_set()
                         if self.scan_error is not None and self.failure is None:
                             self.failure = f"the corpus could not be recorded: {self.scan_error}"
                     else:
@@ -262,6 +264,11 @@ class Daemon:
         failed = self.dispatcher.failed + self.writer.dropped
         if self.failure is None and self.settings.once and failed:
             self.failure = f"{failed} checks failed unexpectedly, not recorded (see the log)"
+        if self.failure is None and self.settings.once and self._cut_short:
+            # SIGTERM or SIGINT: a pass cut short must not say all was checked
+            self.failure = (
+                "stopped before every due target was checked; those left are due for the next pass"
+            )
         return 0 if self.failure is None else 1
 
     def _db_failed(self, exc: SQLAlchemyError) -> str:
