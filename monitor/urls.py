@@ -191,7 +191,8 @@ def host_key(host: str) -> str:
     """The one name of a host for everything kept per host (politeness, placement).
 
     Lower case, trailing dots stripped, IDNA (punycode) for a Unicode name, an
-    IPv6 literal in its compressed form without brackets: two spellings of one
+    IPv6 literal in its compressed form without brackets (an IPv4-mapped one as
+    the IPv4 address it reaches): two spellings of one
     host must share one limit, and one cluster member. Never raises: a host no
     rule accepts is its lower case. Cached (it is asked on every request), but
     only for names of a plausible length, so a hostile one cannot pin memory.
@@ -209,9 +210,12 @@ def _host_key(host: str) -> str:
         name = name[1:-1]
     if ":" in name:
         try:
-            return ipaddress.IPv6Address(name).compressed
+            address = ipaddress.IPv6Address(name)
         except ValueError:
             return name.lower()
+        # an IPv4-mapped address reaches the IPv4 host it maps: that host's key
+        mapped = address.ipv4_mapped
+        return address.compressed if mapped is None else str(mapped)
     try:
         return ascii_host(name)
     except ValueError:
