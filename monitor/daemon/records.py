@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 
 from monitor import urls
@@ -36,9 +37,32 @@ def content_hash(raw: object) -> str:
 
 
 def records_of(
-    items: list[Document | InvalidDocument], settings: Settings, keyring: KeyRing
+    items: Iterable[Document | InvalidDocument], settings: Settings, keyring: KeyRing
 ) -> tuple[list[ArticleRecord], int]:
-    """The records to store for one file's documents, and how many are invalid.
+    """The records to store for one file's documents, and how many are invalid
+    (`iter_records`, whole)."""
+    tally = Tally()
+    return list(iter_records(items, settings, keyring, tally)), tally.invalid
+
+
+class Tally:
+    """The invalid documents `iter_records` met so far."""
+
+    __slots__ = ("invalid",)
+
+    def __init__(self) -> None:
+        self.invalid = 0
+
+
+def iter_records(
+    items: Iterable[Document | InvalidDocument],
+    settings: Settings,
+    keyring: KeyRing,
+    tally: Tally,
+) -> Iterator[ArticleRecord]:
+    """The records to store for one file's documents, as they are read (the store
+    writes the first ones while the rest of a big file is parsed); the invalid
+    ones are counted in `tally`.
 
     Each document is audited by the audit `check` uses (its `secured` verified
     with `keyring`); an invalid one, or one with a URL longer than the
@@ -46,18 +70,16 @@ def records_of(
     """
     now = datetime.now(UTC)
     rules = AuditRules.of(settings)
-    out: list[ArticleRecord] = []
-    invalid = 0
     for item in items:
         if isinstance(item, InvalidDocument):
-            invalid += 1
+            tally.invalid += 1
             where = f"{item.source}:{item.line}" if item.line else item.source
             log.warning("invalid document %s: %s", where, item.error)
             continue
         audit = audit_document(item, keyring, now=now, rules=rules)
         longest = max((len(u) for u, _ in audit.refs if url_too_long(u)), default=0)
         if longest:  # the database cannot index it: this record alone is invalid
-            invalid += 1
+            tally.invalid += 1
             where = f"{item.source}:{item.line}" if item.line else item.source
             log.warning(
                 "invalid document %s: a URL of %d characters is longer than the %d bytes "
@@ -74,18 +96,15 @@ def records_of(
                 sig.status.value,
                 extra={"ctx": {"article": item.id, "source": item.source}},
             )
-        out.append(
-            ArticleRecord(
-                id=item.id,
-                source=item.source,
-                line=item.line,
-                web_url=redact_url(item.article.webUrl),
-                title=item.article.title,
-                provider=provider_of(item),
-                content_hash=content_hash(item.raw),
-                problems=audit.codes,
-                signature=sig,
-                refs=audit.refs,
-            )
+        yield ArticleRecord(
+            id=item.id,
+            source=item.source,
+            line=item.line,
+            web_url=redact_url(item.article.webUrl),
+            title=item.article.title,
+            provider=provider_of(item),
+            content_hash=content_hash(item.raw),
+            problems=audit.codes,
+            signature=sig,
+            refs=audit.refs,
         )
-    return out, invalid

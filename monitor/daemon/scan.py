@@ -35,7 +35,7 @@ from monitor.config import Settings
 from monitor.corpus import Unreadable, iter_files, open_regular, parse_stream, vanished
 from monitor.corpus.article import Document, InvalidDocument
 from monitor.corpus.files import read_failure, source_name
-from monitor.daemon.records import records_of
+from monitor.daemon.records import Tally, iter_records, records_of
 from monitor.secured.keys import KeyRing
 from monitor.storage import duplicates
 from monitor.storage.corpus import (
@@ -175,32 +175,45 @@ class CorpusScanner:
                     self._readable_again(key)
                     return True
                 fh.seek(0)
-                items = list(parse_stream(key, fh, path.suffix))
+                # read, audited and stored as it goes: the first targets are due
+                # (and checked) while the rest of a big file is parsed
+                tally = Tally()
+                items = parse_stream(key, fh, path.suffix)
+                records = iter_records(items, self.settings, self.keyring, tally)
+                try:
+                    stored = self.repo.store_document(
+                        key, fp, records, lambda: tally.invalid, self._now
+                    )
+                except DBAPIError as exc:
+                    if not refused_record(exc):
+                        raise  # the database itself: the pass fails and is reported
+                    why = f"the database refused a record ({refusal(exc)})"
+                    self._readable_again(key)
+                    self._unreadable(key, prev, why, report)
+                    report.invalid += tally.invalid + 1
+                    return True
         except OSError as exc:
+            # also midway through a file whose first batches are stored: its
+            # fingerprint is not, so it is read again and stored whole
             if vanished(path, exc):
                 if prev is None:
                     log.info("%s was deleted while the corpus was read: skipped", key)
+                    # its first batches may be stored, and no document row would
+                    # ever retire them: their targets were checked for ever
+                    self.repo.remove_document(key)
                 self._failing.pop(key, None)
                 return False  # gone: retired below like any deleted file
             self._unreadable(key, prev, read_failure(path, exc), report)
             return True
         self._readable_again(key)
-        records, invalid = records_of(items, self.settings, self.keyring)
+        invalid = tally.invalid
         report.invalid += invalid
-        try:
-            self.repo.store_document(key, fp, records, invalid, self._now)
-        except DBAPIError as exc:
-            if not refused_record(exc):
-                raise  # the database itself: the pass fails and is reported
-            self._unreadable(key, prev, f"the database refused a record ({refusal(exc)})", report)
-            report.invalid += 1
-            return True
         report.changed += 1
         log.info(
             "%s document %s: %d articles, %d invalid",
             "updated" if prev else "new",
             key,
-            len(records),
+            stored,
             invalid,
         )
         return True

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import cache
 
 from sqlalchemy import (
@@ -82,43 +82,54 @@ class CorpusStore(Store):
         self,
         path: str,
         fingerprint: Fingerprint,
-        articles: Sequence[ArticleRecord],
-        invalid: int,
+        articles: Iterable[ArticleRecord],
+        invalid: int | Callable[[], int],
         now: int,
-    ) -> None:
-        """Replace what the database knows of one corpus file.
+    ) -> int:
+        """Replace what the database knows of one corpus file; the articles stored.
 
         A big file is written STORE_BATCH articles per transaction, so the
         targets of its first articles can be claimed (and the database's one
         writer shared) while the rest is written; its fingerprint goes last,
         with the removal of the articles it no longer holds, so a daemon
-        stopped midway reads the file again and stores it whole.
+        stopped midway reads the file again and stores it whole. `articles`
+        may be a generator (the file read and audited as it is stored: the
+        first targets are due before the whole file is parsed); `invalid`, a
+        count or what gives it once `articles` is spent.
         """
-        *head, last = _batches(articles) or [[]]
-        for batch in head:
+        stored = 0
+        keep: set[str] = set()
+        batches = _batches(articles)
+        last = next(batches, [])
+        for batch in batches:  # one batch behind: the last goes with the fingerprint
             with self._write() as conn:
-                self._store_round(conn, batch, now)
+                self._store_round(conn, last, now)
+            stored += len(last)
+            keep.update(a.id for a in last)
+            last = batch
+        stored += len(last)
+        keep.update(a.id for a in last)
         with self._write() as conn:
             row = {
                 "path": path,
                 "mtime_ns": fingerprint.mtime_ns,
                 "size": fingerprint.size,
                 "sha256": fingerprint.sha256,
-                "articles": len(articles),
-                "invalid": invalid,
+                "articles": stored,
+                "invalid": invalid if isinstance(invalid, int) else invalid(),
                 "scanned_at": now,
             }
             conn.execute(
                 dialect.upsert(self.dialect, DOCUMENTS, ["path"], [k for k in row if k != "path"]),
                 row,
             )
-            keep = {a.id for a in articles}
             old: set[str] = set(
                 conn.scalars(select(ARTICLES.c.id).where(ARTICLES.c.source == path))
             )
             if last:
                 self._store_round(conn, last, now)
             self._drop_articles(conn, sorted(old - keep))
+        return stored
 
     def active_targets(self) -> int:
         """How many targets are scheduled (an index-only count)."""
@@ -314,16 +325,17 @@ def _insert_targets(dialect_name: str) -> Insert:
     return dialect.insert_ignore(dialect_name, TARGETS)
 
 
-def _batches(arts: Sequence[ArticleRecord]) -> list[list[ArticleRecord]]:
+def _batches(arts: Iterable[ArticleRecord]) -> Iterator[list[ArticleRecord]]:
     """The articles in order, STORE_BATCH at a time and no id twice in one batch:
     an id met again (a document holding one article twice) starts a new batch,
     so the last copy is stored last and wins, as it always did."""
-    out: list[list[ArticleRecord]] = []
+    batch: list[ArticleRecord] = []
     ids: set[str] = set()
     for art in arts:
-        if not out or len(out[-1]) >= STORE_BATCH or art.id in ids:
-            out.append([])
-            ids = set()
-        out[-1].append(art)
+        if len(batch) >= STORE_BATCH or art.id in ids:
+            yield batch
+            batch, ids = [], set()
+        batch.append(art)
         ids.add(art.id)
-    return out
+    if batch:
+        yield batch
