@@ -48,6 +48,10 @@ log = logging.getLogger("monitor.daemon")
 # crosses a pipe twice. Measured with bench/daemon_vs_check.py (bench/README.md).
 AUTO_MIN_TARGETS = 5_000
 RESTART_DELAY = 1.0  # after a checker process died, before the next is started
+# ... doubled after each process that died as it started (a broken install would
+# be started again every second for ever), up to this; reset by one that ran
+RESTART_MAX = 60.0
+STEADY_S = 10.0  # a process that lived this long (or answered) did not die as it started
 
 
 class CheckerGone(RuntimeError):
@@ -217,7 +221,10 @@ class ProcessChecker:
 
     async def _keep(self, pool: WorkerPool, b: int) -> None:
         """Process `b`'s keeper: when it ends (dies, is killed as hung), fail the
-        checks it held and start another in its place, after RESTART_DELAY."""
+        checks it held and start another in its place, after RESTART_DELAY (more
+        after processes that died as they started)."""
+        loop = asyncio.get_running_loop()
+        delay, started = RESTART_DELAY, loop.time()
         while True:
             channel = pool.channels[b]
             await channel.exited.wait()
@@ -230,16 +237,20 @@ class ProcessChecker:
             if transport is not None:
                 transport.close()
             held = self._fail(b, "its checker process ended before answering", keep_pending=True)
+            if channel.received or loop.time() - started >= STEADY_S:
+                delay = RESTART_DELAY  # it ran: not a process that cannot start
             log.error(
                 "a checker process (pid %s) ended (exit status %s%s) holding %d checks; "
-                "starting another in its place",
+                "starting another in its place in %g s",
                 pid,
                 code,
                 f": {channel.error}" if channel.error else "",
                 held,
+                delay,
             )
             while True:
-                await asyncio.sleep(RESTART_DELAY)
+                await asyncio.sleep(delay)
+                delay = min(2 * delay, RESTART_MAX)
                 try:
                     with _sighup_held():
                         pool.channels[b] = await pool.start_worker()
@@ -248,6 +259,7 @@ class ProcessChecker:
                     log.error("cannot start a checker process (%s); trying again", exc)
                     self._fail(b, f"no checker process could be started: {exc}")
             self._live[b] = True
+            started = loop.time()
             self._flush()
 
     def _fail(self, b: int, why: str, *, keep_pending: bool = False) -> int:
