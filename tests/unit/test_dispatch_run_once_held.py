@@ -149,7 +149,7 @@ async def test_run_once_waits_while_not_a_live_cluster_member_then_says_so(
     s = settings(concurrency=4, once=True, cluster_timeout=0.3)
     d, _ = dispatcher(s, Queue(30), finished)
     live = False
-    d._scope = lambda: (live, None)  # noqa: SLF001
+    d._scope = lambda: (live, None)
     monkeypatch.setattr(dispatch, "SCAN_POLL", 0.01)
     await asyncio.wait_for(d.run_once(), 5)
     assert finished == []
@@ -164,7 +164,7 @@ async def test_run_once_waits_while_not_a_live_cluster_member_then_says_so(
         calls += 1
         return calls > 3, None
 
-    d2._scope = scope  # noqa: SLF001
+    d2._scope = scope
     await asyncio.wait_for(d2.run_once(), 5)
     assert sorted(finished) == list(range(30))
     assert d2.claim_error is None
