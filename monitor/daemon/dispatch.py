@@ -10,6 +10,7 @@ period and gives back the claims of those that did not finish.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Coroutine
@@ -88,6 +89,9 @@ class Dispatcher:
         # nothing and says nothing about the queue
         self.ended_by = "stop"
         self._refill_pending = False
+        # set as a check ends: `run_once` waits on it, not on every check's future
+        # (an `asyncio.wait` over ~1,000 futures put a callback on each, per wake)
+        self._ended = asyncio.Event()
 
     def capacity(self, s: Settings) -> int:
         """Checks held at once: `concurrency`, and with checker processes
@@ -254,6 +258,7 @@ class Dispatcher:
         current = self.inflight.get(claim.id)
         if current is not None and current[1] is claim:  # not a newer claim's entry
             del self.inflight[claim.id]
+            self._ended.set()
             self._refill()
 
     async def _check_surviving(
@@ -311,6 +316,7 @@ class Dispatcher:
         held_since: float | None = None  # not a live cluster member since (monotonic)
         while not self.stopping:
             writing = scanning is not None and not scanning.done()
+            self._ended.clear()  # before the claim: a check ending meanwhile is seen
             claimed = await self.dispatch(cutoff=cutoff)
             if not claimed and not self.inflight and not writing:
                 # Nothing taken and nothing to wait on: the pass is done only if the
@@ -339,17 +345,13 @@ class Dispatcher:
                     await asyncio.sleep(SCAN_POLL)
                 continue  # "capacity": the checks holding it ended meanwhile
             held_since = None
-            waits: list[asyncio.Future[Any]] = [t for t, _ in self.inflight.values()]
-            if scanning is not None and writing:
-                waits.append(scanning)
-            if not waits:  # every check it started ended while it claimed again
-                continue
-            # while the corpus is written, look for its new targets now and then
-            await asyncio.wait(
-                waits,
-                timeout=SCAN_POLL if writing else STOP_POLL,
-                return_when=asyncio.FIRST_COMPLETED,
-            )
+            if not self.inflight and not writing:
+                continue  # every check it started ended while it claimed again
+            # a check's end frees a slot; while the corpus is written, look for its
+            # new targets now and then; and look for a stop
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(SCAN_POLL if writing else STOP_POLL):
+                    await self._ended.wait()
 
     async def settle(self, grace: float) -> None:
         """After a stop: a claim in progress ends, checks in flight get `grace`
