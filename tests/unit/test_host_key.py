@@ -86,7 +86,7 @@ def test_a_plain_host_keeps_the_bucket_it_had() -> None:
     [
         ["http://a.test./x", "http://A.test/y", "https://A.TEST.:8443/z", "http://a.test"],
         ["http://bücher.example/", "http://xn--bcher-kva.example/", "http://BÜCHER.example./a"],
-        ["http://[::1]/", "http://[0:0::1]:8080/", "http://[0:0:0:0:0:0:0:1]./"],
+        ["http://[::1]/", "http://[0:0::1]:8080/", "http://[0:0:0:0:0:0:0:1]/"],
     ],
 )
 def test_the_spellings_of_one_host_are_placed_in_one_bucket(spellings: list[str]) -> None:
