@@ -22,6 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from monitor.check.pool import SupportsCheck
 from monitor.config import Settings
 from monitor.daemon.checkers import CheckerGone, ProcessChecker
+from monitor.daemon.pace import Pace, ahead
 from monitor.daemon.writer import ResultWriter
 from monitor.storage.repository import Claimed, Repository, now_ms
 from monitor.vocabulary import CheckResult
@@ -30,6 +31,7 @@ log = logging.getLogger("monitor.daemon")
 
 CLAIM_BATCH = 1000
 QUEUED_AHEAD = 7  # with checker processes, claimed targets queued per running check
+LEASE_SHARE = 4  # ... but no more than the recent rate checks in lease_seconds / this
 REFILL_DELAY = 0.02  # after a check ends, before claiming for the slots freed since
 SCAN_POLL = 0.05  # `--once` while the corpus is still written: claim again this often
 # `--once` looks this often for a stop (SIGTERM) while its checks run: it waited for
@@ -60,6 +62,7 @@ class Dispatcher:
         spawn: Callable[[Coroutine[Any, Any, None], str], None],
         clock: Callable[[], int] = now_ms,
         scope: Callable[[], tuple[bool, frozenset[int] | None]] = lambda: (True, None),
+        pace: Pace | None = None,
     ) -> None:
         self._settings = settings  # a getter: SIGHUP swaps the settings
         self.repo = repo
@@ -92,9 +95,10 @@ class Dispatcher:
         # set as a check ends: `run_once` waits on it, not on every check's future
         # (an `asyncio.wait` over ~1,000 futures put a callback on each, per wake)
         self._ended = asyncio.Event()
+        self._pace = pace or Pace()  # how fast checks end: how far ahead to claim
 
     def capacity(self, s: Settings) -> int:
-        """Checks held at once: `concurrency`, and with checker processes
+        """Checks held at once: `concurrency`, and with checker processes up to
         `QUEUED_AHEAD` times as many again queued in them, so claims can be big
         (see `least_claim`) and the processes never run dry while results
         travel back, the next claim waits its turn on the database thread
@@ -102,9 +106,13 @@ class Dispatcher:
         ms. With 3x the processes' queues were empty 40% of the time and `run`
         kept ~77 of 128 requests in flight (3,800 checks/s); with 6x 1%, with
         8x never (4,630 checks/s, 94 in flight; bench/README.md). They still
-        run `concurrency` requests at most."""
+        run `concurrency` requests at most. No more is queued than the recent
+        rate checks in a quarter of `lease_seconds` (pace.py): slow hosts'
+        claims queued ahead expired before their check started."""
         if isinstance(self.checker, ProcessChecker):
-            return (1 + QUEUED_AHEAD) * s.concurrency
+            most = QUEUED_AHEAD * s.concurrency
+            horizon = s.lease_seconds / LEASE_SHARE
+            return s.concurrency + ahead(most, s.concurrency, self._pace.rate(), horizon)
         return s.concurrency
 
     def least_claim(self, s: Settings) -> int:
@@ -259,6 +267,7 @@ class Dispatcher:
         if current is not None and current[1] is claim:  # not a newer claim's entry
             del self.inflight[claim.id]
             self._ended.set()
+            self._pace.ended()
             self._refill()
 
     async def _check_surviving(

@@ -14,8 +14,10 @@ from aiohttp import web
 from support.servers import app_server
 from support.settings import settings
 
+from monitor.config import Settings
 from monitor.daemon.checkers import CheckerGone, ProcessChecker, processes_for
 from monitor.daemon.dispatch import Dispatcher
+from monitor.daemon.pace import Pace
 from monitor.http import Checker
 from monitor.vocabulary import Kind, Outcome
 
@@ -108,28 +110,72 @@ def test_checker_processes_only_for_many_targets_on_sqlite() -> None:
     assert many == (0 if (os.cpu_count() or 1) < 2 else max(1, min((os.cpu_count() or 1) - 1, 4)))
 
 
-def test_with_checker_processes_claims_are_big_and_queued_ahead() -> None:
-    """Claims of a few targets cost ~5x CPU a target of claims of hundreds: with
-    checker processes the dispatcher holds 8x concurrency (7x queued in the
-    processes, so they never run dry between claims) and claims only once
-    `concurrency` slots are free (while checks are in flight)."""
-    s = settings(concurrency=64)
-    d = Dispatcher(
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def paced_dispatcher(s: Settings, clock: Clock) -> Dispatcher:
+    return Dispatcher(
         settings=lambda: s,
-        repo=None,  # type: ignore[arg-type]  # not used by these two
+        repo=None,  # type: ignore[arg-type]  # not used by these
         db=None,  # type: ignore[arg-type]
         writer=None,  # type: ignore[arg-type]
         finish=lambda claim, result: None,
         db_failed=str,  # type: ignore[arg-type]
         spawn=lambda coro, name: None,
+        pace=Pace(clock),
     )
+
+
+def end_checks(d: Dispatcher, n: int) -> None:
+    for _ in range(n):
+        d._pace.ended()  # what `_forget` does as each check ends
+
+
+def test_with_checker_processes_claims_are_big_and_queued_ahead() -> None:
+    """Claims of a few targets cost ~5x CPU a target of claims of hundreds: with
+    checker processes the dispatcher holds up to 8x concurrency (7x queued in
+    the processes, so they never run dry between claims) and claims only once
+    `concurrency` slots are free (while checks are in flight)."""
+    s = settings(concurrency=64)
+    clock = Clock()
+    d = paced_dispatcher(s, clock)
     d.checker = ProcessChecker(s, 1)
+    assert d.capacity(s) == 2 * 64  # no rate known yet: one round ahead
+    clock.now = 2.0
+    end_checks(d, 4000)  # 2,000 checks/s
     assert d.capacity(s) == 8 * 64
     assert d.least_claim(s) == 1  # nothing in flight: claim what there is
     d.inflight[1] = (None, None)  # type: ignore[assignment]
     assert d.least_claim(s) == 64
     d.checker = None
     assert d.capacity(s) == 64 and d.least_claim(s) == 1
+
+
+def test_slow_checks_are_not_claimed_further_ahead_than_a_part_of_a_lease() -> None:
+    """Hosts that answer a few checks a second behind their per-host limits: 7x
+    concurrency queued ahead waited longer than `lease_seconds`, so their
+    claims expired before their checks started and were claimed again. The
+    queue ahead now holds what the recent rate checks in a quarter lease."""
+    s = settings(concurrency=64, lease_seconds=60.0)
+    clock = Clock()
+    d = paced_dispatcher(s, clock)
+    d.checker = ProcessChecker(s, 1)
+    clock.now = 10.0
+    end_checks(d, 20)  # 2 checks/s: 15 s of a 60 s lease holds 30
+    assert d.capacity(s) == 64 + 64  # never less than one round ahead
+    s2 = settings(concurrency=16, lease_seconds=60.0)
+    assert d.capacity(s2) == 16 + 30
+    clock.now = 20.0
+    end_checks(d, 0)  # nothing ended for a whole window: one round ahead
+    assert d.capacity(s2) == 16 + 16
+    clock.now = 30.0
+    end_checks(d, 50_000)  # fast again
+    assert d.capacity(s2) == 16 + 7 * 16
 
 
 async def test_a_hung_checker_process_is_killed_and_its_checks_fail() -> None:

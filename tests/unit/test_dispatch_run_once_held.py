@@ -26,6 +26,7 @@ from monitor.config import Settings
 from monitor.daemon import dispatch
 from monitor.daemon.checkers import ProcessChecker
 from monitor.daemon.dispatch import Dispatcher
+from monitor.daemon.pace import Pace
 from monitor.vocabulary import CheckResult, Kind, Outcome
 
 
@@ -33,6 +34,14 @@ def ok(url: str, kind: Kind) -> CheckResult:
     return CheckResult(
         url=url, kind=kind, outcome=Outcome.OK, attempts=1, checked_at=datetime.now(UTC)
     )
+
+
+CAPACITY = 8  # 2 x concurrency 4: no rate of checks known (pace.py)
+
+
+class Unpaced(Pace):
+    def rate(self) -> float | None:
+        return None
 
 
 class Processes(ProcessChecker):
@@ -51,7 +60,7 @@ class Processes(ProcessChecker):
 
     def submit(self, url: str, kind: Kind) -> asyncio.Future[CheckResult] | None:
         future: asyncio.Future[CheckResult] = asyncio.get_running_loop().create_future()
-        if int(url.rsplit("/", 1)[1]) % 12 == 0:
+        if int(url.rsplit("/", 1)[1]) % CAPACITY == 0:
             self.tasks.add(asyncio.create_task(self._end_later(future, url, kind)))
         else:
             self.pending.append((future, url, kind))
@@ -85,6 +94,7 @@ def dispatcher(s: Settings, queue: Any, finished: list[int]) -> tuple[Dispatcher
         finish=lambda claim, result: finished.append(claim.id),
         db_failed=str,  # type: ignore[arg-type]
         spawn=lambda coro, name: coro.close(),
+        pace=Unpaced(),
     )
     d.checker = checker
     return d, checker
@@ -92,7 +102,7 @@ def dispatcher(s: Settings, queue: Any, finished: list[int]) -> tuple[Dispatcher
 
 async def test_run_once_goes_on_when_a_held_back_dispatch_sees_its_checks_end() -> None:
     finished: list[int] = []
-    s = settings(concurrency=4, once=True)  # capacity 12, a claim waits for 4 free
+    s = settings(concurrency=4, once=True)  # capacity 8, a claim waits for 4 free
     d, _ = dispatcher(s, Queue(30), finished)
     await asyncio.wait_for(d.run_once(), 5)
     assert sorted(finished) == list(range(30))

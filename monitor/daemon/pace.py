@@ -1,0 +1,55 @@
+"""How fast checks end, so the dispatcher claims no more ahead than it can check
+within a part of a lease.
+
+With checker processes the dispatcher claims targets ahead of the running
+checks (dispatch.py's `capacity`), so the processes never run dry. Ahead by a
+count alone, a corpus of slow hosts behind their per-host limits (a few
+checks a second) holds claims queued for longer than `lease_seconds`: they
+expire before their check starts, are claimed again, and go to the back of
+the queue. Ahead by the time the recent rate takes to drain them, they never
+wait longer than that.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+WINDOW = 5.0  # seconds of ended checks per measure
+FIRST = 1.0  # seconds before the first measure counts
+
+
+class Pace:
+    """Checks ended per second, over the last whole window (or the current one
+    once it is FIRST seconds old); None before that."""
+
+    __slots__ = ("_clock", "_count", "_last", "_start")
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._start = clock()
+        self._count = 0
+        self._last: float | None = None
+
+    def ended(self) -> None:
+        self._count += 1
+
+    def rate(self) -> float | None:
+        now = self._clock()
+        elapsed = now - self._start
+        if elapsed >= WINDOW:
+            self._last = self._count / elapsed
+            self._start, self._count = now, 0
+            return self._last
+        if self._last is not None:
+            return self._last
+        return self._count / elapsed if elapsed >= FIRST else None
+
+
+def ahead(most: int, least: int, rate: float | None, horizon: float) -> int:
+    """Targets to hold queued beyond the running checks: `most`, but no more than
+    `rate` drains in `horizon` seconds, and at least `least`; `least` until a
+    rate is known (a slow start must not fill the queue for a whole lease)."""
+    if rate is None:
+        return least
+    return max(least, min(most, int(rate * horizon)))
