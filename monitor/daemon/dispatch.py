@@ -340,7 +340,7 @@ class Dispatcher:
                     delay = next(retries, None)
                     if delay is None:
                         break
-                    await asyncio.sleep(delay)
+                    await self._pause(delay)  # a stop (SIGTERM) is seen within STOP_POLL
                 elif why == "writer":
                     if not self.writer.healthy:
                         break  # it cannot write: its failure is the exit's reason
@@ -354,6 +354,8 @@ class Dispatcher:
                     await asyncio.sleep(SCAN_POLL)
                 continue  # "capacity": the checks holding it ended meanwhile
             held_since = None
+            if claimed:  # a claim works again: the tries are for one failing spell
+                retries = iter(ONCE_CLAIM_RETRIES)
             if not self.inflight and not writing:
                 continue  # every check it started ended while it claimed again
             # a check's end frees a slot; while the corpus is written, look for its
@@ -361,6 +363,16 @@ class Dispatcher:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(SCAN_POLL if writing else STOP_POLL):
                     await self._ended.wait()
+
+    async def _pause(self, delay: float) -> None:
+        """Wait `delay` seconds, or less when a stop comes: `run --once` saw a
+        SIGTERM only after a failed claim's whole wait (up to 5 s)."""
+        loop = asyncio.get_running_loop()
+        end = loop.time() + delay
+        while True:
+            await asyncio.sleep(max(0.0, min(end - loop.time(), STOP_POLL)))
+            if self.stopping or loop.time() >= end:
+                return
 
     async def settle(self, grace: float) -> None:
         """After a stop: a claim in progress ends, checks in flight get `grace`
