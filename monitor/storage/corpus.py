@@ -92,7 +92,11 @@ class CorpusStore(Store):
         targets of its first articles can be claimed (and the database's one
         writer shared) while the rest is written; its fingerprint goes last,
         with the removal of the articles it no longer holds, so a daemon
-        stopped midway reads the file again and stores it whole. `articles`
+        stopped midway reads the file again and stores it whole. A new file's
+        row goes in with its first batch, with a fingerprint no file has
+        (PENDING): cut short (a disk full, a kill), it is read again at the next
+        pass, or retired if it was deleted meanwhile (its first batches had no
+        row to retire them by, and were checked for ever). `articles`
         may be a generator (the file read and audited as it is stored: the
         first targets are due before the whole file is parsed); `invalid`, a
         count or what gives it once `articles` is spent.
@@ -103,6 +107,8 @@ class CorpusStore(Store):
         last = next(batches, [])
         for batch in batches:  # one batch behind: the last goes with the fingerprint
             with self._write() as conn:
+                if not stored:  # a new file's row, with a fingerprint no file has
+                    conn.execute(_pending(self.dialect), _pending_row(path, now))
                 self._store_round(conn, last, now)
             stored += len(last)
             keep.update(a.id for a in last)
@@ -323,6 +329,28 @@ def _upsert_articles(dialect_name: str, keys: tuple[str, ...]) -> Insert:
 @cache
 def _insert_targets(dialect_name: str) -> Insert:
     return dialect.insert_ignore(dialect_name, TARGETS)
+
+
+# the fingerprint of a new file whose store is under way (daemon/scan.py's UNREAD):
+# never equal to a real file's, so a store cut short is read again
+PENDING = Fingerprint(-1, -1, "")
+
+
+@cache
+def _pending(dialect_name: str) -> Insert:
+    return dialect.insert_ignore(dialect_name, DOCUMENTS)  # a known file keeps its row
+
+
+def _pending_row(path: str, now: int) -> dict[str, object]:
+    return {
+        "path": path,
+        "mtime_ns": PENDING.mtime_ns,
+        "size": PENDING.size,
+        "sha256": PENDING.sha256,
+        "articles": 0,
+        "invalid": 0,
+        "scanned_at": now,
+    }
 
 
 def _batches(arts: Iterable[ArticleRecord]) -> Iterator[list[ArticleRecord]]:

@@ -44,13 +44,14 @@ def small_batches(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def stored(scanner: CorpusScanner) -> tuple[int, int, int]:
-    """(articles, due targets, documents) as another connection sees them."""
+    """(articles, due targets, documents with a real fingerprint: a new file's
+    row is PENDING while it is stored) as another connection sees them."""
     with scanner.repo.engine.connect() as conn:
         arts = conn.scalar(select(func.count()).select_from(ARTICLES))
         due = conn.scalar(
             select(func.count()).select_from(TARGETS).where(TARGETS.c.next_due.is_not(None))
         )
-        docs = conn.scalar(select(func.count()).select_from(DOCUMENTS))
+        docs = conn.scalar(select(func.count()).select_from(DOCUMENTS).where(DOCUMENTS.c.size >= 0))
     return int(arts or 0), int(due or 0), int(docs or 0)
 
 

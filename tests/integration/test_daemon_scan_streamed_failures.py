@@ -1,0 +1,79 @@
+"""A new corpus file whose store is cut short by the database (hostile review #2).
+
+A file is stored batch by batch and its document row (the fingerprint) goes
+last. A new file whose store stopped midway for any other reason than a read
+error or a refused record (a disk full, a lock held too long, a bug, a kill)
+left its first batches with no document row: the next pass stored the file
+whole if it was still there, but a file deleted meanwhile was never retired
+(retirement walks the document rows), and its targets were checked for ever.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+from test_daemon_scan_streamed import ARTICLES_IN_FILE, record, stored
+
+from monitor.daemon.scan import CorpusScanner
+from monitor.storage import corpus as corpus_store
+from monitor.storage.repository import DOCUMENTS
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    root = tmp_path / "corpus"
+    root.mkdir()
+    (root / "big.jsonl").write_text("".join(record(n) for n in range(ARTICLES_IN_FILE)))
+    return root
+
+
+@pytest.fixture(autouse=True)
+def small_batches(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(corpus_store, "STORE_BATCH", 3)
+
+
+def full_midway(monkeypatch: pytest.MonkeyPatch, after: int = 2) -> None:
+    """The database fills up at the file's third batch."""
+    real = corpus_store.CorpusStore._store_round
+    calls = [0]
+
+    def store_round(self: Any, conn: Any, batch: Any, now: int) -> None:
+        calls[0] += 1
+        if calls[0] > after:
+            raise OperationalError("INSERT INTO articles ...", None, Exception("disk is full"))
+        real(self, conn, batch, now)
+
+    monkeypatch.setattr(corpus_store.CorpusStore, "_store_round", store_round)
+
+
+def test_a_new_file_cut_short_by_the_database_then_deleted_is_retired(
+    scanner: CorpusScanner, corpus: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    full_midway(monkeypatch)
+    with pytest.raises(OperationalError):
+        scanner.scan()
+    assert stored(scanner)[0] >= 3  # its first batches are in, and due
+    monkeypatch.undo()
+    (corpus / "big.jsonl").unlink()
+    scanner.scan()
+    assert stored(scanner) == (0, 0, 0)  # nothing of it left to check for ever
+
+
+def test_a_new_file_cut_short_by_the_database_is_stored_whole_at_the_next_pass(
+    scanner: CorpusScanner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    full_midway(monkeypatch)
+    with pytest.raises(OperationalError):
+        scanner.scan()
+    monkeypatch.undo()
+    monkeypatch.setattr(corpus_store, "STORE_BATCH", 3)
+    report = scanner.scan()
+    assert report.changed == 1
+    assert stored(scanner) == (ARTICLES_IN_FILE, ARTICLES_IN_FILE, 1)
+    with scanner.repo.engine.connect() as conn:
+        row = conn.execute(select(DOCUMENTS)).one()
+    assert (row.articles, row.invalid, row.size >= 0) == (ARTICLES_IN_FILE, 0, True)
