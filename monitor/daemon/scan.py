@@ -25,9 +25,12 @@ from __future__ import annotations
 import hashlib
 import itertools
 import logging
+import os
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
+from typing import BinaryIO
 
 from sqlalchemy.exc import DBAPIError
 
@@ -182,7 +185,11 @@ class CorpusScanner:
                 records = iter_records(items, self.settings, self.keyring, tally)
                 try:
                     stored = self.repo.store_document(
-                        key, fp, records, lambda: tally.invalid, self._now
+                        key,
+                        partial(_as_read, fh, st, fp),
+                        records,
+                        lambda: tally.invalid,
+                        self._now,
                     )
                 except DBAPIError as exc:
                     if not refused_record(exc):
@@ -356,6 +363,18 @@ class CorpusScanner:
                 )
         if cleared:
             log.info("duplicate_url cleared for %d articles", len(cleared))
+
+
+def _as_read(fh: BinaryIO, st: os.stat_result, fp: Fingerprint) -> Fingerprint:
+    """The fingerprint of a file just read and stored: `fp` (hashed before), or,
+    when the file changed while it was read (a tool rewriting it in place:
+    truncated, then written again), one with no digest, so the next pass reads
+    it again. Stored under `fp`, the few articles read from the truncated file
+    stood for the whole one, which had that digest again once rewritten."""
+    now = os.fstat(fh.fileno())
+    if (now.st_mtime_ns, now.st_size) == (st.st_mtime_ns, st.st_size):
+        return fp
+    return Fingerprint(st.st_mtime_ns, st.st_size, "")
 
 
 def _under(path: str, root: Path) -> bool:

@@ -81,7 +81,7 @@ class CorpusStore(Store):
     def store_document(
         self,
         path: str,
-        fingerprint: Fingerprint,
+        fingerprint: Fingerprint | Callable[[], Fingerprint],
         articles: Iterable[ArticleRecord],
         invalid: int | Callable[[], int],
         now: int,
@@ -98,8 +98,8 @@ class CorpusStore(Store):
         pass, or retired if it was deleted meanwhile (its first batches had no
         row to retire them by, and were checked for ever). `articles`
         may be a generator (the file read and audited as it is stored: the
-        first targets are due before the whole file is parsed); `invalid`, a
-        count or what gives it once `articles` is spent.
+        first targets are due before the whole file is parsed); `fingerprint`
+        and `invalid`, values or what gives them once `articles` is spent.
         """
         stored = 0
         keep: set[str] = set()
@@ -115,6 +115,8 @@ class CorpusStore(Store):
             last = batch
         stored += len(last)
         keep.update(a.id for a in last)
+        if not isinstance(fingerprint, Fingerprint):
+            fingerprint = fingerprint()
         with self._write() as conn:
             row = {
                 "path": path,

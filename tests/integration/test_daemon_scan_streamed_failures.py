@@ -10,6 +10,9 @@ whole if it was still there, but a file deleted meanwhile was never retired
 
 from __future__ import annotations
 
+import json
+import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from test_daemon_scan_streamed import ARTICLES_IN_FILE, record, stored
 
+from monitor.daemon import scan as scan_module
 from monitor.daemon.scan import CorpusScanner
 from monitor.storage import corpus as corpus_store
 from monitor.storage.repository import DOCUMENTS
@@ -77,3 +81,42 @@ def test_a_new_file_cut_short_by_the_database_is_stored_whole_at_the_next_pass(
     with scanner.repo.engine.connect() as conn:
         row = conn.execute(select(DOCUMENTS)).one()
     assert (row.articles, row.invalid, row.size >= 0) == (ARTICLES_IN_FILE, 0, True)
+
+
+def padded(n: int) -> str:
+    """A record of ~1 KiB: a few of them fill the reader's buffer."""
+    doc = {"webUrl": f"https://news{n}.example.com/a", "title": f"t{n}", "pad": "x" * 1000}
+    return json.dumps(doc) + "\n"
+
+
+def test_a_file_rewritten_in_place_while_stored_is_read_again(
+    scanner: CorpusScanner, corpus: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A tool that rewrites a file in place (`>`: truncate, then write the same
+    content) while the scan stores it: the scan read the truncated file, and
+    stored the few articles it held under the fingerprint of the whole file,
+    hashed before. Rewritten whole, the file had that fingerprint again, so the
+    next pass kept the articles the scan had dropped unwatched, for as long as
+    the file did not change."""
+    path = corpus / "big.jsonl"
+    whole = "".join(padded(n) for n in range(ARTICLES_IN_FILE))
+    path.write_text(whole)
+    real = scan_module.parse_stream
+
+    def parse_stream(source: str, fh: Any, suffix: str) -> Iterator[Any]:
+        for n, item in enumerate(real(source, fh, suffix)):
+            if n == 2:  # the writer has truncated the file, and not written it yet
+                with path.open("r+b") as out:
+                    out.truncate(len(padded(0)) * 4)
+            yield item
+
+    monkeypatch.setattr(scan_module, "parse_stream", parse_stream)
+    scanner.scan()
+    assert stored(scanner)[0] < ARTICLES_IN_FILE  # what the truncated file held
+    monkeypatch.undo()
+    monkeypatch.setattr(corpus_store, "STORE_BATCH", 3)
+    path.write_text(whole)  # the writer is done: the same content as before
+    st = path.stat()
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+    scanner.scan()
+    assert stored(scanner) == (ARTICLES_IN_FILE, ARTICLES_IN_FILE, 1)
