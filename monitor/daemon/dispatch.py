@@ -191,6 +191,7 @@ class Dispatcher:
                     await self.release(claims)
                 break
             fast = self.checker if isinstance(self.checker, ProcessChecker) else None
+            held = len(self.inflight)
             for claim in claims:
                 running = self.inflight.get(claim.id)
                 previous = None
@@ -215,6 +216,13 @@ class Dispatcher:
             if len(claims) < want:
                 self._more_due = False
                 self.ended_by = "drained"
+                break
+            if len(self.inflight) <= held:
+                # only targets in flight, their leases run out (lease_seconds under a
+                # claim's round trip): claiming on took them again and again, and
+                # restarted their checks, for ever at 100% CPU. Claim when one ends.
+                self._more_due = True
+                self.ended_by = "capacity"
                 break
         return claimed
 

@@ -5,6 +5,8 @@ was seen only once that wait was over (up to 5 s), when the pass otherwise
 looks for one every STOP_POLL; and the tries were counted over the whole
 pass, so a long pass whose claims failed now and then (a lock held a moment
 too long, each time recovered) ended with exit 1 at the fifth such moment.
+And a dispatch whose claims brought back only targets already in flight (their
+leases ran out) claimed on for ever.
 """
 
 from __future__ import annotations
@@ -109,3 +111,51 @@ async def test_claims_that_fail_now_and_then_over_a_long_pass_do_not_end_it(
     await asyncio.wait_for(d.run_once(), 30)
     assert sorted(finished) == list(range(20))
     assert d.claim_error is None
+
+
+class Held:
+    """Checks that do not end until the test is over."""
+
+    def __init__(self) -> None:
+        self.release = asyncio.Event()
+
+    async def check(self, url: str, kind: Kind) -> CheckResult:
+        await self.release.wait()
+        return CheckResult(
+            url=url, kind=kind, outcome=Outcome.OK, attempts=1, checked_at=datetime.now(UTC)
+        )
+
+
+class Expired(Queue):
+    """Two targets due; every claim takes them again, their leases run out (a
+    lease_seconds shorter than a claim's round trip)."""
+
+    def __init__(self) -> None:
+        super().__init__(0)
+        self.claims = 0
+
+    def claim_due(self, now: int, limit: int, lease_ms: int, buckets: Any) -> list[Claimed]:
+        self.claims += 1
+        self.due = [0, 1]
+        return super().claim_due(now, limit, lease_ms, buckets)
+
+
+async def test_claims_that_take_only_targets_in_flight_again_end_the_dispatch() -> None:
+    """A claim that brings back only targets already in flight frees no slot and
+    fills none: claiming on at once took them again and again, cancelling and
+    restarting their checks, and the dispatch never returned (100% CPU)."""
+    queue = Expired()
+    d = dispatcher(queue, [])
+    checker = Held()
+    d.checker = checker
+    try:
+        await asyncio.wait_for(d.dispatch(), 10)  # 2 of the 4 slots: drained
+        assert len(d.inflight) == 2
+        # 2 slots free, and the claim brings back exactly 2: the same ones
+        await asyncio.wait_for(d.dispatch(), 10)
+        assert queue.claims <= 3
+        assert len(d.inflight) == 2
+    finally:
+        d.stopping = True
+        checker.release.set()
+        await asyncio.gather(*(t for t, _ in d.inflight.values()), return_exceptions=True)
