@@ -27,6 +27,7 @@ import itertools
 import logging
 import os
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -48,6 +49,7 @@ from monitor.storage.corpus import (
     too_long_to_index,
 )
 from monitor.storage.repository import Fingerprint, Repository, now_ms
+from monitor.storage.values import ArticleRecord
 
 log = logging.getLogger(__name__)
 
@@ -73,9 +75,17 @@ class ScanReport:
         return out
 
 
+class ScanStopped(Exception):
+    """A stop ended the pass between two articles: what it did not read is kept,
+    a file stored in part is read again at the next start (fingerprint last)."""
+
+
 class CorpusScanner:
     def __init__(self, repo: Repository, settings: Settings, keyring: KeyRing) -> None:
         self.repo = repo
+        # set by a stop (SIGTERM): a first pass over a big corpus held the exit
+        # until it had read and stored every file
+        self.stopping = False
         self.settings = settings
         self.keyring = keyring
         self._failing: dict[str, str] = {}  # unreadable files → why (logged once per cause)
@@ -120,6 +130,8 @@ class CorpusScanner:
         found: list[Path | Unreadable] = [r for r in roots if isinstance(r, Unreadable)]
         found_iter = iter_files([r for r in roots if isinstance(r, Path)])
         for item in itertools.chain(found, found_iter):
+            if self.stopping:
+                raise ScanStopped
             key = source_name(item.path if isinstance(item, Unreadable) else item)
             if too_long_to_index(key):
                 self._too_long(key, report)
@@ -182,7 +194,9 @@ class CorpusScanner:
                 # (and checked) while the rest of a big file is parsed
                 tally = Tally()
                 items = parse_stream(key, fh, path.suffix)
-                records = iter_records(items, self.settings, self.keyring, tally)
+                records = self._unless_stopped(
+                    iter_records(items, self.settings, self.keyring, tally)
+                )
                 try:
                     stored = self.repo.store_document(
                         key,
@@ -224,6 +238,14 @@ class CorpusScanner:
             invalid,
         )
         return True
+
+    def _unless_stopped(self, records: Iterator[ArticleRecord]) -> Iterator[ArticleRecord]:
+        """`records`, ended by a stop: raised while the store pulls the next one,
+        between its transactions."""
+        for record in records:
+            if self.stopping:
+                raise ScanStopped
+            yield record
 
     def _too_long(self, key: str, report: ScanReport) -> None:
         """A path longer than the database can index: that file is skipped and
@@ -366,11 +388,8 @@ class CorpusScanner:
 
 
 def _as_read(fh: BinaryIO, st: os.stat_result, fp: Fingerprint) -> Fingerprint:
-    """The fingerprint of a file just read and stored: `fp` (hashed before), or,
-    when the file changed while it was read (a tool rewriting it in place:
-    truncated, then written again), one with no digest, so the next pass reads
-    it again. Stored under `fp`, the few articles read from the truncated file
-    stood for the whole one, which had that digest again once rewritten."""
+    """`fp` (hashed before the read), or with no digest if the file changed while
+    read (rewritten in place: what was read of it must not pass for `fp`)."""
     now = os.fstat(fh.fileno())
     if (now.st_mtime_ns, now.st_size) == (st.st_mtime_ns, st.st_size):
         return fp

@@ -36,7 +36,7 @@ from monitor.daemon.maintenance import run_maintenance
 from monitor.daemon.outcome import Policy, decide, policy_for
 from monitor.daemon.probes import keep_probe_answers
 from monitor.daemon.readiness import Health, judge
-from monitor.daemon.scan import CorpusScanner, ScanReport
+from monitor.daemon.scan import CorpusScanner, ScanReport, ScanStopped
 from monitor.daemon.state import State
 from monitor.daemon.writer import ResultWriter, latency_ms, record_of
 from monitor.http import Checker
@@ -285,6 +285,7 @@ class Daemon:
         if not self._stop.is_set():
             log.info("stopping: no new claims; waiting for checks in flight")
         self.dispatcher.stopping = True
+        self.scanner.stopping = True  # a pass under way ends at its next article
         self._stop.set()
 
     def _install_signals(self) -> None:
@@ -461,6 +462,11 @@ class Daemon:
             started = time.monotonic()
             try:
                 report = await asyncio.to_thread(self.scanner.scan, force=force, now=now)
+            except ScanStopped:
+                log.info(
+                    "corpus scan stopped midway; what it did not read is read at the next start"
+                )
+                return
             except SQLAlchemyError as exc:
                 error = self._db_failed(exc)
                 if error != self.scan_error:  # once per cause, not at every rescan

@@ -120,3 +120,37 @@ def test_a_file_rewritten_in_place_while_stored_is_read_again(
     os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
     scanner.scan()
     assert stored(scanner) == (ARTICLES_IN_FILE, ARTICLES_IN_FILE, 1)
+
+
+def test_a_stop_ends_the_pass_between_two_articles_and_retires_nothing(
+    scanner: CorpusScanner, corpus: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SIGTERM during a big file's store: the pass ends at the next article (the
+    exit waited for the whole first pass over the corpus), keeps every file it
+    did not reach, and the next start stores the cut file whole."""
+    for n in range(3):
+        (corpus / f"small{n}.jsonl").write_text(record(100 + n))
+    scanner.scan()
+    assert stored(scanner) == (ARTICLES_IN_FILE + 3, ARTICLES_IN_FILE + 3, 4)
+    real = scan_module.parse_stream
+
+    def parse_stream(source: str, fh: Any, suffix: str) -> Iterator[Any]:
+        for n, item in enumerate(real(source, fh, suffix)):
+            if n == 7:
+                scanner.stopping = True  # service.stop(), from the event loop's thread
+            yield item
+
+    monkeypatch.setattr(scan_module, "parse_stream", parse_stream)
+    with pytest.raises(scan_module.ScanStopped):
+        scanner.scan(force=True)  # SIGHUP's pass: every file read again
+    assert stored(scanner) == (ARTICLES_IN_FILE + 3, ARTICLES_IN_FILE + 3, 4)
+
+    monkeypatch.undo()
+    monkeypatch.setattr(corpus_store, "STORE_BATCH", 3)
+    (corpus / "big.jsonl").write_text("".join(record(n) for n in range(20, 20 + ARTICLES_IN_FILE)))
+    scanner.stopping = True
+    with pytest.raises(scan_module.ScanStopped):
+        scanner.scan()
+    scanner.stopping = False  # the next start
+    scanner.scan()
+    assert stored(scanner) == (ARTICLES_IN_FILE + 3, ARTICLES_IN_FILE + 3, 4)
