@@ -163,7 +163,12 @@ class Dispatcher:
                 self.ended_by = "capacity" if free < self.least_claim(s) else "writer"
                 break
             want = min(free, CLAIM_BATCH)
-            lease_ms = int(s.lease_seconds * 1000)
+            now = self._clock()
+            # a lease runs from now: from `run --once`'s cutoff, a pass longer than
+            # lease_seconds wrote leases already over, which others took again
+            lease_ms = int(s.lease_seconds * 1000) + (
+                max(0, now - cutoff) if cutoff is not None else 0
+            )
             may, buckets = self._scope()
             if not may:  # not (or no longer) a live member of the cluster: claim nothing
                 self.ended_by = "scope"
@@ -171,7 +176,7 @@ class Dispatcher:
             try:
                 claims: list[Claimed] = await self._db(
                     self.repo.claim_due,
-                    cutoff if cutoff is not None else self._clock(),
+                    cutoff if cutoff is not None else now,
                     want,
                     lease_ms,
                     buckets,
