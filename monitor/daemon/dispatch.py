@@ -395,6 +395,12 @@ class Dispatcher:
         self.stopping = True
         async with self._claiming:
             pass  # a claim in progress has finished (and given back what came too late)
+        if queued := self._queued():
+            # up to 7x concurrency wait in the checker processes: they would have
+            # started them after the stop and held it for the whole grace
+            for future, _ in queued:
+                future.cancel()
+            await self.release([claim for _, claim in queued])
         loop = asyncio.get_running_loop()
         deadline = loop.time() + grace
         pending: set[asyncio.Future[Any]] = set()
@@ -417,6 +423,13 @@ class Dispatcher:
         if self._lost:  # kept, the next `run --once` found them leased and checked nothing
             lost, self._lost = list(self._lost.values()), {}
             await self.release(lost)
+
+    def _queued(self) -> list[tuple[asyncio.Future[Any], Claimed]]:
+        """The checks still queued in checker processes, as near as the parent
+        knows: all but the `concurrency` oldest (the ones the processes run)."""
+        if not isinstance(self.checker, ProcessChecker):
+            return []
+        return list(self.inflight.values())[self._settings().concurrency :]
 
     def abandon(self) -> None:
         """Stop every check in flight without recording or giving it back: this

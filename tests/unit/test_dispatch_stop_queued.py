@@ -1,0 +1,78 @@
+"""A stop gives back at once the checks still queued in checker processes.
+
+The dispatcher holds up to 8x `concurrency` claims with checker processes,
+7x of them queued in the processes. At a stop `settle` waited for them all
+within `shutdown_grace`, and the processes went on starting queued requests
+after the stop, so a stop took the whole grace and gave back most claims only
+at its end (found by the second hostile review). The queued ones are now
+cancelled in their process and given back first; only the running ones get
+the grace.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from support.settings import settings
+from test_dispatch_run_once import Queue, Writer
+
+from monitor.config import Settings
+from monitor.daemon.checkers import ProcessChecker
+from monitor.daemon.dispatch import Dispatcher
+from monitor.daemon.pace import Pace
+from monitor.vocabulary import CheckResult, Kind
+
+
+class Unpaced(Pace):
+    def rate(self) -> float | None:
+        return None  # capacity 2 x concurrency
+
+
+class Held(ProcessChecker):
+    """Checker processes whose checks never answer."""
+
+    def __init__(self, s: Settings) -> None:
+        super().__init__(s, 1)
+        self.futures: list[asyncio.Future[CheckResult]] = []
+
+    def submit(self, url: str, kind: Kind) -> asyncio.Future[CheckResult] | None:
+        future: asyncio.Future[CheckResult] = asyncio.get_running_loop().create_future()
+        self.futures.append(future)
+        return future
+
+
+class Releases(Queue):
+    def __init__(self, n: int) -> None:
+        super().__init__(n)
+        self.released: list[list[int]] = []
+
+    def release(self, leases: list[tuple[int, Any]], now: int) -> None:
+        self.released.append(sorted(i for i, _ in leases))
+
+
+async def db(call: Any, *args: Any) -> Any:
+    await asyncio.sleep(0)
+    return call(*args)
+
+
+async def test_a_stop_gives_back_the_queued_checks_first_and_waits_only_for_the_running() -> None:
+    s = settings(concurrency=2)
+    queue = Releases(10)
+    d = Dispatcher(
+        settings=lambda: s,
+        repo=queue,  # type: ignore[arg-type]
+        db=db,
+        writer=Writer(),  # type: ignore[arg-type]
+        finish=lambda claim, result: None,
+        db_failed=str,  # type: ignore[arg-type]
+        spawn=lambda coro, name: coro.close(),
+        pace=Unpaced(),
+    )
+    checker = Held(s)
+    d.checker = checker
+    assert await d.dispatch() == 4  # 2 running, 2 queued in the process
+    await d.settle(0.2)
+    assert queue.released == [[2, 3], [0, 1]]  # the queued at once, the running after the grace
+    assert all(f.cancelled() for f in checker.futures)
+    assert not d.inflight
