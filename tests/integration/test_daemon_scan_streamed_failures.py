@@ -19,25 +19,14 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
-from test_daemon_scan_streamed import ARTICLES_IN_FILE, record, stored
+from test_daemon_scan_streamed import ARTICLES_IN_FILE, corpus, record, small_batches, stored
 
 from monitor.daemon import scan as scan_module
 from monitor.daemon.scan import CorpusScanner
 from monitor.storage import corpus as corpus_store
 from monitor.storage.repository import DOCUMENTS
 
-
-@pytest.fixture
-def corpus(tmp_path: Path) -> Path:
-    root = tmp_path / "corpus"
-    root.mkdir()
-    (root / "big.jsonl").write_text("".join(record(n) for n in range(ARTICLES_IN_FILE)))
-    return root
-
-
-@pytest.fixture(autouse=True)
-def small_batches(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(corpus_store, "STORE_BATCH", 3)
+__all__ = ["corpus", "small_batches"]  # the streamed scan's fixtures, shared
 
 
 def full_midway(monkeypatch: pytest.MonkeyPatch, after: int = 2) -> None:

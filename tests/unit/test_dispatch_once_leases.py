@@ -12,10 +12,9 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from support.dispatching import dispatcher
 from support.settings import settings
-from test_dispatch_run_once import Checks, Queue, Writer
-
-from monitor.daemon.dispatch import Dispatcher
+from test_dispatch_run_once import Checks, Queue
 
 
 class Recorded(Queue):
@@ -32,25 +31,11 @@ class Recorded(Queue):
         return super().claim_due(now, min(limit, 2), lease_ms, buckets)
 
 
-async def db(call: Any, *args: Any) -> Any:
-    await asyncio.sleep(0)
-    return call(*args)
-
-
 async def test_each_claim_of_a_pass_leases_from_its_own_moment() -> None:
     clock = [1_000_000]
     queue = Recorded(6, clock)
     s = settings(concurrency=2, once=True, lease_seconds=30.0)
-    d = Dispatcher(
-        settings=lambda: s,
-        repo=queue,  # type: ignore[arg-type]
-        db=db,
-        writer=Writer(),  # type: ignore[arg-type]
-        finish=lambda claim, result: None,
-        db_failed=str,  # type: ignore[arg-type]
-        spawn=lambda coro, name: coro.close(),
-        clock=lambda: clock[0],
-    )
+    d = dispatcher(s, queue, clock=lambda: clock[0])
     d.checker = Checks()
     await asyncio.wait_for(d.run_once(), 30)
     assert len(queue.calls) >= 3

@@ -19,8 +19,9 @@ from typing import Any
 
 import pytest
 from sqlalchemy.exc import OperationalError
+from support.dispatching import dispatcher as make_dispatcher
 from support.settings import settings
-from test_dispatch_run_once import Queue, Writer
+from test_dispatch_run_once import Queue
 
 from monitor.config import Settings
 from monitor.daemon import dispatch
@@ -72,11 +73,6 @@ class Processes(ProcessChecker):
             future.set_result(ok(url, kind))
 
 
-async def db(call: Any, *args: Any) -> Any:
-    await asyncio.sleep(0)
-    return call(*args)
-
-
 def dispatcher(s: Settings, queue: Any, finished: list[int]) -> tuple[Dispatcher, Processes]:
     checker = Processes(s)
     d: Dispatcher
@@ -86,15 +82,8 @@ def dispatcher(s: Settings, queue: Any, finished: list[int]) -> tuple[Dispatcher
             checker.end_all()
         return s
 
-    d = Dispatcher(
-        settings=current,
-        repo=queue,
-        db=db,
-        writer=Writer(),  # type: ignore[arg-type]
-        finish=lambda claim, result: finished.append(claim.id),
-        db_failed=str,  # type: ignore[arg-type]
-        spawn=lambda coro, name: coro.close(),
-        pace=Unpaced(),
+    d = make_dispatcher(
+        current, queue, finish=lambda claim, result: finished.append(claim.id), pace=Unpaced()
     )
     d.checker = checker
     return d, checker

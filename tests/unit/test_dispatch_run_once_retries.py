@@ -17,8 +17,9 @@ from typing import Any
 
 import pytest
 from sqlalchemy.exc import OperationalError
+from support.dispatching import dispatcher as make_dispatcher
 from support.settings import settings
-from test_dispatch_run_once import Queue, Writer
+from test_dispatch_run_once import Queue
 
 from monitor.daemon import dispatch
 from monitor.daemon.dispatch import Dispatcher
@@ -35,22 +36,9 @@ class Instant:
         raise AssertionError("nothing is claimed here")
 
 
-async def db(call: Any, *args: Any) -> Any:
-    await asyncio.sleep(0)
-    return call(*args)
-
-
 def dispatcher(queue: Any, finished: list[int], concurrency: int = 4) -> Dispatcher:
     s = settings(concurrency=concurrency, once=True)
-    return Dispatcher(
-        settings=lambda: s,
-        repo=queue,
-        db=db,
-        writer=Writer(),  # type: ignore[arg-type]
-        finish=lambda claim, result: finished.append(claim.id),
-        db_failed=str,  # type: ignore[arg-type]
-        spawn=lambda coro, name: coro.close(),
-    )
+    return make_dispatcher(s, queue, finish=lambda claim, result: finished.append(claim.id))
 
 
 class Failing:

@@ -14,12 +14,12 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from support.dispatching import dispatcher
 from support.settings import settings
-from test_dispatch_run_once import Queue, Writer
+from test_dispatch_run_once import Queue
 
 from monitor.config import Settings
 from monitor.daemon.checkers import ProcessChecker
-from monitor.daemon.dispatch import Dispatcher
 from monitor.daemon.pace import Pace
 from monitor.vocabulary import CheckResult, Kind
 
@@ -51,24 +51,10 @@ class Releases(Queue):
         self.released.append(sorted(i for i, _ in leases))
 
 
-async def db(call: Any, *args: Any) -> Any:
-    await asyncio.sleep(0)
-    return call(*args)
-
-
 async def test_a_stop_gives_back_the_queued_checks_first_and_waits_only_for_the_running() -> None:
     s = settings(concurrency=2)
     queue = Releases(10)
-    d = Dispatcher(
-        settings=lambda: s,
-        repo=queue,  # type: ignore[arg-type]
-        db=db,
-        writer=Writer(),  # type: ignore[arg-type]
-        finish=lambda claim, result: None,
-        db_failed=str,  # type: ignore[arg-type]
-        spawn=lambda coro, name: coro.close(),
-        pace=Unpaced(),
-    )
+    d = dispatcher(s, queue, pace=Unpaced())
     checker = Held(s)
     d.checker = checker
     assert await d.dispatch() == 4  # 2 running, 2 queued in the process

@@ -1,0 +1,47 @@
+"""A Dispatcher over test doubles: the due queue, the settings and the clock a
+test gives; results go to `finish`, the writer never holds a claim back."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+from monitor.config import Settings
+from monitor.daemon.dispatch import Dispatcher
+from monitor.daemon.pace import Pace
+from monitor.storage.values import Claimed
+from monitor.vocabulary import CheckResult
+
+
+class Writer:
+    backlog = 0
+    healthy = True
+
+
+async def db(call: Any, *args: Any) -> Any:
+    """The database thread's turn: one loop turn, then the call."""
+    await asyncio.sleep(0)
+    return call(*args)
+
+
+def dispatcher(
+    s: Settings | Callable[[], Settings],
+    repo: Any,
+    *,
+    finish: Callable[[Claimed, CheckResult], None] = lambda claim, result: None,
+    pace: Pace | None = None,
+    clock: Callable[[], int] | None = None,
+) -> Dispatcher:
+    extra: dict[str, Any] = {} if clock is None else {"clock": clock}
+    return Dispatcher(
+        settings=s if callable(s) else lambda: s,
+        repo=repo,
+        db=db,
+        writer=Writer(),  # type: ignore[arg-type]
+        finish=finish,
+        db_failed=str,  # type: ignore[arg-type]
+        spawn=lambda coro, name: coro.close(),
+        pace=pace,
+        **extra,
+    )
