@@ -10,9 +10,7 @@ period and gives back the claims of those that did not finish.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import time
 from collections.abc import Awaitable, Callable, Coroutine
 from functools import partial
 from typing import Any
@@ -22,7 +20,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from monitor.check.pool import SupportsCheck
 from monitor.config import Settings
 from monitor.daemon.checkers import CheckerGone, ProcessChecker
-from monitor.daemon.pace import Pace, ahead
+from monitor.daemon.once import run_pass
+from monitor.daemon.pace import Pace, queued_ahead
 from monitor.daemon.writer import ResultWriter
 from monitor.storage.repository import Claimed, Repository, now_ms
 from monitor.vocabulary import CheckResult
@@ -30,18 +29,8 @@ from monitor.vocabulary import CheckResult
 log = logging.getLogger("monitor.daemon")
 
 CLAIM_BATCH = 1000
-QUEUED_AHEAD = 7  # with checker processes, claimed targets queued per running check
-LEASE_SHARE = 4  # ... but no more than the recent rate checks in lease_seconds / this
 REFILL_DELAY = 0.02  # after a check ends, before claiming for the slots freed since
-SCAN_POLL = 0.05  # `--once` while the corpus is still written: claim again this often
-# `--once` looks this often for a stop (SIGTERM) while its checks run: it waited for
-# one to end (a whole timeout) before the shutdown grace began
-STOP_POLL = 0.25
 MAX_BACKLOG = 5 * CLAIM_BATCH  # results queued for the database beyond which claims wait
-# `run --once`: a claim that failed is tried again after these delays (s), then
-# the pass ends and exits 1 saying so (a lock held a moment too long must not
-# fail a whole pass)
-ONCE_CLAIM_RETRIES = (0.1, 0.5, 2.0, 5.0)
 # Tries of one claim when its checker process dies under it: once more with the
 # new process; a target that kills it again is left to its lease (and counted).
 CHECKER_DEATHS = 2
@@ -94,25 +83,25 @@ class Dispatcher:
         self._refill_pending = False
         # set as a check ends: `run_once` waits on it, not on every check's future
         # (an `asyncio.wait` over ~1,000 futures put a callback on each, per wake)
-        self._ended = asyncio.Event()
+        self.check_ended = asyncio.Event()
         self._pace = pace or Pace()  # how fast checks end: how far ahead to claim
 
+    def now(self) -> int:
+        """The cluster's clock (ms)."""
+        return self._clock()
+
+    def current(self) -> Settings:
+        """The settings now (a SIGHUP swaps them)."""
+        return self._settings()
+
     def capacity(self, s: Settings) -> int:
-        """Checks held at once: `concurrency`, and with checker processes up to
-        `QUEUED_AHEAD` times as many again queued in them, so claims can be big
-        (see `least_claim`) and the processes never run dry while results
-        travel back, the next claim waits its turn on the database thread
-        behind a result write, and its targets travel out: a round of ~50-150
-        ms. With 3x the processes' queues were empty 40% of the time and `run`
-        kept ~77 of 128 requests in flight (3,800 checks/s); with 6x 1%, with
-        8x never (4,630 checks/s, 94 in flight; bench/README.md). They still
-        run `concurrency` requests at most. No more is queued than the recent
-        rate checks in a quarter of `lease_seconds` (pace.py): slow hosts'
-        claims queued ahead expired before their check started."""
+        """Checks held at once: `concurrency`, and with checker processes the
+        claims queued in them ahead of the running checks (pace.py): up to 7x
+        as many, no more than the recent rate checks in a quarter lease. They
+        still run `concurrency` requests at most."""
         if isinstance(self.checker, ProcessChecker):
-            most = QUEUED_AHEAD * s.concurrency
-            horizon = s.lease_seconds / LEASE_SHARE
-            return s.concurrency + ahead(most, s.concurrency, self._pace.rate(), horizon)
+            rate = self._pace.rate()
+            return s.concurrency + queued_ahead(s.concurrency, rate, s.lease_seconds)
         return s.concurrency
 
     def least_claim(self, s: Settings) -> int:
@@ -279,7 +268,7 @@ class Dispatcher:
         current = self.inflight.get(claim.id)
         if current is not None and current[1] is claim:  # not a newer claim's entry
             del self.inflight[claim.id]
-            self._ended.set()
+            self.check_ended.set()
             self._pace.ended()
             self._refill()
 
@@ -328,64 +317,10 @@ class Dispatcher:
             await self.dispatch()
 
     async def run_once(self, scanning: asyncio.Task[None] | None = None) -> None:
-        """Check every target due now, once, and return when all are recorded.
-
-        `scanning`: the first corpus pass, still storing what it stamped before
-        this call; its targets are due too, so claiming goes on until it ends.
-        """
-        cutoff = self._clock()
-        retries = iter(ONCE_CLAIM_RETRIES)
-        held_since: float | None = None  # not a live cluster member since (monotonic)
-        while not self.stopping:
-            writing = scanning is not None and not scanning.done()
-            self._ended.clear()  # before the claim: a check ending meanwhile is seen
-            claimed = await self.dispatch(cutoff=cutoff)
-            if not claimed and not self.inflight and not writing:
-                # Nothing taken and nothing to wait on: the pass is done only if the
-                # last claim found the queue drained. A dispatch held back by its
-                # capacity (checks that all ended while it ran), the writer, the
-                # cluster or a failed claim ended this pass with exit 0 and
-                # thousands of due targets unchecked.
-                why = self.ended_by
-                if why == "drained" or self.stopping:
-                    break
-                if why == "claim":  # tried again a few times, then exit 1 says so
-                    delay = next(retries, None)
-                    if delay is None:
-                        break
-                    await self._pause(delay)  # a stop (SIGTERM) is seen within STOP_POLL
-                elif why == "writer":
-                    if not self.writer.healthy:
-                        break  # it cannot write: its failure is the exit's reason
-                    await asyncio.sleep(SCAN_POLL)
-                elif why == "scope":
-                    now = time.monotonic()
-                    held_since = now if held_since is None else held_since
-                    if now - held_since > self._settings().cluster_timeout:
-                        self.claim_error = "this member is not a live member of the cluster"
-                        break
-                    await asyncio.sleep(SCAN_POLL)
-                continue  # "capacity": the checks holding it ended meanwhile
-            held_since = None
-            if claimed:  # a claim works again: the tries are for one failing spell
-                retries = iter(ONCE_CLAIM_RETRIES)
-            if not self.inflight and not writing:
-                continue  # every check it started ended while it claimed again
-            # a check's end frees a slot; while the corpus is written, look for its
-            # new targets now and then; and look for a stop
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(SCAN_POLL if writing else STOP_POLL):
-                    await self._ended.wait()
-
-    async def _pause(self, delay: float) -> None:
-        """Wait `delay` seconds, or less when a stop comes: `run --once` saw a
-        SIGTERM only after a failed claim's whole wait (up to 5 s)."""
-        loop = asyncio.get_running_loop()
-        end = loop.time() + delay
-        while True:
-            await asyncio.sleep(max(0.0, min(end - loop.time(), STOP_POLL)))
-            if self.stopping or loop.time() >= end:
-                return
+        """Check every target due now, once, and return when all are recorded
+        (once.py). `scanning`: the first corpus pass, still storing what it
+        stamped before this call; its targets are due too."""
+        await run_pass(self, scanning)
 
     async def settle(self, grace: float) -> None:
         """After a stop: a claim in progress ends, checks in flight get `grace`

@@ -46,6 +46,23 @@ class Pace:
         return self._count / elapsed if elapsed >= FIRST else None
 
 
+# With checker processes, claimed targets queued per running check: enough that
+# the processes never run dry while results travel back, the next claim waits
+# its turn on the database thread behind a result write and its targets travel
+# out (a round of ~50-150 ms). Held at 3x concurrency in all, the processes'
+# queues were empty 40% of the time and `run` kept ~77 of 128 requests in
+# flight (3,800 checks/s); 6x: 1%; 8x: never (4,630 checks/s, 94 in flight;
+# bench/README.md, "The daemon (fourth session)").
+QUEUED_AHEAD = 7
+LEASE_SHARE = 4  # ... but no more than the recent rate checks in lease_seconds / this
+
+
+def queued_ahead(concurrency: int, rate: float | None, lease_seconds: float) -> int:
+    """Claims to hold queued in checker processes beyond the `concurrency` they run."""
+    most = QUEUED_AHEAD * concurrency
+    return ahead(most, concurrency, rate, lease_seconds / LEASE_SHARE)
+
+
 def ahead(most: int, least: int, rate: float | None, horizon: float) -> int:
     """Targets to hold queued beyond the running checks: `most`, but no more than
     `rate` drains in `horizon` seconds, and at least `least`; `least` until a

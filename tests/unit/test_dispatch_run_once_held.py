@@ -24,7 +24,7 @@ from support.settings import settings
 from test_dispatch_run_once import Queue
 
 from monitor.config import Settings
-from monitor.daemon import dispatch
+from monitor.daemon import once
 from monitor.daemon.checkers import ProcessChecker
 from monitor.daemon.dispatch import Dispatcher
 from monitor.daemon.pace import Pace
@@ -115,7 +115,7 @@ class FlakyQueue(Queue):
 
 @pytest.fixture
 def quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(dispatch, "ONCE_CLAIM_RETRIES", (0.0, 0.0, 0.0))
+    monkeypatch.setattr(once, "ONCE_CLAIM_RETRIES", (0.0, 0.0, 0.0))
 
 
 @pytest.mark.usefixtures("quick_retries")
@@ -149,7 +149,7 @@ async def test_run_once_waits_while_not_a_live_cluster_member_then_says_so(
     d, _ = dispatcher(s, Queue(30), finished)
     live = False
     d._scope = lambda: (live, None)
-    monkeypatch.setattr(dispatch, "SCAN_POLL", 0.01)
+    monkeypatch.setattr(once, "SCAN_POLL", 0.01)
     await asyncio.wait_for(d.run_once(), 5)
     assert finished == []
     assert d.claim_error is not None and "not a live member" in d.claim_error

@@ -21,7 +21,7 @@ from support.dispatching import dispatcher as make_dispatcher
 from support.settings import settings
 from test_dispatch_run_once import Queue
 
-from monitor.daemon import dispatch
+from monitor.daemon import once
 from monitor.daemon.dispatch import Dispatcher
 from monitor.storage.values import Claimed
 from monitor.vocabulary import CheckResult, Kind, Outcome
@@ -55,7 +55,7 @@ class Failing:
 async def test_a_stop_during_the_wait_before_a_claim_is_tried_again_ends_the_pass(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(dispatch, "ONCE_CLAIM_RETRIES", (3600.0,))
+    monkeypatch.setattr(once, "ONCE_CLAIM_RETRIES", (3600.0,))
     queue = Failing()
     d = dispatcher(queue, [])
     d.checker = Instant()
@@ -92,7 +92,7 @@ class NowAndThen(Queue):
 async def test_claims_that_fail_now_and_then_over_a_long_pass_do_not_end_it(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(dispatch, "ONCE_CLAIM_RETRIES", (0.0, 0.0))
+    monkeypatch.setattr(once, "ONCE_CLAIM_RETRIES", (0.0, 0.0))
     finished: list[int] = []
     d = dispatcher(NowAndThen(20), finished, concurrency=2)
     d.checker = Checks()
