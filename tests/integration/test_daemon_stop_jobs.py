@@ -16,10 +16,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from support.dispatching import daemon_for
 
-from monitor.config import load_settings
-from monitor.daemon.service import Daemon
-from monitor.secured.keys import KeyRing
 from monitor.storage.migrate import upgrade
 
 
@@ -27,11 +25,7 @@ from monitor.storage.migrate import upgrade
 async def test_a_job_cancelled_by_the_stop_logs_no_traceback(
     tmp_path: Path, caplog: pytest.LogCaptureFixture, job: str
 ) -> None:
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    (tmp_path / "data").mkdir()
-    settings = load_settings(None, {"paths": [corpus], "data_dir": tmp_path / "data"}, environ={})
-    daemon = Daemon(settings, KeyRing.load([]))
+    daemon = daemon_for(tmp_path)
     entered, gate = threading.Event(), threading.Event()
 
     def blocking(*args: object, **kwargs: object) -> bool:

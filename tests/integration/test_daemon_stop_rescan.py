@@ -13,21 +13,16 @@ import asyncio
 import threading
 from pathlib import Path
 
-from monitor.config import load_settings
+from support.dispatching import daemon_for
+
 from monitor.daemon.scan import ScanReport
-from monitor.daemon.service import Daemon
-from monitor.secured.keys import KeyRing
 from monitor.storage.migrate import upgrade
 
 
 async def test_a_rescan_queued_behind_the_scan_in_progress_does_not_run_after_the_stop(
     tmp_path: Path,
 ) -> None:
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    (tmp_path / "data").mkdir()
-    settings = load_settings(None, {"paths": [corpus], "data_dir": tmp_path / "data"}, environ={})
-    daemon = Daemon(settings, KeyRing.load([]))
+    daemon = daemon_for(tmp_path)
     entered, gate = threading.Event(), threading.Event()
     scans: list[bool] = []
     real_scan = daemon.scanner.scan

@@ -6,12 +6,9 @@ PostgreSQL database claimed and written in turn each see only their own rows."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from sqlalchemy import Engine
-from support.pg import pg_engine
 from test_storage import FP, T0, done, record
 
 from monitor.content.simhash import PageMark
@@ -24,20 +21,12 @@ from monitor.vocabulary import Outcome
 UP = TargetState(State.UP, 0, 1)
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def third(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    if request.param == "sqlite":
-        eng = make_engine(f"sqlite:///{tmp_path / 'c.db'}")
-        yield eng
-        eng.dispose()
-    else:
-        yield from pg_engine()
-
-
 def test_claims_and_writes_in_turn_keep_to_their_own_database(
-    tmp_path: Path, third: Engine
+    tmp_path: Path, engine: Engine
 ) -> None:
-    engines = [make_engine(f"sqlite:///{tmp_path / n}") for n in ("a.db", "b.db")] + [third]
+    """Two SQLite files and the third database, SQLite or PostgreSQL (the shared
+    `engine` fixture)."""
+    engines = [make_engine(f"sqlite:///{tmp_path / n}") for n in ("a.db", "b.db")] + [engine]
     repos = []
     for n, eng in enumerate(engines):
         upgrade(eng)

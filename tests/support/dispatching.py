@@ -1,15 +1,19 @@
-"""A Dispatcher over test doubles: the due queue, the settings and the clock a
-test gives; results go to `finish`, the writer never holds a claim back."""
+"""A Dispatcher over test doubles (the due queue, the settings and the clock a
+test gives; results go to `finish`, the writer never holds a claim back), and
+a daemon over an empty corpus for the tests of its stops."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-from monitor.config import Settings
+from monitor.config import Settings, load_settings
 from monitor.daemon.dispatch import Dispatcher
 from monitor.daemon.pace import Pace
+from monitor.daemon.service import Daemon
+from monitor.secured.keys import KeyRing
 from monitor.storage.values import Claimed
 from monitor.vocabulary import CheckResult
 
@@ -45,3 +49,12 @@ def dispatcher(
         pace=pace,
         **extra,
     )
+
+
+def daemon_for(tmp_path: Path) -> Daemon:
+    """A daemon over `tmp_path/corpus` (made empty) and `tmp_path/data`, not started."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir(exist_ok=True)
+    (tmp_path / "data").mkdir(exist_ok=True)
+    settings = load_settings(None, {"paths": [corpus], "data_dir": tmp_path / "data"}, environ={})
+    return Daemon(settings, KeyRing.load([]))

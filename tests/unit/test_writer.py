@@ -86,16 +86,21 @@ def test_a_full_batch_does_not_wait_for_the_flush_interval() -> None:
     assert commits.batches == [[0, 1, 2], [3, 4, 5]]
 
 
-def test_a_failed_commit_is_retried_with_the_same_batch() -> None:
-    commits = Commits(failures=2)
-    errors: list[str] = []
-    writer = ResultWriter(
+def retrying_writer(commits: Commits, errors: list[str]) -> ResultWriter:
+    """Batches of 4, retried at once; each database error noted in `errors`."""
+    return ResultWriter(
         commits,
         batch_size=4,
         flush_interval=0.01,
         retry_max=0.01,
         on_error=lambda exc: errors.append("x") or "locked",
     )
+
+
+def test_a_failed_commit_is_retried_with_the_same_batch() -> None:
+    commits = Commits(failures=2)
+    errors: list[str] = []
+    writer = retrying_writer(commits, errors)
     asyncio.run(run(writer, list(range(4))))
     assert commits.batches == [[0, 1, 2, 3]]
     assert commits.tries == 3 and len(errors) == 2
@@ -156,13 +161,7 @@ class PoisonedAndLocked(Poisoned):
 def test_a_database_error_while_a_bad_record_is_isolated_is_reported_and_retried() -> None:
     commits = PoisonedAndLocked(locked=3)
     errors: list[str] = []
-    writer = ResultWriter(
-        commits,
-        batch_size=4,
-        flush_interval=0.01,
-        retry_max=0.01,
-        on_error=lambda exc: errors.append("x") or "locked",
-    )
+    writer = retrying_writer(commits, errors)
     asyncio.run(run(writer, list(range(4))))
     assert sorted(n for b in commits.batches for n in b) == [0, 1, 3]
     assert writer.dropped == 1 and len(errors) == 3  # readiness saw the locked database
