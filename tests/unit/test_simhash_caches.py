@@ -42,6 +42,21 @@ def test_the_word_cache_is_bounded_and_never_changes_a_hash() -> None:
         assert len(sh._word_hashes) <= 2 * 8
 
 
+def test_a_page_with_a_few_new_words_hashes_as_the_plain_reading() -> None:
+    """Known words with a few new ones (a page's own name, a date): the missing are
+    added and the page picked again, never a lane out of place."""
+    sh._word_hashes.clear()
+    known = " ".join(VOCABULARY[:60])
+    assert sh.simhash(known) == _naive_simhash(known)
+    for n in range(5):
+        long = f" {'y' * 40}{n}" if n >= 3 else ""  # a word too long to keep: the general path
+        text = f"{known} story{n} {VOCABULARY[n]}{long} fresh{n}"
+        assert sh.simhash(text) == _naive_simhash(text)
+    # the long words were hashed for their pages and not kept
+    assert not any(len(word) > sh.CACHED_WORD for word in sh._word_hashes.young)
+    assert {"story0", "fresh4"} <= sh._word_hashes.young.keys()
+
+
 def _counting(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The texts whose simhash is computed (not taken from the window marks)."""
     computed: list[str] = []
