@@ -228,6 +228,7 @@ class Dispatcher:
                 await asyncio.wait((after,))  # its cancellation is its own, not ours
             result = await self._check_surviving(claim, tries)
             if result is not None:
+                self._pace.ended()
                 self._finish(claim, result)
         except asyncio.CancelledError:
             raise
@@ -257,6 +258,7 @@ class Dispatcher:
         try:
             if exc is not None:
                 raise exc
+            self._pace.ended()
             self._finish(claim, future.result())
         except Exception:
             self.failed += 1
@@ -269,7 +271,6 @@ class Dispatcher:
         if current is not None and current[1] is claim:  # not a newer claim's entry
             del self.inflight[claim.id]
             self.check_ended.set()
-            self._pace.ended()
             self._refill()
 
     async def _check_surviving(
