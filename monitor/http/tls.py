@@ -43,6 +43,8 @@ def make_ssl_context(ca_bundle: Path | None = None) -> ssl.SSLContext:
         except OSError as exc:
             raise ConfigError(f"ca_bundle {ca_bundle}: {exc.strerror or exc}") from None
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    # what aiohttp's own context offers (the shared one): one handshake whichever is used
+    ctx.set_alpn_protocols(["http/1.1"])
     return ctx
 
 

@@ -59,6 +59,32 @@ async def test_sni_and_host_header_keep_the_original_name(pki: Pki) -> None:
         assert list(srv.concurrency.peak) == ["news.example"]  # the Host header
 
 
+async def test_a_ca_bundle_context_offers_alpn_as_the_shared_one_does(pki: Pki) -> None:
+    """The run's context without --ca-bundle is aiohttp's, which offers ALPN
+    `http/1.1`; the one built for a bundle offered none: one handshake for
+    some runs and another for others (a server choosing by ALPN answered
+    them differently)."""
+    chosen: list[str | None] = []
+    got = web.RouteTableDef()
+
+    @got.get("/")
+    async def alpn(request: web.Request) -> web.Response:
+        assert request.transport is not None
+        chosen.append(request.transport.get_extra_info("ssl_object").selected_alpn_protocol())
+        return web.Response(
+            text="<html><head><title>a</title></head></html>", content_type="text/html"
+        )
+
+    ctx = pki.valid.server_context()
+    ctx.set_alpn_protocols(["h2", "http/1.1"])
+    async with app_server(got, ssl_context=ctx) as srv:
+        s = settings({"news.example": srv.port}, ca_bundle=pki.ca_file)
+        async with Checker(s) as checker:
+            result = await checker.check("https://news.example/", Kind.WEB)
+    assert result.outcome is Outcome.OK, result.error
+    assert chosen == ["http/1.1"]
+
+
 async def test_expiring_certificate_is_a_problem_not_an_error(pki: Pki) -> None:
     result = await check_tls(pki.expiring_soon, pki)
     assert result.outcome is Outcome.OK
