@@ -24,6 +24,7 @@ import math
 import sys
 import threading
 import time
+import unicodedata
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import IO, Any
@@ -48,12 +49,20 @@ _ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 redact_url = urls.redact
 
 
-def escape(text: str) -> str:
+def escape(text: str, *, spaces: bool = False) -> str:
     """`text` with every non-printable character (controls, ANSI ESC, bidi
-    overrides, lone surrogates) spelled as a Python-style escape."""
+    overrides, lone surrogates) spelled as a Python-style escape.
+
+    With `spaces` (pages and tables, not log lines), Unicode space separators
+    (no-break, thin, ideographic: category Zs) are kept: they neither break a
+    line nor reorder text, and a headline's typography (`Le président : `)
+    spelled as `\\xa0` was unreadable."""
     if text.isprintable():
         return text
-    return "".join(c if c.isprintable() else _escape_char(c) for c in text)
+    return "".join(
+        c if c.isprintable() or (spaces and unicodedata.category(c) == "Zs") else _escape_char(c)
+        for c in text
+    )
 
 
 def _escape_char(c: str) -> str:

@@ -170,3 +170,22 @@ async def test_a_large_count_is_capped_not_counted(
     monkeypatch.setattr(listing, "COUNT_CAP", 5)
     _, html, _ = await get(server, "/targets?provider=Alpha+News&limit=3")
     assert "3 targets on this page of 5+" in html
+
+
+async def test_unicode_spaces_in_a_headline_stay_spaces_on_pages(
+    server: MetricsServer, known: Known
+) -> None:
+    """A French headline's no-break and thin spaces are typography, not controls: the
+    page shows them as they are (spelled `\\xa0`, the title was unreadable), while a
+    bidi override beside them is still spelled out."""
+    from sqlalchemy import text
+
+    title = "Le pr\u00e9sident\u00a0: \u00abun\u202fmot\u00bb\u3000\u202eend"
+    with known.engine.begin() as conn:
+        conn.execute(
+            text("UPDATE articles SET title = :t WHERE id = :a"),
+            {"t": title, "a": "0000000000000001"},
+        )
+    _, html, _ = await get(server, "/articles/0000000000000001")
+    assert "Le pr\u00e9sident\u00a0: \u00abun\u202fmot\u00bb\u3000\\u202eend" in html
+    assert "\\xa0" not in html and "\u202e" not in html

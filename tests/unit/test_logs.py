@@ -195,3 +195,15 @@ def test_a_flood_that_stops_is_still_summarised() -> None:
         assert len(stream.getvalue().splitlines()) == 2
     finally:
         handler.close()
+
+
+@given(st.text(alphabet=st.characters(codec=None, exclude_categories=())))
+def test_escape_for_pages_keeps_only_unicode_spaces_beyond_printable(value: str) -> None:
+    """`spaces=True` (the status pages) differs from the log lines' escape only by
+    leaving space separators (Zs) as they are: no control, bidi override or line
+    separator gets through."""
+    import unicodedata
+
+    out = escape(value, spaces=True)
+    assert all(c.isprintable() or unicodedata.category(c) == "Zs" for c in out)
+    assert out == "".join(c if unicodedata.category(c) == "Zs" else escape(c) for c in value)

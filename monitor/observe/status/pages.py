@@ -105,8 +105,9 @@ class StatusPages:
             undefined=jinja2.StrictUndefined,
             trim_blocks=True,
             lstrip_blocks=True,
-            # controls and bidi overrides from the corpus are spelled out, never obeyed
-            finalize=lambda value: spell(value) if isinstance(value, str) else value,
+            # controls and bidi overrides from the corpus are spelled out, never obeyed;
+            # Unicode spaces (a headline's no-break spaces) are shown as spaces
+            finalize=lambda value: spell(value, spaces=True) if isinstance(value, str) else value,
         )
         self.env.globals.update(
             base=self.base,
