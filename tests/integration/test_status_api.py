@@ -290,3 +290,34 @@ async def test_worst_providers_match_a_count_of_every_target(
         assert (w["down"], w["targets"]) == (down[w["provider"]], total[w["provider"]])
     doc = await get_json(server, "/api/v1/status?limit=10")
     assert {w["provider"]: w["down"] for w in doc["worst_providers"]} == dict(down)
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("POST", "/api/v1/status"),
+        ("DELETE", "/api/v1/targets/3"),
+        ("PUT", "/api/v1/targets"),
+        ("OPTIONS", "/api/v1/openapi.json"),
+        ("POST", "/api/v1/nothing"),
+        ("GET", "/api/v1"),
+    ],
+)
+async def test_a_wrong_method_or_path_under_the_api_is_a_json_error(
+    server: MetricsServer, method: str, path: str
+) -> None:
+    """Every answer under /api/v1/ is JSON, aiohttp's own 404 and 405 included (they
+    were text/plain `405: Method Not Allowed`), with the security headers."""
+    import aiohttp
+
+    async with (
+        aiohttp.ClientSession() as session,
+        session.request(method, server.url + path) as resp,
+    ):
+        body = await resp.read()
+        assert resp.status in (404, 405), (method, path)
+        assert resp.headers["Content-Type"].startswith("application/json")
+        assert set(json.loads(body)) == {"error"}
+        assert resp.headers["X-Content-Type-Options"] == "nosniff"
+        if resp.status == 405:
+            assert "GET" in resp.headers["Allow"]

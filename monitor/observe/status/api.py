@@ -1,8 +1,9 @@
 """/api/v1/: the JSON API (CONTRACT section 6), behind the endpoints' authentication.
 
 Every answer is JSON, errors included: 400 {"error", "parameter"} for a bad
-query parameter, 404 {"error"} for an unknown id or path, 401 with the
-challenge when credentials are required and missing.
+query parameter, 404 {"error"} for an unknown id or path, 405 {"error"} (with
+Allow) for a method other than GET or HEAD, 401 with the challenge when
+credentials are required and missing.
 """
 
 from __future__ import annotations
@@ -50,10 +51,15 @@ def json_response(
     )
 
 
+def is_api(path: str) -> bool:
+    """Whether `path` is under /api/v1, whose every answer is JSON."""
+    return path == PREFIX or path.startswith(PREFIX + "/")
+
+
 def busy_answer(path: str) -> web.Response:
     """503 with Retry-After: too many requests waiting now (JSON under the API)."""
     retry = {"Retry-After": "1"}
-    if path.startswith(PREFIX + "/"):
+    if is_api(path):
         return json_response({"error": "too many status requests now"}, 503, retry)
     return web.Response(status=503, text="too many requests now\n", headers=retry)
 
@@ -80,9 +86,15 @@ class StatusApi:
         except Busy:
             return busy_answer(request.path)
         except Unavailable:
-            if request.path.startswith(PREFIX + "/"):
+            if is_api(request.path):
                 return json_response({"error": "the database cannot be read now"}, 503)
             return web.Response(status=503, text="the database cannot be read now\n")
+        except web.HTTPException as exc:
+            # aiohttp's own 404 and 405 (a path no route has, a method other than GET)
+            if exc.status < 400 or not is_api(request.path):
+                raise
+            allow = {"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else None
+            return json_response({"error": exc.reason.lower()}, exc.status, allow)
 
     def add_routes(self, app: web.Application) -> None:
         app.router.add_get(f"{PREFIX}/status", self._status)
