@@ -392,6 +392,10 @@ async def _run_check(
     except WorkerFailed as exc:
         tally.incomplete = True
         tally.failure = str(exc)
+    except Exception:  # the error goes on up (exit 2 or 70); the report must not read as whole
+        tally.incomplete = True
+        tally.failure = "the run failed (the error is on stderr)"
+        raise
     finally:
         run._begin()
         run.asm.flush(force=True)

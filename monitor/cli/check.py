@@ -112,6 +112,10 @@ def check(
         settings = settings_from(config_file, flags, paths)
         if not settings.paths:
             raise click.UsageError("no PATH given (and no `paths` in the config file)")
+        if settings.ca_bundle is not None and not settings.offline:
+            from monitor.http.tls import make_ssl_context
+
+            make_ssl_context(settings.ca_bundle)  # a bad bundle: exit 2 before any report
         # each worker imports on another core while this process imports and reads
         workers = prestart.spawn(
             prestart.workers_wanted(settings.workers, settings.offline, settings.paths) - 1
