@@ -13,6 +13,9 @@ next page. That bounds what any one request costs, whatever is asked.
 
 An item's articles are capped (`ARTICLES_PER_ITEM`): a provider's logo may
 be referenced by every article of the corpus, and one page must stay small.
+For the same reason a target's list of articles reads their titles cut to
+`LINK_TITLE_CHARS` (a corpus title has no size limit; the article's own read
+keeps it whole).
 """
 
 from __future__ import annotations
@@ -41,6 +44,13 @@ TARGETS_PER_ARTICLE = 500
 SCAN_WINDOW = 100_000
 MAX_ID = 2**63 - 1  # the largest target id (BIGINT); cursors stay within it
 COUNT_CAP = 10_000  # a list page says "10,000+" rather than count a million entries
+LINK_TITLE_CHARS = 300  # an article's title as a target lists it; longer ones end in "…"
+
+
+def _clipped(title: str | None) -> str | None:
+    if title is None or len(title) <= LINK_TITLE_CHARS:
+        return title
+    return title[:LINK_TITLE_CHARS] + "\u2026"
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,14 +200,15 @@ class Listing(Store):
             item = dict(row._mapping)
             item["articles"] = self._article_ids_of(conn, [target_id]).get(target_id, [])
             item["links"] = [
-                dict(r._mapping)
+                {**r._mapping, "title": _clipped(r.title)}
                 for r in conn.execute(
                     select(
                         LINKS.c.article_id,
                         LINKS.c.path,
                         LINKS.c.origin,
                         ARTICLES.c.web_url,
-                        ARTICLES.c.title,
+                        # one character more than shown: says whether it was cut
+                        func.substr(ARTICLES.c.title, 1, LINK_TITLE_CHARS + 1).label("title"),
                     )
                     .join(ARTICLES, ARTICLES.c.id == LINKS.c.article_id)
                     .where(LINKS.c.target_id == target_id)

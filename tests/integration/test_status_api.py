@@ -321,3 +321,29 @@ async def test_a_wrong_method_or_path_under_the_api_is_a_json_error(
         assert resp.headers["X-Content-Type-Options"] == "nosniff"
         if resp.status == 405:
             assert "GET" in resp.headers["Allow"]
+
+
+async def test_a_target_page_is_small_whatever_its_articles_titles(
+    server: MetricsServer, known: Known
+) -> None:
+    """A target lists up to ARTICLES_PER_ITEM articles by title, and a corpus title has
+    no size limit: 50 titles of 2 MB made one target's JSON and page 100 MB, and a
+    dozen such requests at once took the daemon to 3.4 GB. A listed title is cut
+    (with `…`); the article's own document keeps it whole."""
+    from sqlalchemy import text
+
+    huge = "\u00c4" * 200_000
+    with known.engine.begin() as conn:
+        conn.execute(
+            text("UPDATE articles SET title = :t WHERE id = :a"),
+            {"t": huge, "a": "0000000000000002"},
+        )
+    got, body, _ = await get(server, "/api/v1/targets/1")
+    assert got == 200 and len(body) < 10_000
+    (link,) = json.loads(body)["links"]
+    cap = listing.LINK_TITLE_CHARS
+    assert link["title"] == huge[:cap] + "\u2026"
+    got, html, _ = await get(server, "/targets/1")
+    assert got == 200 and len(html) < 20_000 and huge[:cap] + "\u2026" in html
+    article = await get_json(server, "/api/v1/articles/0000000000000002")
+    assert article["title"] == huge
