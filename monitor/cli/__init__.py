@@ -129,7 +129,9 @@ def cli() -> None:
 
 def main() -> None:
     from monitor.check.interrupt import stop_early
+    from monitor.cli.streams import guard_standard_streams
 
+    guard_standard_streams()  # before any file is opened: none may take descriptor 1 or 2
     stop_early()  # Ctrl-C or SIGTERM before a command takes them over: exit 130
     try:
         cli.main(prog_name="article-monitor")

@@ -15,6 +15,7 @@ import click
 from monitor.check import prestart
 from monitor.check.interrupt import EXIT_INTERRUPTED, Interrupted, StopSignals, hold_for_exit
 from monitor.cli.options import FORMATS, check_options, keyring_from, settings_from
+from monitor.cli.streams import CLOSED_STDOUT, stdout_closed
 from monitor.config import Settings
 
 if TYPE_CHECKING:  # imported in the command, after the workers are spawned
@@ -112,6 +113,8 @@ def check(
         settings = settings_from(config_file, flags, paths)
         if not settings.paths:
             raise click.UsageError("no PATH given (and no `paths` in the config file)")
+        if output is None and stdout_closed():
+            raise click.UsageError(f"{CLOSED_STDOUT}, or write the report with -o FILE")
         if settings.ca_bundle is not None and not settings.offline:
             from monitor.http.tls import make_ssl_context
 

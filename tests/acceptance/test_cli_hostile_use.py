@@ -7,6 +7,7 @@ reads as complete when the run did not happen.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from pathlib import Path
@@ -16,11 +17,11 @@ from daemon_harness import CLI, article
 
 
 def cli(
-    *args: str | Path, stdout: int | None = subprocess.PIPE
+    *args: str | Path, stdout: int | None = subprocess.PIPE, shell: bool = False
 ) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ARTICLE_MONITOR_")}
     return subprocess.run(
-        [CLI, *map(str, args)],
+        list(map(str, args)) if shell else [CLI, *map(str, args)],
         stdout=stdout,
         stderr=subprocess.PIPE,
         text=True,
@@ -59,3 +60,51 @@ def test_a_bad_ca_bundle_writes_no_report(tmp_path: Path, corpus: Path, bundle: 
     out = cli("check", corpus, "--ca-bundle", tmp_path / bundle, "-o", report)
     refused(out, "ca_bundle")
     assert not report.exists()
+
+
+def closed_stdout(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    """The command run with its standard output closed (`>&-`)."""
+    return cli("/bin/sh", "-c", 'exec "$@" >&-', "sh", CLI, *args, shell=True)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("check", "{corpus}", "--offline"),
+        ("check", "{corpus}", "--offline", "--format", "table"),
+        ("verify", "{corpus}"),
+        ("keygen",),
+        ("config", "show"),
+        ("sign", "{corpus}/a.txt", "--key-file", "{key}"),
+        ("status", "--data-dir", "{data}"),
+        ("cluster", "--data-dir", "{data}"),
+        ("history", "http://news.test/a/", "--data-dir", "{data}"),
+    ],
+    ids=" ".join,
+)
+def test_a_closed_stdout_is_an_error_not_a_crash_nor_a_silent_success(
+    tmp_path: Path, corpus: Path, args: tuple[str, ...]
+) -> None:
+    """`keygen >&-` made a key nobody could read and exited 0; `status >&-`
+    crashed with an internal error. Output with nowhere to go is exit 2."""
+    key = tmp_path / "k.key"
+    key.write_text("11" * 32)
+    key.chmod(0o600)
+    data = tmp_path / "data"
+    if args[0] in ("status", "cluster", "history"):
+        ran = cli(
+            "run", corpus, "--once", "--data-dir", data, "--kinds", "web", "--listen", "127.0.0.1:0"
+        )
+        assert ran.returncode == 0, ran.stderr
+    values = {"corpus": str(corpus), "key": str(key), "data": str(data)}
+    out = closed_stdout(*(a.format(**values) for a in args))
+    refused(out, "standard output is closed")
+
+
+def test_a_closed_stdout_does_not_stop_a_report_written_to_a_file(
+    tmp_path: Path, corpus: Path
+) -> None:
+    report = tmp_path / "report.json"
+    out = closed_stdout("check", corpus, "--offline", "-o", report)
+    assert out.returncode == 1, out.stderr  # the article lacks publishedDateTime
+    assert json.loads(report.read_text())["summary"]["articles"] == 1
