@@ -115,7 +115,7 @@ def _not_a_boolean(cls: type[BaseModel], value: Any, info: ValidationInfo) -> An
 class Intervals(BaseModel):
     """Re-check interval per kind, in seconds (daemon)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     _no_booleans = field_validator("*", mode="before")(_not_a_boolean)
 
@@ -136,7 +136,11 @@ class Settings(BaseModel):
     are read only by `load_settings`.
     """
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, validate_default=True)
+    # inf and nan (TOML has both) are never a setting: `timeout = inf` meant no timeout,
+    # and `config show` printed `Infinity`, which is not JSON
+    model_config = ConfigDict(
+        extra="forbid", validate_assignment=True, validate_default=True, allow_inf_nan=False
+    )
 
     paths: list[Path] = Field(default_factory=list)
     format: Literal["table", "json", "junit", "markdown"] | None = None
@@ -276,6 +280,13 @@ class Settings(BaseModel):
     def _kinds(cls, value: Any) -> Any:
         if isinstance(value, str):
             return [v.strip() for v in value.split(",") if v.strip()]
+        return value
+
+    @field_validator("kinds")
+    @classmethod
+    def _some_kind(cls, value: list[Kind]) -> list[Kind]:
+        if not value:  # checking nothing would pass as "everything healthy"
+            raise ValueError("names no kind: give one or more of web,amp,cdn,image")
         return value
 
     _no_booleans = field_validator("*", mode="before")(_not_a_boolean)

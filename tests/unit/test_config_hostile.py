@@ -1,0 +1,49 @@
+"""Values a settings layer must refuse with a message naming the key and layer:
+non-finite numbers (TOML spells `inf` and `nan`; so does float()) and a
+`kinds` list that names no kind at all."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from monitor.config import ConfigError, Settings, load_settings
+
+FLOATS = [
+    name for name, f in Settings.model_fields.items() if f.annotation in (float, float | None)
+]
+
+
+@pytest.mark.parametrize("value", ["inf", "-inf", "nan"])
+@pytest.mark.parametrize("name", FLOATS)
+def test_a_non_finite_number_is_refused_in_every_layer(
+    tmp_path: Path, name: str, value: str
+) -> None:
+    with pytest.raises(ConfigError, match=rf"{name} \(from flag --{name.replace('_', '-')}\)"):
+        load_settings(None, {name: float(value)}, environ={})
+    env = "ARTICLE_MONITOR_" + name.upper()
+    with pytest.raises(ConfigError, match=rf"{name} \(from environment {env}\): .*finite"):
+        load_settings(None, {}, environ={env: value})
+    toml = tmp_path / "c.toml"
+    toml.write_text(f"{name} = {value}\n")
+    with pytest.raises(ConfigError, match=rf"{name} \(from file .*\): .*finite"):
+        load_settings(toml, {}, environ={})
+
+
+def test_a_per_kind_interval_must_be_finite(tmp_path: Path) -> None:
+    toml = tmp_path / "c.toml"
+    toml.write_text("[intervals]\nweb = inf\n")
+    with pytest.raises(ConfigError, match=r"intervals\.web .*finite"):
+        load_settings(toml, {}, environ={})
+
+
+@pytest.mark.parametrize("kinds", ["", ",", " , "])
+def test_kinds_that_name_no_kind_are_refused(tmp_path: Path, kinds: str) -> None:
+    """`--kinds ""` checked nothing and exited 0, as if everything were healthy."""
+    with pytest.raises(ConfigError, match=r"kinds \(from flag --kinds\): .*web,amp,cdn,image"):
+        load_settings(None, {"kinds": kinds}, environ={})
+    toml = tmp_path / "c.toml"
+    toml.write_text("kinds = []\n")
+    with pytest.raises(ConfigError, match=r"kinds \(from file .*web,amp,cdn,image"):
+        load_settings(toml, {}, environ={})
