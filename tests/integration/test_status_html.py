@@ -189,3 +189,37 @@ async def test_unicode_spaces_in_a_headline_stay_spaces_on_pages(
     _, html, _ = await get(server, "/articles/0000000000000001")
     assert "Le pr\u00e9sident\u00a0: \u00abun\u202fmot\u00bb\u3000\\u202eend" in html
     assert "\\xa0" not in html and "\u202e" not in html
+
+
+async def test_every_provider_link_of_the_overview_lists_that_provider(
+    server: MetricsServer, known: Known
+) -> None:
+    """A provider is the corpus's domain text: one holding a tab or newline was
+    listed among the worst providers, but its link was a 400 ("provider holds
+    control characters"); and "(none)" linked to `provider=` (any provider), so it
+    listed every down target. Each link now lists exactly its provider's targets."""
+    import json
+    from urllib.parse import parse_qs, urlsplit
+
+    from sqlalchemy import text
+
+    odd = "tab\there\nnew\x7fline"
+    with known.engine.begin() as conn:
+        conn.execute(text("UPDATE targets SET provider = :p WHERE id IN (3, 6)"), {"p": odd})
+        conn.execute(text("UPDATE targets SET provider = NULL WHERE id IN (9, 12)"))
+    _, html, _ = await get(server, "/")
+    links = [
+        attrs["href"] or ""
+        for name, attrs in tags(html)
+        if name == "a" and "provider=" in (attrs.get("href") or "")
+    ]
+    assert links
+    for href in links:
+        provider = parse_qs(urlsplit(href).query, keep_blank_values=True)["provider"][0]
+        assert provider != "", href  # an empty filter is no filter: all providers
+        status, page, _ = await get(server, href)
+        assert status == 200, (href, page)
+        api = href.replace("/targets?", "/api/v1/targets?", 1)
+        status, body, _ = await get(server, api)
+        items = json.loads(body)["items"]
+        assert items and {i["provider"] for i in items} == {provider}, href

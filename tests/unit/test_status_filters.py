@@ -77,6 +77,8 @@ def test_empty_values_count_as_absent() -> None:
         ([("provider", "p" * 256)], "provider"),
         ([("q", "q" * 2049)], "q"),
         ([("q", "a\x00b")], "q"),
+        ([("q", "a\tb")], "q"),
+        ([("provider", "a\x00b")], "provider"),
         ([("stat", "down")], "stat"),
         ([("state", "down"), ("state", "up")], "state"),
     ],
@@ -201,3 +203,9 @@ def test_any_query_string_is_a_query_or_a_named_bad_parameter(
         assert exc.parameter or any(name == "" for name, _ in pairs)
         return
     assert 1 <= q.limit <= 1000 and q.after == 0
+
+
+def test_a_provider_may_hold_what_a_corpus_domain_holds_but_nul() -> None:
+    """The overview links to every provider it lists, tabs and newlines included."""
+    odd = "tab\there\nnew\x7fline"
+    assert target_query([("provider", odd)]).provider == odd

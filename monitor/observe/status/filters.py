@@ -40,6 +40,9 @@ _VERSION = 1
 _DIGITS = re.compile(r"[0-9]{1,19}")
 _ARTICLE_ID = re.compile(r"[0-9a-f]{16}")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# a provider is the corpus's domain text, which may hold tabs or newlines (the overview
+# links to each); only NUL, which PostgreSQL text cannot hold, is refused
+_NUL = re.compile(r"\x00")
 _NAME = re.compile(r"[A-Za-z0-9_.-]{1,40}")
 
 
@@ -81,11 +84,12 @@ def _closed(name: str, value: str, allowed: Iterable[str]) -> str:
     return value
 
 
-def _text(name: str, value: str, longest: int) -> str:
+def _text(name: str, value: str, longest: int, refused: re.Pattern[str] = _CONTROL) -> str:
     if len(value) > longest:
         raise BadParameter(name, f"{name} is longer than {longest} characters")
-    if _CONTROL.search(value):
-        raise BadParameter(name, f"{name} holds control characters")
+    if refused.search(value):
+        what = "a NUL character" if refused is _NUL else "control characters"
+        raise BadParameter(name, f"{name} holds {what}")
     return value
 
 
@@ -118,7 +122,7 @@ def filters_of(values: dict[str, str]) -> Filters:
         kind=_closed("kind", v, (k.value for k in Kind))
         if (v := values.get("kind")) is not None
         else None,
-        provider=_text("provider", v, MAX_PROVIDER)
+        provider=_text("provider", v, MAX_PROVIDER, _NUL)
         if (v := values.get("provider")) is not None
         else None,
         outcome=_closed("outcome", v, (o.value for o in Outcome))
