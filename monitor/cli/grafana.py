@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import stat
 from pathlib import Path
 from typing import Any
@@ -11,12 +12,27 @@ import click
 from monitor.grafana.rules import Thresholds
 
 _DEFAULT = Thresholds()
+
+
+class Share(click.FloatRange):
+    """A share in (0, 1]: click's range lets nan through (it compares false)."""
+
+    def __init__(self) -> None:
+        super().__init__(0, 1, min_open=True)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        share = super().convert(value, param, ctx)
+        if math.isnan(share):
+            self.fail(f"{value!r} is not a number in the range 0<x<=1.", param, ctx)
+        return share
+
+
 DEFAULT_STATUS_URL = "http://127.0.0.1:9464"  # the daemon's default listen address
 
 _SHARED = [
     click.option(
         "--down-share",
-        type=click.FloatRange(0, 1, min_open=True),
+        type=Share(),
         default=_DEFAULT.down_share,
         show_default=True,
         help="Share of a kind's checked targets down before ArticleTargetsDown fires.",

@@ -88,7 +88,13 @@ def _emit(data: dict[str, Any]) -> None:
 @config_option
 @db_options
 @_format_option
-@click.option("--limit", type=int, default=20, show_default=True, help="Rows per section.")
+@click.option(
+    "--limit",
+    type=click.IntRange(0, 100_000),
+    default=20,
+    show_default=True,
+    help="Rows per section.",
+)
 def status(config_file: Path | None, fmt: str | None, limit: int, **flags: Any) -> None:
     """Targets by state, the providers with most targets down, recent
     transitions and articles whose `secured` field does not verify.

@@ -108,3 +108,36 @@ def test_a_closed_stdout_does_not_stop_a_report_written_to_a_file(
     out = closed_stdout("check", corpus, "--offline", "-o", report)
     assert out.returncode == 1, out.stderr  # the article lacks publishedDateTime
     assert json.loads(report.read_text())["summary"]["articles"] == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (("grafana", "export", "--out", "{tmp}/g", "--down-share", "nan"), "--down-share"),
+        (
+            (
+                "grafana",
+                "push",
+                "--url",
+                "http://127.0.0.1:1",
+                "--token-file",
+                "{tmp}/t",
+                "--down-share",
+                "nan",
+            ),
+            "--down-share",
+        ),
+        (("status", "--data-dir", "{tmp}", "--limit", "-1"), "--limit"),
+    ],
+    ids=lambda a: " ".join(a) if isinstance(a, tuple) else a,
+)
+def test_out_of_range_numbers_are_usage_errors(
+    tmp_path: Path, args: tuple[str, ...], needle: str
+) -> None:
+    """`--down-share nan` passed click's range check (nan compares false) and
+    crashed as an internal error; `status --limit -1` was read as "no limit"
+    by SQLite and is an error in PostgreSQL."""
+    (tmp_path / "t").write_text("token")
+    (tmp_path / "t").chmod(0o600)
+    refused(cli(*(a.format(tmp=tmp_path) for a in args)), needle)
+    assert not (tmp_path / "g").exists()
