@@ -223,3 +223,23 @@ async def test_every_provider_link_of_the_overview_lists_that_provider(
         status, body, _ = await get(server, api)
         items = json.loads(body)["items"]
         assert items and {i["provider"] for i in items} == {provider}, href
+
+
+async def test_the_filter_form_keeps_a_provider_as_it_is(
+    server: MetricsServer, known: Known
+) -> None:
+    """The form's fields hold the filter itself: spelled out (`abc\\u202edcba`), the
+    provider field sent back another provider, and changing any other filter of a
+    list reached from the overview listed nothing. Outside the field, the page
+    still spells the override."""
+    from sqlalchemy import text
+
+    odd = "abc\u202edcba \u200bzw"
+    with known.engine.begin() as conn:
+        conn.execute(text("UPDATE targets SET provider = :p WHERE id = 3"), {"p": odd})
+    status, html, _ = await get(server, "/targets?provider=" + quote_plus(odd))
+    assert status == 200
+    (field,) = [a for name, a in tags(html) if name == "input" and a.get("name") == "provider"]
+    assert field["value"] == odd
+    assert html.count("\u202e") == 1  # the field's value only
+    assert "abc\\u202edcba" in html  # the row's provider cell

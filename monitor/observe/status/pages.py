@@ -56,6 +56,22 @@ TARGET_PROBLEMS = [
 ]
 
 
+class Verbatim(str):
+    """Text a form field holds (a filter's value): escaped as HTML, never spelled
+    out, so that submitting the form sends the filter back as it was. A field's
+    value is drawn inside its box only; no override there reaches the page."""
+
+    __slots__ = ()
+
+
+def _shown(value: Any) -> Any:
+    """Jinja's finalize: controls and bidi overrides from the corpus are spelled out,
+    never obeyed; Unicode spaces (a headline's no-break spaces) are shown as spaces."""
+    if isinstance(value, str) and not isinstance(value, Verbatim):
+        return spell(value, spaces=True)
+    return value
+
+
 def safe_href(url: str | None) -> str | None:
     """The URL when a browser may follow it (http or https), else None (shown as text)."""
     if not url:
@@ -105,10 +121,9 @@ class StatusPages:
             undefined=jinja2.StrictUndefined,
             trim_blocks=True,
             lstrip_blocks=True,
-            # controls and bidi overrides from the corpus are spelled out, never obeyed;
-            # Unicode spaces (a headline's no-break spaces) are shown as spaces
-            finalize=lambda value: spell(value, spaces=True) if isinstance(value, str) else value,
+            finalize=_shown,
         )
+        self.env.filters["verbatim"] = Verbatim
         self.env.globals.update(
             base=self.base,
             version=__version__,
