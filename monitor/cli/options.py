@@ -24,6 +24,17 @@ def _apply(func: F, options: list[Callable[[F], F]]) -> F:
     return func
 
 
+def _bounds(name: str) -> str:
+    """`(1-10000) [default: 64]` for a setting, read from its field: the help
+    cannot drift from what the settings accept (the flag is unset by default,
+    so click's show_default would say nothing)."""
+    field = Settings.model_fields[name]
+    low = next((r.ge for r in field.metadata if getattr(r, "ge", None) is not None), None)
+    high = next((r.le for r in field.metadata if getattr(r, "le", None) is not None), None)
+    span = f"({low:g}-{high:g}) " if low is not None and high is not None else ""
+    return f"{span}[default: {field.default:g}]"
+
+
 def config_option(func: F) -> F:
     return click.option(
         "--config",
@@ -37,10 +48,15 @@ def db_options(func: F) -> F:
     return _apply(
         func,
         [
-            click.option("--db", help="SQLAlchemy URL; default: a SQLite file under --data-dir."),
+            click.option(
+                "--db",
+                metavar="URL",
+                help="SQLAlchemy URL; default: a SQLite file under --data-dir.",
+            ),
             click.option(
                 "--data-dir",
                 type=click.Path(file_okay=False, path_type=Path),
+                metavar="DIR",
                 help="Directory for the default SQLite database and state [default: data].",
             ),
         ],
@@ -89,17 +105,30 @@ def check_options(func: F) -> F:
         [
             config_option,
             db_options,
-            click.option("--concurrency", type=int, help="Global limit of requests in flight."),
-            click.option("--per-host", type=int, help="Limit of requests in flight to one host."),
+            click.option(
+                "--concurrency",
+                type=int,
+                metavar="N",
+                help=f"Global limit of requests in flight {_bounds('concurrency')}",
+            ),
+            click.option(
+                "--per-host",
+                type=int,
+                metavar="N",
+                help=f"Limit of requests in flight to one host {_bounds('per_host')}",
+            ),
             click.option(
                 "--timeout",
                 type=float,
-                help="Total seconds for one request, redirects included.",
+                metavar="SECONDS",
+                help=f"Total seconds for one request, redirects included {_bounds('timeout')}",
             ),
             click.option(
                 "--retries",
                 type=int,
-                help="Retries of transient failures (timeouts, 429, 502, 503, 504, resets).",
+                metavar="N",
+                help="Retries of transient failures (timeouts, 429, 502, 503, 504, resets) "
+                f"{_bounds('retries')}",
             ),
             click.option(
                 "--connect-to",

@@ -54,7 +54,9 @@ class Duration(click.ParamType[float]):
     help="Log lines as text or JSON [default: text].",
 )
 @click.option(
-    "--log-level", type=click.Choice(["debug", "info", "warning", "error"]), help="[default: info]"
+    "--log-level",
+    type=click.Choice(["debug", "info", "warning", "error"]),
+    help="The least severe log lines written (debug: every check) [default: info].",
 )
 def run(paths: tuple[Path, ...], config_file: Path | None, **flags: Any) -> None:
     """Watch the corpus at PATH... (or the configured `paths`): check every
@@ -78,7 +80,7 @@ def run(paths: tuple[Path, ...], config_file: Path | None, **flags: Any) -> None
       article-monitor run corpus/ --once --data-dir /var/lib/article-monitor
       curl -s 127.0.0.1:9464/metrics | grep article_monitor_targets
     """
-    from monitor.daemon.service import Daemon
+    from monitor.daemon.prestart import prestart
     from monitor.observe.logs import setup_logging
     from monitor.secured.keys import KeyRing
 
@@ -93,14 +95,20 @@ def run(paths: tuple[Path, ...], config_file: Path | None, **flags: Any) -> None
         new = load_settings(config_file, flag_values)
         return new, verification_keys(new)
 
-    from monitor.cli import CliError
-    from monitor.storage.opening import DatabaseUnusable
-
+    # checker processes import on the other core while this one imports the daemon
+    early = prestart(settings)
     try:
-        daemon = Daemon(settings, keyring, reload=reload)
-        code = asyncio.run(daemon.run())
-    except (ConfigError, DatabaseUnusable) as exc:
-        raise CliError(str(exc)) from None
+        from monitor.cli import CliError
+        from monitor.daemon.service import Daemon
+        from monitor.storage.opening import DatabaseUnusable
+
+        try:
+            daemon = Daemon(settings, keyring, reload=reload, prestarted=early)
+            code = asyncio.run(daemon.run())
+        except (ConfigError, DatabaseUnusable) as exc:
+            raise CliError(str(exc)) from None
+    finally:
+        early.discard()  # those the daemon did not take (it stopped first)
     if daemon.failure is not None:
         click.echo(f"Error: {daemon.failure}", err=True)
     sys.exit(code)

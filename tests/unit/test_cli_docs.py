@@ -38,3 +38,37 @@ def test_group_help_lists_every_command() -> None:
     assert result.exit_code == 0
     for name in COMMANDS:
         assert f"  {name} " in result.output
+
+
+# CONTRACT section 2: the options shared by `check` and `run`, spelled as it spells them
+CONTRACT_METAVARS = {
+    "--config": "FILE",
+    "--db": "URL",
+    "--concurrency": "N",
+    "--per-host": "N",
+    "--timeout": "SECONDS",
+    "--retries": "N",
+    "--connect-to": "HOST1:PORT1:HOST2:PORT2",
+    "--ca-bundle": "FILE",
+    "--allow-network": "CIDR",
+    "--key-file": "FILE",
+    "--kinds": "web,amp,cdn,image",
+    "--data-dir": "DIR",
+}
+
+
+@pytest.mark.parametrize("command", ["check", "run"])
+def test_shared_options_are_spelled_as_the_contract_and_show_their_defaults(
+    command: str,
+) -> None:
+    """A new user reads the unit and the default in --help, not in the source."""
+    from monitor.config import Settings
+
+    result = CliRunner().invoke(cli, [command, "--help"], terminal_width=200)
+    lines = {line.split()[0]: line for line in result.output.splitlines() if "  --" in line}
+    for option, metavar in CONTRACT_METAVARS.items():
+        assert lines[option].split()[1] == metavar, lines[option]
+    text = " ".join(result.output.split())
+    for name in ("concurrency", "per_host", "timeout", "retries"):
+        default = Settings.model_fields[name].default
+        assert f"[default: {default:g}]" in text.split(f"--{name.replace('_', '-')} ")[1][:200]
