@@ -243,3 +243,22 @@ async def test_the_filter_form_keeps_a_provider_as_it_is(
     assert field["value"] == odd
     assert html.count("\u202e") == 1  # the field's value only
     assert "abc\\u202edcba" in html  # the row's provider cell
+
+
+async def test_an_article_page_shows_a_huge_title_cut(server: MetricsServer, known: Known) -> None:
+    """A corpus title has no size limit: a 20 MB one made its article page 20 MB, a
+    dozen requests at once +600 MB in the daemon. The page's heading shows the
+    first TITLE_CHARS characters and `…` (the JSON document keeps it whole)."""
+    from sqlalchemy import text
+
+    from monitor.observe.status.pages import TITLE_CHARS
+
+    huge = "\u00c4" * 300_000
+    with known.engine.begin() as conn:
+        conn.execute(
+            text("UPDATE articles SET title = :t WHERE id = :a"),
+            {"t": huge, "a": "0000000000000002"},
+        )
+    status, html, _ = await get(server, "/articles/0000000000000002")
+    assert status == 200 and len(html) < 20_000
+    assert f"<h1>{huge[:TITLE_CHARS]}\u2026</h1>" in html

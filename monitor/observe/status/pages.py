@@ -56,6 +56,15 @@ TARGET_PROBLEMS = [
 ]
 
 
+# an article's title as its page's heading shows it: a corpus title has no size limit
+TITLE_CHARS = 1000
+
+
+def clip(text: str, longest: int = TITLE_CHARS) -> str:
+    """`text`, or its first `longest` characters and `…`."""
+    return text if len(text) <= longest else text[:longest] + "\u2026"
+
+
 class Verbatim(str):
     """Text a form field holds (a filter's value): escaped as HTML, never spelled
     out, so that submitting the form sends the filter back as it was. A field's
@@ -124,6 +133,7 @@ class StatusPages:
             finalize=_shown,
         )
         self.env.filters["verbatim"] = Verbatim
+        self.env.filters["clip"] = clip
         self.env.globals.update(
             base=self.base,
             version=__version__,
