@@ -65,13 +65,15 @@ def run(paths: tuple[Path, ...], config_file: Path | None, **flags: Any) -> None
     \b
     The database is SQLite under --data-dir unless --db names another
     (postgresql+psycopg://...); it is migrated on start. Logs go to stderr.
-    SIGTERM/SIGINT: finish the checks in flight, flush, exit 0.
+    SIGTERM/SIGINT: finish the checks in flight (for at most shutdown_grace
+    seconds), flush, exit 0; with --once, exit 1 if targets were left due.
     SIGHUP: reload the configuration and re-read the corpus.
 
     \b
-    Exit codes: 0 stopped cleanly; 1 with --once, results or the corpus
-    could not be recorded; 2 a configuration, listen address or database
-    that cannot be used (a damaged database found while running included).
+    Exit codes: 0 stopped cleanly; 1 with --once: results or the corpus
+    could not be recorded, or a signal stopped it before every due target
+    was checked (those left stay due); 2 a configuration, listen address or
+    database that cannot be used (a damaged database found while running included).
 
     \b
     Examples:

@@ -72,3 +72,12 @@ def test_shared_options_are_spelled_as_the_contract_and_show_their_defaults(
     for name in ("concurrency", "per_host", "timeout", "retries"):
         default = Settings.model_fields[name].default
         assert f"[default: {default:g}]" in text.split(f"--{name.replace('_', '-')} ")[1][:200]
+
+
+def test_run_help_says_what_a_signal_does_to_once() -> None:
+    """`run --once` cut short by a signal exits 1 (tests/acceptance/
+    test_run_once_stopped.py); the help said every signal gave exit 0."""
+    result = CliRunner().invoke(cli, ["run", "--help"])
+    text = " ".join(result.output.split())
+    assert "SIGTERM/SIGINT: finish the checks in flight, flush, exit 0." not in text
+    assert "or a signal stopped it before every due target was checked" in text
