@@ -9,13 +9,17 @@ cost ~0.3 s of CPU and wall at each start (`run --once` on one article took
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, inspect, text
 
 from monitor import __version__
+from monitor.storage.engine import WRITE_OPTION
 from monitor.storage.opening import DatabaseUnusable
+from monitor.storage.tables import metadata
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -25,6 +29,9 @@ MIGRATION_LOCK = 0x616D_6D69  # "ammi": article-monitor migrations
 # The newest migration's revision: a test holds it to the scripts' own head.
 HEAD = "0009"
 VERSION_TABLE = "alembic_version"
+# How long a start waits for another process's migration of the same SQLite file
+# (PostgreSQL's advisory lock waits as long as it takes).
+MIGRATION_WAIT_MS = 300_000
 
 
 def _config() -> Config:
@@ -42,31 +49,101 @@ def head_revision() -> str | None:
 
 
 def current_revision(engine: Engine) -> str | None:
-    from alembic.runtime.migration import MigrationContext
-
+    """The schema's revision; None for a database without one. Raises
+    DatabaseUnusable when the version table holds anything but one revision."""
     with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        versions = _versions(conn)
+    return _one_revision(versions) if versions else None
 
 
-def _refuse_newer(conn: Connection) -> None:
-    """A schema this version does not know was made by a newer one: in a cluster
-    being upgraded, a member not yet upgraded that restarts must say so, not crash."""
-    from alembic.runtime.migration import MigrationContext
+def _versions(conn: Connection) -> list[object] | None:
+    """The rows of `alembic_version`, as they are; None when there is no such table."""
+    if not inspect(conn).has_table(VERSION_TABLE):
+        return None
+    return [r[0] for r in conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}"))]
+
+
+def _one_revision(versions: list[object]) -> str:
+    """The one revision in a non-empty version table; anything else is damage."""
+    if len(versions) > 1:
+        raise DatabaseUnusable(
+            f"{VERSION_TABLE} holds {len(versions)} rows ({', '.join(map(repr, versions))}); "
+            "one revision was expected: the table was edited or damaged. Restore a backup"
+        )
+    current = versions[0]
+    if not isinstance(current, str) or not current:
+        raise DatabaseUnusable(
+            f"{VERSION_TABLE} holds no revision ({current!r}); the table was edited or "
+            "damaged. Restore a backup"
+        )
+    return current
+
+
+def _refuse_unknown(conn: Connection) -> None:
+    """Refuse a version table that is not one revision this version knows, before
+    Alembic reads it: two rows made it raise (a traceback), and an empty one sent it
+    to create every table again over the history ("table documents already exists").
+    A schema this version does not know was made by a newer one: in a cluster being
+    upgraded, a member not yet upgraded that restarts must say so, not crash."""
     from alembic.script import ScriptDirectory
     from alembic.script.revision import ResolutionError
     from alembic.util import CommandError
 
-    current = MigrationContext.configure(conn).get_current_revision()
-    if current is None:
+    versions = _versions(conn)
+    ours = sorted(set(metadata.tables) & set(inspect(conn).get_table_names()))
+    if not versions:
+        if ours:  # tables of ours, but no revision to migrate them from
+            raise DatabaseUnusable(
+                f"the database holds article-monitor tables ({', '.join(ours[:3])}, ...) but "
+                f"no revision in {VERSION_TABLE}, so it cannot be migrated safely: restore "
+                "a backup, or point --db at a new database"
+            )
         return
+    current = _one_revision(versions)
     try:
         ScriptDirectory.from_config(_config()).get_revision(current)
     except (CommandError, ResolutionError):
         raise DatabaseUnusable(
-            f"the database's schema is at revision {current}, newer than this "
-            f"article-monitor {__version__} knows (up to {head_revision()}): "
-            "run the version that upgraded it"
+            f"the database's schema is at revision {current!r}, newer than this "
+            f"article-monitor {__version__} knows (up to {HEAD}): run the version that "
+            f"upgraded it (or, if none did, {VERSION_TABLE} was edited: restore a backup)"
         ) from None
+
+
+def missing(conn: Connection) -> list[str]:
+    """The tables and columns of this version's models absent from the database."""
+    if conn.dialect.name == "sqlite":
+        sql = (
+            "SELECT m.name, p.name FROM sqlite_schema m, pragma_table_info(m.name) p"
+            " WHERE m.type = 'table'"
+        )
+    else:
+        sql = (
+            "SELECT table_name, column_name FROM information_schema.columns"
+            " WHERE table_schema = current_schema()"
+        )
+    have: dict[str, set[str]] = {}
+    for table_name, column_name in conn.exec_driver_sql(sql):
+        have.setdefault(str(table_name), set()).add(str(column_name))
+    gone: list[str] = []
+    for name, table in metadata.tables.items():
+        if name not in have:
+            gone.append(name)
+        else:
+            gone.extend(f"{name}.{c.name}" for c in table.columns if c.name not in have[name])
+    return gone
+
+
+def _refuse_incomplete(conn: Connection) -> None:
+    """A schema at the head must hold every table and column the code uses: one that
+    lost some started, then failed every claim or write (`no such table`)."""
+    gone = missing(conn)
+    if gone:
+        shown = ", ".join(gone[:5]) + (f" and {len(gone) - 5} more" if len(gone) > 5 else "")
+        raise DatabaseUnusable(
+            f"the database's schema is at revision {HEAD} but lacks {shown}: it was "
+            "damaged or edited. Restore a backup"
+        )
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
@@ -75,25 +152,47 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     On PostgreSQL the members of a cluster may all start at once: a
     transaction-scoped advisory lock lets one migrate while the others wait,
     then find the schema at its head (concurrent CREATE TABLEs failed with
-    `pg_type_typname_nsp_index`)."""
+    `pg_type_typname_nsp_index`). On SQLite the same is done by taking the
+    write lock first (BEGIN IMMEDIATE), waiting up to MIGRATION_WAIT_MS for it:
+    a deferred transaction that read first failed at once, `database is locked`.
+    """
     if revision == "head" and at_head(engine):
+        with engine.connect() as conn:
+            _refuse_incomplete(conn)
         return
     from alembic import command
 
     cfg = _config()
-    with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
-            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATION_LOCK})
-        _refuse_newer(conn)
+    with _migrating(engine) as conn:
+        _refuse_unknown(conn)
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
+        if revision == "head":
+            _refuse_incomplete(conn)
+
+
+@contextmanager
+def _migrating(engine: Engine) -> Iterator[Connection]:
+    """The migration's transaction, held by one process at a time."""
+    with engine.connect() as conn:
+        if engine.dialect.name != "sqlite":
+            with conn.begin():
+                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATION_LOCK})
+                yield conn
+            return
+        raw: Any = conn.connection.driver_connection
+        before = int(raw.execute("PRAGMA busy_timeout").fetchone()[0])
+        raw.execute(f"PRAGMA busy_timeout={MIGRATION_WAIT_MS}")
+        try:
+            conn.execution_options(**{WRITE_OPTION: True})
+            with conn.begin():
+                yield conn
+        finally:
+            raw.execute(f"PRAGMA busy_timeout={before}")
 
 
 def at_head(engine: Engine) -> bool:
     """Whether the schema is at HEAD: one version row, HEAD's. A schema past it
     (a newer version's), behind it, or not there at all is for Alembic to judge."""
     with engine.connect() as conn:
-        if not inspect(conn).has_table(VERSION_TABLE):
-            return False
-        rows = conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).all()
-    return [tuple(r) for r in rows] == [(HEAD,)]
+        return _versions(conn) == [HEAD]

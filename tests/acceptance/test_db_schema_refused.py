@@ -1,0 +1,65 @@
+"""A database whose schema cannot be trusted stops every command at the door with
+`Error: …` and exit 2 (hostile review of the database's life): a version table
+of two rows was a traceback (exit 70) in `run` and `db upgrade`; a schema at its
+head without `check_results` started the daemon, which then failed every write.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+from pathlib import Path
+
+import pytest
+from daemon_harness import CLI, article
+
+DB = "article-monitor.db"
+
+
+def cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [CLI, *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={
+            **os.environ,
+            "ARTICLE_MONITOR_LISTEN": "127.0.0.1:0",
+            "ARTICLE_MONITOR_CONNECT_TO": "::127.0.0.1:1",  # nothing leaves the machine
+        },
+    )
+
+
+@pytest.fixture
+def data(tmp_path: Path) -> Path:
+    """A data directory whose database is at its head."""
+    folder = tmp_path / "data"
+    assert cli("db", "upgrade", "--data-dir", folder).returncode == 0
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("damage", "said"),
+    [
+        ("INSERT INTO alembic_version VALUES ('0008')", "holds 2 rows"),
+        ("DELETE FROM alembic_version", "no revision"),
+        ("UPDATE alembic_version SET version_num = '0009 '", "'0009 '"),
+        ("DROP TABLE check_results", "lacks check_results"),
+    ],
+)
+@pytest.mark.parametrize("command", [("db", "upgrade"), ("run", "--once")])
+def test_a_schema_that_cannot_be_trusted_is_refused(
+    tmp_path: Path, data: Path, damage: str, said: str, command: tuple[str, ...]
+) -> None:
+    with sqlite3.connect(data / DB) as conn:
+        conn.execute(damage)
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text(article("http://news.test/a/"))
+    paths = [corpus] if command[0] == "run" else []
+    out = cli(*command, *paths, "--data-dir", data)
+    assert out.returncode == 2, out.stderr
+    assert "Traceback" not in out.stderr
+    error = [line for line in out.stderr.splitlines() if line.startswith("Error:")]
+    assert len(error) == 1 and said in error[0], out.stderr
