@@ -141,3 +141,32 @@ def test_out_of_range_numbers_are_usage_errors(
     (tmp_path / "t").chmod(0o600)
     refused(cli(*(a.format(tmp=tmp_path) for a in args)), needle)
     assert not (tmp_path / "g").exists()
+
+
+def test_the_report_never_overwrites_a_document_it_checks(tmp_path: Path, corpus: Path) -> None:
+    """`check a.txt -o a.txt` replaced the article by the report."""
+    doc = corpus / "a.txt"
+    before = doc.read_text()
+    link = tmp_path / "hard.txt"
+    os.link(doc, link)
+    for target in (doc, link):
+        refused(cli("check", doc, "--offline", "-o", target), "-o", "document")
+        assert doc.read_text() == before
+
+
+@pytest.mark.parametrize("name", ["report.json", "sub/report.md"])
+def test_a_report_inside_the_corpus_folder_is_refused(corpus: Path, name: str) -> None:
+    """`check . -o report.json` read its own (empty) report file as a document:
+    an invalid document, exit 1, on every run of a healthy corpus."""
+    (corpus / "sub").mkdir()
+    refused(cli("check", corpus, "--offline", "-o", corpus / name), "hidden name")
+    assert not (corpus / name).exists()
+
+
+@pytest.mark.parametrize("name", [".report.json", ".reports/report.json", "report.xml"])
+def test_a_report_the_scan_skips_may_live_in_the_corpus_folder(corpus: Path, name: str) -> None:
+    (corpus / ".reports").mkdir()
+    out = cli("check", corpus, "--offline", "--format", "json", "-o", corpus / name)
+    assert out.returncode == 1, out.stderr  # the article lacks publishedDateTime
+    report = json.loads((corpus / name).read_text())
+    assert report["summary"]["invalid_documents"] == 0
