@@ -7,7 +7,6 @@ import contextlib
 import signal
 import sys
 import time
-from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +15,7 @@ import click
 from monitor.check import prestart
 from monitor.check.interrupt import EXIT_INTERRUPTED, Interrupted, StopSignals, hold_for_exit
 from monitor.cli.options import FORMATS, check_options, keyring_from, settings_from
+from monitor.cli.output_path import output_clash, read_by
 from monitor.cli.streams import CLOSED_STDOUT, stdout_closed
 from monitor.config import Settings
 
@@ -114,7 +114,9 @@ def check(
         settings = settings_from(config_file, flags, paths)
         if not settings.paths:
             raise click.UsageError("no PATH given (and no `paths` in the config file)")
-        clash = output_clash(output, settings.paths) if output is not None else None
+        clash = None
+        if output is not None:
+            clash = output_clash(output, settings.paths, read_by(settings, config_file))
         if clash is not None:
             raise click.UsageError(clash)
         if output is None and stdout_closed():
@@ -193,48 +195,6 @@ def check(
     if hold_for_exit():  # one came after the run: it is over, but it was cut at the end
         code = EXIT_INTERRUPTED
     sys.exit(code)
-
-
-def output_clash(output: Path, paths: Sequence[Path]) -> str | None:
-    """Why `-o FILE` would spoil the run, or None: FILE is a document given to
-    check (the report would replace it), or a file the scan of a given folder
-    would read as a document (the report, empty or half written, is then an
-    invalid document of its own run)."""
-    from monitor.corpus.files import SUFFIXES
-
-    target = _resolved(output)
-    for given in paths:
-        where = _resolved(given)
-        if where.is_dir():
-            if where not in target.parents or target.suffix.lower() not in SUFFIXES:
-                continue
-            if any(part.startswith(".") for part in target.relative_to(where).parts):
-                continue  # hidden: the scan skips it
-            return (
-                f"-o {output} is inside the corpus folder {given}, where the report would "
-                f"be read as a document: write it outside that folder, or under a hidden "
-                f"name (.{output.name}), which the scan skips"
-            )
-        if where == target or _same_file(where, target):
-            return (
-                f"-o {output} is {given}, a document to check: the report would replace "
-                "it; write the report elsewhere"
-            )
-    return None
-
-
-def _resolved(path: Path) -> Path:
-    try:
-        return path.resolve()
-    except (OSError, RuntimeError):
-        return path.absolute()
-
-
-def _same_file(a: Path, b: Path) -> bool:
-    try:
-        return a.samefile(b)
-    except OSError:
-        return False
 
 
 def _stderr() -> Console:

@@ -154,6 +154,18 @@ def test_the_report_never_overwrites_a_document_it_checks(tmp_path: Path, corpus
         assert doc.read_text() == before
 
 
+@pytest.mark.parametrize("option", ["--key-file", "--config", "--ca-bundle"])
+def test_the_report_never_overwrites_a_file_the_run_reads(
+    tmp_path: Path, corpus: Path, option: str
+) -> None:
+    """`check … --key-file k.key -o k.key` replaced the key by the report."""
+    given = tmp_path / "input"
+    given.write_text("11" * 32 if option == "--key-file" else "")
+    given.chmod(0o600)
+    refused(cli("check", corpus, "--offline", option, given, "-o", given), "-o", option)
+    assert given.read_text() == ("11" * 32 if option == "--key-file" else "")
+
+
 @pytest.mark.parametrize("name", ["report.json", "sub/report.md"])
 def test_a_report_inside_the_corpus_folder_is_refused(corpus: Path, name: str) -> None:
     """`check . -o report.json` read its own (empty) report file as a document:

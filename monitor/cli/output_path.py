@@ -1,0 +1,76 @@
+"""`check -o FILE`: a report file must not be one the run reads.
+
+`check a.txt -o a.txt` replaced the article by its report, `-o k.key` the
+key, and `check . -o report.json` read its own empty report as a document
+(an invalid document: exit 1 on every run of a healthy corpus).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+from monitor.config import Settings
+
+_KID_SPEC = re.compile(r"(?P<dir>[^=]*/)?[^/=]*=(?P<rest>.*)", re.S)
+
+
+def read_by(settings: Settings, config_file: Path | None) -> dict[Path, str]:
+    """The files the run reads besides the corpus, each with the option naming it."""
+    files = {Path(p): "--config" for p in (config_file,) if p is not None}
+    if settings.ca_bundle is not None:
+        files[settings.ca_bundle] = "--ca-bundle"
+    for path in settings.key_file:  # PATH or KID=PATH (monitor.secured.keys)
+        files[path] = "--key-file"
+        named = _KID_SPEC.fullmatch(str(path))
+        if named is not None:
+            files[Path((named["dir"] or "") + named["rest"])] = "--key-file"
+    return files
+
+
+def output_clash(
+    output: Path, paths: Sequence[Path], inputs: dict[Path, str] | None = None
+) -> str | None:
+    """Why `-o FILE` would spoil the run, or None: FILE is a document given to
+    check or another file the run reads (the report would replace it), or a
+    file the scan of a given folder would read as a document (the report,
+    empty or half written, is then an invalid document of its own run)."""
+    from monitor.corpus.files import SUFFIXES
+
+    target = _resolved(output)
+    for path, option in (inputs or {}).items():
+        if _resolved(path) == target or _same_file(path, target):
+            return f"-o {output} is the {option} file: the report would replace it"
+    for given in paths:
+        where = _resolved(given)
+        if where.is_dir():
+            if where not in target.parents or target.suffix.lower() not in SUFFIXES:
+                continue
+            if any(part.startswith(".") for part in target.relative_to(where).parts):
+                continue  # hidden: the scan skips it
+            return (
+                f"-o {output} is inside the corpus folder {given}, where the report would "
+                f"be read as a document: write it outside that folder, or under a hidden "
+                f"name (.{output.name}), which the scan skips"
+            )
+        if where == target or _same_file(where, target):
+            return (
+                f"-o {output} is {given}, a document to check: the report would replace "
+                "it; write the report elsewhere"
+            )
+    return None
+
+
+def _resolved(path: Path) -> Path:
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):
+        return path.absolute()
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.samefile(b)
+    except OSError:
+        return False
