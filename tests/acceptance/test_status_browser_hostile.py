@@ -86,6 +86,7 @@ async def _drive(proc: DaemonProcess) -> None:
             await route.continue_()
 
     status, body = proc.get("/api/v1/targets?limit=1000")
+    assert status == 200
     items = json.loads(body)["items"]
     articles = sorted({a for i in items for a in i["articles"]})
     paths = ["/", "/targets?limit=1000"]
@@ -104,8 +105,8 @@ async def _drive(proc: DaemonProcess) -> None:
                 seen = await page.evaluate(
                     """() => ({
                       active: document.querySelectorAll('script,img,iframe,object,embed').length,
-                      links: [...document.querySelectorAll('[href],[src],[action]')].map(
-                        e => e.getAttribute('href') ?? e.getAttribute('src') ?? e.getAttribute('action')),
+                      links: [...document.querySelectorAll('[href],[src],[action]')].map(e =>
+                        ['href', 'src', 'action'].map(a => e.getAttribute(a)).find(v => v)),
                       text: document.body.innerText,
                     })"""
                 )
