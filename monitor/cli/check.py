@@ -15,7 +15,7 @@ import click
 from monitor.check import prestart
 from monitor.check.interrupt import EXIT_INTERRUPTED, Interrupted, StopSignals, hold_for_exit
 from monitor.cli.options import FORMATS, check_options, keyring_from, settings_from
-from monitor.cli.output_path import output_clash, read_by
+from monitor.cli.output_path import output_clash, read_by, stdout_file
 from monitor.cli.streams import CLOSED_STDOUT, stdout_closed
 from monitor.config import Settings
 
@@ -117,6 +117,10 @@ def check(
         clash = None
         if output is not None:
             clash = output_clash(output, settings.paths, read_by(settings, config_file))
+        elif (redirected := stdout_file()) is not None:  # `> FILE`: the shell made it already
+            clash = output_clash(
+                redirected, settings.paths, read_by(settings, config_file), f"stdout ({redirected})"
+            )
         if clash is not None:
             raise click.UsageError(clash)
         if output is None and stdout_closed():

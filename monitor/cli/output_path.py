@@ -7,7 +7,9 @@ key, and `check . -o report.json` read its own empty report as a document
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -30,7 +32,10 @@ def read_by(settings: Settings, config_file: Path | None) -> dict[Path, str]:
 
 
 def output_clash(
-    output: Path, paths: Sequence[Path], inputs: dict[Path, str] | None = None
+    output: Path,
+    paths: Sequence[Path],
+    inputs: dict[Path, str] | None = None,
+    shown: str | None = None,
 ) -> str | None:
     """Why `-o FILE` would spoil the run, or None: FILE is a document given to
     check or another file the run reads (the report would replace it), or a
@@ -38,10 +43,11 @@ def output_clash(
     empty or half written, is then an invalid document of its own run)."""
     from monitor.corpus.files import SUFFIXES
 
+    shown = shown or f"-o {output}"
     target = _resolved(output)
     for path, option in (inputs or {}).items():
         if _resolved(path) == target or _same_file(path, target):
-            return f"-o {output} is the {option} file: the report would replace it"
+            return f"{shown} is the {option} file: the report would replace it"
     for given in paths:
         where = _resolved(given)
         if where.is_dir():
@@ -50,16 +56,26 @@ def output_clash(
             if any(part.startswith(".") for part in target.relative_to(where).parts):
                 continue  # hidden: the scan skips it
             return (
-                f"-o {output} is inside the corpus folder {given}, where the report would "
+                f"{shown} is inside the corpus folder {given}, where the report would "
                 f"be read as a document: write it outside that folder, or under a hidden "
                 f"name (.{output.name}), which the scan skips"
             )
         if where == target or _same_file(where, target):
             return (
-                f"-o {output} is {given}, a document to check: the report would replace "
+                f"{shown} is {given}, a document to check: the report would replace "
                 "it; write the report elsewhere"
             )
     return None
+
+
+def stdout_file() -> Path | None:
+    """The regular file stdout was redirected to, where the system tells (Linux)."""
+    try:
+        if not stat.S_ISREG(os.fstat(1).st_mode):
+            return None
+        return Path(os.readlink("/proc/self/fd/1"))
+    except OSError:
+        return None
 
 
 def _resolved(path: Path) -> Path:

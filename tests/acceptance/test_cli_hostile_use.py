@@ -182,3 +182,19 @@ def test_a_report_the_scan_skips_may_live_in_the_corpus_folder(corpus: Path, nam
     assert out.returncode == 1, out.stderr  # the article lacks publishedDateTime
     report = json.loads((corpus / name).read_text())
     assert report["summary"]["invalid_documents"] == 0
+
+
+def test_stdout_redirected_into_the_corpus_folder_is_refused(corpus: Path) -> None:
+    """`check corpus/ > corpus/report.json`: the shell makes the file before the
+    run, so the scan read it, empty, as an invalid document (exit 1)."""
+    report = corpus / "report.json"
+    with report.open("w") as sink:
+        out = subprocess.run(
+            [CLI, "check", corpus, "--offline"],
+            stdout=sink,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    refused(out, "stdout", "hidden name")
