@@ -22,6 +22,8 @@ Every refusal is a `DatabaseUnusable` whose message is meant for the user.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sqlite3
 from pathlib import Path
 
@@ -128,6 +130,34 @@ def _refuse_unusable_file(path: Path) -> None:
         )
 
 
+def _create_whole(path: Path) -> None:
+    """Make a new, empty SQLite database at `path` that is never seen empty.
+
+    SQLite creates its file with 0 bytes and writes the header a moment later;
+    another start on the same new file in between refused it as truncated
+    (above). So it is made beside the path, then hard-linked into place: one
+    step, and the first of several starts wins (the others open its file).
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fresh = path.with_name(f".{path.name}.{os.getpid()}.new")
+    try:
+        conn = sqlite3.connect(fresh)
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")  # writes the header
+        finally:
+            conn.close()
+        try:
+            os.link(fresh, path)
+        except FileExistsError:
+            pass  # another start made it first
+        except OSError:  # no hard links here: as SQLite itself would do it
+            if not path.exists():
+                os.replace(fresh, path)
+    finally:
+        with contextlib.suppress(OSError):
+            fresh.unlink()
+
+
 def open_database(url: str, *, create: bool, verify: bool = True) -> Engine:
     """An engine on a database fit for use, checked (SQLite: `PRAGMA quick_check`).
 
@@ -144,7 +174,11 @@ def open_database(url: str, *, create: bool, verify: bool = True) -> Engine:
         if not create and not path.exists():
             raise DatabaseUnusable(f"no database at {path} (run the daemon first)")
     try:
+        if path is not None and not path.exists():
+            _create_whole(path)
         engine = make_engine(url)
+    except sqlite3.Error as exc:
+        raise DatabaseUnusable(explain(exc, url)) from None
     except OSError as exc:
         where = path.parent if path is not None else url
         raise DatabaseUnusable(
