@@ -49,20 +49,28 @@ _ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 redact_url = urls.redact
 
 
-def escape(text: str, *, spaces: bool = False) -> str:
+# kept by escape(typography=True): they shape text (a Persian word's non-joiner, an
+# emoji's joiners, a German soft hyphen) but neither reorder it nor break a line
+_TYPOGRAPHY = frozenset("\u00ad\u200c\u200d")
+
+
+def escape(text: str, *, typography: bool = False) -> str:
     """`text` with every non-printable character (controls, ANSI ESC, bidi
     overrides, lone surrogates) spelled as a Python-style escape.
 
-    With `spaces` (pages and tables, not log lines), Unicode space separators
-    (no-break, thin, ideographic: category Zs) are kept: they neither break a
-    line nor reorder text, and a headline's typography (`Le président : `)
-    spelled as `\\xa0` was unreadable."""
+    With `typography` (pages, not log lines), Unicode space separators
+    (no-break, thin, ideographic: category Zs), joiners and soft hyphens are
+    kept: they neither break a line nor reorder text, and a headline with them
+    spelled (`\\xa0`, `\\u200c`) was unreadable."""
     if text.isprintable():
         return text
     return "".join(
-        c if c.isprintable() or (spaces and unicodedata.category(c) == "Zs") else _escape_char(c)
-        for c in text
+        c if c.isprintable() or (typography and _kept(c)) else _escape_char(c) for c in text
     )
+
+
+def _kept(c: str) -> bool:
+    return c in _TYPOGRAPHY or unicodedata.category(c) == "Zs"
 
 
 def _escape_char(c: str) -> str:

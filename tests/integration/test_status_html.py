@@ -262,3 +262,23 @@ async def test_an_article_page_shows_a_huge_title_cut(server: MetricsServer, kno
     status, html, _ = await get(server, "/articles/0000000000000002")
     assert status == 200 and len(html) < 20_000
     assert f"<h1>{huge[:TITLE_CHARS]}\u2026</h1>" in html
+
+
+async def test_joiners_and_soft_hyphens_in_a_headline_stay_as_they_are(
+    server: MetricsServer, known: Known
+) -> None:
+    """A Persian headline holds a zero-width non-joiner in most words, an emoji
+    family is joined by zero-width joiners, a German one may carry soft hyphens:
+    they shape text and move nothing, so the page keeps them (spelled `\\u200c`,
+    the headline was unreadable). Overrides, isolates and marks are still spelled."""
+    from sqlalchemy import text
+
+    persian = "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u062f"
+    title = f"{persian} \U0001f468\u200d\U0001f469 Nach\u00adrichten"
+    with known.engine.begin() as conn:
+        conn.execute(
+            text("UPDATE articles SET title = :t WHERE id = :a"),
+            {"t": title + "\u202e\u200f", "a": "0000000000000001"},
+        )
+    _, html, _ = await get(server, "/articles/0000000000000001")
+    assert f"<h1>{title}\\u202e\\u200f</h1>" in html

@@ -198,12 +198,20 @@ def test_a_flood_that_stops_is_still_summarised() -> None:
 
 
 @given(st.text(alphabet=st.characters(codec=None, exclude_categories=())))
-def test_escape_for_pages_keeps_only_unicode_spaces_beyond_printable(value: str) -> None:
-    """`spaces=True` (the status pages) differs from the log lines' escape only by
-    leaving space separators (Zs) as they are: no control, bidi override or line
-    separator gets through."""
+def test_escape_for_pages_keeps_only_typography_beyond_printable(value: str) -> None:
+    """`typography=True` (the status pages) differs from the log lines' escape only by
+    leaving space separators (Zs), joiners and soft hyphens as they are: no control,
+    bidi override or mark, or line separator gets through."""
     import unicodedata
 
-    out = escape(value, spaces=True)
-    assert all(c.isprintable() or unicodedata.category(c) == "Zs" for c in out)
-    assert out == "".join(c if unicodedata.category(c) == "Zs" else escape(c) for c in value)
+    def kept(c: str) -> bool:
+        return unicodedata.category(c) == "Zs" or c in "\u00ad\u200c\u200d"
+
+    out = escape(value, typography=True)
+    assert all(c.isprintable() or kept(c) for c in out)
+    assert not any(unicodedata.bidirectional(c) in BIDI_CONTROLS for c in out)
+    assert out == "".join(c if kept(c) else escape(c) for c in value)
+
+
+# embeddings, overrides and isolates (the marks are Cf, spelled like any other)
+BIDI_CONTROLS = {"LRE", "RLE", "LRO", "RLO", "PDF", "LRI", "RLI", "FSI", "PDI"}

@@ -75,9 +75,9 @@ class Verbatim(str):
 
 def _shown(value: Any) -> Any:
     """Jinja's finalize: controls and bidi overrides from the corpus are spelled out,
-    never obeyed; Unicode spaces (a headline's no-break spaces) are shown as spaces."""
+    never obeyed; a headline's typography (no-break spaces, joiners) is shown as it is."""
     if isinstance(value, str) and not isinstance(value, Verbatim):
-        return spell(value, spaces=True)
+        return spell(value, typography=True)
     return value
 
 
