@@ -148,6 +148,36 @@ def env_values(fields: Mapping[str, FieldInfo], load: Load) -> dict[str, Any]:
     return values
 
 
+# read elsewhere: the key itself (monitor.secured.keys) and the config file's path
+_OTHER_NAMES = frozenset({"key", "config"})
+
+
+def env_near_misses(
+    fields: Mapping[str, FieldInfo], environ: Mapping[str, str]
+) -> list[tuple[str, str]]:
+    """(variable, the setting's variable) for each ARTICLE_MONITOR_* name one
+    typo away from a setting: such a variable is ignored, which a user only
+    notices when the setting does not take. Names far from every setting
+    (another tool's, a deployment's) are not guessed at."""
+    from difflib import get_close_matches
+
+    models = [name for name, info in fields.items() if is_model(info)]
+    known = [*fields, *_OTHER_NAMES]
+    found = []
+    for variable in environ:
+        if not variable.upper().startswith(ENV_PREFIX):
+            continue
+        name = variable[len(ENV_PREFIX) :].lower()
+        head, nested, rest = name.partition(ENV_NESTED)
+        if (head in models) if nested else (name in known):
+            continue
+        close = get_close_matches(head, models if nested else known, n=1, cutoff=0.85)
+        if close:
+            meant = env_name(close[0]) + (ENV_NESTED + rest.upper() if nested else "")
+            found.append((variable, meant))
+    return sorted(found)
+
+
 def _exploded(prefix: str, environ: Mapping[str, str]) -> dict[str, Any]:
     """`…__WEB=60` as {"web": "60"}; deeper `__` as deeper tables."""
     result: dict[str, Any] = {}

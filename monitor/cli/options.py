@@ -171,12 +171,25 @@ def settings_from(
     """Build Settings from a command's kwargs, turning ConfigError into exit code 2."""
     if paths:
         flags = {**flags, "paths": list(paths)}
+    warn_env_near_misses()
     try:
         return load_settings(config_file, flags)
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from None
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
+
+
+def warn_env_near_misses() -> None:
+    """A typo in a variable's name is ignored by the settings: say so on stderr."""
+    import os
+
+    from monitor.config_sources import env_near_misses
+
+    for variable, meant in env_near_misses(Settings.model_fields, os.environ):
+        click.echo(
+            f"Warning: {variable} is not a setting (ignored); did you mean {meant}?", err=True
+        )
 
 
 def verification_keys(settings: Settings) -> KeyRing:
