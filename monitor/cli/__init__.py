@@ -51,6 +51,8 @@ def known_error(exc: BaseException) -> str | None:
 
     if isinstance(exc, ConfigError):
         return str(exc)
+    if isinstance(exc, BrokenPipeError) and exc.filename is None:  # `… | head -1`
+        return "the output was closed by its reader (broken pipe), so it is cut short"
     if isinstance(exc, OSError):
         where = exc.filename if exc.filename is not None else None
         reason = exc.strerror or str(exc) or type(exc).__name__

@@ -198,3 +198,28 @@ def test_stdout_redirected_into_the_corpus_folder_is_refused(corpus: Path) -> No
             check=False,
         )
     refused(out, "stdout", "hidden name")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("check", "{corpus}", "--offline", "--format", "json"), ("verify", "{corpus}"), ("keygen",)],
+    ids=" ".join,
+)
+def test_a_reader_gone_is_said_plainly(corpus: Path, args: tuple[str, ...]) -> None:
+    """`… | head -1`: the reader closed the pipe. One line that says so (it
+    said `Error: Broken pipe`), no traceback, no `Exception ignored` at exit."""
+    read, write = os.pipe()
+    os.close(read)  # no reader at all: the first write fails, whatever the timing
+    try:
+        out = subprocess.run(
+            [CLI, *(a.format(corpus=corpus) for a in args)],
+            stdout=write,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    finally:
+        os.close(write)
+    refused(out, "the output was closed by its reader")
+    assert out.stderr.count("\n") == 1, out.stderr
