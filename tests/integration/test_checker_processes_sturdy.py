@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -155,6 +156,8 @@ class HoldFirst(asyncio.Protocol):
         if self.path is not None or b"\r\n\r\n" not in self.buf:
             return
         st, self.path = self.stats, self.buf.split(b" ", 2)[1].decode()
+        for earlier in st.held:
+            earlier.closed_by_peer()  # in the kernel's order, not the loop's
         st.hits[self.path] += 1
         st.now[self.path] += 1
         st.peak[self.path] = max(st.peak[self.path], st.now[self.path])
@@ -181,6 +184,23 @@ class HoldFirst(asyncio.Protocol):
         if self.path is not None:
             self.stats.now[self.path] -= 1
             self.path = None
+
+    def closed_by_peer(self) -> None:
+        """Count this request as over if its client has closed the connection.
+        The loop may hand a new connection's request over before an older
+        connection's close (both ready in one turn): the kernel has both in the
+        order the client made them, so ask it (a peek that reads b"" at the end)."""
+        if self.path is None or self.transport is None:
+            return
+        sock = self.transport.get_extra_info("socket")
+        try:
+            ended = sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+        except BlockingIOError:
+            ended = False
+        except OSError:  # reset
+            ended = True
+        if ended:
+            self.connection_lost(None)
 
 
 @asynccontextmanager
