@@ -28,6 +28,7 @@ from typing import Any, BinaryIO
 
 from monitor.check.gc_pace import end_of_process, run_pace
 from monitor.check.pipe import Frames, Request, Row, ids_frame, requests_from_frame, results_frame
+from monitor.check.prestart import PROBE_DB_ARG, TEXT_HASH_ARG
 from monitor.check.requests import Requests
 from monitor.config import Settings
 from monitor.http import Checker
@@ -144,11 +145,6 @@ class _Results:
             self.out.write(ids_frame(self.cancelled))
             self.cancelled = []
         self.out.flush()
-
-
-TEXT_HASH_ARG = "--text-hash"  # the daemon's checkers: pages' text marks too (own drift)
-# the daemon's checkers: the soft-404 probe's answers are kept in this SQLite database
-PROBE_DB_ARG = "--probe-db="
 
 
 async def _keep_probe_answers(checker: Checker, url: str) -> Callable[[], None]:

@@ -22,11 +22,7 @@ and requested again.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import os
-import signal
-from collections.abc import Iterator
 from contextlib import AbstractAsyncContextManager
 from typing import Any, cast
 
@@ -34,19 +30,24 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.check.pipe import ids_frame, requests_frame
 from monitor.check.pool import SupportsCheck
-from monitor.check.prestart import AUTO_MAX_WORKERS, BYTES_PER_TARGET, WORKER_ARGS, corpus_bytes
+from monitor.check.prestart import BYTES_PER_TARGET, corpus_bytes
 from monitor.check.processes import HANG_SLACK, TARGET_BATCH, WorkerPool, host_owner
-from monitor.check.worker import PROBE_DB_ARG, TEXT_HASH_ARG
 from monitor.config import Settings
+from monitor.daemon.prestart import (
+    AUTO_MIN_TARGETS,
+    Prestarted,
+    processes_for,
+    sighup_held,
+    worker_args,
+)
 from monitor.storage.corpus import CorpusStore
 from monitor.vocabulary import CheckResult, Kind
 
 log = logging.getLogger("monitor.daemon")
 
-# Below this many active targets the daemon checks in its own process: a
-# checker process costs an interpreter (~50 MB, ~0.5 CPU-s) and every target
+# AUTO_MIN_TARGETS (prestart.py): below it the daemon checks in its own process:
+# a checker process costs an interpreter (~50 MB, ~0.5 CPU-s) and every target
 # crosses a pipe twice. Measured with bench/daemon_vs_check.py (bench/README.md).
-AUTO_MIN_TARGETS = 5_000
 RESTART_DELAY = 1.0  # after a checker process died, before the next is started
 # ... doubled after each process that died as it started (a broken install would
 # be started again every second for ever), up to this; reset by one that ran
@@ -56,24 +57,6 @@ STEADY_S = 10.0  # a process that lived this long (or answered) did not die as i
 
 class CheckerGone(RuntimeError):
     """The checker process holding this check ended before answering it."""
-
-
-def processes_for(settings: Settings, active_targets: int, dialect: str) -> int:
-    """Checker processes for the daemon: 0 checks in the daemon's own process.
-
-    `workers` (config file or ARTICLE_MONITOR_WORKERS) 1 means in-process, N
-    means N processes; 0 (auto) means one per core but the daemon's own,
-    once there are AUTO_MIN_TARGETS active targets. Never on PostgreSQL (see
-    the module's docstring).
-    """
-    if dialect != "sqlite" or settings.workers == 1:
-        return 0
-    if settings.workers > 1:
-        return settings.workers
-    cpus = os.cpu_count() or 1
-    if active_targets < AUTO_MIN_TARGETS or cpus < 2:
-        return 0
-    return max(1, min(cpus - 1, AUTO_MAX_WORKERS))
 
 
 class ProcessChecker:
@@ -90,10 +73,18 @@ class ProcessChecker:
     hosts = None  # per-host state lives in the checker processes
     hang_slack = HANG_SLACK
 
-    def __init__(self, settings: Settings, processes: int, *, probe_db: str | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        processes: int,
+        *,
+        probe_db: str | None = None,
+        prestarted: Prestarted | None = None,
+    ) -> None:
         self.settings = settings
         self.processes = processes
         self.probe_db = probe_db  # the SQLite database where probe answers are kept
+        self.prestarted = prestarted  # spawned before the daemon's imports (prestart.py)
         self._pool: WorkerPool | None = None
         # per process: its checks waiting by request id, its requests and cancels
         # to send (held while it is replaced), and whether it runs
@@ -107,13 +98,12 @@ class ProcessChecker:
         self._closing = False
 
     async def __aenter__(self) -> ProcessChecker:
-        pool = WorkerPool(self.settings, self.processes, local=False)
+        args = worker_args(self.settings, self.probe_db)
+        early = self.prestarted.take(args) if self.prestarted is not None else []
+        pool = WorkerPool(self.settings, self.processes, local=False, prestarted=early)
         pool.hang_slack = self.hang_slack  # a hung process is killed by the pool's watch
-        if self.settings.text_drift:  # as the service asks of its in-process Checker
-            pool.worker_args = (*WORKER_ARGS, TEXT_HASH_ARG)
-        if self.probe_db is not None and self.settings.soft_404_probe:
-            pool.worker_args = (*pool.worker_args, PROBE_DB_ARG + self.probe_db)
-        with _sighup_held():
+        pool.worker_args = args  # text marks as the service asks of its in-process Checker
+        with sighup_held():
             await pool.__aenter__()
         self._pool = pool
         self._live = [True] * self.processes
@@ -252,7 +242,7 @@ class ProcessChecker:
                 await asyncio.sleep(delay)
                 delay = min(2 * delay, RESTART_MAX)
                 try:
-                    with _sighup_held():
+                    with sighup_held():
                         pool.channels[b] = await pool.start_worker()
                     break
                 except Exception as exc:  # EAGAIN, ENOMEM: its checks must not wait for ever
@@ -298,20 +288,11 @@ class _Check(asyncio.Future[CheckResult]):
         return True
 
 
-@contextlib.contextmanager
-def _sighup_held() -> Iterator[None]:
-    """A SIGHUP (reload) is the daemon's: its checker processes never see it."""
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGHUP})
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
-
-
 async def checker_for(
-    settings: Settings, repo: CorpusStore
+    settings: Settings, repo: CorpusStore, prestarted: Prestarted | None = None
 ) -> AbstractAsyncContextManager[SupportsCheck]:
-    """The daemon's checker: in-process, or checker processes for many targets."""
+    """The daemon's checker: in-process, or checker processes for many targets
+    (adopting the `prestarted` ones, which are let go when not wanted)."""
     enough = AUTO_MIN_TARGETS * BYTES_PER_TARGET
     try:
         active = await asyncio.to_thread(repo.active_targets)
@@ -323,7 +304,10 @@ async def checker_for(
     processes = processes_for(settings, active, repo.dialect)
     if processes:
         # on SQLite alone (processes_for): its file, no credential, on the command line
-        return ProcessChecker(settings, processes, probe_db=settings.database_url())
+        url = settings.database_url()
+        return ProcessChecker(settings, processes, probe_db=url, prestarted=prestarted)
+    if prestarted is not None:
+        prestarted.discard()
     from monitor.http import Checker
 
     return Checker(settings)

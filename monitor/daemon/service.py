@@ -34,6 +34,7 @@ from monitor.daemon.cluster import Membership
 from monitor.daemon.dispatch import Dispatcher
 from monitor.daemon.maintenance import run_maintenance
 from monitor.daemon.outcome import Policy, decide, policy_for
+from monitor.daemon.prestart import Prestarted
 from monitor.daemon.probes import keep_probe_answers
 from monitor.daemon.readiness import Health, judge
 from monitor.daemon.scan import CorpusScanner, ScanReport, ScanStopped
@@ -54,6 +55,7 @@ from monitor.storage.opening import (
     first_line,
     is_damage,
     open_database,
+    refuse_read_only,
     shown_url,
 )
 from monitor.storage.repository import Claimed, Repository, now_ms
@@ -82,7 +84,11 @@ class Daemon:
         *,
         reload: Callable[[], tuple[Settings, KeyRing]] | None = None,
         rng: random.Random | None = None,
+        prestarted: Prestarted | None = None,
     ) -> None:
+        # checker processes spawned before the imports (prestart.py): the checker
+        # adopts them, or they are let go; a daemon that stops before then lets them go
+        self._prestarted = prestarted or Prestarted()
         self.settings = settings
         self.keyring = keyring
         self._reload = reload
@@ -178,7 +184,7 @@ class Daemon:
             # it stores is due at `now`, before run_once's cutoff
             first_scan = asyncio.create_task(self.rescan(now=now_ms()), name="first-scan")
             if self.failure is None:
-                async with await checker_for(s, self.repo) as checker:
+                async with await checker_for(s, self.repo, self._prestarted) as checker:
                     if isinstance(checker, Checker):  # checker processes: see checkers.py
                         checker.text_hash = s.text_drift  # pages' text marks (own drift)
                         if checker.probe is not None:  # its answers outlive a restart
@@ -198,6 +204,7 @@ class Daemon:
                         await self._stop.wait()
                     await self._shutdown()
         finally:
+            self._prestarted.discard()  # not taken: the daemon stopped before checking
             self._remove_signals()
             if first_scan is not None:  # its thread cannot be stopped: let it end
                 await asyncio.gather(first_scan, return_exceptions=True)
@@ -228,6 +235,7 @@ class Daemon:
         checked = time.monotonic() - started
         try:
             await asyncio.to_thread(upgrade, self.engine)
+            await asyncio.to_thread(refuse_read_only, self.engine, url)
         except SQLAlchemyError as exc:
             raise DatabaseUnusable(explain(exc, url)) from None
         if not s.once:

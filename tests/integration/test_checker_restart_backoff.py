@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from support.settings import settings
 
-from monitor.daemon import checkers
+from monitor.daemon import checkers, prestart
 from monitor.daemon.checkers import ProcessChecker
 
 BOUND = 60.0
@@ -46,7 +46,7 @@ async def test_a_process_that_dies_as_it_starts_is_restarted_less_and_less_often
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     sleeps = Sleeps(monkeypatch)
-    monkeypatch.setattr(checkers, "WORKER_ARGS", ("-c", "import sys; sys.exit(3)"))
+    monkeypatch.setattr(prestart, "WORKER_ARGS", ("-c", "import sys; sys.exit(3)"))
     with caplog.at_level(logging.ERROR, logger="monitor.daemon"):
         async with ProcessChecker(settings({}), 1):
             await asyncio.wait_for(sleeps.grew.wait(), BOUND)
