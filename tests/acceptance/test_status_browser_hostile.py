@@ -106,7 +106,7 @@ async def _drive(proc: DaemonProcess) -> None:
                     """() => ({
                       active: document.querySelectorAll('script,img,iframe,object,embed').length,
                       links: [...document.querySelectorAll('[href],[src],[action]')].map(e =>
-                        ['href', 'src', 'action'].map(a => e.getAttribute(a)).find(v => v)),
+                        ['href', 'src', 'action'].map(a => e.getAttribute(a) ?? '').join('')),
                       text: document.body.innerText,
                     })"""
                 )
