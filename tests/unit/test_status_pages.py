@@ -62,3 +62,36 @@ def test_chart_draws_answered_checks_as_dots_and_failures_as_crosses() -> None:
 def test_chart_of_one_failed_check() -> None:
     chart = latency_chart([_result("dns_error", None)])
     assert chart is not None and chart.line == "" and chart.summary == "1 check, all failed"
+
+
+def _render(source: str, **context: object) -> str:
+    from monitor.observe.status.pages import StatusPages
+
+    class Open:
+        def allows(self, header: str) -> bool:
+            return True
+
+        def challenge(self) -> str:
+            return ""
+
+    pages = StatusPages(None, Open())  # type: ignore[arg-type]  # no read is made
+    return pages.env.from_string(source).render(**context)
+
+
+def test_a_macro_with_kept_typography_is_markup_not_text() -> None:
+    """A joiner in a URL is kept (the pages keep a headline's typography), so the
+    external-link macro's output is not all printable: finalize spelled it again as
+    a plain string and autoescaping showed the link's own tags as text."""
+    url = "https://news.test/a\u200cb"
+    html = _render('{% from "macros.html" import external %}{{ external(u) }}', u=url)
+    assert html.startswith('<a class="external" href=')
+    assert f">{url}</a>" in html
+
+
+def test_a_link_goes_where_its_url_says_while_its_text_is_spelled() -> None:
+    """An override in a URL is spelled in the link's text but not in its href: the
+    browser percent-encodes it there, where a spelled `\\u202e` led to another URL."""
+    url = "https://news.test/\u202eevil"
+    html = _render('{% from "macros.html" import external %}{{ external(u) }}', u=url)
+    assert f'href="{url}"' in html
+    assert ">https://news.test/\\u202eevil</a>" in html

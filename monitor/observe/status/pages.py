@@ -66,9 +66,10 @@ def clip(text: str, longest: int = TITLE_CHARS) -> str:
 
 
 class Verbatim(str):
-    """Text a form field holds (a filter's value): escaped as HTML, never spelled
-    out, so that submitting the form sends the filter back as it was. A field's
-    value is drawn inside its box only; no override there reaches the page."""
+    """Text a form field or a link's href holds: escaped as HTML, never spelled out,
+    so that submitting the form sends the filter back as it was and a link goes to
+    its URL (the browser percent-encodes an override there). Neither is drawn
+    among the page's text: no override there reaches the page."""
 
     __slots__ = ()
 
@@ -76,9 +77,11 @@ class Verbatim(str):
 def _shown(value: Any) -> Any:
     """Jinja's finalize: controls and bidi overrides from the corpus are spelled out,
     never obeyed; a headline's typography (no-break spaces, joiners) is shown as it is."""
-    if isinstance(value, str) and not isinstance(value, Verbatim):
-        return spell(value, typography=True)
-    return value
+    # a macro's output (Markup: its own values were finalized), a field's or a link's
+    # value (Verbatim) are left as they are
+    if not isinstance(value, str) or isinstance(value, Verbatim) or hasattr(value, "__html__"):
+        return value
+    return spell(value, typography=True)
 
 
 def safe_href(url: str | None) -> str | None:
