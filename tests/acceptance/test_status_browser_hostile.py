@@ -28,6 +28,8 @@ from playwright.async_api import Route, async_playwright  # noqa: E402
 
 BIDI_PROVIDER = "abc\u202edcba"
 TITLE = "Le pr\u00e9sident\u00a0: \u00abun\u200bmot\u00bb \u2066iso <b>x</b>"
+# a joiner kept in a link's text (a macro's output then holds it) and an override spelled
+JOINED_URL = "http://news.test/gone/zw\u200cj/\u202eevil"
 SCHEMES = ["javascript:alert(1)", "data:text/html,<script>alert(1)</script>", "JaVaScRiPt:x"]
 
 
@@ -46,7 +48,12 @@ def daemon(tmp_path: Path) -> Iterator[DaemonProcess]:
     cfg = write_config(tmp_path, site.port, kinds=["web", "amp", "image"])
     corpus = tmp_path / "corpus"
     (corpus / "a.json").write_text(
-        _doc(1, title=TITLE, provider={"name": "P", "domain": BIDI_PROVIDER})
+        _doc(
+            1,
+            title=TITLE,
+            provider={"name": "P", "domain": BIDI_PROVIDER},
+            ampWebUrl=JOINED_URL,
+        )
     )
     for n, url in enumerate(SCHEMES, 2):
         (corpus / f"s{n}.json").write_text(
@@ -114,18 +121,25 @@ async def _drive(proc: DaemonProcess) -> None:
                 schemes = {urlsplit(link).scheme.lower() for link in seen["links"]}
                 assert schemes <= {"", "http", "https"}, (path, seen["links"])
                 assert "\u202e" not in seen["text"] and "\u200b" not in seen["text"], path
+                assert "<a " not in seen["text"], path  # markup shown as text
             # the headline: no-break space kept, the zero-width space and isolate spelled
             article = next(i["articles"][0] for i in items if i["provider"] == BIDI_PROVIDER)
             await page.goto(f"{base}/articles/{article}")
             heading = await page.locator("h1").inner_text()
             assert heading == TITLE.replace("\u200b", "\\u200b").replace("\u2066", "\\u2066")
+            # the joined URL's link: its text spelled where it must be, its href the URL
+            joined = next(i for i in items if i["url"] == JOINED_URL)
+            await page.goto(f"{base}/targets/{joined['id']}")
+            link = page.locator("p.url a")
+            assert await link.inner_text() == JOINED_URL.replace("\u202e", "\\u202e")
+            assert await link.get_attribute("href") == JOINED_URL
             # the provider, from the overview, filters; the form sends it back unchanged
             await page.goto(base + "/")
             async with page.expect_navigation():
                 await page.get_by_role("link", name="abc\\u202edcba").click()
             assert await page.get_by_label("Provider").input_value() == BIDI_PROVIDER
             rows = page.locator("main table tbody tr")
-            assert await rows.count() == 1
+            assert await rows.count() == 2  # the article's web and amp targets, both down
             await page.get_by_label("Kind").select_option("web")
             async with page.expect_navigation():
                 await page.get_by_role("button", name="Filter").click()
