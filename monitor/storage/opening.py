@@ -32,7 +32,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from monitor import urls
-from monitor.storage.engine import make_engine
+from monitor.storage.engine import WRITE_OPTION, make_engine
 
 QUICK_CHECK_LINES = 3  # of quick_check's complaints, shown to the user
 _DAMAGE_CODES = frozenset({sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB})
@@ -215,3 +215,18 @@ def check(engine: Engine, url: str) -> None:
         more = f" and {len(rows) - QUICK_CHECK_LINES} more" if len(rows) > QUICK_CHECK_LINES else ""
         where = str(sqlite_path(url) or shown_url(url))
         raise DatabaseUnusable(damaged_message(where, f"PRAGMA quick_check: {shown}{more}"))
+
+
+def refuse_read_only(engine: Engine, url: str) -> None:
+    """Refuse a database this process may read but not write (a read-only or immutable
+    SQLite file in a writable directory, a PostgreSQL standby or a role without
+    write rights): the daemon started on it, then failed every heartbeat, scan and
+    write. A write that changes nothing, rolled back, asks without touching it."""
+    try:
+        with engine.connect() as conn:
+            conn.execution_options(**{WRITE_OPTION: True})
+            with conn.begin() as tx:
+                conn.execute(text("DELETE FROM alembic_version WHERE 1 = 0"))
+                tx.rollback()
+    except SQLAlchemyError as exc:
+        raise DatabaseUnusable(explain(exc, url)) from None

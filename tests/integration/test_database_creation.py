@@ -15,8 +15,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-from monitor.storage.migrate import HEAD, current_revision
-from monitor.storage.opening import open_database
+import pytest
+from support.pg import pg_engine
+
+from monitor.storage.engine import make_engine
+from monitor.storage.migrate import HEAD, current_revision, upgrade
+from monitor.storage.opening import DatabaseUnusable, open_database, refuse_read_only
 
 STARTS = 4
 ROUNDS = 3
@@ -77,3 +81,20 @@ def test_starts_at_once_on_one_new_file_all_succeed(tmp_path: Path) -> None:
         engine = open_database(url, create=False)
         assert current_revision(engine) == HEAD
         engine.dispose()
+
+
+@pytest.mark.postgres
+def test_a_postgresql_that_only_reads_is_refused_for_the_daemon() -> None:
+    # a standby, or default_transaction_read_only: the daemon must not start on it
+    for engine in pg_engine():
+        upgrade(engine)
+        refuse_read_only(engine, str(engine.url))  # writable: nothing said
+        url = engine.url.render_as_string(hide_password=False)
+        reader = make_engine(
+            url.replace("options=", "options=-cdefault_transaction_read_only%3Don%20")
+        )
+        try:
+            with pytest.raises(DatabaseUnusable, match="read-only transaction"):
+                refuse_read_only(reader, url)
+        finally:
+            reader.dispose()
