@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -124,3 +126,15 @@ def test_a_daemon_that_cannot_start_leaves_no_checker_process(tmp_path: Path, da
     assert out.exit_code == 2, out.output
     assert out.output.startswith("Error: ") and "Traceback" not in out.output
     assert _children() - before == set()
+
+
+def test_the_decision_imports_nothing_heavy() -> None:
+    """It runs before the daemon's imports so that the processes import beside them."""
+    code = (
+        "import sys\n"
+        "from monitor.daemon.prestart import prestart\n"
+        "heavy = {'sqlalchemy', 'aiohttp', 'alembic', 'monitor.daemon.service', 'monitor.http'}\n"
+        "print(sorted(heavy & set(sys.modules)))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
