@@ -186,13 +186,14 @@ def export(out: Path, **flags: Any) -> None:
 
 def read_token(path: Path, allow_insecure: bool = False) -> str:
     from monitor.cli import CliError
+    from monitor.config import ConfigError
+    from monitor.small_files import read_small_file
 
-    try:
-        mode = path.stat().st_mode
-        token = path.read_text(encoding="utf-8").strip()
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
-        raise CliError(f"{path}: cannot read the token file ({reason})") from None
+    try:  # a regular file, read to a cap: /dev/zero or a FIFO no longer hang or exhaust memory
+        st, text = read_small_file(path, "--token-file")
+    except ConfigError as exc:
+        raise CliError(f"cannot read the token: {exc}") from None
+    mode, token = st.st_mode, text.strip()
     if mode & (stat.S_IRWXG | stat.S_IRWXO) and not allow_insecure:
         raise CliError(
             f"{path}: group or others can read the token file; chmod 600 it "

@@ -20,16 +20,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from monitor.config import ConfigError
+from monitor.small_files import read_small_file
 
 
 def read_token(path: Path | None) -> str | None:
     """The bearer token, from a file (never from the config file itself)."""
     if path is None:
         return None
-    try:
-        token = path.read_text(encoding="utf-8").strip()
-    except OSError as exc:
-        raise ConfigError(f"metrics_token_file {path}: {exc.strerror or exc}") from None
+    token = read_small_file(path, "metrics_token_file")[1].strip()
     if not token:
         raise ConfigError(f"metrics_token_file {path} is empty")
     return token
@@ -39,10 +37,7 @@ def read_basic_auth(path: Path | None) -> tuple[str, str] | None:
     """`user:password` from the first non-blank line of a file (the password may hold `:`)."""
     if path is None:
         return None
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"metrics_basic_auth_file {path}: {exc.strerror or exc}") from None
+    text = read_small_file(path, "metrics_basic_auth_file")[1]
     line = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
     user, sep, password = line.partition(":")
     if not sep or not user or not password:

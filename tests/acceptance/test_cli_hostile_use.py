@@ -223,3 +223,14 @@ def test_a_reader_gone_is_said_plainly(corpus: Path, args: tuple[str, ...]) -> N
         os.close(write)
     refused(out, "the output was closed by its reader")
     assert out.stderr.count("\n") == 1, out.stderr
+
+
+@pytest.mark.parametrize("token", ["/dev/zero", "{tmp}/fifo", "{tmp}/missing"])
+def test_grafana_push_reads_a_token_file_safely(tmp_path: Path, token: str) -> None:
+    """`--token-file /dev/zero` read until memory ran out (an internal error,
+    or the machine's OOM killer); a FIFO waited for a writer forever."""
+    os.mkfifo(tmp_path / "fifo")
+    out = cli(
+        "grafana", "push", "--url", "http://127.0.0.1:1", "--token-file", token.format(tmp=tmp_path)
+    )
+    refused(out, "--token-file")

@@ -1,0 +1,43 @@
+"""Small files the user names for a secret or a setting (tokens, passwords).
+
+`Path.read_text` on `/dev/zero` reads until memory runs out, and on a FIFO
+waits for a writer forever: a mistyped path hung or killed the command. One
+descriptor, opened without blocking, checked to be a regular file, read up
+to a cap. (Key files have their own reader with the same rules: monitor.secured.keys.)
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+from monitor.config_sources import ConfigError
+
+SMALL_FILE_CAP = 64 * 1024  # far beyond any token or `user:password` line
+
+
+def read_small_file(path: Path, what: str, cap: int = SMALL_FILE_CAP) -> tuple[os.stat_result, str]:
+    """(status, UTF-8 text) of a regular file of at most `cap` bytes, else ConfigError
+    naming `what` (the option or setting) and the file."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        raise ConfigError(f"{what} {path}: {exc.strerror or exc}") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise ConfigError(f"{what} {path} is not a regular file")
+        data = b""
+        while len(data) <= cap and (chunk := os.read(fd, cap + 1 - len(data))):
+            data += chunk
+    except OSError as exc:
+        raise ConfigError(f"{what} {path}: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
+    if len(data) > cap:
+        raise ConfigError(f"{what} {path} is larger than {cap} bytes: not the file meant?")
+    try:
+        return st, data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"{what} {path} is not UTF-8 text") from None

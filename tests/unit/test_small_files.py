@@ -1,0 +1,54 @@
+"""Token and password files: a device, a FIFO, a huge or binary file is a
+ConfigError naming the setting, never a hang, a MemoryError or a traceback."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from monitor.config import ConfigError
+from monitor.observe.credentials import read_basic_auth, read_token
+from monitor.small_files import SMALL_FILE_CAP, read_small_file
+
+
+def odd_files(tmp_path: Path) -> list[tuple[Path, str]]:
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)  # no writer: a blocking open or read would wait forever
+    huge = tmp_path / "huge"
+    huge.write_bytes(b"a" * (SMALL_FILE_CAP + 1))
+    binary = tmp_path / "binary"
+    binary.write_bytes(b"\xff\xfe\x00token")
+    return [
+        (Path("/dev/zero"), "not a regular file"),
+        (fifo, "not a regular file"),
+        (tmp_path, "not a regular file"),
+        (huge, "larger than"),
+        (binary, "not UTF-8"),
+        (tmp_path / "missing", "No such file"),
+    ]
+
+
+def test_odd_files_are_config_errors(tmp_path: Path) -> None:
+    for path, needle in odd_files(tmp_path):
+        with pytest.raises(ConfigError, match=needle):
+            read_small_file(path, "token_file")
+
+
+def test_the_daemons_credentials_go_through_it(tmp_path: Path) -> None:
+    for path, needle in odd_files(tmp_path):
+        with pytest.raises(ConfigError, match=f"metrics_token_file .*{needle}"):
+            read_token(path)
+        with pytest.raises(ConfigError, match=f"metrics_basic_auth_file .*{needle}"):
+            read_basic_auth(path)
+    good = tmp_path / "good"
+    good.write_text("user:pa:ss\n")
+    assert read_basic_auth(good) == ("user", "pa:ss")
+    assert read_token(good) == "user:pa:ss"
+
+
+def test_exactly_the_cap_is_read_whole(tmp_path: Path) -> None:
+    full = tmp_path / "full"
+    full.write_bytes(b"b" * SMALL_FILE_CAP)
+    assert read_small_file(full, "x")[1] == "b" * SMALL_FILE_CAP
