@@ -17,9 +17,26 @@ from monitor.config_sources import ConfigError
 SMALL_FILE_CAP = 64 * 1024  # far beyond any token or `user:password` line
 
 
+def require_regular_file(path: Path, what: str) -> None:
+    """ConfigError unless `path` is a regular file, for a file another library
+    opens by name (OpenSSL): looked at without blocking, so a FIFO cannot hang it."""
+    _check_regular(path, what, cap=0)
+
+
 def read_small_file(path: Path, what: str, cap: int = SMALL_FILE_CAP) -> tuple[os.stat_result, str]:
     """(status, UTF-8 text) of a regular file of at most `cap` bytes, else ConfigError
     naming `what` (the option or setting) and the file."""
+    st, data = _check_regular(path, what, cap)
+    if len(data) > cap:
+        raise ConfigError(f"{what} {path} is larger than {cap} bytes: not the file meant?")
+    try:
+        return st, data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"{what} {path} is not UTF-8 text") from None
+
+
+def _check_regular(path: Path, what: str, cap: int) -> tuple[os.stat_result, bytes]:
+    """Status and the first `cap` + 1 bytes, through one non-blocking descriptor."""
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError as exc:
@@ -29,15 +46,10 @@ def read_small_file(path: Path, what: str, cap: int = SMALL_FILE_CAP) -> tuple[o
         if not stat.S_ISREG(st.st_mode):
             raise ConfigError(f"{what} {path} is not a regular file")
         data = b""
-        while len(data) <= cap and (chunk := os.read(fd, cap + 1 - len(data))):
+        while cap and len(data) <= cap and (chunk := os.read(fd, cap + 1 - len(data))):
             data += chunk
     except OSError as exc:
         raise ConfigError(f"{what} {path}: {exc.strerror or exc}") from None
     finally:
         os.close(fd)
-    if len(data) > cap:
-        raise ConfigError(f"{what} {path} is larger than {cap} bytes: not the file meant?")
-    try:
-        return st, data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise ConfigError(f"{what} {path} is not UTF-8 text") from None
+    return st, data

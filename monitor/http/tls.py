@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from monitor.config import ConfigError
+from monitor.small_files import require_regular_file
 
 
 def make_ssl_context(ca_bundle: Path | None = None) -> ssl.SSLContext:
@@ -34,6 +35,7 @@ def make_ssl_context(ca_bundle: Path | None = None) -> ssl.SSLContext:
             return shared
     ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH)
     if ca_bundle is not None:
+        require_regular_file(ca_bundle, "ca_bundle")  # OpenSSL's open of a FIFO never returns
         try:
             ctx.load_verify_locations(cafile=str(ca_bundle))
         except ssl.SSLError as exc:

@@ -234,3 +234,14 @@ def test_grafana_push_reads_a_token_file_safely(tmp_path: Path, token: str) -> N
         "grafana", "push", "--url", "http://127.0.0.1:1", "--token-file", token.format(tmp=tmp_path)
     )
     refused(out, "--token-file")
+
+
+@pytest.mark.parametrize("command", [("check", "{corpus}"), ("run", "{corpus}", "--once")])
+def test_a_ca_bundle_that_is_a_fifo_is_refused_not_waited_on(
+    tmp_path: Path, corpus: Path, command: tuple[str, ...]
+) -> None:
+    """OpenSSL opened `--ca-bundle FIFO` by name and waited for a writer forever."""
+    os.mkfifo(tmp_path / "fifo")
+    args = [a.format(corpus=corpus) for a in command]
+    out = cli(*args, "--ca-bundle", tmp_path / "fifo", "--data-dir", tmp_path / "data")
+    refused(out, "ca_bundle", "not a regular file")
