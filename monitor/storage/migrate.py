@@ -9,6 +9,7 @@ cost ~0.3 s of CPU and wall at each start (`run --once` on one article took
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -56,11 +57,45 @@ def current_revision(engine: Engine) -> str | None:
     return _one_revision(versions) if versions else None
 
 
+def _schema(conn: Connection) -> str | None:
+    """The monitor's schema on PostgreSQL: the first of the search_path that exists,
+    where its migrations create every table. None on SQLite."""
+    return conn.dialect.default_schema_name if conn.dialect.name == "postgresql" else None
+
+
 def _versions(conn: Connection) -> list[object] | None:
-    """The rows of `alembic_version`, as they are; None when there is no such table."""
-    if not inspect(conn).has_table(VERSION_TABLE):
+    """The rows of `alembic_version`, as they are; None when there is no such table.
+
+    On PostgreSQL only the monitor's own schema's: one further along the
+    search_path is another application's, or another monitor's."""
+    schema = _schema(conn)
+    if not inspect(conn).has_table(VERSION_TABLE, schema=schema):
         return None
-    return [r[0] for r in conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}"))]
+    where = f"{conn.dialect.identifier_preparer.quote_schema(schema)}." if schema else ""
+    return [r[0] for r in conn.execute(text(f"SELECT version_num FROM {where}{VERSION_TABLE}"))]
+
+
+def _refuse_shadowed(conn: Connection) -> None:
+    """An empty schema first on the search_path, before another schema holding a
+    monitor's tables: the operator most likely meant those (a schema created in
+    front of them later); starting afresh would leave their history behind."""
+    schema = _schema(conn)
+    if schema is None:
+        return
+    found = conn.execute(
+        text(
+            "SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+            " WHERE c.relname IN ('targets', 'check_results') AND n.nspname <> :own"
+            " AND pg_table_is_visible(c.oid) LIMIT 1"
+        ),
+        {"own": schema},
+    ).scalar()
+    if found is not None:
+        raise DatabaseUnusable(
+            f"schema {schema}, first on the search_path, holds no article-monitor tables, but "
+            f"schema {found} after it does: to use that history, set search_path={found} "
+            f"in --db; to start a new one in {schema}, leave {found} off the search_path"
+        )
 
 
 def _one_revision(versions: list[object]) -> str:
@@ -79,6 +114,12 @@ def _one_revision(versions: list[object]) -> str:
     return current
 
 
+def _shown(revision: str) -> str:
+    """A revision as written, quoted when it holds anything but word characters:
+    '0009 ' is not 0009."""
+    return revision if re.fullmatch(r"[\w.-]+", revision) else repr(revision)
+
+
 def _refuse_unknown(conn: Connection) -> None:
     """Refuse a version table that is not one revision this version knows, before
     Alembic reads it: two rows made it raise (a traceback), and an empty one sent it
@@ -90,7 +131,9 @@ def _refuse_unknown(conn: Connection) -> None:
     from alembic.util import CommandError
 
     versions = _versions(conn)
-    ours = sorted(set(metadata.tables) & set(inspect(conn).get_table_names()))
+    ours = sorted(set(metadata.tables) & set(inspect(conn).get_table_names(_schema(conn))))
+    if versions is None and not ours:
+        _refuse_shadowed(conn)
     if not versions:
         if ours:  # tables of ours, but no revision to migrate them from
             raise DatabaseUnusable(
@@ -104,7 +147,7 @@ def _refuse_unknown(conn: Connection) -> None:
         ScriptDirectory.from_config(_config()).get_revision(current)
     except (CommandError, ResolutionError):
         raise DatabaseUnusable(
-            f"the database's schema is at revision {current!r}, newer than this "
+            f"the database's schema is at revision {_shown(current)}, newer than this "
             f"article-monitor {__version__} knows (up to {HEAD}): run the version that "
             f"upgraded it (or, if none did, {VERSION_TABLE} was edited: restore a backup)"
         ) from None
@@ -166,6 +209,7 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     with _migrating(engine) as conn:
         _refuse_unknown(conn)
         cfg.attributes["connection"] = conn
+        cfg.attributes["version_table_schema"] = _schema(conn)
         command.upgrade(cfg, revision)
         if revision == "head":
             _refuse_incomplete(conn)

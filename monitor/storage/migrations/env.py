@@ -22,6 +22,9 @@ def _run(connection: object) -> None:
         target_metadata=metadata,
         render_as_batch=True,  # SQLite needs table rebuilds for most ALTERs
         compare_type=True,
+        # the monitor's own schema's (migrate._schema), never one further along
+        # PostgreSQL's search_path
+        version_table_schema=config.attributes.get("version_table_schema"),
     )
     with context.begin_transaction():
         context.run_migrations()
