@@ -52,6 +52,7 @@ from monitor.observe.status.api import StatusApi, busy_answer
 from monitor.observe.status.headers import security_headers
 from monitor.observe.status.pages import StatusPages
 from monitor.observe.status.source import StatusSource
+from monitor.small_files import require_regular_file
 
 if TYPE_CHECKING:
     from monitor.storage.repository import Repository
@@ -89,6 +90,8 @@ def ssl_context(settings: Settings) -> ssl.SSLContext | None:
         return None
     if settings.tls_cert_file is None or settings.tls_key_file is None:
         raise ConfigError("tls_cert_file and tls_key_file go together")
+    require_regular_file(settings.tls_cert_file, "tls_cert_file")  # OpenSSL waits on a FIFO
+    require_regular_file(settings.tls_key_file, "tls_key_file")
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     try:
         ctx.load_cert_chain(settings.tls_cert_file, settings.tls_key_file)

@@ -52,3 +52,15 @@ def test_exactly_the_cap_is_read_whole(tmp_path: Path) -> None:
     full = tmp_path / "full"
     full.write_bytes(b"b" * SMALL_FILE_CAP)
     assert read_small_file(full, "x")[1] == "b" * SMALL_FILE_CAP
+
+
+def test_the_status_endpoints_tls_files_are_looked_at_first(tmp_path: Path) -> None:
+    """OpenSSL opens tls_cert_file and tls_key_file by name: a FIFO hung the daemon's start."""
+    from monitor.config import Settings
+    from monitor.observe.endpoints import ssl_context
+
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    settings = Settings(tls_cert_file=fifo, tls_key_file=fifo)
+    with pytest.raises(ConfigError, match=r"tls_cert_file .* not a regular file"):
+        ssl_context(settings)
