@@ -105,6 +105,16 @@ def explain(exc: BaseException, url: str) -> str:
         )
     if code == sqlite3.SQLITE_CORRUPT:
         return damaged_message(where, detail)
+    if code == sqlite3.SQLITE_BUSY:
+        return (
+            f"{where} is locked by another process ({detail}): a daemon or `db upgrade` "
+            "migrating it, or a sqlite3 shell with a transaction open; try again once it is done"
+        )
+    if code == sqlite3.SQLITE_FULL:
+        return (
+            f"cannot write {where} ({detail}): the disk holding it is full; free some space "
+            "(SQLite needs room for its write-ahead log beside it too), then try again"
+        )
     if code in _WRITE_CODES and path is not None:
         return (
             f"cannot write {where} ({detail}): the database and its directory must be "
