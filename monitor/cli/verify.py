@@ -6,6 +6,7 @@ Thin over monitor.secured.verify; the report is a table or JSON.
 from __future__ import annotations
 
 import json
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from rich.console import Console
 from rich.markup import escape as escape_markup
 from rich.table import Table
 
+from monitor.check.interrupt import EXIT_INTERRUPTED, STOP_SIGNALS, hold_for_exit
 from monitor.cli.options import (
     config_option,
     exclude_option,
@@ -143,7 +145,9 @@ def verify(
     \b
     Exit codes: 0 no problem (missing and unverified are not problems);
     1 tampered, undecryptable, malformed or unknown_key, or an invalid
-    document; 2 usage or configuration error (e.g. a key file others can read).
+    document; 2 usage or configuration error (e.g. a key file others can read);
+    130 cut short by Ctrl-C or SIGTERM (the report of what was verified,
+    marked incomplete, is still printed).
     """
     from monitor.corpus import iter_documents
     from monitor.secured.verify import verify_document
@@ -160,15 +164,46 @@ def verify(
 
     results: list[tuple[Document, SignatureResult]] = []
     invalid: list[InvalidDocument] = []
+    stop = _Stop()
+    stop.install()  # from here a signal ends the loop, and what was verified is reported
     for item in iter_documents(settings.paths):
+        if stop.received is not None:
+            break
         if isinstance(item, InvalidDocument):
             invalid.append(item)
             continue
         results.append((item, verify_document(item.raw, keyring, exclude=settings.exclude_fields)))
 
+    cut = stop.received is not None
     if fmt == "json":
-        click.echo(json.dumps(_verify_json(results, invalid), indent=2, ensure_ascii=False))
+        document = _verify_json(results, invalid)
+        if cut:
+            document["summary"]["incomplete"] = True
+        click.echo(json.dumps(document, indent=2, ensure_ascii=False))
     else:
         _verify_table(Console(file=sys.stdout, soft_wrap=False), results, invalid)
+        if cut:
+            click.echo("incomplete: cut short; the documents after these were not verified")
+    if hold_for_exit() or stop.received is not None:  # CONTRACT section 2: exit 130
+        name = signal.Signals(stop.received or signal.SIGINT).name
+        what = "a partial report, marked incomplete," if cut else "the report"
+        click.echo(f"interrupted ({name}): {what} was written", err=True)
+        sys.exit(EXIT_INTERRUPTED)
     problems = invalid or any(r.status.is_problem for _, r in results)
     sys.exit(EXIT_PROBLEMS if problems else EXIT_OK)
+
+
+class _Stop:
+    """SIGINT or SIGTERM during the loop: noted, and the loop stops at the next
+    document (verify is synchronous: nothing is torn by a flag)."""
+
+    def __init__(self) -> None:
+        self.received: int | None = None
+
+    def __call__(self, signum: int, frame: object) -> None:
+        if self.received is None:
+            self.received = signum
+
+    def install(self) -> None:
+        for sig in STOP_SIGNALS:
+            signal.signal(sig, self)
