@@ -177,8 +177,14 @@ def open_database(url: str, *, create: bool, verify: bool = True) -> Engine:
     """
     try:
         path = sqlite_path(url)
+        host = make_url(url).host or ""
     except (ArgumentError, ValueError) as exc:  # ValueError: a port that is not a number
         raise DatabaseUnusable(f"not a database URL: {first_line(exc)}") from None
+    if "@" in host:  # not shown: it holds the rest of a password
+        raise DatabaseUnusable(
+            f"not a database URL: {shown_url(url)} has an @ after its user and password; "
+            "a password holding @ (or :, /, ?, #) must be percent-encoded (%40 for @)"
+        )
     if path is not None:
         _refuse_unusable_file(path)
         if not create and not path.exists():
