@@ -14,8 +14,9 @@ next page. That bounds what any one request costs, whatever is asked.
 An item's articles are capped (`ARTICLES_PER_ITEM`): a provider's logo may
 be referenced by every article of the corpus, and one page must stay small.
 For the same reason a target's list of articles reads their titles cut to
-`LINK_TITLE_CHARS` (a corpus title has no size limit; the article's own read
-keeps it whole).
+`LINK_TITLE_CHARS`, and one article's read to `ARTICLE_TITLE_CHARS` (a corpus
+title has no size limit, and an answer to a client that reads nothing stays in
+its socket's buffer).
 """
 
 from __future__ import annotations
@@ -45,12 +46,18 @@ SCAN_WINDOW = 100_000
 MAX_ID = 2**63 - 1  # the largest target id (BIGINT); cursors stay within it
 COUNT_CAP = 10_000  # a list page says "10,000+" rather than count a million entries
 LINK_TITLE_CHARS = 300  # an article's title as a target lists it; longer ones end in "…"
+ARTICLE_TITLE_CHARS = 10_000  # an article's title in its own document (far beyond a headline)
 
 
-def _clipped(title: str | None) -> str | None:
-    if title is None or len(title) <= LINK_TITLE_CHARS:
+def _clipped(title: str | None, longest: int = LINK_TITLE_CHARS) -> str | None:
+    if title is None or len(title) <= longest:
         return title
-    return title[:LINK_TITLE_CHARS] + "\u2026"
+    return title[:longest] + "\u2026"
+
+
+def _title_read(longest: int) -> ColumnElement[str]:
+    """The title as read for a page: one character more than shown says it was cut."""
+    return func.substr(ARTICLES.c.title, 1, longest + 1).label("title")
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,8 +214,7 @@ class Listing(Store):
                         LINKS.c.path,
                         LINKS.c.origin,
                         ARTICLES.c.web_url,
-                        # one character more than shown: says whether it was cut
-                        func.substr(ARTICLES.c.title, 1, LINK_TITLE_CHARS + 1).label("title"),
+                        _title_read(LINK_TITLE_CHARS),
                     )
                     .join(ARTICLES, ARTICLES.c.id == LINKS.c.article_id)
                     .where(LINKS.c.target_id == target_id)
@@ -241,10 +247,16 @@ class Listing(Store):
     def article(self, article_id: str) -> dict[str, Any] | None:
         """One article with its targets (capped) and its latest signature verification."""
         with self.engine.connect() as conn:
-            row = conn.execute(select(ARTICLES).where(ARTICLES.c.id == article_id)).first()
+            columns = [c for c in ARTICLES.c if c.name != "title"]
+            row = conn.execute(
+                select(*columns, _title_read(ARTICLE_TITLE_CHARS)).where(
+                    ARTICLES.c.id == article_id
+                )
+            ).first()
             if row is None:
                 return None
             art = dict(row._mapping)
+            art["title"] = _clipped(art["title"], ARTICLE_TITLE_CHARS)
             art["targets"] = [
                 dict(r._mapping)
                 for r in conn.execute(

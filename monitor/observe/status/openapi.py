@@ -12,11 +12,22 @@ from typing import Any
 from monitor import __version__
 from monitor.daemon.state import State
 from monitor.observe.status.filters import DEFAULT_LIMIT, MAX_LIMIT, MAX_PROVIDER, MAX_Q
+from monitor.storage.listing import ARTICLE_TITLE_CHARS, LINK_TITLE_CHARS
 from monitor.vocabulary import Kind, Outcome, ProblemCode, SignatureStatus
 
 
 def _enum(values: Any) -> dict[str, Any]:
     return {"type": "string", "enum": [v.value for v in values]}
+
+
+def _title(longest: int) -> dict[str, Any]:
+    """A corpus title, which has no size limit: its first `longest` characters and `…`."""
+    return {
+        "type": "string",
+        "maxLength": longest + 1,
+        "description": f"the record's title; one longer than {longest} characters is cut "
+        "there and ends in …",
+    }
 
 
 def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
@@ -86,7 +97,7 @@ def _schemas() -> dict[str, Any]:
             "field": {"type": "string"},
             "origin": {"type": "string"},
             "webUrl": {"type": "string"},
-            "title": _nullable({"type": "string"}),
+            "title": _nullable(_title(LINK_TITLE_CHARS)),
         }
     )
     counts = _obj({s.value: {"type": "integer", "minimum": 0} for s in State})
@@ -114,7 +125,7 @@ def _schemas() -> dict[str, Any]:
             {
                 "id": {"type": "string"},
                 "webUrl": {"type": "string"},
-                "title": _nullable({"type": "string"}),
+                "title": _nullable(_title(ARTICLE_TITLE_CHARS)),
                 "source": {"type": "string"},
                 "line": {"type": "integer"},
                 "provider": _nullable({"type": "string"}),
