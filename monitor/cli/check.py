@@ -15,7 +15,7 @@ import click
 from monitor.check import prestart
 from monitor.check.interrupt import EXIT_INTERRUPTED, Interrupted, StopSignals, hold_for_exit
 from monitor.cli.options import FORMATS, check_options, keyring_from, settings_from
-from monitor.cli.output_path import output_clash, read_by, stdout_file
+from monitor.cli.output_path import NamedOutput, output_clash, read_by, stdout_file
 from monitor.cli.streams import CLOSED_STDOUT, stdout_closed
 from monitor.config import Settings
 
@@ -136,7 +136,7 @@ def check(
         from monitor.check.oneshot import run_check
 
         keyring = keyring_from(settings)
-        out = output.open("w", encoding="utf-8") if output else sys.stdout
+        out: Any = NamedOutput(output.open("w", encoding="utf-8"), output) if output else sys.stdout
         fmt = resolve_format(settings, out)
         writer = make_writer(fmt, out)
     except Interrupted as exc:

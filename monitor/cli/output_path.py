@@ -12,6 +12,7 @@ import re
 import stat
 from collections.abc import Sequence
 from pathlib import Path
+from typing import IO, Any
 
 from monitor.config import Settings
 
@@ -90,3 +91,37 @@ def _same_file(a: Path, b: Path) -> bool:
         return a.samefile(b)
     except OSError:
         return False
+
+
+class NamedOutput:
+    """The report file: a write that fails names the file (`-o /dev/full` said
+    only `No space left on device`). Everything else is the file's own."""
+
+    def __init__(self, stream: IO[str], path: Path) -> None:
+        self._stream = stream
+        self._path = path
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except OSError as exc:
+            raise self._named(exc) from None
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except OSError as exc:
+            raise self._named(exc) from None
+
+    def close(self) -> None:
+        try:
+            self._stream.close()
+        except OSError as exc:
+            raise self._named(exc) from None
+
+    def __getattr__(self, name: str) -> Any:  # isatty, fileno, encoding: rich asks
+        return getattr(self._stream, name)
+
+    def _named(self, exc: OSError) -> OSError:
+        reason = exc.strerror or str(exc)
+        return OSError(exc.errno, f"cannot write the report ({reason})", str(self._path))

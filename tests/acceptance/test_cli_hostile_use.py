@@ -245,3 +245,10 @@ def test_a_ca_bundle_that_is_a_fifo_is_refused_not_waited_on(
     args = [a.format(corpus=corpus) for a in command]
     out = cli(*args, "--ca-bundle", tmp_path / "fifo", "--data-dir", tmp_path / "data")
     refused(out, "ca_bundle", "not a regular file")
+
+
+@pytest.mark.parametrize("fmt", ["json", "junit", "markdown", "table"])
+def test_a_report_file_that_cannot_be_written_is_named(corpus: Path, fmt: str) -> None:
+    """`-o /dev/full` said only `Error: No space left on device`."""
+    out = cli("check", corpus, "--offline", "--format", fmt, "-o", "/dev/full")
+    refused(out, "/dev/full", "cannot write the report", "No space left on device")
