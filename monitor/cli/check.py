@@ -15,7 +15,13 @@ import click
 from monitor.check import prestart
 from monitor.check.interrupt import EXIT_INTERRUPTED, Interrupted, StopSignals, hold_for_exit
 from monitor.cli.options import FORMATS, check_options, keyring_from, settings_from
-from monitor.cli.output_path import NamedOutput, output_clash, read_by, stdout_file
+from monitor.cli.output_path import (
+    NamedOutput,
+    nothing_found,
+    output_clash,
+    read_by,
+    stdout_file,
+)
 from monitor.cli.streams import CLOSED_STDOUT, stdout_closed
 from monitor.config import Settings
 
@@ -191,6 +197,8 @@ def check(
             out.close()
     if tally.failure:
         _stderr().print(f"[bold red]error:[/] {tally.failure}", highlight=False)
+    if not (tally.articles or tally.invalid_documents or tally.incomplete):
+        click.echo(nothing_found(settings.paths), err=True)
     if stop.received is not None:
         name = signal.Signals(stop.received).name
         what = "a partial report, marked incomplete" if tally.incomplete else "the report"

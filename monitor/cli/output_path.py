@@ -69,6 +69,15 @@ def output_clash(
     return None
 
 
+def nothing_found(paths: Sequence[Path]) -> str:
+    """The warning for a run that found no document: a mistyped folder is not a healthy corpus."""
+    from monitor.corpus.files import SUFFIXES
+
+    where = " ".join(str(p) for p in paths[:3]) + (" …" if len(paths) > 3 else "")
+    kinds = " ".join(f"*{s}" for s in sorted(SUFFIXES))
+    return f"Warning: no documents found under {where} (searched for {kinds}); nothing was checked"
+
+
 def stdout_file() -> Path | None:
     """The regular file stdout was redirected to, where the system tells (Linux)."""
     try:

@@ -175,6 +175,10 @@ def verify(
         results.append((item, verify_document(item.raw, keyring, exclude=settings.exclude_fields)))
 
     cut = stop.received is not None
+    if not (results or invalid or cut):
+        from monitor.cli.output_path import nothing_found
+
+        click.echo(nothing_found(settings.paths), err=True)
     if fmt == "json":
         document = _verify_json(results, invalid)
         if cut:

@@ -252,3 +252,19 @@ def test_a_report_file_that_cannot_be_written_is_named(corpus: Path, fmt: str) -
     """`-o /dev/full` said only `Error: No space left on device`."""
     out = cli("check", corpus, "--offline", "--format", fmt, "-o", "/dev/full")
     refused(out, "/dev/full", "cannot write the report", "No space left on device")
+
+
+@pytest.mark.parametrize("command", ["check", "verify"])
+def test_a_path_with_no_documents_is_said(tmp_path: Path, command: str) -> None:
+    """A wrong (empty) folder passed as healthy in silence: a CI job pointed at
+    the wrong place stayed green. The run still exits 0 (an empty corpus is
+    valid) but says on stderr that it found nothing to check."""
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "notes.csv").write_text("not a corpus file\n")
+    args = ["--offline"] if command == "check" else []
+    out = cli(command, empty, *args, "--format", "json")
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["summary"]["articles"] == 0
+    assert "Warning: no documents found" in out.stderr
+    assert "*.txt" in out.stderr
