@@ -99,7 +99,8 @@ def check(
     \b
     PATH is a file or a directory (searched for *.txt *.md *.yaml *.yml *.json
     *.jsonl *.ndjson). Nothing but the report goes to stdout; a progress bar
-    goes to stderr when it is a terminal.
+    goes to stderr when it is a terminal. `check` records nothing: --db and
+    --data-dir are accepted so one config file serves `check` and `run`.
 
     \b
     Examples:
