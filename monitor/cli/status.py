@@ -39,10 +39,10 @@ def _fmt(fmt: str | None) -> str:
 @contextmanager
 def _repo(config_file: Path | None, flags: dict[str, Any]) -> Iterator[Repository]:
     """The repository on the configured database, read only; any failure is `Error: …`."""
-    from sqlalchemy import inspect
     from sqlalchemy.exc import SQLAlchemyError
 
     from monitor.cli import CliError
+    from monitor.storage.migrate import refuse_unreadable
     from monitor.storage.opening import DatabaseUnusable, explain, open_database
     from monitor.storage.repository import Repository
 
@@ -53,11 +53,12 @@ def _repo(config_file: Path | None, flags: dict[str, Any]) -> Iterator[Repositor
     except DatabaseUnusable as exc:
         raise CliError(str(exc)) from None
     try:
-        if not inspect(engine).has_table("targets"):
-            raise CliError("the database has no schema yet: run `article-monitor db upgrade`")
+        refuse_unreadable(engine)  # none, behind, newer, or damaged: say so before reading
         yield Repository(engine)
     except SQLAlchemyError as exc:
         raise CliError(explain(exc, url)) from None
+    except DatabaseUnusable as exc:
+        raise CliError(str(exc)) from None
     finally:
         engine.dispose()
 

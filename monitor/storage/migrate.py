@@ -235,6 +235,28 @@ def _migrating(engine: Engine) -> Iterator[Connection]:
             raw.execute(f"PRAGMA busy_timeout={before}")
 
 
+def refuse_unreadable(engine: Engine) -> None:
+    """For the commands that only read (`status`, `history`): the schema must be this
+    version's, whole. One behind it failed in the middle (`no such column:
+    targets.bucket`, nothing said of `db upgrade`), or showed what it could."""
+    with engine.connect() as conn:
+        versions = _versions(conn)
+        if versions == [HEAD]:
+            _refuse_incomplete(conn)
+            return
+        ours = set(metadata.tables) & set(inspect(conn).get_table_names(_schema(conn)))
+        if not versions and not ours:
+            raise DatabaseUnusable(
+                "the database has no schema yet: run `article-monitor db upgrade`"
+            )
+        _refuse_unknown(conn)
+    raise DatabaseUnusable(
+        f"the database's schema is at revision {_one_revision(versions or [None])}, older "
+        f"than this article-monitor {__version__}'s ({HEAD}): run `article-monitor db upgrade` "
+        "(a daemon of this version also does it as it starts)"
+    )
+
+
 def at_head(engine: Engine) -> bool:
     """Whether the schema is at HEAD: one version row, HEAD's. A schema past it
     (a newer version's), behind it, or not there at all is for Alembic to judge."""
