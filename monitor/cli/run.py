@@ -71,7 +71,7 @@ def run(paths: tuple[Path, ...], config_file: Path | None, **flags: Any) -> None
 
     \b
     Exit codes: 0 stopped cleanly; 1 with --once: results or the corpus
-    could not be recorded, or a signal stopped it before every due target
+    could not be recorded (a corpus path missing or unreadable included), or a signal stopped it before every due target
     was checked (those left stay due); 2 a configuration, listen address or
     database that cannot be used (a damaged database found while running included).
 
@@ -113,4 +113,11 @@ def run(paths: tuple[Path, ...], config_file: Path | None, **flags: Any) -> None
         early.discard()  # those the daemon did not take (it stopped first)
     if daemon.failure is not None:
         click.echo(f"Error: {daemon.failure}", err=True)
+    elif settings.once and code == 0 and daemon.last_scan is not None:
+        # a cron job's only signal: a corpus path missing or unreadable is not a clean pass
+        problems = daemon.last_scan.problems
+        if problems:
+            more = f" (+{len(problems) - 3} more)" if len(problems) > 3 else ""
+            click.echo(f"Error: {'; '.join(problems[:3])}{more}", err=True)
+            code = 1
     sys.exit(code)

@@ -268,3 +268,37 @@ def test_a_path_with_no_documents_is_said(tmp_path: Path, command: str) -> None:
     assert json.loads(out.stdout)["summary"]["articles"] == 0
     assert "Warning: no documents found" in out.stderr
     assert "*.txt" in out.stderr
+
+
+def test_run_once_over_a_missing_path_exits_1(tmp_path: Path, corpus: Path) -> None:
+    """`run --once /typo` logged an error and exited 0: a cron job never
+    learnt that its corpus was not there (`run --help`: 1 with --once when the
+    corpus could not be recorded)."""
+    missing = tmp_path / "typo"
+    out = cli(
+        "run",
+        corpus,
+        missing,
+        "--once",
+        "--data-dir",
+        tmp_path / "data",
+        "--kinds",
+        "web",
+        "--listen",
+        "127.0.0.1:0",
+    )
+    assert out.returncode == 1, out.stderr
+    assert f"Error: corpus path missing: {missing}" in out.stderr
+    assert "Traceback" not in out.stderr
+    healthy = cli(
+        "run",
+        corpus,
+        "--once",
+        "--data-dir",
+        tmp_path / "data",
+        "--kinds",
+        "web",
+        "--listen",
+        "127.0.0.1:0",
+    )
+    assert healthy.returncode == 0, healthy.stderr
