@@ -71,9 +71,10 @@ def run(paths: tuple[Path, ...], config_file: Path | None, **flags: Any) -> None
 
     \b
     Exit codes: 0 stopped cleanly; 1 with --once: results or the corpus
-    could not be recorded (a corpus path missing or unreadable included), or a signal stopped it before every due target
-    was checked (those left stay due); 2 a configuration, listen address or
-    database that cannot be used (a damaged database found while running included).
+    could not be recorded (a corpus path missing or unreadable included),
+    or a signal stopped it before every due target was checked (those left
+    stay due); 2 a configuration, listen address or database that cannot be
+    used (a damaged database found while running included).
 
     \b
     Examples:
