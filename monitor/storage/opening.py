@@ -60,6 +60,15 @@ def sqlite_path(url: str) -> Path | None:
     return Path(database)
 
 
+def is_memory(url: str) -> bool:
+    """A SQLite database in memory (`sqlite://`, `:memory:`, `mode=memory`)."""
+    parsed = make_url(url)
+    database = parsed.database or ""
+    return parsed.get_backend_name() == "sqlite" and (
+        database in ("", ":memory:") or "mode=memory" in url
+    )
+
+
 def sqlite_code(exc: BaseException) -> int | None:
     """SQLite's primary result code behind `exc` (a SQLAlchemy or sqlite3 error)."""
     orig = getattr(exc, "orig", exc)
@@ -180,6 +189,12 @@ def open_database(url: str, *, create: bool, verify: bool = True) -> Engine:
         host = make_url(url).host or ""
     except (ArgumentError, ValueError) as exc:  # ValueError: a port that is not a number
         raise DatabaseUnusable(f"not a database URL: {first_line(exc)}") from None
+    if is_memory(url):
+        raise DatabaseUnusable(
+            f"{shown_url(url)} is a database in memory: each connection would see its own, "
+            "and the history would be gone at exit. Name a file (sqlite:///PATH) or use "
+            "--data-dir"
+        )
     if "@" in host:  # not shown: it holds the rest of a password
         raise DatabaseUnusable(
             f"not a database URL: {shown_url(url)} has an @ after its user and password; "

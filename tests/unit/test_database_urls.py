@@ -1,7 +1,8 @@
-"""A password holding an unencoded `@` never reaches an error message (hostile
-review of the database's life): SQLAlchemy splits such a URL at its first `@`,
-the rest of the password became the host, and the driver's "failed to resolve
-host 'S3cret@127.0.0.1'" showed it, after a lookup of that name."""
+"""Database URLs refused before any connection (hostile review of the database's
+life): a password holding an unencoded `@` never reaches an error message
+(SQLAlchemy splits such a URL at its first `@`, the rest of the password became
+the host, and the driver's "failed to resolve host 'S3cret@127.0.0.1'" showed
+it, after a lookup of that name); a database in memory is refused."""
 
 from __future__ import annotations
 
@@ -31,3 +32,15 @@ def test_an_encoded_at_is_a_password_like_any_other() -> None:
     )
     assert engine.url.password == f"p@{SECRET}"
     engine.dispose()
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["sqlite://", "sqlite:///:memory:", "sqlite:///", "sqlite:///file:x?mode=memory&uri=true"],
+)
+@pytest.mark.parametrize("create", [True, False])
+def test_a_database_in_memory_is_refused(url: str, create: bool) -> None:
+    # run failed with `no such table: cluster_roles` (each connection its own database),
+    # and db upgrade said "upgraded from empty to 0009" of a database gone at its exit
+    with pytest.raises(DatabaseUnusable, match="in memory"):
+        open_database(url, create=create, verify=False)
