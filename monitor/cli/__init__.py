@@ -125,7 +125,8 @@ def cli() -> None:
       article-monitor verify examples/articles --key-file k.key
 
     Exit codes: 0 healthy, 1 problems found, 2 usage or configuration error
-    (or a file, port or database that cannot be used), 70 an internal error (a bug).
+    (or a file, port or database that cannot be used), 70 an internal error (a bug),
+    130 cut short by Ctrl-C or SIGTERM. Each command's --help has its own.
     """
 
 
