@@ -105,7 +105,8 @@ def file_values(fields: Mapping[str, FieldInfo], load: Load) -> dict[str, Any]:
     assert load.config_file is not None
     try:
         with load.config_file.open("rb") as f:
-            data = tomllib.load(f)
+            text = f.read().decode("utf-8")
+        data = tomllib.loads(text.removeprefix("\ufeff"))  # a BOM (Windows editors) is no key
     except RecursionError:  # tomllib recurses once per level of [[[...]]] or {a={...}}
         raise ConfigError(f"{load.config_file}: invalid TOML: nested too deeply") from None
     base = load.config_file.parent

@@ -47,3 +47,11 @@ def test_kinds_that_name_no_kind_are_refused(tmp_path: Path, kinds: str) -> None
     toml.write_text("kinds = []\n")
     with pytest.raises(ConfigError, match=r"kinds \(from file .*web,amp,cdn,image"):
         load_settings(toml, {}, environ={})
+
+
+def test_a_config_file_saved_with_a_byte_order_mark_is_read(tmp_path: Path) -> None:
+    """Windows editors start UTF-8 files with a BOM: tomllib said `Invalid
+    statement (at line 1, column 1)` about a character nobody can see."""
+    toml = tmp_path / "c.toml"
+    toml.write_bytes(b"\xef\xbb\xbfconcurrency = 3\n")
+    assert load_settings(toml, {}, environ={}).concurrency == 3
