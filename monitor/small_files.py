@@ -30,7 +30,7 @@ def read_small_file(path: Path, what: str, cap: int = SMALL_FILE_CAP) -> tuple[o
     if len(data) > cap:
         raise ConfigError(f"{what} {path} is larger than {cap} bytes: not the file meant?")
     try:
-        return st, data.decode("utf-8")
+        return st, data.decode("utf-8").removeprefix("\ufeff")  # a BOM is not text
     except UnicodeDecodeError:
         raise ConfigError(f"{what} {path} is not UTF-8 text") from None
 

@@ -64,3 +64,12 @@ def test_the_status_endpoints_tls_files_are_looked_at_first(tmp_path: Path) -> N
     settings = Settings(tls_cert_file=fifo, tls_key_file=fifo)
     with pytest.raises(ConfigError, match=r"tls_cert_file .* not a regular file"):
         ssl_context(settings)
+
+
+def test_a_byte_order_mark_is_not_part_of_a_token(tmp_path: Path) -> None:
+    """Saved by a Windows editor, the token began with U+FEFF: the daemon then
+    expected a token no client sends, and grafana push refused it as not ASCII."""
+    token = tmp_path / "token"
+    token.write_bytes(b"\xef\xbb\xbfs3cr3t\r\n")
+    assert read_token(token) == "s3cr3t"
+    assert read_small_file(token, "x")[1] == "s3cr3t\r\n"
