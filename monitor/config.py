@@ -355,9 +355,20 @@ def _describe(err: Mapping[str, Any], load: Load) -> str:
                 f"{where} (from {origin}): key material is never read from the config file; "
                 "put the key in a file and name it with key_file (or set ARTICLE_MONITOR_KEY)"
             )
-        return f"{where} (from {origin}): unknown setting"
+        return f"{where} (from {origin}): unknown setting{_meant(loc)}"
     msg = str(err["msg"]).removeprefix("Value error, ")
+    if err["type"] == "list_type" and len(loc) == 1 and key in load.file_keys:
+        msg += f' (a list: {key} = ["…"])'
     return f"{where} (from {_origin(key, load)}): {msg}"
+
+
+def _meant(loc: list[str]) -> str:
+    """`; did you mean concurrency?` for a key one typo away from a setting."""
+    from difflib import get_close_matches
+
+    model: type[BaseModel] = Intervals if len(loc) == 2 and loc[0] == "intervals" else Settings
+    close = get_close_matches(loc[-1], list(model.model_fields), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]}?" if close else ""
 
 
 def load_settings(

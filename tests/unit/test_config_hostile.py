@@ -55,3 +55,21 @@ def test_a_config_file_saved_with_a_byte_order_mark_is_read(tmp_path: Path) -> N
     toml = tmp_path / "c.toml"
     toml.write_bytes(b"\xef\xbb\xbfconcurrency = 3\n")
     assert load_settings(toml, {}, environ={}).concurrency == 3
+
+
+def test_an_unknown_key_names_the_setting_meant(tmp_path: Path) -> None:
+    toml = tmp_path / "c.toml"
+    toml.write_text("concurency = 3\n[intervals]\nwbe = 60\n")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(toml, {}, environ={})
+    text = str(caught.value)
+    assert f"concurency (from file {toml}): unknown setting; did you mean concurrency?" in text
+    assert f"intervals.wbe (from file {toml}): unknown setting; did you mean web?" in text
+
+
+def test_a_single_value_where_a_list_is_wanted_shows_the_list_form(tmp_path: Path) -> None:
+    """`paths = "corpus"` said only `Input should be a valid list`."""
+    toml = tmp_path / "c.toml"
+    toml.write_text('paths = "corpus"\n')
+    with pytest.raises(ConfigError, match=r'paths \(from file .*c\.toml\): .* paths = \["…"\]'):
+        load_settings(toml, {}, environ={})
