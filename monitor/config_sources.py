@@ -101,7 +101,7 @@ def deep_update(lower: Mapping[str, Any], higher: Mapping[str, Any]) -> dict[str
 
 def file_values(fields: Mapping[str, FieldInfo], load: Load) -> dict[str, Any]:
     """The TOML file's keys, all of them (an unknown one is the model's to refuse),
-    with relative paths taken from the file's folder."""
+    with relative paths taken from the file's folder (and `~/` from the home folder)."""
     assert load.config_file is not None
     try:
         with load.config_file.open("rb") as f:
@@ -114,10 +114,11 @@ def file_values(fields: Mapping[str, FieldInfo], load: Load) -> dict[str, Any]:
         value = data.get(name)
         if not holds_paths(info):
             continue
+        home = os.path.expanduser
         if isinstance(value, str):
-            data[name] = str(base / value)
+            data[name] = str(base / home(value))
         elif isinstance(value, list):
-            data[name] = [str(base / v) if isinstance(v, str) else v for v in value]
+            data[name] = [str(base / home(v)) if isinstance(v, str) else v for v in value]
     load.file_keys = set(data)
     return data
 

@@ -73,3 +73,18 @@ def test_a_single_value_where_a_list_is_wanted_shows_the_list_form(tmp_path: Pat
     toml.write_text('paths = "corpus"\n')
     with pytest.raises(ConfigError, match=r'paths \(from file .*c\.toml\): .* paths = \["…"\]'):
         load_settings(toml, {}, environ={})
+
+
+def test_a_home_relative_path_in_the_config_file_is_expanded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`paths = ["~/corpus"]` became <config folder>/~/corpus: a shell expands
+    `~` on the command line, nobody expands it in a file."""
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    folder = tmp_path / "etc"
+    folder.mkdir()
+    toml = folder / "c.toml"
+    toml.write_text('paths = ["~/corpus", "local"]\nca_bundle = "~/ca.pem"\n')
+    settings = load_settings(toml, {}, environ={})
+    assert settings.paths == [tmp_path / "home" / "corpus", folder / "local"]
+    assert settings.ca_bundle == tmp_path / "home" / "ca.pem"
