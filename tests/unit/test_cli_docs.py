@@ -81,3 +81,14 @@ def test_run_help_says_what_a_signal_does_to_once() -> None:
     text = " ".join(result.output.split())
     assert "SIGTERM/SIGINT: finish the checks in flight, flush, exit 0." not in text
     assert "or a signal stopped it before every due target was checked" in text
+
+
+def test_a_mistyped_command_names_the_one_meant() -> None:
+    """click suggests for subcommands of plain groups (`grafana exprt`), not for
+    the lazily loaded top level: `chek` said only `No such command`."""
+    result = CliRunner().invoke(cli, ["chek", "corpus/"])
+    assert result.exit_code == 2
+    assert "No such command 'chek'. Did you mean 'check'?" in result.output
+    result = CliRunner().invoke(cli, ["zzz"])
+    assert result.exit_code == 2
+    assert "Did you mean" not in result.output
