@@ -49,6 +49,7 @@ from monitor.secured.keys import KeyRing
 from monitor.storage.migrate import upgrade
 from monitor.storage.opening import (
     DatabaseUnusable,
+    OpenedFile,
     check,
     explain,
     explain_damage,
@@ -132,6 +133,7 @@ class Daemon:
         self._bg: set[asyncio.Task[Any]] = set()
         self._snapshots: asyncio.Task[None] | None = None
         self._damaged = False
+        self._file: OpenedFile | None = None
         self._policies: tuple[Settings, dict[Kind, Policy]] = (settings, {})
 
     # -- plumbing
@@ -232,6 +234,7 @@ class Daemon:
             make_ssl_context(s.ca_bundle)  # a bad bundle is refused before anything starts
         started = time.monotonic()
         await asyncio.to_thread(check, self.engine, url)  # SQLite: ~1 s per 70 MB
+        self._file = OpenedFile.of(url)  # watched by the checkpoint job
         checked = time.monotonic() - started
         try:
             await asyncio.to_thread(upgrade, self.engine)
@@ -522,7 +525,15 @@ class Daemon:
                 await asyncio.to_thread(self.membership.maintenance_failed)
 
     async def checkpoint(self) -> None:
-        """Keep the SQLite WAL short, on a thread of its own (not the writer's)."""
+        """Keep the SQLite WAL short, on a thread of its own (not the writer's); and
+        stop if the file was deleted or replaced under the daemon (OpenedFile)."""
+        gone = None if self._file is None else await asyncio.to_thread(self._file.gone)
+        if gone is not None and not self._damaged:
+            self._damaged = True
+            self.failure = gone
+            log.critical("stopping: %s", gone)
+            self.stop()
+            return
         try:
             await asyncio.to_thread(self.repo.checkpoint)
         except SQLAlchemyError as exc:

@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import Engine, text
@@ -261,3 +262,43 @@ def refuse_read_only(engine: Engine, url: str) -> None:
                 tx.rollback()
     except SQLAlchemyError as exc:
         raise DatabaseUnusable(explain(exc, url)) from None
+
+
+@dataclass(frozen=True)
+class OpenedFile:
+    """The SQLite file a daemon opened, by identity: deleted or replaced under it (a
+    restore moved into place), SQLite writes on into the old file, kept open, and
+    the history recorded since is lost when the daemon exits."""
+
+    path: Path
+    dev: int
+    ino: int
+
+    @classmethod
+    def of(cls, url: str) -> OpenedFile | None:
+        path = sqlite_path(url)
+        if path is None:
+            return None
+        try:
+            st = path.stat()
+        except OSError:
+            return None
+        return cls(path, st.st_dev, st.st_ino)
+
+    def gone(self) -> str | None:
+        """Why this file is no longer the one at its path; None while it is (or
+        while that cannot be told: a stat failing for another reason)."""
+        try:
+            st = self.path.stat()
+        except FileNotFoundError:
+            pass
+        except OSError:
+            return None
+        else:
+            if (st.st_dev, st.st_ino) == (self.dev, self.ino):
+                return None
+        return (
+            f"{self.path} was deleted or replaced while the daemon ran; it recorded into "
+            "the old file since, which is gone once it exits. Stopping: start it again to "
+            "use the file now there (or a new one)"
+        )
