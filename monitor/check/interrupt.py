@@ -51,10 +51,21 @@ def hold_for_exit() -> bool:
     return bool(signal.sigpending() & set(STOP_SIGNALS))
 
 
+_running: str | None = None  # the command under way, once the CLI has chosen it
+
+
+def command_began(words: str) -> None:
+    """Commands that keep `stop_early`'s handler (status, grafana push, db
+    upgrade...) are stopped by it mid-way: the message must not say they never began."""
+    global _running
+    _running = words
+
+
 def _exit_early(signum: int, frame: FrameType | None) -> None:
     hold_for_exit()
     name = signal.Signals(signum).name
-    sys.stderr.write(f"article-monitor: interrupted ({name}) before the command began\n")
+    when = f"during `{_running}`" if _running else "before the command began"
+    sys.stderr.write(f"article-monitor: interrupted ({name}) {when}\n")
     raise SystemExit(EXIT_INTERRUPTED)
 
 

@@ -110,7 +110,14 @@ class LazyGroup(click.Group):
             close = get_close_matches(name, list(COMMANDS), n=1)
             if close:
                 ctx.fail(f"No such command {name!r}. Did you mean {close[0]!r}?")
-        return super().resolve_command(ctx, args)
+        found, command, rest = super().resolve_command(ctx, args)
+        words = [found or name]
+        if isinstance(command, click.Group) and rest and rest[0] in command.list_commands(ctx):
+            words.append(rest[0])
+        from monitor.check.interrupt import command_began
+
+        command_began(" ".join(words))  # a signal from here on stops a command under way
+        return found, command, rest
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         target = COMMANDS.get(cmd_name)

@@ -302,3 +302,33 @@ def test_run_once_over_a_missing_path_exits_1(tmp_path: Path, corpus: Path) -> N
         "127.0.0.1:0",
     )
     assert healthy.returncode == 0, healthy.stderr
+
+
+def test_a_signal_during_a_command_does_not_say_it_had_not_begun(tmp_path: Path) -> None:
+    """`grafana push` stopped by Ctrl-C while waiting on Grafana said
+    "interrupted (SIGINT) before the command began": it had begun, and may
+    have uploaded part of its work."""
+    import signal
+    import socket
+
+    token = tmp_path / "token"
+    token.write_text("t0ken")
+    token.chmod(0o600)
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(1)
+        port = server.getsockname()[1]
+        proc = subprocess.Popen(
+            [CLI, "grafana", "push", "--url", f"http://127.0.0.1:{port}", "--token-file", token],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        conn, _ = server.accept()  # the command is running: it is talking to "Grafana"
+        with conn:
+            proc.send_signal(signal.SIGINT)
+            _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert "interrupted (SIGINT) during `grafana push`" in stderr
+    assert "before the command began" not in stderr
+    assert "Traceback" not in stderr
