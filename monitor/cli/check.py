@@ -14,7 +14,7 @@ import click
 
 from monitor.check import prestart
 from monitor.check.interrupt import EXIT_INTERRUPTED, Interrupted, StopSignals, hold_for_exit
-from monitor.cli.options import FORMATS, check_options, keyring_from, settings_from
+from monitor.cli.options import FORMATS, CorpusPath, check_options, keyring_from, settings_from
 from monitor.cli.output_path import (
     NamedOutput,
     nothing_found,
@@ -64,7 +64,7 @@ def resolve_format(settings: Settings, out: Any) -> str:
 
 
 @click.command()
-@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, type=CorpusPath())
 @check_options
 @click.option(
     "--format",

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from monitor.cli.options import check_options, settings_from
+from monitor.cli.options import CorpusPath, check_options, settings_from
 
 
 @click.group()
@@ -17,7 +17,7 @@ def config() -> None:
 
 
 @config.command()
-@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, type=CorpusPath())
 @check_options
 def show(paths: tuple[Path, ...], config_file: Path | None, **flags: Any) -> None:
     """Print the effective settings as JSON, after the file, the environment

@@ -18,6 +18,19 @@ F = TypeVar("F", bound=Callable[..., Any])
 FORMATS = ("table", "json", "junit", "markdown")
 
 
+class CorpusPath(click.Path):
+    """A PATH argument: a file or a folder, never the empty string, which `Path`
+    reads as the current folder (`check "$CORPUS"` with the variable unset)."""
+
+    def __init__(self) -> None:
+        super().__init__(path_type=Path)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and not value:
+            self.fail("an empty PATH (an unset variable?): give a file or a folder", param, ctx)
+        return super().convert(value, param, ctx)
+
+
 def _apply(func: F, options: list[Callable[[F], F]]) -> F:
     for option in reversed(options):
         func = option(func)

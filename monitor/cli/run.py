@@ -10,7 +10,13 @@ from typing import Any
 
 import click
 
-from monitor.cli.options import check_options, keyring_from, settings_from, verification_keys
+from monitor.cli.options import (
+    CorpusPath,
+    check_options,
+    keyring_from,
+    settings_from,
+    verification_keys,
+)
 from monitor.config import ConfigError, Settings, load_settings
 
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
@@ -33,7 +39,7 @@ class Duration(click.ParamType[float]):
 
 
 @click.command()
-@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, type=CorpusPath())
 @check_options
 @click.option(
     "--listen",

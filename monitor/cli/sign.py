@@ -17,6 +17,7 @@ from typing import Any, cast
 import click
 
 from monitor.cli.options import (
+    CorpusPath,
     config_option,
     exclude_option,
     key_options,
@@ -57,7 +58,7 @@ def _stop_between_files() -> Iterator[_Stop]:
 
 
 @click.command()
-@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, type=CorpusPath())
 @config_option
 @key_options
 @exclude_option

@@ -18,6 +18,7 @@ from rich.table import Table
 
 from monitor.check.interrupt import EXIT_INTERRUPTED, STOP_SIGNALS, hold_for_exit
 from monitor.cli.options import (
+    CorpusPath,
     config_option,
     exclude_option,
     key_options,
@@ -105,7 +106,7 @@ def _verify_table(
 
 
 @click.command()
-@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, type=CorpusPath())
 @config_option
 @key_options
 @exclude_option

@@ -332,3 +332,24 @@ def test_a_signal_during_a_command_does_not_say_it_had_not_begun(tmp_path: Path)
     assert "interrupted (SIGINT) during `grafana push`" in stderr
     assert "before the command began" not in stderr
     assert "Traceback" not in stderr
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("check", "--offline"),
+        ("verify",),
+        ("sign", "--key-file", "{key}"),
+        ("run", "--once"),
+        ("config", "show"),
+    ],
+    ids=lambda c: c[0] if c[0] != "config" else "config show",
+)
+def test_an_empty_path_is_a_usage_error(tmp_path: Path, command: tuple[str, ...]) -> None:
+    """`check "$CORPUS"` with the variable unset checked the current folder."""
+    key = tmp_path / "k.key"
+    key.write_text("11" * 32)
+    key.chmod(0o600)
+    args = [a.format(key=key) for a in command]
+    out = cli(*args, "", "--data-dir", tmp_path / "data") if command[0] == "run" else cli(*args, "")
+    refused(out, "empty PATH")
