@@ -14,7 +14,13 @@ import click
 
 from monitor.check import prestart
 from monitor.check.interrupt import EXIT_INTERRUPTED, Interrupted, StopSignals, hold_for_exit
-from monitor.cli.options import FORMATS, CorpusPath, check_options, keyring_from, settings_from
+from monitor.cli.options import (
+    FORMATS,
+    CorpusPath,
+    check_options,
+    keyring_from,
+    settings_from,
+)
 from monitor.cli.output_path import (
     NamedOutput,
     nothing_found,
@@ -22,6 +28,7 @@ from monitor.cli.output_path import (
     read_by,
     stdout_file,
 )
+from monitor.cli.paths import GivenPath
 from monitor.cli.streams import CLOSED_STDOUT, stdout_closed
 from monitor.config import Settings
 
@@ -87,7 +94,7 @@ def resolve_format(settings: Settings, out: Any) -> str:
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=GivenPath(dir_okay=False),
     help="Write the report to FILE instead of stdout.",
 )
 def check(

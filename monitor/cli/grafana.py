@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from monitor.cli.paths import GivenPath
 from monitor.grafana.rules import Thresholds
 
 _DEFAULT = Thresholds()
@@ -84,7 +85,7 @@ _SHARED = [
     click.option(
         "--config",
         "config_file",
-        type=click.Path(dir_okay=False, path_type=Path),
+        type=GivenPath(dir_okay=False),
         help="The daemon's TOML configuration, read for public_url when --status-url is not given.",
     ),
     click.option(
@@ -151,7 +152,7 @@ def grafana() -> None:
 @grafana.command()
 @click.option(
     "--out",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=GivenPath(file_okay=False),
     required=True,
     help="Folder to write into (created if missing; files there are replaced).",
 )
@@ -212,7 +213,7 @@ def read_token(path: Path, allow_insecure: bool = False) -> str:
 @click.option("--url", required=True, help="Grafana's root URL, e.g. https://grafana.example.com.")
 @click.option(
     "--token-file",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=GivenPath(dir_okay=False),
     required=True,
     help="File holding a service account token (mode 0600).",
 )

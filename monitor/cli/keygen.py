@@ -10,6 +10,7 @@ from typing import Literal
 
 import click
 
+from monitor.cli.paths import GivenPath
 from monitor.config import ConfigError
 from monitor.observe.logs import escape
 from monitor.secured.keys import KID_RE, KID_RULE, kid_for_path
@@ -27,7 +28,7 @@ from monitor.secured.keys import KID_RE, KID_RULE, kid_for_path
 )
 @click.option(
     "--out",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=GivenPath(dir_okay=False),
     help="Write the key to FILE (mode 0600). Required for ed25519; without it an aes256 key "
     "is printed as hex on stdout.",
 )

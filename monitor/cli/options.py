@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from monitor.cli.paths import CorpusPath as CorpusPath
+from monitor.cli.paths import GivenPath
 from monitor.config import ConfigError, Settings, load_settings
 
 if TYPE_CHECKING:
@@ -16,19 +18,6 @@ if TYPE_CHECKING:
 F = TypeVar("F", bound=Callable[..., Any])
 
 FORMATS = ("table", "json", "junit", "markdown")
-
-
-class CorpusPath(click.Path):
-    """A PATH argument: a file or a folder, never the empty string, which `Path`
-    reads as the current folder (`check "$CORPUS"` with the variable unset)."""
-
-    def __init__(self) -> None:
-        super().__init__(path_type=Path)
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        if isinstance(value, str) and not value:
-            self.fail("an empty PATH (an unset variable?): give a file or a folder", param, ctx)
-        return super().convert(value, param, ctx)
 
 
 def _apply(func: F, options: list[Callable[[F], F]]) -> F:
@@ -52,7 +41,7 @@ def config_option(func: F) -> F:
     return click.option(
         "--config",
         "config_file",
-        type=click.Path(dir_okay=False, path_type=Path),
+        type=GivenPath(dir_okay=False),
         help="TOML configuration file (lowest precedence: env vars and flags override it).",
     )(func)
 
@@ -68,7 +57,7 @@ def db_options(func: F) -> F:
             ),
             click.option(
                 "--data-dir",
-                type=click.Path(file_okay=False, path_type=Path),
+                type=GivenPath(file_okay=False),
                 metavar="DIR",
                 help="Directory for the default SQLite database and state [default: data].",
             ),
@@ -83,7 +72,7 @@ def key_options(func: F) -> F:
             click.option(
                 "--key-file",
                 multiple=True,
-                type=click.Path(dir_okay=False, path_type=Path),
+                type=GivenPath(dir_okay=False),
                 help="Key for `secured` (raw/hex/base64 AES key or Ed25519 PEM). "
                 "Repeat for rotation. Also ARTICLE_MONITOR_KEY_FILE.",
             ),
@@ -152,7 +141,7 @@ def check_options(func: F) -> F:
             ),
             click.option(
                 "--ca-bundle",
-                type=click.Path(dir_okay=False, path_type=Path),
+                type=GivenPath(dir_okay=False),
                 help="Extra trusted CA certificates (PEM).",
             ),
             click.option(

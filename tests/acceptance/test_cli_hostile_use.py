@@ -353,3 +353,33 @@ def test_an_empty_path_is_a_usage_error(tmp_path: Path, command: tuple[str, ...]
     args = [a.format(key=key) for a in command]
     out = cli(*args, "", "--data-dir", tmp_path / "data") if command[0] == "run" else cli(*args, "")
     refused(out, "empty PATH")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("grafana", "export", "--out", ""),
+        ("check", "{corpus}", "--offline", "-o", ""),
+        ("check", "{corpus}", "--offline", "--config", ""),
+        ("keygen", "--out", ""),
+        ("verify", "{corpus}", "--key-file", ""),
+    ],
+    ids=" ".join,
+)
+def test_an_empty_path_option_is_a_usage_error(
+    tmp_path: Path, corpus: Path, args: tuple[str, ...]
+) -> None:
+    """`grafana export --out "$DIR"` with the variable unset wrote its files
+    into the current folder; `-o ""` said only `.: Is a directory`."""
+    work = tmp_path / "cwd"
+    work.mkdir()
+    out = subprocess.run(
+        [CLI, *(a.format(corpus=corpus) for a in args)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=work,
+        check=False,
+    )
+    refused(out, "empty")
+    assert list(work.iterdir()) == []
