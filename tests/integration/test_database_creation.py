@@ -52,9 +52,10 @@ import sys
 from pathlib import Path
 from monitor.storage.migrate import upgrade
 from monitor.storage.opening import DatabaseUnusable, open_database
+import time
 go = Path(sys.argv[2])
-while not go.exists():  # all start together: the test makes the file once all wait
-    pass
+while not go.exists():  # started together, as far as the test can make them
+    time.sleep(0.001)
 try:
     engine = open_database(sys.argv[1], create=True)
     upgrade(engine)
