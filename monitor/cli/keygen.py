@@ -10,6 +10,7 @@ from typing import Literal
 
 import click
 
+from monitor.cli.output_path import stdout_file
 from monitor.cli.paths import GivenPath
 from monitor.config import ConfigError
 from monitor.observe.logs import escape
@@ -58,6 +59,7 @@ def keygen(key_type: Literal["aes256", "ed25519"], out: Path | None, force: bool
                 "--type ed25519 needs --out FILE (the public key goes to FILE.pub)"
             )
         click.echo(aes256_hex(), nl=False)
+        _warn_if_shared(stdout_file())
         return
     kid = kid_for_path(out)
     if not KID_RE.fullmatch(kid):
@@ -78,5 +80,25 @@ def keygen(key_type: Literal["aes256", "ed25519"], out: Path | None, force: bool
         click.echo(
             f"wrote {out} (Ed25519 private, mode 0600) and {files[1].path} (public), "
             f"kid {kid!r}; give verifiers only the .pub",
+            err=True,
+        )
+
+
+def _warn_if_shared(path: Path | None) -> None:
+    """`keygen > key.hex` leaves the secret at the shell's mode (0644 mostly):
+    say so now, with the fix, rather than at the first `verify`, which refuses it."""
+    import os
+    import stat
+
+    if path is None:
+        return
+    try:
+        mode = os.fstat(1).st_mode
+    except OSError:
+        return
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        click.echo(
+            f"Warning: {path} can be read by group or others, and `verify` refuses such a "
+            f"key: chmod 600 {path} (or use --out FILE, made 0600)",
             err=True,
         )

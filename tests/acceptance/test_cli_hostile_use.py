@@ -383,3 +383,23 @@ def test_an_empty_path_option_is_a_usage_error(
     )
     refused(out, "empty")
     assert list(work.iterdir()) == []
+
+
+def test_keygen_into_a_file_others_can_read_says_so(tmp_path: Path) -> None:
+    """`keygen > key.hex` leaves the key at the shell's 0644: `verify` then
+    refuses it. Said at once, with the fix, not at the first verify."""
+    key = tmp_path / "key.hex"
+    with key.open("w") as sink:
+        key.chmod(0o644)
+        out = subprocess.run(
+            [CLI, "keygen"], stdout=sink, stderr=subprocess.PIPE, text=True, timeout=60, check=False
+        )
+    assert out.returncode == 0, out.stderr
+    assert len(key.read_text().strip()) == 64
+    assert f"chmod 600 {key}" in out.stderr
+    key.chmod(0o600)
+    with key.open("w") as sink:
+        out = subprocess.run(
+            [CLI, "keygen"], stdout=sink, stderr=subprocess.PIPE, text=True, timeout=60, check=False
+        )
+    assert out.stderr == ""
