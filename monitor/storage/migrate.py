@@ -5,6 +5,11 @@ the first after an upgrade) is recognised by one read of `alembic_version`
 against HEAD, without Alembic: importing it and loading the migration scripts
 cost ~0.3 s of CPU and wall at each start (`run --once` on one article took
 1.1 s, `check` 0.3). Anything else, or any doubt, goes through Alembic.
+
+Nothing read from the database is trusted blindly: a version table that is not
+one revision this version knows, and a schema at its head that lost tables or
+columns, are refused with what to do (DatabaseUnusable) before anything runs
+on them. On PostgreSQL the monitor's schema is the first of the search_path.
 """
 
 from __future__ import annotations
