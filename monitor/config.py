@@ -34,6 +34,18 @@ from monitor.vocabulary import Kind
 
 ENV_CONFIG = ENV_PREFIX + "CONFIG"
 DEFAULT_LISTEN = "127.0.0.1:9464"
+# no duration outlives the calendar: a next check in the year 3,148,250 broke `status`
+MAX_SECONDS = 10 * 366 * 86400
+MAX_DAYS = 100 * 366
+
+
+def _at_most(limit: float, unit: str) -> Any:
+    def check(cls: type[BaseModel], value: float | None) -> float | None:
+        if value is not None and value > limit:
+            raise ValueError(f"at most {limit:.0f} {unit}")
+        return value
+
+    return check
 
 
 class ConnectTo(BaseModel):
@@ -118,6 +130,7 @@ class Intervals(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     _no_booleans = field_validator("*", mode="before")(_not_a_boolean)
+    _bounded = field_validator("*")(_at_most(MAX_SECONDS, "seconds (ten years)"))
 
     web: float = Field(3600.0, gt=0)
     amp: float = Field(3600.0, gt=0)
@@ -290,6 +303,14 @@ class Settings(BaseModel):
         return value
 
     _no_booleans = field_validator("*", mode="before")(_not_a_boolean)
+    _seconds = field_validator(
+        "host_min_interval", "timeout", "connect_timeout", "backoff_base", "backoff_max",
+        "retry_after_max", "interval", "retry_interval", "rescan_interval", "lease_seconds",
+        "shutdown_grace", "cluster_heartbeat", "cluster_timeout", "maintenance_interval",
+    )(_at_most(MAX_SECONDS, "seconds (ten years)"))  # fmt: skip
+    _days = field_validator("cert_warning_days", "retention_days", "rollup_retention_days")(
+        _at_most(MAX_DAYS, "days (a hundred years)")
+    )
 
     def page_rules(self) -> PageRules:
         """The page checks' switches and threshold, for classify.findings."""

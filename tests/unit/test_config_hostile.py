@@ -88,3 +88,40 @@ def test_a_home_relative_path_in_the_config_file_is_expanded(
     settings = load_settings(toml, {}, environ={})
     assert settings.paths == [tmp_path / "home" / "corpus", folder / "local"]
     assert settings.ca_bundle == tmp_path / "home" / "ca.pem"
+
+
+SECONDS = [
+    "host_min_interval",
+    "timeout",
+    "connect_timeout",
+    "backoff_base",
+    "backoff_max",
+    "retry_after_max",
+    "interval",
+    "retry_interval",
+    "rescan_interval",
+    "lease_seconds",
+    "shutdown_grace",
+    "cluster_heartbeat",
+    "cluster_timeout",
+    "maintenance_interval",
+]
+DAYS = ["cert_warning_days", "retention_days", "rollup_retention_days"]
+
+
+@pytest.mark.parametrize("name", SECONDS + DAYS)
+def test_a_duration_beyond_any_calendar_is_refused(name: str) -> None:
+    """`--interval 99999999999999` stored a next check in the year 3,148,250:
+    `status` then failed with an internal error on every call."""
+    unit = "days" if name in DAYS else "seconds"
+    with pytest.raises(ConfigError, match=rf"{name} \(from flag .*\): at most .* {unit}"):
+        load_settings(None, {name: 10**14}, environ={})
+    ten_years = 3650 if name in DAYS else 3650 * 86400
+    assert getattr(load_settings(None, {name: ten_years}, environ={}), name) == ten_years
+
+
+def test_a_per_kind_interval_beyond_any_calendar_is_refused(tmp_path: Path) -> None:
+    toml = tmp_path / "c.toml"
+    toml.write_text("[intervals]\nimage = 1e14\n")
+    with pytest.raises(ConfigError, match=r"intervals\.image .*at most .* seconds"):
+        load_settings(toml, {}, environ={})
