@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from monitor.daemon.state import State
@@ -14,15 +14,21 @@ if TYPE_CHECKING:
     from monitor.storage.values import Snapshot
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+FIRST_MS = -62_135_596_800_000  # 0001-01-01T00:00:00.000Z: the first instant RFC 3339 writes
+LAST_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z: the last
+
+
 def rfc3339(ms: int | None) -> str | None:
-    """Milliseconds since the epoch as RFC 3339 UTC (`…Z`), None for None."""
+    """Milliseconds since the epoch as RFC 3339 UTC (`…Z`), None for None.
+
+    An instant RFC 3339 cannot write (a next check years
+    past 9999, put there by a bad clock or an old bug) is shown as the
+    nearest one it can: it made `status` and the status pages fail on every call."""
     if ms is None:
         return None
-    return (
-        datetime.fromtimestamp(ms / 1000, UTC)
-        .isoformat(timespec="milliseconds")
-        .replace("+00:00", "Z")
-    )
+    at = _EPOCH + timedelta(milliseconds=min(max(int(ms), FIRST_MS), LAST_MS))
+    return at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def status_document(

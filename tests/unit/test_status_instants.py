@@ -1,0 +1,51 @@
+"""Instants in the status document: exact to the millisecond, and an instant RFC 3339
+cannot write (a next check past the year 9999, put there by a bad clock or an old
+bug) shown as the nearest one it can; it made `status` fail on every call."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from click.testing import CliRunner
+from hypothesis import given
+from hypothesis import strategies as st
+from sqlalchemy import update
+from support.storage import seed_due_targets
+
+from monitor.cli import cli
+from monitor.observe.status.document import FIRST_MS, LAST_MS, rfc3339
+from monitor.storage.engine import make_engine
+from monitor.storage.migrate import upgrade
+from monitor.storage.repository import DUE, TARGETS
+
+
+@given(st.integers(min_value=FIRST_MS, max_value=LAST_MS))
+def test_every_writable_instant_reads_back_to_its_millisecond(ms: int) -> None:
+    text = rfc3339(ms)
+    assert text is not None and text.endswith("Z")
+    back = datetime.fromisoformat(text)
+    assert back.tzinfo is not None
+    assert (back - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(milliseconds=1) == ms
+
+
+@given(st.integers(min_value=LAST_MS + 1, max_value=10**30))
+def test_past_the_last_writable_instant_reads_as_it(ms: int) -> None:
+    assert rfc3339(ms) == "9999-12-31T23:59:59.999Z"
+    assert rfc3339(-ms) == "0001-01-01T00:00:00.000Z"
+
+
+def test_status_answers_with_a_next_check_past_the_year_9999(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'article-monitor.db'}")
+    upgrade(engine)
+    far = 10**17  # the year 3,170,843
+    with engine.begin() as conn:
+        seed_due_targets(conn, 2)
+        conn.execute(update(TARGETS).values(next_due=far, last_checked_at=far))
+        conn.execute(update(DUE).values(due=far))
+    engine.dispose()
+    out = CliRunner().invoke(cli, ["status", "--data-dir", str(tmp_path), "--format", "json"])
+    assert out.exit_code == 0, out.output
+    doc = json.loads(out.output)
+    assert doc["oldest_due"] == "9999-12-31T23:59:59.999Z"
