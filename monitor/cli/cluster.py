@@ -95,8 +95,9 @@ def cluster(config_file: Path | None, fmt: str | None, **flags: Any) -> None:
 
 
 def _time(ms: int | None) -> str | None:
-    """A member row's time as RFC 3339; None for one no calendar holds (a row
-    written by hand or by a broken clock is shown, not raised)."""
+    """A member row's time as RFC 3339 (one past what it writes shown as the nearest
+    it does); None for one that is no number at all (a row written by hand or by a
+    broken clock is shown, not raised)."""
     try:
         return _when(ms)
     except (OverflowError, ValueError, OSError):
