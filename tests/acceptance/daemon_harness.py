@@ -158,6 +158,43 @@ def article(web_url: str) -> str:
     )
 
 
+def one_article_corpus(tmp: Path) -> Path:
+    """A corpus folder holding one article."""
+    folder = tmp / "corpus"
+    folder.mkdir()
+    (folder / "a.txt").write_text(article("http://news.test/a/"))
+    return folder
+
+
+def offline_cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    """The installed CLI as a user runs it, listening on a free loopback port and
+    sending nothing off the machine (every host connects to a closed port)."""
+    return subprocess.run(
+        [CLI, *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={
+            **os.environ,
+            "ARTICLE_MONITOR_LISTEN": "127.0.0.1:0",
+            "ARTICLE_MONITOR_CONNECT_TO": "::127.0.0.1:1",
+        },
+    )
+
+
+def refused(out: subprocess.CompletedProcess[str], *needles: str, first: bool = True) -> str:
+    """Exit 2, an `Error:` line on stderr (its first line unless `first` is False:
+    a warning may come before it), no traceback, each needle; returns stderr."""
+    assert out.returncode == 2, out.stderr
+    lines = out.stderr.splitlines()
+    looked_at = lines[:1] if first else lines
+    assert any(line.startswith("Error:") for line in looked_at), out.stderr
+    assert "Traceback" not in out.stderr, out.stderr
+    for needle in needles:
+        assert needle in out.stderr, out.stderr
+    return out.stderr
+
+
 def write_config(tmp: Path, port: int, **extra: Any) -> Path:
     corpus = tmp / "corpus"
     corpus.mkdir(exist_ok=True)

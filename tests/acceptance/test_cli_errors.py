@@ -13,7 +13,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from daemon_harness import CLI, article
+from daemon_harness import CLI, one_article_corpus, refused
 
 SECRET = "hunter2-not-shown"
 
@@ -36,22 +36,9 @@ def cli(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProce
     )
 
 
-def refused(out: subprocess.CompletedProcess[str], *needles: str) -> str:
-    """Exit 2, stderr starts with `Error:` and holds no traceback; returns the error."""
-    assert out.returncode == 2, out.stderr
-    assert out.stderr.startswith("Error:"), out.stderr
-    assert "Traceback" not in out.stderr, out.stderr
-    for needle in needles:
-        assert needle in out.stderr, out.stderr
-    return out.stderr
-
-
 @pytest.fixture
 def corpus(tmp_path: Path) -> Path:
-    folder = tmp_path / "corpus"
-    folder.mkdir()
-    (folder / "a.txt").write_text(article("http://news.test/a/"))
-    return folder
+    return one_article_corpus(tmp_path)
 
 
 def not_a_database(tmp_path: Path) -> Path:

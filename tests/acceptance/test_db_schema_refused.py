@@ -6,29 +6,16 @@ head without `check_results` started the daemon, which then failed every write.
 
 from __future__ import annotations
 
-import os
 import sqlite3
-import subprocess
 from pathlib import Path
 
 import pytest
-from daemon_harness import CLI, article
+from daemon_harness import article, offline_cli
 
 DB = "article-monitor.db"
 
 
-def cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [CLI, *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={
-            **os.environ,
-            "ARTICLE_MONITOR_LISTEN": "127.0.0.1:0",
-            "ARTICLE_MONITOR_CONNECT_TO": "::127.0.0.1:1",  # nothing leaves the machine
-        },
-    )
+cli = offline_cli
 
 
 @pytest.fixture
