@@ -6,6 +6,7 @@ importing aiohttp, SQLAlchemy and the scheduler.
 
 from __future__ import annotations
 
+import errno
 import importlib
 import sys
 import traceback
@@ -52,8 +53,15 @@ def known_error(exc: BaseException) -> str | None:
     if isinstance(exc, ConfigError):
         return str(exc)
     if isinstance(exc, BrokenPipeError) and exc.filename is None:  # `… | head -1`
-        return "the output was closed by its reader (broken pipe), so it is cut short"
+        from monitor.cli.streams import READER_GONE, quiet_stdout
+
+        quiet_stdout()  # what is still buffered must not fail again at exit
+        return READER_GONE
     if isinstance(exc, OSError):
+        if exc.filename is None and exc.errno == errno.ENOSPC:  # `> /dev/full`, likely
+            from monitor.cli.streams import quiet_stdout
+
+            quiet_stdout()  # what is still buffered must not fail again at exit
         where = exc.filename if exc.filename is not None else None
         reason = exc.strerror or str(exc) or type(exc).__name__
         return f"{where}: {reason}" if where else reason
@@ -162,5 +170,10 @@ def main() -> None:
         sys.exit(130)
     finally:
         from monitor.check.gc_pace import end_of_process
+        from monitor.cli.streams import flush_stdout
 
+        undelivered = flush_stdout()
         end_of_process()
+        if undelivered is not None:  # the command's own exit code said it was delivered
+            click.echo(f"Error: {undelivered}", err=True)
+            sys.exit(2)

@@ -17,6 +17,7 @@ import os
 import sys
 
 CLOSED_STDOUT = "standard output is closed: redirect it to a file"
+READER_GONE = "the output was closed by its reader (broken pipe), so it is cut short"
 
 
 class ClosedStdout(io.TextIOBase):
@@ -56,3 +57,34 @@ def guard_standard_streams() -> None:
 
 def stdout_closed() -> bool:
     return isinstance(sys.stdout, ClosedStdout)
+
+
+def quiet_stdout() -> None:
+    """Standard output's reader is gone: what is still buffered would fail again at
+    the interpreter's exit (`Exception ignored … BrokenPipeError` on stderr); it
+    goes to /dev/null instead (the recipe of Python's `signal` documentation)."""
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+        os.close(null)
+    except (OSError, ValueError, io.UnsupportedOperation):
+        pass
+
+
+def flush_stdout() -> str | None:
+    """Flush standard output before the process ends: what went wrong, or None. A
+    block-buffered report (the usual case when stdout is a pipe or a file) is
+    written only here: its reader gone (`… | head -1`) or its disk full
+    (`> /dev/full`), the interpreter's own flush at exit said `Exception ignored`
+    and exited 120, with the command's exit code lost."""
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        quiet_stdout()
+        return READER_GONE
+    except OSError as exc:
+        quiet_stdout()
+        return f"standard output: {exc.strerror or exc}"
+    except ValueError:  # closed: nothing is left to write
+        pass
+    return None

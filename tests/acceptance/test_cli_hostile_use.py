@@ -198,9 +198,12 @@ def test_stdout_redirected_into_the_corpus_folder_is_refused(corpus: Path) -> No
     [("check", "{corpus}", "--offline", "--format", "json"), ("verify", "{corpus}"), ("keygen",)],
     ids=" ".join,
 )
-def test_a_reader_gone_is_said_plainly(corpus: Path, args: tuple[str, ...]) -> None:
+@pytest.mark.parametrize("buffered", [True, False], ids=["buffered", "unbuffered"])
+def test_a_reader_gone_is_said_plainly(corpus: Path, args: tuple[str, ...], buffered: bool) -> None:
     """`… | head -1`: the reader closed the pipe. One line that says so (it
-    said `Error: Broken pipe`), no traceback, no `Exception ignored` at exit."""
+    said `Error: Broken pipe`), no traceback, no `Exception ignored` at exit.
+    Buffered (a pipe's usual state), a small report is written only at the end:
+    the interpreter's own flush failed there, exit 120 and `Exception ignored`."""
     read, write = os.pipe()
     os.close(read)  # no reader at all: the first write fails, whatever the timing
     try:
@@ -211,11 +214,43 @@ def test_a_reader_gone_is_said_plainly(corpus: Path, args: tuple[str, ...]) -> N
             text=True,
             timeout=60,
             check=False,
+            env=_stdout_env(buffered),
         )
     finally:
         os.close(write)
     refused(out, "the output was closed by its reader")
     assert out.stderr.count("\n") == 1, out.stderr
+
+
+def _stdout_env(buffered: bool) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    return env if buffered else {**env, "PYTHONUNBUFFERED": "1"}
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full")
+@pytest.mark.parametrize("buffered", [True, False], ids=["buffered", "unbuffered"])
+@pytest.mark.parametrize(
+    "args",
+    [("check", "{corpus}", "--offline", "--format", "json"), ("keygen",)],
+    ids=" ".join,
+)
+def test_a_full_disk_under_stdout_is_an_error(
+    corpus: Path, args: tuple[str, ...], buffered: bool
+) -> None:
+    """`check … > /dev/full`: the report never written was exit 120 (or 0) with
+    `Exception ignored … No space left on device` from the interpreter's exit."""
+    with open("/dev/full", "w") as full:
+        out = subprocess.run(
+            [CLI, *(a.format(corpus=corpus) for a in args)],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+            check=False,
+            env=_stdout_env(buffered),
+        )
+    refused(out, "No space left on device")
+    assert "Exception ignored" not in out.stderr and out.stderr.count("\n") == 1, out.stderr
 
 
 @pytest.mark.parametrize("token", ["/dev/zero", "{tmp}/fifo", "{tmp}/missing"])
