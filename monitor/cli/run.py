@@ -89,6 +89,13 @@ def run(paths: tuple[Path, ...], config_file: Path | None, **flags: Any) -> None
       article-monitor run corpus/ --once --data-dir /var/lib/article-monitor
       curl -s 127.0.0.1:9464/metrics | grep article_monitor_targets
     """
+    from monitor.daemon.prestart import reloads_held
+
+    with reloads_held():  # a SIGHUP before the daemon's handler is a reload, not a death
+        _run(paths, config_file, flags)
+
+
+def _run(paths: tuple[Path, ...], config_file: Path | None, flags: dict[str, Any]) -> None:
     from monitor.daemon.prestart import prestart
     from monitor.observe.logs import setup_logging
     from monitor.secured.keys import KeyRing

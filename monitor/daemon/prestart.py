@@ -85,6 +85,29 @@ def sighup_held() -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
+@contextlib.contextmanager
+def reloads_held() -> Iterator[None]:
+    """`run` from its start until the daemon's own SIGHUP handler is installed
+    (and again once it is removed): SIGHUP's default action is to end the
+    process, so a reload asked while the daemon imported or checked its database
+    killed it. A SIGHUP held until the handler is installed is a reload then;
+    one held after it is removed (the daemon is stopping) is dropped."""
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGHUP})
+    try:
+        yield
+    finally:
+        release_reloads(old)
+
+
+def release_reloads(old: set[int | signal.Signals]) -> None:
+    """Put back the signal mask `old`, dropping a SIGHUP held meanwhile if it
+    would otherwise be delivered with no handler (and end the process)."""
+    if signal.SIGHUP not in old and signal.getsignal(signal.SIGHUP) == signal.SIG_DFL:
+        while signal.SIGHUP in signal.sigpending():  # bounded: one per call at most
+            signal.sigtimedwait({signal.SIGHUP}, 0)
+    signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
 @dataclass
 class Prestarted:
     """Checker processes spawned early, and the arguments they were given. Whoever

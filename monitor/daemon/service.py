@@ -34,7 +34,7 @@ from monitor.daemon.cluster import Membership
 from monitor.daemon.dispatch import Dispatcher
 from monitor.daemon.maintenance import run_maintenance
 from monitor.daemon.outcome import Policy, decide, policy_for
-from monitor.daemon.prestart import Prestarted
+from monitor.daemon.prestart import Prestarted, release_reloads
 from monitor.daemon.probes import keep_probe_answers
 from monitor.daemon.readiness import Health, judge
 from monitor.daemon.scan import CorpusScanner, ScanReport, ScanStopped
@@ -90,6 +90,7 @@ class Daemon:
         # checker processes spawned before the imports (prestart.py): the checker
         # adopts them, or they are let go; a daemon that stops before then lets them go
         self._prestarted = prestarted or Prestarted()
+        self._mask: set[int | signal.Signals] | None = None  # before the SIGHUP handler
         self.settings = settings
         self.keyring = keyring
         self._reload = reload
@@ -304,11 +305,18 @@ class Daemon:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stop)
         loop.add_signal_handler(signal.SIGHUP, self._on_hup)
+        # held since `run` began (daemon/prestart.py): one that came meanwhile reloads now
+        self._mask = signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGHUP})
 
     def _remove_signals(self) -> None:
         loop = asyncio.get_running_loop()
+        if self._mask is not None:  # stopping: a SIGHUP now is not a death
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGHUP})
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             loop.remove_signal_handler(sig)
+        if self._mask is not None:
+            release_reloads(self._mask)
+            self._mask = None
 
     def _on_hup(self) -> None:
         self._spawn(self.reload(), "reload")
