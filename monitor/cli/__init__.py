@@ -6,6 +6,7 @@ importing aiohttp, SQLAlchemy and the scheduler.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import importlib
 import sys
@@ -164,16 +165,30 @@ def main() -> None:
 
     guard_standard_streams()  # before any file is opened: none may take descriptor 1 or 2
     stop_early()  # Ctrl-C or SIGTERM before a command takes them over: exit 130
+    code: int | str | None = 0
+    failed: str | None = None
     try:
-        cli.main(prog_name="article-monitor")
-    except KeyboardInterrupt:  # pragma: no cover - commands handle their own
-        sys.exit(130)
+        try:
+            cli.main(prog_name="article-monitor")
+        except SystemExit as exc:
+            code = exc.code
+        except KeyboardInterrupt:  # pragma: no cover - commands handle their own
+            code = 130
+        except OSError as exc:  # click writing (an `Error: …` line, --help) to a stream
+            if exc.filename is not None:  # commands' own errors never get here (invoke)
+                raise
+            code, failed = EXIT_USAGE, exc.strerror or str(exc)
     finally:
         from monitor.check.gc_pace import end_of_process
-        from monitor.cli.streams import flush_stdout
+        from monitor.cli.streams import flush_stdout, quiet_stderr, stderr_broken
 
         undelivered = flush_stdout()
         end_of_process()
-        if undelivered is not None:  # the command's own exit code said it was delivered
+    undelivered = undelivered or failed
+    if undelivered is not None:  # the command's own exit code said it was delivered
+        code = EXIT_USAGE
+        with contextlib.suppress(OSError, ValueError):
             click.echo(f"Error: {undelivered}", err=True)
-            sys.exit(2)
+    if stderr_broken():  # else the interpreter's flush at exit fails: exit 120
+        quiet_stderr()
+    sys.exit(code)

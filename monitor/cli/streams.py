@@ -71,12 +71,43 @@ def quiet_stdout() -> None:
         pass
 
 
+def quiet_stderr() -> None:
+    """Standard error cannot be written (`2>/dev/full`, its reader gone): what is
+    still buffered there goes to /dev/null, so the interpreter's own flush at exit
+    does not fail and turn the exit code into 120."""
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, 2)
+        os.close(null)
+    except OSError:
+        pass
+
+
+def stderr_broken() -> bool:
+    """Whether a message written to standard error failed (it is still buffered,
+    and flushing it fails again)."""
+    try:
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        return True
+    return False
+
+
+def _click_saw_broken_pipe() -> bool:
+    """click catches a broken pipe met while it parses (`--help`, `--version`
+    written to `… | head -1`), wraps stdout to hide it and exits 1 silently."""
+    return type(sys.stdout).__name__ == "_PacifyFlushWrapper"
+
+
 def flush_stdout() -> str | None:
     """Flush standard output before the process ends: what went wrong, or None. A
     block-buffered report (the usual case when stdout is a pipe or a file) is
     written only here: its reader gone (`… | head -1`) or its disk full
     (`> /dev/full`), the interpreter's own flush at exit said `Exception ignored`
     and exited 120, with the command's exit code lost."""
+    if _click_saw_broken_pipe():
+        quiet_stdout()
+        return READER_GONE
     try:
         sys.stdout.flush()
     except BrokenPipeError:
