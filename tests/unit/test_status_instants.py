@@ -11,7 +11,7 @@ from pathlib import Path
 from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
-from sqlalchemy import update
+from sqlalchemy import select, update
 from support.storage import seed_due_targets
 
 from monitor.cli import cli
@@ -49,3 +49,32 @@ def test_status_answers_with_a_next_check_past_the_year_9999(tmp_path: Path) -> 
     assert out.exit_code == 0, out.output
     doc = json.loads(out.output)
     assert doc["oldest_due"] == "9999-12-31T23:59:59.999Z"
+
+
+@given(st.floats(allow_nan=True, allow_infinity=True))
+def test_a_real_stored_by_hand_reads_as_an_instant_or_unknown(ms: float) -> None:
+    """SQLite keeps whatever REAL is written into a BIGINT column (`1e999` is an
+    infinity): int() of it made `history` fail with an internal error."""
+    text = rfc3339(ms)  # type: ignore[arg-type]
+    if ms != ms:
+        assert text is None
+    else:
+        assert text is not None and FIRST_MS <= _ms_of(text) <= LAST_MS
+
+
+def _ms_of(text: str) -> int:
+    back = datetime.fromisoformat(text)
+    return (back - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(milliseconds=1)
+
+
+def test_history_answers_with_an_infinite_time_stored(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'article-monitor.db'}")
+    upgrade(engine)
+    with engine.begin() as conn:
+        seed_due_targets(conn, 1)
+        conn.execute(update(TARGETS).values(next_due=float("inf"), last_checked_at=float("-inf")))
+        url = conn.execute(select(TARGETS.c.url)).scalar_one()
+    engine.dispose()
+    out = CliRunner().invoke(cli, ["history", url, "--data-dir", str(tmp_path), "--format", "json"])
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.output)["targets"][0]["next_due"] == "9999-12-31T23:59:59.999Z"

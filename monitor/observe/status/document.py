@@ -25,9 +25,10 @@ def rfc3339(ms: int | None) -> str | None:
     An instant RFC 3339 cannot write (a next check years
     past 9999, put there by a bad clock or an old bug) is shown as the
     nearest one it can: it made `status` and the status pages fail on every call."""
-    if ms is None:
+    if ms is None or ms != ms:  # NaN (a REAL written by hand) is no instant: unknown
         return None
-    at = _EPOCH + timedelta(milliseconds=min(max(int(ms), FIRST_MS), LAST_MS))
+    # clamped before int(): an infinity (`1e999` in SQLite) made int() fail
+    at = _EPOCH + timedelta(milliseconds=int(min(max(ms, FIRST_MS), LAST_MS)))
     return at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
