@@ -69,6 +69,12 @@ def _when(ms: int | None) -> str | None:
     return rfc3339(ms)
 
 
+def whole_ms(value: float | None) -> int | None:
+    from monitor.observe.status.document import whole_ms as whole
+
+    return whole(value)
+
+
 def shown(text: str) -> str:
     """Corpus text inside a markup string: controls spelled out, markup inert."""
     return escape_markup(spell(text))
@@ -201,7 +207,7 @@ def history(
                             "at": _when(r["checked_at"]),
                             "outcome": r["outcome"],
                             "http_status": r["http_status"],
-                            "latency_ms": r["latency_ms"],
+                            "latency_ms": whole_ms(r["latency_ms"]),
                             "problems": (r["problems"] or "").split(),
                         }
                         for r in results

@@ -11,11 +11,11 @@ from pathlib import Path
 from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from support.storage import seed_due_targets
 
 from monitor.cli import cli
-from monitor.observe.status.document import FIRST_MS, LAST_MS, rfc3339
+from monitor.observe.status.document import FIRST_MS, LAST_MS, rfc3339, whole_ms
 from monitor.storage.engine import make_engine
 from monitor.storage.migrate import upgrade
 from monitor.storage.repository import DUE, TARGETS
@@ -78,3 +78,36 @@ def test_history_answers_with_an_infinite_time_stored(tmp_path: Path) -> None:
     out = CliRunner().invoke(cli, ["history", url, "--data-dir", str(tmp_path), "--format", "json"])
     assert out.exit_code == 0, out.output
     assert json.loads(out.output)["targets"][0]["next_due"] == "9999-12-31T23:59:59.999Z"
+
+
+@given(st.floats(allow_nan=True, allow_infinity=True) | st.integers() | st.none())
+def test_a_stored_duration_is_json_any_reader_accepts(value: float | None) -> None:
+    """`latency_ms` stored as 1e999 by hand was written as `Infinity` by history
+    and the API: not JSON to jq or JSON.parse."""
+    got = whole_ms(value)
+    assert got is None or isinstance(got, int)
+    json.loads(json.dumps(got), parse_constant=_refuse)
+    if isinstance(value, int):
+        assert got == value
+
+
+def _refuse(name: str) -> None:
+    raise ValueError(f"not JSON: {name}")
+
+
+def test_history_json_is_strict_with_an_infinite_latency_stored(tmp_path: Path) -> None:
+    corpus = tmp_path / "a.jsonl"
+    corpus.write_text('{"webUrl": "http://127.0.0.1:9/a"}\n')
+    flags = ["--data-dir", str(tmp_path), "--listen", "127.0.0.1:0"]
+    ran = CliRunner().invoke(cli, ["run", str(corpus), "--once", *flags])
+    assert ran.exit_code == 0, ran.output
+    engine = make_engine(f"sqlite:///{tmp_path / 'article-monitor.db'}")
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE check_results SET latency_ms = 1e999"))
+    engine.dispose()
+    out = CliRunner().invoke(
+        cli, ["history", "http://127.0.0.1:9/a", "--data-dir", str(tmp_path), "--format", "json"]
+    )
+    assert out.exit_code == 0, out.output
+    doc = json.loads(out.output, parse_constant=_refuse)
+    assert [r["latency_ms"] for r in doc["targets"][0]["results"]] == [None]

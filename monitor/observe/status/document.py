@@ -32,6 +32,15 @@ def rfc3339(ms: int | None) -> str | None:
     return at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def whole_ms(value: float | None) -> int | None:
+    """A stored duration in milliseconds as JSON can carry it: an infinity or NaN
+    (a REAL written into the column by hand) is unknown, not `Infinity`, which
+    no strict JSON reader (jq, JSON.parse) accepts."""
+    if value is None or value != value or value in (float("inf"), float("-inf")):
+        return None
+    return int(value)
+
+
 def status_document(
     repo: Repository, limit: int = 20, snap: Snapshot | None = None
 ) -> dict[str, Any]:
@@ -115,7 +124,7 @@ def target_detail(row: dict[str, Any]) -> dict[str, Any]:
                 "at": rfc3339(r["checked_at"]),
                 "outcome": r["outcome"],
                 "http_status": r["http_status"],
-                "latency_ms": r["latency_ms"],
+                "latency_ms": whole_ms(r["latency_ms"]),
                 "problems": (r["problems"] or "").split(),
             }
             for r in row["results"]
