@@ -20,6 +20,8 @@ nothing to SIG_DFL behind our back.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import signal
 import sys
 from collections.abc import Callable, Iterator
@@ -49,6 +51,34 @@ def hold_for_exit() -> bool:
     spoil the exit status of a run whose report is already written."""
     signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
     return bool(signal.sigpending() & set(STOP_SIGNALS))
+
+
+def stdout_stuck() -> bool:
+    """Whether standard output is a pipe (or socket) that cannot take a byte now:
+    its reader stopped reading (`… | pager` with the pager stopped or gone)."""
+    import select
+
+    try:
+        poller = select.poll()
+        poller.register(1, select.POLLOUT)
+        return not poller.poll(0)
+    except (OSError, ValueError):
+        return False
+
+
+def give_up_if_stuck(signum: int) -> None:
+    """A stop signal after the first while the report waits for a reader that does
+    not read: the write would block forever with the signal only noted (SIGKILL
+    alone ended it). The user insists: exit 130 now, the report cut short."""
+    if stdout_stuck():
+        name = signal.Signals(signum).name
+        message = (
+            f"article-monitor: interrupted ({name}) while standard output was not "
+            "being read: the report is cut short\n"
+        )
+        with contextlib.suppress(OSError):
+            os.write(2, message.encode())
+        os._exit(EXIT_INTERRUPTED)
 
 
 _running: str | None = None  # the command under way, once the CLI has chosen it
@@ -96,6 +126,8 @@ class StopSignals:
         first = self.received is None
         if first:
             self.received = signum
+        else:
+            give_up_if_stuck(signum)
         if not self.armed:
             raise Interrupted(signal.Signals(signum).name)
         if first:

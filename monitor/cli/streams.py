@@ -11,10 +11,13 @@ with an error that says what to do (exit 2 through the CLI's error handler).
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import io
 import os
+import signal
 import sys
+from collections.abc import Iterator
 
 CLOSED_STDOUT = "standard output is closed: redirect it to a file"
 READER_GONE = "the output was closed by its reader (broken pipe), so it is cut short"
@@ -99,6 +102,27 @@ def _click_saw_broken_pipe() -> bool:
     return type(sys.stdout).__name__ == "_PacifyFlushWrapper"
 
 
+@contextlib.contextmanager
+def _stops_end_a_stuck_flush() -> Iterator[None]:
+    """The commands hold SIGINT and SIGTERM blocked for the exit (hold_for_exit),
+    so a final flush blocked on a pipe nobody reads could be ended by SIGKILL
+    alone. During it a new stop signal ends the process (exit 130) if the pipe is
+    still stuck; one already pending was the command's, answered, and is dropped."""
+    from monitor.check.interrupt import STOP_SIGNALS, give_up_if_stuck
+
+    stops = set(STOP_SIGNALS)
+    while signal.sigpending() & stops:  # bounded: each call takes one off
+        signal.sigtimedwait(stops, 0)
+    previous = {sig: signal.signal(sig, lambda n, f: give_up_if_stuck(n)) for sig in stops}
+    mask = signal.pthread_sigmask(signal.SIG_UNBLOCK, stops)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
+
+
 def flush_stdout() -> str | None:
     """Flush standard output before the process ends: what went wrong, or None. A
     block-buffered report (the usual case when stdout is a pipe or a file) is
@@ -109,7 +133,8 @@ def flush_stdout() -> str | None:
         quiet_stdout()
         return READER_GONE
     try:
-        sys.stdout.flush()
+        with _stops_end_a_stuck_flush():
+            sys.stdout.flush()
     except BrokenPipeError:
         quiet_stdout()
         return READER_GONE

@@ -16,7 +16,12 @@ from rich.console import Console
 from rich.markup import escape as escape_markup
 from rich.table import Table
 
-from monitor.check.interrupt import EXIT_INTERRUPTED, STOP_SIGNALS, hold_for_exit
+from monitor.check.interrupt import (
+    EXIT_INTERRUPTED,
+    STOP_SIGNALS,
+    give_up_if_stuck,
+    hold_for_exit,
+)
 from monitor.cli.options import (
     CorpusPath,
     config_option,
@@ -208,6 +213,8 @@ class _Stop:
     def __call__(self, signum: int, frame: object) -> None:
         if self.received is None:
             self.received = signum
+        else:  # a report nobody reads: a second signal ends the blocked write
+            give_up_if_stuck(signum)
 
     def install(self) -> None:
         for sig in STOP_SIGNALS:

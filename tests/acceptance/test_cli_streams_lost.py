@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -88,3 +89,62 @@ def test_a_run_with_nothing_to_say_is_unaffected_by_stderr_full(tmp_path: Path) 
     with FULL.open("w") as err:
         out = _run(["verify", str(corpus)], subprocess.PIPE, err, True)
     assert out.returncode in (0, 1) and out.stdout
+
+
+def _queued(fd: int) -> int:
+    import array
+    import fcntl
+    import termios
+
+    buf = array.array("i", [0])
+    fcntl.ioctl(fd, termios.FIONREAD, buf)
+    return buf[0]
+
+
+def _stalled_reader_run(args: list[str], buffered: bool) -> tuple[int, str]:
+    """Run with stdout a pipe nobody reads and more output than it holds; once the
+    pipe is full, SIGINT it, and again if it has not ended, reading nothing."""
+    import fcntl
+    import signal
+
+    read, write = os.pipe()
+    proc = subprocess.Popen(
+        [CLI, *args], stdout=write, stderr=subprocess.PIPE, text=True, env=_env(buffered)
+    )
+    os.close(write)
+    try:
+        size = fcntl.fcntl(read, 1032)  # F_GETPIPE_SZ
+        for _ in range(600):  # bounded: until the pipe is full (the command is blocked)
+            if _queued(read) >= size or proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        for _ in range(3):  # the first is the command's; the next insists
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(timeout=5)
+                break
+            except subprocess.TimeoutExpired:
+                continue
+        if proc.poll() is None:
+            proc.kill()
+        _, err = proc.communicate(timeout=60)
+    finally:
+        os.close(read)
+    return proc.returncode, err
+
+
+@pytest.mark.parametrize("command", ["verify", "check"])
+def test_a_stop_signal_ends_a_report_nobody_reads(tmp_path: Path, command: str) -> None:
+    """`verify … | pager` with the pager not reading: the write blocked with every
+    stop signal only noted (or held for the exit), so only SIGKILL ended it. A
+    repeated stop signal now ends it: exit 130, said on stderr."""
+    corpus = tmp_path / "big.jsonl"
+    with corpus.open("w") as f:
+        for i in range(3000):
+            f.write(f'{{"webUrl": "http://127.0.0.1:9/{i}"}}\n')
+    args = [command, str(corpus), "--format", "json"]
+    if command == "check":
+        args.append("--offline")
+    code, err = _stalled_reader_run(args, buffered=True)
+    assert code == 130, err
+    assert "Traceback" not in err and "not being read" in err
