@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 from daemon_harness import CLI, one_article_corpus
@@ -207,24 +208,26 @@ def test_a_reader_gone_is_said_plainly(corpus: Path, args: tuple[str, ...], buff
     read, write = os.pipe()
     os.close(read)  # no reader at all: the first write fails, whatever the timing
     try:
-        out = subprocess.run(
-            [CLI, *(a.format(corpus=corpus) for a in args)],
-            stdout=write,
-            stderr=subprocess.PIPE,
-            text=True,
-            timeout=60,
-            check=False,
-            env=_stdout_env(buffered),
-        )
+        out = _run_into(write, [a.format(corpus=corpus) for a in args], buffered)
     finally:
         os.close(write)
     refused(out, "the output was closed by its reader")
     assert out.stderr.count("\n") == 1, out.stderr
 
 
-def _stdout_env(buffered: bool) -> dict[str, str]:
+def _run_into(stdout: Any, args: list[str], buffered: bool) -> subprocess.CompletedProcess[str]:
+    """The CLI with its standard output on `stdout`, block-buffered (as a pipe or a
+    file is without PYTHONUNBUFFERED, which CI does not set) or not."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
-    return env if buffered else {**env, "PYTHONUNBUFFERED": "1"}
+    return subprocess.run(
+        [CLI, *args],
+        stdout=stdout,
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=60,
+        check=False,
+        env=env if buffered else {**env, "PYTHONUNBUFFERED": "1"},
+    )
 
 
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full")
@@ -240,15 +243,7 @@ def test_a_full_disk_under_stdout_is_an_error(
     """`check … > /dev/full`: the report never written was exit 120 (or 0) with
     `Exception ignored … No space left on device` from the interpreter's exit."""
     with open("/dev/full", "w") as full:
-        out = subprocess.run(
-            [CLI, *(a.format(corpus=corpus) for a in args)],
-            stdout=full,
-            stderr=subprocess.PIPE,
-            text=True,
-            timeout=60,
-            check=False,
-            env=_stdout_env(buffered),
-        )
+        out = _run_into(full, [a.format(corpus=corpus) for a in args], buffered)
     refused(out, "No space left on device")
     assert "Exception ignored" not in out.stderr and out.stderr.count("\n") == 1, out.stderr
 
