@@ -62,28 +62,32 @@ def stdout_closed() -> bool:
     return isinstance(sys.stdout, ClosedStdout)
 
 
+def _to_devnull(fd: int) -> None:
+    """Point descriptor `fd` at /dev/null: what is still buffered for it is dropped
+    there instead of failing again at the interpreter's exit."""
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, fd)
+        os.close(null)
+    except OSError:
+        pass
+
+
 def quiet_stdout() -> None:
     """Standard output's reader is gone: what is still buffered would fail again at
     the interpreter's exit (`Exception ignored … BrokenPipeError` on stderr); it
     goes to /dev/null instead (the recipe of Python's `signal` documentation)."""
     try:
-        null = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(null, sys.stdout.fileno())
-        os.close(null)
+        fd = sys.stdout.fileno()
     except (OSError, ValueError, io.UnsupportedOperation):
-        pass
+        return
+    _to_devnull(fd)
 
 
 def quiet_stderr() -> None:
-    """Standard error cannot be written (`2>/dev/full`, its reader gone): what is
-    still buffered there goes to /dev/null, so the interpreter's own flush at exit
-    does not fail and turn the exit code into 120."""
-    try:
-        null = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(null, 2)
-        os.close(null)
-    except OSError:
-        pass
+    """Standard error cannot be written (`2>/dev/full`, its reader gone): so the
+    interpreter's own flush at exit does not fail and turn the exit code into 120."""
+    _to_devnull(2)
 
 
 def stderr_broken() -> bool:
