@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -36,7 +37,7 @@ def whole_ms(value: float | None) -> int | None:
     """A stored duration in milliseconds as JSON can carry it: an infinity or NaN
     (a REAL written into the column by hand) is unknown, not `Infinity`, which
     no strict JSON reader (jq, JSON.parse) accepts."""
-    if value is None or value != value or value in (float("inf"), float("-inf")):
+    if value is None or not math.isfinite(value):
         return None
     return int(value)
 
