@@ -8,7 +8,6 @@ key, and `check . -o report.json` read its own empty report as a document
 from __future__ import annotations
 
 import os
-import re
 import stat
 from collections.abc import Sequence
 from pathlib import Path
@@ -16,19 +15,25 @@ from typing import IO, Any
 
 from monitor.config import Settings
 
-_KID_SPEC = re.compile(r"(?P<dir>[^=]*/)?[^/=]*=(?P<rest>.*)", re.S)
-
 
 def read_by(settings: Settings, config_file: Path | None) -> dict[Path, str]:
-    """The files the run reads besides the corpus, each with the option naming it."""
+    """The files the run reads besides the corpus, each with the option naming it:
+    the config file as `load_settings` finds it (the flag, else the environment),
+    and each key file as `secured.keys` reads its PATH or KID=PATH."""
+    from monitor.config import ENV_CONFIG, ConfigError
+    from monitor.secured.keys import parse_key_spec
+
+    if config_file is None and os.environ.get(ENV_CONFIG):
+        config_file = Path(os.environ[ENV_CONFIG])
     files = {Path(p): "--config" for p in (config_file,) if p is not None}
     if settings.ca_bundle is not None:
         files[settings.ca_bundle] = "--ca-bundle"
-    for path in settings.key_file:  # PATH or KID=PATH (monitor.secured.keys)
-        files[path] = "--key-file"
-        named = _KID_SPEC.fullmatch(str(path))
-        if named is not None:
-            files[Path((named["dir"] or "") + named["rest"])] = "--key-file"
+    for spec in settings.key_file:
+        files[Path(spec)] = "--key-file"
+        try:
+            files[parse_key_spec(spec)[1]] = "--key-file"
+        except ConfigError:  # said when the keys are read
+            pass
     return files
 
 

@@ -148,6 +148,47 @@ def test_the_report_never_overwrites_a_document_it_checks(tmp_path: Path, corpus
         assert doc.read_text() == before
 
 
+def test_the_report_never_overwrites_the_config_the_environment_names(
+    tmp_path: Path, corpus: Path
+) -> None:
+    """ARTICLE_MONITOR_CONFIG names the config as --config does: `-o` onto it
+    replaced it by the report."""
+    config = tmp_path / "m.toml"
+    config.write_text("retries = 0\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ARTICLE_MONITOR_")}
+    out = subprocess.run(
+        [CLI, "check", str(corpus), "--offline", "-o", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**env, "ARTICLE_MONITOR_CONFIG": str(config)},
+    )
+    refused(out, "-o", "--config")
+    assert config.read_text() == "retries = 0\n"
+
+
+def test_the_report_never_overwrites_a_key_named_kid_and_absolute_path(
+    tmp_path: Path, corpus: Path
+) -> None:
+    """`key_file = ["new=/abs/a.key"]` in a config file: the guard looked for the key
+    under the config's folder (the KID=PATH reading copied, without its rule for
+    an absolute PATH), and `-o /abs/a.key` replaced the key by the report."""
+    key = tmp_path / "keys" / "a.key"
+    key.parent.mkdir()
+    key.write_text("11" * 32)
+    key.chmod(0o600)
+    etc = tmp_path / "etc"
+    etc.mkdir()
+    (etc / "m.toml").write_text(f'key_file = ["new={key}"]\n')
+    refused(
+        cli("check", corpus, "--offline", "--config", etc / "m.toml", "-o", key),
+        "-o",
+        "--key-file",
+    )
+    assert key.read_text() == "11" * 32
+
+
 @pytest.mark.parametrize("option", ["--key-file", "--config", "--ca-bundle"])
 def test_the_report_never_overwrites_a_file_the_run_reads(
     tmp_path: Path, corpus: Path, option: str
