@@ -53,16 +53,15 @@ def known_error(exc: BaseException) -> str | None:
 
     if isinstance(exc, ConfigError):
         return str(exc)
-    if isinstance(exc, BrokenPipeError) and exc.filename is None:  # `… | head -1`
-        from monitor.cli.streams import READER_GONE, quiet_stdout
-
-        quiet_stdout()  # what is still buffered must not fail again at exit
-        return READER_GONE
     if isinstance(exc, OSError):
-        if exc.filename is None and exc.errno == errno.ENOSPC:  # `> /dev/full`, likely
-            from monitor.cli.streams import quiet_stdout
+        if exc.filename is None and exc.errno in (errno.EPIPE, errno.ENOSPC):
+            # standard output's (`… | head -1`, `> /dev/full`) only if it is the one
+            # failing: a socket's or another file's must not silence it
+            from monitor.cli.streams import stdout_undeliverable
 
-            quiet_stdout()  # what is still buffered must not fail again at exit
+            undelivered = stdout_undeliverable()
+            if undelivered is not None:
+                return undelivered
         where = exc.filename if exc.filename is not None else None
         reason = exc.strerror or str(exc) or type(exc).__name__
         return f"{where}: {reason}" if where else reason

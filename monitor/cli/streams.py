@@ -15,6 +15,7 @@ import contextlib
 import errno
 import io
 import os
+import select
 import signal
 import sys
 from collections.abc import Iterator
@@ -148,3 +149,21 @@ def flush_stdout() -> str | None:
     except ValueError:  # closed: nothing is left to write
         pass
     return None
+
+
+def stdout_undeliverable() -> str | None:
+    """Why standard output cannot be written, if it cannot, after a write failed
+    with EPIPE or ENOSPC somewhere: its pipe has no reader (poll says POLLERR), or
+    what it still holds fails to flush; then it is silenced. None when standard
+    output is fine: the error was another file's or socket's."""
+    try:
+        fd = sys.stdout.fileno()
+        poller = select.poll()
+        poller.register(fd, select.POLLOUT)
+        gone = any(event & select.POLLERR for _, event in poller.poll(0))
+    except (OSError, ValueError, io.UnsupportedOperation):
+        return None
+    if gone:
+        quiet_stdout()
+        return READER_GONE
+    return flush_stdout()

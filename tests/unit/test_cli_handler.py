@@ -3,6 +3,7 @@ anything else is reported as a bug, with its traceback, and exit 70."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
 
 import click
@@ -68,3 +69,19 @@ def test_click_exits_and_usage_errors_pass_through(runner: CliRunner) -> None:
     assert out.exit_code == 2 and "Error: bad flag" in out.output
     RAISED[0] = click.exceptions.Exit(0)
     assert runner.invoke(cli, ["boom"]).exit_code == 0
+
+
+def test_a_broken_pipe_elsewhere_does_not_silence_standard_output(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """EPIPE or ENOSPC without a file name is standard output's only when standard
+    output is the one failing: a socket's took its report away (sent to
+    /dev/null) and was said as `the output was closed by its reader`."""
+    read, write = os.pipe()
+    with os.fdopen(write, "w") as out, os.fdopen(read) as back:
+        monkeypatch.setattr("sys.stdout", out)
+        assert known_error(BrokenPipeError(32, "Broken pipe")) == "Broken pipe"
+        assert known_error(OSError(28, "No space left on device")) == "No space left on device"
+        out.write("still delivered\n")
+        out.flush()
+        assert back.readline() == "still delivered\n"
