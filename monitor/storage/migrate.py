@@ -204,10 +204,11 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     write lock first (BEGIN IMMEDIATE), waiting up to MIGRATION_WAIT_MS for it:
     a deferred transaction that read first failed at once, `database is locked`.
     """
-    if revision == "head" and at_head(engine):
-        with engine.connect() as conn:
-            _refuse_incomplete(conn)
-        return
+    if revision == "head":
+        with engine.connect() as conn:  # every start: one connection when at the head
+            if _versions(conn) == [HEAD]:
+                _refuse_incomplete(conn)
+                return
     from alembic import command
 
     cfg = _config()
