@@ -209,8 +209,7 @@ class CorpusScanner:
                     if not refused_record(exc):
                         raise  # the database itself: the pass fails and is reported
                     why = f"the database refused a record ({refusal(exc)})"
-                    self._readable_again(key)
-                    self._unreadable(key, prev, why, report)
+                    self._unreadable(key, prev, why, report)  # logged once per cause
                     report.invalid += tally.invalid + 1
                     return True
         except OSError as exc:
