@@ -228,7 +228,7 @@ class Dispatcher:
                 await asyncio.wait((after,))  # its cancellation is its own, not ours
             result = await self._check_surviving(claim, tries)
             if result is not None:
-                self._pace.ended()
+                self._answered(claim)
                 self._finish(claim, result)
         except asyncio.CancelledError:
             raise
@@ -258,13 +258,19 @@ class Dispatcher:
         try:
             if exc is not None:
                 raise exc
-            self._pace.ended()
+            self._answered(claim)
             self._finish(claim, future.result())
         except Exception:
             self.failed += 1
             log.exception("check failed unexpectedly", extra={"ctx": {"target": claim.id}})
         finally:
             self._forget(claim)
+
+    def _answered(self, claim: Claimed) -> None:
+        """A check came back: one more for the pace, and an earlier claim of its
+        target lost with a checker process is settled (nothing to give back)."""
+        self._pace.ended()
+        self._lost.pop(claim.id, None)
 
     def _forget(self, claim: Claimed) -> None:
         current = self.inflight.get(claim.id)

@@ -7,6 +7,7 @@ found them leased, checked nothing and exited 0 (issue 16 hostile review)."""
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from typing import Any
 
 from support.settings import settings
@@ -15,7 +16,7 @@ from monitor.daemon.checkers import CheckerGone
 from monitor.daemon.dispatch import Dispatcher
 from monitor.daemon.state import TargetState
 from monitor.storage.values import Claimed
-from monitor.vocabulary import CheckResult, Kind
+from monitor.vocabulary import CheckResult, Kind, Outcome
 
 
 class Dying:
@@ -74,3 +75,30 @@ async def test_a_lost_check_claimed_again_is_given_back_by_its_newest_lease() ->
     await d._check(claim(1, lease=9))  # its lease ran out, claimed again, lost again
     await d.settle(1.0)
     assert repo.released == [(1, 9)]
+
+
+class DyingOnce:
+    """Its first check's process dies (every try); the next answers."""
+
+    def __init__(self) -> None:
+        self.answer = False
+
+    async def check(self, url: str, kind: Kind) -> CheckResult:
+        if not self.answer:
+            raise CheckerGone("a checker process ended before answering")
+        return CheckResult(url=url, kind=kind, outcome=Outcome.OK, checked_at=datetime.now(UTC))
+
+
+async def test_a_lost_check_answered_on_a_later_claim_is_not_kept() -> None:
+    """Kept, a long-running daemon held every target ever lost and gave back their
+    stale leases at its stop."""
+    repo = Repo()
+    d = dispatcher(repo)
+    checker = DyingOnce()
+    d.checker = checker
+    await d._check(claim(1, lease=7))
+    assert d.lost == 1
+    checker.answer = True
+    await d._check(claim(1, lease=9))  # its lease ran out: claimed again, answered
+    await d.settle(1.0)
+    assert repo.released == []
