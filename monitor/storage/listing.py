@@ -39,6 +39,7 @@ from monitor.storage.store import (
     chunks,
 )
 from monitor.storage.tables import OUTCOME_BY_CODE
+from monitor.text_clip import clip
 
 ARTICLES_PER_ITEM = 50
 TARGETS_PER_ARTICLE = 500
@@ -50,9 +51,7 @@ ARTICLE_TITLE_CHARS = 10_000  # an article's title in its own document (far beyo
 
 
 def _clipped(title: str | None, longest: int = LINK_TITLE_CHARS) -> str | None:
-    if title is None or len(title) <= longest:
-        return title
-    return title[:longest] + "\u2026"
+    return None if title is None else clip(title, longest)
 
 
 def _title_read(longest: int) -> ColumnElement[str]:

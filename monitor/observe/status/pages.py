@@ -17,7 +17,7 @@ from urllib.parse import urlencode, urlsplit
 import jinja2
 from aiohttp import web
 
-from monitor import __version__
+from monitor import __version__, text_clip
 from monitor.daemon.state import State
 from monitor.observe.logs import escape as spell
 from monitor.observe.status.api import Gate
@@ -61,8 +61,8 @@ TITLE_CHARS = 1000
 
 
 def clip(text: str, longest: int = TITLE_CHARS) -> str:
-    """`text`, or its first `longest` characters and `…`."""
-    return text if len(text) <= longest else text[:longest] + "\u2026"
+    """The heading's title: cut by the one rule (monitor.text_clip) to TITLE_CHARS."""
+    return text_clip.clip(text, longest)
 
 
 class Verbatim(str):
