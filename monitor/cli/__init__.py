@@ -6,16 +6,22 @@ importing aiohttp, SQLAlchemy and the scheduler.
 
 from __future__ import annotations
 
-import contextlib
-import errno
-import importlib
 import sys
-import traceback
-from typing import Any
 
-import click
+from monitor.daemon.hup import hold_for_run
 
-from monitor import __version__
+# first thing, before click and the rest: a SIGHUP to `run` from here on is a reload
+hold_for_run(sys.argv)
+
+import contextlib  # noqa: E402
+import errno  # noqa: E402
+import importlib  # noqa: E402
+import traceback  # noqa: E402
+from typing import Any  # noqa: E402
+
+import click  # noqa: E402
+
+from monitor import __version__  # noqa: E402
 
 EXIT_USAGE = 2
 EXIT_BUG = 70  # sysexits' EX_SOFTWARE: neither "problems found" (1) nor "usage" (2)

@@ -1,0 +1,39 @@
+"""SIGHUP held from the first line of `article-monitor run`, before its imports.
+
+`run` turns a SIGHUP held until its handler is installed into a reload
+(prestart.reloads_held, service.Daemon._install_signals). But the command is
+chosen only after click and the CLI are imported (~50 ms), and until then
+SIGHUP's default action ended the process: a systemd `ExecReload=kill -HUP
+$MAINPID` right after a start stopped the service. The entry modules call
+`hold_for_run` first thing; it reads sys.argv as the command group does.
+
+Imports only `signal`: this runs before everything else of ours.
+"""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Sequence
+
+# the command group's own options (monitor.cli.cli): flags, none takes a value
+_GROUP_FLAGS = frozenset({"-h", "--help", "--version"})
+
+
+def command_of(argv: Sequence[str]) -> str | None:
+    """The command word of an `article-monitor` command line, as click finds it:
+    the first argument after the group's flags; None when there is none."""
+    for word in argv[1:]:
+        if word in _GROUP_FLAGS:
+            continue
+        return None if word.startswith("-") else word
+    return None
+
+
+def hold_for_run(argv: Sequence[str]) -> bool:
+    """Block SIGHUP if the command is `run` (say whether it was); every other
+    command keeps SIGHUP's default action. The daemon unblocks it once its
+    handler is in place, so one that came meanwhile is a reload then."""
+    if command_of(argv) != "run":
+        return False
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGHUP})
+    return True
