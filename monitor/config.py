@@ -30,22 +30,21 @@ from monitor.config_sources import ENV_PREFIX as ENV_PREFIX
 from monitor.config_sources import ConfigError as ConfigError
 from monitor.content.drift import PageRules
 from monitor.content.simhash import DEFAULT_TOLERANCE as TEXT_TOLERANCE
+from monitor.durations import MAX_DAYS as MAX_DAYS
+from monitor.durations import MAX_SECONDS as MAX_SECONDS
+from monitor.durations import (
+    Days,
+    Milliseconds,
+    Seconds,
+    SecondsOrZero,
+    Unit,
+    WholeDays,
+    unit_of,
+)
 from monitor.vocabulary import Kind
 
 ENV_CONFIG = ENV_PREFIX + "CONFIG"
 DEFAULT_LISTEN = "127.0.0.1:9464"
-# no duration outlives the calendar: a next check in the year 3,148,250 broke `status`
-MAX_SECONDS = 10 * 366 * 86400
-MAX_DAYS = 100 * 366
-
-
-def _at_most(limit: float, unit: str) -> Any:
-    def check(cls: type[BaseModel], value: float | None) -> float | None:
-        if value is not None and value > limit:
-            raise ValueError(f"at most {limit:.0f} {unit}")
-        return value
-
-    return check
 
 
 class ConnectTo(BaseModel):
@@ -130,12 +129,11 @@ class Intervals(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     _no_booleans = field_validator("*", mode="before")(_not_a_boolean)
-    _bounded = field_validator("*")(_at_most(MAX_SECONDS, "seconds (ten years)"))
 
-    web: float = Field(3600.0, gt=0)
-    amp: float = Field(3600.0, gt=0)
-    cdn: float = Field(3600.0, gt=0)
-    image: float = Field(21600.0, gt=0)
+    web: Seconds = 3600.0
+    amp: Seconds = 3600.0
+    cdn: Seconds = 3600.0
+    image: Seconds = 21600.0
 
     def for_kind(self, kind: Kind) -> float:
         return float(getattr(self, kind.value))
@@ -164,13 +162,13 @@ class Settings(BaseModel):
         0, ge=0, le=64, description="check: processes; 0 = one per core for big runs"
     )
     per_host: int = Field(4, ge=1, le=1000)
-    host_min_interval: float = Field(0.0, ge=0, description="seconds between requests to a host")
-    timeout: float = Field(10.0, gt=0)
-    connect_timeout: float = Field(5.0, gt=0)
+    host_min_interval: SecondsOrZero = Field(0.0, description="seconds between requests to a host")
+    timeout: Seconds = 10.0
+    connect_timeout: Seconds = 5.0
     retries: int = Field(2, ge=0, le=10)
-    backoff_base: float = Field(0.5, ge=0)
-    backoff_max: float = Field(30.0, ge=0)
-    retry_after_max: float = Field(60.0, ge=0)
+    backoff_base: SecondsOrZero = 0.5
+    backoff_max: SecondsOrZero = 30.0
+    retry_after_max: SecondsOrZero = 60.0
     max_redirects: int = Field(10, ge=0, le=50)
     page_cap_bytes: int = Field(512 * 1024, ge=1024)
     image_cap_bytes: int = Field(64 * 1024, ge=1024)
@@ -185,13 +183,13 @@ class Settings(BaseModel):
     listen: str = DEFAULT_LISTEN
     # the status pages' external address (behind a proxy), for links such as the alerts'
     public_url: str | None = None
-    interval: float | None = Field(None, gt=0)
+    interval: Seconds | None = None
     intervals: Intervals = Field(default_factory=Intervals)
     interval_jitter: float = Field(0.1, ge=0, le=1)
     once: bool = False
     user_agent_contact: str | None = None
-    cert_warning_days: float = Field(14.0, ge=0)
-    latency_budget_ms: float = Field(5000.0, gt=0)
+    cert_warning_days: Days = 14.0
+    latency_budget_ms: Milliseconds = 5000.0
     # web/amp pages (CONTRACT section 3): content_drift, redirect_to_root, the soft-404 probe
     check_content_drift: bool = True
     check_redirect_to_root: bool = True
@@ -206,8 +204,8 @@ class Settings(BaseModel):
     )
     down_after: int = Field(3, ge=1)
     up_after: int = Field(1, ge=1)
-    retention_days: int = Field(30, ge=1)
-    rollup_retention_days: int = Field(365, ge=1)
+    retention_days: WholeDays = 30
+    rollup_retention_days: WholeDays = 365
     log_format: Literal["text", "json"] = "text"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     metrics_token_file: Path | None = None
@@ -216,23 +214,23 @@ class Settings(BaseModel):
     # serve /metrics beyond loopback without a token or basic auth (off: refused)
     metrics_allow_unauthenticated: bool = False
     # daemon (`run`): schedule, leases, shutdown, endpoint TLS
-    retry_interval: float = Field(
-        60.0, gt=0, description="first re-check of a failing target; doubles up to the interval"
+    retry_interval: Seconds = Field(
+        60.0, description="first re-check of a failing target; doubles up to the interval"
     )
-    rescan_interval: float = Field(60.0, gt=0, description="seconds between corpus rescans")
-    lease_seconds: float = Field(
-        300.0, gt=0, description="a claimed target is re-claimed after this if its check died"
+    rescan_interval: Seconds = Field(60.0, description="seconds between corpus rescans")
+    lease_seconds: Seconds = Field(
+        300.0, description="a claimed target is re-claimed after this if its check died"
     )
-    shutdown_grace: float = Field(10.0, ge=0, description="in-flight checks finish within this")
+    shutdown_grace: SecondsOrZero = Field(10.0, description="in-flight checks finish within this")
     # several daemons on one PostgreSQL (CONTRACT section 8; docs/scaling.md)
-    cluster_heartbeat: float = Field(
-        2.0, gt=0, description="seconds between a cluster member's heartbeats"
+    cluster_heartbeat: Seconds = Field(
+        2.0, description="seconds between a cluster member's heartbeats"
     )
-    cluster_timeout: float = Field(
-        10.0, gt=0, description="a member silent this long is dead; the leader lease lasts this"
+    cluster_timeout: Seconds = Field(
+        10.0, description="a member silent this long is dead; the leader lease lasts this"
     )
-    maintenance_interval: float = Field(
-        3600.0, gt=0, description="seconds between maintenance runs (rollups, retention)"
+    maintenance_interval: Seconds = Field(
+        3600.0, description="seconds between maintenance runs (rollups, retention)"
     )
     # the corpus paths are one shared storage (NFS, a volume every member mounts at the
     # same path): only the cluster's leader rescans them; the others only check
@@ -303,14 +301,6 @@ class Settings(BaseModel):
         return value
 
     _no_booleans = field_validator("*", mode="before")(_not_a_boolean)
-    _seconds = field_validator(
-        "host_min_interval", "timeout", "connect_timeout", "backoff_base", "backoff_max",
-        "retry_after_max", "interval", "retry_interval", "rescan_interval", "lease_seconds",
-        "shutdown_grace", "cluster_heartbeat", "cluster_timeout", "maintenance_interval",
-    )(_at_most(MAX_SECONDS, "seconds (ten years)"))  # fmt: skip
-    _days = field_validator("cert_warning_days", "retention_days", "rollup_retention_days")(
-        _at_most(MAX_DAYS, "days (a hundred years)")
-    )
 
     def page_rules(self) -> PageRules:
         """The page checks' switches and threshold, for classify.findings."""
@@ -378,9 +368,39 @@ def _describe(err: Mapping[str, Any], load: Load) -> str:
             )
         return f"{where} (from {origin}): unknown setting{_meant(loc)}"
     msg = str(err["msg"]).removeprefix("Value error, ")
+    unit = _unit(loc)
+    if unit is not None and err["type"] in _OUT_OF_BOUNDS:
+        msg = _out_of_bounds(err, unit)
     if err["type"] == "list_type" and len(loc) == 1 and key in load.file_keys:
         msg += f' (a list: {key} = ["…"])'
     return f"{where} (from {_origin(key, load)}): {msg}"
+
+
+_OUT_OF_BOUNDS = {"less_than_equal", "greater_than", "greater_than_equal"}
+
+
+def _unit(loc: list[str]) -> Unit | None:
+    """The duration unit of the setting at `loc` (`timeout`, `intervals.web`), if any."""
+    model: type[BaseModel] = Intervals if len(loc) == 2 and loc[0] == "intervals" else Settings
+    info = model.model_fields.get(loc[-1]) if 1 <= len(loc) <= 2 else None
+    return None if info is None else unit_of(info)
+
+
+def _out_of_bounds(err: Mapping[str, Any], unit: Unit) -> str:
+    """`at most 316224000 seconds (ten years); got 316224001 seconds`:
+    the bound in the setting's unit, and the value as given."""
+    given = err["input"]
+    if isinstance(given, str):
+        shown = repr(given)
+    else:  # 316224001, not 3.16224e+08: the value as given, not rounded to the bound
+        whole = float(given).is_integer() and abs(given) < 1e16
+        shown = f"{int(given) if whole else given!r} {unit.name}"
+    ctx = err.get("ctx", {})
+    if err["type"] == "less_than_equal":
+        return f"{unit.at_most()}; got {shown}"
+    if err["type"] == "greater_than":
+        return f"more than {ctx['gt']:g} {unit.name}; got {shown}"
+    return f"at least {ctx['ge']:g} {unit.name}; got {shown}"
 
 
 def _meant(loc: list[str]) -> str:

@@ -53,11 +53,16 @@ class Load:
 
 
 def annotation_args(annotation: Any) -> tuple[Any, ...]:
-    """The members of `X | None` / `list[X]`, flattened one level."""
+    """The members of `X | None` / `list[X]`, flattened one level; an
+    `Annotated[X, …]` member (a duration type: `Seconds | None`) as its X."""
     origin = typing.get_origin(annotation)
     if origin in (typing.Union, types.UnionType):
-        return tuple(a for a in typing.get_args(annotation) if a is not type(None))
-    return (annotation,)
+        members = tuple(a for a in typing.get_args(annotation) if a is not type(None))
+    else:
+        members = (annotation,)
+    return tuple(
+        typing.get_args(a)[0] if typing.get_origin(a) is typing.Annotated else a for a in members
+    )
 
 
 def is_number(info: FieldInfo) -> bool:

@@ -11,6 +11,7 @@ import click
 from monitor.cli.paths import CorpusPath as CorpusPath
 from monitor.cli.paths import GivenPath
 from monitor.config import ConfigError, Settings, load_settings
+from monitor.durations import bound, unit_of
 
 if TYPE_CHECKING:
     from monitor.secured.keys import KeyRing
@@ -26,15 +27,30 @@ def _apply(func: F, options: list[Callable[[F], F]]) -> F:
     return func
 
 
-def _bounds(name: str) -> str:
+def bounds_help(name: str) -> str:
     """`(1-10000) [default: 64]` for a setting, read from its field: the help
     cannot drift from what the settings accept (the flag is unset by default,
-    so click's show_default would say nothing)."""
+    so click's show_default would say nothing). A duration's upper bound comes
+    from its type (monitor/durations.py): `(over 0, at most 316224000 = ten years)`."""
     field = Settings.model_fields[name]
-    low = next((r.ge for r in field.metadata if getattr(r, "ge", None) is not None), None)
-    high = next((r.le for r in field.metadata if getattr(r, "le", None) is not None), None)
-    span = f"({low:g}-{high:g}) " if low is not None and high is not None else ""
-    return f"{span}[default: {field.default:g}]"
+    ge, gt, le = bound(field, "ge"), bound(field, "gt"), bound(field, "le")
+    unit = unit_of(field)
+    span = ""
+    if le is not None:
+        top = _number(le) + (f" = {unit.words}" if unit is not None else "")
+        if ge is not None:
+            span = f"({_number(ge)}-{top}) "
+        elif gt is not None:
+            span = f"(over {_number(gt)}, at most {top}) "
+        else:
+            span = f"(at most {top}) "
+    default = "" if field.default is None else f"[default: {_number(field.default)}]"
+    return (span + default).strip()
+
+
+def _number(value: float) -> str:
+    """316224000, not 3.16224e+08; 0.5 as 0.5."""
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
 def config_option(func: F) -> F:
@@ -111,26 +127,26 @@ def check_options(func: F) -> F:
                 "--concurrency",
                 type=int,
                 metavar="N",
-                help=f"Global limit of requests in flight {_bounds('concurrency')}",
+                help=f"Global limit of requests in flight {bounds_help('concurrency')}",
             ),
             click.option(
                 "--per-host",
                 type=int,
                 metavar="N",
-                help=f"Limit of requests in flight to one host {_bounds('per_host')}",
+                help=f"Limit of requests in flight to one host {bounds_help('per_host')}",
             ),
             click.option(
                 "--timeout",
                 type=float,
                 metavar="SECONDS",
-                help=f"Total seconds for one request, redirects included {_bounds('timeout')}",
+                help=f"Total seconds for one request, redirects included {bounds_help('timeout')}",
             ),
             click.option(
                 "--retries",
                 type=int,
                 metavar="N",
                 help="Retries of transient failures (timeouts, 429, 502, 503, 504, resets) "
-                f"{_bounds('retries')}",
+                f"{bounds_help('retries')}",
             ),
             click.option(
                 "--connect-to",

@@ -12,6 +12,7 @@ import click
 
 from monitor.cli.options import (
     CorpusPath,
+    bounds_help,
     check_options,
     keyring_from,
     settings_from,
@@ -49,7 +50,7 @@ class Duration(click.ParamType[float]):
 @click.option(
     "--interval",
     type=Duration(),
-    help="One re-check interval for every kind (overrides `intervals`).",
+    help=f"One re-check interval for every kind (overrides `intervals`) {bounds_help('interval')}.",
 )
 @click.option(
     "--once", is_flag=True, default=None, help="Check everything due once, record it, exit."

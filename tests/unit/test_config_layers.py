@@ -53,6 +53,8 @@ def sample(name: str, info: FieldInfo) -> Any:
         return _MEANINGFUL[name]
     args = [a for a in typing.get_args(info.annotation) if a is not type(None)]
     kind = info.annotation if not args or typing.get_origin(info.annotation) is list else args[0]
+    if typing.get_origin(kind) is typing.Annotated:  # `Seconds | None`: its float
+        kind = typing.get_args(kind)[0]
     if typing.get_origin(info.annotation) is typing.Literal:
         choices = typing.get_args(info.annotation)
         return next(c for c in choices if c != info.default)

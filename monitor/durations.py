@@ -1,0 +1,68 @@
+"""Durations in the settings: one type per unit, each carrying its bounds.
+
+A bound kept in the field's type (not in a list of names beside the model)
+holds for every field of that type, a new one included; `--help` reads it
+from the field (monitor/cli/options.py) and config's messages name it.
+No duration outlives the calendar: a next check in the year 3,148,250
+broke `status`.
+"""
+
+from __future__ import annotations
+
+import typing
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from pydantic import Field
+from pydantic.fields import FieldInfo
+
+MAX_SECONDS = 10 * 366 * 86400
+MAX_DAYS = 100 * 366
+
+
+@dataclass(frozen=True, slots=True)
+class Unit:
+    """Marks a field as a duration: its unit and its upper bound, for messages and help."""
+
+    name: str
+    limit: int
+    words: str
+
+    def at_most(self) -> str:
+        return f"at most {self.limit} {self.name} ({self.words})"
+
+
+SECOND = Unit("seconds", MAX_SECONDS, "ten years")
+MILLISECOND = Unit("milliseconds", MAX_SECONDS * 1000, "ten years")
+DAY = Unit("days", MAX_DAYS, "a hundred years")
+
+# a wait that must pass (a timeout, an interval); one that may be none (a grace, a backoff)
+Seconds = Annotated[float, Field(gt=0, le=MAX_SECONDS), SECOND]
+SecondsOrZero = Annotated[float, Field(ge=0, le=MAX_SECONDS), SECOND]
+Milliseconds = Annotated[float, Field(gt=0, le=MILLISECOND.limit), MILLISECOND]
+Days = Annotated[float, Field(ge=0, le=MAX_DAYS), DAY]
+WholeDays = Annotated[int, Field(ge=1, le=MAX_DAYS), DAY]
+
+
+def field_metadata(info: FieldInfo) -> list[Any]:
+    """A field's constraints and markers, those of `X | None`'s X included
+    (pydantic lifts them out of the annotation only when it is X itself)."""
+    found = list(info.metadata)
+    for arg in typing.get_args(info.annotation):
+        if typing.get_origin(arg) is Annotated:
+            for item in arg.__metadata__:
+                found.extend(item.metadata if isinstance(item, FieldInfo) else [item])
+    return found
+
+
+def unit_of(info: FieldInfo) -> Unit | None:
+    """The duration unit of a field, or None when it is no duration."""
+    return next((m for m in field_metadata(info) if isinstance(m, Unit)), None)
+
+
+def bound(info: FieldInfo, name: str) -> float | None:
+    """The field's `ge`, `gt` or `le` constraint (`name`), or None."""
+    return next(
+        (getattr(m, name) for m in field_metadata(info) if getattr(m, name, None) is not None),
+        None,
+    )
