@@ -1,19 +1,23 @@
-"""Durations in the settings: one type per unit, each carrying its bounds.
+"""Durations in the settings: one type per unit, each carrying its bounds,
+and the one parser of their spellings (`30`, `0.5s`, `500ms`, `5m`, `1h`, `2d`).
 
 A bound kept in the field's type (not in a list of names beside the model)
 holds for every field of that type, a new one included; `--help` reads it
 from the field (monitor/cli/options.py) and config's messages name it.
 No duration outlives the calendar: a next check in the year 3,148,250
-broke `status`.
+broke `status`. A duration in seconds is spelled alike on the command line
+(options.Duration), in the TOML file and in ARTICLE_MONITOR_* variables:
+all three go through `parse_duration`.
 """
 
 from __future__ import annotations
 
+import re
 import typing
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 from pydantic.fields import FieldInfo
 
 MAX_SECONDS = 10 * 366 * 86400
@@ -36,9 +40,32 @@ SECOND = Unit("seconds", MAX_SECONDS, "ten years")
 MILLISECOND = Unit("milliseconds", MAX_SECONDS * 1000, "ten years")
 DAY = Unit("days", MAX_DAYS, "a hundred years")
 
+UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+EXAMPLES = "e.g. 30, 0.5s, 500ms, 5m, 1h, 2d: a finite number, seconds unless a unit follows"
+_SPELLING = re.compile(
+    r"\s*([+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)\s*(ms|s|m|h|d)?\s*"
+)
+
+
+def parse_duration(text: str) -> float:
+    """Seconds from `30`, `0.5s`, `500ms`, `5m`, `1h` or `2d` (no unit: seconds).
+    A sign and an exponent are read too, so that the bounds, not the spelling,
+    refuse `-1` and `1e20` with a message that says why."""
+    match = _SPELLING.fullmatch(text)
+    if match is None:
+        raise ValueError(f"{text!r} is not a duration ({EXAMPLES})")
+    return float(match.group(1)) * UNITS[match.group(2) or "s"]
+
+
+def _spelled(value: Any) -> Any:
+    """A setting's text (the TOML file's `"1h"`, every environment value) is a
+    duration spelling; a number (TOML's `3600`, a flag's parsed value) is seconds."""
+    return parse_duration(value) if isinstance(value, str) else value
+
+
 # a wait that must pass (a timeout, an interval); one that may be none (a grace, a backoff)
-Seconds = Annotated[float, Field(gt=0, le=MAX_SECONDS), SECOND]
-SecondsOrZero = Annotated[float, Field(ge=0, le=MAX_SECONDS), SECOND]
+Seconds = Annotated[float, BeforeValidator(_spelled), Field(gt=0, le=MAX_SECONDS), SECOND]
+SecondsOrZero = Annotated[float, BeforeValidator(_spelled), Field(ge=0, le=MAX_SECONDS), SECOND]
 Milliseconds = Annotated[float, Field(gt=0, le=MILLISECOND.limit), MILLISECOND]
 Days = Annotated[float, Field(ge=0, le=MAX_DAYS), DAY]
 WholeDays = Annotated[int, Field(ge=1, le=MAX_DAYS), DAY]

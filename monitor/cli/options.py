@@ -11,7 +11,7 @@ import click
 from monitor.cli.paths import CorpusPath as CorpusPath
 from monitor.cli.paths import GivenPath
 from monitor.config import ConfigError, Settings, load_settings
-from monitor.durations import bound, unit_of
+from monitor.durations import bound, parse_duration, unit_of
 
 if TYPE_CHECKING:
     from monitor.secured.keys import KeyRing
@@ -51,6 +51,23 @@ def bounds_help(name: str) -> str:
 def _number(value: float) -> str:
     """316224000, not 3.16224e+08; 0.5 as 0.5."""
     return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
+class Duration(click.ParamType[float]):
+    """Seconds, optionally with a unit (0.2, 0.2s, 500ms, 5m, 1h, 2d): the
+    config file and the environment read the same spellings, by the same parser."""
+
+    name = "seconds"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
+        if isinstance(value, int | float):
+            return float(value)
+        try:
+            return parse_duration(str(value))
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
 
 
 def config_option(func: F) -> F:
@@ -137,7 +154,7 @@ def check_options(func: F) -> F:
             ),
             click.option(
                 "--timeout",
-                type=float,
+                type=Duration(),
                 metavar="SECONDS",
                 help=f"Total seconds for one request, redirects included {bounds_help('timeout')}",
             ),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,7 @@ import click
 
 from monitor.cli.options import (
     CorpusPath,
+    Duration,
     bounds_help,
     check_options,
     keyring_from,
@@ -19,24 +19,6 @@ from monitor.cli.options import (
     verification_keys,
 )
 from monitor.config import ConfigError, Settings, load_settings
-
-_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
-
-
-class Duration(click.ParamType[float]):
-    """Seconds, optionally with a unit: 0.2, 0.2s, 500ms, 5m, 1h."""
-
-    name = "seconds"
-
-    def convert(
-        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
-    ) -> float:
-        if isinstance(value, int | float):
-            return float(value)
-        m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*(ms|s|m|h|d)?\s*", str(value))
-        if not m:
-            self.fail(f"{value!r} is not a duration (e.g. 30, 0.5s, 5m, 1h)", param, ctx)
-        return float(m.group(1)) * _UNITS[m.group(2) or "s"]
 
 
 @click.command()

@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 
 from monitor.config import ConfigError, Settings, load_settings
+from monitor.config_sources import annotation_args
 
-FLOATS = [
-    name for name, f in Settings.model_fields.items() if f.annotation in (float, float | None)
+FLOATS = [  # `interval: Seconds | None` included
+    name for name, f in Settings.model_fields.items() if annotation_args(f.annotation) == (float,)
 ]
 
 
