@@ -37,6 +37,7 @@ from monitor.daemon.outcome import Policy, decide, policy_for
 from monitor.daemon.prestart import Prestarted, release_reloads
 from monitor.daemon.probes import keep_probe_answers
 from monitor.daemon.readiness import Health, judge
+from monitor.daemon.rescan_retry import ScanRetry, transient
 from monitor.daemon.scan import CorpusScanner, ScanReport, ScanStopped
 from monitor.daemon.state import State
 from monitor.daemon.writer import ResultWriter, latency_ms, record_of
@@ -131,6 +132,12 @@ class Daemon:
         # why the daemon stopped on its own (a damaged database, results lost in --once)
         self.failure: str | None = None
         self._scan_lock = asyncio.Lock()
+        # a scan failed by a full disk or a lock: tried again soon, not at the next interval
+        self.scan_retry = ScanRetry(
+            lambda force: self.rescan(force=force),
+            self._stop,
+            lambda: self.settings.rescan_interval,
+        )
         self._bg: set[asyncio.Task[Any]] = set()
         self._snapshots: asyncio.Task[None] | None = None
         self._damaged = False
@@ -209,6 +216,7 @@ class Daemon:
         finally:
             self._prestarted.discard()  # not taken: the daemon stopped before checking
             self._remove_signals()
+            await self.scan_retry.close()
             if first_scan is not None:  # its thread cannot be stopped: let it end
                 await asyncio.gather(first_scan, return_exceptions=True)
             await self._leave()
@@ -488,9 +496,13 @@ class Daemon:
                 return
             except SQLAlchemyError as exc:
                 error = self._db_failed(exc)
-                if error != self.scan_error:  # once per cause, not at every rescan
+                if error != self.scan_error:  # once per cause, not at every rescan or retry
                     log.error("corpus rescan cannot write to the database: %s; will retry", error)
                 self.scan_error = error
+                if transient(exc) and not self.settings.once and not self._stop.is_set():
+                    delay = self.scan_retry.failed(force=force)
+                    if delay is not None:
+                        log.debug("corpus rescan retried in %.0fs", delay)
                 return
             except Exception as exc:  # a bug: say so, and fail readiness until a scan succeeds
                 error = f"rescan failed ({type(exc).__name__})"
@@ -498,6 +510,7 @@ class Daemon:
                     log.exception("corpus rescan failed; will retry")
                 self.scan_error = error
                 return
+            self.scan_retry.succeeded()
             if self.scan_error is not None:
                 log.info("the corpus is recorded again")
                 self.scan_error = None
