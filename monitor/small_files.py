@@ -1,9 +1,10 @@
-"""Small files the user names for a secret or a setting (tokens, passwords).
+"""Small files the user names for a secret or a setting (tokens, passwords, keys).
 
 `Path.read_text` on `/dev/zero` reads until memory runs out, and on a FIFO
 waits for a writer forever: a mistyped path hung or killed the command. One
 descriptor, opened without blocking, checked to be a regular file, read up
-to a cap. (Key files have their own reader with the same rules: monitor.secured.keys.)
+to a cap: `read_regular`, which key files use too (monitor.secured.keys),
+each caller with its own wording.
 """
 
 from __future__ import annotations
@@ -35,21 +36,32 @@ def read_small_file(path: Path, what: str, cap: int = SMALL_FILE_CAP) -> tuple[o
         raise ConfigError(f"{what} {path} is not UTF-8 text") from None
 
 
-def _check_regular(path: Path, what: str, cap: int) -> tuple[os.stat_result, bytes]:
-    """Status and the first `cap` + 1 bytes, through one non-blocking descriptor."""
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-    except OSError as exc:
-        raise ConfigError(f"{what} {path}: {exc.strerror or exc}") from None
+class NotRegularFile(Exception):
+    """The path names a FIFO, a device, a directory or a socket: nothing to read."""
+
+
+def read_regular(path: Path, cap: int) -> tuple[os.stat_result, bytes]:
+    """Status and the first `cap` + 1 bytes (more than `cap`: too large), through
+    one non-blocking descriptor. Raises OSError as the system says it, or
+    NotRegularFile; the caller words both (a key file's messages are its own)."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
-            raise ConfigError(f"{what} {path} is not a regular file")
+            raise NotRegularFile(str(path))
         data = b""
         while cap and len(data) <= cap and (chunk := os.read(fd, cap + 1 - len(data))):
             data += chunk
-    except OSError as exc:
-        raise ConfigError(f"{what} {path}: {exc.strerror or exc}") from None
     finally:
         os.close(fd)
     return st, data
+
+
+def _check_regular(path: Path, what: str, cap: int) -> tuple[os.stat_result, bytes]:
+    """`read_regular`, its failures as ConfigError naming `what` and the file."""
+    try:
+        return read_regular(path, cap)
+    except NotRegularFile:
+        raise ConfigError(f"{what} {path} is not a regular file") from None
+    except OSError as exc:
+        raise ConfigError(f"{what} {path}: {exc.strerror or exc}") from None

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from monitor.config import ConfigError
+from monitor.small_files import NotRegularFile, read_regular
 
 # cryptography (~20 ms of imports) only where a PEM key is read or written: a
 # `check` without Ed25519 keys never loads it (issue 16, start-up)
@@ -316,20 +317,15 @@ def _replaceable(mode: int) -> bool:
 
 
 def _read_key_file(path: Path) -> tuple[os.stat_result, bytes]:
-    """Status and bytes through one descriptor: no FIFO waits, no growth past the cap."""
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    """Status and bytes by small_files.read_regular (no FIFO waits, no growth past
+    the cap), in a key file's words; OSError is load_key_file's to word."""
     try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise ConfigError(f"key file {path} is not a regular file")
-        data = b""
-        while len(data) <= _MAX_KEY_FILE and (chunk := os.read(fd, _MAX_KEY_FILE + 1)):
-            data += chunk
-        if len(data) > _MAX_KEY_FILE:
-            raise ConfigError(f"key file {path} is too large to be a key")
-        return st, data
-    finally:
-        os.close(fd)
+        st, data = read_regular(path, _MAX_KEY_FILE)
+    except NotRegularFile:
+        raise ConfigError(f"key file {path} is not a regular file") from None
+    if len(data) > _MAX_KEY_FILE:
+        raise ConfigError(f"key file {path} is too large to be a key")
+    return st, data
 
 
 def load_key_file(path: Path, *, kid: str, allow_insecure: bool = False) -> Key:

@@ -73,3 +73,21 @@ def test_a_byte_order_mark_is_not_part_of_a_token(tmp_path: Path) -> None:
     token.write_bytes(b"\xef\xbb\xbfs3cr3t\r\n")
     assert read_token(token) == "s3cr3t"
     assert read_small_file(token, "x")[1] == "s3cr3t\r\n"
+
+
+def test_read_regular_reads_one_byte_past_its_cap_to_say_too_large(tmp_path: Path) -> None:
+    """The one reader (key files use it too): never more than `cap` + 1 bytes,
+    none at cap 0 (only the check); a FIFO is NotRegularFile, a missing file OSError."""
+    from monitor.small_files import NotRegularFile, read_regular
+
+    big = tmp_path / "big"
+    big.write_bytes(b"x" * 100)
+    assert read_regular(big, 10)[1] == b"x" * 11
+    assert read_regular(big, 100)[1] == b"x" * 100
+    assert read_regular(big, 0)[1] == b""
+    fifo = tmp_path / "fifo2"
+    os.mkfifo(fifo)
+    with pytest.raises(NotRegularFile):
+        read_regular(fifo, 10)
+    with pytest.raises(FileNotFoundError):
+        read_regular(tmp_path / "missing", 10)
