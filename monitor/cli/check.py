@@ -23,6 +23,7 @@ from monitor.cli.options import (
 )
 from monitor.cli.output_path import (
     NamedOutput,
+    emptied_by_shell,
     nothing_found,
     output_clash,
     read_by,
@@ -133,7 +134,11 @@ def check(
             clash = output_clash(output, settings.paths, read_by(settings, config_file))
         elif (redirected := stdout_file()) is not None:  # `> FILE`: the shell made it already
             clash = output_clash(
-                redirected, settings.paths, read_by(settings, config_file), f"stdout ({redirected})"
+                redirected,
+                settings.paths,
+                read_by(settings, config_file),
+                f"stdout ({redirected})",
+                emptied=emptied_by_shell(),
             )
         if clash is not None:
             raise click.UsageError(clash)

@@ -42,18 +42,28 @@ def output_clash(
     paths: Sequence[Path],
     inputs: dict[Path, str] | None = None,
     shown: str | None = None,
+    *,
+    emptied: bool = False,
 ) -> str | None:
     """Why `-o FILE` would spoil the run, or None: FILE is a document given to
     check or another file the run reads (the report would replace it), or a
     file the scan of a given folder would read as a document (the report,
-    empty or half written, is then an invalid document of its own run)."""
+    empty or half written, is then an invalid document of its own run).
+    `emptied`: the shell's `> FILE` truncated FILE before the run began, which
+    the user must hear (their document is now empty and must be restored)."""
     from monitor.corpus.files import SUFFIXES
 
     shown = shown or f"-o {output}"
     target = _resolved(output)
+    lost = (
+        f"; the shell's `>` has already emptied {output} before the check began: "
+        "restore it (from a backup or version control), then write the report elsewhere"
+    )
     for path, option in (inputs or {}).items():
         if _resolved(path) == target or _same_file(path, target):
-            return f"{shown} is the {option} file: the report would replace it"
+            return f"{shown} is the {option} file: the report would replace it" + (
+                lost if emptied else ""
+            )
     for given in paths:
         where = _resolved(given)
         if where.is_dir():
@@ -61,17 +71,32 @@ def output_clash(
                 continue
             if any(part.startswith(".") for part in target.relative_to(where).parts):
                 continue  # hidden: the scan skips it
+            made = (
+                f"; the shell's `>` has already created or emptied {output}: if it "
+                "held a document, restore it (from a backup or version control), else remove it"
+            )
             return (
                 f"{shown} is inside the corpus folder {given}, where the report would "
                 f"be read as a document: write it outside that folder, or under a hidden "
-                f"name (.{output.name}), which the scan skips"
+                f"name (.{output.name}), which the scan skips" + (made if emptied else "")
             )
         if where == target or _same_file(where, target):
-            return (
-                f"{shown} is {given}, a document to check: the report would replace "
-                "it; write the report elsewhere"
+            return f"{shown} is {given}, a document to check: the report would replace it" + (
+                lost if emptied else "; write the report elsewhere"
             )
     return None
+
+
+def emptied_by_shell() -> bool:
+    """Standard output is a file opened by `>` (truncating; `>>` appends and
+    `1<>` keeps the content): it is empty now, whatever it held before."""
+    try:
+        import fcntl
+
+        flags = fcntl.fcntl(1, fcntl.F_GETFL)
+        return not flags & os.O_APPEND and os.fstat(1).st_size == 0
+    except (OSError, ImportError):  # no fcntl (Windows): say nothing rather than guess
+        return False
 
 
 def nothing_found(paths: Sequence[Path]) -> str:

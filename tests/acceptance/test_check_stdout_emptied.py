@@ -1,0 +1,71 @@
+"""`check … > FILE` onto a file the run reads: the shell has emptied FILE before
+the run began, and the Error line says so (the document is gone until restored);
+`>>` empties nothing and says nothing of the kind."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+from daemon_harness import CLI, one_article_corpus
+from daemon_harness import refused as harness_refused
+
+
+def _shell(command: str, **paths: Path) -> subprocess.CompletedProcess[str]:
+    """`command` run by sh, with CLI and `paths` as variables (no quoting games)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ARTICLE_MONITOR_")}
+    env.update({"CLI": CLI, **{name: str(p) for name, p in paths.items()}})
+    return subprocess.run(
+        ["sh", "-c", command], capture_output=True, text=True, timeout=60, check=False, env=env
+    )
+
+
+def refused(out: subprocess.CompletedProcess[str], *needles: str) -> str:
+    """Exit 2, one `Error:` line (after click's usage lines), no traceback."""
+    return harness_refused(out, *needles, first=False)
+
+
+def test_redirect_onto_the_checked_document_says_the_shell_emptied_it(tmp_path: Path) -> None:
+    doc = one_article_corpus(tmp_path) / "a.txt"
+    out = _shell('"$CLI" check "$DOC" --offline > "$DOC"', DOC=doc)
+    err = refused(out, f"stdout ({doc})", "a document to check")
+    error = next(line for line in err.splitlines() if line.startswith("Error:"))
+    assert f"the shell's `>` has already emptied {doc}" in error
+    assert "restore it" in error
+    assert doc.read_text() == ""  # what the message warns about: the shell did it
+
+
+@pytest.mark.parametrize("option", ["--config", "--key-file", "--ca-bundle"])
+def test_redirect_onto_a_file_the_run_reads_says_the_shell_emptied_it(
+    tmp_path: Path, option: str
+) -> None:
+    corpus = one_article_corpus(tmp_path)
+    given = tmp_path / "input"
+    given.write_text("11" * 32 if option == "--key-file" else "retries = 0\n")
+    given.chmod(0o600)
+    out = _shell(
+        f'"$CLI" check "$CORPUS" --offline {option} "$GIVEN" > "$GIVEN"',
+        CORPUS=corpus,
+        GIVEN=given,
+    )
+    err = refused(out, f"is the {option} file")
+    assert f"the shell's `>` has already emptied {given}" in err
+
+
+def test_redirect_into_the_corpus_folder_says_the_file_was_made_or_emptied(
+    tmp_path: Path,
+) -> None:
+    corpus = one_article_corpus(tmp_path)
+    report = corpus / "report.json"
+    err = refused(_shell('"$CLI" check "$C" --offline > "$R"', C=corpus, R=report), "hidden name")
+    assert f"the shell's `>` has already created or emptied {report}" in err
+
+
+def test_append_redirect_empties_nothing_and_says_nothing_of_it(tmp_path: Path) -> None:
+    doc = one_article_corpus(tmp_path) / "a.txt"
+    before = doc.read_text()
+    err = refused(_shell('"$CLI" check "$DOC" --offline >> "$DOC"', DOC=doc), "a document")
+    assert "emptied" not in err
+    assert doc.read_text() == before
