@@ -70,6 +70,7 @@ def fill(engine: Engine, urls: list[str], due: int) -> None:
                     "fails": 0,
                     "succs": 1,
                     "next_due": due - (i % 3_600_000),
+                    "active": 1,
                     "last_problems": "",
                     "bucket": url_bucket(u),
                 }

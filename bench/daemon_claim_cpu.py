@@ -29,7 +29,7 @@ engine = make_engine(f"sqlite:///{tempfile.mkdtemp()}/am.db")
 upgrade(engine)
 with engine.begin() as conn:
     conn.execute(TARGETS.insert(), [
-        {"id": i, "url": f"https://h{i % 50}.test/{i}", "kind": "web", "next_due": 0}
+        {"id": i, "url": f"https://h{i % 50}.test/{i}", "kind": "web", "next_due": 0, "active": 1}
         for i in range(1, n + 1)])
     due = [{"due": 0, "target_id": i, "bucket": None} for i in range(1, n + 1)]
     conn.execute(DUE.insert(), due)

@@ -64,6 +64,7 @@ def fill_targets(repo: Repository, n: int, due: int) -> float:
                     "fails": 0,
                     "succs": 1,
                     "next_due": due - random.randrange(3_600_000),
+                    "active": 1,
                     "last_problems": "" if i % 20 else "slow_response",
                 }
                 for i in range(lo, min(n, lo + chunk))

@@ -63,9 +63,9 @@ def fill(db: Path, n: int, down_every: int) -> float:
             ),
         )
         conn.executemany(
-            "INSERT INTO targets (id, url, kind, provider, state, fails, succs, next_due,"
+            "INSERT INTO targets (id, url, kind, provider, state, fails, succs, next_due, active,"
             " last_checked_at, last_outcome, last_status, last_problems)"
-            " VALUES (?, ?, ?, ?, ?, 0, 0, ?, ?, ?, ?, ?)",
+            " VALUES (?, ?, ?, ?, ?, 0, 0, ?, 1, ?, ?, ?, ?)",
             (
                 (
                     i,

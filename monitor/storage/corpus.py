@@ -144,7 +144,7 @@ class CorpusStore(Store):
         with self.engine.connect() as conn:
             return int(
                 conn.scalar(
-                    select(func.count()).select_from(TARGETS).where(TARGETS.c.next_due.is_not(None))
+                    select(func.count()).select_from(TARGETS).where(TARGETS.c.active.is_not(None))
                 )
                 or 0
             )
@@ -203,7 +203,9 @@ class CorpusStore(Store):
                     ),
                 )
             ).all()
-            conn.execute(update(TARGETS).where(TARGETS.c.id.in_(orphans)).values(next_due=None))
+            conn.execute(
+                update(TARGETS).where(TARGETS.c.id.in_(orphans)).values(next_due=None, active=None)
+            )
             if queued:
                 conn.execute(
                     delete(DUE).where(
@@ -286,7 +288,7 @@ class CorpusStore(Store):
                     dialect.in_ids(self.dialect, TARGETS.c.id, chunk),
                     TARGETS.c.next_due.is_(None),
                 )
-                .values(next_due=now)
+                .values(next_due=now, active=1)
                 .returning(TARGETS.c.id, TARGETS.c.bucket)
             ).all()
             if activated:

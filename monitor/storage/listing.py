@@ -2,7 +2,7 @@
 
 Pages are in target id order (stable: ids never change) and continue after
 the last id seen, so a page costs the same at any depth. Only active targets
-(`next_due IS NOT NULL`, as the metrics count them) are listed; a retired
+(`active IS NOT NULL`, as the metrics count them) are listed; a retired
 target is still found by its id. Each filter has a partial index ending in
 `id` (migration 0004); `problem` and `q` narrow a range scan of those.
 
@@ -107,7 +107,7 @@ _ITEM_COLUMNS = (
 
 
 def _conditions(q: TargetQuery, dialect_name: str) -> list[ColumnElement[bool]]:
-    cond: list[ColumnElement[bool]] = [TARGETS.c.next_due.is_not(None), TARGETS.c.id > q.after]
+    cond: list[ColumnElement[bool]] = [TARGETS.c.active.is_not(None), TARGETS.c.id > q.after]
     if q.state is not None:
         cond.append(TARGETS.c.state == q.state)
     if q.kind is not None:

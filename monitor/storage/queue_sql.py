@@ -55,7 +55,7 @@ def claimed_rows(dialect_name: str) -> Any:
         .where(
             LEASES.c.until == bindparam("lease"),
             dialect.in_ids_param(dialect_name, LEASES.c.target_id),
-            TARGETS.c.next_due.is_not(None),
+            TARGETS.c.active.is_not(None),
         )
     )
 
@@ -81,12 +81,19 @@ def end_lease(dialect_name: str) -> Any:
 
 @cache
 def active_buckets(dialect_name: str) -> Any:
-    """The active targets among :ids with their buckets, locked for the write."""
+    """The active targets among :ids with their buckets and what the status indexes
+    hold of them (state, last outcome, last problems), locked for the write."""
     return dialect.lock_rows(
         dialect_name,
-        select(TARGETS.c.id, TARGETS.c.bucket).where(
+        select(
+            TARGETS.c.id,
+            TARGETS.c.bucket,
+            TARGETS.c.state,
+            TARGETS.c.last_outcome,
+            TARGETS.c.last_problems,
+        ).where(
             dialect.in_ids_param(dialect_name, TARGETS.c.id),
-            TARGETS.c.next_due.is_not(None),
+            TARGETS.c.active.is_not(None),
         ),
     )
 

@@ -37,7 +37,7 @@ class Reads(Store):
         """The gauges' numbers: every query an index-only scan or a seek (see tables.py),
         ~0.2 s at 1M targets; the daemon takes it in the background, never per scrape."""
         snap = Snapshot()
-        active = TARGETS.c.next_due.is_not(None)
+        active = TARGETS.c.active.is_not(None)
         with self.engine.connect() as conn:
             row: Any
             for row in conn.execute(
@@ -103,7 +103,7 @@ class Reads(Store):
         Two seeks, not a GROUP BY of every target (~0.3 s at 1M): the down targets
         by provider (ix_targets_active_state), then the chosen providers' totals
         (ix_targets_list_provider)."""
-        active = TARGETS.c.next_due.is_not(None)
+        active = TARGETS.c.active.is_not(None)
         down = func.count().label("down")
         with self.engine.connect() as conn:
             worst = conn.execute(

@@ -49,8 +49,10 @@ class DocumentRow(SQLModel, table=True):
     scanned_at: int = Field(sa_type=BigInteger)
 
 
-# Partial indexes that make the metrics snapshot an index-only GROUP BY
-ACTIVE = "next_due IS NOT NULL"
+# Partial indexes that make the metrics snapshot an index-only GROUP BY. Their
+# predicate is `active`, not `next_due`: every result moves next_due, and a
+# column in an index's WHERE clause makes each update rewrite the index (0010).
+ACTIVE = "active IS NOT NULL"
 HAS_PROBLEMS = "last_problems <> ''"
 ARTICLE_PROBLEMS = "problems <> ''"
 
@@ -85,7 +87,9 @@ class TargetRow(SQLModel, table=True):
     """One distinct URL, its state and its schedule.
 
     `next_due` is the schedule (NULL: no article references the target any
-    more; it keeps its history but is not checked). The claim queue is not
+    more; it keeps its history but is not checked). `active` is 1 exactly
+    when `next_due` is set, NULL otherwise: the status indexes' predicate,
+    which changes only when the corpus retires or revives the target. The claim queue is not
     here but in `due_queue` and `leases`: a claim on this wide table rewrote
     ~1,000 scattered rows (see DueRow). `next_due` mirrors the target's
     `due_queue` key while it is queued, and keeps its last due time while it
@@ -96,7 +100,7 @@ class TargetRow(SQLModel, table=True):
     __table_args__ = (
         # covering, for the snapshot's GROUP BYs of active targets by state
         Index("ix_targets_active_state", "state", "kind", "provider", **_partial(ACTIVE)),
-        Index("ix_targets_problems", "last_problems", "next_due", **_partial(HAS_PROBLEMS)),
+        Index("ix_targets_problems", "last_problems", **_partial(f"{HAS_PROBLEMS} AND {ACTIVE}")),
         # keyset pages of the status API (storage/listing.py): one per filter, ending in id
         Index("ix_targets_list_state", "state", "id", "provider", **_partial(ACTIVE)),
         Index("ix_targets_list_kind", "kind", "state", "id", **_partial(ACTIVE)),
@@ -119,6 +123,7 @@ class TargetRow(SQLModel, table=True):
     # the target host's placement bucket (monitor/daemon/placement.py): in a
     # cluster each member claims only the buckets rendezvous hashing gives it
     bucket: int | None = Field(default=None, sa_type=SmallInteger)
+    active: int | None = Field(default=None, sa_type=SmallInteger)  # 1 or NULL: see above
 
 
 class DueRow(SQLModel, table=True):

@@ -74,7 +74,7 @@ def done(
 def test_migrations_match_the_models_and_are_idempotent(engine: Engine) -> None:
     upgrade(engine)
     upgrade(engine)
-    assert current_revision(engine) == head_revision() == "0009"
+    assert current_revision(engine) == head_revision() == "0010"
     with engine.connect() as conn:
         diff = compare_metadata(
             MigrationContext.configure(
@@ -284,8 +284,12 @@ def queue_rows(engine: Engine) -> list[tuple[str, int]]:
 
 
 def active_ids(engine: Engine) -> list[int]:
+    """The scheduled targets, which must be exactly those flagged active."""
     with engine.connect() as conn:
-        return sorted(conn.scalars(text("SELECT id FROM targets WHERE next_due IS NOT NULL")))
+        scheduled = sorted(conn.scalars(text("SELECT id FROM targets WHERE next_due IS NOT NULL")))
+        flagged = sorted(conn.scalars(text("SELECT id FROM targets WHERE active IS NOT NULL")))
+    assert flagged == scheduled
+    return scheduled
 
 
 def test_databases_of_the_first_schema_upgrade_with_their_schedule(engine: Engine) -> None:

@@ -91,6 +91,7 @@ def build_on(engine: Engine, n_targets: int = 250) -> Known:
             "fails": 0,
             "succs": 0,
             "next_due": None if i == 5 else T0 + i,
+            "active": None if i == 5 else 1,
             "last_checked_at": None if outcome is None else T0 - 1000,
             "last_outcome": outcome,
             "last_status": {"not_found": 404, "ok": 200, None: None}[outcome],

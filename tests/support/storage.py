@@ -37,7 +37,8 @@ def seed_due_targets(conn: Connection, count: int) -> None:
     """Targets 1..count (web pages over 7 hosts), every one due now: the queue's raw rows."""
     ids = range(1, count + 1)
     targets = [
-        {"id": i, "url": f"https://h{i % 7}.test/{i}", "kind": "web", "next_due": 0} for i in ids
+        {"id": i, "url": f"https://h{i % 7}.test/{i}", "kind": "web", "next_due": 0, "active": 1}
+        for i in ids
     ]
     conn.execute(TARGETS.insert(), targets)
     conn.execute(DUE.insert(), [{"due": 0, "target_id": i, "bucket": None} for i in ids])
