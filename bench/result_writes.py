@@ -98,7 +98,7 @@ def main() -> None:
         print(json.dumps(measure(args.targets, args.rechecks)))
         return
     trees = [("this", str(HERE.parent))] + [tuple(a.split("=", 1)) for a in args.against]
-    got: dict[str, dict[str, list[float]]] = {name: {"first": [], "recheck": []} for name, _ in trees}
+    got: dict[str, dict[str, list[float]]] = {n: {"first": [], "recheck": []} for n, _ in trees}
     for _ in range(args.rounds):
         for name, path in trees:
             env = {**os.environ, "PYTHONPATH": path}
@@ -109,13 +109,15 @@ def main() -> None:
             ).stdout  # fmt: skip
             for key, values in json.loads(line).items():
                 got[name][key].extend(values)
-    print(f"{args.targets:,} targets, results in random order, 250 a transaction; load {os.getloadavg()[0]:.1f}")
+    load = os.getloadavg()[0]
+    print(f"{args.targets:,} targets, results in random order, 250 a transaction; load {load:.1f}")
     print(f"{'tree':<12} {'first sighting µs/result':>26} {'recheck µs/result':>20}")
     for name, _ in trees:
         first, again = got[name]["first"], got[name]["recheck"]
+        runs = f"{', '.join(f'{x:.0f}' for x in first)} | {', '.join(f'{x:.0f}' for x in again)}"
         print(
             f"{name:<12} {statistics.median(first):>26.1f} {statistics.median(again):>20.1f}"
-            f"   (runs: {', '.join(f'{x:.0f}' for x in first)} | {', '.join(f'{x:.0f}' for x in again)})"
+            f"   (runs: {runs})"
         )
 
 
