@@ -17,6 +17,7 @@ import time
 from collections.abc import AsyncGenerator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from monitor import urls
 from monitor.check.gc_pace import run_pace
@@ -31,6 +32,9 @@ from monitor.rules.audit import AuditRules, audit_document
 from monitor.rules.static import DocIdentity, DuplicateDetector
 from monitor.secured.keys import KeyRing
 from monitor.vocabulary import CheckResult, Kind, invalid_url_result
+
+if TYPE_CHECKING:
+    import ssl
 
 ProgressFn = Callable[[int, int], None]
 
@@ -166,10 +170,14 @@ class _Fetcher:
     """
 
     def __init__(
-        self, settings: Settings, prestarted: Sequence[subprocess.Popen[bytes]] = ()
+        self,
+        settings: Settings,
+        prestarted: Sequence[subprocess.Popen[bytes]] = (),
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         self.settings = settings
         self.prestarted = prestarted
+        self.tls = tls
         self.requested = settings.workers
         if self.requested <= 0 and prestarted:
             self.requested = len(prestarted) + 1
@@ -187,7 +195,7 @@ class _Fetcher:
         await self.stack.aclose()
 
     async def _start(self, workers: int) -> None:
-        pool = WorkerPool(self.settings, workers, prestarted=self.prestarted)
+        pool = WorkerPool(self.settings, workers, prestarted=self.prestarted, tls=self.tls)
         self.prestarted = ()
         self.pool = await self.stack.enter_async_context(pool)
 
@@ -263,9 +271,11 @@ class _Run:
         tally: Tally,
         progress: ProgressFn | None,
         prestarted: Sequence[subprocess.Popen[bytes]] = (),
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         self.settings = settings
         self.prestarted = prestarted
+        self.tls = tls
         self.writer = writer
         self.tally = tally
         self.progress = progress
@@ -289,7 +299,7 @@ class _Run:
 
     async def run(self, keyring: KeyRing, now: datetime) -> None:
         asm = self.asm
-        async with _Fetcher(self.settings, self.prestarted) as fetcher:
+        async with _Fetcher(self.settings, self.prestarted, self.tls) as fetcher:
             consumer: asyncio.Task[None] | None = None
 
             async def step(entry: ArticleEntry) -> None:
@@ -354,13 +364,15 @@ async def run_check(
     *,
     progress: ProgressFn | None = None,
     prestarted: Sequence[subprocess.Popen[bytes]] = (),
+    tls: ssl.SSLContext | None = None,
 ) -> Tally:
     """The whole `check` run. A cancellation (Ctrl-C) still produces a valid,
     partial report marked incomplete. `prestarted`: worker processes spawned
-    before the run (monitor.check.prestart); the run owns them from here."""
+    before the run (monitor.check.prestart); the run owns them from here.
+    `tls`: the verifying context, built already (--ca-bundle), for this process's checks."""
     try:
         with run_pace():
-            return await _run_check(settings, keyring, writer, progress, prestarted)
+            return await _run_check(settings, keyring, writer, progress, prestarted, tls)
     finally:
         gc.unfreeze()
 
@@ -371,6 +383,7 @@ async def _run_check(
     writer: ReportWriter,
     progress: ProgressFn | None,
     prestarted: Sequence[subprocess.Popen[bytes]] = (),
+    tls: ssl.SSLContext | None = None,
 ) -> Tally:
     started = time.monotonic()
     now = datetime.now(UTC)
@@ -384,7 +397,7 @@ async def _run_check(
         await _write_offline(corpus, writer, tally, now)
         writer.finish(tally, time.monotonic() - started)
         return tally
-    run = _Run(settings, writer, tally, progress, prestarted)
+    run = _Run(settings, writer, tally, progress, prestarted, tls)
     try:
         await run.run(keyring, now)
     except asyncio.CancelledError:

@@ -29,7 +29,7 @@ import zlib
 from collections import deque
 from collections.abc import AsyncIterator, Sequence
 from functools import lru_cache
-from typing import cast
+from typing import TYPE_CHECKING, cast
 from urllib.parse import urlsplit
 
 from monitor.check.pipe import Frames, answers_from_frame, frame, targets_frame
@@ -47,6 +47,9 @@ from monitor.config import Settings
 from monitor.retry import tries_seconds
 from monitor.urls import host_key
 from monitor.vocabulary import CheckResult, Kind
+
+if TYPE_CHECKING:
+    import ssl
 
 
 class WorkerFailed(Exception):
@@ -196,8 +199,15 @@ class _Local:
     written, nor its results freed, until the corpus is read to the end.
     """
 
-    def __init__(self, settings: Settings, inbox: deque[Batch | None], wake: asyncio.Event) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        inbox: deque[Batch | None],
+        wake: asyncio.Event,
+        tls: ssl.SSLContext | None = None,
+    ) -> None:
         self.settings = settings
+        self.tls = tls  # built by the caller (check's --ca-bundle): not loaded again
         self.inbox = inbox
         self.wake = wake
         self.queue: TargetQueue = asyncio.Queue()
@@ -227,7 +237,7 @@ class _Local:
             self.out.append((url, result))
 
         try:
-            async with Checker(self.settings) as checker:
+            async with Checker(self.settings, tls=self.tls) as checker:
                 # `check`'s reader asked `static_result` of each (only it has a local share)
                 checker.vetted = True
                 await check_queue(
@@ -259,6 +269,7 @@ class WorkerPool:
         *,
         local: bool = True,
         prestarted: Sequence[subprocess.Popen[bytes]] = (),
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         share = settings.model_copy(
             update={"concurrency": max(1, settings.concurrency // max(1, workers))}
@@ -270,7 +281,7 @@ class WorkerPool:
         self.pending: list[list[tuple[Kind, str]]] = [[] for _ in range(self.size)]
         self.inbox: deque[Batch | None] = deque()
         self.wake = asyncio.Event()
-        self.local = _Local(share, self.inbox, self.wake) if local else None
+        self.local = _Local(share, self.inbox, self.wake, tls) if local else None
         self.parent_weight = PARENT_WEIGHT if local else 0.0
         self.prestarted = list(prestarted)  # spawned before the run (monitor.check.prestart)
 

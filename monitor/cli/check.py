@@ -144,10 +144,12 @@ def check(
             raise click.UsageError(clash)
         if output is None and stdout_closed():
             raise click.UsageError(f"{CLOSED_STDOUT}, or write the report with -o FILE")
+        tls = None
         if settings.ca_bundle is not None and not settings.offline:
             from monitor.http.tls import make_ssl_context
 
-            make_ssl_context(settings.ca_bundle)  # a bad bundle: exit 2 before any report
+            # a bad bundle: exit 2 before any report; a good one serves the run (loaded once)
+            tls = make_ssl_context(settings.ca_bundle)
         # each worker imports on another core while this process imports and reads
         workers = prestart.spawn(
             prestart.workers_wanted(settings.workers, settings.offline, settings.paths) - 1
@@ -196,6 +198,7 @@ def check(
                 writer,
                 progress=on_progress if show_progress else None,
                 prestarted=workers,
+                tls=tls,
             )
         finally:
             stop.detach()

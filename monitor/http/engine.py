@@ -127,8 +127,17 @@ def _parse_general(url: str) -> URL | None:
 class Checker:
     """Checks URLs over one shared client. Use as `async with Checker(s) as c`."""
 
-    def __init__(self, settings: Settings, *, rng: random.Random | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        rng: random.Random | None = None,
+        tls: ssl.SSLContext | None = None,
+    ) -> None:
         self.settings = settings
+        # the verifying context, when the caller built it already (`check` loads
+        # --ca-bundle before the run to refuse a bad one: loaded once, not twice)
+        self._tls = tls
         self.policy = AddressPolicy.from_networks(settings.networks)
         self.hosts = HostPool(
             settings.per_host,
@@ -152,8 +161,10 @@ class Checker:
     async def __aenter__(self) -> Self:
         settings = self.settings
         make_tls: Callable[[], ssl.SSLContext] = make_ssl_context
-        if settings.ca_bundle is not None:  # read now: a bad bundle fails the run at once
+        tls = self._tls
+        if tls is None and settings.ca_bundle is not None:  # read now: a bad one fails at once
             tls = make_ssl_context(settings.ca_bundle)
+        if tls is not None:
             make_tls = lambda: tls  # noqa: E731
         self._client = Client(
             GuardedResolver(self.policy, settings.connect_to),
