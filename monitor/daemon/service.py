@@ -22,6 +22,7 @@ import time
 from collections.abc import Awaitable, Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial, wraps
+from pathlib import Path
 from typing import Any, TypeVar
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -58,6 +59,7 @@ from monitor.storage.opening import (
     is_damage,
     open_database,
     refuse_read_only,
+    remove_unused,
     shown_url,
 )
 from monitor.storage.repository import Claimed, Repository, now_ms
@@ -96,7 +98,11 @@ class Daemon:
         self.keyring = keyring
         self._reload = reload
         self._rng = rng or random.Random()  # our own: next-due jitter, never the global state
-        self.engine = open_database(settings.database_url(), create=True, verify=False)
+        # a file this start made: removed if the start fails before recording into it
+        self._created: Path | None = None
+        self.engine = open_database(
+            settings.database_url(), create=True, verify=False, created=self._made
+        )
         self.repo = Repository(self.engine)
         self.metrics = DaemonMetrics(self.repo.snapshot)
         self.scanner = CorpusScanner(self.repo, settings, keyring)
@@ -186,8 +192,10 @@ class Daemon:
         """
         s = self.settings
         first_scan: asyncio.Task[None] | None = None
+        opened = False
         try:
             await self._open()
+            opened = True
             self._install_signals()
             self.writer.start()
             # checking starts while the corpus is still being stored (issue 16): all
@@ -228,12 +236,17 @@ class Daemon:
                 await asyncio.gather(self._snapshots, return_exceptions=True)
             self._db_pool.shutdown(wait=True)
             self.engine.dispose()
+            if not opened and self._created is not None:  # a failed start leaves no file
+                await asyncio.to_thread(remove_unused, self._created)
         code = self._exit_code()
         if code:
             log.error("stopped: %s", self.failure)
         else:
             log.info("stopped")
         return code
+
+    def _made(self, path: Path) -> None:
+        self._created = path
 
     async def _open(self) -> None:
         """Check and migrate the database, then start serving; raise if either cannot."""

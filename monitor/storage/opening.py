@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -150,13 +151,14 @@ def _refuse_unusable_file(path: Path) -> None:
         )
 
 
-def _create_whole(path: Path) -> None:
+def _create_whole(path: Path) -> bool:
     """Make a new, empty SQLite database at `path` that is never seen empty.
 
     SQLite creates its file with 0 bytes and writes the header a moment later;
     another start on the same new file in between refused it as truncated
     (above). So it is made beside the path, then hard-linked into place: one
     step, and the first of several starts wins (the others open its file).
+    True if this call's file is the one in place.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     fresh = path.with_name(f".{path.name}.{os.getpid()}.new")
@@ -169,21 +171,30 @@ def _create_whole(path: Path) -> None:
         try:
             os.link(fresh, path)
         except FileExistsError:
-            pass  # another start made it first
+            return False  # another start made it first
         except OSError:  # no hard links here: as SQLite itself would do it
-            if not path.exists():
-                os.replace(fresh, path)
+            if path.exists():
+                return False
+            os.replace(fresh, path)
+        return True
     finally:
         with contextlib.suppress(OSError):
             fresh.unlink()
 
 
-def open_database(url: str, *, create: bool, verify: bool = True) -> Engine:
+def open_database(
+    url: str,
+    *,
+    create: bool,
+    verify: bool = True,
+    created: Callable[[Path], None] | None = None,
+) -> Engine:
     """An engine on a database fit for use, checked (SQLite: `PRAGMA quick_check`).
 
     With `create`, a missing SQLite file (and its directory) is made, as the
     daemon and `db upgrade` need; without, its absence is an error. Without
     `verify`, only the file is looked at: the caller runs `check` later.
+    `created` is told the file's path when this call made it.
     """
     try:
         path = sqlite_path(url)
@@ -206,8 +217,8 @@ def open_database(url: str, *, create: bool, verify: bool = True) -> Engine:
         if not create and not path.exists():
             raise DatabaseUnusable(f"no database at {path} (run the daemon first)")
     try:
-        if path is not None and not path.exists():
-            _create_whole(path)
+        if path is not None and not path.exists() and _create_whole(path) and created:
+            created(path)
         engine = make_engine(url)
     except sqlite3.Error as exc:
         raise DatabaseUnusable(explain(exc, url)) from None
@@ -230,6 +241,43 @@ def open_database(url: str, *, create: bool, verify: bool = True) -> Engine:
         engine.dispose()
         raise
     return engine
+
+
+def remove_unused(path: Path) -> bool:
+    """Remove the SQLite file at `path` (and its -wal, -shm) if it holds nothing
+    but a schema and nobody else has it open; say whether it was removed.
+
+    For a start that made the file and then failed (a listen address in use, a
+    bad CA bundle): it left a database behind that no start had recorded into.
+    Leaving WAL mode takes the only connection to the file, so a process that
+    opened it meanwhile keeps it; the file is removed under an exclusive lock.
+    """
+    if not path.is_file():  # connect would make one
+        return False
+    try:
+        conn = sqlite3.connect(path, timeout=0, isolation_level=None)
+    except sqlite3.Error:
+        return False
+    try:
+        if conn.execute("PRAGMA journal_mode=DELETE").fetchone() != ("delete",):
+            return False  # another connection has it open
+        conn.execute("BEGIN EXCLUSIVE")
+        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        for table in tables:
+            if table == "alembic_version":
+                continue
+            quoted = '"' + table.replace('"', '""') + '"'
+            if conn.execute(f"SELECT 1 FROM {quoted} LIMIT 1").fetchone() is not None:
+                return False
+        for name in (path.name, f"{path.name}-wal", f"{path.name}-shm", f"{path.name}-journal"):
+            with contextlib.suppress(FileNotFoundError):
+                path.with_name(name).unlink()
+        return True
+    except (sqlite3.Error, OSError):
+        return False
+    finally:
+        with contextlib.suppress(sqlite3.Error):
+            conn.close()
 
 
 def check(engine: Engine, url: str) -> None:
