@@ -20,6 +20,8 @@ import unicodedata
 from collections.abc import Iterable
 from functools import lru_cache
 
+from monitor.text_clip import fit
+
 MAX_TEXT = 600  # characters of one text that are read (a headline is ~100)
 MAX_WORDS = 64
 
@@ -228,4 +230,4 @@ def shown(text: str, limit: int = 120) -> str:
     text = _INVISIBLE.sub("", text[: limit * 4])
     text = "".join(c if c.isprintable() else " " for c in text)
     text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return fit(text, limit)

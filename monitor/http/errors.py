@@ -17,6 +17,7 @@ from monitor.http.aiohttp_parts import HttpProcessingError
 from monitor.http.connection import ConnectFailedError, DNSFailedError
 from monitor.http.guard import BlockedAddressError
 from monitor.http.resolver import NameNotResolvedError
+from monitor.text_clip import fit
 
 
 def _chain(exc: BaseException) -> list[BaseException]:
@@ -97,4 +98,4 @@ def _ssl_reason(exc: BaseException) -> str:
 
 def _short(text: str, limit: int = 160) -> str:
     text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return fit(text, limit)

@@ -30,6 +30,7 @@ from datetime import UTC, datetime
 from typing import IO, Any
 
 from monitor import urls
+from monitor.text_clip import clip
 
 # apscheduler warns about every skipped tick of a job still running: expected here
 _QUIET = {
@@ -246,8 +247,7 @@ class RepeatLimitedHandler(logging.StreamHandler[IO[str]]):
 def _summary(record: logging.LogRecord, repeats: int, span: float) -> logging.LogRecord:
     message = record.getMessage()
     excerpt = message.splitlines()[0] if message else ""
-    if len(excerpt) > _SUMMARY_EXCERPT:
-        excerpt = excerpt[:_SUMMARY_EXCERPT] + "…"
+    excerpt = clip(excerpt, _SUMMARY_EXCERPT)
     return logging.LogRecord(
         record.name,
         record.levelno,
