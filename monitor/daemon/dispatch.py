@@ -64,7 +64,9 @@ class Dispatcher:
         self._scope = scope  # (may claim, which host buckets): a cluster member's share
         self.inflight: dict[int, tuple[asyncio.Future[Any], Claimed]] = {}  # a task or a future
         self.checker: SupportsCheck | None = None
-        self.stopping = False
+        # set by a stop: `run --once` waits on it (and on check_ended), never polls
+        self.stopped = asyncio.Event()
+        self._stopping = False
         self.claim_error: str | None = None  # the last claim failed: readiness says so
         self.lost = 0  # checks given up as their checker process died each time
         # their claims, by target: left to their leases while running, given back at a stop
@@ -85,6 +87,18 @@ class Dispatcher:
         # (an `asyncio.wait` over ~1,000 futures put a callback on each, per wake)
         self.check_ended = asyncio.Event()
         self._pace = pace or Pace()  # how fast checks end: how far ahead to claim
+
+    @property
+    def stopping(self) -> bool:
+        """A stop came: no new claims."""
+        return self._stopping
+
+    @stopping.setter
+    def stopping(self, value: bool) -> None:
+        self._stopping = value
+        if value:  # wakes a `run --once` pass waiting for a check's end or a retry
+            self.stopped.set()
+            self.check_ended.set()
 
     def now(self) -> int:
         """The cluster's clock (ms)."""

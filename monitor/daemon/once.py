@@ -19,9 +19,6 @@ if TYPE_CHECKING:
     from monitor.daemon.dispatch import Dispatcher
 
 SCAN_POLL = 0.05  # while the corpus is still written: claim again this often
-# looks this often for a stop (SIGTERM) while its checks run: it waited for one
-# to end (a whole timeout) before the shutdown grace began
-STOP_POLL = 0.25
 # a claim that failed is tried again after these delays (s), then the pass ends
 # and exits 1 saying so (a lock held a moment too long must not fail a pass)
 ONCE_CLAIM_RETRIES = (0.1, 0.5, 2.0, 5.0)
@@ -53,7 +50,7 @@ async def run_pass(d: Dispatcher, scanning: asyncio.Task[None] | None = None) ->
                 delay = next(retries, None)
                 if delay is None:
                     break
-                await _pause(d, delay)  # a stop (SIGTERM) is seen within STOP_POLL
+                await _pause(d, delay)  # a stop (SIGTERM) ends it at once
             elif why == "writer":
                 if not d.writer.healthy:
                     break  # it cannot write: its failure is the exit's reason
@@ -72,18 +69,16 @@ async def run_pass(d: Dispatcher, scanning: asyncio.Task[None] | None = None) ->
         if not d.inflight and not writing:
             continue  # every check it started ended while it claimed again
         # a check's end frees a slot; while the corpus is written, look for its
-        # new targets now and then; and look for a stop
+        # new targets now and then. A stop (SIGTERM) sets check_ended too: it is
+        # seen at once, not after a check's whole timeout or a poll's period
         with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(SCAN_POLL if writing else STOP_POLL):
+            async with asyncio.timeout(SCAN_POLL if writing else None):
                 await d.check_ended.wait()
 
 
 async def _pause(d: Dispatcher, delay: float) -> None:
     """Wait `delay` seconds, or less when a stop comes: `run --once` saw a
     SIGTERM only after a failed claim's whole wait (up to 5 s)."""
-    loop = asyncio.get_running_loop()
-    end = loop.time() + delay
-    while True:
-        await asyncio.sleep(max(0.0, min(end - loop.time(), STOP_POLL)))
-        if d.stopping or loop.time() >= end:
-            return
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(delay):
+            await d.stopped.wait()
