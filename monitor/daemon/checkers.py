@@ -35,6 +35,7 @@ from monitor.check.processes import HANG_SLACK, TARGET_BATCH, WorkerPool, host_o
 from monitor.config import Settings
 from monitor.daemon.prestart import (
     AUTO_MIN_TARGETS,
+    CORPUS_ENOUGH,
     Prestarted,
     processes_for,
     sighup_held,
@@ -293,14 +294,17 @@ async def checker_for(
 ) -> AbstractAsyncContextManager[SupportsCheck]:
     """The daemon's checker: in-process, or checker processes for many targets
     (adopting the `prestarted` ones, which are let go when not wanted)."""
-    enough = AUTO_MIN_TARGETS * BYTES_PER_TARGET
-    try:
-        active = await asyncio.to_thread(repo.active_targets)
-    except SQLAlchemyError:  # only a hint: the claims will say what is wrong
-        active = 0
-    if active < AUTO_MIN_TARGETS:  # a corpus not stored yet (it is, while checks run)
-        size = await asyncio.to_thread(corpus_bytes, settings.paths, enough)
-        active = max(active, size // BYTES_PER_TARGET)
+    active = 0
+    if settings.workers == 0 and repo.dialect == "sqlite":  # else the count decides nothing
+        try:
+            active = await asyncio.to_thread(repo.active_targets)
+        except SQLAlchemyError:  # only a hint: the claims will say what is wrong
+            active = 0
+        if active < AUTO_MIN_TARGETS:  # a corpus not stored yet (it is, while checks run)
+            size = prestarted.corpus_bytes(settings.paths) if prestarted is not None else None
+            if size is None:  # not walked at the spawn decision (or other paths since)
+                size = await asyncio.to_thread(corpus_bytes, settings.paths, CORPUS_ENOUGH)
+            active = max(active, size // BYTES_PER_TARGET)
     processes = processes_for(settings, active, repo.dialect)
     if processes:
         # on SQLite alone (processes_for): its file, no credential, on the command line

@@ -20,8 +20,9 @@ import contextlib
 import os
 import signal
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from monitor.check.prestart import (
     AUTO_MAX_WORKERS,
@@ -37,6 +38,8 @@ from monitor.config import Settings
 
 # Below this many active targets the daemon checks in its own process (auto).
 AUTO_MIN_TARGETS = 5_000
+# how far the corpus files' size is counted: enough to make that many targets
+CORPUS_ENOUGH = AUTO_MIN_TARGETS * BYTES_PER_TARGET
 
 
 def processes_for(settings: Settings, active_targets: int, dialect: str) -> int:
@@ -115,6 +118,16 @@ class Prestarted:
 
     args: tuple[str, ...] = ()
     procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    # the corpus files' size as the spawn decision found it, and under which paths:
+    # checkers.checker_for asks the same question of an empty database (not twice)
+    walked: tuple[tuple[str, ...], int] | None = None
+
+    def corpus_bytes(self, paths: Sequence[Path | str]) -> int | None:
+        """The size found under `paths` (None if they were not walked: a reload
+        may have changed them since)."""
+        if self.walked is None or self.walked[0] != tuple(map(str, paths)):
+            return None
+        return self.walked[1]
 
     def take(self, args: tuple[str, ...]) -> list[subprocess.Popen[bytes]]:
         """The processes, if they were spawned with `args` (else they are let go)."""
@@ -137,10 +150,12 @@ def prestart(settings: Settings) -> Prestarted:
     if dialect != "sqlite" or settings.workers == 1:
         return Prestarted()
     guess = 0
+    walked = None
     if settings.workers == 0:
-        enough = AUTO_MIN_TARGETS * BYTES_PER_TARGET
-        guess = corpus_bytes(settings.paths, enough) // BYTES_PER_TARGET
+        size = corpus_bytes(settings.paths, CORPUS_ENOUGH)
+        walked = (tuple(map(str, settings.paths)), size)
+        guess = size // BYTES_PER_TARGET
     count = processes_for(settings, guess, dialect)
     args = worker_args(settings, url)
     with sighup_held():
-        return Prestarted(args, spawn(count, args))
+        return Prestarted(args, spawn(count, args), walked)
