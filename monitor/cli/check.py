@@ -23,11 +23,10 @@ from monitor.cli.options import (
 )
 from monitor.cli.output_path import (
     NamedOutput,
-    emptied_by_shell,
     nothing_found,
     output_clash,
     read_by,
-    stdout_file,
+    stdout_clash,
 )
 from monitor.cli.paths import GivenPath
 from monitor.cli.streams import CLOSED_STDOUT, stdout_closed
@@ -132,14 +131,8 @@ def check(
         clash = None
         if output is not None:
             clash = output_clash(output, settings.paths, read_by(settings, config_file))
-        elif (redirected := stdout_file()) is not None:  # `> FILE`: the shell made it already
-            clash = output_clash(
-                redirected,
-                settings.paths,
-                read_by(settings, config_file),
-                f"stdout ({redirected})",
-                emptied=emptied_by_shell(),
-            )
+        else:  # `> FILE`: the shell made it already
+            clash = stdout_clash(settings, config_file)
         if clash is not None:
             raise click.UsageError(clash)
         if output is None and stdout_closed():

@@ -56,7 +56,7 @@ def output_clash(
     shown = shown or f"-o {output}"
     target = _resolved(output)
     lost = (
-        f"; the shell's `>` has already emptied {output} before the check began: "
+        f"; the shell's `>` has already emptied {output} before the command began: "
         "restore it (from a backup or version control), then write the report elsewhere"
     )
     for path, option in (inputs or {}).items():
@@ -97,6 +97,22 @@ def emptied_by_shell() -> bool:
         return not flags & os.O_APPEND and os.fstat(1).st_size == 0
     except (OSError, ImportError):  # no fcntl (Windows): say nothing rather than guess
         return False
+
+
+def stdout_clash(settings: Settings, config_file: Path | None) -> str | None:
+    """`output_clash` for standard output redirected to a file (`> FILE`), which
+    the shell made (and emptied) before the command began: check, verify and
+    sign each read the documents and files that FILE may be one of."""
+    redirected = stdout_file()
+    if redirected is None:
+        return None
+    return output_clash(
+        redirected,
+        settings.paths,
+        read_by(settings, config_file),
+        f"stdout ({redirected})",
+        emptied=emptied_by_shell(),
+    )
 
 
 def nothing_found(paths: Sequence[Path]) -> str:

@@ -24,6 +24,7 @@ from monitor.cli.options import (
     keyring_from,
     settings_from,
 )
+from monitor.cli.output_path import stdout_clash
 from monitor.config import ConfigError
 from monitor.corpus.article import Document, InvalidDocument
 
@@ -141,6 +142,8 @@ def sign(
     settings = settings_from(config_file, flags, paths)
     if not settings.paths:
         raise click.UsageError("no PATH given (and no `paths` in the config file)")
+    if (clash := stdout_clash(settings, config_file)) is not None:  # `sign a.txt > a.txt`
+        raise click.UsageError(clash)
     keyring = keyring_from(settings)
     chosen = cast(EnvelopeName, envelope)
     try:

@@ -30,6 +30,7 @@ from monitor.cli.options import (
     keyring_from,
     settings_from,
 )
+from monitor.cli.output_path import stdout_clash
 from monitor.corpus.article import Document, InvalidDocument
 from monitor.vocabulary import SignatureResult, SignatureStatus
 
@@ -161,6 +162,8 @@ def verify(
     settings = settings_from(config_file, flags, paths)
     if not settings.paths:
         raise click.UsageError("no PATH given (and no `paths` in the config file)")
+    if (clash := stdout_clash(settings, config_file)) is not None:  # `verify a.txt > a.txt`
+        raise click.UsageError(clash)
     keyring = keyring_from(settings)
     fmt = output_format
     if fmt is None:

@@ -69,3 +69,31 @@ def test_append_redirect_empties_nothing_and_says_nothing_of_it(tmp_path: Path) 
     err = refused(_shell('"$CLI" check "$DOC" --offline >> "$DOC"', DOC=doc), "a document")
     assert "emptied" not in err
     assert doc.read_text() == before
+
+
+@pytest.mark.parametrize("command", ["verify", "sign"])
+def test_verify_and_sign_refuse_a_redirect_onto_their_document(
+    tmp_path: Path, command: str
+) -> None:
+    """`verify a.txt > a.txt` reported the emptied document as invalid (exit 1) and
+    wrote its report over it; `sign` said only `empty file`. Both are refused as
+    check's is, saying what the shell did."""
+    doc = one_article_corpus(tmp_path) / "a.txt"
+    key = tmp_path / "k.key"
+    key.write_text("11" * 32)
+    key.chmod(0o600)
+    out = _shell(f'"$CLI" {command} "$DOC" --key-file "$KEY" > "$DOC"', DOC=doc, KEY=key)
+    err = refused(out, "a document to check")
+    assert f"the shell's `>` has already emptied {doc}" in err
+    assert doc.read_text() == ""  # the shell's doing; nothing was written over it
+
+
+@pytest.mark.parametrize("command", ["verify", "sign"])
+def test_verify_and_sign_refuse_a_redirect_onto_their_key(tmp_path: Path, command: str) -> None:
+    doc = one_article_corpus(tmp_path) / "a.txt"
+    key = tmp_path / "k.key"
+    key.write_text("11" * 32)
+    key.chmod(0o600)
+    out = _shell(f'"$CLI" {command} "$DOC" --key-file "$KEY" > "$KEY"', DOC=doc, KEY=key)
+    err = refused(out, "is the --key-file file")
+    assert f"the shell's `>` has already emptied {key}" in err
