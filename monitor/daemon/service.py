@@ -34,6 +34,7 @@ from monitor.daemon.checkers import checker_for
 from monitor.daemon.cluster import Membership
 from monitor.daemon.dispatch import Dispatcher
 from monitor.daemon.maintenance import run_maintenance
+from monitor.daemon.notify import notify
 from monitor.daemon.outcome import Policy, decide, policy_for
 from monitor.daemon.prestart import Prestarted, release_reloads
 from monitor.daemon.probes import keep_probe_answers
@@ -197,6 +198,8 @@ class Daemon:
             await self._open()
             opened = True
             self._install_signals()
+            if not s.once:  # systemd (Type=notify): started, and a reload is handled now
+                notify("READY=1")
             self.writer.start()
             # checking starts while the corpus is still being stored (issue 16): all
             # it stores is due at `now`, before run_once's cutoff
@@ -317,6 +320,8 @@ class Daemon:
     def stop(self) -> None:
         if not self._stop.is_set():
             log.info("stopping: no new claims; waiting for checks in flight")
+            if not self.settings.once:
+                notify("STOPPING=1")
         self.dispatcher.stopping = True
         self.scanner.stopping = True  # a pass under way ends at its next article
         self._stop.set()
