@@ -251,6 +251,18 @@ def _stop_the_run(parent: int) -> None:
     signal.pthread_sigmask(signal.SIG_UNBLOCK, stop)  # held since the parent spawned us
 
 
+def results_out() -> BinaryIO:
+    """Standard output as a buffered stream, whatever PYTHONUNBUFFERED says.
+
+    Unbuffered (`-u`, PYTHONUNBUFFERED=1: the container image sets it),
+    `sys.stdout.buffer` is a raw FileIO, whose `write` makes one write(2) and
+    returns how much it wrote. A write blocked on a full pipe and interrupted
+    by a stop (SIGSTOP, Ctrl-Z then `fg`, `docker pause`) writes part of a
+    frame: the rest was dropped, the parent read garbage, killed the process
+    and lost its checks. A BufferedWriter writes everything it is given."""
+    return open(sys.stdout.fileno(), "wb", closefd=False)
+
+
 def main() -> None:
     _stop_the_run(_die_with_parent())
     try:
@@ -261,7 +273,7 @@ def main() -> None:
                 (a[len(PROBE_DB_ARG) :] for a in args if a.startswith(PROBE_DB_ARG)), None
             )
             asyncio.run(
-                serve(sys.stdin.buffer, sys.stdout.buffer, text_hash=text_hash, probe_db=probe_db)
+                serve(sys.stdin.buffer, results_out(), text_hash=text_hash, probe_db=probe_db)
             )
     except BrokenPipeError:  # the parent is gone: nobody to report to
         sys.exit(0)

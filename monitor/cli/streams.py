@@ -7,6 +7,8 @@ take descriptor 1 or 2, so whatever wrote there (a child process, a stray
 print) would write into it, the database say. So: descriptors 0-2 are held
 open on /dev/null, and a closed stdout is a stream whose every write fails
 with an error that says what to do (exit 2 through the CLI's error handler).
+And in Python's unbuffered mode a stream's every write must still be written
+whole (WholeWrites).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import select
 import signal
 import sys
 from collections.abc import Iterator
+from typing import Any
 
 CLOSED_STDOUT = "standard output is closed: redirect it to a file"
 READER_GONE = "the output was closed by its reader (broken pipe), so it is cut short"
@@ -57,6 +60,46 @@ def guard_standard_streams() -> None:
         sys.stdout = ClosedStdout()
     if sys.stderr is None:  # `2>&-`: messages go nowhere, as asked, and not to stdout
         sys.stderr = open(2, "w", encoding="utf-8", errors="backslashreplace", closefd=False)
+    sys.stdout, sys.stderr = _whole(sys.stdout), _whole(sys.stderr)
+
+
+class WholeWrites(io.FileIO):
+    """A descriptor whose `write` writes every byte it is given.
+
+    Python's unbuffered standard streams (`-u`, PYTHONUNBUFFERED=1, which the
+    container image sets) write through a raw FileIO: one write(2), whose
+    count the text layer ignores. A write blocked on a full pipe and
+    interrupted by a stop (Ctrl-Z then `fg`, SIGSTOP, `docker pause`) returns
+    part of its bytes, and the rest of a report was silently dropped (18 MB
+    written, 13.5 MB read). Here the rest is written too; a non-blocking
+    descriptor that is full is waited for."""
+
+    def write(self, data: Any) -> int:
+        view = memoryview(data).cast("B")
+        done = 0
+        while done < len(view):
+            wrote = super().write(view[done:])
+            if wrote is None:  # O_NONBLOCK and full: wait until it takes more
+                select.select([], [self.fileno()], [])
+                continue
+            done += wrote
+        return done
+
+
+def _whole(stream: Any) -> Any:
+    """`stream` itself, or, when it writes through a raw FileIO (unbuffered mode),
+    the same text stream over WholeWrites."""
+    raw = getattr(stream, "buffer", None)
+    if type(raw) is not io.FileIO:
+        return stream
+    stream.flush()
+    return io.TextIOWrapper(
+        WholeWrites(raw.fileno(), "w", closefd=False),
+        encoding=stream.encoding,
+        errors=stream.errors,
+        line_buffering=stream.line_buffering,
+        write_through=True,
+    )
 
 
 def stdout_closed() -> bool:
