@@ -42,19 +42,24 @@ DAY = Unit("days", MAX_DAYS, "a hundred years")
 
 UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 EXAMPLES = "e.g. 30, 0.5s, 500ms, 5m, 1h, 2d: a finite number, seconds unless a unit follows"
+# each character has one reading (digits before a dot, digits after it, no
+# two spaces side by side), so a refusal costs linear time: `[0-9]+\.?[0-9]*`
+# tried every split of a long run of digits, quadratic (64 KB: minutes)
 _SPELLING = re.compile(
-    r"\s*([+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)\s*(ms|s|m|h|d)?\s*"
+    r"([+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)\s*(ms|s|m|h|d)?"
 )
+_QUOTED = 40  # characters of a refused spelling quoted back (an environment value may be MBs)
 
 
 def parse_duration(text: str) -> float:
     """Seconds from `30`, `0.5s`, `500ms`, `5m`, `1h` or `2d` (no unit: seconds).
     A sign and an exponent are read too, so that the bounds, not the spelling,
     refuse `-1` and `1e20` with a message that says why."""
-    match = _SPELLING.fullmatch(text)
+    match = _SPELLING.fullmatch(text.strip())
     if match is None:
-        raise ValueError(f"{text!r} is not a duration ({EXAMPLES})")
-    return float(match.group(1)) * UNITS[match.group(2) or "s"]
+        shown = text if len(text) <= _QUOTED else f"{text[:_QUOTED]}… ({len(text)} characters)"
+        raise ValueError(f"{shown!r} is not a duration ({EXAMPLES})")
+    return float(match.group(1)) * UNITS[match.group(2) or "s"] + 0.0  # + 0.0: `-0` is 0
 
 
 def _spelled(value: Any) -> Any:
