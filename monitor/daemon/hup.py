@@ -21,8 +21,12 @@ _GROUP_FLAGS = frozenset({"-h", "--help", "--version"})
 
 def command_of(argv: Sequence[str]) -> str | None:
     """The command word of an `article-monitor` command line, as click finds it:
-    the first argument after the group's flags; None when there is none."""
-    for word in argv[1:]:
+    the first argument after the group's flags, or the one after `--` (the end
+    of options: `article-monitor -- run` runs the daemon); None when there is none."""
+    words = list(argv[1:])
+    for at, word in enumerate(words):
+        if word == "--":
+            return words[at + 1] if at + 1 < len(words) else None
         if word in _GROUP_FLAGS:
             continue
         return None if word.startswith("-") else word

@@ -66,14 +66,16 @@ def _gated(tmp: Path, argv: list[str], **popen: object) -> subprocess.Popen[byte
     return proc  # type: ignore[no-any-return]
 
 
-@pytest.mark.parametrize("entry", ["script", "module"])
+@pytest.mark.parametrize("entry", ["script", "module", "separator"])
 def test_a_sighup_before_the_command_is_chosen_is_a_reload_of_run(
     tmp_path: Path, entry: str
 ) -> None:
     with LinkServer() as site:
         cfg = write_config(tmp_path, site.port, rescan_interval=3600.0)
         (tmp_path / "corpus" / "a.txt").write_text(article("http://news.test/a/"))
-        head = [CLI] if entry == "script" else [sys.executable, "-m", "monitor"]
+        head = [CLI] if entry != "module" else [sys.executable, "-m", "monitor"]
+        if entry == "separator":  # `article-monitor -- run`: click reads `run` after `--`
+            head.append("--")
         log = tmp_path / "daemon.log"
         with log.open("wb") as fh:
             proc = _gated(
@@ -115,3 +117,7 @@ def test_the_command_word_is_read_as_the_group_reads_it() -> None:
     assert command_of(["am", "check", "run"]) == "check"
     assert command_of(["am", "--bogus", "run"]) is None
     assert command_of(["am"]) is None
+    assert command_of(["am", "--", "run"]) == "run"
+    assert command_of(["am", "--help", "--", "run"]) == "run"
+    assert command_of(["am", "--", "--", "run"]) == "--"
+    assert command_of(["am", "--"]) is None
