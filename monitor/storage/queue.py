@@ -62,9 +62,13 @@ TARGET_UPDATE = (
         last_outcome=bindparam("last_outcome"),
         last_status=bindparam("last_status"),
         last_problems=bindparam("last_problems"),
+        # a scheduled target is active: this mends a row that a member of the
+        # previous version scheduled without the flag (it costs nothing here, as
+        # this update rewrites the status indexes anyway)
+        active=bindparam("active"),
     )
 )
-# A recheck that left the target's state, outcome and problems as they were sets
+# A recheck that left the target's state, outcome and problems (and its flag) as they were sets
 # only the columns no index holds: the row alone is written, where the full
 # update rewrote the status indexes too (~90 against ~30 µs a result at 100,000
 # targets in random order: migration 0010, bench/result_writes.py).
@@ -80,6 +84,8 @@ TARGET_RECHECK = (
     )
 )
 _RECHECK_KEYS = ("b_id", "fails", "succs", "next_due", "last_checked_at", "last_status")
+# what a result write compares: (state, last outcome, last problems, active) as stored
+_Indexed = tuple[str, str | None, str, int | None]
 DUE_INSERT = DUE.insert()
 LEASES_INSERT = LEASES.insert()
 TRANSITIONS_INSERT = TRANSITIONS.insert()
@@ -270,6 +276,7 @@ class QueueStore(Store):
                 "last_outcome": r.outcome_name,
                 "last_status": r.http_status,
                 "last_problems": joined_codes(r.problems),
+                "active": 1,
             }
             for r in records
         ]
@@ -306,7 +313,7 @@ class QueueStore(Store):
             for n in sorted(chosen):
                 u = updates[n]
                 stored = indexed[records[n].target_id]
-                if stored == (u["state"], u["last_outcome"], u["last_problems"]):
+                if stored == (u["state"], u["last_outcome"], u["last_problems"], 1):
                     same.append({k: u[k] for k in _RECHECK_KEYS})
                 else:
                     changed.append(u)
@@ -334,11 +341,11 @@ class QueueStore(Store):
 
     def _end_leases(
         self, conn: Connection, claims: Sequence[tuple[int, int]]
-    ) -> tuple[dict[int, int], dict[int, int | None], dict[int, tuple[str, str | None, str]]]:
+    ) -> tuple[dict[int, int], dict[int, int | None], dict[int, _Indexed]]:
         """Delete these leases; of those still held (not expired and re-claimed) whose
         target is still active, target id -> lease, target id -> bucket (for the
-        due rows written next), and target id -> (state, last outcome, last problems)
-        as stored. Leases before targets: the lock order everywhere."""
+        due rows written next), and target id -> (state, last outcome, last problems,
+        active) as stored. Leases before targets: the lock order everywhere."""
         held: dict[int, int] = {}
         by_lease: dict[int, list[int]] = defaultdict(list)
         for i, lease in claims:
@@ -355,14 +362,14 @@ class QueueStore(Store):
                 for tid in ended:
                     held[tid] = max(lease, held.get(tid, lease))
         active: dict[int, int | None] = {}
-        indexed: dict[int, tuple[str, str | None, str]] = {}
+        indexed: dict[int, _Indexed] = {}
         for some in chunks(sorted(held)):
             rows: Any = conn.execute(
                 active_buckets(self.dialect), {"ids": dialect.ids_value(self.dialect, some)}
             ).all()
-            for tid, bucket, state, outcome, problems in rows:
+            for tid, bucket, state, outcome, problems, flag in rows:
                 active[tid] = bucket
-                indexed[tid] = (state, outcome, problems)
+                indexed[tid] = (state, outcome, problems, flag)
         return {tid: lease for tid, lease in held.items() if tid in active}, active, indexed
 
     def release(self, claims: Sequence[tuple[int, int]], now: int) -> None:
@@ -373,7 +380,9 @@ class QueueStore(Store):
             ended, buckets, _ = self._end_leases(conn, claims)
             held = sorted(ended)
             for chunk in chunks(held):
-                conn.execute(update(TARGETS).where(TARGETS.c.id.in_(chunk)).values(next_due=now))
+                conn.execute(
+                    update(TARGETS).where(TARGETS.c.id.in_(chunk)).values(next_due=now, active=1)
+                )
             if held:
                 conn.execute(
                     DUE.insert(),

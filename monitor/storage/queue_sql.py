@@ -55,7 +55,10 @@ def claimed_rows(dialect_name: str) -> Any:
         .where(
             LEASES.c.until == bindparam("lease"),
             dialect.in_ids_param(dialect_name, LEASES.c.target_id),
-            TARGETS.c.active.is_not(None),
+            # the schedule, not `active`: a member of the previous version (a rolling
+            # upgrade) schedules targets without setting it; they are claimed all the
+            # same, and their result write flags them (queue.py)
+            TARGETS.c.next_due.is_not(None),
         )
     )
 
@@ -81,8 +84,9 @@ def end_lease(dialect_name: str) -> Any:
 
 @cache
 def active_buckets(dialect_name: str) -> Any:
-    """The active targets among :ids with their buckets and what the status indexes
-    hold of them (state, last outcome, last problems), locked for the write."""
+    """The scheduled targets among :ids with their buckets and what the status indexes
+    hold of them (state, last outcome, last problems, the `active` flag), locked for
+    the write. Scheduled is `next_due`: see claimed_rows."""
     return dialect.lock_rows(
         dialect_name,
         select(
@@ -91,9 +95,10 @@ def active_buckets(dialect_name: str) -> Any:
             TARGETS.c.state,
             TARGETS.c.last_outcome,
             TARGETS.c.last_problems,
+            TARGETS.c.active,
         ).where(
             dialect.in_ids_param(dialect_name, TARGETS.c.id),
-            TARGETS.c.active.is_not(None),
+            TARGETS.c.next_due.is_not(None),
         ),
     )
 
