@@ -84,6 +84,35 @@ def output_clash(
             return f"{shown} is {given}, a document to check: the report would replace it" + (
                 lost if emptied else "; write the report elsewhere"
             )
+    linked = _linked_document(target, [p for p in paths if _resolved(p).is_dir()])
+    if linked is not None:
+        return (
+            f"{shown} is {linked}, a document to check (a hard or symbolic link to the "
+            "same file): the report would replace it"
+        ) + (lost if emptied else "; write the report elsewhere")
+    return None
+
+
+def _linked_document(target: Path, folders: Sequence[Path]) -> Path | None:
+    """A document the scan of `folders` would read that is `target` under another
+    name: a hard link to it, or a symbolic link to it (the scan follows those).
+    One stat per document, only when the report goes to a file that exists."""
+    from monitor.corpus.files import iter_files
+
+    if not folders:
+        return None
+    try:
+        wanted = os.stat(target)
+    except OSError:
+        return None
+    for found in iter_files(folders):
+        if isinstance(found, Path):
+            try:
+                seen = os.stat(found)
+            except OSError:
+                continue
+            if (seen.st_ino, seen.st_dev) == (wanted.st_ino, wanted.st_dev):
+                return found
     return None
 
 
