@@ -64,7 +64,8 @@ def guard_standard_streams() -> None:
 
 
 class WholeWrites(io.FileIO):
-    """A descriptor whose `write` writes every byte it is given.
+    """A descriptor whose `write` writes every byte it is given, and which keeps
+    the error that stopped it.
 
     Python's unbuffered standard streams (`-u`, PYTHONUNBUFFERED=1, which the
     container image sets) write through a raw FileIO: one write(2), whose
@@ -72,13 +73,24 @@ class WholeWrites(io.FileIO):
     interrupted by a stop (Ctrl-Z then `fg`, SIGSTOP, `docker pause`) returns
     part of its bytes, and the rest of a report was silently dropped (18 MB
     written, 13.5 MB read). Here the rest is written too; a non-blocking
-    descriptor that is full is waited for."""
+    descriptor that is full is waited for.
+
+    A report longer than a buffer (or any, unbuffered) fails in a write in the
+    middle of a command, not in the final flush that names the stream: the
+    error is kept (`failed`) so the user reads `standard output: …` either way
+    (flush_stdout)."""
+
+    failed: OSError | None = None
 
     def write(self, data: Any) -> int:
         view = memoryview(data).cast("B")
         done = 0
         while done < len(view):
-            wrote = super().write(view[done:])
+            try:
+                wrote = super().write(view[done:])
+            except OSError as exc:
+                self.failed = exc
+                raise
             if wrote is None:  # O_NONBLOCK and full: wait until it takes more
                 select.select([], [self.fileno()], [])
                 continue
@@ -87,19 +99,40 @@ class WholeWrites(io.FileIO):
 
 
 def _whole(stream: Any) -> Any:
-    """`stream` itself, or, when it writes through a raw FileIO (unbuffered mode),
-    the same text stream over WholeWrites."""
-    raw = getattr(stream, "buffer", None)
-    if type(raw) is not io.FileIO:
+    """`stream` itself, or, when it writes to a descriptor (a FileIO, buffered or
+    raw as in unbuffered mode), the same text stream over WholeWrites."""
+    layer = getattr(stream, "buffer", None)
+    unbuffered = type(layer) is io.FileIO
+    if not unbuffered and not (type(layer) is io.BufferedWriter and type(layer.raw) is io.FileIO):
         return stream
     stream.flush()
+    raw = WholeWrites(layer.fileno(), "w", closefd=False)  # type: ignore[union-attr]
     return io.TextIOWrapper(
-        WholeWrites(raw.fileno(), "w", closefd=False),
+        raw if unbuffered else io.BufferedWriter(raw),
         encoding=stream.encoding,
         errors=stream.errors,
         line_buffering=stream.line_buffering,
-        write_through=True,
+        write_through=unbuffered,
     )
+
+
+def failed_stdout() -> str | None:
+    """Why a write to standard output failed earlier, if one did (then it is
+    silenced): the same words as a failed flush."""
+    raw = _stdout_raw()
+    exc = raw.failed if raw is not None else None
+    if exc is None or isinstance(exc, BlockingIOError):
+        return None
+    quiet_stdout()
+    if isinstance(exc, BrokenPipeError):
+        return READER_GONE
+    return f"standard output: {exc.strerror or exc}"
+
+
+def _stdout_raw() -> WholeWrites | None:
+    layer = getattr(sys.stdout, "buffer", None)
+    raw = getattr(layer, "raw", layer)
+    return raw if isinstance(raw, WholeWrites) else None
 
 
 def stdout_closed() -> bool:
@@ -120,7 +153,11 @@ def _to_devnull(fd: int) -> None:
 def quiet_stdout() -> None:
     """Standard output's reader is gone: what is still buffered would fail again at
     the interpreter's exit (`Exception ignored … BrokenPipeError` on stderr); it
-    goes to /dev/null instead (the recipe of Python's `signal` documentation)."""
+    goes to /dev/null instead (the recipe of Python's `signal` documentation).
+    A failed write it remembered is said once: here, by whoever silences it."""
+    raw = _stdout_raw()
+    if raw is not None:
+        raw.failed = None
     try:
         fd = sys.stdout.fileno()
     except (OSError, ValueError, io.UnsupportedOperation):
@@ -180,6 +217,9 @@ def flush_stdout() -> str | None:
     if _click_saw_broken_pipe():
         quiet_stdout()
         return READER_GONE
+    failed = failed_stdout()
+    if failed is not None:
+        return failed
     try:
         with _stops_end_a_stuck_flush():
             sys.stdout.flush()
