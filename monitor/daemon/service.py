@@ -146,6 +146,9 @@ class Daemon:
             lambda: self.settings.rescan_interval,
         )
         self._bg: set[asyncio.Task[Any]] = set()
+        # one reload at a time, and at most one waiting: SIGHUPs meanwhile are that one
+        self._reload_lock = asyncio.Lock()
+        self._reload_waiting = False
         self._snapshots: asyncio.Task[None] | None = None
         self._damaged = False
         self._file: OpenedFile | None = None
@@ -345,7 +348,19 @@ class Daemon:
             self._mask = None
 
     def _on_hup(self) -> None:
-        self._spawn(self.reload(), "reload")
+        """A reload, unless one is already waiting its turn: that one reads the
+        configuration when it begins, so it covers this SIGHUP too. Each SIGHUP
+        queued a whole forced rescan: 20 sent 50 ms apart kept a 1,500-file
+        corpus re-read for a minute."""
+        if self._reload_waiting:
+            return
+        self._reload_waiting = True
+        self._spawn(self._reload_in_turn(), "reload")
+
+    async def _reload_in_turn(self) -> None:
+        async with self._reload_lock:
+            self._reload_waiting = False  # begun: a SIGHUP from now on may change more
+            await self.reload()
 
     def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
         """Run `coro` in the background, kept alive (and awaited at stop) in `_bg`."""
