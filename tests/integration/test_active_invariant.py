@@ -20,6 +20,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, text
+from support.pg import pg_engine
 from test_storage import FP, T0, done, queue_rows, record
 
 from monitor.daemon.state import State, TargetState
@@ -189,3 +190,18 @@ def test_targets_a_previous_version_scheduled_are_checked_and_counted(
         run_ops(repo, [*ops, ("old", 1, 1)], old_writer=True)
     finally:
         repo.engine.dispose()
+
+
+@pytest.mark.postgres
+@settings(max_examples=8, deadline=None)
+@given(ops=OPS)
+def test_active_follows_the_schedule_on_postgresql(ops: list[tuple[str, int, int]]) -> None:
+    """The same moves, and a previous version's, on PostgreSQL (row locks, RETURNING,
+    its own planner)."""
+    made = pg_engine()
+    engine = next(made)
+    try:
+        upgrade(engine)
+        run_ops(Repository(engine), [*ops, ("old", 1, 1)], old_writer=True)
+    finally:
+        made.close()
