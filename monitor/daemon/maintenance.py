@@ -82,6 +82,8 @@ def run_maintenance(
     report.rollups_deleted = repo.purge_rollups(now_ms // DAY_MS - rollup_retention_days)
     repo.purge_probe_answers(now_ms)
     repo.purge_events(now_ms - rollup_retention_days * DAY_MS)
+    if mended := repo.mend_active_flags():  # a previous version's writes (migration 0010)
+        log.info("maintenance: %d targets' active flag set from their schedule", mended)
     if report.days_rolled or report.results_deleted or report.rollups_deleted:
         log.info(
             "maintenance: rolled up %d days (%d rows); deleted %d results, %d rollups",

@@ -7,9 +7,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import (
+    case,
     delete,
     func,
     select,
+    update,
 )
 
 from monitor.storage import dialect
@@ -46,6 +48,28 @@ class RetentionStore(Store):
                 )
                 deleted += max(res.rowcount, 0)
         return deleted
+
+    def mend_active_flags(self, *, chunk: int = 5000) -> int:
+        """Set `targets.active` from the schedule where they disagree; how many rows.
+
+        This version keeps them equal, but a member of the previous version (a
+        rolling upgrade of a cluster, or one left running while another start
+        migrated the database to 0010) writes `next_due` alone: a target it
+        retires stays listed and counted, one it schedules is flagged only by
+        its first result here. A range of ids per transaction, as purge_results."""
+        mended = 0
+        top = self.max_target_id()
+        drift = (TARGETS.c.active.is_(None)) != (TARGETS.c.next_due.is_(None))
+        flag = case((TARGETS.c.next_due.is_(None), None), else_=1)
+        for lo in range(0, top + 1, chunk):
+            with self._write() as conn:
+                res = conn.execute(
+                    update(TARGETS)
+                    .where(TARGETS.c.id >= lo, TARGETS.c.id < lo + chunk, drift)
+                    .values(active=flag)
+                )
+                mended += max(res.rowcount, 0)
+        return mended
 
     def purge_rollups(self, cutoff_day: int) -> int:
         with self._write() as conn:

@@ -23,6 +23,7 @@ from sqlalchemy import Engine, text
 from support.pg import pg_engine
 from test_storage import FP, T0, done, queue_rows, record
 
+from monitor.daemon.maintenance import run_maintenance
 from monitor.daemon.state import State, TargetState
 from monitor.storage.engine import make_engine
 from monitor.storage.listing import TargetQuery
@@ -202,6 +203,28 @@ def test_active_follows_the_schedule_on_postgresql(ops: list[tuple[str, int, int
     engine = next(made)
     try:
         upgrade(engine)
-        run_ops(Repository(engine), [*ops, ("old", 1, 1)], old_writer=True)
+        repo = Repository(engine)
+        run_ops(repo, [*ops, ("old", 1, 1)], old_writer=True)
+        assert repo.mend_active_flags() == 0  # nothing left to mend; the SQL runs here
     finally:
         made.close()
+
+
+def test_maintenance_mends_what_a_previous_version_retired_and_scheduled(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """A target the old member retired (next_due NULL, flag left at 1) was listed
+    and counted for ever; one it scheduled, until its first result here."""
+    repo = fresh(tmp_path_factory)
+    try:
+        repo.store_document("a.txt", FP, [record(w) for w in WEBS[:2]], 0, T0)
+        retired, *_ = scheduled_ids(repo.engine)
+        with repo.engine.begin() as conn:  # the previous version's retire
+            conn.execute(text("DELETE FROM due_queue WHERE target_id = :t"), {"t": retired})
+            conn.execute(text("UPDATE targets SET next_due = NULL WHERE id = :t"), {"t": retired})
+        previous_version_writes(repo.engine, 1, 1, T0)
+        run_maintenance(repo, T0, retention_days=30, rollup_retention_days=400)
+        assert_consistent(repo)
+        assert retired not in {i["id"] for i in repo.list_targets(TargetQuery()).items}
+    finally:
+        repo.engine.dispose()
