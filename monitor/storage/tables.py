@@ -89,7 +89,10 @@ class TargetRow(SQLModel, table=True):
     `next_due` is the schedule (NULL: no article references the target any
     more; it keeps its history but is not checked). `active` is 1 exactly
     when `next_due` is set, NULL otherwise: the status indexes' predicate,
-    which changes only when the corpus retires or revives the target. The claim queue is not
+    which changes only when the corpus retires or revives the target. The
+    schedule is the truth: a daemon of the previous version still running on
+    a migrated database writes `next_due` alone, so claims and result writes
+    go by it, and the maintenance mends the flag. The claim queue is not
     here but in `due_queue` and `leases`: a claim on this wide table rewrote
     ~1,000 scattered rows (see DueRow). `next_due` mirrors the target's
     `due_queue` key while it is queued, and keeps its last due time while it
