@@ -217,8 +217,12 @@ def open_database(
         if not create and not path.exists():
             raise DatabaseUnusable(f"no database at {path} (run the daemon first)")
     try:
-        if path is not None and not path.exists() and _create_whole(path) and created:
-            created(path)
+        if path is not None and not path.exists():
+            # a dangling symlink: SQLite makes the file where it points, so the
+            # start makes it there itself (and a failed start removes that one)
+            made = Path(os.path.realpath(path)) if path.is_symlink() else path
+            if _create_whole(made) and created:
+                created(made)
         engine = make_engine(url)
     except sqlite3.Error as exc:
         raise DatabaseUnusable(explain(exc, url)) from None

@@ -55,3 +55,22 @@ def test_a_failed_start_leaves_a_database_that_was_there_as_it_was(
         refused(offline_cli("run", corpus, "--data-dir", data, *args), why)
         assert db.read_bytes() == before
     assert query(db, "select count(*) from check_results") == history
+
+
+def test_a_failed_start_through_a_dangling_symlink_removes_the_file_it_made(
+    tmp_path: Path, busy_port: int
+) -> None:
+    """`--db` names a symlink to a file not made yet: SQLite made it through the
+    link, unseen by the start, which left it behind; the link itself stays."""
+    corpus = one_article_corpus(tmp_path)
+    real = tmp_path / "real"
+    real.mkdir()
+    link = tmp_path / "link.db"
+    link.symlink_to(real / "target.db")
+    for args, why in _failing_starts(tmp_path, busy_port):
+        refused(offline_cli("run", corpus, "--db", f"sqlite:///{link}", *args), why)
+        assert sorted(p.name for p in real.iterdir()) == []
+        assert link.is_symlink()
+    made = offline_cli("run", corpus, "--db", f"sqlite:///{link}", "--once")
+    assert made.returncode == 0, made.stderr
+    assert (real / "target.db").is_file() and link.is_symlink()  # through the link, as asked
