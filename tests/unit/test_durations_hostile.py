@@ -6,6 +6,7 @@ is 0 (`config show` printed -0.0)."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -57,3 +58,12 @@ def test_a_huge_environment_value_gets_a_short_error(monkeypatch: pytest.MonkeyP
 def test_minus_zero_is_zero(text: str) -> None:
     value = parse_duration(text)
     assert value == 0.0 and str(value) == "0.0"
+
+
+def test_a_huge_integer_in_the_file_is_a_config_error_naming_it(tmp_path: Path) -> None:
+    # int() refuses 4,301 digits and more: a bare ValueError, no file named, and a
+    # SIGHUP reload (which refuses only ConfigError) did not catch it
+    config = tmp_path / "m.toml"
+    config.write_text("timeout = 1" + "0" * 5000 + "\n")
+    with pytest.raises(ConfigError, match=r"m\.toml: invalid TOML"):
+        load_settings(config, {})
