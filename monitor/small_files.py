@@ -44,7 +44,9 @@ def read_regular(path: Path, cap: int) -> tuple[os.stat_result, bytes]:
     """Status and the first `cap` + 1 bytes (more than `cap`: too large), through
     one non-blocking descriptor. Raises OSError as the system says it, or
     NotRegularFile; the caller words both (a key file's messages are its own)."""
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    # O_NOCTTY: a terminal named by mistake must not become the controlling one
+    # of a daemon (a session leader without one, under systemd): ^C there stopped it
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):

@@ -91,3 +91,40 @@ def test_read_regular_reads_one_byte_past_its_cap_to_say_too_large(tmp_path: Pat
         read_regular(fifo, 10)
     with pytest.raises(FileNotFoundError):
         read_regular(tmp_path / "missing", 10)
+
+
+CTTY_PROBE = """
+import os, sys
+from pathlib import Path
+from monitor.small_files import NotRegularFile, read_regular
+os.setsid()  # a session leader without a controlling terminal, as a daemon under systemd
+try:
+    read_regular(Path(sys.argv[1]), 64)
+except NotRegularFile:
+    pass
+try:
+    os.close(os.open("/dev/tty", os.O_RDONLY))
+    print("ctty")
+except OSError:
+    print("none")
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a pseudo-terminal")
+def test_a_terminal_named_as_a_file_does_not_become_the_controlling_one() -> None:
+    import subprocess
+    import sys
+
+    leader, follower = os.openpty()
+    try:
+        out = subprocess.run(
+            [sys.executable, "-c", CTTY_PROBE, os.ttyname(follower)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+    finally:
+        os.close(leader)
+        os.close(follower)
+    assert out.stdout.strip() == "none", out
