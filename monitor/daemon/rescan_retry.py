@@ -81,8 +81,17 @@ class ScanRetry:
         task.add_done_callback(self._tasks.discard)
         return delay
 
-    def succeeded(self) -> None:
+    def succeeded(self, *, force: bool = False) -> None:
+        """A scan recorded the corpus (a forced one: every file read again). A
+        retry still waiting is then needless, unless it owes a forced scan that
+        this one was not: a SIGHUP's scan that failed, then one that worked,
+        re-read every file a second time when the retry came."""
         self.backoff.reset()
+        if force:
+            self._force = False
+        if self._pending is not None and not self._force:
+            self._pending.cancel()  # waiting for its delay (one scanning is not pending)
+            self._pending = None
 
     async def _after(self, delay: float) -> None:
         with contextlib.suppress(TimeoutError):

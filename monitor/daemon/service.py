@@ -543,7 +543,7 @@ class Daemon:
                     log.exception("corpus rescan failed; will retry")
                 self.scan_error = error
                 return
-            self.scan_retry.succeeded()
+            self.scan_retry.succeeded(force=force)
             if self.scan_error is not None:
                 log.info("the corpus is recorded again")
                 self.scan_error = None

@@ -31,3 +31,29 @@ def test_a_full_disk_or_a_lock_is_transient_damage_and_bugs_are_not() -> None:
     assert transient(OperationalError("INSERT", None, locked))
     assert not transient(OperationalError("INSERT", None, corrupt))
     assert not transient(IntegrityError("INSERT", None, Exception("UNIQUE constraint failed")))
+
+
+async def test_a_scan_that_works_ends_a_waiting_retry_unless_it_owes_a_forced_one() -> None:
+    """A SIGHUP's forced scan failed, then a second SIGHUP's worked: the retry
+    still came and re-read every file once more."""
+    import asyncio
+
+    from monitor.daemon.rescan_retry import ScanRetry
+
+    scans: list[bool] = []
+
+    async def rescan(force: bool) -> None:
+        scans.append(force)
+
+    retry = ScanRetry(rescan, asyncio.Event(), lambda: 3600.0)
+    assert retry.failed(force=True) == 1.0
+    retry.succeeded(force=True)  # the forced scan it owed was done
+    assert retry._pending is None
+    assert retry.failed(force=False) == 1.0
+    retry.succeeded(force=False)  # a plain scan worked: nothing owed
+    assert retry._pending is None
+    retry.failed(force=True)
+    retry.succeeded(force=False)  # a plain one is not the forced one owed
+    assert retry._pending is not None
+    await retry.close()
+    assert scans == [] and retry.tries == 0
