@@ -92,6 +92,7 @@ def test_target_updates_and_due_rows_match_execute(
             "last_outcome": "ok",
             "last_status": None if n % 2 else 200,
             "last_problems": problems,
+            "active": 1,
         }
         for i, (state, n, problems) in zip(ids, states, strict=True)
     ]
