@@ -265,3 +265,38 @@ def test_the_prometheusrule_is_the_generated_one() -> None:
     )
     assert rendered["spec"] == generated["spec"]
     assert rendered["metadata"]["namespace"] == "article-monitor"
+
+
+# ---------------------------------------------------------------- a long start
+
+# /healthz answers only once the database is checked and migrated. SQLite's check
+# reads the whole file (~1 s per 70 MB, docs/deploy.md) and a migration may rebuild
+# a table: a start of many minutes is normal, and a probe that gives up sooner
+# kills it, after which the restart begins from the top again (a crash loop).
+LONG_START_S = 3600
+
+
+def _seconds(text: str) -> float:
+    units = {"s": 1, "m": 60, "h": 3600}
+    return sum(float(n) * units[u] for n, u in re.findall(r"(\d+(?:\.\d+)?)([smh])", text))
+
+
+def test_the_pods_startup_probe_outlasts_a_long_database_check() -> None:
+    deployment = by_kind(kustomize(DEPLOY / "kubernetes" / "base"))["Deployment"]
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    probe = container["startupProbe"]
+    assert probe["httpGet"]["path"] == "/healthz"
+    assert probe["periodSeconds"] * probe["failureThreshold"] >= LONG_START_S
+    # the volume's whole file checked at ~70 MB/s fits in the window several times over
+    pvc = by_kind(kustomize(DEPLOY / "kubernetes" / "base"))["PersistentVolumeClaim"]
+    size_gib = float(pvc["spec"]["resources"]["requests"]["storage"].removesuffix("Gi"))
+    assert size_gib * 1024 / 70 * 4 <= probe["periodSeconds"] * probe["failureThreshold"]
+
+
+def test_the_image_and_the_stack_do_not_mark_a_long_start_unhealthy() -> None:
+    final = (DEPLOY / "Dockerfile").read_text()
+    final = final[final.rindex("\nFROM ") :]
+    period = re.search(r"--start-period=(\S+)", final)
+    assert period is not None and _seconds(period.group(1)) >= LONG_START_S
+    check = compose()["services"]["monitor"]["healthcheck"]
+    assert _seconds(str(check["start_period"])) >= LONG_START_S
