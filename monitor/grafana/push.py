@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -23,6 +25,7 @@ from monitor.grafana import dashboards, provisioning
 from monitor.grafana.export import ExportSettings
 from monitor.grafana.rules import alert_rules
 from monitor.observe.credentials import is_loopback
+from monitor.retry import parse_retry_after
 
 MAX_ANSWER = 16 << 20  # bytes: a dashboard is ~100 kB; more is not Grafana's answer
 ANSWER_SECONDS = 120.0  # one answer, read whole
@@ -30,6 +33,13 @@ MIN_VERSION = (11, 0)  # dashboards are written in Grafana 11's schema (schemaVe
 MESSAGE = "article-monitor grafana push"
 # Grafana's rule for a uid; anything else would also change the API path it is put in
 UID = re.compile(r"[A-Za-z0-9_-]{1,40}")
+# 429: Grafana (or a proxy before it) asks us to wait; a rate-limited push is
+# waited out this many times, each wait at most WAIT_LONGEST seconds; a longer
+# one is not slept through but reported with the time to push again.
+TRIES_429 = 4
+WAIT_LONGEST = 60.0
+WAIT_UNSAID = 5.0  # a 429 without a usable Retry-After
+sleep: Callable[[float], None] = time.sleep  # replaced by the tests
 
 
 class PushError(Exception):
@@ -141,6 +151,7 @@ def _raise_for(resp: httpx.Response, what: str) -> None:
             "pick another --folder or remove the other copy"
         ),
         412: "Grafana changed the object while we wrote it; push again",
+        429: f"Grafana is rate-limiting the requests; push again {_when_again(resp)}",
     }.get(status)
     if hint is None:
         hint = (
@@ -149,7 +160,36 @@ def _raise_for(resp: httpx.Response, what: str) -> None:
     raise PushError(f"{what}: HTTP {status}{_detail(resp)} ({hint})")
 
 
+def _wait_asked(resp: httpx.Response) -> float | None:
+    """Seconds a 429 asks us to wait (Retry-After, seconds or a date); None when unsaid."""
+    return parse_retry_after(resp.headers.get("Retry-After"), now=datetime.now(UTC))
+
+
+def _when_again(resp: httpx.Response) -> str:
+    wait = _wait_asked(resp)
+    return "later" if wait is None else f"in {wait:.0f} s (its Retry-After)"
+
+
 def _request(http: httpx.Client, method: str, path: str, what: str, **kw: Any) -> httpx.Response:
+    """One request, tried again while Grafana answers 429 and asks for a wait we
+    can afford (TRIES_429 tries, WAIT_LONGEST each): a push of a dozen objects
+    hit a rate limit and failed half done, though the limit said when to come
+    back. A 429 is not processed, so a write is safe to send again."""
+    for _ in range(TRIES_429 - 1):
+        resp = _request_once(http, method, path, what, **kw)
+        if resp.status_code != 429:
+            return resp
+        wait = _wait_asked(resp)
+        wait = WAIT_UNSAID if wait is None else wait
+        if wait > WAIT_LONGEST:
+            return resp  # reported with the time to come back
+        sleep(wait)
+    return _request_once(http, method, path, what, **kw)
+
+
+def _request_once(
+    http: httpx.Client, method: str, path: str, what: str, **kw: Any
+) -> httpx.Response:
     """One request, its answer read whole but bounded in size and in total time
     (httpx's timeout bounds each read, so a server sending a byte now and then,
     or without end, would otherwise hold the push forever or fill the memory)."""
