@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -40,8 +41,20 @@ def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return out
 
 
-_DECODER = json.JSONDecoder(object_pairs_hook=_unique_pairs)
-_LENIENT = json.JSONDecoder()  # only to find where a value with a repeated key ends
+class _NotJson(Exception):
+    """A token Python's reader takes but a record may not hold: NaN, Infinity, or an
+    integer past Python's digit limit (int() raised a bare ValueError, which ended the
+    whole file as an internal error and lost the records after it)."""
+
+
+def _constant(name: str) -> Any:
+    raise _NotJson(name)
+
+
+_DECODER = json.JSONDecoder(object_pairs_hook=_unique_pairs, parse_constant=_constant)
+# only to find where a refused value ends: any key, any constant, any integer
+# (`len` of its digits: no digit limit, no cost)
+_LENIENT = json.JSONDecoder(parse_int=len)
 
 # JSON tokens, to find where a repeated key is (error path only).
 _TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[{}\[\],:]|[^\s{}\[\],:"]+|\s+')
@@ -78,6 +91,34 @@ def duplicate_key_at(text: str, start: int, end: int) -> tuple[str, int] | None:
     return None
 
 
+def _max_digits() -> int:
+    return sys.get_int_max_str_digits() or sys.maxsize
+
+
+def not_json_at(text: str, start: int, end: int) -> tuple[str, int] | None:
+    """The first NaN/Infinity or over-long integer in `text[start:end]`, and its offset."""
+    limit = _max_digits()
+    for match in _TOKEN.finditer(text, start, end):
+        token = match.group()
+        if token in ("NaN", "Infinity", "-Infinity"):
+            return token, match.start()
+        digits = token.removeprefix("-")
+        if len(digits) > limit and digits.isdigit():
+            return token, match.start()
+    return None
+
+
+def not_json_message(token: str | None, where: str) -> str:
+    if token is None or token.endswith(("NaN", "Infinity")):
+        name = token or "a value"
+        return f"{name} {where} is not JSON: write a number, or null"
+    digits = len(token.removeprefix("-"))
+    return (
+        f"an integer of {digits:,} digits {where}: over the {_max_digits():,}-digit limit "
+        "for a number; quote it if it is an identifier"
+    )
+
+
 def duplicate_message(key: str, where: str) -> str:
     return (
         f"duplicate key {key!r} {where}: a key may appear only once in an object "
@@ -86,7 +127,8 @@ def duplicate_message(key: str, where: str) -> str:
 
 
 class _Duplicate(Exception):
-    """A value that parsed but repeats a key: that record is invalid, the file goes on."""
+    """A value that parsed but repeats a key (or holds a token that is not JSON): that
+    record is invalid, the file goes on."""
 
     def __init__(self, line: int, message: str) -> None:
         super().__init__(message)
@@ -135,16 +177,37 @@ class _Cursor:
             raise _Stop(self.line, "invalid JSON: nested too deeply") from None
         except _DuplicateKey as dup:
             raise self._duplicate(dup.key) from None
+        except (_NotJson, ValueError):  # NaN, Infinity, int()'s digit limit
+            raise self._not_json() from None
         self.move(end)
         return value
 
+    def _end(self) -> int:
+        """Where the value at the cursor ends, read leniently; _Stop if it is not JSON at all
+        (a strict read stopped at a refused key or token before a syntax error after it)."""
+        try:
+            _value, end = _LENIENT.raw_decode(self.text, self.pos)
+        except json.JSONDecodeError as exc:
+            raise _Stop(exc.lineno, _syntax(exc)) from None
+        except RecursionError:
+            raise _Stop(self.line, "invalid JSON: nested too deeply") from None
+        return end
+
     def _duplicate(self, key: str) -> _Duplicate:
-        _value, end = _LENIENT.raw_decode(self.text, self.pos)  # it parsed with the hook
+        end = self._end()
         found = duplicate_key_at(self.text, self.pos, end)
         at = found[1] if found is not None else self.pos
         line = self.line + self.text.count("\n", self.pos, at)
         self.move(end)
         return _Duplicate(line, duplicate_message(found[0] if found else key, f"on line {line}"))
+
+    def _not_json(self) -> _Duplicate:
+        end = self._end()
+        found = not_json_at(self.text, self.pos, end)
+        at = found[1] if found is not None else self.pos
+        line = self.line + self.text.count("\n", self.pos, at)
+        self.move(end)
+        return _Duplicate(line, not_json_message(found[0] if found else None, f"on line {line}"))
 
     def expect(self, chars: str, after: str) -> str:
         ch = self.skip_ws()
@@ -260,7 +323,11 @@ def parse_json(source: str, text: str) -> Iterator[Document | InvalidDocument]:
             yield from _object(source, cur)
         else:
             line = cur.line
-            value = cur.value()
+            try:
+                value = cur.value()
+            except _Duplicate as refused:  # a top-level NaN: no record, and nothing after it
+                yield InvalidDocument(source, refused.line, refused.message)
+                return
             yield InvalidDocument(
                 source,
                 line,
@@ -301,6 +368,12 @@ def parse_json_line(source: str, line_no: int, line: str) -> Document | InvalidD
             source,
             line_no,
             f"invalid JSON on this line: {exc.msg} (column {exc.colno}){_trailing_comma_hint(exc)}",
+        )
+    except (_NotJson, ValueError):  # NaN, Infinity, int()'s digit limit
+        found = not_json_at(line, 0, len(line))
+        column = f"at column {found[1] + 1}" if found else "on this line"
+        return InvalidDocument(
+            source, line_no, not_json_message(found[0] if found else None, column)
         )
     except RecursionError:
         return InvalidDocument(source, line_no, "invalid JSON on this line: nested too deeply")

@@ -10,6 +10,7 @@ document over the limits is refused before anything is constructed.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +29,7 @@ ALLOWED_TAGS = frozenset(
     _TAG + name for name in ("str", "int", "float", "bool", "null", "timestamp", "seq", "map")
 )
 _STR = _TAG + "str"
+_INT = _TAG + "int"
 _MERGE = _TAG + "merge"
 
 
@@ -148,6 +150,19 @@ def _add_key(
     )
 
 
+def _check_int(node: Node) -> None:
+    """An integer past int()'s digit limit, refused where it is: constructing it raised a
+    bare ValueError that named no line and told the user to call a Python function."""
+    limit = sys.get_int_max_str_digits()
+    text = str(node.value)
+    if limit and len(text) > limit:
+        raise YamlError(
+            f"an integer of {len(text):,} characters on line {{line}}: over the {limit:,}-digit "
+            "limit for a number; quote it if it is an identifier",
+            node.start_mark.line,
+        )
+
+
 def check_graph(root: Node, *, max_aliases: int = MAX_ALIASES, max_nodes: int = MAX_NODES) -> None:
     """Refuse alias bombs, recursive aliases, non-string keys and non-JSON tags.
 
@@ -196,6 +211,8 @@ def check_graph(root: Node, *, max_aliases: int = MAX_ALIASES, max_nodes: int = 
             )
         if isinstance(node, MappingNode):
             _check_keys(node, merged)
+        elif node.tag == _INT:
+            _check_int(node)
         entered.add(nid)
         stack.append((node, True))
         stack.extend((child, False) for child in reversed(_children(node)))

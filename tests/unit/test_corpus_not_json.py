@@ -1,0 +1,88 @@
+"""The corpus readers on values Python's JSON reader takes but JSON does not, and on
+arbitrary bytes: every outcome is a record or an InvalidDocument with a line,
+never the "internal error" that ends a file (session 6)."""
+
+from __future__ import annotations
+
+import json
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from monitor.corpus import SUFFIXES, parse_bytes
+from monitor.corpus.article import Document, InvalidDocument
+from monitor.secured.edit import rewrite_json, rewrite_jsonl
+
+HUGE = "9" * 4301
+
+
+def _items(data: bytes, suffix: str = ".json") -> list[Document | InvalidDocument]:
+    return list(parse_bytes("f", data, suffix))
+
+
+def _errors(items: list[Document | InvalidDocument]) -> list[tuple[int | None, str]]:
+    return [(i.line, i.error) for i in items if isinstance(i, InvalidDocument)]
+
+
+def test_a_repeated_key_then_a_syntax_error_is_the_syntax_error_with_its_line() -> None:
+    text = b'[{"webUrl": "https://e.test/", "o": {"a": 1, "a": 2},\n "b": }]'
+    assert _errors(_items(text)) == [(2, "invalid JSON: Expecting value (line 2, column 7)")]
+
+
+def test_a_top_level_constant_is_named() -> None:
+    assert _errors(_items(b"\n-Infinity")) == [
+        (2, "-Infinity on line 2 is not JSON: write a number, or null")
+    ]
+
+
+def test_a_huge_integer_in_a_member_of_a_single_object() -> None:
+    text = f'{{"webUrl": "https://e.test/",\n"n": {HUGE}}}'.encode()
+    [(line, error)] = _errors(_items(text))
+    assert line == 2 and error.startswith("an integer of 4,301 digits on line 2")
+
+
+def test_an_integer_at_the_limit_is_a_number() -> None:
+    text = f'{{"webUrl": "https://e.test/", "n": {HUGE[:-1]}}}'.encode()
+    [doc] = _items(text)
+    assert isinstance(doc, Document) and doc.raw["n"] == int(HUGE[:-1])
+
+
+def test_a_string_that_spells_nan_is_text() -> None:
+    [doc] = _items(b'{"webUrl": "https://e.test/", "n": "NaN", "m": "' + HUGE.encode() + b'"}')
+    assert isinstance(doc, Document)
+
+
+def test_rewrite_leaves_a_refused_record_and_signs_the_next() -> None:
+    good = json.dumps({"webUrl": "https://e.test/g"})
+    text = f'[{{"webUrl": "https://e.test/b", "n": {HUGE}}}, {good}]'
+    out = rewrite_json(text, lambda parsed: "SIG")
+    assert out.count('"secured": "SIG"') == 1 and out.index("SIG") > out.index("/g")
+    lines = f'{{"n": {HUGE}}}\n{good}\n'
+    assert rewrite_jsonl(lines, lambda parsed: "SIG").count("SIG") == 1
+
+
+_PIECES = (
+        "{", "}", "[", "]", ",", ":", '"webUrl"', '"https://e.test/"', '"a"', "NaN",
+        "-Infinity", "Infinity", HUGE, "-" + HUGE, "1", "1e999", "null", "\n", " ",
+        "---\n", "webUrl: https://e.test/\n", "n: " + HUGE + "\n", "&a [*a]\n", "\ufeff",
+        '"\\ud800"', '"\\u0000"', "\r\n", "<<: *a\n", "!!python/object:os.system\n",
+)  # fmt: skip
+_TOKENS = st.sampled_from(_PIECES)
+
+
+@settings(max_examples=600, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.lists(_TOKENS, max_size=30).map("".join), st.sampled_from(sorted(SUFFIXES)))
+def test_any_text_is_records_or_invalid_documents_never_an_internal_error(
+    text: str, suffix: str
+) -> None:
+    for item in _items(text.encode("utf-8", "surrogatepass"), suffix):
+        if isinstance(item, InvalidDocument):
+            assert "internal error" not in item.error, item
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.binary(max_size=200), st.sampled_from(sorted(SUFFIXES)))
+def test_any_bytes_are_records_or_invalid_documents(data: bytes, suffix: str) -> None:
+    for item in _items(data, suffix):
+        if isinstance(item, InvalidDocument):
+            assert "internal error" not in item.error, item
