@@ -236,12 +236,45 @@ def load(text: str) -> Loaded:
         except yaml.MarkedYAMLError as exc:
             raise _marked(exc) from None
         except (ValueError, OverflowError) as exc:  # e.g. a timestamp like 2020-13-45
-            raise YamlError(f"invalid YAML value: {exc}", None) from None
+            raise _bad_value(root, exc) from None
         return Loaded(root, data)
     except RecursionError:
         raise YamlError("YAML is nested too deeply", None) from None
     finally:
         loader.dispose()
+
+
+_BUILT = {_TAG + "timestamp": "timestamp", _INT: "integer", _TAG + "float": "number"}
+
+
+def _bad_value(root: Node, exc: Exception) -> YamlError:
+    """The scalar that could not be built, named with its line (error path only: each
+    timestamp, integer and number is built again, alone, until one fails)."""
+    constructor = yaml.constructor.SafeConstructor()
+    build = {
+        _TAG + "timestamp": constructor.construct_yaml_timestamp,
+        _INT: constructor.construct_yaml_int,
+        _TAG + "float": constructor.construct_yaml_float,
+    }
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, ScalarNode) and node.tag in build:
+            try:
+                build[node.tag](node)
+            except (ValueError, OverflowError) as why:
+                shown = node.value if len(node.value) <= 40 else node.value[:37] + "..."
+                return YamlError(
+                    f"invalid {_BUILT[node.tag]} {shown!r} on line {{line}}: {why}; "
+                    "fix it, or quote it to keep it as text",
+                    node.start_mark.line,
+                )
+        stack.extend(reversed(_children(node)))
+    return YamlError(f"invalid YAML value: {exc}", None)
 
 
 def _marked(exc: yaml.MarkedYAMLError) -> YamlError:

@@ -86,3 +86,18 @@ def test_any_bytes_are_records_or_invalid_documents(data: bytes, suffix: str) ->
     for item in _items(data, suffix):
         if isinstance(item, InvalidDocument):
             assert "internal error" not in item.error, item
+
+
+def test_a_yaml_value_that_cannot_be_built_is_named_with_its_line() -> None:
+    text = (
+        b"---\nwebUrl: https://e.test/\ntitle: x\nimages:\n - url: https://e.test/i\n"
+        b"   seen: [2020-01-01, 2016-12-31T23:59:60Z]\n---\n"
+    )
+    [(line, error)] = _errors(_items(text, ".md"))
+    assert line == 6
+    assert error.startswith("invalid timestamp '2016-12-31T23:59:60Z' on line 6: second must")
+
+
+def test_a_yaml_integer_past_the_digit_limit_is_named_with_its_line() -> None:
+    [(line, error)] = _errors(_items(f"webUrl: https://e.test/\nn: {HUGE}\n".encode(), ".yaml"))
+    assert line == 2 and error.startswith("an integer of 4,301 characters on line 2")
