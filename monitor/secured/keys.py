@@ -346,11 +346,15 @@ def load_key_file(path: Path, *, kid: str, allow_insecure: bool = False) -> Key:
 
     source = str(path)
     key = _parse_key(data, kid, source)
-    secret = isinstance(key, SymmetricKey) or key.private is not None
+    # a public key read from a file that also holds a private one (`cat signer.key.pub
+    # signer.key > both.pem`) is still a secret file: it was accepted world-readable
+    mixed = isinstance(key, Ed25519Key) and key.private is None and _holds_private(data)
+    secret = isinstance(key, SymmetricKey) or key.private is not None or mixed
     if secret and _too_open(st.st_mode) and not allow_insecure:
+        what = "a file holding a private key (after the public one)" if mixed else "a secret key"
         raise ConfigError(
             f"permissions {stat.S_IMODE(st.st_mode):04o} for key file {path} are too open: "
-            f"a secret key must not be readable by group or others. Fix: chmod 600 {path} "
+            f"{what} must not be readable by group or others. Fix: chmod 600 {path} "
             "(or pass --allow-insecure-key-permissions)"
         )
     if _replaceable(st.st_mode) and not allow_insecure:
@@ -378,6 +382,14 @@ def _parse_key(data: bytes, kid: str, source: str) -> Key:
             f"of {KEY_BYTES} bytes, or an Ed25519 PEM (make one with `article-monitor keygen`)"
         )
     return SymmetricKey(kid, secret, source)
+
+
+_PRIVATE_PEM: Final = re.compile(rb"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----")
+
+
+def _holds_private(data: bytes) -> bool:
+    """Whether any PEM block of the file is a private key (of any kind, encrypted or not)."""
+    return _PRIVATE_PEM.search(data) is not None
 
 
 def _short_text(data: bytes) -> bool:

@@ -1,0 +1,62 @@
+"""A world-readable file that holds a public key first and its private key after it
+(`cat signer.key.pub signer.key > both.pem`) is a secret file (session 6): it was
+read as a public key and accepted at mode 0644, the private key open to all."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from monitor.config import ConfigError
+from monitor.secured.keys import KeyRing
+
+
+def _pems() -> tuple[bytes, bytes]:
+    private = Ed25519PrivateKey.generate()
+    priv = private.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    pub = private.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return priv, pub
+
+
+def _write(path: Path, data: bytes, mode: int) -> Path:
+    path.write_bytes(data)
+    path.chmod(mode)
+    return path
+
+
+@pytest.mark.parametrize("header", [b"PRIVATE KEY", b"ENCRYPTED PRIVATE KEY", b"RSA PRIVATE KEY"])
+def test_a_public_key_followed_by_a_private_one_is_refused_when_readable(
+    tmp_path: Path, header: bytes
+) -> None:
+    priv, pub = _pems()
+    tail = priv.replace(b"PRIVATE KEY", header)
+    path = _write(tmp_path / "both.pem", pub + tail, 0o644)
+    with pytest.raises(ConfigError) as info:
+        KeyRing.load([path], environ={})
+    message = str(info.value)
+    assert "0644" in message and f"chmod 600 {path}" in message
+    assert "private key" in message and priv.decode() not in message
+
+
+def test_the_same_file_kept_private_still_loads_as_the_public_key(tmp_path: Path) -> None:
+    priv, pub = _pems()
+    ring = KeyRing.load([_write(tmp_path / "both.pem", pub + priv, 0o600)], environ={})
+    (key,) = ring.ed25519()
+    assert key.kid == "both"
+    ring = KeyRing.load([_write(tmp_path / "open.pem", pub + priv, 0o644)], environ={},
+                        allow_insecure=True)  # fmt: skip
+    assert ring.kids == ("open",)
+
+
+def test_a_public_key_alone_stays_world_readable(tmp_path: Path) -> None:
+    _priv, pub = _pems()
+    assert KeyRing.load([_write(tmp_path / "s.pub", pub, 0o644)], environ={}).kids == ("s",)
