@@ -32,6 +32,12 @@ BACKOFF: Table = metadata.tables["host_backoff"]
 
 MAINTENANCE = "maintenance"
 STUCK = "cluster_stuck/"  # + member id: that member's stuck mark, in `meta`
+# + member id: the `cluster_timeout` (ms) that member runs with, in `meta`. Each member
+# is judged alive by its own timeout (or the reader's, if longer): judged by a shorter
+# one, a member configured differently was taken for dead between two of its beats,
+# and its hosts were checked by two members at once.
+TIMEOUT = "cluster_timeout/"
+MEMBER_KEYS = (STUCK, TIMEOUT)
 FORGET_AFTER_MS = 86_400_000  # a dead member's row is shown for a day, then dropped
 
 
@@ -107,9 +113,14 @@ class ClusterStore(Store):
             conn.execute(dialect.upsert(self.dialect, MEMBERS, ["id"], keys), values)
             conn.execute(delete(MEMBERS).where(MEMBERS.c.heartbeat_at < now - FORGET_AFTER_MS))
             conn.execute(delete(BACKOFF).where(BACKOFF.c.until < now))
-            forgotten = META.c.key.not_in(select(literal(STUCK) + MEMBERS.c.id))
+            for prefix in MEMBER_KEYS:
+                forgotten = META.c.key.not_in(select(literal(prefix) + MEMBERS.c.id))
+                conn.execute(
+                    delete(META).where(META.c.key.startswith(prefix, autoescape=True), forgotten)
+                )
             conn.execute(
-                delete(META).where(META.c.key.startswith(STUCK, autoescape=True), forgotten)
+                dialect.upsert(self.dialect, META, ["key"], ["value"]),
+                {"key": TIMEOUT + me, "value": str(timeout_ms)},
             )
             key = STUCK + me
             if stuck is None:
@@ -137,12 +148,27 @@ class ClusterStore(Store):
                 continue  # not a mark this version wrote: shown as not stuck
         return {m: v for m, v in marks.items() if m in members}
 
+    def _timeouts(self, conn: Connection) -> dict[str, int]:
+        """Member id -> the `cluster_timeout` (ms) it published with its heartbeat."""
+        rows: Any = conn.execute(
+            select(META.c.key, META.c.value).where(META.c.key.startswith(TIMEOUT, autoescape=True))
+        ).all()
+        found: dict[str, int] = {}
+        for key, value in rows:
+            try:
+                found[str(key)[len(TIMEOUT) :]] = max(0, int(value))
+            except (TypeError, ValueError):
+                continue  # not a value this version wrote: the reader's timeout
+        return found
+
     def _view(self, conn: Connection, now: int, timeout_ms: int) -> ClusterView:
         holder = conn.execute(
             select(ROLES.c.holder).where(ROLES.c.role == MAINTENANCE, ROLES.c.until >= now)
         ).scalar_one_or_none()
         rows: Any = conn.execute(select(MEMBERS).order_by(MEMBERS.c.started_at, MEMBERS.c.id)).all()
         marks = self._stuck_marks(conn, {r.id for r in rows})
+        published = self._timeouts(conn)
+        limit = {r.id: max(timeout_ms, published.get(r.id, 0)) for r in rows}
         members = tuple(
             Member(
                 id=r.id,
@@ -158,7 +184,7 @@ class ClusterStore(Store):
                 # a heartbeat from the future (a database clock since stepped back, a
                 # row written by hand) is not a sign of life: it kept a dead member's
                 # hosts from the others until that time came
-                alive=-timeout_ms <= now - r.heartbeat_at <= timeout_ms,
+                alive=-limit[r.id] <= now - r.heartbeat_at <= limit[r.id],
                 stuck_since=marks[r.id][0] if r.id in marks else None,
                 out=r.id in marks and marks[r.id][1] >= now,
             )
@@ -203,7 +229,7 @@ class ClusterStore(Store):
         with self._write() as conn:
             conn.execute(update(ROLES).where(ROLES.c.holder == me).values(holder=None, until=0))
             conn.execute(delete(MEMBERS).where(MEMBERS.c.id == me))
-            conn.execute(delete(META).where(META.c.key == STUCK + me))
+            conn.execute(delete(META).where(META.c.key.in_([k + me for k in MEMBER_KEYS])))
 
     def start_run(self, role: str, me: str, period_ms: int) -> bool:
         """The holder of `role` claims this period's run: at most one per period,
