@@ -241,11 +241,31 @@ def kid_for_path(path: Path) -> str:
     return path.name.split(".", 1)[0]
 
 
+_NEAR_HEX: Final = re.compile(r"[0-9A-Fa-f]{48,}")
+_NEAR_B64: Final = re.compile(r"[A-Za-z0-9+/_-]{38,}={0,2}")
+
+
+def _near_key(text: str) -> bool:
+    """Most of a key, cut short or run on (a paste missing a character): echoed in "not
+    found", it gave away all but a few bits. A long name with no dot or space, in mixed
+    case with digits (or 26 different characters), is not a file name anyone types."""
+    if _NEAR_HEX.fullmatch(text):
+        return True
+    if _NEAR_B64.fullmatch(text) is None:
+        return False
+    classes = sum(any(test(c) for c in text) for test in (str.isdigit, str.isupper, str.islower))
+    return classes == 3 or (classes == 2 and len(set(text)) >= 26)
+
+
 def looks_like_key(text: str) -> bool:
-    """Key material where a file name was expected (it must then never be echoed)."""
+    """Key material where a file name was expected (it must then never be echoed):
+    the whole text, what follows `KID=`, or what follows a directory the config
+    loader put before it."""
     after = text.partition("=")[2]  # KID=KEY
+    tails = [text[i + 1 :] for i, ch in enumerate(text) if ch == "/"]
     return "-----BEGIN" in text or any(
-        parse_symmetric_text(part.encode("utf-8", "replace")) is not None for part in (text, after)
+        parse_symmetric_text(part.encode("utf-8", "replace")) is not None or _near_key(part)
+        for part in (text, after, *tails)
     )
 
 
