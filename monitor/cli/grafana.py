@@ -181,6 +181,13 @@ def export(out: Path, **flags: Any) -> None:
     """
     from monitor.grafana.export import write
 
+    if out.is_symlink() and not out.exists():  # mkdir said only "File exists"
+        from monitor.cli import CliError
+
+        raise CliError(
+            f"--out {click.format_filename(out)} is a symbolic link to a folder that does "
+            "not exist: make that folder, or give another --out"
+        )
     for path in write(out, export_settings(flags)):
         click.echo(str(path))
 

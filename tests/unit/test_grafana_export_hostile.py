@@ -73,3 +73,15 @@ def test_a_webhook_url_of_ones_own_is_written_readable_by_the_owner_alone(tmp_pa
     assert stat.S_IMODE(contact.stat().st_mode) == 0o600
     others = [p for p in (tmp_path / "out").rglob("*") if p.is_file() and p != contact]
     assert others and all(stat.S_IMODE(p.stat().st_mode) == 0o644 for p in others)
+
+
+def test_an_out_that_is_a_dangling_symlink_is_refused_saying_so(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from monitor.cli import cli
+
+    (tmp_path / "out").symlink_to(tmp_path / "missing")
+    result = CliRunner().invoke(cli, ["grafana", "export", "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2, result.output
+    assert "symbolic link to a folder that does not exist" in result.output
+    assert "Traceback" not in result.output and not (tmp_path / "missing").exists()
