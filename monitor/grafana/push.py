@@ -98,10 +98,19 @@ def shown(resp: httpx.Response, text: str, longest: int = 200) -> str:
     return re.sub(r"[^\x20-\x7e]", "?", text.strip())[:longest]
 
 
+def _parsed(resp: httpx.Response) -> Any:
+    """The answer's JSON; ValueError for any answer that is not (nesting deeper than
+    the parser's recursion, a few kB of `[`, raised RecursionError past every handler)."""
+    try:
+        return resp.json()
+    except RecursionError:
+        raise ValueError("JSON nested too deep") from None
+
+
 def _detail(resp: httpx.Response) -> str:
     """Grafana's own message, short and printable (never our token)."""
     try:
-        body = resp.json()
+        body = _parsed(resp)
         text = str(body.get("message", "")) if isinstance(body, dict) else ""
     except ValueError:
         text = ""
@@ -130,7 +139,7 @@ def _raise_for(resp: httpx.Response, what: str) -> None:
         body = None
         if resp.content[:1] == b"{":
             try:
-                body = resp.json()
+                body = _parsed(resp)
             except ValueError:
                 body = None
         said = body.get("status") if isinstance(body, dict) else None
@@ -222,7 +231,7 @@ def _request_once(
 
 def _json(resp: httpx.Response, what: str) -> Any:
     try:
-        return resp.json()
+        return _parsed(resp)
     except ValueError:
         raise PushError(f"{what}: Grafana's answer is not JSON; is --url a Grafana?") from None
 

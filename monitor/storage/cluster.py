@@ -144,7 +144,7 @@ class ClusterStore(Store):
             try:
                 mark = json.loads(value)
                 marks[member] = (int(mark["since"]), int(mark["out_until"]))
-            except (ValueError, KeyError, TypeError):
+            except (ValueError, KeyError, TypeError, RecursionError):
                 continue  # not a mark this version wrote: shown as not stuck
         return {m: v for m, v in marks.items() if m in members}
 

@@ -133,3 +133,11 @@ def test_a_member_still_holding_claims_after_its_time_out_stays_stuck(
     m._progress = (5, time.monotonic())
     assert not m.judge_progress()
     assert m.stuck_since is not None  # it claimed again and records nothing: stuck
+
+
+def test_a_mark_nested_deeper_than_the_parser_goes_is_shown_not_stuck(repo: Repository) -> None:
+    repo.heartbeat(row("a"), TIMEOUT, None)
+    repo.set_meta(STUCK + "a", "[" * 100_000)  # written by hand or by a broken writer
+    view = repo.heartbeat(row("b"), TIMEOUT, None)  # raised RecursionError: no heartbeat
+    assert {m.id for m in view.live} == {"a", "b"} and view.stuck == ()
+    assert repo.cluster(TIMEOUT).stuck == ()

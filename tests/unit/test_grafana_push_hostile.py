@@ -162,3 +162,17 @@ def test_an_answer_that_trickles_past_the_deadline_is_given_up(
         router.get(f"{URL}/api/health").mock(return_value=httpx.Response(200, content=trickle()))
         out = run(tmp_path, router)
     assert "did not answer in time" in out and clock[0] <= 29.0 * 6
+
+
+@pytest.mark.parametrize("status", [200, 404, 500])
+def test_an_answer_nested_deeper_than_the_parser_goes_is_an_error_not_a_crash(
+    tmp_path: Path, status: int
+) -> None:
+    deep = b'{"message": "x", "version": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    with respx.mock(assert_all_called=False) as router:
+        health(router)
+        router.route().mock(return_value=httpx.Response(status, content=deep))
+        router.get(f"{URL}/api/health").mock(return_value=httpx.Response(status, content=deep))
+        out = run(tmp_path, router)
+    assert out.startswith("Error: reading the Grafana version"), out[-500:]
+    assert "RecursionError" not in out and "Traceback" not in out
