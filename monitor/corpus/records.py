@@ -128,7 +128,8 @@ def web_url_problem(url: str) -> str | None:
 
 
 def _parsed_web_url_problem(url: str) -> str | None:
-    shown = url if len(url) <= 200 else url[:197] + "..."
+    shown = urls.redact(url)  # user-info and secret parameters are never echoed
+    shown = shown if len(shown) <= 200 else shown[:197] + "..."
     if not url.strip():
         return "webUrl is empty: give the article's absolute http(s) URL"
     if _SPACE_OR_CONTROL.search(url):

@@ -19,7 +19,7 @@ import re
 import unicodedata
 from urllib.parse import SplitResult, urlsplit
 
-from monitor.urls import ascii_host, comparison_form, decode_label, plain_match
+from monitor.urls import ascii_host, comparison_form, decode_label, plain_match, redact
 from monitor.urls import same as same_url
 
 __all__ = [
@@ -98,13 +98,13 @@ def _split_http(url: str) -> tuple[SplitResult, str, str]:
         parts = urlsplit(url.strip())
         port = parts.port  # validates the port
     except ValueError as exc:
-        raise ValueError(f"not a valid URL: {url!r} ({exc})") from exc
+        raise ValueError(f"not a valid URL: {redact(url)!r} ({exc})") from exc
     scheme = parts.scheme.lower()
     if scheme not in _DEFAULT_PORTS:
-        raise ValueError(f"not an http(s) URL: {url!r}")
+        raise ValueError(f"not an http(s) URL: {redact(url)!r}")
     host = parts.hostname
     if not host:
-        raise ValueError(f"URL has no host: {url!r}")
+        raise ValueError(f"URL has no host: {redact(url)!r}")
     del port
     return parts, scheme, host
 
@@ -123,14 +123,16 @@ def amp_cache_url(url: str, *, cache_domain: str = DEFAULT_CACHE_DOMAIN) -> str:
         return _plain_cache_url(match, url, cache_domain)
     parts, scheme, host = _split_http(url)
     if parts.username is not None or parts.password is not None:
-        raise ValueError(f"URL carries credentials, which an AMP cache never forwards: {url!r}")
+        raise ValueError(
+            f"URL carries credentials, which an AMP cache never forwards: {redact(url)!r}"
+        )
     port = parts.port
     if port is not None and port != _DEFAULT_PORTS[scheme]:
         raise ValueError(
-            f"URL uses port {port}; AMP caches fetch only from the default port: {url!r}"
+            f"URL uses port {port}; AMP caches fetch only from the default port: {redact(url)!r}"
         )
     if ":" in host:
-        raise ValueError(f"IPv6 address hosts have no AMP cache subdomain: {url!r}")
+        raise ValueError(f"IPv6 address hosts have no AMP cache subdomain: {redact(url)!r}")
     name = ascii_host(host)
     prefix = cache_subdomain(name)
     domain = cache_domain.strip().strip(".").lower()
@@ -147,7 +149,8 @@ def _plain_cache_url(match: re.Match[str], url: str, cache_domain: str) -> str:
     scheme, host, port, path, query = match.group("scheme", "host", "port", "path", "query")
     if port is not None and int(port) != _DEFAULT_PORTS[scheme]:
         raise ValueError(
-            f"URL uses port {int(port)}; AMP caches fetch only from the default port: {url!r}"
+            f"URL uses port {int(port)}; AMP caches fetch only from the default port: "
+            f"{redact(url)!r}"
         )
     name = host.lower()
     prefix = cache_subdomain(name)

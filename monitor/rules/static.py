@@ -27,7 +27,7 @@ from typing import NamedTuple
 from monitor import urls
 from monitor.corpus.article import Document, Image, RelatedArticle
 from monitor.rules.ampcache import DEFAULT_CACHE_DOMAIN, amp_cache_url
-from monitor.urls import ascii_host, same
+from monitor.urls import ascii_host, redact, same
 from monitor.vocabulary import Problem, ProblemCode
 
 __all__ = [
@@ -132,7 +132,7 @@ def _derive(amp: str | None, cache_domain: str = DEFAULT_CACHE_DOMAIN) -> str | 
 def _invalid_urls(
     prefix: str, item: RelatedArticle, images: list[tuple[str, Image]]
 ) -> Iterator[Problem]:
-    fields: list[tuple[str, object]] = [
+    fields: list[tuple[str, str | None]] = [
         (f"{prefix}webUrl", item.webUrl),
         (f"{prefix}ampWebUrl", item.ampWebUrl),
         (f"{prefix}cdnAmpWebUrl", item.cdnAmpWebUrl),
@@ -143,7 +143,7 @@ def _invalid_urls(
             continue  # absence is a missing_field question, not a malformed URL
         why = url_error(value)
         if why is not None:
-            yield Problem(ProblemCode.INVALID_URL, f"{path} {value!r} {why}", path)
+            yield Problem(ProblemCode.INVALID_URL, f"{path} {redact(value)!r} {why}", path)
 
 
 def _cdn_mismatch(prefix: str, item: RelatedArticle, cache_domain: str) -> Iterator[Problem]:
@@ -165,7 +165,7 @@ def _cdn_mismatch(prefix: str, item: RelatedArticle, cache_domain: str) -> Itera
         yield Problem(
             ProblemCode.CDN_URL_MISMATCH,
             f"{field} is not the AMP cache URL of {prefix}ampWebUrl: "
-            f"expected {expected}, found {cdn}",
+            f"expected {expected}, found {redact(cdn)}",
             field,
         )
 
@@ -327,12 +327,12 @@ class DuplicateDetector:
                 where += f" and {len(others) - _SHOWN} more"
             if field == "webUrl":
                 message = (
-                    f"webUrl {doc.web_url} is also the webUrl of {where}; "
+                    f"webUrl {redact(doc.web_url)} is also the webUrl of {where}; "
                     "keep one record per article"
                 )
             else:
                 message = (
-                    f"ampWebUrl {doc.amp_url} is also the ampWebUrl of a different "
+                    f"ampWebUrl {redact(doc.amp_url or '')} is also the ampWebUrl of a different "
                     f"article at {where}; an AMP page belongs to one article"
                 )
             problems.append(Problem(ProblemCode.DUPLICATE_URL, message, field))
