@@ -161,6 +161,17 @@ class ClusterStore(Store):
                 continue  # not a value this version wrote: the reader's timeout
         return found
 
+    def _alive_ids(self, conn: Connection, now: int, timeout_ms: int) -> list[str]:
+        """The members alive at `now`, each judged by its own timeout or ours if longer."""
+        published = self._timeouts(conn)
+        rows: Any = conn.execute(select(MEMBERS.c.id, MEMBERS.c.heartbeat_at)).all()
+        ids = []
+        for member, beat in rows:
+            limit = max(timeout_ms, published.get(member, 0))
+            if -limit <= now - beat <= limit:
+                ids.append(str(member))
+        return ids
+
     def _view(self, conn: Connection, now: int, timeout_ms: int) -> ClusterView:
         holder = conn.execute(
             select(ROLES.c.holder).where(ROLES.c.role == MAINTENANCE, ROLES.c.until >= now)
@@ -209,9 +220,10 @@ class ClusterStore(Store):
             {"role": role, "holder": None, "until": 0, "epoch": 0, "ran_at": None},
         )
         mine = ROLES.c.holder == me
-        alive = select(MEMBERS.c.id).where(
-            MEMBERS.c.heartbeat_at >= now - timeout_ms, MEMBERS.c.heartbeat_at <= now + timeout_ms
-        )
+        # alive by each member's own published timeout, as in _view: a holder with a
+        # longer timeout than ours holds a lease running further ahead than ours would,
+        # and between two of its beats it was taken for dead and its lease taken
+        alive = self._alive_ids(conn, now, timeout_ms)
         from_the_future = (ROLES.c.until > now + ttl_ms) & ROLES.c.holder.not_in(alive)
         got = conn.execute(
             update(ROLES)

@@ -58,3 +58,13 @@ def test_leaving_drops_the_published_timeout(repo: Repository) -> None:
     with repo.engine.connect() as conn:
         keys = {k for (k,) in conn.execute(text("SELECT key FROM meta"))}
     assert TIMEOUT + "a" not in keys and TIMEOUT + "b" in keys
+
+
+def test_the_leader_lease_of_a_member_with_a_longer_timeout_is_not_taken_between_its_beats(
+    repo: Repository,
+) -> None:
+    assert repo.heartbeat(row("slow"), 10_000, 10_000).leader == "slow"
+    _age(repo, "slow", 3_000)  # between two of its beats; its lease runs 7 s more
+    view = repo.heartbeat(row("quick"), 1_500, 1_500)
+    assert view.leader == "slow" and not any(m.leader for m in view.members if m.id == "quick")
+    assert repo.heartbeat(row("slow"), 10_000, 10_000).leader == "slow"
