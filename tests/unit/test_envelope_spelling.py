@@ -1,0 +1,37 @@
+"""One spelling per envelope (session 6): a legacy envelope whose base64 sets the
+unused trailing bits of its last character decoded to the same bytes, so three
+other strings verified as the signer's envelope; v2 and ed25519 already refused it."""
+
+from __future__ import annotations
+
+import base64
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from monitor.secured.envelopes import Legacy, Malformed, parse_envelope
+
+_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+
+
+def _respelled(b64: str) -> list[str]:
+    """The other characters that decode to the same bytes at the last data position."""
+    body = b64.rstrip("=")
+    pad = b64[len(body) :]
+    unused = {2: 4, 1: 2}.get(len(pad), 0)  # "==": 4 bits unused; "=": 2
+    if not unused:
+        return []
+    value = _ALPHABET.index(body[-1])
+    same = [c for i, c in enumerate(_ALPHABET) if i >> unused == value >> unused and i != value]
+    return [body[:-1] + c + pad for c in same]
+
+
+@given(st.binary(min_size=16, max_size=16), st.binary(min_size=1, max_size=4).map(lambda b: b * 4))
+def test_only_the_canonical_spelling_is_an_envelope(iv: bytes, blocks: bytes) -> None:
+    ciphertext = (blocks * 16)[:16] if len(blocks) < 16 else blocks[: len(blocks) // 16 * 16]
+    c64, iv64 = base64.b64encode(ciphertext).decode(), base64.b64encode(iv).decode()
+    assert parse_envelope(f"{c64};{iv64}") == Legacy(ciphertext, iv)
+    others = [f"{c64};{v}" for v in _respelled(iv64)] + [f"{c};{iv64}" for c in _respelled(c64)]
+    assert iv64.endswith("==") and len(others) >= 15
+    for other in others:
+        assert isinstance(parse_envelope(other), Malformed), other
