@@ -13,8 +13,6 @@ key from the environment variable ARTICLE_MONITOR_KEY has the kid `env`.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import os
 import re
 import stat
@@ -23,6 +21,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from monitor.config import ConfigError
+from monitor.secured.key_text import (
+    ENV_KEY,
+    KEY_BYTES,
+    KEY_TEXT_FORMS,
+    KID_RE,
+    KID_RULE,
+    kid_for_path,
+    looks_like_key,
+    parse_key_spec,
+    parse_symmetric_text,
+)
 from monitor.small_files import NotRegularFile, read_regular
 
 # cryptography (~20 ms of imports) only where a PEM key is read or written: a
@@ -33,23 +42,27 @@ if TYPE_CHECKING:
         Ed25519PublicKey,
     )
 
-ENV_KEY: Final = "ARTICLE_MONITOR_KEY"
+__all__ = [  # the key-text names are kept importable from here, where they lived
+    "ENV_KEY",
+    "ENV_KEY_FILE",
+    "ENV_KID",
+    "KEY_BYTES",
+    "KID_RE",
+    "KID_RULE",
+    "Ed25519Key",
+    "Key",
+    "KeyRing",
+    "SymmetricKey",
+    "kid_for_path",
+    "load_key_file",
+    "looks_like_key",
+    "parse_key_spec",
+    "parse_symmetric_text",
+]
+
 ENV_KEY_FILE: Final = "ARTICLE_MONITOR_KEY_FILE"
 ENV_KID: Final = "env"
-KEY_BYTES: Final = 32
-KID_RE: Final = re.compile(r"[A-Za-z0-9_-]{1,64}")
-KID_RULE: Final = "a kid is 1-64 ASCII letters, digits, '-' or '_'"
-# `KID=PATH`, possibly behind a directory the config loader prefixed
-# (`/etc/monitor/new=keys/a.key` from `key_file = ["new=keys/a.key"]`). The kid
-# part is matched loosely so a bad kid is reported as one, not as a missing file.
-_KID_SPEC_RE: Final = re.compile(r"(?P<dir>[^=]*/)?(?P<kid>[^/=]*)=(?P<rest>.*)", re.S)
-_KEY_TEXT_FORMS: Final = (
-    f"64 hex digits or the base64 of {KEY_BYTES} bytes (make one with `article-monitor keygen`)"
-)
-_UTF8_BOM: Final = b"\xef\xbb\xbf"
 _UTF16_BOMS: Final = (b"\xff\xfe", b"\xfe\xff")
-_HEX_RE: Final = re.compile(r"[0-9A-Fa-f]{64}")
-_B64_RE: Final = re.compile(r"[A-Za-z0-9+/_-]{43}=?")
 _MAX_KEY_FILE: Final = 64 * 1024
 
 
@@ -206,7 +219,7 @@ def _env_key(value: str | None) -> SymmetricKey | None:
         return None
     if not value.strip():
         raise ConfigError(
-            f"{ENV_KEY} is set but empty: unset it, or set it to a key: {_KEY_TEXT_FORMS}"
+            f"{ENV_KEY} is set but empty: unset it, or set it to a key: {KEY_TEXT_FORMS}"
         )
     secret = parse_symmetric_text(value.encode("utf-8", "replace"))
     if secret is None:
@@ -214,7 +227,7 @@ def _env_key(value: str | None) -> SymmetricKey | None:
         if os.path.isfile(value.strip()):
             hint = f"; it names a file: give a key file with {ENV_KEY_FILE} or --key-file"
         raise ConfigError(
-            f"{ENV_KEY} is not a key (value not shown): expected {_KEY_TEXT_FORMS}" + hint
+            f"{ENV_KEY} is not a key (value not shown): expected {KEY_TEXT_FORMS}" + hint
         )
     return SymmetricKey(ENV_KID, secret, f"${ENV_KEY}")
 
@@ -234,97 +247,6 @@ def _merge_pairs(keys: list[Key]) -> KeyRing:
             continue
         merged.append(key)
     return KeyRing(merged)
-
-
-def kid_for_path(path: Path) -> str:
-    """The default kid: the file name up to its first dot."""
-    return path.name.split(".", 1)[0]
-
-
-_NEAR_HEX: Final = re.compile(r"[0-9A-Fa-f]{48,}")
-_NEAR_B64: Final = re.compile(r"[A-Za-z0-9+/_-]{38,}={0,2}")
-
-
-def _near_key(text: str) -> bool:
-    """Most of a key, cut short or run on (a paste missing a character): echoed in "not
-    found", it gave away all but a few bits. A long name with no dot or space, in mixed
-    case with digits (or 26 different characters), is not a file name anyone types."""
-    if _NEAR_HEX.fullmatch(text):
-        return True
-    if _NEAR_B64.fullmatch(text) is None:
-        return False
-    classes = sum(any(test(c) for c in text) for test in (str.isdigit, str.isupper, str.islower))
-    return classes == 3 or (classes == 2 and len(set(text)) >= 26)
-
-
-def looks_like_key(text: str) -> bool:
-    """Key material where a file name was expected (it must then never be echoed):
-    the whole text, what follows `KID=`, or what follows a directory the config
-    loader put before it."""
-    after = text.partition("=")[2]  # KID=KEY
-    tails = [text[i + 1 :] for i, ch in enumerate(text) if ch == "/"]
-    return "-----BEGIN" in text or any(
-        parse_symmetric_text(part.encode("utf-8", "replace")) is not None or _near_key(part)
-        for part in (text, after, *tails)
-    )
-
-
-def parse_key_spec(spec: Path | str) -> tuple[str, Path]:
-    """`PATH` or `KID=PATH` -> (kid, path). A file that exists by the literal name wins."""
-    text = str(spec)
-    if not text.strip():
-        raise ConfigError("an empty key file name: give a key file's path, or KID=PATH")
-    path = Path(text)
-    if path.exists():
-        match = None
-    else:
-        if looks_like_key(text):
-            raise ConfigError(
-                "a key file setting holds what looks like a key itself, not a file name "
-                f"(not shown): put the key in a file (mode 0600) and name that, or set {ENV_KEY}"
-            )
-        match = _KID_SPEC_RE.fullmatch(text)
-    if match is not None:
-        kid, rest = match["kid"], match["rest"]
-        if not KID_RE.fullmatch(kid):
-            raise ConfigError(
-                f"{text}: invalid kid {kid!r} before '=' ({KID_RULE}); name a key with "
-                "KID=PATH (and if this is meant as a file name: no such file)"
-            )
-        if not rest:
-            raise ConfigError(f"{text}: no file name after '{kid}=': give KID=PATH")
-        path = Path(rest) if os.path.isabs(rest) or not match["dir"] else Path(match["dir"]) / rest
-        return kid, path
-    kid = kid_for_path(path)
-    if not KID_RE.fullmatch(kid):
-        if text in ("", "."):  # click turns an empty --key-file into "."
-            raise ConfigError("an empty key file name: give a key file's path, or KID=PATH")
-        if not os.path.lexists(path):
-            raise ConfigError(f"key file not found: {path}")
-        raise ConfigError(
-            f"{path}: cannot take a kid from the file name ({kid!r}: {KID_RULE}); "
-            "name it with --key-file KID=PATH"
-        )
-    return kid, path
-
-
-def parse_symmetric_text(data: bytes) -> bytes | None:
-    """64 hex digits, or base64/base64url of 32 bytes, whitespace around ignored."""
-    text = data.strip().removeprefix(_UTF8_BOM).strip()
-    try:
-        ascii_text = text.decode("ascii")
-    except UnicodeDecodeError:
-        return None
-    if _HEX_RE.fullmatch(ascii_text):
-        return bytes.fromhex(ascii_text)
-    if _B64_RE.fullmatch(ascii_text):
-        body = ascii_text.rstrip("=").replace("-", "+").replace("_", "/")
-        try:
-            decoded = base64.b64decode(body + "=", validate=True)
-        except (binascii.Error, ValueError):
-            return None
-        return decoded if len(decoded) == KEY_BYTES else None
-    return None
 
 
 def _too_open(mode: int) -> bool:
