@@ -32,9 +32,9 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from monitor import __version__
 from monitor.config import Settings
+from monitor.daemon.cluster_settings import beat_interval, lease_warning
 from monitor.daemon.placement import BUCKETS, claimable, owners_of, share, url_bucket, view_of
 from monitor.http.hostpool import HostPool
-from monitor.retry import tries_seconds
 from monitor.storage.cluster import MAINTENANCE, ClusterView
 from monitor.storage.repository import Repository, now_ms
 
@@ -49,22 +49,6 @@ def _steady() -> float:
     if hasattr(time, "CLOCK_BOOTTIME"):
         return time.clock_gettime(time.CLOCK_BOOTTIME)
     return time.monotonic()
-
-
-def lease_warning(s: Settings) -> str | None:
-    """Why `lease_seconds` is too short for the checks configured, or None. A check
-    can take its tries' timeouts plus the waits between them; one that outlasts
-    its lease is claimed and checked again by another member, and this one is
-    found stuck (it held claims a whole lease and recorded nothing)."""
-    longest = tries_seconds(s)
-    if longest < s.lease_seconds:
-        return None
-    return (
-        f"lease_seconds ({s.lease_seconds:g}) is not longer than a check can take "
-        f"({longest:g} s: {s.retries + 1} tries of timeout {s.timeout:g} s and the waits "
-        "between them): such a check is checked again by another member and this one "
-        "is found stuck; raise lease_seconds"
-    )
 
 
 class Membership:
@@ -115,6 +99,15 @@ class Membership:
         self._versions_warned: set[str] = set()
         if self.clustered and (why := lease_warning(settings())):
             log.warning("cluster: %s", why)
+        if self.clustered and beat_interval(s := settings()) < s.cluster_heartbeat:
+            log.warning(
+                "cluster: cluster_heartbeat (%g) is more than a third of cluster_timeout "
+                "(%g): beating every %g s instead, or the others would count this member "
+                "dead between two beats",
+                s.cluster_heartbeat,
+                s.cluster_timeout,
+                beat_interval(s),
+            )
 
     # -- what the dispatcher and the service ask
 
@@ -188,7 +181,7 @@ class Membership:
                 log.warning("cluster: back after a silence beyond the timeout; rejoining")
                 on_rejoin()
             on_beat()
-            await asyncio.sleep(self._settings().cluster_heartbeat)
+            await asyncio.sleep(beat_interval(self._settings()))
 
     async def beat_once(self, on_error: Callable[[SQLAlchemyError], str]) -> None:
         """One heartbeat; what the loop owns (checks in flight, host gates) is read

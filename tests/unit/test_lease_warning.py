@@ -5,7 +5,7 @@ that nothing announced. The daemon says so at start (monitor/daemon/cluster.py).
 from __future__ import annotations
 
 from monitor.config import Settings
-from monitor.daemon.cluster import lease_warning
+from monitor.daemon.cluster_settings import lease_warning
 
 
 def test_the_defaults_leave_room() -> None:
