@@ -236,7 +236,7 @@ def load(text: str) -> Loaded:
         except yaml.MarkedYAMLError as exc:
             raise _marked(exc) from None
         except (ValueError, OverflowError) as exc:  # e.g. a timestamp like 2020-13-45
-            raise _bad_value(root, exc) from None
+            data = _construct_again(root, exc)
         return Loaded(root, data)
     except RecursionError:
         raise YamlError("YAML is nested too deeply", None) from None
@@ -247,15 +247,16 @@ def load(text: str) -> Loaded:
 _BUILT = {_TAG + "timestamp": "timestamp", _INT: "integer", _TAG + "float": "number"}
 
 
-def _bad_value(root: Node, exc: Exception) -> YamlError:
-    """The scalar that could not be built, named with its line (error path only: each
-    timestamp, integer and number is built again, alone, until one fails)."""
+def _unbuildable(root: Node) -> list[tuple[ScalarNode, Exception]]:
+    """The timestamps, integers and numbers YAML cannot build, in document order (error
+    path only: each is built again, alone)."""
     constructor = yaml.constructor.SafeConstructor()
     build = {
         _TAG + "timestamp": constructor.construct_yaml_timestamp,
         _INT: constructor.construct_yaml_int,
         _TAG + "float": constructor.construct_yaml_float,
     }
+    found: list[tuple[ScalarNode, Exception]] = []
     seen: set[int] = set()
     stack = [root]
     while stack:
@@ -267,14 +268,34 @@ def _bad_value(root: Node, exc: Exception) -> YamlError:
             try:
                 build[node.tag](node)
             except (ValueError, OverflowError) as why:
-                shown = node.value if len(node.value) <= 40 else node.value[:37] + "..."
-                return YamlError(
-                    f"invalid {_BUILT[node.tag]} {shown!r} on line {{line}}: {why}; "
-                    "fix it, or quote it to keep it as text",
-                    node.start_mark.line,
-                )
+                found.append((node, why))
         stack.extend(reversed(_children(node)))
-    return YamlError(f"invalid YAML value: {exc}", None)
+    return found
+
+
+def _construct_again(root: Node, exc: Exception) -> Any:
+    """The document with each timestamp YAML cannot build (`2021-02-30`, a leap second
+    `23:59:60`, year 0) kept as the text it is, as the same record in JSON keeps it and
+    as the canonical form reads it: a field the monitor does not use is never a reason
+    to refuse the record, and one it uses says what it expected of that field. Any
+    other value that cannot be built is named with its line."""
+    failed = _unbuildable(root)
+    for node, why in failed:
+        if node.tag != _TAG + "timestamp":
+            shown = node.value if len(node.value) <= 40 else node.value[:37] + "..."
+            raise YamlError(
+                f"invalid {_BUILT[node.tag]} {shown!r} on line {{line}}: {why}; "
+                "fix it, or quote it to keep it as text",
+                node.start_mark.line,
+            )
+    if not failed:
+        raise YamlError(f"invalid YAML value: {exc}", None)
+    for node, _why in failed:
+        node.tag = _STR
+    try:
+        return yaml.constructor.SafeConstructor().construct_document(root)
+    except (yaml.YAMLError, ValueError, OverflowError) as again:
+        raise YamlError(f"invalid YAML value: {again}", None) from None
 
 
 def _marked(exc: yaml.MarkedYAMLError) -> YamlError:

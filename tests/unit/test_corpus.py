@@ -245,7 +245,7 @@ def test_non_json_tags_are_refused(value: str) -> None:
 def test_impossible_timestamp() -> None:
     bad = invalid("---\nwebUrl: https://a.example.com/\npublishedDateTime: 2021-02-30\n---\n")
     assert bad.line == 3  # the timestamp's own line, not the front matter's first
-    assert "day is out of range" in bad.error
+    assert "publishedDateTime: expected an RFC 3339 timestamp, got '2021-02-30'" in bad.error
 
 
 @pytest.mark.parametrize("suffix", [".txt", ".json"])

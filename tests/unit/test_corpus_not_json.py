@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from monitor.corpus import SUFFIXES, parse_bytes
 from monitor.corpus.article import Document, InvalidDocument
+from monitor.secured.canonical import canonical_bytes
 from monitor.secured.edit import rewrite_json, rewrite_jsonl
 
 HUGE = "9" * 4301
@@ -88,14 +89,31 @@ def test_any_bytes_are_records_or_invalid_documents(data: bytes, suffix: str) ->
             assert "internal error" not in item.error, item
 
 
-def test_a_yaml_value_that_cannot_be_built_is_named_with_its_line() -> None:
+def test_a_timestamp_yaml_cannot_build_is_kept_as_text_in_a_field_not_used() -> None:
     text = (
         b"---\nwebUrl: https://e.test/\ntitle: x\nimages:\n - url: https://e.test/i\n"
-        b"   seen: [2020-01-01, 2016-12-31T23:59:60Z]\n---\n"
+        b"   seen: [2020-01-01, 2016-12-31T23:59:60Z, 0000-01-01]\n---\n"
     )
+    [doc] = _items(text, ".md")
+    assert isinstance(doc, Document)
+    seen = doc.raw["images"][0]["seen"]
+    assert seen[1:] == ["2016-12-31T23:59:60Z", "0000-01-01"]  # as JSON would hold them
+
+
+def test_in_a_field_used_it_is_named_with_its_line() -> None:
+    text = b"---\nwebUrl: https://e.test/\ntitle: x\npublishedDateTime: 2021-02-30\n---\n"
     [(line, error)] = _errors(_items(text, ".md"))
-    assert line == 6
-    assert error.startswith("invalid timestamp '2016-12-31T23:59:60Z' on line 6: second must")
+    assert line == 4
+    assert error == "field publishedDateTime: expected an RFC 3339 timestamp, got '2021-02-30'"
+
+
+def test_yaml_and_json_of_such_a_record_have_one_canonical_form() -> None:
+    record = {"webUrl": "https://e.test/", "a": "2021-02-30", "b": ["2016-12-31T23:59:60Z"]}
+    yaml_text = b"webUrl: https://e.test/\na: &d 2021-02-30\nb: [2016-12-31T23:59:60Z]\n"
+    [from_yaml] = _items(yaml_text, ".yaml")
+    [from_json] = _items(json.dumps(record).encode())
+    assert isinstance(from_yaml, Document) and isinstance(from_json, Document)
+    assert canonical_bytes(from_yaml.raw) == canonical_bytes(from_json.raw)
 
 
 def test_a_yaml_integer_past_the_digit_limit_is_named_with_its_line() -> None:
