@@ -177,8 +177,11 @@ def to_document(
     try:
         article = Article.model_validate(record)
     except ValidationError as exc:
-        message, at = format_validation_error(exc, line_of)
-        return InvalidDocument(source, at or line, message)
+        leap = _with_leap_seconds(record, exc)
+        if leap is None:
+            message, at = format_validation_error(exc, line_of)
+            return InvalidDocument(source, at or line, message)
+        article = leap
     except RecursionError:
         return InvalidDocument(source, line, f"{what} is nested too deeply")
     problem = web_url_problem(article.webUrl)
@@ -186,6 +189,45 @@ def to_document(
         at = line_of(("webUrl",)) if line_of is not None else None
         return InvalidDocument(source, at or line, problem)
     return Document(source, line if line is not None else 1, record, article)
+
+
+# RFC 3339 allows second 60, a leap second (`2016-12-31T23:59:60Z`); datetime does not.
+_LEAP = re.compile(r"(\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d):60(?:\.\d+)?([Zz]|[+-]\d\d:\d\d|)")
+_TIME_ERRORS = frozenset(k for k, v in _EXPECTED.items() if v == "an RFC 3339 timestamp")
+
+
+def _leap_second(value: object) -> str | None:
+    """A leap second as the last microsecond of its minute (so it orders before the next)."""
+    match = _LEAP.fullmatch(value) if isinstance(value, str) else None
+    return None if match is None else f"{match[1]}:59.999999{match[2]}"
+
+
+def _with_leap_seconds(record: dict[str, Any], exc: ValidationError) -> Article | None:
+    """The model of a record whose only fault is a leap second in its timestamps, or None.
+
+    Asked only once validation failed, so other records pay nothing. The record itself
+    is left as written (it is what was signed); the model reads each leap second as
+    23:59:59.999999 of its minute.
+    """
+    errors = exc.errors(include_url=False)
+    fixes = [(err["loc"], _leap_second(err["input"])) for err in errors]
+    if any(
+        err["type"] not in _TIME_ERRORS or fix is None
+        for err, (_loc, fix) in zip(errors, fixes, strict=True)
+    ):
+        return None
+    patched: Any = dict(record)
+    for loc, fix in fixes:
+        node = patched
+        for part in loc[:-1]:  # copy the path down to the field, never the record's own
+            child = node[part]
+            node[part] = child = dict(child) if isinstance(child, dict) else list(child)
+            node = child
+        node[loc[-1]] = fix
+    try:
+        return Article.model_validate(patched)
+    except ValidationError:
+        return None
 
 
 def json_text_is_text(text: str) -> bool:
