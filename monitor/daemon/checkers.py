@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 from contextlib import AbstractAsyncContextManager
 from typing import Any, cast
 
@@ -290,10 +291,14 @@ class _Check(asyncio.Future[CheckResult]):
 
 
 async def checker_for(
-    settings: Settings, repo: CorpusStore, prestarted: Prestarted | None = None
+    settings: Settings,
+    repo: CorpusStore,
+    prestarted: Prestarted | None = None,
+    tls: ssl.SSLContext | None = None,
 ) -> AbstractAsyncContextManager[SupportsCheck]:
     """The daemon's checker: in-process, or checker processes for many targets
-    (adopting the `prestarted` ones, which are let go when not wanted)."""
+    (adopting the `prestarted` ones, which are let go when not wanted). `tls`:
+    the --ca-bundle context the start built already (processes build their own)."""
     active = 0
     if settings.workers == 0 and repo.dialect == "sqlite":  # else the count decides nothing
         try:
@@ -314,4 +319,4 @@ async def checker_for(
         prestarted.discard()
     from monitor.http import Checker
 
-    return Checker(settings)
+    return Checker(settings, tls=tls)

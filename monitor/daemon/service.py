@@ -18,6 +18,7 @@ import logging
 import os
 import random
 import signal
+import ssl
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
@@ -152,6 +153,7 @@ class Daemon:
         self._snapshots: asyncio.Task[None] | None = None
         self._damaged = False
         self._file: OpenedFile | None = None
+        self._tls: ssl.SSLContext | None = None  # --ca-bundle's, loaded once at the start
         self._policies: tuple[Settings, dict[Kind, Policy]] = (settings, {})
 
     # -- plumbing
@@ -208,7 +210,8 @@ class Daemon:
             # it stores is due at `now`, before run_once's cutoff
             first_scan = asyncio.create_task(self.rescan(now=now_ms()), name="first-scan")
             if self.failure is None:
-                async with await checker_for(s, self.repo, self._prestarted) as checker:
+                checking = await checker_for(s, self.repo, self._prestarted, self._tls)
+                async with checking as checker:
                     if isinstance(checker, Checker):  # checker processes: see checkers.py
                         checker.text_hash = s.text_drift  # pages' text marks (own drift)
                         if checker.probe is not None:  # its answers outlive a restart
@@ -258,8 +261,8 @@ class Daemon:
         """Check and migrate the database, then start serving; raise if either cannot."""
         s = self.settings
         url = s.database_url()
-        if s.ca_bundle is not None:
-            make_ssl_context(s.ca_bundle)  # a bad bundle is refused before anything starts
+        if s.ca_bundle is not None:  # a bad bundle is refused before anything starts
+            self._tls = make_ssl_context(s.ca_bundle)
         started = time.monotonic()
         await asyncio.to_thread(check, self.engine, url)  # SQLite: ~1 s per 70 MB
         self._file = OpenedFile.of(url)  # watched by the checkpoint job

@@ -45,3 +45,32 @@ def test_check_loads_the_ca_bundle_once(
     (target,) = report["articles"][0]["targets"]
     assert target["outcome"] == "blocked"
     assert len(loads) == 1, loads
+
+
+def test_run_loads_the_ca_bundle_once(
+    tmp_path: Path, pki: Pki, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The daemon too: its start refuses a bad bundle, and that context serves its
+    in-process checker (checker processes, for big corpora, build their own)."""
+    loads: list[str] = []
+    original = ssl.SSLContext.load_verify_locations
+
+    def counted(self: ssl.SSLContext, cafile: Any = None, *args: Any, **kwargs: Any) -> None:
+        if cafile is not None and Path(cafile) == pki.ca_file:
+            loads.append(str(cafile))
+        original(self, cafile, *args, **kwargs)
+
+    monkeypatch.setattr(ssl.SSLContext, "load_verify_locations", counted)
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text(ARTICLE)
+    args = ["run", str(corpus), "--once", "--data-dir", str(tmp_path / "data")]
+    args += ["--ca-bundle", str(pki.ca_file), "--connect-to", "news.test:443:127.0.0.1:9"]
+    result = CliRunner().invoke(cli, args, env={"ARTICLE_MONITOR_CONFIG": ""})
+    assert result.exit_code in (0, 1), result.output
+    status = CliRunner().invoke(
+        cli, ["status", "--data-dir", str(tmp_path / "data"), "--format", "json"]
+    )
+    # checked (blocked at 127.0.0.1, never fetched)
+    assert json.loads(status.output)["last_check"] is not None, status.output
+    assert len(loads) == 1, loads
