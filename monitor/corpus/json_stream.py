@@ -292,6 +292,16 @@ def _object(source: str, cur: _Cursor) -> Iterator[Document | InvalidDocument]:
         yield InvalidDocument(source, duplicate.line, duplicate.message)
         return
     if lists:
+        if "webUrl" in members:  # never dropped in silence: an article, or a wrapper?
+            wrapper = next(k for k in WRAPPER_KEYS if k in lists)
+            yield InvalidDocument(
+                source,
+                start_line,
+                f"the JSON object has a webUrl and a {wrapper!r} list of articles, so it "
+                "is neither one article nor a wrapper of them: its own fields were not "
+                f"checked (the list's were). Move it into the list, or rename {wrapper!r} "
+                "if it is a field of this article",
+            )
         return
     misplaced = [k for k in WRAPPER_KEYS if k in members and "webUrl" not in members]
     if misplaced:

@@ -119,3 +119,14 @@ def test_yaml_and_json_of_such_a_record_have_one_canonical_form() -> None:
 def test_a_yaml_integer_past_the_digit_limit_is_named_with_its_line() -> None:
     [(line, error)] = _errors(_items(f"webUrl: https://e.test/\nn: {HUGE}\n".encode(), ".yaml"))
     assert line == 2 and error.startswith("an integer of 4,301 characters on line 2")
+
+
+def test_an_object_with_a_web_url_and_a_news_list_is_never_dropped_in_silence() -> None:
+    for text in (
+        b'{"webUrl": "https://e.test/top", "articles": [{"webUrl": "https://e.test/in"}]}',
+        b'{"news": [{"webUrl": "https://e.test/in"}],\n"webUrl": "https://e.test/top"}',
+    ):
+        items = _items(text)
+        assert [i.article.webUrl for i in items if isinstance(i, Document)] == ["https://e.test/in"]
+        [(line, error)] = _errors(items)
+        assert line == 1 and "has a webUrl and a" in error and "its own fields" in error
