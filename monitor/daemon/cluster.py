@@ -86,16 +86,19 @@ class Membership:
         self._lock = threading.Lock()
         self._buckets: frozenset[int] | None = None if not self.clustered else frozenset()
         self._held: frozenset[int] = frozenset()  # gained, waiting out the host interval
-        self._held_until = 0.0  # monotonic
+        self._held_until = 0.0  # _steady() s
         self._settled: frozenset[str] | None = None
         self._drained: str | None = None
         self._live: frozenset[str] | None = None  # the membership of the last heartbeat
-        self._last_ok = float("-inf")  # monotonic time of the last heartbeat that worked
+        # _steady() time of the last heartbeat that worked: the boot-time clock, since a
+        # suspended machine (a laptop's sleep, a VM suspended inside) is silent to the
+        # others all along, though the monotonic clock does not count that time
+        self._last_ok = float("-inf")
         self._checks = 0
         self._beats = 0
         self.rejoined = False  # set by a heartbeat after a silence beyond the timeout
         self._rate = 0.0
-        self._rate_mark = (time.monotonic(), 0)
+        self._rate_mark = (_steady(), 0)
         self._versions_warned: set[str] = set()
         if self.clustered and (why := lease_warning(settings())):
             log.warning("cluster: %s", why)
@@ -125,7 +128,7 @@ class Membership:
         enough that nobody else can have taken it over (half the lease's length)."""
         if not self.clustered:
             return True
-        fresh = time.monotonic() - self._last_ok <= self._settings().cluster_timeout / 2
+        fresh = _steady() - self._last_ok <= self._settings().cluster_timeout / 2
         return self.leader and self.error is None and fresh
 
     def scans_corpus(self) -> bool:
@@ -143,7 +146,7 @@ class Membership:
             return True, None
         s = self._settings()
         # silent longer than half the timeout: the others may soon count us dead
-        if time.monotonic() - self._last_ok > s.cluster_timeout / 2:
+        if _steady() - self._last_ok > s.cluster_timeout / 2:
             return False, frozenset()
         # members starting together each see only themselves in their first
         # heartbeat (the others' rows are not committed yet): claim after a second
@@ -153,7 +156,7 @@ class Membership:
             return False, frozenset()
         with self._lock:
             buckets = self._buckets
-            if self._held and time.monotonic() < self._held_until:
+            if self._held and _steady() < self._held_until:
                 # just gained (alone now: every bucket), minus those still waiting
                 every = buckets if buckets is not None else frozenset(range(BUCKETS))
                 buckets = every - self._held
@@ -261,7 +264,7 @@ class Membership:
         s = self._settings()
         timeout_ms = int(s.cluster_timeout * 1000)
         self._sync_clock()
-        mono = time.monotonic()
+        mono = _steady()
         mark_t, mark_n = self._rate_mark
         if mono - mark_t >= 1.0:
             self._rate = (self._checks - mark_n) / (mono - mark_t)
@@ -338,7 +341,7 @@ class Membership:
                     ) - before
                     if gained and s.host_min_interval > 0:
                         self._held = frozenset(gained)
-                        self._held_until = time.monotonic() + s.host_min_interval
+                        self._held_until = _steady() + s.host_min_interval
                     log.info(
                         "cluster: %d live members (%d placed out), this one checks %d "
                         "of the host buckets",

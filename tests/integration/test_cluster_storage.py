@@ -289,17 +289,16 @@ def test_a_member_left_alone_waits_the_host_interval_before_taking_the_others_ho
 ) -> None:
     """b stopped (its row gone): a now owns every bucket, but those it gains wait
     one host_min_interval, since b's last request may have been just now."""
-    import time as clock
 
     from monitor.config import Settings
-    from monitor.daemon.cluster import Membership
+    from monitor.daemon.cluster import Membership, _steady
     from monitor.storage.cluster import ClusterView, Member
 
     settings = Settings(host_min_interval=3600.0)
     m = Membership(repo, lambda: settings, in_flight=list, hosts=lambda: None, member_id="a")
     m.clustered = True
     m._settled = frozenset({"a", "b"})
-    m._beats, m._last_ok = 2, clock.monotonic()
+    m._beats, m._last_ok = 2, _steady()
     me = Member("a", "h", 1, "v", 0, 0, None, 0, 0.0, True, True)
     m._place(ClusterView(now=0, members=(me,), leader="a"), settings)
     may, buckets = m.scope()

@@ -10,7 +10,7 @@ from sqlalchemy import text
 from test_cluster_storage import row
 
 from monitor.config import Settings
-from monitor.daemon.cluster import Membership
+from monitor.daemon.cluster import Membership, _steady
 from monitor.storage.cluster import STUCK
 from monitor.storage.repository import Repository
 
@@ -74,7 +74,7 @@ def test_holding_claims_a_whole_lease_with_nothing_recorded_is_stuck_until_a_res
     repo: Repository,
 ) -> None:
     m, state = holding_member(repo)
-    m._beats, m._last_ok = 2, time.monotonic()
+    m._beats, m._last_ok = 2, _steady()
     m._buckets = frozenset({1, 2})
     assert not m.judge_progress()  # the first look: progress from here
     m._progress = (5, time.monotonic() - 29)  # 29 s of nothing: not yet
@@ -108,7 +108,7 @@ def test_a_stuck_member_that_comes_back_with_nothing_due_is_no_longer_stuck(
     checked them meanwhile): idle, not stuck. The mark stayed until its next
     result, an interval or more away, and ClusterMemberStuck fired all along."""
     m, state = holding_member(repo)
-    m._beats, m._last_ok = 2, time.monotonic()
+    m._beats, m._last_ok = 2, _steady()
     m.judge_progress()
     m._progress = (5, time.monotonic() - 31)
     assert m.judge_progress() and m.stuck_since is not None
