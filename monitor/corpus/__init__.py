@@ -49,13 +49,35 @@ __all__ = [
 Item = Document | InvalidDocument
 
 
+_CR_ONLY = (
+    " (its lines end in CR alone, as on classic Mac OS, so it reads as one line: "
+    "save it with LF or CRLF line ends)"
+)
+
+
+def _cr_only(text: str) -> bool:
+    """Line ends of CR alone: the file is one line to every reader here."""
+    return "\r" in text.rstrip("\r") and "\n" not in text
+
+
 def parse_text(source: str, text: str, suffix: str) -> Iterator[Item]:
     """Records of text already in hand; `suffix` (".json", ".txt", ...) picks the format.
 
-    Unknown suffixes are read as front matter.
+    Unknown suffixes are read as front matter. A record refused in a file whose
+    lines end in CR alone says so (its error named line 1 of a file of many).
     """
-    suffix = suffix.lower()
     text = text.removeprefix("\ufeff")
+    items = _parse_text(source, text, suffix.lower())
+    if "\r" not in text or not _cr_only(text):
+        yield from items
+        return
+    for item in items:
+        if isinstance(item, InvalidDocument):
+            item = InvalidDocument(item.source, item.line, item.error + _CR_ONLY)
+        yield item
+
+
+def _parse_text(source: str, text: str, suffix: str) -> Iterator[Item]:
     if suffix == ".json":
         yield from parse_json(source, text)
     elif suffix in LINE_SUFFIXES:
@@ -74,6 +96,8 @@ def _jsonl(source: str, fh: BinaryIO) -> Iterator[Item]:
             yield InvalidDocument(source, line.line, line.message)
             continue
         item = parse_json_line(source, line_no, line)
+        if isinstance(item, InvalidDocument) and "\r" in line and _cr_only(line):
+            item = InvalidDocument(item.source, item.line, item.error + _CR_ONLY)
         if item is not None:
             yield item
 

@@ -130,3 +130,22 @@ def test_an_object_with_a_web_url_and_a_news_list_is_never_dropped_in_silence() 
         assert [i.article.webUrl for i in items if isinstance(i, Document)] == ["https://e.test/in"]
         [(line, error)] = _errors(items)
         assert line == 1 and "has a webUrl and a" in error and "its own fields" in error
+
+
+CR_RECORDS = b'{"webUrl": "https://e.test/a"}\r{"webUrl": "https://e.test/b"}\r'
+
+
+def test_a_file_whose_lines_end_in_cr_alone_says_so() -> None:
+    for data, suffix in (
+        (CR_RECORDS, ".jsonl"),
+        (CR_RECORDS, ".json"),
+        (b"---\rwebUrl: https://e.test/a\r---\r", ".md"),
+    ):
+        [(_line, error)] = _errors(_items(data, suffix))
+        assert "lines end in CR alone" in error, (suffix, error)
+
+
+def test_crlf_and_one_trailing_cr_are_not_cr_only() -> None:
+    assert _errors(_items(b'{"webUrl": "https://e.test/a"}\r', ".jsonl")) == []
+    [(_line, error)] = _errors(_items(b'{"webUrl": 1}\r\n{"webUrl": 2}\r\n', ".jsonl"))[:1]
+    assert "CR alone" not in error
