@@ -9,7 +9,7 @@ import base64
 from hypothesis import given
 from hypothesis import strategies as st
 
-from monitor.secured.envelopes import Legacy, Malformed, parse_envelope
+from monitor.secured.envelopes import V2, Ed25519, Legacy, Malformed, parse_envelope
 
 _ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 
@@ -35,3 +35,43 @@ def test_only_the_canonical_spelling_is_an_envelope(iv: bytes, blocks: bytes) ->
     assert iv64.endswith("==") and len(others) >= 15
     for other in others:
         assert isinstance(parse_envelope(other), Malformed), other
+
+
+_KIDS = st.text("abcXYZ019_-", min_size=1, max_size=64)
+
+
+@given(st.one_of(
+    st.builds(Legacy, st.binary(min_size=1, max_size=8).map(lambda b: (b * 16)[:32]),
+              st.binary(min_size=16, max_size=16)),
+    st.builds(V2, _KIDS, st.binary(min_size=12, max_size=12), st.binary(min_size=16, max_size=80)),
+    st.builds(Ed25519, _KIDS, st.binary(min_size=64, max_size=64)),
+))  # fmt: skip
+def test_parse_of_format_is_the_envelope(envelope: Legacy | V2 | Ed25519) -> None:
+    assert parse_envelope(envelope.format()) == envelope
+    assert parse_envelope(f"  {envelope.format()}\n") == envelope
+
+
+_ENVELOPE_TEXT = st.text("AQgw+/_-=;.v2ed5519kK", max_size=120) | st.sampled_from(
+    ["v2.k.", "ed25519.k.", "v2.k.AAAAAAAAAAAAAAAA.", ";AAAAAAAAAAAAAAAAAAAAAA=="]
+).flatmap(lambda head: st.text("AQgw+/_-=", max_size=100).map(lambda tail: head + tail))
+
+
+def _last_char_replaced(text: str, char: str) -> str:
+    body = text.rstrip("=")
+    return body[:-1] + char + text[len(body) :]
+
+
+_RESPELLED = st.builds(
+    lambda c, iv, a, b: f"{_last_char_replaced(c, a)};{_last_char_replaced(iv, b)}",
+    st.binary(min_size=16, max_size=16).map(lambda b: base64.b64encode(b).decode()),
+    st.binary(min_size=16, max_size=16).map(lambda b: base64.b64encode(b).decode()),
+    st.sampled_from(_ALPHABET),
+    st.sampled_from(_ALPHABET),
+)
+
+
+@given(_ENVELOPE_TEXT | _RESPELLED)
+def test_any_text_is_an_envelope_in_its_one_spelling_or_malformed(text: str) -> None:
+    found = parse_envelope(text)
+    if not isinstance(found, Malformed):
+        assert found.format() == text.strip()
