@@ -18,6 +18,10 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 BUSY_TIMEOUT_MS = 5000
+# PostgreSQL: seconds to connect. libpq's default is no limit: a server (or a proxy)
+# that accepts and never answers held a start in its database check for good, and a
+# SIGTERM then waited on that thread (past Kubernetes' grace period, to a SIGKILL).
+PG_CONNECT_TIMEOUT_S = 10
 WRITE_OPTION = "monitor_write"
 WAL_AUTOCHECKPOINT_PAGES = 10_000  # execution option: this transaction will write
 
@@ -30,7 +34,12 @@ def make_engine(url: str, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> Engine:
     """An engine for `url`; for a SQLite file, its directory is created."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True, pool_size=4, max_overflow=4)
+        # the URL's own ?connect_timeout= wins
+        given = "connect_timeout" in parsed.query
+        extra = {} if given else {"connect_timeout": PG_CONNECT_TIMEOUT_S}
+        return create_engine(
+            url, pool_pre_ping=True, pool_size=4, max_overflow=4, connect_args=extra
+        )
     database = parsed.database or ""
     if database and database != ":memory:" and not database.startswith("file:"):
         Path(database).parent.mkdir(parents=True, exist_ok=True)
