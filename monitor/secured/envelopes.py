@@ -29,6 +29,7 @@ RESERVED: Final = frozenset({IAT, DIGEST})
 _B64: Final = r"[A-Za-z0-9+/]+={0,2}"
 _B64URL: Final = r"[A-Za-z0-9_-]+"
 _KID: Final = r"[A-Za-z0-9_-]{1,64}"
+_SPACE: Final = re.compile(r"\s")
 _LEGACY_RE: Final = re.compile(rf"(?P<c>{_B64});(?P<iv>{_B64})")
 _V2_RE: Final = re.compile(rf"v2\.(?P<kid>{_KID})\.(?P<nonce>{_B64URL})\.(?P<ct>{_B64URL})")
 _ED_RE: Final = re.compile(rf"ed25519\.(?P<kid>{_KID})\.(?P<sig>{_B64URL})")
@@ -114,11 +115,26 @@ def parse_envelope(value: object) -> Envelope | Malformed:
         return Malformed("`secured` is empty")
     if len(text) > MAX_ENVELOPE_CHARS:
         return Malformed("`secured` is far too long for any envelope")
+    if _SPACE.search(text):  # YAML folds a wrapped plain value's line breaks into spaces
+        return Malformed(
+            "`secured` has white space inside it (a long value wrapped over lines?): "
+            "no envelope has any; write it on one line",
+            _aimed_at(text),
+        )
     if text.startswith("v2."):
         return _parse_v2(text)
     if text.startswith("ed25519."):
         return _parse_ed25519(text)
     return _parse_legacy(text)
+
+
+def _aimed_at(text: str) -> str | None:
+    """The envelope a string seems meant as, by its prefix alone."""
+    if text.startswith("v2."):
+        return "v2"
+    if text.startswith("ed25519."):
+        return "ed25519"
+    return "legacy" if ";" in text else None
 
 
 def _parse_legacy(text: str) -> Legacy | Malformed:

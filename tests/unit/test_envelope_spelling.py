@@ -75,3 +75,16 @@ def test_any_text_is_an_envelope_in_its_one_spelling_or_malformed(text: str) -> 
     found = parse_envelope(text)
     if not isinstance(found, Malformed):
         assert found.format() == text.strip()
+
+
+def test_an_envelope_wrapped_over_lines_says_so() -> None:
+    c64 = base64.b64encode(bytes(32)).decode()
+    iv64 = base64.b64encode(bytes(16)).decode()
+    for text, aimed in (
+        (f"{c64[:20]} {c64[20:]};{iv64}", "legacy"),  # as YAML folds a wrapped plain value
+        (f"v2.k.AAAAAAAAAAAAAAAA.{'A' * 20}\n{'A' * 10}", "v2"),
+        (f"ed25519.k.{'A' * 40}\t{'A' * 46}", "ed25519"),
+    ):
+        found = parse_envelope(text)
+        assert isinstance(found, Malformed)
+        assert "white space inside" in found.reason and found.envelope == aimed
