@@ -235,7 +235,7 @@ def load(text: str) -> Loaded:
             data = loader.construct_document(root)
         except yaml.MarkedYAMLError as exc:
             raise _marked(exc) from None
-        except (ValueError, OverflowError) as exc:  # e.g. a timestamp like 2020-13-45
+        except _UNBUILT as exc:  # a timestamp like 2020-13-45; `!!bool maybe`
             data = _construct_again(root, exc)
         return Loaded(root, data)
     except RecursionError:
@@ -244,7 +244,16 @@ def load(text: str) -> Loaded:
         loader.dispose()
 
 
-_BUILT = {_TAG + "timestamp": "timestamp", _INT: "integer", _TAG + "float": "number"}
+_BUILT = {
+    _TAG + "timestamp": "timestamp",
+    _INT: "integer",
+    _TAG + "float": "number",
+    _TAG + "bool": "boolean",
+}
+# What PyYAML's constructors raise for a scalar they cannot build: ValueError for an
+# impossible date or a bad number, but an explicit tag on text that does not match
+# (`!!timestamp soon`, `!!bool maybe`) raised AttributeError or KeyError: a bug report.
+_UNBUILT = (ValueError, OverflowError, AttributeError, KeyError, TypeError)
 
 
 def _unbuildable(root: Node) -> list[tuple[ScalarNode, Exception]]:
@@ -255,6 +264,7 @@ def _unbuildable(root: Node) -> list[tuple[ScalarNode, Exception]]:
         _TAG + "timestamp": constructor.construct_yaml_timestamp,
         _INT: constructor.construct_yaml_int,
         _TAG + "float": constructor.construct_yaml_float,
+        _TAG + "bool": constructor.construct_yaml_bool,
     }
     found: list[tuple[ScalarNode, Exception]] = []
     seen: set[int] = set()
@@ -267,7 +277,7 @@ def _unbuildable(root: Node) -> list[tuple[ScalarNode, Exception]]:
         if isinstance(node, ScalarNode) and node.tag in build:
             try:
                 build[node.tag](node)
-            except (ValueError, OverflowError) as why:
+            except _UNBUILT as why:
                 found.append((node, why))
         stack.extend(reversed(_children(node)))
     return found
@@ -281,10 +291,12 @@ def _construct_again(root: Node, exc: Exception) -> Any:
     other value that cannot be built is named with its line."""
     failed = _unbuildable(root)
     for node, why in failed:
-        if node.tag != _TAG + "timestamp":
+        # kept as text: a date that cannot be (ValueError), not text that is no date
+        if node.tag != _TAG + "timestamp" or not isinstance(why, ValueError | OverflowError):
             shown = node.value if len(node.value) <= 40 else node.value[:37] + "..."
+            reason = f": {why}" if isinstance(why, ValueError | OverflowError) else ""
             raise YamlError(
-                f"invalid {_BUILT[node.tag]} {shown!r} on line {{line}}: {why}; "
+                f"invalid {_BUILT[node.tag]} {shown!r} on line {{line}}{reason}; "
                 "fix it, or quote it to keep it as text",
                 node.start_mark.line,
             )
@@ -294,7 +306,7 @@ def _construct_again(root: Node, exc: Exception) -> Any:
         node.tag = _STR
     try:
         return yaml.constructor.SafeConstructor().construct_document(root)
-    except (yaml.YAMLError, ValueError, OverflowError) as again:
+    except (yaml.YAMLError, *_UNBUILT) as again:
         raise YamlError(f"invalid YAML value: {again}", None) from None
 
 
