@@ -252,8 +252,9 @@ _BUILT = {
 }
 # What PyYAML's constructors raise for a scalar they cannot build: ValueError for an
 # impossible date or a bad number, but an explicit tag on text that does not match
-# (`!!timestamp soon`, `!!bool maybe`) raised AttributeError or KeyError: a bug report.
-_UNBUILT = (ValueError, OverflowError, AttributeError, KeyError, TypeError)
+# (`!!timestamp soon`, `!!bool maybe`, `!!int` alone) raised AttributeError, KeyError or
+# IndexError: a bug report.
+_UNBUILT = (ValueError, OverflowError, AttributeError, KeyError, TypeError, IndexError)
 
 
 def _unbuildable(root: Node) -> list[tuple[ScalarNode, Exception]]:

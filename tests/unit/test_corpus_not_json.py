@@ -67,7 +67,7 @@ _PIECES = (
         "-Infinity", "Infinity", HUGE, "-" + HUGE, "1", "1e999", "null", "\n", " ",
         "---\n", "webUrl: https://e.test/\n", "n: " + HUGE + "\n", "&a [*a]\n", "\ufeff",
         '"\\ud800"', '"\\u0000"', "\r\n", "<<: *a\n", "!!python/object:os.system\n",
-        "x: !!timestamp soon\n", "y: !!bool maybe\n", "z: !!int 0x\n", "t: !!float .\n",
+        "x: !!timestamp soon\n", "y: !!bool maybe\n", "z: !!int 0x\n", "!!int ", "t: !!float .\n",
 )  # fmt: skip
 _TOKENS = st.sampled_from(_PIECES)
 
@@ -154,7 +154,8 @@ def test_crlf_and_one_trailing_cr_are_not_cr_only() -> None:
 
 def test_an_explicit_tag_on_text_it_cannot_read_is_named_with_its_line() -> None:
     for tagged, what in (("!!timestamp soon", "timestamp"), ("!!bool maybe", "boolean"),
-                         ("!!int 0x", "integer"), ("!!float abc", "number")):  # fmt: skip
+                         ("!!int 0x", "integer"), ("!!float abc", "number"),
+                         ("!!int", "integer"), ("!!int ''", "integer")):  # fmt: skip
         text = f"---\nwebUrl: https://e.test/\nx: {tagged}\n---\n".encode()
         [(line, error)] = _errors(_items(text, ".md"))
         assert line == 3 and error.startswith(f"invalid {what} "), error
