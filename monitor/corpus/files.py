@@ -142,7 +142,10 @@ def _walk(root: Path, skip: Sequence[Path]) -> Iterator[Path | Unreadable]:
         try:
             files, dirs = _listing(top)
         except OSError as exc:
-            if not vanished(top, exc):  # a folder deleted since it was listed is just gone
+            # a subfolder deleted since its parent was listed is just gone; the folder
+            # given is not (it was there a moment ago: an unmount, a swap): nothing
+            # found there would read as an empty corpus, and `check` said "0 articles"
+            if top == root or not vanished(top, exc):
                 yield Unreadable(top, exc)
             continue
         for name in files:
