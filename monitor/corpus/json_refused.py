@@ -9,7 +9,24 @@ import json
 import re
 import sys
 
-__all__ = ["duplicate_key_at", "duplicate_message", "not_json_at", "not_json_message"]
+from monitor.text_clip import clip
+
+__all__ = [
+    "duplicate_key_at",
+    "duplicate_message",
+    "name_shown",
+    "not_json_at",
+    "not_json_message",
+]
+
+NAME_SHOWN = 60
+
+
+def name_shown(name: str) -> str:
+    """A key as an error quotes it: a key of a million characters made an error
+    (and a log line, and a database row) of a million characters."""
+    return clip(repr(name), NAME_SHOWN)
+
 
 # JSON tokens, to find where a repeated key is (error path only).
 _TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[{}\[\],:]|[^\s{}\[\],:"]+|\s+')
@@ -76,6 +93,6 @@ def not_json_message(token: str | None, where: str) -> str:
 
 def duplicate_message(key: str, where: str) -> str:
     return (
-        f"duplicate key {key!r} {where}: a key may appear only once in an object "
+        f"duplicate key {name_shown(key)} {where}: a key may appear only once in an object "
         "(readers disagree on which copy wins)"
     )

@@ -18,6 +18,7 @@ from monitor.corpus.article import Document, InvalidDocument
 from monitor.corpus.json_refused import (
     duplicate_key_at,
     duplicate_message,
+    name_shown,
     not_json_at,
     not_json_message,
 )
@@ -212,7 +213,7 @@ def _object(source: str, cur: _Cursor) -> Iterator[Document | InvalidDocument]:
             repeated = key in members or key in lists
             if repeated and duplicate is None:
                 duplicate = _Duplicate(key_line, duplicate_message(key, f"on line {key_line}"))
-            cur.expect(":", f"after member name {key!r}")
+            cur.expect(":", f"after member name {name_shown(key)}")
             if key in WRAPPER_KEYS and not repeated and cur.skip_ws() == "[":
                 lists.add(key)
                 yield from _array(source, cur, f"{key!r} list")
@@ -222,7 +223,7 @@ def _object(source: str, cur: _Cursor) -> Iterator[Document | InvalidDocument]:
                 except _Duplicate as dup:
                     duplicate = duplicate or dup
                     members[key] = None
-            if cur.expect(",}", f"after member {key!r}") == "}":
+            if cur.expect(",}", f"after member {name_shown(key)}") == "}":
                 break
     if duplicate is not None:
         yield InvalidDocument(source, duplicate.line, duplicate.message)

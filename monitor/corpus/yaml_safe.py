@@ -18,6 +18,9 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from monitor.corpus.json_refused import NAME_SHOWN, name_shown
+from monitor.text_clip import clip
+
 SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 MAX_ALIASES = 1_000
@@ -72,7 +75,8 @@ def _check_key(key: Node) -> None:
     if isinstance(key, ScalarNode):
         kind = key.tag.removeprefix(_TAG)
         raise YamlError(
-            f"key {key.value!r} on line {{line}} is read as {kind}, not a string: quote it",
+            f"key {name_shown(key.value)} on line {{line}} is read as {kind}, "
+            "not a string: quote it",
             line,
         )
     raise YamlError("complex (non-scalar) mapping key on line {line}: keys must be strings", line)
@@ -96,8 +100,8 @@ def _check_keys(node: MappingNode, merged: dict[int, dict[str, Node]]) -> None:
             first[key.value] = key
         else:
             raise YamlError(
-                f"duplicate key {key.value!r} on line {{line}} (first on line {{first}}): "
-                "a key may appear only once in a mapping",
+                f"duplicate key {name_shown(key.value)} on line {{line}} "
+                "(first on line {first}): a key may appear only once in a mapping",
                 key.start_mark.line,
                 earlier.start_mark.line,
             )
@@ -143,7 +147,7 @@ def _add_key(
     line = (at or where).start_mark.line
     via = " (through the merge key '<<' on line {line})" if merged else " on line {line}"
     raise YamlError(
-        f"duplicate key {name!r}{via}, also on line {{first}}: a key may appear only "
+        f"duplicate key {name_shown(name)}{via}, also on line {{first}}: a key may appear only "
         "once in a mapping, merges included (readers disagree on which copy wins)",
         line,
         earlier.start_mark.line,
@@ -203,7 +207,7 @@ def check_graph(root: Node, *, max_aliases: int = MAX_ALIASES, max_nodes: int = 
                 node.start_mark.line,
             )
         if node.tag not in ALLOWED_TAGS and node.tag != _MERGE:
-            tag = node.tag.replace(_TAG, "!!")
+            tag = clip(node.tag.replace(_TAG, "!!"), NAME_SHOWN)
             raise YamlError(
                 f"unsupported tag {tag} on line {{line}}: only plain JSON-like values "
                 "and timestamps are allowed",

@@ -159,3 +159,18 @@ def test_an_explicit_tag_on_text_it_cannot_read_is_named_with_its_line() -> None
         text = f"---\nwebUrl: https://e.test/\nx: {tagged}\n---\n".encode()
         [(line, error)] = _errors(_items(text, ".md"))
         assert line == 3 and error.startswith(f"invalid {what} "), error
+
+
+def test_a_huge_key_is_quoted_short_in_every_error() -> None:
+    key = "k" * 200_000
+    cases = [
+        (f'{{"webUrl": "https://e.test/", "{key}": 1, "{key}": 2}}', ".json"),
+        (f'[{{"webUrl": "https://e.test/", "{key}": 1, "{key}": 2}}]', ".json"),
+        (f'{{"webUrl": "https://e.test/", "{key}": 1, "{key}": 2}}', ".jsonl"),
+        (f'{{"webUrl": "https://e.test/", "{key}" 1}}', ".json"),
+        (f"---\nwebUrl: https://e.test/\n? {key}\n: 1\n? {key}\n: 2\n---\n", ".md"),
+        (f"---\nwebUrl: https://e.test/\nx: !<{key}> 1\n---\n", ".md"),
+    ]
+    for text, suffix in cases:
+        [(line, error)] = _errors(_items(text.encode(), suffix))
+        assert line is not None and len(error) < 300, (suffix, error[:120])
