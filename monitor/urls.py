@@ -30,7 +30,8 @@ slash was a `canonical_mismatch` but not a `cdn_url_mismatch`).
   `[0:0::1]` and `::1` are one host each, whatever spelling a record uses.
 - `redact(url)`: the URL as it may be shown in a log, a report or an error:
   user-info replaced by `***@` (wherever any parser would find it), the values
-  of secret-looking query and fragment parameters replaced by `***`.
+  of secret-looking query and fragment parameters replaced by `***`;
+  `shown(url)`: that, cut to a length a message can hold.
 
 Over 400 lines on purpose: the four rules share the parse and the host
 checks, and are meant to be read (and changed) together.
@@ -47,6 +48,8 @@ from typing import TypeVar
 from urllib.parse import quote, unquote_plus, urlsplit, urlunsplit
 
 from yarl import URL
+
+from monitor.text_clip import clip
 
 __all__ = [
     "DEFAULT_PORTS",
@@ -576,3 +579,12 @@ def _redact_general(url: str) -> str:
     if "=" in fragment:
         fragment = _redact_params(fragment)
     return f"{head}{path}{qmark}{query}{hashmark}{fragment}"
+
+
+SHOWN_URL = 200
+
+
+def shown(url: str, longest: int = SHOWN_URL) -> str:
+    """`url` as a finding quotes it: redacted, and cut (a 5 MB image URL made a 5 MB
+    `invalid_url` message, in the report and in the daemon's database)."""
+    return clip(redact(url), longest)

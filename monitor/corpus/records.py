@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from monitor import urls
 from monitor.corpus.article import Article, Document, InvalidDocument
+from monitor.text_clip import clip
 
 # A path into the record (as pydantic reports it) → the 1-based line of that
 # field, or None when the format cannot tell cheaply.
@@ -128,8 +129,7 @@ def web_url_problem(url: str) -> str | None:
 
 
 def _parsed_web_url_problem(url: str) -> str | None:
-    shown = urls.redact(url)  # user-info and secret parameters are never echoed
-    shown = shown if len(shown) <= 200 else shown[:197] + "..."
+    shown = urls.shown(url)  # user-info and secret parameters are never echoed
     if not url.strip():
         return "webUrl is empty: give the article's absolute http(s) URL"
     if _SPACE_OR_CONTROL.search(url):
@@ -268,6 +268,7 @@ def not_text(record: dict[str, Any]) -> tuple[tuple[str | int, ...], str] | None
 
 
 def _not_text_message(where: str, char: str) -> str:
+    where = clip(where, 120)  # a path through keys of any length
     if char == "\x00":
         return f"{where} holds a NUL character (\\u0000): not text; remove it"
     return (

@@ -19,7 +19,7 @@ import re
 import unicodedata
 from urllib.parse import SplitResult, urlsplit
 
-from monitor.urls import ascii_host, comparison_form, decode_label, plain_match, redact
+from monitor.urls import ascii_host, comparison_form, decode_label, plain_match, shown
 from monitor.urls import same as same_url
 
 __all__ = [
@@ -98,13 +98,13 @@ def _split_http(url: str) -> tuple[SplitResult, str, str]:
         parts = urlsplit(url.strip())
         port = parts.port  # validates the port
     except ValueError as exc:
-        raise ValueError(f"not a valid URL: {redact(url)!r} ({exc})") from exc
+        raise ValueError(f"not a valid URL: {shown(url)!r} ({exc})") from exc
     scheme = parts.scheme.lower()
     if scheme not in _DEFAULT_PORTS:
-        raise ValueError(f"not an http(s) URL: {redact(url)!r}")
+        raise ValueError(f"not an http(s) URL: {shown(url)!r}")
     host = parts.hostname
     if not host:
-        raise ValueError(f"URL has no host: {redact(url)!r}")
+        raise ValueError(f"URL has no host: {shown(url)!r}")
     del port
     return parts, scheme, host
 
@@ -124,15 +124,15 @@ def amp_cache_url(url: str, *, cache_domain: str = DEFAULT_CACHE_DOMAIN) -> str:
     parts, scheme, host = _split_http(url)
     if parts.username is not None or parts.password is not None:
         raise ValueError(
-            f"URL carries credentials, which an AMP cache never forwards: {redact(url)!r}"
+            f"URL carries credentials, which an AMP cache never forwards: {shown(url)!r}"
         )
     port = parts.port
     if port is not None and port != _DEFAULT_PORTS[scheme]:
         raise ValueError(
-            f"URL uses port {port}; AMP caches fetch only from the default port: {redact(url)!r}"
+            f"URL uses port {port}; AMP caches fetch only from the default port: {shown(url)!r}"
         )
     if ":" in host:
-        raise ValueError(f"IPv6 address hosts have no AMP cache subdomain: {redact(url)!r}")
+        raise ValueError(f"IPv6 address hosts have no AMP cache subdomain: {shown(url)!r}")
     name = ascii_host(host)
     prefix = cache_subdomain(name)
     domain = cache_domain.strip().strip(".").lower()
@@ -150,7 +150,7 @@ def _plain_cache_url(match: re.Match[str], url: str, cache_domain: str) -> str:
     if port is not None and int(port) != _DEFAULT_PORTS[scheme]:
         raise ValueError(
             f"URL uses port {int(port)}; AMP caches fetch only from the default port: "
-            f"{redact(url)!r}"
+            f"{shown(url)!r}"
         )
     name = host.lower()
     prefix = cache_subdomain(name)

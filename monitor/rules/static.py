@@ -27,7 +27,7 @@ from typing import NamedTuple
 from monitor import urls
 from monitor.corpus.article import Document, Image, RelatedArticle
 from monitor.rules.ampcache import DEFAULT_CACHE_DOMAIN, amp_cache_url
-from monitor.urls import ascii_host, redact, same
+from monitor.urls import ascii_host, same, shown
 from monitor.vocabulary import Problem, ProblemCode
 
 __all__ = [
@@ -97,7 +97,7 @@ def _missing(
         yield problem("provider.domain", "add the publisher's domain (e.g. theverge.com)")
     if _present(item.ampWebUrl) and not _present(item.cdnAmpWebUrl):
         expected = _derive(item.ampWebUrl)
-        hint = f"; it should be {expected}" if expected else ""
+        hint = f"; it should be {shown(expected)}" if expected else ""
         yield problem("cdnAmpWebUrl", f"ampWebUrl is set, so its AMP cache URL is expected{hint}")
     if _present(item.cdnAmpWebUrl) and not _present(item.ampWebUrl):
         yield problem("ampWebUrl", "cdnAmpWebUrl is set, so the AMP page it caches is expected")
@@ -143,7 +143,7 @@ def _invalid_urls(
             continue  # absence is a missing_field question, not a malformed URL
         why = url_error(value)
         if why is not None:
-            yield Problem(ProblemCode.INVALID_URL, f"{path} {redact(value)!r} {why}", path)
+            yield Problem(ProblemCode.INVALID_URL, f"{path} {shown(value)!r} {why}", path)
 
 
 def _cdn_mismatch(prefix: str, item: RelatedArticle, cache_domain: str) -> Iterator[Problem]:
@@ -165,7 +165,7 @@ def _cdn_mismatch(prefix: str, item: RelatedArticle, cache_domain: str) -> Itera
         yield Problem(
             ProblemCode.CDN_URL_MISMATCH,
             f"{field} is not the AMP cache URL of {prefix}ampWebUrl: "
-            f"expected {expected}, found {redact(cdn)}",
+            f"expected {shown(expected)}, found {shown(cdn)}",
             field,
         )
 
@@ -327,12 +327,12 @@ class DuplicateDetector:
                 where += f" and {len(others) - _SHOWN} more"
             if field == "webUrl":
                 message = (
-                    f"webUrl {redact(doc.web_url)} is also the webUrl of {where}; "
+                    f"webUrl {shown(doc.web_url)} is also the webUrl of {where}; "
                     "keep one record per article"
                 )
             else:
                 message = (
-                    f"ampWebUrl {redact(doc.amp_url or '')} is also the ampWebUrl of a different "
+                    f"ampWebUrl {shown(doc.amp_url or '')} is also the ampWebUrl of a different "
                     f"article at {where}; an AMP page belongs to one article"
                 )
             problems.append(Problem(ProblemCode.DUPLICATE_URL, message, field))

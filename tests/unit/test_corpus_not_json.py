@@ -174,3 +174,25 @@ def test_a_huge_key_is_quoted_short_in_every_error() -> None:
     for text, suffix in cases:
         [(line, error)] = _errors(_items(text.encode(), suffix))
         assert line is not None and len(error) < 300, (suffix, error[:120])
+
+
+def test_findings_and_errors_quote_a_huge_url_or_path_short() -> None:
+    from datetime import UTC, datetime
+
+    from monitor.rules.static import document_problems
+
+    big = "https://e.test/" + "a" * 2_000_000
+    record = {"webUrl": "https://e.test/", "images": [{"url": big}], "ampWebUrl": big[:60000],
+              "cdnAmpWebUrl": "https://x.cdn.ampproject.org/" + "c" * 60000}  # fmt: skip
+    [doc] = _items(json.dumps(record).encode())
+    assert isinstance(doc, Document)
+    messages = [p.message for p in document_problems(doc, now=datetime.now(UTC))]
+    assert {"invalid_url", "cdn_url_mismatch"} <= {
+        p.code.value for p in document_problems(doc, now=datetime.now(UTC))
+    }
+    assert max(len(m) for m in messages) < 600
+    nested = {"webUrl": "https://e.test/", "x": {"k" * 100_000: "a\u0000"}}
+    [(_line, error)] = _errors(_items(json.dumps(nested).encode()))
+    assert "NUL" in error and len(error) < 300
+    [(_line, error)] = _errors(_items(json.dumps({"webUrl": big.replace("https", "ftp")}).encode()))
+    assert len(error) < 400
