@@ -173,8 +173,13 @@ class KeyRing:
                 '(an empty value is a mistake, not "no key")'
             )
         keys: list[Key] = []
+        given: set[tuple[str, str]] = set()
         for spec in paths:
             kid, path = parse_key_spec(spec)
+            same = (kid, os.path.realpath(path))
+            if same in given:  # one file named twice under one kid is one key, not a clash
+                continue
+            given.add(same)
             keys.append(load_key_file(path, kid=kid, allow_insecure=allow_insecure))
         env_key = _env_key(env.get(ENV_KEY))
         if env_key is not None:

@@ -60,3 +60,14 @@ def test_the_same_file_kept_private_still_loads_as_the_public_key(tmp_path: Path
 def test_a_public_key_alone_stays_world_readable(tmp_path: Path) -> None:
     _priv, pub = _pems()
     assert KeyRing.load([_write(tmp_path / "s.pub", pub, 0o644)], environ={}).kids == ("s",)
+
+
+def test_one_file_named_twice_is_one_key_and_two_files_one_kid_still_clash(
+    tmp_path: Path,
+) -> None:
+    key = _write(tmp_path / "k.key", bytes(range(32)).hex().encode(), 0o600)
+    other = _write(tmp_path / "sub.k.key", bytes(range(1, 33)).hex().encode(), 0o600)
+    ring = KeyRing.load([key, Path(f"{tmp_path}/./k.key"), Path("k=" + str(key))], environ={})
+    assert ring.kids == ("k",)
+    with pytest.raises(ConfigError, match="two keys have the kid 'k'"):
+        KeyRing.load([key, Path("k=" + str(other))], environ={})
