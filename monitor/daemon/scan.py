@@ -101,8 +101,7 @@ class CorpusScanner:
             try:
                 root.stat()
             except (FileNotFoundError, NotADirectoryError):
-                report.missing_roots.append(str(root))
-                log.error("corpus path %s is missing; keeping its documents until it returns", root)
+                _missing_root(root, report)
                 continue
             except OSError as exc:  # not "missing": it may be full of documents
                 out.append(Unreadable(root, exc))
@@ -145,6 +144,13 @@ class CorpusScanner:
             report.files += 1
             if self._read(item, key, known.get(key), report, force=force):
                 seen.add(key)
+        # a path there when the pass began may have gone while the ones before it were
+        # walked (a volume unmounted): its walk found nothing, which is not "its files
+        # are gone", so its documents are kept as those of a path missing at the start
+        for root in roots:
+            if isinstance(root, Path) and _gone(root):
+                _missing_root(root, report)
+                kept.append(root)
         self._recovered(known, seen)
         # on PostgreSQL other members may scan other paths (their shard, the same share
         # mounted elsewhere): a member retires only what is under its own paths
@@ -393,6 +399,22 @@ def _as_read(fh: BinaryIO, st: os.stat_result, fp: Fingerprint) -> Fingerprint:
     if (now.st_mtime_ns, now.st_size) == (st.st_mtime_ns, st.st_size):
         return fp
     return Fingerprint(st.st_mtime_ns, st.st_size, "")
+
+
+def _missing_root(root: Path, report: ScanReport) -> None:
+    report.missing_roots.append(str(root))
+    log.error("corpus path %s is missing; keeping its documents until it returns", root)
+
+
+def _gone(root: Path) -> bool:
+    """Whether a configured path is not there any more (an error reading it is not that)."""
+    try:
+        root.stat()
+    except (FileNotFoundError, NotADirectoryError):
+        return True
+    except OSError:
+        return False
+    return False
 
 
 def _under(path: str, root: Path) -> bool:
