@@ -21,18 +21,22 @@ ARTICLE = (
 )
 
 
-def test_check_loads_the_ca_bundle_once(
-    tmp_path: Path, pki: Pki, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    loads: list[str] = []
+@pytest.fixture
+def loads(pki: Pki, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The loads of the test CA's bundle into any SSL context, from now on."""
+    found: list[str] = []
     original = ssl.SSLContext.load_verify_locations
 
     def counted(self: ssl.SSLContext, cafile: Any = None, *args: Any, **kwargs: Any) -> None:
         if cafile is not None and Path(cafile) == pki.ca_file:
-            loads.append(str(cafile))
+            found.append(str(cafile))
         original(self, cafile, *args, **kwargs)
 
     monkeypatch.setattr(ssl.SSLContext, "load_verify_locations", counted)
+    return found
+
+
+def test_check_loads_the_ca_bundle_once(tmp_path: Path, pki: Pki, loads: list[str]) -> None:
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     (corpus / "a.txt").write_text(ARTICLE)
@@ -47,20 +51,9 @@ def test_check_loads_the_ca_bundle_once(
     assert len(loads) == 1, loads
 
 
-def test_run_loads_the_ca_bundle_once(
-    tmp_path: Path, pki: Pki, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_run_loads_the_ca_bundle_once(tmp_path: Path, pki: Pki, loads: list[str]) -> None:
     """The daemon too: its start refuses a bad bundle, and that context serves its
     in-process checker (checker processes, for big corpora, build their own)."""
-    loads: list[str] = []
-    original = ssl.SSLContext.load_verify_locations
-
-    def counted(self: ssl.SSLContext, cafile: Any = None, *args: Any, **kwargs: Any) -> None:
-        if cafile is not None and Path(cafile) == pki.ca_file:
-            loads.append(str(cafile))
-        original(self, cafile, *args, **kwargs)
-
-    monkeypatch.setattr(ssl.SSLContext, "load_verify_locations", counted)
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     (corpus / "a.txt").write_text(ARTICLE)
