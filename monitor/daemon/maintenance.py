@@ -20,6 +20,11 @@ log = logging.getLogger(__name__)
 ROLLED_THROUGH = "rolled_through_day"
 MAX_DAYS_PER_RUN = 40
 TARGET_CHUNK = 5000
+# A day is rolled up only this long after it ended: its last results are stamped when
+# their checks start and reach the database later (a check's timeout and retries, the
+# batched writer, another member's writer catching up after an outage). Rolled up at
+# 00:00:05, a day lost for good the results written after; the mark never goes back.
+ROLLUP_GRACE_MS = 3_600_000
 
 
 @dataclass(slots=True)
@@ -37,8 +42,10 @@ def roll_up(repo: Repository, now_ms: int, keep_days: int | None = None) -> tupl
     earliest (a rollup older than that would be purged in the same run: one result
     stamped in 1970 by a broken clock made the first runs roll up 1970's empty days,
     40 a run, for three weeks, and days were dropped only once rolled up).
+    A mark past the last complete day was set by a clock that ran ahead (stepped
+    forward, then back): those days are rolled up again as they complete (upserts).
     Returns (days, rows)."""
-    today = now_ms // DAY_MS
+    today = (now_ms - ROLLUP_GRACE_MS) // DAY_MS  # days before this one are complete
     first = None if keep_days is None else today - keep_days
     mark = repo.get_meta(ROLLED_THROUGH)
     if mark is None:
@@ -51,6 +58,9 @@ def roll_up(repo: Repository, now_ms: int, keep_days: int | None = None) -> tupl
             return 0, 0
     else:
         last = int(mark)
+        if last >= today:  # set by a clock ahead: those days go on, roll them up again
+            last = today - 1
+            repo.set_meta(ROLLED_THROUGH, str(last))
     if first is not None:
         last = max(last, first - 1)
     days = rows = 0

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from test_storage import FP, T0, done, record
 
-from monitor.daemon.maintenance import ROLLED_THROUGH, run_maintenance
+from monitor.daemon.maintenance import ROLLED_THROUGH, ROLLUP_GRACE_MS, run_maintenance
 from monitor.daemon.rollup import percentile, rollup_row
 from monitor.daemon.state import TargetState
 from monitor.storage.engine import make_engine
@@ -51,7 +51,7 @@ def test_finished_days_are_rolled_up_once_then_raw_results_expire(tmp_path: Path
             for i, t in enumerate(at)
         ]
     )
-    now = day0 + 3 * DAY_MS + 1000  # days 0, 1 and 2 are complete
+    now = day0 + 3 * DAY_MS + ROLLUP_GRACE_MS  # days 0, 1 and 2 are complete
     report = run_maintenance(repo, now, retention_days=1, rollup_retention_days=365)
     assert report.days_rolled == 3 and report.rollups == 3
     assert report.results_deleted == 6  # older than one day: days 0 and 1
