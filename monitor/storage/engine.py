@@ -24,6 +24,10 @@ BUSY_TIMEOUT_MS = 5000
 PG_CONNECT_TIMEOUT_S = 10
 WRITE_OPTION = "monitor_write"
 WAL_AUTOCHECKPOINT_PAGES = 10_000  # execution option: this transaction will write
+# The WAL file keeps the largest size it ever reached unless this is set: a reader that
+# held one transaction open for an hour (a `sqlite3` shell left in BEGIN) grew it to
+# gigabytes, and it stayed so after the reader went. Cut back to this when it restarts.
+JOURNAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024
 
 
 def is_sqlite(url: str) -> bool:
@@ -56,6 +60,7 @@ def make_engine(url: str, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> Engine:
         # claim and write path: an automatic one on a 1,000-row claim's commit
         # tripled its time. This is only the backstop (~40 MB of WAL).
         cur.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT_PAGES}")
+        cur.execute(f"PRAGMA journal_size_limit={JOURNAL_SIZE_LIMIT_BYTES}")
         cur.execute("PRAGMA foreign_keys=OFF")
         cur.close()
 

@@ -7,6 +7,7 @@ locked" errors). Dialect-specific SQL lives in `dialect.py`.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -20,9 +21,15 @@ from sqlalchemy import (
 )
 
 from monitor.daemon.state import State
-from monitor.storage.engine import WRITE_OPTION
+from monitor.storage.engine import WAL_AUTOCHECKPOINT_PAGES, WRITE_OPTION
 from monitor.storage.tables import metadata
 from monitor.vocabulary import Kind, Origin
+
+log = logging.getLogger(__name__)
+
+# WAL pages a checkpoint could not copy back beyond which a reader is holding it up
+# (the automatic checkpoint would have run twice over): said in the log.
+WAL_STUCK_PAGES = 2 * WAL_AUTOCHECKPOINT_PAGES
 
 DOCUMENTS: Table = metadata.tables["documents"]
 ARTICLES: Table = metadata.tables["articles"]
@@ -77,6 +84,7 @@ class Store:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.dialect = engine.dialect.name
+        self._wal_held = False
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:
@@ -92,8 +100,25 @@ class Store:
         with self.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
 
-    def checkpoint(self) -> None:
-        """SQLite: copy the WAL back into the database file without blocking anyone."""
-        if self.dialect == "sqlite":
-            with self.engine.connect() as conn:
-                conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+    def checkpoint(self) -> int:
+        """SQLite: copy the WAL back into the database file without blocking anyone;
+        the WAL pages left behind (0 on PostgreSQL). A reader holding one transaction
+        open keeps them there and the WAL grows until it ends: said once in the log
+        while it lasts, and once when it is over."""
+        if self.dialect != "sqlite":
+            return 0
+        with self.engine.connect() as conn:
+            row = conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)").one()
+        left = max(int(row[1]) - int(row[2]), 0)
+        held = left > WAL_STUCK_PAGES
+        if held and not self._wal_held:
+            log.warning(
+                "the WAL cannot be checkpointed: %d pages wait behind a long read "
+                "transaction on the database (a held `sqlite3` shell or a slow reader?); "
+                "it grows until that ends",
+                left,
+            )
+        elif self._wal_held and not held:
+            log.info("the WAL is checkpointed again")
+        self._wal_held = held
+        return left
