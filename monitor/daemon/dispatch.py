@@ -286,6 +286,16 @@ class Dispatcher:
         self._pace.ended()
         self._lost.pop(claim.id, None)
 
+    def _keep_lost(self, claim: Claimed) -> None:
+        """Keep a lost claim to give back at a stop; drop those whose lease has run
+        out (nothing to give back: anyone may claim them again). A target retired
+        after its claim was lost is never answered: kept for good, the dict grew for
+        as long as checker processes died, over a long run with a churning corpus."""
+        now = self._clock()
+        for tid in [t for t, c in self._lost.items() if c.lease <= now]:
+            del self._lost[tid]
+        self._lost[claim.id] = claim
+
     def _forget(self, claim: Claimed) -> None:
         current = self.inflight.get(claim.id)
         if current is not None and current[1] is claim:  # not a newer claim's entry
@@ -306,7 +316,7 @@ class Dispatcher:
             except CheckerGone as exc:
                 why = str(exc)
         self.lost += 1
-        self._lost[claim.id] = claim
+        self._keep_lost(claim)
         if self.lost == 1:
             log.warning(
                 "a check failed %d times as its checker process ended (%s); it is checked "

@@ -67,3 +67,32 @@ async def test_a_check_whose_checker_died_is_checked_again_once(
     else:  # a target that kills its checker every time: given up, counted, said once
         assert finished == [] and d.lost == 20
         assert len([r for r in caplog.records if r.levelno >= logging.WARNING]) <= 1
+
+
+async def test_lost_claims_whose_leases_ran_out_are_not_kept_for_good() -> None:
+    """A target retired after its claim was lost is never answered: its entry went
+    only at a stop, and a long run with a churning corpus kept adding them."""
+    clock = [0]
+    s = settings()
+    d = Dispatcher(
+        settings=lambda: s,
+        repo=None,  # type: ignore[arg-type]  # not used by _check
+        db=None,  # type: ignore[arg-type]
+        writer=None,  # type: ignore[arg-type]
+        finish=lambda claim, result: None,
+        db_failed=str,  # type: ignore[arg-type]
+        spawn=lambda coro, name: coro.close(),
+        clock=lambda: clock[0],
+    )
+    d.checker = Dying(deaths=10)
+    for rescan in range(50):  # each round's targets are retired: never claimed again
+        clock[0] = rescan * 1000
+        lease = clock[0] + 500
+        await asyncio.gather(
+            *(
+                d._check(Claimed(n, f"http://a.example/{n}", Kind.WEB, TargetState(), lease, ()))
+                for n in range(rescan * 10, rescan * 10 + 10)
+            )
+        )
+    assert d.lost == 500
+    assert sorted(d._lost) == list(range(490, 500))  # the leases still held

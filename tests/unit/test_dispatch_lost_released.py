@@ -46,6 +46,7 @@ def dispatcher(repo: Repo) -> Dispatcher:
         finish=lambda claim, result: None,
         db_failed=str,  # type: ignore[arg-type]
         spawn=lambda coro, name: coro.close(),
+        clock=lambda: 0,  # the leases below (7, 9) are still held
     )
 
 
