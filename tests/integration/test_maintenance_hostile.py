@@ -116,3 +116,32 @@ def test_a_run_with_a_mark_does_not_scan_every_result(engine: Engine) -> None:
         event.remove(engine, "before_cursor_execute", note)
     scans = [s for s in seen if "min(check_results.checked_at)" in s]
     assert not scans, scans
+
+
+def test_a_big_first_purge_holds_the_write_lock_for_a_bounded_number_of_rows(
+    engine: Engine,
+) -> None:
+    """`retention_days` lowered on a big database: every old result of 5,000 targets
+    went in one transaction (6M rows held the SQLite write lock ~1 s; claims waited)."""
+    repo = Repository(engine)
+    cutoff = 100 * DAY_MS
+    with engine.begin() as conn:
+        conn.execute(
+            text("INSERT INTO check_results (target_id, checked_at, outcome) VALUES (:t, :at, 0)"),
+            [{"t": t, "at": cutoff + d * 3_600_000} for t in range(3) for d in range(-10, 5)],
+        )
+    deletes: list[int] = []
+
+    def note(conn: object, cursor: object, statement: str, *args: object) -> None:
+        if statement.lower().startswith("delete"):
+            deletes.append(getattr(cursor, "rowcount", -1))
+
+    event.listen(engine, "after_cursor_execute", note)
+    try:
+        assert repo.purge_results(cutoff, rows=4) == 30
+    finally:
+        event.remove(engine, "after_cursor_execute", note)
+    assert max(deletes) <= 4 and sum(deletes) == 30
+    with engine.connect() as conn:
+        left = conn.execute(text("SELECT target_id, checked_at FROM check_results")).all()
+    assert sorted(left) == [(t, cutoff + d * 3_600_000) for t in range(3) for d in range(5)]
