@@ -146,8 +146,19 @@ class SoftProbe:
         fut.set_result(answer)
         self._answers[key] = fut
         if answer.status in _NOT_FOUND:
-            host = (key[1], key[2])
-            self.real_404_hosts[host] = max(answer.at, self.real_404_hosts.get(host, answer.at))
+            self._saw_404((key[1], key[2]), answer.at)
+
+    def _saw_404(self, host: tuple[str, int | None], at: float) -> None:
+        """Note a host's real 404; past MAX_DIRECTORIES hosts the expired go, then the
+        oldest (probed again): kept for good, a daemon meeting new hosts without end
+        (a churning corpus) grew this for its whole life."""
+        self.real_404_hosts[host] = max(at, self.real_404_hosts.get(host, at))
+        if len(self.real_404_hosts) > MAX_DIRECTORIES:
+            now = self._clock()
+            kept = {h: t for h, t in self.real_404_hosts.items() if now - t <= self._ttl}
+            for h in list(kept)[: max(len(kept) - MAX_DIRECTORIES * 3 // 4, 0)]:
+                del kept[h]
+            self.real_404_hosts = kept
 
     def _token(self) -> str:
         return f"am-probe-{self._rng.getrandbits(64):016x}"
@@ -183,7 +194,7 @@ class SoftProbe:
             att = await self._attempt(url, Kind.WEB)
             answer = Answer(urls.redact(str(url)), att.status, att.final_url, _kept(att.facts), now)
             if att.error is None and att.status in _NOT_FOUND:
-                self.real_404_hosts[(key[1], key[2])] = now
+                self._saw_404((key[1], key[2]), now)
             if att.error is None and self.remember is not None:
                 self.remember(key, answer)
         finally:
