@@ -254,7 +254,11 @@ class ClusterStore(Store):
                     ROLES.c.role == role,
                     ROLES.c.holder == me,
                     ROLES.c.until >= now,
-                    ROLES.c.ran_at.is_(None) | (ROLES.c.ran_at <= now - period_ms),
+                    ROLES.c.ran_at.is_(None)
+                    | (ROLES.c.ran_at <= now - period_ms)
+                    # the clock went back past the last run (stepped a year ahead, then
+                    # set right): waiting for `ran_at + period` skipped retention as long
+                    | (ROLES.c.ran_at > now),
                 )
                 .values(ran_at=now)
                 .returning(ROLES.c.role)
