@@ -330,7 +330,8 @@ def _out_of_bounds(err: Mapping[str, Any], unit: Unit) -> str:
     if isinstance(given, str):
         shown = repr(given)
     else:  # 316224001, not 3.16224e+08: the value as given, not rounded to the bound
-        whole = float(given).is_integer() and abs(given) < 1e16
+        # an int as it is: float() of one past 1e308 (a 400-digit TOML integer) overflowed
+        whole = isinstance(given, int) or (given.is_integer() and abs(given) < 1e16)
         shown = f"{int(given) if whole else given!r} {unit.name}"
     ctx = err.get("ctx", {})
     if err["type"] == "less_than_equal":

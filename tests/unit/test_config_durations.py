@@ -101,3 +101,15 @@ def test_help_shows_the_bound_of_every_duration_flag(command: str) -> None:
         unit = _unit((name,))
         assert unit is not None
         assert f"at most {unit.limit} = {unit.words}" in (options[name].help or ""), name
+
+
+@pytest.mark.parametrize("setting", ["retention_days", "rollup_retention_days"])
+def test_an_integer_too_large_for_a_float_is_refused_with_its_bound(
+    tmp_path: Any, setting: str
+) -> None:
+    """An integer of 400 digits is over a whole-days bound: float() of it raised
+    OverflowError, a traceback instead of `Error: …`."""
+    toml = tmp_path / "c.toml"
+    toml.write_text(f"{setting} = 1{'0' * 400}\n")
+    with pytest.raises(ConfigError, match=rf"{setting} \(from file .*\): "):
+        load_settings(toml, {}, environ={})
