@@ -316,10 +316,14 @@ def _describe(err: Mapping[str, Any], load: Load) -> str:
 _OUT_OF_BOUNDS = {"less_than_equal", "greater_than", "greater_than_equal"}
 
 
+def _model_at(loc: list[str]) -> type[BaseModel]:
+    """The model holding the setting at `loc`: `intervals.web` is Intervals'."""
+    return Intervals if len(loc) == 2 and loc[0] == "intervals" else Settings
+
+
 def _unit(loc: list[str]) -> Unit | None:
     """The duration unit of the setting at `loc` (`timeout`, `intervals.web`), if any."""
-    model: type[BaseModel] = Intervals if len(loc) == 2 and loc[0] == "intervals" else Settings
-    info = model.model_fields.get(loc[-1]) if 1 <= len(loc) <= 2 else None
+    info = _model_at(loc).model_fields.get(loc[-1]) if 1 <= len(loc) <= 2 else None
     return None if info is None else unit_of(info)
 
 
@@ -345,8 +349,7 @@ def _meant(loc: list[str]) -> str:
     """`; did you mean concurrency?` for a key one typo away from a setting."""
     from difflib import get_close_matches
 
-    model: type[BaseModel] = Intervals if len(loc) == 2 and loc[0] == "intervals" else Settings
-    close = get_close_matches(loc[-1], list(model.model_fields), n=1, cutoff=0.6)
+    close = get_close_matches(loc[-1], list(_model_at(loc).model_fields), n=1, cutoff=0.6)
     return f"; did you mean {close[0]}?" if close else ""
 
 
