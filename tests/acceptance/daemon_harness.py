@@ -182,6 +182,33 @@ def offline_cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+def user_env(**extra: str) -> dict[str, str]:
+    """This environment without any ARTICLE_MONITOR_ variable (the test's own
+    settings must not leak in), plus `extra`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ARTICLE_MONITOR_")}
+    return {**env, **extra}
+
+
+def shell_cli(command: str, **paths: Path) -> subprocess.CompletedProcess[str]:
+    """`command` run by sh, with $CLI and `paths` as variables (no quoting games):
+    for the shell's own redirections (`> FILE`, `>> FILE`)."""
+    return subprocess.run(
+        ["sh", "-c", command],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env=user_env(CLI=CLI, **{name: str(p) for name, p in paths.items()}),
+    )
+
+
+def aes_key(path: Path) -> Path:
+    """An AES key file at `path`, mode 0600 (`verify` refuses a key others can read)."""
+    path.write_text("11" * 32)
+    path.chmod(0o600)
+    return path
+
+
 def refused(out: subprocess.CompletedProcess[str], *needles: str, first: bool = True) -> str:
     """Exit 2, an `Error:` line on stderr (its first line unless `first` is False:
     a warning may come before it), no traceback, each needle; returns stderr."""

@@ -4,22 +4,12 @@ the run began, and the Error line says so (the document is gone until restored);
 
 from __future__ import annotations
 
-import os
 import subprocess
 from pathlib import Path
 
 import pytest
-from daemon_harness import CLI, one_article_corpus
+from daemon_harness import aes_key, one_article_corpus, shell_cli
 from daemon_harness import refused as harness_refused
-
-
-def _shell(command: str, **paths: Path) -> subprocess.CompletedProcess[str]:
-    """`command` run by sh, with CLI and `paths` as variables (no quoting games)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ARTICLE_MONITOR_")}
-    env.update({"CLI": CLI, **{name: str(p) for name, p in paths.items()}})
-    return subprocess.run(
-        ["sh", "-c", command], capture_output=True, text=True, timeout=60, check=False, env=env
-    )
 
 
 def refused(out: subprocess.CompletedProcess[str], *needles: str) -> str:
@@ -29,7 +19,7 @@ def refused(out: subprocess.CompletedProcess[str], *needles: str) -> str:
 
 def test_redirect_onto_the_checked_document_says_the_shell_emptied_it(tmp_path: Path) -> None:
     doc = one_article_corpus(tmp_path) / "a.txt"
-    out = _shell('"$CLI" check "$DOC" --offline > "$DOC"', DOC=doc)
+    out = shell_cli('"$CLI" check "$DOC" --offline > "$DOC"', DOC=doc)
     err = refused(out, f"stdout ({doc})", "a document to check")
     error = next(line for line in err.splitlines() if line.startswith("Error:"))
     assert f"the shell's `>` has already emptied {doc}" in error
@@ -45,7 +35,7 @@ def test_redirect_onto_a_file_the_run_reads_says_the_shell_emptied_it(
     given = tmp_path / "input"
     given.write_text("11" * 32 if option == "--key-file" else "retries = 0\n")
     given.chmod(0o600)
-    out = _shell(
+    out = shell_cli(
         f'"$CLI" check "$CORPUS" --offline {option} "$GIVEN" > "$GIVEN"',
         CORPUS=corpus,
         GIVEN=given,
@@ -59,14 +49,15 @@ def test_redirect_into_the_corpus_folder_says_the_file_was_made_or_emptied(
 ) -> None:
     corpus = one_article_corpus(tmp_path)
     report = corpus / "report.json"
-    err = refused(_shell('"$CLI" check "$C" --offline > "$R"', C=corpus, R=report), "hidden name")
+    out = shell_cli('"$CLI" check "$C" --offline > "$R"', C=corpus, R=report)
+    err = refused(out, "hidden name")
     assert f"the shell's `>` has already created or emptied {report}" in err
 
 
 def test_append_redirect_empties_nothing_and_says_nothing_of_it(tmp_path: Path) -> None:
     doc = one_article_corpus(tmp_path) / "a.txt"
     before = doc.read_text()
-    err = refused(_shell('"$CLI" check "$DOC" --offline >> "$DOC"', DOC=doc), "a document")
+    err = refused(shell_cli('"$CLI" check "$DOC" --offline >> "$DOC"', DOC=doc), "a document")
     assert "emptied" not in err
     assert doc.read_text() == before
 
@@ -79,10 +70,8 @@ def test_verify_and_sign_refuse_a_redirect_onto_their_document(
     wrote its report over it; `sign` said only `empty file`. Both are refused as
     check's is, saying what the shell did."""
     doc = one_article_corpus(tmp_path) / "a.txt"
-    key = tmp_path / "k.key"
-    key.write_text("11" * 32)
-    key.chmod(0o600)
-    out = _shell(f'"$CLI" {command} "$DOC" --key-file "$KEY" > "$DOC"', DOC=doc, KEY=key)
+    key = aes_key(tmp_path / "k.key")
+    out = shell_cli(f'"$CLI" {command} "$DOC" --key-file "$KEY" > "$DOC"', DOC=doc, KEY=key)
     err = refused(out, "a document to check")
     assert f"the shell's `>` has already emptied {doc}" in err
     assert doc.read_text() == ""  # the shell's doing; nothing was written over it
@@ -91,9 +80,7 @@ def test_verify_and_sign_refuse_a_redirect_onto_their_document(
 @pytest.mark.parametrize("command", ["verify", "sign"])
 def test_verify_and_sign_refuse_a_redirect_onto_their_key(tmp_path: Path, command: str) -> None:
     doc = one_article_corpus(tmp_path) / "a.txt"
-    key = tmp_path / "k.key"
-    key.write_text("11" * 32)
-    key.chmod(0o600)
-    out = _shell(f'"$CLI" {command} "$DOC" --key-file "$KEY" > "$KEY"', DOC=doc, KEY=key)
+    key = aes_key(tmp_path / "k.key")
+    out = shell_cli(f'"$CLI" {command} "$DOC" --key-file "$KEY" > "$KEY"', DOC=doc, KEY=key)
     err = refused(out, "is the --key-file file")
     assert f"the shell's `>` has already emptied {key}" in err

@@ -6,20 +6,11 @@ the report went into it, exit 1), or a symbolic link inside the folder to FILE
 from __future__ import annotations
 
 import os
-import subprocess
 from pathlib import Path
 
 import pytest
-from daemon_harness import CLI, one_article_corpus
+from daemon_harness import aes_key, one_article_corpus, shell_cli
 from daemon_harness import refused as harness_refused
-
-
-def _shell(command: str, **paths: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ARTICLE_MONITOR_")}
-    env.update({"CLI": CLI, **{name: str(p) for name, p in paths.items()}})
-    return subprocess.run(
-        ["sh", "-c", command], capture_output=True, text=True, timeout=60, check=False, env=env
-    )
 
 
 @pytest.mark.parametrize("command", ["check", "verify", "sign"])
@@ -29,11 +20,9 @@ def test_redirect_onto_a_hard_link_of_a_document_is_refused(tmp_path: Path, comm
     os.link(corpus / "a.txt", link)
     extra = "--offline" if command == "check" else ""
     if command == "sign":
-        key = tmp_path / "k.key"
-        key.write_text("11" * 32)
-        key.chmod(0o600)
+        key = aes_key(tmp_path / "k.key")
         extra = f"--key-file {key}"
-    out = _shell(f'"$CLI" {command} "$CORPUS" {extra} > "$LINK"', CORPUS=corpus, LINK=link)
+    out = shell_cli(f'"$CLI" {command} "$CORPUS" {extra} > "$LINK"', CORPUS=corpus, LINK=link)
     err = harness_refused(out, "a document to check", "a.txt", first=False)
     assert f"the shell's `>` has already emptied {link}" in err
     assert (corpus / "a.txt").read_text() == ""  # the shell's doing, as the message says
@@ -43,21 +32,15 @@ def test_redirect_onto_a_file_a_symlink_in_the_corpus_names_is_refused(tmp_path:
     corpus = one_article_corpus(tmp_path)
     report = tmp_path / "report.json"
     (corpus / "link.json").symlink_to(report)
-    out = _shell('"$CLI" check "$CORPUS" --offline > "$REPORT"', CORPUS=corpus, REPORT=report)
+    out = shell_cli('"$CLI" check "$CORPUS" --offline > "$REPORT"', CORPUS=corpus, REPORT=report)
     harness_refused(out, "link.json", "a document to check", first=False)
-    option = subprocess.run(
-        [CLI, "check", str(corpus), "--offline", "-o", str(report)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    option = shell_cli('"$CLI" check "$C" --offline -o "$R"', C=corpus, R=report)
     harness_refused(option, f"-o {report}", "link.json", first=False)
 
 
 def test_a_report_beside_the_corpus_is_still_written(tmp_path: Path) -> None:
     corpus = one_article_corpus(tmp_path)
     report = tmp_path / "report.json"
-    out = _shell('"$CLI" check "$CORPUS" --offline > "$REPORT"', CORPUS=corpus, REPORT=report)
+    out = shell_cli('"$CLI" check "$CORPUS" --offline > "$REPORT"', CORPUS=corpus, REPORT=report)
     assert out.returncode in (0, 1) and "Error" not in out.stderr, out.stderr  # 1: problems
     assert '"articles"' in report.read_text()

@@ -14,21 +14,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from daemon_harness import CLI, one_article_corpus
+from daemon_harness import CLI, aes_key, one_article_corpus, shell_cli, user_env
 from daemon_harness import refused as harness_refused
 
 
 def cli(
     *args: str | Path, stdout: int | None = subprocess.PIPE, shell: bool = False
 ) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ARTICLE_MONITOR_")}
     return subprocess.run(
         list(map(str, args)) if shell else [CLI, *map(str, args)],
         stdout=stdout,
         stderr=subprocess.PIPE,
         text=True,
         timeout=60,
-        env=env,
+        env=user_env(),
         check=False,
     )
 
@@ -81,9 +80,7 @@ def test_a_closed_stdout_is_an_error_not_a_crash_nor_a_silent_success(
 ) -> None:
     """`keygen >&-` made a key nobody could read and exited 0; `status >&-`
     crashed with an internal error. Output with nowhere to go is exit 2."""
-    key = tmp_path / "k.key"
-    key.write_text("11" * 32)
-    key.chmod(0o600)
+    key = aes_key(tmp_path / "k.key")
     data = tmp_path / "data"
     if args[0] in ("status", "cluster", "history"):
         ran = cli(
@@ -155,14 +152,10 @@ def test_the_report_never_overwrites_the_config_the_environment_names(
     replaced it by the report."""
     config = tmp_path / "m.toml"
     config.write_text("retries = 0\n")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ARTICLE_MONITOR_")}
-    out = subprocess.run(
-        [CLI, "check", str(corpus), "--offline", "-o", str(config)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        env={**env, "ARTICLE_MONITOR_CONFIG": str(config)},
+    out = shell_cli(
+        '"$CLI" check "$C" --offline -o "$ARTICLE_MONITOR_CONFIG"',
+        C=corpus,
+        ARTICLE_MONITOR_CONFIG=config,  # the variable names the config, and -o onto it
     )
     refused(out, "-o", "--config")
     assert config.read_text() == "retries = 0\n"
@@ -411,9 +404,7 @@ def test_a_signal_during_a_command_does_not_say_it_had_not_begun(tmp_path: Path)
 )
 def test_an_empty_path_is_a_usage_error(tmp_path: Path, command: tuple[str, ...]) -> None:
     """`check "$CORPUS"` with the variable unset checked the current folder."""
-    key = tmp_path / "k.key"
-    key.write_text("11" * 32)
-    key.chmod(0o600)
+    key = aes_key(tmp_path / "k.key")
     args = [a.format(key=key) for a in command]
     out = cli(*args, "", "--data-dir", tmp_path / "data") if command[0] == "run" else cli(*args, "")
     refused(out, "empty PATH")
