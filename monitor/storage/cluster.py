@@ -15,7 +15,7 @@ machine, so its clock is the local one (and its cluster is of one).
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -161,16 +161,24 @@ class ClusterStore(Store):
                 continue  # not a value this version wrote: the reader's timeout
         return found
 
-    def _alive_ids(self, conn: Connection, now: int, timeout_ms: int) -> list[str]:
-        """The members alive at `now`, each judged by its own timeout or ours if longer."""
+    def _is_alive(self, conn: Connection, now: int, timeout_ms: int) -> Callable[[str, int], bool]:
+        """Whether a member (id, heartbeat_at) is alive at `now`, judged by its own
+        published timeout or ours if longer. A heartbeat from the future (a database
+        clock since stepped back, a row written by hand) is not a sign of life: it
+        kept a dead member's hosts from the others until that time came."""
         published = self._timeouts(conn)
-        rows: Any = conn.execute(select(MEMBERS.c.id, MEMBERS.c.heartbeat_at)).all()
-        ids = []
-        for member, beat in rows:
+
+        def alive(member: str, beat: int) -> bool:
             limit = max(timeout_ms, published.get(member, 0))
-            if -limit <= now - beat <= limit:
-                ids.append(str(member))
-        return ids
+            return -limit <= now - beat <= limit
+
+        return alive
+
+    def _alive_ids(self, conn: Connection, now: int, timeout_ms: int) -> list[str]:
+        """The members alive at `now` (_is_alive)."""
+        alive = self._is_alive(conn, now, timeout_ms)
+        rows: Any = conn.execute(select(MEMBERS.c.id, MEMBERS.c.heartbeat_at)).all()
+        return [str(member) for member, beat in rows if alive(member, beat)]
 
     def _view(self, conn: Connection, now: int, timeout_ms: int) -> ClusterView:
         holder = conn.execute(
@@ -178,8 +186,7 @@ class ClusterStore(Store):
         ).scalar_one_or_none()
         rows: Any = conn.execute(select(MEMBERS).order_by(MEMBERS.c.started_at, MEMBERS.c.id)).all()
         marks = self._stuck_marks(conn, {r.id for r in rows})
-        published = self._timeouts(conn)
-        limit = {r.id: max(timeout_ms, published.get(r.id, 0)) for r in rows}
+        alive = self._is_alive(conn, now, timeout_ms)
         members = tuple(
             Member(
                 id=r.id,
@@ -192,10 +199,7 @@ class ClusterStore(Store):
                 checks=r.checks,
                 rate=r.rate,
                 leader=r.id == holder,
-                # a heartbeat from the future (a database clock since stepped back, a
-                # row written by hand) is not a sign of life: it kept a dead member's
-                # hosts from the others until that time came
-                alive=-limit[r.id] <= now - r.heartbeat_at <= limit[r.id],
+                alive=alive(r.id, r.heartbeat_at),
                 stuck_since=marks[r.id][0] if r.id in marks else None,
                 out=r.id in marks and marks[r.id][1] >= now,
             )
