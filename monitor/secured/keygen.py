@@ -43,10 +43,8 @@ def aes256_hex() -> str:
     return os.urandom(KEY_BYTES).hex() + "\n"
 
 
-def new_key_files(key_type: KeyType, out: Path) -> list[KeyFile]:
-    """The file(s) of a new key: FILE for aes256; FILE and FILE.pub for ed25519."""
-    if key_type == "aes256":
-        return [KeyFile(out, aes256_hex().encode("ascii"), SECRET_MODE)]
+def ed25519_pems() -> tuple[bytes, bytes]:
+    """A new Ed25519 key pair as PEM: the private key (PKCS#8, unencrypted), the public."""
     private = Ed25519PrivateKey.generate()
     private_pem = private.private_bytes(
         serialization.Encoding.PEM,
@@ -56,6 +54,14 @@ def new_key_files(key_type: KeyType, out: Path) -> list[KeyFile]:
     public_pem = private.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
+    return private_pem, public_pem
+
+
+def new_key_files(key_type: KeyType, out: Path) -> list[KeyFile]:
+    """The file(s) of a new key: FILE for aes256; FILE and FILE.pub for ed25519."""
+    if key_type == "aes256":
+        return [KeyFile(out, aes256_hex().encode("ascii"), SECRET_MODE)]
+    private_pem, public_pem = ed25519_pems()
     pub = out.with_name(out.name + ".pub")
     return [KeyFile(out, private_pem, SECRET_MODE), KeyFile(pub, public_pem, PUBLIC_MODE)]
 

@@ -7,24 +7,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from monitor.config import ConfigError
+from monitor.secured.keygen import ed25519_pems as _pems
 from monitor.secured.keys import KeyRing
-
-
-def _pems() -> tuple[bytes, bytes]:
-    private = Ed25519PrivateKey.generate()
-    priv = private.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-    pub = private.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    return priv, pub
 
 
 def _write(path: Path, data: bytes, mode: int) -> Path:
