@@ -13,12 +13,18 @@ from monitor.corpus import files, iter_documents
 from monitor.corpus.article import InvalidDocument
 
 
-def test_a_root_gone_before_its_listing_is_unreadable(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _corpus(tmp_path: Path) -> Path:
+    """A folder of one record and one (empty) subfolder."""
     root = tmp_path / "corpus"
     (root / "sub").mkdir(parents=True)
     (root / "a.json").write_text('{"webUrl": "https://e.test/a"}')
+    return root
+
+
+def test_a_root_gone_before_its_listing_is_unreadable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = _corpus(tmp_path)
     listing = files._listing
 
     def gone_first(top: Path) -> tuple[list[str], list[str]]:
@@ -36,9 +42,7 @@ def test_a_root_gone_before_its_listing_is_unreadable(
 def test_a_subfolder_gone_before_its_listing_is_just_gone(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    root = tmp_path / "corpus"
-    (root / "sub").mkdir(parents=True)
-    (root / "a.json").write_text('{"webUrl": "https://e.test/a"}')
+    root = _corpus(tmp_path)
     listing = files._listing
 
     def sub_gone(top: Path) -> tuple[list[str], list[str]]:
