@@ -108,6 +108,25 @@ def stop_early() -> None:
             signal.signal(sig, _exit_early)
 
 
+class NotedStop:
+    """SIGINT or SIGTERM noted for a synchronous loop that stops at its next step
+    (verify, sign --in-place: nothing is torn by a flag). A later one while the
+    report waits for a reader that does not read ends the process (exit 130)."""
+
+    def __init__(self) -> None:
+        self.received: int | None = None
+
+    def __call__(self, signum: int, frame: FrameType | None) -> None:
+        if self.received is None:
+            self.received = signum
+        else:
+            give_up_if_stuck(signum)
+
+    def install(self) -> dict[int, Any]:
+        """Take the stop signals over; return the handlers they had."""
+        return {sig: signal.signal(sig, self) for sig in STOP_SIGNALS}
+
+
 class StopSignals:
     """Turns SIGINT and SIGTERM into one cancellation of the run's task."""
 

@@ -11,11 +11,11 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from types import FrameType
 from typing import Any, cast
 
 import click
 
+from monitor.check.interrupt import EXIT_INTERRUPTED, NotedStop
 from monitor.cli.options import (
     CorpusPath,
     config_option,
@@ -28,29 +28,19 @@ from monitor.cli.output_path import stdout_clash
 from monitor.config import ConfigError
 from monitor.corpus.article import Document, InvalidDocument
 
-EXIT_OK, EXIT_PROBLEMS, EXIT_INTERRUPTED = 0, 1, 130
+EXIT_OK, EXIT_PROBLEMS = 0, 1
 ENVELOPES = ("v2", "legacy", "ed25519")
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
-
-
-class _Stop:
-    received: int | None = None
 
 
 @contextmanager
-def _stop_between_files() -> Iterator[_Stop]:
+def _stop_between_files() -> Iterator[NotedStop]:
     """SIGINT/SIGTERM during `--in-place`: finish the file being rewritten, then stop.
 
     The process-wide early handler exited at once, saying the command had not
     begun while files were already rewritten, and skipped the folders' fsync.
     """
-    stop = _Stop()
-
-    def remember(signum: int, frame: FrameType | None) -> None:
-        if stop.received is None:
-            stop.received = signum
-
-    previous = {sig: signal.signal(sig, remember) for sig in STOP_SIGNALS}
+    stop = NotedStop()
+    previous = stop.install()
     try:
         yield stop
     finally:

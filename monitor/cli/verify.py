@@ -16,12 +16,7 @@ from rich.console import Console
 from rich.markup import escape as escape_markup
 from rich.table import Table
 
-from monitor.check.interrupt import (
-    EXIT_INTERRUPTED,
-    STOP_SIGNALS,
-    give_up_if_stuck,
-    hold_for_exit,
-)
+from monitor.check.interrupt import EXIT_INTERRUPTED, NotedStop, hold_for_exit
 from monitor.cli.options import (
     CorpusPath,
     config_option,
@@ -173,7 +168,7 @@ def verify(
 
     results: list[tuple[Document, SignatureResult]] = []
     invalid: list[InvalidDocument] = []
-    stop = _Stop()
+    stop = NotedStop()
     stop.install()  # from here a signal ends the loop, and what was verified is reported
     for item in iter_documents(settings.paths):
         if stop.received is not None:
@@ -204,21 +199,3 @@ def verify(
         sys.exit(EXIT_INTERRUPTED)
     problems = invalid or any(r.status.is_problem for _, r in results)
     sys.exit(EXIT_PROBLEMS if problems else EXIT_OK)
-
-
-class _Stop:
-    """SIGINT or SIGTERM during the loop: noted, and the loop stops at the next
-    document (verify is synchronous: nothing is torn by a flag)."""
-
-    def __init__(self) -> None:
-        self.received: int | None = None
-
-    def __call__(self, signum: int, frame: object) -> None:
-        if self.received is None:
-            self.received = signum
-        else:  # a report nobody reads: a second signal ends the blocked write
-            give_up_if_stuck(signum)
-
-    def install(self) -> None:
-        for sig in STOP_SIGNALS:
-            signal.signal(sig, self)
