@@ -16,7 +16,6 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
-import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -376,7 +375,5 @@ def load_settings(
     except ValidationError as exc:
         lines = [_describe(err, load) for err in exc.errors()]
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(lines)) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{config_file}: invalid TOML: {exc}") from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
         raise ConfigError(f"config file {config_file}: cannot be read ({exc})") from None

@@ -114,10 +114,9 @@ def file_values(fields: Mapping[str, FieldInfo], load: Load) -> dict[str, Any]:
         data = tomllib.loads(text.removeprefix("\ufeff"))  # a BOM (Windows editors) is no key
     except RecursionError:  # tomllib recurses once per level of [[[...]]] or {a={...}}
         raise ConfigError(f"{load.config_file}: invalid TOML: nested too deeply") from None
-    except tomllib.TOMLDecodeError:
-        raise
-    except ValueError as exc:  # an integer of over 4,300 digits: int()'s limit, not the parser's
-        # a bare ValueError named no file, and a SIGHUP reload did not catch it
+    except ValueError as exc:  # TOMLDecodeError, bytes not UTF-8, and an integer of over
+        # 4,300 digits (int()'s limit, not the parser's: a bare ValueError named no file,
+        # and a SIGHUP reload did not catch it): each in the words of an invalid TOML file
         raise ConfigError(f"{load.config_file}: invalid TOML: {exc}") from None
     base = load.config_file.parent
     for name, info in fields.items():
