@@ -90,6 +90,17 @@ def cluster_view(engine: Engine) -> Any:
     return Repository(engine).cluster(1500)
 
 
+def all_live(engine: Engine, members: list[DaemonProcess]) -> None:
+    """Every member started, listening, and live in the cluster's view."""
+    for m in members:
+        m.wait_listening()
+    wait_for(
+        lambda: len(cluster_view(engine).live) == len(members),
+        60,
+        what=lambda: members[0].text()[-3000:],
+    )
+
+
 def test_three_members_hold_politeness_and_lose_nothing_when_one_is_killed(
     tmp_path: Path, pg_url: str
 ) -> None:
@@ -100,13 +111,7 @@ def test_three_members_hold_politeness_and_lose_nothing_when_one_is_killed(
         t0 = time.monotonic()
         members = [DaemonProcess(config) for _ in range(3)]
         try:
-            for m in members:
-                m.wait_listening()
-            wait_for(
-                lambda: len(cluster_view(engine).live) == 3,
-                60,
-                what=lambda: members[0].text()[-3000:],
-            )
+            all_live(engine, members)
             # every target checked at least twice by the cluster of three
             wait_for(
                 lambda: all(len(site.url_hits.get(u, [])) >= 2 for u in urls),
@@ -236,9 +241,7 @@ def test_a_member_paused_beyond_the_timeout_rejoins_without_breaking_politeness(
         engine = make_engine(pg_url)
         members = [DaemonProcess(config) for _ in range(3)]
         try:
-            for m in members:
-                m.wait_listening()
-            wait_for(lambda: len(cluster_view(engine).live) == 3, 60)
+            all_live(engine, members)
             wait_for(lambda: all(len(site.url_hits.get(u, [])) >= 1 for u in urls), 60)
             sleeper = members[1]
             sleeper.signal(signal.SIGSTOP)
@@ -300,9 +303,7 @@ def test_a_shared_corpus_is_recorded_by_the_leader_alone_and_by_its_successor(
         engine = make_engine(pg_url)
         members = [DaemonProcess(config) for _ in range(3)]
         try:
-            for m in members:
-                m.wait_listening()
-            wait_for(lambda: len(cluster_view(engine).live) == 3, 60)
+            all_live(engine, members)
             wait_for(
                 lambda: all(site.url_hits.get(u) for u in urls),
                 60,
@@ -396,9 +397,7 @@ def test_a_stuck_member_is_shown_and_its_hosts_are_checked_by_the_others(
         members = [DaemonProcess(config), DaemonProcess(config), DaemonProcess(hung_config)]
         healthy, stuck = members[0], members[2]
         try:
-            for m in members:
-                m.wait_listening()
-            wait_for(lambda: len(cluster_view(engine).live) == 3, 60)
+            all_live(engine, members)
 
             def shown() -> dict[str, Any] | None:
                 out = subprocess.run(

@@ -20,7 +20,7 @@ import test_cluster
 from daemon_harness import DaemonProcess, LinkServer, wait_for
 from sqlalchemy import text
 from support.pg import PG_URL
-from test_cluster import PER_HOST, cluster_view, corpus, polite_config
+from test_cluster import PER_HOST, all_live, cluster_view, corpus, polite_config
 
 from monitor.storage.engine import make_engine
 
@@ -79,9 +79,7 @@ def test_members_keep_checking_after_their_connections_are_cut(
         engine = make_engine(pg_url)
         members = [DaemonProcess(config) for _ in range(2)]
         try:
-            for m in members:
-                m.wait_listening()
-            wait_for(lambda: len(cluster_view(engine).live) == 2, 60)
+            all_live(engine, members)
             wait_for(lambda: all(site.url_hits.get(u) for u in urls), 60)
             engine.dispose()
             if fault == "terminate":
