@@ -63,11 +63,15 @@ def sqlite_path(url: str) -> Path | None:
 
 
 def is_memory(url: str) -> bool:
-    """A SQLite database in memory (`sqlite://`, `:memory:`, `mode=memory`)."""
+    """A SQLite database in memory (`sqlite://`, `:memory:`, `file::memory:`, a
+    `mode=memory` URI), judged by the URL's parts: a file under a folder named
+    `mode=memory` is a file."""
     parsed = make_url(url)
     database = parsed.database or ""
     return parsed.get_backend_name() == "sqlite" and (
-        database in ("", ":memory:") or "mode=memory" in url
+        database in ("", ":memory:")
+        or database.startswith("file::memory:")
+        or parsed.query.get("mode") == "memory"
     )
 
 

@@ -6,6 +6,8 @@ it, after a lookup of that name); a database in memory is refused."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from monitor.storage.opening import DatabaseUnusable, open_database
@@ -44,3 +46,17 @@ def test_a_database_in_memory_is_refused(url: str, create: bool) -> None:
     # and db upgrade said "upgraded from empty to 0009" of a database gone at its exit
     with pytest.raises(DatabaseUnusable, match="in memory"):
         open_database(url, create=create, verify=False)
+
+
+@pytest.mark.parametrize("url", ["sqlite:///file::memory:?cache=shared&uri=true"])
+def test_a_shared_cache_memory_uri_is_refused_too(url: str) -> None:
+    with pytest.raises(DatabaseUnusable, match="in memory"):
+        open_database(url, create=True, verify=False)
+
+
+def test_a_file_under_a_folder_named_mode_memory_is_a_file(tmp_path: Path) -> None:
+    # "in memory" was judged by the text `mode=memory` anywhere in the URL
+    db = tmp_path / "mode=memory" / "monitor.db"
+    engine = open_database(f"sqlite:///{db}", create=True, verify=False)
+    engine.dispose()
+    assert db.is_file()
