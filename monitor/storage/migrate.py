@@ -119,6 +119,11 @@ def _one_revision(versions: list[object]) -> str:
     return current
 
 
+def _our_tables(conn: Connection) -> list[str]:
+    """The monitor's tables in its schema, sorted (whatever else the database holds)."""
+    return sorted(set(metadata.tables) & set(inspect(conn).get_table_names(_schema(conn))))
+
+
 def _shown(revision: str) -> str:
     """A revision as written, quoted when it holds anything but word characters:
     '0009 ' is not 0009."""
@@ -136,7 +141,7 @@ def _refuse_unknown(conn: Connection) -> None:
     from alembic.util import CommandError
 
     versions = _versions(conn)
-    ours = sorted(set(metadata.tables) & set(inspect(conn).get_table_names(_schema(conn))))
+    ours = _our_tables(conn)
     if versions is None and not ours:
         _refuse_shadowed(conn)
     if not versions:
@@ -250,7 +255,7 @@ def refuse_unreadable(engine: Engine) -> None:
         if versions == [HEAD]:
             _refuse_incomplete(conn)
             return
-        ours = set(metadata.tables) & set(inspect(conn).get_table_names(_schema(conn)))
+        ours = _our_tables(conn)
         if not versions and not ours:
             raise DatabaseUnusable(
                 "the database has no schema yet: run `article-monitor db upgrade`"
