@@ -57,7 +57,7 @@ def test_notify_never_raises_on_a_hostile_address(
         "empty_abstract": "@",
     }[kind]
     monkeypatch.setenv("NOTIFY_SOCKET", address)
-    assert notify("READY=1") in (True, False)  # never raises
+    assert notify("READY=1") is False  # nobody to tell: no error, no raise
 
 
 def _children(pid: int) -> list[int]:
