@@ -60,10 +60,13 @@ def known_error(exc: BaseException) -> str | None:
     if isinstance(exc, ConfigError):
         return str(exc)
     if isinstance(exc, OSError):
-        if exc.filename is None and exc.errno in (errno.EPIPE, errno.ENOSPC):
+        from monitor.cli.streams import is_stdout_failure, stdout_undeliverable
+
+        if exc.filename is None and (
+            exc.errno in (errno.EPIPE, errno.ENOSPC) or is_stdout_failure(exc)
+        ):
             # standard output's (`… | head -1`, `> /dev/full`) only if it is the one
             # failing: a socket's or another file's must not silence it
-            from monitor.cli.streams import stdout_undeliverable
 
             undelivered = stdout_undeliverable()
             if undelivered is not None:

@@ -23,6 +23,8 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
+from monitor.whole_write import write_all
+
 CLOSED_STDOUT = "standard output is closed: redirect it to a file"
 READER_GONE = "the output was closed by its reader (broken pipe), so it is cut short"
 
@@ -78,24 +80,21 @@ class WholeWrites(io.FileIO):
     A report longer than a buffer (or any, unbuffered) fails in a write in the
     middle of a command, not in the final flush that names the stream: the
     error is kept (`failed`) so the user reads `standard output: …` either way
-    (flush_stdout)."""
+    (flush_stdout). A descriptor that keeps taking nothing (a broken FUSE file)
+    fails with EIO rather than spinning for ever (monitor.whole_write)."""
 
     failed: OSError | None = None
 
     def write(self, data: Any) -> int:
-        view = memoryview(data).cast("B")
-        done = 0
-        while done < len(view):
-            try:
-                wrote = super().write(view[done:])
-            except OSError as exc:
-                self.failed = exc
-                raise
-            if wrote is None:  # O_NONBLOCK and full: wait until it takes more
-                select.select([], [self.fileno()], [])
-                continue
-            done += wrote
-        return done
+        try:
+            return write_all(self._write_once, data, self.fileno())
+        except OSError as exc:  # a device that keeps taking nothing too (write_all)
+            self.failed = exc
+            raise
+
+    def _write_once(self, view: memoryview) -> int | None:
+        """One write(2): the count, or None when a non-blocking descriptor is full."""
+        return super().write(view)
 
 
 def _whole(stream: Any) -> Any:
@@ -127,6 +126,13 @@ def failed_stdout() -> str | None:
     if isinstance(exc, BrokenPipeError):
         return READER_GONE
     return f"standard output: {exc.strerror or exc}"
+
+
+def is_stdout_failure(exc: OSError) -> bool:
+    """Whether `exc` is the error a write to standard output met (kept by WholeWrites),
+    whatever its errno: then it is said as standard output's (failed_stdout)."""
+    raw = _stdout_raw()
+    return raw is not None and raw.failed is exc
 
 
 def _stdout_raw() -> WholeWrites | None:

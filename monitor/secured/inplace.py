@@ -40,6 +40,7 @@ from monitor.corpus.files import (
     read_whole,
 )
 from monitor.secured.edit import EditError, rewrite_front_matter, rewrite_json, rewrite_jsonl
+from monitor.whole_write import write_all
 
 # Gets one record; returns its new `secured` value, or None when it cannot be signed.
 SignOne = Callable[[Document], str | None]
@@ -161,10 +162,7 @@ def _replace(path: Path, st: os.stat_result, data: bytes, force: bool, notes: li
     done = False
     try:
         try:
-            view = memoryview(data)
-            written = 0
-            while written < len(view):
-                written += os.write(fd, view[written:])
+            write_all(lambda view: os.write(fd, view), data, fd)
             mine = os.fstat(fd)
             if (mine.st_uid, mine.st_gid) != (st.st_uid, st.st_gid):
                 try:

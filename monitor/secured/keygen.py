@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from monitor.config import ConfigError
 from monitor.secured.keys import KEY_BYTES
+from monitor.whole_write import write_all
 
 KeyType = Literal["aes256", "ed25519"]
 SECRET_MODE: Final = 0o600
@@ -73,9 +74,7 @@ def _temporary(file: KeyFile) -> str:
     )
     try:
         os.fchmod(fd, file.mode)
-        view = memoryview(file.data)
-        while view:
-            view = view[os.write(fd, view) :]
+        write_all(lambda view: os.write(fd, view), file.data, fd)
         os.fsync(fd)
     except BaseException:
         os.close(fd)

@@ -1,0 +1,69 @@
+"""write_all: every byte written, and a descriptor that keeps taking nothing (a
+broken FUSE file or driver; a real descriptor cannot be made to do it, so the
+write is faked) fails with EIO instead of spinning for ever."""
+
+from __future__ import annotations
+
+import errno
+import os
+from pathlib import Path
+
+import pytest
+
+from monitor.cli.streams import WholeWrites
+from monitor.whole_write import NO_PROGRESS_LIMIT, write_all
+
+
+def test_short_writes_are_continued_until_every_byte_is_written() -> None:
+    got = bytearray()
+
+    def two_at_a_time(view: memoryview) -> int:
+        got.extend(view[:2])
+        return min(2, len(view))
+
+    assert write_all(two_at_a_time, b"abcdefg", 1) == 7
+    assert got == b"abcdefg"
+
+
+def test_a_descriptor_taking_nothing_fails_after_a_few_tries() -> None:
+    calls = 0
+
+    def nothing(view: memoryview) -> int:
+        nonlocal calls
+        calls += 1
+        if calls > 100:  # the old loop: never ends; the test must
+            raise AssertionError("still writing after 100 zero-length writes")
+        return 0
+
+    with pytest.raises(OSError) as caught:
+        write_all(nothing, b"report", 1)
+    assert caught.value.errno == errno.EIO
+    assert calls == NO_PROGRESS_LIMIT
+
+
+def test_some_progress_between_zero_writes_is_not_a_failure() -> None:
+    answers = iter([0, 0, 2, 0, 0, 2, 0, 0, 2])
+    assert write_all(lambda view: next(answers), b"abcdef", 1) == 6
+
+
+class _TakesNothing(WholeWrites):
+    calls = 0
+
+    def _write_once(self, view: memoryview) -> int | None:
+        self.calls += 1
+        if self.calls > 100:
+            raise AssertionError("still writing after 100 zero-length writes")
+        return 0
+
+
+def test_a_standard_stream_taking_nothing_fails_and_keeps_its_error(tmp_path: Path) -> None:
+    fd = os.open(tmp_path / "out", os.O_WRONLY | os.O_CREAT)
+    try:
+        raw = _TakesNothing(fd, "w", closefd=False)
+        with pytest.raises(OSError) as caught:
+            raw.write(b"a line\n")
+        assert raw.failed is caught.value  # said as standard output's (failed_stdout)
+        assert caught.value.errno == errno.EIO
+        assert raw.calls == NO_PROGRESS_LIMIT
+    finally:
+        os.close(fd)

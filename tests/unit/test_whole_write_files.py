@@ -1,0 +1,58 @@
+"""Key files and signed documents on a file that takes no bytes (write(2) returning
+0: a broken FUSE file system or driver) fail with a message, as a full disk does;
+their write loops spun for ever. A real descriptor cannot be made to take
+nothing, so os.write is faked for descriptors above 2 during the call."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from monitor.config import ConfigError
+from monitor.secured.inplace import rewrite_file
+from monitor.secured.keygen import SECRET_MODE, KeyFile, write_key_files
+from monitor.whole_write import NO_PROGRESS
+
+
+@pytest.fixture
+def takes_nothing(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
+    real = os.write
+    calls: list[int] = []
+
+    def write(fd: int, data: bytes) -> int:
+        if fd <= 2:
+            return real(fd, data)
+        calls.append(fd)
+        if len(calls) > 100:  # the old loops: never ended; the test must
+            raise AssertionError("still writing after 100 zero-length writes")
+        return 0
+
+    monkeypatch.setattr(os, "write", write)
+    yield calls
+
+
+def test_a_key_file_on_a_file_taking_nothing_is_an_error(
+    tmp_path: Path, takes_nothing: list[int]
+) -> None:
+    out = tmp_path / "k.key"
+    with pytest.raises(ConfigError, match=re.escape(NO_PROGRESS)):
+        write_key_files([KeyFile(out, b"00" * 32, SECRET_MODE)], force=False)
+    assert len(takes_nothing) == 3
+    assert not out.exists()
+    assert list(tmp_path.iterdir()) == []  # the temporary file is gone too
+
+
+def test_a_signed_document_on_a_file_taking_nothing_is_left_as_it_was(
+    tmp_path: Path, takes_nothing: list[int]
+) -> None:
+    doc = tmp_path / "a.json"
+    doc.write_text('{"webUrl": "https://n.test/a/"}\n')
+    result = rewrite_file(doc, lambda document: "v2.k.AAAA.BBBB")
+    assert len(result.errors) == 1
+    assert NO_PROGRESS in result.errors[0]
+    assert doc.read_text() == '{"webUrl": "https://n.test/a/"}\n'
+    assert list(tmp_path.iterdir()) == [doc]
