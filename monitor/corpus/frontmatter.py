@@ -1,9 +1,11 @@
 """Front-matter records: YAML between two `---` lines, then an ignored body.
 
-A `.yaml`/`.yml` file may also be plain YAML without the fences: when it does
-not start with a `---` line followed later by a closing `---` line, the whole
-file is read as one YAML document. For every other suffix the fences are
-required.
+A `.yaml`/`.yml` file is a YAML stream instead: every document in it (fenced
+or not, `---` separated) is an article, each read alone so that a broken one
+costs only itself, and each error names its own file line. Dropping the
+documents after the first (the old front-matter reading) lost articles
+silently. For every other suffix the fences are required and what follows
+the closing one is an ignored body.
 """
 
 from __future__ import annotations
@@ -13,10 +15,21 @@ from collections.abc import Iterator, Sequence
 
 from monitor.corpus import files, yaml_safe
 from monitor.corpus.article import Document, InvalidDocument
-from monitor.corpus.records import to_document
+from monitor.corpus.records import describe, to_document
 
 _OPEN = re.compile(r"---[ \t]*\r?(?:\n|$)")
 _CLOSE = re.compile(r"^---[ \t]*\r?$", re.MULTILINE)
+# YAML's document markers: a `---` (start) or `...` (end) at column 0, then a
+# blank or the line's end; at column 0 they end any scalar, so cutting there
+# is what a YAML reader does.
+_MARKER = re.compile(r"^(?:---|\.\.\.)(?=[ \t\r\n]|$)", re.MULTILINE)
+_NULL = "tag:yaml.org,2002:null"
+# A stretch with no document of its own: blank lines, comments, directives.
+_PRELUDE = re.compile(r"(?:[ \t]*(?:#[^\n]*)?\r?\n|%[^\n]*\n)*[ \t]*(?:#[^\n]*)?")
+_LATER_HINT = (
+    "; in a .yaml file every '---' line starts another article "
+    "(a text body after front matter belongs in a .md or .txt file)"
+)
 
 
 def _fill(message: str, line: int | None, first: int | None = None) -> str:
@@ -38,6 +51,19 @@ def parse_yaml_record(
     source: str, yaml_text: str, first_line: int, *, what: str
 ) -> Document | InvalidDocument:
     """One YAML mapping → a record; `first_line` is the file line of the YAML's line 1."""
+    item = _yaml_record(source, yaml_text, first_line, what=what)
+    if item is None:
+        return InvalidDocument(
+            source, first_line, f"{what} is empty: expected article fields such as webUrl"
+        )
+    return item
+
+
+def _yaml_record(
+    source: str, yaml_text: str, first_line: int, *, what: str, hint: str = ""
+) -> Document | InvalidDocument | None:
+    """As parse_yaml_record, but None for a document with no content; `hint` is added to
+    the errors of a document that is not YAML or not a mapping."""
     if len(yaml_text) > files.MAX_YAML_BYTES:
         return _too_big(source, first_line, what)
     try:
@@ -45,13 +71,17 @@ def parse_yaml_record(
     except yaml_safe.YamlError as exc:
         line = first_line + exc.line if exc.line is not None else first_line
         first = first_line + exc.first if exc.first is not None else None
-        return InvalidDocument(source, line, _fill(exc.message, line, first))
+        return InvalidDocument(source, line, _fill(exc.message, line, first) + hint)
     root = loaded.root
-    if root is None:
-        return InvalidDocument(
-            source, first_line, f"{what} is empty: expected article fields such as webUrl"
-        )
+    if root is None or (root.tag == _NULL and root.value == ""):  # `---` and nothing more
+        return None
     record_line = first_line + root.start_mark.line
+    if hint and not isinstance(loaded.data, dict):
+        return InvalidDocument(
+            source,
+            record_line,
+            f"{what} is {describe(loaded.data)}: expected a mapping of article fields{hint}",
+        )
 
     def line_of(loc: Sequence[str | int]) -> int | None:
         found = yaml_safe.node_line(root, loc)
@@ -60,12 +90,66 @@ def parse_yaml_record(
     return to_document(source, record_line, loaded.data, what=what, line_of=line_of)
 
 
+def yaml_documents(text: str) -> list[tuple[int, int, int]]:
+    """(start, end, first line) of each document of a YAML stream, cut at its markers.
+
+    A document runs from its `---` line (or the file's start, or the line after
+    a `...`) to the next `---` line, or through its `...` line. Blank lines,
+    comments and directives before a `---` belong to the document it opens.
+    """
+    cuts: list[int] = [0]
+    for marker in _MARKER.finditer(text):
+        if marker.group() == "---":
+            cut = marker.start()
+        else:
+            eol = text.find("\n", marker.end())
+            cut = len(text) if eol < 0 else eol + 1
+        if cut > cuts[-1]:
+            cuts.append(cut)
+    if cuts[-1] < len(text):
+        cuts.append(len(text))
+    spans: list[tuple[int, int]] = []
+    start = 0
+    for end in cuts[1:]:
+        prelude = not text.startswith("---", start) and bool(_PRELUDE.fullmatch(text, start, end))
+        if prelude and end < len(text):
+            continue  # joined to the document that follows
+        spans.append((start, end))
+        start = end
+    out: list[tuple[int, int, int]] = []
+    line = 1
+    at = 0
+    for start, end in spans:
+        line += text.count("\n", at, start)
+        at = start
+        out.append((start, end, line))
+    return out
+
+
+def parse_yaml_stream(source: str, text: str) -> Iterator[Document | InvalidDocument]:
+    """Every document of a `.yaml`/`.yml` file as a record; empty documents hold nothing."""
+    found = False
+    for start, end, line in yaml_documents(text):
+        hint = _LATER_HINT if found else ""
+        item = _yaml_record(source, text[start:end], line, what="YAML document", hint=hint)
+        if item is not None:
+            found = True
+            yield item
+    if not found:
+        yield InvalidDocument(
+            source, 1, "YAML document is empty: expected article fields such as webUrl"
+        )
+
+
 def parse_front_matter(
     source: str, text: str, *, plain_yaml: bool
 ) -> Iterator[Document | InvalidDocument]:
-    """The record of one front-matter file (or plain YAML file when `plain_yaml`)."""
+    """The record of one front-matter file (or every document of a YAML file when `plain_yaml`)."""
     if not text.strip():
         yield InvalidDocument(source, 1, "empty file: expected a '---' line, article fields, '---'")
+        return
+    if plain_yaml:
+        yield from parse_yaml_stream(source, text)
         return
     opening = _OPEN.match(text)
     closing = _CLOSE.search(text, opening.end()) if opening else None
@@ -76,9 +160,6 @@ def parse_front_matter(
         yield parse_yaml_record(
             source, text[opening.end() : closing.start()], 2, what="front matter"
         )
-        return
-    if plain_yaml:
-        yield parse_yaml_record(source, text, 1, what="YAML document")
         return
     if opening:
         yield InvalidDocument(

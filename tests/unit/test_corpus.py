@@ -102,9 +102,11 @@ def test_plain_yaml_without_fences(suffix: str) -> None:
     assert doc.raw["title"] == "t"
 
 
-def test_yaml_file_with_fences_reads_the_front_matter() -> None:
-    doc = valid("---\nwebUrl: https://a.example.com/x\n---\nnot: [yaml\n", ".yaml")
-    assert doc.line == 2
+def test_yaml_file_with_fences_reads_the_front_matter_and_reports_a_body() -> None:
+    # a .yaml file is a YAML stream: what follows the second `---` is another document
+    doc, body = parse("---\nwebUrl: https://a.example.com/x\n---\nnot: [yaml\n", ".yaml")
+    assert isinstance(doc, Document) and doc.line == 2
+    assert isinstance(body, InvalidDocument) and body.error.startswith("invalid YAML:")
 
 
 def test_yaml_file_with_only_an_opening_marker_is_plain_yaml() -> None:
@@ -160,9 +162,8 @@ def test_yaml_that_is_not_a_mapping(body: str, kind: str) -> None:
 
 
 def test_multiple_yaml_documents_in_plain_yaml() -> None:
-    bad = invalid("webUrl: https://a.example.com/\n---\nwebUrl: https://b.example.com/\n", ".yaml")
-    assert bad.line == 2
-    assert "single document" in bad.error
+    items = parse("webUrl: https://a.example.com/\n---\nwebUrl: https://b.example.com/\n", ".yaml")
+    assert [(type(i).__name__, i.line) for i in items] == [("Document", 1), ("Document", 3)]
 
 
 # --- field validation ----------------------------------------------------------------
