@@ -2,8 +2,9 @@
 
 Pure text surgery, so every other byte of the file stays as the author wrote
 it: front matter gets its top-level `secured:` line replaced (or one inserted
-before the closing `---`); JSON and JSONL get only the value of the article
-object's `secured` member replaced (or the member appended to the object).
+before the closing `---`), as does each document of a `.yaml` stream; JSON
+and JSONL get only the value of the article object's `secured` member
+replaced (or the member appended to the object).
 Which objects are articles follows the corpus rules: a top-level object, the
 elements of a top-level list, or the elements of a top-level `news` /
 `articles` list; in JSONL, each line.
@@ -107,6 +108,49 @@ def rewrite_front_matter(text: str, value: str, *, plain_yaml: bool = False) -> 
     if plain_yaml:
         return bom + rewrite_yaml_region(body, value, newline)
     raise EditError("no front matter: expected a '---' line, the fields, a closing '---' line")
+
+
+_START: Final = re.compile(r"^---(?=[ \t\r\n]|$)([^\n]*)(?:\n|$)", re.MULTILINE)
+_END: Final = re.compile(r"^\.\.\.[ \t]*(?:#[^\n]*)?\r?(?:\n|$)(?:[ \t]*\r?\n)*\Z", re.MULTILINE)
+
+
+def rewrite_yaml_documents(text: str, values: dict[int, str]) -> str:
+    """A `.yaml` stream with a new `secured` in each document named by a file line of it.
+
+    The documents are cut as the corpus reader cuts them (`yaml_documents`), so
+    every one of a multi-document file is signed, not only the first; each
+    document's text between its `---` line and its `...` line is rewritten
+    as a front matter is.
+    """
+    from monitor.corpus.frontmatter import yaml_documents
+
+    bom = BOM if text.startswith(BOM) else ""
+    body = text.removeprefix(BOM)
+    newline = _newline(body)
+    spans = yaml_documents(body)
+    out: list[str] = []
+    for index, (start, end, line) in enumerate(spans):
+        following = spans[index + 1][2] if index + 1 < len(spans) else None
+        value = next(
+            (v for at, v in values.items() if line <= at and (following is None or at < following)),
+            None,
+        )
+        region = body[start:end]
+        if value is None:
+            out.append(region)
+            continue
+        head = 0
+        marker = _START.search(region)  # a document holds one `---` line at most
+        if marker is not None:
+            rest = marker.group(1).strip(" \t\r")
+            if rest and not rest.startswith("#"):
+                raise EditError(f"the document of line {line} starts on its '---' line")
+            head = marker.end()
+        tail = _END.search(region, head)
+        stop = tail.start() if tail is not None else len(region)
+        new = rewrite_yaml_region(region[head:stop], value, newline)
+        out.append(region[:head] + new + region[stop:])
+    return bom + "".join(out)
 
 
 # ---------------------------------------------------------------- JSON

@@ -33,13 +33,20 @@ from monitor.corpus import parse_bytes, parse_text
 from monitor.corpus.article import Document, InvalidDocument
 from monitor.corpus.files import (
     LINE_SUFFIXES,
+    YAML_SUFFIXES,
     DecodeError,
     NotRegularFile,
     open_regular,
     os_reason,
     read_whole,
 )
-from monitor.secured.edit import EditError, rewrite_front_matter, rewrite_json, rewrite_jsonl
+from monitor.secured.edit import (
+    EditError,
+    rewrite_front_matter,
+    rewrite_json,
+    rewrite_jsonl,
+    rewrite_yaml_documents,
+)
 from monitor.whole_write import write_all
 
 # Gets one record; returns its new `secured` value, or None when it cannot be signed.
@@ -285,12 +292,21 @@ def _rewrite(path: Path, sign_one: SignOne, force: bool, result: FileResult) -> 
             new_text = rewrite_json(text, signer)
         elif suffix in LINE_SUFFIXES:
             new_text = rewrite_jsonl(text, signer)
+        elif suffix in YAML_SUFFIXES:  # a stream: every document is a record
+            values = {
+                d.line: v
+                for d in items
+                if isinstance(d, Document) and (v := signer(d.raw)) is not None
+            }
+            if not values:
+                return
+            new_text = rewrite_yaml_documents(text, values)
         else:
             doc = next(d for d in items if isinstance(d, Document))
             value = signer(doc.raw)
             if value is None:
                 return
-            new_text = rewrite_front_matter(text, value, plain_yaml=suffix in (".yaml", ".yml"))
+            new_text = rewrite_front_matter(text, value)
     except EditError as exc:
         raise _Refused(f"cannot rewrite: {exc}") from None
     if not signed:

@@ -72,3 +72,41 @@ def test_the_daemon_scan_stores_every_document(
     ]
     assert scanner.repo.snapshot().invalid_documents == 1
     assert f"invalid document {corpus / 'stream.yaml'}:5: invalid YAML" in caplog.text
+
+
+def test_sign_in_place_signs_every_document_of_a_yaml_stream(tmp_path: Path) -> None:
+    key = tmp_path / "k.key"
+    made = subprocess.run(
+        [CLI, "keygen", "--type", "aes256", "--out", str(key)], capture_output=True, timeout=60
+    )
+    assert made.returncode == 0, made.stderr
+    fenced = tmp_path / "fenced.yaml"
+    fenced.write_text(
+        '---\nwebUrl: "https://news.test/one"\n---\nwebUrl: "https://news.test/two"\n'
+        "title: t\n---\n"
+    )
+    bare = tmp_path / "bare.yml"
+    bare.write_text(
+        '# corpus\nwebUrl: "https://news.test/three"\nsecured: old\n...\n'
+        '---\nwebUrl: "https://news.test/four"\n'
+    )
+    signed = subprocess.run(
+        [CLI, "sign", str(fenced), str(bare), "--in-place", "--key-file", str(key)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert signed.returncode == 0, signed.stderr
+    assert "fenced.yaml: signed 2 article(s)" in signed.stderr
+    assert "bare.yml: signed 2 article(s)" in signed.stderr
+    assert fenced.read_text().count("secured: ") == 2
+    assert bare.read_text().count("secured: ") == 2 and "secured: old" not in bare.read_text()
+    checked = subprocess.run(
+        [CLI, "verify", str(fenced), str(bare), "--key-file", str(key), "--format", "json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    report = json.loads(checked.stdout)
+    assert [a["signature"]["status"] for a in report["articles"]] == ["valid"] * 4
