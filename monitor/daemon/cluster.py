@@ -32,6 +32,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from monitor import __version__
 from monitor.config import Settings
+from monitor.daemon.clock_step import ClockWatch
 from monitor.daemon.cluster_settings import beat_interval, lease_warning
 from monitor.daemon.placement import BUCKETS, claimable, owners_of, share, url_bucket, view_of
 from monitor.http.hostpool import HostPool
@@ -100,6 +101,7 @@ class Membership:
         self._rate = 0.0
         self._rate_mark = (_steady(), 0)
         self._versions_warned: set[str] = set()
+        self._clock_watch = ClockWatch()  # a step back pulls in the due times set ahead
         if self.clustered and (why := lease_warning(settings())):
             log.warning("cluster: %s", why)
         if self.clustered and beat_interval(s := settings()) < s.cluster_heartbeat:
@@ -306,6 +308,7 @@ class Membership:
         for v in others - self._versions_warned:
             log.warning("cluster: a member runs version %s, this one %s", v, __version__)
         self._versions_warned |= others
+        self._clock_watch.beat(self.repo, now, s)
         if self.error is not None:
             log.info("cluster heartbeat works again")
         self.error = None

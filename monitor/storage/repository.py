@@ -2,10 +2,11 @@
 
 The repository is assembled from parts named for what they own: `queue`
 (claims and results), `corpus` (documents, articles, targets), `retention`
-(purges, rollups, metadata), `reads` (metrics snapshot, status, history)
-and `listing` (the status API's pages of targets, one target, one article),
-all on `store.Store` (tables, write transactions, health). The values it
-takes and gives are in `values`.
+(purges, rollups, metadata), `schedule` (due times that a clock stepped back
+left too far ahead), `reads` (metrics snapshot, status, history) and
+`listing` (the status API's pages of targets, one target, one article), all
+on `store.Store` (tables, write transactions, health). The values it takes
+and gives are in `values`.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from monitor.storage.probes import ProbeStore
 from monitor.storage.queue import QueueStore
 from monitor.storage.reads import Reads
 from monitor.storage.retention import RetentionStore
+from monitor.storage.schedule import ScheduleStore
 from monitor.storage.store import (
     ARTICLES,
     DAY_MS,
@@ -59,5 +61,14 @@ __all__ = [
 ]
 
 
-class Repository(QueueStore, CorpusStore, RetentionStore, Reads, Listing, ClusterStore, ProbeStore):
+class Repository(
+    QueueStore,
+    CorpusStore,
+    RetentionStore,
+    ScheduleStore,
+    Reads,
+    Listing,
+    ClusterStore,
+    ProbeStore,
+):
     """The daemon's and the CLI's one way into the database."""

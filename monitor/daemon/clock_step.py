@@ -1,0 +1,86 @@
+"""The cluster's clock stepped back: the due times set while it ran ahead are pulled in.
+
+A clock that ran ahead (by a day, say) and was then set right left every
+target checked meanwhile due a day late: its next check had been set to the
+clock's time plus the interval. The heartbeat (daemon/cluster.py) watches
+the clock it gives the dispatcher: a reading below the highest one seen, by
+more than SLACK_MS, is a step back, and the due queue is then walked, one
+page a beat, for due times beyond any check's delay (storage/schedule.py).
+The first reading is held to the last check recorded, so a daemon stopped
+while the clock ran ahead and started after it was set right sees the step
+too. The walk is made twice: results decided before the step and written
+after the first walk (the writer's queue) are caught by the second.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from monitor.config import Settings
+from monitor.storage.repository import LAST_CHECK_KEY, Repository
+from monitor.vocabulary import Kind
+
+log = logging.getLogger("monitor.daemon")
+
+# a step back smaller than this is left alone: a target is late by that much at most.
+# A false alarm (the members' own clocks stamp results) costs one read of the queue
+SLACK_MS = 60_000
+WALKS = 2
+
+
+def schedule_bounds(s: Settings) -> dict[str, int]:
+    """The furthest ahead (ms) a check schedules a target of each kind: its interval
+    spread by the jitter (a failing target's backoff is shorter), plus a second."""
+    return {
+        kind.value: int(s.interval_for(kind) * (1 + s.interval_jitter) * 1000) + 1000
+        for kind in Kind
+    }
+
+
+class ClockWatch:
+    """Called at each heartbeat, on its thread, with the clock's reading."""
+
+    def __init__(self) -> None:
+        self._high: int | None = None  # the highest reading seen
+        self._walks = 0  # walks of the queue still to make
+        self._from: tuple[int, int] | None = None  # where the walk goes on
+        self._moved = 0  # targets pulled in by this walk
+
+    def beat(self, repo: Repository, now: int, settings: Settings) -> None:
+        try:
+            self._beat(repo, now, settings)
+        except SQLAlchemyError as exc:  # the heartbeat's own write says the rest
+            log.warning("cannot pull in the due times set on a clock ahead: %s; retrying", exc)
+
+    def _beat(self, repo: Repository, now: int, settings: Settings) -> None:
+        if self._high is None:
+            self._high = max(now, _last_check(repo))
+        if now + SLACK_MS < self._high:
+            log.warning(
+                "the clock stepped back %.0f s: due times set while it ran ahead are pulled in",
+                (self._high - now) / 1000,
+            )
+            self._walks, self._from, self._moved = WALKS, None, 0
+            self._high = now
+        self._high = max(self._high, now)
+        if not self._walks:
+            return
+        page = repo.pull_in_page(now, schedule_bounds(settings), self._from)
+        self._moved += page.moved
+        self._from = page.rest
+        if page.rest is not None:
+            return
+        log.info("%d targets due too far ahead were pulled in", self._moved)
+        self._walks = self._walks - 1 if self._moved else 0
+        self._moved = 0
+
+
+def _last_check(repo: Repository) -> int:
+    """The newest check recorded (its members' clocks), 0 if none or unreadable."""
+    value = repo.get_meta(LAST_CHECK_KEY)
+    try:
+        return int(value) if value is not None else 0
+    except ValueError:
+        return 0

@@ -1,0 +1,103 @@
+"""Due times set on a clock that has since been stepped back: pulled in.
+
+A check decided while the clock ran ahead (NTP stepping it back later, a VM
+resumed with a wrong clock, an operator) queued its target at that clock's
+time plus the interval; once the clock is set right the target waited the
+interval plus the whole step. No due time a check can set lies further ahead
+than the kind's longest delay (interval and jitter: a failing target's
+backoff is shorter), so a queued target due beyond that is moved: one checked
+"in the future" keeps its delay from now, any other is due now.
+
+A keyset walk of the due queue from its back, a page at a time (the caller
+spreads the pages over its heartbeats), so no transaction holds the write
+lock for long.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import bindparam, delete, select, tuple_, update
+
+from monitor.storage.lean import execute_many
+from monitor.storage.store import DUE, TARGETS, Store, chunks
+
+PAGE = 5000  # due rows read per call: ~10-50 ms on SQLite, a heartbeat's small part
+
+_MOVE = (
+    update(TARGETS)
+    .where(TARGETS.c.id == bindparam("b_id"), TARGETS.c.next_due == bindparam("b_old"))
+    .values(next_due=bindparam("b_new"))
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    moved: int  # targets pulled in
+    rest: tuple[int, int] | None  # the (due, target id) to walk on from; None: done
+
+
+class ScheduleStore(Store):
+    """Pulling in what a clock that ran ahead scheduled too far."""
+
+    def pull_in_page(
+        self,
+        now: int,
+        bounds: Mapping[str, int],
+        before: tuple[int, int] | None = None,
+        *,
+        page: int = PAGE,
+    ) -> Page:
+        """One page of the due queue beyond `now` + the least bound, from its back
+        (or from just before `before`): each target due later than `now` plus its
+        kind's bound (ms) is moved. Read first, then one write only if any is to move:
+        the due row is deleted with its key as read (so a claim or a retire that took
+        it meanwhile wins) and queued again at the new time."""
+        least = min(bounds.values())
+        query = (
+            select(DUE.c.due, DUE.c.target_id, TARGETS.c.kind, TARGETS.c.last_checked_at)
+            .join(TARGETS, TARGETS.c.id == DUE.c.target_id)
+            .where(DUE.c.due > now + least, TARGETS.c.next_due == DUE.c.due)
+            .order_by(DUE.c.due.desc(), DUE.c.target_id.desc())
+            .limit(page)
+        )
+        if before is not None:
+            query = query.where(tuple_(DUE.c.due, DUE.c.target_id) < tuple_(*before))
+        with self.engine.connect() as conn:
+            rows: Any = conn.execute(query).all()
+        moves: dict[tuple[int, int], int] = {}
+        for due, tid, kind, checked in rows:
+            bound = bounds.get(kind, least)
+            if due <= now + bound:
+                continue
+            if checked is not None and checked > now:  # checked on the clock ahead
+                moves[(due, tid)] = now + min(due - checked, bound)
+            else:  # queued there by a claim given back or a new target: due now
+                moves[(due, tid)] = now
+        rest = (rows[-1][0], rows[-1][1]) if len(rows) == page else None
+        if not moves:
+            return Page(0, rest)
+        with self._write() as conn:
+            taken: list[Any] = []
+            for keys in chunks(sorted(moves)):
+                taken += conn.execute(
+                    delete(DUE)
+                    .where(tuple_(DUE.c.due, DUE.c.target_id).in_(keys))
+                    .returning(DUE.c.due, DUE.c.target_id, DUE.c.bucket)
+                ).all()
+            execute_many(
+                conn,
+                _MOVE,
+                [{"b_id": tid, "b_old": due, "b_new": moves[(due, tid)]} for due, tid, _ in taken],
+            )
+            if taken:
+                conn.execute(
+                    DUE.insert(),
+                    [
+                        {"due": moves[(due, tid)], "target_id": tid, "bucket": bucket}
+                        for due, tid, bucket in taken
+                    ],
+                )
+        return Page(len(taken), rest)

@@ -1,0 +1,68 @@
+"""The heartbeat's watch on the cluster's clock: the queue is walked only after a
+step back beyond the slack (a clock that only goes forward costs one read of the
+last check, at the first beat), to its end, and a second time if the first moved
+anything (results decided before the step and written after it)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from monitor.config import Settings
+from monitor.daemon.clock_step import SLACK_MS, ClockWatch
+from monitor.storage.schedule import Page
+
+S = Settings()
+
+
+class Repo:
+    def __init__(self, last_check: str | None, pages: list[Page]) -> None:
+        self.last_check = last_check
+        self.pages = pages
+        self.walked: list[tuple[int, Any]] = []
+
+    def get_meta(self, key: str) -> str | None:
+        return self.last_check
+
+    def pull_in_page(self, now: int, bounds: Any, before: Any = None) -> Page:
+        self.walked.append((now, before))
+        return self.pages.pop(0) if self.pages else Page(0, None)
+
+
+def beats(watch: ClockWatch, repo: Any, readings: list[int]) -> None:
+    for now in readings:
+        watch.beat(repo, now, S)
+
+
+def test_a_clock_going_forward_walks_nothing() -> None:
+    repo = Repo("1000", [])
+    beats(ClockWatch(), repo, [2000, 4000, 4000 + SLACK_MS // 2, 3 * SLACK_MS, 10**13])
+    assert repo.walked == []
+
+
+def test_a_step_back_under_the_slack_walks_nothing() -> None:
+    repo = Repo(None, [])
+    beats(ClockWatch(), repo, [10 * SLACK_MS, 10 * SLACK_MS - SLACK_MS + 1, 10 * SLACK_MS])
+    assert repo.walked == []
+
+
+def test_a_step_back_walks_the_queue_to_its_end_then_once_more() -> None:
+    repo = Repo(None, [Page(3, (9, 1)), Page(1, None), Page(0, None)])
+    watch = ClockWatch()
+    beats(watch, repo, [100 * SLACK_MS, 2 * SLACK_MS])  # the step
+    assert repo.walked == [(2 * SLACK_MS, None)]
+    beats(watch, repo, [2 * SLACK_MS + 1, 2 * SLACK_MS + 2, 2 * SLACK_MS + 3, 2 * SLACK_MS + 4])
+    # the first walk went on from where its page ended; the second moved nothing: done
+    assert [b for _, b in repo.walked] == [None, (9, 1), None]
+
+
+def test_a_last_check_ahead_of_the_first_reading_is_a_step_back() -> None:
+    """A daemon stopped while the clock ran ahead, started after it was set right."""
+    repo = Repo(str(100 * SLACK_MS), [Page(0, None)])
+    beats(ClockWatch(), repo, [SLACK_MS, SLACK_MS + 1])
+    assert repo.walked == [(SLACK_MS, None)]
+
+
+def test_an_unreadable_last_check_is_no_step() -> None:
+    repo = Repo("not a number", [])
+    beats(ClockWatch(), repo, [SLACK_MS, SLACK_MS + 1])
+    assert repo.walked == []
