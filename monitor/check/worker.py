@@ -24,7 +24,7 @@ import signal
 import stat
 import sys
 from collections.abc import Callable
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TextIO
 
 from monitor.check.gc_pace import end_of_process, run_pace
 from monitor.check.pipe import Frames, Request, Row, ids_frame, requests_from_frame, results_frame
@@ -263,7 +263,24 @@ def results_out() -> BinaryIO:
     return open(sys.stdout.fileno(), "wb", closefd=False)
 
 
+def logs_out() -> TextIO:
+    """Standard error as a line-buffered stream over a BufferedWriter, whatever
+    PYTHONUNBUFFERED says, for the same reason as `results_out`: unbuffered, a
+    log record longer than a pipe's atomic write (a traceback) blocked on a full
+    stderr pipe and interrupted by a stop was written in part and the rest
+    dropped; the next record was then glued to the torn one. Each write is
+    written whole, at each line's end; logs still go to descriptor 2."""
+    stream = sys.stderr
+    try:
+        fd = stream.fileno()
+    except (AttributeError, OSError, ValueError):  # none (closed at start), or not a descriptor
+        return stream
+    stream.flush()
+    return open(fd, "w", buffering=1, encoding=stream.encoding, errors=stream.errors, closefd=False)
+
+
 def main() -> None:
+    sys.stderr = logs_out()
     _stop_the_run(_die_with_parent())
     try:
         with run_pace():

@@ -29,6 +29,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 F_GETPIPE_SZ = 1032
 SIZE = 1 << 20  # written in one call: many times a pipe's capacity
+PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
 def _state(pid: int) -> str:
@@ -50,19 +51,25 @@ def _wait_for(condition: object, what: str) -> None:
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def written_across_stops(code: str, stops: int = 3) -> bytes:
-    """What a child running `code` (PYTHONUNBUFFERED=1) writes to its stdout, with
-    `stops` SIGSTOP/SIGCONT while it is blocked on the full pipe."""
+def written_across_stops(code: str, stops: int = 3, *, stderr: bool = False) -> bytes:
+    """What a child running `code` (PYTHONUNBUFFERED=1) writes to its stdout (or
+    its stderr), with `stops` SIGSTOP/SIGCONT while it is blocked on the full pipe."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(ROOT)}
+    pipes = {"stderr" if stderr else "stdout": subprocess.PIPE}
     child = subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent(code)], stdout=subprocess.PIPE, env=env
+        [sys.executable, "-c", textwrap.dedent(code)],
+        stdin=subprocess.DEVNULL,
+        env=env,
+        **pipes,  # type: ignore[call-overload]
     )
-    assert child.stdout is not None
-    fd = child.stdout.fileno()
+    out = child.stderr if stderr else child.stdout
+    assert out is not None
+    fd = out.fileno()
     try:
         capacity = fcntl.fcntl(fd, F_GETPIPE_SZ)
         for _ in range(stops):
-            _wait_for(lambda: _pending(fd) >= capacity, "the pipe to fill")
+            # full but for the pages a reader left half read or a writer half filled
+            _wait_for(lambda: _pending(fd) >= capacity - 2 * PAGE, "the pipe to fill")
             _wait_for(lambda: _state(child.pid) == "S", "the writer to block")
             child.send_signal(signal.SIGSTOP)
             _wait_for(lambda: _state(child.pid) == "T", "the writer to stop")
@@ -70,9 +77,9 @@ def written_across_stops(code: str, stops: int = 3) -> bytes:
             _wait_for(lambda: _state(child.pid) != "T", "the writer to continue")
             # let the pipe drain a little so that the writer blocks again, mid-write
             os.read(fd, capacity // 2)
-        rest = child.stdout.read()
+        rest = out.read()
     finally:
-        child.stdout.close()
+        out.close()
         child.kill()
         child.wait()
     return rest
@@ -110,6 +117,27 @@ def test_the_cli_writes_a_report_whole_across_a_stop() -> None:
     )
     whole = "".join(f"{i:07d}\n" for i in range(SIZE // 8)).encode()
     assert whole.endswith(got)
+    assert len(whole) - len(got) == 3 * (fcntl_capacity() // 2)
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_a_checker_process_writes_its_log_records_whole_across_a_stop() -> None:
+    """A record longer than a pipe's atomic write (PIPE_BUF: a traceback, say)
+    is the one a stop can tear; each is one write, as logging makes it."""
+    line = 20_000
+    got = written_across_stops(
+        f"""
+        import logging
+        from monitor.check import worker
+        worker.main()  # stdin is /dev/null: no settings, so it returns at once
+        log = logging.getLogger("monitor.check")
+        for i in range({SIZE // line}):
+            log.warning("%07d %s", i, "x" * {line})
+        """,
+        stderr=True,
+    )
+    whole = "".join(f"{i:07d} {'x' * line}\n" for i in range(SIZE // line)).encode()
+    assert whole.endswith(got)  # every record after the bytes the test read is whole
     assert len(whole) - len(got) == 3 * (fcntl_capacity() // 2)
 
 
