@@ -8,12 +8,14 @@ rejected. The raw mapping as parsed is kept beside the model because the
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticKnownError
 
 from monitor import urls
 
@@ -52,6 +54,22 @@ def _as_utc(value: datetime | None) -> datetime | None:
     return value
 
 
+def _not_a_number(value: object) -> object:
+    """A number (or a string of digits) is refused, never read as Unix time.
+
+    The contract asks for RFC 3339; pydantic's lax mode took `1587064080`,
+    `1587064080.5` and `"1587064080"` as seconds since 1970 (and a small one as
+    milliseconds), so a typo or another schema's epoch field passed as a date.
+    Refused as a bad string date is: the record is invalid, with its field and line.
+    """
+    if isinstance(value, int | float) or (isinstance(value, str) and _NUMERIC(value.strip())):
+        raise PydanticKnownError("datetime_type")
+    return value
+
+
+_NUMERIC = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?").fullmatch
+
+
 class RelatedArticle(_Record):
     webUrl: str | None = None
     ampWebUrl: str | None = None
@@ -61,6 +79,11 @@ class RelatedArticle(_Record):
     provider: Provider | None = None
     publishedDateTime: datetime | None = None
     updatedDateTime: datetime | None = None
+
+    @field_validator("publishedDateTime", "updatedDateTime", mode="before")
+    @classmethod
+    def _rfc3339(cls, value: object) -> object:
+        return _not_a_number(value)
 
     @field_validator("publishedDateTime", "updatedDateTime")
     @classmethod
