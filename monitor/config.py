@@ -352,6 +352,16 @@ def _meant(loc: list[str]) -> str:
     return f"; did you mean {close[0]}?" if close else ""
 
 
+def config_path(config_file: Path | None, environ: Mapping[str, str] | None = None) -> Path | None:
+    """The config file a run reads: the `--config` flag, else ARTICLE_MONITOR_CONFIG
+    (empty: none); there is no default location. One rule for `load_settings` and
+    for the guard that keeps a report off the files the run reads (output_path)."""
+    if config_file is not None:
+        return config_file
+    named = (os.environ if environ is None else environ).get(ENV_CONFIG)
+    return Path(named) if named else None
+
+
 def load_settings(
     config_file: Path | None = None,
     flags: Mapping[str, Any] | None = None,
@@ -359,8 +369,7 @@ def load_settings(
 ) -> Settings:
     """Merge the three layers and validate. Raises ConfigError naming the bad key and layer."""
     env = dict(os.environ if environ is None else environ)
-    if config_file is None and env.get(ENV_CONFIG):
-        config_file = Path(env[ENV_CONFIG])
+    config_file = config_path(config_file, env)
     if config_file is not None and not config_file.is_file():
         why = "is not a file" if config_file.exists() else "not found"
         raise ConfigError(f"config file {why}: {config_file}")

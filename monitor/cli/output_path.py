@@ -18,14 +18,13 @@ from monitor.config import Settings
 
 def read_by(settings: Settings, config_file: Path | None) -> dict[Path, str]:
     """The files the run reads besides the corpus, each with the option naming it:
-    the config file as `load_settings` finds it (the flag, else the environment),
-    and each key file as `secured.keys` reads its PATH or KID=PATH."""
-    from monitor.config import ENV_CONFIG, ConfigError
+    the config file as `load_settings` finds it (config_path: the flag, else the
+    environment), and each key file as `secured.keys` reads its PATH or KID=PATH."""
+    from monitor.config import ConfigError, config_path
     from monitor.secured.keys import parse_key_spec
 
-    if config_file is None and os.environ.get(ENV_CONFIG):
-        config_file = Path(os.environ[ENV_CONFIG])
-    files = {Path(p): "--config" for p in (config_file,) if p is not None}
+    config_file = config_path(config_file)
+    files = {config_file: "--config"} if config_file is not None else {}
     if settings.ca_bundle is not None:
         files[settings.ca_bundle] = "--ca-bundle"
     for spec in settings.key_file:

@@ -84,3 +84,20 @@ def test_verify_and_sign_refuse_a_redirect_onto_their_key(tmp_path: Path, comman
     out = shell_cli(f'"$CLI" {command} "$DOC" --key-file "$KEY" > "$KEY"', DOC=doc, KEY=key)
     err = refused(out, "is the --key-file file")
     assert f"the shell's `>` has already emptied {key}" in err
+
+
+def test_redirect_onto_the_config_the_environment_names_says_the_shell_emptied_it(
+    tmp_path: Path,
+) -> None:
+    """ARTICLE_MONITOR_CONFIG names the config as --config does (config_path), for
+    the guard of `> FILE` as for load_settings."""
+    corpus = one_article_corpus(tmp_path)
+    config = tmp_path / "m.toml"
+    config.write_text("retries = 0\n")
+    out = shell_cli(
+        '"$CLI" check "$CORPUS" --offline > "$ARTICLE_MONITOR_CONFIG"',
+        CORPUS=corpus,
+        ARTICLE_MONITOR_CONFIG=config,
+    )
+    err = refused(out, "is the --config file")
+    assert f"the shell's `>` has already emptied {config}" in err
