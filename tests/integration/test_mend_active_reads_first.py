@@ -1,7 +1,8 @@
-"""The hourly mend of `targets.active` (a previous version's writes, migration 0010)
-reads first and writes only what disagrees: it took a write transaction per 5,000
-ids even with nothing to mend (~200 an hour at a million targets, each queued
-behind and holding up the claims). On SQLite and PostgreSQL."""
+"""Maintenance reads first and writes only what it has to: the hourly mend of
+`targets.active` (a previous version's writes, migration 0010) and the purge of
+raw results each took a write transaction per 5,000 ids even with nothing to do
+(~200 an hour at a million targets, each queued behind and holding up the
+claims). On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -10,10 +11,14 @@ from typing import Any
 
 import pytest
 from sqlalchemy import event, select, text
-from test_storage import FP, T0, record
+from test_storage import FP, T0, done, record
 
+from monitor.daemon.state import State, TargetState
 from monitor.storage.engine import WRITE_OPTION
 from monitor.storage.repository import TARGETS, Repository
+from monitor.vocabulary import Outcome
+
+UP = TargetState(State.UP, 0, 1)
 
 
 @pytest.fixture
@@ -61,3 +66,19 @@ def test_what_disagrees_is_mended_in_few_writes(repo: Repository, writes: list[i
     writes.clear()
     assert repo.mend_active_flags() == 0
     assert writes == []
+
+
+def test_a_purge_with_nothing_old_opens_no_write_transaction(
+    repo: Repository, writes: list[int]
+) -> None:
+    """The same for the raw results' purge: a range of targets with no result past
+    retention (on PostgreSQL, their days went with their partitions) is not written."""
+    repo.store_document("a.txt", FP, [record(f"https://n.test/{i}/") for i in range(4)], 0, T0)
+    claims = repo.claim_due(T0, 100, 60_000)
+    repo.record([done(c.id, c.lease, T0 + 1000 * c.id, Outcome.OK, c.state, UP) for c in claims])
+    writes.clear()
+    assert repo.purge_results(T0, chunk=2) == 0
+    assert writes == []
+    first = min(c.id for c in claims)
+    assert repo.purge_results(T0 + 1000 * first + 1, chunk=2) == 1
+    assert len(writes) == 1  # only the range that held it
