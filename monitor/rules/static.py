@@ -27,6 +27,7 @@ from typing import NamedTuple
 from monitor import urls
 from monitor.corpus.article import Document, Image, RelatedArticle
 from monitor.rules.ampcache import DEFAULT_CACHE_DOMAIN, amp_cache_url
+from monitor.rules.suffixes import is_public_suffix, registrable_domain
 from monitor.urls import ascii_host, same, shown
 from monitor.vocabulary import Problem, ProblemCode
 
@@ -59,14 +60,31 @@ def domain_matches(domain: str, url: str) -> bool:
 
     `theverge.com` matches `www.theverge.com` and `theverge.com`, not
     `notheverge.com`; case-insensitive; Unicode and punycode spellings of an
-    IDN are the same name.
+    IDN are the same name. A public suffix (`co.uk`, `github.io`) matches
+    nothing: it is a parent of every host under it, and names no publisher.
     """
     host = _hostname(url)
     try:
         want, have = _host_name(domain), _host_name(host)
     except ValueError:
         return False
-    return bool(want) and (have == want or have.endswith("." + want))
+    if not want or not (have == want or have.endswith("." + want)):
+        return False
+    return not is_public_suffix(want)
+
+
+def _public_suffix(domain: str) -> bool:
+    try:
+        return is_public_suffix(_host_name(domain))
+    except ValueError:  # not a host name: domain_matches says it matches nothing
+        return False
+
+
+def _registrable(host: str) -> str | None:
+    try:
+        return registrable_domain(_host_name(host))
+    except ValueError:
+        return None
 
 
 def _present(value: object) -> bool:
@@ -184,6 +202,13 @@ def _provider_mismatch(prefix: str, item: RelatedArticle) -> Iterator[Problem]:
         why = "should be a bare domain name (no scheme, port or path)"
     elif "." not in domain.strip("."):
         why = "is a top-level domain, which cannot identify a publisher"
+    elif _public_suffix(domain):
+        own = _registrable(host)
+        why = (
+            "is a public suffix (anyone can register a name under it), which cannot "
+            "identify a publisher: give the publisher's own domain"
+            + (f", such as {own}" if own else "")
+        )
     elif not domain_matches(domain, web):
         why = f"is neither the host of {prefix}webUrl ({host}) nor a parent domain of it"
     else:
