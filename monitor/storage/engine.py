@@ -17,6 +17,8 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
+from monitor.storage import turns
+
 BUSY_TIMEOUT_MS = 5000
 # PostgreSQL: seconds to connect. libpq's default is no limit: a server (or a proxy)
 # that accepts and never answers held a start in its database check for good, and a
@@ -48,6 +50,7 @@ def make_engine(url: str, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> Engine:
     if database and database != ":memory:" and not database.startswith("file:"):
         Path(database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"timeout": busy_timeout_ms / 1000})
+    turns.register(engine, busy_timeout_ms / 1000)  # our own writers queue (turns.py)
 
     @event.listens_for(engine, "connect")
     def _pragmas(dbapi_connection: Any, _record: Any) -> None:
