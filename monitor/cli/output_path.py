@@ -94,8 +94,10 @@ def output_clash(
 
 def _linked_document(target: Path, folders: Sequence[Path]) -> Path | None:
     """A document the scan of `folders` would read that is `target` under another
-    name: a hard link to it, or a symbolic link to it (the scan follows those).
-    One stat per document, only when the report goes to a file that exists."""
+    name: a hard link to it, a symbolic link to it (the scan follows those), or
+    the same file through a bind mount. Only when the report goes to a file that
+    exists: a walk of the folders, and a stat of each symbolic link found; of
+    each document only when `target` may have another name (_other_names)."""
     from monitor.corpus.files import iter_files
 
     if not folders:
@@ -104,7 +106,7 @@ def _linked_document(target: Path, folders: Sequence[Path]) -> Path | None:
         wanted = os.stat(target)
     except OSError:
         return None
-    for found in iter_files(folders):
+    for found in iter_files(folders, links_only=not _other_names(wanted)):
         if isinstance(found, Path):
             try:
                 seen = os.stat(found)
@@ -113,6 +115,23 @@ def _linked_document(target: Path, folders: Sequence[Path]) -> Path | None:
             if (seen.st_ino, seen.st_dev) == (wanted.st_ino, wanted.st_dev):
                 return found
     return None
+
+
+def _other_names(st: os.stat_result, mountinfo: str = "/proc/self/mountinfo") -> bool:
+    """Whether the file of `st` may be reached under another name than through a
+    symbolic link: it has hard links, or its file system is mounted at more than
+    one place (a bind mount: `docker run -v /data:/corpus -v /data/r.json:/out/r.json`),
+    or that cannot be told (no /proc: not Linux). A file with one link on a file
+    system mounted once has no other name, so the walk need not stat each document."""
+    if st.st_nlink > 1:
+        return True
+    device = f"{os.major(st.st_dev)}:{os.minor(st.st_dev)}"
+    try:
+        with open(mountinfo, encoding="utf-8", errors="replace") as lines:
+            mounts = sum(1 for line in lines if line.split(" ", 3)[2:3] == [device])
+    except OSError:
+        return True
+    return mounts != 1
 
 
 def emptied_by_shell() -> bool:

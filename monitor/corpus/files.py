@@ -103,13 +103,15 @@ def _resolved(path: Path) -> Path:
         return path.absolute()
 
 
-def _listing(top: Path) -> tuple[list[str], list[str]]:
+def _listing(top: Path, links_only: bool = False) -> tuple[list[str], list[str]]:
     """(files, subfolders) of `top`, sorted, hidden ones left out; OSError if it cannot be listed.
 
     The whole listing is read before anything is yielded, so an error half-way
     (EIO, EMFILE) fails the folder rather than hiding the rest of it.
     Symlinked folders are neither followed nor taken as files; an entry whose
     type cannot be told is taken as a file, and reading it says why.
+    `links_only`: of the files, only the symbolic links (and those whose type
+    cannot be told), from the listing's types, without a stat.
     """
     files: list[str] = []
     dirs: list[str] = []
@@ -125,12 +127,23 @@ def _listing(top: Path) -> tuple[list[str], list[str]]:
                 is_dir = False
             if is_dir:
                 dirs.append(entry.name)
-            elif Path(entry.name).suffix.lower() in SUFFIXES:
+            elif Path(entry.name).suffix.lower() in SUFFIXES and (
+                not links_only or _maybe_link(entry)
+            ):
                 files.append(entry.name)
     return sorted(files), sorted(dirs)
 
 
-def _walk(root: Path, skip: Sequence[Path]) -> Iterator[Path | Unreadable]:
+def _maybe_link(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_symlink()
+    except OSError:
+        return True
+
+
+def _walk(
+    root: Path, skip: Sequence[Path], links_only: bool = False
+) -> Iterator[Path | Unreadable]:
     """Corpus files under `root`, sorted; directories whose resolved path is in `skip` pruned.
 
     Files of a folder come before its subfolders, depth first; a folder that
@@ -140,7 +153,7 @@ def _walk(root: Path, skip: Sequence[Path]) -> Iterator[Path | Unreadable]:
     while stack:
         top = stack.pop()
         try:
-            files, dirs = _listing(top)
+            files, dirs = _listing(top, links_only)
         except OSError as exc:
             # a subfolder deleted since its parent was listed is just gone; the folder
             # given is not (it was there a moment ago: an unmount, a swap): nothing
@@ -173,7 +186,9 @@ def _is_dir(path: Path) -> bool:
         return False
 
 
-def iter_files(paths: Sequence[Path | str]) -> Iterator[Path | Unreadable]:
+def iter_files(
+    paths: Sequence[Path | str], *, links_only: bool = False
+) -> Iterator[Path | Unreadable]:
     """Every corpus file under `paths`, in a deterministic order, each once.
 
     A directory is searched recursively for the corpus suffixes (files of a
@@ -187,6 +202,10 @@ def iter_files(paths: Sequence[Path | str]) -> Iterator[Path | Unreadable]:
     Overlapping arguments (`a/` and `a/b/`, or `a/x.txt` and `a/`) yield each
     file once. That bookkeeping is per argument, never per file found, so
     memory does not grow with the size of the corpus.
+
+    `links_only`: of the files found in directories, only the symbolic links
+    (told by the listing, no stat each): the files that may be another one
+    under a second name when none has hard links (monitor.cli.output_path).
     """
     walked: list[Path] = []  # resolved directories already searched
     explicit: set[Path] = set()  # resolved files given by name
@@ -197,7 +216,7 @@ def iter_files(paths: Sequence[Path | str]) -> Iterator[Path | Unreadable]:
             continue
         if _is_dir(path):
             inner = [d for d in walked if resolved in d.parents]
-            for found in _walk(path, inner):
+            for found in _walk(path, inner, links_only):
                 if isinstance(found, Unreadable) or not _given(found, explicit):
                     yield found
             walked.append(resolved)

@@ -27,10 +27,10 @@ def test_a_root_gone_before_its_listing_is_unreadable(
     root = _corpus(tmp_path)
     listing = files._listing
 
-    def gone_first(top: Path) -> tuple[list[str], list[str]]:
+    def gone_first(top: Path, links_only: bool = False) -> tuple[list[str], list[str]]:
         if top == root:
             shutil.rmtree(root)
-        return listing(top)
+        return listing(top, links_only)
 
     monkeypatch.setattr(files, "_listing", gone_first)
     found = list(files.iter_files([root]))
@@ -45,10 +45,10 @@ def test_a_subfolder_gone_before_its_listing_is_just_gone(
     root = _corpus(tmp_path)
     listing = files._listing
 
-    def sub_gone(top: Path) -> tuple[list[str], list[str]]:
+    def sub_gone(top: Path, links_only: bool = False) -> tuple[list[str], list[str]]:
         if top.name == "sub":
             shutil.rmtree(top)
-        return listing(top)
+        return listing(top, links_only)
 
     monkeypatch.setattr(files, "_listing", sub_gone)
     assert list(files.iter_files([root])) == [root / "a.json"]
