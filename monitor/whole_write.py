@@ -1,5 +1,6 @@
 """Writing every byte of a buffer to a descriptor: the one loop that the standard
-streams (monitor.cli.streams), key files and signed documents use.
+streams (WholeWrites: the CLI's, monitor.cli.streams, and a checker process's
+stderr), key files and signed documents use.
 
 write(2) may write part of a buffer (a stop while blocked on a full pipe), so
 the rest is written in a loop. A real descriptor never takes nothing for a
@@ -11,6 +12,7 @@ took nothing, the write fails (EIO) instead.
 from __future__ import annotations
 
 import errno
+import io
 import select
 from collections.abc import Callable
 from typing import Any
@@ -39,3 +41,35 @@ def write_all(write_once: Callable[[memoryview], int | None], data: Any, fd: int
         idle = 0
         done += wrote
     return done
+
+
+class WholeWrites(io.FileIO):
+    """A descriptor whose `write` writes every byte it is given, and which keeps
+    the error that stopped it.
+
+    Python's unbuffered standard streams (`-u`, PYTHONUNBUFFERED=1, which the
+    container image sets) write through a raw FileIO: one write(2), whose
+    count the text layer ignores. A write blocked on a full pipe and
+    interrupted by a stop (Ctrl-Z then `fg`, SIGSTOP, `docker pause`) returns
+    part of its bytes, and the rest of a report was silently dropped (18 MB
+    written, 13.5 MB read). Here the rest is written too; a non-blocking
+    descriptor that is full is waited for.
+
+    A report longer than a buffer (or any, unbuffered) fails in a write in the
+    middle of a command, not in the final flush that names the stream: the
+    error is kept (`failed`) so the user reads `standard output: …` either way
+    (monitor.cli.streams.flush_stdout). A descriptor that keeps taking nothing
+    (a broken FUSE file) fails with EIO rather than spinning for ever."""
+
+    failed: OSError | None = None
+
+    def write(self, data: Any) -> int:
+        try:
+            return write_all(self._write_once, data, self.fileno())
+        except OSError as exc:  # a device that keeps taking nothing too (write_all)
+            self.failed = exc
+            raise
+
+    def _write_once(self, view: memoryview) -> int | None:
+        """One write(2): the count, or None when a non-blocking descriptor is full."""
+        return super().write(view)

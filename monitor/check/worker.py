@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import os
 import signal
 import stat
@@ -32,6 +33,7 @@ from monitor.check.prestart import PROBE_DB_ARG, TEXT_HASH_ARG
 from monitor.check.requests import Requests
 from monitor.config import Settings
 from monitor.http import Checker
+from monitor.whole_write import WholeWrites
 
 FLUSH_S = 0.02  # results wait at most this long for company
 FLUSH_ROWS = 512
@@ -269,14 +271,21 @@ def logs_out() -> TextIO:
     log record longer than a pipe's atomic write (a traceback) blocked on a full
     stderr pipe and interrupted by a stop was written in part and the rest
     dropped; the next record was then glued to the torn one. Each write is
-    written whole, at each line's end; logs still go to descriptor 2."""
+    written whole, at each line's end; logs still go to descriptor 2. Over
+    WholeWrites: a file that keeps taking nothing is an error, where a
+    BufferedWriter over a plain FileIO would retry it for ever."""
     stream = sys.stderr
     try:
         fd = stream.fileno()
     except (AttributeError, OSError, ValueError):  # none (closed at start), or not a descriptor
         return stream
     stream.flush()
-    return open(fd, "w", buffering=1, encoding=stream.encoding, errors=stream.errors, closefd=False)
+    return io.TextIOWrapper(
+        io.BufferedWriter(WholeWrites(fd, "w", closefd=False)),
+        encoding=stream.encoding,
+        errors=stream.errors,
+        line_buffering=True,
+    )
 
 
 def main() -> None:

@@ -8,7 +8,7 @@ print) would write into it, the database say. So: descriptors 0-2 are held
 open on /dev/null, and a closed stdout is a stream whose every write fails
 with an error that says what to do (exit 2 through the CLI's error handler).
 And in Python's unbuffered mode a stream's every write must still be written
-whole (WholeWrites).
+whole (WholeWrites, in monitor.whole_write).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
-from monitor.whole_write import write_all
+from monitor.whole_write import WholeWrites
 
 CLOSED_STDOUT = "standard output is closed: redirect it to a file"
 READER_GONE = "the output was closed by its reader (broken pipe), so it is cut short"
@@ -63,38 +63,6 @@ def guard_standard_streams() -> None:
     if sys.stderr is None:  # `2>&-`: messages go nowhere, as asked, and not to stdout
         sys.stderr = open(2, "w", encoding="utf-8", errors="backslashreplace", closefd=False)
     sys.stdout, sys.stderr = _whole(sys.stdout), _whole(sys.stderr)
-
-
-class WholeWrites(io.FileIO):
-    """A descriptor whose `write` writes every byte it is given, and which keeps
-    the error that stopped it.
-
-    Python's unbuffered standard streams (`-u`, PYTHONUNBUFFERED=1, which the
-    container image sets) write through a raw FileIO: one write(2), whose
-    count the text layer ignores. A write blocked on a full pipe and
-    interrupted by a stop (Ctrl-Z then `fg`, SIGSTOP, `docker pause`) returns
-    part of its bytes, and the rest of a report was silently dropped (18 MB
-    written, 13.5 MB read). Here the rest is written too; a non-blocking
-    descriptor that is full is waited for.
-
-    A report longer than a buffer (or any, unbuffered) fails in a write in the
-    middle of a command, not in the final flush that names the stream: the
-    error is kept (`failed`) so the user reads `standard output: …` either way
-    (flush_stdout). A descriptor that keeps taking nothing (a broken FUSE file)
-    fails with EIO rather than spinning for ever (monitor.whole_write)."""
-
-    failed: OSError | None = None
-
-    def write(self, data: Any) -> int:
-        try:
-            return write_all(self._write_once, data, self.fileno())
-        except OSError as exc:  # a device that keeps taking nothing too (write_all)
-            self.failed = exc
-            raise
-
-    def _write_once(self, view: memoryview) -> int | None:
-        """One write(2): the count, or None when a non-blocking descriptor is full."""
-        return super().write(view)
 
 
 def _whole(stream: Any) -> Any:

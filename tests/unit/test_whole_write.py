@@ -67,3 +67,34 @@ def test_a_standard_stream_taking_nothing_fails_and_keeps_its_error(tmp_path: Pa
         assert raw.calls == NO_PROGRESS_LIMIT
     finally:
         os.close(fd)
+
+
+def test_a_checker_process_log_to_a_file_taking_nothing_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The worker's stderr (logs_out) is over WholeWrites too: a BufferedWriter over
+    a plain FileIO retries a write that took nothing for ever."""
+    import sys
+
+    from monitor.check.worker import logs_out
+
+    calls = 0
+
+    def nothing(self: WholeWrites, view: memoryview) -> int:
+        nonlocal calls
+        calls += 1
+        if calls > 100:
+            raise AssertionError("still writing after 100 zero-length writes")
+        return 0
+
+    with open(tmp_path / "err", "w") as err:
+        monkeypatch.setattr(sys, "stderr", err)
+        logs = logs_out()
+        monkeypatch.setattr(WholeWrites, "_write_once", nothing)
+        with pytest.raises(OSError) as caught:
+            logs.write("a log record\n")  # line-buffered: written at the line's end
+        assert caught.value.errno == errno.EIO
+        assert calls == NO_PROGRESS_LIMIT
+        monkeypatch.undo()
+        logs.flush()  # the record kept in the buffer, written while the file is open
+    assert (tmp_path / "err").read_text() == "a log record\n"
