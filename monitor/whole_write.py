@@ -15,6 +15,7 @@ import errno
 import io
 import select
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 NO_PROGRESS_LIMIT = 3
@@ -73,3 +74,20 @@ class WholeWrites(io.FileIO):
     def _write_once(self, view: memoryview) -> int | None:
         """One write(2): the count, or None when a non-blocking descriptor is full."""
         return super().write(view)
+
+
+def whole_text(
+    file: int | str | Path,
+    *,
+    closefd: bool = True,
+    encoding: str = "utf-8",
+    errors: str | None = None,
+    line_buffering: bool = False,
+) -> io.TextIOWrapper:
+    """A text stream writing to `file` (a path, created or emptied as open() does,
+    or a descriptor) through WholeWrites: open()'s BufferedWriter over a plain
+    FileIO retries a write that took nothing for ever (CPython's flush loop)."""
+    raw = WholeWrites(file, "w", closefd=closefd)
+    return io.TextIOWrapper(
+        io.BufferedWriter(raw), encoding=encoding, errors=errors, line_buffering=line_buffering
+    )

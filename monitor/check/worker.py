@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import io
 import os
 import signal
 import stat
@@ -33,7 +32,7 @@ from monitor.check.prestart import PROBE_DB_ARG, TEXT_HASH_ARG
 from monitor.check.requests import Requests
 from monitor.config import Settings
 from monitor.http import Checker
-from monitor.whole_write import WholeWrites
+from monitor.whole_write import whole_text
 
 FLUSH_S = 0.02  # results wait at most this long for company
 FLUSH_ROWS = 512
@@ -280,11 +279,8 @@ def logs_out() -> TextIO:
     except (AttributeError, OSError, ValueError):  # none (closed at start), or not a descriptor
         return stream
     stream.flush()
-    return io.TextIOWrapper(
-        io.BufferedWriter(WholeWrites(fd, "w", closefd=False)),
-        encoding=stream.encoding,
-        errors=stream.errors,
-        line_buffering=True,
+    return whole_text(
+        fd, closefd=False, encoding=stream.encoding, errors=stream.errors, line_buffering=True
     )
 
 

@@ -31,6 +31,7 @@ from monitor.cli.output_path import (
 from monitor.cli.paths import GivenPath
 from monitor.cli.streams import CLOSED_STDOUT, stdout_closed
 from monitor.config import Settings
+from monitor.whole_write import whole_text
 
 if TYPE_CHECKING:  # imported in the command, after the workers are spawned
     from rich.console import Console
@@ -150,7 +151,7 @@ def check(
         from monitor.check.oneshot import run_check
 
         keyring = keyring_from(settings)
-        out: Any = NamedOutput(output.open("w", encoding="utf-8"), output) if output else sys.stdout
+        out: Any = NamedOutput(whole_text(output), output) if output else sys.stdout
         fmt = resolve_format(settings, out)
         writer = make_writer(fmt, out)
     except Interrupted as exc:

@@ -20,6 +20,7 @@ import yaml
 from monitor.grafana import dashboards, prometheus, provisioning
 from monitor.grafana.prometheus import Links
 from monitor.grafana.rules import Thresholds, alert_rules
+from monitor.whole_write import whole_text
 
 DEFAULT_WEBHOOK = "http://127.0.0.1:9099/alerts"
 CONTACT_POINTS = "provisioning/alerting/contact-points.yaml"
@@ -114,7 +115,7 @@ def _replace(path: Path, text: str, *, private: bool = False) -> None:
     keeps mkstemp's 0600."""
     fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        with whole_text(fd) as fh:
             fh.write(text)
         if not private:
             os.chmod(name, 0o666 & ~_umask())  # what open() gives, not mkstemp's 0600

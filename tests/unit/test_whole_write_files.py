@@ -1,7 +1,8 @@
-"""Key files and signed documents on a file that takes no bytes (write(2) returning
-0: a broken FUSE file system or driver) fail with a message, as a full disk does;
-their write loops spun for ever. A real descriptor cannot be made to take
-nothing, so os.write is faked for descriptors above 2 during the call."""
+"""Key files, signed documents, report files and Grafana files on a file that
+takes no bytes (write(2) returning 0: a broken FUSE file system or driver) fail
+with a message, as a full disk does; their write loops spun for ever. A real
+descriptor cannot be made to take nothing, so the write is faked: os.write for
+descriptors above 2, or WholeWrites's one write(2)."""
 
 from __future__ import annotations
 
@@ -11,11 +12,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from monitor.cli import cli
 from monitor.config import ConfigError
+from monitor.grafana import export
 from monitor.secured.inplace import rewrite_file
 from monitor.secured.keygen import SECRET_MODE, KeyFile, write_key_files
-from monitor.whole_write import NO_PROGRESS
+from monitor.whole_write import NO_PROGRESS, WholeWrites
 
 
 @pytest.fixture
@@ -56,3 +60,39 @@ def test_a_signed_document_on_a_file_taking_nothing_is_left_as_it_was(
     assert NO_PROGRESS in result.errors[0]
     assert doc.read_text() == '{"webUrl": "https://n.test/a/"}\n'
     assert list(tmp_path.iterdir()) == [doc]
+
+
+@pytest.fixture
+def whole_takes_nothing(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
+    """Every WholeWrites (the text files opened by whole_text) takes nothing."""
+    calls: list[int] = []
+
+    def nothing(self: WholeWrites, view: memoryview) -> int:
+        calls.append(1)
+        if len(calls) > 100:  # open()'s BufferedWriter: never ended; the test must
+            raise AssertionError("still writing after 100 zero-length writes")
+        return 0
+
+    monkeypatch.setattr(WholeWrites, "_write_once", nothing)
+    yield calls
+
+
+def test_a_report_file_taking_nothing_is_an_error_naming_it(
+    tmp_path: Path, whole_takes_nothing: list[int]
+) -> None:
+    doc = tmp_path / "a.json"
+    doc.write_text('{"webUrl": "https://n.test/a/"}\n')
+    out = tmp_path / "report.json"
+    done = CliRunner().invoke(cli, ["check", str(doc), "--offline", "-o", str(out)])
+    assert done.exit_code == 2, done.output
+    assert f"Error: {out}: cannot write the report ({NO_PROGRESS})" in done.output
+    assert len(whole_takes_nothing) == 9  # three tries for the write, and for each flush on close
+
+
+def test_grafana_files_taking_nothing_are_an_error(
+    tmp_path: Path, whole_takes_nothing: list[int]
+) -> None:
+    with pytest.raises(OSError, match=re.escape(NO_PROGRESS)):
+        export.write(tmp_path / "g")
+    assert len(whole_takes_nothing) == 3
+    assert [p for p in (tmp_path / "g").rglob("*") if p.is_file()] == []  # no temporary left
