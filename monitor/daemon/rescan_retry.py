@@ -6,29 +6,77 @@ long left most of the corpus unrecorded, so the daemon checked nothing of it
 until the next interval, even once space was freed. Such a scan is retried
 after 1 s, then 2, 4, ... up to the rescan interval, until one succeeds. The
 log line for the cause stays one (the daemon's `scan_error`), not one per try.
+A lasting error (a missing table, a read-only or damaged file) is not retried
+before the next rescan: it is the scan's error until someone mends it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import sqlite3
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 
-from monitor.storage.opening import is_damage
+from monitor.storage.opening import sqlite_code
 
 FIRST_DELAY = 1.0
+
+# SQLite's primary result codes that no wait mends: a damaged file (corrupt, not a
+# database), a schema that is not ours ("no such table/column" are SQLITE_ERROR), a
+# file or folder made read-only, a refused permission, a statement too big or
+# misused. Each is an OperationalError or DatabaseError like a full disk or a lock.
+# Passing ones stay passing: BUSY, LOCKED, FULL, IOERR (a network file system),
+# NOMEM, CANTOPEN (out of file descriptors, a volume remounting), PROTOCOL, SCHEMA.
+LASTING_SQLITE = frozenset(
+    {
+        sqlite3.SQLITE_ERROR,
+        sqlite3.SQLITE_PERM,
+        sqlite3.SQLITE_READONLY,
+        sqlite3.SQLITE_CORRUPT,
+        sqlite3.SQLITE_TOOBIG,
+        sqlite3.SQLITE_CONSTRAINT,
+        sqlite3.SQLITE_MISMATCH,
+        sqlite3.SQLITE_MISUSE,
+        sqlite3.SQLITE_AUTH,
+        sqlite3.SQLITE_RANGE,
+        sqlite3.SQLITE_NOTADB,
+    }
+)
+# PostgreSQL's SQLSTATE classes that no wait mends: data (22), integrity (23), a
+# read-only transaction and other invalid states (25), authorization (28), a
+# database or schema that does not exist (3D, 3F), syntax and access rules (42:
+# no such table or column, permission denied), limits of a statement (54), and
+# corrupt data or indexes (XX). Passing: connection (08), serialization and
+# deadlock (40), resources such as a full disk (53), locks (55), shutdowns and
+# cancels (57), system I/O (58).
+LASTING_SQLSTATE_CLASSES = frozenset({"22", "23", "25", "28", "3D", "3F", "42", "54", "XX"})
+
+
+def sqlstate(exc: BaseException) -> str | None:
+    """PostgreSQL's SQLSTATE behind `exc` (psycopg's `.sqlstate`), if any."""
+    state = getattr(getattr(exc, "orig", exc), "sqlstate", None)
+    return state if isinstance(state, str) and len(state) == 5 else None
 
 
 def transient(exc: SQLAlchemyError) -> bool:
     """A database error that may pass by itself: a disk full, a lock held, a lost
-    connection (the DB-API's OperationalError). A damaged file never passes."""
-    if is_damage(exc):
-        return False
-    invalidated = isinstance(exc, DBAPIError) and exc.connection_invalidated
-    return isinstance(exc, OperationalError) or invalidated
+    connection. Told by the driver's code where it gives one (SQLite's result code,
+    PostgreSQL's SQLSTATE): a missing table, a read-only file or a damaged one share
+    the DB-API's OperationalError with a full disk, and were retried every few
+    seconds for as long as the daemon ran. Otherwise a connection found broken
+    passes, and so does the DB-API's OperationalError."""
+    code = sqlite_code(exc)
+    if code is not None:
+        return code not in LASTING_SQLITE
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    state = sqlstate(exc)
+    if state is not None:
+        return state[:2] not in LASTING_SQLSTATE_CLASSES
+    return isinstance(exc, OperationalError)
 
 
 @dataclass
