@@ -42,6 +42,12 @@ from monitor.storage.repository import Repository, now_ms
 log = logging.getLogger("monitor.daemon")
 
 MAX_CLOCK_RTT_MS = 250  # a slower read of the database's clock says too little about it
+# While a member of another version is live (a rolling upgrade), the leader mends the
+# `active` flags this often, not only at the hourly maintenance: a target the previous
+# version retires (`next_due` alone) stayed listed and counted until then. One read of
+# `targets` (storage/retention.py); the listings and counts cannot ask `next_due`
+# themselves without losing their covering partial indexes.
+MEND_MIXED_EVERY = 60.0
 
 
 def _steady() -> float:
@@ -102,6 +108,7 @@ class Membership:
         self._rate_mark = (_steady(), 0)
         self._versions_warned: set[str] = set()
         self._clock_watch = ClockWatch()  # a step back pulls in the due times set ahead
+        self._mended = float("-inf")  # _steady() s of the last mend beside another version
         if self.clustered and (why := lease_warning(settings())):
             log.warning("cluster: %s", why)
         if self.clustered and beat_interval(s := settings()) < s.cluster_heartbeat:
@@ -309,6 +316,10 @@ class Membership:
             log.warning("cluster: a member runs version %s, this one %s", v, __version__)
         self._versions_warned |= others
         self._clock_watch.beat(self.repo, now, s)
+        if others and self.leader and mono - self._mended >= MEND_MIXED_EVERY:
+            self._mended = mono  # another version retires without `active`: see below
+            if mended := self.repo.mend_active_flags():
+                log.info("cluster: %d targets' active flag set from their schedule", mended)
         if self.error is not None:
             log.info("cluster heartbeat works again")
         self.error = None
