@@ -22,7 +22,7 @@ from sqlalchemy import Engine, Table, bindparam, func, select, update
 
 from monitor.storage.engine import WRITE_OPTION
 from monitor.storage.tables import metadata
-from monitor.storage.turns import write_turn
+from monitor.storage.turns import write_connection
 from monitor.vocabulary import ProblemCode
 
 DOCUMENTS: Table = metadata.tables["documents"]
@@ -101,7 +101,7 @@ def _with(codes: str, add: bool) -> str:
 def mark_duplicates(engine: Engine, ids: Collection[str]) -> tuple[set[str], set[str]]:
     """Make `duplicate_url` present on exactly `ids`; returns (newly marked, cleared)."""
     wanted = set(ids)
-    with write_turn(engine), engine.connect() as conn:
+    with write_connection(engine) as conn:
         conn.execution_options(**{WRITE_OPTION: True})
         with conn.begin():
             marked = {

@@ -23,7 +23,7 @@ from sqlalchemy import (
 from monitor.daemon.state import State
 from monitor.storage.engine import WAL_AUTOCHECKPOINT_PAGES, WRITE_OPTION
 from monitor.storage.tables import metadata
-from monitor.storage.turns import write_turn
+from monitor.storage.turns import write_connection
 from monitor.vocabulary import Kind, Origin
 
 log = logging.getLogger(__name__)
@@ -91,7 +91,7 @@ class Store:
     def _write(self) -> Iterator[Connection]:
         """A write transaction (on SQLite: BEGIN IMMEDIATE, in this process's
         writers' turn (turns.py), so only other processes' waits use the busy timeout)."""
-        with write_turn(self.engine), self.engine.connect() as conn:
+        with write_connection(self.engine) as conn:
             conn.execution_options(**{WRITE_OPTION: True})
             with conn.begin():
                 yield conn

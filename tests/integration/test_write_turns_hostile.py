@@ -1,0 +1,133 @@
+"""Write turns (monitor/storage/turns.py) under an unlucky operator: a waiter
+interrupted by a signal, and a wait for the turn that must come out of the
+busy timeout rather than add to it."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from monitor.storage import turns as turns_module
+from monitor.storage.engine import make_engine
+from monitor.storage.migrate import upgrade
+from monitor.storage.repository import Repository
+from monitor.storage.turns import WriteTurns
+
+
+class Interrupted(Exception):
+    """What a signal handler raised in the waiting thread (KeyboardInterrupt, say)."""
+
+
+def _until(condition: Callable[[], bool]) -> None:
+    """Wait for another thread to get somewhere (bounded: 10 s)."""
+    for _ in range(10_000):
+        if condition():
+            return
+        threading.Event().wait(0.001)
+    raise AssertionError("the other thread never got there")
+
+
+def _holding(turns: WriteTurns, release: threading.Event) -> threading.Thread:
+    def hold() -> None:
+        with turns.turn():
+            release.wait()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    _until(lambda: turns._owner is not None)
+    return holder
+
+
+def test_a_waiter_interrupted_by_a_signal_leaves_the_turn_sound() -> None:
+    """The main thread's wait is ended by a signal handler that raises: its place
+    in the queue goes with it (it was left there, the holder handed the turn
+    to it on release, and every later writer waited its timeout out)."""
+    turns = WriteTurns(timeout=30)
+    release = threading.Event()
+    holder = _holding(turns, release)
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise Interrupted
+
+    def poke() -> None:
+        _until(lambda: turns.waiting == 1)
+        signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGUSR1)
+
+    previous = signal.signal(signal.SIGUSR1, interrupt)
+    poker = threading.Thread(target=poke)
+    poker.start()
+    try:
+        with pytest.raises(Interrupted), turns.turn():
+            pass
+    finally:
+        poker.join()
+        signal.signal(signal.SIGUSR1, previous)
+    release.set()
+    holder.join()
+    assert turns.waiting == 0
+    assert turns._owner is None  # free: the next writer takes it at once
+
+
+def test_a_body_that_raises_gives_the_turn_back() -> None:
+    turns = WriteTurns(timeout=30)
+    with pytest.raises(Interrupted), turns.turn() as got:
+        assert got
+        raise Interrupted
+    assert turns._owner is None and turns._depth == 0
+
+
+def _busy_timeout(repo: Repository) -> list[int]:
+    seen: list[int] = []
+    with repo._write() as conn:
+        seen.append(int(conn.execute(text("PRAGMA busy_timeout")).scalar_one()))
+    return seen
+
+
+def test_a_writer_handed_the_turn_late_keeps_only_the_rest_of_the_busy_timeout(
+    tmp_path: Path,
+) -> None:
+    """Queued 3 s of a 4 s busy timeout, a writer gives SQLite's busy handler the
+    last second, not 4 more: a writer queued behind one that waits on another
+    process's lock failed after twice the busy timeout, not once as before."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'am.db'}", busy_timeout_ms=4000)
+    upgrade(engine)
+    repo = Repository(engine)
+    turns = turns_module._TURNS[engine]
+    now = [100.0]
+    turns.clock = lambda: now[0]  # the wait, as the turns measure it
+    release = threading.Event()
+    holder = _holding(turns, release)
+    seen: list[list[int]] = []
+    writer = threading.Thread(target=lambda: seen.append(_busy_timeout(repo)))
+    writer.start()
+    _until(lambda: turns.waiting == 1)
+    now[0] += 3.0
+    release.set()
+    holder.join()
+    writer.join()
+    assert seen == [[1000]]
+    assert _busy_timeout(repo) == [4000]  # the connection goes back to the pool as it was
+    engine.dispose()
+
+
+def test_a_writer_whose_wait_ran_out_leaves_sqlite_no_more_wait(tmp_path: Path) -> None:
+    """The wait for the turn ran out (the holder is stuck): the writer goes on
+    without it, and the busy timeout is spent, so a lock still held fails now."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'am.db'}", busy_timeout_ms=50)
+    upgrade(engine)
+    repo = Repository(engine)
+    turns = turns_module._TURNS[engine]
+    release = threading.Event()
+    holder = _holding(turns, release)  # holds the turn, not SQLite's lock
+    try:
+        assert _busy_timeout(repo) == [0]
+    finally:
+        release.set()
+        holder.join()
+    assert _busy_timeout(repo) == [50]
+    engine.dispose()
