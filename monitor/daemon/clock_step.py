@@ -9,7 +9,9 @@ page a beat, for due times beyond any check's delay (storage/schedule.py).
 The first reading is held to the last check recorded, so a daemon stopped
 while the clock ran ahead and started after it was set right sees the step
 too. The walk is made twice: results decided before the step and written
-after the first walk (the writer's queue) are caught by the second.
+after the first walk (the writer's queue) are caught by the second. A host's
+shared backoff stored on the clock ahead is dropped at the step too
+(storage/cluster.py `share_backoff`): it held the host back for the whole step.
 """
 
 from __future__ import annotations
@@ -48,23 +50,28 @@ class ClockWatch:
         self._from: tuple[int, int] | None = None  # where the walk goes on
         self._moved = 0  # targets pulled in by this walk
 
-    def beat(self, repo: Repository, now: int, settings: Settings) -> None:
+    def beat(self, repo: Repository, now: int, settings: Settings) -> bool:
+        """True when this reading is a step back (the heartbeat then drops the hosts'
+        backoffs stored on the clock ahead)."""
+        stepped = False
         try:
-            self._beat(repo, now, settings)
+            if self._high is None:
+                self._high = max(now, _last_check(repo))
+            if now + SLACK_MS < self._high:
+                log.warning(
+                    "the clock stepped back %.0f s: due times and host backoffs set while "
+                    "it ran ahead are pulled in",
+                    (self._high - now) / 1000,
+                )
+                self._walks, self._from, self._moved, stepped = WALKS, None, 0, True
+                self._high = now
+            self._high = max(self._high, now)
+            self._walk(repo, now, settings)
         except SQLAlchemyError as exc:  # the heartbeat's own write says the rest
             log.warning("cannot pull in the due times set on a clock ahead: %s; retrying", exc)
+        return stepped
 
-    def _beat(self, repo: Repository, now: int, settings: Settings) -> None:
-        if self._high is None:
-            self._high = max(now, _last_check(repo))
-        if now + SLACK_MS < self._high:
-            log.warning(
-                "the clock stepped back %.0f s: due times set while it ran ahead are pulled in",
-                (self._high - now) / 1000,
-            )
-            self._walks, self._from, self._moved = WALKS, None, 0
-            self._high = now
-        self._high = max(self._high, now)
+    def _walk(self, repo: Repository, now: int, settings: Settings) -> None:
         if not self._walks:
             return
         page = repo.pull_in_page(now, schedule_bounds(settings), self._from)

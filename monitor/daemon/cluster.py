@@ -310,12 +310,16 @@ class Membership:
             )
         self._place(view, s)
         now = self.now()
-        shared = self.repo.share_backoff({h: now + int(x * 1000) for h, x in learned.items()})
+        stepped = self._clock_watch.beat(self.repo, now, s)
+        # a step back: a backoff ending beyond any this member learns was stored ahead
+        longest = int(max(s.retry_after_max, s.backoff_max) * 1000) + 1000
+        shared = self.repo.share_backoff(
+            {h: now + int(x * 1000) for h, x in learned.items()}, longest if stepped else None
+        )
         others = {m.version for m in view.live if m.version != __version__}
         for v in others - self._versions_warned:
             log.warning("cluster: a member runs version %s, this one %s", v, __version__)
         self._versions_warned |= others
-        self._clock_watch.beat(self.repo, now, s)
         if others and self.leader and mono - self._mended >= MEND_MIXED_EVERY:
             self._mended = mono  # another version retires without `active`: see below
             if mended := self.repo.mend_active_flags():

@@ -289,11 +289,18 @@ class ClusterStore(Store):
             index_elements=["host"], set_={"until": later(BACKOFF.c.until, ins.excluded.until)}
         )
 
-    def share_backoff(self, until_by_host: Mapping[str, int]) -> dict[str, int]:
+    def share_backoff(
+        self, until_by_host: Mapping[str, int], horizon_ms: int | None = None
+    ) -> dict[str, int]:
         """Store the backoffs learned here (host -> end, database ms; the later end
-        wins) and return every backoff still running in the cluster."""
+        wins) and return every backoff still running in the cluster. One ending
+        beyond `horizon_ms` from now was stored on a clock that ran ahead (no
+        backoff lasts that long): dropped, or the host waited the whole step and
+        no backoff of its own could replace it."""
         with self._write() as conn:
             now = self._now(conn)
+            if horizon_ms is not None:
+                conn.execute(delete(BACKOFF).where(BACKOFF.c.until > now + horizon_ms))
             rows = [{"host": h, "until": u} for h, u in until_by_host.items() if u > now]
             if rows:
                 conn.execute(self._later_backoff(), rows)

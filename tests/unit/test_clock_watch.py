@@ -48,7 +48,8 @@ def test_a_step_back_under_the_slack_walks_nothing() -> None:
 def test_a_step_back_walks_the_queue_to_its_end_then_once_more() -> None:
     repo = Repo(None, [Page(3, (9, 1)), Page(1, None), Page(0, None)])
     watch = ClockWatch()
-    beats(watch, repo, [100 * SLACK_MS, 2 * SLACK_MS])  # the step
+    assert not watch.beat(repo, 100 * SLACK_MS, S)  # type: ignore[arg-type]
+    assert watch.beat(repo, 2 * SLACK_MS, S)  # type: ignore[arg-type]  # the step
     assert repo.walked == [(2 * SLACK_MS, None)]
     beats(watch, repo, [2 * SLACK_MS + 1, 2 * SLACK_MS + 2, 2 * SLACK_MS + 3, 2 * SLACK_MS + 4])
     # the first walk went on from where its page ended; the second moved nothing: done
