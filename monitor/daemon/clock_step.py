@@ -41,6 +41,12 @@ def schedule_bounds(s: Settings) -> dict[str, int]:
     }
 
 
+def backoff_horizon_ms(s: Settings) -> int:
+    """The furthest a host's backoff learned here ends from now (ms), plus a second:
+    a shared one ending later, seen at a step back, was stored on the clock ahead."""
+    return int(max(s.retry_after_max, s.backoff_max) * 1000) + 1000
+
+
 class ClockWatch:
     """Called at each heartbeat, on its thread, with the clock's reading."""
 

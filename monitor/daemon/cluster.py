@@ -32,8 +32,9 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from monitor import __version__
 from monitor.config import Settings
-from monitor.daemon.clock_step import ClockWatch
+from monitor.daemon.clock_step import ClockWatch, backoff_horizon_ms
 from monitor.daemon.cluster_settings import beat_interval, lease_warning
+from monitor.daemon.maintenance import MixedVersionMend
 from monitor.daemon.placement import BUCKETS, claimable, owners_of, share, url_bucket, view_of
 from monitor.http.hostpool import HostPool
 from monitor.storage.cluster import MAINTENANCE, ClusterView
@@ -42,12 +43,6 @@ from monitor.storage.repository import Repository, now_ms
 log = logging.getLogger("monitor.daemon")
 
 MAX_CLOCK_RTT_MS = 250  # a slower read of the database's clock says too little about it
-# While a member of another version is live (a rolling upgrade), the leader mends the
-# `active` flags this often, not only at the hourly maintenance: a target the previous
-# version retires (`next_due` alone) stayed listed and counted until then. One read of
-# `targets` (storage/retention.py); the listings and counts cannot ask `next_due`
-# themselves without losing their covering partial indexes.
-MEND_MIXED_EVERY = 60.0
 
 
 def _steady() -> float:
@@ -108,7 +103,7 @@ class Membership:
         self._rate_mark = (_steady(), 0)
         self._versions_warned: set[str] = set()
         self._clock_watch = ClockWatch()  # a step back pulls in the due times set ahead
-        self._mended = float("-inf")  # _steady() s of the last mend beside another version
+        self._mend = MixedVersionMend()  # another version retires without `active`
         if self.clustered and (why := lease_warning(settings())):
             log.warning("cluster: %s", why)
         if self.clustered and beat_interval(s := settings()) < s.cluster_heartbeat:
@@ -311,19 +306,15 @@ class Membership:
         self._place(view, s)
         now = self.now()
         stepped = self._clock_watch.beat(self.repo, now, s)
-        # a step back: a backoff ending beyond any this member learns was stored ahead
-        longest = int(max(s.retry_after_max, s.backoff_max) * 1000) + 1000
         shared = self.repo.share_backoff(
-            {h: now + int(x * 1000) for h, x in learned.items()}, longest if stepped else None
+            {h: now + int(x * 1000) for h, x in learned.items()},
+            backoff_horizon_ms(s) if stepped else None,
         )
         others = {m.version for m in view.live if m.version != __version__}
         for v in others - self._versions_warned:
             log.warning("cluster: a member runs version %s, this one %s", v, __version__)
         self._versions_warned |= others
-        if others and self.leader and mono - self._mended >= MEND_MIXED_EVERY:
-            self._mended = mono  # another version retires without `active`: see below
-            if mended := self.repo.mend_active_flags():
-                log.info("cluster: %d targets' active flag set from their schedule", mended)
+        self._mend.beat(self.repo, mono, mixed=bool(others) and self.leader)
         if self.error is not None:
             log.info("cluster heartbeat works again")
         self.error = None

@@ -27,6 +27,28 @@ TARGET_CHUNK = 5000
 ROLLUP_GRACE_MS = 3_600_000
 
 
+# While a member of another version is live (a rolling upgrade), the leader mends the
+# `active` flags this often at its heartbeat, not only at the hourly maintenance: a
+# target the previous version retires (`next_due` alone) stayed listed and counted
+# until then. One read of `targets`; the listings and counts cannot ask `next_due`
+# themselves without losing their covering partial indexes.
+MEND_MIXED_EVERY = 60.0
+
+
+class MixedVersionMend:
+    """The heartbeat's mend of the `active` flags beside another version (on its thread)."""
+
+    def __init__(self) -> None:
+        self._last = float("-inf")  # steady seconds of the last mend
+
+    def beat(self, repo: Repository, steady: float, *, mixed: bool) -> None:
+        if not mixed or steady - self._last < MEND_MIXED_EVERY:
+            return
+        self._last = steady
+        if mended := repo.mend_active_flags():
+            log.info("cluster: %d targets' active flag set from their schedule", mended)
+
+
 @dataclass(slots=True)
 class MaintenanceReport:
     days_rolled: int = 0

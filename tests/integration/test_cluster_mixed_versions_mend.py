@@ -14,6 +14,7 @@ import monitor.daemon.cluster as cluster_module
 from monitor import __version__
 from monitor.config import Settings
 from monitor.daemon.cluster import Membership
+from monitor.daemon.maintenance import MEND_MIXED_EVERY
 from monitor.storage.listing import TargetQuery
 from monitor.storage.repository import Repository
 
@@ -54,7 +55,7 @@ def test_beside_a_member_of_another_version_the_leader_mends_at_its_heartbeat(
     repo.heartbeat(old, 60_000, None)
     m.beat({})
     assert mends == []  # a minute has not passed
-    steady[0] += cluster_module.MEND_MIXED_EVERY
+    steady[0] += MEND_MIXED_EVERY
     repo.heartbeat(old, 60_000, None)
     m.beat({})
     assert mends == [1]
