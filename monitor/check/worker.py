@@ -18,6 +18,7 @@ pipe format): no corpus, report or CLI modules.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import os
 import signal
@@ -284,8 +285,25 @@ def logs_out() -> TextIO:
     )
 
 
+def _drop_unwritable_stderr() -> None:
+    """At exit (after the message of a SystemExit is written): what standard error
+    still holds and cannot write (a full disk, a reader gone) goes to /dev/null.
+    Kept, the interpreter's own flush failed on it again and turned the exit
+    status into 120, which the parent reads as a failed worker."""
+    if sys.stderr is None:  # descriptor 2 closed at start: another file may hold it now
+        return
+    try:
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        with contextlib.suppress(OSError):
+            null = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(null, 2)
+            os.close(null)
+
+
 def main() -> None:
     sys.stderr = logs_out()
+    atexit.register(_drop_unwritable_stderr)
     _stop_the_run(_die_with_parent())
     try:
         with run_pace():
