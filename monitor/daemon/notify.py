@@ -12,9 +12,12 @@ a child that speaks the protocol (another `run` among them) would speak for it.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import socket
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 VARIABLE = "NOTIFY_SOCKET"
 SEND_TIMEOUT = 1.0  # a manager whose queue is full: a start or a stop does not hang on it
@@ -47,3 +50,77 @@ def notify(state: str) -> bool:
             sock.sendall(state.encode())
             return True
     return False
+
+
+# -- the start timeout, kept while the start's database work makes progress
+
+EXTEND_EVERY = 10.0  # seconds between two requests for more start time
+EXTEND_BY_USEC = 30_000_000  # each asks for this much more (three beats: a lost one is no harm)
+EXTEND_MOST = 3600.0  # without a measure of progress (PostgreSQL), ask for at most this long
+STARTING = "EXTEND_TIMEOUT_USEC={usec}\nSTATUS=checking the database"
+
+
+def bytes_read() -> int | None:
+    """The bytes this process has read (Linux's /proc/self/io `rchar`: files,
+    pipes and terminals, cached or not), or None where that cannot be read."""
+    try:
+        with open("/proc/self/io", "rb") as f:
+            for line in f:
+                if line.startswith(b"rchar:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+@contextlib.asynccontextmanager
+async def start_extended(
+    progress: Callable[[], int | None],
+    *,
+    every: float = EXTEND_EVERY,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    clock: Callable[[], float] = time.monotonic,
+    send: Callable[[str], bool] = notify,
+) -> AsyncIterator[None]:
+    """While the body runs (the start's database check and migration), ask the
+    service manager every `every` seconds for EXTEND_BY_USEC more of its start
+    timeout, as long as `progress()` moved since the last ask.
+
+    The check reads the whole SQLite file (~1 s per 70 MB), so the unit had no
+    start timeout at all, and a start that truly hung waited for ever. Now
+    the unit keeps TimeoutStartSec, and a check that reads on keeps the start
+    alive: `progress()` is the bytes this process read (`bytes_read`: SQLite's
+    quick_check is one step of its VM, so a progress handler never runs while
+    it reads); None where nothing is counted (PostgreSQL, or no /proc), and
+    then the start is extended for at most EXTEND_MOST. Without $NOTIFY_SOCKET
+    nothing is sent.
+    """
+    task = asyncio.create_task(_extend(progress, every, sleep, clock, send), name="start-extend")
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def _extend(
+    progress: Callable[[], int | None],
+    every: float,
+    sleep: Callable[[float], Awaitable[None]],
+    clock: Callable[[], float],
+    send: Callable[[str], bool],
+) -> None:
+    started = clock()
+    last: int | None = -1  # never a count: the first beat asks
+    message = STARTING.format(usec=EXTEND_BY_USEC)
+    while True:
+        now = progress()
+        if now is None:
+            if clock() - started > EXTEND_MOST:
+                return
+            send(message)
+        elif now != last:
+            send(message)
+        last = now
+        await sleep(every)

@@ -35,7 +35,7 @@ from monitor.daemon.checkers import checker_for
 from monitor.daemon.cluster import Membership
 from monitor.daemon.dispatch import Dispatcher
 from monitor.daemon.maintenance import run_maintenance
-from monitor.daemon.notify import notify
+from monitor.daemon.notify import bytes_read, notify, start_extended
 from monitor.daemon.outcome import Policy, decide, policy_for
 from monitor.daemon.prestart import Prestarted, release_reloads
 from monitor.daemon.probes import keep_probe_answers
@@ -264,14 +264,17 @@ class Daemon:
         if s.ca_bundle is not None:  # a bad bundle is refused before anything starts
             self._tls = make_ssl_context(s.ca_bundle)
         started = time.monotonic()
-        await asyncio.to_thread(check, self.engine, url)  # SQLite: ~1 s per 70 MB
-        self._file = OpenedFile.of(url)  # watched by the checkpoint job
-        checked = time.monotonic() - started
-        try:
-            await asyncio.to_thread(upgrade, self.engine)
-            await asyncio.to_thread(refuse_read_only, self.engine, url)
-        except SQLAlchemyError as exc:
-            raise DatabaseUnusable(explain(exc, url)) from None
+        sqlite = self.engine.dialect.name == "sqlite"
+        # the start timeout is kept while the check reads on (PostgreSQL: an hour at most)
+        async with start_extended(bytes_read if sqlite else lambda: None):
+            await asyncio.to_thread(check, self.engine, url)  # SQLite: ~1 s per 70 MB
+            self._file = OpenedFile.of(url)  # watched by the checkpoint job
+            checked = time.monotonic() - started
+            try:
+                await asyncio.to_thread(upgrade, self.engine)
+                await asyncio.to_thread(refuse_read_only, self.engine, url)
+            except SQLAlchemyError as exc:
+                raise DatabaseUnusable(explain(exc, url)) from None
         if not s.once:
             await self._serve()
         log.info("database %s (checked in %.1fs)", shown_url(url), checked)

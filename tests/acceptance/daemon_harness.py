@@ -341,3 +341,14 @@ def metric(text: str, name: str, **labels: str) -> float | None:
             if got == labels:
                 return float(value)
     return None
+
+
+def said_until_ready(manager: Any, most: int = 20) -> list[bytes]:
+    """What the daemon told the service manager (a bound datagram socket with a
+    timeout) up to and with READY=1: the start's EXTEND_TIMEOUT_USEC asks first."""
+    said: list[bytes] = []
+    for _ in range(most):
+        said.append(manager.recv(4096))
+        if said[-1] == b"READY=1":
+            return said
+    raise AssertionError(f"no READY=1 in {said}")

@@ -11,7 +11,14 @@ import socket
 from pathlib import Path
 
 import pytest
-from daemon_harness import DaemonProcess, LinkServer, article, wait_for, write_config
+from daemon_harness import (
+    DaemonProcess,
+    LinkServer,
+    article,
+    said_until_ready,
+    wait_for,
+    write_config,
+)
 
 from monitor.daemon.notify import notify
 
@@ -37,7 +44,10 @@ def test_ready_is_said_once_a_reload_is_handled_and_stopping_at_the_stop(
         monkeypatch.setenv("NOTIFY_SOCKET", str(address))
         daemon = DaemonProcess(cfg)
         try:
-            assert manager.recv(4096) == b"READY=1"
+            # while the database is checked, the start timeout is kept (start_extended)
+            said = said_until_ready(manager)
+            assert said[0] == b"EXTEND_TIMEOUT_USEC=30000000\nSTATUS=checking the database"
+            assert set(said[1:-1]) <= {said[0]}, said  # a slow start: asked again
             # handled, and not blocked but for a moment: a checker process is spawned
             # with SIGHUP held (prestart.sighup_held), so one read of /proc may see it so
             wait_for(lambda: _sighup_handled(daemon.proc.pid), what=daemon.text)

@@ -10,7 +10,14 @@ import socket
 from pathlib import Path
 
 import pytest
-from daemon_harness import DaemonProcess, LinkServer, article, wait_for, write_config
+from daemon_harness import (
+    DaemonProcess,
+    LinkServer,
+    article,
+    said_until_ready,
+    wait_for,
+    write_config,
+)
 
 from monitor.daemon import notify as notify_module
 from monitor.daemon.notify import notify
@@ -80,7 +87,7 @@ def test_the_checker_processes_do_not_inherit_notify_socket(
         monkeypatch.setenv("NOTIFY_SOCKET", str(address))
         daemon = DaemonProcess(cfg)
         try:
-            assert manager.recv(4096) == b"READY=1"
+            said_until_ready(manager)
             children = wait_for(lambda: _children(daemon.proc.pid), what=daemon.text)
             for child in children:
                 environ = Path(f"/proc/{child}/environ").read_bytes().split(b"\0")

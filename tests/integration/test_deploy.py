@@ -21,6 +21,8 @@ from typing import Any
 import pytest
 import yaml
 
+from monitor.daemon.notify import EXTEND_BY_USEC, EXTEND_EVERY
+
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 BIN = Path(sys.executable).parent
@@ -193,6 +195,16 @@ def test_the_service_reloads_on_sighup_and_takes_secrets_as_credentials() -> Non
     assert text.count("LoadCredential=") == 2
     once = (DEPLOY / "systemd" / "article-monitor-once.service").read_text()
     assert "Type=oneshot" in once and " run --once " in once
+
+
+def test_the_service_keeps_a_start_timeout_the_daemon_extends() -> None:
+    """A finite start timeout (a start that hangs is ended); the daemon's
+    EXTEND_TIMEOUT_USEC beats need Type=notify and a timeout above one beat."""
+    lines = (DEPLOY / "systemd" / "article-monitor.service").read_text().splitlines()
+    assert "Type=notify" in lines and "NotifyAccess=main" in lines
+    (timeout,) = [line.split("=", 1)[1] for line in lines if line.startswith("TimeoutStartSec=")]
+    assert timeout.endswith("s") and timeout[:-1].isdigit(), timeout
+    assert int(timeout[:-1]) > 3 * EXTEND_EVERY and EXTEND_BY_USEC > 2 * EXTEND_EVERY * 1e6
 
 
 # ---------------------------------------------------------------- Kubernetes
