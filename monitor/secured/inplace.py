@@ -24,6 +24,7 @@ import errno
 import os
 import stat
 import tempfile
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -207,6 +208,40 @@ def _replace(path: Path, st: os.stat_result, data: bytes, force: bool, notes: li
                 os.unlink(tmp)
 
 
+def _url_key(raw: object) -> str | None:
+    url = raw.get("webUrl") if isinstance(raw, dict) else None
+    return url if isinstance(url, str) else None
+
+
+class _Pending:
+    """The valid records not yet met by the rewrite, found by their webUrl, then by equality.
+
+    The rewrite meets every article object of the file, invalid ones included;
+    searching all the unsigned records for each was quadratic in the file's size
+    (10,000 valid and 10,000 invalid JSON records: 2.8 s of CPU spent there).
+    Equal records have equal webUrls, so a bucket by webUrl holds any match.
+    """
+
+    def __init__(self, items: list[Document | InvalidDocument]) -> None:
+        self._items = items
+        self._by_url: dict[str | None, deque[int]] = {}
+        for index, item in enumerate(items):
+            if isinstance(item, Document):
+                self._by_url.setdefault(_url_key(item.raw), deque()).append(index)
+
+    def take(self, parsed: Any) -> int | None:
+        """The first unsigned record equal to `parsed`, now taken; None if there is none."""
+        bucket = self._by_url.get(_url_key(parsed))
+        if bucket is None:
+            return None
+        for position, index in enumerate(bucket):
+            doc = self._items[index]
+            if isinstance(doc, Document) and doc.raw == parsed:
+                del bucket[position]  # O(1) at the head, the usual case
+                return index
+        return None
+
+
 def _same_records(
     before: list[Document | InvalidDocument],
     after: list[Document | InvalidDocument],
@@ -273,19 +308,18 @@ def _rewrite(path: Path, sign_one: SignOne, force: bool, result: FileResult) -> 
         result.notes.append(f"{path}: {note}")
 
     signed: dict[int, str] = {}
-    pending = [i for i, item in enumerate(items) if isinstance(item, Document)]
+    pending = _Pending(items)
 
     def signer(parsed: Any) -> str | None:
-        for index in pending:
-            doc = items[index]
-            assert isinstance(doc, Document)
-            if doc.raw == parsed:
-                pending.remove(index)
-                value = sign_one(doc)
-                if value is not None:
-                    signed[index] = value
-                return value
-        return None
+        index = pending.take(parsed)
+        if index is None:
+            return None
+        doc = items[index]
+        assert isinstance(doc, Document)
+        value = sign_one(doc)
+        if value is not None:
+            signed[index] = value
+        return value
 
     try:
         if suffix == ".json":
