@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 
 from monitor.storage import turns as turns_module
 from monitor.storage.engine import make_engine
@@ -131,3 +131,14 @@ def test_a_writer_whose_wait_ran_out_leaves_sqlite_no_more_wait(tmp_path: Path) 
         holder.join()
     assert _busy_timeout(repo) == [50]
     engine.dispose()
+
+
+def test_writers_take_turns_on_sqlite_only(engine: Engine) -> None:
+    """PostgreSQL's writers queue on the rows they lock: no turns, and a write
+    connection keeps its own settings (no SQLite pragma sent to it)."""
+    upgrade(engine)
+    repo = Repository(engine)
+    with turns_module.write_turn(engine) as left:
+        assert left is None
+    repo.purge_probe_answers(0)  # a write goes through either way
+    assert (engine in turns_module._TURNS) == (engine.dialect.name == "sqlite")
