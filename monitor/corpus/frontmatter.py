@@ -26,6 +26,10 @@ _MARKER = re.compile(r"^(?:---|\.\.\.)(?=[ \t\r\n]|$)", re.MULTILINE)
 _NULL = "tag:yaml.org,2002:null"
 # A stretch with no document of its own: blank lines, comments, directives.
 _PRELUDE = re.compile(r"(?:[ \t]*(?:#[^\n]*)?\r?\n|%[^\n]*\n)*[ \t]*(?:#[^\n]*)?")
+# A stretch that only ends a document: blank or comment lines, then a `...` line. YAML
+# allows several `...` in a row (l-document-suffix+) and PyYAML reads them so; alone,
+# PyYAML refused such a stretch as a document with no content.
+_SUFFIX_ONLY = re.compile(r"(?:[ \t]*(?:#[^\n]*)?\r?\n)*\.\.\.[ \t]*(?:#[^\n]*)?\r?\n?")
 _LATER_HINT = (
     "; in a .yaml file every '---' line starts another article "
     "(a text body after front matter belongs in a .md or .txt file)"
@@ -130,6 +134,8 @@ def parse_yaml_stream(source: str, text: str) -> Iterator[Document | InvalidDocu
     """Every document of a `.yaml`/`.yml` file as a record; empty documents hold nothing."""
     found = False
     for start, end, line in yaml_documents(text):
+        if _SUFFIX_ONLY.fullmatch(text, start, end):
+            continue
         hint = _LATER_HINT if found else ""
         item = _yaml_record(source, text[start:end], line, what="YAML document", hint=hint)
         if item is not None:
