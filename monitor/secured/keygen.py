@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -95,6 +96,12 @@ def write_key_files(files: list[KeyFile], *, force: bool) -> None:
     for file in files:  # the one thing a rename over it would fail on, so check first
         if file.path.is_dir() and not file.path.is_symlink():
             raise ConfigError(f"{file.path} is a directory: choose another --out")
+        special = _special(file.path)
+        if special is not None:
+            raise ConfigError(
+                f"{file.path} is {special}, not a key file: a rename over it would replace "
+                "it; choose another --out (without --out the key goes to standard output)"
+            )
     if not force:
         existing = [str(f.path) for f in files if f.path.exists() or f.path.is_symlink()]
         if existing:
@@ -127,6 +134,26 @@ def write_key_files(files: list[KeyFile], *, force: bool) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+def _special(path: Path) -> str | None:
+    """What `path` is when it is, or links to, a device, a named pipe or a socket
+    (/dev/null, /dev/stdout): `--force` renamed the key over the node itself. A
+    name in /dev itself or in /proc (/dev/stdout when it is a file, /dev/fd/1) too."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:  # none, or a dangling link: a key file may take its place
+        mode = 0
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISFIFO(mode):
+        return "a named pipe"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    parent = Path(os.path.realpath(path.parent))
+    if parent == Path("/dev") or parent.parts[:2] == ("/", "proc"):
+        return "a name of the system's (in /dev or /proc)"
+    return None
 
 
 def _undo(placed: list[Path], force: bool) -> None:
