@@ -87,7 +87,7 @@ def output_clash(
     if linked is not None:
         return (
             f"{shown} is {linked}, a document to check (a hard or symbolic link to the "
-            "same file): the report would replace it"
+            "same file, or the same file through a bind mount): the report would replace it"
         ) + (lost if emptied else "; write the report elsewhere")
     return None
 

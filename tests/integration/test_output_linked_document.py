@@ -145,3 +145,4 @@ def test_the_report_through_a_bind_mount_into_the_corpus_is_found(
     if done.returncode != 0 and ("mount" in done.stderr or "unshare" in done.stderr):
         pytest.skip(f"cannot bind mount here: {done.stderr.strip()}")
     assert str(inside / "report.json") in done.stdout, done.stderr
+    assert "bind mount" in done.stdout  # not only "a hard or symbolic link": neither is there
