@@ -26,6 +26,7 @@ _MARKER = re.compile(r"^(?:---|\.\.\.)(?=[ \t\r\n]|$)", re.MULTILINE)
 _NULL = "tag:yaml.org,2002:null"
 # A stretch with no document of its own: blank lines, comments, directives.
 _PRELUDE = re.compile(r"(?:[ \t]*(?:#[^\n]*)?\r?\n|%[^\n]*\n)*[ \t]*(?:#[^\n]*)?")
+_DIRECTIVE = re.compile(r"%(?:YAML|TAG)[ \t]")
 # A stretch that only ends a document: blank or comment lines, then a `...` line. YAML
 # allows several `...` in a row (l-document-suffix+) and PyYAML reads them so; alone,
 # PyYAML refused such a stretch as a document with no content.
@@ -94,6 +95,26 @@ def _yaml_record(
     return to_document(source, record_line, loaded.data, what=what, line_of=line_of)
 
 
+def _directives_before(text: str, at: int, floor: int) -> int:
+    """Where the `%YAML`/`%TAG` lines just before the `---` at `at` start, or `at`.
+
+    They open the document of that `---` even with no `...` line before them, as
+    PyYAML reads them (a `%` line at column 0 is a directive to it); cut at the
+    `---`, they ended the document before instead, which was then refused. Only
+    these two names: any other `%` line may be the text of a quoted scalar.
+    """
+    cut = end = at
+    while end > floor:
+        begin = max(text.rfind("\n", floor, end - 1) + 1, floor)
+        line = text[begin:end]
+        if _DIRECTIVE.match(line):
+            cut = begin
+        elif line.strip(" \t\r\n") and not line.lstrip(" \t").startswith("#"):
+            break
+        end = begin
+    return cut
+
+
 def yaml_documents(text: str) -> list[tuple[int, int, int]]:
     """(start, end, first line) of each document of a YAML stream, cut at its markers.
 
@@ -104,7 +125,7 @@ def yaml_documents(text: str) -> list[tuple[int, int, int]]:
     cuts: list[int] = [0]
     for marker in _MARKER.finditer(text):
         if marker.group() == "---":
-            cut = marker.start()
+            cut = _directives_before(text, marker.start(), cuts[-1])
         else:
             eol = text.find("\n", marker.end())
             cut = len(text) if eol < 0 else eol + 1

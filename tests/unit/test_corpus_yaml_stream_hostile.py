@@ -45,3 +45,34 @@ def test_sign_in_place_leaves_the_extra_end_markers_alone() -> None:
     assert rewrite_yaml_documents(text, {2: "X", 6: "Y"}) == (
         f'---\nwebUrl: {A}\nsecured: "X"\n...\n...\n---\nwebUrl: {B}\nsecured: "Y"\n...\n'
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "lines"),
+    [
+        (f"webUrl: {A}\n%YAML 1.1\n---\nwebUrl: {B}\n", [1, 4]),
+        (
+            f"---\nwebUrl: {A}\n# next\n%TAG !e! tag:e.example,2000:\n\n%YAML 1.1\n---\n"
+            f"webUrl: {B}\n",
+            [2, 8],
+        ),
+        (f"webUrl: {A}\nbody: |\n  text\n%YAML 1.1\n--- # b\nwebUrl: {B}\n", [1, 6]),
+        # a `%` line that is no directive stays where it is: here, text of a quoted scalar
+        (f'webUrl: {A}\ntitle: "50\n%off"\n---\nwebUrl: {B}\n', [1, 5]),
+    ],
+)
+def test_a_directive_opens_the_next_document(text: str, lines: list[int]) -> None:
+    """`%YAML`/`%TAG` lines before a `---` belong to the document it opens, as PyYAML
+    reads them (YAML 1.2 asks for a `...` first): the document before them was
+    refused ("did not find expected <document start>") and its article lost."""
+    items = list(parse_text("s.yaml", text, ".yaml"))
+    assert all(isinstance(i, Document) for i in items), items
+    assert [i.raw for i in items if isinstance(i, Document)] == list(yaml.safe_load_all(text))
+    assert [i.line for i in items] == lines
+
+
+def test_sign_in_place_keeps_a_directive_with_its_document() -> None:
+    text = f"webUrl: {A}\n%YAML 1.1\n---\nwebUrl: {B}\n"
+    assert rewrite_yaml_documents(text, {1: "X", 4: "Y"}) == (
+        f'webUrl: {A}\nsecured: "X"\n%YAML 1.1\n---\nwebUrl: {B}\nsecured: "Y"\n'
+    )
