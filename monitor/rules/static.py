@@ -61,16 +61,20 @@ def domain_matches(domain: str, url: str) -> bool:
     `theverge.com` matches `www.theverge.com` and `theverge.com`, not
     `notheverge.com`; case-insensitive; Unicode and punycode spellings of an
     IDN are the same name. A public suffix (`co.uk`, `github.io`) matches
-    nothing: it is a parent of every host under it, and names no publisher.
+    no host under it: as their parent it names no publisher. Equal to the host
+    it still matches it (the contract's first case: `github.io` serves GitHub's
+    own page).
     """
     host = _hostname(url)
     try:
         want, have = _host_name(domain), _host_name(host)
     except ValueError:
         return False
-    if not want or not (have == want or have.endswith("." + want)):
+    if not want:
         return False
-    return not is_public_suffix(want)
+    if have == want:
+        return True
+    return have.endswith("." + want) and not is_public_suffix(want)
 
 
 def _public_suffix(domain: str) -> bool:
@@ -202,6 +206,8 @@ def _provider_mismatch(prefix: str, item: RelatedArticle) -> Iterator[Problem]:
         why = "should be a bare domain name (no scheme, port or path)"
     elif "." not in domain.strip("."):
         why = "is a top-level domain, which cannot identify a publisher"
+    elif domain_matches(domain, web):
+        return
     elif _public_suffix(domain):
         own = _registrable(host)
         why = (
@@ -209,10 +215,8 @@ def _provider_mismatch(prefix: str, item: RelatedArticle) -> Iterator[Problem]:
             "identify a publisher: give the publisher's own domain"
             + (f", such as {own}" if own else "")
         )
-    elif not domain_matches(domain, web):
-        why = f"is neither the host of {prefix}webUrl ({host}) nor a parent domain of it"
     else:
-        return
+        why = f"is neither the host of {prefix}webUrl ({host}) nor a parent domain of it"
     yield Problem(ProblemCode.PROVIDER_DOMAIN_MISMATCH, f"{field} {domain!r} {why}", field)
 
 
