@@ -22,21 +22,32 @@ NO_PROGRESS_LIMIT = 3
 NO_PROGRESS = "the file took none of the bytes written to it, 3 times in a row (a broken device?)"
 
 
-def write_all(write_once: Callable[[memoryview], int | None], data: Any, fd: int) -> int:
+def write_all(
+    write_once: Callable[[memoryview], int | None], data: Any, fd: int, *, partial: bool = False
+) -> int:
     """Write all of `data` through `write_once` (one write(2) to `fd`, which returns
     the count, or None for a full non-blocking descriptor: then `fd` is waited for).
-    Raises OSError(EIO) when the descriptor keeps taking nothing."""
+    Raises OSError(EIO) when the descriptor keeps taking nothing. `partial`: an
+    error after some bytes went out returns their count instead (a caller that
+    counts, a BufferedWriter, keeps the rest, and its next write meets the error)."""
     view = memoryview(data).cast("B")
     done = 0
     idle = 0
     while done < len(view):
-        wrote = write_once(view[done:])
+        try:
+            wrote = write_once(view[done:])
+        except OSError:
+            if partial and done:
+                return done
+            raise
         if wrote is None:  # O_NONBLOCK and full: wait until it takes more
             select.select([], [fd], [])
             continue
         if wrote <= 0:
             idle += 1
             if idle >= NO_PROGRESS_LIMIT:
+                if partial and done:
+                    return done
                 raise OSError(errno.EIO, NO_PROGRESS)
             continue
         idle = 0
@@ -63,10 +74,15 @@ class WholeWrites(io.FileIO):
     (a broken FUSE file) fails with EIO rather than spinning for ever."""
 
     failed: OSError | None = None
+    # Under a BufferedWriter, which counts what was written: an error after part
+    # of a write returns that part, and the next write meets the error. Raised,
+    # the writer kept its whole buffer and wrote the part a second time. The text
+    # layer of unbuffered mode ignores counts: there the error is raised.
+    counted = False
 
     def write(self, data: Any) -> int:
         try:
-            return write_all(self._write_once, data, self.fileno())
+            return write_all(self._write_once, data, self.fileno(), partial=self.counted)
         except OSError as exc:  # a device that keeps taking nothing too (write_all)
             self.failed = exc
             raise
@@ -88,6 +104,7 @@ def whole_text(
     or a descriptor) through WholeWrites: open()'s BufferedWriter over a plain
     FileIO retries a write that took nothing for ever (CPython's flush loop)."""
     raw = WholeWrites(file, "w", closefd=closefd)
+    raw.counted = True
     return io.TextIOWrapper(
         io.BufferedWriter(raw), encoding=encoding, errors=errors, line_buffering=line_buffering
     )

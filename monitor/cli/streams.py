@@ -74,6 +74,7 @@ def _whole(stream: Any) -> Any:
         return stream
     stream.flush()
     raw = WholeWrites(layer.fileno(), "w", closefd=False)  # type: ignore[union-attr]
+    raw.counted = not unbuffered  # a BufferedWriter counts a part written (WholeWrites)
     return io.TextIOWrapper(
         raw if unbuffered else io.BufferedWriter(raw),
         encoding=stream.encoding,
