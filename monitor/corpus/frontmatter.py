@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 
 from monitor.corpus import files, yaml_safe
 from monitor.corpus.article import Document, InvalidDocument
@@ -64,11 +65,32 @@ def parse_yaml_record(
     return item
 
 
+@dataclass(slots=True)
+class _Allowance:
+    """The nodes YAML aliases may still add to the documents of one `.yaml` stream.
+
+    The alias limit holds per document; a stream of thousands of documents each
+    just under it expanded the file as a whole ~3,000-fold (50 ms of CPU a
+    300-byte document for the daemon's content hash alone). A whole file may add
+    the limit once plus a node per byte, which documents that each merge a base
+    of their own come nowhere near.
+    """
+
+    left: int
+
+
 def _yaml_record(
-    source: str, yaml_text: str, first_line: int, *, what: str, hint: str = ""
+    source: str,
+    yaml_text: str,
+    first_line: int,
+    *,
+    what: str,
+    hint: str = "",
+    allowance: _Allowance | None = None,
 ) -> Document | InvalidDocument | None:
     """As parse_yaml_record, but None for a document with no content; `hint` is added to
-    the errors of a document that is not YAML or not a mapping."""
+    the errors of a document that is not YAML or not a mapping; `allowance` is spent by
+    what its aliases add."""
     if len(yaml_text) > files.MAX_YAML_BYTES:
         return _too_big(source, first_line, what)
     try:
@@ -81,6 +103,16 @@ def _yaml_record(
     if root is None or (root.tag == _NULL and root.value == ""):  # `---` and nothing more
         return None
     record_line = first_line + root.start_mark.line
+    if allowance is not None:
+        if loaded.added > allowance.left:
+            return InvalidDocument(
+                source,
+                record_line,
+                f"{what} expands by {loaded.added:,} nodes through aliases, past what is "
+                "left for the whole file (the alias limit once, plus a node per byte): "
+                "refusing it (a 'billion laughs' document?)",
+            )
+        allowance.left -= loaded.added
     if hint and not isinstance(loaded.data, dict):
         return InvalidDocument(
             source,
@@ -154,11 +186,14 @@ def yaml_documents(text: str) -> list[tuple[int, int, int]]:
 def parse_yaml_stream(source: str, text: str) -> Iterator[Document | InvalidDocument]:
     """Every document of a `.yaml`/`.yml` file as a record; empty documents hold nothing."""
     found = False
+    allowance = _Allowance(yaml_safe.MAX_NODES + len(text))
     for start, end, line in yaml_documents(text):
         if _SUFFIX_ONLY.fullmatch(text, start, end):
             continue
         hint = _LATER_HINT if found else ""
-        item = _yaml_record(source, text[start:end], line, what="YAML document", hint=hint)
+        item = _yaml_record(
+            source, text[start:end], line, what="YAML document", hint=hint, allowance=allowance
+        )
         if item is not None:
             found = True
             yield item

@@ -54,6 +54,7 @@ class YamlError(Exception):
 class Loaded:
     root: Node | None
     data: Any
+    added: int = 0  # the nodes its aliases add: expanded size less distinct nodes
 
 
 def _children(node: Node) -> list[Node]:
@@ -167,8 +168,9 @@ def _check_int(node: Node) -> None:
         )
 
 
-def check_graph(root: Node, *, max_aliases: int = MAX_ALIASES, max_nodes: int = MAX_NODES) -> None:
-    """Refuse alias bombs, recursive aliases, non-string keys and non-JSON tags.
+def check_graph(root: Node, *, max_aliases: int = MAX_ALIASES, max_nodes: int = MAX_NODES) -> int:
+    """Refuse alias bombs, recursive aliases, non-string keys and non-JSON tags; return
+    the nodes the aliases add (the expanded size less the distinct nodes).
 
     Iterative depth-first walk; a node reached again after it is finished is
     an alias, and its expanded size is reused, so the cost is linear in the
@@ -220,6 +222,7 @@ def check_graph(root: Node, *, max_aliases: int = MAX_ALIASES, max_nodes: int = 
         entered.add(nid)
         stack.append((node, True))
         stack.extend((child, False) for child in reversed(_children(node)))
+    return size[id(root)] - len(size)
 
 
 def load(text: str) -> Loaded:
@@ -234,14 +237,14 @@ def load(text: str) -> Loaded:
             raise YamlError(f"invalid YAML: {exc}", _reader_line(exc, text)) from None
         if root is None:
             return Loaded(None, None)
-        check_graph(root)
+        added = check_graph(root)
         try:
             data = loader.construct_document(root)
         except yaml.MarkedYAMLError as exc:
             raise _marked(exc) from None
         except _UNBUILT as exc:  # a timestamp like 2020-13-45; `!!bool maybe`
             data = _construct_again(root, exc)
-        return Loaded(root, data)
+        return Loaded(root, data, added)
     except RecursionError:
         raise YamlError("YAML is nested too deeply", None) from None
     finally:
