@@ -19,6 +19,7 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from monitor.corpus.json_refused import NAME_SHOWN, name_shown
+from monitor.corpus.yaml_lines import FileLines
 from monitor.text_clip import clip
 
 SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -227,21 +228,24 @@ def check_graph(root: Node, *, max_aliases: int = MAX_ALIASES, max_nodes: int = 
 
 def load(text: str) -> Loaded:
     """Compose one document, check it, then construct it (datetimes stay datetimes)."""
+    lines = FileLines.of(text)
     loader = SafeLoader(text)
     try:
         try:
             root = loader.get_single_node()
         except yaml.MarkedYAMLError as exc:
-            raise _marked(exc) from None
+            raise _marked(exc, lines) from None
         except yaml.YAMLError as exc:  # ReaderError: a character YAML does not accept
             raise YamlError(f"invalid YAML: {exc}", _reader_line(exc, text)) from None
         if root is None:
             return Loaded(None, None)
+        if lines is not None:
+            lines.mend(root)
         added = check_graph(root)
         try:
             data = loader.construct_document(root)
         except yaml.MarkedYAMLError as exc:
-            raise _marked(exc) from None
+            raise _marked(exc, lines) from None
         except _UNBUILT as exc:  # a timestamp like 2020-13-45; `!!bool maybe`
             data = _construct_again(root, exc)
         return Loaded(root, data, added)
@@ -318,7 +322,10 @@ def _construct_again(root: Node, exc: Exception) -> Any:
         raise YamlError(f"invalid YAML value: {again}", None) from None
 
 
-def _marked(exc: yaml.MarkedYAMLError) -> YamlError:
+def _marked(exc: yaml.MarkedYAMLError, lines: FileLines | None = None) -> YamlError:
+    if lines is not None:
+        exc.problem_mark = lines.mark(exc.problem_mark)
+        exc.context_mark = lines.mark(exc.context_mark)
     mark = exc.problem_mark or exc.context_mark
     parts = [p for p in (exc.context, exc.problem) if p]
     what = ", ".join(parts) or "syntax error"
