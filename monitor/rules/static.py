@@ -18,6 +18,7 @@ docs/amp-cache.md:
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -74,7 +75,16 @@ def domain_matches(domain: str, url: str) -> bool:
         return False
     if have == want:
         return True
-    return have.endswith("." + want) and not is_public_suffix(want)
+    return have.endswith("." + want) and not _address(have) and not is_public_suffix(want)
+
+
+def _address(host: str) -> bool:
+    """An IP address has no parent domain (`0.1` is none of `127.0.0.1`)."""
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def _public_suffix(domain: str) -> bool:
@@ -86,9 +96,10 @@ def _public_suffix(domain: str) -> bool:
 
 def _registrable(host: str) -> str | None:
     try:
-        return registrable_domain(_host_name(host))
+        name = _host_name(host)
     except ValueError:
         return None
+    return None if _address(name) else registrable_domain(name)
 
 
 def _present(value: object) -> bool:

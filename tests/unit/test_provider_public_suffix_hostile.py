@@ -54,3 +54,24 @@ def test_as_a_parent_it_still_matches_nothing(domain: str, web: str) -> None:
     assert domain_matches(domain, web) is False
     (message,) = _problems(domain, web)
     assert "is a public suffix" in message
+
+
+@pytest.mark.parametrize(
+    ("domain", "web", "matches"),
+    [
+        ("127.0.0.1", "https://127.0.0.1/a", True),
+        ("0.1", "https://127.0.0.1/a", False),
+        ("0.0.1", "https://127.0.0.1/a", False),
+        ("1.1", "https://10.1.1.1/a", False),
+    ],
+)
+def test_an_address_has_no_parent_domain(domain: str, web: str, matches: bool) -> None:
+    """`0.1` "matched" `127.0.0.1` as its parent domain: an address is no name."""
+    assert domain_matches(domain, web) is matches
+
+
+@pytest.mark.parametrize("web", ["https://127.0.0.1/a", "https://10.0.0.1/a"])
+def test_no_registrable_domain_is_offered_for_an_address(web: str) -> None:
+    (message,) = _problems("co.uk", web)
+    assert "is a public suffix" in message
+    assert "such as" not in message  # it offered "such as 0.1"
