@@ -14,6 +14,8 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
+from monitor.urls import MAX_HOST
+
 if TYPE_CHECKING:
     from publicsuffixlist import PublicSuffixList
 
@@ -29,14 +31,19 @@ def _suffixes() -> PublicSuffixList:
     return PublicSuffixList()
 
 
-@lru_cache(maxsize=4096)
 def is_public_suffix(name: str) -> bool:
     """`name` (lower-case ASCII, punycode for IDN, no trailing dot) is a public suffix.
 
     An unknown top-level name counts as one (the list's default rule `*`), so a
-    single label always does.
+    single label always does. A name longer than any DNS name is none, and is not
+    cached: 4,096 megabyte-long provider domains stayed pinned in the cache.
     """
-    return bool(name) and _suffixes().publicsuffix(name) == name
+    return bool(name) and len(name) <= MAX_HOST and _looked_up(name)
+
+
+@lru_cache(maxsize=4096)
+def _looked_up(name: str) -> bool:
+    return _suffixes().publicsuffix(name) == name
 
 
 def registrable_domain(name: str) -> str | None:
