@@ -142,3 +142,40 @@ def test_writers_take_turns_on_sqlite_only(engine: Engine) -> None:
         assert left is None
     repo.purge_probe_answers(0)  # a write goes through either way
     assert (engine in turns_module._TURNS) == (engine.dialect.name == "sqlite")
+
+
+def test_a_turn_handed_over_as_the_wait_runs_out_is_taken(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The holder hands the turn over just as the waiter's timeout ends: the
+    waiter holds it (and gives it back), rather than going on without it and
+    leaving the turn owned by nobody who will give it back."""
+    turns = WriteTurns(timeout=30)
+    release = threading.Event()
+    holder = _holding(turns, release)
+    gives: list[bool] = []
+    real_lock = threading.Lock
+
+    class Gate:
+        """The waiter's gate: its timed wait ends without the turn, after the
+        holder has handed it over (the race, made to happen every time)."""
+
+        def __init__(self) -> None:
+            self.real = real_lock()
+
+        def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+            if timeout == -1:
+                return self.real.acquire()
+            release.set()
+            holder.join()  # the holder's `_give` handed the turn to this waiter
+            gives.append(turns._owner == threading.get_ident())
+            return False
+
+        def release(self) -> None:
+            self.real.release()
+
+    monkeypatch.setattr(turns_module.threading, "Lock", Gate)
+    with turns.turn() as got:
+        assert got and gives == [True]
+        assert turns._owner == threading.get_ident()
+    assert turns._owner is None and turns.waiting == 0
