@@ -4,6 +4,7 @@ busy timeout rather than add to it."""
 
 from __future__ import annotations
 
+import asyncio
 import signal
 import threading
 from collections.abc import Callable
@@ -179,3 +180,25 @@ def test_a_turn_handed_over_as_the_wait_runs_out_is_taken(
         assert got and gives == [True]
         assert turns._owner == threading.get_ident()
     assert turns._owner is None and turns.waiting == 0
+
+
+async def test_a_cancelled_write_in_a_thread_leaks_no_turn(tmp_path: Path) -> None:
+    """asyncio.to_thread cannot stop its thread: cancelled while the write waits
+    for its turn, the write still runs when its turn comes, and gives it back."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'am.db'}")
+    upgrade(engine)
+    repo = Repository(engine)
+    turns = turns_module._TURNS[engine]
+    release = threading.Event()
+    holder = _holding(turns, release)
+    task = asyncio.ensure_future(asyncio.to_thread(repo.purge_probe_answers, 0))
+    await asyncio.to_thread(_until, lambda: turns.waiting == 1)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    release.set()
+    await asyncio.to_thread(holder.join)
+    await asyncio.to_thread(_until, lambda: turns._owner is None and turns.waiting == 0)
+    with turns.turn() as got:
+        assert got
+    engine.dispose()
