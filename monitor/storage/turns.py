@@ -15,9 +15,10 @@ Here the writers of one engine queue: a transaction that ends hands the lock
 to the writer that asked first, at once. Only this process's writers queue;
 other processes (a `status` command, a second daemon, the checker processes'
 probe answers) still meet the busy handler, as before. A writer that waits
-longer than the busy timeout goes on without its turn and meets SQLite's own
-wait and error, so a lock held too long fails as it always did. A thread
-already holding the turn (a write inside a write) takes it again.
+longer than the busy timeout goes on without its turn and meets SQLite's
+error if the lock is still held, so a lock held too long fails after the busy
+timeout as it always did. A thread already holding the turn (a write inside a
+write) takes it again.
 
 The wait for the turn comes out of the busy timeout (write_connection): a
 writer queued behind one that waits on another process's lock otherwise
