@@ -22,6 +22,8 @@ WRAPPER_KEYS: Final = ("news", "articles")
 _OPEN: Final = re.compile(r"---[ \t]*\r?(?:\n|$)")
 _CLOSE: Final = re.compile(r"^---[ \t]*\r?$", re.MULTILINE)
 _SECURED_LINE: Final = re.compile(r"""^(?:secured|"secured"|'secured')[ \t]*:(?:[ \t]|$)""")
+# a document whose first content is `{`: a `secured:` line after it would break it
+_FLOW: Final = re.compile(r"(?:[ \t]*(?:#[^\n]*)?\r?\n)*[ \t]*\{")
 _WS: Final = re.compile(r"[ \t\n\r]*")
 # only where a value ends: an integer read as the count of its digits has no
 # digit limit (int() raised a bare ValueError past 4,300 digits: a traceback)
@@ -103,6 +105,11 @@ def rewrite_front_matter(text: str, value: str, *, plain_yaml: bool = False) -> 
     closing = _CLOSE.search(body, opening.end()) if opening else None
     if opening and closing:
         region = body[opening.end() : closing.start()]
+        if _FLOW.match(region):
+            raise EditError(
+                "the front matter is a flow mapping ({…}): write it in block style, "
+                "one 'key: value' a line, to sign it in place"
+            )
         new = rewrite_yaml_region(region, value, newline)
         return bom + body[: opening.end()] + new + body[closing.start() :]
     if plain_yaml:
@@ -153,6 +160,11 @@ def rewrite_yaml_documents(text: str, values: dict[int, str]) -> str:
             head = marker.end()
         tail = _END.search(region, head)
         stop = tail.start() if tail is not None else len(region)
+        if _FLOW.match(region, head, stop):
+            raise EditError(
+                f"the document of line {line} is a flow mapping ({{…}}): write it in block "
+                "style, one 'key: value' a line, to sign it in place"
+            )
         new = rewrite_yaml_region(region[head:stop], value, newline)
         out.append(region[:head] + new + region[stop:])
     return bom + "".join(out)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.secured.edit import EditError, rewrite_yaml_documents
+from monitor.secured.edit import EditError, rewrite_front_matter, rewrite_yaml_documents
 
 
 def test_each_named_document_gets_its_own_value() -> None:
@@ -57,3 +57,22 @@ def test_a_value_goes_to_the_document_holding_its_line() -> None:
         '# c\n---\nwebUrl: a\n...\n# x\n---\n\nwebUrl: b\nsecured: "B"\n'
         '---\nwebUrl: c\nsecured: "C"\n'
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ('{webUrl: "a"}\n---\nwebUrl: b\n', 1),
+        ('---\nwebUrl: a\n---\n# c\n{webUrl: "b",\n title: t}\n', 3),
+    ],
+)
+def test_a_flow_mapping_document_is_refused_saying_why(text: str, line: int) -> None:
+    """Appending a `secured:` line after `{…}` broke the document; the check that
+    follows refused the file as an "unusual YAML or JSON layout?"."""
+    with pytest.raises(EditError, match=f"the document of line {line} is a flow mapping"):
+        rewrite_yaml_documents(text, {line: "A", 3 if line == 1 else 2: "B"})
+
+
+def test_a_flow_mapping_front_matter_is_refused_saying_why() -> None:
+    with pytest.raises(EditError, match="the front matter is a flow mapping"):
+        rewrite_front_matter('---\n# c\n{webUrl: "a"}\n---\nbody\n', "A")
