@@ -7,7 +7,9 @@ daemon_vs_check.py (N records, 5 URLs each, host names mapped by
 reading /proc every 0.1 s for the CPU of each thread of each process of the
 tree, and of the simulator (it shares the two cores). It prints each
 thread's CPU (the daemon's: its main thread, the database thread, the scan
-thread; the checker processes) and a timeline every 0.5 s: requests/s,
+thread; the checker processes), the time each waited for a core while ready
+to run (/proc's schedstat: contention on the two cores stretches every
+request in flight), and a timeline every 0.5 s: requests/s,
 requests in flight at the simulator, and each busy thread's share of a core.
 
 Linux only (/proc). Loopback only; every run has a timeout. Usage:
@@ -48,6 +50,9 @@ class Watch:
     roots: list[int]
     port: int
     cpu: dict[ThreadKey, float] = field(default_factory=dict)
+    # seconds each thread was ready to run but waited for a core (schedstat's 2nd
+    # field): CPU contention, which stretches every request in flight
+    waited: dict[ThreadKey, float] = field(default_factory=dict)
     timeline: list[tuple[float, int, int, dict[ThreadKey, float]]] = field(default_factory=list)
     halt: threading.Event = field(default_factory=threading.Event)
 
@@ -98,6 +103,18 @@ class Watch:
             key = (pid, int(tid), name, cmd)
             if cmd or key not in self.cpu:  # a process ending reads an empty command line
                 self.cpu[key] = (int(fields[11]) + int(fields[12])) / TICK
+                waited = run_queue_wait(f"/proc/{pid}/task/{tid}/schedstat")
+                if waited is not None:
+                    self.waited[key] = waited
+
+
+def run_queue_wait(path: str) -> float | None:
+    """Seconds the thread spent runnable, waiting for a core (None without schedstats)."""
+    try:
+        with open(path) as f:
+            return int(f.read().split()[1]) / 1e9
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def measure(argv: list[str], watch_roots: list[int], port: int, work: Path) -> tuple[float, Watch]:
@@ -122,9 +139,12 @@ def report(what: str, wall: float, watch: Watch, timeline: bool) -> None:
     busy = sorted(watch.cpu.items(), key=lambda kv: -kv[1])
     total = sum(v for k, v in busy if k[0] != watch.roots[1])
     print(f"{what}: wall {wall:.2f} s, CPU of the tree {total:.2f} s")
-    for (pid, tid, name, cmd), secs in busy:
+    for key, secs in busy:
+        pid, tid, name, cmd = key
         if secs >= 0.05:
-            print(f"  {secs:7.2f} s  {pid}/{tid:<7} {name:<16} {cmd}")
+            wait = watch.waited.get(key)
+            shown = f"  waited {wait:6.2f} s" if wait is not None else ""
+            print(f"  {secs:7.2f} s{shown}  {pid}/{tid:<7} {name:<16} {cmd}")
     if not timeline:
         return
     keys = [k for k, v in busy if v >= 0.3][:6]
