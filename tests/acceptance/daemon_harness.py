@@ -182,6 +182,21 @@ def offline_cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+def offline_report(path: Path, exit_code: int = 1) -> dict[str, Any]:
+    """`check PATH --offline --format json` as a user runs it: exit `exit_code` (1:
+    it found something), no traceback; the JSON report it printed."""
+    done = subprocess.run(
+        [CLI, "check", str(path), "--offline", "--format", "json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == exit_code, done.stderr
+    assert "Traceback" not in done.stderr, done.stderr
+    report: dict[str, Any] = json.loads(done.stdout)
+    return report
+
+
 def user_env(**extra: str) -> dict[str, str]:
     """This environment without any ARTICLE_MONITOR_ variable (the test's own
     settings must not leak in), plus `extra`."""

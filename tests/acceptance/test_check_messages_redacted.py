@@ -6,11 +6,10 @@ shows user-info one way everywhere (`monitor.urls.redact`: `***@`)."""
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 from typing import Any
 
-from daemon_harness import CLI
+from daemon_harness import offline_report
 
 SECRETS = ("s3cretpw", "hunter2", "pw3", "pw5", "pw6", "pw7", "pw9", "tok1")
 RECORDS = [
@@ -45,14 +44,7 @@ def _words(report: dict[str, Any]) -> list[str]:
 def test_findings_never_quote_url_credentials(tmp_path: Path) -> None:
     corpus = tmp_path / "c.json"
     corpus.write_text(json.dumps(RECORDS, indent=1))
-    done = subprocess.run(
-        [CLI, "check", str(corpus), "--offline", "--format", "json"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 1, done.stderr
-    report = json.loads(done.stdout)
+    report = offline_report(corpus)
     words = _words(report)
     codes = {p["code"] for a in report["articles"] for p in a["problems"]}
     assert {"invalid_url", "cdn_url_mismatch", "duplicate_url"} <= codes

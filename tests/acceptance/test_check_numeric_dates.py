@@ -3,24 +3,15 @@ line, as it reports a bad string date: it read it as Unix time."""
 
 from __future__ import annotations
 
-import json
-import subprocess
 from pathlib import Path
 
-from daemon_harness import CLI
+from daemon_harness import offline_report
 
 
 def test_check_reports_a_numeric_date_as_an_invalid_document(tmp_path: Path) -> None:
     page = tmp_path / "epoch.txt"
     page.write_text('---\nwebUrl: "https://news.test/epoch"\npublishedDateTime: 1587064080\n---\n')
-    done = subprocess.run(
-        [CLI, "check", str(page), "--offline", "--format", "json"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 1, done.stderr
-    report = json.loads(done.stdout)
+    report = offline_report(page)
     assert report["articles"] == []
     assert report["invalid_documents"] == [
         {

@@ -3,12 +3,10 @@ article on `www.bbc.co.uk`): it passed as a parent domain of the host."""
 
 from __future__ import annotations
 
-import json
-import subprocess
 from pathlib import Path
 
 import pytest
-from daemon_harness import CLI
+from daemon_harness import offline_report
 
 ARTICLE = """---
 webUrl: "https://www.bbc.co.uk/news/articles/1"
@@ -25,14 +23,7 @@ provider:
 def test_check_flags_a_public_suffix_provider(tmp_path: Path, domain: str, flagged: bool) -> None:
     page = tmp_path / "bbc.txt"
     page.write_text(ARTICLE.format(domain=domain))
-    done = subprocess.run(
-        [CLI, "check", str(page), "--offline", "--format", "json"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    report = json.loads(done.stdout)
+    report = offline_report(page, exit_code=1 if flagged else 0)
     (article,) = report["articles"]
     codes = {(p["code"], p.get("field")) for p in article["problems"]}
     assert (("provider_domain_mismatch", "provider.domain") in codes) is flagged, codes
-    assert done.returncode == (1 if flagged else 0), done.stderr

@@ -9,11 +9,17 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
 from pathlib import Path
 
 import pytest
-from daemon_harness import CLI, DaemonProcess, LinkServer, metric, wait_for, write_config
+from daemon_harness import (
+    DaemonProcess,
+    LinkServer,
+    metric,
+    offline_report,
+    wait_for,
+    write_config,
+)
 from support.fsfaults import PERMISSIONS_IGNORED, hostile_tree
 
 EVIL_AND_GOOD = '{"webUrl": "http://news.test/evil",\n "webUrl": "http://news.test/good"}\n'
@@ -42,15 +48,7 @@ INVALID = {
 
 def test_check_names_every_bad_entry_and_exits_1(tmp_path: Path) -> None:
     root = corpus(tmp_path / "corpus")
-    done = subprocess.run(
-        [CLI, "check", str(root), "--offline", "--format", "json"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 1, done.stderr
-    assert "Traceback" not in done.stderr
-    report = json.loads(done.stdout)
+    report = offline_report(root)
     assert report["summary"]["articles"] == ARTICLES
     got = {Path(d["source"]).name: d for d in report["invalid_documents"]}
     assert set(got) == set(INVALID)

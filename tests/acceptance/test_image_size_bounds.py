@@ -15,7 +15,7 @@ import sqlite3
 import subprocess
 from pathlib import Path
 
-from daemon_harness import CLI, LinkServer, write_config
+from daemon_harness import CLI, LinkServer, offline_report, write_config
 
 
 def record(name: str, width: int) -> str:
@@ -33,14 +33,7 @@ def corpus(root: Path) -> Path:
 
 def test_check_calls_an_impossible_size_invalid(tmp_path: Path) -> None:
     root = corpus(tmp_path / "corpus")
-    done = subprocess.run(
-        [CLI, "check", str(root), "--offline", "--format", "json"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 1, done.stderr
-    report = json.loads(done.stdout)
+    report = offline_report(root)
     errors = {d["line"]: d["error"] for d in report["invalid_documents"]}
     assert set(errors) == {1, 2, 3}, errors
     assert all("field images.0.width" in e for e in errors.values()), errors

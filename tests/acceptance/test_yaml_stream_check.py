@@ -9,7 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from daemon_harness import CLI
+from daemon_harness import CLI, offline_report
 
 STREAM = (
     "---\n"
@@ -33,14 +33,7 @@ def corpus(tmp_path: Path) -> Path:
 
 
 def test_check_reports_every_document_of_a_yaml_stream(corpus: Path) -> None:
-    done = subprocess.run(
-        [CLI, "check", str(corpus), "--offline", "--format", "json"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 1, done.stderr
-    report = json.loads(done.stdout)
+    report = offline_report(corpus)
     assert sorted(a["webUrl"] for a in report["articles"]) == [
         "https://news.test/four",
         "https://news.test/one",
