@@ -12,6 +12,10 @@ too. The walk is made twice: results decided before the step and written
 after the first walk (the writer's queue) are caught by the second. A host's
 shared backoff stored on the clock ahead is dropped at the step too
 (storage/cluster.py `share_backoff`): it held the host back for the whole step.
+A lease taken on the clock ahead ends the step ahead as well: one whose holder
+never records (it died, its result was dropped) kept its target unchecked for
+the whole step. `lease_seconds` after the step (a live holder has recorded by
+then) the leases still ending beyond a lease's length are made to run out.
 """
 
 from __future__ import annotations
@@ -47,6 +51,12 @@ def backoff_horizon_ms(s: Settings) -> int:
     return int(max(s.retry_after_max, s.backoff_max) * 1000) + 1000
 
 
+def lease_horizon_ms(s: Settings) -> int:
+    """The furthest a lease taken now ends (ms), plus the slack: one ending later, a
+    lease's length after a step back, was taken on the clock ahead."""
+    return int(s.lease_seconds * 1000) + SLACK_MS
+
+
 class ClockWatch:
     """Called at each heartbeat, on its thread, with the clock's reading."""
 
@@ -55,6 +65,7 @@ class ClockWatch:
         self._walks = 0  # walks of the queue still to make
         self._from: tuple[int, int] | None = None  # where the walk goes on
         self._moved = 0  # targets pulled in by this walk
+        self._leases_at: int | None = None  # when to expire the leases taken ahead
 
     def beat(self, repo: Repository, now: int, settings: Settings) -> bool:
         """True when this reading is a step back (the heartbeat then drops the hosts'
@@ -71,8 +82,13 @@ class ClockWatch:
                 )
                 self._walks, self._from, self._moved, stepped = WALKS, None, 0, True
                 self._high = now
+                self._leases_at = now + lease_horizon_ms(settings)
             self._high = max(self._high, now)
             self._walk(repo, now, settings)
+            if self._leases_at is not None and now >= self._leases_at:
+                if expired := repo.expire_leases_ahead(now, lease_horizon_ms(settings)):
+                    log.info("%d leases taken while the clock ran ahead run out now", expired)
+                self._leases_at = None
         except SQLAlchemyError as exc:  # the heartbeat's own write says the rest
             log.warning("cannot pull in the due times set on a clock ahead: %s; retrying", exc)
         return stepped

@@ -10,7 +10,9 @@ backoff is shorter), so a queued target due beyond that is moved: one checked
 
 A keyset walk of the due queue from its back, a page at a time (the caller
 spreads the pages over its heartbeats), so no transaction holds the write
-lock for long.
+lock for long. A lease taken on the clock ahead whose holder never recorded
+(it died, or its result was dropped) ends the whole step ahead too: once a
+live holder has had its lease's time, such leases are made to run out now.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from typing import Any
 from sqlalchemy import bindparam, delete, select, tuple_, update
 
 from monitor.storage.lean import execute_many
-from monitor.storage.store import DUE, TARGETS, Store, chunks
+from monitor.storage.store import DUE, LEASES, TARGETS, Store, chunks
 
 PAGE = 5000  # due rows read per call: ~10-50 ms on SQLite, a heartbeat's small part
 
@@ -101,3 +103,30 @@ class ScheduleStore(Store):
                     ],
                 )
         return Page(len(taken), rest)
+
+    def expire_leases_ahead(self, now: int, horizon: int) -> int:
+        """Leases ending more than `horizon` ms after `now` (taken on a clock that has
+        since stepped back) end at `now` instead: claimable again. Read first (leases
+        are few); each moved by its key as read, so one ended meanwhile stays ended."""
+        with self.engine.connect() as conn:
+            keys = [
+                tuple(r)
+                for r in conn.execute(
+                    select(LEASES.c.until, LEASES.c.target_id).where(LEASES.c.until > now + horizon)
+                )
+            ]
+        if not keys:
+            return 0
+        with self._write() as conn:
+            taken: set[int] = set()
+            for chunk in chunks(sorted(keys)):
+                taken.update(
+                    conn.scalars(
+                        delete(LEASES)
+                        .where(tuple_(LEASES.c.until, LEASES.c.target_id).in_(chunk))
+                        .returning(LEASES.c.target_id)
+                    )
+                )
+            if taken:  # distinct targets: one leased twice (an older bug) gets one lease
+                conn.execute(LEASES.insert(), [{"until": now, "target_id": t} for t in taken])
+        return len(taken)
