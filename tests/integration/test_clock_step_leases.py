@@ -7,10 +7,13 @@ holder has recorded by then). On SQLite and PostgreSQL, the clock injected."""
 
 from __future__ import annotations
 
-from test_clock_step_back import DAY, SETTINGS, checked, member
+import functools
+
+import pytest
+from test_clock_step_back import DAY, SETTINGS, checked, checked_ahead, member, schedule
 from test_storage import FP, record
 
-from monitor.daemon.clock_step import SLACK_MS
+from monitor.daemon.clock_step import SLACK_MS, schedule_bounds
 from monitor.storage.repository import Repository, now_ms
 
 LEASE_MS = int(SETTINGS.lease_seconds * 1000)
@@ -53,3 +56,21 @@ def test_leases_without_a_step_are_left_to_run_out(repo: Repository) -> None:
     assert repo.claim_due(t0 + LEASE_MS - 1, 100, LEASE_MS) == []
     again = repo.claim_due(t0 + LEASE_MS, 100, LEASE_MS)
     assert {c.id for c in again} == {c.id for c in claims}
+
+
+def test_a_step_seen_at_the_start_is_walked_whole_before_the_first_claim(
+    repo: Repository, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`run --once` (a timer's) claims right after its first heartbeat and ends before
+    a page a beat has walked the queue; its results, stamped on the clock set right,
+    then hide the step from the next start. So a step seen at the first reading is
+    walked whole in that beat (nothing claims yet)."""
+    t0 = now_ms()
+    ids, fresh = checked_ahead(repo, t0, t0 + DAY)
+    assert len(ids | fresh) > 2  # more than a page
+    monkeypatch.setattr(repo, "pull_in_page", functools.partial(repo.pull_in_page, page=2))
+    clock = [t0 + 60_000]
+    member(repo, clock).beat({})  # the first beat of a start after the clock was set right
+    bounds = schedule_bounds(SETTINGS)
+    late = {t for t, (k, due, _) in schedule(repo).items() if due > clock[0] + bounds[k]}
+    assert late == set()
