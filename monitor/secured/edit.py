@@ -12,6 +12,7 @@ elements of a top-level list, or the elements of a top-level `news` /
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from collections.abc import Callable, Iterator
@@ -129,19 +130,21 @@ def rewrite_yaml_documents(text: str, values: dict[int, str]) -> str:
     document's text between its `---` line and its `...` line is rewritten
     as a front matter is.
     """
-    from monitor.corpus.frontmatter import yaml_documents
+    from monitor.corpus.frontmatter import iter_yaml_documents
 
     bom = BOM if text.startswith(BOM) else ""
     body = text.removeprefix(BOM)
     newline = _newline(body)
-    spans = yaml_documents(body)
+    spans = itertools.pairwise(itertools.chain(iter_yaml_documents(body), [None]))
     # one pass over both, in line order: searching every value for each document
     # was quadratic (20,000 documents: 16 s of CPU in this matching alone)
     wanted = sorted(values.items())
     at = 0
     out: list[str] = []
-    for index, (start, end, line) in enumerate(spans):
-        following = spans[index + 1][2] if index + 1 < len(spans) else None
+    for span, after in spans:
+        assert span is not None  # only the last `after` is the end's None
+        start, end, line = span
+        following = after[2] if after is not None else None
         value = None
         while at < len(wanted) and (following is None or wanted[at][0] < following):
             if value is None and wanted[at][0] >= line:
