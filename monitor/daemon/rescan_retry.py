@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from monitor.storage.opening import sqlite_code
 
@@ -67,7 +68,10 @@ def transient(exc: SQLAlchemyError) -> bool:
     PostgreSQL's SQLSTATE): a missing table, a read-only file or a damaged one share
     the DB-API's OperationalError with a full disk, and were retried every few
     seconds for as long as the daemon ran. Otherwise a connection found broken
-    passes, and so does the DB-API's OperationalError."""
+    passes, and so does the DB-API's OperationalError, and the connection pool
+    run dry for its timeout (no DB-API error: it was read as lasting)."""
+    if isinstance(exc, PoolTimeout):
+        return True
     code = sqlite_code(exc)
     if code is not None:
         return code not in LASTING_SQLITE

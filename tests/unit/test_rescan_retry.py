@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 
 from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from monitor.daemon.rescan_retry import Backoff, transient
 
@@ -57,3 +58,9 @@ async def test_a_scan_that_works_ends_a_waiting_retry_unless_it_owes_a_forced_on
     assert retry._pending is not None
     await retry.close()
     assert scans == [] and retry.tries == 0
+
+
+def test_a_connection_pool_run_dry_is_transient() -> None:
+    """Every pooled connection busy for the pool's timeout (status API reads, the
+    writer, maintenance): it passes, but it is no DB-API error and was lasting."""
+    assert transient(PoolTimeout("QueuePool limit of size 4 overflow 4 reached"))
