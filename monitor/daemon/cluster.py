@@ -267,7 +267,7 @@ class Membership:
         backoffs (host -> end, database ms) after adding ours (seconds left)."""
         s = self._settings()
         timeout_ms = int(s.cluster_timeout * 1000)
-        self._sync_clock()
+        self.sync_clock()
         mono = _steady()
         mark_t, mark_n = self._rate_mark
         if mono - mark_t >= 1.0:
@@ -320,7 +320,7 @@ class Membership:
         self.error = None
         return shared
 
-    def _sync_clock(self) -> None:
+    def sync_clock(self) -> None:
         """The database's clock minus ours, from a bare read of it (never from the
         heartbeat's write, which may wait seconds on a lock and skew the estimate:
         on SQLite that made leases end early). One machine (SQLite): no offset."""

@@ -64,7 +64,7 @@ from monitor.storage.opening import (
     remove_unused,
     shown_url,
 )
-from monitor.storage.repository import Claimed, Repository, now_ms
+from monitor.storage.repository import Claimed, Repository
 from monitor.vocabulary import CheckResult, Kind
 
 log = logging.getLogger("monitor.daemon")
@@ -208,7 +208,13 @@ class Daemon:
             self.writer.start()
             # checking starts while the corpus is still being stored (issue 16): all
             # it stores is due at `now`, before run_once's cutoff
-            first_scan = asyncio.create_task(self.rescan(now=now_ms()), name="first-scan")
+            # stamped with the cluster's clock (the database's), as due times and the
+            # cutoff are: this machine's may run ahead of it (then none was due)
+            with contextlib.suppress(SQLAlchemyError):  # the first heartbeat says why
+                await asyncio.to_thread(self.membership.sync_clock)
+            first_scan = asyncio.create_task(
+                self.rescan(now=self.membership.now()), name="first-scan"
+            )
             if self.failure is None:
                 checking = await checker_for(s, self.repo, self._prestarted, self._tls)
                 async with checking as checker:
@@ -527,7 +533,8 @@ class Daemon:
                 return
             started = time.monotonic()
             try:
-                report = await asyncio.to_thread(self.scanner.scan, force=force, now=now)
+                stamp = self.membership.now() if now is None else now  # the cluster's clock
+                report = await asyncio.to_thread(self.scanner.scan, force=force, now=stamp)
             except ScanStopped:
                 log.info(
                     "corpus scan stopped midway; what it did not read is read at the next start"
