@@ -13,7 +13,9 @@ import re
 from typing import Any
 
 import yaml
-from yaml.nodes import MappingNode, Node, SequenceNode
+from yaml.nodes import Node
+
+from monitor.corpus.yaml_nodes import distinct_nodes
 
 # What YAML 1.1 counts as a line break and a file's lines do not.
 _ODD_BREAK = re.compile(r"\r(?!\n)|[\x85\u2028\u2029]")
@@ -40,18 +42,6 @@ class FileLines:
 
     def mend(self, root: Node) -> None:
         """Every mark of every node of the graph, set to its file line."""
-        seen: set[int] = set()
-        stack = [root]
-        while stack:
-            node = stack.pop()
-            if id(node) in seen:
-                continue
-            seen.add(id(node))
+        for node in distinct_nodes(root):
             node.start_mark = self.mark(node.start_mark)
             node.end_mark = self.mark(node.end_mark)
-            if isinstance(node, SequenceNode):
-                stack.extend(node.value)
-            elif isinstance(node, MappingNode):
-                for key, value in node.value:
-                    stack.append(key)
-                    stack.append(value)

@@ -20,6 +20,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from monitor.corpus.json_refused import NAME_SHOWN, name_shown
 from monitor.corpus.yaml_lines import FileLines
+from monitor.corpus.yaml_nodes import children, distinct_nodes
 from monitor.text_clip import clip
 
 SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -56,18 +57,6 @@ class Loaded:
     root: Node | None
     data: Any
     added: int = 0  # the nodes its aliases add: expanded size less distinct nodes
-
-
-def _children(node: Node) -> list[Node]:
-    if isinstance(node, SequenceNode):
-        return list(node.value)
-    if isinstance(node, MappingNode):
-        out: list[Node] = []
-        for key, value in node.value:
-            out.append(key)
-            out.append(value)
-        return out
-    return []
 
 
 def _check_key(key: Node) -> None:
@@ -186,7 +175,7 @@ def check_graph(root: Node, *, max_aliases: int = MAX_ALIASES, max_nodes: int = 
         node, leaving = stack.pop()
         nid = id(node)
         if leaving:
-            total = 1 + sum(size[id(child)] for child in _children(node))
+            total = 1 + sum(size[id(child)] for child in children(node))
             if total > max_nodes:
                 raise YamlError(
                     f"document expands to more than {max_nodes:,} nodes through aliases "
@@ -222,7 +211,7 @@ def check_graph(root: Node, *, max_aliases: int = MAX_ALIASES, max_nodes: int = 
             _check_int(node)
         entered.add(nid)
         stack.append((node, True))
-        stack.extend((child, False) for child in reversed(_children(node)))
+        stack.extend((child, False) for child in reversed(children(node)))
     return size[id(root)] - len(size)
 
 
@@ -279,19 +268,12 @@ def _unbuildable(root: Node) -> list[tuple[ScalarNode, Exception]]:
         _TAG + "bool": constructor.construct_yaml_bool,
     }
     found: list[tuple[ScalarNode, Exception]] = []
-    seen: set[int] = set()
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
+    for node in distinct_nodes(root):
         if isinstance(node, ScalarNode) and node.tag in build:
             try:
                 build[node.tag](node)
             except _UNBUILT as why:
                 found.append((node, why))
-        stack.extend(reversed(_children(node)))
     return found
 
 

@@ -276,14 +276,14 @@ def test_billion_laughs_fails_fast(monkeypatch: pytest.MonkeyPatch) -> None:
     from monitor.corpus import yaml_safe
 
     visits = 0
-    children = yaml_safe._children
+    children = yaml_safe.children
 
     def counted(node: Any) -> Any:
         nonlocal visits
         visits += 1
         return children(node)
 
-    monkeypatch.setattr(yaml_safe, "_children", counted)
+    monkeypatch.setattr(yaml_safe, "children", counted)
     bad = invalid(billion_laughs())
     assert "billion laughs" in bad.error
     assert 0 < visits < 1_000  # 5 * 9**9 leaves once expanded; ~100 distinct nodes
