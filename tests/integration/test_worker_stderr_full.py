@@ -38,20 +38,25 @@ def _env(unbuffered: bool) -> dict[str, str]:
     return env
 
 
-@needs_dev_full
-@pytest.mark.parametrize("unbuffered", [True, False])
-def test_a_worker_that_logged_to_a_full_disk_still_exits_0(unbuffered: bool) -> None:
-    with open(os.devnull, "rb") as nothing, open("/dev/full", "wb") as full:
+def _status_with_stderr_full(args: list[str], stdin: Path, unbuffered: bool) -> int:
+    """The exit status of `python ARGS` reading `stdin`, its stderr on /dev/full."""
+    with stdin.open("rb") as given, open("/dev/full", "wb") as full:
         done = subprocess.run(
-            [sys.executable, "-c", LOGS_THEN_ENDS],
-            stdin=nothing,
+            [sys.executable, *args],
+            stdin=given,
             stdout=subprocess.DEVNULL,
             stderr=full,
             env=_env(unbuffered),
             timeout=60,
             check=False,
         )
-    assert done.returncode == 0
+    return done.returncode
+
+
+@needs_dev_full
+@pytest.mark.parametrize("unbuffered", [True, False])
+def test_a_worker_that_logged_to_a_full_disk_still_exits_0(unbuffered: bool) -> None:
+    assert _status_with_stderr_full(["-c", LOGS_THEN_ENDS], Path(os.devnull), unbuffered) == 0
 
 
 @needs_dev_full
@@ -61,14 +66,4 @@ def test_a_worker_refusing_bad_input_exits_1_with_stderr_full(
 ) -> None:
     garbage = tmp_path / "garbage"
     garbage.write_bytes(b"not a frame of the format")
-    with garbage.open("rb") as given, open("/dev/full", "wb") as full:
-        done = subprocess.run(
-            [sys.executable, "-m", "monitor.check.worker"],
-            stdin=given,
-            stdout=subprocess.DEVNULL,
-            stderr=full,
-            env=_env(unbuffered),
-            timeout=60,
-            check=False,
-        )
-    assert done.returncode == 1
+    assert _status_with_stderr_full(["-m", "monitor.check.worker"], garbage, unbuffered) == 1
