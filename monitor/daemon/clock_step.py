@@ -15,7 +15,8 @@ shared backoff stored on the clock ahead is dropped at the step too
 A lease taken on the clock ahead ends the step ahead as well: one whose holder
 never records (it died, its result was dropped) kept its target unchecked for
 the whole step. `lease_seconds` after the step (a live holder has recorded by
-then) the leases still ending beyond a lease's length are made to run out.
+then) the leases still ending beyond a lease's length are made to run out; at
+once when the step is seen at the start (no holder lives in this process).
 """
 
 from __future__ import annotations
@@ -83,7 +84,9 @@ class ClockWatch:
                 )
                 self._walks, self._from, self._moved, stepped = WALKS, None, 0, True
                 self._high = now
-                self._leases_at = now + lease_horizon_ms(settings)
+                # seen at the start, no holder of ours lives (a killed `run --once`'s
+                # leases, and its next pass ends before lease_seconds): at once
+                self._leases_at = now if starting else now + lease_horizon_ms(settings)
             self._high = max(self._high, now)
             self._walk(repo, now, settings)
             # at the start nothing claims before this beat ends: the first walk is made

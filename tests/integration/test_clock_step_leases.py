@@ -14,7 +14,7 @@ from test_clock_step_back import DAY, SETTINGS, checked, checked_ahead, member, 
 from test_storage import FP, record
 
 from monitor.daemon.clock_step import SLACK_MS, schedule_bounds
-from monitor.storage.repository import Repository, now_ms
+from monitor.storage.repository import LAST_CHECK_KEY, Repository, now_ms
 
 LEASE_MS = int(SETTINGS.lease_seconds * 1000)
 
@@ -74,3 +74,18 @@ def test_a_step_seen_at_the_start_is_walked_whole_before_the_first_claim(
     bounds = schedule_bounds(SETTINGS)
     late = {t for t, (k, due, _) in schedule(repo).items() if due > clock[0] + bounds[k]}
     assert late == set()
+
+
+def test_leases_taken_ahead_run_out_at_once_when_the_step_is_seen_at_the_start(
+    repo: Repository,
+) -> None:
+    """A start after the clock was set right (a `run --once` killed while the clock
+    ran ahead, then the next pass): no holder lives in this process, and a pass
+    ends before `lease_seconds`, its results hiding the step from the next one."""
+    t0 = now_ms()
+    repo.store_document("a.txt", FP, [record("https://n.test/x/")], 0, t0)
+    repo.claim_due(t0 + DAY, 100, LEASE_MS)
+    repo.set_meta(LAST_CHECK_KEY, str(t0 + DAY))  # that pass recorded other checks
+    clock = [t0 + 60_000]
+    member(repo, clock).beat({})
+    assert repo.claim_due(clock[0], 100, LEASE_MS) != []

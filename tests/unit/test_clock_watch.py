@@ -19,9 +19,14 @@ class Repo:
         self.last_check = last_check
         self.pages = pages
         self.walked: list[tuple[int, Any]] = []
+        self.expired: list[int] = []  # when the leases taken ahead were made to run out
 
     def get_meta(self, key: str) -> str | None:
         return self.last_check
+
+    def expire_leases_ahead(self, now: int, horizon: int) -> int:
+        self.expired.append(now)
+        return 0
 
     def pull_in_page(self, now: int, bounds: Any, before: Any = None) -> Page:
         self.walked.append((now, before))
@@ -61,9 +66,23 @@ def test_a_last_check_ahead_of_the_first_reading_is_a_step_back() -> None:
     repo = Repo(str(100 * SLACK_MS), [Page(0, None)])
     beats(ClockWatch(), repo, [SLACK_MS, SLACK_MS + 1])
     assert repo.walked == [(SLACK_MS, None)]
+    assert repo.expired == [SLACK_MS]  # no holder of ours lives yet: at once
 
 
 def test_an_unreadable_last_check_is_no_step() -> None:
     repo = Repo("not a number", [])
     beats(ClockWatch(), repo, [SLACK_MS, SLACK_MS + 1])
     assert repo.walked == []
+
+
+def test_leases_taken_ahead_run_out_a_lease_after_a_step_seen_while_running() -> None:
+    """A live holder records within its lease; a second step restarts the wait."""
+    lease = int(S.lease_seconds * 1000) + SLACK_MS
+    repo = Repo(None, [])
+    watch = ClockWatch()
+    beats(watch, repo, [100 * lease, 10 * lease, 10 * lease + lease - 1])
+    assert repo.expired == []
+    beats(watch, repo, [5 * lease, 6 * lease - 1])  # stepped again before the end
+    assert repo.expired == []
+    beats(watch, repo, [6 * lease, 6 * lease + 1, 7 * lease])
+    assert repo.expired == [6 * lease]  # once
