@@ -22,6 +22,7 @@ once when the step is seen at the start (no holder lives in this process).
 from __future__ import annotations
 
 import logging
+import time
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -35,6 +36,10 @@ log = logging.getLogger("monitor.daemon")
 # A false alarm (the members' own clocks stamp results) costs one read of the queue
 SLACK_MS = 60_000
 WALKS = 2
+
+
+def _steady() -> float:
+    return time.monotonic()
 
 
 def schedule_bounds(s: Settings) -> dict[str, int]:
@@ -92,7 +97,12 @@ class ClockWatch:
             # at the start nothing claims before this beat ends: the first walk is made
             # whole (`run --once` ended before a page a beat had walked the queue, and
             # its results, stamped on the clock set right, hid the step from the next)
+            # (a cluster's member within a third of the timeout, or the others count it
+            # dead before its second beat: the rest goes on a page a beat)
+            ends = _steady() + settings.cluster_timeout / 3
             while starting and self._from is not None:
+                if repo.dialect == "postgresql" and _steady() >= ends:
+                    break
                 self._walk(repo, now, settings)
             if self._leases_at is not None and now >= self._leases_at:
                 if expired := repo.expire_leases_ahead(now, lease_horizon_ms(settings)):

@@ -7,6 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
+import monitor.daemon.clock_step as clock_step
 from monitor.config import Settings
 from monitor.daemon.clock_step import SLACK_MS, ClockWatch
 from monitor.storage.schedule import Page
@@ -15,7 +18,8 @@ S = Settings()
 
 
 class Repo:
-    def __init__(self, last_check: str | None, pages: list[Page]) -> None:
+    def __init__(self, last_check: str | None, pages: list[Page], dialect: str = "sqlite") -> None:
+        self.dialect = dialect
         self.last_check = last_check
         self.pages = pages
         self.walked: list[tuple[int, Any]] = []
@@ -86,3 +90,32 @@ def test_leases_taken_ahead_run_out_a_lease_after_a_step_seen_while_running() ->
     assert repo.expired == []
     beats(watch, repo, [6 * lease, 6 * lease + 1, 7 * lease])
     assert repo.expired == [6 * lease]  # once
+
+
+def test_a_step_seen_at_the_start_is_walked_whole_in_the_first_beat() -> None:
+    """Nothing claims before it ends (`run --once` ends before a page a beat)."""
+    repo = Repo(str(100 * SLACK_MS), [Page(1, (9, 3)), Page(1, (9, 2)), Page(1, None)])
+    ClockWatch().beat(repo, SLACK_MS, S)  # type: ignore[arg-type]
+    assert [b for _, b in repo.walked] == [None, (9, 3), (9, 2)]
+
+
+def test_a_cluster_members_start_walk_stops_at_a_third_of_the_timeout(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A member silent for the timeout is dead to the others: the rest of the walk
+    goes on a page a beat."""
+    seconds = [0.0]
+
+    def steady() -> float:  # each look at the clock: a tenth of the timeout on
+        seconds[0] += S.cluster_timeout / 10
+        return seconds[0]
+
+    monkeypatch.setattr(clock_step, "_steady", steady)
+    pages = [Page(1, (9, 100 - n)) for n in range(20)] + [Page(1, None)]
+    repo = Repo(str(100 * SLACK_MS), pages, dialect="postgresql")
+    watch = ClockWatch()
+    watch.beat(repo, SLACK_MS, S)  # type: ignore[arg-type]
+    first = len(repo.walked)
+    assert 1 < first < 5
+    watch.beat(repo, SLACK_MS + 1, S)  # type: ignore[arg-type]
+    assert len(repo.walked) == first + 1
