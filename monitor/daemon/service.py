@@ -106,7 +106,8 @@ class Daemon:
             settings.database_url(), create=True, verify=False, created=self._made
         )
         self.repo = Repository(self.engine)
-        self.metrics = DaemonMetrics(self.repo.snapshot)
+        # the cycle lag on the clock due times are set by (a member's own may run ahead)
+        self.metrics = DaemonMetrics(self.repo.snapshot, clock_ms=lambda: self.membership.now())
         self.scanner = CorpusScanner(self.repo, settings, keyring)
         self._db_pool = ThreadPoolExecutor(1, thread_name_prefix="db-writer")
         self.writer = ResultWriter(partial(self._db, self.repo.record), on_error=self._db_failed)

@@ -63,8 +63,15 @@ class StateCollector(Collector):
     when the last one took under `fresh_below` seconds (a small store).
     """
 
-    def __init__(self, source: Callable[[], Snapshot], *, fresh_below: float = FRESH_BELOW) -> None:
+    def __init__(
+        self,
+        source: Callable[[], Snapshot],
+        *,
+        fresh_below: float = FRESH_BELOW,
+        clock_ms: Callable[[], int] = lambda: int(time.time() * 1000),
+    ) -> None:
         self._source = source
+        self._clock_ms = clock_ms  # the clock due times are set by (a cluster's: the DB's)
         self._fresh_below = fresh_below
         self._lock = threading.Lock()
         self._snap: Snapshot | None = None
@@ -133,7 +140,7 @@ class StateCollector(Collector):
         yield down
         lag = 0.0
         if snap.oldest_due_ms is not None:
-            lag = max(0.0, time.time() - snap.oldest_due_ms / 1000.0)
+            lag = max(0.0, (self._clock_ms() - snap.oldest_due_ms) / 1000.0)
         yield GaugeMetricFamily(
             PREFIX + "cycle_lag_seconds", "How far the oldest due target is overdue.", value=lag
         )
@@ -152,7 +159,13 @@ class StateCollector(Collector):
 class DaemonMetrics:
     """The daemon's registry: counters fed by the checks, gauges from the last snapshot."""
 
-    def __init__(self, source: Callable[[], Snapshot], *, fresh_below: float = FRESH_BELOW) -> None:
+    def __init__(
+        self,
+        source: Callable[[], Snapshot],
+        *,
+        fresh_below: float = FRESH_BELOW,
+        clock_ms: Callable[[], int] = lambda: int(time.time() * 1000),
+    ) -> None:
         # `*_created` series are not in the contract (and double the series count)
         disable_created_metrics()  # type: ignore[no-untyped-call]
         self.registry = CollectorRegistry(auto_describe=False)
@@ -196,7 +209,7 @@ class DaemonMetrics:
             for kind in Kind
             for outcome in Outcome
         }
-        self.state = StateCollector(source, fresh_below=fresh_below)
+        self.state = StateCollector(source, fresh_below=fresh_below, clock_ms=clock_ms)
         self.registry.register(self.state)
 
     def observe(self, kind: Kind, outcome: Outcome, seconds: float | None) -> None:

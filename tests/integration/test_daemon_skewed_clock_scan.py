@@ -8,6 +8,8 @@ left them unchecked for the skew. PostgreSQL (SQLite is one machine, one clock).
 from __future__ import annotations
 
 import asyncio
+import time
+import types
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,7 +21,9 @@ from test_daemon_database_errors import daemon_for, site
 import monitor.daemon.cluster as cluster_mod
 import monitor.daemon.scan as scan_mod
 import monitor.daemon.service as service_mod
+import monitor.observe.metrics as metrics_mod
 from monitor.daemon.clock_step import SLACK_MS
+from monitor.observe.metrics import PREFIX
 from monitor.storage.migrate import upgrade
 from monitor.storage.repository import RESULTS, TARGETS, Repository, now_ms
 
@@ -73,5 +77,26 @@ async def test_a_rescan_stamps_new_targets_with_the_clusters_clock(
         with pg.connect() as conn:
             due = list(conn.scalars(select(TARGETS.c.next_due)))
         assert due and all(d <= db_now + SLACK_MS for d in due), [d - db_now for d in due]
+    finally:
+        daemon.engine.dispose()
+
+
+async def test_the_cycle_lag_is_read_on_the_clusters_clock(
+    tmp_path: Path, site: int, pg: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A member ten minutes ahead reported ten minutes of cycle lag (an alert) for
+    targets due just now."""
+    machine_ahead(monkeypatch)
+    ahead = types.SimpleNamespace(
+        time=lambda: time.time() + AHEAD_MS / 1000, monotonic=time.monotonic
+    )
+    monkeypatch.setattr(metrics_mod, "time", ahead)
+    url = pg.url.render_as_string(hide_password=False)
+    daemon = daemon_for(tmp_path, site, db=url)
+    try:
+        daemon.membership.sync_clock()
+        await daemon.rescan()
+        lag = daemon.metrics.registry.get_sample_value(PREFIX + "cycle_lag_seconds")
+        assert lag is not None and lag < SLACK_MS / 1000
     finally:
         daemon.engine.dispose()
