@@ -8,11 +8,11 @@ again and again while the database thread slept, and the checker ran dry.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
 from sqlalchemy import text
+from support.turns import holding, until
 
 from monitor.storage.engine import make_engine
 from monitor.storage.migrate import upgrade
@@ -67,15 +67,6 @@ def test_a_writer_that_writes_again_at_once_does_not_starve_another(tmp_path: Pa
     assert max(done_at) < 100, f"the other writer waited for {done_at} transactions"
 
 
-def _until(condition: Callable[[], bool]) -> None:
-    """Wait for another thread to get somewhere (bounded: 10 s)."""
-    for _ in range(10_000):
-        if condition():
-            return
-        threading.Event().wait(0.001)
-    raise AssertionError("the other thread never got there")
-
-
 def _queued(turns: WriteTurns, count: int) -> bool:
     return turns.waiting == count
 
@@ -85,23 +76,17 @@ def test_turns_are_first_come_first_served() -> None:
     order: list[int] = []
     release = threading.Event()
 
-    def holder() -> None:
-        with turns.turn():
-            release.wait()
-
     def waiter(n: int) -> None:
         with turns.turn() as got:
             assert got
             order.append(n)
 
-    first = threading.Thread(target=holder)
-    first.start()
-    _until(lambda: turns._owner is not None)
+    first = holding(turns, release)
     waiters = []
     for n in range(5):
         t = threading.Thread(target=waiter, args=(n,))
         t.start()
-        _until(partial(_queued, turns, n + 1))  # queued in this order
+        until(partial(_queued, turns, n + 1))  # queued in this order
         waiters.append(t)
     release.set()
     for t in [first, *waiters]:
@@ -128,14 +113,7 @@ def test_a_wait_past_the_timeout_goes_on_without_the_turn_and_leaves_it_sound() 
     turns = WriteTurns(timeout=0.02)
     release = threading.Event()
     results: list[bool] = []
-
-    def holder() -> None:
-        with turns.turn():
-            release.wait()
-
-    t = threading.Thread(target=holder)
-    t.start()
-    _until(lambda: turns._owner is not None)
+    t = holding(turns, release)
     with turns.turn() as got:  # gives up after its timeout: SQLite's busy timeout decides
         results.append(got)
     assert results == [False]

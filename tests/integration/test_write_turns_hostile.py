@@ -7,11 +7,11 @@ from __future__ import annotations
 import asyncio
 import signal
 import threading
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
+from support.turns import holding, until
 
 from monitor.storage import turns as turns_module
 from monitor.storage.engine import make_engine
@@ -24,39 +24,19 @@ class Interrupted(Exception):
     """What a signal handler raised in the waiting thread (KeyboardInterrupt, say)."""
 
 
-def _until(condition: Callable[[], bool]) -> None:
-    """Wait for another thread to get somewhere (bounded: 10 s)."""
-    for _ in range(10_000):
-        if condition():
-            return
-        threading.Event().wait(0.001)
-    raise AssertionError("the other thread never got there")
-
-
-def _holding(turns: WriteTurns, release: threading.Event) -> threading.Thread:
-    def hold() -> None:
-        with turns.turn():
-            release.wait()
-
-    holder = threading.Thread(target=hold)
-    holder.start()
-    _until(lambda: turns._owner is not None)
-    return holder
-
-
 def test_a_waiter_interrupted_by_a_signal_leaves_the_turn_sound() -> None:
     """The main thread's wait is ended by a signal handler that raises: its place
     in the queue goes with it (it was left there, the holder handed the turn
     to it on release, and every later writer waited its timeout out)."""
     turns = WriteTurns(timeout=30)
     release = threading.Event()
-    holder = _holding(turns, release)
+    holder = holding(turns, release)
 
     def interrupt(signum: int, frame: object) -> None:
         raise Interrupted
 
     def poke() -> None:
-        _until(lambda: turns.waiting == 1)
+        until(lambda: turns.waiting == 1)
         signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGUSR1)
 
     previous = signal.signal(signal.SIGUSR1, interrupt)
@@ -102,11 +82,11 @@ def test_a_writer_handed_the_turn_late_keeps_only_the_rest_of_the_busy_timeout(
     now = [100.0]
     turns.clock = lambda: now[0]  # the wait, as the turns measure it
     release = threading.Event()
-    holder = _holding(turns, release)
+    holder = holding(turns, release)
     seen: list[list[int]] = []
     writer = threading.Thread(target=lambda: seen.append(_busy_timeout(repo)))
     writer.start()
-    _until(lambda: turns.waiting == 1)
+    until(lambda: turns.waiting == 1)
     now[0] += 3.0
     release.set()
     holder.join()
@@ -124,7 +104,7 @@ def test_a_writer_whose_wait_ran_out_leaves_sqlite_no_more_wait(tmp_path: Path) 
     repo = Repository(engine)
     turns = turns_module._TURNS[engine]
     release = threading.Event()
-    holder = _holding(turns, release)  # holds the turn, not SQLite's lock
+    holder = holding(turns, release)  # holds the turn, not SQLite's lock
     try:
         assert _busy_timeout(repo) == [0]
     finally:
@@ -153,7 +133,7 @@ def test_a_turn_handed_over_as_the_wait_runs_out_is_taken(
     leaving the turn owned by nobody who will give it back."""
     turns = WriteTurns(timeout=30)
     release = threading.Event()
-    holder = _holding(turns, release)
+    holder = holding(turns, release)
     gives: list[bool] = []
     real_lock = threading.Lock
 
@@ -190,15 +170,15 @@ async def test_a_cancelled_write_in_a_thread_leaks_no_turn(tmp_path: Path) -> No
     repo = Repository(engine)
     turns = turns_module._TURNS[engine]
     release = threading.Event()
-    holder = _holding(turns, release)
+    holder = holding(turns, release)
     task = asyncio.ensure_future(asyncio.to_thread(repo.purge_probe_answers, 0))
-    await asyncio.to_thread(_until, lambda: turns.waiting == 1)
+    await asyncio.to_thread(until, lambda: turns.waiting == 1)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
     release.set()
     await asyncio.to_thread(holder.join)
-    await asyncio.to_thread(_until, lambda: turns._owner is None and turns.waiting == 0)
+    await asyncio.to_thread(until, lambda: turns._owner is None and turns.waiting == 0)
     with turns.turn() as got:
         assert got
     engine.dispose()
