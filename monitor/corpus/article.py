@@ -36,6 +36,16 @@ class Image(_Record):
     height: int | None = Field(default=None, ge=0, le=MAX_PIXELS)
     title: str | None = None
 
+    @field_validator("width", "height", mode="before")
+    @classmethod
+    def _no_bool(cls, value: object) -> object:
+        """`true` (YAML's `yes` too) is no pixel count: pydantic's lax int read it
+        as 1, and the record got a confusing image-size finding where a wrong
+        type makes it invalid (CONTRACT section 1), with its field and line."""
+        if value is True or value is False:
+            raise PydanticKnownError("int_type")
+        return value
+
 
 class Provider(_Record):
     name: str | None = None
