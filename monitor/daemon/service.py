@@ -82,6 +82,11 @@ def dispatch_tick(settings: Settings) -> float:
     return min(1.0, max(0.05, shortest / 4))
 
 
+def _uncounted() -> None:
+    """No measure of progress: the start is extended for an hour at most."""
+    return None
+
+
 class Daemon:
     def __init__(
         self,
@@ -273,10 +278,13 @@ class Daemon:
         started = time.monotonic()
         sqlite = self.engine.dialect.name == "sqlite"
         # the start timeout is kept while the check reads on (PostgreSQL: an hour at most)
-        async with start_extended(bytes_read if sqlite else lambda: None):
+        async with start_extended(bytes_read if sqlite else _uncounted):
             await asyncio.to_thread(check, self.engine, url)  # SQLite: ~1 s per 70 MB
-            self._file = OpenedFile.of(url)  # watched by the checkpoint job
-            checked = time.monotonic() - started
+        self._file = OpenedFile.of(url)  # watched by the checkpoint job
+        checked = time.monotonic() - started
+        # ... and while it migrates: a migration waits up to MIGRATION_WAIT_MS for
+        # another process's, reading nothing, and ends or fails within it
+        async with start_extended(_uncounted):
             try:
                 await asyncio.to_thread(upgrade, self.engine)
                 await asyncio.to_thread(refuse_read_only, self.engine, url)
