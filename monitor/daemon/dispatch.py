@@ -110,7 +110,7 @@ class Dispatcher:
 
     def capacity(self, s: Settings) -> int:
         """Checks held at once: `concurrency`, and with checker processes the
-        claims queued in them ahead of the running checks (pace.py): up to 7x
+        claims queued in them ahead of the running checks (pace.py): up to 16x
         as many, no more than the recent rate checks in a quarter lease. They
         still run `concurrency` requests at most."""
         if isinstance(self.checker, ProcessChecker):
@@ -362,7 +362,7 @@ class Dispatcher:
         async with self._claiming:
             pass  # a claim in progress has finished (and given back what came too late)
         if queued := self._queued():
-            # up to 7x concurrency wait in the checker processes: they would have
+            # up to 16x concurrency wait in the checker processes: they would have
             # started them after the stop and held it for the whole grace
             for future, _ in queued:
                 future.cancel()
