@@ -269,6 +269,15 @@ class Daemon:
     def _made(self, path: Path) -> None:
         self._created = path
 
+    def _start_extended(
+        self, progress: Callable[[], int | None]
+    ) -> contextlib.AbstractAsyncContextManager[None]:
+        """`run --once` is no service's main process (it never says READY=1): it
+        asks no manager for more start time, nor sets a unit's status line."""
+        if self.settings.once:
+            return contextlib.nullcontext()
+        return start_extended(progress)
+
     async def _open(self) -> None:
         """Check and migrate the database, then start serving; raise if either cannot."""
         s = self.settings
@@ -278,13 +287,13 @@ class Daemon:
         started = time.monotonic()
         sqlite = self.engine.dialect.name == "sqlite"
         # the start timeout is kept while the check reads on (PostgreSQL: an hour at most)
-        async with start_extended(bytes_read if sqlite else _uncounted):
+        async with self._start_extended(bytes_read if sqlite else _uncounted):
             await asyncio.to_thread(check, self.engine, url)  # SQLite: ~1 s per 70 MB
         self._file = OpenedFile.of(url)  # watched by the checkpoint job
         checked = time.monotonic() - started
         # ... and while it migrates: a migration waits up to MIGRATION_WAIT_MS for
         # another process's, reading nothing, and ends or fails within it
-        async with start_extended(_uncounted):
+        async with self._start_extended(_uncounted):
             try:
                 await asyncio.to_thread(upgrade, self.engine)
                 await asyncio.to_thread(refuse_read_only, self.engine, url)

@@ -7,10 +7,12 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import subprocess
 from pathlib import Path
 
 import pytest
 from daemon_harness import (
+    CLI,
     DaemonProcess,
     LinkServer,
     article,
@@ -98,3 +100,28 @@ def test_the_checker_processes_do_not_inherit_notify_socket(
         finally:
             daemon.kill()
         assert os.environ["NOTIFY_SOCKET"] == str(address)
+
+
+def test_run_once_says_nothing_to_a_manager(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`run --once` is no service's main process: it never said READY=1, and its
+    start's EXTEND_TIMEOUT_USEC and STATUS reached a manager that named it (a
+    wrapper of a Type=notify unit with NotifyAccess=all), changing that unit's
+    start timeout and status line."""
+    address = tmp_path / "notify.sock"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as manager, LinkServer() as site:
+        manager.bind(str(address))
+        manager.setblocking(False)
+        cfg = write_config(tmp_path, site.port)
+        (tmp_path / "corpus" / "a.txt").write_text(article("http://news.test/a/"))
+        monkeypatch.setenv("NOTIFY_SOCKET", str(address))
+        done = subprocess.run(
+            [CLI, "run", "--once", "--config", str(cfg)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        with pytest.raises(BlockingIOError):  # nothing was sent
+            manager.recv(4096)
