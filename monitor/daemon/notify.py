@@ -100,8 +100,12 @@ async def start_extended(
         yield
     finally:
         task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        # waited for, never awaited: a stop signal's SystemExit raised in a beat
+        # (interrupt.stop_early) has left the loop already; raised again here, the
+        # run ended with "Task exception was never retrieved" and a traceback
+        await asyncio.wait([task])
+        if not task.cancelled():
+            task.exception()  # retrieved: not logged again when the task is collected
 
 
 async def _extend(

@@ -5,6 +5,7 @@ had no start timeout at all, because the check reads the whole SQLite file."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import socket
 from pathlib import Path
 
@@ -120,3 +121,25 @@ def test_notify_sends_the_ask_to_the_manager(
 
         asyncio.run(scenario())
         assert manager.recv(4096).decode() == ASK
+
+
+def test_a_stop_signal_in_a_beat_is_not_raised_again_at_the_body_exit(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """SIGTERM before the daemon takes the signals over (interrupt.stop_early)
+    raises SystemExit in whatever Python runs: in a beat (its send), it left
+    the loop, and the body's exit awaited the beat's task and raised it again
+    inside the run, which ended with "Task exception was never retrieved" and
+    a traceback after "interrupted (SIGTERM)"."""
+
+    def send(message: str) -> bool:
+        raise SystemExit(130)
+
+    async def scenario() -> None:
+        async with start_extended(lambda: 1, send=send):
+            await asyncio.sleep(3600)  # ended by asyncio.run's cancel at the exit
+
+    with pytest.raises(SystemExit):
+        asyncio.run(scenario())
+    gc.collect()  # a task whose exception nobody retrieved says so when collected
+    assert not [r for r in caplog.records if "never retrieved" in r.getMessage()]
