@@ -19,6 +19,7 @@ import os
 import random
 import signal
 import ssl
+import threading
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
@@ -294,11 +295,14 @@ class Daemon:
         # ... and while it migrates: a migration waits up to MIGRATION_WAIT_MS for
         # another process's, reading nothing, and ends or fails within it
         async with self._start_extended(_uncounted):
-            try:
-                await asyncio.to_thread(upgrade, self.engine)
+            stop = threading.Event()  # a stop (the task cancelled) ends the wait for
+            try:  # another process's migration, up to 5 min in a thread asyncio.run joins
+                await asyncio.to_thread(upgrade, self.engine, stop=stop)
                 await asyncio.to_thread(refuse_read_only, self.engine, url)
             except SQLAlchemyError as exc:
                 raise DatabaseUnusable(explain(exc, url)) from None
+            finally:
+                stop.set()
         if not s.once:
             await self._serve()
         log.info("database %s (checked in %.1fs)", shown_url(url), checked)

@@ -15,12 +15,15 @@ on them. On PostgreSQL the monitor's schema is the first of the search_path.
 from __future__ import annotations
 
 import re
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, inspect, text
+from sqlalchemy.exc import OperationalError
 
 from monitor import __version__
 from monitor.storage.engine import WRITE_OPTION
@@ -38,6 +41,10 @@ VERSION_TABLE = "alembic_version"
 # How long a start waits for another process's migration of the same SQLite file
 # (PostgreSQL's advisory lock waits as long as it takes).
 MIGRATION_WAIT_MS = 300_000
+# ... in waits this long each, a stop looked at between them: one wait of the
+# whole five minutes is a C call that neither a signal handler (`db upgrade`)
+# nor a stopping daemon (the wait runs in a thread) could end
+MIGRATION_SLICE_MS = 200
 
 
 def _config() -> Config:
@@ -199,7 +206,7 @@ def _refuse_incomplete(conn: Connection) -> None:
         )
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
+def upgrade(engine: Engine, revision: str = "head", *, stop: threading.Event | None = None) -> None:
     """Bring the schema at `engine` to `revision`; a no-op when it is there already.
 
     On PostgreSQL the members of a cluster may all start at once: a
@@ -208,6 +215,7 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     `pg_type_typname_nsp_index`). On SQLite the same is done by taking the
     write lock first (BEGIN IMMEDIATE), waiting up to MIGRATION_WAIT_MS for it:
     a deferred transaction that read first failed at once, `database is locked`.
+    `stop` set ends that wait (a daemon stopped while it waits for another's).
     """
     if revision == "head":
         with engine.connect() as conn:  # every start: one connection when at the head
@@ -217,7 +225,7 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     from alembic import command
 
     cfg = _config()
-    with _migrating(engine) as conn:
+    with _migrating(engine, stop) as conn:
         _refuse_unknown(conn)
         cfg.attributes["connection"] = conn
         cfg.attributes["version_table_schema"] = _schema(conn)
@@ -227,7 +235,7 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
 
 @contextmanager
-def _migrating(engine: Engine) -> Iterator[Connection]:
+def _migrating(engine: Engine, stop: threading.Event | None) -> Iterator[Connection]:
     """The migration's transaction, held by one process at a time."""
     with engine.connect() as conn:
         if engine.dialect.name != "sqlite":
@@ -237,13 +245,33 @@ def _migrating(engine: Engine) -> Iterator[Connection]:
             return
         raw: Any = conn.connection.driver_connection
         before = int(raw.execute("PRAGMA busy_timeout").fetchone()[0])
-        raw.execute(f"PRAGMA busy_timeout={MIGRATION_WAIT_MS}")
         try:
             conn.execution_options(**{WRITE_OPTION: True})
-            with conn.begin():
+            with _write_lock(conn, raw, stop):
                 yield conn
         finally:
             raw.execute(f"PRAGMA busy_timeout={before}")
+
+
+@contextmanager
+def _write_lock(conn: Connection, raw: Any, stop: threading.Event | None) -> Iterator[None]:
+    """BEGIN IMMEDIATE, tried for MIGRATION_WAIT_MS in slices of MIGRATION_SLICE_MS."""
+    deadline = time.monotonic() + MIGRATION_WAIT_MS / 1000
+    while True:
+        left_ms = int((deadline - time.monotonic()) * 1000)
+        raw.execute(f"PRAGMA busy_timeout={max(0, min(MIGRATION_SLICE_MS, left_ms))}")
+        try:
+            transaction = conn.begin()
+        except OperationalError as exc:
+            if "locked" not in str(exc.orig) or left_ms <= MIGRATION_SLICE_MS:
+                raise
+            if stop is not None and stop.is_set():
+                raise DatabaseUnusable("stopped while waiting for another migration") from None
+            conn.rollback()  # nothing began: the connection is free for the next try
+            continue
+        with transaction:
+            yield
+        return
 
 
 def refuse_unreadable(engine: Engine) -> None:
