@@ -240,7 +240,7 @@ def _migrating(engine: Engine, stop: threading.Event | None) -> Iterator[Connect
     with engine.connect() as conn:
         if engine.dialect.name != "sqlite":
             with conn.begin():
-                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATION_LOCK})
+                _advisory_lock(conn, stop)
                 yield conn
             return
         raw: Any = conn.connection.driver_connection
@@ -251,6 +251,17 @@ def _migrating(engine: Engine, stop: threading.Event | None) -> Iterator[Connect
                 yield conn
         finally:
             raw.execute(f"PRAGMA busy_timeout={before}")
+
+
+def _advisory_lock(conn: Connection, stop: threading.Event | None) -> None:
+    """PostgreSQL's migration lock, tried every MIGRATION_SLICE_MS: a wait in
+    pg_advisory_xact_lock lasts as long as another's migration, in a thread a
+    stopping daemon's asyncio.run joins (SIGTERM waited all that time)."""
+    lock = text("SELECT pg_try_advisory_xact_lock(:k)")
+    while not conn.execute(lock, {"k": MIGRATION_LOCK}).scalar():
+        if stop is not None and stop.is_set():
+            raise DatabaseUnusable("stopped while waiting for another migration")
+        time.sleep(MIGRATION_SLICE_MS / 1000)
 
 
 @contextmanager

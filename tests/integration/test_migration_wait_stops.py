@@ -12,12 +12,15 @@ import sqlite3
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
-from sqlalchemy import text
+import pytest
+from sqlalchemy import Engine, text
+from support.pg import pg_engine
 
 from monitor.storage.engine import make_engine
-from monitor.storage.migrate import HEAD, upgrade
+from monitor.storage.migrate import HEAD, MIGRATION_LOCK, current_revision, upgrade
 from monitor.storage.opening import DatabaseUnusable
 
 CLI = str(Path(sys.executable).with_name("article-monitor"))
@@ -115,3 +118,38 @@ def test_sigterm_stops_run_while_it_waits_for_another_migration(tmp_path: Path) 
             other.close()
     assert proc.returncode == 130, err
     assert "Traceback" not in err and "was destroyed" not in err, err
+
+
+@pytest.fixture
+def pg() -> Iterator[Engine]:
+    yield from pg_engine()
+
+
+@pytest.mark.postgres
+def test_a_stop_ends_the_wait_for_another_postgres_migration(pg: Engine) -> None:
+    """pg_advisory_xact_lock waited as long as the other's migration lasted."""
+    with pg.connect() as other:
+        other.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATION_LOCK})
+        stop = threading.Event()
+        errors: list[BaseException] = []
+
+        def migrate() -> None:
+            try:
+                upgrade(pg, stop=stop)
+            except BaseException as exc:
+                errors.append(exc)
+
+        waiter = threading.Thread(target=migrate)
+        waiter.start()
+        threading.Event().wait(1.0)  # a few tries pass with the lock held
+        assert waiter.is_alive()
+        stop.set()
+        waiter.join(60)  # before: until the other's transaction ended
+        alive = waiter.is_alive()
+        other.rollback()  # the lock goes: a waiter still there would end now
+        waiter.join(60)
+    assert not alive
+    [error] = errors
+    assert isinstance(error, DatabaseUnusable) and "stopped" in str(error)
+    upgrade(pg)  # free again: the migration runs
+    assert current_revision(pg) == HEAD
