@@ -58,6 +58,9 @@ EXTEND_EVERY = 10.0  # seconds between two requests for more start time
 EXTEND_BY_USEC = 30_000_000  # each asks for this much more (three beats: a lost one is no harm)
 EXTEND_MOST = 3600.0  # without a measure of progress (PostgreSQL), ask for at most this long
 STARTING = "EXTEND_TIMEOUT_USEC={usec}\nSTATUS=checking the database"
+# started: an empty STATUS clears the start's (systemd keeps the last one it got,
+# and `systemctl status` said "checking the database" for as long as `run` ran)
+READY = "READY=1\nSTATUS="
 
 
 def bytes_read() -> int | None:

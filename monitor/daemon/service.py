@@ -36,7 +36,7 @@ from monitor.daemon.checkers import checker_for
 from monitor.daemon.cluster import Membership
 from monitor.daemon.dispatch import Dispatcher
 from monitor.daemon.maintenance import run_maintenance
-from monitor.daemon.notify import bytes_read, notify, start_extended
+from monitor.daemon.notify import READY, bytes_read, notify, start_extended
 from monitor.daemon.outcome import Policy, decide, policy_for
 from monitor.daemon.prestart import Prestarted, release_reloads
 from monitor.daemon.probes import keep_probe_answers
@@ -211,7 +211,7 @@ class Daemon:
             opened = True
             self._install_signals()
             if not s.once:  # systemd (Type=notify): started, and a reload is handled now
-                notify("READY=1")
+                notify(READY)
             self.writer.start()
             # checking starts while the corpus is still being stored (issue 16): all
             # it stores is due at `now`, before run_once's cutoff

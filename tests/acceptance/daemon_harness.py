@@ -364,6 +364,6 @@ def said_until_ready(manager: Any, most: int = 20) -> list[bytes]:
     said: list[bytes] = []
     for _ in range(most):
         said.append(manager.recv(4096))
-        if said[-1] == b"READY=1":
+        if b"READY=1" in said[-1].split(b"\n"):
             return said
     raise AssertionError(f"no READY=1 in {said}")

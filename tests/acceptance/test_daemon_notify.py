@@ -49,6 +49,9 @@ def test_ready_is_said_once_a_reload_is_handled_and_stopping_at_the_stop(
             ask = b"EXTEND_TIMEOUT_USEC=30000000\nSTATUS=checking the database"
             # the check asks at once, and the migration again (it may wait on another's)
             assert said[:2] == [ask, ask] and set(said[:-1]) == {ask}, said
+            # ... and READY=1 clears that status: left, `systemctl status` showed
+            # "checking the database" for as long as the daemon ran
+            assert said[-1] == b"READY=1\nSTATUS=", said
             # handled, and not blocked but for a moment: a checker process is spawned
             # with SIGHUP held (prestart.sighup_held), so one read of /proc may see it so
             wait_for(lambda: _sighup_handled(daemon.proc.pid), what=daemon.text)
