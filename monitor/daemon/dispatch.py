@@ -111,7 +111,7 @@ class Dispatcher:
 
     def capacity(self, s: Settings) -> int:
         """Checks held at once: `concurrency`, and with checker processes the
-        claims queued in them ahead of the running checks (pace.py): up to 16x
+        claims queued in them ahead of the running checks (pace.py): up to 7x
         as many, no more than the recent rate checks in a quarter lease. They
         still run `concurrency` requests at most."""
         if isinstance(self.checker, ProcessChecker):
@@ -295,7 +295,7 @@ class Dispatcher:
         # kept in the order their leases run out (a lease is taken at the claim, for
         # lease_seconds), so the run-out ones are at the front: a walk of the whole
         # dict at each loss cost ~5 s of CPU in the event loop when a checker process
-        # died twice with 16x concurrency 1024 (16,384) queued in it
+        # died twice with 16,384 claims (concurrency 2048, 7x ahead) queued in it
         now = self._clock()
         while self._lost:
             first = next(iter(self._lost.values()))  # OrderedDict: O(1), dict: not
@@ -371,7 +371,7 @@ class Dispatcher:
         async with self._claiming:
             pass  # a claim in progress has finished (and given back what came too late)
         if queued := self._queued():
-            # up to 16x concurrency wait in the checker processes: they would have
+            # up to 7x concurrency wait in the checker processes: they would have
             # started them after the stop and held it for the whole grace
             for future, _ in queued:
                 future.cancel()
