@@ -161,16 +161,6 @@ class ProcessChecker:
             loop.call_soon(self._flush)
         return future
 
-    def queued(self) -> list[asyncio.Future[CheckResult]]:
-        """The checks waiting in each process's queue (or not sent to it yet), not
-        those it runs: each runs its share of `concurrency`, oldest first, so all
-        but the oldest share of each process's. The dispatcher's guess from its
-        own order (all but its `concurrency` oldest) drifted as the processes
-        went at their own pace: a stop cancelled ~700 checks under way of 1,024
-        and let as many queued ones start after it."""
-        share = max(1, self.settings.concurrency // self.processes)
-        return [f for waiting in self._waiting for f in list(waiting.values())[share:]]
-
     def _cancelled(self, key: int) -> None:
         """A check cancelled here is cancelled in its process (its answer, a late
         result or its id, finds no check waiting and is dropped)."""

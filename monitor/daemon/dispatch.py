@@ -401,12 +401,10 @@ class Dispatcher:
 
     def _queued(self) -> list[tuple[asyncio.Future[Any], Claimed]]:
         """The checks still queued in checker processes, as near as the parent
-        knows (ProcessChecker.queued); a check tried again after its process
-        died (a task here) is waited for with those under way."""
+        knows: all but the `concurrency` oldest (the ones the processes run)."""
         if not isinstance(self.checker, ProcessChecker):
             return []
-        claims = {future: claim for future, claim in self.inflight.values()}
-        return [(f, claims[f]) for f in self.checker.queued() if f in claims]
+        return list(self.inflight.values())[self._settings().concurrency :]
 
     def abandon(self) -> None:
         """Stop every check in flight without recording or giving it back: this

@@ -206,31 +206,3 @@ async def test_a_hung_checker_process_is_killed_and_its_checks_fail() -> None:
     assert again.outcome is Outcome.OK
     with pytest.raises(ProcessLookupError):  # killed and reaped: no zombie left
         os.kill(pid, 0)
-
-
-async def test_a_stop_cancels_what_each_process_queued_not_what_it_runs() -> None:
-    """Each checker process runs its share of `concurrency`, oldest first. The
-    dispatcher took all but its own `concurrency` oldest as queued: once one
-    process had gone further through its checks than the other, that guess
-    cancelled checks under way in it (~700 of 1,024 at a stop, each sent again
-    by the next pass) and left queued ones of the other to start after the stop."""
-    from monitor.daemon.checkers import _Check
-    from monitor.daemon.state import TargetState
-    from monitor.storage.values import Claimed
-
-    s = settings(concurrency=4)  # two processes: each runs 2
-    d = paced_dispatcher(s, Clock())
-    checker = ProcessChecker(s, 2)
-    d.checker = checker
-    loop = asyncio.get_running_loop()
-    order = [0, 0, 0, 0, 0, 0, 1, 1]  # process 1 went through its older checks sooner
-    for n, b in enumerate(order):
-        future = _Check(loop=loop)
-        future.key, future.owner = n * 2 + b, checker
-        checker._waiting[b][future.key] = future
-        claim = Claimed(n, f"http://h{b}.example/{n}", Kind.WEB, TargetState(), 1, ())
-        d.inflight[n] = (future, claim)
-    queued = sorted(c.id for _, c in d._queued())
-    assert queued == [2, 3, 4, 5]  # before: [4, 5, 6, 7], process 1's two under way
-    for future, _ in d.inflight.values():
-        future.cancel()
