@@ -211,6 +211,9 @@ async def _drive(base: str, down: dict[str, Any], tmp: Path) -> None:
             await page.keyboard.press("Tab")
             assert await page.evaluate("document.activeElement.textContent") == "Skip to content"
             await page.keyboard.press("Enter")
+            # the hash changes once the browser has handled the key (under load, a
+            # moment after press() returns: read at once, it failed a loaded CI run)
+            await page.wait_for_function("location.hash === '#main'", timeout=10_000)
             assert page.url.endswith("#main")
 
             # the down targets appear, one click from the overview
