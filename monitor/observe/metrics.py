@@ -38,6 +38,7 @@ from prometheus_client.registry import Collector
 from monitor import __version__
 from monitor.daemon.state import State
 from monitor.storage.repository import Snapshot
+from monitor.storage.store import now_ms
 from monitor.vocabulary import Kind, Outcome, ProblemCode, SignatureStatus
 
 log = logging.getLogger(__name__)
@@ -68,7 +69,7 @@ class StateCollector(Collector):
         source: Callable[[], Snapshot],
         *,
         fresh_below: float = FRESH_BELOW,
-        clock_ms: Callable[[], int] = lambda: int(time.time() * 1000),
+        clock_ms: Callable[[], int] = now_ms,
     ) -> None:
         self._source = source
         self._clock_ms = clock_ms  # the clock due times are set by (a cluster's: the DB's)
@@ -164,7 +165,7 @@ class DaemonMetrics:
         source: Callable[[], Snapshot],
         *,
         fresh_below: float = FRESH_BELOW,
-        clock_ms: Callable[[], int] = lambda: int(time.time() * 1000),
+        clock_ms: Callable[[], int] = now_ms,
     ) -> None:
         # `*_created` series are not in the contract (and double the series count)
         disable_created_metrics()  # type: ignore[no-untyped-call]
