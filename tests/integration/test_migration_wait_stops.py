@@ -40,12 +40,11 @@ def _held(db: Path) -> sqlite3.Connection:
     return other
 
 
-def test_a_stop_ends_the_wait_for_another_migration(tmp_path: Path) -> None:
-    db = tmp_path / "am.db"
-    _behind(db)
-    other = _held(db)
-    engine = make_engine(f"sqlite:///{db}")
-    stop = threading.Event()
+def _waiting_upgrade(
+    engine: Engine, stop: threading.Event
+) -> tuple[threading.Thread, list[BaseException]]:
+    """An upgrade in a thread, seen still waiting after a few slices/tries
+    with the lock held; its error (if any) lands in the returned list."""
     errors: list[BaseException] = []
 
     def migrate() -> None:
@@ -56,9 +55,18 @@ def test_a_stop_ends_the_wait_for_another_migration(tmp_path: Path) -> None:
 
     waiter = threading.Thread(target=migrate)
     waiter.start()
-    # a few slices of the wait pass with the lock held: the wait goes on
     threading.Event().wait(1.0)
     assert waiter.is_alive()
+    return waiter, errors
+
+
+def test_a_stop_ends_the_wait_for_another_migration(tmp_path: Path) -> None:
+    db = tmp_path / "am.db"
+    _behind(db)
+    other = _held(db)
+    engine = make_engine(f"sqlite:///{db}")
+    stop = threading.Event()
+    waiter, errors = _waiting_upgrade(engine, stop)
     stop.set()
     waiter.join(60)  # before: the whole MIGRATION_WAIT_MS (300 s)
     assert not waiter.is_alive()
@@ -131,18 +139,7 @@ def test_a_stop_ends_the_wait_for_another_postgres_migration(pg: Engine) -> None
     with pg.connect() as other:
         other.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATION_LOCK})
         stop = threading.Event()
-        errors: list[BaseException] = []
-
-        def migrate() -> None:
-            try:
-                upgrade(pg, stop=stop)
-            except BaseException as exc:
-                errors.append(exc)
-
-        waiter = threading.Thread(target=migrate)
-        waiter.start()
-        threading.Event().wait(1.0)  # a few tries pass with the lock held
-        assert waiter.is_alive()
+        waiter, errors = _waiting_upgrade(pg, stop)
         stop.set()
         waiter.join(60)  # before: until the other's transaction ended
         alive = waiter.is_alive()
