@@ -190,11 +190,6 @@ def iter_yaml_documents(text: str) -> Iterator[tuple[int, int, int]]:
         start = end
 
 
-def yaml_documents(text: str) -> list[tuple[int, int, int]]:
-    """`iter_yaml_documents` as a list."""
-    return list(iter_yaml_documents(text))
-
-
 def parse_yaml_stream(source: str, text: str) -> Iterator[Document | InvalidDocument]:
     """Every document of a `.yaml`/`.yml` file as a record; empty documents hold nothing."""
     found = False

@@ -125,7 +125,7 @@ _END: Final = re.compile(r"^\.\.\.[ \t]*(?:#[^\n]*)?\r?(?:\n|$)(?:[ \t]*\r?\n)*\
 def rewrite_yaml_documents(text: str, values: dict[int, str]) -> str:
     """A `.yaml` stream with a new `secured` in each document named by a file line of it.
 
-    The documents are cut as the corpus reader cuts them (`yaml_documents`), so
+    The documents are cut as the corpus reader cuts them (`iter_yaml_documents`), so
     every one of a multi-document file is signed, not only the first; each
     document's text between its `---` line and its `...` line is rewritten
     as a front matter is.
