@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from monitor.corpus import parse_text
 from monitor.corpus.article import Document, InvalidDocument
-from monitor.corpus.frontmatter import yaml_documents
+from monitor.corpus.frontmatter import iter_yaml_documents
 
 Item = Document | InvalidDocument
 
@@ -173,7 +173,7 @@ _PIECES = ["---", "...", "\n", " ", "#", "a: 1", "%Y", "\r\n"]
 @given(parts=st.lists(st.sampled_from(_PIECES), min_size=1))
 def test_documents_cover_the_text_in_order(parts: list[str]) -> None:
     text = "".join(parts)
-    spans = yaml_documents(text)
+    spans = list(iter_yaml_documents(text))
     assert spans[0][0] == 0 and spans[-1][1] == len(text)
     for (_s, end, _l), (start, _e, _n) in itertools.pairwise(spans):
         assert end == start
