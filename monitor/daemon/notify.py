@@ -56,21 +56,31 @@ def notify(state: str) -> bool:
 
 EXTEND_EVERY = 10.0  # seconds between two requests for more start time
 EXTEND_BY_USEC = 30_000_000  # each asks for this much more (three beats: a lost one is no harm)
-EXTEND_MOST = 3600.0  # without a measure of progress (PostgreSQL), ask for at most this long
+EXTEND_MOST = 3600.0  # ask for at most this long in all (without a count of progress: PostgreSQL)
 STARTING = "EXTEND_TIMEOUT_USEC={usec}\nSTATUS=checking the database"
 # started: an empty STATUS clears the start's (systemd keeps the last one it got,
 # and `systemctl status` said "checking the database" for as long as `run` ran)
 READY = "READY=1\nSTATUS="
 
 
+_OWN_READS = [0]  # bytes `bytes_read` itself has read from /proc/self/io
+
+
 def bytes_read() -> int | None:
     """The bytes this process has read (Linux's /proc/self/io `rchar`: files,
-    pipes and terminals, cached or not), or None where that cannot be read."""
+    pipes and terminals, cached or not), less what reading /proc/self/io took:
+    counted, every beat "moved" by ~100 bytes, and a hung start was extended
+    for ever. None where that cannot be read."""
     try:
-        with open("/proc/self/io", "rb") as f:
-            for line in f:
-                if line.startswith(b"rchar:"):
-                    return int(line.split()[1])
+        fd = os.open("/proc/self/io", os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            text = os.read(fd, 4096)  # one read: the kernel counts it after the text
+        finally:
+            os.close(fd)
+        _OWN_READS[0] += len(text)
+        for line in text.splitlines():
+            if line.startswith(b"rchar:"):
+                return int(line.split()[1]) - (_OWN_READS[0] - len(text))
     except (OSError, ValueError, IndexError):
         pass
     return None
@@ -95,8 +105,8 @@ async def start_extended(
     alive: `progress()` is the bytes this process read (`bytes_read`: SQLite's
     quick_check is one step of its VM, so a progress handler never runs while
     it reads); None where nothing is counted (PostgreSQL, or no /proc), and
-    then the start is extended for at most EXTEND_MOST. Without $NOTIFY_SOCKET
-    nothing is sent.
+    then it asks at every beat. Either way for EXTEND_MOST at most. Without
+    $NOTIFY_SOCKET nothing is sent.
     """
     task = asyncio.create_task(_extend(progress, every, sleep, clock, send), name="start-extend")
     try:
@@ -121,13 +131,9 @@ async def _extend(
     started = clock()
     last: int | None = -1  # never a count: the first beat asks
     message = STARTING.format(usec=EXTEND_BY_USEC)
-    while True:
+    while clock() - started <= EXTEND_MOST:  # counted or not: an hour at most
         now = progress()
-        if now is None:
-            if clock() - started > EXTEND_MOST:
-                return
-            send(message)
-        elif now != last:
+        if now is None or now != last:
             send(message)
         last = now
         await sleep(every)

@@ -88,6 +88,39 @@ def test_without_a_count_it_asks_for_at_most_an_hour() -> None:
     assert past and len(sent) == int(EXTEND_MOST // 600) + 1
 
 
+def test_reading_the_count_does_not_move_it() -> None:
+    """Each beat reads /proc/self/io: counted, the count moved at every beat by
+    ~100 bytes, and a start hung on a stuck disk was extended for ever."""
+    first = bytes_read()
+    assert first is not None
+    assert [bytes_read() for _ in range(5)] == [first] * 5
+
+
+def test_a_count_that_keeps_moving_is_asked_for_an_hour_at_most() -> None:
+    async def scenario() -> tuple[int, bool]:
+        now = [0.0]
+        sent: list[str] = []
+        count = [0]
+
+        def progress() -> int:
+            count[0] += 1
+            return count[0]
+
+        async def sleep(seconds: float) -> None:
+            now[0] += seconds
+            await asyncio.sleep(0)
+
+        async with start_extended(
+            progress, every=600.0, sleep=sleep, clock=lambda: now[0], send=sent.append
+        ):
+            for _ in range(1000):  # bounded: the extender gives up after EXTEND_MOST
+                await asyncio.sleep(0)
+        return len(sent), now[0] > EXTEND_MOST
+
+    asked, past = asyncio.run(scenario())
+    assert past and asked == int(EXTEND_MOST // 600) + 1
+
+
 def test_the_bytes_read_move_while_the_check_reads_the_file(tmp_path: Path) -> None:
     """The check is SQLite's quick_check: one step of its VM (a progress handler
     never runs), but every page it reads is counted in the process's reads."""
