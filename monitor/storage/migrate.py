@@ -15,6 +15,7 @@ on them. On PostgreSQL the monitor's schema is the first of the search_path.
 from __future__ import annotations
 
 import re
+import sqlite3
 import threading
 import time
 from collections.abc import Iterator
@@ -27,7 +28,7 @@ from sqlalchemy.exc import OperationalError
 
 from monitor import __version__
 from monitor.storage.engine import WRITE_OPTION
-from monitor.storage.opening import DatabaseUnusable
+from monitor.storage.opening import DatabaseUnusable, sqlite_code
 from monitor.storage.tables import metadata
 
 if TYPE_CHECKING:
@@ -264,6 +265,10 @@ def _advisory_lock(conn: Connection, stop: threading.Event | None) -> None:
         time.sleep(MIGRATION_SLICE_MS / 1000)
 
 
+# the codes of "database is locked": the only refusal worth another slice of the wait
+_LOCK_HELD = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
+
+
 @contextmanager
 def _write_lock(conn: Connection, raw: Any, stop: threading.Event | None) -> Iterator[None]:
     """BEGIN IMMEDIATE, tried for MIGRATION_WAIT_MS in slices of MIGRATION_SLICE_MS."""
@@ -274,7 +279,7 @@ def _write_lock(conn: Connection, raw: Any, stop: threading.Event | None) -> Ite
         try:
             transaction = conn.begin()
         except OperationalError as exc:
-            if "locked" not in str(exc.orig) or left_ms <= MIGRATION_SLICE_MS:
+            if sqlite_code(exc) not in _LOCK_HELD or left_ms <= MIGRATION_SLICE_MS:
                 raise
             if stop is not None and stop.is_set():
                 raise DatabaseUnusable("stopped while waiting for another migration") from None
