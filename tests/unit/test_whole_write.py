@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 import pytest
+from support.writes import TakesNothing
 
 from monitor.cli.streams import WholeWrites
 from monitor.whole_write import NO_PROGRESS_LIMIT, write_all
@@ -26,19 +27,11 @@ def test_short_writes_are_continued_until_every_byte_is_written() -> None:
 
 
 def test_a_descriptor_taking_nothing_fails_after_a_few_tries() -> None:
-    calls = 0
-
-    def nothing(view: memoryview) -> int:
-        nonlocal calls
-        calls += 1
-        if calls > 100:  # the old loop: never ends; the test must
-            raise AssertionError("still writing after 100 zero-length writes")
-        return 0
-
+    nothing = TakesNothing()
     with pytest.raises(OSError) as caught:
         write_all(nothing, b"report", 1)
     assert caught.value.errno == errno.EIO
-    assert calls == NO_PROGRESS_LIMIT
+    assert nothing.calls == NO_PROGRESS_LIMIT
 
 
 def test_some_progress_between_zero_writes_is_not_a_failure() -> None:
@@ -46,25 +39,19 @@ def test_some_progress_between_zero_writes_is_not_a_failure() -> None:
     assert write_all(lambda view: next(answers), b"abcdef", 1) == 6
 
 
-class _TakesNothing(WholeWrites):
-    calls = 0
-
-    def _write_once(self, view: memoryview) -> int | None:
-        self.calls += 1
-        if self.calls > 100:
-            raise AssertionError("still writing after 100 zero-length writes")
-        return 0
-
-
-def test_a_standard_stream_taking_nothing_fails_and_keeps_its_error(tmp_path: Path) -> None:
+def test_a_standard_stream_taking_nothing_fails_and_keeps_its_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     fd = os.open(tmp_path / "out", os.O_WRONLY | os.O_CREAT)
     try:
-        raw = _TakesNothing(fd, "w", closefd=False)
+        raw = WholeWrites(fd, "w", closefd=False)
+        nothing = TakesNothing()
+        monkeypatch.setattr(raw, "_write_once", nothing)
         with pytest.raises(OSError) as caught:
             raw.write(b"a line\n")
         assert raw.failed is caught.value  # said as standard output's (failed_stdout)
         assert caught.value.errno == errno.EIO
-        assert raw.calls == NO_PROGRESS_LIMIT
+        assert nothing.calls == NO_PROGRESS_LIMIT
     finally:
         os.close(fd)
 
@@ -78,15 +65,7 @@ def test_a_checker_process_log_to_a_file_taking_nothing_fails(
 
     from monitor.check.worker import logs_out
 
-    calls = 0
-
-    def nothing(self: WholeWrites, view: memoryview) -> int:
-        nonlocal calls
-        calls += 1
-        if calls > 100:
-            raise AssertionError("still writing after 100 zero-length writes")
-        return 0
-
+    nothing = TakesNothing()
     with open(tmp_path / "err", "w") as err:
         monkeypatch.setattr(sys, "stderr", err)
         logs = logs_out()
@@ -94,7 +73,7 @@ def test_a_checker_process_log_to_a_file_taking_nothing_fails(
         with pytest.raises(OSError) as caught:
             logs.write("a log record\n")  # line-buffered: written at the line's end
         assert caught.value.errno == errno.EIO
-        assert calls == NO_PROGRESS_LIMIT
+        assert nothing.calls == NO_PROGRESS_LIMIT
         monkeypatch.undo()
         logs.flush()  # the record kept in the buffer, written while the file is open
     assert (tmp_path / "err").read_text() == "a log record\n"

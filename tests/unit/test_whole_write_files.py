@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from support.writes import TakesNothing
 
 from monitor.cli import cli
 from monitor.config import ConfigError
@@ -23,35 +24,30 @@ from monitor.whole_write import NO_PROGRESS, WholeWrites
 
 
 @pytest.fixture
-def takes_nothing(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
+def takes_nothing(monkeypatch: pytest.MonkeyPatch) -> Iterator[TakesNothing]:
     real = os.write
-    calls: list[int] = []
+    nothing = TakesNothing()
 
     def write(fd: int, data: bytes) -> int:
-        if fd <= 2:
-            return real(fd, data)
-        calls.append(fd)
-        if len(calls) > 100:  # the old loops: never ended; the test must
-            raise AssertionError("still writing after 100 zero-length writes")
-        return 0
+        return real(fd, data) if fd <= 2 else nothing(fd, data)
 
     monkeypatch.setattr(os, "write", write)
-    yield calls
+    yield nothing
 
 
 def test_a_key_file_on_a_file_taking_nothing_is_an_error(
-    tmp_path: Path, takes_nothing: list[int]
+    tmp_path: Path, takes_nothing: TakesNothing
 ) -> None:
     out = tmp_path / "k.key"
     with pytest.raises(ConfigError, match=re.escape(NO_PROGRESS)):
         write_key_files([KeyFile(out, b"00" * 32, SECRET_MODE)], force=False)
-    assert len(takes_nothing) == 3
+    assert takes_nothing.calls == 3
     assert not out.exists()
     assert list(tmp_path.iterdir()) == []  # the temporary file is gone too
 
 
 def test_a_signed_document_on_a_file_taking_nothing_is_left_as_it_was(
-    tmp_path: Path, takes_nothing: list[int]
+    tmp_path: Path, takes_nothing: TakesNothing
 ) -> None:
     doc = tmp_path / "a.json"
     doc.write_text('{"webUrl": "https://n.test/a/"}\n')
@@ -63,22 +59,15 @@ def test_a_signed_document_on_a_file_taking_nothing_is_left_as_it_was(
 
 
 @pytest.fixture
-def whole_takes_nothing(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
+def whole_takes_nothing(monkeypatch: pytest.MonkeyPatch) -> Iterator[TakesNothing]:
     """Every WholeWrites (the text files opened by whole_text) takes nothing."""
-    calls: list[int] = []
-
-    def nothing(self: WholeWrites, view: memoryview) -> int:
-        calls.append(1)
-        if len(calls) > 100:  # open()'s BufferedWriter: never ended; the test must
-            raise AssertionError("still writing after 100 zero-length writes")
-        return 0
-
+    nothing = TakesNothing()  # open()'s BufferedWriter retried for ever
     monkeypatch.setattr(WholeWrites, "_write_once", nothing)
-    yield calls
+    yield nothing
 
 
 def test_a_report_file_taking_nothing_is_an_error_naming_it(
-    tmp_path: Path, whole_takes_nothing: list[int]
+    tmp_path: Path, whole_takes_nothing: TakesNothing
 ) -> None:
     doc = tmp_path / "a.json"
     doc.write_text('{"webUrl": "https://n.test/a/"}\n')
@@ -86,13 +75,13 @@ def test_a_report_file_taking_nothing_is_an_error_naming_it(
     done = CliRunner().invoke(cli, ["check", str(doc), "--offline", "-o", str(out)])
     assert done.exit_code == 2, done.output
     assert f"Error: {out}: cannot write the report ({NO_PROGRESS})" in done.output
-    assert len(whole_takes_nothing) == 9  # three tries for the write, and for each flush on close
+    assert whole_takes_nothing.calls == 9  # three tries for the write, and for each flush on close
 
 
 def test_grafana_files_taking_nothing_are_an_error(
-    tmp_path: Path, whole_takes_nothing: list[int]
+    tmp_path: Path, whole_takes_nothing: TakesNothing
 ) -> None:
     with pytest.raises(OSError, match=re.escape(NO_PROGRESS)):
         export.write(tmp_path / "g")
-    assert len(whole_takes_nothing) == 3
+    assert whole_takes_nothing.calls == 3
     assert [p for p in (tmp_path / "g").rglob("*") if p.is_file()] == []  # no temporary left
