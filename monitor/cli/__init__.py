@@ -67,7 +67,6 @@ def known_error(exc: BaseException) -> str | None:
         ):
             # standard output's (`… | head -1`, `> /dev/full`) only if it is the one
             # failing: a socket's or another file's must not silence it
-
             undelivered = stdout_undeliverable()
             if undelivered is not None:
                 return undelivered
