@@ -97,8 +97,9 @@ def rewrite_yaml_region(region: str, value: str, newline: str) -> str:
     return "".join(lines)
 
 
-def rewrite_front_matter(text: str, value: str, *, plain_yaml: bool = False) -> str:
-    """Front matter (or, when `plain_yaml`, a fence-less YAML file) with a new `secured`."""
+def rewrite_front_matter(text: str, value: str) -> str:
+    """Front matter with a new `secured` (a `.yaml` file, fenced or not, is a stream:
+    `rewrite_yaml_documents`)."""
     bom = BOM if text.startswith(BOM) else ""
     body = text.removeprefix(BOM)
     newline = _newline(body)
@@ -113,8 +114,6 @@ def rewrite_front_matter(text: str, value: str, *, plain_yaml: bool = False) -> 
             )
         new = rewrite_yaml_region(region, value, newline)
         return bom + body[: opening.end()] + new + body[closing.start() :]
-    if plain_yaml:
-        return bom + rewrite_yaml_region(body, value, newline)
     raise EditError("no front matter: expected a '---' line, the fields, a closing '---' line")
 
 

@@ -11,7 +11,13 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitor.secured.edit import EditError, rewrite_front_matter, rewrite_json, rewrite_jsonl
+from monitor.secured.edit import (
+    EditError,
+    rewrite_front_matter,
+    rewrite_json,
+    rewrite_jsonl,
+    rewrite_yaml_documents,
+)
 
 V = "v2.k.AAAAAAAAAAAAAAAA.BBBB"
 
@@ -51,7 +57,9 @@ def test_front_matter_multi_line_value_and_crlf_and_bom() -> None:
 
 
 def test_plain_yaml_file_and_missing_front_matter() -> None:
-    assert rewrite_front_matter("title: T\nwebUrl: u", V, plain_yaml=True) == (
+    """A fence-less `.yaml` file is a stream of one document (what `sign --in-place`
+    calls for it); front matter without fences is refused."""
+    assert rewrite_yaml_documents("title: T\nwebUrl: u", {1: V}) == (
         f'title: T\nwebUrl: u\nsecured: "{V}"\n'
     )
     with pytest.raises(EditError):
