@@ -310,10 +310,7 @@ def _rewrite(path: Path, sign_one: SignOne, force: bool, result: FileResult) -> 
     signed: dict[int, str] = {}
     pending = _Pending(items)
 
-    def signer(parsed: Any) -> str | None:
-        index = pending.take(parsed)
-        if index is None:
-            return None
+    def sign_at(index: int) -> str | None:
         doc = items[index]
         assert isinstance(doc, Document)
         value = sign_one(doc)
@@ -321,26 +318,28 @@ def _rewrite(path: Path, sign_one: SignOne, force: bool, result: FileResult) -> 
             signed[index] = value
         return value
 
+    def signer(parsed: Any) -> str | None:
+        """JSON's rewrite meets article objects, not records: found again by equality."""
+        index = pending.take(parsed)
+        return None if index is None else sign_at(index)
+
     try:
         if suffix == ".json":
             new_text = rewrite_json(text, signer)
         elif suffix in LINE_SUFFIXES:
             new_text = rewrite_jsonl(text, signer)
-        elif suffix in YAML_SUFFIXES:  # a stream: every document is a record
+        else:  # YAML: the records are in hand, each named by its file line
             values = {
-                d.line: v
-                for d in items
-                if isinstance(d, Document) and (v := signer(d.raw)) is not None
+                item.line: value
+                for index, item in enumerate(items)
+                if isinstance(item, Document) and (value := sign_at(index)) is not None
             }
             if not values:
                 return
-            new_text = rewrite_yaml_documents(text, values)
-        else:
-            doc = next(d for d in items if isinstance(d, Document))
-            value = signer(doc.raw)
-            if value is None:
-                return
-            new_text = rewrite_front_matter(text, value)
+            if suffix in YAML_SUFFIXES:  # a stream: every document is a record
+                new_text = rewrite_yaml_documents(text, values)
+            else:  # front matter: one record
+                new_text = rewrite_front_matter(text, next(iter(values.values())))
     except EditError as exc:
         raise _Refused(f"cannot rewrite: {exc}") from None
     if not signed:
