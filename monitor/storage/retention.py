@@ -28,6 +28,8 @@ from monitor.storage.store import (
 
 # SQLite deletes ~6M old results a second: ~10 ms of the write lock a transaction
 PURGE_ROWS_PER_TRANSACTION = 50_000
+# ids of out-of-step targets read at a time (~80 bytes each in a list)
+MEND_PAGE = 10_000
 # `active` disagreeing with the schedule (`next_due`): see mend_active_flags
 _DRIFT = (TARGETS.c.active.is_(None)) != (TARGETS.c.next_due.is_(None))
 
@@ -71,7 +73,7 @@ class RetentionStore(Store):
                     break
         return deleted
 
-    def mend_active_flags(self, *, chunk: int = 500) -> int:
+    def mend_active_flags(self, *, chunk: int = 500, page: int = MEND_PAGE) -> int:
         """Set `targets.active` from the schedule where they disagree; how many rows.
 
         This version keeps them equal, but a member of the previous version (a
@@ -81,22 +83,34 @@ class RetentionStore(Store):
         its first result here. Read first, with no write lock: almost always
         there is nothing to mend, and a write transaction per 5,000 ids was ~200
         an hour at a million targets, each waiting on and holding up the claims.
-        The rows found are mended `chunk` ids a transaction, the disagreement
-        asked again there (a result or a retire may have settled it meanwhile)."""
-        with self.engine.connect() as conn:
-            found: list[int] = list(
-                conn.scalars(select(TARGETS.c.id).where(_DRIFT).order_by(TARGETS.c.id))
-            )
+        The ids are read `page` at a time (keyset by id: after a long rolling
+        upgrade, reading them all at once held millions in memory) and mended
+        `chunk` ids a transaction, the disagreement asked again there (a result
+        or a retire may have settled it meanwhile)."""
+        page = max(page, 1)
         mended = 0
-        for ids in chunks(found, chunk):
-            with self._write() as conn:
-                res = conn.execute(
-                    update(TARGETS)
-                    .where(TARGETS.c.id.in_(ids), _DRIFT)
-                    .values(active=case((TARGETS.c.next_due.is_(None), None), else_=1))
+        after = 0
+        while True:  # each page starts past the last: ends when a page comes short
+            with self.engine.connect() as conn:
+                found: list[int] = list(
+                    conn.scalars(
+                        select(TARGETS.c.id)
+                        .where(_DRIFT, TARGETS.c.id > after)
+                        .order_by(TARGETS.c.id)
+                        .limit(page)
+                    )
                 )
-                mended += max(res.rowcount, 0)
-        return mended
+            for ids in chunks(found, chunk):
+                with self._write() as conn:
+                    res = conn.execute(
+                        update(TARGETS)
+                        .where(TARGETS.c.id.in_(ids), _DRIFT)
+                        .values(active=case((TARGETS.c.next_due.is_(None), None), else_=1))
+                    )
+                    mended += max(res.rowcount, 0)
+            if len(found) < page:
+                return mended
+            after = found[-1]
 
     def purge_rollups(self, cutoff_day: int) -> int:
         with self._write() as conn:

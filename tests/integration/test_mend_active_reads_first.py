@@ -82,3 +82,34 @@ def test_a_purge_with_nothing_old_opens_no_write_transaction(
     first = min(c.id for c in claims)
     assert repo.purge_results(T0 + 1000 * first + 1, chunk=2) == 1
     assert len(writes) == 1  # only the range that held it
+
+
+def test_many_out_of_step_are_read_a_page_at_a_time(repo: Repository, writes: list[int]) -> None:
+    """After a long rolling upgrade millions of ids disagreed, and all of them were
+    read into one list: now a bounded page at a time (keyset by id), every one mended."""
+    repo.store_document("a.txt", FP, [record(f"https://n.test/{i}/") for i in range(7)], 0, T0)
+    ids = sorted(flags(repo))
+    stale = ids[::2]  # every other one: the pages skip the rows in step
+    assert len(stale) == 11, "the counts below assume 11"
+    with repo.engine.begin() as conn:  # a previous version's schedule of each
+        for tid in stale:
+            conn.execute(text("UPDATE targets SET active = NULL WHERE id = :t"), {"t": tid})
+    reads: list[str] = []
+
+    def on_execute(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT TARGETS.ID"):
+            reads.append(statement)
+
+    event.listen(repo.engine, "before_cursor_execute", on_execute)
+    try:
+        writes.clear()
+        assert repo.mend_active_flags(chunk=2, page=3) == 11
+    finally:
+        event.remove(repo.engine, "before_cursor_execute", on_execute)
+    assert len(reads) == 4  # pages of 3, 3, 3 and 2: the short one ends it
+    assert all("LIMIT" in statement.upper() for statement in reads)
+    assert len(writes) == 2 + 2 + 2 + 1  # chunks of 2 within each page
+    assert all((active == 1) == due for active, due in flags(repo).values())
+    writes.clear()
+    assert repo.mend_active_flags(page=3) == 0
+    assert writes == []
