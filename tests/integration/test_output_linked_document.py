@@ -10,11 +10,12 @@ import shutil
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from monitor.cli import output_path
 from monitor.cli.output_path import _other_names, output_clash
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,6 +40,34 @@ def report(tmp_path: Path) -> Path:
     return path
 
 
+def device_of(path: Path) -> str:
+    st = os.stat(path)
+    return f"{os.major(st.st_dev)}:{os.minor(st.st_dev)}"
+
+
+def mount_table(folder: Path, *devices: str) -> str:
+    """A /proc/self/mountinfo of one mount per device given (a device twice: a bind mount)."""
+    path = folder / "mountinfo"
+    path.write_text(
+        "".join(f"{n} 1 {d} / /m{n} rw - ext4 /dev/x rw\n" for n, d in enumerate(devices))
+    )
+    return str(path)
+
+
+@pytest.fixture
+def mounts(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, report: Path) -> Callable[[int], None]:
+    """The guard reads a mount table where the report's file system is mounted
+    `times` times, whatever this machine's is (a CI runner may bind-mount /tmp)."""
+
+    def mounted(times: int) -> None:
+        table = mount_table(tmp_path, "0:1", *[device_of(report)] * times)
+        monkeypatch.setattr(
+            output_path, "_other_names", lambda st, mountinfo=table: _other_names(st, mountinfo)
+        )
+
+    return mounted
+
+
 @pytest.fixture
 def calls(monkeypatch: pytest.MonkeyPatch, corpus: Path) -> Iterator[dict[str, int]]:
     """os.stat of a corpus document, and os.scandir of a corpus folder, counted."""
@@ -61,16 +90,28 @@ def calls(monkeypatch: pytest.MonkeyPatch, corpus: Path) -> Iterator[dict[str, i
 
 
 def test_a_report_with_no_other_name_costs_one_listing_per_folder_and_no_stat(
-    corpus: Path, report: Path, calls: dict[str, int]
+    corpus: Path, report: Path, mounts: Callable[[int], None], calls: dict[str, int]
 ) -> None:
-    assert not _other_names(os.stat(report))  # one link, its file system mounted once
+    mounts(1)  # one link, its file system mounted once
+    assert not output_path._other_names(os.stat(report))
     assert output_clash(report, [corpus]) is None
     assert calls == {"stat": 0, "scandir": 3}  # was one stat per document (30)
 
 
-def test_a_symbolic_link_to_the_report_is_found_by_its_stat_alone(
-    corpus: Path, report: Path, calls: dict[str, int]
+def test_a_report_on_a_file_system_mounted_twice_costs_a_stat_per_document(
+    corpus: Path, report: Path, mounts: Callable[[int], None], calls: dict[str, int]
 ) -> None:
+    """Mounted twice, the report may be a document through the other mount: each is stat'ed."""
+    mounts(2)
+    assert output_path._other_names(os.stat(report))
+    assert output_clash(report, [corpus]) is None
+    assert calls == {"stat": 3 * PER_FOLDER, "scandir": 3}
+
+
+def test_a_symbolic_link_to_the_report_is_found_by_its_stat_alone(
+    corpus: Path, report: Path, mounts: Callable[[int], None], calls: dict[str, int]
+) -> None:
+    mounts(1)
     (corpus / "a" / "b" / "z.json").symlink_to(report)
     clash = output_clash(report, [corpus])
     assert clash is not None and "a hard or symbolic link" in clash
@@ -89,14 +130,10 @@ def test_a_hard_link_to_the_report_is_found(
 
 def test_other_names_reads_the_mount_table(tmp_path: Path, report: Path) -> None:
     st = os.stat(report)
-    device = f"{os.major(st.st_dev)}:{os.minor(st.st_dev)}"
+    device = device_of(report)
 
     def table(*devices: str) -> str:
-        path = tmp_path / "mountinfo"
-        path.write_text(
-            "".join(f"{n} 1 {d} / /m{n} rw - ext4 /dev/x rw\n" for n, d in enumerate(devices))
-        )
-        return str(path)
+        return mount_table(tmp_path, *devices)
 
     assert not _other_names(st, table("0:1", device, "0:2"))
     assert _other_names(st, table(device, "0:2", device))  # a bind mount
