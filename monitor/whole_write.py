@@ -41,7 +41,7 @@ def write_all(
                 return done
             raise
         if wrote is None:  # O_NONBLOCK and full: wait until it takes more
-            select.select([], [fd], [])
+            wait_writable(fd)
             continue
         if wrote <= 0:
             idle += 1
@@ -53,6 +53,15 @@ def write_all(
         idle = 0
         done += wrote
     return done
+
+
+def wait_writable(fd: int) -> None:
+    """Block until `fd` takes more (or has an error, which the next write meets).
+    poll(2), not select(2): select refuses a descriptor of 1024 or more
+    (FD_SETSIZE; ValueError), and a daemon with a raised limit has those."""
+    poller = select.poll()
+    poller.register(fd, select.POLLOUT)
+    poller.poll()
 
 
 class WholeWrites(io.FileIO):
