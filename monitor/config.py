@@ -45,6 +45,7 @@ from monitor.vocabulary import Kind
 
 ENV_CONFIG = ENV_PREFIX + "CONFIG"
 DEFAULT_LISTEN = "127.0.0.1:9464"
+MAX_CAP_BYTES = 64 * 1024 * 1024  # a body read: 64 requests in flight hold at most 4 GiB
 
 
 def _not_a_boolean(cls: type[BaseModel], value: Any, info: ValidationInfo) -> Any:
@@ -106,8 +107,9 @@ class Settings(BaseModel):
     backoff_max: SecondsOrZero = 30.0
     retry_after_max: SecondsOrZero = 60.0
     max_redirects: int = Field(10, ge=0, le=50)
-    page_cap_bytes: int = Field(512 * 1024, ge=1024)
-    image_cap_bytes: int = Field(64 * 1024, ge=1024)
+    # a body is held in memory up to its cap, one per request in flight
+    page_cap_bytes: int = Field(512 * 1024, ge=1024, le=MAX_CAP_BYTES)
+    image_cap_bytes: int = Field(64 * 1024, ge=1024, le=MAX_CAP_BYTES)
     connect_to: list[ConnectTo] = Field(default_factory=list)
     ca_bundle: Path | None = None
     allow_network: list[str] = Field(default_factory=list)
@@ -138,8 +140,9 @@ class Settings(BaseModel):
     text_drift_bits: int = Field(
         TEXT_TOLERANCE, ge=0, le=64, description="simhash bits that may differ: same text"
     )
-    down_after: int = Field(3, ge=1)
-    up_after: int = Field(1, ge=1)
+    # a bound, as every count has: `down_after = 10**18` was taken, and the target never went down
+    down_after: int = Field(3, ge=1, le=1000, description="failed checks in a row: down")
+    up_after: int = Field(1, ge=1, le=1000, description="successful checks in a row: up")
     retention_days: WholeDays = 30
     rollup_retention_days: WholeDays = 365
     log_format: Literal["text", "json"] = "text"
@@ -304,9 +307,8 @@ def _describe(err: Mapping[str, Any], load: Load) -> str:
             )
         return f"{where} (from {origin}): unknown setting{_meant(loc)}"
     msg = str(err["msg"]).removeprefix("Value error, ")
-    unit = _unit(loc)
-    if unit is not None and err["type"] in _OUT_OF_BOUNDS:
-        msg = _out_of_bounds(err, unit)
+    if err["type"] in _OUT_OF_BOUNDS:  # every number's bounds, a duration's in its unit
+        msg = _out_of_bounds(err, _unit(loc))
     if err["type"] == "list_type" and len(loc) == 1 and key in load.file_keys:
         msg += f' (a list: {key} = ["…"])'
     return f"{where} (from {_origin(key, load)}): {msg}"
@@ -326,22 +328,30 @@ def _unit(loc: list[str]) -> Unit | None:
     return None if info is None else unit_of(info)
 
 
-def _out_of_bounds(err: Mapping[str, Any], unit: Unit) -> str:
-    """`at most 316224000 seconds (ten years); got 316224001 seconds`:
-    the bound in the setting's unit, and the value as given."""
+def _out_of_bounds(err: Mapping[str, Any], unit: Unit | None) -> str:
+    """`at most 316224000 seconds (ten years); got 316224001 seconds`, or for a
+    count `at most 1000; got 1000000000000000000`: the bound in the setting's
+    unit, and the value as given."""
+    name = "" if unit is None else f" {unit.name}"
     given = err["input"]
     if isinstance(given, str):
         shown = repr(given)
     else:  # 316224001, not 3.16224e+08: the value as given, not rounded to the bound
         # an int as it is: float() of one past 1e308 (a 400-digit TOML integer) overflowed
         whole = isinstance(given, int) or (given.is_integer() and abs(given) < 1e16)
-        shown = f"{int(given) if whole else given!r} {unit.name}"
+        shown = f"{int(given) if whole else given!r}{name}"
     ctx = err.get("ctx", {})
     if err["type"] == "less_than_equal":
-        return f"{unit.at_most()}; got {shown}"
+        top = f"at most {_plain(ctx['le'])}" if unit is None else unit.at_most()
+        return f"{top}; got {shown}"
     if err["type"] == "greater_than":
-        return f"more than {ctx['gt']:g} {unit.name}; got {shown}"
-    return f"at least {ctx['ge']:g} {unit.name}; got {shown}"
+        return f"more than {_plain(ctx['gt'])}{name}; got {shown}"
+    return f"at least {_plain(ctx['ge'])}{name}; got {shown}"
+
+
+def _plain(bound: float) -> str:
+    """67108864, not 6.71089e+07; 0.5 as 0.5."""
+    return str(int(bound)) if float(bound).is_integer() else f"{bound:g}"
 
 
 def _meant(loc: list[str]) -> str:
