@@ -6,12 +6,16 @@ clock's time plus the interval. The heartbeat (daemon/cluster.py) watches
 the clock it gives the dispatcher: a reading below the highest one seen, by
 more than SLACK_MS, is a step back, and the due queue is then walked, one
 page a beat, for due times beyond any check's delay (storage/schedule.py).
-The first reading is held to the last check recorded, so a daemon stopped
+The first reading is held to the last check recorded (never beyond the
+cluster's clock: storage/queue_sql.py), the furthest due time less any
+check's delay and the furthest lease end less two leases, so a daemon stopped
 while the clock ran ahead and started after it was set right sees the step
-too. The walk is made twice: results decided before the step and written
-after the first walk (the writer's queue) are caught by the second. A host's
-shared backoff stored on the clock ahead is dropped at the step too
-(storage/cluster.py `share_backoff`): it held the host back for the whole step.
+too, even if that run recorded nothing; a last check that cannot be read is
+no witness of "no step": the queue is walked as after one. The walk is made
+twice: results decided before the step and written after the first walk
+(the writer's queue) are caught by the second. A host's shared backoff stored
+on the clock ahead is dropped at the step too (storage/cluster.py
+`share_backoff`): it held the host back for the whole step.
 A lease taken on the clock ahead ends the step ahead as well: one whose holder
 never records (it died, its result was dropped) kept its target unchecked for
 the whole step. `lease_seconds` after the step (a live holder has recorded by
@@ -36,6 +40,15 @@ log = logging.getLogger("monitor.daemon")
 # A false alarm (the members' own clocks stamp results) costs one read of the queue
 SLACK_MS = 60_000
 WALKS = 2
+_BY_LAST = "the clock stepped back %.0f s"
+_BY_DUE = (
+    "a due time is stored %.0f s beyond any check's delay (the clock stepped back while "
+    "the daemon was stopped, or the intervals were shortened)"
+)
+_BY_LEASE = (
+    "a lease ends %.0f s beyond two leases from now (the clock stepped back while the "
+    "daemon was stopped)"
+)
 
 
 def _steady() -> float:
@@ -79,14 +92,18 @@ class ClockWatch:
         stepped = False
         starting = self._high is None
         try:
+            unknown = False  # the stored last check unreadable: a step unseen is possible
+            said = _BY_LAST
             if self._high is None:
-                self._high = max(now, _last_check(repo))
-            if now + SLACK_MS < self._high:
-                log.warning(
-                    "the clock stepped back %.0f s: due times and host backoffs set while "
-                    "it ran ahead are pulled in",
-                    (self._high - now) / 1000,
-                )
+                seen, said = self._witness(repo, settings)
+                unknown = seen is None
+                self._high = now if seen is None else max(now, seen)
+            if unknown or now + SLACK_MS < self._high:
+                if not unknown:
+                    log.warning(
+                        said + ": due times and host backoffs set while it ran ahead are pulled in",
+                        (self._high - now) / 1000,
+                    )
                 self._walks, self._from, self._moved, stepped = WALKS, None, 0, True
                 self._high = now
                 # seen at the start, no holder of ours lives (a killed `run --once`'s
@@ -124,11 +141,30 @@ class ClockWatch:
         self._walks = self._walks - 1 if self._moved else 0
         self._moved = 0
 
-
-def _last_check(repo: Repository) -> int:
-    """The newest check recorded (its members' clocks), 0 if none or unreadable."""
-    value = repo.get_meta(LAST_CHECK_KEY)
-    try:
-        return int(value) if value is not None else 0
-    except ValueError:
-        return 0
+    def _witness(self, repo: Repository, settings: Settings) -> tuple[int | None, str]:
+        """How far the clock that stored the schedule had got, at least: the last check
+        recorded (the cluster's clock), the furthest due time less the longest delay
+        a check sets, the furthest lease end less two leases (a member may run with a
+        longer one). A run on a clock ahead that stored or claimed targets but
+        recorded nothing left only the latter two. None: the last check is unreadable,
+        so a step while stopped cannot be ruled out (said once). With the log line's
+        start: which witness saw the step."""
+        value = repo.get_meta(LAST_CHECK_KEY)
+        due, until = repo.schedule_high()
+        seen = [(0, "")]
+        if due is not None:
+            longest = max(schedule_bounds(settings).values())
+            seen.append((due - longest, _BY_DUE))
+        if until is not None:
+            seen.append((until - 2 * int(settings.lease_seconds * 1000), _BY_LEASE))
+        try:
+            seen.append((int(value) if value is not None else 0, _BY_LAST))
+        except ValueError:
+            log.warning(  # once: read at the first reading only
+                "the last check stored is unreadable (%.40r): whether the clock stepped "
+                "back while the daemon was stopped is unknown, so due times and leases "
+                "set on a clock ahead are looked for as after a step",
+                value,
+            )
+            return None, ""
+        return max(seen)

@@ -8,7 +8,17 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from sqlalchemy import bindparam, delete, select, tuple_
+from sqlalchemy import (
+    BigInteger,
+    Text,
+    bindparam,
+    cast,
+    delete,
+    func,
+    literal_column,
+    select,
+    tuple_,
+)
 from sqlalchemy.sql.dml import Insert
 
 from monitor.storage import dialect
@@ -103,6 +113,19 @@ def active_buckets(dialect_name: str) -> Any:
     )
 
 
+# the database's clock (ms): `clock_timestamp()`, as storage/cluster.py reads it
+_DB_CLOCK_MS = "(extract(epoch FROM clock_timestamp()) * 1000)::bigint"
+
+
 @cache
 def last_check(dialect_name: str) -> Insert:
-    return dialect.upsert(dialect_name, META, ["key"], ["value"])
+    """The last check's mark (:key, :value: the batch's newest check). On PostgreSQL
+    never beyond the database's clock, the cluster's, which a start's step-back
+    test reads it against: stamped with a member's own clock over a minute ahead,
+    every start logged a false step back and read the due queue's far end. SQLite
+    is one machine: the value given, on the clock the daemon reads."""
+    stmt = dialect.upsert(dialect_name, META, ["key"], ["value"])
+    if dialect_name == "postgresql":
+        newest = func.least(cast(bindparam("value"), BigInteger), literal_column(_DB_CLOCK_MS))
+        stmt = stmt.values(key=bindparam("key"), value=cast(newest, Text))
+    return stmt

@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, delete, select, tuple_, update
+from sqlalchemy import bindparam, delete, func, select, tuple_, update
 
 from monitor.storage.lean import execute_many
 from monitor.storage.store import DUE, LEASES, TARGETS, Store, chunks
@@ -103,6 +103,21 @@ class ScheduleStore(Store):
                     ],
                 )
         return Page(len(taken), rest)
+
+    def schedule_high(self) -> tuple[int | None, int | None]:
+        """The furthest due time a target's schedule names, and the furthest lease end:
+        witnesses of the clock that stored them (a run on a clock ahead that claimed or
+        stored targets but recorded nothing left no last check). Read from the back of
+        each key: the first due row that `targets.next_due` names (strays are few)."""
+        due = (
+            select(DUE.c.due)
+            .join(TARGETS, TARGETS.c.id == DUE.c.target_id)
+            .where(TARGETS.c.next_due == DUE.c.due)
+            .order_by(DUE.c.due.desc(), DUE.c.target_id.desc())
+            .limit(1)
+        )
+        with self.engine.connect() as conn:
+            return conn.scalar(due), conn.scalar(select(func.max(LEASES.c.until)))
 
     def expire_leases_ahead(self, now: int, horizon: int) -> int:
         """Leases ending more than `horizon` ms after `now` (taken on a clock that has
