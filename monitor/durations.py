@@ -1,6 +1,11 @@
 """Durations in the settings: one type per unit, each carrying its bounds,
 and the one parser of their spellings (`30`, `0.5s`, `500ms`, `5m`, `1h`, `2d`).
 
+A setting in milliseconds or days reads the same spellings in its text
+(`latency_budget_ms = "5s"` is 5000, `cert_warning_days = "36h"` is 1.5); a
+bare number, a TOML number or a text without a unit (an environment's "14"),
+keeps the field's own unit: "14" days is never 14 seconds.
+
 A bound kept in the field's type (not in a list of names beside the model)
 holds for every field of that type, a new one included; `--help` reads it
 from the field (monitor/cli/options.py) and config's messages name it.
@@ -12,9 +17,12 @@ all three go through `parse_duration`.
 
 from __future__ import annotations
 
+import math
 import re
 import typing
 from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field
@@ -31,16 +39,23 @@ class Unit:
     name: str
     limit: int
     words: str
+    seconds: Fraction = Fraction(1)  # one of the unit, in seconds: exact, so 1.1s is 1100 ms
 
     def at_most(self) -> str:
         return f"at most {self.limit} {self.name} ({self.words})"
 
 
 SECOND = Unit("seconds", MAX_SECONDS, "ten years")
-MILLISECOND = Unit("milliseconds", MAX_SECONDS * 1000, "ten years")
-DAY = Unit("days", MAX_DAYS, "a hundred years")
+MILLISECOND = Unit("milliseconds", MAX_SECONDS * 1000, "ten years", Fraction(1, 1000))
+DAY = Unit("days", MAX_DAYS, "a hundred years", Fraction(86400))
 
 UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+_EXACT = {"ms": Fraction(1, 1000), "s": Fraction(1), "m": Fraction(60)}
+_EXACT |= {"h": Fraction(3600), "d": Fraction(86400)}
+# past this power of ten a value is far over every bound (or as good as zero): no
+# exact sum, whose integer 10**exponent an `1e999999999d` would have built
+_EXACT_EXPONENT = 290  # 1e290 days in ms is still a float
+_EXACT_DIGITS = 60  # more than a float holds; a longer one costs a big gcd (an MB: minutes)
 EXAMPLES = "e.g. 30, 0.5s, 500ms, 5m, 1h, 2d: a finite number, seconds unless a unit follows"
 # each character has one reading (digits before a dot, digits after it, no
 # two spaces side by side), so a refusal costs linear time: `[0-9]+\.?[0-9]*`
@@ -57,8 +72,7 @@ def parse_duration(text: str) -> float:
     refuse `-1` and `1e20` with a message that says why."""
     match = _SPELLING.fullmatch(text.strip())
     if match is None:
-        shown = text if len(text) <= _QUOTED else f"{text[:_QUOTED]}… ({len(text)} characters)"
-        raise ValueError(f"{shown!r} is not a duration ({EXAMPLES})")
+        raise ValueError(f"{_quoted(text)} is not a duration ({EXAMPLES})")
     return float(match.group(1)) * UNITS[match.group(2) or "s"] + 0.0  # + 0.0: `-0` is 0
 
 
@@ -68,12 +82,65 @@ def _spelled(value: Any) -> Any:
     return parse_duration(value) if isinstance(value, str) else value
 
 
+def _in_unit(unit: Unit, *, whole: bool = False) -> BeforeValidator:
+    """A setting in `unit` (ms, days) from a spelling with a unit (`"5s"`, `"36h"`);
+    any other value as it was (a number, a text of a bare number: the field's unit).
+    `whole`: a fraction of the unit is refused, with what it came to."""
+
+    def read(value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        match = _SPELLING.fullmatch(value.strip())
+        if match is None or match.group(2) is None:
+            if match is None and not _a_float(value):
+                raise ValueError(
+                    f"{_quoted(value)} is not a number of {unit.name} ({_examples(unit)})"
+                )
+            return value  # a bare number: read in the field's own unit, as it always was
+        number = Decimal(match.group(1))
+        if abs(number.adjusted()) > _EXACT_EXPONENT or len(match.group(1)) > _EXACT_DIGITS:
+            count = float(number) * UNITS[match.group(2)] / float(unit.seconds)
+        else:
+            count = float(Fraction(number) * _EXACT[match.group(2)] / unit.seconds)
+        count += 0.0  # `-0` is 0
+        if whole and math.isfinite(count):  # inf: refused as a number, by the field
+            if not count.is_integer():
+                raise ValueError(
+                    f"{_quoted(value)} is {count:g} {unit.name}: give a whole number of {unit.name}"
+                )
+            return int(count)
+        return count
+
+    return BeforeValidator(read)
+
+
+def _a_float(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _quoted(text: str) -> str:
+    """A refused text, quoted back at most _QUOTED characters of it."""
+    shown = text if len(text) <= _QUOTED else f"{text[:_QUOTED]}… ({len(text)} characters)"
+    return repr(shown)
+
+
+def _examples(unit: Unit) -> str:
+    spelled = "5000, 500ms, 5s, 1m" if unit is MILLISECOND else "14, 36h, 14d"
+    return f"e.g. {spelled}: a finite number, {unit.name} unless a unit of ms, s, m, h, d follows"
+
+
 # a wait that must pass (a timeout, an interval); one that may be none (a grace, a backoff)
 Seconds = Annotated[float, BeforeValidator(_spelled), Field(gt=0, le=MAX_SECONDS), SECOND]
 SecondsOrZero = Annotated[float, BeforeValidator(_spelled), Field(ge=0, le=MAX_SECONDS), SECOND]
-Milliseconds = Annotated[float, Field(gt=0, le=MILLISECOND.limit), MILLISECOND]
-Days = Annotated[float, Field(ge=0, le=MAX_DAYS), DAY]
-WholeDays = Annotated[int, Field(ge=1, le=MAX_DAYS), DAY]
+Milliseconds = Annotated[
+    float, _in_unit(MILLISECOND), Field(gt=0, le=MILLISECOND.limit), MILLISECOND
+]
+Days = Annotated[float, _in_unit(DAY), Field(ge=0, le=MAX_DAYS), DAY]
+WholeDays = Annotated[int, _in_unit(DAY, whole=True), Field(ge=1, le=MAX_DAYS), DAY]
 
 
 def field_metadata(info: FieldInfo) -> list[Any]:

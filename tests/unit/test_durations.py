@@ -120,7 +120,8 @@ def test_a_spelling_over_the_bound_is_refused_as_written(tmp_path: Path) -> None
         load_settings(None, {}, environ={"ARTICLE_MONITOR_INTERVAL": "4000d"})
 
 
-def test_days_and_milliseconds_stay_plain_numbers() -> None:
-    """Only settings in seconds read spellings: `retention_days = "1h"` means nothing."""
-    with pytest.raises(ConfigError, match="retention_days"):
+def test_an_hour_is_no_whole_number_of_days() -> None:
+    """Days read spellings too (test_durations_in_units.py), but `retention_days`
+    is whole days: `"1h"` is refused, not rounded."""
+    with pytest.raises(ConfigError, match=r"retention_days .*give a whole number of days"):
         load_settings(None, {}, environ={"ARTICLE_MONITOR_RETENTION_DAYS": "1h"})
