@@ -197,6 +197,18 @@ def _ids(data: tuple[Any, ...]) -> tuple[int, ...]:
     return data
 
 
+_LIST = ord("[")
+_FLAG_REF = 0x80  # marshal's flag on a type code: the object may be referred back to
+
+
+def is_requests(payload: bytes) -> bool:
+    """Whether a worker's input frame is a batch of targets or requests (a marshal
+    list: its first byte, the type code, says so) and not ids to cancel (a
+    tuple), told without decoding it: the worker holds such frames undecoded
+    until its queue runs low, and applies a cancel at once."""
+    return bool(payload) and payload[0] & ~_FLAG_REF == _LIST
+
+
 def requests_from_frame(payload: bytes) -> tuple[list[Request], tuple[int, ...]]:
     """A worker's input frame: targets (keyed by their URL) or requests (by their
     id), or the ids of requests to cancel."""

@@ -24,11 +24,20 @@ import os
 import signal
 import stat
 import sys
+from collections import deque
 from collections.abc import Callable
 from typing import Any, BinaryIO, TextIO
 
 from monitor.check.gc_pace import end_of_process, run_pace
-from monitor.check.pipe import Frames, Request, Row, ids_frame, requests_from_frame, results_frame
+from monitor.check.pipe import (
+    Frames,
+    Request,
+    Row,
+    ids_frame,
+    is_requests,
+    requests_from_frame,
+    results_frame,
+)
 from monitor.check.prestart import PROBE_DB_ARG, TEXT_HASH_ARG
 from monitor.check.requests import Requests
 from monitor.config import Settings
@@ -37,7 +46,10 @@ from monitor.whole_write import whole_text
 
 FLUSH_S = 0.02  # results wait at most this long for company
 FLUSH_ROWS = 512
-QUEUED_ROUNDS = 4  # targets queued per checker before stdin is paused
+QUEUED_ROUNDS = 4  # targets decoded and queued per checker; the rest is held as bytes
+# request bytes held undecoded beyond which the daemon's stdin is paused: far
+# above what it can send (see _Targets), a guard against a parent that floods
+HELD_BYTES = 64 << 20
 
 
 class _Targets(asyncio.Protocol):
@@ -46,6 +58,27 @@ class _Targets(asyncio.Protocol):
 
     One `None` per checker marks the end. Read through the event loop, not
     a buffered file, so targets are checked while more are arriving.
+
+    Every frame is read as it arrives, so a cancel applies at once: paused
+    once it held a few rounds of targets, the worker left the daemon's cancels
+    in the pipe behind request frames, and at a stop went on starting the
+    queued requests they cancelled (1,216 after SIGTERM at concurrency 1024).
+    Only QUEUED_ROUNDS rounds of targets are decoded into the queue; request
+    frames beyond them are held as their raw bytes (marshal, compact: the bytes
+    the parent would otherwise hold in its write buffer) and decoded as the
+    queue runs low. A cancel of a held request is applied the same (`early` in
+    Requests: ids rise in the order sent), and it is skipped once decoded.
+
+    Memory and back-pressure: the daemon holds at most `concurrency` plus its
+    queue ahead (7x, dispatch.py's `capacity`, pace.py) checks in flight over
+    all its processes, each one request in a pipe or here, and sends no more
+    until some are answered; at concurrency's limit (10,000), 80,000 requests
+    are ~10-25 MB of frames, under HELD_BYTES. Its stream is read whole; past
+    HELD_BYTES (a parent that floods) stdin is paused as before. `check`'s
+    stream (targets keyed by their URL, never cancelled) holds the whole corpus
+    at once: it is paused as soon as a frame is held, so the rest waits in the
+    pipe and the parent, as before. Reading resumes when nothing is held and
+    the queue is below a round.
     """
 
     def __init__(self) -> None:
@@ -53,8 +86,12 @@ class _Targets(asyncio.Protocol):
         self.queue: asyncio.Queue[Request | None] = asyncio.Queue()
         self.on_cancel: Callable[[tuple[int, ...]], None] = lambda ids: None
         self.checkers = 0  # known once the settings are
-        self.ended = False
+        self.ended = False  # no more input
+        self.finished = False  # the end is in the queue
         self.frames = Frames()
+        self.held: deque[bytes] = deque()  # request frames not decoded yet
+        self.held_bytes = 0
+        self.cancellable = False  # requests keyed by id (the daemon's): read whole
         self.error: str | None = None  # input that is not our format
         self.transport: asyncio.ReadTransport | None = None
         self.paused = False
@@ -72,28 +109,57 @@ class _Targets(asyncio.Protocol):
                     settings = Settings.model_validate_json(payload)
                     self.checkers = max(1, settings.concurrency)
                     self.settings.set_result(settings)
-                    continue
-                targets, cancels = requests_from_frame(payload)
-                for target in targets:
-                    self.queue.put_nowait(target)
-                if cancels:
-                    self.on_cancel(cancels)
+                elif is_requests(payload) and (
+                    self.held or self.queue.qsize() >= QUEUED_ROUNDS * self.checkers
+                ):
+                    self.held.append(payload)
+                    self.held_bytes += len(payload)
+                else:
+                    self._decode(payload)
         except ValueError as exc:  # a CorruptFrame, or pydantic's on bad settings
-            self.error = f"unreadable input from the parent: {type(exc).__name__}: {exc}"[:500]
-            if self.transport is not None:
-                self.transport.close()  # connection_lost ends the queue
-            self._end()
+            self._fail(exc)
             return
-        # a few rounds of work queued here is enough: the rest waits in the
-        # pipe and in the parent as compact bytes, not as objects here
-        if self.transport is not None and self.queue.qsize() > QUEUED_ROUNDS * self.checkers:
+        if (
+            self.transport is not None
+            and not self.paused
+            and self.held_bytes > (HELD_BYTES if self.cancellable else 0)
+        ):
             self.transport.pause_reading()
             self.paused = True
 
+    def _decode(self, payload: bytes) -> None:
+        targets, cancels = requests_from_frame(payload)
+        if targets and targets[0][2].__class__ is int:
+            self.cancellable = True
+        for target in targets:
+            self.queue.put_nowait(target)
+        if cancels:
+            self.on_cancel(cancels)
+
+    def _fail(self, exc: ValueError) -> None:
+        self.error = f"unreadable input from the parent: {type(exc).__name__}: {exc}"[:500]
+        self.held.clear()  # nothing after garbage is believed
+        self.held_bytes = 0
+        if self.transport is not None:
+            self.transport.close()  # connection_lost ends the queue
+        self._end()
+
     def taken(self) -> None:
-        """A checker took a target: read on once the queue runs low."""
-        if self.paused and self.transport is not None:
-            if self.queue.qsize() < self.checkers:
+        """A checker took a target: decode held frames once the queue runs low,
+        and read on once nothing is held."""
+        queue, low = self.queue, self.checkers
+        while self.held and queue.qsize() < low:
+            payload = self.held.popleft()
+            self.held_bytes -= len(payload)
+            try:
+                self._decode(payload)
+            except ValueError as exc:
+                self._fail(exc)
+                return
+        if not self.held:
+            if self.ended:
+                self._finish()
+            elif self.paused and self.transport is not None and queue.qsize() < low:
                 self.paused = False
                 self.transport.resume_reading()
 
@@ -108,8 +174,13 @@ class _Targets(asyncio.Protocol):
     def _end(self) -> None:
         if not self.settings.done():
             self.settings.set_result(None)
-        if not self.ended:  # once
-            self.ended = True
+        self.ended = True
+        if not self.held:  # else once the held frames are decoded (`taken`)
+            self._finish()
+
+    def _finish(self) -> None:
+        if not self.finished:  # once
+            self.finished = True
             for _ in range(self.checkers):
                 self.queue.put_nowait(None)
 

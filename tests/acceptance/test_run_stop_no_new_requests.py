@@ -1,0 +1,80 @@
+"""No request leaves a checker process after a stop (issue 16, hostile review).
+
+`run` with checker processes holds up to 7x `concurrency` checks queued in them.
+A stop cancels the queued ones, but each process paused its stdin once it held a
+few rounds of targets, so the cancels waited in the pipe behind request frames:
+the process went on starting queued requests, one per check that ended, for the
+whole shutdown grace (1,216 after SIGTERM at concurrency 1024). A process now
+reads every frame as it arrives, and a cancel applies at once.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+from pathlib import Path
+
+from daemon_harness import DaemonProcess, LinkServer, wait_for, write_config
+
+BOUND = 90  # seconds: a bound on a hang, never a timing
+CONCURRENCY = 64
+HUNG = 4  # checks the server never answers: the stop waits its whole grace for them
+
+
+def _starts(site: LinkServer) -> int:
+    with site.lock:
+        return sum(len(times) for times in site.starts.values())
+
+
+def _corpus(tmp: Path, count: int) -> None:
+    lines = []
+    for n in range(count):
+        host = "hang.test:81" if n < HUNG else f"h{n % 32}.test"
+        lines.append(
+            json.dumps(
+                {
+                    "webUrl": f"http://{host}/{n}/",
+                    "title": "t",
+                    "provider": {"name": "News", "domain": host.partition(":")[0]},
+                }
+            )
+        )
+    (tmp / "corpus").mkdir(exist_ok=True)
+    (tmp / "corpus" / "all.jsonl").write_text("\n".join(lines) + "\n")
+
+
+def test_a_stop_lets_no_queued_request_out_of_the_checker_processes(tmp_path: Path) -> None:
+    # slow answers (each check 0.3 s) keep every checker busy and its queue full;
+    # the hung checks hold the stop for its whole grace, in which the processes
+    # went on through their queues
+    with LinkServer(pause=0.3, hang=True) as site:
+        cfg = write_config(
+            tmp_path,
+            site.port,
+            connect_to=[f"hang.test:81:127.0.0.1:{site.hang_port}", f":80:127.0.0.1:{site.port}"],
+            concurrency=CONCURRENCY,
+            per_host=16,
+            workers=2,
+            interval=3600.0,
+            timeout=60.0,
+            lease_seconds=120.0,
+            shutdown_grace=3.0,
+        )
+        _corpus(tmp_path, 4000)
+        daemon = DaemonProcess(cfg, "--once")
+        try:
+            # running long enough that the pace is known and the queues are deep
+            wait_for(lambda: site.hung >= HUNG and _starts(site) >= 600, BOUND, what=daemon.text)
+            at_stop = _starts(site)
+            daemon.signal(signal.SIGTERM)
+            code = daemon.wait(BOUND)
+        finally:
+            daemon.kill()
+        after = _starts(site) - at_stop
+    text = daemon.text()
+    assert code == 1, text  # stopped before every due target was checked
+    assert "Traceback" not in text, text
+    # at most `concurrency` requests were in flight or being connected at the
+    # signal, and each may still reach the server; none may start beyond those
+    # (before the fix: several hundred, one per check that ended in the grace)
+    assert after <= CONCURRENCY, f"{after} requests started after SIGTERM"
