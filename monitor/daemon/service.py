@@ -50,6 +50,7 @@ from monitor.http.tls import make_ssl_context
 from monitor.observe.endpoints import MetricsServer
 from monitor.observe.logs import redact_url
 from monitor.observe.metrics import DaemonMetrics
+from monitor.observe.starting import CHECKING, MIGRATING, StartWatch
 from monitor.secured.keys import KeyRing
 from monitor.storage.migrate import upgrade
 from monitor.storage.opening import (
@@ -97,6 +98,7 @@ class Daemon:
         reload: Callable[[], tuple[Settings, KeyRing]] | None = None,
         rng: random.Random | None = None,
         prestarted: Prestarted | None = None,
+        starting: StartWatch | None = None,
     ) -> None:
         # checker processes spawned before the imports (prestart.py): the checker
         # adopts them, or they are let go; a daemon that stops before then lets them go
@@ -108,6 +110,8 @@ class Daemon:
         self._rng = rng or random.Random()  # our own: next-due jitter, never the global state
         # a file this start made: removed if the start fails before recording into it
         self._created: Path | None = None
+        # the start's phase and progress, for /healthz and /readyz while it runs
+        self.starting = starting or StartWatch()
         self.engine = open_database(
             settings.database_url(), create=True, verify=False, created=self._made
         )
@@ -280,18 +284,24 @@ class Daemon:
         return start_extended(progress)
 
     async def _open(self) -> None:
-        """Check and migrate the database, then start serving; raise if either cannot."""
+        """Listen, check and migrate the database, then serve every path; raise if
+        any cannot. Listening first: probes tell a long start from a hung one
+        (observe/starting.py), and a bad listen address still fails at once."""
         s = self.settings
         url = s.database_url()
         if s.ca_bundle is not None:  # a bad bundle is refused before anything starts
             self._tls = make_ssl_context(s.ca_bundle)
-        started = time.monotonic()
         sqlite = self.engine.dialect.name == "sqlite"
+        self.starting.begin(CHECKING, bytes_read if sqlite else None)
+        if not s.once:
+            await self._serve()
+        started = time.monotonic()
         # the start timeout is kept while the check reads on (PostgreSQL: an hour at most)
         async with self._start_extended(bytes_read if sqlite else _uncounted):
             await asyncio.to_thread(check, self.engine, url)  # SQLite: ~1 s per 70 MB
         self._file = OpenedFile.of(url)  # watched by the checkpoint job
         checked = time.monotonic() - started
+        self.starting.begin(MIGRATING)  # progress while it runs, as for systemd
         # ... and while it migrates: a migration waits up to MIGRATION_WAIT_MS for
         # another process's, reading nothing, and ends or fails within it
         async with self._start_extended(_uncounted):
@@ -303,13 +313,17 @@ class Daemon:
                 raise DatabaseUnusable(explain(exc, url)) from None
             finally:
                 stop.set()
-        if not s.once:
-            await self._serve()
+        self.starting.done()
+        if self.server is not None:
+            self.server.serving()
+            # gauges: a snapshot in the background; scrapes read the last one
+            self._snapshots = asyncio.create_task(self.metrics.keep_fresh(), name="snapshots")
         log.info("database %s (checked in %.1fs)", shown_url(url), checked)
 
     async def _serve(self) -> None:
         s = self.settings
         self.server = MetricsServer.for_settings(self.metrics, self.readiness, s, repo=self.repo)
+        self.server.starting = self.starting
         try:
             await self.server.start()
         except (OSError, OverflowError) as exc:
@@ -317,8 +331,6 @@ class Daemon:
             errno = getattr(exc, "errno", None)
             reason = os.strerror(errno) if errno else str(exc)
             raise ConfigError(f"cannot listen on {s.listen}: {reason}") from None
-        # gauges: a snapshot in the background; scrapes read the last one
-        self._snapshots = asyncio.create_task(self.metrics.keep_fresh(), name="snapshots")
 
     def _exit_code(self) -> int:
         if self._damaged:

@@ -13,6 +13,13 @@ probes; /readyz answers everyone with its status code, but only an
 authorised caller gets the JSON detail of what is wrong (it names paths and
 database errors).
 
+`run` listens before it checks and migrates the database (`starting`, see
+starting.py): meanwhile /healthz says whether the start makes progress (503
+once it stalled), /readyz is 503 "starting: …", and /metrics and the status
+pages are 503: their gauges and pages read a database not yet checked, and
+zeros there would read as a monitor that sees no targets. Prometheus sees the
+same failed scrape as before, when nothing listened.
+
 The credentials themselves (reading, digests, comparison) are in credentials.py.
 
 Anyone who can connect can try to wear the server down before any
@@ -48,7 +55,8 @@ from monitor.observe.fdlimit import FD_RESERVE, fit_to_fd_limit, raise_fd_limit
 from monitor.observe.guard import ConnectionGuard, ConnectionLimits, SingleFlight
 from monitor.observe.metrics import DaemonMetrics
 from monitor.observe.server_parts import quiet_handlers
-from monitor.observe.status.api import StatusApi, busy_answer
+from monitor.observe.starting import StartWatch
+from monitor.observe.status.api import StatusApi, busy_answer, is_api, json_response
 from monitor.observe.status.headers import security_headers
 from monitor.observe.status.pages import StatusPages
 from monitor.observe.status.source import StatusSource
@@ -61,6 +69,8 @@ log = logging.getLogger(__name__)
 
 Readiness = Callable[[], Awaitable[tuple[bool, dict[str, Any]]]]
 READY_TTL = 1.0  # seconds a readiness answer is reused (probes come every few seconds)
+START_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})  # answered themselves while starting
+STARTING_RETRY = {"Retry-After": "10"}
 
 
 def check_exposure(settings: Settings, auth: EndpointAuth, tls: bool) -> None:
@@ -173,6 +183,8 @@ class MetricsServer:
         self.fd_others = FD_RESERVE
         self._runner: web.AppRunner | None = None
         self._listener: asyncio.Server | None = None
+        # the start under way (`run` listens before its database is ready); None: started
+        self.starting: StartWatch | None = None
         # status reads that fail are a 503 (monitor/observe/status), inside the guard's count
         app = web.Application(middlewares=[self._bounded, StatusApi.unavailable])
         app.router.add_get("/metrics", self._metrics)
@@ -261,7 +273,21 @@ class MetricsServer:
         )
         if self.port == 0 and self._listener.sockets:
             self.port = int(self._listener.sockets[0].getsockname()[1])
+        if self._is_starting():  # debug: a start refused at once says only its `Error:`
+            log.debug(
+                "answering /healthz and /readyz at %s while the database is readied", self.url
+            )
+        else:
+            self.serving()
+
+    def serving(self) -> None:
+        """The start is over: every path answers as the running daemon's."""
+        if self.starting is not None:
+            self.starting.done()
         log.info("serving /metrics, /healthz and /readyz on %s", self.url)
+
+    def _is_starting(self) -> bool:
+        return self.starting is not None and self.starting.phase is not None
 
     async def stop(self) -> None:
         if self._listener is not None:
@@ -283,6 +309,10 @@ class MetricsServer:
         guard keeps for /healthz, a request is a 503 at once instead of waiting."""
         if request.path != "/healthz" and not self.guard.may_wait():
             return busy_answer(request.path)
+        if request.path not in START_PATHS and self._is_starting():
+            if is_api(request.path):
+                return json_response({"error": "starting"}, 503, STARTING_RETRY)
+            return web.Response(status=503, text="starting\n", headers=STARTING_RETRY)
         self.guard.request_started(request.transport)
         try:
             return await handler(request)
@@ -304,14 +334,23 @@ class MetricsServer:
                 text="unauthorized\n",
                 headers={"WWW-Authenticate": self.auth.challenge()},
             )
+        if self.starting is not None and (status := self.starting.status()) is not None:
+            return web.Response(status=503, text=f"{status}\n", headers=STARTING_RETRY)
         body = await self._render.get()
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     async def _healthz(self, request: web.Request) -> web.Response:
+        stalled = self.starting.stalled() if self.starting is not None else None
+        if stalled is not None:  # a start that no longer moves: restart it
+            return web.Response(status=503, text=f"{stalled}\n")
         return web.Response(text="ok\n")
 
     async def _readyz(self, request: web.Request) -> web.Response:
-        ready, detail = await self._ready.get()
+        status = self.starting.status() if self.starting is not None else None
+        if status is not None:  # not the daemon's readiness: nothing of it runs yet
+            ready, detail = False, {"status": status}
+        else:
+            ready, detail = await self._ready.get()
         if not self._authorized(request):
             detail = {}  # the status code for probes; the detail for those with credentials
         body = json.dumps({"ready": ready, **detail}, indent=1) + "\n"
