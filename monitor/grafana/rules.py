@@ -18,10 +18,26 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
+from monitor.durations import MAX_SECONDS  # ten years
+
 
 class Severity(StrEnum):
     CRITICAL = "critical"
     WARNING = "warning"
+
+
+# Upper bounds of the whole-number thresholds: a value past them makes an alert
+# that can never fire, and a large enough one (10**400) a number promtool and
+# Prometheus cannot parse, so the rule file is refused where it is loaded.
+MAX_COUNT = 10**9  # targets: far beyond any corpus
+THRESHOLD_MAX = {
+    "down_min": MAX_COUNT,
+    "provider_down_min": MAX_COUNT,
+    "stalled_after_s": MAX_SECONDS,
+    "lag_s": MAX_SECONDS,
+    "drift_min": MAX_COUNT,
+    "cluster_members": 10_000,  # daemons on one database
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,16 +59,10 @@ class Thresholds:
     def __post_init__(self) -> None:
         if not 0 < self.down_share <= 1:
             raise ValueError("down_share must be in (0, 1]")
-        for name in (
-            "down_min",
-            "provider_down_min",
-            "stalled_after_s",
-            "lag_s",
-            "drift_min",
-            "cluster_members",
-        ):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1")
+        for name, most in THRESHOLD_MAX.items():
+            value = getattr(self, name)
+            if not 1 <= value <= most:
+                raise ValueError(f"{name} must be at least 1 and at most {most}; got {value}")
         if self.for_factor < 0:
             raise ValueError("for_factor must not be negative")
 

@@ -70,3 +70,33 @@ def test_alert_rules_are_valid() -> None:
 def test_alert_rules_pass_their_unit_tests() -> None:
     out = promtool("test", "rules", "alerts.test.yml", cwd=RULE_TESTS)
     assert out.returncode == 0, (out.stdout + out.stderr).decode()
+
+
+def test_rules_exported_at_every_thresholds_bound_pass_promtool(tmp_path: Path) -> None:
+    """The bounds of `grafana export`'s thresholds keep the rule file loadable: at
+    each bound promtool accepts it, and one past a bound is refused with exit 2
+    (10**400 was written as is and refused by Prometheus where it was loaded)."""
+    from click.testing import CliRunner
+
+    from monitor.cli import cli
+    from monitor.grafana.rules import THRESHOLD_MAX
+
+    flags = {
+        "down_min": "--down-min",
+        "provider_down_min": "--provider-down-min",
+        "stalled_after_s": "--stalled-after",
+        "lag_s": "--lag",
+        "cluster_members": "--cluster-members",
+    }
+    at_bounds = [arg for key, flag in flags.items() for arg in (flag, str(THRESHOLD_MAX[key]))]
+    out = tmp_path / "out"
+    result = CliRunner().invoke(cli, ["grafana", "export", "--out", str(out), *at_bounds])
+    assert result.exit_code == 0, result.output
+    checked = promtool("check", "rules", str(out / "prometheus" / "article-monitor.rules.yml"))
+    assert checked.returncode == 0, (checked.stdout + checked.stderr).decode()
+    for key, flag in flags.items():
+        past = CliRunner().invoke(
+            cli, ["grafana", "export", "--out", str(tmp_path / key), flag, str(10**400)]
+        )
+        assert past.exit_code == 2 and "is not in the range" in past.output, past.output
+        assert not (tmp_path / key).exists()
