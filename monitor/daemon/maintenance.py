@@ -25,6 +25,8 @@ TARGET_CHUNK = 5000
 # batched writer, another member's writer catching up after an outage). Rolled up at
 # 00:00:05, a day lost for good the results written after; the mark never goes back.
 ROLLUP_GRACE_MS = 3_600_000
+# a clock this far past the newest stored result is said (retention counts from the result)
+FAR_AHEAD_MS = DAY_MS
 
 
 # While a member of another version is live (a rolling upgrade), the leader mends the
@@ -98,12 +100,33 @@ def roll_up(repo: Repository, now_ms: int, keep_days: int | None = None) -> tupl
     return days, rows
 
 
+def history_clock(repo: Repository, now_ms: int) -> int:
+    """The time retention counts back from: history must survive a wrong clock (a
+    leader a year ahead purged every result and rollup). PostgreSQL: the database's
+    clock, the cluster's, read now. SQLite (one machine, its clock the database's):
+    `now_ms`, but never past the newest stored result, so no result newer than it
+    less the retention is deleted; a clock far ahead of it is said."""
+    if repo.dialect == "postgresql":
+        return repo.db_now()
+    newest = repo.newest_result_ms()
+    if newest is None or now_ms <= newest:
+        return now_ms
+    if now_ms - newest > FAR_AHEAD_MS:
+        log.warning(
+            "maintenance: the clock is %.1f days past the newest stored result: retention "
+            "counts back from that result (a clock set ahead would purge all history)",
+            (now_ms - newest) / DAY_MS,
+        )
+    return newest
+
+
 def run_maintenance(
     repo: Repository, now_ms: int, *, retention_days: int, rollup_retention_days: int
 ) -> MaintenanceReport:
     report = MaintenanceReport()
     report.days_rolled, report.rollups = roll_up(repo, now_ms, rollup_retention_days)
-    cutoff = now_ms - retention_days * DAY_MS
+    kept = history_clock(repo, now_ms)  # what is deleted counts back from this
+    cutoff = kept - retention_days * DAY_MS
     mark = repo.get_meta(ROLLED_THROUGH)
     rolled_end = (int(mark) + 1) * DAY_MS if mark is not None else 0
     # a day is dropped whole only once rolled up (a first run rolls up 40 days at most)
@@ -111,9 +134,9 @@ def run_maintenance(
         repo.engine, now_ms, min(cutoff, rolled_end) if repo.has_results() else cutoff
     )
     report.results_deleted = repo.purge_results(cutoff)
-    report.rollups_deleted = repo.purge_rollups(now_ms // DAY_MS - rollup_retention_days)
-    repo.purge_probe_answers(now_ms)
-    repo.purge_events(now_ms - rollup_retention_days * DAY_MS)
+    report.rollups_deleted = repo.purge_rollups(kept // DAY_MS - rollup_retention_days)
+    repo.purge_probe_answers(now_ms)  # expired answers: a cache, not history
+    repo.purge_events(kept - rollup_retention_days * DAY_MS)
     if mended := repo.mend_active_flags():  # a previous version's writes (migration 0010)
         log.info("maintenance: %d targets' active flag set from their schedule", mended)
     if report.days_rolled or report.results_deleted or report.rollups_deleted:

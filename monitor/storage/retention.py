@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
@@ -18,6 +19,7 @@ from sqlalchemy import (
 from monitor.storage import dialect
 from monitor.storage.store import (
     DAY_MS,
+    LAST_CHECK_KEY,
     META,
     RESULTS,
     ROLLUPS,
@@ -138,6 +140,18 @@ class RetentionStore(Store):
         with self.engine.connect() as conn:
             value = conn.scalar(query)
             return None if value is None else int(value)
+
+    def newest_result_ms(self) -> int | None:
+        """The newest result stored, at most: the last check's mark (the newest of the
+        last batch written, so never past the newest stored), else (none stored, or
+        unreadable) a scan of every result's time; None when there are no results."""
+        value = self.get_meta(LAST_CHECK_KEY)
+        if value is not None:
+            with contextlib.suppress(ValueError):
+                return int(value)
+        with self.engine.connect() as conn:
+            newest = conn.scalar(select(func.max(RESULTS.c.checked_at)))
+            return None if newest is None else int(newest)
 
     def has_results(self) -> bool:
         with self.engine.connect() as conn:

@@ -52,6 +52,8 @@ def test_finished_days_are_rolled_up_once_then_raw_results_expire(tmp_path: Path
         ]
     )
     now = day0 + 3 * DAY_MS + ROLLUP_GRACE_MS  # days 0, 1 and 2 are complete
+    # a running daemon's newest result is about now: retention counts back from it
+    repo.record([done(claim.id, claim.lease, now, Outcome.OK, TargetState(), TargetState())])
     report = run_maintenance(repo, now, retention_days=1, rollup_retention_days=365)
     assert report.days_rolled == 3 and report.rollups == 3
     assert report.results_deleted == 6  # older than one day: days 0 and 1
@@ -61,7 +63,9 @@ def test_finished_days_are_rolled_up_once_then_raw_results_expire(tmp_path: Path
     assert repo.get_meta(ROLLED_THROUGH) == str(day0 // DAY_MS + 2)
     again = run_maintenance(repo, now, retention_days=1, rollup_retention_days=365)
     assert again.days_rolled == 0 and again.results_deleted == 0
-    later = run_maintenance(repo, now + 400 * DAY_MS, retention_days=1, rollup_retention_days=365)
+    later_at = now + 400 * DAY_MS
+    repo.record([done(claim.id, claim.lease, later_at, Outcome.OK, TargetState(), TargetState())])
+    later = run_maintenance(repo, later_at, retention_days=1, rollup_retention_days=365)
     assert later.rollups_deleted == 3
     engine.dispose()
 
