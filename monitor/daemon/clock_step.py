@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -76,6 +77,27 @@ def lease_horizon_ms(s: Settings) -> int:
     return int(s.lease_seconds * 1000) + SLACK_MS
 
 
+class PassStamp:
+    """A corpus pass's stamp: the clock's reading at its start, so that all it stores
+    is due at one time (`run --once`'s cutoff is taken after it), but lowered to a
+    later reading once the clock has stepped back: a long first scan stored the
+    files after a step with the stamp from before it, due the whole step late, and
+    after the heartbeat's walks. `stepped`: the pass saw a step, so the due queue is
+    walked once more after it (a file stored meanwhile may have missed the walks)."""
+
+    def __init__(self, start: int, clock: Callable[[], int]) -> None:
+        self.start = self.low = start
+        self._clock = clock
+
+    def now(self) -> int:
+        self.low = min(self.low, self._clock())
+        return self.low
+
+    @property
+    def stepped(self) -> bool:
+        return self.now() + SLACK_MS < self.start
+
+
 class ClockWatch:
     """Called at each heartbeat, on its thread, with the clock's reading."""
 
@@ -85,6 +107,12 @@ class ClockWatch:
         self._from: tuple[int, int] | None = None  # where the walk goes on
         self._moved = 0  # targets pulled in by this walk
         self._leases_at: int | None = None  # when to expire the leases taken ahead
+        self._again = False  # a walk asked for after a corpus pass that saw a step
+
+    def walk_again(self) -> None:
+        """Walk the due queue once more, from its back, once the walk under way ends:
+        a corpus pass stored targets stamped before a step it saw (PassStamp)."""
+        self._again = True
 
     def beat(self, repo: Repository, now: int, settings: Settings) -> bool:
         """True when this reading is a step back (the heartbeat then drops the hosts'
@@ -110,6 +138,8 @@ class ClockWatch:
                 # leases, and its next pass ends before lease_seconds): at once
                 self._leases_at = now if starting else now + lease_horizon_ms(settings)
             self._high = max(self._high, now)
+            if self._again and not self._walks:
+                self._walks, self._from, self._moved, self._again = 1, None, 0, False
             self._walk(repo, now, settings)
             # at the start nothing claims before this beat ends: the first walk is made
             # whole (`run --once` ended before a page a beat had walked the queue, and

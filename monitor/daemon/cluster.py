@@ -127,6 +127,10 @@ class Membership:
         db, mono = self._synced
         return db + int((_steady() - mono) * 1000)
 
+    def walk_again(self) -> None:
+        """A corpus pass saw the clock step back: the due queue is walked once more."""
+        self._clock_watch.walk_again()
+
     def leads(self) -> bool:
         """This member holds the leader lease and heard from the database recently
         enough that nobody else can have taken it over (half the lease's length)."""

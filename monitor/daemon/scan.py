@@ -27,7 +27,7 @@ import itertools
 import logging
 import os
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -39,6 +39,7 @@ from monitor.config import Settings
 from monitor.corpus import Unreadable, iter_files, open_regular, parse_stream, vanished
 from monitor.corpus.article import Document, InvalidDocument
 from monitor.corpus.files import read_failure, source_name
+from monitor.daemon.clock_step import PassStamp
 from monitor.daemon.records import Tally, iter_records, records_of
 from monitor.secured.keys import KeyRing
 from monitor.storage import duplicates
@@ -66,6 +67,7 @@ class ScanReport:
     unreadable_folders: list[str] = field(default_factory=list)  # "path (why)"
     missing_roots: list[str] = field(default_factory=list)
     duplicates: int = 0
+    clock_back: bool = False  # the clock stepped back during the pass (PassStamp)
 
     @property
     def problems(self) -> list[str]:
@@ -109,19 +111,29 @@ class CorpusScanner:
             out.append(root)
         return out
 
-    def scan(self, *, force: bool = False, now: int | None = None) -> ScanReport:
+    def scan(
+        self,
+        *,
+        force: bool = False,
+        now: int | None = None,
+        clock: Callable[[], int] | None = None,
+    ) -> ScanReport:
         """One pass over the corpus. `force` re-reads every file (SIGHUP: new keys).
 
-        Everything the pass stores is stamped `now` (default: when it starts),
-        so the targets it makes due are all due at one time: `run --once` checks
-        up to a cutoff taken after that while the pass is still writing.
+        Everything the pass stores is stamped `now` (default: when it starts, by
+        `clock`), so the targets it makes due are all due at one time: `run
+        --once` checks up to a cutoff taken after that while the pass is still
+        writing. A file stored after the clock stepped back gets that clock's
+        reading instead (PassStamp; `clock_back` in the report).
 
         Only a file that is really not there any more is retired: under a
         folder that could not be listed, or for a file that could not be
         read, the last known documents are kept and the error reported.
         """
         report = ScanReport()
-        self._now = now_ms() if now is None else now
+        tick = clock or now_ms
+        stamp = PassStamp(tick() if now is None else now, tick)
+        self._now = stamp.start
         known = self.repo.documents()
         roots = self._roots(report)
         seen: set[str] = set()
@@ -131,6 +143,7 @@ class CorpusScanner:
         for item in itertools.chain(found, found_iter):
             if self.stopping:
                 raise ScanStopped
+            self._now = stamp.now()
             key = source_name(item.path if isinstance(item, Unreadable) else item)
             if too_long_to_index(key):
                 self._too_long(key, report)
@@ -175,6 +188,7 @@ class CorpusScanner:
                     elsewhere,
                 )
         self.duplicates(report)
+        report.clock_back = stamp.stepped
         return report
 
     def _read(

@@ -568,7 +568,9 @@ class Daemon:
             started = time.monotonic()
             try:
                 stamp = self.membership.now() if now is None else now  # the cluster's clock
-                report = await asyncio.to_thread(self.scanner.scan, force=force, now=stamp)
+                report = await asyncio.to_thread(
+                    self.scanner.scan, force=force, now=stamp, clock=self.membership.now
+                )
             except ScanStopped:
                 log.info(
                     "corpus scan stopped midway; what it did not read is read at the next start"
@@ -591,6 +593,8 @@ class Daemon:
                 self.scan_error = error
                 return
             self.scan_retry.succeeded(force=force)
+            if report.clock_back:  # what it stored before it saw the step: walked again
+                self.membership.walk_again()
             if self.scan_error is not None:
                 log.info("the corpus is recorded again")
                 self.scan_error = None
