@@ -250,6 +250,11 @@ class _Local:
             self.wake.set()
 
 
+def share_of(concurrency: int, workers: int) -> int:
+    """The checks each of `workers` checkers runs at once (its settings' concurrency)."""
+    return max(1, concurrency // max(1, workers))
+
+
 class WorkerPool:
     """`workers` checkers fed by host: submit targets, read result batches.
 
@@ -271,9 +276,7 @@ class WorkerPool:
         prestarted: Sequence[subprocess.Popen[bytes]] = (),
         tls: ssl.SSLContext | None = None,
     ) -> None:
-        share = settings.model_copy(
-            update={"concurrency": max(1, settings.concurrency // max(1, workers))}
-        )
+        share = settings.model_copy(update={"concurrency": share_of(settings.concurrency, workers)})
         self.size = workers - 1 if local else workers
         self.longest = longest_check(settings)
         self.settings_frame = frame(share.model_dump_json().encode())

@@ -25,6 +25,7 @@ import asyncio
 import logging
 import ssl
 from contextlib import AbstractAsyncContextManager
+from itertools import islice
 from typing import Any, cast
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -32,7 +33,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from monitor.check.pipe import ids_frame, requests_frame
 from monitor.check.pool import SupportsCheck
 from monitor.check.prestart import BYTES_PER_TARGET, corpus_bytes
-from monitor.check.processes import HANG_SLACK, TARGET_BATCH, WorkerPool, host_owner
+from monitor.check.processes import HANG_SLACK, TARGET_BATCH, WorkerPool, host_owner, share_of
 from monitor.config import Settings
 from monitor.daemon.prestart import (
     AUTO_MIN_TARGETS,
@@ -160,6 +161,18 @@ class ProcessChecker:
             self._flush_pending = True
             loop.call_soon(self._flush)
         return future
+
+    def queued(self) -> list[asyncio.Future[CheckResult]]:
+        """The checks waiting in each process's queue (or not sent to it yet), not
+        those it runs: a process runs its share of `concurrency`, oldest first,
+        so all but the oldest share of each process's checks (in the order they
+        were submitted). The dispatcher's guess from its own order, all but its
+        `concurrency` oldest, drifted as the processes went at their own pace:
+        at a stop it cancelled checks under way in one process and left queued
+        ones of another to start after the stop. A result on its way back still
+        counts here as running (its slot taken by the next, which is cancelled)."""
+        share = share_of(self.settings.concurrency, self.processes)
+        return [f for waiting in self._waiting for f in islice(waiting.values(), share, None)]
 
     def _cancelled(self, key: int) -> None:
         """A check cancelled here is cancelled in its process (its answer, a late

@@ -401,10 +401,12 @@ class Dispatcher:
 
     def _queued(self) -> list[tuple[asyncio.Future[Any], Claimed]]:
         """The checks still queued in checker processes, as near as the parent
-        knows: all but the `concurrency` oldest (the ones the processes run)."""
+        knows: per process (ProcessChecker.queued). A check tried again after
+        its process died (a task here) is waited for with those under way."""
         if not isinstance(self.checker, ProcessChecker):
             return []
-        return list(self.inflight.values())[self._settings().concurrency :]
+        claims = {future: claim for future, claim in self.inflight.values()}
+        return [(f, claims[f]) for f in self.checker.queued() if f in claims]
 
     def abandon(self) -> None:
         """Stop every check in flight without recording or giving it back: this

@@ -5,11 +5,13 @@ a daemon over an empty corpus for the tests of its stops."""
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from monitor.config import Settings, load_settings
+from monitor.daemon.checkers import ProcessChecker
 from monitor.daemon.dispatch import Dispatcher
 from monitor.daemon.pace import Pace
 from monitor.daemon.service import Daemon
@@ -58,3 +60,35 @@ def daemon_for(tmp_path: Path) -> Daemon:
     (tmp_path / "data").mkdir(exist_ok=True)
     settings = load_settings(None, {"paths": [corpus], "data_dir": tmp_path / "data"}, environ={})
     return Daemon(settings, KeyRing.load([]))
+
+
+class _Unanswered:
+    """A checker-process pool that takes every frame and answers none."""
+
+    class _Channel:
+        def send(self, data: bytes, targets: int = 0) -> None:
+            pass
+
+    def __init__(self, processes: int) -> None:
+        self.channels = [self._Channel() for _ in range(processes)]
+        self.inbox: deque[list[tuple[int, CheckResult]] | None] = deque()
+
+
+def unanswered(checker: ProcessChecker) -> ProcessChecker:
+    """`checker` over processes that never answer: its checks are submitted, kept
+    and cancelled as in the real one (by process, in order), and the test ends
+    them by hand (or answer them through `answer`)."""
+    checker._pool = _Unanswered(checker.processes)  # type: ignore[assignment]
+    checker._live = [True] * checker.processes
+    return checker
+
+
+def answer(
+    checker: ProcessChecker, future: asyncio.Future[CheckResult], result: CheckResult
+) -> None:
+    """A process of `unanswered(checker)` answers the check of `future`, as a real
+    one would (its result delivered by the request's id)."""
+    pool = checker._pool
+    assert isinstance(pool, _Unanswered)
+    pool.inbox.append([(future.key, result)])  # type: ignore[attr-defined]
+    checker._deliver(pool)  # type: ignore[arg-type]

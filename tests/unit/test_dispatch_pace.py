@@ -10,6 +10,7 @@ import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
+from support.dispatching import unanswered
 from support.settings import settings
 
 from monitor.daemon.checkers import ProcessChecker
@@ -63,11 +64,14 @@ class Hanging:
 class Submitted(ProcessChecker):
     """Checker processes' fast path (a future per check, no task), answered by hand."""
 
-    def __init__(self) -> None:  # no processes: the futures are all there is
+    def __init__(self) -> None:  # processes that never answer: the test does
+        super().__init__(settings(concurrency=8), 1)
+        unanswered(self)
         self.futures: dict[str, asyncio.Future[CheckResult]] = {}
 
     def submit(self, url: str, kind: Kind) -> asyncio.Future[CheckResult]:
-        future: asyncio.Future[CheckResult] = asyncio.get_running_loop().create_future()
+        future = super().submit(url, kind)
+        assert future is not None
         self.futures[url] = future
         return future
 

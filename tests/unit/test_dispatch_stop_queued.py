@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from support.dispatching import dispatcher
+from support.dispatching import dispatcher, unanswered
 from support.settings import settings
 from test_dispatch_run_once import Queue
 
@@ -34,10 +34,12 @@ class Held(ProcessChecker):
 
     def __init__(self, s: Settings) -> None:
         super().__init__(s, 1)
+        unanswered(self)
         self.futures: list[asyncio.Future[CheckResult]] = []
 
     def submit(self, url: str, kind: Kind) -> asyncio.Future[CheckResult] | None:
-        future: asyncio.Future[CheckResult] = asyncio.get_running_loop().create_future()
+        future = super().submit(url, kind)
+        assert future is not None
         self.futures.append(future)
         return future
 

@@ -1,0 +1,71 @@
+"""At a stop, the checks queued in checker processes are told per process.
+
+Each process runs its own share of `concurrency`, oldest first. The dispatcher
+took all but its own `concurrency` oldest as queued: once one process had gone
+further through its checks than the other, the stop cancelled checks under way
+in that one and left queued ones of the other to start after the stop (they
+held its grace too). Each process's queue is now all but its oldest share.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from typing import Any
+
+from support.dispatching import answer, dispatcher, unanswered
+from support.settings import settings
+
+from monitor.check.processes import host_owner
+from monitor.daemon.checkers import ProcessChecker
+from monitor.daemon.pace import Pace
+from monitor.daemon.state import TargetState
+from monitor.storage.values import Claimed
+from monitor.vocabulary import CheckResult, Kind, Outcome
+
+# two processes: the first host's checks go to process 0, the second's to 1
+FIRST, SECOND = "http://a.example/", "http://b.example/"
+
+
+class Unpaced(Pace):
+    def rate(self) -> float | None:
+        return None  # capacity 2 x concurrency
+
+
+class Due:
+    """Claims 0-1 and 6-7 on the second process's host, 2-5 on the first's."""
+
+    def __init__(self) -> None:
+        self.released: list[list[int]] = []
+        self.claimed = False
+
+    def claim_due(self, *args: Any) -> list[Claimed]:
+        if self.claimed:
+            return []
+        self.claimed = True
+        hosts = [SECOND, SECOND, FIRST, FIRST, FIRST, FIRST, SECOND, SECOND]
+        return [Claimed(i, f"{h}{i}", Kind.WEB, TargetState(), 1, ()) for i, h in enumerate(hosts)]
+
+    def release(self, leases: list[tuple[int, Any]], now: int) -> None:
+        self.released.append(sorted(i for i, _ in leases))
+
+
+async def test_a_stop_cancels_what_each_process_queued_not_what_it_runs() -> None:
+    assert [host_owner(u, 2, parent_weight=0.0) for u in (FIRST, SECOND)] == [0, 1]
+    s = settings(concurrency=4)  # each process runs 2
+    due = Due()
+    d = dispatcher(s, due, pace=Unpaced())
+    checker = unanswered(ProcessChecker(s, 2))
+    d.checker = checker
+    assert await d.dispatch() == 8
+    futures = {claim.id: future for future, claim in d.inflight.values()}
+    for i in (0, 1):  # the second process answered its two oldest
+        url = f"{SECOND}{i}"
+        answer(checker, futures[i], CheckResult(url, Kind.WEB, Outcome.OK, datetime.now(UTC)))
+    await asyncio.sleep(0)
+    # the first process runs 2 and 3 and holds 4 and 5; the second runs 6 and 7
+    await d.settle(0)
+    # before: [[6, 7], [2, 3, 4, 5]]: the second's two under way cancelled at
+    # once, the first's queued two left to start after the stop
+    assert due.released == [[4, 5], [2, 3, 6, 7]]
+    assert not d.inflight
