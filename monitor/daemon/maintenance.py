@@ -61,6 +61,23 @@ class MaintenanceReport:
     rollups_deleted: int = 0
 
 
+def rolled_through(repo: Repository) -> int | None:
+    """The last day rolled up, None if none or unreadable: an unreadable mark failed
+    every maintenance run (retention included) with a ValueError. It is said, and
+    the days are rolled up again from the oldest result kept (upserts); until one
+    is, no day's partition is dropped (PostgreSQL)."""
+    value = repo.get_meta(ROLLED_THROUGH)
+    try:
+        return None if value is None else int(value)
+    except ValueError:
+        log.warning(
+            "maintenance: the rollup mark stored is unreadable (%.40r): days are rolled "
+            "up again from the oldest result kept",
+            value,
+        )
+        return None
+
+
 def roll_up(repo: Repository, now_ms: int, keep_days: int | None = None) -> tuple[int, int]:
     """Roll up every complete UTC day not rolled up yet, from `keep_days` ago at the
     earliest (a rollup older than that would be purged in the same run: one result
@@ -71,7 +88,7 @@ def roll_up(repo: Repository, now_ms: int, keep_days: int | None = None) -> tupl
     Returns (days, rows)."""
     today = (now_ms - ROLLUP_GRACE_MS) // DAY_MS  # days before this one are complete
     first = None if keep_days is None else today - keep_days
-    mark = repo.get_meta(ROLLED_THROUGH)
+    mark = rolled_through(repo)
     if mark is None:
         oldest = repo.oldest_result_ms(None if first is None else first * DAY_MS)
         if oldest is not None:
@@ -81,7 +98,7 @@ def roll_up(repo: Repository, now_ms: int, keep_days: int | None = None) -> tupl
         else:
             return 0, 0
     else:
-        last = int(mark)
+        last = mark
         if last >= today:  # set by a clock ahead: those days go on, roll them up again
             last = today - 1
             repo.set_meta(ROLLED_THROUGH, str(last))
@@ -127,8 +144,8 @@ def run_maintenance(
     report.days_rolled, report.rollups = roll_up(repo, now_ms, rollup_retention_days)
     kept = history_clock(repo, now_ms)  # what is deleted counts back from this
     cutoff = kept - retention_days * DAY_MS
-    mark = repo.get_meta(ROLLED_THROUGH)
-    rolled_end = (int(mark) + 1) * DAY_MS if mark is not None else 0
+    mark = rolled_through(repo)
+    rolled_end = (mark + 1) * DAY_MS if mark is not None else 0
     # a day is dropped whole only once rolled up (a first run rolls up 40 days at most)
     report.partitions_made, report.partitions_dropped = partitions.maintain(
         repo.engine, now_ms, min(cutoff, rolled_end) if repo.has_results() else cutoff

@@ -14,7 +14,7 @@ from sqlalchemy import Engine, func, select
 from support.pg import pg_engine
 from test_storage import FP, done, record
 
-from monitor.daemon.maintenance import run_maintenance
+from monitor.daemon.maintenance import ROLLED_THROUGH, run_maintenance
 from monitor.daemon.state import TargetState
 from monitor.storage.engine import make_engine
 from monitor.storage.migrate import upgrade
@@ -107,3 +107,22 @@ def test_a_leader_a_year_ahead_purges_no_history_on_postgresql(pg: Engine) -> No
     results, rollups, events = history(repo)
     assert results == days[1:]
     assert rollups >= 1 and events == 1
+
+
+def test_an_unreadable_rollup_mark_does_not_stop_maintenance(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """`int(mark)` failed every run (retention included) with a ValueError: the mark
+    is said and the days rolled up again from the oldest result kept."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'am.db'}")
+    upgrade(engine)
+    repo = Repository(engine)
+    t = now_ms()
+    checked_at(repo, t - 40 * DAY_MS, t - 3 * DAY_MS, t)
+    repo.set_meta(ROLLED_THROUGH, "garbage")
+    with caplog.at_level(logging.WARNING, logger="monitor.daemon.maintenance"):
+        report = run_maintenance(repo, t, retention_days=30, rollup_retention_days=365)
+    assert report.results_deleted == 1 and report.days_rolled >= 1
+    assert int(repo.get_meta(ROLLED_THROUGH) or "") >= (t - 3 * DAY_MS) // DAY_MS
+    assert any("rollup mark" in r.getMessage() for r in caplog.records)
+    engine.dispose()
