@@ -81,7 +81,9 @@ class Reads(Store):
             ]
             snap.oldest_due_ms = min((d for d in dues if d is not None), default=None)
             last = conn.scalar(select(META.c.value).where(META.c.key == LAST_CHECK_KEY))
-            snap.last_check_ms = None if last is None else int(last)
+            # unreadable: unknown (the daemon's start says so), not a traceback here
+            stamp = str(last or "")
+            snap.last_check_ms = int(stamp) if stamp.isascii() and stamp.isdigit() else None
             snap.invalid_documents = int(
                 conn.scalar(select(func.coalesce(func.sum(DOCUMENTS.c.invalid), 0))) or 0
             )

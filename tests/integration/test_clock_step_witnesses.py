@@ -80,3 +80,13 @@ def test_leases_taken_on_a_clock_ahead_with_nothing_recorded_run_out_at_the_star
     member(repo, clock).beat({})
     again = repo.claim_due(clock[0], 100, LEASE_MS)
     assert {c.id for c in again} == {c.id for c in claims}
+
+
+def test_an_unreadable_last_check_is_unknown_to_the_status_not_a_traceback(
+    repo: Repository,
+) -> None:
+    """`status` and `/metrics` read it too: `int()` of it raised at every read."""
+    repo.set_meta(LAST_CHECK_KEY, "garbage")
+    assert repo.snapshot().last_check_ms is None
+    repo.set_meta(LAST_CHECK_KEY, "１２")  # digits, but not ASCII ones
+    assert repo.snapshot().last_check_ms is None
