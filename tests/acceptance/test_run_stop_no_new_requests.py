@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import json
 import signal
+import subprocess
 from pathlib import Path
 
-from daemon_harness import DaemonProcess, LinkServer, wait_for, write_config
+from daemon_harness import CLI, DaemonProcess, LinkServer, wait_for, write_config
 
 BOUND = 90  # seconds: a bound on a hang, never a timing
 CONCURRENCY = 64
@@ -26,10 +27,11 @@ def _starts(site: LinkServer) -> int:
         return sum(len(times) for times in site.starts.values())
 
 
-def _corpus(tmp: Path, count: int) -> None:
+def _corpus(tmp: Path, count: int, hung: int = 0) -> None:
+    """`count` articles on 32 hosts, the first `hung` on the server's hanging listener."""
     lines = []
     for n in range(count):
-        host = "hang.test:81" if n < HUNG else f"h{n % 32}.test"
+        host = "hang.test:81" if n < hung else f"h{n % 32}.test"
         lines.append(
             json.dumps(
                 {
@@ -60,7 +62,7 @@ def test_a_stop_lets_no_queued_request_out_of_the_checker_processes(tmp_path: Pa
             lease_seconds=120.0,
             shutdown_grace=3.0,
         )
-        _corpus(tmp_path, 4000)
+        _corpus(tmp_path, 4000, HUNG)
         daemon = DaemonProcess(cfg, "--once")
         try:
             # running long enough that the pace is known and the queues are deep
@@ -77,4 +79,43 @@ def test_a_stop_lets_no_queued_request_out_of_the_checker_processes(tmp_path: Pa
     # at most `concurrency` requests were in flight or being connected at the
     # signal, and each may still reach the server; none may start beyond those
     # (before the fix: several hundred, one per check that ended in the grace)
+    assert after <= CONCURRENCY, f"{after} requests started after SIGTERM"
+
+
+def test_check_cut_short_stops_its_processes_requests_too(tmp_path: Path) -> None:
+    """`check` runs the same checker processes (their input held back, not read
+    whole: its targets are never cancelled) and stops them at once: no request
+    starts beyond those in flight at the signal; exit 130 with a partial report."""
+    with LinkServer(pause=0.3) as site:
+        cfg = write_config(
+            tmp_path,
+            site.port,
+            connect_to=[f":80:127.0.0.1:{site.port}"],
+            concurrency=CONCURRENCY,
+            per_host=16,
+            workers=2,
+            timeout=60.0,
+        )
+        _corpus(tmp_path, 3000)
+        out = tmp_path / "report.json"
+        with out.open("wb") as sink:
+            proc = subprocess.Popen(
+                [CLI, "check", str(tmp_path / "corpus"), "--config", str(cfg), "--format", "json"],
+                stdout=sink,
+                stderr=subprocess.PIPE,
+            )
+            try:
+                wait_for(lambda: _starts(site) >= 300, BOUND)
+                at_stop = _starts(site)
+                proc.send_signal(signal.SIGTERM)
+                _, err = proc.communicate(timeout=BOUND)
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
+        after = _starts(site) - at_stop
+    assert proc.returncode == 130, err
+    assert b"Traceback" not in err
+    report = json.loads(out.read_text())
+    assert report["summary"]["incomplete"] is True
     assert after <= CONCURRENCY, f"{after} requests started after SIGTERM"
