@@ -263,6 +263,10 @@ class Dispatcher:
         exc = future.exception()
         if isinstance(exc, CheckerGone):
             current = self.inflight.get(claim.id)
+            if current is not None and current[0] is future and self.stopping:
+                self._keep_lost(claim)  # not sent again after a stop: `settle` gives it back
+                self._forget(claim)
+                return
             if current is not None and current[0] is future:
                 task = asyncio.create_task(
                     self._check(claim, tries=CHECKER_DEATHS - 1),
@@ -324,6 +328,9 @@ class Dispatcher:
                 return await self.checker.check(claim.url, claim.kind)
             except CheckerGone as exc:
                 why = str(exc)
+                if self.stopping:  # a request after the stop: no, given back by `settle`
+                    self._keep_lost(claim)
+                    return None
         self.lost += 1
         self._keep_lost(claim)
         if self.lost == 1:

@@ -231,3 +231,21 @@ def test_run_once_exits_1_when_checks_failed_unexpectedly() -> None:
     assert Daemon._exit_code(fake) == 1  # type: ignore[arg-type]
     fake.failure, fake.settings.once = None, False
     assert Daemon._exit_code(fake) == 0  # type: ignore[arg-type]  # the daemon runs on
+
+
+async def test_a_check_whose_process_dies_after_a_stop_is_given_back_not_sent_again() -> None:
+    """Tried again, it went to the process started in the dead one's place: a
+    request after the stop, which the stop then waited for."""
+    finished: list[tuple[Claimed, CheckResult]] = []
+    checker = Processes()
+    repo = Repo(1)
+    d = dispatcher(repo, finished, checker)
+    await d.dispatch()
+    settling = asyncio.create_task(d.settle(grace=60))
+    await turns()
+    checker.futures[0][1].set_exception(CheckerGone("a checker process ended before answering"))
+    await turns()
+    assert len(checker.futures) == 1  # nothing submitted again
+    async with asyncio.timeout(10):  # a bound on a hang, never a timing
+        await settling
+    assert [i for i, _ in repo.released] == [0] and not d.inflight and not finished
