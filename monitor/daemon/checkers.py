@@ -170,9 +170,14 @@ class ProcessChecker:
         `concurrency` oldest, drifted as the processes went at their own pace:
         at a stop it cancelled checks under way in one process and left queued
         ones of another to start after the stop. A result on its way back still
-        counts here as running (its slot taken by the next, which is cancelled)."""
+        counts here as running (its slot taken by the next, which is cancelled).
+        Requests not sent yet (their process is being replaced) are all queued."""
         share = share_of(self.settings.concurrency, self.processes)
-        return [f for waiting in self._waiting for f in islice(waiting.values(), share, None)]
+        return [
+            f
+            for waiting, pending in zip(self._waiting, self._pending, strict=True)
+            for f in islice(waiting.values(), min(share, len(waiting) - len(pending)), None)
+        ]
 
     def _cancelled(self, key: int) -> None:
         """A check cancelled here is cancelled in its process (its answer, a late

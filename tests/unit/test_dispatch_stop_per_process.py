@@ -69,3 +69,18 @@ async def test_a_stop_cancels_what_each_process_queued_not_what_it_runs() -> Non
     # once, the first's queued two left to start after the stop
     assert due.released == [[4, 5], [2, 3, 6, 7]]
     assert not d.inflight
+
+
+async def test_checks_not_sent_to_a_process_being_replaced_count_as_queued() -> None:
+    """Held for the process started in a dead one's place, they were taken for
+    running ones (within the share) and sent to it after the stop."""
+    s = settings(concurrency=4)
+    checker = unanswered(ProcessChecker(s, 1))
+    sent = checker.submit(f"{FIRST}0", Kind.WEB)
+    await asyncio.sleep(0)  # written to the process
+    checker._live = [False]  # it died: the next wait for its replacement
+    held = [checker.submit(f"{FIRST}{i}", Kind.WEB) for i in (1, 2)]
+    assert checker.queued() == held and sent not in checker.queued()
+    for future in [sent, *held]:
+        assert future is not None
+        future.cancel()
