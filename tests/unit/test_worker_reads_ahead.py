@@ -9,10 +9,12 @@ import asyncio
 import marshal
 from datetime import UTC, datetime
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from support.settings import settings
 
+from monitor.check import worker
 from monitor.check.pipe import frame, ids_frame, is_requests, requests_frame, targets_frame
 from monitor.check.requests import Requests
 from monitor.check.worker import QUEUED_ROUNDS, _Targets
@@ -129,3 +131,21 @@ _items = st.recursive(
 @given(st.lists(_items, max_size=5) | st.lists(_items, max_size=5).map(tuple) | _items)
 def test_a_frame_is_told_a_batch_by_its_first_byte_as_decoding_would(value: object) -> None:
     assert is_requests(marshal.dumps(value)) == isinstance(value, list)
+
+
+async def test_a_daemon_that_floods_is_paused_past_the_held_bytes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Read whole, the daemon's stream is still bounded: past HELD_BYTES (far
+    above what its queue ahead can send) reading pauses until the held frames
+    are checked."""
+    monkeypatch.setattr(worker, "HELD_BYTES", 1000)
+    reader, transport = _reader()
+    reader.data_received(_requests(0, QUEUED_ROUNDS * 2) + _requests(100, 110))
+    assert transport.calls == [] and 0 < reader.held_bytes <= 1000
+    reader.data_received(_requests(200, 240))
+    assert transport.calls == ["pause"]
+    while reader.queue.qsize():  # checkers take them all
+        reader.queue.get_nowait()
+        reader.taken()
+    assert transport.calls == ["pause", "resume"] and not reader.held
