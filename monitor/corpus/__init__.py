@@ -17,6 +17,7 @@ from monitor.corpus.article import Document, InvalidDocument
 from monitor.corpus.files import (
     LINE_SUFFIXES,
     SUFFIXES,
+    YAML_SUFFIXES,
     DecodeError,
     NotRegularFile,
     Unreadable,
@@ -49,7 +50,7 @@ __all__ = [
 Item = Document | InvalidDocument
 
 
-_CR_ONLY = (
+CR_ONLY = (
     " (its lines end in CR alone, as on classic Mac OS, so it reads as one line: "
     "save it with LF or CRLF line ends)"
 )
@@ -73,7 +74,7 @@ def parse_text(source: str, text: str, suffix: str) -> Iterator[Item]:
         return
     for item in items:
         if isinstance(item, InvalidDocument):
-            item = InvalidDocument(item.source, item.line, item.error + _CR_ONLY)
+            item = InvalidDocument(item.source, item.line, item.error + CR_ONLY)
         yield item
 
 
@@ -97,7 +98,7 @@ def _jsonl(source: str, fh: BinaryIO) -> Iterator[Item]:
             continue
         item = parse_json_line(source, line_no, line)
         if isinstance(item, InvalidDocument) and "\r" in line and _cr_only(line):
-            item = InvalidDocument(item.source, item.line, item.error + _CR_ONLY)
+            item = InvalidDocument(item.source, item.line, item.error + CR_ONLY)
         if item is not None:
             yield item
 
@@ -105,8 +106,9 @@ def _jsonl(source: str, fh: BinaryIO) -> Iterator[Item]:
 def parse_stream(source: str, fh: BinaryIO, suffix: str) -> Iterator[Item]:
     """The one reader of a corpus file's content, for `check` and the daemon alike.
 
-    JSON Lines are read line by line (one bad line costs that line only);
-    other formats are read whole, up to the limit for their format. An OSError
+    JSON Lines are read line by line (one bad line costs that line only); a
+    `.yaml` stream a window at a time, each document capped alone; other
+    formats are read whole, up to the limit of a whole file. An OSError
     while reading is raised: the caller decides what an unreadable file means
     (`check` reports it; the daemon keeps what it knew). Any other exception
     (a bug here) ends the file with an InvalidDocument naming it, so one
@@ -116,6 +118,11 @@ def parse_stream(source: str, fh: BinaryIO, suffix: str) -> Iterator[Item]:
     try:
         if suffix in LINE_SUFFIXES:
             yield from _jsonl(source, fh)
+            return
+        if suffix in YAML_SUFFIXES:
+            from monitor.corpus.yaml_stream import read_yaml_stream  # YAML: imported late
+
+            yield from read_yaml_stream(source, fh)
             return
         try:
             text = decode(read_whole(fh, suffix))  # the bytes are freed once decoded

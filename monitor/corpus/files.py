@@ -26,16 +26,18 @@ SUFFIXES = frozenset({".txt", ".md", ".yaml", ".yml", ".json", ".jsonl", ".ndjso
 LINE_SUFFIXES = frozenset({".jsonl", ".ndjson"})
 YAML_SUFFIXES = frozenset({".yaml", ".yml"})
 
-# A whole-file format above this size is refused rather than read into memory.
+# A file above this size is refused rather than read (JSON Lines aside); `sign
+# --in-place` holds the file whole to rewrite it, so a `.yaml` stream has it too.
 MAX_FILE_BYTES = 512 * 1024 * 1024
-# YAML peaks at ~5x its size in memory while parsing (1.09 GB for 200 MB): a
-# plain YAML file or a front matter above this is refused. JSON is streamed.
+# YAML peaks at ~5x its size in memory while parsing (1.09 GB for 200 MB): one
+# document of a YAML stream, or a front matter, above this is refused; the other
+# documents of the stream are still read. JSON is streamed.
 MAX_YAML_BYTES = 16 * 1024 * 1024
 # One JSON Lines record above this is refused (and skipped without being held).
 MAX_LINE_BYTES = 64 * 1024 * 1024
 
 BOM = b"\xef\xbb\xbf"
-_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 
 
 class DecodeError(Exception):
@@ -238,7 +240,7 @@ def decode(data: bytes, *, base_offset: int = 0, base_line: int = 1) -> str:
     if base_offset == 0:
         if data.startswith(BOM):
             skip = len(BOM)
-        elif data.startswith(_UTF16_BOMS):
+        elif data.startswith(UTF16_BOMS):
             raise DecodeError("the file is UTF-16: save it as UTF-8", 1)
     nul = data.find(b"\0", skip)
     if nul >= 0:
@@ -301,14 +303,26 @@ def vanished(path: Path, exc: OSError) -> bool:
     return not os.path.lexists(path)
 
 
-def limit_for(suffix: str) -> int:
-    """Bytes a whole-file format may hold; YAML costs ~5x its size to parse."""
-    return MAX_YAML_BYTES if suffix.lower() in YAML_SUFFIXES else MAX_FILE_BYTES
+def over_limit(suffix: str) -> DecodeError:
+    """A file over MAX_FILE_BYTES, refused whole before a document is read."""
+    if suffix.lower() in YAML_SUFFIXES:
+        hint = "split it, or use JSON Lines (.jsonl) for a large corpus"
+    else:
+        hint = "split it, or use JSON Lines (.jsonl), which is streamed"
+    return DecodeError(
+        f"file is over the {MAX_FILE_BYTES:,}-byte limit for {suffix.lower() or 'this'} "
+        f"files: {hint}",
+        None,
+    )
 
 
 def read_whole(fh: BinaryIO, suffix: str) -> bytes:
-    """The file's bytes, or DecodeError past the limit for its format (nothing more is read)."""
-    limit = limit_for(suffix)
+    """The file's bytes, or DecodeError past MAX_FILE_BYTES (nothing more is read).
+
+    One limit for every format: a `.yaml` stream is capped per document when
+    parsed, not here (`sign --in-place` and `check` refuse the same files).
+    """
+    limit = MAX_FILE_BYTES
     try:
         size = os.fstat(fh.fileno()).st_size
     except OSError:  # bytes in memory (io.UnsupportedOperation): read() allocates no more
@@ -318,14 +332,7 @@ def read_whole(fh: BinaryIO, suffix: str) -> bytes:
     if len(data) == want <= limit:  # the file grew since: the rest, up to the limit
         data += fh.read(limit + 1 - len(data))
     if len(data) > limit:
-        if suffix.lower() in YAML_SUFFIXES:
-            hint = "split it, or use JSON or JSON Lines for large records"
-        else:
-            hint = "split it, or use JSON Lines (.jsonl), which is streamed"
-        raise DecodeError(
-            f"file is over the {limit:,}-byte limit for {suffix.lower() or 'this'} files: {hint}",
-            None,
-        )
+        raise over_limit(suffix)
     return data
 
 
@@ -361,6 +368,6 @@ def read_lines(fh: BinaryIO) -> Iterator[tuple[int, str | DecodeError]]:
             yield line_no, decode(raw.rstrip(b"\r\n"), base_offset=offset, base_line=line_no)
         except DecodeError as exc:
             yield line_no, exc
-            if b"\0" in raw or (exc.line == 1 and raw.startswith(_UTF16_BOMS)):
+            if b"\0" in raw or (exc.line == 1 and raw.startswith(UTF16_BOMS)):
                 return
         offset += len(raw)

@@ -18,6 +18,8 @@ from monitor.corpus import files, yaml_safe
 from monitor.corpus.article import Document, InvalidDocument
 from monitor.corpus.records import describe, to_document
 
+Item = Document | InvalidDocument
+
 _OPEN = re.compile(r"---[ \t]*\r?(?:\n|$)")
 _CLOSE = re.compile(r"^---[ \t]*\r?$", re.MULTILINE)
 # YAML's document markers: a `---` (start) or `...` (end) at column 0, then a
@@ -38,6 +40,7 @@ _SUFFIX_ONLY = re.compile(r"(?:[ \t]*(?:#[^\n]*)?\r?\n)*\.\.\.[ \t]*(?:#[^\n]*)?
 _COMMENT = r"#[^\n\r\x85\u2028\u2029]*"
 _BLANK = rf" *(?:{_COMMENT})?"
 _EMPTY = re.compile(rf"(?:{_BLANK}\r?\n)*---(?: +(?:{_COMMENT})?)?(?:\r?\n{_BLANK})*\r?\n?")
+EMPTY_FILE = "empty file: expected a '---' line, article fields, '---'"
 _LATER_HINT = (
     "; in a .yaml file every '---' line starts another article "
     "(a text body after front matter belongs in a .md or .txt file)"
@@ -190,24 +193,61 @@ def iter_yaml_documents(text: str) -> Iterator[tuple[int, int, int]]:
         start = end
 
 
-def parse_yaml_stream(source: str, text: str) -> Iterator[Document | InvalidDocument]:
-    """Every document of a `.yaml`/`.yml` file as a record; empty documents hold nothing."""
-    found = False
-    allowance = _Allowance(yaml_safe.MAX_NODES + len(text))
-    for start, end, line in iter_yaml_documents(text):
+@dataclass(slots=True)
+class YamlStream:
+    """What one `.yaml` stream carries from document to document: whether one was
+    found (later ones get the hint, none at all is an error) and the aliases' allowance.
+
+    Shared by the reader of text in hand (parse_yaml_stream) and the reader of a
+    file a window at a time (monitor.corpus.yaml_stream), so both say the same.
+    """
+
+    source: str
+    allowance: _Allowance
+    found: bool = False
+
+    @classmethod
+    def of(cls, source: str, chars: int) -> YamlStream:
+        """The state at the start of a stream of `chars` characters."""
+        return cls(source, _Allowance(yaml_safe.MAX_NODES + chars))
+
+    def document(self, text: str, start: int, end: int, line: int) -> Item | None:
+        """The record of `text[start:end]`, the document of file line `line`; None if empty."""
         if _SUFFIX_ONLY.fullmatch(text, start, end) or _EMPTY.fullmatch(text, start, end):
-            continue
-        hint = _LATER_HINT if found else ""
+            return None
+        hint = _LATER_HINT if self.found else ""
         item = _yaml_record(
-            source, text[start:end], line, what="YAML document", hint=hint, allowance=allowance
+            self.source,
+            text[start:end],
+            line,
+            what="YAML document",
+            hint=hint,
+            allowance=self.allowance,
         )
         if item is not None:
-            found = True
+            self.found = True
+        return item
+
+    def too_big(self, line: int) -> InvalidDocument:
+        """A document of file line `line` known to be over the cap before it is all read."""
+        self.found = True
+        return _too_big(self.source, line, "YAML document")
+
+    def end(self) -> Iterator[InvalidDocument]:
+        if not self.found:
+            yield InvalidDocument(
+                self.source, 1, "YAML document is empty: expected article fields such as webUrl"
+            )
+
+
+def parse_yaml_stream(source: str, text: str) -> Iterator[Item]:
+    """Every document of a `.yaml`/`.yml` file as a record; empty documents hold nothing."""
+    stream = YamlStream.of(source, len(text))
+    for start, end, line in iter_yaml_documents(text):
+        item = stream.document(text, start, end, line)
+        if item is not None:
             yield item
-    if not found:
-        yield InvalidDocument(
-            source, 1, "YAML document is empty: expected article fields such as webUrl"
-        )
+    yield from stream.end()
 
 
 def parse_front_matter(
@@ -215,7 +255,7 @@ def parse_front_matter(
 ) -> Iterator[Document | InvalidDocument]:
     """The record of one front-matter file (or every document of a YAML file when `plain_yaml`)."""
     if not text.strip():
-        yield InvalidDocument(source, 1, "empty file: expected a '---' line, article fields, '---'")
+        yield InvalidDocument(source, 1, EMPTY_FILE)
         return
     if plain_yaml:
         yield from parse_yaml_stream(source, text)

@@ -149,16 +149,21 @@ def test_module_exports() -> None:
 # --- YAML is capped far below JSON: parsing it costs ~5x its size ----------------------
 
 
-def test_a_yaml_file_over_the_cap_is_refused_unread(
+def test_a_yaml_document_over_the_cap_is_refused_alone(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """The cap holds per document of a stream: the file was refused whole."""
     monkeypatch.setattr(corpus_files, "MAX_YAML_BYTES", 1000)
     big = tmp_path / "big.yaml"
-    big.write_text('webUrl: "https://a.example/"\nexcerpt: "' + "x" * 2000 + '"\n')
+    big.write_text(
+        'webUrl: "https://a.example/1"\n---\n'
+        'webUrl: "https://a.example/"\nexcerpt: "' + "x" * 2000 + '"\n'
+        '---\nwebUrl: "https://a.example/2"\n'
+    )
     for items in (list(load_file(big)), list(parse_bytes(str(big), big.read_bytes(), ".yaml"))):
-        (bad,) = items
-        assert isinstance(bad, InvalidDocument)
-        assert "over the 1,000-byte limit for .yaml files" in bad.error
+        assert [type(i) for i in items] == [Document, InvalidDocument, Document]
+        assert items[1].line == 2  # its `---` line
+        assert "YAML document is over the 1,000-byte limit for YAML" in items[1].error
     # the same record as JSON is fine: JSON has its own, much higher limit
     as_json = tmp_path / "big.json"
     as_json.write_text(json.dumps({"webUrl": "https://a.example/", "excerpt": "x" * 2000}))

@@ -1,0 +1,296 @@
+"""A `.yaml`/`.yml` file read as a stream of documents, a window at a time.
+
+Each document is parsed alone and capped alone (`files.MAX_YAML_BYTES`), so the
+file as a whole has only the limit of every whole-file format: a 40 MiB file of
+100,000 small articles was refused whole under the one-document cap. Memory
+holds a window of text and the document being read, not the file; a document
+known to be over the cap is reported at its line and skipped without being held.
+
+The result is the reading of the whole text (`frontmatter.parse_yaml_stream`)
+exactly: a first pass checks the bytes (UTF-8, no NUL: a file that is not text
+is refused whole, as before) and learns what that reading asks of the whole
+text (its length for the aliases' allowance, whether it is blank, whether its
+lines end in CR alone); the second pass cuts the documents where
+`iter_yaml_documents` cuts them, which depends only on the text before a cut.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from monitor.corpus import files
+from monitor.corpus.article import Document, InvalidDocument
+from monitor.corpus.frontmatter import (
+    _MARKER,
+    EMPTY_FILE,
+    YamlStream,
+    _directives_before,
+    iter_yaml_documents,
+)
+
+Item = Document | InvalidDocument
+
+CHUNK = 1 << 20  # bytes read at a time
+WINDOW = 1 << 20  # characters of new text before the documents in hand are cut
+# A line that may be a document's content: not blank, a comment, a `%` line or a
+# bare marker (lines that a document with nothing in it, or the next one's
+# directives, may hold; blank and comment as `_directives_before` tells them, so
+# that its walk back from a `---` stops at such a line). A document whose last
+# such line ends past the cap is over it, wherever the document ends.
+_CONTENT = re.compile(
+    r"^(?![ \t\r]*$|[ \t]*#|%|(?:---|\.\.\.)[ \t]*(?:#[^\n]*)?\r?$)[^\n]*\n?",
+    re.MULTILINE,
+)
+_CR_INSIDE = re.compile(r"\r[^\r]")
+
+
+@dataclass(slots=True)
+class _Survey:
+    """What the reading of the whole text asks of it, learned in the first pass."""
+
+    chars: int = 0  # after a BOM (and a second one, which parse_text drops)
+    blank: bool = True  # `not text.strip()`
+    newline: bool = False
+    cr_inside: bool = False  # `"\r" in text.rstrip("\r")`
+    ends_cr: bool = False
+
+    @property
+    def cr_only(self) -> bool:
+        return self.cr_inside and not self.newline
+
+    def learn(self, text: str) -> None:
+        if not text:
+            return
+        self.chars += len(text)
+        self.blank = self.blank and not text.strip()
+        self.newline = self.newline or "\n" in text
+        self.cr_inside = (
+            self.cr_inside or (self.ends_cr and text[0] != "\r") or bool(_CR_INSIDE.search(text))
+        )
+        self.ends_cr = text.endswith("\r")
+
+
+def _char_cut(block: bytes) -> int:
+    """Where to cut `block` so that no UTF-8 character is split (its last ones may wait)."""
+    for i in range(len(block) - 1, max(len(block) - 5, -1), -1):
+        if block[i] < 0x80:
+            return i + 1
+        if block[i] >= 0xC0:
+            return i
+    return len(block)
+
+
+def _survey(fh: BinaryIO, chunk: int) -> _Survey:
+    """The first pass; DecodeError as `files.decode` of the whole file would raise it
+    (a NUL anywhere wins over a UTF-8 error before it), or past MAX_FILE_BYTES."""
+    found = _Survey()
+    offset, line, total = 0, 1, 0
+    carry = b""
+    first_error: files.DecodeError | None = None
+    started = False
+    while True:
+        data = fh.read(chunk)
+        total += len(data)
+        if total > files.MAX_FILE_BYTES:
+            raise files.over_limit(".yaml")
+        block = carry + data
+        if offset == 0 and (len(block) >= 2 or not data) and block.startswith(files.UTF16_BOMS):
+            files.decode(block[:2])  # raises: "the file is UTF-16"
+        cut = _char_cut(block) if data else len(block)
+        part, carry = block[:cut], block[cut:]
+        if part:
+            try:
+                text = files.decode(part, base_offset=offset, base_line=line)
+            except files.DecodeError as exc:
+                if b"\0" in part:
+                    raise
+                first_error = first_error or exc
+                text = ""
+            if not started and text:
+                text = text.removeprefix("\ufeff")
+                started = True
+            found.learn(text)
+            offset += len(part)
+            line += part.count(b"\n")
+        if not data:
+            break
+    if first_error is not None:
+        raise first_error
+    return found
+
+
+def read_yaml_stream(
+    source: str, fh: BinaryIO, *, chunk: int = CHUNK, window: int = WINDOW
+) -> Iterator[Item]:
+    """Every record of a `.yaml` file, as `parse_text` gives them for its whole text."""
+    from monitor.corpus import CR_ONLY  # the wording of parse_text
+
+    try:
+        survey = _survey(fh, chunk)
+    except files.DecodeError as exc:
+        yield InvalidDocument(source, exc.line, exc.message)
+        return
+    if survey.blank:
+        items: Iterator[Item] = iter([InvalidDocument(source, 1, EMPTY_FILE)])
+    else:
+        fh.seek(0)
+        items = _documents(source, fh, YamlStream.of(source, survey.chars), chunk, window)
+    for item in items:
+        if survey.cr_only and isinstance(item, InvalidDocument):
+            item = InvalidDocument(item.source, item.line, item.error + CR_ONLY)
+        yield item
+
+
+def _texts(fh: BinaryIO, chunk: int) -> Iterator[str]:
+    """The file's text in whole lines (the last one maybe not), a BOM dropped as
+    parse_text drops it; DecodeError if the file was rewritten since the survey."""
+    offset, line = 0, 1
+    carry = b""
+    started = False
+    while True:
+        data = fh.read(chunk)
+        block = carry + data
+        cut = block.rfind(b"\n") + 1 if data else len(block)
+        part, carry = block[:cut], block[cut:]
+        if part:
+            text = files.decode(part, base_offset=offset, base_line=line)
+            if not started and text:
+                text = text.removeprefix("\ufeff")
+                started = True
+            offset += len(part)
+            line += part.count(b"\n")
+            yield text
+        if not data:
+            return
+
+
+def _last_content(text: str, pos: int, endpos: int) -> int:
+    """Where the last content line of `text[pos:endpos]` (whole lines) ends; 0 if none."""
+    end = 0
+    for found in _CONTENT.finditer(text, pos, endpos):
+        end = found.end()
+    return end
+
+
+def _ends_with_suffix(text: str, end: int) -> bool:
+    """Whether the line ending at `end` is a `...` line, which ends its document."""
+    begin = text.rfind("\n", 0, end - 1) + 1
+    return text.startswith("...", begin) and _MARKER.match(text, begin) is not None
+
+
+@dataclass(slots=True)
+class _Window:
+    """The text not yet cut: it starts at a document's start, on file line `line`."""
+
+    text: str = ""
+    line: int = 1
+    scanned: int = 0  # looked at for content lines up to here
+    content_end: int = 0  # where the last content line seen ends (0: none)
+
+    def drop(self, upto: int) -> None:
+        self.line += self.text.count("\n", 0, upto)
+        self.text = self.text[upto:]
+        self.scanned = max(0, self.scanned - upto)
+        self.content_end = max(0, self.content_end - upto)
+
+    def last_content(self) -> int:
+        """Where its last content line ends, looking only at what was added since."""
+        found = _last_content(self.text, self.scanned, len(self.text))
+        self.content_end = found or self.content_end
+        self.scanned = len(self.text)
+        return self.content_end
+
+
+def _documents(
+    source: str, fh: BinaryIO, stream: YamlStream, chunk: int, window: int
+) -> Iterator[Item]:
+    held = _Window()
+    skipping: _Skip | None = None
+    due = window
+    try:
+        for text in _texts(fh, chunk):
+            if skipping is not None:
+                rest = skipping.feed(text)
+                if rest is None:
+                    continue
+                held, skipping, due = _Window(rest, skipping.line), None, window
+            else:
+                held.text += text
+            if len(held.text) < due:
+                continue
+            yield from _cut(stream, held, final=False)
+            due = len(held.text) + window
+            if len(held.text) > files.MAX_YAML_BYTES:
+                end = held.last_content()
+                if end > files.MAX_YAML_BYTES:  # the document being read is over the cap
+                    yield stream.too_big(held.line)
+                    line = held.line + held.text.count("\n", 0, end)
+                    if _ends_with_suffix(held.text, end):  # `... text`: it ended there
+                        held, due = _Window(held.text[end:], line), window
+                        continue
+                    skipping = _Skip("", line)
+                    rest = skipping.feed(held.text[end:])  # it may end there (a `...`)
+                    held = _Window() if rest is None else _Window(rest, skipping.line)
+                    skipping = skipping if rest is None else None
+                    due = window
+    except files.DecodeError as exc:
+        yield InvalidDocument(source, exc.line, exc.message)
+        return
+    if skipping is None and held.text:  # a skipped document runs to the end
+        yield from _cut(stream, held, final=True)
+    yield from stream.end()
+
+
+def _cut(stream: YamlStream, held: _Window, *, final: bool) -> Iterator[Item]:
+    """The whole documents of `held`, read and dropped from it; at the file's end, all.
+
+    A cut before the window's end is where the whole text is cut: it depends
+    only on the text before it, and the window starts where a document does.
+    """
+    done = 0
+    text = held.text
+    for start, end, line in iter_yaml_documents(text):
+        if end == len(text) and not final:
+            break
+        item = stream.document(text, start, end, held.line + line - 1)
+        if item is not None:
+            yield item
+        done = end
+    held.drop(done)
+
+
+@dataclass(slots=True)
+class _Skip:
+    """A document over the cap, already reported, read to its end without being held.
+
+    `tail`: its lines since its last content line, which may be the directives
+    of the next document; `line`: the file line where `tail` starts.
+    """
+
+    tail: str
+    line: int
+
+    def feed(self, text: str) -> str | None:
+        """The text from the next document's start, once that is in `text`; else None."""
+        marker = _MARKER.search(text)
+        stop = len(text) if marker is None else marker.start()
+        end = _last_content(text, 0, stop)
+        if end:  # all it held so far is this document's
+            self.line += self.tail.count("\n") + text.count("\n", 0, end)
+            self.tail, text, stop = "", text[end:], stop - end
+        if marker is None:
+            self.tail += text
+            return None
+        if text.startswith("...", stop):  # the document ends with that line
+            eol = text.find("\n", stop)
+            after = len(text) if eol < 0 else eol + 1
+            self.line += self.tail.count("\n") + text.count("\n", 0, after)
+            self.tail = ""
+            return text[after:]
+        joined = self.tail + text[:stop]  # a `---`: its directives are the next one's
+        cut = _directives_before(joined, len(joined), 0)
+        self.line += joined.count("\n", 0, cut)
+        return joined[cut:] + text[stop:]

@@ -1,0 +1,109 @@
+"""A `.yaml` file read a window at a time (monitor.corpus.yaml_stream) gives exactly
+the records of its whole text (`parse_text`), whatever the windows, the cap of one
+document, the line ends, BOMs, directives and bytes that are not text."""
+
+from __future__ import annotations
+
+import io
+import tracemalloc
+from unittest import mock
+
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from monitor.corpus import files, parse_text
+from monitor.corpus.article import Document, InvalidDocument
+from monitor.corpus.yaml_stream import read_yaml_stream
+
+LINES = [
+    "---",
+    "--- # c",
+    "--- {webUrl: https://a.test/f}",
+    "...",
+    "... # end",
+    "%YAML 1.1",
+    "%TAG ! tag:x,2000:",
+    "%foo",
+    "# c",
+    "",
+    "  ",
+    "\t",
+    "webUrl: https://a.test/1",
+    "webUrl: https://a.test/2",
+    "title: é ü",
+    "excerpt: " + "x" * 30,
+    "a: &x {k: v}",
+    "b: *x",
+    "  - item",
+    "list:",
+    "key: 'open",
+    "secured: v",
+    "- seq",
+    "\ufeffwebUrl: https://a.test/3",
+    "t: a\x85b",
+    "t: a\u2028b",
+    "  \r  ",
+    "\t# c",
+    "... foo",
+    "--- |",
+    "  x",
+]
+ENDS = ["\n", "\n", "\n", "\r\n", "\r"]
+
+
+@st.composite
+def streams(draw: st.DrawFn) -> bytes:
+    lines = draw(st.lists(st.tuples(st.sampled_from(LINES), st.sampled_from(ENDS)), max_size=60))
+    data = "".join(text + end for text, end in lines)
+    if draw(st.booleans()):
+        data = data.rstrip("\r\n")
+    raw = data.encode("utf-8")
+    prefix = draw(st.sampled_from([b"", b"", files.BOM, files.BOM * 2, b"\xff\xfe"]))
+    odd = draw(st.sampled_from([b"", b"", b"", b"\x00", b"\xff", b"\xc3", b"\xe2\x82"]))
+    at = draw(st.integers(0, len(raw)))
+    return prefix + raw[:at] + odd + raw[at:]
+
+
+def whole(data: bytes) -> list[Document | InvalidDocument]:
+    """The reading of the whole text, as parse_stream read a `.yaml` file before."""
+    try:
+        text = files.decode(data)
+    except files.DecodeError as exc:
+        return [InvalidDocument("s.yaml", exc.line, exc.message)]
+    return list(parse_text("s.yaml", text, ".yaml"))
+
+
+@settings(max_examples=600, deadline=None)
+@given(
+    data=streams(),
+    chunk=st.integers(1, 64),
+    window=st.integers(1, 48),
+    cap=st.sampled_from([8, 30, 60, 200, files.MAX_YAML_BYTES]),
+)
+@example(data=b"a: 1\n" + b"# c\n" * 20 + b"%YAML 1.1\n---\nb: 2\n", chunk=4, window=4, cap=8)
+@example(data=b"x: " + b"y" * 50 + b"\n\n...\nb: 2\n", chunk=3, window=5, cap=8)
+@example(data=b"...\r---\r---\n%YAML 1.1\n", chunk=1, window=1, cap=8)
+@example(data=b"%YAML 1.2\n  \r  \n--- # c\r  x\nwebUrl: u\n...\na: 1\n", chunk=2, window=20, cap=8)
+def test_windows_read_as_the_whole_text(data: bytes, chunk: int, window: int, cap: int) -> None:
+    with mock.patch.object(files, "MAX_YAML_BYTES", cap):
+        expected = whole(data)
+        got = list(read_yaml_stream("s.yaml", io.BytesIO(data), chunk=chunk, window=window))
+    assert got == expected
+
+
+def test_a_document_over_the_cap_is_not_held() -> None:
+    """1 MB of one document, read 4 KB at a time under a 1,000-byte cap: reported
+    at its line and skipped, the next document read, never the whole of it in memory."""
+    big = b"webUrl: https://a.test/big\nexcerpt: |\n" + b"  " + b"x" * 98 + b"\n"
+    data = b"webUrl: https://a.test/1\n---\n" + big * 10_000 + b"---\nwebUrl: https://a.test/2\n"
+    with mock.patch.object(files, "MAX_YAML_BYTES", 1000):
+        tracemalloc.start()
+        try:
+            items = list(read_yaml_stream("s.yaml", io.BytesIO(data), chunk=4096, window=4096))
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert items == whole(data)
+    assert [type(i) for i in items] == [Document, InvalidDocument, Document]
+    assert items[1].line == 2 and "over the 1,000-byte limit" in items[1].error
+    assert peak < len(data) // 10  # ~1 MB of input
