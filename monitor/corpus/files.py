@@ -305,7 +305,9 @@ def vanished(path: Path, exc: OSError) -> bool:
 
 def over_limit(suffix: str) -> DecodeError:
     """A file over MAX_FILE_BYTES, refused whole before a document is read."""
-    if suffix.lower() in YAML_SUFFIXES:
+    if suffix.lower() in LINE_SUFFIXES:  # only `sign --in-place` reads these whole
+        hint = "sign --in-place rewrites a file whole: split it"
+    elif suffix.lower() in YAML_SUFFIXES:
         hint = "split it, or use JSON Lines (.jsonl) for a large corpus"
     else:
         hint = "split it, or use JSON Lines (.jsonl), which is streamed"
