@@ -64,3 +64,22 @@ async def test_a_stop_gives_back_the_queued_checks_first_and_waits_only_for_the_
     assert queue.released == [[2, 3], [0, 1]]  # the queued at once, the running after the grace
     assert all(f.cancelled() for f in checker.futures)
     assert not d.inflight
+
+
+async def test_the_queued_checks_are_cancelled_as_the_stop_comes_not_after_a_claim() -> None:
+    """`settle` first waits for a claim in progress (tens of ms, more under load);
+    meanwhile the processes started ~150 queued requests at concurrency 1024."""
+    s = settings(concurrency=2)
+    queue = Releases(10)
+    d = dispatcher(s, queue, pace=Unpaced())
+    checker = Held(s)
+    d.checker = checker
+    assert await d.dispatch() == 4
+    async with d._claiming:  # a claim under way
+        d.stopping = True  # SIGTERM: service.stop()
+        assert [f.cancelled() for f in checker.futures] == [False, False, True, True]
+        settling = asyncio.create_task(d.settle(0.2))
+        await asyncio.sleep(0)
+        assert queue.released == []  # given back once the claim has ended
+    await settling
+    assert queue.released == [[2, 3], [0, 1]]
