@@ -111,10 +111,10 @@ async def test_a_corpus_that_cannot_be_recorded_fails_readiness_then_recovers(
     fail = {"on": True}
     real_scan = CorpusScanner.scan
 
-    def scan(self: CorpusScanner, *, force: bool = False, now: int | None = None) -> ScanReport:
+    def scan(self: CorpusScanner, *, force: bool = False, **kw: Any) -> ScanReport:
         if fail["on"]:
             raise OperationalError("INSERT INTO documents ...", None, busy)
-        return real_scan(self, force=force, now=now)
+        return real_scan(self, force=force, **kw)
 
     monkeypatch.setattr(CorpusScanner, "scan", scan)
     daemon = daemon_for(tmp_path, site, rescan_interval=0.05)
@@ -143,7 +143,7 @@ async def test_run_once_fails_when_the_corpus_cannot_be_recorded(
 ) -> None:
     busy = busy_error(tmp_path)
 
-    def scan(self: CorpusScanner, *, force: bool = False, now: int | None = None) -> ScanReport:
+    def scan(self: CorpusScanner, *, force: bool = False, **kw: Any) -> ScanReport:
         raise OperationalError("INSERT INTO documents ...", None, busy)
 
     monkeypatch.setattr(CorpusScanner, "scan", scan)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from pathlib import Path
+from typing import Any
 
 from support.dispatching import daemon_for
 
@@ -27,11 +28,11 @@ async def test_a_rescan_queued_behind_the_scan_in_progress_does_not_run_after_th
     scans: list[bool] = []
     real_scan = daemon.scanner.scan
 
-    def scan(*, force: bool = False, now: int | None = None) -> ScanReport:
+    def scan(*, force: bool = False, **kw: Any) -> ScanReport:
         scans.append(force)
         entered.set()
         gate.wait(30)
-        return real_scan(force=force, now=now)
+        return real_scan(force=force, **kw)
 
     daemon.scanner.scan = scan  # type: ignore[method-assign]
     try:
