@@ -9,11 +9,13 @@ left (a day cut by the cutoff, the default partition). SQLite deletes rows.
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from monitor.daemon.rollup import rollup_row
 from monitor.storage import partitions
-from monitor.storage.repository import DAY_MS, Repository
+from monitor.storage.repository import DAY_MS, Repository, now_ms
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +51,44 @@ class MixedVersionMend:
         self._last = steady
         if mended := repo.mend_active_flags():
             log.info("cluster: %d targets' active flag set from their schedule", mended)
+
+
+def _steady() -> float:
+    """Seconds no one steps: the boot-time clock where there is one (it counts a
+    suspended machine's sleep), as the cluster's heartbeat reads it."""
+    if hasattr(time, "CLOCK_BOOTTIME"):
+        return time.clock_gettime(time.CLOCK_BOOTTIME)
+    return time.monotonic()
+
+
+class WallSince:
+    """How far the wall clock can honestly have got: its reading when the daemon
+    started plus the steady time since. A clock that jumps ahead while the daemon
+    runs (a year, say) stamps its results there; they became the newest stored,
+    and retention counted back from them and purged all history."""
+
+    def __init__(self, start_ms: int | None = None, steady: Callable[[], float] = _steady) -> None:
+        self._start = now_ms() if start_ms is None else start_ms
+        self._steady = steady
+        self._at = steady()
+
+    def now(self) -> int:
+        return self._start + int((self._steady() - self._at) * 1000)
+
+
+def bounded(now: int, bound: WallSince | None) -> int:
+    """`now`, but never past `bound` (a wall clock that jumped ahead is said)."""
+    if bound is None:
+        return now
+    ceiling = bound.now()
+    if now - ceiling > FAR_AHEAD_MS:
+        log.warning(
+            "maintenance: the clock is %.1f days ahead of the steady clock since the "
+            "daemon started: rollups and retention follow the steady clock (restart the "
+            "daemon if the clock is right now)",
+            (now - ceiling) / DAY_MS,
+        )
+    return min(now, ceiling)
 
 
 @dataclass(slots=True)
@@ -138,9 +178,18 @@ def history_clock(repo: Repository, now_ms: int) -> int:
 
 
 def run_maintenance(
-    repo: Repository, now_ms: int, *, retention_days: int, rollup_retention_days: int
+    repo: Repository,
+    now_ms: int,
+    *,
+    retention_days: int,
+    rollup_retention_days: int,
+    bound: WallSince | None = None,
 ) -> MaintenanceReport:
+    """`bound`: the daemon's steady reading of the wall clock, on SQLite (PostgreSQL
+    counts from the database's clock): `now_ms` never runs ahead of it."""
     report = MaintenanceReport()
+    if repo.dialect != "postgresql":
+        now_ms = bounded(now_ms, bound)
     report.days_rolled, report.rollups = roll_up(repo, now_ms, rollup_retention_days)
     kept = history_clock(repo, now_ms)  # what is deleted counts back from this
     cutoff = kept - retention_days * DAY_MS

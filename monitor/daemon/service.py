@@ -35,7 +35,7 @@ from monitor.config import ConfigError, Settings
 from monitor.daemon.checkers import checker_for
 from monitor.daemon.cluster import Membership
 from monitor.daemon.dispatch import Dispatcher
-from monitor.daemon.maintenance import run_maintenance
+from monitor.daemon.maintenance import WallSince, run_maintenance
 from monitor.daemon.notify import READY, bytes_read, notify, start_extended
 from monitor.daemon.outcome import Policy, decide, policy_for
 from monitor.daemon.prestart import Prestarted, release_reloads
@@ -116,6 +116,7 @@ class Daemon:
             settings.database_url(), create=True, verify=False, created=self._made
         )
         self.repo = Repository(self.engine)
+        self._wall = WallSince()  # retention never follows a wall clock that jumped ahead
         # the cycle lag on the clock due times are set by (a member's own may run ahead)
         self.metrics = DaemonMetrics(self.repo.snapshot, clock_ms=lambda: self.membership.now())
         self.scanner = CorpusScanner(self.repo, settings, keyring)
@@ -622,6 +623,7 @@ class Daemon:
                 self.membership.now(),
                 retention_days=s.retention_days,
                 rollup_retention_days=s.rollup_retention_days,
+                bound=self._wall,
             )
         except SQLAlchemyError as exc:
             error = self._db_failed(exc)

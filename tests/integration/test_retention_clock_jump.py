@@ -1,0 +1,72 @@
+"""History survives a wall clock that jumps ahead while the daemon runs (SQLite).
+
+Retention on SQLite counts back from the newest stored result at most: that
+held for a daemon started on a clock ahead, until its checks recorded results
+on that clock. They then were the newest, and the next maintenance purged
+every real result, rollup and event. The daemon's clock for retention never
+runs ahead of the steady clock since the daemon started.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+import pytest
+from test_retention_wrong_clock import YEAR, an_event_and_a_rollup, checked_at, history
+from test_storage import done
+
+from monitor.config import load_settings
+from monitor.daemon import cluster as cluster_module
+from monitor.daemon import maintenance as maintenance_module
+from monitor.daemon.maintenance import WallSince
+from monitor.daemon.service import Daemon
+from monitor.daemon.state import TargetState
+from monitor.secured.keys import KeyRing
+from monitor.storage import cluster as storage_cluster
+from monitor.storage.migrate import upgrade
+from monitor.storage.repository import DAY_MS, now_ms
+from monitor.vocabulary import Outcome
+
+
+def test_a_clock_that_jumps_a_year_ahead_while_running_purges_no_history(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    t = now_ms()
+    values = {"paths": [tmp_path], "data_dir": tmp_path / "data", "retention_days": 30}
+    daemon = Daemon(load_settings(None, values, environ={}), KeyRing.load([]))
+    try:
+        upgrade(daemon.engine)
+        repo = daemon.repo
+        days = [t - 40 * DAY_MS, t - 29 * DAY_MS, t - DAY_MS, t]
+        target = checked_at(repo, *days)
+        an_event_and_a_rollup(repo, target, t - 100 * DAY_MS)
+        # the wall clock jumps a year ahead; the checks go on and record there
+        for module in (cluster_module, storage_cluster):
+            monkeypatch.setattr(module, "now_ms", lambda: t + YEAR)
+        up = TargetState()
+        claim = repo.claim_due(t + YEAR, 1, 1000)[0]
+        repo.record([done(claim.id, claim.lease, t + YEAR, Outcome.OK, up, up)])
+        daemon.membership.beat({})  # the leader: it runs the maintenance
+        with caplog.at_level(logging.WARNING, logger="monitor.daemon.maintenance"):
+            asyncio.run(daemon.maintenance())
+        results, rollups, events = history(repo)
+        assert results == [*days[1:], t + YEAR]  # only what was 30 days past the real time
+        assert rollups >= 1 and events == 1
+        said = [r.getMessage() for r in caplog.records]
+        assert any("ahead of the steady clock" in m for m in said), said
+    finally:
+        daemon.engine.dispose()
+
+
+def test_the_bound_follows_the_steady_clock() -> None:
+    """A clock stepped back is taken as it is (the bound is above it); one that ran
+    ahead of the steady clock is held to start + steady time elapsed."""
+    steady = [100.0]
+    bound = WallSince(1_000_000, lambda: steady[0])
+    steady[0] += 3600
+    assert bound.now() == 1_000_000 + 3_600_000
+    assert maintenance_module.bounded(1_000_000 + 60_000, bound) == 1_000_000 + 60_000
+    assert maintenance_module.bounded(1_000_000 + YEAR, bound) == 1_000_000 + 3_600_000
+    assert maintenance_module.bounded(5, None) == 5
