@@ -32,6 +32,7 @@ from collections.abc import Callable
 from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.config import Settings
+from monitor.storage.marks import read_mark
 from monitor.storage.repository import LAST_CHECK_KEY, Repository
 from monitor.vocabulary import Kind
 
@@ -187,9 +188,10 @@ class ClockWatch:
             seen.append((due - longest, _BY_DUE))
         if until is not None:
             seen.append((until - 2 * int(settings.lease_seconds * 1000), _BY_LEASE))
-        try:
-            seen.append((int(value) if value is not None else 0, _BY_LAST))
-        except ValueError:
+        last = 0 if value is None else read_mark(value)
+        if last is not None:
+            seen.append((last, _BY_LAST))
+        else:
             log.warning(  # once: read at the first reading only
                 "the last check stored is unreadable (%.40r): whether the clock stepped "
                 "back while the daemon was stopped is unknown, so due times and leases "

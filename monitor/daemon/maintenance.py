@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from monitor.daemon.rollup import rollup_row
 from monitor.storage import partitions
+from monitor.storage.marks import read_mark
 from monitor.storage.repository import DAY_MS, Repository, now_ms
 
 log = logging.getLogger(__name__)
@@ -107,15 +108,14 @@ def rolled_through(repo: Repository) -> int | None:
     the days are rolled up again from the oldest result kept (upserts); until one
     is, no day's partition is dropped (PostgreSQL)."""
     value = repo.get_meta(ROLLED_THROUGH)
-    try:
-        return None if value is None else int(value)
-    except ValueError:
-        log.warning(
-            "maintenance: the rollup mark stored is unreadable (%.40r): days are rolled "
-            "up again from the oldest result kept",
-            value,
-        )
-        return None
+    if value is None or (mark := read_mark(value)) is not None:
+        return None if value is None else mark
+    log.warning(
+        "maintenance: the rollup mark stored is unreadable (%.40r): days are rolled "
+        "up again from the oldest result kept",
+        value,
+    )
+    return None
 
 
 def roll_up(repo: Repository, now_ms: int, keep_days: int | None = None) -> tuple[int, int]:

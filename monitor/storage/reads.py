@@ -12,6 +12,7 @@ from sqlalchemy import (
 
 from monitor.daemon.state import State
 from monitor.storage import pages
+from monitor.storage.marks import read_mark
 from monitor.storage.store import (
     ARTICLES,
     DOCUMENTS,
@@ -82,8 +83,7 @@ class Reads(Store):
             snap.oldest_due_ms = min((d for d in dues if d is not None), default=None)
             last = conn.scalar(select(META.c.value).where(META.c.key == LAST_CHECK_KEY))
             # unreadable: unknown (the daemon's start says so), not a traceback here
-            stamp = str(last or "")
-            snap.last_check_ms = int(stamp) if stamp.isascii() and stamp.isdigit() else None
+            snap.last_check_ms = read_mark(last)
             snap.invalid_documents = int(
                 conn.scalar(select(func.coalesce(func.sum(DOCUMENTS.c.invalid), 0))) or 0
             )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
@@ -17,6 +16,7 @@ from sqlalchemy import (
 )
 
 from monitor.storage import dialect
+from monitor.storage.marks import read_mark
 from monitor.storage.store import (
     DAY_MS,
     LAST_CHECK_KEY,
@@ -145,10 +145,8 @@ class RetentionStore(Store):
         """The newest result stored, at most: the last check's mark (the newest of the
         last batch written, so never past the newest stored), else (none stored, or
         unreadable) a scan of every result's time; None when there are no results."""
-        value = self.get_meta(LAST_CHECK_KEY)
-        if value is not None:
-            with contextlib.suppress(ValueError):
-                return int(value)
+        if (value := read_mark(self.get_meta(LAST_CHECK_KEY))) is not None:
+            return value
         with self.engine.connect() as conn:
             newest = conn.scalar(select(func.max(RESULTS.c.checked_at)))
             return None if newest is None else int(newest)

@@ -1,0 +1,22 @@
+"""Reading a number kept as text in `meta` (the last check, the rollup mark).
+
+One rule for every reader: the marks this version writes are ASCII decimal
+digits. Anything else, written by hand or by a broken tool, is unreadable
+(None) and each reader says what it does instead. `int()` alone took
+" 12 ", "1_000" and "-5" as numbers, and a number of hundreds of digits,
+which then failed later (OverflowError as a float, ValueError past 4300
+digits) in the heartbeat, /metrics and maintenance.
+"""
+
+from __future__ import annotations
+
+MAX_DIGITS = 19  # a BIGINT's width: the widest number a mark is compared with in SQL
+
+
+def read_mark(value: object) -> int | None:
+    """The mark's number, or None when absent or not what this version writes."""
+    if not isinstance(value, str) or not 0 < len(value) <= MAX_DIGITS:
+        return None
+    if not (value.isascii() and value.isdigit()):
+        return None
+    return int(value)

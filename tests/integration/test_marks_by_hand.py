@@ -1,0 +1,58 @@
+"""Marks written by hand (or by a broken tool) into `meta`: no traceback anywhere.
+
+The last check is read by the start's step-back test (clock_step.py), by
+`status`, /api/v1/status and /metrics (reads.py), and by retention on SQLite
+(maintenance.py). A number too long for a float (or for `int()` at all) made
+the heartbeat raise OverflowError, out of reach of its database-error handler,
+and /metrics fail at every scrape.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from test_clock_step_back import member
+from test_retention_wrong_clock import checked_at
+
+from monitor.daemon.maintenance import ROLLED_THROUGH, run_maintenance
+from monitor.observe.metrics import DaemonMetrics
+from monitor.observe.status.document import rfc3339
+from monitor.storage.repository import DAY_MS, LAST_CHECK_KEY, Repository, now_ms
+
+MARKS = ["9" * 400, "9" * 5000, "-" + "9" * 400, "1e999", " 12 ", "1_000", "\u0661\u0662", ""]
+IDS = ["400 digits", "5000 digits", "-400 digits", "1e999", "spaces", "1_000", "arabic", "empty"]
+
+
+@pytest.mark.parametrize("mark", MARKS, ids=IDS)
+def test_a_last_check_written_by_hand_breaks_no_reader(
+    repo: Repository, mark: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    t = now_ms()
+    checked_at(repo, t - 2 * DAY_MS, t)
+    repo.set_meta(LAST_CHECK_KEY, mark)
+    clock = [t]
+    with caplog.at_level(logging.INFO, logger="monitor.daemon"):
+        m = member(repo, clock)
+        m.beat({})
+        clock[0] += 1000
+        m.beat({})
+    said = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len([m for m in said if "last check" in m or "stepped back" in m]) <= 1, said
+    snap = repo.snapshot()
+    assert snap.last_check_ms is None or abs(snap.last_check_ms) < 10**15
+    rfc3339(snap.last_check_ms)
+    body = DaemonMetrics(repo.snapshot).render()
+    assert b"article_monitor_last_check_timestamp_seconds" in body
+    run_maintenance(repo, t, retention_days=30, rollup_retention_days=365)
+
+
+@pytest.mark.parametrize("mark", MARKS, ids=IDS)
+def test_a_rollup_mark_written_by_hand_stops_no_maintenance(repo: Repository, mark: str) -> None:
+    t = now_ms()
+    checked_at(repo, t - 40 * DAY_MS, t - 3 * DAY_MS, t)
+    repo.set_meta(ROLLED_THROUGH, mark)
+    report = run_maintenance(repo, t, retention_days=30, rollup_retention_days=365)
+    assert report.results_deleted == 1
+    again = run_maintenance(repo, t + DAY_MS, retention_days=30, rollup_retention_days=365)
+    assert again.days_rolled <= 2
