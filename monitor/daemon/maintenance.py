@@ -63,30 +63,42 @@ def _steady() -> float:
 
 
 class WallSince:
-    """How far the wall clock can honestly have got: its reading when the daemon
-    started plus the steady time since. A clock that jumps ahead while the daemon
-    runs (a year, say) stamps its results there; they became the newest stored,
-    and retention counted back from them and purged all history."""
+    """How far the wall clock can honestly have got (SQLite): the newest result
+    stored when the daemon started (or the clock then, if earlier) plus the steady
+    time since. A daemon's results on a clock a year ahead (jumped while it ran,
+    or set so when it started) became the newest stored, and retention counted
+    back from them and purged all history. A daemon stopped for days keeps that
+    much more history until its next start (said once)."""
 
     def __init__(self, start_ms: int | None = None, steady: Callable[[], float] = _steady) -> None:
         self._start = now_ms() if start_ms is None else start_ms
         self._steady = steady
         self._at = steady()
+        self.said = False
+
+    @classmethod
+    def at_start(cls, repo: Repository) -> WallSince:
+        """Read before the daemon records anything (one read of the last check)."""
+        wall = now_ms()
+        newest = repo.newest_result_ms()
+        return cls(wall if newest is None else min(wall, newest))
 
     def now(self) -> int:
         return self._start + int((self._steady() - self._at) * 1000)
 
 
 def bounded(now: int, bound: WallSince | None) -> int:
-    """`now`, but never past `bound` (a wall clock that jumped ahead is said)."""
+    """`now`, but never past `bound` (a clock far past it is said once)."""
     if bound is None:
         return now
     ceiling = bound.now()
-    if now - ceiling > FAR_AHEAD_MS:
+    if now - ceiling > FAR_AHEAD_MS and not bound.said:
+        bound.said = True
         log.warning(
-            "maintenance: the clock is %.1f days ahead of the steady clock since the "
-            "daemon started: rollups and retention follow the steady clock (restart the "
-            "daemon if the clock is right now)",
+            "maintenance: the clock is %.1f days past the newest result stored at the "
+            "daemon's start plus the time since: rollups and retention count from that "
+            "(a clock set ahead would purge all history); if the clock is right (the "
+            "daemon was stopped that long), the next start counts from it",
             (now - ceiling) / DAY_MS,
         )
     return min(now, ceiling)

@@ -214,6 +214,8 @@ class Daemon:
         try:
             await self._open()
             opened = True
+            if self.repo.dialect != "postgresql":  # before anything is recorded
+                self._wall = await asyncio.to_thread(WallSince.at_start, self.repo)
             self._install_signals()
             if not s.once:  # systemd (Type=notify): started, and a reload is handled now
                 notify(READY)
