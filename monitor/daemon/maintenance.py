@@ -169,14 +169,18 @@ def roll_up(repo: Repository, now_ms: int, keep_days: int | None = None) -> tupl
     return days, rows
 
 
-def history_clock(repo: Repository, now_ms: int) -> int:
+def history_clock(repo: Repository, now_ms: int, *, bounded: bool = False) -> int:
     """The time retention counts back from: history must survive a wrong clock (a
     leader a year ahead purged every result and rollup). PostgreSQL: the database's
     clock, the cluster's, read now. SQLite (one machine, its clock the database's):
     `now_ms`, but never past the newest stored result, so no result newer than it
-    less the retention is deleted; a clock far ahead of it is said."""
+    less the retention is deleted; a clock far ahead of it is said. `bounded`: the
+    daemon's `now_ms`, already held to its start's newest result (WallSince): a
+    daemon that recorded nothing for a day (long intervals) said so every hour."""
     if repo.dialect == "postgresql":
         return repo.db_now()
+    if bounded:
+        return now_ms
     newest = repo.newest_result_ms()
     if newest is None or now_ms <= newest:
         return now_ms
@@ -203,7 +207,8 @@ def run_maintenance(
     if repo.dialect != "postgresql":
         now_ms = bounded(now_ms, bound)
     report.days_rolled, report.rollups = roll_up(repo, now_ms, rollup_retention_days)
-    kept = history_clock(repo, now_ms)  # what is deleted counts back from this
+    # what is deleted counts back from this
+    kept = history_clock(repo, now_ms, bounded=bound is not None)
     cutoff = kept - retention_days * DAY_MS
     mark = rolled_through(repo)
     rolled_end = (mark + 1) * DAY_MS if mark is not None else 0

@@ -20,13 +20,14 @@ from test_storage import done
 from monitor.config import load_settings
 from monitor.daemon import cluster as cluster_module
 from monitor.daemon import maintenance as maintenance_module
-from monitor.daemon.maintenance import WallSince
+from monitor.daemon.maintenance import WallSince, run_maintenance
 from monitor.daemon.service import Daemon
 from monitor.daemon.state import TargetState
 from monitor.secured.keys import KeyRing
 from monitor.storage import cluster as storage_cluster
+from monitor.storage.engine import make_engine
 from monitor.storage.migrate import upgrade
-from monitor.storage.repository import DAY_MS, now_ms
+from monitor.storage.repository import DAY_MS, Repository, now_ms
 from monitor.vocabulary import Outcome
 
 
@@ -102,3 +103,26 @@ def test_a_daemon_started_on_a_clock_a_year_ahead_purges_no_history(
         assert sum("past the newest result stored at the daemon's start" in m for m in said) == 1
     finally:
         daemon.engine.dispose()
+
+
+def test_a_daemon_that_records_nothing_for_days_is_not_taken_for_a_clock_ahead(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Long intervals (a week, ten years): the daemon's clock ran days past its newest
+    result, truly. Retention counted from that result and said "a clock set ahead"
+    at every hourly run; the steady clock since the start says the days passed."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'am.db'}")
+    upgrade(engine)
+    repo = Repository(engine)
+    t = now_ms()
+    checked_at(repo, t - 28 * DAY_MS, t)
+    steady = [0.0]
+    bound = WallSince(t, lambda: steady[0])  # started at t, its newest result then
+    steady[0] += 3 * DAY_MS / 1000
+    with caplog.at_level(logging.WARNING, logger="monitor.daemon.maintenance"):
+        for hour in range(2):
+            now = t + 3 * DAY_MS + hour * 3_600_000
+            run_maintenance(repo, now, retention_days=30, rollup_retention_days=365, bound=bound)
+    assert history(repo)[0] == [t]  # t - 28 days is 31 days old
+    assert not caplog.records, [r.getMessage() for r in caplog.records]
+    engine.dispose()
