@@ -189,6 +189,12 @@ class ProcessChecker:
                 self._flush_pending = True
                 asyncio.get_running_loop().call_soon(self._flush)
 
+    def send_now(self) -> None:
+        """Write what waits for the end of this turn of the loop (a stop's cancels)
+        at once: under load a turn of the daemon's loop lasts tens of ms, and each
+        one the processes start the queued requests the cancels are for."""
+        self._flush()
+
     def _flush(self) -> None:
         self._flush_pending = False
         pool = self._pool

@@ -111,6 +111,8 @@ class Dispatcher:
         queued = self._queued()
         for future, _ in queued:
             future.cancel()
+        if queued and isinstance(self.checker, ProcessChecker):
+            self.checker.send_now()
         self._unqueued += [claim for _, claim in queued]
 
     def now(self) -> int:

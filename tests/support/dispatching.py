@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from monitor.check.pipe import Frames, requests_from_frame
 from monitor.config import Settings, load_settings
 from monitor.daemon.checkers import ProcessChecker
 from monitor.daemon.dispatch import Dispatcher
@@ -66,8 +67,11 @@ class _Unanswered:
     """A checker-process pool that takes every frame and answers none."""
 
     class _Channel:
+        def __init__(self) -> None:
+            self.frames: list[bytes] = []  # what was written to the process, in order
+
         def send(self, data: bytes, targets: int = 0) -> None:
-            pass
+            self.frames.append(data)
 
     def __init__(self, processes: int) -> None:
         self.channels = [self._Channel() for _ in range(processes)]
@@ -81,6 +85,17 @@ def unanswered(checker: ProcessChecker) -> ProcessChecker:
     checker._pool = _Unanswered(checker.processes)  # type: ignore[assignment]
     checker._live = [True] * checker.processes
     return checker
+
+
+def cancels_sent(checker: ProcessChecker, process: int = 0) -> list[int]:
+    """The request ids `unanswered(checker)` has written to a process as cancels."""
+    pool = checker._pool
+    assert isinstance(pool, _Unanswered)
+    out: list[int] = []
+    for data in pool.channels[process].frames:
+        for payload in Frames().feed(data):
+            out += requests_from_frame(payload)[1]
+    return out
 
 
 def answer(

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from support.dispatching import dispatcher, unanswered
+from support.dispatching import cancels_sent, dispatcher, unanswered
 from support.settings import settings
 from test_dispatch_run_once import Queue
 
@@ -78,6 +78,8 @@ async def test_the_queued_checks_are_cancelled_as_the_stop_comes_not_after_a_cla
     async with d._claiming:  # a claim under way
         d.stopping = True  # SIGTERM: service.stop()
         assert [f.cancelled() for f in checker.futures] == [False, False, True, True]
+        # written to the process at once, not a turn of a busy loop later
+        assert sorted(cancels_sent(checker)) == [f.key for f in checker.futures[2:]]  # type: ignore[attr-defined]
         settling = asyncio.create_task(d.settle(0.2))
         await asyncio.sleep(0)
         assert queue.released == []  # given back once the claim has ended
