@@ -114,14 +114,16 @@ class MaintenanceReport:
     rollups_deleted: int = 0
 
 
-def rolled_through(repo: Repository) -> int | None:
+def rolled_through(repo: Repository, *, quiet: bool = False) -> int | None:
     """The last day rolled up, None if none or unreadable: an unreadable mark failed
-    every maintenance run (retention included) with a ValueError. It is said, and
-    the days are rolled up again from the oldest result kept (upserts); until one
-    is, no day's partition is dropped (PostgreSQL)."""
+    every maintenance run (retention included) with a ValueError. It is said (once a
+    run: `quiet` the second read), and the days are rolled up again from the oldest
+    result kept (upserts); until one is, no day's partition is dropped (PostgreSQL)."""
     value = repo.get_meta(ROLLED_THROUGH)
     if value is None or (mark := read_mark(value)) is not None:
         return None if value is None else mark
+    if quiet:
+        return None
     log.warning(
         "maintenance: the rollup mark stored is unreadable (%.40r): days are rolled "
         "up again from the oldest result kept",
@@ -210,7 +212,7 @@ def run_maintenance(
     # what is deleted counts back from this
     kept = history_clock(repo, now_ms, bounded=bound is not None)
     cutoff = kept - retention_days * DAY_MS
-    mark = rolled_through(repo)
+    mark = rolled_through(repo, quiet=True)  # said by roll_up if unreadable
     rolled_end = (mark + 1) * DAY_MS if mark is not None else 0
     # a day is dropped whole only once rolled up (a first run rolls up 40 days at most)
     report.partitions_made, report.partitions_dropped = partitions.maintain(

@@ -56,3 +56,15 @@ def test_a_rollup_mark_written_by_hand_stops_no_maintenance(repo: Repository, ma
     assert report.results_deleted == 1
     again = run_maintenance(repo, t + DAY_MS, retention_days=30, rollup_retention_days=365)
     assert again.days_rolled <= 2
+
+
+def test_an_unreadable_rollup_mark_is_said_once_a_run(
+    repo: Repository, caplog: pytest.LogCaptureFixture
+) -> None:
+    """With no result to roll up, the mark stays as written: it was said twice a run
+    (roll_up's read, then the partitions' read)."""
+    repo.set_meta(ROLLED_THROUGH, "garbage")
+    with caplog.at_level(logging.WARNING, logger="monitor.daemon.maintenance"):
+        run_maintenance(repo, now_ms(), retention_days=30, rollup_retention_days=365)
+    said = [r.getMessage() for r in caplog.records if "rollup mark" in r.getMessage()]
+    assert len(said) == 1, said
