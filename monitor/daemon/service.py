@@ -531,7 +531,8 @@ class Daemon:
     def _finish(self, claim: Claimed, result: CheckResult) -> None:
         """Act on the pure decision: queue the record, count the metric, log."""
         decision = decide(claim.state, claim.refs, result, self._policy(claim.kind), self._rng)
-        self.writer.put(record_of(claim, result, decision, self.membership.now()))
+        m = self.membership  # the check was timed by this machine's clock: the cluster's
+        self.writer.put(record_of(claim, result, decision, m.now(), m.offset_ms))
         self.membership.note_check()
         seconds = None if result.latency_ms is None else result.latency_ms / 1000
         self.metrics.observe(claim.kind, result.outcome, seconds)

@@ -169,12 +169,17 @@ def latency_ms(result: CheckResult) -> int | None:
     return None if result.latency_ms is None else round(result.latency_ms)
 
 
-def record_of(claim: Claimed, result: CheckResult, decision: Decision, now: int) -> CheckRecord:
-    """The row a decided check becomes; due again `decision.delay` after `now` (ms)."""
+def record_of(
+    claim: Claimed, result: CheckResult, decision: Decision, now: int, offset_ms: int = 0
+) -> CheckRecord:
+    """The row a decided check becomes; due again `decision.delay` after `now` (ms).
+    `offset_ms`: the cluster's clock less this machine's, which timed the check: a
+    member a year behind stamped its results a year back, and the next maintenance
+    (on the database's clock) deleted them unrolled."""
     return CheckRecord(
         target_id=claim.id,
         lease=claim.lease,
-        checked_at=int(result.checked_at.timestamp() * 1000),
+        checked_at=int(result.checked_at.timestamp() * 1000) + offset_ms,
         outcome=OUTCOME_CODES[result.outcome],
         outcome_name=result.outcome.value,
         http_status=result.http_status,
