@@ -13,6 +13,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from monitor.daemon.rollup import rollup_row
 from monitor.storage import partitions
 from monitor.storage.marks import read_mark
@@ -78,9 +80,15 @@ class WallSince:
 
     @classmethod
     def at_start(cls, repo: Repository) -> WallSince:
-        """Read before the daemon records anything (one read of the last check)."""
+        """Read before the daemon records anything (one read of the last check). A
+        database that cannot answer now is no reason to stop a start: said, and the
+        clock is taken as it is (a jump while running is still caught)."""
         wall = now_ms()
-        newest = repo.newest_result_ms()
+        try:
+            newest = repo.newest_result_ms()
+        except SQLAlchemyError as exc:
+            log.warning("maintenance: cannot read the newest result at the start: %s", exc)
+            newest = None
         return cls(wall if newest is None else min(wall, newest))
 
     def now(self) -> int:

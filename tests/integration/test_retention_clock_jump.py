@@ -14,6 +14,7 @@ import logging
 from pathlib import Path
 
 import pytest
+from sqlalchemy.exc import OperationalError
 from test_retention_wrong_clock import YEAR, an_event_and_a_rollup, checked_at, history
 from test_storage import done
 
@@ -125,4 +126,22 @@ def test_a_daemon_that_records_nothing_for_days_is_not_taken_for_a_clock_ahead(
             run_maintenance(repo, now, retention_days=30, rollup_retention_days=365, bound=bound)
     assert history(repo)[0] == [t]  # t - 28 days is 31 days old
     assert not caplog.records, [r.getMessage() for r in caplog.records]
+    engine.dispose()
+
+
+def test_a_database_that_cannot_answer_at_the_start_stops_no_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'am.db'}")
+    upgrade(engine)
+    repo = Repository(engine)
+
+    def locked() -> int:
+        raise OperationalError("SELECT", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(repo, "newest_result_ms", locked)
+    with caplog.at_level(logging.WARNING, logger="monitor.daemon.maintenance"):
+        bound = WallSince.at_start(repo)
+    assert abs(bound.now() - now_ms()) < 60_000
+    assert any("newest result at the start" in r.getMessage() for r in caplog.records)
     engine.dispose()
