@@ -183,31 +183,69 @@ def _ends_with_suffix(text: str, end: int) -> bool:
 
 @dataclass(slots=True)
 class _Window:
-    """The text not yet cut: it starts at a document's start, on file line `line`."""
+    """The text not yet cut: it starts at a document's start, on file line `line`.
 
-    text: str = ""
+    Held as the pieces read (joined only to be cut): appending to one string
+    copied all of it at every piece. `marked`: a marker came since the last cut,
+    or that cut stopped at a `...` line ending the text; otherwise the text is
+    one open document and cutting it again finds nothing (it cut the whole text
+    held at every window: quadratic in a long document).
+    """
+
+    parts: list[str]
     line: int = 1
+    size: int = 0
     scanned: int = 0  # looked at for content lines up to here
     content_end: int = 0  # where the last content line seen ends (0: none)
+    marked: bool = False
+
+    @classmethod
+    def of(cls, text: str, line: int) -> _Window:
+        held = cls([], line)
+        held.add(text)
+        return held
+
+    @property
+    def text(self) -> str:
+        if len(self.parts) > 1:
+            self.parts[:] = ["".join(self.parts)]
+        return self.parts[0] if self.parts else ""
+
+    def add(self, text: str) -> None:
+        self.marked = self.marked or _MARKER.search(text) is not None
+        self.parts.append(text)
+        self.size += len(text)
 
     def drop(self, upto: int) -> None:
-        self.line += self.text.count("\n", 0, upto)
-        self.text = self.text[upto:]
+        text = self.text
+        self.line += text.count("\n", 0, upto)
+        rest = text[upto:]
+        self.parts[:] = [rest] if rest else []
+        self.size = len(rest)
         self.scanned = max(0, self.scanned - upto)
         self.content_end = max(0, self.content_end - upto)
+        self.marked = _ends_with_suffix(rest, len(rest)) if rest else False
 
     def last_content(self) -> int:
         """Where its last content line ends, looking only at what was added since."""
-        found = _last_content(self.text, self.scanned, len(self.text))
-        self.content_end = found or self.content_end
-        self.scanned = len(self.text)
+        end = self.size
+        for part in reversed(self.parts):
+            start = end - len(part)
+            if end <= self.scanned:
+                break
+            found = _last_content(part, max(0, self.scanned - start), len(part))
+            if found:
+                self.content_end = start + found
+                break
+            end = start
+        self.scanned = self.size
         return self.content_end
 
 
 def _documents(
     source: str, fh: BinaryIO, stream: YamlStream, chunk: int, window: int
 ) -> Iterator[Item]:
-    held = _Window()
+    held = _Window([])
     skipping: _Skip | None = None
     due = window
     try:
@@ -216,30 +254,32 @@ def _documents(
                 rest = skipping.feed(text)
                 if rest is None:
                     continue
-                held, skipping, due = _Window(rest, skipping.line), None, window
+                held, skipping, due = _Window.of(rest, skipping.line), None, window
             else:
-                held.text += text
-            if len(held.text) < due:
+                held.add(text)
+            if held.size < due:
                 continue
-            yield from _cut(stream, held, final=False)
-            due = len(held.text) + window
-            if len(held.text) > files.MAX_YAML_BYTES:
+            if held.marked:
+                yield from _cut(stream, held, final=False)
+            due = held.size + window
+            if held.size > files.MAX_YAML_BYTES:
                 end = held.last_content()
                 if end > files.MAX_YAML_BYTES:  # the document being read is over the cap
                     yield stream.too_big(held.line)
-                    line = held.line + held.text.count("\n", 0, end)
-                    if _ends_with_suffix(held.text, end):  # `... text`: it ended there
-                        held, due = _Window(held.text[end:], line), window
+                    whole = held.text
+                    line = held.line + whole.count("\n", 0, end)
+                    if _ends_with_suffix(whole, end):  # `... text`: it ended there
+                        held, due = _Window.of(whole[end:], line), window
                         continue
-                    skipping = _Skip("", line)
-                    rest = skipping.feed(held.text[end:])  # it may end there (a `...`)
-                    held = _Window() if rest is None else _Window(rest, skipping.line)
+                    skipping = _Skip([], line)
+                    rest = skipping.feed(whole[end:])  # it may end there (a `...`)
+                    held = _Window([]) if rest is None else _Window.of(rest, skipping.line)
                     skipping = skipping if rest is None else None
                     due = window
     except files.DecodeError as exc:
         yield InvalidDocument(source, exc.line, exc.message)
         return
-    if skipping is None and held.text:  # a skipped document runs to the end
+    if skipping is None and held.size:  # a skipped document runs to the end
         yield from _cut(stream, held, final=True)
     yield from stream.end()
 
@@ -266,12 +306,16 @@ def _cut(stream: YamlStream, held: _Window, *, final: bool) -> Iterator[Item]:
 class _Skip:
     """A document over the cap, already reported, read to its end without being held.
 
-    `tail`: its lines since its last content line, which may be the directives
-    of the next document; `line`: the file line where `tail` starts.
+    `tail`: its lines since its last content line (as read, joined only at the
+    end), which may be the directives of the next document; `line`: the file
+    line where `tail` starts.
     """
 
-    tail: str
+    tail: list[str]
     line: int
+
+    def _lines(self) -> int:
+        return sum(part.count("\n") for part in self.tail)
 
     def feed(self, text: str) -> str | None:
         """The text from the next document's start, once that is in `text`; else None."""
@@ -279,18 +323,19 @@ class _Skip:
         stop = len(text) if marker is None else marker.start()
         end = _last_content(text, 0, stop)
         if end:  # all it held so far is this document's
-            self.line += self.tail.count("\n") + text.count("\n", 0, end)
-            self.tail, text, stop = "", text[end:], stop - end
+            self.line += self._lines() + text.count("\n", 0, end)
+            self.tail, text, stop = [], text[end:], stop - end
         if marker is None:
-            self.tail += text
+            if text:
+                self.tail.append(text)
             return None
         if text.startswith("...", stop):  # the document ends with that line
             eol = text.find("\n", stop)
             after = len(text) if eol < 0 else eol + 1
-            self.line += self.tail.count("\n") + text.count("\n", 0, after)
-            self.tail = ""
+            self.line += self._lines() + text.count("\n", 0, after)
+            self.tail = []
             return text[after:]
-        joined = self.tail + text[:stop]  # a `---`: its directives are the next one's
+        joined = "".join([*self.tail, text[:stop]])  # a `---`: its directives are the next one's
         cut = _directives_before(joined, len(joined), 0)
         self.line += joined.count("\n", 0, cut)
         return joined[cut:] + text[stop:]
