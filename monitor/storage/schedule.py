@@ -6,7 +6,9 @@ time plus the interval; once the clock is set right the target waited the
 interval plus the whole step. No due time a check can set lies further ahead
 than the kind's longest delay (interval and jitter: a failing target's
 backoff is shorter), so a queued target due beyond that is moved: one checked
-"in the future" keeps its delay from now, any other is due now.
+"in the future" keeps its delay from now, any other is due at the latest the
+settings allow after its last check (now if that is past: a new target, a claim
+given back on the clock ahead; later if the settings changed, not a burst).
 
 A keyset walk of the due queue from its back, a page at a time (the caller
 spreads the pages over its heartbeats), so no transaction holds the write
@@ -76,8 +78,11 @@ class ScheduleStore(Store):
                 continue
             if checked is not None and checked > now:  # checked on the clock ahead
                 moves[(due, tid)] = now + min(due - checked, bound)
-            else:  # queued there by a claim given back or a new target: due now
-                moves[(due, tid)] = now
+            else:  # queued there by a claim given back or a new target, or by settings
+                # since changed (a lower jitter, a shorter interval): the latest these
+                # settings allow after its last check, at once if that is past (moved
+                # to now, a lowered jitter made a fifth of the corpus due at the start)
+                moves[(due, tid)] = now if checked is None else max(now, checked + bound)
         rest = (rows[-1][0], rows[-1][1]) if len(rows) == page else None
         if not moves:
             return Page(0, rest)
