@@ -66,8 +66,8 @@ def _steady() -> float:
 
 class WallSince:
     """How far the wall clock can honestly have got (SQLite): the newest result
-    stored when the daemon started (or the clock then, if earlier) plus the steady
-    time since. A daemon's results on a clock a year ahead (jumped while it ran,
+    stored when the daemon started (the clock then, if none) plus the steady time
+    since (a clock behind it is taken as it is: `bounded` is a ceiling). A daemon's results on a clock a year ahead (jumped while it ran,
     or set so when it started) became the newest stored, and retention counted
     back from them and purged all history. A daemon stopped for days keeps that
     much more history until its next start (said once)."""
@@ -89,7 +89,9 @@ class WallSince:
         except SQLAlchemyError as exc:
             log.warning("maintenance: cannot read the newest result at the start: %s", exc)
             newest = None
-        return cls(wall if newest is None else min(wall, newest))
+        # the newest result, even past the clock: one set behind while the daemon was
+        # stopped and put right while it runs held retention back until the next start
+        return cls(wall if newest is None else newest)
 
     def now(self) -> int:
         return self._start + int((self._steady() - self._at) * 1000)

@@ -145,3 +145,28 @@ def test_a_database_that_cannot_answer_at_the_start_stops_no_start(
     assert abs(bound.now() - now_ms()) < 60_000
     assert any("newest result at the start" in r.getMessage() for r in caplog.records)
     engine.dispose()
+
+
+def test_a_clock_behind_at_the_start_and_put_right_while_running_holds_nothing_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Started on a clock a year behind its history, then put right (NTP): the bound
+    began at that clock, so retention and rollups stood still until a restart."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'am.db'}")
+    upgrade(engine)
+    repo = Repository(engine)
+    t = now_ms()
+    days = [t - 40 * DAY_MS, t - 29 * DAY_MS, t - DAY_MS, t]
+    checked_at(repo, *days)
+    monkeypatch.setattr(maintenance_module, "now_ms", lambda: t - YEAR)
+    steady = [0.0]
+    monkeypatch.setattr(maintenance_module, "_steady", lambda: steady[0])
+    bound = WallSince.at_start(repo)
+    steady[0] += 3600.0  # an hour on, the clock put right
+    with caplog.at_level(logging.WARNING, logger="monitor.daemon.maintenance"):
+        run_maintenance(
+            repo, t + 3_600_000, retention_days=30, rollup_retention_days=365, bound=bound
+        )
+    assert history(repo)[0] == days[1:]
+    assert not caplog.records, [r.getMessage() for r in caplog.records]
+    engine.dispose()
