@@ -98,20 +98,45 @@ def _in_unit(unit: Unit, *, whole: bool = False) -> BeforeValidator:
                 )
             return value  # a bare number: read in the field's own unit, as it always was
         number = Decimal(match.group(1))
-        if abs(number.adjusted()) > _EXACT_EXPONENT or len(match.group(1)) > _EXACT_DIGITS:
+        exact = _exact(number)
+        if exact is None:
             count = float(number) * UNITS[match.group(2)] / float(unit.seconds)
         else:
-            count = float(Fraction(number) * _EXACT[match.group(2)] / unit.seconds)
+            exact = exact * _EXACT[match.group(2)] / unit.seconds
+            count = float(exact)
         count += 0.0  # `-0` is 0
         if whole and math.isfinite(count):  # inf: refused as a number, by the field
-            if not count.is_integer():
-                raise ValueError(
-                    f"{_quoted(value)} is {count:g} {unit.name}: give a whole number of {unit.name}"
-                )
-            return int(count)
+            if exact is not None and exact.denominator == 1:
+                return int(exact)
+            if exact is None and abs(count) > unit.limit:  # refused by the bound, as written
+                return int(count)
+            # within the bound, a spelling too long to be read exactly has a fraction
+            near = f"{count:g}"
+            if float(near).is_integer():  # `1` for 1.0000000000000002 said nothing
+                near = f"a hair from {round(count)}"
+            raise ValueError(
+                f"{_quoted(value)} is {near} {unit.name}: give a whole number of {unit.name}"
+            )
         return count
 
     return BeforeValidator(read)
+
+
+def _exact(number: Decimal) -> Fraction | None:
+    """`number` as an exact fraction, or None when it has too many significant
+    digits or too large an exponent for one; zeros around its digits do not
+    count (`1.000…0d` is 1 day, however many zeros: read as a float, the
+    fraction of `1.000…01d` was lost and a whole-days setting took it)."""
+    sign, digits, exponent = number.as_tuple()
+    assert isinstance(exponent, int)  # the spelling is a finite number
+    text = "".join(map(str, digits))
+    significant = text.strip("0")
+    if not significant:
+        return Fraction(0)
+    if len(significant) > _EXACT_DIGITS or abs(number.adjusted()) > _EXACT_EXPONENT:
+        return None
+    trailing = len(text) - len(text.rstrip("0"))
+    return Fraction(Decimal((sign, tuple(map(int, significant)), exponent + trailing)))
 
 
 def _a_float(text: str) -> bool:

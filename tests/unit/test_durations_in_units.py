@@ -120,3 +120,31 @@ def test_a_long_spelling_is_read_without_an_exact_sum_of_its_digits() -> None:
     assert days == pytest.approx(1 / 9)
     with pytest.raises(ConfigError, match="finite"):
         _env("cert_warning_days", "1e999999999d")
+
+
+@pytest.mark.parametrize("name", WHOLE_DAYS)
+@pytest.mark.parametrize(
+    "spelled",
+    [
+        "1.00000000000000000001d",
+        "0.99999999999999999999d",
+        "86400000.0000001ms",
+        "1." + "0" * 100 + "1d",
+        "0." + "9" * 100 + "d",
+    ],
+)
+def test_a_fraction_too_fine_for_a_float_is_refused_for_whole_days(name: str, spelled: str) -> None:
+    """Whole days are judged on the exact value: a float of 1.00000000000000000001
+    is 1.0, and the setting took 1 day for a spelling that is not a whole day."""
+    with pytest.raises(ConfigError, match="give a whole number of days") as raised:
+        _env(name, spelled)
+    assert "is 1 days" not in str(raised.value)  # the fraction is said, however small
+
+
+@pytest.mark.parametrize("name", WHOLE_DAYS)
+def test_zeros_around_a_whole_number_of_days_are_no_fraction(name: str) -> None:
+    assert getattr(_env(name, "1." + "0" * 100 + "d"), name) == 1
+    assert getattr(_env(name, "0" * 100 + "48h"), name) == 2
+    assert getattr(_env(name, "2592000" + "." + "0" * 80 + "s"), name) == 30
+    with pytest.raises(ConfigError, match="at most 36600 days"):
+        _env(name, "1" + "0" * 100 + "d")
