@@ -67,10 +67,11 @@ def _steady() -> float:
 class WallSince:
     """How far the wall clock can honestly have got (SQLite): the newest result
     stored when the daemon started (the clock then, if none) plus the steady time
-    since (a clock behind it is taken as it is: `bounded` is a ceiling). A daemon's results on a clock a year ahead (jumped while it ran,
-    or set so when it started) became the newest stored, and retention counted
-    back from them and purged all history. A daemon stopped for days keeps that
-    much more history until its next start (said once)."""
+    since (a clock behind it is taken as it is: `bounded` is a ceiling). A daemon's
+    results on a clock a year ahead (jumped while it ran, or set so when it
+    started) became the newest stored, and retention counted back from them and
+    purged all history. A daemon stopped for days keeps that much more history
+    until its next start (said once)."""
 
     def __init__(self, start_ms: int | None = None, steady: Callable[[], float] = _steady) -> None:
         self._start = now_ms() if start_ms is None else start_ms
