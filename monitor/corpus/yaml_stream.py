@@ -17,6 +17,7 @@ lines end in CR alone); the second pass cuts the documents where
 from __future__ import annotations
 
 import re
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -56,6 +57,8 @@ class _Survey:
     newline: bool = False
     cr_inside: bool = False  # `"\r" in text.rstrip("\r")`
     ends_cr: bool = False
+    size: int = 0  # the bytes read, and their CRC: the second pass reads the same
+    crc: int = 0
 
     @property
     def cr_only(self) -> bool:
@@ -96,6 +99,7 @@ def _survey(fh: BinaryIO, chunk: int) -> _Survey:
         total += len(data)
         if total > files.MAX_FILE_BYTES:
             raise files.over_limit(".yaml")
+        found.size, found.crc = total, zlib.crc32(data, found.crc)
         block = carry + data
         if offset == 0 and (len(block) >= 2 or not data) and block.startswith(files.UTF16_BOMS):
             files.decode(block[:2])  # raises: "the file is UTF-16"
@@ -137,26 +141,42 @@ def read_yaml_stream(
         items: Iterator[Item] = iter([InvalidDocument(source, 1, EMPTY_FILE)])
     else:
         fh.seek(0)
-        items = _documents(source, fh, YamlStream.of(source, survey.chars), chunk, window)
+        items = _documents(source, fh, YamlStream.of(source, survey.chars), survey, chunk, window)
     for item in items:
-        if survey.cr_only and isinstance(item, InvalidDocument):
+        if survey.cr_only and isinstance(item, InvalidDocument) and item.error != CHANGED:
             item = InvalidDocument(item.source, item.line, item.error + CR_ONLY)
         yield item
 
 
-def _texts(fh: BinaryIO, chunk: int) -> Iterator[str]:
+CHANGED = (
+    "the file changed while it was read (saved again meanwhile?): what was read of it "
+    "may mix two versions; read it again"
+)
+
+
+def _texts(fh: BinaryIO, chunk: int, survey: _Survey) -> Iterator[str]:
     """The file's text in whole lines (the last one maybe not), a BOM dropped as
-    parse_text drops it; DecodeError if the file was rewritten since the survey."""
+    parse_text drops it; DecodeError if the file was rewritten since the survey
+    (its bytes differ from those the survey read: its findings, the aliases'
+    allowance or the CR line ends, were of another text, and a file grown since
+    would be read past the whole-file bound)."""
     offset, line = 0, 1
     carry = b""
     started = False
+    size, crc = 0, 0
     while True:
         data = fh.read(chunk)
+        size, crc = size + len(data), zlib.crc32(data, crc)
+        if size > survey.size or (not data and (size, crc) != (survey.size, survey.crc)):
+            raise files.DecodeError(CHANGED, None)
         block = carry + data
         cut = block.rfind(b"\n") + 1 if data else len(block)
         part, carry = block[:cut], block[cut:]
         if part:
-            text = files.decode(part, base_offset=offset, base_line=line)
+            try:
+                text = files.decode(part, base_offset=offset, base_line=line)
+            except files.DecodeError:  # the survey decoded these bytes: they changed
+                raise files.DecodeError(CHANGED, None) from None
             if not started and text:
                 text = text.removeprefix("\ufeff")
                 started = True
@@ -243,13 +263,13 @@ class _Window:
 
 
 def _documents(
-    source: str, fh: BinaryIO, stream: YamlStream, chunk: int, window: int
+    source: str, fh: BinaryIO, stream: YamlStream, survey: _Survey, chunk: int, window: int
 ) -> Iterator[Item]:
     held = _Window([])
     skipping: _Skip | None = None
     due = window
     try:
-        for text in _texts(fh, chunk):
+        for text in _texts(fh, chunk, survey):
             if skipping is not None:
                 rest = skipping.feed(text)
                 if rest is None:
