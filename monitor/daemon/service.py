@@ -44,6 +44,7 @@ from monitor.daemon.readiness import Health, judge
 from monitor.daemon.rescan_retry import ScanRetry, transient
 from monitor.daemon.scan import CorpusScanner, ScanReport, ScanStopped
 from monitor.daemon.state import State
+from monitor.daemon.unjoined import unjoined
 from monitor.daemon.writer import ResultWriter, latency_ms, record_of
 from monitor.http import Checker
 from monitor.http.tls import make_ssl_context
@@ -301,7 +302,9 @@ class Daemon:
         started = time.monotonic()
         # the start timeout is kept while the check reads on (PostgreSQL: an hour at most)
         async with self._start_extended(bytes_read if sqlite else _uncounted):
-            await asyncio.to_thread(check, self.engine, url)  # SQLite: ~1 s per 70 MB
+            # SQLite: ~1 s per 70 MB; a stop leaves it behind (it only reads), as
+            # waiting for it outlasted Kubernetes' grace period (unjoined.py)
+            await unjoined(check, self.engine, url, name="database-check")
         self._file = OpenedFile.of(url)  # watched by the checkpoint job
         checked = time.monotonic() - started
         self.starting.begin(MIGRATING)  # progress while it runs, as for systemd
