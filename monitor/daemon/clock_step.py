@@ -11,7 +11,8 @@ cluster's clock: storage/queue_sql.py), the furthest due time less any
 check's delay and the furthest lease end less two leases, so a daemon stopped
 while the clock ran ahead and started after it was set right sees the step
 too, even if that run recorded nothing; a last check that cannot be read is
-no witness of "no step": the queue is walked as after one. The walk is made
+no witness of "no step": the queue is walked as after one. A member started
+beside live ones reads no witness: their heartbeats watched the clock. The walk is made
 twice: results decided before the step and written after the first walk
 (the writer's queue) are caught by the second. A host's shared backoff stored
 on the clock ahead is dropped at the step too (storage/cluster.py
@@ -115,14 +116,21 @@ class ClockWatch:
         a corpus pass stored targets stamped before a step it saw (PassStamp)."""
         self._again = True
 
-    def beat(self, repo: Repository, now: int, settings: Settings) -> bool:
+    def beat(
+        self, repo: Repository, now: int, settings: Settings, *, watched: bool = False
+    ) -> bool:
         """True when this reading is a step back (the heartbeat then drops the hosts'
-        backoffs stored on the clock ahead)."""
+        backoffs stored on the clock ahead). `watched`: other members are live, and
+        their heartbeats watched the cluster's clock all along: the start reads no
+        witness (one with a lease over twice ours, or longer intervals, made every
+        other member's start see a false step and expire its live leases)."""
         stepped = False
         starting = self._high is None
         try:
             unknown = False  # the stored last check unreadable: a step unseen is possible
             said = _BY_LAST
+            if self._high is None and watched:
+                self._high = now
             if self._high is None:
                 seen, said = self._witness(repo, settings)
                 unknown = seen is None

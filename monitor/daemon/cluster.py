@@ -309,7 +309,8 @@ class Membership:
             )
         self._place(view, s)
         now = self.now()
-        stepped = self._clock_watch.beat(self.repo, now, s)
+        watched = any(m.id != self.id for m in view.live)  # they saw any step
+        stepped = self._clock_watch.beat(self.repo, now, s, watched=watched)
         shared = self.repo.share_backoff(
             {h: now + int(x * 1000) for h, x in learned.items()},
             backoff_horizon_ms(s) if stepped else None,
