@@ -32,6 +32,14 @@ _DECODER: Final = json.JSONDecoder(parse_int=len)
 _scanstring: Final[Callable[[str, int], tuple[str, int]]] = json.decoder.scanstring  # type: ignore[attr-defined]
 BOM: Final = "\ufeff"
 
+
+def split_bom(text: str) -> tuple[str, str]:
+    """(its BOMs, the rest): up to two, as the corpus reader drops them (the file's
+    bytes, then its text's); with one kept in the body, a front matter was not found."""
+    body = text.removeprefix(BOM).removeprefix(BOM)
+    return text[: len(text) - len(body)], body
+
+
 # Gets each article object as parsed; returns its new `secured` value, or None to leave it.
 Signer = Callable[[Any], str | None]
 
@@ -100,8 +108,7 @@ def rewrite_yaml_region(region: str, value: str, newline: str) -> str:
 def rewrite_front_matter(text: str, value: str) -> str:
     """Front matter with a new `secured` (a `.yaml` file, fenced or not, is a stream:
     `rewrite_yaml_documents`)."""
-    bom = BOM if text.startswith(BOM) else ""
-    body = text.removeprefix(BOM)
+    bom, body = split_bom(text)
     newline = _newline(body)
     opening = _OPEN.match(body)
     closing = _CLOSE.search(body, opening.end()) if opening else None
@@ -131,8 +138,7 @@ def rewrite_yaml_documents(text: str, values: dict[int, str]) -> str:
     """
     from monitor.corpus.frontmatter import iter_yaml_documents
 
-    bom = BOM if text.startswith(BOM) else ""
-    body = text.removeprefix(BOM)
+    bom, body = split_bom(text)
     newline = _newline(body)
     spans = itertools.pairwise(itertools.chain(iter_yaml_documents(body), [None]))
     # one pass over both, in line order: searching every value for each document
@@ -302,8 +308,7 @@ def _apply(text: str, objects: Iterator[_Object], signer: Signer) -> str:
 
 def rewrite_json(text: str, signer: Signer) -> str:
     """A `.json` text with `secured` set in each article object the signer returns a value for."""
-    bom = BOM if text.startswith(BOM) else ""
-    body = text.removeprefix(BOM)
+    bom, body = split_bom(text)
     return bom + _apply(body, _articles(body), signer)
 
 

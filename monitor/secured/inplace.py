@@ -285,8 +285,10 @@ def _rewrite(path: Path, sign_one: SignOne, force: bool, result: FileResult) -> 
     suffix = path.suffix.lower()
     st, data = _read(path)
     try:
+        if b"\0" in data:  # binary data to the corpus reader: refused whole, as there
+            raise UnicodeError
         text = data.decode("utf-8")
-    except UnicodeDecodeError:
+    except UnicodeError:
         result.invalid = [
             i for i in parse_bytes(source, data, suffix) if isinstance(i, InvalidDocument)
         ]
@@ -298,7 +300,7 @@ def _rewrite(path: Path, sign_one: SignOne, force: bool, result: FileResult) -> 
                 f"only when all of it is UTF-8; {UNCHANGED}"
             )
         return
-    items = list(parse_text(source, text, suffix))
+    items = _records(source, text, suffix)
     result.invalid = [item for item in items if isinstance(item, InvalidDocument)]
     if len(result.invalid) == len(items):
         return  # nothing to sign
@@ -344,7 +346,7 @@ def _rewrite(path: Path, sign_one: SignOne, force: bool, result: FileResult) -> 
         raise _Refused(f"cannot rewrite: {exc}") from None
     if not signed:
         return
-    if not _same_records(items, list(parse_text(source, new_text, suffix)), signed):
+    if not _same_records(items, _records(source, new_text, suffix), signed):
         raise _Refused(
             "the rewrite would change more than `secured` (unusual YAML or JSON layout?)"
         )
@@ -352,6 +354,13 @@ def _rewrite(path: Path, sign_one: SignOne, force: bool, result: FileResult) -> 
         _replace(path, st, new_text.encode("utf-8"), force, result.notes)
         result.folder = path.parent
     result.signed = len(signed)
+
+
+def _records(source: str, text: str, suffix: str) -> list[Document | InvalidDocument]:
+    """The records of `text` (the file's bytes decoded, its BOM kept for the rewrite) as
+    the corpus reader reads them: it drops the BOM bytes, then parse_text a BOM char
+    (two in all; with one dropped here, a second BOM moved the lines of its records)."""
+    return list(parse_text(source, text.removeprefix("\ufeff"), suffix))
 
 
 def _short(name: str) -> str:
