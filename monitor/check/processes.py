@@ -126,6 +126,9 @@ class _Channel(asyncio.SubprocessProtocol):
         self.output_ended = asyncio.Event()  # its stdout closed: every result is in the inbox
         self.sent = 0  # targets handed to the worker
         self.received = 0  # results it sent back (and requests it says it cancelled)
+        # the ids it answered as cancelled: those the parent cancelled, and those it
+        # skipped when a stop signal reached it (the daemon's: checkers.py)
+        self.cancelled: list[int] = []
         self.early: list[bytes] = []  # written before the pipe was connected
         self.early_close = False
 
@@ -152,6 +155,8 @@ class _Channel(asyncio.SubprocessProtocol):
                 self.received += len(batch) + len(cancelled)
                 if batch:
                     self.inbox.append(batch)
+                if cancelled:
+                    self.cancelled.extend(cancelled)
         except Exception as exc:  # CorruptFrame, or a row the model rejects
             self.error = f"sent output that is not results ({type(exc).__name__}: {exc})"[:500]
             if self.transport is not None and self.transport.get_returncode() is None:

@@ -10,6 +10,13 @@ answered with its id in an ids frame instead of a result. A request for the
 URL of one that is stopping waits until it has let go (its connection
 closed), as the daemon's own checks do (dispatch.py): never two at once.
 
+A stop signal that reaches this process too (a terminal's Ctrl-C, a service
+manager's SIGTERM to the group) starts no more requests: the parent cancels
+the queued ones when it sees the stop, but under load its cancels arrived
+after the process had started hundreds of them. Each one skipped is answered
+by its id as a cancelled one is; the parent, which did not cancel it, gives
+its target back (daemon/checkers.py, CheckerStopped).
+
 `check`'s targets carry their URL as key and are never cancelled; the
 daemon's carry ids, which rise in the order they were sent (so an id at or
 below the last one taken, and not running, has been answered already).
@@ -43,6 +50,9 @@ class Requests:
         self.stopping: set[int] = set()  # running ones cancelled, not yet stopped
         self.early: set[int] = set()  # cancelled before they were taken
         self.taken = -1  # the highest id taken
+        # a stop signal reached this process (worker.py sets it): the parent stops
+        # the run, so a request taken from now on is skipped, answered by its id
+        self.stopped = False
 
     def cancel(self, ids: tuple[int, ...]) -> None:
         """Stop these requests (or skip them, not started); an id already answered
@@ -85,7 +95,7 @@ class Requests:
                 continue
             assert isinstance(key, int)
             self.taken = key
-            if key in self.early:
+            if key in self.early or self.stopped:
                 self.early.discard(key)
                 self.on_cancelled(key)
                 continue

@@ -273,6 +273,7 @@ async def serve(
             close_db = await _keep_probe_answers(checker, probe_db)
         requests = Requests(source.queue, checker, results.add, results.cancel, source.taken)
         source.on_cancel = requests.cancel
+        _STOP.serving(requests)
         try:
             await requests.run(source.checkers)
         finally:
@@ -305,13 +306,37 @@ def _die_with_parent() -> int:
     return parent
 
 
+class _StopSeen:
+    """Whether a stop signal reached this process, for the requests it serves: from
+    then on they start no queued request (requests.py), whatever the parent's
+    cancels, which come later, say. Set from the signal handler: a plain flag."""
+
+    def __init__(self) -> None:
+        self.seen = False
+        self.requests: Requests | None = None
+
+    def serving(self, requests: Requests) -> None:
+        self.requests = requests
+        requests.stopped = self.seen
+
+    def stop(self) -> None:
+        self.seen = True
+        if self.requests is not None:
+            self.requests.stopped = True
+
+
+_STOP = _StopSeen()
+
+
 def _stop_the_run(parent: int) -> None:
     """SIGINT and SIGTERM stop the run, and the parent owns the run: a stop
     signal (to the whole process group from a terminal or a service manager,
     or to this worker alone) is passed to the parent, which cancels, writes the
-    partial report and stops every worker. Orphaned, a worker just exits."""
+    partial report and stops every worker. Meanwhile this worker starts no
+    more of the daemon's queued requests. Orphaned, a worker just exits."""
 
     def forward(signum: int, frame: object) -> None:
+        _STOP.stop()
         if os.getppid() == parent:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(parent, signum)

@@ -62,6 +62,12 @@ class CheckerGone(RuntimeError):
     """The checker process holding this check ended before answering it."""
 
 
+class CheckerStopped(CheckerGone):
+    """A stop signal reached the checker process holding this check before it
+    started it, so it never will: the run is stopping (the process passed the
+    signal on to the daemon), and the target is given back, not tried again."""
+
+
 class ProcessChecker:
     """`check(url, kind)` answered by checker processes (monitor.check.worker).
 
@@ -234,6 +240,15 @@ class ProcessChecker:
                 future = waiting[key % n].pop(key, None)
                 if future is not None and not future.done():
                     future.set_result(result)
+        for channel in pool.channels:
+            if channel.cancelled:
+                # a check still waiting here was not cancelled by us: its process
+                # skipped it at a stop (requests.py)
+                for key in channel.cancelled:
+                    future = waiting[key % n].pop(key, None)
+                    if future is not None and not future.done():
+                        future.set_exception(CheckerStopped("its checker process was stopping"))
+                channel.cancelled.clear()
 
     async def _keep(self, pool: WorkerPool, b: int) -> None:
         """Process `b`'s keeper: when it ends (dies, is killed as hung), fail the

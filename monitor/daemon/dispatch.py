@@ -20,7 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.check.pool import SupportsCheck
 from monitor.config import Settings
-from monitor.daemon.checkers import CheckerGone, ProcessChecker
+from monitor.daemon.checkers import CheckerGone, CheckerStopped, ProcessChecker
 from monitor.daemon.once import run_pass
 from monitor.daemon.pace import Pace, queued_ahead
 from monitor.daemon.writer import ResultWriter
@@ -277,7 +277,11 @@ class Dispatcher:
         exc = future.exception()
         if isinstance(exc, CheckerGone):
             current = self.inflight.get(claim.id)
-            if current is not None and current[0] is future and self.stopping:
+            if (
+                current is not None
+                and current[0] is future
+                and (self.stopping or isinstance(exc, CheckerStopped))
+            ):
                 self._keep_lost(claim)  # not sent again after a stop: `settle` gives it back
                 self._forget(claim)
                 return
@@ -342,7 +346,9 @@ class Dispatcher:
                 return await self.checker.check(claim.url, claim.kind)
             except CheckerGone as exc:
                 why = str(exc)
-                if self.stopping:  # a request after the stop: no, given back by `settle`
+                # a request after the stop (ours, or one its process saw first): no,
+                # given back by `settle`
+                if self.stopping or isinstance(exc, CheckerStopped):
                     self._keep_lost(claim)
                     return None
         self.lost += 1

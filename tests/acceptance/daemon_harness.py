@@ -269,7 +269,9 @@ def write_config(tmp: Path, port: int, **extra: Any) -> Path:
 
 
 class DaemonProcess:
-    def __init__(self, config: Path, *args: str) -> None:
+    def __init__(self, config: Path, *args: str, group: bool = False) -> None:
+        """`group`: the daemon leads its own process group, and `signal_group`
+        signals all of it (a service manager's stop, a terminal's Ctrl-C)."""
         self.log = config.parent / f"daemon-{time.monotonic_ns()}.log"
         self._fh = self.log.open("wb")
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
@@ -278,6 +280,7 @@ class DaemonProcess:
             stdout=subprocess.DEVNULL,
             stderr=self._fh,
             env=env,
+            start_new_session=group,
         )
         self.metrics_url: str | None = None
 
@@ -303,6 +306,10 @@ class DaemonProcess:
 
     def signal(self, sig: signal.Signals) -> None:
         self.proc.send_signal(sig)
+
+    def signal_group(self, sig: signal.Signals) -> None:
+        """`sig` to the daemon and its checker processes (started with group=True)."""
+        os.killpg(self.proc.pid, sig)
 
     def wait(self, timeout: float = 10) -> int:
         try:

@@ -69,6 +69,7 @@ class _Unanswered:
     class _Channel:
         def __init__(self) -> None:
             self.frames: list[bytes] = []  # what was written to the process, in order
+            self.cancelled: list[int] = []  # ids the process answered as cancelled
 
         def send(self, data: bytes, targets: int = 0) -> None:
             self.frames.append(data)

@@ -33,6 +33,7 @@ class Channel:
         self.frames = Frames()
         self.requests: list[tuple[Kind, str, Any]] = []
         self.log: list[tuple[str, Any]] = []  # ("requests", ids) / ("cancel", ids), in order
+        self.cancelled: list[int] = []  # ids the process answered as cancelled
 
     def send(self, data: bytes, targets: int = 0) -> None:
         for payload in self.frames.feed(data):

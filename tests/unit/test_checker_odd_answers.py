@@ -23,6 +23,7 @@ URL = "http://news.example/a"
 class Channel:
     def __init__(self) -> None:
         self.sent: list[bytes] = []
+        self.cancelled: list[int] = []  # ids the process answered as cancelled
 
     def send(self, data: bytes, targets: int = 0) -> None:
         self.sent.append(data)
