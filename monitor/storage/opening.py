@@ -295,6 +295,10 @@ def check(engine: Engine, url: str) -> None:
             if engine.dialect.name != "sqlite":
                 conn.execute(text("SELECT 1"))
                 return
+            # by read(2), not through a mapping: the start's progress (the bytes
+            # read, daemon/notify.py) sees no page fault, and a SQLite built to map
+            # files would have a long healthy check called stalled
+            conn.exec_driver_sql("PRAGMA mmap_size=0")
             rows = [str(r[0]) for r in conn.exec_driver_sql("PRAGMA quick_check")]
     except SQLAlchemyError as exc:
         raise DatabaseUnusable(explain(exc, url)) from None
