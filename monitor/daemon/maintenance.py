@@ -143,7 +143,9 @@ def rolled_through(repo: Repository, *, quiet: bool = False) -> int | None:
     return None
 
 
-def roll_up(repo: Repository, now_ms: int, keep_days: int | None = None) -> tuple[int, int]:
+def roll_up(
+    repo: Repository, now_ms: int, keep_days: int | None = None, kept_ms: int | None = None
+) -> tuple[int, int]:
     """Roll up every complete UTC day not rolled up yet, from `keep_days` ago at the
     earliest (a rollup older than that would be purged in the same run: one result
     stamped in 1970 by a broken clock made the first runs roll up 1970's empty days,
@@ -152,7 +154,10 @@ def roll_up(repo: Repository, now_ms: int, keep_days: int | None = None) -> tupl
     forward, then back): those days are rolled up again as they complete (upserts).
     Returns (days, rows)."""
     today = (now_ms - ROLLUP_GRACE_MS) // DAY_MS  # days before this one are complete
-    first = None if keep_days is None else today - keep_days
+    # `kept_ms`: the clock deletion counts from (a wrong one is held back): what is
+    # kept by it is rolled up, even if `now_ms` runs far ahead of it
+    kept_day = today if kept_ms is None else (kept_ms - ROLLUP_GRACE_MS) // DAY_MS
+    first = None if keep_days is None else min(today, kept_day) - keep_days
     mark = rolled_through(repo)
     if mark is None:
         oldest = repo.oldest_result_ms(None if first is None else first * DAY_MS)
@@ -217,9 +222,10 @@ def run_maintenance(
     """`bound`: the daemon's steady reading of the wall clock, on SQLite (PostgreSQL
     counts from the database's clock): `now_ms` never runs ahead of it."""
     report = MaintenanceReport()
+    given = now_ms  # rollups follow it (they delete nothing): no lag after a long stop
     if repo.dialect != "postgresql":
         now_ms = bounded(now_ms, bound)
-    report.days_rolled, report.rollups = roll_up(repo, now_ms, rollup_retention_days)
+    report.days_rolled, report.rollups = roll_up(repo, given, rollup_retention_days, now_ms)
     # what is deleted counts back from this
     kept = history_clock(repo, now_ms, bounded=bound is not None)
     cutoff = kept - retention_days * DAY_MS

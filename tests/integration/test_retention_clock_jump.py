@@ -21,7 +21,7 @@ from test_storage import done
 from monitor.config import load_settings
 from monitor.daemon import cluster as cluster_module
 from monitor.daemon import maintenance as maintenance_module
-from monitor.daemon.maintenance import WallSince, run_maintenance
+from monitor.daemon.maintenance import ROLLED_THROUGH, WallSince, run_maintenance
 from monitor.daemon.service import Daemon
 from monitor.daemon.state import TargetState
 from monitor.secured.keys import KeyRing
@@ -170,3 +170,20 @@ def test_a_clock_behind_at_the_start_and_put_right_while_running_holds_nothing_b
     assert history(repo)[0] == days[1:]
     assert not caplog.records, [r.getMessage() for r in caplog.records]
     engine.dispose()
+
+
+def test_rollups_do_not_lag_after_a_daemon_was_stopped_for_days(tmp_path: Path) -> None:
+    """Stopped three days, then run with a right clock: the bound starts three days
+    back (its newest result then). Only deletion waits for it; rollups follow the
+    clock as before (they delete nothing), so the days since the start are rolled
+    up as they complete, not three days late until the next start."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'am.db'}")
+    upgrade(engine)
+    repo = Repository(engine)
+    t = now_ms() // DAY_MS * DAY_MS + 12 * 3_600_000  # noon today
+    checked_at(repo, t - 3 * DAY_MS, t, t + DAY_MS)  # before the stop; after the start
+    steady = [0.0]
+    bound = WallSince(t - 3 * DAY_MS, lambda: steady[0])  # the start's newest result
+    steady[0] += 2 * DAY_MS / 1000  # two days on
+    run_maintenance(repo, t + 2 * DAY_MS, retention_days=30, rollup_retention_days=365, bound=bound)
+    assert int(repo.get_meta(ROLLED_THROUGH) or "0") == (t + DAY_MS) // DAY_MS
