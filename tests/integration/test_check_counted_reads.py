@@ -5,8 +5,9 @@ start's measure of progress counts (hostile review).
 bytes the process read (/proc/self/io `rchar`, daemon/notify.py) move. A
 memory-mapped database is read by page faults, which that count never sees:
 with a SQLite built to map files (SQLITE_DEFAULT_MMAP_SIZE), a healthy check
-of an 870 MB file read 8 KB by that count (1.28 GB unmapped), and would be called stalled after 60 s
-and restarted by the liveness probe. The check now turns the mapping off.
+of an 870 MB file read 8 KB by that count (1.28 GB unmapped), and would be
+called stalled after 60 s and restarted by the liveness probe. The check now
+turns the mapping off.
 """
 
 from __future__ import annotations
