@@ -17,7 +17,6 @@ lines end in CR alone); the second pass cuts the documents where
 from __future__ import annotations
 
 import re
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -31,6 +30,8 @@ from monitor.corpus.frontmatter import (
     _directives_before,
     iter_yaml_documents,
 )
+from monitor.corpus.yaml_bytes import CHANGED, Survey, texts
+from monitor.corpus.yaml_bytes import survey as _survey
 
 Item = Document | InvalidDocument
 
@@ -45,85 +46,6 @@ _CONTENT = re.compile(
     r"^(?![ \t\r]*$|[ \t]*#|%|(?:---|\.\.\.)[ \t]*(?:#[^\n]*)?\r?$)[^\n]*\n?",
     re.MULTILINE,
 )
-_CR_INSIDE = re.compile(r"\r[^\r]")
-
-
-@dataclass(slots=True)
-class _Survey:
-    """What the reading of the whole text asks of it, learned in the first pass."""
-
-    chars: int = 0  # after a BOM (and a second one, which parse_text drops)
-    blank: bool = True  # `not text.strip()`
-    newline: bool = False
-    cr_inside: bool = False  # `"\r" in text.rstrip("\r")`
-    ends_cr: bool = False
-    size: int = 0  # the bytes read, and their CRC: the second pass reads the same
-    crc: int = 0
-
-    @property
-    def cr_only(self) -> bool:
-        return self.cr_inside and not self.newline
-
-    def learn(self, text: str) -> None:
-        if not text:
-            return
-        self.chars += len(text)
-        self.blank = self.blank and not text.strip()
-        self.newline = self.newline or "\n" in text
-        self.cr_inside = (
-            self.cr_inside or (self.ends_cr and text[0] != "\r") or bool(_CR_INSIDE.search(text))
-        )
-        self.ends_cr = text.endswith("\r")
-
-
-def _char_cut(block: bytes) -> int:
-    """Where to cut `block` so that no UTF-8 character is split (its last ones may wait)."""
-    for i in range(len(block) - 1, max(len(block) - 5, -1), -1):
-        if block[i] < 0x80:
-            return i + 1
-        if block[i] >= 0xC0:
-            return i
-    return len(block)
-
-
-def _survey(fh: BinaryIO, chunk: int) -> _Survey:
-    """The first pass; DecodeError as `files.decode` of the whole file would raise it
-    (a NUL anywhere wins over a UTF-8 error before it), or past MAX_FILE_BYTES."""
-    found = _Survey()
-    offset, line, total = 0, 1, 0
-    carry = b""
-    first_error: files.DecodeError | None = None
-    started = False
-    while True:
-        data = fh.read(chunk)
-        total += len(data)
-        if total > files.MAX_FILE_BYTES:
-            raise files.over_limit(".yaml")
-        found.size, found.crc = total, zlib.crc32(data, found.crc)
-        block = carry + data
-        if offset == 0 and (len(block) >= 2 or not data) and block.startswith(files.UTF16_BOMS):
-            files.decode(block[:2])  # raises: "the file is UTF-16"
-        cut = _char_cut(block) if data else len(block)
-        part, carry = block[:cut], block[cut:]
-        if part:
-            try:
-                text = files.decode(part, base_offset=offset, base_line=line)
-            except files.DecodeError as exc:
-                if b"\0" in part:
-                    raise
-                first_error = first_error or exc
-                text = ""
-            if not started and text:
-                text = text.removeprefix("\ufeff")
-                started = True
-            found.learn(text)
-            offset += len(part)
-            line += part.count(b"\n")
-        if not data:
-            break
-    if first_error is not None:
-        raise first_error
-    return found
 
 
 def read_yaml_stream(
@@ -146,45 +68,6 @@ def read_yaml_stream(
         if survey.cr_only and isinstance(item, InvalidDocument) and item.error != CHANGED:
             item = InvalidDocument(item.source, item.line, item.error + CR_ONLY)
         yield item
-
-
-CHANGED = (
-    "the file changed while it was read (saved again meanwhile?): what was read of it "
-    "may mix two versions; read it again"
-)
-
-
-def _texts(fh: BinaryIO, chunk: int, survey: _Survey) -> Iterator[str]:
-    """The file's text in whole lines (the last one maybe not), a BOM dropped as
-    parse_text drops it; DecodeError if the file was rewritten since the survey
-    (its bytes differ from those the survey read: its findings, the aliases'
-    allowance or the CR line ends, were of another text, and a file grown since
-    would be read past the whole-file bound)."""
-    offset, line = 0, 1
-    carry = b""
-    started = False
-    size, crc = 0, 0
-    while True:
-        data = fh.read(chunk)
-        size, crc = size + len(data), zlib.crc32(data, crc)
-        if size > survey.size or (not data and (size, crc) != (survey.size, survey.crc)):
-            raise files.DecodeError(CHANGED, None)
-        block = carry + data
-        cut = block.rfind(b"\n") + 1 if data else len(block)
-        part, carry = block[:cut], block[cut:]
-        if part:
-            try:
-                text = files.decode(part, base_offset=offset, base_line=line)
-            except files.DecodeError:  # the survey decoded these bytes: they changed
-                raise files.DecodeError(CHANGED, None) from None
-            if not started and text:
-                text = text.removeprefix("\ufeff")
-                started = True
-            offset += len(part)
-            line += part.count(b"\n")
-            yield text
-        if not data:
-            return
 
 
 def _last_content(text: str, pos: int, endpos: int) -> int:
@@ -263,13 +146,13 @@ class _Window:
 
 
 def _documents(
-    source: str, fh: BinaryIO, stream: YamlStream, survey: _Survey, chunk: int, window: int
+    source: str, fh: BinaryIO, stream: YamlStream, survey: Survey, chunk: int, window: int
 ) -> Iterator[Item]:
     held = _Window([])
     skipping: _Skip | None = None
     due = window
     try:
-        for text in _texts(fh, chunk, survey):
+        for text in texts(fh, chunk, survey):
             if skipping is not None:
                 rest = skipping.feed(text)
                 if rest is None:

@@ -107,3 +107,23 @@ def test_a_document_over_the_cap_is_not_held() -> None:
     assert [type(i) for i in items] == [Document, InvalidDocument, Document]
     assert items[1].line == 2 and "over the 1,000-byte limit" in items[1].error
     assert peak < len(data) // 10  # ~1 MB of input
+
+
+def test_a_long_line_is_not_held() -> None:
+    """One line of 2 MB (a record with no line end at all, or a long value), under a
+    1,000-byte cap: its document is reported at its line and skipped, the next
+    one read, and neither the line nor its text is held whole (it was, ~4 times
+    over, and copied again at every read: quadratic)."""
+    for tail in (b"", b"\n---\nwebUrl: https://a.test/2\n"):
+        data = b"webUrl: https://a.test/1\n---\nexcerpt: " + b"x" * 2_000_000 + tail
+        with mock.patch.object(files, "MAX_YAML_BYTES", 1000):
+            tracemalloc.start()
+            try:
+                items = list(read_yaml_stream("s.yaml", io.BytesIO(data), chunk=4096))
+                peak = tracemalloc.get_traced_memory()[1]
+            finally:
+                tracemalloc.stop()
+            assert items == whole(data)
+        assert [i.line for i in items if isinstance(i, InvalidDocument)] == [2]
+        assert len(items) == (3 if tail else 2)
+        assert peak < len(data) // 10
