@@ -33,7 +33,7 @@ from collections.abc import Callable
 from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.config import Settings
-from monitor.storage.marks import read_mark
+from monitor.storage.marks import read_mark, stored_ms
 from monitor.storage.repository import LAST_CHECK_KEY, Repository
 from monitor.vocabulary import Kind
 
@@ -189,7 +189,14 @@ class ClockWatch:
         so a step while stopped cannot be ruled out (said once). With the log line's
         start: which witness saw the step."""
         value = repo.get_meta(LAST_CHECK_KEY)
-        due, until = repo.schedule_high()
+        high = repo.schedule_high()
+        due, until = (stored_ms(v) for v in high)
+        if (due, until) != high:  # text written by hand into an integer column (SQLite)
+            log.warning(
+                "the furthest due time or lease end stored is not a time (%.40r): it is no "
+                "witness of a step back",
+                high,
+            )
         seen = [(0, "")]
         if due is not None:
             longest = max(schedule_bounds(settings).values())

@@ -1,4 +1,5 @@
-"""Reading a number kept as text in `meta` (the last check, the rollup mark).
+"""Reading a number kept as text in `meta` (the last check, the rollup mark), or a
+time from an integer column that SQLite let someone fill with text.
 
 One rule for every reader: the marks this version writes are ASCII decimal
 digits. Anything else, written by hand or by a broken tool, is unreadable
@@ -11,6 +12,12 @@ digits) in the heartbeat, /metrics and maintenance.
 from __future__ import annotations
 
 MAX_DIGITS = 19  # a BIGINT's width: the widest number a mark is compared with in SQL
+
+
+def stored_ms(value: object) -> int | None:
+    """A time read from an integer column, or None: SQLite keeps whatever is written
+    there by hand (text too), and a text `max(until)` raised TypeError downstream."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def read_mark(value: object) -> int | None:

@@ -12,7 +12,7 @@ from sqlalchemy import (
 
 from monitor.daemon.state import State
 from monitor.storage import pages
-from monitor.storage.marks import read_mark
+from monitor.storage.marks import read_mark, stored_ms
 from monitor.storage.store import (
     ARTICLES,
     DOCUMENTS,
@@ -80,7 +80,10 @@ class Reads(Store):
                 conn.scalar(select(func.min(DUE.c.due))),
                 conn.scalar(select(func.min(LEASES.c.until))),
             ]
-            snap.oldest_due_ms = min((d for d in dues if d is not None), default=None)
+            # a time written by hand as text (SQLite keeps it) is no time: not a traceback
+            snap.oldest_due_ms = min(
+                (d for d in map(stored_ms, dues) if d is not None), default=None
+            )
             last = conn.scalar(select(META.c.value).where(META.c.key == LAST_CHECK_KEY))
             # unreadable: unknown (the daemon's start says so), not a traceback here
             snap.last_check_ms = read_mark(last)

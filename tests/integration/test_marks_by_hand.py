@@ -10,14 +10,18 @@ and /metrics fail at every scrape.
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 from test_clock_step_back import member
 from test_retention_wrong_clock import checked_at
 
 from monitor.daemon.maintenance import ROLLED_THROUGH, run_maintenance
 from monitor.observe.metrics import DaemonMetrics
 from monitor.observe.status.document import rfc3339
+from monitor.storage.engine import make_engine
+from monitor.storage.migrate import upgrade
 from monitor.storage.repository import DAY_MS, LAST_CHECK_KEY, Repository, now_ms
 
 MARKS = ["9" * 400, "9" * 5000, "-" + "9" * 400, "1e999", " 12 ", "1_000", "\u0661\u0662", ""]
@@ -68,3 +72,33 @@ def test_an_unreadable_rollup_mark_is_said_once_a_run(
         run_maintenance(repo, now_ms(), retention_days=30, rollup_retention_days=365)
     said = [r.getMessage() for r in caplog.records if "rollup mark" in r.getMessage()]
     assert len(said) == 1, said
+
+
+def test_text_written_by_hand_into_a_lease_or_due_time_breaks_no_reader(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """SQLite keeps text in an integer column: `max(until)` then came back as text,
+    and the start's witness raised TypeError out of the first heartbeat (the daemon
+    did not start), `status` and /metrics too (`min()` of text and a number)."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'am.db'}")
+    upgrade(engine)
+    repo = Repository(engine)
+    t = now_ms()
+    target = checked_at(repo, t - DAY_MS, t)
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO leases (until, target_id) VALUES ('x', :t)"), {"t": target})
+        conn.execute(
+            text("INSERT INTO due_queue (due, target_id, bucket) VALUES ('y', :t, 0)"),
+            {"t": target},
+        )
+        conn.execute(text("UPDATE targets SET next_due = 'y' WHERE id = :t"), {"t": target})
+    with caplog.at_level(logging.WARNING, logger="monitor.daemon"):
+        m = member(repo, [t])
+        m.beat({})
+        m.beat({})
+    snap = repo.snapshot()
+    assert snap.oldest_due_ms is None or isinstance(snap.oldest_due_ms, int)
+    assert b"article_monitor_cycle_lag_seconds" in DaemonMetrics(repo.snapshot).render()
+    said = [r.getMessage() for r in caplog.records if "not a time" in r.getMessage()]
+    assert len(said) == 1, said
+    engine.dispose()
