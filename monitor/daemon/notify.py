@@ -57,7 +57,8 @@ def notify(state: str) -> bool:
 EXTEND_EVERY = 10.0  # seconds between two requests for more start time
 EXTEND_BY_USEC = 30_000_000  # each asks for this much more (three beats: a lost one is no harm)
 EXTEND_MOST = 3600.0  # ask for at most this long in all (without a count of progress: PostgreSQL)
-STARTING = "EXTEND_TIMEOUT_USEC={usec}\nSTATUS=checking the database"
+STARTING = "EXTEND_TIMEOUT_USEC={usec}\nSTATUS={status}"
+CHECKING_STATUS = "checking the database"
 # started: an empty STATUS clears the start's (systemd keeps the last one it got,
 # and `systemctl status` said "checking the database" for as long as `run` ran)
 READY = "READY=1\nSTATUS="
@@ -94,6 +95,7 @@ async def start_extended(
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     clock: Callable[[], float] = time.monotonic,
     send: Callable[[str], bool] = notify,
+    status: str = CHECKING_STATUS,
 ) -> AsyncIterator[None]:
     """While the body runs (the start's database check and migration), ask the
     service manager every `every` seconds for EXTEND_BY_USEC more of its start
@@ -106,9 +108,13 @@ async def start_extended(
     quick_check is one step of its VM, so a progress handler never runs while
     it reads); None where nothing is counted (PostgreSQL, or no /proc), and
     then it asks at every beat. Either way for EXTEND_MOST at most. Without
-    $NOTIFY_SOCKET nothing is sent.
+    $NOTIFY_SOCKET nothing is sent. `status` is the unit's status line meanwhile
+    (the phase: the check, then the migration).
     """
-    task = asyncio.create_task(_extend(progress, every, sleep, clock, send), name="start-extend")
+    message = STARTING.format(usec=EXTEND_BY_USEC, status=status)  # the unit's status line
+    task = asyncio.create_task(
+        _extend(progress, every, sleep, clock, send, message), name="start-extend"
+    )
     try:
         yield
     finally:
@@ -127,10 +133,10 @@ async def _extend(
     sleep: Callable[[float], Awaitable[None]],
     clock: Callable[[], float],
     send: Callable[[str], bool],
+    message: str,
 ) -> None:
     started = clock()
     last: int | None = -1  # never a count: the first beat asks
-    message = STARTING.format(usec=EXTEND_BY_USEC)
     while clock() - started <= EXTEND_MOST:  # counted or not: an hour at most
         now = progress()
         if now is None or now != last:

@@ -279,13 +279,13 @@ class Daemon:
         self._created = path
 
     def _start_extended(
-        self, progress: Callable[[], int | None]
+        self, progress: Callable[[], int | None], phase: str
     ) -> contextlib.AbstractAsyncContextManager[None]:
         """`run --once` is no service's main process (it never says READY=1): it
         asks no manager for more start time, nor sets a unit's status line."""
         if self.settings.once:
             return contextlib.nullcontext()
-        return start_extended(progress)
+        return start_extended(progress, status=phase)
 
     async def _open(self) -> None:
         """Listen, check and migrate the database, then serve every path; raise if
@@ -301,7 +301,7 @@ class Daemon:
             await self._serve()
         started = time.monotonic()
         # the start timeout is kept while the check reads on (PostgreSQL: an hour at most)
-        async with self._start_extended(bytes_read if sqlite else _uncounted):
+        async with self._start_extended(bytes_read if sqlite else _uncounted, CHECKING):
             # SQLite: ~1 s per 70 MB; a stop leaves it behind (it only reads), as
             # waiting for it outlasted Kubernetes' grace period (unjoined.py)
             await unjoined(check, self.engine, url, name="database-check")
@@ -310,7 +310,7 @@ class Daemon:
         self.starting.begin(MIGRATING)  # progress while it runs, as for systemd
         # ... and while it migrates: a migration waits up to MIGRATION_WAIT_MS for
         # another process's, reading nothing, and ends or fails within it
-        async with self._start_extended(_uncounted):
+        async with self._start_extended(_uncounted, MIGRATING):
             stop = threading.Event()  # a stop (the task cancelled) ends the wait for
             try:  # another process's migration, up to 5 min in a thread asyncio.run joins
                 await asyncio.to_thread(upgrade, self.engine, stop=stop)

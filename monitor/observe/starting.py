@@ -19,9 +19,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from monitor.daemon.notify import EXTEND_MOST
+from monitor.daemon.notify import CHECKING_STATUS, EXTEND_MOST
 
-CHECKING = "checking the database"
+CHECKING = CHECKING_STATUS  # the unit's status line says the same
 MIGRATING = "migrating"
 # a start whose count has not moved for this long has stalled: long enough for a
 # slow disk's hiccup, short beside the hour the probes waited before

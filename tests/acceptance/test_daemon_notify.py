@@ -47,8 +47,11 @@ def test_ready_is_said_once_a_reload_is_handled_and_stopping_at_the_stop(
             # while the database is checked, the start timeout is kept (start_extended)
             said = said_until_ready(manager)
             ask = b"EXTEND_TIMEOUT_USEC=30000000\nSTATUS=checking the database"
-            # the check asks at once, and the migration again (it may wait on another's)
-            assert said[:2] == [ask, ask] and set(said[:-1]) == {ask}, said
+            migrating = b"EXTEND_TIMEOUT_USEC=30000000\nSTATUS=migrating"
+            # the check asks at once, and the migration again (it may wait on another's),
+            # each saying which it is in the unit's status line
+            assert said[:2] == [ask, migrating] and set(said[:-1]) == {ask, migrating}, said
+            assert said.index(migrating) > max(i for i, x in enumerate(said) if x == ask)
             # ... and READY=1 clears that status: left, `systemctl status` showed
             # "checking the database" for as long as the daemon ran
             assert said[-1] == b"READY=1\nSTATUS=", said
