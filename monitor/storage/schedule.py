@@ -61,7 +61,13 @@ class ScheduleStore(Store):
         it meanwhile wins) and queued again at the new time."""
         least = min(bounds.values())
         query = (
-            select(DUE.c.due, DUE.c.target_id, TARGETS.c.kind, TARGETS.c.last_checked_at)
+            select(
+                DUE.c.due,
+                DUE.c.target_id,
+                TARGETS.c.kind,
+                TARGETS.c.last_checked_at,
+                TARGETS.c.fails,
+            )
             .join(TARGETS, TARGETS.c.id == DUE.c.target_id)
             .where(DUE.c.due > now + least, TARGETS.c.next_due == DUE.c.due)
             .order_by(DUE.c.due.desc(), DUE.c.target_id.desc())
@@ -72,7 +78,7 @@ class ScheduleStore(Store):
         with self.engine.connect() as conn:
             rows: Any = conn.execute(query).all()
         moves: dict[tuple[int, int], int] = {}
-        for due, tid, kind, checked in rows:
+        for due, tid, kind, checked, fails in rows:
             bound = bounds.get(kind, least)
             if due <= now + bound:
                 continue
@@ -81,8 +87,10 @@ class ScheduleStore(Store):
             else:  # queued there by a claim given back or a new target, or by settings
                 # since changed (a lower jitter, a shorter interval): the latest these
                 # settings allow after its last check, at once if that is past (moved
-                # to now, a lowered jitter made a fifth of the corpus due at the start)
-                moves[(due, tid)] = now if checked is None else max(now, checked + bound)
+                # to now, a lowered jitter made a fifth of the corpus due at the start);
+                # a failing one is due sooner than `bound`: now, as before
+                healthy = checked is not None and not fails
+                moves[(due, tid)] = max(now, checked + bound) if healthy else now
         rest = (rows[-1][0], rows[-1][1]) if len(rows) == page else None
         if not moves:
             return Page(0, rest)

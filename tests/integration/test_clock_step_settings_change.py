@@ -38,3 +38,22 @@ def test_a_lowered_jitter_moves_a_due_time_to_the_latest_the_settings_allow(
     for tid, (kind, due, checked_at) in schedule(repo).items():
         assert checked_at == at
         assert due == at + bounds[kind], (tid, due - t)  # not t: no burst at the start
+
+
+def test_a_failing_target_beyond_the_settings_is_due_now(repo: Repository) -> None:
+    """Its next check comes sooner than the interval (the retry backoff): the latest
+    the settings allow after its last check would hold it back; it is due now."""
+    t = now_ms()
+    repo.store_document("a.txt", FP, [record("https://n.test/x/", images=0)], 0, t)
+    claims = repo.claim_due(t, 100, 300_000)
+    at = t - 600_000
+    repo.record([checked(c, at) for c in claims])
+    bounds = schedule_bounds(SETTINGS)
+    with repo.engine.begin() as conn:
+        for tid, (kind, due, _) in schedule(repo).items():
+            far = at + int(1.4 * SETTINGS.interval_for(Kind(kind)) * 1000)
+            conn.execute(update(TARGETS).where(TARGETS.c.id == tid).values(next_due=far, fails=2))
+            moved = update(DUE).where(DUE.c.target_id == tid, DUE.c.due == due)
+            conn.execute(moved.values(due=far))
+    assert repo.pull_in_page(t, bounds).moved == len(claims)
+    assert {due for _, due, _ in schedule(repo).values()} == {t}
