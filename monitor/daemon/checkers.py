@@ -181,9 +181,21 @@ class ProcessChecker:
         share = share_of(self.settings.concurrency, self.processes)
         return [
             f
-            for waiting, pending in zip(self._waiting, self._pending, strict=True)
-            for f in islice(waiting.values(), min(share, len(waiting) - len(pending)), None)
+            for b, waiting in enumerate(self._waiting)
+            for f in islice(waiting.values(), min(share, len(waiting) - self._unsent(b)), None)
         ]
+
+    def _unsent(self, b: int) -> int:
+        """How many of process `b`'s waiting checks are not sent yet (the newest
+        ones). A check cancelled before it was sent stays in `_pending` until the
+        send (its cancel is noted): counted there, a stop's second look at a
+        process being replaced, whose unsent checks the first had cancelled,
+        found more unsent than waiting and raised ValueError (exit 70)."""
+        pending = self._pending[b]
+        if not self._cancels[b]:  # nothing cancelled since the last send: all wait
+            return len(pending)
+        waiting = self._waiting[b]
+        return sum(1 for r in pending if r[2] in waiting)
 
     def _cancelled(self, key: int) -> None:
         """A check cancelled here is cancelled in its process (its answer, a late
@@ -213,13 +225,19 @@ class ProcessChecker:
     def _send(self, pool: WorkerPool, b: int) -> None:
         # cancels first: the old request stops before a new one of its target is read
         channel = pool.channels[b]
-        if self._cancels[b]:
-            channel.send(ids_frame(self._cancels[b]))
-            self._cancels[b] = []
         pending = self._pending[b]
+        if self._cancels[b]:
+            # a request cancelled before it was sent is not sent, nor its cancel
+            waiting = self._waiting[b]
+            unsent = {r[2] for r in pending}
+            pending = [r for r in pending if r[2] in waiting]
+            cancels = [key for key in self._cancels[b] if key not in unsent]
+            if cancels:
+                channel.send(ids_frame(cancels))
+            self._cancels[b] = []
         if pending:
             channel.send(requests_frame(pending), len(pending))
-            self._pending[b] = []
+        self._pending[b] = []
 
     async def _read(self, pool: WorkerPool) -> None:
         while True:

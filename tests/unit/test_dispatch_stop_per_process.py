@@ -13,9 +13,10 @@ import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
-from support.dispatching import answer, dispatcher, unanswered
+from support.dispatching import answer, cancels_sent, dispatcher, unanswered
 from support.settings import settings
 
+from monitor.check.pipe import Frames, requests_from_frame
 from monitor.check.processes import host_owner
 from monitor.daemon.checkers import ProcessChecker
 from monitor.daemon.pace import Pace
@@ -25,6 +26,17 @@ from monitor.vocabulary import CheckResult, Kind, Outcome
 
 # two processes: the first host's checks go to process 0, the second's to 1
 FIRST, SECOND = "http://a.example/", "http://b.example/"
+
+
+def sent_ids(checker: ProcessChecker, process: int = 0) -> list[int]:
+    """The request ids `unanswered(checker)` has written to a process."""
+    pool = checker._pool
+    assert pool is not None
+    out: list[int] = []
+    for data in pool.channels[process].frames:  # type: ignore[attr-defined]
+        for payload in Frames().feed(data):
+            out += [key for _, _, key in requests_from_frame(payload)[0]]  # type: ignore[misc]
+    return out
 
 
 class Unpaced(Pace):
@@ -84,3 +96,42 @@ async def test_checks_not_sent_to_a_process_being_replaced_count_as_queued() -> 
     for future in [sent, *held]:
         assert future is not None
         future.cancel()
+
+
+async def test_a_second_look_at_a_process_being_replaced_after_its_checks_were_cancelled() -> None:
+    """The stop looks at the queues twice (its signal, then settle). The first
+    cancelled the checks held for a dead process's replacement; they stayed in
+    its list of unsent requests, so the second found more unsent than waiting and
+    raised ValueError out of the stop (exit 70, every lease left held)."""
+    s = settings(concurrency=4)
+    checker = unanswered(ProcessChecker(s, 1))
+    checker._live = [False]  # its process died: the next wait for its replacement
+    held = [checker.submit(f"{FIRST}{i}", Kind.WEB) for i in (1, 2)]
+    assert checker.queued() == held
+    for future in checker.queued():
+        future.cancel()
+    assert checker.queued() == []  # before: ValueError
+    later = checker.submit(f"{FIRST}3", Kind.WEB)
+    assert checker.queued() == [later]
+    # the replacement gets the one still waiting, not the cancelled ones nor their cancels
+    checker._live = [True]
+    checker.send_now()
+    assert cancels_sent(checker) == []
+    assert sent_ids(checker) == [later.key]  # type: ignore[union-attr]
+    assert checker.queued() == []  # sent: within the share, running
+
+
+async def test_a_stop_while_a_process_is_replaced_gives_every_claim_back() -> None:
+    """End to end through the dispatcher: claims held for a process being replaced
+    are cancelled at the stop and given back by settle (which looks again)."""
+    s = settings(concurrency=4)
+    due = Due()
+    d = dispatcher(s, due, pace=Unpaced())
+    checker = unanswered(ProcessChecker(s, 2))
+    checker._live = [False, True]  # the first process died and waits for its replacement
+    d.checker = checker
+    assert await d.dispatch() == 8
+    d.stopping = True  # the signal
+    await d.settle(0)  # before: ValueError
+    assert sorted(i for batch in due.released for i in batch) == list(range(8))
+    assert not d.inflight
