@@ -105,6 +105,7 @@ class ProcessChecker:
         self._flush_pending = False
         self._tasks: list[asyncio.Task[None]] = []
         self._closing = False
+        self._stopped = False  # the daemon stops: no request is sent from now on
 
     async def __aenter__(self) -> ProcessChecker:
         args = worker_args(self.settings, self.probe_db)
@@ -150,7 +151,7 @@ class ProcessChecker:
         Cancelling the future cancels the check in its process; a process that
         dies fails it with CheckerGone."""
         pool = self._pool
-        if pool is None:
+        if pool is None or self._stopped:
             return None
         loop = asyncio.get_running_loop()
         b = host_owner(url, self.processes, parent_weight=0.0)
@@ -206,6 +207,24 @@ class ProcessChecker:
             if not self._flush_pending:
                 self._flush_pending = True
                 asyncio.get_running_loop().call_soon(self._flush)
+
+    def stop(self) -> None:
+        """The daemon stops: no request is sent from now on, only cancels. Those
+        not sent yet fail with CheckerStopped (given back, not tried again): the
+        checks held for a process being replaced, retries of a dead one's checks
+        among them, went to its replacement after the stop (52 requests after
+        SIGTERM at concurrency 16, a process killed just before)."""
+        if self._stopped:
+            return
+        self._stopped = True
+        for b, waiting in enumerate(self._waiting):
+            unsent = {key for _, _, key in self._pending[b]}
+            self._pending[b] = []
+            self._cancels[b] = [key for key in self._cancels[b] if key not in unsent]
+            for key in unsent:
+                future = waiting.pop(key, None)
+                if future is not None and not future.done():
+                    future.set_exception(CheckerStopped("the daemon is stopping"))
 
     def send_now(self) -> None:
         """Write what waits for the end of this turn of the loop (a stop's cancels)
@@ -286,6 +305,15 @@ class ProcessChecker:
             if transport is not None:
                 transport.close()
             held = self._fail(b, "its checker process ended before answering", keep_pending=True)
+            if self._stopped:  # nothing more will be sent: no process in its place
+                log.error(
+                    "a checker process (pid %s) ended (exit status %s) holding %d checks "
+                    "as the daemon stops",
+                    pid,
+                    code,
+                    held,
+                )
+                return
             if channel.received or loop.time() - started >= STEADY_S:
                 delay = RESTART_DELAY  # it ran: not a process that cannot start
             log.error(
@@ -300,6 +328,8 @@ class ProcessChecker:
             while True:
                 await asyncio.sleep(delay)
                 delay = min(2 * delay, RESTART_MAX)
+                if self._stopped:
+                    return
                 try:
                     with sighup_held():
                         pool.channels[b] = await pool.start_worker()

@@ -107,7 +107,10 @@ class Dispatcher:
         """Cancel the checks queued in checker processes the moment the stop
         comes, not in `settle`: a claim in progress ends first (tens of ms, more
         under load), and meanwhile the processes started ~150 queued requests at
-        concurrency 1024. Their claims are given back in `settle`."""
+        concurrency 1024. Their claims are given back in `settle`; so are those
+        of checks not sent yet (CheckerStopped: ProcessChecker.stop)."""
+        if isinstance(self.checker, ProcessChecker):
+            self.checker.stop()
         queued = self._queued()
         for future, _ in queued:
             future.cancel()

@@ -56,7 +56,10 @@ class Due:
             return []
         self.claimed = True
         hosts = [SECOND, SECOND, FIRST, FIRST, FIRST, FIRST, SECOND, SECOND]
-        return [Claimed(i, f"{h}{i}", Kind.WEB, TargetState(), 1, ()) for i, h in enumerate(hosts)]
+        lease = 2**62  # never runs out: a lost claim is kept to give back
+        return [
+            Claimed(i, f"{h}{i}", Kind.WEB, TargetState(), lease, ()) for i, h in enumerate(hosts)
+        ]
 
     def release(self, leases: list[tuple[int, Any]], now: int) -> None:
         self.released.append(sorted(i for i, _ in leases))
@@ -135,3 +138,32 @@ async def test_a_stop_while_a_process_is_replaced_gives_every_claim_back() -> No
     await d.settle(0)  # before: ValueError
     assert sorted(i for batch in due.released for i in batch) == list(range(8))
     assert not d.inflight
+
+
+async def test_retries_held_for_a_replacement_are_not_sent_after_a_stop() -> None:
+    """A dead process's checks are tried again by tasks, held (unsent) for the
+    process started in its place. They were not among the queued ones the stop
+    cancels (tasks, not futures), and went to the replacement after the stop:
+    52 requests after SIGTERM at concurrency 16. Now nothing is sent after the
+    stop but cancels, and every claim is given back."""
+    s = settings(concurrency=4)
+    due = Due()
+    d = dispatcher(s, due, pace=Unpaced())
+    checker = unanswered(ProcessChecker(s, 1))
+    d.checker = checker
+    assert await d.dispatch() == 8
+    await asyncio.sleep(0)  # written to the process
+    assert len(sent_ids(checker)) == 8
+    checker._live = [False]  # it died: its checks fail and are tried again
+    checker._fail(0, "its checker process ended before answering", keep_pending=True)
+    for _ in range(3):
+        await asyncio.sleep(0)  # the retries' tasks submit again, held for the replacement
+    assert len(checker._pending[0]) == 8
+    d.stopping = True
+    checker._live = [True]  # the replacement started
+    checker.send_now()
+    await d.settle(0)
+    assert len(sent_ids(checker)) == 8  # before: 16, the retries sent after the stop
+    assert sorted(i for batch in due.released for i in batch) == list(range(8))
+    assert not d.inflight
+    assert checker.submit(f"{FIRST}9", Kind.WEB) is None  # nothing after the stop
