@@ -24,6 +24,7 @@ from typing import BinaryIO
 from monitor.corpus import files
 from monitor.corpus.article import Document, InvalidDocument
 from monitor.corpus.frontmatter import (
+    _DIRECTIVE_LINE,
     _MARKER,
     EMPTY_FILE,
     YamlStream,
@@ -42,6 +43,8 @@ WINDOW = 1 << 20  # characters of new text before the documents in hand are cut
 # directives, may hold; blank and comment as `_directives_before` tells them, so
 # that its walk back from a `---` stops at such a line). A document whose last
 # such line ends past the cap is over it, wherever the document ends.
+# a `%` line that is no directive: a walk back from a `---` to its directives stops there
+_NOT_DIRECTIVE = re.compile(r"^%(?!(?:YAML|TAG)[ \t])[^\n]*\n?", re.MULTILINE)
 _CONTENT = re.compile(
     r"^(?![ \t\r]*$|[ \t]*#|%|(?:---|\.\.\.)[ \t]*(?:#[^\n]*)?\r?$)[^\n]*\n?",
     re.MULTILINE,
@@ -100,6 +103,7 @@ class _Window:
     size: int = 0
     scanned: int = 0  # looked at for content lines up to here
     content_end: int = 0  # where the last content line seen ends (0: none)
+    directive: int | None = None  # where the first %YAML/%TAG line after it starts
     marked: bool = False
 
     @classmethod
@@ -127,22 +131,26 @@ class _Window:
         self.size = len(rest)
         self.scanned = max(0, self.scanned - upto)
         self.content_end = max(0, self.content_end - upto)
+        if self.directive is not None:
+            self.directive = self.directive - upto if self.directive >= upto else None
         self.marked = _ends_with_suffix(rest, len(rest)) if rest else False
 
-    def last_content(self) -> int:
-        """Where its last content line ends, looking only at what was added since."""
-        end = self.size
-        for part in reversed(self.parts):
-            start = end - len(part)
-            if end <= self.scanned:
-                break
-            found = _last_content(part, max(0, self.scanned - start), len(part))
-            if found:
-                self.content_end = start + found
-                break
-            end = start
+    def scan(self) -> tuple[int, int | None]:
+        """Where its last content line ends, and where the first directive line after
+        that starts (None: none), looking only at what was added since."""
+        start = 0
+        for part in self.parts:
+            end = start + len(part)
+            if end > self.scanned:
+                pos = max(0, self.scanned - start)
+                found = _last_content(part, pos, len(part))
+                if found:
+                    self.content_end, self.directive, pos = start + found, None, found
+                if self.directive is None and (line := _DIRECTIVE_LINE.search(part, pos)):
+                    self.directive = start + line.start()
+            start = end
         self.scanned = self.size
-        return self.content_end
+        return self.content_end, self.directive
 
 
 def _documents(
@@ -166,10 +174,12 @@ def _documents(
                 yield from _cut(stream, held, final=False)
             due = held.size + window
             if held.size > files.MAX_YAML_BYTES:
-                end = held.last_content()
-                if end > files.MAX_YAML_BYTES:  # the document being read is over the cap
-                    yield stream.too_big(held.line)
+                end, directive = held.scan()
+                if _over(end, directive, held.size):  # the document being read
                     whole = held.text
+                    if end <= files.MAX_YAML_BYTES and _ends_with_suffix(whole, end):
+                        continue  # it ended at a `...` line, under the cap (cut already)
+                    yield stream.too_big(held.line)
                     line = held.line + whole.count("\n", 0, end)
                     if _ends_with_suffix(whole, end):  # `... text`: it ended there
                         held, due = _Window.of(whole[end:], line), window
@@ -185,6 +195,16 @@ def _documents(
     if skipping is None and held.size:  # a skipped document runs to the end
         yield from _cut(stream, held, final=True)
     yield from stream.end()
+
+
+def _over(end: int, directive: int | None, size: int) -> bool:
+    """Whether the document of a window of `size` characters, whose last content line
+    ends at `end` (0: none) and whose first directive line after it starts at
+    `directive`, is over the cap, however it goes on: its last content line ends
+    past it, or it runs past it before any line that the next `---` may take as its
+    directives (a long run of comments after a record was held whole)."""
+    cap = files.MAX_YAML_BYTES
+    return end > cap or (end > 0 and (size if directive is None else directive) > cap)
 
 
 def _cut(stream: YamlStream, held: _Window, *, final: bool) -> Iterator[Item]:
@@ -209,9 +229,11 @@ def _cut(stream: YamlStream, held: _Window, *, final: bool) -> Iterator[Item]:
 class _Skip:
     """A document over the cap, already reported, read to its end without being held.
 
-    `tail`: its lines since its last content line (as read, joined only at the
-    end), which may be the directives of the next document; `line`: the file
-    line where `tail` starts.
+    `tail`: its lines since its last content line that the next `---` may take as
+    its directives (as read, joined only at the end): from the first `%YAML`/`%TAG`
+    line after the last line that stops that walk back; the lines before it are
+    only counted (a long run of comments after a record was held whole);
+    `line`: the file line where `tail` starts.
     """
 
     tail: list[str]
@@ -229,8 +251,7 @@ class _Skip:
             self.line += self._lines() + text.count("\n", 0, end)
             self.tail, text, stop = [], text[end:], stop - end
         if marker is None:
-            if text:
-                self.tail.append(text)
+            self._keep(text)
             return None
         if text.startswith("...", stop):  # the document ends with that line
             eol = text.find("\n", stop)
@@ -242,3 +263,18 @@ class _Skip:
         cut = _directives_before(joined, len(joined), 0)
         self.line += joined.count("\n", 0, cut)
         return joined[cut:] + text[stop:]
+
+    def _keep(self, text: str) -> None:
+        """Add `text` (lines with no content and no marker) to the tail, keeping only
+        what the walk back from a `---` may reach."""
+        stop = max((m.end() for m in _NOT_DIRECTIVE.finditer(text)), default=0)
+        if stop:  # the walk stops there: nothing before it is taken
+            self.line += self._lines() + text.count("\n", 0, stop)
+            self.tail, text = [], text[stop:]
+        if not self.tail:
+            first = _DIRECTIVE_LINE.search(text)
+            at = len(text) if first is None else first.start()
+            self.line += text.count("\n", 0, at)
+            text = text[at:]
+        if text:
+            self.tail.append(text)

@@ -127,3 +127,25 @@ def test_a_long_line_is_not_held() -> None:
         assert [i.line for i in items if isinstance(i, InvalidDocument)] == [2]
         assert len(items) == (3 if tail else 2)
         assert peak < len(data) // 10
+
+
+def test_a_long_run_of_comments_after_a_record_is_not_held() -> None:
+    """A record, then 2 MB of comment lines (and `%` lines that are no directives),
+    under a 1,000-byte cap: the document is over the cap once the run passes it with
+    no directive line that the next `---` could take, so it is reported and
+    skipped there, and the run read without being held (it was held whole, up to
+    the whole-file bound)."""
+    run = (b"# a comment\n" * 50 + b"%not a directive\n") * 3_000
+    data = b"webUrl: https://a.test/1\n---\nwebUrl: https://a.test/2\n" + run
+    data += b"%YAML 1.1\n# c\n---\nwebUrl: https://a.test/3\n"
+    with mock.patch.object(files, "MAX_YAML_BYTES", 1000):
+        tracemalloc.start()
+        try:
+            items = list(read_yaml_stream("s.yaml", io.BytesIO(data), chunk=4096, window=4096))
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert items == whole(data)
+    assert [type(i) for i in items] == [Document, InvalidDocument, Document]
+    assert items[1].line == 2 and items[2].line == data.count(b"\n")
+    assert peak < len(data) // 10
