@@ -19,6 +19,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -93,17 +94,41 @@ def workers_wanted(workers: int, offline: bool, paths: Sequence[Path | str]) -> 
     return auto_workers(0, AUTO_MIN_TARGETS) if corpus_bytes(paths, enough) >= enough else 0
 
 
-@contextlib.contextmanager
-def stop_signals_held() -> Iterator[None]:
-    """A worker starts with SIGINT and SIGTERM blocked (a child inherits the
-    mask across exec) and unblocks them once it can pass them on to the parent
-    (monitor.check.worker): a Ctrl-C while it imports is held, not a traceback.
-    This process gets its own signals as soon as the spawn returns."""
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+class SignalsHeld:
+    """`signals` blocked in this thread while any holder is inside, unblocked
+    (those that were not blocked before the first) when the last one leaves.
+
+    Holders may overlap without nesting: the daemon's keepers each hold them
+    across the `await` of a spawn, and two processes that died together are
+    replaced together. Each putting back the mask it found, the second to
+    leave put back the first's blocked mask: SIGINT, SIGTERM and SIGHUP stayed
+    blocked in the daemon's main thread for the rest of its life."""
+
+    def __init__(self, *signals: signal.Signals) -> None:
+        self.signals = set(signals)
+        self.local = threading.local()  # a signal mask is per thread
+
+    @contextlib.contextmanager
+    def __call__(self) -> Iterator[None]:
+        local = self.local
+        depth = getattr(local, "depth", 0)
+        if depth == 0:
+            old = signal.pthread_sigmask(signal.SIG_BLOCK, self.signals)
+            local.unblock = self.signals - set(old)
+        local.depth = depth + 1
+        try:
+            yield
+        finally:
+            local.depth -= 1
+            if local.depth == 0:
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, local.unblock)
+
+
+# A worker starts with SIGINT and SIGTERM blocked (a child inherits the mask
+# across exec) and unblocks them once it can pass them on to the parent
+# (monitor.check.worker): a Ctrl-C while it imports is held, not a traceback.
+# This process gets its own signals as soon as the spawn returns.
+stop_signals_held = SignalsHeld(*STOP_SIGNALS)
 
 
 def spawn(count: int, args: Sequence[str] = WORKER_ARGS) -> list[subprocess.Popen[bytes]]:

@@ -30,6 +30,7 @@ from monitor.check.prestart import (
     PROBE_DB_ARG,
     TEXT_HASH_ARG,
     WORKER_ARGS,
+    SignalsHeld,
     corpus_bytes,
     discard,
     spawn,
@@ -77,15 +78,10 @@ def dialect_of(url: str) -> str:
     return url.split(":", 1)[0].split("+", 1)[0].lower()
 
 
-@contextlib.contextmanager
-def sighup_held() -> Iterator[None]:
-    """A SIGHUP (reload) is the daemon's: a checker process spawned inside
-    inherits it blocked and never sees it."""
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGHUP})
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+# A SIGHUP (reload) is the daemon's: a checker process spawned inside inherits
+# it blocked and never sees it. Held across a spawn's await (checkers.py), by
+# two processes' keepers at once: SignalsHeld leaves the mask as it found it.
+sighup_held = SignalsHeld(signal.SIGHUP)
 
 
 @contextlib.contextmanager
