@@ -29,6 +29,7 @@ from collections.abc import Callable
 
 from monitor.check.pipe import Request, Row, result_row
 from monitor.check.pool import SupportsCheck
+from monitor.vocabulary import CheckResult
 
 
 class Requests:
@@ -100,10 +101,12 @@ class Requests:
                 self.on_cancelled(key)
                 continue
             self.running[key] = (me, url)
+            result: CheckResult | None = None
             try:
                 if self.letting_go:
                     await self._let_go(url)
-                result = await checker.check(url, kind)
+                if not self.stopped:  # a stop signal while it waited: it never starts
+                    result = await checker.check(url, kind)
             except asyncio.CancelledError:
                 if key not in self.stopping:
                     raise  # the worker is stopping
@@ -119,6 +122,9 @@ class Requests:
             if key in self.stopping:  # the check ended without seeing its cancel
                 self.stopping.discard(key)
                 me.uncancel()
+            if result is None:
+                self.on_cancelled(key)
+                continue
             on_row(result_row(key, result))
 
     async def _let_go(self, url: str) -> None:

@@ -109,3 +109,51 @@ async def test_the_daemon_gives_a_skipped_check_back_and_never_sends_it_again() 
     async with asyncio.timeout(10):  # a bound on a hang, never a timing
         await d.settle(grace=60)
     assert [i for i, _ in repo.released] == [0] and not finished
+
+
+class _SlowToLetGo:
+    """Every check runs until cancelled, and lets go of its connection only when
+    `let_go` is set."""
+
+    def __init__(self) -> None:
+        self.started: list[str] = []
+        self.let_go = asyncio.Event()
+
+    async def check(self, url: str, kind: Kind) -> CheckResult:
+        self.started.append(url)
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await self.let_go.wait()
+        raise AssertionError("never answered")
+
+
+async def test_a_request_waiting_for_its_url_to_be_let_go_does_not_start_after_a_signal() -> None:
+    """Taken before the signal, it waited for a cancelled request of its URL to let
+    go (never two at once), then started after the stop: the parent counts it
+    among the running ones and does not cancel it."""
+    queue: asyncio.Queue[Request | None] = asyncio.Queue()
+    checker = _SlowToLetGo()
+    skipped: list[int] = []
+    rows: list[object] = []
+    serving = Requests(queue, checker, rows.append, skipped.append)
+    queue.put_nowait((Kind.WEB, "http://127.0.0.1:1/u", 0))
+    task = asyncio.create_task(serving.run(2))
+    await turns()
+    serving.cancel((0,))
+    queue.put_nowait((Kind.WEB, "http://127.0.0.1:1/u", 1))  # claimed again
+    await turns()
+    assert 1 in serving.running  # waiting for 0 to let go
+    serving.stopped = True  # the stop signal (worker._StopSeen)
+    checker.let_go.set()
+    try:
+        await turns()
+        assert checker.started == ["http://127.0.0.1:1/u"]  # before: twice
+        assert skipped == [0, 1] and rows == []
+        queue.put_nowait(None)
+        queue.put_nowait(None)
+        await turns()
+        assert task.done()
+    finally:
+        task.cancel()  # bounded whatever went wrong
+        await asyncio.gather(task, return_exceptions=True)
