@@ -117,7 +117,7 @@ class _Targets(asyncio.Protocol):
                 else:
                     self._decode(payload)
         except ValueError as exc:  # a CorruptFrame, or pydantic's on bad settings
-            self._fail(exc)
+            self._fail(exc, keep_held=True)  # the frames held came before it: checked
             return
         if (
             self.transport is not None
@@ -136,10 +136,12 @@ class _Targets(asyncio.Protocol):
         if cancels:
             self.on_cancel(cancels)
 
-    def _fail(self, exc: ValueError) -> None:
-        self.error = f"unreadable input from the parent: {type(exc).__name__}: {exc}"[:500]
-        self.held.clear()  # nothing after garbage is believed
-        self.held_bytes = 0
+    def _fail(self, exc: ValueError, *, keep_held: bool = False) -> None:
+        if self.error is None:
+            self.error = f"unreadable input from the parent: {type(exc).__name__}: {exc}"[:500]
+        if not keep_held:  # a held frame that does not decode: nothing after it is believed
+            self.held.clear()
+            self.held_bytes = 0
         if self.transport is not None:
             self.transport.close()  # connection_lost ends the queue
         self._end()

@@ -149,3 +149,21 @@ async def test_a_daemon_that_floods_is_paused_past_the_held_bytes(
         reader.queue.get_nowait()
         reader.taken()
     assert transport.calls == ["pause", "resume"] and not reader.held
+
+
+async def test_garbage_on_the_pipe_behind_held_frames_fails_after_checking_them() -> None:
+    """Input that is not a frame at all (a length past MAX_FRAME) ends the worker
+    once the targets it could read are checked: read ahead, the garbage was met
+    while good frames before it were still held, and those were dropped unchecked."""
+    reader, transport = _reader()
+    checker = _Counting()
+    requests = Requests(reader.queue, checker, lambda row: None, lambda key: None, reader.taken)
+    urls = [f"http://127.0.0.1:1/{n}" for n in range(QUEUED_ROUNDS * 2 + 3)]
+    garbage = b"Traceback (most recent call last):\n"  # its first 4 bytes: a length > MAX_FRAME
+    reader.data_received(b"".join(targets_frame([(Kind.WEB, u)]) for u in urls) + garbage)
+    reader.data_received(targets_frame([(Kind.WEB, "http://127.0.0.1:1/after")]))
+    async with asyncio.timeout(10):  # a bound on a hang, never a timing
+        await requests.run(reader.checkers)
+    assert sorted(checker.started) == sorted(urls)  # before: the held three dropped
+    assert reader.error is not None and "unreadable input" in reader.error
+    assert transport.closed
