@@ -15,6 +15,7 @@ import os
 import signal
 from pathlib import Path
 
+import pytest
 from daemon_harness import DaemonProcess, LinkServer, query, wait_for, write_config
 
 BOUND = 90  # seconds: a bound on a hang, never a timing
@@ -40,6 +41,20 @@ def _children(pid: int) -> set[int]:
     return out
 
 
+def _corpus(tmp: Path) -> None:
+    lines = [
+        json.dumps(
+            {
+                "webUrl": f"http://h{n % 8}.test/{n}/",
+                "title": "t",
+                "provider": {"name": "News", "domain": f"h{n % 8}.test"},
+            }
+        )
+        for n in range(ARTICLES)
+    ]
+    (tmp / "corpus" / "all.jsonl").write_text("\n".join(lines) + "\n")
+
+
 def test_a_stop_just_after_a_checker_process_died_sends_nothing_and_gives_all_back(
     tmp_path: Path,
 ) -> None:
@@ -56,17 +71,7 @@ def test_a_stop_just_after_a_checker_process_died_sends_nothing_and_gives_all_ba
             lease_seconds=120.0,
             shutdown_grace=3.0,
         )
-        lines = [
-            json.dumps(
-                {
-                    "webUrl": f"http://h{n % 8}.test/{n}/",
-                    "title": "t",
-                    "provider": {"name": "News", "domain": f"h{n % 8}.test"},
-                }
-            )
-            for n in range(ARTICLES)
-        ]
-        (tmp_path / "corpus" / "all.jsonl").write_text("\n".join(lines) + "\n")
+        _corpus(tmp_path)
         daemon = DaemonProcess(cfg, "--once")
         try:
             wait_for(lambda: _starts(site) >= 100, BOUND, what=daemon.text)
@@ -100,4 +105,48 @@ def test_a_stop_just_after_a_checker_process_died_sends_nothing_and_gives_all_ba
     assert query(db, "select count(*), count(distinct target_id) from check_results") == [
         (ARTICLES, ARTICLES)
     ]
+    assert query(db, "select count(*) from leases") == [(0,)]
+
+
+@pytest.mark.parametrize(
+    ("sig", "once"), [(signal.SIGINT, False), (signal.SIGTERM, True)], ids=["run-int", "once-term"]
+)
+def test_a_stop_signal_to_one_checker_process_alone_stops_the_daemon(
+    tmp_path: Path, sig: signal.Signals, once: bool
+) -> None:
+    """`kill <checker pid>`: the process passes the signal on to the daemon, which
+    owns the run and stops as if signalled itself (run: exit 0; --once cut short:
+    1); the process starts none of its queued requests meanwhile, the daemon
+    gives their targets back, and nothing is said to have failed."""
+    with LinkServer(pause=0.3) as site:
+        cfg = write_config(
+            tmp_path,
+            site.port,
+            connect_to=[f":80:127.0.0.1:{site.port}"],
+            concurrency=CONCURRENCY,
+            per_host=4,
+            workers=2,
+            interval=3600.0,
+            timeout=60.0,
+            lease_seconds=120.0,
+            shutdown_grace=3.0,
+        )
+        _corpus(tmp_path)
+        daemon = DaemonProcess(cfg, *(["--once"] if once else []))
+        try:
+            wait_for(lambda: _starts(site) >= 100, BOUND, what=daemon.text)
+            workers = _children(daemon.proc.pid)
+            assert len(workers) == 2, workers
+            at_stop = _starts(site)
+            os.kill(min(workers), sig)
+            code = daemon.wait(BOUND)
+        finally:
+            daemon.kill()
+        after = _starts(site) - at_stop
+    text = daemon.text()
+    assert code == (1 if once else 0), text
+    assert "Traceback" not in text and "failed unexpectedly" not in text, text
+    assert "ended (exit status" not in text, text  # no process died: it was stopped
+    assert after <= CONCURRENCY, f"{after} requests started after the signal"
+    db = tmp_path / "data" / "article-monitor.db"
     assert query(db, "select count(*) from leases") == [(0,)]
