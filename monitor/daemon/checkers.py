@@ -306,13 +306,7 @@ class ProcessChecker:
                 transport.close()
             held = self._fail(b, "its checker process ended before answering", keep_pending=True)
             if self._stopped:  # nothing more will be sent: no process in its place
-                log.error(
-                    "a checker process (pid %s) ended (exit status %s) holding %d checks "
-                    "as the daemon stops",
-                    pid,
-                    code,
-                    held,
-                )
+                log.error("a checker process (pid %s) ended (status %s) at the stop", pid, code)
                 return
             if channel.received or loop.time() - started >= STEADY_S:
                 delay = RESTART_DELAY  # it ran: not a process that cannot start
