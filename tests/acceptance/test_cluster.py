@@ -247,11 +247,19 @@ def test_a_member_paused_beyond_the_timeout_rejoins_without_breaking_politeness(
             sleeper.signal(signal.SIGSTOP)
             wait_for(lambda: len(cluster_view(engine).live) == 2, 30)
             paused_at = time.monotonic()
-            wait_for(lambda: site.urls_hit_after(paused_at) >= set(urls), 60)  # taken over
+            wait_for(  # taken over
+                lambda: site.urls_hit_after(paused_at) >= set(urls),
+                60,
+                what=lambda: _takeover_state(engine, site, urls, paused_at, members),
+            )
             sleeper.signal(signal.SIGCONT)
             wait_for(lambda: len(cluster_view(engine).live) == 3, 30)
             resumed_at = time.monotonic()
-            wait_for(lambda: site.urls_hit_after(resumed_at) >= set(urls), 60)
+            wait_for(
+                lambda: site.urls_hit_after(resumed_at) >= set(urls),
+                60,
+                what=lambda: _takeover_state(engine, site, urls, resumed_at, members),
+            )
             assert "rejoining" in sleeper.text()
         finally:
             for m in members:
@@ -259,6 +267,19 @@ def test_a_member_paused_beyond_the_timeout_rejoins_without_breaking_politeness(
             engine.dispose()
         assert max(site.max_in_flight.values()) <= PER_HOST, site.overlaps()[:10]
         assert site.smallest_gap() >= MIN_INTERVAL - JITTER, site.smallest_gap()
+
+
+def _takeover_state(
+    engine: Engine, site: LinkServer, urls: list[str], since: float, members: list[DaemonProcess]
+) -> str:
+    """What a failed wait for a takeover saw: the URLs not checked since, the live
+    members, and the end of each member's log."""
+    missing = sorted(set(urls) - site.urls_hit_after(since))
+    live = [(x.id, x.checks) for x in cluster_view(engine).live]
+    logs = "\n".join(
+        f"--- member {n}:\n" + "\n".join(m.text().splitlines()[-25:]) for n, m in enumerate(members)
+    )
+    return f"not checked since: {missing}; live (id, checks): {live}\n{logs}"
 
 
 def scanned(member: DaemonProcess) -> set[str]:
