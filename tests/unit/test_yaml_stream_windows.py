@@ -73,6 +73,20 @@ def whole(data: bytes) -> list[Document | InvalidDocument]:
     return list(parse_text("s.yaml", text, ".yaml"))
 
 
+def read_capped(data: bytes, **sizes: int) -> tuple[list[Document | InvalidDocument], int]:
+    """`data` read under a 1,000-byte cap (`sizes`: chunk, window) and held to the
+    whole text's reading: its records, and the peak of memory traced while reading."""
+    with mock.patch.object(files, "MAX_YAML_BYTES", 1000):
+        tracemalloc.start()
+        try:
+            items = list(read_yaml_stream("s.yaml", io.BytesIO(data), **sizes))
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert items == whole(data)
+    return items, peak
+
+
 @settings(max_examples=600, deadline=None)
 @given(
     data=streams(),
@@ -96,14 +110,7 @@ def test_a_document_over_the_cap_is_not_held() -> None:
     at its line and skipped, the next document read, never the whole of it in memory."""
     big = b"webUrl: https://a.test/big\nexcerpt: |\n" + b"  " + b"x" * 98 + b"\n"
     data = b"webUrl: https://a.test/1\n---\n" + big * 10_000 + b"---\nwebUrl: https://a.test/2\n"
-    with mock.patch.object(files, "MAX_YAML_BYTES", 1000):
-        tracemalloc.start()
-        try:
-            items = list(read_yaml_stream("s.yaml", io.BytesIO(data), chunk=4096, window=4096))
-            peak = tracemalloc.get_traced_memory()[1]
-        finally:
-            tracemalloc.stop()
-        assert items == whole(data)
+    items, peak = read_capped(data, chunk=4096, window=4096)
     assert [type(i) for i in items] == [Document, InvalidDocument, Document]
     assert items[1].line == 2 and "over the 1,000-byte limit" in items[1].error
     assert peak < len(data) // 10  # ~1 MB of input
@@ -116,14 +123,7 @@ def test_a_long_line_is_not_held() -> None:
     over, and copied again at every read: quadratic)."""
     for tail in (b"", b"\n---\nwebUrl: https://a.test/2\n"):
         data = b"webUrl: https://a.test/1\n---\nexcerpt: " + b"x" * 2_000_000 + tail
-        with mock.patch.object(files, "MAX_YAML_BYTES", 1000):
-            tracemalloc.start()
-            try:
-                items = list(read_yaml_stream("s.yaml", io.BytesIO(data), chunk=4096))
-                peak = tracemalloc.get_traced_memory()[1]
-            finally:
-                tracemalloc.stop()
-            assert items == whole(data)
+        items, peak = read_capped(data, chunk=4096)
         assert [i.line for i in items if isinstance(i, InvalidDocument)] == [2]
         assert len(items) == (3 if tail else 2)
         assert peak < len(data) // 10
@@ -138,14 +138,7 @@ def test_a_long_run_of_comments_after_a_record_is_not_held() -> None:
     run = (b"# a comment\n" * 50 + b"%not a directive\n") * 3_000
     data = b"webUrl: https://a.test/1\n---\nwebUrl: https://a.test/2\n" + run
     data += b"%YAML 1.1\n# c\n---\nwebUrl: https://a.test/3\n"
-    with mock.patch.object(files, "MAX_YAML_BYTES", 1000):
-        tracemalloc.start()
-        try:
-            items = list(read_yaml_stream("s.yaml", io.BytesIO(data), chunk=4096, window=4096))
-            peak = tracemalloc.get_traced_memory()[1]
-        finally:
-            tracemalloc.stop()
-        assert items == whole(data)
+    items, peak = read_capped(data, chunk=4096, window=4096)
     assert [type(i) for i in items] == [Document, InvalidDocument, Document]
     assert items[1].line == 2 and items[2].line == data.count(b"\n")
     assert peak < len(data) // 10
