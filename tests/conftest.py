@@ -13,11 +13,12 @@ import pytest
 from hypothesis import HealthCheck, settings
 from support.certs import CertAuthority, Leaf
 from support.endpoints_raw import make_server
+from support.pg import pg_repo
 from support.scanning import scanner
 from support.storage import engine, repo
 
 # shared fixtures defined in tests/support/, offered to every test
-__all__ = ["engine", "make_server", "repo", "scanner"]
+__all__ = ["engine", "make_server", "pg_repo", "repo", "scanner"]
 
 # Hypothesis times every example (a 200 ms deadline) and the generation of
 # inputs: clock-based verdicts that flake on a loaded CI machine, and under

@@ -6,15 +6,11 @@ hour late."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from support.pg import pg_engine
 
 import monitor.daemon.cluster as member_mod
 from monitor.config import Settings
 from monitor.daemon.cluster import Membership
-from monitor.storage.migrate import upgrade
 from monitor.storage.repository import Repository
 
 pytestmark = pytest.mark.postgres
@@ -24,12 +20,9 @@ SLACK = 60_000  # far below the hour, far above any machine's hiccup
 
 
 @pytest.fixture
-def repo() -> Iterator[Repository]:
-    gen = pg_engine()
-    engine = next(gen)
-    upgrade(engine)
-    yield Repository(engine)
-    gen.close()
+def repo(pg_repo: Repository) -> Repository:
+    """Every test here on PostgreSQL alone."""
+    return pg_repo
 
 
 @pytest.mark.parametrize("step", [HOUR, -HOUR])

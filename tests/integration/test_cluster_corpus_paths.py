@@ -6,28 +6,22 @@ others' documents (their targets, states and results with them) every
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from support.pg import pg_engine
 
 from monitor.config import Settings
 from monitor.daemon.scan import CorpusScanner
 from monitor.secured.keys import KeyRing
-from monitor.storage.migrate import upgrade
 from monitor.storage.repository import Repository
 
 pytestmark = pytest.mark.postgres
 
 
 @pytest.fixture
-def repo() -> Iterator[Repository]:
-    gen = pg_engine()
-    engine = next(gen)
-    upgrade(engine)
-    yield Repository(engine)
-    gen.close()
+def repo(pg_repo: Repository) -> Repository:
+    """Every test here on PostgreSQL alone."""
+    return pg_repo
 
 
 def _doc(path: Path, host: str) -> None:

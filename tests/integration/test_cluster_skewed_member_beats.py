@@ -7,11 +7,9 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from support.pg import pg_engine
 from test_clock_step_back import SETTINGS
 from test_storage import FP, record
 
@@ -19,7 +17,6 @@ import monitor.daemon.cluster as member_mod
 from monitor.daemon.cluster import Membership
 from monitor.daemon.outcome import decide, policy_for
 from monitor.daemon.writer import record_of
-from monitor.storage.migrate import upgrade
 from monitor.storage.repository import Repository
 from monitor.vocabulary import CheckResult, Outcome
 
@@ -28,12 +25,9 @@ AHEAD = 120_000
 
 
 @pytest.fixture
-def repo() -> Iterator[Repository]:
-    gen = pg_engine()
-    engine = next(gen)
-    upgrade(engine)
-    yield Repository(engine)
-    gen.close()
+def repo(pg_repo: Repository) -> Repository:
+    """Every test here on PostgreSQL alone."""
+    return pg_repo
 
 
 def test_a_member_two_minutes_ahead_makes_no_step_at_any_beat(

@@ -20,6 +20,8 @@ import pytest
 from sqlalchemy import Engine, text
 
 from monitor.storage.engine import make_engine
+from monitor.storage.migrate import upgrade
+from monitor.storage.repository import Repository
 
 PG_URL = os.environ.get("ARTICLE_MONITOR_TEST_PG_URL")
 
@@ -42,3 +44,22 @@ def pg_engine() -> Iterator[Engine]:
         with admin.begin() as conn:
             conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
         admin.dispose()
+
+
+def pg_repository() -> Iterator[Repository]:
+    """A repository on a fresh schema (pg_engine's), migrated; the schema is
+    dropped afterwards even when the migration fails."""
+    engines = pg_engine()
+    engine = next(engines)
+    try:
+        upgrade(engine)
+        yield Repository(engine)
+    finally:
+        engines.close()
+
+
+@pytest.fixture
+def pg_repo() -> Iterator[Repository]:
+    """The test's repository on PostgreSQL alone (a cluster's database), where the
+    shared `repo` runs each test on SQLite too; skips without a server."""
+    yield from pg_repository()
