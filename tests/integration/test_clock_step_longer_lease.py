@@ -8,32 +8,22 @@ second time) and pull in its schedule. PostgreSQL (a cluster)."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import Engine
-from support.pg import pg_engine
 from test_clock_step_back import SETTINGS
 from test_storage import FP, record
 
 from monitor.daemon.cluster import Membership
-from monitor.storage.migrate import upgrade
 from monitor.storage.repository import Repository
 
 LONG = SETTINGS.model_copy(update={"lease_seconds": 1200.0})
 
 
-@pytest.fixture
-def pg() -> Iterator[Engine]:
-    yield from pg_engine()
-
-
 @pytest.mark.postgres
 def test_a_start_beside_a_member_with_a_longer_lease_leaves_its_leases(
-    pg: Engine, caplog: pytest.LogCaptureFixture
+    pg_repo: Repository, caplog: pytest.LogCaptureFixture
 ) -> None:
-    upgrade(pg)
-    repo = Repository(pg)
+    repo = pg_repo
     a = Membership(repo, lambda: LONG, in_flight=list, hosts=lambda: None, member_id="a")
     a.beat({})
     t = repo.db_now()

@@ -6,35 +6,25 @@ stored or claimed targets but recorded nothing). On SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import Engine
-from support.pg import pg_engine
 from test_clock_step_back import DAY, SETTINGS, checked, member, schedule
 from test_storage import FP, record
 
 from monitor.daemon.clock_step import schedule_bounds
-from monitor.storage.migrate import upgrade
 from monitor.storage.repository import LAST_CHECK_KEY, Repository, now_ms
 
 LEASE_MS = int(SETTINGS.lease_seconds * 1000)
 
 
-@pytest.fixture
-def pg() -> Iterator[Engine]:
-    yield from pg_engine()
-
-
 @pytest.mark.postgres
 def test_a_member_ahead_of_the_database_makes_no_false_step_at_the_others_start(
-    pg: Engine, caplog: pytest.LogCaptureFixture
+    pg_repo: Repository, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A member whose own clock runs two minutes ahead records a check: the last
     check was its clock's, and every member's start then saw a step back of two
     minutes, logged it and read the far end of the due queue."""
-    upgrade(pg)
-    repo = Repository(pg)
+    repo = pg_repo
     t0 = repo.db_now()
     repo.store_document("a.txt", FP, [record("https://n.test/x/")], 0, t0)
     claims = repo.claim_due(t0, 100, LEASE_MS)
