@@ -10,22 +10,19 @@ what was left.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from daemon_harness import DaemonProcess, LinkServer, query, wait_for, write_config
+from daemon_harness import DaemonProcess, LinkServer, query, wait_for
+from stop_harness import jsonl_corpus, started, stop_config
 
 BOUND = 90  # seconds: a bound on a hang, never a timing
 CONCURRENCY = 16
 ARTICLES = 1500
-
-
-def _starts(site: LinkServer) -> int:
-    with site.lock:
-        return sum(len(times) for times in site.starts.values())
 
 
 def _children(pid: int) -> set[int]:
@@ -41,52 +38,40 @@ def _children(pid: int) -> set[int]:
     return out
 
 
-def _corpus(tmp: Path) -> None:
-    lines = [
-        json.dumps(
-            {
-                "webUrl": f"http://h{n % 8}.test/{n}/",
-                "title": "t",
-                "provider": {"name": "News", "domain": f"h{n % 8}.test"},
-            }
-        )
-        for n in range(ARTICLES)
-    ]
-    (tmp / "corpus" / "all.jsonl").write_text("\n".join(lines) + "\n")
+def _config(tmp: Path, site: LinkServer) -> Path:
+    """ARTICLES articles on 8 hosts, 4 at a time per host: the checkers' queues fill."""
+    jsonl_corpus(tmp, ARTICLES, hosts=8)
+    return stop_config(tmp, site, concurrency=CONCURRENCY, per_host=4)
+
+
+@contextmanager
+def _busy(cfg: Path, site: LinkServer, *args: str) -> Iterator[tuple[DaemonProcess, set[int]]]:
+    """The daemon once its two checker processes have started 100 requests between
+    them, and their pids; killed on the way out if it is still running."""
+    daemon = DaemonProcess(cfg, *args)
+    try:
+        wait_for(lambda: started(site) >= 100, BOUND, what=daemon.text)
+        workers = _children(daemon.proc.pid)
+        assert len(workers) == 2, workers
+        yield daemon, workers
+    finally:
+        daemon.kill()
 
 
 def test_a_stop_just_after_a_checker_process_died_sends_nothing_and_gives_all_back(
     tmp_path: Path,
 ) -> None:
     with LinkServer(pause=0.3) as site:
-        cfg = write_config(
-            tmp_path,
-            site.port,
-            connect_to=[f":80:127.0.0.1:{site.port}"],
-            concurrency=CONCURRENCY,
-            per_host=4,
-            workers=2,
-            interval=3600.0,
-            timeout=60.0,
-            lease_seconds=120.0,
-            shutdown_grace=3.0,
-        )
-        _corpus(tmp_path)
-        daemon = DaemonProcess(cfg, "--once")
-        try:
-            wait_for(lambda: _starts(site) >= 100, BOUND, what=daemon.text)
-            workers = _children(daemon.proc.pid)
-            assert len(workers) == 2, workers
+        cfg = _config(tmp_path, site)
+        with _busy(cfg, site, "--once") as (daemon, workers):
             os.kill(min(workers), signal.SIGKILL)
             # its replacement starts a second after the death is seen: the stop
             # comes in that second (its checks' retries held for the replacement)
             wait_for(lambda: "ended (exit status -9)" in daemon.text(), BOUND, what=daemon.text)
-            at_stop = _starts(site)
+            at_stop = started(site)
             daemon.signal(signal.SIGTERM)
             code = daemon.wait(BOUND)
-        finally:
-            daemon.kill()
-        after = _starts(site) - at_stop
+        after = started(site) - at_stop
         text = daemon.text()
         assert code == 1, text  # stopped before every due target was checked
         assert "Traceback" not in text and "failed unexpectedly" not in text, text
@@ -119,30 +104,12 @@ def test_a_stop_signal_to_one_checker_process_alone_stops_the_daemon(
     1); the process starts none of its queued requests meanwhile, the daemon
     gives their targets back, and nothing is said to have failed."""
     with LinkServer(pause=0.3) as site:
-        cfg = write_config(
-            tmp_path,
-            site.port,
-            connect_to=[f":80:127.0.0.1:{site.port}"],
-            concurrency=CONCURRENCY,
-            per_host=4,
-            workers=2,
-            interval=3600.0,
-            timeout=60.0,
-            lease_seconds=120.0,
-            shutdown_grace=3.0,
-        )
-        _corpus(tmp_path)
-        daemon = DaemonProcess(cfg, *(["--once"] if once else []))
-        try:
-            wait_for(lambda: _starts(site) >= 100, BOUND, what=daemon.text)
-            workers = _children(daemon.proc.pid)
-            assert len(workers) == 2, workers
-            at_stop = _starts(site)
+        cfg = _config(tmp_path, site)
+        with _busy(cfg, site, *(["--once"] if once else [])) as (daemon, workers):
+            at_stop = started(site)
             os.kill(min(workers), sig)
             code = daemon.wait(BOUND)
-        finally:
-            daemon.kill()
-        after = _starts(site) - at_stop
+        after = started(site) - at_stop
     text = daemon.text()
     assert code == (1 if once else 0), text
     assert "Traceback" not in text and "failed unexpectedly" not in text, text

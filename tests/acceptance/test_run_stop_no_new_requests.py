@@ -17,33 +17,11 @@ from pathlib import Path
 
 import pytest
 from daemon_harness import CLI, DaemonProcess, LinkServer, wait_for, write_config
+from stop_harness import jsonl_corpus, started, stop_config
 
 BOUND = 90  # seconds: a bound on a hang, never a timing
 CONCURRENCY = 64
 HUNG = 4  # checks the server never answers: the stop waits its whole grace for them
-
-
-def _starts(site: LinkServer) -> int:
-    with site.lock:
-        return sum(len(times) for times in site.starts.values())
-
-
-def _corpus(tmp: Path, count: int, hung: int = 0) -> None:
-    """`count` articles on 32 hosts, the first `hung` on the server's hanging listener."""
-    lines = []
-    for n in range(count):
-        host = "hang.test:81" if n < hung else f"h{n % 32}.test"
-        lines.append(
-            json.dumps(
-                {
-                    "webUrl": f"http://{host}/{n}/",
-                    "title": "t",
-                    "provider": {"name": "News", "domain": host.partition(":")[0]},
-                }
-            )
-        )
-    (tmp / "corpus").mkdir(exist_ok=True)
-    (tmp / "corpus" / "all.jsonl").write_text("\n".join(lines) + "\n")
 
 
 @pytest.mark.parametrize("to_group", [False, True], ids=["to-the-daemon", "to-the-group"])
@@ -57,29 +35,24 @@ def test_a_stop_lets_no_queued_request_out_of_the_checker_processes(
     # the hung checks hold the stop for its whole grace, in which the processes
     # went on through their queues
     with LinkServer(pause=0.3, hang=True) as site:
-        cfg = write_config(
+        cfg = stop_config(
             tmp_path,
-            site.port,
-            connect_to=[f"hang.test:81:127.0.0.1:{site.hang_port}", f":80:127.0.0.1:{site.port}"],
+            site,
             concurrency=CONCURRENCY,
             per_host=16,
-            workers=2,
-            interval=3600.0,
-            timeout=60.0,
-            lease_seconds=120.0,
-            shutdown_grace=3.0,
+            connect_to=[f"hang.test:81:127.0.0.1:{site.hang_port}", f":80:127.0.0.1:{site.port}"],
         )
-        _corpus(tmp_path, 4000, HUNG)
+        jsonl_corpus(tmp_path, 4000, hosts=32, hung=HUNG)
         daemon = DaemonProcess(cfg, "--once", group=to_group)
         try:
             # running long enough that the pace is known and the queues are deep
-            wait_for(lambda: site.hung >= HUNG and _starts(site) >= 600, BOUND, what=daemon.text)
-            at_stop = _starts(site)
+            wait_for(lambda: site.hung >= HUNG and started(site) >= 600, BOUND, what=daemon.text)
+            at_stop = started(site)
             (daemon.signal_group if to_group else daemon.signal)(signal.SIGTERM)
             code = daemon.wait(BOUND)
         finally:
             daemon.kill()
-        after = _starts(site) - at_stop
+        after = started(site) - at_stop
     text = daemon.text()
     assert code == 1, text  # stopped before every due target was checked
     assert "Traceback" not in text and "failed unexpectedly" not in text, text
@@ -103,7 +76,7 @@ def test_check_cut_short_stops_its_processes_requests_too(tmp_path: Path) -> Non
             workers=2,
             timeout=60.0,
         )
-        _corpus(tmp_path, 3000)
+        jsonl_corpus(tmp_path, 3000, hosts=32)
         out = tmp_path / "report.json"
         with out.open("wb") as sink:
             proc = subprocess.Popen(
@@ -112,15 +85,15 @@ def test_check_cut_short_stops_its_processes_requests_too(tmp_path: Path) -> Non
                 stderr=subprocess.PIPE,
             )
             try:
-                wait_for(lambda: _starts(site) >= 300, BOUND)
-                at_stop = _starts(site)
+                wait_for(lambda: started(site) >= 300, BOUND)
+                at_stop = started(site)
                 proc.send_signal(signal.SIGTERM)
                 _, err = proc.communicate(timeout=BOUND)
             finally:
                 if proc.poll() is None:
                     proc.kill()
                     proc.wait()
-        after = _starts(site) - at_stop
+        after = started(site) - at_stop
     assert proc.returncode == 130, err
     assert b"Traceback" not in err
     report = json.loads(out.read_text())
