@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 
 import pytest
 from sqlalchemy import Engine, text
@@ -26,7 +26,7 @@ from monitor.storage.repository import Repository
 PG_URL = os.environ.get("ARTICLE_MONITOR_TEST_PG_URL")
 
 
-def pg_engine() -> Iterator[Engine]:
+def pg_engine() -> Generator[Engine]:
     """An engine on a fresh, empty schema of the shared server (parallel runs
     do not collide), dropped afterwards; skips without a server."""
     if not PG_URL:
