@@ -6,12 +6,10 @@ newest stored result, and says so when the clock is far ahead of it."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, func, select
-from support.pg import pg_engine
+from sqlalchemy import func, select
 from test_storage import FP, done, record
 
 from monitor.daemon.maintenance import ROLLED_THROUGH, run_maintenance
@@ -23,11 +21,6 @@ from monitor.storage.repository import DAY_MS, RESULTS, ROLLUPS, Repository, now
 from monitor.vocabulary import Outcome
 
 YEAR = 365 * DAY_MS
-
-
-@pytest.fixture
-def pg() -> Iterator[Engine]:
-    yield from pg_engine()
 
 
 def checked_at(repo: Repository, *times: int) -> int:
@@ -95,10 +88,9 @@ def test_a_clock_behind_the_newest_result_counts_from_the_clock_on_sqlite(
 
 
 @pytest.mark.postgres
-def test_a_leader_a_year_ahead_purges_no_history_on_postgresql(pg: Engine) -> None:
+def test_a_leader_a_year_ahead_purges_no_history_on_postgresql(pg_repo: Repository) -> None:
     """The cutoff is the database's clock's, whatever the leader's own clock says."""
-    upgrade(pg)
-    repo = Repository(pg)
+    repo = pg_repo
     t = repo.db_now()
     days = [t - 40 * DAY_MS, t - 29 * DAY_MS, t - DAY_MS, t - 60_000]
     target = checked_at(repo, *days)
