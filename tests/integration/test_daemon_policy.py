@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from monitor.config import load_settings
-from monitor.daemon import service
+from monitor.daemon import finish
 from monitor.daemon.service import Daemon
 from monitor.secured.keys import KeyRing
 from monitor.vocabulary import Kind
@@ -18,13 +18,13 @@ def test_a_policy_is_built_once_per_kind_and_again_after_a_reload(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     built: list[Kind] = []
-    real = service.policy_for
+    real = finish.policy_for
 
-    def counting(settings: service.Settings, kind: Kind) -> service.Policy:
+    def counting(settings: finish.Settings, kind: Kind) -> finish.Policy:
         built.append(kind)
         return real(settings, kind)
 
-    monkeypatch.setattr(service, "policy_for", counting)
+    monkeypatch.setattr(finish, "policy_for", counting)
     values = {"paths": [tmp_path], "data_dir": tmp_path / "data", "down_after": 3}
     daemon = Daemon(load_settings(None, values, environ={}), KeyRing.load([]))
     try:

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from monitor.config import load_settings
-from monitor.daemon import service
+from monitor.daemon import start
 from monitor.daemon.service import Daemon
 from monitor.observe.starting import STALL_AFTER, StartWatch
 from monitor.secured.keys import KeyRing
@@ -74,7 +74,7 @@ async def test_a_start_held_in_the_check_answers_probes_and_stalls(
         release.wait(60)
         raise DatabaseUnusable("the disk did not answer")
 
-    monkeypatch.setattr(service, "check", held_check)
+    monkeypatch.setattr(start, "check", held_check)
     now = [0.0]
     watch = StartWatch(clock=lambda: now[0])
     daemon = Daemon(settings, KeyRing.load([]), starting=watch)

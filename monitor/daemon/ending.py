@@ -1,0 +1,59 @@
+"""How the daemon ends: checks in flight settled, results drained, an exit code.
+
+Exit code: 0 a clean stop; 1 (`--once`) results or the corpus could not be
+recorded, or the pass was cut short; 2 the database turned out damaged.
+`failure` says why.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from monitor.daemon.service import Daemon
+
+log = logging.getLogger("monitor.daemon")
+
+
+async def shutdown(d: Daemon) -> None:
+    """No new claims; in-flight checks get `shutdown_grace`, the writer drains."""
+    d.dispatcher.stopping = True
+    if d.scheduler is not None:
+        d.scheduler.shutdown(wait=False)
+        d.scheduler = None
+    await d.dispatcher.settle(d.settings.shutdown_grace)
+    if d._damaged:
+        return  # nothing more can be written
+    try:
+        async with asyncio.timeout(max(d.settings.shutdown_grace, 1.0)):
+            await d.writer.drain()
+    except TimeoutError:
+        log.error("%d results could not be written before exit", d.writer.backlog)
+
+
+def exit_code(d: Daemon) -> int:
+    """0, 1 or 2 as the module says, setting `failure` to why when it is not 0."""
+    if d._damaged:
+        return 2
+    if d.failure is None and d.settings.once and d.writer.backlog:
+        reason = d.writer.error or d.claim_error or "the database did not answer in time"
+        d.failure = f"{d.writer.backlog} results could not be recorded: {reason}"
+    if d.failure is None and d.settings.once and d.claim_error is not None:
+        # the pass ended on a claim that failed: what was due is not checked
+        d.failure = f"due targets could not be claimed: {d.claim_error}"
+    if d.failure is None and d.settings.once and d.dispatcher.lost:
+        d.failure = (
+            f"{d.dispatcher.lost} checks were not done: their checker process "
+            "ended under them each time"
+        )
+    failed = d.dispatcher.failed + d.writer.dropped
+    if d.failure is None and d.settings.once and failed:
+        d.failure = f"{failed} checks failed unexpectedly, not recorded (see the log)"
+    if d.failure is None and d.settings.once and d._cut_short:
+        # SIGTERM or SIGINT: a pass cut short must not say all was checked
+        d.failure = (
+            "stopped before every due target was checked; those left are due for the next pass"
+        )
+    return 0 if d.failure is None else 1

@@ -1,0 +1,182 @@
+"""The daemon's scheduled jobs: dispatch, corpus rescan, maintenance, checkpoint.
+
+The schedule itself is in the database (each target's next due time); these
+jobs only say how often to look. A job that the stop's cancellation ends is
+quiet about it; a database error goes through the daemon's `_db_failed`, so a
+damaged file stops it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from functools import wraps
+from typing import TYPE_CHECKING, Any
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy.exc import SQLAlchemyError
+
+from monitor.config import ConfigError, Settings
+from monitor.daemon.maintenance import run_maintenance
+from monitor.daemon.rescan_retry import transient
+from monitor.daemon.scan import ScanStopped
+from monitor.vocabulary import Kind
+
+if TYPE_CHECKING:
+    from monitor.daemon.service import Daemon
+
+log = logging.getLogger("monitor.daemon")
+
+MAINTENANCE_TICK = 60.0  # how often the leader asks whether a period's run is due
+CHECKPOINT_INTERVAL = 5.0
+
+
+def dispatch_tick(settings: Settings) -> float:
+    """How often to look for due targets: often enough for the shortest interval."""
+    shortest = min(settings.interval_for(k) for k in Kind)
+    return min(1.0, max(0.05, shortest / 4))
+
+
+def start_scheduler(d: Daemon) -> AsyncIOScheduler:
+    sched = AsyncIOScheduler()
+    common: dict[str, Any] = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
+    sched.add_job(
+        d.dispatch, "interval", seconds=dispatch_tick(d.settings), id="dispatch", **common
+    )
+    sched.add_job(
+        quiet_on_stop(d, d.rescan),
+        "interval",
+        seconds=d.settings.rescan_interval,
+        id="rescan",
+        **common,
+    )
+    tick = min(MAINTENANCE_TICK, max(0.5, d.settings.maintenance_interval / 4))
+    maintenance = quiet_on_stop(d, d.maintenance)
+    sched.add_job(maintenance, "interval", seconds=tick, id="maintenance", **common)
+    checkpoint = quiet_on_stop(d, d.checkpoint)
+    sched.add_job(checkpoint, "interval", seconds=CHECKPOINT_INTERVAL, id="checkpoint", **common)
+    sched.start()
+    return sched
+
+
+def quiet_on_stop(d: Daemon, job: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
+    """`job` as a scheduled job that the stop's cancellation ends quietly: the
+    scheduler's shutdown cancels its running jobs, and a job awaiting its thread
+    (whose work still runs to its end) was logged as a job's traceback."""
+
+    @wraps(job)
+    async def run() -> None:
+        try:
+            await job()
+        except asyncio.CancelledError:
+            if not d.dispatcher.stopping:
+                raise
+
+    return run
+
+
+async def rescan(d: Daemon, *, force: bool = False, now: int | None = None) -> None:
+    """Read the corpus again and record what changed (the leader's, if shared)."""
+    if not d.membership.scans_corpus():
+        return  # a shared corpus: the leader records it (docs/scaling.md)
+    async with d._scan_lock:
+        if d.dispatcher.stopping:  # queued behind a scan (SIGHUP's), then stopped
+            return
+        started = time.monotonic()
+        try:
+            stamp = d.membership.now() if now is None else now  # the cluster's clock
+            report = await asyncio.to_thread(
+                d.scanner.scan, force=force, now=stamp, clock=d.membership.now
+            )
+        except ScanStopped:
+            log.info("corpus scan stopped midway; what it did not read is read at the next start")
+            return
+        except SQLAlchemyError as exc:
+            error = d._db_failed(exc)
+            if error != d.scan_error:  # once per cause, not at every rescan or retry
+                log.error("corpus rescan cannot write to the database: %s; will retry", error)
+            d.scan_error = error
+            if transient(exc) and not d.settings.once and not d._stop.is_set():
+                delay = d.scan_retry.failed(force=force)
+                if delay is not None:
+                    log.debug("corpus rescan retried in %.0fs", delay)
+            return
+        except Exception as exc:  # a bug: say so, and fail readiness until a scan succeeds
+            error = f"rescan failed ({type(exc).__name__})"
+            if error != d.scan_error:
+                log.exception("corpus rescan failed; will retry")
+            d.scan_error = error
+            return
+        d.scan_retry.succeeded(force=force)
+        if report.clock_back:  # what it stored before it saw the step: walked again
+            d.membership.walk_again()
+        if d.scan_error is not None:
+            log.info("the corpus is recorded again")
+            d.scan_error = None
+        d.last_scan = report
+        if report.changed or report.removed or force:
+            log.info(
+                "corpus scanned in %.2fs: %d files, %d changed, %d removed, %d invalid records",
+                time.monotonic() - started,
+                report.files,
+                report.changed,
+                report.removed,
+                report.invalid,
+            )
+
+
+async def maintenance(d: Daemon) -> None:
+    """Only on the cluster's leader, once per `maintenance_interval`."""
+    s = d.settings
+    try:
+        if not await asyncio.to_thread(d.membership.maintenance_due):
+            return
+        log.info("maintenance: running as the cluster's leader")
+        await asyncio.to_thread(
+            run_maintenance,
+            d.repo,
+            d.membership.now(),
+            retention_days=s.retention_days,
+            rollup_retention_days=s.rollup_retention_days,
+            bound=d._wall,
+        )
+    except SQLAlchemyError as exc:
+        error = d._db_failed(exc)
+        log.error("maintenance could not use the database: %s; will retry", error)
+        with contextlib.suppress(SQLAlchemyError):  # a database still down: next period
+            await asyncio.to_thread(d.membership.maintenance_failed)
+
+
+async def checkpoint(d: Daemon) -> None:
+    """Keep the SQLite WAL short, on a thread of its own (not the writer's); and
+    stop if the file was deleted or replaced under the daemon (OpenedFile)."""
+    gone = None if d._file is None else await asyncio.to_thread(d._file.gone)
+    if gone is not None and not d._damaged:
+        d._damaged = True
+        d.failure = gone
+        log.critical("stopping: %s", gone)
+        d.stop()
+        return
+    try:
+        await asyncio.to_thread(d.repo.checkpoint)
+    except SQLAlchemyError as exc:
+        log.warning("WAL checkpoint failed: %s", d._db_failed(exc))
+
+
+async def reload(d: Daemon) -> None:
+    """SIGHUP: new settings and keys, then every document read again."""
+    if d._reload is not None:
+        try:
+            settings, keyring = d._reload()
+        except ConfigError as exc:
+            log.error("reload refused, keeping the running configuration: %s", exc)
+            return
+        d.settings = settings
+        d.keyring = keyring
+        d.scanner.settings = settings
+        d.scanner.keyring = keyring
+        log.info("configuration reloaded (network, listen and database settings apply on restart)")
+    await d.rescan(force=True)

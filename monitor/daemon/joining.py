@@ -1,0 +1,62 @@
+"""The daemon's membership in the cluster: join, keep beating, leave.
+
+Claims wait for the first heartbeat; a member that takes the lead records a
+shared corpus; leaving says so, else the others time this member out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING
+
+from sqlalchemy.exc import SQLAlchemyError
+
+if TYPE_CHECKING:
+    from monitor.daemon.service import Daemon
+
+log = logging.getLogger("monitor.daemon")
+
+
+async def join(d: Daemon) -> None:
+    """First heartbeat (claims wait for it), then one every `cluster_heartbeat`."""
+    await d.membership.beat_once(d._db_failed)
+    if d.membership.clustered:  # the second sees members that started with us
+        await asyncio.sleep(d.settings.cluster_heartbeat)
+        await d.membership.beat_once(d._db_failed)
+    on_beat(d)
+    if d.settings.once and d.membership.error is not None:
+        d.failure = f"cannot join the cluster: {d.membership.error}"
+    d._beating = asyncio.create_task(
+        d.membership.keep_beating(
+            d._db_failed, lambda: on_beat(d), d.dispatcher.abandon, d.dispatcher.abandon
+        ),
+        name="heartbeat",
+    )
+
+
+def on_beat(d: Daemon) -> None:
+    """After each heartbeat: a new leader's rescan, and the cluster's gauges."""
+    if d.membership.took_lead:
+        d.membership.took_lead = False
+        if d.settings.corpus_shared and d.scheduler is not None:
+            d._spawn(d.rescan(), "rescan")  # a new leader records the shared corpus
+    view = d.membership.view
+    d.metrics.cluster(
+        len(view.live) if view is not None else 0,
+        d.membership.leader and d.membership.error is None,
+        len(view.stuck) if view is not None else 0,
+    )
+
+
+async def leave(d: Daemon) -> None:
+    """Stop beating and say so, unless the daemon never joined."""
+    if d._beating is None:
+        return
+    d._beating.cancel()
+    await asyncio.gather(d._beating, return_exceptions=True)
+    d._beating = None
+    try:
+        await asyncio.to_thread(d.membership.leave)
+    except SQLAlchemyError as exc:
+        log.warning("could not leave the cluster (%s); the others will time us out", exc)

@@ -1,0 +1,64 @@
+"""The daemon's signals: SIGTERM/SIGINT stop it, SIGHUP reloads it.
+
+SIGHUP is held from `run`'s first line (prestart.reloads_held, hup.py) and let
+through only once the handler is in place; reloads take turns, and SIGHUPs
+that come while one waits are that one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
+
+from monitor.daemon.prestart import release_reloads
+
+
+class Signals:
+    """The handlers the daemon installs while it runs, and its reloads' turns."""
+
+    def __init__(
+        self,
+        reload: Callable[[], Awaitable[None]],
+        spawn: Callable[[Coroutine[Any, Any, None], str], None],
+    ) -> None:
+        self._reload = reload
+        self._spawn = spawn
+        self._mask: set[int | signal.Signals] | None = None  # before the SIGHUP handler
+        # one reload at a time, and at most one waiting: SIGHUPs meanwhile are that one
+        self._reload_lock = asyncio.Lock()
+        self._reload_waiting = False
+
+    def install(self, stop: Callable[[], None], on_hup: Callable[[], None]) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop)
+        loop.add_signal_handler(signal.SIGHUP, on_hup)
+        # held since `run` began (daemon/prestart.py): one that came meanwhile reloads now
+        self._mask = signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGHUP})
+
+    def remove(self) -> None:
+        loop = asyncio.get_running_loop()
+        if self._mask is not None:  # stopping: a SIGHUP now is not a death
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGHUP})
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            loop.remove_signal_handler(sig)
+        if self._mask is not None:
+            release_reloads(self._mask)
+            self._mask = None
+
+    def on_hup(self) -> None:
+        """A reload, unless one is already waiting its turn: that one reads the
+        configuration when it begins, so it covers this SIGHUP too. Each SIGHUP
+        queued a whole forced rescan: 20 sent 50 ms apart kept a 1,500-file
+        corpus re-read for a minute."""
+        if self._reload_waiting:
+            return
+        self._reload_waiting = True
+        self._spawn(self._reload_in_turn(), "reload")
+
+    async def _reload_in_turn(self) -> None:
+        async with self._reload_lock:
+            self._reload_waiting = False  # begun: a SIGHUP from now on may change more
+            await self._reload()
