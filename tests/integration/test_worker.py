@@ -199,9 +199,9 @@ class _Reading(asyncio.ReadTransport):
 
 
 async def test_worker_pauses_its_input_past_a_few_rounds_and_resumes_when_low() -> None:
-    from monitor.check.worker import QUEUED_ROUNDS, _Targets
+    from monitor.check.worker_input import QUEUED_ROUNDS, Targets
 
-    reader = _Targets()
+    reader = Targets()
     transport = _Reading()
     reader.connection_made(transport)
     reader.data_received(settings_frame(concurrency=2))

@@ -1,4 +1,4 @@
-"""A checker process reads every frame as it arrives (monitor.check.worker._Targets):
+"""A checker process reads every frame as it arrives (monitor.check.worker_input.Targets):
 the daemon's cancels apply at once, even to requests still held as undecoded bytes
 behind a full queue; `check`'s stream is still paused (its whole corpus comes at
 once); held frames are all checked before the end, and a broken one still fails."""
@@ -14,10 +14,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from support.settings import settings
 
-from monitor.check import worker
+from monitor.check import worker_input
 from monitor.check.pipe import frame, ids_frame, is_requests, requests_frame, targets_frame
 from monitor.check.requests import Requests
-from monitor.check.worker import QUEUED_ROUNDS, _Targets
+from monitor.check.worker_input import QUEUED_ROUNDS, Targets
 from monitor.vocabulary import CheckResult, Kind, Outcome
 
 
@@ -51,8 +51,8 @@ class _Counting:
         return CheckResult(url, kind, Outcome.OK, datetime.now(UTC))
 
 
-def _reader(checkers: int = 2) -> tuple[_Targets, _Reading]:
-    reader = _Targets()
+def _reader(checkers: int = 2) -> tuple[Targets, _Reading]:
+    reader = Targets()
     transport = _Reading()
     reader.connection_made(transport)
     reader.data_received(frame(settings(concurrency=checkers).model_dump_json().encode()))
@@ -139,7 +139,7 @@ async def test_a_daemon_that_floods_is_paused_past_the_held_bytes(
     """Read whole, the daemon's stream is still bounded: past HELD_BYTES (far
     above what its queue ahead can send) reading pauses until the held frames
     are checked."""
-    monkeypatch.setattr(worker, "HELD_BYTES", 1000)
+    monkeypatch.setattr(worker_input, "HELD_BYTES", 1000)
     reader, transport = _reader()
     reader.data_received(_requests(0, QUEUED_ROUNDS * 2) + _requests(100, 110))
     assert transport.calls == [] and 0 < reader.held_bytes <= 1000
