@@ -4,14 +4,14 @@ The dispatcher owns the checks in flight and the claim loop around them:
 what the service decides about a result (`outcome.decide`) and how it is
 stored (`writer`) happen behind the `finish` callback. A stop stops the
 claiming; `settle` then waits for the checks in flight within the grace
-period and gives back the claims of those that did not finish.
+period and gives back the claims of those that did not finish (settle.py),
+and of those lost with a checker process (lost.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Coroutine
 from functools import partial
 from typing import Any
@@ -20,7 +20,9 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.check.pool import SupportsCheck
 from monitor.config import Settings
+from monitor.daemon import settle
 from monitor.daemon.checkers import CheckerGone, CheckerStopped, ProcessChecker
+from monitor.daemon.lost import LostClaims
 from monitor.daemon.once import run_pass
 from monitor.daemon.pace import Pace, queued_ahead
 from monitor.daemon.writer import ResultWriter
@@ -71,7 +73,7 @@ class Dispatcher:
         self.claim_error: str | None = None  # the last claim failed: readiness says so
         self.lost = 0  # checks given up as their checker process died each time
         # their claims, by target: left to their leases while running, given back at a stop
-        self._lost: OrderedDict[int, Claimed] = OrderedDict()
+        self._lost = LostClaims(lambda: self._clock())
         # checks whose result could not be handed on (a decision or a write that
         # raised): logged, and `run --once` says so in its exit code
         self.failed = 0
@@ -101,22 +103,7 @@ class Dispatcher:
         if value:  # wakes a `run --once` pass waiting for a check's end or a retry
             self.stopped.set()
             self.check_ended.set()
-            self._unqueue()
-
-    def _unqueue(self) -> None:
-        """Cancel the checks queued in checker processes the moment the stop
-        comes, not in `settle`: a claim in progress ends first (tens of ms, more
-        under load), and meanwhile the processes started ~150 queued requests at
-        concurrency 1024. Their claims are given back in `settle`; so are those
-        of checks not sent yet (CheckerStopped: ProcessChecker.stop)."""
-        if isinstance(self.checker, ProcessChecker):
-            self.checker.stop()
-        queued = self._queued()
-        for future, _ in queued:
-            future.cancel()
-        if queued and isinstance(self.checker, ProcessChecker):
-            self.checker.send_now()
-        self._unqueued += [claim for _, claim in queued]
+            settle.unqueue(self)
 
     def now(self) -> int:
         """The cluster's clock (ms)."""
@@ -310,25 +297,11 @@ class Dispatcher:
         """A check came back: one more for the pace, and an earlier claim of its
         target lost with a checker process is settled (nothing to give back)."""
         self._pace.ended()
-        self._lost.pop(claim.id, None)
+        self._lost.answered(claim.id)
 
     def _keep_lost(self, claim: Claimed) -> None:
-        """Keep a lost claim to give back at a stop; drop those whose lease has run
-        out (nothing to give back: anyone may claim them again). A target retired
-        after its claim was lost is never answered: kept for good, the dict grew for
-        as long as checker processes died, over a long run with a churning corpus."""
-        # kept in the order their leases run out (a lease is taken at the claim, for
-        # lease_seconds), so the run-out ones are at the front: a walk of the whole
-        # dict at each loss cost ~5 s of CPU in the event loop when a checker process
-        # died twice with 16,384 claims (concurrency 2048, 7x ahead) queued in it
-        now = self._clock()
-        while self._lost:
-            first = next(iter(self._lost.values()))  # OrderedDict: O(1), dict: not
-            if first.lease > now:
-                break
-            self._lost.popitem(last=False)
-        self._lost.pop(claim.id, None)  # to the end: a new lease
-        self._lost[claim.id] = claim
+        """Keep a lost claim to give back at a stop (lost.py)."""
+        self._lost.keep(claim)
 
     def _forget(self, claim: Claimed) -> None:
         current = self.inflight.get(claim.id)
@@ -393,49 +366,9 @@ class Dispatcher:
         await run_pass(self, scanning)
 
     async def settle(self, grace: float) -> None:
-        """After a stop: a claim in progress ends, checks in flight get `grace`
-        seconds, and the claims of those that did not finish are given back, as
-        are those of checks lost with their checker process (left to their
-        leases while the daemon ran)."""
-        self.stopping = True  # cancels the checks queued in checker processes
-        async with self._claiming:
-            pass  # a claim in progress has finished (and given back what came too late)
-        if self._unqueued:
-            # up to 7x concurrency waited in the checker processes: they would have
-            # started them after the stop and held it for the whole grace
-            unqueued, self._unqueued = self._unqueued, []
-            await self.release(unqueued)
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + grace
-        pending: set[asyncio.Future[Any]] = set()
-        waited: set[asyncio.Future[Any]] = set()
-        while True:  # again when a check's retry (a new task) took its place
-            tasks = [t for t, _ in self.inflight.values() if t not in waited]
-            if not tasks:
-                break
-            waited.update(tasks)
-            _, pending = await asyncio.wait(tasks, timeout=max(0.0, deadline - loop.time()))
-            if pending:
-                break
-        if pending:
-            log.warning("%d checks did not finish in time; they will be redone", len(pending))
-            claims = [c for t, c in self.inflight.values() if t in pending]
-            for t in pending:
-                t.cancel()
-            await asyncio.gather(*pending, return_exceptions=True)
-            await self.release(claims)
-        if self._lost:  # kept, the next `run --once` found them leased and checked nothing
-            lost, self._lost = list(self._lost.values()), OrderedDict()
-            await self.release(lost)
-
-    def _queued(self) -> list[tuple[asyncio.Future[Any], Claimed]]:
-        """The checks still queued in checker processes, as near as the parent
-        knows: per process (ProcessChecker.queued). A check tried again after
-        its process died (a task here) is waited for with those under way."""
-        if not isinstance(self.checker, ProcessChecker):
-            return []
-        claims = {future: claim for future, claim in self.inflight.values()}
-        return [(f, claims[f]) for f in self.checker.queued() if f in claims]
+        """After a stop: checks in flight get `grace` seconds, and the claims not
+        checked are given back (settle.py)."""
+        await settle.settle(self, grace)
 
     def abandon(self) -> None:
         """Stop every check in flight without recording or giving it back: this
