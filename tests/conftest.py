@@ -32,10 +32,10 @@ STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Signal tests need a child that can receive SIGINT and SIGTERM. A child
+    """Signal tests need a child that can receive SIGINT, SIGTERM and SIGHUP. A child
     inherits its parent's blocked mask and ignored signals, and a CI harness or a
     backgrounded shell may hand pytest either (a background job ignores SIGINT)."""
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS | {signal.SIGHUP})
     if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
