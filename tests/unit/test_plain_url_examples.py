@@ -10,7 +10,8 @@ from urllib.parse import urlsplit
 import pytest
 
 import monitor.rules.ampcache as ampcache
-from monitor.urls import _ascii_host_labels, ascii_host, host_of
+from monitor.url_hosts import _ascii_host_labels
+from monitor.urls import ascii_host, host_of
 
 URLS = [
     "http://A.Example.COM",

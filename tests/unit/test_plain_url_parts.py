@@ -11,7 +11,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from monitor import urls
+from monitor import url_hosts, urls
 from monitor.rules import ampcache
 from monitor.urls import PLAIN_HTTP_URL
 
@@ -106,4 +106,4 @@ _HOSTISH = st.text(st.sampled_from([*"aAzZ09-._xnXN", "K", "é", "É", "ß", "�
 @example("XN--bad")
 @example("\u212a.example")
 def test_ascii_host_of_an_ascii_name_is_the_label_by_label_answer(host: str) -> None:
-    assert_same_answer(urls._ascii_host_labels, urls.ascii_host, host)
+    assert_same_answer(url_hosts._ascii_host_labels, urls.ascii_host, host)
