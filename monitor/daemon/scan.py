@@ -14,10 +14,9 @@ uses (`monitor.corpus.parse_stream`) and audited by the same audit
 give one result for one file.
 
 After each pass, `duplicate_url` is worked out across documents from the
-store (monitor.storage.duplicates): only the documents whose articles are
-owned by another document are re-read, and a document whose shared article
-lost its row (the other copy was deleted) is stored again, so the article
-stays watched.
+store (daemon/duplicate_marks.py); a document whose shared article lost its
+row (the other copy was deleted) is stored again here, so the article stays
+watched.
 """
 
 from __future__ import annotations
@@ -26,7 +25,6 @@ import hashlib
 import itertools
 import logging
 import os
-from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
@@ -37,12 +35,11 @@ from sqlalchemy.exc import DBAPIError
 
 from monitor.config import Settings
 from monitor.corpus import Unreadable, iter_files, open_regular, parse_stream, vanished
-from monitor.corpus.article import Document, InvalidDocument
 from monitor.corpus.files import read_failure, source_name
 from monitor.daemon.clock_step import PassStamp
+from monitor.daemon.duplicate_marks import DuplicateMarks, fetch
 from monitor.daemon.records import Tally, iter_records, records_of
 from monitor.secured.keys import KeyRing
-from monitor.storage import duplicates
 from monitor.storage.corpus import (
     MAX_URL_BYTES,
     refusal,
@@ -91,8 +88,7 @@ class CorpusScanner:
         self.settings = settings
         self.keyring = keyring
         self._failing: dict[str, str] = {}  # unreadable files → why (logged once per cause)
-        # ids (and lines) of shadowed documents, by path, as of a sha256: not re-read each pass
-        self._ids: dict[str, tuple[str, list[tuple[str, int]]]] = {}
+        self._marks = DuplicateMarks(repo)  # duplicate_url after each pass
         self._now = 0  # the time of the pass under way (ms)
         self._elsewhere = 0  # documents outside this daemon's paths (PostgreSQL), last pass
 
@@ -331,32 +327,9 @@ class CorpusScanner:
         elif prev.size >= 0:
             self.repo.mark_unreadable(key)  # counted, articles kept, read again next pass
 
-    def _fetch(self, path: str) -> tuple[Fingerprint, list[Document | InvalidDocument]] | None:
-        """A stored document read again (duplicates); None if it cannot be read now."""
-        try:
-            with open_regular(Path(path)) as (st, fh):
-                digest = hashlib.file_digest(fh, "sha256").hexdigest()
-                fh.seek(0)
-                items = list(parse_stream(path, fh, Path(path).suffix))
-        except OSError:
-            return None  # reported by the pass itself; retried at the next one
-        return Fingerprint(st.st_mtime_ns, st.st_size, digest), items
-
-    def _doc_ids(self, doc: duplicates.Shadowed) -> list[tuple[str, int]] | None:
-        cached = self._ids.get(doc.path)
-        if cached is not None and cached[0] == doc.sha256:
-            return cached[1]
-        read = self._fetch(doc.path)
-        if read is None:
-            return cached[1] if cached else None
-        fp, items = read
-        ids = [(d.id, d.line) for d in items if isinstance(d, Document)]
-        self._ids[doc.path] = (fp.sha256, ids)
-        return ids
-
     def _adopt(self, path: str, report: ScanReport) -> bool:
         """Store a document again: an article it shares lost its row with the other copy."""
-        read = self._fetch(path)
+        read = fetch(path)
         if read is None:
             return False
         fp, items = read
@@ -367,43 +340,8 @@ class CorpusScanner:
         return True
 
     def duplicates(self, report: ScanReport) -> None:
-        """Mark `duplicate_url` on exactly the articles held twice; log the new ones."""
-        engine = self.repo.engine
-        shadowed = duplicates.shadowed_documents(engine)
-        self._ids = {k: v for k, v in self._ids.items() if k in {d.path for d in shadowed}}
-        held: dict[str, list[tuple[str, int]]] = {}
-        for doc in shadowed:
-            ids = self._doc_ids(doc)
-            if ids is None:  # unknown is not "no duplicates": keep the marks as they are
-                log.debug("duplicate_url kept as it was: %s cannot be read now", doc.path)
-                return
-            held[doc.path] = ids
-        owners = duplicates.article_sources(engine, (i for ids in held.values() for i, _ in ids))
-        for path, ids in held.items():
-            if any(i not in owners for i, _ in ids) and self._adopt(path, report):
-                owners.update(duplicates.article_sources(engine, (i for i, _ in ids)))
-        dups: dict[str, list[str]] = {}
-        for path, ids in held.items():
-            counts = Counter(i for i, _ in ids)
-            for i, line in ids:
-                owner, owner_line = owners.get(i, (path, line))
-                if counts[i] > 1 or owner != path:
-                    dups.setdefault(i, [f"{owner}:{owner_line}"]).append(f"{path}:{line}")
-        amp = duplicates.shared_amp_articles(engine)
-        for i in amp:
-            dups.setdefault(i, [])
-        added, cleared = duplicates.mark_duplicates(engine, dups)
-        report.duplicates = len(dups)
-        for i in sorted(added):
-            where = ", ".join(dict.fromkeys(dups[i]))
-            if where:
-                log.warning("duplicate_url: article %s is in several documents: %s", i, where)
-            else:
-                log.warning(
-                    "duplicate_url: article %s shares its ampWebUrl with another article", i
-                )
-        if cleared:
-            log.info("duplicate_url cleared for %d articles", len(cleared))
+        """Mark `duplicate_url` on exactly the articles held twice (daemon/duplicate_marks.py)."""
+        self._marks.mark(report, self._adopt)
 
 
 def _as_read(fh: BinaryIO, st: os.stat_result, fp: Fingerprint) -> Fingerprint:
