@@ -202,7 +202,7 @@ class Codec:
 
     def _decode(self, pieces: list[bytes], unpack: Callable[[bytes], list[Any]]) -> list[Any]:
         """Split the stream as the parent does (frames, or lines as the old
-        _Channel split its input) and unpack each piece."""
+        Channel split its input) and unpack each piece."""
         out: list[Any] = []
         if self.framed:
             reader = self.m.Frames()

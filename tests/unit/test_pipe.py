@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from monitor.check.host_share import _host_hash
 from monitor.check.pipe import (
     FACTS_FIELDS,
     HEADER,
@@ -24,7 +25,7 @@ from monitor.check.pipe import (
     targets_frame,
     targets_from_frame,
 )
-from monitor.check.processes import _host_hash, auto_workers, host_owner
+from monitor.check.processes import auto_workers, host_owner
 from monitor.urls import host_key
 from monitor.vocabulary import (
     CheckResult,
