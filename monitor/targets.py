@@ -2,7 +2,7 @@
 
 A URL referenced by several articles (a shared provider logo, a related
 article that is also a top-level article) is fetched once per run and
-reported under each: the run keeps one result per URL (`oneshot._Assembler`)
+reported under each: the run keeps one result per URL (`check.assembler.Assembler`)
 and the daemon one target row per URL.
 """
 

@@ -5,27 +5,29 @@ result is kept only until every article that references it has been
 written. Nothing can be written before the whole corpus is read (duplicates
 are corpus-wide), so results that arrive while it loads are held until then;
 after that, memory follows the run's concurrency window, not the corpus.
+The writing in order is check/assembler.py's, the choice of one process or
+several check/fetcher.py's.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
 import subprocess
 import time
-from collections.abc import AsyncGenerator, Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from monitor import urls
+from monitor.check.assembler import Assembler
+from monitor.check.fetcher import Fetcher
 from monitor.check.gc_pace import run_pace
 from monitor.check.prestart import discard
-from monitor.check.processes import AUTO_MIN_TARGETS, WorkerFailed, WorkerPool, auto_workers
+from monitor.check.processes import WorkerFailed
 from monitor.check.report import ArticleEntry, ReportWriter, Tally, target_rows
 from monitor.config import Settings
-from monitor.content.drift import DEFAULT_RULES, PageRules
 from monitor.corpus import iter_documents
 from monitor.corpus.article import InvalidDocument
 from monitor.rules.audit import AuditRules, audit_document
@@ -99,132 +101,6 @@ def load_corpus(settings: Settings, keyring: KeyRing, *, now: datetime) -> Corpu
     return corpus
 
 
-class _Assembler:
-    """Writes articles in input order as their targets complete; frees results.
-
-    Articles are learnt as the corpus is read and results may arrive before
-    their articles are complete; nothing is written until `complete` is
-    set (duplicates are known only once every document is read). A result
-    is dropped once the last article that references it is written.
-    """
-
-    def __init__(
-        self, writer: ReportWriter, tally: Tally, rules: PageRules = DEFAULT_RULES
-    ) -> None:
-        self.rules = rules
-        self.entries: list[ArticleEntry | None] = []
-        self.writer = writer
-        self.tally = tally
-        self.results: dict[str, CheckResult | None] = {}
-        self.last: dict[str, int] = {}  # url -> the last article that references it
-        self.next = 0
-        self.complete = False
-
-    def learn(self, entry: ArticleEntry) -> list[tuple[str, Kind]]:
-        """Take one more article; returns its URLs not seen before (with the
-        kind of their first reference: it decides how they are fetched)."""
-        n = len(self.entries)
-        self.entries.append(entry)
-        new = []
-        last = self.last
-        for url, ref in entry.refs:
-            if url not in last:
-                new.append((url, ref.kind))
-            last[url] = n
-        return new
-
-    def add(self, url: str, result: CheckResult | None) -> None:
-        self.results[url] = result
-        if self.complete:
-            self.flush()
-
-    def flush(self, *, force: bool = False) -> None:
-        if not (self.complete or force):
-            return
-        entries, results, last = self.entries, self.results, self.last
-        while self.next < len(entries):
-            entry = entries[self.next]
-            assert entry is not None
-            if not force and not all(url in results for url, _ in entry.refs):
-                break
-            rows = target_rows(entry, results, self.rules)
-            self.tally.add_article(entry, rows)
-            self.writer.article(entry, rows)
-            for url, _ in entry.refs:
-                if last.get(url) == self.next:
-                    del last[url]
-                    results.pop(url, None)
-            entries[self.next] = None  # written: nothing of it is needed again
-            self.next += 1
-
-
-class _Fetcher:
-    """Where the targets to fetch go: a pool of this process and N-1 workers.
-
-    `--workers N` starts the pool before reading and submits targets as they
-    are found; auto (`0`) holds them until AUTO_MIN_TARGETS are found (or the
-    corpus ends) and then decides, so a small run never starts a process.
-    This process checks its share once the corpus is read (`--workers 1`:
-    all of it, with no process started). Workers spawned before the run
-    (`prestarted`, monitor.check.prestart) settle the choice at once.
-    """
-
-    def __init__(
-        self,
-        settings: Settings,
-        prestarted: Sequence[subprocess.Popen[bytes]] = (),
-        tls: ssl.SSLContext | None = None,
-    ) -> None:
-        self.settings = settings
-        self.prestarted = prestarted
-        self.tls = tls
-        self.requested = settings.workers
-        if self.requested <= 0 and prestarted:
-            self.requested = len(prestarted) + 1
-        self.held: list[tuple[Kind, str]] = []
-        self.pool: WorkerPool | None = None
-        self.stack = contextlib.AsyncExitStack()
-        self.decided = self.requested > 0
-
-    async def __aenter__(self) -> _Fetcher:
-        if self.requested > 0:
-            await self._start(self.requested)
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.stack.aclose()
-
-    async def _start(self, workers: int) -> None:
-        pool = WorkerPool(self.settings, workers, prestarted=self.prestarted, tls=self.tls)
-        self.prestarted = ()
-        self.pool = await self.stack.enter_async_context(pool)
-
-    async def add(self, kind: Kind, url: str) -> None:
-        if self.pool is not None:
-            self.pool.submit(kind, url)
-            return
-        self.held.append((kind, url))
-        if not self.decided and len(self.held) >= AUTO_MIN_TARGETS:
-            await self.decide()
-
-    async def decide(self) -> None:
-        """Auto: one process or several, by the number of targets so far."""
-        if self.decided:
-            return
-        self.decided = True
-        await self._start(auto_workers(self.requested, len(self.held)))
-        assert self.pool is not None
-        for kind, url in self.held:
-            self.pool.submit(kind, url)
-        self.held = []
-
-    async def results(self) -> AsyncGenerator[list[tuple[str, CheckResult]], None]:
-        """Batches of (url, result) as the pool's checkers deliver them."""
-        assert self.pool is not None, "results before the pool is decided"
-        async for batch in self.pool.batches():
-            yield batch
-
-
 async def _load_offline(
     settings: Settings, keyring: KeyRing, now: datetime, tally: Tally
 ) -> Corpus:
@@ -279,7 +155,7 @@ class _Run:
         self.writer = writer
         self.tally = tally
         self.progress = progress
-        self.asm = _Assembler(writer, tally, settings.page_rules())
+        self.asm = Assembler(writer, tally, settings.page_rules())
         self.invalid: list[InvalidDocument] = []
         self.begun = False
         self.done = 0
@@ -290,7 +166,7 @@ class _Run:
         if self.progress:
             self.progress(self.done, self.total)
 
-    async def _consume(self, fetcher: _Fetcher) -> None:
+    async def _consume(self, fetcher: Fetcher) -> None:
         async for batch in fetcher.results():
             for url, result in batch:
                 self.asm.add(url, result)
@@ -299,7 +175,7 @@ class _Run:
 
     async def run(self, keyring: KeyRing, now: datetime) -> None:
         asm = self.asm
-        async with _Fetcher(self.settings, self.prestarted, self.tls) as fetcher:
+        async with Fetcher(self.settings, self.prestarted, self.tls) as fetcher:
             consumer: asyncio.Task[None] | None = None
 
             async def step(entry: ArticleEntry) -> None:

@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 from hypothesis import given
 from hypothesis import strategies as st
 
-from monitor.check.oneshot import _Assembler, requestable, static_result
+from monitor.check.assembler import Assembler
+from monitor.check.oneshot import requestable, static_result
 from monitor.check.report import ArticleEntry, Tally, TargetRow
 from monitor.corpus.article import InvalidDocument
 from monitor.targets import TargetRef
@@ -57,7 +58,7 @@ def test_any_completion_order_writes_every_article_once_in_order(
     check while the corpus loads): nothing is written until it is complete."""
     entries = entries_of(url_sets)
     writer = Recorder()
-    asm = _Assembler(writer, Tally())
+    asm = Assembler(writer, Tally())
     urls: list[str] = []
     for entry in entries:
         urls.extend(url for url, _ in asm.learn(entry))
@@ -79,7 +80,7 @@ def test_any_completion_order_writes_every_article_once_in_order(
 
 
 def test_learn_reports_a_url_once_with_its_first_kind() -> None:
-    asm = _Assembler(Recorder(), Tally())
+    asm = Assembler(Recorder(), Tally())
     first = ArticleEntry(
         "a",
         "s",
@@ -104,7 +105,7 @@ def test_learn_reports_a_url_once_with_its_first_kind() -> None:
 
 def test_cut_short_run_writes_finished_targets_only() -> None:
     writer = Recorder()
-    asm = _Assembler(writer, Tally())
+    asm = Assembler(writer, Tally())
     for entry in entries_of([[1, 2], [2, 3]]):
         asm.learn(entry)
     asm.complete = True
@@ -119,7 +120,7 @@ def test_cut_short_run_writes_finished_targets_only() -> None:
 
 def test_a_run_cut_short_while_loading_writes_what_was_read() -> None:
     writer = Recorder()
-    asm = _Assembler(writer, Tally())
+    asm = Assembler(writer, Tally())
     for entry in entries_of([[1], [2]]):
         asm.learn(entry)
     asm.add("https://h.example/2", result("https://h.example/2"))
