@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import re
 import ssl
 import time
 from collections.abc import Awaitable, Callable
@@ -51,6 +50,7 @@ from monitor.http.hostpool import HostPool
 from monitor.http.probe import SoftProbe
 from monitor.http.reading import read_image, read_page
 from monitor.http.resolver import GuardedResolver, guarded_socket_factory
+from monitor.http.target_url import parse_target, public_url
 from monitor.http.tls import make_ssl_context
 from monitor.retry import backoff_delay, parse_retry_after, should_retry
 from monitor.vocabulary import (
@@ -76,52 +76,6 @@ IMAGE_FIRST_RANGE = 16 * 1024
 
 # Exceptions a request can end with that are the network's fault, not ours.
 _NETWORK_ERRORS = (aiohttp.ClientError, HttpProcessingError, OSError, TimeoutError, ValueError)
-
-
-def public_url(url: URL) -> str:
-    """The URL without credentials, fit for a report (`monitor.urls.redact`)."""
-    return urls.redact(str(url))
-
-
-# A URL already in the form yarl would give it (lower-case ASCII host, a
-# path, nothing yarl escapes or normalises: no "%", no dot segment, no
-# fragment) is built without yarl's encoding pass, which was most of the cost
-# of parsing a target. tests/unit/test_http_urls.py holds it to the general path.
-_AS_IS = re.compile(
-    r"https?://[a-z0-9-]+(?:\.[a-z0-9-]+)*(?::[1-9][0-9]{0,4})?"
-    r"/[!$&-;=@-Z_a-z~]*"
-    r"(?:\?[!$&-;=?-Z_a-z~]*)?"
-)
-
-
-def parse_target(url: str, *, vetted: bool = False) -> URL | None:
-    """The URL when it can be requested (`monitor.urls.requestable`), else None.
-
-    `vetted`: the caller has already found `url` requestable (oneshot's reader
-    asks the rule of every target it sends), so the rule is not asked again:
-    by the time a target is checked its answer has left the rule's small cache.
-    """
-    if not vetted and not urls.requestable(url):
-        return None
-    if _AS_IS.fullmatch(url) and "/." not in url:  # http(s) with a host, by the pattern
-        try:
-            parsed = URL(url, encoded=True)
-            _ = parsed.port
-        except ValueError:
-            return None
-        return parsed
-    return _parse_general(url)
-
-
-def _parse_general(url: str) -> URL | None:
-    try:
-        parsed = URL(url)
-        _ = parsed.port
-    except (ValueError, TypeError):
-        return None
-    if parsed.scheme not in ("http", "https") or not parsed.raw_host:
-        return None
-    return parsed
 
 
 class Checker:

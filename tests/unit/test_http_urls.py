@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from yarl import URL
 
 from monitor import urls
-from monitor.http.engine import _AS_IS, _parse_general, parse_target
+from monitor.http.target_url import _AS_IS, _parse_general, parse_target
 
 _ODD = st.sampled_from([*"/.%?#[]@:AZaz09-_~!$&'()*+,;= <>\"{}|\\^`", "é", "\x7f"])
 

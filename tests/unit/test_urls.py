@@ -22,7 +22,7 @@ from monitor.check.oneshot import static_result
 from monitor.classify import findings
 from monitor.corpus.article import Article, Document
 from monitor.corpus.records import web_url_problem
-from monitor.http.engine import _parse_general, parse_target, public_url
+from monitor.http.target_url import _parse_general, parse_target, public_url
 from monitor.observe.logs import redact_url
 from monitor.rules.ampcache import amp_cache_url
 from monitor.rules.static import document_problems, url_error
