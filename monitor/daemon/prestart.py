@@ -8,7 +8,7 @@ the scan competed for the cores, and `run --once` requested its first 1% of
 50,000 targets at 2.0 s where `check`, which starts its workers first thing
 (monitor.check.prestart), did at 1.5 s. `run` now spawns them as soon as its
 settings are read, when the corpus files' size alone makes them the choice;
-`checkers.checker_for` (which also counts the database's targets) adopts them,
+`checker_choice.checker_for` (which also counts the database's targets) adopts them,
 or lets them go.
 
 Imports nothing heavy: this runs before the daemon's modules are imported.
@@ -115,7 +115,7 @@ class Prestarted:
     args: tuple[str, ...] = ()
     procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
     # the corpus files' size as the spawn decision found it, and under which paths:
-    # checkers.checker_for asks the same question of an empty database (not twice)
+    # checker_choice.checker_for asks the same question of an empty database (not twice)
     walked: tuple[tuple[str, ...], int] | None = None
 
     def corpus_bytes(self, paths: Sequence[Path | str]) -> int | None:

@@ -29,7 +29,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from monitor.check.pool import SupportsCheck
 from monitor.config import Settings
 from monitor.daemon import ending, jobs, joining, start
-from monitor.daemon.checkers import checker_for
+from monitor.daemon.checker_choice import checker_for
 from monitor.daemon.cluster import Membership
 from monitor.daemon.dispatch import Dispatcher
 from monitor.daemon.finish import Policies, finish

@@ -15,9 +15,10 @@ from support.servers import app_server
 from support.settings import settings
 
 from monitor.config import Settings
-from monitor.daemon.checkers import CheckerGone, ProcessChecker, processes_for
+from monitor.daemon.checkers import CheckerGone, ProcessChecker
 from monitor.daemon.dispatch import Dispatcher
 from monitor.daemon.pace import QUEUED_AHEAD, Pace
+from monitor.daemon.prestart import processes_for
 from monitor.http import Checker
 from monitor.vocabulary import Kind, Outcome
 

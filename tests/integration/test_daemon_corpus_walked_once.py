@@ -1,6 +1,6 @@
 """At a start on an empty database the corpus files' size was walked twice: by
 the spawn decision before the daemon's imports (prestart.prestart) and again by
-checkers.checker_for. The second takes the first's answer; it walks again only
+checker_choice.checker_for. The second takes the first's answer; it walks again only
 when the paths changed since (a reload) or nothing was walked."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import pytest
 from support.settings import settings
 
 from monitor.check import prestart as check_prestart
-from monitor.daemon import checkers, prestart
+from monitor.daemon import checker_choice, prestart
 from monitor.http import Checker
 
 
@@ -33,7 +33,7 @@ def walks(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, ...]]:
         return real(paths, enough)
 
     monkeypatch.setattr(prestart, "corpus_bytes", counted)
-    monkeypatch.setattr(checkers, "corpus_bytes", counted)
+    monkeypatch.setattr(checker_choice, "corpus_bytes", counted)
     return seen
 
 
@@ -45,7 +45,7 @@ async def test_an_empty_database_start_walks_the_corpus_once(
     (corpus / "a.jsonl").write_text('{"webUrl": "http://a.example/"}\n')
     s = settings(paths=[corpus], data_dir=tmp_path / "data")
     early = prestart.prestart(s)
-    checker = await checkers.checker_for(s, EmptyStore(), early)  # type: ignore[arg-type]
+    checker = await checker_choice.checker_for(s, EmptyStore(), early)  # type: ignore[arg-type]
     assert isinstance(checker, Checker)
     assert walks == [(str(corpus),)]
 
@@ -58,5 +58,5 @@ async def test_other_paths_since_are_walked_again(
     second.mkdir()
     early = prestart.prestart(settings(paths=[first], data_dir=tmp_path / "data"))
     reloaded = settings(paths=[second], data_dir=tmp_path / "data")
-    await checkers.checker_for(reloaded, EmptyStore(), early)  # type: ignore[arg-type]
+    await checker_choice.checker_for(reloaded, EmptyStore(), early)  # type: ignore[arg-type]
     assert walks == [(str(first),), (str(second),)]
