@@ -33,7 +33,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from monitor import __version__
 from monitor.config import Settings
 from monitor.daemon.clock_step import ClockWatch, backoff_horizon_ms
-from monitor.daemon.cluster_settings import beat_interval, lease_warning
+from monitor.daemon.cluster_settings import beat_interval, beat_warning, lease_warning
 from monitor.daemon.maintenance import MixedVersionMend
 from monitor.daemon.placement import BUCKETS, claimable, owners_of, share, url_bucket, view_of
 from monitor.http.hostpool import HostPool
@@ -104,17 +104,9 @@ class Membership:
         self._versions_warned: set[str] = set()
         self._clock_watch = ClockWatch()  # a step back pulls in the due times set ahead
         self._mend = MixedVersionMend()  # another version retires without `active`
-        if self.clustered and (why := lease_warning(settings())):
-            log.warning("cluster: %s", why)
-        if self.clustered and beat_interval(s := settings()) < s.cluster_heartbeat:
-            log.warning(
-                "cluster: cluster_heartbeat (%g) is more than a third of cluster_timeout "
-                "(%g): beating every %g s instead, or the others would count this member "
-                "dead between two beats",
-                s.cluster_heartbeat,
-                s.cluster_timeout,
-                beat_interval(s),
-            )
+        for why in (lease_warning(settings()), beat_warning(settings())):
+            if self.clustered and why:
+                log.warning("cluster: %s", why)
 
     # -- what the dispatcher and the service ask
 

@@ -30,3 +30,15 @@ def beat_interval(s: Settings) -> float:
     the default 10 s timeout) made a healthy member die between every two beats
     and its hosts move back and forth."""
     return min(s.cluster_heartbeat, s.cluster_timeout / 3)
+
+
+def beat_warning(s: Settings) -> str | None:
+    """Why the heartbeat is not `cluster_heartbeat` as configured (`beat_interval`), or None."""
+    beat = beat_interval(s)
+    if beat >= s.cluster_heartbeat:
+        return None
+    return (
+        f"cluster_heartbeat ({s.cluster_heartbeat:g}) is more than a third of cluster_timeout "
+        f"({s.cluster_timeout:g}): beating every {beat:g} s instead, or the others would "
+        "count this member dead between two beats"
+    )
