@@ -36,7 +36,9 @@ _PRELUDE = re.compile(rf"(?:{_PLAIN_LINE}|%[^\n]*\n)*[ \t]*(?:#[^\n]*)?")
 _DIRECTIVE = re.compile(r"%(?:YAML|TAG)[ \t]")
 _DIRECTIVE_LINE = re.compile(r"^%(?:YAML|TAG)[ \t]", re.MULTILINE)
 # lines that do not stop a walk back from a `---` to its directives: blank, comment, directive
-_SKIPPABLE = re.compile(r"(?:(?:[ \t\r]*|[ \t]*#[^\n]*|%(?:YAML|TAG)[ \t][^\n]*)\n)*")
+# (a line that does stop it is searched for: a match of every line took ~250 bytes of the
+# regex engine's memory a line, 2 GB for a 16 MB run of `#` lines before a `---`)
+_NOT_SKIPPABLE = re.compile(r"^(?![ \t\r]*$|[ \t]*#|%(?:YAML|TAG)[ \t])", re.MULTILINE)
 # A stretch that only ends a document: blank or comment lines, then a `...` line. YAML
 # allows several `...` in a row (l-document-suffix+) and PyYAML reads them so; alone,
 # PyYAML refused such a stretch as a document with no content.
@@ -160,7 +162,7 @@ def _directives_before(text: str, at: int, floor: int) -> int:
     cut = end = at
     for begin in reversed([m.start() for m in _DIRECTIVE_LINE.finditer(text, floor, at)]):
         after = text.find("\n", begin, end) + 1
-        if not after or _SKIPPABLE.fullmatch(text, after, end) is None:
+        if not after or _NOT_SKIPPABLE.search(text, after, end) is not None:
             break
         cut = end = begin
     return cut
