@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from monitor.corpus import files
 from monitor.corpus.article import Document, InvalidDocument
 from monitor.corpus.frontmatter import (
+    _BLANK,
     _DIRECTIVE_LINE,
     _MARKER,
     EMPTY_FILE,
@@ -49,6 +50,12 @@ _CONTENT = re.compile(
     r"^(?![ \t\r]*$|[ \t]*#|%|(?:---|\.\.\.)[ \t]*(?:#[^\n]*)?\r?$)[^\n]*\n?",
     re.MULTILINE,
 )
+# A line that is not blank or a comment as `_directives_before` tells them (content,
+# a `%` line, a marker): a run of the other lines is folded (`_Window.fold`).
+_NOT_PLAIN = re.compile(r"^(?![ \t\r]*$|[ \t]*#)[^\n]*\n?", re.MULTILINE)
+# plain lines outside the stretches `_SUFFIX_ONLY` and `_EMPTY` of frontmatter allow
+_NOT_SUFFIX_LINE = re.compile(r"^(?![ \t]*(?:#[^\n]*)?\r?\n)[^\n]*\n", re.MULTILINE)
+_NOT_EMPTY_LINE = re.compile(rf"^(?!{_BLANK}\r?\n)[^\n]*\n", re.MULTILINE)
 
 
 def read_yaml_stream(
@@ -105,6 +112,8 @@ class _Window:
     content_end: int = 0  # where the last content line seen ends (0: none)
     directive: int | None = None  # where the first %YAML/%TAG line after it starts
     marked: bool = False
+    plain: int = 0  # where its last run of blank and comment lines starts
+    folded: list[tuple[int, int]] = field(default_factory=list)  # (offset, lines): `fold`
 
     @classmethod
     def of(cls, text: str, line: int) -> _Window:
@@ -123,14 +132,20 @@ class _Window:
         self.parts.append(text)
         self.size += len(text)
 
+    def hidden(self, pos: int) -> int:
+        """The lines folded away before `pos` (a document's start or end, or a line's)."""
+        return sum(lines for at, lines in self.folded if pos > at)
+
     def drop(self, upto: int) -> None:
         text = self.text
-        self.line += text.count("\n", 0, upto)
+        self.line += text.count("\n", 0, upto) + self.hidden(upto)
+        self.folded = [(at - upto, lines) for at, lines in self.folded if at >= upto]
         rest = text[upto:]
         self.parts[:] = [rest] if rest else []
         self.size = len(rest)
         self.scanned = max(0, self.scanned - upto)
         self.content_end = max(0, self.content_end - upto)
+        self.plain = max(0, self.plain - upto)
         if self.directive is not None:
             self.directive = self.directive - upto if self.directive >= upto else None
         self.marked = _ends_with_suffix(rest, len(rest)) if rest else False
@@ -143,6 +158,8 @@ class _Window:
             end = start + len(part)
             if end > self.scanned:
                 pos = max(0, self.scanned - start)
+                for kept in _NOT_PLAIN.finditer(part, pos):
+                    self.plain = start + kept.end()
                 found = _last_content(part, pos, len(part))
                 if found:
                     self.content_end, self.directive, pos = start + found, None, found
@@ -151,6 +168,43 @@ class _Window:
             start = end
         self.scanned = self.size
         return self.content_end, self.directive
+
+    def fold(self, cap: int) -> None:
+        """Fold its last run of blank and comment lines, once far over `cap`, into a
+        few lines that every reading of the run tells apart as it does the run.
+
+        A document with no content (a `---`, a directive) followed by a long run
+        of them was held whole, up to the whole-file bound: what it is depends on
+        all of its lines. Each rule that reads such a run asks only whether every
+        line is of a kind (`_EMPTY`'s blank or comment, `_SUFFIX_ONLY`'s, the walk
+        back's, no content, no marker) and whether it is longer than the cap (a
+        document holding it is never parsed): one line of each kind it has, the
+        first of each, and a comment line over the cap answer all of them alike.
+        The lines folded away are counted (`folded`) for the lines said after it.
+        """
+        text = self.text  # scanned: `plain` is up to date
+        stop = text.rfind("\n") + 1
+        if stop - self.plain <= 4 * (cap + 2):
+            return
+        lines = [
+            found.group()
+            for found in (
+                _NOT_EMPTY_LINE.search(text, self.plain, stop),
+                _NOT_SUFFIX_LINE.search(text, self.plain, stop),
+            )
+            if found is not None
+        ]
+        run = "".join(dict.fromkeys(lines)) + "#" * (cap + 1) + "\n"
+        if len(run) * 2 >= stop - self.plain:
+            return
+        hidden = text.count("\n", self.plain, stop) - run.count("\n")
+        at = self.plain
+        inside = sum(n for where, n in self.folded if where >= at)
+        self.folded = [(where, n) for where, n in self.folded if where < at]
+        self.folded.append((at, hidden + inside))
+        rest = text[:at] + run + text[stop:]
+        self.parts[:] = [rest]
+        self.size = self.scanned = len(rest)
 
 
 def _documents(
@@ -175,12 +229,15 @@ def _documents(
             due = held.size + window
             if held.size > files.MAX_YAML_BYTES:
                 end, directive = held.scan()
-                if _over(end, directive, held.size):  # the document being read
+                if not _over(end, directive, held.size):
+                    held.fold(files.MAX_YAML_BYTES)
+                    due = held.size + window
+                else:  # the document being read
                     whole = held.text
                     if end <= files.MAX_YAML_BYTES and _ends_with_suffix(whole, end):
                         continue  # it ended at a `...` line, under the cap (cut already)
                     yield stream.too_big(held.line)
-                    line = held.line + whole.count("\n", 0, end)
+                    line = held.line + whole.count("\n", 0, end) + held.hidden(end)
                     if _ends_with_suffix(whole, end):  # `... text`: it ended there
                         held, due = _Window.of(whole[end:], line), window
                         continue
@@ -218,7 +275,7 @@ def _cut(stream: YamlStream, held: _Window, *, final: bool) -> Iterator[Item]:
     for start, end, line in iter_yaml_documents(text):
         if end == len(text) and not final:
             break
-        item = stream.document(text, start, end, held.line + line - 1)
+        item = stream.document(text, start, end, held.line + line - 1 + held.hidden(start))
         if item is not None:
             yield item
         done = end

@@ -66,3 +66,15 @@ def test_records_after_a_suffix_line_at_a_window_end_are_still_their_own() -> No
             items, _ = _read_counting(data, window=window)
             assert items == _whole(data)
             assert [type(i) for i in items] == [Document, Document]
+
+
+def test_a_folded_run_of_comments_is_cut_once() -> None:
+    """A document with no content and a long run of comments, folded under a small cap
+    (and a directive's): still linear, what the cutter is given included."""
+    run = b"# a comment\n" * 40_000
+    data = b"---\n" + run + b"%YAML 1.1\n" + run + b"---\nwebUrl: https://a.test/2\n"
+    with mock.patch.object(files, "MAX_YAML_BYTES", 1000):
+        items, seen = _read_counting(data, window=4096)
+        assert items == _whole(data)
+    assert [i.line for i in items] == [40_002]  # over the cap: the `%YAML` line's document
+    assert seen < 2 * len(data)

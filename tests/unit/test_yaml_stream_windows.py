@@ -49,12 +49,18 @@ LINES = [
     "  x",
 ]
 ENDS = ["\n", "\n", "\n", "\r\n", "\r"]
+# Lines with no content, in long runs: after a `---`, a directive, a `...` or a record,
+# such a run is folded once far over the cap (the kinds the empty-document rules tell
+# apart: spaces, tabs, a CR inside, line breaks YAML knows inside a comment).
+PLAIN = ["# c", "", "  ", "\t", "\t# c", "  \r  ", "# c\x85", "#\u2028x", "   # " + "c" * 20]
 
 
 @st.composite
 def streams(draw: st.DrawFn) -> bytes:
-    lines = draw(st.lists(st.tuples(st.sampled_from(LINES), st.sampled_from(ENDS)), max_size=60))
-    data = "".join(text + end for text, end in lines)
+    one = st.tuples(st.sampled_from(LINES), st.sampled_from(ENDS), st.just(1))
+    run = st.tuples(st.sampled_from(PLAIN), st.sampled_from(ENDS), st.integers(2, 150))
+    lines = draw(st.lists(st.one_of(one, one, run), max_size=60))
+    data = "".join((text + end) * times for text, end, times in lines)
     if draw(st.booleans()):
         data = data.rstrip("\r\n")
     raw = data.encode("utf-8")
@@ -142,3 +148,26 @@ def test_a_long_run_of_comments_after_a_record_is_not_held() -> None:
     assert [type(i) for i in items] == [Document, InvalidDocument, Document]
     assert items[1].line == 2 and items[2].line == data.count(b"\n")
     assert peak < len(data) // 10
+
+
+def test_a_long_run_of_comments_in_a_document_with_no_content_is_not_held() -> None:
+    """A `---` (or a directive, or a `...`) followed by a long run of blank and comment
+    lines, under a 1,000-byte cap: what the run is depends on all of its lines, and it
+    was held whole, up to the whole-file bound. It is folded into a few lines that
+    read as it does: the memory does not grow with the run (3 times the run, under
+    one run's size), and the lines after it are still said at their own line."""
+    run = b"# a comment\n" * 40_000 + b"   \n\t# tab\n" * 20_000
+    record = b"webUrl: https://a.test/2\n"
+    for head, tail in (
+        (b"---\n", b"---\n" + record),  # nothing in it: no record
+        (b"--- # c\n", b""),
+        (b"webUrl: https://a.test/1\n---\n%YAML 1.1\n", b"---\n" + record),
+        (b"webUrl: https://a.test/1\n...\n", b"...\n" + record),
+        (b"webUrl: https://a.test/1\n%TAG ! tag:x,2000:\n", b"%YAML 1.1\n---\n" + record),
+        (b"---\n", record),  # a record after it: over the cap
+    ):
+        read_capped(head + tail)  # the YAML reader's first imports are not the run's memory
+        items, peak = read_capped(head + run + tail, chunk=4096, window=4096)
+        longer, longer_peak = read_capped(head + run * 3 + tail, chunk=4096, window=4096)
+        assert len(items) == len(longer)
+        assert max(peak, longer_peak) < len(run), (head, peak, longer_peak)  # it was 26x
