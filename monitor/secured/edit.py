@@ -24,9 +24,9 @@ _OPEN: Final = re.compile(r"---[ \t]*\r?(?:\n|$)")
 _CLOSE: Final = re.compile(r"^---[ \t]*\r?$", re.MULTILINE)
 _SECURED_LINE: Final = re.compile(r"""^(?:secured|"secured"|'secured')[ \t]*:(?:[ \t]|$)""")
 # a document whose first content is `{`: a `secured:` line after it would break it
-# (a CRLF comment line read one way only, the run possessive: written `(?:#[^\n]*)?\r?\n`,
+# (a CRLF comment line read one way only: written `(?:#[^\n]*)?\r?\n`,
 # a failed match tried the CR in the comment and in the line end for every line, 2**n)
-_FLOW: Final = re.compile(r"(?:[ \t]*(?:#[^\n]*\n|\r?\n))*+[ \t]*\{")
+_FLOW: Final = re.compile(r"(?:[ \t]*(?:#[^\n]*\n|\r?\n))*[ \t]*\{")
 _WS: Final = re.compile(r"[ \t\n\r]*")
 # only where a value ends: an integer read as the count of its digits has no
 # digit limit (int() raised a bare ValueError past 4,300 digits: a traceback)
