@@ -11,6 +11,7 @@ the closing one is an ignored body.
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -30,13 +31,15 @@ _NULL = "tag:yaml.org,2002:null"
 # A stretch with no document of its own: blank lines, comments, directives.
 # A blank or comment line, its end included. Written `(?:#[^\n]*)?\r?\n` (a CR taken by
 # the comment or by the line end), a failed match tried both for every CRLF comment
-# line: 2**n steps (30 such lines before a record: minutes of CPU). The runs are not
-# possessive, though no line given back could make a match and it would spare the
-# regex engine's ~250-550 bytes of state a line: Python 3.11.0-3.11.4 (Debian 12 has
-# 3.11.2) match a possessive repeat of a group wrongly (CPython gh-106052; `_PRELUDE`
-# matched "%"), and an atomic group keeps the same state (see content/head_scan.py).
+# line: 2**n steps (30 such lines before a record: minutes of CPU). The runs of lines
+# are possessive where that is safe (`_RUN`): no line given back could make a match,
+# and the regex engine then keeps no state a line (~250-550 bytes a line otherwise:
+# a 4 MB stretch of `#` lines took 900 MB). Python 3.11.0-3.11.4 (Debian 12 has
+# 3.11.2) match a possessive repeat of a group wrongly (CPython gh-106052: `_PRELUDE`
+# matched "%"), and an atomic group keeps the state too: there the runs are greedy.
+_RUN = "*+" if sys.version_info >= (3, 11, 5) else "*"
 _PLAIN_LINE = r"[ \t]*(?:#[^\n]*\n|\r?\n)"
-_PRELUDE = re.compile(rf"(?:{_PLAIN_LINE}|%[^\n]*\n)*[ \t]*(?:#[^\n]*)?")
+_PRELUDE = re.compile(rf"(?:{_PLAIN_LINE}|%[^\n]*\n){_RUN}[ \t]*(?:#[^\n]*)?")
 _DIRECTIVE = re.compile(r"%(?:YAML|TAG)[ \t]")
 _DIRECTIVE_LINE = re.compile(r"^%(?:YAML|TAG)[ \t]", re.MULTILINE)
 # lines that do not stop a walk back from a `---` to its directives: blank, comment, directive
@@ -46,13 +49,15 @@ _NOT_SKIPPABLE = re.compile(r"^(?![ \t\r]*$|[ \t]*#|%(?:YAML|TAG)[ \t])", re.MUL
 # A stretch that only ends a document: blank or comment lines, then a `...` line. YAML
 # allows several `...` in a row (l-document-suffix+) and PyYAML reads them so; alone,
 # PyYAML refused such a stretch as a document with no content.
-_SUFFIX_ONLY = re.compile(rf"(?:{_PLAIN_LINE})*\.\.\.[ \t]*(?:#[^\n]*)?\r?\n?")
+_SUFFIX_ONLY = re.compile(rf"(?:{_PLAIN_LINE}){_RUN}\.\.\.[ \t]*(?:#[^\n]*)?\r?\n?")
 # A document with nothing in it: its `---` line, then blank or comment lines (spaces
 # only: PyYAML refuses some tabs; no character it counts as a line break either).
 # Skipped without a YAML reader (~9 us each: 34 s of CPU for a 16 MB file of `---`).
 _COMMENT = r"#[^\n\r\x85\u2028\u2029]*"
 _BLANK = rf" *(?:{_COMMENT})?"
-_EMPTY = re.compile(rf"(?:{_BLANK}\r?\n)*---(?: +(?:{_COMMENT})?)?(?:\r?\n{_BLANK})*\r?\n?")
+_EMPTY = re.compile(
+    rf"(?:{_BLANK}\r?\n){_RUN}---(?: +(?:{_COMMENT})?)?(?:\r?\n{_BLANK}){_RUN}\r?\n?"
+)
 EMPTY_FILE = "empty file: expected a '---' line, article fields, '---'"
 _LATER_HINT = (
     "; in a .yaml file every '---' line starts another article "

@@ -3,13 +3,15 @@
 gh-106052, fixed in 3.11.5), and Debian 12's 3.11.2 is one the project runs on.
 A YAML pattern written so this session matched "%" as a stretch of comments
 there, caught only by a random example in CI. A repeat of one character
-(`[^<]*+`) is not affected; `(?>(?:…)*)` is the safe spelling."""
+(`[^<]*+`) is not affected; `(?>(?:…)*)` is the safe spelling. The YAML
+stretch patterns repeat possessively only where the interpreter is fixed."""
 
 from __future__ import annotations
 
 import importlib
 import pkgutil
 import re
+import sys
 
 import monitor
 
@@ -37,11 +39,22 @@ def _patterns() -> list[tuple[str, str]]:
     return found
 
 
+# repeated possessively only on an interpreter that matches it right (frontmatter._RUN)
+GATED = {
+    "monitor.corpus.frontmatter._PRELUDE",
+    "monitor.corpus.frontmatter._SUFFIX_ONLY",
+    "monitor.corpus.frontmatter._EMPTY",
+}
+
+
 def test_no_pattern_repeats_a_group_possessively() -> None:
     patterns = _patterns()
     assert len(patterns) > 50  # the walk found the package's patterns
     bad = [name for name, pattern in patterns if possessive_group(pattern)]
-    assert not bad, bad
+    if sys.version_info >= (3, 11, 5):
+        assert set(bad) <= GATED, bad
+    else:
+        assert not bad, bad
 
 
 def test_the_rule_sees_a_possessive_group() -> None:
