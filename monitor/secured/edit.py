@@ -15,6 +15,7 @@ from __future__ import annotations
 import itertools
 import json
 import re
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Final
@@ -25,8 +26,10 @@ _CLOSE: Final = re.compile(r"^---[ \t]*\r?$", re.MULTILINE)
 _SECURED_LINE: Final = re.compile(r"""^(?:secured|"secured"|'secured')[ \t]*:(?:[ \t]|$)""")
 # a document whose first content is `{`: a `secured:` line after it would break it
 # (a CRLF comment line read one way only: written `(?:#[^\n]*)?\r?\n`,
-# a failed match tried the CR in the comment and in the line end for every line, 2**n)
-_FLOW: Final = re.compile(r"(?:[ \t]*(?:#[^\n]*\n|\r?\n))*[ \t]*\{")
+# a failed match tried the CR in the comment and in the line end for every line, 2**n;
+# the run possessive where the interpreter matches that right, as corpus/frontmatter.py's)
+_RUN = "*+" if sys.version_info >= (3, 11, 5) else "*"
+_FLOW: Final = re.compile(rf"(?:[ \t]*(?:#[^\n]*\n|\r?\n)){_RUN}[ \t]*\{{")
 _WS: Final = re.compile(r"[ \t\n\r]*")
 # only where a value ends: an integer read as the count of its digits has no
 # digit limit (int() raised a bare ValueError past 4,300 digits: a traceback)

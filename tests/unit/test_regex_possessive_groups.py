@@ -44,6 +44,7 @@ GATED = {
     "monitor.corpus.frontmatter._PRELUDE",
     "monitor.corpus.frontmatter._SUFFIX_ONLY",
     "monitor.corpus.frontmatter._EMPTY",
+    "monitor.secured.edit._FLOW",
 }
 
 
