@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from urllib.parse import quote, urlsplit
+from urllib.parse import SplitResult, quote, urlsplit
 
 from monitor.url_hosts import ascii_host, authority_shape_problem
 from monitor.url_plain import DEFAULT_PORTS, MAX_URL, cache_short
+from monitor.url_redact import shown
 
 _PERCENT = re.compile(r"%([0-9A-Fa-f]{2})")
 _STRAY_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
@@ -49,6 +50,23 @@ def _remove_dot_segments(path: str) -> str:
     return "/" + "/".join(out)
 
 
+def split_http(url: str) -> tuple[SplitResult, str, str]:
+    """(parts, scheme, host) of an absolute http(s) URL; ValueError saying what is
+    wrong, the URL's credentials hidden (url_redact.shown)."""
+    try:
+        parts = urlsplit(url.strip())
+        parts.port  # noqa: B018  validates the port
+    except ValueError as exc:
+        raise ValueError(f"not a valid URL: {shown(url)!r} ({exc})") from exc
+    scheme = parts.scheme.lower()
+    if scheme not in DEFAULT_PORTS:
+        raise ValueError(f"not an http(s) URL: {shown(url)!r}")
+    host = parts.hostname
+    if not host:
+        raise ValueError(f"URL has no host: {shown(url)!r}")
+    return parts, scheme, host
+
+
 @cache_short(2048)
 def comparison_form(url: str) -> str:
     """The spelling two equivalent URLs share (see the module docstring).
@@ -57,20 +75,11 @@ def comparison_form(url: str) -> str:
     """
     if len(url) > MAX_URL:
         raise ValueError(f"URL longer than {MAX_URL} characters")
-    try:
-        parts = urlsplit(url.strip())
-        port = parts.port
-    except ValueError as exc:
-        raise ValueError(f"not a valid URL: {url!r} ({exc})") from exc
-    scheme = parts.scheme.lower()
-    if scheme not in DEFAULT_PORTS:
-        raise ValueError(f"not an http(s) URL: {url!r}")
-    host = parts.hostname
-    if not host:
-        raise ValueError(f"URL has no host: {url!r}")
+    parts, scheme, host = split_http(url)
+    port = parts.port
     shape = authority_shape_problem(parts.netloc)
     if shape is not None:  # urlsplit misreads it: only equal to itself (see `same`)
-        raise ValueError(f"URL {shape}: {url!r}")
+        raise ValueError(f"URL {shape}: {shown(url)!r}")
     if ":" in host:
         name = f"[{ipaddress.ip_address(host.split('%')[0]).compressed}]"
     else:

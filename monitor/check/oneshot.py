@@ -150,8 +150,7 @@ class _Run:
         tls: ssl.SSLContext | None = None,
     ) -> None:
         self.settings = settings
-        self.prestarted = prestarted
-        self.tls = tls
+        self.fetcher = Fetcher(settings, prestarted, tls)  # entered when the run begins
         self.writer = writer
         self.tally = tally
         self.progress = progress
@@ -175,7 +174,7 @@ class _Run:
 
     async def run(self, keyring: KeyRing, now: datetime) -> None:
         asm = self.asm
-        async with Fetcher(self.settings, self.prestarted, self.tls) as fetcher:
+        async with self.fetcher as fetcher:
             consumer: asyncio.Task[None] | None = None
 
             async def step(entry: ArticleEntry) -> None:

@@ -17,8 +17,8 @@ import base64
 import hashlib
 import re
 import unicodedata
-from urllib.parse import SplitResult, urlsplit
 
+from monitor.url_compare import split_http
 from monitor.urls import ascii_host, comparison_form, decode_label, plain_match, shown
 from monitor.urls import same as same_url
 
@@ -92,23 +92,6 @@ def cache_subdomain(host: str) -> str:
     return label if _valid_label(label) else _fallback_label(name)
 
 
-def _split_http(url: str) -> tuple[SplitResult, str, str]:
-    """(parts, scheme, host) of an absolute http(s) URL; ValueError saying what is wrong."""
-    try:
-        parts = urlsplit(url.strip())
-        port = parts.port  # validates the port
-    except ValueError as exc:
-        raise ValueError(f"not a valid URL: {shown(url)!r} ({exc})") from exc
-    scheme = parts.scheme.lower()
-    if scheme not in _DEFAULT_PORTS:
-        raise ValueError(f"not an http(s) URL: {shown(url)!r}")
-    host = parts.hostname
-    if not host:
-        raise ValueError(f"URL has no host: {shown(url)!r}")
-    del port
-    return parts, scheme, host
-
-
 def amp_cache_url(url: str, *, cache_domain: str = DEFAULT_CACHE_DOMAIN) -> str:
     """The AMP Cache URL (content, `/c/`) at which the AMP page `url` is served.
 
@@ -121,7 +104,7 @@ def amp_cache_url(url: str, *, cache_domain: str = DEFAULT_CACHE_DOMAIN) -> str:
     match = plain_match(url)
     if match is not None:
         return _plain_cache_url(match, url, cache_domain)
-    parts, scheme, host = _split_http(url)
+    parts, scheme, host = split_http(url)
     if parts.username is not None or parts.password is not None:
         raise ValueError(
             f"URL carries credentials, which an AMP cache never forwards: {shown(url)!r}"
