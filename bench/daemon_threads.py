@@ -55,6 +55,18 @@ class Watch:
     waited: dict[ThreadKey, float] = field(default_factory=dict)
     timeline: list[tuple[float, int, int, dict[ThreadKey, float]]] = field(default_factory=list)
     halt: threading.Event = field(default_factory=threading.Event)
+    # the simulator's counters over the run: requests, connections, bytes
+    served: dict[str, int] = field(default_factory=dict)
+    # what threads already running at the start (the simulator's) had spent then:
+    # the simulator serves both runs, and its counters are since its own start
+    spent_before: dict[ThreadKey, tuple[float, float | None]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for pid in self._tree():
+            self._read(pid)
+        self.spent_before = {k: (v, self.waited.get(k)) for k, v in self.cpu.items()}
+        self.cpu.clear()
+        self.waited.clear()
 
     def run(self) -> None:
         last = 0.0
@@ -102,10 +114,14 @@ class Watch:
             fields = stat[stat.rindex(")") + 2 :].split()
             key = (pid, int(tid), name, cmd)
             if cmd or key not in self.cpu:  # a process ending reads an empty command line
-                self.cpu[key] = (int(fields[11]) + int(fields[12])) / TICK
+                spent, before = self.spent_before.get(key, (0.0, 0.0))
+                self.cpu[key] = (int(fields[11]) + int(fields[12])) / TICK - spent
                 waited = run_queue_wait(f"/proc/{pid}/task/{tid}/schedstat")
                 if waited is not None:
-                    self.waited[key] = waited
+                    self.waited[key] = waited - (before or 0.0)
+
+
+SERVED = ("requests", "connections", "bytes")
 
 
 def run_queue_wait(path: str) -> float | None:
@@ -118,10 +134,12 @@ def run_queue_wait(path: str) -> float | None:
 
 
 def measure(argv: list[str], watch_roots: list[int], port: int, work: Path) -> tuple[float, Watch]:
+    before = cvl.sim_stats(port)
     with (work / "log").open("w") as log:
+        watch = Watch(list(watch_roots), port)  # the simulator's spending so far set aside
         start = time.monotonic()
         proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=log, cwd=work)
-        watch = Watch([proc.pid, *watch_roots], port)
+        watch.roots.insert(0, proc.pid)
         poller = threading.Thread(target=watch.run, daemon=True)
         poller.start()
         try:
@@ -132,6 +150,8 @@ def measure(argv: list[str], watch_roots: list[int], port: int, work: Path) -> t
         wall = time.monotonic() - start
         watch.halt.set()
         poller.join()
+    after = cvl.sim_stats(port)
+    watch.served = {k: after[k] - before.get(k, 0) for k in SERVED if k in after}
     return wall, watch
 
 
@@ -139,6 +159,13 @@ def report(what: str, wall: float, watch: Watch, timeline: bool) -> None:
     busy = sorted(watch.cpu.items(), key=lambda kv: -kv[1])
     total = sum(v for k, v in busy if k[0] != watch.roots[1])
     print(f"{what}: wall {wall:.2f} s, CPU of the tree {total:.2f} s")
+    served = watch.served
+    if served.get("requests"):
+        n = served["requests"]
+        print(
+            f"  simulator served {n} requests on {served.get('connections', 0)} connections, "
+            f"{served.get('bytes', 0) / n:.0f} bytes a request"
+        )
     for key, secs in busy:
         pid, tid, name, cmd = key
         if secs >= 0.05:
