@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from monitor import urls
-from monitor.config_sources import ENV_NESTED, Load, env_name, is_number, layered
+from monitor.config_sources import ENV_NESTED, Load, env_name, is_number, is_whole, layered
 from monitor.config_sources import ENV_PREFIX as ENV_PREFIX
 from monitor.config_sources import ConfigError as ConfigError
 from monitor.connect_rule import ConnectTo as ConnectTo
@@ -42,6 +42,7 @@ from monitor.durations import (
     unit_of,
 )
 from monitor.vocabulary import Kind
+from monitor.whole_numbers import parse_whole
 
 ENV_CONFIG = ENV_PREFIX + "CONFIG"
 DEFAULT_LISTEN = "127.0.0.1:9464"
@@ -50,10 +51,13 @@ MAX_CAP_BYTES = 64 * 1024 * 1024  # a body read: 64 requests in flight hold at m
 
 def _not_a_boolean(cls: type[BaseModel], value: Any, info: ValidationInfo) -> Any:
     """`per_host = true` is a mistake, not 1: a number is never given as a boolean;
-    and a NUL in a path would only fail later, far from the setting."""
+    and a NUL in a path would only fail later, far from the setting. A whole
+    number's text is spelled as on the command line (monitor/whole_numbers.py)."""
     spec = cls.model_fields.get(info.field_name or "")
     if isinstance(value, bool) and spec is not None and is_number(spec):
         raise ValueError("expected a number, found a boolean")
+    if isinstance(value, str) and spec is not None and is_whole(spec) and unit_of(spec) is None:
+        return parse_whole(value)
     texts = value if isinstance(value, list) else [value]
     if any(isinstance(text, str) and "\x00" in text for text in texts):
         raise ValueError("contains a NUL character")  # no path or name holds one

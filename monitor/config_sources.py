@@ -69,6 +69,12 @@ def is_number(info: FieldInfo) -> bool:
     return any(a in (int, float) for a in annotation_args(info.annotation))
 
 
+def is_whole(info: FieldInfo) -> bool:
+    """An integer field (`int` or `int | None`), not a float one."""
+    args = annotation_args(info.annotation)
+    return int in args and float not in args
+
+
 def is_list(info: FieldInfo) -> bool:
     return any(typing.get_origin(a) is list for a in annotation_args(info.annotation))
 

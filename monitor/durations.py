@@ -72,7 +72,7 @@ def parse_duration(text: str) -> float:
     refuse `-1` and `1e20` with a message that says why."""
     match = _SPELLING.fullmatch(text.strip())
     if match is None:
-        raise ValueError(f"{_quoted(text)} is not a duration ({EXAMPLES})")
+        raise ValueError(f"{quoted(text)} is not a duration ({EXAMPLES})")
     return float(match.group(1)) * UNITS[match.group(2) or "s"] + 0.0  # + 0.0: `-0` is 0
 
 
@@ -94,7 +94,7 @@ def _in_unit(unit: Unit, *, whole: bool = False) -> BeforeValidator:
         if match is None or match.group(2) is None:
             if match is None and not _a_float(value):
                 raise ValueError(
-                    f"{_quoted(value)} is not a number of {unit.name} ({_examples(unit)})"
+                    f"{quoted(value)} is not a number of {unit.name} ({_examples(unit)})"
                 )
             return value  # a bare number: read in the field's own unit, as it always was
         number = Decimal(match.group(1))
@@ -115,7 +115,7 @@ def _in_unit(unit: Unit, *, whole: bool = False) -> BeforeValidator:
             if float(near).is_integer():  # `1` for 1.0000000000000002 said nothing
                 near = f"a hair from {round(count)}"
             raise ValueError(
-                f"{_quoted(value)} is {near} {unit.name}: give a whole number of {unit.name}"
+                f"{quoted(value)} is {near} {unit.name}: give a whole number of {unit.name}"
             )
         return count
 
@@ -147,7 +147,7 @@ def _a_float(text: str) -> bool:
     return True
 
 
-def _quoted(text: str) -> str:
+def quoted(text: str) -> str:
     """A refused text, quoted back at most _QUOTED characters of it."""
     shown = text if len(text) <= _QUOTED else f"{text[:_QUOTED]}… ({len(text)} characters)"
     return repr(shown)

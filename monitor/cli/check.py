@@ -17,6 +17,7 @@ from monitor.check.interrupt import EXIT_INTERRUPTED, Interrupted, StopSignals, 
 from monitor.cli.options import (
     FORMATS,
     CorpusPath,
+    Whole,
     check_options,
     keyring_from,
     settings_from,
@@ -85,7 +86,7 @@ def resolve_format(settings: Settings, out: Any) -> str:
 )
 @click.option(
     "--workers",
-    type=int,
+    type=Whole(),
     help="Checker processes, this one included [default: 0 = one per core (at "
     "most 4) for runs of 60,000 targets or more, else 1]. Targets are split by "
     "host, so each host's politeness stays in one process; N-1 worker processes "

@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from monitor.cli.options import WholeRange
 from monitor.cli.paths import GivenPath
 from monitor.grafana.rules import THRESHOLD_MAX, Thresholds
 
@@ -40,21 +41,21 @@ _SHARED = [
     ),
     click.option(
         "--down-min",
-        type=click.IntRange(min=1, max=THRESHOLD_MAX["down_min"]),
+        type=WholeRange(min=1, max=THRESHOLD_MAX["down_min"]),
         default=_DEFAULT.down_min,
         show_default=True,
         help="...and at least this many targets down (a small corpus needs a real outage).",
     ),
     click.option(
         "--provider-down-min",
-        type=click.IntRange(min=1, max=THRESHOLD_MAX["provider_down_min"]),
+        type=WholeRange(min=1, max=THRESHOLD_MAX["provider_down_min"]),
         default=_DEFAULT.provider_down_min,
         show_default=True,
         help="Targets down at one provider before ArticleProviderMostlyDown fires.",
     ),
     click.option(
         "--stalled-after",
-        type=click.IntRange(min=1, max=THRESHOLD_MAX["stalled_after_s"]),
+        type=WholeRange(min=1, max=THRESHOLD_MAX["stalled_after_s"]),
         default=_DEFAULT.stalled_after_s,
         show_default=True,
         metavar="SECONDS",
@@ -62,7 +63,7 @@ _SHARED = [
     ),
     click.option(
         "--lag",
-        type=click.IntRange(min=1, max=THRESHOLD_MAX["lag_s"]),
+        type=WholeRange(min=1, max=THRESHOLD_MAX["lag_s"]),
         default=_DEFAULT.lag_s,
         show_default=True,
         metavar="SECONDS",
@@ -70,7 +71,7 @@ _SHARED = [
     ),
     click.option(
         "--cluster-members",
-        type=click.IntRange(min=1, max=THRESHOLD_MAX["cluster_members"]),
+        type=WholeRange(min=1, max=THRESHOLD_MAX["cluster_members"]),
         default=_DEFAULT.cluster_members,
         show_default=True,
         help="Daemons expected on the shared database: fewer fire ArticleMonitorClusterShrunk.",

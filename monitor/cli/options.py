@@ -12,6 +12,7 @@ from monitor.cli.paths import CorpusPath as CorpusPath
 from monitor.cli.paths import GivenPath
 from monitor.config import ConfigError, Settings, load_settings
 from monitor.durations import bound, parse_duration, unit_of
+from monitor.whole_numbers import parse_whole
 
 if TYPE_CHECKING:
     from monitor.secured.keys import KeyRing
@@ -68,6 +69,27 @@ class Duration(click.ParamType[float]):
             return parse_duration(str(value))
         except ValueError as exc:
             self.fail(str(exc), param, ctx)
+
+
+class _Ascii(click.ParamType[int]):
+    """A whole number in ASCII digits, as the config file and the environment
+    read it (monitor/whole_numbers.py): click's `int` took `1_000` and `١٠`."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str):
+            try:
+                value = parse_whole(value)
+            except ValueError as exc:
+                self.fail(str(exc), param, ctx)
+        return super().convert(value, param, ctx)
+
+
+class Whole(_Ascii, click.types.IntParamType):
+    """An integer flag."""
+
+
+class WholeRange(_Ascii, click.IntRange):
+    """An integer flag with IntRange's bounds and their help."""
 
 
 def config_option(func: F) -> F:
@@ -142,13 +164,13 @@ def check_options(func: F) -> F:
             db_options,
             click.option(
                 "--concurrency",
-                type=int,
+                type=Whole(),
                 metavar="N",
                 help=f"Global limit of requests in flight {bounds_help('concurrency')}",
             ),
             click.option(
                 "--per-host",
-                type=int,
+                type=Whole(),
                 metavar="N",
                 help=f"Limit of requests in flight to one host {bounds_help('per_host')}",
             ),
@@ -160,7 +182,7 @@ def check_options(func: F) -> F:
             ),
             click.option(
                 "--retries",
-                type=int,
+                type=Whole(),
                 metavar="N",
                 help="Retries of transient failures (timeouts, 429, 502, 503, 504, resets) "
                 f"{bounds_help('retries')}",

@@ -15,7 +15,7 @@ from rich.markup import escape as escape_markup
 from rich.table import Table
 from rich.text import Text
 
-from monitor.cli.options import config_option, db_options, settings_from
+from monitor.cli.options import WholeRange, config_option, db_options, settings_from
 from monitor.daemon.state import State
 from monitor.observe.logs import escape as spell
 
@@ -97,7 +97,7 @@ def _emit(data: dict[str, Any]) -> None:
 @_format_option
 @click.option(
     "--limit",
-    type=click.IntRange(0, 100_000),
+    type=WholeRange(0, 100_000),
     default=20,
     show_default=True,
     help="Rows per section.",
@@ -160,7 +160,7 @@ def status(config_file: Path | None, fmt: str | None, limit: int, **flags: Any) 
 @_format_option
 @click.option(
     "--limit",
-    type=click.IntRange(0, 100_000),
+    type=WholeRange(0, 100_000),
     default=20,
     show_default=True,
     help="Recent results per target.",

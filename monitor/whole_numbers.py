@@ -1,0 +1,35 @@
+"""Whole-number settings and flags: ASCII digits with an optional sign, read
+alike on the command line, in the TOML file and in ARTICLE_MONITOR_* variables.
+
+`int()` (click's `int`, pydantic's lax mode) reads more than that, and the
+sources differed: `--concurrency ١٠` (Arabic-Indic digits) and `1_000` were
+taken on the command line, `ARTICLE_MONITOR_CONCURRENCY=12.0` in the
+environment but not as a flag. A number nobody would type is a mistake, said
+as one; durations are spelled as strictly (monitor/durations.py).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from monitor.durations import quoted
+
+_WHOLE = re.compile(r"[ \t]*([+-]?)0*([0-9]+)[ \t]*")  # [0-9]: ASCII only, unlike \d
+_MAX_DIGITS = 30  # past every bound; int() of 5,000 digits raises its own odd message
+
+
+def parse_whole(text: str) -> int:
+    """The whole number `text` spells (`64`, ` +3 `, `-1`); ValueError otherwise."""
+    match = _WHOLE.fullmatch(text)
+    if match is None:
+        raise ValueError(f"{quoted(text)} is not a whole number (ASCII digits, like 64)")
+    sign, digits = match.groups()
+    if len(digits) > _MAX_DIGITS:
+        raise ValueError(f"{quoted(text)} has more digits than any setting allows")
+    return -int(digits) if sign == "-" else int(digits)
+
+
+def spelled_whole(value: Any) -> Any:
+    """A setting's text is a whole-number spelling; any other value is left to the field."""
+    return parse_whole(value) if isinstance(value, str) else value
