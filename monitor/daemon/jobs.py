@@ -129,9 +129,12 @@ async def rescan(d: Daemon, *, force: bool = False, now: int | None = None) -> N
 
 
 async def maintenance(d: Daemon) -> None:
-    """Only on the cluster's leader, once per `maintenance_interval`."""
+    """Only on the cluster's leader, once per `maintenance_interval`. On SQLite
+    each tick first keeps the honest time for the next start (wall_mark.py)."""
     s = d.settings
     try:
+        if d.repo.dialect != "postgresql":  # the honest time, for the next start
+            await asyncio.to_thread(d._wall.store, d.repo)
         if not await asyncio.to_thread(d.membership.maintenance_due):
             return
         log.info("maintenance: running as the cluster's leader")

@@ -15,7 +15,9 @@ from dataclasses import dataclass
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from monitor.daemon import wall_mark
 from monitor.daemon.rollup import rollup_row
+from monitor.daemon.wall_mark import WALL_MARK, Mark, Origin, decode, encode, start_from
 from monitor.storage import partitions
 from monitor.storage.marks import read_mark
 from monitor.storage.repository import DAY_MS, Repository, now_ms
@@ -32,6 +34,9 @@ TARGET_CHUNK = 5000
 ROLLUP_GRACE_MS = 3_600_000
 # a clock this far past the newest stored result is said (retention counts from the result)
 FAR_AHEAD_MS = DAY_MS
+# steady seconds between two stores of the honest time (wall_mark.py), at the
+# maintenance beat: a reboot loses at most this much of it
+MARK_EVERY = 60.0
 
 
 # While a member of another version is live (a rolling upgrade), the leader mends the
@@ -65,37 +70,77 @@ def _steady() -> float:
 
 
 class WallSince:
-    """How far the wall clock can honestly have got (SQLite): the newest result
-    stored when the daemon started (the clock then, if none) plus the steady time
-    since (a clock behind it is taken as it is: `bounded` is a ceiling). A daemon's
-    results on a clock a year ahead (jumped while it ran, or set so when it
-    started) became the newest stored, and retention counted back from them and
-    purged all history. A daemon stopped for days keeps that much more history
-    until its next start (said once)."""
+    """How far the wall clock can honestly have got (SQLite): where the daemon's
+    start put it (wall_mark.start_from: the honest time stored before, else the
+    newest result stored, else the clock) plus the steady time since (a clock
+    behind it is taken as it is: `bounded` is a ceiling). A daemon's results on a
+    clock a year ahead (jumped while it ran, or set so when it started) became the
+    newest stored, and retention counted back from them and purged all history.
+    Kept in `meta` at the maintenance beat (`store`) for the next start."""
 
-    def __init__(self, start_ms: int | None = None, steady: Callable[[], float] = _steady) -> None:
+    def __init__(
+        self,
+        start_ms: int | None = None,
+        steady: Callable[[], float] = _steady,
+        origin: Origin = Origin.NEWEST,
+    ) -> None:
         self._start = now_ms() if start_ms is None else start_ms
         self._steady = steady
         self._at = steady()
+        self.origin = origin
         self.said = False
+        self._stored = float("-inf")  # steady seconds of the last store
+        self._store_failed = False
 
     @classmethod
     def at_start(cls, repo: Repository) -> WallSince:
-        """Read before the daemon records anything (one read of the last check). A
-        database that cannot answer now is no reason to stop a start: said, and the
-        clock is taken as it is (a jump while running is still caught)."""
-        wall = now_ms()
+        """Read before the daemon records anything (the last check and the mark), and
+        stored at once (a `run --once` keeps the mark too). A database that cannot
+        answer now is no reason to stop a start: said, and the clock is taken as it
+        is (a jump while running is still caught)."""
+        wall, steady = now_ms(), _steady
         try:
             newest = repo.newest_result_ms()
+            stored = repo.get_meta(WALL_MARK)
         except SQLAlchemyError as exc:
             log.warning("maintenance: cannot read the newest result at the start: %s", exc)
-            newest = None
-        # the newest result, even past the clock: one set behind while the daemon was
-        # stopped and put right while it runs held retention back until the next start
-        return cls(wall if newest is None else newest)
+            newest = stored = None
+        if (mark := decode(stored)) is None and stored is not None:
+            log.warning(
+                "maintenance: the honest time stored is unreadable (%.40r): retention "
+                "counts from the newest result stored, as a first start does",
+                stored,
+            )
+        # no mark: the newest result, even past the clock (one set behind while the
+        # daemon was stopped and put right while it runs held retention back until the
+        # next start); a mark: never the newest result (wall_mark.start_from)
+        start, origin = start_from(wall, newest, mark, wall_mark.boot_id(), int(steady() * 1000))
+        bound = cls(start, steady, origin)
+        bound.store(repo)
+        return bound
 
     def now(self) -> int:
         return self._start + int((self._steady() - self._at) * 1000)
+
+    def store(self, repo: Repository) -> None:
+        """Keep the bound for the next start, at most once a MARK_EVERY (the
+        maintenance beat's; never per result). A failed write is said once until one
+        succeeds, never fatal: the next start counts from an older mark (it keeps
+        more history), as a restart after a reboot does."""
+        at = self._steady()
+        if at - self._stored < MARK_EVERY:
+            return
+        bound = self._start + int((at - self._at) * 1000)
+        mark = Mark(bound, wall_mark.boot_id(), int(at * 1000))
+        try:
+            repo.set_meta(WALL_MARK, encode(mark))
+        except SQLAlchemyError as exc:
+            if not self._store_failed:
+                log.warning("maintenance: cannot store the honest time for the next start: %s", exc)
+            self._store_failed = True
+            return
+        self._stored = at
+        self._store_failed = False
 
 
 def bounded(now: int, bound: WallSince | None) -> int:
@@ -106,11 +151,13 @@ def bounded(now: int, bound: WallSince | None) -> int:
     if now - ceiling > FAR_AHEAD_MS and not bound.said:
         bound.said = True
         log.warning(
-            "maintenance: the clock is %.1f days past the newest result stored at the "
-            "daemon's start plus the time since: rollups and retention count from that "
-            "(a clock set ahead would purge all history); if the clock is right (the "
-            "daemon was stopped that long), the next start counts from it",
+            "maintenance: the clock is %.1f days past %s plus the steady time since: "
+            "rollups and retention count from that, the last known honest time (a clock "
+            "set ahead would purge all history); if the clock is right (the daemon or the "
+            "machine was stopped that long), that many more days of results are kept: "
+            "docs/operations.md, Retention",
             (now - ceiling) / DAY_MS,
+            bound.origin.value,
         )
     return min(now, ceiling)
 

@@ -1,0 +1,78 @@
+"""The honest time's mark: its text in `meta` and where a start counts from."""
+
+from __future__ import annotations
+
+import uuid
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from monitor.daemon.wall_mark import Mark, Origin, decode, encode, start_from
+
+DAY = 86_400_000
+YEAR = 365 * DAY
+BOOT, OTHER = "6f1c2e3a-0b4d-4e5f-8a9b-c0d1e2f3a4b5", str(uuid.UUID(int=2))
+
+millis = st.integers(min_value=0, max_value=10**19 - 1)
+marks = st.builds(Mark, millis, st.none() | st.uuids().map(str), millis)
+
+
+@given(marks)
+def test_a_mark_reads_back_as_written(mark: Mark) -> None:
+    assert decode(encode(mark)) == mark
+
+
+@given(st.text(max_size=80) | marks.map(encode).map(lambda s: s.replace(" ", "  ", 1)))
+def test_any_text_reads_as_a_mark_written_so_or_as_none(text: str) -> None:
+    """Written by hand or cut short: no error, and never a mark it does not spell."""
+    mark = decode(text)
+    assert mark is None or encode(mark) == text
+
+
+def test_texts_not_written_so_are_no_mark() -> None:
+    for text in [
+        "",
+        "12",
+        f"12 {BOOT}",
+        f"-12 {BOOT} 5",
+        f" 12 {BOOT} 5",
+        f"12 {BOOT.upper()} 5",
+        f"12 {BOOT} 5 6",
+        "12 boot 5",
+        f"1{'0' * 19} {BOOT} 5",
+        f"١٢ {BOOT} 5",
+    ]:
+        assert decode(text) is None, text
+    assert decode(None) is None
+    assert decode("12 - 5") == Mark(12, None, 5)
+
+
+NOW = 1_800_000_000_000
+
+
+def test_no_mark_counts_from_the_newest_result_or_the_clock() -> None:
+    """The first start of a version that stores the mark: as before."""
+    assert start_from(NOW, NOW - DAY, None, BOOT, 5) == (NOW - DAY, Origin.NEWEST)
+    assert start_from(NOW, NOW + YEAR, None, BOOT, 5) == (NOW + YEAR, Origin.NEWEST)
+    assert start_from(NOW, None, None, None, 5) == (NOW, Origin.NEWEST)
+
+
+def test_a_mark_of_this_boot_counts_on_by_the_steady_clock() -> None:
+    """Whatever the clock and the newest result say: results a year ahead were
+    stamped by a clock ahead (a restart on it purged all history)."""
+    mark = Mark(NOW, BOOT, 1_000)
+    for wall, newest in [(NOW + YEAR, NOW + YEAR), (NOW - YEAR, None), (NOW, NOW - DAY)]:
+        assert start_from(wall, newest, mark, BOOT, 1_000 + 10 * DAY) == (
+            NOW + 10 * DAY,
+            Origin.THIS_BOOT,
+        )
+
+
+def test_a_mark_of_another_boot_is_the_start() -> None:
+    """How long the machine was down is unknown; neither the clock nor a newer
+    result is taken over the mark."""
+    mark = Mark(NOW, BOOT, 1_000_000)
+    for boot, steady in [(OTHER, 5), (OTHER, 2_000_000), (None, 2_000_000), (BOOT, 5)]:
+        assert start_from(NOW + YEAR, NOW + YEAR, mark, boot, steady) == (NOW, Origin.LAST_BOOT)
+    unknown = Mark(NOW, None, 1_000)
+    assert start_from(NOW + DAY, None, unknown, None, 2_000) == (NOW, Origin.LAST_BOOT)
