@@ -7,7 +7,8 @@ that ran on a clock a year ahead had stamped its results there: restarted with
 the clock still ahead, it counted retention from them and purged all history.
 And a daemon stopped for days kept that many more days of results until its
 next start. The steady clock (CLOCK_BOOTTIME) tells how long a stop within one
-boot lasted; across a reboot nothing local does, so the mark is kept as it is.
+boot lasted; across a reboot nothing local does, so the clock is trusted for a
+day past the mark and no further.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ WALL_MARK = "wall_bound"
 BOOT_ID = Path("/proc/sys/kernel/random/boot_id")
 _BOOT_ID = re.compile(r"[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}")
 _NO_BOOT = "-"
+# after a reboot, the clock is trusted this far past the last honest time stored
+REBOOT_TRUSTED_MS = 86_400_000
 
 
 class Origin(Enum):
@@ -82,9 +85,14 @@ def start_from(
       stored, the clock if none, as before.
     - A mark from this boot: the mark plus the steady time since, however long
       the daemon was stopped, whatever the clock and the results say.
-    - A mark from another boot (or an unknown one): the mark. How long the
-      machine was down is unknown; counting from the mark keeps that much more
-      history rather than trusting a clock that may be set ahead.
+    - A mark from another boot (or an unknown one): the mark, plus up to a day
+      the clock says passed (REBOOT_TRUSTED). How long the machine was down is
+      unknown: counting from the mark alone kept every reboot's downtime for
+      good (a machine off every night held 8 more hours of results a day,
+      without end), and trusting the clock wholly purged all history when it
+      was set a year ahead. A day's trust ends both: a clock that far ahead
+      purges at most a day of the oldest results early, a machine down longer
+      than a day keeps the rest of its downtime (said once).
 
     The newest result is never taken over a mark, even when it is newer: results
     past the honest time were stamped by a clock that ran ahead, and counting
@@ -95,4 +103,4 @@ def start_from(
         return (wall if newest is None else newest), Origin.NEWEST
     if boot is not None and boot == mark.boot and boot_ms >= mark.boot_ms:
         return mark.bound_ms + (boot_ms - mark.boot_ms), Origin.THIS_BOOT
-    return mark.bound_ms, Origin.LAST_BOOT
+    return max(mark.bound_ms, min(wall, mark.bound_ms + REBOOT_TRUSTED_MS)), Origin.LAST_BOOT

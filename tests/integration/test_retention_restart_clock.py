@@ -128,16 +128,17 @@ def test_a_restart_with_the_clock_still_a_year_ahead_purges_no_history(
     assert sum("the honest time stored before this start" in m for m in said) == 1, said
 
 
-def test_a_restart_after_a_reboot_with_the_clock_still_ahead_purges_no_history(
+def test_a_restart_after_a_reboot_with_the_clock_still_ahead_purges_a_day_at_most(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     """How long the machine was down is unknown: retention counts from the last
-    honest time stored, and says so once."""
+    honest time stored plus at most a day of the clock, and says so once. Only
+    the result within a day of the retention's edge (29 days old) goes early."""
     machine = Machine(monkeypatch, now_ms())
     with caplog.at_level(logging.WARNING, logger="monitor.daemon.maintenance"):
         days, results = a_year_ahead_then_restart(tmp_path, machine, reboot=True)
     t = days[-1]
-    assert results == [*days[1:], t + YEAR, t + YEAR + HOUR]
+    assert results == [*days[2:], t + YEAR, t + YEAR + HOUR]
     said = [r.getMessage() for r in caplog.records]
     assert sum("the last known honest time" in m and "restarted" in m for m in said) == 1, said
 
@@ -166,6 +167,36 @@ def test_a_restart_in_the_same_boot_after_days_counts_from_the_honest_time(
             assert history(daemon.repo)[0] == [*kept, t + 60_000, later]
         finally:
             daemon.engine.dispose()
+    assert not caplog.records, [r.getMessage() for r in caplog.records]
+
+
+def test_nightly_reboots_keep_no_more_results(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A machine off for eight hours a night, its clock right: each restart after a
+    reboot counts from the clock, not from the last mark, so the nights are not
+    kept on top of the retention (counting from the mark alone added eight hours
+    a day for good)."""
+    t = now_ms()
+    machine = Machine(monkeypatch, t)
+    night = 8 * HOUR
+    daemon = start(tmp_path)
+    try:
+        checked_at(daemon.repo, t - 30 * DAY_MS + 5 * HOUR, t)
+        check_and_maintain(daemon, t + 60_000)
+    finally:
+        daemon.engine.dispose()
+    wall = t + 60_000
+    for _ in range(3):  # three nights off, a minute's run each day
+        wall += night
+        machine.reboot(wall=wall)
+        daemon = start(tmp_path)
+        try:
+            check_and_maintain(daemon, wall)
+        finally:
+            daemon.engine.dispose()
+    # 30 days less 5 hours old at first, 29 hours older now: gone
+    assert history(daemon.repo)[0][0] == t
     assert not caplog.records, [r.getMessage() for r in caplog.records]
 
 

@@ -7,7 +7,7 @@ import uuid
 from hypothesis import given
 from hypothesis import strategies as st
 
-from monitor.daemon.wall_mark import Mark, Origin, decode, encode, start_from
+from monitor.daemon.wall_mark import REBOOT_TRUSTED_MS, Mark, Origin, decode, encode, start_from
 
 DAY = 86_400_000
 YEAR = 365 * DAY
@@ -68,11 +68,16 @@ def test_a_mark_of_this_boot_counts_on_by_the_steady_clock() -> None:
         )
 
 
-def test_a_mark_of_another_boot_is_the_start() -> None:
-    """How long the machine was down is unknown; neither the clock nor a newer
-    result is taken over the mark."""
+def test_a_mark_of_another_boot_trusts_the_clock_for_a_day_past_it() -> None:
+    """How long the machine was down is unknown: a clock a year ahead moves the
+    start a day past the mark, no more; a clock within a day of it (a night's
+    reboot) is taken as it is, so downtimes do not pile up; a clock behind the
+    mark never lowers it; a newer result is never taken."""
     mark = Mark(NOW, BOOT, 1_000_000)
     for boot, steady in [(OTHER, 5), (OTHER, 2_000_000), (None, 2_000_000), (BOOT, 5)]:
-        assert start_from(NOW + YEAR, NOW + YEAR, mark, boot, steady) == (NOW, Origin.LAST_BOOT)
+        got = start_from(NOW + YEAR, NOW + YEAR, mark, boot, steady)
+        assert got == (NOW + REBOOT_TRUSTED_MS, Origin.LAST_BOOT)
     unknown = Mark(NOW, None, 1_000)
-    assert start_from(NOW + DAY, None, unknown, None, 2_000) == (NOW, Origin.LAST_BOOT)
+    night = 8 * 3_600_000
+    assert start_from(NOW + night, None, unknown, None, 2_000) == (NOW + night, Origin.LAST_BOOT)
+    assert start_from(NOW - YEAR, NOW + YEAR, mark, OTHER, 5) == (NOW, Origin.LAST_BOOT)
