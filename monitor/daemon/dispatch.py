@@ -359,11 +359,14 @@ class Dispatcher:
         if not self.stopping:
             await self.dispatch()
 
-    async def run_once(self, scanning: asyncio.Task[None] | None = None) -> None:
+    async def run_once(
+        self, scanning: asyncio.Task[None] | None = None, *, floor: int | None = None
+    ) -> None:
         """Check every target due now, once, and return when all are recorded
         (once.py). `scanning`: the first corpus pass, still storing what it
-        stamped before this call; its targets are due too."""
-        await run_pass(self, scanning)
+        stamped before this call; its targets are due too, as are those stamped
+        up to `floor`."""
+        await run_pass(self, scanning, floor)
 
     async def settle(self, grace: float) -> None:
         """After a stop: checks in flight get `grace` seconds, and the claims not

@@ -88,6 +88,7 @@ async def rescan(d: Daemon, *, force: bool = False, now: int | None = None) -> N
         started = time.monotonic()
         try:
             stamp = d.membership.now() if now is None else now  # the cluster's clock
+            d.scan_stamp = stamp if d.scan_stamp is None else max(d.scan_stamp, stamp)
             report = await asyncio.to_thread(
                 d.scanner.scan, force=force, now=stamp, clock=d.membership.now
             )

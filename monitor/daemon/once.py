@@ -24,13 +24,19 @@ SCAN_POLL = 0.05  # while the corpus is still written: claim again this often
 ONCE_CLAIM_RETRIES = (0.1, 0.5, 2.0, 5.0)
 
 
-async def run_pass(d: Dispatcher, scanning: asyncio.Task[None] | None = None) -> None:
+async def run_pass(
+    d: Dispatcher, scanning: asyncio.Task[None] | None = None, floor: int | None = None
+) -> None:
     """Check every target due now, once, and return when all are recorded.
 
     `scanning`: the first corpus pass, still storing what it stamped before
     this call; its targets are due too, so claiming goes on until it ends.
+    `floor`: the highest stamp the pass's scans stored targets with. A clock
+    set back after it put the cutoff below it, and the new corpus was left
+    unchecked with exit 0; a cutoff raised to it checks, at most, what fell
+    due within the step as well.
     """
-    cutoff = d.now()
+    cutoff = d.now() if floor is None else max(d.now(), floor)
     retries = iter(ONCE_CLAIM_RETRIES)
     held_since: float | None = None  # not a live cluster member since (monotonic)
     while not d.stopping:

@@ -121,6 +121,9 @@ class Daemon:
         )
         self._stop = asyncio.Event()
         self._cut_short = False  # `--once` stopped (a signal) before its pass ended
+        # the highest stamp a corpus pass stored its targets with: `--once`'s cutoff
+        # is never below it, whatever the clock did since (once.py)
+        self.scan_stamp: int | None = None
         self.scheduler: AsyncIOScheduler | None = None
         self.server: MetricsServer | None = None
         self.last_scan: ScanReport | None = None
@@ -201,9 +204,8 @@ class Daemon:
             # cutoff are: this machine's may run ahead of it (then none was due)
             with contextlib.suppress(SQLAlchemyError):  # the first heartbeat says why
                 await asyncio.to_thread(self.membership.sync_clock)
-            first_scan = asyncio.create_task(
-                self.rescan(now=self.membership.now()), name="first-scan"
-            )
+            self.scan_stamp = self.membership.now()
+            first_scan = asyncio.create_task(self.rescan(now=self.scan_stamp), name="first-scan")
             if self.failure is None:
                 checking = await checker_for(s, self.repo, self._prestarted, self._tls)
                 async with checking as checker:
@@ -217,7 +219,7 @@ class Daemon:
                         await self.rescan()
                     if s.once:
                         if self.failure is None:
-                            await self.dispatcher.run_once(first_scan)
+                            await self.dispatcher.run_once(first_scan, floor=self.scan_stamp)
                             self._cut_short = self._stop.is_set()
                         if self.scan_error is not None and self.failure is None:
                             self.failure = f"the corpus could not be recorded: {self.scan_error}"
