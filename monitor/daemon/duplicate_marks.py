@@ -27,16 +27,24 @@ if TYPE_CHECKING:
 log = logging.getLogger("monitor.daemon.scan")  # the scan's messages, as before the split
 
 
-def fetch(path: str) -> tuple[Fingerprint, list[Document | InvalidDocument]] | None:
-    """A stored document read again (duplicates); None if it cannot be read now."""
+def fetch(path: str) -> tuple[Fingerprint, list[Document], int] | None:
+    """A stored document read again (duplicates): its articles, and how many of
+    its records are invalid (counted, not kept: a file of a million broken lines
+    beside one shared article held them all); None if it cannot be read now."""
+    docs: list[Document] = []
+    invalid = 0
     try:
         with open_regular(Path(path)) as (st, fh):
             digest = hashlib.file_digest(fh, "sha256").hexdigest()
             fh.seek(0)
-            items = list(parse_stream(path, fh, Path(path).suffix))
+            for item in parse_stream(path, fh, Path(path).suffix):
+                if isinstance(item, InvalidDocument):
+                    invalid += 1
+                else:
+                    docs.append(item)
     except OSError:
         return None  # reported by the pass itself; retried at the next one
-    return Fingerprint(st.st_mtime_ns, st.st_size, digest), items
+    return Fingerprint(st.st_mtime_ns, st.st_size, digest), docs, invalid
 
 
 class DuplicateMarks:
@@ -54,8 +62,8 @@ class DuplicateMarks:
         read = fetch(doc.path)
         if read is None:
             return cached[1] if cached else None
-        fp, items = read
-        ids = [(d.id, d.line) for d in items if isinstance(d, Document)]
+        fp, docs, _ = read
+        ids = [(d.id, d.line) for d in docs]
         self._ids[doc.path] = (fp.sha256, ids)
         return ids
 

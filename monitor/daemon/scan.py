@@ -332,9 +332,9 @@ class CorpusScanner:
         read = fetch(path)
         if read is None:
             return False
-        fp, items = read
-        records, invalid = records_of(items, self.settings, self.keyring)
-        self.repo.store_document(path, fp, records, invalid, self._now)
+        fp, docs, skipped = read  # its invalid records were logged when the pass read it
+        records, invalid = records_of(docs, self.settings, self.keyring)
+        self.repo.store_document(path, fp, records, invalid + skipped, self._now)
         report.changed += 1
         log.info("document %s stored again: another copy of its article was removed", path)
         return True
