@@ -24,6 +24,7 @@ from monitor import urls
 from monitor.check.assembler import Assembler
 from monitor.check.fetcher import Fetcher
 from monitor.check.gc_pace import run_pace
+from monitor.check.invalid_spill import InvalidSpill
 from monitor.check.prestart import discard
 from monitor.check.processes import WorkerFailed
 from monitor.check.report import ArticleEntry, ReportWriter, Tally, target_rows
@@ -53,11 +54,11 @@ def static_result(url: str, kind: Kind, now: datetime) -> CheckResult | None:
 @dataclass(slots=True)
 class Corpus:
     entries: list[ArticleEntry] = field(default_factory=list)
-    invalid: list[InvalidDocument] = field(default_factory=list)
+    invalid: InvalidSpill = field(default_factory=InvalidSpill)
 
 
 def _read_entries(
-    settings: Settings, keyring: KeyRing, *, now: datetime, invalid: list[InvalidDocument]
+    settings: Settings, keyring: KeyRing, *, now: datetime, invalid: InvalidSpill
 ) -> Iterator[ArticleEntry]:
     """Read every document, run the static checks and verify signatures.
 
@@ -65,7 +66,7 @@ def _read_entries(
     checking its targets then); its article-level problems are complete only
     once the generator is exhausted (duplicates are corpus-wide), when the
     duplicate findings are added to every entry it yielded. Invalid documents
-    go to `invalid`.
+    go to `invalid` (in bounded memory: a corpus may hold millions of them).
     """
     entries: list[ArticleEntry] = []
     dups = DuplicateDetector()
@@ -155,7 +156,7 @@ class _Run:
         self.tally = tally
         self.progress = progress
         self.asm = Assembler(writer, tally, settings.page_rules())
-        self.invalid: list[InvalidDocument] = []
+        self.invalid = InvalidSpill()
         self.begun = False
         self.done = 0
         self.total = 0
@@ -267,10 +268,13 @@ async def _run_check(
         discard(prestarted)
         corpus = await _load_offline(settings, keyring, now, tally)
         _freeze_loaded()
-        tally.add_invalid(len(corpus.invalid))
-        writer.begin(corpus.invalid)
-        await _write_offline(corpus, writer, tally, now)
-        writer.finish(tally, time.monotonic() - started)
+        try:
+            tally.add_invalid(len(corpus.invalid))
+            writer.begin(corpus.invalid)
+            await _write_offline(corpus, writer, tally, now)
+            writer.finish(tally, time.monotonic() - started)
+        finally:
+            corpus.invalid.close()
         return tally
     run = _Run(settings, writer, tally, progress, prestarted, tls)
     try:
@@ -285,7 +289,10 @@ async def _run_check(
         tally.failure = "the run failed (the error is on stderr)"
         raise
     finally:
-        run._begin()
-        run.asm.flush(force=True)
-        writer.finish(tally, time.monotonic() - started)
+        try:
+            run._begin()
+            run.asm.flush(force=True)
+            writer.finish(tally, time.monotonic() - started)
+        finally:
+            run.invalid.close()
     return tally

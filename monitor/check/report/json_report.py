@@ -10,10 +10,13 @@ writes for `article_json`.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
+from itertools import islice
 from typing import IO, Any
 
 import orjson
 
+from monitor.check.invalid_spill import InvalidList
 from monitor.check.report.rows import REPORT_VERSION, ArticleEntry, Tally, TargetRow
 from monitor.corpus.article import InvalidDocument
 
@@ -89,6 +92,15 @@ def _dumps(document: dict[str, Any]) -> str:
     return json.dumps(document, ensure_ascii=False, check_circular=False)
 
 
+def invalid_texts(invalid: Iterable[InvalidDocument], per: int = 1_000) -> Iterable[str]:
+    """The `invalid_documents` array's members as JSON text, `per` at a time
+    (joined by ", ", exactly as json.dumps writes the whole list): a corpus may
+    hold millions of them, and the list of them all cost ~700 MB."""
+    docs = iter(invalid)
+    while batch := [d.to_json() for d in islice(docs, per)]:
+        yield json.dumps(batch, ensure_ascii=False)[1:-1]
+
+
 class JsonWriter:
     """Streams the report: one article object written as soon as it is complete."""
 
@@ -96,9 +108,11 @@ class JsonWriter:
         self.out = out
         self._first = True
 
-    def begin(self, invalid: list[InvalidDocument]) -> None:
-        docs = json.dumps([d.to_json() for d in invalid], ensure_ascii=False)
-        self.out.write(f'{{"version": {REPORT_VERSION}, "invalid_documents": {docs}, "articles": [')
+    def begin(self, invalid: InvalidList) -> None:
+        self.out.write(f'{{"version": {REPORT_VERSION}, "invalid_documents": [')
+        for n, text in enumerate(invalid_texts(invalid)):
+            self.out.write(", " + text if n else text)
+        self.out.write('], "articles": [')
 
     def article(self, entry: ArticleEntry, rows: list[TargetRow]) -> None:
         self.out.write("\n" if self._first else ",\n")

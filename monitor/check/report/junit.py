@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from itertools import islice
 from typing import IO
 from xml.sax.saxutils import escape, quoteattr
 
+from monitor.check.invalid_spill import InvalidList
 from monitor.check.report.rows import ArticleEntry, Tally, TargetRow
-from monitor.corpus.article import InvalidDocument
 from monitor.observe.logs import escape as spell_out
+
+INVALID_KIND = "invalid_document"  # the failure type of an invalid document's case
 
 
 def _attr(value: str) -> str:
@@ -27,9 +30,9 @@ class JunitWriter:
     def __init__(self, out: IO[str]) -> None:
         self.out = out
         self.suites: list[str] = []
-        self.invalid: list[InvalidDocument] = []
+        self.invalid: InvalidList = []
 
-    def begin(self, invalid: list[InvalidDocument]) -> None:
+    def begin(self, invalid: InvalidList) -> None:
         self.invalid = invalid
 
     @staticmethod
@@ -79,18 +82,23 @@ class JunitWriter:
             + "</testsuite>"
         )
 
+    def _invalid_suite(self, n: int) -> None:
+        """The invalid documents' suite, written as they are read back (a corpus may
+        hold millions: the text of them all was the report's peak)."""
+        w = self.out.write
+        w(f'<testsuite name="invalid documents" tests="{n}" failures="{n}" errors="0">')
+        docs = iter(self.invalid)
+        while batch := list(islice(docs, 1_000)):
+            w(
+                "".join(
+                    self._case(d.source, f"line {d.line or '?'}", d.error, INVALID_KIND)
+                    for d in batch
+                )
+            )
+        w("</testsuite>\n")
+
     def finish(self, tally: Tally, elapsed_s: float) -> None:
-        if self.invalid:
-            cases = "".join(
-                self._case(d.source, f"line {d.line or '?'}", d.error, "invalid_document")
-                for d in self.invalid
-            )
-            n = len(self.invalid)
-            self.suites.insert(
-                0,
-                f'<testsuite name="invalid documents" tests="{n}" failures="{n}" errors="0">'
-                f"{cases}</testsuite>",
-            )
+        n = len(self.invalid)  # one failing case each, written as they are read back
         if tally.incomplete:  # CI must not read a cut-short run as a passing one
             why = tally.failure or "the run was cut short (Ctrl-C or SIGTERM)"
             case = self._case(
@@ -102,14 +110,19 @@ class JunitWriter:
             self.suites.insert(
                 0, f'<testsuite name="run" tests="1" failures="1" errors="0">{case}</testsuite>'
             )
-        tests = sum(s.count("<testcase") for s in self.suites)
-        failures = sum(s.count("<failure") for s in self.suites)
+        tests = n + sum(s.count("<testcase") for s in self.suites)
+        failures = n + sum(s.count("<failure") for s in self.suites)
         self.out.write('<?xml version="1.0" encoding="UTF-8"?>\n')
         self.out.write(
             f'<testsuites name="article-monitor" tests="{tests}" failures="{failures}" '
             f'errors="0" time="{elapsed_s:.3f}">\n'
         )
-        for s in self.suites:
+        first = 1 if tally.incomplete else 0  # the run's suite comes before them
+        for s in self.suites[:first]:
+            self.out.write(s + "\n")
+        if n:
+            self._invalid_suite(n)
+        for s in self.suites[first:]:
             self.out.write(s + "\n")
         self.out.write("</testsuites>\n")
         self.out.flush()

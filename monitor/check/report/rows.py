@@ -13,9 +13,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from monitor.check.invalid_spill import InvalidList
 from monitor.classify import findings
 from monitor.content.drift import DEFAULT_RULES, PageRules
-from monitor.corpus.article import InvalidDocument
 from monitor.targets import TargetRef
 from monitor.vocabulary import CheckResult, Problem, SignatureResult
 
@@ -125,6 +125,6 @@ class Tally:
 
 
 class ReportWriter(Protocol):
-    def begin(self, invalid: list[InvalidDocument]) -> None: ...
+    def begin(self, invalid: InvalidList) -> None: ...
     def article(self, entry: ArticleEntry, rows: list[TargetRow]) -> None: ...
     def finish(self, tally: Tally, elapsed_s: float) -> None: ...

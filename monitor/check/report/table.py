@@ -9,8 +9,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from monitor.check.invalid_spill import InvalidList
 from monitor.check.report.rows import ArticleEntry, Tally, TargetRow
-from monitor.corpus.article import InvalidDocument
 from monitor.observe.terminal import plain
 
 
@@ -72,11 +72,11 @@ class TableWriter:
 
     def __init__(self, console: Console) -> None:
         self.console = console
-        self.invalid: list[InvalidDocument] = []
+        self.invalid: InvalidList = []
         self.rows: list[_Finding] = []
         self.signatures: Counter[str] = Counter()
 
-    def begin(self, invalid: list[InvalidDocument]) -> None:
+    def begin(self, invalid: InvalidList) -> None:
         self.invalid = invalid
 
     def article(self, entry: ArticleEntry, rows: list[TargetRow]) -> None:
