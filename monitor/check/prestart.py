@@ -46,6 +46,10 @@ TEXT_HASH_ARG = "--text-hash"  # the daemon's checkers: pages' text marks too (o
 # the daemon's checkers: the soft-404 probe's answers are kept in this SQLite database
 PROBE_DB_ARG = "--probe-db="
 STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+# the daemon tells its checker processes that it stops (its own SIGTERM, alone:
+# a container's PID 1, `kill PID`), so they start no queued request from then on,
+# as a stop signal to the whole group does; the cancels that follow travel the pipe
+PARENT_STOPS = signal.SIGUSR2
 
 
 def auto_workers(requested: int, targets: int, cpus: int | None = None) -> int:
@@ -127,8 +131,10 @@ class SignalsHeld:
 # A worker starts with SIGINT and SIGTERM blocked (a child inherits the mask
 # across exec) and unblocks them once it can pass them on to the parent
 # (monitor.check.worker): a Ctrl-C while it imports is held, not a traceback.
-# This process gets its own signals as soon as the spawn returns.
-stop_signals_held = SignalsHeld(*STOP_SIGNALS)
+# PARENT_STOPS too: its default action ends a process, and the daemon may stop
+# while a replacement imports. This process gets its own signals as soon as
+# the spawn returns.
+stop_signals_held = SignalsHeld(*STOP_SIGNALS, PARENT_STOPS)
 
 
 def spawn(count: int, args: Sequence[str] = WORKER_ARGS) -> list[subprocess.Popen[bytes]]:
@@ -246,6 +252,12 @@ class AdoptedProcess:
         if self.proc.returncode is None:
             with contextlib.suppress(ProcessLookupError):
                 self.proc.kill()
+
+    def send_signal(self, signum: int) -> None:
+        """Not reaped yet (no return code), its pid is still its own."""
+        if self.proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.proc.pid, signum)
 
     def close(self) -> None:
         for transport in (self.stdin, self.stdout):

@@ -27,6 +27,7 @@ share, checked on its event loop).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import subprocess
 import sys
 from collections import deque
@@ -40,6 +41,7 @@ from monitor.check.pipe import frame, targets_frame
 from monitor.check.prestart import (
     AUTO_MAX_WORKERS,
     AUTO_MIN_TARGETS,
+    PARENT_STOPS,
     WORKER_ARGS,
     AdoptedProcess,
     auto_workers,
@@ -145,6 +147,18 @@ class WorkerPool:
             if channel.transport is not None:
                 await channel.wait()
                 channel.transport.close()
+
+    def signal_stop(self) -> None:
+        """Tell every live worker the run stops (PARENT_STOPS): from then on it
+        starts none of its queued requests. A signal, not a frame: a stop to the
+        daemon alone (a container's PID 1) reached the processes only through
+        their pipes, and meanwhile they started a queued request for each check
+        that ended (~200 at concurrency 1024)."""
+        for channel in self.channels:
+            transport = channel.transport
+            if transport is not None and transport.get_returncode() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    transport.send_signal(PARENT_STOPS)
 
     async def start_worker(self) -> Channel:
         """A new worker process, given its settings (the daemon replaces a dead one

@@ -30,7 +30,7 @@ from typing import Any, BinaryIO, TextIO
 
 from monitor.check.gc_pace import end_of_process, run_pace
 from monitor.check.pipe import Row, ids_frame, results_frame
-from monitor.check.prestart import PROBE_DB_ARG, TEXT_HASH_ARG
+from monitor.check.prestart import PARENT_STOPS, PROBE_DB_ARG, TEXT_HASH_ARG
 from monitor.check.requests import Requests
 from monitor.check.worker_input import Targets
 from monitor.http import Checker
@@ -188,7 +188,9 @@ def _stop_the_run(parent: int) -> None:
     signal (to the whole process group from a terminal or a service manager,
     or to this worker alone) is passed to the parent, which cancels, writes the
     partial report and stops every worker. Meanwhile this worker starts no
-    more of the daemon's queued requests. Orphaned, a worker just exits."""
+    more of the daemon's queued requests. Orphaned, a worker just exits.
+    PARENT_STOPS is the daemon saying it stops (a SIGTERM to it alone): the
+    same, without passing it back."""
 
     def forward(signum: int, frame: object) -> None:
         _STOP.stop()
@@ -198,10 +200,15 @@ def _stop_the_run(parent: int) -> None:
         else:
             os._exit(128 + signum)
 
+    def parent_stops(signum: int, frame: object) -> None:
+        _STOP.stop()  # the parent's word: nothing to pass back
+
     stop = {signal.SIGINT, signal.SIGTERM}
     for sig in stop:
         signal.signal(sig, forward)
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, stop)  # held since the parent spawned us
+    signal.signal(PARENT_STOPS, parent_stops)
+    # held since the parent spawned us
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {*stop, PARENT_STOPS})
 
 
 def results_out() -> BinaryIO:

@@ -207,6 +207,8 @@ class ProcessChecker:
         if self._stopped:
             return
         self._stopped = True
+        if self._pool is not None:
+            self._pool.signal_stop()  # before the cancels: they travel the pipes
         for b, waiting in enumerate(self._waiting):
             unsent = {key for _, _, key in self._pending[b]}
             self._pending[b] = []
