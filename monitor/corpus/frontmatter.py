@@ -11,12 +11,12 @@ the closing one is an ignored body.
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from monitor.corpus import files, yaml_safe
 from monitor.corpus.article import Document, InvalidDocument
+from monitor.corpus.line_runs import PLAIN_LINE, PLAIN_LINES, LineRun
 from monitor.corpus.records import describe, to_document
 
 Item = Document | InvalidDocument
@@ -28,18 +28,10 @@ _CLOSE = re.compile(r"^---[ \t]*\r?$", re.MULTILINE)
 # is what a YAML reader does.
 _MARKER = re.compile(r"^(?:---|\.\.\.)(?=[ \t\r\n]|$)", re.MULTILINE)
 _NULL = "tag:yaml.org,2002:null"
-# A stretch with no document of its own: blank lines, comments, directives.
-# A blank or comment line, its end included. Written `(?:#[^\n]*)?\r?\n` (a CR taken by
-# the comment or by the line end), a failed match tried both for every CRLF comment
-# line: 2**n steps (30 such lines before a record: minutes of CPU). The runs of lines
-# are possessive where that is safe (`_RUN`): no line given back could make a match,
-# and the regex engine then keeps no state a line (~250-550 bytes a line otherwise:
-# a 4 MB stretch of `#` lines took 900 MB). Python 3.11.0-3.11.4 (Debian 12 has
-# 3.11.2) match a possessive repeat of a group wrongly (CPython gh-106052: `_PRELUDE`
-# matched "%"), and an atomic group keeps the state too: there the runs are greedy.
-_RUN = "*+" if sys.version_info >= (3, 11, 5) else "*"
-_PLAIN_LINE = r"[ \t]*(?:#[^\n]*\n|\r?\n)"
-_PRELUDE = re.compile(rf"(?:{_PLAIN_LINE}|%[^\n]*\n){_RUN}[ \t]*(?:#[^\n]*)?")
+# A stretch with no document of its own: blank lines, comments, directives, then
+# the last line's blank or comment (the stretches are runs of lines: `line_runs`).
+_PRELUDE_LINES = LineRun(rf"(?:{PLAIN_LINE}|%[^\n]*\n)")
+_PRELUDE_END = re.compile(r"[ \t]*(?:#[^\n]*)?")
 _DIRECTIVE = re.compile(r"%(?:YAML|TAG)[ \t]")
 _DIRECTIVE_LINE = re.compile(r"^%(?:YAML|TAG)[ \t]", re.MULTILINE)
 # lines that do not stop a walk back from a `---` to its directives: blank, comment, directive
@@ -49,20 +41,43 @@ _NOT_SKIPPABLE = re.compile(r"^(?![ \t\r]*$|[ \t]*#|%(?:YAML|TAG)[ \t])", re.MUL
 # A stretch that only ends a document: blank or comment lines, then a `...` line. YAML
 # allows several `...` in a row (l-document-suffix+) and PyYAML reads them so; alone,
 # PyYAML refused such a stretch as a document with no content.
-_SUFFIX_ONLY = re.compile(rf"(?:{_PLAIN_LINE}){_RUN}\.\.\.[ \t]*(?:#[^\n]*)?\r?\n?")
+_SUFFIX_END = re.compile(r"\.\.\.[ \t]*(?:#[^\n]*)?\r?\n?")
 # A document with nothing in it: its `---` line, then blank or comment lines (spaces
 # only: PyYAML refuses some tabs; no character it counts as a line break either).
 # Skipped without a YAML reader (~9 us each: 34 s of CPU for a 16 MB file of `---`).
 _COMMENT = r"#[^\n\r\x85\u2028\u2029]*"
 _BLANK = rf" *(?:{_COMMENT})?"
-_EMPTY = re.compile(
-    rf"(?:{_BLANK}\r?\n){_RUN}---(?: +(?:{_COMMENT})?)?(?:\r?\n{_BLANK}){_RUN}\r?\n?"
-)
+_BLANK_LINES = LineRun(rf"{_BLANK}\r?\n")
+_EMPTY_MARKER = re.compile(rf"---(?: +(?:{_COMMENT})?)?\r?(?:\n|\Z)")
+_EMPTY_END = re.compile(rf"{_BLANK}\r?")
 EMPTY_FILE = "empty file: expected a '---' line, article fields, '---'"
 _LATER_HINT = (
     "; in a .yaml file every '---' line starts another article "
     "(a text body after front matter belongs in a .md or .txt file)"
 )
+
+
+def _prelude(text: str, start: int, end: int) -> bool:
+    """Whether `text[start:end]` holds blank, comment and `%` lines only (its last line
+    unended or not): no document of its own, joined to the one that follows."""
+    at = _PRELUDE_LINES.end(text, start, end)
+    return _PRELUDE_END.fullmatch(text, at, end) is not None
+
+
+def _suffix_only(text: str, start: int, end: int) -> bool:
+    """Whether `text[start:end]` is blank or comment lines, then a `...` line."""
+    at = PLAIN_LINES.end(text, start, end)
+    return _SUFFIX_END.fullmatch(text, at, end) is not None
+
+
+def _empty(text: str, start: int, end: int) -> bool:
+    """Whether `text[start:end]` is a document with nothing in it: blank or comment
+    lines, its `---` line, blank or comment lines (the last one unended or not)."""
+    marker = _EMPTY_MARKER.match(text, _BLANK_LINES.end(text, start, end), end)
+    if marker is None:
+        return False
+    at = _BLANK_LINES.end(text, marker.end(), end)
+    return _EMPTY_END.fullmatch(text, at, end) is not None
 
 
 def _fill(message: str, line: int | None, first: int | None = None) -> str:
@@ -219,7 +234,7 @@ def iter_yaml_documents(text: str) -> Iterator[tuple[int, int, int]]:
     start = at = 0
     line = 1
     for end in _cuts(text):
-        prelude = not text.startswith("---", start) and bool(_PRELUDE.fullmatch(text, start, end))
+        prelude = not text.startswith("---", start) and _prelude(text, start, end)
         if prelude and end < len(text):
             continue  # joined to the document that follows
         line += text.count("\n", at, start)
@@ -248,7 +263,7 @@ class YamlStream:
 
     def document(self, text: str, start: int, end: int, line: int) -> Item | None:
         """The record of `text[start:end]`, the document of file line `line`; None if empty."""
-        if _SUFFIX_ONLY.fullmatch(text, start, end) or _EMPTY.fullmatch(text, start, end):
+        if _suffix_only(text, start, end) or _empty(text, start, end):
             return None
         hint = _LATER_HINT if self.found else ""
         item = _yaml_record(

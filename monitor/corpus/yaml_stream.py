@@ -53,7 +53,7 @@ _CONTENT = re.compile(
 # A line that is not blank or a comment as `_directives_before` tells them (content,
 # a `%` line, a marker): a run of the other lines is folded (`_Window.fold`).
 _NOT_PLAIN = re.compile(r"^(?![ \t\r]*$|[ \t]*#)[^\n]*\n?", re.MULTILINE)
-# plain lines outside the stretches `_SUFFIX_ONLY` and `_EMPTY` of frontmatter allow
+# plain lines outside the stretches `_suffix_only` and `_empty` of frontmatter allow
 _NOT_SUFFIX_LINE = re.compile(r"^(?![ \t]*(?:#[^\n]*)?\r?\n)[^\n]*\n", re.MULTILINE)
 _NOT_EMPTY_LINE = re.compile(rf"^(?!{_BLANK}\r?\n)[^\n]*\n", re.MULTILINE)
 
@@ -176,7 +176,7 @@ class _Window:
         A document with no content (a `---`, a directive) followed by a long run
         of them was held whole, up to the whole-file bound: what it is depends on
         all of its lines. Each rule that reads such a run asks only whether every
-        line is of a kind (`_EMPTY`'s blank or comment, `_SUFFIX_ONLY`'s, the walk
+        line is of a kind (`_empty`'s blank or comment, `_suffix_only`'s, the walk
         back's, no content, no marker) and whether it is longer than the cap (a
         document holding it is never parsed): one line of each kind it has, the
         first of each, and a comment line over the cap answer all of them alike.

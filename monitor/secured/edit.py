@@ -15,21 +15,18 @@ from __future__ import annotations
 import itertools
 import json
 import re
-import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Final
+
+from monitor.corpus.line_runs import PLAIN_LINES
 
 WRAPPER_KEYS: Final = ("news", "articles")
 _OPEN: Final = re.compile(r"---[ \t]*\r?(?:\n|$)")
 _CLOSE: Final = re.compile(r"^---[ \t]*\r?$", re.MULTILINE)
 _SECURED_LINE: Final = re.compile(r"""^(?:secured|"secured"|'secured')[ \t]*:(?:[ \t]|$)""")
 # a document whose first content is `{`: a `secured:` line after it would break it
-# (a CRLF comment line read one way only: written `(?:#[^\n]*)?\r?\n`,
-# a failed match tried the CR in the comment and in the line end for every line, 2**n;
-# the run possessive where the interpreter matches that right, as corpus/frontmatter.py's)
-_RUN = "*+" if sys.version_info >= (3, 11, 5) else "*"
-_FLOW: Final = re.compile(rf"(?:[ \t]*(?:#[^\n]*\n|\r?\n)){_RUN}[ \t]*\{{")
+_FLOW_START: Final = re.compile(r"[ \t]*\{")
 _WS: Final = re.compile(r"[ \t\n\r]*")
 # only where a value ends: an integer read as the count of its digits has no
 # digit limit (int() raised a bare ValueError past 4,300 digits: a traceback)
@@ -110,6 +107,12 @@ def rewrite_yaml_region(region: str, value: str, newline: str) -> str:
     return "".join(lines)
 
 
+def _flow(text: str, pos: int, endpos: int) -> bool:
+    """Whether the YAML in `text[pos:endpos]` is a flow mapping: `{` first after blank
+    and comment lines (a run found with no memory a line: `line_runs`)."""
+    return _FLOW_START.match(text, PLAIN_LINES.end(text, pos, endpos), endpos) is not None
+
+
 def rewrite_front_matter(text: str, value: str) -> str:
     """Front matter with a new `secured` (a `.yaml` file, fenced or not, is a stream:
     `rewrite_yaml_documents`)."""
@@ -119,7 +122,7 @@ def rewrite_front_matter(text: str, value: str) -> str:
     closing = _CLOSE.search(body, opening.end()) if opening else None
     if opening and closing:
         region = body[opening.end() : closing.start()]
-        if _FLOW.match(region):
+        if _flow(region, 0, len(region)):
             raise EditError(
                 "the front matter is a flow mapping ({…}): write it in block style, "
                 "one 'key: value' a line, to sign it in place"
@@ -173,7 +176,7 @@ def rewrite_yaml_documents(text: str, values: dict[int, str]) -> str:
             head = marker.end()
         tail = _END.search(region, head)
         stop = tail.start() if tail is not None else len(region)
-        if _FLOW.match(region, head, stop):
+        if _flow(region, head, stop):
             raise EditError(
                 f"the document of line {line} is a flow mapping ({{…}}): write it in block "
                 "style, one 'key: value' a line, to sign it in place"
