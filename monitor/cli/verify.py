@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 import signal
 import sys
+from collections.abc import Iterator
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,7 @@ from rich.markup import escape as escape_markup
 from rich.table import Table
 
 from monitor.check.interrupt import EXIT_INTERRUPTED, NotedStop, hold_for_exit
+from monitor.check.invalid_spill import InvalidList, InvalidSpill
 from monitor.cli.options import (
     CorpusPath,
     config_option,
@@ -38,32 +41,48 @@ _STATUS_STYLE = {
 
 
 def _verify_json(
-    results: list[tuple[Document, SignatureResult]], invalid: list[InvalidDocument]
-) -> dict[str, Any]:
+    results: list[tuple[Document, SignatureResult]], invalid: InvalidList, *, incomplete: bool
+) -> Iterator[str]:
+    """The JSON report, as `json.dumps(document, indent=2)` writes it, in pieces:
+    the invalid documents are written as they are read back (a corpus may hold
+    millions of them), never as one list or one text."""
     by_status: dict[str, int] = {}
     for _, result in results:
         by_status[result.status.value] = by_status.get(result.status.value, 0) + 1
     problems = sum(1 for _, r in results if r.status.is_problem)
-    return {
-        "version": 1,
-        "summary": {
-            "articles": len(results),
-            "problems": problems + len(invalid),
-            "invalid_documents": len(invalid),
-            "by_status": dict(sorted(by_status.items())),
-        },
-        "invalid_documents": [doc.to_json() for doc in invalid],
-        "articles": [
-            {
-                "id": doc.id,
-                "source": doc.source,
-                "line": doc.line,
-                "webUrl": doc.article.webUrl,
-                "signature": result.to_json(),
-            }
-            for doc, result in results
-        ],
+    summary: dict[str, Any] = {
+        "articles": len(results),
+        "problems": problems + len(invalid),
+        "invalid_documents": len(invalid),
+        "by_status": dict(sorted(by_status.items())),
     }
+    if incomplete:
+        summary["incomplete"] = True
+    head = _dumps({"version": 1, "summary": summary})
+    yield head[: -len("\n}")] + ',\n  "invalid_documents": ['
+    docs = iter(invalid)
+    first = True
+    while batch := [d.to_json() for d in islice(docs, 1_000)]:
+        # a list's items at one level deeper: JSON text holds no raw newline
+        lines = _dumps(batch)[len("[\n") : -len("\n]")].split("\n")
+        yield ("\n" if first else ",\n") + "\n".join("  " + line for line in lines)
+        first = False
+    yield "]" if first else "\n  ]"
+    articles = [
+        {
+            "id": doc.id,
+            "source": doc.source,
+            "line": doc.line,
+            "webUrl": doc.article.webUrl,
+            "signature": result.to_json(),
+        }
+        for doc, result in results
+    ]
+    yield ",\n" + _dumps({"articles": articles})[len("{\n") :]
+
+
+def _dumps(value: object) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False)
 
 
 def shown(text: str) -> str:
@@ -76,7 +95,7 @@ def shown(text: str) -> str:
 def _verify_table(
     console: Console,
     results: list[tuple[Document, SignatureResult]],
-    invalid: list[InvalidDocument],
+    invalid: InvalidList,
 ) -> None:
     table = Table(show_lines=False, expand=False)
     table.add_column("status")
@@ -167,7 +186,7 @@ def verify(
         fmt = "table" if sys.stdout.isatty() else "json"
 
     results: list[tuple[Document, SignatureResult]] = []
-    invalid: list[InvalidDocument] = []
+    invalid = InvalidSpill()  # bounded memory: a corpus may hold millions
     stop = NotedStop()
     stop.install()  # from here a signal ends the loop, and what was verified is reported
     for item in iter_documents(settings.paths):
@@ -183,15 +202,15 @@ def verify(
         from monitor.cli.output_path import nothing_found
 
         click.echo(nothing_found(settings.paths), err=True)
-    if fmt == "json":
-        document = _verify_json(results, invalid)
-        if cut:
-            document["summary"]["incomplete"] = True
-        click.echo(json.dumps(document, indent=2, ensure_ascii=False))
-    else:
-        _verify_table(Console(file=sys.stdout, soft_wrap=False), results, invalid)
-        if cut:
-            click.echo("incomplete: cut short; the documents after these were not verified")
+    with invalid:
+        if fmt == "json":
+            for piece in _verify_json(results, invalid, incomplete=cut):
+                click.echo(piece, nl=False)
+            click.echo()
+        else:
+            _verify_table(Console(file=sys.stdout, soft_wrap=False), results, invalid)
+            if cut:
+                click.echo("incomplete: cut short; the documents after these were not verified")
     if hold_for_exit() or stop.received is not None:  # CONTRACT section 2: exit 130
         name = signal.Signals(stop.received or signal.SIGINT).name
         what = "a partial report, marked incomplete," if cut else "the report"

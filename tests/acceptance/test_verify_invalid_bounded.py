@@ -1,0 +1,85 @@
+"""`verify` keeps its invalid documents as `check` does (on disk until the
+report, monitor/check/invalid_spill.py) and writes its JSON report piece by
+piece: every one listed in input order, in bounded memory, and the text
+exactly what `json.dumps(report, indent=2)` writes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from daemon_harness import CLI, user_env
+from test_check_invalid_bounded import ERROR, PEAK, garbage
+
+LINES = 200_000
+PEAK_KIB = 100_000  # ~43 MB now; the list and the report's text peaked at ~300 MB
+
+
+def test_many_invalid_documents_are_all_listed_in_bounded_memory(tmp_path: Path) -> None:
+    source = garbage(tmp_path / "garbage.jsonl", LINES)
+    with (tmp_path / "report.json").open("w") as out:
+        done = subprocess.run(
+            [sys.executable, "-c", PEAK, CLI, "verify", str(source), "--format", "json"],
+            stdout=out,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=user_env(TMPDIR=str(tmp_path)),
+            timeout=90,
+            check=False,
+        )
+    assert "Traceback" not in done.stderr, done.stderr
+    peak, code = done.stderr.split("PEAK_KIB ")[1].split(" RC ")
+    assert int(code) == 1
+    report = json.loads((tmp_path / "report.json").read_text())
+    invalid = report["invalid_documents"]
+    assert [d["line"] for d in invalid] == list(range(1, LINES + 1))
+    assert {(d["source"], d["error"]) for d in invalid} == {(str(source), ERROR)}
+    assert report["summary"]["invalid_documents"] == LINES == report["summary"]["problems"]
+    assert int(peak) < PEAK_KIB, f"peak RSS {int(peak) // 1024} MiB"
+
+
+def test_the_report_is_the_text_json_dumps_writes(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    lines = []
+    for n in range(18_000):  # 12,000 invalid: past the 10,000 kept in memory
+        if n % 3 == 0:
+            lines.append(json.dumps({"webUrl": f"https://news.example/{n}", "title": "t"}))
+        elif n % 3 == 1:
+            lines.append(f'{{"webUrl": "https://news.example/é {n}\\u0007"}}')
+        else:
+            lines.append("[1, 2]")
+    (corpus / "a.jsonl").write_text("\n".join(lines) + "\n")
+    (corpus / "empty.json").write_text("")
+    for path in (corpus, corpus / "empty.json"):
+        done = subprocess.run(
+            [CLI, "verify", str(path), "--format", "json"],
+            capture_output=True,
+            text=True,
+            env=user_env(),
+            timeout=60,
+            check=False,
+        )
+        assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+        report = json.loads(done.stdout)
+        assert done.stdout == json.dumps(report, indent=2, ensure_ascii=False) + "\n"
+    assert len(json.loads(done.stdout)["invalid_documents"]) == 1
+
+
+def test_a_report_with_no_invalid_document_is_unchanged(tmp_path: Path) -> None:
+    path = tmp_path / "a.jsonl"
+    path.write_text(json.dumps({"webUrl": "https://news.example/a", "title": "t"}) + "\n")
+    done = subprocess.run(
+        [CLI, "verify", str(path), "--format", "json"],
+        capture_output=True,
+        text=True,
+        env=user_env(),
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["invalid_documents"] == [] and len(report["articles"]) == 1
+    assert done.stdout == json.dumps(report, indent=2, ensure_ascii=False) + "\n"
