@@ -1,14 +1,14 @@
 """The bytes of a `.yaml` file, read in the two passes of monitor.corpus.yaml_stream.
 
-The first (`survey`) checks the bytes (UTF-8, no NUL: a file that is not text
-is refused whole) and learns what the reading of the whole text asks of it;
-the second (`texts`) gives the text in whole lines, and says when the bytes
+The first (`survey`, shared with `.json` files in monitor.corpus.text_survey)
+checks the bytes (UTF-8, no NUL: a file that is not text is refused whole) and
+learns what the reading of the whole text asks of it; the second (`texts`)
+gives the text in whole lines, and says when the bytes
 are not those the first pass read (the file was rewritten in between).
 """
 
 from __future__ import annotations
 
-import re
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -16,92 +16,9 @@ from typing import BinaryIO
 
 from monitor.corpus import files
 from monitor.corpus.frontmatter import _MARKER
+from monitor.corpus.text_survey import CHANGED, Survey, survey
 
-_CR_INSIDE = re.compile(r"\r[^\r]")
-
-
-@dataclass(slots=True)
-class Survey:
-    """What the reading of the whole text asks of it, learned in the first pass."""
-
-    chars: int = 0  # after a BOM (and a second one, which parse_text drops)
-    blank: bool = True  # `not text.strip()`
-    newline: bool = False
-    cr_inside: bool = False  # `"\r" in text.rstrip("\r")`
-    ends_cr: bool = False
-    size: int = 0  # the bytes read, and their CRC: the second pass reads the same
-    crc: int = 0
-
-    @property
-    def cr_only(self) -> bool:
-        return self.cr_inside and not self.newline
-
-    def learn(self, text: str) -> None:
-        if not text:
-            return
-        self.chars += len(text)
-        self.blank = self.blank and not text.strip()
-        self.newline = self.newline or "\n" in text
-        self.cr_inside = (
-            self.cr_inside or (self.ends_cr and text[0] != "\r") or bool(_CR_INSIDE.search(text))
-        )
-        self.ends_cr = text.endswith("\r")
-
-
-def _char_cut(block: bytes) -> int:
-    """Where to cut `block` so that no UTF-8 character is split (its last ones may wait)."""
-    for i in range(len(block) - 1, max(len(block) - 5, -1), -1):
-        if block[i] < 0x80:
-            return i + 1
-        if block[i] >= 0xC0:
-            return i
-    return len(block)
-
-
-def survey(fh: BinaryIO, chunk: int) -> Survey:
-    """The first pass; DecodeError as `files.decode` of the whole file would raise it
-    (a NUL anywhere wins over a UTF-8 error before it), or past MAX_FILE_BYTES."""
-    found = Survey()
-    offset, line, total = 0, 1, 0
-    carry = b""
-    first_error: files.DecodeError | None = None
-    started = False
-    while True:
-        data = fh.read(chunk)
-        total += len(data)
-        if total > files.MAX_FILE_BYTES:
-            raise files.over_limit(".yaml")
-        found.size, found.crc = total, zlib.crc32(data, found.crc)
-        block = carry + data
-        if offset == 0 and (len(block) >= 2 or not data) and block.startswith(files.UTF16_BOMS):
-            files.decode(block[:2])  # raises: "the file is UTF-16"
-        cut = _char_cut(block) if data else len(block)
-        part, carry = block[:cut], block[cut:]
-        if part:
-            try:
-                text = files.decode(part, base_offset=offset, base_line=line)
-            except files.DecodeError as exc:
-                if b"\0" in part:
-                    raise
-                first_error = first_error or exc
-                text = ""
-            if not started and text:
-                text = text.removeprefix("\ufeff")
-                started = True
-            found.learn(text)
-            offset += len(part)
-            line += part.count(b"\n")
-        if not data:
-            break
-    if first_error is not None:
-        raise first_error
-    return found
-
-
-CHANGED = (
-    "the file changed while it was read (saved again meanwhile?): what was read of it "
-    "may mix two versions; read it again"
-)
+__all__ = ["CHANGED", "Survey", "survey", "texts"]
 
 
 def texts(fh: BinaryIO, chunk: int, survey: Survey) -> Iterator[str]:
