@@ -30,7 +30,13 @@ from monitor.corpus.files import (
     source_name,
     vanished,
 )
-from monitor.corpus.json_stream import parse_json, parse_json_line, parse_json_lines, split_lines
+from monitor.corpus.json_stream import (
+    parse_json,
+    parse_json_line,
+    parse_json_lines,
+    read_json_stream,
+    split_lines,
+)
 
 __all__ = [
     "SUFFIXES",
@@ -107,8 +113,9 @@ def parse_stream(source: str, fh: BinaryIO, suffix: str) -> Iterator[Item]:
     """The one reader of a corpus file's content, for `check` and the daemon alike.
 
     JSON Lines are read line by line (one bad line costs that line only); a
-    `.yaml` stream a window at a time, each document capped alone; other
-    formats are read whole, up to the limit of a whole file. An OSError
+    `.yaml` stream and a `.json` file a window at a time, each document (each
+    element of a list) capped alone; other formats are read whole, up to the
+    limit of a whole file. An OSError
     while reading is raised: the caller decides what an unreadable file means
     (`check` reports it; the daemon keeps what it knew). Any other exception
     (a bug here) ends the file with an InvalidDocument naming it, so one
@@ -123,6 +130,9 @@ def parse_stream(source: str, fh: BinaryIO, suffix: str) -> Iterator[Item]:
             from monitor.corpus.yaml_stream import read_yaml_stream  # YAML: imported late
 
             yield from read_yaml_stream(source, fh)
+            return
+        if suffix == ".json":
+            yield from read_json_stream(source, fh)
             return
         try:
             text = decode(read_whole(fh, suffix))  # the bytes are freed once decoded

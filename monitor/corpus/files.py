@@ -4,10 +4,9 @@ Directories are walked in sorted order, hidden entries skipped, so two runs
 over the same tree see the same documents in the same order. A folder that
 cannot be listed is yielded as Unreadable, never taken as empty. Files are
 opened without blocking and checked after opening (a FIFO or device is never
-read). JSON Lines files are read line by line; every other format is read
-whole, up to a limit per format (a `.json` list is then streamed element by
-element from the text; YAML, which costs ~5x its size to parse, has a far
-lower limit).
+read). JSON Lines files are read line by line, `.json` and `.yaml` files a
+window at a time (monitor.corpus.text_survey), every other format whole, up
+to the limit of a whole file.
 """
 
 from __future__ import annotations
@@ -31,7 +30,8 @@ YAML_SUFFIXES = frozenset({".yaml", ".yml"})
 MAX_FILE_BYTES = 512 * 1024 * 1024
 # YAML peaks at ~5x its size in memory while parsing (1.09 GB for 200 MB): one
 # document of a YAML stream, or a front matter, above this is refused; the other
-# documents of the stream are still read. JSON is streamed.
+# documents of the stream are still read. One element of a `.json` list (the
+# window holds it whole) has the same cap.
 MAX_YAML_BYTES = 16 * 1024 * 1024
 # One JSON Lines record above this is refused (and skipped without being held).
 MAX_LINE_BYTES = 64 * 1024 * 1024

@@ -1,19 +1,22 @@
 """JSON and JSON Lines records, streamed one element at a time.
 
-A large `.json` list is never built as a whole: `JSONDecoder.raw_decode`
-reads one element from the text at a time, and line numbers advance by
-counting newlines between consecutive offsets only. A syntax error ends the
-file (there is no reliable way to resynchronise inside JSON); a bad element
-or JSONL line is reported and the rest go on.
+A large `.json` list is never built, nor read, as a whole: the file's text
+comes a chunk at a time through a window (monitor.corpus.json_window), from
+which `JSONDecoder.raw_decode` reads one element at a time; line numbers
+advance by counting newlines between consecutive offsets only. A syntax error
+ends the file (there is no reliable way to resynchronise inside JSON); a bad
+element or JSONL line is reported and the rest go on; an element over the cap
+of one record is reported and skipped.
 """
 
 from __future__ import annotations
 
 import json
-import re
+import os
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import Any, BinaryIO
 
+from monitor.corpus import files, text_survey
 from monitor.corpus.article import Document, InvalidDocument
 from monitor.corpus.json_refused import (
     duplicate_key_at,
@@ -22,159 +25,25 @@ from monitor.corpus.json_refused import (
     not_json_at,
     not_json_message,
 )
+from monitor.corpus.json_window import (
+    DECODER,
+    Cursor,
+    DuplicateKey,
+    NotJson,
+    Refused,
+    Stop,
+    TooBig,
+    trailing_comma_hint,
+)
 from monitor.corpus.records import describe, json_text_is_text, to_document
 
+Item = Document | InvalidDocument
+
 WRAPPER_KEYS = ("news", "articles")
-
-_WS = re.compile(r"[ \t\n\r]*")
-
-
-class _DuplicateKey(Exception):
-    def __init__(self, key: str) -> None:
-        super().__init__(key)
-        self.key = key
+CHUNK = 1 << 18  # bytes read at a time: the window's read-ahead
 
 
-def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    """An object whose keys are all different; a repeated key would silently let the last win."""
-    out = dict(pairs)
-    if len(out) != len(pairs):
-        seen: set[str] = set()
-        for key, _value in pairs:
-            if key in seen:
-                raise _DuplicateKey(key)
-            seen.add(key)
-    return out
-
-
-class _NotJson(Exception):
-    """A token Python's reader takes but a record may not hold: NaN, Infinity, or an
-    integer past Python's digit limit (int() raised a bare ValueError, which ended the
-    whole file as an internal error and lost the records after it)."""
-
-
-def _constant(name: str) -> Any:
-    raise _NotJson(name)
-
-
-_DECODER = json.JSONDecoder(object_pairs_hook=_unique_pairs, parse_constant=_constant)
-# only to find where a refused value ends: any key, any constant, any integer
-# (`len` of its digits: no digit limit, no cost)
-_LENIENT = json.JSONDecoder(parse_int=len)
-
-
-class _Duplicate(Exception):
-    """A value that parsed but repeats a key (or holds a token that is not JSON): that
-    record is invalid, the file goes on."""
-
-    def __init__(self, line: int, message: str) -> None:
-        super().__init__(message)
-        self.line = line
-        self.message = message
-
-
-class _Stop(Exception):
-    """A syntax error that ends the file."""
-
-    def __init__(self, line: int, message: str) -> None:
-        super().__init__(message)
-        self.line = line
-        self.message = message
-
-
-class _Cursor:
-    """A position in the text and its 1-based line, advanced incrementally."""
-
-    __slots__ = ("line", "pos", "text")
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self.pos = 0
-        self.line = 1
-
-    def move(self, pos: int) -> None:
-        self.line += self.text.count("\n", self.pos, pos)
-        self.pos = pos
-
-    def skip_ws(self) -> str:
-        """Skip whitespace; the next character, or '' at the end."""
-        end = _WS.match(self.text, self.pos)
-        assert end is not None  # the pattern matches the empty string
-        self.move(end.end())
-        return self.text[self.pos : self.pos + 1]
-
-    def value(self) -> Any:
-        """The next JSON value; _Duplicate (the cursor past it) if it repeats a key."""
-        self.skip_ws()
-        try:
-            value, end = _DECODER.raw_decode(self.text, self.pos)
-        except json.JSONDecodeError as exc:
-            raise _Stop(exc.lineno, _syntax(exc)) from None
-        except RecursionError:
-            raise _Stop(self.line, "invalid JSON: nested too deeply") from None
-        except _DuplicateKey as dup:
-            raise self._duplicate(dup.key) from None
-        except (_NotJson, ValueError):  # NaN, Infinity, int()'s digit limit
-            raise self._not_json() from None
-        self.move(end)
-        return value
-
-    def _end(self) -> int:
-        """Where the value at the cursor ends, read leniently; _Stop if it is not JSON at all
-        (a strict read stopped at a refused key or token before a syntax error after it)."""
-        try:
-            _value, end = _LENIENT.raw_decode(self.text, self.pos)
-        except json.JSONDecodeError as exc:
-            raise _Stop(exc.lineno, _syntax(exc)) from None
-        except RecursionError:
-            raise _Stop(self.line, "invalid JSON: nested too deeply") from None
-        return end
-
-    def _duplicate(self, key: str) -> _Duplicate:
-        end = self._end()
-        found = duplicate_key_at(self.text, self.pos, end)
-        at = found[1] if found is not None else self.pos
-        line = self.line + self.text.count("\n", self.pos, at)
-        self.move(end)
-        return _Duplicate(line, duplicate_message(found[0] if found else key, f"on line {line}"))
-
-    def _not_json(self) -> _Duplicate:
-        end = self._end()
-        found = not_json_at(self.text, self.pos, end)
-        at = found[1] if found is not None else self.pos
-        line = self.line + self.text.count("\n", self.pos, at)
-        self.move(end)
-        return _Duplicate(line, not_json_message(found[0] if found else None, f"on line {line}"))
-
-    def expect(self, chars: str, after: str) -> str:
-        ch = self.skip_ws()
-        if not ch or ch not in chars:
-            found = repr(ch) if ch else "the end of the file"
-            wanted = " or ".join(repr(c) for c in chars)
-            column = self.pos - self.text.rfind("\n", 0, self.pos)
-            raise _Stop(
-                self.line,
-                f"invalid JSON: expected {wanted} {after}, found {found} "
-                f"(line {self.line}, column {column})",
-            )
-        self.move(self.pos + 1)
-        return ch
-
-
-def _syntax(exc: json.JSONDecodeError) -> str:
-    message = f"invalid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
-    return message + _trailing_comma_hint(exc)
-
-
-def _trailing_comma_hint(exc: json.JSONDecodeError) -> str:
-    """JSON has no trailing commas; Python's message does not say so."""
-    text, pos = exc.doc, exc.pos
-    if text[pos : pos + 1] in ("}", "]") and text[:pos].rstrip().endswith(","):
-        return f": remove the trailing comma before {text[pos]!r}"
-    return ""
-
-
-def _array(source: str, cur: _Cursor, label: str) -> Iterator[Document | InvalidDocument]:
+def _array(source: str, cur: Cursor, label: str) -> Iterator[Item]:
     cur.expect("[", "to open the list")
     if cur.skip_ws() == "]":
         cur.move(cur.pos + 1)
@@ -182,26 +51,54 @@ def _array(source: str, cur: _Cursor, label: str) -> Iterator[Document | Invalid
     index = 0
     while True:
         cur.skip_ws()
-        line, start = cur.line, cur.pos
+        line = cur.line
         try:
             value = cur.value()
-        except _Duplicate as dup:
+        except Refused as dup:
             yield InvalidDocument(source, dup.line, f"{label} element {index}: {dup.message}")
+        except TooBig as big:
+            yield InvalidDocument(source, big.line, big.message(f"{label} element {index}"))
         else:
-            is_text = json_text_is_text(cur.text[start : cur.pos])
+            is_text = json_text_is_text(cur.text[cur.began : cur.pos])
             yield to_document(source, line, value, what=f"{label} element {index}", is_text=is_text)
         index += 1
         if cur.expect(",]", f"after {label} element {index - 1}") == "]":
             return
 
 
-def _object(source: str, cur: _Cursor) -> Iterator[Document | InvalidDocument]:
+class _Members:
+    """The members of a top-level object read so far, and what makes it invalid.
+
+    Their values count towards the cap of one record (the wrapper lists aside:
+    their elements are records of their own); past it, the values are dropped
+    and the names kept (a repeated one, a `webUrl`, still tell what it is).
+    """
+
+    __slots__ = ("cap", "chars", "duplicate", "lists", "too_big", "values")
+
+    def __init__(self, cap: int) -> None:
+        self.values: dict[str, Any] = {}
+        self.lists: set[str] = set()  # wrapper lists streamed
+        self.duplicate: Refused | None = None  # the first repeated key: the object is invalid
+        self.cap = cap
+        self.chars = 0
+        self.too_big = False
+
+    def add(self, key: str | None, value: Any, chars: int) -> None:
+        """A member (`key` None: a name over the cap, which is no name that matters)."""
+        self.chars += chars
+        if self.chars > self.cap and not self.too_big:
+            self.too_big = True
+            self.values = dict.fromkeys(self.values)
+        if key is not None:
+            self.values[key] = None if self.too_big else value
+
+
+def _object(source: str, cur: Cursor) -> Iterator[Item]:
     """A top-level object: one article, or a wrapper whose `news`/`articles` list is streamed."""
     start_line = cur.line
     cur.expect("{", "to open the object")
-    members: dict[str, Any] = {}
-    lists: set[str] = set()  # wrapper lists streamed
-    duplicate: _Duplicate | None = None  # the first repeated key: the object is invalid
+    found = _Members(cur.cap)
     if cur.skip_ws() == "}":
         cur.move(cur.pos + 1)
     else:
@@ -209,28 +106,38 @@ def _object(source: str, cur: _Cursor) -> Iterator[Document | InvalidDocument]:
             if cur.skip_ws() != '"':
                 cur.expect('"', "to start a member name")
             key_line = cur.line
-            key = cur.value()
-            repeated = key in members or key in lists
-            if repeated and duplicate is None:
-                duplicate = _Duplicate(key_line, duplicate_message(key, f"on line {key_line}"))
-            cur.expect(":", f"after member name {name_shown(key)}")
+            try:
+                key = cur.value()
+            except TooBig as big:  # no name that matters: the object is over the cap
+                found.add(None, None, big.chars)
+                key = None
+            repeated = key is not None and (key in found.values or key in found.lists)
+            if repeated and found.duplicate is None:
+                found.duplicate = Refused(key_line, duplicate_message(key, f"on line {key_line}"))
+            shown = "over the limit" if key is None else name_shown(key)
+            cur.expect(":", f"after member name {shown}")
             if key in WRAPPER_KEYS and not repeated and cur.skip_ws() == "[":
-                lists.add(key)
+                found.lists.add(key)
                 yield from _array(source, cur, f"{key!r} list")
             else:
                 try:
-                    members[key] = cur.value()
-                except _Duplicate as dup:
-                    duplicate = duplicate or dup
-                    members[key] = None
-            if cur.expect(",}", f"after member {name_shown(key)}") == "}":
+                    value = cur.value()
+                except Refused as dup:
+                    found.duplicate = found.duplicate or dup
+                    found.add(key, None, 0)
+                except TooBig as big:
+                    found.add(key, None, big.chars)
+                else:
+                    found.add(key, value, cur.pos - cur.began)
+            if cur.expect(",}", f"after member {shown}") == "}":
                 break
-    if duplicate is not None:
-        yield InvalidDocument(source, duplicate.line, duplicate.message)
+    members = found.values
+    if found.duplicate is not None:
+        yield InvalidDocument(source, found.duplicate.line, found.duplicate.message)
         return
-    if lists:
+    if found.lists:
         if "webUrl" in members:  # never dropped in silence: an article, or a wrapper?
-            wrapper = next(k for k in WRAPPER_KEYS if k in lists)
+            wrapper = next(k for k in WRAPPER_KEYS if k in found.lists)
             yield InvalidDocument(
                 source,
                 start_line,
@@ -239,6 +146,11 @@ def _object(source: str, cur: _Cursor) -> Iterator[Document | InvalidDocument]:
                 f"checked (the list's were). Move it into the list, or rename {wrapper!r} "
                 "if it is a field of this article",
             )
+        return
+    if found.too_big:
+        yield InvalidDocument(
+            source, start_line, TooBig(start_line, found.chars, cur.cap).message("the JSON object")
+        )
         return
     misplaced = [k for k in WRAPPER_KEYS if k in members and "webUrl" not in members]
     if misplaced:
@@ -252,9 +164,46 @@ def _object(source: str, cur: _Cursor) -> Iterator[Document | InvalidDocument]:
     yield to_document(source, start_line, members, what="the JSON object")
 
 
-def parse_json(source: str, text: str) -> Iterator[Document | InvalidDocument]:
-    """A `.json` file: an article object, a list of them, or `{"news": [...]}`."""
-    cur = _Cursor(text)
+def parse_json(
+    source: str, text: str, *, cap: int = files.MAX_YAML_BYTES
+) -> Iterator[Document | InvalidDocument]:
+    """A `.json` file's text in hand: an article object, a list of them, or `{"news": [...]}`."""
+    yield from _walk(source, Cursor(text, None, cap))
+
+
+def read_json_stream(
+    source: str, fh: BinaryIO, *, chunk: int = CHUNK, cap: int = files.MAX_YAML_BYTES
+) -> Iterator[Item]:
+    """Every record of a `.json` file, as `parse_text` gives them for its whole text,
+    reading `chunk` bytes at a time; an element over `cap` characters is skipped.
+
+    Two passes over the bytes (monitor.corpus.text_survey): a file that is not
+    UTF-8 text is refused before any record, as when it was decoded whole, and
+    whether its lines end in CR alone (which every error then says) is known.
+    """
+    from monitor.corpus import CR_ONLY  # the wording of parse_text
+
+    try:
+        if _size(fh) > files.MAX_FILE_BYTES:  # refused before reading, as read_whole does
+            raise files.over_limit(".json")
+        survey = text_survey.survey(fh, chunk, ".json")
+        fh.seek(0)
+        for item in _walk(source, Cursor("", text_survey.texts(fh, chunk, survey), cap)):
+            if survey.cr_only and isinstance(item, InvalidDocument):
+                item = InvalidDocument(item.source, item.line, item.error + CR_ONLY)
+            yield item
+    except files.DecodeError as exc:
+        yield InvalidDocument(source, exc.line, exc.message)
+
+
+def _size(fh: BinaryIO) -> int:
+    try:
+        return os.fstat(fh.fileno()).st_size
+    except OSError:  # bytes in memory (io.UnsupportedOperation): read as they come
+        return 0
+
+
+def _walk(source: str, cur: Cursor) -> Iterator[Item]:
     first = cur.skip_ws()
     try:
         if not first:
@@ -272,8 +221,11 @@ def parse_json(source: str, text: str) -> Iterator[Document | InvalidDocument]:
             line = cur.line
             try:
                 value = cur.value()
-            except _Duplicate as refused:  # a top-level NaN: no record, and nothing after it
+            except Refused as refused:  # a top-level NaN: no record, and nothing after it
                 yield InvalidDocument(source, refused.line, refused.message)
+                return
+            except TooBig as big:
+                yield InvalidDocument(source, big.line, big.message("the JSON document"))
                 return
             yield InvalidDocument(
                 source,
@@ -289,7 +241,7 @@ def parse_json(source: str, text: str) -> Iterator[Document | InvalidDocument]:
                 f"invalid JSON: extra data after the top-level value (line {cur.line}): "
                 "a .json file holds one value; use .jsonl for one article per line",
             )
-    except _Stop as stop:
+    except Stop as stop:
         yield InvalidDocument(source, stop.line, stop.message)
 
 
@@ -303,8 +255,8 @@ def parse_json_line(source: str, line_no: int, line: str) -> Document | InvalidD
     if not line.strip():
         return None
     try:
-        value = _DECODER.decode(line)
-    except _DuplicateKey as dup:
+        value = DECODER.decode(line)
+    except DuplicateKey as dup:
         found = duplicate_key_at(line, 0, len(line))
         column = f"column {found[1] + 1}" if found else "this line"
         return InvalidDocument(
@@ -314,9 +266,10 @@ def parse_json_line(source: str, line_no: int, line: str) -> Document | InvalidD
         return InvalidDocument(
             source,
             line_no,
-            f"invalid JSON on this line: {exc.msg} (column {exc.colno}){_trailing_comma_hint(exc)}",
+            f"invalid JSON on this line: {exc.msg} (column {exc.colno})"
+            + trailing_comma_hint(exc.doc, exc.pos),
         )
-    except (_NotJson, ValueError):  # NaN, Infinity, int()'s digit limit
+    except (NotJson, ValueError):  # NaN, Infinity, int()'s digit limit
         found = not_json_at(line, 0, len(line))
         column = f"at column {found[1] + 1}" if found else "on this line"
         return InvalidDocument(
