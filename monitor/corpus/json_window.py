@@ -263,6 +263,7 @@ class Cursor:
         self.skip_ws()
         self.began = self.pos
         while True:
+            end = None
             try:
                 value, end = DECODER.raw_decode(self.text, self.pos)
             except json.JSONDecodeError as exc:
@@ -278,7 +279,7 @@ class Cursor:
                 if self._whole(end):
                     self._past(end)
                     return value
-            self._grow()
+            self._grow(end)
             self.began = self.pos
 
     def _whole(self, end: int) -> bool:
@@ -302,13 +303,16 @@ class Cursor:
             raise too_big
         self.move(end)
 
-    def _grow(self) -> None:
+    def _grow(self, decoded: int | None) -> None:
         """More of the value at the cursor: as much again as is held. Past the cap
         (and MARGIN, to tell the errors within it), or at the end of the file, it
-        is skipped (undecided with the whole text in hand): TooBig or Stop raised."""
+        is skipped (undecided with the whole text in hand): TooBig or Stop raised.
+        `decoded`: where it ended when decoded without MARGIN after it; within the
+        cap, only those characters are missing."""
         held = len(self.text) - self.pos
-        if held < self.cap + MARGIN and self.more is not None:
-            self._fill(held)  # more text, or the end of the file found: try again
+        short = decoded is not None and decoded - self.pos <= self.cap
+        if (held < self.cap + MARGIN or short) and self.more is not None:
+            self._fill(max(held, MARGIN))  # more text, or the end of the file found
             return
         raise self._skip()
 
@@ -318,6 +322,19 @@ class Cursor:
         span = Span(self.text[self.pos : self.pos + 1])
         line, start = self.line, self.base + self.pos
         scanned = self.pos if span.scalar else self.pos + 1
+        while span.scalar:  # a constant, or a number: where the decoder says it ends
+            try:
+                _value, stop = _LENIENT.raw_decode(self.text, self.pos)
+            except (json.JSONDecodeError, RecursionError, ValueError):
+                break
+            if self._whole(stop):
+                chars = stop - self.pos
+                self.move(stop)
+                return TooBig(line, chars, self.cap)
+            if stop - self.pos > self.cap + MARGIN:
+                break  # a long number: its run is read on, unheld
+            self._fill(MARGIN)
+            scanned = self.pos
         while True:
             end = span.feed(self.text, scanned)
             if span.mismatch and end is not None:
@@ -353,6 +370,7 @@ class Cursor:
         """Where the value at the cursor ends, read leniently; Stop if it is not JSON at all
         (a strict read stopped at a refused key or token before a syntax error after it)."""
         while True:
+            end = None
             try:
                 _value, end = _LENIENT.raw_decode(self.text, self.pos)
             except json.JSONDecodeError as exc:
@@ -363,7 +381,7 @@ class Cursor:
             else:
                 if self._whole(end):
                     return end
-            self._grow()
+            self._grow(end)
 
     def _duplicate(self, key: str) -> Refused:
         end = self._end()

@@ -184,6 +184,22 @@ def test_the_text_in_hand_reads_as_before(data: bytes) -> None:
 # --- an element over the cap of one record -------------------------------------------
 
 
+@settings(max_examples=800, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=json_files(), chunk=st.integers(1, 48), cap=st.integers(1, 60))
+def test_what_is_over_the_cap_does_not_depend_on_the_window(
+    data: bytes, chunk: int, cap: int
+) -> None:
+    """With a cap small enough to refuse most values, the window and the whole text in
+    hand still read alike: what is over the cap, where it ends, what is said."""
+    try:
+        text = decode(data).removeprefix("\ufeff")
+    except DecodeError:
+        return
+    if "\r" in text.rstrip("\r") and "\n" not in text:  # those errors say so too
+        return
+    assert windowed(data, chunk, cap=cap) == list(parse_json(SOURCE, text, cap=cap))
+
+
 def _article_json(n: int, pad: int = 0) -> str:
     return json.dumps({"webUrl": f"https://news.example.com/{n}", "body": '[{\\"' + "x" * pad})
 
