@@ -22,6 +22,7 @@ from monitor.corpus import CR_ONLY, parse_bytes
 from monitor.corpus.article import Document, InvalidDocument
 from monitor.corpus.files import BOM, DecodeError, decode
 from monitor.corpus.json_stream import parse_json, read_json_stream
+from monitor.corpus.text_survey import CHANGED
 
 Item = Document | InvalidDocument
 SOURCE = "doc.json"
@@ -268,3 +269,23 @@ def test_check_reads_json_through_the_window() -> None:
     """The reader every command uses (parse_stream) is the windowed one."""
     text = f"[{_article_json(1)}, {_article_json(2, pad=CAP)}]"
     assert list(parse_bytes(SOURCE, text.encode(), ".json")) == windowed(text.encode(), 1 << 20)
+
+
+class _Rewritten(io.BytesIO):
+    """A file saved again between the reader's two passes over it."""
+
+    def __init__(self, first: bytes, then: bytes) -> None:
+        super().__init__(first)
+        self.then = then
+
+    def seek(self, pos: int, whence: int = 0) -> int:
+        if self.then:
+            self.__init__(self.then, b"")  # type: ignore[misc]
+        return super().seek(pos, whence)
+
+
+def test_a_file_saved_again_while_it_is_read_says_so() -> None:
+    first = f"[{_article_json(1)}]".encode()
+    then = f"[{_article_json(2)},\n{_article_json(3)}]".encode()
+    items = list(read_json_stream(SOURCE, _Rewritten(first, then), chunk=8))
+    assert items[-1] == InvalidDocument(SOURCE, None, CHANGED)  # never another version's end
