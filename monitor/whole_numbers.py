@@ -19,6 +19,10 @@ _WHOLE = re.compile(r"[ \t]*([+-]?)0*([0-9]+)[ \t]*")  # [0-9]: ASCII only, unli
 _MAX_DIGITS = 30  # past every bound; int() of 5,000 digits raises its own odd message
 
 
+class TooManyDigits(ValueError):
+    """A whole number past every bound: said as out of range where one is known."""
+
+
 def parse_whole(text: str) -> int:
     """The whole number `text` spells (`64`, ` +3 `, `-1`); ValueError otherwise."""
     match = _WHOLE.fullmatch(text)
@@ -26,7 +30,7 @@ def parse_whole(text: str) -> int:
         raise ValueError(f"{quoted(text)} is not a whole number (ASCII digits, like 64)")
     sign, digits = match.groups()
     if len(digits) > _MAX_DIGITS:
-        raise ValueError(f"{quoted(text)} has more digits than any setting allows")
+        raise TooManyDigits(f"{quoted(text)} has more digits than any setting allows")
     return -int(digits) if sign == "-" else int(digits)
 
 

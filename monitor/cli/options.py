@@ -11,8 +11,8 @@ import click
 from monitor.cli.paths import CorpusPath as CorpusPath
 from monitor.cli.paths import GivenPath
 from monitor.config import ConfigError, Settings, load_settings
-from monitor.durations import bound, parse_duration, unit_of
-from monitor.whole_numbers import parse_whole
+from monitor.durations import bound, parse_duration, quoted, unit_of
+from monitor.whole_numbers import TooManyDigits, parse_whole
 
 if TYPE_CHECKING:
     from monitor.secured.keys import KeyRing
@@ -79,6 +79,12 @@ class _Ascii(click.ParamType[int]):
         if isinstance(value, str):
             try:
                 value = parse_whole(value)
+            except TooManyDigits as exc:
+                low, high = getattr(self, "min", None), getattr(self, "max", None)
+                if low is None and high is None:
+                    self.fail(str(exc), param, ctx)
+                span = f"{'' if low is None else f'{low}<='}x{'' if high is None else f'<={high}'}"
+                self.fail(f"{quoted(value)} is not in the range {span}.", param, ctx)
             except ValueError as exc:
                 self.fail(str(exc), param, ctx)
         return super().convert(value, param, ctx)

@@ -77,6 +77,10 @@ class _Unanswered:
     def __init__(self, processes: int) -> None:
         self.channels = [self._Channel() for _ in range(processes)]
         self.inbox: deque[list[tuple[int, CheckResult]] | None] = deque()
+        self.told_to_stop = 0  # times the daemon's stop signalled the processes
+
+    def signal_stop(self) -> None:
+        self.told_to_stop += 1
 
 
 def unanswered(checker: ProcessChecker) -> ProcessChecker:

@@ -86,3 +86,10 @@ def test_a_flag_takes_a_plain_spelling_and_keeps_its_bounds(tmp_path: Path) -> N
     assert ok.exit_code == 0, ok.output
     low = CliRunner().invoke(cli, ["grafana", "export", "--out", str(out), "--down-min", "0"])
     assert low.exit_code == 2 and "1<=x<=" in low.output
+
+
+def test_a_flag_past_every_bound_names_the_range(tmp_path: Path) -> None:
+    huge = str(10**400)
+    out = CliRunner().invoke(cli, ["grafana", "export", "--out", str(tmp_path), "--lag", huge])
+    assert out.exit_code == 2 and "is not in the range 1<=x<=" in out.output
+    assert "(401 characters)" in out.output  # quoted back in part, not 401 digits
