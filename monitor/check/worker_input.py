@@ -38,10 +38,10 @@ class Targets(asyncio.Protocol):
     Requests: ids rise in the order sent), and it is skipped once decoded.
 
     Memory and back-pressure: the daemon holds at most `concurrency` plus its
-    queue ahead (7x, dispatch.py's `capacity`, pace.py) checks in flight over
+    queue ahead (16x, dispatch.py's `capacity`, pace.py) checks in flight over
     all its processes, each one request in a pipe or here, and sends no more
-    until some are answered; at concurrency's limit (10,000), 80,000 requests
-    are ~10-25 MB of frames, under HELD_BYTES. Its stream is read whole; past
+    until some are answered; at concurrency's limit (10,000), 170,000 requests
+    are ~25-50 MB of frames, under HELD_BYTES. Its stream is read whole; past
     HELD_BYTES (a parent that floods) stdin is paused as before. `check`'s
     stream (targets keyed by their URL, never cancelled) holds the whole corpus
     at once: it is paused as soon as a frame is held, so the rest waits in the

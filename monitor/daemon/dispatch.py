@@ -115,7 +115,7 @@ class Dispatcher:
 
     def capacity(self, s: Settings) -> int:
         """Checks held at once: `concurrency`, and with checker processes the
-        claims queued in them ahead of the running checks (pace.py): up to 7x
+        claims queued in them ahead of the running checks (pace.py): up to 16x
         as many, no more than the recent rate checks in a quarter lease. They
         still run `concurrency` requests at most."""
         if isinstance(self.checker, ProcessChecker):

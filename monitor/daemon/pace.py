@@ -55,12 +55,14 @@ class Pace:
 # bench/README.md, "The daemon (fourth session)"). While the first corpus scan
 # writes, a claim's round is 250-400 ms (it waits behind the scan's batches and
 # a result write, the scan holding the GIL): 7x ahead (896 of 128) drains in
-# ~200 ms, and `run --once` checks 1,000-3,000 a second until the scan ends;
-# 16x gave 3,300-3,900 and the pass 3-4% sooner, but was not kept: at a stop,
-# the cancels of queued checks reach a checker process behind the request
-# frames still in its pipe, so the deeper the queue, the more requests go out
-# after SIGTERM (1,216 at concurrency 1024; seventh session, bench/README.md).
-QUEUED_AHEAD = 7
+# ~200 ms, and `run --once` checked 1,000-3,000 a second until the scan ended;
+# 16x gives 3,300-3,900. 16x was reverted once (seventh session): at a stop the
+# cancels of queued checks reached a checker process behind the request frames
+# still in its pipe, so the deeper the queue, the more requests went out after
+# SIGTERM (1,216 at concurrency 1024). A checker process now reads every frame
+# as it arrives and a cancel applies at once (worker_input.py), and a stop
+# signal to the group skips its queue (tests/acceptance/test_run_stop_no_new_requests.py).
+QUEUED_AHEAD = 16
 LEASE_SHARE = 4  # ... but no more than the recent rate checks in lease_seconds / this
 
 

@@ -56,7 +56,7 @@ async def settle(d: Dispatcher, grace: float) -> None:
     async with d._claiming:
         pass  # a claim in progress has finished (and given back what came too late)
     if d._unqueued:
-        # up to 7x concurrency waited in the checker processes: they would have
+        # up to 16x concurrency waited in the checker processes: they would have
         # started them after the stop and held it for the whole grace
         unqueued, d._unqueued = d._unqueued, []
         await d.release(unqueued)

@@ -1,6 +1,6 @@
 """No request leaves a checker process after a stop (issue 16, hostile review).
 
-`run` with checker processes holds up to 7x `concurrency` checks queued in them.
+`run` with checker processes holds up to 16x `concurrency` checks queued in them.
 A stop cancels the queued ones, but each process paused its stdin once it held a
 few rounds of targets, so the cancels waited in the pipe behind request frames:
 the process went on starting queued requests, one per check that ended, for the

@@ -139,7 +139,7 @@ def end_checks(d: Dispatcher, n: int) -> None:
 
 def test_with_checker_processes_claims_are_big_and_queued_ahead() -> None:
     """Claims of a few targets cost ~5x CPU a target of claims of hundreds: with
-    checker processes the dispatcher holds up to 8x concurrency (7x queued in
+    checker processes the dispatcher holds up to 17x concurrency (16x queued in
     the processes, so they never run dry between claims) and claims only once
     `concurrency` slots are free (while checks are in flight)."""
     s = settings(concurrency=64)
@@ -149,7 +149,7 @@ def test_with_checker_processes_claims_are_big_and_queued_ahead() -> None:
     assert d.capacity(s) == 2 * 64  # no rate known yet: one round ahead
     clock.now = 2.0
     end_checks(d, 4000)  # 2,000 checks/s
-    assert d.capacity(s) == (1 + QUEUED_AHEAD) * 64 == 8 * 64
+    assert d.capacity(s) == (1 + QUEUED_AHEAD) * 64 == 17 * 64
     assert d.least_claim(s) == 1  # nothing in flight: claim what there is
     d.inflight[1] = (None, None)  # type: ignore[assignment]
     assert d.least_claim(s) == 64
@@ -158,7 +158,7 @@ def test_with_checker_processes_claims_are_big_and_queued_ahead() -> None:
 
 
 def test_slow_checks_are_not_claimed_further_ahead_than_a_part_of_a_lease() -> None:
-    """Hosts that answer a few checks a second behind their per-host limits: 7x
+    """Hosts that answer a few checks a second behind their per-host limits: 16x
     concurrency queued ahead waited longer than `lease_seconds`, so their
     claims expired before their checks started and were claimed again. The
     queue ahead now holds what the recent rate checks in a quarter lease."""
