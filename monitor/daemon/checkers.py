@@ -26,6 +26,7 @@ import logging
 from itertools import islice
 from typing import Any, cast
 
+from monitor.check.channel import Channel
 from monitor.check.pipe import ids_frame, requests_frame
 from monitor.check.processes import HANG_SLACK, TARGET_BATCH, WorkerPool, host_owner, share_of
 from monitor.config import Settings
@@ -46,6 +47,9 @@ RESTART_DELAY = 1.0  # after a checker process died, before the next is started
 # be started again every second for ever), up to this; reset by one that ran
 RESTART_MAX = 60.0
 STEADY_S = 10.0  # a process that lived this long (or answered) did not die as it started
+# a process that skips requests as at a stop while the daemon runs on (a stray
+# SIGUSR2 to it alone: it starts nothing from then on) is replaced after this
+STRAY_STOP_S = 5.0
 
 
 class CheckerGone(RuntimeError):
@@ -71,6 +75,7 @@ class ProcessChecker:
 
     hosts = None  # per-host state lives in the checker processes
     hang_slack = HANG_SLACK
+    stray_stop_s = STRAY_STOP_S
 
     def __init__(
         self,
@@ -96,6 +101,7 @@ class ProcessChecker:
         self._tasks: list[asyncio.Task[None]] = []
         self._closing = False
         self._stopped = False  # the daemon stops: no request is sent from now on
+        self._stray: set[int] = set()  # processes watched for skipping as at a stop
 
     async def __aenter__(self) -> ProcessChecker:
         args = worker_args(self.settings, self.probe_db)
@@ -269,15 +275,39 @@ class ProcessChecker:
                 future = waiting[key % n].pop(key, None)
                 if future is not None and not future.done():
                     future.set_result(result)
-        for channel in pool.channels:
+        for b, channel in enumerate(pool.channels):
             if channel.cancelled:
                 # a check still waiting here was not cancelled by us: its process
                 # skipped it at a stop (requests.py)
+                skipped = False
                 for key in channel.cancelled:
                     future = waiting[key % n].pop(key, None)
                     if future is not None and not future.done():
                         future.set_exception(CheckerStopped("its checker process was stopping"))
+                        skipped = True
                 channel.cancelled.clear()
+                if skipped and not self._stopped and b not in self._stray:
+                    self._stray.add(b)
+                    asyncio.get_running_loop().call_later(
+                        self.stray_stop_s, self._replace_if_stray, pool, b, channel
+                    )
+
+    def _replace_if_stray(self, pool: WorkerPool, b: int, channel: Channel) -> None:
+        """A process skipped requests as at a stop, and the daemon did not stop: a
+        stop signal reached it alone (SIGUSR2, which it does not pass on), and it
+        would skip every request it is sent from now on while the daemon gave
+        their targets back, checking nothing. Killed, its keeper replaces it."""
+        self._stray.discard(b)
+        transport = getattr(channel, "transport", None)
+        if self._stopped or pool.channels[b] is not channel or transport is None:
+            return
+        if transport.get_returncode() is None:
+            log.warning(
+                "checker process %d skips its requests as if stopping, but the daemon "
+                "runs on (a stray stop signal to it alone?): replaced",
+                transport.get_pid(),
+            )
+            transport.kill()
 
     async def _keep(self, pool: WorkerPool, b: int) -> None:
         """Process `b`'s keeper: when it ends (dies, is killed as hung), fail the

@@ -8,6 +8,7 @@ the process passes nothing back to the daemon (it is not a stop of its own)."""
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,7 +18,8 @@ from aiohttp import web
 from support.servers import app_server
 from support.settings import settings
 
-from monitor.daemon.checkers import CheckerStopped, ProcessChecker
+from monitor.check.prestart import PARENT_STOPS
+from monitor.daemon.checkers import CheckerGone, CheckerStopped, ProcessChecker
 from monitor.vocabulary import Kind, Outcome
 
 QUEUED = 5
@@ -93,3 +95,40 @@ async def test_a_stopped_pool_of_processes_all_hear_it(count: int) -> None:
             await pool.channels[0].wait()
             remote.stop()  # no ProcessLookupError from the one gone
             hold.set()
+
+
+async def test_a_stray_stop_signal_to_a_process_alone_gets_it_replaced(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """SIGUSR2 sent to a checker process by someone else (the daemon runs on): the
+    process skipped every request from then on, and the daemon gave their targets
+    back, checking nothing, for ever. It is replaced, and checks go on."""
+    hold, arrived, seen = asyncio.Event(), asyncio.Event(), []
+    hold.set()
+    async with app_server(routes(hold, arrived, seen)) as srv:
+        s = settings({"a.example": srv.port}, concurrency=2, retries=0)
+        remote = ProcessChecker(s, 1)
+        remote.stray_stop_s = 0.2
+        async with remote:
+            first = await remote.check("http://a.example/queued/0", Kind.WEB)
+            assert first.outcome is Outcome.OK
+            pool = remote._pool
+            assert pool is not None and pool.channels[0].transport is not None
+            stray = pool.channels[0].transport.get_pid()
+            os.kill(stray, PARENT_STOPS)
+            skipped = remote.submit("http://a.example/queued/1", Kind.WEB)
+            assert skipped is not None
+            with pytest.raises(CheckerStopped):
+                await asyncio.wait_for(skipped, 30)  # a bound on a hang, never a timing
+            async with asyncio.timeout(60):
+                while True:  # checks fail (given back) until the new process runs
+                    try:
+                        again = await remote.check("http://a.example/queued/2", Kind.WEB)
+                        break
+                    except CheckerGone:
+                        await asyncio.sleep(0.1)
+            assert again.outcome is Outcome.OK
+            assert pool.channels[0].transport is not None
+            assert pool.channels[0].transport.get_pid() != stray
+    assert "/queued/1" not in seen and "/queued/2" in seen
+    assert any("stray stop signal" in r.getMessage() for r in caplog.records)
