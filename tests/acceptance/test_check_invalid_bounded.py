@@ -11,20 +11,13 @@ import sys
 from pathlib import Path
 
 from daemon_harness import CLI, user_env
+from support.child_peak import peak_run
 
 LINES = 300_000
 ERROR = "invalid JSON on this line: Expecting value (column 1)"
 # peak RSS of the run, in KiB: ~45 MB with the spill store; the list of
 # 300,000 documents and the report text made of it peaked at ~230 MB
 PEAK_KIB = 100_000
-
-# runs the command given and prints its peak RSS (the only child it waits for)
-PEAK = """
-import resource, subprocess, sys
-done = subprocess.run(sys.argv[1:], timeout=60, check=False)
-peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-sys.stderr.write(f"PEAK_KIB {peak} RC {done.returncode}\\n")
-"""
 
 # sets a file-size limit, then becomes the command given (the limit is kept)
 FILE_SIZE_LIMIT = """
@@ -58,30 +51,16 @@ def test_many_invalid_documents_are_all_listed_in_bounded_memory(tmp_path: Path)
     spill = tmp_path / "tmp"
     spill.mkdir()
     with (tmp_path / "report.json").open("w") as out:
-        done = subprocess.run(
-            [
-                sys.executable,
-                "-c",
-                PEAK,
-                CLI,
-                "check",
-                str(source),
-                "--offline",
-                "--format",
-                "json",
-            ],
+        run = peak_run(
+            [CLI, "check", source, "--offline", "--format", "json"],
             stdout=out,
-            stderr=subprocess.PIPE,
-            text=True,
             env=user_env(TMPDIR=str(spill)),
             timeout=90,
-            check=False,
         )
-    assert "Traceback" not in done.stderr and "Warning" not in done.stderr, done.stderr
-    peak, code = done.stderr.split("PEAK_KIB ")[1].split(" RC ")
-    assert int(code) == 1
+    assert "Traceback" not in run.err and "Warning" not in run.err, run.err
+    assert run.code == 1
     listed_in_order(json.loads((tmp_path / "report.json").read_text()), source, LINES)
-    assert int(peak) < PEAK_KIB, f"peak RSS {int(peak) // 1024} MiB"
+    assert run.peak_kib < PEAK_KIB, f"peak RSS {run.peak_mib} MiB"
     assert list(spill.iterdir()) == []  # the spill file was anonymous, and is gone
 
 

@@ -11,37 +11,14 @@ twice the file), and several times what the window needs.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 from daemon_harness import CLI
+from support.child_peak import peak_run
 
-# runs the command and says its peak resident memory (kB): the only child of a fresh
-# process, so no other test's child counts
-_PEAK = (
-    "import resource, subprocess, sys\n"
-    "code = subprocess.run(sys.argv[1:], timeout=120).returncode\n"
-    "peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss\n"
-    "print(f'peak-kb {peak} exit {code}', file=sys.stderr)\n"
-)
 ARTICLES = 64
 # ~1 MB of body each: brackets, quotes and escapes inside strings, a non-ASCII letter
 BODY = 'Lorem ipsum [dolor] {sit} "amet", consectetur \\ adipiscing é\n' * 17_000
-
-
-def _run(*args: str | Path) -> tuple[int, str, str, int]:
-    """(exit code, stdout, stderr, peak resident kB) of the CLI run with `args`."""
-    done = subprocess.run(
-        [sys.executable, "-c", _PEAK, CLI, *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    head, _, last = done.stderr.rstrip("\n").rpartition("\n")
-    _, peak, _, code = last.split()
-    assert "Traceback" not in head, head
-    return int(code), done.stdout, head, int(peak)
 
 
 def test_check_reads_a_large_json_list_in_less_memory_than_the_file(tmp_path: Path) -> None:
@@ -55,13 +32,13 @@ def test_check_reads_a_large_json_list_in_less_memory_than_the_file(tmp_path: Pa
     size = corpus.stat().st_size
     assert size > 64_000_000
 
-    code, out_text, err, peak_kb = _run("check", corpus, "--offline", "--format", "json")
+    run = peak_run([CLI, "check", corpus, "--offline", "--format", "json"])
 
-    assert code == 1, err  # every article lacks fields that `check` asks for
-    report = json.loads(out_text)
+    assert run.code == 1 and "Traceback" not in run.err, run.err  # fields `check` asks for
+    report = json.loads(run.out)
     assert report["invalid_documents"] == []
     assert [a["webUrl"] for a in report["articles"]] == [
         f"https://news.example.com/{n}" for n in range(ARTICLES)
     ]
-    peak = peak_kb * 1024
+    peak = run.peak_kib * 1024
     assert peak < 1.5 * size, f"peak {peak / 1e6:.0f} MB for a {size / 1e6:.0f} MB file"

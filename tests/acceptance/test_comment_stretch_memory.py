@@ -11,44 +11,22 @@ command's process, several times what it needs now, far under what it took then.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 from daemon_harness import CLI
+from support.child_peak import peak_run
 
-# runs the command and says its peak resident memory (kB): the only child of a fresh
-# process, so no other test's child counts
-_PEAK = (
-    "import resource, subprocess, sys\n"
-    "code = subprocess.run(sys.argv[1:], timeout=60).returncode\n"
-    "peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss\n"
-    "print(f'peak-kb {peak} exit {code}', file=sys.stderr)\n"
-)
 _BOUND_MB = 200
-
-
-def _run(*args: str | Path) -> tuple[int, str, str, int]:
-    """(exit code, stdout, stderr, peak resident MB) of the CLI run with `args`."""
-    done = subprocess.run(
-        [sys.executable, "-c", _PEAK, CLI, *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    head, _, last = done.stderr.rstrip("\n").rpartition("\n")
-    _, peak, _, code = last.split()
-    assert "Traceback" not in head, head
-    return int(code), done.stdout, head, int(peak) // 1024
 
 
 def test_check_reads_long_comment_stretches_in_little_memory(tmp_path: Path) -> None:
     stretch = "#\n" * 2_000_000  # 4 MB: 2,000,000 lines
     corpus = tmp_path / "stretch.yaml"
     corpus.write_text(f"{stretch}...\n---\n{stretch}- a list\n")
-    code, out, err, peak = _run("check", corpus, "--offline", "--format", "json")
-    assert code == 1, err
-    found = [(d["line"], d["error"]) for d in json.loads(out)["invalid_documents"]]
+    run = peak_run([CLI, "check", corpus, "--offline", "--format", "json"])
+    assert run.code == 1 and "Traceback" not in run.err, run.err
+    peak = run.peak_mib
+    found = [(d["line"], d["error"]) for d in json.loads(run.out)["invalid_documents"]]
     assert found == [(4_000_003, "YAML document is a list: expected a mapping of article fields")]
     assert peak < _BOUND_MB, f"{peak} MB"
 
@@ -60,7 +38,8 @@ def test_sign_in_place_reads_a_long_comment_stretch_in_little_memory(tmp_path: P
     key = tmp_path / "k.hex"
     key.write_text("ab" * 32 + "\n")
     key.chmod(0o600)
-    code, _, err, peak = _run("sign", page, "--key-file", key, "--in-place")
-    assert code == 0, err
+    run = peak_run([CLI, "sign", page, "--key-file", key, "--in-place"])
+    assert run.code == 0 and "Traceback" not in run.err, run.err
+    peak = run.peak_mib
     assert page.read_text().startswith(head + "webUrl: https://news.test/a\nsecured: ")
     assert peak < _BOUND_MB, f"{peak} MB"

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 from daemon_harness import CLI, user_env
-from test_check_invalid_bounded import ERROR, PEAK, garbage
+from support.child_peak import peak_run
+from test_check_invalid_bounded import ERROR, garbage
 
 LINES = 200_000
 PEAK_KIB = 100_000  # ~43 MB now; the list and the report's text peaked at ~300 MB
@@ -20,24 +20,20 @@ PEAK_KIB = 100_000  # ~43 MB now; the list and the report's text peaked at ~300 
 def test_many_invalid_documents_are_all_listed_in_bounded_memory(tmp_path: Path) -> None:
     source = garbage(tmp_path / "garbage.jsonl", LINES)
     with (tmp_path / "report.json").open("w") as out:
-        done = subprocess.run(
-            [sys.executable, "-c", PEAK, CLI, "verify", str(source), "--format", "json"],
+        run = peak_run(
+            [CLI, "verify", source, "--format", "json"],
             stdout=out,
-            stderr=subprocess.PIPE,
-            text=True,
             env=user_env(TMPDIR=str(tmp_path)),
             timeout=90,
-            check=False,
         )
-    assert "Traceback" not in done.stderr, done.stderr
-    peak, code = done.stderr.split("PEAK_KIB ")[1].split(" RC ")
-    assert int(code) == 1
+    assert "Traceback" not in run.err, run.err
+    assert run.code == 1
     report = json.loads((tmp_path / "report.json").read_text())
     invalid = report["invalid_documents"]
     assert [d["line"] for d in invalid] == list(range(1, LINES + 1))
     assert {(d["source"], d["error"]) for d in invalid} == {(str(source), ERROR)}
     assert report["summary"]["invalid_documents"] == LINES == report["summary"]["problems"]
-    assert int(peak) < PEAK_KIB, f"peak RSS {int(peak) // 1024} MiB"
+    assert run.peak_kib < PEAK_KIB, f"peak RSS {run.peak_mib} MiB"
 
 
 def test_the_report_is_the_text_json_dumps_writes(tmp_path: Path) -> None:
