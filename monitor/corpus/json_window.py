@@ -262,6 +262,7 @@ class Cursor:
         TooBig (the cursor past it) if it is over the cap, Stop at a syntax error."""
         self.skip_ws()
         self.began = self.pos
+        held = False  # the whole value is in the window
         while True:
             end = None
             try:
@@ -273,8 +274,14 @@ class Cursor:
                 raise Stop(self.line, "invalid JSON: nested too deeply") from None
             except DuplicateKey as dup:
                 raise self._duplicate(dup.key) from None
-            except (NotJson, ValueError):  # NaN, Infinity, int()'s digit limit
+            except NotJson:  # NaN, Infinity
                 raise self._not_json() from None
+            except ValueError:  # int()'s digit limit; a float's digits if the edge cut them
+                if held or self.more is None:
+                    raise self._not_json() from None
+                self._end()  # the whole value in the window, then read again
+                held, self.began = True, self.pos
+                continue
             else:
                 if self._whole(end):
                     self._past(end)

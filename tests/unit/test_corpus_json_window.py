@@ -289,3 +289,16 @@ def test_a_file_saved_again_while_it_is_read_says_so() -> None:
     then = f"[{_article_json(2)},\n{_article_json(3)}]".encode()
     items = list(read_json_stream(SOURCE, _Rewritten(first, then), chunk=8))
     assert items[-1] == InvalidDocument(SOURCE, None, CHANGED)  # never another version's end
+
+
+@pytest.mark.parametrize(
+    "number", ["1" * 5000 + ".5", "-" + "1" * 5000 + "e5", "1" * 5000], ids=["frac", "exp", "int"]
+)
+@pytest.mark.parametrize("chunk", [1, 64, 4500, 1 << 18])
+def test_a_long_number_cut_by_the_window_reads_as_in_the_whole_text(
+    number: str, chunk: int
+) -> None:
+    """Over int()'s digit limit before the window's edge, the digits may still be a
+    float's (its '.5' or 'e5' not yet in the window): the whole text decides."""
+    text = f'[{{"webUrl": "https://news.example.com/1", "n": {number}}}, {_article_json(2)}]'
+    assert windowed(text.encode(), chunk) == whole(text.encode())
