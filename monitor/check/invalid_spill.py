@@ -121,7 +121,8 @@ class InvalidSpill:
 
     def _give_up(self, exc: OSError) -> None:
         self._in_memory = True
-        where = self._folder or tempfile.gettempdir()
+        # not gettempdir(): with no usable temporary folder at all it raises again
+        where = self._folder or tempfile.tempdir or "the temporary folder"
         self._warn(
             f"Warning: cannot write invalid documents to a temporary file in {where} "
             f"({exc.strerror or exc}): keeping them in memory; free space there or set "

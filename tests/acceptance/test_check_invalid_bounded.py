@@ -82,3 +82,30 @@ def test_a_temporary_file_that_cannot_grow_loses_no_document(tmp_path: Path) -> 
     assert "cannot write invalid documents to a temporary file" in warnings[0]
     assert "File too large" in warnings[0] and "TMPDIR" in warnings[0]
     listed_in_order(json.loads(done.stdout), source, count)
+
+
+def test_no_usable_temporary_folder_loses_no_document(tmp_path: Path) -> None:
+    """A file-size limit of 0 (or a read-only root file system: a container's
+    usual hardening) leaves Python no usable temporary folder at all: the
+    warning that says so named the folder by asking for it again, which raised,
+    and check ended with exit 2 and no report."""
+    count = 12_000  # past the 10,000 kept in memory: the first chunk is spilled
+    source = garbage(tmp_path / "garbage.jsonl", count)
+    for command in ("check", "verify"):
+        extra = ["--offline"] if command == "check" else []
+        args = [CLI, command, str(source), *extra, "--format", "json"]
+        done = subprocess.run(
+            [sys.executable, "-c", FILE_SIZE_LIMIT, "0", *args],
+            capture_output=True,
+            text=True,
+            env=user_env(),
+            timeout=60,
+            check=False,
+        )
+        assert done.returncode == 1, done.stderr
+        assert "Traceback" not in done.stderr, done.stderr
+        warnings = [line for line in done.stderr.splitlines() if line.startswith("Warning:")]
+        assert len(warnings) == 1, done.stderr
+        assert "cannot write invalid documents to a temporary file" in warnings[0]
+        assert "TMPDIR" in warnings[0]
+        assert len(json.loads(done.stdout)["invalid_documents"]) == count
