@@ -252,6 +252,9 @@ class ProcessChecker:
             if cancels:
                 channel.send(ids_frame(cancels))
             self._cancels[b] = []
+        if b in self._stray:  # it would skip them: held for the process in its place
+            self._pending[b] = pending
+            return
         if pending:
             channel.send(requests_frame(pending), len(pending))
         self._pending[b] = []
@@ -278,16 +281,22 @@ class ProcessChecker:
         for b, channel in enumerate(pool.channels):
             if channel.cancelled:
                 # a check still waiting here was not cancelled by us: its process
-                # skipped it at a stop (requests.py)
+                # skipped it at a stop (requests.py). The daemon running on, the
+                # stop was not its own (a stray SIGUSR2): the check is tried again,
+                # held for the process put in this one's place
                 skipped = False
                 for key in channel.cancelled:
                     future = waiting[key % n].pop(key, None)
                     if future is not None and not future.done():
-                        future.set_exception(CheckerStopped("its checker process was stopping"))
+                        future.set_exception(
+                            CheckerStopped("its checker process was stopping")
+                            if self._stopped
+                            else CheckerGone("its checker process skipped it as at a stop")
+                        )
                         skipped = True
                 channel.cancelled.clear()
                 if skipped and not self._stopped and b not in self._stray:
-                    self._stray.add(b)
+                    self._stray.add(b)  # sent nothing more: it would skip it
                     asyncio.get_running_loop().call_later(
                         self.stray_stop_s, self._replace_if_stray, pool, b, channel
                     )
@@ -295,13 +304,13 @@ class ProcessChecker:
     def _replace_if_stray(self, pool: WorkerPool, b: int, channel: Channel) -> None:
         """A process skipped requests as at a stop, and the daemon did not stop: a
         stop signal reached it alone (SIGUSR2, which it does not pass on), and it
-        would skip every request it is sent from now on while the daemon gave
-        their targets back, checking nothing. Killed, its keeper replaces it."""
-        self._stray.discard(b)
+        would skip every request it is sent from now on. Killed, its keeper
+        replaces it; the requests held for it meanwhile go to the new process."""
         transport = getattr(channel, "transport", None)
         if self._stopped or pool.channels[b] is not channel or transport is None:
+            self._stray.discard(b)
             return
-        if transport.get_returncode() is None:
+        if transport.get_returncode() is None:  # held until its keeper replaces it
             log.warning(
                 "checker process %d skips its requests as if stopping, but the daemon "
                 "runs on (a stray stop signal to it alone?): replaced",
@@ -354,6 +363,7 @@ class ProcessChecker:
                     log.error("cannot start a checker process (%s); trying again", exc)
                     self._fail(b, f"no checker process could be started: {exc}")
             self._live[b] = True
+            self._stray.discard(b)  # a new process: what was held for it goes now
             started = loop.time()
             self._flush()
 

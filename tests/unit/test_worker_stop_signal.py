@@ -17,7 +17,7 @@ from test_dispatch_futures import Processes, Repo, dispatcher, turns
 from monitor.check.pipe import Request
 from monitor.check.requests import Requests
 from monitor.check.worker import _StopSeen
-from monitor.daemon.checkers import CheckerStopped, ProcessChecker
+from monitor.daemon.checkers import CheckerGone, CheckerStopped, ProcessChecker
 from monitor.storage.values import Claimed
 from monitor.vocabulary import CheckResult, Kind, Outcome
 
@@ -84,6 +84,8 @@ async def test_a_request_its_process_skipped_fails_with_checker_stopped_and_no_o
     waiting = checker.submit("http://127.0.0.1:1/b", Kind.WEB)
     ours = checker.submit("http://127.0.0.1:1/c", Kind.WEB)
     assert skipped is not None and waiting is not None and ours is not None
+    checker.send_now()
+    checker.stop()  # the daemon stops: the process skipped the request at its stop
     ours.cancel()  # cancelled by the daemon: its id comes back too, and means nothing more
     channel = checker._pool.channels[0]  # type: ignore[union-attr]
     channel.cancelled.extend([skipped.key, ours.key])  # type: ignore[attr-defined]
@@ -91,6 +93,31 @@ async def test_a_request_its_process_skipped_fails_with_checker_stopped_and_no_o
     assert isinstance(skipped.exception(), CheckerStopped)
     assert not waiting.done() and ours.cancelled()
     assert channel.cancelled == []  # type: ignore[union-attr]
+
+
+async def test_a_request_skipped_while_the_daemon_runs_on_is_tried_again_elsewhere() -> None:
+    """A stray SIGUSR2 to the process alone: the daemon does not stop, so the
+    skipped check is one to try again (CheckerGone), never given back as at a
+    stop (the target went unchecked, `run --once` exited 0), and nothing more is
+    sent to the process that skips: held for the one put in its place."""
+    checker = unanswered(ProcessChecker(settings(concurrency=4), 1))
+    skipped = checker.submit("http://127.0.0.1:1/a", Kind.WEB)
+    assert skipped is not None
+    checker.send_now()
+    channel = checker._pool.channels[0]  # type: ignore[union-attr]
+    sent = len(channel.frames)  # type: ignore[attr-defined]
+    channel.cancelled.append(skipped.key)  # type: ignore[attr-defined]
+    checker._deliver(checker._pool)  # type: ignore[arg-type]
+    error = skipped.exception()
+    assert isinstance(error, CheckerGone) and not isinstance(error, CheckerStopped)
+    again = checker.submit("http://127.0.0.1:1/a", Kind.WEB)
+    assert again is not None
+    checker.send_now()
+    assert len(channel.frames) == sent  # type: ignore[attr-defined]
+    assert not again.done()
+    checker.stop()  # a stop meanwhile: what was held is given back, never sent
+    assert isinstance(again.exception(), CheckerStopped)
+    assert len(channel.frames) == sent  # type: ignore[attr-defined]
 
 
 async def test_the_daemon_gives_a_skipped_check_back_and_never_sends_it_again() -> None:
