@@ -311,15 +311,17 @@ class Cursor:
         self.move(end)
 
     def _grow(self, decoded: int | None) -> None:
-        """More of the value at the cursor: as much again as is held. Past the cap
-        (and MARGIN, to tell the errors within it), or at the end of the file, it
-        is skipped (undecided with the whole text in hand): TooBig or Stop raised.
+        """More of the value at the cursor: as much again as is held, up to the cap
+        and MARGIN (the decoder builds what it reads: twice the cap held twice its
+        objects). Past them (MARGIN to tell the errors within the cap), or at the end
+        of the file, it is skipped (undecided with the whole text in hand): TooBig or
+        Stop raised.
         `decoded`: where it ended when decoded without MARGIN after it; within the
         cap, only those characters are missing."""
         held = len(self.text) - self.pos
         short = decoded is not None and decoded - self.pos <= self.cap
         if (held < self.cap + MARGIN or short) and self.more is not None:
-            self._fill(max(held, MARGIN))  # more text, or the end of the file found
+            self._fill(max(min(held, self.cap + MARGIN - held), MARGIN))  # or the end found
             return
         raise self._skip()
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -22,6 +23,7 @@ from monitor.corpus import CR_ONLY, parse_bytes
 from monitor.corpus.article import Document, InvalidDocument
 from monitor.corpus.files import BOM, DecodeError, decode
 from monitor.corpus.json_stream import parse_json, read_json_stream
+from monitor.corpus.json_window import MARGIN, Cursor, TooBig
 from monitor.corpus.text_survey import CHANGED
 
 Item = Document | InvalidDocument
@@ -302,3 +304,25 @@ def test_a_long_number_cut_by_the_window_reads_as_in_the_whole_text(
     float's (its '.5' or 'e5' not yet in the window): the whole text decides."""
     text = f'[{{"webUrl": "https://news.example.com/1", "n": {number}}}, {_article_json(2)}]'
     assert windowed(text.encode(), chunk) == whole(text.encode())
+
+
+@pytest.mark.parametrize("element", ['{"a": [1, 2]},' * 300, '"' + "y" * 4000 + '"'])
+def test_a_value_over_the_cap_is_never_decoded_from_more_than_the_cap(element: str) -> None:
+    """The decoder builds what it reads: a window grown to twice the cap (as much text
+    again each time) held twice the cap's objects for a value that is skipped (a 40 MB
+    list of small objects: 501 MiB peak, 8.4 s)."""
+    chunk = 10
+    text = f'[{{"webUrl": "https://news.example.com/1", "x": [{element} 0]}}, 1]'
+    widest = 0
+
+    def pieces() -> Iterator[str]:
+        nonlocal widest
+        for at in range(0, len(text), chunk):
+            widest = max(widest, len(cur.text))
+            yield text[at : at + chunk]
+
+    cur = Cursor("", pieces(), CAP)
+    cur.expect("[", "")
+    with pytest.raises(TooBig):
+        cur.value()
+    assert widest <= CAP + MARGIN + chunk
