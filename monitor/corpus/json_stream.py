@@ -69,9 +69,9 @@ def _array(source: str, cur: Cursor, label: str) -> Iterator[Item]:
 class _Members:
     """The members of a top-level object read so far, and what makes it invalid.
 
-    Their values count towards the cap of one record (the wrapper lists aside:
-    their elements are records of their own); past it, the values are dropped
-    and the names kept (a repeated one, a `webUrl`, still tell what it is).
+    Their names and values count towards the cap of one record (the wrapper
+    lists aside: their elements are records of their own); past it, the values
+    are dropped and the names kept (a repeated one, a `webUrl`, still tell what it is).
     """
 
     __slots__ = ("cap", "chars", "duplicate", "lists", "too_big", "values")
@@ -85,7 +85,8 @@ class _Members:
         self.too_big = False
 
     def add(self, key: str | None, value: Any, chars: int) -> None:
-        """A member (`key` None: a name over the cap, which is no name that matters)."""
+        """A member's characters (`key` None: none kept, as for a name alone, or one
+        over the cap, which is no name that matters)."""
         self.chars += chars
         if self.chars > self.cap and not self.too_big:
             self.too_big = True
@@ -111,6 +112,8 @@ def _object(source: str, cur: Cursor) -> Iterator[Item]:
             except TooBig as big:  # no name that matters: the object is over the cap
                 found.add(None, None, big.chars)
                 key = None
+            else:
+                found.add(None, None, cur.pos - cur.began)  # its name counts too
             repeated = key is not None and (key in found.values or key in found.lists)
             if repeated and found.duplicate is None:
                 found.duplicate = Refused(key_line, duplicate_message(key, f"on line {key_line}"))

@@ -326,3 +326,18 @@ def test_a_value_over_the_cap_is_never_decoded_from_more_than_the_cap(element: s
     with pytest.raises(TooBig):
         cur.value()
     assert widest <= CAP + MARGIN + chunk
+
+
+@pytest.mark.parametrize("chunk", [3, 1000])
+def test_a_top_level_article_over_the_cap_in_its_names_is_one_invalid_record(chunk: int) -> None:
+    """Its names count as its values do: only the values did, so a 100 MB article of
+    long names and short values was a record, held whole, where the same object as an
+    element of a list was over the cap."""
+    members = {"webUrl": "https://news.example.com/1", **{c * 60: 0 for c in "klmn"}}
+    text = json.dumps(members)
+    items = windowed(text.encode(), chunk, cap=CAP)
+    assert len(items) == 1 and isinstance(items[0], InvalidDocument)
+    assert items[0].error.startswith("the JSON object is ")
+    assert list(parse_json(SOURCE, text, cap=CAP)) == items
+    # as an element of a list, the same object was over the cap already
+    assert windowed(f"[{text}]".encode(), chunk, cap=CAP)[0].error.startswith("list element 0 is")
