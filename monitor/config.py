@@ -22,6 +22,7 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic.fields import FieldInfo
 
 from monitor import urls
 from monitor.config_sources import ENV_NESTED, Load, env_name, is_number, is_whole, layered
@@ -39,10 +40,12 @@ from monitor.durations import (
     SecondsOrZero,
     Unit,
     WholeDays,
+    bound,
+    quoted,
     unit_of,
 )
 from monitor.vocabulary import Kind
-from monitor.whole_numbers import parse_whole
+from monitor.whole_numbers import TooManyDigits, parse_whole
 
 ENV_CONFIG = ENV_PREFIX + "CONFIG"
 DEFAULT_LISTEN = "127.0.0.1:9464"
@@ -57,11 +60,23 @@ def _not_a_boolean(cls: type[BaseModel], value: Any, info: ValidationInfo) -> An
     if isinstance(value, bool) and spec is not None and is_number(spec):
         raise ValueError("expected a number, found a boolean")
     if isinstance(value, str) and spec is not None and is_whole(spec) and unit_of(spec) is None:
-        return parse_whole(value)
+        try:
+            return parse_whole(value)
+        except TooManyDigits as exc:  # said as a value in range is: its bound, then it
+            raise ValueError(_past_every_bound(spec, value) or str(exc)) from None
     texts = value if isinstance(value, list) else [value]
     if any(isinstance(text, str) and "\x00" in text for text in texts):
         raise ValueError("contains a NUL character")  # no path or name holds one
     return value
+
+
+def _past_every_bound(spec: FieldInfo, text: str) -> str | None:
+    """`at most 10000; got '9999…' (50 characters)`, as `_out_of_bounds` says a
+    value of 30 digits or a TOML integer of any length; None for a field unbounded."""
+    low, high = bound(spec, "ge"), bound(spec, "le")
+    if text.strip(" \t").startswith("-"):
+        return None if low is None else f"at least {_plain(low)}; got {quoted(text)}"
+    return None if high is None else f"at most {_plain(high)}; got {quoted(text)}"
 
 
 class Intervals(BaseModel):

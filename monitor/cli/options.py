@@ -82,6 +82,8 @@ class _Ascii(click.ParamType[int]):
             except TooManyDigits as exc:
                 low, high = getattr(self, "min", None), getattr(self, "max", None)
                 if low is None and high is None:
+                    if param is not None and param.name in Settings.model_fields:
+                        return value  # the settings say it, with the setting's range
                     self.fail(str(exc), param, ctx)
                 span = f"{'' if low is None else f'{low}<='}x{'' if high is None else f'<={high}'}"
                 self.fail(f"{quoted(value)} is not in the range {span}.", param, ctx)

@@ -6,11 +6,14 @@ a TOML string of an MB for hours)."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
 
+from monitor.cli import cli
 from monitor.config import ConfigError, load_settings
 from monitor.whole_numbers import parse_whole
 
@@ -55,3 +58,32 @@ def test_a_long_environment_value_gets_a_short_error(monkeypatch: pytest.MonkeyP
     with pytest.raises(ConfigError, match="not a whole number") as caught:
         load_settings(None, {})
     assert len(str(caught.value)) < 1000
+
+
+PAST = "9" * 50  # past the 30 digits any setting could need
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "said"),
+    [("concurrency", PAST, "at most 10000; got "), ("retries", "-" + PAST, "at least 0; got ")],
+)
+def test_too_many_digits_are_out_of_range_from_every_source(
+    tmp_path: Path, name: str, text: str, said: str
+) -> None:
+    """31 digits or more said 'more digits than any setting allows' where 30
+    said 'at most 10000; got …' (and a TOML integer of any length did): each
+    source now names the setting's range, as a ranged flag does."""
+    shown = f"'{text[:40]}… ({len(text)} characters)'"
+    toml = tmp_path / "c.toml"
+    toml.write_text(f'{name} = "{text}"\n', encoding="utf-8")
+    env = {f"ARTICLE_MONITOR_{name.upper()}": text}
+    for config, environ, source in ((toml, {}, "file"), (None, env, "environment")):
+        with pytest.raises(ConfigError) as caught:
+            load_settings(config, {}, environ=environ)
+        assert f"{name} (from {source} " in str(caught.value)
+        assert f"{said}{shown}" in str(caught.value)
+    flag = "--" + name.replace("_", "-")
+    argv = ["check", "--offline", f"{flag}={text}", str(tmp_path)]
+    result = CliRunner().invoke(cli, argv, catch_exceptions=False, env={"HOME": str(tmp_path)})
+    assert result.exit_code == 2, result.output
+    assert f"{name} (from flag {flag}): {said}{shown}" in result.output
