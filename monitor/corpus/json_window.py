@@ -341,7 +341,7 @@ class Cursor:
                 self.move(stop)
                 return TooBig(line, chars, self.cap)
             if stop - self.pos > self.cap + MARGIN:
-                break  # a long number: its run is read on, unheld
+                return self._skip_number(line, start, stop)
             self._fill(MARGIN)
             scanned = self.pos
         while True:
@@ -369,6 +369,29 @@ class Cursor:
                     f"over the {self.cap:,}-character limit for one record",
                 )
             scanned = 0
+
+    def _skip_number(self, line: int, start: int, stop: int) -> TooBig:
+        """Past a number too long to hold, decoded so far up to `stop` (near the window's
+        edge): the decoder reads on from its last digit, after a stand-in for the part
+        it is in (whole, fraction, exponent), so it ends where the whole text's does (a
+        run of number characters took a '.5' after an exponent, or a '-', for its own)."""
+        cut = max(self.text.rfind(c, self.pos, stop) for c in ".eE")
+        part = "1" if cut < 0 else "0.1" if self.text[cut] == "." else "1e1"
+        while True:
+            self.move(stop - 1)  # its last digit
+            if len(self.text) - self.pos <= MARGIN:
+                self._fill(MARGIN)
+            more = self.text[self.pos + 1 :]
+            _value, end = _LENIENT.raw_decode(part + more)
+            stop = self.pos + 1 + end - len(part)
+            if self._whole(stop):
+                self.move(stop)
+                return TooBig(line, self.base + self.pos - start, self.cap)
+            read = more[: end - len(part)]
+            if "e" in read or "E" in read:
+                part = "1e1"
+            elif "." in read:
+                part = "0.1"
 
     def _syntax(self, exc: json.JSONDecodeError) -> Stop:
         line = self.line + self.text.count("\n", self.pos, exc.pos)

@@ -341,3 +341,16 @@ def test_a_top_level_article_over_the_cap_in_its_names_is_one_invalid_record(chu
     assert list(parse_json(SOURCE, text, cap=CAP)) == items
     # as an element of a list, the same object was over the cap already
     assert windowed(f"[{text}]".encode(), chunk, cap=CAP)[0].error.startswith("list element 0 is")
+
+
+@pytest.mark.parametrize("chunk", [1, 16, 255, 10_000])
+@pytest.mark.parametrize("tail", [".5]", "-1]", "e5.5]", ".5e5e5]", "]"])
+@pytest.mark.parametrize("head", ["1", "-1", "1e5", "1.5", "0.5E-"])
+def test_a_number_over_the_cap_ends_where_the_whole_text_ends_it(
+    head: str, tail: str, chunk: int
+) -> None:
+    """A number too long to hold was read on as a run of number characters: a '.5'
+    after its exponent, or a '-', was taken for its own, and the window skipped on
+    where the text in hand stopped (or said another length)."""
+    text = f"[{head}{'1' * 4400}{tail}, 1]"
+    assert windowed(text.encode(), chunk, cap=CAP) == list(parse_json(SOURCE, text, cap=CAP))
