@@ -27,6 +27,10 @@ _BOOT_ID = re.compile(r"[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}")
 _NO_BOOT = "-"
 # after a reboot, the clock is trusted this far past the last honest time stored
 REBOOT_TRUSTED_MS = 86_400_000
+# no honest time is earlier: a mark below it was written by hand or garbled
+# (`0 - 0` held retention at 1970 for good), or stored while the clock read 1970
+# (a machine with no clock of its own, before NTP)
+PLAUSIBLE_MS = 1_767_225_600_000  # 2026-01-01T00:00:00Z, this release's year
 
 
 class Origin(Enum):
@@ -81,11 +85,14 @@ def start_from(
 ) -> tuple[int, Origin]:
     """The honest wall clock at a start. Pure.
 
-    - No mark (the first start of a version that stores it): the newest result
-      stored, the clock if none, as before.
+    - No mark (the first start of a version that stores it), a mark before
+      PLAUSIBLE, or no boot identity here: the newest result stored, the clock
+      if none, as before marks. Without a boot identity a stop's length is
+      unknown at every start: a day's trust at each (below) let a cron job of
+      `run --once` every 5 minutes walk the mark a year ahead in 30 hours.
     - A mark from this boot: the mark plus the steady time since, however long
       the daemon was stopped, whatever the clock and the results say.
-    - A mark from another boot (or an unknown one): the mark, plus up to a day
+    - A mark from another boot (or one stored without a boot identity): the mark, plus up to a day
       the clock says passed (REBOOT_TRUSTED). How long the machine was down is
       unknown: counting from the mark alone kept every reboot's downtime for
       good (a machine off every night held 8 more hours of results a day,
@@ -99,7 +106,7 @@ def start_from(
     from them purged all history at a restart. They are kept until the honest
     time passes them by the retention.
     """
-    if mark is None:
+    if mark is None or mark.bound_ms < PLAUSIBLE_MS or boot is None:
         return (wall if newest is None else newest), Origin.NEWEST
     if boot is not None and boot == mark.boot and boot_ms >= mark.boot_ms:
         return mark.bound_ms + (boot_ms - mark.boot_ms), Origin.THIS_BOOT

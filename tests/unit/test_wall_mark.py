@@ -7,7 +7,15 @@ import uuid
 from hypothesis import given
 from hypothesis import strategies as st
 
-from monitor.daemon.wall_mark import REBOOT_TRUSTED_MS, Mark, Origin, decode, encode, start_from
+from monitor.daemon.wall_mark import (
+    PLAUSIBLE_MS,
+    REBOOT_TRUSTED_MS,
+    Mark,
+    Origin,
+    decode,
+    encode,
+    start_from,
+)
 
 DAY = 86_400_000
 YEAR = 365 * DAY
@@ -74,10 +82,33 @@ def test_a_mark_of_another_boot_trusts_the_clock_for_a_day_past_it() -> None:
     reboot) is taken as it is, so downtimes do not pile up; a clock behind the
     mark never lowers it; a newer result is never taken."""
     mark = Mark(NOW, BOOT, 1_000_000)
-    for boot, steady in [(OTHER, 5), (OTHER, 2_000_000), (None, 2_000_000), (BOOT, 5)]:
+    for boot, steady in [(OTHER, 5), (OTHER, 2_000_000), (BOOT, 5)]:
         got = start_from(NOW + YEAR, NOW + YEAR, mark, boot, steady)
         assert got == (NOW + REBOOT_TRUSTED_MS, Origin.LAST_BOOT)
-    unknown = Mark(NOW, None, 1_000)
+    unknown = Mark(NOW, None, 1_000)  # stored where there was no boot identity
     night = 8 * 3_600_000
-    assert start_from(NOW + night, None, unknown, None, 2_000) == (NOW + night, Origin.LAST_BOOT)
+    assert start_from(NOW + night, None, unknown, BOOT, 2_000) == (NOW + night, Origin.LAST_BOOT)
     assert start_from(NOW - YEAR, NOW + YEAR, mark, OTHER, 5) == (NOW, Origin.LAST_BOOT)
+
+
+def test_without_a_boot_identity_a_start_counts_as_before_marks() -> None:
+    """No boot id here: every start would be "another boot", and a day's trust at
+    each walked the mark towards a clock a year ahead, a day a start (a cron job of
+    `run --once` every 5 minutes: a year in 30 hours, then all history purged)."""
+    mark = Mark(NOW, None, 1_000)
+    for _ in range(400):
+        start, origin = start_from(NOW + YEAR, NOW, mark, None, 5)
+        assert (start, origin) == (NOW, Origin.NEWEST)
+        mark = Mark(start, None, 5)
+
+
+def test_a_mark_before_this_release_counts_as_none() -> None:
+    """`0 - 0` written by hand, or a mark stored while the clock read 1970: it held
+    retention at 1970 for good (nothing purged again)."""
+    for bound in (0, 86_400_000, PLAUSIBLE_MS - 1):
+        for boot in (BOOT, OTHER):
+            got = start_from(NOW, NOW - DAY, Mark(bound, BOOT, 5), boot, 10)
+            assert got == (NOW - DAY, Origin.NEWEST)
+    assert start_from(NOW, None, Mark(0, BOOT, 5), BOOT, 10) == (NOW, Origin.NEWEST)
+    kept = start_from(NOW, NOW - DAY, Mark(PLAUSIBLE_MS, BOOT, 5), BOOT, 10)
+    assert kept == (PLAUSIBLE_MS + 5, Origin.THIS_BOOT)
