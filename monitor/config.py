@@ -59,7 +59,11 @@ def _not_a_boolean(cls: type[BaseModel], value: Any, info: ValidationInfo) -> An
     spec = cls.model_fields.get(info.field_name or "")
     if isinstance(value, bool) and spec is not None and is_number(spec):
         raise ValueError("expected a number, found a boolean")
-    if isinstance(value, str) and spec is not None and is_whole(spec) and unit_of(spec) is None:
+    whole = spec is not None and is_whole(spec) and unit_of(spec) is None
+    if whole and isinstance(value, float):  # TOML's 12.0 and 1e3: the flag refuses them
+        raise ValueError(f"expected a whole number (like 64), found the decimal {value!r}")
+    if whole and isinstance(value, str):
+        assert spec is not None
         try:
             return parse_whole(value)
         except TooManyDigits as exc:  # said as a value in range is: its bound, then it

@@ -32,7 +32,11 @@ from monitor.cli.output_path import (
 from monitor.cli.paths import GivenPath
 from monitor.cli.streams import CLOSED_STDOUT, stdout_closed
 from monitor.config import Settings
+from monitor.durations import bound
 from monitor.whole_write import whole_text
+
+# the help reads the bound from the setting (as bounds_help does for the others)
+_WORKERS_MAX = int(bound(Settings.model_fields["workers"], "le") or 0)
 
 if TYPE_CHECKING:  # imported in the command, after the workers are spawned
     from rich.console import Console
@@ -87,7 +91,8 @@ def resolve_format(settings: Settings, out: Any) -> str:
 @click.option(
     "--workers",
     type=Whole(),
-    help="Checker processes, this one included [default: 0 = one per core (at "
+    metavar="N",
+    help=f"Checker processes, this one included (0-{_WORKERS_MAX}) [default: 0 = one per core (at "
     "most 4) for runs of 60,000 targets or more, else 1]. Targets are split by "
     "host, so each host's politeness stays in one process; N-1 worker processes "
     "start before the corpus loads (with 0: once 60,000 targets are found, or at "

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from monitor.cli.options import WholeRange
+from monitor.cli.options import WholeRange, WholeSeconds
 from monitor.cli.paths import GivenPath
 from monitor.grafana.rules import THRESHOLD_MAX, Thresholds
 
@@ -55,7 +55,7 @@ _SHARED = [
     ),
     click.option(
         "--stalled-after",
-        type=WholeRange(min=1, max=THRESHOLD_MAX["stalled_after_s"]),
+        type=WholeSeconds(min=1, max=THRESHOLD_MAX["stalled_after_s"]),
         default=_DEFAULT.stalled_after_s,
         show_default=True,
         metavar="SECONDS",
@@ -63,7 +63,7 @@ _SHARED = [
     ),
     click.option(
         "--lag",
-        type=WholeRange(min=1, max=THRESHOLD_MAX["lag_s"]),
+        type=WholeSeconds(min=1, max=THRESHOLD_MAX["lag_s"]),
         default=_DEFAULT.lag_s,
         show_default=True,
         metavar="SECONDS",

@@ -100,6 +100,22 @@ class WholeRange(_Ascii, click.IntRange):
     """An integer flag with IntRange's bounds and their help."""
 
 
+class WholeSeconds(WholeRange):
+    """Whole seconds, spelled as a duration too (`1800`, `30m`, `1h`), in bounds:
+    a flag named SECONDS took only digits, unlike every other."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and not value.strip(" \t").lstrip("+-").isdigit():
+            try:
+                seconds = parse_duration(value)
+            except ValueError as exc:
+                self.fail(str(exc), param, ctx)
+            if not seconds.is_integer():
+                self.fail(f"{quoted(value)} is not a whole number of seconds", param, ctx)
+            value = int(seconds)
+        return super().convert(value, param, ctx)
+
+
 def config_option(func: F) -> F:
     return click.option(
         "--config",

@@ -19,9 +19,7 @@ from monitor.durations import unit_of
 from monitor.whole_numbers import parse_whole
 
 ODD = ["1_000", "١٠", "12.0", "0x10", "1e3", "٣", "+-1", "1 0"]
-WHOLE_SETTINGS = [
-    n for n, f in Settings.model_fields.items() if is_whole(f) and unit_of(f) is None
-]
+WHOLE_SETTINGS = [n for n, f in Settings.model_fields.items() if is_whole(f) and unit_of(f) is None]
 
 
 @given(st.text(alphabet="0123456789+- \t_.١x", max_size=8))
@@ -93,3 +91,27 @@ def test_a_flag_past_every_bound_names_the_range(tmp_path: Path) -> None:
     out = CliRunner().invoke(cli, ["grafana", "export", "--out", str(tmp_path), "--lag", huge])
     assert out.exit_code == 2 and "is not in the range 1<=x<=" in out.output
     assert "(401 characters)" in out.output  # quoted back in part, not 401 digits
+
+
+@pytest.mark.parametrize("number", ["12.0", "1e3", "12.5"])
+def test_the_file_refuses_a_decimal_for_a_whole_number(tmp_path: Path, number: str) -> None:
+    """TOML's 12.0 and 1e3 were taken as 12 and 1000 where the flag, the environment
+    and a TOML string refuse them."""
+    toml = tmp_path / "c.toml"
+    toml.write_text(f"concurrency = {number}\n")
+    with pytest.raises(
+        ConfigError, match="concurrency .*expected a whole number .*found the decimal"
+    ):
+        load_settings(toml, {}, environ={})
+
+
+def test_grafana_seconds_flags_read_durations_in_whole_seconds(tmp_path: Path) -> None:
+    """`--lag` and `--stalled-after` are SECONDS, as the other duration flags: `30m`
+    was refused with "like 64"."""
+    out = tmp_path / "g"
+    ok = CliRunner().invoke(cli, ["grafana", "export", "--out", str(out), "--lag", "30m"])
+    assert ok.exit_code == 0, ok.output
+    rules = (out / "prometheus" / "article-monitor.rules.yml").read_text()
+    assert "article_monitor_cycle_lag_seconds) > 1800" in rules
+    half = CliRunner().invoke(cli, ["grafana", "export", "--out", str(out), "--lag", "1.5"])
+    assert half.exit_code == 2 and "not a whole number of seconds" in half.output
