@@ -162,7 +162,10 @@ def _object(source: str, cur: Cursor) -> Iterator[Item]:
         return
     if found.too_big:
         yield InvalidDocument(
-            source, start_line, TooBig(start_line, found.chars, cur.cap).message("the JSON object")
+            source,
+            start_line,
+            # its names and values: the punctuation between them is not counted
+            TooBig(start_line, found.chars, cur.cap).message("the JSON object", at_least=True),
         )
         return
     misplaced = [k for k in WRAPPER_KEYS if k in members and "webUrl" not in members]

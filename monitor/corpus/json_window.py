@@ -111,9 +111,11 @@ class TooBig(Exception):
         self.chars = chars
         self.cap = cap
 
-    def message(self, what: str) -> str:
+    def message(self, what: str, *, at_least: bool = False) -> str:
+        """`at_least`: `chars` counts only part of it (an object's names and values)."""
+        size = f"at least {self.chars:,}" if at_least else f"{self.chars:,}"
         return (
-            f"{what} is {self.chars:,} characters, over the {self.cap:,}-character limit "
+            f"{what} is {size} characters, over the {self.cap:,}-character limit "
             "for one record: it was skipped; split it, or make its large fields smaller"
         )
 

@@ -41,3 +41,11 @@ def test_a_telling_name_repeated_past_the_cap_is_still_found() -> None:
     items, _ = _peak(text, cap=100)
     assert len(items) == 1 and isinstance(items[0], InvalidDocument)
     assert items[0].error.startswith("duplicate key 'webUrl'"), items[0].error
+
+
+def test_an_objects_size_over_the_cap_is_said_as_a_lower_bound() -> None:
+    """Its names and values are counted, not the punctuation between them: a
+    100,000,046-byte object was said to be 73,037,077 characters."""
+    items, _ = _peak(_object(1_000), cap=100)
+    assert isinstance(items[0], InvalidDocument)
+    assert items[0].error.startswith("the JSON object is at least "), items[0].error
