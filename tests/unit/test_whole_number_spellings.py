@@ -49,7 +49,7 @@ def test_the_environment_refuses_odd_spellings(name: str, text: str) -> None:
 def test_the_file_refuses_odd_spellings_in_a_string(tmp_path: Path, text: str) -> None:
     toml = tmp_path / "c.toml"
     toml.write_text(f'per_host = "{text}"\n', encoding="utf-8")
-    with pytest.raises(ConfigError, match="per_host .*not a whole number"):
+    with pytest.raises(ConfigError, match=r"per_host .*not a whole number"):
         load_settings(toml, {}, environ={})
 
 
@@ -100,7 +100,7 @@ def test_the_file_refuses_a_decimal_for_a_whole_number(tmp_path: Path, number: s
     toml = tmp_path / "c.toml"
     toml.write_text(f"concurrency = {number}\n")
     with pytest.raises(
-        ConfigError, match="concurrency .*expected a whole number .*found the decimal"
+        ConfigError, match=r"concurrency .*expected a whole number .*found the decimal"
     ):
         load_settings(toml, {}, environ={})
 
