@@ -17,6 +17,20 @@ LINES = 200_000
 PEAK_KIB = 100_000  # ~43 MB now; the list and the report's text peaked at ~300 MB
 
 
+def verify_json(path: Path, *, code: int) -> str:
+    """`verify --format json` of `path`: its report, after exit `code` and no traceback."""
+    done = subprocess.run(
+        [CLI, "verify", str(path), "--format", "json"],
+        capture_output=True,
+        text=True,
+        env=user_env(),
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == code and "Traceback" not in done.stderr, done.stderr
+    return done.stdout
+
+
 def test_many_invalid_documents_are_all_listed_in_bounded_memory(tmp_path: Path) -> None:
     source = garbage(tmp_path / "garbage.jsonl", LINES)
     with (tmp_path / "report.json").open("w") as out:
@@ -50,32 +64,15 @@ def test_the_report_is_the_text_json_dumps_writes(tmp_path: Path) -> None:
     (corpus / "a.jsonl").write_text("\n".join(lines) + "\n")
     (corpus / "empty.json").write_text("")
     for path in (corpus, corpus / "empty.json"):
-        done = subprocess.run(
-            [CLI, "verify", str(path), "--format", "json"],
-            capture_output=True,
-            text=True,
-            env=user_env(),
-            timeout=60,
-            check=False,
-        )
-        assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
-        report = json.loads(done.stdout)
-        assert done.stdout == json.dumps(report, indent=2, ensure_ascii=False) + "\n"
-    assert len(json.loads(done.stdout)["invalid_documents"]) == 1
+        out = verify_json(path, code=1)
+        report = json.loads(out)
+        assert out == json.dumps(report, indent=2, ensure_ascii=False) + "\n"
+    assert len(json.loads(out)["invalid_documents"]) == 1
 
 
 def test_a_report_with_no_invalid_document_is_unchanged(tmp_path: Path) -> None:
     path = tmp_path / "a.jsonl"
     path.write_text(json.dumps({"webUrl": "https://news.example/a", "title": "t"}) + "\n")
-    done = subprocess.run(
-        [CLI, "verify", str(path), "--format", "json"],
-        capture_output=True,
-        text=True,
-        env=user_env(),
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    report = json.loads(done.stdout)
+    report = json.loads(verify_json(path, code=0))
     assert report["invalid_documents"] == [] and len(report["articles"]) == 1
     assert done.stdout == json.dumps(report, indent=2, ensure_ascii=False) + "\n"
