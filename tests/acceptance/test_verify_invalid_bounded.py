@@ -73,6 +73,7 @@ def test_the_report_is_the_text_json_dumps_writes(tmp_path: Path) -> None:
 def test_a_report_with_no_invalid_document_is_unchanged(tmp_path: Path) -> None:
     path = tmp_path / "a.jsonl"
     path.write_text(json.dumps({"webUrl": "https://news.example/a", "title": "t"}) + "\n")
-    report = json.loads(verify_json(path, code=0))
+    out = verify_json(path, code=0)
+    report = json.loads(out)
     assert report["invalid_documents"] == [] and len(report["articles"]) == 1
-    assert done.stdout == json.dumps(report, indent=2, ensure_ascii=False) + "\n"
+    assert out == json.dumps(report, indent=2, ensure_ascii=False) + "\n"
