@@ -8,10 +8,16 @@ from __future__ import annotations
 
 import sys
 
+from monitor.check.interrupt import stop_early
 from monitor.daemon.hup import hold_for_run
 
 # first thing, before click and the rest: a SIGHUP to `run` from here on is a reload
 hold_for_run(sys.argv)
+# and a Ctrl-C or SIGTERM exits 130: the console script imports this module, and
+# one while click imported was a KeyboardInterrupt traceback (main() came too late).
+# Only there: a process that imports the CLI as a library keeps its own handlers.
+if sys.argv and sys.argv[0].rpartition("/")[2] == "article-monitor":
+    stop_early()
 
 import contextlib  # noqa: E402
 import errno  # noqa: E402
@@ -167,7 +173,6 @@ def cli() -> None:
 
 
 def main() -> None:
-    from monitor.check.interrupt import stop_early
     from monitor.cli.streams import guard_standard_streams
 
     guard_standard_streams()  # before any file is opened: none may take descriptor 1 or 2
