@@ -18,6 +18,7 @@ descriptors, a storm of bad requests) cannot fill the disk.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import math
@@ -259,6 +260,17 @@ def _summary(record: logging.LogRecord, repeats: int, span: float) -> logging.Lo
     )
 
 
+def _not_a_job_stopped_with_the_daemon(record: logging.LogRecord) -> bool:
+    """APScheduler cancels the coroutine jobs still running when it shuts down (the
+    daemon's stop: a rescan retry, a heartbeat) and logs each as "Error running
+    job" with CancelledError's traceback: a traceback in the log of a clean stop.
+    Only its executors' records of a cancellation are dropped."""
+    exc = record.exc_info[1] if record.exc_info else None
+    return not (
+        record.name.startswith("apscheduler.executors") and isinstance(exc, asyncio.CancelledError)
+    )
+
+
 def setup_logging(
     fmt: str = "text",
     level: str = "info",
@@ -274,6 +286,7 @@ def setup_logging(
         root.removeHandler(old)
         if isinstance(old, RepeatLimitedHandler):
             old.flush_repeats()
+    handler.addFilter(_not_a_job_stopped_with_the_daemon)
     root.addHandler(handler)
     root.setLevel(level.upper())
     for name, floor in _QUIET.items():
