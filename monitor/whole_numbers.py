@@ -11,7 +11,6 @@ as one; durations are spelled as strictly (monitor/durations.py).
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from monitor.durations import quoted
 
@@ -34,8 +33,3 @@ def parse_whole(text: str) -> int:
     if len(digits) > _MAX_DIGITS:
         raise TooManyDigits(f"{quoted(text)} has more digits than any setting allows")
     return -int(digits) if sign == "-" else int(digits)
-
-
-def spelled_whole(value: Any) -> Any:
-    """A setting's text is a whole-number spelling; any other value is left to the field."""
-    return parse_whole(value) if isinstance(value, str) else value

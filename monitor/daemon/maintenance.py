@@ -120,7 +120,10 @@ class WallSince:
         return bound
 
     def now(self) -> int:
-        return self._start + int((self._steady() - self._at) * 1000)
+        return self._at_steady(self._steady())
+
+    def _at_steady(self, steady: float) -> int:
+        return self._start + int((steady - self._at) * 1000)
 
     def store(self, repo: Repository) -> None:
         """Keep the bound for the next start, at most once a MARK_EVERY (the
@@ -130,8 +133,7 @@ class WallSince:
         at = self._steady()
         if at - self._stored < MARK_EVERY:
             return
-        bound = self._start + int((at - self._at) * 1000)
-        mark = Mark(bound, wall_mark.boot_id(), int(at * 1000))
+        mark = Mark(self._at_steady(at), wall_mark.boot_id(), int(at * 1000))
         try:
             repo.set_meta(WALL_MARK, encode(mark))
         except SQLAlchemyError as exc:
