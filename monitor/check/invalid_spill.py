@@ -19,7 +19,8 @@ import marshal
 import os
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from itertools import islice
 from typing import IO, Protocol
 
 from monitor.corpus.article import InvalidDocument
@@ -39,6 +40,16 @@ class InvalidList(Protocol):
 
     def __len__(self) -> int: ...
     def __iter__(self) -> Iterator[InvalidDocument]: ...
+
+
+def batches(
+    invalid: Iterable[InvalidDocument], size: int = CHUNK
+) -> Iterator[list[InvalidDocument]]:
+    """The documents `size` at a time: a writer writes each batch's text, never the
+    text of them all (a corpus may hold millions)."""
+    docs = iter(invalid)
+    while batch := list(islice(docs, size)):
+        yield batch
 
 
 def _stderr_warning(text: str) -> None:

@@ -9,7 +9,6 @@ import json
 import signal
 import sys
 from collections.abc import Iterator
-from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,7 @@ from rich.markup import escape as escape_markup
 from rich.table import Table
 
 from monitor.check.interrupt import EXIT_INTERRUPTED, NotedStop, hold_for_exit
-from monitor.check.invalid_spill import InvalidList, InvalidSpill
+from monitor.check.invalid_spill import InvalidList, InvalidSpill, batches
 from monitor.cli.options import (
     CorpusPath,
     config_option,
@@ -60,11 +59,10 @@ def _verify_json(
         summary["incomplete"] = True
     head = _dumps({"version": 1, "summary": summary})
     yield head[: -len("\n}")] + ',\n  "invalid_documents": ['
-    docs = iter(invalid)
     first = True
-    while batch := [d.to_json() for d in islice(docs, 1_000)]:
+    for batch in batches(invalid):
         # a list's items at one level deeper: JSON text holds no raw newline
-        lines = _dumps(batch)[len("[\n") : -len("\n]")].split("\n")
+        lines = _dumps([d.to_json() for d in batch])[len("[\n") : -len("\n]")].split("\n")
         yield ("\n" if first else ",\n") + "\n".join("  " + line for line in lines)
         first = False
     yield "]" if first else "\n  ]"

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from itertools import islice
 from typing import IO, Any
 
 import orjson
 
-from monitor.check.invalid_spill import InvalidList
+from monitor.check.invalid_spill import InvalidList, batches
 from monitor.check.report.rows import REPORT_VERSION, ArticleEntry, Tally, TargetRow
 from monitor.corpus.article import InvalidDocument
 
@@ -96,9 +95,8 @@ def invalid_texts(invalid: Iterable[InvalidDocument], per: int = 1_000) -> Itera
     """The `invalid_documents` array's members as JSON text, `per` at a time
     (joined by ", ", exactly as json.dumps writes the whole list): a corpus may
     hold millions of them, and the list of them all cost ~700 MB."""
-    docs = iter(invalid)
-    while batch := [d.to_json() for d in islice(docs, per)]:
-        yield json.dumps(batch, ensure_ascii=False)[1:-1]
+    for batch in batches(invalid, per):
+        yield json.dumps([d.to_json() for d in batch], ensure_ascii=False)[1:-1]
 
 
 class JsonWriter:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from itertools import islice
 from typing import IO
 from xml.sax.saxutils import escape, quoteattr
 
-from monitor.check.invalid_spill import InvalidList
+from monitor.check.invalid_spill import InvalidList, batches
 from monitor.check.report.rows import ArticleEntry, Tally, TargetRow
 from monitor.observe.logs import escape as spell_out
 
@@ -87,8 +86,7 @@ class JunitWriter:
         hold millions: the text of them all was the report's peak)."""
         w = self.out.write
         w(f'<testsuite name="invalid documents" tests="{n}" failures="{n}" errors="0">')
-        docs = iter(self.invalid)
-        while batch := list(islice(docs, 1_000)):
+        for batch in batches(self.invalid):
             w(
                 "".join(
                     self._case(d.source, f"line {d.line or '?'}", d.error, INVALID_KIND)
