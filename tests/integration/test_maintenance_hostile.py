@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, event, text
+from support.storage import midday
 
 from monitor.daemon.maintenance import ROLLED_THROUGH, ROLLUP_GRACE_MS, run_maintenance
 from monitor.storage.engine import make_engine
@@ -29,12 +30,6 @@ def put(engine: Engine, *at: int) -> None:
             text("INSERT INTO check_results (target_id, checked_at, outcome) VALUES (1, :at, 0)"),
             [{"at": t} for t in at],
         )
-
-
-def midday() -> int:
-    """Noon UTC today: a day rolls up only ROLLUP_GRACE_MS after it ends, so a test
-    run just after midnight would otherwise see yesterday as not complete yet."""
-    return now_ms() // DAY_MS * DAY_MS + DAY_MS // 2
 
 
 def rollups(engine: Engine) -> list[tuple[int, int]]:

@@ -11,6 +11,7 @@ import pytest
 from alembic import command
 from sqlalchemy import Engine, text
 from support.pg import pg_engine
+from support.storage import midday
 
 from monitor.daemon.maintenance import run_maintenance
 from monitor.storage import dialect, partitions
@@ -95,7 +96,7 @@ def test_a_days_partition_takes_the_rows_the_default_held_for_it(pg: Engine) -> 
 def test_retention_drops_whole_days_once_they_are_rolled_up(pg: Engine) -> None:
     upgrade(pg)
     repo = Repository(pg)
-    now = now_ms()
+    now = midday()  # the days before today are complete (an hour's grace past midnight)
     today = now // DAY
     with pg.begin() as conn:
         partitions.ensure(conn, now, first_day=today - 45)

@@ -12,7 +12,7 @@ from sqlalchemy import Connection, Engine
 
 from monitor.storage.engine import make_engine
 from monitor.storage.migrate import upgrade
-from monitor.storage.repository import DUE, TARGETS, Repository
+from monitor.storage.repository import DAY_MS, DUE, TARGETS, Repository, now_ms
 from support.pg import pg_engine
 
 
@@ -42,3 +42,10 @@ def seed_due_targets(conn: Connection, count: int) -> None:
     ]
     conn.execute(TARGETS.insert(), targets)
     conn.execute(DUE.insert(), [{"due": 0, "target_id": i, "bucket": None} for i in ids])
+
+
+def midday() -> int:
+    """Noon UTC today: a day rolls up only ROLLUP_GRACE_MS (an hour) after it ends,
+    so a test that counts the days rolled up from the real clock failed when run
+    in the first hour after midnight (yesterday not complete yet)."""
+    return now_ms() // DAY_MS * DAY_MS + DAY_MS // 2
