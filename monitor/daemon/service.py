@@ -48,6 +48,7 @@ from monitor.observe.endpoints import MetricsServer
 from monitor.observe.metrics import DaemonMetrics
 from monitor.observe.starting import StartWatch
 from monitor.secured.keys import KeyRing
+from monitor.storage.engine import DAEMON_IDLE_IN_TRANSACTION_MS
 from monitor.storage.opening import (
     OpenedFile,
     explain_damage,
@@ -89,7 +90,11 @@ class Daemon:
         # the start's phase and progress, for /healthz and /readyz while it runs
         self.starting = starting or StartWatch()
         self.engine = open_database(
-            settings.database_url(), create=True, verify=False, created=self._made
+            settings.database_url(),
+            create=True,
+            verify=False,
+            created=self._made,
+            idle_in_transaction_ms=DAEMON_IDLE_IN_TRANSACTION_MS,
         )
         self.repo = Repository(self.engine)
         self._wall = WallSince()  # retention never follows a wall clock that jumped ahead

@@ -111,12 +111,14 @@ class ClusterStore(Store):
             values = {**row, "heartbeat_at": now, "leader": leader}
             keys = [k for k in values if k != "id"]
             conn.execute(dialect.upsert(self.dialect, MEMBERS, ["id"], keys), values)
-            conn.execute(delete(MEMBERS).where(MEMBERS.c.heartbeat_at < now - FORGET_AFTER_MS))
-            conn.execute(delete(BACKOFF).where(BACKOFF.c.until < now))
+            # clearing up, every member at every beat: rows another member is changing
+            # (or was, when it froze) are left for a later beat, not waited on
+            self._clear(MEMBERS.c.id, MEMBERS.c.heartbeat_at < now - FORGET_AFTER_MS, conn)
+            self._clear(BACKOFF.c.host, BACKOFF.c.until < now, conn)
             for prefix in MEMBER_KEYS:
                 forgotten = META.c.key.not_in(select(literal(prefix) + MEMBERS.c.id))
-                conn.execute(
-                    delete(META).where(META.c.key.startswith(prefix, autoescape=True), forgotten)
+                self._clear(
+                    META.c.key, META.c.key.startswith(prefix, autoescape=True) & forgotten, conn
                 )
             conn.execute(
                 dialect.upsert(self.dialect, META, ["key"], ["value"]),
@@ -132,6 +134,13 @@ class ClusterStore(Store):
                     {"key": key, "value": mark},
                 )
             return self._view(conn, now, timeout_ms)
+
+    def _clear(self, key: Any, where: Any, conn: Connection) -> None:
+        """DELETE the rows `where` picks that no other transaction holds (SKIP LOCKED
+        on PostgreSQL): a member frozen mid-beat holds the rows its beat deleted,
+        and every other member's beat waited on them for as long as it stayed frozen."""
+        rows = dialect.lock_candidates(self.dialect, select(key).where(where))
+        conn.execute(delete(key.table).where(key.in_(rows)))
 
     def _stuck_marks(self, conn: Connection, members: set[str]) -> dict[str, tuple[int, int]]:
         """Member id -> (stuck since, placed out until), for the members listed."""
@@ -219,22 +228,32 @@ class ClusterStore(Store):
         lease running further ahead than one granted now, held by a member not
         alive, is from a database clock since stepped back: taken over too (it
         kept the cluster leaderless until that time came)."""
-        conn.execute(
-            dialect.insert_ignore(self.dialect, ROLES),
-            {"role": role, "holder": None, "until": 0, "epoch": 0, "ran_at": None},
-        )
+        there = conn.execute(select(ROLES.c.role).where(ROLES.c.role == role)).first()
+        if there is None:  # (an INSERT that meets the row waits while another holds it)
+            conn.execute(
+                dialect.insert_ignore(self.dialect, ROLES),
+                {"role": role, "holder": None, "until": 0, "epoch": 0, "ran_at": None},
+            )
         mine = ROLES.c.holder == me
         # alive by each member's own published timeout, as in _view: a holder with a
         # longer timeout than ours holds a lease running further ahead than ours would,
         # and between two of its beats it was taken for dead and its lease taken
         alive = self._alive_ids(conn, now, timeout_ms)
         from_the_future = (ROLES.c.until > now + ttl_ms) & ROLES.c.holder.not_in(alive)
-        got = conn.execute(
-            update(ROLES)
-            .where(
+        # SKIP LOCKED: the row is another member's while its beat runs. A holder frozen
+        # mid-beat (SIGSTOP) kept it locked, and once its lease ran out every other
+        # member's beat waited on it: no member was live, nothing was checked. It is
+        # taken over once the server ends the frozen session (engine.py).
+        free = dialect.lock_candidates(
+            self.dialect,
+            select(ROLES.c.role).where(
                 ROLES.c.role == role,
                 mine | ROLES.c.holder.is_(None) | (ROLES.c.until < now) | from_the_future,
-            )
+            ),
+        )
+        got = conn.execute(
+            update(ROLES)
+            .where(ROLES.c.role.in_(free))
             .values(holder=me, until=now + ttl_ms)
             .returning(ROLES.c.holder)
         ).first()
@@ -300,7 +319,7 @@ class ClusterStore(Store):
         with self._write() as conn:
             now = self._now(conn)
             if horizon_ms is not None:
-                conn.execute(delete(BACKOFF).where(BACKOFF.c.until > now + horizon_ms))
+                self._clear(BACKOFF.c.host, BACKOFF.c.until > now + horizon_ms, conn)
             rows = [{"host": h, "until": u} for h, u in until_by_host.items() if u > now]
             if rows:
                 conn.execute(self._later_backoff(), rows)

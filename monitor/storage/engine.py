@@ -25,6 +25,13 @@ BUSY_TIMEOUT_MS = 5000
 # SIGTERM then waited on that thread (past Kubernetes' grace period, to a SIGKILL).
 PG_CONNECT_TIMEOUT_S = 10
 WRITE_OPTION = "monitor_write"
+# PostgreSQL, the daemon's sessions: a member frozen inside a transaction (SIGSTOP, a
+# suspended VM) held its row locks for as long as it stayed frozen, and the live
+# members' statements that needed those rows waited as long. The server ends such a
+# session after this; the frozen member's transaction fails when it resumes, and is
+# tried again like any database error. Not for the CLI's readers (`history` piped to
+# a pager would be cut off).
+DAEMON_IDLE_IN_TRANSACTION_MS = 30_000
 WAL_AUTOCHECKPOINT_PAGES = 10_000  # execution option: this transaction will write
 # The WAL file keeps the largest size it ever reached unless this is set: a reader that
 # held one transaction open for an hour (a `sqlite3` shell left in BEGIN) grew it to
@@ -36,16 +43,25 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def make_engine(url: str, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> Engine:
-    """An engine for `url`; for a SQLite file, its directory is created."""
+def make_engine(
+    url: str, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS, idle_in_transaction_ms: int | None = None
+) -> Engine:
+    """An engine for `url`; for a SQLite file, its directory is created.
+    `idle_in_transaction_ms`: PostgreSQL ends a session left that long inside a
+    transaction (DAEMON_IDLE_IN_TRANSACTION_MS), unless the URL's options set it."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         # the URL's own ?connect_timeout= wins
         given = "connect_timeout" in parsed.query
         extra = {} if given else {"connect_timeout": PG_CONNECT_TIMEOUT_S}
-        return create_engine(
+        engine = create_engine(
             url, pool_pre_ping=True, pool_size=4, max_overflow=4, connect_args=extra
         )
+        if idle_in_transaction_ms is not None and "idle_in_transaction" not in str(
+            parsed.query.get("options", "")
+        ):
+            _end_idle_transactions(engine, idle_in_transaction_ms)
+        return engine
     database = parsed.database or ""
     if database and database != ":memory:" and not database.startswith("file:"):
         Path(database).parent.mkdir(parents=True, exist_ok=True)
@@ -76,3 +92,15 @@ def make_engine(url: str, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> Engine:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
+
+
+def _end_idle_transactions(engine: Engine, after_ms: int) -> None:
+    @event.listens_for(engine, "connect")
+    def _idle_timeout(dbapi_connection: Any, _record: Any) -> None:
+        was = dbapi_connection.autocommit
+        dbapi_connection.autocommit = True  # a SET outside any transaction: it stays
+        try:
+            with dbapi_connection.cursor() as cur:
+                cur.execute(f"SET idle_in_transaction_session_timeout = {int(after_ms)}")
+        finally:
+            dbapi_connection.autocommit = was

@@ -192,6 +192,7 @@ def open_database(
     create: bool,
     verify: bool = True,
     created: Callable[[Path], None] | None = None,
+    idle_in_transaction_ms: int | None = None,
 ) -> Engine:
     """An engine on a database fit for use, checked (SQLite: `PRAGMA quick_check`).
 
@@ -227,7 +228,7 @@ def open_database(
             made = Path(os.path.realpath(path)) if path.is_symlink() else path
             if _create_whole(made) and created:
                 created(made)
-        engine = make_engine(url)
+        engine = make_engine(url, idle_in_transaction_ms=idle_in_transaction_ms)
     except sqlite3.Error as exc:
         raise DatabaseUnusable(explain(exc, url)) from None
     except OSError as exc:

@@ -1,0 +1,138 @@
+"""A member frozen inside a transaction (SIGSTOP, a suspended VM) holds its row
+locks until it resumes or the server ends its session. The live members must
+go on beating: a full-suite run saw every member's heartbeat wait on the frozen
+leader's `roles` row once its lease ran out, the cluster then had no live
+member, and nothing was checked (test_cluster.py's paused member)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import Connection, Engine, insert, text
+from sqlalchemy.exc import DBAPIError
+from support.pg import pg_engine
+from test_cluster_storage import row
+
+from monitor.storage.cluster import BACKOFF, MEMBERS, TIMEOUT, ClusterView
+from monitor.storage.engine import make_engine
+from monitor.storage.migrate import upgrade
+from monitor.storage.repository import Repository
+from monitor.storage.store import META
+
+pytestmark = pytest.mark.postgres
+
+BOUND_S = 20.0  # a liveness bound, far above any beat: a wait on a lock never ends
+TIMEOUT_MS = 60_000
+
+
+@pytest.fixture
+def pg() -> Iterator[Engine]:
+    yield from pg_engine()
+
+
+def in_thread(call: Callable[[], Any]) -> tuple[threading.Thread, list[Any]]:
+    out: list[Any] = []
+
+    def run() -> None:
+        try:
+            out.append(call())
+        except Exception as exc:  # handed to the test
+            out.append(exc)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread, out
+
+
+def until_db_passes(repo: Repository, at: int) -> None:
+    deadline = time.monotonic() + BOUND_S
+    while repo.db_now() <= at and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
+def frozen_beat(
+    engine: Engine, member: str, lead_ms: int
+) -> tuple[threading.Thread, threading.Event]:
+    """`member`'s heartbeat, stopped once all its writes are made and before its
+    commit (as a SIGSTOP between two statements leaves it); set the event to
+    let it go on."""
+    repo = Repository(engine)
+    reached, release = threading.Event(), threading.Event()
+    view = repo._view
+
+    def stopped(conn: Connection, now: int, timeout_ms: int) -> ClusterView:
+        reached.set()
+        release.wait(BOUND_S * 2)
+        return view(conn, now, timeout_ms)
+
+    repo._view = stopped  # type: ignore[method-assign]
+    thread, _ = in_thread(lambda: repo.heartbeat(row(member), TIMEOUT_MS, lead_ms))
+    assert reached.wait(BOUND_S), "the frozen beat never got to its last read"
+    return thread, release
+
+
+def test_a_leader_frozen_mid_beat_does_not_stop_the_others_beats(pg: Engine) -> None:
+    upgrade(pg)
+    repo = Repository(pg)
+    assert repo.heartbeat(row("a"), TIMEOUT_MS, 60_000).leader == "a"
+    now = repo.db_now()
+    # what a beat clears, so the frozen one holds those rows too: an expired backoff,
+    # a member silent for two days, the timeout a forgotten member published
+    with pg.begin() as conn:
+        conn.execute(insert(BACKOFF), {"host": "h.test", "until": now - 1000})
+        conn.execute(insert(MEMBERS), {**row("gone"), "heartbeat_at": now - 2 * 86_400_000})
+        conn.execute(insert(META), {"key": TIMEOUT + "ghost", "value": "1000"})
+    lead_ms = 300
+    frozen, release = frozen_beat(pg, "a", lead_ms)
+    try:
+        until_db_passes(repo, now + lead_ms + 50)  # its lease has run out
+        for member in ("b", "c"):
+            beat, seen = in_thread(lambda m=member: repo.heartbeat(row(m), TIMEOUT_MS, 60_000))
+            beat.join(BOUND_S)
+            assert not beat.is_alive(), f"{member}'s beat waited on the frozen member's locks"
+            assert isinstance(seen[0], ClusterView), seen
+            assert member in {m.id for m in seen[0].live}
+    finally:
+        release.set()
+        frozen.join(BOUND_S)
+    assert not frozen.is_alive()
+    # once it resumes, a single leader again and nothing left behind
+    view = repo.heartbeat(row("b"), TIMEOUT_MS, 60_000)
+    assert view.leader in {"a", "b"}
+    with pg.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM host_backoff")).scalar_one() == 0
+        gone = text("SELECT count(*) FROM cluster_members WHERE id = 'gone'")
+        assert conn.execute(gone).scalar_one() == 0
+
+
+def test_a_member_frozen_holding_a_backoff_row_is_ended_by_the_server(pg: Engine) -> None:
+    """Other transactions that wait on a frozen member's rows (a shared backoff
+    for the same host) wait only until the server ends the frozen session: the
+    daemon's engine sets PostgreSQL's idle_in_transaction_session_timeout."""
+    upgrade(pg)
+    url = pg.url.render_as_string(hide_password=False)
+    daemon = make_engine(url, idle_in_transaction_ms=500)
+    try:
+        repo = Repository(daemon)
+        now = repo.db_now()
+        repo.share_backoff({"h.test": now + 60_000})
+        with daemon.connect() as frozen:
+            frozen.execute(text("UPDATE host_backoff SET until = until + 1 WHERE host = 'h.test'"))
+            share, seen = in_thread(lambda: repo.share_backoff({"h.test": now + 90_000}))
+            share.join(BOUND_S)
+            assert not share.is_alive(), "the share waited on a frozen session for good"
+            assert seen == [{"h.test": now + 90_000}], seen
+            with pytest.raises(DBAPIError, match="idle-in-transaction"):  # told on resuming
+                frozen.execute(text("SELECT 1"))
+            frozen.invalidate()
+    finally:
+        daemon.dispose()
+    # not for the CLI's readers: a session of a plain engine stays
+    with pg.connect() as reader:
+        reader.execute(text("SELECT 1"))
+        time.sleep(1.0)
+        reader.execute(text("SELECT 1"))
