@@ -23,7 +23,7 @@ from sqlalchemy import Connection, Table, delete, func, literal, select, text, u
 from sqlalchemy.dialects import postgresql, sqlite
 
 from monitor.storage import dialect
-from monitor.storage.store import META, Store, now_ms
+from monitor.storage.store import META, Store, chunks, now_ms
 from monitor.storage.tables import metadata
 
 MEMBERS: Table = metadata.tables["cluster_members"]
@@ -308,6 +308,24 @@ class ClusterStore(Store):
             index_elements=["host"], set_={"until": later(BACKOFF.c.until, ins.excluded.until)}
         )
 
+    def _writable(self, conn: Connection, until_by_host: Mapping[str, int]) -> list[dict[str, Any]]:
+        """The backoffs among these that can be written without waiting: on PostgreSQL
+        those whose row this transaction locks now (SKIP LOCKED) or that have none yet.
+        Every member shares every backoff it knows at every beat (the others' too), so
+        all write the same rows: one frozen inside its share (SIGSTOP) held up every
+        other member's heartbeat until the server ended its session, 30 s, beyond the
+        cluster's timeout. A row held is left for a later beat."""
+        hosts = sorted(until_by_host)
+        if self.dialect == "postgresql":
+            held: set[str] = set()
+            there: set[str] = set()
+            for chunk in chunks(hosts):
+                named = select(BACKOFF.c.host).where(BACKOFF.c.host.in_(chunk))
+                held.update(conn.scalars(dialect.lock_candidates(self.dialect, named)))
+                there.update(conn.scalars(named))  # after the lock: one since is skipped
+            hosts = [h for h in hosts if h in held or h not in there]
+        return [{"host": h, "until": until_by_host[h]} for h in hosts]
+
     def share_backoff(
         self, until_by_host: Mapping[str, int], horizon_ms: int | None = None
     ) -> dict[str, int]:
@@ -320,7 +338,7 @@ class ClusterStore(Store):
             now = self._now(conn)
             if horizon_ms is not None:
                 self._clear(BACKOFF.c.host, BACKOFF.c.until > now + horizon_ms, conn)
-            rows = [{"host": h, "until": u} for h, u in until_by_host.items() if u > now]
+            rows = self._writable(conn, {h: u for h, u in until_by_host.items() if u > now})
             if rows:
                 conn.execute(self._later_backoff(), rows)
             found: Any = conn.execute(select(BACKOFF.c.host, BACKOFF.c.until)).all()

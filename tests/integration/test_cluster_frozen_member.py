@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, Engine, insert, text
+from sqlalchemy import Connection, Engine, event, insert, text
 from sqlalchemy.exc import DBAPIError
 from support.pg import pg_engine
 from test_cluster_storage import row
@@ -21,7 +21,7 @@ from monitor.storage.cluster import BACKOFF, MEMBERS, TIMEOUT, ClusterView
 from monitor.storage.engine import make_engine
 from monitor.storage.migrate import upgrade
 from monitor.storage.repository import Repository
-from monitor.storage.store import META
+from monitor.storage.store import LAST_CHECK_KEY, META
 
 pytestmark = pytest.mark.postgres
 
@@ -109,23 +109,24 @@ def test_a_leader_frozen_mid_beat_does_not_stop_the_others_beats(pg: Engine) -> 
         assert conn.execute(gone).scalar_one() == 0
 
 
-def test_a_member_frozen_holding_a_backoff_row_is_ended_by_the_server(pg: Engine) -> None:
-    """Other transactions that wait on a frozen member's rows (a shared backoff
-    for the same host) wait only until the server ends the frozen session: the
-    daemon's engine sets PostgreSQL's idle_in_transaction_session_timeout."""
+def test_a_member_frozen_holding_a_shared_row_is_ended_by_the_server(pg: Engine) -> None:
+    """Other transactions that wait on a frozen member's rows (the last check's
+    mark, which every member's result write sets) wait only until the server ends
+    the frozen session: the daemon's engine sets PostgreSQL's
+    idle_in_transaction_session_timeout."""
     upgrade(pg)
     url = pg.url.render_as_string(hide_password=False)
     daemon = make_engine(url, idle_in_transaction_ms=500)
     try:
         repo = Repository(daemon)
-        now = repo.db_now()
-        repo.share_backoff({"h.test": now + 60_000})
+        repo.set_meta(LAST_CHECK_KEY, "1")
         with daemon.connect() as frozen:
-            frozen.execute(text("UPDATE host_backoff SET until = until + 1 WHERE host = 'h.test'"))
-            share, seen = in_thread(lambda: repo.share_backoff({"h.test": now + 90_000}))
-            share.join(BOUND_S)
-            assert not share.is_alive(), "the share waited on a frozen session for good"
-            assert seen == [{"h.test": now + 90_000}], seen
+            frozen.execute(text(f"UPDATE meta SET value = '2' WHERE key = '{LAST_CHECK_KEY}'"))
+            write, seen = in_thread(lambda: repo.set_meta(LAST_CHECK_KEY, "3"))
+            write.join(BOUND_S)
+            assert not write.is_alive(), "the write waited on a frozen session for good"
+            assert seen == [None], seen
+            assert repo.get_meta(LAST_CHECK_KEY) == "3"
             with pytest.raises(DBAPIError, match="idle-in-transaction"):  # told on resuming
                 frozen.execute(text("SELECT 1"))
             frozen.invalidate()
@@ -136,3 +137,53 @@ def test_a_member_frozen_holding_a_backoff_row_is_ended_by_the_server(pg: Engine
         reader.execute(text("SELECT 1"))
         time.sleep(1.0)
         reader.execute(text("SELECT 1"))
+
+
+def frozen_share(engine: Engine, hosts: dict[str, int]) -> tuple[threading.Thread, threading.Event]:
+    """A member's share of its backoffs, stopped after its writes and before its
+    commit (a SIGSTOP there): it holds those hosts' rows."""
+    repo = Repository(engine)
+    reached, release = threading.Event(), threading.Event()
+
+    @event.listens_for(engine, "commit")
+    def stopped(_conn: Any) -> None:
+        reached.set()
+        release.wait(BOUND_S * 2)
+
+    thread, _ = in_thread(lambda: repo.share_backoff(hosts))
+    assert reached.wait(BOUND_S), "the frozen share never got to its commit"
+    event.remove(engine, "commit", stopped)
+    return thread, release
+
+
+def test_a_member_frozen_sharing_a_backoff_does_not_stall_the_others_beats(pg: Engine) -> None:
+    """Every member shares every backoff it knows of at every beat (the ones it
+    learned from the others too), so all of them write the same rows: one frozen
+    inside its share held up every other member's heartbeat until the server ended
+    its session, 30 s, three times the default cluster_timeout (each was taken
+    for dead, stopped claiming and, back, dropped its checks in flight)."""
+    upgrade(pg)
+    repo = Repository(pg)
+    now = repo.db_now()
+    repo.share_backoff({"h.test": now + 60_000, "k.test": now + 60_000})
+    url = pg.url.render_as_string(hide_password=False)
+    frozen_engine = make_engine(url)  # no server timeout: only the test lets it go
+    try:
+        frozen, release = frozen_share(frozen_engine, {"h.test": now + 70_000})
+        try:
+            share, seen = in_thread(
+                lambda: repo.share_backoff({"h.test": now + 90_000, "k.test": now + 90_000})
+            )
+            share.join(BOUND_S)
+            assert not share.is_alive(), "the share waited on the frozen member's row"
+            # what it could write is written; the row held is the one stored before
+            assert seen == [{"h.test": now + 60_000, "k.test": now + 90_000}], seen
+        finally:
+            release.set()
+            frozen.join(BOUND_S)
+        assert not frozen.is_alive()
+    finally:
+        frozen_engine.dispose()
+    # at a later beat, the row no longer held: the later end wins as ever
+    shared = repo.share_backoff({"h.test": now + 90_000})
+    assert shared == {"h.test": now + 90_000, "k.test": now + 90_000}
