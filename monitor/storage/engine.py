@@ -48,7 +48,7 @@ def make_engine(
 ) -> Engine:
     """An engine for `url`; for a SQLite file, its directory is created.
     `idle_in_transaction_ms`: PostgreSQL ends a session left that long inside a
-    transaction (DAEMON_IDLE_IN_TRANSACTION_MS), unless the URL's options set it."""
+    transaction (DAEMON_IDLE_IN_TRANSACTION_MS), unless the connection's options set it."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         # the URL's own ?connect_timeout= wins
@@ -57,9 +57,7 @@ def make_engine(
         engine = create_engine(
             url, pool_pre_ping=True, pool_size=4, max_overflow=4, connect_args=extra
         )
-        if idle_in_transaction_ms is not None and "idle_in_transaction" not in str(
-            parsed.query.get("options", "")
-        ):
+        if idle_in_transaction_ms is not None:
             _end_idle_transactions(engine, idle_in_transaction_ms)
         return engine
     database = parsed.database or ""
@@ -94,6 +92,16 @@ def make_engine(
     return engine
 
 
+# Set for the session unless the connection's options set it (source 'client': the
+# URL's `options` or libpq's PGOPTIONS, however spelt). Read from the URL, the
+# setting's other spellings (upper case, --idle-in-transaction-session-timeout=)
+# and PGOPTIONS were overridden.
+_IDLE_UNLESS_GIVEN = (
+    "SELECT set_config(name, %s, false) FROM pg_settings"
+    " WHERE name = 'idle_in_transaction_session_timeout' AND source <> 'client'"
+)
+
+
 def _end_idle_transactions(engine: Engine, after_ms: int) -> None:
     @event.listens_for(engine, "connect")
     def _idle_timeout(dbapi_connection: Any, _record: Any) -> None:
@@ -101,6 +109,6 @@ def _end_idle_transactions(engine: Engine, after_ms: int) -> None:
         dbapi_connection.autocommit = True  # a SET outside any transaction: it stays
         try:
             with dbapi_connection.cursor() as cur:
-                cur.execute(f"SET idle_in_transaction_session_timeout = {int(after_ms)}")
+                cur.execute(_IDLE_UNLESS_GIVEN, (str(int(after_ms)),))
         finally:
             dbapi_connection.autocommit = was

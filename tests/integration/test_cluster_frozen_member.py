@@ -187,3 +187,43 @@ def test_a_member_frozen_sharing_a_backoff_does_not_stall_the_others_beats(pg: E
     # at a later beat, the row no longer held: the later end wins as ever
     shared = repo.share_backoff({"h.test": now + 90_000})
     assert shared == {"h.test": now + 90_000, "k.test": now + 90_000}
+
+
+def _idle_timeout(engine: Engine) -> str:
+    with engine.connect() as conn:
+        return str(conn.scalar(text("SHOW idle_in_transaction_session_timeout")))
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        "-c idle_in_transaction_session_timeout=0",
+        "-c IDLE_IN_TRANSACTION_SESSION_TIMEOUT=0",  # setting names ignore case
+        "--idle-in-transaction-session-timeout=0",  # PostgreSQL's other spelling
+    ],
+)
+def test_the_operators_own_idle_timeout_wins(pg: Engine, options: str) -> None:
+    """The `--db` URL's `options` setting it, however spelt, are not overridden
+    (upper case and the --name form were: the daemon ended sessions at 30 s)."""
+    url = pg.url.update_query_dict({"options": options}).render_as_string(hide_password=False)
+    daemon = make_engine(url, idle_in_transaction_ms=30_000)
+    try:
+        assert _idle_timeout(daemon) == "0"
+    finally:
+        daemon.dispose()
+    plain = make_engine(pg.url.render_as_string(hide_password=False), idle_in_transaction_ms=30_000)
+    try:
+        assert _idle_timeout(plain) == "30s"
+    finally:
+        plain.dispose()
+
+
+def test_pgoptions_idle_timeout_wins(pg: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """libpq's PGOPTIONS is the URL's `options` for every connection: not overridden."""
+    monkeypatch.setenv("PGOPTIONS", "-c idle_in_transaction_session_timeout=5min")
+    bare = pg.url.difference_update_query(["options"])  # the URL's would replace PGOPTIONS
+    daemon = make_engine(bare.render_as_string(hide_password=False), idle_in_transaction_ms=500)
+    try:
+        assert _idle_timeout(daemon) == "5min"
+    finally:
+        daemon.dispose()
