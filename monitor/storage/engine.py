@@ -95,10 +95,13 @@ def make_engine(
 # Set for the session unless the connection's options set it (source 'client': the
 # URL's `options` or libpq's PGOPTIONS, however spelt). Read from the URL, the
 # setting's other spellings (upper case, --idle-in-transaction-session-timeout=)
-# and PGOPTIONS were overridden.
+# and PGOPTIONS were overridden. tcp_user_timeout too (PostgreSQL 12+; unknown
+# before, so not set): a member frozen while it read a long answer (a big
+# document's article ids) left its session `active`, the server waiting to send
+# the rest, and its locks were held for as long as it stayed frozen.
 _IDLE_UNLESS_GIVEN = (
-    "SELECT set_config(name, %s, false) FROM pg_settings"
-    " WHERE name = 'idle_in_transaction_session_timeout' AND source <> 'client'"
+    "SELECT set_config(name, %s, false) FROM pg_settings WHERE name IN"
+    " ('idle_in_transaction_session_timeout', 'tcp_user_timeout') AND source <> 'client'"
 )
 
 

@@ -227,3 +227,31 @@ def test_pgoptions_idle_timeout_wins(pg: Engine, monkeypatch: pytest.MonkeyPatch
         assert _idle_timeout(daemon) == "5min"
     finally:
         daemon.dispose()
+
+
+def test_a_member_frozen_reading_a_long_answer_is_ended_by_the_server(pg: Engine) -> None:
+    """Frozen while it read a long answer (a big document's article ids, read in
+    the scan's last transaction after its row is written), a member's session is
+    not idle: the server waits to send the rest, `active`, and holds its locks for
+    as long as the member stays frozen; idle_in_transaction_session_timeout never
+    ends it. The daemon's sessions set tcp_user_timeout too, so it is ended."""
+    upgrade(pg)
+    url = pg.url.render_as_string(hide_password=False)
+    daemon = make_engine(url, idle_in_transaction_ms=500)
+    raw = daemon.raw_connection()
+    try:
+        repo = Repository(daemon)
+        repo.set_meta(LAST_CHECK_KEY, "1")
+        driver: Any = raw.driver_connection
+        with driver.cursor() as cur:  # a transaction: the row is this session's
+            cur.execute(f"UPDATE meta SET value = '2' WHERE key = '{LAST_CHECK_KEY}'")
+        # a long answer asked for and not read, as a process stopped mid-read leaves it
+        driver.pgconn.send_query(b"SELECT repeat('x', 1000) FROM generate_series(1, 200000)")
+        write, seen = in_thread(lambda: repo.set_meta(LAST_CHECK_KEY, "3"))
+        write.join(BOUND_S)
+        assert not write.is_alive(), "the write waited on a frozen session for good"
+        assert seen == [None], seen
+        assert repo.get_meta(LAST_CHECK_KEY) == "3"
+    finally:
+        raw.invalidate()
+        daemon.dispose()
