@@ -72,9 +72,11 @@ def run(paths: tuple[Path, ...], config_file: Path | None, **flags: Any) -> None
       article-monitor run corpus/ --once --data-dir /var/lib/article-monitor
       curl -s 127.0.0.1:9464/metrics | grep article_monitor_targets
     """
+    from monitor.daemon.hup import ignore_stray_stops
     from monitor.daemon.notify import claim
     from monitor.daemon.prestart import reloads_held
 
+    ignore_stray_stops()  # done at the CLI's first line too; here for other entries
     claim()  # before any checker process is spawned: $NOTIFY_SOCKET is this process's
     with reloads_held():  # a SIGHUP before the daemon's handler is a reload, not a death
         _run(paths, config_file, flags)

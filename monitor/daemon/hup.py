@@ -40,4 +40,15 @@ def hold_for_run(argv: Sequence[str]) -> bool:
     if command_of(argv) != "run":
         return False
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGHUP})
+    ignore_stray_stops()
     return True
+
+
+def ignore_stray_stops() -> None:
+    """SIGUSR2 is the daemon's word to its checker processes (it stops); sent to the
+    daemon itself (`kill -USR2`, which many daemons take for "reopen the logs", or
+    `systemctl kill -s USR2` to the whole unit), its default action ended it as
+    SIGKILL does: nothing flushed, leases held. Ignored from `run`'s first line; the
+    checker processes set their own handler (a child inherits SIG_IGN across exec,
+    and one sent while it starts stays pending: it is spawned with SIGUSR2 blocked)."""
+    signal.signal(signal.SIGUSR2, signal.SIG_IGN)

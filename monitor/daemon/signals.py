@@ -1,4 +1,5 @@
-"""The daemon's signals: SIGTERM/SIGINT stop it, SIGHUP reloads it.
+"""The daemon's signals: SIGTERM/SIGINT stop it, SIGHUP reloads it, SIGUSR2 is
+ignored (its word to its checker processes: hup.ignore_stray_stops).
 
 SIGHUP is held from `run`'s first line (prestart.reloads_held, hup.py) and let
 through only once the handler is in place; reloads take turns, and SIGHUPs
@@ -8,11 +9,21 @@ that come while one waits are that one.
 from __future__ import annotations
 
 import asyncio
+import logging
 import signal
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from monitor.daemon.prestart import release_reloads
+
+log = logging.getLogger("monitor.daemon")
+
+
+def _stray_stop() -> None:
+    log.warning(
+        "SIGUSR2 ignored: it is the daemon's word to its checker processes "
+        "(SIGHUP reloads, SIGTERM stops)"
+    )
 
 
 class Signals:
@@ -29,12 +40,15 @@ class Signals:
         # one reload at a time, and at most one waiting: SIGHUPs meanwhile are that one
         self._reload_lock = asyncio.Lock()
         self._reload_waiting = False
+        self._usr2: signal.Handlers | Callable[[int, Any], Any] | int | None = None
 
     def install(self, stop: Callable[[], None], on_hup: Callable[[], None]) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop)
         loop.add_signal_handler(signal.SIGHUP, on_hup)
+        self._usr2 = signal.getsignal(signal.SIGUSR2)  # run's: ignored since its first line
+        loop.add_signal_handler(signal.SIGUSR2, _stray_stop)
         # held since `run` began (daemon/prestart.py): one that came meanwhile reloads now
         self._mask = signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGHUP})
 
@@ -42,8 +56,10 @@ class Signals:
         loop = asyncio.get_running_loop()
         if self._mask is not None:  # stopping: a SIGHUP now is not a death
             signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGHUP})
-        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR2):
             loop.remove_signal_handler(sig)
+        if self._usr2 is not None:  # removed, SIGUSR2 would end the process again
+            signal.signal(signal.SIGUSR2, self._usr2)
         if self._mask is not None:
             release_reloads(self._mask)
             self._mask = None

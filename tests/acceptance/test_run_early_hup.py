@@ -49,9 +49,14 @@ def _sighup_state(pid: int) -> tuple[bool, bool]:
 
 
 def _gated(
-    tmp: Path, argv: list[str], *, sighup_default: bool = False, **popen: object
+    tmp: Path,
+    argv: list[str],
+    *,
+    sighup_default: bool = False,
+    sig: signal.Signals = signal.SIGHUP,
+    **popen: object,
 ) -> subprocess.Popen[bytes]:
-    """`argv` started, held at its import of click, and sent a SIGHUP there."""
+    """`argv` started, held at its import of click, and sent `sig` there."""
     gate = tmp / "gate"
     gate.mkdir()
     (gate / "sitecustomize.py").write_text(GATE)
@@ -76,7 +81,7 @@ def _gated(
             # line): blocked or ignored here, the mask came from the test's own
             # process (a leak of an earlier test), not from article-monitor
             assert _sighup_state(proc.pid) == (False, False), _sighup_state(proc.pid)
-        proc.send_signal(signal.SIGHUP)
+        proc.send_signal(sig)
         os.write(go_w, b"g")
     finally:
         os.close(ready_r)
