@@ -17,6 +17,8 @@ from collections.abc import Sequence
 
 # the command group's own options (monitor.cli.cli): flags, none takes a value
 _GROUP_FLAGS = frozenset({"-h", "--help", "--version"})
+# the daemon ignores both (ignore_stray_stops): their default action is an end
+USER_SIGNALS = (signal.SIGUSR1, signal.SIGUSR2)
 
 
 def command_of(argv: Sequence[str]) -> str | None:
@@ -46,9 +48,11 @@ def hold_for_run(argv: Sequence[str]) -> bool:
 
 def ignore_stray_stops() -> None:
     """SIGUSR2 is the daemon's word to its checker processes (it stops); sent to the
-    daemon itself (`kill -USR2`, which many daemons take for "reopen the logs", or
-    `systemctl kill -s USR2` to the whole unit), its default action ended it as
-    SIGKILL does: nothing flushed, leases held. Ignored from `run`'s first line; the
-    checker processes set their own handler (a child inherits SIG_IGN across exec,
-    and one sent while it starts stays pending: it is spawned with SIGUSR2 blocked)."""
-    signal.signal(signal.SIGUSR2, signal.SIG_IGN)
+    daemon itself (`kill -USR2`, or `systemctl kill -s USR2` to the whole unit), its
+    default action ended it as SIGKILL does: nothing flushed, leases held. SIGUSR1
+    too, which many daemons take for "reopen the logs" (this one logs to stderr).
+    Both are ignored from `run`'s first line. A checker process inherits that across
+    exec and sets its own SIGUSR2 handler (one sent while it starts stays pending: it
+    is spawned with SIGUSR2 blocked)."""
+    for sig in USER_SIGNALS:
+        signal.signal(sig, signal.SIG_IGN)

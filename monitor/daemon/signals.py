@@ -1,5 +1,6 @@
-"""The daemon's signals: SIGTERM/SIGINT stop it, SIGHUP reloads it, SIGUSR2 is
-ignored (its word to its checker processes: hup.ignore_stray_stops).
+"""The daemon's signals: SIGTERM/SIGINT stop it, SIGHUP reloads it, SIGUSR1 and
+SIGUSR2 are ignored with a warning (SIGUSR2 is its word to its checker
+processes: hup.ignore_stray_stops).
 
 SIGHUP is held from `run`'s first line (prestart.reloads_held, hup.py) and let
 through only once the handler is in place; reloads take turns, and SIGHUPs
@@ -14,16 +15,22 @@ import signal
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
+from monitor.daemon.hup import USER_SIGNALS
 from monitor.daemon.prestart import release_reloads
 
 log = logging.getLogger("monitor.daemon")
 
 
-def _stray_stop() -> None:
-    log.warning(
-        "SIGUSR2 ignored: it is the daemon's word to its checker processes "
-        "(SIGHUP reloads, SIGTERM stops)"
-    )
+def _ignored(sig: signal.Signals) -> Callable[[], None]:
+    def warn() -> None:
+        why = (
+            "it is the daemon's word to its checker processes"
+            if sig == signal.SIGUSR2
+            else "logs go to stderr, there are no files to reopen"
+        )
+        log.warning("%s ignored: %s (SIGHUP reloads, SIGTERM stops)", sig.name, why)
+
+    return warn
 
 
 class Signals:
@@ -40,15 +47,17 @@ class Signals:
         # one reload at a time, and at most one waiting: SIGHUPs meanwhile are that one
         self._reload_lock = asyncio.Lock()
         self._reload_waiting = False
-        self._usr2: signal.Handlers | Callable[[int, Any], Any] | int | None = None
+        # what the user signals did before `install` (run: ignored since its first line)
+        self._before: dict[signal.Signals, Any] = {}
 
     def install(self, stop: Callable[[], None], on_hup: Callable[[], None]) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop)
         loop.add_signal_handler(signal.SIGHUP, on_hup)
-        self._usr2 = signal.getsignal(signal.SIGUSR2)  # run's: ignored since its first line
-        loop.add_signal_handler(signal.SIGUSR2, _stray_stop)
+        for sig in USER_SIGNALS:
+            self._before[sig] = signal.getsignal(sig)
+            loop.add_signal_handler(sig, _ignored(sig))
         # held since `run` began (daemon/prestart.py): one that came meanwhile reloads now
         self._mask = signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGHUP})
 
@@ -56,10 +65,12 @@ class Signals:
         loop = asyncio.get_running_loop()
         if self._mask is not None:  # stopping: a SIGHUP now is not a death
             signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGHUP})
-        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR2):
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, *USER_SIGNALS):
             loop.remove_signal_handler(sig)
-        if self._usr2 is not None:  # removed, SIGUSR2 would end the process again
-            signal.signal(signal.SIGUSR2, self._usr2)
+        for sig, before in self._before.items():  # removed, they would end the process
+            if before is not None:
+                signal.signal(sig, before)
+        self._before.clear()
         if self._mask is not None:
             release_reloads(self._mask)
             self._mask = None

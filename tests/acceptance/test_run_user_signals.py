@@ -1,4 +1,4 @@
-"""SIGUSR2 sent to the daemon itself, or to its whole process group.
+"""SIGUSR2 (or SIGUSR1) sent to the daemon itself, or to its whole process group.
 
 SIGUSR2 is the daemon's word to its checker processes (it stops). Sent by an
 operator to the daemon (`kill -USR2`, as many daemons take it for "reopen the
@@ -6,7 +6,8 @@ logs"), or to the whole unit (`systemctl kill -s USR2`), its default action
 ended the daemon at once, as SIGKILL does: no results flushed, its leases held
 for `lease_seconds`. The daemon now ignores it, from its first line; its
 checker processes hear it as a stray stop, are replaced, and their skipped
-checks are tried again, so the pass still records every target.
+checks are tried again, so the pass still records every target. SIGUSR1
+(many daemons' "reopen the logs") ended it the same way and is ignored too.
 """
 
 from __future__ import annotations
@@ -31,8 +32,11 @@ def _all_checked(tmp: Path, text: str) -> None:
     assert query(db, "select count(*) from leases") == [(0,)]
 
 
+@pytest.mark.parametrize("sig", [signal.SIGUSR2, signal.SIGUSR1], ids=lambda s: s.name)
 @pytest.mark.parametrize("to", ["daemon", "group"])
-def test_a_sigusr2_to_the_daemon_or_its_group_ends_nothing(tmp_path: Path, to: str) -> None:
+def test_a_user_signal_to_the_daemon_or_its_group_ends_nothing(
+    tmp_path: Path, to: str, sig: signal.Signals
+) -> None:
     with LinkServer(pause=0.2) as site:
         cfg = stop_config(tmp_path, site, concurrency=32, per_host=8)
         jsonl_corpus(tmp_path, ARTICLES, hosts=16)
@@ -40,15 +44,16 @@ def test_a_sigusr2_to_the_daemon_or_its_group_ends_nothing(tmp_path: Path, to: s
         try:
             wait_for(lambda: started(site) >= 100, BOUND, what=daemon.text)
             if to == "group":
-                daemon.signal_group(signal.SIGUSR2)
+                daemon.signal_group(sig)
             else:
-                daemon.signal(signal.SIGUSR2)
+                daemon.signal(sig)
             code = daemon.wait(BOUND)
         finally:
             daemon.kill()
     text = daemon.text()
     assert code == 0, (code, text)
     assert "Traceback" not in text, text
+    assert f"{sig.name} ignored" in text, text
     _all_checked(tmp_path, text)
 
 
