@@ -26,7 +26,7 @@ import signal
 import stat
 import sys
 from collections.abc import Callable
-from typing import Any, BinaryIO, TextIO
+from typing import TYPE_CHECKING, Any, BinaryIO, TextIO
 
 from monitor.check.gc_pace import end_of_process, run_pace
 from monitor.check.pipe import Row, ids_frame, results_frame
@@ -35,6 +35,9 @@ from monitor.check.requests import Requests
 from monitor.check.worker_input import Targets
 from monitor.http import Checker
 from monitor.whole_write import whole_text
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 FLUSH_S = 0.02  # results wait at most this long for company
 FLUSH_ROWS = 512
@@ -75,6 +78,15 @@ class _Results:
         self.out.flush()
 
 
+def probe_engine(url: str) -> Engine:
+    """The engine of a checker process's probe answers: the daemon's session
+    timeouts (storage/engine.py), or a process frozen between its upsert and
+    commit held the leader's purge of expired answers, and its stop, as long."""
+    from monitor.storage.engine import DAEMON_IDLE_IN_TRANSACTION_MS, make_engine
+
+    return make_engine(url, idle_in_transaction_ms=DAEMON_IDLE_IN_TRANSACTION_MS)
+
+
 async def _keep_probe_answers(checker: Checker, url: str) -> Callable[[], None]:
     """Keep the probe's answers in the daemon's database, as its in-process checker
     does (monitor/daemon/probes.py): a restarted daemon, or a replaced checker
@@ -83,10 +95,9 @@ async def _keep_probe_answers(checker: Checker, url: str) -> Callable[[], None]:
     from concurrent.futures import ThreadPoolExecutor
 
     from monitor.daemon.probes import keep_probe_answers
-    from monitor.storage.engine import make_engine
     from monitor.storage.repository import Repository
 
-    engine = make_engine(url)
+    engine = probe_engine(url)
     thread = ThreadPoolExecutor(1, thread_name_prefix="probe-db")  # one connection's thread
 
     async def run_db(fn: Callable[..., Any], *args: Any) -> Any:

@@ -255,3 +255,18 @@ def test_a_member_frozen_reading_a_long_answer_is_ended_by_the_server(pg: Engine
     finally:
         raw.invalidate()
         daemon.dispose()
+
+
+def test_a_checker_processs_probe_sessions_have_the_daemons_timeouts(pg: Engine) -> None:
+    """The checker processes write the probe's answers through their own engine: a
+    process frozen between its upsert and commit held the leader's purge of expired
+    answers (and so its stop) for as long as it stayed frozen."""
+    from monitor.check.worker import probe_engine
+
+    engine = probe_engine(pg.url.render_as_string(hide_password=False))
+    try:
+        with engine.connect() as conn:
+            shown = conn.execute(text("SHOW idle_in_transaction_session_timeout")).scalar_one()
+        assert shown == "30s"
+    finally:
+        engine.dispose()
