@@ -28,6 +28,9 @@ def cluster(config_file: Path | None, fmt: str | None, **flags: Any) -> None:
     Examples:
       article-monitor cluster --db postgresql+psycopg://monitor@db/monitor
       article-monitor cluster --data-dir data --format json
+
+    Exit codes: 0 printed; 2 usage or configuration error, or a database that
+    cannot be read (none yet, or one that predates clusters: `db upgrade`).
     """
     from sqlalchemy import inspect
 

@@ -23,6 +23,14 @@ def show(paths: tuple[Path, ...], config_file: Path | None, **flags: Any) -> Non
     """Print the effective settings as JSON, after the file, the environment
     and these flags are merged and validated. Key files appear as paths,
     never as their content; a password in the database URL is masked.
+
+    \b
+    Examples:
+      article-monitor config show --config examples/config.toml
+      ARTICLE_MONITOR_RETENTION_DAYS=60 article-monitor config show --per-host 2
+
+    Exit codes: 0 valid (printed); 2 invalid: each error names the setting
+    and where it came from (file, environment or flag).
     """
     settings = settings_from(config_file, flags, paths)
     click.echo(json.dumps(settings.redacted(), indent=2, sort_keys=True))

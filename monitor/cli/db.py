@@ -23,6 +23,15 @@ def upgrade(config_file: Path | None, **flags: Any) -> None:
 
     The daemon does this on start; run it by hand before a rolling upgrade
     of several daemons sharing one PostgreSQL database.
+
+    \b
+    Examples:
+      article-monitor db upgrade --data-dir /var/lib/article-monitor
+      article-monitor db upgrade --db postgresql+psycopg://monitor@db/monitor
+
+    Exit codes: 0 the schema is current (the revisions are said); 2 a
+    database that cannot be used (unreachable, damaged, read-only, or from a
+    newer version) or a configuration error.
     """
     from sqlalchemy.exc import SQLAlchemyError
 

@@ -179,6 +179,13 @@ def export(out: Path, **flags: Any) -> None:
       provisioning/alerting/*.yaml           Grafana-managed alerting
       provisioning/{datasources,dashboards}/ Grafana file provisioning
       kubernetes/prometheusrule.yaml         prometheus-operator
+
+    \b
+    Examples:
+      article-monitor grafana export --out grafana/
+      article-monitor grafana export --out rules/ --down-min 10 --status-url https://ops.example/am
+
+    Exit codes: 0 written; 2 usage error or a folder that cannot be written.
     """
     from monitor.grafana.export import write
 
@@ -259,6 +266,15 @@ def push(
     The token goes over https, or plain http to loopback; plain http to any
     other host is refused (exit 2) unless --allow-insecure, which still warns
     on stderr.
+
+    \b
+    Examples:
+      article-monitor grafana push --url https://grafana.example.com --token-file token
+      article-monitor grafana push --url http://127.0.0.1:3000 --token-file token --folder ops
+
+    Exit codes: 0 Grafana holds the current dashboards and rules; 2 usage
+    error, a token file that cannot be used, or Grafana unreachable or
+    refusing (the reason is said).
     """
     from monitor import urls
     from monitor.cli import CliError

@@ -50,6 +50,9 @@ def keygen(key_type: Literal["aes256", "ed25519"], out: Path | None, force: bool
       article-monitor keygen --type ed25519 --out signer.key    # + signer.key.pub
       article-monitor keygen > key.hex && chmod 600 key.hex     # hex on stdout
       ARTICLE_MONITOR_KEY=$(article-monitor keygen) article-monitor verify corpus/
+
+    Exit codes: 0 written; 2 usage error, or a FILE that exists (pass --force)
+    or cannot be written.
     """
     from monitor.secured.keygen import aes256_hex, new_key_files, write_key_files
 

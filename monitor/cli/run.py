@@ -63,7 +63,8 @@ def run(paths: tuple[Path, ...], config_file: Path | None, **flags: Any) -> None
     could not be recorded (a corpus path missing or unreadable included),
     or a signal stopped it before every due target was checked (those left
     stay due); 2 a configuration, listen address or database that cannot be
-    used (a damaged database found while running included).
+    used (a damaged database found while running included); 130 SIGTERM or
+    SIGINT during the start, before the database was ready (nothing checked).
 
     \b
     Examples:

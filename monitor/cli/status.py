@@ -110,6 +110,9 @@ def status(config_file: Path | None, fmt: str | None, limit: int, **flags: Any) 
     Examples:
       article-monitor status --data-dir data
       article-monitor status --db postgresql+psycopg://monitor@db/monitor --format json
+
+    Exit codes: 0 printed; 2 usage or configuration error, or a database that
+    cannot be read (none yet: run the daemon first; behind: `db upgrade`).
     """
     from monitor.observe.status.document import status_document
 
@@ -175,6 +178,9 @@ def history(
     Examples:
       article-monitor history https://example.com/story/
       article-monitor history 6c3b12078d9965ad --format json
+
+    Exit codes: 0 printed; 2 nothing matches, a usage or configuration error,
+    or a database that cannot be read (none yet: run the daemon first).
     """
     with _repo(config_file, flags) as repo:
         article, targets = repo.find_targets(query)
