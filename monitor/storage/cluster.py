@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Table, delete, func, literal, select, text, update
+from sqlalchemy import Connection, Engine, Table, delete, func, literal, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from monitor.storage import dialect
@@ -80,6 +80,10 @@ class ClusterView:
 
 
 class ClusterStore(Store):
+    def __init__(self, engine: Engine) -> None:
+        super().__init__(engine)
+        self._runs_started: dict[tuple[str, str], int] = {}  # (role, member) -> its run's `ran_at`
+
     def _now(self, conn: Connection) -> int:
         if self.dialect == "postgresql":
             value: Any = conn.execute(
@@ -286,15 +290,22 @@ class ClusterStore(Store):
                 .values(ran_at=now)
                 .returning(ROLES.c.role)
             ).first()
+            if done is not None:
+                self._runs_started[role, me] = now
             return done is not None
 
     def fail_run(self, role: str, me: str) -> None:
         """This period's run by `me` failed: it does not count, so the next tick
-        (the holder's or a new one's) runs it again rather than a period later."""
+        (the holder's or a new one's) runs it again rather than a period later.
+        Also once `me` lost the role meanwhile (a leader frozen past the server's
+        idle timeout, its lease taken): the new holder waited a whole period, up to
+        an hour of no retention, unless a run was started since (`ran_at` moved)."""
+        started = self._runs_started.pop((role, me), None)
+        mine = ROLES.c.holder == me
+        if started is not None:
+            mine = mine | (ROLES.c.ran_at == started)
         with self._write() as conn:
-            conn.execute(
-                update(ROLES).where(ROLES.c.role == role, ROLES.c.holder == me).values(ran_at=None)
-            )
+            conn.execute(update(ROLES).where(ROLES.c.role == role, mine).values(ran_at=None))
 
     # -- Retry-After shared by the cluster
 

@@ -71,6 +71,26 @@ def test_a_failed_maintenance_run_is_run_again_at_the_next_tick(repo: Repository
     assert repo.start_run(MAINTENANCE, "a", 3_600_000) is False
 
 
+def test_a_run_failed_after_its_leader_lost_the_lease_is_run_again_by_the_new_one(
+    repo: Repository,
+) -> None:
+    """A leader frozen past the server's idle timeout mid-maintenance: its lease
+    was taken meanwhile, and its failed run held the new leader back a whole
+    period (up to an hour of no retention)."""
+    a, b = repo, Repository(repo.engine)
+    a.heartbeat(row("a"), 60_000, 200)  # a's lease runs out soon
+    assert a.start_run(MAINTENANCE, "a", 3_600_000) is True
+    wait = b.db_now() + 250
+    while b.db_now() < wait:  # bounded: the database clock moves on
+        pass
+    assert b.heartbeat(row("b"), 60_000, 60_000).leader == "b"
+    assert b.start_run(MAINTENANCE, "b", 3_600_000) is False  # a's run counts
+    a.fail_run(MAINTENANCE, "a")  # ... until it fails
+    assert b.start_run(MAINTENANCE, "b", 3_600_000) is True
+    a.fail_run(MAINTENANCE, "a")  # told twice: b's own run is not undone
+    assert b.start_run(MAINTENANCE, "b", 3_600_000) is False
+
+
 def test_backoff_learned_by_one_member_is_seen_by_all(repo: Repository) -> None:
     now = repo.db_now()
     assert repo.share_backoff({"slow.test": now + 60_000}) == {"slow.test": now + 60_000}
