@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
 import os
 import threading
@@ -95,6 +96,19 @@ async def open_daemon(d: Daemon) -> None:
     log.info("database %s (checked in %.1fs)", shown_url(url), checked)
 
 
+# what to do next, by the bind's errno (the address and the errno alone left a new user guessing)
+_LISTEN_HINTS = {
+    errno.EADDRINUSE: (
+        " (another process listens there, perhaps another daemon: stop it, or give this one "
+        "another address with --listen HOST:PORT or `listen` in the configuration)"
+    ),
+    errno.EACCES: " (a port below 1024 needs privileges: choose one above 1023 with --listen)",
+    errno.EADDRNOTAVAIL: (
+        " (no network interface of this machine has that address: use 127.0.0.1 or one of its own)"
+    ),
+}
+
+
 async def serve(d: Daemon) -> None:
     """/metrics, /healthz and /readyz, listening before the database is checked."""
     s = d.settings
@@ -104,6 +118,7 @@ async def serve(d: Daemon) -> None:
         await d.server.start()
     except (OSError, OverflowError) as exc:
         d.server = None
-        errno = getattr(exc, "errno", None)
-        reason = os.strerror(errno) if errno else str(exc)
-        raise ConfigError(f"cannot listen on {s.listen}: {reason}") from None
+        code = getattr(exc, "errno", None)
+        reason = os.strerror(code) if code else str(exc)
+        hint = _LISTEN_HINTS.get(code, "") if code else ""
+        raise ConfigError(f"cannot listen on {s.listen}: {reason}{hint}") from None

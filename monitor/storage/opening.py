@@ -186,6 +186,26 @@ def _create_whole(path: Path) -> bool:
             fresh.unlink()
 
 
+URL_SHAPES = "sqlite:///PATH or postgresql+psycopg://USER@HOST/NAME"
+
+
+def _not_a_url(url: str, exc: Exception) -> str:
+    """What is wrong with a `--db` that does not parse, and what to write instead.
+
+    The value is not repeated: it may hold a password.
+    """
+    if isinstance(exc, ValueError):  # SQLAlchemy's int() of the port
+        why = "its port is not a number"
+    elif "://" not in url:
+        why = (
+            "a file is named sqlite:///relative/path or sqlite:////absolute/path "
+            "(or leave --db out: DATA_DIR/article-monitor.db)"
+        )
+    else:
+        why = first_line(exc)
+    return f"not a database URL: {why}; expected {URL_SHAPES}"
+
+
 def open_database(
     url: str,
     *,
@@ -205,7 +225,7 @@ def open_database(
         path = sqlite_path(url)
         host = make_url(url).host or ""
     except (ArgumentError, ValueError) as exc:  # ValueError: a port that is not a number
-        raise DatabaseUnusable(f"not a database URL: {first_line(exc)}") from None
+        raise DatabaseUnusable(_not_a_url(url, exc)) from None
     if is_memory(url):
         raise DatabaseUnusable(
             f"{shown_url(url)} is a database in memory: each connection would see its own, "
@@ -239,8 +259,7 @@ def open_database(
     except (ArgumentError, ImportError) as exc:
         raise DatabaseUnusable(
             f"cannot use the database {shown_url(url)}: {first_line(exc)} "
-            "(SQLite and PostgreSQL through psycopg are supported: "
-            "sqlite:///PATH or postgresql+psycopg://USER@HOST/NAME)"
+            f"(SQLite and PostgreSQL through psycopg are supported: {URL_SHAPES})"
         ) from None
     if not verify:
         return engine
