@@ -21,7 +21,7 @@ import sys
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
-from typing import IO, Protocol
+from typing import IO, Protocol, TypeVar
 
 from monitor.corpus.article import InvalidDocument
 from monitor.whole_write import write_all
@@ -32,6 +32,7 @@ CHUNK = 1_000  # documents written to disk at once
 CHUNK_CHARS = 1 << 20  # ... or fewer, when their texts add up to this many characters
 
 _Row = tuple[str, int | None, str]
+T = TypeVar("T")
 
 
 class InvalidList(Protocol):
@@ -42,12 +43,10 @@ class InvalidList(Protocol):
     def __iter__(self) -> Iterator[InvalidDocument]: ...
 
 
-def batches(
-    invalid: Iterable[InvalidDocument], size: int = CHUNK
-) -> Iterator[list[InvalidDocument]]:
-    """The documents `size` at a time: a writer writes each batch's text, never the
-    text of them all (a corpus may hold millions)."""
-    docs = iter(invalid)
+def batches(items: Iterable[T], size: int = CHUNK) -> Iterator[list[T]]:
+    """The documents (or a report's other items) `size` at a time: a writer writes
+    each batch's text, never the text of them all (a corpus may hold millions)."""
+    docs = iter(items)
     while batch := list(islice(docs, size)):
         yield batch
 

@@ -10,7 +10,7 @@ import signal
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import click
 from rich.console import Console
@@ -28,10 +28,23 @@ from monitor.cli.options import (
     settings_from,
 )
 from monitor.cli.output_path import stdout_clash
-from monitor.corpus.article import Document, InvalidDocument
+from monitor.corpus.article import InvalidDocument
 from monitor.vocabulary import SignatureResult, SignatureStatus
 
 EXIT_OK, EXIT_PROBLEMS = 0, 1
+
+
+class Verified(NamedTuple):
+    """What the report shows of one article: the document itself is not kept (its
+    record and model were ~8 KB an article: 412 MB peak for 50,000)."""
+
+    id: str
+    source: str
+    line: int
+    web_url: str
+    result: SignatureResult
+
+
 _STATUS_STYLE = {
     SignatureStatus.VALID: "green",
     SignatureStatus.MISSING: "yellow",
@@ -40,15 +53,15 @@ _STATUS_STYLE = {
 
 
 def _verify_json(
-    results: list[tuple[Document, SignatureResult]], invalid: InvalidList, *, incomplete: bool
+    results: list[Verified], invalid: InvalidList, *, incomplete: bool
 ) -> Iterator[str]:
     """The JSON report, as `json.dumps(document, indent=2)` writes it, in pieces:
     the invalid documents are written as they are read back (a corpus may hold
     millions of them), never as one list or one text."""
     by_status: dict[str, int] = {}
-    for _, result in results:
-        by_status[result.status.value] = by_status.get(result.status.value, 0) + 1
-    problems = sum(1 for _, r in results if r.status.is_problem)
+    for v in results:
+        by_status[v.result.status.value] = by_status.get(v.result.status.value, 0) + 1
+    problems = sum(1 for v in results if v.result.status.is_problem)
     summary: dict[str, Any] = {
         "articles": len(results),
         "problems": problems + len(invalid),
@@ -66,17 +79,29 @@ def _verify_json(
         yield ("\n" if first else ",\n") + "\n".join("  " + line for line in lines)
         first = False
     yield "]" if first else "\n  ]"
-    articles = [
-        {
-            "id": doc.id,
-            "source": doc.source,
-            "line": doc.line,
-            "webUrl": doc.article.webUrl,
-            "signature": result.to_json(),
-        }
-        for doc, result in results
-    ]
-    yield ",\n" + _dumps({"articles": articles})[len("{\n") :]
+    yield from _listed("articles", results)
+
+
+def _listed(name: str, results: list[Verified]) -> Iterator[str]:
+    """The report's last member, the articles, a batch at a time: the text of them
+    all at once (with their dicts) was the peak, ~2.5 KB an article."""
+    yield f',\n  "{name}": ['
+    first = True
+    for batch in batches(results):
+        items = [
+            {
+                "id": v.id,
+                "source": v.source,
+                "line": v.line,
+                "webUrl": v.web_url,
+                "signature": v.result.to_json(),
+            }
+            for v in batch
+        ]
+        lines = _dumps(items)[len("[\n") : -len("\n]")].split("\n")
+        yield ("\n" if first else ",\n") + "\n".join("  " + line for line in lines)
+        first = False
+    yield ("]" if first else "\n  ]") + "\n}"
 
 
 def _dumps(value: object) -> str:
@@ -92,7 +117,7 @@ def shown(text: str) -> str:
 
 def _verify_table(
     console: Console,
-    results: list[tuple[Document, SignatureResult]],
+    results: list[Verified],
     invalid: InvalidList,
 ) -> None:
     table = Table(show_lines=False, expand=False)
@@ -100,15 +125,16 @@ def _verify_table(
     table.add_column("article", overflow="fold")
     table.add_column("source", overflow="fold")
     table.add_column("detail", overflow="fold")
-    for doc, result in results:
+    for v in results:
+        result = v.result
         style = _STATUS_STYLE.get(result.status, "bold red")
         detail = result.detail
         if result.fields:
             detail = f"fields: {', '.join(result.fields)}. {detail}"
         table.add_row(
             f"[{style}]{result.status.value}[/]",
-            shown(doc.article.webUrl),
-            shown(f"{doc.source}:{doc.line}"),
+            shown(v.web_url),
+            shown(f"{v.source}:{v.line}"),
             shown(detail),
         )
     if results:
@@ -117,8 +143,8 @@ def _verify_table(
         where = f"{bad.source}:{bad.line}" if bad.line is not None else bad.source
         console.print(f"[bold red]invalid document[/] {shown(where)}: {shown(bad.error)}")
     counts: dict[str, int] = {}
-    for _, result in results:
-        counts[result.status.value] = counts.get(result.status.value, 0) + 1
+    for v in results:
+        counts[v.result.status.value] = counts.get(v.result.status.value, 0) + 1
     summary = ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "none"
     console.print(f"{len(results)} article(s): {summary}; {len(invalid)} invalid document(s)")
 
@@ -183,7 +209,7 @@ def verify(
     if fmt is None:
         fmt = "table" if sys.stdout.isatty() else "json"
 
-    results: list[tuple[Document, SignatureResult]] = []
+    results: list[Verified] = []
     invalid = InvalidSpill()  # bounded memory: a corpus may hold millions
     stop = NotedStop()
     stop.install()  # from here a signal ends the loop, and what was verified is reported
@@ -193,7 +219,8 @@ def verify(
         if isinstance(item, InvalidDocument):
             invalid.append(item)
             continue
-        results.append((item, verify_document(item.raw, keyring, exclude=settings.exclude_fields)))
+        result = verify_document(item.raw, keyring, exclude=settings.exclude_fields)
+        results.append(Verified(item.id, item.source, item.line, item.article.webUrl, result))
 
     cut = stop.received is not None
     if not (results or invalid or cut):
@@ -214,5 +241,5 @@ def verify(
         what = "a partial report, marked incomplete," if cut else "the report"
         click.echo(f"interrupted ({name}): {what} was written", err=True)
         sys.exit(EXIT_INTERRUPTED)
-    problems = invalid or any(r.status.is_problem for _, r in results)
+    problems = invalid or any(v.result.status.is_problem for v in results)
     sys.exit(EXIT_PROBLEMS if problems else EXIT_OK)

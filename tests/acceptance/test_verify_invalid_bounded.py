@@ -77,3 +77,34 @@ def test_a_report_with_no_invalid_document_is_unchanged(tmp_path: Path) -> None:
     report = json.loads(out)
     assert report["invalid_documents"] == [] and len(report["articles"]) == 1
     assert out == json.dumps(report, indent=2, ensure_ascii=False) + "\n"
+
+
+VALID = 50_000
+VALID_PEAK_KIB = 160_000  # ~58 MB now; each document kept whole, then the text, ~412 MB
+
+
+def test_many_valid_articles_are_reported_in_bounded_memory(tmp_path: Path) -> None:
+    """`verify` kept every document (its record and model, ~8 KB an article) and
+    then wrote the articles as one text: 50,000 articles peaked at ~412 MB."""
+    source = tmp_path / "many.jsonl"
+    with source.open("w") as fh:
+        for n in range(VALID):
+            record = {"webUrl": f"https://news.example/{n}", "title": "t", "excerpt": "e" * 200}
+            fh.write(json.dumps(record) + "\n")
+    with (tmp_path / "report.json").open("w") as out:
+        run = peak_run(
+            [CLI, "verify", source, "--format", "json"], stdout=out, env=user_env(), timeout=90
+        )
+    assert "Traceback" not in run.err, run.err
+    assert run.code == 0
+    text = (tmp_path / "report.json").read_text()
+    report = json.loads(text)
+    assert text == json.dumps(report, indent=2, ensure_ascii=False) + "\n"
+    assert [a["line"] for a in report["articles"]] == list(range(1, VALID + 1))
+    assert report["summary"] == {
+        "articles": VALID,
+        "problems": 0,
+        "invalid_documents": 0,
+        "by_status": {"missing": VALID},
+    }
+    assert run.peak_kib < VALID_PEAK_KIB, f"peak RSS {run.peak_mib} MiB"
