@@ -25,8 +25,9 @@ import os
 import stat
 import tempfile
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import zip_longest
 from pathlib import Path
 from typing import Any, Final
 
@@ -244,13 +245,15 @@ class _Pending:
 
 def _same_records(
     before: list[Document | InvalidDocument],
-    after: list[Document | InvalidDocument],
+    after: Iterable[Document | InvalidDocument],
     signed: dict[int, str],
 ) -> bool:
-    """The rewritten file parses to the same records, with only `secured` changed."""
-    if len(before) != len(after):
-        return False
-    for index, (old, new) in enumerate(zip(before, after, strict=True)):
+    """The rewritten file parses to the same records, with only `secured` changed.
+    `after` is read one record at a time: held as a second list beside `before`, the
+    records of a 22 MB JSONL file of 50,000 articles took `sign --in-place` to 800 MB."""
+    for index, (old, new) in enumerate(zip_longest(before, after)):
+        if old is None or new is None:  # one has more records than the other
+            return False
         if isinstance(old, InvalidDocument) or isinstance(new, InvalidDocument):
             if type(old) is not type(new):
                 return False
@@ -346,7 +349,7 @@ def _rewrite(path: Path, sign_one: SignOne, force: bool, result: FileResult) -> 
         raise _Refused(f"cannot rewrite: {exc}") from None
     if not signed:
         return
-    if not _same_records(items, _records(source, new_text, suffix), signed):
+    if not _same_records(items, _iter_records(source, new_text, suffix), signed):
         raise _Refused(
             "the rewrite would change more than `secured` (unusual YAML or JSON layout?)"
         )
@@ -357,10 +360,14 @@ def _rewrite(path: Path, sign_one: SignOne, force: bool, result: FileResult) -> 
 
 
 def _records(source: str, text: str, suffix: str) -> list[Document | InvalidDocument]:
+    return list(_iter_records(source, text, suffix))
+
+
+def _iter_records(source: str, text: str, suffix: str) -> Iterator[Document | InvalidDocument]:
     """The records of `text` (the file's bytes decoded, its BOM kept for the rewrite) as
     the corpus reader reads them: it drops the BOM bytes, then parse_text a BOM char
     (two in all; with one dropped here, a second BOM moved the lines of its records)."""
-    return list(parse_text(source, text.removeprefix("\ufeff"), suffix))
+    return parse_text(source, text.removeprefix("\ufeff"), suffix)
 
 
 def _short(name: str) -> str:

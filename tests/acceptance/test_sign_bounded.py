@@ -1,0 +1,79 @@
+"""`sign` of a large corpus to stdout: one value a line as each article is read.
+
+It kept every document (record and model) until the whole corpus was read,
+only to know whether the values need their SOURCE:LINE: 50,000 articles
+peaked at ~300 MB, and nothing was printed before the end."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+from daemon_harness import CLI, user_env
+from support.child_peak import peak_run
+
+ARTICLES = 50_000
+PEAK_KIB = 120_000  # ~50 MB now; ~190 MB when every document was kept
+
+
+def _key(tmp: Path) -> Path:
+    key = tmp / "pub.key"
+    done = subprocess.run(
+        [CLI, "keygen", "--type", "aes256", "--out", str(key)],
+        capture_output=True,
+        text=True,
+        env=user_env(),
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return key
+
+
+def test_a_large_corpus_is_signed_in_bounded_memory(tmp_path: Path) -> None:
+    source = tmp_path / "many.jsonl"
+    with source.open("w") as fh:
+        for n in range(ARTICLES):
+            record = {
+                "webUrl": f"https://news.example/{n}",
+                "title": f"Story {n}",
+                "excerpt": "e" * 200,
+                "images": [{"url": f"https://news.example/{n}.jpg", "width": 640, "height": 480}],
+            }
+            fh.write(json.dumps(record) + "\n")
+        fh.write("[1, 2]\n")  # an invalid document: said, and exit 1
+    key = _key(tmp_path)
+    with (tmp_path / "values.txt").open("w") as out:
+        run = peak_run(
+            [CLI, "sign", source, "--key-file", key], stdout=out, env=user_env(), timeout=120
+        )
+    assert "Traceback" not in run.err, run.err
+    assert run.code == 1 and "invalid document" in run.err, run.err
+    lines = (tmp_path / "values.txt").read_text().splitlines()
+    assert [line.split("\t")[0] for line in lines] == [
+        f"{source}:{n}" for n in range(1, ARTICLES + 1)
+    ]
+    assert all(line.split("\t")[1].startswith("v2.") for line in lines[:10]), lines[:2]
+    assert run.peak_kib < PEAK_KIB, f"peak RSS {run.peak_mib} MiB"
+
+
+def test_one_article_is_a_bare_value_and_two_are_prefixed(tmp_path: Path) -> None:
+    key = _key(tmp_path)
+    one = tmp_path / "one.jsonl"
+    one.write_text(json.dumps({"webUrl": "https://news.example/a", "title": "t"}) + "\n")
+    two = tmp_path / "two.jsonl"
+    two.write_text(one.read_text() * 2)
+    for path, prefixed in ((one, False), (two, True)):
+        done = subprocess.run(
+            [CLI, "sign", str(path), "--key-file", str(key)],
+            capture_output=True,
+            text=True,
+            env=user_env(),
+            timeout=60,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        lines = done.stdout.splitlines()
+        assert len(lines) == (2 if prefixed else 1), lines
+        assert all(("\t" in line) == prefixed for line in lines), lines
