@@ -73,14 +73,20 @@ def run(paths: tuple[Path, ...], config_file: Path | None, **flags: Any) -> None
       article-monitor run corpus/ --once --data-dir /var/lib/article-monitor
       curl -s 127.0.0.1:9464/metrics | grep article_monitor_targets
     """
+    from monitor.check.interrupt import hold_for_exit
     from monitor.daemon.hup import ignore_stray_stops
     from monitor.daemon.notify import claim
     from monitor.daemon.prestart import reloads_held
 
     ignore_stray_stops()  # done at the CLI's first line too; here for other entries
     claim()  # before any checker process is spawned: $NOTIFY_SOCKET is this process's
-    with reloads_held():  # a SIGHUP before the daemon's handler is a reload, not a death
-        _run(paths, config_file, flags)
+    try:
+        with reloads_held():  # a SIGHUP before the daemon's handler is a reload, not a death
+            _run(paths, config_file, flags)
+    finally:
+        # ending: a later SIGTERM or SIGINT (daemon/signals.py) must not take the default
+        # action the interpreter puts back as it shuts down (143), whatever the exit code
+        hold_for_exit()
 
 
 def _run(paths: tuple[Path, ...], config_file: Path | None, flags: dict[str, Any]) -> None:

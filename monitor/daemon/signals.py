@@ -5,20 +5,38 @@ processes: hup.ignore_stray_stops).
 SIGHUP is held from `run`'s first line (prestart.reloads_held, hup.py) and let
 through only once the handler is in place; reloads take turns, and SIGHUPs
 that come while one waits are that one.
+
+SIGTERM and SIGINT get Python-level handlers, as `check`'s do (check/interrupt.py),
+not the loop's: removing a loop handler puts SIG_DFL back (or, for SIGINT,
+KeyboardInterrupt), so a second signal while the stop ended (writer, cluster
+leave, listener) killed the daemon (status 143, "stopped" never said) or
+raised into the cleanup (a traceback, "Aborted!", exit 1). `timeout` sends
+SIGTERM twice, an impatient user presses Ctrl-C twice. The first stops the
+daemon; later ones are ignored, from `remove` until the process exits (`run`
+holds them blocked for its exit). A daemon that stopped for another reason
+gets the handlers it had before back (a library caller's, a test's).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 from collections.abc import Awaitable, Callable, Coroutine
+from types import FrameType
 from typing import Any
 
 from monitor.daemon.hup import USER_SIGNALS
 from monitor.daemon.prestart import release_reloads
 
 log = logging.getLogger("monitor.daemon")
+
+STOPS = (signal.SIGTERM, signal.SIGINT)
+
+
+def _stopping_already(signum: int, frame: FrameType | None) -> None:
+    """A stop signal once the daemon is ending: the first one is being acted on."""
 
 
 def _ignored(sig: signal.Signals) -> Callable[[], None]:
@@ -49,11 +67,20 @@ class Signals:
         self._reload_waiting = False
         # what the user signals did before `install` (run: ignored since its first line)
         self._before: dict[signal.Signals, Any] = {}
+        # SIGTERM and SIGINT: their handlers before `install`, and whether one came
+        self._stops_before: dict[signal.Signals, Any] = {}
+        self._stop_signalled = False
 
     def install(self, stop: Callable[[], None], on_hup: Callable[[], None]) -> None:
         loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop)
+
+        def on_stop(signum: int, frame: FrameType | None) -> None:
+            self._stop_signalled = True
+            with contextlib.suppress(RuntimeError):  # the loop is closed: it is ending
+                loop.call_soon_threadsafe(stop)
+
+        for sig in STOPS:
+            self._stops_before[sig] = signal.signal(sig, on_stop)
         loop.add_signal_handler(signal.SIGHUP, on_hup)
         for sig in USER_SIGNALS:
             self._before[sig] = signal.getsignal(sig)
@@ -65,7 +92,13 @@ class Signals:
         loop = asyncio.get_running_loop()
         if self._mask is not None:  # stopping: a SIGHUP now is not a death
             signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGHUP})
-        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, *USER_SIGNALS):
+        for sig, before in self._stops_before.items():  # never SIG_DFL between handlers
+            if self._stop_signalled:
+                signal.signal(sig, _stopping_already)
+            else:
+                signal.signal(sig, before if before is not None else signal.SIG_DFL)
+        self._stops_before.clear()
+        for sig in (signal.SIGHUP, *USER_SIGNALS):
             loop.remove_signal_handler(sig)
         for sig, before in self._before.items():  # removed, they would end the process
             if before is not None:
