@@ -20,6 +20,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.config import ConfigError, Settings
+from monitor.corpus.files import SUFFIXES
 from monitor.daemon.maintenance import run_maintenance
 from monitor.daemon.rescan_retry import transient
 from monitor.daemon.scan import ScanStopped
@@ -117,7 +118,14 @@ async def rescan(d: Daemon, *, force: bool = False, now: int | None = None) -> N
         if d.scan_error is not None:
             log.info("the corpus is recorded again")
             d.scan_error = None
-        d.last_scan = report
+        previous, d.last_scan = d.last_scan, report
+        if report.files == 0 and not report.problems and (previous is None or previous.files):
+            # `check` says it too: a mistyped folder is not a healthy corpus
+            log.warning(
+                "no documents found under %s (searched for %s); nothing to check",
+                " ".join(str(p) for p in d.settings.paths),
+                " ".join(f"*{suffix}" for suffix in sorted(SUFFIXES)),
+            )
         if report.changed or report.removed or force:
             log.info(
                 "corpus scanned in %.2fs: %d files, %d changed, %d removed, %d invalid records",
