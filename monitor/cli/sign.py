@@ -11,7 +11,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import click
 
@@ -27,6 +27,9 @@ from monitor.cli.options import (
 from monitor.cli.output_path import stdout_clash
 from monitor.config import ConfigError
 from monitor.corpus.article import Document, InvalidDocument
+
+if TYPE_CHECKING:
+    from monitor.secured.inplace import Signable
 
 EXIT_OK, EXIT_PROBLEMS = 0, 1
 ENVELOPES = ("v2", "legacy", "ed25519")
@@ -147,7 +150,7 @@ def sign(
         """One line on stderr; control characters in a file name cannot forge another."""
         click.echo(escape(line), err=True)
 
-    def sign_one(doc: Document) -> str | None:
+    def sign_one(doc: Signable) -> str | None:
         nonlocal failures
         try:
             return sign_document(
