@@ -17,10 +17,10 @@ ARTICLES = 50_000
 PEAK_KIB = 120_000  # ~50 MB now; ~190 MB when every document was kept
 
 
-def _key(tmp: Path) -> Path:
-    key = tmp / "pub.key"
+def _cli(*args: str | Path) -> str:
+    """`article-monitor ARGS`, exit 0: its stdout."""
     done = subprocess.run(
-        [CLI, "keygen", "--type", "aes256", "--out", str(key)],
+        [CLI, *map(str, args)],
         capture_output=True,
         text=True,
         env=user_env(),
@@ -28,6 +28,12 @@ def _key(tmp: Path) -> Path:
         check=False,
     )
     assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def _key(tmp: Path) -> Path:
+    key = tmp / "pub.key"
+    _cli("keygen", "--type", "aes256", "--out", key)
     return key
 
 
@@ -65,16 +71,7 @@ def test_one_article_is_a_bare_value_and_two_are_prefixed(tmp_path: Path) -> Non
     two = tmp_path / "two.jsonl"
     two.write_text(one.read_text() * 2)
     for path, prefixed in ((one, False), (two, True)):
-        done = subprocess.run(
-            [CLI, "sign", str(path), "--key-file", str(key)],
-            capture_output=True,
-            text=True,
-            env=user_env(),
-            timeout=60,
-            check=False,
-        )
-        assert done.returncode == 0, done.stderr
-        lines = done.stdout.splitlines()
+        lines = _cli("sign", path, "--key-file", key).splitlines()
         assert len(lines) == (2 if prefixed else 1), lines
         assert all(("\t" in line) == prefixed for line in lines), lines
 
