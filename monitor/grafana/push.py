@@ -217,6 +217,11 @@ def _request_once(
                     raise PushError(f"{what}: Grafana did not answer in time")
     except httpx.TimeoutException:
         raise PushError(f"{what}: Grafana did not answer in time") from None
+    except httpx.ConnectError as exc:  # the system's words (refused, no such name), no URL
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise PushError(
+            f"{what}: cannot reach Grafana: {reason} (is --url right, and Grafana running?)"
+        ) from None
     except httpx.HTTPError as exc:
         raise PushError(f"{what}: cannot reach Grafana ({type(exc).__name__})") from None
     headers = {
