@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from sqlalchemy import Connection, Engine, event, insert, text
 from sqlalchemy.exc import DBAPIError
 from support.pg import pg_engine
+from support.threads import in_thread
 from test_cluster_storage import row
 
 from monitor.storage.cluster import BACKOFF, MEMBERS, TIMEOUT, ClusterView
@@ -32,20 +33,6 @@ TIMEOUT_MS = 60_000
 @pytest.fixture
 def pg() -> Iterator[Engine]:
     yield from pg_engine()
-
-
-def in_thread(call: Callable[[], Any]) -> tuple[threading.Thread, list[Any]]:
-    out: list[Any] = []
-
-    def run() -> None:
-        try:
-            out.append(call())
-        except Exception as exc:  # handed to the test
-            out.append(exc)
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    return thread, out
 
 
 def until_db_passes(repo: Repository, at: int) -> None:

@@ -5,12 +5,12 @@ queued behind it; the leader gives up for this period and the writers go on."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import Engine, text
 from support.pg import pg_engine
+from support.threads import in_thread
 
 from monitor.storage import partitions
 from monitor.storage.migrate import upgrade
@@ -25,20 +25,6 @@ BOUND_S = 60  # a bound on a hang, never a measure: the step takes well under a 
 @pytest.fixture
 def pg() -> Iterator[Engine]:
     yield from pg_engine()
-
-
-def _in_thread(fn: object) -> tuple[threading.Thread, list[object]]:
-    out: list[object] = []
-
-    def run() -> None:
-        try:
-            out.append(fn())  # type: ignore[operator]
-        except Exception as exc:  # handed to the test
-            out.append(exc)
-
-    t = threading.Thread(target=run, daemon=True)
-    t.start()
-    return t, out
 
 
 def _write(engine: Engine, at: int) -> int:
@@ -63,11 +49,11 @@ def test_a_reader_holding_the_table_does_not_queue_the_writers(pg: Engine, step:
     tx = reader.begin()
     reader.execute(text("SELECT count(*) FROM check_results")).scalar_one()
     try:
-        leader, made = _in_thread(lambda: partitions.maintain(pg, now, now - 30 * DAY))
+        leader, made = in_thread(lambda: partitions.maintain(pg, now, now - 30 * DAY))
         leader.join(BOUND_S)
         assert not leader.is_alive(), "the leader waited on the reader's lock"
         assert made and not isinstance(made[0], Exception), made
-        writer, wrote = _in_thread(lambda: _write(pg, now))
+        writer, wrote = in_thread(lambda: _write(pg, now))
         writer.join(BOUND_S)
         assert not writer.is_alive() and wrote == [1], wrote
     finally:
@@ -101,7 +87,7 @@ def test_a_writer_filling_the_default_partition_does_not_fail_the_days_partition
         text("INSERT INTO check_results (target_id, checked_at, outcome) VALUES (7, :at, 0)"),
         {"at": now},
     )
-    leader, made = _in_thread(lambda: partitions.maintain(pg, now, now - 30 * DAY))
+    leader, made = in_thread(lambda: partitions.maintain(pg, now, now - 30 * DAY))
     try:
         with pg.connect() as watch:
             for _ in range(10_000):  # bounded: until the leader waits on the writer's lock
