@@ -50,3 +50,14 @@ def test_every_alert_the_docs_name_is_a_rule() -> None:
     for path in texts:
         for name in re.findall(r"\bArticle[A-Z][A-Za-z]+\b", path.read_text()):
             assert name in rules, f"{path.name} names {name}, which is no alert rule"
+
+
+def test_every_rule_is_in_the_alerting_table_and_has_a_runbook() -> None:
+    """docs/alerting.md's table of the alerts left ArticleLinksDrifted out."""
+    alerting = (ROOT / "docs" / "alerting.md").read_text()
+    table = alerting.split("\n## The alerts\n", 1)[1].split("\n## ", 1)[0]
+    listed = re.findall(r"^\| (Article[A-Za-z]+) \|", table, re.MULTILINE)
+    runbooks = re.findall(r"^### (Article[A-Za-z]+)$", OPERATIONS, re.MULTILINE)
+    names = [rule.name for rule in alert_rules()]
+    assert listed == names
+    assert runbooks == names
