@@ -51,7 +51,7 @@ def batches(items: Iterable[T], size: int = CHUNK) -> Iterator[list[T]]:
         yield batch
 
 
-def _stderr_warning(text: str) -> None:
+def stderr_warning(text: str) -> None:
     from monitor.observe.logs import escape  # only on this rare path (start-up imports)
 
     sys.stderr.write(escape(text) + "\n")
@@ -70,7 +70,7 @@ class InvalidSpill:
         chunk: int = CHUNK,
         chunk_chars: int = CHUNK_CHARS,
         folder: str | None = None,
-        warn: Callable[[str], None] = _stderr_warning,
+        warn: Callable[[str], None] = stderr_warning,
     ) -> None:
         self._kept, self._kept_chars = kept, kept_chars
         self._chunk, self._chunk_chars = max(1, chunk), chunk_chars
