@@ -295,7 +295,7 @@ class Membership:
         self.leader = me is not None and me.leader
         if self.leader and not was_leader:
             self.took_lead = True
-        if self.leader != was_leader:
+        if self.leader != was_leader and self.repo.dialect == "postgresql":  # SQLite: one
             log.info(
                 "cluster: %s maintenance leader", "now the" if self.leader else "no longer the"
             )

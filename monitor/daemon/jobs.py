@@ -146,7 +146,9 @@ async def maintenance(d: Daemon) -> None:
             await asyncio.to_thread(d._wall.store, d.repo)
         if not await asyncio.to_thread(d.membership.maintenance_due):
             return
-        log.info("maintenance: running as the cluster's leader")
+        # SQLite: one daemon, no cluster to name
+        leader = " as the cluster's leader" if d.repo.dialect == "postgresql" else ""
+        log.info("maintenance: running%s", leader)
         await asyncio.to_thread(
             run_maintenance,
             d.repo,
