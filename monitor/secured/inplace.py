@@ -293,9 +293,9 @@ def _same_records(
     for index, (old, new) in enumerate(zip_longest(before, after)):
         if old is None or new is None:  # one has more records than the other
             return False
-        if isinstance(old, InvalidDocument) != isinstance(new, InvalidDocument):
-            return False
         if isinstance(old, InvalidDocument) or isinstance(new, InvalidDocument):
+            if not (isinstance(old, InvalidDocument) and isinstance(new, InvalidDocument)):
+                return False  # a record that became invalid, or the other way round
             continue
         expected = dict(old.raw)
         if index in signed:
