@@ -11,7 +11,7 @@ from monitor.cli import COMMANDS, cli
 README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
 
 
-def _leaf_commands() -> list[tuple[str, ...]]:
+def leaf_commands() -> list[tuple[str, ...]]:
     ctx = click.Context(cli)
     out: list[tuple[str, ...]] = []
     for name in COMMANDS:
@@ -24,7 +24,7 @@ def _leaf_commands() -> list[tuple[str, ...]]:
     return out
 
 
-@pytest.mark.parametrize("words", _leaf_commands(), ids=" ".join)
+@pytest.mark.parametrize("words", leaf_commands(), ids=" ".join)
 def test_command_has_help_and_a_readme_entry(words: tuple[str, ...]) -> None:
     result = CliRunner().invoke(cli, [*words, "--help"])
     assert result.exit_code == 0, result.output

@@ -7,24 +7,11 @@ no exit codes. `run` also exits 130 when a signal stops it during its start,
 which its help left out.
 """
 
-import click
 import pytest
 from click.testing import CliRunner
+from test_cli_docs import leaf_commands
 
-from monitor.cli import COMMANDS, cli
-
-
-def _leaf_commands() -> list[tuple[str, ...]]:
-    ctx = click.Context(cli)
-    out: list[tuple[str, ...]] = []
-    for name in COMMANDS:
-        cmd = cli.get_command(ctx, name)
-        assert cmd is not None, name
-        if isinstance(cmd, click.Group):
-            out.extend((name, sub) for sub in cmd.list_commands(ctx))
-        else:
-            out.append((name,))
-    return out
+from monitor.cli import cli
 
 
 def _help(words: tuple[str, ...]) -> str:
@@ -33,7 +20,7 @@ def _help(words: tuple[str, ...]) -> str:
     return result.output
 
 
-@pytest.mark.parametrize("words", _leaf_commands(), ids=" ".join)
+@pytest.mark.parametrize("words", leaf_commands(), ids=" ".join)
 def test_help_has_examples_of_itself_and_its_exit_codes(words: tuple[str, ...]) -> None:
     text = _help(words)
     examples = text.split("Examples:\n", 1)
