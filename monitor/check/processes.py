@@ -236,12 +236,13 @@ class WorkerPool:
     async def kill_hung(self) -> None:
         """Kill a worker that holds targets and has answered none of them for longer
         than a check can take (stopped, deadlocked): the run waited for it for ever.
-        Its end is a failed worker like any other (`_failure` says why)."""
+        Its end is a failed worker like any other (`_failure` says why). The slack
+        is read at each look, so a change applies while the watch runs."""
         loop = asyncio.get_running_loop()
-        limit = self.longest + self.hang_slack
         heard = {id(c): (c.received, loop.time()) for c in self.channels}
         while True:
-            await asyncio.sleep(min(1.0, limit / 4))
+            await asyncio.sleep(min(1.0, (self.longest + self.hang_slack) / 4))
+            limit = self.longest + self.hang_slack
             now = loop.time()
             for channel in self.channels:
                 received, since = heard.get(id(channel), (channel.received, now))

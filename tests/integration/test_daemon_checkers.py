@@ -27,6 +27,7 @@ PAGE = (
     + " ".join(f"word{n}" for n in range(300))
     + "</p></body></html>"
 )
+STARTING_SLACK_S = 3600.0  # no checker process takes this long to start: no kill before a stop
 
 
 def routes(
@@ -183,12 +184,16 @@ async def test_a_hung_checker_process_is_killed_and_its_checks_fail() -> None:
     """A checker process that stops answering (SIGSTOP, a deadlock) held its checks
     for ever: each re-claim went back to it, and the daemon's slots filled with
     them. Once it has answered nothing for longer than a check can take, it is
-    killed, its checks fail (checked again) and the next one gets a new process."""
+    killed, its checks fail (checked again) and the next one gets a new process.
+
+    The short slack holds only while the process is stopped: the watch counts from
+    the send, and a process started on a loaded machine (over 1.5 s) was killed as
+    hung before its request, the test waiting for that request for ever."""
     hold, arrived = asyncio.Event(), asyncio.Event()
     async with app_server(routes(hold, arrived)) as srv:
         s = settings({"a.example": srv.port}, timeout=0.5, retries=0)
         remote = ProcessChecker(s, 1)
-        remote.hang_slack = 0.5
+        remote.hang_slack = STARTING_SLACK_S
         async with remote:
             held = asyncio.create_task(remote.check("http://a.example/held", Kind.WEB))
             await arrived.wait()  # the worker is checking it
@@ -196,12 +201,14 @@ async def test_a_hung_checker_process_is_killed_and_its_checks_fail() -> None:
             assert pool is not None and pool.channels[0].transport is not None
             pid = pool.channels[0].transport.get_pid()
             os.kill(pid, signal.SIGSTOP)
+            pool.hang_slack = 0.5  # stopped: silent for a check's time and this is hung
             try:
                 with pytest.raises(CheckerGone):
                     await asyncio.wait_for(held, 60)  # a bound on a hang, not a timing
             finally:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
+            pool.hang_slack = STARTING_SLACK_S  # the process in its place starts as slowly
             hold.set()
             again = await remote.check("http://a.example/ok/1", Kind.WEB)
     assert again.outcome is Outcome.OK
