@@ -7,10 +7,13 @@ from __future__ import annotations
 import subprocess
 import sys
 from datetime import UTC, datetime
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
+import publicsuffixlist
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from monitor.corpus.article import Article, Document
@@ -62,6 +65,26 @@ def test_a_registrable_domain_still_matches_its_hosts(domain: str, url: str) -> 
 _label = st.from_regex(r"[a-z][a-z0-9]{0,10}", fullmatch=True)
 
 
+@lru_cache(maxsize=1)
+def _listed() -> frozenset[str]:
+    """The rules of the bundled list, read from its file: the oracle of which names
+    are suffixes themselves. Some short labels are (`eu.com`, `a2hosted.com`): the
+    property below failed now and then when hypothesis drew one."""
+    text = Path(publicsuffixlist.PSLFILE).read_text(encoding="utf-8")
+    rules = (line.split()[0] for line in text.splitlines() if line and not line.startswith("//"))
+    return frozenset(map(_ascii, rules))
+
+
+def _ascii(rule: str) -> str:
+    """A rule as the test's names are spelt (punycode); one the codec cannot take as is."""
+    if rule.isascii():
+        return rule
+    try:
+        return rule.encode("idna").decode()
+    except UnicodeError:
+        return rule
+
+
 @given(
     name=_label,
     sub=st.lists(_label, max_size=2),
@@ -70,6 +93,7 @@ _label = st.from_regex(r"[a-z][a-z0-9]{0,10}", fullmatch=True)
 def test_under_any_suffix_the_owner_matches_and_the_suffix_never(
     name: str, sub: list[str], suffix: str
 ) -> None:
+    assume(f"{name}.{suffix}" not in _listed() and f"*.{suffix}" not in _listed())
     host = ".".join([*sub, name, suffix])
     assert is_public_suffix(suffix)
     assert not is_public_suffix(f"{name}.{suffix}")
