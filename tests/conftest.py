@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 import signal
 from collections.abc import Iterator
@@ -16,6 +17,8 @@ from support.endpoints_raw import make_server
 from support.pg import pg_repo
 from support.scanning import scanner
 from support.storage import engine, repo
+
+from monitor.observe import logs
 
 # shared fixtures defined in tests/support/, offered to every test
 __all__ = ["engine", "make_server", "pg_repo", "repo", "scanner"]
@@ -53,6 +56,29 @@ def _signal_state_restored() -> Iterator[None]:
     for sig, handler in handlers.items():
         if signal.getsignal(sig) != handler and handler is not None:
             signal.signal(sig, handler)
+
+
+@pytest.fixture(autouse=True)
+def _logging_state_restored() -> Iterator[None]:
+    """An in-process `run` sets the root logger up for a daemon (setup_logging: INFO,
+    its own handler in place of the others, quieter library loggers) for the rest
+    of the process: every later test in that worker captured INFO records, and one
+    that asserted nothing was said failed or passed by the order of the files.
+    Each test gets the root logger's level and handlers, and those loggers' levels,
+    back (pytest's own capture handlers come and go with each phase)."""
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
+    quiet = {name: logging.getLogger(name).level for name in logs._QUIET}
+    yield
+    for handler in list(root.handlers):
+        if handler not in handlers and not type(handler).__module__.startswith("_pytest"):
+            root.removeHandler(handler)
+    for handler in handlers:
+        if handler not in root.handlers:
+            root.addHandler(handler)
+    root.setLevel(level)
+    for name, was in quiet.items():
+        logging.getLogger(name).setLevel(was)
 
 
 @dataclass(frozen=True)
