@@ -29,7 +29,12 @@ __all__ = ["engine", "make_server", "pg_repo", "repo", "scanner"]
 settings.register_profile(
     "deterministic", deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
-settings.load_profile("deterministic")
+# CI (.ci/run) also draws the same examples at every run (seeded by each test): a
+# property whose generator met real data now and then (`eu` under `com` is itself a
+# public suffix) failed one CI run in many and passed the next. A developer's run
+# keeps drawing new examples, so such finds are made there, then pinned.
+settings.register_profile("ci", parent=settings.get_profile("deterministic"), derandomize=True)
+settings.load_profile(os.environ.get("ARTICLE_MONITOR_HYPOTHESIS_PROFILE", "deterministic"))
 
 STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 
