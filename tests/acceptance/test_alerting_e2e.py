@@ -51,10 +51,17 @@ pytestmark = [
 STATUS = "http://status.test:9464"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def free_ports(count: int) -> list[int]:
+    """`count` distinct loopback ports free now: all bound at once, then closed (one
+    bound and closed after another could be given the same port twice)."""
+    held = [socket.socket() for _ in range(count)]
+    try:
+        for s in held:
+            s.bind(("127.0.0.1", 0))
+        return [int(s.getsockname()[1]) for s in held]
+    finally:
+        for s in held:
+            s.close()
 
 
 class Webhook:
@@ -156,7 +163,7 @@ def test_a_link_going_down_reaches_a_person_and_back(tmp_path: Path, webhook: We
                     evaluation_s=1,
                 ),
             )
-            am_port, prom_port = free_port(), free_port()
+            am_port, prom_port = free_ports(2)
             (tmp_path / "am.yml").write_text(
                 yaml.safe_dump(
                     {
