@@ -128,7 +128,10 @@ class LinkServer:
 
     def __enter__(self) -> LinkServer:
         self._thread.start()
-        self._ready.wait(5)
+        # a bound on a hang, not a timing: on a loaded machine a start past 5 s went
+        # on with no port, and failed later as something else
+        if not self._ready.wait(60):
+            raise AssertionError("the loopback link server did not start within 60 s")
         return self
 
     def __exit__(self, *exc: object) -> None:
