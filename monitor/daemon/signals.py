@@ -65,10 +65,9 @@ class Signals:
         # one reload at a time, and at most one waiting: SIGHUPs meanwhile are that one
         self._reload_lock = asyncio.Lock()
         self._reload_waiting = False
-        # what the user signals did before `install` (run: ignored since its first line)
+        # each signal's handler before `install` (run: the user signals ignored since
+        # its first line), put back by `remove`; and whether a stop signal came
         self._before: dict[signal.Signals, Any] = {}
-        # SIGTERM and SIGINT: their handlers before `install`, and whether one came
-        self._stops_before: dict[signal.Signals, Any] = {}
         self._stop_signalled = False
 
     def install(self, stop: Callable[[], None], on_hup: Callable[[], None]) -> None:
@@ -80,7 +79,7 @@ class Signals:
                 loop.call_soon_threadsafe(stop)
 
         for sig in STOPS:
-            self._stops_before[sig] = signal.signal(sig, on_stop)
+            self._before[sig] = signal.signal(sig, on_stop)
         loop.add_signal_handler(signal.SIGHUP, on_hup)
         for sig in USER_SIGNALS:
             self._before[sig] = signal.getsignal(sig)
@@ -92,17 +91,13 @@ class Signals:
         loop = asyncio.get_running_loop()
         if self._mask is not None:  # stopping: a SIGHUP now is not a death
             signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGHUP})
-        for sig, before in self._stops_before.items():  # never SIG_DFL between handlers
-            if self._stop_signalled:
-                signal.signal(sig, _stopping_already)
-            else:
-                signal.signal(sig, before if before is not None else signal.SIG_DFL)
-        self._stops_before.clear()
         for sig in (signal.SIGHUP, *USER_SIGNALS):
-            loop.remove_signal_handler(sig)
-        for sig, before in self._before.items():  # removed, they would end the process
-            if before is not None:
-                signal.signal(sig, before)
+            loop.remove_signal_handler(sig)  # SIG_DFL for now: put back just below
+        for sig, before in self._before.items():  # never SIG_DFL between handlers
+            if sig in STOPS and self._stop_signalled:
+                signal.signal(sig, _stopping_already)
+            elif sig in STOPS or before is not None:
+                signal.signal(sig, before if before is not None else signal.SIG_DFL)
         self._before.clear()
         if self._mask is not None:
             release_reloads(self._mask)
