@@ -19,6 +19,14 @@ runs, with the same limits (`--concurrency 128 --per-host 8 --retries 0`):
   targets were requested: start-up, and for the daemon writing the corpus
   to its database.
 
+With --stored, each round also splits `run --once`'s time: the same run
+again on the database the first left (`--interval 1s`, so every target is
+due again: the corpus is stored and unchanged, so no scan writes), and once
+more after every target's state is set back to unknown and its page mark
+removed (first sightings again, without the scan). "stored" against
+"first" is what writing the corpus costs a first start; "reset" against
+"stored" what a first sighting's history costs over a recheck's.
+
 Each pair runs interleaved --repeat times. `--variant LABEL:VAR=VALUE,...`
 (repeatable) runs the daemon once more in each round with those environment
 variables (`base:PYTHONPATH=/tmp/base` runs another tree of the package, a
@@ -37,6 +45,7 @@ import json
 import os
 import shutil
 import signal
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -186,6 +195,21 @@ def write_corpus(path: Path, records: int, port: int, hosts: Sequence[str]) -> i
     return len(cvl.corpus_urls(corpus))
 
 
+def reset_states(db: Path) -> None:
+    """Every target back to unknown and no page marks: the next `run --once` makes
+    first sightings again, on a database that already holds the corpus."""
+    conn = sqlite3.connect(db)
+    try:
+        conn.execute(
+            "UPDATE targets SET state = 'unknown', fails = 0, succs = 0, last_outcome = NULL,"
+            " last_problems = '', last_status = NULL, last_checked_at = NULL"
+        )
+        conn.execute("DELETE FROM page_marks")
+        conn.commit()
+    finally:
+        conn.close()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--once-records", type=int, default=10_000, help="x5 URLs [10000]")
@@ -200,6 +224,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=128)
     parser.add_argument("--per-host", type=int, default=8)
     parser.add_argument("--skip", default="", help="comma-separated: once,run")
+    parser.add_argument(
+        "--stored",
+        action="store_true",
+        help="also time `run --once` on a database that holds the corpus (see above)",
+    )
     parser.add_argument(
         "--variant", action="append", default=[], help="LABEL:VAR=VALUE,... (repeatable)"
     )
@@ -265,8 +294,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             if "once" not in skip:
                 record(timed("check", check("once.jsonl"), port, once_n, work))
                 for label, env in variants:
-                    argv = [*daemon("once.jsonl", "once-db", "--once"), *common]
+                    extra = ["--interval", "1s"] if args.stored else []
+                    argv = [*daemon("once.jsonl", "once-db", "--once", *extra), *common]
                     record(timed("run --once" + label, argv, port, once_n, work, env=env))
+                    if args.stored:
+                        again = argv  # the same command: the database is kept this time
+                        time.sleep(1.5)  # every target due again
+                        record(timed("stored" + label, again, port, once_n, work, env=env))
+                        reset_states(work / "once-db" / "article-monitor.db")
+                        time.sleep(1.5)
+                        record(timed("reset" + label, again, port, once_n, work, env=env))
             if "run" not in skip:
                 record(timed("check (run set)", check("run.jsonl"), port, run_n, work))
                 interval = ["--interval", f"{args.interval:g}"]
@@ -289,6 +326,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                     f"{o / c if c else 0:.2f}x (target <= 1.25x); CPU {cpu:.1f}"
                     f" s against {med('check', 'cpu_s'):.1f} s"
                 )
+                for split in ("stored", "reset") if args.stored else ():
+                    w = med(split + label, "wall_s")
+                    print(
+                        f"  {split}{label}: {w:.2f} s = {w / c if c else 0:.2f}x check; CPU "
+                        f"{med(split + label, 'cpu_s'):.1f} s"
+                    )
             if "run" not in skip:
                 c, r = med("check (run set)", "steady_rate"), med("run" + label, "steady_rate")
                 print(
