@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import io
 import os
 import stat
 import tempfile
@@ -42,7 +43,9 @@ from monitor.corpus.files import (
     os_reason,
     read_whole,
 )
+from monitor.corpus.json_stream import parse_json_line
 from monitor.secured.edit import (
+    BOM,
     EditError,
     rewrite_front_matter,
     rewrite_json,
@@ -183,7 +186,9 @@ def sync_folders(folders: Iterable[Path]) -> None:
                 os.close(fd)
 
 
-def _replace(path: Path, st: os.stat_result, data: bytes, force: bool, notes: list[str]) -> None:
+def _replace(
+    path: Path, st: os.stat_result, data: bytes | memoryview, force: bool, notes: list[str]
+) -> None:
     """Write `data` to a temporary file beside `path`, with its owner and mode, then rename."""
     folder = path.parent
     try:
@@ -342,6 +347,10 @@ def _rewrite(path: Path, sign_one: SignOne, force: bool, result: FileResult) -> 
                 f"only when all of it is UTF-8; {UNCHANGED}"
             )
         return
+    del data  # the text stands for it from here on
+    if suffix in LINE_SUFFIXES and "\n" in text:  # (one line, maybe CR-ended: read whole)
+        _rewrite_lines(path, st, text, sign_one, force, result)
+        return
     items: list[Record | InvalidDocument] = [
         Record(i.source, i.line, i.raw) if isinstance(i, Document) else i
         for i in _iter_records(source, text, suffix)
@@ -399,6 +408,118 @@ def _rewrite(path: Path, sign_one: SignOne, force: bool, result: FileResult) -> 
         _replace(path, st, new_text.encode("utf-8"), force, result.notes)
         result.folder = path.parent
     result.signed = len(signed)
+
+
+def _lines_of(text: str) -> Iterator[tuple[int, str]]:
+    """(line number, line with its '\\n') of `text`, split as the corpus reader splits
+    JSON Lines (json_stream.split_lines: on '\\n' alone), one at a time."""
+    start, number = 0, 0
+    while start < len(text):
+        end = text.find("\n", start) + 1 or len(text)
+        number += 1
+        yield number, text[start:end]
+        start = end
+
+
+def _line_item(source: str, number: int, line: str) -> Document | InvalidDocument | None:
+    """One line as the corpus reader reads it in the whole file: the first line
+    loses two byte-order marks more (`_iter_records`, then `parse_text`) before
+    `parse_json_line` drops one from any line."""
+    content = line.removesuffix("\n")
+    if number == 1:
+        content = content.removeprefix(BOM).removeprefix(BOM)
+    return parse_json_line(source, number, content)
+
+
+def _rewrite_lines(
+    path: Path, st: os.stat_result, text: str, sign_one: SignOne, force: bool, result: FileResult
+) -> None:
+    """JSON Lines, a line at a time: each read as the corpus reader reads it, signed,
+    rewritten and read back, so only the file's text and the new text are held.
+    Every record was held with its parsed object (and the new file's records
+    compared after): a 50,000-article file peaked at ~430 MB.
+
+    Byte-order marks at the start of a line (files joined with `cat`) stay, and the
+    article after them is signed as the reader reads it: it was left unsigned,
+    with no word, and the file said signed. A valid article whose line cannot
+    be rewritten is named, never passed over."""
+    source = str(path)
+    # the new file's bytes, one growing buffer: a list of every line's string, held
+    # while each line's parse and signature came and went, pinned twice the memory
+    out = io.BytesIO()
+    changed = False
+    signed = 0
+    checked_refusals = False
+    lines = _lines_of(text)
+    for number, line in lines:
+        item = _line_item(source, number, line)
+        if not isinstance(item, Document):
+            if item is not None:
+                result.invalid.append(item)
+            out.write(line.encode())
+            continue
+        if not checked_refusals:  # as the whole-file path: only a file with an article
+            checked_refusals = True
+            for refusal, note in _write_refusals(path, st):
+                if not force:
+                    result.invalid += [
+                        i
+                        for n, rest in lines
+                        if isinstance(i := _line_item(source, n, rest), InvalidDocument)
+                    ]
+                    raise _Refused(refusal)
+                result.notes.append(f"{path}: {note}")
+        new_line, value, met = _sign_line(line, item, sign_one)
+        if value is None:
+            if not met:  # sign_one, when it was asked, said why itself
+                result.errors.append(
+                    f"{source}:{number}: cannot sign: its line cannot be rewritten in place "
+                    "(unusual JSON layout?); this article is left unsigned"
+                )
+            out.write(line.encode())
+            continue
+        again = _line_item(source, number, new_line)
+        expected = {**item.raw, "secured": value}
+        if (
+            not isinstance(again, Document)
+            or again.raw != expected
+            or new_line.count("\n") != line.count("\n")
+        ):
+            raise _Refused(
+                "the rewrite would change more than `secured` (unusual YAML or JSON layout?)"
+            )
+        out.write(new_line.encode())
+        changed = changed or new_line != line
+        signed += 1
+    if not signed:
+        return
+    if changed:
+        _replace(path, st, out.getbuffer(), force, result.notes)
+        result.folder = path.parent
+    result.signed = signed
+
+
+def _sign_line(line: str, item: Document, sign_one: SignOne) -> tuple[str, str | None, bool]:
+    """`line` with its article's `secured` set; the value (None: not signed); and
+    whether the rewrite met the article (the object the reader read) at all."""
+    body = line.lstrip(BOM)  # marks the reader drops, kept in the file
+    lead = line[: len(line) - len(body)]
+    value: str | None = None
+    met = False
+
+    def signer(parsed: Any) -> str | None:
+        nonlocal value, met
+        if met or parsed != item.raw:
+            return None
+        met = True
+        value = sign_one(item)
+        return value
+
+    try:
+        new = rewrite_jsonl(body, signer)
+    except EditError:
+        return line, None, False
+    return lead + new, value, met
 
 
 def _iter_records(source: str, text: str, suffix: str) -> Iterator[Document | InvalidDocument]:
