@@ -32,7 +32,7 @@ from itertools import zip_longest
 from pathlib import Path
 from typing import Any, Final, Protocol
 
-from monitor.corpus import parse_bytes, parse_text
+from monitor.corpus import CR_ONLY, files, parse_bytes, parse_text
 from monitor.corpus.article import Document, InvalidDocument
 from monitor.corpus.files import (
     LINE_SUFFIXES,
@@ -348,7 +348,7 @@ def _rewrite(path: Path, sign_one: SignOne, force: bool, result: FileResult) -> 
             )
         return
     del data  # the text stands for it from here on
-    if suffix in LINE_SUFFIXES and "\n" in text:  # (one line, maybe CR-ended: read whole)
+    if suffix in LINE_SUFFIXES:  # one line too: the whole-file way missed one after two marks
         _rewrite_lines(path, st, text, sign_one, force, result)
         return
     items: list[Record | InvalidDocument] = [
@@ -382,8 +382,6 @@ def _rewrite(path: Path, sign_one: SignOne, force: bool, result: FileResult) -> 
     try:
         if suffix == ".json":
             new_text = rewrite_json(text, signer)
-        elif suffix in LINE_SUFFIXES:
-            new_text = rewrite_jsonl(text, signer)
         else:  # YAML: the records are in hand, each named by its file line
             values = {
                 item.line: value
@@ -422,13 +420,26 @@ def _lines_of(text: str) -> Iterator[tuple[int, str]]:
 
 
 def _line_item(source: str, number: int, line: str) -> Document | InvalidDocument | None:
-    """One line as the corpus reader reads it in the whole file: the first line
-    loses two byte-order marks more (`_iter_records`, then `parse_text`) before
-    `parse_json_line` drops one from any line."""
+    """One line as the corpus reader (`parse_stream`) reads it: the file's byte-order
+    mark goes with its bytes, then `parse_json_line` drops one from any line (a third
+    mark, dropped as `parse_text` drops one, signed an article `check` calls invalid);
+    a line over MAX_LINE_BYTES is invalid (such a line was signed, and a valid one
+    that signing took past the cap became invalid); a CR inside says the file may
+    end its lines in CR alone, as `check` says."""
     content = line.removesuffix("\n")
+    if len(content) > files.MAX_LINE_BYTES // 4 and len(content.encode()) > files.MAX_LINE_BYTES:
+        return InvalidDocument(
+            source,
+            number,
+            f"line is over the {files.MAX_LINE_BYTES:,}-byte limit for one JSON Lines record",
+        )
+    content = content.rstrip("\r")  # as `read_lines`: a CR before it moved an error's column
     if number == 1:
-        content = content.removeprefix(BOM).removeprefix(BOM)
-    return parse_json_line(source, number, content)
+        content = content.removeprefix(BOM)
+    item = parse_json_line(source, number, content)
+    if isinstance(item, InvalidDocument) and "\r" in content:
+        return InvalidDocument(item.source, item.line, item.error + CR_ONLY)
+    return item
 
 
 def _rewrite_lines(
@@ -451,46 +462,48 @@ def _rewrite_lines(
     signed = 0
     checked_refusals = False
     lines = _lines_of(text)
-    for number, line in lines:
-        item = _line_item(source, number, line)
-        if not isinstance(item, Document):
-            if item is not None:
-                result.invalid.append(item)
-            out.write(line.encode())
-            continue
-        if not checked_refusals:  # as the whole-file path: only a file with an article
-            checked_refusals = True
-            for refusal, note in _write_refusals(path, st):
-                if not force:
-                    result.invalid += [
-                        i
-                        for n, rest in lines
-                        if isinstance(i := _line_item(source, n, rest), InvalidDocument)
-                    ]
-                    raise _Refused(refusal)
-                result.notes.append(f"{path}: {note}")
-        new_line, value, met = _sign_line(line, item, sign_one)
-        if value is None:
-            if not met:  # sign_one, when it was asked, said why itself
-                result.errors.append(
-                    f"{source}:{number}: cannot sign: its line cannot be rewritten in place "
-                    "(unusual JSON layout?); this article is left unsigned"
+    try:
+        for number, line in lines:
+            item = _line_item(source, number, line)
+            if not isinstance(item, Document):
+                if item is not None:
+                    result.invalid.append(item)
+                out.write(line.encode())
+                continue
+            if not checked_refusals:  # as the whole-file path: only a file with an article
+                checked_refusals = True
+                for refusal, note in _write_refusals(path, st):
+                    if not force:
+                        raise _Refused(refusal)
+                    result.notes.append(f"{path}: {note}")
+            new_line, value, met = _sign_line(line, item, sign_one)
+            if value is None:
+                if not met:  # sign_one, when it was asked, said why itself
+                    result.errors.append(
+                        f"{source}:{number}: cannot sign: its line cannot be rewritten in "
+                        "place (unusual JSON layout?); this article is left unsigned"
+                    )
+                out.write(line.encode())
+                continue
+            again = _line_item(source, number, new_line)
+            if isinstance(again, InvalidDocument):  # e.g. signed, over the cap of a line
+                raise _Refused(f"signed, line {number} would be invalid: {again.error}")
+            if (
+                again is None
+                or again.raw != {**item.raw, "secured": value}
+                or new_line.count("\n") != line.count("\n")
+            ):
+                raise _Refused(
+                    "the rewrite would change more than `secured` (unusual YAML or JSON layout?)"
                 )
-            out.write(line.encode())
-            continue
-        again = _line_item(source, number, new_line)
-        expected = {**item.raw, "secured": value}
-        if (
-            not isinstance(again, Document)
-            or again.raw != expected
-            or new_line.count("\n") != line.count("\n")
-        ):
-            raise _Refused(
-                "the rewrite would change more than `secured` (unusual YAML or JSON layout?)"
-            )
-        out.write(new_line.encode())
-        changed = changed or new_line != line
-        signed += 1
+            out.write(new_line.encode())
+            changed = changed or new_line != line
+            signed += 1
+    except _Refused:  # every invalid document is still named, those after this line too
+        result.invalid += [
+            i for n, rest in lines if isinstance(i := _line_item(source, n, rest), InvalidDocument)
+        ]
+        raise
     if not signed:
         return
     if changed:

@@ -326,3 +326,29 @@ def test_a_read_only_jsonl_file_names_every_invalid_line_with_its_refusal(signer
     for line in (1, 3, 4):  # before the article and after it
         assert f"{stream}:{line}: invalid document" in done.stderr, done.stderr
     assert stream.read_bytes() == before
+
+
+def test_jsonl_marks_are_dropped_as_check_drops_them(signer: Signer) -> None:
+    """The reader drops two byte-order marks before a file's first line: a file of one
+    line after two was left unsigned with no word (exit 0), and an article after
+    three, invalid to `check` and `verify`, was signed (exit 0, no invalid document)."""
+    corpus = signer.base / "corpus"
+    corpus.mkdir()
+    first, second = (
+        (ROOT / "examples" / "articles" / "012_stream.jsonl").read_bytes().splitlines()[:2]
+    )
+    bom = "\ufeff".encode()
+    one = corpus / "one.jsonl"
+    one.write_bytes(bom + bom + first)
+    three = corpus / "three.jsonl"
+    three.write_bytes(bom * 3 + first + b"\n" + second + b"\n")
+    done = signer.sign(corpus)
+    assert done.returncode == 1, done.stderr
+    assert f"{one}: signed 1 article(s)" in done.stderr
+    assert f"{three}:1: invalid document" in done.stderr
+    assert f"{three}: signed 1 article(s)" in done.stderr
+    assert one.read_bytes().startswith(bom + bom + first[:-1] + b', "secured": "v2.publisher.')
+    assert three.read_bytes().startswith(bom * 3 + first + b"\n")
+    verified = signer.run("verify", corpus, "--key-file", signer.key, "--format", "json")
+    assert verified.stdout.count('"status": "valid"') == 2, verified.stdout
+    assert '"status": "missing"' not in verified.stdout
