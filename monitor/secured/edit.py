@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Final
 
+from monitor.corpus.json_window import DECODER, DuplicateKey, NotJson
 from monitor.corpus.line_runs import PLAIN_LINES
 
 WRAPPER_KEYS: Final = ("news", "articles")
@@ -302,9 +303,10 @@ def _edit_object(text: str, obj: _Object, value: str) -> tuple[int, int, str]:
 def _apply(text: str, objects: Iterator[_Object], signer: Signer) -> str:
     edits: list[tuple[int, int, str]] = []
     for obj in objects:
-        try:
-            parsed = json.loads(text[obj.start : obj.end])
-        except (ValueError, RecursionError):  # the corpus reports this record invalid
+        try:  # as the corpus reader reads it: with a repeated key's last copy winning,
+            # an invalid object equal to a valid one took that one's signature
+            parsed = DECODER.decode(text[obj.start : obj.end])
+        except (ValueError, RecursionError, DuplicateKey, NotJson):  # an invalid record
             continue
         value = signer(parsed)
         if value is not None:
