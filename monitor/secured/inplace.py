@@ -287,27 +287,34 @@ class _Pending:
         return None
 
 
+CHANGES_MORE = "the rewrite would change more than `secured` (unusual YAML or JSON layout?)"
+
+
 def _same_records(
     before: list[Record | InvalidDocument],
     after: Iterable[Document | InvalidDocument],
     signed: dict[int, str],
-) -> bool:
-    """The rewritten file parses to the same records, with only `secured` changed.
-    `after` is read one record at a time: held as a second list beside `before`, the
-    records of a 22 MB JSONL file of 50,000 articles took `sign --in-place` to 800 MB."""
+) -> str | None:
+    """None if the rewritten file parses to the same records, with only `secured`
+    changed; else why not. `after` is read one record at a time: held as a second
+    list beside `before`, the records of a 22 MB JSONL file of 50,000 articles took
+    `sign --in-place` to 800 MB."""
     for index, (old, new) in enumerate(zip_longest(before, after)):
         if old is None or new is None:  # one has more records than the other
-            return False
+            return CHANGES_MORE
+        if isinstance(old, Record) and isinstance(new, InvalidDocument) and index in signed:
+            # e.g. signed, over the cap of one record: named, not blamed on the layout
+            return f"signed, the record of line {old.line} would be invalid: {new.error}"
         if isinstance(old, InvalidDocument) or isinstance(new, InvalidDocument):
             if not (isinstance(old, InvalidDocument) and isinstance(new, InvalidDocument)):
-                return False  # a record that became invalid, or the other way round
+                return CHANGES_MORE  # a record that became invalid, or the other way round
             continue
         expected = dict(old.raw)
         if index in signed:
             expected["secured"] = signed[index]
         if new.raw != expected:
-            return False
-    return True
+            return CHANGES_MORE
+    return None
 
 
 def rewrite_file(path: Path, sign_one: SignOne, *, force: bool = False) -> FileResult:
@@ -398,10 +405,9 @@ def _rewrite(path: Path, sign_one: SignOne, force: bool, result: FileResult) -> 
         raise _Refused(f"cannot rewrite: {exc}") from None
     if not signed:
         return
-    if not _same_records(items, _iter_records(source, new_text, suffix), signed):
-        raise _Refused(
-            "the rewrite would change more than `secured` (unusual YAML or JSON layout?)"
-        )
+    changed = _same_records(items, _iter_records(source, new_text, suffix), signed)
+    if changed is not None:
+        raise _Refused(changed)
     if new_text != text:
         _replace(path, st, new_text.encode("utf-8"), force, result.notes)
         result.folder = path.parent
@@ -493,9 +499,7 @@ def _rewrite_lines(
                 or again.raw != {**item.raw, "secured": value}
                 or new_line.count("\n") != line.count("\n")
             ):
-                raise _Refused(
-                    "the rewrite would change more than `secured` (unusual YAML or JSON layout?)"
-                )
+                raise _Refused(CHANGES_MORE)
             out.write(new_line.encode())
             changed = changed or new_line != line
             signed += 1

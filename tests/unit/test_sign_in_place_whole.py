@@ -4,17 +4,22 @@ a record it cannot sign must be named for what it is, not blamed on the layout."
 
 from __future__ import annotations
 
+import functools
+import json
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from monitor.corpus import parse_bytes
+import monitor.corpus as corpus
+from monitor.corpus import files, parse_bytes
 from monitor.corpus.article import Document, InvalidDocument
+from monitor.corpus.json_stream import parse_json
 from monitor.secured.inplace import Signable, rewrite_file
 
 A = '{"webUrl": "https://a.example/1", "title": "One"}'
 B = '{"webUrl": "https://a.example/2", "title": "Two"}'
+CAP = 400  # characters: a record cap small enough to cross in a test
 
 
 def _sign(value: str) -> Callable[[Signable], str | None]:
@@ -53,3 +58,47 @@ def test_an_object_the_reader_refuses_does_not_take_a_valid_records_signature(
         "v2.k.new",
     ]
     assert path.read_text(encoding="utf-8").startswith(f"[{duplicate},\n")
+
+
+def _near(n: int, size: int) -> str:
+    """An article of `size` characters."""
+    text = json.dumps({"webUrl": f"https://a.example/{n}", "title": ""})
+    return text.replace('""', json.dumps("t" * (size - len(text))))
+
+
+@pytest.fixture
+def small_cap(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(files, "MAX_YAML_BYTES", CAP)
+    monkeypatch.setattr(corpus, "parse_json", functools.partial(parse_json, cap=CAP))
+
+
+def _yaml(n: int, size: int) -> str:
+    head = f"webUrl: https://a.example/{n}\ntitle: "
+    return head + "t" * (size - len(head) - 1) + "\n"
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "line"),
+    [
+        ("list.json", f"[{A},\n{_near(5, CAP - 20)},\n{B}]\n", 2),
+        ("one.json", _near(5, CAP - 20), 1),
+        ("wrapped.json", f'{{"news": [{A},\n{_near(5, CAP - 20)}]}}', 2),
+        ("stream.yaml", f"---\n{_yaml(1, 60)}---\n{_yaml(5, CAP - 20)}", 5),
+        ("page.md", f"---\n{_yaml(5, CAP - 20)}---\nbody\n", 2),
+    ],
+    ids=["list", "object", "wrapper", "yaml-stream", "front-matter"],
+)
+def test_a_record_signing_would_take_over_the_cap_is_named(
+    tmp_path: Path, small_cap: None, name: str, text: str, line: int
+) -> None:
+    """Signed, the record would be over the reader's cap of one record: an invalid
+    document where a valid one was. The file is left alone, as before, but the
+    reason named the layout ("unusual YAML or JSON layout?"), not the record."""
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    assert all(isinstance(i, Document) for i in _read(path))
+    result = rewrite_file(path, _sign("v2.k." + "s" * 60))
+    assert path.read_text(encoding="utf-8") == text
+    assert result.signed == 0 and result.invalid == []
+    (error,) = result.errors
+    assert f"line {line} would be invalid" in error and "limit" in error, error
