@@ -44,6 +44,7 @@ from monitor.corpus.files import (
     read_whole,
 )
 from monitor.corpus.json_stream import parse_json_line
+from monitor.corpus.records import to_document
 from monitor.secured.edit import (
     BOM,
     EditError,
@@ -381,8 +382,14 @@ def _rewrite(path: Path, sign_one: SignOne, force: bool, result: FileResult) -> 
             signed[index] = value
         return value
 
+    # an object the reader refuses may still equal a valid record in Python (`true == 1`):
+    # it took that record's signature. Only a file with invalid records holds one.
+    refuses = bool(result.invalid)
+
     def signer(parsed: Any) -> str | None:
         """JSON's rewrite meets article objects, not records: found again by equality."""
+        if refuses and not isinstance(to_document(source, None, parsed), Document):
+            return None
         index = pending.take(parsed)
         return None if index is None else sign_at(index)
 

@@ -102,3 +102,26 @@ def test_a_record_signing_would_take_over_the_cap_is_named(
     assert result.signed == 0 and result.invalid == []
     (error,) = result.errors
     assert f"line {line} would be invalid" in error and "limit" in error, error
+
+
+IMAGE = '{"webUrl": "https://a.example/1", "images": [{"url": "https://a.example/i", "width": %s}]}'
+
+
+@pytest.mark.parametrize("sep", [",\n", ", "], ids=["lines", "one-line"])
+def test_an_invalid_object_equal_to_a_valid_one_in_python_takes_no_signature(
+    tmp_path: Path, sep: str
+) -> None:
+    """`true == 1` in Python: an image width of `true` (invalid to the reader) was
+    matched to the valid record of width 1 after it, and took its signature; the
+    whole file was then refused, and none of its valid articles signed."""
+    path = tmp_path / "width.json"
+    invalid = IMAGE % "true"
+    text = f'{{"news": [{invalid}{sep}{IMAGE % "1"}{sep}{B}]}}'
+    path.write_text(text, encoding="utf-8")
+    result = rewrite_file(path, _sign("v2.k.new"))
+    assert result.errors == []
+    assert [i.line for i in result.invalid] == [1]
+    assert result.signed == 2
+    after = _read(path)
+    assert [d.raw.get("secured") for d in after if isinstance(d, Document)] == ["v2.k.new"] * 2
+    assert path.read_text(encoding="utf-8").startswith(f'{{"news": [{invalid}{sep}')
