@@ -271,7 +271,11 @@ def _articles(text: str) -> Iterator[_Object]:
                 yield _scan_object(text, item)
         return
     top = _scan_object(text, start)
-    wrappers = [m for m in top.members if m.key in WRAPPER_KEYS and text[m.value_start] == "["]
+    # the lists of a wrapper key's first copy, as the reader reads them: a repeated
+    # key's value is no list of records (an article in it took its equal's signature)
+    firsts = {m.key: m for m in reversed(top.members)}
+    wrappers = [m for m in top.members if firsts[m.key] is m and m.key in WRAPPER_KEYS]
+    wrappers = [m for m in wrappers if text[m.value_start] == "["]
     if not wrappers:
         yield top
         return

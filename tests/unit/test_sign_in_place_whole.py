@@ -125,3 +125,18 @@ def test_an_invalid_object_equal_to_a_valid_one_in_python_takes_no_signature(
     after = _read(path)
     assert [d.raw.get("secured") for d in after if isinstance(d, Document)] == ["v2.k.new"] * 2
     assert path.read_text(encoding="utf-8").startswith(f'{{"news": [{invalid}{sep}')
+
+
+def test_a_list_under_a_repeated_wrapper_key_is_not_signed(tmp_path: Path) -> None:
+    """The reader reads the list of a wrapper key's first copy only (a repeated key
+    makes the wrapper invalid, its value no list of records): an article in the
+    list of a second `news` took the signature of its equal in `articles`, and the
+    whole file was refused."""
+    path = tmp_path / "wrapper.json"
+    text = f'{{"news": "x",\n"news": [{A}],\n"articles": [{A},\n{B}]}}\n'
+    path.write_text(text, encoding="utf-8")
+    result = rewrite_file(path, _sign("v2.k.new"))
+    assert result.errors == []
+    assert [i.line for i in result.invalid] == [2]
+    assert result.signed == 2
+    assert path.read_text(encoding="utf-8").startswith(f'{{"news": "x",\n"news": [{A}],\n')
