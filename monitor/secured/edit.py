@@ -315,9 +315,15 @@ def _apply(text: str, objects: Iterator[_Object], signer: Signer) -> str:
         value = signer(parsed)
         if value is not None:
             edits.append(_edit_object(text, obj, value))
-    for start, end, replacement in sorted(edits, reverse=True):
-        text = text[:start] + replacement + text[end:]
-    return text
+    # the new text in one pass: an edit spliced in at a time copied the whole text
+    # each time (4,000 articles of 2 KB: 7.6 s; 20,000 ran past 15 minutes)
+    pieces: list[str] = []
+    at = 0
+    for start, end, replacement in sorted(edits):
+        pieces += (text[at:start], replacement)
+        at = end
+    pieces.append(text[at:])
+    return "".join(pieces)
 
 
 def rewrite_json(text: str, signer: Signer) -> str:

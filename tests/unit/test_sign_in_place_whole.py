@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import monitor.corpus as corpus
 from monitor.corpus import files, parse_bytes
 from monitor.corpus.article import Document, InvalidDocument
 from monitor.corpus.json_stream import parse_json
+from monitor.secured.edit import rewrite_json
 from monitor.secured.inplace import Signable, rewrite_file
 
 A = '{"webUrl": "https://a.example/1", "title": "One"}'
@@ -140,3 +142,26 @@ def test_a_list_under_a_repeated_wrapper_key_is_not_signed(tmp_path: Path) -> No
     assert [i.line for i in result.invalid] == [2]
     assert result.signed == 2
     assert path.read_text(encoding="utf-8").startswith(f'{{"news": "x",\n"news": [{A}],\n')
+
+
+def test_every_object_of_a_long_list_is_edited_in_one_pass() -> None:
+    """The edits are spliced into the text in one pass (one at a time, each copied the
+    whole text: 4,000 articles of 2 KB took 7.6 s, 20,000 over 15 minutes); every
+    byte outside the `secured` members stays where it was."""
+    objects = [
+        json.dumps(
+            {"webUrl": f"https://a.example/{n}", "secured": "old"}
+            if n % 3 == 0
+            else {"webUrl": f"https://a.example/{n}"},
+            indent=n % 2 or None,
+        )
+        for n in range(300)
+    ]
+    text = "[" + ",\n".join(objects) + "]"
+    new = rewrite_json(text, lambda parsed: f"v2.k.{parsed['webUrl'][-3:]}")
+    expected = json.loads(text)
+    for item in expected:
+        item["secured"] = f"v2.k.{item['webUrl'][-3:]}"
+    assert json.loads(new) == expected
+    untouched = re.sub(r',?\s*"secured": "[^"]*"', "", new)
+    assert untouched == re.sub(r',?\s*"secured": "[^"]*"', "", text)
