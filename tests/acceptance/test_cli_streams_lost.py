@@ -114,9 +114,16 @@ def _stalled_reader_run(args: list[str], buffered: bool) -> tuple[int, str]:
     os.close(write)
     try:
         size = fcntl.fcntl(read, 1032)  # F_GETPIPE_SZ
-        for _ in range(600):  # bounded: until the pipe is full (the command is blocked)
-            if _queued(read) >= size or proc.poll() is not None:
+        # bounded: until the pipe is full (the command is blocked). A full pipe holds
+        # less than its size (writes that end mid-page: ~62,000 of 65,536 bytes), so
+        # full is: over half of it queued, and no more for a second
+        queued, still = 0, 0
+        for _ in range(600):
+            now = _queued(read)
+            still = still + 1 if now == queued and now > size // 2 else 0
+            if still >= 20 or proc.poll() is not None:
                 break
+            queued = now
             time.sleep(0.05)
         for _ in range(3):  # the first is the command's; the next insists
             proc.send_signal(signal.SIGINT)
