@@ -44,6 +44,7 @@ __all__ = [
     "folder_error",
     "iter_documents",
     "iter_files",
+    "jsonl_item",
     "load_file",
     "open_regular",
     "parse_bytes",
@@ -102,11 +103,18 @@ def _jsonl(source: str, fh: BinaryIO) -> Iterator[Item]:
         if isinstance(line, DecodeError):
             yield InvalidDocument(source, line.line, line.message)
             continue
-        item = parse_json_line(source, line_no, line)
-        if isinstance(item, InvalidDocument) and "\r" in line and _cr_only(line):
-            item = InvalidDocument(item.source, item.line, item.error + CR_ONLY)
+        item = jsonl_item(source, line_no, line)
         if item is not None:
             yield item
+
+
+def jsonl_item(source: str, line_no: int, line: str) -> Item | None:
+    """One decoded JSON Lines line, its line end stripped (`read_lines`), as `check`
+    reads it; None for a blank line. `sign --in-place` reads each line through this."""
+    item = parse_json_line(source, line_no, line)
+    if isinstance(item, InvalidDocument) and "\r" in line and _cr_only(line):
+        item = InvalidDocument(item.source, item.line, item.error + CR_ONLY)
+    return item
 
 
 def parse_stream(source: str, fh: BinaryIO, suffix: str) -> Iterator[Item]:

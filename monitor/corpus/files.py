@@ -338,6 +338,11 @@ def read_whole(fh: BinaryIO, suffix: str) -> bytes:
     return data
 
 
+def line_over_limit() -> str:
+    """What is said of a JSON Lines line over MAX_LINE_BYTES (read when said: tests lower it)."""
+    return f"line is over the {MAX_LINE_BYTES:,}-byte limit for one JSON Lines record"
+
+
 def read_lines(fh: BinaryIO) -> Iterator[tuple[int, str | DecodeError]]:
     """(line number, text or DecodeError) for each line, read lazily.
 
@@ -357,13 +362,7 @@ def read_lines(fh: BinaryIO) -> Iterator[tuple[int, str | DecodeError]]:
             while raw and not raw.endswith(b"\n"):
                 raw = fh.readline(1 << 20)
                 length += len(raw)
-            yield (
-                line_no,
-                DecodeError(
-                    f"line is over the {MAX_LINE_BYTES:,}-byte limit for one JSON Lines record",
-                    line_no,
-                ),
-            )
+            yield line_no, DecodeError(line_over_limit(), line_no)
             offset += length
             continue
         try:

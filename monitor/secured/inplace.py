@@ -32,7 +32,7 @@ from itertools import zip_longest
 from pathlib import Path
 from typing import Any, Final, Protocol
 
-from monitor.corpus import CR_ONLY, files, parse_bytes, parse_text
+from monitor.corpus import files, jsonl_item, parse_bytes, parse_text
 from monitor.corpus.article import Document, InvalidDocument
 from monitor.corpus.files import (
     LINE_SUFFIXES,
@@ -43,7 +43,6 @@ from monitor.corpus.files import (
     os_reason,
     read_whole,
 )
-from monitor.corpus.json_stream import parse_json_line
 from monitor.corpus.records import to_document
 from monitor.secured.edit import (
     BOM,
@@ -433,26 +432,17 @@ def _lines_of(text: str) -> Iterator[tuple[int, str]]:
 
 
 def _line_item(source: str, number: int, line: str) -> Document | InvalidDocument | None:
-    """One line as the corpus reader (`parse_stream`) reads it: the file's byte-order
-    mark goes with its bytes, then `parse_json_line` drops one from any line (a third
-    mark, dropped as `parse_text` drops one, signed an article `check` calls invalid);
-    a line over MAX_LINE_BYTES is invalid (such a line was signed, and a valid one
-    that signing took past the cap became invalid); a CR inside says the file may
-    end its lines in CR alone, as `check` says."""
+    """One line as the corpus reader (`parse_stream`) reads it: over MAX_LINE_BYTES it
+    is invalid, its line end goes (`read_lines`), the file's byte-order mark goes with
+    line 1, then `jsonl_item` reads it as `check` does. Read with `parse_text`'s rules,
+    an article `check` calls invalid was signed, and a line over the cap too."""
     content = line.removesuffix("\n")
     if len(content) > files.MAX_LINE_BYTES // 4 and len(content.encode()) > files.MAX_LINE_BYTES:
-        return InvalidDocument(
-            source,
-            number,
-            f"line is over the {files.MAX_LINE_BYTES:,}-byte limit for one JSON Lines record",
-        )
-    content = content.rstrip("\r")  # as `read_lines`: a CR before it moved an error's column
+        return InvalidDocument(source, number, files.line_over_limit())
+    content = content.rstrip("\r")
     if number == 1:
         content = content.removeprefix(BOM)
-    item = parse_json_line(source, number, content)
-    if isinstance(item, InvalidDocument) and "\r" in content:
-        return InvalidDocument(item.source, item.line, item.error + CR_ONLY)
-    return item
+    return jsonl_item(source, number, content)
 
 
 def _rewrite_lines(
