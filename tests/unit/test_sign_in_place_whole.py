@@ -32,6 +32,17 @@ def _read(path: Path) -> list[Document | InvalidDocument]:
     return list(parse_bytes(str(path), path.read_bytes(), path.suffix))
 
 
+def _two_signed_one_invalid(path: Path, text: str, invalid_line: int) -> list[Document]:
+    """`text` signed in place: its two valid articles signed, the invalid one at
+    `invalid_line` named and left as it was, nothing refused. The documents after."""
+    path.write_text(text, encoding="utf-8")
+    result = rewrite_file(path, _sign("v2.k.new"))
+    assert result.errors == []
+    assert [i.line for i in result.invalid] == [invalid_line]
+    assert result.signed == 2
+    return [d for d in _read(path) if isinstance(d, Document)]
+
+
 @pytest.mark.parametrize(
     "duplicate",
     [
@@ -47,18 +58,9 @@ def test_an_object_the_reader_refuses_does_not_take_a_valid_records_signature(
     a later valid one took that one's signature: the check of the rewrite refused the
     whole file ("unusual layout"), and no article of it was signed."""
     path = tmp_path / "dup.json"
-    text = f"[{duplicate},\n{A},\n{B}]\n"
-    path.write_text(text, encoding="utf-8")
-    result = rewrite_file(path, _sign("v2.k.new"))
-    assert result.errors == []
-    assert [i.line for i in result.invalid] == [1]
-    assert result.signed == 2
-    after = _read(path)
-    assert isinstance(after[0], InvalidDocument)
-    assert [d.raw.get("secured") for d in after[1:] if isinstance(d, Document)] == [
-        "v2.k.new",
-        "v2.k.new",
-    ]
+    after = _two_signed_one_invalid(path, f"[{duplicate},\n{A},\n{B}]\n", 1)
+    assert [d.raw.get("secured") for d in after] == ["v2.k.new"] * 2
+    assert isinstance(_read(path)[0], InvalidDocument)
     assert path.read_text(encoding="utf-8").startswith(f"[{duplicate},\n")
 
 
@@ -119,13 +121,8 @@ def test_an_invalid_object_equal_to_a_valid_one_in_python_takes_no_signature(
     path = tmp_path / "width.json"
     invalid = IMAGE % "true"
     text = f'{{"news": [{invalid}{sep}{IMAGE % "1"}{sep}{B}]}}'
-    path.write_text(text, encoding="utf-8")
-    result = rewrite_file(path, _sign("v2.k.new"))
-    assert result.errors == []
-    assert [i.line for i in result.invalid] == [1]
-    assert result.signed == 2
-    after = _read(path)
-    assert [d.raw.get("secured") for d in after if isinstance(d, Document)] == ["v2.k.new"] * 2
+    after = _two_signed_one_invalid(path, text, 1)
+    assert [d.raw.get("secured") for d in after] == ["v2.k.new"] * 2
     assert path.read_text(encoding="utf-8").startswith(f'{{"news": [{invalid}{sep}')
 
 
@@ -136,11 +133,7 @@ def test_a_list_under_a_repeated_wrapper_key_is_not_signed(tmp_path: Path) -> No
     whole file was refused."""
     path = tmp_path / "wrapper.json"
     text = f'{{"news": "x",\n"news": [{A}],\n"articles": [{A},\n{B}]}}\n'
-    path.write_text(text, encoding="utf-8")
-    result = rewrite_file(path, _sign("v2.k.new"))
-    assert result.errors == []
-    assert [i.line for i in result.invalid] == [2]
-    assert result.signed == 2
+    _two_signed_one_invalid(path, text, 2)
     assert path.read_text(encoding="utf-8").startswith(f'{{"news": "x",\n"news": [{A}],\n')
 
 
