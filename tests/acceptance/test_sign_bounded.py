@@ -1,7 +1,8 @@
-"""`sign` of a large corpus to stdout: one value a line as each article is read.
+"""`sign` of a large corpus in bounded memory: to stdout, one value a line as each
+article is read; in place, a JSON Lines file a line at a time.
 
-It kept every document (record and model) until the whole corpus was read,
-only to know whether the values need their SOURCE:LINE: 50,000 articles
+To stdout it kept every document (record and model) until the whole corpus was
+read, only to know whether the values need their SOURCE:LINE: 50,000 articles
 peaked at ~300 MB, and nothing was printed before the end."""
 
 from __future__ import annotations
