@@ -35,6 +35,7 @@ from monitor.corpus.json_window import (
     TooBig,
     trailing_comma_hint,
 )
+from monitor.corpus.nesting import text_is_shallow, too_deep_message
 from monitor.corpus.records import describe, json_text_is_text, to_document
 
 Item = Document | InvalidDocument
@@ -59,8 +60,15 @@ def _array(source: str, cur: Cursor, label: str) -> Iterator[Item]:
         except TooBig as big:
             yield InvalidDocument(source, big.line, big.message(f"{label} element {index}"))
         else:
-            is_text = json_text_is_text(cur.text[cur.began : cur.pos])
-            yield to_document(source, line, value, what=f"{label} element {index}", is_text=is_text)
+            text = cur.text[cur.began : cur.pos]
+            yield to_document(
+                source,
+                line,
+                value,
+                what=f"{label} element {index}",
+                is_text=json_text_is_text(text),
+                shallow=text_is_shallow(text),
+            )
         index += 1
         if cur.expect(",]", f"after {label} element {index - 1}") == "]":
             return
@@ -291,10 +299,15 @@ def parse_json_line(source: str, line_no: int, line: str) -> Document | InvalidD
         return InvalidDocument(
             source, line_no, not_json_message(found[0] if found else None, column)
         )
-    except RecursionError:
-        return InvalidDocument(source, line_no, "invalid JSON on this line: nested too deeply")
+    except RecursionError:  # past ~970 levels; within them, to_document's walk decides
+        return InvalidDocument(source, line_no, too_deep_message("the JSONL line"))
     return to_document(
-        source, line_no, value, what="the JSONL line", is_text=json_text_is_text(line)
+        source,
+        line_no,
+        value,
+        what="the JSONL line",
+        is_text=json_text_is_text(line),
+        shallow=text_is_shallow(line),
     )
 
 

@@ -25,6 +25,7 @@ from monitor.corpus.json_refused import (
     not_json_at,
     not_json_message,
 )
+from monitor.corpus.nesting import MAX_DEPTH, too_deep_message
 
 __all__ = [
     "DECODER",
@@ -273,7 +274,7 @@ class Cursor:
                 if self._decided(exc):
                     raise self._syntax(exc) from None
             except RecursionError:
-                raise Stop(self.line, "invalid JSON: nested too deeply") from None
+                raise self._too_deep() from None
             except DuplicateKey as dup:
                 raise self._duplicate(dup.key) from None
             except NotJson:  # NaN, Infinity
@@ -327,9 +328,21 @@ class Cursor:
             return
         raise self._skip()
 
-    def _skip(self) -> TooBig | Stop:
-        """Past a value over the cap, without holding it; TooBig, or Stop if its end
-        cannot be told (a bracket that closes none, the end of the file)."""
+    def _too_deep(self) -> Refused | Stop:
+        """Past a value nested too deeply for the decoder (~970 levels), found by its
+        brackets: Refused, and the file goes on (a Stop lost every record after it).
+        Stop if its end cannot be told."""
+        line = self.line
+        skipped = self._skip(f"nested deeper than {MAX_DEPTH:,} levels")
+        if isinstance(skipped, Stop):
+            return skipped
+        return Refused(line, too_deep_message("the value"))
+
+    def _skip(self, why: str | None = None) -> TooBig | Stop:
+        """Past a value over the cap (or `why` it is skipped), without holding it;
+        TooBig, or Stop if its end cannot be told (a bracket that closes none, the
+        end of the file)."""
+        why = why or f"over the {self.cap:,}-character limit for one record"
         span = Span(self.text[self.pos : self.pos + 1])
         line, start = self.line, self.base + self.pos
         scanned = self.pos if span.scalar else self.pos + 1
@@ -353,9 +366,8 @@ class Cursor:
                 return Stop(
                     self.line,
                     f"invalid JSON: {self.text[end - 1]!r} closes no bracket of the value "
-                    f"that starts on line {line}, over the {self.cap:,}-character limit for "
-                    f"one record (line {self.line}, column {self.column(end - 1)}): "
-                    "the rest of the file was not read",
+                    f"that starts on line {line}, {why} (line {self.line}, column "
+                    f"{self.column(end - 1)}): the rest of the file was not read",
                 )
             if end is not None:
                 chars = self.base + end - start
@@ -368,7 +380,7 @@ class Cursor:
                 return Stop(
                     self.line,
                     f"invalid JSON: the file ends inside the value that starts on line {line}, "
-                    f"over the {self.cap:,}-character limit for one record",
+                    f"{why}",
                 )
             scanned = 0
 
@@ -411,7 +423,7 @@ class Cursor:
                 if self._decided(exc):
                     raise self._syntax(exc) from None
             except RecursionError:
-                raise Stop(self.line, "invalid JSON: nested too deeply") from None
+                raise self._too_deep() from None
             else:
                 if self._whole(end):
                     return end

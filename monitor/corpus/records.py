@@ -15,6 +15,8 @@ from pydantic import ValidationError
 
 from monitor import urls
 from monitor.corpus.article import Article, Document, InvalidDocument
+from monitor.corpus.json_refused import name_shown
+from monitor.corpus.nesting import deep_field, too_deep_message
 from monitor.text_clip import clip
 
 # A path into the record (as pydantic reports it) → the 1-based line of that
@@ -157,18 +159,24 @@ def to_document(
     what: str = "record",
     line_of: LineOf | None = None,
     is_text: bool = False,
+    shallow: bool = False,
 ) -> Document | InvalidDocument:
     """Validate one parsed record; never raises for any JSON- or YAML-shaped input.
 
     `is_text`: the caller knows that no key or string holds a NUL or a lone
     surrogate (`json_text_is_text` of the JSON it was parsed from), so the
-    walk of `not_text` is skipped.
+    walk of `not_text` is skipped. `shallow`: the caller knows the record is
+    within nesting.MAX_DEPTH (`nesting.text_is_shallow`), so that walk is skipped.
     """
     if not isinstance(raw, dict):
         return InvalidDocument(
             source, line, f"{what} is {describe(raw)}: expected a mapping of article fields"
         )
     record: dict[str, Any] = raw
+    deep = None if shallow else deep_field(record)
+    if deep is not None:
+        at = line_of((deep,)) if line_of is not None else None
+        return InvalidDocument(source, at or line, too_deep_message(f"field {name_shown(deep)}"))
     bad = None if is_text else not_text(record)
     if bad is not None:
         loc, message = bad
@@ -182,8 +190,8 @@ def to_document(
             message, at = format_validation_error(exc, line_of)
             return InvalidDocument(source, at or line, message)
         article = leap
-    except RecursionError:
-        return InvalidDocument(source, line, f"{what} is nested too deeply")
+    except RecursionError:  # a backstop: the walk above keeps validation far from the limit
+        return InvalidDocument(source, line, too_deep_message(what))
     problem = web_url_problem(article.webUrl)
     if problem is not None:
         at = line_of(("webUrl",)) if line_of is not None else None

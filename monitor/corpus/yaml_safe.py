@@ -19,6 +19,7 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from monitor.corpus.json_refused import NAME_SHOWN, name_shown
+from monitor.corpus.nesting import too_deep_message
 from monitor.corpus.yaml_lines import FileLines
 from monitor.corpus.yaml_nodes import children, distinct_nodes
 from monitor.text_clip import clip
@@ -239,7 +240,7 @@ def load(text: str) -> Loaded:
             data = _construct_again(root, exc)
         return Loaded(root, data, added)
     except RecursionError:
-        raise YamlError("YAML is nested too deeply", None) from None
+        raise YamlError(too_deep_message("the YAML document"), None) from None
     finally:
         loader.dispose()
 

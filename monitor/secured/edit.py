@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Final
 
-from monitor.corpus.json_window import DECODER, DuplicateKey, NotJson
+from monitor.corpus.json_window import DECODER, DuplicateKey, NotJson, Span
 from monitor.corpus.line_runs import PLAIN_LINES
 
 WRAPPER_KEYS: Final = ("news", "articles")
@@ -219,8 +219,14 @@ def _expect(text: str, pos: int, chars: str) -> str:
 def _value_end(text: str, pos: int) -> int:
     try:
         return _DECODER.raw_decode(text, pos)[1]
-    except (json.JSONDecodeError, RecursionError) as exc:
+    except json.JSONDecodeError as exc:
         raise EditError(f"invalid JSON at offset {pos}") from exc
+    except RecursionError:  # too deep to decode: the reader skips it by its brackets too
+        span = Span(text[pos : pos + 1])
+        end = span.feed(text, pos + 1)
+        if end is None or span.mismatch:
+            raise EditError(f"invalid JSON at offset {pos}") from None
+        return end
 
 
 def _scan_object(text: str, pos: int) -> _Object:

@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Final
 
+from monitor.corpus.nesting import deeper_than, text_is_shallow
 from monitor.secured.canonical import (
     ABSENT,
     SECURED,
@@ -103,11 +104,16 @@ _CLAIMS: Final = json.JSONDecoder(object_pairs_hook=_unique, parse_constant=_no_
 
 
 def _load_claims(plaintext: bytes) -> dict[str, Any] | None:
+    """The claims, or None; nested past the corpus's bound they are none either, at
+    any depth of the caller's stack (RecursionError alone came at ~970 levels less it)."""
     try:
-        claims = _CLAIMS.decode(plaintext.decode("utf-8"))
+        text = plaintext.decode("utf-8")
+        claims = _CLAIMS.decode(text)
     except (UnicodeDecodeError, ValueError, RecursionError):
         return None
-    return claims if isinstance(claims, dict) else None
+    if not isinstance(claims, dict):
+        return None
+    return claims if text_is_shallow(text) or not deeper_than(claims) else None
 
 
 # cryptography is imported where a key is used (~20 ms of start-up a run

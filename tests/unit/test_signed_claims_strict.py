@@ -8,28 +8,14 @@ same "readers disagree on which copy wins" hole as duplicate keys in documents
 
 from __future__ import annotations
 
-import os
-
 import pytest
-from cryptography.hazmat.primitives import padding
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from support.legacy_claims import KEY, cbc
 
-from monitor.secured.envelopes import Legacy
-from monitor.secured.keys import KeyRing, SymmetricKey
+from monitor.secured.keys import KeyRing
 from monitor.secured.verify import verify_document
 from monitor.vocabulary import SignatureStatus as S
 
-KEY = SymmetricKey("k", bytes(range(32)), "k.key")
 URL = "https://news.example/a"
-
-
-def cbc(plaintext: bytes) -> str:
-    iv = os.urandom(16)
-    padder = padding.PKCS7(128).padder()
-    enc = Cipher(algorithms.AES(KEY.secret), modes.CBC(iv)).encryptor()
-    return Legacy(
-        enc.update(padder.update(plaintext) + padder.finalize()) + enc.finalize(), iv
-    ).format()
 
 
 def test_the_same_claims_written_once_verify() -> None:
