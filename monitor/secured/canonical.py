@@ -113,26 +113,48 @@ def normalise_scalar_text(text: str) -> str:
         return text
 
 
-def _key_text(key: object, path: str) -> str:
+# Where a value is: dotted text, or (where its parent is, its key or index), joined
+# into text only for an error. Joined at each level on the way down, the paths of a
+# record nested 255 deep under 60,000-character keys (15 MB of JSON) were all held at
+# once: 2 GB, the record's size times half its depth.
+Where = str | tuple[Any, str | int]
+
+
+def _key_text(key: object, path: Where) -> str:
     if isinstance(key, str):
         return key
     if key is None or isinstance(key, bool | int | float):
         try:
             return str(rfc8785.dumps(key).decode("ascii"))
         except rfc8785.CanonicalizationError as exc:
-            raise CanonicalFormError(path, f"mapping key {key!r} has no JSON form") from exc
+            raise CanonicalFormError(
+                dotted_path(path), f"mapping key {key!r} has no JSON form"
+            ) from exc
     if isinstance(key, datetime):
         return format_instant(key)
     if isinstance(key, date):
         return format_date(key)
-    raise CanonicalFormError(path, f"mapping key of type {type(key).__name__}")
+    raise CanonicalFormError(dotted_path(path), f"mapping key of type {type(key).__name__}")
 
 
-def _join(path: str, segment: str | int) -> str:
-    return f"{path}.{segment}" if path else str(segment)
+def _below(path: Where, segment: str | int) -> Where:
+    return (path, segment)
 
 
-def normalise(value: Any, path: str = "") -> Any:
+def dotted_path(where: Where) -> str:
+    """The dotted text of `where`, as it was joined before (empty segments before the
+    first other one leave no dot)."""
+    segments: list[str | int] = []
+    while isinstance(where, tuple):
+        where, segment = where
+        segments.append(segment)
+    path = where
+    for segment in reversed(segments):
+        path = f"{path}.{segment}" if path else str(segment)
+    return path
+
+
+def normalise(value: Any, path: Where = "") -> Any:
     """The JSON-shaped value with timestamps in canonical text (see module docstring)."""
     if value is None or isinstance(value, bool | int | float):
         return value
@@ -142,7 +164,7 @@ def normalise(value: Any, path: str = "") -> Any:
         try:
             return format_instant(value)
         except OverflowError as exc:
-            raise CanonicalFormError(path, "timestamp out of range in UTC") from exc
+            raise CanonicalFormError(dotted_path(path), "timestamp out of range in UTC") from exc
     if isinstance(value, date):
         return format_date(value)
     if isinstance(value, Mapping):
@@ -150,15 +172,17 @@ def normalise(value: Any, path: str = "") -> Any:
         for key, item in value.items():
             text = _key_text(key, path)
             if text in out:
-                raise CanonicalFormError(path, f"two keys both read as {text!r}")
-            out[text] = normalise(item, _join(path, text))
+                raise CanonicalFormError(dotted_path(path), f"two keys both read as {text!r}")
+            out[text] = normalise(item, _below(path, text))
         return out
     if isinstance(value, list | tuple):
-        return [normalise(item, _join(path, i)) for i, item in enumerate(value)]
-    raise CanonicalFormError(path, f"value of type {type(value).__name__} has no JSON form")
+        return [normalise(item, _below(path, i)) for i, item in enumerate(value)]
+    raise CanonicalFormError(
+        dotted_path(path), f"value of type {type(value).__name__} has no JSON form"
+    )
 
 
-def _ijson(value: Any, path: str) -> Any:
+def _ijson(value: Any, path: Where) -> Any:
     """RFC 8785 numbers are IEEE doubles: an integer beyond ±(2**53-1) becomes the
     nearest double, as a JSON parser (or JavaScript) reading the canonical text would."""
     if isinstance(value, bool) or value is None or isinstance(value, str):
@@ -169,15 +193,17 @@ def _ijson(value: Any, path: str) -> Any:
         try:
             return float(value)
         except OverflowError:
-            raise CanonicalFormError(path, "integer too large for a JSON number") from None
+            raise CanonicalFormError(
+                dotted_path(path), "integer too large for a JSON number"
+            ) from None
     if isinstance(value, float):
         if not math.isfinite(value):
-            raise CanonicalFormError(path, f"{value} is not a JSON number")
+            raise CanonicalFormError(dotted_path(path), f"{value} is not a JSON number")
         return value
     if isinstance(value, dict):
-        return {key: _ijson(item, _join(path, key)) for key, item in value.items()}
+        return {key: _ijson(item, _below(path, key)) for key, item in value.items()}
     if isinstance(value, list):
-        return [_ijson(item, _join(path, i)) for i, item in enumerate(value)]
+        return [_ijson(item, _below(path, i)) for i, item in enumerate(value)]
     return value
 
 
