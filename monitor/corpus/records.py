@@ -248,6 +248,11 @@ def json_text_is_text(text: str) -> bool:
     return _JSON_NOT_TEXT.search(text) is None
 
 
+# Where a value is in the record: None for the record itself, else (its parent's
+# place, its key or index).
+_Place = tuple[Any, str | int] | None
+
+
 def not_text(record: dict[str, Any]) -> tuple[tuple[str | int, ...], str] | None:
     """The first key or string value that is not text (a NUL, a lone surrogate).
 
@@ -260,14 +265,20 @@ def not_text(record: dict[str, Any]) -> tuple[tuple[str | int, ...], str] | None
     first walk, earlier in document order, found nothing. Walked at each use, a
     document of 300 bytes expanding to the alias limit's million nodes cost
     0.8 s of CPU here, and a .yaml stream holds thousands of such documents.
+
+    A value waiting on the stack holds (its parent's place, its key or index),
+    its path built only for the value found: a tuple of the whole path each
+    held the depth times the values waiting (a 3 MB line nested 254 deep, 4,000
+    values a level: 1.3 GB).
     """
-    stack: list[tuple[tuple[str | int, ...], object]] = [((), record)]
+    stack: list[tuple[_Place, object]] = [(None, record)]
     walked: set[int] = set()
     while stack:
-        loc, value = stack.pop()
+        place, value = stack.pop()
         if isinstance(value, str):
             found = _NOT_TEXT.search(value)
             if found is not None:
+                loc = _loc(place)
                 return loc, _not_text_message(f"field {dotted(loc)}", found.group())
             continue
         if not isinstance(value, dict | list | tuple) or id(value) in walked:
@@ -277,12 +288,21 @@ def not_text(record: dict[str, Any]) -> tuple[tuple[str | int, ...], str] | None
             for key, item in reversed(list(value.items())):
                 found = _NOT_TEXT.search(key) if isinstance(key, str) else None
                 if found is not None:
+                    loc = _loc(place)
                     where = f"a key in {dotted(loc)}" if loc else "a field name"
                     return loc, _not_text_message(where, found.group())
-                stack.append(((*loc, key), item))
+                stack.append(((place, key), item))
         else:
-            stack.extend(((*loc, i), item) for i, item in reversed(list(enumerate(value))))
+            stack.extend(((place, i), item) for i, item in reversed(list(enumerate(value))))
     return None
+
+
+def _loc(place: _Place) -> tuple[str | int, ...]:
+    parts: list[str | int] = []
+    while place is not None:
+        place, part = place
+        parts.append(part)
+    return tuple(reversed(parts))
 
 
 def _not_text_message(where: str, char: str) -> str:
