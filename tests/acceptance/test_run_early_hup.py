@@ -6,6 +6,7 @@ service. The signal is sent while the process is held at its import of click
 
 from __future__ import annotations
 
+import contextlib
 import os
 import select
 import signal
@@ -82,7 +83,8 @@ def _gated(
             # process (a leak of an earlier test), not from article-monitor
             assert _sighup_state(proc.pid) == (False, False), _sighup_state(proc.pid)
         proc.send_signal(sig)
-        os.write(go_w, b"g")
+        with contextlib.suppress(BrokenPipeError):  # ended by `sig` already (its default)
+            os.write(go_w, b"g")
     finally:
         os.close(ready_r)
         os.close(go_w)
