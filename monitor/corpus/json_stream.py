@@ -33,9 +33,10 @@ from monitor.corpus.json_window import (
     Refused,
     Stop,
     TooBig,
+    TooDeep,
     trailing_comma_hint,
 )
-from monitor.corpus.nesting import text_is_shallow, too_deep_message
+from monitor.corpus.nesting import MAX_DEPTH, deeper_than, text_is_shallow, too_deep_message
 from monitor.corpus.records import describe, json_text_is_text, to_document
 
 Item = Document | InvalidDocument
@@ -113,6 +114,22 @@ class _Members:
             self.values[key] = None
 
 
+def _nests_too_deep(cur: Cursor, value: Any) -> bool:
+    """Whether a member's value, just read, takes its object past nesting.MAX_DEPTH
+    (the object counted, as `to_document` counts an article's own mapping)."""
+    if not isinstance(value, dict | list) or text_is_shallow(cur.text[cur.began : cur.pos]):
+        return False
+    return deeper_than(value, MAX_DEPTH - 1)
+
+
+def _too_deep(line: int, shown: str) -> Refused:
+    """A member nested too deeply, named as `to_document` names a field, on its
+    name's line whatever its depth: a wrapper's own member (beside its `news`
+    list) was refused only past the decoder's ~970 levels, and an article's named
+    the object's first line below them and the value's above."""
+    return Refused(line, too_deep_message(f"field {shown}"))
+
+
 def _object(source: str, cur: Cursor) -> Iterator[Item]:
     """A top-level object: one article, or a wrapper whose `news`/`articles` list is streamed."""
     start_line = cur.line
@@ -143,12 +160,17 @@ def _object(source: str, cur: Cursor) -> Iterator[Item]:
             else:
                 try:
                     value = cur.value()
+                except TooDeep:
+                    found.duplicate = found.duplicate or _too_deep(key_line, shown)
+                    found.add(key, None, 0)
                 except Refused as dup:
                     found.duplicate = found.duplicate or dup
                     found.add(key, None, 0)
                 except TooBig as big:
                     found.add(key, None, big.chars)
                 else:
+                    if found.duplicate is None and _nests_too_deep(cur, value):
+                        found.duplicate = _too_deep(key_line, shown)
                     found.add(key, value, cur.pos - cur.began)
             if cur.expect(",}", f"after member {shown}") == "}":
                 break

@@ -36,6 +36,7 @@ __all__ = [
     "Refused",
     "Stop",
     "TooBig",
+    "TooDeep",
     "trailing_comma_hint",
 ]
 
@@ -92,6 +93,11 @@ class Refused(Exception):
         super().__init__(message)
         self.line = line
         self.message = message
+
+
+class TooDeep(Refused):
+    """A value nested too deeply for the decoder, skipped by its brackets: the record
+    that holds it is invalid, the file goes on."""
 
 
 class Stop(Exception):
@@ -328,7 +334,7 @@ class Cursor:
             return
         raise self._skip()
 
-    def _too_deep(self) -> Refused | Stop:
+    def _too_deep(self) -> TooDeep | Stop:
         """Past a value nested too deeply for the decoder (~970 levels), found by its
         brackets: Refused, and the file goes on (a Stop lost every record after it).
         Stop if its end cannot be told."""
@@ -336,7 +342,7 @@ class Cursor:
         skipped = self._skip(f"nested deeper than {MAX_DEPTH:,} levels")
         if isinstance(skipped, Stop):
             return skipped
-        return Refused(line, too_deep_message("the value"))
+        return TooDeep(line, too_deep_message("the value"))
 
     def _skip(self, why: str | None = None) -> TooBig | Stop:
         """Past a value over the cap (or `why` it is skipped), without holding it;
