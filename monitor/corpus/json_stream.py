@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, BinaryIO
 
 from monitor.corpus import files, text_survey
@@ -218,10 +218,16 @@ def parse_json(
 
 
 def read_json_stream(
-    source: str, fh: BinaryIO, *, chunk: int = CHUNK, cap: int = files.MAX_YAML_BYTES
+    source: str,
+    fh: BinaryIO,
+    *,
+    chunk: int = CHUNK,
+    cap: int = files.MAX_YAML_BYTES,
+    cursor: Callable[[str, Iterator[str] | None, int], Cursor] = Cursor,
 ) -> Iterator[Item]:
     """Every record of a `.json` file, as `parse_text` gives them for its whole text,
     reading `chunk` bytes at a time; an element over `cap` characters is skipped.
+    `cursor` makes the window (`sign --in-place` taps it: monitor.secured.json_tap).
 
     Two passes over the bytes (monitor.corpus.text_survey): a file that is not
     UTF-8 text is refused before any record, as when it was decoded whole, and
@@ -234,7 +240,7 @@ def read_json_stream(
             raise files.over_limit(".json")
         survey = text_survey.survey(fh, chunk, ".json")
         fh.seek(0)
-        for item in _walk(source, Cursor("", text_survey.texts(fh, chunk, survey), cap)):
+        for item in _walk(source, cursor("", text_survey.texts(fh, chunk, survey), cap)):
             if survey.cr_only and isinstance(item, InvalidDocument):
                 item = InvalidDocument(item.source, item.line, item.error + CR_ONLY)
             yield item

@@ -210,9 +210,14 @@ def _skip(text: str, pos: int) -> int:
     return match.end()
 
 
+def expected(pos: int, chars: str) -> str:
+    """What the rewrite says when none of `chars` is at `pos`."""
+    return f"invalid JSON at offset {pos}: expected one of {chars!r}"
+
+
 def _expect(text: str, pos: int, chars: str) -> str:
     if pos >= len(text) or text[pos] not in chars:
-        raise EditError(f"invalid JSON at offset {pos}: expected one of {chars!r}")
+        raise EditError(expected(pos, chars))
     return text[pos]
 
 
@@ -308,6 +313,30 @@ def _edit_object(text: str, obj: _Object, value: str) -> tuple[int, int, str]:
         indent = opening_gap.rsplit("\n", 1)[1]
         return last_end, last_end, f',{newline}{indent}"secured": {quoted}'
     return last_end, last_end, f', "secured": {quoted}'
+
+
+def element_edit(text: str, value: str) -> tuple[int, int, str]:
+    """(start, end, replacement) that sets `secured` in the object that is all of
+    `text`: one element of a `.json` list, edited as the list is streamed."""
+    obj = _scan_object(text, 0)
+    if obj.end != len(text):
+        raise EditError(f"invalid JSON at offset {obj.end}")
+    return _edit_object(text, obj, value)
+
+
+def list_failure(text: str, pos: int, *, element: bool) -> str | None:
+    """What the whole-file rewrite of a `.json` list says when the reading of the list
+    stops at `pos` in `text`: at an element (`element`: as it scans one), or where a
+    ',' or ']' should follow one; None if it reads on past `pos`."""
+    try:
+        if element:
+            if text[pos : pos + 1] == "{":
+                _scan_object(text, pos)
+            pos = _skip(text, _value_end(text, pos))
+        _expect(text, pos, ",]")
+    except EditError as exc:
+        return str(exc)
+    return None
 
 
 def _apply(text: str, objects: Iterator[_Object], signer: Signer) -> str:

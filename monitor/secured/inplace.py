@@ -30,9 +30,17 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import zip_longest
 from pathlib import Path
-from typing import Any, Final, Protocol
+from typing import Any, BinaryIO, Final, Protocol
 
-from monitor.corpus import files, jsonl_item, parse_bytes, parse_text
+from monitor.corpus import (
+    CR_ONLY,
+    files,
+    json_stream,
+    jsonl_item,
+    parse_bytes,
+    parse_text,
+    text_survey,
+)
 from monitor.corpus.article import Document, InvalidDocument
 from monitor.corpus.files import (
     LINE_SUFFIXES,
@@ -43,10 +51,14 @@ from monitor.corpus.files import (
     os_reason,
     read_whole,
 )
-from monitor.corpus.records import to_document
+from monitor.corpus.json_window import DECODER, DuplicateKey, NotJson, TooBig
+from monitor.corpus.nesting import text_is_shallow
+from monitor.corpus.records import json_text_is_text, to_document
+from monitor.secured import json_tap
 from monitor.secured.edit import (
     BOM,
     EditError,
+    element_edit,
     rewrite_front_matter,
     rewrite_json,
     rewrite_jsonl,
@@ -96,8 +108,10 @@ class _Refused(Exception):
     """The file is left as it was; the message says why and what to do."""
 
 
-def _read(path: Path) -> tuple[os.stat_result, bytes]:
-    """The file's status and bytes, read by the corpus reader's rules (no FIFO, size caps)."""
+@contextlib.contextmanager
+def _opened(path: Path) -> Iterator[tuple[os.stat_result, BinaryIO]]:
+    """The file open for reading, by the corpus reader's rules (no FIFO), and its status.
+    An OSError of the body is "cannot read it": the body raises what it writes as _Refused."""
     try:
         link = os.lstat(path)
     except OSError as exc:
@@ -115,13 +129,20 @@ def _read(path: Path) -> tuple[os.stat_result, bytes]:
     # file then no longer matches the status read here (`_same_file`).
     try:
         with open_regular(path) as (st, fh):
-            return st, read_whole(fh, path.suffix)
-    except DecodeError as exc:
-        raise _Refused(exc.message) from None
+            yield st, fh
     except NotRegularFile as exc:
         raise _Refused(exc.strerror or "not a regular file") from None
     except OSError as exc:
         raise _Refused(f"cannot read it: {os_reason(exc)}") from None
+
+
+def _read(path: Path) -> tuple[os.stat_result, bytes]:
+    """The file's status and bytes, read by the corpus reader's rules (no FIFO, size caps)."""
+    with _opened(path) as (st, fh):
+        try:
+            return st, read_whole(fh, path.suffix)
+        except DecodeError as exc:
+            raise _Refused(exc.message) from None
 
 
 def _write_refusals(path: Path, st: os.stat_result) -> list[tuple[str, str]]:
@@ -186,19 +207,39 @@ def sync_folders(folders: Iterable[Path]) -> None:
                 os.close(fd)
 
 
+def _temporary(path: Path) -> tuple[int, str]:
+    """A new file beside `path` (its descriptor and name) for its new content."""
+    try:
+        return tempfile.mkstemp(prefix=f".{_short(path.name)}.", suffix=".signing", dir=path.parent)
+    except OSError as exc:
+        raise _Refused(f"cannot write in its folder {path.parent}: {os_reason(exc)}") from None
+
+
 def _replace(
     path: Path, st: os.stat_result, data: bytes | memoryview, force: bool, notes: list[str]
 ) -> None:
     """Write `data` to a temporary file beside `path`, with its owner and mode, then rename."""
-    folder = path.parent
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{_short(path.name)}.", suffix=".signing", dir=folder)
-    except OSError as exc:
-        raise _Refused(f"cannot write in its folder {folder}: {os_reason(exc)}") from None
+    fd, tmp = _temporary(path)
+    _install(
+        path, st, (fd, tmp), force, notes, lambda: write_all(lambda v: os.write(fd, v), data, fd)
+    )
+
+
+def _install(
+    path: Path,
+    st: os.stat_result,
+    new: tuple[int, str],
+    force: bool,
+    notes: list[str],
+    write: Callable[[], object] = lambda: None,
+) -> None:
+    """The temporary file `new` (descriptor, name; closed here), its content written by
+    `write`, given `path`'s owner and mode, then renamed over it (removed if not)."""
+    fd, tmp = new
     done = False
     try:
         try:
-            write_all(lambda view: os.write(fd, view), data, fd)
+            write()
             mine = os.fstat(fd)
             if (mine.st_uid, mine.st_gid) != (st.st_uid, st.st_gid):
                 try:
@@ -228,12 +269,16 @@ def _replace(
         os.replace(tmp, path)
         done = True
     except OSError as exc:
-        where = folder if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS) else path
-        raise _Refused(f"cannot replace it in {where}: {os_reason(exc)}") from None
+        raise _Refused(_write_failure(path, exc)) from None
     finally:
         if not done:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
+
+
+def _write_failure(path: Path, exc: OSError) -> str:
+    where = path.parent if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS) else path
+    return f"cannot replace it in {where}: {os_reason(exc)}"
 
 
 def _url_key(raw: object) -> str | None:
@@ -337,6 +382,8 @@ def rewrite_file(path: Path, sign_one: SignOne, *, force: bool = False) -> FileR
 def _rewrite(path: Path, sign_one: SignOne, force: bool, result: FileResult) -> None:
     source = str(path)
     suffix = path.suffix.lower()
+    if suffix == ".json" and _rewrite_json_stream(path, sign_one, force, result):
+        return
     st, data = _read(path)
     try:
         if b"\0" in data:  # binary data to the corpus reader: refused whole, as there
@@ -418,6 +465,276 @@ def _rewrite(path: Path, sign_one: SignOne, force: bool, result: FileResult) -> 
         _replace(path, st, new_text.encode("utf-8"), force, result.notes)
         result.folder = path.parent
     result.signed = len(signed)
+
+
+_JSON_WRITE, _JSON_EDIT, _JSON_CHANGED, _JSON_READ_BACK, _JSON_FOLDER = range(5)
+
+
+class _JsonRun:
+    """One `.json` list signed as it is streamed (`_rewrite_json_stream`): the records as
+    the walk yields them, the new file as the splice writes it, and the refusals found,
+    ranked in the order the whole-file path meets them (the first is said)."""
+
+    def __init__(
+        self, path: Path, st: os.stat_result, sign_one: SignOne, force: bool, notes: list[str]
+    ) -> None:
+        self.path, self.st, self.sign_one, self.force = path, st, sign_one, force
+        self.notes = notes
+        self.refusals: dict[int, str] = {}
+        self.new: tuple[int, str] | None = None  # the temporary file, while it is written
+        self.met = False  # a record was read: the file is one to rewrite
+        self.signed = 0
+        self.changed = False
+        self.lines_added = 0  # by the edits so far: the lines of the new file's records
+        self.list_no = 0
+        self.index = -1  # of the element just read, in its list
+        self.splice = json_tap.Splice(self._write)
+        self.invalid_after = False  # the read-back refusal: a record signed would be invalid
+
+    def refuse(self, rank: int, why: str) -> None:
+        self.refusals.setdefault(rank, why)
+        self.discard()  # the file stays as it is: nothing more to write
+
+    def discard(self) -> None:
+        if self.new is not None:
+            fd, tmp = self.new
+            self.new = None
+            with contextlib.suppress(OSError):
+                os.close(fd)
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+
+    def _write(self, text: str) -> None:
+        if self.new is None:
+            return
+        fd = self.new[0]
+        try:
+            write_all(lambda view: os.write(fd, view), text.encode("utf-8"), fd)
+        except OSError as exc:
+            self.refuse(_JSON_FOLDER, _write_failure(self.path, exc))
+
+    def start(self, boms: int) -> None:
+        try:
+            self.new = _temporary(self.path)
+        except _Refused as refused:  # said only if an article is signed, as before
+            self.refusals[_JSON_FOLDER] = str(refused)
+            return
+        self._write(BOM * boms)
+
+    def record(self, doc: Document, element: tuple[int, str]) -> None:
+        """One list element read as a valid record: signed, edited, read back."""
+        if not self.met:
+            self.met = True
+            for refusal, note in _write_refusals(self.path, self.st):
+                if not self.force:
+                    self.refuse(_JSON_WRITE, refusal)
+                    return
+                self.notes.append(f"{self.path}: {note}")
+        if _JSON_WRITE in self.refusals or _JSON_EDIT in self.refusals:
+            return  # the whole-file path signed no more than this
+        value = self.sign_one(doc)
+        if value is None:
+            return
+        self.signed += 1
+        start, text = element
+        try:
+            at, end, replacement = element_edit(text, value)
+        except EditError as exc:
+            self.refuse(_JSON_EDIT, f"cannot rewrite: {exc}")
+            return
+        new = text[:at] + replacement + text[end:]
+        line = doc.line + self.lines_added
+        self.lines_added += replacement.count("\n") - text.count("\n", at, end)
+        why = self._read_back(doc, new, value, line)
+        if why is not None:
+            self.refuse(_JSON_READ_BACK, why)
+            return
+        self.changed = self.changed or replacement != text[at:end]
+        self.splice.edits.append((start + at, start + end, replacement))
+
+    def _read_back(self, doc: Document, new: str, value: str, line: int) -> str | None:
+        """None if the element, signed, reads as it did with only `secured` changed (as
+        `_same_records` reads the whole new file); else why not."""
+        cur = self.splice.cursor
+        assert cur is not None
+        what = f"{cur.label} element {self.index}"
+        if len(new) > cur.cap:
+            error: str | None = TooBig(line, len(new), cur.cap).message(what)
+        else:
+            try:
+                parsed = DECODER.decode(new)
+            except (ValueError, RecursionError, DuplicateKey, NotJson):
+                return CHANGES_MORE
+            again = to_document(
+                doc.source,
+                line,
+                parsed,
+                what=what,
+                is_text=json_text_is_text(new),
+                shallow=text_is_shallow(new),
+            )
+            if isinstance(again, Document):
+                return None if again.raw == {**doc.raw, "secured": value} else CHANGES_MORE
+            error = again.error
+        if _JSON_READ_BACK not in self.refusals:
+            self.invalid_after = True
+        return f"signed, the record of line {doc.line} would be invalid: {error}"
+
+
+def _leading_boms(fh: BinaryIO) -> int:
+    """How many byte-order marks start the file (up to two, as the reader drops them)."""
+    head = fh.read(2 * len(files.BOM))
+    fh.seek(0)
+    return 2 if head == files.BOM * 2 else int(head.startswith(files.BOM))
+
+
+def _rewrite_json_stream(path: Path, sign_one: SignOne, force: bool, result: FileResult) -> bool:
+    """A `.json` list (top-level, or a wrapper's `news`/`articles`) signed in one pass,
+    read as `check` reads it and written through the temporary file as it is read
+    (monitor.secured.json_tap): the whole-file way held ~11x the file (a 19.6 MB list
+    peaked at 228 MB, and the reader takes 512 MiB). A top-level object is walked once
+    before, unsigned: the whole-file way read all of it (and refused a syntax error in
+    it) before it signed a record. False: read it the whole-file way (a file that is
+    not text, over the size cap, or one article object), nothing said yet."""
+    with _opened(path) as (st, fh):
+        if st.st_size > files.MAX_FILE_BYTES:
+            return False  # refused whole by the reading of the whole file
+        if _opens_object(fh):
+            probed = _probe_object(str(path), fh)
+            if probed is None:
+                return False
+            met, invalid, failure = probed
+            if failure is not None:  # the whole-file rewrite read the object first
+                result.invalid = invalid
+                if met:
+                    _check_writable(path, st, force, result.notes)
+                    raise _Refused(f"cannot rewrite: {failure}")
+                return True
+        run = _JsonRun(path, st, sign_one, force, result.notes)
+        try:
+            if not _stream_records(str(path), fh, run, result):
+                run.discard()
+                result.invalid.clear()
+                return False
+            _finish_json(run, result)
+        finally:
+            run.discard()
+    return True
+
+
+def _read_json(
+    source: str, fh: BinaryIO, splice: json_tap.Splice
+) -> Iterator[Document | InvalidDocument]:
+    """The records as `check` reads them (its chunk and cap, read when called), tapped."""
+    return json_stream.read_json_stream(
+        source, fh, chunk=json_stream.CHUNK, cap=files.MAX_YAML_BYTES, cursor=splice.cursor_for
+    )
+
+
+def _opens_object(fh: BinaryIO) -> bool:
+    """Whether the file's top-level value may be an object (blank for its first 64 KiB too)."""
+    head = fh.read(1 << 16)
+    fh.seek(0)
+    return head.lstrip(b" \t\r\n" + files.BOM)[:1] in (b"{", b"")
+
+
+def _probe_object(
+    source: str, fh: BinaryIO
+) -> tuple[bool, list[InvalidDocument], str | None] | None:
+    """A `.json` file whose top-level value is an object, read once without signing:
+    None if it is one article (read whole), or not text; else whether a list of it
+    holds a record, its invalid documents, and what the whole-file rewrite said of
+    a syntax error in it (it read the whole object before it signed any record)."""
+    splice = json_tap.Splice(lambda _text: None)
+    invalid: list[InvalidDocument] = []
+    met = False
+    for item in _read_json(source, fh, splice):
+        cur = splice.cursor
+        if cur is None:
+            return None
+        if isinstance(item, InvalidDocument):
+            if item.line is None and item.error.startswith(text_survey.CHANGED):
+                raise _Refused("changed while it was being signed; run sign again")
+            invalid.append(item)
+        elif cur.element() is None:
+            return None
+        else:
+            met = True
+    fh.seek(0)
+    cur = splice.cursor
+    if cur is None:
+        return None
+    return met, invalid, None if cur.failed_at is None else cur.failure
+
+
+def _check_writable(path: Path, st: os.stat_result, force: bool, notes: list[str]) -> None:
+    """_Refused for what a rename would break or override; with `force`, notes."""
+    for refusal, note in _write_refusals(path, st):
+        if not force:
+            raise _Refused(refusal)
+        notes.append(f"{path}: {note}")
+
+
+def _stream_records(source: str, fh: BinaryIO, run: _JsonRun, result: FileResult) -> bool:
+    """Every record of the file through `run`; False if the whole-file way must read it."""
+    run.start(_leading_boms(fh))
+    splice = run.splice
+    for item in _read_json(source, fh, splice):
+        cur = splice.cursor
+        if cur is None:  # not text: refused before the walk
+            return False
+        if cur.lists != run.list_no:
+            run.list_no, run.index = cur.lists, 0
+        else:
+            run.index += 1
+        if isinstance(item, InvalidDocument):
+            if item.line is None and item.error.startswith(text_survey.CHANGED):
+                run.refuse(_JSON_CHANGED, "changed while it was being signed; run sign again")
+            else:
+                result.invalid.append(item)
+            continue
+        element = cur.element()
+        if element is None:  # the top-level object is the article: read whole (16 MiB cap)
+            assert not run.met
+            return False
+        run.record(item, element)
+    cur = splice.cursor
+    if cur is None:
+        return False
+    if cur.failed_at is not None and run.met:  # a syntax error: the whole-file way refused
+        run.refuse(_JSON_EDIT, f"cannot rewrite: {cur.failure}")
+    return True
+
+
+def _finish_json(run: _JsonRun, result: FileResult) -> None:
+    """The file replaced by the new one, or refused, as the whole-file path decides."""
+    if not run.met:
+        return  # nothing to sign
+    refusals = run.refusals
+    for rank in (_JSON_WRITE, _JSON_EDIT, _JSON_CHANGED):
+        if rank in refusals:
+            raise _Refused(refusals[rank])
+    if not run.signed:
+        return
+    if _JSON_READ_BACK in refusals:
+        why = refusals[_JSON_READ_BACK]
+        if run.invalid_after and run.splice.cr_only():  # as the reader words it there
+            why += CR_ONLY
+        raise _Refused(why)
+    if not run.changed:
+        result.signed = run.signed
+        return
+    try:
+        run.splice.finish()
+    except DecodeError:  # its bytes changed after the walk's end
+        raise _Refused("changed while it was being signed; run sign again") from None
+    if _JSON_FOLDER in refusals:
+        raise _Refused(refusals[_JSON_FOLDER])
+    assert run.new is not None
+    new, run.new = run.new, None
+    _install(run.path, run.st, new, run.force, result.notes)
+    result.folder = run.path.parent
+    result.signed = run.signed
 
 
 def _lines_of(text: str) -> Iterator[tuple[int, str]]:

@@ -1,6 +1,8 @@
 """`sign --in-place` signs the records of a `.yaml` stream and of a front matter by
-their place: they are in hand, each with its line. Only JSON's rewrite, which meets
-article objects rather than records, finds them again by equality (`_Pending`)."""
+their place: they are in hand, each with its line; so are the elements of a `.json`
+list, signed as the reader's walk yields them (`json_tap`). Only the rewrite of a
+`.json` file read whole (one article object), which meets article objects rather
+than records, finds them again by equality (`_Pending`)."""
 
 from __future__ import annotations
 
@@ -53,8 +55,18 @@ def test_yaml_records_are_signed_without_being_found_again(
     assert [d.raw["secured"] for d in docs] == [f"S{line}" for line in signed]
 
 
-def test_json_objects_are_still_found_by_equality(tmp_path: Path, takes: list[object]) -> None:
+def test_json_list_elements_are_signed_by_place(tmp_path: Path, takes: list[object]) -> None:
     path = tmp_path / "s.json"
     path.write_text('[{"webUrl": "https://a.test/"}, {"webUrl": "https://a.test/"}]')
-    assert rewrite_file(path, lambda doc: "S").signed == 2
-    assert len(takes) == 2
+    signed: list[int] = []
+
+    def sign_one(doc: Document) -> str:
+        signed.append(doc.line)
+        return "S"
+
+    assert rewrite_file(path, sign_one).signed == 2
+    assert takes == [] and signed == [1, 1]
+    one = tmp_path / "o.json"
+    one.write_text('{"webUrl": "https://a.test/"}')
+    assert rewrite_file(one, lambda doc: "S").signed == 1
+    assert len(takes) == 1  # one article object: read whole, found again by equality
