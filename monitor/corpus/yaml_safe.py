@@ -19,7 +19,7 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from monitor.corpus.json_refused import NAME_SHOWN, name_shown
-from monitor.corpus.nesting import too_deep_message
+from monitor.corpus.nesting import MAX_DEPTH, too_deep_message
 from monitor.corpus.yaml_lines import FileLines
 from monitor.corpus.yaml_nodes import children, distinct_nodes
 from monitor.text_clip import clip
@@ -103,7 +103,11 @@ def _check_keys(node: MappingNode, merged: dict[int, dict[str, Node]]) -> None:
 def _merged_keys(
     node: MappingNode, memo: dict[int, dict[str, Node]], active: set[int]
 ) -> dict[str, Node]:
-    """The keys `node` ends up with, merges included; a key met twice is refused."""
+    """The keys `node` ends up with, merges included; a key met twice is refused.
+
+    One call a mapping merged into another (`active` holds them), as PyYAML's own
+    merging recurses: a chain past MAX_DEPTH is refused here, whatever the stack
+    (`x: {<<: {<<: …}}` 963 deep was invalid to `check` and signed by `sign`)."""
     nid = id(node)
     done = memo.get(nid)
     if done is not None:
@@ -111,6 +115,12 @@ def _merged_keys(
     if nid in active:
         raise YamlError(
             "recursive alias (a node that contains itself) on line {line}: not allowed",
+            node.start_mark.line,
+        )
+    if len(active) >= MAX_DEPTH:
+        raise YamlError(
+            f"merge keys ('<<') nest mappings deeper than {MAX_DEPTH} levels on line {{line}}, "
+            "the limit for one article: flatten them",
             node.start_mark.line,
         )
     active.add(nid)
