@@ -11,12 +11,14 @@ reports) keeps hundreds of frames to spare.
 
 from __future__ import annotations
 
+from itertools import compress
 from typing import Any, Final
 
 MAX_DEPTH: Final = 256  # lists and mappings on one path, the article's own mapping counted
 
 Container = dict[str, Any] | list[Any] | tuple[Any, ...]
 _CONTAINERS: Final = (dict, list, tuple)
+_IS_CONTAINER: Final = frozenset(_CONTAINERS).__contains__
 
 
 def too_deep_message(what: str) -> str:
@@ -49,13 +51,19 @@ def deeper_than(value: object, limit: int = MAX_DEPTH) -> bool:
 def _deeper(value: Container, limit: int) -> bool:
     """Level by level, without recursion: the walk is what must not depend on the
     stack. A YAML alias is walked at each use; the readers bound what aliases
-    expand to (yaml_safe.check_graph), so the walk is bounded too."""
+    expand to (yaml_safe.check_graph), so the walk is bounded too.
+
+    A container's children are sifted by their exact type in C (the readers build
+    plain dicts and lists): a comprehension for each container cost ~0.2 us, so a
+    JSON Lines line wide and deep took 4x the CPU of decoding it (62 MB: 1.5 s to
+    5.9 s of `check --offline`; now 2.4 s)."""
     level: list[Any] = [value]
     for _ in range(limit):
         below: list[Any] = []
         for item in level:
-            children = item.values() if isinstance(item, dict) else item
-            below += [c for c in children if isinstance(c, _CONTAINERS)]
+            if item:  # an empty container has no children
+                children = item.values() if isinstance(item, dict) else item
+                below += compress(children, map(_IS_CONTAINER, map(type, children)))
         if not below:
             return False
         level = below
