@@ -74,7 +74,12 @@ def _check_key(key: Node) -> None:
     raise YamlError("complex (non-scalar) mapping key on line {line}: keys must be strings", line)
 
 
-def _check_keys(node: MappingNode, merged: dict[int, dict[str, Node]]) -> None:
+# A mapping's keys, merges included, and the longest chain of mappings merged into
+# one another that ends at it (1: it merges none).
+_Merged = dict[int, tuple[dict[str, Node], int]]
+
+
+def _check_keys(node: MappingNode, merged: _Merged) -> None:
     """String keys only, each once: with a repeated key the last would silently win
     (`webUrl: evil` then `webUrl: good` would be checked and verified as good).
 
@@ -100,14 +105,15 @@ def _check_keys(node: MappingNode, merged: dict[int, dict[str, Node]]) -> None:
     _merged_keys(node, merged, set())
 
 
-def _merged_keys(
-    node: MappingNode, memo: dict[int, dict[str, Node]], active: set[int]
-) -> dict[str, Node]:
-    """The keys `node` ends up with, merges included; a key met twice is refused.
+def _merged_keys(node: MappingNode, memo: _Merged, active: set[int]) -> tuple[dict[str, Node], int]:
+    """The keys `node` ends up with, merges included (a key met twice is refused), and
+    the longest chain of merges that ends at it.
 
-    One call a mapping merged into another (`active` holds them), as PyYAML's own
-    merging recurses: a chain past MAX_DEPTH is refused here, whatever the stack
-    (`x: {<<: {<<: …}}` 963 deep was invalid to `check` and signed by `sign`)."""
+    PyYAML's own merging recurses once a link of such a chain, in an order of its
+    own (a chain of aliases built in a list it reads after the mapping that merges
+    the last: all at once), so a chain past MAX_DEPTH is refused here, whatever the
+    stack: 963-977 links, inline or through aliases, were invalid to `check` and
+    signed by `sign`. `active` holds the calls in progress, as long as the chain."""
     nid = id(node)
     done = memo.get(nid)
     if done is not None:
@@ -118,13 +124,10 @@ def _merged_keys(
             node.start_mark.line,
         )
     if len(active) >= MAX_DEPTH:
-        raise YamlError(
-            f"merge keys ('<<') nest mappings deeper than {MAX_DEPTH} levels on line {{line}}, "
-            "the limit for one article: flatten them",
-            node.start_mark.line,
-        )
+        raise _chain_too_long(node)
     active.add(nid)
     keys: dict[str, Node] = {}
+    chain = 1
     for key, value in node.value:
         if key.tag != _MERGE:
             _add_key(keys, key.value, key, merged=False)
@@ -132,11 +135,23 @@ def _merged_keys(
         sources = value.value if isinstance(value, SequenceNode) else [value]
         for source in sources:
             if isinstance(source, MappingNode):  # anything else the constructor refuses
-                for name, where in _merged_keys(source, memo, active).items():
+                names, links = _merged_keys(source, memo, active)
+                chain = max(chain, links + 1)
+                for name, where in names.items():
                     _add_key(keys, name, where, merged=True, at=key)
+    if chain > MAX_DEPTH:
+        raise _chain_too_long(node)
     active.discard(nid)
-    memo[nid] = keys
-    return keys
+    memo[nid] = keys, chain
+    return keys, chain
+
+
+def _chain_too_long(node: Node) -> YamlError:
+    return YamlError(
+        f"merge keys ('<<') chain mappings deeper than {MAX_DEPTH} levels on line {{line}}, "
+        "the limit for one article: flatten them",
+        node.start_mark.line,
+    )
 
 
 def _add_key(
@@ -178,7 +193,7 @@ def check_graph(root: Node, *, max_aliases: int = MAX_ALIASES, max_nodes: int = 
     number of distinct nodes however large the expansion.
     """
     size: dict[int, int] = {}
-    merged: dict[int, dict[str, Node]] = {}
+    merged: _Merged = {}
     entered: set[int] = set()
     aliases = 0
     stack: list[tuple[Node, bool]] = [(root, False)]
