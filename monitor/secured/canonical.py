@@ -29,11 +29,14 @@ from typing import TYPE_CHECKING, Any, Final
 
 import rfc8785
 
+from monitor.text_clip import clip
+
 if TYPE_CHECKING:
     import yaml.constructor
 
 SECURED: Final = "secured"
 MAX_SAFE_INT: Final = 2**53 - 1
+SHOWN: Final = 200  # characters of a path or a reason an error carries
 
 # PyYAML's implicit resolver for tag:yaml.org,2002:timestamp, as full match
 # (its own `$` would also accept a trailing newline).
@@ -52,6 +55,9 @@ class CanonicalFormError(ValueError):
     """The record holds a value that has no canonical JSON form; `path` says where."""
 
     def __init__(self, path: str, reason: str) -> None:
+        # clipped: a path of long keys is as long as the record, and it reaches the
+        # reports and the database (a 15 MB record made a 15 MB `fields` row)
+        path, reason = clip(path, SHOWN), clip(reason, SHOWN)
         super().__init__(f"{path or '(top level)'}: {reason}")
         self.path = path
         self.reason = reason

@@ -273,3 +273,19 @@ def test_lookup_follows_dotted_paths() -> None:
 )
 def test_same_value(a: Any, b: Any, same: bool) -> None:
     assert same_value(a, b) is same
+
+
+def test_an_error_names_a_long_path_clipped() -> None:
+    """A path of long keys is as long as the record: unclipped, a 15 MB record made a
+    30 MB `verify` report and a 15 MB `fields` row in the daemon's database."""
+    raw: dict[str, Any] = {"webUrl": "https://a.example.com/"}
+    inner = raw
+    for _ in range(20):
+        inner["k" * 5_000] = {}
+        inner = inner["k" * 5_000]
+    inner["n"] = 10**400
+    with pytest.raises(CanonicalFormError) as caught:
+        canonical_bytes(raw)
+    assert len(caught.value.path) <= 201
+    assert caught.value.path.startswith("k" * 200) and caught.value.path.endswith("…")
+    assert len(str(caught.value)) < 500
