@@ -179,7 +179,7 @@ def sign(
                 if isinstance(path, Unreadable):
                     reported(folder_error(path))
                     continue
-                done = rewrite_file(path, sign_one, force=force)
+                done = rewrite_file(path, sign_one, force=force, report=reported)
                 for item in done.invalid:
                     reported(item)
                 for line in (*done.notes, *done.errors):

@@ -102,6 +102,15 @@ class FileResult:
     notes: list[str] = field(default_factory=list)
     invalid: list[InvalidDocument] = field(default_factory=list)
     folder: Path | None = None  # replaced a file here: sync it (`sync_folders`)
+    # said at once instead of kept in `invalid`, where a `.json` list is streamed: all of
+    # them kept, a 10 MB list of 5,000,000 bad elements peaked at 1 GB (`check`: 45 MB)
+    report: Callable[[InvalidDocument], object] | None = None
+
+    def found(self, item: InvalidDocument) -> None:
+        if self.report is None:
+            self.invalid.append(item)
+        else:
+            self.report(item)
 
 
 class _Refused(Exception):
@@ -362,14 +371,21 @@ def _same_records(
     return None
 
 
-def rewrite_file(path: Path, sign_one: SignOne, *, force: bool = False) -> FileResult:
+def rewrite_file(
+    path: Path,
+    sign_one: SignOne,
+    *,
+    force: bool = False,
+    report: Callable[[InvalidDocument], object] | None = None,
+) -> FileResult:
     """Read one corpus file, sign its valid records and replace it (see the module doc).
 
     The records are parsed from the very bytes that are rewritten, so what is
     signed is what was read; the file's invalid documents come back in
-    `invalid`, as the corpus reader words them.
+    `invalid`, as the corpus reader words them (those of a streamed `.json`
+    file go to `report` as they are read, if given).
     """
-    result = FileResult()
+    result = FileResult(report=report)
     try:
         _rewrite(path, sign_one, force, result)
     except _Refused as refused:
@@ -594,8 +610,8 @@ def _rewrite_json_stream(path: Path, sign_one: SignOne, force: bool, result: Fil
     (monitor.secured.json_tap): the whole-file way held ~11x the file (a 19.6 MB list
     peaked at 228 MB, and the reader takes 512 MiB). A top-level object is walked once
     before, unsigned: the whole-file way read all of it (and refused a syntax error in
-    it) before it signed a record. False: read it the whole-file way (a file that is
-    not text, over the size cap, or one article object), nothing said yet."""
+    it) before it signed a record. False: read it the whole-file way (a file over the
+    size cap, or one article object), nothing said yet."""
     with _opened(path) as (st, fh):
         if st.st_size > files.MAX_FILE_BYTES:
             return False  # refused whole by the reading of the whole file
@@ -603,9 +619,9 @@ def _rewrite_json_stream(path: Path, sign_one: SignOne, force: bool, result: Fil
             probed = _probe_object(str(path), fh)
             if probed is None:
                 return False
-            met, invalid, failure = probed
+            met, failure = probed
             if failure is not None:  # the whole-file rewrite read the object first
-                result.invalid = invalid
+                _report_invalid(str(path), fh, result)
                 if met:
                     _check_writable(path, st, force, result.notes)
                     raise _Refused(f"cannot rewrite: {failure}")
@@ -638,33 +654,37 @@ def _opens_object(fh: BinaryIO) -> bool:
     return head.lstrip(b" \t\r\n" + files.BOM)[:1] in (b"{", b"")
 
 
-def _probe_object(
-    source: str, fh: BinaryIO
-) -> tuple[bool, list[InvalidDocument], str | None] | None:
+def _probe_object(source: str, fh: BinaryIO) -> tuple[bool, str | None] | None:
     """A `.json` file whose top-level value is an object, read once without signing:
-    None if it is one article (read whole), or not text; else whether a list of it
-    holds a record, its invalid documents, and what the whole-file rewrite said of
-    a syntax error in it (it read the whole object before it signed any record)."""
+    None if it is one article (read whole); else whether a list of it holds a record,
+    and what the whole-file rewrite said of a syntax error in it (it read the whole
+    object before it signed any record). Not text: (False, None), for the walk to say."""
     splice = json_tap.Splice(lambda _text: None)
-    invalid: list[InvalidDocument] = []
     met = False
     for item in _read_json(source, fh, splice):
         cur = splice.cursor
         if cur is None:
-            return None
+            break
         if isinstance(item, InvalidDocument):
             if item.line is None and item.error.startswith(text_survey.CHANGED):
                 raise _Refused("changed while it was being signed; run sign again")
-            invalid.append(item)
         elif cur.element() is None:
             return None
         else:
             met = True
     fh.seek(0)
     cur = splice.cursor
-    if cur is None:
-        return None
-    return met, invalid, None if cur.failed_at is None else cur.failure
+    return met, None if cur is None or cur.failed_at is None else cur.failure
+
+
+def _report_invalid(source: str, fh: BinaryIO, result: FileResult) -> None:
+    """The invalid documents of a file that is not signed, read again (kept by the first
+    read, a list of a million bad elements held 240 MB, twice)."""
+    for item in _read_json(source, fh, json_tap.Splice(lambda _text: None)):
+        if isinstance(item, InvalidDocument):
+            if item.line is None and item.error.startswith(text_survey.CHANGED):
+                raise _Refused("changed while it was being signed; run sign again")
+            result.found(item)
 
 
 def _check_writable(path: Path, st: os.stat_result, force: bool, notes: list[str]) -> None:
@@ -681,8 +701,12 @@ def _stream_records(source: str, fh: BinaryIO, run: _JsonRun, result: FileResult
     splice = run.splice
     for item in _read_json(source, fh, splice):
         cur = splice.cursor
-        if cur is None:  # not text: refused before the walk
-            return False
+        if cur is None:  # not text, refused before the walk: said as `check` says it
+            assert isinstance(item, InvalidDocument)
+            if item.error == files.over_limit(".json").message:  # it grew: refused whole
+                return False
+            result.found(item)  # read whole, a 97 MB list with one bad byte took 332 MB
+            return True
         if cur.lists != run.list_no:
             run.list_no, run.index = cur.lists, 0
         else:
@@ -691,7 +715,7 @@ def _stream_records(source: str, fh: BinaryIO, run: _JsonRun, result: FileResult
             if item.line is None and item.error.startswith(text_survey.CHANGED):
                 run.refuse(_JSON_CHANGED, "changed while it was being signed; run sign again")
             else:
-                result.invalid.append(item)
+                result.found(item)
             continue
         element = cur.element()
         if element is None:  # the top-level object is the article: read whole (16 MiB cap)

@@ -1,0 +1,79 @@
+"""`sign --in-place` of a `.json` file in bounded memory whatever it holds: its
+invalid elements are said as they are read, and a file that is not UTF-8 text is
+refused from the reader's first pass over its bytes.
+
+The streamed list still kept every invalid document until the file's end (a
+10 MB list of 5,000,000 bad elements peaked at 1 GB; `check` at 45 MB), a
+wrapper whose object `check` stops in kept them twice, and a list with one
+byte that is not UTF-8 was read whole three times over (a 97 MB one: 332 MB)."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+from daemon_harness import CLI, user_env
+from support.child_peak import peak_run
+
+BAD = 1_000_000  # invalid elements: ~240 MB when all were kept
+PEAK_KIB = 120_000  # ~50 MiB now
+
+
+def _key(tmp: Path) -> Path:
+    key = tmp / "pub.key"
+    subprocess.run(
+        [CLI, "keygen", "--type", "aes256", "--out", key],
+        capture_output=True,
+        env=user_env(),
+        timeout=60,
+        check=True,
+    )
+    return key
+
+
+@pytest.mark.parametrize("shape", ["list", "wrapper-stopped"])
+def test_invalid_elements_are_said_as_they_are_read(tmp_path: Path, shape: str) -> None:
+    listed = '[{"webUrl": "https://news.example/1"},' + ",".join(["1"] * BAD) + "]"
+    # a wrapper whose object ends in a syntax error: nothing signed, every element named
+    text = listed if shape == "list" else f'{{"news": {listed}, "end": }}'
+    source = tmp_path / "many.json"
+    source.write_text(text)
+    key = _key(tmp_path)
+    run = peak_run(
+        [CLI, "sign", source, "--key-file", key, "--in-place"], env=user_env(), timeout=120
+    )
+    assert run.code == 1 and "Traceback" not in run.err, run.err[-2000:]
+    said = run.err.splitlines()
+    invalid = [line for line in said if ": invalid document: " in line]
+    assert len(invalid) == BAD + (shape != "list"), said[-5:]
+    assert invalid[0].startswith(f"{source}:1: invalid document: ")
+    assert "list element 1 " in invalid[0], invalid[0]
+    if shape == "list":
+        assert f"{source}: signed 1 article(s) (v2)" in said
+        assert '"secured": "v2.' in source.read_text()
+    else:
+        assert source.read_text() == text
+    assert run.peak_kib < PEAK_KIB, f"peak RSS {run.peak_mib} MiB"
+
+
+def test_a_json_file_that_is_not_utf8_is_refused_without_reading_it_whole(
+    tmp_path: Path,
+) -> None:
+    record = '{"webUrl": "https://news.example/%d", "excerpt": "' + "e" * 900 + '"}'
+    source = tmp_path / "many.json"
+    with source.open("wb") as fh:
+        fh.write(b"[" + b",\n".join((record % n).encode() for n in range(60_000)) + b"]\xff\n")
+    before = source.read_bytes()
+    key = _key(tmp_path)
+    run = peak_run(
+        [CLI, "sign", source, "--key-file", key, "--in-place"], env=user_env(), timeout=120
+    )
+    assert run.code == 1 and "Traceback" not in run.err, run.err
+    assert run.err.splitlines() == [
+        f"{source}:60000: invalid document: not valid UTF-8: byte 0xff at byte offset "
+        f"{len(before) - 2} (line 60000); save the file as UTF-8"
+    ]
+    assert source.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["many.json", "pub.key"]
+    assert run.peak_kib < PEAK_KIB, f"peak RSS {run.peak_mib} MiB"
