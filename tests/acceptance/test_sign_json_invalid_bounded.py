@@ -16,6 +16,8 @@ import pytest
 from daemon_harness import CLI, user_env
 from support.child_peak import peak_run
 
+from monitor.corpus import files
+
 BAD = 1_000_000  # invalid elements: ~240 MB when all were kept
 PEAK_KIB = 120_000  # ~50 MiB now
 
@@ -76,4 +78,22 @@ def test_a_json_file_that_is_not_utf8_is_refused_without_reading_it_whole(
     ]
     assert source.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["many.json", "pub.key"]
+    assert run.peak_kib < PEAK_KIB, f"peak RSS {run.peak_mib} MiB"
+
+
+@pytest.mark.parametrize("name", ["big.json", "big.jsonl", "big.yaml", "big.md"])
+def test_a_file_over_the_size_limit_is_refused_before_it_is_read(tmp_path: Path, name: str) -> None:
+    """Refused by its size, as `check` refuses it: its first 512 MiB were read first,
+    only to be dropped (570 MB for a 513 MiB file, sparse or not)."""
+    source = tmp_path / name
+    with source.open("wb") as fh:  # sparse: no disk, no time
+        fh.truncate(files.MAX_FILE_BYTES + 1)
+    key = _key(tmp_path)
+    run = peak_run(
+        [CLI, "sign", source, "--key-file", key, "--in-place"], env=user_env(), timeout=120
+    )
+    assert run.code == 1 and "Traceback" not in run.err, run.err
+    assert run.err.splitlines() == [
+        f"{source}: {files.over_limit(source.suffix).message}; left unchanged"
+    ]
     assert run.peak_kib < PEAK_KIB, f"peak RSS {run.peak_mib} MiB"
