@@ -734,9 +734,11 @@ def _stream_records(source: str, fh: BinaryIO, run: _JsonRun, result: FileResult
 
 def _finish_json(run: _JsonRun, result: FileResult) -> None:
     """The file replaced by the new one, or refused, as the whole-file path decides."""
-    if not run.met:
-        return  # nothing to sign
     refusals = run.refusals
+    if not run.met:  # nothing to sign; a torn read is said, as `check` says it
+        if _JSON_CHANGED in refusals:
+            raise _Refused(refusals[_JSON_CHANGED])
+        return
     for rank in (_JSON_WRITE, _JSON_EDIT, _JSON_CHANGED):
         if rank in refusals:
             raise _Refused(refusals[rank])
