@@ -122,7 +122,9 @@ def sign(
 
     \b
     Exit codes: 0 every article signed; 1 an invalid document or an article
-    that cannot be signed; 2 usage or configuration error (no suitable key).
+    that cannot be signed; 2 usage or configuration error (no suitable key);
+    130 cut short by Ctrl-C or SIGTERM (with --in-place, the file being
+    rewritten is finished first; the files not reached are left as they were).
     """
     from monitor.corpus import Unreadable, folder_error, iter_documents
     from monitor.corpus.files import iter_files
