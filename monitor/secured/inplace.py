@@ -746,8 +746,11 @@ def _finish_json(run: _JsonRun, result: FileResult) -> None:
         return
     if _JSON_READ_BACK in refusals:
         why = refusals[_JSON_READ_BACK]
-        if run.invalid_after and run.splice.cr_only():  # as the reader words it there
-            why += CR_ONLY
+        try:
+            if run.invalid_after and run.splice.cr_only():  # as the reader words it there
+                why += CR_ONLY
+        except DecodeError:  # the bytes after the walk's end changed (it read to there)
+            raise _Refused("changed while it was being signed; run sign again") from None
         raise _Refused(why)
     if not run.changed:
         result.signed = run.signed
