@@ -205,6 +205,7 @@ def test_a_list_in_a_folder_it_cannot_write_in_is_refused_after_its_records(
         raise PermissionError(13, "Permission denied")
 
     monkeypatch.setattr(tempfile, "mkstemp", refuse)
+    monkeypatch.setattr(inplace, "_UNNAMED", 0)  # a named temporary file, as mkstemp makes
     path = tmp_path / "list.json"
     text = '[{"webUrl": "https://a.example/1"},\n{"webUrl": "https://a.example/2"}, 3]'
     path.write_text(text)
