@@ -11,17 +11,14 @@ articles after it.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from support.cli import run_cli
 
 from monitor.corpus.nesting import MAX_DEPTH
 
-ENV = {k: v for k, v in os.environ.items() if not k.startswith("ARTICLE_MONITOR_")}
 WEB = "https://a.example.com/"
 DEPTHS = [MAX_DEPTH, MAX_DEPTH + 1, 975, 3_000]  # the article's own mapping counted
 
@@ -54,17 +51,6 @@ def _corpus(root: Path) -> set[tuple[str, int]]:
     return deep
 
 
-def _cli(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "monitor", *map(str, args)],
-        capture_output=True,
-        text=True,
-        env=ENV,
-        cwd=cwd,
-        timeout=120,
-    )
-
-
 def _invalid(report: dict[str, Any]) -> set[tuple[str, int]]:
     return {(Path(d["source"]).name, d["line"]) for d in report["invalid_documents"]}
 
@@ -72,7 +58,7 @@ def _invalid(report: dict[str, Any]) -> set[tuple[str, int]]:
 @pytest.fixture
 def key(tmp_path: Path) -> Path:
     path = tmp_path / "k.key"
-    made = _cli("keygen", "--type", "aes256", "--out", path, cwd=tmp_path)
+    made = run_cli("keygen", "--type", "aes256", "--out", path, cwd=tmp_path)
     assert made.returncode == 0, made.stderr
     return path
 
@@ -82,7 +68,7 @@ def test_every_command_refuses_the_same_articles(tmp_path: Path, key: Path) -> N
     corpus.mkdir()
     deep = _corpus(corpus)
 
-    checked = _cli("check", "corpus", "--offline", "--format", "json", cwd=tmp_path)
+    checked = run_cli("check", "corpus", "--offline", "--format", "json", cwd=tmp_path)
     assert checked.returncode == 1, checked.stderr
     report = json.loads(checked.stdout)
     assert _invalid(report) == deep
@@ -92,21 +78,21 @@ def test_every_command_refuses_the_same_articles(tmp_path: Path, key: Path) -> N
     articles = len(report["articles"])
     assert f"{WEB}9" in read and f"{WEB}1" in read
 
-    signed = _cli("sign", "corpus", "--key-file", key, "--envelope", "legacy", cwd=tmp_path)
+    signed = run_cli("sign", "corpus", "--key-file", key, "--envelope", "legacy", cwd=tmp_path)
     assert signed.returncode == 1
     rows = [row.split(":", 2) for row in signed.stderr.splitlines() if "invalid document" in row]
     named = {(Path(source).name, int(line)) for source, line, _ in rows}
     assert named == deep
     assert "Traceback" not in signed.stderr
 
-    verified = _cli("verify", "corpus", "--key-file", key, "--format", "json", cwd=tmp_path)
+    verified = run_cli("verify", "corpus", "--key-file", key, "--format", "json", cwd=tmp_path)
     assert verified.returncode == 1  # the invalid documents
     assert _invalid(json.loads(verified.stdout)) == deep
 
-    in_place = _cli("sign", "corpus", "--key-file", key, "--in-place", cwd=tmp_path)
+    in_place = run_cli("sign", "corpus", "--key-file", key, "--in-place", cwd=tmp_path)
     assert in_place.returncode == 1, in_place.stderr
     assert in_place.stderr.count("invalid document") == len(deep)
-    verified = _cli("verify", "corpus", "--key-file", key, "--format", "json", cwd=tmp_path)
+    verified = run_cli("verify", "corpus", "--key-file", key, "--format", "json", cwd=tmp_path)
     report = json.loads(verified.stdout)
     assert len(report["invalid_documents"]) == len(deep)  # lines moved: `secured` added
     assert {a["signature"]["status"] for a in report["articles"]} == {"valid"}

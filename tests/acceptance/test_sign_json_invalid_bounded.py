@@ -9,29 +9,16 @@ byte that is not UTF-8 was read whole three times over (a 97 MB one: 332 MB)."""
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
-from daemon_harness import CLI, user_env
+from daemon_harness import CLI, aes_key, user_env
 from support.child_peak import peak_run
 
 from monitor.corpus import files
 
 BAD = 1_000_000  # invalid elements: ~240 MB when all were kept
 PEAK_KIB = 120_000  # ~50 MiB now
-
-
-def _key(tmp: Path) -> Path:
-    key = tmp / "pub.key"
-    subprocess.run(
-        [CLI, "keygen", "--type", "aes256", "--out", key],
-        capture_output=True,
-        env=user_env(),
-        timeout=60,
-        check=True,
-    )
-    return key
 
 
 @pytest.mark.parametrize("shape", ["list", "wrapper-stopped"])
@@ -41,7 +28,7 @@ def test_invalid_elements_are_said_as_they_are_read(tmp_path: Path, shape: str) 
     text = listed if shape == "list" else f'{{"news": {listed}, "end": }}'
     source = tmp_path / "many.json"
     source.write_text(text)
-    key = _key(tmp_path)
+    key = aes_key(tmp_path / "pub.key")
     run = peak_run(
         [CLI, "sign", source, "--key-file", key, "--in-place"], env=user_env(), timeout=120
     )
@@ -67,7 +54,7 @@ def test_a_json_file_that_is_not_utf8_is_refused_without_reading_it_whole(
     with source.open("wb") as fh:
         fh.write(b"[" + b",\n".join((record % n).encode() for n in range(60_000)) + b"]\xff\n")
     before = source.read_bytes()
-    key = _key(tmp_path)
+    key = aes_key(tmp_path / "pub.key")
     run = peak_run(
         [CLI, "sign", source, "--key-file", key, "--in-place"], env=user_env(), timeout=120
     )
@@ -88,7 +75,7 @@ def test_a_file_over_the_size_limit_is_refused_before_it_is_read(tmp_path: Path,
     source = tmp_path / name
     with source.open("wb") as fh:  # sparse: no disk, no time
         fh.truncate(files.MAX_FILE_BYTES + 1)
-    key = _key(tmp_path)
+    key = aes_key(tmp_path / "pub.key")
     run = peak_run(
         [CLI, "sign", source, "--key-file", key, "--in-place"], env=user_env(), timeout=120
     )

@@ -16,20 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
-from daemon_harness import CLI, user_env
-
-
-def _key(tmp: Path) -> Path:
-    key = tmp / "keys" / "pub.key"
-    key.parent.mkdir()
-    subprocess.run(
-        [CLI, "keygen", "--type", "aes256", "--out", key],
-        capture_output=True,
-        env=user_env(),
-        timeout=60,
-        check=True,
-    )
-    return key
+from daemon_harness import CLI, aes_key, user_env
 
 
 def _writing_in(pid: int, folder: Path, source: Path) -> bool:
@@ -58,7 +45,7 @@ def test_a_sign_killed_mid_file_leaves_no_temporary_file(tmp_path: Path) -> None
     records = [{"webUrl": f"https://news.example/{n}", "excerpt": "e" * 900} for n in range(30_000)]
     source.write_text(json.dumps(records, indent=1))
     before = source.read_bytes()
-    key = _key(tmp_path)
+    key = aes_key(tmp_path / "pub.key")
     proc = subprocess.Popen(
         [CLI, "sign", source, "--key-file", key, "--in-place"],
         stdout=subprocess.DEVNULL,

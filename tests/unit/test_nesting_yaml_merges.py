@@ -10,19 +10,17 @@ by `sign` (exit 0), read as an article by `verify` and `run`.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from support.cli import run_cli
 
 from monitor.corpus import parse_text
 from monitor.corpus.article import Document, InvalidDocument
 from monitor.corpus.nesting import MAX_DEPTH
 
 WEB = "https://a.example.com/"
-ENV = {k: v for k, v in os.environ.items() if not k.startswith("ARTICLE_MONITOR_")}
 
 
 def _merges(n: int, i: int = 0) -> str:
@@ -75,14 +73,7 @@ def test_every_command_refuses_the_same_chain(tmp_path: Path) -> None:
     key = tmp_path / "k.key"
 
     def cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "monitor", *map(str, args)],
-            capture_output=True,
-            text=True,
-            env=ENV,
-            cwd=tmp_path,
-            timeout=120,
-        )
+        return run_cli(*args, cwd=tmp_path)
 
     assert cli("keygen", "--out", key).returncode == 0
     checked = cli("check", corpus, "--offline", "--format", "json")
