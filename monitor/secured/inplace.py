@@ -21,11 +21,11 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import io
 import os
 import secrets
 import stat
 import tempfile
+import zlib
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -431,6 +431,8 @@ def _rewrite(path: Path, sign_one: SignOne, force: bool, result: FileResult) -> 
     suffix = path.suffix.lower()
     if suffix == ".json" and _rewrite_json_stream(path, sign_one, force, result):
         return
+    if suffix in LINE_SUFFIXES and _rewrite_lines_stream(path, sign_one, force, result):
+        return
     st, data = _read(path)
     try:
         if b"\0" in data:  # binary data to the corpus reader: refused whole, as there
@@ -449,9 +451,8 @@ def _rewrite(path: Path, sign_one: SignOne, force: bool, result: FileResult) -> 
             )
         return
     del data  # the text stands for it from here on
-    if suffix in LINE_SUFFIXES:  # one line too: the whole-file way missed one after two marks
-        _rewrite_lines(path, st, text, sign_one, force, result)
-        return
+    if suffix in LINE_SUFFIXES:  # the survey found it was not UTF-8 text: it is now
+        raise _Refused(_CHANGED_SIGNING)
     items: list[Record | InvalidDocument] = [
         Record(i.source, i.line, i.raw) if isinstance(i, Document) else i
         for i in _iter_records(source, text, suffix)
@@ -823,72 +824,217 @@ def _line_item(source: str, number: int, line: str) -> Document | InvalidDocumen
     return jsonl_item(source, number, content)
 
 
-def _rewrite_lines(
-    path: Path, st: os.stat_result, text: str, sign_one: SignOne, force: bool, result: FileResult
-) -> None:
-    """JSON Lines, a line at a time: each read as the corpus reader reads it, signed,
-    rewritten and read back, so only the file's text and the new text are held.
-    Every record was held with its parsed object (and the new file's records
-    compared after): a 50,000-article file peaked at ~430 MB.
+_CHANGED_SIGNING: Final = "changed while it was being signed; run sign again"
+_OUT_BUFFER: Final = 1 << 20  # bytes of new lines gathered for one write(2)
+
+
+class _Changed(Exception):
+    """The second pass met bytes the survey did not read: the file changed in between."""
+
+
+def _rewrite_lines_stream(path: Path, sign_one: SignOne, force: bool, result: FileResult) -> bool:
+    """JSON Lines signed a line at a time, read twice and written as they are read: the
+    bytes surveyed first (UTF-8, no NUL, the size cap: refused whole, as before), then
+    each line read as `parse_stream` reads it, signed, read back and written to the
+    temporary file. The whole text and the new one were held: a 16.6 MB file of 50,000
+    articles peaked at 128 MiB (the reader takes 512 MiB). False: read it whole (over
+    the size cap, or not UTF-8 text: its invalid documents are named so), nothing said."""
+    with _opened(path) as (st, fh):
+        if st.st_size > files.MAX_FILE_BYTES:
+            return False
+        try:
+            surveyed = text_survey.survey(fh, json_stream.CHUNK, path.suffix)
+        except DecodeError:
+            return False
+        fh.seek(0)
+        run = _LinesRun(path, st, sign_one, force, result)
+        try:
+            run.start()
+            run.read(_raw_lines(fh, surveyed, run.copy))
+            run.finish()
+        finally:
+            run.discard()
+    return True
+
+
+def _raw_lines(
+    fh: BinaryIO, surveyed: text_survey.Survey, copy: Callable[[bytes], None]
+) -> Iterator[tuple[int, str | None]]:
+    """(number, line with its '\\n') of the file, split on '\\n' alone as `files.read_lines`
+    splits it; None for a line over MAX_LINE_BYTES, its bytes handed to `copy` a piece
+    at a time, never held whole. _Changed if the bytes are not those surveyed."""
+    size, crc, number = 0, 0, 0
+
+    def read(limit: int) -> bytes:
+        nonlocal size, crc
+        raw = fh.readline(limit)
+        size, crc = size + len(raw), zlib.crc32(raw, crc)
+        if size > surveyed.size or b"\0" in raw:
+            raise _Changed
+        return raw
+
+    while raw := read(files.MAX_LINE_BYTES + 1):
+        number += 1
+        if len(raw) > files.MAX_LINE_BYTES and not raw.endswith(b"\n"):
+            while raw and not raw.endswith(b"\n"):
+                copy(raw)
+                raw = read(1 << 20)
+            copy(raw)
+            yield number, None
+            continue
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError:  # the survey decoded these bytes
+            raise _Changed from None
+        yield number, line
+    if (size, crc) != (surveyed.size, surveyed.crc):
+        raise _Changed
+
+
+class _LinesRun:
+    """One JSON Lines file signed as it is read (`_rewrite_lines_stream`): each line as
+    the whole-text rewrite took it (`_line_item`, `_sign_line`, read back), the new file
+    as it is written, and the first refusal met. Once refused, nothing more is signed or
+    written, and the rest is read only to name its invalid documents.
 
     Byte-order marks at the start of a line (files joined with `cat`) stay, and the
-    article after them is signed as the reader reads it: it was left unsigned,
-    with no word, and the file said signed. A valid article whose line cannot
-    be rewritten is named, never passed over."""
-    source = str(path)
-    # the new file's bytes, one growing buffer: a list of every line's string, held
-    # while each line's parse and signature came and went, pinned twice the memory
-    out = io.BytesIO()
-    changed = False
-    signed = 0
-    checked_refusals = False
-    lines = _lines_of(text)
-    try:
-        for number, line in lines:
-            item = _line_item(source, number, line)
-            if not isinstance(item, Document):
-                if item is not None:
-                    result.invalid.append(item)
-                out.write(line.encode())
-                continue
-            if not checked_refusals:  # as the whole-file path: only a file with an article
-                checked_refusals = True
-                for refusal, note in _write_refusals(path, st):
-                    if not force:
-                        raise _Refused(refusal)
-                    result.notes.append(f"{path}: {note}")
-            new_line, value, met = _sign_line(line, item, sign_one)
-            if value is None:
-                if not met:  # sign_one, when it was asked, said why itself
-                    result.errors.append(
-                        f"{source}:{number}: cannot sign: its line cannot be rewritten in "
-                        "place (unusual JSON layout?); this article is left unsigned"
-                    )
-                out.write(line.encode())
-                continue
-            again = _line_item(source, number, new_line)
-            if isinstance(again, InvalidDocument):  # e.g. signed, over the cap of a line
-                raise _Refused(f"signed, line {number} would be invalid: {again.error}")
-            if (
-                again is None
-                or again.raw != {**item.raw, "secured": value}
-                or new_line.count("\n") != line.count("\n")
-            ):
-                raise _Refused(CHANGES_MORE)
-            out.write(new_line.encode())
-            changed = changed or new_line != line
-            signed += 1
-    except _Refused:  # every invalid document is still named, those after this line too
-        result.invalid += [
-            i for n, rest in lines if isinstance(i := _line_item(source, n, rest), InvalidDocument)
-        ]
-        raise
-    if not signed:
-        return
-    if changed:
-        _replace(path, st, out.getbuffer(), force, result.notes)
-        result.folder = path.parent
-    result.signed = signed
+    article after them is signed as the reader reads it. A valid article whose line
+    cannot be rewritten is named, never passed over."""
+
+    def __init__(
+        self, path: Path, st: os.stat_result, sign_one: SignOne, force: bool, result: FileResult
+    ) -> None:
+        self.path, self.st, self.sign_one, self.force = path, st, sign_one, force
+        self.result = result
+        self.source = str(path)
+        self.new: tuple[int, str] | None = None  # the temporary file, while it is written
+        self.out = bytearray()  # the new lines not written yet
+        self.unwritable: str | None = None  # said only if the file is to be replaced
+        self.refused: str | None = None
+        self.met = False  # a record was read: the file is one to rewrite
+        self.signed = 0
+        self.changed = False
+
+    def start(self) -> None:
+        try:
+            self.new = _temporary(self.path)
+        except _Refused as refused:
+            self.unwritable = str(refused)
+
+    def discard(self) -> None:
+        self.out = bytearray()
+        if self.new is not None:
+            fd, tmp = self.new
+            self.new = None
+            with contextlib.suppress(OSError):
+                os.close(fd)
+            if tmp:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+
+    def refuse(self, why: str) -> None:
+        self.refused = why
+        self.discard()
+
+    def copy(self, data: bytes) -> None:
+        """`data` onto the new file, gathered in `out` (a large piece goes at once)."""
+        if self.new is None:
+            return
+        if len(data) >= _OUT_BUFFER:
+            self.flush()
+            self._write(data)
+            return
+        self.out += data
+        if len(self.out) >= _OUT_BUFFER:
+            self.flush()
+
+    def flush(self) -> None:
+        data, self.out = self.out, bytearray()
+        if data and self.new is not None:
+            self._write(data)
+
+    def _write(self, data: bytes | bytearray) -> None:
+        assert self.new is not None
+        fd = self.new[0]
+        try:
+            write_all(lambda view: os.write(fd, view), data, fd)
+        except OSError as exc:  # said as `_install` says it, if the file is to be replaced
+            self.unwritable = _write_failure(self.path, exc)
+            self.discard()
+
+    def read(self, lines: Iterator[tuple[int, str | None]]) -> None:
+        try:
+            for number, line in lines:
+                if self.refused is None:
+                    self._line(number, line)
+                else:  # every invalid document is still named, those after this line too
+                    self._name_invalid(number, line)
+        except _Changed:  # a refusal met before stands: what was read up to it was the file's
+            if self.refused is None:
+                self.refuse(_CHANGED_SIGNING)
+
+    def _name_invalid(self, number: int, line: str | None) -> None:
+        item = (
+            InvalidDocument(self.source, number, files.line_over_limit())
+            if line is None
+            else _line_item(self.source, number, line)
+        )
+        if isinstance(item, InvalidDocument):
+            self.result.found(item)
+
+    def _line(self, number: int, line: str | None) -> None:
+        """One line read, signed and read back, as the whole-text rewrite took it."""
+        item = None if line is None else _line_item(self.source, number, line)
+        if line is None or not isinstance(item, Document):
+            self._name_invalid(number, line)  # an over-cap line is copied already
+            if line is not None:
+                self.copy(line.encode())
+            return
+        if not self.met:  # as the whole-file path: only a file with an article
+            self.met = True
+            for refusal, note in _write_refusals(self.path, self.st):
+                if not self.force:
+                    self.refuse(refusal)
+                    return
+                self.result.notes.append(f"{self.path}: {note}")
+        new_line, value, met = _sign_line(line, item, self.sign_one)
+        if value is None:
+            if not met:  # sign_one, when it was asked, said why itself
+                self.result.errors.append(
+                    f"{self.source}:{number}: cannot sign: its line cannot be rewritten in "
+                    "place (unusual JSON layout?); this article is left unsigned"
+                )
+            self.copy(line.encode())
+            return
+        again = _line_item(self.source, number, new_line)
+        if isinstance(again, InvalidDocument):  # e.g. signed, over the cap of a line
+            self.refuse(f"signed, line {number} would be invalid: {again.error}")
+        elif (
+            again is None
+            or again.raw != {**item.raw, "secured": value}
+            or new_line.count("\n") != line.count("\n")
+        ):
+            self.refuse(CHANGES_MORE)
+        else:
+            self.copy(new_line.encode())
+            self.changed = self.changed or new_line != line
+            self.signed += 1
+
+    def finish(self) -> None:
+        """The file replaced by the new one, or refused, as the whole-text rewrite decided."""
+        if self.refused is not None:
+            raise _Refused(self.refused)
+        if not self.signed:
+            return
+        if self.changed:
+            self.flush()
+            if self.unwritable is not None:
+                raise _Refused(self.unwritable)
+            assert self.new is not None
+            new, self.new = self.new, None
+            _install(self.path, self.st, new, self.force, self.result.notes)
+            self.result.folder = self.path.parent
+        self.result.signed = self.signed
 
 
 def _sign_line(line: str, item: Document, sign_one: SignOne) -> tuple[str, str | None, bool]:

@@ -1,0 +1,94 @@
+"""`sign --in-place` of JSON Lines as it was before it was streamed: the whole text in
+one string, the new file in one growing buffer. Kept only as the oracle of the
+streamed rewrite's differential test (tests/unit/test_sign_in_place_lines_stream.py)."""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+from monitor.corpus.article import Document, InvalidDocument
+from monitor.secured.inplace import (
+    CHANGES_MORE,
+    UNCHANGED,
+    FileResult,
+    SignOne,
+    _line_item,
+    _lines_of,
+    _Refused,
+    _replace,
+    _sign_line,
+    _write_refusals,
+)
+
+
+def rewrite_lines_whole(path: Path, sign_one: SignOne, *, force: bool = False) -> FileResult:
+    """`rewrite_file` of a UTF-8 JSON Lines file the old way (refusals said as it said them)."""
+    result = FileResult()
+    data = path.read_bytes()
+    assert b"\0" not in data
+    try:
+        _rewrite_lines(path, os.stat(path), data.decode("utf-8"), sign_one, force, result)
+    except _Refused as refused:
+        result.signed = 0
+        result.folder = None
+        result.errors.append(f"{path}: {refused}; {UNCHANGED}")
+    return result
+
+
+def _rewrite_lines(
+    path: Path, st: os.stat_result, text: str, sign_one: SignOne, force: bool, result: FileResult
+) -> None:
+    source = str(path)
+    out = io.BytesIO()
+    changed = False
+    signed = 0
+    checked_refusals = False
+    lines = _lines_of(text)
+    try:
+        for number, line in lines:
+            item = _line_item(source, number, line)
+            if not isinstance(item, Document):
+                if item is not None:
+                    result.invalid.append(item)
+                out.write(line.encode())
+                continue
+            if not checked_refusals:  # as the whole-file path: only a file with an article
+                checked_refusals = True
+                for refusal, note in _write_refusals(path, st):
+                    if not force:
+                        raise _Refused(refusal)
+                    result.notes.append(f"{path}: {note}")
+            new_line, value, met = _sign_line(line, item, sign_one)
+            if value is None:
+                if not met:  # sign_one, when it was asked, said why itself
+                    result.errors.append(
+                        f"{source}:{number}: cannot sign: its line cannot be rewritten in "
+                        "place (unusual JSON layout?); this article is left unsigned"
+                    )
+                out.write(line.encode())
+                continue
+            again = _line_item(source, number, new_line)
+            if isinstance(again, InvalidDocument):  # e.g. signed, over the cap of a line
+                raise _Refused(f"signed, line {number} would be invalid: {again.error}")
+            if (
+                again is None
+                or again.raw != {**item.raw, "secured": value}
+                or new_line.count("\n") != line.count("\n")
+            ):
+                raise _Refused(CHANGES_MORE)
+            out.write(new_line.encode())
+            changed = changed or new_line != line
+            signed += 1
+    except _Refused:  # every invalid document is still named, those after this line too
+        result.invalid += [
+            i for n, rest in lines if isinstance(i := _line_item(source, n, rest), InvalidDocument)
+        ]
+        raise
+    if not signed:
+        return
+    if changed:
+        _replace(path, st, out.getbuffer(), force, result.notes)
+        result.folder = path.parent
+    result.signed = signed
