@@ -25,8 +25,8 @@ SUFFIXES = frozenset({".txt", ".md", ".yaml", ".yml", ".json", ".jsonl", ".ndjso
 LINE_SUFFIXES = frozenset({".jsonl", ".ndjson"})
 YAML_SUFFIXES = frozenset({".yaml", ".yml"})
 
-# A file above this size is refused rather than read (JSON Lines aside); `sign
-# --in-place` holds the file whole to rewrite it, so a `.yaml` stream has it too.
+# A file above this size is refused rather than read (JSON Lines aside, but for
+# `sign --in-place`, whose first pass over a file's bytes stops here).
 MAX_FILE_BYTES = 512 * 1024 * 1024
 # YAML peaks at ~5x its size in memory while parsing (1.09 GB for 200 MB): one
 # document of a YAML stream, or a front matter, above this is refused; the other
@@ -305,8 +305,8 @@ def vanished(path: Path, exc: OSError) -> bool:
 
 def over_limit(suffix: str) -> DecodeError:
     """A file over MAX_FILE_BYTES, refused whole before a document is read."""
-    if suffix.lower() in LINE_SUFFIXES:  # only `sign --in-place` reads these whole
-        hint = "sign --in-place rewrites a file whole: split it"
+    if suffix.lower() in LINE_SUFFIXES:  # only `sign --in-place` has the limit for these
+        hint = "sign --in-place signs such files up to this size: split it"
     elif suffix.lower() in YAML_SUFFIXES:
         hint = "split it, or use JSON Lines (.jsonl) for a large corpus"
     else:

@@ -86,8 +86,8 @@ def test_past_the_whole_file_bound_every_reader_refuses_the_file(
 def test_a_json_lines_file_past_the_bound_is_checked_and_signing_it_says_why_not(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """JSON Lines are streamed by `check`, so only `sign --in-place`, which rewrites a
-    file whole, has the bound: its refusal told the user to use JSON Lines."""
+    """JSON Lines are streamed by `check`, so only `sign --in-place`, whose first pass
+    over the bytes stops at the bound, has it: its refusal told the user to use JSON Lines."""
     monkeypatch.setattr(corpus_files, "MAX_FILE_BYTES", 100)
     path = tmp_path / "s.jsonl"
     path.write_text("".join(f'{{"webUrl": "https://news.test/{n}"}}\n' for n in range(5)))
@@ -95,4 +95,4 @@ def test_a_json_lines_file_past_the_bound_is_checked_and_signing_it_says_why_not
     result = rewrite_file(path, lambda doc: "S")
     (error,) = result.errors
     assert "over the 100-byte limit" in error and "JSON Lines" not in error
-    assert "sign --in-place rewrites a file whole: split it" in error
+    assert "sign --in-place signs such files up to this size: split it" in error
