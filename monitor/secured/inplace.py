@@ -237,6 +237,16 @@ def _temporary(path: Path) -> tuple[int, str]:
         raise _Refused(f"cannot write in its folder {path.parent}: {os_reason(exc)}") from None
 
 
+def _drop(new: tuple[int, str]) -> None:
+    """A temporary file of `_temporary` (descriptor, name) closed and gone."""
+    fd, tmp = new
+    with contextlib.suppress(OSError):
+        os.close(fd)
+    if tmp:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+
+
 def _named(fd: int, path: Path) -> str:
     """A name beside `path` for the unnamed file `fd`, to be renamed over `path`."""
     folder = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
@@ -545,13 +555,8 @@ class _JsonRun:
 
     def discard(self) -> None:
         if self.new is not None:
-            fd, tmp = self.new
+            _drop(self.new)
             self.new = None
-            with contextlib.suppress(OSError):
-                os.close(fd)
-            if tmp:
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp)
 
     def _write(self, text: str) -> None:
         if self.new is None:
@@ -924,13 +929,8 @@ class _LinesRun:
     def discard(self) -> None:
         self.out = bytearray()
         if self.new is not None:
-            fd, tmp = self.new
+            _drop(self.new)
             self.new = None
-            with contextlib.suppress(OSError):
-                os.close(fd)
-            if tmp:
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp)
 
     def refuse(self, why: str) -> None:
         self.refused = why
