@@ -200,11 +200,14 @@ def _copy_xattrs(path: Path, fd: int, notes: list[str]) -> None:
 
 
 def _same_file(a: os.stat_result, b: os.stat_result) -> bool:
-    return (a.st_dev, a.st_ino, a.st_size, a.st_mtime_ns) == (
+    """The file as it was read. Its change time too: a save with its time put back (a
+    sync tool, `cp -p`) of bytes read already was overwritten by their signed old text."""
+    return (a.st_dev, a.st_ino, a.st_size, a.st_mtime_ns, a.st_ctime_ns) == (
         b.st_dev,
         b.st_ino,
         b.st_size,
         b.st_mtime_ns,
+        b.st_ctime_ns,
     )
 
 

@@ -196,3 +196,28 @@ def test_a_file_that_grows_while_it_is_signed_is_refused_as_changed(tmp_path: Pa
         f"{path}: changed while it was being signed; run sign again; left unchanged"
     ]
     assert os.listdir(tmp_path) == ["grows.jsonl"]
+
+
+def test_a_save_of_lines_already_read_with_its_time_put_back_is_refused(tmp_path: Path) -> None:
+    """The save lands in what the second read has passed already: its bytes no longer
+    say it, its size and time are put back; its change time (ctime) cannot be. The
+    rewrite wrote the old first line, signed, over the save."""
+    path = tmp_path / "saved.jsonl"
+    text = PIECES[6] + "\n" + PIECES[0] + "\n"
+    path.write_text(text, encoding="utf-8")
+    saved = text.replace('"x"', '"y"')
+    times = os.stat(path)
+
+    def sign_one(doc: Signable) -> str | None:
+        if doc.line == 2:
+            path.write_text(saved, encoding="utf-8")
+            os.utime(path, ns=(times.st_atime_ns, times.st_mtime_ns))
+        return _value(doc.raw)
+
+    result = rewrite_file(path, sign_one)
+    assert result.signed == 0
+    assert result.errors == [
+        f"{path}: changed while it was being signed; run sign again; left unchanged"
+    ]
+    assert path.read_text(encoding="utf-8") == saved
+    assert os.listdir(tmp_path) == ["saved.jsonl"]
