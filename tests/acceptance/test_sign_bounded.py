@@ -159,3 +159,31 @@ def test_a_large_json_list_is_signed_in_place_in_bounded_memory(tmp_path: Path, 
             old.pop("secured", None)
         assert new == old
     assert run.peak_kib < JSON_PEAK_KIB, f"peak RSS {run.peak_mib} MiB"
+
+
+def test_a_large_jsonl_file_with_a_bad_byte_at_its_end_is_refused_in_bounded_memory(
+    tmp_path: Path,
+) -> None:
+    """Not all UTF-8, a JSON Lines file is not signed, its bad lines named: it was read
+    whole for that (a 21 MB file with one bad byte at its end peaked at 106 MiB, an
+    85 MB one at 290 MiB; the reader takes 512 MiB). Now a line at a time, as `check`."""
+    source = tmp_path / "bad-end.jsonl"
+    with source.open("wb") as fh:
+        for n in range(150_000):
+            record = {"webUrl": f"https://h.example/{n}", "title": f"Story {n} " + "x" * 80}
+            fh.write(json.dumps(record).encode() + b"\n")
+        fh.write(b'{"webUrl": "https://h.example/bad", "title": "\xff"}\n')
+    before = source.read_bytes()
+    run = peak_run(
+        [CLI, "sign", source, "--key-file", _key(tmp_path), "--in-place"],
+        env=user_env(),
+        timeout=120,
+    )
+    assert run.code == 1 and "Traceback" not in run.err, run.err
+    assert f"{source}:150001: invalid document: " in run.err, run.err
+    assert f"{source}: its valid records are not signed either" in run.err, run.err
+    assert source.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == [
+        "bad-end.jsonl",
+        "pub.key",
+    ]
+    assert run.peak_kib < IN_PLACE_PEAK_KIB, f"peak RSS {run.peak_mib} MiB"
