@@ -808,17 +808,6 @@ def _finish_json(run: _JsonRun, result: FileResult) -> None:
     result.signed = run.signed
 
 
-def _lines_of(text: str) -> Iterator[tuple[int, str]]:
-    """(line number, line with its '\\n') of `text`, split as the corpus reader splits
-    JSON Lines (json_stream.split_lines: on '\\n' alone), one at a time."""
-    start, number = 0, 0
-    while start < len(text):
-        end = text.find("\n", start) + 1 or len(text)
-        number += 1
-        yield number, text[start:end]
-        start = end
-
-
 def _line_item(source: str, number: int, line: str) -> Document | InvalidDocument | None:
     """One line as the corpus reader (`parse_stream`) reads it: over MAX_LINE_BYTES it
     is invalid, its line end goes (`read_lines`), the file's byte-order mark goes with

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 from monitor.corpus.article import Document, InvalidDocument
@@ -15,12 +16,23 @@ from monitor.secured.inplace import (
     FileResult,
     SignOne,
     _line_item,
-    _lines_of,
     _Refused,
     _replace,
     _sign_line,
     _write_refusals,
 )
+
+
+def _lines_of(text: str) -> Iterator[tuple[int, str]]:
+    """(line number, line with its '\\n') of `text`, split as the corpus reader splits
+    JSON Lines (json_stream.split_lines: on '\\n' alone), one at a time: the old
+    rewrite's split (the streamed one splits the bytes)."""
+    start, number = 0, 0
+    while start < len(text):
+        end = text.find("\n", start) + 1 or len(text)
+        number += 1
+        yield number, text[start:end]
+        start = end
 
 
 def rewrite_lines_whole(path: Path, sign_one: SignOne, *, force: bool = False) -> FileResult:

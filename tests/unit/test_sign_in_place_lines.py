@@ -12,11 +12,12 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from support.jsonl_whole_text import _lines_of
 
 from monitor.corpus import files, parse_bytes
 from monitor.corpus.article import Document, InvalidDocument
 from monitor.corpus.json_stream import split_lines
-from monitor.secured.inplace import Signable, _line_item, _lines_of, rewrite_file
+from monitor.secured.inplace import Signable, _line_item, rewrite_file
 
 BOM = "\ufeff"
 PIECES = [
