@@ -156,6 +156,16 @@ def test_invalid_documents_are_said_as_they_are_read(tmp_path: Path) -> None:
     assert result.invalid == [] and [i.line for i in said] == [1, 3] and result.signed == 2
 
 
+def _refused_as_changed(result: FileResult, path: Path, saved: str) -> None:
+    """Nothing signed, the change said, the save kept, no file left beside it."""
+    assert result.signed == 0
+    assert result.errors == [
+        f"{path}: changed while it was being signed; run sign again; left unchanged"
+    ]
+    assert path.read_text(encoding="utf-8") == saved
+    assert os.listdir(path.parent) == [path.name]
+
+
 def test_a_file_saved_again_while_it_is_signed_keeps_the_save(tmp_path: Path) -> None:
     """An author's save of the same size, its time put back (a sync tool, a restore),
     lands between the two reads (past what the second has read yet): the file's status
@@ -172,13 +182,7 @@ def test_a_file_saved_again_while_it_is_signed_keeps_the_save(tmp_path: Path) ->
         os.utime(path, ns=(times.st_atime_ns, times.st_mtime_ns))
         return _value(doc.raw)
 
-    result = rewrite_file(path, sign_one)
-    assert result.signed == 0
-    assert result.errors == [
-        f"{path}: changed while it was being signed; run sign again; left unchanged"
-    ]
-    assert path.read_text(encoding="utf-8") == saved
-    assert os.listdir(tmp_path) == ["saved.jsonl"]
+    _refused_as_changed(rewrite_file(path, sign_one), path, saved)
 
 
 def test_a_file_that_grows_while_it_is_signed_is_refused_as_changed(tmp_path: Path) -> None:
@@ -214,10 +218,4 @@ def test_a_save_of_lines_already_read_with_its_time_put_back_is_refused(tmp_path
             os.utime(path, ns=(times.st_atime_ns, times.st_mtime_ns))
         return _value(doc.raw)
 
-    result = rewrite_file(path, sign_one)
-    assert result.signed == 0
-    assert result.errors == [
-        f"{path}: changed while it was being signed; run sign again; left unchanged"
-    ]
-    assert path.read_text(encoding="utf-8") == saved
-    assert os.listdir(tmp_path) == ["saved.jsonl"]
+    _refused_as_changed(rewrite_file(path, sign_one), path, saved)
