@@ -31,11 +31,18 @@ async def page(request: web.Request) -> web.Response:
 
 
 def _children() -> set[int]:
-    """This process's children, alive or not yet reaped."""
+    """This process's children, alive or not yet reaped.
+
+    A thread may end between the listing and the read: its file is gone, and
+    so are its children (they pass to the process), so it is skipped.
+    """
     out: set[int] = set()
     for tid in os.listdir("/proc/self/task"):
-        with open(f"/proc/self/task/{tid}/children") as f:
-            out.update(int(pid) for pid in f.read().split())
+        try:
+            with open(f"/proc/self/task/{tid}/children") as f:
+                out.update(int(pid) for pid in f.read().split())
+        except FileNotFoundError:
+            continue
     return out
 
 
