@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import tracemalloc
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,6 +12,7 @@ from typing import Any
 
 import pytest
 from support.fsfaults import PERMISSIONS_IGNORED
+from support.traced import traced
 
 from monitor import corpus
 from monitor.corpus import files as corpus_files
@@ -388,16 +388,12 @@ def test_memory_does_not_grow_with_the_number_of_records(tmp_path: Path, suffix:
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     size = path.stat().st_size
     del lines
-    tracemalloc.start()
-    try:
+    with traced() as mem:
         seen = sum(1 for _ in iter_documents([path]))
-        _current, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
     assert seen == 12_000
     assert size > 5 * 1024 * 1024
     window = 0 if suffix == ".jsonl" else 4 * json_stream.CHUNK  # .json: chunks of bytes, text
-    assert peak < window + 1024 * 1024  # 12,000 kept Documents would need ~36 MB
+    assert mem.peak < window + 1024 * 1024, mem  # 12,000 kept Documents would need ~36 MB
 
 
 @pytest.mark.slow

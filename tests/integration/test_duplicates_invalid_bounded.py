@@ -5,10 +5,10 @@ counted, not kept, and the count stays exact when the file is stored again."""
 
 from __future__ import annotations
 
-import tracemalloc
 from pathlib import Path
 
 import pytest
+from support.traced import traced
 
 from monitor.daemon.scan import CorpusScanner
 
@@ -40,13 +40,9 @@ def test_broken_records_beside_a_shared_article_are_counted_not_held(
 
     scanner._marks._ids.clear()  # as after a restart: b.jsonl is read again for its ids
     (corpus / "a.jsonl").unlink()  # and the owner goes: b.jsonl is stored again (adopted)
-    tracemalloc.start()
-    try:
+    with traced() as mem:
         report = scanner.scan()
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
     assert report.changed == 1  # b.jsonl stored again
     assert scanner.repo.snapshot().invalid_documents == BROKEN
     assert scanner.repo.snapshot().articles == 1
-    assert peak < PEAK_BYTES, f"traced peak {peak >> 10} KiB"
+    assert mem.peak < PEAK_BYTES, mem

@@ -19,14 +19,12 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import tracemalloc
 import zlib
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
 
 import pytest
 from support.servers import RawConn, RawHandler, RawServer, raw_server
 from support.settings import settings
+from support.traced import traced
 
 from monitor.http import Checker
 from monitor.vocabulary import CheckResult, Kind, Outcome
@@ -119,15 +117,6 @@ def drip(payload: bytes, every: float, head: bytes = b"") -> RawHandler:
     return handler
 
 
-@asynccontextmanager
-async def measured() -> AsyncIterator[Callable[[], int]]:
-    tracemalloc.start()
-    try:
-        yield lambda: tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-
-
 async def run(
     handler: RawHandler, kind: Kind, **overrides: object
 ) -> tuple[CheckResult, RawServer]:
@@ -146,9 +135,9 @@ async def run(
 
 
 async def test_endless_body_is_cut_at_the_page_cap() -> None:
-    async with measured() as peak:
+    with traced() as mem:
         result, srv = await run(endless_body, Kind.WEB)
-        assert peak() < MEMORY_CEILING
+    assert mem.peak < MEMORY_CEILING, mem
     assert result.outcome is Outcome.OK
     assert result.facts.bytes_read <= PAGE_CAP
     assert srv.stats.bytes_sent <= PAGE_CAP + ALLOWANCE
@@ -156,9 +145,9 @@ async def test_endless_body_is_cut_at_the_page_cap() -> None:
 
 async def test_gzip_bomb_is_inflated_only_up_to_the_cap() -> None:
     gzip_bomb()
-    async with measured() as peak:
+    with traced() as mem:
         result, _ = await run(bomb, Kind.WEB)
-        assert peak() < MEMORY_CEILING
+    assert mem.peak < MEMORY_CEILING, mem
     assert result.outcome is Outcome.OK
     # 128 KiB decoded need about 130 compressed bytes; reads are 16 KiB at most
     assert result.facts.bytes_read <= 16 * 1024 < len(gzip_bomb())
@@ -166,9 +155,9 @@ async def test_gzip_bomb_is_inflated_only_up_to_the_cap() -> None:
 
 
 async def test_60mb_image_reads_only_the_header_bytes() -> None:
-    async with measured() as peak:
+    with traced() as mem:
         result, srv = await run(huge_image, Kind.IMAGE)
-        assert peak() < MEMORY_CEILING
+    assert mem.peak < MEMORY_CEILING, mem
     assert result.outcome is Outcome.OK
     assert (result.facts.image_format, result.facts.width, result.facts.height) == ("png", 640, 480)
     assert result.facts.bytes_read <= IMAGE_CAP
@@ -177,9 +166,9 @@ async def test_60mb_image_reads_only_the_header_bytes() -> None:
 
 
 async def test_header_flood_is_refused() -> None:
-    async with measured() as peak:
+    with traced() as mem:
         result, srv = await run(header_flood, Kind.WEB)
-        assert peak() < MEMORY_CEILING
+    assert mem.peak < MEMORY_CEILING, mem
     assert result.outcome is Outcome.CONNECTION_ERROR, result.error
     assert srv.stats.bytes_sent <= ALLOWANCE
 

@@ -8,10 +8,10 @@ canonical form, and then reads as before."""
 from __future__ import annotations
 
 import math
-import tracemalloc
 from typing import Any
 
 import pytest
+from support.traced import traced
 
 from monitor.secured.canonical import SHOWN, CanonicalFormError, canonical_bytes, lookup
 from monitor.text_clip import clip
@@ -29,14 +29,10 @@ def _nested(leaf: Any, key: str = "k" * KEY) -> dict[str, Any]:
 
 def test_a_deep_record_under_long_keys_holds_no_path_text() -> None:
     record = _nested(1)  # ~0.5 MB of keys, shared: a path joined per level is 65 MB
-    tracemalloc.start()
-    try:
+    with traced() as mem:
         canonical = canonical_bytes(record)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
     assert len(canonical) > DEPTH * KEY
-    assert peak < 8 * len(canonical), f"{peak / 1e6:.1f} MB traced"
+    assert mem.peak < 8 * len(canonical), mem
 
 
 @pytest.mark.parametrize(

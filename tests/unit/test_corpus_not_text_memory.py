@@ -6,8 +6,9 @@ The path is built for the value found, and names it as before."""
 
 from __future__ import annotations
 
-import tracemalloc
 from typing import Any
+
+from support.traced import traced
 
 from monitor.corpus import parse_text
 from monitor.corpus.article import Document, InvalidDocument
@@ -27,15 +28,11 @@ def _wide_and_deep(leaf: Any) -> dict[str, Any]:
 
 def test_the_walk_holds_no_path_per_waiting_value() -> None:
     record = _wide_and_deep("text")
-    tracemalloc.start()
-    try:
+    with traced() as mem:
         found = not_text(record)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
     assert found is None
     # a path tuple per waiting value: ~55 MB; one pair per value: ~4 MB
-    assert peak < 12_000_000, f"{peak / 1e6:.1f} MB traced"
+    assert mem.peak < 12_000_000, mem
 
 
 def test_the_deepest_value_found_is_named_by_its_path() -> None:

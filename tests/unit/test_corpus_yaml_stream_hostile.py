@@ -5,13 +5,13 @@ documents cost neither a YAML reader nor memory per document."""
 
 from __future__ import annotations
 
-import tracemalloc
 from typing import Any
 
 import pytest
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from support.traced import traced
 
 import monitor.corpus.frontmatter as frontmatter
 from monitor.corpus import parse_text
@@ -128,12 +128,7 @@ def test_the_documents_are_streamed_not_listed() -> None:
     """A list of every span held ~57 bytes per byte of a file of `---` lines (918 MB
     of memory for 16 MB); the spans now come one at a time."""
     text = "---\n" * 100_000
-    tracemalloc.start()
-    try:
-        before, _ = tracemalloc.get_traced_memory()
+    with traced() as mem:
         (only,) = parse_text("s.yaml", text, ".yaml")
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
     assert isinstance(only, InvalidDocument) and "empty" in only.error
-    assert peak - before < 1_000_000  # the list of 100,000 spans alone took ~15 MB
+    assert mem.peak < 1_000_000, mem  # the list of 100,000 spans alone took ~15 MB

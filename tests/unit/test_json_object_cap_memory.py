@@ -4,7 +4,7 @@ of 8.3M small members peaked at 728 MiB before it was refused."""
 
 from __future__ import annotations
 
-import tracemalloc
+from support.traced import traced
 
 from monitor.corpus.article import InvalidDocument
 from monitor.corpus.json_stream import parse_json
@@ -18,12 +18,9 @@ def _object(members: int, *, tail: str = "") -> str:
 
 
 def _peak(text: str, cap: int) -> tuple[list[object], int]:
-    tracemalloc.start()
-    try:
+    with traced() as mem:
         items = list(parse_json("big.json", text, cap=cap))
-        return items, tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    return items, mem.peak
 
 
 def test_names_past_the_cap_are_not_kept() -> None:

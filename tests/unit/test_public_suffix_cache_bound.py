@@ -4,24 +4,19 @@ were pinned there for the life of the daemon (as `urls.host_key` already guards)
 
 from __future__ import annotations
 
-import tracemalloc
+from support.traced import traced
 
 from monitor.rules.suffixes import is_public_suffix
 
 
 def test_an_overlong_name_is_no_suffix_and_is_not_cached() -> None:
     assert is_public_suffix("co.uk")  # the list loaded before measuring
-    tracemalloc.start()
-    try:
-        before, _peak = tracemalloc.get_traced_memory()
+    with traced() as mem:
         for n in range(50):
             name = f"{n}." + "a." * 50_000 + "co.uk"  # 100 kB each
             assert is_public_suffix(name) is False
             del name
-        after, _peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    assert after - before < 1_000_000  # 50 names of 100 kB would keep 5 MB
+    assert mem.grown < 1_000_000, mem  # 50 names of 100 kB would keep 5 MB
 
 
 def test_a_longest_name_is_still_looked_up() -> None:

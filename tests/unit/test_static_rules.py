@@ -1,13 +1,13 @@
 """Static article checks and corpus-wide duplicate detection."""
 
 import copy
-import tracemalloc
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from support.traced import traced
 
 from monitor.corpus.article import Article, Document
 from monitor.rules.static import DuplicateDetector, document_problems, domain_matches, url_error
@@ -398,11 +398,9 @@ def test_memory_per_document_is_small() -> None:
         )
         docs.append(Document(source="corpus/big.jsonl", line=i + 1, raw={}, article=art))
     det = DuplicateDetector()
-    tracemalloc.start()
-    before = tracemalloc.get_traced_memory()[0]
-    for d in docs:
-        det.add(d)
-    per_doc = (tracemalloc.get_traced_memory()[0] - before) / len(docs)
-    tracemalloc.stop()
+    with traced() as mem:
+        for d in docs:
+            det.add(d)
+    per_doc = mem.grown / len(docs)
     print(f"\nDuplicateDetector: {per_doc:.0f} bytes per document")
     assert per_doc < 300, f"{per_doc:.0f} bytes per document"

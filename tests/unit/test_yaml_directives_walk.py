@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from support.traced import traced
 
 from monitor.corpus.frontmatter import _directives_before, _walk_back
 
@@ -64,14 +65,8 @@ def test_a_long_run_of_comments_before_directives() -> None:
 def test_a_long_run_of_comments_before_a_directive_s_dash_is_not_held() -> None:
     """The lines between a directive and its `---` are checked without the regex
     engine keeping a state for each (~250 bytes a line: 2 GB for 16 MB of `#` lines)."""
-    import tracemalloc
-
     text = "a: 1\n%YAML 1.1\n" + "#\n" * 200_000 + "---\n"
-    tracemalloc.start()
-    try:
+    with traced() as mem:
         cut = _directives_before(text, len(text) - 4, 0)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
     assert cut == 5
-    assert peak < len(text) // 10
+    assert mem.peak < len(text) // 10, mem

@@ -5,11 +5,11 @@ document, the line ends, BOMs, directives and bytes that are not text."""
 from __future__ import annotations
 
 import io
-import tracemalloc
 from unittest import mock
 
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
+from support.traced import traced
 
 from monitor.corpus import files, parse_text
 from monitor.corpus.article import Document, InvalidDocument
@@ -83,14 +83,10 @@ def read_capped(data: bytes, **sizes: int) -> tuple[list[Document | InvalidDocum
     """`data` read under a 1,000-byte cap (`sizes`: chunk, window) and held to the
     whole text's reading: its records, and the peak of memory traced while reading."""
     with mock.patch.object(files, "MAX_YAML_BYTES", 1000):
-        tracemalloc.start()
-        try:
+        with traced() as mem:
             items = list(read_yaml_stream("s.yaml", io.BytesIO(data), **sizes))
-            peak = tracemalloc.get_traced_memory()[1]
-        finally:
-            tracemalloc.stop()
         assert items == whole(data)
-    return items, peak
+    return items, mem.peak
 
 
 @settings(max_examples=600, deadline=None)
