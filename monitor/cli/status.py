@@ -182,6 +182,13 @@ def history(
     Exit codes: 0 printed; 2 nothing matches, a usage or configuration error,
     or a database that cannot be read (none yet: run the daemon first).
     """
+    try:  # bytes that are not UTF-8 arrive as lone surrogates, which no driver sends
+        query.encode("utf-8")
+    except UnicodeEncodeError:
+        raise click.UsageError(
+            f"no target or article matches {query!r}: it is not UTF-8 text, and every "
+            "URL and id in the database is"
+        ) from None
     with _repo(config_file, flags) as repo:
         article, targets = repo.find_targets(query)
         if not targets and article is None:
