@@ -227,7 +227,7 @@ def read_json_stream(
 ) -> Iterator[Item]:
     """Every record of a `.json` file, as `parse_text` gives them for its whole text,
     reading `chunk` bytes at a time; an element over `cap` characters is skipped.
-    `cursor` makes the window (`sign --in-place` taps it: monitor.secured.json_tap).
+    `cursor` makes the window (`sign --in-place` taps it: monitor.secured.inplace.json_tap).
 
     Two passes over the bytes (monitor.corpus.text_survey): a file that is not
     UTF-8 text is refused before any record, as when it was decoded whole, and

@@ -10,17 +10,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from monitor.corpus.article import Document, InvalidDocument
-from monitor.secured.inplace import (
-    CHANGES_MORE,
-    UNCHANGED,
-    FileResult,
-    SignOne,
-    _line_item,
-    _Refused,
-    _replace,
-    _sign_line,
-    _write_refusals,
-)
+from monitor.secured.inplace import FileResult, SignOne
+from monitor.secured.inplace.files import replace, write_refusals
+from monitor.secured.inplace.lines_stream import _line_item, _sign_line
+from monitor.secured.inplace.result import CHANGES_MORE, UNCHANGED, Refused
 
 
 def _lines_of(text: str) -> Iterator[tuple[int, str]]:
@@ -42,7 +35,7 @@ def rewrite_lines_whole(path: Path, sign_one: SignOne, *, force: bool = False) -
     assert b"\0" not in data
     try:
         _rewrite_lines(path, os.stat(path), data.decode("utf-8"), sign_one, force, result)
-    except _Refused as refused:
+    except Refused as refused:
         result.signed = 0
         result.folder = None
         result.errors.append(f"{path}: {refused}; {UNCHANGED}")
@@ -68,9 +61,9 @@ def _rewrite_lines(
                 continue
             if not checked_refusals:  # as the whole-file path: only a file with an article
                 checked_refusals = True
-                for refusal, note in _write_refusals(path, st):
+                for refusal, note in write_refusals(path, st):
                     if not force:
-                        raise _Refused(refusal)
+                        raise Refused(refusal)
                     result.notes.append(f"{path}: {note}")
             new_line, value, met = _sign_line(line, item, sign_one)
             if value is None:
@@ -83,17 +76,17 @@ def _rewrite_lines(
                 continue
             again = _line_item(source, number, new_line)
             if isinstance(again, InvalidDocument):  # e.g. signed, over the cap of a line
-                raise _Refused(f"signed, line {number} would be invalid: {again.error}")
+                raise Refused(f"signed, line {number} would be invalid: {again.error}")
             if (
                 again is None
                 or again.raw != {**item.raw, "secured": value}
                 or new_line.count("\n") != line.count("\n")
             ):
-                raise _Refused(CHANGES_MORE)
+                raise Refused(CHANGES_MORE)
             out.write(new_line.encode())
             changed = changed or new_line != line
             signed += 1
-    except _Refused:  # every invalid document is still named, those after this line too
+    except Refused:  # every invalid document is still named, those after this line too
         result.invalid += [
             i for n, rest in lines if isinstance(i := _line_item(source, n, rest), InvalidDocument)
         ]
@@ -101,6 +94,6 @@ def _rewrite_lines(
     if not signed:
         return
     if changed:
-        _replace(path, st, out.getbuffer(), force, result.notes)
+        replace(path, st, out.getbuffer(), force, result.notes)
         result.folder = path.parent
     result.signed = signed

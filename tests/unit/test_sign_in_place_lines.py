@@ -17,7 +17,8 @@ from support.jsonl_whole_text import _lines_of
 from monitor.corpus import files, parse_bytes
 from monitor.corpus.article import Document, InvalidDocument
 from monitor.corpus.json_stream import split_lines
-from monitor.secured.inplace import Signable, _line_item, rewrite_file
+from monitor.secured.inplace import Signable, rewrite_file
+from monitor.secured.inplace.lines_stream import _line_item
 
 BOM = "\ufeff"
 PIECES = [

@@ -14,9 +14,8 @@ from typing import Any
 import pytest
 import yaml
 
-import monitor.secured.inplace as inplace
 from monitor.corpus.article import Document, InvalidDocument
-from monitor.secured.inplace import rewrite_file
+from monitor.secured.inplace import rewrite_file, whole
 
 
 class _Counted(dict[str, Any]):
@@ -31,7 +30,7 @@ class _Counted(dict[str, Any]):
 
 @pytest.fixture
 def counted(monkeypatch: pytest.MonkeyPatch) -> None:
-    real = inplace.parse_text
+    real = whole.parse_text
 
     def parse_text(source: str, text: str, suffix: str) -> Iterator[Document | InvalidDocument]:
         for item in real(source, text, suffix):
@@ -39,7 +38,7 @@ def counted(monkeypatch: pytest.MonkeyPatch) -> None:
                 item = dataclasses.replace(item, raw=_Counted(item.raw))
             yield item
 
-    monkeypatch.setattr(inplace, "parse_text", parse_text)
+    monkeypatch.setattr(whole, "parse_text", parse_text)
     _Counted.compared = 0
 
 

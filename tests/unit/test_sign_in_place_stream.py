@@ -1,4 +1,4 @@
-"""`sign --in-place` of a `.json` list, streamed (monitor.secured.json_tap), held to
+"""`sign --in-place` of a `.json` list, streamed (monitor.secured.inplace.json_tap), held to
 the whole-file path it replaced: for any list, the same bytes out, the same records
 signed (asked in the same order), the same invalid documents and the same refusals.
 The whole-file path is still the one for a file that is one article object."""
@@ -18,10 +18,10 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 import monitor.corpus as corpus
-import monitor.secured.inplace as inplace
+import monitor.secured.inplace.files as inplace_files
 from monitor.corpus import files, json_stream
 from monitor.corpus.json_stream import parse_json
-from monitor.secured.inplace import FileResult, Signable, rewrite_file
+from monitor.secured.inplace import FileResult, Signable, dispatch, rewrite_file
 
 CAP = 600  # characters: a record cap small enough to cross in a test
 
@@ -118,7 +118,7 @@ def _run(path: Path, whole: bool, monkeypatch: pytest.MonkeyPatch) -> tuple[Any,
     calls: list[tuple[int, str]] = []
     with monkeypatch.context() as patch:
         if whole:
-            patch.setattr(inplace, "_rewrite_json_stream", lambda *_args: False)
+            patch.setattr(dispatch, "rewrite_json_stream", lambda *_args: False)
         result: FileResult = rewrite_file(path, _signer(calls))
     errors = [e.replace(str(path), "F") for e in result.errors]
     invalid = [(i.line, i.error) for i in result.invalid]
@@ -205,7 +205,7 @@ def test_a_list_in_a_folder_it_cannot_write_in_is_refused_after_its_records(
         raise PermissionError(13, "Permission denied")
 
     monkeypatch.setattr(tempfile, "mkstemp", refuse)
-    monkeypatch.setattr(inplace, "_UNNAMED", 0)  # a named temporary file, as mkstemp makes
+    monkeypatch.setattr(inplace_files, "_UNNAMED", 0)  # a named temporary file, as mkstemp makes
     path = tmp_path / "list.json"
     text = '[{"webUrl": "https://a.example/1"},\n{"webUrl": "https://a.example/2"}, 3]'
     path.write_text(text)

@@ -10,22 +10,21 @@ from pathlib import Path
 
 import pytest
 
-import monitor.secured.inplace as inplace
 from monitor.corpus import iter_documents
 from monitor.corpus.article import Document
-from monitor.secured.inplace import rewrite_file
+from monitor.secured.inplace import rewrite_file, whole
 
 
 @pytest.fixture
 def takes(monkeypatch: pytest.MonkeyPatch) -> list[object]:
     seen: list[object] = []
-    real = inplace._Pending.take
+    real = whole._Pending.take
 
-    def take(self: inplace._Pending, parsed: object) -> int | None:
+    def take(self: whole._Pending, parsed: object) -> int | None:
         seen.append(parsed)
         return real(self, parsed)
 
-    monkeypatch.setattr(inplace._Pending, "take", take)
+    monkeypatch.setattr(whole._Pending, "take", take)
     return seen
 
 
