@@ -206,6 +206,15 @@ def _not_a_url(url: str, exc: Exception) -> str:
     return f"not a database URL: {why}; expected {URL_SHAPES}"
 
 
+def _is_text(value: str) -> bool:
+    """No lone surrogates: bytes that are not UTF-8 in an argument arrive as those."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def open_database(
     url: str,
     *,
@@ -231,6 +240,11 @@ def open_database(
             f"{shown_url(url)} is a database in memory: each connection would see its own, "
             "and the history would be gone at exit. Name a file (sqlite:///PATH) or use "
             "--data-dir"
+        )
+    if path is None and not _is_text(url):  # a file's name may be any bytes
+        raise DatabaseUnusable(
+            "not a database URL: it is not UTF-8 text (a byte in another encoding?), and the "
+            f"server's driver sends it as UTF-8; expected {URL_SHAPES}"
         )
     if "@" in host:  # not shown: it holds the rest of a password
         raise DatabaseUnusable(

@@ -22,3 +22,17 @@ def test_a_port_that_is_not_a_number_is_a_usage_error(url: str, command: list[st
     assert done.returncode == 2, done.stderr
     assert done.stderr.startswith("Error: ") and "not a database URL" in done.stderr
     assert "Traceback" not in done.stderr and "S3cret" not in done.stderr
+
+
+@pytest.mark.parametrize("command", [["status"], ["cluster"], ["db", "upgrade"]])
+def test_a_server_url_that_is_not_utf8_is_a_usage_error(command: list[str]) -> None:
+    """Bytes that are not UTF-8 in a server's URL (a Latin-1 database name) reached
+    psycopg as a lone surrogate: its encode() raised, an internal error (exit 70)."""
+    url = b"postgresql+psycopg://u:S3cret@127.0.0.1:1/caf\xe9"
+    args = [CLI.encode(), *(c.encode() for c in command), b"--db", url]
+    done = subprocess.run(args, capture_output=True, timeout=60)
+    stderr = done.stderr.decode("utf-8", "replace")
+    assert done.returncode == 2, stderr
+    assert stderr.startswith("Error: ") and "not a database URL" in stderr, stderr
+    assert "UTF-8" in stderr
+    assert "Traceback" not in stderr and "S3cret" not in stderr
