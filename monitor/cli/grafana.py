@@ -99,9 +99,22 @@ _SHARED = [
         "--datasource-uid",
         default="prometheus",
         show_default=True,
+        callback=lambda ctx, param, value: datasource_uid(value),
         help="uid of the Prometheus data source in Grafana.",
     ),
 ]
+
+
+def datasource_uid(value: str) -> str:
+    """`value` if Grafana takes it as a uid, else a usage error (push checks --folder so)."""
+    from monitor.grafana.provisioning import UID
+
+    if not UID.fullmatch(value):
+        raise click.BadParameter(
+            f"{value[:60]!r} is not a Grafana uid: 1 to 40 letters, digits, - or _",
+            param_hint="--datasource-uid",
+        )
+    return value
 
 
 def shared_options(f: Any) -> Any:
@@ -278,7 +291,8 @@ def push(
     """
     from monitor import urls
     from monitor.cli import CliError
-    from monitor.grafana.push import UID, PushError, client, in_clear
+    from monitor.grafana.provisioning import UID
+    from monitor.grafana.push import PushError, client, in_clear
     from monitor.grafana.push import push as do_push
 
     problem = urls.problem(url)  # the one rule; the URL shown without its credentials

@@ -10,11 +10,15 @@ sends (`api_rule`).
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from monitor.grafana.prometheus import GROUP, Links
 from monitor.grafana.rules import AlertRule, duration
 
+# Grafana's rule for a uid; anything else would also change the API path it is put in,
+# and a `$` in a provisioning file is expanded from Grafana's environment
+UID = re.compile(r"[A-Za-z0-9_-]{1,40}")
 DATASOURCE_UID = "prometheus"  # provision your Prometheus data source with this uid
 FOLDER_UID = "article-monitor"
 FOLDER_TITLE = "article-monitor"

@@ -31,8 +31,6 @@ MAX_ANSWER = 16 << 20  # bytes: a dashboard is ~100 kB; more is not Grafana's an
 ANSWER_SECONDS = 120.0  # one answer, read whole
 MIN_VERSION = (11, 0)  # dashboards are written in Grafana 11's schema (schemaVersion 41)
 MESSAGE = "article-monitor grafana push"
-# Grafana's rule for a uid; anything else would also change the API path it is put in
-UID = re.compile(r"[A-Za-z0-9_-]{1,40}")
 # 429: Grafana (or a proxy before it) asks us to wait; a rate-limited push is
 # waited out this many times, each wait at most WAIT_LONGEST seconds; a longer
 # one is not slept through but reported with the time to push again.
