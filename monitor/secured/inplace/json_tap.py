@@ -20,6 +20,7 @@ from typing import Any
 from monitor.corpus.json_window import Cursor, Stop
 from monitor.corpus.text_survey import Survey
 from monitor.secured.edit import expected, list_failure
+from monitor.secured.inplace.result import BUG, Refused
 
 _OFFSET = re.compile(r"at offset (\d+)")
 
@@ -113,7 +114,8 @@ class Splice:
     """The text the cursor has passed, with the edits made in it, handed to `write`
     each time the window takes more (the cursor drops that text then), and the rest
     at the end (`finish`). Edits are (start, end, replacement) in the whole text,
-    in order, each within an element already passed."""
+    in order, each within an element already passed: Refused if one is not (written
+    out of place, the file would be wrong)."""
 
     def __init__(self, write: Callable[[str], None]) -> None:
         self.cursor: TapCursor | None = None
@@ -150,7 +152,8 @@ class Splice:
         pieces: list[str] = []
         while self.edits and self.edits[0][0] < upto:
             start, end, replacement = self.edits.popleft()
-            assert at <= start and end <= upto, "an edit outside the text passed"
+            if not (at <= start and end <= upto):  # the window passed an element unedited
+                raise Refused(f"cannot rewrite: an edit fell outside the text read ({BUG})")
             pieces += (text[at - base : start - base], replacement)
             at = end
         pieces.append(text[at - base : upto - base])

@@ -26,7 +26,13 @@ from monitor.secured.inplace.files import (
     write_refusals,
 )
 from monitor.secured.inplace.record import SignOne
-from monitor.secured.inplace.result import CHANGED_SIGNING, CHANGES_MORE, FileResult, Refused
+from monitor.secured.inplace.result import (
+    BUG,
+    CHANGED_SIGNING,
+    CHANGES_MORE,
+    FileResult,
+    Refused,
+)
 from monitor.whole_write import write_all
 
 _JSON_WRITE, _JSON_EDIT, _JSON_CHANGED, _JSON_READ_BACK, _JSON_FOLDER = range(5)
@@ -253,7 +259,8 @@ def _stream_records(source: str, fh: BinaryIO, run: _JsonRun, result: FileResult
             continue
         element = cur.element()
         if element is None:  # the top-level object is the article: read whole (16 MiB cap)
-            assert not run.met
+            if run.met:  # its records half signed: never read twice
+                raise Refused(f"cannot rewrite: an article object came after list elements ({BUG})")
             return False
         run.record(item, element)
     cur = splice.cursor

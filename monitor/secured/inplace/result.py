@@ -13,6 +13,8 @@ from monitor.corpus.article import InvalidDocument
 UNCHANGED: Final = "left unchanged"
 CHANGES_MORE: Final = "the rewrite would change more than `secured` (unusual YAML or JSON layout?)"
 CHANGED_SIGNING: Final = "changed while it was being signed; run sign again"
+# a rule of the reader's walk that the streamed `.json` rewrite rests on, broken
+BUG: Final = "a bug in article-monitor: please report it"
 
 
 @dataclass(slots=True)
