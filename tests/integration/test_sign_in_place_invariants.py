@@ -93,3 +93,14 @@ def test_the_splice_refuses_an_edit_past_the_cursor() -> None:
     with pytest.raises(Refused, match="an edit fell outside the text read"):
         splice.flush()
     assert written == []
+
+
+def test_the_splice_refuses_an_edit_left_past_the_end() -> None:
+    """An edit that starts past all of the text was never applied: the file would
+    be written without it while its record counted as signed."""
+    written: list[str] = []
+    splice = json_tap.Splice(written.append)
+    splice.cursor_for('[{"a": 1}]', None, 100)
+    splice.edits.append((40, 44, '"b": 3'))
+    with pytest.raises(Refused, match="an edit fell outside the text read"):
+        splice.finish()

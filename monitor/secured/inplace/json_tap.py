@@ -168,7 +168,10 @@ class Splice:
         return self._seen.cr_only
 
     def finish(self) -> None:
-        """The window's text, then the chunks the walk did not read (after its end)."""
+        """The window's text, then the chunks the walk did not read (after its end).
+        An edit left over lies past all of the text: never applied, so refused."""
         self.flush(everything=True)
+        if self.edits:
+            raise Refused(f"cannot rewrite: an edit fell outside the text read ({BUG})")
         for chunk in self._chunks:
             self.write(chunk)
