@@ -73,9 +73,13 @@ def read(path: Path) -> tuple[os.stat_result, bytes]:
             raise Refused(exc.message) from None
 
 
-def write_refusals(path: Path, st: os.stat_result) -> list[tuple[str, str]]:
-    """(refusal, note under --force) for what a rename would break or override."""
-    found = []
+def write_refusals(path: Path, st: os.stat_result) -> list[tuple[str, str | None]]:
+    """(refusal, note under --force) for what a rename would break or override; a
+    refusal with no note is not overridden by --force (a read-only file system: its
+    files' modes say nothing, and no rename can be made there)."""
+    if _read_only_mount(path.parent):
+        return [("is on a read-only file system (remount it read-write to sign it)", None)]
+    found: list[tuple[str, str | None]] = []
     mode = stat.S_IMODE(st.st_mode)
     if not mode & 0o222 or not os.access(path, os.W_OK, follow_symlinks=False):
         found.append(
@@ -97,10 +101,17 @@ def write_refusals(path: Path, st: os.stat_result) -> list[tuple[str, str]]:
     return found
 
 
+def _read_only_mount(folder: Path) -> bool:
+    try:
+        return bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False  # unknown here: the write itself will say what is wrong
+
+
 def check_writable(path: Path, st: os.stat_result, force: bool, notes: list[str]) -> None:
     """Refused for what a rename would break or override; with `force`, notes."""
     for refusal, note in write_refusals(path, st):
-        if not force:
+        if not force or note is None:
             raise Refused(refusal)
         notes.append(f"{path}: {note}")
 

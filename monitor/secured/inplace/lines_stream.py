@@ -232,7 +232,7 @@ class _LinesRun:
         if not self.met:  # as the whole-file path: only a file with an article
             self.met = True
             for refusal, note in write_refusals(self.path, self.st):
-                if not self.force:
+                if not self.force or note is None:
                     self.refuse(refusal)
                     return
                 self.result.notes.append(f"{self.path}: {note}")

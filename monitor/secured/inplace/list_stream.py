@@ -90,7 +90,7 @@ class _JsonRun:
         if not self.met:
             self.met = True
             for refusal, note in write_refusals(self.path, self.st):
-                if not self.force:
+                if not self.force or note is None:
                     self.refuse(_JSON_WRITE, refusal)
                     return
                 self.notes.append(f"{self.path}: {note}")
