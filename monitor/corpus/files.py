@@ -305,9 +305,7 @@ def vanished(path: Path, exc: OSError) -> bool:
 
 def over_limit(suffix: str) -> DecodeError:
     """A file over MAX_FILE_BYTES, refused whole before a document is read."""
-    if suffix.lower() in LINE_SUFFIXES:  # only `sign --in-place` has the limit for these
-        hint = "sign --in-place signs such files up to this size: split it"
-    elif suffix.lower() in YAML_SUFFIXES:
+    if suffix.lower() in YAML_SUFFIXES:
         hint = "split it, or use JSON Lines (.jsonl) for a large corpus"
     else:
         hint = "split it, or use JSON Lines (.jsonl), which is streamed"

@@ -63,9 +63,10 @@ def char_cut(block: bytes) -> int:
     return len(block)
 
 
-def survey(fh: BinaryIO, chunk: int, suffix: str = ".yaml") -> Survey:
+def survey(fh: BinaryIO, chunk: int, suffix: str = ".yaml", *, capped: bool = True) -> Survey:
     """The first pass; DecodeError as `files.decode` of the whole file would raise it
-    (a NUL anywhere wins over a UTF-8 error before it), or past MAX_FILE_BYTES."""
+    (a NUL anywhere wins over a UTF-8 error before it), or past MAX_FILE_BYTES when
+    `capped` (JSON Lines, read a line at a time by every reader, are not)."""
     found = Survey()
     offset, line, total = 0, 1, 0
     carry = b""
@@ -74,7 +75,7 @@ def survey(fh: BinaryIO, chunk: int, suffix: str = ".yaml") -> Survey:
     while True:
         data = fh.read(chunk)
         total += len(data)
-        if total > files.MAX_FILE_BYTES:
+        if capped and total > files.MAX_FILE_BYTES:
             raise files.over_limit(suffix)
         found.size, found.crc = total, zlib.crc32(data, found.crc)
         block = carry + data

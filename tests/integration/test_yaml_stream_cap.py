@@ -83,16 +83,31 @@ def test_past_the_whole_file_bound_every_reader_refuses_the_file(
     assert item.error in result.errors[0]
 
 
-def test_a_json_lines_file_past_the_bound_is_checked_and_signing_it_says_why_not(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("suffix", [".jsonl", ".ndjson"])
+def test_a_json_lines_file_past_the_bound_is_checked_and_signed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, suffix: str
 ) -> None:
-    """JSON Lines are streamed by `check`, so only `sign --in-place`, whose first pass
-    over the bytes stops at the bound, has it: its refusal told the user to use JSON Lines."""
+    """JSON Lines are read a line at a time by `check` and by `sign --in-place` alike,
+    so neither has the whole-file bound (signing refused them past it)."""
     monkeypatch.setattr(corpus_files, "MAX_FILE_BYTES", 100)
-    path = tmp_path / "s.jsonl"
+    path = tmp_path / f"s{suffix}"
     path.write_text("".join(f'{{"webUrl": "https://news.test/{n}"}}\n' for n in range(5)))
+    assert path.stat().st_size > 100
     assert [type(i) for i in iter_documents([path])] == [Document] * 5
     result = rewrite_file(path, lambda doc: "S")
-    (error,) = result.errors
-    assert "over the 100-byte limit" in error and "JSON Lines" not in error
-    assert "sign --in-place signs such files up to this size: split it" in error
+    assert result.errors == [] and result.signed == 5
+    docs = list(iter_documents([path]))
+    assert all(isinstance(d, Document) and d.raw["secured"] == "S" for d in docs), docs
+
+
+def test_a_json_lines_file_not_utf8_past_the_bound_names_its_bad_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(corpus_files, "MAX_FILE_BYTES", 100)
+    path = tmp_path / "s.jsonl"
+    good = "".join(f'{{"webUrl": "https://news.test/{n}"}}\n' for n in range(5))
+    path.write_bytes(good.encode() + b'{"webUrl": "https://news.test/\xff"}\n')
+    before = path.read_bytes()
+    result = rewrite_file(path, lambda doc: "S")
+    assert [i.line for i in result.invalid] == [6] and result.signed == 0
+    assert path.read_bytes() == before

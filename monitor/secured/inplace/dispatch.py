@@ -43,6 +43,7 @@ def _rewrite(path: Path, sign_one: SignOne, force: bool, result: FileResult) -> 
     suffix = path.suffix.lower()
     if suffix == ".json" and rewrite_json_stream(path, sign_one, force, result):
         return
-    if suffix in LINE_SUFFIXES and rewrite_lines_stream(path, sign_one, force, result):
+    if suffix in LINE_SUFFIXES:
+        rewrite_lines_stream(path, sign_one, force, result)
         return
     rewrite_whole(path, sign_one, force, result)

@@ -53,24 +53,20 @@ class _Changed(Exception):
     """The second pass met bytes the survey did not read: the file changed in between."""
 
 
-def rewrite_lines_stream(path: Path, sign_one: SignOne, force: bool, result: FileResult) -> bool:
+def rewrite_lines_stream(path: Path, sign_one: SignOne, force: bool, result: FileResult) -> None:
     """JSON Lines signed a line at a time, read twice and written as they are read: the
-    bytes surveyed first (UTF-8, no NUL, the size cap: refused whole, as before), then
-    each line read as `parse_stream` reads it, signed, read back and written to the
-    temporary file. The whole text and the new one were held: a 16.6 MB file of 50,000
-    articles peaked at 128 MiB (the reader takes 512 MiB). False: read it whole (over
-    the size cap, or not UTF-8 text: its invalid documents are named so), nothing said."""
+    bytes surveyed first (UTF-8, no NUL: refused whole, as before), then each line read
+    as `parse_stream` reads it, signed, read back and written to the temporary file. The
+    whole text and the new one were held: a 16.6 MB file of 50,000 articles peaked at
+    128 MiB. No size cap, as `check` has none for JSON Lines (held whole, the files
+    were refused past 512 MiB). Not UTF-8 text: its invalid documents are named."""
     with opened(path) as (st, fh):
-        if st.st_size > files.MAX_FILE_BYTES:
-            return False
         try:
-            surveyed = text_survey.survey(fh, json_stream.CHUNK, path.suffix)
-        except DecodeError as exc:
-            if exc.message == files.over_limit(path.suffix).message:  # it grew: refused whole
-                return False
+            surveyed = text_survey.survey(fh, json_stream.CHUNK, path.suffix, capped=False)
+        except DecodeError:
             fh.seek(0)
             _lines_not_text(path, fh, result)
-            return True
+            return
         fh.seek(0)
         run = _LinesRun(path, st, sign_one, force, result)
         try:
@@ -79,7 +75,6 @@ def rewrite_lines_stream(path: Path, sign_one: SignOne, force: bool, result: Fil
             run.finish()
         finally:
             run.discard()
-    return True
 
 
 def _lines_not_text(path: Path, fh: BinaryIO, result: FileResult) -> None:

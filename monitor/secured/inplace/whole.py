@@ -12,7 +12,7 @@ from typing import Any
 
 from monitor.corpus import parse_bytes, parse_text
 from monitor.corpus.article import Document, InvalidDocument
-from monitor.corpus.files import LINE_SUFFIXES, YAML_SUFFIXES
+from monitor.corpus.files import YAML_SUFFIXES
 from monitor.corpus.records import to_document
 from monitor.secured.edit import (
     EditError,
@@ -23,7 +23,6 @@ from monitor.secured.edit import (
 from monitor.secured.inplace.files import check_writable, read, replace
 from monitor.secured.inplace.record import Record, SignOne
 from monitor.secured.inplace.result import (
-    CHANGED_SIGNING,
     CHANGES_MORE,
     UNCHANGED,
     FileResult,
@@ -110,7 +109,9 @@ def _same_records(
 
 
 def rewrite_whole(path: Path, sign_one: SignOne, force: bool, result: FileResult) -> None:
-    """The file read whole, its records signed, the new text read back, then replaced."""
+    """The file read whole, its records signed, the new text read back, then replaced
+    (YAML, front matter, and a `.json` file that is not a list: JSON Lines and `.json`
+    lists are streamed)."""
     source = str(path)
     suffix = path.suffix.lower()
     st, data = read(path)
@@ -131,8 +132,6 @@ def rewrite_whole(path: Path, sign_one: SignOne, force: bool, result: FileResult
             )
         return
     del data  # the text stands for it from here on
-    if suffix in LINE_SUFFIXES:  # the survey found it was not UTF-8 text: it is now
-        raise Refused(CHANGED_SIGNING)
     items: list[Record | InvalidDocument] = [
         Record(i.source, i.line, i.raw) if isinstance(i, Document) else i
         for i in _iter_records(source, text, suffix)
