@@ -35,6 +35,7 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from monitor import urls
 from monitor.storage.engine import WRITE_OPTION, make_engine
+from monitor.storage.tables import metadata
 
 QUICK_CHECK_LINES = 3  # of quick_check's complaints, shown to the user
 _DAMAGE_CODES = frozenset({sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB})
@@ -155,6 +156,37 @@ def _refuse_unusable_file(path: Path) -> None:
         )
 
 
+def _refuse_foreign(path: Path) -> None:
+    """A SQLite file with tables but none of the monitor's (nor its version table) is
+    another program's: opening it for use switched it to WAL for good, and a migration
+    wrote the monitor's tables into it. So it is looked at read-only first; a file that
+    cannot be read so is left to the checks that follow, which say why."""
+    try:
+        conn = sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True)
+    except (sqlite3.Error, ValueError):
+        return
+    try:
+        names = [
+            str(r[0])
+            for r in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table'"
+                " AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name"
+            )
+        ]
+    except sqlite3.Error:
+        return
+    finally:
+        conn.close()
+    if not names or "alembic_version" in names or set(names) & set(metadata.tables):
+        return
+    shown = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
+    raise DatabaseUnusable(
+        f"{path} is another program's SQLite database (tables {shown}; none of "
+        "article-monitor's): point --db or --data-dir at the monitor's database, or at a "
+        "new file, which is created"
+    )
+
+
 def _create_whole(path: Path) -> bool:
     """Make a new, empty SQLite database at `path` that is never seen empty.
 
@@ -253,6 +285,8 @@ def open_database(
         )
     if path is not None:
         _refuse_unusable_file(path)
+        if path.exists():
+            _refuse_foreign(path)
         if not create and not path.exists():
             raise DatabaseUnusable(f"no database at {path} (run the daemon first)")
     try:

@@ -41,10 +41,11 @@ def test_a_new_database_file_is_never_seen_empty(tmp_path: Path) -> None:
 def test_an_existing_database_is_left_as_it_is(tmp_path: Path) -> None:
     path = tmp_path / "am.db"
     with sqlite3.connect(path) as conn:
-        conn.execute("CREATE TABLE kept (x INTEGER)")
+        # a table of the monitor's: a file with none is another program's, refused
+        conn.execute("CREATE TABLE targets (x INTEGER)")
     open_database(f"sqlite:///{path}", create=True, verify=False).dispose()
     with sqlite3.connect(path) as conn:
-        assert conn.execute("SELECT name FROM sqlite_schema").fetchall() == [("kept",)]
+        assert conn.execute("SELECT name FROM sqlite_schema").fetchall() == [("targets",)]
 
 
 _START = """
