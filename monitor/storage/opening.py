@@ -108,6 +108,17 @@ def explain_damage(exc: BaseException, url: str) -> str:
     return damaged_message(str(path) if path is not None else shown_url(url), first_line(exc))
 
 
+def _no_room(path: Path | None) -> bool:
+    """The file system holding `path` is full: SQLite calls a -shm it cannot grow
+    (SQLITE_IOERR_SHMSIZE) an I/O error, not SQLITE_FULL."""
+    if path is None:
+        return False
+    try:
+        return os.statvfs(path.parent).f_bavail == 0
+    except OSError:
+        return False
+
+
 def explain(exc: BaseException, url: str) -> str:
     """A database error as one line a user can act on."""
     path = sqlite_path(url)
@@ -126,7 +137,7 @@ def explain(exc: BaseException, url: str) -> str:
             f"{where} is locked by another process ({detail}): a daemon or `db upgrade` "
             "migrating it, or a sqlite3 shell with a transaction open; try again once it is done"
         )
-    if code == sqlite3.SQLITE_FULL:
+    if code == sqlite3.SQLITE_FULL or (code == sqlite3.SQLITE_IOERR and _no_room(path)):
         return (
             f"cannot write {where} ({detail}): the disk holding it is full; free some space "
             "(SQLite needs room for its write-ahead log beside it too), then try again"
