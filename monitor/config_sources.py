@@ -110,13 +110,24 @@ def deep_update(lower: Mapping[str, Any], higher: Mapping[str, Any]) -> dict[str
     return merged
 
 
+# bytes of a config file: a config is some kB; 16 MiB lists 100,000 long corpus paths.
+# A larger file is another file named by mistake (a log, a dump), not read into memory.
+CONFIG_FILE_CAP = 16 << 20
+
+
 def file_values(fields: Mapping[str, FieldInfo], load: Load) -> dict[str, Any]:
     """The TOML file's keys, all of them (an unknown one is the model's to refuse),
     with relative paths taken from the file's folder (and `~/` from the home folder)."""
     assert load.config_file is not None
     try:
         with load.config_file.open("rb") as f:
-            text = f.read().decode("utf-8")
+            raw = f.read(CONFIG_FILE_CAP + 1)
+        if len(raw) > CONFIG_FILE_CAP:
+            raise ConfigError(
+                f"config file {load.config_file} is larger than {CONFIG_FILE_CAP} bytes: "
+                "not the file meant? (--config, or ARTICLE_MONITOR_CONFIG)"
+            )
+        text = raw.decode("utf-8")
         data = tomllib.loads(text.removeprefix("\ufeff"))  # a BOM (Windows editors) is no key
     except RecursionError:  # tomllib recurses once per level of [[[...]]] or {a={...}}
         raise ConfigError(f"{load.config_file}: invalid TOML: nested too deeply") from None
