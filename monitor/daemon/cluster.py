@@ -34,6 +34,7 @@ from monitor import __version__
 from monitor.config import Settings
 from monitor.daemon.clock_step import ClockWatch, backoff_horizon_ms
 from monitor.daemon.cluster_settings import beat_interval, beat_warning, lease_warning
+from monitor.daemon.joined_thread import joined_thread
 from monitor.daemon.maintenance import MixedVersionMend
 from monitor.daemon.placement import BUCKETS, claimable, owners_of, share, url_bucket, view_of
 from monitor.http.hostpool import HostPool
@@ -193,7 +194,9 @@ class Membership:
         hosts = self._hosts()
         learned = hosts.backoffs() if hosts is not None else {}
         try:
-            shared = await asyncio.to_thread(self.beat, learned)
+            # a stop's cancellation waits for the beat: leaving beside it, the
+            # beat wrote back the row the leave had just deleted (joined_thread.py)
+            shared = await joined_thread(self.beat, learned)
         except SQLAlchemyError as exc:
             self.failed(on_error(exc))
             return
