@@ -105,7 +105,8 @@ def write_key_files(files: list[KeyFile], *, force: bool) -> None:
     if not force:
         existing = [str(f.path) for f in files if f.path.exists() or f.path.is_symlink()]
         if existing:
-            raise ConfigError(f"{', '.join(existing)} already exists: pass --force to overwrite")
+            verb = "exists" if len(existing) == 1 else "exist"
+            raise ConfigError(f"{' and '.join(existing)} already {verb}: pass --force to overwrite")
     temps: list[str] = []
     placed: list[Path] = []
     try:

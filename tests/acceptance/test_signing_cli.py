@@ -68,11 +68,19 @@ def test_keygen_aes256_file_mode_and_refusal_to_overwrite(tmp_path: Path) -> Non
     assert len(bytes.fromhex(path.read_text().strip())) == 32
     before = path.read_bytes()
     again = run("keygen", "--out", path)
-    assert again.exit_code == 2 and "--force" in again.output
+    assert again.exit_code == 2 and f"{path} already exists: pass --force" in again.output
     assert path.read_bytes() == before
     path.chmod(0o644)
     assert run("keygen", "--out", path, "--force").exit_code == 0
     assert path.read_bytes() != before and stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_keygen_names_both_ed25519_files_that_exist(tmp_path: Path) -> None:
+    out = tmp_path / "signer.key"
+    assert run("keygen", "--type", "ed25519", "--out", out).exit_code == 0
+    again = run("keygen", "--type", "ed25519", "--out", out)
+    assert again.exit_code == 2
+    assert f"{out} and {out}.pub already exist: pass --force" in again.output
 
 
 def test_keygen_aes256_without_out_prints_hex() -> None:
