@@ -1,7 +1,9 @@
 """Two daemons on one PostgreSQL whose connections are cut under them: every
 backend of the members terminated (pg_terminate_backend), then the server
 restarted (pg_ctl restart). The members must keep their membership and go on
-checking every target, without breaking the cluster's per-host limit.
+checking every target, without breaking the cluster's per-host limit. The
+server is this module's own (support/private_pg.py): cut on the suite's shared
+one, the other pytest worker's PostgreSQL test lost its connections too.
 
 Verdicts are counts the loopback site recorded and the cluster rows; every wait
 is a bounded poll for a condition.
@@ -13,19 +15,38 @@ import os
 import shutil
 import subprocess
 import time
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import test_cluster
 from daemon_harness import DaemonProcess, LinkServer, wait_for
 from sqlalchemy import text
-from support.pg import PG_URL
+from support.private_pg import private_server
 from test_cluster import PER_HOST, all_live, cluster_view, corpus, polite_config
 
 from monitor.storage.engine import make_engine
 
 pytestmark = pytest.mark.postgres
-pg_url = test_cluster.pg_url  # the fixture: a schema of its own
+
+
+@pytest.fixture(scope="module")
+def own_server() -> Iterator[str]:
+    with private_server() as url:
+        yield url
+
+
+@pytest.fixture
+def pg_url(own_server: str) -> Iterator[str]:
+    """A schema of its own on this module's server, as a URL the daemons can take."""
+    schema = f"c_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(own_server)
+    try:
+        with admin.begin() as conn:
+            conn.execute(text(f"CREATE SCHEMA {schema}"))
+        yield f"{own_server}?options=-csearch_path%3D{schema}"
+    finally:
+        admin.dispose()
 
 
 def _terminate_members(admin_url: str) -> int:
@@ -69,10 +90,10 @@ def _restart_server(admin_url: str) -> None:
 @pytest.mark.parametrize("fault", ["terminate", "restart"])
 def test_members_keep_checking_after_their_connections_are_cut(
     tmp_path: Path,
+    own_server: str,
     pg_url: str,
     fault: str,
 ) -> None:
-    assert PG_URL
     with LinkServer(pause=0.01) as site:
         config = polite_config(tmp_path, site.port, pg_url)
         urls = corpus(tmp_path / "corpus", 2)
@@ -83,9 +104,9 @@ def test_members_keep_checking_after_their_connections_are_cut(
             wait_for(lambda: all(site.url_hits.get(u) for u in urls), 60)
             engine.dispose()
             if fault == "terminate":
-                assert _terminate_members(PG_URL) >= 2
+                assert _terminate_members(own_server) >= 2
             else:
-                _restart_server(PG_URL)
+                _restart_server(own_server)
             cut = time.monotonic()
             # every target checked again after the cut, by a cluster of two again
             wait_for(
