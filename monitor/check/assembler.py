@@ -2,13 +2,19 @@
 
 A result is kept only until every article that references it has been
 written, so after the corpus is read memory follows the run's concurrency
-window, not the corpus (`check`'s run, monitor/check/oneshot.py).
+window, not the corpus (`check`'s run, monitor/check/oneshot.py). The
+articles themselves wait in check/entry_store.py's store (on disk past the
+first few thousand) and are read back one at a time as they are written.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
+from monitor.check.entry_store import EntryStore
 from monitor.check.report import ArticleEntry, ReportWriter, Tally, target_rows
 from monitor.content.drift import DEFAULT_RULES, PageRules
+from monitor.rules.static import DocIdentity
 from monitor.vocabulary import CheckResult, Kind
 
 
@@ -22,28 +28,40 @@ class Assembler:
     """
 
     def __init__(
-        self, writer: ReportWriter, tally: Tally, rules: PageRules = DEFAULT_RULES
+        self,
+        writer: ReportWriter,
+        tally: Tally,
+        rules: PageRules = DEFAULT_RULES,
+        entries: EntryStore | None = None,
     ) -> None:
         self.rules = rules
-        self.entries: list[ArticleEntry | None] = []
+        self.entries = EntryStore() if entries is None else entries
         self.writer = writer
         self.tally = tally
         self.results: dict[str, CheckResult | None] = {}
         self.last: dict[str, int] = {}  # url -> the last article that references it
+        self.learnt = 0
         self.next = 0
         self.complete = False
+        self._reading: Iterator[ArticleEntry] | None = None  # the store, read back once
+        self._current: ArticleEntry | None = None  # read back, not written yet
 
-    def learn(self, entry: ArticleEntry) -> list[tuple[str, Kind]]:
+    def learn(
+        self, entry: ArticleEntry, identity: DocIdentity | None = None
+    ) -> list[tuple[str, Kind]]:
         """Take one more article; returns its URLs not seen before (with the
-        kind of their first reference: it decides how they are fetched)."""
-        n = len(self.entries)
-        self.entries.append(entry)
+        kind of their first reference: it decides how they are fetched).
+        `identity`: its document's, for the duplicates among the articles."""
+        assert self._reading is None, "an article learnt after writing began"
+        n = self.learnt
+        self.learnt += 1
         new = []
         last = self.last
         for url, ref in entry.refs:
             if url not in last:
                 new.append((url, ref.kind))
             last[url] = n
+        self.entries.add(entry, identity)
         return new
 
     def add(self, url: str, result: CheckResult | None) -> None:
@@ -51,12 +69,20 @@ class Assembler:
         if self.complete:
             self.flush()
 
+    def _peek(self) -> ArticleEntry | None:
+        """The next article to write, read back from the store (None: all written)."""
+        if self._current is None:
+            if self._reading is None:
+                self._reading = self.entries.drain()
+            self._current = next(self._reading, None)
+        return self._current
+
     def flush(self, *, force: bool = False) -> None:
         if not (self.complete or force):
             return
-        entries, results, last = self.entries, self.results, self.last
-        while self.next < len(entries):
-            entry = entries[self.next]
+        results, last = self.results, self.last
+        while self.next < self.learnt:
+            entry = self._peek()
             assert entry is not None
             if not force and not all(url in results for url, _ in entry.refs):
                 break
@@ -67,5 +93,9 @@ class Assembler:
                 if last.get(url) == self.next:
                     del last[url]
                     results.pop(url, None)
-            entries[self.next] = None  # written: nothing of it is needed again
+            self._current = None  # written: nothing of it is needed again
             self.next += 1
+
+    def close(self) -> None:
+        """Drop the store's temporary file."""
+        self.entries.close()

@@ -3,8 +3,10 @@
 Articles are written in input order as soon as they are complete, and a
 result is kept only until every article that references it has been
 written. Nothing can be written before the whole corpus is read (duplicates
-are corpus-wide), so results that arrive while it loads are held until then;
-after that, memory follows the run's concurrency window, not the corpus.
+are corpus-wide), so results that arrive while it loads are held until then,
+and the articles wait in bounded memory (check/entry_store.py: on disk past
+the first few thousand); after that, memory follows the run's concurrency
+window, not the corpus.
 The writing in order is check/assembler.py's, the choice of one process or
 several check/fetcher.py's.
 """
@@ -22,6 +24,7 @@ from typing import TYPE_CHECKING
 
 from monitor import urls
 from monitor.check.assembler import Assembler
+from monitor.check.entry_store import EntryStore
 from monitor.check.fetcher import Fetcher
 from monitor.check.gc_pace import run_pace
 from monitor.check.invalid_spill import InvalidSpill
@@ -32,7 +35,7 @@ from monitor.config import Settings
 from monitor.corpus import iter_documents
 from monitor.corpus.article import InvalidDocument
 from monitor.rules.audit import AuditRules, audit_document
-from monitor.rules.static import DocIdentity, DuplicateDetector
+from monitor.rules.static import DocIdentity
 from monitor.secured.keys import KeyRing
 from monitor.vocabulary import CheckResult, Kind, invalid_url_result
 
@@ -53,8 +56,16 @@ def static_result(url: str, kind: Kind, now: datetime) -> CheckResult | None:
 
 @dataclass(slots=True)
 class Corpus:
-    entries: list[ArticleEntry] = field(default_factory=list)
+    """The corpus read: its articles (whole when read back: duplicates are added
+    then) and its invalid documents, both in bounded memory."""
+
+    entries: EntryStore = field(default_factory=EntryStore)
     invalid: InvalidSpill = field(default_factory=InvalidSpill)
+
+    def close(self) -> None:
+        """Drop the temporary files (what is on disk is gone with them)."""
+        self.entries.close()
+        self.invalid.close()
 
 
 def _read_entries(
@@ -64,22 +75,19 @@ def _read_entries(
     now: datetime,
     invalid: InvalidSpill,
     ticks: bool = False,
-) -> Iterator[ArticleEntry | None]:
+) -> Iterator[tuple[ArticleEntry, DocIdentity] | None]:
     """Read every document, run the static checks and verify signatures.
 
     Each entry is yielded as soon as it is read (a run that fetches starts
-    checking its targets then); its article-level problems are complete only
-    once the generator is exhausted (duplicates are corpus-wide), when the
-    duplicate findings are added to every entry it yielded. Invalid documents
+    checking its targets then), with its document's identity: its duplicate
+    findings are added when it is read back from the EntryStore it goes to,
+    once every document is known (duplicates are corpus-wide). Invalid documents
     go to `invalid` (in bounded memory: a corpus may hold millions of them).
     `ticks`: None is yielded after every YIELD_EVERY invalid documents in a
     row, so the reader's caller can give its loop a turn: a corpus of nothing
     but garbage yielded nothing, and a Ctrl-C was seen only once all of it was
     read (1M lines: ~6 s).
     """
-    entries: list[ArticleEntry] = []
-    dups = DuplicateDetector()
-    identities: list[DocIdentity] = []  # not the documents: they are dropped as we go
     rules = AuditRules.of(settings)
     bad_run = 0
     for item in iter_documents(settings.paths):
@@ -90,9 +98,7 @@ def _read_entries(
                 yield None
             continue
         bad_run = 0
-        identity = DocIdentity.of(item)
-        dups.add(identity)
-        identities.append(identity)
+        identity = DocIdentity.of(item)  # not the document: it is dropped as we go
         audit = audit_document(item, keyring, now=now, rules=rules)
         entry = ArticleEntry(
             id=item.id,
@@ -103,17 +109,15 @@ def _read_entries(
             problems=audit.problems,
             refs=audit.refs,
         )
-        entries.append(entry)
-        yield entry
-    for identity, entry in zip(identities, entries, strict=True):
-        entry.problems.extend(dups.problems_for(identity))
+        yield entry, identity
 
 
 def load_corpus(settings: Settings, keyring: KeyRing, *, now: datetime) -> Corpus:
     """The whole corpus at once (the offline run, benchmarks)."""
     corpus = Corpus()
-    reading = _read_entries(settings, keyring, now=now, invalid=corpus.invalid)
-    corpus.entries = [entry for entry in reading if entry is not None]
+    for read in _read_entries(settings, keyring, now=now, invalid=corpus.invalid):
+        if read is not None:
+            corpus.entries.add(*read)
     return corpus
 
 
@@ -125,11 +129,11 @@ async def _load_offline(
     corpus = Corpus()
     try:
         reading = _read_entries(settings, keyring, now=now, invalid=corpus.invalid, ticks=True)
-        for entry in reading:
-            if entry is None:  # a run of invalid documents
+        for read in reading:
+            if read is None:  # a run of invalid documents
                 await asyncio.sleep(0)
                 continue
-            corpus.entries.append(entry)
+            corpus.entries.add(*read)
             if len(corpus.entries) % YIELD_EVERY == 0:
                 await asyncio.sleep(0)
     except asyncio.CancelledError:
@@ -139,10 +143,11 @@ async def _load_offline(
 
 async def _write_offline(corpus: Corpus, writer: ReportWriter, tally: Tally, now: datetime) -> None:
     """Offline every result is a pure function of its URL: each article is
-    written as it comes, with no index, no shared results and no waiting.
-    A Ctrl-C while writing stops here (the report says it is incomplete)."""
+    written as it comes (read back from the store, whole), with no index, no
+    shared results and no waiting. A Ctrl-C while writing stops here (the
+    report says it is incomplete)."""
     try:
-        for n, entry in enumerate(corpus.entries, 1):
+        for n, entry in enumerate(corpus.entries.drain(), 1):
             results = {url: static_result(url, ref.kind, now) for url, ref in entry.refs}
             rows = target_rows(entry, results)
             tally.add_article(entry, rows)
@@ -196,9 +201,9 @@ class _Run:
         async with self.fetcher as fetcher:
             consumer: asyncio.Task[None] | None = None
 
-            async def step(entry: ArticleEntry) -> None:
+            async def step(entry: ArticleEntry, identity: DocIdentity) -> None:
                 nonlocal consumer
-                for url, kind in asm.learn(entry):
+                for url, kind in asm.learn(entry, identity):
                     self.total += 1
                     result = static_result(url, kind, now)
                     if result is None:
@@ -217,11 +222,11 @@ class _Run:
                 reading = _read_entries(
                     self.settings, keyring, now=now, invalid=self.invalid, ticks=True
                 )
-                for entry in reading:
-                    if entry is None:  # a run of invalid documents: the loop's turn
+                for read in reading:
+                    if read is None:  # a run of invalid documents: the loop's turn
                         await asyncio.sleep(0)
                         continue
-                    await step(entry)
+                    await step(*read)
                 _freeze_loaded()
                 self._begin()
                 asm.complete = True
@@ -297,7 +302,7 @@ async def _run_check(
             await _write_offline(corpus, writer, tally, now)
             writer.finish(tally, time.monotonic() - started)
         finally:
-            corpus.invalid.close()
+            corpus.close()
         return tally
     run = _Run(settings, writer, tally, progress, prestarted, tls)
     try:
@@ -318,4 +323,5 @@ async def _run_check(
             writer.finish(tally, time.monotonic() - started)
         finally:
             run.invalid.close()
+            run.asm.close()
     return tally

@@ -1,0 +1,168 @@
+"""Pure: one report entry (and its document's identity) as a plain row, and back.
+
+The row is what `marshal` writes (check/spill.py): tuples of strings, ints,
+bytes and None. Enums travel as their index in small tables, a reference's
+article id as None when it is the entry's own; field paths keep the
+interning of monitor/targets.py (marshal writes an interned string once per
+chunk and interns it again when read). The identity's source, line and
+webUrl are the entry's own: only the rest of it travels. Every spilled entry
+is turned into a row and back, so the frozen references and expectations
+are rebuilt through their slots, not their generated `__init__` (a quarter
+of the read-back's CPU).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from typing import Any
+
+from monitor.check.report.rows import ArticleEntry
+from monitor.rules.static import DocIdentity
+from monitor.targets import TargetRef
+from monitor.vocabulary import (
+    Expectation,
+    Kind,
+    Origin,
+    Problem,
+    ProblemCode,
+    SignatureResult,
+    SignatureStatus,
+)
+
+Pair = tuple[ArticleEntry, DocIdentity | None]
+
+_KINDS = tuple(Kind)
+_ORIGINS = tuple(Origin)
+_CODES = tuple(ProblemCode)
+_STATUSES = tuple(SignatureStatus)
+_KIND_ORIGIN = tuple((k, o) for k in _KINDS for o in _ORIGINS)
+_KIND_ORIGIN_INDEX = {pair: n for n, pair in enumerate(_KIND_ORIGIN)}
+_CODE_INDEX = {c: n for n, c in enumerate(_CODES)}
+_STATUS_INDEX = {s: n for n, s in enumerate(_STATUSES)}
+_EXPECTATION_FIELDS = ("canonical", "amphtml", "width", "height", "title", "excerpt")
+_REF_FIELDS = ("article_id", "kind", "origin", "expectation", "path")
+
+
+# frozen `__init__`s set each field through object.__setattr__: here each
+# slot is set directly, for classes whose fields are exactly these
+assert tuple(f.name for f in dataclasses.fields(Expectation)) == _EXPECTATION_FIELDS
+assert tuple(f.name for f in dataclasses.fields(TargetRef)) == _REF_FIELDS
+_new = object.__new__
+_E = tuple(getattr(Expectation, name).__set__ for name in _EXPECTATION_FIELDS)
+_R = tuple(getattr(TargetRef, name).__set__ for name in _REF_FIELDS)
+
+
+def _expectation(
+    canonical: Any, amphtml: Any, width: Any, height: Any, title: Any, excerpt: Any
+) -> Expectation:
+    e = _new(Expectation)
+    _E[0](e, canonical)
+    _E[1](e, amphtml)
+    _E[2](e, width)
+    _E[3](e, height)
+    _E[4](e, title)
+    _E[5](e, excerpt)
+    return e
+
+
+def _target_ref(
+    aid: str, kind: Kind, origin: Origin, expectation: Expectation, path: str
+) -> TargetRef:
+    r = _new(TargetRef)
+    _R[0](r, aid)
+    _R[1](r, kind)
+    _R[2](r, origin)
+    _R[3](r, expectation)
+    _R[4](r, path)
+    return r
+
+
+def _expectation_row(e: Expectation) -> tuple[Any, ...]:
+    return (e.canonical, e.amphtml, e.width, e.height, e.title, e.excerpt)
+
+
+def _signature_row(s: SignatureResult | None) -> tuple[Any, ...] | None:
+    if s is None:
+        return None
+    return (_STATUS_INDEX[s.status], s.fields, s.detail, s.kid, s.envelope)
+
+
+def to_row(pair: Pair) -> tuple[Any, ...]:
+    entry, identity = pair
+    aid = entry.id
+    refs = tuple(
+        (
+            url,
+            _KIND_ORIGIN_INDEX[ref.kind, ref.origin],
+            ref.path,
+            _expectation_row(ref.expectation),
+            None if ref.article_id == aid else ref.article_id,
+        )
+        for url, ref in entry.refs
+    )
+    problems = tuple((_CODE_INDEX[p.code], p.message, p.field) for p in entry.problems)
+    ident = None if identity is None else (identity.amp_url, identity.web_key, identity.amp_key)
+    return (
+        aid,
+        entry.source,
+        entry.line,
+        entry.web_url,
+        _signature_row(entry.signature),
+        problems,
+        refs,
+        ident,
+    )
+
+
+def _ref(
+    aid: str, url: str, kind_origin: int, path: str, expect: Any, ref_aid: str | None
+) -> tuple[str, TargetRef]:
+    kind, origin = _KIND_ORIGIN[kind_origin]
+    ref = _target_ref(
+        aid if ref_aid is None else ref_aid, kind, origin, _expectation(*expect), path
+    )
+    return url, ref
+
+
+def from_row(row: tuple[Any, ...]) -> Pair:
+    aid, source, line, web_url, sig, problems, refs, ident = row
+    signature = (
+        None
+        if sig is None
+        else SignatureResult(_STATUSES[sig[0]], tuple(sig[1]), sig[2], sig[3], sig[4])
+    )
+    entry = ArticleEntry(
+        aid,
+        source,
+        line,
+        web_url,
+        signature,
+        [Problem(_CODES[code], message, field) for code, message, field in problems],
+        [_ref(aid, *ref) for ref in refs],
+    )
+    if ident is None:
+        return entry, None
+    return entry, DocIdentity(source, line, web_url, *ident)
+
+
+def to_rows(pairs: list[Pair]) -> list[tuple[Any, ...]]:
+    return [to_row(pair) for pair in pairs]
+
+
+def from_rows(rows: list[tuple[Any, ...]]) -> Iterator[Pair]:
+    """One entry at a time: a chunk's rows are decoded as they are read."""
+    for row in rows:
+        yield from_row(row)
+
+
+def size(pair: Pair) -> int:
+    """An entry's weight in characters: its URLs and messages, plus the rest's share."""
+    entry = pair[0]
+    return (
+        len(entry.web_url)
+        + sum(len(url) for url, _ in entry.refs)
+        + sum(len(p.message) for p in entry.problems)
+        + 64 * len(entry.refs)
+        + 128
+    )

@@ -1,0 +1,142 @@
+"""The articles of a `check` run wait for the report in bounded memory
+(monitor/check/entry_store.py): an entry survives its row form and the disk
+unchanged, comes back in input order with its duplicates, and a temporary
+file that cannot be made keeps the entries in memory and says so once."""
+
+from __future__ import annotations
+
+import marshal
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from monitor.check import entry_row
+from monitor.check.entry_store import EntryStore
+from monitor.check.report import ArticleEntry
+from monitor.corpus.article import Article, Document
+from monitor.rules.static import DocIdentity
+from monitor.targets import TargetRef
+from monitor.vocabulary import (
+    Expectation,
+    Kind,
+    Origin,
+    Problem,
+    ProblemCode,
+    SignatureResult,
+    SignatureStatus,
+)
+
+texts = st.text(st.characters(exclude_categories=()), max_size=30)  # lone surrogates, NUL too
+maybe_text = st.none() | texts
+sizes = st.none() | st.integers(-(2**40), 2**40)
+expectations = st.builds(Expectation, maybe_text, maybe_text, sizes, sizes, maybe_text, maybe_text)
+problems = st.builds(Problem, st.sampled_from(ProblemCode), texts, maybe_text)
+signatures = st.none() | st.builds(
+    SignatureResult,
+    st.sampled_from(SignatureStatus),
+    st.lists(texts, max_size=3).map(tuple),
+    texts,
+    maybe_text,
+    maybe_text,
+)
+
+
+@st.composite
+def pairs(draw: st.DrawFn) -> entry_row.Pair:
+    aid = draw(texts)
+    refs = draw(
+        st.lists(
+            st.tuples(
+                texts,
+                st.builds(
+                    TargetRef,
+                    st.just(aid) | texts,  # a reference's article is its entry's, or not
+                    st.sampled_from(Kind),
+                    st.sampled_from(Origin),
+                    st.just(Expectation()) | expectations,
+                    texts,
+                ),
+            ),
+            max_size=5,
+        )
+    )
+    source, line, web = draw(texts), draw(st.integers(-(2**70), 2**70)), draw(texts)
+    entry = ArticleEntry(
+        aid, source, line, web, draw(signatures), draw(st.lists(problems, max_size=4)), refs
+    )
+    keys = st.binary(min_size=16, max_size=16)
+    identity = draw(
+        st.none() | st.builds(DocIdentity, st.just(source), st.just(line), st.just(web),
+                              maybe_text, keys, st.none() | keys)
+    )  # fmt: skip
+    return entry, identity
+
+
+@settings(max_examples=200, deadline=None)
+@given(pairs())
+def test_an_entry_comes_back_from_its_row_unchanged(pair: entry_row.Pair) -> None:
+    row = marshal.loads(marshal.dumps(entry_row.to_row(pair)))
+    assert entry_row.from_row(row) == pair
+
+
+def entry(n: int, web: str | None = None) -> tuple[ArticleEntry, DocIdentity]:
+    web = web or f"https://news.example/{n}"
+    doc = Document("c.jsonl", n, {}, Article(webUrl=web, title="t"))
+    identity = DocIdentity.of(doc)
+    ref = TargetRef(doc.id, Kind.WEB, Origin.ARTICLE, Expectation(title="t"), "webUrl")
+    return ArticleEntry(doc.id, "c.jsonl", n, web, None, [], [(web, ref)]), identity
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    webs=st.lists(st.integers(0, 6), max_size=40),
+    kept=st.integers(0, 8),
+    chunk=st.integers(1, 8),
+    chars=st.integers(1, 2_000),
+)
+def test_entries_come_back_in_order_with_their_duplicates_across_the_disk_boundary(
+    webs: list[int], kept: int, chunk: int, chars: int
+) -> None:
+    items = [entry(n, f"https://news.example/{w}") for n, w in enumerate(webs, 1)]
+    whole = EntryStore(kept=10**9, kept_chars=10**12)  # never spills: what to expect
+    store = EntryStore(kept=kept, kept_chars=chars, chunk=chunk, chunk_chars=chars)
+    with whole, store:
+        for item in items:
+            whole.add(*item)
+            store.add(*item)
+        assert whole.spilled == 0 and len(store) == len(items)
+        expected = list(whole)
+        dup_count = sum(1 for e in expected for p in e.problems if p.code.value == "duplicate_url")
+        assert dup_count == sum(1 for w in webs if webs.count(w) > 1)
+        assert list(store) == expected
+        assert list(store) == expected  # read back again: the same
+        assert list(store.drain()) == expected
+        assert list(store.drain()) == [] and len(store) == 0  # drained: nothing kept
+
+
+def test_past_the_kept_count_entries_go_to_disk() -> None:
+    with EntryStore(kept=3, chunk=2) as store:
+        for n in range(1, 10):
+            store.add(*entry(n))
+        assert store.spilled == 3  # 3 kept, 6 on disk, none waiting
+        assert [e.line for e in store.drain()] == list(range(1, 10))
+
+
+@pytest.mark.parametrize("folder", ["missing", "a-file"])
+def test_a_folder_that_takes_no_file_keeps_the_entries_in_memory_and_says_so_once(
+    tmp_path: Path, folder: str
+) -> None:
+    (tmp_path / "a-file").write_text("")
+    said: list[str] = []
+    where = str(tmp_path / folder)
+    items = [entry(n) for n in range(1, 21)]
+    with EntryStore(kept=2, chunk=2, folder=where, warn=said.append) as store:
+        for item in items:
+            store.add(*item)
+        assert store.spilled == 0
+        assert list(store.drain()) == [e for e, _ in items]
+    assert len(said) == 1, said
+    assert said[0].startswith("Warning: cannot write articles to a temporary file")
+    assert where in said[0] and "TMPDIR" in said[0]
