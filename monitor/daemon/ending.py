@@ -17,20 +17,30 @@ if TYPE_CHECKING:
 log = logging.getLogger("monitor.daemon")
 
 
+def drain_bound(d: Daemon) -> float:
+    """How long the stop waits for the writer, and for database work under way."""
+    return max(d.settings.shutdown_grace, 1.0)
+
+
 async def shutdown(d: Daemon) -> None:
-    """No new claims; in-flight checks get `shutdown_grace`, the writer drains."""
+    """No new claims; in-flight checks get `shutdown_grace`, the writer drains;
+    the cancelled jobs' threads end meanwhile, within the writer's bound."""
     d.dispatcher.stopping = True
     if d.scheduler is not None:
-        d.scheduler.shutdown(wait=False)
+        d.scheduler.shutdown(wait=False)  # cancels the jobs; their threads run on
         d.scheduler = None
-    await d.dispatcher.settle(d.settings.shutdown_grace)
-    if d._damaged:
-        return  # nothing more can be written
+    threads = asyncio.create_task(d.db_threads.ended(drain_bound(d)), name="jobs-ended")
     try:
-        async with asyncio.timeout(max(d.settings.shutdown_grace, 1.0)):
-            await d.writer.drain()
-    except TimeoutError:
-        log.error("%d results could not be written before exit", d.writer.backlog)
+        await d.dispatcher.settle(d.settings.shutdown_grace)
+        if d._damaged:
+            return  # nothing more can be written
+        try:
+            async with asyncio.timeout(drain_bound(d)):
+                await d.writer.drain()
+        except TimeoutError:
+            log.error("%d results could not be written before exit", d.writer.backlog)
+    finally:
+        await threads
 
 
 def exit_code(d: Daemon) -> int:

@@ -13,7 +13,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from functools import wraps
+from functools import partial, wraps
 from typing import TYPE_CHECKING, Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -66,7 +66,8 @@ def start_scheduler(d: Daemon) -> AsyncIOScheduler:
 def quiet_on_stop(d: Daemon, job: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
     """`job` as a scheduled job that the stop's cancellation ends quietly: the
     scheduler's shutdown cancels its running jobs, and a job awaiting its thread
-    (whose work still runs to its end) was logged as a job's traceback."""
+    was logged as a job's traceback. The thread's work runs to its end, which
+    the stop waits for, bounded (tracked_threads.py)."""
 
     @wraps(job)
     async def run() -> None:
@@ -90,9 +91,8 @@ async def rescan(d: Daemon, *, force: bool = False, now: int | None = None) -> N
         try:
             stamp = d.membership.now() if now is None else now  # the cluster's clock
             d.scan_stamp = stamp if d.scan_stamp is None else max(d.scan_stamp, stamp)
-            report = await asyncio.to_thread(
-                d.scanner.scan, force=force, now=stamp, clock=d.membership.now
-            )
+            scan = partial(d.scanner.scan, force=force, now=stamp, clock=d.membership.now)
+            report = await d.db_threads.run(scan, name="rescan")
         except ScanStopped:
             log.info("corpus scan stopped midway; what it did not read is read at the next start")
             return
@@ -143,13 +143,13 @@ async def maintenance(d: Daemon) -> None:
     s = d.settings
     try:
         if d.repo.dialect != "postgresql":  # the honest time, for the next start
-            await asyncio.to_thread(d._wall.store, d.repo)
-        if not await asyncio.to_thread(d.membership.maintenance_due):
+            await d.db_threads.run(d._wall.store, d.repo, name="maintenance")
+        if not await d.db_threads.run(d.membership.maintenance_due, name="maintenance"):
             return
         # SQLite: one daemon, no cluster to name
         leader = " as the cluster's leader" if d.repo.dialect == "postgresql" else ""
         log.info("maintenance: running%s", leader)
-        await asyncio.to_thread(
+        run = partial(
             run_maintenance,
             d.repo,
             d.membership.now(),
@@ -157,17 +157,18 @@ async def maintenance(d: Daemon) -> None:
             rollup_retention_days=s.rollup_retention_days,
             bound=d._wall,
         )
+        await d.db_threads.run(run, name="maintenance")
     except SQLAlchemyError as exc:
         error = d._db_failed(exc)
         log.error("maintenance could not use the database: %s; will retry", error)
         with contextlib.suppress(SQLAlchemyError):  # a database still down: next period
-            await asyncio.to_thread(d.membership.maintenance_failed)
+            await d.db_threads.run(d.membership.maintenance_failed, name="maintenance")
 
 
 async def checkpoint(d: Daemon) -> None:
     """Keep the SQLite WAL short, on a thread of its own (not the writer's); and
     stop if the file was deleted or replaced under the daemon (OpenedFile)."""
-    gone = None if d._file is None else await asyncio.to_thread(d._file.gone)
+    gone = None if d._file is None else await d.db_threads.run(d._file.gone, name="checkpoint")
     if gone is not None and not d._damaged:
         d._damaged = True
         d.failure = gone
@@ -175,7 +176,7 @@ async def checkpoint(d: Daemon) -> None:
         d.stop()
         return
     try:
-        await asyncio.to_thread(d.repo.checkpoint)
+        await d.db_threads.run(d.repo.checkpoint, name="checkpoint")
     except SQLAlchemyError as exc:
         log.warning("WAL checkpoint failed: %s", d._db_failed(exc))
 

@@ -42,6 +42,7 @@ from monitor.daemon.readiness import Health, judge
 from monitor.daemon.rescan_retry import ScanRetry
 from monitor.daemon.scan import CorpusScanner, ScanReport
 from monitor.daemon.signals import Signals
+from monitor.daemon.tracked_threads import TrackedThreads
 from monitor.daemon.writer import ResultWriter
 from monitor.http import Checker
 from monitor.observe.endpoints import MetricsServer
@@ -102,6 +103,8 @@ class Daemon:
         self.metrics = DaemonMetrics(self.repo.snapshot, clock_ms=lambda: self.membership.now())
         self.scanner = CorpusScanner(self.repo, settings, keyring)
         self._db_pool = ThreadPoolExecutor(1, thread_name_prefix="db-writer")
+        # the jobs' and pings' threads: the stop waits for them before the dispose
+        self.db_threads = TrackedThreads()
         self.writer = ResultWriter(partial(self._db, self.repo.record), on_error=self._db_failed)
         self.membership = Membership(
             self.repo,
@@ -245,6 +248,8 @@ class Daemon:
             if self._snapshots is not None:
                 self._snapshots.cancel()
                 await asyncio.gather(self._snapshots, return_exceptions=True)
+            # those started since the shutdown's wait (a /readyz ping), or without it
+            await self.db_threads.ended(ending.drain_bound(self))
             self._db_pool.shutdown(wait=True)
             self.engine.dispose()
             if not opened and self._created is not None:  # a failed start leaves no file
@@ -353,7 +358,8 @@ class Daemon:
         database_error = None
         try:
             async with asyncio.timeout(PING_TIMEOUT):
-                await asyncio.to_thread(self.repo.ping)
+                # given up on after PING_TIMEOUT, its thread still waited for at stop
+                await self.db_threads.run(self.repo.ping, name="readiness-ping")
         except TimeoutError:
             database_error = f"no answer within {PING_TIMEOUT:g} s"
         except SQLAlchemyError as exc:

@@ -3,8 +3,12 @@
 The scheduler's shutdown cancels its running jobs; a job awaiting its thread
 then ended in a CancelledError that apscheduler logged as a job's traceback
 at every such stop (seen on a daemon stopped during its WAL checkpoint). The
-dispatch job had the fix (dispatch.py); the others now end quietly too, their
-thread's work still running to its end.
+dispatch job had the fix (dispatch.py); the others now end quietly too.
+
+Their thread's work cannot be cut short: the stop waits for it before the
+engine is disposed (test_daemon_stop_db_threads.py), but no longer than the
+writer's drain bound, max(shutdown_grace, 1 s); work stuck past it (here held
+for good) is named in the log and left behind, and the stop goes on.
 """
 
 from __future__ import annotations
@@ -26,11 +30,13 @@ async def test_a_job_cancelled_by_the_stop_logs_no_traceback(
     tmp_path: Path, caplog: pytest.LogCaptureFixture, job: str
 ) -> None:
     daemon = daemon_for(tmp_path)
-    entered, gate = threading.Event(), threading.Event()
+    daemon.settings = daemon.settings.model_copy(update={"shutdown_grace": 0.0})  # bound: 1 s
+    entered, gate, returned = threading.Event(), threading.Event(), threading.Event()
 
     def blocking(*args: object, **kwargs: object) -> bool:
         entered.set()
         gate.wait(30)
+        returned.set()
         return False
 
     # the job's thread, held until the stop has cancelled the job
@@ -42,19 +48,23 @@ async def test_a_job_cancelled_by_the_stop_logs_no_traceback(
         daemon.scanner.scan = blocking  # type: ignore[method-assign,assignment]
     try:
         await asyncio.to_thread(upgrade, daemon.engine)
-        caplog.set_level(logging.ERROR)
+        caplog.set_level(logging.WARNING)
         daemon._start_scheduler()
         assert daemon.scheduler is not None
         daemon.scheduler.get_job(job).modify(next_run_time=datetime.now(UTC))
         assert await asyncio.to_thread(entered.wait, 30)
-        await daemon._shutdown()
+        await daemon._shutdown()  # ends with the job's thread still held
+        assert not returned.is_set()
         for _ in range(20):  # the cancelled job's end is reported on later loop turns
             await asyncio.sleep(0)
         gate.set()
         await asyncio.sleep(0.05)
         tracebacks = [r for r in caplog.records if r.exc_info or "raised an exception" in r.message]
         assert tracebacks == []
+        left = [r.getMessage() for r in caplog.records if "still under way" in r.getMessage()]
+        assert len(left) == 1 and f"({job})" in left[0], left
     finally:
         gate.set()
+        await daemon.db_threads.ended(30)
         daemon._db_pool.shutdown(wait=True)
         daemon.engine.dispose()

@@ -1,0 +1,88 @@
+"""Database work on threads that the stop waits for before the engine is disposed.
+
+The scheduler's shutdown cancels its running jobs (rescan, maintenance,
+checkpoint), and `/readyz` stops waiting for its ping after `PING_TIMEOUT`; a
+cancelled `asyncio.to_thread` returns at once while its thread runs on. The
+daemon then disposed the engine under it: the job's write landed after the
+stop (a maintenance period's run claimed, retention deleting, by a daemon that
+had said "stopped"), and its connection, checked out across the dispose, was
+left to the garbage collector (psycopg's "deleted while still open").
+
+Each call gets a daemon thread, not the loop's executor: the stop waits for
+it up to a bound, and one still stuck past that (a database that stopped
+answering mid-statement) is named in the log and left behind; the process's
+exit does not wait for it (asyncio.run joins the executor's threads, without
+a bound), and the database rolls back its transaction when the process ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+log = logging.getLogger("monitor.daemon")
+
+
+class TrackedThreads:
+    """The threads of the database work under way, for the stop to wait for."""
+
+    def __init__(self) -> None:
+        self._running: dict[asyncio.Future[Any], str] = {}
+        self._left: set[asyncio.Future[Any]] = set()  # waited for once, in vain
+
+    async def run(self, fn: Callable[..., T], *args: Any, name: str) -> T:
+        """`fn(*args)` on a thread of its own, as `to_thread` gives; cancelled, the
+        caller goes on at once and the thread stays tracked until it ends."""
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[T] = loop.create_future()
+
+        def settle(result: T | None, error: BaseException | None) -> None:
+            if error is not None:
+                done.set_exception(error)
+            else:
+                done.set_result(result)  # type: ignore[arg-type]
+
+        def body() -> None:
+            result: T | None = None
+            error: BaseException | None = None
+            try:
+                result = fn(*args)
+            except BaseException as exc:  # handed to the caller, as to_thread does
+                error = exc
+            with contextlib.suppress(RuntimeError):  # the loop is closed: left behind
+                loop.call_soon_threadsafe(settle, result, error)
+
+        self._running[done] = name
+        done.add_done_callback(self._ended)
+        threading.Thread(target=body, name=name, daemon=True).start()
+        return await asyncio.shield(done)
+
+    def _ended(self, done: asyncio.Future[Any]) -> None:
+        self._running.pop(done, None)
+        self._left.discard(done)
+        if not done.cancelled():
+            done.exception()  # retrieved: a cancelled caller does not report it
+
+    async def ended(self, within: float) -> None:
+        """Wait up to `within` seconds for the threads under way; those still
+        running then are logged and not waited for again."""
+        waiting = [f for f in self._running if f not in self._left]
+        if not waiting:
+            return
+        _, pending = await asyncio.wait(waiting, timeout=within)
+        if pending:
+            self._left.update(pending)
+            names = ", ".join(sorted(self._running[f] for f in pending))
+            log.warning(
+                "stopping without waiting further for database work still under way "
+                "after %g s (%s): it ends on its own, or when the process exits (the "
+                "database then rolls back what it had not committed)",
+                within,
+                names,
+            )
