@@ -12,7 +12,6 @@ fi
 bindir=$(dirname "$initdb")
 dir=$(mktemp -d /tmp/am-pg.XXXXXX)
 chmod 755 "$dir"
-port=$(( 20000 + RANDOM % 20000 ))
 runas=()
 if [ "$(id -u)" = 0 ]; then
   id postgres >/dev/null 2>&1 || useradd -r -M postgres 2>/dev/null || true
@@ -21,9 +20,17 @@ if [ "$(id -u)" = 0 ]; then
 fi
 fail() { echo "with-postgres: $*" >&2; [ -f "$dir/log" ] && tail -20 "$dir/log" >&2; exit 1; }
 "${runas[@]}" "$bindir/initdb" -D "$dir/data" -U am -A trust >/dev/null || fail "initdb failed"
-"${runas[@]}" "$bindir/pg_ctl" -D "$dir/data" -l "$dir/log" -w \
-  -o "-h 127.0.0.1 -p $port -k $dir -c fsync=off -c full_page_writes=off" start >/dev/null \
-  || fail "PostgreSQL did not start"
+# a random port may be taken (another server, another run): a few tries, each a new port
+started=
+for _try in 1 2 3 4 5; do
+  port=$(( 20000 + RANDOM % 20000 ))
+  if "${runas[@]}" "$bindir/pg_ctl" -D "$dir/data" -l "$dir/log" -w \
+    -o "-h 127.0.0.1 -p $port -k $dir -c fsync=off -c full_page_writes=off" start >/dev/null; then
+    started=1
+    break
+  fi
+done
+[ -n "$started" ] || fail "PostgreSQL did not start"
 "${runas[@]}" "$bindir/createdb" -h 127.0.0.1 -p "$port" -U am am_test 2>/dev/null \
   || "${runas[@]}" psql -h 127.0.0.1 -p "$port" -U am -d postgres -qc 'create database am_test' >/dev/null
 export ARTICLE_MONITOR_TEST_PG_URL="postgresql+psycopg://am@127.0.0.1:$port/am_test"
