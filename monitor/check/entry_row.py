@@ -38,6 +38,8 @@ _CODES = tuple(ProblemCode)
 _STATUSES = tuple(SignatureStatus)
 _KIND_ORIGIN = tuple((k, o) for k in _KINDS for o in _ORIGINS)
 _KIND_ORIGIN_INDEX = {pair: n for n, pair in enumerate(_KIND_ORIGIN)}
+_KO_KIND = tuple(k for k, _ in _KIND_ORIGIN)
+_KO_ORIGIN = tuple(o for _, o in _KIND_ORIGIN)
 _CODE_INDEX = {c: n for n, c in enumerate(_CODES)}
 _STATUS_INDEX = {s: n for n, s in enumerate(_STATUSES)}
 _EXPECTATION_FIELDS = ("canonical", "amphtml", "width", "height", "title", "excerpt")
@@ -91,17 +93,18 @@ def _signature_row(s: SignatureResult | None) -> tuple[Any, ...] | None:
 def to_row(pair: Pair) -> tuple[Any, ...]:
     entry, identity = pair
     aid = entry.id
-    refs = tuple(
+    ko = _KIND_ORIGIN_INDEX
+    refs = [
         (
             url,
-            _KIND_ORIGIN_INDEX[ref.kind, ref.origin],
+            ko[ref.kind, ref.origin],
             ref.path,
             _expectation_row(ref.expectation),
             None if ref.article_id == aid else ref.article_id,
         )
         for url, ref in entry.refs
-    )
-    problems = tuple((_CODE_INDEX[p.code], p.message, p.field) for p in entry.problems)
+    ]
+    problems = [(_CODE_INDEX[p.code], p.message, p.field) for p in entry.problems]
     ident = None if identity is None else (identity.amp_url, identity.web_key, identity.amp_key)
     return (
         aid,
@@ -115,16 +118,6 @@ def to_row(pair: Pair) -> tuple[Any, ...]:
     )
 
 
-def _ref(
-    aid: str, url: str, kind_origin: int, path: str, expect: Any, ref_aid: str | None
-) -> tuple[str, TargetRef]:
-    kind, origin = _KIND_ORIGIN[kind_origin]
-    ref = _target_ref(
-        aid if ref_aid is None else ref_aid, kind, origin, _expectation(*expect), path
-    )
-    return url, ref
-
-
 def from_row(row: tuple[Any, ...]) -> Pair:
     aid, source, line, web_url, sig, problems, refs, ident = row
     signature = (
@@ -132,6 +125,7 @@ def from_row(row: tuple[Any, ...]) -> Pair:
         if sig is None
         else SignatureResult(_STATUSES[sig[0]], tuple(sig[1]), sig[2], sig[3], sig[4])
     )
+    kinds, origins = _KO_KIND, _KO_ORIGIN
     entry = ArticleEntry(
         aid,
         source,
@@ -139,7 +133,19 @@ def from_row(row: tuple[Any, ...]) -> Pair:
         web_url,
         signature,
         [Problem(_CODES[code], message, field) for code, message, field in problems],
-        [_ref(aid, *ref) for ref in refs],
+        [
+            (
+                url,
+                _target_ref(
+                    aid if ref_aid is None else ref_aid,
+                    kinds[ko],
+                    origins[ko],
+                    _expectation(*expect),
+                    path,
+                ),
+            )
+            for url, ko, path, expect, ref_aid in refs
+        ],
     )
     if ident is None:
         return entry, None
