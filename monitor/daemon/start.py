@@ -92,7 +92,8 @@ async def open_daemon(d: Daemon) -> None:
     if d.server is not None:
         d.server.serving()
         # gauges: a snapshot in the background; scrapes read the last one
-        d._snapshots = asyncio.create_task(d.metrics.keep_fresh(), name="snapshots")
+        # its thread, as a scrape's and a status read's, is the stop's to wait for
+        d._snapshots = asyncio.create_task(d.metrics.keep_fresh(d.db_threads), name="snapshots")
     log.info("database %s (checked in %.1fs)", shown_url(url), checked)
 
 
@@ -112,7 +113,9 @@ _LISTEN_HINTS = {
 async def serve(d: Daemon) -> None:
     """/metrics, /healthz and /readyz, listening before the database is checked."""
     s = d.settings
-    d.server = MetricsServer.for_settings(d.metrics, d.readiness, s, repo=d.repo)
+    d.server = MetricsServer.for_settings(
+        d.metrics, d.readiness, s, repo=d.repo, threads=d.db_threads
+    )
     d.server.starting = d.starting
     try:
         await d.server.start()

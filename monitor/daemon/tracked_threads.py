@@ -6,13 +6,18 @@ cancelled `asyncio.to_thread` returns at once while its thread runs on. The
 daemon then disposed the engine under it: the job's write landed after the
 stop (a maintenance period's run claimed, retention deleting, by a daemon that
 had said "stopped"), and its connection, checked out across the dispose, was
-left to the garbage collector (psycopg's "deleted while still open").
+left to the garbage collector (psycopg's "deleted while still open"). The
+reads of the observing side are the same: the metrics' background snapshot
+(its task cancelled), a scrape's snapshot and a status read (their requests
+cut short when the listener closes).
 
 Each call gets a daemon thread, not the loop's executor: the stop waits for
 it up to a bound, and one still stuck past that (a database that stopped
 answering mid-statement) is named in the log and left behind; the process's
 exit does not wait for it (asyncio.run joins the executor's threads, without
-a bound), and the database rolls back its transaction when the process ends.
+a bound; the interpreter's exit joins any pool's, hence `slots` rather than a
+pool for work bounded in number), and the database rolls back its transaction
+when the process ends.
 """
 
 from __future__ import annotations
@@ -36,9 +41,19 @@ class TrackedThreads:
         self._running: dict[asyncio.Future[Any], str] = {}
         self._left: set[asyncio.Future[Any]] = set()  # waited for once, in vain
 
-    async def run(self, fn: Callable[..., T], *args: Any, name: str) -> T:
+    async def run(
+        self,
+        fn: Callable[..., T],
+        *args: Any,
+        name: str,
+        slots: asyncio.Semaphore | None = None,
+    ) -> T:
         """`fn(*args)` on a thread of its own, as `to_thread` gives; cancelled, the
-        caller goes on at once and the thread stays tracked until it ends."""
+        caller goes on at once and the thread stays tracked until it ends.
+        `slots`: how many such threads may run at once (the status reads'), each
+        held until its thread ends, not until its caller goes."""
+        if slots is not None:
+            await slots.acquire()  # cancelled while waiting: nothing started
         loop = asyncio.get_running_loop()
         done: asyncio.Future[T] = loop.create_future()
 
@@ -60,7 +75,13 @@ class TrackedThreads:
 
         self._running[done] = name
         done.add_done_callback(self._ended)
-        threading.Thread(target=body, name=name, daemon=True).start()
+        if slots is not None:
+            done.add_done_callback(lambda _: slots.release())
+        try:
+            threading.Thread(target=body, name=name, daemon=True).start()
+        except BaseException:  # no thread (RuntimeError): nothing to wait for
+            done.cancel()
+            raise
         return await asyncio.shield(done)
 
     def _ended(self, done: asyncio.Future[Any]) -> None:

@@ -44,6 +44,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from monitor.config import ConfigError, Settings
+from monitor.daemon.tracked_threads import TrackedThreads
 from monitor.http.aiohttp_parts import HttpProcessingError
 from monitor.observe.credentials import (
     EndpointAuth,
@@ -169,12 +170,16 @@ class MetricsServer:
         limits: ConnectionLimits | None = None,
         repo: Repository | None = None,
         public_url: str | None = None,
+        threads: TrackedThreads | None = None,
     ) -> None:
         self.metrics = metrics
+        # the daemon's database work that its stop waits for before the dispose: a
+        # scrape's fresh snapshot and the status reads (a request cut short too)
+        threads = threads if threads is not None else TrackedThreads()
         self.readiness = readiness
         # shared by concurrent requests; readiness reused for a second
         self._ready = SingleFlight(readiness, ttl=READY_TTL)
-        self._render = SingleFlight(lambda: asyncio.to_thread(metrics.render))
+        self._render = SingleFlight(lambda: threads.run(metrics.render, name="metrics-scrape"))
         self.host, self.port = split_listen(listen)
         self.auth = auth if auth is not None else EndpointAuth.of(token)
         self.tls = tls
@@ -193,7 +198,7 @@ class MetricsServer:
         app.on_response_prepare.append(security_headers)
         self._status: StatusSource | None = None
         if repo is not None:  # the status pages and API (monitor/observe/status)
-            self._status = StatusSource(repo, metrics.state.snapshot)
+            self._status = StatusSource(repo, metrics.state.snapshot, tracked=threads)
             StatusApi(self._status, self.auth).add_routes(app)
             StatusPages(self._status, self.auth, public_url).add_routes(app)
         self.app = app
@@ -206,6 +211,7 @@ class MetricsServer:
         settings: Settings,
         limits: ConnectionLimits | None = None,
         repo: Repository | None = None,
+        threads: TrackedThreads | None = None,
     ) -> MetricsServer:
         """The server `settings` describe; ConfigError if it would be exposed unprotected."""
         auth = EndpointAuth.of(
@@ -223,6 +229,7 @@ class MetricsServer:
             limits=limits,
             repo=repo,
             public_url=settings.public_url,
+            threads=threads,
         )
         server.fd_others += settings.concurrency  # the checks' own connections
         return server
@@ -297,8 +304,6 @@ class MetricsServer:
             await self._runner.cleanup()
             self._runner = None
         self.guard.close_all()
-        if self._status is not None:
-            self._status.close()
 
     @web.middleware
     async def _bounded(

@@ -37,6 +37,7 @@ from prometheus_client.registry import Collector
 
 from monitor import __version__
 from monitor.daemon.state import State
+from monitor.daemon.tracked_threads import TrackedThreads
 from monitor.storage.repository import Snapshot
 from monitor.storage.store import now_ms
 from monitor.vocabulary import Kind, Outcome, ProblemCode, SignatureStatus
@@ -226,9 +227,12 @@ class DaemonMetrics:
     def render(self) -> bytes:
         return generate_latest(self.registry)
 
-    async def keep_fresh(self) -> None:
-        """Until cancelled: snapshot in a worker thread, wait (`snapshot_wait`), again."""
+    async def keep_fresh(self, threads: TrackedThreads | None = None) -> None:
+        """Until cancelled: snapshot in a worker thread, wait (`snapshot_wait`), again.
+        `threads`: the daemon's, whose stop waits for a snapshot under way before
+        the dispose (cancelled, a `to_thread` left its connection open)."""
+        threads = threads if threads is not None else TrackedThreads()
         while True:
             started = time.monotonic()
-            await asyncio.to_thread(self.state.refresh)
+            await threads.run(self.state.refresh, name="metrics-snapshot")
             await asyncio.sleep(snapshot_wait(time.monotonic() - started))

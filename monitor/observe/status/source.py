@@ -1,17 +1,20 @@
-"""The status API's and pages' one way to the database: reads on a small pool of
-their own threads, so a flood of status requests neither starves the daemon's
-own database work (which uses the default executor) nor runs unbounded."""
+"""The status API's and pages' one way to the database: reads on a few threads
+at once (READ_THREADS), so a flood of status requests neither starves the daemon's
+own database work (which uses the default executor) nor runs unbounded. The
+daemon's stop waits for a read under way before it disposes the engine
+(tracked_threads.py): the pool they ran on was shut down without waiting, and
+a read's connection was left open to the garbage collector."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from monitor.daemon.tracked_threads import TrackedThreads
 from monitor.observe.status.document import (
     article_document,
     status_document,
@@ -53,11 +56,16 @@ class StatusSource:
         snapshot: Callable[[], Snapshot | None] | None = None,
         threads: int = READ_THREADS,
         max_pending: int = MAX_PENDING,
+        tracked: TrackedThreads | None = None,
     ) -> None:
         self.repo = repo
         # the metrics' last background snapshot (DaemonMetrics.state.snapshot), if any
         self._snapshot = snapshot or (lambda: None)
-        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="status-read")
+        # reads at once: daemon threads, not a pool (the interpreter's exit joins a
+        # pool's threads, without a bound: a read stuck on a dead database held it)
+        self._slots = asyncio.Semaphore(threads)
+        # the daemon's: its stop waits for the reads under way (a request cut short too)
+        self._tracked = tracked if tracked is not None else TrackedThreads()
         self.max_pending = max_pending
         self.pending = 0  # reads admitted and not finished (one event loop: no lock)
 
@@ -66,16 +74,13 @@ class StatusSource:
             raise Busy
         self.pending += 1
         try:
-            return await asyncio.get_running_loop().run_in_executor(self._pool, fn)
+            return await self._tracked.run(fn, name="status-read", slots=self._slots)
         except SQLAlchemyError as exc:
             # the class only: a driver's message may name paths or hosts
             log.warning("status page: the database could not be read (%s)", type(exc).__name__)
             raise Unavailable from None
         finally:
             self.pending -= 1
-
-    def close(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
 
     async def status(self, limit: int = 20) -> dict[str, Any]:
         return await self._run(lambda: status_document(self.repo, limit, self._snapshot()))
