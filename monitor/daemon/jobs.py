@@ -140,29 +140,49 @@ async def rescan(d: Daemon, *, force: bool = False, now: int | None = None) -> N
 async def maintenance(d: Daemon) -> None:
     """Only on the cluster's leader, once per `maintenance_interval`. On SQLite
     each tick first keeps the honest time for the next start (wall_mark.py)."""
-    s = d.settings
     try:
         if d.repo.dialect != "postgresql":  # the honest time, for the next start
             await d.db_threads.run(d._wall.store, d.repo, name="maintenance")
-        if not await d.db_threads.run(d.membership.maintenance_due, name="maintenance"):
-            return
-        # SQLite: one daemon, no cluster to name
-        leader = " as the cluster's leader" if d.repo.dialect == "postgresql" else ""
-        log.info("maintenance: running%s", leader)
-        run = partial(
-            run_maintenance,
+        # the claim and the run on one thread: a stop cancels the job, not the thread
+        await d.db_threads.run(claimed_run, d, name="maintenance")
+    except SQLAlchemyError as exc:
+        error = d._db_failed(exc)
+        log.error("maintenance could not use the database: %s; will retry", error)
+        with contextlib.suppress(SQLAlchemyError):  # a database still down: next period
+            await d.db_threads.run(d.membership.maintenance_failed, name="maintenance")
+
+
+def claimed_run(d: Daemon) -> None:
+    """This period's maintenance, if this member may claim it (on the job's thread).
+
+    A stop that came once the claim was committed gives it back: the stop had
+    cancelled the job between its claim and its run, the claim stayed and the
+    run never came, and the next leader waited a whole `maintenance_interval`.
+    A run that fails once the job is cancelled gives it back too (the job, which
+    does so otherwise, is no longer there)."""
+    s = d.settings
+    if not d.membership.maintenance_due():
+        return
+    if d.dispatcher.stopping:
+        d.membership.maintenance_failed()
+        log.info("maintenance: stopping; this period's run is left to the next start or leader")
+        return
+    # SQLite: one daemon, no cluster to name
+    leader = " as the cluster's leader" if d.repo.dialect == "postgresql" else ""
+    log.info("maintenance: running%s", leader)
+    try:
+        run_maintenance(
             d.repo,
             d.membership.now(),
             retention_days=s.retention_days,
             rollup_retention_days=s.rollup_retention_days,
             bound=d._wall,
         )
-        await d.db_threads.run(run, name="maintenance")
-    except SQLAlchemyError as exc:
-        error = d._db_failed(exc)
-        log.error("maintenance could not use the database: %s; will retry", error)
-        with contextlib.suppress(SQLAlchemyError):  # a database still down: next period
-            await d.db_threads.run(d.membership.maintenance_failed, name="maintenance")
+    except SQLAlchemyError:
+        if d.dispatcher.stopping:
+            with contextlib.suppress(SQLAlchemyError):
+                d.membership.maintenance_failed()
+        raise
 
 
 async def checkpoint(d: Daemon) -> None:
