@@ -1,6 +1,6 @@
 """The status API's and pages' one way to the database: reads on a few threads
 at once (READ_THREADS), so a flood of status requests neither starves the daemon's
-own database work (which uses the default executor) nor runs unbounded. The
+own database work (the writer's thread, the jobs') nor runs unbounded. The
 daemon's stop waits for a read under way before it disposes the engine
 (tracked_threads.py): the pool they ran on was shut down without waiting, and
 a read's connection was left open to the garbage collector."""
