@@ -140,3 +140,30 @@ def test_a_folder_that_takes_no_file_keeps_the_entries_in_memory_and_says_so_onc
     assert len(said) == 1, said
     assert said[0].startswith("Warning: cannot write articles to a temporary file")
     assert where in said[0] and "TMPDIR" in said[0]
+
+
+def page_entry(n: int, excerpt: str) -> tuple[ArticleEntry, DocIdentity]:
+    """An article whose web and AMP references carry its (shared) title and excerpt."""
+    web, amp = f"https://news.example/{n}", f"https://news.example/amp/{n}"
+    doc = Document("c.jsonl", n, {}, Article(webUrl=web, title="t"))
+    title = f"Story {n}"
+    on_web = Expectation(amphtml=amp, title=title, excerpt=excerpt)
+    on_amp = Expectation(canonical=web, title=title, excerpt=excerpt)
+    refs = [
+        (web, TargetRef(doc.id, Kind.WEB, Origin.ARTICLE, on_web, "webUrl")),
+        (amp, TargetRef(doc.id, Kind.AMP, Origin.ARTICLE, on_amp, "ampWebUrl")),
+    ]
+    return ArticleEntry(doc.id, "c.jsonl", n, web, None, [], refs), DocIdentity.of(doc)
+
+
+def test_long_excerpts_count_toward_what_stays_in_memory() -> None:
+    # an excerpt is held by the page references (content drift): 5,000 articles
+    # of 100 KB excerpts were all kept in memory, their weight being their URLs
+    excerpt = "x" * 100_000
+    pair = page_entry(1, excerpt)
+    assert len(excerpt) <= entry_row.size(pair) < 2 * len(excerpt)  # shared: counted once
+    with EntryStore(kept_chars=1_000_000, chunk_chars=300_000) as store:
+        for n in range(1, 31):
+            store.add(*page_entry(n, excerpt))
+        assert store.spilled >= 5  # ~10 kept, then chunks of ~3
+        assert [e.line for e in store.drain()] == list(range(1, 31))
