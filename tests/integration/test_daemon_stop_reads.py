@@ -129,6 +129,10 @@ async def test_a_stop_mid_scrape_waits_for_its_snapshot(
     monkeypatch.setattr(metrics, "snapshot_wait", after_the_first)
     url = pg.url.render_as_string(hide_password=False)
     daemon = daemon_for(tmp_path, site, db=url, shutdown_grace=30.0)
+    # a scrape takes its own snapshot only while they are cheap (under FRESH_BELOW):
+    # on a loaded machine the first took longer, the scrape read none, and no read
+    # was held; here every snapshot counts as cheap
+    daemon.metrics.state._fresh_below = float("inf")
     held = Held(daemon, lambda sql: SNAPSHOT_SQL in sql)
     running = await started(daemon)
     assert await asyncio.to_thread(waiting.wait, 30)
