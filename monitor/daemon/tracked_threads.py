@@ -23,11 +23,11 @@ when the process ends.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
+
+from monitor.daemon.unjoined import settle_from_thread
 
 T = TypeVar("T")
 
@@ -54,31 +54,13 @@ class TrackedThreads:
         held until its thread ends, not until its caller goes."""
         if slots is not None:
             await slots.acquire()  # cancelled while waiting: nothing started
-        loop = asyncio.get_running_loop()
-        done: asyncio.Future[T] = loop.create_future()
-
-        def settle(result: T | None, error: BaseException | None) -> None:
-            if error is not None:
-                done.set_exception(error)
-            else:
-                done.set_result(result)  # type: ignore[arg-type]
-
-        def body() -> None:
-            result: T | None = None
-            error: BaseException | None = None
-            try:
-                result = fn(*args)
-            except BaseException as exc:  # handed to the caller, as to_thread does
-                error = exc
-            with contextlib.suppress(RuntimeError):  # the loop is closed: left behind
-                loop.call_soon_threadsafe(settle, result, error)
-
+        done: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         self._running[done] = name
         done.add_done_callback(self._ended)
         if slots is not None:
             done.add_done_callback(lambda _: slots.release())
         try:
-            threading.Thread(target=body, name=name, daemon=True).start()
+            settle_from_thread(done, fn, args, name)
         except BaseException:  # no thread (RuntimeError): nothing to wait for
             done.cancel()
             raise

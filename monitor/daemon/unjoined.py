@@ -19,13 +19,13 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 
 
-async def unjoined(fn: Callable[..., T], *args: Any, name: str = "unjoined") -> T:
-    """`fn(*args)` in a daemon thread; its result or exception, as `to_thread` gives.
-
-    Cancelled, the caller goes on at once; the thread ends with `fn` or with the
-    process, whichever comes first."""
-    loop = asyncio.get_running_loop()
-    future: asyncio.Future[T] = loop.create_future()
+def settle_from_thread(
+    future: asyncio.Future[T], fn: Callable[..., T], args: tuple[Any, ...], name: str
+) -> None:
+    """Start `fn(*args)` in a daemon thread that hands its result or exception to
+    `future` on the future's loop, as `to_thread` would; a future already done
+    (its caller gone) or a loop closed (the run over) takes nothing."""
+    loop = future.get_loop()
 
     def settle(result: T | None, error: BaseException | None) -> None:
         if future.done():  # cancelled: nobody waits for it any more
@@ -46,4 +46,13 @@ async def unjoined(fn: Callable[..., T], *args: Any, name: str = "unjoined") -> 
             loop.call_soon_threadsafe(settle, result, error)
 
     threading.Thread(target=body, name=name, daemon=True).start()
+
+
+async def unjoined(fn: Callable[..., T], *args: Any, name: str = "unjoined") -> T:
+    """`fn(*args)` in a daemon thread; its result or exception, as `to_thread` gives.
+
+    Cancelled, the caller goes on at once; the thread ends with `fn` or with the
+    process, whichever comes first."""
+    future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+    settle_from_thread(future, fn, args, name)
     return await future
