@@ -15,12 +15,11 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, select
-from support.pg import pg_engine
+from support.pg import pg_migrated
 from test_daemon_database_errors import daemon_for, site
 
 from monitor.daemon.cluster import Membership
 from monitor.storage.cluster import MEMBERS
-from monitor.storage.migrate import upgrade
 
 __all__ = ["site"]  # the loopback site fixture, shared
 
@@ -33,11 +32,7 @@ HOLD_S = 2.0
 
 @pytest.fixture
 def pg() -> Iterator[Engine]:
-    gen = pg_engine()
-    engine = next(gen)
-    upgrade(engine)
-    yield engine
-    gen.close()
+    yield from pg_migrated()
 
 
 async def test_a_member_stopped_mid_beat_is_out_of_the_cluster_once_stopped(

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, func, select
-from support.pg import pg_engine
+from support.pg import pg_migrated
 from test_daemon_database_errors import daemon_for, site
 
 import monitor.daemon.cluster as cluster_mod
@@ -24,7 +24,6 @@ import monitor.daemon.service as service_mod
 import monitor.observe.metrics as metrics_mod
 from monitor.daemon.clock_step import SLACK_MS
 from monitor.observe.metrics import PREFIX
-from monitor.storage.migrate import upgrade
 from monitor.storage.repository import RESULTS, TARGETS, Repository, now_ms
 
 __all__ = ["site"]  # the loopback site fixture, shared
@@ -36,11 +35,7 @@ AHEAD_MS = 10 * 60_000
 
 @pytest.fixture
 def pg() -> Iterator[Engine]:
-    gen = pg_engine()
-    engine = next(gen)
-    upgrade(engine)
-    yield engine
-    gen.close()
+    yield from pg_migrated()
 
 
 def machine_ahead(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -20,13 +20,12 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine, event, select
-from support.pg import pg_engine
+from support.pg import pg_migrated
 from test_daemon_database_errors import daemon_for, site
 
 from monitor.daemon.cluster import Membership
 from monitor.daemon.service import Daemon
 from monitor.storage.cluster import MAINTENANCE, ROLES
-from monitor.storage.migrate import upgrade
 from monitor.storage.repository import Repository
 
 __all__ = ["site"]  # the loopback site fixture, shared
@@ -40,11 +39,7 @@ HOLD_S = 3.0
 
 @pytest.fixture
 def pg() -> Iterator[Engine]:
-    gen = pg_engine()
-    engine = next(gen)
-    upgrade(engine)
-    yield engine
-    gen.close()
+    yield from pg_migrated()
 
 
 class Held:

@@ -21,13 +21,12 @@ from typing import Any
 import aiohttp
 import pytest
 from sqlalchemy import Engine, event
-from support.pg import pg_engine
+from support.pg import pg_migrated
 from test_daemon_database_errors import daemon_for, site
 from test_daemon_stop_db_threads import started
 
 import monitor.observe.metrics as metrics
 from monitor.daemon.service import Daemon
-from monitor.storage.migrate import upgrade
 
 __all__ = ["site"]  # the loopback site fixture, shared
 
@@ -42,11 +41,7 @@ SNAPSHOT_SQL = "GROUP BY targets.state, targets.kind"
 
 @pytest.fixture
 def pg() -> Iterator[Engine]:
-    gen = pg_engine()
-    engine = next(gen)
-    upgrade(engine)
-    yield engine
-    gen.close()
+    yield from pg_migrated()
 
 
 class Held:

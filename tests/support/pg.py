@@ -46,14 +46,24 @@ def pg_engine() -> Generator[Engine]:
         admin.dispose()
 
 
-def pg_repository() -> Iterator[Repository]:
-    """A repository on a fresh schema (pg_engine's), migrated; the schema is
-    dropped afterwards even when the migration fails."""
+def pg_migrated() -> Iterator[Engine]:
+    """pg_engine's engine, its schema migrated to the head (the daemon's own start
+    then finds nothing to do); dropped afterwards even when the migration fails."""
     engines = pg_engine()
     engine = next(engines)
     try:
         upgrade(engine)
-        yield Repository(engine)
+        yield engine
+    finally:
+        engines.close()
+
+
+def pg_repository() -> Iterator[Repository]:
+    """A repository on a fresh schema (pg_engine's), migrated; the schema is
+    dropped afterwards even when the migration fails."""
+    engines = pg_migrated()
+    try:
+        yield Repository(next(engines))
     finally:
         engines.close()
 
