@@ -16,6 +16,7 @@ memory from there on, and one warning on stderr says why and what to do.
 
 from __future__ import annotations
 
+import errno
 import marshal
 import os
 import sys
@@ -142,10 +143,13 @@ class Spill(Generic[T]):
         self._in_memory = True
         # not gettempdir(): with no usable temporary folder at all it raises again
         where = self._folder or tempfile.tempdir or "the temporary folder"
+        if exc.errno == errno.EFBIG:  # no folder has room past the limit: TMPDIR cannot help
+            advice = "raise the file-size limit (ulimit -f)"
+        else:
+            advice = "free space there or set TMPDIR to a writable folder with room"
         self._warn(
             f"Warning: cannot write {self._form.what} to a temporary file in {where} "
-            f"({exc.strerror or exc}): keeping them in memory; free space there or set "
-            "TMPDIR to a writable folder with room"
+            f"({exc.strerror or exc}): keeping them in memory; {advice}"
         )
         if self._file is not None:
             try:
