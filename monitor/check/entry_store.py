@@ -21,7 +21,7 @@ from monitor.check.spill import RowForm, Sizes, Spill, stderr_warning
 from monitor.rules.static import DocIdentity, DuplicateDetector
 
 KEPT = 5_000  # entries held in memory before any goes to disk (a small run pays nothing)
-KEPT_CHARS = 4 << 20  # ... or fewer, when their URLs and messages add up to this many characters
+KEPT_CHARS = 4 << 20  # ... or fewer, when their text (URLs, titles, excerpts, messages) is longer
 CHUNK = 1_000  # entries written to disk at once (~450 KB for small articles)
 CHUNK_CHARS = 1 << 20  # ... or fewer, when they add up to this many characters
 
