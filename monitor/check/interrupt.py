@@ -96,7 +96,30 @@ def _exit_early(signum: int, frame: FrameType | None) -> None:
     name = signal.Signals(signum).name
     when = f"during `{_running}`" if _running else "before the command began"
     sys.stderr.write(f"article-monitor: interrupted ({name}) {when}\n")
+    loop = _running_loop()
+    if loop is not None:
+        # Raised here, inside one of the loop's task steps (a daemon's start serving
+        # /healthz), SystemExit was also kept by that task, logged at exit as "Task
+        # exception was never retrieved" with a traceback. Raised by a callback of
+        # the loop's own, it ends the run as from an idle loop: the start's loop
+        # keeps its blocking work on threads, so the callback comes at once.
+        loop.call_soon_threadsafe(_exit_interrupted)
+        return
     raise SystemExit(EXIT_INTERRUPTED)
+
+
+def _exit_interrupted() -> None:
+    raise SystemExit(EXIT_INTERRUPTED)
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    """The event loop running in this thread, if asyncio is loaded at all (it is
+    not imported for this: `stop_early` is on every command's path)."""
+    events = sys.modules.get("asyncio.events")
+    if events is None:
+        return None
+    loop: asyncio.AbstractEventLoop | None = events._get_running_loop()
+    return None if loop is None or loop.is_closed() else loop
 
 
 def stop_early() -> None:
