@@ -34,9 +34,9 @@ from monitor import __version__
 from monitor.config import Settings
 from monitor.daemon.clock_step import ClockWatch, backoff_horizon_ms
 from monitor.daemon.cluster_settings import beat_interval, beat_warning, lease_warning
-from monitor.daemon.joined_thread import joined_thread
 from monitor.daemon.maintenance import MixedVersionMend
 from monitor.daemon.placement import BUCKETS, claimable, owners_of, share, url_bucket, view_of
+from monitor.daemon.tracked_threads import TrackedThreads
 from monitor.http.hostpool import HostPool
 from monitor.storage.cluster import MAINTENANCE, ClusterView
 from monitor.storage.repository import Repository, now_ms
@@ -66,8 +66,11 @@ class Membership:
         held: Callable[[], int] = lambda: 0,
         recorded: Callable[[], int] = lambda: 0,
         member_id: str | None = None,
+        threads: TrackedThreads | None = None,
     ) -> None:
         self.repo = repo
+        # the beats' database work, which the stop waits for (bounded) before it leaves
+        self._threads = threads or TrackedThreads()
         self._settings = settings
         self._in_flight = in_flight  # URLs of the checks in flight (read on the loop)
         self._hosts = hosts
@@ -194,9 +197,9 @@ class Membership:
         hosts = self._hosts()
         learned = hosts.backoffs() if hosts is not None else {}
         try:
-            # a stop's cancellation waits for the beat: leaving beside it, the
-            # beat wrote back the row the leave had just deleted (joined_thread.py)
-            shared = await joined_thread(self.beat, learned)
+            # tracked: the leave waits for it (joining.leave); leaving beside it, the
+            # beat wrote back the row the leave had just deleted
+            shared = await self._threads.run(self.beat, learned, name="heartbeat")
         except SQLAlchemyError as exc:
             self.failed(on_error(exc))
             return

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from monitor.daemon import ending
+
 if TYPE_CHECKING:
     from monitor.daemon.service import Daemon
 
@@ -56,6 +58,9 @@ async def leave(d: Daemon) -> None:
     d._beating.cancel()
     await asyncio.gather(d._beating, return_exceptions=True)
     d._beating = None
+    # a beat under way ends first (bounded, as every stop's wait): leaving beside
+    # it, the beat wrote back the row the leave deletes, a stopped member "live"
+    await d.db_threads.ended(ending.drain_bound(d))
     try:
         await asyncio.to_thread(d.membership.leave)
     except SQLAlchemyError as exc:

@@ -114,6 +114,7 @@ class Daemon:
             claiming=lambda: self.dispatcher.claiming,
             held=lambda: len(self.dispatcher.inflight) + self.writer.backlog,
             recorded=lambda: self.writer.committed,
+            threads=self.db_threads,
         )
         self._beating: asyncio.Task[None] | None = None
         self.dispatcher = Dispatcher(
