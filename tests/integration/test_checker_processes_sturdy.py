@@ -192,12 +192,15 @@ class HoldFirst(asyncio.Protocol):
         order the client made them, so ask it (a peek that reads b"" at the end)."""
         if self.path is None or self.transport is None:
             return
-        sock = self.transport.get_extra_info("socket")
+        # asyncio hands out a TransportSocket, which has no recv: peek on a duplicate
+        # of its descriptor (the same socket; closing the duplicate leaves it open)
+        fd = self.transport.get_extra_info("socket").fileno()
         try:
-            ended = sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+            with socket.socket(fileno=os.dup(fd)) as sock:
+                ended = sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
         except BlockingIOError:
             ended = False
-        except OSError:  # reset
+        except OSError:  # reset, or already closed (fileno -1)
             ended = True
         if ended:
             self.connection_lost(None)
