@@ -20,10 +20,12 @@ from monitor.check.report.rows import ArticleEntry
 from monitor.check.spill import RowForm, Sizes, Spill, stderr_warning
 from monitor.rules.static import DocIdentity, DuplicateDetector
 
-KEPT = 5_000  # entries held in memory before any goes to disk (a small run pays nothing)
-KEPT_CHARS = 4 << 20  # ... or fewer, when their text (URLs, titles, excerpts, messages) is longer
-CHUNK = 1_000  # entries written to disk at once (~450 KB for small articles)
-CHUNK_CHARS = 1 << 20  # ... or fewer, when they add up to this many characters
+SIZES = Sizes(
+    kept=5_000,  # entries held in memory before any goes to disk (a small run pays nothing)
+    kept_chars=4 << 20,  # ... or fewer, when their texts (URLs, titles, excerpts...) are longer
+    chunk=1_000,  # entries written to disk at once (~450 KB for small articles)
+    chunk_chars=1 << 20,  # ... or fewer, when they add up to this many characters
+)
 
 FORM: RowForm[entry_row.Pair] = RowForm(
     "articles", entry_row.to_rows, entry_row.from_rows, entry_row.size
@@ -32,26 +34,20 @@ FORM: RowForm[entry_row.Pair] = RowForm(
 
 class EntryStore:
     """Entries in input order, whole (duplicates included) when they are read
-    back. Sizes left out are the module's (tests lower them)."""
+    back. No `sizes`: the module's SIZES, read when the store is made (tests
+    lower them)."""
 
     def __init__(
         self,
+        sizes: Sizes | None = None,
         *,
-        kept: int | None = None,
-        kept_chars: int | None = None,
-        chunk: int | None = None,
-        chunk_chars: int | None = None,
         folder: str | None = None,
         warn: Callable[[str], None] = stderr_warning,
     ) -> None:
-        sizes = Sizes(
-            KEPT if kept is None else kept,
-            KEPT_CHARS if kept_chars is None else kept_chars,
-            CHUNK if chunk is None else chunk,
-            CHUNK_CHARS if chunk_chars is None else chunk_chars,
-        )
         self.dups = DuplicateDetector()
-        self._spill: Spill[entry_row.Pair] = Spill(FORM, sizes, folder=folder, warn=warn)
+        self._spill: Spill[entry_row.Pair] = Spill(
+            FORM, SIZES if sizes is None else sizes, folder=folder, warn=warn
+        )
 
     def add(self, entry: ArticleEntry, identity: DocIdentity | None = None) -> None:
         """One more entry; `identity` (its document's) takes part in duplicate detection."""

@@ -17,10 +17,12 @@ from monitor.check.spill import batches as batches
 from monitor.check.spill import stderr_warning as stderr_warning
 from monitor.corpus.article import InvalidDocument
 
-KEPT = 10_000  # documents held in memory before any goes to disk
-KEPT_CHARS = 4 << 20  # ... or fewer, when their texts add up to this many characters
-CHUNK = 1_000  # documents written to disk at once
-CHUNK_CHARS = 1 << 20  # ... or fewer, when their texts add up to this many characters
+SIZES = Sizes(
+    kept=10_000,  # documents held in memory before any goes to disk
+    kept_chars=4 << 20,  # ... or fewer, when their texts add up to this many characters
+    chunk=1_000,  # documents written to disk at once
+    chunk_chars=1 << 20,  # ... or fewer, when their texts add up to this many characters
+)
 
 _Row = tuple[str, int | None, str]
 
@@ -50,25 +52,16 @@ FORM: RowForm[InvalidDocument] = RowForm(
 class InvalidSpill(Spill[InvalidDocument]):
     """Invalid documents in input order: the first `kept` in memory, the rest
     on disk in chunks of `chunk`. Iterable any number of times; `len` is exact.
-    Sizes left out are the module's (tests lower them)."""
+    No `sizes`: the module's SIZES, read when the store is made (tests lower them)."""
 
     def __init__(
         self,
+        sizes: Sizes | None = None,
         *,
-        kept: int | None = None,
-        kept_chars: int | None = None,
-        chunk: int | None = None,
-        chunk_chars: int | None = None,
         folder: str | None = None,
         warn: Callable[[str], None] = stderr_warning,
     ) -> None:
-        sizes = Sizes(
-            KEPT if kept is None else kept,
-            KEPT_CHARS if kept_chars is None else kept_chars,
-            CHUNK if chunk is None else chunk,
-            CHUNK_CHARS if chunk_chars is None else chunk_chars,
-        )
-        super().__init__(FORM, sizes, folder=folder, warn=warn)
+        super().__init__(FORM, SIZES if sizes is None else sizes, folder=folder, warn=warn)
 
     def __enter__(self) -> InvalidSpill:
         return self

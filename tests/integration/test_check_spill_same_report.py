@@ -10,6 +10,7 @@ import json
 import re
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -150,10 +151,8 @@ def spills(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
 def lowered(monkeypatch: pytest.MonkeyPatch) -> None:
     """Keep two articles and one invalid document in memory; the rest in small chunks."""
-    monkeypatch.setattr(entry_store, "KEPT", 2)
-    monkeypatch.setattr(entry_store, "CHUNK", 3)
-    monkeypatch.setattr(invalid_spill, "KEPT", 1)
-    monkeypatch.setattr(invalid_spill, "CHUNK", 2)
+    monkeypatch.setattr(entry_store, "SIZES", replace(entry_store.SIZES, kept=2, chunk=3))
+    monkeypatch.setattr(invalid_spill, "SIZES", replace(invalid_spill.SIZES, kept=1, chunk=2))
 
 
 def test_offline_reports_are_the_same_from_disk(

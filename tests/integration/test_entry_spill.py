@@ -6,6 +6,7 @@ file that cannot be made keeps the entries in memory and says so once."""
 from __future__ import annotations
 
 import marshal
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -13,8 +14,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from monitor.check import entry_row
-from monitor.check.entry_store import EntryStore
+from monitor.check.entry_store import SIZES, EntryStore
 from monitor.check.report import ArticleEntry
+from monitor.check.spill import Sizes
 from monitor.corpus.article import Article, Document
 from monitor.rules.static import DocIdentity
 from monitor.targets import TargetRef
@@ -81,6 +83,10 @@ def test_an_entry_comes_back_from_its_row_unchanged(pair: entry_row.Pair) -> Non
     assert entry_row.from_row(row) == pair
 
 
+def sizes(kept: int, chunk: int, chars: int = 1 << 40) -> Sizes:
+    return Sizes(kept=kept, kept_chars=chars, chunk=chunk, chunk_chars=chars)
+
+
 def entry(n: int, web: str | None = None) -> tuple[ArticleEntry, DocIdentity]:
     web = web or f"https://news.example/{n}"
     doc = Document("c.jsonl", n, {}, Article(webUrl=web, title="t"))
@@ -100,8 +106,8 @@ def test_entries_come_back_in_order_with_their_duplicates_across_the_disk_bounda
     webs: list[int], kept: int, chunk: int, chars: int
 ) -> None:
     items = [entry(n, f"https://news.example/{w}") for n, w in enumerate(webs, 1)]
-    whole = EntryStore(kept=10**9, kept_chars=10**12)  # never spills: what to expect
-    store = EntryStore(kept=kept, kept_chars=chars, chunk=chunk, chunk_chars=chars)
+    whole = EntryStore(sizes(10**9, 1))  # never spills: what to expect
+    store = EntryStore(sizes(kept, chunk, chars))
     with whole, store:
         for item in items:
             whole.add(*item)
@@ -117,7 +123,7 @@ def test_entries_come_back_in_order_with_their_duplicates_across_the_disk_bounda
 
 
 def test_past_the_kept_count_entries_go_to_disk() -> None:
-    with EntryStore(kept=3, chunk=2) as store:
+    with EntryStore(sizes(3, 2)) as store:
         for n in range(1, 10):
             store.add(*entry(n))
         assert store.spilled == 3  # 3 kept, 6 on disk, none waiting
@@ -132,7 +138,7 @@ def test_a_folder_that_takes_no_file_keeps_the_entries_in_memory_and_says_so_onc
     said: list[str] = []
     where = str(tmp_path / folder)
     items = [entry(n) for n in range(1, 21)]
-    with EntryStore(kept=2, chunk=2, folder=where, warn=said.append) as store:
+    with EntryStore(sizes(2, 2), folder=where, warn=said.append) as store:
         for item in items:
             store.add(*item)
         assert store.spilled == 0
@@ -162,7 +168,7 @@ def test_long_excerpts_count_toward_what_stays_in_memory() -> None:
     excerpt = "x" * 100_000
     pair = page_entry(1, excerpt)
     assert len(excerpt) <= entry_row.size(pair) < 2 * len(excerpt)  # shared: counted once
-    with EntryStore(kept_chars=1_000_000, chunk_chars=300_000) as store:
+    with EntryStore(replace(SIZES, kept_chars=1_000_000, chunk_chars=300_000)) as store:
         for n in range(1, 31):
             store.add(*page_entry(n, excerpt))
         assert store.spilled >= 5  # ~10 kept, then chunks of ~3

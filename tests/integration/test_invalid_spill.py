@@ -15,6 +15,7 @@ from rich.console import Console
 
 from monitor.check.invalid_spill import InvalidList, InvalidSpill
 from monitor.check.report import JsonWriter, JunitWriter, MarkdownWriter, TableWriter, Tally
+from monitor.check.spill import Sizes
 from monitor.corpus.article import InvalidDocument
 
 N = 5
@@ -27,35 +28,39 @@ def docs(count: int, start: int = 1) -> list[InvalidDocument]:
     ]
 
 
-def filled(items: list[InvalidDocument], **sizes: int) -> InvalidSpill:
-    store = InvalidSpill(**sizes)
+def sizes(kept: int, chunk: int, chars: int = 1 << 40) -> Sizes:
+    return Sizes(kept=kept, kept_chars=chars, chunk=chunk, chunk_chars=chars)
+
+
+def filled(items: list[InvalidDocument], limits: Sizes) -> InvalidSpill:
+    store = InvalidSpill(limits)
     for d in items:
         store.append(d)
     return store
 
 
 def test_empty() -> None:
-    store = InvalidSpill(kept=N, chunk=2)
+    store = InvalidSpill(sizes(N, 2))
     assert len(store) == 0 and not store
     assert list(store) == [] and store.spilled == 0
 
 
 @pytest.mark.parametrize("count", [1, N - 1, N])
 def test_up_to_the_kept_count_nothing_goes_to_disk(count: int) -> None:
-    with filled(docs(count), kept=N, chunk=2) as store:
+    with filled(docs(count), sizes(N, 2)) as store:
         assert store.spilled == 0
         assert list(store) == docs(count) and len(store) == count
 
 
 def test_one_past_the_kept_count_goes_to_disk_in_order() -> None:
-    with filled(docs(N + 1), kept=N, chunk=1) as store:
+    with filled(docs(N + 1), sizes(N, 1)) as store:
         assert store.spilled == 1
         assert list(store) == docs(N + 1) and len(store) == N + 1
 
 
 def test_an_unwritten_part_chunk_comes_after_the_written_ones() -> None:
     items = docs(N + 7)
-    with filled(items, kept=N, chunk=3) as store:
+    with filled(items, sizes(N, 3)) as store:
         assert store.spilled == 2  # 6 on disk, 1 waiting
         assert list(store) == items
         assert list(store) == items  # read back again: the same
@@ -63,7 +68,7 @@ def test_an_unwritten_part_chunk_comes_after_the_written_ones() -> None:
 
 def test_long_texts_go_to_disk_before_the_count_is_reached() -> None:
     big = [InvalidDocument("a.json", n, "x" * 1000) for n in range(1, 30)]
-    with filled(big, kept=1_000, kept_chars=5_000, chunk=1_000, chunk_chars=3_000) as store:
+    with filled(big, Sizes(kept=1_000, kept_chars=5_000, chunk=1_000, chunk_chars=3_000)) as store:
         assert store.spilled > 0
         assert list(store) == big
 
@@ -84,7 +89,7 @@ documents = st.lists(
 def test_every_document_comes_back_in_order(
     items: list[InvalidDocument], kept: int, chunk: int, chars: int
 ) -> None:
-    with filled(items, kept=kept, kept_chars=chars, chunk=chunk, chunk_chars=chars) as store:
+    with filled(items, sizes(kept, chunk, chars)) as store:
         assert len(store) == len(items)
         assert list(store) == items
 
@@ -96,7 +101,7 @@ def test_a_folder_that_takes_no_file_keeps_them_in_memory_and_says_so_once(
     (tmp_path / "a-file").write_text("")
     said: list[str] = []
     where = str(tmp_path / folder)
-    store = InvalidSpill(kept=2, chunk=2, folder=where, warn=said.append)
+    store = InvalidSpill(sizes(2, 2), folder=where, warn=said.append)
     items = docs(20)
     for d in items:
         store.append(d)
@@ -125,6 +130,6 @@ def test_every_writer_writes_the_same_report_from_the_store_as_from_a_list(
         InvalidDocument(f"dir/<{n % 3}>|\x1b.jsonl", n or None, f'bad "{n}" & \ud800 <x>')
         for n in range(count)
     ]
-    with filled(items, kept=7, chunk=100) as store:
+    with filled(items, sizes(7, 100)) as store:
         for incomplete in (False, True):
             assert _report(make, store, incomplete) == _report(make, items, incomplete)
