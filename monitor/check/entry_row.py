@@ -8,14 +8,14 @@ chunk and interns it again when read). The identity's source, line and
 webUrl are the entry's own: only the rest of it travels. Every spilled entry
 is turned into a row and back, so the frozen references and expectations
 are rebuilt through their slots, not their generated `__init__` (a quarter
-of the read-back's CPU).
+of the read-back's CPU), by code written from their fields at import.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from monitor.check.report.rows import ArticleEntry
 from monitor.rules.static import DocIdentity
@@ -30,7 +30,11 @@ from monitor.vocabulary import (
     SignatureStatus,
 )
 
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
 Pair = tuple[ArticleEntry, DocIdentity | None]
+_D = TypeVar("_D", bound="DataclassInstance")
 
 _KINDS = tuple(Kind)
 _ORIGINS = tuple(Origin)
@@ -42,46 +46,30 @@ _KO_KIND = tuple(k for k, _ in _KIND_ORIGIN)
 _KO_ORIGIN = tuple(o for _, o in _KIND_ORIGIN)
 _CODE_INDEX = {c: n for n, c in enumerate(_CODES)}
 _STATUS_INDEX = {s: n for n, s in enumerate(_STATUSES)}
-_EXPECTATION_FIELDS = ("canonical", "amphtml", "width", "height", "title", "excerpt")
-_REF_FIELDS = ("article_id", "kind", "origin", "expectation", "path")
 
 
-# frozen `__init__`s set each field through object.__setattr__: here each
-# slot is set directly, for classes whose fields are exactly these
-assert tuple(f.name for f in dataclasses.fields(Expectation)) == _EXPECTATION_FIELDS
-assert tuple(f.name for f in dataclasses.fields(TargetRef)) == _REF_FIELDS
-_new = object.__new__
-_E = tuple(getattr(Expectation, name).__set__ for name in _EXPECTATION_FIELDS)
-_R = tuple(getattr(TargetRef, name).__set__ for name in _REF_FIELDS)
+def _by_slots(cls: type[_D]) -> tuple[Callable[[_D], tuple[Any, ...]], Callable[..., _D]]:
+    """A frozen slotted dataclass's fields as a tuple, and an instance made
+    from them (by position, in the tuple's order, or by name) with each slot
+    set directly: its `__init__` sets each through object.__setattr__. Both
+    are written from `dataclasses.fields`, as dataclasses writes `__init__`,
+    so a field added, renamed or moved travels, or fails loudly where it is
+    named: no hand-kept list of fields can fall behind the class."""
+    names = [f.name for f in dataclasses.fields(cls)]
+    scope: dict[str, Any] = {"_new_": object.__new__, "_cls_": cls}
+    scope |= {f"_set_{name}": getattr(cls, name).__set__ for name in names}  # slots only
+    code = (
+        f"def row(_obj_):\n    return ({''.join(f'_obj_.{n}, ' for n in names)})\n"
+        f"def make({', '.join(names)}):\n    _obj_ = _new_(_cls_)\n"
+        + "".join(f"    _set_{n}(_obj_, {n})\n" for n in names)
+        + "    return _obj_\n"
+    )
+    exec(code, scope)
+    return scope["row"], scope["make"]
 
 
-def _expectation(
-    canonical: Any, amphtml: Any, width: Any, height: Any, title: Any, excerpt: Any
-) -> Expectation:
-    e = _new(Expectation)
-    _E[0](e, canonical)
-    _E[1](e, amphtml)
-    _E[2](e, width)
-    _E[3](e, height)
-    _E[4](e, title)
-    _E[5](e, excerpt)
-    return e
-
-
-def _target_ref(
-    aid: str, kind: Kind, origin: Origin, expectation: Expectation, path: str
-) -> TargetRef:
-    r = _new(TargetRef)
-    _R[0](r, aid)
-    _R[1](r, kind)
-    _R[2](r, origin)
-    _R[3](r, expectation)
-    _R[4](r, path)
-    return r
-
-
-def _expectation_row(e: Expectation) -> tuple[Any, ...]:
-    return (e.canonical, e.amphtml, e.width, e.height, e.title, e.excerpt)
+_expectation_row, _expectation = _by_slots(Expectation)
+_, _target_ref = _by_slots(TargetRef)
 
 
 def _signature_row(s: SignatureResult | None) -> tuple[Any, ...] | None:
@@ -137,11 +125,11 @@ def from_row(row: tuple[Any, ...]) -> Pair:
             (
                 url,
                 _target_ref(
-                    aid if ref_aid is None else ref_aid,
-                    kinds[ko],
-                    origins[ko],
-                    _expectation(*expect),
-                    path,
+                    article_id=aid if ref_aid is None else ref_aid,
+                    kind=kinds[ko],
+                    origin=origins[ko],
+                    expectation=_expectation(*expect),
+                    path=path,
                 ),
             )
             for url, ko, path, expect, ref_aid in refs
