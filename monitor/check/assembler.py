@@ -40,8 +40,7 @@ class Assembler:
         self.tally = tally
         self.results: dict[str, CheckResult | None] = {}
         self.last: dict[str, int] = {}  # url -> the last article that references it
-        self.learnt = 0
-        self.next = 0
+        self.next = 0  # the articles written (the store counts those learnt)
         self.complete = False
         self._reading: Iterator[ArticleEntry] | None = None  # the store, read back once
         self._current: ArticleEntry | None = None  # read back, not written yet
@@ -53,8 +52,7 @@ class Assembler:
         kind of their first reference: it decides how they are fetched).
         `identity`: its document's, for the duplicates among the articles."""
         assert self._reading is None, "an article learnt after writing began"
-        n = self.learnt
-        self.learnt += 1
+        n = len(self.entries)  # its index: the store holds every article learnt, none written yet
         new = []
         last = self.last
         for url, ref in entry.refs:
@@ -81,9 +79,7 @@ class Assembler:
         if not (self.complete or force):
             return
         results, last = self.results, self.last
-        while self.next < self.learnt:
-            entry = self._peek()
-            assert entry is not None
+        while (entry := self._peek()) is not None:
             if not force and not all(url in results for url, _ in entry.refs):
                 break
             rows = target_rows(entry, results, self.rules)
