@@ -25,8 +25,8 @@ SUFFIXES = frozenset({".txt", ".md", ".yaml", ".yml", ".json", ".jsonl", ".ndjso
 LINE_SUFFIXES = frozenset({".jsonl", ".ndjson"})
 YAML_SUFFIXES = frozenset({".yaml", ".yml"})
 
-# A file above this size is refused rather than read (JSON Lines aside, but for
-# `sign --in-place`, whose first pass over a file's bytes stops here).
+# A file above this size is refused rather than read (JSON Lines aside: `check`
+# and `sign --in-place` alike read them a line at a time).
 MAX_FILE_BYTES = 512 * 1024 * 1024
 # YAML peaks at ~5x its size in memory while parsing (1.09 GB for 200 MB): one
 # document of a YAML stream, or a front matter, above this is refused; the other
