@@ -137,7 +137,7 @@ def parse_stream(source: str, fh: BinaryIO, suffix: str) -> Iterator[Item]:
         if suffix in YAML_SUFFIXES:
             from monitor.corpus.yaml_stream import read_yaml_stream  # YAML: imported late
 
-            yield from read_yaml_stream(source, fh)
+            yield from read_yaml_stream(source, fh, suffix=suffix)
             return
         if suffix == ".json":
             yield from read_json_stream(source, fh)

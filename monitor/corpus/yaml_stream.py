@@ -59,13 +59,19 @@ _NOT_EMPTY_LINE = re.compile(rf"^(?!{_BLANK}\r?\n)[^\n]*\n", re.MULTILINE)
 
 
 def read_yaml_stream(
-    source: str, fh: BinaryIO, *, chunk: int = CHUNK, window: int = WINDOW
+    source: str,
+    fh: BinaryIO,
+    *,
+    suffix: str = ".yaml",
+    chunk: int = CHUNK,
+    window: int = WINDOW,
 ) -> Iterator[Item]:
-    """Every record of a `.yaml` file, as `parse_text` gives them for its whole text."""
+    """Every record of a `.yaml` file, as `parse_text` gives them for its whole text;
+    `suffix` (`.yaml` or `.yml`) names the file's kind in a refusal."""
     from monitor.corpus import CR_ONLY  # the wording of parse_text
 
     try:
-        survey = _survey(fh, chunk)
+        survey = _survey(fh, chunk, suffix)
     except files.DecodeError as exc:
         yield InvalidDocument(source, exc.line, exc.message)
         return

@@ -70,14 +70,16 @@ def test_sign_in_place_signs_every_document_but_the_big_one(corpus: Path) -> Non
     assert len(docs) == COUNT - 1 and all(d.raw["secured"] == "S" for d in docs)
 
 
+@pytest.mark.parametrize("suffix", [".yaml", ".yml"])
 def test_past_the_whole_file_bound_every_reader_refuses_the_file(
-    corpus: Path, monkeypatch: pytest.MonkeyPatch
+    corpus: Path, monkeypatch: pytest.MonkeyPatch, suffix: str
 ) -> None:
+    """`check` and `sign` refuse it in the same words, naming the file's own suffix."""
     monkeypatch.setattr(corpus_files, "MAX_FILE_BYTES", 5 * CAP)
-    path = corpus / "s.yaml"
+    path = (corpus / "s.yaml").rename(corpus / f"s{suffix}")
     (item,) = iter_documents([path])
     assert isinstance(item, InvalidDocument) and item.line is None
-    assert f"over the {5 * CAP:,}-byte limit for .yaml files" in item.error
+    assert f"over the {5 * CAP:,}-byte limit for {suffix} files" in item.error
     result = rewrite_file(path, lambda doc: "S")
     assert result.signed == 0 and len(result.errors) == 1
     assert item.error in result.errors[0]
