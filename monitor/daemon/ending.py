@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -31,7 +32,7 @@ async def shutdown(d: Daemon) -> None:
         d.scheduler = None
     threads = asyncio.create_task(d.db_threads.ended(drain_bound(d)), name="jobs-ended")
     try:
-        await d.dispatcher.settle(d.settings.shutdown_grace)
+        await settled(d)
         if d._damaged:
             return  # nothing more can be written
         try:
@@ -41,6 +42,45 @@ async def shutdown(d: Daemon) -> None:
             log.error("%d results could not be written before exit", d.writer.backlog)
     finally:
         await threads
+
+
+async def cut_at_stop(d: Daemon, work: Awaitable[None]) -> None:
+    """`work` (the join's first heartbeats, `run --once`'s pass) to its end; once
+    a stop came, for the drain bound more at most. The pass ends at a stop after
+    the claim under way, and a claim (or a heartbeat) stuck on a database that
+    stopped answering held it, and the stop, for good; cut, its thread is left to
+    the stop's bounded wait."""
+    task = asyncio.ensure_future(work)
+    stopped = asyncio.ensure_future(d._stop.wait())
+    try:
+        await asyncio.wait([task, stopped], return_when=asyncio.FIRST_COMPLETED)
+        if not task.done():
+            await asyncio.wait([task], timeout=drain_bound(d))
+    finally:
+        stopped.cancel()
+        if not task.done():
+            task.cancel()  # a claim under way returns at once (Dispatcher.dispatch)
+    await asyncio.gather(task, return_exceptions=True)  # cut: nothing to report
+    if not task.cancelled():
+        await task  # its exception, if it raised one
+
+
+async def settled(d: Daemon) -> None:
+    """The dispatcher's settle, within the grace and the drain bound: a claim
+    under way, or a give-back, stuck on a database that stopped answering (or
+    waiting its turn behind a write that is) held the stop for good. Past the
+    bound the checks still in flight are dropped; their claims' leases run out."""
+    grace = d.settings.shutdown_grace
+    try:
+        async with asyncio.timeout(grace + drain_bound(d)):
+            await d.dispatcher.settle(grace)
+    except TimeoutError:
+        log.warning(
+            "stopping without giving back every claim: the database did not answer "
+            "within %g s; their leases run out, and the targets are checked again then",
+            grace + drain_bound(d),
+        )
+        d.dispatcher.abandon()
 
 
 def exit_code(d: Daemon) -> int:

@@ -61,7 +61,15 @@ async def leave(d: Daemon) -> None:
     # a beat under way ends first (bounded, as every stop's wait): leaving beside
     # it, the beat wrote back the row the leave deletes, a stopped member "live"
     await d.db_threads.ended(ending.drain_bound(d))
+    # tracked and bounded too: on the loop's executor, a leave stuck in a statement on
+    # a database that stopped answering held the stop, and asyncio.run's end, for good
+    bound = ending.drain_bound(d)
     try:
-        await asyncio.to_thread(d.membership.leave)
+        await d.db_threads.run(d.membership.leave, name="cluster leave", within=bound)
+    except TimeoutError:
+        log.warning(
+            "could not leave the cluster (no answer within %g s); the others will time us out",
+            bound,
+        )
     except SQLAlchemyError as exc:
         log.warning("could not leave the cluster (%s); the others will time us out", exc)

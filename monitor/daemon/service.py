@@ -18,7 +18,6 @@ import logging
 import random
 import ssl
 from collections.abc import Callable, Coroutine
-from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
@@ -102,9 +101,12 @@ class Daemon:
         # the cycle lag on the clock due times are set by (a member's own may run ahead)
         self.metrics = DaemonMetrics(self.repo.snapshot, clock_ms=lambda: self.membership.now())
         self.scanner = CorpusScanner(self.repo, settings, keyring)
-        self._db_pool = ThreadPoolExecutor(1, thread_name_prefix="db-writer")
-        # the jobs' and pings' threads: the stop waits for them before the dispose
+        # the jobs', the pings' and the writer's threads: the stop waits for them,
+        # bounded, before the dispose
         self.db_threads = TrackedThreads()
+        # claims and writes take turns, one thread at a time, the turn held until the
+        # thread ends (a cancelled caller's too): one writer per process
+        self._writer_turn = asyncio.Semaphore(1)
         self.writer = ResultWriter(partial(self._db, self.repo.record), on_error=self._db_failed)
         self.membership = Membership(
             self.repo,
@@ -158,8 +160,12 @@ class Daemon:
     # -- plumbing
 
     async def _db(self, fn: Callable[..., T], *args: Any) -> T:
-        """Claims and writes run on one thread: one writer per process."""
-        return await asyncio.get_running_loop().run_in_executor(self._db_pool, fn, *args)
+        """Claims and writes take turns on tracked threads: one writer per process.
+        A ThreadPoolExecutor's thread, stuck in a statement on a database that
+        stopped answering, held the stop (its shutdown) and then the process's exit
+        (concurrent.futures joins its threads at exit); a tracked one is waited for
+        within the stop's bound, then left behind (tracked_threads.py)."""
+        return await self.db_threads.run(fn, *args, name="db-writer", slots=self._writer_turn)
 
     @property
     def _inflight(self) -> dict[int, tuple[asyncio.Future[Any], Claimed]]:
@@ -223,25 +229,29 @@ class Daemon:
                         if checker.probe is not None:  # its answers outlive a restart
                             await keep_probe_answers(checker.probe, self.repo, self._db)
                     self._checker = checker
-                    await joining.join(self)
+                    # the first heartbeats, cut by a stop as the pass is (a database
+                    # that stopped answering held a stop during the join for good)
+                    await ending.cut_at_stop(self, joining.join(self))
                     if s.corpus_shared:  # only now is it known whether this member leads
                         await self.rescan()
                     if s.once:
                         if self.failure is None:
-                            await self.dispatcher.run_once(first_scan, floor=self.scan_stamp)
+                            every_due = self.dispatcher.run_once(first_scan, floor=self.scan_stamp)
+                            await ending.cut_at_stop(self, every_due)
                             self._cut_short = self._stop.is_set()
                         if self.scan_error is not None and self.failure is None:
                             self.failure = f"the corpus could not be recorded: {self.scan_error}"
                     else:
-                        self._start_scheduler()
+                        if not self._stop.is_set():  # a stop during the join: none to start
+                            self._start_scheduler()
                         await self._stop.wait()
                     await self._shutdown()
         finally:
             self._prestarted.discard()  # not taken: the daemon stopped before checking
             self._remove_signals()
             await self.scan_retry.close()
-            if first_scan is not None:  # its thread cannot be stopped: let it end
-                await asyncio.gather(first_scan, return_exceptions=True)
+            if first_scan is not None:
+                await self._first_scan_ended(first_scan)
             await joining.leave(self)
             await self.writer.stop()
             if self.server is not None:
@@ -251,7 +261,6 @@ class Daemon:
                 await asyncio.gather(self._snapshots, return_exceptions=True)
             # those started since the shutdown's wait (a /readyz ping), or without it
             await self.db_threads.ended(ending.drain_bound(self))
-            self._db_pool.shutdown(wait=True)
             self.engine.dispose()
             if not opened and self._created is not None:  # a failed start leaves no file
                 await asyncio.to_thread(remove_unused, self._created)
@@ -261,6 +270,16 @@ class Daemon:
         else:
             log.info("stopped")
         return code
+
+    async def _first_scan_ended(self, first_scan: asyncio.Task[None]) -> None:
+        """The first scan ends at its next article; its thread, tracked, is waited
+        for within the stop's bound. Awaited whole, a scan stuck in a statement on
+        a database that stopped answering held the stop for good; past the bound
+        it is left behind, named in the stop's warning."""
+        self.scanner.stopping = True  # a start that failed: no stop() said so
+        if not await self.db_threads.ended(ending.drain_bound(self)):
+            first_scan.cancel()  # a thread was left behind: its own, or no answer to it
+        await asyncio.gather(first_scan, return_exceptions=True)
 
     def _made(self, path: Path) -> None:
         self._created = path

@@ -47,24 +47,35 @@ class TrackedThreads:
         *args: Any,
         name: str,
         slots: asyncio.Semaphore | None = None,
+        within: float | None = None,
     ) -> T:
         """`fn(*args)` on a thread of its own, as `to_thread` gives; cancelled, the
         caller goes on at once and the thread stays tracked until it ends.
-        `slots`: how many such threads may run at once (the status reads'), each
-        held until its thread ends, not until its caller goes."""
-        if slots is not None:
-            await slots.acquire()  # cancelled while waiting: nothing started
-        done: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._running[done] = name
-        done.add_done_callback(self._ended)
-        if slots is not None:
-            done.add_done_callback(lambda _: slots.release())
+        `slots`: how many such threads may run at once (the status reads', the
+        writer's one), each held until its thread ends, not until its caller goes.
+        `within`: TimeoutError after that long (a wait for a slot included), and a
+        thread still running then is left behind as `ended` leaves one: the stop's
+        last statements (the cluster's leave) are bounded as its waits are."""
+        done: asyncio.Future[T] | None = None
         try:
-            settle_from_thread(done, fn, args, name)
-        except BaseException:  # no thread (RuntimeError): nothing to wait for
-            done.cancel()
+            async with asyncio.timeout(within):
+                if slots is not None:
+                    await slots.acquire()  # cancelled while waiting: nothing started
+                done = asyncio.get_running_loop().create_future()
+                self._running[done] = name
+                done.add_done_callback(self._ended)
+                if slots is not None:
+                    done.add_done_callback(lambda _: slots.release())
+                try:
+                    settle_from_thread(done, fn, args, name)
+                except BaseException:  # no thread (RuntimeError): nothing to wait for
+                    done.cancel()
+                    raise
+                return await asyncio.shield(done)
+        except TimeoutError:
+            if done is not None and not done.done():
+                self._left.add(done)  # given up on: the stop does not wait for it again
             raise
-        return await asyncio.shield(done)
 
     def _ended(self, done: asyncio.Future[Any]) -> None:
         self._running.pop(done, None)
@@ -72,12 +83,13 @@ class TrackedThreads:
         if not done.cancelled():
             done.exception()  # retrieved: a cancelled caller does not report it
 
-    async def ended(self, within: float) -> None:
+    async def ended(self, within: float) -> bool:
         """Wait up to `within` seconds for the threads under way; those still
-        running then are logged and not waited for again."""
+        running then are logged and not waited for again. True when none is left
+        running (this wait's or an earlier one's)."""
         waiting = [f for f in self._running if f not in self._left]
         if not waiting:
-            return
+            return not self._left
         _, pending = await asyncio.wait(waiting, timeout=within)
         if pending:
             self._left.update(pending)
@@ -89,3 +101,4 @@ class TrackedThreads:
                 within,
                 names,
             )
+        return not self._left

@@ -43,5 +43,5 @@ async def test_sighups_while_a_reload_waits_are_that_reload(tmp_path: Path) -> N
         await asyncio.wait_for(asyncio.gather(*daemon._bg), 10)
         assert reloads == 3
     finally:
-        daemon._db_pool.shutdown(wait=True)
+        await daemon.db_threads.ended(30)
         daemon.engine.dispose()

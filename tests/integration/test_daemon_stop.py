@@ -39,14 +39,13 @@ async def test_claims_returning_after_stop_are_released(tmp_path: Path) -> None:
     settings = load_settings(None, {"paths": [corpus], "data_dir": tmp_path / "data"}, environ={})
     (tmp_path / "data").mkdir()
     daemon = Daemon(settings, KeyRing.load([]))
-    loop = asyncio.get_running_loop()
     try:
         await asyncio.to_thread(upgrade, daemon.engine)
         await daemon.rescan()
         queued = _count(daemon, "due_queue")
         assert queued == 2
         gate = threading.Event()
-        blocker = loop.run_in_executor(daemon._db_pool, gate.wait)  # the one DB thread is busy
+        blocker = asyncio.ensure_future(daemon._db(gate.wait))  # the writer's turn is taken
         dispatch = asyncio.create_task(daemon.dispatch())
         await asyncio.sleep(0.1)  # the claim now waits behind the blocker
         daemon.stop()
@@ -57,7 +56,7 @@ async def test_claims_returning_after_stop_are_released(tmp_path: Path) -> None:
         assert _count(daemon, "leases") == 0  # given back, not left to expire
         assert _count(daemon, "due_queue") == queued
     finally:
-        daemon._db_pool.shutdown(wait=True)
+        await daemon.db_threads.ended(30)
         daemon.engine.dispose()
 
 
@@ -99,7 +98,7 @@ async def _served_daemon(
         daemon.stop()
         await asyncio.gather(*daemon._bg, return_exceptions=True)
         await daemon.writer.stop()
-        daemon._db_pool.shutdown(wait=True)
+        await daemon.db_threads.ended(30)
         daemon.engine.dispose()
         await server.close()
 

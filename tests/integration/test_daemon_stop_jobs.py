@@ -66,5 +66,5 @@ async def test_a_job_cancelled_by_the_stop_logs_no_traceback(
     finally:
         gate.set()
         await daemon.db_threads.ended(30)
-        daemon._db_pool.shutdown(wait=True)
+        await daemon.db_threads.ended(30)
         daemon.engine.dispose()

@@ -47,5 +47,5 @@ async def test_a_rescan_queued_behind_the_scan_in_progress_does_not_run_after_th
         assert scans == [False]
     finally:
         gate.set()
-        daemon._db_pool.shutdown(wait=True)
+        await daemon.db_threads.ended(30)
         daemon.engine.dispose()

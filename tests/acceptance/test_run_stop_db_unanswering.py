@@ -1,0 +1,121 @@
+"""A stop while PostgreSQL does not answer the daemon's statements: another
+connection holds a lock on the table the statement needs, for as long as the
+test lasts (a server that stopped answering mid-statement, as the daemon sees
+it). The stop must end, say what it left behind, and exit as for other work
+stuck past its bound.
+
+Before: the first scan's task was awaited whole (its thread stuck in an
+INSERT), the writer's ThreadPoolExecutor was shut down with wait=True (and
+joined again at the interpreter's exit), `run --once`'s pass and the join's
+first heartbeats waited for their statement, the settle waited for a claim
+under way, and the cluster's leave ran on the loop's executor: each held the
+stop until the lock went.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from daemon_harness import DaemonProcess, LinkServer, article, wait_for, write_config
+from sqlalchemy import Connection, Engine, text
+from support.pg import PG_URL
+
+from monitor.storage.engine import make_engine
+from monitor.storage.migrate import upgrade
+
+pytestmark = pytest.mark.postgres
+
+BOUND = 60  # seconds: a bound on a hang, never a timing
+
+
+@pytest.fixture
+def pg() -> Iterator[tuple[str, Engine]]:
+    """A migrated schema of its own on the suite's server: its URL and an engine."""
+    if not PG_URL:
+        pytest.skip("ARTICLE_MONITOR_TEST_PG_URL not set")
+    schema = f"s_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    sep = "&" if "?" in PG_URL else "?"
+    url = f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+    engine = make_engine(url)
+    try:
+        upgrade(engine)
+        yield url, engine
+    finally:
+        engine.dispose()
+        with admin.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+
+
+def lock(conn: Connection, table: str) -> None:
+    """Writes to `table` wait until the test's transaction ends (reads go on)."""
+    conn.execute(text(f"LOCK TABLE {table} IN EXCLUSIVE MODE"))
+
+
+def waiting_on(engine: Engine, table: str) -> int:
+    """The daemon's statements waiting for the test's lock on `table`."""
+    with engine.connect() as conn:
+        return int(
+            conn.scalar(
+                text(
+                    "SELECT count(*) FROM pg_locks"
+                    " WHERE NOT granted AND relation = CAST(:t AS regclass)"
+                ),
+                {"t": table},
+            )
+            or 0
+        )
+
+
+# (table held, `run` arguments, held from the start or once checking, what the
+# stop names, the exit code)
+CASES = {
+    "first scan": ("documents", ["--once"], True, "(rescan)", 1),
+    "writer": ("check_results", [], True, "(db-writer)", 0),
+    "once claim": ("leases", ["--once"], True, "(db-writer)", 1),
+    "join": ("cluster_members", [], True, "(heartbeat)", 0),
+    "leave": ("cluster_members", [], False, "could not leave the cluster", 0),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_a_stop_ends_while_the_database_does_not_answer(
+    tmp_path: Path, pg: tuple[str, Engine], case: str
+) -> None:
+    table, args, from_start, named, exit_code = CASES[case]
+    url, engine = pg
+    with LinkServer() as site, engine.connect() as holder:
+        cfg = write_config(tmp_path, site.port, db=url, shutdown_grace=0.5, lease_seconds=30.0)
+        for i in range(4):
+            (tmp_path / "corpus" / f"{i}.txt").write_text(article(f"http://news.test/{i}/"))
+        holder.begin()
+        if from_start:
+            lock(holder, table)
+        daemon = DaemonProcess(cfg, *args)
+        try:
+            if not from_start:
+                wait_for(lambda: "scheduler running" in daemon.text(), BOUND, what=daemon.text)
+                lock(holder, table)
+            wait_for(lambda: waiting_on(engine, table) > 0, BOUND, what=daemon.text)
+            daemon.signal(signal.SIGTERM)
+            try:
+                code = daemon.wait(BOUND)  # before: held until the lock went
+            except subprocess.TimeoutExpired:
+                pytest.fail(f"the stop did not end while {table} was locked:\n{daemon.text()}")
+        finally:
+            holder.rollback()
+            daemon.kill()
+    text_ = daemon.text()
+    assert code == exit_code, text_
+    assert named in text_, text_
+    assert "Traceback" not in text_
+    if exit_code:
+        assert "Error: " in text_
