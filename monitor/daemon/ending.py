@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from monitor.daemon.service import Daemon
@@ -44,12 +44,13 @@ async def shutdown(d: Daemon) -> None:
         await threads
 
 
-async def cut_at_stop(d: Daemon, work: Awaitable[None]) -> None:
-    """`work` (the join's first heartbeats, `run --once`'s pass) to its end; once
-    a stop came, for the drain bound more at most. The pass ends at a stop after
-    the claim under way, and a claim (or a heartbeat) stuck on a database that
-    stopped answering held it, and the stop, for good; cut, its thread is left to
-    the stop's bounded wait."""
+async def cut_at_stop(d: Daemon, work: Awaitable[Any]) -> None:
+    """`work` (a step of the start once the signals are the daemon's: the clock's
+    sync, the kept probe answers, the join's first heartbeats, a shared corpus's
+    rescan; `run --once`'s pass) to its end; once a stop came, for the drain
+    bound more at most. Each waited for its statement, and one stuck on a
+    database that stopped answering held the stop for good; cut, its thread is
+    left to the stop's bounded wait."""
     task = asyncio.ensure_future(work)
     stopped = asyncio.ensure_future(d._stop.wait())
     try:

@@ -218,7 +218,8 @@ class Daemon:
             # stamped with the cluster's clock (the database's), as due times and the
             # cutoff are: this machine's may run ahead of it (then none was due)
             with contextlib.suppress(SQLAlchemyError):  # the first heartbeat says why
-                await asyncio.to_thread(self.membership.sync_clock)
+                sync = self.db_threads.run(self.membership.sync_clock, name="clock-sync")
+                await ending.cut_at_stop(self, sync)
             self.scan_stamp = self.membership.now()
             first_scan = asyncio.create_task(self.rescan(now=self.scan_stamp), name="first-scan")
             if self.failure is None:
@@ -227,13 +228,14 @@ class Daemon:
                     if isinstance(checker, Checker):  # checker processes: see checkers.py
                         checker.text_hash = s.text_drift  # pages' text marks (own drift)
                         if checker.probe is not None:  # its answers outlive a restart
-                            await keep_probe_answers(checker.probe, self.repo, self._db)
+                            kept = keep_probe_answers(checker.probe, self.repo, self._db)
+                            await ending.cut_at_stop(self, kept)
                     self._checker = checker
                     # the first heartbeats, cut by a stop as the pass is (a database
                     # that stopped answering held a stop during the join for good)
                     await ending.cut_at_stop(self, joining.join(self))
                     if s.corpus_shared:  # only now is it known whether this member leads
-                        await self.rescan()
+                        await ending.cut_at_stop(self, self.rescan())
                     if s.once:
                         if self.failure is None:
                             every_due = self.dispatcher.run_once(first_scan, floor=self.scan_stamp)

@@ -19,6 +19,7 @@ import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from daemon_harness import DaemonProcess, LinkServer, article, wait_for, write_config
@@ -55,9 +56,10 @@ def pg() -> Iterator[tuple[str, Engine]]:
         admin.dispose()
 
 
-def lock(conn: Connection, table: str) -> None:
-    """Writes to `table` wait until the test's transaction ends (reads go on)."""
-    conn.execute(text(f"LOCK TABLE {table} IN EXCLUSIVE MODE"))
+def lock(conn: Connection, table: str, mode: str) -> None:
+    """Writes to `table` (EXCLUSIVE), or reads too (ACCESS EXCLUSIVE), wait until
+    the test's transaction ends."""
+    conn.execute(text(f"LOCK TABLE {table} IN {mode} MODE"))
 
 
 def waiting_on(engine: Engine, table: str) -> int:
@@ -76,13 +78,17 @@ def waiting_on(engine: Engine, table: str) -> int:
 
 
 # (table held, `run` arguments, held from the start or once checking, what the
-# stop names, the exit code)
-CASES = {
-    "first scan": ("documents", ["--once"], True, "(rescan)", 1),
-    "writer": ("check_results", [], True, "(db-writer)", 0),
-    "once claim": ("leases", ["--once"], True, "(db-writer)", 1),
-    "join": ("cluster_members", [], True, "(heartbeat)", 0),
-    "leave": ("cluster_members", [], False, "could not leave the cluster", 0),
+# stop names, the exit code, settings)
+CASES: dict[str, tuple[str, list[str], bool, str, int, dict[str, Any]]] = {
+    "first scan": ("documents", ["--once"], True, "(rescan)", 1, {}),
+    "writer": ("check_results", [], True, "(db-writer)", 0, {}),
+    "once claim": ("leases", ["--once"], True, "(db-writer)", 1, {}),
+    "join": ("cluster_members", [], True, "(heartbeat)", 0, {}),
+    "leave": ("cluster_members", [], False, "could not leave the cluster", 0, {}),
+    # the leader's rescan of a shared corpus, after the join, behind the first scan
+    "shared rescan": ("documents", [], True, "(rescan)", 0, {"corpus_shared": True}),
+    # the soft-404 probe's kept answers, read before the join
+    "probe answers": ("probe_answers", [], True, "(db-writer)", 0, {"soft_404_probe": True}),
 }
 
 
@@ -90,20 +96,23 @@ CASES = {
 def test_a_stop_ends_while_the_database_does_not_answer(
     tmp_path: Path, pg: tuple[str, Engine], case: str
 ) -> None:
-    table, args, from_start, named, exit_code = CASES[case]
+    table, args, from_start, named, exit_code, extra = CASES[case]
+    mode = "ACCESS EXCLUSIVE" if case == "probe answers" else "EXCLUSIVE"
     url, engine = pg
     with LinkServer() as site, engine.connect() as holder:
-        cfg = write_config(tmp_path, site.port, db=url, shutdown_grace=0.5, lease_seconds=30.0)
+        cfg = write_config(
+            tmp_path, site.port, db=url, shutdown_grace=0.5, lease_seconds=30.0, **extra
+        )
         for i in range(4):
             (tmp_path / "corpus" / f"{i}.txt").write_text(article(f"http://news.test/{i}/"))
         holder.begin()
         if from_start:
-            lock(holder, table)
+            lock(holder, table, mode)
         daemon = DaemonProcess(cfg, *args)
         try:
             if not from_start:
                 wait_for(lambda: "scheduler running" in daemon.text(), BOUND, what=daemon.text)
-                lock(holder, table)
+                lock(holder, table, mode)
             wait_for(lambda: waiting_on(engine, table) > 0, BOUND, what=daemon.text)
             daemon.signal(signal.SIGTERM)
             try:
