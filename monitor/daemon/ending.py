@@ -8,6 +8,7 @@ recorded, or the pass was cut short; 2 the database turned out damaged.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any
@@ -50,7 +51,12 @@ async def cut_at_stop(d: Daemon, work: Awaitable[Any]) -> None:
     rescan; `run --once`'s pass) to its end; once a stop came, for the drain
     bound more at most. Each waited for its statement, and one stuck on a
     database that stopped answering held the stop for good; cut, its thread is
-    left to the stop's bounded wait."""
+    left to the stop's bounded wait. After a stop it is not begun: each step
+    begun then waited the whole bound again on a database given up on already."""
+    if d._stop.is_set():
+        if inspect.iscoroutine(work):
+            work.close()  # never awaited: no warning of it
+        return
     task = asyncio.ensure_future(work)
     stopped = asyncio.ensure_future(d._stop.wait())
     try:

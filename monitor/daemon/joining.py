@@ -22,6 +22,9 @@ log = logging.getLogger("monitor.daemon")
 
 async def join(d: Daemon) -> None:
     """First heartbeat (claims wait for it), then one every `cluster_heartbeat`."""
+    # the leave's to undo from now: a join cut by a stop (ending.cut_at_stop) may
+    # have written our row already, and kept no heartbeats' task to say so
+    d._joined = True
     await d.membership.beat_once(d._db_failed)
     if d.membership.clustered:  # the second sees members that started with us
         await asyncio.sleep(d.settings.cluster_heartbeat)
@@ -52,12 +55,14 @@ def on_beat(d: Daemon) -> None:
 
 
 async def leave(d: Daemon) -> None:
-    """Stop beating and say so, unless the daemon never joined."""
-    if d._beating is None:
+    """Stop beating and say so, unless the daemon never began to join."""
+    if not d._joined:
         return
-    d._beating.cancel()
-    await asyncio.gather(d._beating, return_exceptions=True)
-    d._beating = None
+    d._joined = False
+    if d._beating is not None:
+        d._beating.cancel()
+        await asyncio.gather(d._beating, return_exceptions=True)
+        d._beating = None
     # a beat under way ends first (bounded, as every stop's wait): leaving beside
     # it, the beat wrote back the row the leave deletes, a stopped member "live"
     await d.db_threads.ended(ending.drain_bound(d))

@@ -119,6 +119,7 @@ class Daemon:
             threads=self.db_threads,
         )
         self._beating: asyncio.Task[None] | None = None
+        self._joined = False  # the join began: the stop leaves (joining.py)
         self.dispatcher = Dispatcher(
             settings=lambda: self.settings,
             repo=self.repo,
