@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import cache
+from typing import Any
 
 from sqlalchemy import (
     Connection,
@@ -213,6 +214,49 @@ class CorpusStore(Store):
                     )
                 )
 
+    def _place_targets(
+        self, conn: Connection, urls: dict[str, dict[str, object]], now: int
+    ) -> dict[str, int]:
+        """The ids of the targets at `urls` (given as inactive rows): the new ones
+        inserted, each made due `now` and queued, retired ones re-activated."""
+        if not urls:
+            return {}
+        target_of: dict[str, int] = {}
+        rest: Sequence[str] = list(urls)
+        top = _top_target_id(conn) if self.dialect == "sqlite" else None
+        execute_many(conn, _insert_targets(self.dialect), list(urls.values()))
+        if top is not None:
+            # SQLite holds one writer, so the rows past the highest id before the
+            # INSERT are its new rows: one range UPDATE activates them and gives
+            # their ids, where an UPDATE by ids and a lookup by URL took 500 each
+            # (issue 16, a first start: every target is new). The others, known
+            # before, are looked up by URL as on PostgreSQL.
+            fresh: Sequence[Any] = conn.exec_driver_sql(ACTIVATE_NEW_SQL, (now, top)).all()
+            if fresh:
+                due = [{"due": now, "target_id": i, "bucket": b} for i, _, b in fresh]
+                execute_many(conn, DUE_INSERT, due)
+                target_of.update((u, i) for i, u, _ in fresh)
+                rest = [u for u in urls if u not in target_of]
+        for chunk in chunks(rest):
+            for r in conn.execute(
+                select(TARGETS.c.id, TARGETS.c.url).where(TARGETS.c.url.in_(chunk))
+            ):
+                target_of[r.url] = r.id
+        for chunk in chunks(sorted({target_of[u] for u in rest})):
+            activated = conn.execute(
+                update(TARGETS)
+                .where(
+                    dialect.in_ids(self.dialect, TARGETS.c.id, chunk),
+                    TARGETS.c.next_due.is_(None),
+                )
+                .values(next_due=now, active=1)
+                .returning(TARGETS.c.id, TARGETS.c.bucket)
+            ).all()
+            if activated:
+                due = [{"due": now, "target_id": i, "bucket": b} for i, b in activated]
+                execute_many(conn, DUE_INSERT, due)
+        return target_of
+
     def _store_round(self, conn: Connection, arts: Sequence[ArticleRecord], now: int) -> None:
         """Articles with distinct ids: rows, signatures, targets (new ones due now,
         retired ones re-activated), links replaced, targets left unreferenced retired."""
@@ -272,28 +316,8 @@ class CorpusStore(Store):
                         "bucket": url_bucket(url),  # its host's placement in a cluster
                         "last_problems": "",
                     }
-        if urls:
-            execute_many(conn, _insert_targets(self.dialect), list(urls.values()))
-        target_of: dict[str, int] = {}
-        for chunk in chunks(list(urls)):
-            for r in conn.execute(
-                select(TARGETS.c.id, TARGETS.c.url).where(TARGETS.c.url.in_(chunk))
-            ):
-                target_of[r.url] = r.id
+        target_of = self._place_targets(conn, urls, now)
         new_targets = set(target_of.values())
-        for chunk in chunks(sorted(new_targets)):
-            activated = conn.execute(
-                update(TARGETS)
-                .where(
-                    dialect.in_ids(self.dialect, TARGETS.c.id, chunk),
-                    TARGETS.c.next_due.is_(None),
-                )
-                .values(next_due=now, active=1)
-                .returning(TARGETS.c.id, TARGETS.c.bucket)
-            ).all()
-            if activated:
-                due = [{"due": now, "target_id": i, "bucket": b} for i, b in activated]
-                execute_many(conn, DUE_INSERT, due)
         old_targets: set[int] = set(
             conn.scalars(select(LINKS.c.target_id).where(LINKS.c.article_id.in_(ids)))
         )
@@ -317,6 +341,17 @@ class CorpusStore(Store):
         if links:
             execute_many(conn, LINKS_INSERT, list(links.values()))
         self._retire_orphans(conn, sorted(old_targets - new_targets))
+
+
+# SQLite: the targets a corpus write inserted past the highest id before it, due now
+ACTIVATE_NEW_SQL = (
+    "UPDATE targets SET next_due = ?, active = 1 WHERE id > ? AND next_due IS NULL"
+    " RETURNING id, url, bucket"
+)
+
+
+def _top_target_id(conn: Connection) -> int:
+    return int(conn.exec_driver_sql("SELECT max(id) FROM targets").scalar() or 0)
 
 
 # the statements of a corpus write, built once (storage/lean.py holds them by identity)

@@ -130,3 +130,59 @@ def test_a_document_stored_halfway_is_read_again_and_stored_whole(
         queued = len(conn.execute(select(DUE.c.target_id)).all())
     assert stored == len(arts)
     assert active == queued == len(arts) * len(arts[0].refs)
+
+
+def _schedule(repo: Repository) -> tuple[dict[str, int | None], list[int]]:
+    """Every target's due time by URL, and the queue's target ids."""
+    with repo.engine.connect() as conn:
+        due = {r.url: r.next_due for r in conn.execute(select(TARGETS.c.url, TARGETS.c.next_due))}
+        active = {r.url: r.active for r in conn.execute(select(TARGETS.c.url, TARGETS.c.active))}
+        queued = sorted(conn.scalars(select(DUE.c.target_id)))
+    assert all((active[u] is not None) == (d is not None) for u, d in due.items())
+    return due, queued
+
+
+def test_a_batch_of_new_known_and_retired_targets_queues_each_active_one_once(
+    repo: Repository,
+) -> None:
+    """New targets, targets already scheduled and retired ones revived, in one batch
+    (on SQLite the new ones are found past the highest id: corpus.py)."""
+    kept = record("https://m.example/kept/", source="m.jsonl", images=2)
+    gone = record("https://m.example/gone/", source="m.jsonl", images=1)
+    repo.store_document("m.jsonl", FP, [kept, gone], 0, T0)
+    repo.store_document("m.jsonl", FP, [kept], 0, T0 + 1)  # `gone`'s targets retired
+    retired = {u for u, _ in gone.refs} - {u for u, _ in kept.refs}
+    assert retired and all(d is None for u, d in _schedule(repo)[0].items() if u in retired)
+    new = record("https://m.example/new/", source="m.jsonl", images=3)
+    repo.store_document("m.jsonl", FP, [kept, gone, new], 0, T0 + 2)
+    due, queued = _schedule(repo)
+    assert set(due) == {u for a in (kept, gone, new) for u, _ in a.refs}
+    assert all(d is not None for d in due.values())
+    assert {u: d for u, d in due.items() if u in retired} == dict.fromkeys(retired, T0 + 2)
+    fresh = {u for u, _ in new.refs} - {u for a in (kept, gone) for u, _ in a.refs}
+    assert {u: d for u, d in due.items() if u in fresh} == dict.fromkeys(fresh, T0 + 2)
+    with repo.engine.connect() as conn:
+        ids = sorted(conn.scalars(select(TARGETS.c.id)))
+    assert queued == ids  # each target queued once, none twice
+
+
+def test_new_targets_numbered_below_the_highest_id_are_queued_too(repo: Repository) -> None:
+    """SQLite numbers a new row at random once the largest rowid is taken, so a new
+    target may fall below the highest id the write saw before its INSERT."""
+    if repo.dialect != "sqlite":
+        pytest.skip("SQLite's rowids")
+    with repo.engine.begin() as conn:
+        conn.execute(
+            TARGETS.insert().values(
+                id=2**63 - 1, url="https://old.example/x", kind="web", state="unknown", bucket=0
+            )
+        )
+    arts = [record(f"https://low.example/a{i}/", images=2) for i in range(40)]
+    repo.store_document("low.jsonl", FP, arts, 0, T0)
+    due, queued = _schedule(repo)
+    urls = {u for a in arts for u, _ in a.refs}
+    assert {u: d for u, d in due.items() if u in urls} == dict.fromkeys(urls, T0)
+    with repo.engine.connect() as conn:
+        ids = sorted(conn.scalars(select(TARGETS.c.id).where(TARGETS.c.url.in_(sorted(urls)))))
+    assert max(ids) < 2**63 - 1
+    assert queued == ids
