@@ -157,9 +157,14 @@ class ScanRetry:
         await self._rescan(force)
 
     async def close(self) -> None:
-        """The daemon stops: a retry still waiting ends now; one scanning is let end
-        (its thread cannot be stopped; the scanner's `stopping` cuts it short)."""
+        """The daemon stops: a retry still waiting ends now, and so does the wait
+        for one scanning. Its thread cannot be stopped (the scanner's `stopping`
+        cuts it short at the next article); it is tracked, and the stop waits for
+        it within its bound (tracked_threads.py). Awaited whole, a retry stuck in
+        a statement on a database that stopped answering held the stop for good."""
         if self._pending is not None:
             self._pending.cancel()
             self._pending = None
+        for task in self._tasks:
+            task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -1,0 +1,86 @@
+"""A stop while a corpus scan's retry waits for PostgreSQL.
+
+A scan that failed for a passing cause (its connection ended under it) is
+tried again a second later (rescan_retry.py). The stop awaited that retry
+whole (ScanRetry.close gathered its task): a retry stuck on a lock held by
+another session, or on a server that stopped answering, held the stop for
+good, although the stop had already named the scan's thread and given up on it.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from daemon_harness import DaemonProcess, LinkServer, article, wait_for, write_config
+from sqlalchemy import Engine, text
+from support.pg import PG_URL, pg_migrated
+
+from monitor.storage.engine import make_engine
+
+pytestmark = pytest.mark.postgres
+
+BOUND = 60  # seconds: a bound on a hang, never a timing
+
+
+@pytest.fixture
+def pg() -> Iterator[tuple[str, Engine]]:
+    """A migrated schema of its own: its URL (password and all) and an engine."""
+    for engine in pg_migrated():
+        yield engine.url.render_as_string(hide_password=False), engine
+
+
+def waiting_on(engine: Engine, table: str) -> list[int]:
+    """The backends of the statements waiting for the test's lock on `table`."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text("SELECT pid FROM pg_locks WHERE NOT granted AND relation = CAST(:t AS regclass)"),
+            {"t": table},
+        )
+        return [int(row[0]) for row in rows]
+
+
+def test_a_stop_ends_while_a_scans_retry_waits_for_the_database(
+    tmp_path: Path, pg: tuple[str, Engine]
+) -> None:
+    url, engine = pg
+    assert PG_URL
+    admin = make_engine(PG_URL)
+    with LinkServer() as site, engine.connect() as holder:
+        cfg = write_config(
+            tmp_path,
+            site.port,
+            db=url,
+            shutdown_grace=0.5,
+            lease_seconds=30.0,
+            rescan_interval=3600,
+        )
+        for i in range(3):
+            (tmp_path / "corpus" / f"{i}.txt").write_text(article(f"http://news.test/{i}/"))
+        holder.begin()
+        holder.execute(text("LOCK TABLE documents IN EXCLUSIVE MODE"))
+        daemon = DaemonProcess(cfg)
+        try:
+            scans = wait_for(lambda: waiting_on(engine, "documents"), BOUND, what=daemon.text)
+            with admin.connect() as conn:  # the first scan fails: a passing cause
+                for pid in scans:
+                    conn.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid})
+            wait_for(lambda: "will retry" in daemon.text(), BOUND, what=daemon.text)
+            # its retry, a second later, waits for the lock in turn
+            wait_for(lambda: waiting_on(engine, "documents"), BOUND, what=daemon.text)
+            daemon.signal(signal.SIGTERM)
+            try:
+                code = daemon.wait(BOUND)  # before: held until the lock went
+            except subprocess.TimeoutExpired:
+                pytest.fail(f"the stop did not end while documents was locked:\n{daemon.text()}")
+        finally:
+            holder.rollback()
+            daemon.kill()
+            admin.dispose()
+    out = daemon.text()
+    assert code == 0, out
+    assert "(rescan)" in out, out
+    assert "Traceback" not in out
