@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import time
 from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any
 
@@ -24,20 +25,50 @@ def drain_bound(d: Daemon) -> float:
     return max(d.settings.shutdown_grace, 1.0)
 
 
+def stop_budget(d: Daemon) -> float:
+    """How long the stop waits for the database, every wait together: the checks'
+    grace and the drain bound, from the stop (or from the shutdown of a pass that
+    ended). Each wait bounded on its own added up on a server that stopped
+    answering (the settle, the drain, the first scan, the heartbeat, the leave,
+    the last snapshot): ~57 s at the defaults, past the shipped units' 30 s."""
+    return d.settings.shutdown_grace + drain_bound(d)
+
+
+def stop_begun(d: Daemon) -> None:
+    """The stop's budget runs from now, unless it began already."""
+    if d._stop_from is None:
+        d._stop_from = d.db_threads.since = time.monotonic()
+
+
+def stop_left(d: Daemon) -> float:
+    """What is left of the stop's budget (0 once spent)."""
+    stop_begun(d)
+    begun = d._stop_from if d._stop_from is not None else time.monotonic()
+    return max(0.0, begun + stop_budget(d) - time.monotonic())
+
+
+async def threads_ended(d: Daemon, within: float | None = None) -> bool:
+    """The database work under way, waited for within what is left of the stop's
+    budget (or `within`, if less); True when none was left behind (TrackedThreads)."""
+    left = stop_left(d)
+    return await d.db_threads.ended(left if within is None else min(within, left))
+
+
 async def shutdown(d: Daemon) -> None:
     """No new claims; in-flight checks get `shutdown_grace`, the writer drains;
     the cancelled jobs' threads end meanwhile, within the writer's bound."""
     d.dispatcher.stopping = True
+    stop_begun(d)  # a pass that ended: its budget begins here
     if d.scheduler is not None:
         d.scheduler.shutdown(wait=False)  # cancels the jobs; their threads run on
         d.scheduler = None
-    threads = asyncio.create_task(d.db_threads.ended(drain_bound(d)), name="jobs-ended")
+    threads = asyncio.create_task(threads_ended(d, drain_bound(d)), name="jobs-ended")
     try:
         await settled(d)
         if d._damaged:
             return  # nothing more can be written
         try:
-            async with asyncio.timeout(drain_bound(d)):
+            async with asyncio.timeout(stop_left(d)):
                 await d.writer.drain()
         except TimeoutError:
             log.error("%d results could not be written before exit", d.writer.backlog)
@@ -79,13 +110,13 @@ async def settled(d: Daemon) -> None:
     bound the checks still in flight are dropped; their claims' leases run out."""
     grace = d.settings.shutdown_grace
     try:
-        async with asyncio.timeout(grace + drain_bound(d)):
+        async with asyncio.timeout(stop_left(d)):
             await d.dispatcher.settle(grace)
     except TimeoutError:
         log.warning(
             "stopping without giving back every claim: the database did not answer "
             "within %g s; their leases run out, and the targets are checked again then",
-            grace + drain_bound(d),
+            stop_budget(d),
         )
         d.dispatcher.abandon()
 

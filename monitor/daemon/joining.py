@@ -65,16 +65,19 @@ async def leave(d: Daemon) -> None:
         d._beating = None
     # a beat under way ends first (bounded, as every stop's wait): leaving beside
     # it, the beat wrote back the row the leave deletes, a stopped member "live"
-    await d.db_threads.ended(ending.drain_bound(d))
+    await ending.threads_ended(d)
     # tracked and bounded too: on the loop's executor, a leave stuck in a statement on
-    # a database that stopped answering held the stop, and asyncio.run's end, for good
-    bound = ending.drain_bound(d)
+    # a database that stopped answering held the stop, and asyncio.run's end, for good.
+    # Within what is left of the stop's budget: none left, none begun
+    left = ending.stop_left(d)
     try:
-        await d.db_threads.run(d.membership.leave, name="cluster leave", within=bound)
+        if left <= 0:
+            raise TimeoutError
+        await d.db_threads.run(d.membership.leave, name="cluster leave", within=left)
     except TimeoutError:
         log.warning(
             "could not leave the cluster (no answer within %g s); the others will time us out",
-            bound,
+            ending.stop_budget(d),
         )
     except SQLAlchemyError as exc:
         log.warning("could not leave the cluster (%s); the others will time us out", exc)

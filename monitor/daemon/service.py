@@ -132,6 +132,7 @@ class Daemon:
             scope=self.membership.scope,
         )
         self._stop = asyncio.Event()
+        self._stop_from: float | None = None  # monotonic: the stop's budget runs from then
         self._cut_short = False  # `--once` stopped (a signal) before its pass ended
         # the highest stamp a corpus pass stored its targets with: `--once`'s cutoff
         # is never below it, whatever the clock did since (once.py)
@@ -263,7 +264,7 @@ class Daemon:
                 self._snapshots.cancel()
                 await asyncio.gather(self._snapshots, return_exceptions=True)
             # those started since the shutdown's wait (a /readyz ping), or without it
-            await self.db_threads.ended(ending.drain_bound(self))
+            await ending.threads_ended(self)
             self.engine.dispose()
             if not opened and self._created is not None:  # a failed start leaves no file
                 await asyncio.to_thread(remove_unused, self._created)
@@ -280,7 +281,7 @@ class Daemon:
         a database that stopped answering held the stop for good; past the bound
         it is left behind, named in the stop's warning."""
         self.scanner.stopping = True  # a start that failed: no stop() said so
-        if not await self.db_threads.ended(ending.drain_bound(self)):
+        if not await ending.threads_ended(self):
             first_scan.cancel()  # a thread was left behind: its own, or no answer to it
         await asyncio.gather(first_scan, return_exceptions=True)
 
@@ -310,6 +311,7 @@ class Daemon:
             log.info("stopping: no new claims; waiting for checks in flight")
             if not self.settings.once:
                 notify("STOPPING=1")
+        ending.stop_begun(self)
         self.dispatcher.stopping = True
         self.scanner.stopping = True  # a pass under way ends at its next article
         self._stop.set()

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -40,6 +41,9 @@ class TrackedThreads:
     def __init__(self) -> None:
         self._running: dict[asyncio.Future[Any], str] = {}
         self._left: set[asyncio.Future[Any]] = set()  # waited for once, in vain
+        # monotonic: when the stop began, whose budget what `ended` waits is left
+        # of; its log counts from then ("after 0 s" said nothing at the budget's end)
+        self.since: float | None = None
 
     async def run(
         self,
@@ -87,6 +91,7 @@ class TrackedThreads:
         """Wait up to `within` seconds for the threads under way; those still
         running then are logged and not waited for again. True when none is left
         running (this wait's or an earlier one's)."""
+        began = time.monotonic() if self.since is None else self.since
         waiting = [f for f in self._running if f not in self._left]
         if not waiting:
             return not self._left
@@ -98,7 +103,7 @@ class TrackedThreads:
                 "stopping without waiting further for database work still under way "
                 "after %g s (%s): it ends on its own, or when the process exits (the "
                 "database then rolls back what it had not committed)",
-                within,
+                round(max(within, time.monotonic() - began), 1),
                 names,
             )
         return not self._left
