@@ -47,11 +47,12 @@ def stop_left(d: Daemon) -> float:
     return max(0.0, begun + stop_budget(d) - time.monotonic())
 
 
-async def threads_ended(d: Daemon, within: float | None = None) -> bool:
+async def threads_ended(d: Daemon, within: float | None = None, *, at_least: float = 0.0) -> bool:
     """The database work under way, waited for within what is left of the stop's
-    budget (or `within`, if less); True when none was left behind (TrackedThreads)."""
+    budget (or `within`, if less; `at_least`, if more); True when none was left
+    behind (TrackedThreads)."""
     left = stop_left(d)
-    return await d.db_threads.ended(left if within is None else min(within, left))
+    return await d.db_threads.ended(max(at_least, left if within is None else min(within, left)))
 
 
 async def shutdown(d: Daemon) -> None:

@@ -19,6 +19,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("monitor.daemon")
 
+# seconds: the leave's wait for a beat under way, and for its own statement, once
+# the stop's budget is spent (a member that leaves spares the others their wait
+# of `cluster_timeout` for its hosts)
+LEAVE_AT_LEAST = 1.0
+
 
 async def join(d: Daemon) -> None:
     """First heartbeat (claims wait for it), then one every `cluster_heartbeat`."""
@@ -64,20 +69,20 @@ async def leave(d: Daemon) -> None:
         await asyncio.gather(d._beating, return_exceptions=True)
         d._beating = None
     # a beat under way ends first (bounded, as every stop's wait): leaving beside
-    # it, the beat wrote back the row the leave deletes, a stopped member "live"
-    await ending.threads_ended(d)
+    # it, the beat wrote back the row the leave deletes, a stopped member "live".
+    # Both waits get what is left of the stop's budget, LEAVE_AT_LEAST at least: a
+    # stop whose budget one stuck table spent (the writer's) still left, and did
+    # not take a beat under way on another for one stuck
+    await ending.threads_ended(d, at_least=LEAVE_AT_LEAST)
     # tracked and bounded too: on the loop's executor, a leave stuck in a statement on
-    # a database that stopped answering held the stop, and asyncio.run's end, for good.
-    # Within what is left of the stop's budget: none left, none begun
-    left = ending.stop_left(d)
+    # a database that stopped answering held the stop, and asyncio.run's end, for good
+    left = max(ending.stop_left(d), LEAVE_AT_LEAST)
     try:
-        if left <= 0:
-            raise TimeoutError
         await d.db_threads.run(d.membership.leave, name="cluster leave", within=left)
     except TimeoutError:
         log.warning(
             "could not leave the cluster (no answer within %g s); the others will time us out",
-            ending.stop_budget(d),
+            left,
         )
     except SQLAlchemyError as exc:
         log.warning("could not leave the cluster (%s); the others will time us out", exc)

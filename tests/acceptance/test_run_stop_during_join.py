@@ -122,3 +122,38 @@ def waiting_on(engine: Engine, table: str) -> bool:
             {"t": table},
         )
     return bool(n)
+
+
+def test_a_stop_whose_budget_a_stuck_writer_spent_still_leaves_the_cluster(
+    tmp_path: Path, pg: tuple[str, Engine]
+) -> None:
+    """The stop's waits share one budget (ending.stop_left); a writer stuck on one
+    table spends it all in the settle and the drain, and the leave, on tables that
+    answer, was then not begun: the member stayed "live" for `cluster_timeout`."""
+    url, engine = pg
+    with LinkServer() as site, engine.connect() as holder:
+        cfg = write_config(
+            tmp_path,
+            site.port,
+            db=url,
+            shutdown_grace=0.5,
+            lease_seconds=30.0,
+            cluster_timeout=120.0,
+        )
+        corpus(tmp_path)
+        daemon = DaemonProcess(cfg)
+        try:
+            wait_for(lambda: "scheduler running" in daemon.text(), BOUND, what=daemon.text)
+            holder.begin()
+            holder.execute(text("LOCK TABLE check_results IN EXCLUSIVE MODE"))
+            wait_for(lambda: waiting_on(engine, "check_results"), BOUND, what=daemon.text)
+            daemon.signal(signal.SIGTERM)
+            code = daemon.wait(BOUND)
+        finally:
+            holder.rollback()
+            daemon.kill()
+    out = daemon.text()
+    assert code == 0, out
+    assert "(db-writer)" in out, out
+    assert "Traceback" not in out
+    assert members(engine) == (0, 0), out
