@@ -51,10 +51,10 @@ def server_processes(url: str) -> list[int]:
     engine = make_engine(url)
     try:
         with engine.connect() as conn:
-            backend = int(conn.scalar(text("SELECT pg_backend_pid()")) or 0)
+            data = str(conn.scalar(text("SHOW data_directory")))
     finally:
         engine.dispose()
-    postmaster = parent_of(backend)
+    postmaster = int((Path(data) / "postmaster.pid").read_text().split()[0])
     children = [pid for pid in all_pids() if parent_of(pid) == postmaster]
     return [postmaster, *children]
 
