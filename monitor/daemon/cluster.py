@@ -348,18 +348,18 @@ class Membership:
             if settled:
                 before = share(self.id, self._settled) if self._settled else frozenset()
                 if self._settled != owners:
-                    gained = (
-                        buckets if buckets is not None else frozenset(range(BUCKETS))
-                    ) - before
+                    mine = buckets if buckets is not None else frozenset(range(BUCKETS))
+                    gained = mine - before
                     if gained and s.host_min_interval > 0:
                         self._held = frozenset(gained)
                         self._held_until = _steady() + s.host_min_interval
                     log.info(
                         "cluster: %d live members (%d placed out), this one checks %d "
-                        "of the host buckets",
+                        "of the %d host buckets",
                         len(live),
                         len(live) - len(owners),
-                        len(buckets) if buckets is not None else -1,
+                        len(mine),
+                        BUCKETS,
                     )
                 self._settled = owners
             self._buckets = buckets
