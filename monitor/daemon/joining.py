@@ -80,9 +80,19 @@ async def leave(d: Daemon) -> None:
     try:
         await d.db_threads.run(d.membership.leave, name="cluster leave", within=left)
     except TimeoutError:
-        log.warning(
-            "could not leave the cluster (no answer within %g s); the others will time us out",
-            left,
-        )
+        _not_left(d, f"no answer within {left:g} s")
     except SQLAlchemyError as exc:
-        log.warning("could not leave the cluster (%s); the others will time us out", exc)
+        _not_left(d, str(exc))
+
+
+def _not_left(d: Daemon, why: str) -> None:
+    """A daemon on its own (SQLite) has no others to time it out: its row is
+    shown as it was until `cluster_timeout` passes."""
+    if d.membership.clustered:
+        log.warning("could not leave the cluster (%s); the others will time us out", why)
+    else:
+        log.warning(
+            "could not mark this daemon as stopped (%s); `cluster` shows it live until "
+            "cluster_timeout passes",
+            why,
+        )

@@ -1,0 +1,45 @@
+"""A daemon on SQLite stopped while another program holds the database file
+locked: the stop ends within its budget, and the member row it could not mark
+is named for what it is. A daemon on its own has no others to time it out (the
+warning said "the others will time us out")."""
+
+from __future__ import annotations
+
+import signal
+import sqlite3
+import subprocess
+from pathlib import Path
+
+import pytest
+from daemon_harness import DaemonProcess, LinkServer, article, wait_for, write_config
+
+BOUND = 60  # seconds: a bound on a hang, never a timing
+
+
+def test_a_stop_with_the_file_locked_says_the_row_stays_live(tmp_path: Path) -> None:
+    with LinkServer() as site:
+        cfg = write_config(tmp_path, site.port, shutdown_grace=0.5)
+        for i in range(3):
+            (tmp_path / "corpus" / f"{i}.txt").write_text(article(f"http://news.test/{i}/"))
+        daemon = DaemonProcess(cfg)
+        holder = None
+        try:
+            wait_for(lambda: "scheduler running" in daemon.text(), BOUND, what=daemon.text)
+            (db,) = (tmp_path / "data").glob("*.db")
+            holder = sqlite3.connect(db, timeout=BOUND, isolation_level=None)
+            holder.execute("BEGIN EXCLUSIVE")  # every statement of the daemon waits
+            daemon.signal(signal.SIGTERM)
+            try:
+                code = daemon.wait(BOUND)
+            except subprocess.TimeoutExpired:
+                pytest.fail(f"the stop did not end while the file was locked:\n{daemon.text()}")
+        finally:
+            if holder is not None:
+                holder.rollback()
+                holder.close()
+            daemon.kill()
+    out = daemon.text()
+    assert code == 0, out
+    assert "could not mark this daemon as stopped" in out, out
+    assert "the others will time us out" not in out, out
+    assert "Traceback" not in out, out
