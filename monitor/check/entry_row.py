@@ -56,6 +56,10 @@ def _by_slots(cls: type[_D]) -> tuple[Callable[[_D], tuple[Any, ...]], Callable[
     so a field added, renamed or moved travels, or fails loudly where it is
     named: no hand-kept list of fields can fall behind the class."""
     names = [f.name for f in dataclasses.fields(cls)]
+    own = {"_obj_", "_new_", "_cls_", *(f"_set_{n}" for n in names)}
+    if clash := sorted(own.intersection(names)):
+        # a field so named would shadow the code's own name: an instance holding itself
+        raise TypeError(f"{cls.__name__}: field {clash[0]!r} is a name of the code written here")
     scope: dict[str, Any] = {"_new_": object.__new__, "_cls_": cls}
     scope |= {f"_set_{name}": getattr(cls, name).__set__ for name in names}  # slots only
     code = (

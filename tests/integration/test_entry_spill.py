@@ -6,7 +6,7 @@ file that cannot be made keeps the entries in memory and says so once."""
 from __future__ import annotations
 
 import marshal
-from dataclasses import fields, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -214,3 +214,39 @@ def test_long_excerpts_count_toward_what_stays_in_memory() -> None:
             store.add(*page_entry(n, excerpt))
         assert store.spilled >= 5  # ~10 kept, then chunks of ~3
         assert [e.line for e in store.drain()] == list(range(1, 31))
+
+
+@dataclass(frozen=True, slots=True)
+class _Obj:
+    _obj_: int
+    b: int
+
+
+@dataclass(frozen=True, slots=True)
+class _New:
+    _new_: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Cls:
+    _cls_: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Setter:
+    a: int
+    _set_a: int
+
+
+@pytest.mark.parametrize(
+    ("cls", "name"), [(_Obj, "_obj_"), (_New, "_new_"), (_Cls, "_cls_"), (_Setter, "_set_a")]
+)
+def test_a_field_named_as_the_written_code_s_own_names_is_refused(
+    cls: type[Any], name: str
+) -> None:
+    """The row and constructor are code written from the field names, with names
+    of their own (_obj_, _new_, _cls_, _set_<field>): a field named so shadowed
+    one, and an instance came back holding itself (`_obj_`) or failed at its
+    first read (`_new_`); refused when the code is written instead."""
+    with pytest.raises(TypeError, match=name):
+        entry_row._by_slots(cls)
