@@ -24,10 +24,10 @@ def _read_rewritten(
     inode, same open description) once the first pass is over."""
     path = tmp_path / "s.yaml"
     path.write_bytes(FIRST)
-    survey: Callable[[BinaryIO, int], object] = yaml_stream._survey
+    survey: Callable[[BinaryIO, int, str], object] = yaml_stream._survey
 
-    def then_rewrite(fh: BinaryIO, chunk: int) -> object:
-        found = survey(fh, chunk)
+    def then_rewrite(fh: BinaryIO, chunk: int, suffix: str) -> object:
+        found = survey(fh, chunk, suffix)
         with path.open("r+b") as out:
             out.truncate(0)
             out.write(second)
