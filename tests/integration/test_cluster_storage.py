@@ -8,12 +8,13 @@ import threading
 from pathlib import Path
 
 import pytest
+from sqlalchemy import update
 from support.pg import PG_URL, pg_engine
 from test_storage import FP, T0, done, record
 
 from monitor.daemon.placement import BUCKETS, buckets_of, claimable, url_bucket, view_of
 from monitor.daemon.state import State, TargetState
-from monitor.storage.cluster import MAINTENANCE
+from monitor.storage.cluster import MAINTENANCE, ROLES
 from monitor.storage.engine import make_engine
 from monitor.storage.migrate import current_revision, head_revision, upgrade
 from monitor.storage.repository import Repository
@@ -78,11 +79,12 @@ def test_a_run_failed_after_its_leader_lost_the_lease_is_run_again_by_the_new_on
     was taken meanwhile, and its failed run held the new leader back a whole
     period (up to an hour of no retention)."""
     a, b = repo, Repository(repo.engine)
-    a.heartbeat(row("a"), 60_000, 200)  # a's lease runs out soon
+    a.heartbeat(row("a"), 60_000, 60_000)
     assert a.start_run(MAINTENANCE, "a", 3_600_000) is True
-    wait = b.db_now() + 250
-    while b.db_now() < wait:  # bounded: the database clock moves on
-        pass
+    # a's lease runs out (set back, not waited for: a 200 ms lease ran out under
+    # load before a's start_run, which then found no lease to run under)
+    with repo.engine.begin() as conn:
+        conn.execute(update(ROLES).values(until=ROLES.c.until - 120_000))
     assert b.heartbeat(row("b"), 60_000, 60_000).leader == "b"
     assert b.start_run(MAINTENANCE, "b", 3_600_000) is False  # a's run counts
     a.fail_run(MAINTENANCE, "a")  # ... until it fails
