@@ -20,6 +20,7 @@ from daemon_harness import (
     wait_for,
     write_config,
 )
+from support.procs import children
 
 from monitor.daemon import notify as notify_module
 from monitor.daemon.notify import notify
@@ -69,14 +70,6 @@ def test_notify_never_raises_on_a_hostile_address(
     assert notify("READY=1") is False  # nobody to tell: no error, no raise
 
 
-def _children(pid: int) -> list[int]:
-    found = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        text = (task / "children").read_text().split()
-        found.extend(int(p) for p in text)
-    return found
-
-
 def test_the_checker_processes_do_not_inherit_notify_socket(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -90,8 +83,8 @@ def test_the_checker_processes_do_not_inherit_notify_socket(
         daemon = DaemonProcess(cfg)
         try:
             said_until_ready(manager)
-            children = wait_for(lambda: _children(daemon.proc.pid), what=daemon.text)
-            for child in children:
+            checkers = wait_for(lambda: children(daemon.proc.pid), what=daemon.text)
+            for child in checkers:
                 environ = Path(f"/proc/{child}/environ").read_bytes().split(b"\0")
                 assert not [v for v in environ if v.startswith(b"NOTIFY_SOCKET=")], child
             daemon.signal(signal.SIGTERM)

@@ -18,6 +18,7 @@ from daemon_harness import (
     wait_for,
     write_config,
 )
+from support.procs import children
 
 
 def db_of(tmp: Path) -> Path:
@@ -27,22 +28,6 @@ def db_of(tmp: Path) -> Path:
 def results(db: Path) -> int:
     rows = query(db, "select count(*) from check_results")
     return int(rows[0][0]) if rows else 0
-
-
-def children(pid: int) -> set[int]:
-    """The live child processes of `pid` (Linux /proc)."""
-    out: set[int] = set()
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
-        except OSError:
-            continue
-        fields = stat.rsplit(")", 1)[1].split()
-        if int(fields[1]) == pid and fields[0] != "Z":
-            out.add(int(entry))
-    return out
 
 
 def test_run_once_with_checker_processes_records_every_check(tmp_path: Path) -> None:

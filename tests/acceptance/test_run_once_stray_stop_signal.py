@@ -16,6 +16,7 @@ from pathlib import Path
 
 from daemon_harness import DaemonProcess, LinkServer, query, wait_for
 from stop_harness import jsonl_corpus, started, stop_config
+from support.procs import children
 
 BOUND = 120  # seconds: a bound on a hang, never a timing
 ARTICLES = 2000
@@ -30,8 +31,7 @@ def test_a_stray_stop_signal_to_one_checker_process_leaves_nothing_unchecked(
         daemon = DaemonProcess(cfg, "--once")
         try:
             wait_for(lambda: started(site) >= 300, BOUND, what=daemon.text)
-            children = Path(f"/proc/{daemon.proc.pid}/task/{daemon.proc.pid}/children")
-            workers = [int(pid) for pid in children.read_text().split()]
+            workers = sorted(children(daemon.proc.pid))
             assert len(workers) == 2, workers
             os.kill(workers[0], signal.SIGUSR2)
             code = daemon.wait(BOUND)

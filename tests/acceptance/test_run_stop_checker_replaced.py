@@ -19,23 +19,11 @@ from pathlib import Path
 import pytest
 from daemon_harness import DaemonProcess, LinkServer, query, wait_for
 from stop_harness import jsonl_corpus, started, stop_config
+from support.procs import children
 
 BOUND = 90  # seconds: a bound on a hang, never a timing
 CONCURRENCY = 16
 ARTICLES = 1500
-
-
-def _children(pid: int) -> set[int]:
-    out = set()
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == pid and fields[0] != "Z":
-                out.add(int(entry.name))
-    return out
 
 
 def _config(tmp: Path, site: LinkServer) -> Path:
@@ -51,7 +39,7 @@ def _busy(cfg: Path, site: LinkServer, *args: str) -> Iterator[tuple[DaemonProce
     daemon = DaemonProcess(cfg, *args)
     try:
         wait_for(lambda: started(site) >= 100, BOUND, what=daemon.text)
-        workers = _children(daemon.proc.pid)
+        workers = children(daemon.proc.pid)
         assert len(workers) == 2, workers
         yield daemon, workers
     finally:
