@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import signal
 import subprocess
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,10 +23,7 @@ from typing import Any
 import pytest
 from daemon_harness import DaemonProcess, LinkServer, article, wait_for, write_config
 from sqlalchemy import Connection, Engine, text
-from support.pg import PG_URL
-
-from monitor.storage.engine import make_engine
-from monitor.storage.migrate import upgrade
+from support.pg import pg_daemon_schema
 
 pytestmark = pytest.mark.postgres
 
@@ -36,24 +32,8 @@ BOUND = 60  # seconds: a bound on a hang, never a timing
 
 @pytest.fixture
 def pg() -> Iterator[tuple[str, Engine]]:
-    """A migrated schema of its own on the suite's server: its URL and an engine."""
-    if not PG_URL:
-        pytest.skip("ARTICLE_MONITOR_TEST_PG_URL not set")
-    schema = f"s_{uuid.uuid4().hex[:12]}"
-    admin = make_engine(PG_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    sep = "&" if "?" in PG_URL else "?"
-    url = f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
-    engine = make_engine(url)
-    try:
-        upgrade(engine)
-        yield url, engine
-    finally:
-        engine.dispose()
-        with admin.begin() as conn:
-            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
+    """A migrated schema of its own: its URL (password and all) and an engine."""
+    yield from pg_daemon_schema()
 
 
 def lock(conn: Connection, table: str, mode: str) -> None:

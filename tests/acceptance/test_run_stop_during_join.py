@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from daemon_harness import DaemonProcess, LinkServer, article, wait_for, write_config
 from sqlalchemy import Engine, text
-from support.pg import pg_migrated
+from support.pg import pg_daemon_schema
 
 pytestmark = pytest.mark.postgres
 
@@ -30,8 +30,7 @@ BOUND = 60  # seconds: a bound on a hang, never a timing
 @pytest.fixture
 def pg() -> Iterator[tuple[str, Engine]]:
     """A migrated schema of its own: its URL (password and all) and an engine."""
-    for engine in pg_migrated():
-        yield engine.url.render_as_string(hide_password=False), engine
+    yield from pg_daemon_schema()
 
 
 def members(engine: Engine) -> tuple[int, int]:

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from daemon_harness import DaemonProcess, LinkServer, article, wait_for, write_config
 from sqlalchemy import Engine, text
-from support.pg import PG_URL, pg_migrated
+from support.pg import PG_URL, pg_daemon_schema
 
 from monitor.storage.engine import make_engine
 
@@ -29,8 +29,7 @@ BOUND = 60  # seconds: a bound on a hang, never a timing
 @pytest.fixture
 def pg() -> Iterator[tuple[str, Engine]]:
     """A migrated schema of its own: its URL (password and all) and an engine."""
-    for engine in pg_migrated():
-        yield engine.url.render_as_string(hide_password=False), engine
+    yield from pg_daemon_schema()
 
 
 def waiting_on(engine: Engine, table: str) -> list[int]:

@@ -58,6 +58,13 @@ def pg_migrated() -> Iterator[Engine]:
         engines.close()
 
 
+def pg_daemon_schema() -> Iterator[tuple[str, Engine]]:
+    """pg_migrated's schema for a daemon started as a process: its URL (password
+    and all, with the schema as the search path) and the test's engine on it."""
+    for engine in pg_migrated():
+        yield engine.url.render_as_string(hide_password=False), engine
+
+
 def pg_repository() -> Iterator[Repository]:
     """A repository on a fresh schema (pg_engine's), migrated; the schema is
     dropped afterwards even when the migration fails."""
