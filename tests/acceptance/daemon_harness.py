@@ -24,6 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from aiohttp import web
 
 CLI = str(Path(sys.executable).with_name("article-monitor"))
@@ -319,6 +320,16 @@ class DaemonProcess:
             return self.proc.wait(timeout)
         finally:
             self._fh.close()
+
+    def stopped(self, bound: float, held: str = "") -> int:
+        """SIGTERM, then the exit code; the test fails, saying what held the stop
+        and what the daemon wrote, when it does not end within `bound` (a hang's
+        bound, never a timing)."""
+        self.signal(signal.SIGTERM)
+        try:
+            return self.wait(bound)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"the stop did not end{held}:\n{self.text()}")
 
     def kill(self) -> None:
         if self.proc.poll() is None:

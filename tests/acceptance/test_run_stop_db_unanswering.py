@@ -14,8 +14,6 @@ stop until the lock went.
 
 from __future__ import annotations
 
-import signal
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -94,11 +92,9 @@ def test_a_stop_ends_while_the_database_does_not_answer(
                 wait_for(lambda: "scheduler running" in daemon.text(), BOUND, what=daemon.text)
                 lock(holder, table, mode)
             wait_for(lambda: waiting_on(engine, table) > 0, BOUND, what=daemon.text)
-            daemon.signal(signal.SIGTERM)
-            try:
-                code = daemon.wait(BOUND)  # before: held until the lock went
-            except subprocess.TimeoutExpired:
-                pytest.fail(f"the stop did not end while {table} was locked:\n{daemon.text()}")
+            code = daemon.stopped(
+                BOUND, f" while {table} was locked"
+            )  # before: held until the lock went
         finally:
             holder.rollback()
             daemon.kill()

@@ -12,8 +12,6 @@ had already given up on the database.
 
 from __future__ import annotations
 
-import signal
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -66,8 +64,7 @@ def test_a_stop_between_the_joins_heartbeats_leaves_the_cluster(
         daemon = DaemonProcess(cfg)
         try:
             wait_for(lambda: members(engine)[0] > 0, BOUND, what=daemon.text)
-            daemon.signal(signal.SIGTERM)
-            code = daemon.wait(BOUND)
+            code = daemon.stopped(BOUND)
         finally:
             daemon.kill()
     out = daemon.text()
@@ -93,11 +90,7 @@ def test_a_stop_during_the_start_begins_none_of_its_later_steps(
         daemon = DaemonProcess(cfg)
         try:
             wait_for(lambda: waiting_on(engine, "probe_answers"), BOUND, what=daemon.text)
-            daemon.signal(signal.SIGTERM)
-            try:
-                code = daemon.wait(BOUND)
-            except subprocess.TimeoutExpired:
-                pytest.fail(f"the stop did not end:\n{daemon.text()}")
+            code = daemon.stopped(BOUND)
         finally:
             holder.rollback()
             daemon.kill()
@@ -146,8 +139,7 @@ def test_a_stop_whose_budget_a_stuck_writer_spent_still_leaves_the_cluster(
             holder.begin()
             holder.execute(text("LOCK TABLE check_results IN EXCLUSIVE MODE"))
             wait_for(lambda: waiting_on(engine, "check_results"), BOUND, what=daemon.text)
-            daemon.signal(signal.SIGTERM)
-            code = daemon.wait(BOUND)
+            code = daemon.stopped(BOUND)
         finally:
             holder.rollback()
             daemon.kill()

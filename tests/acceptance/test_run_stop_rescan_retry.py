@@ -9,8 +9,6 @@ good, although the stop had already named the scan's thread and given up on it.
 
 from __future__ import annotations
 
-import signal
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -70,11 +68,9 @@ def test_a_stop_ends_while_a_scans_retry_waits_for_the_database(
             wait_for(lambda: "will retry" in daemon.text(), BOUND, what=daemon.text)
             # its retry, a second later, waits for the lock in turn
             wait_for(lambda: waiting_on(engine, "documents"), BOUND, what=daemon.text)
-            daemon.signal(signal.SIGTERM)
-            try:
-                code = daemon.wait(BOUND)  # before: held until the lock went
-            except subprocess.TimeoutExpired:
-                pytest.fail(f"the stop did not end while documents was locked:\n{daemon.text()}")
+            code = daemon.stopped(
+                BOUND, " while documents was locked"
+            )  # before: held until the lock went
         finally:
             holder.rollback()
             daemon.kill()

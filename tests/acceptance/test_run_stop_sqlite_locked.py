@@ -5,12 +5,9 @@ warning said "the others will time us out")."""
 
 from __future__ import annotations
 
-import signal
 import sqlite3
-import subprocess
 from pathlib import Path
 
-import pytest
 from daemon_harness import DaemonProcess, LinkServer, article, wait_for, write_config
 
 BOUND = 60  # seconds: a bound on a hang, never a timing
@@ -28,11 +25,7 @@ def test_a_stop_with_the_file_locked_says_the_row_stays_live(tmp_path: Path) -> 
             (db,) = (tmp_path / "data").glob("*.db")
             holder = sqlite3.connect(db, timeout=BOUND, isolation_level=None)
             holder.execute("BEGIN EXCLUSIVE")  # every statement of the daemon waits
-            daemon.signal(signal.SIGTERM)
-            try:
-                code = daemon.wait(BOUND)
-            except subprocess.TimeoutExpired:
-                pytest.fail(f"the stop did not end while the file was locked:\n{daemon.text()}")
+            code = daemon.stopped(BOUND, " while the file was locked")
         finally:
             if holder is not None:
                 holder.rollback()
