@@ -252,20 +252,13 @@ class Daemon:
                     await self._shutdown()
         finally:
             self._prestarted.discard()  # not taken: the daemon stopped before checking
-            self._remove_signals()
-            await self.scan_retry.close()
-            if first_scan is not None:
-                await self._first_scan_ended(first_scan)
-            await joining.leave(self)
-            await self.writer.stop()
-            if self.server is not None:
-                await self.server.stop()
-            if self._snapshots is not None:
-                self._snapshots.cancel()
-                await asyncio.gather(self._snapshots, return_exceptions=True)
-            # those started since the shutdown's wait (a /readyz ping), or without it
-            await ending.threads_ended(self)
-            self.engine.dispose()
+            try:
+                await self._close(first_scan)
+            finally:
+                # the stop's signals are the daemon's to its end (ignored, the stop
+                # bounded): given back before these waits, one landing in them reached
+                # the command's handler, and a `--once` that recorded all exited 130
+                self._remove_signals()
             if not opened and self._created is not None:  # a failed start leaves no file
                 await asyncio.to_thread(remove_unused, self._created)
         code = self._exit_code()
@@ -274,6 +267,22 @@ class Daemon:
         else:
             log.info("stopped")
         return code
+
+    async def _close(self, first_scan: asyncio.Task[None] | None) -> None:
+        """The stop's last waits, each within its budget, then the engine disposed."""
+        await self.scan_retry.close()
+        if first_scan is not None:
+            await self._first_scan_ended(first_scan)
+        await joining.leave(self)
+        await self.writer.stop()
+        if self.server is not None:
+            await self.server.stop()
+        if self._snapshots is not None:
+            self._snapshots.cancel()
+            await asyncio.gather(self._snapshots, return_exceptions=True)
+        # those started since the shutdown's wait (a /readyz ping), or without it
+        await ending.threads_ended(self)
+        self.engine.dispose()
 
     async def _first_scan_ended(self, first_scan: asyncio.Task[None]) -> None:
         """The first scan ends at its next article; its thread, tracked, is waited

@@ -1,0 +1,72 @@
+"""A signal that lands in the last of a stop's waits (the first scan's end, the
+cluster leave, the database work still under way) is the daemon's as during the
+rest of the stop: ignored, the stop bounded. The daemon gave its handlers back
+first, so such a signal reached the command's own and exited 130, "cut short",
+from a `run --once` whose pass had ended with every result recorded."""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from daemon_harness import DaemonProcess, LinkServer, article, wait_for, write_config
+from sqlalchemy import Engine, text
+from support.pg import pg_daemon_schema
+
+pytestmark = pytest.mark.postgres
+
+BOUND = 60  # seconds: a bound on a hang, never a timing
+
+
+@pytest.fixture
+def pg() -> Iterator[tuple[str, Engine]]:
+    yield from pg_daemon_schema()
+
+
+def beats_waiting(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return int(
+            conn.scalar(
+                text(
+                    "SELECT count(*) FROM pg_locks WHERE NOT granted"
+                    " AND relation = CAST('cluster_members' AS regclass)"
+                )
+            )
+            or 0
+        )
+
+
+def test_a_signal_during_the_leave_of_a_finished_pass_is_ignored(
+    tmp_path: Path, pg: tuple[str, Engine]
+) -> None:
+    url, engine = pg
+    with LinkServer(pause=0.3) as site, engine.connect() as holder:
+        cfg = write_config(
+            tmp_path,
+            site.port,
+            db=url,
+            shutdown_grace=0.5,
+            lease_seconds=30.0,
+            cluster_heartbeat=0.2,
+        )
+        for i in range(3):
+            (tmp_path / "corpus" / f"{i}.txt").write_text(article(f"http://news.test/{i}/"))
+        daemon = DaemonProcess(cfg, "--once")
+        try:
+            wait_for(lambda: site.url_hits, BOUND, what=daemon.text)
+            holder.begin()
+            holder.execute(text("LOCK TABLE cluster_members IN EXCLUSIVE MODE"))
+            wait_for(lambda: beats_waiting(engine) > 0, BOUND, what=daemon.text)
+            # the pass ends; the stop gives the stuck beat up, then tries to leave
+            wait_for(lambda: "stopping without waiting further" in daemon.text(), BOUND)
+            daemon.signal(signal.SIGTERM)
+            code = daemon.wait(BOUND)
+        finally:
+            holder.rollback()
+            daemon.kill()
+    out = daemon.text()
+    assert "Traceback" not in out, out
+    assert code == 0, out  # every result recorded: not "cut short" (130)
+    assert "could not leave the cluster" in out, out
