@@ -270,6 +270,7 @@ class Daemon:
 
     async def _close(self, first_scan: asyncio.Task[None] | None) -> None:
         """The stop's last waits, each within its budget, then the engine disposed."""
+        self.dispatcher.stopping = True  # a failed start's too: a SIGHUP now scans nothing
         await self.scan_retry.close()
         if first_scan is not None:
             await self._first_scan_ended(first_scan)
@@ -332,7 +333,12 @@ class Daemon:
         self._signals.remove()
 
     def _on_hup(self) -> None:
-        """A reload, unless one is already waiting its turn (signals.py)."""
+        """A reload, unless one is already waiting its turn (signals.py), or the
+        daemon is stopping: its settings and keys are no longer used, and it said
+        "configuration reloaded" of a daemon about to exit."""
+        if self.dispatcher.stopping:
+            log.info("SIGHUP ignored: stopping")
+            return
         self._signals.on_hup()
 
     def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
