@@ -34,17 +34,17 @@ def stop_budget(d: Daemon) -> float:
     return d.settings.shutdown_grace + drain_bound(d)
 
 
-def stop_begun(d: Daemon) -> None:
-    """The stop's budget runs from now, unless it began already."""
-    if d._stop_from is None:
-        d._stop_from = d.db_threads.since = time.monotonic()
+def stop_begun(d: Daemon) -> float:
+    """When the stop began (monotonic): its budget runs from now, unless it began
+    already. Kept by the tracked threads, whose warning counts from then."""
+    if d.db_threads.since is None:
+        d.db_threads.since = time.monotonic()
+    return d.db_threads.since
 
 
 def stop_left(d: Daemon) -> float:
     """What is left of the stop's budget (0 once spent)."""
-    stop_begun(d)
-    begun = d._stop_from if d._stop_from is not None else time.monotonic()
-    return max(0.0, begun + stop_budget(d) - time.monotonic())
+    return max(0.0, stop_begun(d) + stop_budget(d) - time.monotonic())
 
 
 async def threads_ended(d: Daemon, within: float | None = None, *, at_least: float = 0.0) -> bool:

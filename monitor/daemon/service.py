@@ -132,7 +132,6 @@ class Daemon:
             scope=self.membership.scope,
         )
         self._stop = asyncio.Event()
-        self._stop_from: float | None = None  # monotonic: the stop's budget runs from then
         self._cut_short = False  # `--once` stopped (a signal) before its pass ended
         # the highest stamp a corpus pass stored its targets with: `--once`'s cutoff
         # is never below it, whatever the clock did since (once.py)

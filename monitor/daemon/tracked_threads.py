@@ -41,8 +41,9 @@ class TrackedThreads:
     def __init__(self) -> None:
         self._running: dict[asyncio.Future[Any], str] = {}
         self._left: set[asyncio.Future[Any]] = set()  # waited for once, in vain
-        # monotonic: when the stop began, whose budget what `ended` waits is left
-        # of; its log counts from then ("after 0 s" said nothing at the budget's end)
+        # monotonic: when the daemon's stop began (ending.stop_begun), whose budget
+        # what `ended` waits is left of; its log counts from then ("after 0 s" said
+        # nothing at the budget's end)
         self.since: float | None = None
 
     async def run(
