@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from daemon_harness import LinkServer, write_config
+from daemon_harness import LinkServer, article, write_config
 
 
 def started(site: LinkServer) -> int:
@@ -57,3 +57,15 @@ def stop_config(
         "shutdown_grace": 3.0,
     }
     return write_config(tmp, site.port, **{**values, **extra})
+
+
+def db_stop_config(
+    tmp: Path, site: LinkServer, db: str, *, articles: int = 3, **extra: Any
+) -> Path:
+    """A daemon on the database at `db` whose stop is quick to bound (grace 0.5 s,
+    so the drain bound is 1 s) and whose leases outlast the test, checking a few
+    articles (one file each) on `site`; `extra`, the scenario's settings."""
+    cfg = write_config(tmp, site.port, db=db, shutdown_grace=0.5, lease_seconds=30.0, **extra)
+    for i in range(articles):
+        (tmp / "corpus" / f"{i}.txt").write_text(article(f"http://news.test/{i}/"))
+    return cfg

@@ -11,8 +11,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from daemon_harness import DaemonProcess, LinkServer, article, wait_for, write_config
+from daemon_harness import DaemonProcess, LinkServer, wait_for
 from sqlalchemy import Engine, text
+from stop_harness import db_stop_config
 from support.pg import pg_daemon_schema
 
 pytestmark = pytest.mark.postgres
@@ -45,16 +46,7 @@ def test_a_signal_during_the_leave_of_a_finished_pass_is_ignored(
     """SIGHUP too: a reload during the stop has nothing to do."""
     url, engine = pg
     with LinkServer(pause=0.3) as site, engine.connect() as holder:
-        cfg = write_config(
-            tmp_path,
-            site.port,
-            db=url,
-            shutdown_grace=0.5,
-            lease_seconds=30.0,
-            cluster_heartbeat=0.2,
-        )
-        for i in range(3):
-            (tmp_path / "corpus" / f"{i}.txt").write_text(article(f"http://news.test/{i}/"))
+        cfg = db_stop_config(tmp_path, site, url, cluster_heartbeat=0.2)
         daemon = DaemonProcess(cfg, "--once")
         try:
             wait_for(lambda: site.url_hits, BOUND, what=daemon.text)

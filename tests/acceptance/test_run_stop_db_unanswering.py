@@ -19,8 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from daemon_harness import DaemonProcess, LinkServer, article, wait_for, write_config
+from daemon_harness import DaemonProcess, LinkServer, wait_for
 from sqlalchemy import Connection, Engine, text
+from stop_harness import db_stop_config
 from support.pg import pg_daemon_schema
 
 pytestmark = pytest.mark.postgres
@@ -78,11 +79,7 @@ def test_a_stop_ends_while_the_database_does_not_answer(
     mode = "ACCESS EXCLUSIVE" if case == "probe answers" else "EXCLUSIVE"
     url, engine = pg
     with LinkServer() as site, engine.connect() as holder:
-        cfg = write_config(
-            tmp_path, site.port, db=url, shutdown_grace=0.5, lease_seconds=30.0, **extra
-        )
-        for i in range(4):
-            (tmp_path / "corpus" / f"{i}.txt").write_text(article(f"http://news.test/{i}/"))
+        cfg = db_stop_config(tmp_path, site, url, articles=4, **extra)
         holder.begin()
         if from_start:
             lock(holder, table, mode)

@@ -16,8 +16,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from daemon_harness import DaemonProcess, LinkServer, article, wait_for, write_config
+from daemon_harness import DaemonProcess, LinkServer, wait_for
 from sqlalchemy import Engine, text
+from stop_harness import db_stop_config
 from support.pg import pg_daemon_schema
 
 pytestmark = pytest.mark.postgres
@@ -39,11 +40,6 @@ def members(engine: Engine) -> tuple[int, int]:
     return int(rows or 0), int(held or 0)
 
 
-def corpus(tmp_path: Path) -> None:
-    for i in range(3):
-        (tmp_path / "corpus" / f"{i}.txt").write_text(article(f"http://news.test/{i}/"))
-
-
 def test_a_stop_between_the_joins_heartbeats_leaves_the_cluster(
     tmp_path: Path, pg: tuple[str, Engine]
 ) -> None:
@@ -51,16 +47,7 @@ def test_a_stop_between_the_joins_heartbeats_leaves_the_cluster(
     with LinkServer() as site:
         # the join waits a heartbeat's period between its two beats, far longer
         # than the stop's bound (1 s): the stop lands in that wait
-        cfg = write_config(
-            tmp_path,
-            site.port,
-            db=url,
-            shutdown_grace=0.5,
-            cluster_heartbeat=20.0,
-            cluster_timeout=120.0,
-            lease_seconds=30.0,
-        )
-        corpus(tmp_path)
+        cfg = db_stop_config(tmp_path, site, url, cluster_heartbeat=20.0, cluster_timeout=120.0)
         daemon = DaemonProcess(cfg)
         try:
             wait_for(lambda: members(engine)[0] > 0, BOUND, what=daemon.text)
@@ -79,10 +66,7 @@ def test_a_stop_during_the_start_begins_none_of_its_later_steps(
 ) -> None:
     url, engine = pg
     with LinkServer() as site, engine.connect() as holder:
-        cfg = write_config(
-            tmp_path, site.port, db=url, shutdown_grace=0.5, lease_seconds=30.0, soft_404_probe=True
-        )
-        corpus(tmp_path)
+        cfg = db_stop_config(tmp_path, site, url, soft_404_probe=True)
         holder.begin()
         # the kept probe answers' read waits; so would the join's heartbeat
         holder.execute(text("LOCK TABLE probe_answers IN ACCESS EXCLUSIVE MODE"))
@@ -124,15 +108,7 @@ def test_a_stop_whose_budget_a_stuck_writer_spent_still_leaves_the_cluster(
     answer, was then not begun: the member stayed "live" for `cluster_timeout`."""
     url, engine = pg
     with LinkServer() as site, engine.connect() as holder:
-        cfg = write_config(
-            tmp_path,
-            site.port,
-            db=url,
-            shutdown_grace=0.5,
-            lease_seconds=30.0,
-            cluster_timeout=120.0,
-        )
-        corpus(tmp_path)
+        cfg = db_stop_config(tmp_path, site, url, cluster_timeout=120.0)
         daemon = DaemonProcess(cfg)
         try:
             wait_for(lambda: "scheduler running" in daemon.text(), BOUND, what=daemon.text)

@@ -13,8 +13,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from daemon_harness import DaemonProcess, LinkServer, article, wait_for, write_config
+from daemon_harness import DaemonProcess, LinkServer, wait_for
 from sqlalchemy import Engine, text
+from stop_harness import db_stop_config
 from support.pg import PG_URL, pg_daemon_schema
 
 from monitor.storage.engine import make_engine
@@ -47,16 +48,7 @@ def test_a_stop_ends_while_a_scans_retry_waits_for_the_database(
     assert PG_URL
     admin = make_engine(PG_URL)
     with LinkServer() as site, engine.connect() as holder:
-        cfg = write_config(
-            tmp_path,
-            site.port,
-            db=url,
-            shutdown_grace=0.5,
-            lease_seconds=30.0,
-            rescan_interval=3600,
-        )
-        for i in range(3):
-            (tmp_path / "corpus" / f"{i}.txt").write_text(article(f"http://news.test/{i}/"))
+        cfg = db_stop_config(tmp_path, site, url, rescan_interval=3600)
         holder.begin()
         holder.execute(text("LOCK TABLE documents IN EXCLUSIVE MODE"))
         daemon = DaemonProcess(cfg)
