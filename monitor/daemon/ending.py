@@ -55,6 +55,14 @@ async def threads_ended(d: Daemon, within: float | None = None, *, at_least: flo
     return await d.db_threads.ended(max(at_least, left if within is None else min(within, left)))
 
 
+async def last_wait(d: Daemon) -> None:
+    """The stop's last wait for database work (what was begun since the others,
+    within what is left of the budget), then its one warning naming all it left
+    behind: given up on at several waits, it was named in a line per wait."""
+    await threads_ended(d)
+    d.db_threads.name_left()
+
+
 async def shutdown(d: Daemon) -> None:
     """No new claims; in-flight checks get `shutdown_grace`, the writer drains;
     the cancelled jobs' threads end meanwhile, within the writer's bound."""

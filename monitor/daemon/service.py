@@ -281,7 +281,7 @@ class Daemon:
             self._snapshots.cancel()
             await asyncio.gather(self._snapshots, return_exceptions=True)
         # those started since the shutdown's wait (a /readyz ping), or without it
-        await ending.threads_ended(self)
+        await ending.last_wait(self)
         self.engine.dispose()
 
     async def _first_scan_ended(self, first_scan: asyncio.Task[None]) -> None:

@@ -13,8 +13,10 @@ cut short when the listener closes).
 
 Each call gets a daemon thread, not the loop's executor: the stop waits for
 it up to a bound, and one still stuck past that (a database that stopped
-answering mid-statement) is named in the log and left behind; the process's
-exit does not wait for it (asyncio.run joins the executor's threads, without
+answering mid-statement) is left behind, and named in the stop's one warning
+at its end (`name_left`; each wait that gave some up logged its own line, and
+a read begun once the budget was spent got a second one); the process's exit
+does not wait for it (asyncio.run joins the executor's threads, without
 a bound; the interpreter's exit joins any pool's, hence `slots` rather than a
 pool for work bounded in number), and the database rolls back its transaction
 when the process ends.
@@ -90,21 +92,27 @@ class TrackedThreads:
 
     async def ended(self, within: float) -> bool:
         """Wait up to `within` seconds for the threads under way; those still
-        running then are logged and not waited for again. True when none is left
-        running (this wait's or an earlier one's)."""
-        began = time.monotonic() if self.since is None else self.since
+        running then are given up on, not waited for again, and named by
+        `name_left`. True when none is left running (this wait's or an earlier
+        one's)."""
         waiting = [f for f in self._running if f not in self._left]
         if not waiting:
             return not self._left
         _, pending = await asyncio.wait(waiting, timeout=within)
-        if pending:
-            self._left.update(pending)
-            names = ", ".join(sorted(self._running[f] for f in pending))
-            log.warning(
-                "stopping without waiting further for database work still under way "
-                "after %g s (%s): it ends on its own, or when the process exits (the "
-                "database then rolls back what it had not committed)",
-                round(max(within, time.monotonic() - began), 1),
-                names,
-            )
+        self._left.update(pending)
         return not self._left
+
+    def name_left(self) -> None:
+        """The stop's one warning, at its end: the threads given up on that still
+        run, the stop's length counted from its beginning (`since`)."""
+        if not self._left:
+            return
+        began = time.monotonic() if self.since is None else self.since
+        names = ", ".join(sorted(self._running[f] for f in self._left))
+        log.warning(
+            "stopping without waiting further for database work still under way "
+            "after %g s (%s): it ends on its own, or when the process exits (the "
+            "database then rolls back what it had not committed)",
+            round(time.monotonic() - began, 1),
+            names,
+        )
