@@ -37,6 +37,14 @@ Handler = Callable[[int, FrameType | None], Any] | int | None
 EXIT_INTERRUPTED = 130  # the shell's 128 + SIGINT, for SIGTERM too (CONTRACT §2)
 
 
+class EarlyExit(SystemExit):
+    """The stop signal's exit, raised by its handler in whatever frame it interrupted.
+
+    Python cannot raise out of a finalizer (`__del__`, a weakref callback): there
+    it printed "Exception ignored in: ... Traceback" and the command went on as
+    if no signal had come. `_unraisable` ends the process then, with the status."""
+
+
 class Interrupted(BaseException):
     """A stop signal arrived before the run began: there is nothing to report.
 
@@ -105,11 +113,25 @@ def _exit_early(signum: int, frame: FrameType | None) -> None:
         # keeps its blocking work on threads, so the callback comes at once.
         loop.call_soon_threadsafe(_exit_interrupted)
         return
-    raise SystemExit(EXIT_INTERRUPTED)
+    raise EarlyExit(EXIT_INTERRUPTED)
 
 
 def _exit_interrupted() -> None:
-    raise SystemExit(EXIT_INTERRUPTED)
+    raise EarlyExit(EXIT_INTERRUPTED)
+
+
+def _unraisable(args: Any) -> None:
+    """The handler's exit swallowed by a finalizer: the message is written and the
+    process ends here, without the cleanups an exception would have run, rather
+    than go on as if the user had not asked it to stop."""
+    if isinstance(args.exc_value, EarlyExit):
+        with contextlib.suppress(OSError, ValueError):
+            sys.stderr.flush()
+        os._exit(EXIT_INTERRUPTED)
+    _unraisable_before(args)
+
+
+_unraisable_before = sys.unraisablehook
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:
@@ -129,6 +151,7 @@ def stop_early() -> None:
     for sig in STOP_SIGNALS:
         if signal.getsignal(sig) in (signal.default_int_handler, signal.SIG_DFL):
             signal.signal(sig, _exit_early)
+    sys.unraisablehook = _unraisable
 
 
 class NotedStop:

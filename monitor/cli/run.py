@@ -77,9 +77,11 @@ def run(paths: tuple[Path, ...], config_file: Path | None, **flags: Any) -> None
     from monitor.daemon.hup import ignore_stray_stops
     from monitor.daemon.notify import claim
     from monitor.daemon.prestart import reloads_held
+    from monitor.daemon.signals import process_ends_with_daemon
 
     ignore_stray_stops()  # done at the CLI's first line too; here for other entries
     claim()  # before any checker process is spawned: $NOTIFY_SOCKET is this process's
+    process_ends_with_daemon()  # a stop signal after the daemon's stop is ignored
     try:
         with reloads_held():  # a SIGHUP before the daemon's handler is a reload, not a death
             _run(paths, config_file, flags)

@@ -14,7 +14,10 @@ raised into the cleanup (a traceback, "Aborted!", exit 1). `timeout` sends
 SIGTERM twice, an impatient user presses Ctrl-C twice. The first stops the
 daemon; later ones are ignored, from `remove` until the process exits (`run`
 holds them blocked for its exit). A daemon that stopped for another reason
-gets the handlers it had before back (a library caller's, a test's).
+gets the handlers it had before back (a library caller's, a test's), unless
+the process ends with it (`run`: `process_ends_with_daemon`): a stop signal in
+`run`'s exit, after a `--once` pass that ended by itself, reached the command's
+early handler, which said "interrupted during `run`" of a run that had ended.
 """
 
 from __future__ import annotations
@@ -33,6 +36,15 @@ from monitor.daemon.prestart import release_reloads
 log = logging.getLogger("monitor.daemon")
 
 STOPS = (signal.SIGTERM, signal.SIGINT)
+
+
+_ends_process = False  # `run`: nothing follows the daemon but the exit
+
+
+def process_ends_with_daemon() -> None:
+    """Once the daemon has stopped, stop signals are ignored until the process exits."""
+    global _ends_process
+    _ends_process = True
 
 
 def _stopping_already(signum: int, frame: FrameType | None) -> None:
@@ -94,7 +106,7 @@ class Signals:
         for sig in (signal.SIGHUP, *USER_SIGNALS):
             loop.remove_signal_handler(sig)  # SIG_DFL for now: put back just below
         for sig, before in self._before.items():  # never SIG_DFL between handlers
-            if sig in STOPS and self._stop_signalled:
+            if sig in STOPS and (self._stop_signalled or _ends_process):
                 signal.signal(sig, _stopping_already)
             elif sig in STOPS or before is not None:
                 signal.signal(sig, before if before is not None else signal.SIG_DFL)
