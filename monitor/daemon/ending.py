@@ -91,8 +91,10 @@ async def cut_at_stop(d: Daemon, work: Awaitable[Any]) -> None:
     rescan; `run --once`'s pass) to its end; once a stop came, for the drain
     bound more at most. Each waited for its statement, and one stuck on a
     database that stopped answering held the stop for good; cut, its thread is
-    left to the stop's bounded wait. After a stop it is not begun: each step
-    begun then waited the whole bound again on a database given up on already."""
+    given up on, named in the stop's warning and not waited for again (the
+    shutdown's wait took what was left of the budget on it). After a stop it is
+    not begun: each step begun then waited the whole bound again on a database
+    given up on already."""
     if d._stop.is_set():
         if inspect.iscoroutine(work):
             work.close()  # never awaited: no warning of it
@@ -106,6 +108,7 @@ async def cut_at_stop(d: Daemon, work: Awaitable[Any]) -> None:
     finally:
         stopped.cancel()
         if not task.done():
+            d.db_threads.give_up(task)
             task.cancel()  # a claim under way returns at once (Dispatcher.dispatch)
     await asyncio.gather(task, return_exceptions=True)  # cut: nothing to report
     if not task.cancelled():

@@ -42,6 +42,8 @@ class TrackedThreads:
 
     def __init__(self) -> None:
         self._running: dict[asyncio.Future[Any], str] = {}
+        # the task that started each, for `give_up` (a step cut at the stop)
+        self._starters: dict[asyncio.Future[Any], asyncio.Task[Any] | None] = {}
         self._left: set[asyncio.Future[Any]] = set()  # waited for once, in vain
         # monotonic: when the daemon's stop began (ending.stop_begun), whose budget
         # what `ended` waits is left of; its log counts from then ("after 0 s" said
@@ -70,6 +72,7 @@ class TrackedThreads:
                     await slots.acquire()  # cancelled while waiting: nothing started
                 done = asyncio.get_running_loop().create_future()
                 self._running[done] = name
+                self._starters[done] = asyncio.current_task()
                 done.add_done_callback(self._ended)
                 if slots is not None:
                     done.add_done_callback(lambda _: slots.release())
@@ -86,9 +89,16 @@ class TrackedThreads:
 
     def _ended(self, done: asyncio.Future[Any]) -> None:
         self._running.pop(done, None)
+        self._starters.pop(done, None)
         self._left.discard(done)
         if not done.cancelled():
             done.exception()  # retrieved: a cancelled caller does not report it
+
+    def give_up(self, starter: asyncio.Future[Any]) -> None:
+        """The threads `starter` started, given up on as `ended` gives up: a step
+        cut at the stop (ending.cut_at_stop) waited for its thread as long as the
+        stop allows it, and the stop's later waits waited for it again."""
+        self._left.update(f for f, task in self._starters.items() if task is starter)
 
     async def ended(self, within: float) -> bool:
         """Wait up to `within` seconds for the threads under way; those still
