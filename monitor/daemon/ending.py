@@ -20,6 +20,11 @@ if TYPE_CHECKING:
 log = logging.getLogger("monitor.daemon")
 
 
+# seconds: the endpoints' requests still open at the stop's end get what is left of
+# its budget, this at least (an answer being written, a /healthz)
+REQUESTS_AT_LEAST = 0.5
+
+
 def drain_bound(d: Daemon) -> float:
     """How long the stop waits for the writer, and for database work under way."""
     return max(d.settings.shutdown_grace, 1.0)

@@ -275,8 +275,8 @@ class Daemon:
             await self._first_scan_ended(first_scan)
         await joining.leave(self)
         await self.writer.stop()
-        if self.server is not None:
-            await self.server.stop()
+        if self.server is not None:  # a request waiting for the database: within the budget
+            await self.server.stop(max(ending.stop_left(self), ending.REQUESTS_AT_LEAST))
         if self._snapshots is not None:
             self._snapshots.cancel()
             await asyncio.gather(self._snapshots, return_exceptions=True)

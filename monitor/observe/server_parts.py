@@ -13,7 +13,9 @@ built by `web.Server.__call__` from the server's private `_kwargs` and `_loop`.
 
 What is relied on: `web.RequestHandler(server, loop=..., **kwargs)`, its
 `handle_error` (logs the error, raises ConnectionError when the answer has
-begun), and `web.Server._kwargs` / `web.Server._loop`.
+begun), `web.Server._kwargs` / `web.Server._loop`, and the runner's
+`_shutdown_timeout` (`close_within`: set when the runner is made, and a stop
+must give its open requests what is left of the daemon's stop budget).
 """
 
 from __future__ import annotations
@@ -60,3 +62,12 @@ def quiet_handlers(server: web.Server) -> Callable[[], web.RequestHandler]:
     kwargs = server._kwargs
     loop = server._loop
     return lambda: QuietRequestHandler(server, loop=loop, **kwargs)
+
+
+async def close_within(runner: web.BaseRunner, seconds: float) -> None:
+    """`runner.cleanup()`, the requests still open given `seconds` in all: aiohttp
+    waits its shutdown timeout for an open request's handler, then cancels it and
+    waits as long again, so each wait gets half. The timeout is the runner's own,
+    fixed when it was made; its idle connections are closed at once either way."""
+    runner._shutdown_timeout = seconds / 2
+    await runner.cleanup()

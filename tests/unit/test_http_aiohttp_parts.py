@@ -135,6 +135,11 @@ def test_the_server_parts_exist_as_server_parts_describes() -> None:
         assert server._loop is asyncio.get_running_loop()
         handler = server_parts.quiet_handlers(server)()
         assert isinstance(handler, server_parts.QuietRequestHandler)
+        runner = web.AppRunner(web.Application(), shutdown_timeout=7.0)
+        assert runner._shutdown_timeout == 7.0  # close_within sets it
+        await runner.setup()
+        await server_parts.close_within(runner, 1.0)
+        assert runner.server is None
 
     asyncio.run(build())
 
@@ -144,6 +149,9 @@ def test_only_server_parts_reaches_into_aiohttps_request_handler() -> None:
         f"{path.relative_to(ROOT)}"
         for path in sorted((ROOT / "monitor").rglob("*.py"))
         if path.resolve() != SERVER_PARTS.resolve()
-        and any(word in path.read_text() for word in ("RequestHandler", "._kwargs", "handle_error"))
+        and any(
+            word in path.read_text()
+            for word in ("RequestHandler", "._kwargs", "handle_error", "_shutdown_timeout")
+        )
     ]
     assert found == [], "reach aiohttp's server internals through monitor.observe.server_parts"
