@@ -27,6 +27,9 @@ from aiohttp import web
 
 from monitor.observe.status.headers import HEADERS
 
+# seconds: `close_within`'s least, for aiohttp reads a shutdown timeout of 0 as none
+CLOSE_AT_LEAST = 0.01
+
 
 def plain_error(status: int) -> web.Response:
     """`status` and its phrase, with the listener's headers: nothing the client sent."""
@@ -68,6 +71,7 @@ async def close_within(runner: web.BaseRunner, seconds: float) -> None:
     """`runner.cleanup()`, the requests still open given `seconds` in all: aiohttp
     waits its shutdown timeout for an open request's handler, then cancels it and
     waits as long again, so each wait gets half. The timeout is the runner's own,
-    fixed when it was made; its idle connections are closed at once either way."""
-    runner._shutdown_timeout = seconds / 2
+    fixed when it was made; its idle connections are closed at once either way.
+    A timeout of 0 is none at all to aiohttp: `seconds` is CLOSE_AT_LEAST at least."""
+    runner._shutdown_timeout = max(seconds, CLOSE_AT_LEAST) / 2
     await runner.cleanup()

@@ -22,9 +22,22 @@ from typing import Any
 from support.dispatching import daemon_for
 
 from monitor.observe.endpoints import MetricsServer
+from monitor.observe.metrics import DaemonMetrics
+from monitor.storage.values import Snapshot
 
 BOUND = 60.0  # seconds: a bound on a hang, never a timing
 PAST_AIOHTTP = 15.0  # seconds: longer than aiohttp's own 2 x 5 s before it cut a request
+
+
+def ask(url: str, answered: list[int | str], done: threading.Event) -> None:
+    """GET `url`: its status, or the error's class when the stop cut it."""
+    try:
+        with urllib.request.urlopen(url, timeout=BOUND) as resp:
+            answered.append(resp.status)
+    except (urllib.error.URLError, OSError) as exc:
+        answered.append(type(exc).__name__)
+    finally:
+        done.set()
 
 
 async def test_a_request_open_at_the_stop_is_answered_within_the_budget(
@@ -47,17 +60,7 @@ async def test_a_request_open_at_the_stop_is_answered_within_the_budget(
     daemon.server = server
     answered: list[int | str] = []
     done = threading.Event()
-
-    def ask() -> None:
-        try:
-            with urllib.request.urlopen(server.url + "/readyz", timeout=BOUND) as resp:
-                answered.append(resp.status)
-        except (urllib.error.URLError, OSError) as exc:
-            answered.append(type(exc).__name__)
-        finally:
-            done.set()
-
-    client = threading.Thread(target=ask)
+    client = threading.Thread(target=ask, args=(server.url + "/readyz", answered, done))
     client.start()
     try:
         await asyncio.wait_for(entered.wait(), BOUND)
@@ -74,3 +77,29 @@ async def test_a_request_open_at_the_stop_is_answered_within_the_budget(
         client.join(BOUND)
         await server.stop()
         daemon.engine.dispose()
+
+
+async def test_a_stop_given_no_time_left_does_not_wait_for_a_request() -> None:
+    """aiohttp reads a shutdown timeout of 0 as none at all: a stop whose budget
+    was spent, given 0, waited for a request stuck on the database for good."""
+    entered = asyncio.Event()
+
+    async def readiness() -> tuple[bool, dict[str, Any]]:  # a ping that never returns
+        entered.set()
+        await asyncio.Event().wait()
+        return True, {}
+
+    server = MetricsServer(DaemonMetrics(Snapshot), readiness, listen="127.0.0.1:0")
+    await server.start()
+    answered: list[int | str] = []
+    done = threading.Event()
+    client = threading.Thread(target=ask, args=(server.url + "/readyz", answered, done))
+    client.start()
+    try:
+        await asyncio.wait_for(entered.wait(), BOUND)
+        await asyncio.wait_for(server.stop(0), BOUND)  # before: waited BOUND, for good
+        assert await asyncio.to_thread(done.wait, BOUND)
+        assert answered != [200], answered  # cut: no answer came
+    finally:
+        await server.stop()
+        client.join(BOUND)
