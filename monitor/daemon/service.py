@@ -270,6 +270,7 @@ class Daemon:
     async def _close(self, first_scan: asyncio.Task[None] | None) -> None:
         """The stop's last waits, each within its budget, then the engine disposed."""
         self.dispatcher.stopping = True  # a failed start's too: a SIGHUP now scans nothing
+        self._end_snapshots()  # a failed start's (no stop() said so)
         await self.scan_retry.close()
         if first_scan is not None:
             await self._first_scan_ended(first_scan)
@@ -278,7 +279,6 @@ class Daemon:
         if self.server is not None:  # a request waiting for the database: within the budget
             await self.server.stop(max(ending.stop_left(self), ending.REQUESTS_AT_LEAST))
         if self._snapshots is not None:
-            self._snapshots.cancel()
             await asyncio.gather(self._snapshots, return_exceptions=True)
         # those started since the shutdown's wait (a /readyz ping), or without it
         await ending.last_wait(self)
@@ -323,7 +323,17 @@ class Daemon:
         ending.stop_begun(self)
         self.dispatcher.stopping = True
         self.scanner.stopping = True  # a pass under way ends at its next article
+        self._end_snapshots()
         self._stop.set()
+
+    def _end_snapshots(self) -> None:
+        """The metrics' snapshots end when the stop begins; /metrics answers from
+        the last one. Cancelled only at the stop's end, the loop went on reading
+        a database the stop was giving up on: one failing fast logged "metrics:
+        cannot read the database" every 2 s of the stop."""
+        self.metrics.state.last_only()
+        if self._snapshots is not None:
+            self._snapshots.cancel()  # a snapshot under way: its thread is waited for
 
     def _install_signals(self) -> None:
         self._signals.install(self.stop, self._on_hup)

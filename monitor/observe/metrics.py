@@ -10,7 +10,9 @@ scrape must neither wait for it nor block the event loop. While snapshots
 are cheap (a small store: under FRESH_BELOW seconds), a scrape (in the
 server's worker thread) takes a fresh one, so the gauges are exact there. The cycle lag is
 computed at scrape time from the snapshot's oldest due time, so it keeps
-growing between snapshots as it should. Label values come from closed
+growing between snapshots as it should. From the daemon's stop on no
+snapshot is taken (`keep_fresh` is cancelled, `last_only`): the gauges are
+the last snapshot's. Label values come from closed
 sets (kinds, states, outcomes, problem codes, signature statuses) except
 `provider`, which is capped to the providers with the most targets down.
 """
@@ -79,6 +81,8 @@ class StateCollector(Collector):
         self._snap: Snapshot | None = None
         self._tried = False
         self._cost = float("inf")
+        # the daemon is stopping: scrapes answer from the last snapshot (`last_only`)
+        self._last_only = False
 
     def refresh(self) -> bool:
         """Take a snapshot now; on failure drop the gauges (they would be stale)."""
@@ -94,9 +98,16 @@ class StateCollector(Collector):
             self._cost = time.monotonic() - started if snap is not None else float("inf")
         return snap is not None
 
+    def last_only(self) -> None:
+        """No snapshot from now on: scrapes answer from the last one taken (none
+        if it failed). The daemon's stop: a scrape's fresh snapshot read a
+        database the stop is giving up on, on a thread the stop then waited for."""
+        with self._lock:
+            self._last_only = True
+
     def snapshot(self) -> Snapshot | None:
         with self._lock:
-            if self._tried and self._cost >= self._fresh_below:
+            if self._last_only or (self._tried and self._cost >= self._fresh_below):
                 return self._snap
         self.refresh()
         with self._lock:
