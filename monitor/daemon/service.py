@@ -271,6 +271,7 @@ class Daemon:
         """The stop's last waits, each within its budget, then the engine disposed."""
         self.dispatcher.stopping = True  # a failed start's too: a SIGHUP now scans nothing
         self._end_snapshots()  # a failed start's (no stop() said so)
+        self._not_ready()
         await self.scan_retry.close()
         if first_scan is not None:
             await self._first_scan_ended(first_scan)
@@ -324,7 +325,15 @@ class Daemon:
         self.dispatcher.stopping = True
         self.scanner.stopping = True  # a pass under way ends at its next article
         self._end_snapshots()
+        self._not_ready()
         self._stop.set()
+
+    def _not_ready(self) -> None:
+        """/readyz says "stopping" from the stop's beginning, without a ping: each
+        request pinged the database the stop was giving up on, on a thread of its
+        own the stop then waited for (endpoints.py)."""
+        if self.server is not None:
+            self.server.stopping = True
 
     def _end_snapshots(self) -> None:
         """The metrics' snapshots end when the stop begins; /metrics answers from

@@ -19,6 +19,8 @@ once it stalled), /readyz is 503 "starting: …", and /metrics and the status
 pages are 503: their gauges and pages read a database not yet checked, and
 zeros there would read as a monitor that sees no targets. Prometheus sees the
 same failed scrape as before, when nothing listened.
+Once the daemon's stop has begun, /readyz is 503 "stopping" at once, without
+asking the database; /healthz stays `ok` (the process is alive).
 
 The credentials themselves (reading, digests, comparison) are in credentials.py.
 
@@ -193,6 +195,8 @@ class MetricsServer:
         self._listener: asyncio.Server | None = None
         # the start under way (`run` listens before its database is ready); None: started
         self.starting: StartWatch | None = None
+        # the daemon's stop has begun: /readyz is 503 "stopping", the database not asked
+        self.stopping = False
         # status reads that fail are a 503 (monitor/observe/status), inside the guard's count
         app = web.Application(middlewares=[self._bounded, StatusApi.unavailable])
         app.router.add_get("/metrics", self._metrics)
@@ -359,7 +363,12 @@ class MetricsServer:
 
     async def _readyz(self, request: web.Request) -> web.Response:
         status = self.starting.status() if self.starting is not None else None
-        if status is not None:  # not the daemon's readiness: nothing of it runs yet
+        if self.stopping:
+            # not ready, whatever the database says: each request pinged it (a
+            # thread of its own, waited for by the stop, up to PING_TIMEOUT), and
+            # an answer from before the stop was reused for a second (READY_TTL)
+            ready, detail = False, {"status": "stopping"}
+        elif status is not None:  # not the daemon's readiness: nothing of it runs yet
             ready, detail = False, {"status": status}
         else:
             ready, detail = await self._ready.get()
