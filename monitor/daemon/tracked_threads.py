@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -114,11 +115,15 @@ class TrackedThreads:
 
     def name_left(self) -> None:
         """The stop's one warning, at its end: the threads given up on that still
-        run, the stop's length counted from its beginning (`since`)."""
+        run, each name once (with its count), the stop's length counted from its
+        beginning (`since`)."""
         if not self._left:
             return
         began = time.monotonic() if self.since is None else self.since
-        names = ", ".join(sorted(self._running[f] for f in self._left))
+        # a name given up on several times, once with its count: probes' pings
+        # on a database that stopped answering each left one ("readiness-ping x3")
+        counts = Counter(self._running[f] for f in self._left)
+        names = ", ".join(n if k == 1 else f"{n} x{k}" for n, k in sorted(counts.items()))
         log.warning(
             "stopping without waiting further for database work still under way "
             "after %g s (%s): it ends on its own, or when the process exits (the "
