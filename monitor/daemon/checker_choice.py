@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -28,22 +29,29 @@ async def checker_for(
     repo: CorpusStore,
     prestarted: Prestarted | None = None,
     tls: ssl.SSLContext | None = None,
+    *,
+    count: Callable[[], Awaitable[int | None]] | None = None,
 ) -> AbstractAsyncContextManager[SupportsCheck]:
     """The daemon's checker: in-process, or checker processes for many targets
     (adopting the `prestarted` ones, which are let go when not wanted). `tls`:
-    the --ca-bundle context the start built already (processes build their own)."""
-    active = 0
+    the --ca-bundle context the start built already (processes build their own).
+    `count`: the database's targets counted (`repo.active_targets`), None when
+    a stop cut the count: the daemon checks nothing more, and starts no process."""
+    active: int | None = 0
     if settings.workers == 0 and repo.dialect == "sqlite":  # else the count decides nothing
         try:
-            active = await asyncio.to_thread(repo.active_targets)
+            active = await (
+                count() if count is not None else asyncio.to_thread(repo.active_targets)
+            )
         except SQLAlchemyError:  # only a hint: the claims will say what is wrong
             active = 0
-        if active < AUTO_MIN_TARGETS:  # a corpus not stored yet (it is, while checks run)
+        if active is not None and active < AUTO_MIN_TARGETS:  # a corpus not stored yet
             size = prestarted.corpus_bytes(settings.paths) if prestarted is not None else None
             if size is None:  # not walked at the spawn decision (or other paths since)
                 size = await asyncio.to_thread(corpus_bytes, settings.paths, CORPUS_ENOUGH)
             active = max(active, size // BYTES_PER_TARGET)
-    processes = processes_for(settings, active, repo.dialect)
+    # None: a stop cut the count; nothing will be checked, so no process is started
+    processes = 0 if active is None else processes_for(settings, active, repo.dialect)
     if processes:
         # on SQLite alone (processes_for): its file, no credential, on the command line
         url = settings.database_url()

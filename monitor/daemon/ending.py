@@ -12,12 +12,14 @@ import inspect
 import logging
 import time
 from collections.abc import Awaitable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
     from monitor.daemon.service import Daemon
 
 log = logging.getLogger("monitor.daemon")
+
+T = TypeVar("T")
 
 
 # seconds: the endpoints' requests still open at the stop's end get what is left of
@@ -90,11 +92,12 @@ async def shutdown(d: Daemon) -> None:
         await threads
 
 
-async def cut_at_stop(d: Daemon, work: Awaitable[Any]) -> None:
+async def cut_at_stop(d: Daemon, work: Awaitable[T]) -> T | None:
     """`work` (a step of the start once the signals are the daemon's: the clock's
-    sync, the kept probe answers, the join's first heartbeats, a shared corpus's
-    rescan; `run --once`'s pass) to its end; once a stop came, for the drain
-    bound more at most. Each waited for its statement, and one stuck on a
+    sync, the count of targets that chooses the checker, the kept probe answers,
+    the join's first heartbeats, a shared corpus's rescan; `run --once`'s pass)
+    to its end, and its result (None: cut, or not begun); once a stop came, for
+    the drain bound more at most. Each waited for its statement, and one stuck on a
     database that stopped answering held the stop for good; cut, its thread is
     given up on, named in the stop's warning and not waited for again (the
     shutdown's wait took what was left of the budget on it). After a stop it is
@@ -103,7 +106,7 @@ async def cut_at_stop(d: Daemon, work: Awaitable[Any]) -> None:
     if d._stop.is_set():
         if inspect.iscoroutine(work):
             work.close()  # never awaited: no warning of it
-        return
+        return None
     task = asyncio.ensure_future(work)
     stopped = asyncio.ensure_future(d._stop.wait())
     try:
@@ -116,8 +119,9 @@ async def cut_at_stop(d: Daemon, work: Awaitable[Any]) -> None:
             d.db_threads.give_up(task)
             task.cancel()  # a claim under way returns at once (Dispatcher.dispatch)
     await asyncio.gather(task, return_exceptions=True)  # cut: nothing to report
-    if not task.cancelled():
-        await task  # its exception, if it raised one
+    if task.cancelled():
+        return None
+    return await task  # its exception, if it raised one
 
 
 async def settled(d: Daemon) -> None:

@@ -209,6 +209,10 @@ class Daemon:
             await self._open()
             opened = True
             if self.repo.dialect != "postgresql":  # before anything is recorded
+                # not a step cut at the stop: the signals are not the daemon's yet, so a
+                # stop signal now is the command's early exit (130), with no stop to
+                # hold; asyncio.run's join of this thread waits for SQLite alone (two
+                # reads and a write, each within the busy timeout)
                 self._wall = await asyncio.to_thread(WallSince.at_start, self.repo)
             self._install_signals()
             if not s.once:  # systemd (Type=notify): started, and a reload is handled now
@@ -224,7 +228,9 @@ class Daemon:
             self.scan_stamp = self.membership.now()
             first_scan = asyncio.create_task(self.rescan(now=self.scan_stamp), name="first-scan")
             if self.failure is None:
-                checking = await checker_for(s, self.repo, self._prestarted, self._tls)
+                checking = await checker_for(
+                    s, self.repo, self._prestarted, self._tls, count=self._count_targets
+                )
                 async with checking as checker:
                     if isinstance(checker, Checker):  # checker processes: see checkers.py
                         checker.text_hash = s.text_drift  # pages' text marks (own drift)
@@ -294,6 +300,15 @@ class Daemon:
         if not await ending.threads_ended(self):
             first_scan.cancel()  # a thread was left behind: its own, or no answer to it
         await asyncio.gather(first_scan, return_exceptions=True)
+
+    async def _count_targets(self) -> int | None:
+        """The count that chooses the checker (checker_choice.py), a step of the
+        start: on a tracked thread, cut at the stop (None then). On the loop's
+        executor after the signals were installed, a count stuck on a database
+        that stopped answering held the stop, and asyncio.run's join of that
+        executor, for good."""
+        count = self.db_threads.run(self.repo.active_targets, name="target-count")
+        return await ending.cut_at_stop(self, count)
 
     def _made(self, path: Path) -> None:
         self._created = path
