@@ -375,7 +375,10 @@ class Daemon:
         self._signals.on_hup()
 
     def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
-        """Run `coro` in the background, kept alive (and awaited at stop) in `_bg`."""
+        """Run `coro` in the background, kept alive in `_bg` (the loop holds tasks
+        weakly). Not awaited at the stop: a reload's rescan and a refill see
+        `stopping` and do nothing, and database work already under way is on the
+        tracked threads the stop waits for; `asyncio.run` cancels what is left."""
         task = asyncio.create_task(coro, name=name)
         self._bg.add(task)
         task.add_done_callback(self._bg.discard)
