@@ -303,16 +303,17 @@ class MetricsServer:
     def _is_starting(self) -> bool:
         return self.starting is not None and self.starting.phase is not None
 
-    async def stop(self, within: float = STOP_WITHIN) -> None:
-        """Stop listening; the requests still open get `within` seconds in all.
-        With the runner's own timeout (5 s, waited twice), a status read stuck on
-        a database that stopped answering held the daemon's stop 10 s past its
+    async def stop(self, within: float | None = None) -> None:
+        """Stop listening; the requests still open get `within` seconds in all
+        (STOP_WITHIN if not given, read now: a test may lower it). With the
+        runner's own timeout (5 s, waited twice), a status read stuck on a
+        database that stopped answering held the daemon's stop 10 s past its
         budget: 31 s at the defaults, past the shipped units' 30 s."""
         if self._listener is not None:
             self._listener.close()
             self._listener = None
         if self._runner is not None:
-            await close_within(self._runner, within)
+            await close_within(self._runner, STOP_WITHIN if within is None else within)
             self._runner = None
         self.guard.close_all()
 
