@@ -11,15 +11,17 @@ recipe).
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 
 from monitor.storage import turns
 
 BUSY_TIMEOUT_MS = 5000
+BUSY_TIMEOUT_MAX_S = 3600.0  # a SQLite URL's ?timeout= (seconds), at most
 # PostgreSQL: seconds to connect. libpq's default is no limit: a server (or a proxy)
 # that accepts and never answers held a start in its database check for good, and a
 # SIGTERM then waited on that thread (past Kubernetes' grace period, to a SIGKILL).
@@ -43,10 +45,32 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
+def url_busy_timeout_ms(url: str | URL) -> int:
+    """How long a SQLite connection waits for a lock (ms): the URL's own `?timeout=`
+    in seconds (pysqlite's parameter, as SQLAlchemy documents it), else
+    BUSY_TIMEOUT_MS. Ours overrode it unsaid, and a value that is not a number
+    raised at the first connection (a traceback); ValueError says what to write."""
+    given = (make_url(url) if isinstance(url, str) else url).query.get("timeout")
+    if given is None:
+        return BUSY_TIMEOUT_MS
+    text = given if isinstance(given, str) else given[-1]
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = math.nan
+    if not 0 <= seconds <= BUSY_TIMEOUT_MAX_S:  # NaN too
+        raise ValueError(
+            f"its ?timeout= is {text!r}: the seconds a SQLite connection waits for a "
+            f"lock, a number from 0 to {BUSY_TIMEOUT_MAX_S:g} (default {BUSY_TIMEOUT_MS / 1000:g})"
+        )
+    return round(seconds * 1000)
+
+
 def make_engine(
-    url: str, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS, idle_in_transaction_ms: int | None = None
+    url: str, *, busy_timeout_ms: int | None = None, idle_in_transaction_ms: int | None = None
 ) -> Engine:
     """An engine for `url`; for a SQLite file, its directory is created.
+    `busy_timeout_ms`: SQLite's wait for a lock; not given, the URL's (url_busy_timeout_ms).
     `idle_in_transaction_ms`: PostgreSQL ends a session left that long inside a
     transaction (DAEMON_IDLE_IN_TRANSACTION_MS), unless the connection's options set it."""
     parsed = make_url(url)
@@ -63,15 +87,16 @@ def make_engine(
     database = parsed.database or ""
     if database and database != ":memory:" and not database.startswith("file:"):
         Path(database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"timeout": busy_timeout_ms / 1000})
-    turns.register(engine, busy_timeout_ms / 1000)  # our own writers queue (turns.py)
+    busy_ms = url_busy_timeout_ms(parsed) if busy_timeout_ms is None else busy_timeout_ms
+    engine = create_engine(url, connect_args={"timeout": busy_ms / 1000})
+    turns.register(engine, busy_ms / 1000)  # our own writers queue (turns.py)
 
     @event.listens_for(engine, "connect")
     def _pragmas(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
         cur = dbapi_connection.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
-        cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cur.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
         cur.execute("PRAGMA synchronous=NORMAL")
         # Checkpoints run from the daemon's own job (Repository.checkpoint), off the
         # claim and write path: an automatic one on a 1,000-row claim's commit
