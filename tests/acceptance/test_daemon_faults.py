@@ -62,17 +62,18 @@ def stop(daemon: DaemonProcess) -> None:
 def test_a_locked_database_is_reported_and_nothing_is_lost(tmp_path: Path) -> None:
     with SlowServer() as site:
         site.hits = 0
-        cfg = write_config(tmp_path, site.port, concurrency=8)
+        db = db_of(tmp_path)
+        # a lock is waited for 0.5 s, not 5: the writer and the claims fail on it sooner
+        cfg = write_config(tmp_path, site.port, concurrency=8, db=f"sqlite:///{db}?timeout=0.5")
         for i in range(4):
             (tmp_path / "corpus" / f"{i}.txt").write_text(article(f"http://news.test/{i}/"))
-        db = db_of(tmp_path)
         daemon = DaemonProcess(cfg)
         try:
             daemon.wait_listening()
             wait_for(lambda: results(db) >= 4, what=daemon.text)
             wait_for(lambda: site.inflight > 0, what=daemon.text)  # their results will queue
             holder = sqlite3.connect(db, timeout=10, isolation_level=None)
-            holder.execute("BEGIN EXCLUSIVE")  # beyond the daemon's 5 s busy timeout
+            holder.execute("BEGIN EXCLUSIVE")  # beyond the daemon's busy timeout
             try:
                 locked_at = results(db)
 
