@@ -5,7 +5,8 @@ process skips every queued request. Sent by someone else to one process alone,
 the daemon ran on, took the skipped checks for a stop's and gave their targets
 back untried, and the pass ended with exit 0 and hundreds of due targets never
 checked (840 of 2,000). The skipped checks now wait for the process put in the
-stray one's place, and the pass records every target.
+stray one's place, and the pass records every target. 1,000 targets: hundreds
+are still queued when the signal comes (300 started), in half the time.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from stop_harness import jsonl_corpus, started, stop_config
 from support.procs import children
 
 BOUND = 120  # seconds: a bound on a hang, never a timing
-ARTICLES = 2000
+ARTICLES = 1000
 
 
 def test_a_stray_stop_signal_to_one_checker_process_leaves_nothing_unchecked(
