@@ -12,6 +12,7 @@ recipe).
 from __future__ import annotations
 
 import math
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +54,9 @@ def url_busy_timeout_ms(url: str | URL) -> int:
     given = (make_url(url) if isinstance(url, str) else url).query.get("timeout")
     if given is None:
         return BUSY_TIMEOUT_MS
-    text = given if isinstance(given, str) else given[-1]
+    if not isinstance(given, str):  # pysqlite's float() of the values: a traceback
+        raise ValueError(f"its ?timeout= is given {len(given)} times: give it once")
+    text = given
     try:
         seconds = float(text)
     except ValueError:
@@ -64,6 +67,27 @@ def url_busy_timeout_ms(url: str | URL) -> int:
             f"lock, a number from 0 to {BUSY_TIMEOUT_MAX_S:g} (default {BUSY_TIMEOUT_MS / 1000:g})"
         )
     return round(seconds * 1000)
+
+
+def check_sqlite_query(url: str) -> None:
+    """Raise ValueError saying what is wrong with a SQLite URL's query: its `?timeout=`
+    (url_busy_timeout_ms), or a value of pysqlite's other parameters (`uri`,
+    `check_same_thread`, `detect_types`, `cached_statements`) that its driver
+    cannot read, or one given twice: each raised a traceback at the engine's making."""
+    parsed = make_url(url)
+    url_busy_timeout_ms(parsed)
+    try:
+        with warnings.catch_warnings():  # what it ignores is said when the engine is made
+            warnings.simplefilter("ignore")
+            parsed.get_dialect()().create_connect_args(parsed)
+    except (TypeError, ValueError) as exc:
+        twice = [f"?{k}=" for k, v in parsed.query.items() if not isinstance(v, str)]
+        why = f"{', '.join(twice)} given more than once" if twice else str(exc)
+        raise ValueError(
+            f"SQLite's driver cannot read its query ({why}): each parameter once; uri and "
+            "check_same_thread take true or false, detect_types and cached_statements "
+            "a whole number"
+        ) from None
 
 
 def make_engine(

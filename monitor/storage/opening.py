@@ -34,7 +34,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from monitor import urls
-from monitor.storage.engine import WRITE_OPTION, is_sqlite, make_engine, url_busy_timeout_ms
+from monitor.storage.engine import WRITE_OPTION, check_sqlite_query, is_sqlite, make_engine
 from monitor.storage.tables import metadata
 
 QUICK_CHECK_LINES = 3  # of quick_check's complaints, shown to the user
@@ -280,7 +280,7 @@ def open_database(
         raise DatabaseUnusable(_not_a_url(url, exc)) from None
     if is_sqlite(url):
         try:
-            url_busy_timeout_ms(url)
+            check_sqlite_query(url)
         except ValueError as exc:
             raise DatabaseUnusable(f"not a database URL: {exc}") from None
     if is_memory(url):
