@@ -42,6 +42,7 @@ from monitor.daemon.rescan_retry import ScanRetry
 from monitor.daemon.scan import CorpusScanner, ScanReport
 from monitor.daemon.signals import Signals
 from monitor.daemon.tracked_threads import TrackedThreads
+from monitor.daemon.unjoined import unjoined
 from monitor.daemon.writer import ResultWriter
 from monitor.http import Checker
 from monitor.observe.endpoints import MetricsServer
@@ -211,9 +212,9 @@ class Daemon:
             if self.repo.dialect != "postgresql":  # before anything is recorded
                 # not a step cut at the stop: the signals are not the daemon's yet, so a
                 # stop signal now is the command's early exit (130), with no stop to
-                # hold; asyncio.run's join of this thread waits for SQLite alone (two
-                # reads and a write, each within the busy timeout)
-                self._wall = await asyncio.to_thread(WallSince.at_start, self.repo)
+                # hold; not on the executor asyncio.run joins, for each of its two
+                # reads and a write waits up to the URL's ?timeout= (an hour at most)
+                self._wall = await unjoined(WallSince.at_start, self.repo, name="wall-mark")
             self._install_signals()
             if not s.once:  # systemd (Type=notify): started, and a reload is handled now
                 notify(READY)

@@ -83,7 +83,9 @@ async def open_daemon(d: Daemon) -> None:
         stop = threading.Event()  # a stop (the task cancelled) ends the wait for
         try:  # another process's migration, up to 5 min in a thread asyncio.run joins
             await asyncio.to_thread(upgrade, d.engine, stop=stop)
-            await asyncio.to_thread(refuse_read_only, d.engine, url)
+            # a write begun and rolled back: left behind by a stop, as the check is,
+            # for it waits up to the URL's ?timeout= (an hour at most) for a lock
+            await unjoined(refuse_read_only, d.engine, url, name="write-check")
         except SQLAlchemyError as exc:
             raise DatabaseUnusable(explain(exc, url)) from None
         finally:
