@@ -34,6 +34,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.config import Settings
 from monitor.storage.marks import read_mark, stored_ms
+from monitor.storage.opening import first_line
 from monitor.storage.repository import LAST_CHECK_KEY, Repository
 from monitor.vocabulary import Kind
 
@@ -165,7 +166,9 @@ class ClockWatch:
                     log.info("%d leases taken while the clock ran ahead run out now", expired)
                 self._leases_at = None
         except SQLAlchemyError as exc:  # the heartbeat's own write says the rest
-            log.warning("cannot pull in the due times set on a clock ahead: %s; retrying", exc)
+            log.warning(
+                "cannot pull in the due times set on a clock ahead: %s; retrying", first_line(exc)
+            )
         return stepped
 
     def _walk(self, repo: Repository, now: int, settings: Settings) -> None:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.daemon import ending
+from monitor.storage.opening import first_line
 
 if TYPE_CHECKING:
     from monitor.daemon.service import Daemon
@@ -80,9 +81,9 @@ async def leave(d: Daemon) -> None:
     try:
         await d.db_threads.run(d.membership.leave, name="cluster leave", within=left)
     except TimeoutError:
-        _not_left(d, f"no answer within {left:g} s")
+        _not_left(d, f"no answer within {round(left, 1):g} s")
     except SQLAlchemyError as exc:
-        _not_left(d, str(exc))
+        _not_left(d, first_line(exc))
 
 
 def _not_left(d: Daemon, why: str) -> None:

@@ -20,6 +20,7 @@ from monitor.daemon.rollup import rollup_row
 from monitor.daemon.wall_mark import WALL_MARK, Mark, Origin, decode, encode, start_from
 from monitor.storage import partitions
 from monitor.storage.marks import read_mark
+from monitor.storage.opening import first_line
 from monitor.storage.repository import DAY_MS, Repository, now_ms
 
 log = logging.getLogger(__name__)
@@ -103,7 +104,9 @@ class WallSince:
             newest = repo.newest_result_ms()
             stored = repo.get_meta(WALL_MARK)
         except SQLAlchemyError as exc:
-            log.warning("maintenance: cannot read the newest result at the start: %s", exc)
+            log.warning(
+                "maintenance: cannot read the newest result at the start: %s", first_line(exc)
+            )
             newest = stored = None
         if (mark := decode(stored)) is None and stored is not None:
             log.warning(
@@ -138,7 +141,10 @@ class WallSince:
             repo.set_meta(WALL_MARK, encode(mark))
         except SQLAlchemyError as exc:
             if not self._store_failed:
-                log.warning("maintenance: cannot store the honest time for the next start: %s", exc)
+                log.warning(
+                    "maintenance: cannot store the honest time for the next start: %s",
+                    first_line(exc),
+                )
             self._store_failed = True
             return
         self._stored = at

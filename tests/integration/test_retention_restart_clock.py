@@ -229,6 +229,7 @@ def test_a_mark_that_cannot_be_stored_stops_nothing(
             daemon.engine.dispose()
     said = [r.getMessage() for r in caplog.records]
     assert sum("cannot store the honest time" in m for m in said) == 1, said
+    assert not any("[SQL:" in m for m in said), said  # the error's first line only
 
 
 def test_a_mark_written_by_hand_counts_as_no_mark(
