@@ -185,6 +185,9 @@ class MetricsServer:
         # shared by concurrent requests; readiness reused for a second
         self._ready = SingleFlight(readiness, ttl=READY_TTL)
         self._render = SingleFlight(lambda: threads.run(metrics.render, name="metrics-scrape"))
+        # the stop's scrapes: from the last snapshot, not joined to a render begun
+        # before the stop (a fresh snapshot held by a database that stopped answering)
+        self._render_last = SingleFlight(lambda: threads.run(metrics.render, name="metrics-scrape"))
         self.host, self.port = split_listen(listen)
         self.auth = auth if auth is not None else EndpointAuth.of(token)
         self.tls = tls
@@ -353,7 +356,7 @@ class MetricsServer:
             )
         if self.starting is not None and (status := self.starting.status()) is not None:
             return web.Response(status=503, text=f"{status}\n", headers=STARTING_RETRY)
-        body = await self._render.get()
+        body = await (self._render_last if self.stopping else self._render).get()
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     async def _healthz(self, request: web.Request) -> web.Response:
