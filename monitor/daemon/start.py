@@ -25,7 +25,7 @@ from monitor.daemon.unjoined import unjoined
 from monitor.http.tls import make_ssl_context
 from monitor.observe.endpoints import MetricsServer
 from monitor.observe.starting import CHECKING, MIGRATING
-from monitor.storage.migrate import upgrade
+from monitor.storage.migrate import upgrade, whole_at_head
 from monitor.storage.opening import (
     DatabaseUnusable,
     OpenedFile,
@@ -82,7 +82,11 @@ async def open_daemon(d: Daemon) -> None:
     async with extended(s, _uncounted, MIGRATING):
         stop = threading.Event()  # a stop (the task cancelled) ends the wait for
         try:  # another process's migration, up to 5 min in a thread asyncio.run joins
-            await asyncio.to_thread(upgrade, d.engine, stop=stop)
+            # the schema at its head (every start but a new version's first) only
+            # reads: left behind by a stop, as the check is; it waited for as long
+            # as a PostgreSQL lock on the version table was held (SIGTERM swallowed)
+            if not await unjoined(whole_at_head, d.engine, name="schema-check"):
+                await asyncio.to_thread(upgrade, d.engine, stop=stop)
             # a write begun and rolled back: left behind by a stop, as the check is,
             # for it waits up to the URL's ?timeout= (an hour at most) for a lock
             await unjoined(refuse_read_only, d.engine, url, name="write-check")

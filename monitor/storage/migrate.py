@@ -218,11 +218,8 @@ def upgrade(engine: Engine, revision: str = "head", *, stop: threading.Event | N
     a deferred transaction that read first failed at once, `database is locked`.
     `stop` set ends that wait (a daemon stopped while it waits for another's).
     """
-    if revision == "head":
-        with engine.connect() as conn:  # every start: one connection when at the head
-            if _versions(conn) == [HEAD]:
-                _refuse_incomplete(conn)
-                return
+    if revision == "head" and whole_at_head(engine):
+        return
     from alembic import command
 
     cfg = _config()
@@ -233,6 +230,17 @@ def upgrade(engine: Engine, revision: str = "head", *, stop: threading.Event | N
         command.upgrade(cfg, revision)
         if revision == "head":
             _refuse_incomplete(conn)
+
+
+def whole_at_head(engine: Engine) -> bool:
+    """Whether the schema is at this version's head, whole (else DatabaseUnusable):
+    `upgrade` has nothing to do then. Every start asks, with one connection; it
+    only reads, so a stopping daemon leaves it behind (daemon/unjoined.py)."""
+    with engine.connect() as conn:
+        if _versions(conn) == [HEAD]:
+            _refuse_incomplete(conn)
+            return True
+    return False
 
 
 @contextmanager
