@@ -113,7 +113,11 @@ def make_engine(
         Path(database).parent.mkdir(parents=True, exist_ok=True)
     busy_ms = url_busy_timeout_ms(parsed) if busy_timeout_ms is None else busy_timeout_ms
     engine = create_engine(url, connect_args={"timeout": busy_ms / 1000})
-    turns.register(engine, busy_ms / 1000)  # our own writers queue (turns.py)
+    # our own writers queue (turns.py), TURN_AT_LEAST_S at least: a ?timeout= under
+    # it (0) is the wait for another process's lock; as the wait for a turn too, the
+    # daemon's writers failed on each other (a scan's batch, a claim)
+    busy = busy_ms / 1000
+    turns.register(engine, max(busy, turns.TURN_AT_LEAST_S), busy=busy)
 
     @event.listens_for(engine, "connect")
     def _pragmas(dbapi_connection: Any, _record: Any) -> None:

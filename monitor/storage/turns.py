@@ -43,14 +43,27 @@ from contextlib import contextmanager
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+# seconds a writer may wait for its turn, however short the busy timeout (a SQLite
+# URL's ?timeout=0): this process's transactions (a scan's batch, a claim) take
+# well under it, and the busy timeout is for other processes' locks
+TURN_AT_LEAST_S = 1.0
 NOTED_WAIT_S = 0.001  # a wait for the turn shorter than this leaves the busy timeout as it is
 
 
 class WriteTurns:
     """A FIFO lock with a timeout, re-entrant per thread."""
 
-    def __init__(self, timeout: float, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        timeout: float,
+        clock: Callable[[], float] = time.monotonic,
+        *,
+        busy: float | None = None,
+    ) -> None:
         self.timeout = timeout
+        # the connections' own busy timeout (a SQLite URL's ?timeout=, 0 too), the
+        # wait for another process's lock; `timeout` is the wait for this one's turn
+        self.busy = timeout if busy is None else busy
         self.clock = clock  # measures the wait (write_turn)
         self._mutex = threading.Lock()
         self._owner: int | None = None  # the thread holding the turn
@@ -125,9 +138,10 @@ class WriteTurns:
 _TURNS: weakref.WeakKeyDictionary[Engine, WriteTurns] = weakref.WeakKeyDictionary()
 
 
-def register(engine: Engine, timeout: float) -> None:
-    """Make the writers of this (SQLite) engine take turns."""
-    _TURNS[engine] = WriteTurns(timeout)
+def register(engine: Engine, timeout: float, busy: float | None = None) -> None:
+    """Make the writers of this (SQLite) engine take turns, waiting `timeout` at
+    most for one; `busy`: its connections' busy timeout, if not `timeout`."""
+    _TURNS[engine] = WriteTurns(timeout, busy=busy)
 
 
 @contextmanager
@@ -143,7 +157,7 @@ def write_turn(engine: Engine) -> Iterator[float | None]:
     start = turns.clock()
     with turns.turn():
         waited = turns.clock() - start
-        yield None if waited < NOTED_WAIT_S else max(0.0, turns.timeout - waited)
+        yield None if waited < NOTED_WAIT_S else max(0.0, min(turns.busy, turns.timeout - waited))
 
 
 @contextmanager
@@ -162,7 +176,7 @@ def write_connection(engine: Engine) -> Iterator[Connection]:
             turns = _TURNS.get(engine)
             if turns is not None and not conn.invalidated:
                 try:
-                    _busy_timeout(conn, turns.timeout)
+                    _busy_timeout(conn, turns.busy)
                 except (sqlite3.Error, SQLAlchemyError):
                     with contextlib.suppress(SQLAlchemyError):
                         conn.invalidate()  # not back to the pool with a short busy timeout
