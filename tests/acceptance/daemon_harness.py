@@ -8,6 +8,7 @@ of the corpus through `connect_to`, so nothing leaves the machine.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import os
@@ -278,7 +279,8 @@ class DaemonProcess:
         signals all of it (a service manager's stop, a terminal's Ctrl-C)."""
         self.log = config.parent / f"daemon-{time.monotonic_ns()}.log"
         self._fh = self.log.open("wb")
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        # faulthandler: a hang's SIGABRT (`dump_stacks`) writes every thread's stack
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONFAULTHANDLER": "1"}
         self.proc = subprocess.Popen(
             [CLI, "run", "--config", str(config), *args],
             stdout=subprocess.DEVNULL,
@@ -316,10 +318,32 @@ class DaemonProcess:
         os.killpg(self.proc.pid, sig)
 
     def wait(self, timeout: float = 10) -> int:
+        """The exit code; past `timeout` (a hang's bound) the stacks of the daemon
+        and its checker processes go to its log (`dump_stacks`), then TimeoutExpired."""
         try:
             return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.dump_stacks()
+            raise
         finally:
             self._fh.close()
+
+    def dump_stacks(self) -> None:
+        """A hang's evidence, in the log `text()` reads: SIGABRT to the checker
+        processes, then to the daemon, each writing every thread's stack as it
+        ends (PYTHONFAULTHANDLER). Killed at the bound, a hung daemon left only
+        what it had logged, which did not say what it waited for."""
+        if self.proc.poll() is not None:
+            return
+        children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children")
+        with contextlib.suppress(OSError):
+            for pid in children.read_text().split():
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(int(pid), signal.SIGABRT)
+        time.sleep(1)  # not a timing: their stacks first, then the daemon's (its end kills them)
+        self.proc.send_signal(signal.SIGABRT)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.proc.wait(10)
 
     def stopped(self, bound: float, held: str = "") -> int:
         """SIGTERM, then the exit code; the test fails, saying what held the stop

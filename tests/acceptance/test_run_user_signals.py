@@ -12,17 +12,62 @@ checks are tried again, so the pass still records every target. SIGUSR1
 
 from __future__ import annotations
 
+import asyncio
 import signal
 import subprocess
+import threading
 from pathlib import Path
 
 import pytest
+from aiohttp import web
 from daemon_harness import CLI, DaemonProcess, LinkServer, query, wait_for
 from stop_harness import jsonl_corpus, started, stop_config
 from test_run_early_hup import _gated
 
-BOUND = 120  # seconds: a bound on a hang, never a timing
+# seconds: a bound on a hang, never a timing. Twice it (the start, then the pass)
+# stays within pytest's timeout (120 s): at 120, pytest's timeout came first and
+# killed the daemon, and a hang left neither its stacks nor its log
+BOUND = 50
 ARTICLES = 600
+
+
+class HeldServer(LinkServer):
+    """Answers its first `first` requests; the others wait for `go` (a hang's bound
+    at most). The signal lands in the pass, checks under way and queued, however
+    slow the test is to send it: sent once 100 had started, it came after the pass
+    had ended when the test lagged (a loaded machine, a smaller corpus), and the
+    daemon's log had no "ignored" line."""
+
+    def __init__(self, first: int) -> None:
+        super().__init__(pause=0.2)
+        self.first = first
+        self.go = threading.Event()
+        self._answered = 0  # the server's loop only
+
+    def __enter__(self) -> HeldServer:
+        super().__enter__()
+        return self
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        self._answered += 1
+        if self._answered > self.first:
+            for _ in range(BOUND * 50):  # bounded: 20 ms looks, a hang's bound in all
+                if self.go.is_set():
+                    break
+                await asyncio.sleep(0.02)
+        return await super()._handle(request)
+
+
+def _hung(tmp: Path, daemon: DaemonProcess) -> str:
+    """A hang's evidence: what the database holds (checked targets, leases, due
+    rows), then the log with the stacks of the daemon and its checker processes."""
+    db = tmp / "data" / "article-monitor.db"
+    checked = query(db, "select count(distinct target_id) from check_results")
+    leases = query(db, "select count(*) from leases")
+    due = query(db, "select count(*) from due_queue")
+    daemon.dump_stacks()
+    held = f"checked {checked}, leases {leases}, due_queue {due} of {ARTICLES}"
+    return f"{held}; the daemon's log and stacks:\n{daemon.text()}"
 
 
 def _all_checked(tmp: Path, text: str) -> None:
@@ -37,17 +82,27 @@ def _all_checked(tmp: Path, text: str) -> None:
 def test_a_user_signal_to_the_daemon_or_its_group_ends_nothing(
     tmp_path: Path, to: str, sig: signal.Signals
 ) -> None:
-    with LinkServer(pause=0.2) as site:
+    with HeldServer(first=100) as site:
         cfg = stop_config(tmp_path, site, concurrency=32, per_host=8)
         jsonl_corpus(tmp_path, ARTICLES, hosts=16)
         daemon = DaemonProcess(cfg, "--once", group=to == "group")
         try:
-            wait_for(lambda: started(site) >= 100, BOUND, what=daemon.text)
+            wait_for(lambda: started(site) >= 100, BOUND, what=lambda: _hung(tmp_path, daemon))
             if to == "group":
                 daemon.signal_group(sig)
             else:
                 daemon.signal(sig)
-            code = daemon.wait(BOUND)
+            heard = f"{sig.name} ignored"  # or its end, which the asserts below explain
+            wait_for(
+                lambda: heard in daemon.text() or daemon.proc.poll() is not None,
+                BOUND,
+                what=lambda: _hung(tmp_path, daemon),
+            )
+            site.go.set()  # the rest of the pass: checks that were held, and the queue
+            try:
+                code = daemon.wait(BOUND)
+            except subprocess.TimeoutExpired:
+                pytest.fail(f"run --once did not end: {_hung(tmp_path, daemon)}")
         finally:
             daemon.kill()
     text = daemon.text()
