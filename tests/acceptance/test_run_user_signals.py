@@ -13,6 +13,7 @@ checks are tried again, so the pass still records every target. SIGUSR1
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import subprocess
 import threading
@@ -109,6 +110,52 @@ def test_a_user_signal_to_the_daemon_or_its_group_ends_nothing(
     assert code == 0, (code, text)
     assert "Traceback" not in text, text
     assert f"{sig.name} ignored" in text, text
+    _all_checked(tmp_path, text)
+
+
+def _checkers(daemon: DaemonProcess) -> list[int]:
+    """The daemon's child processes: its checker processes."""
+    pid = daemon.proc.pid
+    return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+def test_a_sigusr1_to_the_group_spares_a_checker_process_started_in_a_dead_ones_place(
+    tmp_path: Path,
+) -> None:
+    """A checker process started in a dead one's place is spawned after the daemon's
+    SIGUSR1 handler is installed, and a handler does not survive exec: it got
+    SIGUSR1's default action, where the first ones inherited "ignored". A
+    `systemctl kill -s USR1` then ended it, and its checks on their second try
+    were lost: exit 1. Its answers are held until the signal was heard."""
+    with HeldServer(first=100) as site:
+        cfg = stop_config(tmp_path, site, concurrency=32, per_host=8)
+        jsonl_corpus(tmp_path, ARTICLES, hosts=16)
+        daemon = DaemonProcess(cfg, "--once", group=True)
+        try:
+            wait_for(lambda: started(site) >= 100, BOUND, what=lambda: _hung(tmp_path, daemon))
+            first = _checkers(daemon)
+            os.kill(first[0], signal.SIGKILL)  # its checks are held at the server
+            wait_for(
+                lambda: set(_checkers(daemon)) - set(first),
+                BOUND,
+                what=lambda: _hung(tmp_path, daemon),
+            )
+            daemon.signal_group(signal.SIGUSR1)
+            wait_for(
+                lambda: "SIGUSR1 ignored" in daemon.text() or daemon.proc.poll() is not None,
+                BOUND,
+                what=lambda: _hung(tmp_path, daemon),
+            )
+            site.go.set()
+            try:
+                code = daemon.wait(BOUND)
+            except subprocess.TimeoutExpired:
+                pytest.fail(f"run --once did not end: {_hung(tmp_path, daemon)}")
+        finally:
+            daemon.kill()
+    text = daemon.text()
+    assert code == 0, (code, text)
+    assert "exit status -10" not in text, text
     _all_checked(tmp_path, text)
 
 
