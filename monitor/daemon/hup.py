@@ -53,6 +53,7 @@ def ignore_stray_stops() -> None:
     too, which many daemons take for "reopen the logs" (this one logs to stderr).
     Both are ignored from `run`'s first line. A checker process inherits that across
     exec and sets its own SIGUSR2 handler (one sent while it starts stays pending: it
-    is spawned with SIGUSR2 blocked)."""
+    is spawned with SIGUSR2 blocked); one started later, in a dead one's place, comes
+    after the daemon's handlers (reset by exec) and is spawned with SIGUSR1 held."""
     for sig in USER_SIGNALS:
         signal.signal(sig, signal.SIG_IGN)
