@@ -51,7 +51,11 @@ def _stopping_already(signum: int, frame: FrameType | None) -> None:
     """A stop signal once the daemon is ending: the first one is being acted on."""
 
 
-def _ignored(sig: signal.Signals) -> Callable[[], None]:
+def _ignored(sig: signal.Signals, loop: asyncio.AbstractEventLoop) -> Callable[[int, Any], None]:
+    """A Python-level handler, as for the stop signals: a loop handler is removed
+    by setting SIG_DFL, and SIGUSR1's and SIGUSR2's default ends the process (a
+    `systemctl kill -s USR1` in that moment of the stop ended the daemon)."""
+
     def warn() -> None:
         why = (
             "it is the daemon's word to its checker processes"
@@ -60,7 +64,11 @@ def _ignored(sig: signal.Signals) -> Callable[[], None]:
         )
         log.warning("%s ignored: %s (SIGHUP reloads, SIGTERM stops)", sig.name, why)
 
-    return warn
+    def handler(signum: int, frame: Any) -> None:
+        with contextlib.suppress(RuntimeError):  # the loop is closed: it is ending
+            loop.call_soon_threadsafe(warn)
+
+    return handler
 
 
 class Signals:
@@ -94,8 +102,7 @@ class Signals:
             self._before[sig] = signal.signal(sig, on_stop)
         loop.add_signal_handler(signal.SIGHUP, on_hup)
         for sig in USER_SIGNALS:
-            self._before[sig] = signal.getsignal(sig)
-            loop.add_signal_handler(sig, _ignored(sig))
+            self._before[sig] = signal.signal(sig, _ignored(sig, loop))
         # held since `run` began (daemon/prestart.py): one that came meanwhile reloads now
         self._mask = signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGHUP})
 
@@ -103,8 +110,7 @@ class Signals:
         loop = asyncio.get_running_loop()
         if self._mask is not None:  # stopping: a SIGHUP now is not a death
             signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGHUP})
-        for sig in (signal.SIGHUP, *USER_SIGNALS):
-            loop.remove_signal_handler(sig)  # SIG_DFL for now: put back just below
+        loop.remove_signal_handler(signal.SIGHUP)  # SIG_DFL for now (held): put back below
         for sig, before in self._before.items():  # never SIG_DFL between handlers
             if sig in STOPS and (self._stop_signalled or _ends_process):
                 signal.signal(sig, _stopping_already)
