@@ -20,8 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
-from support.dispatching import daemon_for
-from test_daemon_stop_snapshots import BOUND, HANG, running
+from support.held_stop import BOUND, HANG, held_daemon, stop_held_open
 
 
 def get(url: str) -> tuple[int, str]:
@@ -33,11 +32,8 @@ def get(url: str) -> tuple[int, str]:
 
 
 async def test_readyz_during_the_stop_says_stopping_without_a_ping(tmp_path: Path) -> None:
-    daemon = daemon_for(tmp_path)
-    # a budget far longer than the test: the held thread holds the stop open
-    update = {"listen": "127.0.0.1:0", "shutdown_grace": 300.0}
-    daemon.settings = daemon.settings.model_copy(update=update)
-    armed, pinged, entered, gate = (threading.Event() for _ in range(4))
+    daemon = held_daemon(tmp_path)
+    armed, pinged, gate = (threading.Event() for _ in range(3))
 
     def hold_pings(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         if armed.is_set() and statement == "SELECT 1":  # Repository.ping's
@@ -46,17 +42,9 @@ async def test_readyz_during_the_stop_says_stopping_without_a_ping(tmp_path: Pat
 
     event.listen(daemon.engine, "before_cursor_execute", hold_pings)
 
-    def stuck() -> None:  # database work under way that the stop waits for
-        entered.set()
-        gate.wait(HANG)
-
-    task = await running(daemon)
-    held: asyncio.Task[None] | None = None
-    try:
+    async with stop_held_open(daemon, gate) as task:
         assert daemon.server is not None
         base = daemon.server.url
-        held = asyncio.create_task(daemon.db_threads.run(stuck, name="rescan"))
-        assert await asyncio.to_thread(entered.wait, BOUND)
         armed.set()
         daemon.stop()
         status, body = await asyncio.to_thread(get, base + "/readyz")
@@ -67,9 +55,3 @@ async def test_readyz_during_the_stop_says_stopping_without_a_ping(tmp_path: Pat
         assert not task.done()  # the stop is still under way
         gate.set()
         assert await asyncio.wait_for(task, BOUND) == 0, daemon.failure
-    finally:
-        gate.set()
-        daemon.stop()
-        await asyncio.gather(task, return_exceptions=True)
-        if held is not None:
-            await asyncio.gather(held, return_exceptions=True)

@@ -21,24 +21,11 @@ from typing import Any
 import pytest
 from sqlalchemy import event
 from sqlalchemy.exc import OperationalError
-from support.dispatching import daemon_for
+from support.held_stop import BOUND, held_daemon, stop_held_open
 
 from monitor.daemon.service import Daemon
 
-BOUND = 60.0  # seconds: a bound on a hang, never a timing
-HANG = 600.0  # longer than any run of this test: a wait this long is a hang
 CANNOT_READ = "metrics: cannot read the database"
-
-
-async def running(daemon: Daemon) -> asyncio.Task[int]:
-    """The daemon running, its scheduler started and its first snapshot taken."""
-    task = asyncio.create_task(daemon.run())
-    for _ in range(1200):
-        if task.done() or (daemon.scheduler is not None and daemon.metrics.state.snapshot()):
-            break
-        await asyncio.sleep(0.05)
-    assert daemon.scheduler is not None and daemon.server is not None, daemon.failure
-    return task
 
 
 def fail_metrics_reads(daemon: Daemon, failing: threading.Event) -> None:
@@ -60,24 +47,12 @@ def scrape(url: str) -> str:
 async def test_the_snapshots_end_when_the_stop_begins(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    daemon = daemon_for(tmp_path)
-    # a budget far longer than the test: the held thread holds the stop open
-    update = {"listen": "127.0.0.1:0", "shutdown_grace": 300.0}
-    daemon.settings = daemon.settings.model_copy(update=update)
-    failing, entered, gate = threading.Event(), threading.Event(), threading.Event()
+    daemon = held_daemon(tmp_path)
+    failing, gate = threading.Event(), threading.Event()
     fail_metrics_reads(daemon, failing)
-
-    def stuck() -> None:  # database work under way that the stop waits for
-        entered.set()
-        gate.wait(HANG)
-
     caplog.set_level(logging.WARNING)
-    task = await running(daemon)
-    held: asyncio.Task[None] | None = None
-    try:
+    async with stop_held_open(daemon, gate) as task:
         assert daemon.server is not None and daemon._snapshots is not None
-        held = asyncio.create_task(daemon.db_threads.run(stuck, name="rescan"))
-        assert await asyncio.to_thread(entered.wait, BOUND)
         failing.set()
         caplog.clear()
         daemon.stop()
@@ -91,9 +66,3 @@ async def test_the_snapshots_end_when_the_stop_begins(
         assert said == []
         gate.set()
         assert await asyncio.wait_for(task, BOUND) == 0, daemon.failure
-    finally:
-        gate.set()
-        daemon.stop()
-        await asyncio.gather(task, return_exceptions=True)
-        if held is not None:
-            await asyncio.gather(held, return_exceptions=True)
