@@ -51,6 +51,9 @@ class Interrupted(BaseException):
     A BaseException, like KeyboardInterrupt, so no `except Exception` on the
     way (settings, keys) turns it into a usage error."""
 
+    def message(self) -> str:
+        return f"interrupted ({self}) before the run began: nothing was checked, no report"
+
 
 def hold_for_exit() -> bool:
     """Block the stop signals for the rest of the process, and say whether one
@@ -123,8 +126,13 @@ def _exit_interrupted() -> None:
 def _unraisable(args: Any) -> None:
     """The handler's exit swallowed by a finalizer: the message is written and the
     process ends here, without the cleanups an exception would have run, rather
-    than go on as if the user had not asked it to stop."""
-    if isinstance(args.exc_value, EarlyExit):
+    than go on as if the user had not asked it to stop. `check`'s `Interrupted`
+    too: it went on, cancelled its run at once and wrote an empty report marked
+    incomplete (over `-o FILE`), or with --offline exited 1 with a traceback."""
+    if isinstance(args.exc_value, Interrupted):
+        with contextlib.suppress(OSError, ValueError):
+            sys.stderr.write(args.exc_value.message() + "\n")
+    if isinstance(args.exc_value, (EarlyExit, Interrupted)):
         with contextlib.suppress(OSError, ValueError):
             sys.stderr.flush()
         os._exit(EXIT_INTERRUPTED)

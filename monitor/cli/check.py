@@ -163,10 +163,7 @@ def check(
     except Interrupted as exc:
         prestart.discard(workers)
         hold_for_exit()
-        _stderr().print(
-            f"interrupted ({exc}) before the run began: nothing was checked, no report",
-            highlight=False,
-        )
+        _stderr().print(exc.message(), highlight=False)
         sys.exit(EXIT_INTERRUPTED)
     except BaseException:  # a usage error on its way out: a signal now is only noted
         stop.arm()
