@@ -23,6 +23,7 @@ import pytest
 from aiohttp import web
 from daemon_harness import CLI, DaemonProcess, LinkServer, query, wait_for
 from stop_harness import jsonl_corpus, started, stop_config
+from support.procs import children
 from test_run_early_hup import _gated
 
 # seconds: a bound on a hang, never a timing. Twice it (the start, then the pass)
@@ -93,17 +94,7 @@ def test_a_user_signal_to_the_daemon_or_its_group_ends_nothing(
                 daemon.signal_group(sig)
             else:
                 daemon.signal(sig)
-            heard = f"{sig.name} ignored"  # or its end, which the asserts below explain
-            wait_for(
-                lambda: heard in daemon.text() or daemon.proc.poll() is not None,
-                BOUND,
-                what=lambda: _hung(tmp_path, daemon),
-            )
-            site.go.set()  # the rest of the pass: checks that were held, and the queue
-            try:
-                code = daemon.wait(BOUND)
-            except subprocess.TimeoutExpired:
-                pytest.fail(f"run --once did not end: {_hung(tmp_path, daemon)}")
+            code = _heard_then_ended(tmp_path, daemon, site, sig)
         finally:
             daemon.kill()
     text = daemon.text()
@@ -113,10 +104,22 @@ def test_a_user_signal_to_the_daemon_or_its_group_ends_nothing(
     _all_checked(tmp_path, text)
 
 
-def _checkers(daemon: DaemonProcess) -> list[int]:
-    """The daemon's child processes: its checker processes."""
-    pid = daemon.proc.pid
-    return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+def _heard_then_ended(
+    tmp_path: Path, daemon: DaemonProcess, site: HeldServer, sig: signal.Signals
+) -> int:
+    """Once the daemon has logged the signal ignored (or ended, which the callers'
+    asserts explain), the held answers go, and the pass's exit code."""
+    heard = f"{sig.name} ignored"
+    wait_for(
+        lambda: heard in daemon.text() or daemon.proc.poll() is not None,
+        BOUND,
+        what=lambda: _hung(tmp_path, daemon),
+    )
+    site.go.set()  # the rest of the pass: checks that were held, and the queue
+    try:
+        return daemon.wait(BOUND)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"run --once did not end: {_hung(tmp_path, daemon)}")
 
 
 def test_a_sigusr1_to_the_group_spares_a_checker_process_started_in_a_dead_ones_place(
@@ -133,24 +136,15 @@ def test_a_sigusr1_to_the_group_spares_a_checker_process_started_in_a_dead_ones_
         daemon = DaemonProcess(cfg, "--once", group=True)
         try:
             wait_for(lambda: started(site) >= 100, BOUND, what=lambda: _hung(tmp_path, daemon))
-            first = _checkers(daemon)
-            os.kill(first[0], signal.SIGKILL)  # its checks are held at the server
+            first = children(daemon.proc.pid)  # its checker processes
+            os.kill(min(first), signal.SIGKILL)  # its checks are held at the server
             wait_for(
-                lambda: set(_checkers(daemon)) - set(first),
+                lambda: children(daemon.proc.pid) - first,
                 BOUND,
                 what=lambda: _hung(tmp_path, daemon),
             )
             daemon.signal_group(signal.SIGUSR1)
-            wait_for(
-                lambda: "SIGUSR1 ignored" in daemon.text() or daemon.proc.poll() is not None,
-                BOUND,
-                what=lambda: _hung(tmp_path, daemon),
-            )
-            site.go.set()
-            try:
-                code = daemon.wait(BOUND)
-            except subprocess.TimeoutExpired:
-                pytest.fail(f"run --once did not end: {_hung(tmp_path, daemon)}")
+            code = _heard_then_ended(tmp_path, daemon, site, signal.SIGUSR1)
         finally:
             daemon.kill()
     text = daemon.text()
