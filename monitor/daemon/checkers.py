@@ -32,7 +32,7 @@ from monitor.check.processes import HANG_SLACK, TARGET_BATCH, WorkerPool, host_o
 from monitor.config import Settings
 from monitor.daemon.prestart import (
     Prestarted,
-    sighup_held,
+    spawn_signals_held,
     worker_args,
 )
 from monitor.vocabulary import CheckResult, Kind
@@ -109,7 +109,7 @@ class ProcessChecker:
         pool = WorkerPool(self.settings, self.processes, local=False, prestarted=early)
         pool.hang_slack = self.hang_slack  # a hung process is killed by the pool's watch
         pool.worker_args = args  # text marks as the service asks of its in-process Checker
-        with sighup_held():
+        with spawn_signals_held():
             await pool.__aenter__()
         self._pool = pool
         self._live = [True] * self.processes
@@ -356,7 +356,7 @@ class ProcessChecker:
                 if self._stopped:
                     return
                 try:
-                    with sighup_held():
+                    with spawn_signals_held():
                         pool.channels[b] = await pool.start_worker()
                     break
                 except Exception as exc:  # EAGAIN, ENOMEM: its checks must not wait for ever

@@ -85,7 +85,7 @@ def dialect_of(url: str) -> str:
 # processes inherit "ignored", but one started in a dead one's place came after
 # the daemon's own handler, which exec resets to the default action, and a
 # `systemctl kill -s USR1` ended it (its checks on their second try were lost).
-sighup_held = SignalsHeld(signal.SIGHUP, signal.SIGUSR1)
+spawn_signals_held = SignalsHeld(signal.SIGHUP, signal.SIGUSR1)
 
 
 @contextlib.contextmanager
@@ -157,5 +157,5 @@ def prestart(settings: Settings) -> Prestarted:
         guess = size // BYTES_PER_TARGET
     count = processes_for(settings, guess, dialect)
     args = worker_args(settings, url)
-    with sighup_held():
+    with spawn_signals_held():
         return Prestarted(args, spawn(count, args), walked)

@@ -56,7 +56,7 @@ def test_ready_is_said_once_a_reload_is_handled_and_stopping_at_the_stop(
             # "checking the database" for as long as the daemon ran
             assert said[-1] == b"READY=1\nSTATUS=", said
             # handled, and not blocked but for a moment: a checker process is spawned
-            # with SIGHUP held (prestart.sighup_held), so one read of /proc may see it so
+            # with SIGHUP held (prestart.spawn_signals_held), so one read of /proc may see it so
             wait_for(lambda: _sighup_handled(daemon.proc.pid), what=daemon.text)
             daemon.signal(signal.SIGHUP)  # as systemd's queued reload would, at once
             wait_for(lambda: "configuration reloaded" in daemon.text(), what=daemon.text)

@@ -11,7 +11,7 @@ import asyncio
 import signal
 
 from monitor.check.prestart import stop_signals_held
-from monitor.daemon.prestart import sighup_held
+from monitor.daemon.prestart import spawn_signals_held
 
 HELD = {signal.SIGHUP, signal.SIGINT, signal.SIGTERM}
 
@@ -21,7 +21,7 @@ def _blocked() -> set[int]:
 
 
 async def _keeper(entered: asyncio.Event, other: asyncio.Event, leave: asyncio.Event) -> None:
-    with sighup_held(), stop_signals_held():  # as checkers.py's keeper around its spawn
+    with spawn_signals_held(), stop_signals_held():  # as checkers.py's keeper around its spawn
         assert HELD <= _blocked()
         entered.set()
         await other.wait()
@@ -47,7 +47,7 @@ def test_a_hold_inside_one_already_blocked_unblocks_nothing() -> None:
     """`run` holds SIGHUP from its start (reloads_held): a spawn inside leaves it held."""
     old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGHUP})
     try:
-        with sighup_held():
+        with spawn_signals_held():
             pass
         assert signal.SIGHUP in _blocked()
     finally:
