@@ -124,22 +124,41 @@ def _exit_interrupted() -> None:
 
 
 def _unraisable(args: Any) -> None:
-    """The handler's exit swallowed by a finalizer: the message is written and the
-    process ends here, without the cleanups an exception would have run, rather
-    than go on as if the user had not asked it to stop. `check`'s `Interrupted`
-    too: it went on, cancelled its run at once and wrote an empty report marked
-    incomplete (over `-o FILE`), or with --offline exited 1 with a traceback."""
-    if isinstance(args.exc_value, Interrupted):
-        with contextlib.suppress(OSError, ValueError):
-            sys.stderr.write(args.exc_value.message() + "\n")
-    if isinstance(args.exc_value, (EarlyExit, Interrupted)):
-        with contextlib.suppress(OSError, ValueError):
-            sys.stderr.flush()
-        os._exit(EXIT_INTERRUPTED)
-    _unraisable_before(args)
+    """The handler's exception swallowed by a finalizer: raised again where the
+    code goes on (swallowed_stop), so the command's cleanups run as for any
+    stop (an `os._exit` here left keygen's temporary key file behind); an exit
+    130 all the same if it does not end. `check`'s `Interrupted` too: it went on,
+    cancelled its run at once and wrote an empty report marked incomplete (over
+    `-o FILE`), or with --offline exited 1 with a traceback."""
+    exc = args.exc_value
+    if not isinstance(exc, (EarlyExit, Interrupted)):
+        _unraisable_before(args)
+        return
+    from monitor.check import swallowed_stop
+
+    def say() -> str:  # EarlyExit's handler has said it already
+        return exc.message() if isinstance(exc, Interrupted) else ""
+
+    swallowed_stop.note(say)
+    loop = _running_loop() if isinstance(exc, EarlyExit) else None
+    if loop is not None:  # as in _exit_early: by a callback of the loop's own
+        loop.call_soon_threadsafe(_exit_interrupted)
+        return
+    try:
+        frame = sys._getframe(1)  # where the finalizer ran from
+    except ValueError:  # none: the interpreter is ending
+        swallowed_stop.end_now(say())
+    swallowed_stop.raise_at(frame, exc)
 
 
 _unraisable_before = sys.unraisablehook
+
+
+def swallowed_on_the_way() -> bool:
+    """At a command's end (the CLI's `main`): whether a finalizer swallowed a stop
+    signal's exception on the way, so the exit is 130 whatever the command said."""
+    module = sys.modules.get("monitor.check.swallowed_stop")
+    return module is not None and bool(module.settle())
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:

@@ -192,10 +192,13 @@ def main() -> None:
             code, failed = EXIT_USAGE, exc.strerror or str(exc)
     finally:
         from monitor.check.gc_pace import end_of_process
+        from monitor.check.interrupt import EXIT_INTERRUPTED, swallowed_on_the_way
         from monitor.cli.streams import flush_stdout, quiet_stderr, stderr_broken
 
         undelivered = flush_stdout()
         end_of_process()
+        if swallowed_on_the_way():  # its exception caught on its way (swallowed_stop)
+            code = EXIT_INTERRUPTED
     undelivered = undelivered or failed
     if undelivered is not None:  # the command's own exit code said it was delivered
         code = EXIT_USAGE
