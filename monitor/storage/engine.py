@@ -20,6 +20,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 
 from monitor.storage import turns
+from monitor.storage.sqlite_uri import NotWhatItNames, SqliteTarget, sqlite_target
 
 BUSY_TIMEOUT_MS = 5000
 BUSY_TIMEOUT_MAX_S = 3600.0  # a SQLite URL's ?timeout= (seconds), at most
@@ -69,22 +70,34 @@ def url_busy_timeout_ms(url: str | URL) -> int:
     return round(seconds * 1000)
 
 
-def check_sqlite_query(url: str) -> None:
+def sqlite_opens(url: str | URL) -> SqliteTarget:
+    """What SQLite opens for this SQLite URL (sqlite_uri.py): the URL's file, or one in
+    memory; ValueError when it would open another than the one it names."""
+    parsed = make_url(url) if isinstance(url, str) else url
+    with warnings.catch_warnings():  # what it ignores is refused in sqlite_target
+        warnings.simplefilter("ignore")
+        args, opts = parsed.get_dialect()().create_connect_args(parsed)
+    return sqlite_target(parsed, str(args[0]), bool(opts.get("uri")))
+
+
+def check_sqlite_query(url: str) -> SqliteTarget:
     """Raise ValueError saying what is wrong with a SQLite URL's query: its `?timeout=`
     (url_busy_timeout_ms), or a value of pysqlite's other parameters (`uri`,
     `check_same_thread`, `detect_types`, `cached_statements`) that its driver
-    cannot read, or one given twice: each raised a traceback at the engine's making."""
+    cannot read, or one given twice: each raised a traceback at the engine's making;
+    or SQLite's own parameters where they open another database (sqlite_opens)."""
     parsed = make_url(url)
     url_busy_timeout_ms(parsed)
+    twice = [f"?{k}=" for k, v in parsed.query.items() if not isinstance(v, str)]
     try:
-        with warnings.catch_warnings():  # what it ignores is said when the engine is made
-            warnings.simplefilter("ignore")
-            parsed.get_dialect()().create_connect_args(parsed)
+        if twice:
+            raise ValueError(f"{', '.join(twice)} given more than once")
+        return sqlite_opens(parsed)
+    except NotWhatItNames:
+        raise
     except (TypeError, ValueError) as exc:
-        twice = [f"?{k}=" for k, v in parsed.query.items() if not isinstance(v, str)]
-        why = f"{', '.join(twice)} given more than once" if twice else str(exc)
         raise ValueError(
-            f"SQLite's driver cannot read its query ({why}): each parameter once; uri and "
+            f"SQLite's driver cannot read its query ({exc}): each parameter once; uri and "
             "check_same_thread take true or false, detect_types and cached_statements "
             "a whole number"
         ) from None

@@ -34,7 +34,14 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from monitor import urls
-from monitor.storage.engine import WRITE_OPTION, check_sqlite_query, is_sqlite, make_engine
+from monitor.storage.engine import (
+    WRITE_OPTION,
+    check_sqlite_query,
+    is_sqlite,
+    make_engine,
+    sqlite_opens,
+)
+from monitor.storage.sqlite_uri import SqliteTarget
 from monitor.storage.tables import metadata
 
 QUICK_CHECK_LINES = 3  # of quick_check's complaints, shown to the user
@@ -52,28 +59,32 @@ def shown_url(url: str) -> str:
     return urls.redact(url)
 
 
+def _opens(url: str) -> SqliteTarget | None:
+    """What SQLite opens for `url` (sqlite_uri.py); None for a server, or a URL that
+    check_sqlite_query refuses (open_database does so before any use)."""
+    try:
+        parsed = make_url(url)
+        if parsed.get_backend_name() != "sqlite":
+            return None
+        return sqlite_opens(parsed)
+    except (ArgumentError, TypeError, ValueError):
+        return None
+
+
 def sqlite_path(url: str) -> Path | None:
-    """The file behind a SQLite URL; None for a server or an in-memory database."""
-    parsed = make_url(url)
-    database = parsed.database or ""
-    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:":
-        return None
-    if database.startswith("file:"):
-        return None
-    return Path(database)
+    """The file SQLite opens for a SQLite URL (a `file:` URI's path too); None for a
+    server or a database in memory."""
+    target = _opens(url)
+    path = target.path if target is not None else None
+    return None if path is None else Path(path)
 
 
 def is_memory(url: str) -> bool:
-    """A SQLite database in memory (`sqlite://`, `:memory:`, `file::memory:`, a
-    `mode=memory` URI), judged by the URL's parts: a file under a folder named
-    `mode=memory` is a file."""
-    parsed = make_url(url)
-    database = parsed.database or ""
-    return parsed.get_backend_name() == "sqlite" and (
-        database in ("", ":memory:")
-        or database.startswith("file::memory:")
-        or parsed.query.get("mode") == "memory"
-    )
+    """A SQLite database in memory or temporary (`sqlite://`, `:memory:`,
+    `file::memory:`, `file:` with no path, a `mode=memory` or `vfs=memdb` URI), judged
+    as SQLite reads the URL: a file under a folder named `mode=memory` is a file."""
+    target = _opens(url)
+    return target is not None and target.memory
 
 
 def sqlite_code(exc: BaseException) -> int | None:
@@ -229,6 +240,31 @@ def _create_whole(path: Path) -> bool:
             fresh.unlink()
 
 
+def _refuse_read_only_uri(target: SqliteTarget, path: Path, *, create: bool) -> None:
+    """A URI that opens the file read-only: the daemon and `db upgrade` write (and
+    made the file first); `immutable=1` ignores the -wal beside it, whose commits
+    are not in the file yet: a running daemon's history read as missing or empty."""
+    how = target.read_only
+    if how is None:
+        return
+    if create:
+        raise DatabaseUnusable(
+            f"the URL opens {path} read-only ({how}), and this command writes to it: "
+            f"leave {how} out (`status` and `history` may keep it)"
+        )
+    wal = path.with_name(path.name + "-wal")
+    try:
+        pending = wal.stat().st_size
+    except OSError:
+        pending = 0
+    if target.immutable and pending:
+        raise DatabaseUnusable(
+            f"the URL opens {path} with immutable=1, which ignores {wal.name} beside it "
+            f"({pending} bytes, which may hold commits not yet in the file: a daemon runs, or "
+            "stopped uncleanly): leave immutable=1 out (mode=ro reads both)"
+        )
+
+
 URL_SHAPES = "sqlite:///PATH or postgresql+psycopg://USER@HOST/NAME"
 
 
@@ -278,9 +314,10 @@ def open_database(
         host = make_url(url).host or ""
     except (ArgumentError, ValueError) as exc:  # ValueError: a port that is not a number
         raise DatabaseUnusable(_not_a_url(url, exc)) from None
+    target = None
     if is_sqlite(url):
         try:
-            check_sqlite_query(url)
+            target = check_sqlite_query(url)
         except ValueError as exc:
             raise DatabaseUnusable(f"not a database URL: {exc}") from None
     if is_memory(url):
@@ -299,6 +336,8 @@ def open_database(
             f"not a database URL: {shown_url(url)} has an @ after its user and password; "
             "a password holding @ (or :, /, ?, #) must be percent-encoded (%40 for @)"
         )
+    if path is not None and target is not None:
+        _refuse_read_only_uri(target, path, create=create)
     if path is not None:
         _refuse_unusable_file(path)
         if path.exists():

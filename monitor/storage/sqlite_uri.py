@@ -1,0 +1,149 @@
+"""Pure: what SQLite opens for a SQLite URL, read as SQLite itself reads it.
+
+pysqlite hands SQLite the URL's database as it stands; with `uri=true` it appends
+the other query parameters (`?mode=ro`), and SQLite reads them only when the name
+begins with `file:` (https://www.sqlite.org/uri.html). So
+`sqlite:////x/h.db?mode=ro&uri=true` opened, and created, an empty file named
+`h.db?mode=ro`: `status` said "no schema yet", `db upgrade` migrated that file and
+`run` recorded into it. `vfs=memdb` and a `file:` with no path opened a database
+in memory or a temporary one, gone at exit. Without `uri=true` the parameters are
+ignored (SQLAlchemy only warns), so `?mode=ro` opened the file for writing.
+
+The rules live here once; the opening checks (opening.py) ask `sqlite_target`.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from urllib.parse import quote, unquote_to_bytes
+
+from sqlalchemy.engine import URL
+
+# pysqlite's own parameters (SQLAlchemy's pysqlite dialect): never SQLite's
+DRIVER_PARAMS = frozenset(
+    {"uri", "timeout", "isolation_level", "detect_types", "check_same_thread", "cached_statements"}
+)
+_TRUE = frozenset({"on", "true", "yes"})  # sqlite3GetBoolean; a number: not 0
+
+
+class NotWhatItNames(ValueError):
+    """The URL would have SQLite open another database than the one it names."""
+
+
+@dataclass(frozen=True)
+class SqliteTarget:
+    """The database SQLite opens: `name` is a file's path, `""` (a temporary
+    database) or `":memory:"`; `params` the URI parameters it reads."""
+
+    name: str
+    params: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def memory(self) -> bool:
+        """In memory or temporary: private to one connection, gone at its close."""
+        return (
+            self.name in ("", ":memory:")
+            or self.params.get("mode") == "memory"
+            or self.params.get("vfs") == "memdb"
+        )
+
+    @property
+    def path(self) -> str | None:
+        return None if self.memory else self.name
+
+    @property
+    def immutable(self) -> bool:
+        """SQLite reads the file as never changing: no locks, and its -wal ignored."""
+        value = self.params.get("immutable", "").strip().lower()
+        if value[:1].isdigit():
+            return int("".join(c for c in value if c.isdigit()) or "0") != 0
+        return value in _TRUE
+
+    @property
+    def read_only(self) -> str | None:
+        """The parameter that opens it read-only (`mode=ro`, `immutable=1`), or None."""
+        if self.params.get("mode") == "ro":
+            return "mode=ro"
+        return "immutable=1" if self.immutable else None
+
+
+def _as_uri(database: str, params: dict[str, str]) -> str:
+    """The URL to write instead: a `file:` name carrying SQLite's parameters."""
+    query = "&".join(f"{k}={v}" for k, v in params.items())
+    return f"sqlite:///file:{quote(database, safe='/')}?{query}&uri=true"
+
+
+def _parse_file_uri(name: str) -> SqliteTarget:
+    """A `file:` name as sqlite3ParseUri reads it: an authority (empty or
+    localhost), a path up to `?` or `#`, `&`-separated parameters; %HH decoded."""
+    rest = name[len("file:") :]
+    if rest.startswith("//"):
+        end = rest.find("/", 2)
+        authority = rest[2:] if end < 0 else rest[2:end]
+        authority = authority.split("?")[0].split("#")[0]
+        if authority not in ("", "localhost"):
+            raise NotWhatItNames(
+                f"its file: name has the host {authority!r}: SQLite opens local files only "
+                "(file:/PATH or file:///PATH)"
+            )
+        rest = rest[2 + len(authority) :]
+    rest = rest.split("#", 1)[0]
+    path, _, query = rest.partition("?")
+    params: dict[str, str] = {}
+    for part in filter(None, query.split("&")):
+        key, _, value = part.partition("=")
+        key, value = _decoded(key), _decoded(value)
+        if key in params:
+            raise NotWhatItNames(f"its SQLite parameter {key}= is given twice: give it once")
+        params[key] = value
+    return SqliteTarget(_decoded(path), params)
+
+
+_NUL = (
+    "it holds a NUL byte (%00): SQLite's name or value ends there, and Python's file "
+    "calls refuse it; leave it out"
+)
+
+
+def _decoded(text: str) -> str:
+    """%HH decoded, as SQLite does it; a NUL is refused (SQLite cuts the text there)."""
+    decoded = unquote_to_bytes(text)
+    if b"\x00" in decoded:
+        raise NotWhatItNames(_NUL)
+    return os.fsdecode(decoded)
+
+
+def sqlite_target(url: URL, filename: str, uri: bool) -> SqliteTarget:
+    """What SQLite opens given pysqlite's `filename` and `uri` flag for `url` (the
+    dialect's create_connect_args). ValueError says what to write when the URL
+    does not open what it names (see the module's docstring)."""
+    database = url.database or ""
+    if "\x00" in filename:
+        raise NotWhatItNames(_NUL)
+    extra = {k: v if isinstance(v, str) else v[0] for k, v in url.query.items()}
+    extra = {k: v for k, v in extra.items() if k not in DRIVER_PARAMS}
+    given = ", ".join(f"?{k}=" for k in extra)
+    plain = database not in ("", ":memory:") and not database.startswith("file:")
+    instead = _as_uri(database if plain else "PATH", extra)
+    if uri:
+        if filename.startswith("file:"):
+            return _parse_file_uri(filename)
+        if extra:  # appended to a plain name: part of the file's name
+            raise NotWhatItNames(
+                f"with uri=true SQLite reads {given} only after a file: name, and "
+                f"would open (and create) a file named {os.path.basename(filename)!r} instead: "
+                f"write {instead}"
+            )
+        return SqliteTarget(filename)
+    if database.startswith("file:"):  # pysqlite made it a path under the working directory
+        raise NotWhatItNames(
+            f"a file: name is SQLite's URI only with uri=true (else a file under the working "
+            f"directory named {filename!r}): add &uri=true"
+        )
+    if extra and plain:
+        raise NotWhatItNames(
+            f"SQLite ignores {given} without uri=true, and opens the file read-write: "
+            f"write {instead}"
+        )
+    return SqliteTarget(filename)
