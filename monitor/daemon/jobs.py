@@ -206,6 +206,8 @@ async def reload(d: Daemon) -> None:
     if d._reload is not None:
         try:
             settings, keyring = d._reload()
+            if not settings.paths:  # as `run` refuses at its start: taken, it retired the corpus
+                raise ConfigError("no PATH given (and no `paths` in the config file)")
         except ConfigError as exc:
             log.error("reload refused, keeping the running configuration: %s", exc)
             return
