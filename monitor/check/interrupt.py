@@ -59,9 +59,52 @@ def hold_for_exit() -> bool:
     """Block the stop signals for the rest of the process, and say whether one
     is waiting. The interpreter puts the default handlers back while it shuts
     down, and SIGTERM's default is to die (status 143): a signal then would
-    spoil the exit status of a run whose report is already written."""
-    signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    spoil the exit status of a run whose report is already written. Given back
+    if another command begins in this process (`command_began`)."""
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    _blocked_for_exit.update(set(STOP_SIGNALS) - set(before))
     return bool(signal.sigpending() & set(STOP_SIGNALS))
+
+
+# What a command held for the process's exit (its blocked mask, the handlers it
+# left in place), given back when another command begins in the same process:
+# an in-process caller's second `main` (a test's CliRunner) was deaf to SIGINT
+# and SIGTERM, blocked, or handled by a command that was over.
+_blocked_for_exit: set[int] = set()
+_handlers_for_exit: dict[int, tuple[Handler, Handler]] = {}  # signal: (left, before)
+
+
+def kept_for_exit(sig: int, left: Handler, before: Handler) -> None:
+    """The command leaves `left` handling `sig` for the process's exit; `before`
+    comes back if another command begins (and `left` is still in place)."""
+    before = _handlers_for_exit.get(sig, (None, before))[1]  # the first command's before
+    _handlers_for_exit[sig] = (left, before)
+
+
+def ignore_for_exit(sig: int, before: Handler) -> None:
+    """Ignore the stop signal `sig` until the process exits (a daemon's stop is
+    under way or over); `before` comes back if another command begins."""
+    signal.signal(sig, _ignored_for_exit)
+    kept_for_exit(sig, _ignored_for_exit, before)
+
+
+def _ignored_for_exit(signum: int, frame: FrameType | None) -> None:
+    """A stop signal once the command's stop is under way or over: the first is acted on."""
+
+
+def _give_back_exit_holds() -> None:
+    """Another command begins: the stop signals are heard again. One that came
+    while they were blocked was the last command's (its exit code said so)."""
+    for sig, (left, before) in _handlers_for_exit.items():
+        if signal.getsignal(sig) == left:  # == : a bound method is a new object each time
+            signal.signal(sig, before if before is not None else signal.SIG_DFL)
+    _handlers_for_exit.clear()
+    if _blocked_for_exit:
+        for _ in range(len(_blocked_for_exit)):  # bounded: one of each at most is pending
+            if signal.sigpending() & _blocked_for_exit:
+                signal.sigtimedwait(_blocked_for_exit, 0)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _blocked_for_exit)
+        _blocked_for_exit.clear()
 
 
 def stdout_stuck() -> bool:
@@ -97,9 +140,12 @@ _running: str | None = None  # the command under way, once the CLI has chosen it
 
 def command_began(words: str) -> None:
     """Commands that keep `stop_early`'s handler (status, grafana push, db
-    upgrade...) are stopped by it mid-way: the message must not say they never began."""
+    upgrade...) are stopped by it mid-way: the message must not say they never
+    began. A command before it in this process held the stop signals for an
+    exit that did not come: they are heard again."""
     global _running
     _running = words
+    _give_back_exit_holds()
 
 
 def _exit_early(signum: int, frame: FrameType | None) -> None:
@@ -175,6 +221,7 @@ def stop_early() -> None:
     """From process start until a command takes the signals over: SIGINT or
     SIGTERM exits 130 with a message (not click's "Aborted!" and exit 1, not a
     traceback from an import, not SIGTERM's silent death)."""
+    _give_back_exit_holds()  # an in-process caller's second command
     for sig in STOP_SIGNALS:
         if signal.getsignal(sig) in (signal.default_int_handler, signal.SIG_DFL):
             signal.signal(sig, _exit_early)
@@ -196,8 +243,12 @@ class NotedStop:
             give_up_if_stuck(signum)
 
     def install(self) -> dict[int, Any]:
-        """Take the stop signals over; return the handlers they had."""
-        return {sig: signal.signal(sig, self) for sig in STOP_SIGNALS}
+        """Take the stop signals over; return the handlers they had (given back
+        if another command begins in this process, when the caller did not)."""
+        previous: dict[int, Any] = {sig: signal.signal(sig, self) for sig in STOP_SIGNALS}
+        for sig, before in previous.items():
+            kept_for_exit(sig, self, before)
+        return previous
 
 
 class StopSignals:
@@ -265,11 +316,13 @@ class StopSignals:
         """Handle both signals from now on; returns the handlers replaced.
 
         The command never puts them back: a signal while the process exits
-        must not kill it with the default action (SIGTERM's exit 143)."""
+        must not kill it with the default action (SIGTERM's exit 143). Another
+        command beginning in this process gets them back (`kept_for_exit`)."""
         previous: dict[int, Handler] = {}
         for sig in STOP_SIGNALS:
             previous[sig] = signal.getsignal(sig)
             signal.signal(sig, self._on_signal)
+            kept_for_exit(sig, self._on_signal, previous[sig])
         return previous
 
     @contextmanager

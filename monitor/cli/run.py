@@ -81,9 +81,10 @@ def run(paths: tuple[Path, ...], config_file: Path | None, **flags: Any) -> None
 
     ignore_stray_stops()  # done at the CLI's first line too; here for other entries
     claim()  # before any checker process is spawned: $NOTIFY_SOCKET is this process's
-    process_ends_with_daemon()  # a stop signal after the daemon's stop is ignored
     try:
-        with reloads_held():  # a SIGHUP before the daemon's handler is a reload, not a death
+        # a SIGHUP before the daemon's handler is a reload, not a death; a stop
+        # signal after the daemon's stop is ignored (until another command begins)
+        with reloads_held(), process_ends_with_daemon():
             _run(paths, config_file, flags)
     finally:
         # ending: a later SIGTERM or SIGINT (daemon/signals.py) must not take the default

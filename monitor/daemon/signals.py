@@ -13,9 +13,10 @@ leave, listener) killed the daemon (status 143, "stopped" never said) or
 raised into the cleanup (a traceback, "Aborted!", exit 1). `timeout` sends
 SIGTERM twice, an impatient user presses Ctrl-C twice. The first stops the
 daemon; later ones are ignored, from `remove` until the process exits (`run`
-holds them blocked for its exit). A daemon that stopped for another reason
-gets the handlers it had before back (a library caller's, a test's), unless
-the process ends with it (`run`: `process_ends_with_daemon`): a stop signal in
+holds them blocked for its exit) or another command begins in it. A daemon
+that stopped for another reason gets the handlers it had before back (a
+library caller's, a test's), unless the process ends with it (`run`, inside
+`process_ends_with_daemon`): a stop signal in
 `run`'s exit, after a `--once` pass that ended by itself, reached the command's
 early handler, which said "interrupted during `run`" of a run that had ended.
 """
@@ -26,10 +27,11 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from types import FrameType
 from typing import Any
 
+from monitor.check.interrupt import ignore_for_exit
 from monitor.daemon.hup import USER_SIGNALS
 from monitor.daemon.prestart import release_reloads
 
@@ -41,14 +43,16 @@ STOPS = (signal.SIGTERM, signal.SIGINT)
 _ends_process = False  # `run`: nothing follows the daemon but the exit
 
 
-def process_ends_with_daemon() -> None:
-    """Once the daemon has stopped, stop signals are ignored until the process exits."""
+@contextlib.contextmanager
+def process_ends_with_daemon() -> Iterator[None]:
+    """While inside, a daemon that stops leaves the stop signals ignored until
+    the process exits, or until another command begins in it (interrupt.ignore_for_exit)."""
     global _ends_process
     _ends_process = True
-
-
-def _stopping_already(signum: int, frame: FrameType | None) -> None:
-    """A stop signal once the daemon is ending: the first one is being acted on."""
+    try:
+        yield
+    finally:
+        _ends_process = False
 
 
 def _ignored(sig: signal.Signals, loop: asyncio.AbstractEventLoop) -> Callable[[int, Any], None]:
@@ -113,7 +117,7 @@ class Signals:
         loop.remove_signal_handler(signal.SIGHUP)  # SIG_DFL for now (held): put back below
         for sig, before in self._before.items():  # never SIG_DFL between handlers
             if sig in STOPS and (self._stop_signalled or _ends_process):
-                signal.signal(sig, _stopping_already)
+                ignore_for_exit(sig, before)
             elif sig in STOPS or before is not None:
                 signal.signal(sig, before if before is not None else signal.SIG_DFL)
         self._before.clear()

@@ -44,7 +44,6 @@ AFTER_THE_DAEMON = textwrap.dedent(
     from monitor.daemon import signals
 
     stop_early()
-    signals.process_ends_with_daemon()
 
     async def daemon():
         async def reload(): pass
@@ -52,7 +51,8 @@ AFTER_THE_DAEMON = textwrap.dedent(
         handlers.install(lambda: None, lambda: None)
         handlers.remove()  # the stop's end: no stop signal came
 
-    asyncio.run(daemon())
+    with signals.process_ends_with_daemon():
+        asyncio.run(daemon())
     signal.raise_signal(signal.SIGTERM)  # in the command's exit
     print("went on")
     """
