@@ -91,6 +91,7 @@ class CorpusScanner:
         self._marks = DuplicateMarks(repo)  # duplicate_url after each pass
         self._now = 0  # the time of the pass under way (ms)
         self._elsewhere = 0  # documents outside this daemon's paths (PostgreSQL), last pass
+        self._missing: set[Path] = set()  # configured paths found missing: said when back
 
     def _roots(self, report: ScanReport) -> list[Path | Unreadable]:
         """The configured paths that are there; a vanished one is reported and kept."""
@@ -99,12 +100,18 @@ class CorpusScanner:
             try:
                 root.stat()
             except (FileNotFoundError, NotADirectoryError):
+                self._missing.add(root)
                 _missing_root(root, report)
                 continue
             except OSError as exc:  # not "missing": it may be full of documents
+                self._missing.discard(root)  # said unreadable now, then "can be read again"
                 out.append(Unreadable(root, exc))
                 continue
+            if root in self._missing:  # its error was the last word on it in the log
+                self._missing.discard(root)
+                log.info("corpus path %s is back", root)
             out.append(root)
+        self._missing &= {Path(p) for p in self.settings.paths}  # a reload may drop one
         return out
 
     def scan(
@@ -158,6 +165,7 @@ class CorpusScanner:
         # are gone", so its documents are kept as those of a path missing at the start
         for root in roots:
             if isinstance(root, Path) and _gone(root):
+                self._missing.add(root)
                 _missing_root(root, report)
                 kept.append(root)
         self._recovered(known, seen)
