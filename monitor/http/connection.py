@@ -32,6 +32,11 @@ _EMPTY_BODY = frozenset((204, 304, *range(100, 200)))
 # Real servers send one or two (100 Continue, 103 Early Hints); a stream of
 # them is a server stalling, with nothing in the body caps to stop it.
 MAX_INFORMATIONAL = 8
+# An answer followed by bytes the parser fails on is found again in the bytes
+# received since its request, when they are this few (a head and a small body:
+# the case of a Content-Length a little short, a 204 with a body); below the
+# StreamReader's pause, so the fresh parser never pauses the socket.
+SALVAGE_MAX = READ_LIMIT
 
 
 class DNSFailedError(OSError):
@@ -103,18 +108,11 @@ class Connection(asyncio.Protocol):
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
         self.transport: asyncio.Transport | None = None
-        self.parser = HttpResponseParser(
-            cast(Any, Flow(self)),
-            loop,
-            READ_LIMIT,
-            payload_exception=ClientPayloadError,
-            response_with_body=True,
-            read_until_eof=True,
-            auto_decompress=False,
-            max_line_size=MAX_LINE,
-            max_field_size=MAX_FIELD,
-            max_headers=MAX_HEADERS,
-        )
+        self.parser = self._new_parser()
+        # the bytes received since the request was sent, until its answer's
+        # head is delivered (at most SALVAGE_MAX of them): `_salvage` reads them again
+        self._unanswered: list[bytes] | None = None
+        self._unanswered_size = 0
         self.waiter: asyncio.Future[tuple[RawResponseMessage, StreamReader]] | None = None
         self.payload: StreamReader | None = None  # the parser's, for keep-alive decisions
         self.should_close = False
@@ -134,10 +132,22 @@ class Connection(asyncio.Protocol):
             # bytes nobody asked for: the connection's framing is lost
             self.close()
             return
+        kept = self._unanswered
+        if kept is not None and data:
+            self._unanswered_size += len(data)
+            if self._unanswered_size <= SALVAGE_MAX:
+                kept.append(data)
+            else:
+                self._unanswered = None
         try:
             messages, _, _ = self.parser.feed_data(data)
         except Exception as exc:
             self.close()
+            answer = self._salvage() if waiter is not None and not waiter.done() else None
+            if answer is not None and waiter is not None:
+                self.payload = answer[1]
+                waiter.set_result(answer)
+                return
             err = exc if isinstance(exc, HttpProcessingError) else HttpProcessingError()
             self._fail(err, exc)
             return
@@ -157,6 +167,7 @@ class Connection(asyncio.Protocol):
                 body = EMPTY_PAYLOAD if code in _EMPTY_BODY else payload
                 waiter.set_result((message, body))
                 waiter = None
+                self._unanswered = None
             else:  # a second response to one request
                 self.should_close = True
 
@@ -192,6 +203,62 @@ class Connection(asyncio.Protocol):
         pass
 
     # -- ours ---------------------------------------------------------------
+    def _new_parser(self) -> HttpResponseParser:
+        return HttpResponseParser(
+            cast(Any, Flow(self)),
+            self.loop,
+            READ_LIMIT,
+            payload_exception=ClientPayloadError,
+            response_with_body=True,
+            read_until_eof=True,
+            auto_decompress=False,
+            max_line_size=MAX_LINE,
+            max_field_size=MAX_FIELD,
+            max_headers=MAX_HEADERS,
+        )
+
+    def _salvage(self) -> tuple[RawResponseMessage, StreamReader] | None:
+        """The whole answer that bytes after it made the parser fail on, or None.
+
+        A server that sends more than its answer (a Content-Length shorter
+        than the body, a 204 with a body) leaves bytes the parser reads as
+        the next response; in the answer's own segment, its error lost the
+        answer, where in a later one the answer stood and the connection was
+        closed (`data_received`). So the bytes since the request are read
+        again by a fresh parser, up to the longest prefix it takes without
+        an error (an error at a byte is one for every longer prefix); a
+        complete answer found there is the answer. The connection is closed.
+        """
+        kept, self._unanswered = self._unanswered, None
+        if not kept:
+            return None
+        data = b"".join(kept)
+        good, bad = 0, len(data)  # a fresh parser takes data[:good]; data[:bad] failed
+        while bad - good > 1:
+            middle = (good + bad) // 2
+            try:
+                self._new_parser().feed_data(data[:middle])
+            except Exception:
+                bad = middle
+            else:
+                good = middle
+        try:
+            messages, _, _ = self._new_parser().feed_data(data[:good])
+        except Exception:
+            return None
+        informational = 0
+        for message, payload in messages:
+            code = message.code
+            if 100 <= code < 200 and code != 101:
+                informational += 1
+                if informational > MAX_INFORMATIONAL:
+                    return None
+                continue
+            if code in _EMPTY_BODY:
+                return message, EMPTY_PAYLOAD
+            return (message, payload) if payload.is_eof() else None
+        return None
+
     def _fail(self, exc: BaseException, cause: BaseException | None = None) -> None:
         if cause is not None:
             exc.__cause__ = cause
@@ -225,6 +292,7 @@ class Connection(asyncio.Protocol):
             raise ServerDisconnectedError()
         self.requests += 1
         self.informational = 0
+        self._unanswered, self._unanswered_size = [], 0
         waiter: asyncio.Future[tuple[RawResponseMessage, StreamReader]]
         self.waiter = waiter = self.loop.create_future()
         transport.write(request)
