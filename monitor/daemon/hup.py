@@ -51,9 +51,25 @@ def ignore_stray_stops() -> None:
     daemon itself (`kill -USR2`, or `systemctl kill -s USR2` to the whole unit), its
     default action ended it as SIGKILL does: nothing flushed, leases held. SIGUSR1
     too, which many daemons take for "reopen the logs" (this one logs to stderr).
-    Both are ignored from `run`'s first line. A checker process inherits that across
-    exec and sets its own SIGUSR2 handler (one sent while it starts stays pending: it
-    is spawned with SIGUSR2 blocked); one started later, in a dead one's place, comes
-    after the daemon's handlers (reset by exec) and is spawned with SIGUSR1 held."""
+    Both are ignored from `run`'s first line, and counted while the daemon's own
+    handlers are not in place (its start, its stop's end): the daemon logs them
+    once it can (signals.py); SIG_IGN said nothing of them. A checker process is
+    spawned with both held (prestart.spawn_signals_held, check.prestart's
+    stop_signals_held), since exec resets a handled signal to its default action:
+    it sets its own SIGUSR2 handler and keeps SIGUSR1 held."""
     for sig in USER_SIGNALS:
-        signal.signal(sig, signal.SIG_IGN)
+        signal.signal(sig, _unheard_signal)
+
+
+_unheard: dict[int, int] = {}  # signal: how many came while only counted
+
+
+def _unheard_signal(signum: int, frame: object) -> None:
+    _unheard[signum] = _unheard.get(signum, 0) + 1
+
+
+def take_unheard() -> dict[int, int]:
+    """The user signals counted since the last call (run's first line the first time)."""
+    global _unheard
+    taken, _unheard = _unheard, {}
+    return taken

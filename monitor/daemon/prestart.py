@@ -81,10 +81,10 @@ def dialect_of(url: str) -> str:
 # A SIGHUP (reload) is the daemon's: a checker process spawned inside inherits
 # it blocked and never sees it. Held across a spawn's await (checkers.py), by
 # two processes' keepers at once: SignalsHeld leaves the mask as it found it.
-# SIGUSR1 too, which the daemon ignores (hup.ignore_stray_stops): the first
-# processes inherit "ignored", but one started in a dead one's place came after
-# the daemon's own handler, which exec resets to the default action, and a
-# `systemctl kill -s USR1` ended it (its checks on their second try were lost).
+# SIGUSR1 too, which the daemon ignores (hup.ignore_stray_stops) with a handler
+# of its own from `run`'s first line, which exec resets to the default action: a
+# checker process spawned without it held was ended by a `systemctl kill -s USR1`
+# (one started in a dead one's place lost its checks on their second try).
 spawn_signals_held = SignalsHeld(signal.SIGHUP, signal.SIGUSR1)
 
 

@@ -1,6 +1,8 @@
 """The daemon's signals: SIGTERM/SIGINT stop it, SIGHUP reloads it, SIGUSR1 and
 SIGUSR2 are ignored with a warning (SIGUSR2 is its word to its checker
-processes: hup.ignore_stray_stops).
+processes: hup.ignore_stray_stops); those that came while its handlers were not
+in place (the start, the stop's end) are counted and logged once each, when
+the handlers are put in place or when `run`'s daemon has ended.
 
 SIGHUP is held from `run`'s first line (prestart.reloads_held, hup.py) and let
 through only once the handler is in place; reloads take turns, and SIGHUPs
@@ -32,7 +34,7 @@ from types import FrameType
 from typing import Any
 
 from monitor.check.interrupt import ignore_for_exit
-from monitor.daemon.hup import USER_SIGNALS
+from monitor.daemon.hup import USER_SIGNALS, take_unheard
 from monitor.daemon.prestart import release_reloads
 
 log = logging.getLogger("monitor.daemon")
@@ -41,18 +43,39 @@ STOPS = (signal.SIGTERM, signal.SIGINT)
 
 
 _ends_process = False  # `run`: nothing follows the daemon but the exit
+_installed = False  # the daemon's handlers were put in place (since `run` began)
 
 
 @contextlib.contextmanager
 def process_ends_with_daemon() -> Iterator[None]:
     """While inside, a daemon that stops leaves the stop signals ignored until
-    the process exits, or until another command begins in it (interrupt.ignore_for_exit)."""
-    global _ends_process
-    _ends_process = True
+    the process exits, or until another command begins in it (interrupt.ignore_for_exit).
+    At the end, SIGUSR1 and SIGUSR2 that came since the daemon's stop (or during a
+    start that never put its handlers in place) are logged, once each."""
+    global _ends_process, _installed
+    _ends_process, _installed = True, False
     try:
         yield
     finally:
         _ends_process = False
+        say_unheard("during the stop" if _installed else "during the start")
+
+
+def _why(sig: signal.Signals) -> str:
+    if sig == signal.SIGUSR2:
+        return "it is the daemon's word to its checker processes"
+    return "logs go to stderr, there are no files to reopen"
+
+
+def say_unheard(when: str) -> None:
+    """SIGUSR1 and SIGUSR2 counted while the daemon's handlers were not in place
+    (hup.ignore_stray_stops): one warning each, with the count if several came."""
+    for signum, count in sorted(take_unheard().items()):
+        sig = signal.Signals(signum)
+        times = f" x{count}" if count > 1 else ""
+        log.warning(
+            "%s ignored%s %s: %s (SIGHUP reloads, SIGTERM stops)", sig.name, times, when, _why(sig)
+        )
 
 
 def _ignored(sig: signal.Signals, loop: asyncio.AbstractEventLoop) -> Callable[[int, Any], None]:
@@ -61,12 +84,7 @@ def _ignored(sig: signal.Signals, loop: asyncio.AbstractEventLoop) -> Callable[[
     `systemctl kill -s USR1` in that moment of the stop ended the daemon)."""
 
     def warn() -> None:
-        why = (
-            "it is the daemon's word to its checker processes"
-            if sig == signal.SIGUSR2
-            else "logs go to stderr, there are no files to reopen"
-        )
-        log.warning("%s ignored: %s (SIGHUP reloads, SIGTERM stops)", sig.name, why)
+        log.warning("%s ignored: %s (SIGHUP reloads, SIGTERM stops)", sig.name, _why(sig))
 
     def handler(signum: int, frame: Any) -> None:
         with contextlib.suppress(RuntimeError):  # the loop is closed: it is ending
@@ -107,6 +125,9 @@ class Signals:
         loop.add_signal_handler(signal.SIGHUP, on_hup)
         for sig in USER_SIGNALS:
             self._before[sig] = signal.signal(sig, _ignored(sig, loop))
+        global _installed
+        _installed = True
+        say_unheard("during the start")  # counted until now (hup.ignore_stray_stops)
         # held since `run` began (daemon/prestart.py): one that came meanwhile reloads now
         self._mask = signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGHUP})
 
