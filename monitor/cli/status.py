@@ -43,13 +43,13 @@ def _repo(config_file: Path | None, flags: dict[str, Any]) -> Iterator[Repositor
 
     from monitor.cli import CliError
     from monitor.storage.migrate import refuse_unreadable
-    from monitor.storage.opening import DatabaseUnusable, explain, open_database
+    from monitor.storage.opening import DatabaseUnusable, explain, open_for_reading
     from monitor.storage.repository import Repository
 
     settings = settings_from(config_file, flags)
     url = settings.database_url()
     try:
-        engine = open_database(url, create=False, verify=False)  # queries report damage they meet
+        engine = open_for_reading(url)  # not fully checked: queries report damage they meet
     except DatabaseUnusable as exc:
         raise CliError(str(exc)) from None
     try:

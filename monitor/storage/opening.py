@@ -41,7 +41,7 @@ from monitor.storage.engine import (
     make_engine,
     sqlite_opens,
 )
-from monitor.storage.sqlite_uri import SqliteTarget
+from monitor.storage.sqlite_uri import SqliteTarget, file_url
 from monitor.storage.tables import metadata
 
 QUICK_CHECK_LINES = 3  # of quick_check's complaints, shown to the user
@@ -185,6 +185,9 @@ def _refuse_foreign(path: Path) -> None:
     cannot be read so is left to the checks that follow, which say why."""
     try:
         conn = sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True)
+        if _needs_immutable(path, conn):
+            conn.close()
+            conn = sqlite3.connect(f"{path.absolute().as_uri()}?immutable=1", uri=True)
     except (sqlite3.Error, ValueError):
         return
     try:
@@ -207,6 +210,85 @@ def _refuse_foreign(path: Path) -> None:
         "article-monitor's): point --db or --data-dir at the monitor's database, or at a "
         "new file, which is created"
     )
+
+
+def _beside(path: Path, suffix: str) -> Path:
+    return path.with_name(path.name + suffix)
+
+
+def _log_size(path: Path) -> int:
+    try:
+        return _beside(path, "-wal").stat().st_size
+    except OSError:
+        return 0
+
+
+def _needs_immutable(path: Path, conn: sqlite3.Connection) -> bool:
+    """Whether a read-only connection fails only for want of a -shm it cannot create
+    (see `open_for_reading`) and `immutable=1` reads the file exactly."""
+    try:
+        conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
+    except sqlite3.Error as exc:
+        return _folder_only(exc, path)
+    return False
+
+
+def _folder_only(exc: BaseException, path: Path) -> bool:
+    """SQLite could not create the -shm (and -wal) a WAL file is read with: the
+    folder is read-only to this process (SQLITE_READONLY_DIRECTORY; root on an
+    immutable folder: SQLITE_CANTOPEN), while the file itself is readable."""
+    return (
+        sqlite_code(exc) in (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN)
+        and not _beside(path, "-shm").exists()
+        and os.access(path, os.R_OK)
+    )
+
+
+def open_for_reading(url: str) -> Engine:
+    """An engine for the commands that only read (`status`, `history`), on a SQLite
+    file in a folder this process cannot write, too: a read-only mount, a 0555
+    folder, another user's data directory.
+
+    A WAL file is read with its -shm beside it, created by the first reader if
+    absent; with no live writer (none keeps a -shm) and the folder read-only, SQLite
+    cannot, and the readers said "cannot write". Then, when no write-ahead log holds
+    commits the file lacks, `immutable=1` reads the file exactly as it is: what a
+    daemon later writes goes to a new -wal first, which needs the folder writable.
+    A log with commits in it needs the -shm to be read: that is an error saying what
+    to do, never the file read without them.
+    """
+    engine = open_database(url, create=False, verify=False)
+    path = sqlite_path(url)
+    if path is None:
+        return engine
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
+    except SQLAlchemyError as exc:
+        if not _folder_only(exc, path):
+            return engine  # the reader meets the error again and says it
+        engine.dispose()
+        return _immutable_engine(url, path, exc)
+    return engine
+
+
+def _immutable_engine(url: str, path: Path, exc: BaseException) -> Engine:
+    target = sqlite_opens(url)
+    if set(target.params) - {"mode", "cache"}:  # the URL's own choices: not ours to add to
+        raise DatabaseUnusable(explain(exc, url))
+    if pending := _log_size(path):
+        wal = _beside(path, "-wal").name
+        raise DatabaseUnusable(
+            f"cannot read {path}: {wal} beside it holds {pending} bytes of commits not "
+            f"yet in the file (its daemon stopped uncleanly), and SQLite must create "
+            f"{path.name}-shm to read them, in a folder this user cannot write: run this "
+            "as a user who can write the folder, start the daemon once (it folds the log "
+            f"into the file), or copy {path.name} and {wal} together into a writable "
+            "folder and point --db there"
+        )
+    timeout = make_url(url).query.get("timeout")
+    params = {"immutable": "1"} | ({"timeout": timeout} if isinstance(timeout, str) else {})
+    return make_engine(file_url(str(path.absolute()), params))
 
 
 def _create_whole(path: Path) -> bool:

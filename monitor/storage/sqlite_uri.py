@@ -68,10 +68,13 @@ class SqliteTarget:
         return "immutable=1" if self.immutable else None
 
 
-def _as_uri(database: str, params: dict[str, str]) -> str:
-    """The URL to write instead: a `file:` name carrying SQLite's parameters."""
-    query = "&".join(f"{k}={v}" for k, v in params.items())
-    return f"sqlite:///file:{quote(database, safe='/')}?{query}&uri=true"
+def file_url(path: str, params: dict[str, str]) -> str:
+    """The SQLite URL whose `file:` name opens `path` with SQLite's `params`. Quoted
+    twice: SQLAlchemy decodes the URL's database once, SQLite the name again (a `?`
+    or `%` in the path, quoted once, cut the name or changed it)."""
+    name = quote(quote(path, safe="/"), safe="/")
+    query = "".join(f"{k}={v}&" for k, v in params.items())
+    return f"sqlite:///file:{name}?{query}uri=true"
 
 
 def _parse_file_uri(name: str) -> SqliteTarget:
@@ -125,7 +128,7 @@ def sqlite_target(url: URL, filename: str, uri: bool) -> SqliteTarget:
     extra = {k: v for k, v in extra.items() if k not in DRIVER_PARAMS}
     given = ", ".join(f"?{k}=" for k in extra)
     plain = database not in ("", ":memory:") and not database.startswith("file:")
-    instead = _as_uri(database if plain else "PATH", extra)
+    instead = file_url(database if plain else "PATH", extra)
     if uri:
         if filename.startswith("file:"):
             return _parse_file_uri(filename)

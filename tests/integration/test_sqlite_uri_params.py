@@ -23,7 +23,7 @@ from sqlalchemy.engine import make_url
 from support.cli import run_cli
 
 from monitor.storage.engine import check_sqlite_query
-from monitor.storage.sqlite_uri import NotWhatItNames
+from monitor.storage.sqlite_uri import NotWhatItNames, file_url
 
 COMMANDS = [("status",), ("history", "http://news.test/a/"), ("db", "upgrade"), ("run", "--once")]
 
@@ -201,3 +201,14 @@ def test_the_file_said_is_the_file_sqlite_opens(
                 assert seen is None or seen[0], url
         finally:
             os.chdir(cwd)
+
+
+@given(
+    st.text(st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",)), min_size=1)
+)
+@settings(max_examples=300, deadline=None)
+def test_the_url_said_to_write_opens_the_file_named(name: str) -> None:
+    """The file: URL suggested (and the immutable read's) opens the very path: a `?`,
+    `#` or `%` in it, quoted once, cut or changed the name SQLite got."""
+    path = "/data/" + name
+    assert check_sqlite_query(file_url(path, {"mode": "ro"})).path == path

@@ -1,0 +1,100 @@
+"""`status` and `history` read a database in a folder they cannot write (session 16,
+G2): a read-only mount, a 0555 folder, another user's data directory. SQLite reads
+a WAL file with a -shm beside it, made by the first reader; with no daemon running
+(none keeps one) they could not make it and said "cannot write … its directory must
+be writable", though they only read. A write-ahead log holding commits the file
+lacks (a daemon stopped uncleanly) cannot be read so: an error saying what to do,
+never the file read without them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from daemon_harness import article, offline_cli
+
+DB = "article-monitor.db"
+READERS = [("status", "--format", "json"), ("history", "http://news.test/a/", "--format", "json")]
+
+
+@contextmanager
+def read_only_folder(folder: Path) -> Iterator[None]:
+    """No file can be made in `folder` by this process: chmod 0555 for a user; for
+    root, whom permissions do not stop, the immutable attribute."""
+    if os.geteuid() != 0:
+        folder.chmod(0o555)
+        try:
+            yield
+        finally:
+            folder.chmod(0o755)
+        return
+    chattr = shutil.which("chattr")
+    if chattr is None or subprocess.run([chattr, "+i", folder], capture_output=True).returncode:
+        pytest.skip("root without a working chattr: cannot make a read-only folder")
+    try:
+        yield
+    finally:
+        subprocess.run([chattr, "-i", folder], check=True)
+
+
+def recorded(tmp_path: Path) -> Path:
+    """A data folder whose database holds one article's target, its daemon stopped."""
+    data = tmp_path / "data"
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text(article("http://news.test/a/"))
+    done = offline_cli("run", corpus, "--once", "--data-dir", data)
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in data.iterdir()) == [DB]  # a clean stop: no -wal, no -shm
+    return data
+
+
+def read(data: Path, *command: str) -> subprocess.CompletedProcess[str]:
+    out = offline_cli(*command, "--data-dir", data)
+    assert "Traceback" not in out.stderr, out.stderr
+    return out
+
+
+@pytest.mark.parametrize("command", READERS)
+def test_a_database_in_a_read_only_folder_is_read(tmp_path: Path, command: tuple[str, ...]) -> None:
+    data = recorded(tmp_path)
+    before = read(data, *command)
+    assert before.returncode == 0, before.stderr
+    with read_only_folder(data):
+        out = read(data, *command)
+        assert out.returncode == 0, out.stderr
+        assert json.loads(out.stdout) == json.loads(before.stdout)
+        assert sorted(p.name for p in data.iterdir()) == [DB]
+
+
+@pytest.mark.parametrize("command", READERS)
+def test_a_log_with_commits_the_file_lacks_is_an_error_saying_what_to_do(
+    tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    data = recorded(tmp_path)
+    db = data / DB
+    writer = sqlite3.connect(db, isolation_level=None)
+    writer.execute("PRAGMA wal_autocheckpoint=0")
+    writer.execute("UPDATE targets SET url = url")  # a commit, in the -wal only
+    # a daemon killed: its -wal stays; the -shm (gone with a reboot, or never copied)
+    shutil.copy(db, tmp_path / "file-only.db")
+    shutil.copy(data / f"{DB}-wal", tmp_path / "wal")
+    writer.close()
+    for name in (DB, f"{DB}-wal", f"{DB}-shm"):
+        (data / name).unlink(missing_ok=True)
+    shutil.copy(tmp_path / "file-only.db", db)
+    shutil.copy(tmp_path / "wal", data / f"{DB}-wal")
+    with read_only_folder(data):
+        out = read(data, *command)
+    assert out.returncode == 2, out.stderr
+    assert out.stderr.startswith(f"Error: cannot read {db}: {DB}-wal beside it holds "), out.stderr
+    assert "copy article-monitor.db and article-monitor.db-wal together" in out.stderr
+    assert out.stdout == ""
