@@ -42,7 +42,8 @@ class EarlyExit(SystemExit):
 
     Python cannot raise out of a finalizer (`__del__`, a weakref callback): there
     it printed "Exception ignored in: ... Traceback" and the command went on as
-    if no signal had come. `_unraisable` ends the process then, with the status."""
+    if no signal had come. `_unraisable` raises it again where the code goes on
+    (swallowed_stop), so the command's cleanups run, and it ends with the status."""
 
 
 class Interrupted(BaseException):
