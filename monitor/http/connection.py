@@ -26,8 +26,15 @@ from monitor.http.aiohttp_parts import (
 
 READ_LIMIT = 2**16  # the StreamReader pauses the socket past twice this, buffered
 MAX_LINE = 8190
-MAX_FIELD = 8190
+# A header value as long as real sites send (a Content-Security-Policy or a
+# cookie of 8-20 KB; aiohttp's default of 8190 made such a page a
+# connection_error), with the whole head bounded by HEAD_MAX, not by
+# MAX_HEADERS values of this size (8 MiB).
+MAX_FIELD = 64 * 1024
 MAX_HEADERS = 128
+# The bytes received for one answer before its head is read whole (a browser
+# allows 256 KiB): past them, the answer is refused.
+HEAD_MAX = 256 * 1024
 _EMPTY_BODY = frozenset((204, 304, *range(100, 200)))
 # Real servers send one or two (100 Continue, 103 Early Hints); a stream of
 # them is a server stalling, with nothing in the body caps to stop it.
@@ -110,9 +117,9 @@ class Connection(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.parser = self._new_parser()
         # the bytes received since the request was sent, until its answer's
-        # head is delivered (at most SALVAGE_MAX of them): `_salvage` reads them again
+        # head is delivered (kept up to SALVAGE_MAX: `_salvage` reads them again)
         self._unanswered: list[bytes] | None = None
-        self._unanswered_size = 0
+        self._unanswered_size = 0  # counted up to HEAD_MAX and one read more
         self.waiter: asyncio.Future[tuple[RawResponseMessage, StreamReader]] | None = None
         self.payload: StreamReader | None = None  # the parser's, for keep-alive decisions
         self.should_close = False
@@ -132,10 +139,14 @@ class Connection(asyncio.Protocol):
             # bytes nobody asked for: the connection's framing is lost
             self.close()
             return
-        kept = self._unanswered
-        if kept is not None and data:
+        if waiter is not None and not waiter.done() and data:
+            if self._unanswered_size > HEAD_MAX:  # received, and still no whole head
+                self.close()
+                self._fail(HttpProcessingError(message=f"response head over {HEAD_MAX} bytes"))
+                return
             self._unanswered_size += len(data)
-            if self._unanswered_size <= SALVAGE_MAX:
+            kept = self._unanswered
+            if kept is not None and self._unanswered_size <= SALVAGE_MAX:
                 kept.append(data)
             else:
                 self._unanswered = None
