@@ -20,7 +20,8 @@ pages are 503: their gauges and pages read a database not yet checked, and
 zeros there would read as a monitor that sees no targets. Prometheus sees the
 same failed scrape as before, when nothing listened.
 Once the daemon's stop has begun, /readyz is 503 "stopping" at once, without
-asking the database; /healthz stays `ok` (the process is alive).
+asking the database, and so are the status pages and API; /metrics answers from
+the last snapshot; /healthz stays `ok` (the process is alive).
 
 The credentials themselves (reading, digests, comparison) are in credentials.py.
 
@@ -329,10 +330,15 @@ class MetricsServer:
         guard keeps for /healthz, a request is a 503 at once instead of waiting."""
         if request.path != "/healthz" and not self.guard.may_wait():
             return busy_answer(request.path)
-        if request.path not in START_PATHS and self._is_starting():
+        if request.path not in START_PATHS and (self._is_starting() or self.stopping):
+            # starting: a database not yet checked. Stopping: the one the stop gives up
+            # on (found damaged, or replaced: the old file's history), each read a
+            # thread the stop waited for; /readyz says "stopping", /metrics the last
+            # snapshot
+            why = "stopping" if self.stopping else "starting"
             if is_api(request.path):
-                return json_response({"error": "starting"}, 503, STARTING_RETRY)
-            return web.Response(status=503, text="starting\n", headers=STARTING_RETRY)
+                return json_response({"error": why}, 503, STARTING_RETRY)
+            return web.Response(status=503, text=f"{why}\n", headers=STARTING_RETRY)
         self.guard.request_started(request.transport)
         try:
             return await handler(request)

@@ -228,8 +228,8 @@ def _answers(ok: str, *codes: int) -> dict[str, Any]:
         out[str(code)] = {"description": text[code], "content": json_of("Error")}
     out["401"] = {"description": "credentials required", "content": json_of("Error")}
     out["503"] = {
-        "description": "the database cannot be read now, or too many status requests "
-        "are waiting (then with Retry-After)",
+        "description": "the database cannot be read now; or, with Retry-After, too many "
+        "status requests are waiting, or the daemon is starting or stopping",
         "content": json_of("Error"),
     }
     return out
