@@ -19,9 +19,17 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from daemon_harness import article, offline_cli
+from support.cli import run_cli
 
 DB = "article-monitor.db"
+ARTICLE = '---\nwebUrl: "http://news.test/a/"\ntitle: "t"\n---\n'
+OFFLINE = ("--listen", "127.0.0.1:0", "--connect-to", "::127.0.0.1:1")  # nothing leaves
+
+
+def cli(cwd: Path, *args: str | Path) -> subprocess.CompletedProcess[str]:
+    return run_cli(*args, cwd=cwd)
+
+
 READERS = [("status", "--format", "json"), ("history", "http://news.test/a/", "--format", "json")]
 
 
@@ -50,15 +58,15 @@ def recorded(tmp_path: Path) -> Path:
     data = tmp_path / "data"
     corpus = tmp_path / "corpus"
     corpus.mkdir()
-    (corpus / "a.txt").write_text(article("http://news.test/a/"))
-    done = offline_cli("run", corpus, "--once", "--data-dir", data)
+    (corpus / "a.txt").write_text(ARTICLE)
+    done = cli(tmp_path, "run", corpus, "--once", "--data-dir", data, *OFFLINE)
     assert done.returncode == 0, done.stderr
     assert sorted(p.name for p in data.iterdir()) == [DB]  # a clean stop: no -wal, no -shm
     return data
 
 
 def read(data: Path, *command: str) -> subprocess.CompletedProcess[str]:
-    out = offline_cli(*command, "--data-dir", data)
+    out = cli(data.parent, *command, "--data-dir", data)
     assert "Traceback" not in out.stderr, out.stderr
     return out
 
