@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.util import asbool
 
 from monitor.storage import turns
 from monitor.storage.sqlite_uri import NotWhatItNames, SqliteTarget, sqlite_target
@@ -85,14 +86,15 @@ def check_sqlite_query(url: str) -> SqliteTarget:
     (url_busy_timeout_ms), or a value of pysqlite's other parameters (`uri`,
     `check_same_thread`, `detect_types`, `cached_statements`) that its driver
     cannot read, or one given twice: each raised a traceback at the engine's making;
-    or SQLite's own parameters where they open another database (sqlite_opens)."""
+    or SQLite's own parameters where they open another database (sqlite_opens);
+    or `check_same_thread=true`, which the daemon's threads fail on."""
     parsed = make_url(url)
     url_busy_timeout_ms(parsed)
     twice = [f"?{k}=" for k, v in parsed.query.items() if not isinstance(v, str)]
     try:
         if twice:
             raise ValueError(f"{', '.join(twice)} given more than once")
-        return sqlite_opens(parsed)
+        target = sqlite_opens(parsed)
     except NotWhatItNames:
         raise
     except (TypeError, ValueError) as exc:
@@ -101,6 +103,14 @@ def check_sqlite_query(url: str) -> SqliteTarget:
             "check_same_thread take true or false, detect_types and cached_statements "
             "a whole number"
         ) from None
+    if asbool(parsed.query.get("check_same_thread", "false")):
+        # run's database threads share the pool's connections: every statement failed,
+        # with a traceback logged at each (SQLAlchemy's pool), and run exited 2
+        raise ValueError(
+            "its ?check_same_thread=true: article-monitor uses a connection from more than "
+            "one thread (the daemon's database work, SQLAlchemy's pool); leave it out"
+        )
+    return target
 
 
 def make_engine(

@@ -124,6 +124,19 @@ def test_a_nul_byte_in_the_name_is_refused(
     assert "NUL byte (%00)" in said, said
 
 
+@pytest.mark.parametrize("command", COMMANDS)
+def test_check_same_thread_true_is_refused(tmp_path: Path, command: tuple[str, ...]) -> None:
+    # run: every statement of its database threads failed, a traceback logged at
+    # each (SQLAlchemy's pool), then exit 2 with the driver's thread ids
+    db = made(tmp_path)
+    said = cli(tmp_path, command, f"sqlite:///{db}?check_same_thread=true")
+    assert said.endswith(
+        "its ?check_same_thread=true: article-monitor uses a connection from "
+        "more than one thread (the daemon's database work, SQLAlchemy's pool); "
+        "leave it out"
+    ), said
+
+
 # -- the rule against SQLite itself: which file does it open?
 
 NAMES = st.text(alphabet="abcxyz019 _-.%", min_size=1, max_size=8).filter(
