@@ -41,6 +41,29 @@ def dispatch_tick(settings: Settings) -> float:
     return min(1.0, max(0.05, shortest / 4))
 
 
+def maintenance_tick(settings: Settings) -> float:
+    """How often the leader asks whether maintenance is due."""
+    return min(MAINTENANCE_TICK, max(0.5, settings.maintenance_interval / 4))
+
+
+def retime(d: Daemon) -> None:
+    """Give the periodic jobs the periods of the settings a reload brought: they were
+    fixed at the start, so a new `rescan_interval` (an hour to a minute, say) was
+    said reloaded and left documents added meanwhile unread until the restart."""
+    sched = d.scheduler
+    if sched is None or not sched.running:
+        return  # not started yet: it starts with the new settings
+    periods = {
+        "dispatch": dispatch_tick(d.settings),
+        "rescan": d.settings.rescan_interval,
+        "maintenance": maintenance_tick(d.settings),
+    }
+    for job_id, seconds in periods.items():
+        job = sched.get_job(job_id)
+        if job is not None and job.trigger.interval.total_seconds() != seconds:
+            sched.reschedule_job(job_id, trigger="interval", seconds=seconds)
+
+
 def start_scheduler(d: Daemon) -> AsyncIOScheduler:
     sched = AsyncIOScheduler()
     common: dict[str, Any] = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
@@ -54,7 +77,7 @@ def start_scheduler(d: Daemon) -> AsyncIOScheduler:
         id="rescan",
         **common,
     )
-    tick = min(MAINTENANCE_TICK, max(0.5, d.settings.maintenance_interval / 4))
+    tick = maintenance_tick(d.settings)
     maintenance = quiet_on_stop(d, d.maintenance)
     sched.add_job(maintenance, "interval", seconds=tick, id="maintenance", **common)
     checkpoint = quiet_on_stop(d, d.checkpoint)
@@ -215,5 +238,6 @@ async def reload(d: Daemon) -> None:
         d.keyring = keyring
         d.scanner.settings = settings
         d.scanner.keyring = keyring
+        retime(d)
         log.info("configuration reloaded (network, listen and database settings apply on restart)")
     await d.rescan(force=True)

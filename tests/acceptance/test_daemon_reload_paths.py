@@ -40,3 +40,31 @@ def test_sighup_refuses_a_configuration_without_paths(tmp_path: Path) -> None:
     text = daemon.text()
     assert "reload refused, keeping the running configuration: no PATH given" in text
     assert "is gone" not in text
+
+
+def test_sighup_applies_a_new_rescan_interval(tmp_path: Path) -> None:
+    """The rescan's period was fixed at the start: a reload from an hour to half a
+    second said "configuration reloaded" (only network, listen and database
+    settings apply on restart), and a document added after it waited the hour."""
+    with LinkServer() as site:
+        cfg = write_config(tmp_path, site.port, rescan_interval=3600.0)
+        (tmp_path / "corpus" / "a.txt").write_text(article(URL))
+        db = tmp_path / "data" / "article-monitor.db"
+        active = "select url from targets where next_due is not null order by url"
+        daemon = DaemonProcess(cfg)
+        try:
+            daemon.wait_listening()
+            wait_for(lambda: query(db, active) == [(URL,)], what=daemon.text)
+            write_config(tmp_path, site.port, rescan_interval=0.5)
+            daemon.signal(signal.SIGHUP)
+            # the reload's own rescan (it reads a.txt again): b.txt must come from a later one
+            wait_for(lambda: "updated document" in daemon.text(), what=daemon.text)
+            (tmp_path / "corpus" / "b.txt").write_text(article("http://news.test/b/"))
+            wait_for(
+                lambda: query(db, active) == [(URL,), ("http://news.test/b/",)],
+                what=daemon.text,
+            )
+            daemon.signal(signal.SIGTERM)
+            assert daemon.wait(10) == 0
+        finally:
+            daemon.kill()
