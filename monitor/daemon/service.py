@@ -90,8 +90,10 @@ class Daemon:
         self._created: Path | None = None
         # the start's phase and progress, for /healthz and /readyz while it runs
         self.starting = starting or StartWatch()
+        # the database opened: a reload's `db` or `data_dir` applies on restart
+        self.db_url = settings.database_url()
         self.engine = open_database(
-            settings.database_url(),
+            self.db_url,
             create=True,
             verify=False,
             created=self._made,
@@ -327,7 +329,7 @@ class Daemon:
         daemon (retrying cannot mend it, writing on may harm what is left)."""
         if is_damage(exc) and not self._damaged:
             self._damaged = True
-            self.failure = explain_damage(exc, self.settings.database_url())
+            self.failure = explain_damage(exc, self.db_url)  # not a reload's: never opened
             log.critical("stopping: %s", self.failure)
             self.stop()
         return first_line(exc)
