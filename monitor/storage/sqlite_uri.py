@@ -9,7 +9,7 @@ begins with `file:` (https://www.sqlite.org/uri.html). So
 in memory or a temporary one, gone at exit. Without `uri=true` the parameters are
 ignored (SQLAlchemy only warns), so `?mode=ro` opened the file for writing.
 
-The rules live here once; the opening checks (opening.py) ask `sqlite_target`.
+The rules live here once; the opening checks ask them through engine.sqlite_opens.
 """
 
 from __future__ import annotations
@@ -55,10 +55,11 @@ class SqliteTarget:
     @property
     def immutable(self) -> bool:
         """SQLite reads the file as never changing: no locks, and its -wal ignored."""
-        value = self.params.get("immutable", "").strip().lower()
-        if value[:1].isdigit():
-            return int("".join(c for c in value if c.isdigit()) or "0") != 0
-        return value in _TRUE
+        value = self.params.get("immutable", "")
+        digits = len(value) - len(value.lstrip("0123456789"))
+        if digits:  # sqlite3Atoi of its leading digits
+            return int(value[:digits]) != 0
+        return value.lower() in _TRUE
 
     @property
     def read_only(self) -> str | None:

@@ -17,7 +17,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import event, given, settings
 from hypothesis import strategies as st
 from sqlalchemy.engine import make_url
 from support.cli import run_cli
@@ -142,19 +142,44 @@ def test_check_same_thread_true_is_refused(tmp_path: Path, command: tuple[str, .
 NAMES = st.text(alphabet="abcxyz019 _-.%", min_size=1, max_size=8).filter(
     lambda s: s not in (".", "..")
 )
-PARAMS = st.dictionaries(
-    st.sampled_from(["mode", "cache", "immutable", "vfs", "psow", "nolock", "uri", "timeout"]),
-    st.sampled_from(["ro", "rw", "rwc", "memory", "shared", "private", "0", "1", "yes"])
-    | st.sampled_from(["unix", "memdb", "unix-none", "true", "false"]),
-    max_size=4,
+VALUES = ["ro", "rw", "rwc", "memory", "shared", "private", "0", "1", "yes", "off"]
+SQLITE_PARAMS = st.dictionaries(
+    st.sampled_from(["mode", "cache", "immutable", "vfs", "psow", "nolock"]),
+    st.sampled_from([*VALUES, "unix", "memdb", "unix-none"]),
+    max_size=3,
 )
-FORMS = st.sampled_from(["{p}", "file:{q}", "file://{q}", "file://localhost{q}", "file:"])
+# pysqlite's: uri=true most often, so that SQLite's own parameters are read
+DRIVER = st.fixed_dictionaries(
+    {},
+    optional={
+        "uri": st.sampled_from(["true", "true", "true", "false", "1", "ro"]),
+        "timeout": st.sampled_from(["0", "2"]),
+    },
+)
+PARAMS = st.builds(lambda own, driver: {**own, **driver}, SQLITE_PARAMS, DRIVER)
+FORMS = st.sampled_from(
+    ["{p}", "file:{q}", "file:{q}", "file://{q}", "file://localhost{q}", "file://x{q}", "file:"]
+)
 
 
-def opened(url: str) -> tuple[bool, str] | None:
+def writes(conn: sqlite3.Connection) -> bool:
+    """Whether a write to the marked table goes through (rolled back)."""
+    conn.isolation_level = None
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("INSERT INTO marker VALUES (1)")
+    except sqlite3.Error:
+        return False
+    finally:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+    return True
+
+
+def opened(url: str) -> tuple[bool, str, bool] | None:
     """What SQLite opens given what pysqlite gets for `url`: whether it is the marked
-    file, and the main database's file name (`PRAGMA database_list`); None if it
-    opens nothing."""
+    file, the main database's file name (`PRAGMA database_list`), and whether it
+    takes a write; None if it opens nothing."""
     parsed = make_url(url)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -166,7 +191,7 @@ def opened(url: str) -> tuple[bool, str] | None:
     try:
         marked = "SELECT count(*) FROM sqlite_master WHERE name = 'marker'"
         seen = conn.execute(marked).fetchone()[0] == 1
-        return seen, str(conn.execute("PRAGMA database_list").fetchone()[2])
+        return seen, str(conn.execute("PRAGMA database_list").fetchone()[2]), writes(conn)
     except sqlite3.Error:
         return None
     finally:
@@ -174,7 +199,7 @@ def opened(url: str) -> tuple[bool, str] | None:
 
 
 @given(NAMES, FORMS, PARAMS)
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=800, deadline=None)
 def test_the_file_said_is_the_file_sqlite_opens(
     name: str, form: str, params: dict[str, str]
 ) -> None:
@@ -196,7 +221,11 @@ def test_the_file_said_is_the_file_sqlite_opens(
             try:
                 target = check_sqlite_query(url)
             except NotWhatItNames:
-                ignored = set(params) - {"uri", "timeout"} and params.get("uri") != "true"
+                event("refused: another database")
+                ignored = set(params) - {"uri", "timeout"} and params.get("uri") not in (
+                    "true",
+                    "1",
+                )
                 if not ignored or database.startswith("file:"):
                     seen = opened(url)
                     assert seen is None or not seen[0], url
@@ -204,12 +233,15 @@ def test_the_file_said_is_the_file_sqlite_opens(
             except ValueError:  # the driver cannot read it (uri=ro...): said as before
                 return
             seen = opened(url)
+            event(f"memory={target.memory} seen={seen and seen[0]} ro={target.read_only}")
             if target.memory:
                 assert seen is None or not seen[0], url
                 return
             assert target.path is not None
             if seen is not None:
                 assert seen[1] == os.path.realpath(target.path), url
+                if seen[0]:  # what SQLite lets write is what the rule calls writable
+                    assert seen[2] == (target.read_only is None), url
             if os.path.abspath(target.path) == str(path):
                 assert seen is None or seen[0], url
         finally:
