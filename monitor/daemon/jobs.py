@@ -224,6 +224,37 @@ async def checkpoint(d: Daemon) -> None:
         log.warning("WAL checkpoint failed: %s", d._db_failed(exc))
 
 
+# read once, at the start (the database, the endpoints, the log): a reload keeps
+# the running values, and says which of them changed
+ON_RESTART = (
+    "db",
+    "data_dir",
+    "listen",
+    "metrics_token_file",
+    "metrics_basic_auth_file",
+    "metrics_allow_unauthenticated",
+    "tls_cert_file",
+    "tls_key_file",
+    "log_format",
+    "log_level",
+)
+
+
+def kept_until_restart(running: Settings, new: Settings) -> Settings:
+    """`new`, with the running values of the settings read only at the start. A
+    reload said "configuration reloaded" of a new metrics token while /metrics
+    still answered without it, and the settings named a database never opened."""
+    changed = {name: getattr(running, name) for name in ON_RESTART}
+    changed = {k: v for k, v in changed.items() if v != getattr(new, k)}
+    if not changed:
+        return new
+    log.warning(
+        "reload: %s changed; they apply on restart (the running values are kept)",
+        ", ".join(sorted(changed)),
+    )
+    return new.model_copy(update=changed)
+
+
 async def reload(d: Daemon) -> None:
     """SIGHUP: new settings and keys, then every document read again."""
     if d._reload is not None:
@@ -234,6 +265,7 @@ async def reload(d: Daemon) -> None:
         except ConfigError as exc:
             log.error("reload refused, keeping the running configuration: %s", exc)
             return
+        settings = kept_until_restart(d.settings, settings)
         d.settings = settings
         d.keyring = keyring
         d.scanner.settings = settings

@@ -70,7 +70,7 @@ async def test_damage_after_a_reload_that_moved_the_database_names_the_open_one(
         await asyncio.sleep(0.05)
     assert daemon.scheduler is not None
     await daemon.reload()
-    assert daemon.settings is moved
+    assert daemon.settings.data_dir == tmp_path / "data"  # kept until the restart
     damaged = True
     code = await asyncio.wait_for(run, 60)
     assert code == 2
