@@ -45,6 +45,11 @@ def records_of(
     return list(iter_records(items, settings, keyring, tally)), tally.invalid
 
 
+# the invalid records of one file named in the log per read; the rest are counted and
+# summed up in one line: 200,000 invalid lines logged 200,000 warnings at each change
+INVALID_LOGGED = 20
+
+
 class Tally:
     """The invalid documents `iter_records` met so far."""
 
@@ -52,6 +57,25 @@ class Tally:
 
     def __init__(self) -> None:
         self.invalid = 0
+
+    def said(self, source: str, line: int | None, why: str, *args: object) -> None:
+        """Count one invalid record; name it in the log if among a file's first ones."""
+        self.invalid += 1
+        if self.invalid <= INVALID_LOGGED:
+            where = f"{source}:{line}" if line else source
+            log.warning("invalid document %s: " + why, where, *args)
+
+    def sum_up(self, source: str) -> None:
+        """One line for the invalid records past the first ones, at the file's end."""
+        if self.invalid > INVALID_LOGGED:
+            log.warning(
+                "invalid document %s: %d more invalid records not logged (%d in all; "
+                "`article-monitor check --offline %s` lists them)",
+                source,
+                self.invalid - INVALID_LOGGED,
+                self.invalid,
+                source,
+            )
 
 
 def iter_records(
@@ -70,21 +94,19 @@ def iter_records(
     """
     now = datetime.now(UTC)
     rules = AuditRules.of(settings)
+    source = None
     for item in items:
+        source = item.source
         if isinstance(item, InvalidDocument):
-            tally.invalid += 1
-            where = f"{item.source}:{item.line}" if item.line else item.source
-            log.warning("invalid document %s: %s", where, item.error)
+            tally.said(item.source, item.line, "%s", item.error)
             continue
         audit = audit_document(item, keyring, now=now, rules=rules)
         longest = max((len(u) for u, _ in audit.refs if url_too_long(u)), default=0)
         if longest:  # the database cannot index it: this record alone is invalid
-            tally.invalid += 1
-            where = f"{item.source}:{item.line}" if item.line else item.source
-            log.warning(
-                "invalid document %s: a URL of %d characters is longer than the %d bytes "
-                "the database can store",
-                where,
+            tally.said(
+                item.source,
+                item.line,
+                "a URL of %d characters is longer than the %d bytes the database can store",
                 longest,
                 MAX_URL_BYTES,
             )
@@ -108,3 +130,5 @@ def iter_records(
             signature=sig,
             refs=audit.refs,
         )
+    if source is not None:
+        tally.sum_up(source)
