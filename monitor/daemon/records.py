@@ -53,10 +53,11 @@ INVALID_LOGGED = 20
 class Tally:
     """The invalid documents `iter_records` met so far."""
 
-    __slots__ = ("invalid",)
+    __slots__ = ("invalid", "unverified")
 
     def __init__(self) -> None:
         self.invalid = 0
+        self.unverified = 0  # articles whose `secured` is a problem (logged as invalid ones)
 
     def said(self, source: str, line: int | None, why: str, *args: object) -> None:
         """Count one invalid record; name it in the log if among a file's first ones."""
@@ -66,7 +67,8 @@ class Tally:
             log.warning("invalid document %s: " + why, where, *args)
 
     def sum_up(self, source: str) -> None:
-        """One line for the invalid records past the first ones, at the file's end."""
+        """One line for the invalid records past the first ones, and one for the bad
+        signatures, at the file's end."""
         if self.invalid > INVALID_LOGGED:
             log.warning(
                 "invalid document %s: %d more invalid records not logged (%d in all; "
@@ -75,6 +77,14 @@ class Tally:
                 self.invalid - INVALID_LOGGED,
                 self.invalid,
                 source,
+            )
+        if self.unverified > INVALID_LOGGED:
+            log.warning(
+                "secured is not valid in %d more articles of %s, not logged (%d in all; "
+                "`article-monitor verify` lists them)",
+                self.unverified - INVALID_LOGGED,
+                source,
+                self.unverified,
             )
 
 
@@ -113,6 +123,8 @@ def iter_records(
             continue
         sig = audit.signature
         if sig.status.is_problem:
+            tally.unverified += 1
+        if sig.status.is_problem and tally.unverified <= INVALID_LOGGED:
             log.warning(
                 "secured is %s",
                 sig.status.value,

@@ -41,3 +41,29 @@ def test_a_file_of_invalid_records_logs_a_bounded_number_of_lines(tmp_path: Path
         f"(1000 in all; `article-monitor check --offline {source}` lists them)"
     ), named[-1]
     assert json.loads(status.stdout)["invalid_documents"] == 1000
+
+
+def test_a_file_of_bad_signatures_logs_a_bounded_number_of_lines(tmp_path: Path) -> None:
+    """A key rotated without keeping the old one: every signed article of a file
+    logged "secured is …" at each read (a SIGHUP re-reads them all)."""
+    corpus = tmp_path / "corpus"
+    key = tmp_path / "aes.key"
+    key.write_text("00" * 32 + "\n")
+    key.chmod(0o600)
+    lines = [
+        json.dumps({"webUrl": f"http://news.test/{n}/", "secured": "garbage"}) for n in range(100)
+    ]
+    with LinkServer() as site:
+        cfg = write_config(tmp_path, site.port, interval=3600.0, key_file=[str(key)])
+        (corpus / "signed.jsonl").write_text("\n".join(lines) + "\n")
+        run = subprocess.run(
+            [CLI, "run", "--config", str(cfg), "--once"], capture_output=True, text=True, timeout=60
+        )
+    assert run.returncode == 0, run.stderr
+    said = [line for line in run.stderr.splitlines() if "secured is" in line]
+    assert len(said) == LOGGED + 1, said[-3:]
+    source = corpus / "signed.jsonl"
+    assert said[-1].endswith(
+        f"secured is not valid in {100 - LOGGED} more articles of {source}, not logged "
+        "(100 in all; `article-monitor verify` lists them)"
+    ), said[-1]
