@@ -298,15 +298,18 @@ class StopSignals:
     def attach(self) -> None:
         """Called first thing in the run's task: a signal cancels this task.
 
-        A signal that came between `arm` and here cancels it at once (at its
-        first await, inside the run, so the partial report is still written).
+        A signal that came between `arm` and here cancels it at its first wait
+        (inside the run, so the partial report is still written): by a callback,
+        as a signal during the run does. Cancelled here, a run that never waits
+        (--offline) ended its task cancelled after writing the whole report:
+        a CancelledError traceback and exit 1.
         """
         import asyncio
 
         self.loop = asyncio.get_running_loop()
         self.task = asyncio.current_task()
         if self.received is not None:
-            self._cancel()
+            self.loop.call_soon(self._cancel)
 
     def detach(self) -> None:
         """The run is over: signals from now on are only remembered."""
