@@ -143,7 +143,12 @@ class Response:
         pool._limit.give()
         conn = self._conn
         payload = conn.payload
-        if self.content.at_eof() and (payload is None or payload.is_eof()) and conn.usable():
+        if (
+            self.content.at_eof()
+            and (payload is None or payload.is_eof())
+            and conn.usable()
+            and conn.between_answers()  # no stray bytes kept for the next answer
+        ):
             pool._put(self._key, conn)
         else:
             conn.close()

@@ -44,6 +44,10 @@ MAX_INFORMATIONAL = 8
 # the case of a Content-Length a little short, a 204 with a body); below the
 # StreamReader's pause, so the fresh parser never pauses the socket.
 SALVAGE_MAX = READ_LIMIT
+# Fed to the parser of an answered connection before it is pooled: between
+# messages, it is one answer of its own (`between_answers`).
+_PROBE_REASON = "between-answers"
+_PROBE = b"HTTP/1.1 204 " + _PROBE_REASON.encode() + b"\r\n\r\n"
 
 
 class DNSFailedError(OSError):
@@ -283,6 +287,22 @@ class Connection(asyncio.Protocol):
     def usable(self) -> bool:
         transport = self.transport
         return not self.should_close and transport is not None and not transport.is_closing()
+
+    def between_answers(self) -> bool:
+        """Whether the parser is between messages, so the next answer is read
+        from its first byte. An answer followed by the start of another head
+        (no error, no whole message yet) left that start in the parser, and the
+        next request on the connection read its own answer as the rest of it:
+        judged by a status and headers it was never sent. A probe answer fed
+        now comes out whole, as it was sent, only between messages."""
+        try:
+            messages, _, _ = self.parser.feed_data(_PROBE)
+        except Exception:
+            return False
+        if len(messages) != 1:
+            return False
+        message = messages[0][0]
+        return message.code == 204 and message.reason == _PROBE_REASON
 
     def close(self) -> None:
         self.should_close = True
