@@ -22,6 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from monitor.config import ConfigError, Settings
 from monitor.corpus.files import SUFFIXES
 from monitor.daemon.maintenance import run_maintenance
+from monitor.daemon.reload_scope import kept_until_restart
 from monitor.daemon.rescan_retry import transient
 from monitor.daemon.scan import ScanStopped
 from monitor.vocabulary import Kind
@@ -224,37 +225,6 @@ async def checkpoint(d: Daemon) -> None:
         log.warning("WAL checkpoint failed: %s", d._db_failed(exc))
 
 
-# read once, at the start (the database, the endpoints, the log): a reload keeps
-# the running values, and says which of them changed
-ON_RESTART = (
-    "db",
-    "data_dir",
-    "listen",
-    "metrics_token_file",
-    "metrics_basic_auth_file",
-    "metrics_allow_unauthenticated",
-    "tls_cert_file",
-    "tls_key_file",
-    "log_format",
-    "log_level",
-)
-
-
-def kept_until_restart(running: Settings, new: Settings) -> Settings:
-    """`new`, with the running values of the settings read only at the start. A
-    reload said "configuration reloaded" of a new metrics token while /metrics
-    still answered without it, and the settings named a database never opened."""
-    changed = {name: getattr(running, name) for name in ON_RESTART}
-    changed = {k: v for k, v in changed.items() if v != getattr(new, k)}
-    if not changed:
-        return new
-    log.warning(
-        "reload: %s changed; they apply on restart (the running values are kept)",
-        ", ".join(sorted(changed)),
-    )
-    return new.model_copy(update=changed)
-
-
 async def reload(d: Daemon) -> None:
     """SIGHUP: new settings and keys, then every document read again."""
     if d._reload is not None:
@@ -271,5 +241,6 @@ async def reload(d: Daemon) -> None:
         d.scanner.settings = settings
         d.scanner.keyring = keyring
         retime(d)
-        log.info("configuration reloaded (network, listen and database settings apply on restart)")
+        # which settings apply now and which on restart: reload_scope.py, docs/operations.md
+        log.info("configuration reloaded")
     await d.rescan(force=True)
