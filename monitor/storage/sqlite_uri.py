@@ -132,6 +132,14 @@ def sqlite_target(url: URL, filename: str, uri: bool) -> SqliteTarget:
     instead = file_url(database if plain else "PATH", extra)
     if uri:
         if filename.startswith("file:"):
+            cut = next((c for c in "?#" if c in database), None)
+            if extra and cut is not None:  # pysqlite appends them after the cut
+                raise NotWhatItNames(
+                    f"its file: name holds a {cut!r}, where SQLite ends the name: {given} "
+                    "would not be read as parameters (but as part of the name, or dropped "
+                    "with what follows it), and SQLite would open (and create) another "
+                    f"file; write a {cut!r} in the path as %25{ord(cut):02X}"
+                )
             return _parse_file_uri(filename)
         if extra:  # appended to a plain name: part of the file's name
             raise NotWhatItNames(
