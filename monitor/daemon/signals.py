@@ -33,7 +33,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from types import FrameType
 from typing import Any
 
-from monitor.check.interrupt import ignore_for_exit
+from monitor.check.interrupt import ignore_for_exit, kept_for_exit
 from monitor.daemon.hup import USER_SIGNALS, take_unheard
 from monitor.daemon.prestart import release_reloads
 
@@ -59,6 +59,18 @@ def process_ends_with_daemon() -> Iterator[None]:
     finally:
         _ends_process = False
         say_unheard("during the stop" if _installed else "during the start")
+        _ignored_for_exit()
+
+
+def _ignored_for_exit() -> None:
+    """SIGUSR1, SIGUSR2 and SIGHUP ignored by the kernel from the daemon's end:
+    the interpreter's shutdown puts the default action back for a Python handler
+    (the count's), and a SIGHUP held during the stop was let through at SIG_DFL
+    (the loop's handler removed): each ended a daemon that had stopped cleanly
+    (status 138, 129). SIG_IGN the interpreter leaves in place. Another command
+    beginning in the process gets the handlers back (interrupt.kept_for_exit)."""
+    for sig in (*USER_SIGNALS, signal.SIGHUP):
+        kept_for_exit(sig, signal.SIG_IGN, signal.signal(sig, signal.SIG_IGN))
 
 
 def _why(sig: signal.Signals) -> str:
