@@ -38,6 +38,7 @@ import asyncio
 import json
 import logging
 import ssl
+import time
 import traceback
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -62,7 +63,8 @@ from monitor.observe.server_parts import close_within, quiet_handlers
 from monitor.observe.starting import StartWatch
 from monitor.observe.status.api import StatusApi, busy_answer, is_api, json_response
 from monitor.observe.status.headers import security_headers
-from monitor.observe.status.pages import StatusPages
+from monitor.observe.status.health import HealthBook, Trouble, troubles
+from monitor.observe.status.pages import NOT_RUNNING, StatusPages
 from monitor.observe.status.source import StatusSource
 from monitor.small_files import require_regular_file
 
@@ -208,10 +210,14 @@ class MetricsServer:
         app.router.add_get("/readyz", self._readyz)
         app.on_response_prepare.append(security_headers)
         self._status: StatusSource | None = None
+        # since when each part /readyz names has failed: the pages' banner
+        self._book = HealthBook()
+        self._pages: StatusPages | None = None
         if repo is not None:  # the status pages and API (monitor/observe/status)
             self._status = StatusSource(repo, metrics.state.snapshot, tracked=threads)
             StatusApi(self._status, self.auth).add_routes(app)
-            StatusPages(self._status, self.auth, public_url).add_routes(app)
+            self._pages = StatusPages(self._status, self.auth, public_url, self.troubles)
+            self._pages.add_routes(app)
         self.app = app
 
     @classmethod
@@ -338,6 +344,10 @@ class MetricsServer:
             why = "stopping" if self.stopping else "starting"
             if is_api(request.path):
                 return json_response({"error": why}, 503, STARTING_RETRY)
+            if self._pages is not None and not request.path.startswith("/static/"):
+                if self._authorized(request):  # the banner names paths and database errors
+                    troubles = await self.troubles()
+                    return self._pages.unavailable(troubles, STARTING_RETRY, NOT_RUNNING[why])
             return web.Response(status=503, text=f"{why}\n", headers=STARTING_RETRY)
         self.guard.request_started(request.transport)
         try:
@@ -371,7 +381,8 @@ class MetricsServer:
             return web.Response(status=503, text=f"{stalled}\n")
         return web.Response(text="ok\n")
 
-    async def _readyz(self, request: web.Request) -> web.Response:
+    async def _judged(self) -> tuple[bool, dict[str, Any], list[Trouble]]:
+        """/readyz's verdict and detail; the book notes what fails since when."""
         status = self.starting.status() if self.starting is not None else None
         if self.stopping:
             # not ready, whatever the database says: each request pinged it (a
@@ -382,6 +393,14 @@ class MetricsServer:
             ready, detail = False, {"status": status}
         else:
             ready, detail = await self._ready.get()
+        return ready, detail, self._book.note(troubles(detail), time.time())
+
+    async def troubles(self) -> list[Trouble]:
+        """What fails in the daemon, as /readyz says it, with since when (the pages' banner)."""
+        return (await self._judged())[2]
+
+    async def _readyz(self, request: web.Request) -> web.Response:
+        ready, detail, _ = await self._judged()
         if not self._authorized(request):
             detail = {}  # the status code for probes; the detail for those with credentials
         body = json.dumps({"ready": ready, **detail}, indent=1) + "\n"

@@ -6,7 +6,8 @@ its budget) on a database it was giving up on: the one it found damaged, or a
 file deleted or replaced under it (its reads showed the old file's history as
 current). /readyz already said "stopping", and /metrics answers from its last
 snapshot; the pages and API now say so too, as they say "starting" during the
-start: the API with its error shape, the pages as text, both with Retry-After.
+start: the API with its error shape, the pages with the daemon's health banner
+("daemon: stopping"; before, a bare text line), both with Retry-After.
 """
 
 from __future__ import annotations
@@ -55,7 +56,9 @@ async def test_the_status_pages_and_api_say_stopping_without_reading(tmp_path: P
             status, body, retry = await asyncio.to_thread(get, base + path)
             assert (status, json.loads(body), retry) == (503, {"error": "stopping"}, "10"), path
         for path in PAGES:
-            assert await asyncio.to_thread(get, base + path) == (503, "stopping\n", "10"), path
+            status, body, retry = await asyncio.to_thread(get, base + path)
+            assert (status, retry) == (503, "10"), path
+            assert "<strong>daemon</strong>: <span class=\"reason\">stopping</span>" in body, path
         assert read == []  # none of them read the database the stop is giving up on
         assert not task.done()  # the stop is still under way
         gate.set()

@@ -4,12 +4,15 @@ Rendered on the server from the API's own documents (source.py) with
 Jinja2, autoescaping everything; no script. A monitored URL is shown as
 text, and is a link only when it is http(s), with rel="noopener noreferrer".
 Links between pages are relative to `public_url`'s path, so the pages work
-behind a proxy that serves them under a prefix.
+behind a proxy that serves them under a prefix. Every page opens with the
+daemon's own health when it is not well (health.py), and says it, 503, when
+the database cannot be read.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 from importlib import resources
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -35,8 +38,10 @@ from monitor.observe.status.filters import (
 from monitor.observe.status.filters import (
     target_id as parse_target_id,
 )
-from monitor.observe.status.source import StatusSource
+from monitor.observe.status.health import Trouble, rfc3339
+from monitor.observe.status.source import StatusSource, Unavailable
 from monitor.storage import listing
+from monitor.storage.listing import TargetQuery
 from monitor.vocabulary import Kind, Outcome, ProblemCode
 
 STATIC = {"status.css": "text/css", "favicon.svg": "image/svg+xml"}
@@ -122,10 +127,30 @@ def base_path(public_url: str | None) -> str:
     return "" if not public_url else urlsplit(public_url).path.rstrip("/")
 
 
+Health = Callable[[], Awaitable[list[Trouble]]]
+UNREADABLE = "The database cannot be read now: the banner above is what the daemon knows."
+NOT_RUNNING = {
+    "starting": "The daemon is starting: its targets are shown once its database is ready.",
+    "stopping": "The daemon is stopping: its database is no longer read.",
+}
+
+
+async def _healthy() -> list[Trouble]:
+    return []
+
+
 class StatusPages:
-    def __init__(self, source: StatusSource, gate: Gate, public_url: str | None = None) -> None:
+    def __init__(
+        self,
+        source: StatusSource,
+        gate: Gate,
+        public_url: str | None = None,
+        health: Health | None = None,
+    ) -> None:
         self.source = source
         self.gate = gate
+        # the daemon's own health (health.py), shown as a banner atop every page
+        self.health = health if health is not None else _healthy
         self.base = base_path(public_url)
         self.env = jinja2.Environment(
             loader=jinja2.PackageLoader("monitor.observe.status", "templates"),
@@ -148,6 +173,10 @@ class StatusPages:
             outcomes=[o.value for o in Outcome],
             problems=TARGET_PROBLEMS,
         )
+        # compiled now, not at a first view: a page during the start (the banner)
+        # read its template from disk, and those bytes count as the start's progress
+        for name in self.env.list_templates():
+            self.env.get_template(name)
         folder = resources.files("monitor.observe.status") / "static"
         self.static = {name: (folder / name).read_bytes() for name in STATIC}
 
@@ -163,9 +192,39 @@ class StatusPages:
         app.router.add_get("/articles/{id}", self._article)
         app.router.add_get("/static/{name}", self._static)
 
-    def _render(self, template: str, status: int = 200, **context: Any) -> web.Response:
-        html = self.env.get_template(template).render(**context)
-        return web.Response(text=html, status=status, content_type="text/html", charset="utf-8")
+    def _render(
+        self,
+        template: str,
+        status: int = 200,
+        troubles: list[Trouble] | None = None,
+        headers: dict[str, str] | None = None,
+        **context: Any,
+    ) -> web.Response:
+        html = self.env.get_template(template).render(troubles=troubles or [], **context)
+        return web.Response(
+            text=html, status=status, content_type="text/html", charset="utf-8", headers=headers
+        )
+
+    def unavailable(
+        self,
+        troubles: list[Trouble],
+        headers: dict[str, str] | None = None,
+        message: str = UNREADABLE,
+    ) -> web.Response:
+        """503: the banner, and that the database cannot be read (or the daemon is
+        starting or stopping): a bare text answer told an operator nothing of why."""
+        return self._render("unavailable.html", 503, troubles, headers, nav="", message=message)
+
+    async def _page(
+        self, troubles: list[Trouble], build: Callable[[], Awaitable[web.Response]]
+    ) -> web.Response:
+        """`build`'s page, or the banner alone (503) when the database cannot be read."""
+        try:
+            return await build()
+        except Unavailable:
+            if not troubles:  # /readyz found nothing wrong, yet this read failed
+                troubles = [Trouble("database", "the status cannot be read", rfc3339(time.time()))]
+            return self.unavailable(troubles)
 
     def _denied(self, request: web.Request) -> web.Response | None:
         if self.gate.allows(request.headers.get("Authorization", "")):
@@ -178,7 +237,7 @@ class StatusPages:
 
     def _error(self, status: int, message: str, parameter: str | None = None) -> web.Response:
         return self._render(
-            "error.html", status, nav="", code=status, message=message, parameter=parameter
+            "error.html", status, None, nav="", code=status, message=message, parameter=parameter
         )
 
     def _no_query(self, request: web.Request) -> web.Response | None:
@@ -191,8 +250,13 @@ class StatusPages:
     async def _overview(self, request: web.Request) -> web.Response:
         if (refused := self._denied(request) or self._no_query(request)) is not None:
             return refused
-        data = await self.source.status(20)
-        return self._render("overview.html", nav="overview", s=data)
+        troubles = await self.health()
+
+        async def build() -> web.Response:
+            data = await self.source.status(20)
+            return self._render("overview.html", 200, troubles, nav="overview", s=data)
+
+        return await self._page(troubles, build)
 
     async def _targets(self, request: web.Request) -> web.Response:
         if (refused := self._denied(request)) is not None:
@@ -201,8 +265,18 @@ class StatusPages:
             query = target_query(request.query.items())
         except BadParameter as exc:
             return self._error(400, exc.message, exc.parameter)
-        page = await self.source.targets(query)
-        total = await self.source.count(query)
+        troubles = await self.health()
+
+        async def build() -> web.Response:
+            page = await self.source.targets(query)
+            total = await self.source.count(query)
+            return self._targets_page(query, page, total, troubles)
+
+        return await self._page(troubles, build)
+
+    def _targets_page(
+        self, query: TargetQuery, page: dict[str, Any], total: int | None, troubles: list[Trouble]
+    ) -> web.Response:
         chosen = {name: getattr(query, name) for name in FILTERS}
         limit = None if query.limit == DEFAULT_LIMIT else query.limit
         first = query.after == 0
@@ -215,6 +289,8 @@ class StatusPages:
                 nav = "all"
         return self._render(
             "targets.html",
+            200,
+            troubles,
             nav=nav,
             page=page,
             total=total,
@@ -231,19 +307,30 @@ class StatusPages:
         if (refused := self._denied(request) or self._no_query(request)) is not None:
             return refused
         tid = parse_target_id(request.match_info["id"])
-        target = None if tid is None else await self.source.target(tid)
-        if target is None:
-            return self._error(404, "There is no target with this id.")
-        return self._render("target.html", nav="", t=target, chart=latency_chart(target["results"]))
+        troubles = await self.health()
+
+        async def build() -> web.Response:
+            target = None if tid is None else await self.source.target(tid)
+            if target is None:
+                return self._error(404, "There is no target with this id.")
+            chart = latency_chart(target["results"])
+            return self._render("target.html", 200, troubles, nav="", t=target, chart=chart)
+
+        return await self._page(troubles, build)
 
     async def _article(self, request: web.Request) -> web.Response:
         if (refused := self._denied(request) or self._no_query(request)) is not None:
             return refused
         aid = parse_article_id(request.match_info["id"])
-        article = None if aid is None else await self.source.article(aid)
-        if article is None:
-            return self._error(404, "There is no article with this id.")
-        return self._render("article.html", nav="", a=article)
+        troubles = await self.health()
+
+        async def build() -> web.Response:
+            article = None if aid is None else await self.source.article(aid)
+            if article is None:
+                return self._error(404, "There is no article with this id.")
+            return self._render("article.html", 200, troubles, nav="", a=article)
+
+        return await self._page(troubles, build)
 
     async def _static(self, request: web.Request) -> web.Response:
         if (refused := self._denied(request)) is not None:
