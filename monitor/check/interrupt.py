@@ -211,10 +211,12 @@ def swallowed_on_the_way() -> bool:
 def _running_loop() -> asyncio.AbstractEventLoop | None:
     """The event loop running in this thread, if asyncio is loaded at all (it is
     not imported for this: `stop_early` is on every command's path)."""
-    events = sys.modules.get("asyncio.events")
-    if events is None:
+    # getattr: a signal while asyncio imports finds asyncio.events half made (an
+    # AttributeError here was an "internal error" and exit 70); no loop runs yet
+    running = getattr(sys.modules.get("asyncio.events"), "_get_running_loop", None)
+    if running is None:
         return None
-    loop: asyncio.AbstractEventLoop | None = events._get_running_loop()
+    loop: asyncio.AbstractEventLoop | None = running()
     return None if loop is None or loop.is_closed() else loop
 
 
