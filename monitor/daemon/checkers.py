@@ -30,6 +30,7 @@ from monitor.check.channel import Channel
 from monitor.check.pipe import ids_frame, requests_frame
 from monitor.check.processes import HANG_SLACK, TARGET_BATCH, WorkerPool, host_owner, share_of
 from monitor.config import Settings
+from monitor.daemon.checker_deaths import CheckerDeaths
 from monitor.daemon.prestart import (
     Prestarted,
     spawn_signals_held,
@@ -102,6 +103,7 @@ class ProcessChecker:
         self._closing = False
         self._stopped = False  # the daemon stops: no request is sent from now on
         self._stray: set[int] = set()  # processes watched for skipping as at a stop
+        self.deaths = CheckerDeaths()  # whether they fail repeatedly (/readyz says it)
 
     async def __aenter__(self) -> ProcessChecker:
         args = worker_args(self.settings, self.probe_db)
@@ -134,6 +136,10 @@ class ProcessChecker:
             await pool.__aexit__()
         for b in range(self.processes):
             self._fail(b, "the checker processes were stopped")
+
+    def trouble(self) -> str | None:
+        """Why the checker processes fail repeatedly, or None (/readyz's `checkers`)."""
+        return self.deaths.trouble(asyncio.get_running_loop().time())
 
     async def check(self, url: str, kind: Kind) -> CheckResult:
         future = self.submit(url, kind)
@@ -341,6 +347,9 @@ class ProcessChecker:
                 return
             if channel.received or loop.time() - started >= STEADY_S:
                 delay = RESTART_DELAY  # it ran: not a process that cannot start
+            self.deaths.died(
+                loop.time(), f"exit status {code}" + (f": {channel.error}" if channel.error else "")
+            )
             log.error(
                 "a checker process (pid %s) ended (exit status %s%s) holding %d checks; "
                 "starting another in its place in %g s",
@@ -362,6 +371,8 @@ class ProcessChecker:
                 except Exception as exc:  # EAGAIN, ENOMEM: its checks must not wait for ever
                     log.error("cannot start a checker process (%s); trying again", exc)
                     self._fail(b, f"no checker process could be started: {exc}")
+                    self.deaths.cannot_start(b, str(exc))
+            self.deaths.started(b)
             self._live[b] = True
             self._stray.discard(b)  # a new process: what was held for it goes now
             started = loop.time()

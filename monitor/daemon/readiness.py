@@ -26,6 +26,7 @@ class Health:
     corpus_by_leader: bool = False  # a shared corpus another member (the leader) scans
     cluster: dict[str, Any] | None = None  # this member, the live members, the leader
     stuck: str | None = None  # this member holds claims and records nothing (cluster.py)
+    checkers: str | None = None  # the checker processes fail repeatedly (checker_deaths.py)
 
 
 def judge(h: Health) -> tuple[bool, dict[str, Any]]:
@@ -55,6 +56,8 @@ def judge(h: Health) -> tuple[bool, dict[str, Any]]:
         detail["cluster"] = h.cluster
     if h.stuck is not None:
         detail["progress"] = f"stuck: {h.stuck}"
+    if h.checkers is not None:  # said, not unready: the other processes check on
+        detail["checkers"] = f"failing: {h.checkers}"
     ready = (
         h.damaged is None
         and h.database_error is None

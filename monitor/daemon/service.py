@@ -29,6 +29,7 @@ from monitor.check.pool import SupportsCheck
 from monitor.config import Settings
 from monitor.daemon import ending, jobs, joining, start
 from monitor.daemon.checker_choice import checker_for
+from monitor.daemon.checkers import ProcessChecker
 from monitor.daemon.cluster import Membership
 from monitor.daemon.dispatch import Dispatcher
 from monitor.daemon.finish import Policies, finish
@@ -445,6 +446,7 @@ class Daemon:
             database_error = first_line(exc)
         scheduler = self.scheduler
         running = scheduler is not None and scheduler.running and not self._stopping
+        checker = self._checker
         return judge(
             Health(
                 database_error=database_error,
@@ -459,5 +461,6 @@ class Daemon:
                 corpus_by_leader=not self.membership.scans_corpus(),
                 cluster=self.membership.summary(),
                 stuck=self.membership.stuck_detail(),
+                checkers=checker.trouble() if isinstance(checker, ProcessChecker) else None,
             )
         )

@@ -22,6 +22,7 @@ why = st.none() | st.text(min_size=1, max_size=20)
     corpus=st.none() | st.lists(st.text(max_size=20).map(lambda p: f"corpus path missing: {p}")),
     by_leader=st.booleans(),
     stuck=why,
+    checkers=why,
 )
 def test_an_unready_daemon_always_has_a_banner(
     database_error: str | None,
@@ -33,6 +34,7 @@ def test_an_unready_daemon_always_has_a_banner(
     corpus: list[str] | None,
     by_leader: bool,
     stuck: str | None,
+    checkers: str | None,
 ) -> None:
     health = Health(
         database_error=database_error,
@@ -44,6 +46,7 @@ def test_an_unready_daemon_always_has_a_banner(
         corpus_problems=None if corpus is None else tuple(corpus),
         corpus_by_leader=by_leader,
         stuck=stuck,
+        checkers=checkers,
     )
     ready, detail = judge(health)
     found = troubles(detail)
@@ -55,6 +58,7 @@ def test_an_unready_daemon_always_has_a_banner(
     assert ("corpus scan" in parts) == (scan_error is not None)
     assert ("database" in parts) == (database_error is not None or damaged is not None)
     assert ("progress" in parts) == (stuck is not None)
+    assert ("checker processes" in parts) == (checkers is not None)
     missing = [] if by_leader or corpus is None else corpus
     assert [r for p, r in found if p == "corpus"] == missing
 

@@ -53,6 +53,7 @@ def troubles(detail: Mapping[str, Any]) -> list[tuple[str, str]]:
             members = ", ".join(str(m) for m in cluster["stuck"])
             out.append(("cluster", f"members stuck (holding claims, recording nothing): {members}"))
     failing("progress", "progress")
+    failing("checker processes", "checkers")
     return out
 
 
