@@ -38,6 +38,7 @@ from monitor.daemon.maintenance import MixedVersionMend
 from monitor.daemon.placement import BUCKETS, claimable, owners_of, share, url_bucket, view_of
 from monitor.daemon.tracked_threads import TrackedThreads
 from monitor.http.hostpool import HostPool
+from monitor.observe.logs import EVERY
 from monitor.storage.cluster import MAINTENANCE, ClusterView
 from monitor.storage.repository import Repository, now_ms
 
@@ -222,7 +223,7 @@ class Membership:
         last, since = self._progress
         if recorded != last:
             if self.stuck_since is not None:
-                log.warning("cluster: results are recorded again; no longer stuck")
+                log.warning("cluster: results are recorded again; no longer stuck", extra=EVERY)
             self.stuck_since = None
         elif (
             self.stuck_since is not None
@@ -319,7 +320,7 @@ class Membership:
         self._versions_warned |= others
         self._mend.beat(self.repo, mono, mixed=bool(others) and self.leader)
         if self.error is not None:
-            log.info("cluster heartbeat works again")
+            log.info("cluster heartbeat works again", extra=EVERY)
         self.error = None
         return shared
 

@@ -26,6 +26,7 @@ from monitor.daemon.lost import LostClaims
 from monitor.daemon.once import run_pass
 from monitor.daemon.pace import Pace, queued_ahead
 from monitor.daemon.writer import ResultWriter
+from monitor.observe.logs import EVERY
 from monitor.storage.repository import Claimed, Repository, now_ms
 from monitor.vocabulary import CheckResult
 
@@ -197,7 +198,7 @@ class Dispatcher:
                 self.ended_by = "claim"
                 break
             if self.claim_error is not None:
-                log.info("claiming works again")
+                log.info("claiming works again", extra=EVERY)
                 self.claim_error = None
             if self.stopping:  # the stop came while claiming: give them back
                 if claims:

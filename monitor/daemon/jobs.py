@@ -25,6 +25,7 @@ from monitor.daemon.maintenance import run_maintenance
 from monitor.daemon.reload_scope import kept_until_restart
 from monitor.daemon.rescan_retry import transient
 from monitor.daemon.scan import ScanStopped
+from monitor.observe.logs import EVERY
 from monitor.vocabulary import Kind
 
 if TYPE_CHECKING:
@@ -140,7 +141,7 @@ async def rescan(d: Daemon, *, force: bool = False, now: int | None = None) -> N
         if report.clock_back:  # what it stored before it saw the step: walked again
             d.membership.walk_again()
         if d.scan_error is not None:
-            log.info("the corpus is recorded again")
+            log.info("the corpus is recorded again", extra=EVERY)
             d.scan_error = None
         previous, d.last_scan = d.last_scan, report
         if report.files == 0 and not report.problems and (previous is None or previous.files):
@@ -216,7 +217,7 @@ async def checkpoint(d: Daemon) -> None:
     if gone is not None and not d._damaged:
         d._damaged = True
         d.failure = gone
-        log.critical("stopping: %s", gone)
+        log.critical("stopping: %s", gone, extra=EVERY)
         d.stop()
         return
     try:
@@ -233,7 +234,7 @@ async def reload(d: Daemon) -> None:
             if not settings.paths:  # as `run` refuses at its start: taken, it retired the corpus
                 raise ConfigError("no PATH given (and no `paths` in the config file)")
         except ConfigError as exc:
-            log.error("reload refused, keeping the running configuration: %s", exc)
+            log.error("reload refused, keeping the running configuration: %s", exc, extra=EVERY)
             return
         settings = kept_until_restart(d.settings, settings)
         d.settings = settings
@@ -242,5 +243,5 @@ async def reload(d: Daemon) -> None:
         d.scanner.keyring = keyring
         retime(d)
         # which settings apply now and which on restart: reload_scope.py, docs/operations.md
-        log.info("configuration reloaded")
+        log.info("configuration reloaded", extra=EVERY)
     await d.rescan(force=True)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 
 from monitor.config import Settings
+from monitor.observe.logs import EVERY
 
 log = logging.getLogger("monitor.daemon")
 
@@ -109,5 +110,6 @@ def kept_until_restart(running: Settings, new: Settings) -> Settings:
     log.warning(
         "reload: %s changed; they apply on restart (the running values are kept)",
         ", ".join(sorted(changed)),
+        extra=EVERY,
     )
     return new.model_copy(update=changed)

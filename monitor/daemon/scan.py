@@ -39,6 +39,7 @@ from monitor.corpus.files import read_failure, source_name
 from monitor.daemon.clock_step import PassStamp
 from monitor.daemon.duplicate_marks import DuplicateMarks, fetch
 from monitor.daemon.records import Tally, iter_records, records_of
+from monitor.observe.logs import EVERY
 from monitor.secured.keys import KeyRing
 from monitor.storage.corpus import (
     MAX_URL_BYTES,
@@ -109,7 +110,7 @@ class CorpusScanner:
                 continue
             if root in self._missing:  # its error was the last word on it in the log
                 self._missing.discard(root)
-                log.info("corpus path %s is back", root)
+                log.info("corpus path %s is back", root, extra=EVERY)
             out.append(root)
         self._missing &= {Path(p) for p in self.settings.paths}  # a reload may drop one
         return out
@@ -281,7 +282,7 @@ class CorpusScanner:
 
     def _readable_again(self, key: str) -> None:
         if self._failing.pop(key, None) is not None:
-            log.info("%s can be read again", key)
+            log.info("%s can be read again", key, extra=EVERY)
 
     def _recovered(self, known: dict[str, Fingerprint], seen: set[str]) -> None:
         """Forget the failures of paths not met this pass: a folder listed again

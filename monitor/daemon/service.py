@@ -47,6 +47,7 @@ from monitor.daemon.unjoined import unjoined
 from monitor.daemon.writer import ResultWriter
 from monitor.http import Checker
 from monitor.observe.endpoints import MetricsServer
+from monitor.observe.logs import EVERY, flush_repeats
 from monitor.observe.metrics import DaemonMetrics
 from monitor.observe.starting import StartWatch
 from monitor.secured.keys import KeyRing
@@ -271,10 +272,11 @@ class Daemon:
             if not opened and self._created is not None:  # a failed start leaves no file
                 await asyncio.to_thread(remove_unused, self._created)
         code = self._exit_code()
+        flush_repeats()  # a count held back is said before "stopped", the last word
         if code:
-            log.error("stopped: %s", self.failure)
+            log.error("stopped: %s", self.failure, extra=EVERY)
         else:
-            log.info("stopped")
+            log.info("stopped", extra=EVERY)
         return code
 
     async def _close(self, first_scan: asyncio.Task[None] | None) -> None:
@@ -331,13 +333,13 @@ class Daemon:
         if is_damage(exc) and not self._damaged:
             self._damaged = True
             self.failure = explain_damage(exc, self.db_url)  # not a reload's: never opened
-            log.critical("stopping: %s", self.failure)
+            log.critical("stopping: %s", self.failure, extra=EVERY)
             self.stop()
         return first_line(exc)
 
     def stop(self) -> None:
         if not self._stop.is_set():
-            log.info("stopping: no new claims; waiting for checks in flight")
+            log.info("stopping: no new claims; waiting for checks in flight", extra=EVERY)
             if not self.settings.once:
                 notify("STOPPING=1")
         ending.stop_begun(self)
@@ -374,7 +376,7 @@ class Daemon:
         daemon is stopping: its settings and keys are no longer used, and it said
         "configuration reloaded" of a daemon about to exit."""
         if self.dispatcher.stopping:
-            log.info("SIGHUP ignored: stopping")
+            log.info("SIGHUP ignored: stopping", extra=EVERY)
             return
         self._signals.on_hup()
 

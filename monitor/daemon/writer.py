@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.daemon.outcome import Decision
+from monitor.observe.logs import EVERY
 from monitor.storage.opening import first_line
 from monitor.storage.repository import CheckRecord, Claimed
 from monitor.storage.tables import OUTCOME_CODES
@@ -114,7 +115,7 @@ class ResultWriter:
                     delay = min(delay * 2, self.retry_max)
                 continue
             if not self.healthy:
-                log.info("database writes work again")
+                log.info("database writes work again", extra=EVERY)
             self.healthy, self.error = True, None
             self.committed += len(self._pending)
             self._pending = []
@@ -145,7 +146,7 @@ class ResultWriter:
                 self.committed += 1
         self._pending = kept
         if not kept and not self.healthy:
-            log.info("database writes work again")
+            log.info("database writes work again", extra=EVERY)
             self.healthy, self.error = True, None
 
     async def drain(self) -> None:

@@ -12,8 +12,11 @@ sequence cannot repaint the operator's terminal. A traceback keeps its lines,
 each indented, so a line that starts at column 0 is always a real record.
 JSON lines stay valid JSON (lone surrogates from undecodable file names are
 spelled out). A message repeated within `repeat_window` seconds is written
-once, then summarised with its count: a flood (an accept loop out of file
-descriptors, a storm of bad requests) cannot fill the disk.
+once, then summarised with its count and when it came: a flood (an accept
+loop out of file descriptors, a storm of bad requests) cannot fill the disk.
+What an operator caused or must see when it happens (a reload refused or
+done, the stop, a recovery) is logged with `extra=EVERY` and never held back:
+a second SIGHUP with the same broken configuration said nothing for a minute.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ import time
 import unicodedata
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import IO, Any
+from typing import IO, Any, Final
 
 from monitor import urls
 from monitor.text_clip import clip
@@ -45,6 +48,9 @@ _MAX_TRACKED = 512  # distinct recent messages remembered for the repeat summary
 _SUMMARY_EXCERPT = 160
 
 _ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+# `log.info(..., extra=EVERY)`: written every time, never held back as a repeat
+EVERY: Final = {"every": True}
 
 
 # the one rule for showing a URL without its secrets (monitor/urls.py)
@@ -169,12 +175,16 @@ class RepeatLimitedHandler(logging.StreamHandler[IO[str]]):
         self._clock = clock
         self._use_timer = timer
         self._timer: threading.Timer | None = None
-        # (logger, level, message, context) → [first seen, repeats held back, first record]
+        # (logger, level, message, context) → [first seen, repeats held back, first
+        # record, wall time of the first and of the last repeat held back]
         self._recent: dict[tuple[str, int, str, str], list[Any]] = {}
 
     def emit(self, record: logging.LogRecord) -> None:
         now = self._clock()
         self._summarise(now)
+        if getattr(record, "every", False):  # an operator's event: never held back
+            super().emit(record)
+            return
         try:
             # the context is part of the message: "checked" for two targets is two lines
             ctx = _context(record)
@@ -185,11 +195,14 @@ class RepeatLimitedHandler(logging.StreamHandler[IO[str]]):
         seen = self._recent.get(key)
         if seen is not None:
             seen[1] += 1
+            if seen[1] == 1:
+                seen[3] = record.created
+            seen[4] = record.created
             self._schedule(seen[0] + self.window - now)
             return
         if len(self._recent) >= _MAX_TRACKED:
             self._summarise(now, everything=True)
-        self._recent[key] = [now, 0, record]
+        self._recent[key] = [now, 0, record, 0.0, 0.0]
         super().emit(record)
 
     def _summarise(self, now: float, *, everything: bool = False) -> None:
@@ -198,12 +211,12 @@ class RepeatLimitedHandler(logging.StreamHandler[IO[str]]):
         The dict is in first-seen order, so the sweep stops at the first
         message still in its window: each line costs O(1), not O(messages)."""
         while self._recent:
-            key, (first, repeats, record) = next(iter(self._recent.items()))
+            key, (first, repeats, record, since, until) = next(iter(self._recent.items()))
             if not everything and now - first < self.window:
                 return
             del self._recent[key]
             if repeats:
-                super().emit(_summary(record, repeats, now - first))
+                super().emit(_summary(record, repeats, since, until))
 
     def _schedule(self, delay: float) -> None:
         """A timer for the next summary due, unless one is set (lock held)."""
@@ -218,15 +231,15 @@ class RepeatLimitedHandler(logging.StreamHandler[IO[str]]):
             self._timer = None
             now = self._clock()
             self._summarise(now)
-            pending = [first for first, repeats, _ in self._recent.values() if repeats]
+            pending = [seen[0] for seen in self._recent.values() if seen[1]]
             if pending:
                 self._schedule(min(pending) + self.window - now)
         finally:
             self.release()
 
     def flush_repeats(self) -> None:
-        """Write the pending summaries now (at shutdown, say); otherwise each is
-        written with the first line logged after its window."""
+        """Write the pending summaries now (before the daemon's "stopped", say);
+        otherwise each is written with the first line logged after its window."""
         self.acquire()
         try:
             self._summarise(self._clock(), everything=True)
@@ -245,7 +258,12 @@ class RepeatLimitedHandler(logging.StreamHandler[IO[str]]):
         super().close()
 
 
-def _summary(record: logging.LogRecord, repeats: int, span: float) -> logging.LogRecord:
+def _summary(
+    record: logging.LogRecord, repeats: int, since: float, until: float
+) -> logging.LogRecord:
+    """The count of a message's repeats held back, said with when they came: written
+    later (the next line after the window, the stop), "the last message was
+    repeated 2 more times in 1 s" read as the latest event, after "stopped" too."""
     message = record.getMessage()
     excerpt = message.splitlines()[0] if message else ""
     excerpt = clip(excerpt, _SUMMARY_EXCERPT)
@@ -254,10 +272,23 @@ def _summary(record: logging.LogRecord, repeats: int, span: float) -> logging.Lo
         record.levelno,
         record.pathname,
         record.lineno,
-        "the last message was repeated %d more times in %.0f s: %s",
-        (repeats, span, excerpt),
+        "repeated %d more times between %s and %s: %s",
+        (repeats, _clock_time(since), _clock_time(until), excerpt),
         None,
     )
+
+
+def _clock_time(created: float) -> str:
+    """HH:MM:SS as the text lines' own time is said (the local time)."""
+    return time.strftime("%H:%M:%S", logging.Formatter.converter(created))
+
+
+def flush_repeats() -> None:
+    """Write every summary still held back by the root logger's handlers now: before
+    "stopped", which is the log's last word (at the exit a summary came after it)."""
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, RepeatLimitedHandler):
+            handler.flush_repeats()
 
 
 def _not_a_job_stopped_with_the_daemon(record: logging.LogRecord) -> bool:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import re
 import time
 from collections.abc import Iterator
 
@@ -14,6 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from monitor.observe.logs import (
+    EVERY,
     JsonFormatter,
     RepeatLimitedHandler,
     TextFormatter,
@@ -125,6 +127,35 @@ def test_a_repeated_message_is_written_once_then_counted(
     logger.error("socket.accept() out of system resource")
     handler.close()  # a pending count is not lost at exit
     assert "repeated 1 more times" in stream.getvalue().splitlines()[-1]
+
+
+def test_an_operator_event_is_written_every_time(
+    text: tuple[logging.Logger, io.StringIO, RepeatLimitedHandler], clock: Clock
+) -> None:
+    """A second SIGHUP's "reload refused" within the window was held back a minute."""
+    logger, stream, handler = text
+    for _ in range(3):
+        logger.error("reload refused, keeping the running configuration: bad", extra=EVERY)
+        clock.now += 0.1
+    handler.close()
+    assert stream.getvalue().count("reload refused") == 3
+    assert "repeated" not in stream.getvalue()
+
+
+def test_a_count_held_back_says_when_its_repeats_came(
+    text: tuple[logging.Logger, io.StringIO, RepeatLimitedHandler], clock: Clock
+) -> None:
+    """Written later (the next line after the window, the stop), a summary is said
+    as one of the past, not as the latest event ("the last message was ...")."""
+    logger, stream, handler = text
+    for _ in range(3):
+        logger.error("cannot write 44 results: disk is full")
+        clock.now += 1
+    handler.flush_repeats()
+    last = stream.getvalue().splitlines()[-1]
+    said = r"repeated 2 more times between \d\d:\d\d:\d\d and \d\d:\d\d:\d\d: cannot write"
+    assert re.search(said, last), last
+    assert "the last message" not in last
 
 
 def test_messages_differing_in_their_arguments_are_all_written(
