@@ -275,7 +275,10 @@ class StopSignals:
         else:
             give_up_if_stuck(signum)
         if not self.armed:
-            raise Interrupted(signal.Signals(signum).name)
+            if first:  # a later one: the first's exit is on its way (raised again
+                # inside its answer, it was a traceback and exit 1)
+                raise Interrupted(signal.Signals(signum).name)
+            return
         if first:
             self._cancel_soon()
 
