@@ -216,7 +216,8 @@ class RepeatLimitedHandler(logging.StreamHandler[IO[str]]):
                 return
             del self._recent[key]
             if repeats:
-                super().emit(_summary(record, repeats, since, until))
+                utc = isinstance(self.formatter, JsonFormatter)  # as its lines' `ts`
+                super().emit(_summary(record, repeats, since, until, utc=utc))
 
     def _schedule(self, delay: float) -> None:
         """A timer for the next summary due, unless one is set (lock held)."""
@@ -259,7 +260,7 @@ class RepeatLimitedHandler(logging.StreamHandler[IO[str]]):
 
 
 def _summary(
-    record: logging.LogRecord, repeats: int, since: float, until: float
+    record: logging.LogRecord, repeats: int, since: float, until: float, *, utc: bool = False
 ) -> logging.LogRecord:
     """The count of a message's repeats held back, said with when they came: written
     later (the next line after the window, the stop), "the last message was
@@ -273,14 +274,14 @@ def _summary(
         record.pathname,
         record.lineno,
         "repeated %d more times between %s and %s: %s",
-        (repeats, _clock_time(since), _clock_time(until), excerpt),
+        (repeats, _clock_time(since, utc), _clock_time(until, utc), excerpt),
         None,
     )
 
 
-def _clock_time(created: float) -> str:
-    """HH:MM:SS as the text lines' own time is said (the local time)."""
-    return time.strftime("%H:%M:%S", logging.Formatter.converter(created))
+def _clock_time(created: float, utc: bool) -> str:
+    """HH:MM:SS as the lines' own time is said: local in text, UTC in JSON."""
+    return time.strftime("%H:%M:%S", time.gmtime(created) if utc else time.localtime(created))
 
 
 def flush_repeats() -> None:

@@ -246,3 +246,15 @@ def test_escape_for_pages_keeps_only_typography_beyond_printable(value: str) -> 
 
 # embeddings, overrides and isolates (the marks are Cf, spelled like any other)
 BIDI_CONTROLS = {"LRE", "RLE", "LRO", "RLO", "PDF", "LRI", "RLI", "FSI", "PDI"}
+
+
+def test_a_json_count_says_its_times_in_utc_as_the_lines_ts(clock: Clock) -> None:
+    """JSON lines' `ts` is UTC: the count's times are too, not the machine's zone."""
+    logger, stream, handler = _logger(JsonFormatter(), clock)
+    for created in (18000.0, 18001.0, 18002.0):  # 05:00:00 UTC, then two repeats
+        record = logger.makeRecord(logger.name, logging.ERROR, __file__, 1, "disk full", (), None)
+        record.created = created
+        logger.handle(record)
+    handler.flush_repeats()
+    last = json.loads(stream.getvalue().splitlines()[-1])
+    assert last["msg"] == "repeated 2 more times between 05:00:01 and 05:00:02: disk full"
