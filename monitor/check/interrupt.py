@@ -62,8 +62,10 @@ def hold_for_exit() -> bool:
     down, and SIGTERM's default is to die (status 143): a signal then would
     spoil the exit status of a run whose report is already written. Given back
     if another command begins in this process (`command_began`)."""
+    global _holding_for_exit
     before = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
     _blocked_for_exit.update(set(STOP_SIGNALS) - set(before))
+    _holding_for_exit = True
     return bool(signal.sigpending() & set(STOP_SIGNALS))
 
 
@@ -72,6 +74,7 @@ def hold_for_exit() -> bool:
 # an in-process caller's second `main` (a test's CliRunner) was deaf to SIGINT
 # and SIGTERM, blocked, or handled by a command that was over.
 _blocked_for_exit: set[int] = set()
+_holding_for_exit = False  # hold_for_exit was called (by this command)
 _handlers_for_exit: dict[int, tuple[Handler, Handler]] = {}  # signal: (left, before)
 
 
@@ -96,6 +99,8 @@ def _ignored_for_exit(signum: int, frame: FrameType | None) -> None:
 def _give_back_exit_holds() -> None:
     """Another command begins: the stop signals are heard again. One that came
     while they were blocked was the last command's (its exit code said so)."""
+    global _holding_for_exit
+    _holding_for_exit = False
     for sig, (left, before) in _handlers_for_exit.items():
         if signal.getsignal(sig) == left:  # == : a bound method is a new object each time
             signal.signal(sig, before if before is not None else signal.SIG_DFL)
@@ -106,6 +111,11 @@ def _give_back_exit_holds() -> None:
                 signal.sigtimedwait(_blocked_for_exit, 0)
         signal.pthread_sigmask(signal.SIG_UNBLOCK, _blocked_for_exit)
         _blocked_for_exit.clear()
+
+
+def holding_for_exit() -> bool:
+    """Whether the command holds the stop signals blocked for the process's exit."""
+    return _holding_for_exit
 
 
 def stdout_stuck() -> bool:

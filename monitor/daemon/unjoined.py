@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
 import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -45,7 +46,30 @@ def settle_from_thread(
         with contextlib.suppress(RuntimeError):  # the loop is closed: the run is over
             loop.call_soon_threadsafe(settle, result, error)
 
-    threading.Thread(target=body, name=name, daemon=True).start()
+    start_deaf(threading.Thread(target=body, name=name, daemon=True))
+
+
+# The process's signals, for its main thread's handlers: a thread left behind at
+# the exit took them, at their default action once the interpreter's shutdown had
+# put it back (a `run` stopped during its database check, then sent SIGTERM again:
+# status 143 after "interrupted", where the main thread held them for the exit).
+_DEAF = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2}
+
+
+def start_deaf(thread: threading.Thread) -> None:
+    """Start `thread` with the process's signals blocked in it (it inherits this
+    thread's mask); this thread's are put back, but for the stop signals if a
+    handler held them for the exit meanwhile (interrupt.hold_for_exit)."""
+    from monitor.check.interrupt import STOP_SIGNALS, holding_for_exit
+
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, _DEAF)
+    try:
+        thread.start()
+    finally:
+        unblock = _DEAF - set(before)
+        if holding_for_exit():
+            unblock -= set(STOP_SIGNALS)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, unblock)
 
 
 async def unjoined(fn: Callable[..., T], *args: Any, name: str = "unjoined") -> T:
