@@ -63,7 +63,8 @@ def run(paths: tuple[Path, ...], config_file: Path | None, **flags: Any) -> None
     could not be recorded (a corpus path missing or unreadable included),
     or a signal stopped it before every due target was checked (those left
     stay due); 2 a configuration, listen address or database that cannot be
-    used (a damaged database found while running included); 130 SIGTERM or
+    used (a SQLite file another `run` uses, a damaged database found while
+    running included); 130 SIGTERM or
     SIGINT during the start, before the database was ready (nothing checked).
 
     \b
@@ -113,11 +114,15 @@ def _run(paths: tuple[Path, ...], config_file: Path | None, flags: dict[str, Any
     try:
         from monitor.cli import CliError
         from monitor.daemon.service import Daemon
+        from monitor.daemon.sqlite_lock import held
         from monitor.storage.opening import DatabaseUnusable
 
         try:
-            daemon = Daemon(settings, keyring, reload=reload, prestarted=early)
-            code = asyncio.run(daemon.run())
+            # before the database is opened (or made): a second daemon on one SQLite
+            # file is refused having written nothing (sqlite_lock.py)
+            with held(settings.database_url()):
+                daemon = Daemon(settings, keyring, reload=reload, prestarted=early)
+                code = asyncio.run(daemon.run())
         except (ConfigError, DatabaseUnusable) as exc:
             raise CliError(str(exc)) from None
     finally:

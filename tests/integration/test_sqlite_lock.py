@@ -1,0 +1,105 @@
+"""The lock of one daemon per SQLite file (daemon/sqlite_lock.py) on real files:
+held against another opener (another process's, or this one's), let go on
+close, never inherited by a child, found through a symlink to the database, and
+taken through a read-only descriptor where the lock file may not be written;
+removed when let go, left by a process that ends without letting go."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from monitor.daemon.sqlite_lock import held, hold, lock_path
+from monitor.storage.opening import DatabaseUnusable
+
+_OTHER = """
+import sys
+from monitor.daemon.sqlite_lock import hold
+from monitor.storage.opening import DatabaseUnusable
+try:
+    hold(sys.argv[1])
+except DatabaseUnusable as exc:
+    print(exc)
+    sys.exit(2)
+print("held")
+"""
+
+
+def _other(url: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", _OTHER, url], capture_output=True, text=True, timeout=60
+    )
+
+
+def test_a_held_database_is_refused_to_another_process_until_let_go(tmp_path: Path) -> None:
+    db = tmp_path / "data" / "am.db"
+    url = f"sqlite:///{db}"
+    with held(url):
+        out = _other(url)
+        assert out.returncode == 2, out
+        assert out.stdout.startswith(f"another article-monitor run (pid {os.getpid()}, since ")
+        assert not db.exists()  # the lock made the folder and its own file, nothing else
+        assert sorted(p.name for p in db.parent.iterdir()) == ["am.db.lock"]
+    assert list(db.parent.iterdir()) == []  # let go: the folder as it was
+    assert _other(url).stdout == "held\n"
+    # the other process ended without letting go (as a `kill -9` does): its file
+    # stays, and locks again
+    assert [p.name for p in db.parent.iterdir()] == ["am.db.lock"]
+    with held(url):
+        assert _other(url).returncode == 2
+
+
+def test_a_second_hold_in_one_process_is_refused_too(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'am.db'}"
+    with held(url), pytest.raises(DatabaseUnusable, match="stop it first"), held(url):
+        pass
+
+
+def test_the_lock_is_not_inherited(tmp_path: Path) -> None:
+    lock = hold(f"sqlite:///{tmp_path / 'am.db'}")
+    assert lock is not None
+    try:
+        assert not os.get_inheritable(lock.fd)
+    finally:
+        lock.release()
+
+
+def test_a_symlink_to_the_database_shares_its_lock(tmp_path: Path) -> None:
+    real = tmp_path / "real" / "am.db"
+    real.parent.mkdir()
+    real.write_bytes(b"")
+    link = tmp_path / "link.db"
+    link.symlink_to(real)
+    assert lock_path(link) == lock_path(real) == real.with_name("am.db.lock")
+    with held(f"sqlite:///{real}"):
+        assert _other(f"sqlite:///{link}").returncode == 2
+
+
+def test_a_lock_file_that_may_not_be_written_still_locks(tmp_path: Path) -> None:
+    """As a daemon killed in a folder since made read-only (or another user's file)."""
+    db = tmp_path / "am.db"
+    lock = lock_path(db)
+    lock.write_text("")
+    lock.chmod(0o444)
+    chattr = shutil.which("chattr")
+    if os.geteuid() == 0:  # root writes a 0444 file: an immutable one, then
+        if chattr is None or subprocess.run([chattr, "+i", lock], check=False).returncode:
+            pytest.skip("root without a working chattr: cannot make a read-only file")
+    try:
+        with pytest.raises(PermissionError):
+            lock.open("w")
+        with held(f"sqlite:///{db}"):
+            assert _other(f"sqlite:///{db}").returncode == 2
+        assert _other(f"sqlite:///{db}").stdout == "held\n"
+    finally:
+        if os.geteuid() == 0 and chattr is not None:
+            subprocess.run([chattr, "-i", lock], check=False)
+
+
+def test_a_server_database_takes_no_lock() -> None:
+    assert hold("postgresql+psycopg://u@127.0.0.1/x") is None
