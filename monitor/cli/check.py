@@ -23,8 +23,8 @@ from monitor.cli.options import (
     settings_from,
 )
 from monitor.cli.output_path import (
-    NamedOutput,
     nothing_found,
+    open_report,
     output_clash,
     read_by,
     stdout_clash,
@@ -33,7 +33,6 @@ from monitor.cli.paths import GivenPath
 from monitor.cli.streams import CLOSED_STDOUT, stdout_closed
 from monitor.config import Settings
 from monitor.durations import bound
-from monitor.whole_write import whole_text
 
 # the help reads the bound from the setting (as bounds_help does for the others)
 _WORKERS_MAX = int(bound(Settings.model_fields["workers"], "le") or 0)
@@ -157,7 +156,7 @@ def check(
         from monitor.check.oneshot import run_check
 
         keyring = keyring_from(settings)
-        out: Any = NamedOutput(whole_text(output), output) if output else sys.stdout
+        out: Any = open_report(output) if output else sys.stdout
         fmt = resolve_format(settings, out)
         writer = make_writer(fmt, out)
     except Interrupted as exc:

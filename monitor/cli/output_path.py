@@ -195,19 +195,45 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
+def open_report(path: Path) -> NamedOutput:
+    """`-o FILE`, opened (created if missing) but not emptied: a stop or an
+    error before the report's first byte left FILE emptied with "no report",
+    the last run's report lost. It is emptied at the first write."""
+    from monitor.whole_write import whole_text
+
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o666)
+    try:
+        stream = whole_text(fd)
+    except BaseException:
+        os.close(fd)
+        raise
+    return NamedOutput(stream, path, empty_first=True)
+
+
 class NamedOutput:
     """The report file: a write that fails names the file (`-o /dev/full` said
     only `No space left on device`). Everything else is the file's own."""
 
-    def __init__(self, stream: IO[str], path: Path) -> None:
+    def __init__(self, stream: IO[str], path: Path, *, empty_first: bool = False) -> None:
         self._stream = stream
         self._path = path
+        self._empty_first = empty_first  # open_report's: emptied at the first write
 
     def write(self, text: str) -> int:
         try:
+            if self._empty_first:
+                self._empty_first = False
+                self._empty()
             return self._stream.write(text)
         except OSError as exc:
             raise self._named(exc) from None
+
+    def _empty(self) -> None:
+        """What FILE held before is dropped now (a regular file's: a FIFO or a
+        device has nothing to drop)."""
+        fd = self._stream.fileno()
+        if stat.S_ISREG(os.fstat(fd).st_mode):
+            os.ftruncate(fd, 0)
 
     def flush(self) -> None:
         try:
