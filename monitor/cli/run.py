@@ -120,8 +120,10 @@ def _run(paths: tuple[Path, ...], config_file: Path | None, flags: dict[str, Any
         try:
             # before the database is opened (or made): a second daemon on one SQLite
             # file is refused having written nothing (sqlite_lock.py)
-            with held(settings.database_url()):
-                daemon = Daemon(settings, keyring, reload=reload, prestarted=early)
+            with held(settings.database_url()) as lock:
+                daemon = Daemon(
+                    settings, keyring, reload=reload, prestarted=early, sole=lock is not None
+                )
                 code = asyncio.run(daemon.run())
         except (ConfigError, DatabaseUnusable) as exc:
             raise CliError(str(exc)) from None

@@ -68,8 +68,12 @@ class Membership:
         recorded: Callable[[], int] = lambda: 0,
         member_id: str | None = None,
         threads: TrackedThreads | None = None,
+        sole: bool = False,
     ) -> None:
         self.repo = repo
+        # no other daemon can use this database (`run`'s lock on its SQLite file):
+        # the leases the first beat finds are a killed run's, claimable at once
+        self._dead_leases = sole
         # the beats' database work, which the stop waits for (bounded) before it leaves
         self._threads = threads or TrackedThreads()
         self._settings = settings
@@ -271,6 +275,8 @@ class Membership:
         s = self._settings()
         timeout_ms = int(s.cluster_timeout * 1000)
         self.sync_clock()
+        if self._dead_leases:
+            self._free_dead_leases()
         mono = _steady()
         mark_t, mark_n = self._rate_mark
         if mono - mark_t >= 1.0:
@@ -323,6 +329,18 @@ class Membership:
             log.info("cluster heartbeat works again", extra=EVERY)
         self.error = None
         return shared
+
+    def _free_dead_leases(self) -> None:
+        """At the first beat (claims wait for it), alone on the database: every lease
+        is a run's that was killed holding it. Its targets waited out `lease_seconds`
+        (5 min at the default) after a restart, shown nowhere as overdue."""
+        self._dead_leases = False  # tried once: a claim of ours may follow a failed beat
+        if freed := self.repo.expire_leases_ahead(self.now(), 0):
+            log.info(
+                "%d targets claimed by a run that ended without giving them back "
+                "(killed) are claimable again",
+                freed,
+            )
 
     def sync_clock(self) -> None:
         """The database's clock minus ours, from a bare read of it (never from the

@@ -80,7 +80,10 @@ class Daemon:
         rng: random.Random | None = None,
         prestarted: Prestarted | None = None,
         starting: StartWatch | None = None,
+        sole: bool = False,
     ) -> None:
+        # sole: no other daemon can use the database (`run` holds its SQLite file's
+        # lock, sqlite_lock.py), so the leases found at the start are a killed run's
         # checker processes spawned before the imports (prestart.py): the checker
         # adopts them, or they are let go; a daemon that stops before then lets them go
         self._prestarted = prestarted or Prestarted()
@@ -122,6 +125,7 @@ class Daemon:
             held=lambda: len(self.dispatcher.inflight) + self.writer.backlog,
             recorded=lambda: self.writer.committed,
             threads=self.db_threads,
+            sole=sole,
         )
         self._beating: asyncio.Task[None] | None = None
         self._joined = False  # the join began: the stop leaves (joining.py)

@@ -132,12 +132,13 @@ class Lock:
 
 
 @contextlib.contextmanager
-def held(url: str) -> Iterator[None]:
-    """The SQLite database at `url` locked for this process while in the block.
-    Raises DatabaseUnusable if another process holds it: nothing was written."""
+def held(url: str) -> Iterator[Lock | None]:
+    """The SQLite database at `url` locked for this process while in the block
+    (the lock, or None when none was taken: `hold`). Raises DatabaseUnusable if
+    another process holds it: nothing was written."""
     lock = hold(url)
     try:
-        yield
+        yield lock
     finally:
         if lock is not None:
             lock.release()

@@ -100,3 +100,40 @@ def test_a_daemon_killed_with_sigkill_leaves_its_file_free(tmp_path: Path) -> No
         assert out.returncode == 0, out.stderr
         new = "SELECT count(*) FROM check_results r JOIN targets t ON t.id = r.target_id"
         assert query(db, new + " WHERE t.url = ?", "http://news.test/b/")[0][0] == 1
+
+
+def test_claims_of_a_killed_daemon_are_checked_at_the_next_start(tmp_path: Path) -> None:
+    """Alone on its file (the lock above), a start knows every lease it finds is a
+    dead run's: a target claimed by a daemon killed with SIGKILL waited out
+    `lease_seconds` (5 min at the default) after the restart, overdue and shown
+    nowhere as such; `run --once` left it unchecked."""
+    with LinkServer(hang=True) as server:
+        config = write_config(
+            tmp_path,
+            server.port,
+            lease_seconds=300.0,
+            connect_to=[f"stuck.test:80:127.0.0.1:{server.hang_port}"],
+        )
+        (tmp_path / "corpus" / "a.txt").write_text(article("http://stuck.test/a/"))
+        db = tmp_path / "data" / "article-monitor.db"
+        first = DaemonProcess(config)
+        try:
+            first.wait_listening()
+            wait_for(lambda: server.hung > 0, BOUND, what=lambda: "no claim in flight")
+            assert query(db, "SELECT count(*) FROM leases")[0][0] == 1
+            first.proc.kill()  # holding the claim, for 300 s
+            assert first.wait(BOUND) == -signal.SIGKILL
+        finally:
+            first.kill()
+        # the host answers now; the restart checks the target at once
+        write_config(
+            tmp_path,
+            server.port,
+            lease_seconds=300.0,
+            connect_to=[f"stuck.test:80:127.0.0.1:{server.port}"],
+        )
+        out = _cli(config, "run", "--once")
+        assert out.returncode == 0, out.stderr
+        assert "claimed by a run that ended without giving them back" in out.stderr, out.stderr
+        done = "SELECT count(*) FROM check_results r JOIN targets t ON t.id = r.target_id"
+        assert query(db, done + " WHERE t.url = ?", "http://stuck.test/a/")[0][0] == 1
