@@ -8,10 +8,10 @@ each applied `per_host` and `host_min_interval` on its own, so a host with
 both heartbeat as members of a cluster SQLite does not support.
 
 The lock is `flock` on `<db>.lock` beside the database (the file's real path,
-symlinks followed). The kernel drops it when the process dies (`kill -9`
-included), so a lock file left behind is harmless. A clean end removes it, while
-still holding it, so the folder holds what it held before; a start that locked a
-file removed meanwhile (it opened it before the removal) sees that its path now
+symlinks followed; a symlink at the lock's own name is not). The kernel drops
+it when the process dies (`kill -9` included), so a lock file left behind is
+harmless. A clean end removes it, while still holding it, so the folder holds
+what it held before; a start that locked a file removed meanwhile (it opened it before the removal) sees that its path now
 names another file or none, and tries again: never two holders. Not SQLite's
 file itself: SQLite's own locks are POSIX byte-range locks, which a process
 loses when it closes any descriptor of the file, and NFS turns `flock` into
@@ -48,6 +48,9 @@ log = logging.getLogger("monitor.daemon")
 SUFFIX = ".lock"
 TRIES = 5
 _DENIED = (errno.EACCES, errno.EROFS, errno.EPERM)
+# a symlink at the lock's name is not followed: the holder's line was written over
+# the file it named (a corpus document), truncated to it
+_FLAGS = os.O_CLOEXEC | os.O_NOFOLLOW
 
 
 @dataclass(frozen=True)
@@ -91,11 +94,11 @@ def _open(path: Path) -> tuple[int, bool]:
     is locked all the same, through a read-only descriptor."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        return os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644), True
+        return os.open(path, os.O_RDWR | os.O_CREAT | _FLAGS, 0o644), True
     except OSError as exc:
         if exc.errno not in _DENIED:
             raise
-        return os.open(path, os.O_RDONLY | os.O_CLOEXEC), False
+        return os.open(path, os.O_RDONLY | _FLAGS), False
 
 
 def _read(fd: int) -> str:
@@ -163,7 +166,8 @@ def hold(url: str) -> Lock | None:
             fd, writable = _open(path)
         except OSError as exc:
             if exc.errno not in (*_DENIED, errno.ENOENT) or _wal(db).exists():
-                _unlocked(path, db, exc.strerror)
+                why = "a symbolic link, not followed" if exc.errno == errno.ELOOP else None
+                _unlocked(path, db, why or exc.strerror)
             return None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -103,3 +103,21 @@ def test_a_lock_file_that_may_not_be_written_still_locks(tmp_path: Path) -> None
 
 def test_a_server_database_takes_no_lock() -> None:
     assert hold("postgresql+psycopg://u@127.0.0.1/x") is None
+
+
+def test_a_symlink_at_the_lock_files_name_is_not_followed(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Hostile review R19: a symlink at `<db>.lock` (to a corpus document, a file
+    elsewhere) was opened through, and the holder's line written over the file it
+    named (truncated to it); the clean end then removed the link."""
+    other = tmp_path / "elsewhere.txt"
+    other.write_text("not a lock file\n")
+    db = tmp_path / "data" / "am.db"
+    db.parent.mkdir()
+    lock_path(db).symlink_to(other)
+    with held(f"sqlite:///{db}") as lock:
+        assert lock is None  # not taken: said, as for any lock that cannot be taken
+    assert other.read_text() == "not a lock file\n"
+    assert lock_path(db).is_symlink()
+    assert "a symbolic link, not followed" in caplog.text
