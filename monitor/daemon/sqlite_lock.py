@@ -11,8 +11,9 @@ The lock is `flock` on `<db>.lock` beside the database (the file's real path,
 symlinks followed; a symlink at the lock's own name is not). The kernel drops
 it when the process dies (`kill -9` included), so a lock file left behind is
 harmless. A clean end removes it, while still holding it, so the folder holds
-what it held before; a start that locked a file removed meanwhile (it opened it before the removal) sees that its path now
-names another file or none, and tries again: never two holders. Not SQLite's
+what it held before; a start that locked a file removed meanwhile (it opened
+it before the removal) sees that its path now names another file or none, and
+tries again: never two holders. Not SQLite's
 file itself: SQLite's own locks are POSIX byte-range locks, which a process
 loses when it closes any descriptor of the file, and NFS turns `flock` into
 those. The descriptor is not inherited (O_CLOEXEC): a checker process that
