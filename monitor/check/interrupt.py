@@ -56,6 +56,17 @@ class Interrupted(BaseException):
         return f"interrupted ({self}) before the run began: nothing was checked, no report"
 
 
+def wrapped_stop(exc: BaseException) -> EarlyExit | Interrupted | None:
+    """The stop signal's exception inside `exc`, when Python 3.11 wrapped it: raised
+    in a descriptor's `__set_name__` while a class was made (a dataclass field's,
+    at an import), it comes out as `RuntimeError('Error calling __set_name__ ...')`
+    from it, which was an "internal error" with a traceback and exit 70."""
+    seen = 0
+    while isinstance(exc, RuntimeError) and exc.__cause__ is not None and seen < 10:
+        exc, seen = exc.__cause__, seen + 1  # a class made inside another's making
+    return exc if isinstance(exc, (EarlyExit, Interrupted)) and seen else None
+
+
 def hold_for_exit() -> bool:
     """Block the stop signals for the rest of the process, and say whether one
     is waiting. The interpreter puts the default handlers back while it shuts

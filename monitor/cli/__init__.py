@@ -112,6 +112,10 @@ class LazyGroup(click.Group):
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except Exception as exc:
+            from monitor.check.interrupt import wrapped_stop
+
+            if (stopped := wrapped_stop(exc)) is not None:  # a stop signal, not a bug
+                raise stopped from None
             message = known_error(exc)
             if message is not None:
                 raise CliError(message) from None

@@ -13,7 +13,13 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from monitor.check import prestart
-from monitor.check.interrupt import EXIT_INTERRUPTED, Interrupted, StopSignals, hold_for_exit
+from monitor.check.interrupt import (
+    EXIT_INTERRUPTED,
+    Interrupted,
+    StopSignals,
+    hold_for_exit,
+    wrapped_stop,
+)
 from monitor.cli.options import (
     FORMATS,
     CorpusPath,
@@ -159,14 +165,18 @@ def check(
         out: Any = open_report(output) if output else sys.stdout
         fmt = resolve_format(settings, out)
         writer = make_writer(fmt, out)
-    except Interrupted as exc:
-        prestart.discard(workers)
-        hold_for_exit()
-        _stderr().print(exc.message(), highlight=False)
-        sys.exit(EXIT_INTERRUPTED)
-    except BaseException:  # a usage error on its way out: a signal now is only noted
+    except BaseException as exc:
+        stopped = exc if isinstance(exc, Interrupted) else wrapped_stop(exc)
+        if isinstance(stopped, Interrupted):
+            prestart.discard(workers)
+            hold_for_exit()
+            _stderr().print(stopped.message(), highlight=False)
+            sys.exit(EXIT_INTERRUPTED)
+        # a usage error on its way out: a signal now is only noted
         stop.arm()
         prestart.discard(workers)
+        if stopped is not None:  # the early handler's exit, wrapped (wrapped_stop)
+            raise stopped from None
         raise
     stop.arm()  # a signal now cancels the run, which still writes its report
 
