@@ -124,6 +124,7 @@ def _run(paths: tuple[Path, ...], config_file: Path | None, flags: dict[str, Any
                 daemon = Daemon(
                     settings, keyring, reload=reload, prestarted=early, sole=lock is not None
                 )
+                daemon.sqlite_lock = lock
                 code = asyncio.run(daemon.run())
         except (ConfigError, DatabaseUnusable) as exc:
             raise CliError(str(exc)) from None

@@ -213,6 +213,8 @@ def claimed_run(d: Daemon) -> None:
 async def checkpoint(d: Daemon) -> None:
     """Keep the SQLite WAL short, on a thread of its own (not the writer's); and
     stop if the file was deleted or replaced under the daemon (OpenedFile)."""
+    if d.sqlite_lock is not None:  # removed while held: made again (sqlite_lock.py)
+        await d.db_threads.run(d.sqlite_lock.renew, name="checkpoint")
     gone = None if d._file is None else await d.db_threads.run(d._file.gone, name="checkpoint")
     if gone is not None and not d._damaged:
         d._damaged = True

@@ -42,6 +42,7 @@ from monitor.daemon.readiness import Health, judge
 from monitor.daemon.rescan_retry import ScanRetry
 from monitor.daemon.scan import CorpusScanner, ScanReport
 from monitor.daemon.signals import Signals
+from monitor.daemon.sqlite_lock import Lock
 from monitor.daemon.tracked_threads import TrackedThreads
 from monitor.daemon.unjoined import unjoined
 from monitor.daemon.writer import ResultWriter
@@ -164,6 +165,8 @@ class Daemon:
         self._snapshots: asyncio.Task[None] | None = None
         self._damaged = False
         self._file: OpenedFile | None = None
+        # run's lock on its SQLite file, checked at each checkpoint (jobs.py)
+        self.sqlite_lock: Lock | None = None
         self._tls: ssl.SSLContext | None = None  # --ca-bundle's, loaded once at the start
         self._policies = Policies(settings)
 

@@ -13,7 +13,8 @@ it when the process dies (`kill -9` included), so a lock file left behind is
 harmless. A clean end removes it, while still holding it, so the folder holds
 what it held before; a start that locked a file removed meanwhile (it opened
 it before the removal) sees that its path now names another file or none, and
-tries again: never two holders. Not SQLite's
+tries again: never two holders. Removed by someone else while held, it is made
+and locked again at the daemon's next checkpoint (`Lock.renew`). Not SQLite's
 file itself: SQLite's own locks are POSIX byte-range locks, which a process
 loses when it closes any descriptor of the file, and NFS turns `flock` into
 those. The descriptor is not inherited (O_CLOEXEC): a checker process that
@@ -123,6 +124,45 @@ class Lock:
 
     fd: int
     path: Path
+
+    def renew(self) -> None:
+        """At each checkpoint (jobs.py): the lock file removed while held (a clean-up
+        of `*.lock` files, an operator's `rm`) let a second daemon start on the
+        file; it is made and locked again, or the second daemon already there is
+        named in an error."""
+        if _names(self.fd, self.path):
+            return
+        try:
+            fd, writable = _open(self.path)
+        except OSError as exc:
+            log.error(
+                "%s was removed while the daemon ran and cannot be made again (%s): "
+                "a second daemon on its database would not be refused",
+                self.path,
+                exc.strerror,
+            )
+            return
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            holder = parse_holder(_read(fd)) if isinstance(exc, BlockingIOError) else None
+            os.close(fd)
+            if holder is not None:
+                log.error(
+                    "%s was removed while the daemon ran, and another article-monitor run "
+                    "(%s) locked it since: two daemons use one SQLite file; stop one of them",
+                    self.path,
+                    holder.shown(),
+                )
+            return
+        if not _names(fd, self.path):  # removed again as we locked: the next checkpoint
+            os.close(fd)
+            return
+        os.close(self.fd)  # the removed file's: nobody else can open it
+        self.fd = fd
+        if writable:
+            _write_holder(fd)
+        log.warning("%s was removed while the daemon ran; made again", self.path)
 
     def release(self) -> None:
         """Remove the lock file while still holding it (if it is still ours), then

@@ -137,3 +137,29 @@ def test_claims_of_a_killed_daemon_are_checked_at_the_next_start(tmp_path: Path)
         assert "claimed by a run that ended without giving them back" in out.stderr, out.stderr
         done = "SELECT count(*) FROM check_results r JOIN targets t ON t.id = r.target_id"
         assert query(db, done + " WHERE t.url = ?", "http://stuck.test/a/")[0][0] == 1
+
+
+def test_a_lock_file_removed_under_a_live_daemon_is_made_again(tmp_path: Path) -> None:
+    """Hostile review R19: `rm DB.lock` (a clean-up of `*.lock` files) while a
+    daemon ran, and a second `run --once` started beside it, wrote to the file
+    and freed the live daemon's claims. The daemon makes it again at its next
+    checkpoint, and the second start is refused as before."""
+    with LinkServer() as server:
+        config = write_config(tmp_path, server.port, workers=2)
+        (tmp_path / "corpus" / "a.txt").write_text(article("http://news.test/a/"))
+        lock = tmp_path / "data" / "article-monitor.db.lock"
+        first = DaemonProcess(config)
+        try:
+            first.wait_listening()
+            lock.unlink()
+            wait_for(lock.exists, BOUND)
+            wait_for(lambda: f"{first.proc.pid}\t" in lock.read_text(), BOUND)
+            out = _cli(config, "run", "--once")
+            assert out.returncode == 2, out.stderr
+            assert out.stderr.startswith("Error: another article-monitor run "), out.stderr
+            assert first.stopped(BOUND) == 0
+            assert "article-monitor.db.lock was removed while the daemon ran; made again" in (
+                first.log.read_text()
+            )
+        finally:
+            first.kill()

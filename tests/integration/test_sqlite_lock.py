@@ -121,3 +121,36 @@ def test_a_symlink_at_the_lock_files_name_is_not_followed(
     assert other.read_text() == "not a lock file\n"
     assert lock_path(db).is_symlink()
     assert "a symbolic link, not followed" in caplog.text
+
+
+def test_a_lock_file_removed_while_held_is_made_again_at_renew(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Hostile review R19: `rm` of the lock file (a clean-up of `*.lock`) while a
+    daemon ran let a second start make a new one and run beside it."""
+    db = tmp_path / "am.db"
+    url = f"sqlite:///{db}"
+    with held(url) as lock:
+        assert lock is not None
+        lock_path(db).unlink()
+        lock.renew()  # the daemon's checkpoint
+        assert "was removed while the daemon ran; made again" in caplog.text
+        out = _other(url)
+        assert out.returncode == 2, out
+        assert f"(pid {os.getpid()}, since " in out.stdout
+    assert not lock_path(db).exists()  # the new one, let go as the first would have been
+
+
+def test_a_second_holder_found_at_renew_is_named(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    db = tmp_path / "am.db"
+    url = f"sqlite:///{db}"
+    with held(url) as first:
+        assert first is not None
+        lock_path(db).unlink()
+        with held(url) as second:  # started before the first's checkpoint
+            assert second is not None
+            first.renew()
+            assert "two daemons use one SQLite file; stop one of them" in caplog.text
+            assert f"another article-monitor run (pid {os.getpid()}, since " in caplog.text
