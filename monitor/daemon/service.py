@@ -164,6 +164,7 @@ class Daemon:
         self._signals = Signals(lambda: self.reload(), self._spawn)
         self._snapshots: asyncio.Task[None] | None = None
         self._damaged = False
+        self._hup_ignored = False  # a SIGHUP during the stop was answered (_on_hup)
         self._file: OpenedFile | None = None
         # run's lock on its SQLite file, checked at each checkpoint (jobs.py)
         self.sqlite_lock: Lock | None = None
@@ -383,7 +384,10 @@ class Daemon:
         daemon is stopping: its settings and keys are no longer used, and it said
         "configuration reloaded" of a daemon about to exit."""
         if self.dispatcher.stopping:
-            log.info("SIGHUP ignored: stopping", extra=EVERY)
+            # the first is the answer; a flood's rest is counted by the repeat filter
+            # (each written, it was a line per signal the loop saw)
+            first, self._hup_ignored = not self._hup_ignored, True
+            log.info("SIGHUP ignored: stopping", extra=EVERY if first else None)
             return
         self._signals.on_hup()
 

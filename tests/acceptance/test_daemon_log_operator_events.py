@@ -72,3 +72,34 @@ def test_a_count_held_back_is_said_before_stopped_as_a_summary_of_the_past(
     assert len(summaries) == 1, lines
     between = r"repeated 1 more times between \d\d:\d\d:\d\d and \d\d:\d\d:\d\d: SIGUSR1"
     assert re.search(between, summaries[0]), summaries
+
+
+def test_a_flood_of_sighups_during_the_stop_is_answered_once_then_counted(
+    tmp_path: Path,
+) -> None:
+    """Hostile review R19: "SIGHUP ignored: stopping" was written for each SIGHUP
+    (extra=EVERY, past the repeat filter): 20,000 sent during a stop's grace
+    wrote 189 lines, one per signal the loop saw. The first is the answer; the
+    rest are counted, said in one summary before "stopped"."""
+    with LinkServer(hang=True) as site:
+        cfg = write_config(
+            tmp_path, site.hang_port, interval=3600.0, timeout=600.0, shutdown_grace=3.0
+        )
+        (tmp_path / "corpus" / "a.txt").write_text(article(URL))
+        daemon = DaemonProcess(cfg)
+        try:
+            daemon.wait_listening()
+            wait_for(lambda: site.hung >= 1, what=daemon.text)  # the stop waits for it
+            daemon.signal(signal.SIGTERM)
+            wait_for(lambda: "stopping: no new claims" in daemon.text(), what=daemon.text)
+            for _ in range(100):  # bounded; the loop sees a few of them apart
+                daemon.signal(signal.SIGHUP)
+                wait_for(lambda: "SIGHUP ignored" in daemon.text(), what=daemon.text)
+            assert daemon.wait(60) == 0
+        finally:
+            daemon.kill()
+    lines = [line for line in daemon.text().splitlines() if "SIGHUP ignored" in line]
+    assert lines[0].endswith("monitor.daemon: SIGHUP ignored: stopping"), lines[:3]
+    # the answer, the filter's first of its own, and one count of the rest
+    assert len(lines) <= 3, lines[:5]
+    assert "repeated" in lines[-1] or len(lines) < 3, lines
