@@ -213,7 +213,7 @@ def hold(url: str) -> Lock | None:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            holder = parse_holder(_read(fd))
+            holder = _living(parse_holder(_read(fd)))
             os.close(fd)
             raise DatabaseUnusable(
                 f"another article-monitor run ({holder.shown()}) is using {db}; stop it "
@@ -230,6 +230,20 @@ def hold(url: str) -> Lock | None:
         os.close(fd)
     _unlocked(path, db, "removed and made again while locking")
     return None
+
+
+def _living(holder: Holder) -> Holder:
+    """`holder`, or an unknown one when its line names a process of this machine
+    that is gone: a holder that took the lock through a read-only descriptor
+    could not write its own line, and a killed run's was read as the holder's."""
+    if holder.pid and holder.host == socket.gethostname():
+        try:
+            os.kill(int(holder.pid), 0)
+        except ProcessLookupError:
+            return Holder("", "", "")
+        except (OSError, OverflowError):  # another user's (EPERM): alive
+            pass
+    return holder
 
 
 def _wal(db: Path) -> Path:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -154,3 +155,34 @@ def test_a_second_holder_found_at_renew_is_named(
             first.renew()
             assert "two daemons use one SQLite file; stop one of them" in caplog.text
             assert f"another article-monitor run (pid {os.getpid()}, since " in caplog.text
+
+
+def test_a_refusal_does_not_name_a_dead_pid_from_a_line_its_holder_could_not_write(
+    tmp_path: Path,
+) -> None:
+    """Hostile review R19: a lock file that may not be written, holding a killed
+    run's line: the live holder locked it read-only, could not write its own
+    line, and a second start was told another run (the dead pid) used the file."""
+    db = tmp_path / "am.db"
+    lock = lock_path(db)
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    lock.write_text(f"{dead}\t2026-01-01T00:00:00Z\t{socket.gethostname()}\n")
+    lock.chmod(0o444)
+    chattr = shutil.which("chattr")
+    if os.geteuid() == 0:  # root writes a 0444 file: an immutable one, then
+        if chattr is None or subprocess.run([chattr, "+i", lock], check=False).returncode:
+            pytest.skip("root without a working chattr: cannot make a read-only file")
+    try:
+        with held(f"sqlite:///{db}") as taken:
+            assert taken is not None
+            out = _other(f"sqlite:///{db}")
+            assert out.returncode == 2, out
+            assert out.stdout.startswith("another article-monitor run (pid unknown) is using")
+    finally:
+        if os.geteuid() == 0 and chattr is not None:
+            subprocess.run([chattr, "-i", lock], check=False)
