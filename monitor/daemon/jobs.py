@@ -21,6 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.config import ConfigError, Settings
 from monitor.corpus.files import SUFFIXES
+from monitor.daemon.cluster_settings import beat_warning, lease_warning
 from monitor.daemon.maintenance import run_maintenance
 from monitor.daemon.reload_scope import kept_until_restart
 from monitor.daemon.rescan_retry import transient
@@ -246,4 +247,8 @@ async def reload(d: Daemon) -> None:
         retime(d)
         # which settings apply now and which on restart: reload_scope.py, docs/operations.md
         log.info("configuration reloaded", extra=EVERY)
+        if d.membership.clustered:  # as at the start (cluster.py), with the running timeout
+            for why in (lease_warning(settings), beat_warning(settings)):
+                if why:
+                    log.warning("cluster: %s", why, extra=EVERY)
     await d.rescan(force=True)

@@ -1,0 +1,61 @@
+"""A reload judges the cluster's settings as the start does (hostile review R19):
+`lease_seconds` reloaded (it applies at once) below what a check can take with
+the running `timeout` (which applies on restart) said nothing, and such checks
+were claimed and checked again by another member, this one found stuck. The
+start's warning is said at the reload too."""
+
+from __future__ import annotations
+
+import signal
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from daemon_harness import DaemonProcess, LinkServer, article, wait_for, write_config
+from sqlalchemy import text
+from support.pg import PG_URL
+
+from monitor.storage.engine import make_engine
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    if not PG_URL:
+        pytest.skip("ARTICLE_MONITOR_TEST_PG_URL not set")
+    schema = f"r_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    sep = "&" if "?" in PG_URL else "?"
+    try:
+        yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+
+
+def test_a_reloaded_lease_too_short_for_the_running_timeout_is_warned(
+    tmp_path: Path, pg_url: str
+) -> None:
+    with LinkServer() as site:
+        cfg = write_config(tmp_path, site.port, db=pg_url, timeout=5.0, lease_seconds=60.0)
+        (tmp_path / "corpus" / "a.txt").write_text(article("http://news.test/a/"))
+        daemon = DaemonProcess(cfg)
+        try:
+            daemon.wait_listening()
+            assert "not longer than a check can take" not in daemon.text()
+            # the new timeout applies on restart: the running 5 s outlasts the new lease
+            write_config(tmp_path, site.port, db=pg_url, timeout=0.5, lease_seconds=2.0)
+            daemon.signal(signal.SIGHUP)
+            wait_for(lambda: "configuration reloaded" in daemon.text(), what=daemon.text)
+            text_ = daemon.text()
+            assert "timeout changed; they apply on restart" in text_, text_
+            assert "cluster: lease_seconds (2) is not longer than a check can take (5 s" in text_
+            daemon.signal(signal.SIGTERM)
+            assert daemon.wait(60) == 0
+        finally:
+            daemon.kill()
