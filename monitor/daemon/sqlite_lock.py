@@ -226,6 +226,7 @@ def hold(url: str) -> Lock | None:
         if _names(fd, path):
             if writable:
                 _write_holder(fd)
+            _linked(db)
             return Lock(fd, path)
         os.close(fd)
     _unlocked(path, db, "removed and made again while locking")
@@ -244,6 +245,24 @@ def _living(holder: Holder) -> Holder:
         except (OSError, OverflowError):  # another user's (EPERM): alive
             pass
     return holder
+
+
+def _linked(db: Path) -> None:
+    """A database with hard links has another name, with another lock: a daemon on
+    it is not refused, and SQLite keeps its `-wal` per name (two daemons, two
+    logs of one file: damage). Said, since the start cannot tell which is used."""
+    try:
+        links = os.stat(db).st_nlink
+    except OSError:  # not made yet
+        return
+    if links > 1:
+        log.warning(
+            "%s has %d hard links: a second daemon started on another of its names would "
+            "not be refused (and SQLite would keep a second -wal for it: damage); name the "
+            "file one way",
+            db,
+            links,
+        )
 
 
 def _wal(db: Path) -> Path:

@@ -186,3 +186,17 @@ def test_a_refusal_does_not_name_a_dead_pid_from_a_line_its_holder_could_not_wri
     finally:
         if os.geteuid() == 0 and chattr is not None:
             subprocess.run([chattr, "-i", lock], check=False)
+
+
+def test_a_database_with_a_hard_link_is_warned_at_the_lock(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Hostile review R19: a hard link is another name, with another lock file: two
+    daemons ran, each freeing the other's claims, with a `-wal` each."""
+    db = tmp_path / "am.db"
+    db.write_bytes(b"")
+    with held(f"sqlite:///{db}"):
+        assert "hard links" not in caplog.text
+    os.link(db, tmp_path / "other.db")
+    with held(f"sqlite:///{db}"), held(f"sqlite:///{tmp_path / 'other.db'}"):
+        assert f"{db} has 2 hard links: a second daemon started on another" in caplog.text
