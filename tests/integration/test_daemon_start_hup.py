@@ -14,20 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-
-def _has_open(pid: int, path: Path) -> bool:
-    """Whether process `pid` holds `path` open (its database check has begun)."""
-    try:
-        fds = os.listdir(f"/proc/{pid}/fd")
-    except OSError:
-        return False
-    for fd in fds:
-        try:
-            if os.readlink(f"/proc/{pid}/fd/{fd}") == str(path):
-                return True
-        except OSError:
-            continue
-    return False
+from support.procs import has_open
 
 
 def test_a_sighup_while_the_database_is_checked_is_a_reload_not_a_death(tmp_path: Path) -> None:
@@ -45,7 +32,7 @@ def test_a_sighup_while_the_database_is_checked_is_a_reload_not_a_death(tmp_path
     try:
         proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         for _ in range(2000):  # bounded: until the daemon has the database open
-            if _has_open(proc.pid, db) or proc.poll() is not None:
+            if has_open(proc.pid, db) or proc.poll() is not None:
                 break
             time.sleep(0.01)
         proc.send_signal(signal.SIGHUP)

@@ -10,7 +10,6 @@ them."""
 
 from __future__ import annotations
 
-import os
 import signal
 import sqlite3
 import subprocess
@@ -18,22 +17,9 @@ import sys
 import time
 from pathlib import Path
 
+from support.procs import has_open
+
 BOUND = 60  # seconds: a bound on a hang, never a timing
-
-
-def _has_open(pid: int, path: Path) -> bool:
-    """Whether process `pid` holds `path` open (its database check has begun)."""
-    try:
-        fds = os.listdir(f"/proc/{pid}/fd")
-    except OSError:
-        return False
-    for fd in fds:
-        try:
-            if os.readlink(f"/proc/{pid}/fd/{fd}") == str(path):
-                return True
-        except OSError:
-            continue
-    return False
 
 
 def test_sigterms_in_the_exit_of_a_start_cut_short_keep_its_status_130(tmp_path: Path) -> None:
@@ -50,7 +36,7 @@ def test_sigterms_in_the_exit_of_a_start_cut_short_keep_its_status_130(tmp_path:
     try:
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         for _ in range(BOUND * 100):  # bounded: until the database check has begun
-            if _has_open(proc.pid, db) or proc.poll() is not None:
+            if has_open(proc.pid, db) or proc.poll() is not None:
                 break
             time.sleep(0.01)
         for _ in range(BOUND * 100):  # bounded: SIGTERM until the process is gone

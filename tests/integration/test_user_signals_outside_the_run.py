@@ -20,22 +20,9 @@ import textwrap
 import time
 from pathlib import Path
 
+from support.procs import has_open
+
 BOUND = 60  # seconds: a bound on a hang, never a timing
-
-
-def _has_open(pid: int, path: Path) -> bool:
-    """Whether process `pid` holds `path` open (its database check has begun)."""
-    try:
-        fds = os.listdir(f"/proc/{pid}/fd")
-    except OSError:
-        return False
-    for fd in fds:
-        try:
-            if os.readlink(f"/proc/{pid}/fd/{fd}") == str(path):
-                return True
-        except OSError:
-            continue
-    return False
 
 
 def test_user_signals_during_the_start_are_logged_once_with_their_count(tmp_path: Path) -> None:
@@ -57,7 +44,7 @@ def test_user_signals_during_the_start_are_logged_once_with_their_count(tmp_path
             cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
         )
         for _ in range(BOUND * 100):  # bounded: until the daemon has the database open
-            if _has_open(proc.pid, db) or proc.poll() is not None:
+            if has_open(proc.pid, db) or proc.poll() is not None:
                 break
             time.sleep(0.01)
         os.killpg(proc.pid, signal.SIGUSR1)

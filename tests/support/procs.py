@@ -3,6 +3,7 @@ is skipped rather than raised."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 
@@ -22,3 +23,18 @@ def children(pid: int) -> set[int]:
         if int(fields[1]) == pid and fields[0] != "Z":
             out.add(int(entry.name))
     return out
+
+
+def has_open(pid: int, path: Path) -> bool:
+    """Whether process `pid` holds `path` open (a daemon's database check has begun)."""
+    try:
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return False
+    for fd in fds:
+        try:
+            if os.readlink(f"/proc/{pid}/fd/{fd}") == str(path):
+                return True
+        except OSError:
+            continue
+    return False
