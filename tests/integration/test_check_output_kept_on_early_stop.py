@@ -45,9 +45,9 @@ OLD = '{"version": 1, "the": "last run\\u0027s report"}\n'
 def test_a_stop_before_the_report_leaves_the_file_as_it_was(tmp_path: Path, fmt: str) -> None:
     out = tmp_path / "report.out"
     out.write_text(OLD)
+    args = ["check", str(EXAMPLES), "--offline", "--format", fmt, "-o", str(out)]
     done = subprocess.run(
-        [sys.executable, "-c", SCRIPT, "check", str(EXAMPLES), "--offline"]
-        + ["--format", fmt, "-o", str(out)],
+        [sys.executable, "-c", SCRIPT, *args],
         capture_output=True,
         text=True,
         timeout=90,

@@ -58,7 +58,7 @@ async def test_the_status_pages_and_api_say_stopping_without_reading(tmp_path: P
         for path in PAGES:
             status, body, retry = await asyncio.to_thread(get, base + path)
             assert (status, retry) == (503, "10"), path
-            assert "<strong>daemon</strong>: <span class=\"reason\">stopping</span>" in body, path
+            assert '<strong>daemon</strong>: <span class="reason">stopping</span>' in body, path
         assert read == []  # none of them read the database the stop is giving up on
         assert not task.done()  # the stop is still under way
         gate.set()
