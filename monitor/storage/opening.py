@@ -347,6 +347,22 @@ def _refuse_read_only_uri(target: SqliteTarget, path: Path, *, create: bool) -> 
         )
 
 
+def _refuse_unlocked(target: SqliteTarget, path: Path) -> None:
+    """A URI that turns SQLite's file locks off (sqlite_uri.UNLOCKED_VFS, nolock=1). The
+    daemon's connections (the writer, the claims, the status reads) and the other
+    commands keep out of each other's way by those locks: without them a write lands
+    over another's pages (a corrupt file), and a read sees a half-written page.
+    Refused for the readers too: mode=ro reads with the locks."""
+    how = target.unlocked
+    if how is not None:
+        raise DatabaseUnusable(
+            f"the URL turns SQLite's locking off ({how}) on {path}: the daemon's "
+            "connections and the other commands rely on its locks, and without them a "
+            "write can corrupt the file and a read see a half-written page; "
+            f"leave {how} out"
+        )
+
+
 URL_SHAPES = "sqlite:///PATH or postgresql+psycopg://USER@HOST/NAME"
 
 
@@ -419,6 +435,7 @@ def open_database(
             "a password holding @ (or :, /, ?, #) must be percent-encoded (%40 for @)"
         )
     if path is not None and target is not None:
+        _refuse_unlocked(target, path)
         _refuse_read_only_uri(target, path, create=create)
     if path is not None:
         _refuse_unusable_file(path)

@@ -24,7 +24,10 @@ from sqlalchemy.engine import URL
 DRIVER_PARAMS = frozenset(
     {"uri", "timeout", "isolation_level", "detect_types", "check_same_thread", "cached_statements"}
 )
-_TRUE = frozenset({"on", "true", "yes"})  # sqlite3GetBoolean; a number: not 0
+_TRUE = frozenset({"on", "true", "yes"})  # sqlite3GetBoolean's words for true
+# unix's VFSes that lock nothing (none) or not with POSIX locks (a dot-file, flock(),
+# AFP): the other connections, on the default VFS, do not see their locks
+UNLOCKED_VFS = frozenset({"unix-none", "unix-dotfile", "unix-flock", "unix-afp"})
 
 
 class NotWhatItNames(ValueError):
@@ -55,11 +58,17 @@ class SqliteTarget:
     @property
     def immutable(self) -> bool:
         """SQLite reads the file as never changing: no locks, and its -wal ignored."""
-        value = self.params.get("immutable", "")
-        digits = len(value) - len(value.lstrip("0123456789"))
-        if digits:  # sqlite3Atoi of its leading digits
-            return int(value[:digits]) != 0
-        return value.lower() in _TRUE
+        return uri_boolean(self.params.get("immutable", ""))
+
+    @property
+    def unlocked(self) -> str | None:
+        """The parameter that turns SQLite's file locks off (`nolock=1`, a VFS that
+        takes none, or takes them where the default's POSIX locks do not see them),
+        as given; None if it locks as every other connection does."""
+        if uri_boolean(self.params.get("nolock", "")):
+            return f"nolock={self.params['nolock']}"
+        vfs = self.params.get("vfs")
+        return f"vfs={vfs}" if vfs in UNLOCKED_VFS else None
 
     @property
     def read_only(self) -> str | None:
@@ -67,6 +76,18 @@ class SqliteTarget:
         if self.params.get("mode") == "ro":
             return "mode=ro"
         return "immutable=1" if self.immutable else None
+
+
+def uri_boolean(value: str) -> bool:
+    """A URI parameter as sqlite3_uri_boolean reads it (default false): a number by
+    its leading digits as sqlite3Atoi gives them (0 past 32 bits), cut to a byte
+    (so 256 is false); else on, true or yes in any case."""
+    digits = len(value) - len(value.lstrip("0123456789"))
+    if not digits:
+        return value.lower() in _TRUE
+    significant = value[:digits].lstrip("0")
+    number = int(significant) if 0 < len(significant) <= 10 else 0
+    return number <= 0x7FFFFFFF and number % 256 != 0
 
 
 def file_url(path: str, params: dict[str, str]) -> str:

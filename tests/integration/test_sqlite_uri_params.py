@@ -257,3 +257,84 @@ def test_the_url_said_to_write_opens_the_file_named(name: str) -> None:
     `#` or `%` in it, quoted once, cut or changed the name SQLite got."""
     path = "/data/" + name
     assert check_sqlite_query(file_url(path, {"mode": "ro"})).path == path
+
+
+# -- parameters that turn SQLite's locking off (session 16, G6)
+
+UNLOCKING = ["nolock=1", "nolock=yes", "vfs=unix-none", "vfs=unix-dotfile"]
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+@pytest.mark.parametrize("param", UNLOCKING)
+def test_a_uri_that_turns_locking_off_is_refused(
+    tmp_path: Path, command: tuple[str, ...], param: str
+) -> None:
+    """The daemon's connections (the writer, the claims, the status reads) and the
+    other commands keep out of each other's way by SQLite's locks: one without them
+    writes over the others' pages, or reads a half-written one."""
+    db = made(tmp_path)
+    before = db.read_bytes()
+    said = cli(tmp_path, command, f"sqlite:///file:{db}?{param}&uri=true")
+    assert f"turns SQLite's locking off ({param})" in said, said
+    assert said.endswith(f"leave {param} out"), said
+    assert db.read_bytes() == before
+
+
+@pytest.mark.parametrize("param", ["nolock=0", "nolock=256", "vfs=unix", "vfs=unix-excl"])
+def test_a_uri_that_keeps_locking_is_read(tmp_path: Path, param: str) -> None:
+    db = made(tmp_path)
+    out = run_cli("status", "--db", f"sqlite:///file:{db}?{param}&uri=true", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+
+
+def locks_off(path: Path, query: str) -> bool | None:
+    """Whether a connection opened with `query` writes while another, on SQLite's
+    default VFS, holds the file's exclusive lock; None if SQLite opens nothing."""
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        try:
+            probe = sqlite3.connect(
+                f"file:{path}?{query}", uri=True, timeout=0, isolation_level=None
+            )
+        except sqlite3.Error:  # no such VFS
+            return None
+        try:
+            probe.execute("BEGIN IMMEDIATE")
+            probe.execute("ROLLBACK")
+            return True
+        except sqlite3.OperationalError:
+            return False
+        finally:
+            probe.close()
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+
+
+LOCK_VALUES = st.one_of(
+    st.sampled_from(["0", "1", "on", "off", "yes", "no", "true", "TRUE", "full", "", "x"]),
+    st.integers(0, 2**40).map(str),
+    st.integers(0, 300).map(lambda n: f"00{n}x"),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    nolock=st.none() | LOCK_VALUES,
+    vfs=st.none() | st.sampled_from(["unix", "unix-excl", "unix-none", "unix-dotfile"]),
+)
+def test_the_locking_said_off_is_the_locking_sqlite_turns_off(
+    nolock: str | None, vfs: str | None
+) -> None:
+    params = {k: v for k, v in (("nolock", nolock), ("vfs", vfs)) if v is not None}
+    url = file_url("/db", params)
+    target = check_sqlite_query(url)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "h.db"
+        sqlite3.connect(path).close()
+        query = "&".join(f"{k}={quote(v)}" for k, v in params.items())
+        off = locks_off(path, query)
+    assert off is not None
+    event(f"off={off}")
+    assert (target.unlocked is not None) == off, (params, target.unlocked)
