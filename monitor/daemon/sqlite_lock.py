@@ -36,8 +36,9 @@ import fcntl
 import logging
 import os
 import socket
+import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy.exc import ArgumentError
@@ -124,12 +125,22 @@ class Lock:
 
     fd: int
     path: Path
+    # `renew` runs on a database thread a stop may leave behind (the checkpoint's),
+    # `release` on the main one: one at a time, and none after the release (the
+    # same descriptor closed twice could close another file's that reused it)
+    _turn: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _released: bool = False
 
     def renew(self) -> None:
         """At each checkpoint (jobs.py): the lock file removed while held (a clean-up
         of `*.lock` files, an operator's `rm`) let a second daemon start on the
         file; it is made and locked again, or the second daemon already there is
         named in an error."""
+        with self._turn:
+            if not self._released:
+                self._renew()
+
+    def _renew(self) -> None:
         if _names(self.fd, self.path):
             return
         try:
@@ -167,12 +178,16 @@ class Lock:
     def release(self) -> None:
         """Remove the lock file while still holding it (if it is still ours), then
         let go. A start that opened it meanwhile finds it removed and tries again."""
-        try:
-            if _names(self.fd, self.path):
-                with contextlib.suppress(OSError):
-                    self.path.unlink()
-        finally:
-            os.close(self.fd)
+        with self._turn:
+            if self._released:
+                return
+            self._released = True
+            try:
+                if _names(self.fd, self.path):
+                    with contextlib.suppress(OSError):
+                        self.path.unlink()
+            finally:
+                os.close(self.fd)
 
 
 @contextlib.contextmanager

@@ -200,3 +200,23 @@ def test_a_database_with_a_hard_link_is_warned_at_the_lock(
     os.link(db, tmp_path / "other.db")
     with held(f"sqlite:///{db}"), held(f"sqlite:///{tmp_path / 'other.db'}"):
         assert f"{db} has 2 hard links: a second daemon started on another" in caplog.text
+
+
+def test_a_renewal_after_the_release_touches_no_descriptor(tmp_path: Path) -> None:
+    """The checkpoint's renewal runs on a thread a stop may leave behind: one after
+    the release closed the released descriptor's number again, by then another
+    file's (the first free number is reused), and a second release did too."""
+    db = tmp_path / "h.db"
+    lock = hold(f"sqlite:///{db}")
+    assert lock is not None
+    number = lock.fd
+    lock.release()
+    other = os.open(tmp_path / "other", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        assert other == number  # the released number, reused
+        lock.renew()  # the lock file is gone: before, made again and `number` closed
+        lock.release()
+        os.fstat(other)  # still open
+        assert not lock_path(db).exists()
+    finally:
+        os.close(other)
