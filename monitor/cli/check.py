@@ -30,12 +30,12 @@ from monitor.cli.options import (
 )
 from monitor.cli.output_path import (
     nothing_found,
-    open_report,
     output_clash,
     read_by,
     stdout_clash,
 )
 from monitor.cli.paths import GivenPath
+from monitor.cli.report_file import ReportFile
 from monitor.cli.streams import CLOSED_STDOUT, stdout_closed
 from monitor.config import Settings
 from monitor.durations import bound
@@ -107,7 +107,9 @@ def resolve_format(settings: Settings, out: Any) -> str:
     "-o",
     "--output",
     type=GivenPath(dir_okay=False),
-    help="Write the report to FILE instead of stdout.",
+    help="Write the report to FILE instead of stdout. A regular FILE is replaced "
+    "whole when the report is complete (written beside it, then renamed); on an "
+    "error it keeps what it held.",
 )
 def check(
     paths: tuple[Path, ...], config_file: Path | None, output: Path | None, **flags: Any
@@ -135,6 +137,7 @@ def check(
     """
     stop = StopSignals()
     workers: list[Any] = []  # spawned before the heavy imports (monitor.check.prestart)
+    report = ReportFile(output) if output else None  # FILE is left as it was but by commit
     try:
         stop.install()  # first thing: Ctrl-C or SIGTERM from here on ends in exit 130
         settings = settings_from(config_file, flags, paths)
@@ -162,10 +165,12 @@ def check(
         from monitor.check.oneshot import run_check
 
         keyring = keyring_from(settings)
-        out: Any = open_report(output) if output else sys.stdout
+        out: Any = report.open() if report else sys.stdout
         fmt = resolve_format(settings, out)
         writer = make_writer(fmt, out)
     except BaseException as exc:
+        if report:
+            report.discard()
         stopped = exc if isinstance(exc, Interrupted) else wrapped_stop(exc)
         if isinstance(stopped, Interrupted):
             prestart.discard(workers)
@@ -209,14 +214,17 @@ def check(
         finally:
             stop.detach()
 
+    # on every path the file is closed: the process's end freezes what is alive
+    # (check.gc_pace), so a file left open would never be flushed by its finalizer
     try:
         with bar:
             tally = asyncio.run(main())
-    finally:
-        # on every path: the process's end freezes what is alive (check.gc_pace),
-        # so a file left open would never be flushed by its finalizer
-        if output:
-            out.close()
+    except BaseException:
+        if report:
+            report.discard()  # an error: FILE keeps the last report
+        raise
+    if report:
+        report.commit()  # exit 0, 1 or 130 (a valid partial report): it replaces FILE
     if tally.failure:
         _stderr().print(f"[bold red]error:[/] {tally.failure}", highlight=False)
     if not (tally.articles or tally.invalid_documents or tally.incomplete):

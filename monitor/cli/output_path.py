@@ -196,9 +196,10 @@ def _same_file(a: Path, b: Path) -> bool:
 
 
 def open_report(path: Path) -> NamedOutput:
-    """`-o FILE`, opened (created if missing) but not emptied: a stop or an
-    error before the report's first byte left FILE emptied with "no report",
-    the last run's report lost. It is emptied at the first write."""
+    """`-o FILE` written in place (a FIFO, a device, hard links: report_file),
+    opened (created if missing) but not emptied: a stop or an error before the
+    report's first byte left FILE emptied with "no report", the last run's
+    report lost. It is emptied at the first write."""
     from monitor.whole_write import whole_text
 
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o666)
@@ -251,5 +252,10 @@ class NamedOutput:
         return getattr(self._stream, name)
 
     def _named(self, exc: OSError) -> OSError:
-        reason = exc.strerror or str(exc)
-        return OSError(exc.errno, f"cannot write the report ({reason})", str(self._path))
+        return named_error(exc, self._path)
+
+
+def named_error(exc: OSError, path: Path) -> OSError:
+    """A failed write of the report, naming the report's FILE (not a temporary file)."""
+    reason = exc.strerror or str(exc)
+    return OSError(exc.errno, f"cannot write the report ({reason})", str(path))

@@ -428,6 +428,24 @@ async def test_every_format_says_the_report_is_incomplete(
         assert root.tag == "testsuites"
 
 
+async def test_a_stop_signal_replaces_the_o_file_by_the_partial_report(
+    site: Site, tmp_path: Path
+) -> None:
+    """Exit 130 with a valid partial report: it replaces FILE whole, and the
+    hidden temporary file it was written to is gone."""
+    out = tmp_path / ".report.json"  # hidden: inside the corpus folder, skipped by its scan
+    out.write_text("the last report\n")
+    code, stdout, err = await interrupt(
+        site, tmp_path, signal.SIGTERM, group=False, extra=("--format", "json", "-o", str(out))
+    )
+    assert code == 130, err
+    assert stdout == b""
+    report = json.loads(out.read_text())
+    assert_valid_report(report)
+    assert report["summary"]["incomplete"] is True
+    assert sorted(os.listdir(tmp_path)) == [".report.json", "a.txt"]
+
+
 async def test_a_killed_worker_gives_an_incomplete_report_not_a_crash(
     site: Site, tmp_path: Path
 ) -> None:

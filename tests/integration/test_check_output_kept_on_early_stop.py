@@ -10,6 +10,7 @@ runs the CLI's `main` in a subprocess with the signal landed by a patch.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -56,6 +57,7 @@ def test_a_stop_before_the_report_leaves_the_file_as_it_was(tmp_path: Path, fmt:
     assert "interrupted (SIGTERM)" in done.stderr, done.stderr
     assert "Traceback" not in done.stderr, done.stderr
     assert out.read_text() == OLD
+    assert os.listdir(tmp_path) == ["report.out"]  # no temporary file left
 
 
 def test_a_report_replaces_a_longer_file_whole(tmp_path: Path) -> None:
