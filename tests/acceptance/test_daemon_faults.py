@@ -8,10 +8,8 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import shutil
 import signal
 import sqlite3
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +17,7 @@ import pytest
 from aiohttp import web
 from click.testing import CliRunner
 from daemon_harness import DaemonProcess, LinkServer, article, metric, query, wait_for, write_config
+from support.fsfaults import fill, small_tmpfs
 
 from monitor.cli import cli
 
@@ -111,37 +110,8 @@ def test_a_locked_database_is_reported_and_nothing_is_lost(tmp_path: Path) -> No
 @pytest.fixture
 def small_fs(tmp_path: Path) -> Iterator[Path]:
     """A 32 MB tmpfs, where the system lets us mount one (root, no seccomp veto)."""
-    mount = tmp_path / "small"
-    mount.mkdir()
-    if shutil.which("mount") is None or os.geteuid() != 0:
-        pytest.skip("needs root and mount(8) to make a small filesystem")
-    made = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=32m", "tmpfs", str(mount)],
-        capture_output=True,
-        text=True,
-    )
-    if made.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {made.stderr.strip()}")
-    try:
+    with small_tmpfs(tmp_path / "small") as mount:
         yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
-
-
-def _fill(directory: Path) -> Path:
-    """Take every free byte of the filesystem; returns the filler to delete."""
-    filler = directory / "filler"
-    fd = os.open(filler, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        for size in (1 << 20, 65536, 4096, 512, 1):  # unbuffered: down to the last scraps
-            try:
-                while os.write(fd, b"\0" * size):
-                    pass
-            except OSError:
-                pass
-    finally:
-        os.close(fd)
-    return filler
 
 
 def test_a_full_disk_is_reported_and_writes_resume(tmp_path: Path, small_fs: Path) -> None:
@@ -156,7 +126,7 @@ def test_a_full_disk_is_reported_and_writes_resume(tmp_path: Path, small_fs: Pat
         try:
             daemon.wait_listening()
             wait_for(lambda: results(db) >= 40, what=daemon.text)
-            filler = _fill(small_fs)
+            filler = fill(small_fs)
             # new documents need new pages: the rescan and the results both want space
             for i in range(40, 240):
                 (tmp_path / "corpus" / f"{i}.txt").write_text(article(f"http://news.test/{i}/"))

@@ -6,15 +6,13 @@ and goes with the fault."""
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import signal
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from daemon_harness import DaemonProcess, LinkServer, article, query, wait_for, write_config
+from support.fsfaults import fill, small_tmpfs
 
 BANNER = 'class="troubles"'
 
@@ -68,37 +66,8 @@ def test_a_removed_corpus_path_is_on_the_overview_until_it_is_back(tmp_path: Pat
 @pytest.fixture
 def small_fs(tmp_path: Path) -> Iterator[Path]:
     """A 32 MB tmpfs, where the system lets us mount one (root, no seccomp veto)."""
-    mount = tmp_path / "small"
-    mount.mkdir()
-    if shutil.which("mount") is None or os.geteuid() != 0:
-        pytest.skip("needs root and mount(8) to make a small filesystem")
-    made = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=32m", "tmpfs", str(mount)],
-        capture_output=True,
-        text=True,
-    )
-    if made.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {made.stderr.strip()}")
-    try:
+    with small_tmpfs(tmp_path / "small") as mount:
         yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
-
-
-def _fill(directory: Path) -> Path:
-    """Take every free byte of the filesystem; returns the filler to delete."""
-    filler = directory / "filler"
-    fd = os.open(filler, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        for size in (1 << 20, 65536, 4096, 512, 1):  # unbuffered: down to the last scraps
-            try:
-                while os.write(fd, b"\0" * size):
-                    pass
-            except OSError:
-                pass
-    finally:
-        os.close(fd)
-    return filler
 
 
 def test_failing_writes_on_a_full_disk_are_on_the_overview(tmp_path: Path, small_fs: Path) -> None:
@@ -114,7 +83,7 @@ def test_failing_writes_on_a_full_disk_are_on_the_overview(tmp_path: Path, small
             daemon.wait_listening()
             wait_for(lambda: results(db) >= 40, what=daemon.text)
             assert BANNER not in overview(daemon)
-            filler = _fill(small_fs)
+            filler = fill(small_fs)
             for i in range(40, 240):  # new documents: the rescan and the results want pages
                 (tmp_path / "corpus" / f"{i}.txt").write_text(article(f"http://news.test/{i}/"))
 

@@ -22,6 +22,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from support.fsfaults import small_tmpfs
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "articles"
 OLD = '{"version": 1, "the": "last run\\u0027s report"}\n'
@@ -66,16 +67,7 @@ def articles(path: Path) -> int:
 def test_a_full_file_system_keeps_the_last_report(
     tmp_path: Path, options: str, padding: int
 ) -> None:
-    if os.geteuid() != 0:
-        pytest.skip("mounting a tmpfs needs root")
-    disk = tmp_path / "disk"
-    disk.mkdir()
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(disk)], capture_output=True
-    )
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs: {mounted.stderr!r}")
-    try:
+    with small_tmpfs(tmp_path / "disk", options) as disk:
         out = disk / "report.json"
         old = OLD + " " * padding
         out.write_text(old)
@@ -85,8 +77,6 @@ def test_a_full_file_system_keeps_the_last_report(
         assert "Traceback" not in done.stderr
         assert out.read_text() == old
         assert sorted(os.listdir(disk)) == ["report.json"]  # no temporary file left
-    finally:
-        subprocess.run(["umount", str(disk)], check=True)
 
 
 # a reader of FILE looks at it after each write of the report has reached the file

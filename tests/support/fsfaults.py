@@ -83,3 +83,42 @@ PERMISSIONS_IGNORED = permissions_ignored()
 
 EACCES = errno.EACCES
 EMFILE = errno.EMFILE
+
+
+@contextmanager
+def small_tmpfs(where: Path, options: str = "size=32m") -> Iterator[Path]:
+    """A tmpfs mounted at `where` (made), unmounted at the end: a file system to
+    fill up. Skips where it cannot be mounted (not root, no mount(8), a veto)."""
+    import shutil
+    import subprocess
+
+    if shutil.which("mount") is None or os.geteuid() != 0:
+        pytest.skip("needs root and mount(8) to make a small file system")
+    where.mkdir(exist_ok=True)
+    made = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(where)],
+        capture_output=True,
+        text=True,
+    )
+    if made.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {made.stderr.strip()}")
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", "-l", str(where)], check=False)
+
+
+def fill(directory: Path) -> Path:
+    """Take every free byte of `directory`'s file system; returns the filler to delete."""
+    filler = directory / "filler"
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        for size in (1 << 20, 65536, 4096, 512, 1):  # unbuffered: down to the last scraps
+            try:
+                while os.write(fd, b"\0" * size):
+                    pass
+            except OSError:
+                pass
+    finally:
+        os.close(fd)
+    return filler
