@@ -36,6 +36,7 @@ import fcntl
 import logging
 import os
 import socket
+import stat
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -267,10 +268,11 @@ def _linked(db: Path) -> None:
     it is not refused, and SQLite keeps its `-wal` per name (two daemons, two
     logs of one file: damage). Said, since the start cannot tell which is used."""
     try:
-        links = os.stat(db).st_nlink
+        made = os.stat(db)
     except OSError:  # not made yet
         return
-    if links > 1:
+    links = made.st_nlink
+    if stat.S_ISREG(made.st_mode) and links > 1:  # a folder's links are its entries'
         log.warning(
             "%s has %d hard links: a second daemon started on another of its names would "
             "not be refused (and SQLite would keep a second -wal for it: damage); name the "
