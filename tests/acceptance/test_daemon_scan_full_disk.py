@@ -11,7 +11,8 @@ import subprocess
 from pathlib import Path
 
 from daemon_harness import CLI, DaemonProcess, LinkServer, article, query, wait_for, write_config
-from test_daemon_faults import _fill, small_fs
+from support.fsfaults import fill
+from test_daemon_faults import small_fs
 
 __all__ = ["small_fs"]  # the fixture, shared with the other full-disk test
 
@@ -30,7 +31,7 @@ def test_a_scan_failed_by_a_full_disk_is_retried_soon(tmp_path: Path, small_fs: 
         assert made.returncode == 0, made.stderr
         for i in range(ARTICLES):
             (tmp_path / "corpus" / f"{i}.txt").write_text(article(f"http://news.test/{i}/"))
-        filler = _fill(small_fs)
+        filler = fill(small_fs)
         # room to open the database and begin the scan, not to record the corpus
         os.truncate(filler, os.stat(filler).st_size - 192 * 1024)
         daemon = DaemonProcess(cfg)

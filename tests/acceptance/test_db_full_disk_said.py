@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 from daemon_harness import article, offline_cli
-from test_daemon_faults import _fill, small_fs
+from support.fsfaults import fill
+from test_daemon_faults import small_fs
 
 __all__ = ["small_fs"]  # the fixture, shared with the other full-disk tests
 
@@ -24,7 +25,7 @@ def test_a_full_disk_is_said_to_be_full(
     corpus.mkdir()
     (corpus / "a.txt").write_text(article("http://news.test/a/"))
     paths = [corpus] if command[0] == "run" else []
-    _fill(small_fs)
+    fill(small_fs)
     out = offline_cli(*command, *paths, "--data-dir", data)
     assert out.returncode == 2, out.stderr
     assert "Traceback" not in out.stderr
