@@ -18,7 +18,7 @@ import os
 from dataclasses import dataclass, field
 from urllib.parse import quote, unquote_to_bytes
 
-from sqlalchemy.engine import URL
+from sqlalchemy.engine import URL, make_url
 
 # pysqlite's own parameters (SQLAlchemy's pysqlite dialect): never SQLite's
 DRIVER_PARAMS = frozenset(
@@ -90,11 +90,19 @@ def uri_boolean(value: str) -> bool:
     return number <= 0x7FFFFFFF and number % 256 != 0
 
 
+# SQLAlchemy 2.1 decodes a URL's database (%HH) before the driver gets it; 2.0 passes
+# it as written (pyproject allows both)
+URL_DATABASE_DECODED = make_url("sqlite:///%41").database == "A"
+
+
 def file_url(path: str, params: dict[str, str]) -> str:
     """The SQLite URL whose `file:` name opens `path` with SQLite's `params`. Quoted
-    twice: SQLAlchemy decodes the URL's database once, SQLite the name again (a `?`
-    or `%` in the path, quoted once, cut the name or changed it)."""
-    name = quote(quote(path, safe="/"), safe="/")
+    for SQLite, which decodes the name, and again where SQLAlchemy decodes the
+    URL's database first (a `?` or `%` in the path, quoted once too few, cut the
+    name or changed it)."""
+    name = quote(path, safe="/")
+    if URL_DATABASE_DECODED:
+        name = quote(name, safe="/")
     query = "".join(f"{k}={v}&" for k, v in params.items())
     return f"sqlite:///file:{name}?{query}uri=true"
 

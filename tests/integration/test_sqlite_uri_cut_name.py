@@ -12,10 +12,13 @@ from pathlib import Path
 import pytest
 from support.cli import run_cli
 
+from monitor.storage.sqlite_uri import URL_DATABASE_DECODED, file_url
 
-@pytest.mark.parametrize(
-    ("name", "opened"), [("k%3Fx.db", "k"), ("m.db%23", "m.db"), ("j.db#a", "j.db")]
-)
+# SQLAlchemy 2.0 gives SQLite %3F and %23 as written: SQLite decodes them into the name
+DECODED_TWICE = [("k%3Fx.db", "k"), ("m.db%23", "m.db")] if URL_DATABASE_DECODED else []
+
+
+@pytest.mark.parametrize(("name", "opened"), [*DECODED_TWICE, ("j.db#a", "j.db")])
 @pytest.mark.parametrize("params", ["mode=ro", "mode=rwc", "cache=private"])
 def test_sqlite_parameters_after_a_cut_name_are_refused(
     tmp_path: Path, name: str, opened: str, params: str
@@ -29,8 +32,8 @@ def test_sqlite_parameters_after_a_cut_name_are_refused(
     assert not (tmp_path / opened).exists()
 
 
-def test_a_question_mark_quoted_twice_opens_the_file_named(tmp_path: Path) -> None:
-    url = f"sqlite:///file:{tmp_path}/n%253Fx.db?mode=rwc&uri=true"
+def test_a_question_mark_quoted_as_said_opens_the_file_named(tmp_path: Path) -> None:
+    url = file_url(f"{tmp_path}/n?x.db", {"mode": "rwc"})
     done = run_cli("db", "upgrade", "--db", url, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".db")] == ["n?x.db"]

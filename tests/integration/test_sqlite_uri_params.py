@@ -23,7 +23,7 @@ from sqlalchemy.engine import make_url
 from support.cli import run_cli
 
 from monitor.storage.engine import check_sqlite_query
-from monitor.storage.sqlite_uri import NotWhatItNames, file_url
+from monitor.storage.sqlite_uri import URL_DATABASE_DECODED, NotWhatItNames, file_url
 
 COMMANDS = [("status",), ("history", "http://news.test/a/"), ("db", "upgrade"), ("run", "--once")]
 
@@ -112,6 +112,9 @@ def test_immutable_is_refused_while_a_write_ahead_log_holds_commits(tmp_path: Pa
     assert out.returncode == 0, out.stderr
 
 
+@pytest.mark.skipif(
+    not URL_DATABASE_DECODED, reason="SQLAlchemy 2.0 gives SQLite %00 as written: no NUL"
+)
 @pytest.mark.parametrize("command", COMMANDS)
 @pytest.mark.parametrize("name", ["{d}/a%00b.db", "file:{d}/a%2500b.db?uri=true"])
 def test_a_nul_byte_in_the_name_is_refused(
