@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import json
 import signal
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from daemon_harness import DaemonProcess, LinkServer, article, query, wait_for, write_config
-from support.fsfaults import fill, small_tmpfs
+from support.fsfaults import fill
+from test_daemon_faults import small_fs
+
+__all__ = ["small_fs"]  # the fixture, shared with the other full-disk tests
 
 BANNER = 'class="troubles"'
 
@@ -61,13 +62,6 @@ def test_a_removed_corpus_path_is_on_the_overview_until_it_is_back(tmp_path: Pat
             stop(daemon)
         finally:
             daemon.kill()
-
-
-@pytest.fixture
-def small_fs(tmp_path: Path) -> Iterator[Path]:
-    """A 32 MB tmpfs, where the system lets us mount one (root, no seccomp veto)."""
-    with small_tmpfs(tmp_path / "small") as mount:
-        yield mount
 
 
 def test_failing_writes_on_a_full_disk_are_on_the_overview(tmp_path: Path, small_fs: Path) -> None:
