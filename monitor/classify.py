@@ -124,6 +124,13 @@ def _content_type_problem(kind: Kind, facts: ContentFacts, body_decoded: bool) -
             ProblemCode.CONTENT_TYPE_MISMATCH,
             f"expected an image, got Content-Type {shown}{found}",
         )
+    if body_decoded and facts.image_invalid is not None and facts.image_format:
+        # browsers pick the decoder by the bytes, so whatever the image/* type
+        return Problem(
+            ProblemCode.CONTENT_TYPE_MISMATCH,
+            f"expected an image, got Content-Type {shown} but its "
+            f"{facts.image_format.upper()} header is invalid: {facts.image_invalid}",
+        )
     if (
         body_decoded
         and facts.image_format is None

@@ -172,6 +172,8 @@ class ContentFacts:
     # simhash.title_key of the titles, taken beside text_hash where the page was read
     # (a checker process), so the daemon's parent does not analyse the words again
     title_key: str | None = None
+    # why the image's header breaks its format's spec (ImageInfo.invalid), e.g. "width 0"
+    image_invalid: str | None = None
 
 
 @dataclass(slots=True)

@@ -105,6 +105,7 @@ FACTS_FIELDS = (
     "text_hash",
     "published_time",
     "title_key",
+    "image_invalid",
 )
 _NO_FACTS = ContentFacts()  # a result whose facts equal these sends `0`
 _KIND = {k.value: k for k in Kind}
@@ -283,6 +284,7 @@ def result_row(key: str | int, r: CheckResult) -> Row:
             facts.text_hash,
             facts.published_time,
             facts.title_key,
+            facts.image_invalid,
         ),
         None if cert is None else _instant(cert),
         tuple([(p.code._value_, p.message, p.field) for p in r.problems]) if r.problems else 0,

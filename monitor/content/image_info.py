@@ -19,6 +19,12 @@ class ImageInfo:
     would not help (dimensions found, or the data is corrupt or of a format
     whose size we do not parse). A JPEG with a 40 KB EXIF block before its
     SOF marker answers `needed` just past that block.
+
+    `invalid` says why the header breaks its format's spec in a way browsers
+    refuse to decode ("width 0", "the first chunk is IDAT, not IHDR"); such
+    an image has no size. None for a valid header, and for damage that a
+    spec allows or that browsers decode anyway (a GIF's 0x0 screen, a JPEG
+    whose height comes later in a DNL marker).
     """
 
     format: str
@@ -26,6 +32,7 @@ class ImageInfo:
     height: int | None = None
     complete: bool = False
     needed: int | None = None
+    invalid: str | None = None
 
 
 def done(fmt: str, width: int, height: int) -> ImageInfo:
@@ -36,6 +43,10 @@ def done(fmt: str, width: int, height: int) -> ImageInfo:
 
 def more(fmt: str, needed: int) -> ImageInfo:
     return ImageInfo(fmt, needed=needed)
+
+
+def invalid(fmt: str, why: str) -> ImageInfo:
+    return ImageInfo(fmt, invalid=why)
 
 
 def u16be(b: bytes, i: int) -> int:

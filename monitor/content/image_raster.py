@@ -4,21 +4,76 @@ WebP) from a prefix of their bytes."""
 from __future__ import annotations
 
 import struct
+from zlib import crc32
 
-from monitor.content.image_info import ImageInfo, done, more, u16be, u16le, u24le, u32be, u32le
+from monitor.content.image_info import (
+    ImageInfo,
+    done,
+    invalid,
+    more,
+    u16be,
+    u16le,
+    u24le,
+    u32le,
+)
 
 # --- PNG -----------------------------------------------------------------
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_PNG_MAX = 2**31 - 1  # W3C PNG 11.2.2: a width or height is 1 to 2^31-1
+# from the chunk's length on: length, type, width, height, bit depth, colour
+# type, compression, filter and interlace methods, CRC
+_IHDR = struct.Struct(">I4sIIBBBBBI")
+# colour type → the bit depths PNG 11.2.2 (table 11.1) allows for it
+_PNG_DEPTHS = {0: (1, 2, 4, 8, 16), 2: (8, 16), 3: (1, 2, 4, 8), 4: (8, 16), 6: (8, 16)}
 
 
 def png_info(b: bytes) -> ImageInfo:
-    # signature, then the IHDR chunk: length (13), type, width, height
-    if len(b) < 24:
-        return more("png", 24)
-    if b[12:16] != b"IHDR":
-        return ImageInfo("png")
-    return done("png", u32be(b, 16), u32be(b, 20))
+    """The IHDR chunk, which must come first: length (13), type, width,
+    height, bit depth, colour type, compression, filter, interlace, CRC.
+
+    A header that breaks PNG 11.2.2 is `invalid` (libpng, and so every
+    browser, refuses it), checked in libpng's order: the first chunk's type,
+    its length, its CRC, then the values.
+    """
+    if len(b) < 33:
+        if len(b) >= 16 and b[12:16] != b"IHDR":
+            return invalid("png", f"the first chunk is {_chunk_name(b[12:16])}, not IHDR")
+        return more("png", 16 if len(b) < 16 else 33)
+    length, kind, width, height, depth, colour, compression, filtering, interlace, crc = (
+        _IHDR.unpack_from(b, 8)
+    )
+    if kind != b"IHDR":
+        return invalid("png", f"the first chunk is {_chunk_name(kind)}, not IHDR")
+    if length != 13:
+        return invalid("png", f"IHDR length {length}, not 13")
+    if crc32(b[12:29]) != crc:
+        return invalid("png", "IHDR CRC does not match its bytes")
+    if not (0 < width <= _PNG_MAX and 0 < height <= _PNG_MAX):
+        bad = [_png_size(n, v) for n, v in (("width", width), ("height", height))]
+        return invalid("png", " and ".join(x for x in bad if x))
+    if depth not in _PNG_DEPTHS.get(colour, ()):
+        return invalid("png", f"colour type {colour} with bit depth {depth}")
+    if compression:
+        return invalid("png", f"compression method {compression} (only 0 is defined)")
+    if filtering:
+        return invalid("png", f"filter method {filtering} (only 0 is defined)")
+    if interlace > 1:
+        return invalid("png", f"interlace method {interlace} (only 0 and 1 are defined)")
+    return done("png", width, height)
+
+
+def _png_size(name: str, value: int) -> str:
+    if value == 0:
+        return f"{name} 0"
+    return f"{name} {value} (over 2^31-1)" if value > _PNG_MAX else ""
+
+
+def _chunk_name(kind: bytes) -> str:
+    """A chunk type as written when it is four ASCII letters, else in hex."""
+    if kind.isalpha() and kind.isascii():
+        return kind.decode("ascii")
+    return "0x" + kind.hex()
 
 
 # --- GIF -----------------------------------------------------------------
@@ -111,9 +166,11 @@ def jpeg_info(b: bytes) -> ImageInfo:
             if pos + 7 > n:
                 return more("jpeg", pos + 7)
             height, width = u16be(b, pos + 3), u16be(b, pos + 5)
+            if width == 0:  # T.81 B.2.2: X is 1-65535 (Y may be 0: a DNL gives it)
+                return invalid("jpeg", "width 0")
             if height == 0:
                 # height defined later by a DNL marker: width only
-                return ImageInfo("jpeg", width or None, None)
+                return ImageInfo("jpeg", width, None)
             return done("jpeg", width, height)
         pos += length  # skip APPn (EXIF, ICC, XMP), DQT, DHT, COM, ...
 

@@ -151,6 +151,7 @@ async def read_image(
         facts.image_format = info.format
         facts.width = info.width
         facts.height = info.height
+        facts.image_invalid = info.invalid
     return None
 
 

@@ -6,6 +6,7 @@ import gzip
 
 import pytest
 from aiohttp import web
+from support.images import png
 from support.servers import app_server
 from support.settings import settings
 
@@ -19,13 +20,7 @@ HEAD = (
     b'<!doctype html><html><head><title>Story</title><link rel="amphtml" href="/amp/story"></head>'
 )
 BIG_PAGE = HEAD + b"<body>" + b"<p>words</p>" * 50_000 + b"</body></html>"  # 600 KB
-PNG = (
-    b"\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR"
-    + (1200).to_bytes(4, "big")
-    + (675).to_bytes(4, "big")
-    + b"\x08\x02\x00\x00\x00\x00\x00\x00\x00"
-    + bytes(200_000)
-)
+PNG = png(1200, 675)[:33] + bytes(200_000)  # signature and IHDR (valid CRC)
 
 # A JPEG whose size (the SOF0 segment) comes after 20 KB of metadata: past the
 # first range the engine asks for.

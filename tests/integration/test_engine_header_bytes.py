@@ -7,18 +7,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from support.images import png
 from support.servers import RawConn, RawHandler, raw_server
 from support.settings import settings
 
 from monitor.http import Checker
 from monitor.vocabulary import CheckResult, Kind, Outcome, ProblemCode
 
-PNG = (
-    b"\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR"
-    + (640).to_bytes(4, "big")
-    + (480).to_bytes(4, "big")
-    + b"\x08\x02\x00\x00\x00\x00\x00\x00\x00"
-)
+PNG = png(640, 480)[:33]  # signature and IHDR (valid CRC)
 PAGE = b"<html><head><title>Story</title></head><body>text</body></html>"
 
 

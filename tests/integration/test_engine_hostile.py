@@ -22,6 +22,7 @@ import functools
 import zlib
 
 import pytest
+from support.images import png
 from support.servers import RawConn, RawHandler, RawServer, raw_server
 from support.settings import settings
 from support.traced import traced
@@ -34,12 +35,7 @@ PAGE_CAP = 128 * 1024
 IMAGE_CAP = 16 * 1024
 MEMORY_CEILING = 8 * 1024 * 1024  # Python allocations, server side included
 
-PNG_HEAD = (
-    b"\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR"
-    + (640).to_bytes(4, "big")
-    + (480).to_bytes(4, "big")
-    + b"\x08\x02\x00\x00\x00\x00\x00\x00\x00"
-)
+PNG_HEAD = png(640, 480)[:33]  # signature and IHDR (valid CRC)
 
 
 @functools.cache

@@ -178,6 +178,19 @@ def test_image_without_content_type_is_judged_by_its_bytes() -> None:
     assert codes(found) == [ProblemCode.CONTENT_TYPE_MISMATCH]
 
 
+@pytest.mark.parametrize("ctype", ["image/png", "image/webp", None])
+def test_image_whose_header_breaks_its_spec(ctype: str | None) -> None:
+    """A PNG whose IHDR says 0x0 is recognised but no browser decodes it: not an
+    image, whatever image/* type it is served as (browsers sniff the bytes)."""
+    facts = ContentFacts(
+        content_type=ctype, image_format="png", image_invalid="width 0", bytes_read=64
+    )
+    found = problems(Kind.IMAGE, facts)
+    assert codes(found) == [ProblemCode.CONTENT_TYPE_MISMATCH]
+    assert found[0].message.endswith("but its PNG header is invalid: width 0")
+    assert problems(Kind.IMAGE, facts, body_decoded=False) == []
+
+
 def test_undecodable_bytes_are_not_judged_but_the_content_type_is() -> None:
     """A body whose Content-Encoding failed: its bytes say nothing either way."""
     facts = ContentFacts(content_type="image/jpeg", bytes_read=512)

@@ -169,6 +169,7 @@ def test_every_truncation_is_honest(name: str) -> None:
         if info is None:
             continue
         assert info.format == fmt, n
+        assert info.invalid is None, n  # a cut valid header is short, not invalid
         if info.complete:
             assert (info.width, info.height) == (width, height), n
         else:
@@ -310,9 +311,9 @@ def test_non_images_are_none(data: bytes) -> None:
 @pytest.mark.parametrize(
     ("data", "expected"),
     [
-        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR\x00\x00", ImageInfo("png", needed=24)),
-        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIDAT" + b"\x00" * 16, ImageInfo("png")),
-        (png(0, 0)[:33], ImageInfo("png")),  # zero size is corrupt, not 0x0
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIH", ImageInfo("png", needed=16)),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR\x00\x00", ImageInfo("png", needed=33)),
+        (png(7, 3)[:32], ImageInfo("png", needed=33)),  # the CRC is not all there
         (b"GIF89a\x01", ImageInfo("gif", needed=10)),
         (b"RIFF\x00\x00\x00\x00WEBPALPH" + b"\x00" * 20, ImageInfo("webp")),
         (b"II*\x00\x08\x00\x00\x00", ImageInfo("tiff")),
@@ -321,6 +322,114 @@ def test_non_images_are_none(data: bytes) -> None:
 )
 def test_recognised_but_truncated_or_corrupt(data: bytes, expected: ImageInfo) -> None:
     assert sniff_image(data) == expected
+
+
+def ihdr(
+    width: int,
+    height: int,
+    depth: int = 8,
+    colour: int = 0,
+    rest: bytes = b"\x00\x00\x00",
+    *,
+    length: int = 13,
+    kind: bytes = b"IHDR",
+    crc: int | None = None,
+) -> bytes:
+    """A PNG signature and first chunk: by default a valid IHDR."""
+    data = struct.pack(">II", width, height) + bytes([depth, colour]) + rest
+    crc = zlib.crc32(kind + data) if crc is None else crc
+    return b"\x89PNG\r\n\x1a\n" + struct.pack(">I", length) + kind + data + struct.pack(">I", crc)
+
+
+# What W3C PNG 11.2.2 (and 5.6: IHDR comes first) calls invalid, and Chromium
+# 156 shows as a broken image (checked with <img> and naturalWidth, headless).
+INVALID_PNG = {
+    "width 0": ihdr(0, 3),
+    "height 0": ihdr(7, 0),
+    "width 0 and height 0": ihdr(0, 0),
+    "width 2147483648 (over 2^31-1)": ihdr(2**31, 3),
+    "height 4294967295 (over 2^31-1)": ihdr(7, 2**32 - 1),
+    "IHDR CRC does not match its bytes": ihdr(7, 3, crc=0),
+    "IHDR length 14, not 13": ihdr(7, 3, length=14),
+    "IHDR length 0, not 13": ihdr(7, 3, length=0),
+    "the first chunk is IDAT, not IHDR": ihdr(7, 3, kind=b"IDAT"),
+    "the first chunk is tEXt, not IHDR": ihdr(7, 3, kind=b"tEXt"),
+    "the first chunk is CgBI, not IHDR": ihdr(7, 3, kind=b"CgBI"),  # Apple's, no browser's
+    "the first chunk is 0x6c3e3c68, not IHDR": b"\x89PNG\r\n\x1a\n<html><head>" + b"x" * 40,
+    "colour type 0 with bit depth 3": ihdr(7, 3, depth=3),
+    "colour type 1 with bit depth 8": ihdr(7, 3, colour=1),
+    "colour type 2 with bit depth 4": ihdr(7, 3, depth=4, colour=2),
+    "colour type 3 with bit depth 16": ihdr(7, 3, depth=16, colour=3),
+    "compression method 1 (only 0 is defined)": ihdr(7, 3, rest=b"\x01\x00\x00"),
+    "filter method 64 (only 0 is defined)": ihdr(7, 3, rest=b"\x00\x40\x00"),  # MNG's
+    "interlace method 2 (only 0 and 1 are defined)": ihdr(7, 3, rest=b"\x00\x00\x02"),
+}
+
+
+@pytest.mark.parametrize("why", sorted(INVALID_PNG))
+def test_png_header_that_breaks_the_spec_is_invalid(why: str) -> None:
+    data = INVALID_PNG[why]
+    assert sniff_image(data) == ImageInfo("png", invalid=why)
+    assert sniff_image(data + b"\x00" * 4096) == ImageInfo("png", invalid=why)
+
+
+def test_png_of_the_largest_size_the_spec_allows_keeps_it() -> None:
+    assert sniff_image(ihdr(2**31 - 1, 2**31 - 1)) == ImageInfo(
+        "png", 2**31 - 1, 2**31 - 1, complete=True
+    )
+
+
+PNG_DEPTHS = [
+    (c, d)
+    for c, ds in {0: (1, 2, 4, 8, 16), 2: (8, 16), 3: (1, 2, 4, 8), 4: (8, 16), 6: (8, 16)}.items()
+    for d in ds
+]
+
+
+@settings(max_examples=300)
+@given(
+    st.integers(1, 2**31 - 1),
+    st.integers(1, 2**31 - 1),
+    st.sampled_from(PNG_DEPTHS),
+    st.sampled_from([0, 1]),
+)
+def test_any_valid_ihdr_keeps_its_size(
+    width: int, height: int, colour_depth: tuple[int, int], interlace: int
+) -> None:
+    colour, depth = colour_depth
+    data = ihdr(width, height, depth, colour, bytes([0, 0, interlace]))
+    assert sniff_image(data) == ImageInfo("png", width, height, complete=True)
+
+
+@settings(max_examples=200)
+@given(st.integers(0, 2**32 - 1), st.integers(0, 2**32 - 1), st.booleans())
+def test_any_zero_png_dimension_is_flagged(width: int, height: int, zero_width: bool) -> None:
+    width, height = (0, height) if zero_width else (width, 0)
+    info = sniff_image(ihdr(width, height))
+    assert info is not None and info.invalid is not None and not info.complete
+    assert ("width 0" if zero_width else "height 0") in info.invalid
+    assert (info.width, info.height) == (None, None)
+
+
+@settings(max_examples=200)
+@given(st.integers(1, 2**31 - 1), st.integers(1, 2**31 - 1), st.integers(12, 32), st.integers(0, 7))
+def test_any_flipped_bit_in_the_ihdr_is_never_read_as_a_size(
+    width: int, height: int, byte: int, bit: int
+) -> None:
+    """The CRC catches every single-bit error in the chunk's type, data and CRC:
+    a damaged header never gives a size (a flip in the type is another chunk)."""
+    raw = bytearray(ihdr(width, height))
+    raw[byte] ^= 1 << bit
+    info = sniff_image(bytes(raw))
+    assert info is not None and info.format == "png" and info.invalid is not None
+
+
+def test_jpeg_of_width_0_is_invalid() -> None:
+    """T.81 B.2.2: X is 1-65535 (Y may be 0, given later by DNL); libjpeg refuses X = 0."""
+    data = jpeg_segments(app(0, b"JFIF\x00"), sof=sof(0xC0, 0, 22))
+    assert sniff_image(data) == ImageInfo("jpeg", invalid="width 0")
+    data = jpeg_segments(app(0, b"JFIF\x00"), sof=sof(0xC2, 0, 0))
+    assert sniff_image(data) == ImageInfo("jpeg", invalid="width 0")
 
 
 def test_ico_picks_the_largest_icon_and_256_is_zero() -> None:
@@ -420,7 +529,8 @@ BUILDERS: dict[str, tuple[Callable[[int, int], bytes], int, int]] = {
 
 def _png_header(w: int, h: int) -> bytes:
     ihdr = struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + b"IHDR" + ihdr + b"\x00" * 4
+    crc = struct.pack(">I", zlib.crc32(b"IHDR" + ihdr))
+    return b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + b"IHDR" + ihdr + crc
 
 
 def _bmp_header(w: int, h: int) -> bytes:
@@ -441,3 +551,18 @@ def test_any_size_round_trips_and_no_prefix_lies(name: str, data: st.DataObject)
     info = sniff_image(raw[:cut])
     if info is not None and info.complete:
         assert (info.width, info.height) == (w, h)
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (gif(0, 0), ImageInfo("gif")),  # a 0x0 screen: browsers use the frame's size
+        (bmp(0, 4)[:64], ImageInfo("bmp")),
+        (webp_vp8(0, 5), ImageInfo("webp")),
+    ],
+)
+def test_zero_sizes_the_spec_does_not_forbid_stay_unknown(data: bytes, expected: ImageInfo) -> None:
+    """Not flagged: GIF allows a 0x0 logical screen (Chromium decodes it); BMP and
+    VP8 have no spec text making 0 invalid (Chromium refuses them, but the rule
+    is spec-invalid and refused)."""
+    assert sniff_image(data) == expected

@@ -70,6 +70,7 @@ facts = st.builds(
     title=opt_text,
     text_hash=st.none() | st.integers(min_value=0, max_value=(1 << 64) - 1),
     title_key=st.none() | st.text(alphabet="0123456789abcdef", max_size=16),
+    image_invalid=opt_text,
 )
 results = st.builds(
     CheckResult,
