@@ -108,6 +108,9 @@ _SNIFFABLE = frozenset(
 )
 
 
+_FORMAT_NAMES = {"webp": "WebP"}  # else the format's name in capitals: PNG, JPEG
+
+
 def _content_type_problem(kind: Kind, facts: ContentFacts, body_decoded: bool) -> Problem | None:
     ctype = media_type(facts.content_type)
     shown = facts.content_type.strip() if facts.content_type else "none"
@@ -129,7 +132,8 @@ def _content_type_problem(kind: Kind, facts: ContentFacts, body_decoded: bool) -
         return Problem(
             ProblemCode.CONTENT_TYPE_MISMATCH,
             f"expected an image, got Content-Type {shown} but its "
-            f"{facts.image_format.upper()} header is invalid: {facts.image_invalid}",
+            f"{_FORMAT_NAMES.get(facts.image_format, facts.image_format.upper())} header "
+            f"is invalid: {facts.image_invalid}",
         )
     if (
         body_decoded

@@ -189,18 +189,24 @@ def webp_info(b: bytes) -> ImageInfo:
                 return ImageInfo("webp")
         if len(b) < need:
             return more("webp", need)
+    # what RFC 9649 (and RFC 6386 for VP8) says MUST be, and libwebp refuses
     chunk = b[12:16]
     if chunk == b"VP8 ":
         # frame tag (3 bytes), start code, then 14-bit sizes (2 bits of scale)
         if b[23:26] != b"\x9d\x01\x2a":
-            return ImageInfo("webp")
+            return invalid("webp", "VP8 frame without its start code 9d 01 2a")
         return done("webp", u16le(b, 26) & 0x3FFF, u16le(b, 28) & 0x3FFF)
     if chunk == b"VP8L":
         if b[20] != 0x2F:
-            return ImageInfo("webp")
+            return invalid("webp", f"VP8L signature 0x{b[20]:02x}, not 0x2f")
         bits = u32le(b, 21)
+        if bits >> 29:
+            return invalid("webp", f"VP8L version {bits >> 29} (only 0 is defined)")
         return done("webp", (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1)
     if chunk == b"VP8X":
         # flags (4 bytes), then canvas width-1 and height-1 as 24-bit values
-        return done("webp", u24le(b, 24) + 1, u24le(b, 27) + 1)
+        width, height = u24le(b, 24) + 1, u24le(b, 27) + 1
+        if width * height > 0xFFFFFFFF:
+            return invalid("webp", f"canvas {width}x{height} is over 2^32-1 pixels")
+        return done("webp", width, height)
     return ImageInfo("webp")

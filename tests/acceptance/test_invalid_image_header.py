@@ -7,6 +7,7 @@ refuses them all and every browser shows a broken image (Chromium 156,
 checked headless with <img> and naturalWidth). Such an image is not an image:
 `content_type_mismatch`, saying what is wrong, in `check`'s report and in the
 daemon's history, never `image_dimensions_mismatch` against a made-up size.
+The same for a JPEG of width 0 (T.81) and a WebP that breaks RFC 9649.
 """
 
 from __future__ import annotations
@@ -45,6 +46,14 @@ JPEG_SOF_WIDTH_0 = (
     + b"\xff\xda\x00\x02"
     + b"\x00" * 64
 )
+VP8L_VERSION_1 = b"\x2f" + struct.pack("<I", 39 | 29 << 14 | 1 << 29) + b"\x00" * 8  # 40x30
+WEBP_VP8L_VERSION_1 = (
+    b"RIFF"
+    + struct.pack("<I", 12 + len(VP8L_VERSION_1))
+    + b"WEBPVP8L"
+    + struct.pack("<I", len(VP8L_VERSION_1))
+    + VP8L_VERSION_1
+)
 
 # path -> (body, Content-Type, the problem's message, or None for a good image)
 IMAGES: dict[str, tuple[bytes, str, str | None]] = {
@@ -69,6 +78,11 @@ IMAGES: dict[str, tuple[bytes, str, str | None]] = {
     # a zero-size PNG behind another image type: browsers decode by the bytes
     "zero.webp": (png(0, 30), "image/webp", "its PNG header is invalid: width 0"),
     "width0.jpg": (JPEG_SOF_WIDTH_0, "image/jpeg", "its JPEG header is invalid: width 0"),
+    "version1.webp": (
+        WEBP_VP8L_VERSION_1,
+        "image/webp",
+        "its WebP header is invalid: VP8L version 1 (only 0 is defined)",
+    ),
 }
 
 

@@ -544,6 +544,8 @@ def test_any_size_round_trips_and_no_prefix_lies(name: str, data: st.DataObject)
     build, max_w, max_h = BUILDERS[name]
     w = data.draw(st.integers(1, max_w), label="width")
     h = data.draw(st.integers(1, max_h), label="height")
+    if name == "webp-vp8x":  # RFC 9649: a canvas of at most 2^32-1 pixels
+        h = min(h, 0xFFFFFFFF // w)
     raw = build(w, h)
     fmt = name.split("-")[0]
     assert sniff_image(raw) == ImageInfo(fmt, w, h, complete=True)
@@ -566,3 +568,35 @@ def test_zero_sizes_the_spec_does_not_forbid_stay_unknown(data: bytes, expected:
     VP8 have no spec text making 0 invalid (Chromium refuses them, but the rule
     is spec-invalid and refused)."""
     assert sniff_image(data) == expected
+
+
+def vp8l_version(version: int) -> bytes:
+    raw = bytearray(webp_vp8l(33, 22))
+    raw[24] |= version << 5  # the top 3 bits of the 32 after the signature
+    return bytes(raw)
+
+
+# What RFC 9649 (RFC 6386 for the VP8 frame) says MUST be, and Chromium 156
+# refuses (checked with <img> and naturalWidth, headless)
+INVALID_WEBP = {
+    "VP8 frame without its start code 9d 01 2a": webp_vp8(33, 22).replace(
+        b"\x9d\x01\x2a", b"\x9d\x01\x2b"
+    ),
+    "VP8L signature 0x2e, not 0x2f": webp_vp8l(33, 22).replace(
+        b"L\x0d\x00\x00\x00\x2f", b"L\x0d\x00\x00\x00\x2e"
+    ),
+    "VP8L version 1 (only 0 is defined)": vp8l_version(1),
+    "VP8L version 7 (only 0 is defined)": vp8l_version(7),
+    "canvas 65536x65536 is over 2^32-1 pixels": webp_vp8x(65536, 65536),
+    "canvas 16777216x257 is over 2^32-1 pixels": webp_vp8x(2**24, 257),
+}
+
+
+@pytest.mark.parametrize("why", sorted(INVALID_WEBP))
+def test_webp_header_that_breaks_the_spec_is_invalid(why: str) -> None:
+    assert sniff_image(INVALID_WEBP[why]) == ImageInfo("webp", invalid=why)
+
+
+def test_webp_canvas_of_2_to_the_32_minus_1_pixels_is_valid() -> None:
+    """65535 x 65537 = 2^32-1 exactly: the largest canvas RFC 9649 allows."""
+    assert sniff_image(webp_vp8x(65535, 65537)) == ImageInfo("webp", 65535, 65537, complete=True)
