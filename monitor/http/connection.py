@@ -48,9 +48,14 @@ SALVAGE_MAX = READ_LIMIT
 # byte per read cost an object of ~43 bytes each: 2.7 MB for 60 KiB).
 _KEPT_READS = 8
 # Fed to the parser of an answered connection before it is pooled: between
-# messages, it is one answer of its own (`between_answers`).
+# messages, it is one answer of its own (`between_answers`). An informational
+# status, as it has no body: aiohttp's parser gives a 204 without a
+# Content-Length a payload stream of its own (read until EOF), made and fed
+# its EOF for nothing; a 1xx gets none (18.7 → 7.9 thousand instructions a
+# probe, one per request on a kept-alive connection).
 _PROBE_REASON = "between-answers"
-_PROBE = b"HTTP/1.1 204 " + _PROBE_REASON.encode() + b"\r\n\r\n"
+_PROBE_STATUS = 100
+_PROBE = b"HTTP/1.1 %d %s\r\n\r\n" % (_PROBE_STATUS, _PROBE_REASON.encode())
 
 
 class DNSFailedError(OSError):
@@ -309,7 +314,7 @@ class Connection(asyncio.Protocol):
         if len(messages) != 1:
             return False
         message = messages[0][0]
-        return message.code == 204 and message.reason == _PROBE_REASON
+        return message.code == _PROBE_STATUS and message.reason == _PROBE_REASON
 
     def close(self) -> None:
         self.should_close = True
