@@ -44,6 +44,7 @@ from monitor.durations import (
     quoted,
     unit_of,
 )
+from monitor.url_exclude import pattern_problem
 from monitor.vocabulary import Kind
 from monitor.whole_numbers import TooManyDigits, parse_whole
 
@@ -140,6 +141,9 @@ class Settings(BaseModel):
     allow_insecure_key_permissions: bool = False
     kinds: list[Kind] = Field(default_factory=lambda: list(Kind))
     related: bool = True
+    # Python `re` patterns searched in each target's URL as the corpus writes it:
+    # a match is never requested (monitor/url_exclude.py)
+    exclude_urls: list[str] = Field(default_factory=list)
     offline: bool = False
     listen: str = DEFAULT_LISTEN
     # the status pages' external address (behind a proxy), for links such as the alerts'
@@ -262,6 +266,15 @@ class Settings(BaseModel):
             raise ValueError("names no kind: give one or more of web,amp,cdn,image")
         return value
 
+    @field_validator("exclude_urls")
+    @classmethod
+    def _patterns(cls, value: list[str]) -> list[str]:
+        for pattern in value:
+            problem = pattern_problem(pattern)
+            if problem is not None:
+                raise ValueError(problem)
+        return value
+
     _no_booleans = field_validator("*", mode="before")(_not_a_boolean)
 
     def page_rules(self) -> PageRules:
@@ -298,8 +311,12 @@ class Settings(BaseModel):
 _SECRET_NAME = re.compile(r"(^|_)(key|keys|secret|password|passphrase|token|private)($|_)")
 
 
+# the flags named for one item of a list setting (`--key-file` is already singular)
+_ONE_ITEM_FLAGS = {"exclude_fields": "--exclude-field", "exclude_urls": "--exclude-url"}
+
+
 def flag_name(key: str) -> str:
-    return "--" + key.replace("_", "-")
+    return _ONE_ITEM_FLAGS.get(key) or "--" + key.replace("_", "-")
 
 
 def _origin(key: str, load: Load) -> str:

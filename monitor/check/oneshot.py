@@ -75,6 +75,7 @@ def _read_entries(
     now: datetime,
     invalid: InvalidSpill,
     ticks: bool = False,
+    tally: Tally | None = None,
 ) -> Iterator[tuple[ArticleEntry, DocIdentity] | None]:
     """Read every document, run the static checks and verify signatures.
 
@@ -86,7 +87,8 @@ def _read_entries(
     `ticks`: None is yielded after every YIELD_EVERY invalid documents in a
     row, so the reader's caller can give its loop a turn: a corpus of nothing
     but garbage yielded nothing, and a Ctrl-C was seen only once all of it was
-    read (1M lines: ~6 s).
+    read (1M lines: ~6 s). `tally` counts the targets `exclude_urls` left out
+    (of the documents read: a run cut short while reading counts those it read).
     """
     rules = AuditRules.of(settings)
     bad_run = 0
@@ -100,6 +102,8 @@ def _read_entries(
         bad_run = 0
         identity = DocIdentity.of(item)  # not the document: it is dropped as we go
         audit = audit_document(item, keyring, now=now, rules=rules)
+        if audit.excluded and tally is not None:
+            tally.excluded += audit.excluded
         entry = ArticleEntry(
             id=item.id,
             source=item.source,
@@ -128,7 +132,9 @@ async def _load_offline(
     loads; cut short, the articles read so far are reported (marked incomplete)."""
     corpus = Corpus()
     try:
-        reading = _read_entries(settings, keyring, now=now, invalid=corpus.invalid, ticks=True)
+        reading = _read_entries(
+            settings, keyring, now=now, invalid=corpus.invalid, ticks=True, tally=tally
+        )
         for read in reading:
             if read is None:  # a run of invalid documents
                 await asyncio.sleep(0)
@@ -220,7 +226,12 @@ class _Run:
 
             try:
                 reading = _read_entries(
-                    self.settings, keyring, now=now, invalid=self.invalid, ticks=True
+                    self.settings,
+                    keyring,
+                    now=now,
+                    invalid=self.invalid,
+                    ticks=True,
+                    tally=self.tally,
                 )
                 for read in reading:
                     if read is None:  # a run of invalid documents: the loop's turn

@@ -128,6 +128,7 @@ def check(
       article-monitor check examples/articles --offline
       article-monitor check corpus/ --format junit -o report.xml
       article-monitor check a.txt --connect-to ::127.0.0.1:8443 --allow-network 127.0.0.0/8
+      article-monitor check corpus/ --exclude-url '^https?://ads\\.'
 
     \b
     Exit codes: 0 everything healthy; 1 at least one problem (an invalid

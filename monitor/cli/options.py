@@ -242,6 +242,18 @@ def check_options(func: F) -> F:
                 default=None,
                 help="Skip the targets of related[].",
             ),
+            click.option(
+                "--exclude-url",
+                "exclude_urls",
+                multiple=True,
+                metavar="PATTERN",
+                help="Never request a target whose URL matches PATTERN, a Python regular "
+                "expression searched (re.search) in the URL as the corpus writes it, e.g. "
+                "--exclude-url '^https?://ads\\.'. The target is left out as a kind not "
+                "checked is; the article's own checks stay. Redirects are still followed "
+                "wherever they lead. Repeatable; also `exclude_urls` in the config file "
+                "and ARTICLE_MONITOR_EXCLUDE_URLS.",
+            ),
         ],
     )
 

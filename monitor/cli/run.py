@@ -72,6 +72,7 @@ def run(paths: tuple[Path, ...], config_file: Path | None, **flags: Any) -> None
       article-monitor run examples/articles
       article-monitor run corpus/ --config monitor.toml   # auth set there for --listen 0.0.0.0:9464
       article-monitor run corpus/ --once --data-dir /var/lib/article-monitor
+      article-monitor run corpus/ --exclude-url '^https?://ads\\.'
       curl -s 127.0.0.1:9464/metrics | grep article_monitor_targets
     """
     from monitor.check.interrupt import hold_for_exit

@@ -28,7 +28,8 @@ from monitor.daemon.pace import Pace, queued_ahead
 from monitor.daemon.writer import ResultWriter
 from monitor.observe.logs import EVERY
 from monitor.storage.repository import Claimed, Repository, now_ms
-from monitor.vocabulary import CheckResult
+from monitor.url_exclude import url_exclusion
+from monitor.vocabulary import CheckResult, Kind
 
 log = logging.getLogger("monitor.daemon")
 
@@ -40,6 +41,19 @@ MAX_BACKLOG = 5 * CLAIM_BATCH  # results queued for the database beyond which cl
 CHECKER_DEATHS = 2
 
 DbCall = Callable[..., Awaitable[Any]]  # runs a repository call on the one database thread
+
+
+def left_out_now(s: Settings, claims: list[Claimed]) -> set[int]:
+    """The claims of targets the settings now leave out: a kind not checked, a URL
+    `exclude_urls` matches. They are not checked and are left to their leases; the
+    scan that applies the settings (the start's, a reload's) retires them. A start
+    or a reload with new rules claimed them before that scan had read their files,
+    and requested a URL the operator had just excluded."""
+    excluded = url_exclusion(s.exclude_urls)
+    if not excluded and len(s.kinds) == len(Kind):
+        return set()  # the default: nothing to look at
+    kinds = frozenset(s.kinds)
+    return {c.id for c in claims if c.kind not in kinds or excluded.excludes(c.url)}
 
 
 class Dispatcher:
@@ -206,7 +220,10 @@ class Dispatcher:
                 break
             fast = self.checker if isinstance(self.checker, ProcessChecker) else None
             held = len(self.inflight)
+            left_out = left_out_now(s, claims)
             for claim in claims:
+                if claim.id in left_out:
+                    continue
                 running = self.inflight.get(claim.id)
                 previous = None
                 if running is None and fast is not None:

@@ -33,6 +33,7 @@ AT_ONCE = frozenset(
         "exclude_fields",
         "kinds",
         "related",
+        "exclude_urls",
         "interval",
         "intervals",
         "interval_jitter",

@@ -40,6 +40,7 @@ from monitor.daemon.clock_step import PassStamp
 from monitor.daemon.duplicate_marks import DuplicateMarks, fetch
 from monitor.daemon.records import Tally, iter_records, records_of
 from monitor.observe.logs import EVERY
+from monitor.rules.audit import AuditRules
 from monitor.secured.keys import KeyRing
 from monitor.storage.corpus import (
     MAX_URL_BYTES,
@@ -51,6 +52,9 @@ from monitor.storage.repository import Fingerprint, Repository, now_ms
 from monitor.storage.values import ArticleRecord
 
 log = logging.getLogger(__name__)
+
+# meta: the targets' rules (AuditRules.targets_key) the recorded corpus was read with
+RULES_KEY = "corpus_target_rules"
 
 UNREAD = -1  # the mtime_ns stored for a file that could not be read: never equal to a real one
 
@@ -93,6 +97,7 @@ class CorpusScanner:
         self._now = 0  # the time of the pass under way (ms)
         self._elsewhere = 0  # documents outside this daemon's paths (PostgreSQL), last pass
         self._missing: set[Path] = set()  # configured paths found missing: said when back
+        self._rules: str | None = None  # the targets' rules stored with the corpus (RULES_KEY)
 
     def _roots(self, report: ScanReport) -> list[Path | Unreadable]:
         """The configured paths that are there; a vanished one is reported and kept."""
@@ -139,6 +144,16 @@ class CorpusScanner:
         stamp = PassStamp(tick() if now is None else now, tick)
         self._now = stamp.start
         known = self.repo.documents()
+        rules = AuditRules.of(self.settings).targets_key()
+        if rules != self._rules and self.repo.get_meta(RULES_KEY) != rules:
+            # the files kept their mtime and size, not their targets: a start with new
+            # kinds, related or exclude_urls went on checking what they now leave out
+            if known and not force:
+                log.info(
+                    "kinds, related or exclude_urls differ from those the corpus was "
+                    "recorded with: every document is read again"
+                )
+            force = True
         roots = self._roots(report)
         seen: set[str] = set()
         kept: list[Path] = [Path(r) for r in report.missing_roots]  # nothing under them retired
@@ -193,6 +208,9 @@ class CorpusScanner:
                     elsewhere,
                 )
         self.duplicates(report)
+        if rules != self._rules:  # every file read with them (a stop raised above)
+            self.repo.set_meta(RULES_KEY, rules)
+            self._rules = rules
         report.clock_back = stamp.stepped
         return report
 

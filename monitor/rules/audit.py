@@ -1,14 +1,17 @@
 """One audit of a document, for `check` and the daemon alike.
 
 A document's article-level problems, its `secured` verdict and its check
-targets, worked out in one place so the one-shot report and the daemon's
-store cannot disagree about the same file. Pure: the keys and the clock come
-in as values; duplicates across documents are the callers' (they need the
-whole corpus).
+targets (less those of kinds not checked, of `related[]` when it is off, and
+those whose URL `exclude_urls` matches), worked out in one place so the
+one-shot report and the daemon's store cannot disagree about the same file.
+Pure: the keys and the clock come in as values; duplicates across documents
+are the callers' (they need the whole corpus).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -19,6 +22,8 @@ from monitor.rules.static import document_problems
 from monitor.secured.keys import KeyRing
 from monitor.secured.verify import verify_document
 from monitor.targets import TargetRef, document_refs
+from monitor.url_exclude import NONE as NO_URLS
+from monitor.url_exclude import UrlExclusion, url_exclusion
 from monitor.vocabulary import Kind, Problem, ProblemCode, SignatureResult
 
 if TYPE_CHECKING:
@@ -32,10 +37,28 @@ class AuditRules:
     exclude: tuple[str, ...] = ()  # fields left out of the signed canonical form
     related: bool = True  # the targets of `related[]` are checked too
     kinds: frozenset[Kind] = field(default_factory=lambda: frozenset(Kind))
+    urls: UrlExclusion = NO_URLS  # `exclude_urls`: targets never requested
 
     @classmethod
     def of(cls, settings: Settings) -> AuditRules:
-        return cls(tuple(settings.exclude_fields), settings.related, frozenset(settings.kinds))
+        return cls(
+            tuple(settings.exclude_fields),
+            settings.related,
+            frozenset(settings.kinds),
+            url_exclusion(settings.exclude_urls),
+        )
+
+    def targets_key(self) -> str:
+        """What decides a document's targets besides the document (kinds, related[],
+        exclude_urls), as a digest: the daemon keeps it with the recorded corpus,
+        and reads every file again at a start whose rules differ."""
+        rules = {
+            "kinds": sorted(k.value for k in self.kinds),
+            "related": self.related,
+            "exclude_urls": [p.pattern for p in self.urls.compiled],
+        }
+        text = json.dumps(rules, sort_keys=True, ensure_ascii=False)
+        return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 @dataclass(slots=True)
@@ -43,6 +66,7 @@ class Audit:
     problems: list[Problem]  # static findings, then `signature_invalid` if any
     signature: SignatureResult
     refs: list[tuple[str, TargetRef]]
+    excluded: int = 0  # references left out of `refs` by `exclude_urls`
 
     @property
     def codes(self) -> list[str]:
@@ -73,4 +97,9 @@ def audit_document(
         problems.append(sig)
     kinds: Collection[Kind] = rules.kinds
     refs = document_refs(doc, related=rules.related, kinds=kinds)
-    return Audit(problems, signature, refs)
+    excluded = 0
+    if rules.urls:  # no patterns (the default): not a call more per target
+        excludes = rules.urls.excludes
+        kept = [ref for ref in refs if not excludes(ref[0])]
+        excluded, refs = len(refs) - len(kept), kept
+    return Audit(problems, signature, refs, excluded)

@@ -27,6 +27,7 @@ _MEANINGFUL: dict[str, Any] = {
     "kinds": ["web", "image"],
     "intervals": {"web": 5.0, "image": 7.5},
     "exclude_fields": ["title", "provider.name"],
+    "exclude_urls": [r"^https?://ads\.", r"(?i)pixel\.gif$"],
     "public_url": "https://status.example/monitor",
 }
 

@@ -77,6 +77,7 @@ class Tally:
     by_outcome: Counter[str] = field(default_factory=Counter)
     by_problem: Counter[str] = field(default_factory=Counter)
     invalid_documents: int = 0
+    excluded: int = 0  # target references `exclude_urls` left out (never requested)
     incomplete: bool = False
     failure: str | None = None  # why the run could not finish, when it was not Ctrl-C
 
@@ -117,6 +118,7 @@ class Tally:
             "by_outcome": dict(sorted(self.by_outcome.items())),
             "by_problem": dict(sorted(self.by_problem.items())),
             "invalid_documents": self.invalid_documents,
+            "excluded": self.excluded,
             "elapsed_s": round(elapsed_s, 3),
         }
         if self.incomplete:

@@ -57,6 +57,7 @@ def summary_line(tally: Tally, elapsed_s: float) -> str:
         f"{tally.articles} articles, {tally.targets} targets, {tally.ok} ok, "
         f"{tally.problems} problems"
         + (f", {tally.invalid_documents} invalid documents" if tally.invalid_documents else "")
+        + (f", {tally.excluded} excluded by exclude_urls" if tally.excluded else "")
         + (f" ({outcomes})" if outcomes else "")
         + f" in {elapsed_s:.2f}s"
     )
