@@ -17,6 +17,8 @@ HEAD_ELEMENTS = frozenset(
     {"html", "head", "title", "base", "link", "meta", "style", "script", "noscript", "template"}
 )
 SKIP_CONTENT = frozenset({"noscript", "template"})
+# the attributes of <base> and <link> that `Head.head_values` reads
+HEAD_TAG_NAMES = frozenset({"href", "rel"})
 
 
 class _Stop(Exception):
@@ -37,7 +39,12 @@ class Head:
 
     def head_tag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         """<base> and <link>: the first of each kind with a non-empty href wins."""
-        values = dict(reversed(attrs))  # first occurrence of a duplicate attribute wins
+        # first occurrence of a duplicate attribute wins
+        self.head_values(tag, dict(reversed(attrs)))
+
+    def head_values(self, tag: str, values: dict[str, str | None]) -> None:
+        """`head_tag` given each attribute's first value (those of HEAD_TAG_NAMES
+        at least)."""
         if tag == "base" and self.base is None and values.get("href"):
             self.base = (values["href"] or "").strip()
         elif tag == "link":

@@ -14,7 +14,7 @@ from __future__ import annotations
 import html
 import re
 
-from monitor.content.head_parser import HEAD_ELEMENTS, SKIP_CONTENT, Head, collapse
+from monitor.content.head_parser import HEAD_ELEMENTS, HEAD_TAG_NAMES, SKIP_CONTENT, Head, collapse
 
 # A repeated group is written `(?>(?:…)*)`, never `(?:…)*+`: the two mean the same,
 # but Python 3.11.0-3.11.4's `re` matched a possessive repeat of a group that can
@@ -113,6 +113,23 @@ def attributes(raw: str) -> list[tuple[str, str | None]]:
     return attrs
 
 
+def first_values(raw: str, wanted: frozenset[str]) -> dict[str, str | None]:
+    """`dict(reversed(attributes(raw)))` (the first of a repeated attribute wins)
+    cut to the names in `wanted`: only their values are unquoted and unescaped."""
+    got: dict[str, str | None] = {}
+    for name, value in _ATTR.findall(raw):
+        name = name.lower()
+        if name not in wanted or name in got:
+            continue
+        if not value:
+            got[name] = None
+            continue
+        if value[0] in "\"'":
+            value = value[1:-1]
+        got[name] = html.unescape(value) if "&" in value else value
+    return got
+
+
 def fast_head(text: str) -> Head | None:
     """The head facts of a well-formed head, or None when the parser must decide."""
     got = Head()
@@ -178,7 +195,7 @@ def fast_head(text: str) -> Head | None:
                         title_at = pos
             elif tag in HEAD_ELEMENTS:
                 if tag == "base" or (tag == "link" and _LINK_WORDS.search(attrs)):
-                    got.head_tag(tag, attributes(attrs))
+                    got.head_values(tag, first_values(attrs, HEAD_TAG_NAMES))
             else:
                 got.head_end = lt
                 return got

@@ -36,6 +36,28 @@ def test_no_fact_of_the_fingerprint_holds_a_nul(charset: str | None) -> None:
     assert facts.title == "a\ufffdb" and facts.h1 == "h\ufffd"
 
 
+_ONE_NUL = {
+    "title": "<title>a\x00b</title>",
+    "og_title": '<meta property="og:title" content="o\x00g">',
+    "description": '<meta name="description" content="d\x00e">',
+    "published_time": '<meta property="article:published_time" content="2020\x00-01-01">',
+    "h1": "</head><body><h1>h\x00</h1>",
+}
+
+
+@pytest.mark.parametrize("fact", sorted(_ONE_NUL))
+def test_a_nul_in_one_fact_alone_is_read_as_u_fffd(fact: str) -> None:
+    """Each fact on its own: the facts, not the whole page, are looked at for a
+    NUL (a page's scan is no memchr once it holds any character past Latin-1,
+    as the ⚡ here makes it)."""
+    page = "<html ⚡><head>" + _ONE_NUL[fact] + "<link rel=canonical href='/c'>"
+    facts = head_facts(page.encode(), base_url="https://n.test/a", charset="utf-8")
+    value = getattr(facts, fact)
+    assert value is not None and "\x00" not in value and "\ufffd" in value, value
+    if fact == "title":
+        assert facts.closed_title == facts.title
+
+
 class _CountingPattern:
     """A stand-in for a compiled pattern that counts its fullmatch calls and the
     characters they were given."""
