@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from daemon_harness import article, offline_cli
+from support.upgraded import upgraded_db
 
 DB = "article-monitor.db"
 
@@ -20,9 +21,9 @@ cli = offline_cli
 
 @pytest.fixture
 def data(tmp_path: Path) -> Path:
-    """A data directory whose database is at its head."""
+    """A data directory whose database is at its head (one `db upgrade`, copied)."""
     folder = tmp_path / "data"
-    assert cli("db", "upgrade", "--data-dir", folder).returncode == 0
+    upgraded_db(folder / DB)
     return folder
 
 

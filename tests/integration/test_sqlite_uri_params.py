@@ -21,6 +21,7 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 from sqlalchemy.engine import make_url
 from support.cli import run_cli
+from support.upgraded import upgraded_db
 
 from monitor.storage.engine import check_sqlite_query
 from monitor.storage.sqlite_uri import URL_DATABASE_DECODED, NotWhatItNames, file_url
@@ -30,9 +31,7 @@ COMMANDS = [("status",), ("history", "http://news.test/a/"), ("db", "upgrade"), 
 
 def made(tmp_path: Path) -> Path:
     """A current database (db upgrade) and an empty corpus for `run`."""
-    db = tmp_path / "data" / "h.db"
-    out = run_cli("db", "upgrade", "--db", f"sqlite:///{db}", cwd=tmp_path)
-    assert out.returncode == 0, out.stderr
+    db = upgraded_db(tmp_path / "data" / "h.db")  # one `db upgrade`, copied
     (tmp_path / "corpus").mkdir()
     return db
 
