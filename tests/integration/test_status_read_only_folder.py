@@ -53,15 +53,28 @@ def read_only_folder(folder: Path) -> Iterator[None]:
         subprocess.run([chattr, "-i", folder], check=True)
 
 
-def recorded(tmp_path: Path) -> Path:
-    """A data folder whose database holds one article's target, its daemon stopped."""
-    data = tmp_path / "data"
-    corpus = tmp_path / "corpus"
+@pytest.fixture(scope="module")
+def made(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data folder whose database holds one article's target, its daemon stopped:
+    one `run --once` for the file's tests, each reading its own copy."""
+    root = tmp_path_factory.mktemp("recorded")
+    data = root / "data"
+    corpus = root / "corpus"
     corpus.mkdir()
     (corpus / "a.txt").write_text(ARTICLE)
-    done = cli(tmp_path, "run", corpus, "--once", "--data-dir", data, *OFFLINE)
+    done = cli(root, "run", corpus, "--once", "--data-dir", data, *OFFLINE)
     assert done.returncode == 0, done.stderr
     assert sorted(p.name for p in data.iterdir()) == [DB]  # a clean stop: no -wal, no -shm
+    return data
+
+
+@pytest.fixture
+def recorded(made: Path, tmp_path: Path) -> Path:
+    """A copy of `made` in the test's own folder (the file alone: the daemon left no
+    -wal or -shm)."""
+    data = tmp_path / "data"
+    data.mkdir()
+    shutil.copyfile(made / DB, data / DB)
     return data
 
 
@@ -72,8 +85,8 @@ def read(data: Path, *command: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.mark.parametrize("command", READERS)
-def test_a_database_in_a_read_only_folder_is_read(tmp_path: Path, command: tuple[str, ...]) -> None:
-    data = recorded(tmp_path)
+def test_a_database_in_a_read_only_folder_is_read(recorded: Path, command: tuple[str, ...]) -> None:
+    data = recorded
     before = read(data, *command)
     assert before.returncode == 0, before.stderr
     with read_only_folder(data):
@@ -85,9 +98,9 @@ def test_a_database_in_a_read_only_folder_is_read(tmp_path: Path, command: tuple
 
 @pytest.mark.parametrize("command", READERS)
 def test_a_log_with_commits_the_file_lacks_is_an_error_saying_what_to_do(
-    tmp_path: Path, command: tuple[str, ...]
+    tmp_path: Path, recorded: Path, command: tuple[str, ...]
 ) -> None:
-    data = recorded(tmp_path)
+    data = recorded
     db = data / DB
     writer = sqlite3.connect(db, isolation_level=None)
     writer.execute("PRAGMA wal_autocheckpoint=0")
