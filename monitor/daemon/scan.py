@@ -53,8 +53,9 @@ from monitor.storage.values import ArticleRecord
 
 log = logging.getLogger(__name__)
 
-# meta: the targets' rules (AuditRules.targets_key) the recorded corpus was read with
-RULES_KEY = "corpus_target_rules"
+# meta: the digest of the keys and rules the recorded corpus was audited with
+# (AuditRules.records_key: the targets' rules, exclude_fields, the keys' identities)
+RULES_KEY = "corpus_rules"
 
 UNREAD = -1  # the mtime_ns stored for a file that could not be read: never equal to a real one
 
@@ -97,7 +98,7 @@ class CorpusScanner:
         self._now = 0  # the time of the pass under way (ms)
         self._elsewhere = 0  # documents outside this daemon's paths (PostgreSQL), last pass
         self._missing: set[Path] = set()  # configured paths found missing: said when back
-        self._rules: str | None = None  # the targets' rules stored with the corpus (RULES_KEY)
+        self._rules: str | None = None  # the keys' and rules' digest stored (RULES_KEY)
 
     def _roots(self, report: ScanReport) -> list[Path | Unreadable]:
         """The configured paths that are there; a vanished one is reported and kept."""
@@ -144,14 +145,16 @@ class CorpusScanner:
         stamp = PassStamp(tick() if now is None else now, tick)
         self._now = stamp.start
         known = self.repo.documents()
-        rules = AuditRules.of(self.settings).targets_key()
+        rules = AuditRules.of(self.settings).records_key(self.keyring)
         if rules != self._rules and self.repo.get_meta(RULES_KEY) != rules:
-            # the files kept their mtime and size, not their targets: a start with new
-            # kinds, related or exclude_urls went on checking what they now leave out
+            # the files kept their mtime and size, not their verdicts and targets: a
+            # start with new keys or exclude_fields kept the old keys' `secured`
+            # verdicts, one with new kinds, related or exclude_urls went on checking
+            # what they now leave out
             if known and not force:
                 log.info(
-                    "kinds, related or exclude_urls differ from those the corpus was "
-                    "recorded with: every document is read again"
+                    "the keys, exclude_fields, kinds, related or exclude_urls differ from "
+                    "those the corpus was recorded with: every document is read again"
                 )
             force = True
         roots = self._roots(report)

@@ -48,14 +48,21 @@ class AuditRules:
             url_exclusion(settings.exclude_urls),
         )
 
-    def targets_key(self) -> str:
-        """What decides a document's targets besides the document (kinds, related[],
-        exclude_urls), as a digest: the daemon keeps it with the recorded corpus,
-        and reads every file again at a start whose rules differ."""
+    def records_key(self, keyring: KeyRing) -> str:
+        """What decides a document's audit besides the document, as a digest: its
+        targets' rules (kinds, related[], exclude_urls) and its verdict's
+        (exclude_fields, and the keys by kid and identity: an Ed25519 key's public
+        half, an AES key's HMAC check value, never its bytes; KeyRing.identities).
+        The daemon keeps it with the recorded corpus and reads every file again at
+        a start whose digest differs: new keys or rules left the old verdicts and
+        targets of every file that had not changed. Only this SHA-256 of them is
+        stored, so the database holds nothing of a key."""
         rules = {
             "kinds": sorted(k.value for k in self.kinds),
             "related": self.related,
             "exclude_urls": [p.pattern for p in self.urls.compiled],
+            "exclude_fields": list(self.exclude),
+            "keys": keyring.identities(),
         }
         text = json.dumps(rules, sort_keys=True, ensure_ascii=False)
         return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()

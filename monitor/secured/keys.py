@@ -13,6 +13,8 @@ key from the environment variable ARTICLE_MONITOR_KEY has the kid `env`.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import re
 import stat
@@ -64,6 +66,7 @@ ENV_KEY_FILE: Final = "ARTICLE_MONITOR_KEY_FILE"
 ENV_KID: Final = "env"
 _UTF16_BOMS: Final = (b"\xff\xfe", b"\xfe\xff")
 _MAX_KEY_FILE: Final = 64 * 1024
+_CHECK_VALUE_TEXT: Final = b"article-monitor key check value v1"
 
 
 class SymmetricKey:
@@ -86,6 +89,14 @@ class SymmetricKey:
     @property
     def type(self) -> str:
         return "aes256"
+
+    def identity(self) -> str:
+        """A check value that tells this key from another without revealing it:
+        HMAC-SHA256 keyed by the key over a fixed text. HMAC is a PRF: its output
+        says nothing of a 256-bit key, and the one attack, trying candidate keys,
+        is open anyway against any envelope of the corpus (each authenticated
+        under the key). For the daemon's digest of its verdicts' keys."""
+        return hmac.new(self._secret, _CHECK_VALUE_TEXT, hashlib.sha256).hexdigest()
 
     def __repr__(self) -> str:
         return f"SymmetricKey(kid={self.kid!r}, source={self.source!r})"
@@ -122,6 +133,10 @@ class Ed25519Key:
         from cryptography.hazmat.primitives import serialization
 
         return self.public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+    def identity(self) -> str:
+        """The public key (public already); the private half verifies nothing more."""
+        return self.public_raw().hex()
 
     def __repr__(self) -> str:
         return f"Ed25519Key(kid={self.kid!r}, type={self.type!r}, source={self.source!r})"
@@ -210,6 +225,15 @@ class KeyRing:
 
     def ed25519(self) -> list[Ed25519Key]:
         return [k for k in self._keys.values() if isinstance(k, Ed25519Key)]
+
+    def identities(self) -> list[tuple[str, str, str]]:
+        """(kid, algorithm, identity) of each key, by kid: what decides the
+        verdicts, never a key's bytes (`identity`), and not where a key was read
+        from (the same key at another path gives the same verdicts)."""
+        return sorted(
+            (k.kid, "aes256" if isinstance(k, SymmetricKey) else "ed25519", k.identity())
+            for k in self._keys.values()
+        )
 
     def __repr__(self) -> str:
         inner = ", ".join(f"{k.kid}:{k.type}" for k in self._keys.values())
