@@ -18,6 +18,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from support import json_whole_text
+from support.examples import examples
 
 from monitor.corpus import CR_ONLY, parse_bytes
 from monitor.corpus.article import Document, InvalidDocument
@@ -163,7 +164,7 @@ def json_files(draw: st.DrawFn) -> bytes:
     return draw(st.sampled_from([b"", b"", BOM, BOM + BOM, "\ufeff".encode() * 3])) + data
 
 
-@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(1500), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=json_files(), chunk=st.integers(1, 48))
 @example(data=b'[{"webUrl": "https://a.example/1"}, 1.', chunk=3)
 @example(data=b"[1e+", chunk=2)
@@ -187,7 +188,7 @@ def test_the_text_in_hand_reads_as_before(data: bytes) -> None:
 # --- an element over the cap of one record -------------------------------------------
 
 
-@settings(max_examples=800, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(800), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=json_files(), chunk=st.integers(1, 48), cap=st.integers(1, 60))
 def test_what_is_over_the_cap_does_not_depend_on_the_window(
     data: bytes, chunk: int, cap: int

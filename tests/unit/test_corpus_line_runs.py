@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from support.examples import examples
 
 from monitor.corpus import frontmatter, line_runs
 from monitor.secured import edit
@@ -72,7 +73,7 @@ def _same(text: str, start: int, end: int) -> None:
         assert run.end(text, start, end) == run.walk(text, start, end), (text, start, end)
 
 
-@settings(max_examples=2_000, deadline=None)
+@settings(max_examples=examples(2_000), deadline=None)
 @given(_spans())
 def test_the_stretches_read_as_the_patterns_did(span: tuple[str, int, int]) -> None:
     _same(*span)

@@ -9,6 +9,7 @@ from unittest import mock
 
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
+from support.examples import examples
 from support.traced import traced
 
 from monitor.corpus import files, parse_text
@@ -89,7 +90,7 @@ def read_capped(data: bytes, **sizes: int) -> tuple[list[Document | InvalidDocum
     return items, mem.peak
 
 
-@settings(max_examples=600, deadline=None)
+@settings(max_examples=examples(600), deadline=None)
 @given(
     data=streams(),
     chunk=st.integers(1, 64),
