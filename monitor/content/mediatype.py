@@ -11,8 +11,11 @@ def media_type(value: str | None) -> str | None:
     return mtype or None
 
 
+HTML_MEDIA_TYPES = ("text/html", "application/xhtml+xml")
+
+
 def is_html_content_type(value: str | None) -> bool:
-    return media_type(value) in ("text/html", "application/xhtml+xml")
+    return media_type(value) in HTML_MEDIA_TYPES
 
 
 def is_image_content_type(value: str | None) -> bool:

@@ -200,7 +200,8 @@ class Checker:
                 # only an answer can be slow: a timeout is its own outcome
                 latency_ms=latency_ms if att.error is None else None,
                 cert_not_after=att.cert_not_after,
-                now=datetime.now(UTC),
+                # the time is read only by the certificate's check
+                now=datetime.now(UTC) if att.cert_not_after is not None else checked_at,
                 cert_warning_days=self.settings.cert_warning_days,
                 latency_budget_ms=self.settings.latency_budget_ms,
                 outcome=outcome,

@@ -13,8 +13,9 @@ from collections.abc import Awaitable, Callable
 
 from yarl import URL
 
-from monitor.content.html import head_facts, is_html_content_type, media_type
+from monitor.content.html import head_facts, media_type
 from monitor.content.image import MIN_SNIFF_BYTES, ImageInfo, sniff_image
+from monitor.content.mediatype import HTML_MEDIA_TYPES
 from monitor.content.simhash import title_key, window_end
 from monitor.http.body import DRAIN_MAX, Prefix, finish, head_complete, read_prefix, released
 from monitor.http.client import Response
@@ -71,7 +72,7 @@ async def read_page(
     Returns why the body could not be decoded, or None.
     """
     mtype = media_type(resp.headers.get("Content-Type"))
-    if mtype is not None and not is_html_content_type(mtype):
+    if mtype is not None and mtype not in HTML_MEDIA_TYPES:
         facts.bytes_read = await finish(resp, DRAIN_MAX, 0)
         return None
     enough = _TextWindow().enough if text_hash else head_complete
