@@ -26,18 +26,35 @@ from monitor.storage.repository import TARGETS
 TOKEN = "s3cret-token-never-shown"
 
 
-@pytest.fixture(
-    params=[
-        pytest.param(d, marks=[pytest.mark.postgres] if d == "postgres" else []) for d in DIALECTS
-    ]
-)
-def known(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Known]:
+DIALECT_PARAMS = [
+    pytest.param(d, marks=[pytest.mark.postgres] if d == "postgres" else []) for d in DIALECTS
+]
+
+
+@pytest.fixture(scope="module", params=DIALECT_PARAMS)
+def known(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Known]:
+    """One database of known contents for the file's tests that only read it (a
+    build per test was most of their time); a test that writes to it takes `own`."""
+    yield from known_db(request.param, tmp_path_factory.mktemp("known"))
+
+
+@pytest.fixture(params=DIALECT_PARAMS)
+def own(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Known]:
+    """A database of known contents for one test, which changes it."""
     yield from known_db(request.param, tmp_path)
 
 
 @pytest.fixture
 async def server(known: Known) -> AsyncIterator[MetricsServer]:
     async with running(known) as srv:
+        yield srv
+
+
+@pytest.fixture
+async def own_server(own: Known) -> AsyncIterator[MetricsServer]:
+    async with running(own) as srv:
         yield srv
 
 
@@ -254,28 +271,30 @@ async def test_a_token_guards_every_new_route(known: Known) -> None:
 
 
 async def test_a_database_that_cannot_be_read_is_503_not_an_empty_list(
-    server: MetricsServer, known: Known, caplog: pytest.LogCaptureFixture
+    own_server: MetricsServer, own: Known, caplog: pytest.LogCaptureFixture
 ) -> None:
     from sqlalchemy import text
 
-    with known.engine.begin() as conn:
+    with own.engine.begin() as conn:
         conn.execute(text("DROP TABLE transitions"))
     for path in ("/api/v1/targets?state=down", "/api/v1/targets/3", "/api/v1/status"):
-        assert (await get_json(server, path, 503)) == {"error": "the database cannot be read now"}
-    status, body, _ = await get(server, "/targets?state=down")
+        assert (await get_json(own_server, path, 503)) == {
+            "error": "the database cannot be read now"
+        }
+    status, body, _ = await get(own_server, "/targets?state=down")
     assert status == 503 and "transitions" not in body
     assert "OperationalError" in caplog.text or "ProgrammingError" in caplog.text
     assert "transitions" not in caplog.text  # the driver's message is not logged
 
 
 async def test_worst_providers_match_a_count_of_every_target(
-    server: MetricsServer, known: Known
+    own_server: MetricsServer, own: Known
 ) -> None:
     from collections import Counter
 
     from sqlalchemy import select
 
-    with known.engine.begin() as conn:
+    with own.engine.begin() as conn:
         conn.execute(TARGETS.update().where(TARGETS.c.id == 6).values(provider=None))
         conn.execute(TARGETS.update().where(TARGETS.c.id.in_([9, 10])).values(provider="Zed"))
         rows = conn.execute(
@@ -283,12 +302,12 @@ async def test_worst_providers_match_a_count_of_every_target(
         ).all()
     down = Counter(p or "" for p, s in rows if s == "down")
     total = Counter(p or "" for p, _ in rows)
-    doc = await get_json(server, "/api/v1/status?limit=2")
+    doc = await get_json(own_server, "/api/v1/status?limit=2")
     expected = sorted(down, key=lambda p: (-down[p], p))[:2]
     assert [w["provider"] for w in doc["worst_providers"]] == expected
     for w in doc["worst_providers"]:
         assert (w["down"], w["targets"]) == (down[w["provider"]], total[w["provider"]])
-    doc = await get_json(server, "/api/v1/status?limit=10")
+    doc = await get_json(own_server, "/api/v1/status?limit=10")
     assert {w["provider"]: w["down"] for w in doc["worst_providers"]} == dict(down)
 
 
@@ -324,7 +343,7 @@ async def test_a_wrong_method_or_path_under_the_api_is_a_json_error(
 
 
 async def test_a_target_page_is_small_whatever_its_articles_titles(
-    server: MetricsServer, known: Known
+    own_server: MetricsServer, own: Known
 ) -> None:
     """A target lists up to ARTICLES_PER_ITEM articles by title, and a corpus title has
     no size limit: 50 titles of 2 MB made one target's JSON and page 100 MB, and a
@@ -333,22 +352,22 @@ async def test_a_target_page_is_small_whatever_its_articles_titles(
     from sqlalchemy import text
 
     huge = "\u00c4" * 200_000
-    with known.engine.begin() as conn:
+    with own.engine.begin() as conn:
         conn.execute(
             text("UPDATE articles SET title = :t WHERE id = :a"),
             {"t": huge, "a": "0000000000000002"},
         )
-    got, body, _ = await get(server, "/api/v1/targets/1")
+    got, body, _ = await get(own_server, "/api/v1/targets/1")
     assert got == 200 and len(body) < 10_000
     (link,) = json.loads(body)["links"]
     cap = listing.LINK_TITLE_CHARS
     assert link["title"] == huge[:cap] + "\u2026"
-    got, html, _ = await get(server, "/targets/1")
+    got, html, _ = await get(own_server, "/targets/1")
     assert got == 200 and len(html) < 20_000 and huge[:cap] + "\u2026" in html
 
 
 async def test_an_article_document_is_bounded_whatever_its_title(
-    server: MetricsServer, known: Known
+    own_server: MetricsServer, own: Known
 ) -> None:
     """A 20 MB corpus title made its article's JSON 20 MB, and 100 clients that asked
     for it and read nothing held 850 MB of the daemon (each answer in its socket's
@@ -362,11 +381,11 @@ async def test_an_article_document_is_bounded_whatever_its_title(
         ("x" * cap, "x" * cap),
         ("Story", "Story"),
     ]:
-        with known.engine.begin() as conn:
+        with own.engine.begin() as conn:
             conn.execute(
                 text("UPDATE articles SET title = :t WHERE id = :a"),
                 {"t": title, "a": "0000000000000002"},
             )
-        got, body, _ = await get(server, "/api/v1/articles/0000000000000002")
+        got, body, _ = await get(own_server, "/api/v1/articles/0000000000000002")
         assert got == 200 and len(body) < 3 * cap + 10_000
         assert json.loads(body)["title"] == shown
