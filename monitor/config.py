@@ -18,14 +18,22 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 from pydantic.fields import FieldInfo
 
 from monitor import urls
-from monitor.config_sources import ENV_NESTED, Load, env_name, is_number, is_whole, layered
+from monitor.config_sources import (
+    ENV_NESTED,
+    ENV_WHOLE,
+    Load,
+    env_name,
+    is_number,
+    is_whole,
+    layered,
+)
 from monitor.config_sources import ENV_PREFIX as ENV_PREFIX
 from monitor.config_sources import ConfigError as ConfigError
 from monitor.connect_rule import ConnectTo as ConnectTo
@@ -142,8 +150,9 @@ class Settings(BaseModel):
     kinds: list[Kind] = Field(default_factory=lambda: list(Kind))
     related: bool = True
     # Python `re` patterns searched in each target's URL as the corpus writes it:
-    # a match is never requested (monitor/url_exclude.py)
-    exclude_urls: list[str] = Field(default_factory=list)
+    # a match is never requested (monitor/url_exclude.py). A pattern may hold a
+    # comma: its variable is a JSON list or one pattern, never split (ENV_WHOLE)
+    exclude_urls: Annotated[list[str], ENV_WHOLE] = Field(default_factory=list)
     offline: bool = False
     listen: str = DEFAULT_LISTEN
     # the status pages' external address (behind a proxy), for links such as the alerts'

@@ -11,8 +11,10 @@ value is unset; a nested model's keys come as `…__KEY`; a list or a nested
 model given whole is JSON; a higher layer's nested table is merged into a
 lower one's. Ours on top: surrounding whitespace is stripped, and a list not
 written as JSON splits on commas (`paths` and `key_file` on the path
-separator). Which fields hold paths, lists or models is read from the model's
-annotations, never listed by hand.
+separator), but for a list marked `ENV_WHOLE` (`exclude_urls`), whose items
+may hold commas: a JSON list of strings, or else one item as written. Which
+fields hold paths, lists or models is read from the model's annotations,
+never listed by hand.
 """
 
 from __future__ import annotations
@@ -40,6 +42,22 @@ class ConfigError(Exception):
 
 def env_name(key: str) -> str:
     return ENV_PREFIX + key.upper()
+
+
+class EnvWhole:
+    """The mark of a list setting whose variable is never split
+    (`Annotated[list[str], ENV_WHOLE]`): it is a JSON list of strings, or else
+    its one item as written. Its items may hold commas or begin with `[` (a
+    regular expression's `\\d{1,3}`, `[0-9]+`), which the comma split cut into
+    items that meant nothing and JSON refused."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "ENV_WHOLE"
+
+
+ENV_WHOLE = EnvWhole()
 
 
 @dataclass(slots=True)
@@ -83,6 +101,25 @@ def is_model(info: FieldInfo) -> bool:
     return any(
         isinstance(a, type) and issubclass(a, BaseModel) for a in annotation_args(info.annotation)
     )
+
+
+def env_whole(info: FieldInfo) -> bool:
+    """A list whose variable is one item unless it is a JSON list (EnvWhole)."""
+    return any(isinstance(m, EnvWhole) for m in info.metadata)
+
+
+def whole_items(value: str) -> list[str]:
+    """An ENV_WHOLE variable's items: those of a JSON list of strings, else
+    the value itself as the one item, `[1]` and `[a-z,]+` included (nothing
+    is refused here: whether an item is valid is the model's to say)."""
+    if value.startswith("["):
+        try:
+            items = json.loads(value)
+        except (ValueError, RecursionError):
+            items = None
+        if isinstance(items, list) and all(isinstance(i, str) for i in items):
+            return items
+    return [value]
 
 
 def is_complex(info: FieldInfo) -> bool:
@@ -158,7 +195,9 @@ def env_values(fields: Mapping[str, FieldInfo], load: Load) -> dict[str, Any]:
         key = env_name(name).lower()
         value = environ.get(key)
         complex_ = is_complex(info)
-        if complex_ and is_list(info) and value is not None and not value.startswith("["):
+        if value is not None and env_whole(info):
+            values[name] = whole_items(value)
+        elif complex_ and is_list(info) and value is not None and not value.startswith("["):
             sep = os.pathsep if holds_paths(info) else ","
             values[name] = [v.strip() for v in value.split(sep) if v.strip()]
         elif complex_:

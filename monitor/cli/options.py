@@ -252,7 +252,8 @@ def check_options(func: F) -> F:
                 "--exclude-url '^https?://ads\\.'. The target is left out as a kind not "
                 "checked is; the article's own checks stay. Redirects are still followed "
                 "wherever they lead. Repeatable; also `exclude_urls` in the config file "
-                "and ARTICLE_MONITOR_EXCLUDE_URLS.",
+                "and ARTICLE_MONITOR_EXCLUDE_URLS (one pattern as written, commas and "
+                "all, or a JSON list of patterns).",
             ),
         ],
     )

@@ -108,7 +108,14 @@ def _flag(tmp: Path) -> tuple[list[str], dict[str, str]]:
 
 
 def _env(tmp: Path) -> tuple[list[str], dict[str, str]]:
-    return [], {"ARTICLE_MONITOR_EXCLUDE_URLS": ",".join(PATTERNS)}
+    # one pattern as written, its comma its own: split on it, the variable gave two
+    # patterns that matched nothing (`...{1` and `2}\.`), and every target was requested
+    return [], {"ARTICLE_MONITOR_EXCLUDE_URLS": r"^http://(ads|partner){1,2}\."}
+
+
+def _env_bracket(tmp: Path) -> tuple[list[str], dict[str, str]]:
+    # one pattern that begins with `[` and is not JSON: was refused as invalid JSON
+    return [], {"ARTICLE_MONITOR_EXCLUDE_URLS": r"[ap][a-z]*\.test/"}
 
 
 def _env_json(tmp: Path) -> tuple[list[str], dict[str, str]]:
@@ -122,9 +129,12 @@ def _toml(tmp: Path) -> tuple[list[str], dict[str, str]]:
     return ["--config", str(config)], {}
 
 
-@pytest.mark.parametrize("given", [_flag, _env, _env_json, _toml], ids=lambda f: f.__name__[1:])
+@pytest.mark.parametrize(
+    "given", [_flag, _env, _env_bracket, _env_json, _toml], ids=lambda f: f.__name__[1:]
+)
 def test_excluded_urls_get_no_request_and_are_not_reported(tmp_path: Path, given: Any) -> None:
-    """Each form of the setting leaves the three matching targets out: no request
+    """Each form of the setting (the flag repeated, the variable as one pattern or
+    a JSON list, the file) leaves the three matching targets out: no request
     reaches their hosts, the report lists only the two others, `excluded` counts
     3, and article b, whose webUrl matches, is still reported (its related page
     checked)."""

@@ -18,6 +18,7 @@ import pytest
 from pydantic.fields import FieldInfo
 
 from monitor.config import ENV_PREFIX, ConfigError, Settings, load_settings
+from monitor.config_sources import env_whole
 
 # Fields whose values must mean something (a CIDR, an address, a rule).
 _MEANINGFUL: dict[str, Any] = {
@@ -87,6 +88,8 @@ def env_vars(name: str, value: Any) -> dict[str, str]:
         return {f"{key}__{k.upper()}": str(v) for k, v in value.items()}
     if isinstance(value, bool):
         return {key: "true" if value else "false"}
+    if isinstance(value, list) and env_whole(Settings.model_fields[name]):
+        return {key: json.dumps(value)}  # one item unless a JSON list (exclude_urls)
     if isinstance(value, list):
         sep = os.pathsep if name in ("paths", "key_file") else ","
         return {key: sep.join(value)}

@@ -29,9 +29,11 @@ from monitor.config_sources import (  # noqa: E402
     Load,
     env_name,
     env_values,
+    env_whole,
     holds_paths,
     is_list,
     layered,
+    whole_items,
 )
 
 FIELDS = Settings.model_fields
@@ -60,6 +62,8 @@ class OracleEnv(pydantic_settings.EnvSettingsSource):  # type: ignore[misc,name-
     def prepare_field_value(
         self, field_name: str, field: FieldInfo, value: Any, value_is_complex: bool
     ) -> Any:
+        if isinstance(value, str) and env_whole(field):  # ours: never split (exclude_urls)
+            return whole_items(value)
         if isinstance(value, str) and is_list(field) and not value.lstrip().startswith("["):
             sep = os.pathsep if holds_paths(field) else ","
             return [v.strip() for v in value.split(sep) if v.strip()]

@@ -122,11 +122,33 @@ def test_an_invalid_pattern_is_named_with_the_regex_error(pattern: str, why: str
 def test_valid_patterns_load_from_every_layer(tmp_path: Path) -> None:
     config = tmp_path / "am.toml"
     config.write_text("exclude_urls = ['^https?://ads\\.']\n")
-    env = {"ARTICLE_MONITOR_EXCLUDE_URLS": r"pixel\.gif$,/beacon/"}
+    env = {"ARTICLE_MONITOR_EXCLUDE_URLS": r"/\d{1,3}/"}  # one pattern: its comma kept
     assert load_settings(config, environ={}).exclude_urls == [r"^https?://ads\."]
-    assert load_settings(environ=env).exclude_urls == [r"pixel\.gif$", "/beacon/"]
+    assert load_settings(environ=env).exclude_urls == [r"/\d{1,3}/"]
     flags: dict[str, Any] = {"exclude_urls": ("x",)}
     assert load_settings(config, flags, environ=env).exclude_urls == ["x"]
+
+
+@pytest.mark.parametrize(
+    ("variable", "patterns"),
+    [
+        (r"/\d{1,3}/", [r"/\d{1,3}/"]),
+        ("(a|b){2,}", ["(a|b){2,}"]),
+        ("[0-9]+\\.ads\\.", ["[0-9]+\\.ads\\."]),  # begins with `[`, not JSON
+        ("[1]", ["[1]"]),  # JSON, but not a list of strings: a pattern
+        ("[a-z,]+", ["[a-z,]+"]),
+        (' ["^x", "y{1,2}"] ', ["^x", "y{1,2}"]),
+        ("[]", []),
+    ],
+)
+def test_the_variable_is_one_pattern_or_a_json_list(variable: str, patterns: list[str]) -> None:
+    """ARTICLE_MONITOR_EXCLUDE_URLS is never split on commas as other lists are:
+    `\\d{1,3}` became the two patterns `\\d{1` and `3}`, which matched nothing,
+    and a pattern beginning with `[` was refused as invalid JSON."""
+    env = {"ARTICLE_MONITOR_EXCLUDE_URLS": variable}
+    assert load_settings(environ=env).exclude_urls == patterns
+    other = {"ARTICLE_MONITOR_EXCLUDE_FIELDS": "title,provider.name"}  # other lists still split
+    assert load_settings(environ=other).exclude_fields == ["title", "provider.name"]
 
 
 def test_the_summary_line_says_excluded_only_when_some_were() -> None:
