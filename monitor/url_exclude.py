@@ -27,7 +27,11 @@ from monitor.text_clip import clip
 
 def pattern_problem(pattern: str) -> str | None:
     """Why `pattern` is not a usable regular expression (naming it, cut to a
-    line), or None."""
+    line), or None. An empty pattern is one: it matches every URL (an unset
+    variable passed as `--exclude-url "$VAR"`, a `[""]`), and would leave
+    every target out with no error."""
+    if not pattern:
+        return "an empty pattern matches every URL: give what to leave out"
     try:
         re.compile(pattern)
     except re.error as exc:

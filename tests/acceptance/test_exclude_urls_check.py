@@ -203,3 +203,24 @@ def test_config_show_prints_the_patterns(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["exclude_urls"] == PATTERNS
+
+
+@pytest.mark.parametrize(
+    ("args", "env"),
+    [
+        (["--exclude-url", r"^http://ads\.", "--exclude-url", ""], {}),
+        ([], {"ARTICLE_MONITOR_EXCLUDE_URLS": '["^http://ads\\\\.", ""]'}),
+    ],
+    ids=["flag", "env"],
+)
+def test_an_empty_pattern_is_an_error_not_every_url_left_out(
+    tmp_path: Path, args: list[str], env: dict[str, str]
+) -> None:
+    """`--exclude-url "$UNSET"` (or a `""` in the list) matched every URL: each
+    target was left out, nothing requested, and check exited as on a clean run."""
+    corpus(tmp_path)
+    with LinkServer() as site:
+        done = check(tmp_path, site.port, "--format", "json", *args, env=env)
+        assert site.hits == 0
+    refused(done, "exclude_urls", "an empty pattern matches every URL", first=False)
+    assert done.stdout == ""
