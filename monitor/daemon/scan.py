@@ -99,6 +99,19 @@ class CorpusScanner:
         self._elsewhere = 0  # documents outside this daemon's paths (PostgreSQL), last pass
         self._missing: set[Path] = set()  # configured paths found missing: said when back
         self._rules: str | None = None  # the keys' and rules' digest stored (RULES_KEY)
+        self._rules_pending: str | None = None  # read with them, some documents kept unread
+
+    def _rules_key(self) -> str:
+        """The meta key of the digest of the rules this daemon's paths were read with.
+        On PostgreSQL one per set of paths: a member reads and retires only its own,
+        and one that stored the digest after reading its shard left another member,
+        restarted with the same new rules, skipping its unchanged files."""
+        if self.repo.dialect != "postgresql":
+            return RULES_KEY
+        paths = "\0".join(sorted(str(Path(p)) for p in self.settings.paths))
+        return (
+            f"{RULES_KEY}:{hashlib.sha256(paths.encode('utf-8', 'surrogatepass')).hexdigest()[:16]}"
+        )
 
     def _roots(self, report: ScanReport) -> list[Path | Unreadable]:
         """The configured paths that are there; a vanished one is reported and kept."""
@@ -146,12 +159,13 @@ class CorpusScanner:
         self._now = stamp.start
         known = self.repo.documents()
         rules = AuditRules.of(self.settings).records_key(self.keyring)
-        if rules != self._rules and self.repo.get_meta(RULES_KEY) != rules:
+        rules_key = self._rules_key()
+        if rules != self._rules and self.repo.get_meta(rules_key) != rules:
             # the files kept their mtime and size, not their verdicts and targets: a
             # start with new keys or exclude_fields kept the old keys' `secured`
             # verdicts, one with new kinds, related or exclude_urls went on checking
             # what they now leave out
-            if known and not force:
+            if known and not force and rules != self._rules_pending:
                 log.info(
                     "the keys, exclude_fields, kinds, related or exclude_urls differ from "
                     "those the corpus was recorded with: every document is read again"
@@ -211,8 +225,14 @@ class CorpusScanner:
                     elsewhere,
                 )
         self.duplicates(report)
-        if rules != self._rules:  # every file read with them (a stop raised above)
-            self.repo.set_meta(RULES_KEY, rules)
+        if rules != self._rules and kept:
+            # documents kept unread (a path missing or unreadable) still have the old
+            # rules' targets and verdicts, and files that come back unchanged are not
+            # read: the digest stored now left them so for good. Not stored, the next
+            # pass reads every file again, until one reads them all
+            self._rules_pending = rules
+        elif rules != self._rules:  # every file read with them (a stop raised above)
+            self.repo.set_meta(rules_key, rules)
             self._rules = rules
         report.clock_back = stamp.stepped
         return report

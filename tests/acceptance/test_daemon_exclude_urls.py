@@ -144,3 +144,45 @@ def test_a_restart_with_new_rules_retires_what_they_leave_out(
     active = "select url from targets where next_due is not null order by url"
     assert query(db, active) == [(url,) for url in still_checked]
     assert "every document is read again" in second.text()
+
+
+def test_a_path_missing_at_a_restart_with_new_rules_is_read_with_them_when_back(
+    tmp_path: Path,
+) -> None:
+    """Three `run --once` passes over one database: the second, given a pattern
+    for /c/, starts while c's folder is missing (its documents kept); the third,
+    with the folder back unchanged, retires c and never requests it. The
+    second stored the rules' digest though it had not read c's file, so the
+    third skipped the unchanged file: c stayed a target of the old rules,
+    listed and due, never checked nor retired, for good."""
+    corpus, other, away = (tmp_path / n for n in ("corpus", "other", "away"))
+    for folder, url in ((corpus, A), (other, C)):
+        folder.mkdir()
+        (folder / "doc.txt").write_text(article(url))
+    db = tmp_path / "data" / "article-monitor.db"
+
+    def once(port: int, **change: Any) -> DaemonProcess:
+        cfg = write_config(tmp_path, port, paths=[str(corpus), str(other)], **change)
+        daemon = DaemonProcess(cfg, "--once")
+        try:
+            daemon.wait(60)
+        finally:
+            daemon.kill()
+        return daemon
+
+    with LinkServer() as site:
+        first = once(site.port)
+        assert first.proc.returncode == 0, first.text()
+        assert hits(site, C) == 1
+        other.rename(away)
+        second = once(site.port, exclude_urls=[r"/c/$"])
+        assert f"corpus path {other} is missing" in second.text()
+        away.rename(other)
+        third_started = time.monotonic()
+        third = once(site.port, exclude_urls=[r"/c/$"])
+        assert third.proc.returncode == 0, third.text()
+        assert hits(site, C, third_started) == 0
+        assert hits(site, A, third_started) == 1
+    active = "select url from targets where next_due is not null order by url"
+    assert query(db, active) == [(A,)]
+    assert "Traceback" not in second.text() + third.text()
