@@ -1,0 +1,87 @@
+"""Cluster members with their own paths (shards) on one PostgreSQL keep the
+rules' digest each (hostile review R20): one stored for all, so a member that
+had read its own shard with new `exclude_urls` left another, restarted with
+the same patterns, skipping its unchanged files and keeping a target they
+exclude due (never checked nor retired)."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from daemon_harness import DaemonProcess, LinkServer, article, write_config
+from sqlalchemy import text
+from support.pg import PG_URL
+
+from monitor.storage.engine import make_engine
+
+pytestmark = pytest.mark.postgres
+
+A, C = "http://news.test/a/", "http://news.test/c/"
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    if not PG_URL:
+        pytest.skip("ARTICLE_MONITOR_TEST_PG_URL not set")
+    schema = f"r_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    sep = "&" if "?" in PG_URL else "?"
+    try:
+        yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+
+
+def hits(site: LinkServer, url: str, after: float = 0.0) -> int:
+    key = url.removeprefix("http://")
+    with site.lock:
+        return sum(1 for t in site.url_hits.get(key, []) if t > after)
+
+
+def test_a_member_restarted_with_new_patterns_reads_its_own_shard_again(
+    tmp_path: Path, pg_url: str
+) -> None:
+    """Members m1 (article a) and m2 (article c), `run --once` each: first with
+    no pattern, then both with one for /c/, m1 first. m2's unchanged file is
+    read again with it: c is retired and not requested."""
+    with LinkServer() as site:
+
+        def once(member: str, **change: Any) -> DaemonProcess:
+            # one data_dir, and so one key ring: the same rules, other paths
+            data = str(tmp_path / "data")
+            cfg = write_config(tmp_path / member, site.port, db=pg_url, data_dir=data, **change)
+            daemon = DaemonProcess(cfg, "--once")
+            try:
+                daemon.wait(60)
+            finally:
+                daemon.kill()
+            assert daemon.proc.returncode == 0, daemon.text()
+            return daemon
+
+        for member, url in (("m1", A), ("m2", C)):
+            (tmp_path / member / "corpus").mkdir(parents=True)
+            (tmp_path / member / "corpus" / "doc.txt").write_text(article(url))
+            once(member)
+        assert hits(site, C) >= 1
+        once("m1", exclude_urls=[r"/c/$"])
+        started = time.monotonic()
+        second = once("m2", exclude_urls=[r"/c/$"])
+        assert hits(site, C, started) == 0
+    engine = make_engine(pg_url)
+    try:
+        with engine.connect() as conn:
+            active = conn.execute(
+                text("select url from targets where next_due is not null order by url")
+            ).all()
+    finally:
+        engine.dispose()
+    assert [tuple(r) for r in active] == [(A,)], second.text()
