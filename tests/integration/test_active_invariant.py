@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,6 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, text
 from support.pg import pg_engine
+from support.upgraded import migrated_db
 from test_storage import FP, T0, done, queue_rows, record
 
 from monitor.daemon.maintenance import run_maintenance
@@ -160,10 +160,8 @@ def previous_version_writes(engine: Engine, n: int, mask: int, now: int) -> None
 
 
 def fresh(factory: pytest.TempPathFactory) -> Repository:
-    path: Path = factory.mktemp("act") / "am.db"
-    engine = make_engine(f"sqlite:///{path}")
-    upgrade(engine)
-    return Repository(engine)
+    path = migrated_db(factory.mktemp("act") / "am.db")  # a new database, migrated
+    return Repository(make_engine(f"sqlite:///{path}"))
 
 
 @settings(max_examples=25, deadline=None)

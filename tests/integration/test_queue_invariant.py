@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine, event, text
 from sqlalchemy.exc import SQLAlchemyError
 from support.pg import PG_URL, pg_engine
+from support.upgraded import migrated_db
 from test_storage import FP, T0, active_ids, done, queue_rows, record
 
 from monitor.daemon.state import State, TargetState
@@ -129,9 +130,8 @@ def test_the_queue_invariant_holds_under_outages_and_stale_results(
 ) -> None:
     """Claims with short leases, results batched like the writer does (a failed batch
     is retried together with what came meanwhile), releases, and outages at any point."""
-    path = tmp_path_factory.mktemp("inv") / "am.db"
+    path = migrated_db(tmp_path_factory.mktemp("inv") / "am.db")  # a new database, migrated
     engine = make_engine(f"sqlite:///{path}", busy_timeout_ms=1)
-    upgrade(engine)
     repo = Repository(engine)
     repo.store_document(
         "a.txt", FP, [record(f"https://n.test/{i}/", images=1) for i in range(4)], 0, T0

@@ -12,6 +12,8 @@ import tempfile
 from functools import cache
 from pathlib import Path
 
+from monitor.storage.engine import make_engine
+from monitor.storage.migrate import upgrade
 from support.cli import run_cli
 
 
@@ -31,4 +33,27 @@ def upgraded_db(db: Path) -> Path:
     leaves it; returns `db`."""
     db.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(_template(), db)
+    return db
+
+
+@cache
+def _migrated_template() -> Path:
+    folder = Path(tempfile.mkdtemp(prefix="migrated-"))
+    atexit.register(shutil.rmtree, folder, True)
+    db = folder / "am.db"
+    engine = make_engine(f"sqlite:///{db}")
+    try:
+        upgrade(engine)
+    finally:
+        engine.dispose()  # the last connection: checkpointed, no -wal left
+    assert [p.name for p in folder.iterdir()] == ["am.db"], list(folder.iterdir())
+    return db
+
+
+def migrated_db(db: Path) -> Path:
+    """A SQLite file at `db` as `upgrade(make_engine(...))` leaves a new one, for a
+    property that wants a fresh database per example (a migration each was most of
+    an example's time); returns `db`."""
+    db.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(_migrated_template(), db)
     return db
