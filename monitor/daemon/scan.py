@@ -100,6 +100,7 @@ class CorpusScanner:
         self._missing: set[Path] = set()  # configured paths found missing: said when back
         self._rules: str | None = None  # the keys' and rules' digest stored (RULES_KEY)
         self._rules_pending: str | None = None  # read with them, some documents kept unread
+        self._stale: list[Path] = []  # ... those under these paths (kept by that pass)
 
     def _rules_key(self) -> str:
         """The meta key of the digest of the rules this daemon's paths were read with.
@@ -160,17 +161,21 @@ class CorpusScanner:
         known = self.repo.documents()
         rules = AuditRules.of(self.settings).records_key(self.keyring)
         rules_key = self._rules_key()
+        stale: list[Path] = []  # paths a pass with these rules kept unread: read again
         if rules != self._rules and self.repo.get_meta(rules_key) != rules:
             # the files kept their mtime and size, not their verdicts and targets: a
             # start with new keys or exclude_fields kept the old keys' `secured`
             # verdicts, one with new kinds, related or exclude_urls went on checking
             # what they now leave out
-            if known and not force and rules != self._rules_pending:
-                log.info(
-                    "the keys, exclude_fields, kinds, related or exclude_urls differ from "
-                    "those the corpus was recorded with: every document is read again"
-                )
-            force = True
+            if rules == self._rules_pending:
+                stale = self._stale  # the rest was read with them
+            else:
+                if known and not force:
+                    log.info(
+                        "the keys, exclude_fields, kinds, related or exclude_urls differ "
+                        "from those the corpus was recorded with: every document is read again"
+                    )
+                force = True
         roots = self._roots(report)
         seen: set[str] = set()
         kept: list[Path] = [Path(r) for r in report.missing_roots]  # nothing under them retired
@@ -191,7 +196,8 @@ class CorpusScanner:
                 kept.append(item.path)
                 continue
             report.files += 1
-            if self._read(item, key, known.get(key), report, force=force):
+            again = force or (bool(stale) and any(_under(key, root) for root in stale))
+            if self._read(item, key, known.get(key), report, force=again):
                 seen.add(key)
         # a path there when the pass began may have gone while the ones before it were
         # walked (a volume unmounted): its walk found nothing, which is not "its files
@@ -228,12 +234,13 @@ class CorpusScanner:
         if rules != self._rules and kept:
             # documents kept unread (a path missing or unreadable) still have the old
             # rules' targets and verdicts, and files that come back unchanged are not
-            # read: the digest stored now left them so for good. Not stored, the next
-            # pass reads every file again, until one reads them all
-            self._rules_pending = rules
+            # read: the digest stored now left them so for good. Not stored until a
+            # pass has read them (the next read the files under these paths again;
+            # a restart, every file)
+            self._rules_pending, self._stale = rules, kept
         elif rules != self._rules:  # every file read with them (a stop raised above)
             self.repo.set_meta(rules_key, rules)
-            self._rules = rules
+            self._rules, self._rules_pending, self._stale = rules, None, []
         report.clock_back = stamp.stepped
         return report
 
