@@ -231,13 +231,14 @@ class CorpusScanner:
                     elsewhere,
                 )
         self.duplicates(report)
-        if rules != self._rules and kept:
+        unread = _holding(kept, known) if rules != self._rules else []
+        if unread:
             # documents kept unread (a path missing or unreadable) still have the old
             # rules' targets and verdicts, and files that come back unchanged are not
             # read: the digest stored now left them so for good. Not stored until a
             # pass has read them (the next read the files under these paths again;
             # a restart, every file)
-            self._rules_pending, self._stale = rules, kept
+            self._rules_pending, self._stale = rules, unread
         elif rules != self._rules:  # every file read with them (a stop raised above)
             self.repo.set_meta(rules_key, rules)
             self._rules, self._rules_pending, self._stale = rules, None, []
@@ -424,6 +425,19 @@ def _gone(root: Path) -> bool:
     except OSError:
         return False
     return False
+
+
+def _holding(paths: list[Path], known: dict[str, Fingerprint]) -> list[Path]:
+    """The `paths` some known document is under (kept unread with the rules it was
+    read with). A folder never readable (a mount's lost+found) holds none: it
+    does not keep the rules' digest from being stored, every start after."""
+    held = []
+    for path in paths:
+        name = source_name(path)
+        inside = name if name.endswith("/") else name + "/"
+        if any(key == name or key.startswith(inside) for key in known):
+            held.append(path)
+    return held
 
 
 def _under(path: str, root: Path) -> bool:

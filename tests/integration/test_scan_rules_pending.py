@@ -57,3 +57,21 @@ def test_a_path_kept_unread_is_read_with_the_new_rules_when_back(tmp_path: Path)
     assert repo.get_meta(RULES_KEY) != recorded
     assert excluding.scan().changed == 0
     engine.dispose()
+
+
+def test_a_path_that_holds_no_document_does_not_hold_the_digest_back(tmp_path: Path) -> None:
+    """A configured path that was never there (or a folder never readable, a
+    mount's lost+found) kept nothing unread: the digest is stored, and a
+    restart does not read the whole corpus again, every start after."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "doc.txt").write_text(f'---\nwebUrl: "{A}"\n---\n')
+    engine = make_engine(f"sqlite:///{tmp_path / 'am.db'}")
+    upgrade(engine)
+    repo = Repository(engine)
+    settings = Settings(paths=[corpus, tmp_path / "not-there"], data_dir=tmp_path)
+    first = CorpusScanner(repo, settings, KeyRing.empty()).scan()
+    assert first.missing_roots == [str(tmp_path / "not-there")] and first.changed == 1
+    assert repo.get_meta(RULES_KEY) is not None
+    assert CorpusScanner(repo, settings, KeyRing.empty()).scan().changed == 0  # a restart
+    engine.dispose()
