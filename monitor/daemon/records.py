@@ -9,7 +9,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from monitor import urls
 from monitor.config import Settings
@@ -37,12 +37,15 @@ def content_hash(raw: object) -> str:
 
 
 def records_of(
-    items: Iterable[Document | InvalidDocument], settings: Settings, keyring: KeyRing
-) -> tuple[list[ArticleRecord], int]:
-    """The records to store for one file's documents, and how many are invalid
-    (`iter_records`, whole)."""
+    items: Iterable[Document | InvalidDocument],
+    settings: Settings,
+    keyring: KeyRing,
+    now: datetime | None = None,
+) -> tuple[list[ArticleRecord], Tally]:
+    """The records to store for one file's documents, and what `iter_records` counted
+    of them (how many are invalid, when their findings go stale), whole."""
     tally = Tally()
-    return list(iter_records(items, settings, keyring, tally)), tally.invalid
+    return list(iter_records(items, settings, keyring, tally, now)), tally
 
 
 # the invalid records of one file named in the log per read; the rest are counted and
@@ -53,11 +56,14 @@ INVALID_LOGGED = 20
 class Tally:
     """The invalid documents `iter_records` met so far."""
 
-    __slots__ = ("invalid", "unverified")
+    __slots__ = ("invalid", "recheck_at", "unverified")
 
     def __init__(self) -> None:
         self.invalid = 0
         self.unverified = 0  # articles whose `secured` is a problem (logged as invalid ones)
+        # the first instant (ms) a stored finding changes with the clock alone, or None
+        # (Audit.changes_at): kept with the file, which is audited again from then on
+        self.recheck_at: int | None = None
 
     def said(self, source: str, line: int | None, why: str, *args: object) -> None:
         """Count one invalid record; name it in the log if among a file's first ones."""
@@ -93,16 +99,19 @@ def iter_records(
     settings: Settings,
     keyring: KeyRing,
     tally: Tally,
+    now: datetime | None = None,
 ) -> Iterator[ArticleRecord]:
     """The records to store for one file's documents, as they are read (the store
     writes the first ones while the rest of a big file is parsed); the invalid
     ones are counted in `tally`.
 
     Each document is audited by the audit `check` uses (its `secured` verified
-    with `keyring`); an invalid one, or one with a URL longer than the
-    database can index, is logged and counted instead.
+    with `keyring`) at `now` (the scan's pass; default: the clock); an invalid
+    one, or one with a URL longer than the database can index, is logged and
+    counted instead. The first instant its findings change with the clock alone
+    goes to `tally.recheck_at`.
     """
-    now = datetime.now(UTC)
+    now = now or datetime.now(UTC)
     rules = AuditRules.of(settings)
     source = None
     for item in items:
@@ -121,6 +130,10 @@ def iter_records(
                 MAX_URL_BYTES,
             )
             continue
+        if audit.changes_at is not None:
+            at = _ms(audit.changes_at)
+            if tally.recheck_at is None or at < tally.recheck_at:
+                tally.recheck_at = at
         sig = audit.signature
         if sig.status.is_problem:
             tally.unverified += 1
@@ -144,3 +157,12 @@ def iter_records(
         )
     if source is not None:
         tally.sum_up(source)
+
+
+def _ms(moment: datetime) -> int:
+    """`moment` in ms since the epoch, rounded up: the file is read again at or after it."""
+    return -(-(moment - _EPOCH) // _MS)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MS = timedelta(milliseconds=1)

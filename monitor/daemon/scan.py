@@ -26,7 +26,8 @@ import itertools
 import logging
 import os
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import BinaryIO
@@ -248,7 +249,11 @@ class CorpusScanner:
     def _read(
         self, path: Path, key: str, prev: Fingerprint | None, report: ScanReport, *, force: bool
     ) -> bool:
-        """Read one listed file (stored as `key`) if it changed; False when it turned out gone."""
+        """Read one listed file (stored as `key`) if it changed, or if its stored
+        findings changed with the clock (`recheck_at` passed: a date in the future
+        is not any more); False when it turned out gone."""
+        due = prev is not None and prev.recheck_at is not None and prev.recheck_at <= self._now
+        force = force or due  # the file alone: its findings are stale, not its bytes
         try:
             with open_regular(path) as (st, fh):
                 if (
@@ -269,12 +274,12 @@ class CorpusScanner:
                 tally = Tally()
                 items = parse_stream(key, fh, path.suffix)
                 records = self._unless_stopped(
-                    iter_records(items, self.settings, self.keyring, tally)
+                    iter_records(items, self.settings, self.keyring, tally, self._clock())
                 )
                 try:
                     stored = self.repo.store_document(
                         key,
-                        partial(_as_read, fh, st, fp),
+                        partial(_as_read, fh, st, fp, tally),
                         records,
                         lambda: tally.invalid,
                         self._now,
@@ -303,6 +308,15 @@ class CorpusScanner:
         invalid = tally.invalid
         report.invalid += invalid
         report.changed += 1
+        if due and prev is not None and prev.sha256 == fp.sha256:
+            log.info(
+                "document %s audited again, unchanged: a date in it is no longer in the "
+                "future (%d articles, %d invalid)",
+                key,
+                stored,
+                invalid,
+            )
+            return True
         log.info(
             "%s document %s: %d articles, %d invalid",
             "updated" if prev else "new",
@@ -311,6 +325,10 @@ class CorpusScanner:
             invalid,
         )
         return True
+
+    def _clock(self) -> datetime:
+        """The audit's clock: the pass's stamp, which `recheck_at` is compared with."""
+        return datetime.fromtimestamp(self._now / 1000, UTC)
 
     def _unless_stopped(self, records: Iterator[ArticleRecord]) -> Iterator[ArticleRecord]:
         """`records`, ended by a stop: raised while the store pulls the next one,
@@ -391,8 +409,9 @@ class CorpusScanner:
         if read is None:
             return False
         fp, docs, skipped = read  # its invalid records were logged when the pass read it
-        records, invalid = records_of(docs, self.settings, self.keyring)
-        self.repo.store_document(path, fp, records, invalid + skipped, self._now)
+        records, tally = records_of(docs, self.settings, self.keyring, self._clock())
+        fp = replace(fp, recheck_at=tally.recheck_at)
+        self.repo.store_document(path, fp, records, tally.invalid + skipped, self._now)
         report.changed += 1
         log.info("document %s stored again: another copy of its article was removed", path)
         return True
@@ -402,13 +421,14 @@ class CorpusScanner:
         self._marks.mark(report, self._adopt)
 
 
-def _as_read(fh: BinaryIO, st: os.stat_result, fp: Fingerprint) -> Fingerprint:
-    """`fp` (hashed before the read), or with no digest if the file changed while
-    read (rewritten in place: what was read of it must not pass for `fp`)."""
+def _as_read(fh: BinaryIO, st: os.stat_result, fp: Fingerprint, tally: Tally) -> Fingerprint:
+    """`fp` (hashed before the read) with when the findings read go stale, or with no
+    digest if the file changed while read (rewritten in place: what was read of it
+    must not pass for `fp`)."""
     now = os.fstat(fh.fileno())
     if (now.st_mtime_ns, now.st_size) == (st.st_mtime_ns, st.st_size):
-        return fp
-    return Fingerprint(st.st_mtime_ns, st.st_size, "")
+        return replace(fp, recheck_at=tally.recheck_at)
+    return Fingerprint(st.st_mtime_ns, st.st_size, "", tally.recheck_at)
 
 
 def _missing_root(root: Path, report: ScanReport) -> None:

@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from monitor.corpus.article import Document
-from monitor.rules.static import document_problems
+from monitor.rules.static import document_problems, findings_change_at
 from monitor.secured.keys import KeyRing
 from monitor.secured.verify import verify_document
 from monitor.targets import TargetRef, document_refs
@@ -74,6 +74,9 @@ class Audit:
     signature: SignatureResult
     refs: list[tuple[str, TargetRef]]
     excluded: int = 0  # references left out of `refs` by `exclude_urls`
+    # when `problems` change with the clock alone (a date in the future passes): the
+    # daemon audits the file again then (static.findings_change_at); None: never
+    changes_at: datetime | None = None
 
     @property
     def codes(self) -> list[str]:
@@ -99,6 +102,11 @@ def audit_document(
     rules = rules or AuditRules()
     signature = verify_document(doc.raw, keyring, exclude=rules.exclude)
     problems = document_problems(doc, now=now)
+    changes_at = None
+    for p in problems:  # rare: the clock-free document pays one pass over its findings
+        if p.code is ProblemCode.PUBLISHED_IN_FUTURE:
+            changes_at = findings_change_at(doc, now=now)
+            break
     sig = signature_problem(signature)
     if sig is not None:
         problems.append(sig)
@@ -109,4 +117,4 @@ def audit_document(
         excludes = rules.urls.excludes
         kept = [ref for ref in refs if not excludes(ref[0])]
         excluded, refs = len(refs) - len(kept), kept
-    return Audit(problems, signature, refs, excluded)
+    return Audit(problems, signature, refs, excluded, changes_at)

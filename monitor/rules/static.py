@@ -37,6 +37,7 @@ __all__ = [
     "DuplicateDetector",
     "document_problems",
     "domain_matches",
+    "findings_change_at",
     "url_error",
 ]
 
@@ -275,6 +276,28 @@ def document_problems(
         problems.extend(_provider_mismatch(prefix, item))
         problems.extend(_future(prefix, item, now, skew))
     return problems
+
+
+def findings_change_at(
+    doc: Document, *, now: datetime, skew: timedelta = DEFAULT_SKEW
+) -> datetime | None:
+    """The first instant after `now` at which `document_problems` gives `doc`
+    other findings with nothing changed but the clock, or None if none will.
+
+    `published_in_future` is the only finding that depends on the clock: a date
+    beyond `now` + `skew` stops being one at that date less the skew. The daemon
+    keeps this instant with the stored findings and audits the file again once it
+    has passed, though the file did not change (daemon/scan.py)."""
+    limit = _as_utc(now) + skew
+    first: datetime | None = None
+    for _, item, _ in _items(doc):
+        for name in ("publishedDateTime", "updatedDateTime"):
+            value: datetime | None = getattr(item, name)
+            if value is None or _as_utc(value) <= limit:
+                continue
+            if first is None or _as_utc(value) < first:
+                first = _as_utc(value)
+    return None if first is None else first - skew
 
 
 _Entry = tuple[str, int, bytes]  # (source, line, digest of the normalised webUrl)

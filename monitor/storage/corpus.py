@@ -77,7 +77,7 @@ class CorpusStore(Store):
     def documents(self) -> dict[str, Fingerprint]:
         with self.engine.connect() as conn:
             rows = conn.execute(select(DOCUMENTS))
-            return {r.path: Fingerprint(r.mtime_ns, r.size, r.sha256) for r in rows}
+            return {r.path: Fingerprint(r.mtime_ns, r.size, r.sha256, r.recheck_at) for r in rows}
 
     def store_document(
         self,
@@ -127,6 +127,7 @@ class CorpusStore(Store):
                 "articles": stored,
                 "invalid": invalid if isinstance(invalid, int) else invalid(),
                 "scanned_at": now,
+                "recheck_at": fingerprint.recheck_at,
             }
             conn.execute(
                 dialect.upsert(self.dialect, DOCUMENTS, ["path"], [k for k in row if k != "path"]),
@@ -389,6 +390,7 @@ def _pending_row(path: str, now: int) -> dict[str, object]:
         "articles": 0,
         "invalid": 0,
         "scanned_at": now,
+        "recheck_at": None,
     }
 
 

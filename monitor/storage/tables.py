@@ -47,6 +47,9 @@ class DocumentRow(SQLModel, table=True):
     articles: int = 0
     invalid: int = 0
     scanned_at: int = Field(sa_type=BigInteger)
+    # when its findings change with the clock alone (ms; NULL: never): the rescan
+    # audits the file again from then on, though it did not change (migration 0011)
+    recheck_at: int | None = Field(default=None, sa_type=BigInteger)
 
 
 # Partial indexes that make the metrics snapshot an index-only GROUP BY. Their

@@ -14,11 +14,15 @@ from monitor.vocabulary import Kind, SignatureResult
 
 @dataclass(frozen=True, slots=True)
 class Fingerprint:
-    """What the rescan compares to tell a changed file (sha256 only when mtime/size moved)."""
+    """What the rescan compares to tell a changed file (sha256 only when mtime/size moved),
+    and when its stored findings go stale with the clock alone."""
 
     mtime_ns: int
     size: int
     sha256: str
+    # ms: from then on the file is audited again though unchanged (a date in the
+    # future has passed: Audit.changes_at, the earliest of its articles'); None: never
+    recheck_at: int | None = None
 
 
 @dataclass(slots=True)
