@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import logging
+import math
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
@@ -57,6 +58,13 @@ log = logging.getLogger(__name__)
 # meta: the digest of the keys and rules the recorded corpus was audited with
 # (AuditRules.records_key: the targets' rules, exclude_fields, the keys' identities)
 RULES_KEY = "corpus_rules"
+
+# A file is read again for the clock (`recheck_at`) at most once every this many
+# rescans: a feed of articles dated a second apart had its whole file read, audited
+# and stored again at every pass for as long as its dates spanned (months of
+# scheduled articles: every pass for months). A finding clears at most this many
+# passes late (5 minutes at the default 60 s, the allowed skew itself).
+CLOCK_RECHECK_PASSES = 5
 
 UNREAD = -1  # the mtime_ns stored for a file that could not be read: never equal to a real one
 
@@ -279,7 +287,7 @@ class CorpusScanner:
                 try:
                     stored = self.repo.store_document(
                         key,
-                        partial(_as_read, fh, st, fp, tally),
+                        partial(_as_read, fh, st, fp, lambda: self._recheck(tally)),
                         records,
                         lambda: tally.invalid,
                         self._now,
@@ -325,6 +333,14 @@ class CorpusScanner:
             invalid,
         )
         return True
+
+    def _recheck(self, tally: Tally) -> int | None:
+        """When the file read is due again for the clock: its first finding's change
+        (`tally.recheck_at`), but no sooner than CLOCK_RECHECK_PASSES rescans ahead."""
+        if tally.recheck_at is None:
+            return None
+        floor = self._now + math.ceil(CLOCK_RECHECK_PASSES * self.settings.rescan_interval * 1000)
+        return max(tally.recheck_at, floor)
 
     def _clock(self) -> datetime:
         """The audit's clock: the pass's stamp, which `recheck_at` is compared with."""
@@ -410,7 +426,7 @@ class CorpusScanner:
             return False
         fp, docs, skipped = read  # its invalid records were logged when the pass read it
         records, tally = records_of(docs, self.settings, self.keyring, self._clock())
-        fp = replace(fp, recheck_at=tally.recheck_at)
+        fp = replace(fp, recheck_at=self._recheck(tally))
         self.repo.store_document(path, fp, records, tally.invalid + skipped, self._now)
         report.changed += 1
         log.info("document %s stored again: another copy of its article was removed", path)
@@ -421,14 +437,16 @@ class CorpusScanner:
         self._marks.mark(report, self._adopt)
 
 
-def _as_read(fh: BinaryIO, st: os.stat_result, fp: Fingerprint, tally: Tally) -> Fingerprint:
-    """`fp` (hashed before the read) with when the findings read go stale, or with no
-    digest if the file changed while read (rewritten in place: what was read of it
-    must not pass for `fp`)."""
+def _as_read(
+    fh: BinaryIO, st: os.stat_result, fp: Fingerprint, recheck: Callable[[], int | None]
+) -> Fingerprint:
+    """`fp` (hashed before the read) with when the file is due again for the clock
+    (`recheck`, once read), or with no digest if the file changed while read
+    (rewritten in place: what was read of it must not pass for `fp`)."""
     now = os.fstat(fh.fileno())
     if (now.st_mtime_ns, now.st_size) == (st.st_mtime_ns, st.st_size):
-        return replace(fp, recheck_at=tally.recheck_at)
-    return Fingerprint(st.st_mtime_ns, st.st_size, "", tally.recheck_at)
+        return replace(fp, recheck_at=recheck())
+    return Fingerprint(st.st_mtime_ns, st.st_size, "", recheck())
 
 
 def _missing_root(root: Path, report: ScanReport) -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from monitor.config import Settings
-from monitor.daemon.scan import CorpusScanner
+from monitor.daemon.scan import CLOCK_RECHECK_PASSES, CorpusScanner
 from monitor.rules.static import DEFAULT_SKEW
 from monitor.secured.keys import KeyRing
 from monitor.storage.repository import ARTICLES, DOCUMENTS, Repository
@@ -129,3 +129,24 @@ def test_the_first_of_several_future_dates_moves_the_recheck_to_the_next(
     scan.scan(now=T0 + 3 * HOUR)
     assert problems(repo) == {"two.json": ""}
     assert documents(repo)["two.json"][0] is None
+
+
+def test_a_file_of_dates_a_second_apart_is_not_read_again_at_every_pass(
+    repo: Repository, tmp_path: Path
+) -> None:
+    """1,000 articles dated a second apart, one file, a rescan a minute (the default):
+    each pass had one of its dates come, so the whole file was read, audited and
+    stored again at every pass for as long as its dates spanned (a feed scheduled
+    months ahead: every pass for months). It is read again for the clock at most
+    every CLOCK_RECHECK_PASSES passes, and its findings still all clear."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    first = T0 + SKEW + 1000
+    write(corpus / "feed.json", *(doc(n, published=first + 1000 * n) for n in range(1000)))
+    scan = scanner(repo, corpus)
+    scan.scan(now=T0)
+    minute = 60_000
+    reads = [k for k in range(1, 26) if scan.scan(now=T0 + k * minute).changed]
+    assert len(reads) <= 25 // CLOCK_RECHECK_PASSES, reads
+    assert set(problems(repo).values()) == {""}
+    assert documents(repo)["feed.json"][0] is None
