@@ -66,6 +66,9 @@ RULES_KEY = "corpus_rules"
 # passes late (5 minutes at the default 60 s, the allowed skew itself).
 CLOCK_RECHECK_PASSES = 5
 
+# documents.recheck_at set by migration 0011 on the files stored with the finding
+RECHECK_AFTER_UPGRADE = 0
+
 UNREAD = -1  # the mtime_ns stored for a file that could not be read: never equal to a real one
 
 
@@ -318,9 +321,13 @@ class CorpusScanner:
         report.changed += 1
         if due and prev is not None and prev.sha256 == fp.sha256:
             log.info(
-                "document %s audited again, unchanged: a date in it is no longer in the "
-                "future (%d articles, %d invalid)",
+                "document %s audited again, unchanged: %s (%d articles, %d invalid)",
                 key,
+                # 0: marked by migration 0011 for holding the finding, its date unknown
+                # (year 9999 included): it had said the date was no longer ahead
+                "it was stored with a date in the future before the upgrade"
+                if prev.recheck_at == RECHECK_AFTER_UPGRADE
+                else "a date in it is no longer in the future",
                 stored,
                 invalid,
             )

@@ -11,10 +11,12 @@ clock (`scan(now=...)`), which the audit uses as well.
 from __future__ import annotations
 
 import json
+import logging
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import select, update
 
 from monitor.config import Settings
 from monitor.daemon.scan import CLOCK_RECHECK_PASSES, CorpusScanner
@@ -150,3 +152,24 @@ def test_a_file_of_dates_a_second_apart_is_not_read_again_at_every_pass(
     assert len(reads) <= 25 // CLOCK_RECHECK_PASSES, reads
     assert set(problems(repo).values()) == {""}
     assert documents(repo)["feed.json"][0] is None
+
+
+def test_a_file_marked_by_the_upgrade_is_not_said_to_have_its_date_come(
+    repo: Repository, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Migration 0011 marks every file stored with the finding due at once (0), its
+    date unknown: the first pass after the upgrade logged each as "a date in it is
+    no longer in the future", year 9999 included, while the finding stayed."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    write(corpus / "far.json", doc(1, published=T0 + 1000 * HOUR))
+    scanner(repo, corpus).scan(now=T0)
+    with repo.engine.begin() as conn:  # what 0011 leaves on a file stored before it
+        conn.execute(update(DOCUMENTS).values(recheck_at=0))
+    with caplog.at_level(logging.INFO, logger="monitor.daemon.scan"):
+        assert scanner(repo, corpus).scan(now=T0 + 1).changed == 1
+    said = [r.getMessage() for r in caplog.records if "audited again" in r.getMessage()]
+    assert len(said) == 1 and "no longer in the future" not in said[0], said
+    assert "before the upgrade" in said[0], said
+    assert problems(repo) == {"far.json": "published_in_future"}
+    assert documents(repo)["far.json"][0] == T0 + 1000 * HOUR - SKEW
