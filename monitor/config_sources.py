@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tomllib
 import types
 import typing
@@ -108,17 +109,39 @@ def env_whole(info: FieldInfo) -> bool:
     return any(isinstance(m, EnvWhole) for m in info.metadata)
 
 
-def whole_items(value: str) -> list[str]:
+# a value written as a JSON list of strings: `["` first and `]` last
+_JSON_STRINGS = re.compile(r'\[\s*".*\]', re.DOTALL)
+
+
+def whole_items(name: str, value: str) -> list[str]:
     """An ENV_WHOLE variable's items: those of a JSON list of strings, else
-    the value itself as the one item, `[1]` and `[a-z,]+` included (nothing
-    is refused here: whether an item is valid is the model's to say)."""
+    the value itself as the one item, `[1]` and `[a-z,]+` included (whether an
+    item is valid is the model's to say).
+
+    One written as a JSON list of strings (`["...", ...]`) must be one: taken
+    as a single pattern, `["^https?://ads\\."]` (a backslash JSON refuses) was a
+    character class that matched nearly every URL, so every target was
+    silently left out."""
     if value.startswith("["):
         try:
             items = json.loads(value)
-        except (ValueError, RecursionError):
+        except (ValueError, RecursionError) as exc:
+            if _JSON_STRINGS.fullmatch(value):
+                why = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+                raise ConfigError(
+                    f"invalid configuration:\n  {name} (from environment {env_name(name)}):"
+                    f" written as a JSON list of strings but not valid JSON ({why}); in"
+                    " JSON each backslash of a pattern is doubled (`\\\\.`), and one pattern"
+                    ' that begins with `["` is given in a JSON list'
+                ) from None
             items = None
         if isinstance(items, list) and all(isinstance(i, str) for i in items):
             return items
+        if isinstance(items, list) and _JSON_STRINGS.fullmatch(value):
+            raise ConfigError(
+                f"invalid configuration:\n  {name} (from environment {env_name(name)}):"
+                " written as a JSON list of strings but an item is not a string"
+            )
     return [value]
 
 
@@ -196,7 +219,7 @@ def env_values(fields: Mapping[str, FieldInfo], load: Load) -> dict[str, Any]:
         value = environ.get(key)
         complex_ = is_complex(info)
         if value is not None and env_whole(info):
-            values[name] = whole_items(value)
+            values[name] = whole_items(name, value)
         elif complex_ and is_list(info) and value is not None and not value.startswith("["):
             sep = os.pathsep if holds_paths(info) else ","
             values[name] = [v.strip() for v in value.split(sep) if v.strip()]

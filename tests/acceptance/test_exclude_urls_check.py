@@ -193,6 +193,30 @@ def test_an_invalid_pattern_is_an_error_before_any_request(
     assert done.stdout == ""
 
 
+@pytest.mark.parametrize(
+    ("value", "why"),
+    [
+        ('["^http://ads\\."]', "not valid JSON (Invalid \\escape"),
+        ('["^http://ads\\\\.", 1]', "an item is not a string"),
+    ],
+    ids=["single-backslash", "not-a-string"],
+)
+def test_a_broken_json_list_in_the_environment_is_an_error_not_one_pattern(
+    tmp_path: Path, value: str, why: str
+) -> None:
+    """Written as a JSON list of strings but not one, the variable was taken as a
+    single pattern: `["^http://ads\\."]` is then a character class matching
+    nearly every URL, so every target was silently left out (exit 0)."""
+    corpus(tmp_path)
+    with LinkServer() as site:
+        done = check(
+            tmp_path, site.port, "--format", "json", env={"ARTICLE_MONITOR_EXCLUDE_URLS": value}
+        )
+        assert site.hits == 0
+    refused(done, "exclude_urls", "ARTICLE_MONITOR_EXCLUDE_URLS", why, first=False)
+    assert done.stdout == ""
+
+
 def test_config_show_prints_the_patterns(tmp_path: Path) -> None:
     done = subprocess.run(
         [CLI, "config", "show"],
