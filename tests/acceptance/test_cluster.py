@@ -15,7 +15,6 @@ import json
 import signal
 import subprocess
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,7 @@ from typing import Any
 import pytest
 from daemon_harness import CLI, DaemonProcess, LinkServer, metric, wait_for, write_config
 from sqlalchemy import Engine, text
-from support.pg import PG_URL
+from support.pg import pg_schema_url
 
 from monitor.storage.engine import make_engine
 from monitor.storage.repository import Repository
@@ -41,19 +40,7 @@ JITTER = MIN_INTERVAL / 2  # a member's event loop stalled under load: seen 75 m
 @pytest.fixture
 def pg_url() -> Iterator[str]:
     """A schema of its own on the test server, as a URL the daemons can take."""
-    if not PG_URL:
-        pytest.skip("ARTICLE_MONITOR_TEST_PG_URL not set")
-    schema = f"c_{uuid.uuid4().hex[:12]}"
-    admin = make_engine(PG_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    sep = "&" if "?" in PG_URL else "?"
-    try:
-        yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
+    yield from pg_schema_url("c")
 
 
 def corpus(dir_: Path, per_host: int) -> list[str]:

@@ -7,35 +7,20 @@ start's warning is said at the reload too."""
 from __future__ import annotations
 
 import signal
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from daemon_harness import DaemonProcess, LinkServer, article, wait_for, write_config
-from sqlalchemy import text
-from support.pg import PG_URL
-
-from monitor.storage.engine import make_engine
+from support.pg import pg_schema_url
 
 pytestmark = pytest.mark.postgres
 
 
 @pytest.fixture
 def pg_url() -> Iterator[str]:
-    if not PG_URL:
-        pytest.skip("ARTICLE_MONITOR_TEST_PG_URL not set")
-    schema = f"r_{uuid.uuid4().hex[:12]}"
-    admin = make_engine(PG_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    sep = "&" if "?" in PG_URL else "?"
-    try:
-        yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
+    """A schema of its own on the test server, as a URL the daemons can take."""
+    yield from pg_schema_url("r")
 
 
 def test_a_reloaded_lease_too_short_for_the_running_timeout_is_warned(

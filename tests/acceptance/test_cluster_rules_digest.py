@@ -7,7 +7,6 @@ exclude due (never checked nor retired)."""
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,7 @@ from typing import Any
 import pytest
 from daemon_harness import DaemonProcess, LinkServer, article, write_config
 from sqlalchemy import text
-from support.pg import PG_URL
+from support.pg import pg_schema_url
 
 from monitor.storage.engine import make_engine
 
@@ -26,19 +25,8 @@ A, C = "http://news.test/a/", "http://news.test/c/"
 
 @pytest.fixture
 def pg_url() -> Iterator[str]:
-    if not PG_URL:
-        pytest.skip("ARTICLE_MONITOR_TEST_PG_URL not set")
-    schema = f"r_{uuid.uuid4().hex[:12]}"
-    admin = make_engine(PG_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    sep = "&" if "?" in PG_URL else "?"
-    try:
-        yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
+    """A schema of its own on the test server, as a URL the daemons can take."""
+    yield from pg_schema_url("r")
 
 
 def hits(site: LinkServer, url: str, after: float = 0.0) -> int:

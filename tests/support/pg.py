@@ -26,24 +26,35 @@ from monitor.storage.repository import Repository
 PG_URL = os.environ.get("ARTICLE_MONITOR_TEST_PG_URL")
 
 
-def pg_engine() -> Generator[Engine]:
-    """An engine on a fresh, empty schema of the shared server (parallel runs
-    do not collide), dropped afterwards; skips without a server."""
+def pg_schema_url(prefix: str = "t") -> Iterator[str]:
+    """A fresh, empty schema of its own on the shared server (parallel runs do
+    not collide), as a URL an engine or a daemon process can take (the schema
+    is its search path); dropped afterwards. Skips without a server."""
     if not PG_URL:
         pytest.skip("ARTICLE_MONITOR_TEST_PG_URL not set")
-    schema = f"t_{uuid.uuid4().hex[:12]}"
+    schema = f"{prefix}_{uuid.uuid4().hex[:12]}"
     admin = make_engine(PG_URL)
     with admin.begin() as conn:
         conn.execute(text(f"CREATE SCHEMA {schema}"))
     sep = "&" if "?" in PG_URL else "?"
-    engine = make_engine(f"{PG_URL}{sep}options=-csearch_path%3D{schema}")
+    try:
+        yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+
+
+def pg_engine() -> Generator[Engine]:
+    """An engine on pg_schema_url's fresh schema, disposed before the schema is
+    dropped; skips without a server."""
+    urls = pg_schema_url()
+    engine = make_engine(next(urls))
     try:
         yield engine
     finally:
         engine.dispose()
-        with admin.begin() as conn:
-            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
+        urls.close()
 
 
 def pg_migrated() -> Iterator[Engine]:
