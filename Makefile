@@ -10,7 +10,7 @@ CA_BUNDLE := $(firstword $(SSL_CERT_FILE) $(wildcard /etc/ssl/certs/ca-certifica
 UV := $(if $(CA_BUNDLE),SSL_CERT_FILE=$(CA_BUNDLE) )$(BIN)/uv
 SHELL := /bin/bash
 
-.PHONY: install run check-examples test test-lowest lint typecheck unit bench clean test-deps
+.PHONY: install run check-examples test test-slow test-lowest lint typecheck unit bench clean test-deps
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -40,9 +40,15 @@ typecheck: install
 	$(BIN)/mypy
 
 ## The whole suite: lint, types, tests (PostgreSQL is started and stopped around pytest)
+## (not the soak and scale tests marked slow: `make test-slow`, which CI runs after it)
 test: install test-deps lint typecheck
-	bash scripts/with-postgres.sh $(BIN)/pytest -q -n 2 --dist loadfile $(PYTEST_ARGS)
+	bash scripts/with-postgres.sh $(BIN)/pytest -q -n 2 --dist loadfile -m "not slow" $(PYTEST_ARGS)
 	bash scripts/test-unprivileged.sh  # the tests root skips ("root reads any file"), as a plain user
+
+## Soak and scale tests (marked slow): large corpora in bounded memory, the benchmark
+## scripts end to end; minutes more than the 10 `make test` keeps to
+test-slow: install test-deps
+	bash scripts/with-postgres.sh $(BIN)/pytest -q -n 2 --dist loadfile -m slow $(PYTEST_ARGS)
 
 ## Are the dependency ranges true? The unit and integration tests on the lowest
 ## version of every direct dependency (uv's lowest-direct resolution); CI runs it

@@ -12,8 +12,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 from daemon_harness import CLI, user_env
 from support.child_peak import peak_run
+
+# soak and scale: `make test-slow` (CI runs it after `make test`), not the README's `make test`
+pytestmark = pytest.mark.slow
 
 ARTICLES = 60_000
 # peak RSS of the run, in KiB: ~72 MB with the entries on disk; holding every

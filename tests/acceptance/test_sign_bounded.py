@@ -16,6 +16,9 @@ import pytest
 from daemon_harness import CLI, user_env
 from support.child_peak import peak_run
 
+# soak and scale: `make test-slow` (CI runs it after `make test`), not the README's `make test`
+pytestmark = pytest.mark.slow
+
 ARTICLES = 50_000
 PEAK_KIB = 120_000  # ~50 MB now; ~190 MB when every document was kept
 

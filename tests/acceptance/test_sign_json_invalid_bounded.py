@@ -17,6 +17,9 @@ from support.child_peak import peak_run
 
 from monitor.corpus import files
 
+# soak and scale: `make test-slow` (CI runs it after `make test`), not the README's `make test`
+pytestmark = pytest.mark.slow
+
 # invalid elements: all kept until the file's end, they peaked at ~142 MiB (~46 MiB
 # now); 1,000,000 of them took twice the time for the same verdict
 BAD = 500_000

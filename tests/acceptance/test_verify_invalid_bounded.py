@@ -9,9 +9,13 @@ import json
 import subprocess
 from pathlib import Path
 
+import pytest
 from daemon_harness import CLI, user_env
 from support.child_peak import peak_run
 from test_check_invalid_bounded import ERROR, garbage
+
+# soak and scale: `make test-slow` (CI runs it after `make test`), not the README's `make test`
+pytestmark = pytest.mark.slow
 
 LINES = 200_000
 PEAK_KIB = 100_000  # ~43 MB now; the list and the report's text peaked at ~300 MB

@@ -15,6 +15,9 @@ from pathlib import Path
 
 import pytest
 
+# soak and scale: `make test-slow` (CI runs it after `make test`), not the README's `make test`
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[2]
 BENCH = ROOT / "bench"
 
