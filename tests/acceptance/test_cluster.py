@@ -27,7 +27,8 @@ from support.pg import pg_schema_url
 from monitor.storage.engine import make_engine
 from monitor.storage.repository import Repository
 
-pytestmark = pytest.mark.postgres
+# scale: daemons of a cluster, minutes in all; `make test-slow` (CI runs it after `make test`)
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 HOSTS = [f"h{i}.test" for i in range(6)]
 PER_HOST = 1

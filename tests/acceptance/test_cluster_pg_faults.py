@@ -27,7 +27,8 @@ from test_cluster import PER_HOST, all_live, cluster_view, corpus, polite_config
 
 from monitor.storage.engine import make_engine
 
-pytestmark = pytest.mark.postgres
+# scale: daemons of a cluster, minutes in all; `make test-slow` (CI runs it after `make test`)
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")

@@ -30,7 +30,9 @@ from support.private_pg import private_server
 from monitor.storage.engine import make_engine
 from monitor.storage.migrate import upgrade
 
-pytestmark = pytest.mark.postgres
+# they wait out the stop's budgets against a database that does not answer (minutes
+# in all): `make test-slow` (CI runs it after `make test`)
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 SHIPPED_STOP_TIMEOUT = 30  # seconds: what systemd and Kubernetes allow, as shipped
 

@@ -24,7 +24,9 @@ from sqlalchemy import Connection, Engine, text
 from stop_harness import db_stop_config
 from support.pg import pg_daemon_schema
 
-pytestmark = pytest.mark.postgres
+# they wait out the stop's budgets against a database that does not answer (minutes
+# in all): `make test-slow` (CI runs it after `make test`)
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 BOUND = 60  # seconds: a bound on a hang, never a timing
 

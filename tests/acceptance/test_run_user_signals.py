@@ -26,6 +26,9 @@ from stop_harness import jsonl_corpus, started, stop_config
 from support.procs import children
 from test_run_early_hup import _gated
 
+# soak: signal floods to a daemon and its group; `make test-slow` (CI runs it after `make test`)
+pytestmark = pytest.mark.slow
+
 # seconds: a bound on a hang, never a timing. Twice it (the start, then the pass)
 # stays within pytest's timeout (120 s): at 120, pytest's timeout came first and
 # killed the daemon, and a hang left neither its stacks nor its log
