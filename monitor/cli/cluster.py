@@ -10,6 +10,8 @@ import click
 from monitor.cli.options import config_option, db_options, settings_from
 from monitor.cli.status import _emit, _fmt, _format_option, _repo, _row, _when, shown
 
+RULES_SHOWN = 12  # hex digits of a member's rules' digest shown: enough to tell them apart
+
 
 @click.command()
 @config_option
@@ -22,7 +24,11 @@ def cluster(config_file: Path | None, fmt: str | None, **flags: Any) -> None:
     A member whose heartbeat is older than `cluster_timeout` is shown dead;
     its claimed targets are checked by the others once their leases run out.
     A member shown stuck heartbeats but held claims for a whole lease without
-    recording a result: its hosts went to the others. SQLite is a cluster of one.
+    recording a result: its hosts went to the others. The rules column is the
+    start of a digest of each member's kinds, related, exclude_urls, keys and
+    exclude_fields: members showing different ones read the corpus and claim
+    with different rules ("rules differ between members"): give them the same.
+    SQLite is a cluster of one.
 
     \b
     Examples:
@@ -57,6 +63,8 @@ def cluster(config_file: Path | None, fmt: str | None, **flags: Any) -> None:
             "heartbeat_age_s": round((view.now - m.heartbeat_at) / 1000, 1),
             "checks": m.checks,
             "checks_per_s": m.rate,
+            # the start of its rules' digest (a hash of hashes: nothing of a key)
+            "rules": m.rules[:RULES_SHOWN] if m.rules else None,
         }
         for m in view.members
     ]
@@ -64,6 +72,7 @@ def cluster(config_file: Path | None, fmt: str | None, **flags: Any) -> None:
         "members": sum(1 for m in view.members if m.alive),
         "leader": view.leader,
         "stuck": len(view.stuck),
+        "rules_differ": view.rules_differ,
         "database_time": _when(view.now),
         "list": members,
     }
@@ -75,8 +84,9 @@ def cluster(config_file: Path | None, fmt: str | None, **flags: Any) -> None:
 
     stuck = f", {data['stuck']} stuck" if data["stuck"] else ""
     leader = shown(view.leader or "none")
-    t = Table(title=f"{data['members']} live members{stuck}; leader {leader}")
-    cols = ("id", "host", "pid", "version", "state", "heartbeat", "checks", "checks/s")
+    differ = "; [bold]rules differ between members[/]" if view.rules_differ else ""
+    t = Table(title=f"{data['members']} live members{stuck}; leader {leader}{differ}")
+    cols = ("id", "host", "pid", "version", "state", "heartbeat", "checks", "checks/s", "rules")
     for col in cols:
         t.add_column(col, justify="right" if col in ("pid", "checks", "checks/s") else "left")
     for m in members:
@@ -93,6 +103,7 @@ def cluster(config_file: Path | None, fmt: str | None, **flags: Any) -> None:
             f"{m['heartbeat_age_s']}s ago",
             str(m["checks"]),
             f"{m['checks_per_s']:.1f}",
+            str(m["rules"] or "-"),
         )
     Console(soft_wrap=False).print(t)
 

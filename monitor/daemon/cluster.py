@@ -66,6 +66,7 @@ class Membership:
         claiming: Callable[[], bool] = lambda: False,
         held: Callable[[], int] = lambda: 0,
         recorded: Callable[[], int] = lambda: 0,
+        rules: Callable[[], str | None] = lambda: None,
         member_id: str | None = None,
         threads: TrackedThreads | None = None,
         sole: bool = False,
@@ -82,6 +83,8 @@ class Membership:
         self._claiming = claiming  # a claim is under way (read on the loop)
         self._holding = held  # claims held: checks in flight and results not recorded yet
         self._recorded = recorded  # results recorded so far (a counter)
+        self._rules = rules  # the digest of the rules it reads and claims with, published
+        self._rules_differ: tuple[tuple[str, str], ...] = ()  # (id, host) of others, warned
         self._progress = (0, time.monotonic())  # (recorded, when it last moved or held none)
         self.stuck_since: int | None = None  # database ms; cleared by a recorded result
         self._out_until = 0  # database ms: placed out (claims nothing) until then
@@ -291,6 +294,7 @@ class Membership:
             "view": self._drained,
             "checks": self._checks,
             "rate": round(self._rate, 3),
+            "rules": self._rules(),
         }
         stuck = None if self.stuck_since is None else (self.stuck_since, self._out_until)
         view = self.repo.heartbeat(row, timeout_ms, timeout_ms, stuck)
@@ -324,11 +328,40 @@ class Membership:
         for v in others - self._versions_warned:
             log.warning("cluster: a member runs version %s, this one %s", v, __version__)
         self._versions_warned |= others
+        self._compare_rules(view, row["rules"])
         self._mend.beat(self.repo, mono, mixed=bool(others) and self.leader)
         if self.error is not None:
             log.info("cluster heartbeat works again", extra=EVERY)
         self.error = None
         return shared
+
+    def _compare_rules(self, view: ClusterView, mine: str | None) -> None:
+        """Warn, once per change, naming the live members whose rules' digest differs
+        from ours (kinds, related, exclude_urls, keys, exclude_fields): each member
+        reads the corpus and claims with its own, and none was told."""
+        if not self.clustered or mine is None:
+            return
+        differ = tuple(
+            sorted(
+                (m.id, m.host)
+                for m in view.live
+                if m.id != self.id and m.rules is not None and m.rules != mine
+            )
+        )
+        if differ == self._rules_differ:
+            return
+        self._rules_differ = differ
+        if not differ:
+            log.info("cluster: every live member reads and claims with the same rules again")
+            return
+        log.warning(
+            "cluster: this member's kinds, related, exclude_urls, keys or exclude_fields "
+            "differ from those of %s: each member reads the corpus with its own (a changed "
+            "file's targets and verdicts are those of whichever member reads it first), and "
+            "the targets of this member's hosts that its rules leave out are not checked "
+            "by any member; give every member the same rules",
+            ", ".join(f"{member} on {host}" for member, host in differ),
+        )
 
     def _free_dead_leases(self) -> None:
         """At the first beat (claims wait for it), alone on the database: every lease
@@ -420,6 +453,7 @@ class Membership:
             "buckets": "all" if buckets is None else len(buckets),
             "claiming": may,
             **({"stuck": stuck} if stuck else {}),
+            **({"rules_differ": [m for m, _ in self._rules_differ]} if self._rules_differ else {}),
             **({"heartbeat": f"failing: {self.error}"} if self.error else {}),
         }
 

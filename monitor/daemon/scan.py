@@ -113,6 +113,16 @@ class CorpusScanner:
         self._rules: str | None = None  # the keys' and rules' digest stored (RULES_KEY)
         self._rules_pending: str | None = None  # read with them, some documents kept unread
         self._stale: list[Path] = []  # ... those under these paths (kept by that pass)
+        self._digest: tuple[Settings, KeyRing, str] | None = None  # rules_digest's
+
+    def rules_digest(self) -> str:
+        """The digest of the rules this daemon reads the corpus with now (a SIGHUP
+        may swap them): published with a cluster member's heartbeat, compared."""
+        made = self._digest
+        if made is None or made[0] is not self.settings or made[1] is not self.keyring:
+            digest = AuditRules.of(self.settings).records_key(self.keyring)
+            made = self._digest = (self.settings, self.keyring, digest)
+        return made[2]
 
     def _rules_key(self) -> str:
         """The meta key of the digest of the rules this daemon's paths were read with.

@@ -125,6 +125,7 @@ class Daemon:
             claiming=lambda: self.dispatcher.claiming,
             held=lambda: len(self.dispatcher.inflight) + self.writer.backlog,
             recorded=lambda: self.writer.committed,
+            rules=lambda: self.scanner.rules_digest(),
             threads=self.db_threads,
             sole=sole,
         )

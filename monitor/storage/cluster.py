@@ -56,6 +56,7 @@ class Member:
     alive: bool
     stuck_since: int | None = None  # it held claims and recorded nothing (database ms)
     out: bool = False  # placed out: its hosts are the others' until it tries again
+    rules: str | None = None  # its rules' digest (AuditRules.records_key); None: not published
 
     @property
     def stuck(self) -> bool:
@@ -77,6 +78,12 @@ class ClusterView:
     @property
     def stuck(self) -> tuple[Member, ...]:
         return tuple(m for m in self.members if m.stuck)
+
+    @property
+    def rules_differ(self) -> bool:
+        """Live members read the corpus and claim with rules of more than one digest
+        (a member of a version that publishes none is not compared)."""
+        return len({m.rules for m in self.live if m.rules is not None}) > 1
 
 
 class ClusterStore(Store):
@@ -215,6 +222,7 @@ class ClusterStore(Store):
                 alive=alive(r.id, r.heartbeat_at),
                 stuck_since=marks[r.id][0] if r.id in marks else None,
                 out=r.id in marks and marks[r.id][1] >= now,
+                rules=r.rules,
             )
             for r in rows
         )

@@ -264,6 +264,9 @@ class ClusterMemberRow(SQLModel, table=True):
     checks: int = Field(default=0, sa_type=BigInteger)
     rate: float = 0.0
     leader: bool = False
+    # the digest of the rules it reads the corpus and claims with (AuditRules.records_key:
+    # hashes, never a key); None from a version before 0012, not compared
+    rules: str | None = Field(default=None, max_length=64)
 
 
 class ClusterRoleRow(SQLModel, table=True):
