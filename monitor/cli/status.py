@@ -154,6 +154,8 @@ def status(config_file: Path | None, fmt: str | None, limit: int, **flags: Any) 
         console.print(sp)
     if data["invalid_documents"]:
         console.print(f"[yellow]{data['invalid_documents']} invalid documents in the corpus[/]")
+    if data["excluded_targets"]:
+        console.print(f"{data['excluded_targets']} targets left out by exclude_urls")
 
 
 @click.command()

@@ -56,11 +56,12 @@ INVALID_LOGGED = 20
 class Tally:
     """The invalid documents `iter_records` met so far."""
 
-    __slots__ = ("invalid", "recheck_at", "unverified")
+    __slots__ = ("excluded", "invalid", "recheck_at", "unverified")
 
     def __init__(self) -> None:
         self.invalid = 0
         self.unverified = 0  # articles whose `secured` is a problem (logged as invalid ones)
+        self.excluded = 0  # references `exclude_urls` left out of the stored records
         # the first instant (ms) a stored finding changes with the clock alone, or None
         # (Audit.changes_at): kept with the file, which is audited again from then on
         self.recheck_at: int | None = None
@@ -130,6 +131,7 @@ def iter_records(
                 MAX_URL_BYTES,
             )
             continue
+        tally.excluded += audit.excluded
         if audit.changes_at is not None:
             at = _ms(audit.changes_at)
             if tally.recheck_at is None or at < tally.recheck_at:

@@ -114,6 +114,7 @@ class CorpusScanner:
         self._rules_pending: str | None = None  # read with them, some documents kept unread
         self._stale: list[Path] = []  # ... those under these paths (kept by that pass)
         self._digest: tuple[Settings, KeyRing, str] | None = None  # rules_digest's
+        self._excluded: int | None = None  # targets `exclude_urls` leaves out, last said
 
     def rules_digest(self) -> str:
         """The digest of the rules this daemon reads the corpus with now (a SIGHUP
@@ -123,6 +124,14 @@ class CorpusScanner:
             digest = AuditRules.of(self.settings).records_key(self.keyring)
             made = self._digest = (self.settings, self.keyring, digest)
         return made[2]
+
+    def _count_excluded(self) -> None:
+        """Log the targets `exclude_urls` leaves out of the recorded corpus when a pass
+        changed their number (one line, not one per target; `status` shows it)."""
+        total = self.repo.excluded_targets()
+        if total != (self._excluded or 0):
+            log.info("%d targets left out by exclude_urls", total)
+        self._excluded = total
 
     def _rules_key(self) -> str:
         """The meta key of the digest of the rules this daemon's paths were read with.
@@ -253,6 +262,8 @@ class CorpusScanner:
                     elsewhere,
                 )
         self.duplicates(report)
+        if report.changed or report.removed or self._excluded is None:
+            self._count_excluded()
         unread = _holding(kept, known) if rules != self._rules else []
         if unread:
             # documents kept unread (a path missing or unreadable) still have the old
@@ -300,7 +311,7 @@ class CorpusScanner:
                 try:
                     stored = self.repo.store_document(
                         key,
-                        partial(_as_read, fh, st, fp, lambda: self._recheck(tally)),
+                        partial(_as_read, fh, st, fp, tally, self._recheck),
                         records,
                         lambda: tally.invalid,
                         self._now,
@@ -443,7 +454,7 @@ class CorpusScanner:
             return False
         fp, docs, skipped = read  # its invalid records were logged when the pass read it
         records, tally = records_of(docs, self.settings, self.keyring, self._clock())
-        fp = replace(fp, recheck_at=self._recheck(tally))
+        fp = replace(fp, recheck_at=self._recheck(tally), excluded=tally.excluded)
         self.repo.store_document(path, fp, records, tally.invalid + skipped, self._now)
         report.changed += 1
         log.info("document %s stored again: another copy of its article was removed", path)
@@ -455,15 +466,20 @@ class CorpusScanner:
 
 
 def _as_read(
-    fh: BinaryIO, st: os.stat_result, fp: Fingerprint, recheck: Callable[[], int | None]
+    fh: BinaryIO,
+    st: os.stat_result,
+    fp: Fingerprint,
+    tally: Tally,
+    recheck: Callable[[Tally], int | None],
 ) -> Fingerprint:
     """`fp` (hashed before the read) with when the file is due again for the clock
-    (`recheck`, once read), or with no digest if the file changed while read
-    (rewritten in place: what was read of it must not pass for `fp`)."""
+    (`recheck`, once read) and what `exclude_urls` left out of it, or with no
+    digest if the file changed while read (rewritten in place: what was read of
+    it must not pass for `fp`)."""
     now = os.fstat(fh.fileno())
     if (now.st_mtime_ns, now.st_size) == (st.st_mtime_ns, st.st_size):
-        return replace(fp, recheck_at=recheck())
-    return Fingerprint(st.st_mtime_ns, st.st_size, "", recheck())
+        return replace(fp, recheck_at=recheck(tally), excluded=tally.excluded)
+    return Fingerprint(st.st_mtime_ns, st.st_size, "", recheck(tally), tally.excluded)
 
 
 def _missing_root(root: Path, report: ScanReport) -> None:

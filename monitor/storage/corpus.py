@@ -128,6 +128,7 @@ class CorpusStore(Store):
                 "invalid": invalid if isinstance(invalid, int) else invalid(),
                 "scanned_at": now,
                 "recheck_at": fingerprint.recheck_at,
+                "excluded": fingerprint.excluded,
             }
             conn.execute(
                 dialect.upsert(self.dialect, DOCUMENTS, ["path"], [k for k in row if k != "path"]),
@@ -391,6 +392,7 @@ def _pending_row(path: str, now: int) -> dict[str, object]:
         "invalid": 0,
         "scanned_at": now,
         "recheck_at": None,
+        "excluded": 0,
     }
 
 

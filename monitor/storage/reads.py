@@ -6,6 +6,7 @@ from collections import Counter
 from typing import Any
 
 from sqlalchemy import (
+    Connection,
     func,
     select,
 )
@@ -90,7 +91,16 @@ class Reads(Store):
             snap.invalid_documents = int(
                 conn.scalar(select(func.coalesce(func.sum(DOCUMENTS.c.invalid), 0))) or 0
             )
+            snap.excluded_targets = self.excluded_targets(conn)
         return snap
+
+    def excluded_targets(self, conn: Connection | None = None) -> int:
+        """The references `exclude_urls` left out of the corpus as read, every file's."""
+        total = select(func.coalesce(func.sum(DOCUMENTS.c.excluded), 0))
+        if conn is not None:
+            return int(conn.scalar(total) or 0)
+        with self.engine.connect() as own:
+            return int(own.scalar(total) or 0)
 
     def recent_transitions(self, limit: int = 20) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:

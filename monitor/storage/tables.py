@@ -50,6 +50,9 @@ class DocumentRow(SQLModel, table=True):
     # when its findings change with the clock alone (ms; NULL: never): the rescan
     # audits the file again from then on, though it did not change (migration 0011)
     recheck_at: int | None = Field(default=None, sa_type=BigInteger)
+    # the references `exclude_urls` left out of it as read (migration 0013): summed,
+    # the daemon's count of what its patterns leave out
+    excluded: int = 0
 
 
 # Partial indexes that make the metrics snapshot an index-only GROUP BY. Their

@@ -23,6 +23,7 @@ class Fingerprint:
     # ms: from then on the file is audited again though unchanged (a date in the
     # future has passed: Audit.changes_at, the earliest of its articles'); None: never
     recheck_at: int | None = None
+    excluded: int = 0  # references `exclude_urls` left out of it as read
 
 
 @dataclass(slots=True)
@@ -83,3 +84,4 @@ class Snapshot:
     oldest_due_ms: int | None = None
     last_check_ms: int | None = None
     invalid_documents: int = 0
+    excluded_targets: int = 0  # references `exclude_urls` left out of the corpus as read

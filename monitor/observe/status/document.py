@@ -53,6 +53,7 @@ def status_document(
     return {
         "articles": snap.articles,
         "invalid_documents": snap.invalid_documents,
+        "excluded_targets": snap.excluded_targets,
         "targets": {
             k.value: {s.value: snap.targets.get((k.value, s.value), 0) for s in State} for k in Kind
         },

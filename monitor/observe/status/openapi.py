@@ -161,6 +161,7 @@ def _schemas() -> dict[str, Any]:
             {
                 "articles": {"type": "integer"},
                 "invalid_documents": {"type": "integer"},
+                "excluded_targets": {"type": "integer"},
                 "targets": _obj({k.value: counts for k in Kind}),
                 "last_check": _nullable(TIME),
                 "oldest_due": _nullable(TIME),
