@@ -85,7 +85,7 @@ def test_members_with_other_kinds_are_told_shown_and_not_stuck(tmp_path: Path, p
         try:
             members.append(member("m1", ["web"]))
             members[0].wait_listening()
-            wait_for(lambda: len(site.url_hits) == len(HOSTS), 30, what=members[0].text)
+            wait_for(lambda: "corpus scanned" in members[0].text(), 30, what=members[0].text)
             members.append(member("m2", ["amp"]))
             m1, m2 = members
             m2.wait_listening()
@@ -106,6 +106,8 @@ def test_members_with_other_kinds_are_told_shown_and_not_stuck(tmp_path: Path, p
                     10,
                     what=me.text,
                 )
+            _, ready = m1.get("/readyz")
+            assert json.loads(ready)["cluster"]["rules_differ"] == [two["id"]], ready
             # m2 read the corpus again with its kinds: the web targets are retired
             with engine.connect() as conn:
                 wait_for(
