@@ -44,6 +44,9 @@ class Assembler:
         self.complete = False
         self._reading: Iterator[ArticleEntry] | None = None  # the store, read back once
         self._current: ArticleEntry | None = None  # read back, not written yet
+        # a URL of the next article to write that has no result yet: a result
+        # for any other URL cannot let it be written (None: look again)
+        self._waiting: str | None = None
 
     def learn(
         self, entry: ArticleEntry, identity: DocIdentity | None = None
@@ -64,7 +67,7 @@ class Assembler:
 
     def add(self, url: str, result: CheckResult | None) -> None:
         self.results[url] = result
-        if self.complete:
+        if self.complete and (self._waiting is None or url == self._waiting):
             self.flush()
 
     def _peek(self) -> ArticleEntry | None:
@@ -79,9 +82,13 @@ class Assembler:
         if not (self.complete or force):
             return
         results, last = self.results, self.last
+        self._waiting = None
         while (entry := self._peek()) is not None:
-            if not force and not all(url in results for url, _ in entry.refs):
-                break
+            if not force:
+                for url, _ in entry.refs:
+                    if url not in results:
+                        self._waiting = url
+                        return
             rows = target_rows(entry, results, self.rules)
             self.tally.add_article(entry, rows)
             self.writer.article(entry, rows)

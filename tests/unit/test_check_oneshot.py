@@ -55,7 +55,10 @@ def test_any_completion_order_writes_every_article_once_in_order(
     url_sets: list[list[int]], rnd: object, early_percent: int
 ) -> None:
     """Results may arrive while articles are still being learnt (workers
-    check while the corpus loads): nothing is written until it is complete."""
+    check while the corpus loads): nothing is written until it is complete.
+    Then each article is written as soon as it and every one before it have
+    all their results (the report streams: memory follows the run's window),
+    whichever URL's result came last."""
     entries = entries_of(url_sets)
     writer = Recorder()
     asm = Assembler(writer, Tally())
@@ -70,8 +73,20 @@ def test_any_completion_order_writes_every_article_once_in_order(
     assert writer.written == []  # the corpus is not complete yet
     asm.complete = True
     asm.flush()
+    have = set(urls[:early])
+
+    def writable() -> int:  # the leading articles with every result in
+        done = 0
+        while done < len(entries) and all(u in have for u, _ in entries[done].refs):
+            done += 1
+        return done
+
+    assert len(writer.written) == writable()
     for url in urls[early:]:
         asm.add(url, result(url))
+        have.add(url)
+        assert len(writer.written) == writable()
+    assert len(writer.written) == len(entries)  # all written before the end's forced flush
     asm.flush(force=True)
     assert [aid for aid, _ in writer.written] == [e.id for e in entries]
     for (_, rows), entry in zip(writer.written, entries, strict=True):
