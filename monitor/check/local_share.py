@@ -64,6 +64,7 @@ class LocalShare:
             async with Checker(self.settings, tls=self.tls) as checker:
                 # `check`'s reader asked `static_result` of each (only it has a local share)
                 checker.vetted = True
+                checker.give_up_refusing_hosts()  # one-shot: it must end
                 await check_queue(
                     self.queue, checker, concurrency=self.settings.concurrency, on_result=on_result
                 )

@@ -42,6 +42,9 @@ AUTO_MAX_WORKERS = 4
 BYTES_PER_TARGET = 256
 _SCAN_ENTRIES = 10_000  # directory entries looked at, at most, to tell the size
 WORKER_ARGS: tuple[str, ...] = ("-m", "monitor.check.worker")  # after the interpreter
+# `check`'s checkers give up on a host that refuses everything (http/giving_up.py)
+GIVE_UP_ARG = "--give-up-refusing-hosts"
+CHECK_WORKER_ARGS: tuple[str, ...] = (*WORKER_ARGS, GIVE_UP_ARG)
 TEXT_HASH_ARG = "--text-hash"  # the daemon's checkers: pages' text marks too (own drift)
 # the daemon's checkers: the soft-404 probe's answers are kept in this SQLite database
 PROBE_DB_ARG = "--probe-db="

@@ -41,8 +41,8 @@ from monitor.check.pipe import frame, targets_frame
 from monitor.check.prestart import (
     AUTO_MAX_WORKERS,
     AUTO_MIN_TARGETS,
+    CHECK_WORKER_ARGS,
     PARENT_STOPS,
-    WORKER_ARGS,
     AdoptedProcess,
     auto_workers,
     discard,
@@ -93,7 +93,7 @@ class WorkerPool:
     running.
     """
 
-    worker_args: tuple[str, ...] = WORKER_ARGS  # after the interpreter
+    worker_args: tuple[str, ...] = CHECK_WORKER_ARGS  # after the interpreter (`check`'s)
     hang_slack = HANG_SLACK
 
     def __init__(

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, TextIO
 
 from monitor.check.gc_pace import end_of_process, run_pace
 from monitor.check.pipe import Row, ids_frame, results_frame
-from monitor.check.prestart import PARENT_STOPS, PROBE_DB_ARG, TEXT_HASH_ARG
+from monitor.check.prestart import GIVE_UP_ARG, PARENT_STOPS, PROBE_DB_ARG, TEXT_HASH_ARG
 from monitor.check.requests import Requests
 from monitor.check.worker_input import Targets
 from monitor.http import Checker
@@ -114,7 +114,12 @@ async def _keep_probe_answers(checker: Checker, url: str) -> Callable[[], None]:
 
 
 async def serve(
-    stdin: Any, out: BinaryIO, *, text_hash: bool = False, probe_db: str | None = None
+    stdin: Any,
+    out: BinaryIO,
+    *,
+    text_hash: bool = False,
+    probe_db: str | None = None,
+    give_up: bool = False,
 ) -> None:
     """Check the targets arriving on `stdin` until its end; results to `out`."""
     transport: asyncio.BaseTransport | None = None
@@ -134,6 +139,8 @@ async def serve(
     results = _Results(out)
     async with Checker(settings) as checker:
         checker.text_hash = text_hash
+        if give_up:  # `check`'s: a host refusing everything is given up (giving_up.py)
+            checker.give_up_refusing_hosts()
         close_db = None
         if probe_db is not None and checker.probe is not None:
             close_db = await _keep_probe_answers(checker, probe_db)
@@ -278,11 +285,18 @@ def main() -> None:
         with run_pace():
             args = sys.argv[1:]
             text_hash = TEXT_HASH_ARG in args
+            give_up = GIVE_UP_ARG in args
             probe_db = next(
                 (a[len(PROBE_DB_ARG) :] for a in args if a.startswith(PROBE_DB_ARG)), None
             )
             asyncio.run(
-                serve(sys.stdin.buffer, results_out(), text_hash=text_hash, probe_db=probe_db)
+                serve(
+                    sys.stdin.buffer,
+                    results_out(),
+                    text_hash=text_hash,
+                    probe_db=probe_db,
+                    give_up=give_up,
+                )
             )
     except BrokenPipeError:  # the parent is gone: nobody to report to
         sys.exit(0)

@@ -161,7 +161,8 @@ def check(
             tls = make_ssl_context(settings.ca_bundle)
         # each worker imports on another core while this process imports and reads
         workers = prestart.spawn(
-            prestart.workers_wanted(settings.workers, settings.offline, settings.paths) - 1
+            prestart.workers_wanted(settings.workers, settings.offline, settings.paths) - 1,
+            prestart.CHECK_WORKER_ARGS,
         )
         from monitor.check.oneshot import run_check
 

@@ -14,6 +14,7 @@ from datetime import datetime
 from yarl import URL
 
 from monitor.classify import ErrorKind
+from monitor.http.giving_up import Refusal
 from monitor.vocabulary import ContentFacts, Redirect
 
 
@@ -50,6 +51,8 @@ class Attempt:
     # the answer's body could not be decoded: said in the result's error, and
     # nothing is learnt from it (no finding is judged on such bytes)
     body_error: str | None = None
+    # not sent: `check` gave up on the host it was for (giving_up.py)
+    held_back: Refusal | None = None
 
     def fail(self, kind: ErrorKind, text: str) -> Attempt:
         self.error, self.error_text = kind, text

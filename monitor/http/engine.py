@@ -44,9 +44,10 @@ from monitor.http.body import ACCEPT_ENCODING, DRAIN_MAX, finish
 from monitor.http.client import Client, Response, StaleConnectionError, user_agent
 from monitor.http.deadlines import Deadlines
 from monitor.http.errors import classify_exception
+from monitor.http.giving_up import GivingUp, Refusal
 from monitor.http.guard import AddressPolicy
 from monitor.http.headers import ascii_token, is_utf8, shown
-from monitor.http.hostpool import HostPool
+from monitor.http.hostpool import HostGate, HostPool
 from monitor.http.probe import SoftProbe
 from monitor.http.reading import read_image, read_page
 from monitor.http.resolver import GuardedResolver, guarded_socket_factory
@@ -111,6 +112,9 @@ class Checker:
         self.text_hash = False
         # every URL given to `check` was found requestable by the caller (`parse_target`)
         self.vetted = False
+        # `check` gives up on a host that refuses everything (`give_up_refusing_hosts`);
+        # the daemon never does: it honours the host's Retry-After over time
+        self.giving_up: GivingUp | None = None
 
     async def __aenter__(self) -> Self:
         settings = self.settings
@@ -142,6 +146,12 @@ class Checker:
             await self._client.close()
             self._client = None
 
+    def give_up_refusing_hosts(self) -> None:
+        """`check`'s: a host that refused the first tries of its targets for
+        `retries + 1` rounds is asked nothing more in this run (giving_up.py)."""
+        self.giving_up = GivingUp(self.settings.retries)
+        self.hosts.wakeable = True
+
     @property
     def client(self) -> Client:
         if self._client is None:
@@ -155,9 +165,19 @@ class Checker:
         if target is None:
             return invalid_url_result(url, kind, checked_at)
         attempts = 0
+        att: Attempt | None = None
         while True:
             attempts += 1
-            att = await self._attempt(target, kind)
+            tried = await self._attempt(target, kind, first=attempts == 1)
+            if tried.held_back is not None:  # `check` gave up on the host: not sent
+                if att is None or tried.redirects:
+                    return _held_back(url, kind, checked_at, tried, attempts - 1)
+                # the last answer stands, and why it was the last
+                said = tried.held_back.not_retried
+                att.error_text = f"{att.error_text}; {said}" if att.error_text else said
+                attempts -= 1
+                break
+            att = tried
             if not should_retry(
                 attempt=attempts, retries=self.settings.retries, status=att.status, error=att.error
             ):
@@ -174,6 +194,7 @@ class Checker:
                     rng=self._rng,
                 )
             )
+        assert att is not None  # set before every break
         outcome = outcome_for(
             status=att.status, error=att.error, permanent_redirect_seen=att.permanent
         )
@@ -213,14 +234,33 @@ class Checker:
             await probe.judge(result, att.final)
         return result
 
+    def _answered(
+        self,
+        giving_up: GivingUp,
+        gate: HostGate,
+        sent: float,
+        status: int | None,
+        error: ErrorKind | None,
+        first: bool,
+    ) -> None:
+        """Tell `giving_up` how the host answered. Once the host is given up, each
+        answer (those in flight when it was) lifts the backoff it set: those queued
+        for the host, handed its slots, leave without a request and without a wait."""
+        now = time.monotonic()
+        if giving_up.answered(
+            gate.host, sent, status, error, first=first, now=now, wait_end=gate.backoff_until
+        ):
+            self.hosts.lift(gate)
+
     def _headers(self, kind: Kind, ranged: bool) -> dict[str, str]:
         """The request headers (shared, never modified: copy before changing)."""
         if kind.is_page:
             return PAGE_HEADERS
         return self._image_ranged if ranged else self._image_whole
 
-    async def _attempt(self, target: URL, kind: Kind) -> Attempt:
-        """One redirect chain, each hop vetted, within one timeout budget."""
+    async def _attempt(self, target: URL, kind: Kind, *, first: bool = False) -> Attempt:
+        """One redirect chain, each hop vetted, within one timeout budget. `first`:
+        the target's first try (not a retry, not the soft-404 probe's request)."""
         att = Attempt()
         current = target
         visited: set[tuple[str, str | None, int | None, str]] | None = None  # at the first redirect
@@ -230,8 +270,22 @@ class Checker:
             if current.scheme not in ("http", "https") or not current.raw_host:
                 return att.fail(ErrorKind.INVALID_URL, "redirect to a URL that is not http(s)")
             host = current.raw_host
+            giving_up = self.giving_up
+            if (
+                giving_up is not None
+                and giving_up.given_up
+                and (refusal := giving_up.refusal(host))
+            ):
+                att.held_back = refusal
+                return att
             # the host's slot (hosts.slot's steps, a free one taken without a coroutine)
-            gate = self.hosts.take_now(host) or await self.hosts.take(host)
+            gate = self.hosts.take_now(host)
+            if gate is None:
+                gate = await self.hosts.take(host)
+                if giving_up is not None and (refusal := giving_up.refusal(gate.host)):
+                    self.hosts.leave(host, gate)  # given up while this one waited
+                    att.held_back = refusal
+                    return att
             try:
                 started = time.monotonic()
                 try:
@@ -239,6 +293,8 @@ class Checker:
                         nxt = await self._hop(att, current, kind, ranged)
                 except _NETWORK_ERRORS as exc:
                     err, text = classify_exception(exc)
+                    if giving_up is not None:
+                        self._answered(giving_up, gate, started, None, err, first)
                     return att.fail(err, text)
                 finally:
                     spent = time.monotonic() - started
@@ -246,6 +302,8 @@ class Checker:
                     budget = max(0.0, budget - spent)
             finally:
                 self.hosts.leave(host, gate)
+            if giving_up is not None and (giving_up.runs or att.status in BACKOFF_STATUSES):
+                self._answered(giving_up, gate, started, att.status, att.error, first)
             if nxt is Then.DONE:
                 return att
             if nxt is Then.UNRANGED:
@@ -360,3 +418,21 @@ class Checker:
             )
         if error is not None:
             att.body_error = f"body could not be decoded: {error}"
+
+
+def _held_back(
+    url: str, kind: Kind, checked_at: datetime, tried: Attempt, attempts: int
+) -> CheckResult:
+    """A target `check` did not request (or whose redirect led to a host it gave
+    up on): the outcome the host's refusals give, and why in its error."""
+    refusal: Refusal | None = tried.held_back
+    assert refusal is not None
+    return CheckResult(
+        url=url,
+        kind=kind,
+        outcome=refusal.outcome,
+        checked_at=checked_at,
+        redirects=tried.redirects,
+        attempts=attempts + (1 if tried.redirects else 0),
+        error=refusal.not_requested,
+    )

@@ -26,7 +26,7 @@ from monitor.urls import host_key
 class HostGate:
     """The politeness state of one host."""
 
-    __slots__ = ("backoff_until", "host", "next_start", "penalty", "slots")
+    __slots__ = ("alarm", "backoff_until", "host", "next_start", "penalty", "slots")
 
     def __init__(self, per_host: int, host: str = "") -> None:
         self.host = host  # its key in the pool (urls.host_key)
@@ -34,6 +34,8 @@ class HostGate:
         self.next_start = 0.0  # monotonic time the next request may start
         self.backoff_until = 0.0  # set by 429/503
         self.penalty = 0.0  # current adaptive backoff (seconds), 0 when healthy
+        # what those waiting out the interval or backoff wait on, with `wakeable`
+        self.alarm: asyncio.Future[None] | None = None
 
     def constrained(self, now: float) -> bool:
         return self.slots.in_use() or now < max(self.next_start, self.backoff_until)
@@ -58,6 +60,8 @@ class HostPool:
         self._clock = clock
         self._gates: dict[str, HostGate] = {}
         self._created = 0
+        # `lift` ends the waits of those already waiting (check's giving up)
+        self.wakeable = False
 
     def __len__(self) -> int:
         return len(self._gates)
@@ -136,11 +140,21 @@ class HostPool:
                 start = max(gate.next_start, gate.backoff_until)
                 if now >= start:
                     break
-                await asyncio.sleep(start - now)
+                if self.wakeable:
+                    await self._wait(gate, start - now)
+                else:
+                    await asyncio.sleep(start - now)
         except BaseException:
             self._exit(host, gate)
             raise
         gate.next_start = (self._clock() + self.min_interval) if self.min_interval else now
+
+    async def _wait(self, gate: HostGate, seconds: float) -> None:
+        """Sleep `seconds`, or less if `lift` ends the gate's waits."""
+        alarm = gate.alarm
+        if alarm is None or alarm.done():
+            alarm = gate.alarm = asyncio.get_running_loop().create_future()
+        await asyncio.wait((alarm,), timeout=seconds)
 
     def _exit(self, host: str, gate: HostGate) -> None:
         gate.slots.give()
@@ -184,6 +198,15 @@ class HostPool:
         if seconds > 0:
             gate = self._gate(host)
             gate.backoff_until = max(gate.backoff_until, self._clock() + seconds)
+
+    def lift(self, gate: HostGate) -> None:
+        """End `gate`'s interval and backoff now, and with `wakeable` the waits of
+        those waiting them out: `check` gave its host up, and those queued for it
+        leave without a request, not after the wait."""
+        gate.next_start = gate.backoff_until = 0.0
+        alarm, gate.alarm = gate.alarm, None
+        if alarm is not None and not alarm.done():
+            alarm.set_result(None)
 
     def backoff_remaining(self, host: str) -> float:
         gate = self._gates.get(host) or self._gates.get(host_key(host))
