@@ -44,18 +44,22 @@ def _image_expectation(width: int | None, height: int | None) -> Expectation:
 
 _Refs = list[tuple[str, TargetRef]]
 
+# Members read for every reference, as module constants: on Python 3.11 a
+# member read through its class (`Kind.WEB`) goes through EnumType's
+# `__getattr__` hook, ~1,000 instructions each (issue 16).
+_WEB, _AMP, _CDN, _IMAGE = Kind.WEB, Kind.AMP, Kind.CDN, Kind.IMAGE
+_ARTICLE, _RELATED, _PROVIDER = Origin.ARTICLE, Origin.RELATED, Origin.PROVIDER
+
 
 def _image_refs(
     out: _Refs, images: Iterable[Image], aid: str, origin: Origin, prefix: str, kinds: _Kinds
 ) -> None:
-    if Kind.IMAGE not in kinds:
+    if _IMAGE not in kinds:
         return
     for i, img in enumerate(images):
         if img.url:
             expect = _image_expectation(img.width, img.height)
-            out.append(
-                (img.url, TargetRef(aid, Kind.IMAGE, origin, expect, _path(f"{prefix}{i}.url")))
-            )
+            out.append((img.url, TargetRef(aid, _IMAGE, origin, expect, _path(f"{prefix}{i}.url"))))
 
 
 def _text(value: object) -> str | None:
@@ -69,15 +73,15 @@ def _page_refs(
     web, amp, cdn = rec.webUrl, rec.ampWebUrl, rec.cdnAmpWebUrl
     # what the page should still be (content_drift: web and amp pages only)
     title, excerpt = _text(rec.title), _text((rec.model_extra or {}).get("excerpt"))
-    if web and Kind.WEB in kinds:
+    if web and _WEB in kinds:
         expect = Expectation(amphtml=amp, title=title, excerpt=excerpt)
-        out.append((web, TargetRef(aid, Kind.WEB, origin, expect, _path(f"{prefix}webUrl"))))
-    if amp and Kind.AMP in kinds:
+        out.append((web, TargetRef(aid, _WEB, origin, expect, _path(f"{prefix}webUrl"))))
+    if amp and _AMP in kinds:
         expect = Expectation(canonical=web, title=title, excerpt=excerpt)
-        out.append((amp, TargetRef(aid, Kind.AMP, origin, expect, _path(f"{prefix}ampWebUrl"))))
-    if cdn and Kind.CDN in kinds:
+        out.append((amp, TargetRef(aid, _AMP, origin, expect, _path(f"{prefix}ampWebUrl"))))
+    if cdn and _CDN in kinds:
         expect = Expectation(canonical=web)
-        out.append((cdn, TargetRef(aid, Kind.CDN, origin, expect, _path(f"{prefix}cdnAmpWebUrl"))))
+        out.append((cdn, TargetRef(aid, _CDN, origin, expect, _path(f"{prefix}cdnAmpWebUrl"))))
     _image_refs(out, rec.images, aid, origin, f"{prefix}images.", kinds)
 
 
@@ -85,7 +89,7 @@ def _provider_refs(
     out: _Refs, provider: Provider | None, aid: str, prefix: str, kinds: _Kinds
 ) -> None:
     if provider is not None and provider.images:
-        _image_refs(out, provider.images, aid, Origin.PROVIDER, f"{prefix}provider.images.", kinds)
+        _image_refs(out, provider.images, aid, _PROVIDER, f"{prefix}provider.images.", kinds)
 
 
 def document_refs(
@@ -95,11 +99,11 @@ def document_refs(
     aid = doc.id
     art = doc.article
     refs: _Refs = []
-    _page_refs(refs, art, aid, Origin.ARTICLE, "", kinds)
+    _page_refs(refs, art, aid, _ARTICLE, "", kinds)
     _provider_refs(refs, art.provider, aid, "", kinds)
     if related:
         for i, rel in enumerate(art.related):
             prefix = f"related.{i}."
-            _page_refs(refs, rel, aid, Origin.RELATED, prefix, kinds)
+            _page_refs(refs, rel, aid, _RELATED, prefix, kinds)
             _provider_refs(refs, rel.provider, aid, prefix, kinds)
     return refs

@@ -99,7 +99,9 @@ class Tally:
             result = row.result
             if result is None:
                 continue
-            by_outcome[result.outcome.value] += 1
+            # `_value_`, the member's own attribute: `.value` is a Python-level
+            # property of Enum (~1,700 instructions on Python 3.11; issue 16)
+            by_outcome[result.outcome._value_] += 1
             if not result.outcome.is_up:
                 self.problems += 1
             elif not row.problems:  # healthy
@@ -107,7 +109,7 @@ class Tally:
 
     def _add_problems(self, problems: list[Problem]) -> None:
         self.problems += len(problems)
-        self.by_problem.update(p.code.value for p in problems)
+        self.by_problem.update(p.code._value_ for p in problems)
 
     def to_json(self, elapsed_s: float) -> dict[str, Any]:
         out: dict[str, Any] = {
