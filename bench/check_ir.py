@@ -98,7 +98,12 @@ def main() -> int:
                             "--data-dir",
                             str(work / f"data-{name}-{round_no}"),
                         ],
-                        env={**os.environ, "PYTHONPATH": str(Path(tree).resolve())},
+                        env={
+                            **os.environ,
+                            "PYTHONPATH": str(Path(tree).resolve()),
+                            # a loaded machine and valgrind can hold a connect past 5 s
+                            "ARTICLE_MONITOR_CONNECT_TIMEOUT": "600",
+                        },
                         capture_output=True,
                         text=True,
                         timeout=3600,

@@ -182,6 +182,9 @@ async def with_engine(urls: list[str], concurrency: int) -> None:
         per_host=concurrency,
         retries=0,
         timeout=20,
+        # not the default 5 s: under valgrind (engine_ir.py) on a loaded machine a
+        # connect can take longer, and a timed-out check runs other code
+        connect_timeout=20,
     )
     queue: TargetQueue = asyncio.Queue()
     for url in urls:
