@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Coroutine
+from collections import Counter, defaultdict
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from functools import partial
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -26,9 +28,11 @@ from monitor.daemon.lost import LostClaims
 from monitor.daemon.once import run_pass
 from monitor.daemon.pace import Pace, queued_ahead
 from monitor.daemon.writer import ResultWriter
+from monitor.http.hostpool import HostPool
 from monitor.observe.logs import EVERY
 from monitor.storage.repository import Claimed, Repository, now_ms
 from monitor.url_exclude import url_exclusion
+from monitor.urls import host_key
 from monitor.vocabulary import CheckResult, Kind
 
 log = logging.getLogger("monitor.daemon")
@@ -39,6 +43,14 @@ MAX_BACKLOG = 5 * CLAIM_BATCH  # results queued for the database beyond which cl
 # Tries of one claim when its checker process dies under it: once more with the
 # new process; a target that kills it again is left to its lease (and counted).
 CHECKER_DEATHS = 2
+# A claim whose host is held back (Retry-After, a 429/503 backoff) for longer than
+# this is not started: it is given back due at the hold's end (`held_back`). A
+# shorter hold is waited out at the host's gate, as before.
+HOLD_SLACK = 1.0
+# claims given back so in one dispatch beyond which it claims on at the next tick:
+# walking a held host's whole backlog (100,000 images) in one went on past the
+# first of them being due again, and claimed and gave them back for ever
+MAX_DEFERRED = 5 * CLAIM_BATCH
 
 DbCall = Callable[..., Awaitable[Any]]  # runs a repository call on the one database thread
 
@@ -54,6 +66,59 @@ def left_out_now(s: Settings, claims: list[Claimed]) -> set[int]:
         return set()  # the default: nothing to look at
     kinds = frozenset(s.kinds)
     return {c.id for c in claims if c.kind not in kinds or excluded.excludes(c.url)}
+
+
+def claim_host(url: str) -> str | None:
+    """The key of `url`'s host as the host gates know it (`urls.host_key`), or
+    None for a URL without one (the check says what is wrong with it)."""
+    try:
+        host = urlsplit(url).hostname
+        return host_key(host) if host else None
+    except ValueError:
+        return None
+
+
+def held_back(
+    hosts: HostPool,
+    claims: list[Claimed],
+    now: int,
+    skip: set[int],
+    running: Iterable[tuple[Any, Claimed]],
+) -> dict[int, list[Claimed]]:
+    """The claims (not in `skip`) not to start now, by when they are due again
+    (`now`'s clock, ms). Each started waited out its host's hold at the host's
+    gate holding one of the `concurrency` slots: a host answering `429
+    Retry-After` to thousands of images took every slot for hours, and no other
+    host was checked meanwhile. So a host held back beyond `HOLD_SLACK` has its
+    claims due at the hold's end; one whose hold is over (or short) but whose
+    last answer refused gets `per_host` checks in flight (`running` holds the
+    others), the rest due a backoff later: those that come back at a hold's end
+    all went to its gate, and the first answer held them again. The holds are
+    the checker's own and, in a cluster, those other members learned
+    (cluster.py imposes them)."""
+    refusing = hosts.refusing()  # the hosts held or refusing now: none, or a few
+    if not refusing:
+        return {}
+    room: dict[str, int] | None = None  # checks a host that refused may start now
+    out: dict[int, list[Claimed]] = defaultdict(list)
+    for claim in claims:
+        if claim.id in skip:
+            continue
+        host = claim_host(claim.url)
+        if host is None or host not in refusing:
+            continue
+        left, backoff = refusing[host]
+        if left > HOLD_SLACK:
+            out[now + int(left * 1000)].append(claim)
+            continue
+        if room is None:  # those in flight, counted once
+            busy = Counter(claim_host(c.url) for _, c in running)
+            room = {h: hosts.per_host - busy[h] for h in refusing}
+        if room[host] > 0:
+            room[host] -= 1
+        else:
+            out[now + int(max(left + backoff, HOLD_SLACK) * 1000)].append(claim)
+    return out
 
 
 class Dispatcher:
@@ -178,6 +243,7 @@ class Dispatcher:
     async def _dispatch(self, cutoff: int | None) -> int:
         s = self._settings()
         claimed = 0
+        given_back = 0  # claims of held-back hosts given back (`held_back`)
         self.ended_by = "stop"
         while not self.stopping:
             free = self.capacity(s) - len(self.inflight)
@@ -221,8 +287,10 @@ class Dispatcher:
             fast = self.checker if isinstance(self.checker, ProcessChecker) else None
             held = len(self.inflight)
             left_out = left_out_now(s, claims)
+            later = self._held_back(s, claims, left_out)
+            deferred = {c.id for group in later.values() for c in group}
             for claim in claims:
-                if claim.id in left_out:
+                if claim.id in left_out or claim.id in deferred:
                     continue
                 running = self.inflight.get(claim.id)
                 previous = None
@@ -243,12 +311,16 @@ class Dispatcher:
                     self._check(claim, after=previous), name=f"check-{claim.id}"
                 )
                 self.inflight[claim.id] = (task, claim)
+            for until, group in later.items():
+                await self.release(group, due=until)
             claimed += len(claims)
+            given_back += len(deferred)
             if len(claims) < want:
                 self._more_due = False
                 self.ended_by = "drained"
                 break
-            if len(self.inflight) <= held:
+            # claims given back moved the queue's front on: claiming on takes others
+            if len(self.inflight) <= held and (not deferred or given_back >= MAX_DEFERRED):
                 # only targets in flight, their leases run out (lease_seconds under a
                 # claim's round trip): claiming on took them again and again, and
                 # restarted their checks, for ever at 100% CPU. Claim when one ends.
@@ -256,6 +328,27 @@ class Dispatcher:
                 self.ended_by = "capacity"
                 break
         return claimed
+
+    def _held_back(
+        self, s: Settings, claims: list[Claimed], left_out: set[int]
+    ) -> dict[int, list[Claimed]]:
+        """The claims to give back due at their host's hold's end, not started
+        (`held_back`): a deferral, not a result (no history row, no attempt, no
+        metric). Not in `run --once` (its pass checks what is due at its cutoff,
+        so those checks wait at their host's gate), nor with checker processes
+        (the holds live in them: checkers.py), nor a claim of a target whose
+        check is in flight (its lease ran out: it is restarted as ever)."""
+        hosts = getattr(self.checker, "hosts", None)
+        if s.once or not isinstance(hosts, HostPool) or not claims:
+            return {}
+        skip = left_out | {c.id for c in claims if c.id in self.inflight}
+        later = held_back(hosts, claims, self._clock(), skip, self.inflight.values())
+        if later:
+            log.debug(
+                "claims of held-back hosts given back until their holds end",
+                extra={"ctx": {"claims": sum(len(g) for g in later.values())}},
+            )
+        return later
 
     async def _check(
         self, claim: Claimed, after: asyncio.Future[Any] | None = None, tries: int = CHECKER_DEATHS
@@ -397,9 +490,14 @@ class Dispatcher:
         for task, _ in list(self.inflight.values()):
             task.cancel()
 
-    async def release(self, claims: list[Claimed]) -> None:
+    async def release(self, claims: list[Claimed], *, due: int | None = None) -> None:
+        """Give back claims not checked, due again now, or at `due` (ms)."""
         try:
-            await self._db(self.repo.release, [(c.id, c.lease) for c in claims], self._clock())
+            await self._db(
+                self.repo.release,
+                [(c.id, c.lease) for c in claims],
+                self._clock() if due is None else due,
+            )
         except SQLAlchemyError as exc:
             log.warning(
                 "could not give back %d claims (%s); their leases will expire", len(claims), exc

@@ -193,6 +193,18 @@ class HostPool:
         now = self._clock()
         return {h: g.backoff_until - now for h, g in self._gates.items() if g.backoff_until > now}
 
+    def refusing(self) -> dict[str, tuple[float, float]]:
+        """Hosts held back now, or whose last answer was a refusal (429/503, the
+        backoff not reset by an answer since), with the seconds of their hold
+        left (0 when it is over) and their last backoff: the daemon starts few
+        checks of them (dispatch.py `held_back`)."""
+        now = self._clock()
+        return {
+            h: (max(0.0, g.backoff_until - now), g.penalty)
+            for h, g in self._gates.items()
+            if g.penalty > 0 or g.backoff_until > now
+        }
+
     def impose(self, host: str, seconds: float) -> None:
         """Back off `host` for `seconds`, learned elsewhere (another cluster member)."""
         if seconds > 0:

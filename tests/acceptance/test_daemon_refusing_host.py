@@ -1,0 +1,168 @@
+"""`run`: a host held back by its Retry-After does not hold every check slot, so
+the other hosts are checked meanwhile (dispatch.py `held_back`).
+
+End to end: the daemon as a subprocess, `--concurrency 4`, against a loopback
+server that counts each host's requests. `cdn.test` answers its first
+REFUSED requests `429 Retry-After: 2`, then serves; `news.test` serves pages.
+Before the fix, each claimed check of `cdn.test` waited out the hold at the
+host's gate holding one of the 4 slots, and the claims went on in due order,
+so the pages added after the images were requested only once every image had
+been (the host's 24 requests and more before the first page; with thousands of
+images, hours). Now a claim of a held host is given back due at the hold's
+end, not started, and the pages are requested at once. The assertions count
+requests and rows, never time; the waits are bounds on a hang.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from daemon_harness import PAGE, DaemonProcess, query, wait_for, write_config
+from support.images import png
+
+IMAGES = 23  # and the story page: 24 targets on the refusing host
+PER_HOST = 4  # the default
+RETRIES = 1
+# the refusing host's first round: PER_HOST targets, each tried RETRIES + 1 times
+REFUSED = PER_HOST * (RETRIES + 1)
+PAGES = ["/b/", "/c/", "/d/"]  # on news.test
+IMAGE = png(10, 10)
+
+
+class Site(ThreadingHTTPServer):
+    daemon_threads = True
+    hits: Counter[str]  # by host
+    paths: Counter[str]  # by host and path
+    busy: Counter[str]  # requests of one host and path in flight now
+    most_at_once = 0  # the most requests of one URL in flight together
+    cdn_when_pages_done = -1  # cdn.test's requests when the last page was requested
+    lock: threading.Lock
+
+
+class Handler(BaseHTTPRequestHandler):
+    server: Site
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        site = self.server
+        host = (self.headers.get("Host") or "").split(":")[0]
+        url = host + self.path
+        with site.lock:
+            site.hits[host] += 1
+            site.paths[url] += 1
+            site.busy[url] += 1
+            site.most_at_once = max(site.most_at_once, site.busy[url])
+            refused = host == "cdn.test" and site.hits[host] <= REFUSED
+            if host == "news.test" and all(site.paths[f"news.test{p}"] for p in PAGES):
+                if site.cdn_when_pages_done < 0:
+                    site.cdn_when_pages_done = site.hits["cdn.test"]
+        headers = {"Content-Type": "text/html"}
+        status, body = 200, PAGE.encode()
+        if refused:
+            status, body, headers["Retry-After"] = 429, b"slow down", "2"
+        elif host == "cdn.test" and self.path.startswith("/img/"):
+            headers["Content-Type"], body = "image/png", IMAGE
+        try:
+            self.send_response(status)
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        except OSError:
+            pass
+        finally:
+            with site.lock:
+                site.busy[url] -= 1
+
+
+@pytest.fixture
+def site() -> Iterator[Site]:
+    server = Site(("127.0.0.1", 0), Handler)
+    server.hits, server.paths, server.busy = Counter(), Counter(), Counter()
+    server.lock = threading.Lock()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def story(web_url: str, images: list[str]) -> str:
+    return json.dumps(
+        {
+            "webUrl": web_url,
+            "title": "A story",
+            "provider": {"name": "News", "domain": "news.test"},
+            "images": [{"url": u, "width": 10, "height": 10} for u in images],
+        }
+    )
+
+
+def test_a_host_held_by_retry_after_leaves_the_slots_to_the_other_hosts(
+    tmp_path: Path, site: Site
+) -> None:
+    """The pages of another host, found while the refusing host's first checks
+    wait out its Retry-After, are requested before any more of its images (its
+    first round's REFUSED requests, not its 24 targets' and more); once the
+    hold ends every image deferred is requested and recorded once: a deferral
+    wrote no result, and no URL had two requests at once. ~9 s: the daemon's
+    start and two Retry-After holds of 2 s (under 1 s, no hold is deferred)."""
+    port = site.server_address[1]
+    config = write_config(
+        tmp_path,
+        port,
+        connect_to=[f"cdn.test:80:127.0.0.1:{port}", f"news.test:80:127.0.0.1:{port}"],
+        kinds=["web", "image"],
+        concurrency=4,
+        retries=RETRIES,
+        retry_after_max=10.0,
+        interval=3600.0,
+        retry_interval=3600.0,
+        lease_seconds=60.0,
+    )
+    corpus = tmp_path / "corpus"
+    images = [f"http://cdn.test/img/{n}.png" for n in range(IMAGES)]
+    (corpus / "a.json").write_text(story("http://cdn.test/story/", images))
+    daemon = DaemonProcess(config)
+    try:
+        daemon.wait_listening()
+        # the refusing host's first requests: its hold has begun; the pages come now
+        wait_for(lambda: site.hits["cdn.test"], 30, what=daemon.text)
+        for n, path in enumerate(PAGES):
+            (corpus / f"{'bcd'[n]}.json").write_text(story(f"http://news.test{path}", []))
+        wait_for(lambda: site.cdn_when_pages_done >= 0, 60, what=lambda: str(site.hits))
+        assert site.cdn_when_pages_done <= REFUSED, (site.cdn_when_pages_done, site.hits)
+
+        db = tmp_path / "data" / "article-monitor.db"
+        every = 1 + IMAGES + len(PAGES)
+
+        def recorded() -> list[tuple[Any, ...]]:
+            return query(db, "SELECT target_id, count(*) FROM check_results GROUP BY target_id")
+
+        wait_for(lambda: len(recorded()) == every, 60, what=lambda: f"{recorded()} {site.hits}")
+        # each target requested: the 4 refused ones twice (their retry), the others once
+        assert site.paths["cdn.test/story/"] >= 1
+        assert all(site.paths[f"cdn.test/img/{n}.png"] >= 1 for n in range(IMAGES)), site.paths
+        assert site.hits["cdn.test"] == IMAGES + 1 + PER_HOST * RETRIES, site.hits
+        assert site.most_at_once == 1, site.paths
+        # one result each: a claim given back at the hold wrote none
+        assert {n for _, n in recorded()} == {1}, recorded()
+        outcomes = Counter(
+            o for (o,) in query(db, "SELECT last_outcome FROM targets WHERE next_due IS NOT NULL")
+        )
+        assert sum(outcomes.values()) == every, outcomes
+    finally:
+        daemon.kill()
+    assert "Traceback" not in daemon.text(), daemon.text()
