@@ -434,5 +434,6 @@ def _held_back(
         checked_at=checked_at,
         redirects=tried.redirects,
         attempts=attempts + (1 if tried.redirects else 0),
-        error=refusal.not_requested,
+        # its own host answered (a redirect): only the redirect's host was not asked
+        error=refusal.not_followed if tried.redirects else refusal.not_requested,
     )

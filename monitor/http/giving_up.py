@@ -58,15 +58,14 @@ class Refusal:
     targets: int  # of those, targets' first tries
     rounds: int
 
-    def _said(self) -> str:
+    def _said(self, who: str = "its host") -> str:
         among = f"(the first tries of {self.targets} targets among them) in {self.rounds} rounds"
         if self.status is None:
             return (
-                f"its host did not answer its last {self.requests} requests within the "
-                f"timeout {among}"
+                f"{who} did not answer its last {self.requests} requests within the timeout {among}"
             )
         return (
-            f"its host answered {self.status} to its last {self.requests} requests "
+            f"{who} answered {self.status} to its last {self.requests} requests "
             f"{among}, waiting between them"
         )
 
@@ -77,6 +76,15 @@ class Refusal:
     @property
     def not_retried(self) -> str:
         return f"not retried: {self._said()}; `check` asked it nothing more"
+
+    @property
+    def not_followed(self) -> str:
+        """A target whose own host answered, with a redirect to the given-up host:
+        its host was asked (attempts counts it), the redirect's was not."""
+        return (
+            f"redirect not followed: {self._said('the host it leads to')}; "
+            "`check` asked that host nothing more"
+        )
 
 
 class _Run:

@@ -61,7 +61,9 @@ class Handler(BaseHTTPRequestHandler):
         with self.server.lock:
             self.server.hits[host] += 1
         status, headers, body = 200, {"Content-Type": "text/html"}, PAGE.encode()
-        if host.startswith("cdn") and self.path.startswith("/ok/"):
+        if host.startswith("hop"):  # a host that answers, with a redirect to cdn.test
+            status, headers, body = 302, {"Location": f"http://cdn.test{self.path}"}, b""
+        elif host.startswith("cdn") and self.path.startswith("/ok/"):
             headers, body = {"Content-Type": "image/png"}, IMAGE
         elif host.startswith("cdn"):
             refusal = self.server.refusal
@@ -217,3 +219,24 @@ def test_a_host_limiting_some_paths_is_asked_for_every_target(tmp_path: Path, si
             ), t
             assert t["error"] is None, t
     assert site.hits["cdn.test"] == 4 + 3 * (RETRIES + 1)
+
+
+def test_a_redirect_into_a_given_up_host_says_so(tmp_path: Path, site: Site) -> None:
+    """Images on hop.test, which answers each with a redirect to cdn.test, which
+    refuses everything: cdn.test is given up, and a target whose redirect leads
+    there says the redirect was not followed, not that it was not requested (its
+    own host was asked: its attempts and redirects say so). Before, its error read
+    "not requested: its host answered 429 ...", of a host that answered 302."""
+    folder = corpus(tmp_path, "hop.test", [f"/img/{n}.png" for n in range(TARGETS)])
+    report = check(folder, site.server_address[1], "--workers", "1")
+    images = [t for t in targets(report).values() if t["kind"] == "image"]
+    assert {t["outcome"] for t in images} == {"rate_limited"}
+    assert site.hits["hop.test"] >= TARGETS and site.hits["cdn.test"] <= BOUND, site.hits
+    held = [t for t in images if t["http_status"] is None]
+    assert len(held) >= TARGETS - BOUND
+    for t in held:
+        assert t["attempts"] >= 1 and t["redirects"], t
+        assert t["error"].startswith(
+            "redirect not followed: the host it leads to answered 429 to its last "
+        ), t
+        assert "its host" not in t["error"], t
