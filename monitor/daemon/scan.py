@@ -125,12 +125,15 @@ class CorpusScanner:
             made = self._digest = (self.settings, self.keyring, digest)
         return made[2]
 
-    def _count_excluded(self) -> None:
+    def _count_excluded(self, *, forced: bool = False) -> None:
         """Log the targets `exclude_urls` leaves out of the recorded corpus when a pass
-        changed their number (one line, not one per target; `status` shows it)."""
+        changed their number (one line, not one per target; `status` shows it).
+        After a pass that read every file (a SIGHUP, new rules) the line is never
+        held back as a repeat: the same count said before the reload within the
+        repeat window left the last line an older count for up to a minute."""
         total = self.repo.excluded_targets()
         if total != (self._excluded or 0):
-            log.info("%d targets left out by exclude_urls", total)
+            log.info("%d targets left out by exclude_urls", total, extra=EVERY if forced else None)
         self._excluded = total
 
     def _rules_key(self) -> str:
@@ -263,7 +266,7 @@ class CorpusScanner:
                 )
         self.duplicates(report)
         if report.changed or report.removed or self._excluded is None:
-            self._count_excluded()
+            self._count_excluded(forced=force)
         unread = _holding(kept, known) if rules != self._rules else []
         if unread:
             # documents kept unread (a path missing or unreadable) still have the old
