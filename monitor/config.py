@@ -26,6 +26,7 @@ from pydantic.fields import FieldInfo
 
 from monitor import urls
 from monitor.config_sources import (
+    ENV_JSON,
     ENV_NESTED,
     ENV_WHOLE,
     Load,
@@ -52,6 +53,7 @@ from monitor.durations import (
     quoted,
     unit_of,
 )
+from monitor.request_headers import HeaderRule, resolve_all
 from monitor.url_exclude import pattern_problem
 from monitor.vocabulary import Kind
 from monitor.whole_numbers import TooManyDigits, parse_whole
@@ -162,6 +164,10 @@ class Settings(BaseModel):
     interval_jitter: float = Field(0.1, ge=0, le=1)
     once: bool = False
     user_agent_contact: str | None = None
+    # headers sent with every request to matching hosts (monitor/request_headers.py):
+    # their values are read from files or variables at load, and never shown; the
+    # variable is a JSON list of rules, nothing else (a value may hold commas)
+    request_headers: Annotated[list[HeaderRule], ENV_JSON] = Field(default_factory=list)
     cert_warning_days: Days = 14.0
     latency_budget_ms: Milliseconds = 5000.0
     # web/amp pages (CONTRACT section 3): content_drift, redirect_to_root, the soft-404 probe
@@ -284,6 +290,21 @@ class Settings(BaseModel):
                 raise ValueError(problem)
         return value
 
+    @field_validator("request_headers")
+    @classmethod
+    def _header_values(cls, value: list[HeaderRule], info: ValidationInfo) -> list[HeaderRule]:
+        """Each rule's value read from its file or variable (again at each reload):
+        an unset variable or an unreadable file is an error now, not a request
+        sent without its header."""
+        context = info.context if isinstance(info.context, dict) else {}
+        environ = context.get("environ")
+        resolve_all(
+            value,
+            os.environ if environ is None else environ,
+            allow_insecure=bool(info.data.get("allow_insecure_key_permissions")),
+        )
+        return value
+
     _no_booleans = field_validator("*", mode="before")(_not_a_boolean)
 
     def page_rules(self) -> PageRules:
@@ -307,7 +328,8 @@ class Settings(BaseModel):
         return f"sqlite:///{(self.data_dir / 'article-monitor.db').resolve()}"
 
     def redacted(self) -> dict[str, Any]:
-        """Effective settings for `config show`: paths only, never key material."""
+        """Effective settings for `config show`: paths only, never key material;
+        a request header's value as `***` (its value_file or value_env by name)."""
         data = self.model_dump(mode="json")
         if self.db:
             data["db"] = urls.redact(self.db)
@@ -321,7 +343,11 @@ _SECRET_NAME = re.compile(r"(^|_)(key|keys|secret|password|passphrase|token|priv
 
 
 # the flags named for one item of a list setting (`--key-file` is already singular)
-_ONE_ITEM_FLAGS = {"exclude_fields": "--exclude-field", "exclude_urls": "--exclude-url"}
+_ONE_ITEM_FLAGS = {
+    "exclude_fields": "--exclude-field",
+    "exclude_urls": "--exclude-url",
+    "request_headers": "--header/--header-file/--header-env",
+}
 
 
 def flag_name(key: str) -> str:
@@ -439,7 +465,8 @@ def load_settings(
         given[key] = list(value) if isinstance(value, tuple) else value
     load = Load(config_file, env, flag_keys=set(given))
     try:
-        return Settings(**layered(Settings.model_fields, load, given))
+        values = layered(Settings.model_fields, load, given)
+        return Settings.model_validate(values, context={"environ": env})
     except ValidationError as exc:
         lines = [_describe(err, load) for err in exc.errors()]
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(lines)) from None

@@ -12,7 +12,8 @@ model given whole is JSON; a higher layer's nested table is merged into a
 lower one's. Ours on top: surrounding whitespace is stripped, and a list not
 written as JSON splits on commas (`paths` and `key_file` on the path
 separator), but for a list marked `ENV_WHOLE` (`exclude_urls`), whose items
-may hold commas: a JSON list of strings, or else one item as written. Which
+may hold commas: a JSON list of strings, or else one item as written; and
+one marked `ENV_JSON` (`request_headers`) is a JSON list or an error. Which
 fields hold paths, lists or models is read from the model's annotations,
 never listed by hand.
 """
@@ -61,6 +62,19 @@ class EnvWhole:
 ENV_WHOLE = EnvWhole()
 
 
+class EnvJson:
+    """The mark of a list setting whose variable is a JSON list and nothing else
+    (`request_headers`: a list of tables, whose values may hold commas)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "ENV_JSON"
+
+
+ENV_JSON = EnvJson()
+
+
 @dataclass(slots=True)
 class Load:
     """What one `load_settings` call reads, and what each layer gave (for messages)."""
@@ -102,6 +116,11 @@ def is_model(info: FieldInfo) -> bool:
     return any(
         isinstance(a, type) and issubclass(a, BaseModel) for a in annotation_args(info.annotation)
     )
+
+
+def env_json(info: FieldInfo) -> bool:
+    """A list whose variable must be a JSON list (EnvJson)."""
+    return any(isinstance(m, EnvJson) for m in info.metadata)
 
 
 def env_whole(info: FieldInfo) -> bool:
@@ -158,6 +177,16 @@ def holds_paths(info: FieldInfo) -> bool:
     return False
 
 
+def _table_model(info: FieldInfo) -> type[BaseModel] | None:
+    """The model of a list of tables (`list[HeaderRule]`), else None."""
+    for arg in annotation_args(info.annotation):
+        if typing.get_origin(arg) is list:
+            (item,) = typing.get_args(arg) or (None,)
+            if isinstance(item, type) and issubclass(item, BaseModel):
+                return item
+    return None
+
+
 def deep_update(lower: Mapping[str, Any], higher: Mapping[str, Any]) -> dict[str, Any]:
     """`lower` with `higher`'s values over it; two tables under one key are merged."""
     merged = dict(lower)
@@ -196,11 +225,18 @@ def file_values(fields: Mapping[str, FieldInfo], load: Load) -> dict[str, Any]:
         # and a SIGHUP reload did not catch it): each in the words of an invalid TOML file
         raise ConfigError(f"{load.config_file}: invalid TOML: {exc}") from None
     base = load.config_file.parent
+    home = os.path.expanduser
     for name, info in fields.items():
         value = data.get(name)
+        table = _table_model(info)
+        if table is not None and isinstance(value, list):  # [[request_headers]]' value_file
+            inner = [k for k, i in table.model_fields.items() if holds_paths(i)]
+            for item in value:
+                for key in inner:
+                    if isinstance(item, dict) and isinstance(item.get(key), str):
+                        item[key] = str(base / home(item[key]))
         if not holds_paths(info):
             continue
-        home = os.path.expanduser
         if isinstance(value, str):
             data[name] = str(base / home(value))
         elif isinstance(value, list):
@@ -220,6 +256,12 @@ def env_values(fields: Mapping[str, FieldInfo], load: Load) -> dict[str, Any]:
         complex_ = is_complex(info)
         if value is not None and env_whole(info):
             values[name] = whole_items(name, value)
+        elif value is not None and env_json(info) and not value.startswith("["):
+            raise ConfigError(
+                f"invalid configuration:\n  {name} (from environment {env_name(name)}):"
+                ' expected a JSON list of tables, e.g. [{"hosts": ["staging.example.com"],'
+                ' "name": "Authorization", "value_env": "STAGING_AUTH"}]'
+            )
         elif complex_ and is_list(info) and value is not None and not value.startswith("["):
             sep = os.pathsep if holds_paths(info) else ","
             values[name] = [v.strip() for v in value.split(sep) if v.strip()]

@@ -255,14 +255,77 @@ def check_options(func: F) -> F:
                 "and ARTICLE_MONITOR_EXCLUDE_URLS (one pattern as written, commas and "
                 "all, or a JSON list of patterns).",
             ),
+            header_options,
         ],
     )
+
+
+def header_options(func: F) -> F:
+    """`--header`, `--header-file`, `--header-env`: rules of `request_headers`."""
+    return _apply(
+        func,
+        [
+            click.option(
+                "--header",
+                "header",
+                multiple=True,
+                metavar="HOSTS=NAME: VALUE",
+                help="Send the header NAME: VALUE with every request to HOSTS (a host, or "
+                "*.example.com for its subdomains, not the apex; several joined by commas), "
+                "redirects included, and not to other hosts, e.g. --header "
+                "'staging.example.com=X-Team: news'. A value on the command line can be "
+                "read by other users (`ps`): give a secret with --header-file or "
+                "--header-env. Repeatable; the header flags replace the config file's "
+                "`request_headers` (also ARTICLE_MONITOR_REQUEST_HEADERS, a JSON list).",
+            ),
+            click.option(
+                "--header-file",
+                "header_file",
+                multiple=True,
+                metavar="HOSTS=NAME:PATH",
+                help="As --header, the value read from the file PATH (surrounding whitespace "
+                "stripped; refused if group or others can read it, as a key file is), e.g. "
+                "--header-file 'staging.example.com=Authorization:/run/secrets/staging-auth'.",
+            ),
+            click.option(
+                "--header-env",
+                "header_env",
+                multiple=True,
+                metavar="HOSTS=NAME:VARIABLE",
+                help="As --header, the value read from the environment variable VARIABLE, "
+                "e.g. --header-env '*.img.example.com=Authorization:CDN_AUTH'.",
+            ),
+        ],
+    )
+
+
+_HEADER_FLAGS = {"header": "value", "header_file": "value_file", "header_env": "value_env"}
+
+
+def setting_flags(flags: dict[str, Any]) -> dict[str, Any]:
+    """A command's flags as settings: the header flags as `request_headers` rules
+    (given any, they replace the lower layers' list, as every list flag does)."""
+    if not any(key in flags for key in _HEADER_FLAGS):
+        return flags
+    from monitor.request_headers import HeaderRuleError, parse_spec
+
+    out = {k: v for k, v in flags.items() if k not in _HEADER_FLAGS}
+    rules = []
+    for key, source in _HEADER_FLAGS.items():
+        for spec in flags.get(key) or ():
+            try:
+                rules.append(parse_spec(spec, source))
+            except HeaderRuleError as exc:
+                raise click.UsageError(str(exc)) from None
+    out["request_headers"] = rules
+    return out
 
 
 def settings_from(
     config_file: Path | None, flags: dict[str, Any], paths: tuple[Path, ...] = ()
 ) -> Settings:
     """Build Settings from a command's kwargs, turning ConfigError into exit code 2."""
+    flags = setting_flags(flags)
     if paths:
         flags = {**flags, "paths": list(paths)}
     warn_env_near_misses()

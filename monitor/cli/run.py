@@ -15,6 +15,7 @@ from monitor.cli.options import (
     bounds_help,
     check_options,
     keyring_from,
+    setting_flags,
     settings_from,
     verification_keys,
 )
@@ -104,7 +105,7 @@ def _run(paths: tuple[Path, ...], config_file: Path | None, flags: dict[str, Any
         raise click.UsageError("no PATH given (and no `paths` in the config file)")
     keyring = keyring_from(settings)
     setup_logging(settings.log_format, settings.log_level)
-    flag_values = {**flags, "paths": list(paths)} if paths else dict(flags)
+    flag_values = setting_flags({**flags, "paths": list(paths)} if paths else dict(flags))
 
     def reload() -> tuple[Settings, KeyRing]:
         new = load_settings(config_file, flag_values)

@@ -88,6 +88,10 @@ ON_RESTART = frozenset(
         "ca_bundle",
         "allow_network",
         "user_agent_contact",
+        # its values are read again at a reload (an unreadable file refuses it), and a
+        # changed rule or value is named in the warning: the checker processes hold
+        # the start's in their settings frame, as they hold connect_to
+        "request_headers",
         "cert_warning_days",
         "latency_budget_ms",
         "soft_404_probe",

@@ -231,7 +231,9 @@ class Client:
         authority = url.host_subcomponent or host
         if not url.is_default_port():
             authority = f"{authority}:{port}"
-        lines = [f"GET {url.raw_path_qs} HTTP/1.1\r\nHost: {authority}\r\nUser-Agent: {self._ua}"]
+        lines = [f"GET {url.raw_path_qs} HTTP/1.1\r\nHost: {authority}"]
+        if "User-Agent" not in headers:  # a `request_headers` rule may set its own
+            lines.append(f"\r\nUser-Agent: {self._ua}")
         for name, value in headers.items():
             lines.append(f"\r\n{name}: {value}")
         lines.append("\r\n\r\n")

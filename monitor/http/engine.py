@@ -53,6 +53,7 @@ from monitor.http.reading import read_image, read_page
 from monitor.http.resolver import GuardedResolver, guarded_socket_factory
 from monitor.http.target_url import parse_target, public_url
 from monitor.http.tls import make_ssl_context
+from monitor.request_headers import HeaderTable
 from monitor.retry import backoff_delay, parse_retry_after, should_retry
 from monitor.vocabulary import (
     CheckResult,
@@ -113,6 +114,8 @@ class Checker:
         self._image_whole = {"Accept": IMAGE_ACCEPT, "Accept-Encoding": "identity"}
         self._first_range = min(IMAGE_FIRST_RANGE, settings.image_cap_bytes)
         self._image_ranged = {**self._image_whole, "Range": f"bytes=0-{self._first_range - 1}"}
+        # `request_headers`, per host; None without rules (no lookup per request)
+        self._extra = HeaderTable.of(settings.request_headers)
         # the soft-404 probe: a path that cannot exist, once per host and directory
         self.probe = SoftProbe(self._attempt, self._rng) if settings.soft_404_probe else None
         # the simhash of a web or AMP page's text (content/simhash.py): the daemon sets it
@@ -359,6 +362,8 @@ class Checker:
     async def _hop(self, att: Attempt, url: URL, kind: Kind, ranged: bool) -> URL | Then:
         """One request. Returns the redirect's URL to follow, or what to do instead."""
         headers = self._headers(kind, ranged)
+        if self._extra is not None:  # each hop's own host: none for another's redirect
+            headers = self._extra.merged(url.raw_host or "", headers)
         resp = await self._get(url, headers, att=att)
         try:
             att.status = resp.status
@@ -417,8 +422,12 @@ class Checker:
         else:
             cap = self.settings.image_cap_bytes
 
+            whole = self._image_whole
+            if self._extra is not None:
+                whole = self._extra.merged(url.raw_host or "", whole)
+
             def rest(start: int) -> Awaitable[Response]:
-                return self._get(url, self._image_whole, f"bytes={start}-{cap - 1}")
+                return self._get(url, whole, f"bytes={start}-{cap - 1}")
 
             error = await read_image(
                 resp, facts, cap, first_range=self._first_range if ranged else None, rest=rest

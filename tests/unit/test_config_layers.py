@@ -18,13 +18,16 @@ import pytest
 from pydantic.fields import FieldInfo
 
 from monitor.config import ENV_PREFIX, ConfigError, Settings, load_settings
-from monitor.config_sources import env_whole
+from monitor.config_sources import env_json, env_whole
 
 # Fields whose values must mean something (a CIDR, an address, a rule).
 _MEANINGFUL: dict[str, Any] = {
     "allow_network": ["10.0.0.0/8", "::1/128"],
     "listen": "0.0.0.0:9000",
     "connect_to": ["a.example:443:127.0.0.1:8443", "::127.0.0.2:"],
+    "request_headers": [
+        {"hosts": ["staging.example", "*.img.example"], "name": "X-Team", "value": "news"}
+    ],
     "kinds": ["web", "image"],
     "intervals": {"web": 5.0, "image": 7.5},
     "exclude_fields": ["title", "provider.name"],
@@ -76,6 +79,8 @@ def sample(name: str, info: FieldInfo) -> Any:
 
 
 def toml_text(name: str, value: Any) -> str:
+    if isinstance(value, list) and value and isinstance(value[0], dict):  # [[tables]]
+        return "".join(f"[[{name}]]\n" + toml_text("", v).split("\n", 1)[1] for v in value)
     if isinstance(value, dict):
         body = "\n".join(f"{k} = {json.dumps(v)}" for k, v in value.items())
         return f"[{name}]\n{body}\n"
@@ -88,6 +93,8 @@ def env_vars(name: str, value: Any) -> dict[str, str]:
         return {f"{key}__{k.upper()}": str(v) for k, v in value.items()}
     if isinstance(value, bool):
         return {key: "true" if value else "false"}
+    if isinstance(value, list) and env_json(Settings.model_fields[name]):
+        return {key: json.dumps(value)}  # a JSON list and nothing else (request_headers)
     if isinstance(value, list) and env_whole(Settings.model_fields[name]):
         return {key: json.dumps(value)}  # one item unless a JSON list (exclude_urls)
     if isinstance(value, list):

@@ -27,6 +27,7 @@ from monitor.config_sources import (  # noqa: E402
     ENV_PREFIX,
     ConfigError,
     Load,
+    env_json,
     env_name,
     env_values,
     env_whole,
@@ -64,6 +65,13 @@ class OracleEnv(pydantic_settings.EnvSettingsSource):  # type: ignore[misc,name-
     ) -> Any:
         if isinstance(value, str) and env_whole(field):  # ours: never split (exclude_urls)
             return whole_items(value)
+        if isinstance(value, str) and env_json(field) and not value.startswith("["):
+            raise ConfigError(  # ours: JSON or nothing (request_headers)
+                f"invalid configuration:\n  {field_name} (from environment "
+                f"{env_name(field_name)}): expected a JSON list of tables, e.g. "
+                '[{"hosts": ["staging.example.com"], "name": "Authorization", '
+                '"value_env": "STAGING_AUTH"}]'
+            )
         if isinstance(value, str) and is_list(field) and not value.lstrip().startswith("["):
             sep = os.pathsep if holds_paths(field) else ","
             return [v.strip() for v in value.split(sep) if v.strip()]
