@@ -53,6 +53,9 @@ class Attempt:
     body_error: str | None = None
     # not sent: `check` gave up on the host it was for (giving_up.py)
     held_back: Refusal | None = None
+    # a hop of this chain went over HTTPS: a later plain-HTTP hop gets no
+    # `request_headers` values (a redirect down to http:// would send them in clear)
+    tls_seen: bool = False
 
     def fail(self, kind: ErrorKind, text: str) -> Attempt:
         self.error, self.error_text = kind, text

@@ -241,7 +241,18 @@ class Checker:
         )
         probe = self.probe
         if probe is not None and att.body_error is None and probe.wants(result):
-            await probe.judge(result, att.final)
+            # a chain that went down from HTTPS to a host with `request_headers`: its
+            # probe would send them in clear (the chain's own hop did not), or without
+            # them get another answer than the page did; not probed
+            downgraded = (
+                self._extra is not None
+                and att.tls_seen
+                and att.final is not None
+                and att.final.scheme == "http"
+                and self._extra.for_host(att.final.raw_host or "") is not None
+            )
+            if not downgraded:
+                await probe.judge(result, att.final)
         return result
 
     def _answered(
@@ -359,10 +370,22 @@ class Checker:
             att.cert_not_after = resp.not_after
         return resp
 
+    @staticmethod
+    def _extra_allowed(att: Attempt, url: URL) -> bool:
+        """Whether a request to `url` in `att`'s chain may carry `request_headers`:
+        not over plain HTTP once a hop went over HTTPS (a redirect from
+        https://staging.example/ to http://staging.example/ would send its
+        Authorization in clear; browsers and curl drop it on a scheme change)."""
+        if url.scheme == "https":
+            att.tls_seen = True
+            return True
+        return not att.tls_seen
+
     async def _hop(self, att: Attempt, url: URL, kind: Kind, ranged: bool) -> URL | Then:
         """One request. Returns the redirect's URL to follow, or what to do instead."""
         headers = self._headers(kind, ranged)
-        if self._extra is not None:  # each hop's own host: none for another's redirect
+        if self._extra is not None and self._extra_allowed(att, url):
+            # each hop's own host: none for another's redirect
             headers = self._extra.merged(url.raw_host or "", headers)
         resp = await self._get(url, headers, att=att)
         try:
@@ -423,7 +446,7 @@ class Checker:
             cap = self.settings.image_cap_bytes
 
             whole = self._image_whole
-            if self._extra is not None:
+            if self._extra is not None and self._extra_allowed(att, url):
                 whole = self._extra.merged(url.raw_host or "", whole)
 
             def rest(start: int) -> Awaitable[Response]:
