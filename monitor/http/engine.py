@@ -158,8 +158,9 @@ class Checker:
 
     def give_up_refusing_hosts(self) -> None:
         """`check`'s: a host that refused the first tries of its targets for
-        `retries + 1` rounds is asked nothing more in this run (giving_up.py)."""
-        self.giving_up = GivingUp(self.settings.retries)
+        `retries + 1` rounds, over one target's tries, is asked nothing more in
+        this run (giving_up.py)."""
+        self.giving_up = GivingUp.of(self.settings)
         self.hosts.wakeable = True
 
     @property

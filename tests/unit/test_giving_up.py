@@ -4,6 +4,7 @@ made-up clock: rounds, first tries, and what ends a run of refusals."""
 from __future__ import annotations
 
 from monitor.classify import ErrorKind
+from monitor.config import Settings
 from monitor.http.giving_up import GivingUp
 from monitor.vocabulary import Outcome
 
@@ -82,3 +83,26 @@ def test_no_retries_one_round_of_two_targets() -> None:
     g = GivingUp(retries=0)
     assert not wave(g, 0.0, 1)
     assert wave(g, 0.0, 1)
+
+
+def test_a_run_shorter_than_one_targets_tries_gives_nothing_up() -> None:
+    """With a span (one target's tries), rounds and first tries are not enough:
+    the run of refusals must have lasted that long since its first refused
+    request was sent; any other answer starts the span again."""
+    g = GivingUp(retries=1, span=5.0)
+    assert not wave(g, 0.0, 2)
+    assert not wave(g, 2.0, 2)  # two rounds, four first tries, 3 s (answered at 3.0)
+    assert not wave(g, 3.0, 2, first=False)  # retries never end it
+    assert g.answered(HOST, 4.0, 429, None, first=True, now=5.0, wait_end=6.0)  # 5 s
+    g = GivingUp(retries=1, span=5.0)
+    assert not wave(g, 0.0, 2)
+    assert not wave(g, 2.0, 2)
+    assert not g.answered(HOST, 3.5, 200, None, first=True, now=3.6, wait_end=0.0)
+    assert not wave(g, 4.0, 2)  # a new run from 4.0: rounds and span again
+    assert not wave(g, 6.0, 2)
+    assert wave(g, 8.0, 2)  # answered at 9.0: 5 s since 4.0
+
+
+def test_the_span_is_one_targets_tries_of_the_settings() -> None:
+    settings = Settings(retries=2, timeout=10.0, backoff_max=30.0, retry_after_max=60.0)
+    assert GivingUp.of(settings).span == 3 * 10.0 + 2 * 60.0
