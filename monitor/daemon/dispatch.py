@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from functools import partial
@@ -51,6 +52,20 @@ HOLD_SLACK = 1.0
 # walking a held host's whole backlog (100,000 images) in one went on past the
 # first of them being due again, and claimed and gave them back for ever
 MAX_DEFERRED = 5 * CLAIM_BATCH
+# targets remembered as waiting since their first deferral (`held_back`'s turns):
+# beyond this many (targets gone from the corpus, say) the memory starts over
+MAX_WAITING = 200_000
+# a claim given back is due at the hold's end plus up to this many ms, fewer the
+# longer it has waited (`waited_ms`): the queue takes equal dues by target id, so
+# at each hold's end the same few targets came first, those checked a moment ago
+WAIT_RANKS = 64
+
+
+def waited_ms(waited: int) -> int:
+    """The ms after a hold's end that a claim given back for `waited` ms is due:
+    64 for one given back now, 60 after 1 s, ~37 after 100 s, 0 after a day."""
+    return max(0, WAIT_RANKS - int(4 * math.log2(1 + max(0, waited) / 1000)))
+
 
 DbCall = Callable[..., Awaitable[Any]]  # runs a repository call on the one database thread
 
@@ -84,6 +99,7 @@ def held_back(
     now: int,
     skip: set[int],
     running: Iterable[tuple[Any, Claimed]],
+    waiting: dict[int, int] | None = None,
 ) -> dict[int, list[Claimed]]:
     """The claims (not in `skip`) not to start now, by when they are due again
     (`now`'s clock, ms). Each started waited out its host's hold at the host's
@@ -95,29 +111,49 @@ def held_back(
     others), the rest due a backoff later: those that come back at a hold's end
     all went to its gate, and the first answer held them again. The holds are
     the checker's own and, in a cluster, those other members learned
-    (cluster.py imposes them)."""
+    (cluster.py imposes them).
+
+    `waiting` (target id -> when it was first given back, ms; updated here)
+    decides which claims come first: those given back longest ago are due a
+    few ms earlier after the hold's end (`waited_ms`), and get a refusing
+    host's `per_host` places before those never given back. Due at the hold's
+    end alone, the queue took them by target id, and the host's targets
+    checked a moment before (given back too when due again) came first: with
+    `interval` shorter than the host's backlog takes at `per_host` a hold, the
+    same targets were checked again and again and the rest never, with no
+    result and no lag to show for it."""
     refusing = hosts.refusing()  # the hosts held or refusing now: none, or a few
     if not refusing:
         return {}
-    room: dict[str, int] | None = None  # checks a host that refused may start now
+    if waiting is None:
+        waiting = {}
     out: dict[int, list[Claimed]] = defaultdict(list)
+    short: dict[str, list[Claimed]] = defaultdict(list)  # hosts whose hold is over or short
+
+    def later(claim: Claimed, due: int) -> None:
+        out[due + waited_ms(now - waiting.setdefault(claim.id, now))].append(claim)
+
     for claim in claims:
         if claim.id in skip:
             continue
         host = claim_host(claim.url)
         if host is None or host not in refusing:
             continue
-        left, backoff = refusing[host]
+        left, _ = refusing[host]
         if left > HOLD_SLACK:
-            out[now + int(left * 1000)].append(claim)
-            continue
-        if room is None:  # those in flight, counted once
-            busy = Counter(claim_host(c.url) for _, c in running)
-            room = {h: hosts.per_host - busy[h] for h in refusing}
-        if room[host] > 0:
-            room[host] -= 1
+            later(claim, now + int(left * 1000))
         else:
-            out[now + int(max(left + backoff, HOLD_SLACK) * 1000)].append(claim)
+            short[host].append(claim)
+    if not short:
+        return out
+    busy = Counter(claim_host(c.url) for _, c in running)  # those in flight
+    never = now + 1  # after any time given back
+    for host, group in short.items():
+        left, backoff = refusing[host]
+        room = hosts.per_host - busy[host]
+        group.sort(key=lambda c: waiting.get(c.id, never))  # stable: claim order next
+        for claim in group[max(0, room) :]:
+            later(claim, now + int(max(left + backoff, HOLD_SLACK) * 1000))
     return out
 
 
@@ -171,6 +207,9 @@ class Dispatcher:
         self.check_ended = asyncio.Event()
         self._pace = pace or Pace()  # how fast checks end: how far ahead to claim
         self._unqueued: list[Claimed] = []  # queued checks cancelled at a stop: to give back
+        # targets given back for their host's hold, by when first (ms): `held_back`
+        # gives a refusing host's few places to those waiting longest
+        self._waiting: dict[int, int] = {}
 
     @property
     def stopping(self) -> bool:
@@ -289,9 +328,12 @@ class Dispatcher:
             left_out = left_out_now(s, claims)
             later = self._held_back(s, claims, left_out)
             deferred = {c.id for group in later.values() for c in group}
+            waiting = self._waiting
             for claim in claims:
                 if claim.id in left_out or claim.id in deferred:
                     continue
+                if waiting:  # its turn came: it waits no more
+                    waiting.pop(claim.id, None)
                 running = self.inflight.get(claim.id)
                 previous = None
                 if running is None and fast is not None:
@@ -342,7 +384,9 @@ class Dispatcher:
         if s.once or not isinstance(hosts, HostPool) or not claims:
             return {}
         skip = left_out | {c.id for c in claims if c.id in self.inflight}
-        later = held_back(hosts, claims, self._clock(), skip, self.inflight.values())
+        if len(self._waiting) > MAX_WAITING:
+            self._waiting.clear()
+        later = held_back(hosts, claims, self._clock(), skip, self.inflight.values(), self._waiting)
         if later:
             log.debug(
                 "claims of held-back hosts given back until their holds end",
