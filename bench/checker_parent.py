@@ -33,6 +33,10 @@ from monitor.vocabulary import CheckResult, Kind, Outcome
 n = int(sys.argv[1])
 
 class Sink:
+    cancelled = []
+    held_new = {}  # no host held: what a process tells of its holds (pipe.py)
+    holds = {}
+
     def send(self, data, targets=0):
         pass
 

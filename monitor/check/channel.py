@@ -8,10 +8,11 @@ not believed, and the process is killed (`error` says why).
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import deque
 from typing import cast
 
-from monitor.check.pipe import Frames, answers_from_frame
+from monitor.check.pipe import FLAG_REF, HOLDS, Frames, answers_from_frame, holds_from_frame
 from monitor.vocabulary import CheckResult
 
 Batch = list[tuple[str, CheckResult]]
@@ -35,6 +36,13 @@ class Channel(asyncio.SubprocessProtocol):
         # the ids it answered as cancelled: those the parent cancelled, and those it
         # skipped when a stop signal reached it (the daemon's: checkers.py)
         self.cancelled: list[int] = []
+        # hosts the daemon's worker holds back: host key -> (the hold's end,
+        # time.monotonic(); its last backoff, 0 once an answer ended its refusals)
+        # from its holds frames (pipe.py); read by `WorkerHolds`
+        self.holds: dict[str, tuple[float, float]] = {}
+        # hosts whose hold began or grew since the parent last looked, with the
+        # seconds left: their requests queued in the worker are taken back
+        self.held_new: dict[str, float] = {}
         self.early: list[bytes] = []  # written before the pipe was connected
         self.early_close = False
 
@@ -57,6 +65,9 @@ class Channel(asyncio.SubprocessProtocol):
             return  # nothing after garbage is believed
         try:
             for payload in self.frames.feed(data):
+                if payload[0] & ~FLAG_REF == HOLDS:  # `is_holds`, inline: once a frame
+                    self._held(holds_from_frame(payload))
+                    continue
                 batch, cancelled = answers_from_frame(payload)
                 self.received += len(batch) + len(cancelled)
                 if batch:
@@ -68,6 +79,16 @@ class Channel(asyncio.SubprocessProtocol):
             if self.transport is not None and self.transport.get_returncode() is None:
                 self.transport.kill()  # it cannot be talked to any more
         self.wake.set()
+
+    def _held(self, holds: dict[str, tuple[float, float]]) -> None:
+        now = time.monotonic()
+        for host, (left, backoff) in holds.items():
+            if backoff > 0 or left > 0:
+                self.holds[host] = (now + left, backoff)
+                if left > 0:
+                    self.held_new[host] = left
+            else:  # answered: neither held nor refusing
+                self.holds.pop(host, None)
 
     def pipe_connection_lost(self, fd: int, exc: Exception | None) -> None:
         if fd == 0:

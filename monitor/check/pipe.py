@@ -31,6 +31,11 @@ cost 2-12% more than marshal, so marshal stays):
     results frame:  [(key, url|0, kind, outcome, checked_at, status,
                       final_url|0, redirects|0, latency_ms, attempts, error,
                       facts|0, cert_not_after, problems|0), ...]
+    holds frame:    {host: (seconds_left, backoff), ...}   from the daemon's
+                    workers: hosts whose hold (Retry-After, a 429/503 backoff)
+                    began or grew since the last, or whose refusals ended
+                    (backoff 0), so the daemon starts none of their checks
+                    meanwhile (dispatch.py `held_back`); none while no host refuses
 
 `key` is the URL the parent sent (the result's own URL travels only when it
 differs, `final_url` only when it differs from that), or the request's id
@@ -38,9 +43,10 @@ when it sent one: the daemon's checks of one URL overlap (a target claimed
 again while its old check runs), and an id names the check a result or a
 cancel is for. Each request gets exactly one answer, a result or its id in
 an ids frame, so a worker's count of answers still matches its requests.
-A frame's payload is a list (targets, requests or results) or a tuple (ids). Results and facts are
-rebuilt positionally, in RESULT_FIELDS and FACTS_FIELDS order, which a test
-holds to the model's dataclasses.
+A frame's payload is a list (targets, requests or results), a tuple (ids)
+or a dict (holds). Results and facts are rebuilt positionally, in
+RESULT_FIELDS and FACTS_FIELDS order, which a test holds to the model's
+dataclasses.
 
 A stream that ends inside a frame (a worker that died mid-write) leaves
 `Frames.pending` non-zero; a length beyond MAX_FRAME or a payload that does
@@ -199,7 +205,8 @@ def _ids(data: tuple[Any, ...]) -> tuple[int, ...]:
 
 
 _LIST = ord("[")
-_FLAG_REF = 0x80  # marshal's flag on a type code: the object may be referred back to
+HOLDS = ord("{")  # a holds frame's first byte (a marshal dict), FLAG_REF aside
+FLAG_REF = 0x80  # marshal's flag on a type code: the object may be referred back to
 
 
 def is_requests(payload: bytes) -> bool:
@@ -207,7 +214,39 @@ def is_requests(payload: bytes) -> bool:
     list: its first byte, the type code, says so) and not ids to cancel (a
     tuple), told without decoding it: the worker holds such frames undecoded
     until its queue runs low, and applies a cancel at once."""
-    return bool(payload) and payload[0] & ~_FLAG_REF == _LIST
+    return bool(payload) and payload[0] & ~FLAG_REF == _LIST
+
+
+_NUMBERS = (int, float)
+
+
+def holds_frame(holds: dict[str, tuple[float, float]]) -> bytes:
+    """One frame of a worker's hosts held back: host key -> (seconds left, backoff)."""
+    return frame(marshal.dumps(holds))
+
+
+def is_holds(payload: bytes) -> bool:
+    """Whether a worker's output frame is its holds (a marshal dict), told by its
+    first byte as `is_requests` tells requests."""
+    return bool(payload) and payload[0] & ~FLAG_REF == HOLDS
+
+
+def holds_from_frame(payload: bytes) -> dict[str, tuple[float, float]]:
+    """The holds of one `holds_frame`: host key -> (seconds left, backoff)."""
+    data = _load(payload)
+    try:
+        if data.__class__ is not dict:
+            raise TypeError("not a dict")
+        out = {}
+        for host, (left, backoff) in data.items():
+            if host.__class__ is not str or not (
+                left.__class__ in _NUMBERS and backoff.__class__ in _NUMBERS
+            ):
+                raise TypeError("not a host and two numbers")
+            out[host] = (float(left), float(backoff))
+        return out
+    except (ValueError, TypeError) as exc:
+        raise CorruptFrame("a frame that is not a worker's holds") from exc
 
 
 def requests_from_frame(payload: bytes) -> tuple[list[Request], tuple[int, ...]]:

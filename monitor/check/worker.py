@@ -25,11 +25,12 @@ import os
 import signal
 import stat
 import sys
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, BinaryIO, TextIO
 
 from monitor.check.gc_pace import end_of_process, run_pace
-from monitor.check.pipe import Row, ids_frame, results_frame
+from monitor.check.pipe import Row, holds_frame, ids_frame, results_frame
 from monitor.check.prestart import GIVE_UP_ARG, PARENT_STOPS, PROBE_DB_ARG, TEXT_HASH_ARG
 from monitor.check.requests import Requests
 from monitor.check.worker_input import Targets
@@ -44,13 +45,16 @@ FLUSH_ROWS = 512
 
 
 class _Results:
-    """Rows (and the ids of cancelled requests) collected and written as one
-    frame per batch."""
+    """Rows (and the ids of cancelled requests, and the daemon's hosts held back)
+    collected and written as one frame per batch."""
 
     def __init__(self, out: BinaryIO) -> None:
         self.out = out
         self.rows: list[Row] = []
         self.cancelled: list[int] = []
+        # host -> (its hold's end, time.monotonic(); its backoff): the last
+        # change of each since the last frame
+        self.holds: dict[str, tuple[float, float]] = {}
         self.timer: asyncio.TimerHandle | None = None
 
     def add(self, row: Row) -> None:
@@ -65,10 +69,25 @@ class _Results:
         if self.timer is None:
             self.timer = asyncio.get_running_loop().call_later(FLUSH_S, self.flush)
 
+    def hold(self, host: str, left: float, backoff: float) -> None:
+        """`HostPool.on_hold`: a host's hold began or grew, or its refusals ended
+        (`backoff` 0), told to the daemon with the next frame: its dispatcher
+        starts none of the host's checks meanwhile (dispatch.py `held_back`),
+        which would each wait out the hold here holding one of its slots."""
+        self.holds[host] = (time.monotonic() + left, backoff)
+        if self.timer is None:
+            self.timer = asyncio.get_running_loop().call_later(FLUSH_S, self.flush)
+
     def flush(self) -> None:
         if self.timer is not None:
             self.timer.cancel()
             self.timer = None
+        if self.holds:  # before the results: the dispatcher sees them as it claims on
+            now = time.monotonic()
+            self.out.write(
+                holds_frame({h: (max(0.0, end - now), b) for h, (end, b) in self.holds.items()})
+            )
+            self.holds = {}
         if self.rows:
             self.out.write(results_frame(self.rows))
             self.rows = []
@@ -141,6 +160,8 @@ async def serve(
         checker.text_hash = text_hash
         if give_up:  # `check`'s: a host refusing everything is given up (giving_up.py)
             checker.give_up_refusing_hosts()
+        else:  # the daemon's: it is told each host's hold (pipe.py's holds frame)
+            checker.hosts.on_hold = results.hold
         close_db = None
         if probe_db is not None and checker.probe is not None:
             close_db = await _keep_probe_answers(checker, probe_db)

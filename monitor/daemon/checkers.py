@@ -11,10 +11,13 @@ has the in-process `Checker`'s `check(url, kind)`, so the dispatcher does
 not know which one it drives.
 
 Not in a cluster (PostgreSQL): there members share the Retry-After backoffs
-their checkers learn (`Checker.hosts`), which live in-process. A worker that
-dies (or hangs, and is killed) fails only the checks it held, which are tried
-once more (dispatch.py) by the process started in its place; the Retry-After
-backoffs it had learned are lost with it. The other processes go on: a death
+their checkers learn (`Checker.hosts`), which live in-process. Each process
+tells the daemon its hosts' holds (pipe.py's holds frame), which
+`WorkerHolds` keeps for the dispatcher: it starts none of a held host's
+checks meanwhile (dispatch.py `held_back`). A worker that dies (or hangs, and
+is killed) fails only the checks it held, which are tried once more
+(dispatch.py) by the process started in its place; the Retry-After backoffs
+it had learned are lost with it. The other processes go on: a death
 restarted the whole pool once, and the healthy processes' checks were lost
 and requested again.
 """
@@ -23,8 +26,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections.abc import Callable
 from itertools import islice
 from typing import Any, cast
+from urllib.parse import urlsplit
 
 from monitor.check.channel import Channel
 from monitor.check.pipe import ids_frame, requests_frame
@@ -36,6 +42,7 @@ from monitor.daemon.prestart import (
     spawn_signals_held,
     worker_args,
 )
+from monitor.urls import host_key
 from monitor.vocabulary import CheckResult, Kind
 
 log = logging.getLogger("monitor.daemon")
@@ -51,6 +58,54 @@ STEADY_S = 10.0  # a process that lived this long (or answered) did not die as i
 # a process that skips requests as at a stop while the daemon runs on (a stray
 # SIGUSR2 to it alone: it starts nothing from then on) is replaced after this
 STRAY_STOP_S = 5.0
+
+
+# a hold no longer than this is waited out in the process, as dispatch.py's
+# HOLD_SLACK: longer, the checks of its host queued there are taken back
+HOLD_SLACK = 1.0
+# a host's hold told by its process is forgotten this long after it ended with
+# no answer since (its targets gone, or none due): a process forgets its idle
+# hosts too (HostPool._forget_if_idle)
+HOLD_FORGET_S = 600.0
+
+
+class WorkerHolds:
+    """The hosts held back in the checker processes, as their holds frames told
+    them (`Channel.holds`): what `HostPool.refusing` says of the in-process
+    checker's, for the dispatcher (dispatch.py `held_back`). A process put in a
+    dead one's place starts with none, as its gates do."""
+
+    def __init__(self, per_host: int, channels: Callable[[], list[Channel]]) -> None:
+        self.per_host = per_host
+        self._channels = channels
+        self._clock = time.monotonic
+
+    def refusing(self) -> dict[str, tuple[float, float]]:
+        """Hosts held back now, or whose last answer refused, with the seconds
+        of their hold left (0 once over) and their last backoff."""
+        now = self._clock()
+        out: dict[str, tuple[float, float]] = {}
+        for channel in self._channels():
+            holds = channel.holds
+            if not holds:
+                continue
+            for host, (end, backoff) in list(holds.items()):
+                if end + HOLD_FORGET_S < now or (backoff <= 0 and end <= now):
+                    del holds[host]
+                else:
+                    out[host] = (max(0.0, end - now), backoff)
+        return out
+
+
+class CheckerDeferred(Exception):
+    """Its host's hold (Retry-After, a 429/503 backoff) began while this check
+    waited in its process's queue, for `left` seconds (beyond HOLD_SLACK):
+    taken back, not started, for the claim to be given back due at the hold's
+    end (dispatch.py), as a claim of a held host is."""
+
+    def __init__(self, left: float) -> None:
+        super().__init__(f"its host is held back for {left:.1f} s")
+        self.left = left
 
 
 class CheckerGone(RuntimeError):
@@ -74,7 +129,6 @@ class ProcessChecker:
     replaced in its place; the others go on.
     """
 
-    hosts = None  # per-host state lives in the checker processes
     hang_slack = HANG_SLACK
     stray_stop_s = STRAY_STOP_S
 
@@ -104,6 +158,8 @@ class ProcessChecker:
         self._stopped = False  # the daemon stops: no request is sent from now on
         self._stray: set[int] = set()  # processes watched for skipping as at a stop
         self.deaths = CheckerDeaths()  # whether they fail repeatedly (/readyz says it)
+        # per-host state lives in the checker processes; their holds are told here
+        self.hosts = WorkerHolds(settings.per_host, self._channels)
 
     async def __aenter__(self) -> ProcessChecker:
         args = worker_args(self.settings, self.probe_db)
@@ -137,6 +193,9 @@ class ProcessChecker:
         for b in range(self.processes):
             self._fail(b, "the checker processes were stopped")
 
+    def _channels(self) -> list[Channel]:
+        return self._pool.channels if self._pool is not None else []
+
     def trouble(self) -> str | None:
         """Why the checker processes fail repeatedly, or None (/readyz's `checkers`)."""
         return self.deaths.trouble(asyncio.get_running_loop().time())
@@ -162,7 +221,7 @@ class ProcessChecker:
         key = self._next * self.processes + b
         self._next += 1
         future = _Check(loop=loop)
-        future.key, future.owner = key, self
+        future.key, future.owner, future.url = key, self, url
         self._waiting[b][key] = future
         pending = self._pending[b]
         pending.append((kind, url, key))
@@ -287,6 +346,9 @@ class ProcessChecker:
                 if future is not None and not future.done():
                     future.set_result(result)
         for b, channel in enumerate(pool.channels):
+            if channel.held_new:
+                self._defer(b, channel.held_new)
+                channel.held_new = {}
             if channel.cancelled:
                 # a check still waiting here was not cancelled by us: its process
                 # skipped it at a stop (requests.py). The daemon running on, the
@@ -308,6 +370,33 @@ class ProcessChecker:
                     asyncio.get_running_loop().call_later(
                         self.stray_stop_s, self._replace_if_stray, pool, b, channel
                     )
+
+    def _defer(self, b: int, held: dict[str, float]) -> None:
+        """Process `b` began holding these hosts back (seconds left): its checks
+        of them queued behind the ones it runs are taken back (cancelled there,
+        failed here with CheckerDeferred), or each would wait out the hold in
+        its turn holding one of the process's slots, and the other hosts'
+        checks queued behind them with it. Those it runs (its oldest share, as
+        `queued` counts them) wait the hold out, as an in-process check does."""
+        held = {h: left for h, left in held.items() if left > HOLD_SLACK}
+        if not held or self._stopped:
+            return
+        waiting = self._waiting[b]
+        share = share_of(self.settings.concurrency, self.processes)
+        later = []
+        for key, future in islice(waiting.items(), share, None):
+            host = _host(cast(_Check, future).url)
+            if host in held:
+                later.append((key, future, held[host]))
+        for key, future, left in later:
+            self._cancelled(key)  # pops it from `waiting`; not sent yet, not sent at all
+            if not future.done():
+                future.set_exception(CheckerDeferred(left))
+        if later:
+            log.debug(
+                "checks queued for held-back hosts taken back",
+                extra={"ctx": {"checks": len(later), "hosts": len(held)}},
+            )
 
     def _replace_if_stray(self, pool: WorkerPool, b: int, channel: Channel) -> None:
         """A process skipped requests as at a stop, and the daemon did not stop: a
@@ -400,14 +489,24 @@ class ProcessChecker:
         return len(failed)
 
 
+def _host(url: str) -> str | None:
+    """`url`'s host key as the processes' gates know it (`urls.host_key`)."""
+    try:
+        host = urlsplit(url).hostname
+        return host_key(host) if host else None
+    except ValueError:
+        return None
+
+
 class _Check(asyncio.Future[CheckResult]):
     """A check's future that, cancelled, cancels its request in the checker
     process (at once, before a new check of its target is submitted). Not a
     done callback: each one was a handle on the loop, ~2 us a check."""
 
-    __slots__ = ("key", "owner")
+    __slots__ = ("key", "owner", "url")
     key: int
     owner: ProcessChecker
+    url: str
 
     def cancel(self, msg: Any | None = None) -> bool:
         if not super().cancel(msg):

@@ -24,7 +24,13 @@ from sqlalchemy.exc import SQLAlchemyError
 from monitor.check.pool import SupportsCheck
 from monitor.config import Settings
 from monitor.daemon import settle
-from monitor.daemon.checkers import CheckerGone, CheckerStopped, ProcessChecker
+from monitor.daemon.checkers import (
+    CheckerDeferred,
+    CheckerGone,
+    CheckerStopped,
+    ProcessChecker,
+    WorkerHolds,
+)
 from monitor.daemon.lost import LostClaims
 from monitor.daemon.once import run_pass
 from monitor.daemon.pace import Pace, queued_ahead
@@ -94,7 +100,7 @@ def claim_host(url: str) -> str | None:
 
 
 def held_back(
-    hosts: HostPool,
+    hosts: HostPool | WorkerHolds,
     claims: list[Claimed],
     now: int,
     skip: set[int],
@@ -110,8 +116,9 @@ def held_back(
     last answer refused gets `per_host` checks in flight (`running` holds the
     others), the rest due a backoff later: those that come back at a hold's end
     all went to its gate, and the first answer held them again. The holds are
-    the checker's own and, in a cluster, those other members learned
-    (cluster.py imposes them).
+    the checker's own (its processes' as they told them: checkers.py
+    `WorkerHolds`) and, in a cluster, those other members learned (cluster.py
+    imposes them).
 
     `waiting` (target id -> when it was first given back, ms; updated here)
     decides which claims come first: those given back longest ago are due a
@@ -376,12 +383,14 @@ class Dispatcher:
     ) -> dict[int, list[Claimed]]:
         """The claims to give back due at their host's hold's end, not started
         (`held_back`): a deferral, not a result (no history row, no attempt, no
-        metric). Not in `run --once` (its pass checks what is due at its cutoff,
-        so those checks wait at their host's gate), nor with checker processes
-        (the holds live in them: checkers.py), nor a claim of a target whose
-        check is in flight (its lease ran out: it is restarted as ever)."""
+        metric). The holds are the in-process checker's gates', or those its
+        checker processes told (checkers.py `WorkerHolds`; their checks queued
+        when a hold began are taken back: `_deferred`). Not in `run --once`
+        (its pass checks what is due at its cutoff, so those checks wait at
+        their host's gate), nor a claim of a target whose check is in flight
+        (its lease ran out: it is restarted as ever)."""
         hosts = getattr(self.checker, "hosts", None)
-        if s.once or not isinstance(hosts, HostPool) or not claims:
+        if s.once or not isinstance(hosts, HostPool | WorkerHolds) or not claims:
             return {}
         skip = left_out | {c.id for c in claims if c.id in self.inflight}
         if len(self._waiting) > MAX_WAITING:
@@ -404,6 +413,8 @@ class Dispatcher:
             if result is not None:
                 self._answered(claim)
                 self._finish(claim, result)
+        except CheckerDeferred as exc:
+            self._deferred(claim, exc)
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -420,6 +431,12 @@ class Dispatcher:
             self._forget(claim)
             return
         exc = future.exception()
+        if isinstance(exc, CheckerDeferred):
+            current = self.inflight.get(claim.id)
+            if current is not None and current[0] is future:
+                self._deferred(claim, exc)
+            self._forget(claim)
+            return
         if isinstance(exc, CheckerGone):
             current = self.inflight.get(claim.id)
             if (
@@ -447,6 +464,19 @@ class Dispatcher:
             log.exception("check failed unexpectedly", extra={"ctx": {"target": claim.id}})
         finally:
             self._forget(claim)
+
+    def _deferred(self, claim: Claimed, exc: CheckerDeferred) -> None:
+        """A check queued in its checker process when its host's hold began was
+        taken back (checkers.py `_defer`): its claim is given back due at the
+        hold's end, as `held_back` gives one back (taking its turn as those do:
+        `waited_ms`); at a stop, by `settle`. A deferral, not a result."""
+        if self.stopping:
+            self._keep_lost(claim)
+            return
+        now = self._clock()
+        waited = now - self._waiting.setdefault(claim.id, now)
+        due = now + int(exc.left * 1000) + waited_ms(waited)
+        self._spawn(self.release([claim], due=due), "give-back")
 
     def _answered(self, claim: Claimed) -> None:
         """A check came back: one more for the pace, and an earlier claim of its

@@ -62,6 +62,10 @@ class HostPool:
         self._created = 0
         # `lift` ends the waits of those already waiting (check's giving up)
         self.wakeable = False
+        # told (host key, seconds of hold left, backoff; 0 when reset) when an
+        # answer starts or extends a host's hold, or ends its refusals: a daemon's
+        # checker process passes it on to the daemon (worker.py)
+        self.on_hold: Callable[[str, float, float], None] | None = None
 
     def __len__(self) -> int:
         return len(self._gates)
@@ -184,9 +188,14 @@ class HostPool:
             else:
                 delay = min(self.backoff_max, max(self.backoff_base, gate.penalty * 2))
             gate.penalty = delay
-            gate.backoff_until = max(gate.backoff_until, self._clock() + delay)
-        elif status is not None and status < 500:
+            now = self._clock()
+            gate.backoff_until = max(gate.backoff_until, now + delay)
+            if self.on_hold is not None:
+                self.on_hold(gate.host, gate.backoff_until - now, delay)
+        elif status is not None and status < 500 and gate.penalty:
             gate.penalty = 0.0
+            if self.on_hold is not None:
+                self.on_hold(gate.host, max(0.0, gate.backoff_until - self._clock()), 0.0)
 
     def backoffs(self) -> dict[str, float]:
         """Hosts backing off now, with the seconds left (shared across a cluster)."""

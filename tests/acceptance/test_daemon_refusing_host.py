@@ -11,6 +11,12 @@ been (the host's 24 requests and more before the first page; with thousands of
 images, hours). Now a claim of a held host is given back due at the hold's
 end, not started, and the pages are requested at once. The assertions count
 requests and rows, never time; the waits are bounds on a hang.
+
+Run again with two checker processes (`workers = 2`), where the gates and
+their holds live in the processes: before they told the daemon their holds
+(S5), its claims of the held host went on to the process owning it, queued
+there ahead of the pages, and each waited out the hold holding one of the
+process's slots (the pages after 28 requests to the refusing host).
 """
 
 from __future__ import annotations
@@ -110,15 +116,17 @@ def story(web_url: str, images: list[str]) -> str:
     )
 
 
+@pytest.mark.parametrize("workers", [0, 2], ids=["in-process", "checker-processes"])
 def test_a_host_held_by_retry_after_leaves_the_slots_to_the_other_hosts(
-    tmp_path: Path, site: Site
+    tmp_path: Path, site: Site, workers: int
 ) -> None:
     """The pages of another host, found while the refusing host's first checks
     wait out its Retry-After, are requested before any more of its images (its
     first round's REFUSED requests, not its 24 targets' and more); once the
     hold ends every image deferred is requested and recorded once: a deferral
-    wrote no result, and no URL had two requests at once. ~9 s: the daemon's
-    start and two Retry-After holds of 2 s (under 1 s, no hold is deferred)."""
+    wrote no result, and no URL had two requests at once. ~9 s (~11 s with
+    checker processes, their start): the daemon's start and two Retry-After
+    holds of 2 s (under 1 s, no hold is deferred)."""
     port = site.server_address[1]
     config = write_config(
         tmp_path,
@@ -131,6 +139,7 @@ def test_a_host_held_by_retry_after_leaves_the_slots_to_the_other_hosts(
         interval=3600.0,
         retry_interval=3600.0,
         lease_seconds=60.0,
+        workers=workers,
     )
     corpus = tmp_path / "corpus"
     images = [f"http://cdn.test/img/{n}.png" for n in range(IMAGES)]

@@ -70,6 +70,8 @@ class _Unanswered:
         def __init__(self) -> None:
             self.frames: list[bytes] = []  # what was written to the process, in order
             self.cancelled: list[int] = []  # ids the process answered as cancelled
+            self.held_new: dict[str, float] = {}  # hosts it began holding back
+            self.holds: dict[str, tuple[float, float]] = {}
 
         def send(self, data: bytes, targets: int = 0) -> None:
             self.frames.append(data)

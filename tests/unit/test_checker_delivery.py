@@ -34,6 +34,8 @@ class Channel:
         self.requests: list[tuple[Kind, str, Any]] = []
         self.log: list[tuple[str, Any]] = []  # ("requests", ids) / ("cancel", ids), in order
         self.cancelled: list[int] = []  # ids the process answered as cancelled
+        self.held_new: dict[str, float] = {}  # hosts it began holding back (holds frames)
+        self.holds: dict[str, tuple[float, float]] = {}
 
     def send(self, data: bytes, targets: int = 0) -> None:
         for payload in self.frames.feed(data):
