@@ -60,6 +60,7 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from typing import Any, cast
 
+from monitor.durations import MAX_SECONDS
 from monitor.vocabulary import (
     CheckResult,
     ContentFacts,
@@ -243,6 +244,11 @@ def holds_from_frame(payload: bytes) -> dict[str, tuple[float, float]]:
                 left.__class__ in _NUMBERS and backoff.__class__ in _NUMBERS
             ):
                 raise TypeError("not a host and two numbers")
+            # a worker's are capped by retry_after_max and backoff_max: an
+            # infinite one raised in the dispatcher (int(inf)), a huge one was
+            # a due past SQLite's integers, NaN a hold never over nor dropped
+            if not (0 <= left <= MAX_SECONDS and 0 <= backoff <= MAX_SECONDS):
+                raise ValueError("seconds out of range")
             out[host] = (float(left), float(backoff))
         return out
     except (ValueError, TypeError) as exc:

@@ -54,7 +54,20 @@ def test_a_holds_frame_round_trips_and_is_told_from_the_others() -> None:
 
 @pytest.mark.parametrize(
     "data",
-    [{"cdn.test": (1.0,)}, {"cdn.test": ("1", 2.0)}, {1: (1.0, 2.0)}, {"h": (True, 1.0)}],
+    [
+        {"cdn.test": (1.0,)},
+        {"cdn.test": ("1", 2.0)},
+        {1: (1.0, 2.0)},
+        {"h": (True, 1.0)},
+        # seconds no worker sends (capped by retry_after_max, backoff_max): an
+        # infinite hold raised OverflowError in the dispatcher's held_back
+        # (R24), a huge one gave claims back due past SQLite's integers
+        {"h": (float("inf"), 1.0)},
+        {"h": (1.0, float("inf"))},
+        {"h": (float("nan"), 1.0)},
+        {"h": (1e300, 1.0)},
+        {"h": (-1.0, 1.0)},
+    ],
 )
 def test_a_holds_frame_of_anything_else_is_corrupt(data: Any) -> None:
     [payload] = payloads(frame(marshal.dumps(data)))
@@ -95,6 +108,15 @@ async def test_a_worker_writes_each_hosts_last_hold_once_before_its_results() ->
     assert not is_holds(second)
     results.flush()  # nothing held since: no holds frame
     assert len(payloads(out.getvalue())) == 2
+
+
+def test_a_channel_told_an_endless_hold_kills_its_process_and_keeps_none() -> None:
+    """A hostile holds frame is garbage, as a corrupt results frame is: nothing
+    of it is believed (the dispatcher read inf seconds and raised)."""
+    channel = Channel(deque(), asyncio.Event())
+    channel.pipe_data_received(1, holds_frame({"cdn.test": (float("inf"), 1.0)}))
+    assert channel.error is not None and "holds" in channel.error
+    assert channel.holds == {} and channel.held_new == {}
 
 
 def channel_told(holds: dict[str, tuple[float, float]]) -> Channel:
