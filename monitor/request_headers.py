@@ -9,7 +9,7 @@ that group or others can read or write is refused unless
 value is read when the settings are loaded (the start, and each SIGHUP
 reload); it is kept out of every `repr`, of `config show` (`***`) and of
 every message, and reaches a checker process only through its stdin pipe
-(`model_dump_json(context=REVEAL)`, monitor/check/processes.py), never its
+(`revealed_json`, monitor/check/processes.py), never its
 argv or its environment.
 
 Which names a rule may set: not those the client owns (framing and the
@@ -32,6 +32,7 @@ import os
 import re
 import stat
 from collections.abc import Iterable, Mapping
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Final
 
@@ -50,9 +51,11 @@ from pydantic import (
 from monitor import urls
 from monitor.small_files import NotRegularFile, read_regular
 
-# `model_dump_json(context=REVEAL)`: the rules with their values, for a checker
-# process's settings frame only (its stdin pipe); every other dump shows `***`
-REVEAL: Final = {"reveal_header_values": True}
+# set by `revealed_json` alone: the rules dumped with their values, for a checker
+# process's settings frame only (its stdin pipe); every other dump shows `***`.
+# A context variable, not pydantic's serialization `context`: that argument of
+# `model_dump_json` came in pydantic 2.7, and the range allows 2.6
+_REVEALING: ContextVar[bool] = ContextVar("reveal_header_values", default=False)
 HIDDEN: Final = "***"
 VALUE_FILE_CAP: Final = 64 * 1024
 
@@ -247,14 +250,23 @@ class HeaderRule(BaseModel):
 
     @model_serializer(mode="wrap")
     def _dump(self, handler: SerializerFunctionWrapHandler, info: SerializationInfo) -> Any:
-        context = info.context
-        if isinstance(context, dict) and context.get("reveal_header_values"):
+        if _REVEALING.get():
             # a checker process's frame: the value as a plain one, nothing read again there
             return {"hosts": list(self.hosts), "name": self.name, "value": self.secret()}
         data = handler(self)
         if self.value is not None:
             data["value"] = HIDDEN
         return data
+
+
+def revealed_json(model: BaseModel) -> str:
+    """`model` (the settings) as JSON with the header rules' values in the clear:
+    a checker process's settings frame only, never for showing or logging."""
+    token = _REVEALING.set(True)
+    try:
+        return model.model_dump_json()
+    finally:
+        _REVEALING.reset(token)
 
 
 def read_value_file(path: Path, *, allow_insecure: bool) -> str:

@@ -49,7 +49,7 @@ from monitor.check.prestart import (
 )
 from monitor.check.prestart import stop_signals_held as _stop_signals_held
 from monitor.config import Settings
-from monitor.request_headers import REVEAL
+from monitor.request_headers import revealed_json
 from monitor.retry import tries_seconds
 from monitor.vocabulary import Kind
 
@@ -110,7 +110,7 @@ class WorkerPool:
         self.size = workers - 1 if local else workers
         self.longest = longest_check(settings)
         # the header rules' values travel the pipe (never argv or the environment)
-        self.settings_frame = frame(share.model_dump_json(context=REVEAL).encode())
+        self.settings_frame = frame(revealed_json(share).encode())
         self.channels: list[Channel] = []
         self.pending: list[list[tuple[Kind, str]]] = [[] for _ in range(self.size)]
         self.inbox: deque[Batch | None] = deque()

@@ -16,13 +16,13 @@ from hypothesis import strategies as st
 from monitor.config import ConfigError, Settings, load_settings
 from monitor.daemon.reload_scope import kept_until_restart
 from monitor.request_headers import (
-    REVEAL,
     HeaderRule,
     HeaderRuleError,
     HeaderTable,
     matches,
     parse_pattern,
     parse_spec,
+    revealed_json,
 )
 
 SECRET = "s3cr3t-value-91ab"
@@ -246,7 +246,7 @@ def test_a_dump_shows_no_value_and_the_checker_frame_carries_each_one(tmp_path: 
     assert shown_rules[0]["value_file"] == str(path)
     assert shown_rules[1]["value_env"] == "THE_VAR"
     # a checker process validates the frame with no file and no variable to read
-    frame = settings.model_dump_json(context=REVEAL)
+    frame = revealed_json(settings)
     theirs = Settings.model_validate_json(frame)
     table = HeaderTable(theirs.request_headers)
     assert table.for_host("a.test") == {"Authorization": "from-file-" + SECRET}
