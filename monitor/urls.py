@@ -94,6 +94,7 @@ __all__ = [
     "requestable",
     "same",
     "shown",
+    "url_host_key",
 ]
 
 
@@ -210,3 +211,13 @@ def _normalize_parsed(url: str) -> str:
         host = f"[{host}]" if port is None else host
     path = parts.path or "/"
     return urlunsplit((scheme, host, path, parts.query, ""))
+
+
+def url_host_key(url: str) -> str | None:
+    """The key of `url`'s host as the host gates know it (`host_key`), or None
+    for a URL without one (its check says what is wrong with it)."""
+    try:
+        host = urlsplit(url).hostname
+        return host_key(host) if host else None
+    except ValueError:
+        return None

@@ -30,7 +30,6 @@ import time
 from collections.abc import Callable
 from itertools import islice
 from typing import Any, cast
-from urllib.parse import urlsplit
 
 from monitor.check.channel import Channel
 from monitor.check.pipe import ids_frame, requests_frame
@@ -42,7 +41,7 @@ from monitor.daemon.prestart import (
     spawn_signals_held,
     worker_args,
 )
-from monitor.urls import host_key
+from monitor.urls import url_host_key
 from monitor.vocabulary import CheckResult, Kind
 
 log = logging.getLogger("monitor.daemon")
@@ -385,7 +384,7 @@ class ProcessChecker:
         share = share_of(self.settings.concurrency, self.processes)
         later = []
         for key, future in islice(waiting.items(), share, None):
-            host = _host(cast(_Check, future).url)
+            host = url_host_key(cast(_Check, future).url)
             if host in held:
                 later.append((key, future, held[host]))
         for key, future, left in later:
@@ -487,15 +486,6 @@ class ProcessChecker:
             if not future.done():
                 future.set_exception(CheckerGone(why))
         return len(failed)
-
-
-def _host(url: str) -> str | None:
-    """`url`'s host key as the processes' gates know it (`urls.host_key`)."""
-    try:
-        host = urlsplit(url).hostname
-        return host_key(host) if host else None
-    except ValueError:
-        return None
 
 
 class _Check(asyncio.Future[CheckResult]):

@@ -17,7 +17,6 @@ from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from functools import partial
 from typing import Any
-from urllib.parse import urlsplit
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -39,7 +38,7 @@ from monitor.http.hostpool import HostPool
 from monitor.observe.logs import EVERY
 from monitor.storage.repository import Claimed, Repository, now_ms
 from monitor.url_exclude import url_exclusion
-from monitor.urls import host_key
+from monitor.urls import url_host_key
 from monitor.vocabulary import CheckResult, Kind
 
 log = logging.getLogger("monitor.daemon")
@@ -89,16 +88,6 @@ def left_out_now(s: Settings, claims: list[Claimed]) -> set[int]:
     return {c.id for c in claims if c.kind not in kinds or excluded.excludes(c.url)}
 
 
-def claim_host(url: str) -> str | None:
-    """The key of `url`'s host as the host gates know it (`urls.host_key`), or
-    None for a URL without one (the check says what is wrong with it)."""
-    try:
-        host = urlsplit(url).hostname
-        return host_key(host) if host else None
-    except ValueError:
-        return None
-
-
 def held_back(
     hosts: HostPool | WorkerHolds,
     claims: list[Claimed],
@@ -143,7 +132,7 @@ def held_back(
     for claim in claims:
         if claim.id in skip:
             continue
-        host = claim_host(claim.url)
+        host = url_host_key(claim.url)
         if host is None or host not in refusing:
             continue
         left, _ = refusing[host]
@@ -153,7 +142,7 @@ def held_back(
             short[host].append(claim)
     if not short:
         return out
-    busy = Counter(claim_host(c.url) for _, c in running)  # those in flight
+    busy = Counter(url_host_key(c.url) for _, c in running)  # those in flight
     never = now + 1  # after any time given back
     for host, group in short.items():
         left, backoff = refusing[host]
