@@ -28,6 +28,8 @@ What the client relies on:
   builds at import (`ssl.create_default_context()`, ALPN `http/1.1`), shared
   read-only as the run's context when no `--ca-bundle` is given
   (`shared_tls_context`): loading the system store a third time cost ~20 ms.
+  Imported through `aiohttp_import` (the run's usual way), it is built
+  without the store, and the run's context is built at its first https dial.
 
 Public aiohttp names (`aiohttp.ClientOSError`, `aiohttp.abc.ResolveResult`,
 `aiohttp.resolver.ThreadedResolver`, `aiohttp.web`) are imported where used.
@@ -70,9 +72,15 @@ def pause_parser(parser: HttpResponseParser) -> None:
 def shared_tls_context() -> ssl.SSLContext | None:
     """aiohttp's verifying context (built when aiohttp is imported, which every
     run that fetches does), or None if this aiohttp has none that verifies
-    hostnames against the system store with TLS 1.2 or newer. Never to be
-    changed: it is aiohttp's own."""
+    hostnames against the system store with TLS 1.2 or newer, or if it was
+    built without the store (aiohttp_import.py). Never to be changed: it is
+    aiohttp's own."""
     from aiohttp import connector
+
+    from monitor.http import aiohttp_import
+
+    if aiohttp_import.skipped_trust_store:
+        return None
 
     ctx = getattr(connector, "_SSL_CONTEXT_VERIFIED", None)
     if not isinstance(ctx, ssl.SSLContext):

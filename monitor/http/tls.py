@@ -20,9 +20,11 @@ from monitor.small_files import require_regular_file
 def make_ssl_context(ca_bundle: Path | None = None) -> ssl.SSLContext:
     """System trust store, plus the extra CAs of `ca_bundle` when given.
 
-    Without a bundle this is the verifying context aiohttp already built at
-    import from the same store (shared, never changed): building a third one
-    cost every https run ~20 ms of start-up CPU.
+    Without a bundle this is the verifying context aiohttp built at import
+    from the same store, when it loaded the store (shared, never changed:
+    a third load cost every https run ~20 ms of start-up CPU); imported the
+    usual way (aiohttp_import.py) it did not, and the one built here is the
+    run's only load, made at its first https dial (client.py).
 
     A bundle that cannot be read or holds no certificate is a configuration
     error naming the file (ssl's own message names neither the file nor the option).

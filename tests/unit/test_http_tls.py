@@ -1,8 +1,10 @@
 """The run's TLS context: always verifying, and built once per process.
 
 Without `--ca-bundle` it is the context aiohttp built at import from the same
-system store (issue 16: a third load of the store cost ~20 ms of start-up);
-with one it is a context of its own, so aiohttp's is never changed.
+system store (issue 16: a third load of the store cost ~20 ms of start-up),
+unless aiohttp was imported the run's way, without the store
+(aiohttp_import.py); with a bundle it is a context of its own, so aiohttp's
+is never changed.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from pathlib import Path
 import pytest
 from support.certs import CertAuthority
 
-from monitor.http import aiohttp_parts
+from monitor.http import aiohttp_import, aiohttp_parts
 from monitor.http.tls import make_ssl_context
 
 
@@ -38,6 +40,7 @@ def aiohttps_context(monkeypatch: pytest.MonkeyPatch) -> ssl.SSLContext:
     ctx = ssl.create_default_context()
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
     monkeypatch.setattr(connector, "_SSL_CONTEXT_VERIFIED", ctx)
+    monkeypatch.setattr(aiohttp_import, "skipped_trust_store", False)  # imported before it
     return ctx
 
 
@@ -94,3 +97,48 @@ def test_no_shared_context_when_aiohttps_does_not_verify(monkeypatch: pytest.Mon
     ctx = make_ssl_context()
     assert ctx is not loose
     _verifies(ctx)
+
+
+def test_aiohttps_context_built_without_the_store_is_not_shared(
+    aiohttps_context: ssl.SSLContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Imported through aiohttp_import, aiohttp's context holds no CA: sharing it
+    would fail every https target, so the run loads the store into its own."""
+    monkeypatch.setattr(aiohttp_import, "skipped_trust_store", True)
+    assert aiohttp_parts.shared_tls_context() is None
+    ctx = make_ssl_context()
+    assert ctx is not aiohttps_context
+    _verifies(ctx)
+
+
+def test_the_import_skips_only_its_own_threads_loads() -> None:
+    """In a fresh interpreter: aiohttp's contexts come without the store, a
+    context another thread builds during the import still gets it, and ssl's
+    own method is back once the import is over."""
+    import subprocess
+    import sys
+
+    probe = """
+import importlib.abc, ssl, sys, threading
+name = "set_default_verify_paths"
+before = getattr(ssl.SSLContext, name)
+others = []
+class Other(importlib.abc.MetaPathFinder):
+    def find_spec(self, fullname, path, target=None):
+        if fullname == "aiohttp.connector":  # another thread builds a context mid-import
+            t = threading.Thread(target=lambda: others.append(ssl.create_default_context()))
+            t.start(); t.join()
+        return None
+assert "aiohttp" not in sys.modules
+sys.meta_path.insert(0, Other())
+import monitor.http  # imports aiohttp through aiohttp_import
+from monitor.http import aiohttp_import
+from aiohttp import connector
+aiohttps = connector._SSL_CONTEXT_VERIFIED
+print(aiohttps.cert_store_stats()["x509"], aiohttp_import.skipped_trust_store)
+print(others[0].cert_store_stats()["x509"] > 0, getattr(ssl.SSLContext, name) == before)
+print(name in ssl.SSLContext.__dict__)
+"""
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["0", "True", "True", "True", "False"]
