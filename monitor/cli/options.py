@@ -208,8 +208,10 @@ def check_options(func: F) -> F:
                 "--retries",
                 type=Whole(),
                 metavar="N",
-                help="Retries of transient failures (timeouts, 429, 502, 503, 504, resets) "
-                f"{bounds_help('retries')}",
+                help="Retries of transient failures (timeouts, 429, 502, 503, 504, resets); "
+                "`check` gives up a host that refuses every request once N+1 rounds of "
+                "refusals have lasted one target's tries, and reports its other targets "
+                f"as not requested {bounds_help('retries')}",
             ),
             click.option(
                 "--connect-to",
