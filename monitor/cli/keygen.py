@@ -30,8 +30,8 @@ from monitor.secured.keys import KID_RE, KID_RULE, kid_for_path
 @click.option(
     "--out",
     type=GivenPath(dir_okay=False),
-    help="Write the key to FILE (mode 0600). Required for ed25519; without it an aes256 key "
-    "is printed as hex on stdout.",
+    help="Write the key to FILE (mode 0600; its folder is made, mode 0700, if missing). "
+    "Required for ed25519; without it an aes256 key is printed as hex on stdout.",
 )
 @click.option("--force", is_flag=True, help="Overwrite FILE (and FILE.pub) if they exist.")
 def keygen(key_type: Literal["aes256", "ed25519"], out: Path | None, force: bool) -> None:
@@ -74,9 +74,11 @@ def keygen(key_type: Literal["aes256", "ed25519"], out: Path | None, force: bool
         )
     files = new_key_files(key_type, out)
     try:
-        write_key_files(files, force=force)
+        made = write_key_files(files, force=force)
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from None
+    if made is not None:
+        click.echo(f"made the folder {made} (mode 0700)", err=True)
     if key_type == "aes256":
         click.echo(f"wrote {out} (AES-256, mode 0600, kid {kid!r})", err=True)
     else:

@@ -85,8 +85,10 @@ def _temporary(file: KeyFile) -> str:
     return tmp
 
 
-def write_key_files(files: list[KeyFile], *, force: bool) -> None:
+def write_key_files(files: list[KeyFile], *, force: bool) -> Path | None:
     """Write every file or none, or say why not (ConfigError); existing files need `force`.
+    The folder of FILE is made (mode 0700, its missing parents too) when it does not
+    exist yet, as `--out keys/prod.key` in a fresh checkout asks: returned, else None.
 
     Each file is written beside its target and then linked (no overwrite) or,
     with `force`, renamed over it: an existing name is replaced, never written
@@ -107,6 +109,7 @@ def write_key_files(files: list[KeyFile], *, force: bool) -> None:
         if existing:
             verb = "exists" if len(existing) == 1 else "exist"
             raise ConfigError(f"{' and '.join(existing)} already {verb}: pass --force to overwrite")
+    made = _make_folder(files[0].path.parent)
     temps: list[str] = []
     placed: list[Path] = []
     try:
@@ -129,12 +132,30 @@ def write_key_files(files: list[KeyFile], *, force: bool) -> None:
         for tmp in temps:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
+        if made is not None and not placed:  # nothing written: the folder made goes too
+            with contextlib.suppress(OSError):
+                made.rmdir()
     with contextlib.suppress(OSError):
         fd = os.open(files[0].path.parent, os.O_RDONLY)
         try:
             os.fsync(fd)
         finally:
             os.close(fd)
+    return made
+
+
+def _make_folder(folder: Path) -> Path | None:
+    """Make `folder` (mode 0700: it holds secrets) when nothing is there; return it,
+    or None when it was there already (a file there fails at the write, as before)."""
+    if folder.exists() or folder.is_symlink():
+        return None
+    try:
+        folder.mkdir(mode=0o700, parents=True)
+    except FileExistsError:  # made meanwhile by another: use it
+        return None
+    except OSError as exc:
+        raise ConfigError(f"cannot make the folder {folder}: {exc.strerror}") from None
+    return folder
 
 
 def _special(path: Path) -> str | None:

@@ -101,6 +101,34 @@ def test_keygen_ed25519_pair(tmp_path: Path) -> None:
     assert "signer" in result.stderr
 
 
+def test_keygen_makes_the_folder_of_out(tmp_path: Path) -> None:
+    """README's `keygen --type aes256 --out keys/prod.key` in a fresh checkout:
+    there was no keys/ folder, and keygen failed ("cannot write keys/prod.key: No
+    such file or directory"). The folder is made, 0700 as it holds secrets."""
+    out = tmp_path / "keys" / "prod.key"
+    result = run("keygen", "--type", "aes256", "--out", out)
+    assert result.exit_code == 0, result.output
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    assert stat.S_IMODE(out.parent.stat().st_mode) == 0o700
+    assert f"made the folder {out.parent} (mode 0700)" in result.stderr
+    signed = run("sign", SEED, "--key-file", out)
+    assert signed.exit_code == 0, signed.output
+    pair = tmp_path / "a" / "b" / "signer.key"
+    result = run("keygen", "--type", "ed25519", "--out", pair)
+    assert result.exit_code == 0, result.output
+    assert pair.is_file() and (pair.parent / "signer.key.pub").is_file()
+    assert stat.S_IMODE(pair.parent.stat().st_mode) == 0o700
+
+
+def test_keygen_under_a_file_says_so_and_makes_nothing(tmp_path: Path) -> None:
+    (tmp_path / "keys").write_text("a file, not a folder\n")
+    result = run("keygen", "--out", tmp_path / "keys" / "sub" / "prod.key")
+    assert result.exit_code == 2
+    assert "Error: cannot make the folder" in result.output
+    assert "Not a directory" in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["keys"]
+
+
 @pytest.mark.parametrize("link", ["hard", "symbolic"])
 def test_keygen_force_replaces_a_link_instead_of_writing_through_it(
     tmp_path: Path, link: str
