@@ -34,9 +34,11 @@ class MarkdownWriter(TableWriter):
             w("## Findings\n\n| article | kind | target / field | outcome | problem | detail |\n")
             w("|---|---|---|---|---|---|\n")
             for f in self.rows:
+                codes = ", ".join(code for code, _ in f.problems)
+                detail = "; ".join(([f.note] if f.note else []) + [m for _, m in f.problems])
                 w(
                     f"| {cell(f.source)} | {f.kind} | {cell(f.url)} | {f.outcome} | "
-                    f"{cell(f.codes)} | {cell(f.detail)} |\n"
+                    f"{cell(codes)} | {cell(detail)} |\n"
                 )
             w("\n")
         if self.signatures:

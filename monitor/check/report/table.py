@@ -21,22 +21,26 @@ class _Finding:
     kind: str
     url: str
     outcome: str
-    codes: str
-    detail: str
+    note: str  # the HTTP status of a failed target, or its error when it has no problem
+    problems: list[tuple[str, str]]  # (code, message)
 
 
 def _findings_of(entry: ArticleEntry, rows: list[TargetRow]) -> list[_Finding]:
     out = []
     where = f"{entry.source}:{entry.line}"
     for p in entry.problems:
-        out.append(_Finding(where, entry.web_url, "article", p.field or "", "", p.code, p.message))
+        out.append(
+            _Finding(where, entry.web_url, "article", p.field or "", "", "", [(p.code, p.message)])
+        )
     for row in rows:
         if row.healthy:
             continue
         r = row.result
-        detail = "; ".join(p.message for p in row.problems) or (r.error if r and r.error else "")
+        notes = []
         if r is not None and r.http_status and not r.outcome.is_up:
-            detail = f"HTTP {r.http_status}" + (f"; {detail}" if detail else "")
+            notes.append(f"HTTP {r.http_status}")
+        if r is not None and r.error and not row.problems:
+            notes.append(r.error)
         out.append(
             _Finding(
                 where,
@@ -44,21 +48,40 @@ def _findings_of(entry: ArticleEntry, rows: list[TargetRow]) -> list[_Finding]:
                 row.ref.kind.value,
                 row.url,
                 r.outcome.value if r else "",
-                ", ".join(p.code for p in row.problems),
-                detail,
+                "; ".join(notes),
+                [(p.code, p.message) for p in row.problems],
             )
         )
     return out
 
 
+def _detail(f: _Finding) -> Text:
+    """The note, then each problem on a line of its own, its code first and whole:
+    in a column of their own, codes were folded mid-word to the column's width
+    ("provider_domain_mi" / "smatch"), so a search for the code found nothing."""
+    cell = plain(f.note)
+    for code, message in f.problems:
+        if cell:
+            cell.append("\n")
+        cell.append_text(plain(code, "bold"))
+        cell.append_text(plain(f": {message}"))
+    return cell
+
+
 def summary_line(tally: Tally, elapsed_s: float) -> str:
+    """`N ok` counts the healthy targets (an ok outcome and no problem, as
+    `summary.ok`); the outcomes are named as such, or "2 ok, … (ok 105)" read as
+    two answers to one question. Targets never requested (`--offline`) are said,
+    not left to read as "0 ok, 0 problems"."""
     outcomes = ", ".join(f"{k} {v}" for k, v in sorted(tally.by_outcome.items()))
+    unrequested = tally.targets - sum(tally.by_outcome.values())
     text = (
-        f"{tally.articles} articles, {tally.targets} targets, {tally.ok} ok, "
-        f"{tally.problems} problems"
+        f"{tally.articles} articles, {tally.targets} targets"
+        + (f" ({unrequested} not requested)" if unrequested > 0 else "")
+        + f", {tally.ok} ok, {tally.problems} problems"
         + (f", {tally.invalid_documents} invalid documents" if tally.invalid_documents else "")
         + (f", {tally.excluded} excluded by exclude_urls" if tally.excluded else "")
-        + (f" ({outcomes})" if outcomes else "")
+        + (f" (outcomes: {outcomes})" if outcomes else "")
         + f" in {elapsed_s:.2f}s"
     )
     if not tally.incomplete:
@@ -111,11 +134,10 @@ class TableWriter:
                 table.add_column("kind")
                 table.add_column("target / field", overflow="fold", ratio=3)
                 table.add_column("outcome", no_wrap=True)
-                table.add_column("problem", overflow="fold", ratio=1)
-                table.add_column("detail", overflow="fold", ratio=3)
+                table.add_column("problem: detail", overflow="fold", ratio=4)
             assert table is not None
             style = "red" if f.outcome and f.outcome not in ("ok", "moved") else "yellow"
-            table.add_row(f.kind, plain(f.url), plain(f.outcome, style), f.codes, plain(f.detail))
+            table.add_row(f.kind, plain(f.url), plain(f.outcome, style), _detail(f))
         if table is not None:
             c.print(table)
         if self.signatures:
