@@ -135,8 +135,9 @@ class GatedServer(LinkServer):
 def test_run_once_fails_when_its_results_cannot_be_recorded(tmp_path: Path) -> None:
     db = tmp_path / "data" / "article-monitor.db"
     with GatedServer() as site:
-        # a lock is waited for 0.5 s, not 5: the same tries and exit, 13 s rather than 48
-        url = f"sqlite:///{db}?timeout=0.5"
+        # a lock is waited for 0.1 s, not 5: the same tries and exit, ~11 s rather
+        # than 48 (0.5 s: ~15 s; the rest is the writer's backoff up to the pass's end)
+        url = f"sqlite:///{db}?timeout=0.1"
         cfg = write_config(tmp_path, site.port, shutdown_grace=1.0, db=url)
         for i in range(3):
             (tmp_path / "corpus" / f"{i}.txt").write_text(article(f"http://news.test/{i}/"))
