@@ -191,6 +191,11 @@ def check(
     # rich (~25 ms of imports) only for a terminal's progress bar and messages
     bar: Any = _progress_bar() if show_progress else contextlib.nullcontext()
     task = bar.add_task("check", total=None) if show_progress else None
+    if show_progress:
+        # JSON streams its articles as they are done: on the bar's own terminal it is
+        # the progress, and the bar's redraws would erase its lines
+        on_screen = report is None and getattr(out, "isatty", lambda: False)()
+        writer = BarFirst(writer, bar, streams=fmt == "json" and on_screen)
 
     last = 0.0
 
@@ -239,6 +244,34 @@ def check(
     if hold_for_exit():  # one came after the run: it is over, but it was cut at the end
         code = EXIT_INTERRUPTED
     sys.exit(code)
+
+
+class BarFirst:
+    """A report writer that takes the progress bar off the screen before it writes.
+
+    The bar redraws from its own thread until the run's end, and the table,
+    Markdown and JUnit reports are written at the end: on one terminal the
+    report went out between two redraws, so its first line followed the bar's
+    ("checking ━━ 1/102 0:00:00examples/…") and the summary line, last,
+    followed the bar's final redraw ("… 102/102 0:00:0018 articles, …").
+    """
+
+    def __init__(self, writer: ReportWriter, bar: Any, *, streams: bool) -> None:
+        self._writer = writer
+        self._bar = bar
+        self._streams = streams
+
+    def begin(self, invalid: Any) -> None:
+        if self._streams:
+            self._bar.stop()
+        self._writer.begin(invalid)
+
+    def article(self, entry: Any, rows: Any) -> None:
+        self._writer.article(entry, rows)
+
+    def finish(self, tally: Tally, elapsed_s: float) -> None:
+        self._bar.stop()  # idempotent; transient: the bar's line is erased
+        self._writer.finish(tally, elapsed_s)
 
 
 def _stderr() -> Console:
