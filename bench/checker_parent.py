@@ -36,6 +36,7 @@ class Sink:
     cancelled = []
     held_new = {}  # no host held: what a process tells of its holds (pipe.py)
     holds = {}
+    deferred = {}  # nor a request given back for a host's hold
 
     def send(self, data, targets=0):
         pass

@@ -43,6 +43,9 @@ class Channel(asyncio.SubprocessProtocol):
         # hosts whose hold began or grew since the parent last looked, with the
         # seconds left: their requests queued in the worker are taken back
         self.held_new: dict[str, float] = {}
+        # requests it gave back, not started, as their host is held: id -> the
+        # seconds of the hold left (requests.py); taken by the daemon's `_deliver`
+        self.deferred: dict[int, float] = {}
         self.early: list[bytes] = []  # written before the pipe was connected
         self.early_close = False
 
@@ -66,7 +69,11 @@ class Channel(asyncio.SubprocessProtocol):
         try:
             for payload in self.frames.feed(data):
                 if payload[0] & ~FLAG_REF == HOLDS:  # `is_holds`, inline: once a frame
-                    self._held(holds_from_frame(payload))
+                    holds, deferred = holds_from_frame(payload)
+                    self._held(holds)
+                    if deferred:
+                        self.received += len(deferred)
+                        self.deferred.update(deferred)
                     continue
                 batch, cancelled = answers_from_frame(payload)
                 self.received += len(batch) + len(cancelled)

@@ -31,18 +31,21 @@ cost 2-12% more than marshal, so marshal stays):
     results frame:  [(key, url|0, kind, outcome, checked_at, status,
                       final_url|0, redirects|0, latency_ms, attempts, error,
                       facts|0, cert_not_after, problems|0), ...]
-    holds frame:    {host: (seconds_left, backoff), ...}   from the daemon's
-                    workers: hosts whose hold (Retry-After, a 429/503 backoff)
-                    began or grew since the last, or whose refusals ended
-                    (backoff 0), so the daemon starts none of their checks
-                    meanwhile (dispatch.py `held_back`); none while no host refuses
+    holds frame:    {host: (seconds_left, backoff), ..., id: seconds_left, ...}
+                    from the daemon's workers: hosts whose hold (Retry-After,
+                    a 429/503 backoff) began or grew since the last, or whose
+                    refusals ended (backoff 0), so the daemon starts none of
+                    their checks meanwhile (dispatch.py `held_back`); and the
+                    requests given back, not started, as their host is held
+                    (requests.py; no result comes for them); none while no
+                    host refuses
 
 `key` is the URL the parent sent (the result's own URL travels only when it
 differs, `final_url` only when it differs from that), or the request's id
 when it sent one: the daemon's checks of one URL overlap (a target claimed
 again while its old check runs), and an id names the check a result or a
 cancel is for. Each request gets exactly one answer, a result or its id in
-an ids frame, so a worker's count of answers still matches its requests.
+an ids frame or a holds frame, so a worker's count of answers still matches its requests.
 A frame's payload is a list (targets, requests or results), a tuple (ids)
 or a dict (holds). Results and facts are rebuilt positionally, in
 RESULT_FIELDS and FACTS_FIELDS order, which a test holds to the model's
@@ -221,9 +224,12 @@ def is_requests(payload: bytes) -> bool:
 _NUMBERS = (int, float)
 
 
-def holds_frame(holds: dict[str, tuple[float, float]]) -> bytes:
-    """One frame of a worker's hosts held back: host key -> (seconds left, backoff)."""
-    return frame(marshal.dumps(holds))
+def holds_frame(
+    holds: dict[str, tuple[float, float]], deferred: dict[int, float] | None = None
+) -> bytes:
+    """One frame of a worker's hosts held back, host key -> (seconds left, backoff),
+    and of the requests it gave back as their host is held, id -> seconds left."""
+    return frame(marshal.dumps({**holds, **deferred} if deferred else holds))
 
 
 def is_holds(payload: bytes) -> bool:
@@ -232,14 +238,24 @@ def is_holds(payload: bytes) -> bool:
     return bool(payload) and payload[0] & ~FLAG_REF == HOLDS
 
 
-def holds_from_frame(payload: bytes) -> dict[str, tuple[float, float]]:
-    """The holds of one `holds_frame`: host key -> (seconds left, backoff)."""
+def holds_from_frame(
+    payload: bytes,
+) -> tuple[dict[str, tuple[float, float]], dict[int, float]]:
+    """The holds of one `holds_frame`, host key -> (seconds left, backoff), and
+    its requests given back, id -> seconds left."""
     data = _load(payload)
     try:
         if data.__class__ is not dict:
             raise TypeError("not a dict")
         out = {}
-        for host, (left, backoff) in data.items():
+        deferred = {}
+        for host, value in data.items():
+            if host.__class__ is int:  # a request given back
+                if not (value.__class__ in _NUMBERS and 0 <= host and 0 <= value <= MAX_SECONDS):
+                    raise ValueError("not a request's id and its seconds")
+                deferred[host] = float(value)
+                continue
+            left, backoff = value
             if host.__class__ is not str or not (
                 left.__class__ in _NUMBERS and backoff.__class__ in _NUMBERS
             ):
@@ -250,7 +266,7 @@ def holds_from_frame(payload: bytes) -> dict[str, tuple[float, float]]:
             if not (0 <= left <= MAX_SECONDS and 0 <= backoff <= MAX_SECONDS):
                 raise ValueError("seconds out of range")
             out[host] = (float(left), float(backoff))
-        return out
+        return out, deferred
     except (ValueError, TypeError) as exc:
         raise CorruptFrame("a frame that is not a worker's holds") from exc
 

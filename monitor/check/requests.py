@@ -17,6 +17,26 @@ after the process had started hundreds of them. Each one skipped is answered
 by its id as a cancelled one is; the parent, which did not cancel it, gives
 its target back (daemon/checkers.py, CheckerStopped).
 
+A request whose host is held back beyond HOLD_SLACK (a Retry-After, a 429/503
+backoff) and that has sent nothing yet (it is taken while the hold lasts, or
+waits at the host's gate when the hold begins) is not waited out here: the
+gate raises HostHeld (the daemon's processes set `HostPool.defer_after`), and
+the request is answered as given back (`on_deferred`, with the hold's seconds
+left) for the daemon to give its claim back due at the hold's end. Waited
+out, each held one of the process's `concurrency` loops, and its other hosts'
+checks queued behind (R24: 100 pages behind 5,000 images of a host answering
+`429 Retry-After: 30` waited out the 30 s).
+
+A check that cannot be given back, a request of it sent (between its own
+tries after a 429, a redirect's next hop), waits the hold out at the gate as
+in-process, but not in its loop: the gate tells it (`park`, from
+`HostPool.on_park`), another loop takes the queue from then on, and the
+parked one ends with its check. Kept in their loops, the `per_host` checks
+answered 429 together took every loop of a process whose share is
+`per_host` (concurrency 8 over 2 processes, per_host 4) for the whole hold.
+Requests in flight stay within the process's share: its client's limit
+(http/client.py) holds a parked check's next try until a request ends.
+
 `check`'s targets carry their URL as key and are never cancelled; the
 daemon's carry ids, which rise in the order they were sent (so an id at or
 below the last one taken, and not running, has been answered already).
@@ -29,6 +49,7 @@ from collections.abc import Callable
 
 from monitor.check.pipe import Request, Row, result_row
 from monitor.check.pool import SupportsCheck
+from monitor.http.hostpool import HostHeld
 from monitor.vocabulary import CheckResult
 
 
@@ -40,17 +61,27 @@ class Requests:
         on_row: Callable[[Row], None],
         on_cancelled: Callable[[int], None],
         on_take: Callable[[], None] | None = None,
+        on_deferred: Callable[[int, float], None] | None = None,
     ) -> None:
         self.queue = queue
         self.checker = checker
         self.on_row = on_row
         self.on_cancelled = on_cancelled
         self.on_take = on_take
+        # a request given back as its host is held (HostHeld): its id, the seconds
+        # of the hold left; without it (a caller that never sets `defer_after`)
+        # HostHeld is a bug and raised
+        self.on_deferred = on_deferred
         self.running: dict[int, tuple[asyncio.Task[None], str]] = {}  # id → its loop, its URL
         self.letting_go: dict[str, tuple[int, asyncio.Future[None]]] = {}  # URL → the one stopping
         self.stopping: set[int] = set()  # running ones cancelled, not yet stopped
         self.early: set[int] = set()  # cancelled before they were taken
         self.taken = -1  # the highest id taken
+        # the loops taking from the queue, and those whose check waits out a hold
+        # (`park`): each ends with its check, another loop in its place
+        self.loops: set[asyncio.Task[None]] = set()
+        self.parked: set[asyncio.Task[None]] = set()
+        self._group: asyncio.TaskGroup | None = None
         # a stop signal reached this process (worker.py sets it): the parent stops
         # the run, so a request taken from now on is skipped, answered by its id
         self.stopped = False
@@ -74,14 +105,36 @@ class Requests:
         """`concurrency` loops, each until it takes a None; a check that raises (a
         bug) cancels the others and is raised here."""
         async with asyncio.TaskGroup() as group:
+            self._group = group
             for _ in range(max(1, concurrency)):
-                group.create_task(self._loop())
+                self.loops.add(group.create_task(self._loop()))
+        self._group = None
+
+    def park(self) -> None:
+        """The current loop's check waits out its host's hold (a request of it sent,
+        so it cannot be given back): a new loop takes the queue in its place, and
+        this one ends when its check does. Its answer still comes."""
+        me = asyncio.current_task()
+        group = self._group
+        if group is None or me not in self.loops:  # not a loop, or parked already
+            return
+        try:
+            loop = group.create_task(self._loop())
+        except RuntimeError:  # the group is stopping: nothing more to take
+            return
+        self.loops.discard(me)
+        self.parked.add(me)
+        self.loops.add(loop)
 
     async def _loop(self) -> None:
         me = asyncio.current_task()
         assert me is not None
         queue, checker, on_row, on_take = self.queue, self.checker, self.on_row, self.on_take
+        parked = self.parked
         while True:
+            if parked and me in parked:  # another loop took its place
+                parked.discard(me)
+                return
             try:  # a queued request is taken without a coroutine (queue.get's own first step)
                 request = queue.get_nowait()
             except asyncio.QueueEmpty:
@@ -102,11 +155,16 @@ class Requests:
                 continue
             self.running[key] = (me, url)
             result: CheckResult | None = None
+            held: HostHeld | None = None
             try:
                 if self.letting_go:
                     await self._let_go(url)
                 if not self.stopped:  # a stop signal while it waited: it never starts
                     result = await checker.check(url, kind)
+            except HostHeld as exc:
+                if self.on_deferred is None:
+                    raise
+                held = exc
             except asyncio.CancelledError:
                 if key not in self.stopping:
                     raise  # the worker is stopping
@@ -122,6 +180,13 @@ class Requests:
             if key in self.stopping:  # the check ended without seeing its cancel
                 self.stopping.discard(key)
                 me.uncancel()
+                if held is not None:  # the parent waits for it no more
+                    self.on_cancelled(key)
+                    continue
+            if held is not None:
+                assert self.on_deferred is not None
+                self.on_deferred(key, held.left)
+                continue
             if result is None:
                 self.on_cancelled(key)
                 continue

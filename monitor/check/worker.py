@@ -35,6 +35,7 @@ from monitor.check.prestart import GIVE_UP_ARG, PARENT_STOPS, PROBE_DB_ARG, TEXT
 from monitor.check.requests import Requests
 from monitor.check.worker_input import Targets
 from monitor.http import Checker
+from monitor.http.hostpool import HOLD_SLACK
 from monitor.whole_write import whole_text
 
 if TYPE_CHECKING:
@@ -55,6 +56,9 @@ class _Results:
         # host -> (its hold's end, time.monotonic(); its backoff): the last
         # change of each since the last frame
         self.holds: dict[str, tuple[float, float]] = {}
+        # requests given back as their host is held (requests.py): id -> the hold's
+        # end (time.monotonic())
+        self.deferred: dict[int, float] = {}
         self.timer: asyncio.TimerHandle | None = None
 
     def add(self, row: Row) -> None:
@@ -78,16 +82,27 @@ class _Results:
         if self.timer is None:
             self.timer = asyncio.get_running_loop().call_later(FLUSH_S, self.flush)
 
+    def defer(self, key: int, left: float) -> None:
+        """`Requests.on_deferred`: request `key` was given back, not started, as its
+        host is held for `left` seconds; told with the holds (no result comes)."""
+        self.deferred[key] = time.monotonic() + left
+        if self.timer is None:
+            self.timer = asyncio.get_running_loop().call_later(FLUSH_S, self.flush)
+
     def flush(self) -> None:
         if self.timer is not None:
             self.timer.cancel()
             self.timer = None
-        if self.holds:  # before the results: the dispatcher sees them as it claims on
-            now = time.monotonic()
+        if self.holds or self.deferred:  # before the results: the dispatcher sees
+            now = time.monotonic()  # them as it claims on
             self.out.write(
-                holds_frame({h: (max(0.0, end - now), b) for h, (end, b) in self.holds.items()})
+                holds_frame(
+                    {h: (max(0.0, end - now), b) for h, (end, b) in self.holds.items()},
+                    {key: max(0.0, end - now) for key, end in self.deferred.items()},
+                )
             )
             self.holds = {}
+            self.deferred = {}
         if self.rows:
             self.out.write(results_frame(self.rows))
             self.rows = []
@@ -160,13 +175,24 @@ async def serve(
         checker.text_hash = text_hash
         if give_up:  # `check`'s: a host refusing everything is given up (giving_up.py)
             checker.give_up_refusing_hosts()
-        else:  # the daemon's: it is told each host's hold (pipe.py's holds frame)
+        else:  # the daemon's: it is told each host's hold (pipe.py's holds frame),
             checker.hosts.on_hold = results.hold
+            # and gets back the checks that would wait one out (requests.py)
+            checker.hosts.defer_after = HOLD_SLACK
         close_db = None
         if probe_db is not None and checker.probe is not None:
             close_db = await _keep_probe_answers(checker, probe_db)
-        requests = Requests(source.queue, checker, results.add, results.cancel, source.taken)
+        requests = Requests(
+            source.queue,
+            checker,
+            results.add,
+            results.cancel,
+            source.taken,
+            None if give_up else results.defer,
+        )
         source.on_cancel = requests.cancel
+        if not give_up:  # a check waiting out a hold gives its loop to the others
+            checker.hosts.on_park = requests.park
         _STOP.serving(requests)
         try:
             await requests.run(source.checkers)

@@ -41,6 +41,7 @@ from monitor.daemon.prestart import (
     spawn_signals_held,
     worker_args,
 )
+from monitor.http.hostpool import HOLD_SLACK
 from monitor.urls import url_host_key
 from monitor.vocabulary import CheckResult, Kind
 
@@ -59,9 +60,10 @@ STEADY_S = 10.0  # a process that lived this long (or answered) did not die as i
 STRAY_STOP_S = 5.0
 
 
-# a hold no longer than this is waited out in the process, as dispatch.py's
-# HOLD_SLACK: longer, the checks of its host queued there are taken back
-HOLD_SLACK = 1.0
+# a hold no longer than HOLD_SLACK (hostpool.py) is waited out in the process:
+# longer, the checks of its host queued there are taken back (`_defer`), and
+# those it takes or waits at the host's gate with are given back (`_given_back`)
+
 # a host's hold told by its process is forgotten this long after it ended with
 # no answer since (its targets gone, or none due): a process forgets its idle
 # hosts too (HostPool._forget_if_idle)
@@ -99,8 +101,10 @@ class WorkerHolds:
 class CheckerDeferred(Exception):
     """Its host's hold (Retry-After, a 429/503 backoff) began while this check
     waited in its process's queue, for `left` seconds (beyond HOLD_SLACK):
-    taken back, not started, for the claim to be given back due at the hold's
-    end (dispatch.py), as a claim of a held host is."""
+    taken back (`_defer`), or given back by the process as it took it or
+    waited at the host's gate, nothing sent (`_given_back`); not started, for
+    the claim to be given back due at the hold's end (dispatch.py), as a
+    claim of a held host is."""
 
     def __init__(self, left: float) -> None:
         super().__init__(f"its host is held back for {left:.1f} s")
@@ -348,6 +352,9 @@ class ProcessChecker:
             if channel.held_new:
                 self._defer(b, channel.held_new)
                 channel.held_new = {}
+            if channel.deferred:
+                self._given_back(b, channel.deferred)
+                channel.deferred = {}
             if channel.cancelled:
                 # a check still waiting here was not cancelled by us: its process
                 # skipped it at a stop (requests.py). The daemon running on, the
@@ -396,6 +403,19 @@ class ProcessChecker:
                 "checks queued for held-back hosts taken back",
                 extra={"ctx": {"checks": len(later), "hosts": len(held)}},
             )
+
+    def _given_back(self, b: int, deferred: dict[int, float]) -> None:
+        """Process `b` gave these requests back, not started, as their host is held
+        (seconds left; requests.py): each check still waiting here fails with
+        CheckerDeferred, and its claim is given back due at the hold's end as
+        `_defer`'s are. They are those `_defer` leaves it (its running share,
+        taken first): each waited out the hold in one of its loops, and the
+        other hosts' checks queued behind (R24)."""
+        waiting = self._waiting[b]
+        for key, left in deferred.items():
+            future = waiting.pop(key, None)
+            if future is not None and not future.done():
+                future.set_exception(CheckerDeferred(left))
 
     def _replace_if_stray(self, pool: WorkerPool, b: int, channel: Channel) -> None:
         """A process skipped requests as at a stop, and the daemon did not stop: a

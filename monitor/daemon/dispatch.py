@@ -34,7 +34,7 @@ from monitor.daemon.lost import LostClaims
 from monitor.daemon.once import run_pass
 from monitor.daemon.pace import Pace, queued_ahead
 from monitor.daemon.writer import ResultWriter
-from monitor.http.hostpool import HostPool
+from monitor.http.hostpool import HOLD_SLACK, HostPool
 from monitor.observe.logs import EVERY
 from monitor.storage.repository import Claimed, Repository, now_ms
 from monitor.url_exclude import url_exclusion
@@ -49,10 +49,9 @@ MAX_BACKLOG = 5 * CLAIM_BATCH  # results queued for the database beyond which cl
 # Tries of one claim when its checker process dies under it: once more with the
 # new process; a target that kills it again is left to its lease (and counted).
 CHECKER_DEATHS = 2
-# A claim whose host is held back (Retry-After, a 429/503 backoff) for longer than
-# this is not started: it is given back due at the hold's end (`held_back`). A
-# shorter hold is waited out at the host's gate, as before.
-HOLD_SLACK = 1.0
+# HOLD_SLACK (hostpool.py): a claim whose host is held back (Retry-After, a 429/503
+# backoff) for longer than this is not started: it is given back due at the hold's
+# end (`held_back`). A shorter hold is waited out at the host's gate, as before.
 # claims given back so in one dispatch beyond which it claims on at the next tick:
 # walking a held host's whole backlog (100,000 images) in one went on past the
 # first of them being due again, and claimed and gave them back for ever

@@ -303,7 +303,9 @@ class Checker:
             # the host's slot (hosts.slot's steps, a free one taken without a coroutine)
             gate = self.hosts.take_now(host)
             if gate is None:
-                gate = await self.hosts.take(host)
+                # a target's first request, nothing sent yet: a daemon's checker
+                # process gives it back rather than wait out a long hold (HostHeld)
+                gate = await self.hosts.take(host, first and att.status is None)
                 if giving_up is not None and (refusal := giving_up.refusal(gate.host)):
                     self.hosts.leave(host, gate)  # given up while this one waited
                     att.held_back = refusal

@@ -22,11 +22,36 @@ from collections.abc import Callable
 from monitor.http.slots import Slots
 from monitor.urls import host_key
 
+# A host held back (Retry-After, a 429/503 backoff) for longer than this is not
+# waited out by the daemon's checks that have sent nothing yet: its claims are
+# given back due at the hold's end (daemon/dispatch.py `held_back`), and in a
+# checker process such a check leaves the host's gate (`HostHeld`). A shorter
+# hold is waited out at the gate.
+HOLD_SLACK = 1.0
+
+
+class HostHeld(Exception):
+    """A deferrable wait at a host's gate (`HostPool.take`) found the host held
+    back beyond `defer_after` for `left` seconds: the check leaves without a
+    request, for its claim to be given back due at the hold's end."""
+
+    def __init__(self, left: float) -> None:
+        super().__init__(f"its host is held back for {left:.1f} s")
+        self.left = left
+
 
 class HostGate:
     """The politeness state of one host."""
 
-    __slots__ = ("alarm", "backoff_until", "host", "next_start", "penalty", "slots")
+    __slots__ = (
+        "alarm",
+        "backoff_until",
+        "deferring",
+        "host",
+        "next_start",
+        "penalty",
+        "slots",
+    )
 
     def __init__(self, per_host: int, host: str = "") -> None:
         self.host = host  # its key in the pool (urls.host_key)
@@ -36,6 +61,9 @@ class HostGate:
         self.penalty = 0.0  # current adaptive backoff (seconds), 0 when healthy
         # what those waiting out the interval or backoff wait on, with `wakeable`
         self.alarm: asyncio.Future[None] | None = None
+        # the slot waits of deferrable takes (`HostPool.defer_after`), failed with
+        # HostHeld when a hold beyond it begins; None until there is one
+        self.deferring: set[asyncio.Future[None]] | None = None
 
     def constrained(self, now: float) -> bool:
         return self.slots.in_use() or now < max(self.next_start, self.backoff_until)
@@ -66,6 +94,17 @@ class HostPool:
         # answer starts or extends a host's hold, or ends its refusals: a daemon's
         # checker process passes it on to the daemon (worker.py)
         self.on_hold: Callable[[str, float, float], None] | None = None
+        # a daemon's checker process: a deferrable `take` (a check that has sent
+        # nothing yet) of a host held back longer than this raises HostHeld, and
+        # such takes waiting at the gate when a hold that long begins leave with
+        # it: each waited out the hold holding one of the process's `concurrency`
+        # loops, and its other hosts' checks waited behind (R24). None: all wait.
+        self.defer_after: float | None = None
+        # ... and called, in the waiting task, when a take that cannot be given
+        # back (a check between its tries, a redirect's hop: a request sent) starts
+        # waiting out such a hold: its loop goes to the process's other requests
+        # meanwhile (requests.py `park`)
+        self.on_park: Callable[[], None] | None = None
 
     def __len__(self) -> int:
         return len(self._gates)
@@ -109,11 +148,16 @@ class HostPool:
         gate = self._gate(host)
         return gate if self._try_enter(gate) else None
 
-    async def take(self, host: str) -> HostGate:
-        """`host`'s gate with a slot taken, after any queue, interval and backoff."""
+    async def take(self, host: str, deferrable: bool = False) -> HostGate:
+        """`host`'s gate with a slot taken, after any queue, interval and backoff.
+        `deferrable` (a check that has sent nothing yet), with `defer_after` set:
+        raises HostHeld instead of waiting out a hold longer than that."""
         gate = self._gate(host)
         if not self._try_enter(gate):
-            await self._enter(gate.host, gate)
+            if deferrable and self.defer_after is not None:
+                await self._enter_deferrable(gate.host, gate, self.defer_after)
+            else:
+                await self._enter(gate.host, gate)
         return gate
 
     def leave(self, host: str, gate: HostGate) -> None:
@@ -133,6 +177,7 @@ class HostPool:
 
     async def _enter(self, host: str, gate: HostGate) -> None:
         """The slow path: queue for a slot, then wait out the interval and backoff."""
+        parked = self.on_park is not None and self._park_if_held(gate)
         try:
             await gate.slots.take()
         except BaseException:
@@ -144,6 +189,8 @@ class HostPool:
                 start = max(gate.next_start, gate.backoff_until)
                 if now >= start:
                     break
+                if not parked and self.on_park is not None:
+                    parked = self._park_if_held(gate)
                 if self.wakeable:
                     await self._wait(gate, start - now)
                 else:
@@ -152,6 +199,60 @@ class HostPool:
             self._exit(host, gate)
             raise
         gate.next_start = (self._clock() + self.min_interval) if self.min_interval else now
+
+    async def _enter_deferrable(self, host: str, gate: HostGate, defer_after: float) -> None:
+        """`_enter` for a check that has sent nothing yet: it leaves (HostHeld)
+        rather than wait out a hold longer than `defer_after`, whether the hold
+        is there already or begins while it queues for a slot (`_defer_waiting`
+        fails its wait) or waits out a shorter wait (it sees it at the end of
+        that, within `defer_after`: a plain sleep, as `_enter`'s)."""
+        left = gate.backoff_until - self._clock()
+        if left > defer_after:
+            raise HostHeld(left)
+        if gate.deferring is None:
+            gate.deferring = set()
+        try:
+            await gate.slots.take(gate.deferring)
+        except BaseException:
+            self._forget_if_idle(host, gate)
+            raise
+        try:
+            while True:
+                now = self._clock()
+                start = max(gate.next_start, gate.backoff_until)
+                if now >= start:
+                    break
+                if gate.backoff_until - now > defer_after:
+                    raise HostHeld(gate.backoff_until - now)
+                if self.wakeable:
+                    await self._wait(gate, start - now)
+                else:
+                    await asyncio.sleep(start - now)
+        except BaseException:
+            self._exit(host, gate)
+            raise
+        gate.next_start = (self._clock() + self.min_interval) if self.min_interval else now
+
+    def _park_if_held(self, gate: HostGate) -> bool:
+        """`on_park`, if `gate`'s host is held back beyond `defer_after`; whether."""
+        defer_after, on_park = self.defer_after, self.on_park
+        if (
+            defer_after is not None
+            and on_park is not None
+            and gate.backoff_until - self._clock() > defer_after
+        ):
+            on_park()
+            return True
+        return False
+
+    def _defer_waiting(self, gate: HostGate, left: float) -> None:
+        """A hold beyond `defer_after` began or grew: the deferrable takes waiting
+        for one of the gate's slots leave with HostHeld."""
+        deferring = gate.deferring
+        if deferring:
+            for waiter in deferring:
+                if not waiter.done():
+                    waiter.set_exception(HostHeld(left))
 
     async def _wait(self, gate: HostGate, seconds: float) -> None:
         """Sleep `seconds`, or less if `lift` ends the gate's waits."""
@@ -190,6 +291,8 @@ class HostPool:
             gate.penalty = delay
             now = self._clock()
             gate.backoff_until = max(gate.backoff_until, now + delay)
+            if self.defer_after is not None and gate.backoff_until - now > self.defer_after:
+                self._defer_waiting(gate, gate.backoff_until - now)
             if self.on_hold is not None:
                 self.on_hold(gate.host, gate.backoff_until - now, delay)
         elif status is not None and status < 500 and gate.penalty:

@@ -34,22 +34,29 @@ class Slots:
             return True
         return False
 
-    async def take(self) -> None:
-        """A slot, in arrival order. Cancelled while waiting, nothing is held."""
+    async def take(self, track: set[asyncio.Future[None]] | None = None) -> None:
+        """A slot, in arrival order. Cancelled while waiting, nothing is held.
+        `track`: the wait is in it while it waits; whoever fails it (with an
+        exception: hostpool.py's HostHeld) ends the wait, nothing held."""
         if self.try_take():
             return
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.waiters.append(waiter)
+        if track is not None:
+            track.add(waiter)
         try:
             await waiter  # resolved by `give`, which hands its slot over
         except BaseException:
-            if waiter.done() and not waiter.cancelled():
+            if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
                 self.give()  # handed a slot, then cancelled: pass it on
             elif waiter in self.waiters:
                 # a cancelled waiter may already be gone: a `give` before it ran
                 # skipped it (many cancelled at once: a checker process's re-claims)
                 self.waiters.remove(waiter)
             raise
+        finally:
+            if track is not None:
+                track.discard(waiter)
 
     def give(self) -> None:
         """Give a slot back: to the first waiter still waiting, else to the pool."""

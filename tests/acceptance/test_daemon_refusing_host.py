@@ -17,11 +17,18 @@ their holds live in the processes: before they told the daemon their holds
 (S5), its claims of the held host went on to the process owning it, queued
 there ahead of the pages, and each waited out the hold holding one of the
 process's slots (the pages after 28 requests to the refusing host).
+
+Then a host refusing everything for long (`429 Retry-After: 60`) with two
+checker processes sharing the pages' host: the checks a process runs when the
+hold begins no longer wait it out in its loops (R24): those that sent nothing
+are given back, those between their tries wait aside, and the pages queued in
+that process are requested at once, not after the hold.
 """
 
 from __future__ import annotations
 
 import json
+import signal
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -32,6 +39,8 @@ from typing import Any
 import pytest
 from daemon_harness import PAGE, DaemonProcess, query, wait_for, write_config
 from support.images import png
+
+from monitor.check.host_share import host_owner
 
 IMAGES = 23  # and the story page: 24 targets on the refusing host
 PER_HOST = 4  # the default
@@ -49,6 +58,8 @@ class Site(ThreadingHTTPServer):
     busy: Counter[str]  # requests of one host and path in flight now
     most_at_once = 0  # the most requests of one URL in flight together
     cdn_when_pages_done = -1  # cdn.test's requests when the last page was requested
+    refuse_all = False  # cdn.test refuses every request, not its first REFUSED
+    retry_after = "2"
     lock: threading.Lock
 
 
@@ -67,14 +78,14 @@ class Handler(BaseHTTPRequestHandler):
             site.paths[url] += 1
             site.busy[url] += 1
             site.most_at_once = max(site.most_at_once, site.busy[url])
-            refused = host == "cdn.test" and site.hits[host] <= REFUSED
+            refused = host == "cdn.test" and (site.refuse_all or site.hits[host] <= REFUSED)
             if host == "news.test" and all(site.paths[f"news.test{p}"] for p in PAGES):
                 if site.cdn_when_pages_done < 0:
                     site.cdn_when_pages_done = site.hits["cdn.test"]
         headers = {"Content-Type": "text/html"}
         status, body = 200, PAGE.encode()
         if refused:
-            status, body, headers["Retry-After"] = 429, b"slow down", "2"
+            status, body, headers["Retry-After"] = 429, b"slow down", site.retry_after
         elif host == "cdn.test" and self.path.startswith("/img/"):
             headers["Content-Type"], body = "image/png", IMAGE
         try:
@@ -180,3 +191,72 @@ def test_a_host_held_by_retry_after_leaves_the_slots_to_the_other_hosts(
     finally:
         daemon.kill()
     assert "Traceback" not in daemon.text(), daemon.text()
+
+
+def test_a_long_hold_leaves_a_checker_processs_loops_to_its_other_hosts(
+    tmp_path: Path, site: Site
+) -> None:
+    """`workers = 2`, `cdn.test` and `news.test` in the same process (its share of
+    `concurrency`: PER_HOST loops), `cdn.test` answering every request `429
+    Retry-After: 60`: the pages found after its first answers are requested
+    within a bounded wait, well inside the hold, after at most its first round
+    (PER_HOST requests). Before, the process's PER_HOST loops each waited out
+    the hold at the host's gate (those answered 429 between their tries, the
+    others queued behind them) and the pages queued in that process with them:
+    the wait's 30 s bound ran out. Then a stop gives every claim back (no
+    lease left), the held host's checks wrote no result, the pages one each,
+    and no URL had two requests at once. ~7 s: the daemon's and its
+    processes' start, the corpus rescans that find the pages, the stop."""
+    site.refuse_all, site.retry_after = True, "60"
+    # the point: the held host's checks and the pages share a process's loops
+    assert host_owner("http://cdn.test/", 2, parent_weight=0.0) == host_owner(
+        "http://news.test/", 2, parent_weight=0.0
+    )
+    port = site.server_address[1]
+    config = write_config(
+        tmp_path,
+        port,
+        connect_to=[f"cdn.test:80:127.0.0.1:{port}", f"news.test:80:127.0.0.1:{port}"],
+        kinds=["web", "image"],
+        concurrency=2 * PER_HOST,  # PER_HOST loops a process
+        retries=RETRIES,
+        retry_after_max=60.0,
+        interval=3600.0,
+        retry_interval=3600.0,
+        lease_seconds=60.0,
+        shutdown_grace=0.5,
+        workers=2,
+    )
+    corpus = tmp_path / "corpus"
+    images = [f"http://cdn.test/img/{n}.png" for n in range(40)]
+    (corpus / "a.json").write_text(story("http://cdn.test/story/", images))
+    daemon = DaemonProcess(config)
+    db = tmp_path / "data" / "article-monitor.db"
+
+    def recorded() -> list[tuple[Any, ...]]:
+        return query(
+            db,
+            "SELECT t.url, count(*) FROM check_results r JOIN targets t ON t.id = r.target_id"
+            " GROUP BY t.url",
+        )
+
+    try:
+        daemon.wait_listening()
+        wait_for(lambda: site.hits["cdn.test"], 30, what=daemon.text)  # its hold has begun
+        for n, path in enumerate(PAGES):
+            (corpus / f"{'bcd'[n]}.json").write_text(story(f"http://news.test{path}", []))
+        # bounds on a hang, half the hold: after it, the pages would come anyway
+        wait_for(lambda: site.cdn_when_pages_done >= 0, 30, what=lambda: str(site.hits))
+        assert 1 <= site.cdn_when_pages_done <= PER_HOST, (site.cdn_when_pages_done, site.hits)
+        wait_for(lambda: len(recorded()) == len(PAGES), 30, what=lambda: str(recorded()))
+        daemon.signal(signal.SIGTERM)
+        assert daemon.wait(30) == 0
+    finally:
+        daemon.kill()
+    text = daemon.text()
+    assert "Traceback" not in text, text
+    assert query(db, "SELECT count(*) FROM leases") == [(0,)]  # every claim given back
+    assert sorted(recorded()) == [(f"http://news.test{p}", 1) for p in PAGES]
+    assert site.hits["cdn.test"] <= PER_HOST, site.hits  # its retries wait for the hold's end
+    assert all(site.paths[f"news.test{p}"] == 1 for p in PAGES), site.paths
+    assert site.most_at_once == 1, site.paths

@@ -71,6 +71,7 @@ class _Unanswered:
             self.frames: list[bytes] = []  # what was written to the process, in order
             self.cancelled: list[int] = []  # ids the process answered as cancelled
             self.held_new: dict[str, float] = {}  # hosts it began holding back
+            self.deferred: dict[int, float] = {}  # requests it gave back (holds frames)
             self.holds: dict[str, tuple[float, float]] = {}
 
         def send(self, data: bytes, targets: int = 0) -> None:

@@ -35,6 +35,7 @@ class Channel:
         self.log: list[tuple[str, Any]] = []  # ("requests", ids) / ("cancel", ids), in order
         self.cancelled: list[int] = []  # ids the process answered as cancelled
         self.held_new: dict[str, float] = {}  # hosts it began holding back (holds frames)
+        self.deferred: dict[int, float] = {}  # requests it gave back (holds frames)
         self.holds: dict[str, tuple[float, float]] = {}
 
     def send(self, data: bytes, targets: int = 0) -> None:

@@ -25,6 +25,7 @@ class Channel:
         self.sent: list[bytes] = []
         self.cancelled: list[int] = []  # ids the process answered as cancelled
         self.held_new: dict[str, float] = {}  # hosts it began holding back (holds frames)
+        self.deferred: dict[int, float] = {}  # requests it gave back (holds frames)
         self.holds: dict[str, tuple[float, float]] = {}
 
     def send(self, data: bytes, targets: int = 0) -> None:

@@ -47,7 +47,7 @@ def payloads(data: bytes) -> list[bytes]:
 def test_a_holds_frame_round_trips_and_is_told_from_the_others() -> None:
     [payload] = payloads(holds_frame({"cdn.test": (2.5, 2.0), "img.test": (0.0, 0.0)}))
     assert is_holds(payload) and not is_requests(payload)
-    assert holds_from_frame(payload) == {"cdn.test": (2.5, 2.0), "img.test": (0.0, 0.0)}
+    assert holds_from_frame(payload) == ({"cdn.test": (2.5, 2.0), "img.test": (0.0, 0.0)}, {})
     [results] = payloads(results_frame([]))
     assert not is_holds(results)
 
@@ -102,7 +102,8 @@ async def test_a_worker_writes_each_hosts_last_hold_once_before_its_results() ->
     results.add(result_row(7, result))
     results.flush()
     first, second = payloads(out.getvalue())
-    holds = holds_from_frame(first)
+    holds, deferred = holds_from_frame(first)
+    assert deferred == {}
     assert set(holds) == {"cdn.test", "img.test"}
     assert 2.5 < holds["cdn.test"][0] <= 3.0 and holds["cdn.test"][1] == 2.0
     assert not is_holds(second)
@@ -153,6 +154,7 @@ class _Sent:
         self.cancelled: list[int] = []
         self.held_new: dict[str, float] = {}
         self.holds: dict[str, tuple[float, float]] = {}
+        self.deferred: dict[int, float] = {}
 
     def send(self, data: bytes, targets: int = 0) -> None:
         for payload in self.frames.feed(data):
