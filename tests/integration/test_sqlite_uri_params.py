@@ -58,8 +58,9 @@ def test_sqlite_parameters_without_a_file_name_are_refused_with_the_url_to_write
     instead = f"sqlite:///file:{db}?mode=ro&uri=true"
     assert said.endswith(f"write {instead}"), said
     assert sorted(p.name for p in db.parent.iterdir()) == before  # no `h.db?mode=ro`
-    out = run_cli("status", "--db", instead, "--format", "json", cwd=tmp_path)
-    assert out.returncode == 0, out.stderr  # what it says to write reads the file
+    if command == COMMANDS[0]:  # the same advice from every command: read once a query
+        out = run_cli("status", "--db", instead, "--format", "json", cwd=tmp_path)
+        assert out.returncode == 0, out.stderr  # what it says to write reads the file
 
 
 @pytest.mark.parametrize("command", COMMANDS)
