@@ -303,6 +303,10 @@ class Client:
             self._sweeper = loop.call_later(self._keepalive_s, self._sweep, loop)
 
     async def _dial(self, host: str, port: int, tls_name: str | None) -> Connection:
+        # before any wait: the first https dial loads the trust store (~20 ms, more
+        # for a big SSL_CERT_FILE), which inside the connect timeout failed the
+        # first https targets as timeouts when the load outlasted connect_timeout
+        tls = self._ssl_context() if tls_name is not None else None
         found = await self._resolve(host, port)
         infos = [_addr_info(r) for r in found]
         loop = asyncio.get_running_loop()
@@ -317,7 +321,7 @@ class Client:
                 _, conn = await loop.create_connection(
                     lambda: Connection(loop),
                     sock=sock,
-                    ssl=self._ssl_context() if tls_name is not None else None,
+                    ssl=tls,
                     server_hostname=tls_name,
                 )
         except TimeoutError as exc:
