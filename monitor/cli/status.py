@@ -141,14 +141,15 @@ def status(config_file: Path | None, fmt: str | None, limit: int, **flags: Any) 
     if data["recent_transitions"]:
         tr = Table(title="Recent transitions")
         for col in ("at", "from → to", "outcome", "kind", "url"):
-            tr.add_column(col, overflow="fold")
+            # a code whole (folded, "connection_erro" / "r" was searched for in vain)
+            tr.add_column(col, overflow="fold", no_wrap=col in ("outcome", "kind"))
         for r in data["recent_transitions"]:
             _row(tr, r["at"], f"{r['from']} → {r['to']}", r["outcome"], r["kind"], r["url"])
         console.print(tr)
     if data["signature_problems"]:
         sp = Table(title="Signature problems")
         for col in ("status", "fields", "source", "webUrl"):
-            sp.add_column(col, overflow="fold")
+            sp.add_column(col, overflow="fold", no_wrap=col == "status")
         for r in data["signature_problems"]:
             _row(sp, r["status"], ", ".join(r["fields"]), r["source"], r["webUrl"])
         console.print(sp)

@@ -50,3 +50,26 @@ def test_terminal_controls_are_spelled_out(tmp_path: Path, monkeypatch: pytest.M
     assert result.exit_code == 0, result.output
     assert "\x1b[31m" not in result.output and "\u202e" not in result.output
     assert "\\x1b[31mred\\u202e" in result.output
+
+
+def test_outcome_codes_are_printed_whole_on_a_narrow_terminal(db: str) -> None:
+    """On 80 columns the recent transitions' outcome was folded to the column
+    ("connection_erro" / "r"), as were the URL and the time: the code is kept whole."""
+    from sqlalchemy import text
+
+    from monitor.storage.engine import make_engine
+
+    engine = make_engine(db)
+    with engine.begin() as conn:
+        conn.execute(
+            text("UPDATE transitions SET outcome = 'connection_error', from_state = 'unknown'")
+        )
+        long = "/2021/11/01/a-story-with-a-long-slug-as-news-sites-write-them/"
+        conn.execute(text(f"UPDATE targets SET url = 'https://www.news.test' || id || '{long}'"))
+    engine.dispose()
+    result = CliRunner().invoke(
+        cli, ["status", "--db", db, "--format", "table"], env={"COLUMNS": "80"}
+    )
+    assert result.exit_code == 0, result.output
+    assert "Recent transitions" in result.output
+    assert "connection_error" in result.output, result.output
