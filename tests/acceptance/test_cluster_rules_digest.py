@@ -38,7 +38,7 @@ def hits(site: LinkServer, url: str, after: float = 0.0) -> int:
 def test_a_member_restarted_with_new_patterns_reads_its_own_shard_again(
     tmp_path: Path, pg_url: str
 ) -> None:
-    """Members m1 (article a) and m2 (article c), three `run --once` (~5 s
+    """Members m1 (article a) and m2 (article c), three `run --once` (~1.5 s
     each on PostgreSQL: the rules are read at a start): m2 with no pattern,
     then m1 and m2 with one for /c/. m2's unchanged file is read again with
     it: c is retired and not requested."""
@@ -47,7 +47,16 @@ def test_a_member_restarted_with_new_patterns_reads_its_own_shard_again(
         def once(member: str, **change: Any) -> DaemonProcess:
             # one data_dir, and so one key ring: the same rules, other paths
             data = str(tmp_path / "data")
-            cfg = write_config(tmp_path / member, site.port, db=pg_url, data_dir=data, **change)
+            # a start on PostgreSQL claims after its second heartbeat (joining.py):
+            # 0.3 s apart, not the default 2 s, a third of each `run --once`
+            cfg = write_config(
+                tmp_path / member,
+                site.port,
+                db=pg_url,
+                data_dir=data,
+                cluster_heartbeat=0.3,
+                **change,
+            )
             daemon = DaemonProcess(cfg, "--once")
             try:
                 daemon.wait(60)
