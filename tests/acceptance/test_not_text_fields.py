@@ -17,6 +17,7 @@ import subprocess
 import uuid
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import Any
 
 import pytest
 from daemon_harness import CLI, LinkServer, write_config
@@ -71,9 +72,9 @@ def test_check_names_the_field_and_every_report_is_written(tmp_path: Path) -> No
         assert {a["webUrl"] for a in report["articles"]} == GOOD
 
 
-def _run_once(tmp_path: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+def _run_once(tmp_path: Path, *extra: str, **config: Any) -> subprocess.CompletedProcess[str]:
     with LinkServer() as site:
-        cfg = write_config(tmp_path, site.port)
+        cfg = write_config(tmp_path, site.port, **config)
         corpus(tmp_path / "corpus")
         return subprocess.run(
             [CLI, "run", "--config", str(cfg), "--once", *extra],
@@ -110,7 +111,8 @@ def test_the_daemon_on_postgresql_records_the_rest_too(tmp_path: Path) -> None:
             [CLI, "db", "upgrade", "--db", url], capture_output=True, text=True, timeout=60
         )
         assert upgrade.returncode == 0, upgrade.stderr
-        done = _run_once(tmp_path, "--db", url)
+        # a start on PostgreSQL claims after its second heartbeat: 0.3 s, not 2 s
+        done = _run_once(tmp_path, "--db", url, cluster_heartbeat=0.3)
         assert done.returncode == 0, done.stderr
         assert "could not be recorded" not in done.stderr
         engine = make_engine(url)
