@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from daemon_harness import aes_key
 from support.cli import run_cli
 
 from monitor.corpus.nesting import MAX_DEPTH
@@ -57,10 +58,9 @@ def _invalid(report: dict[str, Any]) -> set[tuple[str, int]]:
 
 @pytest.fixture
 def key(tmp_path: Path) -> Path:
-    path = tmp_path / "k.key"
-    made = run_cli("keygen", "--type", "aes256", "--out", path, cwd=tmp_path)
-    assert made.returncode == 0, made.stderr
-    return path
+    """An AES key file, written here: `keygen` in a child cost a CLI start, and is
+    tested on its own (test_signing_cli.py)."""
+    return aes_key(tmp_path / "k.key")
 
 
 def test_every_command_refuses_the_same_articles(tmp_path: Path, key: Path) -> None:
