@@ -53,6 +53,7 @@ from monitor.durations import (
     quoted,
     unit_of,
 )
+from monitor.proxy import ProxyUrl, no_proxy_patterns
 from monitor.request_headers import HeaderRule, resolve_all
 from monitor.url_exclude import pattern_problem
 from monitor.vocabulary import Kind
@@ -168,6 +169,10 @@ class Settings(BaseModel):
     # their values are read from files or variables at load, and never shown; the
     # variable is a JSON list of rules, nothing else (a value may hold commas)
     request_headers: Annotated[list[HeaderRule], ENV_JSON] = Field(default_factory=list)
+    # an HTTP proxy every request goes through but for `no_proxy` hosts (monitor/proxy.py);
+    # its password is shown as `***`; HTTP(S)_PROXY are never read implicitly
+    proxy: ProxyUrl | None = None
+    no_proxy: list[str] = Field(default_factory=list)
     cert_warning_days: Days = 14.0
     latency_budget_ms: Milliseconds = 5000.0
     # web/amp pages (CONTRACT section 3): content_drift, redirect_to_root, the soft-404 probe
@@ -288,6 +293,19 @@ class Settings(BaseModel):
             problem = pattern_problem(pattern)
             if problem is not None:
                 raise ValueError(problem)
+        return value
+
+    @field_validator("proxy", mode="before")
+    @classmethod
+    def _proxy(cls, value: Any) -> Any:
+        """An empty value is no proxy: `ARTICLE_MONITOR_PROXY="$HTTPS_PROXY"` with the
+        variable unset, or `--proxy ''` over a config file's proxy."""
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("no_proxy")
+    @classmethod
+    def _no_proxy(cls, value: list[str]) -> list[str]:
+        no_proxy_patterns(value)
         return value
 
     @field_validator("request_headers")

@@ -101,7 +101,7 @@ def name_problem(name: str) -> str | None:
     lower = name.lower()
     why = _OWNED.get(lower)
     if why is None and lower.startswith("proxy-"):
-        why = "it is meant for a proxy, which the checker does not use"
+        why = "it is meant for a proxy (the `proxy` setting sends Proxy-Authorization)"
     return None if why is None else f"header {name} cannot be set by a rule: {why}"
 
 
@@ -259,9 +259,15 @@ class HeaderRule(BaseModel):
         return data
 
 
+def revealing() -> bool:
+    """Whether the dump under way is `revealed_json`'s (the proxy's password reads it too)."""
+    return _REVEALING.get()
+
+
 def revealed_json(model: BaseModel) -> str:
-    """`model` (the settings) as JSON with the header rules' values in the clear:
-    a checker process's settings frame only, never for showing or logging."""
+    """`model` (the settings) as JSON with the header rules' values and the proxy's
+    password (monitor/proxy.py) in the clear: a checker process's settings frame
+    only, never for showing or logging."""
     token = _REVEALING.set(True)
     try:
         return model.model_dump_json()

@@ -231,6 +231,7 @@ def check_options(func: F) -> F:
                 metavar="CIDR",
                 help="Exempt a network from the private-address block. Repeatable.",
             ),
+            proxy_options,
             key_options,
             click.option(
                 "--kinds",
@@ -258,6 +259,34 @@ def check_options(func: F) -> F:
                 "all, or a JSON list of patterns).",
             ),
             header_options,
+        ],
+    )
+
+
+def proxy_options(func: F) -> F:
+    """`--proxy`, `--no-proxy`: the outbound HTTP proxy (monitor/proxy.py)."""
+    return _apply(
+        func,
+        [
+            click.option(
+                "--proxy",
+                metavar="URL",
+                help="Send every request through the HTTP proxy URL, "
+                "http://[USER:PASSWORD@]HOST:PORT (https targets through a CONNECT tunnel, "
+                "TLS end to end). A password on the command line can be read by other "
+                "users (`ps`): give it in ARTICLE_MONITOR_PROXY instead "
+                '(ARTICLE_MONITOR_PROXY="$HTTPS_PROXY" reuses that one; HTTP(S)_PROXY '
+                "are never read otherwise). --proxy '' goes direct.",
+            ),
+            click.option(
+                "--no-proxy",
+                "no_proxy",
+                multiple=True,
+                metavar="PATTERN",
+                help="Fetch hosts matching PATTERN directly, not through --proxy: a host, an "
+                "IP address, or *.example.com for its subdomains (not the apex). Repeatable; "
+                "also ARTICLE_MONITOR_NO_PROXY (comma-separated).",
+            ),
         ],
     )
 

@@ -92,6 +92,8 @@ ON_RESTART = frozenset(
         # changed rule or value is named in the warning: the checker processes hold
         # the start's in their settings frame, as they hold connect_to
         "request_headers",
+        "proxy",  # the client's, as connect_to; its password is never named
+        "no_proxy",
         "cert_warning_days",
         "latency_budget_ms",
         "soft_404_probe",

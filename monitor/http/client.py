@@ -19,11 +19,14 @@ matter and drops the rest:
 - TLS is verified with the run's context; the certificate's expiry is read
   once per connection;
 - connections are pooled per (scheme, host, port, TLS name) and reused while
-  the server keeps them alive; idle ones close after `KEEPALIVE_S`.
+  the server keeps them alive; idle ones close after `KEEPALIVE_S`;
+- through an HTTP proxy (the `proxy` setting), an https target over a CONNECT
+  tunnel with TLS end to end, an http one in absolute form over kept-alive
+  connections to the proxy (`proxy_tunnel.py`); `no_proxy` hosts go direct.
 
 What it does not do (the checker needs none of it): request bodies, methods
-other than GET, cookies, proxies, automatic redirects, decompression (the
-engine decodes under a cap, see `body.py`), HTTP/2.
+other than GET, cookies, HTTPS or SOCKS proxies, automatic redirects,
+decompression (the engine decodes under a cap, see `body.py`), HTTP/2.
 
 Errors keep aiohttp's public exception types where one fits (so
 `errors.classify_exception` reads both); the connect phase raises
@@ -54,6 +57,7 @@ from multidict import CIMultiDictProxy
 from yarl import URL
 
 from monitor import __version__
+from monitor.classify import ErrorKind
 from monitor.http.aiohttp_parts import (
     HttpProcessingError,
     RawResponseMessage,
@@ -67,6 +71,13 @@ from monitor.http.connection import (
     StaleConnectionError,
 )
 from monitor.http.headers import is_utf8
+from monitor.http.proxy_tunnel import (
+    ProxyFailedError,
+    ProxyRoute,
+    ProxyTimeoutError,
+    authority_of,
+    read_connect_answer,
+)
 from monitor.http.resolver import GuardedResolver
 from monitor.http.slots import Slots
 from monitor.http.tls import transport_not_after
@@ -175,6 +186,7 @@ class Client:
         limit: int,
         max_idle: int = 512,
         keepalive_s: float = KEEPALIVE_S,
+        proxy: ProxyRoute | None = None,
     ) -> None:
         self._resolver = resolver
         self._make_ssl = ssl_context
@@ -194,6 +206,8 @@ class Client:
         self._dns: dict[tuple[str, int], tuple[float, list[ResolveResult]]] = {}
         self._dns_pending: dict[tuple[str, int], asyncio.Future[list[ResolveResult]]] = {}
         self._factory = socket_factory
+        self._proxy = proxy
+        self._proxy_dns: tuple[float, list[aiohappyeyeballs.AddrInfoType]] | None = None
         self._closed = False
         self._sweeper: asyncio.TimerHandle | None = None
 
@@ -216,6 +230,8 @@ class Client:
         port = url.port or (443 if https else 80)
         tls_name = (server_hostname or host.rstrip(".")) if https else None
         key: PoolKey = (url.scheme, host, port, tls_name)
+        if self._proxy is not None and not self._proxy.bypass(host):
+            return await self._get_proxied(url, headers, key, fresh, self._proxy)
         if not self._limit.try_take():  # a free slot is taken without a coroutine
             await self._limit.take()
         try:
@@ -252,6 +268,150 @@ class Client:
             self._limit.give()
             raise
         return Response(self, key, conn, message, content)
+
+    async def _get_proxied(
+        self,
+        url: URL,
+        headers: Mapping[str, str],
+        key: PoolKey,
+        fresh: bool,
+        proxy: ProxyRoute,
+    ) -> Response:
+        """`get` through the proxy: https through a CONNECT tunnel (pooled as a
+        direct connection to the target is), http in absolute form over a
+        connection to the proxy (pooled under the proxy's own key)."""
+        scheme, host, port, tls_name = key
+        # vetted before any slot is taken: a refused target costs no connection
+        dial_host, dial_port = self._resolver.vet_for_proxy(host, port)
+        target = authority_of(dial_host, dial_port)
+        if tls_name is None:
+            key = ("proxy", proxy.dial_host, proxy.port, None)
+        if not self._limit.try_take():
+            await self._limit.take()
+        try:
+            conn = None if fresh else self._take(key)
+            if conn is None:
+                conn = await self._dial_proxy(proxy, target, tls_name)
+        except BaseException:
+            self._limit.give()
+            raise
+        reused = conn.requests > 0
+        authority = url.host_subcomponent or host
+        if not url.is_default_port():
+            authority = f"{authority}:{port}"
+        if tls_name is None:  # absolute form, to the address the connect-to rules give
+            lines = [f"GET {scheme}://{target}{url.raw_path_qs} HTTP/1.1\r\nHost: {authority}"]
+            if proxy.authorization is not None:
+                lines.append(f"\r\nProxy-Authorization: {proxy.authorization}")
+        else:
+            lines = [f"GET {url.raw_path_qs} HTTP/1.1\r\nHost: {authority}"]
+        if "User-Agent" not in headers:
+            lines.append(f"\r\nUser-Agent: {self._ua}")
+        for name, value in headers.items():
+            lines.append(f"\r\n{name}: {value}")
+        lines.append("\r\n\r\n")
+        try:
+            message, content = await conn.send("".join(lines).encode("latin-1"))
+        except (ServerDisconnectedError, ClientOSError, HttpProcessingError) as exc:
+            conn.close()
+            self._limit.give()
+            if reused:
+                raise StaleConnectionError() from exc
+            raise
+        except BaseException:
+            conn.close()
+            self._limit.give()
+            raise
+        if tls_name is None and message.code == 407:  # the proxy's, not the target's
+            conn.close()
+            self._limit.give()
+            said = f"407 {message.reason}".strip() if message.reason.isascii() else "407"
+            raise ProxyFailedError(
+                ErrorKind.REFUSED,
+                f"proxy {proxy.address} answered {said[:80]} to GET for {target}",
+            )
+        return Response(self, key, conn, message, content)
+
+    async def _dial_proxy(
+        self, proxy: ProxyRoute, tunnel_to: str, tls_name: str | None
+    ) -> Connection:
+        """A connection to the proxy; with `tls_name` (an https target), a CONNECT
+        tunnel to `tunnel_to` with TLS to the target through it, end to end: its
+        certificate checked and its expiry read as on a direct connection.
+        Bounded by the connect timeout, the CONNECT answer's read included."""
+        loop = asyncio.get_running_loop()
+        sock: socket.socket | None = None
+        try:
+            async with asyncio.timeout(self._connect_timeout):
+                infos = await self._proxy_addresses(proxy)
+                try:  # the operator's own proxy: no guard (no socket_factory)
+                    sock = await aiohappyeyeballs.start_connection(
+                        infos, happy_eyeballs_delay=HAPPY_EYEBALLS_DELAY, loop=loop
+                    )
+                except OSError as exc:
+                    why = exc.strerror or type(exc).__name__
+                    if isinstance(exc, ConnectionRefusedError):
+                        why = "connection refused"
+                    raise ProxyFailedError(
+                        ErrorKind.REFUSED, f"cannot connect to proxy {proxy.address}: {why}"
+                    ) from None
+                if tls_name is not None:
+                    request = f"CONNECT {tunnel_to} HTTP/1.1\r\nHost: {tunnel_to}\r\n"
+                    if proxy.authorization is not None:
+                        request += f"Proxy-Authorization: {proxy.authorization}\r\n"
+                    request += f"User-Agent: {self._ua}\r\n\r\n"
+                    try:
+                        await loop.sock_sendall(sock, request.encode("latin-1"))
+                        await read_connect_answer(loop, sock, proxy.address, tunnel_to)
+                    except ProxyFailedError:
+                        raise
+                    except OSError as exc:
+                        raise ProxyFailedError(
+                            ErrorKind.RESET,
+                            f"proxy {proxy.address}: connection failed during CONNECT "
+                            f"{tunnel_to}: {exc.strerror or type(exc).__name__}",
+                        ) from None
+                try:
+                    _, conn = await loop.create_connection(
+                        lambda: Connection(loop),
+                        sock=sock,
+                        ssl=self._ssl_context() if tls_name is not None else None,
+                        server_hostname=tls_name,
+                    )
+                except ssl.SSLError:  # as is: `classify_exception` reads the TLS reason
+                    raise
+                except OSError as exc:  # the TLS handshake with the target, through the tunnel
+                    raise ConnectFailedError(tunnel_to, exc) from exc
+        except TimeoutError:
+            if sock is not None:
+                sock.close()
+            raise ProxyTimeoutError(proxy.address) from None
+        except BaseException:
+            if sock is not None:
+                sock.close()
+            raise
+        if tls_name is not None:
+            conn.not_after = transport_not_after(conn.transport)
+        self._live.add(conn)
+        return conn
+
+    async def _proxy_addresses(self, proxy: ProxyRoute) -> list[aiohappyeyeballs.AddrInfoType]:
+        """The proxy's addresses, looked up without the guard, cached for DNS_TTL_S."""
+        cached = self._proxy_dns
+        if cached is not None and cached[0] > time.monotonic():
+            return cached[1]
+        loop = asyncio.get_running_loop()
+        try:
+            found = await loop.getaddrinfo(
+                proxy.dial_host, proxy.port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP
+            )
+        except OSError:
+            raise ProxyFailedError(
+                ErrorKind.REFUSED, f"proxy {proxy.address}: name does not resolve"
+            ) from None
+        infos: list[aiohappyeyeballs.AddrInfoType] = [(f, t, p, "", a) for f, t, p, _, a in found]
+        self._proxy_dns = (time.monotonic() + DNS_TTL_S, infos)
+        return infos
 
     def _take(self, key: PoolKey) -> Connection | None:
         idle = self._idle.get(key)

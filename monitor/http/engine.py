@@ -49,6 +49,7 @@ from monitor.http.guard import AddressPolicy
 from monitor.http.headers import ascii_token, is_utf8, shown
 from monitor.http.hostpool import HostGate, HostPool
 from monitor.http.probe import SoftProbe
+from monitor.http.proxy_tunnel import ProxyRoute
 from monitor.http.reading import read_image, read_page
 from monitor.http.resolver import GuardedResolver, guarded_socket_factory
 from monitor.http.target_url import parse_target, public_url
@@ -142,6 +143,7 @@ class Checker:
             user_agent=user_agent(settings.user_agent_contact),
             limit=settings.concurrency,
             max_idle=max(256, 4 * settings.concurrency),
+            proxy=ProxyRoute.of(settings.proxy, settings.no_proxy),
         )
         return self
 

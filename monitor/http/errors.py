@@ -16,6 +16,7 @@ from monitor.classify import ErrorKind
 from monitor.http.aiohttp_parts import HttpProcessingError
 from monitor.http.connection import ConnectFailedError, DNSFailedError
 from monitor.http.guard import BlockedAddressError
+from monitor.http.proxy_tunnel import ProxyFailedError, ProxyTimeoutError
 from monitor.http.resolver import NameNotResolvedError
 from monitor.text_clip import fit
 
@@ -44,6 +45,9 @@ def classify_exception(exc: BaseException) -> tuple[ErrorKind, str]:
     blocked = _first(chain, BlockedAddressError)
     if isinstance(blocked, BlockedAddressError):
         return ErrorKind.BLOCKED, f"blocked: {blocked.address} ({blocked.reason})"
+    if isinstance(exc, ProxyFailedError | ProxyTimeoutError):  # they name the proxy
+        kind = exc.kind if isinstance(exc, ProxyFailedError) else ErrorKind.TIMEOUT
+        return kind, _short(exc.text)
     if isinstance(exc, DNSFailedError):
         return ErrorKind.DNS, f"name does not resolve: {exc.host}"
     if _first(chain, NameNotResolvedError):

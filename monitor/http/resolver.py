@@ -93,6 +93,25 @@ class GuardedResolver(AbstractResolver):
             raise BlockedAddressError(host, first, self._policy.refusal(first) or "refused")
         return vetted
 
+    def vet_for_proxy(self, host: str, port: int) -> tuple[str, int]:
+        """Where to ask a proxy to connect for `host:port`: the connect-to rules'
+        address, vetted as far as it can be here (the proxy resolves names): an IP
+        literal by the policy, an RFC 6761 name as `resolve` answers it; another
+        name is the proxy's to resolve (its own ACLs must refuse internal ones)."""
+        dial_host, dial_port = route(self._rules, host, port)
+        special = special_use(dial_host)
+        if special == "invalid":
+            raise NameNotResolvedError(dial_host)
+        ip = literal_ip(dial_host)
+        if ip is not None:
+            self._policy.check(host, str(ip))
+            return ip.compressed, dial_port
+        if special == "localhost":
+            refusals = [self._policy.refusal(a) for a, _ in _LOOPBACK]
+            if all(refusals):
+                raise BlockedAddressError(host, _LOOPBACK[0][0], refusals[0] or "refused")
+        return dial_host, dial_port
+
     async def close(self) -> None:
         await self._inner.close()
 

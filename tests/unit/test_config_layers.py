@@ -33,6 +33,8 @@ _MEANINGFUL: dict[str, Any] = {
     "exclude_fields": ["title", "provider.name"],
     "exclude_urls": [r"^https?://ads\.", r"(?i)pixel\.gif$"],
     "public_url": "https://status.example/monitor",
+    "proxy": "http://ops:pw@proxy.example:3128",
+    "no_proxy": ["intranet.example", "*.corp.example"],
 }
 
 

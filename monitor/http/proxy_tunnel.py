@@ -1,0 +1,142 @@
+"""The client's side of the `proxy` setting (monitor/proxy.py): the route, the
+CONNECT exchange on the raw socket, and the errors that name the proxy.
+
+An https target is reached through a tunnel: the client dials the proxy, sends
+`CONNECT host:port HTTP/1.1`, reads the proxy's answer head here (bounded in
+size, `CONNECT_HEAD_MAX`, and in time by the caller's connect timeout), and on
+a 2xx hands the same socket to `loop.create_connection(sock=..., ssl=...)`: TLS
+runs end to end with the target, its certificate checked and its expiry read
+as on a direct connection. An http target is asked in absolute form
+(`GET http://host:port/path`) over kept-alive connections to the proxy
+(`client.py`).
+
+The proxy's own address is not vetted by the private-address guard: the
+operator named it. The targets' names are resolved by the proxy, so only what
+can be judged here is: IP-literal targets (and the addresses `connect_to`
+rules give) and RFC 6761 names (`resolver.GuardedResolver.vet_for_proxy`).
+
+Every message names the proxy as `HOST:PORT`, never its credentials.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import socket
+from typing import Final
+
+from aiohttp import ConnectionTimeoutError
+
+from monitor.classify import ErrorKind
+from monitor.proxy import Bypass, ProxyUrl, no_proxy_patterns
+
+# a proxy's answer to CONNECT is a status line and a few headers (Squid's and
+# tinyproxy's: under 300 bytes; a 407 page's body is not read)
+CONNECT_HEAD_MAX: Final = 16 * 1024
+_STATUS_LINE: Final = re.compile(rb"HTTP/1\.[01] ([0-9]{3})(?: ([\t\x20-\x7e\x80-\xff]*))?")
+
+
+class ProxyFailedError(OSError):
+    """The proxy did not give a connection to the target: `kind` and `text` are
+    what `errors.classify_exception` reports (the text names the proxy)."""
+
+    def __init__(self, kind: ErrorKind, text: str) -> None:
+        super().__init__(text)
+        self.kind = kind
+        self.text = text
+
+
+class ProxyTimeoutError(ConnectionTimeoutError):
+    """No connection through the proxy within the connect timeout."""
+
+    def __init__(self, address: str) -> None:
+        super().__init__(f"timed out connecting through proxy {address}")
+        self.text = f"timed out connecting through proxy {address}"
+
+
+def head_end(data: bytes | bytearray) -> int | None:
+    """The length of the answer head at the start of `data` (through its blank
+    line), or None while it is incomplete. Bare LF line ends are taken, as
+    aiohttp's parser takes them."""
+    crlf = data.find(b"\r\n\r\n")
+    lf = data.find(b"\n\n")
+    ends = [at + 4 for at in (crlf,) if at >= 0] + [at + 2 for at in (lf,) if at >= 0]
+    return min(ends) if ends else None
+
+
+def connect_status(head: bytes) -> tuple[int, str]:
+    """(status, reason) of a CONNECT answer head; ValueError when it is not HTTP/1.x."""
+    line = head.split(b"\n", 1)[0].rstrip(b"\r")
+    found = _STATUS_LINE.fullmatch(line)
+    if found is None:
+        raise ValueError("not an HTTP/1.x status line")
+    reason = (found.group(2) or b"").decode("latin-1").strip()
+    return int(found.group(1)), reason
+
+
+async def read_connect_answer(
+    loop: asyncio.AbstractEventLoop, sock: socket.socket, address: str, authority: str
+) -> None:
+    """Read the proxy's answer to `CONNECT authority` on `sock`; return on 2xx
+    with nothing read past its head, else raise ProxyFailedError."""
+    buf = bytearray()
+    while True:
+        chunk = await loop.sock_recv(sock, CONNECT_HEAD_MAX + 1 - len(buf))
+        if not chunk:
+            raise ProxyFailedError(
+                ErrorKind.CLOSED,
+                f"proxy {address} closed the connection without answering CONNECT {authority}",
+            )
+        buf += chunk
+        end = head_end(buf)
+        if end is not None:
+            break
+        if len(buf) > CONNECT_HEAD_MAX:
+            raise ProxyFailedError(
+                ErrorKind.PROTOCOL,
+                f"proxy {address}'s answer to CONNECT {authority} has a head over "
+                f"{CONNECT_HEAD_MAX} bytes",
+            )
+    try:
+        status, reason = connect_status(bytes(buf[:end]))
+    except ValueError:
+        raise ProxyFailedError(
+            ErrorKind.PROTOCOL,
+            f"proxy {address}'s answer to CONNECT {authority} is not a valid HTTP response",
+        ) from None
+    if not 200 <= status < 300:
+        said = f"{status} {reason}".strip() if reason.isascii() else str(status)
+        raise ProxyFailedError(
+            ErrorKind.REFUSED, f"proxy {address} answered {said[:80]} to CONNECT {authority}"
+        )
+    if len(buf) > end:  # the target speaks only after our TLS hello: these are the proxy's
+        raise ProxyFailedError(
+            ErrorKind.PROTOCOL,
+            f"proxy {address} sent bytes after its answer to CONNECT {authority}",
+        )
+
+
+class ProxyRoute:
+    """The client's view of the settings' proxy: where it is, how to authenticate,
+    which target hosts bypass it."""
+
+    __slots__ = ("address", "authorization", "bypass", "dial_host", "port")
+
+    def __init__(self, proxy: ProxyUrl, no_proxy: list[str]) -> None:
+        self.address = proxy.address
+        self.dial_host = proxy.dial_host
+        self.port = proxy.port
+        self.authorization = proxy.authorization()
+        self.bypass = Bypass(no_proxy_patterns(no_proxy))
+
+    @classmethod
+    def of(cls, proxy: ProxyUrl | None, no_proxy: list[str]) -> ProxyRoute | None:
+        return None if proxy is None else cls(proxy, no_proxy)
+
+    def __repr__(self) -> str:  # never the credentials
+        return f"ProxyRoute({self.address})"
+
+
+def authority_of(host: str, port: int) -> str:
+    """`host:port` as a request target's authority (an IPv6 address in brackets)."""
+    return f"[{host}]:{port}" if ":" in host and not host.startswith("[") else f"{host}:{port}"

@@ -1,0 +1,119 @@
+"""The CONNECT exchange against a proxy that misbehaves, and the private-address
+guard with a proxy, through the engine (a raw loopback "proxy" answering by
+the host it is asked to CONNECT to; the real proxy's tests are
+tests/acceptance/test_proxy_check.py).
+
+The proxy listens on 127.0.0.1 and no network is allowed: the proxy's own
+address is exempt from the guard (the operator named it), while an IP-literal
+target on loopback is still blocked and never asked of the proxy, `localhost`
+too, and a `.invalid` name does not resolve. A name is not resolved here: the
+proxy is asked to CONNECT to it (`news.example` resolves nowhere).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from support.settings import settings
+
+from monitor.http import Checker
+from monitor.vocabulary import Kind, Outcome
+
+ANSWERS = {
+    "garbage.example": b"SSH-2.0-OpenSSH_9.2\r\n\r\n",
+    "big.example": b"HTTP/1.1 200 Connection established\r\nX-Pad: " + b"a" * 20_000,
+    "forbidden.example": b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n",
+    "chatty.example": b"HTTP/1.1 200 Connection established\r\n\r\nHTTP/1.1 200 OK\r\n\r\n",
+    "closed.example": b"",
+}
+
+
+@asynccontextmanager
+async def fake_proxy(asked: list[str]) -> AsyncIterator[int]:
+    """A proxy answering each CONNECT by its host (ANSWERS; else a 502), then closing."""
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+            line = head.split(b"\r\n", 1)[0].decode("latin-1")
+            asked.append(line)
+            host = line.split(" ")[1].rsplit(":", 1)[0]
+            writer.write(ANSWERS.get(host, b"HTTP/1.1 502 Bad Gateway\r\n\r\n"))
+            await writer.drain()  # then closed: the client has read what it needs by then
+        except (OSError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    try:
+        yield int(server.sockets[0].getsockname()[1])
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+async def test_a_misbehaving_proxy_is_a_connection_error_naming_it() -> None:
+    asked: list[str] = []
+    async with fake_proxy(asked) as port:
+        proxy = f"http://u:pw-3c9a@127.0.0.1:{port}"
+        s = settings(None, allow_network=[], proxy=proxy, connect_timeout=3.0)
+        async with Checker(s) as checker:
+            results = {
+                host: await checker.check(f"https://{host}/", Kind.WEB)
+                for host in [*ANSWERS, "news.example"]
+            }
+    said = f"proxy 127.0.0.1:{port}"
+    expected = {
+        "garbage.example": f"{said}'s answer to CONNECT garbage.example:443 is not a valid "
+        "HTTP response",
+        "big.example": f"{said}'s answer to CONNECT big.example:443 has a head over 16384 bytes",
+        "forbidden.example": f"{said} answered 403 Forbidden to CONNECT forbidden.example:443",
+        "chatty.example": f"{said} sent bytes after its answer to CONNECT chatty.example:443",
+        "closed.example": f"{said} closed the connection without answering CONNECT "
+        "closed.example:443",
+        "news.example": f"{said} answered 502 Bad Gateway to CONNECT news.example:443",
+    }
+    for host, error in expected.items():
+        assert results[host].outcome is Outcome.CONNECTION_ERROR, (host, results[host])
+        assert results[host].error == error, host
+    assert "pw-3c9a" not in repr(results)
+    assert "CONNECT news.example:443 HTTP/1.1" in asked
+
+
+async def test_the_guard_still_judges_what_it_can_with_a_proxy() -> None:
+    asked: list[str] = []
+    async with fake_proxy(asked) as port:
+        s = settings(None, allow_network=[], proxy=f"http://127.0.0.1:{port}")
+        async with Checker(s) as checker:
+            literal = await checker.check("https://127.0.0.1/", Kind.WEB)
+            mapped = await checker.check("http://[::ffff:10.0.0.1]/", Kind.WEB)
+            local = await checker.check("https://localhost/", Kind.WEB)
+            invalid = await checker.check("https://nowhere.invalid/", Kind.WEB)
+            named = await checker.check("https://news.example/", Kind.WEB)
+    assert literal.outcome is Outcome.BLOCKED, literal
+    assert mapped.outcome is Outcome.BLOCKED, mapped
+    assert local.outcome is Outcome.BLOCKED, local
+    assert invalid.outcome is Outcome.DNS_ERROR, invalid
+    assert named.outcome is Outcome.CONNECTION_ERROR, named
+    assert asked == ["CONNECT news.example:443 HTTP/1.1"]
+
+
+async def test_no_proxy_hosts_are_dialled_directly_and_vetted() -> None:
+    """A `no_proxy` host is resolved and vetted here as without a proxy."""
+    asked: list[str] = []
+    async with fake_proxy(asked) as port:
+        s = settings(
+            None,
+            allow_network=[],
+            proxy=f"http://127.0.0.1:{port}",
+            no_proxy=["127.0.0.1", "*.invalid"],
+        )
+        async with Checker(s) as checker:
+            literal = await checker.check("https://127.0.0.1/", Kind.WEB)
+            invalid = await checker.check("https://a.nowhere.invalid/", Kind.WEB)
+    assert literal.outcome is Outcome.BLOCKED, literal
+    assert invalid.outcome is Outcome.DNS_ERROR, invalid
+    assert asked == []
