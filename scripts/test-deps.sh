@@ -25,6 +25,19 @@ if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null 2>&1 && [ "$(id -
     || echo "warning: Chromium unavailable; the browser test will skip" >&2
 fi
 
+# tinyproxy: a real HTTP proxy for the `proxy` setting's tests (tests/support/tinyproxy.py)
+if ! command -v tinyproxy >/dev/null 2>&1 && [ ! -x /usr/bin/tinyproxy ]; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >/dev/null || true
+    # policy-rc.d keeps the package from starting a tinyproxy service of its own
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+    apt-get install -y -qq --no-install-recommends tinyproxy >/dev/null \
+      || echo "warning: tinyproxy unavailable; the proxy tests will skip" >&2
+    rm -f /usr/sbin/policy-rc.d
+  fi
+fi
+
 # promtool (Debian package prometheus) for metric-format and alert-rule checks
 if ! command -v promtool >/dev/null 2>&1; then
   if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
