@@ -257,13 +257,13 @@ def test_config_show_masks_the_password_and_errors_never_show_it() -> None:
             assert PASSWORD not in refused.stdout + refused.stderr, refused.stderr
 
 
-def test_the_daemon_checks_through_the_proxy_from_a_checker_process(
+def test_the_daemon_checks_through_the_proxy_from_checker_processes(
     tmp_path: Path, servers: tuple[Servers, CertAuthority], auth_proxy: Tinyproxy
 ) -> None:
-    """`run --once` with workers = 2 (a checker process; the password travels its
+    """`run --once` with workers = 2 (two checker processes; the password travels their
     settings frame): the proxied targets are ok and came through the proxy, and the
     password is in neither the log (at debug) nor the database. ~2 s: a daemon and
-    its checker process start, check once and stop."""
+    its checker processes start, check once and stop."""
     site, ca = servers
     folder = corpus(tmp_path, "daemon")
     cfg = write_config(
@@ -289,6 +289,7 @@ def test_the_daemon_checks_through_the_proxy_from_a_checker_process(
         env=user_env(),
     )
     assert done.returncode == 0, done.stderr
+    assert b"checking in 2 checker processes" in done.stderr, done.stderr
     db = tmp_path / "data" / "article-monitor.db"
     outcomes = dict(query(db, "select url, last_outcome from targets"))
     assert outcomes == {

@@ -40,6 +40,9 @@ async def fake_proxy(asked: list[str]) -> AsyncIterator[int]:
             line = head.split(b"\r\n", 1)[0].decode("latin-1")
             asked.append(line)
             host = line.split(" ")[1].rsplit(":", 1)[0]
+            if host == "silent.example":  # answers nothing; the client gives up and closes
+                await reader.read(1)
+                return
             writer.write(ANSWERS.get(host, b"HTTP/1.1 502 Bad Gateway\r\n\r\n"))
             await writer.drain()  # then closed: the client has read what it needs by then
         except (OSError, asyncio.IncompleteReadError):
@@ -117,3 +120,15 @@ async def test_no_proxy_hosts_are_dialled_directly_and_vetted() -> None:
     assert literal.outcome is Outcome.BLOCKED, literal
     assert invalid.outcome is Outcome.DNS_ERROR, invalid
     assert asked == []
+
+
+async def test_a_proxy_that_never_answers_connect_is_a_timeout_naming_it() -> None:
+    """Bounded by connect_timeout (0.3 s here): a bounded wait, not a timing."""
+    asked: list[str] = []
+    async with fake_proxy(asked) as port:
+        s = settings(None, proxy=f"http://127.0.0.1:{port}", connect_timeout=0.3)
+        async with Checker(s) as checker:
+            result = await checker.check("https://silent.example/", Kind.WEB)
+    assert result.outcome is Outcome.TIMEOUT, result
+    assert result.error == f"timed out connecting through proxy 127.0.0.1:{port}"
+    assert asked == ["CONNECT silent.example:443 HTTP/1.1"]
