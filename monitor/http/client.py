@@ -340,6 +340,8 @@ class Client:
         certificate checked and its expiry read as on a direct connection.
         Bounded by the connect timeout, the CONNECT answer's read included."""
         loop = asyncio.get_running_loop()
+        # before the connect timer, as in `_dial`: the first https dial loads the store
+        tls = self._ssl_context() if tls_name is not None else None
         sock: socket.socket | None = None
         try:
             async with asyncio.timeout(self._connect_timeout):
@@ -375,7 +377,7 @@ class Client:
                     _, conn = await loop.create_connection(
                         lambda: Connection(loop),
                         sock=sock,
-                        ssl=self._ssl_context() if tls_name is not None else None,
+                        ssl=tls,
                         server_hostname=tls_name,
                     )
                 except ssl.SSLError:  # as is: `classify_exception` reads the TLS reason

@@ -13,12 +13,24 @@ proxy is asked to CONNECT to it (`news.example` resolves nowhere).
 from __future__ import annotations
 
 import asyncio
+import ssl
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+from support.certs import CertAuthority
 from support.settings import settings
+from yarl import URL
 
 from monitor.http import Checker
+from monitor.http.client import Client
+from monitor.http.guard import AddressPolicy
+from monitor.http.proxy_tunnel import ProxyRoute
+from monitor.http.resolver import GuardedResolver, guarded_socket_factory
+from monitor.proxy import ProxyUrl
 from monitor.vocabulary import Kind, Outcome
 
 ANSWERS = {
@@ -28,6 +40,25 @@ ANSWERS = {
     "chatty.example": b"HTTP/1.1 200 Connection established\r\n\r\nHTTP/1.1 200 OK\r\n\r\n",
     "closed.example": b"",
 }
+
+
+async def tunnel(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, port: int) -> None:
+    """CONNECT answered 200, then bytes copied both ways until either side closes."""
+    up_reader, up_writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
+
+    async def copy(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+        while data := await src.read(65536):
+            dst.write(data)
+            await dst.drain()
+        dst.close()
+
+    try:
+        await asyncio.gather(copy(reader, up_writer), copy(up_reader, writer))
+    except OSError:
+        pass
+    finally:
+        up_writer.close()
 
 
 @asynccontextmanager
@@ -40,6 +71,9 @@ async def fake_proxy(asked: list[str]) -> AsyncIterator[int]:
             line = head.split(b"\r\n", 1)[0].decode("latin-1")
             asked.append(line)
             host = line.split(" ")[1].rsplit(":", 1)[0]
+            if host == "127.0.0.1":  # a real tunnel, to the loopback port asked for
+                await tunnel(reader, writer, int(line.split(" ")[1].rsplit(":", 1)[1]))
+                return
             if host == "silent.example":  # answers nothing; the client gives up and closes
                 await reader.read(1)
                 return
@@ -132,3 +166,53 @@ async def test_a_proxy_that_never_answers_connect_is_a_timeout_naming_it() -> No
     assert result.outcome is Outcome.TIMEOUT, result
     assert result.error == f"timed out connecting through proxy 127.0.0.1:{port}"
     assert asked == ["CONNECT silent.example:443 HTTP/1.1"]
+
+
+async def test_a_tunnel_does_not_time_the_store_load(tmp_path: Path) -> None:
+    """TLS through a tunnel, the run's first https dial: the trust store's load
+    (0.6 s here, a big SSL_CERT_FILE's) is made before the connect timer (0.5 s),
+    as for a direct dial (tests/integration/test_http_client_tls_load.py); and the
+    certificate's expiry is read through the tunnel."""
+    ca = CertAuthority(tmp_path)
+    leaf = ca.issue(["a.test"])
+
+    async def handler(request: web.Request) -> web.Response:
+        return web.Response(text="ok")
+
+    app = web.Application()
+    app.router.add_get("/", handler)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server(ssl=leaf.server_context())
+
+    def slow_store() -> ssl.SSLContext:
+        ctx = ssl.create_default_context(cafile=str(ca.cert_file))
+        time.sleep(0.6)  # as a big bundle's load blocks: synchronously
+        return ctx
+
+    asked: list[str] = []
+    # the connect-to rule's loopback address is vetted, as any address given to the proxy
+    target_port = server.port
+    s = settings({"a.test": target_port})
+    policy = AddressPolicy.from_networks(s.networks)
+    async with fake_proxy(asked) as port:
+        proxy = ProxyUrl.parse(f"http://127.0.0.1:{port}")
+        client = Client(
+            GuardedResolver(policy, s.connect_to),
+            slow_store,
+            guarded_socket_factory(policy),
+            connect_timeout=0.5,
+            user_agent="test",
+            limit=4,
+            proxy=ProxyRoute(proxy, []),
+        )
+        try:
+            resp = await client.get(URL("https://a.test/"), {})
+            assert resp.status == 200
+            assert resp.not_after is not None
+            assert resp.not_after.date() == leaf.not_after.date()
+            assert await resp.content.read(10) == b"ok"
+            resp.release()
+        finally:
+            await client.close()
+            await server.close()
+    assert asked == [f"CONNECT 127.0.0.1:{target_port} HTTP/1.1"]
