@@ -41,6 +41,12 @@ ANSWERS = {
     "closed.example": b"",
 }
 
+PAGE = b"<html><head><title>t</title></head><body>x</body></html>"
+PAGE_ANSWER = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: %d\r\n\r\n%s" % (
+    len(PAGE),
+    PAGE,
+)
+
 
 async def tunnel(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, port: int) -> None:
     """CONNECT answered 200, then bytes copied both ways until either side closes."""
@@ -62,14 +68,26 @@ async def tunnel(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, por
 
 
 @asynccontextmanager
-async def fake_proxy(asked: list[str]) -> AsyncIterator[int]:
-    """A proxy answering each CONNECT by its host (ANSWERS; else a 502), then closing."""
+async def fake_proxy(asked: list[str], connections: list[str] | None = None) -> AsyncIterator[int]:
+    """A proxy answering each CONNECT by its host (ANSWERS; else a 502), then
+    closing; absolute-form GETs with a page, on a kept-alive connection. `asked`
+    gets each request line (and an absolute-form request's head), `connections`
+    each connection's first line."""
+    connections = [] if connections is None else connections
 
     async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             head = await reader.readuntil(b"\r\n\r\n")
             line = head.split(b"\r\n", 1)[0].decode("latin-1")
             asked.append(line)
+            connections.append(line)
+            while line.startswith("GET "):  # absolute form: a page each, kept alive
+                asked.append(head.decode("latin-1"))
+                writer.write(PAGE_ANSWER)
+                await writer.drain()
+                head = await reader.readuntil(b"\r\n\r\n")
+                line = head.split(b"\r\n", 1)[0].decode("latin-1")
+                asked.append(line)
             host = line.split(" ")[1].rsplit(":", 1)[0]
             if host == "127.0.0.1":  # a real tunnel, to the loopback port asked for
                 await tunnel(reader, writer, int(line.split(" ")[1].rsplit(":", 1)[1]))
@@ -216,3 +234,25 @@ async def test_a_tunnel_does_not_time_the_store_load(tmp_path: Path) -> None:
             await client.close()
             await server.close()
     assert asked == [f"CONNECT 127.0.0.1:{target_port} HTTP/1.1"]
+
+
+async def test_http_targets_share_kept_alive_connections_to_the_proxy() -> None:
+    """Absolute-form requests to two hosts go over one connection to the proxy
+    (its pool key is the proxy's), with the credentials on each; the names are
+    the proxy's to resolve (neither resolves here)."""
+    asked: list[str] = []
+    connections: list[str] = []
+    async with fake_proxy(asked, connections) as port:
+        s = settings(None, allow_network=[], proxy=f"http://ops:pw%21@127.0.0.1:{port}")
+        async with Checker(s) as checker:
+            first = await checker.check("http://one.example/a?x=1", Kind.WEB)
+            second = await checker.check("http://two.example:8080/b", Kind.WEB)
+    assert first.outcome is Outcome.OK and second.outcome is Outcome.OK, (first, second)
+    assert len(connections) == 1, connections
+    heads = [h for h in asked if "\r\n" in h]
+    assert heads[0].startswith("GET http://one.example:80/a?x=1 HTTP/1.1\r\nHost: one.example\r\n")
+    assert heads[1].startswith(
+        "GET http://two.example:8080/b HTTP/1.1\r\nHost: two.example:8080\r\n"
+    )
+    for head in heads:  # base64 of ops:pw!
+        assert "\r\nProxy-Authorization: Basic b3BzOnB3IQ==\r\n" in head, head
