@@ -75,7 +75,12 @@ async def fake_proxy(asked: list[str], connections: list[str] | None = None) -> 
     each connection's first line."""
     connections = [] if connections is None else connections
 
+    handlers: set[asyncio.Task[object]] = set()
+
     async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            handlers.add(task)
         try:
             head = await reader.readuntil(b"\r\n\r\n")
             line = head.split(b"\r\n", 1)[0].decode("latin-1")
@@ -107,6 +112,10 @@ async def fake_proxy(asked: list[str], connections: list[str] | None = None) -> 
         yield int(server.sockets[0].getsockname()[1])
     finally:
         server.close()
+        # each handler ends at its client's close: none left pending for the loop's end
+        pending = [t for t in handlers if not t.done()]
+        if pending:
+            await asyncio.wait(pending, timeout=10)
         await server.wait_closed()
 
 
