@@ -154,12 +154,13 @@ async def rescan(d: Daemon, *, force: bool = False, now: int | None = None) -> N
             )
         if report.changed or report.removed or force:
             log.info(
-                "corpus scanned in %.2fs: %d files, %d changed, %d removed, %d invalid records",
+                "corpus scanned in %.2fs: %d files, %d changed, %d removed, %d invalid records%s",
                 time.monotonic() - started,
                 report.files,
-                report.changed,
+                report.changed - report.reread,
                 report.removed,
                 report.invalid,
+                f", {report.reread} read again unchanged" if report.reread else "",
             )
 
 

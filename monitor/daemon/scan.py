@@ -75,7 +75,8 @@ UNREAD = -1  # the mtime_ns stored for a file that could not be read: never equa
 @dataclass(slots=True)
 class ScanReport:
     files: int = 0
-    changed: int = 0
+    changed: int = 0  # stored again, those of `reread` included
+    reread: int = 0  # read again with the same bytes (a reload, new rules): not edits
     removed: int = 0
     invalid: int = 0
     unreadable: list[str] = field(default_factory=list)
@@ -354,6 +355,14 @@ class CorpusScanner:
                 else "a date in it is no longer in the future",
                 stored,
                 invalid,
+            )
+            return True
+        if prev is not None and prev.sha256 == fp.sha256:
+            # a forced pass (SIGHUP, new keys or rules) read the file again: not an
+            # edit, so not "updated document" at info, once per file of the corpus
+            report.reread += 1
+            log.debug(
+                "document %s read again, unchanged: %d articles, %d invalid", key, stored, invalid
             )
             return True
         log.info(

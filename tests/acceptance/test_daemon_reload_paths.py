@@ -58,7 +58,7 @@ def test_sighup_applies_a_new_rescan_interval(tmp_path: Path) -> None:
             write_config(tmp_path, site.port, rescan_interval=0.5)
             daemon.signal(signal.SIGHUP)
             # the reload's own rescan (it reads a.txt again): b.txt must come from a later one
-            wait_for(lambda: "updated document" in daemon.text(), what=daemon.text)
+            wait_for(lambda: "1 read again unchanged" in daemon.text(), what=daemon.text)
             (tmp_path / "corpus" / "b.txt").write_text(article("http://news.test/b/"))
             wait_for(
                 lambda: query(db, active) == [(URL,), ("http://news.test/b/",)],
