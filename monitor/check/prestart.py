@@ -140,6 +140,15 @@ class SignalsHeld:
 stop_signals_held = SignalsHeld(*STOP_SIGNALS, PARENT_STOPS)
 
 
+def worker_environment() -> dict[str, str]:
+    """This process's environment without its ARTICLE_MONITOR_* variables (any
+    case, as the settings read them): a checker process gets its settings
+    through its stdin pipe, and those variables may hold secrets (the proxy's
+    password, ARTICLE_MONITOR_KEY) that its /proc/PID/environ showed for its
+    whole life."""
+    return {k: v for k, v in os.environ.items() if not k.upper().startswith("ARTICLE_MONITOR_")}
+
+
 def spawn(count: int, args: Sequence[str] = WORKER_ARGS) -> list[subprocess.Popen[bytes]]:
     """`count` worker processes (`python ARGS`), started now; they wait for their
     settings. None where the loop could not watch them (no pidfd): the pool
@@ -155,6 +164,7 @@ def spawn(count: int, args: Sequence[str] = WORKER_ARGS) -> list[subprocess.Pope
                         [sys.executable, *args],
                         stdin=subprocess.PIPE,
                         stdout=subprocess.PIPE,
+                        env=worker_environment(),
                     )
                 )
     except OSError:

@@ -46,6 +46,7 @@ from monitor.check.prestart import (
     AdoptedProcess,
     auto_workers,
     discard,
+    worker_environment,
 )
 from monitor.check.prestart import stop_signals_held as _stop_signals_held
 from monitor.config import Settings
@@ -174,6 +175,7 @@ class WorkerPool:
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=None,
+                env=worker_environment(),
             )
         channel.send(self.settings_frame)
         return channel
