@@ -97,12 +97,14 @@ class GuardedResolver(AbstractResolver):
         """Where to ask a proxy to connect for `host:port`: the connect-to rules'
         address, vetted as far as it can be here (the proxy resolves names): an IP
         literal by the policy, an RFC 6761 name as `resolve` answers it; another
-        name is the proxy's to resolve (its own ACLs must refuse internal ones)."""
+        name is the proxy's to resolve (its own ACLs must refuse internal ones).
+        An address with a trailing dot (`127.0.0.1.`) is judged as the address:
+        a proxy may strip the dot (Squid does) and connect to it."""
         dial_host, dial_port = route(self._rules, host, port)
         special = special_use(dial_host)
         if special == "invalid":
             raise NameNotResolvedError(dial_host)
-        ip = literal_ip(dial_host)
+        ip = literal_ip(dial_host.rstrip(".") if dial_host.endswith(".") else dial_host)
         if ip is not None:
             self._policy.check(host, str(ip))
             return ip.compressed, dial_port
