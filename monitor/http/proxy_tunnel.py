@@ -78,32 +78,39 @@ async def read_connect_answer(
     loop: asyncio.AbstractEventLoop, sock: socket.socket, address: str, authority: str
 ) -> None:
     """Read the proxy's answer to `CONNECT authority` on `sock`; return on 2xx
-    with nothing read past its head, else raise ProxyFailedError."""
+    with nothing read past its head, else raise ProxyFailedError. Interim (1xx)
+    heads before it are skipped, as RFC 9110 asks of every client; their bytes
+    count within CONNECT_HEAD_MAX."""
     buf = bytearray()
+    skipped = 0  # the bytes of the interim heads dropped
     while True:
-        chunk = await loop.sock_recv(sock, CONNECT_HEAD_MAX + 1 - len(buf))
-        if not chunk:
-            raise ProxyFailedError(
-                ErrorKind.CLOSED,
-                f"proxy {address} closed the connection without answering CONNECT {authority}",
-            )
-        buf += chunk
         end = head_end(buf)
-        if end is not None:
-            break
-        if len(buf) > CONNECT_HEAD_MAX:
+        while end is None:
+            if skipped + len(buf) > CONNECT_HEAD_MAX:
+                raise ProxyFailedError(
+                    ErrorKind.PROTOCOL,
+                    f"proxy {address}'s answer to CONNECT {authority} has a head over "
+                    f"{CONNECT_HEAD_MAX} bytes",
+                )
+            chunk = await loop.sock_recv(sock, CONNECT_HEAD_MAX + 1 - skipped - len(buf))
+            if not chunk:
+                raise ProxyFailedError(
+                    ErrorKind.CLOSED,
+                    f"proxy {address} closed the connection without answering CONNECT {authority}",
+                )
+            buf += chunk
+            end = head_end(buf)
+        try:
+            status, reason = connect_status(bytes(buf[:end]))
+        except ValueError:
             raise ProxyFailedError(
                 ErrorKind.PROTOCOL,
-                f"proxy {address}'s answer to CONNECT {authority} has a head over "
-                f"{CONNECT_HEAD_MAX} bytes",
-            )
-    try:
-        status, reason = connect_status(bytes(buf[:end]))
-    except ValueError:
-        raise ProxyFailedError(
-            ErrorKind.PROTOCOL,
-            f"proxy {address}'s answer to CONNECT {authority} is not a valid HTTP response",
-        ) from None
+                f"proxy {address}'s answer to CONNECT {authority} is not a valid HTTP response",
+            ) from None
+        if not (100 <= status < 200 and status != 101):
+            break
+        skipped += end
+        del buf[:end]
     if not 200 <= status < 300:
         said = f"{status} {reason}".strip() if reason.isascii() else str(status)
         raise ProxyFailedError(
