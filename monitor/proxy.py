@@ -81,6 +81,12 @@ class ProxyUrl:
         if parts.username is not None or "@" in parts.netloc:
             username = unquote(parts.username or "")
             password = SecretStr(unquote(parts.password or ""))
+            if ":" in username:  # Basic joins them with the first colon (RFC 7617)
+                raise ValueError(
+                    f"expected a URL like {SHAPE}: the user name (not shown) holds a colon "
+                    "(%3A), which Basic authentication cannot carry: the proxy would read "
+                    "its rest as the password"
+                )
             said = username + password.get_secret_value()
             if any(c in said for c in "\r\n\x00") or not said.isascii():
                 raise ValueError(
