@@ -205,6 +205,9 @@ class Dispatcher:
         # targets given back for their host's hold, by when first (ms): `held_back`
         # gives a refusing host's few places to those waiting longest
         self._waiting: dict[int, int] = {}
+        # claims given back so far for their host's hold (`held_back`, `_deferred`):
+        # the daemon's `deferred_checks_total` (joining.py `on_beat`)
+        self.deferred = 0
 
     @property
     def stopping(self) -> bool:
@@ -370,10 +373,11 @@ class Dispatcher:
         self, s: Settings, claims: list[Claimed], left_out: set[int]
     ) -> dict[int, list[Claimed]]:
         """The claims to give back due at their host's hold's end, not started
-        (`held_back`): a deferral, not a result (no history row, no attempt, no
-        metric). The holds are the in-process checker's gates', or those its
-        checker processes told (checkers.py `WorkerHolds`; their checks queued
-        when a hold began are taken back: `_deferred`). Not in `run --once`
+        (`held_back`): a deferral, not a result (no history row, no attempt;
+        counted in `deferred_checks_total` alone). The holds are the in-process
+        checker's gates', or those its checker processes told (checkers.py
+        `WorkerHolds`; their checks queued when a hold began are taken back:
+        `_deferred`). Not in `run --once`
         (its pass checks what is due at its cutoff, so those checks wait at
         their host's gate), nor a claim of a target whose check is in flight
         (its lease ran out: it is restarted as ever)."""
@@ -385,6 +389,7 @@ class Dispatcher:
             self._waiting.clear()
         later = held_back(hosts, claims, self._clock(), skip, self.inflight.values(), self._waiting)
         if later:
+            self.deferred += sum(len(g) for g in later.values())
             log.debug(
                 "claims of held-back hosts given back until their holds end",
                 extra={"ctx": {"claims": sum(len(g) for g in later.values())}},
@@ -461,6 +466,7 @@ class Dispatcher:
         if self.stopping:
             self._keep_lost(claim)
             return
+        self.deferred += 1
         now = self._clock()
         waited = now - self._waiting.setdefault(claim.id, now)
         due = now + int(exc.left * 1000) + waited_ms(waited)

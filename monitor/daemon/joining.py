@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.daemon import ending
+from monitor.daemon.checkers import WorkerHolds
+from monitor.http.hostpool import HostPool
 from monitor.storage.opening import first_line
 
 if TYPE_CHECKING:
@@ -58,6 +60,11 @@ def on_beat(d: Daemon) -> None:
         d.membership.leader and d.membership.error is None,
         len(view.stuck) if view is not None else 0,
     )
+    hosts = getattr(d.dispatcher.checker, "hosts", None)
+    held = 0
+    if isinstance(hosts, HostPool | WorkerHolds):
+        held = sum(1 for left, _ in hosts.refusing().values() if left > 0)
+    d.metrics.held(held, d.dispatcher.deferred)
 
 
 async def leave(d: Daemon) -> None:

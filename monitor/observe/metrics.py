@@ -214,6 +214,21 @@ class DaemonMetrics:
             "Live members that hold claims but record no result (their hosts handed over).",
             registry=self.registry,
         )
+        # hosts refusing the daemon (Retry-After, a 429/503 backoff), whose claims
+        # it gives back due at the hold's end rather than wait (dispatch.py
+        # `held_back`): such a backlog shows in neither `cycle_lag_seconds` (the
+        # targets are due later) nor `checks_total` (nothing was checked)
+        self.held_back_hosts = Gauge(
+            PREFIX + "held_back_hosts",
+            "Hosts whose checks wait out a Retry-After or a 429/503 backoff now.",
+            registry=self.registry,
+        )
+        self.deferred_checks = Counter(
+            PREFIX + "deferred_checks",
+            "Claimed checks given back unsent, their host held back: due at the hold's end.",
+            registry=self.registry,
+        )
+        self._deferred_seen = 0
         # the children of every label set, made once: prometheus-client's `labels()`
         # checks and joins its arguments under a lock at every call (issue 16)
         self._durations = {kind: self.duration.labels(kind.value) for kind in Kind}
@@ -234,6 +249,14 @@ class DaemonMetrics:
         self.cluster_members.set(members)
         self.cluster_leader.set(1 if leader else 0)
         self.cluster_stuck.set(stuck)
+
+    def held(self, hosts: int, deferred: int) -> None:
+        """The hosts held back now, and the dispatcher's count of claims given
+        back for a hold so far (a running total: only its growth is added)."""
+        self.held_back_hosts.set(hosts)
+        if deferred > self._deferred_seen:
+            self.deferred_checks.inc(deferred - self._deferred_seen)
+        self._deferred_seen = deferred
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

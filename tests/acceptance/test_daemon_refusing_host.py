@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from daemon_harness import PAGE, DaemonProcess, query, wait_for, write_config
+from daemon_harness import PAGE, DaemonProcess, metric, query, wait_for, write_config
 from support.images import png
 
 from monitor.check.host_share import host_owner
@@ -48,6 +48,8 @@ RETRIES = 1
 # the refusing host's first round: PER_HOST targets, each tried RETRIES + 1 times
 REFUSED = PER_HOST * (RETRIES + 1)
 PAGES = ["/b/", "/c/", "/d/"]  # on news.test
+HELD = "article_monitor_held_back_hosts"
+DEFERRED = "article_monitor_deferred_checks_total"
 IMAGE = png(10, 10)
 
 
@@ -188,6 +190,13 @@ def test_a_host_held_by_retry_after_leaves_the_slots_to_the_other_hosts(
             o for (o,) in query(db, "SELECT last_outcome FROM targets WHERE next_due IS NOT NULL")
         )
         assert sum(outcomes.values()) == every, outcomes
+        # the claims given back are counted (a heartbeat, 2 s, puts them out),
+        # as nothing else shows them: no result, no lag (they were due later)
+        wait_for(
+            lambda: (metric(daemon.get("/metrics")[1], DEFERRED) or 0) >= 1,
+            30,
+            what=lambda: daemon.get("/metrics")[1],
+        )
     finally:
         daemon.kill()
     assert "Traceback" not in daemon.text(), daemon.text()
@@ -249,6 +258,14 @@ def test_a_long_hold_leaves_a_checker_processs_loops_to_its_other_hosts(
         wait_for(lambda: site.cdn_when_pages_done >= 0, 30, what=lambda: str(site.hits))
         assert 1 <= site.cdn_when_pages_done <= PER_HOST, (site.cdn_when_pages_done, site.hits)
         wait_for(lambda: len(recorded()) == len(PAGES), 30, what=lambda: str(recorded()))
+        # the operator sees the held host and its backlog given back (within a
+        # heartbeat: 2 s), where cycle_lag_seconds shows nothing (due later)
+        wait_for(
+            lambda: metric(daemon.get("/metrics")[1], HELD) == 1.0,
+            30,
+            what=lambda: daemon.get("/metrics")[1],
+        )
+        assert (metric(daemon.get("/metrics")[1], DEFERRED) or 0) >= 1
         daemon.signal(signal.SIGTERM)
         assert daemon.wait(30) == 0
     finally:
