@@ -41,7 +41,7 @@ class Channel(asyncio.SubprocessProtocol):
         # from its holds frames (pipe.py); read by `WorkerHolds`
         self.holds: dict[str, tuple[float, float]] = {}
         # hosts whose hold began or grew since the parent last looked, with the
-        # seconds left: their requests queued in the worker are taken back
+        # seconds left: their requests not yet sent to the worker are taken back
         self.held_new: dict[str, float] = {}
         # requests it gave back, not started, as their host is held: id -> the
         # seconds of the hold left (requests.py); taken by the daemon's `_deliver`

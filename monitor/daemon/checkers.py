@@ -61,8 +61,8 @@ STRAY_STOP_S = 5.0
 
 
 # a hold no longer than HOLD_SLACK (hostpool.py) is waited out in the process:
-# longer, the checks of its host queued there are taken back (`_defer`), and
-# those it takes or waits at the host's gate with are given back (`_given_back`)
+# longer, the checks of its host not yet sent there are taken back (`_defer`),
+# and those it takes or waits at the host's gate with are given back (`_given_back`)
 
 # a host's hold told by its process is forgotten this long after it ended with
 # no answer since (its targets gone, or none due): a process forgets its idle
@@ -100,11 +100,11 @@ class WorkerHolds:
 
 class CheckerDeferred(Exception):
     """Its host's hold (Retry-After, a 429/503 backoff) began while this check
-    waited in its process's queue, for `left` seconds (beyond HOLD_SLACK):
-    taken back (`_defer`), or given back by the process as it took it or
-    waited at the host's gate, nothing sent (`_given_back`); not started, for
-    the claim to be given back due at the hold's end (dispatch.py), as a
-    claim of a held host is."""
+    waited to be sent to its process or in its queue, for `left` seconds
+    (beyond HOLD_SLACK): taken back, not sent (`_defer`), or given back by the
+    process as it took it or waited at the host's gate, nothing sent
+    (`_given_back`); not started, for the claim to be given back due at the
+    hold's end (dispatch.py), as a claim of a held host is."""
 
     def __init__(self, left: float) -> None:
         super().__init__(f"its host is held back for {left:.1f} s")
@@ -379,28 +379,34 @@ class ProcessChecker:
 
     def _defer(self, b: int, held: dict[str, float]) -> None:
         """Process `b` began holding these hosts back (seconds left): its checks
-        of them queued behind the ones it runs are taken back (cancelled there,
-        failed here with CheckerDeferred), or each would wait out the hold in
-        its turn holding one of the process's slots, and the other hosts'
-        checks queued behind them with it. Those it runs (its oldest share, as
-        `queued` counts them) wait the hold out, as an in-process check does."""
+        of them not sent to it yet (held while it is replaced, or for this turn
+        of the loop) are taken back here, failed with CheckerDeferred. Those
+        sent, the process gives back itself as it takes them (`_given_back`:
+        no loop of it waits out a hold), and runs the others. Taken back by a
+        guess of which it runs (its oldest share), they were cancelled there
+        in flight: a check between its tries waits a hold out aside and another
+        loop takes the queue (requests.py `park`), so a process runs more than
+        its share, and the guess cancelled checks under way (a request sent,
+        the connection closed before its answer; 11-14 in 20 s with 8 hosts
+        answering 429 to two requests in three at concurrency 4, none before
+        the parking)."""
         held = {h: left for h, left in held.items() if left > HOLD_SLACK}
         if not held or self._stopped:
             return
         waiting = self._waiting[b]
-        share = share_of(self.settings.concurrency, self.processes)
         later = []
-        for key, future in islice(waiting.items(), share, None):
-            host = url_host_key(cast(_Check, future).url)
-            if host in held:
-                later.append((key, future, held[host]))
+        for _, url, key in self._pending[b]:
+            future = waiting.get(key)
+            host = url_host_key(url)
+            if future is not None and host is not None and (left := held.get(host)) is not None:
+                later.append((key, future, left))
         for key, future, left in later:
             self._cancelled(key)  # pops it from `waiting`; not sent yet, not sent at all
             if not future.done():
                 future.set_exception(CheckerDeferred(left))
         if later:
             log.debug(
-                "checks queued for held-back hosts taken back",
+                "checks not yet sent for held-back hosts taken back",
                 extra={"ctx": {"checks": len(later), "hosts": len(held)}},
             )
 

@@ -376,8 +376,8 @@ class Dispatcher:
         (`held_back`): a deferral, not a result (no history row, no attempt;
         counted in `deferred_checks_total` alone). The holds are the in-process
         checker's gates', or those its checker processes told (checkers.py
-        `WorkerHolds`; their checks queued when a hold began are taken back:
-        `_deferred`). Not in `run --once`
+        `WorkerHolds`; their checks queued when a hold began are given back by
+        the process or, not sent yet, taken back: `_deferred`). Not in `run --once`
         (its pass checks what is due at its cutoff, so those checks wait at
         their host's gate), nor a claim of a target whose check is in flight
         (its lease ran out: it is restarted as ever)."""
@@ -460,7 +460,8 @@ class Dispatcher:
 
     def _deferred(self, claim: Claimed, exc: CheckerDeferred) -> None:
         """A check queued in its checker process when its host's hold began was
-        taken back (checkers.py `_defer`): its claim is given back due at the
+        given back by it, or taken back not sent (checkers.py `_given_back`,
+        `_defer`): its claim is given back due at the
         hold's end, as `held_back` gives one back (taking its turn as those do:
         `waited_ms`); at a stop, by `settle`. A deferral, not a result."""
         if self.stopping:
