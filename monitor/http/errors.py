@@ -74,7 +74,14 @@ def classify_exception(exc: BaseException) -> tuple[ErrorKind, str]:
         os_err = exc.os_error
         if isinstance(os_err, ConnectionRefusedError) or os_err.errno == errno.ECONNREFUSED:
             return ErrorKind.REFUSED, "connection refused"
-        return ErrorKind.REFUSED, f"cannot connect: {_short(os_err.strerror or str(os_err))}"
+        why = os_err.strerror or str(os_err)
+        if not why:  # asyncio's TLS layer: the peer closed during the handshake, no text
+            why = (
+                "connection closed during the TLS handshake"
+                if isinstance(os_err, ConnectionResetError)
+                else type(os_err).__name__
+            )
+        return ErrorKind.REFUSED, f"cannot connect: {_short(why)}"
     reset = _first(chain, ConnectionResetError) or _first(chain, BrokenPipeError)
     if reset is not None:
         return ErrorKind.RESET, "connection reset by peer"

@@ -5,7 +5,9 @@ https target is checked through the tunnel. They were read as the final
 answer: `connection_error`, "proxy … answered 100 Continue to CONNECT …".
 
 A stream of 1xx heads that never ends in a final one stays bounded: it counts
-within the CONNECT answer's 16 KiB (a socket pair, no process).
+within the CONNECT answer's 16 KiB (a socket pair, no process). A proxy that
+answers 200 and then closes, before any TLS, is said as such, not as an
+empty `cannot connect: `.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import subprocess
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from daemon_harness import CLI, user_env
@@ -53,9 +56,11 @@ def pipe(src: socket.socket, dst: socket.socket) -> None:
 
 
 class InterimProxy:
-    """Answers each CONNECT with INTERIM, then 200, then tunnels to the port asked."""
+    """Answers each CONNECT with INTERIM, then 200, then tunnels to the port asked
+    (with `hang_up`, closes instead: no TLS ever comes back)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, hang_up: bool = False) -> None:
+        self.hang_up = hang_up
         self.sock = socket.create_server(("127.0.0.1", 0))
         self.port = int(self.sock.getsockname()[1])
         self.asked: list[str] = []
@@ -76,8 +81,12 @@ class InterimProxy:
             line = head.split(b"\r\n", 1)[0].decode("latin-1")
             self.asked.append(line)
             port = int(line.split(" ")[1].rsplit(":", 1)[1])
-            up = socket.create_connection(("127.0.0.1", port))
             conn.sendall(INTERIM + b"HTTP/1.1 200 Connection established\r\n\r\n")
+            if self.hang_up:
+                conn.recv(65536)  # the TLS hello, unanswered
+                conn.close()
+                continue
+            up = socket.create_connection(("127.0.0.1", port))
             threading.Thread(target=pipe, args=(conn, up), daemon=True).start()
             threading.Thread(target=pipe, args=(up, conn), daemon=True).start()
 
@@ -85,11 +94,11 @@ class InterimProxy:
         self.sock.close()
 
 
-def test_interim_answers_to_connect_are_skipped(
-    tmp_path: Path, site: tuple[Servers, CertAuthority]
-) -> None:
+def check_through(
+    tmp_path: Path, site: tuple[Servers, CertAuthority], proxy: InterimProxy
+) -> dict[str, Any]:
+    """`check` of https://news.test/interim/ through `proxy`: its one target."""
     servers, ca = site
-    proxy = InterimProxy()
     folder = tmp_path / "corpus"
     folder.mkdir()
     (folder / "a.md").write_text('---\nwebUrl: "https://news.test/interim/"\ntitle: "t"\n---\n')
@@ -123,8 +132,27 @@ def test_interim_answers_to_connect_are_skipped(
         proxy.close()
     assert done.returncode in (0, 1), done.stderr
     [target] = [t for a in json.loads(done.stdout)["articles"] for t in a["targets"]]
-    assert (target["outcome"], target["error"]) == ("ok", None), target
     assert proxy.asked == [f"CONNECT 127.0.0.1:{servers.https_port} HTTP/1.1"]
+    return target
+
+
+def test_interim_answers_to_connect_are_skipped(
+    tmp_path: Path, site: tuple[Servers, CertAuthority]
+) -> None:
+    target = check_through(tmp_path, site, InterimProxy())
+    assert (target["outcome"], target["error"]) == ("ok", None), target
+
+
+def test_a_tunnel_closed_before_tls_says_so(
+    tmp_path: Path, site: tuple[Servers, CertAuthority]
+) -> None:
+    """The proxy answers 200, then closes: asyncio's TLS layer raises a
+    ConnectionResetError without text, reported as `cannot connect: ` (empty)."""
+    target = check_through(tmp_path, site, InterimProxy(hang_up=True))
+    assert (target["outcome"], target["error"]) == (
+        "connection_error",
+        "cannot connect: connection closed during the TLS handshake",
+    ), target
 
 
 async def test_endless_interim_answers_are_bounded() -> None:
