@@ -28,7 +28,7 @@ skipped_trust_store = False
 def import_aiohttp() -> None:
     """Import aiohttp now, this thread's store loads skipped; idempotent."""
     global skipped_trust_store
-    if "aiohttp.connector" in sys.modules:
+    if "aiohttp" in sys.modules:  # its package imports aiohttp.connector
         return
     me = threading.get_ident()
     inherited = getattr(ssl.SSLContext, _NAME)  # the C method of _ssl._SSLContext
@@ -40,7 +40,7 @@ def import_aiohttp() -> None:
 
     setattr(ssl.SSLContext, _NAME, load_unless_importing)
     try:
-        import aiohttp.connector  # noqa: F401
+        import aiohttp  # noqa: F401  (builds the contexts: aiohttp.connector)
     finally:
         if own is None:
             delattr(ssl.SSLContext, _NAME)
