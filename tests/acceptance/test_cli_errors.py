@@ -176,8 +176,9 @@ def test_every_command_says_what_is_wrong(
         ("check", "{missing}"),
         ("verify", "{missing}"),
         ("sign", "{missing}", "--key-file", "{missing}"),
-        ("keygen", "--type", "aes256", "--out", "{missing}/k.key"),
-        ("keygen", "--type", "ed25519", "--out", "{missing}/k.pem"),
+        # a missing folder is made (d38db4e); a file where the folder should be is not
+        ("keygen", "--type", "aes256", "--out", "{corpus}/a.txt/k.key"),
+        ("keygen", "--type", "ed25519", "--out", "{corpus}/a.txt/k.pem"),
         ("config", "show", "--config", "{missing}"),
         ("config", "show", "--config", "{corpus}/a.txt"),
         ("verify", "{corpus}", "--key-file", "{corpus}"),
