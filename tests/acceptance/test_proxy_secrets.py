@@ -23,9 +23,17 @@ KEY = "3a8c55e1" * 8  # 64 hex digits: a key (`article-monitor keygen`)
 
 
 def children(pid: int) -> list[int]:
+    """The processes whose parent is `pid` (from /proc/*/stat: no kernel option needed)."""
     found: list[int] = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        found += [int(c) for c in (task / "children").read_text().split()]
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue  # gone meanwhile
+        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+            found.append(int(entry.name))
     return found
 
 
