@@ -113,11 +113,14 @@ class ProxyUrl:
         return "Basic " + base64.b64encode(pair.encode("latin-1")).decode("ascii")
 
     def url(self, *, reveal: bool = False) -> str:
-        """The setting as a URL; the password as `***` unless `reveal`."""
+        """The setting as a URL; the password as `***` unless `reveal` (none shown
+        when there is none: `http://user@host:3128` claimed no `***` it lacks)."""
         if self.username is None or self.password is None:
             return f"http://{self.address}"
         from urllib.parse import quote
 
+        if not self.password.get_secret_value():
+            return f"http://{quote(self.username, safe='')}@{self.address}"
         secret = quote(self.password.get_secret_value(), safe="") if reveal else HIDDEN
         return f"http://{quote(self.username, safe='')}:{secret}@{self.address}"
 
