@@ -11,6 +11,11 @@ from monitor.check.report.table import TableWriter, summary_line
 from monitor.observe.logs import escape
 
 
+# Markdown's own punctuation in a cell, backslash-escaped (CommonMark: any ASCII
+# punctuation may be): links, images, emphasis, code spans, the table's pipe
+_INERT = str.maketrans({c: "\\" + c for c in "\\`*_[]|~"})
+
+
 class MarkdownWriter(TableWriter):
     def __init__(self, out: IO[str]) -> None:
         super().__init__(Console(file=out))
@@ -18,9 +23,11 @@ class MarkdownWriter(TableWriter):
 
     def finish(self, tally: Tally, elapsed_s: float) -> None:
         def cell(text: str) -> str:
-            """One table cell: controls escaped, no pipe, newline or raw HTML."""
+            """One table cell: controls escaped, no pipe, newline, raw HTML or
+            Markdown of its own: a server's or a document's text made no link
+            or image (`[click](…)`, `![](…)`) in a report read on a forge."""
             text = escape(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-            return text.replace("|", "\\|")
+            return text.translate(_INERT)
 
         w = self.out.write
         w("# article-monitor report\n\n")
