@@ -27,8 +27,16 @@ def test_a_hostile_field_renders_as_text_not_a_link(tmp_path: Path) -> None:
         "provider:\n  name: N\n  domain: news.example\n---\n"
     )
     done = subprocess.run(
-        [sys.executable, "-m", "monitor", "check", str(tmp_path), "--offline"]
-        + ["--format", "markdown"],
+        [
+            sys.executable,
+            "-m",
+            "monitor",
+            "check",
+            str(tmp_path),
+            "--offline",
+            "--format",
+            "markdown",
+        ],
         capture_output=True,
         text=True,
         cwd=ROOT,

@@ -10,7 +10,6 @@ from monitor.check.report.rows import Tally
 from monitor.check.report.table import TableWriter, summary_line
 from monitor.observe.logs import escape
 
-
 # Markdown's own punctuation in a cell, backslash-escaped (CommonMark: any ASCII
 # punctuation may be): links, images, emphasis, code spans, the table's pipe
 _INERT = str.maketrans({c: "\\" + c for c in "\\`*_[]|~"})
