@@ -119,6 +119,9 @@ class Membership:
         for why in (lease_warning(settings()), beat_warning(settings())):
             if self.clustered and why:
                 log.warning("cluster: %s", why)
+        alone = None if self.clustered else lease_warning(settings(), clustered=False)
+        if alone:
+            log.warning("%s", alone)
 
     # -- what the dispatcher and the service ask
 

@@ -7,19 +7,25 @@ from monitor.config import Settings
 from monitor.retry import tries_seconds
 
 
-def lease_warning(s: Settings) -> str | None:
+def lease_warning(s: Settings, clustered: bool = True) -> str | None:
     """Why `lease_seconds` is too short for the checks configured, or None. A check
     can take its tries' timeouts plus the waits between them; one that outlasts
     its lease is claimed and checked again by another member, and this one is
-    found stuck (it held claims a whole lease and recorded nothing)."""
+    found stuck (it held claims a whole lease and recorded nothing). A daemon
+    alone claims it again itself and restarts the check, which on a host that
+    keeps it that long never ends, while it holds one of the slots."""
     longest = tries_seconds(s)
     if longest < s.lease_seconds:
         return None
+    what = (
+        "is checked again by another member and this one is found stuck"
+        if clustered
+        else "is restarted when its lease runs out, so it may never finish"
+    )
     return (
         f"lease_seconds ({s.lease_seconds:g}) is not longer than a check can take "
         f"({longest:g} s: {s.retries + 1} tries of timeout {s.timeout:g} s and the waits "
-        "between them): such a check is checked again by another member and this one "
-        "is found stuck; raise lease_seconds"
+        f"between them): such a check {what}; raise lease_seconds"
     )
 
 

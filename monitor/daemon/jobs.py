@@ -252,4 +252,8 @@ async def reload(d: Daemon) -> None:
             for why in (lease_warning(settings), beat_warning(settings)):
                 if why:
                     log.warning("cluster: %s", why, extra=EVERY)
+        else:
+            alone = lease_warning(settings, clustered=False)
+            if alone:
+                log.warning("%s", alone, extra=EVERY)
     await d.rescan(force=True)

@@ -21,3 +21,14 @@ def test_retry_waits_count() -> None:
     s = Settings(timeout=10.0, retries=2, retry_after_max=600.0, lease_seconds=300.0)
     assert lease_warning(s) is not None
     assert lease_warning(s.model_copy(update={"lease_seconds": 1300.0})) is None
+
+
+def test_a_daemon_alone_is_told_its_checks_restart() -> None:
+    """On SQLite (no cluster) the lease is the daemon's own: a check outliving it
+    is claimed again and restarted, and on a host that keeps it that long it
+    never ends (R25: no request to another host in 16 s with a 2 s lease)."""
+    s = Settings(timeout=10.0, retries=10, retry_after_max=60.0, lease_seconds=300.0)
+    why = lease_warning(s, clustered=False)
+    assert why is not None and "restarted when its lease runs out" in why
+    assert "member" not in why
+    assert lease_warning(Settings(), clustered=False) is None
