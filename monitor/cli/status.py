@@ -15,6 +15,7 @@ from rich.markup import escape as escape_markup
 from rich.table import Table
 from rich.text import Text
 
+from monitor.availability import describe as describe_availability
 from monitor.cli.options import WholeRange, config_option, db_options, settings_from
 from monitor.daemon.state import State
 from monitor.observe.logs import escape as spell
@@ -175,7 +176,8 @@ def history(
     query: str, config_file: Path | None, fmt: str | None, limit: int, **flags: Any
 ) -> None:
     """The timeline of one target (its URL or numeric id) or of every target
-    of one article (its id or webUrl): transitions and recent results.
+    of one article (its id or webUrl): transitions, recent results, and its
+    availability (the share of checks up) over the last 24 h, 7 d and 30 d.
 
     \b
     Examples:
@@ -192,6 +194,9 @@ def history(
             f"no target or article matches {query!r}: it is not UTF-8 text, and every "
             "URL and id in the database is"
         ) from None
+    from monitor.storage.availability import availability_document
+    from monitor.storage.store import now_ms
+
     with _repo(config_file, flags) as repo:
         article, targets = repo.find_targets(query)
         if not targets and article is None:
@@ -232,6 +237,7 @@ def history(
                         {"at": _when(e["at"]), "kind": e["kind"], "detail": e["detail"]}
                         for e in events
                     ],
+                    "availability": availability_document(repo.availability(t["id"], now_ms())),
                 }
             )
     data: dict[str, Any] = {"targets": out_targets}
@@ -281,3 +287,4 @@ def history(
                 " ".join(r["problems"]),
             )
         console.print(rt)
+        console.print(describe_availability(t["availability"]))

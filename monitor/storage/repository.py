@@ -3,14 +3,16 @@
 The repository is assembled from parts named for what they own: `queue`
 (claims and results), `corpus` (documents, articles, targets), `retention`
 (purges, rollups, metadata), `schedule` (due times that a clock stepped back
-left too far ahead), `reads` (metrics snapshot, status, history) and
-`listing` (the status API's pages of targets, one target, one article), all
+left too far ahead), `reads` (metrics snapshot, status, history),
+`listing` (the status API's pages of targets, one target, one article) and
+`availability` (a target's share of up checks over 24 h, 7 d and 30 d), all
 on `store.Store` (tables, write transactions, health). The values it takes
 and gives are in `values`.
 """
 
 from __future__ import annotations
 
+from monitor.storage.availability import AvailabilityStore
 from monitor.storage.cluster import ClusterStore
 from monitor.storage.corpus import CorpusStore
 from monitor.storage.listing import Listing
@@ -70,5 +72,6 @@ class Repository(
     Listing,
     ClusterStore,
     ProbeStore,
+    AvailabilityStore,
 ):
     """The daemon's and the CLI's one way into the database."""

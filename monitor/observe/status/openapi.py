@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from monitor import __version__
+from monitor.availability import WINDOWS
 from monitor.daemon.state import State
 from monitor.observe.status.filters import DEFAULT_LIMIT, MAX_LIMIT, MAX_PROVIDER, MAX_Q
 from monitor.storage.listing import ARTICLE_TITLE_CHARS, LINK_TITLE_CHARS
@@ -47,6 +48,26 @@ def _obj(props: dict[str, Any], required: list[str] | None = None) -> dict[str, 
         "type": "object",
         "properties": props,
         "required": list(props) if required is None else required,
+    }
+
+
+def _availability() -> dict[str, Any]:
+    """A target's share of up checks per window (monitor/availability.py)."""
+    share = _obj(
+        {
+            "checks": {"type": "integer", "minimum": 0},
+            "up": {"type": "integer", "minimum": 0},
+            "ratio": {
+                **_nullable({"type": "number", "minimum": 0, "maximum": 1}),
+                "description": "up / checks; null when the window holds no check",
+            },
+        }
+    )
+    return {
+        **_obj({name: share for name, _ in WINDOWS}),
+        "description": "the checks up (outcome ok or moved) over the last 24 h, 7 d and "
+        "30 d: from the raw results, and from the daily rollups for whole UTC days "
+        "whose results retention purged (docs/operations.md)",
     }
 
 
@@ -101,6 +122,7 @@ def _schemas() -> dict[str, Any]:
         }
     )
     counts = _obj({s.value: {"type": "integer", "minimum": 0} for s in State})
+    availability = _availability()
     return {
         "Error": _obj(
             {"error": {"type": "string"}, "parameter": {"type": "string"}}, required=["error"]
@@ -119,6 +141,7 @@ def _schemas() -> dict[str, Any]:
                 "transitions": {"type": "array", "items": transition},
                 "results": {"type": "array", "items": result},
                 "events": {"type": "array", "items": event},
+                "availability": availability,
             }
         ),
         "Article": _obj(

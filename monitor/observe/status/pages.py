@@ -21,6 +21,7 @@ import jinja2
 from aiohttp import web
 
 from monitor import __version__, text_clip
+from monitor.availability import describe as describe_availability
 from monitor.daemon.state import State
 from monitor.observe.logs import escape as spell
 from monitor.observe.status.api import Gate
@@ -168,6 +169,7 @@ class StatusPages:
             href=self.href,
             safe_href=safe_href,
             age=age,
+            availability=describe_availability,
             states=[s.value for s in State],
             kinds=[k.value for k in Kind],
             outcomes=[o.value for o in Outcome],

@@ -22,7 +22,9 @@ from monitor.observe.status.document import (
     target_item,
 )
 from monitor.observe.status.filters import encode_cursor, filters_from
+from monitor.storage.availability import availability_document
 from monitor.storage.listing import TargetQuery
+from monitor.storage.store import now_ms
 
 if TYPE_CHECKING:
     from monitor.storage.repository import Repository
@@ -104,8 +106,16 @@ class StatusSource:
         return await self._run(lambda: self.repo.count_targets(query))
 
     async def target(self, target_id: int) -> dict[str, Any] | None:
-        row = await self._run(lambda: self.repo.target(target_id))
-        return None if row is None else target_detail(row)
+        return await self._run(lambda: self._target(target_id))
+
+    def _target(self, target_id: int) -> dict[str, Any] | None:
+        """One target's document, with its availability (two more range reads: not
+        in the lists, where it would cost them per item)."""
+        row = self.repo.target(target_id)
+        if row is None:
+            return None
+        shares = self.repo.availability(target_id, now_ms())
+        return {**target_detail(row), "availability": availability_document(shares)}
 
     async def article(self, article_id: str) -> dict[str, Any] | None:
         art = await self._run(lambda: self.repo.article(article_id))
