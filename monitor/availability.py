@@ -33,6 +33,9 @@ WINDOWS: tuple[tuple[str, int], ...] = (
     ("7d", 7 * DAY_MS),
     ("30d", 30 * DAY_MS),
 )
+# the widest count a rollup holds (a BIGINT's digits): a longer one was written by
+# hand, and past 4300 digits int() raised ValueError (a traceback on the page)
+MAX_DIGITS = 19
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,11 +65,12 @@ def starts(now_ms: int) -> list[int]:
 
 def parse_counts(counts: str, up_codes: Collection[int]) -> Share:
     """A rollup's counts ("0:23 3:1": outcome code:checks) as a Share; a pair that is
-    not two whole numbers (written by hand) is left out, not a traceback."""
+    not two whole numbers of at most MAX_DIGITS digits (written by hand) is left
+    out, not a traceback."""
     checks = up = 0
     for pair in counts.split():
         code, _, n = pair.partition(":")
-        if not (code.isascii() and code.isdigit() and n.isascii() and n.isdigit()):
+        if not all(x.isascii() and x.isdigit() and len(x) <= MAX_DIGITS for x in (code, n)):
             continue
         checks += int(n)
         if int(code) in up_codes:
