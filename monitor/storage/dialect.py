@@ -34,8 +34,15 @@ def insert_ignore(dialect_name: str, table: Table) -> Insert:
     raise NotImplementedError(f"unsupported database dialect: {dialect_name}")
 
 
-def upsert(dialect_name: str, table: Table, keys: list[str], update: list[str]) -> Insert:
-    """INSERT ... ON CONFLICT (keys) DO UPDATE SET the `update` columns."""
+def upsert(
+    dialect_name: str,
+    table: Table,
+    keys: list[str],
+    update: list[str],
+    unless_larger: str | None = None,
+) -> Insert:
+    """INSERT ... ON CONFLICT (keys) DO UPDATE SET the `update` columns; with
+    `unless_larger`, not where the row kept holds a larger value of that column."""
     stmt: Any
     if dialect_name == "postgresql":
         stmt = postgresql.insert(table)
@@ -43,8 +50,11 @@ def upsert(dialect_name: str, table: Table, keys: list[str], update: list[str]) 
         stmt = sqlite.insert(table)
     else:
         raise NotImplementedError(f"unsupported database dialect: {dialect_name}")
+    where = (
+        None if unless_larger is None else table.c[unless_larger] <= stmt.excluded[unless_larger]
+    )
     result: Insert = stmt.on_conflict_do_update(
-        index_elements=keys, set_={c: stmt.excluded[c] for c in update}
+        index_elements=keys, set_={c: stmt.excluded[c] for c in update}, where=where
     )
     return result
 

@@ -171,6 +171,11 @@ class RetentionStore(Store):
         return out
 
     def store_rollups(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Store days' rollups; a day's rollup already stored is replaced only by one
+        of as many checks or more: a day rolled up again (its mark unreadable: from
+        the oldest result kept) may have lost part of its results to retention since,
+        which cuts a day in two, and its rollup was then rewritten from that part
+        (half a day's history gone, and from a target's availability)."""
         if rows:
             with self._write() as conn:
                 conn.execute(
@@ -179,6 +184,7 @@ class RetentionStore(Store):
                         ROLLUPS,
                         ["target_id", "day"],
                         ["checks", "counts", "p50_ms", "p95_ms"],
+                        unless_larger="checks",
                     ),
                     list(rows),
                 )
