@@ -80,6 +80,10 @@ class WorkerHolds:
         self.per_host = per_host
         self._channels = channels
         self._clock = time.monotonic
+        # host -> when (monotonic s) a hold learned from another cluster member ends
+        # (`impose`): the claims of its host are given back until then, as a
+        # HostPool's gate holds them
+        self._imposed: dict[str, float] = {}
 
     def refusing(self) -> dict[str, tuple[float, float]]:
         """Hosts held back now, or whose last answer refused, with the seconds
@@ -95,7 +99,31 @@ class WorkerHolds:
                     del holds[host]
                 else:
                     out[host] = (max(0.0, end - now), backoff)
+        for host, end in list(self._imposed.items()):
+            if end <= now:
+                del self._imposed[host]
+            else:
+                left, backoff = out.get(host, (0.0, 0.0))
+                out[host] = (max(left, end - now), backoff)
         return out
+
+    # the cluster's heartbeat (cluster.py `beat_once`), as of a HostPool: a hold
+    # told by a checker process was never shared with the other members, nor one
+    # they shared applied here, though docs/scaling.md says Retry-After holds for
+    # the cluster (a host handed over was asked again at once by its new member)
+
+    def backoffs(self) -> dict[str, float]:
+        """Hosts held back now, with the seconds left (shared across a cluster)."""
+        return {host: left for host, (left, _) in self.refusing().items() if left > 0}
+
+    def backoff_remaining(self, host: str) -> float:
+        return self.refusing().get(host, (0.0, 0.0))[0]
+
+    def impose(self, host: str, seconds: float) -> None:
+        """Hold `host` back for `seconds`, learned from another cluster member."""
+        if seconds > 0:
+            end = self._clock() + seconds
+            self._imposed[host] = max(self._imposed.get(host, 0.0), end)
 
 
 class CheckerDeferred(Exception):

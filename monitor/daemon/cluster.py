@@ -32,6 +32,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from monitor import __version__
 from monitor.config import Settings
+from monitor.daemon.checkers import WorkerHolds
 from monitor.daemon.clock_step import ClockWatch, backoff_horizon_ms
 from monitor.daemon.cluster_settings import beat_interval, beat_warning, lease_warning
 from monitor.daemon.maintenance import MixedVersionMend
@@ -62,7 +63,7 @@ class Membership:
         settings: Callable[[], Settings],
         *,
         in_flight: Callable[[], Iterable[str]],
-        hosts: Callable[[], HostPool | None],
+        hosts: Callable[[], HostPool | WorkerHolds | None],
         claiming: Callable[[], bool] = lambda: False,
         held: Callable[[], int] = lambda: 0,
         recorded: Callable[[], int] = lambda: 0,

@@ -121,7 +121,9 @@ class Daemon:
             self.repo,
             lambda: self.settings,
             in_flight=lambda: [c.url for _, c in self.dispatcher.inflight.values()],
-            hosts=lambda: self._checker.hosts if isinstance(self._checker, Checker) else None,
+            hosts=lambda: (
+                self._checker.hosts if isinstance(self._checker, Checker | ProcessChecker) else None
+            ),
             claiming=lambda: self.dispatcher.claiming,
             held=lambda: len(self.dispatcher.inflight) + self.writer.backlog,
             recorded=lambda: self.writer.committed,
