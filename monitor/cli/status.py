@@ -213,6 +213,7 @@ def history(
                     "field": t.get("path"),
                     "state": t["state"],
                     "next_due": _when(t["next_due"]),
+                    "last_error": t.get("last_error"),
                     "transitions": [
                         {
                             "at": _when(x["at"]),
@@ -220,6 +221,7 @@ def history(
                             "to": x["to_state"],
                             "outcome": x["outcome"],
                             "problems": x["problems"].split(),
+                            "error": x.get("error"),
                         }
                         for x in trans
                     ],
@@ -260,12 +262,22 @@ def history(
         )
     for t in out_targets:
         console.print(f"\n[bold]{shown(t['url'])}[/] \\[{t['kind']}] state [bold]{t['state']}[/]")
+        if t["last_error"]:
+            console.print(f"last error: {shown(t['last_error'])}")
         if t["transitions"]:
             tt = Table(title="Transitions")
             for col in ("at", "from → to", "outcome", "problems"):
-                tt.add_column(col)
+                tt.add_column(col, no_wrap=col != "problems")
+            tt.add_column("error", overflow="fold")  # what wraps in a narrow terminal
             for x in t["transitions"]:
-                _row(tt, x["at"], f"{x['from']} → {x['to']}", x["outcome"], " ".join(x["problems"]))
+                _row(
+                    tt,
+                    x["at"],
+                    f"{x['from']} → {x['to']}",
+                    x["outcome"],
+                    " ".join(x["problems"]),
+                    x["error"],
+                )
             console.print(tt)
         if t["events"]:
             et = Table(title="Events")

@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.daemon.outcome import Decision
+from monitor.error_text import stored_error
 from monitor.observe.logs import EVERY
 from monitor.storage.opening import first_line
 from monitor.storage.repository import CheckRecord, Claimed
@@ -190,4 +191,5 @@ def record_of(
         after=decision.step.after,
         next_due=decision.next_due_ms(now),
         page=decision.page,
+        error=stored_error(result.error),
     )

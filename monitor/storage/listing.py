@@ -103,6 +103,7 @@ _ITEM_COLUMNS = (
     TARGETS.c.last_status,
     TARGETS.c.last_checked_at,
     TARGETS.c.last_problems,
+    TARGETS.c.last_error,
 )
 
 

@@ -65,13 +65,19 @@ _RECHECK = ("fails", "succs", "next_due", "last_checked_at", "last_status")
 # The full one also sets `active`: a scheduled target is active, and this mends a row
 # that a member of the previous version scheduled without the flag (free here, as
 # this update rewrites the status indexes anyway).
-TARGET_UPDATE = _target_update(("state", *_RECHECK, "last_outcome", "last_problems", "active"))
+TARGET_UPDATE = _target_update(
+    ("state", *_RECHECK, "last_outcome", "last_problems", "active", "last_error")
+)
 # A recheck that left the target's state, outcome and problems (and its flag) as
 # they were sets only the columns no index holds: the row alone is written, where
 # the full update rewrote the status indexes too (116 against 56 µs of the
 # writer's CPU a result at 100,000 targets in random order: migration 0010,
 # bench/result_writes.py).
 TARGET_RECHECK = _target_update(_RECHECK)
+# ... and one whose error changed alone (no index holds `last_error`): a target that
+# stays down but fails otherwise (refused, then reset). An unchanged error (most
+# rechecks: none, or the same again) is not written, so TARGET_RECHECK is as it was.
+TARGET_RECHECK_ERROR = _target_update((*_RECHECK, "last_error"))
 # what a result write compares: (state, last outcome, last problems, active) as stored
 _Indexed = tuple[str, str | None, str, int | None]
 DUE_INSERT = DUE.insert()
@@ -253,7 +259,7 @@ class QueueStore(Store):
         ]
         with self._write() as conn:
             execute_many(conn, _insert_results(self.dialect), results)
-            held, buckets, indexed = self._end_leases(
+            held, buckets, indexed, errors = self._end_leases(
                 conn, [(r.target_id, r.lease) for r in records]
             )
             # one record per held lease moves the target on: a batch may also carry a
@@ -268,22 +274,26 @@ class QueueStore(Store):
             chosen = set(latest.values())
             changed: list[dict[str, Any]] = []
             same: list[dict[str, Any]] = []
+            same_but_error: list[dict[str, Any]] = []
             trans: list[dict[str, Any]] = []
             for n in sorted(chosen):
                 r = records[n]
                 state = r.after.state.value
                 stored = indexed[r.target_id]
                 if stored == (state, r.outcome_name, codes[n], 1):
-                    same.append(
-                        {
-                            "b_id": r.target_id,
-                            "fails": r.after.fails,
-                            "succs": r.after.succs,
-                            "next_due": r.next_due,
-                            "last_checked_at": r.checked_at,
-                            "last_status": r.http_status,
-                        }
-                    )
+                    row: dict[str, Any] = {
+                        "b_id": r.target_id,
+                        "fails": r.after.fails,
+                        "succs": r.after.succs,
+                        "next_due": r.next_due,
+                        "last_checked_at": r.checked_at,
+                        "last_status": r.http_status,
+                    }
+                    if errors[r.target_id] == r.error:
+                        same.append(row)
+                    else:
+                        row["last_error"] = r.error
+                        same_but_error.append(row)
                 else:
                     changed.append(
                         {
@@ -297,6 +307,7 @@ class QueueStore(Store):
                             "last_outcome": r.outcome_name,
                             "last_problems": codes[n],
                             "active": 1,
+                            "last_error": r.error,
                         }
                     )
                 if r.before.state is not r.after.state:
@@ -308,10 +319,12 @@ class QueueStore(Store):
                             "to_state": state,
                             "outcome": r.outcome_name,
                             "problems": codes[n],
+                            "error": r.error,
                         }
                     )
             execute_many(conn, TARGET_UPDATE, changed)
             execute_many(conn, TARGET_RECHECK, same)
+            execute_many(conn, TARGET_RECHECK_ERROR, same_but_error)
             if chosen:
                 execute_many(
                     conn,
@@ -331,11 +344,12 @@ class QueueStore(Store):
 
     def _end_leases(
         self, conn: Connection, claims: Sequence[tuple[int, int]]
-    ) -> tuple[dict[int, int], dict[int, int | None], dict[int, _Indexed]]:
+    ) -> tuple[dict[int, int], dict[int, int | None], dict[int, _Indexed], dict[int, str | None]]:
         """Delete these leases; of those still held (not expired and re-claimed) whose
         target is still active, target id -> lease, target id -> bucket (for the
-        due rows written next), and target id -> (state, last outcome, last problems,
-        active) as stored. Leases before targets: the lock order everywhere."""
+        due rows written next), target id -> (state, last outcome, last problems,
+        active) as stored, and target id -> last error as stored. Leases before
+        targets: the lock order everywhere."""
         held: dict[int, int] = {}
         by_lease: dict[int, list[int]] = defaultdict(list)
         for i, lease in claims:
@@ -353,21 +367,24 @@ class QueueStore(Store):
                     held[tid] = max(lease, held.get(tid, lease))
         active: dict[int, int | None] = {}
         indexed: dict[int, _Indexed] = {}
+        errors: dict[int, str | None] = {}
         for some in chunks(sorted(held)):
             rows: Any = conn.execute(
                 active_buckets(self.dialect), {"ids": dialect.ids_value(self.dialect, some)}
             ).all()
-            for tid, bucket, state, outcome, problems, flag in rows:
+            for tid, bucket, state, outcome, problems, flag, error in rows:
                 active[tid] = bucket
                 indexed[tid] = (state, outcome, problems, flag)
-        return {tid: lease for tid, lease in held.items() if tid in active}, active, indexed
+                errors[tid] = error
+        kept = {tid: lease for tid, lease in held.items() if tid in active}
+        return kept, active, indexed, errors
 
     def release(self, claims: Sequence[tuple[int, int]], now: int) -> None:
         """Give back claimed targets that were not checked (shutdown): due again now."""
         if not claims:
             return
         with self._write() as conn:
-            ended, buckets, _ = self._end_leases(conn, claims)
+            ended, buckets, _, _ = self._end_leases(conn, claims)
             held = sorted(ended)
             for chunk in chunks(held):
                 conn.execute(

@@ -95,8 +95,9 @@ def end_lease(dialect_name: str) -> Any:
 @cache
 def active_buckets(dialect_name: str) -> Any:
     """The scheduled targets among :ids with their buckets and what the status indexes
-    hold of them (state, last outcome, last problems, the `active` flag), locked for
-    the write. Scheduled is `next_due`: see claimed_rows."""
+    hold of them (state, last outcome, last problems, the `active` flag) and the last
+    error (written only when it changes), locked for the write. Scheduled is
+    `next_due`: see claimed_rows."""
     return dialect.lock_rows(
         dialect_name,
         select(
@@ -106,6 +107,7 @@ def active_buckets(dialect_name: str) -> Any:
             TARGETS.c.last_outcome,
             TARGETS.c.last_problems,
             TARGETS.c.active,
+            TARGETS.c.last_error,
         ).where(
             dialect.in_ids_param(dialect_name, TARGETS.c.id),
             TARGETS.c.next_due.is_not(None),

@@ -133,6 +133,8 @@ class TargetRow(SQLModel, table=True):
     # cluster each member claims only the buckets rendezvous hashing gives it
     bucket: int | None = Field(default=None, sa_type=SmallInteger)
     active: int | None = Field(default=None, sa_type=SmallInteger)  # 1 or NULL: see above
+    # the last result's error, redacted and clipped (values.stored_error; migration 0014)
+    last_error: str | None = Field(default=None, sa_type=Text)
 
 
 class DueRow(SQLModel, table=True):
@@ -214,6 +216,7 @@ class TransitionRow(SQLModel, table=True):
     to_state: str = Field(max_length=8)
     outcome: str = Field(max_length=24)
     problems: str = ""
+    error: str | None = Field(default=None, sa_type=Text)  # its result's (migration 0014)
 
 
 class SignatureRow(SQLModel, table=True):

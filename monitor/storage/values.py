@@ -70,6 +70,7 @@ class CheckRecord:
     after: TargetState
     next_due: int
     page: PageMark | None = None  # a page's text mark (the own-drift check), if any
+    error: str | None = None  # the check's error, as stored (monitor/error_text.py)
 
 
 @dataclass(slots=True)

@@ -93,6 +93,7 @@ def test_target_updates_and_due_rows_match_execute(
             "last_status": None if n % 2 else 200,
             "last_problems": problems,
             "active": 1,
+            "last_error": None if n % 3 else f"refused {problems}",
         }
         for i, (state, n, problems) in zip(ids, states, strict=True)
     ]

@@ -70,6 +70,7 @@ def status_document(
                 "to": t["to_state"],
                 "outcome": t["outcome"],
                 "problems": t["problems"].split(),
+                "error": t["error"],
             }
             for t in repo.recent_transitions(limit)
         ],
@@ -93,6 +94,7 @@ def target_item(row: dict[str, Any]) -> dict[str, Any]:
         "last_status": row["last_status"],
         "last_checked": rfc3339(row["last_checked_at"]),
         "problems": row["last_problems"].split(),
+        "last_error": row["last_error"],
         "articles": row["articles"],
     }
 
@@ -118,6 +120,7 @@ def target_detail(row: dict[str, Any]) -> dict[str, Any]:
                 "to": t["to_state"],
                 "outcome": t["outcome"],
                 "problems": t["problems"].split(),
+                "error": t["error"],
             }
             for t in row["transitions"]
         ],

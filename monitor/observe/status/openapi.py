@@ -12,6 +12,7 @@ from typing import Any
 from monitor import __version__
 from monitor.availability import WINDOWS
 from monitor.daemon.state import State
+from monitor.error_text import STORED_ERROR
 from monitor.observe.status.filters import DEFAULT_LIMIT, MAX_LIMIT, MAX_PROVIDER, MAX_Q
 from monitor.storage.listing import ARTICLE_TITLE_CHARS, LINK_TITLE_CHARS
 from monitor.vocabulary import Kind, Outcome, ProblemCode, SignatureStatus
@@ -37,6 +38,20 @@ def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
 
 TIME = {"type": "string", "format": "date-time"}
 CODES = {"type": "array", "items": {"type": "string"}}
+
+
+def _error(whose: str) -> dict[str, Any]:
+    """A check's error as stored (monitor/error_text.py): null when it had none."""
+    return _nullable(
+        {
+            "type": "string",
+            "maxLength": STORED_ERROR + 1,
+            "description": f"why {whose} failed (`connection refused`, `certificate "
+            "rejected: ...`), as the report's `error` says it: on one line, credentials "
+            f"of URLs in it hidden, one longer than {STORED_ERROR} characters cut there "
+            "and ending in …; null when it had no error",
+        }
+    )
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -84,6 +99,7 @@ def _schemas() -> dict[str, Any]:
         "last_status": _nullable({"type": "integer"}),
         "last_checked": _nullable(TIME),
         "problems": CODES,
+        "last_error": _error("the target's last check"),
         "articles": {"type": "array", "items": {"type": "string"}},
     }
     transition = _obj(
@@ -93,6 +109,7 @@ def _schemas() -> dict[str, Any]:
             "to": _enum(State),
             "outcome": {"type": "string"},
             "problems": CODES,
+            "error": _error("the check that made the transition"),
         }
     )
     result = _obj(
@@ -210,6 +227,7 @@ def _schemas() -> dict[str, Any]:
                             "to": _enum(State),
                             "outcome": {"type": "string"},
                             "problems": CODES,
+                            "error": _error("the check that made the transition"),
                         }
                     ),
                 },
