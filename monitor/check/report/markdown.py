@@ -10,9 +10,11 @@ from monitor.check.report.rows import Tally
 from monitor.check.report.table import TableWriter, summary_line
 from monitor.observe.logs import escape
 
-# Markdown's own punctuation in a cell, backslash-escaped (CommonMark: any ASCII
-# punctuation may be): links, images, emphasis, code spans, the table's pipe
-_INERT = str.maketrans({c: "\\" + c for c in "\\`*_[]|~"})
+# What makes a link or an image of a cell's text (`[x](URL)`, `![](URL)`, `[x][1]`),
+# backslash-escaped, with the backslash itself and the table's pipe; `<` (an
+# autolink, raw HTML) is an entity already. Emphasis and code spans stay: they
+# fetch nothing, and escaping them made every problem code and URL unreadable
+_INERT = str.maketrans({c: "\\" + c for c in "\\[]|"})
 
 
 class MarkdownWriter(TableWriter):
