@@ -260,7 +260,9 @@ def write_config(tmp: Path, port: int, **extra: Any) -> Path:
         "timeout": 2.0,
         "retries": 0,
         "rescan_interval": 0.5,
-        "lease_seconds": 2.0,
+        # longer than a check can take (its 2 s timeout), or the daemon warns that
+        # its checks restart when their lease runs out (cluster_settings.py)
+        "lease_seconds": 2.5,
         "shutdown_grace": 3.0,
         # LinkServer answers every path with one page and tests count its hits:
         # the soft-404 probe is switched on by the tests of it
