@@ -241,20 +241,29 @@ class Client:
         except BaseException:
             self._limit.give()
             raise
-        reused = conn.requests > 0
         # yarl has percent-encoded the path and IDNA-encoded the host: the
         # request line and Host header are ASCII without CR or LF
         authority = url.host_subcomponent or host
         if not url.is_default_port():
             authority = f"{authority}:{port}"
-        lines = [f"GET {url.raw_path_qs} HTTP/1.1\r\nHost: {authority}"]
+        head = [f"GET {url.raw_path_qs} HTTP/1.1\r\nHost: {authority}"]
+        message, content = await self._send(conn, head, headers)
+        return Response(self, key, conn, message, content)
+
+    async def _send(
+        self, conn: Connection, head: list[str], headers: Mapping[str, str]
+    ) -> tuple[RawResponseMessage, StreamReader]:
+        """Finish the request's head (`head`: its first lines) with the User-Agent
+        and `headers`, send it on `conn` and return the response's head. A
+        failure closes `conn` and gives its slot back."""
+        reused = conn.requests > 0
         if "User-Agent" not in headers:  # a `request_headers` rule may set its own
-            lines.append(f"\r\nUser-Agent: {self._ua}")
+            head.append(f"\r\nUser-Agent: {self._ua}")
         for name, value in headers.items():
-            lines.append(f"\r\n{name}: {value}")
-        lines.append("\r\n\r\n")
+            head.append(f"\r\n{name}: {value}")
+        head.append("\r\n\r\n")
         try:
-            message, content = await conn.send("".join(lines).encode("latin-1"))
+            return await conn.send("".join(head).encode("latin-1"))
         except (ServerDisconnectedError, ClientOSError, HttpProcessingError) as exc:
             # on a reused connection, a close or garbled framing (stray bytes
             # left by the previous answer) says nothing about this target
@@ -267,7 +276,6 @@ class Client:
             conn.close()
             self._limit.give()
             raise
-        return Response(self, key, conn, message, content)
 
     async def _get_proxied(
         self,
@@ -295,33 +303,16 @@ class Client:
         except BaseException:
             self._limit.give()
             raise
-        reused = conn.requests > 0
         authority = url.host_subcomponent or host
         if not url.is_default_port():
             authority = f"{authority}:{port}"
         if tls_name is None:  # absolute form, to the address the connect-to rules give
-            lines = [f"GET {scheme}://{target}{url.raw_path_qs} HTTP/1.1\r\nHost: {authority}"]
+            head = [f"GET {scheme}://{target}{url.raw_path_qs} HTTP/1.1\r\nHost: {authority}"]
             if proxy.authorization is not None:
-                lines.append(f"\r\nProxy-Authorization: {proxy.authorization}")
+                head.append(f"\r\nProxy-Authorization: {proxy.authorization}")
         else:
-            lines = [f"GET {url.raw_path_qs} HTTP/1.1\r\nHost: {authority}"]
-        if "User-Agent" not in headers:
-            lines.append(f"\r\nUser-Agent: {self._ua}")
-        for name, value in headers.items():
-            lines.append(f"\r\n{name}: {value}")
-        lines.append("\r\n\r\n")
-        try:
-            message, content = await conn.send("".join(lines).encode("latin-1"))
-        except (ServerDisconnectedError, ClientOSError, HttpProcessingError) as exc:
-            conn.close()
-            self._limit.give()
-            if reused:
-                raise StaleConnectionError() from exc
-            raise
-        except BaseException:
-            conn.close()
-            self._limit.give()
-            raise
+            head = [f"GET {url.raw_path_qs} HTTP/1.1\r\nHost: {authority}"]
+        message, content = await self._send(conn, head, headers)
         if tls_name is None and message.code == 407:  # the proxy's, not the target's
             conn.close()
             self._limit.give()

@@ -154,10 +154,7 @@ class HostPool:
         raises HostHeld instead of waiting out a hold longer than that."""
         gate = self._gate(host)
         if not self._try_enter(gate):
-            if deferrable and self.defer_after is not None:
-                await self._enter_deferrable(gate.host, gate, self.defer_after)
-            else:
-                await self._enter(gate.host, gate)
+            await self._enter(gate.host, gate, self.defer_after if deferrable else None)
         return gate
 
     def leave(self, host: str, gate: HostGate) -> None:
@@ -175,11 +172,26 @@ class HostPool:
         gate.next_start = now + self.min_interval if self.min_interval else now
         return True
 
-    async def _enter(self, host: str, gate: HostGate) -> None:
-        """The slow path: queue for a slot, then wait out the interval and backoff."""
-        parked = self.on_park is not None and self._park_if_held(gate)
+    async def _enter(self, host: str, gate: HostGate, defer_after: float | None = None) -> None:
+        """The slow path: queue for a slot, then wait out the interval and backoff.
+
+        With `defer_after` (a check that has sent nothing yet): leave (HostHeld)
+        rather than wait out a hold longer than that, whether the hold is there
+        already or begins while it queues for a slot (`_defer_waiting` fails its
+        wait) or waits out a shorter wait (it sees it at the end of that, within
+        `defer_after`: a plain sleep). Without it, a wait for such a hold is
+        told to `on_park` (a check between its tries: its loop goes on)."""
+        if defer_after is not None:
+            left = gate.backoff_until - self._clock()
+            if left > defer_after:
+                raise HostHeld(left)
+            if gate.deferring is None:
+                gate.deferring = set()
+            parked = True  # never parks: it leaves instead
+        else:
+            parked = self.on_park is not None and self._park_if_held(gate)
         try:
-            await gate.slots.take()
+            await gate.slots.take(gate.deferring if defer_after is not None else None)
         except BaseException:
             self._forget_if_idle(host, gate)
             raise
@@ -189,41 +201,10 @@ class HostPool:
                 start = max(gate.next_start, gate.backoff_until)
                 if now >= start:
                     break
+                if defer_after is not None and gate.backoff_until - now > defer_after:
+                    raise HostHeld(gate.backoff_until - now)
                 if not parked and self.on_park is not None:
                     parked = self._park_if_held(gate)
-                if self.wakeable:
-                    await self._wait(gate, start - now)
-                else:
-                    await asyncio.sleep(start - now)
-        except BaseException:
-            self._exit(host, gate)
-            raise
-        gate.next_start = (self._clock() + self.min_interval) if self.min_interval else now
-
-    async def _enter_deferrable(self, host: str, gate: HostGate, defer_after: float) -> None:
-        """`_enter` for a check that has sent nothing yet: it leaves (HostHeld)
-        rather than wait out a hold longer than `defer_after`, whether the hold
-        is there already or begins while it queues for a slot (`_defer_waiting`
-        fails its wait) or waits out a shorter wait (it sees it at the end of
-        that, within `defer_after`: a plain sleep, as `_enter`'s)."""
-        left = gate.backoff_until - self._clock()
-        if left > defer_after:
-            raise HostHeld(left)
-        if gate.deferring is None:
-            gate.deferring = set()
-        try:
-            await gate.slots.take(gate.deferring)
-        except BaseException:
-            self._forget_if_idle(host, gate)
-            raise
-        try:
-            while True:
-                now = self._clock()
-                start = max(gate.next_start, gate.backoff_until)
-                if now >= start:
-                    break
-                if gate.backoff_until - now > defer_after:
-                    raise HostHeld(gate.backoff_until - now)
                 if self.wakeable:
                     await self._wait(gate, start - now)
                 else:
