@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-HOSTILE = "![x](http://evil.example/p.png) [click](http://evil.example/) [ref][1]"
+HOSTILE = "![x](http://evil.example/p.png) [click](http://evil.example/) [ref][1] $x^2$ @owner"
 
 
 def test_a_hostile_field_renders_as_text_not_a_link(tmp_path: Path) -> None:
@@ -49,3 +49,6 @@ def test_a_hostile_field_renders_as_text_not_a_link(tmp_path: Path) -> None:
         assert tag not in html, (tag, html)
     # the field reads as written in its cells (the invalid_url rows)
     assert html.count(HOSTILE) >= 2, html
+    # a forge's math and mentions (GitHub: `$…$`, `@name`) are not in the source
+    table = done.stdout[done.stdout.index("| article |") :]
+    assert "$" not in table and "@" not in table, table

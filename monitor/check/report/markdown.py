@@ -12,9 +12,12 @@ from monitor.observe.logs import escape
 
 # What makes a link or an image of a cell's text (`[x](URL)`, `![](URL)`, `[x][1]`),
 # backslash-escaped, with the backslash itself and the table's pipe; `<` (an
-# autolink, raw HTML) is an entity already. Emphasis and code spans stay: they
-# fetch nothing, and escaping them made every problem code and URL unreadable
-_INERT = str.maketrans({c: "\\" + c for c in "\\[]|"})
+# autolink, raw HTML) is an entity already. A forge's own syntax becomes an
+# entity, which renders as the character: `$` (GitHub renders `$…$` as math,
+# and a backslash does not stop it there) and `@` (a mention notifies whoever
+# it names). Emphasis and code spans stay: they fetch nothing, and escaping
+# them made every problem code and URL unreadable
+_INERT = str.maketrans({c: "\\" + c for c in "\\[]|"} | {"$": "&#36;", "@": "&#64;"})
 
 
 class MarkdownWriter(TableWriter):
