@@ -141,11 +141,12 @@ def status(config_file: Path | None, fmt: str | None, limit: int, **flags: Any) 
         console.print(p)
     if data["recent_transitions"]:
         tr = Table(title="Recent transitions")
-        for col in ("at", "from → to", "outcome", "kind", "url"):
+        for col in ("at", "from → to", "outcome", "kind", "url", "error"):
             # a code whole (folded, "connection_erro" / "r" was searched for in vain)
             tr.add_column(col, overflow="fold", no_wrap=col in ("outcome", "kind"))
         for r in data["recent_transitions"]:
-            _row(tr, r["at"], f"{r['from']} → {r['to']}", r["outcome"], r["kind"], r["url"])
+            why = r.get("error") or ""  # why it went down (JSON and the API had it)
+            _row(tr, r["at"], f"{r['from']} → {r['to']}", r["outcome"], r["kind"], r["url"], why)
         console.print(tr)
     if data["signature_problems"]:
         sp = Table(title="Signature problems")

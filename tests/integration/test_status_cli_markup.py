@@ -73,3 +73,21 @@ def test_outcome_codes_are_printed_whole_on_a_narrow_terminal(db: str) -> None:
     assert result.exit_code == 0, result.output
     assert "Recent transitions" in result.output
     assert "connection_error" in result.output, result.output
+
+
+def test_the_recent_transitions_say_why(db: str) -> None:
+    """The error a transition was made with is in the table as in the JSON (it was
+    in `status --format json` and the API only), as text: markup is not read."""
+    from sqlalchemy import text
+
+    from monitor.storage.engine import make_engine
+
+    engine = make_engine(db)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE transitions SET error = 'refused [bold]here[/]'"))
+    engine.dispose()
+    result = CliRunner().invoke(
+        cli, ["status", "--db", db, "--format", "table"], env={"COLUMNS": "200"}
+    )
+    assert result.exit_code == 0, result.output
+    assert "refused [bold]here[/]" in result.output, result.output
