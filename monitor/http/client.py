@@ -38,6 +38,7 @@ failed before answering, which the engine resends on a fresh one.
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 import ssl
 import time
@@ -97,6 +98,9 @@ DNS_TTL_S = 60.0
 CLOSE_WAIT_S = 5.0  # a bound on `close()` waiting for aborted sockets (one loop turn)
 DNS_CACHE_MAX = 4096
 HAPPY_EYEBALLS_DELAY = 0.25
+
+
+log = logging.getLogger(__name__)
 
 
 def user_agent(contact: str | None) -> str:
@@ -208,6 +212,7 @@ class Client:
         self._factory = socket_factory
         self._proxy = proxy
         self._proxy_dns: tuple[float, list[aiohappyeyeballs.AddrInfoType]] | None = None
+        self._proxy_down = False  # said once while the proxy cannot be reached
         self._closed = False
         self._sweeper: asyncio.TimerHandle | None = None
 
@@ -345,9 +350,13 @@ class Client:
                     why = exc.strerror or type(exc).__name__
                     if isinstance(exc, ConnectionRefusedError):
                         why = "connection refused"
+                    self._proxy_unreachable(proxy, why)
                     raise ProxyFailedError(
                         ErrorKind.REFUSED, f"cannot connect to proxy {proxy.address}: {why}"
                     ) from None
+                if self._proxy_down:
+                    self._proxy_down = False
+                    log.warning("proxy %s answers again", proxy.address)
                 if tls_name is not None:
                     request = f"CONNECT {tunnel_to} HTTP/1.1\r\nHost: {tunnel_to}\r\n"
                     if proxy.authorization is not None:
@@ -378,6 +387,8 @@ class Client:
         except TimeoutError:
             if sock is not None:
                 sock.close()
+            else:
+                self._proxy_unreachable(proxy, "no connection within connect_timeout")
             raise ProxyTimeoutError(proxy.address) from None
         except BaseException:
             if sock is not None:
@@ -387,6 +398,18 @@ class Client:
             conn.not_after = transport_not_after(conn.transport)
         self._live.add(conn)
         return conn
+
+    def _proxy_unreachable(self, proxy: ProxyRoute, why: str) -> None:
+        """Said once, until the proxy answers again: every check through it fails
+        alike, and each target's error alone did not tell an operator watching
+        every target go down that the proxy was the cause."""
+        if not self._proxy_down:
+            self._proxy_down = True
+            log.warning(
+                "proxy %s cannot be reached (%s): every check through it fails until it answers",
+                proxy.address,
+                why,
+            )
 
     async def _proxy_addresses(self, proxy: ProxyRoute) -> list[aiohappyeyeballs.AddrInfoType]:
         """The proxy's addresses, looked up without the guard, cached for DNS_TTL_S."""
@@ -399,6 +422,7 @@ class Client:
                 proxy.dial_host, proxy.port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP
             )
         except OSError:
+            self._proxy_unreachable(proxy, "its name does not resolve")
             raise ProxyFailedError(
                 ErrorKind.REFUSED, f"proxy {proxy.address}: name does not resolve"
             ) from None

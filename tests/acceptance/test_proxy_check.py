@@ -220,6 +220,9 @@ def test_a_proxy_that_is_down_is_named(
     assert targets["c"]["outcome"] == "ok"
     assert site.peers("http", "/c-down/") == {"127.0.0.1"}
     assert PASSWORD not in done.stdout + done.stderr
+    # said once, as the cause of every proxied target's failure (not once a target)
+    said = f"proxy 127.0.0.1:{port} cannot be reached (connection refused)"
+    assert done.stderr.count(said) == 1, done.stderr
 
 
 def test_config_show_masks_the_password_and_errors_never_show_it() -> None:
