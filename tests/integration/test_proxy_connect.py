@@ -13,12 +13,14 @@ proxy is asked to CONNECT to it (`news.example` resolves nowhere).
 from __future__ import annotations
 
 import asyncio
+import logging
 import ssl
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 from support.certs import CertAuthority
@@ -265,3 +267,42 @@ async def test_http_targets_share_kept_alive_connections_to_the_proxy() -> None:
     )
     for head in heads:  # base64 of ops:pw!
         assert "\r\nProxy-Authorization: Basic b3BzOnB3IQ==\r\n" in head, head
+
+
+async def test_a_proxy_that_cannot_be_reached_is_said_once_then_its_return(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Every target through a proxy that is down fails alike: one warning says the
+    proxy is the cause (not one per target), and one says when it answers again."""
+    import socket
+
+    with socket.socket() as probe:  # a port nobody listens on, for now
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    s = settings(None, proxy=f"http://127.0.0.1:{port}", connect_timeout=2.0)
+    caplog.set_level(logging.WARNING, logger="monitor.http.client")
+    async with Checker(s) as checker:
+        down = [await checker.check(f"http://news.example/{n}", Kind.WEB) for n in range(3)]
+        asked: list[str] = []
+
+        async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            asked.append((await reader.readuntil(b"\r\n\r\n")).split(b"\r\n", 1)[0].decode())
+            writer.write(PAGE_ANSWER)
+            await writer.drain()
+            writer.close()
+
+        server = await asyncio.start_server(serve, "127.0.0.1", port)
+        try:
+            up = await checker.check("http://news.example/back", Kind.WEB)
+        finally:
+            server.close()
+            await server.wait_closed()
+    assert [r.outcome for r in down] == [Outcome.CONNECTION_ERROR] * 3, down
+    assert up.outcome is Outcome.OK, up
+    assert asked == ["GET http://news.example:80/back HTTP/1.1"], asked
+    said = [r.getMessage() for r in caplog.records if r.name == "monitor.http.client"]
+    assert said == [
+        f"proxy 127.0.0.1:{port} cannot be reached (connection refused): every check "
+        "through it fails until it answers",
+        f"proxy 127.0.0.1:{port} answers again",
+    ], said
