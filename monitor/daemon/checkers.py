@@ -60,10 +60,6 @@ STEADY_S = 10.0  # a process that lived this long (or answered) did not die as i
 STRAY_STOP_S = 5.0
 
 
-# a hold no longer than HOLD_SLACK (hostpool.py) is waited out in the process:
-# longer, the checks of its host not yet sent there are taken back (`_defer`),
-# and those it takes or waits at the host's gate with are given back (`_given_back`)
-
 # a host's hold told by its process is forgotten this long after it ended with
 # no answer since (its targets gone, or none due): a process forgets its idle
 # hosts too (HostPool._forget_if_idle)
@@ -117,7 +113,11 @@ class WorkerHolds:
         return {host: left for host, (left, _) in self.refusing().items() if left > 0}
 
     def backoff_remaining(self, host: str) -> float:
-        return self.refusing().get(host, (0.0, 0.0))[0]
+        """Seconds `host` is still held back (0 when it is not): its own entries
+        only, as the heartbeat asks it of each host the cluster shares."""
+        ends = [channel.holds[host][0] for channel in self._channels() if host in channel.holds]
+        ends.append(self._imposed.get(host, 0.0))
+        return max(0.0, max(ends) - self._clock())
 
     def impose(self, host: str, seconds: float) -> None:
         """Hold `host` back for `seconds`, learned from another cluster member."""
@@ -252,7 +252,7 @@ class ProcessChecker:
         key = self._next * self.processes + b
         self._next += 1
         future = _Check(loop=loop)
-        future.key, future.owner, future.url = key, self, url
+        future.key, future.owner = key, self
         self._waiting[b][key] = future
         pending = self._pending[b]
         pending.append((kind, url, key))
@@ -547,10 +547,9 @@ class _Check(asyncio.Future[CheckResult]):
     process (at once, before a new check of its target is submitted). Not a
     done callback: each one was a handle on the loop, ~2 us a check."""
 
-    __slots__ = ("key", "owner", "url")
+    __slots__ = ("key", "owner")
     key: int
     owner: ProcessChecker
-    url: str
 
     def cancel(self, msg: Any | None = None) -> bool:
         if not super().cancel(msg):
