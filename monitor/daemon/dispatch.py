@@ -389,10 +389,11 @@ class Dispatcher:
             self._waiting.clear()
         later = held_back(hosts, claims, self._clock(), skip, self.inflight.values(), self._waiting)
         if later:
-            self.deferred += sum(len(g) for g in later.values())
+            given = sum(len(g) for g in later.values())
+            self.deferred += given
             log.debug(
                 "claims of held-back hosts given back until their holds end",
-                extra={"ctx": {"claims": sum(len(g) for g in later.values())}},
+                extra={"ctx": {"claims": given}},
             )
         return later
 
@@ -461,9 +462,9 @@ class Dispatcher:
     def _deferred(self, claim: Claimed, exc: CheckerDeferred) -> None:
         """A check queued in its checker process when its host's hold began was
         given back by it, or taken back not sent (checkers.py `_given_back`,
-        `_defer`): its claim is given back due at the
-        hold's end, as `held_back` gives one back (taking its turn as those do:
-        `waited_ms`); at a stop, by `settle`. A deferral, not a result."""
+        `_defer`): its claim is given back due at the hold's end, as `held_back`
+        gives one back (taking its turn as those do: `waited_ms`); at a stop, by
+        `settle`. A deferral, not a result."""
         if self.stopping:
             self._keep_lost(claim)
             return
