@@ -22,7 +22,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Iterable
 from typing import Any, Final
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from pydantic import GetCoreSchemaHandler, SecretStr
 from pydantic_core import core_schema
@@ -117,8 +117,6 @@ class ProxyUrl:
         when there is none: `http://user@host:3128` claimed no `***` it lacks)."""
         if self.username is None or self.password is None:
             return f"http://{self.address}"
-        from urllib.parse import quote
-
         if not self.password.get_secret_value():
             return f"http://{quote(self.username, safe='')}@{self.address}"
         secret = quote(self.password.get_secret_value(), safe="") if reveal else HIDDEN

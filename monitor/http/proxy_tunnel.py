@@ -50,17 +50,15 @@ class ProxyTimeoutError(ConnectionTimeoutError):
     """No connection through the proxy within the connect timeout."""
 
     def __init__(self, address: str) -> None:
-        super().__init__(f"timed out connecting through proxy {address}")
         self.text = f"timed out connecting through proxy {address}"
+        super().__init__(self.text)
 
 
 def head_end(data: bytes | bytearray) -> int | None:
     """The length of the answer head at the start of `data` (through its blank
     line), or None while it is incomplete. Bare LF line ends are taken, as
     aiohttp's parser takes them."""
-    crlf = data.find(b"\r\n\r\n")
-    lf = data.find(b"\n\n")
-    ends = [at + 4 for at in (crlf,) if at >= 0] + [at + 2 for at in (lf,) if at >= 0]
+    ends = [at + len(sep) for sep in (b"\r\n\r\n", b"\n\n") if (at := data.find(sep)) >= 0]
     return min(ends) if ends else None
 
 
