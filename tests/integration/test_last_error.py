@@ -217,5 +217,10 @@ async def test_the_daemon_keeps_and_shows_why_each_target_is_down(ran: list[str]
             assert "connection_error: connection refused" in overview
             # the hostile error, clipped to 60 characters there and escaped
             assert "connection_error: not a valid HTTP response: Bad status line" in overview
+            # the targets list says why each is down, as the overview does
+            code, listing, _ = await get(srv, "/targets?state=down")
+            assert code == 200 and "<script>alert" not in listing
+            assert "connection_error: connection refused" in listing, listing
+            assert "connection_error: not a valid HTTP response: Bad status line" in listing
     finally:
         engine.dispose()
