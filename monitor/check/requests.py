@@ -10,12 +10,18 @@ answered with its id in an ids frame instead of a result. A request for the
 URL of one that is stopping waits until it has let go (its connection
 closed), as the daemon's own checks do (dispatch.py): never two at once.
 
-A stop signal that reaches this process too (a terminal's Ctrl-C, a service
-manager's SIGTERM to the group) starts no more requests: the parent cancels
-the queued ones when it sees the stop, but under load its cancels arrived
-after the process had started hundreds of them. Each one skipped is answered
-by its id as a cancelled one is; the parent, which did not cancel it, gives
-its target back (daemon/checkers.py, CheckerStopped).
+A stop signal (the daemon's SIGUSR2 as it stops, or a terminal's Ctrl-C, a
+service manager's SIGTERM to the group) starts no more requests, and every
+request not started is answered at once (`stop`), by its id as a cancelled
+one is: those queued, those held undecoded (worker_input.py), those still to
+arrive, and those waiting at their host's gate with nothing sent (the gate
+lets them go: HostPool.stop). The parent, which did not cancel them, gives
+their targets back (daemon/checkers.py, CheckerStopped), and waits only for
+the ones under way, within its grace. It guessed which those were (each
+process's oldest share) and cancelled the rest: a check that waits out a hold
+aside (`park`) lets a process run more than its share, so the guess cut checks
+under way (their request sent, the connection closed before the answer), and
+left checks waiting at a host's gate to start after the stop.
 
 A request whose host is held back beyond HOLD_SLACK (a Retry-After, a 429/503
 backoff) and that has sent nothing yet (it is taken while the hold lasts, or
@@ -101,6 +107,38 @@ class Requests:
             elif key > self.taken:
                 self.early.add(key)
 
+    def stop(self) -> None:
+        """A stop signal came: start nothing more, and answer every request not
+        started by its id now, not as a loop frees (each may run a check for the
+        parent's whole grace): the queued ones, and those to come (`drain` again
+        as they are queued). The daemon's alone (keyed by an id); `check`'s
+        parent stops its processes itself."""
+        self.stopped = True
+        self.drain()
+
+    def drain(self) -> None:
+        """After a stop: answer each of the daemon's requests in the queue by its
+        id (skipped, not started), leaving `check`'s and the loops' ends."""
+        if not self.stopped:
+            return
+        queue = self.queue
+        kept: list[Request | None] = []
+        while True:
+            try:
+                request = queue.get_nowait()
+            except asyncio.QueueEmpty:
+                break
+            if request is None or request[2].__class__ is not int:
+                kept.append(request)
+                continue
+            key = request[2]
+            assert isinstance(key, int)
+            self.taken = max(self.taken, key)  # a cancel of it from now on is answered
+            self.early.discard(key)
+            self.on_cancelled(key)
+        for request in kept:
+            queue.put_nowait(request)
+
     async def run(self, concurrency: int) -> None:
         """`concurrency` loops, each until it takes a None; a check that raises (a
         bug) cancels the others and is raised here."""
@@ -165,6 +203,9 @@ class Requests:
                 if self.on_deferred is None:
                     raise
                 held = exc
+                if self.stopped:  # let go at a stop (HostPool.stop): skipped, not held
+                    result = None
+                    held = None
             except asyncio.CancelledError:
                 if key not in self.stopping:
                     raise  # the worker is stopping

@@ -191,9 +191,18 @@ async def serve(
             None if give_up else results.defer,
         )
         source.on_cancel = requests.cancel
+        stop = None
         if not give_up:  # a check waiting out a hold gives its loop to the others
             checker.hosts.on_park = requests.park
-        _STOP.serving(requests)
+
+            def stop() -> None:
+                """The daemon's stop: every request not started is answered now."""
+                requests.stop()
+                checker.hosts.stop()  # those waiting at a gate, nothing sent
+                source.stop(requests.drain)  # those held undecoded, and to come
+                results.flush()  # at once, not FLUSH_S later
+
+        _STOP.serving(requests, stop)
         try:
             await requests.run(source.checkers)
         finally:
@@ -228,21 +237,35 @@ def _die_with_parent() -> int:
 
 class _StopSeen:
     """Whether a stop signal reached this process, for the requests it serves: from
-    then on they start no queued request (requests.py), whatever the parent's
-    cancels, which come later, say. Set from the signal handler: a plain flag."""
+    then on they start no queued request (requests.py). Set from the signal
+    handler: a plain flag at once, and for the daemon's requests `on_stop` on
+    the event loop's next turn (Requests.stop: those not started are answered
+    then, the parent waits only for those under way)."""
 
     def __init__(self) -> None:
         self.seen = False
         self.requests: Requests | None = None
+        self.on_stop: Callable[[], None] | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
 
-    def serving(self, requests: Requests) -> None:
+    def serving(self, requests: Requests, on_stop: Callable[[], None] | None = None) -> None:
         self.requests = requests
+        self.on_stop = on_stop
         requests.stopped = self.seen
+        if on_stop is not None:
+            self.loop = asyncio.get_running_loop()
+            if self.seen:
+                self.loop.call_soon(on_stop)
 
     def stop(self) -> None:
+        first = not self.seen
         self.seen = True
         if self.requests is not None:
             self.requests.stopped = True
+            if first and self.on_stop is not None and self.loop is not None:
+                # not from the handler itself: it may run inside the loop's own code
+                with contextlib.suppress(RuntimeError):  # the loop closed
+                    self.loop.call_soon_threadsafe(self.on_stop)
 
 
 _STOP = _StopSeen()

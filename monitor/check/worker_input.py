@@ -53,6 +53,8 @@ class Targets(asyncio.Protocol):
         self.settings: asyncio.Future[Settings | None] = asyncio.get_running_loop().create_future()
         self.queue: asyncio.Queue[Request | None] = asyncio.Queue()
         self.on_cancel: Callable[[tuple[int, ...]], None] = lambda ids: None
+        # after a stop (`stop`): told when requests were queued, to answer them
+        self.on_queued: Callable[[], None] | None = None
         self.checkers = 0  # known once the settings are
         self.ended = False  # no more input
         self.finished = False  # the end is in the queue
@@ -77,8 +79,10 @@ class Targets(asyncio.Protocol):
                     settings = Settings.model_validate_json(payload)
                     self.checkers = max(1, settings.concurrency)
                     self.settings.set_result(settings)
-                elif is_requests(payload) and (
-                    self.held or self.queue.qsize() >= QUEUED_ROUNDS * self.checkers
+                elif (
+                    is_requests(payload)
+                    and self.on_queued is None
+                    and (self.held or self.queue.qsize() >= QUEUED_ROUNDS * self.checkers)
                 ):
                     self.held.append(payload)
                     self.held_bytes += len(payload)
@@ -103,6 +107,28 @@ class Targets(asyncio.Protocol):
             self.queue.put_nowait(target)
         if cancels:
             self.on_cancel(cancels)
+        elif self.on_queued is not None:
+            self.on_queued()
+
+    def stop(self, on_queued: Callable[[], None]) -> None:
+        """A stop signal came: every request held undecoded is queued now, and
+        those that arrive are queued as they come (none is held), each time
+        telling `on_queued` (Requests.drain: it answers them, not started)."""
+        self.on_queued = on_queued
+        while self.held:
+            payload = self.held.popleft()
+            self.held_bytes -= len(payload)
+            try:
+                self._decode(payload)
+            except ValueError as exc:
+                self._fail(exc)
+                return
+        on_queued()
+        if self.ended:
+            self._finish()
+        elif self.paused and self.transport is not None:
+            self.paused = False
+            self.transport.resume_reading()
 
     def _fail(self, exc: ValueError, *, keep_held: bool = False) -> None:
         if self.error is None:

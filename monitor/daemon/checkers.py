@@ -28,12 +28,11 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from itertools import islice
 from typing import Any, cast
 
 from monitor.check.channel import Channel
 from monitor.check.pipe import ids_frame, requests_frame
-from monitor.check.processes import HANG_SLACK, TARGET_BATCH, WorkerPool, host_owner, share_of
+from monitor.check.processes import HANG_SLACK, TARGET_BATCH, WorkerPool, host_owner
 from monitor.config import Settings
 from monitor.daemon.checker_deaths import CheckerDeaths
 from monitor.daemon.prestart import (
@@ -263,35 +262,6 @@ class ProcessChecker:
             loop.call_soon(self._flush)
         return future
 
-    def queued(self) -> list[asyncio.Future[CheckResult]]:
-        """The checks waiting in each process's queue (or not sent to it yet), not
-        those it runs: a process runs its share of `concurrency`, oldest first,
-        so all but the oldest share of each process's checks (in the order they
-        were submitted). The dispatcher's guess from its own order, all but its
-        `concurrency` oldest, drifted as the processes went at their own pace:
-        at a stop it cancelled checks under way in one process and left queued
-        ones of another to start after the stop. A result on its way back still
-        counts here as running (its slot taken by the next, which is cancelled).
-        Requests not sent yet (their process is being replaced) are all queued."""
-        share = share_of(self.settings.concurrency, self.processes)
-        return [
-            f
-            for b, waiting in enumerate(self._waiting)
-            for f in islice(waiting.values(), min(share, len(waiting) - self._unsent(b)), None)
-        ]
-
-    def _unsent(self, b: int) -> int:
-        """How many of process `b`'s waiting checks are not sent yet (the newest
-        ones). A check cancelled before it was sent stays in `_pending` until the
-        send (its cancel is noted): counted there, a stop's second look at a
-        process being replaced, whose unsent checks the first had cancelled,
-        found more unsent than waiting and raised ValueError (exit 70)."""
-        pending = self._pending[b]
-        if not self._cancels[b]:  # nothing cancelled since the last send: all wait
-            return len(pending)
-        waiting = self._waiting[b]
-        return sum(1 for r in pending if r[2] in waiting)
-
     def _cancelled(self, key: int) -> None:
         """A check cancelled here is cancelled in its process (its answer, a late
         result or its id, finds no check waiting and is dropped)."""
@@ -307,7 +277,10 @@ class ProcessChecker:
         not sent yet fail with CheckerStopped (given back, not tried again): the
         checks held for a process being replaced, retries of a dead one's checks
         among them, went to its replacement after the stop (52 requests after
-        SIGTERM at concurrency 16, a process killed just before)."""
+        SIGTERM at concurrency 16, a process killed just before). Each process
+        is told (PARENT_STOPS) and answers every check it has not started
+        (requests.py `stop`), failed here with CheckerStopped as it comes: what
+        is left waiting is under way there, given the grace (settle.py)."""
         if self._stopped:
             return
         self._stopped = True
@@ -323,9 +296,8 @@ class ProcessChecker:
                     future.set_exception(CheckerStopped("the daemon is stopping"))
 
     def send_now(self) -> None:
-        """Write what waits for the end of this turn of the loop (a stop's cancels)
-        at once: under load a turn of the daemon's loop lasts tens of ms, and each
-        one the processes start the queued requests the cancels are for."""
+        """Write what waits for the end of this turn of the loop at once (under
+        load a turn of the daemon's loop lasts tens of ms)."""
         self._flush()
 
     def _flush(self) -> None:

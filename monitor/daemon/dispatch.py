@@ -201,7 +201,10 @@ class Dispatcher:
         # (an `asyncio.wait` over ~1,000 futures put a callback on each, per wake)
         self.check_ended = asyncio.Event()
         self._pace = pace or Pace()  # how fast checks end: how far ahead to claim
-        self._unqueued: list[Claimed] = []  # queued checks cancelled at a stop: to give back
+        # set as a claim is kept at a stop (`_keep_lost`): settle.py gives it back
+        # then, not at the grace's end; and whether `settle` is done with them
+        self._returned = asyncio.Event()
+        self._settled = False
         # targets given back for their host's hold, by when first (ms): `held_back`
         # gives a refusing host's few places to those waiting longest
         self._waiting: dict[int, int] = {}
@@ -481,8 +484,10 @@ class Dispatcher:
         self._lost.answered(claim.id)
 
     def _keep_lost(self, claim: Claimed) -> None:
-        """Keep a lost claim to give back at a stop (lost.py)."""
+        """Keep a lost claim to give back at a stop (lost.py); at a stop, now."""
         self._lost.keep(claim)
+        if self._stopping:
+            self._returned.set()
 
     def _forget(self, claim: Claimed) -> None:
         current = self.inflight.get(claim.id)

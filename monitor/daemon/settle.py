@@ -1,9 +1,10 @@
-"""A dispatcher's stop: queued checks cancelled at once, then `settle`.
+"""A dispatcher's stop: the checker processes told at once, then `settle`.
 
-The checks queued in checker processes are cancelled the moment the stop
-comes; `settle` waits for a claim in progress, gives the checks in flight the
-grace period, and gives back the claims of those that did not finish, of the
-queued ones cancelled, and of those lost with a checker process.
+The checker processes are told the moment the stop comes (ProcessChecker.stop);
+each answers every check it has not started (requests.py `stop`), and those
+claims are given back as the answers come. `settle` waits for a claim in
+progress, gives the checks under way the grace period, and gives back the
+claims of those that did not finish and of those lost with a checker process.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from monitor.daemon.checkers import ProcessChecker
-from monitor.storage.repository import Claimed
 
 if TYPE_CHECKING:
     from monitor.daemon.dispatch import Dispatcher
@@ -22,56 +22,49 @@ log = logging.getLogger("monitor.daemon")
 
 
 def unqueue(d: Dispatcher) -> None:
-    """Cancel the checks queued in checker processes the moment the stop
-    comes, not in `settle`: a claim in progress ends first (tens of ms, more
-    under load), and meanwhile the processes started ~150 queued requests at
-    concurrency 1024. Their claims are given back in `settle`; so are those
-    of checks not sent yet (CheckerStopped: ProcessChecker.stop)."""
+    """Tell the checker processes the moment the stop comes, not in `settle`: a
+    claim in progress ends first (tens of ms, more under load), and meanwhile
+    the processes started ~150 queued requests at concurrency 1024. Each
+    answers the checks it has not started (their claims are given back as the
+    answers come: `settle`); those not sent yet fail at once (CheckerStopped).
+    Which checks a process runs only the process knows: the parent's guess (all
+    but each process's oldest share) cut checks under way and left queued ones
+    to start after the stop, since a check waiting out a hold aside lets a
+    process run more than its share (requests.py `park`)."""
     if isinstance(d.checker, ProcessChecker):
         d.checker.stop()
-    waiting = queued(d)
-    for future, _ in waiting:
-        future.cancel()
-    if waiting and isinstance(d.checker, ProcessChecker):
-        d.checker.send_now()
-    d._unqueued += [claim for _, claim in waiting]
-
-
-def queued(d: Dispatcher) -> list[tuple[asyncio.Future[Any], Claimed]]:
-    """The checks still queued in checker processes, as near as the parent
-    knows: per process (ProcessChecker.queued). A check tried again after
-    its process died (a task here) is waited for with those under way."""
-    if not isinstance(d.checker, ProcessChecker):
-        return []
-    claims = {future: claim for future, claim in d.inflight.values()}
-    return [(f, claims[f]) for f in d.checker.queued() if f in claims]
 
 
 async def settle(d: Dispatcher, grace: float) -> None:
     """After a stop: a claim in progress ends, checks in flight get `grace`
     seconds, and the claims of those that did not finish are given back, as
     are those of checks lost with their checker process (left to their
-    leases while the daemon ran)."""
-    d.stopping = True  # cancels the checks queued in checker processes
+    leases while the daemon ran). The claims of checks a checker process
+    answered as not started are given back as they come back, not after the
+    grace: a stop cut short by the service manager's SIGKILL left them leased."""
+    d.stopping = True  # tells the checker processes
     async with d._claiming:
         pass  # a claim in progress has finished (and given back what came too late)
-    if d._unqueued:
-        # up to 16x concurrency waited in the checker processes: they would have
-        # started them after the stop and held it for the whole grace
-        unqueued, d._unqueued = d._unqueued, []
-        await d.release(unqueued)
+    giving = asyncio.create_task(_give_back_returned(d), name="give-back-at-stop")
     loop = asyncio.get_running_loop()
     deadline = loop.time() + grace
     pending: set[asyncio.Future[Any]] = set()
     waited: set[asyncio.Future[Any]] = set()
-    while True:  # again when a check's retry (a new task) took its place
-        tasks = [t for t, _ in d.inflight.values() if t not in waited]
-        if not tasks:
-            break
-        waited.update(tasks)
-        _, pending = await asyncio.wait(tasks, timeout=max(0.0, deadline - loop.time()))
-        if pending:
-            break
+    try:
+        while True:  # again when a check's retry (a new task) took its place
+            tasks = [t for t, _ in d.inflight.values() if t not in waited]
+            if not tasks:
+                break
+            waited.update(tasks)
+            _, pending = await asyncio.wait(tasks, timeout=max(0.0, deadline - loop.time()))
+            if pending:
+                break
+    except BaseException:  # cut (a database that stopped answering): not waited for
+        giving.cancel()
+        raise
+    d._settled = True
+    d._returned.set()  # its last round, then it ends
+    await giving
     if pending:
         log.warning("%d checks did not finish in time; they will be redone", len(pending))
         claims = [c for t, c in d.inflight.values() if t in pending]
@@ -81,3 +74,16 @@ async def settle(d: Dispatcher, grace: float) -> None:
         await d.release(claims)
     if d._lost:  # kept, the next `run --once` found them leased and checked nothing
         await d.release(d._lost.take())
+
+
+async def _give_back_returned(d: Dispatcher) -> None:
+    """Give back the claims kept at the stop (lost.py) as they come: the checks a
+    checker process answered as not started, or lost with it, or taken back for
+    a hold (the dispatcher's `_keep_lost` wakes this), until `settle` is done."""
+    while True:
+        await d._returned.wait()
+        d._returned.clear()
+        if d._lost:
+            await d.release(d._lost.take())
+        if d._settled:
+            return

@@ -105,6 +105,8 @@ class HostPool:
         # waiting out such a hold: its loop goes to the process's other requests
         # meanwhile (requests.py `park`)
         self.on_park: Callable[[], None] | None = None
+        # the daemon stops (`stop`): a deferrable take leaves at once, not started
+        self.stopped = False
 
     def __len__(self) -> int:
         return len(self._gates)
@@ -183,8 +185,8 @@ class HostPool:
         told to `on_park` (a check between its tries: its loop goes on)."""
         if defer_after is not None:
             left = gate.backoff_until - self._clock()
-            if left > defer_after:
-                raise HostHeld(left)
+            if left > defer_after or self.stopped:
+                raise HostHeld(max(0.0, left))
             if gate.deferring is None:
                 gate.deferring = set()
             parked = True  # never parks: it leaves instead
@@ -201,18 +203,35 @@ class HostPool:
                 start = max(gate.next_start, gate.backoff_until)
                 if now >= start:
                     break
-                if defer_after is not None and gate.backoff_until - now > defer_after:
-                    raise HostHeld(gate.backoff_until - now)
+                if defer_after is not None and (
+                    gate.backoff_until - now > defer_after or self.stopped
+                ):
+                    raise HostHeld(max(0.0, gate.backoff_until - now))
                 if not parked and self.on_park is not None:
                     parked = self._park_if_held(gate)
                 if self.wakeable:
                     await self._wait(gate, start - now)
                 else:
                     await asyncio.sleep(start - now)
+            if defer_after is not None and self.stopped:  # the stop came as it waited
+                raise HostHeld(0.0)
         except BaseException:
             self._exit(host, gate)
             raise
         gate.next_start = (self._clock() + self.min_interval) if self.min_interval else now
+
+    def stop(self) -> None:
+        """The daemon stops (its checker process was told): the deferrable takes
+        (checks that have sent nothing) waiting at a gate leave with HostHeld, as
+        do those that come, for their checks to be answered as not started
+        (requests.py): each started its request after the stop once a slot
+        of its host was free. Without `defer_after` (`check`, in-process) a
+        no-op: nothing is deferrable there."""
+        if self.defer_after is None:
+            return
+        self.stopped = True
+        for gate in self._gates.values():
+            self._defer_waiting(gate, 0.0)
 
     def _park_if_held(self, gate: HostGate) -> bool:
         """`on_park`, if `gate`'s host is held back beyond `defer_after`; whether."""

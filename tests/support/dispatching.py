@@ -115,3 +115,13 @@ def answer(
     assert isinstance(pool, _Unanswered)
     pool.inbox.append([(future.key, result)])  # type: ignore[attr-defined]
     checker._deliver(pool)  # type: ignore[arg-type]
+
+
+def not_started(checker: ProcessChecker, *futures: asyncio.Future[CheckResult]) -> None:
+    """A process of `unanswered(checker)` answers these checks by their ids, not
+    started, as a real one does at a stop (requests.py `stop`)."""
+    pool = checker._pool
+    assert isinstance(pool, _Unanswered)
+    for future in futures:
+        pool.channels[future.key % checker.processes].cancelled.append(future.key)  # type: ignore[attr-defined]
+    checker._deliver(pool)  # type: ignore[arg-type]

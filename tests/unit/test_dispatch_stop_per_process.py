@@ -1,10 +1,11 @@
-"""At a stop, the checks queued in checker processes are told per process.
+"""At a stop, each checker process says which of its checks it did not start.
 
-Each process runs its own share of `concurrency`, oldest first. The dispatcher
-took all but its own `concurrency` oldest as queued: once one process had gone
-further through its checks than the other, the stop cancelled checks under way
-in that one and left queued ones of the other to start after the stop (they
-held its grace too). Each process's queue is now all but its oldest share.
+Each process runs its own share of `concurrency`, oldest first, but not
+always: a check waiting out a hold aside lets it run more. The dispatcher took
+all but its own `concurrency` oldest as queued, then all but each process's
+oldest share: either way a guess, which cancelled checks under way and left
+queued ones to start after the stop. Now each process answers the checks it
+did not start (requests.py `stop`), and the parent follows the answers.
 """
 
 from __future__ import annotations
@@ -13,12 +14,12 @@ import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
-from support.dispatching import answer, cancels_sent, dispatcher, unanswered
+from support.dispatching import answer, cancels_sent, dispatcher, not_started, unanswered
 from support.settings import settings
 
 from monitor.check.pipe import Frames, requests_from_frame
 from monitor.check.processes import host_owner
-from monitor.daemon.checkers import ProcessChecker
+from monitor.daemon.checkers import CheckerStopped, ProcessChecker
 from monitor.daemon.pace import Pace
 from monitor.daemon.state import TargetState
 from monitor.storage.values import Claimed
@@ -65,9 +66,9 @@ class Due:
         self.released.append(sorted(i for i, _ in leases))
 
 
-async def test_a_stop_cancels_what_each_process_queued_not_what_it_runs() -> None:
+async def test_a_stop_follows_each_processs_answer_not_a_guess() -> None:
     assert [host_owner(u, 2, parent_weight=0.0) for u in (FIRST, SECOND)] == [0, 1]
-    s = settings(concurrency=4)  # each process runs 2
+    s = settings(concurrency=4)  # each process runs 2, or more
     due = Due()
     d = dispatcher(s, due, pace=Unpaced())
     checker = unanswered(ProcessChecker(s, 2))
@@ -78,50 +79,43 @@ async def test_a_stop_cancels_what_each_process_queued_not_what_it_runs() -> Non
         url = f"{SECOND}{i}"
         answer(checker, futures[i], CheckResult(url, Kind.WEB, Outcome.OK, datetime.now(UTC)))
     await asyncio.sleep(0)
-    # the first process runs 2 and 3 and holds 4 and 5; the second runs 6 and 7
+    d.stopping = True
+    # the first runs 2, 3 and 4 (one waits out a hold aside) and had 5 queued;
+    # the second runs 6 and 7
+    not_started(checker, futures[5])
     await d.settle(0)
-    # before: [[6, 7], [2, 3, 4, 5]]: the second's two under way cancelled at
-    # once, the first's queued two left to start after the stop
-    assert due.released == [[4, 5], [2, 3, 6, 7]]
+    # the guess: [[4, 5], [2, 3, 6, 7]], 4 cut under way
+    assert due.released == [[5], [2, 3, 4, 6, 7]]
     assert not d.inflight
 
 
-async def test_checks_not_sent_to_a_process_being_replaced_count_as_queued() -> None:
-    """Held for the process started in a dead one's place, they were taken for
-    running ones (within the share) and sent to it after the stop."""
+async def test_checks_not_sent_to_a_process_being_replaced_fail_at_the_stop() -> None:
+    """Held for the process started in a dead one's place, they are never sent:
+    they fail at once (CheckerStopped); the one sent waits for its process."""
     s = settings(concurrency=4)
     checker = unanswered(ProcessChecker(s, 1))
     sent = checker.submit(f"{FIRST}0", Kind.WEB)
     await asyncio.sleep(0)  # written to the process
     checker._live = [False]  # it died: the next wait for its replacement
     held = [checker.submit(f"{FIRST}{i}", Kind.WEB) for i in (1, 2)]
-    assert checker.queued() == held and sent not in checker.queued()
-    for future in [sent, *held]:
-        assert future is not None
-        future.cancel()
+    checker.stop()
+    assert all(isinstance(f.exception(), CheckerStopped) for f in held)  # type: ignore[union-attr]
+    assert sent is not None and not sent.done()
+    sent.cancel()
 
 
-async def test_a_second_look_at_a_process_being_replaced_after_its_checks_were_cancelled() -> None:
-    """The stop looks at the queues twice (its signal, then settle). The first
-    cancelled the checks held for a dead process's replacement; they stayed in
-    its list of unsent requests, so the second found more unsent than waiting and
-    raised ValueError out of the stop (exit 70, every lease left held)."""
+async def test_a_replacement_gets_the_checks_still_waiting_not_the_cancelled_ones() -> None:
     s = settings(concurrency=4)
     checker = unanswered(ProcessChecker(s, 1))
     checker._live = [False]  # its process died: the next wait for its replacement
     held = [checker.submit(f"{FIRST}{i}", Kind.WEB) for i in (1, 2)]
-    assert checker.queued() == held
-    for future in checker.queued():
-        future.cancel()
-    assert checker.queued() == []  # before: ValueError
+    for future in held:
+        future.cancel()  # type: ignore[union-attr]
     later = checker.submit(f"{FIRST}3", Kind.WEB)
-    assert checker.queued() == [later]
-    # the replacement gets the one still waiting, not the cancelled ones nor their cancels
     checker._live = [True]
     checker.send_now()
     assert cancels_sent(checker) == []
     assert sent_ids(checker) == [later.key]  # type: ignore[union-attr]
-    assert checker.queued() == []  # sent: within the share, running
 
 
 async def test_a_stop_while_a_process_is_replaced_gives_every_claim_back() -> None:
