@@ -41,10 +41,13 @@ def test_a_reloaded_lease_too_short_for_the_running_timeout_is_warned(
             # the new timeout applies on restart: the running 5 s outlasts the new lease
             write_config(tmp_path, site.port, db=pg_url, timeout=0.5, lease_seconds=2.0, **BEATS)
             daemon.signal(signal.SIGHUP)
-            wait_for(lambda: "configuration reloaded" in daemon.text(), what=daemon.text)
+            # the warning comes after "configuration reloaded" (the reload done, then
+            # judged): waiting for that line read the log before the warning's
+            warned = "cluster: lease_seconds (2) is not longer than a check can take (5 s"
+            wait_for(lambda: warned in daemon.text(), what=daemon.text)
             text_ = daemon.text()
+            assert "configuration reloaded" in text_, text_
             assert "timeout changed; they apply on restart" in text_, text_
-            assert "cluster: lease_seconds (2) is not longer than a check can take (5 s" in text_
             daemon.signal(signal.SIGTERM)
             assert daemon.wait(60) == 0
         finally:
