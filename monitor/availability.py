@@ -17,6 +17,11 @@ kept longer. Each day is counted from one of them, never both:
 So a 30 d window reaches past `retention_days` by whole days only; where the
 results of its first, partial day were purged it counts the rest. A window
 with no checks has no availability (None), never 0 % or 100 %.
+
+The 24 h window holds no whole UTC day (one whole inside it would start after
+`now - 24 h` and end by `now`): it is counted from the results alone, whatever
+the rollups hold, which lets the lists read it for a whole page in one
+statement on the results, counted by target alone (`last_day`).
 """
 
 from __future__ import annotations
@@ -83,8 +88,9 @@ def availability(
     raw: Iterable[tuple[int, int, int, int]],
     rollups: Iterable[tuple[int, str]],
     up_codes: Collection[int],
+    windows: int = len(WINDOWS),
 ) -> dict[str, Share]:
-    """Each window's Share at `now_ms`.
+    """Each window's Share at `now_ms`: the first `windows` of WINDOWS (1: 24 h alone).
 
     `raw`: the results from the longest window's start to `now_ms`, counted as
     (UTC day, span, checks, up), where span is the index in WINDOWS of the
@@ -104,7 +110,7 @@ def availability(
     for day, counts in rollups:
         rolled[day] = rolled.get(day, Share()) + parse_counts(counts, up_codes)
     out: dict[str, Share] = {}
-    for index, (name, _) in enumerate(WINDOWS):
+    for index, (name, _) in enumerate(WINDOWS[:windows]):
         first = firsts[index]
         total = Share()
         for day in set(by_day) | set(rolled):
@@ -117,6 +123,16 @@ def availability(
                 total += results
         out[name] = total
     return out
+
+
+def last_day(now_ms: int, checks: int, up: int) -> Share:
+    """The 24 h window's Share from its results' count alone (`checks` after `now_ms -
+    24 h` and up to `now_ms`, `up` of them up), as the lists read it for a page of
+    targets: `availability`'s own rule, which counts that window from results only
+    (it holds no whole UTC day, the only kind a rollup stands for), so neither the
+    rollups nor the results' days are needed."""
+    raw = [(now_ms // DAY_MS, 0, checks, up)]
+    return availability(now_ms, raw, (), (), windows=1)[WINDOWS[0][0]]
 
 
 def percent(ratio: float) -> str:

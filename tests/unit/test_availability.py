@@ -6,10 +6,18 @@ from __future__ import annotations
 
 from collections import Counter
 
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
-from monitor.availability import DAY_MS, WINDOWS, Share, availability, parse_counts, starts
+from monitor.availability import (
+    DAY_MS,
+    WINDOWS,
+    Share,
+    availability,
+    last_day,
+    parse_counts,
+    starts,
+)
 from monitor.daemon.rollup import rollup_row
 from monitor.storage.availability import UP_CODES
 
@@ -126,3 +134,24 @@ def test_a_day_counts_from_one_record_and_today_from_results() -> None:
     shares = availability(now, raw, [(yesterday, "0:24"), (yesterday + 1, "0:50")], UP_CODES)
     assert shares["7d"] == Share(27, 24)
     assert shares["24h"] == Share(3, 0)  # yesterday is not whole in it: results alone
+
+
+@given(history, st.sets(st.integers(0, 33)), st.integers(0, 32 * DAY_MS))
+@example(  # now at midnight: yesterday's first instant is out, the midnight check in
+    (BASE, [(DAY_MS, 3), (DAY_MS - 1, 0), (0, 3)]), {1}, 32 * DAY_MS
+)
+def test_the_lists_count_of_24_h_is_the_whole_arithmetic(
+    h: tuple[int, list[tuple[int, int]]], rolled_back: set[int], kept: int
+) -> None:
+    """The lists read the 24 h window as one count per target (its results in it and
+    the up ones), no rollup, no day: `last_day` gives what the whole arithmetic gives
+    from the results by day and window and the rollups, whatever those hold (rolled
+    up from all of a day's results, retention having cut any part of the window)."""
+    now, aged = h
+    results = [(now - age, code) for age, code in aged]
+    today = now // DAY_MS
+    rolled = {today - back for back in rolled_back}  # today too: a clock ran ahead
+    kept_results = [(at, c) for at, c in results if at >= now - kept]
+    inside = [c for at, c in kept_results if now - DAY_MS < at <= now]
+    whole = availability(now, grouped(now, kept_results), rollups_of(results, rolled), UP_CODES)
+    assert last_day(now, len(inside), sum(c in UP_CODES for c in inside)) == whole["24h"]
