@@ -15,6 +15,7 @@ from monitor.observe.status.filters import (
     article_id,
     decode_cursor,
     encode_cursor,
+    list_query,
     target_id,
     target_query,
 )
@@ -55,6 +56,22 @@ def test_defaults_and_values() -> None:
 def test_empty_values_count_as_absent() -> None:
     """An HTML form sends `kind=` for "any"."""
     assert target_query([("kind", ""), ("state", "")]) == target_query([])
+
+
+def test_the_api_list_asks_for_availability_over_24_h_only_by_name() -> None:
+    """`availability=24h` is the API's opt-in (each item's availability_24h); any other
+    window is refused by name, and the HTML list, which always shows it, takes none."""
+    assert list_query([("state", "down")]) == (target_query([("state", "down")]), False)
+    assert list_query([("availability", "24h"), ("limit", "5")]) == (
+        target_query([("limit", "5")]),
+        True,
+    )
+    assert list_query([("availability", "")]) == (target_query([]), False)  # a form's "any"
+    for pairs in ([("availability", "7d")], [("availability", "24h")] * 2):
+        with pytest.raises(BadParameter) as info:
+            list_query(pairs)
+        assert info.value.parameter == "availability"
+    assert _bad([("availability", "24h")]).message == "unknown parameter"
 
 
 @pytest.mark.parametrize(

@@ -16,9 +16,9 @@ from aiohttp import web
 
 from monitor.observe.status.filters import (
     BadParameter,
+    list_query,
     parse_filters,
     parse_limit,
-    target_query,
 )
 from monitor.observe.status.filters import (
     article_id as parse_article_id,
@@ -121,10 +121,10 @@ class StatusApi:
         if not self._allowed(request):
             return unauthorized(self.gate)
         try:
-            query = target_query(request.query.items())
+            query, availability = list_query(request.query.items())
         except BadParameter as exc:
             return json_response(exc.body(), 400)
-        return json_response(await self.source.targets(query))
+        return json_response(await self.source.targets(query, availability))
 
     async def _target(self, request: web.Request) -> web.Response:
         tid = parse_target_id(request.match_info["id"])

@@ -13,7 +13,13 @@ from monitor import __version__
 from monitor.availability import WINDOWS
 from monitor.daemon.state import State
 from monitor.error_text import STORED_ERROR
-from monitor.observe.status.filters import DEFAULT_LIMIT, MAX_LIMIT, MAX_PROVIDER, MAX_Q
+from monitor.observe.status.filters import (
+    AVAILABILITY,
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
+    MAX_PROVIDER,
+    MAX_Q,
+)
 from monitor.storage.listing import ARTICLE_TITLE_CHARS, LINK_TITLE_CHARS
 from monitor.vocabulary import Kind, Outcome, ProblemCode, SignatureStatus
 
@@ -66,9 +72,9 @@ def _obj(props: dict[str, Any], required: list[str] | None = None) -> dict[str, 
     }
 
 
-def _availability() -> dict[str, Any]:
-    """A target's share of up checks per window (monitor/availability.py)."""
-    share = _obj(
+def _share() -> dict[str, Any]:
+    """A target's share of up checks over one window (monitor/availability.py)."""
+    return _obj(
         {
             "checks": {"type": "integer", "minimum": 0},
             "up": {"type": "integer", "minimum": 0},
@@ -78,8 +84,12 @@ def _availability() -> dict[str, Any]:
             },
         }
     )
+
+
+def _availability() -> dict[str, Any]:
+    """A target's share of up checks per window (monitor/availability.py)."""
     return {
-        **_obj({name: share for name, _ in WINDOWS}),
+        **_obj({name: _share() for name, _ in WINDOWS}),
         "description": "the checks up (outcome ok or moved) over the last 24 h, 7 d and "
         "30 d: from the raw results, and from the daily rollups for whole UTC days "
         "whose results retention purged (docs/operations.md)",
@@ -144,7 +154,17 @@ def _schemas() -> dict[str, Any]:
         "Error": _obj(
             {"error": {"type": "string"}, "parameter": {"type": "string"}}, required=["error"]
         ),
-        "TargetItem": _obj(item),
+        "TargetItem": _obj(
+            {
+                **item,
+                "availability_24h": {
+                    **_share(),
+                    "description": "with `availability=24h` only: the checks up over the "
+                    "last 24 h, as the target's `availability` gives them under `24h`",
+                },
+            },
+            required=list(item),
+        ),
         "TargetPage": _obj(
             {
                 "items": {"type": "array", "items": _ref("TargetItem")},
@@ -323,7 +343,16 @@ def openapi_document() -> dict[str, Any]:
             "/api/v1/targets": {
                 "get": {
                     "summary": "active targets, filtered, in id order (keyset pages)",
-                    "parameters": filters,
+                    "parameters": [
+                        *filters,
+                        _param(
+                            "availability",
+                            {"type": "string", "enum": list(AVAILABILITY)},
+                            "`24h` adds each item's `availability_24h` (the checks up over "
+                            "the last 24 h), a read of the page's results that about doubles "
+                            "a 1,000-item page's cost; give it again with each page's cursor",
+                        ),
+                    ],
                     "responses": _answers("TargetPage", 400),
                 }
             },

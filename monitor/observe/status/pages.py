@@ -22,6 +22,7 @@ from aiohttp import web
 
 from monitor import __version__, text_clip
 from monitor.availability import describe as describe_availability
+from monitor.availability import percent
 from monitor.daemon.state import State
 from monitor.observe.logs import escape as spell
 from monitor.observe.status.api import Gate
@@ -170,6 +171,7 @@ class StatusPages:
             safe_href=safe_href,
             age=age,
             availability=describe_availability,
+            percent=percent,
             states=[s.value for s in State],
             kinds=[k.value for k in Kind],
             outcomes=[o.value for o in Outcome],
@@ -270,7 +272,7 @@ class StatusPages:
         troubles = await self.health()
 
         async def build() -> web.Response:
-            page = await self.source.targets(query)
+            page = await self.source.targets(query, availability=True)
             total = await self.source.count(query)
             return self._targets_page(query, page, total, troubles)
 

@@ -23,10 +23,11 @@ from monitor.observe.status.document import (
 )
 from monitor.observe.status.filters import encode_cursor, filters_from
 from monitor.storage.availability import availability_document
-from monitor.storage.listing import TargetQuery
+from monitor.storage.listing import TargetPage, TargetQuery
 from monitor.storage.store import now_ms
 
 if TYPE_CHECKING:
+    from monitor.availability import Share
     from monitor.storage.repository import Repository
     from monitor.storage.values import Snapshot
 
@@ -87,10 +88,24 @@ class StatusSource:
     async def status(self, limit: int = 20) -> dict[str, Any]:
         return await self._run(lambda: status_document(self.repo, limit, self._snapshot()))
 
-    async def targets(self, query: TargetQuery) -> dict[str, Any]:
-        page = await self._run(lambda: self.repo.list_targets(query))
+    async def targets(self, query: TargetQuery, availability: bool = False) -> dict[str, Any]:
+        """A page of targets; with `availability`, each item's `availability_24h` too
+        (one more read, of the page's results over 24 h)."""
+        page, shares = await self._run(lambda: self._targets(query, availability))
         cursor = None if page.last_id is None else encode_cursor(page.last_id, filters_from(query))
-        return {"items": [target_item(r) for r in page.items], "next_cursor": cursor}
+        items = [target_item(r) for r in page.items]
+        if shares is not None:
+            for item in items:
+                item["availability_24h"] = shares[item["id"]].document()
+        return {"items": items, "next_cursor": cursor}
+
+    def _targets(
+        self, query: TargetQuery, availability: bool
+    ) -> tuple[TargetPage, dict[int, Share] | None]:
+        page = self.repo.list_targets(query)
+        if not availability:
+            return page, None
+        return page, self.repo.availability_24h([r["id"] for r in page.items], now_ms())
 
     async def count(self, query: TargetQuery) -> int | None:
         """How many match in all, for the list page: from the snapshot's counts by
