@@ -60,6 +60,7 @@ class HostGate:
         self.backoff_until = 0.0  # set by 429/503
         self.penalty = 0.0  # current adaptive backoff (seconds), 0 when healthy
         # what those waiting out the interval or backoff wait on, with `wakeable`
+        # (and the deferrable takes, which `HostPool.stop` wakes)
         self.alarm: asyncio.Future[None] | None = None
         # the slot waits of deferrable takes (`HostPool.defer_after`), failed with
         # HostHeld when a hold beyond it begins; None until there is one
@@ -209,7 +210,8 @@ class HostPool:
                     raise HostHeld(max(0.0, gate.backoff_until - now))
                 if not parked and self.on_park is not None:
                     parked = self._park_if_held(gate)
-                if self.wakeable:
+                # a deferrable take waits on the gate's alarm, which `stop` rings
+                if self.wakeable or defer_after is not None:
                     await self._wait(gate, start - now)
                 else:
                     await asyncio.sleep(start - now)
@@ -225,13 +227,21 @@ class HostPool:
         (checks that have sent nothing) waiting at a gate leave with HostHeld, as
         do those that come, for their checks to be answered as not started
         (requests.py): each started its request after the stop once a slot
-        of its host was free. Without `defer_after` (`check`, in-process) a
-        no-op: nothing is deferrable there."""
+        of its host was free. Those waiting out the interval or a short
+        backoff with a slot taken are woken (the gate's alarm) to leave too:
+        asleep, each held the stop until its sleep ended, up to
+        `host_min_interval` (the whole grace at 30 s, its claim given back
+        only then, as a check that "did not finish in time"). Without
+        `defer_after` (`check`, in-process) a no-op: nothing is deferrable
+        there."""
         if self.defer_after is None:
             return
         self.stopped = True
         for gate in self._gates.values():
             self._defer_waiting(gate, 0.0)
+            alarm = gate.alarm
+            if alarm is not None and not alarm.done():
+                alarm.set_result(None)
 
     def _park_if_held(self, gate: HostGate) -> bool:
         """`on_park`, if `gate`'s host is held back beyond `defer_after`; whether."""
