@@ -100,6 +100,9 @@ def parse_filters(pairs: Iterable[tuple[str, str]], *, allowed: Iterable[str]) -
     """One value per known parameter (empty ones dropped); BadParameter otherwise."""
     known = set(allowed)
     out: dict[str, str] = {}
+    # every name given, empty or not: `state=&state=down` is a parameter given twice
+    # (an empty first value was dropped before the check, and the second taken)
+    seen: set[str] = set()
     for name, value in pairs:
         if name == "" and value == "":
             continue  # a stray `&` (`?state=down&`)
@@ -110,8 +113,9 @@ def parse_filters(pairs: Iterable[tuple[str, str]], *, allowed: Iterable[str]) -
             # markup, controls) is text a link's maker chose, not reflected back
             shown = name if _NAME.fullmatch(name) else "(not a parameter name)"
             raise BadParameter(shown, "unknown parameter")
-        if name in out:
+        if name in seen:
             raise BadParameter(name, f"{name} is given more than once")
+        seen.add(name)
         if value != "":
             out[name] = value
     return out
