@@ -198,7 +198,7 @@ async def serve(
             def stop() -> None:
                 """The daemon's stop: every request not started is answered now."""
                 requests.stop()
-                checker.hosts.stop()  # those waiting at a gate, nothing sent
+                checker.stop_unsent()  # those waiting at a gate or for a slot, nothing sent
                 source.stop(requests.drain)  # those held undecoded, and to come
                 results.flush()  # at once, not FLUSH_S later
 

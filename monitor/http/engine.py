@@ -165,6 +165,14 @@ class Checker:
         self.giving_up = GivingUp.of(self.settings)
         self.hosts.wakeable = True
 
+    def stop_unsent(self) -> None:
+        """A daemon's checker process stops: the checks that have sent nothing
+        leave (HostHeld), those waiting at their host's gate (HostPool.stop) and
+        those past it waiting for a request slot (Client.stop)."""
+        self.hosts.stop()
+        if self._client is not None:  # not after the end (a late signal)
+            self._client.stop()
+
     @property
     def client(self) -> Client:
         if self._client is None:
@@ -302,12 +310,13 @@ class Checker:
             ):
                 att.held_back = refusal
                 return att
+            # a target's first request, nothing sent yet: a daemon's checker process
+            # gives it back rather than wait out a long hold, or at its stop (HostHeld)
+            unsent = first and att.status is None
             # the host's slot (hosts.slot's steps, a free one taken without a coroutine)
             gate = self.hosts.take_now(host)
             if gate is None:
-                # a target's first request, nothing sent yet: a daemon's checker
-                # process gives it back rather than wait out a long hold (HostHeld)
-                gate = await self.hosts.take(host, first and att.status is None)
+                gate = await self.hosts.take(host, unsent)
                 if giving_up is not None and (refusal := giving_up.refusal(gate.host)):
                     self.hosts.leave(host, gate)  # given up while this one waited
                     att.held_back = refusal
@@ -316,7 +325,7 @@ class Checker:
                 started = time.monotonic()
                 try:
                     with self._deadlines.within(budget):  # enters and leaves awaiting nothing
-                        nxt = await self._hop(att, current, kind, ranged)
+                        nxt = await self._hop(att, current, kind, ranged, unsent)
                 except _NETWORK_ERRORS as exc:
                     err, text = classify_exception(exc)
                     if giving_up is not None:
@@ -355,6 +364,7 @@ class Checker:
         headers: dict[str, str],
         range_: str | None = None,
         att: Attempt | None = None,
+        deferrable: bool = False,
     ) -> Response:
         """One GET of `url`.
 
@@ -366,7 +376,7 @@ class Checker:
         if range_ is not None:
             headers = {**headers, "Range": range_}
         try:
-            resp = await self.client.get(url, headers)
+            resp = await self.client.get(url, headers, deferrable=deferrable)
         except StaleConnectionError:
             if att is not None:
                 att.resends += 1
@@ -386,13 +396,15 @@ class Checker:
             return True
         return not att.tls_seen
 
-    async def _hop(self, att: Attempt, url: URL, kind: Kind, ranged: bool) -> URL | Then:
+    async def _hop(
+        self, att: Attempt, url: URL, kind: Kind, ranged: bool, unsent: bool = False
+    ) -> URL | Then:
         """One request. Returns the redirect's URL to follow, or what to do instead."""
         headers = self._headers(kind, ranged)
         if self._extra is not None and self._extra_allowed(att, url):
             # each hop's own host: none for another's redirect
             headers = self._extra.merged(url.raw_host or "", headers)
-        resp = await self._get(url, headers, att=att)
+        resp = await self._get(url, headers, att=att, deferrable=unsent)
         try:
             att.status = resp.status
             location = resp.headers.get("Location")

@@ -8,7 +8,10 @@ wake it: it held the stop until its sleep ended, up to the interval, and with
 an interval beyond `shutdown_grace` the stop took the whole grace and gave its
 claim back only then, as a check that "did not finish in time" (R28:
 `host_min_interval = 30`, the request under way answered in 0.3 s, the stop
-took the 8 s grace).
+took the 8 s grace). And a check past its host's gate waiting for one of
+its process's request slots (a check waiting out a hold aside lets a process
+run more checks than it has slots), nothing sent, was taken for one under
+way: it started its request after the stop once a slot was free.
 
 The server records each request's start; the waits are bounds on a hang,
 never timings.
@@ -26,6 +29,8 @@ from typing import Any
 
 import pytest
 from daemon_harness import DaemonProcess, article, query, wait_for, write_config
+
+from monitor.check.host_share import host_owner
 
 BOUND = 40  # seconds: a bound on a hang, never a timing
 
@@ -116,4 +121,151 @@ def test_a_check_waiting_out_its_hosts_interval_is_answered_at_once_at_a_stop(
         starts = list(site.starts)
     assert len(starts) == 1 and not [p for t, p in starts if t > signalled], starts
     assert query(db, "SELECT count(*) FROM check_results") == [(1,)]
+    assert query(db, "SELECT count(*) FROM leases") == [(0,)]
+
+
+class HeldSite(ThreadingHTTPServer):
+    """park.test answers `429 Retry-After: 2` to its first request; every other
+    request is held until the test releases its path (or all of them)."""
+
+    daemon_threads = True
+    cond: threading.Condition
+    starts: list[tuple[float, str]]  # (monotonic start, host/path) of every request
+    released: set[str]
+    release_all: bool
+    answered: list[str]
+
+
+class HeldHandler(BaseHTTPRequestHandler):
+    server: HeldSite
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        site = self.server
+        url = (self.headers.get("Host") or "").split(":")[0] + self.path
+        with site.cond:
+            refuse = url.startswith("park.test") and not any(u == url for _, u in site.starts)
+            site.starts.append((time.monotonic(), url))
+            site.cond.notify_all()
+            if not refuse:
+                site.cond.wait_for(lambda: site.release_all or url in site.released, BOUND)
+        if refuse:
+            self._answer(429, b"slow down", {"Retry-After": "2"})
+            return
+        self._answer(200, b"<!doctype html><title>ok</title><h1>ok</h1>", {})
+        with site.cond:
+            site.answered.append(url)
+
+    def _answer(self, status: int, body: bytes, headers: dict[str, str]) -> None:
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(body)
+        except OSError:
+            pass
+
+
+@pytest.fixture
+def held_site() -> Iterator[HeldSite]:
+    server = HeldSite(("127.0.0.1", 0), HeldHandler)
+    server.cond = threading.Condition()
+    server.starts, server.released, server.release_all, server.answered = [], set(), False, []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        with server.cond:
+            server.release_all = True
+            server.cond.notify_all()
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_first_request_waiting_for_a_request_slot_does_not_start_after_a_stop(
+    tmp_path: Path, held_site: HeldSite
+) -> None:
+    """One process with 2 request slots (concurrency 4 over 2 processes). park.test's
+    check is answered 429 and waits out the 2 s hold aside (parked), so the
+    process runs 2 of slow.test's checks beside it, holding both slots. The
+    hold over, its retry waits for a slot; slow.test/0/ is answered and its
+    slot goes to the retry, and the loop takes slow.test/2/, which passes its
+    host's gate (per_host 4) and waits for a slot, nothing sent. At SIGTERM it
+    is answered as not started (before: it started its request once the
+    retry's ended, after the stop). ~10 s: the daemon's start, its first
+    rescan, the 2 s hold."""
+    assert host_owner("http://park.test/", 2, parent_weight=0.0) == host_owner(
+        "http://slow.test/", 2, parent_weight=0.0
+    )
+    site = held_site
+    port = site.server_address[1]
+    config = write_config(
+        tmp_path,
+        port,
+        connect_to=[f"park.test:80:127.0.0.1:{port}", f"slow.test:80:127.0.0.1:{port}"],
+        concurrency=4,  # 2 a process
+        per_host=4,
+        workers=2,
+        retries=1,
+        retry_after_max=10.0,
+        interval=3600.0,
+        timeout=30.0,
+        lease_seconds=120.0,
+        shutdown_grace=10.0,
+    )
+    corpus = tmp_path / "corpus"
+    (corpus / "p.txt").write_text(article("http://park.test/0/"))
+
+    def started(prefix: str) -> list[str]:
+        with site.cond:
+            return [u for _, u in site.starts if u.startswith(prefix)]
+
+    db = tmp_path / "data" / "article-monitor.db"
+    daemon = DaemonProcess(config)
+    try:
+        daemon.wait_listening()
+        wait_for(lambda: started("park.test"), BOUND, what=daemon.text)
+        refused = time.monotonic()
+        for i in range(6):  # found by the next rescan, beside the parked check
+            (corpus / f"s{i}.txt").write_text(article(f"http://slow.test/{i}/"))
+        wait_for(lambda: len(started("slow.test")) >= 2, BOUND, what=daemon.text)
+        time.sleep(max(0.0, refused + 2.5 - time.monotonic()))  # the hold is over
+        assert len(started("park.test")) == 1  # its retry waits for a slot
+        first = started("slow.test")[0]
+        with site.cond:
+            site.released.add(first)
+            site.cond.notify_all()
+        wait_for(lambda: len(started("park.test")) == 2, BOUND, what=daemon.text)
+        time.sleep(0.5)  # the freed loop takes the next check: it waits for a slot
+        signalled = time.monotonic()
+        daemon.signal(signal.SIGTERM)
+        time.sleep(0.2)
+        with site.cond:
+            site.release_all = True
+            site.cond.notify_all()
+        code = daemon.wait(BOUND)
+    finally:
+        daemon.kill()
+    text = daemon.text()
+    assert code == 0, text
+    assert "Traceback" not in text, text
+    with site.cond:
+        after = [u for t, u in site.starts if t > signalled]
+        starts = [u for _, u in site.starts]
+        answered = list(site.answered)
+    assert after == [], (after, starts)  # before: slow.test/2/ once a slot was free
+    assert len(starts) == 4, starts  # park.test twice, slow.test's first two
+    recorded = query(
+        db,
+        "SELECT t.url, count(*) FROM check_results r JOIN targets t ON t.id = r.target_id"
+        " GROUP BY t.url",
+    )
+    assert sorted(recorded) == sorted((f"http://{u}", 1) for u in answered), (recorded, starts)
     assert query(db, "SELECT count(*) FROM leases") == [(0,)]
