@@ -10,6 +10,7 @@ the same paths (daemon/prestart.py). The processes themselves: checkers.py.
 from __future__ import annotations
 
 import asyncio
+import math
 import ssl
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
@@ -60,4 +61,9 @@ async def checker_for(
         prestarted.discard()
     from monitor.http import Checker
 
-    return Checker(settings, tls=tls)
+    checker = Checker(settings, tls=tls)
+    # its checks that have sent nothing leave at a stop (settle.py `unqueue`), as
+    # a checker process's do; never for a hold: the in-process gates' holds are
+    # waited out (the dispatcher defers a held host's claims: dispatch.py)
+    checker.hosts.defer_after = math.inf
+    return checker

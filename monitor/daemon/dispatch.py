@@ -34,7 +34,7 @@ from monitor.daemon.lost import LostClaims
 from monitor.daemon.once import run_pass
 from monitor.daemon.pace import Pace, queued_ahead
 from monitor.daemon.writer import ResultWriter
-from monitor.http.hostpool import HOLD_SLACK, HostPool
+from monitor.http.hostpool import HOLD_SLACK, HostHeld, HostPool
 from monitor.observe.logs import EVERY
 from monitor.storage.repository import Claimed, Repository, now_ms
 from monitor.url_exclude import url_exclusion
@@ -506,6 +506,12 @@ class Dispatcher:
         for _ in range(tries):
             try:
                 return await self.checker.check(claim.url, claim.kind)
+            except HostHeld:
+                if not self.stopping:
+                    raise  # a bug: only a stop lets an in-process check leave unsent
+                # in-process: it had sent nothing at the stop (settle.py `unqueue`)
+                self._keep_lost(claim)
+                return None
             except CheckerGone as exc:
                 why = str(exc)
                 # a request after the stop (ours, or one its process saw first): no,

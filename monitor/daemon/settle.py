@@ -31,8 +31,16 @@ def unqueue(d: Dispatcher) -> None:
     but each process's oldest share) cut checks under way and left queued ones
     to start after the stop, since a check waiting out a hold aside lets a
     process run more than its share (requests.py `park`)."""
+    from monitor.http import Checker  # imported already when it is the checker
+
     if isinstance(d.checker, ProcessChecker):
         d.checker.stop()
+    elif isinstance(d.checker, Checker):
+        # in-process: the checks waiting at their host's gate (or for a request
+        # slot) with nothing sent leave (HostHeld), their claims kept to give back
+        # (dispatch.py `_check_surviving`); they started their requests after the
+        # stop as slots freed, and held it for the whole grace
+        d.checker.stop_unsent()
 
 
 async def settle(d: Dispatcher, grace: float) -> None:

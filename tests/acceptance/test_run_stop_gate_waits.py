@@ -269,3 +269,67 @@ def test_a_first_request_waiting_for_a_request_slot_does_not_start_after_a_stop(
     )
     assert sorted(recorded) == sorted((f"http://{u}", 1) for u in answered), (recorded, starts)
     assert query(db, "SELECT count(*) FROM leases") == [(0,)]
+
+
+def test_the_in_process_daemons_checks_waiting_at_their_hosts_gate_do_not_start_after_a_stop(
+    tmp_path: Path, held_site: HeldSite
+) -> None:
+    """The in-process checker (`workers = 1`): 6 checks of one host whose
+    `per_host` is 2, two on the wire, four waiting at the gate with nothing
+    sent. At SIGTERM those four leave, their claims given back at once (before:
+    each started its request after the stop as a slot freed, and the stop took
+    the whole grace, warning that they "did not finish in time"). ~4 s: the
+    daemon's start."""
+    site = held_site
+    port = site.server_address[1]
+    config = write_config(
+        tmp_path,
+        port,
+        connect_to=[f"slow.test:80:127.0.0.1:{port}"],
+        concurrency=8,
+        per_host=2,
+        workers=1,  # in-process
+        interval=3600.0,
+        timeout=30.0,
+        lease_seconds=120.0,
+        shutdown_grace=10.0,
+    )
+    for i in range(6):
+        (tmp_path / "corpus" / f"{i}.txt").write_text(article(f"http://slow.test/{i}/"))
+    db = tmp_path / "data" / "article-monitor.db"
+
+    def started() -> int:
+        with site.cond:
+            return len(site.starts)
+
+    daemon = DaemonProcess(config)
+    try:
+        daemon.wait_listening()
+        wait_for(lambda: started() >= 2, BOUND, what=daemon.text)
+        wait_for(lambda: query(db, "SELECT count(*) FROM leases") == [(6,)], BOUND)
+        signalled = time.monotonic()
+        daemon.signal(signal.SIGTERM)
+        time.sleep(0.2)
+        with site.cond:
+            site.release_all = True
+            site.cond.notify_all()
+        code = daemon.wait(BOUND)
+    finally:
+        daemon.kill()
+    text = daemon.text()
+    assert code == 0, text
+    assert "Traceback" not in text and "unexpectedly" not in text, text
+    assert "did not finish in time" not in text, text
+    assert "checking in" not in text, text  # in-process: no checker processes
+    with site.cond:
+        after = [u for t, u in site.starts if t > signalled]
+        starts = [u for _, u in site.starts]
+        answered = list(site.answered)
+    assert after == [] and len(starts) == 2, (after, starts)
+    recorded = query(
+        db,
+        "SELECT t.url, count(*) FROM check_results r JOIN targets t ON t.id = r.target_id"
+        " GROUP BY t.url",
+    )
+    assert sorted(recorded) == sorted((f"http://{u}", 1) for u in answered), (recorded, starts)
+    assert query(db, "SELECT count(*) FROM leases") == [(0,)]
