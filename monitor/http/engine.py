@@ -47,7 +47,7 @@ from monitor.http.errors import classify_exception
 from monitor.http.giving_up import GivingUp, Refusal
 from monitor.http.guard import AddressPolicy
 from monitor.http.headers import ascii_token, is_utf8, shown
-from monitor.http.hostpool import HostGate, HostPool
+from monitor.http.hostpool import HostGate, HostHeld, HostPool
 from monitor.http.probe import SoftProbe
 from monitor.http.proxy_tunnel import ProxyRoute
 from monitor.http.reading import read_image, read_page
@@ -168,7 +168,10 @@ class Checker:
     def stop_unsent(self) -> None:
         """A daemon's checker process stops: the checks that have sent nothing
         leave (HostHeld), those waiting at their host's gate (HostPool.stop) and
-        those past it waiting for a request slot (Client.stop)."""
+        those past it waiting for a request slot (Client.stop), and those begun
+        from now on (`_attempt`). Not `check`'s (no `defer_after`): a no-op."""
+        if self.hosts.defer_after is None:
+            return
         self.hosts.stop()
         if self._client is not None:  # not after the end (a late signal)
             self._client.stop()
@@ -313,6 +316,8 @@ class Checker:
             # a target's first request, nothing sent yet: a daemon's checker process
             # gives it back rather than wait out a long hold, or at its stop (HostHeld)
             unsent = first and att.status is None
+            if unsent and self.hosts.stopped:  # a check begun after the daemon's stop
+                raise HostHeld(0.0)
             # the host's slot (hosts.slot's steps, a free one taken without a coroutine)
             gate = self.hosts.take_now(host)
             if gate is None:
