@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cache
 from urllib.parse import urlsplit
 
 from monitor.content.fingerprint import (
@@ -80,19 +81,22 @@ def drift_problem(
     )
 
 
-# Walls a crawler meets in front of a page (bot checks, consent): not the page, not drift.
-_INTERSTITIAL = re.compile(
-    r"just a moment|attention required|access denied|are you a (?:robot|human)"
-    r"|verify(?:ing)? (?:that )?you are (?:a )?human|checking your browser|one more step"
-    r"|before you continue|please enable (?:javascript|js|cookies)|security check|captcha"
-    r"|ddos protection|request blocked|bot verification",
-)
+@cache
+def _interstitial() -> re.Pattern[str]:
+    """Walls a crawler meets in front of a page (bot checks, consent): not the page,
+    not drift. Compiled at the first page judged, not at import (issue 16)."""
+    return re.compile(
+        r"just a moment|attention required|access denied|are you a (?:robot|human)"
+        r"|verify(?:ing)? (?:that )?you are (?:a )?human|checking your browser|one more step"
+        r"|before you continue|please enable (?:javascript|js|cookies)|security check|captcha"
+        r"|ddos protection|request blocked|bot verification",
+    )
 
 
 def is_interstitial(texts: tuple[str | None, ...]) -> bool:
     """Whether the page's title or heading is a bot check or consent wall."""
     for text in texts:
-        if text and _INTERSTITIAL.search(text[:MAX_TEXT].lower()):
+        if text and _interstitial().search(text[:MAX_TEXT].lower()):
             return True
     return False
 

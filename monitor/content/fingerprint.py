@@ -18,7 +18,7 @@ import html
 import re
 import unicodedata
 from collections.abc import Iterable
-from functools import lru_cache
+from functools import cache, lru_cache
 
 from monitor.text_clip import fit
 
@@ -30,8 +30,20 @@ SEPARATORS = re.compile(r"\s+(?:\||-|–|—|·|::|»|«|/|:)\s+|\s*[|·»«]\s*
 _WORD = re.compile(r"\w+")
 # quotes and apostrophes, straight and typographic: "AI’s" is "AI" + "s"
 _QUOTES = str.maketrans({c: " " for c in "'\"‘’‚‛“”„‟′″`´«»‹›"})
-# characters that change nothing a reader sees: bidi marks, zero-width ones, soft hyphen
-_INVISIBLE = re.compile("[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
+
+
+# The patterns below are compiled at their first use, not at import: every
+# process imports this module (monitor.config does) and most never read a
+# title with them; compiling them cost ~37 M instructions of each start,
+# _unspaced's ranges ~31 M of it (re's compiler walks each code point of a
+# class). Issue 16, bench/README.md's twentieth session.
+
+
+@cache
+def _invisible() -> re.Pattern[str]:
+    """Characters that change nothing a reader sees: bidi marks, zero-width ones, soft hyphen."""
+    return re.compile("[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
+
 
 # Function words and site furniture of the languages our publishers write in:
 # sharing only these is sharing nothing.
@@ -91,7 +103,7 @@ def weighted(text: str | None) -> dict[str, int]:
     text = text[:MAX_TEXT]
     if "&" in text:
         text = html.unescape(html.unescape(text))[:MAX_TEXT]  # double-escaped feeds
-    text = _INVISIBLE.sub("", text).translate(_QUOTES)
+    text = _invisible().sub("", text).translate(_QUOTES)
     out: dict[str, int] = {}
     first = True
     for match in _WORD.finditer(text):
@@ -105,7 +117,7 @@ def weighted(text: str | None) -> dict[str, int]:
         else:
             weight = FIRST_WEIGHT if first and raw[:1].isupper() else 1
         first = False
-        if not word.isascii() and _UNSPACED.search(word):
+        if not word.isascii() and _unspaced().search(word):
             # Chinese, Japanese, Korean: no spaces between words, so pairs of characters
             for i in range(max(1, len(word) - 1)):
                 out[word[i : i + 2]] = max(weight, out.get(word[i : i + 2], 0))
@@ -117,8 +129,10 @@ def weighted(text: str | None) -> dict[str, int]:
     return out
 
 
-# scripts written without spaces between words (kana, CJK ideographs, hangul)
-_UNSPACED = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
+@cache
+def _unspaced() -> re.Pattern[str]:
+    """Scripts written without spaces between words (kana, CJK ideographs, hangul)."""
+    return re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
 
 
 def _scripts(found: Iterable[str]) -> set[bool]:
@@ -207,19 +221,21 @@ def similarity(
     return best
 
 
-# A parked or for-sale domain: drift whatever words it shares with the record.
-_PARKED = re.compile(
-    r"domain (?:name )?(?:is |may be |might be )?for sale|buy this domain"
-    r"|(?:this|the) domain (?:is|has been|may be) (?:parked|registered|available)"
-    r"|parked (?:free|domain|by)|domain parking|is for sale[!.]?$"
-    r"|hugedomains|sedo ?parking|dan\.com|afternic|(?:make an? )?offer on this domain",
-)
+@cache
+def _parked() -> re.Pattern[str]:
+    """A parked or for-sale domain: drift whatever words it shares with the record."""
+    return re.compile(
+        r"domain (?:name )?(?:is |may be |might be )?for sale|buy this domain"
+        r"|(?:this|the) domain (?:is|has been|may be) (?:parked|registered|available)"
+        r"|parked (?:free|domain|by)|domain parking|is for sale[!.]?$"
+        r"|hugedomains|sedo ?parking|dan\.com|afternic|(?:make an? )?offer on this domain",
+    )
 
 
 def is_parked(texts: Iterable[str | None]) -> bool:
     """Whether a page's title, heading or description says its domain is parked or for sale."""
     for text in texts:
-        if text and _PARKED.search(" ".join(_fold(text[:MAX_TEXT]).split())):
+        if text and _parked().search(" ".join(_fold(text[:MAX_TEXT]).split())):
             return True
     return False
 
@@ -227,7 +243,7 @@ def is_parked(texts: Iterable[str | None]) -> bool:
 def shown(text: str, limit: int = 120) -> str:
     """`text` fit for a one-line message: invisible and control characters out,
     spaces collapsed, cut to `limit` characters."""
-    text = _INVISIBLE.sub("", text[: limit * 4])
+    text = _invisible().sub("", text[: limit * 4])
     text = "".join(c if c.isprintable() else " " for c in text)
     text = " ".join(text.split())
     return fit(text, limit)

@@ -23,6 +23,7 @@ import string
 from collections import OrderedDict
 from contextlib import suppress
 from dataclasses import dataclass
+from functools import cache
 from operator import itemgetter
 
 from monitor.content.charset import decode
@@ -36,15 +37,31 @@ BITS = 64
 # Chosen on bench/text_drift_labels.py's labelled set (see its docstring for the figures).
 DEFAULT_TOLERANCE = 14
 
-# Where the head ends in the raw bytes (http/body.py's head_complete looks for the same).
-_HEAD_END = re.compile(rb"</head\s*>|<body[\s>]", re.IGNORECASE)
-# Elements whose content is not text a reader sees, and comments.
-_HIDDEN_OPEN = re.compile(
-    r"<(script|style|template|noscript|textarea|svg|select|a)(?![-.a-zA-Z0-9:_])|<!--",
-    re.IGNORECASE,
-)
 _CLOSERS: dict[str, re.Pattern[str]] = {}
-_TAG = re.compile(r"<[^<>]*>")
+
+
+# The patterns are compiled at their first use, not at import: only the daemon's
+# checkers mark pages' text, and every process imports this module (issue 16).
+@cache
+def _head_end() -> re.Pattern[bytes]:
+    """Where the head ends in the raw bytes (http/body.py's head_complete looks for the same)."""
+    return re.compile(rb"</head\s*>|<body[\s>]", re.IGNORECASE)
+
+
+@cache
+def _hidden_open() -> re.Pattern[str]:
+    """Elements whose content is not text a reader sees, and comments."""
+    return re.compile(
+        r"<(script|style|template|noscript|textarea|svg|select|a)(?![-.a-zA-Z0-9:_])|<!--",
+        re.IGNORECASE,
+    )
+
+
+@cache
+def _tag() -> re.Pattern[str]:
+    return re.compile(r"<[^<>]*>")
+
+
 # ASCII punctuation splits words as spaces do ("Code," "code" and "code." are one word)
 _PUNCTUATION = str.maketrans(dict.fromkeys(string.punctuation, " "))
 _MASK = (1 << BITS) - 1
@@ -53,7 +70,7 @@ _MASK = (1 << BITS) - 1
 def window_end(data: bytes | bytearray) -> int | None:
     """The byte index where the text window ends (head end + TEXT_WINDOW), or None
     while the head has not ended in `data`."""
-    found = _HEAD_END.search(data)
+    found = _head_end().search(data)
     return None if found is None else found.start() + TEXT_WINDOW
 
 
@@ -72,7 +89,8 @@ def visible_text(fragment: str, *, collapse: bool = True) -> str:
     parts: list[str] = []
     pos = 0
     unclosed_link = False  # no </a> after some <a>: none after any later one either
-    while (found := _HIDDEN_OPEN.search(fragment, pos)) is not None:
+    hidden_open = _hidden_open().search
+    while (found := hidden_open(fragment, pos)) is not None:
         parts.append(fragment[pos : found.start()])
         name = found.group(1)
         if name is None:
@@ -94,7 +112,7 @@ def visible_text(fragment: str, *, collapse: bool = True) -> str:
             break
     else:
         parts.append(fragment[pos:])
-    text = _TAG.sub(" ", " ".join(parts))
+    text = _tag().sub(" ", " ".join(parts))
     if "&" in text:
         text = html.unescape(text)
     return " ".join(text.split()) if collapse else text

@@ -13,6 +13,7 @@ Russia", "The 404 page is dead") is not a soft 404.
 from __future__ import annotations
 
 import re
+from functools import cache
 
 _P404 = r"(?:(?:http|error) )?404(?: error)?"
 _SUBJECT = (
@@ -44,9 +45,18 @@ _OTHER_LANGUAGES = (
     r"|(?:de )?pagina niet gevonden|deze pagina bestaat niet"  # nl
     r"|nie znaleziono strony|strona nie została znaleziona|nie znaleziono"  # pl
 )
-_SOFT_404 = re.compile(rf"(?:{_ENGLISH}|{_OTHER_LANGUAGES})")
-_SEPARATORS = re.compile(r"\s+(?:\||-|–|—|·|::|»|«|/)\s+")
-_PUNCTUATION = re.compile(r"[\s.,:;!?¡¿…\"«»()\[\]*~_-]+")
+
+
+@cache
+def _patterns() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
+    """The phrases, the site-name separators and the punctuation: compiled at the
+    first title that holds a keyword (_KEYWORDS), not at import; every process
+    imports this module and the phrases alone cost ~15 M instructions (issue 16)."""
+    return (
+        re.compile(rf"(?:{_ENGLISH}|{_OTHER_LANGUAGES})"),
+        re.compile(r"\s+(?:\||-|–|—|·|::|»|«|/)\s+"),
+        re.compile(r"[\s.,:;!?¡¿…\"«»()\[\]*~_-]+"),
+    )
 
 
 # Every phrase above holds one of these words: most titles hold none, and are
@@ -72,9 +82,10 @@ def is_soft_404_text(text: str | None) -> bool:
 
 
 def has_404_part(lowered: str) -> bool:
+    soft_404, separators, punctuation = _patterns()
     normal = " ".join(lowered.replace("’", "'").split())
-    for part in _SEPARATORS.split(normal):
-        words = _PUNCTUATION.sub(" ", part).strip()
-        if words and _SOFT_404.fullmatch(words):
+    for part in separators.split(normal):
+        words = punctuation.sub(" ", part).strip()
+        if words and soft_404.fullmatch(words):
             return True
     return False

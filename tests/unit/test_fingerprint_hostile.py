@@ -92,8 +92,9 @@ def test_a_huge_title_costs_the_soft_404_judgement_a_bounded_work(
     one."""
     from monitor.content import soft404
 
-    counting = _CountingPattern(soft404._SOFT_404)
-    monkeypatch.setattr(soft404, "_SOFT_404", counting)
+    phrases, separators, punctuation = soft404._patterns()
+    counting = _CountingPattern(phrases)
+    monkeypatch.setattr(soft404, "_patterns", lambda: (counting, separators, punctuation))
     assert not soft404.is_soft_404_text(title)
     assert counting.chars <= soft404.SOFT_404_MAX
     assert soft404.is_soft_404_text("Page not found | " + "The Daily " * 10)
