@@ -385,9 +385,10 @@ def verification_keys(settings: Settings) -> KeyRing:
     both are what a signature is checked with, and a malformed exclusion would
     otherwise be silently ignored. Raises ConfigError; `run`'s SIGHUP reload
     goes through here too, so a reload cannot skip a check the start made."""
-    from monitor.secured.canonical import exclude_path_problem
     from monitor.secured.keys import KeyRing
 
+    if settings.exclude_fields:  # the canonical module (rfc8785's import) only then: issue 16
+        from monitor.secured.canonical import exclude_path_problem
     for path in settings.exclude_fields:
         problem = exclude_path_problem(path)
         if problem is not None:
