@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import tomllib
 import types
 import typing
 from collections.abc import Mapping
@@ -206,10 +207,6 @@ CONFIG_FILE_CAP = 16 << 20
 def file_values(fields: Mapping[str, FieldInfo], load: Load) -> dict[str, Any]:
     """The TOML file's keys, all of them (an unknown one is the model's to refuse),
     with relative paths taken from the file's folder (and `~/` from the home folder)."""
-    # imported here, with a config file to read: its import (its patterns) cost ~32 M
-    # instructions of every process's start, most of which read none (issue 16)
-    import tomllib
-
     assert load.config_file is not None
     try:
         with load.config_file.open("rb") as f:

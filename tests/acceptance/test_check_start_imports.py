@@ -4,8 +4,8 @@ every process pays before its first request).
 A fresh interpreter runs `check` of one record against a loopback page, as a
 user does, and reports at exit what was imported and compiled: the signature
 verifier's envelope and canonical modules (rfc8785's import among them) wait
-for a signed record checked against a key, tomllib for a config file, and the
-CJK-script and soft-404 phrase patterns for a title that needs them. Each cost ~15-31 M instructions
+for a signed record checked against a key, and the CJK-script and soft-404
+phrase patterns for a title that needs them. Each cost ~15-31 M instructions
 of every start when built at import (bench/README.md, the twentieth session);
 the judgements they serve are tested where they are made (test_fingerprint*,
 test_html_head, test_signature).
@@ -46,9 +46,8 @@ def facts():
     from monitor.content import fingerprint, soft404
     out = {
         "modules": sorted(
-            m for m in ("tomllib", "rfc8785", "monitor.secured.signed",
-                        "monitor.secured.envelopes", "monitor.secured.canonical")
-            if m in sys.modules
+            m for m in ("rfc8785", "monitor.secured.signed", "monitor.secured.envelopes",
+                        "monitor.secured.canonical") if m in sys.modules
         ),
         "soft_404_phrases_built": built(soft404, "_patterns"),
         "cjk_pattern_built": built(fingerprint, "_unspaced"),
