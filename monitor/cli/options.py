@@ -388,17 +388,56 @@ def verification_keys(settings: Settings) -> KeyRing:
     from monitor.secured.keys import KeyRing
 
     if settings.exclude_fields:  # the canonical module (rfc8785's import) only then: issue 16
+        _signature_code()
         from monitor.secured.canonical import exclude_path_problem
     for path in settings.exclude_fields:
         problem = exclude_path_problem(path)
         if problem is not None:
             raise ConfigError(f"exclude field {path!r}: {problem}")
-    return KeyRing.load(settings.key_file, allow_insecure=settings.allow_insecure_key_permissions)
+    allow_insecure = settings.allow_insecure_key_permissions
+    keyring = KeyRing.load(settings.key_file, allow_insecure=allow_insecure)
+    if keyring:
+        _signature_code()
+    return keyring
+
+
+def _signature_code() -> None:
+    """Import the signature checker (secured/signed.py: the envelopes, the canonical
+    form, rfc8785), and find `cryptography`, now rather than at the first signed
+    record. Issue 16 put the import there; with a package missing, every signed
+    record then came out `malformed: internal error (ModuleNotFoundError)` (check,
+    verify, the daemon's database) and a SIGHUP adding exclude_fields died in the
+    reload task. A broken install is a configuration error: exit 2 at a start, a
+    reload refused. Only with keys or exclusions: an unsigned check imports none."""
+    from importlib.util import find_spec
+
+    try:
+        import monitor.secured.signed  # noqa: F401
+
+        missing = find_spec("cryptography") is None
+    except ImportError as exc:
+        raise VerifierUnavailable(
+            f"cannot load the signature checker ({exc}): the install is broken; "
+            "reinstall article-monitor with its dependencies"
+        ) from None
+    if missing:
+        raise VerifierUnavailable(
+            "cannot load the signature checker (no module named 'cryptography'): "
+            "the install is broken; reinstall article-monitor with its dependencies"
+        )
+
+
+class VerifierUnavailable(ConfigError):
+    """A package the signature checker imports is missing or broken: not a usage error."""
 
 
 def keyring_from(settings: Settings) -> KeyRing:
     """`verification_keys`, a problem with them a usage error (exit 2)."""
     try:
         return verification_keys(settings)
+    except VerifierUnavailable as exc:
+        from monitor.cli import CliError
+
+        raise CliError(str(exc)) from None
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from None

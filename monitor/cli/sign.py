@@ -130,7 +130,16 @@ def sign(
     from monitor.corpus.files import iter_files
     from monitor.observe.logs import escape
     from monitor.secured.inplace import rewrite_file, sync_folders
-    from monitor.secured.sign import EnvelopeName, pick_key, sign_document
+
+    try:  # a package missing (rfc8785, cryptography) is a broken install: exit 2
+        from monitor.secured.sign import EnvelopeName, pick_key, sign_document
+    except ImportError as exc:
+        from monitor.cli import CliError
+
+        raise CliError(
+            f"cannot load the signer ({exc}): the install is broken; "
+            "reinstall article-monitor with its dependencies"
+        ) from None
 
     if force and not in_place:
         raise click.UsageError("--force only applies to --in-place")
