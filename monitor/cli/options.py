@@ -415,7 +415,7 @@ def _signature_code() -> None:
         import monitor.secured.signed  # noqa: F401
 
         missing = find_spec("cryptography") is None
-    except ImportError as exc:
+    except (ImportError, ValueError) as exc:  # ValueError: find_spec of a module set to None
         raise VerifierUnavailable(
             f"cannot load the signature checker ({exc}): the install is broken; "
             "reinstall article-monitor with its dependencies"

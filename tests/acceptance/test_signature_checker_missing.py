@@ -27,6 +27,7 @@ from daemon_harness import CLI, DaemonProcess, LinkServer, query, refused, wait_
 from test_daemon_key_change import keygen, signed_corpus
 
 STATUS = "select signature_status from articles"
+RAISES = "raise ModuleNotFoundError(\"No module named 'rfc8785'\", name='rfc8785')\n"
 BROKEN = "cannot load the signature checker (No module named 'rfc8785')"
 
 
@@ -35,9 +36,7 @@ def no_rfc8785(tmp_path: Path) -> dict[str, str]:
     """An environment whose interpreter cannot import rfc8785."""
     shim = tmp_path / "shim"
     shim.mkdir()
-    (shim / "rfc8785.py").write_text(
-        "raise ModuleNotFoundError(\"No module named 'rfc8785'\", name='rfc8785')\n"
-    )
+    (shim / "rfc8785.py").write_text(RAISES)
     env = {k: v for k, v in os.environ.items() if not k.startswith("ARTICLE_MONITOR_")}
     return {**env, "PYTHONPATH": str(shim)}
 
@@ -62,8 +61,15 @@ def test_check_verify_and_sign_without_rfc8785_say_the_install_is_broken(
     env = {**no_rfc8785, "ARTICLE_MONITOR_EXCLUDE_FIELDS": "title"}
     refused(_cli(env, "check", doc, "--offline", "--format", "json"), BROKEN)
     refused(_cli(no_rfc8785, "sign", doc, "--key-file", key), "cannot load the signer")
+    # cryptography absent (rfc8785 there): was `malformed` at the record's decryption
+    shim = Path(no_rfc8785["PYTHONPATH"])
+    (shim / "rfc8785.py").unlink()
+    (shim / "sitecustomize.py").write_text("import sys\nsys.modules['cryptography'] = None\n")
+    args = ("verify", doc, "--format", "json", "--key-file", key)
+    refused(_cli(no_rfc8785, *args), "no module named 'cryptography'")
     # without keys or exclusions nothing of the checker is needed: the check runs as ever
-    done = _cli(no_rfc8785, "check", doc, "--offline", "--format", "json")
+    (shim / "rfc8785.py").write_text(RAISES)
+    done = _cli(no_rfc8785, "check", doc, "--offline", "--format", "json")  # both absent
     assert done.returncode == 1 and not done.stderr, done.stderr  # the article has no date
     (record,) = json.loads(done.stdout)["articles"]
     assert record["signature"]["status"] == "unverified"
