@@ -54,7 +54,13 @@ def keygen(key_type: Literal["aes256", "ed25519"], out: Path | None, force: bool
     Exit codes: 0 written; 2 usage error, or a FILE that exists (pass --force)
     or cannot be written.
     """
-    from monitor.secured.keygen import aes256_hex, new_key_files, write_key_files
+    try:  # cryptography missing is a broken install: exit 2, not a traceback
+        from monitor.secured.keygen import aes256_hex, new_key_files, write_key_files
+    except ImportError as exc:
+        from monitor.cli import CliError
+        from monitor.cli.options import BROKEN_INSTALL
+
+        raise CliError(f"cannot load the key maker ({exc}): {BROKEN_INSTALL}") from None
 
     if out is None:
         if key_type == "ed25519":

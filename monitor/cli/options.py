@@ -395,10 +395,16 @@ def verification_keys(settings: Settings) -> KeyRing:
         if problem is not None:
             raise ConfigError(f"exclude field {path!r}: {problem}")
     allow_insecure = settings.allow_insecure_key_permissions
-    keyring = KeyRing.load(settings.key_file, allow_insecure=allow_insecure)
+    try:
+        keyring = KeyRing.load(settings.key_file, allow_insecure=allow_insecure)
+    except ImportError as exc:  # a PEM key read without `cryptography`
+        raise VerifierUnavailable(f"cannot read the keys ({exc}): {BROKEN_INSTALL}") from None
     if keyring:
         _signature_code()
     return keyring
+
+
+BROKEN_INSTALL = "the install is broken; reinstall article-monitor with its dependencies"
 
 
 def _signature_code() -> None:
@@ -417,13 +423,11 @@ def _signature_code() -> None:
         missing = find_spec("cryptography") is None
     except (ImportError, ValueError) as exc:  # ValueError: find_spec of a module set to None
         raise VerifierUnavailable(
-            f"cannot load the signature checker ({exc}): the install is broken; "
-            "reinstall article-monitor with its dependencies"
+            f"cannot load the signature checker ({exc}): {BROKEN_INSTALL}"
         ) from None
     if missing:
         raise VerifierUnavailable(
-            "cannot load the signature checker (no module named 'cryptography'): "
-            "the install is broken; reinstall article-monitor with its dependencies"
+            f"cannot load the signature checker (no module named 'cryptography'): {BROKEN_INSTALL}"
         )
 
 

@@ -135,11 +135,9 @@ def sign(
         from monitor.secured.sign import EnvelopeName, pick_key, sign_document
     except ImportError as exc:
         from monitor.cli import CliError
+        from monitor.cli.options import BROKEN_INSTALL
 
-        raise CliError(
-            f"cannot load the signer ({exc}): the install is broken; "
-            "reinstall article-monitor with its dependencies"
-        ) from None
+        raise CliError(f"cannot load the signer ({exc}): {BROKEN_INSTALL}") from None
 
     if force and not in_place:
         raise click.UsageError("--force only applies to --in-place")

@@ -8,10 +8,13 @@ SIGHUP'd with a key stored that verdict for every record, and one SIGHUP'd with
 `exclude_fields` lost its reload task to an unhandled ModuleNotFoundError. Now
 each is a configuration error: `Error: …` and exit 2 at a start, a reload
 refused (the running configuration kept). A check without keys or exclusions
-imports none of it and runs as before.
+imports none of it and runs as before. Without cryptography (which the checker
+imports at a record's decryption) the same; `keygen` and the reading of an
+Ed25519 key ended in a traceback (exit 70) and now say the install is broken.
 
-The missing package is a module of that name on PYTHONPATH that raises
-ModuleNotFoundError when imported, as an absent one does.
+The missing rfc8785 is a module of that name on PYTHONPATH that raises
+ModuleNotFoundError when imported, as an absent one does; the missing
+cryptography a sitecustomize that makes its import fail (sys.modules entry None).
 """
 
 from __future__ import annotations
@@ -67,6 +70,12 @@ def test_check_verify_and_sign_without_rfc8785_say_the_install_is_broken(
     (shim / "sitecustomize.py").write_text("import sys\nsys.modules['cryptography'] = None\n")
     args = ("verify", doc, "--format", "json", "--key-file", key)
     refused(_cli(no_rfc8785, *args), "no module named 'cryptography'")
+    pem = tmp_path / "signer.key"  # an Ed25519 key: reading it needs cryptography
+    made = subprocess.run([CLI, "keygen", "--type", "ed25519", "--out", pem], timeout=60)
+    assert made.returncode == 0
+    args = ("verify", doc, "--format", "json", "--key-file", f"{pem}.pub")
+    refused(_cli(no_rfc8785, *args), "cannot read the keys")
+    refused(_cli(no_rfc8785, "keygen", "--out", tmp_path / "new.key"), "cannot load the key maker")
     # without keys or exclusions nothing of the checker is needed: the check runs as ever
     (shim / "rfc8785.py").write_text(RAISES)
     done = _cli(no_rfc8785, "check", doc, "--offline", "--format", "json")  # both absent
