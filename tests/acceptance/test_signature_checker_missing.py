@@ -118,3 +118,26 @@ def test_a_sighup_adding_a_key_or_exclusions_without_rfc8785_is_refused(
     assert text.count(BROKEN) == 2, text
     assert "Traceback" not in text and "exception" not in text.lower(), text
     assert query(db, STATUS) == [("unverified",)]
+
+
+def test_a_dependency_missing_where_it_is_first_used_is_a_broken_install(tmp_path: Path) -> None:
+    """publicsuffixlist, imported at the first provider domain judged: its absence
+    was 'internal error ... This is a bug' and a traceback (exit 70); any package
+    other than monitor's own that fails to import is said as a broken install."""
+    shim = tmp_path / "shim"
+    shim.mkdir()
+    (shim / "publicsuffixlist.py").write_text(RAISES.replace("rfc8785", "publicsuffixlist"))
+    corpus = tmp_path / "a.json"
+    corpus.write_text(
+        json.dumps(
+            {
+                "webUrl": "https://www.bbc.co.uk/news/a",
+                "title": "A story",
+                "publishedDateTime": "2020-04-16T12:00:00Z",
+                "provider": {"name": "BBC", "domain": "bbc.co.uk"},
+            }
+        )
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ARTICLE_MONITOR_")}
+    done = _cli({**env, "PYTHONPATH": str(shim)}, "check", corpus, "--offline", "-o", os.devnull)
+    refused(done, "Error: cannot import publicsuffixlist", "the install is broken")
