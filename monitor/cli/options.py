@@ -388,7 +388,7 @@ def verification_keys(settings: Settings) -> KeyRing:
     from monitor.secured.keys import KeyRing
 
     if settings.exclude_fields:  # the canonical module (rfc8785's import) only then: issue 16
-        _signature_code()
+        _signature_code(keys=False)
         from monitor.secured.canonical import exclude_path_problem
     for path in settings.exclude_fields:
         problem = exclude_path_problem(path)
@@ -407,7 +407,7 @@ def verification_keys(settings: Settings) -> KeyRing:
 BROKEN_INSTALL = "the install is broken; reinstall article-monitor with its dependencies"
 
 
-def _signature_code() -> None:
+def _signature_code(*, keys: bool = True) -> None:
     """Import the signature checker (secured/signed.py: the envelopes, the canonical
     form, rfc8785), and find `cryptography`, now rather than at the first signed
     record. Issue 16 put the import there; with a package missing, every signed
@@ -420,7 +420,7 @@ def _signature_code() -> None:
     try:
         import monitor.secured.signed  # noqa: F401
 
-        missing = find_spec("cryptography") is None
+        missing = keys and find_spec("cryptography") is None  # needed by a key only
     except (ImportError, ValueError) as exc:  # ValueError: find_spec of a module set to None
         raise VerifierUnavailable(
             f"cannot load the signature checker ({exc}): {BROKEN_INSTALL}"

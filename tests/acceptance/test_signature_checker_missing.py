@@ -70,6 +70,11 @@ def test_check_verify_and_sign_without_rfc8785_say_the_install_is_broken(
     (shim / "sitecustomize.py").write_text("import sys\nsys.modules['cryptography'] = None\n")
     args = ("verify", doc, "--format", "json", "--key-file", key)
     refused(_cli(no_rfc8785, *args), "no module named 'cryptography'")
+    # ... which exclusions without a key do not need: that check runs
+    env = {**no_rfc8785, "ARTICLE_MONITOR_EXCLUDE_FIELDS": "title"}
+    done = _cli(env, "check", doc, "--offline", "--format", "json")
+    assert done.returncode == 1 and not done.stderr, done.stderr  # the article has no date
+    assert json.loads(done.stdout)["articles"][0]["signature"]["status"] == "unverified"
     pem = tmp_path / "signer.key"  # an Ed25519 key: reading it needs cryptography
     made = subprocess.run([CLI, "keygen", "--type", "ed25519", "--out", pem], timeout=60)
     assert made.returncode == 0
