@@ -53,6 +53,9 @@ def _cli(env: dict[str, str], *args: str | Path) -> subprocess.CompletedProcess[
 def test_check_verify_and_sign_without_rfc8785_say_the_install_is_broken(
     tmp_path: Path, no_rfc8785: dict[str, str]
 ) -> None:
+    """Each command a broken install meets, as a user runs it: eleven CLI processes
+    (~0.3 s each, ~3 s in all), one per way in (check with a key, verify, check
+    with exclusions, sign, then cryptography absent, keygen, a check without keys)."""
     key = tmp_path / "pub.key"
     keygen(key)
     doc = signed_corpus(tmp_path, key)
