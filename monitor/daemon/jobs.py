@@ -240,6 +240,18 @@ async def reload(d: Daemon) -> None:
         except ConfigError as exc:
             log.error("reload refused, keeping the running configuration: %s", exc, extra=EVERY)
             return
+        except Exception as exc:  # a broken install or a defect, not the operator's files
+            # said as a refusal too: it escaped the task, and asyncio printed a
+            # traceback at the next collection ("Task exception was never retrieved")
+            # with nothing saying the running configuration was kept (R30)
+            log.error(
+                "reload refused, keeping the running configuration: unexpected %s: %s",
+                type(exc).__name__,
+                exc,
+                extra=EVERY,
+            )
+            log.debug("the reload's error", exc_info=True)
+            return
         settings = kept_until_restart(d.settings, settings)
         d.settings = settings
         d.keyring = keyring
