@@ -20,65 +20,35 @@ never timings.
 from __future__ import annotations
 
 import signal
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import pytest
 from daemon_harness import DaemonProcess, article, query, wait_for, write_config
+from stop_site import StopSite, stop_site
 
 from monitor.check.host_share import host_owner
 
 BOUND = 40  # seconds: a bound on a hang, never a timing
 
 
-class Site(ThreadingHTTPServer):
-    daemon_threads = True
-    lock: threading.Lock
-    starts: list[tuple[float, str]]  # (monotonic start, path) of every request
-
-
-class Handler(BaseHTTPRequestHandler):
-    server: Site
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def do_GET(self) -> None:
-        with self.server.lock:
-            self.server.starts.append((time.monotonic(), self.path))
-        time.sleep(0.3)  # on the wire
-        body = b"<!doctype html><title>ok</title><h1>ok</h1>"
-        try:
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-        except OSError:
-            pass
+@pytest.fixture
+def site() -> Iterator[StopSite]:
+    with stop_site(pause=0.3) as server:
+        yield server
 
 
 @pytest.fixture
-def site() -> Iterator[Site]:
-    server = Site(("127.0.0.1", 0), Handler)
-    server.lock = threading.Lock()
-    server.starts = []
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+def held_site() -> Iterator[StopSite]:
+    """park.test answers `429 Retry-After: 2` to its first request; every other
+    request is held until the test releases its URL (or all of them)."""
+    with stop_site(pause=None, retry_after=2) as server:
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def test_a_check_waiting_out_its_hosts_interval_is_answered_at_once_at_a_stop(
-    tmp_path: Path, site: Site
+    tmp_path: Path, site: StopSite
 ) -> None:
     """One host, `per_host = 1`, 30 s between its requests: the first check's
     request is sent, the next waits out the interval at the gate, its slot
@@ -86,7 +56,7 @@ def test_a_check_waiting_out_its_hosts_interval_is_answered_at_once_at_a_stop(
     not started, so nothing is left for the grace (before: the stop took the
     whole 8 s grace and warned that a check "did not finish in time"). ~5 s:
     the daemon's start and its first check."""
-    port = site.server_address[1]
+    port = site.port
     config = write_config(
         tmp_path,
         port,
@@ -117,80 +87,13 @@ def test_a_check_waiting_out_its_hosts_interval_is_answered_at_once_at_a_stop(
     assert code == 0, text
     assert "Traceback" not in text, text
     assert "did not finish in time" not in text, text  # before: held for the whole grace
-    with site.lock:
-        starts = list(site.starts)
-    assert len(starts) == 1 and not [p for t, p in starts if t > signalled], starts
+    assert len(site.started()) == 1 and site.after(signalled) == [], site.starts
     assert query(db, "SELECT count(*) FROM check_results") == [(1,)]
     assert query(db, "SELECT count(*) FROM leases") == [(0,)]
 
 
-class HeldSite(ThreadingHTTPServer):
-    """park.test answers `429 Retry-After: 2` to its first request; every other
-    request is held until the test releases its path (or all of them)."""
-
-    daemon_threads = True
-    cond: threading.Condition
-    starts: list[tuple[float, str]]  # (monotonic start, host/path) of every request
-    released: set[str]
-    release_all: bool
-    answered: list[str]
-
-
-class HeldHandler(BaseHTTPRequestHandler):
-    server: HeldSite
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def do_GET(self) -> None:
-        site = self.server
-        url = (self.headers.get("Host") or "").split(":")[0] + self.path
-        with site.cond:
-            refuse = url.startswith("park.test") and not any(u == url for _, u in site.starts)
-            site.starts.append((time.monotonic(), url))
-            site.cond.notify_all()
-            if not refuse:
-                site.cond.wait_for(lambda: site.release_all or url in site.released, BOUND)
-        if refuse:
-            self._answer(429, b"slow down", {"Retry-After": "2"})
-            return
-        self._answer(200, b"<!doctype html><title>ok</title><h1>ok</h1>", {})
-        with site.cond:
-            site.answered.append(url)
-
-    def _answer(self, status: int, body: bytes, headers: dict[str, str]) -> None:
-        try:
-            self.send_response(status)
-            self.send_header("Content-Type", "text/html")
-            self.send_header("Content-Length", str(len(body)))
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(body)
-        except OSError:
-            pass
-
-
-@pytest.fixture
-def held_site() -> Iterator[HeldSite]:
-    server = HeldSite(("127.0.0.1", 0), HeldHandler)
-    server.cond = threading.Condition()
-    server.starts, server.released, server.release_all, server.answered = [], set(), False, []
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server
-    finally:
-        with server.cond:
-            server.release_all = True
-            server.cond.notify_all()
-        server.shutdown()
-        server.server_close()
-
-
 def test_a_first_request_waiting_for_a_request_slot_does_not_start_after_a_stop(
-    tmp_path: Path, held_site: HeldSite
+    tmp_path: Path, held_site: StopSite
 ) -> None:
     """One process with 2 request slots (concurrency 4 over 2 processes). park.test's
     check is answered 429 and waits out the 2 s hold aside (parked), so the
@@ -205,7 +108,7 @@ def test_a_first_request_waiting_for_a_request_slot_does_not_start_after_a_stop(
         "http://slow.test/", 2, parent_weight=0.0
     )
     site = held_site
-    port = site.server_address[1]
+    port = site.port
     config = write_config(
         tmp_path,
         port,
@@ -223,33 +126,25 @@ def test_a_first_request_waiting_for_a_request_slot_does_not_start_after_a_stop(
     corpus = tmp_path / "corpus"
     (corpus / "p.txt").write_text(article("http://park.test/0/"))
 
-    def started(prefix: str) -> list[str]:
-        with site.cond:
-            return [u for _, u in site.starts if u.startswith(prefix)]
-
     db = tmp_path / "data" / "article-monitor.db"
     daemon = DaemonProcess(config)
     try:
         daemon.wait_listening()
-        wait_for(lambda: started("park.test"), BOUND, what=daemon.text)
+        wait_for(lambda: site.started("park.test"), BOUND, what=daemon.text)
         refused = time.monotonic()
         for i in range(6):  # found by the next rescan, beside the parked check
             (corpus / f"s{i}.txt").write_text(article(f"http://slow.test/{i}/"))
-        wait_for(lambda: len(started("slow.test")) >= 2, BOUND, what=daemon.text)
+        wait_for(lambda: len(site.started("slow.test")) >= 2, BOUND, what=daemon.text)
         time.sleep(max(0.0, refused + 2.5 - time.monotonic()))  # the hold is over
-        assert len(started("park.test")) == 1  # its retry waits for a slot
-        first = started("slow.test")[0]
-        with site.cond:
-            site.released.add(first)
-            site.cond.notify_all()
-        wait_for(lambda: len(started("park.test")) == 2, BOUND, what=daemon.text)
+        assert len(site.started("park.test")) == 1  # its retry waits for a slot
+        first = site.started("slow.test")[0]
+        site.release(first)
+        wait_for(lambda: len(site.started("park.test")) == 2, BOUND, what=daemon.text)
         time.sleep(0.5)  # the freed loop takes the next check: it waits for a slot
         signalled = time.monotonic()
         daemon.signal(signal.SIGTERM)
         time.sleep(0.2)
-        with site.cond:
-            site.release_all = True
-            site.cond.notify_all()
+        site.release()
         code = daemon.wait(BOUND)
     finally:
         daemon.kill()
@@ -272,7 +167,7 @@ def test_a_first_request_waiting_for_a_request_slot_does_not_start_after_a_stop(
 
 
 def test_the_in_process_daemons_checks_waiting_at_their_hosts_gate_do_not_start_after_a_stop(
-    tmp_path: Path, held_site: HeldSite
+    tmp_path: Path, held_site: StopSite
 ) -> None:
     """The in-process checker (`workers = 1`): 6 checks of one host whose
     `per_host` is 2, two on the wire, four waiting at the gate with nothing
@@ -281,7 +176,7 @@ def test_the_in_process_daemons_checks_waiting_at_their_hosts_gate_do_not_start_
     the whole grace, warning that they "did not finish in time"). ~4 s: the
     daemon's start."""
     site = held_site
-    port = site.server_address[1]
+    port = site.port
     config = write_config(
         tmp_path,
         port,
@@ -298,21 +193,15 @@ def test_the_in_process_daemons_checks_waiting_at_their_hosts_gate_do_not_start_
         (tmp_path / "corpus" / f"{i}.txt").write_text(article(f"http://slow.test/{i}/"))
     db = tmp_path / "data" / "article-monitor.db"
 
-    def started() -> int:
-        with site.cond:
-            return len(site.starts)
-
     daemon = DaemonProcess(config)
     try:
         daemon.wait_listening()
-        wait_for(lambda: started() >= 2, BOUND, what=daemon.text)
+        wait_for(lambda: len(site.started()) >= 2, BOUND, what=daemon.text)
         wait_for(lambda: query(db, "SELECT count(*) FROM leases") == [(6,)], BOUND)
         signalled = time.monotonic()
         daemon.signal(signal.SIGTERM)
         time.sleep(0.2)
-        with site.cond:
-            site.release_all = True
-            site.cond.notify_all()
+        site.release()
         code = daemon.wait(BOUND)
     finally:
         daemon.kill()

@@ -20,16 +20,13 @@ answer). The waits are bounds on a hang, never timings.
 from __future__ import annotations
 
 import signal
-import socket
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import pytest
 from daemon_harness import DaemonProcess, article, query, wait_for, write_config
+from stop_site import StopSite, stop_site
 
 from monitor.check.host_share import host_owner
 
@@ -37,78 +34,13 @@ BOUND = 30  # seconds: a bound on a hang, never a timing
 ANSWER_S = 1.5  # how long each answer of slow.test takes
 
 
-class Site(ThreadingHTTPServer):
-    daemon_threads = True
-    lock: threading.Lock
-    starts: list[tuple[float, str]]  # (monotonic start, host/path) of every request
-    cut: list[str]  # requests whose client hung up before the answer
-    answered: list[str]
-    refused: set[str]  # park.test's paths answered 429 once
-
-
-class Handler(BaseHTTPRequestHandler):
-    server: Site
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def do_GET(self) -> None:
-        site = self.server
-        host = (self.headers.get("Host") or "").split(":")[0]
-        url = host + self.path
-        with site.lock:
-            site.starts.append((time.monotonic(), url))
-            refuse = host == "park.test" and url not in site.refused
-            site.refused.add(url)
-        if refuse:  # its retry waits out the hold aside (park), a request sent
-            self._answer(429, b"slow down", {"Retry-After": "6"})
-            return
-        time.sleep(ANSWER_S)  # on the wire
-        try:  # the client still there? b"" is its hang-up
-            gone = self.connection.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
-        except BlockingIOError:
-            gone = False
-        except OSError:
-            gone = True
-        with site.lock:
-            (site.cut if gone else site.answered).append(url)
-        if not gone:
-            self._answer(200, b"<!doctype html><title>ok</title><h1>ok</h1>", {})
-
-    def _answer(self, status: int, body: bytes, headers: dict[str, str]) -> None:
-        try:
-            self.send_response(status)
-            self.send_header("Content-Type", "text/html")
-            self.send_header("Content-Length", str(len(body)))
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(body)
-        except OSError:
-            pass
-
-
 @pytest.fixture
-def site() -> Iterator[Site]:
-    server = Site(("127.0.0.1", 0), Handler)
-    server.lock = threading.Lock()
-    server.starts, server.cut, server.answered, server.refused = [], [], [], set()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+def site() -> Iterator[StopSite]:
+    with stop_site(pause=ANSWER_S, retry_after=6) as server:
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
-def started(site: Site, host: str) -> list[str]:
-    with site.lock:
-        return [u for _, u in site.starts if u.startswith(host)]
-
-
-def stop_and_check(site: Site, daemon: DaemonProcess, db: Path) -> list[str]:
+def stop_and_check(site: StopSite, daemon: DaemonProcess, db: Path) -> list[str]:
     """SIGTERM now; the daemon exits 0, no request was cut, none started after
     the signal, each check answered is recorded once and no lease is left. The
     URLs started."""
@@ -121,7 +53,7 @@ def stop_and_check(site: Site, daemon: DaemonProcess, db: Path) -> list[str]:
     text = daemon.text()
     assert code == 0, text
     assert "Traceback" not in text, text
-    with site.lock:
+    with site.cond:
         after = [u for t, u in site.starts if t > signalled]
         starts = [u for _, u in site.starts]
         cut = list(site.cut)
@@ -139,13 +71,13 @@ def stop_and_check(site: Site, daemon: DaemonProcess, db: Path) -> list[str]:
 
 
 def test_checks_waiting_at_their_hosts_gate_do_not_start_after_a_stop(
-    tmp_path: Path, site: Site
+    tmp_path: Path, site: StopSite
 ) -> None:
     """One process (its share: 4 checks) running 4 checks of one host whose
     `per_host` is 2: two on the wire, two waiting at the gate (the guess
     counted them running), the rest queued. ~5 s: the daemon's start, an
     answer's 1.5 s."""
-    port = site.server_address[1]
+    port = site.port
     config = write_config(
         tmp_path,
         port,
@@ -163,7 +95,7 @@ def test_checks_waiting_at_their_hosts_gate_do_not_start_after_a_stop(
     daemon = DaemonProcess(config)
     try:
         daemon.wait_listening()
-        wait_for(lambda: len(started(site, "slow.test")) >= 2, BOUND, what=daemon.text)
+        wait_for(lambda: len(site.started("slow.test")) >= 2, BOUND, what=daemon.text)
     except BaseException:
         daemon.kill()
         raise
@@ -172,7 +104,7 @@ def test_checks_waiting_at_their_hosts_gate_do_not_start_after_a_stop(
 
 
 def test_a_check_under_way_beside_one_waiting_out_a_hold_is_not_cut_at_a_stop(
-    tmp_path: Path, site: Site
+    tmp_path: Path, site: StopSite
 ) -> None:
     """One process whose share is 2 checks: park.test answers `429 Retry-After:
     6` to its first request, and the check waits out the hold aside for its
@@ -185,7 +117,7 @@ def test_a_check_under_way_beside_one_waiting_out_a_hold_is_not_cut_at_a_stop(
     assert host_owner("http://park.test/", 2, parent_weight=0.0) == host_owner(
         "http://slow.test/", 2, parent_weight=0.0
     )
-    port = site.server_address[1]
+    port = site.port
     config = write_config(
         tmp_path,
         port,
@@ -205,10 +137,10 @@ def test_a_check_under_way_beside_one_waiting_out_a_hold_is_not_cut_at_a_stop(
     daemon = DaemonProcess(config)
     try:
         daemon.wait_listening()
-        wait_for(lambda: started(site, "park.test"), BOUND, what=daemon.text)
+        wait_for(lambda: site.started("park.test"), BOUND, what=daemon.text)
         for i in range(6):  # found by the next rescan: claimed behind the held one
             (corpus / f"s{i}.txt").write_text(article(f"http://slow.test/{i}/"))
-        wait_for(lambda: len(started(site, "slow.test")) >= 2, BOUND, what=daemon.text)
+        wait_for(lambda: len(site.started("slow.test")) >= 2, BOUND, what=daemon.text)
     except BaseException:
         daemon.kill()
         raise
