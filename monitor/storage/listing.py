@@ -21,11 +21,23 @@ its socket's buffer).
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, TextClause, func, literal, select, text
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Connection,
+    TextClause,
+    bindparam,
+    func,
+    literal,
+    select,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from monitor.storage import dialect, pages
 from monitor.storage.store import (
@@ -138,6 +150,39 @@ def _refs_statement(n: int) -> TextClause:
     return text(" UNION ALL ".join(part.format(i=i) for i in range(n)))
 
 
+# PostgreSQL: the same bounded seeks as one lateral join over the page's ids. Planning
+# the UNION ALL of 100 seeks cost it more than running them: a page of 1,000 took
+# 218 ms, the lateral join 15 (SQLite has neither LATERAL nor arrays; its UNION ALL
+# of 1,000 seeks takes ~10 ms).
+_PG_REFS = text(
+    "SELECT t.id, s.a FROM unnest(:ids) AS t(id) CROSS JOIN LATERAL"
+    " (SELECT DISTINCT article_id AS a FROM article_targets WHERE target_id = t.id"
+    " LIMIT :cap) AS s"
+).bindparams(bindparam("ids", type_=ARRAY(BigInteger)))
+
+
+def _by_target(rows: Iterable[Sequence[Any]]) -> dict[int, list[str]]:
+    out: dict[int, list[str]] = {}
+    for row in rows:
+        out.setdefault(int(row[0]), []).append(str(row[1]))
+    return {tid: sorted(ids) for tid, ids in out.items()}
+
+
+def refs_united(conn: Connection, target_ids: list[int]) -> dict[int, list[str]]:
+    """The targets' article ids by UNION ALLs of 100 seeks (any database)."""
+    rows: list[Sequence[Any]] = []
+    for part in chunks(target_ids, 100):  # SQLite allows 500 terms in a compound SELECT
+        params: dict[str, Any] = {f"t{i}": tid for i, tid in enumerate(part)}
+        params["cap"] = ARTICLES_PER_ITEM
+        rows.extend(conn.execute(_refs_statement(len(part)), params))
+    return _by_target(rows)
+
+
+def refs_joined(conn: Connection, target_ids: list[int]) -> dict[int, list[str]]:
+    """The targets' article ids by one lateral join (PostgreSQL)."""
+    return _by_target(conn.execute(_PG_REFS, {"ids": target_ids, "cap": ARTICLES_PER_ITEM}))
+
+
 class Listing(Store):
     """The status API's reads; every one bounded in rows."""
 
@@ -181,16 +226,13 @@ class Listing(Store):
 
     @staticmethod
     def _article_ids_of(conn: Connection, target_ids: list[int]) -> dict[int, list[str]]:
-        """Each target's article ids (capped), for a whole page in one statement: a
-        UNION ALL of one bounded seek per target, so a logo referenced by every
-        article costs ARTICLES_PER_ITEM rows, not all of its references."""
-        out: dict[int, list[str]] = {}
-        for part in chunks(target_ids, 100):  # SQLite allows 500 terms in a compound SELECT
-            params: dict[str, Any] = {f"t{i}": tid for i, tid in enumerate(part)}
-            params["cap"] = ARTICLES_PER_ITEM
-            for row in conn.execute(_refs_statement(len(part)), params):
-                out.setdefault(int(row[0]), []).append(str(row[1]))
-        return {tid: sorted(ids) for tid, ids in out.items()}
+        """Each target's article ids (capped), for a whole page in one statement: one
+        bounded seek per target (a UNION ALL of them, a lateral join on PostgreSQL),
+        so a logo referenced by every article costs ARTICLES_PER_ITEM rows, not all
+        of its references."""
+        if conn.dialect.name == "postgresql":
+            return refs_joined(conn, target_ids)
+        return refs_united(conn, target_ids)
 
     def target(
         self, target_id: int, *, transitions: int = 100, results: int = 100
