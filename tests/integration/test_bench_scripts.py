@@ -192,3 +192,25 @@ def test_status_flood_counts_the_probes_answered() -> None:
     assert out.returncode == 0, out.stderr
     assert re.search(r"^probes: \d+ of 2 answered 200$", out.stdout, re.M), out.stdout
     assert re.search(r"^server: evicted \d+, refused \d+, timed out \d+$", out.stdout, re.M)
+
+
+@pytest.mark.parametrize(
+    "dialect", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def test_list_article_ids_times_each_way_after_comparing_them(dialect: str) -> None:
+    extra: list[str] = []
+    if dialect == "postgres":
+        from support.pg import pg_schema_url
+
+        urls = pg_schema_url()
+        extra = ["--pg", next(urls)]
+    try:
+        out = run(str(BENCH / "list_article_ids.py"), "--targets", "300", "--repeat", "2", *extra)
+    finally:
+        if extra:
+            urls.close()
+    assert out.returncode == 0, out.stderr
+    ways = {"united", "list"} | ({"joined"} if dialect == "postgres" else set())
+    for page in (100, 1000):
+        for way in ways:
+            assert re.search(rf"page +{page} {way} +p50", out.stdout), (page, way, out.stdout)
