@@ -65,11 +65,11 @@ def known_error(exc: BaseException) -> str | None:
 
     if isinstance(exc, ConfigError):
         return str(exc)
-    if isinstance(exc, ImportError) and (exc.name or "monitor").partition(".")[0] != "monitor":
+    if isinstance(exc, ImportError):
         # a dependency missing or broken (imported late, where it is first needed)
-        from monitor.cli.options import BROKEN_INSTALL
+        from monitor.install import cannot_import
 
-        return f"cannot import {exc.name} ({exc}): {BROKEN_INSTALL}"
+        return cannot_import(exc)  # None: one of monitor's own modules, a bug
     if isinstance(exc, OSError):
         from monitor.cli.streams import is_stdout_failure, stdout_undeliverable
 

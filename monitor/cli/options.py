@@ -12,6 +12,7 @@ from monitor.cli.paths import CorpusPath as CorpusPath
 from monitor.cli.paths import GivenPath
 from monitor.config import ConfigError, Settings, load_settings
 from monitor.durations import bound, parse_duration, quoted, unit_of
+from monitor.install import BROKEN_INSTALL as BROKEN_INSTALL
 from monitor.whole_numbers import TooManyDigits, parse_whole
 
 if TYPE_CHECKING:
@@ -404,7 +405,19 @@ def verification_keys(settings: Settings) -> KeyRing:
     return keyring
 
 
-BROKEN_INSTALL = "the install is broken; reinstall article-monitor with its dependencies"
+def corpus_readers_present() -> None:
+    """`run`'s start and each SIGHUP's reload: the packages the corpus readers
+    import at the first document (monitor/install.py) are importable, or a
+    BrokenInstall naming the one that is not (exit 2, a reload refused)."""
+    from monitor.install import cannot_import, corpus_readers
+
+    try:
+        corpus_readers()
+    except ImportError as exc:
+        said = cannot_import(exc)
+        if said is None:  # one of monitor's own modules: a bug
+            raise
+        raise BrokenInstall(said) from None
 
 
 def _signature_code(*, keys: bool = True) -> None:
@@ -431,8 +444,12 @@ def _signature_code(*, keys: bool = True) -> None:
         )
 
 
-class VerifierUnavailable(ConfigError):
-    """A package the signature checker imports is missing or broken: not a usage error."""
+class BrokenInstall(ConfigError):
+    """A package article-monitor imports is missing or broken: not a usage error."""
+
+
+class VerifierUnavailable(BrokenInstall):
+    """A package the signature checker imports is missing or broken."""
 
 
 def keyring_from(settings: Settings) -> KeyRing:

@@ -10,10 +10,12 @@ from typing import Any
 import click
 
 from monitor.cli.options import (
+    BrokenInstall,
     CorpusPath,
     Duration,
     bounds_help,
     check_options,
+    corpus_readers_present,
     keyring_from,
     setting_flags,
     settings_from,
@@ -104,12 +106,20 @@ def _run(paths: tuple[Path, ...], config_file: Path | None, flags: dict[str, Any
     if not settings.paths:
         raise click.UsageError("no PATH given (and no `paths` in the config file)")
     keyring = keyring_from(settings)
+    try:  # at the first scan, a broken install was a traceback and a daemon never ready
+        corpus_readers_present()
+    except BrokenInstall as exc:
+        from monitor.cli import CliError
+
+        raise CliError(str(exc)) from None
     setup_logging(settings.log_format, settings.log_level)
     flag_values = setting_flags({**flags, "paths": list(paths)} if paths else dict(flags))
 
     def reload() -> tuple[Settings, KeyRing]:
         new = load_settings(config_file, flag_values)
-        return new, verification_keys(new)
+        keys = verification_keys(new)
+        corpus_readers_present()  # a reload cannot skip a check the start made
+        return new, keys
 
     # checker processes import on the other core while this one imports the daemon
     early = prestart(settings)

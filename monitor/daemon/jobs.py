@@ -26,6 +26,7 @@ from monitor.daemon.maintenance import run_maintenance
 from monitor.daemon.reload_scope import kept_until_restart
 from monitor.daemon.rescan_retry import transient
 from monitor.daemon.scan import ScanStopped
+from monitor.install import cannot_import
 from monitor.observe.logs import EVERY
 from monitor.vocabulary import Kind
 
@@ -133,8 +134,12 @@ async def rescan(d: Daemon, *, force: bool = False, now: int | None = None) -> N
                     log.debug("corpus rescan retried in %.0fs", delay)
             return
         except Exception as exc:  # a bug: say so, and fail readiness until a scan succeeds
-            error = f"rescan failed ({type(exc).__name__})"
-            if error != d.scan_error:
+            broken = cannot_import(exc)  # a package missing (the start imports those it knows)
+            error = broken or f"rescan failed ({type(exc).__name__})"
+            if error != d.scan_error and broken is not None:  # the install's, not a bug: one line
+                log.error("corpus rescan failed: %s; will retry", broken)
+                log.debug("the rescan's error", exc_info=True)
+            elif error != d.scan_error:
                 log.exception("corpus rescan failed; will retry")
             d.scan_error = error
             return
