@@ -56,3 +56,24 @@ async def test_401_and_503_are_documented_where_they_are_answered(known: Known) 
             status, body, _ = await get(srv, path, AUTH)
             assert status == 503
             jsonschema.validate(json.loads(body), answer_schema(spec, template, 503))
+
+
+async def test_an_empty_value_is_the_parameter_absent_as_documented(known: Known) -> None:
+    """Every query parameter of the API, given empty (`availability=`), is answered
+    as if absent, the pages' rule (an HTML form's "any"); the document said nothing
+    of it, so a client held to it (an enum with no empty member) could not tell
+    `availability=` from an error. A value outside a parameter's set is still 400."""
+    async with running(known) as srv:
+        status, body, _ = await get(srv, "/api/v1/openapi.json", {})
+        spec = json.loads(body)
+        for template in ("/api/v1/status", "/api/v1/targets"):
+            operation = spec["paths"][template]["get"]
+            assert "counts as the parameter absent" in operation["description"]
+            names = [p["name"] for p in operation["parameters"]]
+            assert names and all(p["allowEmptyValue"] for p in operation["parameters"])
+            _, absent, _ = await get(srv, template, {})
+            for name in names:
+                status, given, _ = await get(srv, f"{template}?{name}=", {})
+                assert (status, json.loads(given)) == (200, json.loads(absent)), name
+        status, body, _ = await get(srv, "/api/v1/targets?availability=7d", {})
+        assert status == 400 and json.loads(body)["parameter"] == "availability"

@@ -270,13 +270,24 @@ def _schemas() -> dict[str, Any]:
     }
 
 
+# the rule of every query parameter, pages and API alike (filters.parse_filters): an
+# HTML form sends `kind=` for "any", and the API does not tell its clients apart
+EMPTY_IS_ABSENT = (
+    "An empty value (`kind=`, as the HTML form sends for any) counts as the parameter "
+    "absent, for every parameter: `limit=` is the default, `cursor=` the first page, "
+    "`availability=` adds nothing. Any other value outside a parameter's set, a "
+    "parameter given twice or an unknown one is 400, naming it."
+)
+
+
 def _param(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
     return {
         "name": name,
         "in": "query",
         "required": False,
         "schema": schema,
-        "description": description,
+        "description": f"{description}; empty: as if absent",
+        "allowEmptyValue": True,
     }
 
 
@@ -330,6 +341,7 @@ def openapi_document() -> dict[str, Any]:
             "/api/v1/status": {
                 "get": {
                     "summary": "the document `article-monitor status --format json` prints",
+                    "description": EMPTY_IS_ABSENT,
                     "parameters": [
                         _param(
                             "limit",
@@ -343,6 +355,7 @@ def openapi_document() -> dict[str, Any]:
             "/api/v1/targets": {
                 "get": {
                     "summary": "active targets, filtered, in id order (keyset pages)",
+                    "description": EMPTY_IS_ABSENT,
                     "parameters": [
                         *filters,
                         _param(
