@@ -60,8 +60,11 @@ class AuditRules:
         rules = {
             "kinds": sorted(k.value for k in self.kinds),
             "related": self.related,
-            "exclude_urls": [p.pattern for p in self.urls.compiled],
-            "exclude_fields": list(self.exclude),
+            # sets, as kinds: their order and repeats decide nothing (a target is
+            # left out if any pattern matches; canonical.without), so a config
+            # listing them otherwise read every file again
+            "exclude_urls": sorted({p.pattern for p in self.urls.compiled}),
+            "exclude_fields": sorted(set(self.exclude)),
             "keys": keyring.identities(),
         }
         if self.urls.compiled:

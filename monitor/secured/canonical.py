@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any, Final
@@ -270,40 +270,49 @@ def _key_matches(key: object, segment: str) -> bool:
     return segment in normalised
 
 
-def _drop(value: Any, segments: list[str]) -> None:
+def _mark(value: Any, segments: list[str], marked: dict[int, tuple[Any, set[Any]]]) -> None:
+    """Add to `marked` (container id → the container and its keys or indices) what
+    the path `segments` names in `value`, as written: nothing is removed yet."""
     head, rest = segments[0], segments[1:]
+    keys: Iterable[Any]
     if isinstance(value, dict):
         keys = list(value) if head == "*" else [head] if head in value else []
-        for key in keys:
-            if rest:
-                _drop(value[key], rest)
-            else:
-                del value[key]
     elif isinstance(value, list):
         if head == "*":
-            indices = list(range(len(value)))
+            keys = range(len(value))
         elif head.isdigit() and int(head) < len(value):
-            indices = [int(head)]
+            keys = [int(head)]
         else:
-            indices = []
+            keys = []
+    else:
+        return
+    for key in keys:
         if rest:
-            for i in indices:
-                _drop(value[i], rest)
+            _mark(value[key], rest, marked)
         else:
-            for i in reversed(indices):
-                del value[i]
+            marked.setdefault(id(value), (value, set()))[1].add(key)
 
 
 def without(value: dict[str, Any], exclude: Sequence[str]) -> dict[str, Any]:
     """The normalised record minus top-level `secured` and the excluded dotted paths.
 
-    A `*` segment matches every key or index (`images.*.title`). Mutates and
-    returns `value`, which must be a fresh result of `normalise`.
+    A `*` segment matches every key or index (`images.*.title`). Each path names a
+    place in the record as written, so the order of the paths and their repeats
+    carry no meaning: they were removed one after the other, and `images.0` then
+    `images.1` removed the first and the third image (the second had moved up), a
+    repeated `images.0` the first two, while `images.1` then `images.0` removed the
+    first two: a signer and a verifier listing the same paths in another order
+    disagreed. Mutates and returns `value`, which must be a fresh result of `normalise`.
     """
     value.pop(SECURED, None)
+    marked: dict[int, tuple[Any, set[Any]]] = {}
     for path in exclude:
         if path:
-            _drop(value, split_path(path))
+            _mark(value, split_path(path), marked)
+    # within a container removed as a whole, the removals are harmless
+    for container, keys in marked.values():
+        for key in sorted(keys, reverse=True) if isinstance(container, list) else keys:
+            del container[key]
     return value
 
 
