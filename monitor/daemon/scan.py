@@ -71,6 +71,45 @@ RECHECK_AFTER_UPGRADE = 0
 
 UNREAD = -1  # the mtime_ns stored for a file that could not be read: never equal to a real one
 
+# The files of one pass named at info per kind of line (new, updated, audited again,
+# gone, stored again); the rest at debug, counted and summed up in one line at the
+# pass's end. A first scan of 100,000 files, a release unpacked over the corpus, or
+# every file falling due at once (migration 0011, a clock jump) wrote a line each.
+FILES_LOGGED = 20
+
+
+# kind → the summary of the lines held back: (how many more, how many in all)
+_HELD_BACK = {
+    "new": "%d more new documents not logged (%d in all this pass)",
+    "updated": "%d more updated documents not logged (%d in all this pass)",
+    "due": "%d more documents audited again, unchanged, for the clock, not logged "
+    "(%d in all this pass)",
+    "gone": "%d more documents gone, their targets retired, not logged (%d in all this pass)",
+    "adopted": "%d more documents stored again for a removed copy of their article, "
+    "not logged (%d in all this pass)",
+}
+
+
+class FileLines:
+    """One pass's per-file lines: the first FILES_LOGGED of each kind at info, the
+    rest at debug; `sum_up` says how many were not (as records.Tally does for a
+    file's invalid records)."""
+
+    __slots__ = ("counts",)
+
+    def __init__(self) -> None:
+        self.counts = dict.fromkeys(_HELD_BACK, 0)
+
+    def say(self, kind: str, message: str, *args: object) -> None:
+        self.counts[kind] += 1
+        level = logging.INFO if self.counts[kind] <= FILES_LOGGED else logging.DEBUG
+        log.log(level, message, *args)
+
+    def sum_up(self) -> None:
+        for kind, n in self.counts.items():
+            if n > FILES_LOGGED:
+                log.info(_HELD_BACK[kind], n - FILES_LOGGED, n)
+
 
 @dataclass(slots=True)
 class ScanReport:
@@ -116,6 +155,7 @@ class CorpusScanner:
         self._stale: list[Path] = []  # ... those under these paths (kept by that pass)
         self._digest: tuple[Settings, KeyRing, str] | None = None  # rules_digest's
         self._excluded: int | None = None  # targets `exclude_urls` leaves out, last said
+        self._lines = FileLines()  # the pass's per-file lines, capped
 
     def rules_digest(self) -> str:
         """The digest of the rules this daemon reads the corpus with now (a SIGHUP
@@ -190,6 +230,7 @@ class CorpusScanner:
         read, the last known documents are kept and the error reported.
         """
         report = ScanReport()
+        self._lines = FileLines()
         tick = clock or now_ms
         stamp = PassStamp(tick() if now is None else now, tick)
         self._now = stamp.start
@@ -256,7 +297,7 @@ class CorpusScanner:
             self.repo.remove_document(key)
             if known[key].mtime_ns != UNREAD:  # not a placeholder for a read error
                 report.removed += 1
-                log.info("document %s is gone: its targets are retired", key)
+                self._lines.say("gone", "document %s is gone: its targets are retired", key)
         if elsewhere != self._elsewhere:
             self._elsewhere = elsewhere
             if elsewhere:
@@ -266,6 +307,7 @@ class CorpusScanner:
                     elsewhere,
                 )
         self.duplicates(report)
+        self._lines.sum_up()
         if report.changed or report.removed or self._excluded is None:
             self._count_excluded(forced=force)
         unread = _holding(kept, known) if rules != self._rules else []
@@ -345,7 +387,8 @@ class CorpusScanner:
         report.invalid += invalid
         report.changed += 1
         if due and prev is not None and prev.sha256 == fp.sha256:
-            log.info(
+            self._lines.say(
+                "due",
                 "document %s audited again, unchanged: %s (%d articles, %d invalid)",
                 key,
                 # 0: marked by migration 0011 for holding the finding, its date unknown
@@ -365,9 +408,11 @@ class CorpusScanner:
                 "document %s read again, unchanged: %d articles, %d invalid", key, stored, invalid
             )
             return True
-        log.info(
+        kind = "updated" if prev else "new"
+        self._lines.say(
+            kind,
             "%s document %s: %d articles, %d invalid",
-            "updated" if prev else "new",
+            kind,
             key,
             stored,
             invalid,
@@ -469,7 +514,9 @@ class CorpusScanner:
         fp = replace(fp, recheck_at=self._recheck(tally), excluded=tally.excluded)
         self.repo.store_document(path, fp, records, tally.invalid + skipped, self._now)
         report.changed += 1
-        log.info("document %s stored again: another copy of its article was removed", path)
+        self._lines.say(
+            "adopted", "document %s stored again: another copy of its article was removed", path
+        )
         return True
 
     def duplicates(self, report: ScanReport) -> None:
