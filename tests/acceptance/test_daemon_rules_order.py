@@ -3,8 +3,8 @@ decide nothing (a path names a place in the record as written, a URL is left
 out if any pattern matches), so a start with the same sets listed otherwise
 reads nothing again. The rules' digest kept their order: every file of the
 corpus was read again ("the keys, exclude_fields, ... differ from those the
-corpus was recorded with"), hours for a large one. A restart is two processes:
-two `run --once` (~0.7 s each on a quiet machine, the first migrating a new
+corpus was recorded with"), hours for a large one. A restart is two
+processes: two `run --once` (~1.0 CPU-s, ~1.5 s each; the first migrates a new
 database), the first recording the corpus, the second listing the same sets
 reordered and repeated (that another set is another digest, read again:
 tests/unit/test_rules_digest_sets.py)."""
