@@ -312,7 +312,11 @@ def openapi_document() -> dict[str, Any]:
     filters = [
         _param("state", _enum(State), "the target's state"),
         _param("kind", _enum(Kind), "the target's kind"),
-        _param("provider", {"type": "string", "maxLength": MAX_PROVIDER}, "provider name, exactly"),
+        _param(
+            "provider",
+            {"type": "string", "maxLength": MAX_PROVIDER},
+            "the provider's domain (lower case; without one, the webUrl's host), exactly",
+        ),
         _param("outcome", _enum(Outcome), "the last check's outcome"),
         _param("problem", _enum(ProblemCode), "a problem code of the last check"),
         _param("q", {"type": "string", "maxLength": MAX_Q}, "a substring of the URL"),
