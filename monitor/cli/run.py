@@ -67,8 +67,9 @@ def run(paths: tuple[Path, ...], config_file: Path | None, **flags: Any) -> None
     or a signal stopped it before every due target was checked (those left
     stay due); 2 a configuration, listen address or database that cannot be
     used (a SQLite file another `run` uses, a damaged database found while
-    running included); 130 SIGTERM or
-    SIGINT during the start, before the database was ready (nothing checked).
+    running included), or a broken install (a dependency missing); 130
+    SIGTERM or SIGINT during the start, before the database was ready
+    (nothing checked).
 
     \b
     Examples:
