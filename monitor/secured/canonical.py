@@ -248,10 +248,8 @@ def lookup(raw: Mapping[str, Any], path: str) -> Any:
                 return ABSENT
             node = node[matches[0]]
         elif isinstance(node, list | tuple):
-            if not segment.isdigit() or (len(segment) > 1 and segment[0] == "0"):
-                return ABSENT
-            index = int(segment)
-            if index >= len(node):
+            index = _index(segment)
+            if index is None or index >= len(node):
                 return ABSENT
             node = node[index]
         else:
@@ -260,6 +258,15 @@ def lookup(raw: Mapping[str, Any], path: str) -> Any:
         return normalise(node, path)
     except CanonicalFormError:
         return UNSUPPORTED
+
+
+def _index(segment: str) -> int | None:
+    """A list index as a claim path writes it: ASCII digits, no leading zero.
+    (`"²".isdigit()` is true and `int("²")` a ValueError: a claim or an exclude
+    path holding it made a record "malformed", an "internal error".)"""
+    if not (segment.isascii() and segment.isdigit()) or (len(segment) > 1 and segment[0] == "0"):
+        return None
+    return int(segment)
 
 
 def _key_matches(key: object, segment: str) -> bool:
@@ -280,7 +287,7 @@ def _mark(value: Any, segments: list[str], marked: dict[int, tuple[Any, set[Any]
     elif isinstance(value, list):
         if head == "*":
             keys = range(len(value))
-        elif head.isdigit() and int(head) < len(value):
+        elif head.isascii() and head.isdigit() and int(head) < len(value):
             keys = [int(head)]
         else:
             keys = []
