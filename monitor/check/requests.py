@@ -15,9 +15,12 @@ service manager's SIGTERM to the group) starts no more requests, and every
 request not started is answered at once (`stop`), by its id as a cancelled
 one is: those queued, those held undecoded (worker_input.py), those still to
 arrive, and those waiting at their host's gate with nothing sent (the gate
-lets them go: HostPool.stop). The parent, which did not cancel them, gives
-their targets back (daemon/checkers.py, CheckerStopped), and waits only for
-the ones under way, within its grace. It guessed which those were (each
+lets them go: HostPool.stop). So is a check under way where it would send
+another request (a retry after its backoff or its host's 429/503 hold, a
+redirect's next hop: Checker.stop_unsent): it records nothing. The parent,
+which did not cancel them, gives their targets back (daemon/checkers.py,
+CheckerStopped), and waits only for the requests on the wire, within its
+grace. It guessed which those were (each
 process's oldest share) and cancelled the rest: a check that waits out a hold
 aside (`park`) lets a process run more than its share, so the guess cut checks
 under way (their request sent, the connection closed before the answer), and
@@ -203,7 +206,8 @@ class Requests:
                 if self.on_deferred is None:
                     raise
                 held = exc
-                if self.stopped:  # let go at a stop (HostPool.stop): skipped, not held
+                if self.stopped:  # let go at a stop (HostPool.stop), not started or
+                    # between its requests: skipped, not held
                     result = None
                     held = None
             except asyncio.CancelledError:

@@ -509,7 +509,9 @@ class Dispatcher:
             except HostHeld:
                 if not self.stopping:
                     raise  # a bug: only a stop lets an in-process check leave unsent
-                # in-process: it had sent nothing at the stop (settle.py `unqueue`)
+                # in-process: it had sent nothing at the stop (settle.py `unqueue`), or
+                # would have sent another request after it (a retry, a redirect's hop:
+                # Checker.stop_unsent); nothing recorded, its claim given back due now
                 self._keep_lost(claim)
                 return None
             except CheckerGone as exc:

@@ -203,9 +203,7 @@ class Client:
         # the global limit of requests in flight (`--concurrency`), held from the
         # request until its response is released
         self._limit = Slots(limit)
-        # the waits for a slot of requests that may leave unsent (`get`'s
-        # `deferrable`), failed with HostHeld by `stop`; and whether it came
-        self._deferring: set[asyncio.Future[None]] = set()
+        # the daemon's stop came (`stop`): no request starts from then on
         self._stopped = False
         self._idle: dict[PoolKey, list[Connection]] = {}
         self._idle_order: dict[Connection, PoolKey] = {}  # oldest first
@@ -228,15 +226,13 @@ class Client:
         *,
         server_hostname: str | None = None,
         fresh: bool = False,
-        deferrable: bool = False,
     ) -> Response:
         """Send `GET url` and return once the response's head has arrived.
 
         `server_hostname` overrides the TLS name (default: the URL's host).
         Raises StaleConnectionError when a reused connection closed without
         an answer; `fresh=True` then dials a new one for the resend.
-        `deferrable` (a check's first request, nothing of it sent): a wait for
-        a free slot that `stop` ends raises HostHeld, nothing sent.
+        After `stop`, a wait for a free slot raises HostHeld, nothing sent.
         """
         host = url.raw_host or ""
         https = url.scheme == "https"
@@ -244,9 +240,9 @@ class Client:
         tls_name = (server_hostname or host.rstrip(".")) if https else None
         key: PoolKey = (url.scheme, host, port, tls_name)
         if self._proxy is not None and not self._proxy.bypass(host):
-            return await self._get_proxied(url, headers, key, fresh, self._proxy, deferrable)
+            return await self._get_proxied(url, headers, key, fresh, self._proxy)
         if not self._limit.try_take():  # a free slot is taken without a coroutine
-            await self._take_slot(deferrable)
+            await self._take_slot()
         try:
             conn = None if fresh else self._take(key)
             if conn is None:
@@ -263,26 +259,26 @@ class Client:
         message, content = await self._send(conn, head, headers)
         return Response(self, key, conn, message, content)
 
-    async def _take_slot(self, deferrable: bool) -> None:
-        """Wait for a free request slot; a `deferrable` wait leaves at `stop`."""
-        if not deferrable:
-            await self._limit.take()
-            return
+    async def _take_slot(self) -> None:
+        """Wait for a free request slot; a wait leaves at `stop` and none begins
+        after it (HostHeld): a check's first request, nothing of it sent, or
+        another request of a check under way (a retry, a redirect's hop)."""
         if self._stopped:
             raise HostHeld(0.0)
-        await self._limit.take(self._deferring)
+        await self._limit.take()
 
     def stop(self) -> None:
-        """The daemon stops (its checker process was told): the `deferrable`
+        """The daemon stops (its checker process was told, or in-process): the
         requests waiting for a free slot (checks past their host's gate, nothing
         sent) leave with HostHeld, to be answered as not started (requests.py),
         as those waiting at the gate do (HostPool.stop). Kept waiting, each
         started its request after the stop once a request in flight ended: a
         check waiting out a hold aside (requests.py `park`) lets a process run
         more checks than its slots (R28: a page's first request started 1.3 s
-        after SIGTERM)."""
+        after SIGTERM). So do the others waiting (a check's retry or redirect's
+        hop past its host's gate): no request starts after the stop."""
         self._stopped = True
-        for waiter in self._deferring:
+        for waiter in self._limit.waiters:
             if not waiter.done():
                 waiter.set_exception(HostHeld(0.0))
 
@@ -320,7 +316,6 @@ class Client:
         key: PoolKey,
         fresh: bool,
         proxy: ProxyRoute,
-        deferrable: bool = False,
     ) -> Response:
         """`get` through the proxy: https through a CONNECT tunnel (pooled as a
         direct connection to the target is), http in absolute form over a
@@ -332,7 +327,7 @@ class Client:
         if tls_name is None:
             key = ("proxy", proxy.dial_host, proxy.port, None)
         if not self._limit.try_take():
-            await self._take_slot(deferrable)
+            await self._take_slot()
         try:
             conn = None if fresh else self._take(key)
             if conn is None:

@@ -23,7 +23,6 @@ ranged GET instead, which is as cheap as HEAD plus a few KiB.
 
 from __future__ import annotations
 
-import asyncio
 import random
 import ssl
 import time
@@ -166,10 +165,19 @@ class Checker:
         self.hosts.wakeable = True
 
     def stop_unsent(self) -> None:
-        """A daemon's checker process stops: the checks that have sent nothing
-        leave (HostHeld), those waiting at their host's gate (HostPool.stop) and
-        those past it waiting for a request slot (Client.stop), and those begun
-        from now on (`_attempt`). Not `check`'s (no `defer_after`): a no-op."""
+        """The daemon stops (its checker process was told, or in-process): no
+        request starts from now on. The checks that have sent nothing leave
+        (HostHeld), those waiting at their host's gate (HostPool.stop) and those
+        past it waiting for a request slot (Client.stop), and those begun from
+        now on (`_attempt`); and so does a check under way where it would send
+        another request: a retry (woken from its backoff, or from its wait at
+        the gate for a 429/503 hold), a redirect's next hop, a resend, an
+        image's rest, the soft-404 probe. Only the requests on the wire go on
+        (the daemon's `shutdown_grace`); a check that leaves records nothing
+        and its claim is given back due now, as one not started: a transient
+        failure is not stored as down because the daemon stopped, and a host
+        that asked us to wait is not asked again after the stop. Not `check`'s
+        (no `defer_after`): a no-op, its Ctrl-C cancels every check at once."""
         if self.hosts.defer_after is None:
             return
         self.hosts.stop()
@@ -208,7 +216,8 @@ class Checker:
                 break
             if att.error is None and att.status in BACKOFF_STATUSES:
                 continue  # the host's gate holds the (Retry-After) backoff
-            await asyncio.sleep(
+            # a daemon's stop ends the sleep, and the retry leaves unsent (`_attempt`)
+            await self.hosts.pause(
                 backoff_delay(
                     attempts,
                     base=self.settings.backoff_base,
@@ -313,11 +322,13 @@ class Checker:
             ):
                 att.held_back = refusal
                 return att
-            # a target's first request, nothing sent yet: a daemon's checker process
-            # gives it back rather than wait out a long hold, or at its stop (HostHeld)
-            unsent = first and att.status is None
-            if unsent and self.hosts.stopped:  # a check begun after the daemon's stop
+            # after the daemon's stop no request starts: not a check's first, nor a
+            # retry, a redirect's next hop or the probe's (`stop_unsent`)
+            if self.hosts.stopped:
                 raise HostHeld(0.0)
+            # a target's first request, nothing sent yet: a daemon's checker process
+            # gives it back rather than wait out a long hold (HostHeld)
+            unsent = first and att.status is None
             # the host's slot (hosts.slot's steps, a free one taken without a coroutine)
             gate = self.hosts.take_now(host)
             if gate is None:
@@ -330,7 +341,7 @@ class Checker:
                 started = time.monotonic()
                 try:
                     with self._deadlines.within(budget):  # enters and leaves awaiting nothing
-                        nxt = await self._hop(att, current, kind, ranged, unsent)
+                        nxt = await self._hop(att, current, kind, ranged)
                 except _NETWORK_ERRORS as exc:
                     err, text = classify_exception(exc)
                     if giving_up is not None:
@@ -369,7 +380,6 @@ class Checker:
         headers: dict[str, str],
         range_: str | None = None,
         att: Attempt | None = None,
-        deferrable: bool = False,
     ) -> Response:
         """One GET of `url`.
 
@@ -381,8 +391,10 @@ class Checker:
         if range_ is not None:
             headers = {**headers, "Range": range_}
         try:
-            resp = await self.client.get(url, headers, deferrable=deferrable)
+            resp = await self.client.get(url, headers)
         except StaleConnectionError:
+            if self.hosts.stopped:  # the resend would be a request after the stop
+                raise HostHeld(0.0) from None
             if att is not None:
                 att.resends += 1
             resp = await self.client.get(url, headers, fresh=True)
@@ -401,15 +413,13 @@ class Checker:
             return True
         return not att.tls_seen
 
-    async def _hop(
-        self, att: Attempt, url: URL, kind: Kind, ranged: bool, unsent: bool = False
-    ) -> URL | Then:
+    async def _hop(self, att: Attempt, url: URL, kind: Kind, ranged: bool) -> URL | Then:
         """One request. Returns the redirect's URL to follow, or what to do instead."""
         headers = self._headers(kind, ranged)
         if self._extra is not None and self._extra_allowed(att, url):
             # each hop's own host: none for another's redirect
             headers = self._extra.merged(url.raw_host or "", headers)
-        resp = await self._get(url, headers, att=att, deferrable=unsent)
+        resp = await self._get(url, headers, att=att)
         try:
             att.status = resp.status
             location = resp.headers.get("Location")
@@ -472,6 +482,8 @@ class Checker:
                 whole = self._extra.merged(url.raw_host or "", whole)
 
             def rest(start: int) -> Awaitable[Response]:
+                if self.hosts.stopped:  # a request after the daemon's stop
+                    raise HostHeld(0.0)
                 return self._get(url, whole, f"bytes={start}-{cap - 1}")
 
             error = await read_image(

@@ -33,7 +33,9 @@ HOLD_SLACK = 1.0
 class HostHeld(Exception):
     """A deferrable wait at a host's gate (`HostPool.take`) found the host held
     back beyond `defer_after` for `left` seconds: the check leaves without a
-    request, for its claim to be given back due at the hold's end."""
+    request, for its claim to be given back due at the hold's end. Also raised
+    after the daemon's stop where a check would start a request (`stop`): it
+    leaves, its claim given back due now."""
 
     def __init__(self, left: float) -> None:
         super().__init__(f"its host is held back for {left:.1f} s")
@@ -106,8 +108,10 @@ class HostPool:
         # waiting out such a hold: its loop goes to the process's other requests
         # meanwhile (requests.py `park`)
         self.on_park: Callable[[], None] | None = None
-        # the daemon stops (`stop`): a deferrable take leaves at once, not started
+        # the daemon stops (`stop`): every take leaves at once, nothing sent, as
+        # does a check's backoff (`pause`)
         self.stopped = False
+        self._stop_bell: asyncio.Future[None] | None = None  # what `pause` waits on
 
     def __len__(self) -> int:
         return len(self._gates)
@@ -183,10 +187,13 @@ class HostPool:
         already or begins while it queues for a slot (`_defer_waiting` fails its
         wait) or waits out a shorter wait (it sees it at the end of that, within
         `defer_after`: a plain sleep). Without it, a wait for such a hold is
-        told to `on_park` (a check between its tries: its loop goes on)."""
+        told to `on_park` (a check between its tries: its loop goes on). After
+        the daemon's stop every take leaves (HostHeld): no request starts."""
+        if self.stopped:
+            raise HostHeld(max(0.0, gate.backoff_until - self._clock()))
         if defer_after is not None:
             left = gate.backoff_until - self._clock()
-            if left > defer_after or self.stopped:
+            if left > defer_after:
                 raise HostHeld(max(0.0, left))
             if gate.deferring is None:
                 gate.deferring = set()
@@ -204,18 +211,18 @@ class HostPool:
                 start = max(gate.next_start, gate.backoff_until)
                 if now >= start:
                     break
-                if defer_after is not None and (
-                    gate.backoff_until - now > defer_after or self.stopped
+                if self.stopped or (
+                    defer_after is not None and gate.backoff_until - now > defer_after
                 ):
                     raise HostHeld(max(0.0, gate.backoff_until - now))
                 if not parked and self.on_park is not None:
                     parked = self._park_if_held(gate)
-                # a deferrable take waits on the gate's alarm, which `stop` rings
-                if self.wakeable or defer_after is not None:
+                # a daemon's take waits on the gate's alarm, which `stop` rings
+                if self.wakeable or self.defer_after is not None:
                     await self._wait(gate, start - now)
                 else:
                     await asyncio.sleep(start - now)
-            if defer_after is not None and self.stopped:  # the stop came as it waited
+            if self.stopped:  # the stop came as it waited
                 raise HostHeld(0.0)
         except BaseException:
             self._exit(host, gate)
@@ -223,25 +230,46 @@ class HostPool:
         gate.next_start = (self._clock() + self.min_interval) if self.min_interval else now
 
     def stop(self) -> None:
-        """The daemon stops (its checker process was told): the deferrable takes
-        (checks that have sent nothing) waiting at a gate leave with HostHeld, as
-        do those that come, for their checks to be answered as not started
-        (requests.py): each started its request after the stop once a slot
-        of its host was free. Those waiting out the interval or a short
-        backoff with a slot taken are woken (the gate's alarm) to leave too:
-        asleep, each held the stop until its sleep ended, up to
-        `host_min_interval` (the whole grace at 30 s, its claim given back
-        only then, as a check that "did not finish in time"). Without
-        `defer_after` (`check`, in-process) a no-op: nothing is deferrable
-        there."""
+        """The daemon stops (its checker process was told, or in-process): every
+        take waiting at a gate leaves with HostHeld, as does every one that
+        comes, for its check to be answered as not started (requests.py) or
+        given back (dispatch.py): the checks that have sent nothing, which each
+        started its request after the stop once a slot of its host was free,
+        and the retries and redirect hops of checks under way, which each sent
+        another request after the stop (a retry to a host that had asked us to
+        wait: 429/503). Those waiting out the interval or a backoff with a slot
+        taken are woken (the gate's alarm) to leave too, and the backoffs
+        between a check's tries (`pause`): asleep, each held the stop until
+        its sleep ended, up to `host_min_interval` or the host's Retry-After
+        (the whole grace at 30 s, its claim given back only then, as a check
+        that "did not finish in time"). Without `defer_after` (`check`) a
+        no-op: its Ctrl-C cancels its checks."""
         if self.defer_after is None:
             return
         self.stopped = True
         for gate in self._gates.values():
-            self._defer_waiting(gate, 0.0)
+            for waiter in gate.slots.waiters:  # deferrable or not: none may start
+                if not waiter.done():
+                    waiter.set_exception(HostHeld(0.0))
             alarm = gate.alarm
             if alarm is not None and not alarm.done():
                 alarm.set_result(None)
+        bell = self._stop_bell
+        if bell is not None and not bell.done():
+            bell.set_result(None)
+
+    async def pause(self, seconds: float) -> None:
+        """Sleep `seconds` (a check's backoff between its tries), or less if the
+        daemon stops (`stop`): its retry then leaves unsent, not after the sleep."""
+        if self.defer_after is None:  # `check`: only a cancel ends it
+            await asyncio.sleep(seconds)
+            return
+        if self.stopped:
+            return
+        bell = self._stop_bell
+        if bell is None:
+            bell = self._stop_bell = asyncio.get_running_loop().create_future()
+        await asyncio.wait((bell,), timeout=seconds)
 
     def _park_if_held(self, gate: HostGate) -> bool:
         """`on_park`, if `gate`'s host is held back beyond `defer_after`; whether."""
