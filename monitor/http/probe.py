@@ -172,7 +172,14 @@ class SoftProbe:
                 del self._answers[key]
                 fut = None
         if fut is not None:
-            return await asyncio.shield(fut)
+            said = await asyncio.shield(fut)
+            if said is None:
+                # the probe it waited for was cut short, not answered (the daemon's
+                # stop let it go unsent: HostHeld; a cancel): this page asks itself,
+                # which after the stop gives its check back (`Checker._attempt`),
+                # not a page recorded unjudged, a soft-404 stored as `ok`
+                return await self._answer(key, url)
+            return said
         host = (key[1], key[2])
         first = self._first.get(host)
         if first is not None and not first.done():
@@ -198,7 +205,8 @@ class SoftProbe:
             if att.error is None and self.remember is not None:
                 self.remember(key, answer)
         finally:
-            fut.set_result(answer)  # a probe cut short answers None to those waiting
+            # a probe cut short answers None to those waiting, which ask again
+            fut.set_result(answer)
         return answer
 
 
