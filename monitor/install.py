@@ -15,15 +15,43 @@ BROKEN_INSTALL = "the install is broken; reinstall article-monitor with its depe
 
 
 def cannot_import(exc: BaseException) -> str | None:
-    """`cannot import NAME (…): the install is broken; …` for an ImportError of a
-    package other than monitor's own, else None (one of monitor's own modules that
-    fails to import is a bug, not the install's)."""
-    if not isinstance(exc, ImportError):
+    """`cannot import NAME (…): the install is broken; …` for a package other than
+    monitor's own that fails to import, else None (one of monitor's own modules that
+    fails to import is a bug, not the install's).
+
+    Failing to import is an ImportError naming the package, or any exception raised
+    by a package's own code while it is imported (a half-installed or damaged one:
+    a RuntimeError, a SyntaxError, an ImportError that names nothing, as a
+    compiled extension's loader raises): those were a traceback (exit 70) or, read
+    by the corpus readers, "internal error while reading this file" for every file.
+    """
+    if not isinstance(exc, Exception):
         return None
-    name = exc.name or "monitor"
-    if name.partition(".")[0] == "monitor":
+    name = exc.name if isinstance(exc, ImportError) else None
+    if name is None:
+        name = _importing(exc)
+        if name is None:
+            return None
+    elif name.partition(".")[0] == "monitor":
         return None
-    return f"cannot import {name} ({exc}): {BROKEN_INSTALL}"
+    said = str(exc) if isinstance(exc, ImportError) else f"{type(exc).__name__}: {exc}"
+    return f"cannot import {name} ({said}): {BROKEN_INSTALL}"
+
+
+def _importing(exc: BaseException) -> str | None:
+    """The top-level package other than monitor whose module code (run only while it
+    is imported) the traceback of `exc` passes through, or None."""
+    tb = exc.__traceback__
+    while tb is not None:
+        frame = tb.tb_frame
+        if frame.f_code.co_name == "<module>":
+            module = frame.f_globals.get("__name__")
+            if isinstance(module, str) and module != "__main__":
+                package = module.partition(".")[0]
+                if package != "monitor":
+                    return package
+        tb = tb.tb_next
+    return None
 
 
 def corpus_readers() -> None:

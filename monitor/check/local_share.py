@@ -51,8 +51,6 @@ class LocalShare:
         self.wake.set()
 
     async def _run(self) -> None:
-        from monitor.http import Checker  # only a run that checks here needs the engine
-
         loop = asyncio.get_running_loop()
 
         def on_result(url: str, result: CheckResult) -> None:
@@ -61,6 +59,11 @@ class LocalShare:
             self.out.append((url, result))
 
         try:
+            # only a run that checks here needs the engine; imported within the
+            # `finally` that ends the share: a broken aiohttp raised before it, the
+            # pool waited for the share's end forever and `check` hung
+            from monitor.http import Checker
+
             async with Checker(self.settings, tls=self.tls) as checker:
                 # `check`'s reader asked `static_result` of each (only it has a local share)
                 checker.vetted = True

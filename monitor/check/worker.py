@@ -29,14 +29,21 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, BinaryIO, TextIO
 
-from monitor.check.gc_pace import end_of_process, run_pace
-from monitor.check.pipe import Row, holds_frame, ids_frame, results_frame
-from monitor.check.prestart import GIVE_UP_ARG, PARENT_STOPS, PROBE_DB_ARG, TEXT_HASH_ARG
-from monitor.check.requests import Requests
-from monitor.check.worker_input import Targets
-from monitor.http import Checker
-from monitor.http.hostpool import HOLD_SLACK
-from monitor.whole_write import whole_text
+try:
+    from monitor.check.gc_pace import end_of_process, run_pace
+    from monitor.check.pipe import Row, holds_frame, ids_frame, results_frame
+    from monitor.check.prestart import GIVE_UP_ARG, PARENT_STOPS, PROBE_DB_ARG, TEXT_HASH_ARG
+    from monitor.check.requests import Requests
+    from monitor.check.worker_input import Targets
+    from monitor.http import Checker
+    from monitor.http.hostpool import HOLD_SLACK
+    from monitor.whole_write import whole_text
+except Exception as _exc:  # a package missing or broken: one line, as the parent says it
+    from monitor.install import cannot_import
+
+    if (_said := cannot_import(_exc)) is None:
+        raise
+    raise SystemExit(f"monitor.check.worker: {_said}") from None
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine

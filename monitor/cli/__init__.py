@@ -65,11 +65,13 @@ def known_error(exc: BaseException) -> str | None:
 
     if isinstance(exc, ConfigError):
         return str(exc)
-    if isinstance(exc, ImportError):
-        # a dependency missing or broken (imported late, where it is first needed)
-        from monitor.install import cannot_import
+    from monitor.install import cannot_import
 
-        return cannot_import(exc)  # None: one of monitor's own modules, a bug
+    # a dependency missing or broken (imported late, where it is first needed),
+    # whatever its import raises; None: one of monitor's own modules, a bug
+    broken = cannot_import(exc)
+    if broken is not None or isinstance(exc, ImportError):
+        return broken
     if isinstance(exc, OSError):
         from monitor.cli.streams import is_stdout_failure, stdout_undeliverable
 

@@ -413,7 +413,7 @@ def corpus_readers_present() -> None:
 
     try:
         corpus_readers()
-    except ImportError as exc:
+    except Exception as exc:  # a package's own code failing at its import, too
         said = cannot_import(exc)
         if said is None:  # one of monitor's own modules: a bug
             raise

@@ -151,6 +151,10 @@ def parse_stream(source: str, fh: BinaryIO, suffix: str) -> Iterator[Item]:
     except OSError:
         raise
     except Exception as exc:  # never let one document stop the others
+        from monitor.install import cannot_import
+
+        if cannot_import(exc) is not None:  # the install's, not this file's: every file's
+            raise
         yield InvalidDocument(
             source, None, f"internal error while reading this file ({type(exc).__name__}: {exc})"
         )
