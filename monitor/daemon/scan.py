@@ -106,9 +106,11 @@ class FileLines:
         log.log(level, message, *args)
 
     def sum_up(self) -> None:
+        """Said once: at the pass's end, or where it ends early (a stop, a failure)."""
         for kind, n in self.counts.items():
             if n > FILES_LOGGED:
                 log.info(_HELD_BACK[kind], n - FILES_LOGGED, n)
+        self.counts = dict.fromkeys(_HELD_BACK, 0)
 
 
 @dataclass(slots=True)
@@ -211,6 +213,21 @@ class CorpusScanner:
         return out
 
     def scan(
+        self,
+        *,
+        force: bool = False,
+        now: int | None = None,
+        clock: Callable[[], int] | None = None,
+    ) -> ScanReport:
+        """`_scan`; a pass cut short (a stop, a full disk, the database gone) still says
+        how many files it stored that it did not name: the 20 lines it had said were
+        the last word, and the log told of 20 new documents where 10,000 were stored."""
+        try:
+            return self._scan(force=force, now=now, clock=clock)
+        finally:
+            self._lines.sum_up()
+
+    def _scan(
         self,
         *,
         force: bool = False,
