@@ -57,6 +57,18 @@ ARTICLES_PER_ITEM = 50
 TARGETS_PER_ARTICLE = 500
 SCAN_WINDOW = 100_000
 MAX_ID = 2**63 - 1  # the largest target id (BIGINT); cursors stay within it
+# targets.id is an INTEGER on PostgreSQL (migration 0001: a SERIAL), whose bound
+# parameters are cast to it: an id past it was "integer out of range", the status API's
+# 503 "the database could not be read" (and a warning) where SQLite answered 404 or an
+# empty page, for a target id in a URL or a cursor (its checksum is no secret)
+PG_MAX_ID = 2**31 - 1
+
+
+def max_target_id(dialect_name: str) -> int:
+    """The largest id a target can have on this database: none is past it."""
+    return PG_MAX_ID if dialect_name == "postgresql" else MAX_ID
+
+
 COUNT_CAP = 10_000  # a list page says "10,000+" rather than count a million entries
 LINK_TITLE_CHARS = 300  # an article's title as a target lists it; longer ones end in "…"
 ARTICLE_TITLE_CHARS = 10_000  # an article's title in its own document (far beyond a headline)
@@ -187,10 +199,13 @@ class Listing(Store):
     """The status API's reads; every one bounded in rows."""
 
     def list_targets(self, q: TargetQuery) -> TargetPage:
+        top_id = max_target_id(self.dialect)
+        if q.after >= top_id:  # no target after it (and past it, an overflow)
+            return TargetPage([], None)
         cond = _conditions(q, self.dialect)
         window = q.q is not None or q.problem is not None
-        # never past the largest id a BIGINT holds: a cursor near it would overflow
-        end = min(q.after + SCAN_WINDOW, MAX_ID)
+        # never past the largest id the column holds: a cursor near it would overflow
+        end = min(q.after + SCAN_WINDOW, top_id)
         if window:
             cond.append(TARGETS.c.id <= end)
         stmt = (
@@ -238,6 +253,8 @@ class Listing(Store):
         self, target_id: int, *, transitions: int = 100, results: int = 100
     ) -> dict[str, Any] | None:
         """One target (active or retired) with its articles, transitions and results."""
+        if not 1 <= target_id <= max_target_id(self.dialect):
+            return None
         with self.engine.connect() as conn:
             row = conn.execute(
                 select(*_ITEM_COLUMNS, _since(TARGETS.c.id).label("since")).where(

@@ -13,6 +13,7 @@ from sqlalchemy import (
 
 from monitor.daemon.state import State
 from monitor.storage import pages
+from monitor.storage.listing import max_target_id
 from monitor.storage.marks import read_mark, stored_ms
 from monitor.storage.store import (
     ARTICLES,
@@ -189,8 +190,9 @@ class Reads(Store):
                 )
                 return dict(art._mapping), [dict(r._mapping) for r in rows]
             cond = TARGETS.c.url == query
-            # ASCII digits only ("²".isdigit() is true), within a BIGINT
-            if query.isascii() and query.isdigit() and int(query) < 2**63:
+            # ASCII digits only ("²".isdigit() is true), within the id column
+            # (an INTEGER on PostgreSQL: a larger number was "integer out of range")
+            if query.isascii() and query.isdigit() and int(query) <= max_target_id(self.dialect):
                 cond = cond | (TARGETS.c.id == int(query))
             rows = conn.execute(select(TARGETS).where(cond))
             return None, [dict(r._mapping) for r in rows]
