@@ -17,6 +17,7 @@ import ipaddress
 import os
 import re
 from collections.abc import Mapping
+from functools import cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -356,8 +357,12 @@ class Settings(BaseModel):
 
 # -- loading ------------------------------------------------------------------
 
-# key material, were it ever written in the file (CONTRACT section 4)
-_SECRET_NAME = re.compile(r"(^|_)(key|keys|secret|password|passphrase|token|private)($|_)")
+
+@cache
+def _secret_name() -> re.Pattern[str]:
+    """Key material, were it ever written in the file (CONTRACT section 4).
+    Compiled at the first key a config file sets, not at import (issue 16)."""
+    return re.compile(r"(^|_)(key|keys|secret|password|passphrase|token|private)($|_)")
 
 
 # the flags named for one item of a list setting (`--key-file` is already singular)
@@ -393,7 +398,7 @@ def _describe(err: Mapping[str, Any], load: Load) -> str:
     where = ".".join(loc) or "(top level)"
     if err["type"] == "extra_forbidden":
         origin = _origin(key, load)
-        if key in load.file_keys and _SECRET_NAME.search(key.lower()):
+        if key in load.file_keys and _secret_name().search(key.lower()):
             return (
                 f"{where} (from {origin}): key material is never read from the config file; "
                 "put the key in a file and name it with key_file (or set ARTICLE_MONITOR_KEY)"

@@ -20,6 +20,7 @@ import random
 import re
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from functools import cache
 from typing import TYPE_CHECKING
 
 from monitor.classify import ErrorKind
@@ -41,7 +42,12 @@ __all__ = [
 TRANSIENT_STATUSES = frozenset({408, 429, 502, 503, 504})
 TRANSIENT_ERRORS = frozenset({ErrorKind.TIMEOUT, ErrorKind.RESET, ErrorKind.CLOSED})
 
-_DELTA = re.compile(r"[+-]?\d{1,15}(?:\.\d{1,9})?")
+
+@cache
+def _delta() -> re.Pattern[str]:
+    """Retry-After's delay in seconds. Compiled at the first Retry-After read,
+    not at import (issue 16)."""
+    return re.compile(r"[+-]?\d{1,15}(?:\.\d{1,9})?")
 
 
 def is_transient_status(status: int) -> bool:
@@ -78,7 +84,7 @@ def parse_retry_after(value: str | None, *, now: datetime) -> float | None:
     text = value.strip()
     if not text:
         return None
-    if _DELTA.fullmatch(text):
+    if _delta().fullmatch(text):
         return max(0.0, float(text))
     try:
         when = parsedate_to_datetime(text)

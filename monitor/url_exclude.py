@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 
 from monitor.text_clip import clip
 
@@ -63,9 +63,12 @@ class UrlExclusion:
 NONE = UrlExclusion()
 
 
-# global inline flags, then a leading `.*` or `.*?` (greedy or lazy; not the
-# possessive `.*+`, which matches differently)
-_LEADING_ANY = re.compile(r"\A((?:\(\?[aiLmsux]+\))*)(?:\.\*\??)+(?![+?*{])")
+@cache
+def _leading_any() -> re.Pattern[str]:
+    """Global inline flags, then a leading `.*` or `.*?` (greedy or lazy; not the
+    possessive `.*+`, which matches differently). Compiled at the first
+    exclusion, not at import (issue 16)."""
+    return re.compile(r"\A((?:\(\?[aiLmsux]+\))*)(?:\.\*\??)+(?![+?*{])")
 
 
 def searched_form(pattern: str) -> str:
@@ -75,7 +78,7 @@ def searched_form(pattern: str) -> str:
     position of the URL, each running to its end: quadratic in its length, so
     '(?i).*doubleclick' (the docs' `(?i)`, a habit of `.*`) took 39 s, and
     '.*?doubleclick' 30 s, on one 65,000-character URL a record may hold."""
-    stripped = _LEADING_ANY.sub(r"\1", pattern, count=1)
+    stripped = _leading_any().sub(r"\1", pattern, count=1)
     if stripped == pattern:
         return pattern
     try:

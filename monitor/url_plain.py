@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from functools import lru_cache, wraps
+from functools import cache, lru_cache, wraps
 from typing import TypeVar
 
 from monitor.url_hosts import MAX_HOST, NUMERIC_LABEL
@@ -64,7 +64,13 @@ PLAIN_HTTP_URL = re.compile(
 )
 _LONG_LABEL = re.compile(r"[^.]{64}")
 _OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
-_IPV4 = re.compile(rf"(?:{_OCTET}\.){{3}}{_OCTET}")
+
+
+@cache
+def _ipv4() -> re.Pattern[str]:
+    """A dotted IPv4 address. Compiled at the first host ending in a numeric
+    label, not at import (issue 16)."""
+    return re.compile(rf"(?:{_OCTET}\.){{3}}{_OCTET}")
 
 
 # `plain_match` without its length bound, for callers that bound the length
@@ -77,7 +83,7 @@ def plain_any_length(url: str) -> re.Match[str] | None:
     host, port = match.group("host", "port")
     if "xn--" in host.lower() or len(host) > MAX_HOST or _LONG_LABEL.search(host):
         return None  # punycode or too long: only the general rules decide
-    if NUMERIC_LABEL.fullmatch(host.rpartition(".")[2].lower()) and not _IPV4.fullmatch(host):
+    if NUMERIC_LABEL.fullmatch(host.rpartition(".")[2].lower()) and not _ipv4().fullmatch(host):
         return None  # numeric: an IPv4 address, or the general rules decide
     return match if port is None or 0 < int(port) <= MAX_PORT else None
 

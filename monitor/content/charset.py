@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import codecs
 import re
+from functools import cache
 
-_META_CHARSET = re.compile(
-    rb"""<meta[^>]*?charset\s*=\s*["']?\s*([A-Za-z0-9._:-]+)""", re.IGNORECASE
-)
+
+@cache
+def _meta_charset() -> re.Pattern[bytes]:
+    """Compiled at the first prefix without a transport charset, not at import (issue 16)."""
+    return re.compile(rb"""<meta[^>]*?charset\s*=\s*["']?\s*([A-Za-z0-9._:-]+)""", re.IGNORECASE)
+
+
 _BOMS = (
     (codecs.BOM_UTF8, "utf-8"),
     (codecs.BOM_UTF16_LE, "utf-16-le"),
@@ -85,7 +90,7 @@ def decode(prefix: bytes, charset: str | None = None) -> str:
             return prefix[len(bom) :].decode(name, "replace")
     codec = _codec(charset)
     if codec is None:
-        found = _META_CHARSET.search(prefix[:4096])
+        found = _meta_charset().search(prefix[:4096])
         codec = _codec(found.group(1).decode("ascii")) if found else None
     try:
         return prefix.decode(codec or "utf-8", "replace")

@@ -25,8 +25,6 @@ from monitor.text_clip import fit
 MAX_TEXT = 600  # characters of one text that are read (a headline is ~100)
 MAX_WORDS = 64
 
-# Site-name separators, as soft404.py splits titles: spaced, so "e-mail" stays one word.
-SEPARATORS = re.compile(r"\s+(?:\||-|–|—|·|::|»|«|/|:)\s+|\s*[|·»«]\s*")
 _WORD = re.compile(r"\w+")
 # quotes and apostrophes, straight and typographic: "AI’s" is "AI" + "s"
 _QUOTES = str.maketrans({c: " " for c in "'\"‘’‚‛“”„‟′″`´«»‹›"})
@@ -43,6 +41,13 @@ _QUOTES = str.maketrans({c: " " for c in "'\"‘’‚‛“”„‟′″`´«
 def _invisible() -> re.Pattern[str]:
     """Characters that change nothing a reader sees: bidi marks, zero-width ones, soft hyphen."""
     return re.compile("[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
+
+
+@cache
+def _separators() -> re.Pattern[str]:
+    """Site-name separators, as soft404.py splits titles: spaced, so "e-mail" stays
+    one word. Compiled at the first title split (`segments`), not at import."""
+    return re.compile(r"\s+(?:\||-|–|—|·|::|»|«|/|:)\s+|\s*[|·»«]\s*")
 
 
 # Function words and site furniture of the languages our publishers write in:
@@ -166,7 +171,7 @@ def segments(text: str | None) -> list[str]:
     if not text:
         return []
     text = text[:MAX_TEXT]
-    parts = [p for p in SEPARATORS.split(text) if p.strip()]
+    parts = [p for p in _separators().split(text) if p.strip()]
     return [text, *parts] if len(parts) > 1 else [text]
 
 

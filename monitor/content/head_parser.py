@@ -1,59 +1,23 @@
-"""Pure: what a page's head says so far, and html.parser's reading of it.
+"""Pure: html.parser's reading of a page's head (`slow_head`).
 
-`Head` is filled by either reader: the fast scanner (head_scan.py) for the
-usual well-formed head, or `slow_head` here, html.parser, which copes with
-anything and is the reference the scanner is held to.
+`Head` (head.py) is filled by either reader: the fast scanner (head_scan.py)
+for the usual well-formed head, or `slow_head` here, html.parser, which copes
+with anything and is the reference the scanner is held to. Imported at the
+first head the scanner gives up on (content/html.py), not at every start.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from html.parser import HTMLParser
 from itertools import islice
 
-HEAD_ELEMENTS = frozenset(
-    {"html", "head", "title", "base", "link", "meta", "style", "script", "noscript", "template"}
-)
-SKIP_CONTENT = frozenset({"noscript", "template"})
-# the attributes of <base> and <link> that `Head.head_values` reads
-HEAD_TAG_NAMES = frozenset({"href", "rel"})
+from monitor.content.head import HEAD_ELEMENTS, SKIP_CONTENT, Head, collapse
 
 
 class _Stop(Exception):
     """The head ended: nothing more to learn from the parser."""
-
-
-@dataclass(slots=True)
-class Head:
-    """What the head says so far; filled by the fast scanner or by the parser."""
-
-    is_amp: bool = False
-    base: str | None = None
-    canonical: str | None = None
-    amphtml: str | None = None
-    title: str | None = None
-    title_closed: bool = False  # closed within the prefix, so fit to judge
-    head_end: int | None = None  # index in the text where the body starts
-
-    def head_tag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        """<base> and <link>: the first of each kind with a non-empty href wins."""
-        # first occurrence of a duplicate attribute wins
-        self.head_values(tag, dict(reversed(attrs)))
-
-    def head_values(self, tag: str, values: dict[str, str | None]) -> None:
-        """`head_tag` given each attribute's first value (those of HEAD_TAG_NAMES
-        at least)."""
-        if tag == "base" and self.base is None and values.get("href"):
-            self.base = (values["href"] or "").strip()
-        elif tag == "link":
-            href = (values.get("href") or "").strip()
-            rels = (values.get("rel") or "").lower().split()
-            if href and "canonical" in rels and self.canonical is None:
-                self.canonical = href
-            if href and "amphtml" in rels and self.amphtml is None:
-                self.amphtml = href
 
 
 class _HeadParser(HTMLParser):
@@ -118,10 +82,6 @@ class _HeadParser(HTMLParser):
         """The prefix ended inside the head: keep what an unclosed <title> held."""
         if self._title_parts is not None and self.got.title is None:
             self.got.title = collapse(self._title_parts) or None
-
-
-def collapse(parts: list[str]) -> str:
-    return " ".join("".join(parts).split())
 
 
 def _offset(text: str, line: int, column: int) -> int:

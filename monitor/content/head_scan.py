@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import html
 import re
+from functools import cache
 
-from monitor.content.head_parser import HEAD_ELEMENTS, HEAD_TAG_NAMES, SKIP_CONTENT, Head, collapse
+from monitor.content.head import HEAD_ELEMENTS, HEAD_TAG_NAMES, SKIP_CONTENT, Head, collapse
 
 # A repeated group is written `(?>(?:…)*)`, never `(?:…)*+`: the two mean the same,
 # but Python 3.11.0-3.11.4's `re` matched a possessive repeat of a group that can
@@ -25,12 +26,20 @@ from monitor.content.head_parser import HEAD_ELEMENTS, HEAD_TAG_NAMES, SKIP_CONT
 _WS = "[ \t\n\r\f]"
 _VALUE = "(?:\"[^\"]*+\"|'[^']*+'|[^\\s\"'=<>`]++)"
 _ATTRS = rf"(?>(?:{_WS}++[^\s/>\"'=<]++(?>(?:{_WS}*+={_WS}*+{_VALUE})?))*)"
-_TOKEN = re.compile(
-    rf"<(?:([a-zA-Z][-.a-zA-Z0-9:_]*+)({_ATTRS}){_WS}*+(/?)>"  # start tag
-    rf"|/([a-zA-Z][-.a-zA-Z0-9:_]*+){_WS}*+>"  # end tag
-    r"|(!--)"  # comment: its end is checked by hand
-    r"|![dD][oO][cC][tT][yY][pP][eE][^>]*+>|\?[^>]*+>)"  # doctype, processing instruction
-)
+
+
+@cache
+def _token() -> re.Pattern[str]:
+    """The general path's next token. Compiled at the first head _STEP cannot
+    step through, not at import (issue 16: 3.2 M instructions, every process)."""
+    return re.compile(
+        rf"<(?:([a-zA-Z][-.a-zA-Z0-9:_]*+)({_ATTRS}){_WS}*+(/?)>"  # start tag
+        rf"|/([a-zA-Z][-.a-zA-Z0-9:_]*+){_WS}*+>"  # end tag
+        r"|(!--)"  # comment: its end is checked by hand
+        r"|![dD][oO][cC][tT][yY][pP][eE][^>]*+>|\?[^>]*+>)"  # doctype, processing instruction
+    )
+
+
 _ATTR = re.compile(rf"{_WS}+([^\s/>\"'=<]+)(?:{_WS}*={_WS}*({_VALUE}))?")
 
 
@@ -40,17 +49,22 @@ def _any_case(name: str) -> str:
     return "".join(f"[{c}{c.upper()}]" if c.isalpha() else c for c in name)
 
 
-# The end of a script or style, as html.parser finds it.
-_CDATA_END = {
-    "script": re.compile(rf"</\s*{_any_case('script')}\s*>"),
-    "style": re.compile(rf"</\s*{_any_case('style')}\s*>"),
-}
-_NAME_END = "(?![-.a-zA-Z0-9:_])"  # a tag name ends here: _TOKEN's names are possessive
+_CDATA_TAGS = frozenset({"script", "style"})
+
+
+@cache
+def _cdata_end(name: str) -> re.Pattern[str]:
+    """The end of a script or style (`name`), as html.parser finds it. Compiled
+    on the general path at the first one, not at import (issue 16)."""
+    return re.compile(rf"</\s*{_any_case(name)}\s*>")
+
+
+_NAME_END = "(?![-.a-zA-Z0-9:_])"  # a tag name ends here: _token()'s names are possessive
 
 
 def _cdata(name: str) -> str:
     """A non-self-closing <script>/<style> start tag and its content up to the first
-    match of _CDATA_END[name] (the same pattern, unrolled to scan at C speed)."""
+    match of _cdata_end(name) (the same pattern, unrolled to scan at C speed)."""
     case = _any_case(name)
     end = rf"/\s*{case}\s*>"
     return rf"<{case}{_NAME_END}{_ATTRS}{_WS}*+>[^<]*+(?>(?:<(?!{end})[^<]*+)*)<{end}"
@@ -83,7 +97,7 @@ _SKIP_RUN = (
 # run (group 1), then, if one follows, a start tag (name, attributes, slash;
 # and when the text after it runs to a </title> without markup, that text and
 # the end tag, for a <title>) or an end tag (name). Anything else is left to
-# _TOKEN.
+# _token().
 _STEP = re.compile(
     rf"({_SKIP_RUN})"
     rf"(?:<([a-zA-Z][-.a-zA-Z0-9:_]*+)({_ATTRS}){_WS}*+(/?)>"
@@ -94,7 +108,13 @@ _STEP = re.compile(
 _AMP_WORDS = re.compile("amp|⚡", re.IGNORECASE)
 # A <link> whose attributes hold neither of these cannot be canonical or amphtml.
 _LINK_WORDS = re.compile("canonical|amphtml|&", re.IGNORECASE)
-_TITLE_END = re.compile(rf"</[tT][iI][tT][lL][eE]{_WS}*+>")
+
+
+@cache
+def _title_end() -> re.Pattern[str]:
+    """The general path's </title>, compiled there, not at import (issue 16)."""
+    return re.compile(rf"</[tT][iI][tT][lL][eE]{_WS}*+>")
+
 
 _SELF_CLOSING_GIVES_UP = frozenset({"title", "script", "style", "noscript", "template"})
 
@@ -136,7 +156,7 @@ def fast_head(text: str) -> Head | None:
     skip = 0
     title_at = -1  # where the text of an open <title> starts
     pos = 0
-    find, match, step_at = text.find, _TOKEN.match, _STEP.match
+    find, step_at = text.find, _STEP.match
     while True:
         stepped = False
         if not skip and title_at < 0:
@@ -158,7 +178,7 @@ def fast_head(text: str) -> Head | None:
                     return None  # cut inside <title>, <noscript> or <template>
                 return got
             if title_at >= 0:
-                end = _TITLE_END.match(text, lt)
+                end = _title_end().match(text, lt)
                 if end is None:
                     return None  # markup inside <title>: the parser's business
                 got.title = collapse([html.unescape(text[title_at:lt])])
@@ -166,7 +186,7 @@ def fast_head(text: str) -> Head | None:
                 title_at = -1
                 pos = end.end()
                 continue
-            token = match(text, lt)
+            token = _token().match(text, lt)
             if token is None:
                 return None
             name, attrs, slash, end_name, comment = token.groups()
@@ -199,8 +219,8 @@ def fast_head(text: str) -> Head | None:
             else:
                 got.head_end = lt
                 return got
-            if tag in _CDATA_END and not slash:
-                close = _CDATA_END[tag].search(text, pos)
+            if tag in _CDATA_TAGS and not slash:
+                close = _cdata_end(tag).search(text, pos)
                 if close is None:
                     return None
                 pos = close.end()

@@ -11,7 +11,8 @@ for the soft-404 check (soft404.py), found by a fast scan that steps over
 scripts and comments.
 
 The head is read by a regex scanner (head_scan.py) and, where it is not sure,
-by html.parser (head_parser.py); the text is decoded by charset.py.
+by html.parser (head_parser.py, imported at the first head the scanner gives up
+on); the text is decoded by charset.py.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from functools import lru_cache
 from urllib.parse import urljoin
 
 from monitor.content.charset import decode
-from monitor.content.head_parser import Head, slow_head
+from monitor.content.head import Head
 from monitor.content.head_scan import fast_head, first_values
 from monitor.content.mediatype import is_html_content_type, is_image_content_type, media_type
 from monitor.content.simhash import page_simhash
@@ -163,9 +164,17 @@ def head_facts(
     Never raises.
     """
     text = decode(prefix, charset)
-    got = fast_head(text) or slow_head(text)
+    got = fast_head(text) or _slow_head(text)
     simhash = page_simhash(prefix, text, got.head_end, charset) if text_hash else None
     return _facts(text, got, base_url, simhash)
+
+
+def _slow_head(text: str) -> Head:
+    """html.parser's reading, for a head the scanner gives up on: its module (and
+    html.parser's) is imported here, at the first such head (issue 16)."""
+    from monitor.content.head_parser import slow_head
+
+    return slow_head(text)
 
 
 def _facts(text: str, got: Head, base_url: str, simhash: int | None = None) -> HtmlFacts:

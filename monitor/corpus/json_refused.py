@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 import sys
+from functools import cache
 
 from monitor.text_clip import clip
 
@@ -28,15 +29,18 @@ def name_shown(name: str) -> str:
     return clip(repr(name), NAME_SHOWN)
 
 
-# JSON tokens, to find where a repeated key is (error path only).
-_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[{}\[\],:]|[^\s{}\[\],:"]+|\s+')
+@cache
+def _token() -> re.Pattern[str]:
+    """JSON tokens, to find where a repeated key is (error path only: compiled
+    there, not at import; issue 16)."""
+    return re.compile(r'"(?:[^"\\]|\\.)*"|[{}\[\],:]|[^\s{}\[\],:"]+|\s+')
 
 
 def duplicate_key_at(text: str, start: int, end: int) -> tuple[str, int] | None:
     """The first key repeated within one object in `text[start:end]`, and its offset."""
     stack: list[set[str] | None] = []  # the keys of each open object; None for a list
     expect_key = False
-    for match in _TOKEN.finditer(text, start, end):
+    for match in _token().finditer(text, start, end):
         token = match.group()
         if token == "{":
             stack.append(set())
@@ -70,7 +74,7 @@ def _max_digits() -> int:
 def not_json_at(text: str, start: int, end: int) -> tuple[str, int] | None:
     """The first NaN/Infinity or over-long integer in `text[start:end]`, and its offset."""
     limit = _max_digits()
-    for match in _TOKEN.finditer(text, start, end):
+    for match in _token().finditer(text, start, end):
         token = match.group()
         if token in ("NaN", "Infinity", "-Infinity"):
             return token, match.start()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from functools import cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -29,10 +30,16 @@ _SPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f\x7f]")
 # not text: NUL (PostgreSQL refuses it in any text column) and lone UTF-16
 # surrogates (`"\ud800"` is valid JSON, but no UTF-8 writer can encode it)
 _NOT_TEXT = re.compile(r"[\x00\ud800-\udfff]")
-# How such a character gets into a value parsed from JSON text: as itself, or
-# as a `\u` escape (`\u0000`, `\uD800`-`\uDFFF`, hex in either case). JSON
-# text without either has none in any key or value (`json_text_is_text`).
-_JSON_NOT_TEXT = re.compile(r"[\x00\ud800-\udfff]|\\u(?:0000|[dD][89a-fA-F])")
+
+
+@cache
+def _json_not_text() -> re.Pattern[str]:
+    """How such a character gets into a value parsed from JSON text: as itself, or
+    as a `\\u` escape (`\\u0000`, `\\uD800`-`\\uDFFF`, hex in either case). JSON
+    text without either has none in any key or value (`json_text_is_text`).
+    Compiled at the first text holding a `\\u`, not at import (issue 16)."""
+    return re.compile(r"[\x00\ud800-\udfff]|\\u(?:0000|[dD][89a-fA-F])")
+
 
 _EXPECTED: dict[str, str] = {
     "int_type": "an integer",
@@ -199,14 +206,19 @@ def to_document(
     return Document(source, line if line is not None else 1, record, article)
 
 
-# RFC 3339 allows second 60, a leap second (`2016-12-31T23:59:60Z`); datetime does not.
-_LEAP = re.compile(r"(\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d):60(?:\.\d+)?([Zz]|[+-]\d\d:\d\d|)")
+@cache
+def _leap() -> re.Pattern[str]:
+    """RFC 3339 allows second 60, a leap second (`2016-12-31T23:59:60Z`); datetime
+    does not. Compiled at the first timestamp refused, not at import (issue 16)."""
+    return re.compile(r"(\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d):60(?:\.\d+)?([Zz]|[+-]\d\d:\d\d|)")
+
+
 _TIME_ERRORS = frozenset(k for k, v in _EXPECTED.items() if v == "an RFC 3339 timestamp")
 
 
 def _leap_second(value: object) -> str | None:
     """A leap second as the last microsecond of its minute (so it orders before the next)."""
-    match = _LEAP.fullmatch(value) if isinstance(value, str) else None
+    match = _leap().fullmatch(value) if isinstance(value, str) else None
     return None if match is None else f"{match[1]}:59.999999{match[2]}"
 
 
@@ -245,7 +257,7 @@ def json_text_is_text(text: str) -> bool:
     "walk the record" (an escaped backslash before `u0000` is no NUL)."""
     if "\\u" not in text:  # the usual case: one C-speed find, then one class scan
         return _NOT_TEXT.search(text) is None
-    return _JSON_NOT_TEXT.search(text) is None
+    return _json_not_text().search(text) is None
 
 
 # Where a value is in the record: None for the record itself, else (its parent's

@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import re
 import socket
+from functools import cache
 from typing import Final
 
 from aiohttp import ConnectionTimeoutError
@@ -33,7 +34,12 @@ from monitor.proxy import Bypass, ProxyUrl, no_proxy_patterns
 # a proxy's answer to CONNECT is a status line and a few headers (Squid's and
 # tinyproxy's: under 300 bytes; a 407 page's body is not read)
 CONNECT_HEAD_MAX: Final = 16 * 1024
-_STATUS_LINE: Final = re.compile(rb"HTTP/1\.[01] ([0-9]{3})(?: ([\t\x20-\x7e\x80-\xff]*))?")
+
+
+@cache
+def _status_line() -> re.Pattern[bytes]:
+    """Compiled at the first answer to CONNECT, not at import (issue 16)."""
+    return re.compile(rb"HTTP/1\.[01] ([0-9]{3})(?: ([\t\x20-\x7e\x80-\xff]*))?")
 
 
 class ProxyFailedError(OSError):
@@ -65,7 +71,7 @@ def head_end(data: bytes | bytearray) -> int | None:
 def connect_status(head: bytes) -> tuple[int, str]:
     """(status, reason) of a CONNECT answer head; ValueError when it is not HTTP/1.x."""
     line = head.split(b"\n", 1)[0].rstrip(b"\r")
-    found = _STATUS_LINE.fullmatch(line)
+    found = _status_line().fullmatch(line)
     if found is None:
         raise ValueError("not an HTTP/1.x status line")
     reason = (found.group(2) or b"").decode("latin-1").strip()

@@ -19,6 +19,7 @@ import os
 import re
 import stat
 from collections.abc import Iterator, Mapping, Sequence
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
@@ -355,12 +356,15 @@ def _parse_key(data: bytes, kid: str, source: str) -> Key:
     return SymmetricKey(kid, secret, source)
 
 
-_PRIVATE_PEM: Final = re.compile(rb"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----")
+@cache
+def _private_pem() -> re.Pattern[bytes]:
+    """Compiled at the first PEM key file read, not at import (issue 16)."""
+    return re.compile(rb"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----")
 
 
 def _holds_private(data: bytes) -> bool:
     """Whether any PEM block of the file is a private key (of any kind, encrypted or not)."""
-    return _PRIVATE_PEM.search(data) is not None
+    return _private_pem().search(data) is not None
 
 
 def _short_text(data: bytes) -> bool:

@@ -8,7 +8,11 @@ for a signed record checked against a key, and the CJK-script and soft-404
 phrase patterns for a title that needs them. Each cost ~15-31 M instructions
 of every start when built at import (bench/README.md, the twentieth session);
 the judgements they serve are tested where they are made (test_fingerprint*,
-test_html_head, test_signature).
+test_html_head, test_signature). Likewise html.parser's reading of a head
+(head_parser.py, ~9 M) waits for a head the scanner gives up on, and the
+scanner's general-path token and the escaped-header-byte pattern (3.2 and
+2.5 M, the largest of those compiled at first use in the twenty-first
+session) for a page or header that needs them.
 """
 
 from __future__ import annotations
@@ -43,14 +47,18 @@ def built(module, getter):
     return pattern is None or pattern.cache_info().currsize > 0
 
 def facts():
-    from monitor.content import fingerprint, soft404
+    from monitor.content import fingerprint, head_scan, soft404
+    from monitor.http import headers
     out = {
         "modules": sorted(
             m for m in ("rfc8785", "monitor.secured.signed", "monitor.secured.envelopes",
-                        "monitor.secured.canonical") if m in sys.modules
+                        "monitor.secured.canonical", "html.parser",
+                        "monitor.content.head_parser") if m in sys.modules
         ),
         "soft_404_phrases_built": built(soft404, "_patterns"),
         "cjk_pattern_built": built(fingerprint, "_unspaced"),
+        "head_token_built": built(head_scan, "_token"),
+        "escaped_header_built": built(headers, "_escaped"),
     }
     with open(FACTS, "w") as f:
         json.dump(out, f)
@@ -122,4 +130,6 @@ def test_check_of_an_unsigned_english_page_builds_no_verifier_and_no_unused_patt
         "modules": [],
         "soft_404_phrases_built": False,
         "cjk_pattern_built": False,
+        "head_token_built": False,
+        "escaped_header_built": False,
     }
