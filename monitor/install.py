@@ -59,9 +59,13 @@ def corpus_readers() -> None:
     matter) and publicsuffixlist (at the first provider domain judged), the names
     the code takes from them included. Raises ImportError (`cannot_import` says it).
 
-    ~15 ms, which the daemon's first scan pays anyway; `check` does not call it (it
-    pays only for what its records need)."""
+    ~15 ms, which the daemon's first scan pays anyway, and ~40 ms to load the public
+    suffix list (at the start only: it is kept); `check` does not call it (it pays
+    only for what its records need)."""
     import yaml
     from publicsuffixlist import PublicSuffixList
 
+    from monitor.rules.suffixes import _suffixes
+
     del yaml, PublicSuffixList
+    _suffixes()  # its list too, a file of its install (~40 ms once, cached for the scans)

@@ -28,7 +28,14 @@ def _suffixes() -> PublicSuffixList:
     # provider domain pays for it
     from publicsuffixlist import PublicSuffixList
 
-    return PublicSuffixList()
+    try:
+        return PublicSuffixList()
+    except Exception as exc:
+        # its list is a file of its install: one missing or unreadable (a package half
+        # installed) is the install's failure, said as one (monitor.install). As an
+        # OSError it was the corpus file's: the daemon said "cannot read FILE: no such
+        # file or directory" of every corpus file, there all along
+        raise ImportError(f"{type(exc).__name__}: {exc}", name="publicsuffixlist") from exc
 
 
 def is_public_suffix(name: str) -> bool:

@@ -9,7 +9,10 @@ file" for every front-matter file (exit 1: the install's failure read as the
 documents'), and publicsuffixlist's a traceback. aiohttp missing in any way made
 `check` hang for ever (its own share of the checks failed to import the engine
 before the `finally` that ends the share, and the pool waited for that end), and
-each `--workers` process printed a traceback.
+each `--workers` process printed a traceback. A publicsuffixlist whose list (a file
+of its install) is missing was the corpus file's failure: the daemon said "cannot
+read FILE: no such file or directory" of each corpus file, there all along, and
+`run --once` ended "unreadable document" (exit 1).
 
 Each broken package is a module of its name on PYTHONPATH that raises at its
 import. Each case is one process (~0.5 s); no request is made (the one URL is a
@@ -31,11 +34,16 @@ RAISES = {
     "runtime": 'raise RuntimeError("half installed")\n',
     "nameless": 'raise ImportError("libyaml.so.0: cannot open shared object file")\n',
     "missing": 'raise ModuleNotFoundError("No module named {module!r}", name="{module}")\n',
+    # importable, its data file gone
+    "listless": "class PublicSuffixList:\n"
+    "    def __init__(self, *args, **kwargs):\n"
+    "        open('/nonexistent/publicsuffixlist/public_suffix_list.dat')\n",
 }
 SAID = {
     "runtime": "(RuntimeError: half installed)",
     "nameless": "(libyaml.so.0: cannot open shared object file)",
     "missing": "(No module named ",
+    "listless": "(FileNotFoundError: [Errno 2] No such file or directory: '/nonexistent/",
 }
 
 
@@ -75,11 +83,26 @@ def test_check_with_yaml_broken_says_so_not_invalid_documents(tmp_path: Path, ho
     assert "internal error" not in done.stdout + done.stderr, done.stdout
 
 
-def test_check_with_publicsuffixlist_raising_says_so(tmp_path: Path) -> None:
+@pytest.mark.parametrize("how", ["runtime", "listless"])
+def test_check_with_publicsuffixlist_broken_says_so(tmp_path: Path, how: str) -> None:
     (tmp_path / "a.jsonl").write_text(LINE)
-    env = broken(tmp_path, "publicsuffixlist", "runtime")
+    env = broken(tmp_path, "publicsuffixlist", how)
     done = cli(env, "check", tmp_path / "a.jsonl", "--offline")
-    refused(done, "Error: cannot import publicsuffixlist (RuntimeError: half installed)")
+    refused(done, "Error: cannot import publicsuffixlist " + SAID[how])
+
+
+def test_run_with_the_public_suffix_list_missing_is_refused_at_its_start(tmp_path: Path) -> None:
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "corpus" / "a.jsonl").write_text(LINE)
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'paths = ["{tmp_path / "corpus"}"]\ndata_dir = "{tmp_path / "data"}"\n'
+        'listen = "127.0.0.1:0"\n'
+    )
+    env = broken(tmp_path, "publicsuffixlist", "listless")
+    done = cli(env, "run", "--config", config, "--once")
+    refused(done, "Error: cannot import publicsuffixlist " + SAID["listless"])
+    assert len(done.stderr.splitlines()) == 1, done.stderr
 
 
 @pytest.mark.parametrize("workers", ["1", "2"])
