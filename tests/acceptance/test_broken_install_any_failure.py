@@ -22,6 +22,7 @@ closed loopback port, never reached: the engine does not import).
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 from pathlib import Path
 
@@ -115,3 +116,46 @@ def test_check_with_aiohttp_broken_ends_saying_so(tmp_path: Path, how: str, work
     refused(done, "Error: cannot import aiohttp " + SAID[how], first=False)
     others = [line for line in done.stderr.splitlines() if not line.startswith("Error:")]
     assert all("cannot import aiohttp" in line for line in others), done.stderr
+
+
+def signed_corpus(tmp_path: Path) -> tuple[Path, Path]:
+    """A v2-signed article and its AES key, made with the install whole."""
+    key, corpus = tmp_path / "publisher.key", tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text(FRONT_MATTER.replace('title: "t"', 'title: "A story"'))
+    whole = user_env()
+    assert cli(whole, "keygen", "--type", "aes256", "--out", key).returncode == 0
+    done = cli(whole, "sign", corpus / "a.txt", "--key-file", key, "--in-place")
+    assert done.returncode == 0, done.stderr
+    return key, corpus
+
+
+@pytest.mark.parametrize("how", ["runtime", "missing"])
+@pytest.mark.parametrize("command", ["verify", "check"])
+def test_a_broken_cryptography_is_no_verdict(tmp_path: Path, how: str, command: str) -> None:
+    """Its import fails at the first signed record (imported late: issue 16; its
+    compiled part missing is the usual way): every signed record came out
+    `malformed: internal error`, exit 1, rather than the install said broken."""
+    key, corpus = signed_corpus(tmp_path)
+    env = broken(tmp_path, "cryptography", how)
+    extra = ["--offline", "-o", os.devnull] if command == "check" else []
+    done = cli(env, command, corpus, "--key-file", key, *extra)
+    refused(done, "Error: cannot import cryptography " + SAID[how])
+    assert "malformed" not in done.stdout, done.stdout
+
+
+def test_the_daemon_stores_no_verdict_for_a_broken_cryptography(tmp_path: Path) -> None:
+    key, corpus = signed_corpus(tmp_path)
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'paths = ["{corpus}"]\ndata_dir = "{tmp_path / "data"}"\nlisten = "127.0.0.1:0"\n'
+        f'key_file = ["{key}"]\n'
+    )
+    done = cli(broken(tmp_path, "cryptography", "runtime"), "run", "--config", config, "--once")
+    assert "cannot import cryptography (RuntimeError: half installed)" in done.stderr
+    assert "Traceback" not in done.stderr and "malformed" not in done.stderr, done.stderr
+    db = sqlite3.connect(tmp_path / "data" / "article-monitor.db")
+    try:
+        assert db.execute("select signature_status from articles").fetchall() == []
+    finally:
+        db.close()
