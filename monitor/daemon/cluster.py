@@ -105,6 +105,9 @@ class Membership:
         self._settled: frozenset[str] | None = None
         self._drained: str | None = None
         self._live: frozenset[str] | None = None  # the membership of the last heartbeat
+        # the hosts held back as the stop found them (`holds_at_stop`): host -> end
+        # (time.monotonic() s), shared by the leave (`leave`)
+        self._holds_at_stop: dict[str, float] = {}
         # _steady() time of the last heartbeat that worked: the boot-time clock, since a
         # suspended machine (a laptop's sleep, a VM suspended inside) is silent to the
         # others all along, though the monotonic clock does not count that time
@@ -430,8 +433,31 @@ class Membership:
             log.debug("cluster heartbeat still failing: %s", error)
         self.error = error
 
+    def holds_at_stop(self) -> None:
+        """On the loop, once the stop's checks are settled and before the checker
+        closes (a checker process's holds go with it): note the hosts held back
+        now, for the leave to share them."""
+        hosts = self._hosts()
+        if hosts is None:
+            return
+        mono = time.monotonic()
+        self._holds_at_stop = {h: mono + left for h, left in hosts.backoffs().items()}
+
     def leave(self) -> None:
-        """A clean stop: out of the membership and the leader lease given up."""
+        """A clean stop: the holds the stop found shared (`holds_at_stop`), out of
+        the membership and the leader lease given up. The heartbeat shares them
+        every beat, but a host that answered 429/503 since the last beat was
+        forgotten: its check leaves at the stop with its claim due now (no
+        request after the stop), and the next start, or another member at once,
+        asked the host again long before its Retry-After was over."""
+        mono = time.monotonic()
+        holds = {h: end - mono for h, end in self._holds_at_stop.items() if end > mono}
+        if holds:
+            now = self.now()
+            try:
+                self.repo.share_backoff({h: now + int(x * 1000) for h, x in holds.items()})
+            except SQLAlchemyError as exc:  # the leave is still tried, and says so if it fails
+                log.debug("the holds could not be shared as the daemon left: %s", exc)
         self.repo.leave(self.id)
 
     def maintenance_due(self) -> bool:

@@ -81,6 +81,8 @@ async def shutdown(d: Daemon) -> None:
     threads = asyncio.create_task(threads_ended(d, drain_bound(d)), name="jobs-ended")
     try:
         await settled(d)
+        # the hosts' holds, before the checker closes: the leave shares them
+        d.membership.holds_at_stop()
         if d._damaged:
             return  # nothing more can be written
         try:
