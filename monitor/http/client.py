@@ -266,6 +266,11 @@ class Client:
         if self._stopped:
             raise HostHeld(0.0)
         await self._limit.take()
+        if self._stopped:  # handed its slot as a request ended, then the stop came
+            # before this ran (`stop` fails only the waits still waiting): it sent
+            # its request after the stop
+            self._limit.give()
+            raise HostHeld(0.0)
 
     def stop(self) -> None:
         """The daemon stops (its checker process was told, or in-process): the
