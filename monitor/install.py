@@ -12,6 +12,15 @@ package. Imports nothing itself.
 from __future__ import annotations
 
 BROKEN_INSTALL = "the install is broken; reinstall article-monitor with its dependencies"
+# A checker process's exit status when a package failed to import in one of its
+# checks (it has said which on standard error): its parent ends the run as broken.
+# sysexits.h's EX_CONFIG, which no crash of the interpreter gives.
+WORKER_BROKEN_INSTALL = 78
+
+
+class InstallBroken(Exception):
+    """A broken install found by another process, which named the package: the
+    message is the whole of what to say."""
 
 
 def cannot_import(exc: BaseException) -> str | None:
@@ -24,9 +33,18 @@ def cannot_import(exc: BaseException) -> str | None:
     a RuntimeError, a SyntaxError, an ImportError that names nothing, as a
     compiled extension's loader raises): those were a traceback (exit 70) or, read
     by the corpus readers, "internal error while reading this file" for every file.
+    Within an ExceptionGroup (the task group of `check`'s checks, or of a checker
+    process's: html.parser's head reader is imported at the first head the fast
+    scanner gives up on) it is said as well: it was "internal error … a bug", exit
+    70, with a traceback, or a checker process's traceback and a report missing its
+    targets.
     """
     if not isinstance(exc, Exception):
         return None
+    if isinstance(exc, InstallBroken):
+        return str(exc)
+    if isinstance(exc, ExceptionGroup):  # a check's task group: a late import in one check
+        return next(filter(None, map(cannot_import, exc.exceptions)), None)
     name = exc.name if isinstance(exc, ImportError) else None
     if name is None:
         name = _importing(exc)
@@ -69,3 +87,15 @@ def corpus_readers() -> None:
 
     del yaml, PublicSuffixList
     _suffixes()  # its list too, a file of its install (~40 ms once, cached for the scans)
+
+
+def page_reader() -> None:
+    """Import html.parser's head reader (monitor.content.head_parser, html.parser
+    with it), which a check imports at the first head the fast scanner gives up on
+    (issue 16). The daemon imports it at its start and at each reload, as it does
+    `corpus_readers`: met by a check, a broken one was a traceback logged for each
+    such page, each check 'failed unexpectedly' and nothing recorded. Raises as an
+    import does (`cannot_import` says it). `check` does not call it."""
+    import monitor.content.head_parser
+
+    del monitor.content.head_parser

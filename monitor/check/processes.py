@@ -50,6 +50,7 @@ from monitor.check.prestart import (
 )
 from monitor.check.prestart import stop_signals_held as _stop_signals_held
 from monitor.config import Settings
+from monitor.install import BROKEN_INSTALL, WORKER_BROKEN_INSTALL, InstallBroken
 from monitor.request_headers import revealed_json
 from monitor.retry import tries_seconds
 from monitor.vocabulary import Kind
@@ -230,6 +231,13 @@ class WorkerPool:
         for channel in self.channels:
             code = await channel.wait()
             pid = channel.transport.get_pid() if channel.transport else None
+            if code == WORKER_BROKEN_INSTALL and channel.error is None:
+                # a package failed to import in one of its checks (its line is above):
+                # the install's failure, not the targets' (exit 2, as in this process)
+                raise InstallBroken(
+                    f"a checker process (pid {pid}) cannot import a package (said above): "
+                    f"{BROKEN_INSTALL}"
+                )
             why = _failure(channel, code)
             if why is not None:
                 raise WorkerFailed(

@@ -377,6 +377,13 @@ def main() -> None:
             )
     except BrokenPipeError:  # the parent is gone: nobody to report to
         sys.exit(0)
+    except Exception as exc:  # a package failing to import in a check: said in one line
+        from monitor.install import WORKER_BROKEN_INSTALL, cannot_import
+
+        if (said := cannot_import(exc)) is None:
+            raise
+        print(f"monitor.check.worker: {said}", file=sys.stderr)
+        sys.exit(WORKER_BROKEN_INSTALL)
     finally:
         end_of_process()
 

@@ -407,12 +407,14 @@ def verification_keys(settings: Settings) -> KeyRing:
 
 def corpus_readers_present() -> None:
     """`run`'s start and each SIGHUP's reload: the packages the corpus readers
-    import at the first document (monitor/install.py) are importable, or a
+    import at the first document, and html.parser's head reader, which a check
+    imports at the first odd head (monitor/install.py), are importable, or a
     BrokenInstall naming the one that is not (exit 2, a reload refused)."""
-    from monitor.install import cannot_import, corpus_readers
+    from monitor.install import cannot_import, corpus_readers, page_reader
 
     try:
         corpus_readers()
+        page_reader()  # html.parser's head reader, which the checks import late
     except Exception as exc:  # a package's own code failing at its import, too
         said = cannot_import(exc)
         if said is None:  # one of monitor's own modules: a bug
