@@ -61,10 +61,14 @@ def known_error(exc: BaseException) -> str | None:
     that is not there, a port in use, a server down, a damaged file): those
     get one line. Anything else is a bug and must not be dressed up as one.
     """
-    from monitor.config import ConfigError
+    # only if it was imported (a ConfigError needs it): importing it here again,
+    # when the package it imports (pydantic) is what failed, raised once more from
+    # this handler, a traceback and exit 1 instead of `cannot import pydantic`
+    if "monitor.config" in sys.modules:
+        from monitor.config import ConfigError
 
-    if isinstance(exc, ConfigError):
-        return str(exc)
+        if isinstance(exc, ConfigError):
+            return str(exc)
     from monitor.install import cannot_import
 
     # a dependency missing or broken (imported late, where it is first needed),

@@ -143,3 +143,28 @@ def test_run_with_a_broken_html_parser_is_refused_at_its_start(tmp_path: Path, s
     done = cli(broken_html(tmp_path, "runtime"), "run", "--config", config, "--once")
     refused(done, SAID["runtime"], "the install is broken")
     assert len(done.stderr.splitlines()) == 1, done.stderr
+
+
+@pytest.mark.parametrize(
+    ("raises", "said"),
+    [
+        ('raise RuntimeError("half installed")\n', "(RuntimeError: half installed)"),
+        (
+            'raise ModuleNotFoundError("No module named \'pydantic\'", name="pydantic")\n',
+            "(No module named 'pydantic')",
+        ),
+    ],
+)
+def test_a_broken_pydantic_is_said_not_a_traceback(tmp_path: Path, raises: str, said: str) -> None:
+    """The class of the above, at the start: the CLI's error handler imported
+    monitor.config (pydantic with it) to ask whether the error was a ConfigError,
+    failed again inside the handler, and ended with a traceback and exit 1 before
+    the fix. `check --offline`: no request."""
+    shim = tmp_path / "shim"
+    shim.mkdir()
+    (shim / "pydantic.py").write_text(raises)
+    path = os.pathsep.join(p for p in (str(shim), os.environ.get("PYTHONPATH", "")) if p)
+    (tmp_path / "a.jsonl").write_text('{"webUrl": "http://127.0.0.1:9/a/", "title": "t"}\n')
+    done = cli(user_env(PYTHONPATH=path), "check", tmp_path / "a.jsonl", "--offline")
+    refused(done, f"Error: cannot import pydantic {said}", "the install is broken")
+    assert len(done.stderr.splitlines()) == 1, done.stderr
