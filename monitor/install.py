@@ -58,7 +58,8 @@ def cannot_import(exc: BaseException) -> str | None:
 
 def _importing(exc: BaseException) -> str | None:
     """The top-level package other than monitor whose module code (run only while it
-    is imported) the traceback of `exc` passes through, or None."""
+    is imported) the traceback of `exc` passes through, or None. A module that does
+    not compile has no frame: its SyntaxError names its file, found on sys.path."""
     tb = exc.__traceback__
     while tb is not None:
         frame = tb.tb_frame
@@ -69,7 +70,27 @@ def _importing(exc: BaseException) -> str | None:
                 if package != "monitor":
                     return package
         tb = tb.tb_next
+    if isinstance(exc, SyntaxError) and exc.filename:
+        return _package_of(exc.filename)
     return None
+
+
+def _package_of(filename: str) -> str | None:
+    """The top-level package (other than monitor) of a module file, by the most
+    specific sys.path entry holding it; None for any other file (`<string>`, …)."""
+    import os
+    import sys
+
+    path = os.path.abspath(filename)
+    best = ""
+    for entry in sys.path:
+        root = os.path.abspath(entry or os.curdir)
+        if path.startswith(root.rstrip(os.sep) + os.sep) and len(root) > len(best):
+            best = root
+    if not best or not filename.endswith(".py"):
+        return None
+    top = os.path.relpath(path, best).split(os.sep)[0].removesuffix(".py")
+    return None if top in ("monitor", "") or not top.isidentifier() else top
 
 
 def corpus_readers() -> None:
