@@ -27,7 +27,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from daemon_harness import CLI, refused, user_env
+
+from monitor.cli import cli as main_cli
 
 FRONT_MATTER = '---\nwebUrl: "http://127.0.0.1:9/a/"\ntitle: "t"\n---\n'
 LINE = '{"webUrl": "http://127.0.0.1:9/a/", "title": "t", "provider": {"domain": "x.test"}}\n'
@@ -126,14 +129,17 @@ def test_check_with_aiohttp_broken_ends_saying_so(tmp_path: Path, how: str, work
 
 
 def signed_corpus(tmp_path: Path) -> tuple[Path, Path]:
-    """A v2-signed article and its AES key, made with the install whole."""
+    """A v2-signed article and its AES key, made in this process (the install whole)."""
     key, corpus = tmp_path / "publisher.key", tmp_path / "corpus"
     corpus.mkdir()
     (corpus / "a.txt").write_text(FRONT_MATTER.replace('title: "t"', 'title: "A story"'))
-    whole = user_env()
-    assert cli(whole, "keygen", "--type", "aes256", "--out", key).returncode == 0
-    done = cli(whole, "sign", corpus / "a.txt", "--key-file", key, "--in-place")
-    assert done.returncode == 0, done.stderr
+    clean = {name: None for name in os.environ if name.startswith("ARTICLE_MONITOR_")}
+    for args in (
+        ["keygen", "--type", "aes256", "--out", str(key)],
+        ["sign", str(corpus / "a.txt"), "--key-file", str(key), "--in-place"],
+    ):
+        done = CliRunner().invoke(main_cli, args, env=clean)
+        assert done.exit_code == 0, done.output
     return key, corpus
 
 
