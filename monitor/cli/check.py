@@ -133,9 +133,10 @@ def check(
     \b
     Exit codes: 0 everything healthy; 1 at least one problem (an invalid
     document counts), or a checker process failed; 2 usage or configuration
-    error, or a broken install: a dependency missing (nothing checked); 130
-    cut short by Ctrl-C or SIGTERM (a valid partial report, marked
-    "incomplete", is still printed).
+    error, or a broken install: a dependency missing or failing to import
+    (nothing checked, or, met midway, the report so far marked
+    "incomplete"); 130 cut short by Ctrl-C or SIGTERM (a valid partial
+    report, marked "incomplete", is still printed).
     """
     stop = StopSignals()
     workers: list[Any] = []  # spawned before the heavy imports (monitor.check.prestart)

@@ -109,6 +109,8 @@ def test_check_meeting_a_broken_html_parser_says_the_install_is_broken(
         assert stderr.splitlines()[-1].startswith("Error: a checker process"), stderr
         assert "cannot import a package (said above): the install is broken" in stderr
     assert "internal error" not in stderr
+    # met midway: the report so far, marked incomplete (check --help, README)
+    assert json.loads(done.stdout)["summary"]["incomplete"] is True
 
 
 def test_check_with_html_parser_working_reads_that_head(tmp_path: Path, site: int) -> None:
