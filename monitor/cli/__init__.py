@@ -61,11 +61,11 @@ def known_error(exc: BaseException) -> str | None:
     that is not there, a port in use, a server down, a damaged file): those
     get one line. Anything else is a bug and must not be dressed up as one.
     """
-    # only if it was imported (a ConfigError needs it): importing it here again,
-    # when the package it imports (pydantic) is what failed, raised once more from
-    # this handler, a traceback and exit 1 instead of `cannot import pydantic`
-    if "monitor.config" in sys.modules:
-        from monitor.config import ConfigError
+    # only if its module was imported (a ConfigError needs it): importing it here
+    # again, when the package it imports (pydantic) is what failed, raised once more
+    # from this handler, a traceback and exit 1 instead of `cannot import pydantic`
+    if "monitor.config_sources" in sys.modules:
+        from monitor.config_sources import ConfigError
 
         if isinstance(exc, ConfigError):
             return str(exc)
