@@ -11,6 +11,7 @@ and of those lost with a checker process (lost.py).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 from collections import Counter, defaultdict
@@ -355,7 +356,10 @@ class Dispatcher:
                 )
                 self.inflight[claim.id] = (task, claim)
             for until, group in later.items():
-                await self.release(group, due=until)
+                if s.once:  # the pass's own: checked at the hold's end (`_check_at`)
+                    self._check_at(group, until)
+                else:
+                    await self.release(group, due=until)
             claimed += len(claims)
             given_back += len(deferred)
             if len(claims) < want:
@@ -380,18 +384,24 @@ class Dispatcher:
         counted in `deferred_checks_total` alone). The holds are the in-process
         checker's gates', or those its checker processes told (checkers.py
         `WorkerHolds`; their checks queued when a hold began are given back by
-        the process or, not sent yet, taken back: `_deferred`). Not in `run --once`
-        (its pass checks what is due at its cutoff, so those checks wait at
-        their host's gate), nor a claim of a target whose check is in flight
-        (its lease ran out: it is restarted as ever)."""
+        the process or, not sent yet, taken back: `_deferred`). Not a claim of a
+        target whose check is in flight (its lease ran out: it is restarted as
+        ever). In `run --once` (its pass checks what is due at its cutoff) the
+        in-process checker's checks wait at their host's gate, which knows the
+        holds the cluster shared (cluster.py imposes them); a checker process's
+        gates do not, so with them the pass holds these claims itself until the
+        hold's end (`_check_at`): it asked a host held since an earlier pass,
+        or by another member, at once (R32)."""
         hosts = getattr(self.checker, "hosts", None)
-        if s.once or not isinstance(hosts, HostPool | WorkerHolds) or not claims:
+        if not isinstance(hosts, HostPool | WorkerHolds) or not claims:
+            return {}
+        if s.once and not isinstance(hosts, WorkerHolds):
             return {}
         skip = left_out | {c.id for c in claims if c.id in self.inflight}
         if len(self._waiting) > MAX_WAITING:
             self._waiting.clear()
         later = held_back(hosts, claims, self._clock(), skip, self.inflight.values(), self._waiting)
-        if later:
+        if later and not s.once:  # the pass holds its own: not given back
             given = sum(len(g) for g in later.values())
             self.deferred += given
             log.debug(
@@ -399,6 +409,22 @@ class Dispatcher:
                 extra={"ctx": {"claims": given}},
             )
         return later
+
+    def _check_at(self, claims: list[Claimed], until: int) -> None:
+        """`run --once` with checker processes: check `claims` at their host's
+        hold's end (`until`, this clock's ms), in this pass (`_held_back`); at a
+        stop they start none, and their claims are given back (`_check_surviving`:
+        the processes take no check after it)."""
+        hold = asyncio.ensure_future(self._hold_ends(until))
+        for claim in claims:
+            task = asyncio.create_task(self._check(claim, after=hold), name=f"check-{claim.id}")
+            self.inflight[claim.id] = (task, claim)
+
+    async def _hold_ends(self, until: int) -> None:
+        """Until `until` (this clock's ms), or the stop."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(max(0.0, (until - self._clock()) / 1000)):
+                await self.stopped.wait()
 
     async def _check(
         self, claim: Claimed, after: asyncio.Future[Any] | None = None, tries: int = CHECKER_DEATHS
