@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Iterator
+from functools import cache
 from typing import Any
 
 import pytest
@@ -61,9 +62,12 @@ _STRING_CHARS = st.sampled_from(
 _WS = st.sampled_from(["", "", " ", "\n", "  \n ", "\t", "\r\n", "\n\n", " " * 20 + "\n "])
 
 
+_STRING_TEXT = st.text(_STRING_CHARS, max_size=12)
+
+
 @st.composite
 def _string(draw: st.DrawFn) -> str:
-    text = draw(st.text(_STRING_CHARS, max_size=12))
+    text = draw(_STRING_TEXT)
     encoded = json.dumps(text, ensure_ascii=draw(st.booleans()))
     if draw(st.booleans()):  # a surrogate pair or a lone one, written as escapes
         encoded = encoded[:-1] + draw(st.sampled_from(["\\ud83d\\ude00", "\\ud83d", "\\u00e9"]))
@@ -106,36 +110,58 @@ def _value(draw: st.DrawFn, depth: int = 0) -> str:
     if kind == "scalar":
         return draw(_SCALAR)
     if kind == "list":
-        items = draw(st.lists(_value(depth + 1), max_size=3))
+        items = draw(_lists(depth + 1))
         return _join(draw, [draw(_WS) + i for i in items], "[", "]")
-    return _join(draw, draw(_members(_value(depth + 1))), "{", "}")
+    return _join(draw, draw(_members_at(depth + 1)), "{", "}")
 
 
 @st.composite
 def _article(draw: st.DrawFn) -> str:
     url = json.dumps(f"https://news.example.com/{draw(st.integers(0, 99))}")
-    members = [f'"webUrl":{draw(_WS)}{url}', *draw(_members(_value(1)))]
+    members = [f'"webUrl":{draw(_WS)}{url}', *draw(_members_at(1))]
     if draw(st.booleans()):
         members.reverse()
     return _join(draw, members, "{", "}")
 
 
-_ELEMENT = st.one_of(_article(), _article(), _value())
+# Each strategy is built once, here or by depth (cached): one made anew inside a draw
+# was unwrapped, validated and its properties worked out again at every draw, about
+# a third of an example's time; the values drawn are the same.
+@cache
+def _values(depth: int) -> st.SearchStrategy[str]:
+    return _value(depth)
+
+
+@cache
+def _lists(depth: int) -> st.SearchStrategy[list[str]]:
+    return st.lists(_values(depth), max_size=3)
+
+
+@cache
+def _members_at(depth: int) -> st.SearchStrategy[list[str]]:
+    return _members(_values(depth))
+
+
+_ARTICLE = _article()
+# two distinct strategies (one_of would draw one object given twice as once): an
+# article two times in three, as before
+_ELEMENT = st.one_of(_article(), _article(), _values(0))
+_ELEMENTS = st.lists(_ELEMENT, max_size=6)
 
 
 @st.composite
 def json_texts(draw: st.DrawFn) -> str:
-    elements = draw(st.lists(_ELEMENT, max_size=6))
+    elements = draw(_ELEMENTS)
     listed = _join(draw, [draw(_WS) + e for e in elements], "[", "]")
     form = draw(st.sampled_from(["list", "list", "wrapper", "object", "scalar", "empty"]))
     if form == "wrapper":
         key = draw(st.sampled_from(["news", "articles"]))
-        others = draw(_members(_value(1)))
+        others = draw(_members_at(1))
         text = _join(draw, [*others, f'"{key}":{draw(_WS)}{listed}'], "{", "}")
     elif form == "object":
-        text = draw(_article())
+        text = draw(_ARTICLE)
     elif form == "scalar":
-        text = draw(_value())
+        text = draw(_values(0))
     elif form == "empty":
         text = ""
     else:
@@ -146,9 +172,12 @@ def json_texts(draw: st.DrawFn) -> str:
 _BREAKS = st.sampled_from([*list(',:[]{}"\\x\n'), ",]", ",}", "\r", " \xa0", "é"])
 
 
+_JSON_TEXTS = json_texts()
+
+
 @st.composite
 def json_files(draw: st.DrawFn) -> bytes:
-    text = draw(json_texts())
+    text = draw(_JSON_TEXTS)
     for _ in range(draw(st.integers(0, 2))):  # syntax errors at random points
         at = draw(st.integers(0, len(text)))
         cut = draw(st.integers(0, 2))
