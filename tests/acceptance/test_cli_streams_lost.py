@@ -125,10 +125,13 @@ def _stalled_reader_run(args: list[str], buffered: bool) -> tuple[int, str]:
                 break
             queued = now
             time.sleep(0.05)
-        for _ in range(3):  # the first is the command's; the next insists
+        # the first is the command's: noted, it goes on (blocked); the next insists.
+        # A second after the first, not 5: the command blocked in its write runs
+        # the handler at once (EINTR), and each run waited out the whole 5 s here
+        for wait in (1, 5, 5):
             proc.send_signal(signal.SIGINT)
             try:
-                proc.wait(timeout=5)
+                proc.wait(timeout=wait)
                 break
             except subprocess.TimeoutExpired:
                 continue
