@@ -7,7 +7,11 @@ count, state and filter result below is known exactly. Hostile strings
 
 from __future__ import annotations
 
+import atexit
+import shutil
+import tempfile
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 from sqlalchemy import Engine, insert
@@ -41,16 +45,57 @@ def article_id(n: int) -> str:
 
 
 def build(path: Path, n_targets: int = 250) -> Known:
-    """The known contents in a SQLite file at `path`."""
-    return build_on(make_engine(f"sqlite:///{path}"), n_targets)
+    """The known contents in a SQLite file at `path`: a copy of the file `build_on`
+    wrote once per worker for these contents (no clock in them: T0, and the module's
+    values a test may patch, PROVIDERS say), with its Known. The migrations and
+    INSERTs of each test were most of a status test's setup."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(_built(n_targets, (T0, KINDS, PROVIDERS, XSS)), path)
+    known, _rows = _contents(make_engine(f"sqlite:///{path}"), n_targets)
+    return known
+
+
+@cache
+def _built(n_targets: int, contents: tuple[object, ...]) -> Path:
+    """`contents`: what `_contents` reads besides `n_targets`, the cache's key."""
+    folder = Path(tempfile.mkdtemp(prefix="known-"))
+    atexit.register(shutil.rmtree, folder, True)
+    db = folder / "am.db"
+    engine = make_engine(f"sqlite:///{db}")
+    try:
+        build_on(engine, n_targets)
+    finally:
+        engine.dispose()  # the last connection: checkpointed, no -wal left
+    assert [p.name for p in folder.iterdir()] == ["am.db"], list(folder.iterdir())
+    return db
 
 
 def build_on(engine: Engine, n_targets: int = 250) -> Known:
     """`n_targets` targets: every 3rd down, every 7th unknown, the rest up; kinds and
     providers in turn; target 5 retired; one target's URL and titles are hostile."""
     upgrade(engine)
+    known, (articles, targets, links, results, transitions) = _contents(engine, n_targets)
+    with engine.begin() as conn:
+        conn.execute(insert(ARTICLES), articles)
+        conn.execute(insert(TARGETS), targets)
+        conn.execute(insert(LINKS), links)
+        conn.execute(insert(RESULTS), results)
+        if transitions:
+            conn.execute(insert(TRANSITIONS), transitions)
+    return known
+
+
+Rows = list[dict[str, object]]
+
+
+def _contents(engine: Engine, n_targets: int) -> tuple[Known, tuple[Rows, Rows, Rows, Rows, Rows]]:
+    """The Known of `build_on`'s contents (for `engine`), and the rows it writes."""
     known = Known(engine)
-    targets, links, results, transitions, articles = [], [], [], [], []
+    targets: Rows = []
+    links: Rows = []
+    results: Rows = []
+    transitions: Rows = []
+    articles: Rows = []
     for n in range(1, 11):
         aid = article_id(n)
         title = XSS if n == 1 else f"Story {n}"
@@ -131,11 +176,4 @@ def build_on(engine: Engine, n_targets: int = 250) -> Known:
                     "problems": "",
                 }
             )
-    with engine.begin() as conn:
-        conn.execute(insert(ARTICLES), articles)
-        conn.execute(insert(TARGETS), targets)
-        conn.execute(insert(LINKS), links)
-        conn.execute(insert(RESULTS), results)
-        if transitions:
-            conn.execute(insert(TRANSITIONS), transitions)
-    return known
+    return known, (articles, targets, links, results, transitions)
