@@ -266,7 +266,18 @@ def _index(segment: str) -> int | None:
     path holding it made a record "malformed", an "internal error".)"""
     if not (segment.isascii() and segment.isdigit()) or (len(segment) > 1 and segment[0] == "0"):
         return None
-    return int(segment)
+    return _list_index(segment)
+
+
+# digits of an index past every list's end: int() refuses text of over 4,300 digits
+# (a ValueError, read as the record's "internal error"), and no list holds 10**19 items
+_INDEX_DIGITS: Final = 19
+
+
+def _list_index(digits: str) -> int | None:
+    """The index ASCII `digits` write (leading zeros allowed), None past every list's end."""
+    significant = digits.lstrip("0") or "0"
+    return int(significant) if len(significant) <= _INDEX_DIGITS else None
 
 
 def _key_matches(key: object, segment: str) -> bool:
@@ -287,8 +298,9 @@ def _mark(value: Any, segments: list[str], marked: dict[int, tuple[Any, set[Any]
     elif isinstance(value, list):
         if head == "*":
             keys = range(len(value))
-        elif head.isascii() and head.isdigit() and int(head) < len(value):
-            keys = [int(head)]
+        elif head.isascii() and head.isdigit():
+            index = _list_index(head)
+            keys = [index] if index is not None and index < len(value) else []
         else:
             keys = []
     else:
