@@ -59,7 +59,7 @@ _SHARED = [
         default=_DEFAULT.stalled_after_s,
         show_default=True,
         metavar="SECONDS",
-        help="No check recorded for this long: ArticleMonitorStalled.",
+        help="No check recorded for this long while a target is overdue: ArticleMonitorStalled.",
     ),
     click.option(
         "--lag",

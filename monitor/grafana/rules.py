@@ -50,7 +50,7 @@ class Thresholds:
     down_share: float = 0.05  # share of a kind's checked targets down before paging
     down_min: int = 3  # and at least this many, so a tiny corpus needs a real outage
     provider_down_min: int = 5  # targets down at one provider
-    stalled_after_s: int = 1800  # no check recorded for this long
+    stalled_after_s: int = 1800  # no check recorded for this long while targets are overdue
     lag_s: int = 900  # oldest due target overdue by this long
     drift_min: int = 1  # links that answer but are no longer their article (issue 15)
     cluster_members: int = 1  # daemons expected in the cluster (on one database)
@@ -123,9 +123,13 @@ def alert_rules(t: Thresholds | None = None) -> list[AlertRule]:
         ),
         AlertRule(
             name="ArticleMonitorStalled",
+            # only while a target is overdue (the lag): a healthy daemon records a
+            # cycle's checks together, then nothing for an interval (web: 3600 s by
+            # default, longer than stalled_after), and that wait is no stall
             expr=(
                 "time() - article_monitor_last_check_timestamp_seconds"
                 f" > {t.stalled_after_s} and article_monitor_last_check_timestamp_seconds > 0"
+                " and article_monitor_cycle_lag_seconds > 0"
             ),
             for_s=for_(300),
             severity=Severity.CRITICAL,
