@@ -15,11 +15,17 @@ from typing import IO, Any
 
 from monitor.config import Settings
 
+# the secrets a config file shared with `run` names, which `check` does not read:
+# a report written over one lost it (the endpoints' token, their TLS key)
+_DAEMON_SECRETS = ("metrics_token_file", "metrics_basic_auth_file", "tls_cert_file", "tls_key_file")
+
 
 def read_by(settings: Settings, config_file: Path | None) -> dict[Path, str]:
     """The files the run reads besides the corpus, each with the option naming it:
     the config file as `load_settings` finds it (config_path: the flag, else the
-    environment), and each key file as `secured.keys` reads its PATH or KID=PATH."""
+    environment), each key file as `secured.keys` reads its PATH or KID=PATH,
+    each request header's value file, and the secret files the settings name
+    for `run` (_DAEMON_SECRETS)."""
     from monitor.config import ConfigError, config_path
     from monitor.secured.keys import parse_key_spec
 
@@ -27,6 +33,12 @@ def read_by(settings: Settings, config_file: Path | None) -> dict[Path, str]:
     files = {config_file: "--config"} if config_file is not None else {}
     if settings.ca_bundle is not None:
         files[settings.ca_bundle] = "--ca-bundle"
+    for name in _DAEMON_SECRETS:
+        if (path := getattr(settings, name)) is not None:
+            files[path] = name
+    for rule in settings.request_headers:
+        if rule.value_file is not None:
+            files[rule.value_file] = "--header-file"
     for spec in settings.key_file:
         files[Path(spec)] = "--key-file"
         try:
