@@ -63,6 +63,8 @@ from monitor.whole_numbers import TooManyDigits, parse_whole
 ENV_CONFIG = ENV_PREFIX + "CONFIG"
 DEFAULT_LISTEN = "127.0.0.1:9464"
 MAX_CAP_BYTES = 64 * 1024 * 1024  # a body read: 64 requests in flight hold at most 4 GiB
+# user_agent_contact: printable ASCII, as a header value is sent (request_headers' rule)
+_CONTACT_CHARS = re.compile(r"[\x20-\x7e]*")
 
 
 def _not_a_boolean(cls: type[BaseModel], value: Any, info: ValidationInfo) -> Any:
@@ -265,6 +267,21 @@ class Settings(BaseModel):
         if "@" in parts.netloc or parts.query or parts.fragment:
             raise ValueError("public_url takes no credentials, query or fragment")
         return value.rstrip("/")
+
+    @field_validator("user_agent_contact")
+    @classmethod
+    def _contact(cls, value: str | None) -> str | None:
+        """Sent in every request's User-Agent: a CR or LF there wrote headers of its
+        own into each request, and a character Latin-1 lacks failed every request
+        (`connection_error`, every target down) rather than the configuration."""
+        if value is not None and not _CONTACT_CHARS.fullmatch(value):
+            raise ValueError(
+                f"{quoted(value)} holds a line break, a control character or a"
+                " character that is not ASCII, which a User-Agent header cannot carry;"
+                " give a URL or an e-mail address (e.g. mailto:ops@news.example),"
+                " percent-encoded"
+            )
+        return value
 
     @field_validator("connect_to", mode="before")
     @classmethod
