@@ -117,6 +117,9 @@ def page_reader() -> None:
     `corpus_readers`: met by a check, a broken one was a traceback logged for each
     such page, each check 'failed unexpectedly' and nothing recorded. Raises as an
     import does (`cannot_import` says it). `check` does not call it."""
-    import monitor.content.head_parser
+    import importlib
 
-    del monitor.content.head_parser
+    # by name, binding nothing: `del monitor.content.head_parser` after an import
+    # statement removed the package's attribute, and the next call (the first
+    # SIGHUP) failed on it: every reload refused with an AttributeError
+    importlib.import_module("monitor.content.head_parser")
