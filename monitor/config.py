@@ -14,6 +14,7 @@ rules, without importing it: ~55 ms of every `check`'s start-up).
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
 import re
 from collections.abc import Mapping
@@ -32,6 +33,7 @@ from monitor.config_sources import (
     ENV_WHOLE,
     Load,
     env_name,
+    is_model,
     is_number,
     is_whole,
     layered,
@@ -394,19 +396,48 @@ def flag_name(key: str) -> str:
     return _ONE_ITEM_FLAGS.get(key) or "--" + key.replace("_", "-")
 
 
-def _origin(key: str, load: Load) -> str:
-    """Which layer gave `key` (the highest that has it), for an error message."""
+def _origin(loc: list[str], load: Load) -> str:
+    """Which layer gave the setting at `loc` (the highest that has it), for an error
+    message: `intervals.web` is the file's when only ARTICLE_MONITOR_INTERVALS__AMP
+    is set, and a variable that counts as unset (empty, or a JSON null) gave nothing."""
+    key = loc[0] if loc else ""
     if key in load.flag_keys:  # `paths` are the command's PATH arguments
         return "argument PATH" if key == "paths" else f"flag {flag_name(key)}"
-    prefix = env_name(key)
-    names = [
-        n for n in load.environ if n.upper() == prefix or n.upper().startswith(prefix + ENV_NESTED)
-    ]
-    if names:
-        return f"environment {sorted(names)[0]}"
+    variable = _env_origin(loc, load)
+    if variable is not None:
+        return f"environment {variable}"
     if key in load.file_keys:
         return f"file {load.config_file}"
     return "default"
+
+
+def _env_origin(loc: list[str], load: Load) -> str | None:
+    """The ARTICLE_MONITOR_* variable that set the setting at `loc`, by the rules
+    config_sources.env_values reads them by; None when no variable did."""
+    set_ = {}  # upper-cased name -> the name as spelled; blank values are unset
+    for name in sorted(load.environ):
+        if load.environ[name].strip():
+            set_.setdefault(name.upper(), name)
+    key = loc[0] if loc else ""
+    whole = env_name(key)
+    info = Settings.model_fields.get(key)
+    if info is None or not is_model(info):
+        return set_.get(whole)
+    decoded: Any = {}
+    if whole in set_:
+        try:
+            decoded = json.loads(load.environ[set_[whole]])
+        except (ValueError, RecursionError):  # said as the variable's own error
+            return set_[whole]
+        if decoded is None:  # a JSON null: unset, its `__` keys too
+            return None
+    if len(loc) >= 2:
+        nested = set_.get(whole + ENV_NESTED + str(loc[1]).upper())
+        if nested is not None:
+            return nested
+        return set_[whole] if isinstance(decoded, dict) and loc[1] in decoded else None
+    nested_names = sorted(n for n in set_ if n.startswith(whole + ENV_NESTED))
+    return set_.get(whole) or (set_[nested_names[0]] if nested_names else None)
 
 
 def _describe(err: Mapping[str, Any], load: Load) -> str:
@@ -414,7 +445,7 @@ def _describe(err: Mapping[str, Any], load: Load) -> str:
     key = loc[0] if loc else ""
     where = ".".join(loc) or "(top level)"
     if err["type"] == "extra_forbidden":
-        origin = _origin(key, load)
+        origin = _origin(loc, load)
         if key in load.file_keys and _secret_name().search(key.lower()):
             return (
                 f"{where} (from {origin}): key material is never read from the config file; "
@@ -426,7 +457,7 @@ def _describe(err: Mapping[str, Any], load: Load) -> str:
         msg = _out_of_bounds(err, _unit(loc))
     if err["type"] == "list_type" and len(loc) == 1 and key in load.file_keys:
         msg += f' (a list: {key} = ["…"])'
-    return f"{where} (from {_origin(key, load)}): {msg}"
+    return f"{where} (from {_origin(loc, load)}): {msg}"
 
 
 _OUT_OF_BOUNDS = {"less_than_equal", "greater_than", "greater_than_equal"}
