@@ -414,7 +414,7 @@ def _origin(loc: list[str], load: Load) -> str:
 def _env_origin(loc: list[str], load: Load) -> str | None:
     """The ARTICLE_MONITOR_* variable that set the setting at `loc`, by the rules
     config_sources.env_values reads them by; None when no variable did."""
-    set_ = {}  # upper-cased name -> the name as spelled; blank values are unset
+    set_: dict[str, str] = {}  # upper-cased name -> the name as spelled; blank is unset
     for name in sorted(load.environ):
         if load.environ[name].strip():
             set_.setdefault(name.upper(), name)
