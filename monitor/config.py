@@ -368,9 +368,21 @@ class Settings(BaseModel):
     def redacted(self) -> dict[str, Any]:
         """Effective settings for `config show`: paths only, never key material;
         a request header's value as `***` (its value_file or value_env by name)."""
+        from monitor.secret_shape import shown_name
+
         data = self.model_dump(mode="json")
         if self.db:
             data["db"] = urls.redact(self.db)
+        # a secret given for the name of what holds it (a key in key_file,
+        # `user:password` as the basic-auth file) is never printed
+        data["key_file"] = [shown_name(spec) for spec in data["key_file"]]
+        for name in ("metrics_token_file", "metrics_basic_auth_file", "tls_key_file"):
+            if data[name] is not None:
+                data[name] = shown_name(data[name], pair=name == "metrics_basic_auth_file")
+        for rule in data["request_headers"]:
+            for name in ("value_file", "value_env"):
+                if rule.get(name) is not None:
+                    rule[name] = shown_name(rule[name])
         return data
 
 

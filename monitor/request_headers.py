@@ -207,7 +207,11 @@ class HeaderRule(BaseModel):
                 f"({sum(given)} given)"
             )
         if self.value_env is not None and not _ENV_NAME.fullmatch(self.value_env):
-            raise ValueError(f"{self.label()}: value_env {self.value_env!r} is not a variable name")
+            from monitor.secret_shape import NOT_SHOWN, shown_name
+
+            # the value itself given for its variable's name (a token) is never echoed
+            shown = NOT_SHOWN if shown_name(self.value_env) == NOT_SHOWN else repr(self.value_env)
+            raise ValueError(f"{self.label()}: value_env {shown} is not a variable name")
         if self.name.lower() in _ENGINE_SPELLING:
             self.name = _ENGINE_SPELLING[self.name.lower()]
         if self.value is not None:
@@ -234,8 +238,10 @@ class HeaderRule(BaseModel):
             self._use(text, f"value_file {self.value_file}")
         elif self.value_env is not None:
             found = environ.get(self.value_env)
-            if found is None:
-                raise ValueError(f"value_env {self.value_env} is not set")
+            if found is None:  # the value given for its variable's name: never echoed
+                from monitor.secret_shape import shown_name
+
+                raise ValueError(f"value_env {shown_name(self.value_env)} is not set")
             self._use(found.strip(), f"value_env {self.value_env}")
 
     @property
@@ -283,15 +289,20 @@ def read_value_file(path: Path, *, allow_insecure: bool) -> str:
         st, data = read_regular(path, VALUE_FILE_CAP)
     except NotRegularFile:
         raise ValueError(f"value_file {path} is not a regular file") from None
-    except FileNotFoundError:
-        raise ValueError(f"value_file {path} not found") from None
+    except FileNotFoundError:  # `Bearer eyJ…` given for its path: never echoed
+        from monitor.secret_shape import shown_name
+
+        raise ValueError(f"value_file {shown_name(path)} not found") from None
     except PermissionError:
         raise ValueError(
             f"value_file {path}: permission denied (run the monitor as the file's owner, "
             "or give it read access)"
         ) from None
     except OSError as exc:
-        raise ValueError(f"value_file {path} cannot be read: {exc.strerror or exc}") from None
+        from monitor.secret_shape import shown_name
+
+        reason = exc.strerror or exc
+        raise ValueError(f"value_file {shown_name(path)} cannot be read: {reason}") from None
     if len(data) > VALUE_FILE_CAP:
         raise ValueError(f"value_file {path} is larger than {VALUE_FILE_CAP} bytes")
     mode = stat.S_IMODE(st.st_mode)

@@ -60,10 +60,14 @@ def read_regular(path: Path, cap: int) -> tuple[os.stat_result, bytes]:
 
 
 def _check_regular(path: Path, what: str, cap: int) -> tuple[os.stat_result, bytes]:
-    """`read_regular`, its failures as ConfigError naming `what` and the file."""
+    """`read_regular`, its failures as ConfigError naming `what` and the file (unless
+    the name is the secret itself: `metrics_basic_auth_file = "user:password"`)."""
     try:
         return read_regular(path, cap)
     except NotRegularFile:
         raise ConfigError(f"{what} {path} is not a regular file") from None
     except OSError as exc:
-        raise ConfigError(f"{what} {path}: {exc.strerror or exc}") from None
+        from monitor.secret_shape import shown_name
+
+        shown = shown_name(path, pair=what == "metrics_basic_auth_file")
+        raise ConfigError(f"{what} {shown}: {exc.strerror or exc}") from None
