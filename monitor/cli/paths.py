@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,15 @@ class GivenPath(click.Path):
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         if isinstance(value, str) and not value:
             self.fail(self.empty, param, ctx)
+        # `keys/` names a folder, and `Path` drops the slash: `keygen --out keys/` wrote
+        # the key to a file `keys`, `check -o reports/` the report to a file `reports`
+        if isinstance(value, str) and not self.dir_okay and value.endswith(("/", os.sep)):
+            self.fail(
+                f"{value!r} ends with '/', which names a folder: give a file's name"
+                f" (e.g. {value.rstrip('/' + os.sep)}/NAME)",
+                param,
+                ctx,
+            )
         return super().convert(value, param, ctx)
 
 
