@@ -216,6 +216,11 @@ def file_values(fields: Mapping[str, FieldInfo], load: Load) -> dict[str, Any]:
                 f"config file {load.config_file} is larger than {CONFIG_FILE_CAP} bytes: "
                 "not the file meant? (--config, or ARTICLE_MONITOR_CONFIG)"
             )
+        if raw.startswith((b"\xff\xfe", b"\xfe\xff")):  # Notepad's "Unicode": said as such
+            raise ConfigError(
+                f"{load.config_file}: invalid TOML: the file is UTF-16 (a Windows editor's "
+                '"Unicode"); TOML is UTF-8: save it as UTF-8'
+            )
         text = raw.decode("utf-8")
         data = tomllib.loads(text.removeprefix("\ufeff"))  # a BOM (Windows editors) is no key
     except RecursionError:  # tomllib recurses once per level of [[[...]]] or {a={...}}
