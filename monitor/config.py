@@ -58,6 +58,7 @@ from monitor.durations import (
 )
 from monitor.proxy import ProxyUrl, no_proxy_patterns
 from monitor.request_headers import HeaderRule, resolve_all
+from monitor.text_clip import clip
 from monitor.url_exclude import pattern_problem
 from monitor.vocabulary import Kind
 from monitor.whole_numbers import TooManyDigits, parse_whole
@@ -455,7 +456,7 @@ def _env_origin(loc: list[str], load: Load) -> str | None:
 def _describe(err: Mapping[str, Any], load: Load) -> str:
     loc = [str(p) for p in err["loc"]]
     key = loc[0] if loc else ""
-    where = ".".join(loc) or "(top level)"
+    where = clip(".".join(loc), 200) or "(top level)"  # an unknown key may be of any length
     if err["type"] == "extra_forbidden":
         origin = _origin(loc, load)
         if key in load.file_keys and _secret_name().search(key.lower()):
@@ -469,7 +470,11 @@ def _describe(err: Mapping[str, Any], load: Load) -> str:
         msg = _out_of_bounds(err, _unit(loc))
     if err["type"] == "list_type" and len(loc) == 1 and key in load.file_keys:
         msg += f' (a list: {key} = ["…"])'
-    return f"{where} (from {_origin(loc, load)}): {msg}"
+    # a message may quote the value given (`listen`'s `got '…'`): 16 MiB from a file
+    return f"{where} (from {_origin(loc, load)}): {clip(msg, MAX_ERROR_CHARS)}"
+
+
+MAX_ERROR_CHARS = 2000  # of one error's message; the longest this project writes is ~400
 
 
 _OUT_OF_BOUNDS = {"less_than_equal", "greater_than", "greater_than_equal"}

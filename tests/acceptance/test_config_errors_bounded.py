@@ -23,3 +23,15 @@ def test_thousands_of_unknown_keys_are_said_in_a_bounded_message(tmp_path: Path)
     assert 1 <= len(said) <= 50, len(said)
     assert f"unknown_setting_0 (from file {config}): unknown setting" in out.stderr
     assert "more: fix these first" in out.stderr
+
+
+def test_a_huge_value_is_quoted_in_part(tmp_path: Path) -> None:
+    """`listen = "<1 MB>"`: the error quoted the whole value back (a file may hold 16 MiB)."""
+    config = tmp_path / "monitor.toml"
+    config.write_text('listen = "' + "a" * 1_000_000 + '"\n')
+    out = subprocess.run(
+        [CLI, "config", "show", "--config", config], capture_output=True, text=True, env=user_env()
+    )
+    assert out.returncode == 2, out.stdout
+    assert f"listen (from file {config}): expected HOST:PORT" in out.stderr
+    assert len(out.stderr) < 5000, len(out.stderr)
