@@ -144,6 +144,27 @@ def alert_rules(t: Thresholds | None = None) -> list[AlertRule]:
             status_query="",
         ),
         AlertRule(
+            name="ArticleMonitorDatabaseUnreadable",
+            # the state gauges come from a snapshot of the database: one that fails
+            # drops them (stale numbers would mislead), so Stalled, whose series
+            # are among them, cannot fire, while build_info (the process's own) stays
+            expr=(
+                "article_monitor_build_info unless on (job, instance)"
+                " article_monitor_last_check_timestamp_seconds"
+            ),
+            for_s=for_(300),
+            severity=Severity.CRITICAL,
+            summary="{{ $labels.instance }} answers but cannot read its database",
+            description=(
+                "/metrics has no state gauges: the daemon's snapshot of the database "
+                "fails (unreachable, locked, full or damaged), so it records nothing and "
+                "no alert on those gauges can fire. /readyz and the log ('metrics: cannot "
+                "read the database') name the cause."
+            ),
+            runbook="articlemonitordatabaseunreadable",
+            status_query="",
+        ),
+        AlertRule(
             name="ArticleMonitorFallingBehind",
             expr=f"max by (job, instance) (article_monitor_cycle_lag_seconds) > {t.lag_s}",
             for_s=for_(900),
