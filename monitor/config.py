@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import math
 import os
 import re
 from collections.abc import Mapping
@@ -468,6 +469,8 @@ def _describe(err: Mapping[str, Any], load: Load) -> str:
     msg = str(err["msg"]).removeprefix("Value error, ")
     if err["type"] in _OUT_OF_BOUNDS:  # every number's bounds, a duration's in its unit
         msg = _out_of_bounds(err, _unit(loc))
+    if err["type"] == "finite_number" and (huge := _as_float(err["input"])) in _INFINITIES:
+        msg = _past_float(huge > 0, loc) or msg
     if err["type"] == "list_type" and len(loc) == 1 and key in load.file_keys:
         msg += f' (a list: {key} = ["…"])'
     # a message may quote the value given (`listen`'s `got '…'`): 16 MiB from a file
@@ -478,6 +481,42 @@ MAX_ERROR_CHARS = 2000  # of one error's message; the longest this project write
 
 
 _OUT_OF_BOUNDS = {"less_than_equal", "greater_than", "greater_than_equal"}
+
+
+_INFINITIES = (math.inf, -math.inf)
+
+
+def _as_float(given: Any) -> float | None:
+    """A number as pydantic read it (a text of digits too), else None."""
+    if isinstance(given, bool):
+        return None
+    try:
+        return float(given) if isinstance(given, int | float | str) else None
+    except (ValueError, OverflowError):
+        return None
+
+
+def _past_float(high: bool, loc: list[str]) -> str | None:
+    """A finite number written too large for a float (`timeout = 1e400`, 400 nines
+    in a variable) became infinity, and was said "Input should be a finite number"
+    of what the user wrote finite: said as past the setting's bound instead (TOML's
+    `inf` reads the same: the message names both)."""
+    info = _model_at(loc).model_fields.get(loc[-1]) if 1 <= len(loc) <= 2 else None
+    if info is None:
+        return None
+    unit = unit_of(info)
+    side = "le" if high else ("ge" if bound(info, "ge") is not None else "gt")
+    limit = bound(info, side)
+    if limit is None:
+        return None
+    if high and unit is not None:
+        said = unit.at_most()
+    else:
+        word = {"le": "at most", "ge": "at least", "gt": "more than"}[side]
+        said = f"{word} {_plain(limit)}{'' if unit is None else ' ' + unit.name}"
+    sign = "" if high else "-"
+    got = f"{sign}infinity (`{sign}inf`, or a number past 1.8e308)"
+    return f"{said}; got {got}: give a finite number"
 
 
 def _model_at(loc: list[str]) -> type[BaseModel]:

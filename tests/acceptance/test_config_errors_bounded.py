@@ -8,6 +8,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+import pytest
 from daemon_harness import CLI, user_env
 
 
@@ -35,3 +36,28 @@ def test_a_huge_value_is_quoted_in_part(tmp_path: Path) -> None:
     assert out.returncode == 2, out.stdout
     assert f"listen (from file {config}): expected HOST:PORT" in out.stderr
     assert len(out.stderr) < 5000, len(out.stderr)
+
+
+@pytest.mark.parametrize(
+    ("variable", "said"),
+    [
+        ("ARTICLE_MONITOR_TIMEOUT", "timeout (from environment ARTICLE_MONITOR_TIMEOUT): at most"),
+        ("ARTICLE_MONITOR_INTERVAL_JITTER", "at most 1; got infinity"),
+    ],
+)
+def test_a_number_past_a_float_is_said_past_its_bound(
+    tmp_path: Path, variable: str, said: str
+) -> None:
+    """400 nines are a finite number the user wrote; read as a float they are
+    infinity, and the error said "Input should be a finite number", the bound
+    unsaid. The setting's bound is said, and what the value became."""
+    out = subprocess.run(
+        [CLI, "config", "show"],
+        capture_output=True,
+        text=True,
+        env=user_env(**{variable: "9" * 400}),
+        cwd=tmp_path,
+    )
+    assert out.returncode == 2, out.stdout
+    assert said in out.stderr, out.stderr
+    assert "got infinity (`inf`, or a number past 1.8e308)" in out.stderr
