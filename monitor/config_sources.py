@@ -308,11 +308,23 @@ def env_near_misses(
         head, nested, rest = name.partition(ENV_NESTED)
         if (head in models) if nested else (name in known):
             continue
-        close = get_close_matches(head, models if nested else known, n=1, cutoff=0.85)
+        candidates = models if nested else known
+        close = get_close_matches(head, candidates, n=1, cutoff=0.85) or _swapped(head, candidates)
         if close:
             meant = env_name(close[0]) + (ENV_NESTED + rest.upper() if nested else "")
             found.append((variable, meant))
     return sorted(found)
+
+
+def _swapped(name: str, known: list[str]) -> list[str]:
+    """The setting `name` spells with two neighbouring letters swapped: the typo
+    difflib's ratio misses in a short name (ARTICLE_MONITOR_KYE for …_KEY: a key
+    never read, every signature "unverified", exit 0)."""
+    for i in range(len(name) - 1):
+        swapped = name[:i] + name[i + 1] + name[i] + name[i + 2 :]
+        if swapped != name and swapped in known:
+            return [swapped]
+    return []
 
 
 def _exploded(prefix: str, environ: Mapping[str, str]) -> dict[str, Any]:
