@@ -427,12 +427,25 @@ class Dispatcher:
                 await self.stopped.wait()
 
     async def _check(
-        self, claim: Claimed, after: asyncio.Future[Any] | None = None, tries: int = CHECKER_DEATHS
+        self,
+        claim: Claimed,
+        after: asyncio.Future[Any] | None = None,
+        tries: int = CHECKER_DEATHS,
+        held: float = 0.0,
     ) -> None:
         try:
             if after is not None:
                 await asyncio.wait((after,))  # its cancellation is its own, not ours
-            result = await self._check_surviving(claim, tries)
+            while True:
+                if held > 0 and not await self._held_out(claim, held):
+                    return  # a stop came meanwhile: its claim is given back
+                try:
+                    result = await self._check_surviving(claim, tries)
+                    break
+                except CheckerDeferred as exc:
+                    if not self._waits_out():
+                        raise
+                    held = exc.left
             if result is not None:
                 self._answered(claim)
                 self._finish(claim, result)
@@ -457,6 +470,12 @@ class Dispatcher:
         if isinstance(exc, CheckerDeferred):
             current = self.inflight.get(claim.id)
             if current is not None and current[0] is future:
+                if self._waits_out():  # `run --once`: checked after the hold, in this pass
+                    task = asyncio.create_task(
+                        self._check(claim, held=exc.left), name=f"check-{claim.id}"
+                    )
+                    self.inflight[claim.id] = (task, claim)
+                    return
                 self._deferred(claim, exc)
             self._forget(claim)
             return
@@ -493,7 +512,8 @@ class Dispatcher:
         given back by it, or taken back not sent (checkers.py `_given_back`,
         `_defer`): its claim is given back due at the hold's end, as `held_back`
         gives one back (taking its turn as those do: `waited_ms`); at a stop, by
-        `settle`. A deferral, not a result."""
+        `settle`. A deferral, not a result. Not in `run --once`: the check waits
+        the hold out and is sent again (`_waits_out`)."""
         if self.stopping:
             self._keep_lost(claim)
             return
@@ -502,6 +522,28 @@ class Dispatcher:
         waited = now - self._waiting.setdefault(claim.id, now)
         due = now + int(exc.left * 1000) + waited_ms(waited)
         self._spawn(self.release([claim], due=due), "give-back")
+
+    def _waits_out(self) -> bool:
+        """Whether a check its checker process gave back for its host's hold
+        (CheckerDeferred) waits the hold out here and is sent again, rather than
+        have its claim given back due at the hold's end (`_deferred`): in `run
+        --once`, whose pass checks what is due at its cutoff and never claims
+        a target given back due later. It ended with exit 0 and the held host's
+        targets unchecked, where the in-process checker's checks wait at the
+        host's gate (R33). Not once a stop came: `_deferred` keeps the claim
+        for `settle` to give back."""
+        return self._settings().once and not self.stopping
+
+    async def _held_out(self, claim: Claimed, left: float) -> bool:
+        """Wait `left` seconds (its host's hold: at most `retry_after_max` or
+        `backoff_max`, as the hosts' gates cap it), or until a stop; whether the
+        check goes on. At a stop its claim is kept, given back due now by
+        `settle`, as a check the stop found waiting at a gate is."""
+        await self._hold_ends(self._clock() + int(left * 1000))
+        if self.stopping:
+            self._keep_lost(claim)
+            return False
+        return True
 
     def _answered(self, claim: Claimed) -> None:
         """A check came back: one more for the pace, and an earlier claim of its
