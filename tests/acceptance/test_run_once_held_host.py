@@ -1,8 +1,8 @@
 """`run --once` checks a host held back during its pass: every target due at
 its cutoff gets a result, the held host's after its hold, and exit 0 only then.
 
-`held.test` answers its first request `429 Retry-After: 2` and serves the
-rest; `news.test` serves. In-process (`workers = 1`) the held host's other
+`held.test` answers its first request `429 Retry-After: 2` (in 0.1 s) and
+serves the rest (in 0.5 s); `news.test` serves. In-process (`workers = 1`) the held host's other
 checks wait at its gate, as ever. With checker processes (`workers = 2`) a
 check that has sent nothing when its host's hold begins is given back by its
 process (requests.py, checkers.py `CheckerDeferred`): the daemon gave its
@@ -41,6 +41,8 @@ from daemon_harness import (
 BOUND = 60  # seconds: a bound on a hang, never a timing
 HELD = [f"http://held.test/{n}/" for n in range(8)]
 OTHERS = [f"http://news.test/{n}/" for n in range(4)]
+REFUSED_AFTER = 0.1  # seconds held.test takes to answer its 429
+SERVED_AFTER = 0.5  # ... and its other requests
 
 
 class Site(ThreadingHTTPServer):
@@ -64,6 +66,11 @@ class Handler(BaseHTTPRequestHandler):
         with site.lock:
             site.hits[host] += 1
             refused = host == "held.test" and site.hits[host] == 1
+        # the 429 before the others' answers: the checks of held.test not sent
+        # then (beyond `per_host`) are at its gate or in the queue when the hold
+        # begins, so their process gives them back
+        if host == "held.test":
+            time.sleep(REFUSED_AFTER if refused else SERVED_AFTER)
         status, body = (429, b"slow down") if refused else (200, PAGE.encode())
         self.send_response(status)
         self.send_header("Content-Type", "text/html")
@@ -96,8 +103,8 @@ def test_run_once_checks_the_held_hosts_targets_after_the_hold(
     """Every target gets one result: the held host's first a 429, its other 7 a
     200 after the hold; none is left due (the interval is an hour), no lease
     is left; exit 0. Before the fix, with checker processes, the 7 had no
-    result, were due at the hold's end, and the pass exited 0. ~3 s: the
-    start, and the hold of 2 s."""
+    result, were due at the hold's end, and the pass exited 0. ~4.5 s: the
+    start, the hold of 2 s, and held.test's answers after it (0.5 s)."""
     port = site.server_address[1]
     config = write_config(
         tmp_path,
@@ -144,7 +151,7 @@ def test_run_once_stopped_while_it_waits_out_a_hold_exits_1(tmp_path: Path, site
     once: exit 1 saying the pass was not whole, no request to the held host
     after the signal, no lease left, the held targets with no result due now.
     Before the fix the pass ended with exit 0 as soon as the other hosts were
-    checked, and the wait below timed out. ~2 s."""
+    checked (`waiting` found it ended). ~2.5 s."""
     site.retry_after = "3600"
     port = site.server_address[1]
     config = write_config(
