@@ -30,6 +30,12 @@ class GivenPath(click.Path):
                 param,
                 ctx,
             )
+        # click's file_okay=False refuses a regular file only: a FIFO or a device
+        # as --data-dir was "no database at /dev/null/article-monitor.db (run the
+        # daemon first)" in status, "cannot create … File exists" in db upgrade
+        if isinstance(value, str) and not self.file_okay and os.path.exists(value):
+            if not os.path.isdir(value) and not os.path.isfile(value):  # a file: click says so
+                self.fail(f"{value!r} is not a folder (a device, a FIFO or a socket)", param, ctx)
         return super().convert(value, param, ctx)
 
 
