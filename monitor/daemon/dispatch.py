@@ -95,6 +95,7 @@ def held_back(
     skip: set[int],
     running: Iterable[tuple[Any, Claimed]],
     waiting: dict[int, int] | None = None,
+    slack: float = HOLD_SLACK,
 ) -> dict[int, list[Claimed]]:
     """The claims (not in `skip`) not to start now, by when they are due again
     (`now`'s clock, ms). Each started waited out its host's hold at the host's
@@ -117,7 +118,11 @@ def held_back(
     checked a moment before (given back too when due again) came first: with
     `interval` shorter than the host's backlog takes at `per_host` a hold, the
     same targets were checked again and again and the rest never, with no
-    result and no lag to show for it."""
+    result and no lag to show for it.
+
+    `slack`: holds of at most this many seconds are left to the host's gate
+    (HOLD_SLACK); 0 where no gate knows the hold (`run --once` with checker
+    processes, `Dispatcher._held_back`)."""
     refusing = hosts.refusing()  # the hosts held or refusing now: none, or a few
     if not refusing:
         return {}
@@ -136,7 +141,7 @@ def held_back(
         if host is None or host not in refusing:
             continue
         left, _ = refusing[host]
-        if left > HOLD_SLACK:
+        if left > slack:
             later(claim, now + int(left * 1000))
         else:
             short[host].append(claim)
@@ -400,7 +405,13 @@ class Dispatcher:
         skip = left_out | {c.id for c in claims if c.id in self.inflight}
         if len(self._waiting) > MAX_WAITING:
             self._waiting.clear()
-        later = held_back(hosts, claims, self._clock(), skip, self.inflight.values(), self._waiting)
+        # a checker process's gate does not know a hold the cluster or an earlier pass
+        # shared: in `run --once` the pass holds even a short one's claims itself,
+        # which were asked up to HOLD_SLACK early (test_run_once_shared_hold)
+        slack = 0.0 if s.once else HOLD_SLACK
+        later = held_back(
+            hosts, claims, self._clock(), skip, self.inflight.values(), self._waiting, slack
+        )
         if later and not s.once:  # the pass holds its own: not given back
             given = sum(len(g) for g in later.values())
             self.deferred += given
