@@ -272,16 +272,6 @@ class Settings(BaseModel):
             raise ValueError("public_url takes no credentials, query or fragment")
         return value.rstrip("/")
 
-    @field_validator("data_dir")
-    @classmethod
-    def _data_folder(cls, value: Path) -> Path:
-        """A data_dir that exists is a folder: a file, a FIFO or a device there was
-        "no database at /dev/null/article-monitor.db (run the daemon first)" in
-        `status`, and "cannot create the data directory: File exists" in `run`."""
-        if value.exists() and not value.is_dir():
-            raise ValueError(f"{quoted(str(value))} exists and is not a folder")
-        return value
-
     @field_validator("user_agent_contact")
     @classmethod
     def _contact(cls, value: str | None) -> str | None:

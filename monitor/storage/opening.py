@@ -441,6 +441,14 @@ def open_database(
         _refuse_unusable_file(path)
         if path.exists():
             _refuse_foreign(path)
+        folder = path.parent
+        if folder.exists() and not folder.is_dir():  # a FIFO, a device, a file as data_dir:
+            # "no database at /dev/null/article-monitor.db (run the daemon first)",
+            # or "cannot create the data directory …: File exists"
+            raise DatabaseUnusable(
+                f"the data directory {folder} is not a folder: --data-dir (data_dir) or "
+                "--db must name where the database lives"
+            )
         if not create and not path.exists():
             raise DatabaseUnusable(f"no database at {path} (run the daemon first)")
     try:

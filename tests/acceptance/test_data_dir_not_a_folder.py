@@ -31,3 +31,21 @@ def test_a_data_dir_that_is_a_fifo_is_refused(tmp_path: Path, command: str, laye
     assert "Traceback" not in out.stderr
     assert "is not a folder" in out.stderr, out.stderr
     assert "run the daemon first" not in out.stderr and "File exists" not in out.stderr
+
+
+def test_check_which_records_nothing_does_not_look_at_the_data_dir(tmp_path: Path) -> None:
+    """Only a command that opens the database asks: `check` (and `verify`, `sign`)
+    run in a folder holding a file named `data` (the default data_dir) as before."""
+    (tmp_path / "data").write_text("not a folder\n")
+    doc = tmp_path / "a.md"
+    doc.write_text('---\nwebUrl: "http://news.test/a"\ntitle: "t"\n---\n')
+    out = subprocess.run(
+        [CLI, "check", doc, "--offline", "--format", "json"],
+        capture_output=True,
+        text=True,
+        env=user_env(),
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert out.returncode in (0, 1), out.stderr
+    assert "is not a folder" not in out.stderr
