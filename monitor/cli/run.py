@@ -107,12 +107,6 @@ def _run(paths: tuple[Path, ...], config_file: Path | None, flags: dict[str, Any
     if not settings.paths:
         raise click.UsageError("no PATH given (and no `paths` in the config file)")
     keyring = keyring_from(settings)
-    try:  # at the first scan, a broken install was a traceback and a daemon never ready
-        corpus_readers_present()
-    except BrokenInstall as exc:
-        from monitor.cli import CliError
-
-        raise CliError(str(exc)) from None
     setup_logging(settings.log_format, settings.log_level)
     flag_values = setting_flags({**flags, "paths": list(paths)} if paths else dict(flags))
 
@@ -126,6 +120,11 @@ def _run(paths: tuple[Path, ...], config_file: Path | None, flags: dict[str, Any
     early = prestart(settings)
     try:
         from monitor.cli import CliError
+
+        try:  # at the first scan, a broken install was a traceback and a daemon never ready
+            corpus_readers_present()  # after prestart: ~60 ms the processes need not wait
+        except BrokenInstall as exc:
+            raise CliError(str(exc)) from None
         from monitor.daemon.service import Daemon
         from monitor.daemon.sqlite_lock import held
         from monitor.storage.opening import DatabaseUnusable
