@@ -36,13 +36,23 @@ SHAPE: Final = "http://[USER:PASSWORD@]HOST:PORT"
 class ProxyUrl:
     """A parsed `proxy` setting. `str()` and every dump show `***` for the password."""
 
-    __slots__ = ("host", "password", "port", "username")
+    __slots__ = ("host", "keyed", "password", "port", "username")
 
-    def __init__(self, host: str, port: int, username: str | None, password: SecretStr | None):
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        username: str | None,
+        password: SecretStr | None,
+        keyed: bool = False,
+    ):
         self.host = host  # as in a URL: an IPv6 address in brackets
         self.port = port
         self.username = username
         self.password = password
+        # `http://APIKEY:@host:port`: a colon and no password, as proxy services that
+        # take an API key for the user document it: the user name is the secret
+        self.keyed = keyed
 
     @classmethod
     def parse(cls, text: str) -> ProxyUrl:
@@ -78,7 +88,9 @@ class ProxyUrl:
         if urls.problem(f"http://{shown_host}:{port}/") is not None:
             raise ValueError(f"expected a URL like {SHAPE}: the host is not a valid host name")
         username = password = None
+        keyed = False
         if parts.username is not None or "@" in parts.netloc:
+            keyed = parts.password == ""
             username = unquote(parts.username or "")
             password = SecretStr(unquote(parts.password or ""))
             if ":" in username:  # Basic joins them with the first colon (RFC 7617)
@@ -93,7 +105,7 @@ class ProxyUrl:
                     f"expected a URL like {SHAPE}: the user name or password (not shown) "
                     "holds a control or non-ASCII character"
                 )
-        return cls(shown_host, port, username, password)
+        return cls(shown_host, port, username, password, keyed)
 
     @property
     def address(self) -> str:
@@ -114,13 +126,19 @@ class ProxyUrl:
 
     def url(self, *, reveal: bool = False) -> str:
         """The setting as a URL; the password as `***` unless `reveal` (none shown
-        when there is none: `http://user@host:3128` claimed no `***` it lacks)."""
+        when there is none: `http://user@host:3128` claimed no `***` it lacks). A
+        user name given with an empty password (`http://APIKEY:@host:port`, as
+        proxy services taking an API key document it) is the credential itself:
+        `***` in its place."""
         if self.username is None or self.password is None:
             return f"http://{self.address}"
+        user = quote(self.username, safe="")
         if not self.password.get_secret_value():
-            return f"http://{quote(self.username, safe='')}@{self.address}"
+            if not self.keyed:
+                return f"http://{user}@{self.address}"
+            return f"http://{user if reveal else HIDDEN}:@{self.address}"
         secret = quote(self.password.get_secret_value(), safe="") if reveal else HIDDEN
-        return f"http://{quote(self.username, safe='')}:{secret}@{self.address}"
+        return f"http://{user}:{secret}@{self.address}"
 
     def __str__(self) -> str:
         return self.url()
