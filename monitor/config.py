@@ -254,6 +254,12 @@ class Settings(BaseModel):
             raise ValueError(f"expected HOST:PORT, got {value!r}")
         if int(port) > 65535:
             raise ValueError(f"port {port} out of range 0-65535 in {value!r}")
+        if (host.startswith("[") or host.endswith("]")) and not (
+            host.startswith("[") and host.endswith("]") and ":" in host[1:-1]
+        ):  # `[::1:0` was taken as ::1, its bracket dropped
+            raise ValueError(
+                f"expected HOST:PORT, an IPv6 address in brackets ([::1]:9464), got {value!r}"
+            )
         return value
 
     @field_validator("public_url")

@@ -109,3 +109,15 @@ def test_a_listen_port_is_ascii_digits(port: str) -> None:
     """`int("١٢٣")` is 123: a non-ASCII digit slipped through `isdigit` (third hostile review)."""
     with pytest.raises(ValueError, match="HOST:PORT"):
         Settings(listen=f"127.0.0.1:{port}")
+
+
+@pytest.mark.parametrize("listen", ["[::1:9464", "::1]:9464", "[]:9464", "[localhost]:9464"])
+def test_a_listen_address_in_brackets_is_a_whole_ipv6_address(listen: str) -> None:
+    """`[::1:0` was taken as ::1 (the endpoints strip brackets): a typo listened (R35)."""
+    with pytest.raises(ValueError, match=r"in brackets \(\[::1\]:9464\)"):
+        Settings(listen=listen)
+
+
+@pytest.mark.parametrize("listen", ["[::1]:9464", "[::]:0", "127.0.0.1:9464", "localhost:0"])
+def test_a_listen_address_as_written_is_taken(listen: str) -> None:
+    assert Settings(listen=listen).listen == listen
