@@ -41,11 +41,16 @@ from monitor.daemon.tracked_threads import TrackedThreads
 from monitor.http.hostpool import HostPool
 from monitor.observe.logs import EVERY
 from monitor.storage.cluster import MAINTENANCE, ClusterView
+from monitor.storage.opening import first_line
 from monitor.storage.repository import Repository, now_ms
 
 log = logging.getLogger("monitor.daemon")
 
 MAX_CLOCK_RTT_MS = 250  # a slower read of the database's clock says too little about it
+# the leave's wait for a host_backoff row another member's beat holds (ms): a beat holds
+# it for its transaction's few ms; one frozen inside it (SIGSTOP) costs the leave this
+# much, within the leave's own bound (joining.LEAVE_AT_LEAST, 1 s)
+LEAVE_LOCK_WAIT_MS = 500
 
 
 def _steady() -> float:
@@ -455,9 +460,17 @@ class Membership:
         if holds:
             now = self.now()
             try:
-                self.repo.share_backoff({h: now + int(x * 1000) for h, x in holds.items()})
+                self.repo.share_backoff(
+                    {h: now + int(x * 1000) for h, x in holds.items()}, wait_ms=LEAVE_LOCK_WAIT_MS
+                )
             except SQLAlchemyError as exc:  # the leave is still tried, and says so if it fails
-                log.debug("the holds could not be shared as the daemon left: %s", exc)
+                log.warning(
+                    "the Retry-After holds of %d hosts could not be shared as the daemon "
+                    "left (%s): the next start, or another member, may ask them before "
+                    "their holds end",
+                    len(holds),
+                    first_line(exc),
+                )
         self.repo.leave(self.id)
 
     def maintenance_due(self) -> bool:

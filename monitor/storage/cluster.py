@@ -346,18 +346,31 @@ class ClusterStore(Store):
         return [{"host": h, "until": until_by_host[h]} for h in hosts]
 
     def share_backoff(
-        self, until_by_host: Mapping[str, int], horizon_ms: int | None = None
+        self,
+        until_by_host: Mapping[str, int],
+        horizon_ms: int | None = None,
+        wait_ms: int | None = None,
     ) -> dict[str, int]:
         """Store the backoffs learned here (host -> end, database ms; the later end
         wins) and return every backoff still running in the cluster. One ending
         beyond `horizon_ms` from now was stored on a clock that ran ahead (no
         backoff lasts that long): dropped, or the host waited the whole step and
-        no backoff of its own could replace it."""
+        no backoff of its own could replace it. A heartbeat skips the rows another
+        transaction holds (`_writable`: a later beat writes them); with `wait_ms`
+        (the leave, which has no later beat) each is waited for that long at most,
+        then the statement fails (PostgreSQL's lock_timeout): skipped, a hold the
+        stop found was lost whenever another member's beat was writing its row."""
         with self._write() as conn:
             now = self._now(conn)
             if horizon_ms is not None:
                 self._clear(BACKOFF.c.host, BACKOFF.c.until > now + horizon_ms, conn)
-            rows = self._writable(conn, {h: u for h, u in until_by_host.items() if u > now})
+            running = {h: u for h, u in until_by_host.items() if u > now}
+            if wait_ms is None:
+                rows = self._writable(conn, running)
+            else:
+                if self.dialect == "postgresql":
+                    conn.execute(text(f"SET LOCAL lock_timeout = {int(wait_ms)}"))
+                rows = [{"host": h, "until": running[h]} for h in sorted(running)]
             if rows:
                 conn.execute(self._later_backoff(), rows)
             found: Any = conn.execute(select(BACKOFF.c.host, BACKOFF.c.until)).all()
