@@ -28,7 +28,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from monitor import __version__
 from monitor.config import Settings
@@ -459,10 +459,17 @@ class Membership:
         holds = {h: end - mono for h, end in self._holds_at_stop.items() if end > mono}
         if holds:
             now = self.now()
+            until = {h: now + int(x * 1000) for h, x in holds.items()}
             try:
-                self.repo.share_backoff(
-                    {h: now + int(x * 1000) for h, x in holds.items()}, wait_ms=LEAVE_LOCK_WAIT_MS
-                )
+                try:
+                    self.repo.share_backoff(until, wait_ms=LEAVE_LOCK_WAIT_MS)
+                except DBAPIError as exc:
+                    if not exc.connection_invalidated:
+                        raise
+                    # the connection was cut under the statement (the server restarted,
+                    # pg_terminate_backend, a proxy's idle cut): once more on a new one,
+                    # as the leave's own statement goes on one (the pool's pre-ping)
+                    self.repo.share_backoff(until, wait_ms=LEAVE_LOCK_WAIT_MS)
             except SQLAlchemyError as exc:  # the leave is still tried, and says so if it fails
                 log.warning(
                     "the Retry-After holds of %d hosts could not be shared as the daemon "

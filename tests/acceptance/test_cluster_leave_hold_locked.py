@@ -9,7 +9,10 @@ hold was lost: the member that took the host over (or the next start) asked it
 again at once, ~1 s after it had asked for 30 (R36). Here the test's own
 transaction stands in for another member's beat writing the row; it lets go
 once the leave is seen waiting for it (pg_stat_activity), or once the daemon
-has ended without waiting (the defect). Every wait is a bound on a hang.
+has ended without waiting (the defect). With `cut`, the waiting leave's
+connection is ended then (pg_terminate_backend: a server restart, a proxy's
+cut): the hold is shared once more on a new connection, as the leave's own
+statement is (before: lost, a warning). Every wait is a bound on a hang.
 """
 
 from __future__ import annotations
@@ -44,14 +47,15 @@ def pg_url() -> Iterator[str]:
     yield from pg_schema_url("lh")
 
 
+@pytest.mark.parametrize("cut", [False, True])
 def test_the_leave_waits_for_a_held_backoff_row_and_shares_the_hold(
-    tmp_path: Path, site: StopSite, pg_url: str
+    tmp_path: Path, site: StopSite, pg_url: str, cut: bool
 ) -> None:
     """park.test answers 429 Retry-After: 30; its row is written (until 0, an
     earlier hold over) and held by the test's transaction; SIGTERM. The leave
     waits for the row, and once the test commits it holds park.test ~30 s
     past the answer (before: 0, the hold lost), the daemon exits 0 with nothing
-    said of it. ~5 s: the member's start (two heartbeats) and its stop."""
+    said of it. ~5 s each: the member's start (two heartbeats) and its stop."""
     port = site.port
     config = write_config(
         tmp_path,
@@ -94,6 +98,14 @@ def test_the_leave_waits_for_a_held_backoff_row_and_shares_the_hold(
                 return bool(waiting) or daemon.proc.poll() is not None
 
             wait_for(waited_for_or_ended, BOUND, what=daemon.text)
+            if cut:
+                conn.execute(
+                    text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE wait_event_type = 'Lock' AND pid <> pg_backend_pid() "
+                        "AND datname = current_database()"
+                    )
+                )
             conn.commit()
         code = daemon.wait(BOUND)
         with engine.connect() as conn:
