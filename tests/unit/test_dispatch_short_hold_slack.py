@@ -7,6 +7,10 @@ once and the host asked up to HOLD_SLACK before its hold's end
 
 from __future__ import annotations
 
+from support.dispatching import dispatcher, unanswered
+from support.settings import settings
+
+from monitor.daemon.checkers import ProcessChecker
 from monitor.daemon.dispatch import held_back
 from monitor.daemon.state import TargetState
 from monitor.http.hostpool import HOLD_SLACK
@@ -49,3 +53,16 @@ def test_with_no_slack_a_short_holds_claims_wait_for_its_end() -> None:
 def test_with_no_slack_a_host_whose_hold_is_over_starts_its_share() -> None:
     later = held_back(Holds(0.0), claims(3), NOW, set(), [], slack=0.0)  # type: ignore[arg-type]
     assert later == {}  # per_host 4 places: all three start
+
+
+def test_run_once_with_checker_processes_holds_a_short_shared_hold_itself() -> None:
+    """The dispatcher of a `run --once` with checker processes: a hold another member
+    shared, 0.5 s left, keeps its claim from starting; the daemon leaves it to the gate."""
+    for once, held in ((True, True), (False, False)):
+        s = settings(once=once)
+        d = dispatcher(s, object(), finish=lambda claim, result: None)
+        checker = unanswered(ProcessChecker(s, 1))
+        d.checker = checker
+        checker.hosts.impose("held.test", HOLD_SLACK / 2)
+        later = d._held_back(s, claims(1), set())
+        assert bool(later) is held, (once, later)
