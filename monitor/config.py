@@ -21,18 +21,19 @@ import re
 from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args, get_origin
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 from pydantic.fields import FieldInfo
 
-from monitor import urls
+from monitor import path_text, urls
 from monitor.config_sources import (
     ENV_JSON,
     ENV_NESTED,
     ENV_WHOLE,
     Load,
+    annotation_args,
     env_name,
     is_model,
     is_number,
@@ -90,7 +91,18 @@ def _not_a_boolean(cls: type[BaseModel], value: Any, info: ValidationInfo) -> An
     texts = value if isinstance(value, list) else [value]
     if any(isinstance(text, str) and "\x00" in text for text in texts):
         raise ValueError("contains a NUL character")  # no path or name holds one
+    if spec is not None and (_holds_paths(spec) or info.field_name == "db"):
+        for text in texts:  # a line break in a path (or a database URL) is a paste error
+            problem = path_text.problem(str(text)) if isinstance(text, (str, Path)) else None
+            if problem is not None:
+                raise ValueError(problem)
     return value
+
+
+def _holds_paths(spec: FieldInfo) -> bool:
+    """A path field: `Path`, `Path | None` or `list[Path]`."""
+    args = annotation_args(spec.annotation)
+    return any(a is Path or (get_origin(a) is list and get_args(a) == (Path,)) for a in args)
 
 
 def _past_every_bound(spec: FieldInfo, text: str) -> str | None:
@@ -577,6 +589,9 @@ def config_path(config_file: Path | None, environ: Mapping[str, str] | None = No
     if config_file is not None:
         return config_file
     named = (os.environ if environ is None else environ).get(ENV_CONFIG)
+    problem = path_text.problem(named) if named else None
+    if problem is not None:  # as --config's own refusal: a paste error, not a file
+        raise ConfigError(f"{ENV_CONFIG}: {problem}")
     return Path(named) if named else None
 
 

@@ -48,7 +48,7 @@ from pydantic import (
     model_validator,
 )
 
-from monitor import urls
+from monitor import path_text, urls
 from monitor.small_files import NotRegularFile, read_regular
 
 # set by `revealed_json` alone: the rules dumped with their values, for a checker
@@ -188,6 +188,14 @@ class HeaderRule(BaseModel):
     def _hosts(cls, value: list[str]) -> list[str]:
         if not value:
             raise ValueError('names no host: give one or more (hosts = ["staging.example.com"])')
+        return value
+
+    @field_validator("value_file", mode="before")
+    @classmethod
+    def _one_line(cls, value: Any) -> Any:
+        problem = path_text.problem(value) if isinstance(value, str) else None
+        if problem is not None:  # the path is not echoed: it may be the value pasted
+            raise ValueError(problem)
         return value
 
     @model_validator(mode="after")

@@ -8,6 +8,8 @@ from typing import Any
 
 import click
 
+from monitor import path_text
+
 
 class GivenPath(click.Path):
     """click.Path, never the empty string, which `Path` reads as the current
@@ -21,6 +23,9 @@ class GivenPath(click.Path):
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         if isinstance(value, str) and not value:
             self.fail(self.empty, param, ctx)
+        problem = path_text.problem(value) if isinstance(value, str) else None
+        if problem is not None:  # `--data-dir $'data\n'`: a paste error, not a folder
+            self.fail(problem, param, ctx)
         # `keys/` names a folder, and `Path` drops the slash: `keygen --out keys/` wrote
         # the key to a file `keys`, `check -o reports/` the report to a file `reports`
         if isinstance(value, str) and not self.dir_okay and value.endswith(("/", os.sep)):
