@@ -106,8 +106,8 @@ def resolve_format(settings: Settings, out: Any) -> str:
 @click.option(
     "-o",
     "--output",
-    type=GivenPath(dir_okay=False),
-    help="Write the report to FILE instead of stdout. A regular FILE is replaced "
+    type=GivenPath(dir_okay=False, dash="stdout"),
+    help="Write the report to FILE instead of stdout ('-': stdout). A regular FILE is replaced "
     "whole when the report is complete (written beside it, then renamed); on an "
     "error it keeps what it held.",
 )

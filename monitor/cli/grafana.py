@@ -166,9 +166,10 @@ def grafana() -> None:
 @grafana.command()
 @click.option(
     "--out",
-    type=GivenPath(file_okay=False),
+    type=GivenPath(file_okay=False, dash="refused"),
     required=True,
-    help="Folder to write into (created if missing; files there are replaced).",
+    help="Folder to write into (created if missing; files there are replaced); "
+    "not '-': stdout cannot hold a folder of files.",
 )
 @click.option(
     "--webhook-url",

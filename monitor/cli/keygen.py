@@ -29,9 +29,9 @@ from monitor.secured.keys import KID_RE, KID_RULE, kid_for_path
 )
 @click.option(
     "--out",
-    type=GivenPath(dir_okay=False),
+    type=GivenPath(dir_okay=False, dash="stdout"),
     help="Write the key to FILE (mode 0600; its folder is made, mode 0700, if missing). "
-    "Required for ed25519; without it an aes256 key is printed as hex on stdout.",
+    "Required for ed25519; without it (or with '-') an aes256 key is printed as hex on stdout.",
 )
 @click.option("--force", is_flag=True, help="Overwrite FILE (and FILE.pub) if they exist.")
 def keygen(key_type: Literal["aes256", "ed25519"], out: Path | None, force: bool) -> None:
@@ -65,7 +65,8 @@ def keygen(key_type: Literal["aes256", "ed25519"], out: Path | None, force: bool
     if out is None:
         if key_type == "ed25519":
             raise click.UsageError(
-                "--type ed25519 needs --out FILE (the public key goes to FILE.pub)"
+                "--type ed25519 needs --out FILE, a file and not stdout"
+                " (the public key goes to FILE.pub)"
             )
         click.echo(aes256_hex(), nl=False)
         _warn_if_shared(stdout_file())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import click
 
@@ -17,12 +17,32 @@ class GivenPath(click.Path):
 
     empty = "an empty path (an unset variable?): give a file or a folder"
 
-    def __init__(self, *, file_okay: bool = True, dir_okay: bool = True) -> None:
+    def __init__(
+        self,
+        *,
+        file_okay: bool = True,
+        dir_okay: bool = True,
+        dash: Literal["stdout", "refused"] | None = None,
+    ) -> None:
+        """`dash`: what `-` means for an output. `stdout`: stdout, as if the option
+        were not given (the value is None); `refused`: an output that stdout cannot
+        hold (a folder of files), said so; None: a file named `-` (an input)."""
         super().__init__(file_okay=file_okay, dir_okay=dir_okay, path_type=Path)
+        self.dash = dash
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         if isinstance(value, str) and not value:
             self.fail(self.empty, param, ctx)
+        # `-o -` is stdout by every tool's habit: it wrote a file (or a folder) named `-`
+        if value == "-" and self.dash == "stdout":
+            return None
+        if value == "-" and self.dash == "refused":
+            self.fail(
+                "'-' (stdout) cannot hold what is written here, a folder of files:"
+                " give a folder (./- for one named '-')",
+                param,
+                ctx,
+            )
         problem = path_text.problem(value) if isinstance(value, str) else None
         if problem is not None:  # `--data-dir $'data\n'`: a paste error, not a folder
             self.fail(problem, param, ctx)
