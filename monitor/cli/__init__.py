@@ -22,6 +22,7 @@ if sys.argv and sys.argv[0].rpartition("/")[2] == "article-monitor":
 import contextlib  # noqa: E402
 import errno  # noqa: E402
 import importlib  # noqa: E402
+import re  # noqa: E402
 import traceback  # noqa: E402
 from typing import Any  # noqa: E402
 
@@ -115,11 +116,32 @@ def report_bug(exc: BaseException) -> None:
     click.echo("".join(traceback.format_exception(exc)).rstrip(), err=True)
 
 
+def negative_argument(exc: click.NoSuchOption) -> click.UsageError | None:
+    """`history -1`: click reads a word that begins with `-` as an option, and said
+    "No such option '-1'" to one who meant an argument. Said as what it is: the
+    command's `argument_hint` (why no such argument exists), or how to give one."""
+    if not re.fullmatch(r"-[0-9][0-9.]*", exc.option_name) or exc.ctx is None:
+        return None
+    command = exc.ctx.command
+    arguments = [p for p in command.params if isinstance(p, click.Argument)]
+    if not arguments:
+        return None
+    name, word = exc.ctx.info_name or command.name, exc.option_name
+    hint = getattr(command, "argument_hint", None)
+    if hint is None:
+        hint = (
+            f"an argument that begins with '-' goes after '--' (article-monitor {name} -- {word})"
+        )
+    return click.UsageError(f"{word!r} is not an option: {hint}", ctx=exc.ctx)
+
+
 class LazyGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         """One place that turns environmental failures into `Error: …` (exit 2)."""
         try:
             return super().invoke(ctx)
+        except click.NoSuchOption as exc:
+            raise negative_argument(exc) or exc from None
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except Exception as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -161,7 +162,21 @@ def status(config_file: Path | None, fmt: str | None, limit: int, **flags: Any) 
         console.print(f"{data['excluded_targets']} targets left out by exclude_urls")
 
 
-@click.command()
+# a target id is a positive whole number, an article id 16 hex digits: no id begins with `-`
+_NOT_AN_ID = re.compile(r"-[0-9]+|0+")
+IDS = (
+    "a target id is a positive whole number and an article id 16 hex digits "
+    "(the targets' ids: /api/v1/targets, or a target's URL in their place)"
+)
+
+
+class HistoryCommand(click.Command):
+    """`history -1` said "No such option '-1'" (monitor.cli.negative_argument)."""
+
+    argument_hint = f"no target or article has a negative id: {IDS}"
+
+
+@click.command(cls=HistoryCommand)
 @click.argument("query", metavar="TARGET-OR-ARTICLE")
 @config_option
 @db_options
@@ -181,8 +196,17 @@ def history(
     availability (the share of checks up) over the last 24 h, 7 d and 30 d.
 
     \b
+    TARGET-OR-ARTICLE is one of:
+      a target's URL          https://example.com/story/ (as the corpus writes it)
+      a target's id           a positive whole number (/api/v1/targets, the status page)
+      an article's id         16 hex digits (check --format json, /api/v1/articles)
+      an article's webUrl     the article and every target it links
+    One that begins with '-' goes after '--' (history -- -x); no id does.
+
+    \b
     Examples:
       article-monitor history https://example.com/story/
+      article-monitor history 42
       article-monitor history 6c3b12078d9965ad --format json
 
     Exit codes: 0 printed; 2 nothing matches, a usage or configuration error,
@@ -195,6 +219,8 @@ def history(
             f"no target or article matches {query!r}: it is not UTF-8 text, and every "
             "URL and id in the database is"
         ) from None
+    if _NOT_AN_ID.fullmatch(query.strip()):  # `history -- -1`, `history 0`: said, not looked for
+        raise click.UsageError(f"no target or article matches {query!r}: {IDS}")
     from monitor.storage.availability import availability_document
     from monitor.storage.store import now_ms
 
