@@ -222,13 +222,33 @@ def exclude_path_problem(path: str) -> str | None:
     or would leave the whole article unsigned), or None when it is well formed."""
     if not path.strip():
         return "an empty path excludes nothing"
+    # a control character, a space around a segment, a `*` within one: each matched
+    # nothing, silently (no field name holds them), and the field stayed signed
+    control = _CONTROL.search(path)
+    if control is not None:
+        return (
+            f"a control character ({ascii(control.group())[1:-1]}) at character"
+            f" {control.start() + 1} (a paste error?): a field name never holds one"
+        )
     if path != path.strip():
         return "space around the path (a field name never has it)"
     if any(not segment for segment in path.split(".")):
         return "an empty segment (two dots, or a dot at an end)"
     if path == "*":
         return "`*` alone would leave the whole article out of the signature"
+    for segment in path.split("."):
+        if segment != segment.strip():
+            return f"space around the segment {segment!r} (a field name never has it)"
+        if "*" in segment and segment != "*":
+            return (
+                f"`*` matches a whole segment only ({segment!r}): write it alone,"
+                " as in images.*.title"
+            )
     return None
+
+
+# C0 and C1 controls, DEL, the Unicode line and paragraph separators (monitor/path_text.py)
+_CONTROL: Final = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 ABSENT: Final = object()  # no value at that path
