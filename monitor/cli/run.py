@@ -23,6 +23,10 @@ from monitor.cli.options import (
 )
 from monitor.config import ConfigError, Settings, load_settings
 
+# sysexits' EX_TEMPFAIL: the database server could not be reached (yet) at the start;
+# a service manager restarts this code, and not 2, which no restart mends
+EXIT_TEMPFAIL = 75
+
 
 @click.command()
 @click.argument("paths", nargs=-1, type=CorpusPath())
@@ -67,9 +71,11 @@ def run(paths: tuple[Path, ...], config_file: Path | None, **flags: Any) -> None
     or a signal stopped it before every due target was checked (those left
     stay due); 2 a configuration, listen address or database that cannot be
     used (a SQLite file another `run` uses, a damaged database found while
-    running included), or a broken install (a dependency missing); 130
-    SIGTERM or SIGINT during the start, before the database was ready
-    (nothing checked).
+    running included), or a broken install (a dependency missing); 75 the
+    database server could not be reached at the start (refused, timed out,
+    starting up): a later try may work, and the systemd unit restarts this
+    code, not 2; 130 SIGTERM or SIGINT during the start, before the database
+    was ready (nothing checked).
 
     \b
     Examples:
@@ -127,7 +133,7 @@ def _run(paths: tuple[Path, ...], config_file: Path | None, flags: dict[str, Any
             raise CliError(str(exc)) from None
         from monitor.daemon.service import Daemon
         from monitor.daemon.sqlite_lock import held
-        from monitor.storage.opening import DatabaseUnusable
+        from monitor.storage.opening import DatabaseUnreachable, DatabaseUnusable
 
         try:
             # before the database is opened (or made): a second daemon on one SQLite
@@ -138,6 +144,9 @@ def _run(paths: tuple[Path, ...], config_file: Path | None, flags: dict[str, Any
                 )
                 daemon.sqlite_lock = lock
                 code = asyncio.run(daemon.run())
+        except DatabaseUnreachable as exc:  # PostgreSQL not up yet: a restart may mend it
+            click.echo(f"Error: {exc} (exit {EXIT_TEMPFAIL}: try again later)", err=True)
+            sys.exit(EXIT_TEMPFAIL)
         except (ConfigError, DatabaseUnusable) as exc:
             raise CliError(str(exc)) from None
     finally:

@@ -27,12 +27,11 @@ from monitor.observe.endpoints import MetricsServer
 from monitor.observe.starting import CHECKING, MIGRATING
 from monitor.storage.migrate import upgrade, whole_at_head
 from monitor.storage.opening import (
-    DatabaseUnusable,
     OpenedFile,
     check,
-    explain,
     refuse_read_only,
     shown_url,
+    unusable,
 )
 
 if TYPE_CHECKING:
@@ -91,7 +90,7 @@ async def open_daemon(d: Daemon) -> None:
             # for it waits up to the URL's ?timeout= (an hour at most) for a lock
             await unjoined(refuse_read_only, d.engine, url, name="write-check")
         except SQLAlchemyError as exc:
-            raise DatabaseUnusable(explain(exc, url)) from None
+            raise unusable(exc, url) from None
         finally:
             stop.set()
     d.starting.done()

@@ -53,6 +53,50 @@ class DatabaseUnusable(Exception):
     """The database cannot be used as it is; the message says what to do."""
 
 
+class DatabaseUnreachable(DatabaseUnusable):
+    """A database server that cannot be reached yet (refused, timed out, a name not
+    resolved, starting up or out of connection slots): a later try may work, as a
+    configuration error's never does. `run` exits EX_TEMPFAIL (75) for it, which
+    the systemd unit restarts and exit 2 it does not (docs/deploy.md)."""
+
+
+# what a server says when it is there but not yet (or no longer) taking connections;
+# anything else it says (FATAL: password authentication failed, database "x" does
+# not exist, role "x" does not exist) is the configuration's to mend
+_SERVER_NOT_READY = (
+    "the database system is starting up",
+    "the database system is shutting down",
+    "the database system is in recovery mode",
+    "the database system is not yet accepting connections",
+    "the database system is not accepting connections",
+    "too many clients already",
+    "remaining connection slots are reserved",
+    "terminating connection due to administrator command",  # a server stopping
+)
+
+
+def is_unreachable(exc: BaseException, url: str) -> bool:
+    """`exc` says the database server could not be reached, or not yet: libpq's own
+    failures (refused, timeout, name resolution: no `FATAL:` from a server) and a
+    server's "not ready". Never a SQLite file's error (`sqlite_path`)."""
+    if sqlite_path(url) is not None or is_sqlite(url):
+        return False
+    orig = getattr(exc, "orig", exc)
+    if type(orig).__name__ != "OperationalError":  # psycopg's, through SQLAlchemy's
+        return False
+    said = str(orig)
+    if any(phrase in said for phrase in _SERVER_NOT_READY):
+        return True
+    return "FATAL:" not in said and "ERROR:" not in said
+
+
+def unusable(exc: BaseException, url: str) -> DatabaseUnusable:
+    """The error a start raises for `exc`: DatabaseUnreachable when a later try may
+    work, else DatabaseUnusable; the message as `explain` says it."""
+    kind = DatabaseUnreachable if is_unreachable(exc, url) else DatabaseUnusable
+    return kind(explain(exc, url))
+
+
 def shown_url(url: str) -> str:
     """The URL as it may appear in logs and errors: never with its password
     (`monitor.urls.redact`: also a `?password=`, which SQLAlchemy would show)."""
@@ -531,7 +575,7 @@ def check(engine: Engine, url: str) -> None:
             conn.exec_driver_sql("PRAGMA mmap_size=0")
             rows = [str(r[0]) for r in conn.exec_driver_sql("PRAGMA quick_check")]
     except SQLAlchemyError as exc:
-        raise DatabaseUnusable(explain(exc, url)) from None
+        raise unusable(exc, url) from None
     if rows != ["ok"]:
         shown = "; ".join(rows[:QUICK_CHECK_LINES])
         more = f" and {len(rows) - QUICK_CHECK_LINES} more" if len(rows) > QUICK_CHECK_LINES else ""

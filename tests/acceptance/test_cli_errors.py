@@ -127,7 +127,12 @@ def test_postgresql_unreachable_at_start(corpus: Path, command: tuple[str, ...])
     port = closed_port()
     url = f"postgresql+psycopg://monitor:{SECRET}@127.0.0.1:{port}/monitor"
     paths = [corpus] if command[0] == "run" else []
-    err = refused(cli(*command, *paths, "--db", url), f"127.0.0.1:{port}", "refused")
+    out = cli(*command, *paths, "--db", url)
+    # `run`: EX_TEMPFAIL (75), which a service manager restarts (docs/deploy.md)
+    assert out.returncode == (75 if command[0] == "run" else 2), out.stderr
+    err = out.stderr
+    assert "Traceback" not in err and err.splitlines()[0].startswith("Error:"), err
+    assert f"127.0.0.1:{port}" in err and "refused" in err, err
     assert SECRET not in err
 
 

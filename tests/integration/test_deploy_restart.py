@@ -1,0 +1,108 @@
+"""The systemd unit restarts `run` when a restart can mend its exit, and only then.
+
+`Restart=on-failure` restarted every failed exit after 5 s, exit 2 included: a bad
+configuration (or a database that refused the monitor's role) restarted every 5 s
+for ever, a log line each time. PostgreSQL not up yet at the start was exit 2 as
+well, so the unit could not tell the two apart. Now `run` exits 75 (EX_TEMPFAIL)
+for a database server it cannot reach, or not yet, and the unit restarts that
+and never 2 (RestartPreventExitStatus=2).
+
+No systemd PID 1 here: the real `run` gives its exit statuses (subprocesses on
+loopback), and the unit is read as systemd reads it; `systemd-analyze verify`
+accepts it (tests/integration/test_deploy.py).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from monitor.cli import EXIT_USAGE
+from monitor.cli.run import EXIT_TEMPFAIL
+
+ROOT = Path(__file__).resolve().parents[2]
+UNIT = ROOT / "deploy" / "systemd" / "article-monitor.service"
+CLI = str(Path(sys.executable).with_name("article-monitor"))
+PG_URL = os.environ.get("ARTICLE_MONITOR_TEST_PG_URL")
+
+
+def service() -> dict[str, list[str]]:
+    """The [Service] assignments, every one of each key, in order."""
+    section, values = "", dict[str, list[str]]()
+    for line in UNIT.read_text().splitlines():
+        line = line.strip()
+        if line.startswith("[") and line.endswith("]"):
+            section = line
+        elif section == "[Service]" and "=" in line and not line.startswith("#"):
+            key, value = line.split("=", 1)
+            values.setdefault(key, []).append(value)
+    return values
+
+
+def restarted(code: int) -> bool:
+    """Whether systemd restarts the unit after `run` exits `code` (systemd.service(5):
+    on-failure is any unclean exit code, less RestartPreventExitStatus=)."""
+    unit = service()
+    assert unit["Restart"][-1] == "on-failure"
+    success = {0} | {int(c) for v in unit.get("SuccessExitStatus", []) for c in v.split()}
+    prevented = {int(c) for v in unit.get("RestartPreventExitStatus", []) for c in v.split()}
+    return code not in success and code not in prevented
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def run(tmp: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    corpus = tmp / "corpus"
+    corpus.mkdir(exist_ok=True)
+    (corpus / "a.txt").write_text("---\nwebUrl: http://news.test/a/\n---\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ARTICLE_MONITOR_")}
+    return subprocess.run(
+        [CLI, "run", str(corpus), "--listen", "127.0.0.1:0", "--data-dir", str(tmp), *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        cwd=tmp,
+    )
+
+
+def test_postgresql_not_up_yet_is_restarted(tmp_path: Path) -> None:
+    url = f"postgresql+psycopg://monitor:pw@127.0.0.1:{closed_port()}/monitor"
+    out = run(tmp_path, "--db", url)
+    assert out.returncode == EXIT_TEMPFAIL, out.stderr
+    assert "Error: cannot use the database" in out.stderr and "Traceback" not in out.stderr
+    assert restarted(out.returncode)
+
+
+def test_a_bad_configuration_is_not_restarted(tmp_path: Path) -> None:
+    (tmp_path / "monitor.toml").write_text('concurrency = "many"\n')
+    out = run(tmp_path, "--config", str(tmp_path / "monitor.toml"))
+    assert out.returncode == EXIT_USAGE, out.stderr
+    assert not restarted(out.returncode)
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not PG_URL, reason="ARTICLE_MONITOR_TEST_PG_URL not set")
+def test_a_database_the_server_refuses_is_not_restarted(tmp_path: Path) -> None:
+    """The server is up and says no (a database that does not exist): configuration."""
+    assert PG_URL
+    url = PG_URL.rsplit("/", 1)[0] + "/no_such_database_l3"
+    out = run(tmp_path, "--db", url)
+    assert out.returncode == EXIT_USAGE, out.stderr
+    assert "does not exist" in out.stderr
+    assert not restarted(out.returncode)
+
+
+def test_the_other_exits_keep_their_meaning() -> None:
+    """A bug (70) and a failed --once (1) are restarted as before; a stop (130) is none."""
+    assert restarted(70) and restarted(1)
+    assert not restarted(130) and not restarted(0)
