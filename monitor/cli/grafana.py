@@ -79,6 +79,7 @@ _SHARED = [
     click.option(
         "--status-url",
         default=None,
+        callback=lambda ctx, param, value: link(value, param, absolute=True),
         help="The daemon's status page as people reach it; alerts link to it. "
         "[default: the configured public_url (--config, ARTICLE_MONITOR_PUBLIC_URL), "
         f"else {DEFAULT_STATUS_URL}]",
@@ -93,6 +94,7 @@ _SHARED = [
         "--runbook-url",
         default="docs/operations.md",
         show_default=True,
+        callback=lambda ctx, param, value: link(value, param, absolute=False),
         help="Where docs/operations.md is served; each alert links to its section.",
     ),
     click.option(
@@ -103,6 +105,21 @@ _SHARED = [
         help="uid of the Prometheus data source in Grafana.",
     ),
 ]
+
+
+def link(value: str | None, param: click.Parameter, *, absolute: bool) -> str | None:
+    """A link written into every alert's annotations, or a usage error: a line break
+    there split the rule file's annotation (`runbook_url: 'docs/ops.md\n…'`), and the
+    status page's address is an http(s) URL (public_url's rule, monitor/urls.py)."""
+    if value is None:
+        return None
+    from monitor import path_text, urls
+
+    problem = urls.problem(value) if absolute else path_text.problem(value)
+    if problem is not None:
+        shown = urls.redact(value) if absolute else value
+        raise click.BadParameter(f"{shown[:80]!r} {problem}", param=param)
+    return value
 
 
 def datasource_uid(value: str) -> str:
