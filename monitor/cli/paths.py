@@ -26,7 +26,8 @@ class GivenPath(click.Path):
     ) -> None:
         """`dash`: what `-` means for an output. `stdout`: stdout, as if the option
         were not given (the value is None); `refused`: an output that stdout cannot
-        hold (a folder of files), said so; None: a file named `-` (an input)."""
+        hold (a folder of files), said so; None: an input or a folder, where `-` is
+        refused too: no command reads stdin (`./-` names a file `-`)."""
         super().__init__(file_okay=file_okay, dir_okay=dir_okay, path_type=Path)
         self.dash = dash
 
@@ -40,6 +41,13 @@ class GivenPath(click.Path):
             self.fail(
                 "'-' (stdout) cannot hold what is written here, a folder of files:"
                 " give a folder (./- for one named '-')",
+                param,
+                ctx,
+            )
+        if value == "-" and self.dash is None:  # `--config -` was "config file not found: -"
+            self.fail(
+                "'-' is neither stdin nor stdout here (nothing is read from stdin):"
+                " give a path (./- for a file or a folder named '-')",
                 param,
                 ctx,
             )

@@ -12,6 +12,7 @@ import json
 import subprocess
 from pathlib import Path
 
+import pytest
 from daemon_harness import CLI, one_article_corpus, refused
 
 
@@ -52,3 +53,20 @@ def test_a_folder_named_dash_is_still_written(tmp_path: Path) -> None:
     out = cli("grafana", "export", "--out", "./-", cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     assert (tmp_path / "-" / "prometheus" / "article-monitor.rules.yml").is_file()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("check", "--offline", "-"),
+        ("verify", "--key-file", "-", "."),
+        ("status", "--config", "-"),
+        ("status", "--data-dir", "-"),
+        ("grafana", "push", "--url", "http://127.0.0.1:9", "--token-file", "-"),
+    ],
+    ids=["check-path", "key-file", "config", "data-dir", "token-file"],
+)
+def test_dash_as_an_input_is_said_to_be_no_stdin(tmp_path: Path, args: tuple[str, ...]) -> None:
+    """No command reads stdin: `check -` reported a document `-` "no such file"
+    (exit 1), `--config -` "config file not found: -"."""
+    refused(cli(*args, cwd=tmp_path), "neither stdin nor stdout", "./-", first=False)
