@@ -76,18 +76,46 @@ _SERVER_NOT_READY = (
 
 
 def is_unreachable(exc: BaseException, url: str) -> bool:
-    """`exc` says the database server could not be reached, or not yet: libpq's own
-    failures (refused, timeout, name resolution: no `FATAL:` from a server) and a
-    server's "not ready". Never a SQLite file's error (`sqlite_path`)."""
+    """`exc` says the database server could not be reached, or not yet: nothing
+    accepts a connection at its address (refused, timed out, a name not resolved:
+    asked of the socket itself, not read from libpq's message, which the locale
+    translates), or the server said it is not ready. Anything else (a password
+    refused, a database that does not exist, no password given, a TLS failure) is
+    the configuration's. Never a SQLite file's error."""
     if sqlite_path(url) is not None or is_sqlite(url):
         return False
     orig = getattr(exc, "orig", exc)
     if type(orig).__name__ != "OperationalError":  # psycopg's, through SQLAlchemy's
         return False
-    said = str(orig)
-    if any(phrase in said for phrase in _SERVER_NOT_READY):
+    if any(phrase in str(orig) for phrase in _SERVER_NOT_READY):
         return True
-    return "FATAL:" not in said and "ERROR:" not in said
+    return not _accepts_connections(url)
+
+
+def _accepts_connections(url: str, timeout: float = 3.0) -> bool:
+    """Whether something accepts a connection at the server's address: its host and
+    port (default 5432), or its Unix socket (`?host=/run/postgresql`). True when the
+    URL names no single address to ask (several hosts): said as configuration."""
+    import socket
+
+    try:
+        parts = make_url(url)
+    except (ArgumentError, ValueError):
+        return True
+    host = parts.host or parts.query.get("host") or "/var/run/postgresql"
+    port = parts.port or 5432
+    if not isinstance(host, str) or "," in host:
+        return True
+    try:
+        if host.startswith("/"):  # a Unix socket's folder, as libpq takes it
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as unix:
+                unix.settimeout(timeout)
+                unix.connect(os.path.join(host, f".s.PGSQL.{port}"))
+        else:
+            socket.create_connection((host, port), timeout=timeout).close()
+    except OSError:  # refused, timed out, no such name, no socket file
+        return False
+    return True
 
 
 def unusable(exc: BaseException, url: str) -> DatabaseUnusable:

@@ -1,0 +1,91 @@
+"""Which database errors at a start a later try may mend (`run` exits 75, which
+the systemd unit restarts) and which it never will (exit 2, not restarted).
+
+Whether the server is there is asked of the socket (a loopback listener, or a
+closed loopback port), not read from libpq's message, which the locale
+translates: a German `Verbindungsaufbau abgelehnt` is refused all the same.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from monitor.storage.opening import DatabaseUnreachable, is_unreachable, unusable
+
+
+class OperationalError(Exception):
+    """Named as psycopg's is: the class `is_unreachable` knows by its name."""
+
+
+@pytest.fixture
+def listening() -> Iterator[int]:
+    """A loopback port that accepts connections (a server that is up)."""
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        yield int(server.getsockname()[1])
+
+
+@pytest.fixture
+def closed() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def pg(port: int) -> str:
+    return f"postgresql+psycopg://monitor@127.0.0.1:{port}/monitor"
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "connection failed: Connection refused",
+        "connection failed: Verbindungsaufbau abgelehnt",  # a translated libpq
+        "connection timeout expired",
+    ],
+)
+def test_nothing_listening_is_unreachable(closed: int, said: str) -> None:
+    assert is_unreachable(OperationalError(said), pg(closed))
+    assert isinstance(unusable(OperationalError(said), pg(closed)), DatabaseUnreachable)
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "FATAL:  the database system is starting up",
+        "FATAL:  the database system is shutting down",
+        "FATAL:  sorry, too many clients already",
+        "FATAL:  remaining connection slots are reserved for roles with the SUPERUSER attribute",
+    ],
+)
+def test_a_server_not_ready_yet_is_unreachable(listening: int, said: str) -> None:
+    assert is_unreachable(OperationalError(said), pg(listening))
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        'FATAL:  password authentication failed for user "monitor"',
+        'FATAL:  database "monitor" does not exist',
+        "fe_sendauth: no password supplied",
+        "SSL error: certificate verify failed",
+    ],
+)
+def test_a_server_that_refuses_the_monitor_is_configuration(listening: int, said: str) -> None:
+    assert not is_unreachable(OperationalError(said), pg(listening))
+    assert not isinstance(unusable(OperationalError(said), pg(listening)), DatabaseUnreachable)
+
+
+def test_a_unix_socket_folder_without_its_socket_is_unreachable(tmp_path: Path) -> None:
+    url = f"postgresql+psycopg://monitor@/monitor?host={tmp_path}"
+    assert is_unreachable(OperationalError("connection failed: No such file"), url)
+
+
+def test_sqlite_and_other_errors_are_never_unreachable(closed: int) -> None:
+    assert not is_unreachable(OperationalError("database is locked"), "sqlite:////tmp/x.db")
+    assert not is_unreachable(ValueError("Connection refused"), pg(closed))
