@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import math
 from collections import Counter, defaultdict
@@ -31,6 +32,7 @@ from monitor.daemon.checkers import (
     ProcessChecker,
     WorkerHolds,
 )
+from monitor.daemon.cluster_settings import beat_interval
 from monitor.daemon.lost import LostClaims
 from monitor.daemon.once import run_pass
 from monitor.daemon.pace import Pace, queued_ahead
@@ -217,6 +219,11 @@ class Dispatcher:
         # claims given back so far for their host's hold (`held_back`, `_deferred`):
         # the daemon's `deferred_checks_total` (joining.py `on_beat`)
         self.deferred = 0
+        # the leases of checks in flight that the heartbeat renewed (`renew`): target
+        # id -> (the lease end it was claimed with, the lease end now)
+        self._renewed: dict[int, tuple[int, int]] = {}
+        self._renewing = False
+        self.renewed = 0  # leases renewed so far
 
     @property
     def stopping(self) -> bool:
@@ -238,6 +245,72 @@ class Dispatcher:
     def current(self) -> Settings:
         """The settings now (a SIGHUP swaps them)."""
         return self._settings()
+
+    def held_as(self, claim: Claimed) -> Claimed:
+        """The claim as the database holds it now: with the lease end `renew` moved
+        it to. Its result and its give-back name that lease, or find none."""
+        renewed = self._renewed.get(claim.id)
+        if renewed is None or renewed[0] != claim.lease:
+            return claim
+        return dataclasses.replace(claim, lease=renewed[1])
+
+    async def renew(self) -> None:
+        """At each heartbeat: renew the leases of the checks in flight that end
+        within half a lease (three heartbeats at least), for another lease from
+        now. A member claims up to its free slots, and a host's claims wait
+        their turn at its gate (`per_host` at a time): ten on a host answering
+        in 0.6 s outlast a 3 s lease. The last ones' leases
+        ran out while they still waited, and another member (the host's bucket
+        moving to it) or this one claimed and checked them again: two results
+        seconds apart, two requests at once to a host allowed one. A member
+        that dies stops renewing: its claims are the others' a lease later, as
+        before. Not while it may not claim (silent for half the timeout, placed
+        out as stuck: the others may take its hosts), nor after a stop.
+
+        The new end is set here, on the loop, before the update runs: a result
+        that comes meanwhile is written after the update (claims and writes take
+        turns on the one database thread, in order) and names the new end. A
+        lease the update did not move (ran out, claimed again) keeps its end."""
+        if self._renewing or self.stopping or not self.inflight:
+            return
+        s = self._settings()
+        if not self._scope()[0]:
+            return
+        now = self._clock()
+        lease_ms = int(s.lease_seconds * 1000)
+        soon = now + min(lease_ms, max(lease_ms // 2, int(3 * beat_interval(s) * 1000)))
+        until = now + lease_ms
+        old: dict[int, tuple[int, int]] = {}  # target -> (claimed with, lease end before)
+        for _, claim in self.inflight.values():
+            lease = self.held_as(claim).lease
+            if now < lease <= soon:
+                old[claim.id] = (claim.lease, lease)
+                self._renewed[claim.id] = (claim.lease, until)
+        if not old:
+            return
+        self._renewing = True
+        try:
+            moved = set(
+                await self._db(
+                    self.repo.renew, [(tid, lease) for tid, (_, lease) in old.items()], until, now
+                )
+            )
+        except SQLAlchemyError as exc:
+            moved = set()
+            log.warning(
+                "could not renew the leases of %d checks waiting their turn (%s); they may "
+                "be claimed again once their leases run out",
+                len(old),
+                self._db_failed(exc),
+            )
+        finally:
+            self._renewing = False
+        for tid, (claimed, lease) in old.items():
+            if tid not in moved and self._renewed.get(tid) == (claimed, until):
+                self._renewed[tid] = (claimed, lease)  # not ours to renew: as it was
+        if moved:
+            self.renewed += len(moved)
+            log.debug("leases of checks in flight renewed", extra={"ctx": {"claims": len(moved)}})
 
     def capacity(self, s: Settings) -> int:
         """Checks held at once: `concurrency`, and with checker processes the
@@ -459,7 +532,7 @@ class Dispatcher:
                     held = exc.left
             if result is not None:
                 self._answered(claim)
-                self._finish(claim, result)
+                self._finish(self.held_as(claim), result)
         except CheckerDeferred as exc:
             self._deferred(claim, exc)
         except asyncio.CancelledError:
@@ -511,7 +584,7 @@ class Dispatcher:
             if exc is not None:
                 raise exc
             self._answered(claim)
-            self._finish(claim, future.result())
+            self._finish(self.held_as(claim), future.result())
         except Exception:
             self.failed += 1
             log.exception("check failed unexpectedly", extra={"ctx": {"target": claim.id}})
@@ -532,7 +605,7 @@ class Dispatcher:
         now = self._clock()
         waited = now - self._waiting.setdefault(claim.id, now)
         due = now + int(exc.left * 1000) + waited_ms(waited)
-        self._spawn(self.release([claim], due=due), "give-back")
+        self._spawn(self.release([self.held_as(claim)], due=due), "give-back")
 
     def _waits_out(self) -> bool:
         """Whether a check its checker process gave back for its host's hold
@@ -564,7 +637,7 @@ class Dispatcher:
 
     def _keep_lost(self, claim: Claimed) -> None:
         """Keep a lost claim to give back at a stop (lost.py); at a stop, now."""
-        self._lost.keep(claim)
+        self._lost.keep(self.held_as(claim))
         if self._stopping:
             self._returned.set()
 
@@ -572,6 +645,7 @@ class Dispatcher:
         current = self.inflight.get(claim.id)
         if current is not None and current[1] is claim:  # not a newer claim's entry
             del self.inflight[claim.id]
+            self._renewed.pop(claim.id, None)
             self.check_ended.set()
             self._refill()
 

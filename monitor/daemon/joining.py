@@ -49,7 +49,10 @@ async def join(d: Daemon) -> None:
 
 
 def on_beat(d: Daemon) -> None:
-    """After each heartbeat: a new leader's rescan, and the cluster's gauges."""
+    """After each heartbeat: a new leader's rescan, the leases of the checks in
+    flight renewed (dispatch.py `renew`), and the cluster's gauges."""
+    if d.dispatcher.inflight and not d.dispatcher.stopping:
+        d._spawn(d.dispatcher.renew(), "renew-leases")
     if d.membership.took_lead:
         d.membership.took_lead = False
         if d.settings.corpus_shared and d.scheduler is not None:

@@ -75,7 +75,7 @@ async def settle(d: Dispatcher, grace: float) -> None:
     await giving
     if pending:
         log.warning("%d checks did not finish in time; they will be redone", len(pending))
-        claims = [c for t, c in d.inflight.values() if t in pending]
+        claims = [d.held_as(c) for t, c in d.inflight.values() if t in pending]
         for t in pending:
             t.cancel()
         await asyncio.gather(*pending, return_exceptions=True)

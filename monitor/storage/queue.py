@@ -379,6 +379,32 @@ class QueueStore(Store):
         kept = {tid: lease for tid, lease in held.items() if tid in active}
         return kept, active, indexed, errors
 
+    def renew(self, claims: Sequence[tuple[int, int]], until: int, now: int) -> list[int]:
+        """Move the leases of these claims (target, lease end) to end at `until`, those
+        still held: not run out at `now` (anyone may claim those again), nor ended
+        and claimed again since (a new end). The targets whose lease moved, now
+        claimed as (target, `until`); the holder's result and give-back name that."""
+        if not claims:
+            return []
+        by_lease: dict[int, list[int]] = defaultdict(list)
+        for i, lease in claims:
+            by_lease[lease].append(i)
+        moved: list[int] = []
+        with self._write() as conn:
+            for lease, ids in sorted(by_lease.items()):
+                for chunk in chunks(sorted(set(ids))):
+                    moved += conn.scalars(
+                        update(LEASES)
+                        .where(
+                            LEASES.c.until == lease,
+                            LEASES.c.until > now,
+                            LEASES.c.target_id.in_(chunk),
+                        )
+                        .values(until=until)
+                        .returning(LEASES.c.target_id)
+                    ).all()
+        return moved
+
     def release(self, claims: Sequence[tuple[int, int]], now: int) -> None:
         """Give back claimed targets that were not checked (shutdown): due again now."""
         if not claims:

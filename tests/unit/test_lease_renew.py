@@ -1,0 +1,111 @@
+"""The heartbeat renews the leases of the checks in flight (dispatch.py `renew`):
+a host's claims waiting their turn at its gate outlasted their lease, and were
+claimed and checked again meanwhile (tests/acceptance/test_cluster_lease_queue.py
+shows it with two members). A renewed lease is the claim's from then on: its
+result and its give-back name the new end; one that ran out, or was claimed
+again, is not renewed."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from support.settings import settings
+from support.storage import seed_due_targets
+
+from monitor.daemon.dispatch import Dispatcher
+from monitor.storage.repository import DUE, LEASES, Repository
+from monitor.storage.values import Claimed
+from monitor.vocabulary import CheckResult, Kind, Outcome
+
+LEASE_MS = 3000
+
+
+def leases(repo: Repository) -> dict[int, int]:
+    with repo.engine.connect() as conn:
+        return {int(t): int(u) for u, t in conn.execute(select(LEASES.c.until, LEASES.c.target_id))}
+
+
+def due_ids(repo: Repository) -> set[int]:
+    with repo.engine.connect() as conn:
+        return set(conn.scalars(select(DUE.c.target_id)))
+
+
+def test_a_held_lease_is_renewed_and_one_run_out_or_claimed_again_is_not(
+    repo: Repository,
+) -> None:
+    with repo.engine.begin() as conn:
+        seed_due_targets(conn, 3)
+    claimed = repo.claim_due(1000, 10, LEASE_MS)
+    assert sorted(c.id for c in claimed) == [1, 2, 3]
+    assert set(leases(repo).values()) == {4000}
+    assert sorted(repo.renew([(1, 4000), (2, 4000)], 9000, 2000)) == [1, 2]
+    assert repo.renew([(3, 4000)], 9000, 5000) == []  # ran out at 4000: anyone's now
+    # past the old end, the renewed two are still held: only the run-out one is claimed
+    again = repo.claim_due(5000, 10, LEASE_MS)
+    assert [c.id for c in again] == [3]
+    assert leases(repo) == {1: 9000, 2: 9000, 3: 8000}
+    assert repo.renew([(3, 4000)], 12000, 6000) == []  # claimed again since: not ours
+    # given back by the end they now hold; the old end names nothing
+    repo.release([(1, 9000), (2, 4000)], 6000)
+    assert due_ids(repo) == {1}
+    assert leases(repo) == {2: 9000, 3: 8000}
+
+
+class Held:
+    """A checker whose checks wait until the test lets them go."""
+
+    def __init__(self) -> None:
+        self.go = asyncio.Event()
+
+    async def check(self, url: str, kind: Kind) -> CheckResult:
+        await self.go.wait()
+        return CheckResult(url, kind, Outcome.OK, datetime.now(UTC))
+
+
+class Writer:
+    backlog = 0
+
+
+async def test_a_renewed_claims_result_names_its_new_lease(repo: Repository) -> None:
+    with repo.engine.begin() as conn:
+        seed_due_targets(conn, 2)
+    clock = [1000]
+    may = [True]
+    finished: list[Claimed] = []
+
+    async def db(fn: Any, *args: Any) -> Any:
+        return fn(*args)
+
+    s = settings(concurrency=4, lease_seconds=LEASE_MS / 1000, cluster_heartbeat=0.5)
+    dispatcher = Dispatcher(
+        settings=lambda: s,
+        repo=repo,
+        db=db,
+        writer=Writer(),  # type: ignore[arg-type]
+        finish=lambda claim, result: finished.append(claim),
+        db_failed=lambda exc: str(exc),
+        spawn=lambda coro, name: None,
+        clock=lambda: clock[0],
+        scope=lambda: (may[0], None),
+    )
+    checker = Held()
+    dispatcher.checker = checker
+    await dispatcher.dispatch()
+    assert set(leases(repo).values()) == {4000}
+    await dispatcher.renew()  # 3 s left of 3: not yet
+    assert set(leases(repo).values()) == {4000}
+    clock[0] = 2600  # 1.4 s left: within three heartbeats (1.5 s)
+    may[0] = False  # not a live member now: the others may take its hosts
+    await dispatcher.renew()
+    assert set(leases(repo).values()) == {4000}
+    may[0] = True
+    await dispatcher.renew()
+    assert set(leases(repo).values()) == {5600}
+    checker.go.set()
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert sorted((c.id, c.lease) for c in finished) == [(1, 5600), (2, 5600)]
+    assert not dispatcher._renewed  # forgotten with their checks
