@@ -452,9 +452,10 @@ class Membership:
         """A clean stop: the holds the stop found shared (`holds_at_stop`), out of
         the membership and the leader lease given up. The heartbeat shares them
         every beat, but a host that answered 429/503 since the last beat was
-        forgotten: its check leaves at the stop with its claim due now (no
-        request after the stop), and the next start, or another member at once,
-        asked the host again long before its Retry-After was over."""
+        forgotten: its check leaves at the stop (no request after the stop),
+        its claim given back due at the hold's end (dispatch.py `give_back`),
+        and the next start, or another member, asked the host again long before
+        its Retry-After was over."""
         mono = time.monotonic()
         holds = {h: end - mono for h, end in self._holds_at_stop.items() if end > mono}
         if holds:

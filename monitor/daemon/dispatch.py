@@ -400,8 +400,7 @@ class Dispatcher:
                 log.info("claiming works again", extra=EVERY)
                 self.claim_error = None
             if self.stopping:  # the stop came while claiming: give them back
-                if claims:
-                    await self.release(claims)
+                await self.give_back(claims)
                 break
             fast = self.checker if isinstance(self.checker, ProcessChecker) else None
             held = len(self.inflight)
@@ -621,8 +620,9 @@ class Dispatcher:
     async def _held_out(self, claim: Claimed, left: float) -> bool:
         """Wait `left` seconds (its host's hold: at most `retry_after_max` or
         `backoff_max`, as the hosts' gates cap it), or until a stop; whether the
-        check goes on. At a stop its claim is kept, given back due now by
-        `settle`, as a check the stop found waiting at a gate is."""
+        check goes on. At a stop its claim is kept, given back by `settle`
+        (`give_back`: due at the hold's end), as a check the stop found waiting
+        at a gate is."""
         await self._hold_ends(self._clock() + int(left * 1000))
         if self.stopping:
             self._keep_lost(claim)
@@ -664,7 +664,8 @@ class Dispatcher:
                     raise  # a bug: only a stop lets an in-process check leave unsent
                 # in-process: it had sent nothing at the stop (settle.py `unqueue`), or
                 # would have sent another request after it (a retry, a redirect's hop:
-                # Checker.stop_unsent); nothing recorded, its claim given back due now
+                # Checker.stop_unsent); nothing recorded, its claim given back by
+                # `settle` (`give_back`: due now, or at its host's hold's end)
                 self._keep_lost(claim)
                 return None
             except CheckerGone as exc:
@@ -725,6 +726,25 @@ class Dispatcher:
         member was counted dead, so its leases ran out and others hold them."""
         for task, _ in list(self.inflight.values()):
             task.cancel()
+
+    async def give_back(self, claims: list[Claimed]) -> None:
+        """At a stop: give back claims not checked, due now, or those of a host held
+        back (Retry-After, a 429/503 backoff; its own or one the cluster shared)
+        due at its hold's end. Due now, they were the first a member that took
+        the host over claimed, and it asked the host at once if it had not read
+        the hold the leave shares yet (its next heartbeat: ~2 s at the defaults)."""
+        if not claims:
+            return
+        hosts = getattr(self.checker, "hosts", None)
+        holds = hosts.backoffs() if isinstance(hosts, HostPool | WorkerHolds) else {}
+        now = self._clock()
+        by_due: dict[int | None, list[Claimed]] = defaultdict(list)
+        for claim in claims:
+            host = url_host_key(claim.url) if holds else None
+            left = holds.get(host, 0.0) if host is not None else 0.0
+            by_due[now + math.ceil(left * 1000) if left > 0 else None].append(claim)
+        for due, group in by_due.items():
+            await self.release(group, due=due)
 
     async def release(self, claims: list[Claimed], *, due: int | None = None) -> None:
         """Give back claims not checked, due again now, or at `due` (ms)."""

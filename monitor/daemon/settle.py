@@ -79,9 +79,9 @@ async def settle(d: Dispatcher, grace: float) -> None:
         for t in pending:
             t.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
-        await d.release(claims)
+        await d.give_back(claims)
     if d._lost:  # kept, the next `run --once` found them leased and checked nothing
-        await d.release(d._lost.take())
+        await d.give_back(d._lost.take())
 
 
 async def _give_back_returned(d: Dispatcher) -> None:
@@ -92,6 +92,6 @@ async def _give_back_returned(d: Dispatcher) -> None:
         await d._returned.wait()
         d._returned.clear()
         if d._lost:
-            await d.release(d._lost.take())
+            await d.give_back(d._lost.take())
         if d._settled:
             return

@@ -174,7 +174,8 @@ class Checker:
         the gate for a 429/503 hold), a redirect's next hop, a resend, an
         image's rest, the soft-404 probe. Only the requests on the wire go on
         (the daemon's `shutdown_grace`); a check that leaves records nothing
-        and its claim is given back due now, as one not started: a transient
+        and its claim is given back as one not started (due now, or at its
+        host's hold's end: dispatch.py `give_back`): a transient
         failure is not stored as down because the daemon stopped, and a host
         that asked us to wait is not asked again after the stop. Not `check`'s
         (no `defer_after`): a no-op, its Ctrl-C cancels every check at once."""

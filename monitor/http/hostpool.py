@@ -35,7 +35,8 @@ class HostHeld(Exception):
     back beyond `defer_after` for `left` seconds: the check leaves without a
     request, for its claim to be given back due at the hold's end. Also raised
     after the daemon's stop where a check would start a request (`stop`): it
-    leaves, its claim given back due now."""
+    leaves, its claim given back due now (at its hold's end if the host is
+    held: daemon/dispatch.py `give_back`)."""
 
     def __init__(self, left: float) -> None:
         super().__init__(f"its host is held back for {left:.1f} s")
