@@ -224,6 +224,7 @@ class Dispatcher:
         self._renewed: dict[int, tuple[int, int]] = {}
         self._renewing = False
         self.renewed = 0  # leases renewed so far
+        self._answered_at: int | None = None  # when a check last came back (the clock's ms)
 
     @property
     def stopping(self) -> bool:
@@ -265,7 +266,10 @@ class Dispatcher:
         seconds apart, two requests at once to a host allowed one. A member
         that dies stops renewing: its claims are the others' a lease later, as
         before. Not while it may not claim (silent for half the timeout, placed
-        out as stuck: the others may take its hosts), nor after a stop.
+        out as stuck: the others may take its hosts), nor after a stop, nor
+        while no check came back for a whole lease: a member whose checks all
+        hang has its claims run out as it is found stuck (cluster.py), not a
+        lease later.
 
         The new end is set here, on the loop, before the update runs: a result
         that comes meanwhile is written after the update (claims and writes take
@@ -278,6 +282,8 @@ class Dispatcher:
             return
         now = self._clock()
         lease_ms = int(s.lease_seconds * 1000)
+        if self._answered_at is None or now - self._answered_at >= lease_ms:
+            return
         soon = now + min(lease_ms, max(lease_ms // 2, int(3 * beat_interval(s) * 1000)))
         until = now + lease_ms
         old: dict[int, tuple[int, int]] = {}  # target -> (claimed with, lease end before)
@@ -634,6 +640,7 @@ class Dispatcher:
         target lost with a checker process is settled (nothing to give back)."""
         self._pace.ended()
         self._lost.answered(claim.id)
+        self._answered_at = self._clock()
 
     def _keep_lost(self, claim: Claimed) -> None:
         """Keep a lost claim to give back at a stop (lost.py); at a stop, now."""
@@ -727,12 +734,24 @@ class Dispatcher:
         for task, _ in list(self.inflight.values()):
             task.cancel()
 
+    def drop_stuck(self) -> None:
+        """This member was found stuck (cluster.py): stop every check in flight
+        and give their claims back, due now (a held host's at its hold's end),
+        for the members its hosts go to. The heartbeat renewed the leases of
+        those still waiting behind the hung ones (`renew`), so left to run out
+        they kept the targets from the others up to a lease longer."""
+        claims = [self.held_as(c) for _, c in self.inflight.values()]
+        self.abandon()
+        if claims:
+            self._spawn(self.give_back(claims), "give-back-stuck")
+
     async def give_back(self, claims: list[Claimed]) -> None:
-        """At a stop: give back claims not checked, due now, or those of a host held
-        back (Retry-After, a 429/503 backoff; its own or one the cluster shared)
-        due at its hold's end. Due now, they were the first a member that took
-        the host over claimed, and it asked the host at once if it had not read
-        the hold the leave shares yet (its next heartbeat: ~2 s at the defaults)."""
+        """At a stop (and as a stuck member drops its checks): give back claims
+        not checked, due now, or those of a host held back (Retry-After, a
+        429/503 backoff; its own or one the cluster shared) due at its hold's
+        end. Due now, they were the first a member that took the host over
+        claimed, and it asked the host at once if it had not read the hold the
+        leave shares yet (its next heartbeat: ~2 s at the defaults)."""
         if not claims:
             return
         hosts = getattr(self.checker, "hosts", None)

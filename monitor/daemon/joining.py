@@ -42,7 +42,7 @@ async def join(d: Daemon) -> None:
         d.failure = f"cannot join the cluster: {d.membership.error}"
     d._beating = asyncio.create_task(
         d.membership.keep_beating(
-            d._db_failed, lambda: on_beat(d), d.dispatcher.abandon, d.dispatcher.abandon
+            d._db_failed, lambda: on_beat(d), d.dispatcher.abandon, d.dispatcher.drop_stuck
         ),
         name="heartbeat",
     )

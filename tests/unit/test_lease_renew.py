@@ -55,13 +55,16 @@ def test_a_held_lease_is_renewed_and_one_run_out_or_claimed_again_is_not(
 
 
 class Held:
-    """A checker whose checks wait until the test lets them go."""
+    """A checker whose checks wait until the test lets them go, but those of
+    `at_once` (target 1's URL in seed_due_targets), answered at once."""
 
-    def __init__(self) -> None:
+    def __init__(self, at_once: str | None = None) -> None:
         self.go = asyncio.Event()
+        self.at_once = at_once
 
     async def check(self, url: str, kind: Kind) -> CheckResult:
-        await self.go.wait()
+        if url != self.at_once:
+            await self.go.wait()
         return CheckResult(url, kind, Outcome.OK, datetime.now(UTC))
 
 
@@ -69,16 +72,13 @@ class Writer:
     backlog = 0
 
 
-async def test_a_renewed_claims_result_names_its_new_lease(repo: Repository) -> None:
-    with repo.engine.begin() as conn:
-        seed_due_targets(conn, 2)
-    clock = [1000]
-    may = [True]
-    finished: list[Claimed] = []
-
+def dispatcher_on(
+    repo: Repository, clock: list[int], may: list[bool], finished: list[Claimed]
+) -> Dispatcher:
     async def db(fn: Any, *args: Any) -> Any:
         return fn(*args)
 
+    spawned: list[asyncio.Future[None]] = []
     s = settings(concurrency=4, lease_seconds=LEASE_MS / 1000, cluster_heartbeat=0.5)
     dispatcher = Dispatcher(
         settings=lambda: s,
@@ -87,25 +87,78 @@ async def test_a_renewed_claims_result_names_its_new_lease(repo: Repository) -> 
         writer=Writer(),  # type: ignore[arg-type]
         finish=lambda claim, result: finished.append(claim),
         db_failed=lambda exc: str(exc),
-        spawn=lambda coro, name: None,
+        spawn=lambda coro, name: spawned.append(asyncio.ensure_future(coro)),
         clock=lambda: clock[0],
         scope=lambda: (may[0], None),
     )
-    checker = Held()
+    dispatcher.spawned = spawned  # type: ignore[attr-defined]
+    return dispatcher
+
+
+async def test_a_renewed_claims_result_names_its_new_lease(repo: Repository) -> None:
+    with repo.engine.begin() as conn:
+        seed_due_targets(conn, 3)
+    clock, may, finished = [1000], [True], []
+    dispatcher = dispatcher_on(repo, clock, may, finished)
+    checker = Held(at_once="https://h1.test/1")
     dispatcher.checker = checker
     await dispatcher.dispatch()
-    assert set(leases(repo).values()) == {4000}
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert [(c.id, c.lease) for c in finished] == [(1, 4000)]  # came back: progress
+    # (its result is not written here: its lease stays, and is no check's in flight)
+    assert leases(repo) == {1: 4000, 2: 4000, 3: 4000}
     await dispatcher.renew()  # 3 s left of 3: not yet
-    assert set(leases(repo).values()) == {4000}
+    assert leases(repo) == {1: 4000, 2: 4000, 3: 4000}
     clock[0] = 2600  # 1.4 s left: within three heartbeats (1.5 s)
     may[0] = False  # not a live member now: the others may take its hosts
     await dispatcher.renew()
-    assert set(leases(repo).values()) == {4000}
+    assert leases(repo) == {1: 4000, 2: 4000, 3: 4000}
     may[0] = True
     await dispatcher.renew()
-    assert set(leases(repo).values()) == {5600}
+    assert leases(repo) == {1: 4000, 2: 5600, 3: 5600}
     checker.go.set()
     for _ in range(20):
         await asyncio.sleep(0)
-    assert sorted((c.id, c.lease) for c in finished) == [(1, 5600), (2, 5600)]
+    assert sorted((c.id, c.lease) for c in finished) == [(1, 4000), (2, 5600), (3, 5600)]
     assert not dispatcher._renewed  # forgotten with their checks
+
+
+async def test_no_lease_is_renewed_while_no_check_comes_back(repo: Repository) -> None:
+    """Checks that all hang leave the member stuck (cluster.py): their leases run
+    out as it is found so, for the members its hosts go to, not a lease later."""
+    with repo.engine.begin() as conn:
+        seed_due_targets(conn, 2)
+    clock, may, finished = [1000], [True], []
+    dispatcher = dispatcher_on(repo, clock, may, finished)
+    dispatcher.checker = Held()
+    await dispatcher.dispatch()
+    clock[0] = 2600
+    await dispatcher.renew()
+    assert leases(repo) == {1: 4000, 2: 4000}
+    dispatcher.abandon()
+    for _ in range(5):
+        await asyncio.sleep(0)
+
+
+async def test_a_member_found_stuck_gives_back_the_claims_it_drops(repo: Repository) -> None:
+    """Found stuck, a member drops its checks in flight and gives their claims
+    back, due now: the heartbeat had renewed those waiting behind the hung ones
+    while some still came back, and left to run out they kept the targets from
+    the members its hosts go to up to a lease longer."""
+    with repo.engine.begin() as conn:
+        seed_due_targets(conn, 3)
+    clock, may, finished = [1000], [True], []
+    dispatcher = dispatcher_on(repo, clock, may, finished)
+    dispatcher.checker = Held(at_once="https://h1.test/1")
+    await dispatcher.dispatch()
+    for _ in range(5):
+        await asyncio.sleep(0)
+    clock[0] = 2600
+    await dispatcher.renew()
+    assert leases(repo) == {1: 4000, 2: 5600, 3: 5600}
+    dispatcher.drop_stuck()
+    await asyncio.gather(*dispatcher.spawned)  # type: ignore[attr-defined]
+    assert not dispatcher.inflight
+    assert leases(repo) == {1: 4000}  # given back by the lease renewed, due now
+    assert due_ids(repo) == {2, 3}
