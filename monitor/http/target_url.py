@@ -25,10 +25,13 @@ def public_url(url: URL) -> str:
 # of parsing a target. tests/unit/test_http_urls.py holds it to the general path.
 # Its groups are the URL's parts, built into one without yarl's own split of
 # the string (26.6 -> 16.6 thousand instructions a target, callgrind).
+# Its quantifiers are possessive: no part can give a character back to the
+# next (a label's class holds no ".", ":" or "/"; a path's no "?"), so each is
+# taken whole without the backtracking marks (~1.7 thousand instructions a target).
 _AS_IS = re.compile(
-    r"(https?)://([a-z0-9-]+(?:\.[a-z0-9-]+)*(?::[1-9][0-9]{0,4})?)"
-    r"(/[!$&-;=@-Z_a-z~]*)"
-    r"(?:\?([!$&-;=?-Z_a-z~]*))?"
+    r"(https?)://([a-z0-9-]++(?:\.[a-z0-9-]++)*+(?::[1-9][0-9]{0,4}+)?+)"
+    r"(/[!$&-;=@-Z_a-z~]*+)"
+    r"(?:\?([!$&-;=?-Z_a-z~]*+))?+"
 )
 
 

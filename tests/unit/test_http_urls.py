@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from yarl import URL
@@ -70,3 +72,30 @@ def test_a_vetted_url_is_parsed_as_the_unvetted_one(url: str) -> None:
         slow.port,
         slow.raw_path_qs,
     )
+
+
+# `_AS_IS` before its quantifiers were made possessive (the backtracking form):
+# the possessive one must match the same strings, with the same groups.
+_BACKTRACKING_AS_IS = re.compile(
+    r"(https?)://([a-z0-9-]+(?:\.[a-z0-9-]+)*(?::[1-9][0-9]{0,4})?)"
+    r"(/[!$&-;=@-Z_a-z~]*)"
+    r"(?:\?([!$&-;=?-Z_a-z~]*))?"
+)
+
+
+@settings(max_examples=1000)
+@given(
+    st.one_of(
+        near_as_is(),
+        st.from_regex(r"https?://[a-z0-9.:-]{0,12}(/[a-z0-9./:?#-]{0,12})?", fullmatch=True),
+    )
+)
+@example("http://a..b/")
+@example("http://a.:80/")
+@example("http://a:8080:1/")
+@example("http://a:123456/")
+@example("http://a/b?c?d")
+@example("http://a.b-/c")
+def test_the_possessive_pattern_matches_as_the_backtracking_one(url: str) -> None:
+    fast, slow = _AS_IS.fullmatch(url), _BACKTRACKING_AS_IS.fullmatch(url)
+    assert (fast and fast.groups()) == (slow and slow.groups())
