@@ -11,10 +11,9 @@ import enum
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from yarl import URL
-
 from monitor.classify import ErrorKind
 from monitor.http.giving_up import Refusal
+from monitor.http.target_url import Target
 from monitor.vocabulary import ContentFacts, Redirect
 
 
@@ -26,7 +25,7 @@ class Then(enum.Enum):
     UNRANGED = "unranged"  # 416 to a ranged request: ask the same URL once more, whole
 
 
-def request_key(url: URL) -> tuple[str, str | None, int | None, str]:
+def request_key(url: Target) -> tuple[str, str | None, int | None, str]:
     """What a request to `url` asks for: two URLs with one key are the same request
     (the fragment is never sent; a default port is the same port), so a chain
     that comes back to a key is a loop."""
@@ -41,7 +40,7 @@ class Attempt:
     error: ErrorKind | None = None
     error_text: str | None = None
     final_url: str | None = None
-    final: URL | None = None  # the URL `final_url` shows, as requested (for the probe)
+    final: Target | None = None  # the URL `final_url` shows, as requested (for the probe)
     redirects: list[Redirect] = field(default_factory=list)
     permanent: bool = False
     facts: ContentFacts = field(default_factory=ContentFacts)

@@ -51,7 +51,7 @@ from monitor.http.probe import SoftProbe
 from monitor.http.proxy_tunnel import ProxyRoute
 from monitor.http.reading import read_image, read_page
 from monitor.http.resolver import GuardedResolver, guarded_socket_factory
-from monitor.http.target_url import parse_target, public_url
+from monitor.http.target_url import Target, parse_target, public_url
 from monitor.http.tls import make_ssl_context
 from monitor.request_headers import HeaderTable
 from monitor.retry import backoff_delay, parse_retry_after, should_retry
@@ -303,7 +303,7 @@ class Checker:
             return PAGE_HEADERS
         return self._image_ranged if ranged else self._image_whole
 
-    async def _attempt(self, target: URL, kind: Kind, *, first: bool = False) -> Attempt:
+    async def _attempt(self, target: Target, kind: Kind, *, first: bool = False) -> Attempt:
         """One redirect chain, each hop vetted, within one timeout budget. `first`:
         the target's first try (not a retry, not the soft-404 probe's request)."""
         att = Attempt()
@@ -377,7 +377,7 @@ class Checker:
 
     async def _get(
         self,
-        url: URL,
+        url: Target,
         headers: dict[str, str],
         range_: str | None = None,
         att: Attempt | None = None,
@@ -404,7 +404,7 @@ class Checker:
         return resp
 
     @staticmethod
-    def _extra_allowed(att: Attempt, url: URL) -> bool:
+    def _extra_allowed(att: Attempt, url: Target) -> bool:
         """Whether a request to `url` in `att`'s chain may carry `request_headers`:
         not over plain HTTP once a hop went over HTTPS (a redirect from
         https://staging.example/ to http://staging.example/ would send its
@@ -414,7 +414,7 @@ class Checker:
             return True
         return not att.tls_seen
 
-    async def _hop(self, att: Attempt, url: URL, kind: Kind, ranged: bool) -> URL | Then:
+    async def _hop(self, att: Attempt, url: Target, kind: Kind, ranged: bool) -> URL | Then:
         """One request. Returns the redirect's URL to follow, or what to do instead."""
         headers = self._headers(kind, ranged)
         if self._extra is not None and self._extra_allowed(att, url):
@@ -458,7 +458,7 @@ class Checker:
             resp.close()
             raise
 
-    def _record_host(self, url: URL, resp: Response) -> None:
+    def _record_host(self, url: Target, resp: Response) -> None:
         retry_after = None
         if resp.status in BACKOFF_STATUSES:
             value = ascii_token(resp.headers.get("Retry-After"))
@@ -468,7 +468,7 @@ class Checker:
         self.hosts.record(url.raw_host or "", resp.status, retry_after)
 
     async def _read_content(
-        self, att: Attempt, resp: Response, kind: Kind, url: URL, text: str, ranged: bool
+        self, att: Attempt, resp: Response, kind: Kind, url: Target, text: str, ranged: bool
     ) -> None:
         """Read the answer's body into `att.facts` (`text`: `str(url)`, a page's base URL)."""
         facts = att.facts

@@ -26,6 +26,7 @@ from yarl import URL
 from monitor import urls
 from monitor.content.drift import probe_path, same_page
 from monitor.http.attempt import Attempt
+from monitor.http.target_url import PlainURL, Target
 from monitor.vocabulary import CheckResult, ContentFacts, Kind, Problem, ProblemCode
 
 PROBE_TTL_S = 86400.0  # a directory is probed again after a day (the daemon's checker)
@@ -78,7 +79,7 @@ class SoftProbe:
         self._first: dict[tuple[str, int | None], asyncio.Future[Answer | None]] = {}
         self.sent = 0  # probes sent (tests and the bench read it)
 
-    async def judge(self, result: CheckResult, page: URL | None = None) -> None:
+    async def judge(self, result: CheckResult, page: Target | None = None) -> None:
         """Add `soft_404` to a web/AMP page's result when its host serves it for any path.
 
         `page` is the URL the result's page was served from, as the engine
@@ -101,7 +102,8 @@ class SoftProbe:
         if path is None:
             return
         key = (page.scheme, host, port, path.rstrip("/").rsplit("/", 1)[0])
-        answer = await self._answer(key, page.with_path(path, encoded=True).with_query(None))
+        base = page.url if isinstance(page, PlainURL) else page  # yarl's, to build another
+        answer = await self._answer(key, base.with_path(path, encoded=True).with_query(None))
         if answer is None or not answer.is_page or answer.final_url is None:
             return
         if same_page(result.facts, final, answer.facts, answer.final_url):
