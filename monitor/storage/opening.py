@@ -89,22 +89,45 @@ def is_unreachable(exc: BaseException, url: str) -> bool:
         return False
     if any(phrase in str(orig) for phrase in _SERVER_NOT_READY):
         return True
-    return not _accepts_connections(url)
+    return not _accepts_connections(_address(orig, url))
 
 
-def _accepts_connections(url: str, timeout: float = 3.0) -> bool:
-    """Whether something accepts a connection at the server's address: its host and
-    port (default 5432), or its Unix socket (`?host=/run/postgresql`). True when the
-    URL names no single address to ask (several hosts): said as configuration."""
-    import socket
-
+def _address(orig: BaseException, url: str) -> tuple[str, str] | None:
+    """The host (or Unix socket folder) and port libpq tried: read from the failed
+    connection psycopg keeps (`pgconn`: its hostaddr, else its host, and its port,
+    as libpq resolved them from the URL, its `?host=`, `?hostaddr=`, `?port=`, the
+    PGHOST and PGPORT variables or a service file); without it, the URL's own. None
+    when there is no single address to ask (several hosts)."""
+    pgconn = getattr(orig, "pgconn", None)
+    if pgconn is not None:
+        try:
+            host = (pgconn.hostaddr or pgconn.host or b"").decode()
+            port = (pgconn.port or b"").decode()
+        except (AttributeError, UnicodeDecodeError):
+            host = port = ""
+        if host:
+            return host, port or "5432"
     try:
         parts = make_url(url)
     except (ArgumentError, ValueError):
+        return None
+    host = parts.host or parts.query.get("host") or os.environ.get("PGHOST") or ""
+    port = parts.port or parts.query.get("port") or os.environ.get("PGPORT") or "5432"
+    if not isinstance(host, str) or not isinstance(port, (str, int)) or "," in host:
+        return None
+    return host or "/var/run/postgresql", str(port)
+
+
+def _accepts_connections(address: tuple[str, str] | None, timeout: float = 3.0) -> bool:
+    """Whether something accepts a connection at the server's address: its host and
+    port, or its Unix socket (a folder: `?host=/run/postgresql`). True when there is
+    no single address to ask (several hosts): said as configuration."""
+    import socket
+
+    if address is None:
         return True
-    host = parts.host or parts.query.get("host") or "/var/run/postgresql"
-    port = parts.port or 5432
-    if not isinstance(host, str) or "," in host:
+    host, port = address
+    if not port.isdigit():  # libpq's own refusal ("invalid port number"): configuration
         return True
     try:
         if host.startswith("/"):  # a Unix socket's folder, as libpq takes it
@@ -112,7 +135,7 @@ def _accepts_connections(url: str, timeout: float = 3.0) -> bool:
                 unix.settimeout(timeout)
                 unix.connect(os.path.join(host, f".s.PGSQL.{port}"))
         else:
-            socket.create_connection((host, port), timeout=timeout).close()
+            socket.create_connection((host, int(port)), timeout=timeout).close()
     except OSError:  # refused, timed out, no such name, no socket file
         return False
     return True

@@ -89,3 +89,32 @@ def test_a_unix_socket_folder_without_its_socket_is_unreachable(tmp_path: Path) 
 def test_sqlite_and_other_errors_are_never_unreachable(closed: int) -> None:
     assert not is_unreachable(OperationalError("database is locked"), "sqlite:////tmp/x.db")
     assert not is_unreachable(ValueError("Connection refused"), pg(closed))
+
+
+def test_the_port_in_the_query_is_the_one_asked(listening: int, closed: int) -> None:
+    """`?host=127.0.0.1&port=N`: libpq connects to N; the probe asked 5432 and took a
+    server's refusal at N for a server not up (exit 75, restarted for ever)."""
+    url = f"postgresql+psycopg://monitor@/monitor?host=127.0.0.1&port={listening}"
+    said = 'FATAL:  database "monitor" does not exist'
+    assert not is_unreachable(OperationalError(said), url)
+    url = f"postgresql+psycopg://monitor@/monitor?host=127.0.0.1&port={closed}"
+    assert is_unreachable(OperationalError("connection failed: Connection refused"), url)
+
+
+def test_pgport_is_the_port_asked(listening: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PGPORT", str(listening))
+    url = "postgresql+psycopg://monitor@127.0.0.1/monitor"
+    assert not is_unreachable(OperationalError('FATAL:  role "monitor" does not exist'), url)
+
+
+def test_the_address_libpq_tried_is_the_one_asked(listening: int, closed: int) -> None:
+    """psycopg keeps the failed connection (`pgconn`): its address is libpq's own
+    (a hostaddr, a service file, PGHOST), whatever the URL says."""
+    import psycopg
+
+    url = f"postgresql+psycopg://monitor@/monitor?hostaddr=127.0.0.1&port={closed}"
+    with pytest.raises(psycopg.OperationalError) as failed:
+        psycopg.connect(url.replace("+psycopg", ""), connect_timeout=5)
+    assert getattr(failed.value, "pgconn", None) is not None
+    # the URL below names a listening port; libpq tried the closed one
+    assert is_unreachable(failed.value, pg(listening))

@@ -21,6 +21,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import make_url
 
 from monitor.cli import EXIT_USAGE
 from monitor.cli.run import EXIT_TEMPFAIL
@@ -60,11 +61,12 @@ def closed_port() -> int:
         return int(s.getsockname()[1])
 
 
-def run(tmp: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def run(tmp: Path, *args: str, **env_extra: str) -> subprocess.CompletedProcess[str]:
     corpus = tmp / "corpus"
     corpus.mkdir(exist_ok=True)
     (corpus / "a.txt").write_text("---\nwebUrl: http://news.test/a/\n---\n")
     env = {k: v for k, v in os.environ.items() if not k.startswith("ARTICLE_MONITOR_")}
+    env.update(env_extra)
     return subprocess.run(
         [CLI, "run", str(corpus), "--listen", "127.0.0.1:0", "--data-dir", str(tmp), *args],
         capture_output=True,
@@ -97,6 +99,29 @@ def test_a_database_the_server_refuses_is_not_restarted(tmp_path: Path) -> None:
     assert PG_URL
     url = PG_URL.rsplit("/", 1)[0] + "/no_such_database_l3"
     out = run(tmp_path, "--db", url)
+    assert out.returncode == EXIT_USAGE, out.stderr
+    assert "does not exist" in out.stderr
+    assert not restarted(out.returncode)
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not PG_URL, reason="ARTICLE_MONITOR_TEST_PG_URL not set")
+@pytest.mark.parametrize("where", ["query", "environment"])
+def test_a_refusal_at_an_address_not_in_the_urls_netloc_is_not_restarted(
+    tmp_path: Path, where: str
+) -> None:
+    """The server's port given as `?host=...&port=` or by PGPORT (libpq reads both):
+    the socket probe asked port 5432 instead, found nothing there, and a database
+    that does not exist was exit 75, restarted every 5 s for ever."""
+    assert PG_URL
+    parts = make_url(PG_URL)
+    if where == "query":
+        url = f"postgresql+psycopg://{parts.username}@/no_such_database_r38"
+        url += f"?host={parts.host}&port={parts.port}"
+        out = run(tmp_path, "--db", url)
+    else:
+        url = f"postgresql+psycopg://{parts.username}@{parts.host}/no_such_database_r38"
+        out = run(tmp_path, "--db", url, PGPORT=str(parts.port))
     assert out.returncode == EXIT_USAGE, out.stderr
     assert "does not exist" in out.stderr
     assert not restarted(out.returncode)
