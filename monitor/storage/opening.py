@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import socket
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -72,6 +73,7 @@ _SERVER_NOT_READY = (
     "too many clients already",
     "remaining connection slots are reserved",
     "terminating connection due to administrator command",  # a server stopping
+    "pgbouncer cannot connect to server",  # a pooler up, its server not (yet)
 )
 
 
@@ -85,7 +87,9 @@ def is_unreachable(exc: BaseException, url: str) -> bool:
     if sqlite_path(url) is not None or is_sqlite(url):
         return False
     orig = getattr(exc, "orig", exc)
-    if type(orig).__name__ != "OperationalError":  # psycopg's, through SQLAlchemy's
+    # psycopg's, through SQLAlchemy's, or one of its subclasses: its own
+    # ConnectionTimeout (connect_timeout passed), a server's CannotConnectNow
+    if not any(kind.__name__ == "OperationalError" for kind in type(orig).__mro__):
         return False
     if any(phrase in str(orig) for phrase in _SERVER_NOT_READY):
         return True
@@ -118,12 +122,20 @@ def _address(orig: BaseException, url: str) -> tuple[str, str] | None:
     return host or "/var/run/postgresql", str(port)
 
 
-def _accepts_connections(address: tuple[str, str] | None, timeout: float = 3.0) -> bool:
-    """Whether something accepts a connection at the server's address: its host and
-    port, or its Unix socket (a folder: `?host=/run/postgresql`). True when there is
-    no single address to ask (several hosts): said as configuration."""
-    import socket
+# PostgreSQL's SSLRequest (its length, then the code 1234 5679): a server answers
+# it with one byte ('S', 'N', or an error's 'E') before it looks at anything else,
+# starting up or not; a proxy whose server is not up answers nothing
+_SSL_REQUEST = (8).to_bytes(4, "big") + (80877103).to_bytes(4, "big")
 
+
+def _accepts_connections(address: tuple[str, str] | None, timeout: float = 3.0) -> bool:
+    """Whether a server answers at the address: its host and port, or its Unix
+    socket (a folder: `?host=/run/postgresql`), takes a connection and answers an
+    SSLRequest within `timeout`. A connection taken and then closed, or left
+    unanswered (a TCP proxy or a tunnel whose server is not up, a server stuck),
+    is no server there: libpq's "server closed the connection unexpectedly" and
+    "connection timeout expired" are a later try's to mend. True when there is no
+    single address to ask (several hosts): said as configuration."""
     if address is None:
         return True
     host, port = address
@@ -134,11 +146,18 @@ def _accepts_connections(address: tuple[str, str] | None, timeout: float = 3.0) 
             with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as unix:
                 unix.settimeout(timeout)
                 unix.connect(os.path.join(host, f".s.PGSQL.{port}"))
-        else:
-            socket.create_connection((host, int(port)), timeout=timeout).close()
-    except OSError:  # refused, timed out, no such name, no socket file
+                return _answers(unix)
+        with socket.create_connection((host, int(port)), timeout=timeout) as tcp:
+            return _answers(tcp)
+    except OSError:  # refused, timed out, no such name, no socket file, reset
         return False
-    return True
+
+
+def _answers(conn: socket.socket) -> bool:
+    """The server at the other end of `conn` answers an SSLRequest (a byte), rather
+    than closing the connection; its timeout raises."""
+    conn.sendall(_SSL_REQUEST)
+    return conn.recv(1) != b""
 
 
 def unusable(exc: BaseException, url: str) -> DatabaseUnusable:

@@ -8,13 +8,22 @@ translates: a German `Verbindungsaufbau abgelehnt` is refused all the same.
 
 from __future__ import annotations
 
+import contextlib
 import socket
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from monitor.storage.opening import DatabaseUnreachable, is_unreachable, unusable
+from monitor.storage.opening import (
+    DatabaseUnreachable,
+    _accepts_connections,
+    is_unreachable,
+    unusable,
+)
+
+SSL_REQUEST = (8).to_bytes(4, "big") + (80877103).to_bytes(4, "big")
 
 
 class OperationalError(Exception):
@@ -23,11 +32,64 @@ class OperationalError(Exception):
 
 @pytest.fixture
 def listening() -> Iterator[int]:
-    """A loopback port that accepts connections (a server that is up)."""
+    """A loopback port where a server is up: it answers an SSLRequest with 'N', as
+    PostgreSQL does when it has no TLS."""
     with socket.socket() as server:
         server.bind(("127.0.0.1", 0))
         server.listen()
+        stop = threading.Event()
+
+        def serve() -> None:
+            server.settimeout(0.1)
+            while not stop.is_set():
+                try:
+                    conn, _ = server.accept()
+                except TimeoutError:
+                    continue
+                with conn:
+                    conn.settimeout(2)
+                    with contextlib.suppress(OSError):
+                        if conn.recv(8) == SSL_REQUEST:
+                            conn.sendall(b"N")
+                            conn.recv(1)  # until the probe closes
+
+        thread = threading.Thread(target=serve, daemon=True)
+        thread.start()
         yield int(server.getsockname()[1])
+        stop.set()
+        thread.join(5)
+
+
+@pytest.fixture
+def silent() -> Iterator[int]:
+    """A loopback port that takes connections and never answers (a TCP proxy or a
+    tunnel whose server is not up, a server stuck): the kernel accepts them."""
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(8)
+        yield int(server.getsockname()[1])
+
+
+@pytest.fixture
+def closing() -> Iterator[int]:
+    """A loopback port that takes connections and closes them at once (a proxy
+    whose server is not up)."""
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        stop = threading.Event()
+
+        def serve() -> None:
+            server.settimeout(0.1)
+            while not stop.is_set():
+                with contextlib.suppress(TimeoutError):
+                    server.accept()[0].close()
+
+        thread = threading.Thread(target=serve, daemon=True)
+        thread.start()
+        yield int(server.getsockname()[1])
+        stop.set()
+        thread.join(5)
 
 
 @pytest.fixture
@@ -61,6 +123,7 @@ def test_nothing_listening_is_unreachable(closed: int, said: str) -> None:
         "FATAL:  the database system is shutting down",
         "FATAL:  sorry, too many clients already",
         "FATAL:  remaining connection slots are reserved for roles with the SUPERUSER attribute",
+        "ERROR:  pgbouncer cannot connect to server",
     ],
 )
 def test_a_server_not_ready_yet_is_unreachable(listening: int, said: str) -> None:
@@ -118,3 +181,29 @@ def test_the_address_libpq_tried_is_the_one_asked(listening: int, closed: int) -
     assert getattr(failed.value, "pgconn", None) is not None
     # the URL below names a listening port; libpq tried the closed one
     assert is_unreachable(failed.value, pg(listening))
+
+
+def test_psycopgs_connection_timeout_is_unreachable(closed: int) -> None:
+    """psycopg raises its own ConnectionTimeout (an OperationalError's subclass) when
+    connect_timeout passes, as at a black-holed address: it was taken for no
+    OperationalError at all, configuration, exit 2, never restarted."""
+    import psycopg
+
+    timed_out = psycopg.errors.ConnectionTimeout("connection timeout expired")
+    assert is_unreachable(timed_out, pg(closed))
+    assert isinstance(unusable(timed_out, pg(closed)), DatabaseUnreachable)
+
+
+def test_a_connection_closed_at_once_is_no_server(closing: int) -> None:
+    """A proxy whose server is not up takes the connection and closes it (libpq:
+    "server closed the connection unexpectedly"): a later try may work."""
+    said = "connection failed: server closed the connection unexpectedly"
+    assert is_unreachable(OperationalError(said), pg(closing))
+
+
+def test_a_connection_never_answered_is_no_server(silent: int) -> None:
+    assert not _accepts_connections(("127.0.0.1", str(silent)), timeout=0.3)
+
+
+def test_a_server_answering_the_ssl_request_is_there(listening: int) -> None:
+    assert _accepts_connections(("127.0.0.1", str(listening)), timeout=2)

@@ -14,10 +14,12 @@ accepts it (tests/integration/test_deploy.py).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -82,6 +84,35 @@ def test_postgresql_not_up_yet_is_restarted(tmp_path: Path) -> None:
     out = run(tmp_path, "--db", url)
     assert out.returncode == EXIT_TEMPFAIL, out.stderr
     assert "Error: cannot use the database" in out.stderr and "Traceback" not in out.stderr
+    assert restarted(out.returncode)
+
+
+def test_a_proxy_whose_server_is_not_up_is_restarted(tmp_path: Path) -> None:
+    """A TCP proxy or tunnel in front of PostgreSQL (HAProxy, a cloud SQL proxy, an
+    SSH tunnel) takes the connection and closes it while its server is not up: the
+    socket probe saw a connection taken and said configuration, exit 2, and the
+    unit stayed failed after a boot where the daemon came up first."""
+    with socket.socket() as proxy:
+        proxy.bind(("127.0.0.1", 0))
+        proxy.listen()
+        stop = threading.Event()
+
+        def close_each() -> None:
+            proxy.settimeout(0.1)
+            while not stop.is_set():
+                with contextlib.suppress(TimeoutError):
+                    proxy.accept()[0].close()
+
+        thread = threading.Thread(target=close_each, daemon=True)
+        thread.start()
+        try:
+            port = proxy.getsockname()[1]
+            out = run(tmp_path, "--db", f"postgresql+psycopg://monitor:pw@127.0.0.1:{port}/m")
+        finally:
+            stop.set()
+            thread.join(5)
+    assert out.returncode == EXIT_TEMPFAIL, out.stderr
+    assert "Traceback" not in out.stderr and "pw" not in out.stderr.replace("psycopg", "")
     assert restarted(out.returncode)
 
 
