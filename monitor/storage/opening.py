@@ -93,7 +93,7 @@ def is_unreachable(exc: BaseException, url: str) -> bool:
         return False
     if any(phrase in str(orig) for phrase in _SERVER_NOT_READY):
         return True
-    return not _accepts_connections(_address(orig, url))
+    return not _accepts_connections(_address(orig, url), _who(orig, url))
 
 
 def _address(orig: BaseException, url: str) -> tuple[str, str] | None:
@@ -122,20 +122,54 @@ def _address(orig: BaseException, url: str) -> tuple[str, str] | None:
     return host or "/var/run/postgresql", str(port)
 
 
+def _who(orig: BaseException, url: str) -> tuple[str, str]:
+    """The user and database libpq asked for (its failed connection's, else the
+    URL's, PGUSER and PGDATABASE, the login name): what the probe's own startup
+    names, so that the server answers it as it answered libpq. No password."""
+    pgconn = getattr(orig, "pgconn", None)
+    try:
+        user = (getattr(pgconn, "user", b"") or b"").decode()
+        database = (getattr(pgconn, "db", b"") or b"").decode()
+    except UnicodeDecodeError:
+        user = database = ""
+    if not user or not database:
+        with contextlib.suppress(ArgumentError, ValueError):
+            parts = make_url(url)
+            user = user or parts.username or ""
+            database = database or parts.database or ""
+    if not user:
+        import getpass
+
+        with contextlib.suppress(Exception):  # no login name (a container's uid)
+            user = os.environ.get("PGUSER") or getpass.getuser()
+    return user or "postgres", database or os.environ.get("PGDATABASE") or user or "postgres"
+
+
+# SQLSTATEs of a server there but not taking connections yet (or no longer), as
+# its ErrorResponse gives them whatever its lc_messages: cannot_connect_now
+# (starting up, shutting down, in recovery), too_many_connections, admin_shutdown
+_NOT_READY_CODES = frozenset({"57P03", "53300", "57P01"})
+_STARTUP_REPLY_MAX = 16384  # bytes of a server's first reply the probe reads
+
 # PostgreSQL's SSLRequest (its length, then the code 1234 5679): a server answers
 # it with one byte ('S', 'N', or an error's 'E') before it looks at anything else,
 # starting up or not; a proxy whose server is not up answers nothing
 _SSL_REQUEST = (8).to_bytes(4, "big") + (80877103).to_bytes(4, "big")
 
 
-def _accepts_connections(address: tuple[str, str] | None, timeout: float = 3.0) -> bool:
+def _accepts_connections(
+    address: tuple[str, str] | None, who: tuple[str, str] | None = None, timeout: float = 3.0
+) -> bool:
     """Whether a server answers at the address: its host and port, or its Unix
     socket (a folder: `?host=/run/postgresql`), takes a connection and answers an
     SSLRequest within `timeout`. A connection taken and then closed, or left
     unanswered (a TCP proxy or a tunnel whose server is not up, a server stuck),
     is no server there: libpq's "server closed the connection unexpectedly" and
-    "connection timeout expired" are a later try's to mend. True when there is no
-    single address to ask (several hosts): said as configuration."""
+    "connection timeout expired" are a later try's to mend. `who` (user, database):
+    a startup naming them follows, and a server answering it with a SQLSTATE of
+    not ready (57P03 starting up, 53300 too many clients) is not there yet either,
+    whatever the language of its message. True when there is no single address
+    to ask (several hosts): said as configuration."""
     if address is None:
         return True
     host, port = address
@@ -146,18 +180,65 @@ def _accepts_connections(address: tuple[str, str] | None, timeout: float = 3.0) 
             with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as unix:
                 unix.settimeout(timeout)
                 unix.connect(os.path.join(host, f".s.PGSQL.{port}"))
-                return _answers(unix)
+                return _answers(unix, who)
         with socket.create_connection((host, int(port)), timeout=timeout) as tcp:
-            return _answers(tcp)
+            return _answers(tcp, who)
     except OSError:  # refused, timed out, no such name, no socket file, reset
         return False
 
 
-def _answers(conn: socket.socket) -> bool:
+def _answers(conn: socket.socket, who: tuple[str, str] | None) -> bool:
     """The server at the other end of `conn` answers an SSLRequest (a byte), rather
-    than closing the connection; its timeout raises."""
+    than closing the connection (its timeout raises), and, asked to start a session
+    for `who`, does not say it is not ready. Whatever fails after its first byte is
+    a server there: configuration, as before."""
     conn.sendall(_SSL_REQUEST)
-    return conn.recv(1) != b""
+    answer = conn.recv(1)
+    if answer == b"":
+        return False
+    if who is None or answer not in (b"N", b"S"):
+        return True
+    try:
+        return _startup_code(conn, answer, who) not in _NOT_READY_CODES
+    except (OSError, ValueError):  # TLS refused, cut, a reply not PostgreSQL's
+        return True
+
+
+def _startup_code(conn: socket.socket, answer: bytes, who: tuple[str, str]) -> str | None:
+    """The SQLSTATE of the error the server answers a startup for `who` with, or
+    None (it asked for a password, or let the session in). Over TLS when it said
+    'S' to the SSLRequest, unverified: nothing secret is sent, only the names."""
+    import ssl
+
+    if answer == b"S":
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        tls.check_hostname = False
+        tls.verify_mode = ssl.CERT_NONE
+        with tls.wrap_socket(conn) as wrapped:
+            return _startup_code(wrapped, b"N", who)
+    user, database = who
+    body = (196608).to_bytes(4, "big")  # protocol 3.0
+    body += b"user\0" + user.encode() + b"\0database\0" + database.encode() + b"\0\0"
+    conn.sendall((len(body) + 4).to_bytes(4, "big") + body)
+    head = _read(conn, 5)
+    length = int.from_bytes(head[1:], "big")
+    if head[:1] != b"E" or not 4 <= length <= _STARTUP_REPLY_MAX:
+        return None
+    for field in _read(conn, length - 4).split(b"\0"):
+        if field[:1] == b"C":
+            return field[1:].decode("ascii", "replace")
+    return None
+
+
+def _read(conn: socket.socket, size: int) -> bytes:
+    """Exactly `size` bytes from `conn`; ValueError when it closes first."""
+    got = b""
+    while len(got) < size:
+        chunk = conn.recv(size - len(got))
+        if not chunk:
+            raise ValueError("closed")
+        got += chunk
+    return got
 
 
 def unusable(exc: BaseException, url: str) -> DatabaseUnusable:

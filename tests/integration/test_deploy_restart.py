@@ -20,6 +20,7 @@ import socket
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -114,6 +115,69 @@ def test_a_proxy_whose_server_is_not_up_is_restarted(tmp_path: Path) -> None:
     assert out.returncode == EXIT_TEMPFAIL, out.stderr
     assert "Traceback" not in out.stderr and "pw" not in out.stderr.replace("psycopg", "")
     assert restarted(out.returncode)
+
+
+def error_response(code: str, message: str) -> bytes:
+    """PostgreSQL's ErrorResponse: severity (localised, then not), SQLSTATE, text."""
+    fields = f"SSCHWERWIEGEND\0VFATAL\0C{code}\0M{message}\0".encode() + b"\0"
+    return b"E" + (len(fields) + 4).to_bytes(4, "big") + fields
+
+
+@contextlib.contextmanager
+def german_server(code: str, message: str) -> Iterator[int]:
+    """A loopback PostgreSQL, as far as its start goes, whose lc_messages is German:
+    no TLS ('N' to an SSLRequest), and every startup answered with `code`."""
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        stop = threading.Event()
+
+        def serve() -> None:
+            server.settimeout(0.1)
+            while not stop.is_set():
+                try:
+                    conn, _ = server.accept()
+                except TimeoutError:
+                    continue
+                with conn, contextlib.suppress(OSError, ValueError):  # a probe's close
+                    conn.settimeout(5)
+                    length = int.from_bytes(conn.recv(4), "big")
+                    first = conn.recv(length - 4)
+                    if first == (80877103).to_bytes(4, "big"):  # SSLRequest
+                        conn.sendall(b"N")
+                        length = int.from_bytes(conn.recv(4), "big")
+                        conn.recv(length - 4)
+                    conn.sendall(error_response(code, message))
+
+        thread = threading.Thread(target=serve, daemon=True)
+        thread.start()
+        try:
+            yield int(server.getsockname()[1])
+        finally:
+            stop.set()
+            thread.join(5)
+
+
+@pytest.mark.parametrize(
+    ("code", "message", "exits"),
+    [
+        ("57P03", "das Datenbanksystem startet", EXIT_TEMPFAIL),
+        ("53300", "tut mir leid, schon zu viele Verbindungen", EXIT_TEMPFAIL),
+        ("3D000", "Datenbank »m« existiert nicht", EXIT_USAGE),
+    ],
+    ids=["starting-up", "too-many-clients", "no-database"],
+)
+def test_a_server_speaking_german_is_read_by_its_sqlstate(
+    tmp_path: Path, code: str, message: str, exits: int
+) -> None:
+    """A server whose lc_messages is not English says "the database system is starting
+    up" in its language: read as a refusal of the monitor (exit 2), it left the unit
+    failed after every boot where the daemon came up before PostgreSQL. Its SQLSTATE
+    (57P03, 53300) is the same in every language."""
+    with german_server(code, message) as port:
+        out = run(tmp_path, "--db", f"postgresql+psycopg://monitor:pw@127.0.0.1:{port}/m")
+    assert out.returncode == exits, out.stderr
+    assert "Traceback" not in out.stderr
 
 
 def test_a_bad_configuration_is_not_restarted(tmp_path: Path) -> None:
