@@ -56,7 +56,8 @@ class DatabaseUnusable(Exception):
 
 class DatabaseUnreachable(DatabaseUnusable):
     """A database server that cannot be reached yet (refused, timed out, a name not
-    resolved, starting up or out of connection slots): a later try may work, as a
+    resolved, starting up or out of connection slots), or a SQLite file another
+    process holds locked past the wait: a later try may work, as a
     configuration error's never does. `run` exits EX_TEMPFAIL (75) for it, which
     the systemd unit restarts and exit 2 it does not (docs/deploy.md)."""
 
@@ -83,9 +84,11 @@ def is_unreachable(exc: BaseException, url: str) -> bool:
     asked of the socket itself, not read from libpq's message, which the locale
     translates), or the server said it is not ready. Anything else (a password
     refused, a database that does not exist, no password given, a TLS failure) is
-    the configuration's. Never a SQLite file's error."""
+    the configuration's. A SQLite file's only when another process holds it locked
+    past the wait (SQLITE_BUSY: a `db` command, a backup, a sqlite3 shell's open
+    transaction; "try again once it is done"), not another `run` (sqlite_lock.py)."""
     if sqlite_path(url) is not None or is_sqlite(url):
-        return False
+        return sqlite_code(exc) == sqlite3.SQLITE_BUSY
     orig = getattr(exc, "orig", exc)
     # psycopg's, through SQLAlchemy's, or one of its subclasses: its own
     # ConnectionTimeout (connect_timeout passed), a server's CannotConnectNow
@@ -745,8 +748,8 @@ def refuse_read_only(engine: Engine, url: str) -> None:
             with conn.begin() as tx:
                 conn.execute(text("DELETE FROM alembic_version WHERE 1 = 0"))
                 tx.rollback()
-    except SQLAlchemyError as exc:
-        raise DatabaseUnusable(explain(exc, url)) from None
+    except SQLAlchemyError as exc:  # a lock held past the wait, a server gone: 75 for run
+        raise unusable(exc, url) from None
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -178,6 +179,23 @@ def test_a_server_speaking_german_is_read_by_its_sqlstate(
         out = run(tmp_path, "--db", f"postgresql+psycopg://monitor:pw@127.0.0.1:{port}/m")
     assert out.returncode == exits, out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_a_sqlite_file_locked_by_another_process_is_restarted(tmp_path: Path) -> None:
+    """Another process (a sqlite3 shell, a `db` command, a backup) holds the file's
+    write lock past the start's wait: "try again once it is done", said with exit 2,
+    which the unit does not restart; now 75. Another `run` on it stays 2."""
+    assert run(tmp_path, "--once").returncode == 0  # the database, made
+    db = tmp_path / "article-monitor.db"
+    holder = sqlite3.connect(db, isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")
+        out = run(tmp_path, "--once", "--db", f"sqlite:///{db}?timeout=0.5")
+    finally:
+        holder.close()
+    assert out.returncode == EXIT_TEMPFAIL, out.stderr
+    assert "is locked by another process" in out.stderr and "Traceback" not in out.stderr
+    assert restarted(out.returncode)
 
 
 def test_a_bad_configuration_is_not_restarted(tmp_path: Path) -> None:
