@@ -74,8 +74,9 @@ def run(paths: tuple[Path, ...], config_file: Path | None, **flags: Any) -> None
     running included), or a broken install (a dependency missing); 75 the
     database server could not be reached at the start (refused, timed out,
     starting up), or another process held the SQLite file locked: a later
-    try may work, and the systemd unit restarts this code, not 2; 130 SIGTERM or SIGINT during the start, before the database
-    was ready (nothing checked).
+    try may work, and the systemd unit restarts this code, not 2; 130
+    SIGTERM or SIGINT during the start, before the database was ready
+    (nothing checked).
 
     \b
     Examples:
