@@ -179,10 +179,14 @@ def _accepts_connections(
     if not port.isdigit():  # libpq's own refusal ("invalid port number"): configuration
         return True
     try:
-        if host.startswith("/"):  # a Unix socket's folder, as libpq takes it
+        # a Unix socket's folder, as libpq takes it; `@name`, one in Linux's abstract
+        # namespace (libpq 14): asked of the DNS, it was never found, and a server
+        # there refusing the monitor was exit 75, restarted for ever
+        if host.startswith(("/", "@")):
+            path = os.path.join(host, f".s.PGSQL.{port}")
             with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as unix:
                 unix.settimeout(timeout)
-                unix.connect(os.path.join(host, f".s.PGSQL.{port}"))
+                unix.connect("\0" + path[1:] if host.startswith("@") else path)
                 return _answers(unix, who)
         with socket.create_connection((host, int(port)), timeout=timeout) as tcp:
             return _answers(tcp, who)

@@ -207,3 +207,22 @@ def test_a_connection_never_answered_is_no_server(silent: int) -> None:
 
 def test_a_server_answering_the_ssl_request_is_there(listening: int) -> None:
     assert _accepts_connections(("127.0.0.1", str(listening)), timeout=2)
+
+
+def test_an_abstract_unix_socket_is_asked_as_one() -> None:
+    """libpq takes `host=@name` as a socket in Linux's abstract namespace: the probe
+    looked the name up in the DNS, found nothing, and said no server was there."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as server:
+        server.bind("\0r38-probe/.s.PGSQL.5432")
+        server.listen()
+
+        def answer() -> None:
+            conn, _ = server.accept()
+            with conn:
+                conn.recv(8)
+                conn.sendall(b"N")
+
+        thread = threading.Thread(target=answer, daemon=True)
+        thread.start()
+        assert _accepts_connections(("@r38-probe", "5432"), timeout=2)
+        thread.join(5)
