@@ -190,6 +190,8 @@ def _accepts_connections(
                 return _answers(unix, who)
         with socket.create_connection((host, int(port)), timeout=timeout) as tcp:
             return _answers(tcp, who)
+    except PermissionError:  # the socket's mode, a sandbox's IPAddressDeny=: for
+        return True  # configuration to mend, and restarted it looped for ever
     except OSError:  # refused, timed out, no such name, no socket file, reset
         return False
 

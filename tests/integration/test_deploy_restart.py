@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import socket
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -196,6 +198,35 @@ def test_a_sqlite_file_locked_by_another_process_is_restarted(tmp_path: Path) ->
     assert out.returncode == EXIT_TEMPFAIL, out.stderr
     assert "is locked by another process" in out.stderr and "Traceback" not in out.stderr
     assert restarted(out.returncode)
+
+
+@pytest.mark.skipif(
+    os.geteuid() != 0 or not shutil.which("setpriv"), reason="runs `run` as nobody: needs root"
+)
+def test_a_socket_the_monitor_may_not_open_is_not_restarted() -> None:
+    """PostgreSQL's Unix socket is there, but its mode keeps the monitor's user out
+    (libpq: "Permission denied"): the probe's own refusal was read as no server
+    there, exit 75, restarted every 5 s for ever; no restart mends a mode."""
+    with tempfile.TemporaryDirectory(prefix="r38-perm-") as folder:
+        os.chmod(folder, 0o777)  # the data directory of `run` as nobody, and the socket's
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as server:
+            server.bind(os.path.join(folder, ".s.PGSQL.5432"))
+            server.listen()
+            os.chmod(os.path.join(folder, ".s.PGSQL.5432"), 0o600)  # root's only
+            corpus = Path(folder) / "corpus"
+            corpus.mkdir(mode=0o755)
+            (corpus / "a.txt").write_text("---\nwebUrl: http://news.test/a/\n---\n")
+            (corpus / "a.txt").chmod(0o644)
+            env = {k: v for k, v in os.environ.items() if not k.startswith("ARTICLE_MONITOR_")}
+            out = subprocess.run(
+                ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", CLI, "run",
+                 str(corpus), "--once", "--listen", "127.0.0.1:0", "--data-dir", folder,
+                 "--db", f"postgresql+psycopg://monitor@/m?host={folder}"],
+                capture_output=True, text=True, timeout=60, env=env, cwd=folder,
+            )  # fmt: skip
+    assert out.returncode == EXIT_USAGE, out.stderr
+    assert "Permission denied" in out.stderr and "Traceback" not in out.stderr
+    assert not restarted(out.returncode)
 
 
 def test_a_bad_configuration_is_not_restarted(tmp_path: Path) -> None:
