@@ -186,7 +186,9 @@ def test_a_server_speaking_german_is_read_by_its_sqlstate(
 def test_a_sqlite_file_locked_by_another_process_is_restarted(tmp_path: Path) -> None:
     """Another process (a sqlite3 shell, a `db` command, a backup) holds the file's
     write lock past the start's wait: "try again once it is done", said with exit 2,
-    which the unit does not restart; now 75. Another `run` on it stays 2."""
+    which the unit does not restart; now 75. Another `run` on it stays 2. Two `run`
+    processes (one to make the database, one refused after the lock's 0.5 s wait):
+    ~3 s on an idle machine."""
     assert run(tmp_path, "--once").returncode == 0  # the database, made
     db = tmp_path / "article-monitor.db"
     holder = sqlite3.connect(db, isolation_level=None)
