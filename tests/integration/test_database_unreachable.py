@@ -16,12 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from monitor.storage.opening import (
-    DatabaseUnreachable,
-    _accepts_connections,
-    is_unreachable,
-    unusable,
-)
+from monitor.storage.opening import DatabaseUnreachable, is_unreachable, unusable
+from monitor.storage.reachable import accepts_connections
 
 SSL_REQUEST = (8).to_bytes(4, "big") + (80877103).to_bytes(4, "big")
 
@@ -202,11 +198,11 @@ def test_a_connection_closed_at_once_is_no_server(closing: int) -> None:
 
 
 def test_a_connection_never_answered_is_no_server(silent: int) -> None:
-    assert not _accepts_connections(("127.0.0.1", str(silent)), timeout=0.3)
+    assert not accepts_connections(("127.0.0.1", str(silent)), timeout=0.3)
 
 
 def test_a_server_answering_the_ssl_request_is_there(listening: int) -> None:
-    assert _accepts_connections(("127.0.0.1", str(listening)), timeout=2)
+    assert accepts_connections(("127.0.0.1", str(listening)), timeout=2)
 
 
 def test_an_abstract_unix_socket_is_asked_as_one() -> None:
@@ -224,5 +220,5 @@ def test_an_abstract_unix_socket_is_asked_as_one() -> None:
 
         thread = threading.Thread(target=answer, daemon=True)
         thread.start()
-        assert _accepts_connections(("@r38-probe", "5432"), timeout=2)
+        assert accepts_connections(("@r38-probe", "5432"), timeout=2)
         thread.join(5)
