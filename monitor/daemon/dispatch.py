@@ -228,7 +228,9 @@ class Dispatcher:
         # many, and the latest due (the clock's ms); `run --once`'s exit names them
         self.held_back_at_stop = 0
         self.held_back_until: int | None = None
-        self._answered_at: int | None = None  # when a check last came back (the clock's ms)
+        # when a check last came back, or the claim that ended an idle spell (the
+        # clock's ms): `renew` stops once it is a lease old
+        self._answered_at: int | None = None
 
     @property
     def stopping(self) -> bool:
@@ -414,6 +416,13 @@ class Dispatcher:
                 break
             fast = self.checker if isinstance(self.checker, ProcessChecker) else None
             held = len(self.inflight)
+            if not held and claims:
+                # idle until this claim: `renew`'s "no check came back for a whole
+                # lease" counts from here. From the last answer before the idle
+                # spell (or none since the start), a host's queue whose first
+                # check took most of a lease was not renewed, and the member
+                # asked its next target again, beside the first request
+                self._answered_at = self._clock()
             left_out = left_out_now(s, claims)
             later = self._held_back(s, claims, left_out)
             deferred = {c.id for group in later.values() for c in group}
