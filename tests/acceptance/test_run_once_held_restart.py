@@ -59,10 +59,17 @@ def test_run_once_stopped_in_a_hold_says_when_the_held_targets_fall_due(
     daemon = DaemonProcess(config, "--once")
 
     def waiting() -> bool:
+        """The other hosts checked, every answer of the held host recorded (its 429
+        and what was sent with it), and the pass still on."""
         with site.lock:
             held = site.answered["held.test"]
+        recorded = query(
+            db,
+            "SELECT count(*) FROM check_results r JOIN targets t ON t.id = r.target_id"
+            " WHERE t.url LIKE 'http://held.test/%'",
+        )
         others = query(db, "SELECT count(DISTINCT target_id) FROM check_results")
-        return held >= 1 and others == [(held + len(OTHERS),)]
+        return held >= 1 and recorded == [(held,)] and others == [(held + len(OTHERS),)]
 
     try:
         wait_for(waiting, BOUND, what=daemon.text)
@@ -80,7 +87,7 @@ def test_run_once_stopped_in_a_hold_says_when_the_held_targets_fall_due(
     held_left = len(HELD) - asked
     said = re.search(r"(\d+) of them wait for their hosts' Retry-After or 429/503 hold", text)
     assert said is not None, text
-    assert int(said.group(1)) == held_left, text
+    assert int(said.group(1)) == held_left, (asked, text)
     assert "due again by " in text, text
 
     again = subprocess.run(
@@ -91,8 +98,8 @@ def test_run_once_stopped_in_a_hold_says_when_the_held_targets_fall_due(
         env=user_env(),
     )
     assert "Traceback" not in again.stderr, again.stderr
-    assert again.returncode == 0, again.stderr
-    assert site.hits["held.test"] == asked  # nothing asked during the hold
+    assert again.returncode == 0, (text, again.stderr)
+    assert site.hits["held.test"] == asked, (asked, again.stderr)  # nothing during the hold
     unchecked = query(
         db,
         "SELECT count(*) FROM targets t JOIN due_queue q ON q.target_id = t.id"
