@@ -24,6 +24,7 @@ import errno  # noqa: E402
 import importlib  # noqa: E402
 import re  # noqa: E402
 import traceback  # noqa: E402
+from collections.abc import Sequence  # noqa: E402
 from typing import Any  # noqa: E402
 
 import click  # noqa: E402
@@ -116,17 +117,27 @@ def report_bug(exc: BaseException) -> None:
     click.echo("".join(traceback.format_exception(exc)).rstrip(), err=True)
 
 
-def negative_argument(exc: click.NoSuchOption) -> click.UsageError | None:
+_NUMBER_LIKE = re.compile(r"-[0-9][0-9.]*")
+
+
+def negative_argument(
+    exc: click.NoSuchOption, given: Sequence[str] = ()
+) -> click.UsageError | None:
     """`history -1`: click reads a word that begins with `-` as an option, and said
     "No such option '-1'" to one who meant an argument. Said as what it is: the
-    command's `argument_hint` (why no such argument exists), or how to give one."""
+    command's `argument_hint` (why no such argument exists), or how to give one.
+    `given`: the words on the command line, for the whole word: click names only
+    its first two characters when a `.` follows (`-0.5` is its option `-0`), and
+    `check -0.5` was told to run `check -- -0`."""
     if not re.fullmatch(r"-[0-9][0-9.]*", exc.option_name) or exc.ctx is None:
         return None
+    whole = (w for w in given if w.startswith(exc.option_name) and _NUMBER_LIKE.fullmatch(w))
+    word = next(whole, exc.option_name)
     command = exc.ctx.command
     arguments = [p for p in command.params if isinstance(p, click.Argument)]
     if not arguments:
         return None
-    name, word = exc.ctx.info_name or command.name, exc.option_name
+    name = exc.ctx.info_name or command.name
     hint = getattr(command, "argument_hint", None)
     if hint is None:
         hint = (
@@ -138,10 +149,11 @@ def negative_argument(exc: click.NoSuchOption) -> click.UsageError | None:
 class LazyGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         """One place that turns environmental failures into `Error: …` (exit 2)."""
+        given = list(ctx.args)  # the subcommand's words, before it parses them
         try:
             return super().invoke(ctx)
         except click.NoSuchOption as exc:
-            raise negative_argument(exc) or exc from None
+            raise negative_argument(exc, given) or exc from None
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except Exception as exc:

@@ -16,6 +16,8 @@ class GivenPath(click.Path):
     folder: `--out "$DIR"` with the variable unset wrote into the current folder."""
 
     empty = "an empty path (an unset variable?): give a file or a folder"
+    # a path naming what exists is taken whatever it holds (see CorpusPath)
+    existing_ok = False
 
     def __init__(
         self,
@@ -52,8 +54,8 @@ class GivenPath(click.Path):
                 ctx,
             )
         problem = path_text.problem(value) if isinstance(value, str) else None
-        if problem is not None:  # `--data-dir $'data\n'`: a paste error, not a folder
-            self.fail(problem, param, ctx)
+        if problem is not None and not (self.existing_ok and os.path.lexists(value)):
+            self.fail(problem, param, ctx)  # `--data-dir $'data\n'`: a paste error
         # `keys/` names a folder, and `Path` drops the slash: `keygen --out keys/` wrote
         # the key to a file `keys`, `check -o reports/` the report to a file `reports`
         if isinstance(value, str) and not self.dir_okay and value.endswith(("/", os.sep)):
@@ -76,3 +78,7 @@ class CorpusPath(GivenPath):
     """A PATH argument (`check "$CORPUS"` with the variable unset checked the current folder)."""
 
     empty = "an empty PATH (an unset variable?): give a file or a folder"
+    # a file that exists under a name holding a tab, a line break or macOS's
+    # `Icon\r` is checked when the walk of its folder meets it; named itself (`check
+    # corpus/*`, `find -print0 | xargs -0 check`) it refused the whole command
+    existing_ok = True

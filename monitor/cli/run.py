@@ -73,9 +73,10 @@ def run(paths: tuple[Path, ...], config_file: Path | None, **flags: Any) -> None
     used (a SQLite file another `run` uses, a damaged database found while
     running included), or a broken install (a dependency missing); 75 the
     database server could not be reached at the start (refused, timed out,
-    starting up): a later try may work, and the systemd unit restarts this
-    code, not 2; 130 SIGTERM or SIGINT during the start, before the database
-    was ready (nothing checked).
+    starting up), or another process held the SQLite file locked: a later
+    try may work, and the systemd unit restarts this code, not 2; 130
+    SIGTERM or SIGINT during the start, before the database was ready
+    (nothing checked).
 
     \b
     Examples:

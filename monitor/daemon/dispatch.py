@@ -224,7 +224,13 @@ class Dispatcher:
         self._renewed: dict[int, tuple[int, int]] = {}
         self._renewing = False
         self.renewed = 0  # leases renewed so far
-        self._answered_at: int | None = None  # when a check last came back (the clock's ms)
+        # claims a stop gave back due at their host's hold's end (`give_back`): how
+        # many, and the latest due (the clock's ms); `run --once`'s exit names them
+        self.held_back_at_stop = 0
+        self.held_back_until: int | None = None
+        # when a check last came back, or the claim that ended an idle spell (the
+        # clock's ms): `renew` stops once it is a lease old
+        self._answered_at: int | None = None
 
     @property
     def stopping(self) -> bool:
@@ -410,6 +416,13 @@ class Dispatcher:
                 break
             fast = self.checker if isinstance(self.checker, ProcessChecker) else None
             held = len(self.inflight)
+            if not held and claims:
+                # idle until this claim: `renew`'s "no check came back for a whole
+                # lease" counts from here. From the last answer before the idle
+                # spell (or none since the start), a host's queue whose first
+                # check took most of a lease was not renewed, and the member
+                # asked its next target again, beside the first request
+                self._answered_at = self._clock()
             left_out = left_out_now(s, claims)
             later = self._held_back(s, claims, left_out)
             deferred = {c.id for group in later.values() for c in group}
@@ -763,10 +776,18 @@ class Dispatcher:
             left = holds.get(host, 0.0) if host is not None else 0.0
             by_due[now + math.ceil(left * 1000) if left > 0 else None].append(claim)
         for due, group in by_due.items():
-            await self.release(group, due=due)
+            if await self._released(group, due) and due is not None:
+                # not due for a pass started before the hold's end: `run --once`'s
+                # exit says so (ending.py), not "due for the next pass" alone
+                self.held_back_at_stop += len(group)
+                self.held_back_until = max(due, self.held_back_until or due)
 
     async def release(self, claims: list[Claimed], *, due: int | None = None) -> None:
         """Give back claims not checked, due again now, or at `due` (ms)."""
+        await self._released(claims, due)
+
+    async def _released(self, claims: list[Claimed], due: int | None) -> bool:
+        """`release`: whether the database took them."""
         try:
             await self._db(
                 self.repo.release,
@@ -777,3 +798,5 @@ class Dispatcher:
             log.warning(
                 "could not give back %d claims (%s); their leases will expire", len(claims), exc
             )
+            return False
+        return True

@@ -10,8 +10,10 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import math
 import time
 from collections.abc import Awaitable
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
@@ -166,5 +168,23 @@ def exit_code(d: Daemon) -> int:
         # SIGTERM or SIGINT: a pass cut short must not say all was checked
         d.failure = (
             "stopped before every due target was checked; those left are due for the next pass"
+            + held_back(d)
         )
     return 0 if d.failure is None else 1
+
+
+def held_back(d: Daemon) -> str:
+    """What a `run --once` stopped in a host's hold says of that host's targets: the
+    stop gave them back due at the hold's end (dispatch.py `give_back`), so a pass
+    started before then leaves them and exits 0. "Due for the next pass" alone
+    sent a script re-running the pass at once to an exit 0 with them unchecked."""
+    count, until = d.dispatcher.held_back_at_stop, d.dispatcher.held_back_until
+    if not count or until is None:
+        return ""
+    left = max(0.0, (until - d.dispatcher.now()) / 1000)
+    when = datetime.fromtimestamp(time.time() + left, UTC).strftime("%H:%M:%S")
+    return (
+        f", but {count} of them wait for their hosts' Retry-After or 429/503 hold: "
+        f"due again by {when} UTC (in {math.ceil(left)} s), a pass started before then "
+        "leaves them"
+    )

@@ -34,6 +34,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from monitor import urls
+from monitor.storage import reachable
 from monitor.storage.engine import (
     WRITE_OPTION,
     check_sqlite_query,
@@ -55,67 +56,22 @@ class DatabaseUnusable(Exception):
 
 class DatabaseUnreachable(DatabaseUnusable):
     """A database server that cannot be reached yet (refused, timed out, a name not
-    resolved, starting up or out of connection slots): a later try may work, as a
+    resolved, starting up or out of connection slots), or a SQLite file another
+    process holds locked past the wait: a later try may work, as a
     configuration error's never does. `run` exits EX_TEMPFAIL (75) for it, which
     the systemd unit restarts and exit 2 it does not (docs/deploy.md)."""
 
 
-# what a server says when it is there but not yet (or no longer) taking connections;
-# anything else it says (FATAL: password authentication failed, database "x" does
-# not exist, role "x" does not exist) is the configuration's to mend
-_SERVER_NOT_READY = (
-    "the database system is starting up",
-    "the database system is shutting down",
-    "the database system is in recovery mode",
-    "the database system is not yet accepting connections",
-    "the database system is not accepting connections",
-    "too many clients already",
-    "remaining connection slots are reserved",
-    "terminating connection due to administrator command",  # a server stopping
-)
-
-
 def is_unreachable(exc: BaseException, url: str) -> bool:
-    """`exc` says the database server could not be reached, or not yet: nothing
-    accepts a connection at its address (refused, timed out, a name not resolved:
-    asked of the socket itself, not read from libpq's message, which the locale
-    translates), or the server said it is not ready. Anything else (a password
-    refused, a database that does not exist, no password given, a TLS failure) is
-    the configuration's. Never a SQLite file's error."""
+    """`exc` says the database could not be reached, or not yet: a later try may
+    work. A server's as `reachable.server_not_up` finds it (asked of its socket,
+    not read from libpq's message, which the locale translates). A SQLite file's
+    only when another process holds it locked past the wait (SQLITE_BUSY: a `db`
+    command, a backup, a sqlite3 shell's open transaction; "try again once it is
+    done"), not another `run` (sqlite_lock.py)."""
     if sqlite_path(url) is not None or is_sqlite(url):
-        return False
-    orig = getattr(exc, "orig", exc)
-    if type(orig).__name__ != "OperationalError":  # psycopg's, through SQLAlchemy's
-        return False
-    if any(phrase in str(orig) for phrase in _SERVER_NOT_READY):
-        return True
-    return not _accepts_connections(url)
-
-
-def _accepts_connections(url: str, timeout: float = 3.0) -> bool:
-    """Whether something accepts a connection at the server's address: its host and
-    port (default 5432), or its Unix socket (`?host=/run/postgresql`). True when the
-    URL names no single address to ask (several hosts): said as configuration."""
-    import socket
-
-    try:
-        parts = make_url(url)
-    except (ArgumentError, ValueError):
-        return True
-    host = parts.host or parts.query.get("host") or "/var/run/postgresql"
-    port = parts.port or 5432
-    if not isinstance(host, str) or "," in host:
-        return True
-    try:
-        if host.startswith("/"):  # a Unix socket's folder, as libpq takes it
-            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as unix:
-                unix.settimeout(timeout)
-                unix.connect(os.path.join(host, f".s.PGSQL.{port}"))
-        else:
-            socket.create_connection((host, port), timeout=timeout).close()
-    except OSError:  # refused, timed out, no such name, no socket file
-        return False
-    return True
+        return sqlite_code(exc) == sqlite3.SQLITE_BUSY
+    return reachable.server_not_up(getattr(exc, "orig", exc), url)
 
 
 def unusable(exc: BaseException, url: str) -> DatabaseUnusable:
@@ -622,8 +578,8 @@ def refuse_read_only(engine: Engine, url: str) -> None:
             with conn.begin() as tx:
                 conn.execute(text("DELETE FROM alembic_version WHERE 1 = 0"))
                 tx.rollback()
-    except SQLAlchemyError as exc:
-        raise DatabaseUnusable(explain(exc, url)) from None
+    except SQLAlchemyError as exc:  # a lock held past the wait, a server gone: 75 for run
+        raise unusable(exc, url) from None
 
 
 @dataclass(frozen=True)

@@ -117,7 +117,7 @@ class Reads(Store):
         """The providers with most active targets down, with their active targets.
 
         Two seeks, not a GROUP BY of every target (~0.3 s at 1M): the down targets
-        by provider (ix_targets_active_state), then the chosen providers' totals
+        by provider (ix_targets_list_state), then the chosen providers' totals
         (ix_targets_list_provider)."""
         active = TARGETS.c.active.is_not(None)
         down = func.count().label("down")

@@ -107,8 +107,8 @@ class TargetRow(SQLModel, table=True):
 
     __tablename__ = "targets"
     __table_args__ = (
-        # covering, for the snapshot's GROUP BYs of active targets by state
-        Index("ix_targets_active_state", "state", "kind", "provider", **_partial(ACTIVE)),
+        # no index on (state, kind, provider): the snapshot's GROUP BYs read the
+        # ones below, and it was half a first start's writes (migration 0015)
         Index("ix_targets_problems", "last_problems", **_partial(f"{HAS_PROBLEMS} AND {ACTIVE}")),
         # keyset pages of the status API (storage/listing.py): one per filter, ending in id
         Index("ix_targets_list_state", "state", "id", "provider", **_partial(ACTIVE)),

@@ -42,3 +42,12 @@ def test_history_help_teaches_the_forms(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr
     for form in ("target's URL", "target's id", "article's id", "webUrl", "history -- -x"):
         assert form in out.stdout, out.stdout
+
+
+def test_a_decimal_is_named_whole(tmp_path: Path) -> None:
+    """click names `-0.5` its option `-0`: `check -0.5` was told to run `check -- -0`,
+    another argument than the one given, and `history -1.5` heard as `-1`."""
+    err = refused(cli("check", "--offline", "-0.5", cwd=tmp_path), first=False)
+    assert "check -- -0.5" in err and "'-0.5' is not an option" in err, err
+    err = refused(cli("history", "-1.5", cwd=tmp_path), "positive whole number", first=False)
+    assert "'-1.5'" in err, err

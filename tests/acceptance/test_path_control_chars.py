@@ -110,3 +110,19 @@ def test_a_plain_path_still_works(tmp_path: Path) -> None:
     out = cli("check", "--offline", "-o", "rapport d'été.json", corpus, cwd=tmp_path)
     assert out.returncode in (0, 1), out.stderr
     assert (tmp_path / "rapport d'été.json").is_file()
+
+
+def test_an_existing_file_named_so_is_still_checked(tmp_path: Path) -> None:
+    """A file that is there under a name holding a tab (or macOS's `Icon\\r`) is
+    checked when its folder is walked; named itself, as `check corpus/*` or
+    `find -print0 | xargs -0` name it, it refused the whole command (exit 2)."""
+    corpus = one_article_corpus(tmp_path)
+    article = next(p for p in Path(corpus).rglob("*") if p.is_file())
+    odd = article.with_name("tab\there" + article.suffix)
+    article.rename(odd)
+    out = cli("check", "--offline", "--format", "json", str(odd), cwd=tmp_path)
+    assert out.returncode != 2, out.stderr
+    assert "Traceback" not in out.stderr
+    assert "tab\\there" in out.stdout  # the report names it (JSON-escaped)
+    missing = cli("check", "--offline", str(odd) + "x\t", cwd=tmp_path)
+    assert missing.returncode == 2 and "holds a tab" in missing.stderr

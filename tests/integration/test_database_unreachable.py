@@ -8,13 +8,18 @@ translates: a German `Verbindungsaufbau abgelehnt` is refused all the same.
 
 from __future__ import annotations
 
+import contextlib
 import socket
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from monitor.storage.opening import DatabaseUnreachable, is_unreachable, unusable
+from monitor.storage.reachable import accepts_connections
+
+SSL_REQUEST = (8).to_bytes(4, "big") + (80877103).to_bytes(4, "big")
 
 
 class OperationalError(Exception):
@@ -23,11 +28,64 @@ class OperationalError(Exception):
 
 @pytest.fixture
 def listening() -> Iterator[int]:
-    """A loopback port that accepts connections (a server that is up)."""
+    """A loopback port where a server is up: it answers an SSLRequest with 'N', as
+    PostgreSQL does when it has no TLS."""
     with socket.socket() as server:
         server.bind(("127.0.0.1", 0))
         server.listen()
+        stop = threading.Event()
+
+        def serve() -> None:
+            server.settimeout(0.1)
+            while not stop.is_set():
+                try:
+                    conn, _ = server.accept()
+                except TimeoutError:
+                    continue
+                with conn:
+                    conn.settimeout(2)
+                    with contextlib.suppress(OSError):
+                        if conn.recv(8) == SSL_REQUEST:
+                            conn.sendall(b"N")
+                            conn.recv(1)  # until the probe closes
+
+        thread = threading.Thread(target=serve, daemon=True)
+        thread.start()
         yield int(server.getsockname()[1])
+        stop.set()
+        thread.join(5)
+
+
+@pytest.fixture
+def silent() -> Iterator[int]:
+    """A loopback port that takes connections and never answers (a TCP proxy or a
+    tunnel whose server is not up, a server stuck): the kernel accepts them."""
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(8)
+        yield int(server.getsockname()[1])
+
+
+@pytest.fixture
+def closing() -> Iterator[int]:
+    """A loopback port that takes connections and closes them at once (a proxy
+    whose server is not up)."""
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        stop = threading.Event()
+
+        def serve() -> None:
+            server.settimeout(0.1)
+            while not stop.is_set():
+                with contextlib.suppress(TimeoutError):
+                    server.accept()[0].close()
+
+        thread = threading.Thread(target=serve, daemon=True)
+        thread.start()
+        yield int(server.getsockname()[1])
+        stop.set()
+        thread.join(5)
 
 
 @pytest.fixture
@@ -61,6 +119,7 @@ def test_nothing_listening_is_unreachable(closed: int, said: str) -> None:
         "FATAL:  the database system is shutting down",
         "FATAL:  sorry, too many clients already",
         "FATAL:  remaining connection slots are reserved for roles with the SUPERUSER attribute",
+        "ERROR:  pgbouncer cannot connect to server",
     ],
 )
 def test_a_server_not_ready_yet_is_unreachable(listening: int, said: str) -> None:
@@ -89,3 +148,77 @@ def test_a_unix_socket_folder_without_its_socket_is_unreachable(tmp_path: Path) 
 def test_sqlite_and_other_errors_are_never_unreachable(closed: int) -> None:
     assert not is_unreachable(OperationalError("database is locked"), "sqlite:////tmp/x.db")
     assert not is_unreachable(ValueError("Connection refused"), pg(closed))
+
+
+def test_the_port_in_the_query_is_the_one_asked(listening: int, closed: int) -> None:
+    """`?host=127.0.0.1&port=N`: libpq connects to N; the probe asked 5432 and took a
+    server's refusal at N for a server not up (exit 75, restarted for ever)."""
+    url = f"postgresql+psycopg://monitor@/monitor?host=127.0.0.1&port={listening}"
+    said = 'FATAL:  database "monitor" does not exist'
+    assert not is_unreachable(OperationalError(said), url)
+    url = f"postgresql+psycopg://monitor@/monitor?host=127.0.0.1&port={closed}"
+    assert is_unreachable(OperationalError("connection failed: Connection refused"), url)
+
+
+def test_pgport_is_the_port_asked(listening: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PGPORT", str(listening))
+    url = "postgresql+psycopg://monitor@127.0.0.1/monitor"
+    assert not is_unreachable(OperationalError('FATAL:  role "monitor" does not exist'), url)
+
+
+def test_the_address_libpq_tried_is_the_one_asked(listening: int, closed: int) -> None:
+    """psycopg keeps the failed connection (`pgconn`): its address is libpq's own
+    (a hostaddr, a service file, PGHOST), whatever the URL says."""
+    import psycopg
+
+    url = f"postgresql+psycopg://monitor@/monitor?hostaddr=127.0.0.1&port={closed}"
+    with pytest.raises(psycopg.OperationalError) as failed:
+        psycopg.connect(url.replace("+psycopg", ""), connect_timeout=5)
+    assert getattr(failed.value, "pgconn", None) is not None
+    # the URL below names a listening port; libpq tried the closed one
+    assert is_unreachable(failed.value, pg(listening))
+
+
+def test_psycopgs_connection_timeout_is_unreachable(closed: int) -> None:
+    """psycopg raises its own ConnectionTimeout (an OperationalError's subclass) when
+    connect_timeout passes, as at a black-holed address: it was taken for no
+    OperationalError at all, configuration, exit 2, never restarted."""
+    import psycopg
+
+    timed_out = psycopg.errors.ConnectionTimeout("connection timeout expired")
+    assert is_unreachable(timed_out, pg(closed))
+    assert isinstance(unusable(timed_out, pg(closed)), DatabaseUnreachable)
+
+
+def test_a_connection_closed_at_once_is_no_server(closing: int) -> None:
+    """A proxy whose server is not up takes the connection and closes it (libpq:
+    "server closed the connection unexpectedly"): a later try may work."""
+    said = "connection failed: server closed the connection unexpectedly"
+    assert is_unreachable(OperationalError(said), pg(closing))
+
+
+def test_a_connection_never_answered_is_no_server(silent: int) -> None:
+    assert not accepts_connections(("127.0.0.1", str(silent)), timeout=0.3)
+
+
+def test_a_server_answering_the_ssl_request_is_there(listening: int) -> None:
+    assert accepts_connections(("127.0.0.1", str(listening)), timeout=2)
+
+
+def test_an_abstract_unix_socket_is_asked_as_one() -> None:
+    """libpq takes `host=@name` as a socket in Linux's abstract namespace: the probe
+    looked the name up in the DNS, found nothing, and said no server was there."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as server:
+        server.bind("\0r38-probe/.s.PGSQL.5432")
+        server.listen()
+
+        def answer() -> None:
+            conn, _ = server.accept()
+            with conn:
+                conn.recv(8)
+                conn.sendall(b"N")
+
+        thread = threading.Thread(target=answer, daemon=True)
+        thread.start()
+        assert accepts_connections(("@r38-probe", "5432"), timeout=2)
+        thread.join(5)

@@ -74,7 +74,7 @@ def done(
 def test_migrations_match_the_models_and_are_idempotent(engine: Engine) -> None:
     upgrade(engine)
     upgrade(engine)
-    assert current_revision(engine) == head_revision() == "0014"
+    assert current_revision(engine) == head_revision() == "0015"
     with engine.connect() as conn:
         diff = compare_metadata(
             MigrationContext.configure(
