@@ -30,7 +30,9 @@ from support.pg import pg_schema_url
 
 from monitor.storage.engine import make_engine
 
-pytestmark = pytest.mark.postgres
+# slow: two daemon starts and a hold or a queue waited out (~12-17 s); `make test-slow`
+# runs it in CI
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 BOUND = 60  # seconds: a bound on a hang, never a timing
 TARGETS = 10

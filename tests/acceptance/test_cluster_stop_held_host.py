@@ -33,7 +33,9 @@ from monitor.storage.engine import make_engine
 from monitor.storage.migrate import upgrade
 from monitor.storage.repository import Repository
 
-pytestmark = pytest.mark.postgres
+# slow: two daemon starts and a hold or a queue waited out (~12-17 s); `make test-slow`
+# runs it in CI
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 BOUND = 40  # seconds: a bound on a hang, never a timing
 HOLD = 8  # park.test's Retry-After
