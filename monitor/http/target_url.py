@@ -24,13 +24,16 @@ def public_url(url: Target) -> str:
 # fragment) becomes a `PlainURL` from its groups, without yarl (yarl's build
 # from the groups was 16.6 thousand instructions a target, its parse 26.6).
 # tests/unit/test_http_urls.py holds it to yarl's reading of the same text.
-# Its quantifiers are possessive: no part can give a character back to the
-# next (a label's class holds no ".", ":" or "/"; a path's no "?"), so each is
-# taken whole without the backtracking marks (~1.7 thousand instructions a target).
+# No part can give a character back to the next (a label's class holds no ".",
+# ":" or "/"; a path's no "?"), so each is taken whole without the backtracking
+# marks (~1.7 thousand instructions a target): a class's repeat possessive, a
+# group's repeat in an atomic group, since Python 3.11.0-3.11.4 (Debian 12's
+# 3.11.2) match a group repeated possessively wrongly (`http://a.:80/` taken,
+# its host `a.`; tests/unit/test_regex_possessive_groups.py).
 _AS_IS = re.compile(
-    r"(https?)://([a-z0-9-]++(?:\.[a-z0-9-]++)*+(?::[1-9][0-9]{0,4}+)?+)"
+    r"(https?)://([a-z0-9-]++(?>(?:\.[a-z0-9-]++)*)(?>(?::[1-9][0-9]{0,4}+)?))"
     r"(/[!$&-;=@-Z_a-z~]*+)"
-    r"(?:\?([!$&-;=?-Z_a-z~]*+))?+"
+    r"(?>(?:\?([!$&-;=?-Z_a-z~]*+))?)"
 )
 
 
