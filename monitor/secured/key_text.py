@@ -58,11 +58,24 @@ def looks_like_key(text: str) -> bool:
     the whole text, what follows `KID=`, or what follows a directory the config
     loader put before it."""
     after = text.partition("=")[2]  # KID=KEY
-    tails = [text[i + 1 :] for i, ch in enumerate(text) if ch == "/"]
     return "-----BEGIN" in text or any(
         parse_symmetric_text(part.encode("utf-8", "replace")) is not None or _near_key(part)
-        for part in (text, after, *tails)
+        for part in (*_past_folders(text), after)
     )
+
+
+def _past_folders(text: str) -> list[str]:
+    """The parts of `text` a key may be: what follows each `/` from the deepest
+    folder that exists on (the config loader's, or none: then the whole text too).
+    The folders that exist are a path's own names, not key material: a file
+    missing from `/tmp/pytest-of-root/pytest-134/popen-gw0/test_x0/` looked like
+    most of a base64 key (a run of its alphabet, 26 different characters) and its
+    name was hidden from "not found"."""
+    cuts = [i for i, ch in enumerate(text) if ch == "/"]
+    start = next((i for i in reversed(cuts) if os.path.isdir(text[:i] or "/")), None)
+    if start is None:
+        return [text, *(text[i + 1 :] for i in cuts)]
+    return [text[i + 1 :] for i in cuts if i >= start]
 
 
 def parse_key_spec(spec: Path | str) -> tuple[str, Path]:

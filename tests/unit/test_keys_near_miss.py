@@ -79,3 +79,16 @@ def test_verify_with_a_key_one_digit_short_does_not_print_it(tmp_path: Path) -> 
     assert done.returncode == 2
     assert near[:16] not in done.stderr + done.stdout and "Traceback" not in done.stderr
     assert "not shown" in done.stderr
+
+
+def test_a_missing_file_in_folders_that_exist_is_a_name(tmp_path: Path) -> None:
+    """The folders that exist are the path's own names: a file missing from pytest's
+    `pytest-of-root/pytest-134/popen-gw0/test_x0/` read as a run of base64's alphabet
+    with 26 different characters, most of a key, and "not found" hid its name (CI's
+    basetemp numbers decided it). A key pasted behind a folder is still found."""
+    folder = tmp_path / "pytest-of-root" / "pytest-134" / "popen-gw0" / "test_a_value_file_is_a2"
+    folder.mkdir(parents=True)
+    assert not looks_like_key(str(folder / "missing"))
+    near = base64.b64encode(os.urandom(32)).decode()[:-2]
+    assert looks_like_key(f"{folder}/{near}")
+    assert looks_like_key(f"{folder}/not-there/{near}")
