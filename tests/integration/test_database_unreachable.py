@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from support.servers import closing_port
 
 from monitor.storage.opening import DatabaseUnreachable, is_unreachable, unusable
 from monitor.storage.reachable import accepts_connections
@@ -70,22 +71,8 @@ def silent() -> Iterator[int]:
 def closing() -> Iterator[int]:
     """A loopback port that takes connections and closes them at once (a proxy
     whose server is not up)."""
-    with socket.socket() as server:
-        server.bind(("127.0.0.1", 0))
-        server.listen()
-        stop = threading.Event()
-
-        def serve() -> None:
-            server.settimeout(0.1)
-            while not stop.is_set():
-                with contextlib.suppress(TimeoutError):
-                    server.accept()[0].close()
-
-        thread = threading.Thread(target=serve, daemon=True)
-        thread.start()
-        yield int(server.getsockname()[1])
-        stop.set()
-        thread.join(5)
+    with closing_port() as port:
+        yield port
 
 
 @pytest.fixture

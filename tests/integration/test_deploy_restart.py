@@ -28,6 +28,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import make_url
+from support.servers import closing_port
 
 from monitor.cli import EXIT_USAGE
 from monitor.cli.run import EXIT_TEMPFAIL
@@ -96,25 +97,8 @@ def test_a_proxy_whose_server_is_not_up_is_restarted(tmp_path: Path) -> None:
     SSH tunnel) takes the connection and closes it while its server is not up: the
     socket probe saw a connection taken and said configuration, exit 2, and the
     unit stayed failed after a boot where the daemon came up first."""
-    with socket.socket() as proxy:
-        proxy.bind(("127.0.0.1", 0))
-        proxy.listen()
-        stop = threading.Event()
-
-        def close_each() -> None:
-            proxy.settimeout(0.1)
-            while not stop.is_set():
-                with contextlib.suppress(TimeoutError):
-                    proxy.accept()[0].close()
-
-        thread = threading.Thread(target=close_each, daemon=True)
-        thread.start()
-        try:
-            port = proxy.getsockname()[1]
-            out = run(tmp_path, "--db", f"postgresql+psycopg://monitor:pw@127.0.0.1:{port}/m")
-        finally:
-            stop.set()
-            thread.join(5)
+    with closing_port() as port:
+        out = run(tmp_path, "--db", f"postgresql+psycopg://monitor:pw@127.0.0.1:{port}/m")
     assert out.returncode == EXIT_TEMPFAIL, out.stderr
     assert "Traceback" not in out.stderr and "pw" not in out.stderr.replace("psycopg", "")
     assert restarted(out.returncode)

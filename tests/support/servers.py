@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import socket
 import ssl
+import threading
 import time
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -212,3 +213,27 @@ def unanswered_port() -> Iterator[int]:
         finally:
             for c in fillers:
                 c.close()
+
+
+@contextlib.contextmanager
+def closing_port() -> Iterator[int]:
+    """A loopback port that takes connections and closes them at once: a TCP proxy
+    or a tunnel whose server is not up."""
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        stop = threading.Event()
+
+        def serve() -> None:
+            server.settimeout(0.1)
+            while not stop.is_set():
+                with contextlib.suppress(TimeoutError):
+                    server.accept()[0].close()
+
+        thread = threading.Thread(target=serve, daemon=True)
+        thread.start()
+        try:
+            yield int(server.getsockname()[1])
+        finally:
+            stop.set()
+            thread.join(5)

@@ -103,9 +103,8 @@ def test_the_possessive_pattern_matches_as_the_backtracking_one(url: str) -> Non
     assert (fast and fast.groups()) == (slow and slow.groups())
 
 
-def _plain_pieces(url: PlainURL | URL) -> tuple[object, ...]:
+def _pieces(url: PlainURL | URL, host_header: str | None) -> tuple[object, ...]:
     """What the engine, client, probe and request_key read of a target."""
-    host_header = url.host_header if isinstance(url, PlainURL) else None
     return (
         url.scheme,
         url.raw_host,
@@ -119,6 +118,10 @@ def _plain_pieces(url: PlainURL | URL) -> tuple[object, ...]:
         str(url),
         request_key(url),
     )
+
+
+def _plain_pieces(url: PlainURL | URL) -> tuple[object, ...]:
+    return _pieces(url, url.host_header if isinstance(url, PlainURL) else None)
 
 
 def _yarl_pieces(url: URL) -> tuple[object, ...]:
@@ -127,19 +130,7 @@ def _yarl_pieces(url: URL) -> tuple[object, ...]:
     host_header = url.host_subcomponent
     if not url.is_default_port():
         host_header = f"{host_header}:{url.port}"
-    return (
-        url.scheme,
-        url.raw_host,
-        url.port,
-        url.explicit_port,
-        url.is_default_port(),
-        url.host_subcomponent,
-        host_header,
-        url.raw_path,
-        url.raw_path_qs,
-        str(url),
-        request_key(url),
-    )
+    return _pieces(url, host_header)
 
 
 def _assert_plain_is_yarl(url: str) -> None:
