@@ -281,8 +281,16 @@ class DaemonProcess:
         signals all of it (a service manager's stop, a terminal's Ctrl-C)."""
         self.log = config.parent / f"daemon-{time.monotonic_ns()}.log"
         self._fh = self.log.open("wb")
+        # its PostgreSQL sessions' name (libpq reads PGAPPNAME): a test waiting for
+        # this daemon's statements counts only theirs (support.pg.lock_waits)
+        self.app_name = f"am-test-{os.getpid()}-{time.monotonic_ns()}"
         # faulthandler: a hang's SIGABRT (`dump_stacks`) writes every thread's stack
-        env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONFAULTHANDLER": "1"}
+        env = {
+            **os.environ,
+            "PYTHONUNBUFFERED": "1",
+            "PYTHONFAULTHANDLER": "1",
+            "PGAPPNAME": self.app_name,
+        }
         self.proc = subprocess.Popen(
             [CLI, "run", "--config", str(config), *args],
             stdout=subprocess.DEVNULL,

@@ -14,7 +14,7 @@ import pytest
 from daemon_harness import DaemonProcess, LinkServer, wait_for
 from sqlalchemy import Engine, text
 from stop_harness import db_stop_config
-from support.pg import pg_daemon_schema
+from support.pg import lock_waits, pg_daemon_schema
 
 pytestmark = pytest.mark.postgres
 
@@ -24,42 +24,6 @@ BOUND = 60  # seconds: a bound on a hang, never a timing
 @pytest.fixture
 def pg() -> Iterator[tuple[str, Engine]]:
     yield from pg_daemon_schema()
-
-
-def beats_waiting(engine: Engine) -> int:
-    with engine.connect() as conn:
-        return int(
-            conn.scalar(
-                text(
-                    "SELECT count(*) FROM pg_locks WHERE NOT granted"
-                    " AND relation = CAST('cluster_members' AS regclass)"
-                )
-            )
-            or 0
-        )
-
-
-def statements_waiting(engine: Engine, holder: int) -> int:
-    """The daemon's statements waiting for the test's lock (held by backend
-    `holder`), or behind one that does (the leave waits for the leader's row,
-    which the stuck beat updated). Counted through pg_blocking_pids from the
-    holder: every ungranted lock of the server counted other tests' waits too,
-    and the signal then came before the pass had ended (exit 1, 1 run in 3
-    beside another test of this file)."""
-    with engine.connect() as conn:
-        return int(
-            conn.scalar(
-                text(
-                    "WITH RECURSIVE blocked(pid) AS ("
-                    " SELECT pid FROM pg_stat_activity WHERE :holder = ANY(pg_blocking_pids(pid))"
-                    " UNION SELECT a.pid FROM pg_stat_activity a JOIN blocked b"
-                    " ON b.pid = ANY(pg_blocking_pids(a.pid)))"
-                    " SELECT count(*) FROM blocked"
-                ),
-                {"holder": holder},
-            )
-            or 0
-        )
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
@@ -75,12 +39,14 @@ def test_a_signal_during_the_leave_of_a_finished_pass_is_ignored(
             wait_for(lambda: site.url_hits, BOUND, what=daemon.text)
             holder.begin()
             holder.execute(text("LOCK TABLE cluster_members IN EXCLUSIVE MODE"))
-            holder_pid = int(holder.scalar(text("SELECT pg_backend_pid()")) or 0)
-            wait_for(lambda: beats_waiting(engine) > 0, BOUND, what=daemon.text)
+            app = daemon.app_name
+            wait_for(lambda: lock_waits(engine, app, "cluster_members"), BOUND, what=daemon.text)
             # the pass ends; the stop gives the stuck beat up, then tries to leave:
             # the leave's statement waits beside the beat's (the warning that gave
             # the beat up comes at the stop's end now, naming the leave too)
-            wait_for(lambda: statements_waiting(engine, holder_pid) > 1, BOUND, what=daemon.text)
+            # (the daemon's sessions alone: every ungranted lock of the server counted
+            # other tests' waits too, and the signal came before the pass had ended)
+            wait_for(lambda: len(lock_waits(engine, app)) > 1, BOUND, what=daemon.text)
             daemon.signal(sig)
             code = daemon.wait(BOUND)
         finally:

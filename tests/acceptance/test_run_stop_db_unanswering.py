@@ -22,7 +22,7 @@ import pytest
 from daemon_harness import DaemonProcess, LinkServer, wait_for
 from sqlalchemy import Connection, Engine, text
 from stop_harness import db_stop_config
-from support.pg import pg_daemon_schema
+from support.pg import lock_waits, pg_daemon_schema
 
 # they wait out the stop's budgets against a database that does not answer (minutes
 # in all): `make test-slow` (CI runs it after `make test`)
@@ -41,21 +41,6 @@ def lock(conn: Connection, table: str, mode: str) -> None:
     """Writes to `table` (EXCLUSIVE), or reads too (ACCESS EXCLUSIVE), wait until
     the test's transaction ends."""
     conn.execute(text(f"LOCK TABLE {table} IN {mode} MODE"))
-
-
-def waiting_on(engine: Engine, table: str) -> int:
-    """The daemon's statements waiting for the test's lock on `table`."""
-    with engine.connect() as conn:
-        return int(
-            conn.scalar(
-                text(
-                    "SELECT count(*) FROM pg_locks"
-                    " WHERE NOT granted AND relation = CAST(:t AS regclass)"
-                ),
-                {"t": table},
-            )
-            or 0
-        )
 
 
 # (table held, `run` arguments, held from the start or once checking, what the
@@ -91,7 +76,7 @@ def test_a_stop_ends_while_the_database_does_not_answer(
             if not from_start:
                 wait_for(lambda: "scheduler running" in daemon.text(), BOUND, what=daemon.text)
                 lock(holder, table, mode)
-            wait_for(lambda: waiting_on(engine, table) > 0, BOUND, what=daemon.text)
+            wait_for(lambda: lock_waits(engine, daemon.app_name, table), BOUND, what=daemon.text)
             code = daemon.stopped(
                 BOUND, f" while {table} was locked"
             )  # before: held until the lock went

@@ -19,7 +19,7 @@ import pytest
 from daemon_harness import DaemonProcess, LinkServer, wait_for
 from sqlalchemy import Engine, text
 from stop_harness import db_stop_config
-from support.pg import pg_daemon_schema
+from support.pg import lock_waits, pg_daemon_schema
 
 pytestmark = pytest.mark.postgres
 
@@ -73,7 +73,11 @@ def test_a_stop_during_the_start_begins_none_of_its_later_steps(
         holder.execute(text("LOCK TABLE cluster_members IN EXCLUSIVE MODE"))
         daemon = DaemonProcess(cfg)
         try:
-            wait_for(lambda: waiting_on(engine, "probe_answers"), BOUND, what=daemon.text)
+            wait_for(
+                lambda: lock_waits(engine, daemon.app_name, "probe_answers"),
+                BOUND,
+                what=daemon.text,
+            )
             code = daemon.stopped(BOUND)
         finally:
             holder.rollback()
@@ -85,19 +89,6 @@ def test_a_stop_during_the_start_begins_none_of_its_later_steps(
     assert len(left) == 1, out
     # before: "(db-writer, heartbeat)", the join begun after the stop
     assert "(db-writer)" in left[0], out
-
-
-def waiting_on(engine: Engine, table: str) -> bool:
-    """A statement of the daemon waits for the test's lock on `table`."""
-    with engine.connect() as conn:
-        n = conn.scalar(
-            text(
-                "SELECT count(*) FROM pg_locks"
-                " WHERE NOT granted AND relation = CAST(:t AS regclass)"
-            ),
-            {"t": table},
-        )
-    return bool(n)
 
 
 def test_a_stop_whose_budget_a_stuck_writer_spent_still_leaves_the_cluster(
@@ -114,7 +105,11 @@ def test_a_stop_whose_budget_a_stuck_writer_spent_still_leaves_the_cluster(
             wait_for(lambda: "scheduler running" in daemon.text(), BOUND, what=daemon.text)
             holder.begin()
             holder.execute(text("LOCK TABLE check_results IN EXCLUSIVE MODE"))
-            wait_for(lambda: waiting_on(engine, "check_results"), BOUND, what=daemon.text)
+            wait_for(
+                lambda: lock_waits(engine, daemon.app_name, "check_results"),
+                BOUND,
+                what=daemon.text,
+            )
             code = daemon.stopped(BOUND)
         finally:
             holder.rollback()

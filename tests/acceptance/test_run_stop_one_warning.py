@@ -22,7 +22,7 @@ import pytest
 from daemon_harness import DaemonProcess, LinkServer, wait_for
 from sqlalchemy import Engine, text
 from stop_harness import db_stop_config
-from support.pg import pg_daemon_schema
+from support.pg import lock_waits, pg_daemon_schema
 
 pytestmark = pytest.mark.postgres
 
@@ -32,17 +32,6 @@ BOUND = 60  # seconds: a bound on a hang, never a timing
 @pytest.fixture
 def pg() -> Iterator[tuple[str, Engine]]:
     yield from pg_daemon_schema()
-
-
-def waiting(engine: Engine, table: str | None = None) -> int:
-    """The daemon's statements waiting for a lock the test holds (on `table`, or
-    any: the leave waits first for the leader's row the stuck beat updated)."""
-    on_table = "" if table is None else " AND relation = CAST(:t AS regclass)"
-    with engine.connect() as conn:
-        n = conn.scalar(
-            text("SELECT count(*) FROM pg_locks WHERE NOT granted" + on_table), {"t": table}
-        )
-    return int(n or 0)
 
 
 def get_quietly(url: str) -> None:
@@ -71,10 +60,16 @@ def test_work_given_up_at_several_waits_is_named_in_one_warning(
             holder.execute(text("LOCK TABLE targets IN ACCESS EXCLUSIVE MODE"))
             reader = threading.Thread(target=get_quietly, args=(base + "/api/v1/targets",))
             reader.start()
-            wait_for(lambda: waiting(engine, "targets") > 0, BOUND, what=daemon.text)
+            wait_for(
+                lambda: lock_waits(engine, daemon.app_name, "targets"), BOUND, what=daemon.text
+            )
             # a heartbeat waits: the shutdown gives it up, and the leave waits too
             holder.execute(text("LOCK TABLE cluster_members IN EXCLUSIVE MODE"))
-            wait_for(lambda: waiting(engine, "cluster_members") > 0, BOUND, what=daemon.text)
+            wait_for(
+                lambda: lock_waits(engine, daemon.app_name, "cluster_members"),
+                BOUND,
+                what=daemon.text,
+            )
             daemon.signal(signal.SIGTERM)
             code = daemon.wait(BOUND)
         finally:

@@ -16,7 +16,7 @@ import pytest
 from daemon_harness import DaemonProcess, LinkServer, wait_for
 from sqlalchemy import Engine, text
 from stop_harness import db_stop_config
-from support.pg import PG_URL, pg_daemon_schema
+from support.pg import PG_URL, lock_waits, pg_daemon_schema
 
 from monitor.storage.engine import make_engine
 
@@ -31,16 +31,6 @@ def pg() -> Iterator[tuple[str, Engine]]:
     yield from pg_daemon_schema()
 
 
-def waiting_on(engine: Engine, table: str) -> list[int]:
-    """The backends of the statements waiting for the test's lock on `table`."""
-    with engine.connect() as conn:
-        rows = conn.execute(
-            text("SELECT pid FROM pg_locks WHERE NOT granted AND relation = CAST(:t AS regclass)"),
-            {"t": table},
-        )
-        return [int(row[0]) for row in rows]
-
-
 def test_a_stop_ends_while_a_scans_retry_waits_for_the_database(
     tmp_path: Path, pg: tuple[str, Engine]
 ) -> None:
@@ -53,13 +43,17 @@ def test_a_stop_ends_while_a_scans_retry_waits_for_the_database(
         holder.execute(text("LOCK TABLE documents IN EXCLUSIVE MODE"))
         daemon = DaemonProcess(cfg)
         try:
-            scans = wait_for(lambda: waiting_on(engine, "documents"), BOUND, what=daemon.text)
+            scans = wait_for(
+                lambda: lock_waits(engine, daemon.app_name, "documents"), BOUND, what=daemon.text
+            )
             with admin.connect() as conn:  # the first scan fails: a passing cause
                 for pid in scans:
                     conn.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid})
             wait_for(lambda: "will retry" in daemon.text(), BOUND, what=daemon.text)
             # its retry, a second later, waits for the lock in turn
-            wait_for(lambda: waiting_on(engine, "documents"), BOUND, what=daemon.text)
+            wait_for(
+                lambda: lock_waits(engine, daemon.app_name, "documents"), BOUND, what=daemon.text
+            )
             code = daemon.stopped(
                 BOUND, " while documents was locked"
             )  # before: held until the lock went

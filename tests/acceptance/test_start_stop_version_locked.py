@@ -14,8 +14,7 @@ import pytest
 from daemon_harness import DaemonProcess, LinkServer, wait_for
 from sqlalchemy import Engine, text
 from stop_harness import db_stop_config
-from support.pg import pg_daemon_schema
-from test_run_stop_db_unanswering import waiting_on
+from support.pg import lock_waits, pg_daemon_schema
 
 pytestmark = pytest.mark.postgres
 
@@ -37,7 +36,11 @@ def test_a_stop_in_the_start_does_not_wait_for_the_version_tables_lock(
         holder.execute(text("LOCK TABLE alembic_version IN ACCESS EXCLUSIVE MODE"))
         daemon = DaemonProcess(cfg)
         try:
-            wait_for(lambda: waiting_on(engine, "alembic_version") > 0, BOUND, what=daemon.text)
+            wait_for(
+                lambda: lock_waits(engine, daemon.app_name, "alembic_version"),
+                BOUND,
+                what=daemon.text,
+            )
             code = daemon.stopped(BOUND, " while alembic_version was locked")
         finally:
             holder.rollback()

@@ -91,3 +91,25 @@ def pg_repo() -> Iterator[Repository]:
     """The test's repository on PostgreSQL alone (a cluster's database), where the
     shared `repo` runs each test on SQLite too; skips without a server."""
     yield from pg_repository()
+
+
+def lock_waits(engine: Engine, app_name: str, table: str | None = None) -> list[int]:
+    """The backends of the sessions named `app_name` (a daemon's: DaemonProcess sets
+    PGAPPNAME) that wait for a lock, on `table` or any. Every ungranted lock of the
+    server, or of the table, counted waits that were not the daemon's: a test then
+    signalled a daemon that had not begun (exit 130 where 0 was meant)."""
+    on_table = (
+        " AND EXISTS (SELECT 1 FROM pg_locks l WHERE l.pid = a.pid AND NOT l.granted"
+        " AND l.relation = CAST(:t AS regclass))"
+        if table is not None
+        else ""
+    )
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT a.pid FROM pg_stat_activity a"
+                " WHERE a.application_name = :app AND a.wait_event_type = 'Lock'" + on_table
+            ),
+            {"app": app_name, "t": table},
+        )
+        return [int(row[0]) for row in rows]
