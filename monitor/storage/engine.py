@@ -124,7 +124,11 @@ def make_engine(
     if parsed.get_backend_name() != "sqlite":
         # the URL's own ?connect_timeout= wins
         given = "connect_timeout" in parsed.query
-        extra = {} if given else {"connect_timeout": PG_CONNECT_TIMEOUT_S}
+        extra: dict[str, Any] = {} if given else {"connect_timeout": PG_CONNECT_TIMEOUT_S}
+        if "fallback_application_name" not in parsed.query:
+            # pg_stat_activity names our sessions (a DBA's first question); the URL's
+            # ?application_name= and $PGAPPNAME still win, as libpq's fallback does
+            extra["fallback_application_name"] = "article-monitor"
         engine = create_engine(
             url, pool_pre_ping=True, pool_size=4, max_overflow=4, connect_args=extra
         )
