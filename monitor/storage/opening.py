@@ -47,6 +47,7 @@ from monitor.storage.tables import metadata
 
 QUICK_CHECK_LINES = 3  # of quick_check's complaints, shown to the user
 _DAMAGE_CODES = frozenset({sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB})
+DISK_FULL = "53100"  # PostgreSQL's SQLSTATE disk_full
 _WRITE_CODES = frozenset({sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PERM})
 
 
@@ -56,9 +57,9 @@ class DatabaseUnusable(Exception):
 
 class DatabaseUnreachable(DatabaseUnusable):
     """A database server that cannot be reached yet (refused, timed out, a name not
-    resolved, starting up or out of connection slots), or a SQLite file another
-    process holds locked past the wait: a later try may work, as a
-    configuration error's never does. `run` exits EX_TEMPFAIL (75) for it, which
+    resolved, starting up or out of connection slots), a SQLite file another
+    process holds locked past the wait, or a disk full under either: a later try
+    may work, as a configuration error's never does. `run` exits EX_TEMPFAIL (75) for it, which
     the systemd unit restarts and exit 2 it does not (docs/deploy.md)."""
 
 
@@ -68,10 +69,22 @@ def is_unreachable(exc: BaseException, url: str) -> bool:
     not read from libpq's message, which the locale translates). A SQLite file's
     only when another process holds it locked past the wait (SQLITE_BUSY: a `db`
     command, a backup, a sqlite3 shell's open transaction; "try again once it is
-    done"), not another `run` (sqlite_lock.py)."""
+    done"), not another `run` (sqlite_lock.py). A full disk under either (SQLite's
+    file or the server's, SQLSTATE 53100): space freed by log rotation, a cleanup
+    or the operator mends it with no change to the configuration; it was exit 2,
+    which the unit does not restart, under a message saying "then try again"."""
     if sqlite_path(url) is not None or is_sqlite(url):
-        return sqlite_code(exc) == sqlite3.SQLITE_BUSY
-    return reachable.server_not_up(getattr(exc, "orig", exc), url)
+        code = sqlite_code(exc)
+        return code == sqlite3.SQLITE_BUSY or _full(code, sqlite_path(url))
+    orig = getattr(exc, "orig", exc)
+    if getattr(orig, "sqlstate", None) == DISK_FULL:
+        return True
+    return reachable.server_not_up(orig, url)
+
+
+def _full(code: int | None, path: Path | None) -> bool:
+    """SQLite's answer for a full disk under `path` (see `_no_room`)."""
+    return code == sqlite3.SQLITE_FULL or (code == sqlite3.SQLITE_IOERR and _no_room(path))
 
 
 def unusable(exc: BaseException, url: str) -> DatabaseUnusable:
@@ -176,7 +189,7 @@ def explain(exc: BaseException, url: str) -> str:
             f"{where} is locked by another process ({detail}): a daemon or `db upgrade` "
             "migrating it, or a sqlite3 shell with a transaction open; try again once it is done"
         )
-    if code == sqlite3.SQLITE_FULL or (code == sqlite3.SQLITE_IOERR and _no_room(path)):
+    if _full(code, path):
         return (
             f"cannot write {where} ({detail}): the disk holding it is full; free some space "
             "(SQLite needs room for its write-ahead log beside it too), then try again"

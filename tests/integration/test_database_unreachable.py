@@ -209,3 +209,18 @@ def test_an_abstract_unix_socket_is_asked_as_one() -> None:
         thread.start()
         assert accepts_connections(("@r38-probe", "5432"), timeout=2)
         thread.join(5)
+
+
+class DiskFull(OperationalError):
+    """psycopg's DiskFull carries its SQLSTATE as `sqlstate`."""
+
+    sqlstate = "53100"
+
+
+def test_a_server_whose_disk_is_full_is_unreachable(listening: int) -> None:
+    """The server answers, but cannot write (a migration's or the write check's
+    statement): space freed mends it with no change to the configuration, so a
+    restart may; before, exit 2, which the unit does not restart."""
+    said = 'could not extend file "base/16384/16385": No space left on device'
+    assert is_unreachable(DiskFull(said), pg(listening))
+    assert isinstance(unusable(DiskFull(said), pg(listening)), DatabaseUnreachable)
