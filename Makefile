@@ -47,9 +47,10 @@ bytecode: install
 	PYTHONDONTWRITEBYTECODE= $(PY) -m compileall -q -j 0 monitor >/dev/null
 
 ## The whole suite: lint, types, tests (PostgreSQL is started and stopped around pytest)
-## (not the soak and scale tests marked slow: `make test-slow`, which CI runs after it)
+## (not the soak and scale tests marked slow: `make test-slow`, which CI runs after it);
+## the 25 slowest are listed at the end, to keep the run within its 10 minutes
 test: install test-deps lint typecheck bytecode
-	bash scripts/with-postgres.sh $(BIN)/pytest -q -n 2 --dist loadfile -m "not slow" $(PYTEST_ARGS)
+	bash scripts/with-postgres.sh $(BIN)/pytest -q -n 2 --dist loadfile -m "not slow" --durations=25 $(PYTEST_ARGS)
 	bash scripts/test-unprivileged.sh  # the tests root skips ("root reads any file"), as a plain user
 
 ## Soak and scale tests (marked slow): large corpora in bounded memory, the benchmark
