@@ -64,6 +64,11 @@ def is_permanent_redirect(status: int) -> bool:
 # hook, ~1,000 instructions each (issue 16).
 _OK, _MOVED = Outcome.OK, Outcome.MOVED
 _WEB, _IMAGE, _AMP_CDN = Kind.WEB, Kind.IMAGE, (Kind.AMP, Kind.CDN)
+# Outcomes of a chain that ended at a final status without content: a deep link
+# whose redirects end at a landing page that answered 404, 5xx or 429 is still
+# `redirect_to_root` (CONTRACT 3: "the outcome still follows the final status").
+# A redirect loop, a blocked hop or a lost answer did not end anywhere.
+_ANSWERED_DOWN = frozenset({Outcome.NOT_FOUND, Outcome.HTTP_ERROR, Outcome.RATE_LIMITED})
 
 
 def outcome_for(
@@ -236,11 +241,17 @@ def findings(
 
     The reference-specific checks run only when the target answered with
     content (ok or moved) and the facts they need were learnt: HTML parsed
-    (`facts.is_amp` is not None) for pages, a sniffed size for images.
+    (`facts.is_amp` is not None) for pages, a sniffed size for images. Only
+    `redirect_to_root` needs no content: a chain that ended at a landing page
+    answering 404, 5xx or 429 has it too.
     `rules` switches the page checks (content drift, redirect to root).
     """
     problems = list(result.problems)
     if not result.outcome.is_up:
+        if rules.root and ref.kind.is_article_page and result.outcome in _ANSWERED_DOWN:
+            root = root_problem(result.url, result.final_url, result.redirects)
+            if root is not None:
+                problems.append(root)
         return problems
     facts, expect = result.facts, ref.expectation
     if ref.kind.is_article_page:
