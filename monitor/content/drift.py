@@ -9,7 +9,9 @@ A page with no title-like text is never drift: a JS-only page with an empty
 ("Just a moment...") standing in front of the page.
 
 `redirect_to_root`: a deep link whose redirects end at a site root or a
-generic landing page (`/`, `/index.html`, `/home`, a locale root `/en/`).
+generic landing page (`/`, `/index.html`, `/home`, a locale root `/en/`). A
+link whose path is a landing page's is deep when its query names a page
+(`/?p=123`, `/index.php?id=55`) and the redirects dropped that query.
 """
 
 from __future__ import annotations
@@ -130,12 +132,22 @@ def root_problem(url: str, final_url: str | None, redirects: list[Redirect]) -> 
         start, end = urlsplit(url), urlsplit(final_url)
     except ValueError:
         return None
-    if is_landing_path(start.path) or not is_landing_path(end.path):
+    if not is_landing_path(end.path):
+        return None
+    if is_landing_path(start.path) and not (_addresses_content(start.query) and not end.query):
         return None
     return Problem(
         ProblemCode.REDIRECT_TO_ROOT,
         f"the deep link now redirects to the site's landing page {shown(final_url, 200)}",
     )
+
+
+def _addresses_content(query: str) -> bool:
+    """Whether a query names a page of its own (`?p=123`, `?id=55`): a link such
+    as `/?p=123` or `/index.php?id=55` is deep though its path is the root's.
+    Campaign tags (`utm_*`) alone name nothing."""
+    names = (part.split("=", 1)[0].lower() for part in query.split("&"))
+    return any(name and not name.startswith("utm_") for name in names)
 
 
 def probe_path(path: str, token: str) -> str | None:

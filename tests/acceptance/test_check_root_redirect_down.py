@@ -6,7 +6,9 @@ A deleted article sent home where the home page answers 404, 500, 503 or 429
 is the same finding as one whose home page answers 200: `check` says it beside
 the outcome of the final status (the daemon's side is
 tests/unit/test_root_redirect_down.py). A chain that did not end (a loop), a
-link that was not deep, a redirect to another deep page and an image are not.
+link that was not deep, a redirect to another deep page and an image are not. A
+link deep by its query alone (`/?p=123`, `/index.php?id=55`) sent to the root is
+one too; one that carries only campaign tags (`/?utm_source=feed`) is not.
 Loopback servers only; names reach them through --connect-to.
 """
 
@@ -38,7 +40,7 @@ async def _handle(request: web.Request) -> web.StreamResponse:
     path = request.path
     if host == "loop":
         raise web.HTTPFound("/" if path != "/" else "/index.html")
-    if path == DEEP or path == "/img.png":
+    if path == DEEP or path == "/img.png" or request.query_string:
         raise web.HTTPMovedPermanently(f"http://{request.host}/")
     if path == "/2020/other/":
         raise web.HTTPMovedPermanently(f"http://{request.host}/2021/moved-on/")
@@ -86,6 +88,10 @@ def _corpus(tmp_path: Path) -> Path:
     records += [
         {"webUrl": f"http://loop.example{DEEP}", "title": "Front page"},
         {"webUrl": "http://nf.example/2020/other/", "title": "Front page"},
+        # deep by its query: the path is the root's or an index's
+        {"webUrl": "http://fine.example/?p=123", "title": "Front page"},
+        {"webUrl": "http://nf.example/index.php?id=55", "title": "Front page"},
+        {"webUrl": "http://fine.example/?utm_source=feed", "title": "Front page"},
         {
             "webUrl": "http://nf.example/",
             "title": "Front page",
@@ -114,6 +120,9 @@ EXPECTED = {
     f"http://fine.example{DEEP}": ("moved", {"redirect_to_root"}),
     f"http://loop.example{DEEP}": ("too_many_redirects", set()),
     "http://nf.example/2020/other/": ("not_found", set()),
+    "http://fine.example/?p=123": ("moved", {"redirect_to_root"}),
+    "http://nf.example/index.php?id=55": ("not_found", {"redirect_to_root"}),
+    "http://fine.example/?utm_source=feed": ("moved", set()),
     "http://nf.example/": ("not_found", set()),
     "http://nf.example/img.png": ("not_found", set()),
 }
@@ -133,7 +142,7 @@ def test_check_reports_a_root_redirect_beside_a_failing_final_status(
     report = json.loads(proc.stdout)
     assert_valid_report(report)
     assert _targets(report) == EXPECTED
-    assert report["summary"]["by_problem"]["redirect_to_root"] == 6
+    assert report["summary"]["by_problem"]["redirect_to_root"] == 8
 
 
 def test_the_switch_still_turns_it_off(site: list[str], tmp_path: Path) -> None:

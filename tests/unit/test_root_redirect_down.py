@@ -1,7 +1,8 @@
 """The daemon records redirect_to_root whatever the landing page answered
 (CONTRACT 3: "the outcome still follows the final status"): its problem codes
 come from the same findings as check's report (tests/acceptance/
-test_check_root_redirect_down.py)."""
+test_check_root_redirect_down.py). A link deep by its query alone (`/?p=123`)
+sent to the root is one too."""
 
 from __future__ import annotations
 
@@ -64,3 +65,30 @@ def test_not_for_images_cdn_copies_or_when_switched_off() -> None:
     assert problem_codes(_result(Outcome.NOT_FOUND, 404, Kind.CDN), [_ref(Kind.CDN)]) == ()
     off = PageRules(root=False)
     assert problem_codes(_result(Outcome.NOT_FOUND, 404), [_ref()], off) == ()
+
+
+@pytest.mark.parametrize(
+    ("url", "final", "flagged"),
+    [
+        ("https://news.example/?p=123", "https://news.example/", True),
+        ("https://news.example/index.php?id=55", "https://news.example/index.php", True),
+        ("https://news.example/?p=123", "https://news.example/en/", True),
+        ("http://news.example/?p=123", "https://news.example/?p=123", False),  # same page
+        ("https://news.example/?utm_source=feed", "https://news.example/", False),
+        ("https://news.example/?", "https://news.example/", False),
+        ("https://news.example/", "https://news.example/en/", False),
+        ("https://news.example/?p=123", "https://news.example/2020/04/story/", False),
+    ],
+)
+def test_a_link_deep_by_its_query(url: str, final: str, flagged: bool) -> None:
+    result = CheckResult(
+        url=url,
+        kind=Kind.WEB,
+        outcome=Outcome.MOVED,
+        checked_at=datetime(2026, 12, 7, tzinfo=UTC),
+        http_status=200,
+        final_url=final,
+        redirects=[Redirect(301, final)],
+    )
+    want = ("redirect_to_root",) if flagged else ()
+    assert problem_codes(result, [_ref()]) == want
