@@ -20,6 +20,7 @@ from monitor.content.drift import DEFAULT_RULES, PageRules, drift_problem, root_
 from monitor.content.html import media_type
 from monitor.content.mediatype import HTML_MEDIA_TYPES
 from monitor.targets import TargetRef
+from monitor.url_redact import shown as shown_url
 from monitor.vocabulary import CheckResult, ContentFacts, Kind, Outcome, Problem, ProblemCode
 
 
@@ -270,15 +271,16 @@ def findings(
                 problems.append(
                     Problem(
                         ProblemCode.CANONICAL_MISMATCH,
-                        f"expected <link rel=canonical> pointing to {expect.canonical}, found none",
+                        f"expected <link rel=canonical> pointing to {shown_url(expect.canonical)}, "
+                        "found none",
                     )
                 )
             elif not _same_url(facts.canonical, expect.canonical):
                 problems.append(
                     Problem(
                         ProblemCode.CANONICAL_MISMATCH,
-                        f"expected <link rel=canonical> pointing to {expect.canonical}, "
-                        f"found {facts.canonical}",
+                        f"expected <link rel=canonical> pointing to {shown_url(expect.canonical)}, "
+                        f"found {shown_url(facts.canonical)}",
                     )
                 )
     if ref.kind is _WEB and expect.amphtml and facts.is_amp is not None:
@@ -332,10 +334,10 @@ def _amphtml_problem(result: CheckResult, expected: str) -> Problem | None:
         and any(_same_url(expected, u) for u in (result.url, result.final_url) if u)
     ):
         return None
-    found = facts.amphtml if facts.amphtml else "none"
+    found = shown_url(facts.amphtml) if facts.amphtml else "none"
     return Problem(
         ProblemCode.AMPHTML_LINK_MISMATCH,
-        f"expected <link rel=amphtml> pointing to {expected}, found {found}",
+        f"expected <link rel=amphtml> pointing to {shown_url(expected)}, found {found}",
     )
 
 

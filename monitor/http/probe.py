@@ -27,6 +27,7 @@ from monitor import urls
 from monitor.content.drift import probe_path, same_page
 from monitor.http.attempt import Attempt
 from monitor.http.target_url import PlainURL, Target
+from monitor.url_redact import shown
 from monitor.vocabulary import CheckResult, ContentFacts, Kind, Problem, ProblemCode
 
 PROBE_TTL_S = 86400.0  # a directory is probed again after a day (the daemon's checker)
@@ -110,7 +111,8 @@ class SoftProbe:
             result.problems.append(
                 Problem(
                     ProblemCode.SOFT_404,
-                    f"the host answers a path that cannot exist ({answer.url}) with the same page",
+                    f"the host answers a path that cannot exist ({shown(answer.url)}) "
+                    "with the same page",
                 )
             )
 
