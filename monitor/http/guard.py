@@ -22,6 +22,20 @@ IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
 _NAT64_LOCAL = ipaddress.IPv6Network("64:ff9b:1::/48")
 
+# IANA special-purpose blocks that are not globally reachable and that Python's
+# `ipaddress` may call global: before 3.11.10 / 3.12.4 (CVE-2024-4032) all of
+# 192.0.0.0/24 but its /29; in every version the documentation block 3fff::/20
+# (RFC 9637) and the deprecated site-local fec0::/10 (RFC 3879). The two
+# anycast addresses of 192.0.0.0/24 are globally reachable.
+_NOT_GLOBAL: tuple[IPNetwork, ...] = (
+    ipaddress.IPv4Network("192.0.0.0/24"),
+    ipaddress.IPv6Network("3fff::/20"),
+    ipaddress.IPv6Network("fec0::/10"),
+)
+_GLOBAL_ANYCAST = frozenset(
+    {ipaddress.IPv4Address("192.0.0.9"), ipaddress.IPv4Address("192.0.0.10")}
+)
+
 
 class BlockedAddressError(OSError):
     """Raised instead of connecting to an address the guard refused.
@@ -81,6 +95,10 @@ def refusal_reason(ip: IPAddress) -> str | None:
         return "reserved"
     if isinstance(ip, ipaddress.IPv6Address) and ip in _NAT64_LOCAL:
         return "private"
+    if ip not in _GLOBAL_ANYCAST and any(
+        ip.version == net.version and ip in net for net in _NOT_GLOBAL
+    ):
+        return "reserved"
     if not ip.is_global:
         return "not globally routable"
     inner = embedded_ipv4(ip)
