@@ -160,6 +160,22 @@ def held_back(
     return out
 
 
+# lease ends a claim keeps while renewals are in doubt (`doubt`): the newest
+RENEWALS_IN_DOUBT = 8
+
+
+def doubt(until: int, ends: tuple[int, ...]) -> tuple[int, ...]:
+    """The lease ends a claim may have once a renewal to `until` is tried from
+    `ends`: the new end first, then those before. At most RENEWALS_IN_DOUBT (a
+    database down for many heartbeats: each failed renewal adds one, and every
+    write names them all): those in the middle go first, and the last, the
+    end before the first failure, stays (most failed updates did not commit)."""
+    tried = (until, *ends)
+    if len(tried) <= RENEWALS_IN_DOUBT:
+        return tried
+    return (*tried[: RENEWALS_IN_DOUBT - 1], tried[-1])
+
+
 class Dispatcher:
     def __init__(
         self,
@@ -220,8 +236,9 @@ class Dispatcher:
         # the daemon's `deferred_checks_total` (joining.py `on_beat`)
         self.deferred = 0
         # the leases of checks in flight that the heartbeat renewed (`renew`): target
-        # id -> (the lease end it was claimed with, the lease end now)
-        self._renewed: dict[int, tuple[int, int]] = {}
+        # id -> (the lease end it was claimed with, the lease ends the database may
+        # hold now: one, or more while renewals whose update failed are in doubt)
+        self._renewed: dict[int, tuple[int, tuple[int, ...]]] = {}
         self._renewing = False
         self.renewed = 0  # leases renewed so far
         # claims a stop gave back due at their host's hold's end (`give_back`): how
@@ -255,11 +272,13 @@ class Dispatcher:
 
     def held_as(self, claim: Claimed) -> Claimed:
         """The claim as the database holds it now: with the lease end `renew` moved
-        it to. Its result and its give-back name that lease, or find none."""
+        it to, or each end it may have (`also`) while a renewal is in doubt. Its
+        result and its give-back name them, and end the one held, or find none."""
         renewed = self._renewed.get(claim.id)
         if renewed is None or renewed[0] != claim.lease:
             return claim
-        return dataclasses.replace(claim, lease=renewed[1])
+        ends = renewed[1]
+        return dataclasses.replace(claim, lease=ends[0], also=ends[1:])
 
     async def renew(self) -> None:
         """At each heartbeat: renew the leases of the checks in flight that end
@@ -277,10 +296,18 @@ class Dispatcher:
         hang has its claims run out as it is found stuck (cluster.py), not a
         lease later.
 
-        The new end is set here, on the loop, before the update runs: a result
-        that comes meanwhile is written after the update (claims and writes take
-        turns on the one database thread, in order) and names the new end. A
-        lease the update did not move (ran out, claimed again) keeps its end."""
+        While the update runs, the claim is named by both ends, the new and the
+        one before: a result that comes meanwhile is written after the update
+        (claims and writes take turns on the one database thread, in order) and
+        ends whichever the database holds. Once the update is done the new end
+        alone names a lease it moved, the one before a lease it did not (ran
+        out, claimed again). An update that failed may have committed or not (a
+        connection cut before its answer): both stay until a later renewal moves
+        the lease, or the check ends; a result named by the new end alone was
+        refused whenever the update had not committed (a wasted check, the
+        target checked again once its lease ran out), and one named by the old
+        end whenever it had. Another member's claim of the target, once a lease
+        ran out, ends later than any of these: its lease is never taken for ours."""
         if self._renewing or self.stopping or not self.inflight:
             return
         s = self._settings()
@@ -292,23 +319,28 @@ class Dispatcher:
             return
         soon = now + min(lease_ms, max(lease_ms // 2, int(3 * beat_interval(s) * 1000)))
         until = now + lease_ms
-        old: dict[int, tuple[int, int]] = {}  # target -> (claimed with, lease end before)
+        # target -> (claimed with, the lease ends before)
+        old: dict[int, tuple[int, tuple[int, ...]]] = {}
         for _, claim in self.inflight.values():
-            lease = self.held_as(claim).lease
-            if now < lease <= soon:
-                old[claim.id] = (claim.lease, lease)
-                self._renewed[claim.id] = (claim.lease, until)
+            ends = self.held_as(claim).ends
+            if now < max(ends) and min(ends) <= soon:
+                old[claim.id] = (claim.lease, ends)
+                self._renewed[claim.id] = (claim.lease, doubt(until, ends))
         if not old:
             return
         self._renewing = True
+        failed = False
         try:
             moved = set(
                 await self._db(
-                    self.repo.renew, [(tid, lease) for tid, (_, lease) in old.items()], until, now
+                    self.repo.renew,
+                    [(tid, end) for tid, (_, ends) in old.items() for end in ends],
+                    until,
+                    now,
                 )
             )
         except SQLAlchemyError as exc:
-            moved = set()
+            moved, failed = set(), True
             log.warning(
                 "could not renew the leases of %d checks waiting their turn (%s); they may "
                 "be claimed again once their leases run out",
@@ -317,9 +349,13 @@ class Dispatcher:
             )
         finally:
             self._renewing = False
-        for tid, (claimed, lease) in old.items():
-            if tid not in moved and self._renewed.get(tid) == (claimed, until):
-                self._renewed[tid] = (claimed, lease)  # not ours to renew: as it was
+        for tid, (claimed, ends) in old.items():
+            if self._renewed.get(tid) != (claimed, doubt(until, ends)):
+                continue  # its check ended meanwhile
+            if tid in moved:
+                self._renewed[tid] = (claimed, (until,))
+            elif not failed:
+                self._renewed[tid] = (claimed, ends)  # not ours to renew: as it was
         if moved:
             self.renewed += len(moved)
             log.debug("leases of checks in flight renewed", extra={"ctx": {"claims": len(moved)}})
@@ -791,7 +827,7 @@ class Dispatcher:
         try:
             await self._db(
                 self.repo.release,
-                [(c.id, c.lease) for c in claims],
+                [(c.id, end) for c in claims for end in c.ends],
                 self._clock() if due is None else due,
             )
         except SQLAlchemyError as exc:

@@ -192,4 +192,5 @@ def record_of(
         next_due=decision.next_due_ms(now),
         page=decision.page,
         error=stored_error(result.error),
+        also=claim.also,
     )

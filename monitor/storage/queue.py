@@ -259,8 +259,12 @@ class QueueStore(Store):
         ]
         with self._write() as conn:
             execute_many(conn, _insert_results(self.dialect), results)
+            # a record may name more than one end (a renewal in doubt: Claimed.also):
+            # the database holds one lease a target at most, so one of them ends
             held, buckets, indexed, errors = self._end_leases(
-                conn, [(r.target_id, r.lease) for r in records]
+                conn,
+                [(r.target_id, r.lease) for r in records]
+                + [(r.target_id, e) for r in records for e in r.also],
             )
             # one record per held lease moves the target on: a batch may also carry a
             # stale holder's result for the same target (its lease ran out while the
@@ -268,7 +272,8 @@ class QueueStore(Store):
             # filtering by target id alone queued such a target twice (issue 14)
             latest: dict[int, int] = {}
             for n, r in enumerate(records):
-                if held.get(r.target_id) == r.lease:
+                end = held.get(r.target_id)
+                if end is not None and (end == r.lease or end in r.also):
                     if n > latest.get(r.target_id, -1):
                         latest[r.target_id] = n
             chosen = set(latest.values())
@@ -406,7 +411,8 @@ class QueueStore(Store):
         return moved
 
     def release(self, claims: Sequence[tuple[int, int]], now: int) -> None:
-        """Give back claimed targets that were not checked (shutdown): due again now."""
+        """Give back claimed targets that were not checked (shutdown): due again now.
+        A claim may be named by more than one end (a renewal in doubt: one is held)."""
         if not claims:
             return
         with self._write() as conn:

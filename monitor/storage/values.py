@@ -44,7 +44,10 @@ class ArticleRecord:
 
 @dataclass(frozen=True, slots=True)
 class Claimed:
-    """A target claimed for checking: the claim (`lease`) and what the check needs."""
+    """A target claimed for checking: the claim (`lease`) and what the check needs.
+    `also`: other lease ends the database may hold for this claim, those of the
+    heartbeat's renewals whose update failed (dispatch.py `renew`: it may have
+    committed or not); its result and its give-back match any of them."""
 
     id: int
     url: str
@@ -52,6 +55,12 @@ class Claimed:
     state: TargetState
     lease: int
     refs: tuple[TargetRef, ...]
+    also: tuple[int, ...] = ()
+
+    @property
+    def ends(self) -> tuple[int, ...]:
+        """Every lease end the database may hold for this claim, `lease` first."""
+        return (self.lease, *self.also) if self.also else (self.lease,)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +80,7 @@ class CheckRecord:
     next_due: int
     page: PageMark | None = None  # a page's text mark (the own-drift check), if any
     error: str | None = None  # the check's error, as stored (monitor/error_text.py)
+    also: tuple[int, ...] = ()  # other lease ends it may hold (Claimed.also)
 
 
 @dataclass(slots=True)
