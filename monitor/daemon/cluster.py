@@ -107,6 +107,10 @@ class Membership:
         self._buckets: frozenset[int] | None = None if not self.clustered else frozenset()
         self._held: frozenset[int] = frozenset()  # gained, waiting out the host interval
         self._held_until = 0.0  # _steady() s
+        # gained at a heartbeat, not claimed until the holds it read are imposed on
+        # the loop (`beat_once`): the placement moved on the beat's thread, the
+        # holds after it, and a claim between took a held host's targets
+        self._unimposed: frozenset[int] = frozenset()
         self._settled: frozenset[str] | None = None
         self._drained: str | None = None
         self._live: frozenset[str] | None = None  # the membership of the last heartbeat
@@ -184,6 +188,9 @@ class Membership:
                 # just gained (alone now: every bucket), minus those still waiting
                 every = buckets if buckets is not None else frozenset(range(BUCKETS))
                 buckets = every - self._held
+            if self._unimposed:
+                every = buckets if buckets is not None else frozenset(range(BUCKETS))
+                buckets = every - self._unimposed
             return True, buckets
 
     # -- the heartbeat (blocking: run on a thread)
@@ -229,6 +236,8 @@ class Membership:
                 left = (until - now) / 1000
                 if left > hosts.backoff_remaining(host) + 0.05:
                     hosts.impose(host, left)
+        with self._lock:  # the hosts gained are held as the cluster holds them
+            self._unimposed = frozenset()
 
     def judge_progress(self) -> bool:
         """On the loop: True when this member has just been found stuck — it held
@@ -414,6 +423,7 @@ class Membership:
                 if self._settled != owners:
                     mine = buckets if buckets is not None else frozenset(range(BUCKETS))
                     gained = mine - before
+                    self._unimposed = frozenset(gained)
                     if gained and s.host_min_interval > 0:
                         self._held = frozenset(gained)
                         self._held_until = _steady() + s.host_min_interval

@@ -818,6 +818,36 @@ class Dispatcher:
                 self.held_back_at_stop += len(group)
                 self.held_back_until = max(due, self.held_back_until or due)
 
+    async def put_off_held(self) -> None:
+        """At a stop: the queued targets of the hosts held back now (Retry-After, a
+        429/503 backoff; its own or one the cluster shared), due before the
+        hold's end, are due at its end (repo `put_off`), as `give_back` gives
+        back the claims of those hosts. Never claimed by this member, they were
+        the first a member taking a host over claimed, and it asked the host at
+        once if it had not read the hold the leave shares yet, or the leave
+        could not share it."""
+        hosts = getattr(self.checker, "hosts", None)
+        holds = hosts.backoffs() if isinstance(hosts, HostPool | WorkerHolds) else {}
+        now = self._clock()
+        until = {h: now + math.ceil(left * 1000) for h, left in holds.items() if left > 0}
+        if not until:
+            return
+        try:
+            moved = await self._db(self.repo.put_off, until)
+        except SQLAlchemyError as exc:
+            log.warning(
+                "could not put off the queued targets of %d held hosts to their holds' "
+                "ends (%s); another member may ask them before then",
+                len(until),
+                self._db_failed(exc),
+            )
+            return
+        if moved:
+            log.info(
+                "queued targets of held hosts put off to their holds' ends",
+                extra={"ctx": {"targets": moved, "hosts": len(until)}},
+            )
+
     async def release(self, claims: list[Claimed], *, due: int | None = None) -> None:
         """Give back claims not checked, due again now, or at `due` (ms)."""
         await self._released(claims, due)

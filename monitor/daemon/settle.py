@@ -82,6 +82,7 @@ async def settle(d: Dispatcher, grace: float) -> None:
         await d.give_back(claims)
     if d._lost:  # kept, the next `run --once` found them leased and checked nothing
         await d.give_back(d._lost.take())
+    await d.put_off_held()  # a held host's targets not claimed: due at its hold's end
 
 
 async def _give_back_returned(d: Dispatcher) -> None:

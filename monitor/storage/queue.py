@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import cache
 from typing import Any
 
@@ -19,6 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql.dml import Insert
 
+from monitor.daemon.placement import host_bucket
 from monitor.daemon.state import TargetState
 from monitor.storage import dialect
 from monitor.storage.lean import execute_many
@@ -47,6 +48,7 @@ from monitor.storage.store import (
 )
 from monitor.storage.values import CheckRecord, Claimed
 from monitor.targets import TargetRef
+from monitor.urls import url_host_key
 from monitor.vocabulary import Expectation
 
 
@@ -408,6 +410,52 @@ class QueueStore(Store):
                         .values(until=until)
                         .returning(LEASES.c.target_id)
                     ).all()
+        return moved
+
+    def put_off(self, holds: Mapping[str, int]) -> int:
+        """Move the queued targets of held hosts (host key -> the hold's end, ms)
+        due before their host's hold ends to its end; how many moved. A stop
+        gives back its claims of a held host due at the hold's end, but the
+        host's other due targets, never claimed, were the first a member taking
+        the host over claimed, and it asked the host at once if it had not read
+        the hold yet, or the hold could not be shared. Each host's bucket
+        narrows the queue's front to read; a target whose row another member
+        claims meanwhile is left to it (its claim read the hold or not: the
+        row is gone). Targets before due rows, as a give-back writes them."""
+        by_bucket: dict[int, dict[str, int]] = defaultdict(dict)
+        for host, until in holds.items():
+            by_bucket[host_bucket(host)][host] = until
+        moved = 0
+        with self._write() as conn:
+            for bucket, hosts in sorted(by_bucket.items()):
+                rows: Any = conn.execute(
+                    select(DUE.c.due, DUE.c.target_id, TARGETS.c.url)
+                    .join(TARGETS, TARGETS.c.id == DUE.c.target_id)
+                    .where(TARGETS.c.bucket == bucket, DUE.c.due < max(hosts.values()))
+                ).all()
+                later: dict[int, list[tuple[int, int]]] = defaultdict(list)  # end -> rows
+                for due, tid, url in rows:
+                    end = hosts.get(url_host_key(url) or "")
+                    if end is not None and due < end:
+                        later[end].append((due, tid))
+                for until, keys in sorted(later.items()):
+                    for chunk in chunks(keys):
+                        conn.execute(
+                            update(TARGETS)
+                            .where(TARGETS.c.id.in_([t for _, t in chunk]))
+                            .values(next_due=until)
+                        )
+                        taken: Any = conn.execute(
+                            delete(DUE)
+                            .where(tuple_(DUE.c.due, DUE.c.target_id).in_(chunk))
+                            .returning(DUE.c.target_id, DUE.c.bucket)
+                        ).all()
+                        if taken:
+                            conn.execute(
+                                DUE.insert(),
+                                [{"due": until, "target_id": t, "bucket": b} for t, b in taken],
+                            )
+                            moved += len(taken)
         return moved
 
     def release(self, claims: Sequence[tuple[int, int]], now: int) -> None:

@@ -1,0 +1,55 @@
+"""A stop puts off the queued targets of its held hosts to their holds' ends
+(repo `put_off`, dispatch.py `put_off_held`): due before the hold's end, a
+held host's targets never claimed were the first a member taking the host
+over claimed (tests/acceptance/test_cluster_stop_held_host_queued.py shows
+it with two daemons). Other hosts' targets, those due after the hold and
+those leased, are left as they are."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from monitor.daemon.placement import url_bucket
+from monitor.storage.repository import DUE, LEASES, TARGETS, Repository
+
+URLS = {
+    1: "https://held.test/1",
+    2: "http://HELD.test:80/2",  # another spelling of the host: held too
+    3: "https://held.test/3",  # due after the hold ends
+    4: "https://held.test/4",  # leased
+    5: "https://other.test/5",
+    6: "https://held.test:8443/6",  # the host on another port: the same gate
+}
+DUE_AT = {1: 100, 2: 200, 3: 60_000, 5: 100, 6: 300}
+
+
+def test_a_held_hosts_queued_targets_are_put_off_to_its_holds_end(repo: Repository) -> None:
+    with repo.engine.begin() as conn:
+        conn.execute(
+            TARGETS.insert(),
+            [
+                {
+                    "id": i,
+                    "url": u,
+                    "kind": "web",
+                    "next_due": DUE_AT.get(i, 100),
+                    "active": 1,
+                    "bucket": url_bucket(u),
+                }
+                for i, u in URLS.items()
+            ],
+        )
+        conn.execute(
+            DUE.insert(),
+            [{"due": d, "target_id": i, "bucket": url_bucket(URLS[i])} for i, d in DUE_AT.items()],
+        )
+        conn.execute(LEASES.insert(), [{"until": 5000, "target_id": 4}])
+    assert repo.put_off({"held.test": 30_000}) == 3
+    with repo.engine.connect() as conn:
+        due = {t: d for d, t in conn.execute(select(DUE.c.due, DUE.c.target_id))}
+        next_due = dict(conn.execute(select(TARGETS.c.id, TARGETS.c.next_due)).all())
+        leases = {t: u for u, t in conn.execute(select(LEASES.c.until, LEASES.c.target_id))}
+    assert due == {1: 30_000, 2: 30_000, 3: 60_000, 5: 100, 6: 30_000}
+    assert {i: next_due[i] for i in due} == due
+    assert leases == {4: 5000}
+    assert repo.put_off({}) == 0
