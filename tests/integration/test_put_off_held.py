@@ -19,8 +19,9 @@ URLS = {
     4: "https://held.test/4",  # leased
     5: "https://other.test/5",
     6: "https://held.test:8443/6",  # the host on another port: the same gate
+    7: "https://held.test/7",  # its due row without a bucket (claimed as bucket 0's)
 }
-DUE_AT = {1: 100, 2: 200, 3: 60_000, 5: 100, 6: 300}
+DUE_AT = {1: 100, 2: 200, 3: 60_000, 5: 100, 6: 300, 7: 400}
 
 
 def test_a_held_hosts_queued_targets_are_put_off_to_its_holds_end(repo: Repository) -> None:
@@ -41,15 +42,18 @@ def test_a_held_hosts_queued_targets_are_put_off_to_its_holds_end(repo: Reposito
         )
         conn.execute(
             DUE.insert(),
-            [{"due": d, "target_id": i, "bucket": url_bucket(URLS[i])} for i, d in DUE_AT.items()],
+            [
+                {"due": d, "target_id": i, "bucket": None if i == 7 else url_bucket(URLS[i])}
+                for i, d in DUE_AT.items()
+            ],
         )
         conn.execute(LEASES.insert(), [{"until": 5000, "target_id": 4}])
-    assert repo.put_off({"held.test": 30_000}) == 3
+    assert repo.put_off({"held.test": 30_000}) == 4
     with repo.engine.connect() as conn:
         due = {t: d for d, t in conn.execute(select(DUE.c.due, DUE.c.target_id))}
         next_due = dict(conn.execute(select(TARGETS.c.id, TARGETS.c.next_due)).all())
         leases = {t: u for u, t in conn.execute(select(LEASES.c.until, LEASES.c.target_id))}
-    assert due == {1: 30_000, 2: 30_000, 3: 60_000, 5: 100, 6: 30_000}
+    assert due == {1: 30_000, 2: 30_000, 3: 60_000, 5: 100, 6: 30_000, 7: 30_000}
     assert {i: next_due[i] for i in due} == due
     assert leases == {4: 5000}
     assert repo.put_off({}) == 0
