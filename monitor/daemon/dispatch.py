@@ -307,7 +307,9 @@ class Dispatcher:
         refused whenever the update had not committed (a wasted check, the
         target checked again once its lease ran out), and one named by the old
         end whenever it had. Another member's claim of the target, once a lease
-        ran out, ends later than any of these: its lease is never taken for ours."""
+        ran out, ends a lease after its own claim: taken for ours only when made
+        in the very millisecond of one of our renewals, as two claims' ends could
+        always meet (a lease is its target and its end)."""
         if self._renewing or self.stopping or not self.inflight:
             return
         s = self._settings()
