@@ -561,11 +561,11 @@ def remove_unused(path: Path) -> bool:
 
 def check(engine: Engine, url: str) -> None:
     """Connect, and for SQLite run `PRAGMA quick_check`; raise DatabaseUnusable if unfit."""
+    if engine.dialect.name != "sqlite":
+        _server_answers(engine, url)
+        return
     try:
         with engine.connect() as conn:
-            if engine.dialect.name != "sqlite":
-                conn.execute(text("SELECT 1"))
-                return
             # by read(2), not through a mapping: the start's progress (the bytes
             # read, daemon/notify.py) sees no page fault, and a SQLite built to map
             # files would have a long healthy check called stalled
@@ -578,6 +578,22 @@ def check(engine: Engine, url: str) -> None:
         more = f" and {len(rows) - QUICK_CHECK_LINES} more" if len(rows) > QUICK_CHECK_LINES else ""
         where = str(sqlite_path(url) or shown_url(url))
         raise DatabaseUnusable(damaged_message(where, f"PRAGMA quick_check: {shown}{more}"))
+
+
+def _server_answers(engine: Engine, url: str) -> None:
+    """A session on the server, tried twice when the first failure's probe finds the
+    server up (reachable.py): libpq refused at a boot, then the server came up before
+    the probe asked, read as configuration, was exit 2, never restarted. A second
+    failure is judged afresh; configuration fails both alike (one connect more)."""
+    for last in (False, True):
+        try:
+            with engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            return
+        except SQLAlchemyError as exc:
+            error = unusable(exc, url)
+            if last or isinstance(error, DatabaseUnreachable):
+                raise error from None
 
 
 def refuse_read_only(engine: Engine, url: str) -> None:
