@@ -213,7 +213,8 @@ class _Run:
                     self.total += 1
                     result = static_result(url, kind, now)
                     if result is None:
-                        await fetcher.add(kind, url)
+                        if fetcher.add(kind, url):
+                            await fetcher.decide()
                     else:
                         asm.add(url, result)
                         self.done += 1
