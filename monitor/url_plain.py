@@ -14,7 +14,7 @@ from collections.abc import Callable
 from functools import cache, lru_cache, wraps
 from typing import TypeVar
 
-from monitor.url_hosts import MAX_HOST, MAX_LABEL, NUMERIC_LABEL
+from monitor.url_hosts import MAX_HOST, NUMERIC_LABEL
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
 MAX_PORT = 65535
@@ -81,20 +81,9 @@ def plain_any_length(url: str) -> re.Match[str] | None:
     if match is None:
         return None
     host, port = match.group("host", "port")
-    # Each test is asked only where it can hold (~3 thousand instructions a new
-    # URL): "xn--" holds "--"; a label of 64 characters needs a host of 64; a
-    # numeric label ([0-9]+ or 0x…) starts with a digit.
-    if (
-        ("--" in host and "xn--" in host.lower())
-        or len(host) > MAX_HOST
-        or (len(host) > MAX_LABEL and _LONG_LABEL.search(host))
-    ):
+    if "xn--" in host.lower() or len(host) > MAX_HOST or _LONG_LABEL.search(host):
         return None  # punycode or too long: only the general rules decide
-    if (
-        "0" <= host[host.rfind(".") + 1] <= "9"
-        and NUMERIC_LABEL.fullmatch(host.rpartition(".")[2].lower())
-        and not _ipv4().fullmatch(host)
-    ):
+    if NUMERIC_LABEL.fullmatch(host.rpartition(".")[2].lower()) and not _ipv4().fullmatch(host):
         return None  # numeric: an IPv4 address, or the general rules decide
     return match if port is None or 0 < int(port) <= MAX_PORT else None
 

@@ -56,14 +56,13 @@ class Fetcher:
         self.prestarted = ()
         self.pool = await self.stack.enter_async_context(pool)
 
-    def add(self, kind: Kind, url: str) -> bool:
-        """Submit or hold one target; True when auto must now decide (`decide`).
-        Not a coroutine: one a target cost ~1.5 thousand instructions (issue 16)."""
+    async def add(self, kind: Kind, url: str) -> None:
         if self.pool is not None:
             self.pool.submit(kind, url)
-            return False
+            return
         self.held.append((kind, url))
-        return not self.decided and len(self.held) >= AUTO_MIN_TARGETS
+        if not self.decided and len(self.held) >= AUTO_MIN_TARGETS:
+            await self.decide()
 
     async def decide(self) -> None:
         """Auto: one process or several, by the number of targets so far."""

@@ -7,7 +7,7 @@ from collections import deque
 from typing import TYPE_CHECKING
 
 from monitor.check.channel import Batch
-from monitor.check.pool import ReadyQueue, check_queue
+from monitor.check.pool import TargetQueue, check_queue
 from monitor.config import Settings
 from monitor.vocabulary import CheckResult
 
@@ -34,7 +34,7 @@ class LocalShare:
         self.tls = tls  # built by the caller (check's --ca-bundle): not loaded again
         self.inbox = inbox
         self.wake = wake
-        self.queue = ReadyQueue()  # filled before it is read (`start` after `close_input`)
+        self.queue: TargetQueue = asyncio.Queue()
         self.out: Batch = []
         self.task: asyncio.Task[None] | None = None
 

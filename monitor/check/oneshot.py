@@ -213,8 +213,7 @@ class _Run:
                     self.total += 1
                     result = static_result(url, kind, now)
                     if result is None:
-                        if fetcher.add(kind, url):
-                            await fetcher.decide()
+                        await fetcher.add(kind, url)
                     else:
                         asm.add(url, result)
                         self.done += 1

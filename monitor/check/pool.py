@@ -9,7 +9,6 @@ a run promptly).
 from __future__ import annotations
 
 import asyncio
-from collections import deque
 from collections.abc import Callable
 from typing import Protocol
 
@@ -20,37 +19,11 @@ class SupportsCheck(Protocol):
     async def check(self, url: str, kind: Kind) -> CheckResult: ...
 
 
-Target = tuple[Kind, str]
-TargetQueue = asyncio.Queue[Target | None]
-
-
-class TargetSource(Protocol):
-    def get_nowait(self) -> Target | None: ...
-
-    async def get(self) -> Target | None: ...
-
-
-class ReadyQueue:
-    """The targets of a queue filled before it is read, its ends (None) included:
-    `check`'s local share, started once every target is submitted. A deque's
-    C methods, where asyncio.Queue's `put_nowait` and `get_nowait` are Python
-    (~6.4 thousand instructions a target, ~1% of a check: issue 16). Once it is
-    empty every target is taken and every checker has had its end, so `get`
-    answers the end."""
-
-    __slots__ = ("get_nowait", "put_nowait")
-
-    def __init__(self) -> None:
-        items: deque[Target | None] = deque()
-        self.put_nowait: Callable[[Target | None], None] = items.append
-        self.get_nowait: Callable[[], Target | None] = items.popleft  # IndexError once empty
-
-    async def get(self) -> Target | None:
-        return None
+TargetQueue = asyncio.Queue[tuple[Kind, str] | None]
 
 
 async def check_queue(
-    queue: TargetSource,
+    queue: TargetQueue,
     checker: SupportsCheck,
     *,
     concurrency: int,
@@ -69,7 +42,7 @@ async def check_queue(
         while True:
             try:  # a queued target is taken without a coroutine (queue.get's own first step)
                 target = get_now()
-            except (asyncio.QueueEmpty, IndexError):  # IndexError: a ReadyQueue's deque
+            except asyncio.QueueEmpty:
                 target = await get()
             if target is None:
                 return

@@ -183,8 +183,7 @@ class WorkerPool:
 
     def submit(self, kind: Kind, url: str) -> None:
         """Queue one target for the worker that owns its host."""
-        # no worker: the parent's, without the host's hash (`host_owner` answers -1)
-        b = host_owner(url, self.size, parent_weight=self.parent_weight) if self.size else -1
+        b = host_owner(url, self.size, parent_weight=self.parent_weight)
         if b < 0:
             assert self.local is not None
             self.local.queue.put_nowait((kind, url))

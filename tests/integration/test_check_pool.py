@@ -10,7 +10,7 @@ from support.checks import check_all
 from support.servers import RawConn, raw_server
 from support.settings import settings
 
-from monitor.check.pool import ReadyQueue, TargetQueue, check_queue
+from monitor.check.pool import TargetQueue, check_queue
 from monitor.http import Checker
 from monitor.vocabulary import CheckResult, Kind, Outcome
 
@@ -121,34 +121,3 @@ async def test_check_queue_raises_a_bug_in_a_check() -> None:
                 queue, CountingChecker(fail_on="u3"), concurrency=2, on_result=lambda *_: None
             )
     assert caught.group_contains(RuntimeError, match="bug in a check")
-
-
-@pytest.mark.parametrize("ends", [4, 1, 0])
-async def test_a_ready_queue_is_checked_in_order_and_ends_when_empty(ends: int) -> None:
-    """`check`'s local share reads a ReadyQueue (a deque, filled before it is read):
-    every target is checked once, taken in the order queued, each checker ends at
-    its end (None), and a checker that finds it empty ends too (nothing more can
-    arrive), whether or not an end was queued for it."""
-    checker = CountingChecker()
-    queue = ReadyQueue()
-    urls = [f"http://x.example/{n}" for n in range(40)]
-    for url in urls:
-        queue.put_nowait((Kind.WEB, url))
-    for _ in range(ends):
-        queue.put_nowait(None)
-    taken: list[str] = []
-    original = queue.get_nowait
-
-    def spy() -> tuple[Kind, str] | None:
-        target = original()
-        if target is not None:
-            taken.append(target[1])
-        return target
-
-    queue.get_nowait = spy
-    seen: list[str] = []
-    async with asyncio.timeout(10):
-        await check_queue(queue, checker, concurrency=4, on_result=lambda url, _: seen.append(url))
-    assert taken == urls
-    assert sorted(seen) == sorted(urls)
-    assert checker.peak == 4

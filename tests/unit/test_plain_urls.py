@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import re
-
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from monitor import urls
 from monitor.corpus import records
-from monitor.url_plain import plain_any_length
 from monitor.urls import PLAIN_HTTP_URL, _normalize_parsed
 from monitor.urls import normalize as normalize_url
 from monitor.urls import plain as plain_http_url
@@ -98,59 +95,3 @@ def test_the_unusual_shapes_take_the_general_path() -> None:
         "http://a.example/é",  # non-ASCII
     ):
         assert not plain_http_url(url), url
-
-
-def _plain_rule_as_written(url: str) -> bool:
-    """`plain_any_length`'s answer by its rules as first written, each asked of
-    every URL (the fast path asks each only where it can hold: issue 16)."""
-    match = PLAIN_HTTP_URL.fullmatch(url)
-    if match is None:
-        return False
-    host, port = match.group("host", "port")
-    if "xn--" in host.lower() or len(host) > 253 or re.search(r"[^.]{64}", host):
-        return False
-    last = host.rpartition(".")[2].lower()
-    ipv4 = re.fullmatch(
-        r"(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}"
-        r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])",
-        host,
-    )
-    if re.fullmatch(r"[0-9]+|0x[0-9a-f]*", last) and not ipv4:
-        return False
-    return port is None or 0 < int(port) <= 65535
-
-
-# hosts where the guarded rules decide: labels of digits, hex, punycode in
-# either case, a dash pair, labels of 63 and 64 characters, hosts near 253
-_LABEL = st.one_of(
-    st.from_regex(r"[0-9]{1,4}|0[xX][0-9a-fA-F]{0,3}|[xX][nN]--[a-z0-9]{0,3}", fullmatch=True),
-    st.from_regex(r"[a-zA-Z0-9-]{1,6}", fullmatch=True),
-    st.sampled_from(["a" * 63, "b" * 64, "9" * 64, "x-" * 32, "a--b", "1e5", "0x", "0X"]),
-)
-
-
-@st.composite
-def guarded_host_url(draw: st.DrawFn) -> str:
-    labels = draw(st.lists(_LABEL, min_size=1, max_size=5))
-    if draw(st.booleans()):
-        labels = labels * draw(st.integers(1, 40))  # past 253 characters, some
-    port = draw(st.sampled_from(["", ":80", ":0", ":65535", ":65536"]))
-    return f"{draw(st.sampled_from(['http', 'https']))}://{'.'.join(labels)}{port}/p"
-
-
-@settings(max_examples=200)
-@given(guarded_host_url())
-@example("http://1.2.3.4/")
-@example("http://1.2.3.256/")
-@example("http://a.0x1F/")
-@example("http://a.XN--b/")
-@example("http://a-.-b/")
-@example("http://" + "a" * 63 + "/")
-@example("http://" + "a" * 64 + "/")
-@example("http://" + ".".join(["a" * 63] * 4) + "/")
-@example("http://" + ".".join(["a" * 50] * 5) + "a/")
-def test_the_plain_shape_answers_as_its_rules_first_written(url: str) -> None:
-    """Each rule of the plain shape asked only where it can hold (its guard:
-    a "--" for punycode, 64 characters for a long label, a leading digit for a
-    numeric one) answers as asking it of every URL did."""
-    assert (plain_any_length.__wrapped__(url) is not None) == _plain_rule_as_written(url)
