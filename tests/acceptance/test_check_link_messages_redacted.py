@@ -8,16 +8,15 @@ the daemon's database, which stores the same findings). Loopback only."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from aiohttp import web
+from support.servers import threaded_app
 
 ROOT = Path(__file__).resolve().parents[2]
 CLI = [sys.executable, "-m", "monitor"]
@@ -44,22 +43,8 @@ async def _handle(request: web.Request) -> web.Response:
 
 @pytest.fixture(scope="module")
 def port() -> Iterator[int]:
-    loop = asyncio.new_event_loop()
-    app = web.Application()
-    app.router.add_route("GET", "/{tail:.*}", _handle)
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
-    loop.run_until_complete(runner.setup())
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    loop.run_until_complete(site.start())
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    try:
-        yield runner.addresses[0][1]
-    finally:
-        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(10)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(10)
-        loop.close()
+    with threaded_app(_handle, "GET") as bound:
+        yield bound
 
 
 def test_link_mismatch_messages_hide_credentials_and_stay_short(port: int, tmp_path: Path) -> None:

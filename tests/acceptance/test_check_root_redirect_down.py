@@ -14,11 +14,9 @@ Loopback servers only; names reach them through --connect-to.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,6 +24,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 from support.report_schema import assert_valid_report
+from support.servers import threaded_app
 
 ROOT = Path(__file__).resolve().parents[2]
 CLI = [sys.executable, "-m", "monitor"]
@@ -53,17 +52,7 @@ async def _handle(request: web.Request) -> web.StreamResponse:
 def site() -> Iterator[list[str]]:
     """The publishers on a loopback port, served from a thread (the CLI runs in
     a subprocess that the test waits for)."""
-    loop = asyncio.new_event_loop()
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", _handle)
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
-    loop.run_until_complete(runner.setup())
-    tcp = web.TCPSite(runner, "127.0.0.1", 0)
-    loop.run_until_complete(tcp.start())
-    port = runner.addresses[0][1]
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    try:
+    with threaded_app(_handle) as port:
         yield [
             "--connect-to",
             f"::127.0.0.1:{port}",
@@ -74,11 +63,6 @@ def site() -> Iterator[list[str]]:
             "--retries",
             "1",
         ]
-    finally:
-        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(10)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(10)
-        loop.close()
 
 
 def _corpus(tmp_path: Path) -> Path:

@@ -237,3 +237,26 @@ def closing_port() -> Iterator[int]:
         finally:
             stop.set()
             thread.join(5)
+
+
+@contextlib.contextmanager
+def threaded_app(
+    handler: Callable[[web.Request], Awaitable[web.StreamResponse]], method: str = "*"
+) -> Iterator[int]:
+    """`handler` answering every path on a loopback port, served from a thread of
+    its own (for a CLI run in a subprocess the test waits for); yields the port."""
+    loop = asyncio.new_event_loop()
+    app = web.Application()
+    app.router.add_route(method, "/{tail:.*}", handler)
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    loop.run_until_complete(runner.setup())
+    loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", 0).start())
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    try:
+        yield int(runner.addresses[0][1])
+    finally:
+        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        loop.close()
