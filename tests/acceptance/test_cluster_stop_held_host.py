@@ -10,10 +10,16 @@ written (here: the test's transaction holds the host's row, as another
 member's beat writing it would, beyond the leave's 0.5 s wait). They are given
 back due at the hold's end now.
 
+"never claimed": the stopping member checks one target at a time
+(`concurrency = 1`), so it never claimed some of the host's targets. Those
+stayed due now: the member taking the host over claimed them at once and
+asked the host ~1.4 s after its 429. The stop now puts them off to the hold's
+end too (dispatch.py `put_off_held`).
+
 Each member reaches park.test on a site of its own (its `connect_to`), so the
 sites say which member asked. The verdicts are the order of the requests at
-the sites; every wait is a bound on a hang. ~15 s: two members' starts and
-the 8 s hold.
+the sites; every wait is a bound on a hang. ~15-18 s each: two members' starts
+and the 8 s hold.
 """
 
 from __future__ import annotations
@@ -39,7 +45,8 @@ pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 BOUND = 40  # seconds: a bound on a hang, never a timing
 HOLD = 8  # park.test's Retry-After
-TARGETS = 3
+# (targets of park.test, the stopping member's checks at a time: None the default)
+CASES = {"given back": (3, None), "never claimed": (6, 1)}
 
 
 @pytest.fixture
@@ -47,9 +54,12 @@ def pg_url() -> Iterator[str]:
     yield from pg_schema_url("sh")
 
 
-def test_a_held_hosts_claims_given_back_at_a_stop_wait_for_the_hold_in_the_cluster(
-    tmp_path: Path, pg_url: str
+@pytest.mark.parametrize("case", list(CASES))
+def test_a_held_hosts_targets_wait_for_the_hold_in_the_cluster(
+    tmp_path: Path, pg_url: str, case: str
 ) -> None:
+    targets, concurrency = CASES[case]
+    one_at_a_time = {} if concurrency is None else {"concurrency": concurrency}
     engine = make_engine(pg_url)
     upgrade(engine)
     with engine.begin() as conn:  # park.test's row, which the test's transaction holds
@@ -80,8 +90,9 @@ def test_a_held_hosts_claims_given_back_at_a_stop_wait_for_the_hold_in_the_clust
                         shutdown_grace=3.0,
                         cluster_heartbeat=0.5,
                         cluster_timeout=3.0,
+                        **one_at_a_time,
                     )
-                    for i in range(TARGETS):
+                    for i in range(targets):
                         (home / "corpus" / f"p{i}.txt").write_text(
                             article(f"http://park.test/{i}/")
                         )
@@ -113,6 +124,10 @@ def test_a_held_hosts_claims_given_back_at_a_stop_wait_for_the_hold_in_the_clust
         said = members[first].text()
     # the setup: the hold was not shared as the member left
     assert "could not be shared" in said, said[-3000:]
+    if concurrency is not None:
+        # the setup: the stopping member, one check at a time, asked only some of
+        # the host's targets (the others it never claimed)
+        assert len(set(sites[first].started())) < targets, sites[first].started()
     # the other member asked park.test once its hold was over (before: at once,
     # ~2 s after the 429, the claims given back due now)
     assert taken_over >= answered + HOLD - 0.5, (taken_over - answered, said[-3000:])
