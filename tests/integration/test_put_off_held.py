@@ -7,7 +7,10 @@ those leased, are left as they are."""
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
+
+import monitor.storage.queue as queue_mod
 
 from monitor.daemon.placement import url_bucket
 from monitor.storage.repository import DUE, LEASES, TARGETS, Repository
@@ -57,3 +60,46 @@ def test_a_held_hosts_queued_targets_are_put_off_to_its_holds_end(repo: Reposito
     assert {i: next_due[i] for i in due} == due
     assert leases == {4: 5000}
     assert repo.put_off({}) == 0
+
+
+@pytest.mark.postgres
+def test_a_target_claimed_and_given_back_during_put_off_stays_queued(
+    pg_repo: Repository, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another member claims a held host's target and gives it back (due now)
+    between put_off's read of the queue and its writes (PostgreSQL: no lock
+    on what it read). put_off set the target's next_due to the hold's end
+    while its due row said the give-back's time: the next claim took that row
+    for a stray, deleted it, and the target was never due again (R41)."""
+    repo = pg_repo
+    url = "https://held.test/1"
+    with repo.engine.begin() as conn:
+        conn.execute(
+            TARGETS.insert(),
+            [
+                {
+                    "id": 1,
+                    "url": url,
+                    "kind": "web",
+                    "next_due": 100,
+                    "active": 1,
+                    "bucket": url_bucket(url),
+                }
+            ],
+        )
+        conn.execute(DUE.insert(), [{"due": 100, "target_id": 1, "bucket": url_bucket(url)}])
+    other = Repository(repo.engine)  # its own connections: another member
+    real = queue_mod.url_host_key
+    raced: list[int] = []
+
+    def racing(u: str) -> str | None:
+        if not raced:
+            claims = other.claim_due(1_000, 10, 60_000)
+            raced.extend(c.id for c in claims)
+            other.release([(c.id, c.lease) for c in claims], 1_000)
+        return real(u)
+
+    monkeypatch.setattr(queue_mod, "url_host_key", racing)
+    repo.put_off({"held.test": 30_000})
+    assert raced == [1]
+    assert [c.id for c in repo.claim_due(10**9, 10, 60_000)] == [1]
