@@ -111,6 +111,9 @@ class Membership:
         # the loop (`beat_once`): the placement moved on the beat's thread, the
         # holds after it, and a claim between took a held host's targets
         self._unimposed: frozenset[int] = frozenset()
+        # _steady() s: past it they are claimed though no heartbeat could read the
+        # holds (a read failing beat after beat kept them from every member for good)
+        self._unimposed_until = 0.0
         self._settled: frozenset[str] | None = None
         self._drained: str | None = None
         self._live: frozenset[str] | None = None  # the membership of the last heartbeat
@@ -188,7 +191,7 @@ class Membership:
                 # just gained (alone now: every bucket), minus those still waiting
                 every = buckets if buckets is not None else frozenset(range(BUCKETS))
                 buckets = every - self._held
-            if self._unimposed:
+            if self._unimposed and _steady() < self._unimposed_until:
                 every = buckets if buckets is not None else frozenset(range(BUCKETS))
                 buckets = every - self._unimposed
             return True, buckets
@@ -424,6 +427,11 @@ class Membership:
                     mine = buckets if buckets is not None else frozenset(range(BUCKETS))
                     gained = mine - before
                     self._unimposed = frozenset(gained)
+                    # the holds are read after the placement, in this beat: one
+                    # that failed there (and every later one) imposed nothing, and
+                    # the hosts gained waited for good. A heartbeat's timeout at
+                    # most, as a member that can read no hold claims its other hosts
+                    self._unimposed_until = _steady() + s.cluster_timeout
                     if gained and s.host_min_interval > 0:
                         self._held = frozenset(gained)
                         self._held_until = _steady() + s.host_min_interval
