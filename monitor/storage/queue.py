@@ -15,6 +15,7 @@ from sqlalchemy import (
     func,
     or_,
     select,
+    text,
     tuple_,
     update,
 )
@@ -87,6 +88,8 @@ TARGET_RECHECK_ERROR = _target_update((*_RECHECK, "last_error"))
 # what a result write compares: (state, last outcome, last problems, active) as stored
 _Indexed = tuple[str, str | None, str, int | None]
 DUE_INSERT = DUE.insert()
+# ms: put_off's wait for a row another transaction holds (PostgreSQL's lock_timeout)
+PUT_OFF_LOCK_WAIT_MS = 1_000
 LEASES_INSERT = LEASES.insert()
 TRANSITIONS_INSERT = TRANSITIONS.insert()
 
@@ -447,6 +450,12 @@ class QueueStore(Store):
         buckets = sorted({host_bucket(host) for host in holds})
         moved = 0
         with self._write() as conn:
+            if self.dialect == "postgresql":
+                # a row another transaction holds is waited for a moment, then the
+                # whole put-off fails (and the stop says so): it waited as long as
+                # the row was held, on the database thread the stop's give-backs
+                # and results share, and the stop's budget ran out on it
+                conn.execute(text(f"SET LOCAL lock_timeout = {PUT_OFF_LOCK_WAIT_MS}"))
             rows: Any = conn.execute(
                 select(DUE.c.due, DUE.c.target_id, TARGETS.c.url)
                 .join(TARGETS, TARGETS.c.id == DUE.c.target_id)

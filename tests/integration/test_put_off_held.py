@@ -7,11 +7,13 @@ those leased, are left as they are."""
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
 import monitor.storage.queue as queue_mod
-
 from monitor.daemon.placement import url_bucket
 from monitor.storage.repository import DUE, LEASES, TARGETS, Repository
 
@@ -24,6 +26,7 @@ URLS = {
     6: "https://held.test:8443/6",  # the host on another port: the same gate
     7: "https://held.test/7",  # its due row without a bucket (claimed as bucket 0's)
 }
+BOUND = 10.0  # seconds: a bound on a hang, never a timing
 DUE_AT = {1: 100, 2: 200, 3: 60_000, 5: 100, 6: 300, 7: 400}
 
 
@@ -103,3 +106,53 @@ def test_a_target_claimed_and_given_back_during_put_off_stays_queued(
     repo.put_off({"held.test": 30_000})
     assert raced == [1]
     assert [c.id for c in repo.claim_due(10**9, 10, 60_000)] == [1]
+
+
+@pytest.mark.postgres
+def test_put_off_waits_a_moment_at_most_for_a_row_another_transaction_holds(
+    pg_repo: Repository,
+) -> None:
+    """A held host's target row locked by another transaction (another member's
+    result or give-back under way, a maintenance job, an operator's session):
+    put_off waited on it for as long as it was held, on the database thread a
+    stop's give-backs and results share, and the stop's budget ran out on it
+    (its warning then said claims were not given back, and the results still
+    queued were not written). It now fails after a moment, and the stop says
+    the hosts' targets were not put off (dispatch.py `put_off_held`; R41)."""
+    repo = pg_repo
+    url = "https://held.test/1"
+    with repo.engine.begin() as conn:
+        conn.execute(
+            TARGETS.insert(),
+            [
+                {
+                    "id": 1,
+                    "url": url,
+                    "kind": "web",
+                    "next_due": 100,
+                    "active": 1,
+                    "bucket": url_bucket(url),
+                }
+            ],
+        )
+        conn.execute(DUE.insert(), [{"due": 100, "target_id": 1, "bucket": url_bucket(url)}])
+    failed: list[BaseException] = []
+
+    def put_off() -> None:
+        try:
+            repo.put_off({"held.test": 30_000})
+        except OperationalError as exc:
+            failed.append(exc)
+
+    with repo.engine.connect() as holding:
+        holding.execute(select(TARGETS.c.id).where(TARGETS.c.id == 1).with_for_update())
+        worker = threading.Thread(target=put_off, daemon=True)
+        worker.start()
+        worker.join(BOUND)
+        waiting = worker.is_alive()
+        holding.rollback()  # let a waiting put_off end
+    worker.join(BOUND)
+    assert not waiting, "put_off still waited for the row"
+    assert failed and "lock" in str(failed[0])
+    with repo.engine.connect() as conn:  # nothing half done: the row as it was
+        assert conn.execute(select(DUE.c.due, DUE.c.target_id)).all() == [(100, 1)]
