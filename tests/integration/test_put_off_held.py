@@ -15,6 +15,7 @@ from sqlalchemy.exc import OperationalError
 
 import monitor.storage.queue as queue_mod
 from monitor.daemon.placement import url_bucket
+from monitor.storage import dialect
 from monitor.storage.repository import DUE, LEASES, TARGETS, Repository
 
 URLS = {
@@ -25,12 +26,23 @@ URLS = {
     5: "https://other.test/5",
     6: "https://held.test:8443/6",  # the host on another port: the same gate
     7: "https://held.test/7",  # its due row without a bucket (claimed as bucket 0's)
+    8: "https://bücher.test/8",  # held as its punycode (host_key)
+    9: "http://[::1]:8080/9",  # an IPv6 literal, held as ::1
+    10: "http://[::2]/10",  # another one, not held
+    11: "https://bücher.test./11",  # the held IDN's absolute spelling
 }
 BOUND = 10.0  # seconds: a bound on a hang, never a timing
-DUE_AT = {1: 100, 2: 200, 3: 60_000, 5: 100, 6: 300, 7: 400}
+DUE_AT = {1: 100, 2: 200, 3: 60_000, 5: 100, 6: 300, 7: 400, 8: 100, 9: 100, 10: 100, 11: 500}
 
 
-def test_a_held_hosts_queued_targets_are_put_off_to_its_holds_end(repo: Repository) -> None:
+@pytest.mark.parametrize("json1", [True, False], ids=["keys-listed", "keys-or"])
+def test_a_held_hosts_queued_targets_are_put_off_to_its_holds_end(
+    repo: Repository, monkeypatch: pytest.MonkeyPatch, json1: bool
+) -> None:
+    """Without SQLite's JSON1 (or on PostgreSQL, where it is not asked) the
+    rows are named by an OR of their keys."""
+    if not json1:
+        monkeypatch.setattr(dialect, "_sqlite_has_json_each", lambda: False)
     with repo.engine.begin() as conn:
         conn.execute(
             TARGETS.insert(),
@@ -54,12 +66,16 @@ def test_a_held_hosts_queued_targets_are_put_off_to_its_holds_end(repo: Reposito
             ],
         )
         conn.execute(LEASES.insert(), [{"until": 5000, "target_id": 4}])
-    assert repo.put_off({"held.test": 30_000}) == 4
+    holds = {"held.test": 30_000, "xn--bcher-kva.test": 20_000, "::1": 20_000}
+    assert repo.put_off(holds) == 7
     with repo.engine.connect() as conn:
         due = {t: d for d, t in conn.execute(select(DUE.c.due, DUE.c.target_id))}
         next_due = dict(conn.execute(select(TARGETS.c.id, TARGETS.c.next_due)).all())
         leases = {t: u for u, t in conn.execute(select(LEASES.c.until, LEASES.c.target_id))}
-    assert due == {1: 30_000, 2: 30_000, 3: 60_000, 5: 100, 6: 30_000, 7: 30_000}
+    assert due == {
+        **{1: 30_000, 2: 30_000, 3: 60_000, 5: 100, 6: 30_000, 7: 30_000},
+        **{8: 20_000, 9: 20_000, 10: 100, 11: 20_000},
+    }
     assert {i: next_due[i] for i in due} == due
     assert leases == {4: 5000}
     assert repo.put_off({}) == 0
