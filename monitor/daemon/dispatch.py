@@ -241,8 +241,9 @@ class Dispatcher:
         self._renewed: dict[int, tuple[int, tuple[int, ...]]] = {}
         self._renewing = False
         self.renewed = 0  # leases renewed so far
-        # claims a stop gave back due at their host's hold's end (`give_back`): how
-        # many, and the latest due (the clock's ms); `run --once`'s exit names them
+        # claims a stop gave back due at their host's hold's end (`give_back`), and
+        # queued targets it put off to it (`put_off_held`): how many, and the latest
+        # due (the clock's ms); `run --once`'s exit names them
         self.held_back_at_stop = 0
         self.held_back_until: int | None = None
         # when a check last came back, or the claim that ended an idle spell (the
@@ -849,6 +850,12 @@ class Dispatcher:
                 "queued targets of held hosts put off to their holds' ends",
                 extra={"ctx": {"targets": moved, "hosts": len(until)}},
             )
+            # counted as the claims given back to a hold's end are: a `run --once`
+            # cut short says they wait for it (ending.held_back), not that they
+            # are due for the next pass, which leaves them and exits 0
+            latest = max(until.values())
+            self.held_back_at_stop += moved
+            self.held_back_until = max(latest, self.held_back_until or latest)
 
     async def release(self, claims: list[Claimed], *, due: int | None = None) -> None:
         """Give back claims not checked, due again now, or at `due` (ms)."""

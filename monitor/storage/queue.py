@@ -90,6 +90,10 @@ _Indexed = tuple[str, str | None, str, int | None]
 DUE_INSERT = DUE.insert()
 # ms: put_off's wait for a row another transaction holds (PostgreSQL's lock_timeout)
 PUT_OFF_LOCK_WAIT_MS = 1_000
+# ms: put_off leaves the rows due this close to a hold's end: those the stop gave
+# back to the end a moment before, its end read then (each reading rounds to the
+# ms: a row 1 ms early was moved again, and `run --once` counted it twice)
+PUT_OFF_SLACK_MS = 100
 LEASES_INSERT = LEASES.insert()
 TRANSITIONS_INSERT = TRANSITIONS.insert()
 
@@ -440,7 +444,8 @@ class QueueStore(Store):
         host's other due targets, never claimed, were the first a member taking
         the host over claimed, and it asked the host at once if it had not read
         the hold yet, or the hold could not be shared. One read of the queue's
-        front up to the latest end, narrowed by the hosts' buckets (the row's
+        front up to the latest end (those due within PUT_OFF_SLACK_MS of it
+        left), narrowed by the hosts' buckets (the row's
         copy; a row without one is claimed as bucket 0's, so read too), each
         target then matched by its host. A target whose row another member
         claims meanwhile is left to it (the row is gone). Due rows before
@@ -468,7 +473,7 @@ class QueueStore(Store):
             hosts: dict[str, str | None] = {}  # a URL's start -> its host's key
             for due, tid, url in rows:
                 end = holds.get(_host_key_of(url, hosts) or "")
-                if end is not None and due < end:
+                if end is not None and due < end - PUT_OFF_SLACK_MS:
                     later[end].append((due, tid))
             for until, keys in sorted(later.items()):
                 for chunk in chunks(keys, keys_a_statement(self.dialect)):

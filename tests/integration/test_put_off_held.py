@@ -30,9 +30,22 @@ URLS = {
     9: "http://[::1]:8080/9",  # an IPv6 literal, held as ::1
     10: "http://[::2]/10",  # another one, not held
     11: "https://bücher.test./11",  # the held IDN's absolute spelling
+    12: "https://held.test/12",  # given back to the hold's end, read 1 ms earlier
 }
 BOUND = 10.0  # seconds: a bound on a hang, never a timing
-DUE_AT = {1: 100, 2: 200, 3: 60_000, 5: 100, 6: 300, 7: 400, 8: 100, 9: 100, 10: 100, 11: 500}
+DUE_AT = {
+    1: 100,
+    2: 200,
+    3: 60_000,
+    5: 100,
+    6: 300,
+    7: 400,
+    8: 100,
+    9: 100,
+    10: 100,
+    11: 500,
+    12: 29_999,
+}
 
 
 @pytest.mark.parametrize("json1", [True, False], ids=["keys-listed", "keys-or"])
@@ -74,7 +87,7 @@ def test_a_held_hosts_queued_targets_are_put_off_to_its_holds_end(
         leases = {t: u for u, t in conn.execute(select(LEASES.c.until, LEASES.c.target_id))}
     assert due == {
         **{1: 30_000, 2: 30_000, 3: 60_000, 5: 100, 6: 30_000, 7: 30_000},
-        **{8: 20_000, 9: 20_000, 10: 100, 11: 20_000},
+        **{8: 20_000, 9: 20_000, 10: 100, 11: 20_000, 12: 29_999},
     }
     assert {i: next_due[i] for i in due} == due
     assert leases == {4: 5000}
