@@ -1,7 +1,7 @@
 """A stop puts off the queued targets of its held hosts to their holds' ends
 (repo `put_off`, dispatch.py `put_off_held`): due before the hold's end, a
 held host's targets never claimed were the first a member taking the host
-over claimed (tests/acceptance/test_cluster_stop_held_host_queued.py shows
+over claimed (tests/acceptance/test_cluster_stop_held_host.py "never claimed" shows
 it with two daemons). Other hosts' targets, those due after the hold and
 those leased, are left as they are."""
 
