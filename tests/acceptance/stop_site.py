@@ -16,7 +16,10 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
+
+from daemon_harness import article, write_config
 
 PAGE = b"<!doctype html><title>ok</title><h1>ok</h1>"
 HELD_BOUND = 40.0  # seconds a held request waits for its release at most: a bound
@@ -118,3 +121,22 @@ def stop_site(*, pause: float | None = 0.3, retry_after: int = 6) -> Iterator[St
         server.release()
         server.shutdown()
         server.server_close()
+
+
+def park_config(home: Path, port: int, targets: int, **settings: Any) -> Path:
+    """A daemon's config in `home` checking `targets` articles of park.test on the
+    site at `port`, one request at a time for the host, each target due once in the
+    test, a Retry-After of up to a minute waited out; `settings`, the scenario's."""
+    values: dict[str, Any] = {
+        "connect_to": [f"park.test:80:127.0.0.1:{port}"],
+        "retries": 1,
+        "retry_after_max": 60.0,
+        "interval": 3600.0,
+        "timeout": 2.0,
+        "lease_seconds": 120.0,
+        "per_host": 1,
+    }
+    config = write_config(home, port, **{**values, **settings})
+    for i in range(targets):
+        (home / "corpus" / f"p{i}.txt").write_text(article(f"http://park.test/{i}/"))
+    return config

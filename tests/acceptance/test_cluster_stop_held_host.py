@@ -30,9 +30,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from daemon_harness import DaemonProcess, article, wait_for, write_config
+from daemon_harness import DaemonProcess, wait_for
 from sqlalchemy import text
-from stop_site import stop_site
+from stop_site import park_config, stop_site
 from support.pg import pg_schema_url
 
 from monitor.storage.engine import make_engine
@@ -76,26 +76,16 @@ def test_a_held_hosts_targets_wait_for_the_hold_in_the_cluster(
                 for n, site in enumerate(sites):
                     home = tmp_path / f"m{n}"
                     home.mkdir()
-                    config = write_config(
+                    config = park_config(
                         home,
                         site.port,
+                        targets,
                         db=pg_url,
-                        connect_to=[f"park.test:80:127.0.0.1:{site.port}"],
-                        retries=1,
-                        retry_after_max=60.0,
-                        interval=3600.0,
-                        timeout=2.0,
-                        lease_seconds=120.0,
-                        per_host=1,
                         shutdown_grace=3.0,
                         cluster_heartbeat=0.5,
                         cluster_timeout=3.0,
                         **one_at_a_time,
                     )
-                    for i in range(targets):
-                        (home / "corpus" / f"p{i}.txt").write_text(
-                            article(f"http://park.test/{i}/")
-                        )
                     members.append(DaemonProcess(config))
                 for m in members:
                     m.wait_listening()

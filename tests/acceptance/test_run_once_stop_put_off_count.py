@@ -14,8 +14,8 @@ import re
 import signal
 from pathlib import Path
 
-from daemon_harness import DaemonProcess, article, wait_for, write_config
-from stop_site import stop_site
+from daemon_harness import DaemonProcess, wait_for
+from stop_site import park_config, stop_site
 
 BOUND = 40  # seconds: a bound on a hang, never a timing
 TARGETS = 6
@@ -23,21 +23,7 @@ TARGETS = 6
 
 def test_run_once_stopped_in_a_hold_counts_the_targets_put_off(tmp_path: Path) -> None:
     with stop_site(pause=0.1, retry_after=30) as site:
-        config = write_config(
-            tmp_path,
-            site.port,
-            connect_to=[f"park.test:80:127.0.0.1:{site.port}"],
-            retries=1,
-            retry_after_max=60.0,
-            interval=3600.0,
-            timeout=2.0,
-            lease_seconds=120.0,
-            per_host=1,
-            concurrency=1,
-            shutdown_grace=2.0,
-        )
-        for i in range(TARGETS):
-            (tmp_path / "corpus" / f"p{i}.txt").write_text(article(f"http://park.test/{i}/"))
+        config = park_config(tmp_path, site.port, TARGETS, concurrency=1, shutdown_grace=2.0)
         daemon = DaemonProcess(config, "--once")
         try:
             wait_for(lambda: site.started(), BOUND, what=daemon.text)

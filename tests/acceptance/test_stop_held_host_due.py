@@ -22,9 +22,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from daemon_harness import DaemonProcess, article, wait_for, write_config
+from daemon_harness import DaemonProcess, wait_for
 from sqlalchemy import text
-from stop_site import StopSite, stop_site
+from stop_site import StopSite, park_config, stop_site
 from support.pg import pg_schema_url
 
 from monitor.storage.engine import make_engine
@@ -58,23 +58,15 @@ def test_a_stop_gives_a_held_hosts_claims_back_due_at_the_holds_end(
     stop, 4 s early). Started again, the daemon asks park.test once the hold is
     over, and not before."""
     port = site.port
-    config = write_config(
+    config = park_config(
         tmp_path,
         port,
+        TARGETS,
         db=pg_url,
-        connect_to=[f"park.test:80:127.0.0.1:{port}"],
-        retries=1,
-        retry_after_max=60.0,
-        interval=3600.0,
-        timeout=2.0,
-        lease_seconds=120.0,
-        per_host=1,
         shutdown_grace=3.0,
         cluster_heartbeat=0.5,
         cluster_timeout=3.0,
     )
-    for i in range(TARGETS):
-        (tmp_path / "corpus" / f"p{i}.txt").write_text(article(f"http://park.test/{i}/"))
     engine = make_engine(pg_url)
 
     def due() -> list[int]:

@@ -17,9 +17,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from daemon_harness import DaemonProcess, article, wait_for, write_config
+from daemon_harness import DaemonProcess, wait_for
 from sqlalchemy import text
-from stop_site import stop_site
+from stop_site import park_config, stop_site
 from support.pg import pg_schema_url
 
 from monitor.storage.engine import make_engine
@@ -40,22 +40,9 @@ def test_a_stop_whose_put_off_meets_a_held_row_ends_saying_so(tmp_path: Path, pg
     engine = make_engine(pg_url)
     upgrade(engine)
     with stop_site(pause=0.1, retry_after=30) as site:
-        config = write_config(
-            tmp_path,
-            site.port,
-            db=pg_url,
-            connect_to=[f"park.test:80:127.0.0.1:{site.port}"],
-            retries=1,
-            retry_after_max=60.0,
-            interval=3600.0,
-            timeout=2.0,
-            lease_seconds=120.0,
-            per_host=1,
-            concurrency=1,
-            shutdown_grace=2.0,
+        config = park_config(
+            tmp_path, site.port, TARGETS, db=pg_url, concurrency=1, shutdown_grace=2.0
         )
-        for i in range(TARGETS):
-            (tmp_path / "corpus" / f"p{i}.txt").write_text(article(f"http://park.test/{i}/"))
         daemon = DaemonProcess(config)
         try:
             daemon.wait_listening()
