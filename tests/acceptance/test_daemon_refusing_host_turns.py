@@ -25,6 +25,10 @@ from typing import Any
 import pytest
 from daemon_harness import DaemonProcess, query, wait_for, write_config
 
+# slow: four holds of the host waited out (~15 s, the longest of `make test`, which is
+# at its 10 minutes); `make test-slow` runs it in CI
+pytestmark = pytest.mark.slow
+
 IMAGES = 7  # and the story page: 8 targets on the refusing host
 # the host's hold (Retry-After, s): over HOLD_SLACK (1 s), so claims are first
 # given back to the hold's end, then started from it; the interval is shorter

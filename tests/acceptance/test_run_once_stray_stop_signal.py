@@ -15,9 +15,14 @@ import os
 import signal
 from pathlib import Path
 
+import pytest
 from daemon_harness import DaemonProcess, LinkServer, query, wait_for
 from stop_harness import jsonl_corpus, started, stop_config
 from support.procs import children
+
+# slow: a pass of 1,000 targets through two checker processes (~13 s, the second
+# longest of `make test`, at its 10 minutes); `make test-slow` runs it in CI
+pytestmark = pytest.mark.slow
 
 BOUND = 120  # seconds: a bound on a hang, never a timing
 ARTICLES = 1000
