@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from support.servers import closing_port
+from support.servers import accepting_port, closing_port
 
 from monitor.storage.opening import DatabaseUnreachable, is_unreachable, unusable
 from monitor.storage.reachable import accepts_connections
@@ -31,30 +31,16 @@ class OperationalError(Exception):
 def listening() -> Iterator[int]:
     """A loopback port where a server is up: it answers an SSLRequest with 'N', as
     PostgreSQL does when it has no TLS."""
-    with socket.socket() as server:
-        server.bind(("127.0.0.1", 0))
-        server.listen()
-        stop = threading.Event()
 
-        def serve() -> None:
-            server.settimeout(0.1)
-            while not stop.is_set():
-                try:
-                    conn, _ = server.accept()
-                except TimeoutError:
-                    continue
-                with conn:
-                    conn.settimeout(2)
-                    with contextlib.suppress(OSError):
-                        if conn.recv(8) == SSL_REQUEST:
-                            conn.sendall(b"N")
-                            conn.recv(1)  # until the probe closes
+    def answer(conn: socket.socket) -> None:
+        conn.settimeout(2)
+        with contextlib.suppress(OSError):
+            if conn.recv(8) == SSL_REQUEST:
+                conn.sendall(b"N")
+                conn.recv(1)  # until the probe closes
 
-        thread = threading.Thread(target=serve, daemon=True)
-        thread.start()
-        yield int(server.getsockname()[1])
-        stop.set()
-        thread.join(5)
+    with accepting_port(answer) as port:
+        yield port
 
 
 @pytest.fixture

@@ -22,13 +22,12 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import make_url
-from support.servers import closing_port
+from support.servers import accepting_port, closing_port
 
 from monitor.cli import EXIT_USAGE
 from monitor.cli.run import EXIT_TEMPFAIL
@@ -114,35 +113,20 @@ def error_response(code: str, message: str) -> bytes:
 def german_server(code: str, message: str) -> Iterator[int]:
     """A loopback PostgreSQL, as far as its start goes, whose lc_messages is German:
     no TLS ('N' to an SSLRequest), and every startup answered with `code`."""
-    with socket.socket() as server:
-        server.bind(("127.0.0.1", 0))
-        server.listen()
-        stop = threading.Event()
 
-        def serve() -> None:
-            server.settimeout(0.1)
-            while not stop.is_set():
-                try:
-                    conn, _ = server.accept()
-                except TimeoutError:
-                    continue
-                with conn, contextlib.suppress(OSError, ValueError):  # a probe's close
-                    conn.settimeout(5)
-                    length = int.from_bytes(conn.recv(4), "big")
-                    first = conn.recv(length - 4)
-                    if first == (80877103).to_bytes(4, "big"):  # SSLRequest
-                        conn.sendall(b"N")
-                        length = int.from_bytes(conn.recv(4), "big")
-                        conn.recv(length - 4)
-                    conn.sendall(error_response(code, message))
+    def answer(conn: socket.socket) -> None:
+        with contextlib.suppress(OSError, ValueError):  # a probe's close
+            conn.settimeout(5)
+            length = int.from_bytes(conn.recv(4), "big")
+            first = conn.recv(length - 4)
+            if first == (80877103).to_bytes(4, "big"):  # SSLRequest
+                conn.sendall(b"N")
+                length = int.from_bytes(conn.recv(4), "big")
+                conn.recv(length - 4)
+            conn.sendall(error_response(code, message))
 
-        thread = threading.Thread(target=serve, daemon=True)
-        thread.start()
-        try:
-            yield int(server.getsockname()[1])
-        finally:
-            stop.set()
-            thread.join(5)
+    with accepting_port(answer) as port:
+        yield port
 
 
 @pytest.mark.parametrize(

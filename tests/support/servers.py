@@ -216,9 +216,9 @@ def unanswered_port() -> Iterator[int]:
 
 
 @contextlib.contextmanager
-def closing_port() -> Iterator[int]:
-    """A loopback port that takes connections and closes them at once: a TCP proxy
-    or a tunnel whose server is not up."""
+def accepting_port(answer: Callable[[socket.socket], None]) -> Iterator[int]:
+    """A loopback port whose connections, one at a time on a thread, are each
+    given to `answer` (the connection is closed after it); yields the port."""
     with socket.socket() as server:
         server.bind(("127.0.0.1", 0))
         server.listen()
@@ -227,8 +227,12 @@ def closing_port() -> Iterator[int]:
         def serve() -> None:
             server.settimeout(0.1)
             while not stop.is_set():
-                with contextlib.suppress(TimeoutError):
-                    server.accept()[0].close()
+                try:
+                    conn, _ = server.accept()
+                except TimeoutError:
+                    continue
+                with conn:
+                    answer(conn)
 
         thread = threading.Thread(target=serve, daemon=True)
         thread.start()
@@ -237,6 +241,14 @@ def closing_port() -> Iterator[int]:
         finally:
             stop.set()
             thread.join(5)
+
+
+@contextlib.contextmanager
+def closing_port() -> Iterator[int]:
+    """A loopback port that takes connections and closes them at once: a TCP proxy
+    or a tunnel whose server is not up."""
+    with accepting_port(lambda conn: None) as port:
+        yield port
 
 
 @contextlib.contextmanager
