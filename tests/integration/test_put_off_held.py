@@ -94,17 +94,8 @@ def test_a_held_hosts_queued_targets_are_put_off_to_its_holds_end(
     assert repo.put_off({}) == 0
 
 
-@pytest.mark.postgres
-def test_a_target_claimed_and_given_back_during_put_off_stays_queued(
-    pg_repo: Repository, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Another member claims a held host's target and gives it back (due now)
-    between put_off's read of the queue and its writes (PostgreSQL: no lock
-    on what it read). put_off set the target's next_due to the hold's end
-    while its due row said the give-back's time: the next claim took that row
-    for a stray, deleted it, and the target was never due again (R41)."""
-    repo = pg_repo
-    url = "https://held.test/1"
+def queue_one(repo: Repository, url: str) -> None:
+    """Target 1, `url`, active and queued due at 100 ms."""
     with repo.engine.begin() as conn:
         conn.execute(
             TARGETS.insert(),
@@ -120,6 +111,20 @@ def test_a_target_claimed_and_given_back_during_put_off_stays_queued(
             ],
         )
         conn.execute(DUE.insert(), [{"due": 100, "target_id": 1, "bucket": url_bucket(url)}])
+
+
+@pytest.mark.postgres
+def test_a_target_claimed_and_given_back_during_put_off_stays_queued(
+    pg_repo: Repository, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another member claims a held host's target and gives it back (due now)
+    between put_off's read of the queue and its writes (PostgreSQL: no lock
+    on what it read). put_off set the target's next_due to the hold's end
+    while its due row said the give-back's time: the next claim took that row
+    for a stray, deleted it, and the target was never due again (R41)."""
+    repo = pg_repo
+    url = "https://held.test/1"
+    queue_one(repo, url)
     other = Repository(repo.engine)  # its own connections: another member
     real = queue_mod.url_host_key
     raced: list[int] = []
@@ -150,21 +155,7 @@ def test_put_off_waits_a_moment_at_most_for_a_row_another_transaction_holds(
     the hosts' targets were not put off (dispatch.py `put_off_held`; R41)."""
     repo = pg_repo
     url = "https://held.test/1"
-    with repo.engine.begin() as conn:
-        conn.execute(
-            TARGETS.insert(),
-            [
-                {
-                    "id": 1,
-                    "url": url,
-                    "kind": "web",
-                    "next_due": 100,
-                    "active": 1,
-                    "bucket": url_bucket(url),
-                }
-            ],
-        )
-        conn.execute(DUE.insert(), [{"due": 100, "target_id": 1, "bucket": url_bucket(url)}])
+    queue_one(repo, url)
     failed: list[BaseException] = []
 
     def put_off() -> None:
