@@ -36,9 +36,8 @@ def may_claim(m: Membership, host: str) -> bool:
     return may and (buckets is None or host_bucket(host) in buckets)
 
 
-async def test_a_host_taken_over_is_claimed_only_once_its_hold_is_imposed(
-    repo: Repository,
-) -> None:
+async def two_members(repo: Repository) -> tuple[Membership, WorkerHolds, str]:
+    """Members a and b, two heartbeats each: b, its holds, and a host of a's."""
     b_holds = WorkerHolds(2, lambda: [SimpleNamespace(holds={})])  # type: ignore[list-item]
     a = member(repo, "a", WorkerHolds(2, lambda: [SimpleNamespace(holds={})]))  # type: ignore[list-item]
     b = member(repo, "b", b_holds)
@@ -46,6 +45,13 @@ async def test_a_host_taken_over_is_claimed_only_once_its_hold_is_imposed(
         await a.beat_once(str)  # type: ignore[arg-type]
         await b.beat_once(str)  # type: ignore[arg-type]
     host = next(h for h in (f"park{i}.test" for i in range(200)) if not may_claim(b, h))
+    return b, b_holds, host
+
+
+async def test_a_host_taken_over_is_claimed_only_once_its_hold_is_imposed(
+    repo: Repository,
+) -> None:
+    b, b_holds, host = await two_members(repo)
     # a holds the host back and leaves, its hold recorded for the cluster
     repo.share_backoff({host: repo.db_now() + 30_000})
     repo.leave("a")
@@ -68,13 +74,7 @@ async def test_a_host_taken_over_is_claimed_in_the_end_when_the_holds_cannot_be_
     though its row was written and the others counted it the host's owner.
     It waits for the holds a heartbeat's timeout at most, as a member that
     could read no hold at all claims its other hosts (R41)."""
-    b_holds = WorkerHolds(2, lambda: [SimpleNamespace(holds={})])  # type: ignore[list-item]
-    a = member(repo, "a", WorkerHolds(2, lambda: [SimpleNamespace(holds={})]))  # type: ignore[list-item]
-    b = member(repo, "b", b_holds)
-    for _ in range(2):
-        await a.beat_once(str)  # type: ignore[arg-type]
-        await b.beat_once(str)  # type: ignore[arg-type]
-    host = next(h for h in (f"park{i}.test" for i in range(200)) if not may_claim(b, h))
+    b, _, host = await two_members(repo)
     repo.leave("a")
 
     def unreadable(*_: object, **__: object) -> dict[str, int]:
