@@ -170,6 +170,8 @@ class Run:
     sim_cpu_s: float
     largest_rss_mb: float = 0.0
     sim_not_found: int = 0  # 404s served: article-monitor's soft-404 probes (random paths)
+    to_first_s: float = 0.0  # from the spawn to the first request the simulator saw
+    after_last_s: float = 0.0  # from the last request the simulator saw to the exit
 
     def rate(self, checks: int) -> float:
         return checks / self.wall_s if self.wall_s > 0 else 0.0
@@ -192,6 +194,8 @@ class Measured:
     returncode: int
     stdout: str
     largest_rss: int = 0  # bytes, the largest single process
+    started_ns: int = 0  # CLOCK_MONOTONIC at the spawn (the simulator's clock too)
+    ended_ns: int = 0  # and when wait4 returned
 
 
 class TreeSampler(threading.Thread):
@@ -245,6 +249,7 @@ def measure(argv: list[str], env: dict[str, str], cwd: Path) -> Measured:
     out_path, err_path = cwd / "stdout.txt", cwd / "stderr.txt"
     with out_path.open("w") as out, err_path.open("w") as err:
         start = time.perf_counter()
+        started_ns = time.monotonic_ns()
         proc = subprocess.Popen(argv, cwd=cwd, env={**os.environ, **env}, stdout=out, stderr=err)
         sampler = TreeSampler(proc.pid)
         sampler.start()
@@ -252,6 +257,7 @@ def measure(argv: list[str], env: dict[str, str], cwd: Path) -> Measured:
         timer.start()
         try:
             _, status, usage = os.wait4(proc.pid, 0)
+            ended_ns = time.monotonic_ns()
         finally:
             timer.cancel()
             peak = sampler.stop()
@@ -267,6 +273,8 @@ def measure(argv: list[str], env: dict[str, str], cwd: Path) -> Measured:
         proc.returncode,
         out_path.read_text(errors="replace"),
         sampler.largest,
+        started_ns,
+        ended_ns,
     )
 
 
@@ -281,8 +289,11 @@ def sim_cpu(pid: int) -> float:
     return total
 
 
-def sim_stats(port: int) -> dict[str, int]:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/__stats", timeout=5) as resp:
+def sim_stats(port: int, *, mark: bool = False) -> dict[str, int]:
+    """The simulator's counters; with `mark`, its first and last request times
+    (`first_ns`, `last_ns`) are of the requests after this one (websim.py)."""
+    query = "?mark=1" if mark else ""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/__stats{query}", timeout=5) as resp:
         data: dict[str, int] = json.loads(resp.read())
     return data
 
@@ -472,6 +483,12 @@ def build_tools(
     return tools
 
 
+def since(start_ns: int, end_ns: int) -> float:
+    """Seconds from one CLOCK_MONOTONIC time to another; 0 when either is unknown
+    (a run the simulator saw no request of)."""
+    return (end_ns - start_ns) / 1e9 if start_ns and end_ns else 0.0
+
+
 def print_table(tools: list[Tool], checks: int, bound: float = 0.0) -> None:
     """Medians per tool; `bound` (checks/s) is concurrency / latency, 0 when unbounded."""
 
@@ -484,7 +501,8 @@ def print_table(tools: list[Tool], checks: int, bound: float = 0.0) -> None:
     header = (
         f"{'tool':<24} {'checks/s':>9} {'vs lychee':>9} {'of bound':>8} {'CPU µs/check':>12} "
         f"{'CPU vs lychee':>13} {'KB/check':>8} {'peak RSS MB':>11} {'largest MB':>10} "
-        f"{'CPU s':>6} {'wall s':>7} {'runs':>4} {'req/check':>9} {'sim CPU s':>9}"
+        f"{'CPU s':>6} {'wall s':>7} {'to 1st s':>8} {'last-exit s':>11} {'between':>9} "
+        f"{'runs':>4} {'req/check':>9} {'sim CPU s':>9}"
     )
     print(header)
     print("-" * len(header))
@@ -501,7 +519,11 @@ def print_table(tools: list[Tool], checks: int, bound: float = 0.0) -> None:
             f"{tool.name:<24} {rate:>9,.0f} {ratio:>9} {share:>8} {cpu / checks * 1e6:>12,.0f} "
             f"{cpu_ratio:>13} {kb:>8.1f} {max(r.peak_rss_mb for r in tool.runs):>11.0f} "
             f"{max(r.largest_rss_mb for r in tool.runs):>10.0f} {cpu:>6.1f} "
-            f"{med([r.wall_s for r in tool.runs]):>7.2f} {len(tool.runs):>4} "
+            f"{med([r.wall_s for r in tool.runs]):>7.2f} "
+            f"{med([r.to_first_s for r in tool.runs]):>8.2f} "
+            f"{med([r.after_last_s for r in tool.runs]):>11.2f} "
+            f"{between_text(med([between(r, checks) for r in tool.runs]), bound):>9} "
+            f"{len(tool.runs):>4} "
             f"{med([r.sim_requests / checks for r in tool.runs]):>9.2f} "
             f"{med([r.sim_cpu_s for r in tool.runs]):>9.1f}"
         )
@@ -511,6 +533,22 @@ def print_table(tools: list[Tool], checks: int, bound: float = 0.0) -> None:
     print("of bound: checks/s over concurrency / latency (no tool can pass it). CPU: the")
     print("tool's user+system time, children included (wait4). KB/check, req/check, sim CPU s:")
     print("the simulator's own counters during that tool's runs (bytes sent = bytes read).")
+    print("to 1st s: from the spawn to the first request the simulator saw (start-up);")
+    print("last-exit s: from the last request to the exit (the last answers, the report);")
+    print("between: checks/s from the first request to the last, and of the bound when")
+    print("there is one: the checking itself, without the fixed costs at either end.")
+
+
+def between(run: Run, checks: int) -> float:
+    """Checks/s between the first and the last request; 0 when unknown."""
+    span = run.wall_s - run.to_first_s - run.after_last_s
+    return checks / span if run.to_first_s > 0 and span > 0 else 0.0
+
+
+def between_text(rate: float, bound: float) -> str:
+    if rate <= 0:
+        return "-"
+    return f"{rate:,.0f}" + (f" {rate / bound:.0%}" if bound else "")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -608,7 +646,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         for rep in range(args.repeat):
             for tool in tools:
-                before, cpu_before = sim_stats(port), sim_cpu(sim.pid)
+                before, cpu_before = sim_stats(port, mark=True), sim_cpu(sim.pid)
                 m = measure(tool.argv, tool.env, work)
                 time.sleep(0.3)  # the simulator flushes its counters every 0.2 s
                 after, cpu_after = sim_stats(port), sim_cpu(sim.pid)
@@ -629,6 +667,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     cpu_after - cpu_before,
                     m.largest_rss / 2**20,
                     after["not_found"] - before["not_found"],
+                    since(m.started_ns, after["first_ns"]),
+                    since(after["last_ns"], m.ended_ns),
                 )
                 tool.runs.append(run)
                 print(
@@ -637,7 +677,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     f"cpu {run.cpu_s:5.1f}s rc {run.returncode} checked {checked} [{detail}] "
                     f"sim: {run.sim_requests - run.sim_not_found} req "
                     f"+{run.sim_not_found} 404 {run.sim_mb:.0f} MB "
-                    f"{run.sim_cpu_s:.1f} CPU-s",
+                    f"{run.sim_cpu_s:.1f} CPU-s; first request {run.to_first_s:.2f}s, "
+                    f"exit {run.after_last_s:.2f}s after the last",
                     flush=True,
                 )
                 if checked != checks:

@@ -20,7 +20,12 @@ side is a hand-written asyncio Protocol rather than aiohttp.web because the
 simulator shares two cores with the checkers it times and must not be the
 bottleneck; ``--workers 2`` runs two processes on the same port with
 SO_REUSEPORT. ``GET /__stats`` returns the request and byte counters of all
-workers, so a benchmark can verify what each checker actually fetched.
+workers, so a benchmark can verify what each checker actually fetched;
+``GET /__stats?mark=1`` also sets a mark, and the answers to later ones say
+when the first and the last request after it arrived (``first_ns``,
+``last_ns``, on CLOCK_MONOTONIC, which every process on the machine shares;
+0 while none has): a tool's start-up before its first request, and its end
+after the last, apart from the checking between.
 
 URL layout (``page_url``/``image_url`` build them)::
 
@@ -414,11 +419,23 @@ def _apply_range(resp: Response, header: str) -> Response:
 class Counters:
     """This worker's counters; flushed to shared memory so any worker can report all."""
 
-    __slots__ = ("bytes", "connections", "head", "held", "not_found", "range", "requests")
+    __slots__ = (
+        "bytes",
+        "connections",
+        "first_ns",
+        "head",
+        "held",
+        "last_ns",
+        "not_found",
+        "range",
+        "requests",
+    )
 
     def __init__(self) -> None:
         self.requests = self.head = self.range = self.not_found = self.bytes = 0
         self.connections = self.held = 0
+        # CLOCK_MONOTONIC ns of this worker's first and last request since the mark
+        self.first_ns = self.last_ns = 0
 
     def values(self) -> list[int]:
         return [int(getattr(self, name)) for name in _STATS]
@@ -505,15 +522,18 @@ class HttpProtocol(asyncio.Protocol):
             "close" not in connection if version == "HTTP/1.1" else "keep-alive" in connection
         )
         counters.requests += 1
-        path = target.split("?", 1)[0]
+        path, _, query = target.partition("?")
         if not host:
             host = transport.get_extra_info("sockname")[0]
         if path == "/__stats":
+            if query == "mark=1":
+                app.mark()
             body = json.dumps(app.totals()).encode()
             resp = Response(200, (("Content-Type", "application/json"),), (body,))
         elif method not in ("GET", "HEAD"):
             resp = Response(405, (("Allow", "GET, HEAD"),), ())
         else:
+            app.arrived()
             resp = app.content.respond(path, host, range_header)
         if method == "HEAD":
             counters.head += 1
@@ -571,10 +591,30 @@ class Worker:
         self.counters = Counters()
         self.open: set[asyncio.Transport] = set()
 
+    def _times(self, worker: int) -> int:
+        """Where a worker's first and last request times lie in `shared` (after
+        every worker's counters; the mark is the one slot after them all)."""
+        return self.workers * len(_STATS) + 2 * worker
+
+    def mark(self) -> None:
+        """From now on, `first_ns` and `last_ns` are of the requests after this."""
+        self.shared[self._times(self.workers)] = time.monotonic_ns()
+
+    def arrived(self) -> None:
+        """A request (not /__stats) arrived: the first since the mark, or a later one."""
+        now = time.monotonic_ns()
+        counters = self.counters
+        if counters.first_ns <= self.shared[self._times(self.workers)]:
+            counters.first_ns = now
+        counters.last_ns = now
+
     def flush(self) -> None:
         base = self.index * len(_STATS)
         for i, value in enumerate(self.counters.values()):
             self.shared[base + i] = max(value, 0)
+        times = self._times(self.index)
+        self.shared[times] = self.counters.first_ns
+        self.shared[times + 1] = self.counters.last_ns
 
     def totals(self) -> dict[str, int]:
         self.flush()
@@ -583,6 +623,13 @@ class Worker:
             for i, name in enumerate(_STATS):
                 out[name] += int(self.shared[w * len(_STATS) + i])
         out["workers"] = self.workers
+        mark = int(self.shared[self._times(self.workers)])
+        firsts = [int(self.shared[self._times(w)]) for w in range(self.workers)]
+        lasts = [int(self.shared[self._times(w) + 1]) for w in range(self.workers)]
+        after = [t for t in firsts if t > mark]
+        out["mark_ns"] = mark
+        out["first_ns"] = min(after, default=0)
+        out["last_ns"] = max((t for t in lasts if t > mark), default=0)
         return out
 
     async def serve(self, sockets: list[socket.socket], deadline: float) -> None:
@@ -688,7 +735,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     addresses = host_addresses(args.hosts)
     deadline = time.monotonic() + args.max_seconds
-    shared = multiprocessing.sharedctypes.RawArray(ctypes.c_ulonglong, args.workers * len(_STATS))
+    # each worker's counters, then each worker's first and last request times, then the mark
+    slots = args.workers * (len(_STATS) + 2) + 1
+    shared = multiprocessing.sharedctypes.RawArray(ctypes.c_ulonglong, slots)
     loop_name = "asyncio" if _use_loop(args.loop) is None else "uvloop"
     if args.workers == 1:
         sockets = bind_all(addresses, args.port, reuse_port=False)

@@ -98,6 +98,15 @@ def test_check_vs_lychee_small_bodies_with_latency_and_host_names() -> None:
     # the small shape: a few KiB a check, not the realistic ~90 KB
     row = next(line for line in out.stdout.splitlines() if line.startswith("bare aiohttp "))
     assert float(row.split()[7]) < 16, row
+    # each run's start-up and end apart from its checking, from the simulator's clock:
+    # a first request after the spawn, the exit after the last, both within the wall
+    for line in runs:
+        found = re.search(r"wall +([\d.]+)s.*first request ([\d.]+)s, exit ([\d.]+)s after", line)
+        assert found, line
+        wall, first, last = map(float, found.groups())
+        assert 0 < first < wall and 0 <= last < wall and first + last < wall, line
+    for column in ("to 1st s", "last-exit s", "between"):
+        assert column in out.stdout
 
 
 def test_http_floor_reports_each_client() -> None:

@@ -8,6 +8,7 @@ import importlib.util
 import json
 import struct
 import sys
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from types import ModuleType
@@ -98,6 +99,42 @@ async def test_serves_pages_and_images_on_two_addresses(simulator: dict[str, obj
             stats = await resp.json()
         assert stats["requests"] >= 6
         assert stats["range"] == 1
+
+
+async def test_a_mark_times_the_first_and_last_request_after_it(
+    simulator: dict[str, object],
+) -> None:
+    """`/__stats?mark=1`: the first and last request after the mark, on the clock
+    every process shares (a benchmark's start-up and end apart from its checking);
+    the stats requests themselves are not among them."""
+    port = simulator["port"]
+    assert isinstance(port, int)
+    page = websim.page_url("127.0.0.1", port, "story-1")
+    stats_url = f"http://127.0.0.1:{port}/__stats"
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session:
+
+        async def stats(query: str = "") -> dict[str, int]:
+            async with session.get(stats_url + query) as resp:
+                got: dict[str, int] = await resp.json()
+                return got
+
+        async with session.get(page) as resp:
+            await resp.read()
+        before_mark = time.monotonic_ns()
+        marked = await stats("?mark=1")
+        assert marked["mark_ns"] >= before_mark
+        assert marked["first_ns"] == marked["last_ns"] == 0  # none since the mark
+        assert (await stats())["first_ns"] == 0  # a stats request is not one
+        sent = []
+        for _ in range(3):
+            sent.append(time.monotonic_ns())
+            async with session.get(page) as resp:
+                await resp.read()
+        done = time.monotonic_ns()
+        after = await stats()
+    assert sent[0] <= after["first_ns"] <= sent[1]
+    assert sent[2] <= after["last_ns"] <= done
+    assert after["mark_ns"] == marked["mark_ns"]
 
 
 def test_range_slices_span_parts_without_copying() -> None:
