@@ -76,6 +76,7 @@ from monitor.http.proxy_tunnel import (
     ProxyFailedError,
     ProxyRoute,
     ProxyTimeoutError,
+    answered,
     authority_of,
     read_connect_answer,
 )
@@ -359,10 +360,9 @@ class Client:
         if tls_name is None and message.code == 407:  # the proxy's, not the target's
             conn.close()
             self._limit.give()
-            said = f"407 {message.reason}".strip() if message.reason.isascii() else "407"
+            said = answered(407, message.reason, proxy.secrets)
             raise ProxyFailedError(
-                ErrorKind.REFUSED,
-                f"proxy {proxy.address} answered {said[:80]} to GET for {target}",
+                ErrorKind.REFUSED, f"proxy {proxy.address} answered {said} to GET for {target}"
             )
         return Response(self, key, conn, message, content)
 
@@ -402,7 +402,9 @@ class Client:
                     request += f"User-Agent: {self._ua}\r\n\r\n"
                     try:
                         await loop.sock_sendall(sock, request.encode("latin-1"))
-                        await read_connect_answer(loop, sock, proxy.address, tunnel_to)
+                        await read_connect_answer(
+                            loop, sock, proxy.address, tunnel_to, proxy.secrets
+                        )
                     except ProxyFailedError:
                         raise
                     except OSError as exc:

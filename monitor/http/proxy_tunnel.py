@@ -78,13 +78,28 @@ def connect_status(head: bytes) -> tuple[int, str]:
     return int(found.group(1)), reason
 
 
+def answered(status: int, reason: str, secrets: tuple[str, ...]) -> str:
+    """`STATUS REASON` of a proxy's refusal for a message (80 characters at most):
+    the reason left out when it is not ASCII or holds any of `secrets` (the
+    credentials sent, which a hostile or buggy proxy may echo in it)."""
+    folded = reason.lower()
+    if not reason.isascii() or any(s.lower() in folded for s in secrets):
+        return str(status)
+    return f"{status} {reason}".strip()[:80]
+
+
 async def read_connect_answer(
-    loop: asyncio.AbstractEventLoop, sock: socket.socket, address: str, authority: str
+    loop: asyncio.AbstractEventLoop,
+    sock: socket.socket,
+    address: str,
+    authority: str,
+    secrets: tuple[str, ...] = (),
 ) -> None:
     """Read the proxy's answer to `CONNECT authority` on `sock`; return on 2xx
     with nothing read past its head, else raise ProxyFailedError. Interim (1xx)
     heads before it are skipped, as RFC 9110 asks of every client; their bytes
-    count within CONNECT_HEAD_MAX."""
+    count within CONNECT_HEAD_MAX. `secrets`: the credentials sent, never
+    repeated from the answer (`answered`)."""
     buf = bytearray()
     skipped = 0  # the bytes of the interim heads dropped
     while True:
@@ -116,9 +131,9 @@ async def read_connect_answer(
         skipped += end
         del buf[:end]
     if not 200 <= status < 300:
-        said = f"{status} {reason}".strip() if reason.isascii() else str(status)
+        said = answered(status, reason, secrets)
         raise ProxyFailedError(
-            ErrorKind.REFUSED, f"proxy {address} answered {said[:80]} to CONNECT {authority}"
+            ErrorKind.REFUSED, f"proxy {address} answered {said} to CONNECT {authority}"
         )
     if len(buf) > end:  # the target speaks only after our TLS hello: these are the proxy's
         raise ProxyFailedError(
@@ -131,7 +146,7 @@ class ProxyRoute:
     """The client's view of the settings' proxy: where it is, how to authenticate,
     which target hosts bypass it."""
 
-    __slots__ = ("address", "authorization", "bypass", "dial_host", "port")
+    __slots__ = ("address", "authorization", "bypass", "dial_host", "port", "secrets")
 
     def __init__(self, proxy: ProxyUrl, no_proxy: list[str]) -> None:
         self.address = proxy.address
@@ -139,6 +154,13 @@ class ProxyRoute:
         self.port = proxy.port
         self.authorization = proxy.authorization()
         self.bypass = Bypass(no_proxy_patterns(no_proxy))
+        # what a proxy's answer must not be echoed with: the Basic token, the
+        # password, and a user given without one (an API key as the user)
+        self.secrets: tuple[str, ...] = ()
+        if self.authorization is not None and proxy.password is not None:
+            password = proxy.password.get_secret_value()
+            said = [self.authorization.partition(" ")[2], password or proxy.username or ""]
+            self.secrets = tuple(s for s in said if s)
 
     @classmethod
     def of(cls, proxy: ProxyUrl | None, no_proxy: list[str]) -> ProxyRoute | None:
