@@ -10,9 +10,10 @@ field names upper-cased and prefixed, case-insensitive; an empty or blank
 value is unset; a nested model's keys come as `…__KEY`; a list or a nested
 model given whole is JSON; a higher layer's nested table is merged into a
 lower one's. Ours on top: surrounding whitespace is stripped, and a list not
-written as JSON splits on commas (`paths` and `key_file` on the path
-separator), but for a list marked `ENV_WHOLE` (`exclude_urls`), whose items
-may hold commas: a JSON list of strings, or else one item as written; and
+written as JSON (or opening with a bracketed IPv6 address) splits on commas
+(`paths` and `key_file` on the path separator), but for a list marked
+`ENV_WHOLE` (`exclude_urls`), whose items may hold commas: a JSON list of
+strings, or else one item as written; and
 one marked `ENV_JSON` (`request_headers`) is a JSON list or an error. Which
 fields hold paths, lists or models is read from the model's annotations,
 never listed by hand.
@@ -130,6 +131,15 @@ def env_whole(info: FieldInfo) -> bool:
 
 # a value written as a JSON list of strings: `["` first and `]` last
 _JSON_STRINGS = re.compile(r'\[\s*".*\]', re.DOTALL)
+# an IPv6 address in brackets first (`[::1],localhost` in NO_PROXY, `[::1]:443:…` for
+# connect_to): never JSON (a colon after `[`), so a comma-separated list
+_BRACKETED_IPV6_FIRST = re.compile(r"\[[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*(?:%[^\]]*)?\]")
+
+
+def comma_list(value: str) -> bool:
+    """Whether a list variable's `value` splits on its separator: not written as
+    JSON, or opening with a bracketed IPv6 address, which JSON cannot begin with."""
+    return not value.startswith("[") or _BRACKETED_IPV6_FIRST.match(value) is not None
 
 
 def whole_items(name: str, value: str) -> list[str]:
@@ -267,7 +277,7 @@ def env_values(fields: Mapping[str, FieldInfo], load: Load) -> dict[str, Any]:
                 ' expected a JSON list of tables, e.g. [{"hosts": ["staging.example.com"],'
                 ' "name": "Authorization", "value_env": "STAGING_AUTH"}]'
             )
-        elif complex_ and is_list(info) and value is not None and not value.startswith("["):
+        elif complex_ and is_list(info) and value is not None and comma_list(value):
             sep = os.pathsep if holds_paths(info) else ","
             values[name] = [v.strip() for v in value.split(sep) if v.strip()]
         elif complex_:

@@ -27,6 +27,7 @@ from monitor.config_sources import (  # noqa: E402
     ENV_PREFIX,
     ConfigError,
     Load,
+    comma_list,
     env_json,
     env_name,
     env_values,
@@ -72,7 +73,7 @@ class OracleEnv(pydantic_settings.EnvSettingsSource):  # type: ignore[misc,name-
                 '[{"hosts": ["staging.example.com"], "name": "Authorization", '
                 '"value_env": "STAGING_AUTH"}]'
             )
-        if isinstance(value, str) and is_list(field) and not value.lstrip().startswith("["):
+        if isinstance(value, str) and is_list(field) and comma_list(value.lstrip()):
             sep = os.pathsep if holds_paths(field) else ","
             return [v.strip() for v in value.split(sep) if v.strip()]
         try:

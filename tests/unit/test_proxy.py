@@ -84,6 +84,21 @@ def test_an_empty_proxy_is_none_and_no_proxy_splits_on_commas() -> None:
     assert load_settings(flags={"proxy": " "}).proxy is None
 
 
+def test_a_variable_opening_with_a_bracketed_ipv6_address_splits_on_commas() -> None:
+    """`[::1]` is a no_proxy host (and a --connect-to HOST1) as written in NO_PROXY;
+    a variable opening with one was read as JSON: `not valid JSON`, exit 2."""
+    settings = load_settings(
+        environ={
+            "ARTICLE_MONITOR_NO_PROXY": "[::1], localhost",
+            "ARTICLE_MONITOR_CONNECT_TO": "[2001:db8::1]:443:127.0.0.1:8443",
+        }
+    )
+    assert settings.no_proxy == ["[::1]", "localhost"]
+    assert [(c.host1, c.port2) for c in settings.connect_to] == [("2001:db8::1", 8443)]
+    # a JSON list is still one
+    assert load_settings(environ={"ARTICLE_MONITOR_NO_PROXY": '["[::1]"]'}).no_proxy == ["[::1]"]
+
+
 @pytest.mark.parametrize(
     "bad", ["http://a.example", "a.example:80", "*", "a.*.example", "*.10.0.0.1"]
 )
