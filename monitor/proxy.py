@@ -70,6 +70,16 @@ class ProxyUrl:
                 if scheme.isascii() and scheme.isalnum() and len(scheme) <= 16
                 else f"expected a URL like {SHAPE}: only the scheme http is supported"
             )
+        authority = text[len(scheme) + 3 :]
+        at = authority.rfind("@")
+        if at >= 0 and any(c in authority[:at] for c in "/?#"):
+            # urlsplit ends the authority at the first of them: a password holding
+            # one was read as a port, a path or a fragment, and said as such
+            raise ValueError(
+                f"expected a URL like {SHAPE}: a '/', '?' or '#' comes before the '@'; "
+                "if the user name or password (not shown) holds one, percent-encode it "
+                "(%2F, %3F, %23)"
+            )
         try:
             parts = urlsplit(text)
             port = parts.port

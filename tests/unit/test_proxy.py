@@ -64,6 +64,12 @@ def test_the_settings_show_the_password_as_stars_but_the_frame_carries_it() -> N
         (f"http://u:{ENCODED}@proxy.example:3128?a=1", "no path, query or fragment"),
         ("http://u:pw@:3128", "no host given"),
         ("http://u:p%0Dw@proxy.example:3128", "control or non-ASCII character"),
+        # a password holding a delimiter as typed: urlsplit read it as a port, a path
+        # or a fragment ("the port is not a number") and never said what to do
+        ("http://u:s3cr/et@proxy.example:3128", "percent-encode it (%2F, %3F, %23)"),
+        ("http://u:s3cr?et@proxy.example:3128", "percent-encode it (%2F, %3F, %23)"),
+        ("http://u:s3cr#et@proxy.example:3128", "percent-encode it (%2F, %3F, %23)"),
+        ("http://s3cr#et:@proxy.example:3128", "percent-encode it (%2F, %3F, %23)"),
     ],
 )
 def test_a_bad_proxy_is_refused_without_showing_it(given: str, said: str) -> None:
