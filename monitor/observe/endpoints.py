@@ -356,6 +356,8 @@ class MetricsServer:
             raise
         except Exception as exc:
             log.error("error while answering a request: %s", _where(exc))
+            if is_api(request.path):  # every answer under /api/v1 is JSON, this one too
+                return json_response({"error": "internal error"}, 500)
             return web.Response(status=500, text="internal error\n")
         finally:
             self.guard.request_finished(request.transport)

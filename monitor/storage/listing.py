@@ -30,6 +30,7 @@ from sqlalchemy import (
     BigInteger,
     ColumnElement,
     Connection,
+    Select,
     TextClause,
     bindparam,
     func,
@@ -72,6 +73,20 @@ def max_target_id(dialect_name: str) -> int:
 COUNT_CAP = 10_000  # a list page says "10,000+" rather than count a million entries
 LINK_TITLE_CHARS = 300  # an article's title as a target lists it; longer ones end in "…"
 ARTICLE_TITLE_CHARS = 10_000  # an article's title in its own document (far beyond a headline)
+
+
+def recent_results(target_id: int, limit: int) -> Select[Any]:
+    """A target's `limit` newest results whose outcome this version knows: one coded
+    otherwise (by a newer member sharing the database, OUTCOME_CODES being append-only,
+    or by hand) is left out, as a rollup's unknown code is, rather than fail `history`
+    and the target's page and API call (KeyError); the availability still counts it as
+    a check that was not up."""
+    return (
+        select(RESULTS)
+        .where(RESULTS.c.target_id == target_id, RESULTS.c.outcome.in_(sorted(OUTCOME_BY_CODE)))
+        .order_by(RESULTS.c.checked_at.desc())
+        .limit(limit)
+    )
 
 
 def _clipped(title: str | None, longest: int = LINK_TITLE_CHARS) -> str | None:
@@ -305,12 +320,7 @@ class Listing(Store):
                 )
             ]
             out = []
-            for r in conn.execute(
-                select(RESULTS)
-                .where(RESULTS.c.target_id == target_id)
-                .order_by(RESULTS.c.checked_at.desc())
-                .limit(results)
-            ):
+            for r in conn.execute(recent_results(target_id, results)):
                 res = dict(r._mapping)
                 res["outcome"] = OUTCOME_BY_CODE[res["outcome"]].value
                 out.append(res)

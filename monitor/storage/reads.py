@@ -13,7 +13,7 @@ from sqlalchemy import (
 
 from monitor.daemon.state import State
 from monitor.storage import pages
-from monitor.storage.listing import max_target_id
+from monitor.storage.listing import max_target_id, recent_results
 from monitor.storage.marks import read_mark, stored_ms
 from monitor.storage.store import (
     ARTICLES,
@@ -23,7 +23,6 @@ from monitor.storage.store import (
     LEASES,
     LINKS,
     META,
-    RESULTS,
     TARGETS,
     TRANSITIONS,
     Store,
@@ -211,12 +210,7 @@ class Reads(Store):
                 .order_by(TRANSITIONS.c.at.desc(), TRANSITIONS.c.id.desc())
                 .limit(transitions)
             )
-            res = conn.execute(
-                select(RESULTS)
-                .where(RESULTS.c.target_id == target_id)
-                .order_by(RESULTS.c.checked_at.desc())
-                .limit(results)
-            )
+            res = conn.execute(recent_results(target_id, results))
             trans_rows = [dict(r._mapping) for r in trans]
             result_rows = []
             for r in res:
