@@ -6,12 +6,14 @@ as a check that was not up, rather than fail on it."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from sqlalchemy import insert
 from support import status_db
-from support.status_http import get, get_json, running
+from support.status_http import DIALECTS, get, get_json, known_db, running
 
 from monitor.cli import cli
 from monitor.storage.store import RESULTS, now_ms
@@ -19,20 +21,26 @@ from monitor.storage.store import RESULTS, now_ms
 UNKNOWN = 99  # no outcome has this code (monitor/storage/tables.py, OUTCOME_CODES)
 
 
-def with_unknown_result(tmp_path: Path) -> status_db.Known:
+@pytest.fixture(
+    params=[
+        pytest.param(d, marks=[pytest.mark.postgres] if d == "postgres" else []) for d in DIALECTS
+    ]
+)
+def known(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[status_db.Known]:
     """Target 1 (up, three ok results at T0) with one newer result of code UNKNOWN."""
-    known = status_db.build(tmp_path / "am.db", n_targets=3)
-    with known.engine.begin() as conn:
-        conn.execute(
-            insert(RESULTS),
-            [{"target_id": 1, "checked_at": now_ms() - 60_000, "outcome": UNKNOWN}],
-        )
-    return known
+    for known in known_db(request.param, tmp_path):
+        with known.engine.begin() as conn:
+            conn.execute(
+                insert(RESULTS),
+                [{"target_id": 1, "checked_at": now_ms() - 60_000, "outcome": UNKNOWN}],
+            )
+        yield known
 
 
-def test_history_leaves_it_out_of_the_results_and_counts_it_not_up(tmp_path: Path) -> None:
-    known = with_unknown_result(tmp_path)
-    db = str(known.engine.url)
+def test_history_leaves_it_out_of_the_results_and_counts_it_not_up(
+    known: status_db.Known,
+) -> None:
+    db = known.engine.url.render_as_string(hide_password=False)
     result = CliRunner().invoke(cli, ["history", "1", "--db", db, "--format", "json"])
     # before: "internal error (KeyError: 99)", a traceback, exit 70
     assert result.exception is None and result.exit_code == 0, result.output
@@ -43,8 +51,7 @@ def test_history_leaves_it_out_of_the_results_and_counts_it_not_up(tmp_path: Pat
     assert table.exception is None and table.exit_code == 0, table.output
 
 
-async def test_the_api_and_the_page_answer_it(tmp_path: Path) -> None:
-    known = with_unknown_result(tmp_path)
+async def test_the_api_and_the_page_answer_it(known: status_db.Known) -> None:
     async with running(known) as srv:
         # before: 500 "internal error" (KeyError) for both
         doc = await get_json(srv, "/api/v1/targets/1")
