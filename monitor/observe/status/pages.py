@@ -110,19 +110,37 @@ def _parse_ms(text: str | None) -> float | None:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
+def _span(seconds: float) -> str:
+    """A length of time in the largest unit that reads well: 45 s, 3 min, 5 h, 2 days."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 172800:
+        return f"{seconds / 3600:.0f} h"
+    return f"{seconds / 86400:.0f} days"
+
+
 def age(text: str | None, now: float | None = None) -> str:
-    """`… ago` for an RFC 3339 time (None: never)."""
+    """`… ago` for an RFC 3339 time (None: never); `… from now` for one stamped 90 s
+    or more ahead of this clock (a clock stepped back since, a member's clock running
+    ahead), which read "0 s ago" and hid the clock's trouble. Less ahead is "0 s ago":
+    two members' clocks a few seconds apart."""
     when = _parse_ms(text)
     if when is None:
         return "never"
-    seconds = max(0.0, (now if now is not None else time.time()) - when)
-    if seconds < 90:
-        return f"{seconds:.0f} s ago"
-    if seconds < 5400:
-        return f"{seconds / 60:.0f} min ago"
-    if seconds < 172800:
-        return f"{seconds / 3600:.0f} h ago"
-    return f"{seconds / 86400:.0f} days ago"
+    seconds = (now if now is not None else time.time()) - when
+    if seconds <= -90:
+        return f"{_span(-seconds)} from now"
+    return f"{_span(max(0.0, seconds))} ago"
+
+
+def behind(text: str | None, now: float | None = None) -> str:
+    """How long the oldest due check has waited: `0 s` when it is not due yet."""
+    when = _parse_ms(text)
+    if when is None:
+        return "0 s"
+    return _span(max(0.0, (now if now is not None else time.time()) - when))
 
 
 def base_path(public_url: str | None) -> str:
@@ -170,6 +188,7 @@ class StatusPages:
             href=self.href,
             safe_href=safe_href,
             age=age,
+            behind=behind,
             availability=describe_availability,
             percent=percent,
             states=[s.value for s in State],
