@@ -31,7 +31,10 @@ def test_ages() -> None:
     assert age("2023-11-14T22:12:20.000Z", now) == "60 s ago"
     assert age("2023-11-14T21:13:20.000Z", now) == "60 min ago"
     assert age("2023-11-12T22:13:20.000Z", now) == "2 days ago"
-    assert age("2030-01-01T00:00:00.000Z", now) == "0 s ago"  # a clock ahead is not negative
+    # a stamp ahead of the clock is never negative, nor "0 s ago" (it looked just done):
+    # said ahead from 90 s on (tests/integration/test_status_pages_future_times.py)
+    assert age("2030-01-01T00:00:00.000Z", now) == "2239 days from now"
+    assert age("2023-11-14T22:14:00.000Z", now) == "0 s ago"  # 40 s ahead: clocks apart
 
 
 def test_base_path_follows_public_url() -> None:
