@@ -5,8 +5,9 @@ left out. The reason was copied into the target's error (`proxy HOST:PORT
 answered 403 Proxy-Authorization: Basic bW9u… to CONNECT …`), and so into
 every report format, the daemon's log and its database.
 
-The "proxy" is a thread on 127.0.0.1 answering every request at once: CONNECT
-with 403, an absolute-form GET with 407 (the proxy's own, `connection_error`).
+The "proxy" is a loopback port (support.servers.accepting_port) answering each
+request at once: CONNECT with 403, an absolute-form GET with 407 (the proxy's
+own, `connection_error`).
 """
 
 from __future__ import annotations
@@ -15,46 +16,29 @@ import base64
 import json
 import socket
 import subprocess
-import threading
 from pathlib import Path
 
 import pytest
 from daemon_harness import CLI, user_env
+from support.servers import accepting_port
 
 
-class EchoingProxy:
-    """Answers each request with a status whose reason is the Proxy-Authorization
-    it was sent, raw and decoded."""
-
-    def __init__(self) -> None:
-        self.sock = socket.create_server(("127.0.0.1", 0))
-        self.port = int(self.sock.getsockname()[1])
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            with conn:
-                head = b""
-                while b"\r\n\r\n" not in head and len(head) < 65536:
-                    got = conn.recv(4096)
-                    if not got:
-                        break
-                    head += got
-                lines = head.split(b"\r\n")
-                given = [v for v in lines if v.lower().startswith(b"proxy-authorization:")]
-                said = given[0] if given else b"none"
-                token = said.rpartition(b" ")[2]
-                reason = said + b" " + base64.b64decode(token + b"==")
-                status = b"403" if lines[0].startswith(b"CONNECT") else b"407"
-                end = b"\r\nContent-Length: 0\r\n\r\n"
-                conn.sendall(b"HTTP/1.1 " + status + b" " + reason + end)
-
-    def close(self) -> None:
-        self.sock.close()
+def echo_credentials(conn: socket.socket) -> None:
+    """Answer a request with a status whose reason is the Proxy-Authorization it
+    was sent, raw and decoded: 403 to CONNECT, 407 to an absolute-form GET."""
+    head = b""
+    while b"\r\n\r\n" not in head and len(head) < 65536:
+        got = conn.recv(4096)
+        if not got:
+            break
+        head += got
+    lines = head.split(b"\r\n")
+    given = [v for v in lines if v.lower().startswith(b"proxy-authorization:")]
+    said = given[0] if given else b"none"
+    token = said.rpartition(b" ")[2]
+    reason = said + b" " + base64.b64decode(token + b"==")
+    status = b"403" if lines[0].startswith(b"CONNECT") else b"407"
+    conn.sendall(b"HTTP/1.1 " + status + b" " + reason + b"\r\nContent-Length: 0\r\n\r\n")
 
 
 @pytest.mark.parametrize(
@@ -72,8 +56,7 @@ def test_credentials_echoed_by_the_proxy_are_not_reported(
     folder.mkdir()
     for name, url in (("a", "https://news.test/e/"), ("b", "http://plain.test/e/")):
         (folder / f"{name}.md").write_text(f'---\nwebUrl: "{url}"\ntitle: "t"\n---\n')
-    proxy = EchoingProxy()
-    try:
+    with accepting_port(echo_credentials) as port:
         runs = [
             subprocess.run(
                 [CLI, "check", str(folder), "--format", fmt],
@@ -81,7 +64,7 @@ def test_credentials_echoed_by_the_proxy_are_not_reported(
                 text=True,
                 timeout=60,
                 env=user_env(
-                    ARTICLE_MONITOR_PROXY=f"http://{credentials}@127.0.0.1:{proxy.port}",
+                    ARTICLE_MONITOR_PROXY=f"http://{credentials}@127.0.0.1:{port}",
                     ARTICLE_MONITOR_KINDS="web",
                     ARTICLE_MONITOR_RETRIES="0",
                     ARTICLE_MONITOR_SOFT_404_PROBE="false",
@@ -89,8 +72,6 @@ def test_credentials_echoed_by_the_proxy_are_not_reported(
             )
             for fmt in ("json", "junit", "markdown", "table")
         ]
-    finally:
-        proxy.close()
     for done in runs:
         assert done.returncode == 1, done.stderr
         for secret in secrets:
@@ -98,7 +79,7 @@ def test_credentials_echoed_by_the_proxy_are_not_reported(
     report = json.loads(runs[0].stdout)
     targets = [t for a in report["articles"] for t in a["targets"]]
     errors = {t["url"]: (t["outcome"], t["error"]) for t in targets}
-    address = f"127.0.0.1:{proxy.port}"
+    address = f"127.0.0.1:{port}"
     assert errors == {
         "https://news.test/e/": (
             "connection_error",
