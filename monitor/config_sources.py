@@ -136,9 +136,13 @@ _JSON_STRINGS = re.compile(r'\[\s*".*\]', re.DOTALL)
 _BRACKETED_IPV6_FIRST = re.compile(r"\[[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*(?:%[^\]]*)?\]")
 
 
-def comma_list(value: str) -> bool:
+def comma_list(value: str, info: FieldInfo) -> bool:
     """Whether a list variable's `value` splits on its separator: not written as
-    JSON, or opening with a bracketed IPv6 address, which JSON cannot begin with."""
+    JSON, or opening with a bracketed IPv6 address, which JSON cannot begin with;
+    never an `ENV_JSON` one's (`[::1],…` in request_headers was split into rules
+    that each said "Input should be a valid dictionary", not "not valid JSON")."""
+    if env_json(info):
+        return False
     return not value.startswith("[") or _BRACKETED_IPV6_FIRST.match(value) is not None
 
 
@@ -277,7 +281,7 @@ def env_values(fields: Mapping[str, FieldInfo], load: Load) -> dict[str, Any]:
                 ' expected a JSON list of tables, e.g. [{"hosts": ["staging.example.com"],'
                 ' "name": "Authorization", "value_env": "STAGING_AUTH"}]'
             )
-        elif complex_ and is_list(info) and value is not None and comma_list(value):
+        elif complex_ and is_list(info) and value is not None and comma_list(value, info):
             sep = os.pathsep if holds_paths(info) else ","
             values[name] = [v.strip() for v in value.split(sep) if v.strip()]
         elif complex_:

@@ -271,6 +271,12 @@ BAD: list[tuple[str, list[str], dict[str, str], str]] = [
         {"ARTICLE_MONITOR_REQUEST_HEADERS": "staging.test=X-Team: news"},
         "expected a JSON list of tables",
     ),
+    (  # split on commas as no_proxy's `[::1],localhost` is, it read as a list of bad rules
+        "ipv6-first",
+        [],
+        {"ARTICLE_MONITOR_REQUEST_HEADERS": "[::1],staging.test"},
+        "not valid JSON",
+    ),
 ]
 
 

@@ -73,7 +73,7 @@ class OracleEnv(pydantic_settings.EnvSettingsSource):  # type: ignore[misc,name-
                 '[{"hosts": ["staging.example.com"], "name": "Authorization", '
                 '"value_env": "STAGING_AUTH"}]'
             )
-        if isinstance(value, str) and is_list(field) and comma_list(value.lstrip()):
+        if isinstance(value, str) and is_list(field) and comma_list(value.lstrip(), field):
             sep = os.pathsep if holds_paths(field) else ","
             return [v.strip() for v in value.split(sep) if v.strip()]
         try:
