@@ -100,12 +100,25 @@ def cluster(config_file: Path | None, fmt: str | None, **flags: Any) -> None:
             str(m["pid"]),
             str(m["version"]),
             state,
-            f"{m['heartbeat_age_s']}s ago",
+            heartbeat_age(float(m["heartbeat_age_s"] or 0)),
             str(m["checks"]),
             f"{m['checks_per_s']:.1f}",
             str(m["rules"] or "-"),
         )
     Console(soft_wrap=False).print(t)
+
+
+AHEAD_SHOWN_S = 90  # a heartbeat this far ahead of the database's clock is said to be
+
+
+def heartbeat_age(age_s: float) -> str:
+    """`12.5s ago`; a heartbeat stamped 90 s or more ahead of the database's clock
+    (SQLite's is the machine's: one stepped back since the beat) is `…s from now`,
+    not a negative age; less ahead (a beat committed as the view was read) is `0.0s
+    ago`. The JSON keeps the number as it is."""
+    if age_s <= -AHEAD_SHOWN_S:
+        return f"{-age_s}s from now"
+    return f"{max(age_s, 0.0)}s ago"
 
 
 def _time(ms: int | None) -> str | None:

@@ -5,6 +5,8 @@ calendar's range) is printed as text, never a traceback."""
 from __future__ import annotations
 
 import json
+import re
+import time
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -82,3 +84,18 @@ def test_garbage_times_are_shown_not_raised(tmp_path: Path) -> None:
     # shown as the nearest instant RFC 3339 writes (status.document.rfc3339), never as
     # none: a null read as "not started"
     assert data["list"][0]["started"] == "9999-12-31T23:59:59.999Z"
+
+
+def test_a_heartbeat_ahead_of_the_clock_is_not_a_negative_age(tmp_path: Path) -> None:
+    """A SQLite daemon's heartbeat is the machine's clock: one stepped back an hour
+    since the beat showed `-3600.0s ago`. The table says how far ahead it is; the
+    JSON keeps the number."""
+    ahead = int(time.time() * 1000) + 3_600_000
+    db = _db(tmp_path, heartbeat_at=ahead, started_at=ahead)
+    table = CliRunner().invoke(cli, ["cluster", "--db", db, "--format", "table"], env=WIDE)
+    assert table.exit_code == 0, table.output
+    assert re.search(r"\b3[56]\d\d\.\ds from now", table.output), table.output
+    assert "s ago" not in table.output and "-3" not in table.output
+    shown = CliRunner().invoke(cli, ["cluster", "--db", db, "--format", "json"])
+    (member,) = json.loads(shown.output)["list"]
+    assert -3600 <= member["heartbeat_age_s"] < -3500
