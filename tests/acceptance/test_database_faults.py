@@ -150,6 +150,10 @@ def test_run_once_fails_when_its_results_cannot_be_recorded(tmp_path: Path) -> N
         )
         try:
             wait_for(lambda: site.waiting == 3, 60)  # claimed, checks in flight
+            # and the first scan's last write (the rules' digest) made: the claims
+            # follow its batches, so its tail could still be writing, and failed on
+            # the lock below it was the error said (a slow machine's run, once)
+            wait_for(lambda: query(db, "select 1 from meta where key = 'corpus_rules'"), 60)
             holder = sqlite3.connect(db, timeout=30, isolation_level=None)
             holder.execute("BEGIN EXCLUSIVE")  # longer than the daemon's busy timeout
             try:
