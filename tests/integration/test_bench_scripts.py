@@ -104,7 +104,9 @@ def test_check_vs_lychee_small_bodies_with_latency_and_host_names() -> None:
         found = re.search(r"wall +([\d.]+)s.*first request ([\d.]+)s, exit ([\d.]+)s after", line)
         assert found, line
         wall, first, last = map(float, found.groups())
-        assert 0 < first < wall and 0 <= last < wall and first + last < wall, line
+        # each figure is printed to 0.01 s: their sum may pass the wall by rounding alone
+        # when the checking between takes a few ms (100 bare-aiohttp checks at 5 ms)
+        assert 0 < first < wall and 0 <= last < wall and first + last <= wall + 0.015, line
     for column in ("to 1st s", "last-exit s", "between"):
         assert column in out.stdout
 
