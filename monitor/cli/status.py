@@ -277,6 +277,8 @@ def history(
             "source": article["source"],
             "signature": article["signature_status"],
             "problems": article["problems"].split(),
+            # more than out_targets when the article has more than TARGETS_PER_ARTICLE
+            "targets_total": article["targets_total"],
         }
     if _fmt(fmt) == "json":
         _emit(data)
@@ -287,6 +289,9 @@ def history(
             f"[bold]{shown(article['web_url'])}[/] "
             f"({shown(article['id'])}, {shown(article['source'])})"
         )
+    cut = None if article is None else part_shown(len(out_targets), article["targets_total"])
+    if cut:
+        console.print(f"[yellow]{cut}[/]")
     for t in out_targets:
         console.print(f"\n[bold]{shown(t['url'])}[/] \\[{t['kind']}] state [bold]{t['state']}[/]")
         if t["last_error"]:
@@ -327,3 +332,12 @@ def history(
             )
         console.print(rt)
         console.print(describe_availability(t["availability"]))
+    if cut:  # again where a long listing ends, which is what a terminal shows
+        console.print(f"\n[yellow]{cut}[/]")
+
+
+def part_shown(shown_count: int, total: int) -> str | None:
+    """What to say when an article's targets were listed in part (TARGETS_PER_ARTICLE)."""
+    if shown_count >= total:
+        return None
+    return f"only the first {shown_count:,} of this article's {total:,} targets are shown"

@@ -55,6 +55,9 @@ from monitor.storage.tables import OUTCOME_BY_CODE
 from monitor.text_clip import clip
 
 ARTICLES_PER_ITEM = 50
+# an article's targets read by /api/v1/articles/{id}, its page and `history ARTICLE`, in
+# field order: a record with thousands of images or related links is listed in part, and
+# each says how many there are (`targets_total`)
 TARGETS_PER_ARTICLE = 500
 SCAN_WINDOW = 100_000
 MAX_ID = 2**63 - 1  # the largest target id (BIGINT); cursors stay within it
@@ -73,6 +76,25 @@ def max_target_id(dialect_name: str) -> int:
 COUNT_CAP = 10_000  # a list page says "10,000+" rather than count a million entries
 LINK_TITLE_CHARS = 300  # an article's title as a target lists it; longer ones end in "…"
 ARTICLE_TITLE_CHARS = 10_000  # an article's title in its own document (far beyond a headline)
+
+
+def article_targets(article_id: str) -> Select[Any]:
+    """An article's first TARGETS_PER_ARTICLE targets (with the field and origin that
+    link them), in field order."""
+    return (
+        select(TARGETS, LINKS.c.path, LINKS.c.origin)
+        .join(LINKS, LINKS.c.target_id == TARGETS.c.id)
+        .where(LINKS.c.article_id == article_id)
+        .order_by(LINKS.c.path)
+        .limit(TARGETS_PER_ARTICLE)
+    )
+
+
+def targets_total(conn: Connection, article_id: str) -> int:
+    """How many targets the article links (a seek on article_targets' key), so that
+    a list cut at TARGETS_PER_ARTICLE can say it was."""
+    count = select(func.count()).select_from(LINKS).where(LINKS.c.article_id == article_id)
+    return int(conn.scalar(count) or 0)
 
 
 def recent_results(target_id: int, limit: int) -> Select[Any]:
@@ -351,6 +373,7 @@ class Listing(Store):
                     .limit(TARGETS_PER_ARTICLE)
                 )
             ]
+            art["targets_total"] = targets_total(conn, article_id)
             sig = conn.execute(
                 select(SIGNATURES.c.at, SIGNATURES.c.kid, SIGNATURES.c.envelope)
                 .where(SIGNATURES.c.article_id == article_id)

@@ -13,7 +13,12 @@ from sqlalchemy import (
 
 from monitor.daemon.state import State
 from monitor.storage import pages
-from monitor.storage.listing import max_target_id, recent_results
+from monitor.storage.listing import (
+    article_targets,
+    max_target_id,
+    recent_results,
+    targets_total,
+)
 from monitor.storage.marks import read_mark, stored_ms
 from monitor.storage.store import (
     ARTICLES,
@@ -21,7 +26,6 @@ from monitor.storage.store import (
     DUE,
     LAST_CHECK_KEY,
     LEASES,
-    LINKS,
     META,
     TARGETS,
     TRANSITIONS,
@@ -175,19 +179,18 @@ class Reads(Store):
             ]
 
     def find_targets(self, query: str) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
-        """Resolve a target URL, a target id, an article id or an article's webUrl."""
+        """Resolve a target URL, a target id, an article id or an article's webUrl.
+        An article's targets are its first TARGETS_PER_ARTICLE, as the status API
+        lists them; its `targets_total` says how many it has."""
         with self.engine.connect() as conn:
             art = conn.execute(
                 select(ARTICLES).where((ARTICLES.c.id == query) | (ARTICLES.c.web_url == query))
             ).first()
             if art is not None:
-                rows = conn.execute(
-                    select(TARGETS, LINKS.c.path, LINKS.c.origin)
-                    .join(LINKS, LINKS.c.target_id == TARGETS.c.id)
-                    .where(LINKS.c.article_id == art.id)
-                    .order_by(LINKS.c.path)
-                )
-                return dict(art._mapping), [dict(r._mapping) for r in rows]
+                listed = [dict(r._mapping) for r in conn.execute(article_targets(art.id))]
+                found = dict(art._mapping)
+                found["targets_total"] = targets_total(conn, art.id)
+                return found, listed
             cond = TARGETS.c.url == query
             # ASCII digits only ("²".isdigit() is true), within the id column
             # (an INTEGER on PostgreSQL: a larger number was "integer out of range");

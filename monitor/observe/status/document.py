@@ -142,7 +142,8 @@ def target_detail(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def article_document(art: dict[str, Any]) -> dict[str, Any]:
-    """One article: webUrl, title, signature, problems and its targets."""
+    """One article: webUrl, title, signature, problems and its targets (the first
+    TARGETS_PER_ARTICLE, in field order, and how many it has)."""
     verified = art["verified"]
     return {
         "id": art["id"],
@@ -173,4 +174,6 @@ def article_document(art: dict[str, Any]) -> dict[str, Any]:
             }
             for t in art["targets"]
         ],
+        # `targets` holds the first TARGETS_PER_ARTICLE: this says whether that is all
+        "targets_total": art["targets_total"],
     }

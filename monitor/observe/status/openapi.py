@@ -20,7 +20,7 @@ from monitor.observe.status.filters import (
     MAX_PROVIDER,
     MAX_Q,
 )
-from monitor.storage.listing import ARTICLE_TITLE_CHARS, LINK_TITLE_CHARS
+from monitor.storage.listing import ARTICLE_TITLE_CHARS, LINK_TITLE_CHARS, TARGETS_PER_ARTICLE
 from monitor.vocabulary import Kind, Outcome, ProblemCode, SignatureStatus
 
 
@@ -214,6 +214,15 @@ def _schemas() -> dict[str, Any]:
                             "problems": CODES,
                         }
                     ),
+                    "maxItems": TARGETS_PER_ARTICLE,
+                    "description": f"the article's first {TARGETS_PER_ARTICLE} targets, "
+                    "in field order",
+                },
+                "targets_total": {
+                    "type": "integer",
+                    "minimum": 0,
+                    "description": "how many targets the article has: more than "
+                    "`targets` holds when they are past the number listed",
                 },
             }
         ),
