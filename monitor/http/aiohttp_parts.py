@@ -24,6 +24,9 @@ What the client relies on:
 - `RawResponseMessage.code`, `.headers` (a `CIMultiDictProxy`), `.should_close`;
 - `parse_mimetype(text).parameters`;
 - `HttpProcessingError` (the parser's errors), with `.message`;
+- `LineTooLong` (the server's parser refusing a line), whose `args` are the
+  start of the line (the request target; with the pure-Python parser, the
+  request line) and the limit it passed (monitor/observe/server_parts.py);
 - `aiohttp.connector._SSL_CONTEXT_VERIFIED`: the verifying context aiohttp
   builds at import (`ssl.create_default_context()`, ALPN `http/1.1`), shared
   read-only as the run's context when no `--ca-bundle` is given
@@ -40,7 +43,7 @@ from __future__ import annotations
 import ssl
 
 from aiohttp.helpers import parse_mimetype
-from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.http_exceptions import HttpProcessingError, LineTooLong
 from aiohttp.http_parser import HttpResponseParser, RawResponseMessage
 from aiohttp.streams import EMPTY_PAYLOAD, StreamReader
 
@@ -53,6 +56,7 @@ __all__ = [
     "TESTED_ON",
     "HttpProcessingError",
     "HttpResponseParser",
+    "LineTooLong",
     "RawResponseMessage",
     "StreamReader",
     "parse_mimetype",

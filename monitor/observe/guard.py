@@ -42,6 +42,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from monitor.observe.status.filters import REQUEST_LINE
+
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -62,8 +64,9 @@ class ConnectionLimits:
     # connections no request may wait in (answered 503 at once instead), so that one
     # is always idle or free for /healthz, whose answer never waits (at most half)
     reserved: int = 4
-    # request head limits handed to aiohttp's parser (a header flood costs at most this)
-    max_line_size: int = 4096
+    # request head limits handed to aiohttp's parser (a header flood costs at most this);
+    # the line takes any status query within the API's bounds (~31 KiB)
+    max_line_size: int = REQUEST_LINE
     max_field_size: int = 8190
     max_headers: int = 64
 

@@ -11,6 +11,12 @@ the answer lacked the listener's security headers. The only hook is
 `RequestHandler.handle_error(request, status, exc, message)`; the handler is
 built by `web.Server.__call__` from the server's private `_kwargs` and `_loop`.
 
+Under /api/v1, whose every answer is JSON, a request line past the parser's
+limit is answered `{"error": "the request line is too long"}`: the request
+handed to `handle_error` is aiohttp's stand-in (path `/`), so the path is read
+from the start of the line the `LineTooLong` quotes (its limit tells it from a
+header's), and nothing of it is sent back.
+
 What is relied on: `web.RequestHandler(server, loop=..., **kwargs)`, its
 `handle_error` (logs the error, raises ConnectionError when the answer has
 begun), `web.Server._kwargs` / `web.Server._loop`, and the runner's
@@ -22,9 +28,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from http import HTTPStatus
+from typing import Any
 
 from aiohttp import web
 
+from monitor.http.aiohttp_parts import LineTooLong
+from monitor.observe.status.api import is_api, json_response
 from monitor.observe.status.headers import HEADERS
 
 # seconds: `close_within`'s least, for aiohttp reads a shutdown timeout of 0 as none
@@ -43,10 +52,38 @@ def plain_error(status: int) -> web.Response:
     return response
 
 
+def line_path(exc: BaseException | None, line_limit: int | None) -> str | None:
+    """The path of a request whose line was too long, from the start of it that
+    `exc` quotes (the target; the pure-Python parser quotes the method too), or
+    None when `exc` is not about the request line."""
+    if not isinstance(exc, LineTooLong) or line_limit is None or len(exc.args) < 2:
+        return None
+    start, limit = exc.args[0], exc.args[1]
+    # the C parser quotes a bytearray; a limit other than the line's is a header's
+    if not isinstance(start, bytes | bytearray) or limit != line_limit:
+        return None
+    if not start.startswith(b"/"):
+        start = start.partition(b" ")[2]
+    return bytes(start).split(b"?", 1)[0].decode("latin-1")
+
+
+def too_long_json() -> web.Response:
+    """The API's answer to a request line past the limit: JSON, quoting nothing."""
+    response = json_response(
+        {"error": "the request line is too long"}, 400, {**HEADERS, "Cache-Control": "no-store"}
+    )
+    response.force_close()
+    return response
+
+
 class QuietRequestHandler(web.RequestHandler):
     """aiohttp's protocol, whose own error answers quote nothing of the request."""
 
-    __slots__ = ()
+    __slots__ = ("line_limit",)
+
+    def __init__(self, *args: Any, line_limit: int | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.line_limit = line_limit  # the parser's max_line_size, to tell its errors
 
     def handle_error(
         self,
@@ -57,6 +94,9 @@ class QuietRequestHandler(web.RequestHandler):
     ) -> web.StreamResponse:
         # aiohttp's logging and its "answer already begun" check; its body is dropped
         super().handle_error(request, status, exc, "")
+        path = line_path(exc, self.line_limit)
+        if status == 400 and path is not None and is_api(path):
+            return too_long_json()
         return plain_error(status)
 
 
@@ -64,7 +104,8 @@ def quiet_handlers(server: web.Server) -> Callable[[], web.RequestHandler]:
     """A protocol factory like `server` itself, making `QuietRequestHandler`s."""
     kwargs = server._kwargs
     loop = server._loop
-    return lambda: QuietRequestHandler(server, loop=loop, **kwargs)
+    limit = kwargs.get("max_line_size")
+    return lambda: QuietRequestHandler(server, loop=loop, line_limit=limit, **kwargs)
 
 
 async def close_within(runner: web.BaseRunner, seconds: float) -> None:

@@ -155,3 +155,35 @@ def test_only_server_parts_reaches_into_aiohttps_request_handler() -> None:
         )
     ]
     assert found == [], "reach aiohttp's server internals through monitor.observe.server_parts"
+
+
+def test_both_request_parsers_quote_a_long_lines_start_and_limit() -> None:
+    """server_parts.line_path reads the path of a request line too long from the
+    LineTooLong it raised: its start (the target; the Python parser's with the
+    method) and the line's limit, which tells it from a header's."""
+
+    class Protocol:
+        _reading_paused = False
+
+    loop = asyncio.new_event_loop()
+    try:
+        for parser_class in (
+            aiohttp.http_parser.HttpRequestParser,
+            aiohttp.http_parser.HttpRequestParserPy,
+        ):
+            parser = parser_class(
+                Protocol(),  # type: ignore[arg-type]
+                loop,
+                2**16,
+                max_line_size=100,
+                max_field_size=200,
+            )
+            try:
+                parser.feed_data(b"GET /api/v1/targets?q=" + b"a" * 300 + b" HTTP/1.1\r\n\r\n")
+            except aiohttp_parts.LineTooLong as exc:
+                assert server_parts.line_path(exc, 100) == "/api/v1/targets", parser_class
+                assert server_parts.line_path(exc, 200) is None  # not the line's limit
+            else:
+                raise AssertionError(f"{parser_class} took a line past its limit")
+    finally:
+        loop.close()

@@ -34,6 +34,15 @@ MAX_PROVIDER = 255
 MAX_Q = 2048
 MAX_CURSOR = 64
 MAX_ID = 2**63 - 1
+# the most characters one character of a parameter takes on the request line:
+# percent-encoded UTF-8, 4 bytes of 3 characters each (`%F0%9F%98%80`)
+ENCODED_CHAR = 12
+# the request line the endpoints' parser takes (guard.ConnectionLimits): the free text
+# at its bounds, every character encoded at its longest, and room for the method, the
+# path, every other parameter (names and values encoded too) and the HTTP version. At
+# the default limit of 4 KiB, a `q` of 2,048 `€` (18 KiB on the line) had aiohttp's
+# own plain-text 400 instead of the API's answer; beyond this, the line is refused
+REQUEST_LINE = ENCODED_CHAR * (MAX_Q + MAX_PROVIDER) + 4096
 FILTERS = ("state", "kind", "provider", "outcome", "problem", "q")
 PARAMETERS = (*FILTERS, "limit", "cursor")
 # /api/v1/targets' opt-in: `availability=24h` adds each item's `availability_24h`, a
