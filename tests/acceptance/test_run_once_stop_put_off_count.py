@@ -15,7 +15,7 @@ import signal
 from pathlib import Path
 
 from daemon_harness import DaemonProcess, wait_for
-from stop_site import park_config, stop_site
+from stop_site import documents_read, park_config, stop_site
 
 BOUND = 40  # seconds: a bound on a hang, never a timing
 TARGETS = 6
@@ -26,7 +26,12 @@ def test_run_once_stopped_in_a_hold_counts_the_targets_put_off(tmp_path: Path) -
         config = park_config(tmp_path, site.port, TARGETS, concurrency=1, shutdown_grace=2.0)
         daemon = DaemonProcess(config, "--once")
         try:
-            wait_for(lambda: site.started(), BOUND, what=daemon.text)
+            # the first 429 in, and every target known (the scan over), so all are put off
+            wait_for(
+                lambda: site.started() and documents_read(daemon.text()) == TARGETS,
+                BOUND,
+                what=daemon.text,
+            )
             daemon.signal(signal.SIGTERM)
             code = daemon.wait(BOUND)
         finally:

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 from daemon_harness import DaemonProcess, wait_for
 from sqlalchemy import text
-from stop_site import StopSite, park_config, stop_site
+from stop_site import StopSite, documents_read, park_config, stop_site
 from support.pg import pg_schema_url
 
 from monitor.storage.engine import make_engine
@@ -80,6 +80,8 @@ def test_a_stop_gives_a_held_hosts_claims_back_due_at_the_holds_end(
         first.wait_listening()
         wait_for(lambda: site.started("park.test"), BOUND, what=first.text)
         answered = time.time()  # the 429's moment, near enough (the site is local)
+        # every target known (the scan over) before the stop, so all are given back
+        wait_for(lambda: documents_read(first.text()) == TARGETS, BOUND, what=first.text)
         time.sleep(0.5)  # its 429 read: the host is held, the checks wait
         first.signal(signal.SIGTERM)
         assert first.wait(BOUND) == 0, first.text()
