@@ -15,7 +15,9 @@ Under /api/v1, whose every answer is JSON, a request line past the parser's
 limit is answered `{"error": "the request line is too long"}`: the request
 handed to `handle_error` is aiohttp's stand-in (path `/`), so the path is read
 from the start of the line the `LineTooLong` quotes (its limit tells it from a
-header's), and nothing of it is sent back.
+header's; the pure-Python parser's quote of a header, with the line's limit, has
+no method), read as aiohttp reads `request.path` (yarl: percent-decoded, an
+absolute-form target's path), and nothing of it is sent back.
 
 What is relied on: `web.RequestHandler(server, loop=..., **kwargs)`, its
 `handle_error` (logs the error, raises ConnectionError when the answer has
@@ -26,16 +28,23 @@ must give its open requests what is left of the daemon's stop budget).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 
 from aiohttp import web
+from yarl import URL
 
 from monitor.http.aiohttp_parts import LineTooLong
 from monitor.observe.status.api import is_api, json_response
 from monitor.observe.status.headers import HEADERS
 
+# a request's method (a token, RFC 9110), which a header's name and colon are not
+_METHOD = re.compile(rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+# an absolute-form target (`GET http://host/api/v1/... HTTP/1.1`): its scheme
+_ABSOLUTE = re.compile(rb"[A-Za-z][A-Za-z0-9+.-]*://")
+_AUTHORITY_END = re.compile(rb"[/?#]")
 # seconds: `close_within`'s least, for aiohttp reads a shutdown timeout of 0 as none
 CLOSE_AT_LEAST = 0.01
 
@@ -53,18 +62,42 @@ def plain_error(status: int) -> web.Response:
 
 
 def line_path(exc: BaseException | None, line_limit: int | None) -> str | None:
-    """The path of a request whose line was too long, from the start of it that
-    `exc` quotes (the target; the pure-Python parser quotes the method too), or
-    None when `exc` is not about the request line."""
+    """The path of a request whose line was too long, read as aiohttp reads
+    `request.path` (percent-decoded; an absolute-form target's path), from the
+    start of it that `exc` quotes, or None when `exc` is not about the request
+    line."""
     if not isinstance(exc, LineTooLong) or line_limit is None or len(exc.args) < 2:
         return None
     start, limit = exc.args[0], exc.args[1]
     # the C parser quotes a bytearray; a limit other than the line's is a header's
     if not isinstance(start, bytes | bytearray) or limit != line_limit:
         return None
-    if not start.startswith(b"/"):
-        start = start.partition(b" ")[2]
-    return bytes(start).split(b"?", 1)[0].decode("latin-1")
+    target = _quoted_target(bytes(start))
+    if target is None:
+        return None
+    path = target.decode("latin-1").partition("#")[0].partition("?")[0]
+    # as both parsers build an origin-form target's URL (which only decodes the path)
+    return URL.build(path=path, encoded=True).path
+
+
+def _quoted_target(start: bytes) -> bytes | None:
+    """The request target at the start of what a LineTooLong quotes (the C parser
+    quotes the target, the pure-Python parser the method too), from its path on:
+    an absolute-form target's after its authority. That parser also checks a
+    header line it has not seen the end of (or one in a later read) against the
+    line's limit: `Name: value` has no method before its first space: None."""
+    if not start.startswith(b"/") and not _ABSOLUTE.match(start):
+        method, space, start = start.partition(b" ")
+        if not space or not _METHOD.fullmatch(method):
+            return None
+    start = start.partition(b" ")[0]  # the pure-Python parser's quote: the version too
+    if start.startswith(b"/"):
+        return start
+    scheme = _ABSOLUTE.match(start)
+    if scheme is None:
+        return None
+    end = _AUTHORITY_END.search(start, scheme.end())
+    return b"" if end is None else start[end.start() :]
 
 
 def too_long_json() -> web.Response:

@@ -7,6 +7,7 @@ JSON under /api/v1."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 from urllib.parse import quote
@@ -73,3 +74,39 @@ async def test_a_line_past_every_bound_is_refused_as_json_under_the_api(
         status, body, headers = await get(srv, "/targets?q=" + "a" * longest)
         assert (status, body) == (400, "400 Bad Request\n")
         assert headers["Content-Type"].startswith("text/plain")
+
+
+async def test_a_long_line_is_told_under_the_api_as_its_request_would_be(
+    known: status_db.Known,
+) -> None:
+    """request.path tells the API's requests: percent-decoded, and an absolute-form
+    target's path. A line past the limit is told the same way: a client that
+    encodes its path or names the host in it has JSON under /api/v1 still."""
+    past = "a" * ConnectionLimits().max_line_size
+    for target, api in (
+        ("http://127.0.0.1/api/v1/targets?q=", True),
+        ("/%61pi%2Fv1/targets?q=", True),
+        ("//api/v1/targets?q=", False),
+        ("/API/v1/targets?q=", False),
+        ("/api/v1evil?q=", False),
+    ):
+        answer = await _raw(known, b"GET " + target.encode() + past.encode() + b" HTTP/1.1\r\n\r\n")
+        short = await _raw(known, b"GET " + target.encode() + b" HTTP/1.1\r\n\r\n")
+        for got in (answer, short):
+            head = got.partition(b"\r\n\r\n")[0]
+            assert (b"Content-Type: application/json" in head) is api, (target, got[:300])
+            assert b"X-Content-Type-Options: nosniff" in head
+        assert answer.partition(b"\r\n")[0] == b"HTTP/1.0 400 Bad Request"
+        assert b"aaaa" not in answer
+
+
+async def _raw(known: status_db.Known, request: bytes) -> bytes:
+    """The answer to `request`, sent as is (a client's own bytes), until the server closes."""
+    async with running(known) as srv:
+        reader, writer = await asyncio.open_connection("127.0.0.1", srv.port)
+        try:
+            writer.write(request.replace(b"\r\n\r\n", b"\r\nHost: x\r\nConnection: close\r\n\r\n"))
+            async with asyncio.timeout(30):  # only a hang reaches it
+                return await reader.read(-1)
+        finally:
+            writer.close()

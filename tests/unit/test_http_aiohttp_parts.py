@@ -187,3 +187,69 @@ def test_both_request_parsers_quote_a_long_lines_start_and_limit() -> None:
                 raise AssertionError(f"{parser_class} took a line past its limit")
     finally:
         loop.close()
+
+
+def _too_long(parser_class: type, *feeds: bytes) -> aiohttp_parts.LineTooLong:
+    """The LineTooLong `parser_class` raises on `feeds` (line limit 100, fields 200)."""
+
+    class Protocol:
+        _reading_paused = False
+
+    loop = asyncio.new_event_loop()
+    try:
+        parser = parser_class(Protocol(), loop, 2**16, max_line_size=100, max_field_size=200)
+        for data in feeds:
+            try:
+                parser.feed_data(data)
+            except aiohttp_parts.LineTooLong as exc:
+                return exc
+        raise AssertionError(f"{parser_class} took {feeds!r}")
+    finally:
+        loop.close()
+
+
+PARSERS = (aiohttp.http_parser.HttpRequestParser, aiohttp.http_parser.HttpRequestParserPy)
+
+
+def test_a_long_header_is_not_read_as_a_long_request_line() -> None:
+    """The pure-Python parser checks a header line it has not yet seen the end of
+    (or one in a later read) against the request line's limit, and quotes it: a
+    header whose value starts with /api/v1 was answered "the request line is too
+    long", as JSON."""
+    head = b"GET /metrics HTTP/1.1\r\nHost: x\r\n"
+    for header in (b"X-A: /api/v1/", b"X-A: http://x/api/v1/", b"X-A:http://x/api/v1/"):
+        for tail in (b"", b"\r\n\r\n"):
+            for parser_class in PARSERS:
+                exc = _too_long(parser_class, head, header + b"a" * 300 + tail)
+                assert server_parts.line_path(exc, 100) is None, (parser_class, header, tail)
+
+
+def test_the_path_of_a_long_line_is_read_as_aiohttp_reads_a_requests() -> None:
+    """request.path, which tells the API's requests, is the target's path
+    percent-decoded, and an absolute-form target's path: a line past the limit
+    is told the same way."""
+    for target, path in (
+        (b"http://x/api/v1/targets?q=", "/api/v1/targets"),
+        (b"HTTP://x:8080/api/v1?q=", "/api/v1"),
+        (b"/%61pi%2Fv1/targets?q=", "/api/v1/targets"),
+        (b"//api/v1/targets?q=", "//api/v1/targets"),
+        (b"/API/v1/targets?q=", "/API/v1/targets"),
+    ):
+        for parser_class in PARSERS:
+            exc = _too_long(parser_class, b"GET " + target + b"a" * 300 + b" HTTP/1.1\r\n\r\n")
+            assert server_parts.line_path(exc, 100) == path, (parser_class, target)
+
+
+def test_any_quoted_start_reads_as_a_path_or_none() -> None:
+    """handle_error reads it: whatever bytes a client sent, a path or None, never
+    an exception (yarl's URL() raised IndexError on the first authority here;
+    only the path is parsed now)."""
+    for start, path in (
+        (b"GET http://4%]p\x00 ]&p6I=[2c988]\x7f8@/2#9_\x7f3b&:a2...", ""),
+        (b"http://[::1/api/v1/...", "/api/v1/..."),
+        (b"GET http://x:99999999/api/v1/...", "/api/v1/..."),
+        (b"GET /api/v1/status HTTP/1.1" + b"a" * 73 + b"...", "/api/v1/status"),
+        (b"GET /api/v1/\xff\xfe%c3%...", "/api/v1/\xff\xfe%c3%..."),
+        (b"\x00\xff...", None),
+    ):
+        assert server_parts.line_path(aiohttp_parts.LineTooLong(start, 7), 7) == path, start
