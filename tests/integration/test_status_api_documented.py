@@ -16,6 +16,7 @@ from support.status_db import Known
 from support.status_http import get, known_db, running
 
 from monitor.observe.endpoints import EndpointAuth
+from monitor.observe.guard import ConnectionLimits
 
 TOKEN = "s3cret-token-never-shown"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -77,3 +78,35 @@ async def test_an_empty_value_is_the_parameter_absent_as_documented(known: Known
                 assert (status, json.loads(given)) == (200, json.loads(absent)), name
         status, body, _ = await get(srv, "/api/v1/targets?availability=7d", {})
         assert status == 400 and json.loads(body)["parameter"] == "availability"
+
+
+async def test_a_request_line_too_long_and_a_stop_are_documented_everywhere(
+    known: Known,
+) -> None:
+    """A request line past the listener's limit is a JSON 400 on every /api/v1 path
+    (the document too), and a daemon starting or stopping a 503 on each but the
+    liveness probes: /api/v1/openapi.json declared only 200 and 401."""
+    longest = ConnectionLimits().max_line_size
+    async with running(known) as srv:
+        status, body, _ = await get(srv, "/api/v1/openapi.json", {})
+        spec = json.loads(body)
+        assert (
+            "request line"
+            in spec["paths"]["/api/v1/status"]["get"]["responses"]["400"]["description"]
+        )
+        paths = [
+            ("/api/v1/openapi.json", "/api/v1/openapi.json"),
+            ("/api/v1/status", "/api/v1/status"),
+            ("/api/v1/targets", "/api/v1/targets"),
+            ("/api/v1/targets/{id}", "/api/v1/targets/3"),
+            ("/api/v1/articles/{id}", f"/api/v1/articles/{'0' * 16}"),
+        ]
+        for template, path in paths:
+            status, body, _ = await get(srv, f"{path}?q={'a' * longest}", {})
+            assert status == 400, (template, body)
+            jsonschema.validate(json.loads(body), answer_schema(spec, template, 400))
+        srv.stopping = True  # as the daemon's stop sets it
+        for template, path in paths:
+            status, body, _ = await get(srv, path, {})
+            assert status == 503, (template, body)
+            jsonschema.validate(json.loads(body), answer_schema(spec, template, 503))

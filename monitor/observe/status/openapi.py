@@ -19,6 +19,7 @@ from monitor.observe.status.filters import (
     MAX_LIMIT,
     MAX_PROVIDER,
     MAX_Q,
+    REQUEST_LINE,
 )
 from monitor.storage.listing import ARTICLE_TITLE_CHARS, LINK_TITLE_CHARS, TARGETS_PER_ARTICLE
 from monitor.vocabulary import Kind, Outcome, ProblemCode, SignatureStatus
@@ -305,7 +306,7 @@ def _answers(ok: str, *codes: int) -> dict[str, Any]:
         return {"application/json": {"schema": _ref(name)}}
 
     out: dict[str, Any] = {"200": {"description": "OK", "content": json_of(ok)}}
-    text = {400: "a bad query parameter (named in `parameter`)", 404: "unknown id"}
+    text = {400: f"a bad query parameter (named in `parameter`), or {TOO_LONG}", 404: "unknown id"}
     for code in codes:
         out[str(code)] = {"description": text[code], "content": json_of("Error")}
     out["401"] = {"description": "credentials required", "content": json_of("Error")}
@@ -315,6 +316,11 @@ def _answers(ok: str, *codes: int) -> dict[str, Any]:
         "content": json_of("Error"),
     }
     return out
+
+
+# every path's 400: the listener refuses a longer line before any route is chosen
+# (monitor/observe/server_parts.py), a query within the parameters' bounds always fits
+TOO_LONG = f"a request line longer than {REQUEST_LINE:,} bytes"
 
 
 def openapi_document() -> dict[str, Any]:
@@ -401,10 +407,13 @@ def openapi_document() -> dict[str, Any]:
             "/api/v1/openapi.json": {
                 "get": {
                     "summary": "this document",
+                    # its 401 and 503 (the daemon starting or stopping, too many requests)
+                    # as on every path; its 400 only the listener's
                     "responses": {
+                        **_answers("Error"),
                         "200": {"description": "OK"},
-                        "401": {
-                            "description": "credentials required",
+                        "400": {
+                            "description": TOO_LONG,
                             "content": {"application/json": {"schema": _ref("Error")}},
                         },
                     },
