@@ -24,6 +24,7 @@ import contextlib
 import os
 import signal
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
@@ -109,8 +110,13 @@ def _ignored_for_exit(signum: int, frame: FrameType | None) -> None:
 
 def _give_back_exit_holds() -> None:
     """Another command begins: the stop signals are heard again. One that came
-    while they were blocked was the last command's (its exit code said so)."""
+    while they were blocked was the last command's (its exit code said so).
+    Only on the main thread, the one signals are set on and delivered to: a
+    command an in-process caller begins on another (a test's `to_thread`) leaves
+    them held, for the next command on the main thread."""
     global _holding_for_exit
+    if threading.current_thread() is not threading.main_thread():
+        return
     _holding_for_exit = False
     for sig, (left, before) in _handlers_for_exit.items():
         if signal.getsignal(sig) == left:  # == : a bound method is a new object each time

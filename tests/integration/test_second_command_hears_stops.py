@@ -98,3 +98,48 @@ def test_a_second_command_in_the_process_is_stopped_by_sigterm(tmp_path: Path, f
     assert "interrupted (SIGTERM) during `keygen`" in done.stderr, done.stderr
     assert not key.exists()
     assert done.returncode == 0, done.stderr
+
+
+THREADED = textwrap.dedent(
+    """
+    import json, sys, threading
+    from click.testing import CliRunner
+    from monitor.cli import cli
+
+    first = CliRunner().invoke(cli, json.loads(sys.argv[1]))
+    second = {}
+
+    def invoke():
+        done = CliRunner().invoke(cli, json.loads(sys.argv[2]))
+        second["code"], second["output"] = done.exit_code, done.output
+
+    thread = threading.Thread(target=invoke)
+    thread.start()
+    thread.join(60)
+    print(json.dumps({"first": first.exit_code, **second}))
+    """
+)
+
+
+def test_a_second_command_on_another_thread_runs(tmp_path: Path) -> None:
+    """A test's `asyncio.to_thread(CliRunner().invoke, ...)` after a command that
+    held the stop signals (here `run` refusing a public listen): giving them back
+    there was `signal.signal` off the main thread, 'internal error (ValueError:
+    signal only works in main thread ...)', exit 70. Only the main thread sets
+    them; they are given back when a command begins there."""
+    import json
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    first = ["run", str(corpus), "--data-dir", str(tmp_path / "data"), "--listen", "[::]:0"]
+    done = subprocess.run(
+        [sys.executable, "-c", THREADED, json.dumps(first), json.dumps(["config", "show"])],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    said = json.loads(done.stdout)
+    assert said["first"] == 2, said  # refused: beyond loopback without protection
+    assert said["code"] == 0, said["output"]
+    assert json.loads(said["output"])["listen"], said["output"]
