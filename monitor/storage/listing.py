@@ -78,14 +78,21 @@ LINK_TITLE_CHARS = 300  # an article's title as a target lists it; longer ones e
 ARTICLE_TITLE_CHARS = 10_000  # an article's title in its own document (far beyond a headline)
 
 
+# An article's targets in field order, its own top-level fields first (webUrl,
+# ampWebUrl, cdnAmpWebUrl: no dot in their path): in plain path order "webUrl" came
+# after every "images.N.url" and "related.N…", so a record with more than
+# TARGETS_PER_ARTICLE images listed its own page in none of the article's views.
+FIELD_ORDER = (LINKS.c.path.contains("."), LINKS.c.path)
+
+
 def article_targets(article_id: str) -> Select[Any]:
     """An article's first TARGETS_PER_ARTICLE targets (with the field and origin that
-    link them), in field order."""
+    link them), in FIELD_ORDER."""
     return (
         select(TARGETS, LINKS.c.path, LINKS.c.origin)
         .join(LINKS, LINKS.c.target_id == TARGETS.c.id)
         .where(LINKS.c.article_id == article_id)
-        .order_by(LINKS.c.path)
+        .order_by(*FIELD_ORDER)
         .limit(TARGETS_PER_ARTICLE)
     )
 
@@ -369,7 +376,7 @@ class Listing(Store):
                     select(*_ITEM_COLUMNS, LINKS.c.path, LINKS.c.origin)
                     .join(LINKS, LINKS.c.target_id == TARGETS.c.id)
                     .where(LINKS.c.article_id == article_id)
-                    .order_by(LINKS.c.path)
+                    .order_by(*FIELD_ORDER)
                     .limit(TARGETS_PER_ARTICLE)
                 )
             ]

@@ -8,6 +8,8 @@ were shown of how many."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -15,6 +17,7 @@ from support import status_db
 from support.status_http import get, get_json, running
 
 from monitor.cli import cli
+from monitor.daemon.scan import CorpusScanner
 from monitor.storage.listing import TARGETS_PER_ARTICLE
 
 # status_db links target i to article (i % 10) + 1: ten articles of PER targets each
@@ -39,8 +42,9 @@ def test_history_json_lists_the_apis_share_and_says_how_many(known: status_db.Kn
         data = json.loads(_history(known, query, "--format", "json", "--limit", "0"))
         assert len(data["targets"]) == TARGETS_PER_ARTICLE
         assert data["article"]["targets_total"] == PER
-        # the first ones in field order, as /api/v1/articles/{id} lists them
-        assert [t["field"] for t in data["targets"]] == sorted(t["field"] for t in data["targets"])
+        # the first ones in field order (top-level fields first), as the API lists them
+        fields = [t["field"] for t in data["targets"]]
+        assert fields == sorted(fields, key=lambda f: ("." in f, f))
 
 
 def test_history_text_says_only_part_is_shown(known: status_db.Known) -> None:
@@ -63,3 +67,34 @@ async def test_the_api_and_page_say_how_many_there_are(known: status_db.Known) -
         status, page, _ = await get(srv, f"/articles/{ARTICLE}")
         assert status == 200
         assert f"Only the first {TARGETS_PER_ARTICLE} of this article's {PER} targets" in page
+
+
+IMAGES = TARGETS_PER_ARTICLE + 100
+STORY = "http://127.0.0.1:9/story"
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Iterator[Path]:
+    """One record whose images alone are past the cap (a gallery, or a hostile record)."""
+    root = tmp_path / "corpus"
+    root.mkdir()
+    images = [
+        {"url": f"http://127.0.0.1:9/img/{i}.jpg", "width": 1, "height": 1} for i in range(IMAGES)
+    ]
+    (root / "gallery.json").write_text(json.dumps({"webUrl": STORY, "images": images}))
+    yield root
+
+
+def test_the_articles_own_page_is_listed_before_its_images(scanner: CorpusScanner) -> None:
+    """Path order put "webUrl" after every "images.N.url": past the cap, `history` of
+    the article (and its API document and page) listed 500 images and not its page."""
+    scanner.scan()
+    url = str(scanner.repo.engine.url)
+    result = CliRunner().invoke(cli, ["history", STORY, "--format", "json", "--db", url])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["article"]["targets_total"] == IMAGES + 1
+    fields = [t["field"] for t in data["targets"]]
+    assert fields[0] == "webUrl", fields[:3]
+    assert data["targets"][0]["url"] == STORY
+    assert len(fields) == TARGETS_PER_ARTICLE

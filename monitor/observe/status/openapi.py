@@ -217,7 +217,7 @@ def _schemas() -> dict[str, Any]:
                     ),
                     "maxItems": TARGETS_PER_ARTICLE,
                     "description": f"the article's first {TARGETS_PER_ARTICLE} targets, "
-                    "in field order",
+                    "in field order, the article's own webUrl, ampWebUrl and cdnAmpWebUrl first",
                 },
                 "targets_total": {
                     "type": "integer",
