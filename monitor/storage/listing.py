@@ -324,7 +324,7 @@ class Listing(Store):
                 return None
             item = dict(row._mapping)
             item["articles"] = self._article_ids_of(conn, [target_id]).get(target_id, [])
-            item["links"] = [
+            links = [
                 {**r._mapping, "title": _clipped(r.title)}
                 for r in conn.execute(
                     select(
@@ -336,9 +336,13 @@ class Listing(Store):
                     )
                     .join(ARTICLES, ARTICLES.c.id == LINKS.c.article_id)
                     .where(LINKS.c.target_id == target_id)
-                    .limit(ARTICLES_PER_ITEM)
+                    .limit(ARTICLES_PER_ITEM + 1)
                 )
             ]
+            # one row past the cap says whether there are more, at no count's cost (a
+            # logo may be linked by every article of the corpus)
+            item["links"] = links[:ARTICLES_PER_ITEM]
+            item["links_more"] = len(links) > ARTICLES_PER_ITEM
             item["transitions"] = [
                 dict(r._mapping)
                 for r in conn.execute(

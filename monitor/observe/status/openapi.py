@@ -21,7 +21,12 @@ from monitor.observe.status.filters import (
     MAX_Q,
     REQUEST_LINE,
 )
-from monitor.storage.listing import ARTICLE_TITLE_CHARS, LINK_TITLE_CHARS, TARGETS_PER_ARTICLE
+from monitor.storage.listing import (
+    ARTICLE_TITLE_CHARS,
+    ARTICLES_PER_ITEM,
+    LINK_TITLE_CHARS,
+    TARGETS_PER_ARTICLE,
+)
 from monitor.vocabulary import Kind, Outcome, ProblemCode, SignatureStatus
 
 
@@ -175,7 +180,16 @@ def _schemas() -> dict[str, Any]:
         "Target": _obj(
             {
                 **item,
-                "links": {"type": "array", "items": link},
+                "links": {
+                    "type": "array",
+                    "items": link,
+                    "maxItems": ARTICLES_PER_ITEM,
+                    "description": f"the first {ARTICLES_PER_ITEM} articles that link it",
+                },
+                "links_more": {
+                    "type": "boolean",
+                    "description": "true when more articles link it than `links` holds",
+                },
                 "transitions": {"type": "array", "items": transition},
                 "results": {"type": "array", "items": result},
                 "events": {"type": "array", "items": event},
