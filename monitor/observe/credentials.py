@@ -47,6 +47,32 @@ def read_basic_auth(path: Path | None) -> tuple[str, str] | None:
     return user, password
 
 
+def unsendable(token: str | None, basic: tuple[str, str] | None, max_value: int) -> str | None:
+    """Why no client could send these credentials, or None: the Authorization header's
+    value would be longer than the listener's parser reads (`max_field_size`), so every
+    request bearing it would be refused before it is read. A token file of 9 KB was
+    taken at the start and the daemon then answered every scrape 400: an error now,
+    at the start, that names the limit and never the secret."""
+    if token is not None:
+        size = len(token.encode("utf-8", "surrogateescape"))
+        if len("Bearer ") + size > max_value:
+            return (
+                f"metrics_token_file: the token is {size:,} bytes, and the listener reads an "
+                f"Authorization header of at most {max_value:,} (a token of at most "
+                f"{max_value - len('Bearer '):,} bytes): use a shorter token"
+            )
+    if basic is not None:
+        pair = f"{basic[0]}:{basic[1]}".encode("utf-8", "surrogateescape")
+        size = len("Basic ") + len(base64.b64encode(pair))
+        if size > max_value:
+            return (
+                f"metrics_basic_auth_file: `user:password` is {len(pair):,} bytes, "
+                f"{size:,} in an Authorization header, and the listener reads one of at "
+                f"most {max_value:,}: use a shorter password"
+            )
+    return None
+
+
 def _digest(value: str) -> bytes:
     return hashlib.sha256(value.encode("utf-8")).digest()
 

@@ -55,6 +55,7 @@ from monitor.observe.credentials import (
     is_loopback,
     read_basic_auth,
     read_token,
+    unsendable,
 )
 from monitor.observe.fdlimit import FD_RESERVE, fit_to_fd_limit, raise_fd_limit
 from monitor.observe.guard import ConnectionGuard, ConnectionLimits, SingleFlight
@@ -231,10 +232,12 @@ class MetricsServer:
         threads: TrackedThreads | None = None,
     ) -> MetricsServer:
         """The server `settings` describe; ConfigError if it would be exposed unprotected."""
-        auth = EndpointAuth.of(
-            read_token(settings.metrics_token_file),
-            read_basic_auth(settings.metrics_basic_auth_file),
-        )
+        token = read_token(settings.metrics_token_file)
+        basic = read_basic_auth(settings.metrics_basic_auth_file)
+        limits = limits or ConnectionLimits()
+        if (why := unsendable(token, basic, limits.max_field_size)) is not None:
+            raise ConfigError(why)
+        auth = EndpointAuth.of(token, basic)
         tls = ssl_context(settings)
         check_exposure(settings, auth, tls is not None)
         server = cls(
