@@ -57,7 +57,7 @@ async def test_a_target_linked_past_the_cap_says_there_are_more(scanner: CorpusS
         assert doc["links_more"] is True
         status, page, _ = await get(srv, f"/targets/{logo}")
         assert status == 200
-        assert f"Only the first {ARTICLES_PER_ITEM} articles that link this target" in page
+        assert f"Only the first {ARTICLES_PER_ITEM} links to this target" in page
         # a target of one article: all of it, nothing more said
         doc = await get_json(srv, f"/api/v1/targets/{own}")
         assert len(doc["links"]) == 1 and doc["links_more"] is False

@@ -113,7 +113,8 @@ def target_detail(row: dict[str, Any]) -> dict[str, Any]:
             }
             for link in row["links"]
         ],
-        # `links` holds the first ARTICLES_PER_ITEM: true when more articles link it
+        # `links` holds the first ARTICLES_PER_ITEM links (one per article and field):
+        # true when it has more
         "links_more": row["links_more"],
         "transitions": [
             {

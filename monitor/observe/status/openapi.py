@@ -184,11 +184,12 @@ def _schemas() -> dict[str, Any]:
                     "type": "array",
                     "items": link,
                     "maxItems": ARTICLES_PER_ITEM,
-                    "description": f"the first {ARTICLES_PER_ITEM} articles that link it",
+                    "description": f"the first {ARTICLES_PER_ITEM} links to it: an article "
+                    "that links it through several fields is one link per field",
                 },
                 "links_more": {
                     "type": "boolean",
-                    "description": "true when more articles link it than `links` holds",
+                    "description": "true when it has more links than `links` holds",
                 },
                 "transitions": {"type": "array", "items": transition},
                 "results": {"type": "array", "items": result},
