@@ -16,6 +16,7 @@ import binascii
 import hashlib
 import hmac
 import ipaddress
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,6 +48,10 @@ def read_basic_auth(path: Path | None) -> tuple[str, str] | None:
     return user, password
 
 
+# what an HTTP header value cannot hold (RFC 9110 field-value: a tab, yes)
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+
+
 def unsendable(token: str | None, basic: tuple[str, str] | None, max_value: int) -> str | None:
     """Why no client could send these credentials, or None: the Authorization header's
     value would be longer than the listener's parser reads (`max_field_size`), so every
@@ -54,6 +59,14 @@ def unsendable(token: str | None, basic: tuple[str, str] | None, max_value: int)
     taken at the start and the daemon then answered every scrape 400: an error now,
     at the start, that names the limit and never the secret."""
     if token is not None:
+        if _CONTROL.search(token):
+            # a file of two lines, or a stray NUL: taken whole, and no client can
+            # send a line break or a control character (a tab aside) in a header
+            return (
+                "metrics_token_file: the token holds a line break or another control "
+                "character, which no Authorization header can carry: the file holds the "
+                "token alone, on one line"
+            )
         size = len(token.encode("utf-8", "surrogateescape"))
         if len("Bearer ") + size > max_value:
             return (

@@ -82,3 +82,19 @@ def test_the_longest_credentials_that_fit_are_read(tmp_path: Path) -> None:
             assert daemon.wait(20) == 0
         finally:
             daemon.kill()
+
+
+def test_a_token_no_header_can_carry_is_refused_at_the_start(tmp_path: Path) -> None:
+    """A token file of two lines (or a token with any control character but a tab)
+    was taken whole, line break and all: no client can send a line break in a
+    header, so every scrape was refused, as with a token too long for one."""
+    for n, secret in enumerate(("first-Zq9\nsecond-Wk3", "nul-Zq9\x00Wk3", "cr-Zq9\rWk3")):
+        run_dir = tmp_path / str(n)
+        run_dir.mkdir()
+        (run_dir / "token").write_text(secret + "\n", newline="")
+        with LinkServer() as site:
+            out = _run(run_dir, site.port, metrics_token_file=str(run_dir / "token"))
+        assert out.returncode == 2, out.stderr
+        assert out.stderr.startswith("Error: metrics_token_file: the token holds"), out.stderr
+        assert "Traceback" not in out.stderr
+        assert "Zq9" not in out.stderr + out.stdout and "Wk3" not in out.stderr + out.stdout
