@@ -52,12 +52,19 @@ def read_basic_auth(path: Path | None) -> tuple[str, str] | None:
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
 
-def unsendable(token: str | None, basic: tuple[str, str] | None, max_value: int) -> str | None:
-    """Why no client could send these credentials, or None: the Authorization header's
-    value would be longer than the listener's parser reads (`max_field_size`), so every
+# aiohttp's C parser bounds a header's value by `max_field_size`, its pure-Python
+# one (AIOHTTP_NO_EXTENSIONS, or no compiled extension) the whole line: the line is
+# what fits under both
+_HEADER_NAME = "Authorization: "
+
+
+def unsendable(token: str | None, basic: tuple[str, str] | None, max_field: int) -> str | None:
+    """Why no client could send these credentials, or None: the Authorization header
+    would be longer than the listener's parser reads (`max_field_size`), so every
     request bearing it would be refused before it is read. A token file of 9 KB was
     taken at the start and the daemon then answered every scrape 400: an error now,
     at the start, that names the limit and never the secret."""
+    max_value = max_field - len(_HEADER_NAME)
     if token is not None:
         if _CONTROL.search(token):
             # a file of two lines, or a stray NUL: taken whole, and no client can
@@ -71,7 +78,7 @@ def unsendable(token: str | None, basic: tuple[str, str] | None, max_value: int)
         if len("Bearer ") + size > max_value:
             return (
                 f"metrics_token_file: the token is {size:,} bytes, and the listener reads an "
-                f"Authorization header of at most {max_value:,} (a token of at most "
+                f"Authorization header line of at most {max_field:,} (a token of at most "
                 f"{max_value - len('Bearer '):,} bytes): use a shorter token"
             )
     if basic is not None:
@@ -80,8 +87,8 @@ def unsendable(token: str | None, basic: tuple[str, str] | None, max_value: int)
         if size > max_value:
             return (
                 f"metrics_basic_auth_file: `user:password` is {len(pair):,} bytes, "
-                f"{size:,} in an Authorization header, and the listener reads one of at "
-                f"most {max_value:,}: use a shorter password"
+                f"{size + len(_HEADER_NAME):,} in an Authorization header line, and the "
+                f"listener reads one of at most {max_field:,}: use a shorter password"
             )
     return None
 
