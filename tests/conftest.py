@@ -37,6 +37,7 @@ settings.register_profile("ci", parent=settings.get_profile("deterministic"), de
 settings.load_profile(os.environ.get("ARTICLE_MONITOR_HYPOTHESIS_PROFILE", "deterministic"))
 
 STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+RESTORED_SIGNALS = STOP_SIGNALS | {signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2}
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -53,9 +54,13 @@ def _signal_state_restored() -> Iterator[None]:
     """An in-process `check` blocks the stop signals "for the rest of the process"
     once its report is written (monitor.check.interrupt.hold_for_exit): right for
     a CLI about to exit, but inside a test worker every later child would inherit
-    the mask and never see a signal. Each test gets the mask and handlers back."""
+    the mask and never see a signal. Each test gets the mask and handlers back,
+    SIGHUP's and the user signals' too: an in-process `run` leaves them SIG_IGN at
+    its end (daemon/signals.py `_ignored_for_exit`), which a child inherits across
+    exec, so `check` started by a later test of the worker ignored a hang-up
+    (test_run_early_hup after test_endpoints, in one worker)."""
     mask = signal.pthread_sigmask(signal.SIG_BLOCK, set())
-    handlers = {sig: signal.getsignal(sig) for sig in STOP_SIGNALS}
+    handlers = {sig: signal.getsignal(sig) for sig in RESTORED_SIGNALS}
     yield
     signal.pthread_sigmask(signal.SIG_SETMASK, mask)
     for sig, handler in handlers.items():
