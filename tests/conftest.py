@@ -59,6 +59,12 @@ def _signal_state_restored() -> Iterator[None]:
     its end (daemon/signals.py `_ignored_for_exit`), which a child inherits across
     exec, so `check` started by a later test of the worker ignored a hang-up
     (test_run_early_hup after test_endpoints, in one worker)."""
+    # ignored by whatever ran before (a fixture's or another test's `run` whose end
+    # came outside this fixture): a test starts with their default, as a fresh
+    # process has it, so its children do too
+    for sig in RESTORED_SIGNALS - STOP_SIGNALS:
+        if signal.getsignal(sig) == signal.SIG_IGN:
+            signal.signal(sig, signal.SIG_DFL)
     mask = signal.pthread_sigmask(signal.SIG_BLOCK, set())
     handlers = {sig: signal.getsignal(sig) for sig in RESTORED_SIGNALS}
     yield
